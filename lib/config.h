@@ -1,0 +1,104 @@
+/* config.h: akc.conf(5), the INI file shared by every daemon and tool of a node. */
+#ifndef AKC_CONFIG_H
+#define AKC_CONFIG_H
+
+#include "clock.h"
+
+#define CONF_DEFAULT_PATH	"/etc/akc/akc.conf"
+#define CONF_MAX_ROLES		16
+#define CONF_MAX_SEEDS		32
+#define CONF_MAX_SINGLETONS	16
+#define CONF_NAME_MAX		64
+#define CONF_ROLE_MAX		64
+#define CONF_ADDR_MAX		128
+#define CONF_PATH_MAX		256
+/* ipc:// paths near 108 bytes abort nanomsg: keep run-dir short. */
+#define CONF_RUNDIR_MAX		80
+
+enum downing_strategy {
+	DOWNING_NONE,
+	DOWNING_AUTO_DOWN,
+	DOWNING_KEEP_MAJORITY,
+	DOWNING_KEEP_OLDEST,
+	DOWNING_STATIC_QUORUM,
+	DOWNING_DOWN_ALL,
+};
+
+struct conf_singleton {
+	char name[CONF_NAME_MAX];
+	char role[CONF_ROLE_MAX];
+	char command[CONF_PATH_MAX];
+	int buffer_size;
+};
+
+struct akc_config {
+	char path[CONF_PATH_MAX];
+
+	/* [node] */
+	char name[CONF_NAME_MAX];
+	char address[CONF_ADDR_MAX];
+	char roles[CONF_MAX_ROLES][CONF_ROLE_MAX];
+	int nroles;
+	char run_dir[CONF_PATH_MAX];
+	char state_dir[CONF_PATH_MAX];
+
+	/* [cluster] */
+	char seeds[CONF_MAX_SEEDS][CONF_ADDR_MAX];
+	int nseeds;
+	int min_nr_of_members;
+	msec_t gossip_interval;
+	msec_t seed_node_timeout;
+	msec_t join_retry_max;
+	int peer_sockets;
+
+	/* [failure-detector] */
+	msec_t heartbeat_interval;
+	msec_t acceptable_heartbeat_pause;
+	double threshold;
+	int monitored_by;
+	msec_t min_std_deviation;
+	int max_sample_size;
+	msec_t expected_response_after;
+
+	/* [downing] */
+	enum downing_strategy strategy;
+	msec_t stable_after;
+	int quorum_size;
+	msec_t down_removal_margin;
+	char downing_role[CONF_ROLE_MAX];
+	int down_if_alone;
+
+	/* [security] */
+	char key_file[CONF_PATH_MAX];
+
+	/* [singleton.NAME] */
+	struct conf_singleton singletons[CONF_MAX_SINGLETONS];
+	int nsingletons;
+
+	/* [master] */
+	msec_t work_timeout;
+	int max_attempts;
+	int replicas;
+	long max_payload;
+	long max_pending;
+
+	/* [worker] */
+	char worker_exec[CONF_PATH_MAX];
+	int worker_concurrency;
+};
+
+/*
+ * Reads FILE into cfg (defaults first). Every problem is reported on stderr as
+ * "FILE:LINE: message" in one pass; returns the number of errors (0 = usable).
+ */
+int config_load(const char *path, struct akc_config *cfg);
+/* The path a program uses when no -c is given: $AKC_CONF or the default. */
+const char *config_default_path(void);
+int config_has_role(const struct akc_config *cfg, const char *role);
+/* Parses "250ms", "2s", "1m", "1h" (a unit is required); -1 on error. */
+msec_t config_parse_duration(const char *s);
+const char *config_strategy_name(enum downing_strategy s);
+/* Writes the path of a socket in the run dir into buf ("ipc://RUN/NAME"). */
+void config_ipc_path(const struct akc_config *cfg, const char *sock, char *buf, size_t len);
+
+#endif

@@ -1,0 +1,119 @@
+/* daemon.c: shared start-up of the daemons: flags, config check, run dir, sd_notify. */
+#include <errno.h>
+#include <getopt.h>
+#include <locale.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "daemon.h"
+#include "log.h"
+
+void
+daemon_setup(int argc, char **argv, const char *prog, const char *usage,
+    int want_singleton, struct daemon_opts *o, struct akc_config *cfg)
+{
+	static const struct option longopts[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 }
+	};
+	int ch;
+
+	setlocale(LC_NUMERIC, "C");
+	log_init(prog);
+	memset(o, 0, sizeof(*o));
+	o->conf = config_default_path();
+	while ((ch = getopt_long(argc, argv, want_singleton ? "+c:nvhs:" : "+c:nvh",
+	    longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'c':
+			o->conf = optarg;
+			break;
+		case 'n':
+			o->check = 1;
+			break;
+		case 'v':
+			o->verbose++;
+			break;
+		case 's':
+			o->singleton = optarg;
+			break;
+		case 'h':
+			printf("usage: %s\n", usage);
+			exit(0);
+		case 'V':
+			printf("%s (akc) %s\n", prog, PACKAGE_VERSION);
+			exit(0);
+		default:
+			fprintf(stderr, "usage: %s\n", usage);
+			exit(2);
+		}
+	}
+	o->argi = optind;
+	log_setverbose(o->verbose);
+	if (config_load(o->conf, cfg) != 0)
+		exit(1);
+	if (o->check) {
+		printf("configuration OK\n");
+		exit(0);
+	}
+}
+
+int
+daemon_run_dir(const struct akc_config *cfg)
+{
+	char path[CONF_PATH_MAX], *p;
+	struct stat st;
+
+	snprintf(path, sizeof(path), "%s", cfg->run_dir);
+	for (p = path + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(path, 0755) < 0 && errno != EEXIST) {
+			log_warn("cannot create '%s'", path);
+			return -1;
+		}
+		*p = '/';
+	}
+	if (mkdir(path, 0700) < 0 && errno != EEXIST) {
+		log_warn("cannot create run-dir '%s'", path);
+		return -1;
+	}
+	if (stat(path, &st) < 0 || !S_ISDIR(st.st_mode)) {
+		log_warnx("run-dir '%s' is not a directory", path);
+		return -1;
+	}
+	if (st.st_uid == geteuid() && (st.st_mode & 0777) != 0700)
+		(void)chmod(path, 0700);
+	return 0;
+}
+
+void
+daemon_notify(const char *state)
+{
+	const char *sock = getenv("NOTIFY_SOCKET");
+	struct sockaddr_un sa;
+	socklen_t len;
+	int fd;
+
+	if (sock == NULL || (*sock != '/' && *sock != '@') || strlen(sock) >= sizeof(sa.sun_path))
+		return;
+	memset(&sa, 0, sizeof(sa));
+	sa.sun_family = AF_UNIX;
+	memcpy(sa.sun_path, sock, strlen(sock));
+	if (sa.sun_path[0] == '@')
+		sa.sun_path[0] = '\0';
+	len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + strlen(sock));
+	if ((fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0)) < 0)
+		return;
+	(void)sendto(fd, state, strlen(state), MSG_NOSIGNAL, (struct sockaddr *)&sa, len);
+	close(fd);
+}

@@ -1,0 +1,27 @@
+/* daemon.h: what every akc daemon does before its loop: flags, config, run dir, readiness. */
+#ifndef AKC_DAEMON_H
+#define AKC_DAEMON_H
+
+#include "config.h"
+
+struct daemon_opts {
+	const char *conf;
+	int check;		/* -n */
+	int verbose;		/* -v */
+	int argi;		/* index of the first non-option argument */
+	const char *singleton;	/* -s NAME (singletond) */
+};
+
+/*
+ * Parses -c FILE, -n, -v, -h, --version (and -s NAME when extra is "s:"),
+ * loads the configuration, and exits as the contract says: 0 after -n with
+ * "configuration OK", 2 on usage errors, 1 on a bad configuration.
+ */
+void daemon_setup(int argc, char **argv, const char *prog, const char *usage,
+    int want_singleton, struct daemon_opts *o, struct akc_config *cfg);
+/* Creates the run dir (mode 0700, parents as needed); -1 with a warning. */
+int daemon_run_dir(const struct akc_config *cfg);
+/* Tells systemd (NOTIFY_SOCKET) that we are ready, or stopping. */
+void daemon_notify(const char *state);
+
+#endif

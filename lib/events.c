@@ -1,0 +1,124 @@
+/* events.c: diff two membership states into MemberUp, UnreachableMember, ... */
+#include <string.h>
+
+#include "events.h"
+#include "json.h"
+
+static const char *member_event[MS_NSTATUS] = {
+	[MS_JOINING] = "MemberJoined", [MS_WEAKLY_UP] = "MemberWeaklyUp",
+	[MS_UP] = "MemberUp", [MS_LEAVING] = "MemberLeft",
+	[MS_EXITING] = "MemberExited", [MS_DOWN] = "MemberDowned",
+	[MS_REMOVED] = "MemberRemoved",
+};
+
+cJSON *
+event_member(const char *type, const struct member *m)
+{
+	cJSON *ev = cJSON_CreateObject(), *fields = member_to_json(m), *f;
+
+	cJSON_AddStringToObject(ev, "type", type);
+	while ((f = fields->child) != NULL)
+		cJSON_AddItemToObject(ev, f->string, cJSON_DetachItemViaPointer(fields, f));
+	cJSON_Delete(fields);
+	return ev;
+}
+
+static void
+leader_event(const struct mstate *old, const struct mstate *cur, const char *role,
+    event_cb cb, void *arg)
+{
+	int lo = old ? mstate_leader(old, role) : -1;
+	int ln = mstate_leader(cur, role);
+	const char *a = lo >= 0 ? old->m[lo].name : NULL;
+	const char *b = ln >= 0 ? cur->m[ln].name : NULL;
+	cJSON *ev;
+
+	if ((a == NULL && b == NULL) || (a && b && strcmp(a, b) == 0))
+		return;
+	ev = cJSON_CreateObject();
+	cJSON_AddStringToObject(ev, "type", role ? "RoleLeaderChanged" : "LeaderChanged");
+	if (role)
+		cJSON_AddStringToObject(ev, "role", role);
+	if (b)
+		cJSON_AddStringToObject(ev, "leader", b);
+	else
+		cJSON_AddNullToObject(ev, "leader");
+	cb(ev, arg);
+}
+
+/* Calls fn for each distinct role of the members of st. */
+static void
+each_role(const struct mstate *st, char seen[][CONF_ROLE_MAX], int *nseen, int max)
+{
+	int i, k;
+
+	for (i = 0; st && i < st->n; i++) {
+		const char *p = st->m[i].roles;
+
+		while (*p) {
+			const char *e = strchr(p, ',');
+			size_t l = e ? (size_t)(e - p) : strlen(p);
+			char r[CONF_ROLE_MAX];
+
+			if (l > 0 && l < sizeof(r)) {
+				memcpy(r, p, l);
+				r[l] = '\0';
+				for (k = 0; k < *nseen; k++)
+					if (strcmp(seen[k], r) == 0)
+						break;
+				if (k == *nseen && *nseen < max)
+					strcpy(seen[(*nseen)++], r);
+			}
+			if (e == NULL)
+				break;
+			p = e + 1;
+		}
+	}
+}
+
+void
+events_diff(const struct mstate *old, const struct mstate *cur, uint64_t self,
+    event_cb cb, void *arg)
+{
+	char roles[64][CONF_ROLE_MAX];
+	int i, j, nroles = 0;
+	cJSON *ev;
+
+	for (i = 0; old && i < old->n; i++)
+		if (mstate_find(cur, old->m[i].uid) < 0) {
+			struct member m = old->m[i];
+
+			m.status = MS_REMOVED;
+			ev = event_member("MemberRemoved", &m);
+			cJSON_AddStringToObject(ev, "previous_status", mstatus_name(old->m[i].status));
+			cb(ev, arg);
+		}
+	for (i = 0; i < cur->n; i++) {
+		j = old ? mstate_find(old, cur->m[i].uid) : -1;
+		if (j >= 0 && old->m[j].status == cur->m[i].status)
+			continue;
+		cb(event_member(member_event[cur->m[i].status], &cur->m[i]), arg);
+	}
+	for (i = 0; i < cur->n; i++) {
+		int was;
+
+		if (cur->m[i].uid == self || mstate_reachable(cur, cur->m[i].uid))
+			continue;
+		j = old ? mstate_find(old, cur->m[i].uid) : -1;
+		was = j < 0 || mstate_reachable(old, cur->m[i].uid);
+		if (was)
+			cb(event_member("UnreachableMember", &cur->m[i]), arg);
+	}
+	for (i = 0; old && i < cur->n; i++) {
+		if (cur->m[i].uid == self || !mstate_reachable(cur, cur->m[i].uid))
+			continue;
+		j = mstate_find(old, cur->m[i].uid);
+		if (j >= 0 && !mstate_reachable(old, cur->m[i].uid))
+			cb(event_member("ReachableMember", &cur->m[i]), arg);
+	}
+	leader_event(old, cur, NULL, cb, arg);
+	each_role(old, roles, &nroles, 64);
+	each_role(cur, roles, &nroles, 64);
+	for (i = 0; i < nroles; i++)
+		leader_event(old, cur, roles[i], cb, arg);
+}

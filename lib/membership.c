@@ -1,0 +1,1079 @@
+/* membership.c: the membership state lattice, merged and judged without I/O. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "json.h"
+#include "log.h"
+#include "membership.h"
+
+#define GROW(p, n, cap) do {						\
+	if ((n) == (cap)) {						\
+		(cap) = (cap) ? (cap) * 2 : 8;				\
+		if (((p) = realloc((p), (size_t)(cap) * sizeof(*(p)))) == NULL) \
+			fatal("realloc");				\
+	}								\
+} while (0)
+
+static const char *status_names[MS_NSTATUS] = {
+	"Joining", "WeaklyUp", "Up", "Leaving", "Exiting", "Down", "Removed"
+};
+
+/* allowed[from][to], as in Akka's MemberStatus.allowedTransitions */
+static const unsigned char allowed[MS_NSTATUS][MS_NSTATUS] = {
+	/*              Jo WU Up Le Ex Do Re */
+	[MS_JOINING]  = { 0, 1, 1, 1, 0, 1, 1 },
+	[MS_WEAKLY_UP]= { 0, 0, 1, 1, 0, 1, 1 },
+	[MS_UP]       = { 0, 0, 0, 1, 0, 1, 1 },
+	[MS_LEAVING]  = { 0, 0, 0, 0, 1, 1, 1 },
+	[MS_EXITING]  = { 0, 0, 0, 0, 0, 1, 1 },
+	[MS_DOWN]     = { 0, 0, 0, 0, 0, 0, 1 },
+	[MS_REMOVED]  = { 0, 0, 0, 0, 0, 0, 0 },
+};
+
+/* merge priority: the status "furthest along" wins */
+static const int priority[MS_NSTATUS] = {
+	[MS_JOINING] = 0, [MS_WEAKLY_UP] = 1, [MS_UP] = 2, [MS_LEAVING] = 3,
+	[MS_EXITING] = 4, [MS_DOWN] = 5, [MS_REMOVED] = 6,
+};
+
+const char *
+mstatus_name(enum mstatus s)
+{
+	return (s >= 0 && s < MS_NSTATUS) ? status_names[s] : "?";
+}
+
+int
+mstatus_parse(const char *s, enum mstatus *out)
+{
+	int i;
+
+	if (s == NULL)
+		return -1;
+	for (i = 0; i < MS_NSTATUS; i++)
+		if (strcmp(s, status_names[i]) == 0) {
+			*out = (enum mstatus)i;
+			return 0;
+		}
+	return -1;
+}
+
+int
+mstatus_allowed(enum mstatus from, enum mstatus to)
+{
+	return allowed[from][to];
+}
+
+int
+member_has_role(const struct member *m, const char *role)
+{
+	const char *p = m->roles;
+	size_t rl;
+
+	if (role == NULL || *role == '\0')
+		return 1;
+	rl = strlen(role);
+	while (*p) {
+		const char *e = strchr(p, ',');
+		size_t l = e ? (size_t)(e - p) : strlen(p);
+
+		if (l == rl && strncmp(p, role, rl) == 0)
+			return 1;
+		if (e == NULL)
+			break;
+		p = e + 1;
+	}
+	return 0;
+}
+
+/* tcp://HOST:PORT: host as a string, then the port as a number */
+int
+address_compare(const char *a, const char *b)
+{
+	const char *ca = strrchr(a, ':'), *cb = strrchr(b, ':');
+	size_t la, lb;
+	int c;
+	long pa, pb;
+
+	if (ca == NULL || cb == NULL || ca < a + 6 || cb < b + 6)
+		return strcmp(a, b);
+	la = (size_t)(ca - a);
+	lb = (size_t)(cb - b);
+	c = strncmp(a, b, la < lb ? la : lb);
+	if (c != 0)
+		return c;
+	if (la != lb)
+		return la < lb ? -1 : 1;
+	pa = strtol(ca + 1, NULL, 10);
+	pb = strtol(cb + 1, NULL, 10);
+	return pa < pb ? -1 : (pa > pb ? 1 : 0);
+}
+
+int
+member_compare(const struct member *a, const struct member *b)
+{
+	int c = address_compare(a->address, b->address);
+
+	if (c != 0)
+		return c;
+	return a->uid < b->uid ? -1 : (a->uid > b->uid ? 1 : 0);
+}
+
+int
+member_older(const struct member *a, const struct member *b)
+{
+	if (a->up_number != b->up_number)
+		return a->up_number < b->up_number;
+	return member_compare(a, b) < 0;
+}
+
+/* ---- u64 sets (small, unsorted) ---- */
+
+int
+u64set_has(const struct u64set *s, uint64_t x)
+{
+	int i;
+
+	for (i = 0; i < s->n; i++)
+		if (s->v[i] == x)
+			return 1;
+	return 0;
+}
+
+void
+u64set_add(struct u64set *s, uint64_t x)
+{
+	if (u64set_has(s, x))
+		return;
+	GROW(s->v, s->n, s->cap);
+	s->v[s->n++] = x;
+}
+
+void
+u64set_del(struct u64set *s, uint64_t x)
+{
+	int i;
+
+	for (i = 0; i < s->n; i++)
+		if (s->v[i] == x) {
+			s->v[i] = s->v[--s->n];
+			return;
+		}
+}
+
+void
+u64set_clear(struct u64set *s)
+{
+	s->n = 0;
+}
+
+void
+u64set_free(struct u64set *s)
+{
+	free(s->v);
+	memset(s, 0, sizeof(*s));
+}
+
+static void
+u64set_copy(struct u64set *d, const struct u64set *s)
+{
+	d->n = 0;
+	if (d->cap < s->n) {
+		d->cap = s->n;
+		if ((d->v = realloc(d->v, (size_t)d->cap * sizeof(*d->v))) == NULL)
+			fatal("realloc");
+	}
+	if (s->n > 0)
+		memcpy(d->v, s->v, (size_t)s->n * sizeof(*d->v));
+	d->n = s->n;
+}
+
+/* ---- vector clocks ---- */
+
+static int
+vc_find(const struct vclock *vc, uint64_t node, int *pos)
+{
+	int lo = 0, hi = vc->n;
+
+	while (lo < hi) {
+		int mid = (lo + hi) / 2;
+
+		if (vc->e[mid].node < node)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	*pos = lo;
+	return lo < vc->n && vc->e[lo].node == node;
+}
+
+uint64_t
+vclock_get(const struct vclock *vc, uint64_t node)
+{
+	int pos;
+
+	return vc_find(vc, node, &pos) ? vc->e[pos].count : 0;
+}
+
+static void
+vc_set(struct vclock *vc, uint64_t node, uint64_t count)
+{
+	int pos;
+
+	if (vc_find(vc, node, &pos)) {
+		vc->e[pos].count = count;
+		return;
+	}
+	GROW(vc->e, vc->n, vc->cap);
+	memmove(&vc->e[pos + 1], &vc->e[pos], (size_t)(vc->n - pos) * sizeof(*vc->e));
+	vc->e[pos] = (struct vc_entry){ node, count };
+	vc->n++;
+}
+
+void
+vclock_inc(struct vclock *vc, uint64_t node)
+{
+	vc_set(vc, node, vclock_get(vc, node) + 1);
+}
+
+enum vc_order
+vclock_compare(const struct vclock *a, const struct vclock *b)
+{
+	int i = 0, j = 0, less = 0, more = 0;
+
+	while (i < a->n || j < b->n) {
+		uint64_t ca, cb;
+
+		if (j >= b->n || (i < a->n && a->e[i].node < b->e[j].node)) {
+			ca = a->e[i++].count;
+			cb = 0;
+		} else if (i >= a->n || b->e[j].node < a->e[i].node) {
+			ca = 0;
+			cb = b->e[j++].count;
+		} else {
+			ca = a->e[i++].count;
+			cb = b->e[j++].count;
+		}
+		if (ca < cb)
+			less = 1;
+		else if (ca > cb)
+			more = 1;
+	}
+	if (less && more)
+		return VC_CONCURRENT;
+	if (less)
+		return VC_BEFORE;
+	if (more)
+		return VC_AFTER;
+	return VC_SAME;
+}
+
+void
+vclock_merge(struct vclock *into, const struct vclock *other)
+{
+	int i;
+
+	for (i = 0; i < other->n; i++)
+		if (vclock_get(into, other->e[i].node) < other->e[i].count)
+			vc_set(into, other->e[i].node, other->e[i].count);
+}
+
+void
+vclock_prune(struct vclock *vc, uint64_t node)
+{
+	int pos;
+
+	if (!vc_find(vc, node, &pos))
+		return;
+	memmove(&vc->e[pos], &vc->e[pos + 1], (size_t)(vc->n - pos - 1) * sizeof(*vc->e));
+	vc->n--;
+}
+
+void
+vclock_copy(struct vclock *d, const struct vclock *s)
+{
+	if (d->cap < s->n) {
+		d->cap = s->n;
+		if ((d->e = realloc(d->e, (size_t)d->cap * sizeof(*d->e))) == NULL)
+			fatal("realloc");
+	}
+	if (s->n > 0)
+		memcpy(d->e, s->e, (size_t)s->n * sizeof(*d->e));
+	d->n = s->n;
+}
+
+void
+vclock_free(struct vclock *vc)
+{
+	free(vc->e);
+	memset(vc, 0, sizeof(*vc));
+}
+
+/* ---- reachability ---- */
+
+static uint64_t
+reach_version_of(const struct reach *r, uint64_t observer)
+{
+	int i;
+
+	for (i = 0; i < r->nv; i++)
+		if (r->v[i].observer == observer)
+			return r->v[i].version;
+	return 0;
+}
+
+static void
+reach_version_set(struct reach *r, uint64_t observer, uint64_t version)
+{
+	int i;
+
+	for (i = 0; i < r->nv; i++)
+		if (r->v[i].observer == observer) {
+			r->v[i].version = version;
+			return;
+		}
+	GROW(r->v, r->nv, r->vcap);
+	r->v[r->nv++] = (struct reach_version){ observer, version };
+}
+
+enum rstatus
+reach_observer_says(const struct reach *r, uint64_t observer, uint64_t subject)
+{
+	int i;
+
+	for (i = 0; i < r->n; i++)
+		if (r->r[i].observer == observer && r->r[i].subject == subject)
+			return r->r[i].status;
+	return RS_REACHABLE;
+}
+
+/*
+ * Rules (Akka's Reachability):
+ * 1. Only the observer edits its row; every change bumps its version.
+ * 2. Terminated is sticky: nothing changes a Terminated record.
+ * 3. A row that becomes all-Reachable is deleted, so a healthy cluster
+ *    carries no records at all.
+ */
+void
+reach_set(struct reach *r, uint64_t observer, uint64_t subject, enum rstatus st)
+{
+	int i, found = -1, others = 0;
+	uint64_t ver = reach_version_of(r, observer) + 1;
+
+	for (i = 0; i < r->n; i++)
+		if (r->r[i].observer == observer) {
+			if (r->r[i].subject == subject)
+				found = i;
+			else if (r->r[i].status != RS_REACHABLE)
+				others = 1;
+		}
+	if (found < 0) {
+		if (st == RS_REACHABLE)
+			return;
+		GROW(r->r, r->n, r->cap);
+		r->r[r->n++] = (struct reach_record){ observer, subject, st, ver };
+		reach_version_set(r, observer, ver);
+		return;
+	}
+	if (r->r[found].status == st || r->r[found].status == RS_TERMINATED)
+		return;
+	reach_version_set(r, observer, ver);
+	if (st == RS_REACHABLE && !others) {
+		for (i = 0; i < r->n; )
+			if (r->r[i].observer == observer)
+				r->r[i] = r->r[--r->n];
+			else
+				i++;
+		return;
+	}
+	r->r[found].status = st;
+	r->r[found].version = ver;
+}
+
+static void
+reach_drop(struct reach *r, uint64_t uid)
+{
+	int i;
+
+	for (i = 0; i < r->n; )
+		if (r->r[i].observer == uid || r->r[i].subject == uid)
+			r->r[i] = r->r[--r->n];
+		else
+			i++;
+	for (i = 0; i < r->nv; i++)
+		if (r->v[i].observer == uid) {
+			r->v[i] = r->v[--r->nv];
+			break;
+		}
+}
+
+static void
+reach_copy(struct reach *d, const struct reach *s)
+{
+	d->n = d->nv = 0;
+	if (d->cap < s->n) {
+		d->cap = s->n;
+		if ((d->r = realloc(d->r, (size_t)d->cap * sizeof(*d->r))) == NULL)
+			fatal("realloc");
+	}
+	if (d->vcap < s->nv) {
+		d->vcap = s->nv;
+		if ((d->v = realloc(d->v, (size_t)d->vcap * sizeof(*d->v))) == NULL)
+			fatal("realloc");
+	}
+	if (s->n > 0)
+		memcpy(d->r, s->r, (size_t)s->n * sizeof(*d->r));
+	if (s->nv > 0)
+		memcpy(d->v, s->v, (size_t)s->nv * sizeof(*d->v));
+	d->n = s->n;
+	d->nv = s->nv;
+}
+
+static void
+reach_free(struct reach *r)
+{
+	free(r->r);
+	free(r->v);
+	memset(r, 0, sizeof(*r));
+}
+
+/* An observation counts unless its observer is gone or Down. */
+static int
+observer_counts(const struct mstate *st, uint64_t observer)
+{
+	int i = mstate_find(st, observer);
+
+	return i >= 0 && st->m[i].status != MS_DOWN;
+}
+
+enum rstatus
+mstate_reach_status(const struct mstate *st, uint64_t subject)
+{
+	enum rstatus agg = RS_REACHABLE;
+	int i;
+
+	for (i = 0; i < st->reach.n; i++) {
+		const struct reach_record *rr = &st->reach.r[i];
+
+		if (rr->subject != subject || !observer_counts(st, rr->observer))
+			continue;
+		if (rr->status == RS_TERMINATED)
+			return RS_TERMINATED;
+		if (rr->status == RS_UNREACHABLE)
+			agg = RS_UNREACHABLE;
+	}
+	return agg;
+}
+
+int
+mstate_reachable(const struct mstate *st, uint64_t subject)
+{
+	return mstate_reach_status(st, subject) == RS_REACHABLE;
+}
+
+/* ---- state ---- */
+
+void
+mstate_init(struct mstate *st)
+{
+	memset(st, 0, sizeof(*st));
+}
+
+void
+mstate_free(struct mstate *st)
+{
+	free(st->m);
+	vclock_free(&st->vc);
+	u64set_free(&st->seen);
+	reach_free(&st->reach);
+	free(st->t);
+	memset(st, 0, sizeof(*st));
+}
+
+void
+mstate_copy(struct mstate *d, const struct mstate *s)
+{
+	if (d->cap < s->n) {
+		d->cap = s->n;
+		if ((d->m = realloc(d->m, (size_t)d->cap * sizeof(*d->m))) == NULL)
+			fatal("realloc");
+	}
+	if (s->n > 0)
+		memcpy(d->m, s->m, (size_t)s->n * sizeof(*d->m));
+	d->n = s->n;
+	vclock_copy(&d->vc, &s->vc);
+	u64set_copy(&d->seen, &s->seen);
+	reach_copy(&d->reach, &s->reach);
+	if (d->tcap < s->nt) {
+		d->tcap = s->nt;
+		if ((d->t = realloc(d->t, (size_t)d->tcap * sizeof(*d->t))) == NULL)
+			fatal("realloc");
+	}
+	if (s->nt > 0)
+		memcpy(d->t, s->t, (size_t)s->nt * sizeof(*d->t));
+	d->nt = s->nt;
+}
+
+int
+mstate_find(const struct mstate *st, uint64_t uid)
+{
+	int i;
+
+	for (i = 0; i < st->n; i++)
+		if (st->m[i].uid == uid)
+			return i;
+	return -1;
+}
+
+int
+mstate_find_name(const struct mstate *st, const char *name)
+{
+	int i, best = -1;
+
+	/* a restarted node may briefly appear twice: prefer the live incarnation */
+	for (i = 0; i < st->n; i++)
+		if (strcmp(st->m[i].name, name) == 0 &&
+		    (best < 0 || st->m[best].status == MS_DOWN))
+			best = i;
+	return best;
+}
+
+int
+mstate_find_address(const struct mstate *st, const char *address)
+{
+	int i, best = -1;
+
+	for (i = 0; i < st->n; i++)
+		if (strcmp(st->m[i].address, address) == 0 &&
+		    (best < 0 || st->m[best].status == MS_DOWN))
+			best = i;
+	return best;
+}
+
+int
+mstate_is_tombstoned(const struct mstate *st, uint64_t uid)
+{
+	int i;
+
+	for (i = 0; i < st->nt; i++)
+		if (st->t[i].uid == uid)
+			return 1;
+	return 0;
+}
+
+void
+mstate_add(struct mstate *st, const struct member *m)
+{
+	int i;
+
+	GROW(st->m, st->n, st->cap);
+	for (i = st->n; i > 0 && member_compare(&st->m[i - 1], m) > 0; i--)
+		st->m[i] = st->m[i - 1];
+	st->m[i] = *m;
+	st->n++;
+}
+
+static void
+add_tomb(struct mstate *st, uint64_t uid, int64_t time)
+{
+	int i;
+
+	for (i = 0; i < st->nt; i++)
+		if (st->t[i].uid == uid) {
+			if (time > st->t[i].time)
+				st->t[i].time = time;
+			return;
+		}
+	GROW(st->t, st->nt, st->tcap);
+	st->t[st->nt++] = (struct tomb){ uid, time };
+}
+
+void
+mstate_remove(struct mstate *st, uint64_t uid, int64_t now_wall)
+{
+	int i = mstate_find(st, uid);
+
+	if (i >= 0) {
+		memmove(&st->m[i], &st->m[i + 1], (size_t)(st->n - i - 1) * sizeof(*st->m));
+		st->n--;
+	}
+	u64set_del(&st->seen, uid);
+	reach_drop(&st->reach, uid);
+	vclock_prune(&st->vc, uid);
+	add_tomb(st, uid, now_wall);
+}
+
+void
+mstate_prune_tombstones(struct mstate *st, int64_t older_than)
+{
+	int i;
+
+	for (i = 0; i < st->nt; )
+		if (st->t[i].time < older_than)
+			st->t[i] = st->t[--st->nt];
+		else
+			i++;
+}
+
+static const struct member *
+highest_priority(const struct member *a, const struct member *b)
+{
+	if (a->status == b->status)
+		return member_older(a, b) ? a : b;
+	return priority[a->status] > priority[b->status] ? a : b;
+}
+
+static void
+merge_rows(struct reach *out, const struct reach *a, const struct reach *b,
+    const struct mstate *members)
+{
+	int i;
+
+	memset(out, 0, sizeof(*out));
+	/* rows travel whole: take each observer's row from the newer side */
+	for (i = 0; i < a->nv; i++) {
+		uint64_t obs = a->v[i].observer;
+		uint64_t va = a->v[i].version, vb = reach_version_of(b, obs);
+		const struct reach *src = va >= vb ? a : b;
+		int j;
+
+		if (mstate_find(members, obs) < 0)
+			continue;
+		reach_version_set(out, obs, va >= vb ? va : vb);
+		for (j = 0; j < src->n; j++)
+			if (src->r[j].observer == obs && mstate_find(members, src->r[j].subject) >= 0) {
+				GROW(out->r, out->n, out->cap);
+				out->r[out->n++] = src->r[j];
+			}
+	}
+	for (i = 0; i < b->nv; i++) {
+		uint64_t obs = b->v[i].observer;
+		int j;
+
+		if (reach_version_of(a, obs) != 0 || mstate_find(members, obs) < 0)
+			continue;
+		reach_version_set(out, obs, b->v[i].version);
+		for (j = 0; j < b->n; j++)
+			if (b->r[j].observer == obs && mstate_find(members, b->r[j].subject) >= 0) {
+				GROW(out->r, out->n, out->cap);
+				out->r[out->n++] = b->r[j];
+			}
+	}
+}
+
+/*
+ * Merge of two concurrent states:
+ * 1. tombstones are united; a tombstoned uid never comes back;
+ * 2. a member on both sides takes the status furthest along (the older
+ *    one on a tie); a member on one side only is kept, unless it is Down or
+ *    Exiting there (the other side has already removed it);
+ * 3. clocks take the pointwise max, without tombstoned nodes;
+ * 4. reachability rows are taken whole from the side with the newer row;
+ * 5. nobody has seen the result yet, so seen is empty.
+ */
+void
+mstate_merge(struct mstate *out, const struct mstate *a, const struct mstate *b)
+{
+	struct mstate r;
+	int i, j;
+
+	mstate_init(&r);
+	for (i = 0; i < a->nt; i++)
+		add_tomb(&r, a->t[i].uid, a->t[i].time);
+	for (i = 0; i < b->nt; i++)
+		add_tomb(&r, b->t[i].uid, b->t[i].time);
+	for (i = 0; i < a->n; i++) {
+		const struct member *ma = &a->m[i];
+
+		if (mstate_is_tombstoned(&r, ma->uid))
+			continue;
+		j = mstate_find(b, ma->uid);
+		if (j >= 0)
+			mstate_add(&r, highest_priority(ma, &b->m[j]));
+		else if (ma->status != MS_DOWN && ma->status != MS_EXITING)
+			mstate_add(&r, ma);
+	}
+	for (i = 0; i < b->n; i++) {
+		const struct member *mb = &b->m[i];
+
+		if (mstate_is_tombstoned(&r, mb->uid) || mstate_find(a, mb->uid) >= 0)
+			continue;
+		if (mb->status != MS_DOWN && mb->status != MS_EXITING)
+			mstate_add(&r, mb);
+	}
+	vclock_copy(&r.vc, &a->vc);
+	vclock_merge(&r.vc, &b->vc);
+	for (i = 0; i < r.nt; i++)
+		vclock_prune(&r.vc, r.t[i].uid);
+	merge_rows(&r.reach, &a->reach, &b->reach, &r);
+	mstate_free(out);
+	*out = r;
+}
+
+int
+mstate_convergence(const struct mstate *st, uint64_t self, const struct u64set *confirmed)
+{
+	int i, any_up = 0;
+
+	for (i = 0; i < st->n; i++)
+		if (st->m[i].status == MS_UP || st->m[i].status == MS_LEAVING)
+			any_up = 1;
+	for (i = 0; i < st->n; i++) {
+		const struct member *m = &st->m[i];
+		int must = m->status == MS_UP || m->status == MS_LEAVING ||
+		    (!any_up && (m->status == MS_JOINING || m->status == MS_WEAKLY_UP));
+
+		if (must && !u64set_has(&st->seen, m->uid) &&
+		    !(confirmed && u64set_has(confirmed, m->uid)))
+			return 0;
+	}
+	for (i = 0; i < st->n; i++) {
+		const struct member *m = &st->m[i];
+
+		if (m->uid == self || (confirmed && u64set_has(confirmed, m->uid)))
+			continue;
+		if (!mstate_reachable(st, m->uid) &&
+		    m->status != MS_DOWN && m->status != MS_EXITING)
+			return 0;
+	}
+	return 1;
+}
+
+/* Akka's leaderStatusOrdering rank: Up/Leaving first, then WeaklyUp, Joining, Exiting, Down. */
+static int
+leader_rank(enum mstatus s)
+{
+	switch (s) {
+	case MS_UP:
+	case MS_LEAVING:	return 0;
+	case MS_WEAKLY_UP:	return 1;
+	case MS_JOINING:	return 2;
+	case MS_EXITING:	return 3;
+	default:		return 4;
+	}
+}
+
+int
+mstate_leader(const struct mstate *st, const char *role)
+{
+	int i, best = -1;
+
+	for (i = 0; i < st->n; i++) {
+		const struct member *m = &st->m[i];
+
+		if (m->status == MS_DOWN || !member_has_role(m, role) ||
+		    !mstate_reachable(st, m->uid))
+			continue;
+		/* members are in address order: the first of the best rank wins */
+		if (best < 0 || leader_rank(m->status) < leader_rank(st->m[best].status))
+			best = i;
+	}
+	return best;
+}
+
+int
+mstate_oldest(const struct mstate *st, const char *role)
+{
+	int i, best = -1;
+
+	for (i = 0; i < st->n; i++) {
+		const struct member *m = &st->m[i];
+
+		if (m->status != MS_UP || !member_has_role(m, role))
+			continue;
+		if (best < 0 || member_older(m, &st->m[best]))
+			best = i;
+	}
+	return best;
+}
+
+int
+mstate_speedup_needed(const struct mstate *st)
+{
+	int i;
+
+	for (i = 0; i < st->n; i++)
+		if (st->m[i].status == MS_DOWN || st->m[i].status == MS_LEAVING ||
+		    st->m[i].status == MS_EXITING || st->m[i].status == MS_JOINING)
+			return 1;
+	return st->seen.n < st->n / 2;
+}
+
+int
+mstate_next_up_number(const struct mstate *st)
+{
+	int i, max = 0;
+
+	for (i = 0; i < st->n; i++)
+		if (st->m[i].up_number != UPNUM_NONE && st->m[i].up_number > max)
+			max = st->m[i].up_number;
+	return max + 1;
+}
+
+/* ---- JSON ---- */
+
+cJSON *
+member_to_json(const struct member *m)
+{
+	cJSON *o = cJSON_CreateObject(), *roles;
+	const char *p = m->roles;
+
+	cJSON_AddStringToObject(o, "node", m->name);
+	cJSON_AddStringToObject(o, "address", m->address);
+	json_add_u64(o, "uid", m->uid);
+	cJSON_AddStringToObject(o, "status", mstatus_name(m->status));
+	roles = cJSON_AddArrayToObject(o, "roles");
+	while (*p) {
+		const char *e = strchr(p, ',');
+		size_t l = e ? (size_t)(e - p) : strlen(p);
+		char r[CONF_ROLE_MAX];
+
+		if (l > 0 && l < sizeof(r)) {
+			memcpy(r, p, l);
+			r[l] = '\0';
+			cJSON_AddItemToArray(roles, cJSON_CreateString(r));
+		}
+		if (e == NULL)
+			break;
+		p = e + 1;
+	}
+	if (m->up_number == UPNUM_NONE)
+		cJSON_AddNullToObject(o, "up_number");
+	else
+		cJSON_AddNumberToObject(o, "up_number", m->up_number);
+	return o;
+}
+
+static int
+valid_token(const char *s, size_t max)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n >= max)
+		return 0;
+	for (; *s; s++)
+		if ((unsigned char)*s <= ' ' || *s == ',' || *s == '"' || *s == '\\' ||
+		    (unsigned char)*s >= 0x7f)
+			return 0;
+	return 1;
+}
+
+int
+member_from_json(const cJSON *o, struct member *m)
+{
+	const char *name = json_str(o, "node"), *addr = json_str(o, "address");
+	const cJSON *roles = cJSON_GetObjectItemCaseSensitive(o, "roles"), *r;
+	const cJSON *up = cJSON_GetObjectItemCaseSensitive(o, "up_number");
+	long n;
+	size_t used = 0;
+
+	memset(m, 0, sizeof(*m));
+	if (!cJSON_IsObject(o) || name == NULL || addr == NULL ||
+	    !valid_token(name, sizeof(m->name)) || !valid_token(addr, sizeof(m->address)) ||
+	    strncmp(addr, "tcp://", 6) != 0 ||
+	    json_u64(o, "uid", &m->uid) < 0 || m->uid == 0 ||
+	    mstatus_parse(json_str(o, "status"), &m->status) < 0 ||
+	    m->status == MS_REMOVED || !cJSON_IsArray(roles))
+		return -1;
+	strcpy(m->name, name);
+	strcpy(m->address, addr);
+	if (cJSON_IsNull(up))
+		m->up_number = UPNUM_NONE;
+	else if (json_int(o, "up_number", 1, INT_MAX - 1, &n) == 0)
+		m->up_number = (int)n;
+	else
+		return -1;
+	cJSON_ArrayForEach(r, roles) {
+		size_t l;
+
+		if (!cJSON_IsString(r) || !valid_token(r->valuestring, CONF_ROLE_MAX))
+			return -1;
+		l = strlen(r->valuestring);
+		if (used + l + 2 > sizeof(m->roles))
+			return -1;
+		if (used > 0)
+			m->roles[used++] = ',';
+		memcpy(m->roles + used, r->valuestring, l + 1);
+		used += l;
+	}
+	return 0;
+}
+
+cJSON *
+vclock_to_json(const struct vclock *vc)
+{
+	cJSON *o = cJSON_CreateObject();
+	char k[24];
+	int i;
+
+	for (i = 0; i < vc->n; i++) {
+		u64_to_str(vc->e[i].node, k);
+		json_add_u64(o, k, vc->e[i].count);
+	}
+	return o;
+}
+
+int
+vclock_from_json(const cJSON *o, struct vclock *vc)
+{
+	const cJSON *e;
+	uint64_t node, count;
+
+	vc->n = 0;
+	if (!cJSON_IsObject(o))
+		return -1;
+	cJSON_ArrayForEach(e, o) {
+		if (vc->n >= 100000 || str_to_u64(e->string, &node) < 0 ||
+		    !cJSON_IsString(e) || str_to_u64(e->valuestring, &count) < 0 ||
+		    vclock_get(vc, node) != 0)
+			return -1;
+		vc_set(vc, node, count);
+	}
+	return 0;
+}
+
+cJSON *
+u64set_to_json(const struct u64set *s)
+{
+	cJSON *a = cJSON_CreateArray();
+	char k[24];
+	int i;
+
+	for (i = 0; i < s->n; i++) {
+		u64_to_str(s->v[i], k);
+		cJSON_AddItemToArray(a, cJSON_CreateString(k));
+	}
+	return a;
+}
+
+int
+u64set_from_json(const cJSON *a, struct u64set *s, int max)
+{
+	const cJSON *e;
+	uint64_t v;
+
+	s->n = 0;
+	if (!cJSON_IsArray(a))
+		return -1;
+	cJSON_ArrayForEach(e, a) {
+		if (s->n >= max || !cJSON_IsString(e) || str_to_u64(e->valuestring, &v) < 0)
+			return -1;
+		u64set_add(s, v);
+	}
+	return 0;
+}
+
+static const char *
+rstatus_code(enum rstatus s)
+{
+	return s == RS_TERMINATED ? "terminated" : (s == RS_UNREACHABLE ? "unreachable" : "reachable");
+}
+
+cJSON *
+mstate_to_json(const struct mstate *st)
+{
+	cJSON *o = cJSON_CreateObject(), *a;
+	char k[24];
+	int i;
+
+	a = cJSON_AddArrayToObject(o, "members");
+	for (i = 0; i < st->n; i++)
+		cJSON_AddItemToArray(a, member_to_json(&st->m[i]));
+	cJSON_AddItemToObject(o, "version", vclock_to_json(&st->vc));
+	cJSON_AddItemToObject(o, "seen", u64set_to_json(&st->seen));
+	a = cJSON_AddArrayToObject(o, "reach_versions");
+	for (i = 0; i < st->reach.nv; i++) {
+		cJSON *r = cJSON_CreateObject();
+
+		json_add_u64(r, "observer", st->reach.v[i].observer);
+		json_add_u64(r, "version", st->reach.v[i].version);
+		cJSON_AddItemToArray(a, r);
+	}
+	a = cJSON_AddArrayToObject(o, "reach");
+	for (i = 0; i < st->reach.n; i++) {
+		cJSON *r = cJSON_CreateObject();
+
+		json_add_u64(r, "observer", st->reach.r[i].observer);
+		json_add_u64(r, "subject", st->reach.r[i].subject);
+		cJSON_AddStringToObject(r, "status", rstatus_code(st->reach.r[i].status));
+		json_add_u64(r, "version", st->reach.r[i].version);
+		cJSON_AddItemToArray(a, r);
+	}
+	a = cJSON_AddArrayToObject(o, "tombstones");
+	for (i = 0; i < st->nt; i++) {
+		cJSON *r = cJSON_CreateObject();
+
+		u64_to_str(st->t[i].uid, k);
+		cJSON_AddStringToObject(r, "uid", k);
+		json_add_u64(r, "time", (uint64_t)st->t[i].time);
+		cJSON_AddItemToArray(a, r);
+	}
+	return o;
+}
+
+#define MAX_MEMBERS	4096
+
+int
+mstate_from_json(const cJSON *o, struct mstate *st)
+{
+	const cJSON *a, *e;
+	struct member m;
+	uint64_t u1, u2, ver;
+	const char *s;
+
+	mstate_free(st);
+	if (!cJSON_IsObject(o))
+		return -1;
+	a = cJSON_GetObjectItemCaseSensitive(o, "members");
+	if (!cJSON_IsArray(a) || cJSON_GetArraySize(a) > MAX_MEMBERS)
+		goto bad;
+	cJSON_ArrayForEach(e, a) {
+		if (member_from_json(e, &m) < 0 || mstate_find(st, m.uid) >= 0)
+			goto bad;
+		mstate_add(st, &m);
+	}
+	if (vclock_from_json(cJSON_GetObjectItemCaseSensitive(o, "version"), &st->vc) < 0 ||
+	    u64set_from_json(cJSON_GetObjectItemCaseSensitive(o, "seen"), &st->seen,
+	    MAX_MEMBERS) < 0)
+		goto bad;
+	a = cJSON_GetObjectItemCaseSensitive(o, "reach_versions");
+	if (!cJSON_IsArray(a) || cJSON_GetArraySize(a) > MAX_MEMBERS)
+		goto bad;
+	cJSON_ArrayForEach(e, a) {
+		if (json_u64(e, "observer", &u1) < 0 || json_u64(e, "version", &ver) < 0 ||
+		    reach_version_of(&st->reach, u1) != 0 || ver == 0)
+			goto bad;
+		reach_version_set(&st->reach, u1, ver);
+	}
+	a = cJSON_GetObjectItemCaseSensitive(o, "reach");
+	if (!cJSON_IsArray(a) || cJSON_GetArraySize(a) > MAX_MEMBERS * 16)
+		goto bad;
+	cJSON_ArrayForEach(e, a) {
+		enum rstatus rs;
+
+		if (json_u64(e, "observer", &u1) < 0 || json_u64(e, "subject", &u2) < 0 ||
+		    json_u64(e, "version", &ver) < 0 || (s = json_str(e, "status")) == NULL)
+			goto bad;
+		if (strcmp(s, "unreachable") == 0)
+			rs = RS_UNREACHABLE;
+		else if (strcmp(s, "terminated") == 0)
+			rs = RS_TERMINATED;
+		else if (strcmp(s, "reachable") == 0)
+			rs = RS_REACHABLE;
+		else
+			goto bad;
+		GROW(st->reach.r, st->reach.n, st->reach.cap);
+		st->reach.r[st->reach.n++] = (struct reach_record){ u1, u2, rs, ver };
+	}
+	a = cJSON_GetObjectItemCaseSensitive(o, "tombstones");
+	if (!cJSON_IsArray(a) || cJSON_GetArraySize(a) > MAX_MEMBERS * 4)
+		goto bad;
+	cJSON_ArrayForEach(e, a) {
+		if (json_u64(e, "uid", &u1) < 0 || json_u64(e, "time", &ver) < 0)
+			goto bad;
+		add_tomb(st, u1, (int64_t)ver);
+	}
+	return 0;
+bad:
+	mstate_free(st);
+	return -1;
+}

@@ -1,0 +1,167 @@
+/*
+ * membership.h: the gossiped membership state and its pure rules: member
+ * status lattice, vector clocks, seen set, reachability table, tombstones,
+ * merge, convergence and the leader rule. No I/O, no clocks: callers pass time.
+ */
+#ifndef AKC_MEMBERSHIP_H
+#define AKC_MEMBERSHIP_H
+
+#include <limits.h>
+#include <stdint.h>
+
+#include <cjson/cJSON.h>
+
+#include "config.h"
+
+enum mstatus {
+	MS_JOINING,
+	MS_WEAKLY_UP,
+	MS_UP,
+	MS_LEAVING,
+	MS_EXITING,
+	MS_DOWN,
+	MS_REMOVED,
+	MS_NSTATUS
+};
+
+enum rstatus {
+	RS_REACHABLE,
+	RS_UNREACHABLE,
+	RS_TERMINATED
+};
+
+#define UPNUM_NONE	INT_MAX
+#define ROLES_MAX	512
+
+struct member {
+	uint64_t uid;
+	char name[CONF_NAME_MAX];
+	char address[CONF_ADDR_MAX];
+	char roles[ROLES_MAX];		/* comma-separated, no blanks */
+	enum mstatus status;
+	int up_number;			/* UPNUM_NONE until Up */
+};
+
+struct u64set {
+	uint64_t *v;
+	int n, cap;
+};
+
+struct vc_entry {
+	uint64_t node;
+	uint64_t count;
+};
+
+struct vclock {
+	struct vc_entry *e;		/* sorted by node */
+	int n, cap;
+};
+
+enum vc_order { VC_SAME, VC_BEFORE, VC_AFTER, VC_CONCURRENT };
+
+struct reach_record {
+	uint64_t observer, subject;
+	enum rstatus status;
+	uint64_t version;
+};
+
+struct reach_version {
+	uint64_t observer, version;
+};
+
+struct reach {
+	struct reach_record *r;
+	int n, cap;
+	struct reach_version *v;
+	int nv, vcap;
+};
+
+struct tomb {
+	uint64_t uid;
+	int64_t time;			/* wall ms of removal */
+};
+
+struct mstate {
+	struct member *m;		/* sorted by address, then uid */
+	int n, cap;
+	struct vclock vc;
+	struct u64set seen;
+	struct reach reach;
+	struct tomb *t;
+	int nt, tcap;
+};
+
+/* statuses */
+const char *mstatus_name(enum mstatus);
+int mstatus_parse(const char *, enum mstatus *);
+/* Whether from -> to is an allowed member transition (Akka's table). */
+int mstatus_allowed(enum mstatus from, enum mstatus to);
+int member_has_role(const struct member *, const char *role);
+int address_compare(const char *a, const char *b);
+int member_compare(const struct member *, const struct member *);
+/* Age order: lower up-number first, ties broken by address. */
+int member_older(const struct member *a, const struct member *b);
+
+/* sets */
+int u64set_has(const struct u64set *, uint64_t);
+void u64set_add(struct u64set *, uint64_t);
+void u64set_del(struct u64set *, uint64_t);
+void u64set_clear(struct u64set *);
+void u64set_free(struct u64set *);
+
+/* vector clocks */
+void vclock_inc(struct vclock *, uint64_t node);
+enum vc_order vclock_compare(const struct vclock *a, const struct vclock *b);
+void vclock_merge(struct vclock *into, const struct vclock *other);
+void vclock_prune(struct vclock *, uint64_t node);
+void vclock_copy(struct vclock *dst, const struct vclock *src);
+void vclock_free(struct vclock *);
+uint64_t vclock_get(const struct vclock *, uint64_t node);
+
+/* reachability (only the observer edits its row) */
+void reach_set(struct reach *, uint64_t observer, uint64_t subject, enum rstatus);
+enum rstatus reach_observer_says(const struct reach *, uint64_t observer, uint64_t subject);
+/* Aggregate status of subject over the observers that st still counts. */
+enum rstatus mstate_reach_status(const struct mstate *, uint64_t subject);
+int mstate_reachable(const struct mstate *st, uint64_t subject);
+
+/* state */
+void mstate_init(struct mstate *);
+void mstate_free(struct mstate *);
+void mstate_copy(struct mstate *dst, const struct mstate *src);
+int mstate_find(const struct mstate *, uint64_t uid);
+int mstate_find_name(const struct mstate *, const char *name);
+int mstate_find_address(const struct mstate *, const char *address);
+int mstate_is_tombstoned(const struct mstate *, uint64_t uid);
+void mstate_add(struct mstate *, const struct member *);
+/* The leader's removal: member, seen, reachability, vclock entry, + tombstone. */
+void mstate_remove(struct mstate *, uint64_t uid, int64_t now_wall);
+void mstate_prune_tombstones(struct mstate *, int64_t older_than_wall);
+/* Merges two concurrent states (Akka's Gossip.merge); seen is left empty. */
+void mstate_merge(struct mstate *out, const struct mstate *a, const struct mstate *b);
+
+/*
+ * Convergence: every Up/Leaving member has seen this version (or is in
+ * confirmed), and every unreachable member but self is Down or Exiting.
+ */
+int mstate_convergence(const struct mstate *, uint64_t self, const struct u64set *confirmed);
+/* Index of the leader (role NULL: of all members), or -1. */
+int mstate_leader(const struct mstate *, const char *role);
+/* Index of the oldest Up member with role, or -1. */
+int mstate_oldest(const struct mstate *, const char *role);
+/* Akka's isGossipSpeedupNeeded. */
+int mstate_speedup_needed(const struct mstate *);
+/* Next up-number for a member moving to Up. */
+int mstate_next_up_number(const struct mstate *);
+
+/* JSON: the gossip wire form; _from_json validates every field (-1 on bad input). */
+cJSON *member_to_json(const struct member *);
+int member_from_json(const cJSON *, struct member *);
+cJSON *mstate_to_json(const struct mstate *);
+int mstate_from_json(const cJSON *, struct mstate *);
+cJSON *vclock_to_json(const struct vclock *);
+int vclock_from_json(const cJSON *, struct vclock *);
+cJSON *u64set_to_json(const struct u64set *);
+int u64set_from_json(const cJSON *, struct u64set *, int max);
+
+#endif

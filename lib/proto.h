@@ -1,0 +1,47 @@
+/* proto.h: the one home of akc's wire protocol: version, message types, limits. */
+#ifndef AKC_PROTO_H
+#define AKC_PROTO_H
+
+/*
+ * Bump PROTO_VERSION whenever a message's fields or meaning change. Every
+ * node-to-node message and every control request carries it as "v"; a
+ * mismatch is refused explicitly (dropped and counted as "version").
+ */
+#define PROTO_VERSION		1
+
+/* Node-to-node messages (memberd <-> memberd), field "t". */
+#define MSG_INIT_JOIN		"init-join"	/* seed probe: are you in a cluster? */
+#define MSG_INIT_JOIN_ACK	"init-join-ack"
+#define MSG_INIT_JOIN_NACK	"init-join-nack"
+#define MSG_JOIN		"join"		/* add me as Joining */
+#define MSG_WELCOME		"welcome"	/* full state for a new member */
+#define MSG_JOIN_REFUSED	"join-refused"
+#define MSG_GOSSIP		"gossip"	/* full membership state */
+#define MSG_STATUS		"status"	/* version + seen set only */
+#define MSG_HEARTBEAT		"hb"
+#define MSG_HEARTBEAT_RSP	"hb-rsp"
+#define MSG_EXITING		"exiting"	/* I am Exiting/Down and shutting down now */
+#define MSG_REMOVED		"removed"	/* you are no longer a member */
+
+/* Largest node-to-node message accepted (NN_RCVMAXSIZE of the peer socket). */
+#define PROTO_MAX_MSG		(1024 * 1024)
+/* Largest control request or reply. */
+#define CTL_MAX_MSG		(4 * 1024 * 1024)
+
+/* Local sockets in the run dir. */
+#define SOCK_MEMBERD_CTL	"memberd.ctl"
+#define SOCK_MEMBERD_EVENTS	"memberd.events"
+#define SOCK_LEADERD_CTL	"leaderd.ctl"
+
+/* Exit statuses of the daemons (memberd(8)). */
+#define EXIT_DAEMON_OK		0	/* SIGTERM, or left the cluster gracefully */
+#define EXIT_DAEMON_FAIL	1	/* configuration or start-up failure */
+#define EXIT_DAEMON_DOWNED	3	/* this node was downed or removed by the cluster */
+
+/* Exit statuses of the tools (CONTRACT). */
+#define EXIT_TOOL_OK		0
+#define EXIT_TOOL_REFUSED	1
+#define EXIT_TOOL_USAGE		2
+#define EXIT_TOOL_NODAEMON	3
+
+#endif

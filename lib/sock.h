@@ -1,0 +1,35 @@
+/* sock.h: nanomsg sockets the akc way (bounded, non-blocking, short ipc paths). */
+#ifndef AKC_SOCK_H
+#define AKC_SOCK_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#include <cjson/cJSON.h>
+
+#include "clock.h"
+#include "config.h"
+
+/* A socket of type (NN_PULL...) bound to addr with a receive bound; -1 on error. */
+int sock_bind(int type, const char *addr, int rcvmax);
+/* A socket connected to addr (reconnect interval set first); -1 on error. */
+int sock_connect(int type, const char *addr, int rcvmax, int reconnect_max_ms);
+int sock_rcvfd(int s);
+int sock_sndfd(int s);
+/* Receives without blocking into an nn-allocated *buf; -1 when nothing waits. */
+ssize_t sock_recv(int s, void **buf);
+/* Sends without blocking; 0 sent, -1 would block or failed. */
+int sock_send(int s, const void *buf, size_t len);
+void sock_close(int s);
+
+/*
+ * One request/reply exchange with a local daemon's control socket. Returns 0
+ * with *resp set, -1 when the daemon is not running or did not answer within
+ * timeout (a one-line reason is left in err).
+ */
+int ctl_call(const struct akc_config *cfg, const char *sockname, cJSON *req,
+    cJSON **resp, msec_t timeout, char *err, size_t errlen);
+/* A control request: {"v":PROTO_VERSION,"cmd":cmd}. */
+cJSON *ctl_request(const char *cmd);
+
+#endif

@@ -1,0 +1,235 @@
+/* leaderd.c: runs the leader's actions (and, later, the downing policy) for this node. */
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <nanomsg/nn.h>
+#include <nanomsg/pubsub.h>
+#include <nanomsg/reqrep.h>
+
+#include "actions.h"
+#include "daemon.h"
+#include "json.h"
+#include "log.h"
+#include "loop.h"
+#include "proto.h"
+#include "sock.h"
+
+#define USAGE		"leaderd [-nv] [-c FILE]"
+#define TICK		1000	/* leader-actions-interval */
+#define LOST_AFTER	5000	/* memberd silent this long: we go too */
+#define STUCK_LOG	10000	/* no convergence this long: say why */
+
+struct leaderd {
+	struct akc_config cfg;
+	struct loop *loop;
+	int sub, ctl;
+	int dirty;			/* memberd said its state changed */
+	msec_t last_ok, next_tick, stuck_since, stuck_logged;
+	int was_leader;
+	int exit_code, done;
+	uint64_t applied_seq;
+};
+
+static void
+on_state(int fd, short ev, void *arg)
+{
+	struct leaderd *l = arg;
+	void *buf;
+	int n;
+
+	(void)fd;
+	(void)ev;
+	while ((n = nn_recv(l->sub, &buf, NN_MSG, NN_DONTWAIT)) >= 0) {
+		cJSON *j = json_parse(buf, (size_t)n);
+		int shut = 0;
+		long code = EXIT_DAEMON_OK;
+
+		nn_freemsg(buf);
+		if (j != NULL && json_bool(j, "shutdown", &shut) == 0 && shut) {
+			json_int(j, "exit_code", 0, 255, &code);
+			log_info("memberd is shutting this node down: stopping");
+			l->exit_code = (int)code;
+			l->done = 1;
+		}
+		cJSON_Delete(j);
+		l->dirty = 1;
+	}
+}
+
+static void
+on_ctl(int fd, short ev, void *arg)
+{
+	struct leaderd *l = arg;
+	void *buf;
+	int n;
+	cJSON *r;
+	char *txt;
+
+	(void)fd;
+	(void)ev;
+	while ((n = nn_recv(l->ctl, &buf, NN_MSG, NN_DONTWAIT)) >= 0) {
+		nn_freemsg(buf);
+		r = cJSON_CreateObject();
+		cJSON_AddNumberToObject(r, "v", PROTO_VERSION);
+		cJSON_AddBoolToObject(r, "ok", 1);
+		cJSON_AddBoolToObject(r, "leader", l->was_leader);
+		cJSON_AddStringToObject(r, "strategy", config_strategy_name(l->cfg.strategy));
+		txt = json_print(r);
+		(void)nn_send(l->ctl, txt, strlen(txt), NN_DONTWAIT);
+		cJSON_free(txt);
+		cJSON_Delete(r);
+	}
+}
+
+static void
+log_stuck(struct leaderd *l, const struct mstate *st, msec_t now)
+{
+	char who[1024] = "";
+	int i;
+
+	if (l->stuck_since == 0) {
+		l->stuck_since = now;
+		return;
+	}
+	if (now - l->stuck_since < STUCK_LOG || now - l->stuck_logged < 60000)
+		return;
+	l->stuck_logged = now;
+	for (i = 0; i < st->n; i++)
+		if (!mstate_reachable(st, st->m[i].uid) && st->m[i].status != MS_DOWN &&
+		    st->m[i].status != MS_EXITING && strlen(who) + strlen(st->m[i].name) + 3 < sizeof(who)) {
+			strcat(who, " ");
+			strcat(who, st->m[i].name);
+		}
+	log_warnx("leader can currently not perform its duties: no convergence for %llds%s%s",
+	    (long long)(now - l->stuck_since) / 1000,
+	    who[0] ? "; unreachable members not Down:" : "", who);
+}
+
+/* One leader round: read memberd's state, decide, send decisions tagged with the state seq. */
+static void
+round_once(struct leaderd *l, msec_t now)
+{
+	char err[512];
+	cJSON *rsp, *req, *acts, *ans;
+	struct mstate st;
+	struct u64set confirmed = { 0 };
+	uint64_t self, seq;
+	int conv = 0, member = 0, li, n;
+
+	if (ctl_call(&l->cfg, SOCK_MEMBERD_CTL, ctl_request("state"), &rsp, 2000,
+	    err, sizeof(err)) < 0) {
+		if (now - l->last_ok > LOST_AFTER) {
+			log_warnx("lost memberd: %s", err);
+			l->exit_code = 1;
+			l->done = 1;
+		}
+		return;
+	}
+	l->last_ok = now;
+	mstate_init(&st);
+	if (json_u64(rsp, "state_seq", &seq) < 0 || json_u64(rsp, "self", &self) < 0 ||
+	    json_bool(rsp, "member", &member) < 0 || json_bool(rsp, "convergence", &conv) < 0 ||
+	    mstate_from_json(cJSON_GetObjectItemCaseSensitive(rsp, "state"), &st) < 0 ||
+	    u64set_from_json(cJSON_GetObjectItemCaseSensitive(rsp, "exiting_confirmed"),
+	    &confirmed, 100000) < 0) {
+		log_warnx("bad state from memberd");
+		goto out;
+	}
+	if (!member)
+		goto out;
+	li = mstate_leader(&st, NULL);
+	if ((li >= 0 && st.m[li].uid == self) != l->was_leader) {
+		l->was_leader = !l->was_leader;
+		log_info("this node is %s the leader", l->was_leader ? "now" : "no longer");
+	}
+	if (!l->was_leader)
+		goto out;
+	if (!conv) {
+		log_stuck(l, &st, now);
+		goto out;
+	}
+	l->stuck_since = 0;
+	acts = leader_actions(&st, self, conv, &confirmed, l->cfg.min_nr_of_members);
+	if ((n = cJSON_GetArraySize(acts)) == 0 || seq == l->applied_seq) {
+		cJSON_Delete(acts);
+		goto out;
+	}
+	req = ctl_request("leader-actions");
+	json_add_u64(req, "state_seq", seq);
+	cJSON_AddItemToObject(req, "actions", acts);
+	if (ctl_call(&l->cfg, SOCK_MEMBERD_CTL, req, &ans, 2000, err, sizeof(err)) == 0) {
+		int ok = 0;
+
+		json_bool(ans, "ok", &ok);
+		if (ok) {
+			l->applied_seq = seq;
+			log_debug("applied %d leader actions on state %llu", n, (unsigned long long)seq);
+		} else
+			log_debug("leader actions refused: %s", json_str(ans, "error"));
+		cJSON_Delete(ans);
+		l->dirty = 1;	/* look again right away */
+	}
+	cJSON_Delete(req);
+out:
+	mstate_free(&st);
+	u64set_free(&confirmed);
+	cJSON_Delete(rsp);
+}
+
+int
+main(int argc, char **argv)
+{
+	static struct leaderd l;
+	struct daemon_opts o;
+	char addr[CONF_PATH_MAX + 16];
+	msec_t now;
+	unsigned long sigs;
+
+	daemon_setup(argc, argv, "leaderd", USAGE, 0, &o, &l.cfg);
+	if (o.argi != argc) {
+		fprintf(stderr, "usage: %s\n", USAGE);
+		return 2;
+	}
+	if (daemon_run_dir(&l.cfg) < 0)
+		return 1;
+	signal(SIGPIPE, SIG_IGN);
+	l.loop = loop_new();
+	loop_catch(l.loop, SIGTERM);
+	loop_catch(l.loop, SIGINT);
+	config_ipc_path(&l.cfg, "memberd.state", addr, sizeof(addr));
+	if ((l.sub = sock_connect(NN_SUB, addr, 4096, 1000)) < 0 ||
+	    nn_setsockopt(l.sub, NN_SUB, NN_SUB_SUBSCRIBE, "", 0) < 0)
+		return 1;
+	config_ipc_path(&l.cfg, SOCK_LEADERD_CTL, addr, sizeof(addr));
+	if ((l.ctl = sock_bind(NN_REP, addr, 4096)) < 0)
+		return 1;
+	loop_watch(l.loop, sock_rcvfd(l.sub), POLLIN, on_state, &l);
+	loop_watch(l.loop, sock_rcvfd(l.ctl), POLLIN, on_ctl, &l);
+	log_info("%s: downing strategy %s%s", l.cfg.name, config_strategy_name(l.cfg.strategy),
+	    l.cfg.strategy == DOWNING_NONE ? " (unreachable members stay until akc-down)" : "");
+	l.last_ok = clock_mono_ms();
+	l.dirty = 1;
+	daemon_notify("READY=1");
+	while (!l.done) {
+		sigs = loop_signals(l.loop);
+		if (sigs & ((1UL << SIGTERM) | (1UL << SIGINT))) {
+			log_info("stopping on signal");
+			break;
+		}
+		now = clock_mono_ms();
+		if (l.dirty || now >= l.next_tick) {
+			l.dirty = 0;
+			l.next_tick = now + TICK;
+			round_once(&l, now);
+		}
+		if (!l.done)
+			loop_poll(l.loop, l.dirty ? now : l.next_tick);
+	}
+	daemon_notify("STOPPING=1");
+	nn_term();
+	return l.exit_code;
+}

@@ -1,0 +1,207 @@
+/* control.c: memberd's REP socket: members, status, state, snapshot, join, leave, down. */
+#include <stdio.h>
+#include <string.h>
+
+#include "control.h"
+#include "events.h"
+#include "json.h"
+#include "proto.h"
+
+static cJSON *
+reply(int ok)
+{
+	cJSON *r = cJSON_CreateObject();
+
+	cJSON_AddNumberToObject(r, "v", PROTO_VERSION);
+	cJSON_AddBoolToObject(r, "ok", ok);
+	return r;
+}
+
+static cJSON *
+refuse(int code, const char *msg)
+{
+	cJSON *r = reply(0);
+
+	cJSON_AddStringToObject(r, "error", msg);
+	cJSON_AddNumberToObject(r, "code", code);
+	return r;
+}
+
+cJSON *
+control_members(const struct node *n)
+{
+	cJSON *a = cJSON_CreateArray();
+	int i;
+
+	for (i = 0; i < n->st.n; i++) {
+		cJSON *m = member_to_json(&n->st.m[i]);
+
+		cJSON_AddBoolToObject(m, "reachable", n->st.m[i].uid == n->self.uid ||
+		    mstate_reachable(&n->st, n->st.m[i].uid));
+		cJSON_AddItemToArray(a, m);
+	}
+	return a;
+}
+
+static void
+add_leader(cJSON *o, const char *key, const struct node *n, const char *role)
+{
+	int li = mstate_leader(&n->st, role);
+
+	if (li >= 0)
+		cJSON_AddStringToObject(o, key, n->st.m[li].name);
+	else
+		cJSON_AddNullToObject(o, key);
+}
+
+static cJSON *
+status(const struct node *n)
+{
+	cJSON *r = reply(1), *rl, *un, *d;
+	char roles[64][CONF_ROLE_MAX];
+	int i, j, k, nroles = 0;
+
+	cJSON_AddStringToObject(r, "self", n->self.name);
+	json_add_u64(r, "uid", n->self.uid);
+	cJSON_AddStringToObject(r, "phase", n->phase == PHASE_MEMBER ? "member" :
+	    n->phase == PHASE_JOINING ? "joining" : n->phase == PHASE_IDLE ? "idle" : "shutdown");
+	add_leader(r, "leader", n, NULL);
+	rl = cJSON_AddObjectToObject(r, "role_leaders");
+	for (i = 0; i < n->st.n; i++) {
+		const char *p = n->st.m[i].roles;
+
+		while (*p) {
+			const char *e = strchr(p, ',');
+			size_t l = e ? (size_t)(e - p) : strlen(p);
+
+			if (l > 0 && l < CONF_ROLE_MAX && nroles < 64) {
+				char role[CONF_ROLE_MAX];
+
+				memcpy(role, p, l);
+				role[l] = '\0';
+				for (k = 0; k < nroles && strcmp(roles[k], role) != 0; k++)
+					;
+				if (k == nroles) {
+					strcpy(roles[nroles++], role);
+					add_leader(rl, role, n, role);
+				}
+			}
+			if (e == NULL)
+				break;
+			p = e + 1;
+		}
+	}
+	cJSON_AddBoolToObject(r, "convergence", node_convergence(n));
+	cJSON_AddItemToObject(r, "members", control_members(n));
+	un = cJSON_AddArrayToObject(r, "unreachable");
+	for (i = 0; i < n->st.n; i++) {
+		cJSON *u, *obs;
+
+		if (mstate_reachable(&n->st, n->st.m[i].uid))
+			continue;
+		u = cJSON_CreateObject();
+		cJSON_AddStringToObject(u, "node", n->st.m[i].name);
+		cJSON_AddStringToObject(u, "address", n->st.m[i].address);
+		cJSON_AddStringToObject(u, "status", mstatus_name(n->st.m[i].status));
+		obs = cJSON_AddArrayToObject(u, "observed_by");
+		for (j = 0; j < n->st.reach.n; j++) {
+			const struct reach_record *rr = &n->st.reach.r[j];
+			int oi;
+
+			if (rr->subject != n->st.m[i].uid || rr->status == RS_REACHABLE ||
+			    (oi = mstate_find(&n->st, rr->observer)) < 0)
+				continue;
+			cJSON_AddItemToArray(obs, cJSON_CreateString(n->st.m[oi].name));
+		}
+		cJSON_AddItemToArray(un, u);
+	}
+	d = cJSON_AddObjectToObject(r, "dropped");
+	cJSON_AddNumberToObject(d, "malformed", (double)n->dropped.malformed);
+	cJSON_AddNumberToObject(d, "oversized", (double)n->dropped.oversized);
+	cJSON_AddNumberToObject(d, "unauthenticated", (double)n->dropped.unauthenticated);
+	cJSON_AddNumberToObject(d, "version", (double)n->dropped.version);
+	cJSON_AddNumberToObject(d, "unknown", (double)n->dropped.unknown);
+	cJSON_AddNumberToObject(d, "stale", (double)n->dropped.stale);
+	cJSON_AddNumberToObject(d, "not_member", (double)n->dropped.not_member);
+	cJSON_AddNumberToObject(d, "control", (double)n->dropped_ctl);
+	return r;
+}
+
+static void
+add_event(cJSON *ev, void *arg)
+{
+	cJSON_AddItemToArray((cJSON *)arg, ev);
+}
+
+cJSON *
+control_dispatch(struct node *n, const cJSON *req, uint64_t event_seq, msec_t now)
+{
+	const char *cmd, *arg;
+	char err[256];
+	cJSON *r;
+	long v;
+
+	if (!cJSON_IsObject(req) || json_int(req, "v", 0, 1000000, &v) < 0 ||
+	    (cmd = json_str(req, "cmd")) == NULL) {
+		n->dropped_ctl++;
+		return refuse(2, "malformed request");
+	}
+	if (v != PROTO_VERSION) {
+		n->dropped_ctl++;
+		return refuse(2, "protocol version mismatch: upgrade the tools and daemons together");
+	}
+	if (strcmp(cmd, "ping") == 0)
+		return reply(1);
+	if (strcmp(cmd, "members") == 0) {
+		r = reply(1);
+		cJSON_AddItemToObject(r, "members", control_members(n));
+		return r;
+	}
+	if (strcmp(cmd, "status") == 0)
+		return status(n);
+	if (strcmp(cmd, "state") == 0) {
+		r = reply(1);
+		json_add_u64(r, "state_seq", n->state_seq);
+		json_add_u64(r, "self", n->self.uid);
+		cJSON_AddBoolToObject(r, "member", n->phase == PHASE_MEMBER);
+		cJSON_AddBoolToObject(r, "convergence", node_convergence(n));
+		cJSON_AddItemToObject(r, "state", mstate_to_json(&n->st));
+		cJSON_AddItemToObject(r, "exiting_confirmed", u64set_to_json(&n->exiting_confirmed));
+		return r;
+	}
+	if (strcmp(cmd, "snapshot") == 0) {
+		r = reply(1);
+		json_add_u64(r, "seq", event_seq);
+		events_diff(NULL, &n->st, n->self.uid, add_event,
+		    cJSON_AddArrayToObject(r, "events"));
+		return r;
+	}
+	arg = json_str(req, "node");
+	if (strcmp(cmd, "join") == 0) {
+		if ((arg = json_str(req, "address")) == NULL)
+			return refuse(2, "join needs an address");
+		if (node_cmd_join(n, arg, now, err, sizeof(err)) < 0)
+			return refuse(1, err);
+		return reply(1);
+	}
+	if (strcmp(cmd, "leave") == 0) {
+		if (node_cmd_leave(n, arg, now, err, sizeof(err)) < 0)
+			return refuse(1, err);
+		return reply(1);
+	}
+	if (strcmp(cmd, "down") == 0) {
+		if (arg == NULL)
+			return refuse(2, "down needs a node");
+		if (node_cmd_down(n, arg, now, err, sizeof(err)) < 0)
+			return refuse(1, err);
+		return reply(1);
+	}
+	if (strcmp(cmd, "leader-actions") == 0) {
+		if (node_cmd_leader_actions(n, req, now, err, sizeof(err)) < 0)
+			return refuse(1, err);
+		return reply(1);
+	}
+	n->dropped_ctl++;
+	snprintf(err, sizeof(err), "unknown command '%s'", cmd);
+	return refuse(2, err);
+}

@@ -1,0 +1,256 @@
+/* memberd.c: the membership daemon: sockets and the loop around the node core. */
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <nanomsg/nn.h>
+#include <nanomsg/pipeline.h>
+#include <nanomsg/pubsub.h>
+#include <nanomsg/reqrep.h>
+#include <sodium.h>
+
+#include "auth.h"
+#include "control.h"
+#include "daemon.h"
+#include "events.h"
+#include "json.h"
+#include "log.h"
+#include "loop.h"
+#include "node.h"
+#include "peers.h"
+#include "proto.h"
+#include "sock.h"
+
+#define USAGE "memberd [-nv] [-c FILE]"
+#define RECV_BATCH 512
+
+struct memberd {
+	struct akc_config cfg;
+	struct auth auth;
+	struct node node;
+	struct loop *loop;
+	struct peers *peers;
+	int pull, ctl, pub, statepub;
+	struct mstate published;	/* the state events were last computed from */
+	uint64_t published_seq;
+	uint64_t event_seq;
+};
+
+static void
+flush_outbox(struct memberd *d, msec_t now)
+{
+	struct outmsg *out;
+	int i, n;
+
+	out = node_outbox(&d->node, &n);
+	for (i = 0; i < n; i++) {
+		char *txt = json_print(out[i].msg), *frame;
+		size_t len = auth_frame(&d->auth, txt, strlen(txt), &frame);
+
+		if (strcmp(out[i].address, d->node.self.address) != 0)
+			peers_send(d->peers, out[i].address, frame, len, now);
+		free(frame);
+		cJSON_free(txt);
+		cJSON_Delete(out[i].msg);
+	}
+}
+
+static void
+publish(cJSON *ev, void *arg)
+{
+	struct memberd *d = arg;
+	char ts[40], *txt;
+	const char *type = json_str(ev, "type"), *node = json_str(ev, "node");
+
+	clock_rfc3339(clock_wall_ms(), ts, sizeof(ts));
+	cJSON_AddStringToObject(ev, "time", ts);
+	cJSON_AddNumberToObject(ev, "seq", (double)++d->event_seq);
+	if (node != NULL)
+		log_info("event %s: %s (%s)", type, node, json_str(ev, "status"));
+	else
+		log_info("event %s: %s", type, json_str(ev, "leader") ? json_str(ev, "leader") : "none");
+	txt = json_print(ev);
+	(void)nn_send(d->pub, txt, strlen(txt), NN_DONTWAIT);
+	cJSON_free(txt);
+	cJSON_Delete(ev);
+}
+
+/* Publishes events for what changed since the last call, and a state notice. */
+static void
+publish_changes(struct memberd *d)
+{
+	cJSON *n;
+	char *txt;
+
+	if (d->node.state_seq == d->published_seq)
+		return;
+	events_diff(&d->published, &d->node.st, d->node.self.uid, publish, d);
+	mstate_copy(&d->published, &d->node.st);
+	d->published_seq = d->node.state_seq;
+	n = cJSON_CreateObject();
+	json_add_u64(n, "state_seq", d->node.state_seq);
+	cJSON_AddBoolToObject(n, "convergence", node_convergence(&d->node));
+	cJSON_AddBoolToObject(n, "shutdown", d->node.phase == PHASE_SHUTDOWN);
+	cJSON_AddNumberToObject(n, "exit_code", d->node.exit_code);
+	txt = json_print(n);
+	(void)nn_send(d->statepub, txt, strlen(txt), NN_DONTWAIT);
+	cJSON_free(txt);
+	cJSON_Delete(n);
+}
+
+static void
+on_peer(int fd, short ev, void *arg)
+{
+	struct memberd *d = arg;
+	int i;
+
+	(void)fd;
+	(void)ev;
+	for (i = 0; i < RECV_BATCH; i++) {
+		void *buf;
+		ssize_t len = sock_recv(d->pull, &buf);
+		const char *payload;
+		size_t plen;
+		cJSON *msg;
+		msec_t now;
+
+		if (len < 0)
+			break;
+		now = clock_mono_ms();
+		d->node.wall = clock_wall_ms();
+		if ((size_t)len > PROTO_MAX_MSG)
+			d->node.dropped.oversized++;
+		else if (auth_check(&d->auth, buf, (size_t)len, &payload, &plen) < 0)
+			d->node.dropped.unauthenticated++;
+		else if ((msg = json_parse(payload, plen)) == NULL)
+			d->node.dropped.malformed++;
+		else {
+			node_receive(&d->node, msg, now);
+			cJSON_Delete(msg);
+		}
+		nn_freemsg(buf);
+	}
+}
+
+static void
+on_ctl(int fd, short ev, void *arg)
+{
+	struct memberd *d = arg;
+	void *buf;
+	ssize_t len;
+	cJSON *req, *rsp;
+	char *txt;
+
+	(void)fd;
+	(void)ev;
+	while ((len = sock_recv(d->ctl, &buf)) >= 0) {
+		d->node.wall = clock_wall_ms();
+		req = json_parse(buf, (size_t)len);
+		nn_freemsg(buf);
+		/* events first, so a snapshot and the stream agree on seq */
+		publish_changes(d);
+		rsp = control_dispatch(&d->node, req, d->event_seq, clock_mono_ms());
+		cJSON_Delete(req);
+		txt = json_print(rsp);
+		if (nn_send(d->ctl, txt, strlen(txt), NN_DONTWAIT) < 0)
+			log_warnx("cannot answer a control request: %s", nn_strerror(nn_errno()));
+		cJSON_free(txt);
+		cJSON_Delete(rsp);
+	}
+}
+
+static int
+open_sockets(struct memberd *d)
+{
+	char addr[CONF_PATH_MAX + 16];
+
+	if ((d->pull = sock_bind(NN_PULL, d->cfg.address, PROTO_MAX_MSG)) < 0)
+		return -1;
+	config_ipc_path(&d->cfg, SOCK_MEMBERD_CTL, addr, sizeof(addr));
+	if ((d->ctl = sock_bind(NN_REP, addr, CTL_MAX_MSG)) < 0)
+		return -1;
+	config_ipc_path(&d->cfg, SOCK_MEMBERD_EVENTS, addr, sizeof(addr));
+	if ((d->pub = sock_bind(NN_PUB, addr, 1024)) < 0)
+		return -1;
+	config_ipc_path(&d->cfg, "memberd.state", addr, sizeof(addr));
+	if ((d->statepub = sock_bind(NN_PUB, addr, 1024)) < 0)
+		return -1;
+	loop_watch(d->loop, sock_rcvfd(d->pull), POLLIN, on_peer, d);
+	loop_watch(d->loop, sock_rcvfd(d->ctl), POLLIN, on_ctl, d);
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	static struct memberd d;
+	struct daemon_opts o;
+	uint64_t uid = 0;
+	msec_t now, deadline;
+	unsigned long sigs;
+
+	daemon_setup(argc, argv, "memberd", USAGE, 0, &o, &d.cfg);
+	if (o.argi != argc) {
+		fprintf(stderr, "usage: %s\n", USAGE);
+		return 2;
+	}
+	if (sodium_init() < 0)
+		fatalx("cannot initialise libsodium");
+	if (auth_load(&d.auth, d.cfg.key_file) < 0)
+		return 1;
+	if (daemon_run_dir(&d.cfg) < 0)
+		return 1;
+	signal(SIGPIPE, SIG_IGN);
+	d.loop = loop_new();
+	loop_catch(d.loop, SIGTERM);
+	loop_catch(d.loop, SIGINT);
+	loop_catch(d.loop, SIGHUP);
+	while (uid == 0)
+		randombytes_buf(&uid, sizeof(uid));
+	uid &= 0x1fffffffffffffULL;	/* fits a double too, for scripts */
+	if (uid == 0)
+		uid = 1;
+	if (open_sockets(&d) < 0)
+		return 1;
+	d.peers = peers_new(d.loop, d.cfg.peer_sockets);
+	now = clock_mono_ms();
+	node_init(&d.node, &d.cfg, uid, now);
+	d.node.wall = clock_wall_ms();
+	mstate_init(&d.published);
+	log_info("%s (%s) starting as uid %llu%s", d.cfg.name, d.cfg.address,
+	    (unsigned long long)uid, d.auth.enabled ? ", messages authenticated" : "");
+	node_start(&d.node, now);
+	daemon_notify("READY=1");
+
+	for (;;) {
+		sigs = loop_signals(d.loop);
+		if (sigs & ((1UL << SIGTERM) | (1UL << SIGINT))) {
+			log_info("stopping on signal");
+			daemon_notify("STOPPING=1");
+			break;
+		}
+		now = clock_mono_ms();
+		d.node.wall = clock_wall_ms();
+		node_tick(&d.node, now);
+		flush_outbox(&d, now);
+		publish_changes(&d);
+		peers_expire(d.peers, now);
+		if (d.node.phase == PHASE_SHUTDOWN && now >= d.node.exit_at) {
+			daemon_notify("STOPPING=1");
+			break;
+		}
+		deadline = node_next_deadline(&d.node);
+		if (deadline < 0 || deadline > now + 1000)
+			deadline = now + 1000;
+		loop_poll(d.loop, deadline);
+	}
+	peers_free(d.peers);
+	node_free(&d.node);
+	mstate_free(&d.published);
+	nn_term();
+	return d.node.phase == PHASE_SHUTDOWN ? d.node.exit_code : 0;
+}

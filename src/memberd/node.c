@@ -1,0 +1,1157 @@
+/* node.c: memberd's core: joining, gossip, heartbeats and reachability. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "json.h"
+#include "log.h"
+#include "node.h"
+#include "proto.h"
+
+#define PUSH_FANOUT	3	/* peers told at once of a new version */
+#define EXIT_GRACE	300	/* ms to flush last messages before exiting */
+
+static uint64_t
+rnd(struct node *n)
+{
+	/* xorshift64*: jitter and gossip targets only, never security */
+	n->rng ^= n->rng >> 12;
+	n->rng ^= n->rng << 25;
+	n->rng ^= n->rng >> 27;
+	return n->rng * 2685821657736338717ULL;
+}
+
+static msec_t
+jitter(struct node *n, msec_t interval)
+{
+	msec_t j = interval / 10;
+
+	return interval - j + (msec_t)(j > 0 ? rnd(n) % (uint64_t)(2 * j + 1) : 0);
+}
+
+/* ---- outbox ---- */
+
+static cJSON *
+envelope(struct node *n, const char *type, uint64_t to)
+{
+	cJSON *m = cJSON_CreateObject(), *from;
+
+	cJSON_AddNumberToObject(m, "v", PROTO_VERSION);
+	cJSON_AddStringToObject(m, "t", type);
+	from = cJSON_AddObjectToObject(m, "from");
+	cJSON_AddStringToObject(from, "node", n->self.name);
+	cJSON_AddStringToObject(from, "address", n->self.address);
+	json_add_u64(from, "uid", n->self.uid);
+	if (to != 0)
+		json_add_u64(m, "to", to);
+	return m;
+}
+
+static void
+send_to(struct node *n, const char *address, cJSON *msg)
+{
+	if (n->nout == n->outcap) {
+		n->outcap = n->outcap ? n->outcap * 2 : 16;
+		if ((n->out = realloc(n->out, (size_t)n->outcap * sizeof(*n->out))) == NULL)
+			fatal("realloc");
+	}
+	snprintf(n->out[n->nout].address, sizeof(n->out[n->nout].address), "%s", address);
+	n->out[n->nout].msg = msg;
+	n->nout++;
+}
+
+struct outmsg *
+node_outbox(struct node *n, int *count)
+{
+	*count = n->nout;
+	n->nout = 0;
+	return n->out;
+}
+
+static void
+send_gossip(struct node *n, const struct member *to)
+{
+	cJSON *m = envelope(n, MSG_GOSSIP, to->uid);
+
+	cJSON_AddItemToObject(m, "state", mstate_to_json(&n->st));
+	send_to(n, to->address, m);
+}
+
+static void
+send_status(struct node *n, const struct member *to)
+{
+	cJSON *m = envelope(n, MSG_STATUS, to->uid);
+
+	cJSON_AddItemToObject(m, "version", vclock_to_json(&n->st.vc));
+	cJSON_AddItemToObject(m, "seen", u64set_to_json(&n->st.seen));
+	send_to(n, to->address, m);
+}
+
+/* ---- lifecycle ---- */
+
+void
+node_init(struct node *n, const struct akc_config *cfg, uint64_t uid, msec_t now)
+{
+	int i;
+
+	memset(n, 0, sizeof(*n));
+	n->cfg = cfg;
+	n->self.uid = uid;
+	snprintf(n->self.name, sizeof(n->self.name), "%s", cfg->name);
+	snprintf(n->self.address, sizeof(n->self.address), "%s", cfg->address);
+	for (i = 0; i < cfg->nroles; i++) {
+		if (i > 0)
+			strcat(n->self.roles, ",");
+		strcat(n->self.roles, cfg->roles[i]);
+	}
+	n->self.status = MS_JOINING;
+	n->self.up_number = UPNUM_NONE;
+	mstate_init(&n->st);
+	n->rng = uid ^ 0x9e3779b97f4a7c15ULL;
+	if (n->rng == 0)
+		n->rng = 1;
+	n->phic.threshold = cfg->threshold;
+	n->phic.heartbeat_interval = cfg->heartbeat_interval;
+	n->phic.acceptable_pause = cfg->acceptable_heartbeat_pause;
+	n->phic.min_std_deviation = cfg->min_std_deviation;
+	n->phic.max_samples = cfg->max_sample_size;
+	n->phase = PHASE_IDLE;
+	n->next_gossip = now + jitter(n, cfg->gossip_interval);
+	n->next_hb = now;
+	n->push_at = -1;
+	n->join_next = -1;
+	n->exit_at = -1;
+}
+
+void
+node_free(struct node *n)
+{
+	int i;
+
+	for (i = 0; i < n->nmon; i++)
+		phi_free(&n->mon[i].fd);
+	free(n->mon);
+	for (i = 0; i < n->nout; i++)
+		cJSON_Delete(n->out[i].msg);
+	free(n->out);
+	mstate_free(&n->st);
+	u64set_free(&n->exiting_confirmed);
+}
+
+static void update_ring(struct node *, msec_t);
+
+/* Bookkeeping after st changed: new local seq, ring, eager push. */
+static void
+changed(struct node *n, msec_t now)
+{
+	n->state_seq++;
+	update_ring(n, now);
+	if (n->push_at < 0)
+		n->push_at = now + 2;
+}
+
+/* A local change: a new version that only we have seen. */
+static void
+local_change(struct node *n, msec_t now)
+{
+	vclock_inc(&n->st.vc, n->self.uid);
+	u64set_clear(&n->st.seen);
+	u64set_add(&n->st.seen, n->self.uid);
+	changed(n, now);
+}
+
+static void
+begin_shutdown(struct node *n, int code, msec_t now, const char *why)
+{
+	if (n->phase == PHASE_SHUTDOWN)
+		return;
+	log_info("%s: shutting down", why);
+	n->phase = PHASE_SHUTDOWN;
+	n->exit_code = code;
+	n->exit_at = now + EXIT_GRACE;
+}
+
+/* ---- joining ---- */
+
+static void
+join_self(struct node *n, msec_t now)
+{
+	log_info("forming a new cluster as its first member");
+	mstate_free(&n->st);
+	mstate_init(&n->st);
+	n->self.status = MS_JOINING;
+	mstate_add(&n->st, &n->self);
+	n->phase = PHASE_MEMBER;
+	n->join_next = -1;
+	local_change(n, now);
+}
+
+static void
+send_init_joins(struct node *n)
+{
+	int i;
+
+	for (i = 0; i < n->cfg->nseeds; i++) {
+		if (strcmp(n->cfg->seeds[i], n->self.address) == 0)
+			continue;
+		send_to(n, n->cfg->seeds[i], envelope(n, MSG_INIT_JOIN, 0));
+	}
+}
+
+static void
+send_join(struct node *n, const char *address)
+{
+	cJSON *m = envelope(n, MSG_JOIN, 0);
+
+	cJSON_AddItemToObject(m, "member", member_to_json(&n->self));
+	send_to(n, address, m);
+	snprintf(n->join_target, sizeof(n->join_target), "%s", address);
+}
+
+void
+node_start(struct node *n, msec_t now)
+{
+	int i, others = 0;
+
+	if (n->cfg->nseeds == 0)
+		return;
+	for (i = 0; i < n->cfg->nseeds; i++)
+		if (strcmp(n->cfg->seeds[i], n->self.address) != 0)
+			others++;
+	n->first_seed = strcmp(n->cfg->seeds[0], n->self.address) == 0;
+	if (n->first_seed && others == 0) {
+		join_self(n, now);
+		return;
+	}
+	n->phase = PHASE_JOINING;
+	n->join_backoff = n->cfg->gossip_interval < 500 ? n->cfg->gossip_interval : 500;
+	n->join_next = now;
+	n->first_seed_deadline = now + n->cfg->seed_node_timeout;
+	n->nacks = 0;
+}
+
+static void
+join_tick(struct node *n, msec_t now)
+{
+	if (n->phase != PHASE_JOINING || n->join_next < 0 || now < n->join_next)
+		return;
+	if (n->join_only[0] != '\0') {
+		send_join(n, n->join_only);
+	} else if (n->first_seed && now >= n->first_seed_deadline) {
+		/* nobody answered within seed-node-timeout: we form the cluster */
+		join_self(n, now);
+		return;
+	} else {
+		n->join_target[0] = '\0';
+		send_init_joins(n);
+	}
+	n->join_next = now + jitter(n, n->join_backoff);
+	if (!n->first_seed) {
+		n->join_backoff *= 2;
+		if (n->join_backoff > n->cfg->join_retry_max)
+			n->join_backoff = n->cfg->join_retry_max;
+	}
+	if (n->join_next - now > 2000 || n->join_target[0] == '\0')
+		log_debug("looking for a cluster (next try in %lldms)",
+		    (long long)(n->join_next - now));
+}
+
+int
+node_cmd_join(struct node *n, const char *address, msec_t now, char *err, size_t len)
+{
+	if (n->phase == PHASE_MEMBER) {
+		snprintf(err, len, "this node is already a member of a cluster");
+		return -1;
+	}
+	if (n->phase == PHASE_SHUTDOWN) {
+		snprintf(err, len, "this node is shutting down");
+		return -1;
+	}
+	if (strcmp(address, n->self.address) == 0) {
+		join_self(n, now);
+		return 0;
+	}
+	snprintf(n->join_only, sizeof(n->join_only), "%s", address);
+	n->phase = PHASE_JOINING;
+	n->first_seed = 0;
+	n->join_backoff = 500;
+	n->join_next = now;
+	return 0;
+}
+
+/* ---- heartbeat ring ---- */
+
+static uint64_t
+ring_hash(uint64_t x)
+{
+	/* splitmix64 finaliser: neighbours in the ring are not neighbours in address */
+	x += 0x9e3779b97f4a7c15ULL;
+	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+	return x ^ (x >> 31);
+}
+
+static int
+ring_cmp(const void *a, const void *b)
+{
+	uint64_t ha = ring_hash(*(const uint64_t *)a), hb = ring_hash(*(const uint64_t *)b);
+
+	return ha < hb ? -1 : (ha > hb ? 1 : 0);
+}
+
+static struct monitor *
+find_monitor(struct node *n, uint64_t uid)
+{
+	int i;
+
+	for (i = 0; i < n->nmon; i++)
+		if (n->mon[i].uid == uid)
+			return &n->mon[i];
+	return NULL;
+}
+
+static void
+keep_monitor(struct node *n, const struct member *m, msec_t now)
+{
+	struct monitor *mo = find_monitor(n, m->uid);
+
+	if (mo == NULL) {
+		if ((n->mon = realloc(n->mon, (size_t)(n->nmon + 1) * sizeof(*n->mon))) == NULL)
+			fatal("realloc");
+		mo = &n->mon[n->nmon++];
+		memset(mo, 0, sizeof(*mo));
+		mo->uid = m->uid;
+		phi_init(&mo->fd, &n->phic);
+		mo->added = now;
+		/* heartbeat the new receiver right away */
+		n->next_hb = now;
+	}
+	snprintf(mo->address, sizeof(mo->address), "%s", m->address);
+	mo->keep = 1;
+}
+
+/*
+ * Who we heartbeat (Akka's HeartbeatNodeRing, with its fixes):
+ * 1. all members sorted by a hash of their uid, so a host's neighbours in the
+ *    ring are spread over the cluster;
+ * 2. we watch the next monitored-by-nr-of-members after us, skipping (but
+ *    still watching) members already unreachable, so a dead neighbour does
+ *    not shrink the coverage of the others (akka#16624);
+ * 3. members we marked unreachable stay watched until they answer, so their
+ *    return is noticed even after the ring moved on.
+ * Weak point: the watched side is passive; a one-way link is seen by the
+ * watcher only.
+ */
+static void
+update_ring(struct node *n, msec_t now)
+{
+	uint64_t *ring;
+	int i, k, self = -1, count = 0, taken = 0;
+
+	for (i = 0; i < n->nmon; i++)
+		n->mon[i].keep = 0;
+	if (n->phase == PHASE_MEMBER && n->st.n > 1) {
+		if ((ring = malloc((size_t)n->st.n * sizeof(*ring))) == NULL)
+			fatal("malloc");
+		for (i = 0; i < n->st.n; i++)
+			ring[count++] = n->st.m[i].uid;
+		qsort(ring, (size_t)count, sizeof(*ring), ring_cmp);
+		for (i = 0; i < count; i++)
+			if (ring[i] == n->self.uid)
+				self = i;
+		for (k = 1; self >= 0 && k < count && taken < n->cfg->monitored_by; k++) {
+			int mi = mstate_find(&n->st, ring[(self + k) % count]);
+
+			keep_monitor(n, &n->st.m[mi], now);
+			if (mstate_reachable(&n->st, n->st.m[mi].uid))
+				taken++;
+		}
+		free(ring);
+		for (i = 0; i < n->st.n; i++)
+			if (n->st.m[i].uid != n->self.uid &&
+			    reach_observer_says(&n->st.reach, n->self.uid, n->st.m[i].uid) == RS_UNREACHABLE)
+				keep_monitor(n, &n->st.m[i], now);
+	}
+	for (i = 0; i < n->nmon; )
+		if (!n->mon[i].keep) {
+			phi_free(&n->mon[i].fd);
+			n->mon[i] = n->mon[--n->nmon];
+		} else
+			i++;
+}
+
+static void
+heartbeat_tick(struct node *n, msec_t now)
+{
+	int i;
+
+	if (n->phase != PHASE_MEMBER || now < n->next_hb)
+		return;
+	n->hb_seq++;
+	for (i = 0; i < n->nmon; i++) {
+		cJSON *m = envelope(n, MSG_HEARTBEAT, n->mon[i].uid);
+
+		json_add_u64(m, "seq", n->hb_seq);
+		send_to(n, n->mon[i].address, m);
+	}
+	n->next_hb = now + n->cfg->heartbeat_interval;
+}
+
+/* Marks watched members unreachable once phi crosses the threshold. */
+static void
+detector_tick(struct node *n, msec_t now)
+{
+	int i, mi, change = 0;
+
+	if (n->phase != PHASE_MEMBER)
+		return;
+	for (i = 0; i < n->nmon; i++) {
+		struct monitor *mo = &n->mon[i];
+
+		/* never answered: start the detector anyway (expected-response-after) */
+		if (mo->fd.last < 0 && now - mo->added >= n->cfg->expected_response_after)
+			phi_heartbeat(&mo->fd, now);
+		if (mo->fd.last < 0 || phi_available(&mo->fd, now))
+			continue;
+		if (reach_observer_says(&n->st.reach, n->self.uid, mo->uid) != RS_REACHABLE)
+			continue;
+		if ((mi = mstate_find(&n->st, mo->uid)) < 0)
+			continue;
+		log_info("marking %s (%s) as UNREACHABLE: no heartbeat for %lldms (phi %.1f)",
+		    n->st.m[mi].name, n->st.m[mi].address, (long long)(now - mo->fd.last),
+		    phi_value(&mo->fd, now));
+		reach_set(&n->st.reach, n->self.uid, mo->uid, RS_UNREACHABLE);
+		change = 1;
+	}
+	if (change)
+		local_change(n, now);
+}
+
+static void
+on_heartbeat_rsp(struct node *n, uint64_t from, msec_t now)
+{
+	struct monitor *mo = find_monitor(n, from);
+	int mi;
+
+	if (mo == NULL)
+		return;
+	phi_heartbeat(&mo->fd, now);
+	if (reach_observer_says(&n->st.reach, n->self.uid, from) == RS_UNREACHABLE &&
+	    phi_available(&mo->fd, now) && (mi = mstate_find(&n->st, from)) >= 0) {
+		log_info("marking %s (%s) as REACHABLE again", n->st.m[mi].name,
+		    n->st.m[mi].address);
+		reach_set(&n->st.reach, n->self.uid, from, RS_REACHABLE);
+		local_change(n, now);
+	}
+}
+
+/* ---- gossip ---- */
+
+static int
+valid_target(const struct node *n, const struct member *m)
+{
+	return m->uid != n->self.uid &&
+	    reach_observer_says(&n->st.reach, n->self.uid, m->uid) == RS_REACHABLE;
+}
+
+/* Picks up to k distinct random targets, preferring those that have not seen our version. */
+static int
+pick_targets(struct node *n, int *out, int k, int unseen_only)
+{
+	int *cand, nc = 0, i, picked = 0, pass;
+
+	if ((cand = malloc((size_t)(n->st.n + 1) * sizeof(*cand))) == NULL)
+		fatal("malloc");
+	for (pass = 0; pass < 2 && picked < k; pass++) {
+		nc = 0;
+		for (i = 0; i < n->st.n; i++) {
+			const struct member *m = &n->st.m[i];
+			int seen = u64set_has(&n->st.seen, m->uid), j, dup = 0;
+
+			if (!valid_target(n, m) || (pass == 0 && seen) || (pass == 1 && !seen))
+				continue;
+			for (j = 0; j < picked; j++)
+				if (out[j] == i)
+					dup = 1;
+			if (!dup)
+				cand[nc++] = i;
+		}
+		while (nc > 0 && picked < k) {
+			int r = (int)(rnd(n) % (uint64_t)nc);
+
+			out[picked++] = cand[r];
+			cand[r] = cand[--nc];
+		}
+		if (unseen_only)
+			break;
+	}
+	free(cand);
+	return picked;
+}
+
+static void
+gossip_tick(struct node *n, msec_t now)
+{
+	int t;
+	msec_t interval = n->cfg->gossip_interval;
+
+	if (n->phase != PHASE_MEMBER || now < n->next_gossip)
+		return;
+	if (mstate_speedup_needed(&n->st))
+		interval /= 3;
+	n->next_gossip = now + jitter(n, interval);
+	if (pick_targets(n, &t, 1, 0) == 1) {
+		if (u64set_has(&n->st.seen, n->st.m[t].uid))
+			send_status(n, &n->st.m[t]);
+		else
+			send_gossip(n, &n->st.m[t]);
+	}
+}
+
+/*
+ * Eager push, our answer to Akka's one-gossip-per-second spread:
+ * 1. a node that makes or adopts a new version sends it at once to up to
+ *    PUSH_FANOUT members that have not seen it; they do the same, so a
+ *    version reaches everyone in about log3(N) network hops, not rounds;
+ * 2. it also sends its (small) status to the leader, so the leader learns
+ *    who has seen what, and reaches convergence, without waiting for rounds;
+ * 3. pushes are coalesced: everything received in one loop turn goes out
+ *    in one push.
+ * Weak point: a burst of changes costs PUSH_FANOUT full states per change
+ * per node; the periodic rounds remain the safety net for lost pushes.
+ */
+static void
+push_tick(struct node *n, msec_t now)
+{
+	int t[PUSH_FANOUT], k, i, li;
+
+	if (n->push_at < 0 || now < n->push_at)
+		return;
+	n->push_at = -1;
+	if (n->phase != PHASE_MEMBER)
+		return;
+	k = pick_targets(n, t, PUSH_FANOUT, 1);
+	for (i = 0; i < k; i++)
+		send_gossip(n, &n->st.m[t[i]]);
+	li = mstate_leader(&n->st, NULL);
+	if (li >= 0 && valid_target(n, &n->st.m[li])) {
+		for (i = 0; i < k; i++)
+			if (t[i] == li)
+				break;
+		if (i == k)
+			send_status(n, &n->st.m[li]);
+	}
+}
+
+/* ---- receiving ---- */
+
+struct from {
+	const char *name, *address;
+	uint64_t uid;
+	int mi;		/* index in st, or -1 */
+};
+
+static int
+parse_from(struct node *n, const cJSON *msg, struct from *f)
+{
+	const cJSON *o = cJSON_GetObjectItemCaseSensitive(msg, "from");
+
+	f->name = json_str(o, "node");
+	f->address = json_str(o, "address");
+	if (f->name == NULL || f->address == NULL || json_u64(o, "uid", &f->uid) < 0 ||
+	    strlen(f->name) >= CONF_NAME_MAX || strlen(f->address) >= CONF_ADDR_MAX ||
+	    strncmp(f->address, "tcp://", 6) != 0 || f->uid == 0)
+		return -1;
+	f->mi = mstate_find(&n->st, f->uid);
+	return 0;
+}
+
+static void
+self_removed(struct node *n, msec_t now)
+{
+	int i = mstate_find(&n->st, n->self.uid);
+	enum mstatus was = i >= 0 ? n->st.m[i].status : n->self.status;
+
+	if (n->phase == PHASE_SHUTDOWN)
+		return;
+	if (i >= 0) {
+		mstate_remove(&n->st, n->self.uid, n->wall);
+		changed(n, now);
+	}
+	if (was == MS_EXITING || was == MS_LEAVING)
+		begin_shutdown(n, EXIT_DAEMON_OK, now, "this node left the cluster and was removed");
+	else
+		begin_shutdown(n, EXIT_DAEMON_DOWNED, now, "this node was removed from the cluster");
+}
+
+/* After st changed, react to our own status: Down and Exiting end the node. */
+static void
+check_self(struct node *n, msec_t now)
+{
+	int i = mstate_find(&n->st, n->self.uid), j;
+
+	if (n->phase != PHASE_MEMBER)
+		return;
+	if (i < 0) {
+		self_removed(n, now);
+		return;
+	}
+	n->self.status = n->st.m[i].status;
+	n->self.up_number = n->st.m[i].up_number;
+	if (n->self.status == MS_DOWN || (n->self.status == MS_EXITING && n->exiting_since == 0)) {
+		/* tell everyone we are going, so they need not wait for the detector */
+		for (j = 0; j < n->st.n; j++)
+			if (n->st.m[j].uid != n->self.uid)
+				send_to(n, n->st.m[j].address, envelope(n, MSG_EXITING, n->st.m[j].uid));
+	}
+	if (n->self.status == MS_DOWN)
+		begin_shutdown(n, EXIT_DAEMON_DOWNED, now, "this node was downed");
+	else if (n->self.status == MS_EXITING && n->exiting_since == 0) {
+		log_info("this node is Exiting: waiting to be removed");
+		n->exiting_since = now;
+	}
+}
+
+static void
+on_gossip(struct node *n, const cJSON *msg, struct from *f, msec_t now)
+{
+	struct mstate remote, merged;
+	enum vc_order cmp;
+	int remote_had_self_seen;
+
+	mstate_init(&remote);
+	if (mstate_from_json(cJSON_GetObjectItemCaseSensitive(msg, "state"), &remote) < 0) {
+		n->dropped.malformed++;
+		return;
+	}
+	if (mstate_find(&remote, n->self.uid) < 0) {
+		if (mstate_is_tombstoned(&remote, n->self.uid) && f->mi >= 0)
+			self_removed(n, now);
+		mstate_free(&remote);
+		return;
+	}
+	if (f->mi < 0) {
+		/* a gossip from a member we do not know yet: join it by merging */
+		if (mstate_is_tombstoned(&n->st, f->uid)) {
+			send_to(n, f->address, envelope(n, MSG_REMOVED, f->uid));
+			n->dropped.stale++;
+			mstate_free(&remote);
+			return;
+		}
+	} else if (reach_observer_says(&n->st.reach, n->self.uid, f->uid) != RS_REACHABLE) {
+		n->dropped.stale++;
+		mstate_free(&remote);
+		return;
+	}
+	remote_had_self_seen = u64set_has(&remote.seen, n->self.uid);
+	cmp = vclock_compare(&remote.vc, &n->st.vc);
+	switch (cmp) {
+	case VC_SAME: {
+		int i, grew = 0, lacks = 0;
+
+		for (i = 0; i < remote.seen.n; i++)
+			if (!u64set_has(&n->st.seen, remote.seen.v[i])) {
+				u64set_add(&n->st.seen, remote.seen.v[i]);
+				grew = 1;
+			}
+		for (i = 0; i < n->st.seen.n; i++)
+			if (!u64set_has(&remote.seen, n->st.seen.v[i]))
+				lacks = 1;
+		if (grew) {
+			n->state_seq++;
+		}
+		if (lacks && f->mi >= 0)
+			send_status(n, &n->st.m[f->mi]);
+		break;
+	}
+	case VC_BEFORE:
+		/* we are newer: the sender needs our state */
+		if (f->mi >= 0)
+			send_gossip(n, &n->st.m[f->mi]);
+		break;
+	case VC_AFTER:
+		mstate_free(&n->st);
+		n->st = remote;
+		mstate_init(&remote);
+		u64set_add(&n->st.seen, n->self.uid);
+		changed(n, now);
+		if (!remote_had_self_seen && (f->mi = mstate_find(&n->st, f->uid)) >= 0)
+			send_status(n, &n->st.m[f->mi]);
+		check_self(n, now);
+		break;
+	case VC_CONCURRENT:
+		mstate_init(&merged);
+		mstate_merge(&merged, &remote, &n->st);
+		mstate_free(&n->st);
+		n->st = merged;
+		u64set_add(&n->st.seen, n->self.uid);
+		changed(n, now);
+		if ((f->mi = mstate_find(&n->st, f->uid)) >= 0)
+			send_gossip(n, &n->st.m[f->mi]);
+		check_self(n, now);
+		break;
+	}
+	mstate_free(&remote);
+}
+
+static void
+on_status(struct node *n, const cJSON *msg, const struct from *f, msec_t now)
+{
+	struct vclock vc = { 0 };
+	struct u64set seen = { 0 };
+	int i, grew = 0, lacks = 0;
+
+	(void)now;
+	if (vclock_from_json(cJSON_GetObjectItemCaseSensitive(msg, "version"), &vc) < 0 ||
+	    u64set_from_json(cJSON_GetObjectItemCaseSensitive(msg, "seen"), &seen, 100000) < 0) {
+		n->dropped.malformed++;
+		goto out;
+	}
+	if (f->mi < 0) {
+		n->dropped.not_member++;
+		if (mstate_is_tombstoned(&n->st, f->uid))
+			send_to(n, f->address, envelope(n, MSG_REMOVED, f->uid));
+		goto out;
+	}
+	switch (vclock_compare(&vc, &n->st.vc)) {
+	case VC_SAME:
+		for (i = 0; i < seen.n; i++)
+			if (mstate_find(&n->st, seen.v[i]) >= 0 && !u64set_has(&n->st.seen, seen.v[i])) {
+				u64set_add(&n->st.seen, seen.v[i]);
+				grew = 1;
+			}
+		for (i = 0; i < n->st.seen.n; i++)
+			if (!u64set_has(&seen, n->st.seen.v[i]))
+				lacks = 1;
+		if (grew)
+			n->state_seq++;
+		if (lacks)
+			send_status(n, &n->st.m[f->mi]);
+		break;
+	case VC_BEFORE:
+	case VC_CONCURRENT:
+		send_gossip(n, &n->st.m[f->mi]);
+		break;
+	case VC_AFTER:
+		/* they are ahead: our status makes them send their state */
+		send_status(n, &n->st.m[f->mi]);
+		break;
+	}
+out:
+	vclock_free(&vc);
+	u64set_free(&seen);
+}
+
+static void
+on_join(struct node *n, const cJSON *msg, const struct from *f, msec_t now)
+{
+	struct member m;
+	int i, j;
+	cJSON *w;
+
+	if (member_from_json(cJSON_GetObjectItemCaseSensitive(msg, "member"), &m) < 0 ||
+	    m.uid != f->uid || strcmp(m.address, f->address) != 0 || strcmp(m.name, f->name) != 0) {
+		n->dropped.malformed++;
+		return;
+	}
+	if (n->phase != PHASE_MEMBER || n->self.status == MS_DOWN || n->self.status == MS_EXITING)
+		return;
+	if (mstate_is_tombstoned(&n->st, m.uid)) {
+		n->dropped.stale++;
+		return;
+	}
+	if ((i = mstate_find(&n->st, m.uid)) < 0) {
+		/* a new incarnation of a known address: down the old one first */
+		if ((j = mstate_find_address(&n->st, m.address)) >= 0) {
+			if (n->st.m[j].status != MS_DOWN) {
+				log_info("%s (%s) restarted with a new uid: downing the old incarnation",
+				    n->st.m[j].name, m.address);
+				reach_set(&n->st.reach, n->self.uid, n->st.m[j].uid, RS_TERMINATED);
+				n->st.m[j].status = MS_DOWN;
+				u64set_del(&n->st.seen, n->st.m[j].uid);
+				local_change(n, now);
+			}
+			return;
+		}
+		if ((j = mstate_find_name(&n->st, m.name)) >= 0 && n->st.m[j].status != MS_DOWN) {
+			w = envelope(n, MSG_JOIN_REFUSED, m.uid);
+			cJSON_AddStringToObject(w, "reason", "a member with this name already exists");
+			send_to(n, m.address, w);
+			return;
+		}
+		m.status = MS_JOINING;
+		m.up_number = UPNUM_NONE;
+		mstate_add(&n->st, &m);
+		log_info("%s (%s) is joining", m.name, m.address);
+		local_change(n, now);
+	}
+	w = envelope(n, MSG_WELCOME, m.uid);
+	cJSON_AddItemToObject(w, "state", mstate_to_json(&n->st));
+	send_to(n, m.address, w);
+}
+
+static void
+on_welcome(struct node *n, const cJSON *msg, const struct from *f, msec_t now)
+{
+	struct mstate st;
+
+	if (n->phase != PHASE_JOINING)
+		return;
+	if (strcmp(f->address, n->join_target) != 0) {
+		n->dropped.stale++;
+		return;
+	}
+	mstate_init(&st);
+	if (mstate_from_json(cJSON_GetObjectItemCaseSensitive(msg, "state"), &st) < 0) {
+		n->dropped.malformed++;
+		return;
+	}
+	if (mstate_find(&st, n->self.uid) < 0 || mstate_find(&st, f->uid) < 0) {
+		n->dropped.malformed++;
+		mstate_free(&st);
+		return;
+	}
+	mstate_free(&n->st);
+	n->st = st;
+	u64set_add(&n->st.seen, n->self.uid);
+	n->phase = PHASE_MEMBER;
+	n->join_next = -1;
+	n->join_only[0] = '\0';
+	log_info("joined the cluster through %s (%s)", f->name, f->address);
+	changed(n, now);
+	n->next_hb = now;
+}
+
+static void
+on_init_join(struct node *n, const struct from *f)
+{
+	int ok = n->phase == PHASE_MEMBER && n->self.status != MS_DOWN &&
+	    n->self.status != MS_EXITING;
+
+	send_to(n, f->address, envelope(n, ok ? MSG_INIT_JOIN_ACK : MSG_INIT_JOIN_NACK, f->uid));
+}
+
+static void
+on_init_join_reply(struct node *n, const struct from *f, int ack, msec_t now)
+{
+	int i, others = 0;
+
+	if (n->phase != PHASE_JOINING || n->join_only[0] != '\0')
+		return;
+	if (ack) {
+		if (n->join_target[0] == '\0') {
+			send_join(n, f->address);
+			/* a welcome should follow quickly; retry from scratch if not */
+			n->join_next = now + n->join_backoff;
+		}
+		return;
+	}
+	if (!n->first_seed)
+		return;
+	for (i = 0; i < n->cfg->nseeds; i++)
+		if (strcmp(n->cfg->seeds[i], n->self.address) != 0)
+			others++;
+	if (++n->nacks >= others)
+		join_self(n, now);
+}
+
+static void
+on_exiting(struct node *n, const struct from *f, msec_t now)
+{
+	if (f->mi < 0)
+		return;
+	if (n->st.m[f->mi].status == MS_EXITING) {
+		u64set_add(&n->exiting_confirmed, f->uid);
+		n->state_seq++;
+	} else if (n->st.m[f->mi].status == MS_DOWN &&
+	    reach_observer_says(&n->st.reach, n->self.uid, f->uid) != RS_TERMINATED) {
+		reach_set(&n->st.reach, n->self.uid, f->uid, RS_TERMINATED);
+		local_change(n, now);
+	}
+}
+
+void
+node_receive(struct node *n, const cJSON *msg, msec_t now)
+{
+	struct from f;
+	const char *t;
+	uint64_t to = 0, seq;
+	long v;
+	cJSON *rsp;
+
+	if (!cJSON_IsObject(msg) || json_int(msg, "v", 0, 1000000, &v) < 0 ||
+	    (t = json_str(msg, "t")) == NULL) {
+		n->dropped.malformed++;
+		return;
+	}
+	if (v != PROTO_VERSION) {
+		n->dropped.version++;
+		return;
+	}
+	if (parse_from(n, msg, &f) < 0) {
+		n->dropped.malformed++;
+		return;
+	}
+	if (cJSON_GetObjectItemCaseSensitive(msg, "to") != NULL) {
+		if (json_u64(msg, "to", &to) < 0) {
+			n->dropped.malformed++;
+			return;
+		}
+		if (to != n->self.uid) {
+			n->dropped.stale++;	/* meant for an earlier incarnation */
+			return;
+		}
+	}
+	if (n->phase == PHASE_SHUTDOWN)
+		return;
+	if (strcmp(t, MSG_HEARTBEAT) == 0) {
+		if (json_u64(msg, "seq", &seq) < 0) {
+			n->dropped.malformed++;
+			return;
+		}
+		rsp = envelope(n, MSG_HEARTBEAT_RSP, f.uid);
+		json_add_u64(rsp, "seq", seq);
+		send_to(n, f.address, rsp);
+	} else if (strcmp(t, MSG_HEARTBEAT_RSP) == 0) {
+		if (to == 0) {
+			n->dropped.malformed++;
+			return;
+		}
+		on_heartbeat_rsp(n, f.uid, now);
+	} else if (strcmp(t, MSG_GOSSIP) == 0) {
+		if (n->phase == PHASE_MEMBER)
+			on_gossip(n, msg, &f, now);
+	} else if (strcmp(t, MSG_STATUS) == 0) {
+		if (n->phase == PHASE_MEMBER)
+			on_status(n, msg, &f, now);
+	} else if (strcmp(t, MSG_JOIN) == 0)
+		on_join(n, msg, &f, now);
+	else if (strcmp(t, MSG_WELCOME) == 0) {
+		if (to == 0) {
+			n->dropped.malformed++;
+			return;
+		}
+		on_welcome(n, msg, &f, now);
+	} else if (strcmp(t, MSG_JOIN_REFUSED) == 0) {
+		const char *why = json_str(msg, "reason");
+
+		log_warnx("%s (%s) refused our join: %s", f.name, f.address, why ? why : "?");
+	} else if (strcmp(t, MSG_INIT_JOIN) == 0)
+		on_init_join(n, &f);
+	else if (strcmp(t, MSG_INIT_JOIN_ACK) == 0)
+		on_init_join_reply(n, &f, 1, now);
+	else if (strcmp(t, MSG_INIT_JOIN_NACK) == 0)
+		on_init_join_reply(n, &f, 0, now);
+	else if (strcmp(t, MSG_EXITING) == 0) {
+		if (n->phase == PHASE_MEMBER)
+			on_exiting(n, &f, now);
+	} else if (strcmp(t, MSG_REMOVED) == 0) {
+		if (to == 0) {
+			n->dropped.malformed++;
+			return;
+		}
+		if (n->phase == PHASE_MEMBER && f.mi >= 0 && f.uid != n->self.uid)
+			self_removed(n, now);
+		else
+			n->dropped.not_member++;
+	} else
+		n->dropped.unknown++;
+}
+
+/* ---- timers ---- */
+
+void
+node_tick(struct node *n, msec_t now)
+{
+	if (n->phase == PHASE_SHUTDOWN)
+		return;
+	join_tick(n, now);
+	detector_tick(n, now);
+	heartbeat_tick(n, now);
+	push_tick(n, now);
+	gossip_tick(n, now);
+	if (n->phase == PHASE_MEMBER && n->exiting_since > 0 &&
+	    now - n->exiting_since > 10 * n->cfg->gossip_interval + 5000)
+		begin_shutdown(n, EXIT_DAEMON_OK, now, "this node is Exiting and was not removed in time");
+}
+
+static void
+earliest(msec_t *d, msec_t t)
+{
+	if (t >= 0 && (*d < 0 || t < *d))
+		*d = t;
+}
+
+msec_t
+node_next_deadline(const struct node *n)
+{
+	msec_t d = -1;
+	int i;
+
+	if (n->phase == PHASE_SHUTDOWN)
+		return n->exit_at;
+	if (n->phase == PHASE_JOINING)
+		earliest(&d, n->join_next);
+	if (n->phase != PHASE_MEMBER)
+		return d;
+	earliest(&d, n->next_hb);
+	earliest(&d, n->next_gossip);
+	earliest(&d, n->push_at);
+	for (i = 0; i < n->nmon; i++) {
+		const struct monitor *mo = &n->mon[i];
+
+		if (mo->fd.last < 0)
+			earliest(&d, mo->added + n->cfg->expected_response_after);
+		else if (reach_observer_says(&n->st.reach, n->self.uid, mo->uid) == RS_REACHABLE)
+			earliest(&d, phi_deadline(&mo->fd));
+	}
+	if (n->exiting_since > 0)
+		earliest(&d, n->exiting_since + 10 * n->cfg->gossip_interval + 5001);
+	return d;
+}
+
+/* ---- commands ---- */
+
+int
+node_find(const struct node *n, const char *target)
+{
+	if (strncmp(target, "tcp://", 6) == 0)
+		return mstate_find_address(&n->st, target);
+	return mstate_find_name(&n->st, target);
+}
+
+int
+node_convergence(const struct node *n)
+{
+	return n->phase == PHASE_MEMBER &&
+	    mstate_convergence(&n->st, n->self.uid, &n->exiting_confirmed);
+}
+
+static int
+need_member(const struct node *n, char *err, size_t len)
+{
+	if (n->phase != PHASE_MEMBER) {
+		snprintf(err, len, "this node is not a member of a cluster%s",
+		    n->phase == PHASE_JOINING ? " yet (still joining)" : "");
+		return -1;
+	}
+	return 0;
+}
+
+int
+node_cmd_leave(struct node *n, const char *target, msec_t now, char *err, size_t len)
+{
+	int i;
+	struct member *m;
+
+	if (need_member(n, err, len) < 0)
+		return -1;
+	i = target ? node_find(n, target) : mstate_find(&n->st, n->self.uid);
+	if (i < 0) {
+		snprintf(err, len, "unknown node '%s'", target);
+		return -1;
+	}
+	m = &n->st.m[i];
+	if (m->status == MS_LEAVING || m->status == MS_EXITING)
+		return 0;	/* idempotent: the control REQ may be re-sent */
+	if (!mstatus_allowed(m->status, MS_LEAVING)) {
+		snprintf(err, len, "%s is %s and cannot leave", m->name, mstatus_name(m->status));
+		return -1;
+	}
+	log_info("%s (%s) is leaving", m->name, m->address);
+	m->status = MS_LEAVING;
+	local_change(n, now);
+	return 0;
+}
+
+int
+node_cmd_down(struct node *n, const char *target, msec_t now, char *err, size_t len)
+{
+	int i;
+	struct member *m;
+
+	if (need_member(n, err, len) < 0)
+		return -1;
+	if ((i = node_find(n, target)) < 0) {
+		snprintf(err, len, "unknown node '%s'", target);
+		return -1;
+	}
+	m = &n->st.m[i];
+	if (m->status == MS_DOWN)
+		return 0;
+	log_info("downing %s (%s), which is %s", m->name, m->address, mstatus_name(m->status));
+	m->status = MS_DOWN;
+	u64set_del(&n->st.seen, m->uid);
+	local_change(n, now);
+	if (m->uid != n->self.uid)
+		send_gossip(n, m);	/* tell the downed node itself */
+	check_self(n, now);
+	return 0;
+}
+
+/*
+ * Applies the leader's decisions. The request carries the state_seq the
+ * leader decided on; any change since makes it stale, and it is refused
+ * whole, so a decision never applies to a view its maker did not see.
+ */
+int
+node_cmd_leader_actions(struct node *n, const cJSON *req, msec_t now, char *err, size_t len)
+{
+	const cJSON *acts = cJSON_GetObjectItemCaseSensitive(req, "actions"), *a;
+	uint64_t seq, uid;
+	int li, i, count = 0;
+	long up;
+	enum mstatus to;
+	const char *s;
+
+	if (need_member(n, err, len) < 0)
+		return -1;
+	if (json_u64(req, "state_seq", &seq) < 0 || !cJSON_IsArray(acts)) {
+		snprintf(err, len, "malformed leader-actions request");
+		return -1;
+	}
+	if (seq != n->state_seq) {
+		snprintf(err, len, "stale: decided on state %llu, now at %llu",
+		    (unsigned long long)seq, (unsigned long long)n->state_seq);
+		return -1;
+	}
+	li = mstate_leader(&n->st, NULL);
+	if (li < 0 || n->st.m[li].uid != n->self.uid || !node_convergence(n)) {
+		snprintf(err, len, "this node is not the leader or there is no convergence");
+		return -1;
+	}
+	/* validate everything before changing anything */
+	cJSON_ArrayForEach(a, acts) {
+		if (json_u64(a, "uid", &uid) < 0 || (i = mstate_find(&n->st, uid)) < 0 ||
+		    mstatus_parse(s = json_str(a, "status"), &to) < 0 ||
+		    !mstatus_allowed(n->st.m[i].status, to) ||
+		    (to == MS_UP && json_int(a, "up_number", 1, INT_MAX - 1, &up) < 0)) {
+			snprintf(err, len, "invalid leader action");
+			return -1;
+		}
+	}
+	cJSON_ArrayForEach(a, acts) {
+		json_u64(a, "uid", &uid);
+		i = mstate_find(&n->st, uid);
+		mstatus_parse(json_str(a, "status"), &to);
+		log_info("leader: %s (%s) %s -> %s", n->st.m[i].name, n->st.m[i].address,
+		    mstatus_name(n->st.m[i].status), mstatus_name(to));
+		if (to == MS_REMOVED) {
+			send_to(n, n->st.m[i].address, envelope(n, MSG_REMOVED, uid));
+			mstate_remove(&n->st, uid, n->wall);
+			u64set_del(&n->exiting_confirmed, uid);
+		} else {
+			if (to == MS_UP) {
+				json_int(a, "up_number", 1, INT_MAX - 1, &up);
+				n->st.m[i].up_number = (int)up;
+			}
+			n->st.m[i].status = to;
+		}
+		count++;
+	}
+	if (count > 0) {
+		local_change(n, now);
+		check_self(n, now);
+	}
+	return 0;
+}

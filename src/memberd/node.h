@@ -1,0 +1,110 @@
+/*
+ * node.h: memberd's protocol core, sans I/O. Inputs are parsed messages,
+ * operator commands and the current monotonic time; outputs are messages in
+ * an outbox (address + JSON) and a changed membership state. No sockets,
+ * no clocks, no globals: tests and simulators drive it directly.
+ */
+#ifndef MEMBERD_NODE_H
+#define MEMBERD_NODE_H
+
+#include <stdint.h>
+
+#include <cjson/cJSON.h>
+
+#include "clock.h"
+#include "config.h"
+#include "membership.h"
+#include "phi.h"
+
+enum node_phase {
+	PHASE_IDLE,		/* no seeds: waiting for akc-join */
+	PHASE_JOINING,		/* looking for a cluster / waiting for a welcome */
+	PHASE_MEMBER,
+	PHASE_SHUTDOWN		/* leaving the process: flush, then exit */
+};
+
+struct outmsg {
+	char address[CONF_ADDR_MAX];
+	cJSON *msg;
+};
+
+struct monitor {
+	uint64_t uid;
+	char address[CONF_ADDR_MAX];
+	struct phi fd;
+	msec_t added;		/* when we started heartbeating it */
+	int keep;		/* still a receiver after the last ring update */
+};
+
+struct dropped {
+	uint64_t malformed;	/* not JSON, or a field missing or of the wrong type */
+	uint64_t oversized;
+	uint64_t unauthenticated;
+	uint64_t version;	/* another protocol version */
+	uint64_t unknown;	/* unknown message type */
+	uint64_t stale;		/* for an old incarnation, or from an unreachable member */
+	uint64_t not_member;	/* from a node not in our membership */
+};
+
+struct node {
+	const struct akc_config *cfg;
+	struct member self;
+	struct mstate st;
+	enum node_phase phase;
+	uint64_t state_seq;	/* bumped on every change of st: tags leader decisions */
+	struct u64set exiting_confirmed;
+	struct dropped dropped;
+	uint64_t dropped_ctl;	/* bad control requests */
+	uint64_t rng;
+	int64_t wall;		/* wall ms, set by the caller: tombstone times only */
+
+	/* joining */
+	int first_seed;		/* we are seeds[0]: may form the cluster */
+	msec_t join_next, join_backoff, first_seed_deadline;
+	char join_target[CONF_ADDR_MAX];	/* sent "join" here, awaiting welcome */
+	char join_only[CONF_ADDR_MAX];		/* akc-join ADDRESS */
+	int nacks;
+
+	/* gossip */
+	msec_t next_gossip, push_at;
+
+	/* heartbeats */
+	struct phi_conf phic;
+	struct monitor *mon;
+	int nmon;
+	uint64_t hb_seq;
+	msec_t next_hb;
+
+	/* shutdown */
+	int exit_code;
+	msec_t exit_at;
+	msec_t exiting_since;
+
+	struct outmsg *out;
+	int nout, outcap;
+};
+
+void node_init(struct node *, const struct akc_config *, uint64_t uid, msec_t now);
+void node_free(struct node *);
+/* Starts the seed-node process (no-op without seeds). */
+void node_start(struct node *, msec_t now);
+/* Handles one authenticated, parsed message; counts and drops bad ones. */
+void node_receive(struct node *, const cJSON *msg, msec_t now);
+/* Runs due timers: joins, gossip rounds, heartbeats, failure detection. */
+void node_tick(struct node *, msec_t now);
+/* The next time node_tick has work to do. */
+msec_t node_next_deadline(const struct node *);
+
+/* Operator and leader commands; 0 done, -1 refused (reason in err). */
+int node_cmd_join(struct node *, const char *address, msec_t now, char *err, size_t len);
+int node_cmd_leave(struct node *, const char *target, msec_t now, char *err, size_t len);
+int node_cmd_down(struct node *, const char *target, msec_t now, char *err, size_t len);
+int node_cmd_leader_actions(struct node *, const cJSON *req, msec_t now, char *err, size_t len);
+
+int node_convergence(const struct node *);
+/* Finds a member by name or address (the live incarnation first); -1 if none. */
+int node_find(const struct node *, const char *target);
+/* Takes the outbox: the caller sends and frees the messages. */
+struct outmsg *node_outbox(struct node *, int *n);
+
+#endif

@@ -1,0 +1,201 @@
+/* peers.c: the bounded peer socket pool with small per-peer send queues. */
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <nanomsg/nn.h>
+#include <nanomsg/pipeline.h>
+
+#include "config.h"
+#include "log.h"
+#include "peers.h"
+#include "proto.h"
+#include "sock.h"
+
+#define QUEUE_MAX	16	/* frames waiting for a connection, per peer */
+#define QUEUE_TTL	2000	/* ms a queued frame stays useful */
+#define IDLE_CLOSE	60000	/* ms without traffic before a socket is closed */
+
+struct frame {
+	void *data;
+	size_t len;
+	msec_t at;
+};
+
+struct peer {
+	char address[CONF_ADDR_MAX];
+	int s, sndfd;
+	msec_t used;
+	struct frame q[QUEUE_MAX];
+	int qn;
+	int watched;
+};
+
+struct peers {
+	struct loop *loop;
+	struct peer *p;
+	int n, max;
+};
+
+struct peers *
+peers_new(struct loop *l, int max)
+{
+	struct peers *ps;
+
+	if ((ps = calloc(1, sizeof(*ps))) == NULL ||
+	    (ps->p = calloc((size_t)max, sizeof(*ps->p))) == NULL)
+		fatal("calloc");
+	ps->loop = l;
+	ps->max = max;
+	return ps;
+}
+
+static void
+drop_queue(struct peer *p)
+{
+	int i;
+
+	for (i = 0; i < p->qn; i++)
+		free(p->q[i].data);
+	p->qn = 0;
+}
+
+static void
+close_peer(struct peers *ps, int i)
+{
+	struct peer *p = &ps->p[i];
+
+	if (p->watched)
+		loop_unwatch(ps->loop, p->sndfd);
+	drop_queue(p);
+	sock_close(p->s);
+	ps->p[i] = ps->p[--ps->n];
+}
+
+void
+peers_free(struct peers *ps)
+{
+	while (ps->n > 0)
+		close_peer(ps, 0);
+	free(ps->p);
+	free(ps);
+}
+
+int
+peers_count(const struct peers *ps)
+{
+	return ps->n;
+}
+
+static void on_writable(int fd, short ev, void *arg);
+
+static void
+flush(struct peers *ps, struct peer *p)
+{
+	int i, sent = 0;
+
+	for (i = 0; i < p->qn; i++) {
+		if (sock_send(p->s, p->q[i].data, p->q[i].len) < 0)
+			break;
+		free(p->q[i].data);
+		sent++;
+	}
+	memmove(p->q, p->q + sent, (size_t)(p->qn - sent) * sizeof(*p->q));
+	p->qn -= sent;
+	if (p->qn == 0 && p->watched) {
+		loop_unwatch(ps->loop, p->sndfd);
+		p->watched = 0;
+	} else if (p->qn > 0 && !p->watched) {
+		loop_watch(ps->loop, p->sndfd, POLLIN, on_writable, ps);
+		p->watched = 1;
+	}
+}
+
+static void
+on_writable(int fd, short ev, void *arg)
+{
+	struct peers *ps = arg;
+	int i;
+
+	(void)ev;
+	for (i = 0; i < ps->n; i++)
+		if (ps->p[i].sndfd == fd) {
+			flush(ps, &ps->p[i]);
+			return;
+		}
+}
+
+static struct peer *
+get_peer(struct peers *ps, const char *address, msec_t now)
+{
+	struct peer *p;
+	int i, lru = 0, s;
+
+	for (i = 0; i < ps->n; i++)
+		if (strcmp(ps->p[i].address, address) == 0) {
+			ps->p[i].used = now;
+			return &ps->p[i];
+		}
+	if (ps->n == ps->max) {
+		for (i = 1; i < ps->n; i++)
+			if (ps->p[i].used < ps->p[lru].used)
+				lru = i;
+		close_peer(ps, lru);
+	}
+	if ((s = sock_connect(NN_PUSH, address, PROTO_MAX_MSG, 1000)) < 0)
+		return NULL;
+	p = &ps->p[ps->n++];
+	memset(p, 0, sizeof(*p));
+	snprintf(p->address, sizeof(p->address), "%s", address);
+	p->s = s;
+	p->sndfd = sock_sndfd(s);
+	p->used = now;
+	return p;
+}
+
+void
+peers_send(struct peers *ps, const char *address, const void *frame, size_t len, msec_t now)
+{
+	struct peer *p = get_peer(ps, address, now);
+
+	if (p == NULL)
+		return;
+	if (p->qn == 0 && sock_send(p->s, frame, len) == 0)
+		return;
+	if (p->qn == QUEUE_MAX) {
+		free(p->q[0].data);
+		memmove(p->q, p->q + 1, (QUEUE_MAX - 1) * sizeof(*p->q));
+		p->qn--;
+	}
+	if ((p->q[p->qn].data = malloc(len)) == NULL)
+		fatal("malloc");
+	memcpy(p->q[p->qn].data, frame, len);
+	p->q[p->qn].len = len;
+	p->q[p->qn].at = now;
+	p->qn++;
+	flush(ps, p);
+}
+
+void
+peers_expire(struct peers *ps, msec_t now)
+{
+	int i, j;
+
+	for (i = 0; i < ps->n; ) {
+		struct peer *p = &ps->p[i];
+
+		if (now - p->used > IDLE_CLOSE) {
+			close_peer(ps, i);
+			continue;
+		}
+		for (j = 0; j < p->qn && now - p->q[j].at > QUEUE_TTL; j++)
+			free(p->q[j].data);
+		if (j > 0) {
+			memmove(p->q, p->q + j, (size_t)(p->qn - j) * sizeof(*p->q));
+			p->qn -= j;
+			flush(ps, p);
+		}
+		i++;
+	}
+}
