@@ -1,0 +1,89 @@
+#!/usr/bin/env bats
+# 1001: nodes form a cluster through their seed nodes.
+
+load lib/akc
+
+setup() { akc_setup; }
+teardown() { akc_teardown; }
+
+@test "5 nodes form a cluster: all Up everywhere with one agreed leader" {
+	start_cluster 5
+	wait_until 30 all_up_everywhere 5 $(nodes 5)
+	local leaders
+	leaders=$(for n in $(nodes 5); do status_json "$n" | jq -r .leader; done | sort -u)
+	[ "$leaders" = "$(lowest_node $(nodes 5))" ]
+	# up-numbers are distinct: every member has its own age
+	run bash -c "akc-members -c $(conf_of n3) --json | jq '[.[].up_number] | unique | length'"
+	assert_output 5
+}
+
+@test "akc-events shows MemberJoined and MemberUp for a joining node" {
+	start_cluster 2
+	wait_until 20 all_up_everywhere 2 n1 n2
+	akc-events -c "$(conf_of n1)" > "$AKC_DIR/events" 2>&1 3>&- &
+	echo $! >> "$AKC_DIR/pids"
+	wait_until 10 grep -q '"type":"LeaderChanged"' "$AKC_DIR/events"
+	node_conf n3 "seeds=$(addr_of n1)"
+	start_node n3
+	wait_until 20 grep -q '"type":"MemberUp","node":"n3"' "$AKC_DIR/events"
+	grep -q '"type":"MemberJoined","node":"n3"' "$AKC_DIR/events"
+	# every event line carries type, time and seq, and the snapshot came first
+	run jq -e -s 'all(.[]; has("type") and has("time") and has("seq"))' "$AKC_DIR/events"
+	assert_success
+	run bash -c "head -1 '$AKC_DIR/events' | jq -r .type"
+	assert_output MemberUp
+}
+
+@test "min-nr-of-members = 3 keeps members Joining until the third arrives" {
+	node_conf n1 min-nr=3
+	AKC_SEEDS=$(addr_of n1)
+	node_conf n2 min-nr=3
+	node_conf n3 min-nr=3
+	start_node n1
+	start_node n2
+	wait_until 20 bash -c "[ \"\$(akc-members -c $(conf_of n1) --json | jq length)\" = 2 ]"
+	# give the leader rounds to act: nobody may be Up with only two members
+	sleep 1
+	[ "$(count_status n1 Joining)" = 2 ]
+	[ "$(count_status n2 Up)" = 0 ]
+	start_node n3
+	wait_until 20 all_up_everywhere 3 n1 n2 n3
+}
+
+@test "a node not in the seed list joins with akc-join" {
+	start_cluster 2
+	wait_until 20 all_up_everywhere 2 n1 n2
+	node_conf n9 seeds=none
+	start_node n9
+	run akc-status -c "$(conf_of n9)" --json
+	assert_success
+	[ "$(jq -r .phase <<<"$output")" = idle ]
+	run akc-join -c "$(conf_of n9)" "$(addr_of n2)"
+	assert_success
+	wait_until 20 all_up_everywhere 3 n1 n2 n9
+	# joining again is refused: it is a member now
+	run akc-join -c "$(conf_of n9)" "$(addr_of n1)"
+	assert_failure 1
+	assert_output --partial "already a member"
+}
+
+@test "the first seed forms the cluster alone when no other seed answers" {
+	node_conf n1
+	AKC_SEEDS="$(addr_of n1), tcp://127.0.0.1:$(free_port)"
+	sed -i "s|^seed-nodes = .*|seed-nodes = $AKC_SEEDS|" "$(conf_of n1)"
+	start_node n1
+	wait_until 20 all_up n1 1
+}
+
+@test "a node whose seeds are all down keeps retrying and joins once one starts" {
+	node_conf n1
+	node_conf n2
+	AKC_SEEDS="$(addr_of n1)"
+	sed -i "s|^seed-nodes = .*|seed-nodes = $AKC_SEEDS|" "$(conf_of n1)" "$(conf_of n2)"
+	start_node n2
+	sleep 2
+	run akc-status -c "$(conf_of n2)" --json
+	[ "$(jq -r .phase <<<"$output")" = joining ]
+	start_node n1
+	wait_until 20 all_up_everywhere 2 n1 n2
+}

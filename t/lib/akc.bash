@@ -1,0 +1,222 @@
+# t/lib/akc.bash: start real akc nodes for a test, wait for conditions, clean up by pid.
+# shellcheck shell=bash
+
+bats_require_minimum_version 1.5.0
+bats_load_library bats-support
+bats_load_library bats-assert
+
+: "${AKC_BIN:=$(cd "$BATS_TEST_DIRNAME/.." && pwd)}"
+: "${AKC_SRC:=$(cd "$BATS_TEST_DIRNAME/.." && pwd)}"
+export PATH="$AKC_BIN:$PATH"
+export LC_ALL=C
+
+# Timings for tests: fast, but with slack for a shared, noisy 2-core machine.
+AKC_GOSSIP=${AKC_GOSSIP:-100ms}
+AKC_HB=${AKC_HB:-100ms}
+AKC_PAUSE=${AKC_PAUSE:-1s}
+
+# akc_setup: a short private directory (ipc paths must stay short) and a port range.
+akc_setup() {
+	AKC_DIR=$(mktemp -d /tmp/akc.XXXXXX)
+	export AKC_DIR
+	: > "$AKC_DIR/pids"
+	AKC_SEEDS=""
+}
+
+# akc_teardown: kill every process we started, by pid, then remove the directory.
+akc_teardown() {
+	[ -n "${AKC_DIR:-}" ] || return 0
+	if [ -f "$AKC_DIR/pids" ]; then
+		{
+			while read -r pid; do
+				kill -9 "$pid" 2>/dev/null || true
+			done < "$AKC_DIR/pids"
+			while read -r pid; do
+				wait "$pid" 2>/dev/null || true
+			done < "$AKC_DIR/pids"
+		} 2>/dev/null
+	fi
+	if [ -n "${BATS_TEST_COMPLETED:-}" ] || [ -z "${AKC_KEEP:-}" ]; then
+		rm -rf "$AKC_DIR"
+	else
+		echo "# logs kept in $AKC_DIR" >&3
+	fi
+}
+
+# free_port: a TCP port nobody listens on (and that we have not handed out).
+free_port() {
+	local p
+	while :; do
+		p=$(( 20000 + (RANDOM * 32768 + RANDOM) % 40000 ))
+		grep -qx "$p" "$AKC_DIR/ports" 2>/dev/null && continue
+		[ -z "$(ss -Htln "sport = :$p" 2>/dev/null)" ] || continue
+		echo "$p" >> "$AKC_DIR/ports"
+		echo "$p"
+		return 0
+	done
+}
+
+# node_conf NAME [SECTION.KEY=VALUE...]: writes $AKC_DIR/NAME.conf and records NAME's address.
+node_conf() {
+	local name=$1; shift
+	local port addr
+	port=$(free_port)
+	addr="tcp://127.0.0.1:$port"
+	echo "$addr" > "$AKC_DIR/$name.addr"
+	local roles="" seeds="${AKC_SEEDS:-$addr}" minnr=1 extra=() kv
+	for kv in "$@"; do
+		case $kv in
+		roles=*) roles=${kv#roles=} ;;
+		seeds=*) seeds=${kv#seeds=} ;;
+		min-nr=*) minnr=${kv#min-nr=} ;;
+		*) extra+=("$kv") ;;
+		esac
+	done
+	{
+		echo "[node]"
+		echo "name = $name"
+		echo "address = $addr"
+		[ -n "$roles" ] && echo "roles = $roles"
+		echo "run-dir = $AKC_DIR/$name"
+		echo "state-dir = $AKC_DIR/$name.state"
+		echo "[cluster]"
+		[ "$seeds" != none ] && echo "seed-nodes = $seeds"
+		echo "min-nr-of-members = $minnr"
+		echo "gossip-interval = $AKC_GOSSIP"
+		echo "seed-node-timeout = 1s"
+		echo "join-retry-max = 1s"
+		echo "[failure-detector]"
+		echo "heartbeat-interval = $AKC_HB"
+		echo "acceptable-heartbeat-pause = $AKC_PAUSE"
+		for kv in "${extra[@]}"; do
+			echo "${kv%%=*} = ${kv#*=}"
+		done
+	} > "$AKC_DIR/$name.conf"
+}
+
+# addr_of NAME
+addr_of() { cat "$AKC_DIR/$1.addr"; }
+conf_of() { echo "$AKC_DIR/$1.conf"; }
+
+# start_daemon NAME PROG: starts PROG for node NAME in the background (fd 3 closed for bats).
+start_daemon() {
+	local name=$1 prog=$2
+	"$AKC_BIN/$prog" -c "$AKC_DIR/$name.conf" >>"$AKC_DIR/$name.$prog.log" 2>&1 3>&- &
+	local pid=$!
+	echo "$pid" >> "$AKC_DIR/pids"
+	echo "$pid" > "$AKC_DIR/$name.$prog.pid"
+}
+
+# start_node NAME: memberd and leaderd, then wait until memberd answers.
+start_node() {
+	local name=$1
+	start_daemon "$name" memberd
+	start_daemon "$name" leaderd
+	wait_until 10 akc-status -c "$AKC_DIR/$name.conf" >/dev/null
+}
+
+# start_cluster N [conf args...]: nodes n1..nN, seeds n1 and n2, all started.
+start_cluster() {
+	local n=$1 i; shift
+	for ((i = 1; i <= n; i++)); do
+		node_conf "n$i" "$@"
+	done
+	AKC_SEEDS="$(addr_of n1)"
+	[ "$n" -ge 2 ] && AKC_SEEDS="$AKC_SEEDS, $(addr_of n2)"
+	for ((i = 1; i <= n; i++)); do
+		sed -i "s|^seed-nodes = .*|seed-nodes = $AKC_SEEDS|" "$AKC_DIR/n$i.conf"
+	done
+	for ((i = 1; i <= n; i++)); do
+		start_node "n$i"
+	done
+}
+
+pid_of() { cat "$AKC_DIR/$1.$2.pid"; }
+
+# kill_node NAME: kill -9 every daemon of NAME.
+kill_node() {
+	local f
+	for f in "$AKC_DIR/$1".*.pid; do
+		kill -9 "$(cat "$f")" 2>/dev/null || true
+	done
+}
+
+# wait_until SECONDS CMD...: polls CMD every 0.1 s until it succeeds or time runs out.
+wait_until() {
+	local secs=$1; shift
+	local deadline=$(( $(date +%s%N) / 1000000 + secs * 1000 ))
+	while :; do
+		if "$@"; then
+			return 0
+		fi
+		if (( $(date +%s%N) / 1000000 >= deadline )); then
+			echo "timed out after ${secs}s waiting for: $*" >&2
+			return 1
+		fi
+		sleep 0.1
+	done
+}
+
+# members_json NODE: akc-members --json of NODE.
+members_json() { akc-members -c "$AKC_DIR/$1.conf" --json; }
+status_json() { akc-status -c "$AKC_DIR/$1.conf" --json; }
+
+# count_status NODE STATUS: how many members NODE sees in STATUS.
+count_status() {
+	members_json "$1" | jq --arg s "$2" '[.[] | select(.status == $s)] | length'
+}
+
+# all_up NODE N: NODE sees exactly N members, all Up, and convergence.
+all_up() {
+	local j
+	j=$(status_json "$1") || return 1
+	[ "$(jq '[.members[] | select(.status == "Up")] | length' <<<"$j")" = "$2" ] &&
+	[ "$(jq '.members | length' <<<"$j")" = "$2" ] &&
+	[ "$(jq '.convergence' <<<"$j")" = true ]
+}
+
+# all_up_everywhere N NODES...: every listed node sees N Up members.
+all_up_everywhere() {
+	local n=$1 node; shift
+	for node in "$@"; do
+		all_up "$node" "$n" || return 1
+	done
+}
+
+# member_status NODE SUBJECT: SUBJECT's status as NODE sees it ("" if absent).
+member_status() {
+	members_json "$1" | jq -r --arg n "$2" '.[] | select(.node == $n) | .status'
+}
+
+# is_unreachable NODE SUBJECT
+is_unreachable() {
+	[ "$(members_json "$1" | jq -r --arg n "$2" '.[] | select(.node == $n) | .reachable')" = false ]
+}
+
+is_absent() {
+	[ -z "$(member_status "$1" "$2")" ]
+}
+
+# process_exited PID: true once PID is gone.
+process_exited() { ! kill -0 "$1" 2>/dev/null; }
+
+# exit_status_of PID: waits for a child started by start_daemon and prints its status.
+exit_status_of() {
+	local rc=0
+	wait "$1" || rc=$?
+	echo "$rc"
+}
+
+# lowest_node NODES...: the node with the lowest address (the leader rule's first pick).
+lowest_node() {
+	local n
+	for n in "$@"; do
+		echo "$(addr_of "$n" | sed 's/.*://') $n"
+	done | sort -n | head -1 | cut -d' ' -f2
+}
+
+nodes() {
+	local i out=()
+	for ((i = 1; i <= $1; i++)); do out+=("n$i"); done
+	echo "${out[@]}"
+}
