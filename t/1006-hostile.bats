@@ -1,0 +1,66 @@
+#!/usr/bin/env bats
+# 1006: garbage, truncated and hostile messages are dropped and counted, never a crash.
+
+load lib/akc
+
+setup() { akc_setup; }
+teardown() { akc_teardown; }
+
+# push DATA to ADDRESS repeatedly for a moment (nanocat's one-shot send may be lost)
+push() {
+	timeout 1 nanocat --push --connect "$1" -i 0.05 -D "$2" >/dev/null 2>&1 3>&- || true
+}
+
+dropped_total() {
+	status_json "$1" | jq '[.dropped[]] | add'
+}
+
+@test "garbage and truncated frames on memberd's port do not disturb the cluster" {
+	start_cluster 3
+	wait_until 20 all_up_everywhere 3 n1 n2 n3
+	local a
+	a=$(addr_of n1)
+	push "$a" 'not json at all'
+	push "$a" '{"v":1,"t":"gossip","from":{"node":"x","address":"tcp://127.0.0.1:1","uid":"5"},"state":'
+	push "$a" '{"v":99,"t":"hb","from":{"node":"x","address":"tcp://127.0.0.1:1","uid":"5"}}'
+	push "$a" '{"v":1,"t":"no-such-type","from":{"node":"x","address":"tcp://127.0.0.1:1","uid":"5"}}'
+	push "$a" '{"v":1,"t":"gossip","from":{"node":"x","address":"tcp://127.0.0.1:1","uid":"5"},"to":"1","state":{}}'
+	push "$a" '{"v":1,"t":"gossip","from":{"node":"x","address":"tcp://127.0.0.1:1","uid":"5"},"state":{"members":[{"node":1}]}}'
+	push "$a" '{"v":1,"t":"removed","from":{"node":"x","address":"tcp://127.0.0.1:1","uid":"5"},"to":"1"}'
+	push "$a" '[1,2,3]'
+	# raw bytes straight onto the TCP port: not even the SP handshake
+	local port=${a##*:}
+	head -c 4096 /dev/urandom > "/dev/tcp/127.0.0.1/$port" 2>/dev/null || true
+	printf '\x00SP\x00\x00\x51\x00\x00\x00\x00\x00\x00\xff\xff' > "/dev/tcp/127.0.0.1/$port" 2>/dev/null || true
+	# an oversized frame (over 1 MiB) makes nanomsg drop that connection
+	head -c 1100000 /dev/zero | tr '\0' 'x' > "$AKC_DIR/big"
+	timeout 2 nanocat --push --connect "$a" -i 0.5 -F "$AKC_DIR/big" >/dev/null 2>&1 3>&- || true
+	run status_json n1
+	assert_success
+	local j=$output
+	[ "$(jq .dropped.malformed <<<"$j")" -gt 0 ]
+	[ "$(jq .dropped.version <<<"$j")" -gt 0 ]
+	[ "$(jq .dropped.unknown <<<"$j")" -gt 0 ]
+	[ "$(jq .dropped.stale <<<"$j")" -gt 0 ]
+	kill -0 "$(pid_of n1 memberd)"
+	wait_until 10 all_up_everywhere 3 n1 n2 n3
+}
+
+@test "garbage on the control socket gets an error answer and changes nothing" {
+	start_cluster 2
+	wait_until 20 all_up_everywhere 2 n1 n2
+	local ctl=ipc://$AKC_DIR/n1/memberd.ctl
+	run timeout 5 nanocat --req --connect "$ctl" -D 'garbage' -A
+	assert_output --partial "malformed request"
+	run timeout 5 nanocat --req --connect "$ctl" -D '{"v":1,"cmd":"down"}' -A
+	assert_output --partial "down needs a node"
+	run timeout 5 nanocat --req --connect "$ctl" -D '{"v":1,"cmd":"leader-actions","state_seq":"1","actions":[{"uid":"1","status":"Removed"}]}' -A
+	assert_output --partial '"ok":false'
+	run timeout 5 nanocat --req --connect "$ctl" -D '{"v":7,"cmd":"members"}' -A
+	assert_output --partial "protocol version mismatch"
+	run timeout 5 nanocat --req --connect "$ctl" -D '{"v":1,"cmd":"self-destruct"}' -A
+	assert_output --partial "unknown command"
+	[ "$(status_json n1 | jq .dropped.control)" -ge 3 ]
+	kill -0 "$(pid_of n1 memberd)"
+	wait_until 10 all_up_everywhere 2 n1 n2
+}

@@ -89,7 +89,10 @@ node_conf() {
 		echo "heartbeat-interval = $AKC_HB"
 		echo "acceptable-heartbeat-pause = $AKC_PAUSE"
 		for kv in "${extra[@]}"; do
-			echo "${kv%%=*} = ${kv#*=}"
+			case $kv in
+			"["*"]=") echo "${kv%=}" ;;	# a section header
+			*) echo "${kv%%=*} = ${kv#*=}" ;;
+			esac
 		done
 	} > "$AKC_DIR/$name.conf"
 }
