@@ -1,0 +1,64 @@
+#!/usr/bin/env bats
+# 2001: leaderd: the leader rule, role leaders, and actions only on convergence.
+
+load lib/akc
+
+setup() { akc_setup; }
+teardown() { akc_teardown; }
+
+leader_on() { status_json "$1" | jq -r .leader; }
+
+@test "role leaders are the first members with the role in address order" {
+	node_conf n1 roles=backend
+	AKC_SEEDS=$(addr_of n1)
+	node_conf n2 roles=frontend
+	node_conf n3 roles=backend,frontend
+	start_node n1
+	start_node n2
+	start_node n3
+	wait_until 20 all_up_everywhere 3 n1 n2 n3
+	local j
+	j=$(status_json n2)
+	[ "$(jq -r .role_leaders.backend <<<"$j")" = "$(lowest_node n1 n3)" ]
+	[ "$(jq -r .role_leaders.frontend <<<"$j")" = "$(lowest_node n2 n3)" ]
+	[ "$(jq -r .leader <<<"$j")" = "$(lowest_node n1 n2 n3)" ]
+}
+
+@test "when the leader dies and is downed, the next member in address order leads" {
+	start_cluster 4
+	wait_until 30 all_up_everywhere 4 $(nodes 4)
+	local leader rest=() n
+	leader=$(lowest_node $(nodes 4))
+	for n in $(nodes 4); do [ "$n" != "$leader" ] && rest+=("$n"); done
+	akc-events -c "$(conf_of "${rest[0]}")" > "$AKC_DIR/events" 2>&1 3>&- &
+	echo $! >> "$AKC_DIR/pids"
+	wait_until 10 grep -q LeaderChanged "$AKC_DIR/events"
+	kill_node "$leader"
+	# an unreachable member is not leader any more, even before it is downed
+	local next
+	next=$(lowest_node "${rest[@]}")
+	wait_until 10 bash -c "[ \"\$(akc-status -c $(conf_of "${rest[0]}") --json | jq -r .leader)\" = $next ]"
+	grep -q "\"type\":\"LeaderChanged\",\"leader\":\"$next\"" "$AKC_DIR/events"
+	run akc-down -c "$(conf_of "${rest[1]}")" "$leader"
+	assert_success
+	wait_until 10 all_up_everywhere 3 "${rest[@]}"
+}
+
+@test "an unreachable member blocks joining until it is downed (no convergence)" {
+	start_cluster 3
+	wait_until 20 all_up_everywhere 3 n1 n2 n3
+	local victim
+	victim=$(for n in n1 n2 n3; do [ "$n" != "$(lowest_node n1 n2 n3)" ] && echo $n; done | tail -1)
+	kill_node "$victim"
+	wait_until 10 is_unreachable n1 "$victim"
+	node_conf n4 "seeds=$(addr_of n1), $(addr_of n2)"
+	start_node n4
+	wait_until 10 bash -c "[ \"\$(akc-members -c $(conf_of n1) --json | jq -r '.[] | select(.node == \"n4\") | .status')\" = Joining ]"
+	sleep 1
+	[ "$(member_status n1 n4)" = Joining ]
+	grep -q "" "$AKC_DIR/n1.leaderd.log"
+	akc-down -c "$(conf_of n1)" "$victim"
+	local live=()
+	for n in n1 n2 n3; do [ "$n" != "$victim" ] && live+=("$n"); done
+	wait_until 15 all_up_everywhere 3 "${live[@]}" n4
+}
