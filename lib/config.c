@@ -117,6 +117,7 @@ defaults(struct akc_config *c)
 	c->gossip_interval = 1000;
 	c->seed_node_timeout = 5000;
 	c->join_retry_max = 5000;
+	c->allow_weakly_up = 7000;
 	c->peer_sockets = 128;
 	c->heartbeat_interval = 1000;
 	c->acceptable_heartbeat_pause = 3000;
@@ -321,7 +322,14 @@ cluster_key(struct parse *p, const char *key, const char *v)
 		set_dur(p, key, &c->seed_node_timeout, v, 0);
 	else if (strcmp(key, "join-retry-max") == 0)
 		set_dur(p, key, &c->join_retry_max, v, 0);
-	else if (strcmp(key, "peer-sockets") == 0)
+	else if (strcmp(key, "allow-weakly-up-members") == 0) {
+		if (strcmp(v, "off") == 0)
+			c->allow_weakly_up = 0;
+		else if (strcmp(v, "on") == 0)
+			c->allow_weakly_up = 7000;
+		else
+			set_dur(p, key, &c->allow_weakly_up, v, 0);
+	} else if (strcmp(key, "peer-sockets") == 0)
 		set_int(p, key, &c->peer_sockets, v, 8, 480);
 	else
 		perr(p, "unknown key '%s' in [cluster]", key);

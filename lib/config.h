@@ -49,6 +49,7 @@ struct akc_config {
 	msec_t gossip_interval;
 	msec_t seed_node_timeout;
 	msec_t join_retry_max;
+	msec_t allow_weakly_up;		/* 0 = off */
 	int peer_sockets;
 
 	/* [failure-detector] */

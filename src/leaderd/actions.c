@@ -16,6 +16,20 @@ add(cJSON *a, const struct member *m, enum mstatus to, int up_number)
 }
 
 cJSON *
+leader_weakly_up(const struct mstate *st, uint64_t self, int min_nr)
+{
+	cJSON *a = cJSON_CreateArray();
+	int li = mstate_leader(st, NULL), i;
+
+	if (li < 0 || st->m[li].uid != self || st->n < min_nr)
+		return a;
+	for (i = 0; i < st->n; i++)
+		if (st->m[i].status == MS_JOINING && mstate_reachable(st, st->m[i].uid))
+			add(a, &st->m[i], MS_WEAKLY_UP, 0);
+	return a;
+}
+
+cJSON *
 leader_actions(const struct mstate *st, uint64_t self, int convergence,
     const struct u64set *confirmed, int min_nr)
 {

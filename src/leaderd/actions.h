@@ -16,4 +16,11 @@
 cJSON *leader_actions(const struct mstate *st, uint64_t self, int convergence,
     const struct u64set *confirmed, int min_nr);
 
+/*
+ * Without convergence, after allow-weakly-up-members: every reachable Joining
+ * member -> WeaklyUp (min-nr-of-members permitting), so new members can work
+ * while an unreachable member blocks convergence. Same result shape.
+ */
+cJSON *leader_weakly_up(const struct mstate *st, uint64_t self, int min_nr);
+
 #endif

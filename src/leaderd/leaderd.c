@@ -109,16 +109,47 @@ log_stuck(struct leaderd *l, const struct mstate *st, msec_t now)
 	    who[0] ? "; unreachable members not Down:" : "", who);
 }
 
+/* Sends decisions made on state seq to memberd (acts is freed); nothing if empty. */
+static void
+send_actions(struct leaderd *l, uint64_t seq, cJSON *acts, int weakly_up)
+{
+	char err[512];
+	cJSON *req, *ans;
+	int n = cJSON_GetArraySize(acts), ok = 0;
+
+	if (n == 0) {
+		cJSON_Delete(acts);
+		return;
+	}
+	req = ctl_request("leader-actions");
+	json_add_u64(req, "state_seq", seq);
+	if (weakly_up)
+		cJSON_AddBoolToObject(req, "weakly_up", 1);
+	cJSON_AddItemToObject(req, "actions", acts);
+	if (ctl_call(&l->cfg, SOCK_MEMBERD_CTL, req, &ans, 2000, err, sizeof(err)) == 0) {
+		json_bool(ans, "ok", &ok);
+		if (ok) {
+			l->applied_seq = seq;
+			log_debug("applied %d leader actions on state %llu", n, (unsigned long long)seq);
+		} else
+			log_debug("leader actions refused: %s", json_str(ans, "error"));
+		cJSON_Delete(ans);
+		l->dirty = 1;	/* look again right away */
+	} else
+		log_warnx("cannot send leader actions: %s", err);
+	cJSON_Delete(req);
+}
+
 /* One leader round: read memberd's state, decide, send decisions tagged with the state seq. */
 static void
 round_once(struct leaderd *l, msec_t now)
 {
 	char err[512];
-	cJSON *rsp, *req, *acts, *ans;
+	cJSON *rsp;
 	struct mstate st;
 	struct u64set confirmed = { 0 };
 	uint64_t self, seq;
-	int conv = 0, member = 0, li, n;
+	int conv = 0, member = 0, li;
 
 	if (ctl_call(&l->cfg, SOCK_MEMBERD_CTL, ctl_request("state"), &rsp, 2000,
 	    err, sizeof(err)) < 0) {
@@ -150,30 +181,15 @@ round_once(struct leaderd *l, msec_t now)
 		goto out;
 	if (!conv) {
 		log_stuck(l, &st, now);
+		if (l->cfg.allow_weakly_up > 0 && now - l->stuck_since >= l->cfg.allow_weakly_up &&
+		    seq != l->applied_seq)
+			send_actions(l, seq, leader_weakly_up(&st, self, l->cfg.min_nr_of_members), 1);
 		goto out;
 	}
 	l->stuck_since = 0;
-	acts = leader_actions(&st, self, conv, &confirmed, l->cfg.min_nr_of_members);
-	if ((n = cJSON_GetArraySize(acts)) == 0 || seq == l->applied_seq) {
-		cJSON_Delete(acts);
-		goto out;
-	}
-	req = ctl_request("leader-actions");
-	json_add_u64(req, "state_seq", seq);
-	cJSON_AddItemToObject(req, "actions", acts);
-	if (ctl_call(&l->cfg, SOCK_MEMBERD_CTL, req, &ans, 2000, err, sizeof(err)) == 0) {
-		int ok = 0;
-
-		json_bool(ans, "ok", &ok);
-		if (ok) {
-			l->applied_seq = seq;
-			log_debug("applied %d leader actions on state %llu", n, (unsigned long long)seq);
-		} else
-			log_debug("leader actions refused: %s", json_str(ans, "error"));
-		cJSON_Delete(ans);
-		l->dirty = 1;	/* look again right away */
-	}
-	cJSON_Delete(req);
+	if (seq != l->applied_seq)
+		send_actions(l, seq, leader_actions(&st, self, conv, &confirmed,
+		    l->cfg.min_nr_of_members), 0);
 out:
 	mstate_free(&st);
 	u64set_free(&confirmed);

@@ -1099,7 +1099,7 @@ node_cmd_leader_actions(struct node *n, const cJSON *req, msec_t now, char *err,
 {
 	const cJSON *acts = cJSON_GetObjectItemCaseSensitive(req, "actions"), *a;
 	uint64_t seq, uid;
-	int li, i, count = 0;
+	int li, i, count = 0, weakly = 0;
 	long up;
 	enum mstatus to;
 	const char *s;
@@ -1115,8 +1115,9 @@ node_cmd_leader_actions(struct node *n, const cJSON *req, msec_t now, char *err,
 		    (unsigned long long)seq, (unsigned long long)n->state_seq);
 		return -1;
 	}
+	(void)json_bool(req, "weakly_up", &weakly);
 	li = mstate_leader(&n->st, NULL);
-	if (li < 0 || n->st.m[li].uid != n->self.uid || !node_convergence(n)) {
+	if (li < 0 || n->st.m[li].uid != n->self.uid || (!weakly && !node_convergence(n))) {
 		snprintf(err, len, "this node is not the leader or there is no convergence");
 		return -1;
 	}
@@ -1125,6 +1126,7 @@ node_cmd_leader_actions(struct node *n, const cJSON *req, msec_t now, char *err,
 		if (json_u64(a, "uid", &uid) < 0 || (i = mstate_find(&n->st, uid)) < 0 ||
 		    mstatus_parse(s = json_str(a, "status"), &to) < 0 ||
 		    !mstatus_allowed(n->st.m[i].status, to) ||
+		    (weakly && to != MS_WEAKLY_UP) ||
 		    (to == MS_UP && json_int(a, "up_number", 1, INT_MAX - 1, &up) < 0)) {
 			snprintf(err, len, "invalid leader action");
 			return -1;

@@ -148,12 +148,15 @@ kill_node() {
 wait_until() {
 	local secs=$1; shift
 	local deadline=$(( $(date +%s%N) / 1000000 + secs * 1000 ))
+	local out="$AKC_DIR/wait.out"
 	while :; do
-		if "$@"; then
+		if "$@" >"$out" 2>&1; then
+			cat "$out"
 			return 0
 		fi
 		if (( $(date +%s%N) / 1000000 >= deadline )); then
 			echo "timed out after ${secs}s waiting for: $*" >&2
+			sed 's/^/  last output: /' "$out" >&2
 			return 1
 		fi
 		sleep 0.1
