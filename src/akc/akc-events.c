@@ -132,10 +132,15 @@ main(int argc, char **argv)
 					last = snapshot(&t, !nosnap);
 				}
 				continue;
-			} else if (seq > last + 1)
-				fprintf(stderr, "akc-events: missed %llu events (seq %llu to %llu)\n",
-				    (unsigned long long)(seq - last - 1),
+			} else if (seq > last + 1) {
+				/* PUB dropped some: give the reader the whole state again */
+				fprintf(stderr, "akc-events: missed %llu events (seq %llu to %llu); "
+				    "re-reading the state\n", (unsigned long long)(seq - last - 1),
 				    (unsigned long long)last + 1, (unsigned long long)seq - 1);
+				cJSON_Delete(ev);
+				last = snapshot(&t, 1);
+				continue;
+			}
 			last = seq;
 			emit(&t, ev);
 			cJSON_Delete(ev);

@@ -10,6 +10,7 @@
 
 #define PUSH_FANOUT	3	/* peers told at once of a new version */
 #define EXIT_GRACE	300	/* ms to flush last messages before exiting */
+#define TOMBSTONE_TTL	(24LL * 3600 * 1000)	/* a removed uid is remembered this long */
 
 static uint64_t
 rnd(struct node *n)
@@ -965,6 +966,8 @@ node_tick(struct node *n, msec_t now)
 {
 	if (n->phase == PHASE_SHUTDOWN)
 		return;
+	if (n->wall > TOMBSTONE_TTL)
+		mstate_prune_tombstones(&n->st, n->wall - TOMBSTONE_TTL);
 	join_tick(n, now);
 	detector_tick(n, now);
 	heartbeat_tick(n, now);
