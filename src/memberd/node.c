@@ -168,6 +168,7 @@ begin_shutdown(struct node *n, int code, msec_t now, const char *why)
 		return;
 	log_info("%s: shutting down", why);
 	n->phase = PHASE_SHUTDOWN;
+	n->state_seq++;		/* so the shell tells the node's other daemons */
 	n->exit_code = code;
 	n->exit_at = now + EXIT_GRACE;
 }
