@@ -42,6 +42,7 @@ dropped_total() {
 	[ "$(jq .dropped.version <<<"$j")" -gt 0 ]
 	[ "$(jq .dropped.unknown <<<"$j")" -gt 0 ]
 	[ "$(jq .dropped.stale <<<"$j")" -gt 0 ]
+	[ "$(jq .dropped.oversized <<<"$j")" -gt 0 ]
 	kill -0 "$(pid_of n1 memberd)"
 	wait_until 10 all_up_everywhere 3 n1 n2 n3
 }

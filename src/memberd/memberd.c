@@ -168,7 +168,12 @@ open_sockets(struct memberd *d)
 {
 	char addr[CONF_PATH_MAX + 16];
 
-	if ((d->pull = sock_bind(NN_PULL, d->cfg.address, PROTO_MAX_MSG)) < 0)
+	/*
+	 * nanomsg drops the connection of a sender whose message exceeds the
+	 * socket's bound, uncounted: accept up to twice our limit so that
+	 * moderately oversized messages are seen, counted and dropped here.
+	 */
+	if ((d->pull = sock_bind(NN_PULL, d->cfg.address, 2 * PROTO_MAX_MSG)) < 0)
 		return -1;
 	config_ipc_path(&d->cfg, SOCK_MEMBERD_CTL, addr, sizeof(addr));
 	if ((d->ctl = sock_bind(NN_REP, addr, CTL_MAX_MSG)) < 0)
