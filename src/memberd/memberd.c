@@ -1,5 +1,6 @@
 /* memberd.c: the membership daemon: sockets and the loop around the node core. */
 #include <errno.h>
+#include <malloc.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -198,6 +199,8 @@ main(int argc, char **argv)
 	msec_t now, deadline;
 	unsigned long sigs;
 
+	/* one arena: nanomsg's worker thread would otherwise get its own 64 MiB heap */
+	mallopt(M_ARENA_MAX, 1);
 	daemon_setup(argc, argv, "memberd", USAGE, 0, &o, &d.cfg);
 	if (o.argi != argc) {
 		fprintf(stderr, "usage: %s\n", USAGE);
