@@ -25,10 +25,10 @@ event_member(const char *type, const struct member *m)
 
 static void
 leader_event(const struct mstate *old, const struct mstate *cur, const char *role,
-    event_cb cb, void *arg)
+    uint64_t self, event_cb cb, void *arg)
 {
-	int lo = old ? mstate_leader(old, role) : -1;
-	int ln = mstate_leader(cur, role);
+	int lo = old ? mstate_leader_for(old, role, self) : -1;
+	int ln = mstate_leader_for(cur, role, self);
 	const char *a = lo >= 0 ? old->m[lo].name : NULL;
 	const char *b = ln >= 0 ? cur->m[ln].name : NULL;
 	cJSON *ev;
@@ -116,9 +116,9 @@ events_diff(const struct mstate *old, const struct mstate *cur, uint64_t self,
 		if (j >= 0 && !mstate_reachable(old, cur->m[i].uid))
 			cb(event_member("ReachableMember", &cur->m[i]), arg);
 	}
-	leader_event(old, cur, NULL, cb, arg);
+	leader_event(old, cur, NULL, self, cb, arg);
 	each_role(old, roles, &nroles, 64);
 	each_role(cur, roles, &nroles, 64);
 	for (i = 0; i < nroles; i++)
-		leader_event(old, cur, roles[i], cb, arg);
+		leader_event(old, cur, roles[i], self, cb, arg);
 }

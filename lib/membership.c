@@ -755,13 +755,19 @@ leader_rank(enum mstatus s)
 int
 mstate_leader(const struct mstate *st, const char *role)
 {
+	return mstate_leader_for(st, role, 0);
+}
+
+int
+mstate_leader_for(const struct mstate *st, const char *role, uint64_t self)
+{
 	int i, best = -1;
 
 	for (i = 0; i < st->n; i++) {
 		const struct member *m = &st->m[i];
 
 		if (m->status == MS_DOWN || !member_has_role(m, role) ||
-		    !mstate_reachable(st, m->uid))
+		    (m->uid != self && !mstate_reachable(st, m->uid)))
 			continue;
 		/* members are in address order: the first of the best rank wins */
 		if (best < 0 || leader_rank(m->status) < leader_rank(st->m[best].status))

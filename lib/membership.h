@@ -147,6 +147,8 @@ void mstate_merge(struct mstate *out, const struct mstate *a, const struct mstat
 int mstate_convergence(const struct mstate *, uint64_t self, const struct u64set *confirmed);
 /* Index of the leader (role NULL: of all members), or -1. */
 int mstate_leader(const struct mstate *, const char *role);
+/* The same as seen by self, which always counts itself reachable (Akka's leaderOf). */
+int mstate_leader_for(const struct mstate *, const char *role, uint64_t self);
 /* Index of the oldest Up member with role, or -1. */
 int mstate_oldest(const struct mstate *, const char *role);
 /* Akka's isGossipSpeedupNeeded. */

@@ -19,7 +19,7 @@ cJSON *
 leader_weakly_up(const struct mstate *st, uint64_t self, int min_nr)
 {
 	cJSON *a = cJSON_CreateArray();
-	int li = mstate_leader(st, NULL), i;
+	int li = mstate_leader_for(st, NULL, self), i;
 
 	if (li < 0 || st->m[li].uid != self || st->n < min_nr)
 		return a;
@@ -34,7 +34,7 @@ leader_actions(const struct mstate *st, uint64_t self, int convergence,
     const struct u64set *confirmed, int min_nr)
 {
 	cJSON *a = cJSON_CreateArray();
-	int li = mstate_leader(st, NULL), i, up, enough;
+	int li = mstate_leader_for(st, NULL, self), i, up, enough;
 
 	if (li < 0 || st->m[li].uid != self || !convergence)
 		return a;

@@ -172,7 +172,7 @@ round_once(struct leaderd *l, msec_t now)
 	}
 	if (!member)
 		goto out;
-	li = mstate_leader(&st, NULL);
+	li = mstate_leader_for(&st, NULL, self);
 	if ((li >= 0 && st.m[li].uid == self) != l->was_leader) {
 		l->was_leader = !l->was_leader;
 		log_info("this node is %s the leader", l->was_leader ? "now" : "no longer");

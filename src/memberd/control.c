@@ -46,7 +46,7 @@ control_members(const struct node *n)
 static void
 add_leader(cJSON *o, const char *key, const struct node *n, const char *role)
 {
-	int li = mstate_leader(&n->st, role);
+	int li = mstate_leader_for(&n->st, role, n->self.uid);
 
 	if (li >= 0)
 		cJSON_AddStringToObject(o, key, n->st.m[li].name);

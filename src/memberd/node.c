@@ -535,7 +535,7 @@ push_tick(struct node *n, msec_t now)
 	k = pick_targets(n, t, PUSH_FANOUT, 1);
 	for (i = 0; i < k; i++)
 		send_gossip(n, &n->st.m[t[i]]);
-	li = mstate_leader(&n->st, NULL);
+	li = mstate_leader_for(&n->st, NULL, n->self.uid);
 	if (li >= 0 && valid_target(n, &n->st.m[li])) {
 		for (i = 0; i < k; i++)
 			if (t[i] == li)
@@ -1120,7 +1120,7 @@ node_cmd_leader_actions(struct node *n, const cJSON *req, msec_t now, char *err,
 		return -1;
 	}
 	(void)json_bool(req, "weakly_up", &weakly);
-	li = mstate_leader(&n->st, NULL);
+	li = mstate_leader_for(&n->st, NULL, n->self.uid);
 	if (li < 0 || n->st.m[li].uid != n->self.uid || (!weakly && !node_convergence(n))) {
 		snprintf(err, len, "this node is not the leader or there is no convergence");
 		return -1;
