@@ -12,7 +12,8 @@ phi_init(struct phi *p, const struct phi_conf *c)
 	memset(p, 0, sizeof(*p));
 	p->conf = c;
 	p->last = -1;
-	if ((p->iv = calloc((size_t)c->max_samples, sizeof(double))) == NULL)
+	p->cap = c->max_samples < 16 ? c->max_samples : 16;
+	if ((p->iv = calloc((size_t)p->cap, sizeof(double))) == NULL)
 		fatal("calloc");
 }
 
@@ -28,6 +29,12 @@ add_interval(struct phi *p, double x)
 {
 	int max = p->conf->max_samples;
 
+	if (p->n == p->cap && p->cap < max) {
+		/* not wrapped yet (head == n): grow the window in place */
+		p->cap = p->cap * 2 < max ? p->cap * 2 : max;
+		if ((p->iv = realloc(p->iv, (size_t)p->cap * sizeof(double))) == NULL)
+			fatal("realloc");
+	}
 	if (p->n == max) {
 		double old = p->iv[p->head];
 
@@ -36,7 +43,7 @@ add_interval(struct phi *p, double x)
 		p->n--;
 	}
 	p->iv[p->head] = x;
-	p->head = (p->head + 1) % max;
+	p->head = (p->head + 1) % p->cap;
 	p->n++;
 	p->sum += x;
 	p->sumsq += x * x;

@@ -15,7 +15,7 @@ struct phi_conf {
 struct phi {
 	const struct phi_conf *conf;
 	double *iv;		/* ring of inter-arrival intervals (ms) */
-	int n, head;
+	int n, head, cap;	/* cap grows up to max_samples as samples come */
 	double sum, sumsq;
 	msec_t last;		/* last heartbeat, -1 = never */
 };

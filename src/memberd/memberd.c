@@ -196,7 +196,7 @@ main(int argc, char **argv)
 	static struct memberd d;
 	struct daemon_opts o;
 	uint64_t uid = 0;
-	msec_t now, deadline;
+	msec_t now, deadline, next_trim = 0;
 	unsigned long sigs;
 
 	/* one arena: nanomsg's worker thread would otherwise get its own 64 MiB heap */
@@ -247,6 +247,11 @@ main(int argc, char **argv)
 		flush_outbox(&d, now);
 		publish_changes(&d);
 		peers_expire(d.peers, now);
+		if (now >= next_trim) {
+			/* bursts (a join storm at a seed) must not pin memory for good */
+			malloc_trim(64 * 1024);
+			next_trim = now + 30000;
+		}
 		if (d.node.phase == PHASE_SHUTDOWN && now >= d.node.exit_at) {
 			daemon_notify("STOPPING=1");
 			break;

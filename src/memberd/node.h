@@ -32,6 +32,7 @@ struct monitor {
 	uint64_t uid;
 	char address[CONF_ADDR_MAX];
 	struct phi fd;
+	msec_t deadline;	/* when phi will cross the threshold; -1 before the first beat */
 	msec_t added;		/* when we started heartbeating it */
 	int keep;		/* still a receiver after the last ring update */
 };
@@ -67,6 +68,7 @@ struct node {
 
 	/* gossip */
 	msec_t next_gossip, push_at;
+	uint64_t digest_seq, vhash, shash;	/* digests of st.vc and st.seen at digest_seq */
 
 	/* heartbeats */
 	struct phi_conf phic;

@@ -13,7 +13,8 @@
 #include "proto.h"
 #include "sock.h"
 
-#define QUEUE_MAX	16	/* frames waiting for a connection, per peer */
+#define QUEUE_MAX	8	/* frames waiting for a connection, per peer */
+#define QUEUE_BYTES	(64 * 1024)	/* and at most this many bytes */
 #define QUEUE_TTL	2000	/* ms a queued frame stays useful */
 #define IDLE_CLOSE	60000	/* ms without traffic before a socket is closed */
 
@@ -29,6 +30,7 @@ struct peer {
 	msec_t used;
 	struct frame q[QUEUE_MAX];
 	int qn;
+	size_t qbytes;
 	int watched;
 };
 
@@ -59,6 +61,22 @@ drop_queue(struct peer *p)
 	for (i = 0; i < p->qn; i++)
 		free(p->q[i].data);
 	p->qn = 0;
+	p->qbytes = 0;
+}
+
+/* Drops the first n queued frames. */
+static void
+dequeue(struct peer *p, int n, int sent)
+{
+	int i;
+
+	for (i = 0; i < n; i++) {
+		p->qbytes -= p->q[i].len;
+		if (!sent)
+			free(p->q[i].data);
+	}
+	memmove(p->q, p->q + n, (size_t)(p->qn - n) * sizeof(*p->q));
+	p->qn -= n;
 }
 
 static void
@@ -101,8 +119,7 @@ flush(struct peers *ps, struct peer *p)
 		free(p->q[i].data);
 		sent++;
 	}
-	memmove(p->q, p->q + sent, (size_t)(p->qn - sent) * sizeof(*p->q));
-	p->qn -= sent;
+	dequeue(p, sent, 1);
 	if (p->qn == 0 && p->watched) {
 		loop_unwatch(ps->loop, p->sndfd);
 		p->watched = 0;
@@ -130,7 +147,7 @@ static struct peer *
 get_peer(struct peers *ps, const char *address, msec_t now)
 {
 	struct peer *p;
-	int i, lru = 0, s;
+	int i, lru = 0, s, sndbuf = 64 * 1024;
 
 	for (i = 0; i < ps->n; i++)
 		if (strcmp(ps->p[i].address, address) == 0) {
@@ -145,6 +162,8 @@ get_peer(struct peers *ps, const char *address, msec_t now)
 	}
 	if ((s = sock_connect(NN_PUSH, address, PROTO_MAX_MSG, 1000)) < 0)
 		return NULL;
+	/* a slow or cut-off peer may hold this much in nanomsg, not 128 KiB */
+	(void)nn_setsockopt(s, NN_SOL_SOCKET, NN_SNDBUF, &sndbuf, sizeof(sndbuf));
 	p = &ps->p[ps->n++];
 	memset(p, 0, sizeof(*p));
 	snprintf(p->address, sizeof(p->address), "%s", address);
@@ -163,17 +182,18 @@ peers_send(struct peers *ps, const char *address, const void *frame, size_t len,
 		return;
 	if (p->qn == 0 && sock_send(p->s, frame, len) == 0)
 		return;
-	if (p->qn == QUEUE_MAX) {
-		free(p->q[0].data);
-		memmove(p->q, p->q + 1, (QUEUE_MAX - 1) * sizeof(*p->q));
-		p->qn--;
-	}
+	if (len > QUEUE_BYTES)
+		return;
+	/* oldest first out: newer gossip supersedes older anyway */
+	while (p->qn > 0 && (p->qn == QUEUE_MAX || p->qbytes + len > QUEUE_BYTES))
+		dequeue(p, 1, 0);
 	if ((p->q[p->qn].data = malloc(len)) == NULL)
 		fatal("malloc");
 	memcpy(p->q[p->qn].data, frame, len);
 	p->q[p->qn].len = len;
 	p->q[p->qn].at = now;
 	p->qn++;
+	p->qbytes += len;
 	flush(ps, p);
 }
 
@@ -190,10 +210,9 @@ peers_expire(struct peers *ps, msec_t now)
 			continue;
 		}
 		for (j = 0; j < p->qn && now - p->q[j].at > QUEUE_TTL; j++)
-			free(p->q[j].data);
+			;
 		if (j > 0) {
-			memmove(p->q, p->q + j, (size_t)(p->qn - j) * sizeof(*p->q));
-			p->qn -= j;
+			dequeue(p, j, 0);
 			flush(ps, p);
 		}
 		i++;
