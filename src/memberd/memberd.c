@@ -12,7 +12,7 @@
 #include <nanomsg/pipeline.h>
 #include <nanomsg/pubsub.h>
 #include <nanomsg/reqrep.h>
-#include <sodium.h>
+#include <sys/random.h>
 
 #include "auth.h"
 #include "control.h"
@@ -206,8 +206,6 @@ main(int argc, char **argv)
 		fprintf(stderr, "usage: %s\n", USAGE);
 		return 2;
 	}
-	if (sodium_init() < 0)
-		fatalx("cannot initialise libsodium");
 	if (auth_load(&d.auth, d.cfg.key_file) < 0)
 		return 1;
 	if (daemon_run_dir(&d.cfg) < 0)
@@ -217,8 +215,10 @@ main(int argc, char **argv)
 	loop_catch(d.loop, SIGTERM);
 	loop_catch(d.loop, SIGINT);
 	loop_catch(d.loop, SIGHUP);
+	/* the incarnation: random, so a restarted node is never its old self */
 	while (uid == 0)
-		randombytes_buf(&uid, sizeof(uid));
+		if (getrandom(&uid, sizeof(uid), 0) != sizeof(uid))
+			fatal("getrandom");
 	uid &= 0x1fffffffffffffULL;	/* fits a double too, for scripts */
 	if (uid == 0)
 		uid = 1;

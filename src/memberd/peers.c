@@ -16,7 +16,7 @@
 #define QUEUE_MAX	8	/* frames waiting for a connection, per peer */
 #define QUEUE_BYTES	(64 * 1024)	/* and at most this many bytes */
 #define QUEUE_TTL	2000	/* ms a queued frame stays useful */
-#define IDLE_CLOSE	60000	/* ms without traffic before a socket is closed */
+#define IDLE_CLOSE	30000	/* ms without traffic before a socket is closed */
 
 struct frame {
 	void *data;
