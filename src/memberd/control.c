@@ -124,6 +124,11 @@ status(const struct node *n)
 	cJSON_AddNumberToObject(d, "stale", (double)n->dropped.stale);
 	cJSON_AddNumberToObject(d, "not_member", (double)n->dropped.not_member);
 	cJSON_AddNumberToObject(d, "control", (double)n->dropped_ctl);
+	d = cJSON_AddObjectToObject(r, "traffic");
+	cJSON_AddNumberToObject(d, "sent_messages", (double)n->sent_msgs);
+	cJSON_AddNumberToObject(d, "sent_bytes", (double)n->sent_bytes);
+	cJSON_AddNumberToObject(d, "received_messages", (double)n->recv_msgs);
+	cJSON_AddNumberToObject(d, "received_bytes", (double)n->recv_bytes);
 	return r;
 }
 

@@ -52,8 +52,11 @@ flush_outbox(struct memberd *d, msec_t now)
 		char *txt = json_print(out[i].msg), *frame;
 		size_t len = auth_frame(&d->auth, txt, strlen(txt), &frame);
 
-		if (strcmp(out[i].address, d->node.self.address) != 0)
+		if (strcmp(out[i].address, d->node.self.address) != 0) {
 			peers_send(d->peers, out[i].address, frame, len, now);
+			d->node.sent_msgs++;
+			d->node.sent_bytes += len;
+		}
 		free(frame);
 		cJSON_free(txt);
 		cJSON_Delete(out[i].msg);
@@ -123,6 +126,8 @@ on_peer(int fd, short ev, void *arg)
 			break;
 		now = clock_mono_ms();
 		d->node.wall = clock_wall_ms();
+		d->node.recv_msgs++;
+		d->node.recv_bytes += (uint64_t)len;
 		if ((size_t)len > PROTO_MAX_MSG)
 			d->node.dropped.oversized++;
 		else if (auth_check(&d->auth, buf, (size_t)len, &payload, &plen) < 0)

@@ -56,6 +56,7 @@ struct node {
 	struct u64set exiting_confirmed;
 	struct dropped dropped;
 	uint64_t dropped_ctl;	/* bad control requests */
+	uint64_t sent_msgs, sent_bytes, recv_msgs, recv_bytes;	/* counted by the shell */
 	uint64_t rng;
 	int64_t wall;		/* wall ms, set by the caller: tombstone times only */
 
