@@ -1,2 +1,149 @@
+/* test-config.c: akc.conf parsing: values, and errors naming file, line and key. */
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "log.h"
 #include "unit.h"
-int main(void) { return 0; }
+
+static char path[64], errpath[80];
+
+/* Loads text as a config file; stderr goes to errpath. Returns the error count. */
+static int
+load(const char *text, struct akc_config *c)
+{
+	FILE *f = fopen(path, "w");
+	int saved, n;
+
+	fputs(text, f);
+	fclose(f);
+	fflush(stderr);
+	saved = dup(2);
+	freopen(errpath, "w", stderr);
+	n = config_load(path, c);
+	fflush(stderr);
+	dup2(saved, 2);
+	close(saved);
+	return n;
+}
+
+static int
+errors_contain(const char *needle)
+{
+	char buf[8192];
+	FILE *f = fopen(errpath, "r");
+	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+
+	fclose(f);
+	buf[n] = '\0';
+	if (strstr(buf, needle) == NULL) {
+		fprintf(stderr, "expected '%s' in:\n%s", needle, buf);
+		return 0;
+	}
+	return 1;
+}
+
+static void
+full_file(void)
+{
+	struct akc_config c;
+
+	CHECK_INT(load("[node]\nname = a\naddress = tcp://127.0.0.1:7401\n"
+	    "roles = backend, worker   # two roles\nrun-dir = /run/akc/a\n"
+	    "[cluster]\nseed-nodes = tcp://127.0.0.1:7401, tcp://127.0.0.1:7402\n"
+	    "min-nr-of-members = 2\ngossip-interval = 250ms\n"
+	    "[failure-detector]\nheartbeat-interval = 2s\nacceptable-heartbeat-pause = 1m\n"
+	    "threshold = 9.5\nmonitored-by-nr-of-members = 7\n"
+	    "[downing]\nstrategy = static-quorum\nquorum-size = 3\nstable-after = 1h\n"
+	    "down-removal-margin = 0s\n[security]\nkey-file = /etc/akc/k\n"
+	    "[singleton.master]\nrole = backend\ncommand = master -c x\n"
+	    "[master]\nwork-timeout = 10s\nmax-attempts = 3\n[worker]\nexec = cat\nconcurrency = 4\n",
+	    &c), 0);
+	CHECK_STR(c.name, "a");
+	CHECK_INT(c.nroles, 2);
+	CHECK_STR(c.roles[1], "worker");
+	CHECK_INT(c.nseeds, 2);
+	CHECK_STR(c.seeds[1], "tcp://127.0.0.1:7402");
+	CHECK_INT(c.min_nr_of_members, 2);
+	CHECK_INT(c.gossip_interval, 250);
+	CHECK_INT(c.heartbeat_interval, 2000);
+	CHECK_INT(c.acceptable_heartbeat_pause, 60000);
+	CHECK(c.threshold == 9.5);
+	CHECK_INT(c.monitored_by, 7);
+	CHECK_INT(c.strategy, DOWNING_STATIC_QUORUM);
+	CHECK_INT(c.stable_after, 3600000);
+	CHECK_INT(c.expected_response_after, 2000);	/* defaults to the interval */
+	CHECK_INT(c.nsingletons, 1);
+	CHECK_STR(c.singletons[0].command, "master -c x");
+	CHECK_INT(c.worker_concurrency, 4);
+	CHECK_STR(c.state_dir, "/var/lib/akc/a");
+}
+
+static void
+durations(void)
+{
+	CHECK_INT(config_parse_duration("250ms"), 250);
+	CHECK_INT(config_parse_duration("2s"), 2000);
+	CHECK_INT(config_parse_duration("1m"), 60000);
+	CHECK_INT(config_parse_duration("1h"), 3600000);
+	CHECK_INT(config_parse_duration("1.5s"), 1500);
+	CHECK_INT(config_parse_duration("5"), -1);
+	CHECK_INT(config_parse_duration("s"), -1);
+	CHECK_INT(config_parse_duration("-1s"), -1);
+	CHECK_INT(config_parse_duration("2 weeks"), -1);
+}
+
+static void
+errors(void)
+{
+	struct akc_config c;
+	char want[256];
+
+	CHECK_INT(load("[node]\nname = a\naddress = tcp://h:1\ncolour = blue\n", &c), 1);
+	snprintf(want, sizeof(want), "%s:4: unknown key 'colour' in [node]", path);
+	CHECK(errors_contain(want));
+	/* every error in one pass */
+	CHECK_INT(load("[node]\nname = a b\naddress = udp://h:1\n[cluster]\n"
+	    "gossip-interval = 5\n[downing]\nstrategy = maybe\n[bogus]\nx = 1\n", &c), 5);
+	snprintf(want, sizeof(want), "%s:2: bad value 'a b' for 'name'", path);
+	CHECK(errors_contain(want));
+	snprintf(want, sizeof(want), "%s:3: bad value 'udp://h:1' for 'address'", path);
+	CHECK(errors_contain(want));
+	snprintf(want, sizeof(want), "%s:5: bad value '5' for 'gossip-interval'", path);
+	CHECK(errors_contain(want));
+	snprintf(want, sizeof(want), "%s:7: bad value 'maybe' for 'strategy'", path);
+	CHECK(errors_contain(want));
+	snprintf(want, sizeof(want), "%s:9: unknown section [bogus] (key 'x')", path);
+	CHECK(errors_contain(want));
+	CHECK_INT(load("[node]\nroles = x\n", &c), 2);
+	CHECK(errors_contain("missing required key 'name' in [node]"));
+	CHECK(errors_contain("missing required key 'address' in [node]"));
+	CHECK_INT(load("[node]\nname = a\naddress = tcp://h:1\nrun-dir = /tmp/"
+	    "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\n", &c), 1);
+	CHECK(errors_contain("value for 'run-dir' is too long"));
+	CHECK_INT(load("[node]\nname = a\naddress = tcp://h:1\n[downing]\nstrategy = static-quorum\n", &c), 1);
+	CHECK(errors_contain("missing required key 'quorum-size'"));
+	CHECK_INT(load("[node]\nname = a\naddress = tcp://h:1\nno equals here\n", &c), 1);
+	snprintf(want, sizeof(want), "%s:4: syntax error", path);
+	CHECK(errors_contain(want));
+}
+
+int
+main(void)
+{
+	int fd;
+
+	log_init("test-config");
+	snprintf(path, sizeof(path), "/tmp/akc-test-config.XXXXXX");
+	if ((fd = mkstemp(path)) < 0)
+		return 99;
+	close(fd);
+	snprintf(errpath, sizeof(errpath), "%s.err", path);
+	RUN(full_file);
+	RUN(durations);
+	RUN(errors);
+	unlink(path);
+	unlink(errpath);
+	return unit_done();
+}

@@ -1,2 +1,386 @@
+/* test-membership.c: vector clocks, reachability, merge, convergence, leader, JSON, events. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "events.h"
+#include "json.h"
+#include "membership.h"
 #include "unit.h"
-int main(void) { return 0; }
+
+static struct member
+mk(uint64_t uid, const char *name, int port, enum mstatus st, int up, const char *roles)
+{
+	struct member m;
+
+	memset(&m, 0, sizeof(m));
+	m.uid = uid;
+	snprintf(m.name, sizeof(m.name), "%s", name);
+	snprintf(m.address, sizeof(m.address), "tcp://127.0.0.1:%d", port);
+	snprintf(m.roles, sizeof(m.roles), "%s", roles);
+	m.status = st;
+	m.up_number = up;
+	return m;
+}
+
+/* a, b, c Up (ports 9, 10, 11: numeric order, not string order) */
+static void
+three_up(struct mstate *st)
+{
+	struct member m;
+
+	mstate_init(st);
+	m = mk(1, "a", 9, MS_UP, 1, "backend");
+	mstate_add(st, &m);
+	m = mk(2, "b", 10, MS_UP, 2, "backend,frontend");
+	mstate_add(st, &m);
+	m = mk(3, "c", 11, MS_UP, 3, "frontend");
+	mstate_add(st, &m);
+}
+
+static void
+vclocks(void)
+{
+	struct vclock a = { 0 }, b = { 0 };
+
+	CHECK_INT(vclock_compare(&a, &b), VC_SAME);
+	vclock_inc(&a, 7);
+	CHECK_INT(vclock_compare(&a, &b), VC_AFTER);
+	CHECK_INT(vclock_compare(&b, &a), VC_BEFORE);
+	vclock_inc(&b, 9);
+	CHECK_INT(vclock_compare(&a, &b), VC_CONCURRENT);
+	vclock_merge(&a, &b);
+	CHECK_INT(vclock_get(&a, 7), 1);
+	CHECK_INT(vclock_get(&a, 9), 1);
+	CHECK_INT(vclock_compare(&a, &b), VC_AFTER);
+	vclock_inc(&b, 9);
+	vclock_inc(&b, 7);
+	vclock_inc(&b, 7);
+	vclock_merge(&a, &b);
+	CHECK_INT(vclock_get(&a, 7), 2);
+	CHECK_INT(vclock_get(&a, 9), 2);
+	CHECK_INT(vclock_compare(&a, &b), VC_SAME);
+	vclock_prune(&a, 7);
+	CHECK_INT(vclock_get(&a, 7), 0);
+	CHECK_INT(vclock_compare(&a, &b), VC_BEFORE);
+	vclock_free(&a);
+	vclock_free(&b);
+}
+
+static void
+reachability(void)
+{
+	struct mstate st;
+	struct reach *r;
+
+	three_up(&st);
+	r = &st.reach;
+	reach_set(r, 1, 3, RS_REACHABLE);	/* no row: reachable is a no-op */
+	CHECK_INT(r->n, 0);
+	reach_set(r, 1, 3, RS_UNREACHABLE);
+	CHECK_INT(mstate_reach_status(&st, 3), RS_UNREACHABLE);
+	reach_set(r, 2, 3, RS_UNREACHABLE);
+	reach_set(r, 1, 3, RS_REACHABLE);
+	/* one observer is enough; all must clear */
+	CHECK_INT(mstate_reach_status(&st, 3), RS_UNREACHABLE);
+	reach_set(r, 2, 3, RS_REACHABLE);
+	CHECK_INT(mstate_reach_status(&st, 3), RS_REACHABLE);
+	CHECK_INT(r->n, 0);		/* all-reachable rows are deleted */
+	reach_set(r, 1, 2, RS_TERMINATED);
+	reach_set(r, 1, 2, RS_REACHABLE);	/* terminated is sticky */
+	CHECK_INT(mstate_reach_status(&st, 2), RS_TERMINATED);
+	/* observations by a Down observer do not count */
+	st.m[0].status = MS_DOWN;
+	CHECK(mstate_reachable(&st, 2));
+	mstate_free(&st);
+}
+
+static void
+merge(void)
+{
+	struct mstate a, b, out;
+	struct member m;
+	int i;
+
+	three_up(&a);
+	mstate_init(&b);
+	mstate_copy(&b, &a);
+	mstate_init(&out);
+	/* a: b is Leaving; b: b is Down, c is gone and tombstoned, d joined */
+	a.m[1].status = MS_LEAVING;
+	vclock_inc(&a.vc, 1);
+	b.m[1].status = MS_DOWN;
+	mstate_remove(&b, 3, 1000);
+	m = mk(4, "d", 12, MS_JOINING, UPNUM_NONE, "");
+	mstate_add(&b, &m);
+	vclock_inc(&b.vc, 2);
+	vclock_inc(&b.vc, 3);
+	u64set_add(&a.seen, 1);
+	u64set_add(&b.seen, 2);
+	reach_set(&a.reach, 1, 2, RS_UNREACHABLE);
+	CHECK_INT(vclock_compare(&a.vc, &b.vc), VC_CONCURRENT);
+	mstate_merge(&out, &a, &b);
+	CHECK_INT(out.n, 3);				/* a, b, d */
+	CHECK_INT(mstate_find(&out, 3), -1);		/* tombstoned stays gone */
+	CHECK(mstate_is_tombstoned(&out, 3));
+	i = mstate_find(&out, 2);
+	CHECK_INT(out.m[i].status, MS_DOWN);		/* furthest along wins */
+	CHECK(mstate_find(&out, 4) >= 0);
+	CHECK_INT(out.seen.n, 0);			/* nobody has seen it yet */
+	CHECK_INT(vclock_get(&out.vc, 1), 1);
+	CHECK_INT(vclock_get(&out.vc, 2), 1);
+	CHECK_INT(vclock_get(&out.vc, 3), 0);		/* pruned: 3 is tombstoned */
+	CHECK_INT(mstate_reach_status(&out, 2), RS_UNREACHABLE);
+	CHECK_INT(vclock_compare(&out.vc, &a.vc), VC_AFTER);
+
+	/* a member only on one side and Down there was removed on the other */
+	mstate_free(&a);
+	mstate_free(&b);
+	three_up(&a);
+	three_up(&b);
+	mstate_remove(&b, 3, 5);
+	mstate_prune_tombstones(&b, 10);
+	a.m[2].status = MS_DOWN;
+	mstate_merge(&out, &a, &b);
+	CHECK_INT(mstate_find(&out, 3), -1);
+	/* same status on both sides: the older (lower up-number) wins */
+	mstate_free(&a);
+	mstate_free(&b);
+	three_up(&a);
+	three_up(&b);
+	b.m[0].up_number = 7;
+	mstate_merge(&out, &a, &b);
+	CHECK_INT(out.m[mstate_find(&out, 1)].up_number, 1);
+	mstate_free(&a);
+	mstate_free(&b);
+	mstate_free(&out);
+}
+
+static void
+convergence(void)
+{
+	struct mstate st;
+	struct member m;
+	struct u64set conf = { 0 };
+
+	three_up(&st);
+	u64set_add(&st.seen, 1);
+	u64set_add(&st.seen, 2);
+	CHECK(!mstate_convergence(&st, 1, NULL));
+	u64set_add(&conf, 3);
+	CHECK(mstate_convergence(&st, 1, &conf));	/* confirmed counts as seen */
+	u64set_add(&st.seen, 3);
+	CHECK(mstate_convergence(&st, 1, NULL));
+	m = mk(4, "d", 12, MS_JOINING, UPNUM_NONE, "");
+	mstate_add(&st, &m);
+	CHECK(mstate_convergence(&st, 1, NULL));	/* Joining need not have seen */
+	reach_set(&st.reach, 1, 3, RS_UNREACHABLE);
+	CHECK(!mstate_convergence(&st, 1, NULL));	/* an unreachable Up blocks */
+	st.m[mstate_find(&st, 3)].status = MS_DOWN;
+	CHECK(mstate_convergence(&st, 1, NULL));	/* unless it is Down */
+	mstate_free(&st);
+	/* a lone Joining first member must have seen it itself */
+	mstate_init(&st);
+	m = mk(9, "z", 1, MS_JOINING, UPNUM_NONE, "");
+	mstate_add(&st, &m);
+	CHECK(!mstate_convergence(&st, 9, NULL));
+	u64set_add(&st.seen, 9);
+	CHECK(mstate_convergence(&st, 9, NULL));
+	mstate_free(&st);
+	u64set_free(&conf);
+}
+
+static void
+leader(void)
+{
+	struct mstate st;
+
+	three_up(&st);
+	/* port 9 < port 10 numerically though "10" < "9" as strings */
+	CHECK_STR(st.m[mstate_leader(&st, NULL)].name, "a");
+	CHECK_STR(st.m[mstate_leader(&st, "frontend")].name, "b");
+	CHECK_INT(mstate_leader(&st, "nosuchrole"), -1);
+	reach_set(&st.reach, 2, 1, RS_UNREACHABLE);
+	CHECK_STR(st.m[mstate_leader(&st, NULL)].name, "b");
+	/* but a node always counts itself reachable */
+	CHECK_STR(st.m[mstate_leader_for(&st, NULL, 1)].name, "a");
+	reach_set(&st.reach, 2, 1, RS_REACHABLE);
+	st.m[0].status = MS_DOWN;
+	CHECK_STR(st.m[mstate_leader(&st, NULL)].name, "b");
+	st.m[1].status = MS_JOINING;
+	st.m[2].status = MS_EXITING;
+	CHECK_STR(st.m[mstate_leader(&st, NULL)].name, "b");	/* Joining before Exiting */
+	mstate_free(&st);
+	three_up(&st);
+	st.m[0].up_number = 5;
+	CHECK_STR(st.m[mstate_oldest(&st, NULL)].name, "b");
+	CHECK_STR(st.m[mstate_oldest(&st, "frontend")].name, "b");
+	mstate_free(&st);
+}
+
+static void
+json_round_trip(void)
+{
+	struct mstate st, back;
+	cJSON *j;
+	char *txt;
+
+	three_up(&st);
+	vclock_inc(&st.vc, 1);
+	u64set_add(&st.seen, 2);
+	reach_set(&st.reach, 1, 3, RS_UNREACHABLE);
+	mstate_remove(&st, 2, 1234);
+	j = mstate_to_json(&st);
+	txt = json_print(j);
+	cJSON_Delete(j);
+	mstate_init(&back);
+	j = json_parse(txt, strlen(txt));
+	CHECK(mstate_from_json(j, &back) == 0);
+	cJSON_Delete(j);
+	cJSON_free(txt);
+	CHECK_INT(back.n, 2);
+	CHECK_STR(back.m[1].roles, "frontend");
+	CHECK_INT(vclock_compare(&back.vc, &st.vc), VC_SAME);
+	CHECK_INT(mstate_reach_status(&back, 3), RS_UNREACHABLE);
+	CHECK(mstate_is_tombstoned(&back, 2));
+	mstate_free(&st);
+	mstate_free(&back);
+}
+
+static void
+json_rejects(void)
+{
+	static const char *bad[] = {
+		"[]",
+		"{}",
+		"{\"members\":[{\"node\":\"a\"}],\"version\":{},\"seen\":[],\"reach_versions\":[],\"reach\":[],\"tombstones\":[]}",
+		"{\"members\":[{\"node\":\"a\",\"address\":\"tcp://h:1\",\"uid\":5,\"status\":\"Up\",\"roles\":[],\"up_number\":1}],\"version\":{},\"seen\":[],\"reach_versions\":[],\"reach\":[],\"tombstones\":[]}",
+		"{\"members\":[{\"node\":\"a\",\"address\":\"tcp://h:1\",\"uid\":\"0\",\"status\":\"Up\",\"roles\":[],\"up_number\":1}],\"version\":{},\"seen\":[],\"reach_versions\":[],\"reach\":[],\"tombstones\":[]}",
+		"{\"members\":[{\"node\":\"a\",\"address\":\"tcp://h:1\",\"uid\":\"5\",\"status\":\"Removed\",\"roles\":[],\"up_number\":1}],\"version\":{},\"seen\":[],\"reach_versions\":[],\"reach\":[],\"tombstones\":[]}",
+		"{\"members\":[{\"node\":\"a\",\"address\":\"tcp://h:1\",\"uid\":\"5\",\"status\":\"Sleepy\",\"roles\":[],\"up_number\":1}],\"version\":{},\"seen\":[],\"reach_versions\":[],\"reach\":[],\"tombstones\":[]}",
+		"{\"members\":[{\"node\":\"a\",\"address\":\"http://h:1\",\"uid\":\"5\",\"status\":\"Up\",\"roles\":[],\"up_number\":1}],\"version\":{},\"seen\":[],\"reach_versions\":[],\"reach\":[],\"tombstones\":[]}",
+		"{\"members\":[{\"node\":\"a\",\"address\":\"tcp://h:1\",\"uid\":\"5\",\"status\":\"Up\",\"roles\":[],\"up_number\":1},{\"node\":\"b\",\"address\":\"tcp://h:2\",\"uid\":\"5\",\"status\":\"Up\",\"roles\":[],\"up_number\":2}],\"version\":{},\"seen\":[],\"reach_versions\":[],\"reach\":[],\"tombstones\":[]}",
+		"{\"members\":[],\"version\":{\"1\":2},\"seen\":[],\"reach_versions\":[],\"reach\":[],\"tombstones\":[]}",
+		"{\"members\":[],\"version\":{},\"seen\":[1],\"reach_versions\":[],\"reach\":[],\"tombstones\":[]}",
+		"{\"members\":[],\"version\":{},\"seen\":[],\"reach_versions\":[],\"reach\":[{\"observer\":\"1\",\"subject\":\"2\",\"status\":\"maybe\",\"version\":\"1\"}],\"tombstones\":[]}",
+		NULL
+	};
+	struct mstate st;
+	int i;
+
+	mstate_init(&st);
+	for (i = 0; bad[i]; i++) {
+		cJSON *j = json_parse(bad[i], strlen(bad[i]));
+		int r = mstate_from_json(j, &st);
+
+		if (r == 0)
+			fprintf(stderr, "accepted bad input %d\n", i);
+		CHECK(r < 0);
+		cJSON_Delete(j);
+	}
+	CHECK(json_parse("{\"a\":1} trailing", 16) == NULL);
+	CHECK(json_parse("{\"a\":", 5) == NULL);
+	mstate_free(&st);
+}
+
+struct evlog {
+	char types[64][64];
+	char nodes[64][64];
+	int n;
+};
+
+static void
+collect(cJSON *ev, void *arg)
+{
+	struct evlog *l = arg;
+	const char *node = json_str(ev, "node"), *ld = json_str(ev, "leader");
+
+	if (l->n < 64) {
+		snprintf(l->types[l->n], 64, "%s", json_str(ev, "type"));
+		snprintf(l->nodes[l->n], 64, "%s", node ? node : (ld ? ld : "-"));
+		l->n++;
+	}
+	cJSON_Delete(ev);
+}
+
+static int
+has(const struct evlog *l, const char *type, const char *node)
+{
+	int i;
+
+	for (i = 0; i < l->n; i++)
+		if (strcmp(l->types[i], type) == 0 && strcmp(l->nodes[i], node) == 0)
+			return i + 1;
+	return 0;
+}
+
+static void
+events(void)
+{
+	struct mstate a, b;
+	struct evlog l = { .n = 0 };
+	struct member m;
+
+	three_up(&a);
+	events_diff(NULL, &a, 1, collect, &l);
+	CHECK(has(&l, "MemberUp", "a") && has(&l, "MemberUp", "b") && has(&l, "MemberUp", "c"));
+	CHECK(has(&l, "LeaderChanged", "a"));
+	CHECK(has(&l, "RoleLeaderChanged", "a"));		/* backend */
+	CHECK(has(&l, "RoleLeaderChanged", "b"));		/* frontend */
+	mstate_init(&b);
+	mstate_copy(&b, &a);
+	b.m[1].status = MS_LEAVING;
+	mstate_remove(&b, 3, 1);
+	m = mk(4, "d", 12, MS_JOINING, UPNUM_NONE, "");
+	mstate_add(&b, &m);
+	reach_set(&b.reach, 2, 1, RS_UNREACHABLE);
+	l.n = 0;
+	events_diff(&a, &b, 2, collect, &l);
+	CHECK(has(&l, "MemberRemoved", "c") == 1);		/* removals first */
+	CHECK(has(&l, "MemberLeft", "b"));
+	CHECK(has(&l, "MemberJoined", "d"));
+	CHECK(has(&l, "UnreachableMember", "a"));
+	CHECK(has(&l, "LeaderChanged", "b"));
+	CHECK(has(&l, "MemberLeft", "b") < has(&l, "UnreachableMember", "a"));
+	l.n = 0;
+	mstate_copy(&a, &b);
+	reach_set(&b.reach, 2, 1, RS_REACHABLE);
+	b.m[mstate_find(&b, 4)].status = MS_UP;
+	events_diff(&a, &b, 2, collect, &l);
+	CHECK(has(&l, "ReachableMember", "a"));
+	CHECK(has(&l, "MemberUp", "d"));
+	CHECK(has(&l, "LeaderChanged", "a"));
+	CHECK(!has(&l, "MemberLeft", "b"));			/* unchanged: no event */
+	mstate_free(&a);
+	mstate_free(&b);
+}
+
+static void
+transitions(void)
+{
+	CHECK(mstatus_allowed(MS_JOINING, MS_UP));
+	CHECK(mstatus_allowed(MS_UP, MS_LEAVING));
+	CHECK(mstatus_allowed(MS_LEAVING, MS_EXITING));
+	CHECK(mstatus_allowed(MS_EXITING, MS_REMOVED));
+	CHECK(mstatus_allowed(MS_DOWN, MS_REMOVED));
+	CHECK(!mstatus_allowed(MS_DOWN, MS_UP));
+	CHECK(!mstatus_allowed(MS_UP, MS_JOINING));
+	CHECK(!mstatus_allowed(MS_EXITING, MS_LEAVING));
+	CHECK(!mstatus_allowed(MS_REMOVED, MS_UP));
+	CHECK(address_compare("tcp://127.0.0.1:9", "tcp://127.0.0.1:10") < 0);
+	CHECK(address_compare("tcp://10.0.0.2:1", "tcp://10.0.0.10:1") > 0);	/* host as a string */
+}
+
+int
+main(void)
+{
+	RUN(vclocks);
+	RUN(reachability);
+	RUN(merge);
+	RUN(convergence);
+	RUN(leader);
+	RUN(json_round_trip);
+	RUN(json_rejects);
+	RUN(events);
+	RUN(transitions);
+	return unit_done();
+}

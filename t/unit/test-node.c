@@ -1,2 +1,313 @@
+/*
+ * test-node.c: memberd's core driven in-process: a simulated cluster of nodes
+ * whose messages are delivered by a router, with leader actions applied the
+ * way leaderd does, on a simulated clock.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "actions.h"
+#include "json.h"
+#include "log.h"
+#include "node.h"
+#include "proto.h"
 #include "unit.h"
-int main(void) { return 0; }
+
+#define N 5
+
+static struct akc_config cfg[N];
+static struct node nodes[N];
+static int alive[N];
+static msec_t now;
+
+static void
+make_config(int i)
+{
+	char path[] = "/tmp/akc-test-node.XXXXXX";
+	int fd = mkstemp(path);
+	FILE *f = fdopen(fd, "w");
+
+	fprintf(f, "[node]\nname = n%d\naddress = tcp://127.0.0.1:%d\n"
+	    "[cluster]\nseed-nodes = tcp://127.0.0.1:1000\ngossip-interval = 100ms\n"
+	    "seed-node-timeout = 300ms\nallow-weakly-up-members = off\n"
+	    "[failure-detector]\nheartbeat-interval = 100ms\n"
+	    "acceptable-heartbeat-pause = 300ms\n", i, 1000 + i);
+	fclose(f);
+	if (config_load(path, &cfg[i]) != 0)
+		exit(99);
+	unlink(path);
+}
+
+static int
+by_address(const char *a)
+{
+	int i;
+
+	for (i = 0; i < N; i++)
+		if (strcmp(nodes[i].self.address, a) == 0)
+			return i;
+	return -1;
+}
+
+/* Delivers every queued message (and what it causes) to live nodes. */
+static void
+route(void)
+{
+	int busy = 1, i, j, k, count;
+
+	while (busy) {
+		busy = 0;
+		for (i = 0; i < N; i++) {
+			struct outmsg *out = node_outbox(&nodes[i], &count), *copy;
+
+			if (count == 0)
+				continue;
+			busy = 1;
+			copy = malloc((size_t)count * sizeof(*copy));
+			memcpy(copy, out, (size_t)count * sizeof(*copy));
+			for (k = 0; k < count; k++) {
+				j = by_address(copy[k].address);
+				if (alive[i] && j >= 0 && alive[j])
+					node_receive(&nodes[j], copy[k].msg, now);
+				cJSON_Delete(copy[k].msg);
+			}
+			free(copy);
+		}
+	}
+}
+
+/* What leaderd does: decide on the node's state, send it tagged with state_seq. */
+static void
+leader_round(int i)
+{
+	struct node *n = &nodes[i];
+	cJSON *acts, *req;
+	char err[256];
+
+	if (!alive[i] || n->phase != PHASE_MEMBER)
+		return;
+	acts = leader_actions(&n->st, n->self.uid, node_convergence(n), &n->exiting_confirmed,
+	    cfg[i].min_nr_of_members);
+	if (cJSON_GetArraySize(acts) == 0) {
+		cJSON_Delete(acts);
+		return;
+	}
+	req = cJSON_CreateObject();
+	json_add_u64(req, "state_seq", n->state_seq);
+	cJSON_AddItemToObject(req, "actions", acts);
+	node_cmd_leader_actions(n, req, now, err, sizeof(err));
+	cJSON_Delete(req);
+}
+
+static void
+step(msec_t ms)
+{
+	msec_t end = now + ms;
+	int i;
+
+	for (; now < end; now += 5) {
+		for (i = 0; i < N; i++)
+			if (alive[i]) {
+				nodes[i].wall = 1700000000000LL + now;
+				node_tick(&nodes[i], now);
+			}
+		route();
+		for (i = 0; i < N; i++)
+			leader_round(i);
+		route();
+	}
+}
+
+static int
+count_status(int i, enum mstatus s)
+{
+	int k, c = 0;
+
+	for (k = 0; k < nodes[i].st.n; k++)
+		c += nodes[i].st.m[k].status == s;
+	return c;
+}
+
+static int
+all_up(int n)
+{
+	int i;
+
+	for (i = 0; i < N; i++)
+		if (alive[i] && (count_status(i, MS_UP) != n || nodes[i].st.n != n ||
+		    !node_convergence(&nodes[i])))
+			return 0;
+	return 1;
+}
+
+static int
+until(int (*cond)(int), int arg, msec_t limit)
+{
+	msec_t start = now;
+
+	while (!cond(arg)) {
+		if (now - start > limit)
+			return -1;
+		step(5);
+	}
+	return (int)(now - start);
+}
+
+static void
+form(void)
+{
+	int i, li;
+
+	for (i = 0; i < N; i++) {
+		make_config(i);
+		node_init(&nodes[i], &cfg[i], 100 + (uint64_t)i * 7919, now);
+		alive[i] = 1;
+	}
+	for (i = 0; i < N; i++)
+		node_start(&nodes[i], now);
+	CHECK(until(all_up, N, 5000) >= 0);
+	li = mstate_leader(&nodes[3].st, NULL);
+	CHECK(li >= 0);
+	for (i = 0; i < N; i++)
+		CHECK_STR(nodes[i].st.m[mstate_leader(&nodes[i].st, NULL)].name, "n0");
+	/* distinct up-numbers */
+	for (i = 0; i < N; i++)
+		CHECK(nodes[0].st.m[i].up_number >= 1 && nodes[0].st.m[i].up_number <= N);
+}
+
+static int victim;
+
+static int
+seen_unreachable(int unused)
+{
+	int i, k;
+
+	(void)unused;
+	for (i = 0; i < N; i++) {
+		if (!alive[i])
+			continue;
+		k = mstate_find(&nodes[i].st, nodes[victim].self.uid);
+		if (k < 0 || mstate_reachable(&nodes[i].st, nodes[victim].self.uid))
+			return 0;
+	}
+	return 1;
+}
+
+static int
+gone_everywhere(int unused)
+{
+	int i;
+
+	(void)unused;
+	for (i = 0; i < N; i++)
+		if (alive[i] && mstate_find(&nodes[i].st, nodes[victim].self.uid) >= 0)
+			return 0;
+	return 1;
+}
+
+static void
+crash_detect_down(void)
+{
+	int t;
+	char err[256];
+
+	victim = 4;
+	alive[victim] = 0;
+	t = until(seen_unreachable, 0, 5000);
+	/* phi 8 at about pause + interval + 4.5 x 100ms = 0.85 s after the last beat */
+	CHECK(t >= 400 && t <= 2000);
+	step(500);
+	CHECK(!node_convergence(&nodes[0]));
+	CHECK(node_cmd_down(&nodes[2], "nosuch", now, err, sizeof(err)) < 0);
+	CHECK_STR(err, "unknown node 'nosuch'");
+	CHECK(node_cmd_down(&nodes[2], "n4", now, err, sizeof(err)) == 0);
+	CHECK(until(gone_everywhere, 0, 2000) >= 0);
+	CHECK(until(all_up, N - 1, 2000) >= 0);
+}
+
+static void
+leave(void)
+{
+	char err[256];
+
+	victim = 3;
+	CHECK(node_cmd_leave(&nodes[1], "n3", now, err, sizeof(err)) == 0);
+	CHECK(until(gone_everywhere, 0, 3000) >= 0);
+	step(400);
+	CHECK_INT(nodes[3].phase, PHASE_SHUTDOWN);
+	CHECK_INT(nodes[3].exit_code, EXIT_DAEMON_OK);
+	alive[3] = 0;
+	CHECK(until(all_up, N - 2, 2000) >= 0);
+}
+
+static void
+stale_decisions_refused(void)
+{
+	struct node *n = &nodes[0];
+	cJSON *req = cJSON_CreateObject(), *a = cJSON_AddArrayToObject(req, "actions");
+	char err[256];
+
+	cJSON_AddItemToArray(a, cJSON_CreateObject());
+	json_add_u64(req, "state_seq", n->state_seq + 1);
+	CHECK(node_cmd_leader_actions(n, req, now, err, sizeof(err)) < 0);
+	CHECK(strncmp(err, "stale", 5) == 0);
+	cJSON_Delete(req);
+	/* a valid seq on a non-leader is refused too */
+	req = cJSON_CreateObject();
+	cJSON_AddArrayToObject(req, "actions");
+	json_add_u64(req, "state_seq", nodes[1].state_seq);
+	CHECK(node_cmd_leader_actions(&nodes[1], req, now, err, sizeof(err)) < 0);
+	cJSON_Delete(req);
+}
+
+static void
+hostile(void)
+{
+	static const char *bad[] = {
+		"{\"v\":2,\"t\":\"hb\",\"from\":{\"node\":\"x\",\"address\":\"tcp://h:1\",\"uid\":\"5\"}}",
+		"{\"v\":1,\"t\":\"hb\"}",
+		"{\"v\":1,\"t\":\"hb\",\"from\":{\"node\":\"x\",\"address\":\"tcp://h:1\",\"uid\":\"5\"},\"to\":\"12345\"}",
+		"{\"v\":1,\"t\":\"gossip\",\"from\":{\"node\":\"n1\",\"address\":\"tcp://127.0.0.1:1001\",\"uid\":\"8019\"},\"state\":{\"members\":7}}",
+		"{\"v\":1,\"t\":\"what\",\"from\":{\"node\":\"x\",\"address\":\"tcp://h:1\",\"uid\":\"5\"}}",
+		"{\"v\":1,\"t\":\"hb\",\"from\":{\"node\":\"x\",\"address\":\"tcp://h:1\",\"uid\":5}}",
+		"[1,2]",
+		NULL
+	};
+	struct node *n = &nodes[0];
+	struct dropped before = n->dropped;
+	uint64_t seq = n->state_seq;
+	int i;
+
+	for (i = 0; bad[i]; i++) {
+		cJSON *m = json_parse(bad[i], strlen(bad[i]));
+
+		node_receive(n, m, now);
+		cJSON_Delete(m);
+	}
+	CHECK_INT(n->dropped.version, before.version + 1);
+	CHECK_INT(n->dropped.malformed, before.malformed + 4);
+	CHECK_INT(n->dropped.stale, before.stale + 1);
+	CHECK_INT(n->dropped.unknown, before.unknown + 1);
+	CHECK_INT(n->state_seq, seq);
+	route();
+	CHECK(until(all_up, N - 2, 1000) >= 0);
+}
+
+int
+main(void)
+{
+	int i;
+
+	log_init("test-node");
+	if (getenv("UNIT_VERBOSE") == NULL)
+		freopen("/dev/null", "w", stderr);	/* the cores log as they go */
+	RUN(form);
+	RUN(crash_detect_down);
+	RUN(leave);
+	RUN(stale_decisions_refused);
+	RUN(hostile);
+	for (i = 0; i < N; i++)
+		node_free(&nodes[i]);
+	return unit_done();
+}

@@ -1,2 +1,110 @@
+/* test-phi.c: the phi accrual failure detector's values and deadline. */
+#include <math.h>
+#include <stdlib.h>
+
+#include "phi.h"
 #include "unit.h"
-int main(void) { return 0; }
+
+static struct phi_conf conf = { 8.0, 1000, 3000, 100, 1000 };
+
+static void
+never_heard(void)
+{
+	struct phi p;
+
+	phi_init(&p, &conf);
+	CHECK(phi_value(&p, 5000) == 0);
+	CHECK(phi_available(&p, 100000));
+	CHECK_INT(phi_deadline(&p), -1);
+	phi_free(&p);
+}
+
+static void
+bootstrap(void)
+{
+	struct phi p;
+
+	phi_init(&p, &conf);
+	phi_heartbeat(&p, 0);
+	CHECK(fabs(phi_mean(&p) - 1000) < 1e-9);
+	CHECK(fabs(phi_stddev(&p) - 250) < 1e-9);
+	phi_free(&p);
+}
+
+/* Regular 1 s beats: phi small just after a beat, 8 at about 4.5 s. */
+static void
+regular_beats(void)
+{
+	struct phi p;
+	msec_t t, cross = -1, dl;
+	double prev = -1;
+
+	phi_init(&p, &conf);
+	for (t = 0; t <= 100000; t += 1000)
+		phi_heartbeat(&p, t);
+	t -= 1000;
+	CHECK(phi_value(&p, t + 1000) < 0.1);
+	for (msec_t d = 0; d < 10000; d += 10) {
+		double v = phi_value(&p, t + d);
+
+		CHECK(v >= prev);	/* monotonic in the elapsed time */
+		prev = v;
+		if (cross < 0 && v >= 8.0)
+			cross = d;
+	}
+	CHECK(cross >= 4000 && cross <= 5500);
+	dl = phi_deadline(&p);
+	CHECK(phi_value(&p, dl - 1) < 8.0);
+	CHECK(phi_value(&p, dl) >= 8.0);
+	CHECK(labs((long)(dl - t - cross)) <= 10);
+	phi_free(&p);
+}
+
+/* The interval that ends an outage is not learnt as normal. */
+static void
+outage_not_recorded(void)
+{
+	struct phi p;
+	msec_t t;
+	double mean;
+
+	phi_init(&p, &conf);
+	for (t = 0; t <= 20000; t += 1000)
+		phi_heartbeat(&p, t);
+	mean = phi_mean(&p);
+	phi_heartbeat(&p, 20000 + 30000);
+	CHECK(fabs(phi_mean(&p) - mean) < 1e-9);
+	phi_heartbeat(&p, 51000);
+	CHECK(phi_mean(&p) < 1100);
+	phi_free(&p);
+}
+
+/* The window keeps max-sample-size intervals: old ones age out. */
+static void
+bounded_window(void)
+{
+	struct phi_conf small = { 8.0, 1000, 3000, 100, 10 };
+	struct phi p;
+	msec_t t = 0;
+	int i;
+
+	phi_init(&p, &small);
+	phi_heartbeat(&p, t);
+	for (i = 0; i < 50; i++)
+		phi_heartbeat(&p, t += 2000);
+	CHECK_INT(p.n, 10);
+	CHECK(fabs(phi_mean(&p) - 2000) < 1e-9);
+	CHECK(phi_stddev(&p) < 1e-6);
+	phi_free(&p);
+}
+
+int
+main(void)
+{
+	RUN(never_heard);
+	RUN(bootstrap);
+	RUN(regular_beats);
+	RUN(outage_not_recorded);
+	RUN(bounded_window);
+	return unit_done();
+}
