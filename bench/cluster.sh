@@ -3,11 +3,13 @@
 # default failure-detector and gossip settings and print: join convergence,
 # idle CPU / memory / bytes per memberd, false unreachables while idle,
 # failure detection after kill -9, akc-down -> removed, akc-leave -> removed.
-# Environment: IDLE (seconds of idle measurement, default 60), AKC_BIN.
+# Environment: IDLE (seconds of idle measurement, default 60), KILLS (nodes
+# killed one after another for the detection figures, default 5), AKC_BIN.
 set -u
 cd "$(dirname "$0")/.."
 AKC_BIN=${AKC_BIN:-$PWD}
 IDLE=${IDLE:-60}
+KILLS=${KILLS:-5}
 export PATH="$AKC_BIN:$PATH"
 [ -x "$AKC_BIN/memberd" ] || { echo "bench: build first (bin/akc-bootstrap)" >&2; exit 1; }
 
@@ -126,27 +128,36 @@ CONF
 	local false_unreach
 	false_unreach=$(( $(cat "${files[@]}" | grep -c '"type":"UnreachableMember"') - before_unreach ))
 
-	# failure detection: kill -9 of the last node
-	local victim=n$n others=()
-	for ((i = 1; i < n; i++)); do others+=("$D/n$i.events"); done
-	local t_kill
-	t_kill=$(now_ms)
-	kill -9 "$(cat "$D/$victim.mpid")" "$(cat "$D/$victim.lpid")" "$(cat "$D/$victim.epid")"
-	wait_events UnreachableMember "$victim" 60 "${others[@]}" || echo "bench: not every node saw $victim unreachable" >&2
-	local detect
-	detect=$(delays UnreachableMember "$victim" "$t_kill" "${others[@]}" | stats)
-
-	# akc-down of the dead node -> MemberRemoved everywhere
-	local t_down
-	t_down=$(now_ms)
-	akc-down -c "$D/n1.conf" "$victim" >/dev/null
-	wait_events MemberRemoved "$victim" 30 "${others[@]}" || echo "bench: $victim not removed everywhere" >&2
-	local down
-	down=$(delays MemberRemoved "$victim" "$t_down" "${others[@]}" | stats)
+	# failure detection: kill -9 of KILLS nodes in turn, each at a random
+	# moment of the heartbeat cycle, then akc-down -> MemberRemoved everywhere
+	local k victim others detect_all="" down_all="" t_kill t_down
+	local live=()
+	for ((i = 1; i <= n; i++)); do live+=("n$i"); done
+	for ((k = 0; k < KILLS && k < n - 3; k++)); do
+		victim=n$((n - k))
+		others=()
+		for ((i = 1; i < n - k; i++)); do others+=("$D/n$i.events"); done
+		sleep "0.$(printf '%03d' $((RANDOM % 1000)))"
+		t_kill=$(now_ms)
+		kill -9 "$(cat "$D/$victim.mpid")" "$(cat "$D/$victim.lpid")" "$(cat "$D/$victim.epid")" 2>/dev/null
+		wait_events UnreachableMember "$victim" 60 "${others[@]}" ||
+			echo "bench: not every node saw $victim unreachable" >&2
+		detect_all+="$(delays UnreachableMember "$victim" "$t_kill" "${others[@]}" | sort -n |
+			awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}')"$'\n'
+		t_down=$(now_ms)
+		akc-down -c "$D/n1.conf" "$victim" >/dev/null
+		wait_events MemberRemoved "$victim" 30 "${others[@]}" ||
+			echo "bench: $victim not removed everywhere" >&2
+		down_all+="$(delays MemberRemoved "$victim" "$t_down" "${others[@]}")"$'\n'
+	done
+	local detect down
+	detect=$(grep . <<<"$detect_all" | stats)
+	down=$(grep . <<<"$down_all" | stats)
+	n=$((n - k))	# the nodes still running
 
 	# graceful leave of another node -> MemberRemoved everywhere else
-	local leaver=n$((n - 1)) rest=()
-	for ((i = 1; i < n - 1; i++)); do rest+=("$D/n$i.events"); done
+	local leaver=n$n rest=()
+	for ((i = 1; i < n; i++)); do rest+=("$D/n$i.events"); done
 	local t_leave
 	t_leave=$(now_ms)
 	akc-leave -c "$D/$leaver.conf" >/dev/null
@@ -154,9 +165,9 @@ CONF
 	local leave
 	leave=$(delays MemberRemoved "$leaver" "$t_leave" "${rest[@]}" | stats)
 
-	printf '\n== N=%d  (started %d nodes in %.2fs)\n' "$n" "$n" "$(( t_last - t_first ))e-3"
+	printf '\n== N=%d  (started %d nodes in %.2fs)\n' "$((n + k))" "$((n + k))" "$(( t_last - t_first ))e-3"
 	printf '  all Up on every node, after the last start: %s\n' "$join"
-	printf '  failure detection (kill -9 -> UnreachableMember): %s\n' "$detect"
+	printf '  failure detection (kill -9 -> UnreachableMember everywhere, median over observers, %d kills): %s\n' "$k" "$detect"
 	printf '  akc-down -> MemberRemoved on every node:          %s\n' "$down"
 	printf '  akc-leave -> MemberRemoved on every node:         %s\n' "$leave"
 	printf '  false UnreachableMember events in %ds idle:      %d\n' "$IDLE" "$false_unreach"

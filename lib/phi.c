@@ -70,13 +70,22 @@ void
 phi_heartbeat(struct phi *p, msec_t now)
 {
 	double hb = (double)p->conf->heartbeat_interval;
+	double d = (double)p->conf->min_std_deviation;
 
 	if (p->last < 0) {
-		/* bootstrap: mean = interval, deviation = interval/4 */
+		/*
+		 * Bootstrap: mean = the interval, deviation = min-std-deviation.
+		 * Akka starts from interval/4 (250 ms by default), which leaves a
+		 * new watcher about 0.8 s slower to detect a crash for its first
+		 * dozen heartbeats; the acceptable pause, not the deviation, is what
+		 * guards against false alarms, so we start at the floor.
+		 */
+		if (d > hb / 4)
+			d = hb / 4;
 		p->n = p->head = 0;
 		p->sum = p->sumsq = 0;
-		add_interval(p, hb - hb / 4);
-		add_interval(p, hb + hb / 4);
+		add_interval(p, hb - d);
+		add_interval(p, hb + d);
 	} else if (phi_available(p, now)) {
 		/* the interval that ends an outage is not a sample of normal life */
 		add_interval(p, (double)(now - p->last));

@@ -27,11 +27,25 @@ bootstrap(void)
 	phi_init(&p, &conf);
 	phi_heartbeat(&p, 0);
 	CHECK(fabs(phi_mean(&p) - 1000) < 1e-9);
-	CHECK(fabs(phi_stddev(&p) - 250) < 1e-9);
+	CHECK(fabs(phi_stddev(&p) - 100) < 1e-9);	/* min-std-deviation */
 	phi_free(&p);
 }
 
 /* Regular 1 s beats: phi small just after a beat, 8 at about 4.5 s. */
+/* A new watcher detects as fast as an old one: the crossing does not wait for samples. */
+static void
+fresh_watcher(void)
+{
+	struct phi p;
+	msec_t d;
+
+	phi_init(&p, &conf);
+	phi_heartbeat(&p, 0);
+	d = phi_deadline(&p);
+	CHECK(d >= 4400 && d <= 4600);
+	phi_free(&p);
+}
+
 static void
 regular_beats(void)
 {
@@ -103,6 +117,7 @@ main(void)
 {
 	RUN(never_heard);
 	RUN(bootstrap);
+	RUN(fresh_watcher);
 	RUN(regular_beats);
 	RUN(outage_not_recorded);
 	RUN(bounded_window);
