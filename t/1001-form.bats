@@ -20,17 +20,15 @@ teardown() { akc_teardown; }
 @test "akc-events shows MemberJoined and MemberUp for a joining node" {
 	start_cluster 2
 	wait_until 20 all_up_everywhere 2 n1 n2
-	akc-events -c "$(conf_of n1)" > "$AKC_DIR/events" 2>&1 3>&- &
-	echo $! >> "$AKC_DIR/pids"
-	wait_until 10 grep -q '"type":"LeaderChanged"' "$AKC_DIR/events"
+	watch_events n1
 	node_conf n3 "seeds=$(addr_of n1)"
 	start_node n3
-	wait_until 20 grep -q '"type":"MemberUp","node":"n3"' "$AKC_DIR/events"
-	grep -q '"type":"MemberJoined","node":"n3"' "$AKC_DIR/events"
+	wait_until 20 saw n1 MemberUp n3
+	saw n1 MemberJoined n3
 	# every event line carries type, time and seq, and the snapshot came first
-	run jq -e -s 'all(.[]; has("type") and has("time") and has("seq"))' "$AKC_DIR/events"
+	run jq -e -s 'all(.[]; has("type") and has("time") and has("seq"))' "$AKC_DIR/n1.events"
 	assert_success
-	run bash -c "head -1 '$AKC_DIR/events' | jq -r .type"
+	run bash -c "head -1 '$AKC_DIR/n1.events' | jq -r .type"
 	assert_output MemberUp
 }
 

@@ -6,21 +6,6 @@ load lib/akc
 setup() { akc_setup; }
 teardown() { akc_teardown; }
 
-saw() {	# saw NODE TYPE SUBJECT
-	grep -q "\"type\":\"$2\",\"node\":\"$3\"" "$AKC_DIR/$1.events"
-}
-
-watch_events() {
-	local n
-	for n in "$@"; do
-		akc-events -c "$(conf_of $n)" > "$AKC_DIR/$n.events" 2>&1 3>&- &
-		echo $! >> "$AKC_DIR/pids"
-	done
-	for n in "$@"; do
-		wait_until 10 grep -q LeaderChanged "$AKC_DIR/$n.events"
-	done
-}
-
 @test "akc-leave: Leaving, Exiting, Removed on every node; the leaver's daemons exit 0" {
 	start_cluster 4
 	wait_until 30 all_up_everywhere 4 $(nodes 4)

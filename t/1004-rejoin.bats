@@ -15,9 +15,7 @@ uid_of() {	# uid_of NODE SUBJECT
 	wait_until 20 all_up_everywhere 3 n1 n2 n3
 	local old
 	old=$(uid_of n1 n3)
-	akc-events -c "$(conf_of n1)" > "$AKC_DIR/n1.events" 2>&1 3>&- &
-	echo $! >> "$AKC_DIR/pids"
-	wait_until 10 grep -q LeaderChanged "$AKC_DIR/n1.events"
+	watch_events n1
 	kill_node n3
 	start_node n3
 	wait_until 30 all_up_everywhere 3 n1 n2 n3

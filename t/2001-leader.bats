@@ -30,15 +30,13 @@ leader_on() { status_json "$1" | jq -r .leader; }
 	local leader rest=() n
 	leader=$(lowest_node $(nodes 4))
 	for n in $(nodes 4); do [ "$n" != "$leader" ] && rest+=("$n"); done
-	akc-events -c "$(conf_of "${rest[0]}")" > "$AKC_DIR/events" 2>&1 3>&- &
-	echo $! >> "$AKC_DIR/pids"
-	wait_until 10 grep -q LeaderChanged "$AKC_DIR/events"
+	watch_events "${rest[0]}"
 	kill_node "$leader"
 	# an unreachable member is not leader any more, even before it is downed
 	local next
 	next=$(lowest_node "${rest[@]}")
 	wait_until 10 bash -c "[ \"\$(akc-status -c $(conf_of "${rest[0]}") --json | jq -r .leader)\" = $next ]"
-	grep -q "\"type\":\"LeaderChanged\",\"leader\":\"$next\"" "$AKC_DIR/events"
+	grep -q "\"type\":\"LeaderChanged\",\"leader\":\"$next\"" "$AKC_DIR/${rest[0]}.events"
 	run akc-down -c "$(conf_of "${rest[1]}")" "$leader"
 	assert_success
 	wait_until 10 all_up_everywhere 3 "${rest[@]}"

@@ -685,7 +685,17 @@ check_self(struct node *n, msec_t now)
 	n->self.status = n->st.m[i].status;
 	n->self.up_number = n->st.m[i].up_number;
 	if (n->self.status == MS_DOWN || (n->self.status == MS_EXITING && n->exiting_since == 0)) {
-		/* tell everyone we are going, so they need not wait for the detector */
+		int t[5], k;
+
+		/*
+		 * A downed node stops pushing once it shuts down: hand the version
+		 * that downed it (it may be our own akc-down) to a few members
+		 * first, then tell everyone we are going, so they need not wait
+		 * for the detector.
+		 */
+		if (n->self.status == MS_DOWN)
+			for (k = pick_targets(n, t, 5, 0), j = 0; j < k; j++)
+				send_gossip(n, &n->st.m[t[j]]);
 		for (j = 0; j < n->st.n; j++)
 			if (n->st.m[j].uid != n->self.uid)
 				send_to(n, n->st.m[j].address, envelope(n, MSG_EXITING, n->st.m[j].uid));

@@ -181,6 +181,35 @@ all_up() {
 	[ "$(jq '.convergence' <<<"$j")" = true ]
 }
 
+# everywhere PRED SUBJECT NODES...: PRED NODE SUBJECT holds on every listed node.
+everywhere() {
+	local pred=$1 subject=$2 n; shift 2
+	for n in "$@"; do
+		"$pred" "$n" "$subject" || return 1
+	done
+}
+
+# watch_events NODES...: akc-events of each node into $AKC_DIR/NODE.events,
+# returning once each stream has delivered its snapshot.
+watch_events() {
+	local n
+	for n in "$@"; do
+		akc-events -c "$(conf_of "$n")" > "$AKC_DIR/$n.events" 2>&1 3>&- &
+		echo $! >> "$AKC_DIR/pids"
+	done
+	for n in "$@"; do
+		wait_until 10 grep -q LeaderChanged "$AKC_DIR/$n.events"
+	done
+}
+
+# saw NODE TYPE SUBJECT: NODE's event stream has an event TYPE about SUBJECT.
+saw() {
+	grep -q "\"type\":\"$2\",\"node\":\"$3\"" "$AKC_DIR/$1.events"
+}
+
+# removed_on NODE SUBJECT: NODE's event stream shows SUBJECT removed.
+removed_on() { saw "$1" MemberRemoved "$2"; }
+
 # all_up_everywhere N NODES...: every listed node sees N Up members.
 all_up_everywhere() {
 	local n=$1 node; shift
