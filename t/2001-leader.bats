@@ -77,3 +77,14 @@ leader_on() { status_json "$1" | jq -r .leader; }
 	for n in n1 n2 n3; do [ "$n" != "$victim" ] && live+=("$n"); done
 	wait_until 15 all_up_everywhere 3 "${live[@]}" n4
 }
+
+@test "leaderd leaves with status 1 when its memberd is gone" {
+	start_cluster 1
+	wait_until 20 all_up n1 1
+	local l1
+	l1=$(pid_of n1 leaderd)
+	kill -9 "$(pid_of n1 memberd)"
+	wait_until 15 process_exited "$l1"
+	[ "$(exit_status_of "$l1")" = 1 ]
+	grep -q "lost memberd" "$AKC_DIR/n1.leaderd.log"
+}

@@ -22,13 +22,15 @@
 #define TICK		1000	/* leader-actions-interval */
 #define LOST_AFTER	5000	/* memberd silent this long: we go too */
 #define STUCK_LOG	10000	/* no convergence this long: say why */
+#define FULL_EVERY	10000	/* a round at least this often, notices or not */
 
 struct leaderd {
 	struct akc_config cfg;
 	struct loop *loop;
 	int sub, ctl;
 	int dirty;			/* memberd said its state changed */
-	msec_t last_ok, next_tick, stuck_since, stuck_logged;
+	msec_t last_ok, next_tick, next_full, stuck_since, stuck_logged;
+	int settled;			/* nothing time-driven to decide until the state changes */
 	int was_leader;
 	int exit_code, done;
 	uint64_t applied_seq;
@@ -140,6 +142,24 @@ send_actions(struct leaderd *l, uint64_t seq, cJSON *acts, int weakly_up)
 	cJSON_Delete(req);
 }
 
+/* Between rounds: is memberd still there? It goes, we go (after LOST_AFTER). */
+static void
+check_memberd(struct leaderd *l, msec_t now)
+{
+	char err[512];
+	cJSON *rsp;
+
+	if (ctl_call(&l->cfg, SOCK_MEMBERD_CTL, ctl_request("ping"), &rsp, 2000,
+	    err, sizeof(err)) == 0) {
+		l->last_ok = now;
+		cJSON_Delete(rsp);
+	} else if (now - l->last_ok > LOST_AFTER) {
+		log_warnx("lost memberd: %s", err);
+		l->exit_code = 1;
+		l->done = 1;
+	}
+}
+
 /* One leader round: read memberd's state, decide, send decisions tagged with the state seq. */
 static void
 round_once(struct leaderd *l, msec_t now)
@@ -161,6 +181,7 @@ round_once(struct leaderd *l, msec_t now)
 		return;
 	}
 	l->last_ok = now;
+	l->settled = 0;
 	mstate_init(&st);
 	if (json_u64(rsp, "state_seq", &seq) < 0 || json_u64(rsp, "self", &self) < 0 ||
 	    json_bool(rsp, "member", &member) < 0 || json_bool(rsp, "convergence", &conv) < 0 ||
@@ -170,15 +191,19 @@ round_once(struct leaderd *l, msec_t now)
 		log_warnx("bad state from memberd");
 		goto out;
 	}
-	if (!member)
+	if (!member) {
+		l->settled = 1;
 		goto out;
+	}
 	li = mstate_leader_for(&st, NULL, self);
 	if ((li >= 0 && st.m[li].uid == self) != l->was_leader) {
 		l->was_leader = !l->was_leader;
 		log_info("this node is %s the leader", l->was_leader ? "now" : "no longer");
 	}
-	if (!l->was_leader)
+	if (!l->was_leader) {
+		l->settled = 1;	/* becoming leader comes with a state change */
 		goto out;
+	}
 	if (!conv) {
 		log_stuck(l, &st, now);
 		if (l->cfg.allow_weakly_up > 0 && now - l->stuck_since >= l->cfg.allow_weakly_up &&
@@ -190,6 +215,7 @@ round_once(struct leaderd *l, msec_t now)
 	if (seq != l->applied_seq)
 		send_actions(l, seq, leader_actions(&st, self, conv, &confirmed,
 		    l->cfg.min_nr_of_members), 0);
+	l->settled = !l->dirty;
 out:
 	mstate_free(&st);
 	u64set_free(&confirmed);
@@ -237,10 +263,20 @@ main(int argc, char **argv)
 			break;
 		}
 		now = clock_mono_ms();
-		if (l.dirty || now >= l.next_tick) {
+		/*
+		 * A round reads memberd's whole state: do it when memberd says
+		 * the state changed, every tick while something time-driven may
+		 * be due (no convergence yet), and every FULL_EVERY in case a
+		 * notice was lost; otherwise a tick only checks memberd is alive.
+		 */
+		if (l.dirty || (now >= l.next_tick && !l.settled) || now >= l.next_full) {
 			l.dirty = 0;
 			l.next_tick = now + TICK;
+			l.next_full = now + FULL_EVERY;
 			round_once(&l, now);
+		} else if (now >= l.next_tick) {
+			l.next_tick = now + TICK;
+			check_memberd(&l, now);
 		}
 		if (!l.done)
 			loop_poll(l.loop, l.dirty ? now : l.next_tick);
