@@ -139,6 +139,8 @@ on_peer(int fd, short ev, void *arg)
 			cJSON_Delete(msg);
 		}
 		nn_freemsg(buf);
+		/* answers go out now: a batch of them (full states) could hold megabytes */
+		flush_outbox(d, now);
 	}
 }
 
@@ -173,6 +175,7 @@ static int
 open_sockets(struct memberd *d)
 {
 	char addr[CONF_PATH_MAX + 16];
+	int rcvbuf = 32 * 1024;
 
 	/*
 	 * nanomsg drops the connection of a sender whose message exceeds the
@@ -181,6 +184,12 @@ open_sockets(struct memberd *d)
 	 */
 	if ((d->pull = sock_bind(NN_PULL, d->cfg.address, 2 * PROTO_MAX_MSG)) < 0)
 		return -1;
+	/*
+	 * What nanomsg may hold per sender before we read it: in a join storm
+	 * every node pushes to the seeds at once, and 128 KiB per sender kept
+	 * megabytes (and a fragmented heap) at the seeds for good.
+	 */
+	(void)nn_setsockopt(d->pull, NN_SOL_SOCKET, NN_RCVBUF, &rcvbuf, sizeof(rcvbuf));
 	config_ipc_path(&d->cfg, SOCK_MEMBERD_CTL, addr, sizeof(addr));
 	if ((d->ctl = sock_bind(NN_REP, addr, CTL_MAX_MSG)) < 0)
 		return -1;
