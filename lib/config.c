@@ -561,11 +561,9 @@ config_load(const char *path, struct akc_config *cfg)
 		return 1;
 	}
 	r = ini_parse_stream(reader, &p, handler, &p);
-	if (r > 0 && r != p.line) {
-		/* a syntax error inih found (no '=' or bad section) */
+	if (r > 0) {
+		/* the first line inih could not parse (no '=', or a bad section) */
 		p.line = r;
-		perr(&p, "syntax error: expected '[section]' or 'key = value'");
-	} else if (r > 0) {
 		perr(&p, "syntax error: expected '[section]' or 'key = value'");
 	} else if (r < 0)
 		perr(&p, "cannot parse the file");
