@@ -56,7 +56,8 @@ teardown() { akc_teardown; }
 	run akc-status -c "$(conf_of n9)" --json
 	assert_success
 	[ "$(jq -r .phase <<<"$output")" = idle ]
-	run akc-join -c "$(conf_of n9)" "$(addr_of n2)"
+	# another name for the same address works too
+	run akc-join -c "$(conf_of n9)" "$(addr_of n2 | sed 's/127.0.0.1/localhost/')"
 	assert_success
 	wait_until 20 all_up_everywhere 3 n1 n2 n9
 	# joining again is refused: it is a member now

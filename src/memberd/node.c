@@ -909,7 +909,12 @@ on_welcome(struct node *n, const cJSON *msg, const struct from *f, msec_t now)
 
 	if (n->phase != PHASE_JOINING)
 		return;
-	if (strcmp(f->address, n->join_target) != 0) {
+	/*
+	 * A welcome is addressed to our uid, so it answers a join of this
+	 * incarnation; the sender's advertised address may differ from the
+	 * one we wrote to (akc-join localhost:... for 127.0.0.1:...).
+	 */
+	if (n->join_target[0] == '\0') {
 		n->dropped.stale++;
 		return;
 	}
