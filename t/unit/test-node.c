@@ -32,7 +32,7 @@ make_config(int i)
 	    "[cluster]\nseed-nodes = tcp://127.0.0.1:1000\ngossip-interval = 100ms\n"
 	    "seed-node-timeout = 300ms\nallow-weakly-up-members = off\n"
 	    "[failure-detector]\nheartbeat-interval = 100ms\n"
-	    "acceptable-heartbeat-pause = 300ms\n", i, 1000 + i);
+	    "acceptable-heartbeat-pause = 300ms\nmonitored-by-nr-of-members = 2\n", i, 1000 + i);
 	fclose(f);
 	if (config_load(path, &cfg[i]) != 0)
 		exit(99);
@@ -171,6 +171,19 @@ form(void)
 	CHECK(li >= 0);
 	for (i = 0; i < N; i++)
 		CHECK_STR(nodes[i].st.m[mstate_leader(&nodes[i].st, NULL)].name, "n0");
+	/* a ring, not all-to-all: each node watches 2, and is watched by 2 */
+	for (i = 0; i < N; i++) {
+		int k, watchers = 0;
+
+		CHECK_INT(nodes[i].nmon, 2);
+		for (k = 0; k < N; k++) {
+			int m;
+
+			for (m = 0; m < nodes[k].nmon; m++)
+				watchers += nodes[k].mon[m].uid == nodes[i].self.uid;
+		}
+		CHECK_INT(watchers, 2);
+	}
 	/* distinct up-numbers */
 	for (i = 0; i < N; i++)
 		CHECK(nodes[0].st.m[i].up_number >= 1 && nodes[0].st.m[i].up_number <= N);
