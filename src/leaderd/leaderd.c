@@ -11,6 +11,7 @@
 #include <nanomsg/reqrep.h>
 
 #include "actions.h"
+#include "downing.h"
 #include "daemon.h"
 #include "json.h"
 #include "log.h"
@@ -31,6 +32,7 @@ struct leaderd {
 	int dirty;			/* memberd said its state changed */
 	msec_t last_ok, next_tick, next_full, stuck_since, stuck_logged;
 	int settled;			/* nothing time-driven to decide until the state changes */
+	struct downing down;
 	int was_leader;
 	int exit_code, done;
 	uint64_t applied_seq;
@@ -160,6 +162,57 @@ check_memberd(struct leaderd *l, msec_t now)
 	}
 }
 
+/*
+ * The downing policy: one line in the log for each decision, then a down
+ * command per member (by uid: an exact incarnation), our own node last.
+ * Returns 1 if it downed members.
+ */
+static int
+apply_downing(struct leaderd *l, const struct mstate *st, uint64_t self, msec_t now)
+{
+	struct verdict v;
+	char err[512], names[1024] = "", key[32];
+	cJSON *req, *rsp;
+	int i, k;
+
+	if (downing_tick(&l->down, st, self, l->was_leader, now, &v)) {
+		for (k = 0; k < v.ndown; k++)
+			if ((i = mstate_find(st, v.down[k])) >= 0 &&
+			    strlen(names) + strlen(st->m[i].name) + 2 < sizeof(names)) {
+				strcat(names, " ");
+				strcat(names, st->m[i].name);
+			}
+		log_warnx("downing (%s): %s: %s:%s", config_strategy_name(l->cfg.strategy),
+		    v.why, decision_name(v.decision), names);
+		for (k = 0; k < v.ndown; k++) {
+			req = ctl_request("down");
+			snprintf(key, sizeof(key), "uid:%llu", (unsigned long long)v.down[k]);
+			cJSON_AddStringToObject(req, "node", key);
+			if (ctl_call(&l->cfg, SOCK_MEMBERD_CTL, req, &rsp, 2000, err, sizeof(err)) == 0)
+				cJSON_Delete(rsp);
+			else
+				log_warnx("cannot down %s: %s", key, err);
+			cJSON_Delete(req);
+		}
+		l->dirty = 1;
+		return 1;
+	}
+	return 0;
+}
+
+/* Whether the policy's clock runs: a strategy is set and someone is unreachable. */
+static int
+downing_pending(const struct leaderd *l, const struct mstate *st, uint64_t self)
+{
+	int i;
+
+	for (i = 0; i < st->n && l->cfg.strategy != DOWNING_NONE; i++)
+		if (st->m[i].uid != self && st->m[i].status != MS_DOWN &&
+		    !mstate_reachable(st, st->m[i].uid))
+			return 1;
+	return 0;
+}
+
 /* One leader round: read memberd's state, decide, send decisions tagged with the state seq. */
 static void
 round_once(struct leaderd *l, msec_t now)
@@ -169,7 +222,7 @@ round_once(struct leaderd *l, msec_t now)
 	struct mstate st;
 	struct u64set confirmed = { 0 };
 	uint64_t self, seq;
-	int conv = 0, member = 0, li;
+	int conv = 0, member = 0, li, timed = 0;
 
 	if (ctl_call(&l->cfg, SOCK_MEMBERD_CTL, ctl_request("state"), &rsp, 2000,
 	    err, sizeof(err)) < 0) {
@@ -200,6 +253,9 @@ round_once(struct leaderd *l, msec_t now)
 		l->was_leader = !l->was_leader;
 		log_info("this node is %s the leader", l->was_leader ? "now" : "no longer");
 	}
+	timed = downing_pending(l, &st, self);
+	if (apply_downing(l, &st, self, now))
+		goto out;
 	if (!l->was_leader) {
 		l->settled = 1;	/* becoming leader comes with a state change */
 		goto out;
@@ -217,6 +273,8 @@ round_once(struct leaderd *l, msec_t now)
 		    l->cfg.min_nr_of_members), 0);
 	l->settled = !l->dirty;
 out:
+	if (timed)
+		l->settled = 0;	/* the downing clock needs ticks */
 	mstate_free(&st);
 	u64set_free(&confirmed);
 	cJSON_Delete(rsp);
@@ -251,8 +309,10 @@ main(int argc, char **argv)
 		return 1;
 	loop_watch(l.loop, sock_rcvfd(l.sub), POLLIN, on_state, &l);
 	loop_watch(l.loop, sock_rcvfd(l.ctl), POLLIN, on_ctl, &l);
+	downing_init(&l.down, &l.cfg);
 	log_info("%s: downing strategy %s%s", l.cfg.name, config_strategy_name(l.cfg.strategy),
-	    l.cfg.strategy == DOWNING_NONE ? " (unreachable members stay until akc-down)" : "");
+	    l.cfg.strategy == DOWNING_NONE ? " (unreachable members stay until akc-down)" :
+	    l.cfg.strategy == DOWNING_AUTO_DOWN ? " (a partition makes two clusters: see akc(7))" : "");
 	l.last_ok = clock_mono_ms();
 	l.dirty = 1;
 	daemon_notify("READY=1");

@@ -1136,6 +1136,11 @@ node_next_deadline(const struct node *n)
 int
 node_find(const struct node *n, const char *target)
 {
+	uint64_t uid;
+
+	/* "uid:N" names one incarnation exactly (names cannot hold ':') */
+	if (strncmp(target, "uid:", 4) == 0)
+		return str_to_u64(target + 4, &uid) < 0 ? -1 : mstate_find(&n->st, uid);
 	if (strncmp(target, "tcp://", 6) == 0)
 		return mstate_find_address(&n->st, target);
 	return mstate_find_name(&n->st, target);

@@ -105,7 +105,7 @@ int node_cmd_down(struct node *, const char *target, msec_t now, char *err, size
 int node_cmd_leader_actions(struct node *, const cJSON *req, msec_t now, char *err, size_t len);
 
 int node_convergence(const struct node *);
-/* Finds a member by name or address (the live incarnation first); -1 if none. */
+/* Finds a member by name, address (the live incarnation first) or "uid:N"; -1 if none. */
 int node_find(const struct node *, const char *target);
 /* Takes the outbox: the caller sends and frees the messages. */
 struct outmsg *node_outbox(struct node *, int *n);
