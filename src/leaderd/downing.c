@@ -192,6 +192,43 @@ decide(const struct mstate *st, uint64_t self, const struct akc_config *c, char 
 	}
 }
 
+/*
+ * Indirectly connected members (Akka's SBR): a member that both observes
+ * someone unreachable and is observed unreachable, or either end of an
+ * unreachable record whose subject has seen the current version (it is
+ * talking to someone, so this is a broken link, not a dead node). Such
+ * members are downed first; the strategy then decides on the rest as if
+ * they were gone. Returns how many were found; their uids go to ic.
+ */
+static int
+indirectly_connected(const struct mstate *st, uint64_t *ic, int max)
+{
+	int i, j, n = 0;
+
+	for (i = 0; i < st->reach.n; i++) {
+		const struct reach_record *r = &st->reach.r[i];
+		uint64_t both[2] = { r->observer, r->subject };
+		int is_ic = u64set_has(&st->seen, r->subject), k, oi;
+
+		if (r->status == RS_REACHABLE || (oi = mstate_find(st, r->observer)) < 0 ||
+		    st->m[oi].status == MS_DOWN || mstate_find(st, r->subject) < 0)
+			continue;
+		for (j = 0; j < st->reach.n && !is_ic; j++)
+			if (st->reach.r[j].status != RS_REACHABLE &&
+			    st->reach.r[j].subject == r->observer)
+				is_ic = 1;	/* the observer is itself unreachable to someone */
+		if (!is_ic)
+			continue;
+		for (k = 0; k < 2; k++) {
+			for (j = 0; j < n && ic[j] != both[k]; j++)
+				;
+			if (j == n && n < max)
+				ic[n++] = both[k];
+		}
+	}
+	return n;
+}
+
 /* auto-down: each unreachable member is downed once it has been so for stable-after. */
 static int
 auto_down(struct downing *d, const struct mstate *st, uint64_t self, int leader, msec_t now,
@@ -234,6 +271,64 @@ auto_down(struct downing *d, const struct mstate *st, uint64_t self, int leader,
 	return 1;
 }
 
+/*
+ * Downs the indirectly connected members, then applies the strategy to the
+ * state without them (their records dropped) and adds what it decides.
+ */
+static int
+down_indirect(struct downing *d, const struct mstate *st, uint64_t self, msec_t now,
+    const uint64_t *ic, int nic, struct verdict *v)
+{
+	struct mstate rest;
+	struct verdict more;
+	char why[256];
+	int i, k, self_ic = 0;
+
+	mstate_init(&rest);
+	mstate_copy(&rest, st);
+	for (k = 0; k < nic; k++) {
+		if (ic[k] == self)
+			self_ic = 1;
+		else
+			add_down(v, ic[k]);
+		if ((i = mstate_find(&rest, ic[k])) >= 0)
+			rest.m[i].status = MS_DOWN;	/* as good as gone */
+	}
+	for (i = 0; i < rest.reach.n; ) {
+		int oi = mstate_find(&rest, rest.reach.r[i].observer);
+
+		if (oi < 0 || rest.m[oi].status == MS_DOWN)
+			rest.reach.r[i] = rest.reach.r[--rest.reach.n];
+		else
+			i++;
+	}
+	v->decision = DECIDE_DOWN_SOME;
+	snprintf(v->why, sizeof(v->why), "%d indirectly connected (links broken one way or "
+	    "between some members only)", nic);
+	memset(&more, 0, sizeof(more));
+	if (!self_ic) {
+		more.decision = decide(&rest, self, d->cfg, why, sizeof(why));
+		for (i = 0, k = 0; i < rest.n; i++)
+			if (rest.m[i].status != MS_DOWN && !reachable(&rest, &rest.m[i], self))
+				k++;
+		if (k > 0 && more.decision != DECIDE_NOTHING) {
+			targets(&rest, self, &more);
+			for (i = 0; i < more.ndown; i++)
+				if (more.down[i] != self)
+					add_down(v, more.down[i]);
+			self_ic = more.decision != DECIDE_DOWN_UNREACHABLE;
+			snprintf(v->why + strlen(v->why), sizeof(v->why) - strlen(v->why),
+			    "; then %s: %s", why, decision_name(more.decision));
+		}
+	}
+	if (self_ic)
+		add_down(v, self);	/* self last */
+	mstate_free(&rest);
+	d->stable_deadline = now + d->cfg->stable_after;
+	d->unstable_since = 0;
+	return v->ndown > 0;
+}
+
 int
 downing_tick(struct downing *d, const struct mstate *st, uint64_t self, int leader,
     msec_t now, struct verdict *v)
@@ -241,7 +336,8 @@ downing_tick(struct downing *d, const struct mstate *st, uint64_t self, int lead
 	const struct akc_config *c = d->cfg;
 	uint64_t sig = signature(st, self);
 	msec_t unstable_limit;
-	int i, unreachable = 0;
+	uint64_t ic[DOWN_MAX];
+	int i, unreachable = 0, nic;
 
 	memset(v, 0, sizeof(*v));
 	for (i = 0; i < st->n; i++)
@@ -273,6 +369,8 @@ downing_tick(struct downing *d, const struct mstate *st, uint64_t self, int lead
 		    (long long)(now - d->unstable_since) / 1000);
 	} else if (now < d->stable_deadline)
 		return 0;
+	else if ((nic = indirectly_connected(st, ic, DOWN_MAX)) > 0)
+		return down_indirect(d, st, self, now, ic, nic, v);
 	else
 		v->decision = decide(st, self, c, v->why, sizeof(v->why));
 	if (v->decision == DECIDE_NOTHING)

@@ -235,6 +235,34 @@ auto_down(void)
 	mstate_free(&st);
 }
 
+/* A link broken one way: both ends are indirectly connected and go; the rest stays. */
+static void
+indirectly_connected(void)
+{
+	struct mstate st;
+	struct verdict v;
+
+	setup(DOWNING_KEEP_MAJORITY);
+	cluster(&st, 3);
+	reach_set(&st.reach, 1, 3, RS_UNREACHABLE);	/* 1 does not hear 3 */
+	reach_set(&st.reach, 3, 1, RS_UNREACHABLE);	/* and 3 not 1 */
+	CHECK(run(&st, 2, 1, 5000, &v) >= 0);
+	CHECK_INT(v.ndown, 2);
+	CHECK(downs(&v, 1) && downs(&v, 3) && !downs(&v, 2));
+	CHECK(run(&st, 1, 1, 5000, &v) >= 0);
+	CHECK(downs(&v, 3));
+	CHECK_INT(v.down[v.ndown - 1], 1);	/* an indirectly connected leader downs itself last */
+	mstate_free(&st);
+	/* with more unreachable beyond them, the strategy decides on the rest */
+	cluster(&st, 6);
+	reach_set(&st.reach, 1, 3, RS_UNREACHABLE);
+	reach_set(&st.reach, 3, 1, RS_UNREACHABLE);
+	reach_set(&st.reach, 2, 6, RS_UNREACHABLE);
+	CHECK(run(&st, 2, 1, 5000, &v) >= 0);
+	CHECK(downs(&v, 1) && downs(&v, 3) && downs(&v, 6) && !downs(&v, 2));
+	mstate_free(&st);
+}
+
 /* A change restarts the clock; changes that never stop end in down-all. */
 static void
 stability(void)
@@ -273,6 +301,7 @@ main(void)
 	RUN(down_all);
 	RUN(none_never_downs);
 	RUN(auto_down);
+	RUN(indirectly_connected);
 	RUN(stability);
 	return unit_done();
 }

@@ -1,0 +1,108 @@
+#!/usr/bin/env bats
+# 9001: real partitions between hosts made of network namespaces, with downing.
+
+load lib/akc
+load lib/netns
+
+setup() {
+	akc_setup
+	net_require
+}
+teardown() {
+	net_teardown
+	akc_teardown
+}
+
+exited_with() {	# exited_with HOST STATUS: both daemons of HOST exited with STATUS
+	local m l
+	m=$(pid_of "$1" memberd)
+	l=$(pid_of "$1" leaderd)
+	wait_until 30 process_exited "$m"
+	wait_until 30 process_exited "$l"
+	[ "$(exit_status_of "$m")" = "$2" ] && [ "$(exit_status_of "$l")" = "$2" ]
+}
+
+@test "keep-majority, 5 hosts split 3|2: the 2 shut themselves down, the 3 remove them" {
+	net_setup 5
+	host_cluster "[downing]=" strategy=keep-majority stable-after=2s
+	wait_until 30 all_up_everywhere 5 h1 h2 h3 h4 h5
+	net_cut "h1 h2 h3" "h4 h5"
+	exited_with h4 3
+	exited_with h5 3
+	wait_until 30 all_up_everywhere 3 h1 h2 h3
+	grep -h "downing (keep-majority): 3 reachable against 2 unreachable" "$AKC_DIR"/h[123].leaderd.log
+	grep -h "downing (keep-majority): 2 reachable against 3 unreachable: down this side" \
+	    "$AKC_DIR"/h[45].leaderd.log
+}
+
+@test "keep-majority, 2|2 tie: the side with the lowest address survives" {
+	net_setup 4
+	host_cluster "[downing]=" strategy=keep-majority stable-after=2s
+	wait_until 30 all_up_everywhere 4 h1 h2 h3 h4
+	net_cut "h1 h3" "h2 h4"		# 10.211.X.1 is the lowest address
+	exited_with h2 3
+	exited_with h4 3
+	wait_until 30 all_up_everywhere 2 h1 h3
+}
+
+@test "after a split heals, the downed hosts restarted rejoin as new incarnations" {
+	net_setup 5
+	host_cluster "[downing]=" strategy=keep-majority stable-after=2s
+	wait_until 30 all_up_everywhere 5 h1 h2 h3 h4 h5
+	local old
+	old=$(members_json h1 | jq -r '.[] | select(.node == "h4") | .uid')
+	net_cut "h1 h2 h3" "h4 h5"
+	exited_with h4 3
+	exited_with h5 3
+	wait_until 30 all_up_everywhere 3 h1 h2 h3
+	net_heal
+	host_start h4
+	host_start h5
+	wait_until 30 all_up_everywhere 5 h1 h2 h3 h4 h5
+	[ "$(members_json h1 | jq -r '.[] | select(.node == "h4") | .uid')" != "$old" ]
+}
+
+@test "a one-way cut: both ends are indirectly connected and downed, as Akka does" {
+	net_setup 4
+	host_cluster "[downing]=" strategy=keep-majority stable-after=2s
+	wait_until 30 all_up_everywhere 4 h1 h2 h3 h4
+	net_cut_oneway h3 h1		# packets from h3 to h1 are lost: TCP between them fails both ways
+	wait_until 20 is_unreachable h2 h3
+	exited_with h1 3
+	exited_with h3 3
+	wait_until 30 all_up_everywhere 2 h2 h4
+	grep -h "2 indirectly connected" "$AKC_DIR"/h[24].leaderd.log
+}
+
+@test "auto-down in a split: both sides carry on as two clusters (the split brain it is)" {
+	net_setup 5
+	host_cluster "[downing]=" strategy=auto-down stable-after=2s
+	wait_until 30 all_up_everywhere 5 h1 h2 h3 h4 h5
+	net_cut "h1 h2 h3" "h4 h5"
+	wait_until 30 all_up_everywhere 3 h1 h2 h3
+	wait_until 30 all_up_everywhere 2 h4 h5
+	kill -0 "$(pid_of h4 memberd)"
+}
+
+@test "a flapping link downs nobody when stable-after outlasts the flapping" {
+	AKC_PAUSE=300ms
+	net_setup 4
+	host_cluster "[downing]=" strategy=keep-majority stable-after=12s
+	wait_until 30 all_up_everywhere 4 h1 h2 h3 h4
+	local end=$((SECONDS + 10)) flips=0
+	while [ $SECONDS -lt $end ]; do
+		net_cut "h1 h2" "h3 h4"
+		sleep 0.8
+		net_heal
+		sleep 0.4
+		flips=$((flips + 1))
+	done
+	# the flapping was seen...
+	grep -qh "as UNREACHABLE" "$AKC_DIR"/h*.memberd.log
+	wait_until 30 all_up_everywhere 4 h1 h2 h3 h4
+	# ...and nobody was downed
+	run grep -h "downing (" "$AKC_DIR"/h1.leaderd.log "$AKC_DIR"/h2.leaderd.log \
+	    "$AKC_DIR"/h3.leaderd.log "$AKC_DIR"/h4.leaderd.log
+	assert_failure 1
+	for h in h1 h2 h3 h4; do kill -0 "$(pid_of $h memberd)"; done
+}
