@@ -106,3 +106,39 @@ exited_with() {	# exited_with HOST STATUS: both daemons of HOST exited with STAT
 	assert_failure 1
 	for h in h1 h2 h3 h4; do kill -0 "$(pid_of $h memberd)"; done
 }
+
+@test "keep-oldest with the oldest on the small side: the large side downs itself" {
+	net_setup 5
+	host_cluster "[downing]=" strategy=keep-oldest stable-after=2s
+	wait_until 30 all_up_everywhere 5 h1 h2 h3 h4 h5
+	local oldest rest=() h
+	oldest=$(members_json h1 | jq -r 'sort_by(.up_number) | .[0].node')
+	for h in h1 h2 h3 h4 h5; do [ "$h" != "$oldest" ] && rest+=("$h"); done
+	# the oldest and one other against three
+	net_cut "$oldest ${rest[0]}" "${rest[1]} ${rest[2]} ${rest[3]}"
+	exited_with "${rest[1]}" 3
+	exited_with "${rest[2]}" 3
+	exited_with "${rest[3]}" 3
+	wait_until 30 all_up_everywhere 2 "$oldest" "${rest[0]}"
+}
+
+@test "static-quorum below quorum-size: the small side downs itself, the quorum stays" {
+	net_setup 5
+	host_cluster "[downing]=" strategy=static-quorum quorum-size=3 stable-after=2s
+	wait_until 30 all_up_everywhere 5 h1 h2 h3 h4 h5
+	net_cut "h1 h4 h5" "h2 h3"
+	exited_with h2 3
+	exited_with h3 3
+	wait_until 30 all_up_everywhere 3 h1 h4 h5
+}
+
+@test "down-all: a split ends both sides" {
+	net_setup 4
+	host_cluster "[downing]=" strategy=down-all stable-after=2s
+	wait_until 30 all_up_everywhere 4 h1 h2 h3 h4
+	net_cut "h1 h2" "h3 h4"
+	exited_with h1 3
+	exited_with h2 3
+	exited_with h3 3
+	exited_with h4 3
+}
