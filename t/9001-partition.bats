@@ -142,3 +142,15 @@ exited_with() {	# exited_with HOST STATUS: both daemons of HOST exited with STAT
 	exited_with h3 3
 	exited_with h4 3
 }
+
+@test "a lossy host (30% of packets dropped) is not downed" {
+	net_setup 3
+	host_cluster "[downing]=" strategy=keep-majority stable-after=2s
+	wait_until 30 all_up_everywhere 3 h1 h2 h3
+	net_lossy h3 30
+	sleep 10
+	net_heal
+	wait_until 30 all_up_everywhere 3 h1 h2 h3
+	run grep -h "downing (" "$AKC_DIR"/h1.leaderd.log "$AKC_DIR"/h2.leaderd.log "$AKC_DIR"/h3.leaderd.log
+	assert_failure 1
+}
