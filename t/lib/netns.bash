@@ -18,6 +18,12 @@ net_require() {
 net_setup() {
 	local n=$1 i
 	NET_ID=$(( ($$ + ${BATS_TEST_NUMBER:-0}) % 200 + 20 ))
+	# another run's network may still be there: take a free number
+	while ip link show "akcbr$NET_ID" >/dev/null 2>&1 ||
+	    ip link show "akc${NET_ID}v1" >/dev/null 2>&1 ||
+	    ip netns list | grep -q "^akc${NET_ID}h"; do
+		NET_ID=$(( (NET_ID + 1) % 200 + 20 ))
+	done
 	NET_BR="akcbr$NET_ID"
 	NET_HOSTS=()
 	echo "$NET_BR" > "$AKC_DIR/net.bridge"
@@ -28,6 +34,7 @@ net_setup() {
 		ip netns add "$ns"
 		echo "$ns" >> "$AKC_DIR/net.namespaces"
 		ip link add "$va" type veth peer name eth0 netns "$ns"
+		echo "$va" >> "$AKC_DIR/net.links"
 		ip link set "$va" master "$NET_BR" up
 		ip netns exec "$ns" ip link set lo up
 		ip netns exec "$ns" ip addr add "10.211.$NET_ID.$i/24" dev eth0
@@ -49,6 +56,12 @@ net_teardown() {
 			done
 			ip netns del "$ns" 2>/dev/null
 		done < "$AKC_DIR/net.namespaces"
+	fi
+	# a namespace may outlive its deletion a while: delete our veth ends ourselves
+	if [ -f "$AKC_DIR/net.links" ]; then
+		while read -r ns; do
+			ip link del "$ns" 2>/dev/null
+		done < "$AKC_DIR/net.links"
 	fi
 	[ -f "$AKC_DIR/net.bridge" ] && ip link del "$(cat "$AKC_DIR/net.bridge")" 2>/dev/null
 	return 0
