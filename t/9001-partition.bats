@@ -154,3 +154,33 @@ exited_with() {	# exited_with HOST STATUS: both daemons of HOST exited with STAT
 	run grep -h "downing (" "$AKC_DIR"/h1.leaderd.log "$AKC_DIR"/h2.leaderd.log "$AKC_DIR"/h3.leaderd.log
 	assert_failure 1
 }
+
+@test "reachability that keeps changing past stable-after + 3/4 of it downs everyone" {
+	AKC_PAUSE=300ms
+	net_setup 4
+	host_cluster "[downing]=" strategy=keep-majority stable-after=2s
+	wait_until 30 all_up_everywhere 4 h1 h2 h3 h4
+	# h4 is cut off for good while h3's links come and go: the unreachable set
+	# never stays put for 2s, for longer than 2s + max(4s, 1.5s)
+	local end=$((SECONDS + 16))
+	net_cut "h1 h2 h3" "h4"
+	while [ $SECONDS -lt $end ] && kill -0 "$(pid_of h1 memberd)" 2>/dev/null; do
+		net_cut "h1 h2" "h3"
+		sleep 1.2
+		net_heal
+		net_cut "h1 h2 h3" "h4"
+		sleep 0.4
+	done
+	exited_with h1 3
+	exited_with h2 3
+	grep -h "reachability kept changing" "$AKC_DIR"/h*.leaderd.log
+}
+
+@test "a slow link (200 ms each way) is not a partition" {
+	net_setup 3
+	net_delay h3 200 || skip "this kernel has no netem qdisc for delays"
+	host_cluster "[downing]=" strategy=keep-majority stable-after=2s
+	wait_until 30 all_up_everywhere 3 h1 h2 h3
+	sleep 5
+	all_up_everywhere 3 h1 h2 h3
+}

@@ -126,10 +126,17 @@ net_lossy() {
 	ip netns exec "$(ns_of "$1")" nft add rule inet akc input numgen random mod 100 \< "$2" drop
 }
 
+# net_delay HOST MS: HOST's packets leave MS milliseconds late (tc netem).
+# Returns 1 when the kernel has no netem (then the caller should skip).
+net_delay() {
+	ip netns exec "$(ns_of "$1")" tc qdisc replace dev eth0 root netem delay "${2}ms" 2>/dev/null
+}
+
 # net_heal: every link works again.
 net_heal() {
 	local h
 	for h in "${NET_HOSTS[@]}"; do
 		ip netns exec "$(ns_of "$h")" nft flush chain inet akc input
+		ip netns exec "$(ns_of "$h")" tc qdisc del dev eth0 root 2>/dev/null || true
 	done
 }
