@@ -45,8 +45,12 @@ static void
 flush_outbox(struct memberd *d, msec_t now)
 {
 	struct outmsg *out;
+	char (*resets)[CONF_ADDR_MAX];
 	int i, n;
 
+	resets = node_resets(&d->node, &n);
+	for (i = 0; i < n; i++)
+		peers_reset(d->peers, resets[i]);
 	out = node_outbox(&d->node, &n);
 	for (i = 0; i < n; i++) {
 		char *txt = json_print(out[i].msg), *frame;

@@ -61,6 +61,58 @@ send_to(struct node *n, const char *address, cJSON *msg)
 	n->nout++;
 }
 
+/*
+ * Why reopen connections: a TCP connection that lost packets during a
+ * partition backs off its retransmissions (seconds, then minutes), and
+ * nanomsg has no timeout of its own; after the partition heals the
+ * heartbeats would wait behind it. So a connection is reopened when its
+ * peer is marked unreachable (and every 2 s while it stays so), and when a
+ * member that had gone quiet heartbeats us again.
+ */
+static void
+reset_to(struct node *n, const char *address)
+{
+	int i;
+
+	for (i = 0; i < n->nreset; i++)
+		if (strcmp(n->resets[i], address) == 0)
+			return;
+	if (n->nreset == n->resetcap) {
+		n->resetcap = n->resetcap ? n->resetcap * 2 : 8;
+		if ((n->resets = realloc(n->resets, (size_t)n->resetcap * sizeof(*n->resets))) == NULL)
+			fatal("realloc");
+	}
+	snprintf(n->resets[n->nreset++], CONF_ADDR_MAX, "%s", address);
+}
+
+char (*node_resets(struct node *n, int *count))[CONF_ADDR_MAX]
+{
+	*count = n->nreset;
+	n->nreset = 0;
+	return n->resets;
+}
+
+/* Notes a heartbeat from uid; returns the time since the previous one (-1: first). */
+static msec_t
+hb_gap(struct node *n, uint64_t uid, msec_t now)
+{
+	msec_t gap;
+	int i;
+
+	for (i = 0; i < n->nhbseen; i++)
+		if (n->hbseen[i].uid == uid) {
+			gap = now - n->hbseen[i].at;
+			n->hbseen[i].at = now;
+			return gap;
+		}
+	if ((n->hbseen = realloc(n->hbseen, (size_t)(n->nhbseen + 1) * sizeof(*n->hbseen))) == NULL)
+		fatal("realloc");
+	n->hbseen[n->nhbseen].uid = uid;
+	n->hbseen[n->nhbseen].at = now;
+	n->nhbseen++;
+	return -1;
+}
+
 struct outmsg *
 node_outbox(struct node *n, int *count)
 {
@@ -194,6 +246,8 @@ node_free(struct node *n)
 	for (i = 0; i < n->nout; i++)
 		cJSON_Delete(n->out[i].msg);
 	free(n->out);
+	free(n->resets);
+	free(n->hbseen);
 	mstate_free(&n->st);
 	u64set_free(&n->exiting_confirmed);
 }
@@ -507,10 +561,17 @@ detector_tick(struct node *n, msec_t now)
 		    n->st.m[mi].name, n->st.m[mi].address, (long long)(now - mo->fd.last),
 		    phi_value(&mo->fd, now));
 		reach_set(&n->st.reach, n->self.uid, mo->uid, RS_UNREACHABLE);
+		reset_to(n, mo->address);
 		change = 1;
 	}
 	if (change)
 		local_change(n, now);
+	if (now >= n->next_unreach_reset) {
+		n->next_unreach_reset = now + 2000;
+		for (i = 0; i < n->nmon; i++)
+			if (reach_observer_says(&n->st.reach, n->self.uid, n->mon[i].uid) == RS_UNREACHABLE)
+				reset_to(n, n->mon[i].address);
+	}
 }
 
 static void
@@ -1026,6 +1087,9 @@ node_receive(struct node *n, const cJSON *msg, msec_t now)
 			n->dropped.malformed++;
 			return;
 		}
+		/* quiet for a while, now back: our path to it may be stuck */
+		if (hb_gap(n, f.uid, now) > 3 * n->cfg->heartbeat_interval)
+			reset_to(n, f.address);
 		rsp = envelope(n, MSG_HEARTBEAT_RSP, f.uid);
 		json_add_u64(rsp, "seq", seq);
 		send_to(n, f.address, rsp);

@@ -85,6 +85,14 @@ struct node {
 
 	struct outmsg *out;
 	int nout, outcap;
+
+	/* connections the shell should drop and open afresh (see node.c) */
+	char (*resets)[CONF_ADDR_MAX];
+	int nreset, resetcap;
+	/* when each member last sent us a heartbeat */
+	struct { uint64_t uid; msec_t at; } *hbseen;
+	int nhbseen;
+	msec_t next_unreach_reset;
 };
 
 void node_init(struct node *, const struct akc_config *, uint64_t uid, msec_t now);
@@ -109,5 +117,7 @@ int node_convergence(const struct node *);
 int node_find(const struct node *, const char *target);
 /* Takes the outbox: the caller sends and frees the messages. */
 struct outmsg *node_outbox(struct node *, int *n);
+/* Takes the addresses whose connections should be reopened. */
+char (*node_resets(struct node *, int *n))[CONF_ADDR_MAX];
 
 #endif

@@ -198,6 +198,18 @@ peers_send(struct peers *ps, const char *address, const void *frame, size_t len,
 }
 
 void
+peers_reset(struct peers *ps, const char *address)
+{
+	int i;
+
+	for (i = 0; i < ps->n; i++)
+		if (strcmp(ps->p[i].address, address) == 0) {
+			close_peer(ps, i);
+			return;
+		}
+}
+
+void
 peers_expire(struct peers *ps, msec_t now)
 {
 	int i, j;

@@ -18,6 +18,8 @@ void peers_free(struct peers *);
  * the failure detector and gossip rounds are built to absorb.
  */
 void peers_send(struct peers *, const char *address, const void *frame, size_t len, msec_t now);
+/* Closes the socket to address (if any): the next send opens a new connection. */
+void peers_reset(struct peers *, const char *address);
 /* Drops queued frames older than the expiry; closes idle sockets. */
 void peers_expire(struct peers *, msec_t now);
 int peers_count(const struct peers *);
