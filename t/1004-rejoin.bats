@@ -44,3 +44,20 @@ uid_of() {	# uid_of NODE SUBJECT
 	start_node n3
 	wait_until 30 all_up_everywhere 3 n1 n2 n3
 }
+
+@test "a restarted first seed that a member answered never forms a second cluster" {
+	start_cluster 3
+	wait_until 20 all_up_everywhere 3 n1 n2 n3
+	kill_node n1
+	kill_node n3
+	wait_until 10 is_unreachable n2 n1
+	start_node n1
+	# n2 answers n1's new incarnation, but cannot admit it before the old one
+	# is removed, which the unreachable n3 blocks; n1 must keep waiting
+	sleep 3
+	run bash -c "akc-status -c $(conf_of n1) --json | jq -r .phase"
+	assert_output joining
+	run akc-down -c "$(conf_of n2)" n3
+	assert_success
+	wait_until 30 all_up_everywhere 2 n1 n2
+}

@@ -91,6 +91,11 @@ TOOLS="akc-members akc-status akc-events akc-join akc-leave akc-down"
 	run timeout 10 bash -c "akc-events -c $(conf_of n1) | head -3"
 	assert_success
 	[ "${#lines[@]}" = 3 ]
+	# and akc-events itself ends with status 0 when its reader goes
+	for i in 1 2 3; do
+		run timeout 10 bash -c "akc-events -c $(conf_of n1) | head -1 >/dev/null; echo \${PIPESTATUS[0]}"
+		assert_output 0
+	done
 	run timeout 10 bash -c "akc-events -c $(conf_of n1) --type LeaderChanged | head -1 | jq -r .type"
 	assert_success
 	assert_output LeaderChanged

@@ -1,4 +1,4 @@
-/* leaderd.c: runs the leader's actions (and, later, the downing policy) for this node. */
+/* leaderd.c: runs the leader's actions and the downing policy for this node. */
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
@@ -300,6 +300,7 @@ main(int argc, char **argv)
 	l.loop = loop_new();
 	loop_catch(l.loop, SIGTERM);
 	loop_catch(l.loop, SIGINT);
+	loop_catch(l.loop, SIGHUP);	/* as memberd: no reload, but no death either */
 	config_ipc_path(&l.cfg, "memberd.state", addr, sizeof(addr));
 	if ((l.sub = sock_connect(NN_SUB, addr, 4096, 1000)) < 0 ||
 	    nn_setsockopt(l.sub, NN_SUB, NN_SUB_SUBSCRIBE, "", 0) < 0)

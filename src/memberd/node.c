@@ -1017,6 +1017,12 @@ on_init_join_reply(struct node *n, const struct from *f, int ack, msec_t now)
 	if (n->phase != PHASE_JOINING || n->join_only[0] != '\0')
 		return;
 	if (ack) {
+		/*
+		 * A cluster exists: even the first seed must never form another
+		 * one now, however long the join takes (the node that acked may
+		 * first have to remove our previous incarnation).
+		 */
+		n->first_seed = 0;
 		if (n->join_target[0] == '\0') {
 			send_join(n, f->address);
 			/* a welcome should follow quickly; retry from scratch if not */
