@@ -12,6 +12,7 @@ IDLE=${IDLE:-60}
 KILLS=${KILLS:-5}
 export PATH="$AKC_BIN:$PATH"
 [ -x "$AKC_BIN/memberd" ] || { echo "bench: build first (bin/akc-bootstrap)" >&2; exit 1; }
+. bench/lib.sh
 
 D=""
 PIDS=()
@@ -34,7 +35,6 @@ event_ms() { jq -r '((.time[0:19] + "Z") | fromdateiso8601) * 1000 + (.time[20:2
 # stats: min/median/max (ms -> s) of numbers on stdin
 stats() { sort -n | awk '{v[NR]=$1} END { if (NR == 0) { print "n/a"; exit }
 	printf "min %.2fs median %.2fs max %.2fs (n=%d)", v[1]/1000, v[int((NR+1)/2)]/1000, v[NR]/1000, NR }'; }
-port_free() { [ -z "$(ss -Htln "sport = :$1" 2>/dev/null)" ]; }
 
 # waits until every listed events file has a line of TYPE for NODE, or SECS pass
 wait_events() {
@@ -61,21 +61,9 @@ delays() {
 }
 
 bench() {
-	local n=$1 i base
+	local n=$1 i
 	D=$(mktemp -d /tmp/akcb.XXXXXX)
-	base=$(( 30000 + RANDOM % 20000 ))
-	while ! port_free $((base + 1)) || ! port_free $((base + n)); do base=$(( 30000 + RANDOM % 20000 )); done
-	for ((i = 1; i <= n; i++)); do
-		cat > "$D/n$i.conf" <<CONF
-[node]
-name = n$i
-address = tcp://127.0.0.1:$((base + i))
-run-dir = $D/n$i
-[cluster]
-seed-nodes = tcp://127.0.0.1:$((base + 1)), tcp://127.0.0.1:$((base + 2))
-seed-node-timeout = 1s
-CONF
-	done
+	bench_confs "$D" "$n"
 	# join: start every node as fast as we can, each with an event subscriber
 	local t_first t_last
 	t_first=$(now_ms)

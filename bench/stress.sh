@@ -25,18 +25,8 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-base=$(( 30000 + RANDOM % 20000 ))
-for ((i = 1; i <= N; i++)); do
-	cat > "$D/n$i.conf" <<CONF
-[node]
-name = n$i
-address = tcp://127.0.0.1:$((base + i))
-run-dir = $D/n$i
-[cluster]
-seed-nodes = tcp://127.0.0.1:$((base + 1)), tcp://127.0.0.1:$((base + 2))
-seed-node-timeout = 1s
-CONF
-done
+. bench/lib.sh
+bench_confs "$D" "$N"
 for ((i = 1; i <= N; i++)); do
 	nice -n "$NICE" memberd -c "$D/n$i.conf" 2>"$D/n$i.log" & PIDS+=($!)
 	leaderd -c "$D/n$i.conf" 2>/dev/null & PIDS+=($!)

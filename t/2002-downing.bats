@@ -20,15 +20,6 @@ by_address() {
 	for n in "$@"; do echo "$(addr_of "$n" | sed 's/.*://') $n"; done | sort -n | cut -d' ' -f2
 }
 
-exited_with() {	# exited_with NODE STATUS: both daemons of NODE exited with STATUS
-	local m l
-	m=$(pid_of "$1" memberd)
-	l=$(pid_of "$1" leaderd)
-	wait_until 20 process_exited "$m"
-	wait_until 20 process_exited "$l"
-	[ "$(exit_status_of "$m")" = "$2" ] && [ "$(exit_status_of "$l")" = "$2" ]
-}
-
 @test "keep-majority: 3 against 2, the 2 unreachable are downed and removed" {
 	cluster 5 keep-majority
 	local order=($(by_address $(nodes 5)))

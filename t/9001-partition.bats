@@ -13,15 +13,6 @@ teardown() {
 	akc_teardown
 }
 
-exited_with() {	# exited_with HOST STATUS: both daemons of HOST exited with STATUS
-	local m l
-	m=$(pid_of "$1" memberd)
-	l=$(pid_of "$1" leaderd)
-	wait_until 30 process_exited "$m"
-	wait_until 30 process_exited "$l"
-	[ "$(exit_status_of "$m")" = "$2" ] && [ "$(exit_status_of "$l")" = "$2" ]
-}
-
 @test "keep-majority, 5 hosts split 3|2: the 2 shut themselves down, the 3 remove them" {
 	net_setup 5
 	host_cluster "[downing]=" strategy=keep-majority stable-after=2s

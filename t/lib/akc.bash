@@ -235,6 +235,16 @@ is_absent() {
 # process_exited PID: true once PID is gone.
 process_exited() { ! kill -0 "$1" 2>/dev/null; }
 
+# exited_with NODE STATUS: both daemons of NODE exit, with STATUS.
+exited_with() {
+	local m l
+	m=$(pid_of "$1" memberd)
+	l=$(pid_of "$1" leaderd)
+	wait_until 30 process_exited "$m"
+	wait_until 30 process_exited "$l"
+	[ "$(exit_status_of "$m")" = "$2" ] && [ "$(exit_status_of "$l")" = "$2" ]
+}
+
 # exit_status_of PID: waits for a child started by start_daemon and prints its status.
 exit_status_of() {
 	local rc=0
