@@ -422,6 +422,9 @@ singleton_section(struct parse *p, const char *name)
 	c->nsingletons++;
 	strcpy(c->singletons[i].name, name);
 	c->singletons[i].buffer_size = 1000;
+	c->singletons[i].stop_timeout = 10000;
+	c->singletons[i].request_timeout = 60000;
+	c->singletons[i].hand_over_retry = 1000;
 	return &c->singletons[i];
 }
 
@@ -441,6 +444,12 @@ singleton_key(struct parse *p, const char *name, const char *key, const char *v)
 		set_str(p, key, s->command, sizeof(s->command), v);
 	else if (strcmp(key, "buffer-size") == 0)
 		set_int(p, key, &s->buffer_size, v, 0, 100000);
+	else if (strcmp(key, "stop-timeout") == 0)
+		set_dur(p, key, &s->stop_timeout, v, 0);
+	else if (strcmp(key, "request-timeout") == 0)
+		set_dur(p, key, &s->request_timeout, v, 0);
+	else if (strcmp(key, "hand-over-retry-interval") == 0)
+		set_dur(p, key, &s->hand_over_retry, v, 0);
 	else
 		perr(p, "unknown key '%s' in [singleton.%s]", key, name);
 }

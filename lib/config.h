@@ -29,6 +29,9 @@ struct conf_singleton {
 	char role[CONF_ROLE_MAX];
 	char command[CONF_PATH_MAX];
 	int buffer_size;
+	msec_t stop_timeout;		/* SIGTERM, then SIGKILL after this */
+	msec_t request_timeout;		/* a proxied request gets an error after this */
+	msec_t hand_over_retry;		/* hand-over messages are resent this often */
 };
 
 struct akc_config {

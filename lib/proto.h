@@ -22,6 +22,10 @@
 #define MSG_HEARTBEAT_RSP	"hb-rsp"
 #define MSG_EXITING		"exiting"	/* I am Exiting/Down and shutting down now */
 #define MSG_REMOVED		"removed"	/* you are no longer a member */
+#define MSG_RELAY		"relay"		/* for a local service (svc) of the receiver */
+
+/* Longest local service name a relay message may carry ("singleton.NAME"). */
+#define RELAY_SVC_MAX		96
 
 /* Largest node-to-node message accepted (NN_RCVMAXSIZE of the peer socket). */
 #define PROTO_MAX_MSG		(1024 * 1024)
@@ -32,6 +36,9 @@
 #define SOCK_MEMBERD_CTL	"memberd.ctl"
 #define SOCK_MEMBERD_EVENTS	"memberd.events"
 #define SOCK_LEADERD_CTL	"leaderd.ctl"
+#define SOCK_MEMBERD_STATE	"memberd.state"		/* PUB: state-changed notices */
+#define SOCK_MEMBERD_RELAY	"memberd.relay"		/* PULL: local services' relay requests */
+#define SOCK_MEMBERD_SVC	"memberd.svc"		/* PUB: "SVC\n" + relayed message */
 
 /* Exit statuses of the daemons (memberd(8)). */
 #define EXIT_DAEMON_OK		0	/* SIGTERM, or left the cluster gracefully */

@@ -1,5 +1,6 @@
 /* sock.c: thin nanomsg helpers and the control-socket client. */
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -32,12 +33,12 @@ setup(int s, int rcvmax, int reconnect_max_ms)
 	return 0;
 }
 
-int
-sock_bind(int type, const char *addr, int rcvmax)
+static int
+bind_domain(int domain, int type, const char *addr, int rcvmax)
 {
 	int s;
 
-	if ((s = nn_socket(AF_SP, type)) < 0) {
+	if ((s = nn_socket(domain, type)) < 0) {
 		log_warnx("cannot create socket: %s", nn_strerror(nn_errno()));
 		return -1;
 	}
@@ -50,11 +51,23 @@ sock_bind(int type, const char *addr, int rcvmax)
 }
 
 int
-sock_connect(int type, const char *addr, int rcvmax, int reconnect_max_ms)
+sock_bind(int type, const char *addr, int rcvmax)
+{
+	return bind_domain(AF_SP, type, addr, rcvmax);
+}
+
+int
+sock_bind_raw(int type, const char *addr, int rcvmax)
+{
+	return bind_domain(AF_SP_RAW, type, addr, rcvmax);
+}
+
+static int
+connect_domain(int domain, int type, const char *addr, int rcvmax, int reconnect_max_ms)
 {
 	int s;
 
-	if ((s = nn_socket(AF_SP, type)) < 0) {
+	if ((s = nn_socket(domain, type)) < 0) {
 		log_warnx("cannot create socket: %s", nn_strerror(nn_errno()));
 		return -1;
 	}
@@ -64,6 +77,18 @@ sock_connect(int type, const char *addr, int rcvmax, int reconnect_max_ms)
 		return -1;
 	}
 	return s;
+}
+
+int
+sock_connect(int type, const char *addr, int rcvmax, int reconnect_max_ms)
+{
+	return connect_domain(AF_SP, type, addr, rcvmax, reconnect_max_ms);
+}
+
+int
+sock_connect_raw(int type, const char *addr, int rcvmax, int reconnect_max_ms)
+{
+	return connect_domain(AF_SP_RAW, type, addr, rcvmax, reconnect_max_ms);
 }
 
 int
@@ -102,6 +127,81 @@ sock_send(int s, const void *buf, size_t len)
 	return nn_send(s, buf, len, NN_DONTWAIT) < 0 ? -1 : 0;
 }
 
+/*
+ * Raw sockets carry the request/reply routing header (SP_HDR) beside the
+ * body. nanomsg lays the ancillary item out as a size_t length followed by
+ * the header bytes.
+ */
+ssize_t
+sock_recv_raw(int s, void **buf, unsigned char *hdr, size_t *hdrlen)
+{
+	struct nn_msghdr mh;
+	struct nn_iovec iov;
+	struct nn_cmsghdr *c;
+	void *control = NULL;
+	size_t cap = *hdrlen;
+	int n;
+
+	for (;;) {
+		memset(&mh, 0, sizeof(mh));
+		iov.iov_base = buf;
+		iov.iov_len = NN_MSG;
+		mh.msg_iov = &iov;
+		mh.msg_iovlen = 1;
+		mh.msg_control = &control;
+		mh.msg_controllen = NN_MSG;
+		if ((n = nn_recvmsg(s, &mh, NN_DONTWAIT)) < 0)
+			return -1;
+		*hdrlen = 0;
+		for (c = NN_CMSG_FIRSTHDR(&mh); c != NULL; c = NN_CMSG_NXTHDR(&mh, c)) {
+			unsigned char *d = NN_CMSG_DATA(c);
+			size_t len;
+
+			if (c->cmsg_level != PROTO_SP || c->cmsg_type != SP_HDR ||
+			    c->cmsg_len < NN_CMSG_LEN(sizeof(size_t)))
+				continue;
+			memcpy(&len, d, sizeof(len));
+			if (len == 0 || len > cap || len > c->cmsg_len - NN_CMSG_LEN(0) - sizeof(size_t))
+				break;
+			memcpy(hdr, d + sizeof(size_t), len);
+			*hdrlen = len;
+			break;
+		}
+		nn_freemsg(control);
+		control = NULL;
+		if (*hdrlen > 0)
+			return n;
+		nn_freemsg(*buf);	/* no usable routing header: nobody to answer */
+		*hdrlen = cap;
+	}
+}
+
+int
+sock_send_raw(int s, const unsigned char *hdr, size_t hdrlen, const void *buf, size_t len)
+{
+	unsigned char control[NN_CMSG_SPACE(sizeof(size_t) + SOCK_HDR_MAX)];
+	struct nn_msghdr mh;
+	struct nn_iovec iov;
+	struct nn_cmsghdr *c = (struct nn_cmsghdr *)(void *)control;
+
+	if (hdrlen > SOCK_HDR_MAX)
+		return -1;
+	memset(control, 0, sizeof(control));
+	c->cmsg_len = NN_CMSG_SPACE(sizeof(size_t) + hdrlen);
+	c->cmsg_level = PROTO_SP;
+	c->cmsg_type = SP_HDR;
+	memcpy(NN_CMSG_DATA(c), &hdrlen, sizeof(size_t));
+	memcpy(NN_CMSG_DATA(c) + sizeof(size_t), hdr, hdrlen);
+	memset(&mh, 0, sizeof(mh));
+	iov.iov_base = (void *)(uintptr_t)buf;
+	iov.iov_len = len;
+	mh.msg_iov = &iov;
+	mh.msg_iovlen = 1;
+	mh.msg_control = control;
+	mh.msg_controllen = c->cmsg_len;
+	return nn_sendmsg(s, &mh, NN_DONTWAIT) < 0 ? -1 : 0;
+}
+
 void
 sock_close(int s)
 {
@@ -133,7 +233,8 @@ ctl_call(const struct akc_config *cfg, const char *sockname, cJSON *req,
 	config_ipc_path(cfg, sockname, addr, sizeof(addr));
 	if (stat(addr + 6, &st) < 0) {
 		snprintf(err, errlen, "'%s' is not running (no socket '%s')",
-		    strncmp(sockname, "leaderd", 7) == 0 ? "leaderd" : "memberd", addr + 6);
+		    strncmp(sockname, "leaderd", 7) == 0 ? "leaderd" :
+		    strncmp(sockname, "singleton.", 10) == 0 ? "singletond" : "memberd", addr + 6);
 		return -1;
 	}
 	if ((s = nn_socket(AF_SP, NN_REQ)) < 0) {

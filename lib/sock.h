@@ -14,12 +14,25 @@
 int sock_bind(int type, const char *addr, int rcvmax);
 /* A socket connected to addr (reconnect interval set first); -1 on error. */
 int sock_connect(int type, const char *addr, int rcvmax, int reconnect_max_ms);
+/* The same with AF_SP_RAW (a REP or REQ that handles many requests at once). */
+int sock_bind_raw(int type, const char *addr, int rcvmax);
+int sock_connect_raw(int type, const char *addr, int rcvmax, int reconnect_max_ms);
 int sock_rcvfd(int s);
 int sock_sndfd(int s);
 /* Receives without blocking into an nn-allocated *buf; -1 when nothing waits. */
 ssize_t sock_recv(int s, void **buf);
 /* Sends without blocking; 0 sent, -1 would block or failed. */
 int sock_send(int s, const void *buf, size_t len);
+/* Longest routing header kept from a raw socket (a few hops of 4 bytes). */
+#define SOCK_HDR_MAX	32
+/*
+ * Raw request/reply: receives a message and its routing header (*hdrlen in:
+ * room in hdr, out: its length); messages without one are dropped. Sends a
+ * body with a header (a raw REP: the header received; a raw REQ: 4 bytes,
+ * the request id with its top bit set).
+ */
+ssize_t sock_recv_raw(int s, void **buf, unsigned char *hdr, size_t *hdrlen);
+int sock_send_raw(int s, const unsigned char *hdr, size_t hdrlen, const void *buf, size_t len);
 void sock_close(int s);
 
 /*

@@ -129,6 +129,9 @@ status(const struct node *n)
 	cJSON_AddNumberToObject(d, "sent_bytes", (double)n->sent_bytes);
 	cJSON_AddNumberToObject(d, "received_messages", (double)n->recv_msgs);
 	cJSON_AddNumberToObject(d, "received_bytes", (double)n->recv_bytes);
+	cJSON_AddNumberToObject(d, "relayed_out", (double)n->relayed_out);
+	cJSON_AddNumberToObject(d, "relayed_in", (double)n->relayed_in);
+	cJSON_AddNumberToObject(d, "relay_refused", (double)n->relay_refused);
 	return r;
 }
 
@@ -199,6 +202,15 @@ control_dispatch(struct node *n, const cJSON *req, uint64_t event_seq, msec_t no
 			return refuse(2, "down needs a node");
 		if (node_cmd_down(n, arg, now, err, sizeof(err)) < 0)
 			return refuse(1, err);
+		return reply(1);
+	}
+	if (strcmp(cmd, "hold-exit") == 0) {
+		const char *svc = json_str(req, "svc");
+		long ms;
+
+		if (svc == NULL || !relay_svc_valid(svc) || json_int(req, "ms", 0, 60000, &ms) < 0)
+			return refuse(2, "hold-exit needs svc and ms (0..60000)");
+		node_hold_exit(n, svc, ms > 0 ? now + ms : 0, now);
 		return reply(1);
 	}
 	if (strcmp(cmd, "leader-actions") == 0) {

@@ -36,10 +36,37 @@ struct memberd {
 	struct loop *loop;
 	struct peers *peers;
 	int pull, ctl, pub, statepub;
+	int relay, svcpub;		/* local services: relay requests in, relayed messages out */
 	struct mstate published;	/* the state events were last computed from */
 	uint64_t published_seq;
 	uint64_t event_seq;
 };
+
+/* Relayed messages for local services go out on the svc PUB, topic "SVC\n". */
+static void
+flush_relays(struct memberd *d)
+{
+	cJSON **r;
+	int i, n;
+
+	r = node_relays(&d->node, &n);
+	for (i = 0; i < n; i++) {
+		const char *svc = json_str(r[i], "svc");
+		char *txt = json_print(r[i]), *frame;
+		size_t sl = strlen(svc), tl = strlen(txt);
+
+		if ((frame = malloc(sl + 1 + tl)) == NULL)
+			fatal("malloc");
+		memcpy(frame, svc, sl);
+		frame[sl] = '\n';
+		memcpy(frame + sl + 1, txt, tl);
+		(void)nn_send(d->svcpub, frame, sl + 1 + tl, NN_DONTWAIT);
+		free(frame);
+		cJSON_free(txt);
+		cJSON_Delete(r[i]);
+	}
+	free(r);
+}
 
 static void
 flush_outbox(struct memberd *d, msec_t now)
@@ -145,6 +172,56 @@ on_peer(int fd, short ev, void *arg)
 		nn_freemsg(buf);
 		/* answers go out now: a batch of them (full states) could hold megabytes */
 		flush_outbox(d, now);
+		flush_relays(d);
+	}
+}
+
+static void publish(cJSON *ev, void *arg);
+
+/*
+ * A local service's request: {"v":1,"relay":{"to","svc","body"}} for a peer's
+ * service, or {"v":1,"publish":{"type":"Singleton...","name","node"}} for our
+ * event stream. Bad ones are counted (dropped.ctl) and dropped.
+ */
+static void
+on_relay(int fd, short ev, void *arg)
+{
+	struct memberd *d = arg;
+	void *buf;
+	ssize_t len;
+	int i;
+
+	(void)fd;
+	(void)ev;
+	for (i = 0; i < RECV_BATCH && (len = sock_recv(d->relay, &buf)) >= 0; i++) {
+		cJSON *req = json_parse(buf, (size_t)len), *r, *p;
+		long v;
+		uint64_t to;
+		const char *type;
+
+		nn_freemsg(buf);
+		if (req == NULL || json_int(req, "v", 0, 1000, &v) < 0 || v != PROTO_VERSION)
+			d->node.dropped_ctl++;
+		else if ((r = cJSON_GetObjectItemCaseSensitive(req, "relay")) != NULL) {
+			if (json_u64(r, "to", &to) < 0 || json_str(r, "svc") == NULL ||
+			    node_relay(&d->node, to, json_str(r, "svc"),
+			    cJSON_GetObjectItemCaseSensitive(r, "body")) < 0)
+				d->node.relay_refused++;
+		} else if ((p = cJSON_GetObjectItemCaseSensitive(req, "publish")) != NULL &&
+		    (type = json_str(p, "type")) != NULL &&
+		    (strcmp(type, "SingletonStarted") == 0 || strcmp(type, "SingletonStopped") == 0) &&
+		    json_str(p, "name") != NULL && json_str(p, "node") != NULL) {
+			cJSON *e = cJSON_CreateObject();
+
+			cJSON_AddStringToObject(e, "type", type);
+			cJSON_AddStringToObject(e, "name", json_str(p, "name"));
+			cJSON_AddStringToObject(e, "node", json_str(p, "node"));
+			publish(e, d);
+		} else
+			d->node.dropped_ctl++;
+		cJSON_Delete(req);
+		flush_relays(d);
+		flush_outbox(d, clock_mono_ms());
 	}
 }
 
@@ -200,9 +277,16 @@ open_sockets(struct memberd *d)
 	config_ipc_path(&d->cfg, SOCK_MEMBERD_EVENTS, addr, sizeof(addr));
 	if ((d->pub = sock_bind(NN_PUB, addr, 1024)) < 0)
 		return -1;
-	config_ipc_path(&d->cfg, "memberd.state", addr, sizeof(addr));
+	config_ipc_path(&d->cfg, SOCK_MEMBERD_STATE, addr, sizeof(addr));
 	if ((d->statepub = sock_bind(NN_PUB, addr, 1024)) < 0)
 		return -1;
+	config_ipc_path(&d->cfg, SOCK_MEMBERD_RELAY, addr, sizeof(addr));
+	if ((d->relay = sock_bind(NN_PULL, addr, PROTO_MAX_MSG)) < 0)
+		return -1;
+	config_ipc_path(&d->cfg, SOCK_MEMBERD_SVC, addr, sizeof(addr));
+	if ((d->svcpub = sock_bind(NN_PUB, addr, 1024)) < 0)
+		return -1;
+	loop_watch(d->loop, sock_rcvfd(d->relay), POLLIN, on_relay, d);
 	loop_watch(d->loop, sock_rcvfd(d->pull), POLLIN, on_peer, d);
 	loop_watch(d->loop, sock_rcvfd(d->ctl), POLLIN, on_ctl, d);
 	return 0;

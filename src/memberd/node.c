@@ -1,4 +1,5 @@
 /* node.c: memberd's core: joining, gossip, heartbeats and reachability. */
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,6 +47,19 @@ envelope(struct node *n, const char *type, uint64_t to)
 	if (to != 0)
 		json_add_u64(m, "to", to);
 	return m;
+}
+
+/* Hands a relay message to the shell for its local service. */
+static void
+deliver(struct node *n, cJSON *msg)
+{
+	if (n->nrelay == n->relaycap) {
+		n->relaycap = n->relaycap ? n->relaycap * 2 : 16;
+		if ((n->relay_in = realloc(n->relay_in, (size_t)n->relaycap * sizeof(*n->relay_in))) == NULL)
+			fatal("realloc");
+	}
+	n->relay_in[n->nrelay++] = msg;
+	n->relayed_in++;
 }
 
 static void
@@ -248,6 +262,9 @@ node_free(struct node *n)
 	free(n->out);
 	free(n->resets);
 	free(n->hbseen);
+	for (i = 0; i < n->nrelay; i++)
+		cJSON_Delete(n->relay_in[i]);
+	free(n->relay_in);
 	mstate_free(&n->st);
 	u64set_free(&n->exiting_confirmed);
 }
@@ -731,6 +748,112 @@ self_removed(struct node *n, msec_t now)
 		begin_shutdown(n, EXIT_DAEMON_DOWNED, now, "this node was removed from the cluster");
 }
 
+/* Whether a local service still holds our exit confirmation. */
+static int
+exit_held(const struct node *n, msec_t now)
+{
+	int i;
+
+	if (now - n->exiting_since > EXIT_HOLD_MAX)
+		return 0;
+	for (i = 0; i < n->nholds; i++)
+		if (n->holds[i].until > now)
+			return 1;
+	return 0;
+}
+
+/*
+ * Exiting: once no local service (a singleton handing over) holds us back,
+ * tell every member we are going; the leader removes us on that.
+ */
+static void
+check_exit_holds(struct node *n, msec_t now)
+{
+	int j;
+
+	if (n->phase != PHASE_MEMBER || n->self.status != MS_EXITING ||
+	    n->exiting_since == 0 || n->exit_confirmed_at != 0)
+		return;
+	if (exit_held(n, now)) {
+		log_info("this node is Exiting: a local service holds the exit (hand-over)");
+		return;
+	}
+	log_info("this node is Exiting: waiting to be removed");
+	n->exit_confirmed_at = now;
+	for (j = 0; j < n->st.n; j++)
+		if (n->st.m[j].uid != n->self.uid)
+			send_to(n, n->st.m[j].address, envelope(n, MSG_EXITING, n->st.m[j].uid));
+}
+
+void
+node_hold_exit(struct node *n, const char *svc, msec_t until, msec_t now)
+{
+	int i;
+
+	for (i = 0; i < n->nholds; i++)
+		if (strcmp(n->holds[i].svc, svc) == 0)
+			break;
+	if (i == n->nholds) {
+		if (until <= now)
+			goto check;
+		if (n->nholds == RELAY_HOLDS_MAX) {
+			for (i = 0; i < n->nholds && n->holds[i].until > now; i++)
+				;
+			if (i == n->nholds)
+				i = 0;	/* full of live holds: the first one yields */
+		} else
+			n->nholds++;
+		snprintf(n->holds[i].svc, sizeof(n->holds[i].svc), "%s", svc);
+	}
+	n->holds[i].until = until;
+check:
+	check_exit_holds(n, now);
+}
+
+int
+relay_svc_valid(const char *svc)
+{
+	size_t i, len = strlen(svc);
+
+	if (len == 0 || len >= RELAY_SVC_MAX)
+		return 0;
+	for (i = 0; i < len; i++)
+		if (!isalnum((unsigned char)svc[i]) && strchr("._-", svc[i]) == NULL)
+			return 0;
+	return 1;
+}
+
+int
+node_relay(struct node *n, uint64_t to, const char *svc, const cJSON *body)
+{
+	int i = mstate_find(&n->st, to);
+	cJSON *m;
+
+	if (n->phase != PHASE_MEMBER || i < 0 || !relay_svc_valid(svc) || !cJSON_IsObject(body))
+		return -1;
+	m = envelope(n, MSG_RELAY, to);
+	cJSON_AddStringToObject(m, "svc", svc);
+	cJSON_AddItemToObject(m, "body", cJSON_Duplicate(body, 1));
+	if (to == n->self.uid) {
+		deliver(n, m);
+		return 0;
+	}
+	send_to(n, n->st.m[i].address, m);
+	n->relayed_out++;
+	return 0;
+}
+
+cJSON **
+node_relays(struct node *n, int *count)
+{
+	cJSON **r = n->relay_in;
+
+	*count = n->nrelay;
+	n->relay_in = NULL;
+	n->nrelay = n->relaycap = 0;
+	return r;
+}
+
 /* After st changed, react to our own status: Down and Exiting end the node. */
 static void
 check_self(struct node *n, msec_t now)
@@ -745,7 +868,7 @@ check_self(struct node *n, msec_t now)
 	}
 	n->self.status = n->st.m[i].status;
 	n->self.up_number = n->st.m[i].up_number;
-	if (n->self.status == MS_DOWN || (n->self.status == MS_EXITING && n->exiting_since == 0)) {
+	if (n->self.status == MS_DOWN) {
 		int t[5], k;
 
 		/*
@@ -764,8 +887,8 @@ check_self(struct node *n, msec_t now)
 	if (n->self.status == MS_DOWN)
 		begin_shutdown(n, EXIT_DAEMON_DOWNED, now, "this node was downed");
 	else if (n->self.status == MS_EXITING && n->exiting_since == 0) {
-		log_info("this node is Exiting: waiting to be removed");
 		n->exiting_since = now;
+		check_exit_holds(n, now);
 	}
 }
 
@@ -1132,6 +1255,16 @@ node_receive(struct node *n, const cJSON *msg, msec_t now)
 	else if (strcmp(t, MSG_EXITING) == 0) {
 		if (n->phase == PHASE_MEMBER)
 			on_exiting(n, &f, now);
+	} else if (strcmp(t, MSG_RELAY) == 0) {
+		const char *svc = json_str(msg, "svc");
+
+		if (svc == NULL || !relay_svc_valid(svc) ||
+		    !cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(msg, "body")))
+			n->dropped.malformed++;
+		else if (n->phase != PHASE_MEMBER || f.mi < 0 || to != n->self.uid)
+			n->dropped.not_member++;
+		else
+			deliver(n, cJSON_Duplicate(msg, 1));
 	} else if (strcmp(t, MSG_REMOVED) == 0) {
 		if (to == 0) {
 			n->dropped.malformed++;
@@ -1161,8 +1294,9 @@ node_tick(struct node *n, msec_t now)
 		n->next_gossip = now;
 	push_tick(n, now);
 	gossip_tick(n, now);
-	if (n->phase == PHASE_MEMBER && n->exiting_since > 0 &&
-	    now - n->exiting_since > 10 * n->cfg->gossip_interval + 5000)
+	check_exit_holds(n, now);
+	if (n->phase == PHASE_MEMBER && n->exit_confirmed_at > 0 &&
+	    now - n->exit_confirmed_at > 10 * n->cfg->gossip_interval + 5000)
 		begin_shutdown(n, EXIT_DAEMON_OK, now, "this node is Exiting and was not removed in time");
 }
 
@@ -1196,8 +1330,14 @@ node_next_deadline(const struct node *n)
 		else if (reach_observer_says(&n->st.reach, n->self.uid, mo->uid) == RS_REACHABLE)
 			earliest(&d, mo->deadline);
 	}
-	if (n->exiting_since > 0)
-		earliest(&d, n->exiting_since + 10 * n->cfg->gossip_interval + 5001);
+	if (n->exit_confirmed_at > 0)
+		earliest(&d, n->exit_confirmed_at + 10 * n->cfg->gossip_interval + 5001);
+	else if (n->exiting_since > 0) {
+		earliest(&d, n->exiting_since + EXIT_HOLD_MAX + 1);
+		for (i = 0; i < n->nholds; i++)
+			if (n->holds[i].until > n->exiting_since)
+				earliest(&d, n->holds[i].until);
+	}
 	return d;
 }
 

@@ -14,6 +14,7 @@
 #include "clock.h"
 #include "config.h"
 #include "membership.h"
+#include "proto.h"
 #include "phi.h"
 
 enum node_phase {
@@ -22,6 +23,11 @@ enum node_phase {
 	PHASE_MEMBER,
 	PHASE_SHUTDOWN		/* leaving the process: flush, then exit */
 };
+
+/* Relay: node-to-node messages for local services, by service name. */
+#define RELAY_HOLDS_MAX		16
+/* The longest a local service may hold our exit confirmation (hand-over). */
+#define EXIT_HOLD_MAX		120000
 
 struct outmsg {
 	char address[CONF_ADDR_MAX];
@@ -81,7 +87,15 @@ struct node {
 	/* shutdown */
 	int exit_code;
 	msec_t exit_at;
-	msec_t exiting_since;
+	msec_t exiting_since;		/* saw ourselves Exiting */
+	msec_t exit_confirmed_at;	/* told the others (after the local holds) */
+	struct exit_hold { char svc[RELAY_SVC_MAX]; msec_t until; } holds[RELAY_HOLDS_MAX];
+	int nholds;
+
+	/* messages for local services (singletond...), taken by the shell */
+	cJSON **relay_in;
+	int nrelay, relaycap;
+	uint64_t relayed_in, relayed_out, relay_refused;
 
 	struct outmsg *out;
 	int nout, outcap;
@@ -115,6 +129,16 @@ int node_cmd_leader_actions(struct node *, const cJSON *req, msec_t now, char *e
 int node_convergence(const struct node *);
 /* Finds a member by name, address (the live incarnation first) or "uid:N"; -1 if none. */
 int node_find(const struct node *, const char *target);
+/*
+ * Sends body to the local service svc on member to (a uid); 0 queued, -1 if
+ * to is not a member or we are not one.
+ */
+int node_relay(struct node *, uint64_t to, const char *svc, const cJSON *body);
+/* Takes the relayed messages for local services: the caller frees them. */
+cJSON **node_relays(struct node *, int *n);
+/* A local service holds our exit confirmation until `until` (0: releases it). */
+void node_hold_exit(struct node *, const char *svc, msec_t until, msec_t now);
+int relay_svc_valid(const char *svc);
 /* Takes the outbox: the caller sends and frees the messages. */
 struct outmsg *node_outbox(struct node *, int *n);
 /* Takes the addresses whose connections should be reopened. */

@@ -110,6 +110,17 @@ start_daemon() {
 	echo "$pid" > "$AKC_DIR/$name.$prog.pid"
 }
 
+# start_singleton NAME SINGLETON [CMD ARGS...]: singletond -s SINGLETON for node NAME.
+start_singleton() {
+	local name=$1 sg=$2; shift 2
+	local args=(-c "$AKC_DIR/$name.conf" -s "$sg")
+	[ $# -gt 0 ] && args+=(-- "$@")
+	"$AKC_BIN/singletond" "${args[@]}" >>"$AKC_DIR/$name.singletond.log" 2>&1 3>&- &
+	local pid=$!
+	echo "$pid" >> "$AKC_DIR/pids"
+	echo "$pid" > "$AKC_DIR/$name.singletond.pid"
+}
+
 # start_node NAME: memberd and leaderd, then wait until memberd answers.
 start_node() {
 	local name=$1

@@ -1,0 +1,70 @@
+/*
+ * proxy.h: the client side of the singleton proxy, without I/O (Akka's
+ * ClusterSingletonProxy, with replies). Local clients' requests are kept in
+ * a bounded buffer, in order, until the node running the singleton answers
+ * them; they are sent to the oldest member with the role, a few at a time,
+ * and sent again when it does not answer, says it cannot serve now (hand-over)
+ * or when the oldest changes. A request that cannot be kept (buffer full) or
+ * that waited too long gets an error reply instead: never silence.
+ */
+#ifndef SINGLETOND_PROXY_H
+#define SINGLETOND_PROXY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "clock.h"
+#include "sock.h"
+
+#define PROXY_WINDOW	64	/* requests in flight to the singleton at once */
+#define PROXY_RESEND	2000	/* unanswered this long: sent again */
+#define PROXY_PROBE	100	/* target not ready: probe with the first request this often */
+
+struct preq {
+	uint64_t rid;
+	unsigned char hdr[SOCK_HDR_MAX];	/* the client's routing header */
+	size_t hdrlen;
+	char *body;
+	size_t len;
+	msec_t at;		/* arrived */
+	msec_t sent_at;		/* 0: waits to be sent */
+	uint64_t sent_to;
+};
+
+struct proxy {
+	int cap;		/* buffer-size */
+	msec_t timeout;		/* request-timeout */
+	struct preq *q;		/* in arrival order */
+	int n;
+	uint64_t next_rid;
+	uint64_t target;	/* the oldest with the role; 0: none known */
+	int ready;		/* the target answered its last request */
+	msec_t probe_at;
+	uint64_t accepted, answered, refused, expired, resent;
+};
+
+/* What the proxy wants sent (taken by the shell after each call). */
+struct psend {
+	uint64_t to, rid;
+	const char *body;	/* valid until the next call */
+	size_t len;
+};
+
+void proxy_init(struct proxy *, int cap, msec_t timeout, uint64_t rid_base);
+void proxy_free(struct proxy *);
+/* A client request; -1 when the buffer is full (the caller sends the error). */
+int proxy_add(struct proxy *, const unsigned char *hdr, size_t hdrlen,
+    const void *body, size_t len, msec_t now);
+/* The oldest member changed (0: none): what is in flight is sent again. */
+void proxy_target(struct proxy *, uint64_t target, msec_t now);
+/* The answer to rid: the request leaves the buffer (*out, caller frees body); -1 if unknown. */
+int proxy_answered(struct proxy *, uint64_t rid, struct preq *out);
+/* rid cannot be served by `from` now: kept, and sent again later. */
+void proxy_nack(struct proxy *, uint64_t from, uint64_t rid, msec_t now);
+/* Requests to send now (at most max); returns how many. */
+int proxy_due(struct proxy *, msec_t now, struct psend *out, int max);
+/* The oldest request that waited longer than the timeout, if any (caller frees body). */
+int proxy_expired(struct proxy *, msec_t now, struct preq *out);
+msec_t proxy_next_deadline(const struct proxy *);
+
+#endif

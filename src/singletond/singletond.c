@@ -1,0 +1,981 @@
+/*
+ * singletond.c: runs a program as cluster singleton NAME on the oldest member
+ * with the role, and proxies local clients to it wherever it runs. The
+ * decisions are sm.c's and proxy.c's; this file forks, signals and talks:
+ * to memberd (state, relay to other nodes, events, exit holds), to local
+ * clients (raw REP) and to the child (raw REQ).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/random.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <nanomsg/nn.h>
+#include <nanomsg/pipeline.h>
+#include <nanomsg/pubsub.h>
+#include <nanomsg/reqrep.h>
+#include <sodium.h>
+
+#include "daemon.h"
+#include "json.h"
+#include "log.h"
+#include "loop.h"
+#include "proto.h"
+#include "proxy.h"
+#include "sm.h"
+#include "sock.h"
+
+#define USAGE		"singletond [-nv] [-c FILE] -s NAME [-- CMD [ARG...]]"
+#define FETCH_EVERY	1000	/* memberd's state at least this often */
+#define LOST_FIRST	5000	/* memberd not there at start this long: give up */
+#define LOST_AFTER	2000	/* memberd silent this long: the child stops, we go */
+#define WHERE_EVERY	2000	/* ask the oldest whether it runs the singleton */
+#define HOLD_FOR	3000	/* an exit hold lasts this long unless renewed */
+#define DONE_KEEP	512	/* answers kept for requests sent again */
+#define MAX_BODY	(512 * 1024)	/* a proxied request or reply */
+#define SEND_BATCH	64
+
+extern char **environ;
+
+struct inflight {		/* a request handed to our child */
+	uint32_t cid;
+	uint64_t origin, rid;
+	msec_t at;
+};
+
+struct answer {			/* a recent answer, for a request sent twice */
+	uint64_t origin, rid;
+	char *b64;
+	msec_t at;
+};
+
+struct sgd {
+	struct akc_config cfg;
+	struct conf_singleton sc;
+	struct loop *loop;
+	struct singleton sm;
+	struct proxy px;
+	int statesub, svcsub, relay, front, childsock, ctl;
+	char svc[RELAY_SVC_MAX], topic[RELAY_SVC_MAX + 1];
+	char endpoint[CONF_PATH_MAX + 32], child_endpoint[CONF_PATH_MAX + 32];
+	char **cmd;		/* -- CMD ARGS, or NULL: /bin/sh -c command */
+
+	pid_t child;
+	uint32_t next_cid;
+	struct inflight *inf;
+	int ninf, capinf;
+	struct answer done[DONE_KEEP];
+	int donepos;
+
+	uint64_t self;
+	int dirty, contacted, memberd_gone, exit_code;
+	msec_t last_ok, next_fetch, next_where, next_hold;
+	int held;
+	uint64_t running_on;
+	char running_on_name[CONF_NAME_MAX];
+	char oldest_name[CONF_NAME_MAX];
+	int stopping;		/* SIGTERM: stop the child and go */
+	uint64_t dropped;
+};
+
+/* ---- memberd ---- */
+
+static void
+relay_send(struct sgd *d, uint64_t to, cJSON *body)
+{
+	cJSON *req = cJSON_CreateObject(), *r;
+	char *txt;
+
+	cJSON_AddNumberToObject(req, "v", PROTO_VERSION);
+	r = cJSON_AddObjectToObject(req, "relay");
+	json_add_u64(r, "to", to);
+	cJSON_AddStringToObject(r, "svc", d->svc);
+	cJSON_AddItemToObject(r, "body", body);
+	txt = json_print(req);
+	if (sock_send(d->relay, txt, strlen(txt)) < 0)
+		log_debug("relay to memberd failed: %s", nn_strerror(nn_errno()));
+	cJSON_free(txt);
+	cJSON_Delete(req);
+}
+
+static void
+send_msg(struct sgd *d, uint64_t to, const char *m)
+{
+	cJSON *b = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(b, "m", m);
+	relay_send(d, to, b);
+}
+
+static void
+publish(struct sgd *d, const char *type, const char *node)
+{
+	cJSON *req = cJSON_CreateObject(), *p;
+	char *txt;
+
+	cJSON_AddNumberToObject(req, "v", PROTO_VERSION);
+	p = cJSON_AddObjectToObject(req, "publish");
+	cJSON_AddStringToObject(p, "type", type);
+	cJSON_AddStringToObject(p, "name", d->sc.name);
+	cJSON_AddStringToObject(p, "node", node);
+	txt = json_print(req);
+	(void)sock_send(d->relay, txt, strlen(txt));
+	cJSON_free(txt);
+	cJSON_Delete(req);
+}
+
+/* Where the singleton runs, as far as we know: events when that changes. */
+static void
+set_running_on(struct sgd *d, uint64_t uid, const char *name)
+{
+	if (uid == d->running_on)
+		return;
+	if (d->running_on != 0 && d->running_on != d->self)
+		publish(d, "SingletonStopped", d->running_on_name);
+	d->running_on = uid;
+	snprintf(d->running_on_name, sizeof(d->running_on_name), "%s", uid ? name : "");
+	if (uid != 0 && uid != d->self)
+		publish(d, "SingletonStarted", name);
+}
+
+static void
+fetch_state(struct sgd *d, msec_t now)
+{
+	char err[512];
+	cJSON *rsp;
+	struct mstate st;
+	uint64_t self;
+	int member = 0, i;
+
+	d->dirty = 0;
+	d->next_fetch = now + FETCH_EVERY;
+	if (ctl_call(&d->cfg, SOCK_MEMBERD_CTL, ctl_request("state"), &rsp, 1000,
+	    err, sizeof(err)) < 0) {
+		if (now - d->last_ok > (d->contacted ? LOST_AFTER : LOST_FIRST) &&
+		    d->sm.state != SG_STOPPING) {
+			log_warnx("lost memberd: %s", err);
+			d->exit_code = EXIT_DAEMON_FAIL;
+			d->memberd_gone = 1;
+			sg_lost(&d->sm, "lost memberd", now);
+		}
+		return;
+	}
+	d->last_ok = now;
+	d->contacted = 1;
+	mstate_init(&st);
+	if (json_u64(rsp, "self", &self) < 0 || json_bool(rsp, "member", &member) < 0 ||
+	    mstate_from_json(cJSON_GetObjectItemCaseSensitive(rsp, "state"), &st) < 0) {
+		log_warnx("bad state from memberd");
+		goto out;
+	}
+	if (d->self != 0 && self != d->self && d->sm.state != SG_STOPPING) {
+		log_warnx("memberd restarted as a new incarnation: this one ends");
+		d->exit_code = EXIT_DAEMON_FAIL;
+		d->memberd_gone = 1;
+		sg_lost(&d->sm, "memberd restarted", now);
+		goto out;
+	}
+	d->self = self;
+	if (!member) {
+		/* joining, or leaving for good: either way not the oldest */
+		if (d->sm.have_view && d->sm.state != SG_STOPPING)
+			sg_lost(&d->sm, "this node is no longer a member", now);
+		goto out;
+	}
+	sg_view(&d->sm, &st, self, clock_wall_ms(), now);
+	snprintf(d->oldest_name, sizeof(d->oldest_name), "%s", d->sm.oldest.name);
+	proxy_target(&d->px, d->sm.oldest.uid, now);
+	/* the node we thought runs it is gone */
+	if (d->running_on != 0 && d->running_on != d->self && mstate_find(&st, d->running_on) < 0)
+		set_running_on(d, 0, "");
+	for (i = 0; i < st.n; i++)
+		if (st.m[i].uid == d->sm.oldest.uid && d->next_where > now + 50)
+			d->next_where = now + 50;	/* ask the (new) oldest soon */
+out:
+	mstate_free(&st);
+	cJSON_Delete(rsp);
+}
+
+static void
+on_state(int fd, short ev, void *arg)
+{
+	struct sgd *d = arg;
+	void *buf;
+	ssize_t n;
+
+	(void)fd;
+	(void)ev;
+	while ((n = sock_recv(d->statesub, &buf)) >= 0) {
+		cJSON *j = json_parse(buf, (size_t)n);
+		int shut = 0;
+		long code = 0;
+
+		nn_freemsg(buf);
+		if (j != NULL && json_bool(j, "shutdown", &shut) == 0 && shut &&
+		    d->sm.state != SG_STOPPING) {
+			json_int(j, "exit_code", 0, 255, &code);
+			d->exit_code = (int)code;
+			d->memberd_gone = 1;
+			sg_lost(&d->sm, code == EXIT_DAEMON_DOWNED ? "this node was downed" :
+			    "this node left the cluster", clock_mono_ms());
+		}
+		cJSON_Delete(j);
+		d->dirty = 1;
+	}
+}
+
+static void
+hold_exit(struct sgd *d, msec_t now)
+{
+	int want = sg_hold_exit(&d->sm);
+	char err[256];
+	cJSON *req, *rsp;
+
+	if (d->memberd_gone || (want == d->held && (!want || now < d->next_hold)))
+		return;
+	req = ctl_request("hold-exit");
+	cJSON_AddStringToObject(req, "svc", d->svc);
+	cJSON_AddNumberToObject(req, "ms", want ? HOLD_FOR : 0);
+	if (ctl_call(&d->cfg, SOCK_MEMBERD_CTL, req, &rsp, 1000, err, sizeof(err)) == 0) {
+		d->held = want;
+		d->next_hold = now + HOLD_FOR / 3;
+		cJSON_Delete(rsp);
+	}
+	cJSON_Delete(req);
+}
+
+/* ---- the child ---- */
+
+static void
+put_env(char ***env, int *n, const char *key, const char *val)
+{
+	size_t len = strlen(key) + strlen(val) + 2;
+	char *e = malloc(len);
+
+	if (e == NULL || (*env = realloc(*env, (size_t)(*n + 2) * sizeof(**env))) == NULL)
+		fatal("malloc");
+	snprintf(e, len, "%s=%s", key, val);
+	(*env)[(*n)++] = e;
+	(*env)[*n] = NULL;
+}
+
+static int
+spawn(struct sgd *d)
+{
+	static char sh[] = "/bin/sh", dashc[] = "-c";
+	char **env = NULL, *shargv[4];
+	int n = 0, i, devnull;
+	pid_t pid, parent = getpid();
+	const char *skip[] = { "AKC_SINGLETON=", "AKC_NODE=", "AKC_SINGLETON_ENDPOINT=", NULL };
+
+	/* everything the child needs is built before fork: only exec after */
+	for (i = 0; environ[i] != NULL; i++) {
+		int k, keep = 1;
+
+		for (k = 0; skip[k] != NULL; k++)
+			if (strncmp(environ[i], skip[k], strlen(skip[k])) == 0)
+				keep = 0;
+		if (keep) {
+			if ((env = realloc(env, (size_t)(n + 2) * sizeof(*env))) == NULL)
+				fatal("realloc");
+			if ((env[n++] = strdup(environ[i])) == NULL)
+				fatal("strdup");
+			env[n] = NULL;
+		}
+	}
+	put_env(&env, &n, "AKC_SINGLETON", d->sc.name);
+	put_env(&env, &n, "AKC_NODE", d->cfg.name);
+	put_env(&env, &n, "AKC_SINGLETON_ENDPOINT", d->child_endpoint);
+	put_env(&env, &n, "AKC_CONF", d->cfg.path);
+	shargv[0] = sh;
+	shargv[1] = dashc;
+	shargv[2] = d->sc.command;
+	shargv[3] = NULL;
+	if ((devnull = open("/dev/null", O_RDONLY | O_CLOEXEC)) < 0)
+		fatal("/dev/null");
+	pid = fork();
+	if (pid == 0) {
+		sigset_t all;
+
+		/* its own process group, and it dies with us */
+		setpgid(0, 0);
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (getppid() != parent)
+			_exit(127);
+		signal(SIGPIPE, SIG_DFL);
+		signal(SIGTERM, SIG_DFL);
+		signal(SIGINT, SIG_DFL);
+		signal(SIGCHLD, SIG_DFL);
+		signal(SIGHUP, SIG_DFL);
+		sigemptyset(&all);
+		sigprocmask(SIG_SETMASK, &all, NULL);
+		dup2(devnull, 0);
+		closefrom(3);
+		if (d->cmd != NULL)
+			execvpe(d->cmd[0], d->cmd, env);
+		else
+			execve(shargv[0], shargv, env);
+		_exit(127);
+	}
+	close(devnull);
+	for (i = 0; i < n; i++)
+		free(env[i]);
+	free(env);
+	if (pid < 0) {
+		log_warn("cannot fork the singleton");
+		return -1;
+	}
+	setpgid(pid, pid);	/* also here: no race with our first kill */
+	d->child = pid;
+	return 0;
+}
+
+static void nack_inflight(struct sgd *d);
+
+static void
+reap(struct sgd *d, msec_t now)
+{
+	int status;
+	pid_t pid;
+
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		if (pid != d->child)
+			continue;
+		if (WIFEXITED(status))
+			log_info("singleton %s (pid %d) exited with status %d%s", d->sc.name, (int)pid,
+			    WEXITSTATUS(status), d->sm.child == CH_STOPPING ? "" : ": restarting it after a backoff");
+		else
+			log_info("singleton %s (pid %d) killed by signal %d%s", d->sc.name, (int)pid,
+			    WTERMSIG(status), d->sm.child == CH_STOPPING ? "" : ": restarting it after a backoff");
+		d->child = 0;
+		/* the process group: nothing it started may outlive it */
+		kill(-pid, SIGKILL);
+		nack_inflight(d);
+		publish(d, "SingletonStopped", d->cfg.name);
+		if (d->running_on == d->self) {
+			d->running_on = 0;
+			d->running_on_name[0] = '\0';
+		}
+		sg_child_exited(&d->sm, now);
+	}
+}
+
+static void
+child_actions(struct sgd *d, msec_t now)
+{
+	switch (sg_child_action(&d->sm, now)) {
+	case ACT_START:
+		if (spawn(d) < 0) {
+			sg_child_exited(&d->sm, now);
+			break;
+		}
+		log_info("singleton %s started as pid %d (this node is the oldest%s%s)",
+		    d->sc.name, (int)d->child, d->sc.role[0] ? " with role " : "", d->sc.role);
+		publish(d, "SingletonStarted", d->cfg.name);
+		d->running_on = d->self;
+		snprintf(d->running_on_name, sizeof(d->running_on_name), "%s", d->cfg.name);
+		break;
+	case ACT_TERM:
+		log_info("stopping singleton %s (pid %d): SIGTERM, SIGKILL after %lldms",
+		    d->sc.name, (int)d->child, (long long)d->sc.stop_timeout);
+		if (d->child > 0)
+			kill(-d->child, SIGTERM);
+		break;
+	case ACT_KILL:
+		log_warnx("singleton %s (pid %d) did not stop in time: SIGKILL", d->sc.name, (int)d->child);
+		if (d->child > 0)
+			kill(-d->child, SIGKILL);
+		break;
+	case ACT_NONE:
+		break;
+	}
+}
+
+/* ---- serving: requests from proxies (ours and others') to our child ---- */
+
+static char *
+to_b64(const void *buf, size_t len)
+{
+	size_t n = sodium_base64_encoded_len(len, sodium_base64_VARIANT_ORIGINAL);
+	char *s = malloc(n);
+
+	if (s == NULL)
+		fatal("malloc");
+	sodium_bin2base64(s, n, buf, len, sodium_base64_VARIANT_ORIGINAL);
+	return s;
+}
+
+/* Decodes into a malloc'd buffer; -1 if not base64 or too long. */
+static ssize_t
+from_b64(const char *s, unsigned char **out)
+{
+	size_t slen = strlen(s), len;
+
+	if (slen / 4 * 3 > MAX_BODY + 3 || (*out = malloc(slen / 4 * 3 + 3)) == NULL)
+		return -1;
+	if (sodium_base642bin(*out, slen / 4 * 3 + 3, s, slen, NULL, &len, NULL,
+	    sodium_base64_VARIANT_ORIGINAL) != 0) {
+		free(*out);
+		return -1;
+	}
+	return (ssize_t)len;
+}
+
+static void
+reply_to(struct sgd *d, uint64_t origin, const char *m, uint64_t rid, const char *b64)
+{
+	cJSON *b = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(b, "m", m);
+	json_add_u64(b, "rid", rid);
+	if (b64 != NULL)
+		cJSON_AddStringToObject(b, "body", b64);
+	relay_send(d, origin, b);
+}
+
+static void
+nack_inflight(struct sgd *d)
+{
+	int i;
+
+	for (i = 0; i < d->ninf; i++)
+		reply_to(d, d->inf[i].origin, "nack", d->inf[i].rid, NULL);
+	d->ninf = 0;
+}
+
+static void
+serve(struct sgd *d, uint64_t origin, const cJSON *b, msec_t now)
+{
+	uint64_t rid;
+	const char *b64 = json_str(b, "body");
+	unsigned char *body, hdr[4];
+	ssize_t len;
+	uint32_t cid;
+	int i;
+
+	if (json_u64(b, "rid", &rid) < 0 || b64 == NULL) {
+		d->dropped++;
+		return;
+	}
+	for (i = 0; i < d->ninf; i++)
+		if (d->inf[i].origin == origin && d->inf[i].rid == rid)
+			return;		/* sent again while our child works on it */
+	for (i = 0; i < DONE_KEEP; i++)
+		if (d->done[i].b64 != NULL && d->done[i].origin == origin && d->done[i].rid == rid) {
+			reply_to(d, origin, "rsp", rid, d->done[i].b64);
+			return;
+		}
+	if (!sg_serving(&d->sm)) {
+		reply_to(d, origin, "nack", rid, NULL);
+		return;
+	}
+	if ((len = from_b64(b64, &body)) < 0) {
+		d->dropped++;
+		return;
+	}
+	cid = ++d->next_cid & 0x7fffffff;
+	hdr[0] = (unsigned char)(0x80 | (cid >> 24));
+	hdr[1] = (unsigned char)(cid >> 16);
+	hdr[2] = (unsigned char)(cid >> 8);
+	hdr[3] = (unsigned char)cid;
+	if (sock_send_raw(d->childsock, hdr, 4, body, (size_t)len) < 0) {
+		/* not listening yet (just started) or gone: the proxy tries again */
+		free(body);
+		reply_to(d, origin, "nack", rid, NULL);
+		return;
+	}
+	free(body);
+	if (d->ninf == d->capinf) {
+		d->capinf = d->capinf ? 2 * d->capinf : 64;
+		if ((d->inf = realloc(d->inf, (size_t)d->capinf * sizeof(*d->inf))) == NULL)
+			fatal("realloc");
+	}
+	d->inf[d->ninf].cid = cid;
+	d->inf[d->ninf].origin = origin;
+	d->inf[d->ninf].rid = rid;
+	d->inf[d->ninf].at = now;
+	d->ninf++;
+}
+
+static void
+on_child_reply(int fd, short ev, void *arg)
+{
+	struct sgd *d = arg;
+	unsigned char hdr[SOCK_HDR_MAX];
+	size_t hdrlen;
+	void *buf;
+	ssize_t n;
+	int k;
+
+	(void)fd;
+	(void)ev;
+	for (k = 0; k < SEND_BATCH; k++) {
+		uint32_t cid;
+		int i;
+
+		hdrlen = sizeof(hdr);
+		if ((n = sock_recv_raw(d->childsock, &buf, hdr, &hdrlen)) < 0)
+			break;
+		if (hdrlen != 4) {
+			nn_freemsg(buf);
+			d->dropped++;
+			continue;
+		}
+		cid = ((uint32_t)(hdr[0] & 0x7f) << 24) | ((uint32_t)hdr[1] << 16) |
+		    ((uint32_t)hdr[2] << 8) | hdr[3];
+		for (i = 0; i < d->ninf && d->inf[i].cid != cid; i++)
+			;
+		if (i < d->ninf && n <= MAX_BODY) {
+			struct answer *a = &d->done[d->donepos];
+
+			d->donepos = (d->donepos + 1) % DONE_KEEP;
+			free(a->b64);
+			a->b64 = to_b64(buf, (size_t)n);
+			a->origin = d->inf[i].origin;
+			a->rid = d->inf[i].rid;
+			a->at = clock_mono_ms();
+			reply_to(d, a->origin, "rsp", a->rid, a->b64);
+			d->inf[i] = d->inf[--d->ninf];
+		} else if (i < d->ninf) {
+			log_warnx("singleton %s answered with %zd bytes (at most %d): refused",
+			    d->sc.name, n, MAX_BODY);
+			reply_to(d, d->inf[i].origin, "error", d->inf[i].rid, NULL);
+			d->inf[i] = d->inf[--d->ninf];
+		} else
+			d->dropped++;	/* an answer to a request we gave up on */
+		nn_freemsg(buf);
+	}
+}
+
+/* ---- the proxy: local clients ---- */
+
+static void
+client_reply(struct sgd *d, const struct preq *r, const void *body, size_t len)
+{
+	if (sock_send_raw(d->front, r->hdr, r->hdrlen, body, len) < 0)
+		log_debug("client went away before its answer");
+}
+
+static void
+client_error(struct sgd *d, const unsigned char *hdr, size_t hdrlen, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static void
+client_error(struct sgd *d, const unsigned char *hdr, size_t hdrlen, const char *fmt, ...)
+{
+	char msg[512], *txt;
+	cJSON *e = cJSON_CreateObject();
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	cJSON_AddStringToObject(e, "error", msg);
+	cJSON_AddStringToObject(e, "singleton", d->sc.name);
+	cJSON_AddBoolToObject(e, "proxy", 1);
+	txt = json_print(e);
+	(void)sock_send_raw(d->front, hdr, hdrlen, txt, strlen(txt));
+	cJSON_free(txt);
+	cJSON_Delete(e);
+}
+
+static void
+on_client(int fd, short ev, void *arg)
+{
+	struct sgd *d = arg;
+	unsigned char hdr[SOCK_HDR_MAX];
+	size_t hdrlen;
+	void *buf;
+	ssize_t n;
+	int k;
+	msec_t now = clock_mono_ms();
+
+	(void)fd;
+	(void)ev;
+	for (k = 0; k < SEND_BATCH; k++) {
+		hdrlen = sizeof(hdr);
+		if ((n = sock_recv_raw(d->front, &buf, hdr, &hdrlen)) < 0)
+			break;
+		if (n > MAX_BODY)
+			client_error(d, hdr, hdrlen, "singleton %s: request of %zd bytes refused (at most %d)",
+			    d->sc.name, n, MAX_BODY);
+		else if (proxy_add(&d->px, hdr, hdrlen, buf, (size_t)n, now) < 0)
+			client_error(d, hdr, hdrlen, "singleton %s: proxy buffer full (buffer-size %d): try again later",
+			    d->sc.name, d->sc.buffer_size);
+		nn_freemsg(buf);
+	}
+}
+
+static void
+on_answer(struct sgd *d, uint64_t from, const cJSON *b, int ok)
+{
+	uint64_t rid;
+	struct preq r;
+	const char *b64 = json_str(b, "body");
+	unsigned char *body;
+	ssize_t len;
+
+	if (json_u64(b, "rid", &rid) < 0 || proxy_answered(&d->px, rid, &r) < 0)
+		return;		/* answered already (sent twice) */
+	if (ok && b64 != NULL && (len = from_b64(b64, &body)) >= 0) {
+		client_reply(d, &r, body, (size_t)len);
+		free(body);
+	} else
+		client_error(d, r.hdr, r.hdrlen, "singleton %s: the singleton's answer was refused (too large?)",
+		    d->sc.name);
+	free(r.body);
+	(void)from;
+}
+
+static void
+proxy_run(struct sgd *d, msec_t now)
+{
+	struct psend s[SEND_BATCH];
+	struct preq r;
+	int i, n;
+
+	while (proxy_expired(&d->px, now, &r) == 0) {
+		client_error(d, r.hdr, r.hdrlen, "singleton %s: no answer within request-timeout (%llds)%s",
+		    d->sc.name, (long long)d->px.timeout / 1000,
+		    d->px.target == 0 ? ": no member with its role is Up" : "");
+		free(r.body);
+	}
+	n = proxy_due(&d->px, now, s, SEND_BATCH);
+	for (i = 0; i < n; i++) {
+		cJSON *b = cJSON_CreateObject();
+		char *b64 = to_b64(s[i].body, s[i].len);
+
+		cJSON_AddStringToObject(b, "m", "req");
+		json_add_u64(b, "rid", s[i].rid);
+		cJSON_AddStringToObject(b, "body", b64);
+		free(b64);
+		relay_send(d, s[i].to, b);
+	}
+}
+
+/* ---- messages from other singletonds ---- */
+
+static void
+on_svc(int fd, short ev, void *arg)
+{
+	struct sgd *d = arg;
+	void *buf;
+	ssize_t n;
+	msec_t now = clock_mono_ms();
+	int k;
+
+	(void)fd;
+	(void)ev;
+	for (k = 0; k < 512 && (n = sock_recv(d->svcsub, &buf)) >= 0; k++) {
+		size_t tl = strlen(d->topic);
+		cJSON *msg = NULL, *b, *from;
+		const char *m, *name;
+		uint64_t uid;
+		int running;
+
+		if ((size_t)n <= tl || memcmp(buf, d->topic, tl) != 0 ||
+		    (msg = json_parse((char *)buf + tl, (size_t)n - tl)) == NULL ||
+		    (from = cJSON_GetObjectItemCaseSensitive(msg, "from")) == NULL ||
+		    json_u64(from, "uid", &uid) < 0 || (name = json_str(from, "node")) == NULL ||
+		    (b = cJSON_GetObjectItemCaseSensitive(msg, "body")) == NULL ||
+		    (m = json_str(b, "m")) == NULL) {
+			d->dropped++;
+			goto next;
+		}
+		if (strcmp(m, "req") == 0)
+			serve(d, uid, b, now);
+		else if (strcmp(m, "rsp") == 0)
+			on_answer(d, uid, b, 1);
+		else if (strcmp(m, "error") == 0)
+			on_answer(d, uid, b, 0);
+		else if (strcmp(m, "nack") == 0) {
+			uint64_t rid;
+
+			if (json_u64(b, "rid", &rid) == 0)
+				proxy_nack(&d->px, uid, rid, now);
+		} else if (strcmp(m, "where") == 0) {
+			cJSON *r = cJSON_CreateObject();
+
+			cJSON_AddStringToObject(r, "m", "here");
+			cJSON_AddBoolToObject(r, "running", sg_serving(&d->sm));
+			relay_send(d, uid, r);
+		} else if (strcmp(m, "here") == 0) {
+			if (json_bool(b, "running", &running) == 0) {
+				if (running)
+					set_running_on(d, uid, name);
+				else if (d->running_on == uid)
+					set_running_on(d, 0, "");
+			}
+		} else if (strcmp(m, SG_HAND_OVER_TO_ME) == 0 || strcmp(m, SG_HAND_OVER_DONE) == 0 ||
+		    strcmp(m, SG_HAND_OVER_PROGRESS) == 0 || strcmp(m, SG_TAKE_OVER_FROM_ME) == 0) {
+			log_info("%s from %s", m, name);
+			sg_receive(&d->sm, uid, m, now);
+		} else
+			d->dropped++;
+next:
+		cJSON_Delete(msg);
+		nn_freemsg(buf);
+	}
+}
+
+/* ---- control: akc-status ---- */
+
+static void
+on_ctl(int fd, short ev, void *arg)
+{
+	struct sgd *d = arg;
+	void *buf;
+	ssize_t n;
+
+	(void)fd;
+	(void)ev;
+	while ((n = sock_recv(d->ctl, &buf)) >= 0) {
+		cJSON *req = json_parse(buf, (size_t)n), *r = cJSON_CreateObject(), *p;
+		char *txt;
+		long v;
+
+		nn_freemsg(buf);
+		cJSON_AddNumberToObject(r, "v", PROTO_VERSION);
+		if (req == NULL || json_int(req, "v", 0, 1000, &v) < 0 || v != PROTO_VERSION) {
+			cJSON_AddBoolToObject(r, "ok", 0);
+			cJSON_AddStringToObject(r, "error", "malformed request or protocol mismatch");
+		} else {
+			cJSON_AddBoolToObject(r, "ok", 1);
+			cJSON_AddStringToObject(r, "name", d->sc.name);
+			cJSON_AddStringToObject(r, "role", d->sc.role);
+			cJSON_AddStringToObject(r, "state", sg_state_name(d->sm.state));
+			if (d->oldest_name[0])
+				cJSON_AddStringToObject(r, "oldest", d->oldest_name);
+			else
+				cJSON_AddNullToObject(r, "oldest");
+			if (d->running_on != 0)
+				cJSON_AddStringToObject(r, "running_on", d->running_on_name);
+			else
+				cJSON_AddNullToObject(r, "running_on");
+			cJSON_AddBoolToObject(r, "running_here", d->sm.child != CH_IDLE);
+			if (d->child > 0)
+				cJSON_AddNumberToObject(r, "pid", d->child);
+			cJSON_AddNumberToObject(r, "restarts", d->sm.restarts);
+			cJSON_AddStringToObject(r, "endpoint", d->endpoint);
+			p = cJSON_AddObjectToObject(r, "proxy");
+			cJSON_AddNumberToObject(p, "buffered", d->px.n);
+			cJSON_AddNumberToObject(p, "buffer_size", d->px.cap);
+			cJSON_AddNumberToObject(p, "accepted", (double)d->px.accepted);
+			cJSON_AddNumberToObject(p, "answered", (double)d->px.answered);
+			cJSON_AddNumberToObject(p, "refused", (double)d->px.refused);
+			cJSON_AddNumberToObject(p, "expired", (double)d->px.expired);
+			cJSON_AddNumberToObject(p, "resent", (double)d->px.resent);
+			cJSON_AddNumberToObject(r, "dropped", (double)d->dropped);
+		}
+		txt = json_print(r);
+		(void)nn_send(d->ctl, txt, strlen(txt), NN_DONTWAIT);
+		cJSON_free(txt);
+		cJSON_Delete(r);
+		cJSON_Delete(req);
+	}
+}
+
+/* ---- set-up ---- */
+
+static int
+open_sockets(struct sgd *d)
+{
+	char addr[CONF_PATH_MAX + 128], base[RELAY_SVC_MAX], path[CONF_PATH_MAX + 128];
+
+	snprintf(base, sizeof(base), "singleton.%s", d->sc.name);
+	config_ipc_path(&d->cfg, base, d->endpoint, sizeof(d->endpoint));
+	snprintf(addr, sizeof(addr), "%s.child", base);
+	config_ipc_path(&d->cfg, addr, d->child_endpoint, sizeof(d->child_endpoint));
+	/* ipc paths near 108 bytes abort nanomsg */
+	if (strlen(d->child_endpoint) - 6 > 100) {
+		log_warnx("socket path '%s' is too long: use a shorter run-dir or singleton name",
+		    d->child_endpoint + 6);
+		return -1;
+	}
+	config_ipc_path(&d->cfg, SOCK_MEMBERD_STATE, addr, sizeof(addr));
+	if ((d->statesub = sock_connect(NN_SUB, addr, 64 * 1024, 1000)) < 0)
+		return -1;
+	nn_setsockopt(d->statesub, NN_SUB, NN_SUB_SUBSCRIBE, "", 0);
+	config_ipc_path(&d->cfg, SOCK_MEMBERD_SVC, addr, sizeof(addr));
+	if ((d->svcsub = sock_connect(NN_SUB, addr, 2 * PROTO_MAX_MSG, 1000)) < 0)
+		return -1;
+	nn_setsockopt(d->svcsub, NN_SUB, NN_SUB_SUBSCRIBE, d->topic, strlen(d->topic));
+	config_ipc_path(&d->cfg, SOCK_MEMBERD_RELAY, addr, sizeof(addr));
+	if ((d->relay = sock_connect(NN_PUSH, addr, 1024, 1000)) < 0)
+		return -1;
+	if ((d->front = sock_bind_raw(NN_REP, d->endpoint, MAX_BODY + 1)) < 0)
+		return -1;
+	if ((d->childsock = sock_connect_raw(NN_REQ, d->child_endpoint, MAX_BODY + 1, 1000)) < 0)
+		return -1;
+	snprintf(addr, sizeof(addr), "%s.ctl", base);
+	config_ipc_path(&d->cfg, addr, path, sizeof(path));
+	if ((d->ctl = sock_bind(NN_REP, path, 64 * 1024)) < 0)
+		return -1;
+	loop_watch(d->loop, sock_rcvfd(d->statesub), POLLIN, on_state, d);
+	loop_watch(d->loop, sock_rcvfd(d->svcsub), POLLIN, on_svc, d);
+	loop_watch(d->loop, sock_rcvfd(d->front), POLLIN, on_client, d);
+	loop_watch(d->loop, sock_rcvfd(d->childsock), POLLIN, on_child_reply, d);
+	loop_watch(d->loop, sock_rcvfd(d->ctl), POLLIN, on_ctl, d);
+	return 0;
+}
+
+static int
+name_ok(const char *s)
+{
+	size_t i, len = strlen(s);
+
+	if (len == 0 || len > 40)
+		return 0;
+	for (i = 0; i < len; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
+		    (s[i] >= '0' && s[i] <= '9') || s[i] == '-' || s[i] == '_'))
+			return 0;
+	return 1;
+}
+
+static void
+earliest(msec_t *d, msec_t t)
+{
+	if (t >= 0 && (*d < 0 || t < *d))
+		*d = t;
+}
+
+int
+main(int argc, char **argv)
+{
+	static struct sgd d;
+	struct daemon_opts o;
+	msec_t now, deadline;
+	unsigned long sigs;
+	uint64_t rid_base;
+	int i, found = 0, was_state = -1;
+
+	daemon_setup(argc, argv, "singletond", USAGE, 1, &o, &d.cfg);
+	if (o.singleton == NULL) {
+		fprintf(stderr, "singletond: -s NAME is required\nusage: %s\n", USAGE);
+		return 2;
+	}
+	for (i = 0; i < d.cfg.nsingletons; i++)
+		if (strcmp(d.cfg.singletons[i].name, o.singleton) == 0) {
+			d.sc = d.cfg.singletons[i];
+			found = 1;
+		}
+	if (!found) {
+		/* no section: all defaults, every node may run it */
+		snprintf(d.sc.name, sizeof(d.sc.name), "%s", o.singleton);
+		d.sc.buffer_size = 1000;
+		d.sc.stop_timeout = 10000;
+		d.sc.request_timeout = 60000;
+		d.sc.hand_over_retry = 1000;
+	}
+	if (!name_ok(o.singleton)) {
+		fprintf(stderr, "singletond: bad singleton name '%s'\n", o.singleton);
+		return 2;
+	}
+	if (o.argi < argc)
+		d.cmd = &argv[o.argi];
+	else if (d.sc.command[0] == '\0') {
+		fprintf(stderr, "singletond: %s: no command: give one after -- or as 'command' in [singleton.%s]\n",
+		    d.cfg.path, o.singleton);
+		return 1;
+	}
+	snprintf(d.svc, sizeof(d.svc), "singleton.%s", d.sc.name);
+	snprintf(d.topic, sizeof(d.topic), "%s\n", d.svc);
+	if (daemon_run_dir(&d.cfg) < 0)
+		return 1;
+	if (sodium_init() < 0)
+		fatalx("libsodium cannot start");
+	signal(SIGPIPE, SIG_IGN);
+	d.loop = loop_new();
+	loop_catch(d.loop, SIGTERM);
+	loop_catch(d.loop, SIGINT);
+	loop_catch(d.loop, SIGHUP);
+	loop_catch(d.loop, SIGCHLD);
+	if (open_sockets(&d) < 0)
+		return 1;
+	now = clock_mono_ms();
+	sg_init(&d.sm, &d.sc, sg_margin(&d.cfg));
+	if (getrandom(&rid_base, sizeof(rid_base), 0) != sizeof(rid_base))
+		rid_base = (uint64_t)clock_wall_ms() << 20;
+	proxy_init(&d.px, d.sc.buffer_size, d.sc.request_timeout, (rid_base & 0xffffffffffULL) << 12);
+	d.last_ok = now;
+	d.dirty = 1;
+	log_info("singleton %s on %s: role %s, removal margin %lldms, clients at %s",
+	    d.sc.name, d.cfg.name, d.sc.role[0] ? d.sc.role : "(any)", (long long)d.sm.margin,
+	    d.endpoint + 6);
+	daemon_notify("READY=1");
+
+	for (;;) {
+		sigs = loop_signals(d.loop);
+		now = clock_mono_ms();
+		if ((sigs & ((1UL << SIGTERM) | (1UL << SIGINT))) && !d.stopping) {
+			log_info("stopping on signal");
+			daemon_notify("STOPPING=1");
+			d.stopping = 1;
+			sg_lost(&d.sm, "singletond stopping", now);
+		}
+		reap(&d, now);
+		if ((d.dirty || now >= d.next_fetch) && !d.memberd_gone && !d.stopping)
+			fetch_state(&d, now);
+		sg_tick(&d.sm, now);
+		if (d.sm.changed || (int)d.sm.state != was_state) {
+			if (d.sm.why[0])
+				log_info("singleton %s: %s", d.sc.name, d.sm.why);
+			d.sm.changed = 0;
+			d.sm.why[0] = '\0';
+			was_state = (int)d.sm.state;
+		}
+		child_actions(&d, now);
+		{
+			struct sg_out *out;
+			int n;
+
+			out = sg_outbox(&d.sm, &n);
+			for (i = 0; i < n; i++)
+				send_msg(&d, out[i].to, out[i].m);
+		}
+		hold_exit(&d, now);
+		proxy_run(&d, now);
+		if (d.sm.state != SG_OLDEST && d.sm.oldest.uid != 0 && d.sm.oldest.uid != d.self &&
+		    now >= d.next_where && !d.memberd_gone) {
+			cJSON *b = cJSON_CreateObject();
+
+			cJSON_AddStringToObject(b, "m", "where");
+			relay_send(&d, d.sm.oldest.uid, b);
+			d.next_where = now + WHERE_EVERY;
+		}
+		/* the child's requests that never came back */
+		for (i = 0; i < d.ninf; i++)
+			if (now - d.inf[i].at > d.sc.request_timeout)
+				d.inf[i--] = d.inf[--d.ninf];
+		if (d.sm.state == SG_STOPPING && d.sm.child == CH_IDLE)
+			break;
+		deadline = now + FETCH_EVERY;
+		earliest(&deadline, sg_next_deadline(&d.sm));
+		earliest(&deadline, proxy_next_deadline(&d.px));
+		if (d.sm.state != SG_OLDEST && d.sm.oldest.uid != 0)
+			earliest(&deadline, d.next_where);
+		if (d.held)
+			earliest(&deadline, d.next_hold);
+		if (d.dirty)
+			deadline = now;
+		loop_poll(d.loop, deadline);
+	}
+	if (d.held && !d.memberd_gone) {
+		d.sm.state = SG_HANDED;
+		hold_exit(&d, now);
+	}
+	log_info("singleton %s: done (%s)", d.sc.name, d.exit_code == 0 ? "stopped" : "memberd gone");
+	proxy_free(&d.px);
+	sg_free(&d.sm);
+	nn_term();
+	return d.stopping ? 0 : d.exit_code;
+}

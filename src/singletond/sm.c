@@ -1,0 +1,435 @@
+/* sm.c: the cluster singleton's state machine (see sm.h). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "sm.h"
+
+#define KNOWN_KEEP	60000	/* a removed member is forgotten this long after its margin */
+
+static const char *state_names[] = {
+	"start", "younger", "becoming-oldest", "oldest", "handing-over", "handed-over", "stopping"
+};
+
+const char *
+sg_state_name(enum sg_state s)
+{
+	return state_names[s];
+}
+
+msec_t
+sg_margin(const struct akc_config *cfg)
+{
+	/*
+	 * As Akka: the explicit margin, else the downing strategy's: a member
+	 * downed on our side is downed on its own side (by its own leader) at
+	 * about the same time, give or take the detection of each side, and
+	 * stable-after covers that.
+	 */
+	if (cfg->down_removal_margin > 0 || cfg->strategy == DOWNING_NONE)
+		return cfg->down_removal_margin;
+	return cfg->stable_after;
+}
+
+void
+sg_init(struct singleton *s, const struct conf_singleton *c, msec_t margin)
+{
+	memset(s, 0, sizeof(*s));
+	snprintf(s->name, sizeof(s->name), "%s", c->name);
+	snprintf(s->role, sizeof(s->role), "%s", c->role);
+	s->margin = margin;
+	s->retry = c->hand_over_retry > 0 ? c->hand_over_retry : 1000;
+	s->stop_timeout = c->stop_timeout;
+	s->backoff = SG_BACKOFF_MIN;
+	s->state = SG_START;
+}
+
+void
+sg_free(struct singleton *s)
+{
+	free(s->k);
+	s->k = NULL;
+	s->nk = s->capk = 0;
+}
+
+static void
+send(struct singleton *s, uint64_t to, const char *m)
+{
+	if (to == 0 || to == s->self || s->nout == (int)(sizeof(s->out) / sizeof(s->out[0])))
+		return;
+	s->out[s->nout].to = to;
+	s->out[s->nout].m = m;
+	s->nout++;
+}
+
+struct sg_out *
+sg_outbox(struct singleton *s, int *n)
+{
+	*n = s->nout;
+	s->nout = 0;
+	return s->out;
+}
+
+static void
+go(struct singleton *s, enum sg_state to, const char *why)
+{
+	if (s->state == to)
+		return;
+	snprintf(s->why, sizeof(s->why), "%s -> %s: %s", state_names[s->state], state_names[to], why);
+	s->state = to;
+	s->changed = 1;
+}
+
+static struct sg_known *
+known(struct singleton *s, uint64_t uid)
+{
+	int i;
+
+	for (i = 0; i < s->nk; i++)
+		if (s->k[i].m.uid == uid)
+			return &s->k[i];
+	return NULL;
+}
+
+static struct sg_known *
+add_known(struct singleton *s, uint64_t uid)
+{
+	struct sg_known *k = known(s, uid);
+
+	if (k != NULL)
+		return k;
+	if (s->nk == s->capk) {
+		s->capk = s->capk ? 2 * s->capk : 16;
+		if ((s->k = realloc(s->k, (size_t)s->capk * sizeof(*s->k))) == NULL)
+			fatal("realloc");
+	}
+	k = &s->k[s->nk++];
+	memset(k, 0, sizeof(*k));
+	k->m.uid = uid;
+	return k;
+}
+
+static int
+candidate(const struct sg_known *k)
+{
+	return k->removed_at == 0 && (k->m.status == MS_UP || k->m.status == MS_LEAVING);
+}
+
+static int
+cleared(const struct singleton *s, const struct sg_known *k, msec_t now)
+{
+	return k->handed || (k->removed_at != 0 && now - k->removed_at >= s->margin);
+}
+
+static int
+self_leaving(const struct singleton *s)
+{
+	return s->self_status == MS_EXITING || s->self_status == MS_DOWN ||
+	    s->self_status == MS_REMOVED;
+}
+
+/*
+ * Older members that may still run the singleton: they left the candidates
+ * (Exiting, Down, removed) but neither said hand-over done nor have been
+ * removed for the margin. Returns how many; *first is one to ask.
+ */
+static int
+blockers(const struct singleton *s, msec_t now, msec_t *until)
+{
+	const struct sg_known *me = NULL;
+	int i, n = 0;
+
+	for (i = 0; i < s->nk; i++)
+		if (s->k[i].m.uid == s->self)
+			me = &s->k[i];
+	if (until != NULL)
+		*until = -1;
+	for (i = 0; i < s->nk; i++) {
+		const struct sg_known *k = &s->k[i];
+
+		if (k == me || candidate(k) || cleared(s, k, now))
+			continue;
+		if (me != NULL && k->m.up_number != -1 && !member_older(&k->m, &me->m))
+			continue;
+		n++;
+		if (until != NULL && k->removed_at != 0 &&
+		    (*until < 0 || k->removed_at + s->margin < *until))
+			*until = k->removed_at + s->margin;
+	}
+	return n;
+}
+
+static void
+ask_blockers(struct singleton *s, msec_t now)
+{
+	const struct sg_known *me = known(s, s->self);
+	int i;
+
+	for (i = 0; i < s->nk; i++) {
+		const struct sg_known *k = &s->k[i];
+
+		if (k == me || k->removed_at != 0 || candidate(k) || cleared(s, k, now))
+			continue;
+		if (me != NULL && !member_older(&k->m, &me->m))
+			continue;
+		send(s, k->m.uid, SG_HAND_OVER_TO_ME);
+	}
+	s->next_retry = now + s->retry;
+}
+
+/* Recomputes the state from the view; called after every input. */
+static void
+step(struct singleton *s, msec_t now)
+{
+	int head = s->oldest.uid == s->self && s->self != 0 && !self_leaving(s) && !s->retired;
+	int guard;
+
+	for (guard = 0; guard < 4; guard++) {
+		enum sg_state was = s->state;
+
+		switch (s->state) {
+		case SG_START:
+			if (s->have_view)
+				go(s, SG_YOUNGER, "first view of the cluster");
+			break;
+		case SG_YOUNGER:
+			if (!head)
+				break;
+			if (blockers(s, now, NULL) == 0)
+				go(s, SG_OLDEST, "oldest, and no older member may still run it");
+			else {
+				go(s, SG_BECOMING, "oldest: asking older members to hand over");
+				ask_blockers(s, now);
+			}
+			break;
+		case SG_BECOMING:
+			if (!head)
+				go(s, SG_YOUNGER, "no longer the oldest");
+			else if (blockers(s, now, NULL) == 0)
+				go(s, SG_OLDEST, "older members handed over or were removed for the margin");
+			break;
+		case SG_OLDEST:
+			if (self_leaving(s)) {
+				if (s->oldest.uid != 0 && s->oldest.uid != s->self)
+					s->hand_to = s->oldest.uid;
+				go(s, SG_HANDING_OVER, "this node is leaving");
+				send(s, s->hand_to, SG_TAKE_OVER_FROM_ME);
+			} else if (!head) {
+				s->hand_to = s->oldest.uid;
+				go(s, SG_HANDING_OVER, "another member became the oldest");
+			}
+			break;
+		case SG_HANDING_OVER:
+			if (s->hand_to == 0 && s->oldest.uid != s->self)
+				s->hand_to = s->oldest.uid;
+			if (s->child == CH_IDLE) {
+				s->retired = 1;	/* the next oldest may start at once */
+				go(s, SG_HANDED, "stopped");
+				send(s, s->hand_to, SG_HAND_OVER_DONE);
+			} else if (head)
+				go(s, SG_OLDEST, "the oldest again before the hand-over");
+			break;
+		case SG_HANDED:
+			if (head)
+				go(s, SG_YOUNGER, "the oldest again");
+			break;
+		case SG_STOPPING:
+			break;
+		}
+		if (s->state == was)
+			break;
+	}
+}
+
+void
+sg_view(struct singleton *s, const struct mstate *st, uint64_t self, int64_t wall, msec_t now)
+{
+	int i, first = !s->have_view, best = -1;
+
+	if (s->state == SG_STOPPING)
+		return;
+	s->self = self;
+	s->have_view = 1;
+	s->self_status = MS_REMOVED;
+	for (i = 0; i < s->nk; i++)
+		if (s->k[i].removed_at == 0)
+			s->k[i].removed_at = -1;	/* marked: not seen in this view */
+	for (i = 0; i < st->n; i++) {
+		const struct member *m = &st->m[i];
+		struct sg_known *k;
+
+		if (m->uid == self) {
+			s->self_status = m->status;
+			snprintf(s->self_name, sizeof(s->self_name), "%s", m->name);
+		}
+		if (!member_has_role(m, s->role))
+			continue;
+		k = add_known(s, m->uid);
+		k->m = *m;
+		k->removed_at = 0;
+		if (candidate(k) && (best < 0 || member_older(m, &st->m[best])))
+			best = i;
+	}
+	for (i = 0; i < s->nk; i++)
+		if (s->k[i].removed_at == -1)
+			s->k[i].removed_at = now > 0 ? now : 1;
+	/*
+	 * Started afresh: a member removed shortly before may still be
+	 * running it for all we know; its tombstone says when it went.
+	 */
+	if (first && s->margin > 0)
+		for (i = 0; i < st->nt; i++) {
+			const struct tomb *t = &st->t[i];
+			struct sg_known *k;
+
+			if (wall - t->time >= s->margin || known(s, t->uid) != NULL)
+				continue;
+			k = add_known(s, t->uid);
+			k->m.status = MS_REMOVED;
+			k->m.up_number = -1;	/* older than anyone: we cannot tell */
+			k->removed_at = now - (wall > t->time ? wall - t->time : 0);
+			if (k->removed_at <= 0)
+				k->removed_at = 1;
+		}
+	/* forget members removed long ago */
+	for (i = 0; i < s->nk; i++)
+		if (s->k[i].removed_at > 0 && now - s->k[i].removed_at > s->margin + KNOWN_KEEP)
+			s->k[i--] = s->k[--s->nk];
+	memset(&s->oldest, 0, sizeof(s->oldest));
+	if (best >= 0)
+		s->oldest = st->m[best];
+	step(s, now);
+}
+
+void
+sg_lost(struct singleton *s, const char *why, msec_t now)
+{
+	(void)now;
+	go(s, SG_STOPPING, why);
+}
+
+void
+sg_receive(struct singleton *s, uint64_t from, const char *m, msec_t now)
+{
+	struct sg_known *k;
+
+	if (strcmp(m, SG_HAND_OVER_TO_ME) == 0) {
+		if (!s->retired)
+			snprintf(s->why, sizeof(s->why), "retired: a younger member sees this node leave");
+		s->retired = 1;
+		switch (s->state) {
+		case SG_START:
+			break;	/* no view yet: it will ask again */
+		case SG_OLDEST:
+			s->hand_to = from;
+			go(s, SG_HANDING_OVER, "a younger member asked for the hand-over");
+			send(s, from, SG_HAND_OVER_PROGRESS);
+			break;
+		case SG_HANDING_OVER:
+		case SG_STOPPING:
+			if (s->child != CH_IDLE) {
+				if (s->hand_to == 0)
+					s->hand_to = from;
+				send(s, from, SG_HAND_OVER_PROGRESS);
+			} else
+				send(s, from, SG_HAND_OVER_DONE);
+			break;
+		default:
+			/* it does not run here (any more) */
+			send(s, from, SG_HAND_OVER_DONE);
+			break;
+		}
+	} else if (strcmp(m, SG_HAND_OVER_DONE) == 0) {
+		if ((k = known(s, from)) != NULL && !k->handed) {
+			k->handed = 1;
+			s->changed = 1;
+		}
+	} else if (strcmp(m, SG_HAND_OVER_PROGRESS) == 0) {
+		if (s->state == SG_BECOMING)
+			s->next_retry = now + s->retry;	/* it is on it */
+	} else if (strcmp(m, SG_TAKE_OVER_FROM_ME) == 0) {
+		/* the oldest is leaving, maybe before we saw it: ask at once */
+		if ((s->state == SG_BECOMING || s->state == SG_YOUNGER) && !s->retired)
+			send(s, from, SG_HAND_OVER_TO_ME);
+	}
+	step(s, now);
+}
+
+void
+sg_tick(struct singleton *s, msec_t now)
+{
+	if (s->state == SG_BECOMING && now >= s->next_retry)
+		ask_blockers(s, now);
+	step(s, now);
+}
+
+msec_t
+sg_next_deadline(const struct singleton *s)
+{
+	msec_t d = -1, until;
+
+	if (s->state == SG_BECOMING) {
+		d = s->next_retry;
+		if (blockers(s, s->next_retry, &until) > 0 && until >= 0 && until < d)
+			d = until;
+	}
+	if (s->child == CH_STOPPING && (d < 0 || s->kill_at < d))
+		d = s->kill_at;
+	if (s->child == CH_IDLE && s->state == SG_OLDEST && (d < 0 || s->restart_at < d))
+		d = s->restart_at;
+	return d;
+}
+
+enum sg_action
+sg_child_action(struct singleton *s, msec_t now)
+{
+	int want = s->state == SG_OLDEST;
+
+	if (want && s->child == CH_IDLE && now >= s->restart_at) {
+		s->child = CH_RUNNING;
+		s->child_started = now;
+		return ACT_START;
+	}
+	if (!want && s->child == CH_RUNNING) {
+		s->child = CH_STOPPING;
+		s->kill_at = now + s->stop_timeout;
+		return ACT_TERM;
+	}
+	if (s->child == CH_STOPPING && now >= s->kill_at) {
+		s->kill_at = now + 1000;
+		return ACT_KILL;
+	}
+	return ACT_NONE;
+}
+
+void
+sg_child_exited(struct singleton *s, msec_t now)
+{
+	if (s->child == CH_RUNNING) {
+		/* on its own: again after a backoff, while we are the oldest */
+		if (now - s->child_started >= SG_BACKOFF_RESET)
+			s->backoff = SG_BACKOFF_MIN;
+		s->restart_at = now + s->backoff;
+		s->backoff = s->backoff * 2 > SG_BACKOFF_MAX ? SG_BACKOFF_MAX : s->backoff * 2;
+		s->restarts++;
+	} else {
+		s->restart_at = now;
+		s->backoff = SG_BACKOFF_MIN;
+	}
+	s->child = CH_IDLE;
+	step(s, now);
+}
+
+int
+sg_hold_exit(const struct singleton *s)
+{
+	return s->state == SG_OLDEST || s->state == SG_HANDING_OVER ||
+	    (s->state == SG_STOPPING && s->child != CH_IDLE);
+}
+
+int
+sg_serving(const struct singleton *s)
+{
+	return s->state == SG_OLDEST && s->child == CH_RUNNING;
+}

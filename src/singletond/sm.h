@@ -1,0 +1,122 @@
+/*
+ * sm.h: the cluster singleton's state machine, without I/O (Akka's
+ * ClusterSingletonManager). Fed memberd's membership state, the hand-over
+ * messages of the other nodes' singletonds, what became of the child and the
+ * time; says whether the child must run, which messages to send, and when
+ * to look again. The shell (singletond.c) does the forking and the sockets.
+ *
+ * The rule it keeps: the child runs only here, only while this node is the
+ * oldest Up (or Leaving) member with the role, and only once every older
+ * member that may have run it has said it stopped (hand-over done) or has
+ * been removed from the cluster for the removal margin.
+ */
+#ifndef SINGLETOND_SM_H
+#define SINGLETOND_SM_H
+
+#include <stdint.h>
+
+#include "clock.h"
+#include "config.h"
+#include "membership.h"
+
+/* Hand-over messages between singletonds (doc/PROTOCOL.md). */
+#define SG_HAND_OVER_TO_ME	"hand-over-to-me"	/* new oldest -> previous */
+#define SG_HAND_OVER_PROGRESS	"hand-over-in-progress"	/* previous: stopping it */
+#define SG_HAND_OVER_DONE	"hand-over-done"	/* previous: it is stopped */
+#define SG_TAKE_OVER_FROM_ME	"take-over-from-me"	/* previous oldest -> new */
+
+/* A crashing child is restarted after this, doubling up to the max. */
+#define SG_BACKOFF_MIN		1000
+#define SG_BACKOFF_MAX		30000
+#define SG_BACKOFF_RESET	30000	/* ran this long: the next crash starts afresh */
+
+enum sg_state {
+	SG_START,		/* no membership view yet */
+	SG_YOUNGER,		/* not the oldest */
+	SG_BECOMING,		/* the oldest, waiting for older members to hand over */
+	SG_OLDEST,		/* runs the child */
+	SG_HANDING_OVER,	/* stopping the child for the new oldest */
+	SG_HANDED,		/* stopped, hand-over done: waits to leave */
+	SG_STOPPING,		/* this node is down or gone: child stopped for good */
+};
+
+enum sg_child { CH_IDLE, CH_RUNNING, CH_STOPPING };
+enum sg_action { ACT_NONE, ACT_START, ACT_TERM, ACT_KILL };
+
+struct sg_known {		/* a member with the role, as last seen */
+	struct member m;
+	msec_t removed_at;	/* when we saw it go; 0: still a member */
+	int handed;		/* said hand-over done: it does not run it */
+};
+
+struct sg_out {
+	uint64_t to;
+	const char *m;
+};
+
+struct singleton {
+	/* settings */
+	char name[CONF_NAME_MAX];
+	char role[CONF_ROLE_MAX];
+	msec_t margin, retry, stop_timeout;
+
+	/* the view */
+	uint64_t self;
+	char self_name[CONF_NAME_MAX];
+	enum mstatus self_status;
+	int have_view;
+	struct member oldest;	/* head of the candidates; uid 0: none */
+	struct sg_known *k;
+	int nk, capk;
+
+	enum sg_state state;
+	/*
+	 * A member asked us to hand over: it sees us Exiting, Down or gone,
+	 * and membership never goes back, so we never run the child again.
+	 */
+	int retired;
+	uint64_t hand_to;	/* the new oldest we hand over to (0: none asked) */
+	msec_t next_retry;
+	char why[160];		/* the reason of the last state change, for the log */
+	int changed;		/* state changed since the shell last looked */
+
+	/* the child */
+	enum sg_child child;
+	msec_t child_started, restart_at, kill_at, backoff;
+	int restarts;
+
+	struct sg_out out[64];
+	int nout;
+};
+
+void sg_init(struct singleton *, const struct conf_singleton *, msec_t margin);
+void sg_free(struct singleton *);
+/* The removal margin singletond uses for a configuration (see akc.conf(5)). */
+msec_t sg_margin(const struct akc_config *);
+/*
+ * A new membership view: self is our uid, st memberd's state; wall (ms) dates
+ * tombstones, for members removed before we started.
+ */
+void sg_view(struct singleton *, const struct mstate *st, uint64_t self, int64_t wall, msec_t now);
+/* This node is down, removed or lost its memberd: stop for good. */
+void sg_lost(struct singleton *, const char *why, msec_t now);
+/* A hand-over message from another node's singletond. */
+void sg_receive(struct singleton *, uint64_t from, const char *m, msec_t now);
+/* Runs retries and margins that are due. */
+void sg_tick(struct singleton *, msec_t now);
+msec_t sg_next_deadline(const struct singleton *);
+
+/* What to do with the child now; the core assumes it is done. */
+enum sg_action sg_child_action(struct singleton *, msec_t now);
+/* The child exited (or could not be started). */
+void sg_child_exited(struct singleton *, msec_t now);
+
+/* Whether memberd must hold this node's exit (a hand-over is under way). */
+int sg_hold_exit(const struct singleton *);
+/* Whether requests may go to the child (runs, and is not being handed over). */
+int sg_serving(const struct singleton *);
+const char *sg_state_name(enum sg_state);
+/* Takes the outbox (valid until the next call into the core). */
+struct sg_out *sg_outbox(struct singleton *, int *n);
+
+#endif
