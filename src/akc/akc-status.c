@@ -1,5 +1,7 @@
 /* akc-status: self, leader, role leaders, convergence and unreachable members. */
+#include <dirent.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "json.h"
@@ -8,6 +10,67 @@
 #include "tool.h"
 
 #define USAGE "akc-status [-c FILE] [--json]"
+
+static int
+listed(cJSON *arr, const char *name)
+{
+	cJSON *e;
+
+	cJSON_ArrayForEach(e, arr)
+		if (json_str(e, "name") != NULL && strcmp(json_str(e, "name"), name) == 0)
+			return 1;
+	return 0;
+}
+
+static void
+add_singleton(struct tool *t, cJSON *arr, const char *name)
+{
+	char sock[RELAY_SVC_MAX + 8], err[512];
+	cJSON *rsp, *e;
+
+	if (listed(arr, name))
+		return;
+	snprintf(sock, sizeof(sock), "singleton.%s.ctl", name);
+	if (ctl_call(&t->cfg, sock, ctl_request("status"), &rsp, 1000, err, sizeof(err)) < 0) {
+		e = cJSON_CreateObject();
+		cJSON_AddStringToObject(e, "name", name);
+		cJSON_AddStringToObject(e, "error", err);
+		cJSON_AddItemToArray(arr, e);
+		return;
+	}
+	cJSON_DeleteItemFromObjectCaseSensitive(rsp, "v");
+	cJSON_DeleteItemFromObjectCaseSensitive(rsp, "ok");
+	cJSON_AddItemToArray(arr, rsp);
+}
+
+/* Singletons: those configured, and any singletond with a socket in the run dir. */
+static cJSON *
+singletons(struct tool *t)
+{
+	cJSON *arr = cJSON_CreateArray();
+	struct dirent **ents;
+	int i, n;
+
+	for (i = 0; i < t->cfg.nsingletons; i++)
+		add_singleton(t, arr, t->cfg.singletons[i].name);
+	if ((n = scandir(t->cfg.run_dir, &ents, NULL, alphasort)) < 0)
+		return arr;
+	for (i = 0; i < n; i++) {
+		const char *f = ents[i]->d_name;
+		size_t len = strlen(f);
+		char name[CONF_NAME_MAX];
+
+		if (strncmp(f, "singleton.", 10) == 0 && len > 14 && len - 14 < sizeof(name) &&
+		    strcmp(f + len - 4, ".ctl") == 0) {
+			memcpy(name, f + 10, len - 14);
+			name[len - 14] = '\0';
+			add_singleton(t, arr, name);
+		}
+		free(ents[i]);
+	}
+	free(ents);
+	return arr;
+}
 
 int
 main(int argc, char **argv)
@@ -31,6 +94,7 @@ main(int argc, char **argv)
 	rsp = tool_call(&t, SOCK_MEMBERD_CTL, ctl_request("status"));
 	cJSON_DeleteItemFromObjectCaseSensitive(rsp, "v");
 	cJSON_DeleteItemFromObjectCaseSensitive(rsp, "ok");
+	cJSON_AddItemToObject(rsp, "singletons", singletons(&t));
 	if (json) {
 		tool_print_json(rsp);
 		cJSON_Delete(rsp);
@@ -57,6 +121,19 @@ main(int argc, char **argv)
 		cJSON_ArrayForEach(o, cJSON_GetObjectItemCaseSensitive(e, "observed_by"))
 			printf(" %s", cJSON_IsString(o) ? o->valuestring : "?");
 		printf("\n");
+	}
+	cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(rsp, "singletons")) {
+		int here = 0;
+
+		json_bool(e, "running_here", &here);
+		if (json_str(e, "error") != NULL)
+			printf("singleton:   %s: %s\n", json_str(e, "name"), json_str(e, "error"));
+		else if (json_str(e, "running_on") != NULL)
+			printf("singleton:   %s: running on %s%s\n", json_str(e, "name"),
+			    json_str(e, "running_on"), here ? " (here)" : "");
+		else
+			printf("singleton:   %s: not running (%s; oldest: %s)\n", json_str(e, "name"),
+			    json_str(e, "state"), json_str(e, "oldest") ? json_str(e, "oldest") : "none");
 	}
 	cJSON_Delete(rsp);
 	tool_exit(&t, 0);

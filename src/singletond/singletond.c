@@ -267,6 +267,70 @@ put_env(char ***env, int *n, const char *key, const char *val)
 	(*env)[*n] = NULL;
 }
 
+/*
+ * The child's keeper, forked from us (so: async-signal-safe calls only, no
+ * nanomsg, no malloc). It leads the child's process group, runs the command
+ * in it and passes on its exit status. If singletond dies, even by SIGKILL,
+ * the kernel tells the keeper (PR_SET_PDEATHSIG) and it kills the whole
+ * group: a shell's children included, no singleton outlives its singletond.
+ */
+static void __attribute__((noreturn))
+keeper(pid_t parent, int devnull, char **argv, char **env, int search)
+{
+	sigset_t set, none;
+	siginfo_t si;
+	pid_t c;
+	int st;
+
+	setpgid(0, 0);
+	sigemptyset(&none);
+	sigemptyset(&set);
+	sigaddset(&set, SIGUSR2);
+	sigaddset(&set, SIGCHLD);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	sigprocmask(SIG_SETMASK, &set, NULL);
+	prctl(PR_SET_PDEATHSIG, SIGUSR2);
+	if (getppid() != parent)
+		_exit(127);
+	signal(SIGPIPE, SIG_DFL);
+	signal(SIGCHLD, SIG_DFL);
+	dup2(devnull, 0);
+	closefrom(3);
+	if ((c = fork()) < 0)
+		_exit(127);
+	if (c == 0) {
+		signal(SIGTERM, SIG_DFL);
+		signal(SIGINT, SIG_DFL);
+		signal(SIGHUP, SIG_DFL);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		if (search)
+			execvpe(argv[0], argv, env);
+		else
+			execve(argv[0], argv, env);
+		_exit(127);
+	}
+	for (;;) {
+		if (sigwaitinfo(&set, &si) < 0)
+			continue;
+		if (si.si_signo == SIGUSR2) {
+			kill(0, SIGKILL);	/* singletond is gone: so is the group */
+			_exit(137);
+		}
+		if (si.si_signo != SIGCHLD)
+			continue;	/* SIGTERM reaches the whole group: the child handles it */
+		if (waitpid(c, &st, WNOHANG) != c)
+			continue;
+		if (WIFEXITED(st))
+			_exit(WEXITSTATUS(st));
+		signal(WTERMSIG(st), SIG_DFL);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		kill(getpid(), WTERMSIG(st));
+		_exit(128 + WTERMSIG(st));
+	}
+}
+
 static int
 spawn(struct sgd *d)
 {
@@ -302,29 +366,8 @@ spawn(struct sgd *d)
 	if ((devnull = open("/dev/null", O_RDONLY | O_CLOEXEC)) < 0)
 		fatal("/dev/null");
 	pid = fork();
-	if (pid == 0) {
-		sigset_t all;
-
-		/* its own process group, and it dies with us */
-		setpgid(0, 0);
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		if (getppid() != parent)
-			_exit(127);
-		signal(SIGPIPE, SIG_DFL);
-		signal(SIGTERM, SIG_DFL);
-		signal(SIGINT, SIG_DFL);
-		signal(SIGCHLD, SIG_DFL);
-		signal(SIGHUP, SIG_DFL);
-		sigemptyset(&all);
-		sigprocmask(SIG_SETMASK, &all, NULL);
-		dup2(devnull, 0);
-		closefrom(3);
-		if (d->cmd != NULL)
-			execvpe(d->cmd[0], d->cmd, env);
-		else
-			execve(shargv[0], shargv, env);
-		_exit(127);
-	}
+	if (pid == 0)
+		keeper(parent, devnull, d->cmd != NULL ? d->cmd : shargv, env, d->cmd != NULL);
 	close(devnull);
 	for (i = 0; i < n; i++)
 		free(env[i]);

@@ -121,6 +121,32 @@ start_singleton() {
 	echo "$pid" > "$AKC_DIR/$name.singletond.pid"
 }
 
+# witness_check LOG: the witness singleton never ran twice at once: no
+# OVERLAP (it could not take the shared lock) and no start while another
+# start is open (closed by stop, crash, or a "killed" line the test wrote).
+witness_check() {
+	awk '$3 == "OVERLAP" { print "overlap: " $0; bad = 1 }
+	     $3 == "start" { if (open > 0) { print "started while another runs: " $0; bad = 1 }
+	                     open++; run[$4] = 1 }
+	     $3 == "stop" || $3 == "crash" || $3 == "killed" { if ($4 in run) { delete run[$4]; open-- } }
+	     END { exit bad }' "$1"
+}
+
+# witness_starts LOG NODE: how many times the witness started on NODE.
+witness_starts() { awk -v n="$2" '$2 == n && $3 == "start"' "$1" | wc -l; }
+
+# oldest_with NODE ROLE: the oldest Up member with ROLE in NODE's view.
+oldest_with() {
+	members_json "$1" | jq -r --arg r "$2" '[.[] | select(.status == "Up" and
+	    (.roles | index($r)))] | sort_by(.up_number) | .[0].node'
+}
+
+# singleton_on NODE NAME WHERE: NODE's singletond NAME says it runs on WHERE.
+singleton_on() {
+	[ "$(akc-status -c "$(conf_of "$1")" --json | jq -r --arg s "$2" \
+	    '.singletons[] | select(.name == $s) | .running_on')" = "$3" ]
+}
+
 # start_node NAME: memberd and leaderd, then wait until memberd answers.
 start_node() {
 	local name=$1

@@ -1,0 +1,205 @@
+#!/usr/bin/env bats
+# 3001: singletond on real nodes. A witness child (t/witness) holds a lock
+# shared by every node while it runs and logs its starts and stops: every
+# test checks that no two ever ran at once.
+
+load lib/akc
+
+setup() {
+	akc_setup
+	export WITNESS_LOG="$AKC_DIR/witness.log"
+	: > "$WITNESS_LOG"
+}
+teardown() { akc_teardown; }
+
+# cluster "NODE:ROLES..." [conf args...]: nodes with their roles, seeds the
+# first two, started in order, each with singletond w (the witness).
+cluster() {
+	local spec=$1 n; shift
+	for n in $spec; do
+		node_conf "${n%%:*}" roles="${n#*:}" "[singleton.w]=" role=backend \
+		    "command=$AKC_BIN/t/witness" stop-timeout=2s "$@"
+	done
+	set -- $spec
+	AKC_SEEDS="$(addr_of "${1%%:*}"), $(addr_of "${2%%:*}")"
+	for n in $spec; do
+		sed -i "s|^seed-nodes = .*|seed-nodes = $AKC_SEEDS|" "$(conf_of "${n%%:*}")"
+	done
+	for n in $spec; do
+		start_node "${n%%:*}"
+	done
+	for n in $spec; do
+		start_singleton "${n%%:*}" w
+	done
+}
+
+# runs_on NODE: the witness runs on NODE (its last line there is a start).
+runs_on() {
+	[ "$(awk -v n="$1" '$2 == n { last = $3 } END { print last }' "$WITNESS_LOG")" = start ]
+}
+
+crashed_at_least() { [ "$(grep -c crash "$WITNESS_LOG")" -ge "$1" ]; }
+
+# ms_of_event NODE TYPE SUBJECT: wall ms of that event in NODE's stream.
+ms_of_event() {
+	local t
+	t=$(jq -r --arg t "$2" --arg s "$3" 'select(.type == $t and .node == $s) | .time' \
+	    "$AKC_DIR/$1.events" | head -1)
+	echo $(( $(date -d "$t" +%s%N) / 1000000 ))
+}
+
+# ms_of_start NODE: wall ms of the witness's last start on NODE.
+ms_of_start() {
+	awk -v n="$1" '$2 == n && $3 == "start" { t = $1 } END { printf "%.0f\n", t * 1000 }' "$WITNESS_LOG"
+}
+
+@test "it runs on the oldest member with the role, and nowhere else" {
+	cluster "n1:frontend n2:backend n3:backend n4:backend"
+	watch_events n1 n2
+	wait_until 30 all_up_everywhere 4 n1 n2 n3 n4
+	local oldest
+	oldest=$(oldest_with n1 backend)
+	wait_until 20 runs_on "$oldest"
+	wait_until 10 singleton_on n1 w "$oldest"
+	wait_until 10 singleton_on n2 w "$oldest"
+	[ "$(grep -c start "$WITNESS_LOG")" = 1 ]
+	run akc-status -c "$(conf_of n1)"
+	assert_output --partial "singleton:   w: running on $oldest"
+	# its environment: the name, the node, the endpoint it serves
+	akc-status -c "$(conf_of "$oldest")" --json | jq -e '.singletons[0].running_here == true'
+	wait_until 10 grep -q "\"type\":\"SingletonStarted\",.*\"node\":\"$oldest\"" "$AKC_DIR/n1.events"
+	witness_check "$WITNESS_LOG"
+}
+
+@test "graceful leave of the oldest hands it over to the next oldest" {
+	cluster "n1:backend n2:backend n3:backend"
+	wait_until 30 all_up_everywhere 3 n1 n2 n3
+	local old next rest
+	old=$(oldest_with n1 backend)
+	next=$(members_json n1 | jq -r '[.[] | select(.status == "Up")] | sort_by(.up_number) | .[1].node')
+	wait_until 20 runs_on "$old"
+	akc-leave -c "$(conf_of "$old")"
+	wait_until 20 runs_on "$next"
+	exited_with "$old" 0
+	wait_until 10 process_exited "$(pid_of "$old" singletond)"
+	[ "$(exit_status_of "$(pid_of "$old" singletond)")" = 0 ]
+	grep -q "hand-over-done from $old" "$AKC_DIR/$next.singletond.log"
+	[ "$(witness_starts "$WITNESS_LOG" "$next")" = 1 ]
+	witness_check "$WITNESS_LOG"
+}
+
+@test "kill -9 of the oldest node: it moves after removal and the margin (keep-majority)" {
+	cluster "n1:backend n2:backend n3:backend n4:backend" "[downing]=" \
+	    strategy=keep-majority stable-after=2s
+	wait_until 30 all_up_everywhere 4 n1 n2 n3 n4
+	local old next others n child
+	old=$(oldest_with n1 backend)
+	next=$(members_json n1 | jq -r '[.[] | select(.status == "Up")] | sort_by(.up_number) | .[1].node')
+	others=$(for n in n1 n2 n3 n4; do [ "$n" != "$old" ] && echo "$n"; done)
+	watch_events $others
+	wait_until 20 runs_on "$old"
+	child=$(awk -v n="$old" '$2 == n && $3 == "start" { p = $4 } END { print p }' "$WITNESS_LOG")
+	kill_node "$old"	# memberd, leaderd, singletond; the child dies with singletond
+	wait_until 5 process_exited "$child"
+	echo "$(date +%s.%3N) $old killed $child" >> "$WITNESS_LOG"
+	wait_until 30 runs_on "$next"
+	removed=$(ms_of_event "$next" MemberRemoved "$old")
+	started=$(ms_of_start "$next")
+	echo "removed at $removed, started at $started" >&2
+	# not before the margin (= stable-after 2s) after the removal
+	(( started - removed >= 1900 ))
+	witness_check "$WITNESS_LOG"
+}
+
+@test "a node without the role reaches it through the proxy; 1000 requests across a hand-over lose none" {
+	cluster "n1:frontend n2:backend n3:backend"
+	wait_until 30 all_up_everywhere 3 n1 n2 n3
+	local old
+	old=$(oldest_with n1 backend)
+	wait_until 20 runs_on "$old"
+	PROGRESS_FILE="$AKC_DIR/progress" "$AKC_BIN/t/sg-client" "ipc://$AKC_DIR/n1/singleton.w" \
+	    1000 4 20 30000 > "$AKC_DIR/client.out" 2>&1 3>&- &
+	local client=$!
+	echo "$client" >> "$AKC_DIR/pids"
+	wait_until 20 awk '$1 >= 200 { ok = 1 } END { exit !ok }' "$AKC_DIR/progress"
+	akc-leave -c "$(conf_of "$old")"
+	local rc=0
+	wait "$client" || rc=$?
+	cat "$AKC_DIR/client.out"
+	[ "$rc" = 0 ]
+	grep -qx "sent 1000 answered 1000 errors 0 lost 0" "$AKC_DIR/client.out"
+	# answered by both: before and after the hand-over
+	[ "$(grep -c '^by ' "$AKC_DIR/client.out")" = 2 ]
+	witness_check "$WITNESS_LOG"
+}
+
+@test "a child that exits on its own is restarted with backoff, and its exits are logged" {
+	node_conf n1 roles=backend "[singleton.w]=" role=backend
+	start_node n1
+	wait_until 20 all_up n1 1
+	start_singleton n1 w "$AKC_BIN/t/witness" --exit-after 200
+	wait_until 30 crashed_at_least 4
+	# gaps between starts grow: about 1.2 s, 2.2 s, 4.2 s
+	awk '$3 == "start" { if (n) gap[n] = $1 - prev; prev = $1; n++ }
+	     END { print gap[1], gap[2], gap[3];
+	           exit !(gap[1] >= 1 && gap[2] > gap[1] + 0.5 && gap[3] > gap[2] + 1) }' "$WITNESS_LOG"
+	grep -q "exited with status 1: restarting it after a backoff" "$AKC_DIR/n1.singletond.log"
+	witness_check "$WITNESS_LOG"
+}
+
+@test "a child that ignores SIGTERM is killed after stop-timeout; singletond exits 0" {
+	node_conf n1 roles=backend "[singleton.w]=" role=backend stop-timeout=1s
+	start_node n1
+	wait_until 20 all_up n1 1
+	start_singleton n1 w "$AKC_BIN/t/witness" --ignore-term
+	wait_until 20 runs_on n1
+	local child
+	child=$(akc-status -c "$(conf_of n1)" --json | jq -r '.singletons[0].pid')
+	kill -TERM "$(pid_of n1 singletond)"
+	wait_until 10 process_exited "$(pid_of n1 singletond)"
+	[ "$(exit_status_of "$(pid_of n1 singletond)")" = 0 ]
+	process_exited "$child"
+	grep -q "did not stop in time: SIGKILL" "$AKC_DIR/n1.singletond.log"
+}
+
+@test "the proxy answers with an error when its buffer is full or no answer comes in time" {
+	node_conf n1 roles=frontend "[singleton.w]=" role=backend buffer-size=2 request-timeout=1s
+	start_node n1
+	wait_until 20 all_up n1 1
+	start_singleton n1 w "$AKC_BIN/t/witness"
+	wait_until 10 akc-status -c "$(conf_of n1)" --json
+	run "$AKC_BIN/t/sg-client" "ipc://$AKC_DIR/n1/singleton.w" 3 3 0 10000
+	[ "$status" = 1 ]
+	assert_output --partial "sent 3 answered 0 errors 3 lost 0"
+	assert_output --partial "proxy buffer full (buffer-size 2)"
+	assert_output --partial "no answer within request-timeout (1s): no member with its role is Up"
+	[ ! -s "$WITNESS_LOG" ]
+}
+
+@test "a downed node's singletond stops its child and exits 3" {
+	cluster "n1:backend n2:backend n3:backend" "[downing]=" down-removal-margin=1s
+	wait_until 30 all_up_everywhere 3 n1 n2 n3
+	local old next
+	old=$(oldest_with n1 backend)
+	next=$(members_json n1 | jq -r '[.[] | select(.status == "Up")] | sort_by(.up_number) | .[1].node')
+	wait_until 20 runs_on "$old"
+	akc-down -c "$(conf_of "$next")" "$old"
+	exited_with "$old" 3
+	wait_until 10 process_exited "$(pid_of "$old" singletond)"
+	[ "$(exit_status_of "$(pid_of "$old" singletond)")" = 3 ]
+	wait_until 20 runs_on "$next"
+	witness_check "$WITNESS_LOG"
+}
+
+@test "singletond refuses bad usage and missing commands clearly" {
+	node_conf n1
+	run singletond -c "$(conf_of n1)"
+	[ "$status" = 2 ]
+	assert_output --partial "-s NAME is required"
+	run singletond -c "$(conf_of n1)" -s nosuch
+	[ "$status" = 1 ]
+	assert_output --partial "no command"
+	run singletond -c "$(conf_of n1)" -s "bad/name" -- true
+	[ "$status" = 2 ]
+	assert_output --partial "bad singleton name"
+}
