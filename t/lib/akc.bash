@@ -138,7 +138,7 @@ witness_starts() { awk -v n="$2" '$2 == n && $3 == "start"' "$1" | wc -l; }
 # oldest_with NODE ROLE: the oldest Up member with ROLE in NODE's view.
 oldest_with() {
 	members_json "$1" | jq -r --arg r "$2" '[.[] | select(.status == "Up" and
-	    (.roles | index($r)))] | sort_by(.up_number) | .[0].node'
+	    ($r == "" or (.roles | index($r))))] | sort_by(.up_number) | .[0].node'
 }
 
 # singleton_on NODE NAME WHERE: NODE's singletond NAME says it runs on WHERE.

@@ -103,6 +103,17 @@ host_start() {
 	wait_until 10 akc-status -c "$AKC_DIR/$h.conf" >/dev/null
 }
 
+# host_singleton HOST NAME [CMD ARGS...]: singletond -s NAME of HOST inside its namespace.
+host_singleton() {
+	local h=$1 sg=$2; shift 2
+	local args=(-c "$AKC_DIR/$h.conf" -s "$sg")
+	[ $# -gt 0 ] && args+=(-- "$@")
+	ip netns exec "$(ns_of "$h")" "$AKC_BIN/singletond" "${args[@]}" \
+	    >>"$AKC_DIR/$h.singletond.log" 2>&1 3>&- &
+	echo $! >> "$AKC_DIR/pids"
+	echo $! > "$AKC_DIR/$h.singletond.pid"
+}
+
 _drop() {	# _drop HOST FROM: HOST drops what FROM sends it
 	ip netns exec "$(ns_of "$1")" nft add rule inet akc input ip saddr "$(ip_of "$2")" drop
 }
