@@ -68,6 +68,9 @@ ms_of_start() {
 	# its environment: the name, the node, the endpoint it serves
 	akc-status -c "$(conf_of "$oldest")" --json | jq -e '.singletons[0].running_here == true'
 	wait_until 10 grep -q "\"type\":\"SingletonStarted\",.*\"node\":\"$oldest\"" "$AKC_DIR/n1.events"
+	# a new reader's snapshot says where it runs too
+	run timeout 10 sh -c "akc-events -c '$(conf_of n3)' | grep -m1 SingletonStarted"
+	assert_output --partial "\"name\":\"w\",\"node\":\"$oldest\""
 	witness_check "$WITNESS_LOG"
 }
 
@@ -183,11 +186,16 @@ ms_of_start() {
 	old=$(oldest_with n1 backend)
 	next=$(members_json n1 | jq -r '[.[] | select(.status == "Up")] | sort_by(.up_number) | .[1].node')
 	wait_until 20 runs_on "$old"
+	watch_events "$next"
 	akc-down -c "$(conf_of "$next")" "$old"
 	exited_with "$old" 3
 	wait_until 10 process_exited "$(pid_of "$old" singletond)"
 	[ "$(exit_status_of "$(pid_of "$old" singletond)")" = 3 ]
 	wait_until 20 runs_on "$next"
+	# down-removal-margin: not before 1 s after the removal
+	removed=$(ms_of_event "$next" MemberRemoved "$old")
+	started=$(ms_of_start "$next")
+	(( started - removed >= 950 ))
 	witness_check "$WITNESS_LOG"
 }
 

@@ -180,8 +180,20 @@ control_dispatch(struct node *n, const cJSON *req, uint64_t event_seq, msec_t no
 	if (strcmp(cmd, "snapshot") == 0) {
 		r = reply(1);
 		json_add_u64(r, "seq", event_seq);
-		events_diff(NULL, &n->st, n->self.uid, add_event,
-		    cJSON_AddArrayToObject(r, "events"));
+		{
+			cJSON *evs = cJSON_AddArrayToObject(r, "events");
+			int i;
+
+			events_diff(NULL, &n->st, n->self.uid, add_event, evs);
+			for (i = 0; i < n->nsgrun; i++) {
+				cJSON *e = cJSON_CreateObject();
+
+				cJSON_AddStringToObject(e, "type", "SingletonStarted");
+				cJSON_AddStringToObject(e, "name", n->sgrun[i].name);
+				cJSON_AddStringToObject(e, "node", n->sgrun[i].node);
+				cJSON_AddItemToArray(evs, e);
+			}
+		}
 		return r;
 	}
 	arg = json_str(req, "node");

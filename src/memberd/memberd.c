@@ -178,6 +178,29 @@ on_peer(int fd, short ev, void *arg)
 
 static void publish(cJSON *ev, void *arg);
 
+/* Remembers where singleton name runs, for akc-events' snapshot. */
+static void
+note_singleton(struct node *n, const char *name, const char *node, int started)
+{
+	int i;
+
+	for (i = 0; i < n->nsgrun; i++)
+		if (strcmp(n->sgrun[i].name, name) == 0)
+			break;
+	if (!started) {
+		if (i < n->nsgrun && strcmp(n->sgrun[i].node, node) == 0)
+			n->sgrun[i] = n->sgrun[--n->nsgrun];
+		return;
+	}
+	if (i == n->nsgrun) {
+		if (n->nsgrun == CONF_MAX_SINGLETONS)
+			return;
+		n->nsgrun++;
+	}
+	snprintf(n->sgrun[i].name, sizeof(n->sgrun[i].name), "%s", name);
+	snprintf(n->sgrun[i].node, sizeof(n->sgrun[i].node), "%s", node);
+}
+
 /*
  * A local service's request: {"v":1,"relay":{"to","svc","body"}} for a peer's
  * service, or {"v":1,"publish":{"type":"Singleton...","name","node"}} for our
@@ -216,6 +239,8 @@ on_relay(int fd, short ev, void *arg)
 			cJSON_AddStringToObject(e, "type", type);
 			cJSON_AddStringToObject(e, "name", json_str(p, "name"));
 			cJSON_AddStringToObject(e, "node", json_str(p, "node"));
+			note_singleton(&d->node, json_str(p, "name"), json_str(p, "node"),
+			    strcmp(type, "SingletonStarted") == 0);
 			publish(e, d);
 		} else
 			d->node.dropped_ctl++;

@@ -92,6 +92,10 @@ struct node {
 	struct exit_hold { char svc[RELAY_SVC_MAX]; msec_t until; } holds[RELAY_HOLDS_MAX];
 	int nholds;
 
+	/* where the singletons run, as this node's singletonds last said (snapshots) */
+	struct { char name[CONF_NAME_MAX]; char node[CONF_NAME_MAX]; } sgrun[CONF_MAX_SINGLETONS];
+	int nsgrun;
+
 	/* messages for local services (singletond...), taken by the shell */
 	cJSON **relay_in;
 	int nrelay, relaycap;
