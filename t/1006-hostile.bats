@@ -65,3 +65,42 @@ dropped_total() {
 	kill -0 "$(pid_of n1 memberd)"
 	wait_until 10 all_up_everywhere 2 n1 n2
 }
+
+@test "relays: from non-members, malformed, to unknown members or garbage bodies are dropped and counted" {
+	export WITNESS_LOG="$AKC_DIR/witness.log"
+	start_cluster 2 "[singleton.w]=" "command=$AKC_BIN/t/witness"
+	wait_until 20 all_up_everywhere 2 n1 n2
+	start_singleton n1 w
+	start_singleton n2 w
+	wait_until 20 grep -q start "$WITNESS_LOG"
+	local a uid1
+	a=$(addr_of n1)
+	uid1=$(members_json n1 | jq -r '.[] | select(.node == "n1") | .uid')
+	# on the network: a relay from a stranger, and malformed ones
+	push "$a" '{"v":1,"t":"relay","from":{"node":"x","address":"tcp://127.0.0.1:1","uid":"5"},"to":"'"$uid1"'","svc":"singleton.w","body":{"m":"hand-over-to-me"}}'
+	push "$a" '{"v":1,"t":"relay","from":{"node":"x","address":"tcp://127.0.0.1:1","uid":"5"},"to":"'"$uid1"'","svc":"../../etc","body":{}}'
+	push "$a" '{"v":1,"t":"relay","from":{"node":"x","address":"tcp://127.0.0.1:1","uid":"5"},"to":"'"$uid1"'","svc":"singleton.w","body":"x"}'
+	# locally, through n2's memberd: to nobody, garbage, and bodies n1's singletond cannot use
+	local r2=ipc://$AKC_DIR/n2/memberd.relay
+	push "$r2" '{"v":1,"relay":{"to":"12345","svc":"singleton.w","body":{}}}'
+	push "$r2" 'garbage'
+	push "$r2" '{"v":1,"publish":{"type":"MemberUp","name":"x","node":"y"}}'
+	push "$r2" '{"v":1,"relay":{"to":"'"$uid1"'","svc":"singleton.w","body":{"m":"no-such"}}}'
+	push "$r2" '{"v":1,"relay":{"to":"'"$uid1"'","svc":"singleton.w","body":{"m":"req","rid":"x"}}}'
+	push "$r2" '{"v":1,"relay":{"to":"'"$uid1"'","svc":"singleton.w","body":{"m":"req","rid":"7","body":"%%%"}}}'
+	run timeout 5 nanocat --req --connect "ipc://$AKC_DIR/n1/singleton.w.ctl" -D 'garbage' -A
+	assert_output --partial "malformed request"
+	local j
+	j=$(status_json n1)
+	[ "$(jq .dropped.not_member <<<"$j")" -gt 0 ]
+	[ "$(jq .dropped.malformed <<<"$j")" -gt 0 ]
+	j=$(status_json n2)
+	[ "$(jq .traffic.relay_refused <<<"$j")" -gt 0 ]
+	[ "$(jq .dropped.control <<<"$j")" -gt 0 ]
+	[ "$(status_json n1 | jq '.singletons[0].dropped')" -gt 0 ]
+	# nothing moved: the singleton still runs where it started, once
+	[ "$(grep -c start "$WITNESS_LOG")" = 1 ]
+	status_json n1 | jq -e '.singletons[0].state == "oldest" or .singletons[0].state == "younger"'
+	kill -0 "$(pid_of n1 singletond)"
+	kill -0 "$(pid_of n2 singletond)"
+}

@@ -74,8 +74,10 @@ ms_of_start() {
 	witness_check "$WITNESS_LOG"
 }
 
-@test "graceful leave of the oldest hands it over to the next oldest" {
-	cluster "n1:backend n2:backend n3:backend"
+@test "graceful leave of the oldest hands it over to the next oldest (messages authenticated)" {
+	head -c 32 /dev/urandom | base64 > "$AKC_DIR/cluster.key"
+	chmod 600 "$AKC_DIR/cluster.key"
+	cluster "n1:backend n2:backend n3:backend" "[security]=" "key-file=$AKC_DIR/cluster.key"
 	wait_until 30 all_up_everywhere 3 n1 n2 n3
 	local old next rest
 	old=$(oldest_with n1 backend)

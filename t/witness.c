@@ -80,12 +80,13 @@ main(int argc, char **argv)
 	}
 	if ((lfd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0644)) < 0)
 		return 2;
-	if (flock(lfd, LOCK_EX | LOCK_NB) < 0)
-		logline("OVERLAP");
-	logline("start");
+	/* the handler first: a SIGTERM right after "start" must still log "stop" */
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = ignore_term ? SIG_IGN : on_term;
 	sigaction(SIGTERM, &sa, NULL);
+	if (flock(lfd, LOCK_EX | LOCK_NB) < 0)
+		logline("OVERLAP");
+	logline("start");
 	if (ep != NULL) {
 		size_t sz = sizeof(rcvfd);
 

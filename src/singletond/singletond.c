@@ -190,6 +190,14 @@ fetch_state(struct sgd *d, msec_t now)
 			sg_lost(&d->sm, "this node is no longer a member", now);
 		goto out;
 	}
+	if ((i = mstate_find(&st, self)) >= 0 && st.m[i].status == MS_DOWN &&
+	    d->sm.state != SG_STOPPING) {
+		/* memberd is about to exit 3: we stop the child and follow */
+		d->exit_code = EXIT_DAEMON_DOWNED;
+		d->memberd_gone = 1;
+		sg_lost(&d->sm, "this node was downed", now);
+		goto out;
+	}
 	sg_view(&d->sm, &st, self, clock_wall_ms(), now);
 	snprintf(d->oldest_name, sizeof(d->oldest_name), "%s", d->sm.oldest.name);
 	proxy_target(&d->px, d->sm.oldest.uid, now);

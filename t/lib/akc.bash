@@ -129,7 +129,16 @@ witness_check() {
 	     $3 == "start" { if (open > 0) { print "started while another runs: " $0; bad = 1 }
 	                     open++; run[$4] = 1 }
 	     $3 == "stop" || $3 == "crash" || $3 == "killed" { if ($4 in run) { delete run[$4]; open-- } }
-	     END { exit bad }' "$1"
+	     END { exit bad }' "$1" && return 0
+	# the evidence, for the test's output
+	echo "--- $1"
+	cat "$1"
+	local f
+	for f in "$AKC_DIR"/*.singletond.log; do
+		echo "--- $f"
+		cat "$f"
+	done
+	return 1
 }
 
 # witness_starts LOG NODE: how many times the witness started on NODE.
