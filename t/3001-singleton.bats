@@ -38,6 +38,8 @@ runs_on() {
 	[ "$(awk -v n="$1" '$2 == n { last = $3 } END { print last }' "$WITNESS_LOG")" = start ]
 }
 
+group_gone() { ! pgrep -g "$1" >/dev/null; }
+started_times() { [ "$(witness_starts "$WITNESS_LOG" "$1")" = "$2" ]; }
 crashed_at_least() { [ "$(grep -c crash "$WITNESS_LOG")" -ge "$1" ]; }
 
 # ms_of_event NODE TYPE SUBJECT: wall ms of that event in NODE's stream.
@@ -212,4 +214,24 @@ ms_of_start() {
 	run singletond -c "$(conf_of n1)" -s "bad/name" -- true
 	[ "$status" = 2 ]
 	assert_output --partial "bad singleton name"
+}
+
+@test "kill -9 of singletond takes the child's whole process group with it; restarted, it runs again" {
+	node_conf n1 roles=backend "[singleton.w]=" role=backend \
+	    "command=$AKC_BIN/t/witness & sleep 1000; wait"
+	start_node n1
+	wait_until 20 all_up n1 1
+	start_singleton n1 w
+	wait_until 20 runs_on n1
+	local child group
+	child=$(awk '$3 == "start" { p = $4 } END { print p }' "$WITNESS_LOG")
+	group=$(ps -o pgid= -p "$child" | tr -d ' ')
+	[ "$(pgrep -g "$group" | wc -l)" -ge 3 ]	# keeper, sh, witness, sleep
+	kill -9 "$(pid_of n1 singletond)"
+	wait_until 10 process_exited "$child"
+	echo "$(date +%s.%3N) n1 killed $child" >> "$WITNESS_LOG"
+	wait_until 10 group_gone "$group"
+	start_singleton n1 w
+	wait_until 20 started_times n1 2
+	witness_check "$WITNESS_LOG"
 }

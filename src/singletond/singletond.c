@@ -278,17 +278,25 @@ put_env(char ***env, int *n, const char *key, const char *val)
 /*
  * The child's keeper, forked from us (so: async-signal-safe calls only, no
  * nanomsg, no malloc). It leads the child's process group, runs the command
- * in it and passes on its exit status. If singletond dies, even by SIGKILL,
- * the kernel tells the keeper (PR_SET_PDEATHSIG) and it kills the whole
- * group: a shell's children included, no singleton outlives its singletond.
+ * in it, and is the group's subreaper: a shell's children that outlive the
+ * shell come back to it. It exits when every process it started is gone,
+ * with the command's status; a stop (SIGTERM to the group) thus lasts until
+ * the last of them has finished, up to singletond's stop-timeout and SIGKILL.
+ * When the command exits on its own, what it left behind is sent SIGTERM,
+ * and SIGKILL after KEEPER_GRACE. If singletond dies, even by SIGKILL, the
+ * kernel tells the keeper (PR_SET_PDEATHSIG) and it kills the whole group:
+ * no singleton outlives its singletond.
  */
+#define KEEPER_GRACE	5	/* seconds */
+
 static void __attribute__((noreturn))
 keeper(pid_t parent, int devnull, char **argv, char **env, int search)
 {
 	sigset_t set, none;
 	siginfo_t si;
-	pid_t c;
-	int st;
+	struct timespec grace = { KEEPER_GRACE, 0 };
+	pid_t c, p;
+	int st, main_st = 0, main_done = 0, sig;
 
 	setpgid(0, 0);
 	sigemptyset(&none);
@@ -298,20 +306,19 @@ keeper(pid_t parent, int devnull, char **argv, char **env, int search)
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGHUP);
+	for (sig = 1; sig < NSIG; sig++)
+		if (sig != SIGKILL && sig != SIGSTOP)
+			signal(sig, SIG_DFL);
 	sigprocmask(SIG_SETMASK, &set, NULL);
 	prctl(PR_SET_PDEATHSIG, SIGUSR2);
+	prctl(PR_SET_CHILD_SUBREAPER, 1);
 	if (getppid() != parent)
 		_exit(127);
-	signal(SIGPIPE, SIG_DFL);
-	signal(SIGCHLD, SIG_DFL);
 	dup2(devnull, 0);
 	closefrom(3);
 	if ((c = fork()) < 0)
 		_exit(127);
 	if (c == 0) {
-		signal(SIGTERM, SIG_DFL);
-		signal(SIGINT, SIG_DFL);
-		signal(SIGHUP, SIG_DFL);
 		sigprocmask(SIG_SETMASK, &none, NULL);
 		if (search)
 			execvpe(argv[0], argv, env);
@@ -320,23 +327,33 @@ keeper(pid_t parent, int devnull, char **argv, char **env, int search)
 		_exit(127);
 	}
 	for (;;) {
-		if (sigwaitinfo(&set, &si) < 0)
+		if ((main_done ? sigtimedwait(&set, &si, &grace) : sigwaitinfo(&set, &si)) < 0) {
+			if (main_done)
+				kill(0, SIGKILL);	/* its leftovers had their grace */
 			continue;
+		}
 		if (si.si_signo == SIGUSR2) {
 			kill(0, SIGKILL);	/* singletond is gone: so is the group */
 			_exit(137);
 		}
 		if (si.si_signo != SIGCHLD)
-			continue;	/* SIGTERM reaches the whole group: the child handles it */
-		if (waitpid(c, &st, WNOHANG) != c)
-			continue;
-		if (WIFEXITED(st))
-			_exit(WEXITSTATUS(st));
-		signal(WTERMSIG(st), SIG_DFL);
-		sigprocmask(SIG_SETMASK, &none, NULL);
-		kill(getpid(), WTERMSIG(st));
-		_exit(128 + WTERMSIG(st));
+			continue;	/* SIGTERM reaches the whole group: each handles it */
+		while ((p = waitpid(-1, &st, WNOHANG)) > 0)
+			if (p == c) {
+				main_st = st;
+				main_done = 1;
+				kill(0, SIGTERM);	/* we block it: only the others get it */
+			}
+		if (p < 0 && main_done)
+			break;		/* nothing of ours is left */
 	}
+	if (WIFEXITED(main_st))
+		_exit(WEXITSTATUS(main_st));
+	sig = WTERMSIG(main_st);
+	signal(sig, SIG_DFL);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	kill(getpid(), sig);
+	_exit(128 + sig);
 }
 
 static int
@@ -344,6 +361,7 @@ spawn(struct sgd *d)
 {
 	static char sh[] = "/bin/sh", dashc[] = "-c";
 	char **env = NULL, *shargv[4];
+	sigset_t all, old;
 	int n = 0, i, devnull;
 	pid_t pid, parent = getpid();
 	const char *skip[] = { "AKC_SINGLETON=", "AKC_NODE=", "AKC_SINGLETON_ENDPOINT=", NULL };
@@ -373,9 +391,13 @@ spawn(struct sgd *d)
 	shargv[3] = NULL;
 	if ((devnull = open("/dev/null", O_RDONLY | O_CLOEXEC)) < 0)
 		fatal("/dev/null");
+	/* no signal of ours may run in the keeper before it resets them */
+	sigfillset(&all);
+	sigprocmask(SIG_BLOCK, &all, &old);
 	pid = fork();
 	if (pid == 0)
 		keeper(parent, devnull, d->cmd != NULL ? d->cmd : shargv, env, d->cmd != NULL);
+	sigprocmask(SIG_SETMASK, &old, NULL);
 	close(devnull);
 	for (i = 0; i < n; i++)
 		free(env[i]);
