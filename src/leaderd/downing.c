@@ -329,6 +329,31 @@ down_indirect(struct downing *d, const struct mstate *st, uint64_t self, msec_t 
 	return v->ndown > 0;
 }
 
+msec_t
+downing_next_deadline(const struct downing *d)
+{
+	const struct akc_config *c = d->cfg;
+	msec_t t = -1, u;
+	int k;
+
+	if (c->strategy == DOWNING_NONE)
+		return -1;
+	if (c->strategy == DOWNING_AUTO_DOWN) {
+		for (k = 0; k < d->nsince; k++)
+			if (t < 0 || d->since[k] + c->stable_after < t)
+				t = d->since[k] + c->stable_after;
+		return t;
+	}
+	t = d->stable_deadline;
+	if (d->unstable_since > 0) {
+		u = d->unstable_since + c->stable_after +
+		    (3 * c->stable_after / 4 > 4000 ? 3 * c->stable_after / 4 : 4000) + 1;
+		if (t < 0 || u < t)
+			t = u;
+	}
+	return t;
+}
+
 int
 downing_tick(struct downing *d, const struct mstate *st, uint64_t self, int leader,
     msec_t now, struct verdict *v)

@@ -45,6 +45,8 @@ void downing_init(struct downing *, const struct akc_config *);
  */
 int downing_tick(struct downing *, const struct mstate *, uint64_t self, int leader,
     msec_t now, struct verdict *v);
+/* When a tick may next decide something (-1: nothing timed is pending). */
+msec_t downing_next_deadline(const struct downing *);
 const char *decision_name(enum decision);
 
 #endif

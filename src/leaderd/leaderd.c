@@ -335,6 +335,13 @@ main(int argc, char **argv)
 			l.next_tick = now + TICK;
 			l.next_full = now + FULL_EVERY;
 			round_once(&l, now);
+			/* the downing decision is due between ticks: be there on time */
+			if (!l.settled) {
+				msec_t due = downing_next_deadline(&l.down);
+
+				if (due > now && due < l.next_tick)
+					l.next_tick = due;
+			}
 		} else if (now >= l.next_tick) {
 			l.next_tick = now + TICK;
 			check_memberd(&l, now);

@@ -172,6 +172,8 @@ control_dispatch(struct node *n, const cJSON *req, uint64_t event_seq, msec_t no
 		json_add_u64(r, "state_seq", n->state_seq);
 		json_add_u64(r, "self", n->self.uid);
 		cJSON_AddBoolToObject(r, "member", n->phase == PHASE_MEMBER);
+		cJSON_AddBoolToObject(r, "shutdown", n->phase == PHASE_SHUTDOWN);
+		cJSON_AddNumberToObject(r, "exit_code", n->exit_code);
 		cJSON_AddBoolToObject(r, "convergence", node_convergence(n));
 		cJSON_AddItemToObject(r, "state", mstate_to_json(&n->st));
 		cJSON_AddItemToObject(r, "exiting_confirmed", u64set_to_json(&n->exiting_confirmed));

@@ -153,7 +153,8 @@ fetch_state(struct sgd *d, msec_t now)
 	cJSON *rsp;
 	struct mstate st;
 	uint64_t self;
-	int member = 0, i;
+	int member = 0, i, shut = 0;
+	long code = 0;
 
 	d->dirty = 0;
 	d->next_fetch = now + FETCH_EVERY;
@@ -184,6 +185,15 @@ fetch_state(struct sgd *d, msec_t now)
 		goto out;
 	}
 	d->self = self;
+	if (json_bool(rsp, "shutdown", &shut) == 0 && shut && d->sm.state != SG_STOPPING) {
+		/* memberd is going (downed: 3, left: 0): we stop the child and follow */
+		json_int(rsp, "exit_code", 0, 255, &code);
+		d->exit_code = (int)code;
+		d->memberd_gone = 1;
+		sg_lost(&d->sm, code == EXIT_DAEMON_DOWNED ? "this node was downed" :
+		    "this node left the cluster", now);
+		goto out;
+	}
 	if (!member) {
 		/* joining, or leaving for good: either way not the oldest */
 		if (d->sm.have_view && d->sm.state != SG_STOPPING)

@@ -268,12 +268,22 @@ sg_view(struct singleton *s, const struct mstate *st, uint64_t self, int64_t wal
 		k = add_known(s, m->uid);
 		k->m = *m;
 		k->removed_at = 0;
+		k->reachable = mstate_reachable(st, m->uid);
 		if (candidate(k) && (best < 0 || member_older(m, &st->m[best])))
 			best = i;
 	}
 	for (i = 0; i < s->nk; i++)
-		if (s->k[i].removed_at == -1)
+		if (s->k[i].removed_at == -1) {
 			s->k[i].removed_at = now > 0 ? now : 1;
+			/*
+			 * Removed from Exiting while reachable: the leader had its
+			 * exit confirmation, which its singletond holds back until it
+			 * has handed over. No margin to wait (a rolling restart would
+			 * wait it at every step otherwise).
+			 */
+			if (s->k[i].m.status == MS_EXITING && s->k[i].reachable)
+				s->k[i].handed = 1;
+		}
 	/*
 	 * Started afresh: a member removed shortly before may still be
 	 * running it for all we know; its tombstone says when it went.
