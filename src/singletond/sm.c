@@ -182,6 +182,7 @@ ask_blockers(struct singleton *s, msec_t now)
 static void
 step(struct singleton *s, msec_t now)
 {
+	s->now = now;
 	int head = s->oldest.uid == s->self && s->self != 0 && !self_leaving(s) && !s->retired;
 	int guard;
 
@@ -380,8 +381,9 @@ sg_next_deadline(const struct singleton *s)
 	msec_t d = -1, until;
 
 	if (s->state == SG_BECOMING) {
+		/* the next retry, or the end of the first margin still running */
 		d = s->next_retry;
-		if (blockers(s, s->next_retry, &until) > 0 && until >= 0 && until < d)
+		if (blockers(s, s->now, &until) > 0 && until >= 0 && until < d)
 			d = until;
 	}
 	if (s->child == CH_STOPPING && (d < 0 || s->kill_at < d))

@@ -78,6 +78,7 @@ struct singleton {
 	int retired;
 	uint64_t hand_to;	/* the new oldest we hand over to (0: none asked) */
 	msec_t next_retry;
+	msec_t now;		/* the time of the last input */
 	char why[160];		/* the reason of the last state change, for the log */
 	int changed;		/* state changed since the shell last looked */
 

@@ -1,0 +1,1392 @@
+/* test-singleton.c: the singleton state machine and the proxy's buffer rules, without I/O. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "proxy.h"
+#include "sm.h"
+#include "unit.h"
+
+/* uids; A, B, C have the role "backend" with up-numbers 1, 2, 3, D has not */
+#define A	1
+#define B	2
+#define C	3
+#define D	4
+#define WALL	1700000000000LL	/* the wall clock the views are dated with */
+
+
+static void
+add(struct mstate *st, uint64_t uid, int up, const char *roles, enum mstatus status)
+{
+	struct member m;
+
+	memset(&m, 0, sizeof(m));
+	m.uid = uid;
+	snprintf(m.name, sizeof(m.name), "n%d", (int)uid);
+	snprintf(m.address, sizeof(m.address), "tcp://127.0.0.1:%d", 7000 + (int)uid);
+	snprintf(m.roles, sizeof(m.roles), "%s", roles);
+	m.status = status;
+	m.up_number = up;
+	mstate_add(st, &m);
+}
+
+static void
+set_status(struct mstate *st, uint64_t uid, enum mstatus status)
+{
+	int i = mstate_find(st, uid);
+
+	if (i >= 0)
+		st->m[i].status = status;
+}
+
+/* A, B, C Up with the role among others, D Up without it, youngest */
+static void
+cluster(struct mstate *st)
+{
+	mstate_init(st);
+	add(st, A, 1, "backend", MS_UP);
+	add(st, B, 2, "backend,web", MS_UP);
+	add(st, C, 3, "web,backend", MS_UP);
+	add(st, D, 4, "web", MS_UP);
+}
+
+static void
+mk(struct singleton *s, const char *role, msec_t margin, msec_t retry, msec_t stop_timeout)
+{
+	struct conf_singleton c;
+
+	memset(&c, 0, sizeof(c));
+	snprintf(c.name, sizeof(c.name), "sg");
+	snprintf(c.role, sizeof(c.role), "%s", role);
+	c.hand_over_retry = retry;
+	c.stop_timeout = stop_timeout;
+	sg_init(s, &c, margin);
+}
+
+/* Takes the outbox; returns it as "to:message to:message". */
+static const char *
+outbox(struct singleton *s)
+{
+	static char buf[4096];
+	struct sg_out *o;
+	size_t len = 0;
+	int i, n;
+
+	buf[0] = '\0';
+	o = sg_outbox(s, &n);
+	for (i = 0; i < n && len < sizeof(buf); i++)
+		len += (size_t)snprintf(buf + len, sizeof(buf) - len, "%s%d:%s",
+		    i ? " " : "", (int)o[i].to, o[i].m);
+	return buf;
+}
+
+/* 1. Only the oldest member with the role runs it. */
+static void
+oldest_with_role_runs(void)
+{
+	struct mstate st;
+	struct singleton s[D + 1];
+	uint64_t u;
+
+	cluster(&st);
+	for (u = A; u <= D; u++) {
+		mk(&s[u], "backend", 5000, 1000, 5000);
+		CHECK_INT(s[u].state, SG_START);
+		CHECK_INT(sg_child_action(&s[u], 500), ACT_NONE);	/* no view, no child */
+		sg_view(&s[u], &st, u, WALL, 1000);
+		CHECK_INT(s[u].oldest.uid, A);
+		CHECK_STR(outbox(&s[u]), "");
+	}
+	CHECK_INT(s[A].state, SG_OLDEST);
+	CHECK_STR(sg_state_name(s[A].state), "oldest");
+	CHECK(s[A].changed);
+	CHECK_INT(sg_child_action(&s[A], 1000), ACT_START);
+	CHECK_INT(sg_child_action(&s[A], 1001), ACT_NONE);	/* started once */
+	CHECK(sg_serving(&s[A]));
+	CHECK(sg_hold_exit(&s[A]));
+	CHECK_INT(sg_next_deadline(&s[A]), -1);
+	for (u = B; u <= D; u++) {
+		CHECK_INT(s[u].state, SG_YOUNGER);
+		CHECK_INT(sg_child_action(&s[u], 1000), ACT_NONE);
+		CHECK(!sg_serving(&s[u]));
+		CHECK(!sg_hold_exit(&s[u]));
+		CHECK_INT(sg_next_deadline(&s[u]), -1);
+	}
+
+	/* Leaving is still a candidate: A keeps it until it is Exiting */
+	set_status(&st, A, MS_LEAVING);
+	for (u = A; u <= D; u++)
+		sg_view(&s[u], &st, u, WALL, 2000);
+	CHECK_INT(s[A].state, SG_OLDEST);
+	CHECK_INT(s[B].state, SG_YOUNGER);
+	CHECK_INT(sg_child_action(&s[A], 2000), ACT_NONE);
+
+	/* D has not the role: not even alone, long after the others went */
+	mstate_free(&st);
+	mstate_init(&st);
+	add(&st, D, 4, "web", MS_UP);
+	sg_view(&s[D], &st, D, WALL, 3000);
+	sg_tick(&s[D], 100000);
+	sg_view(&s[D], &st, D, WALL, 100000);
+	CHECK_INT(s[D].state, SG_YOUNGER);
+	CHECK_INT(s[D].oldest.uid, 0);
+	CHECK_INT(sg_child_action(&s[D], 100000), ACT_NONE);
+
+	for (u = A; u <= D; u++)
+		sg_free(&s[u]);
+	mstate_free(&st);
+}
+
+/* 1b. Which role: "" counts every member, a role in a list counts. */
+static void
+role_selects_candidates(void)
+{
+	struct mstate st;
+	struct singleton any[D + 1], web[D + 1], back[D + 1];
+	uint64_t u;
+
+	/* D, without the role, is the oldest here */
+	mstate_init(&st);
+	add(&st, D, 1, "web", MS_UP);
+	add(&st, A, 2, "backend", MS_UP);
+	add(&st, B, 3, "backend,web", MS_UP);
+	for (u = A; u <= D; u++) {
+		if (u == C)
+			continue;
+		mk(&any[u], "", 5000, 1000, 5000);
+		mk(&web[u], "web", 5000, 1000, 5000);
+		mk(&back[u], "backend", 5000, 1000, 5000);
+		sg_view(&any[u], &st, u, WALL, 1000);
+		sg_view(&web[u], &st, u, WALL, 1000);
+		sg_view(&back[u], &st, u, WALL, 1000);
+	}
+	CHECK_INT(any[D].state, SG_OLDEST);
+	CHECK_INT(any[A].state, SG_YOUNGER);
+	CHECK_INT(any[B].state, SG_YOUNGER);
+	CHECK_INT(sg_child_action(&any[D], 1000), ACT_START);
+	CHECK_INT(sg_child_action(&any[A], 1000), ACT_NONE);
+
+	CHECK_INT(web[D].state, SG_OLDEST);
+	CHECK_INT(web[B].state, SG_YOUNGER);
+	CHECK_INT(web[A].state, SG_YOUNGER);
+
+	CHECK_INT(back[A].state, SG_OLDEST);
+	CHECK_INT(back[B].state, SG_YOUNGER);
+	CHECK_INT(back[D].state, SG_YOUNGER);
+	CHECK_INT(sg_child_action(&back[A], 1000), ACT_START);
+	CHECK_INT(sg_child_action(&back[D], 1000), ACT_NONE);
+
+	for (u = A; u <= D; u++) {
+		if (u == C)
+			continue;
+		sg_free(&any[u]);
+		sg_free(&web[u]);
+		sg_free(&back[u]);
+	}
+	mstate_free(&st);
+}
+
+/* 2. A leaves: B asks, A stops its child and says so, then B starts. */
+static void
+graceful_hand_over(void)
+{
+	struct mstate st;
+	struct singleton a, b;
+
+	cluster(&st);
+	mk(&a, "backend", 5000, 1000, 5000);
+	mk(&b, "backend", 5000, 1000, 5000);
+	sg_view(&a, &st, A, WALL, 1000);
+	sg_view(&b, &st, B, WALL, 1000);
+	CHECK_INT(sg_child_action(&a, 1000), ACT_START);
+
+	/* B sees A Exiting first */
+	set_status(&st, A, MS_EXITING);
+	sg_view(&b, &st, B, WALL, 2000);
+	CHECK_INT(b.state, SG_BECOMING);
+	CHECK_INT(b.oldest.uid, B);
+	CHECK_STR(outbox(&b), "1:hand-over-to-me");
+	CHECK_INT(sg_child_action(&b, 2000), ACT_NONE);
+	CHECK(!sg_hold_exit(&b));
+	CHECK(!sg_serving(&b));
+	CHECK_INT(sg_next_deadline(&b), 3000);
+	sg_tick(&b, 2999);
+	CHECK_STR(outbox(&b), "");
+	sg_tick(&b, 3000);
+	CHECK_STR(outbox(&b), "1:hand-over-to-me");	/* asked again */
+	CHECK_INT(sg_next_deadline(&b), 4000);
+
+	/* A sees itself Exiting: stops the child, holds its exit */
+	sg_view(&a, &st, A, WALL, 3000);
+	CHECK_INT(a.state, SG_HANDING_OVER);
+	CHECK_INT(a.hand_to, B);
+	CHECK_STR(outbox(&a), "2:take-over-from-me");
+	CHECK(!sg_serving(&a));
+	CHECK(sg_hold_exit(&a));
+	CHECK_INT(sg_child_action(&a, 3000), ACT_TERM);
+	CHECK_INT(sg_child_action(&a, 3001), ACT_NONE);
+	CHECK_INT(sg_next_deadline(&a), 8000);	/* the kill */
+
+	sg_receive(&b, A, SG_TAKE_OVER_FROM_ME, 3010);
+	CHECK_STR(outbox(&b), "1:hand-over-to-me");
+	sg_receive(&a, B, SG_HAND_OVER_TO_ME, 3020);
+	CHECK_INT(a.state, SG_HANDING_OVER);
+	CHECK_STR(outbox(&a), "2:hand-over-in-progress");
+	sg_receive(&b, A, SG_HAND_OVER_PROGRESS, 3030);
+	CHECK_INT(sg_next_deadline(&b), 4030);	/* it is on it: ask later */
+
+	/* B waits however long the child takes to stop */
+	sg_tick(&b, 4029);
+	CHECK_STR(outbox(&b), "");
+	sg_tick(&b, 4030);
+	CHECK_STR(outbox(&b), "1:hand-over-to-me");
+	sg_tick(&b, 7000);
+	CHECK_STR(outbox(&b), "1:hand-over-to-me");
+	sg_view(&b, &st, B, WALL, 7000);
+	CHECK_INT(b.state, SG_BECOMING);
+	CHECK_INT(sg_child_action(&b, 7000), ACT_NONE);
+
+	/* stopped: A says so to B and releases its exit */
+	sg_child_exited(&a, 7100);
+	CHECK_INT(a.state, SG_HANDED);
+	CHECK(a.retired);
+	CHECK_STR(outbox(&a), "2:hand-over-done");
+	CHECK(!sg_hold_exit(&a));
+	CHECK_INT(sg_child_action(&a, 7100), ACT_NONE);
+	CHECK_INT(sg_next_deadline(&a), -1);
+	sg_receive(&b, A, SG_HAND_OVER_DONE, 7200);
+	CHECK_INT(b.state, SG_OLDEST);
+	CHECK_INT(sg_child_action(&b, 7200), ACT_START);
+	CHECK(sg_serving(&b));
+	CHECK(sg_hold_exit(&b));
+	CHECK_STR(outbox(&b), "");
+
+	/* a done that got lost: asked again, A answers again */
+	sg_receive(&a, B, SG_HAND_OVER_TO_ME, 7300);
+	CHECK_STR(outbox(&a), "2:hand-over-done");
+	CHECK_INT(a.state, SG_HANDED);
+
+	/* A is removed: B keeps it, and never asks a removed member */
+	mstate_remove(&st, A, WALL + 8000);
+	sg_view(&b, &st, B, WALL + 8000, 9000);
+	sg_tick(&b, 20000);
+	CHECK_INT(b.state, SG_OLDEST);
+	CHECK_STR(outbox(&b), "");
+
+	/* retired: a view that makes A the head again starts nothing */
+	mstate_free(&st);
+	mstate_init(&st);
+	add(&st, A, 1, "backend", MS_UP);
+	sg_view(&a, &st, A, WALL + 100000, 100000);
+	sg_tick(&a, 200000);
+	CHECK_INT(a.state, SG_HANDED);
+	CHECK_INT(sg_child_action(&a, 200000), ACT_NONE);
+	CHECK(!sg_hold_exit(&a));
+
+	sg_free(&a);
+	sg_free(&b);
+	mstate_free(&st);
+}
+
+/* 2b. B asks before A sees itself leave; A's child may be down between restarts. */
+static void
+asked_before_own_exit(void)
+{
+	struct mstate st, sb;
+	struct singleton a, b, a2;
+
+	cluster(&st);
+	mk(&a, "backend", 5000, 1000, 5000);
+	mk(&b, "backend", 5000, 1000, 5000);
+	sg_view(&a, &st, A, WALL, 1000);
+	sg_view(&b, &st, B, WALL, 1000);
+	CHECK_INT(sg_child_action(&a, 1000), ACT_START);
+
+	mstate_init(&sb);
+	mstate_copy(&sb, &st);
+	set_status(&sb, A, MS_EXITING);
+	sg_view(&b, &sb, B, WALL, 2000);
+	CHECK_STR(outbox(&b), "1:hand-over-to-me");
+	sg_receive(&a, B, SG_HAND_OVER_TO_ME, 2010);
+	CHECK_INT(a.state, SG_HANDING_OVER);
+	CHECK(a.retired);
+	CHECK_STR(outbox(&a), "2:hand-over-in-progress");
+	CHECK(sg_hold_exit(&a));
+	CHECK_INT(sg_child_action(&a, 2010), ACT_TERM);
+	/* its own view still says it is the oldest: no going back */
+	sg_view(&a, &st, A, WALL, 2020);
+	CHECK_INT(a.state, SG_HANDING_OVER);
+	/* then Exiting: nothing more to say yet */
+	sg_view(&a, &sb, A, WALL, 2030);
+	CHECK_INT(a.state, SG_HANDING_OVER);
+	CHECK_STR(outbox(&a), "");
+	sg_child_exited(&a, 2500);
+	CHECK_INT(a.state, SG_HANDED);
+	CHECK_STR(outbox(&a), "2:hand-over-done");
+	sg_receive(&b, A, SG_HAND_OVER_DONE, 2510);
+	CHECK_INT(b.state, SG_OLDEST);
+	CHECK_INT(sg_child_action(&b, 2510), ACT_START);
+
+	/* asked while its crashed child waits out the backoff: done at once */
+	mk(&a2, "backend", 5000, 1000, 5000);
+	sg_view(&a2, &st, A, WALL, 1000);
+	CHECK_INT(sg_child_action(&a2, 1000), ACT_START);
+	sg_child_exited(&a2, 1200);
+	CHECK_INT(sg_child_action(&a2, 1300), ACT_NONE);
+	sg_receive(&a2, B, SG_HAND_OVER_TO_ME, 1300);
+	CHECK_INT(a2.state, SG_HANDED);
+	CHECK_STR(outbox(&a2), "2:hand-over-in-progress 2:hand-over-done");
+	CHECK_INT(sg_child_action(&a2, 5000), ACT_NONE);
+	CHECK(!sg_hold_exit(&a2));
+
+	sg_free(&a);
+	sg_free(&a2);
+	sg_free(&b);
+	mstate_free(&st);
+	mstate_free(&sb);
+}
+
+/* 3. A crashes: Down, then removed; B starts only a margin after the removal. */
+static void
+crash_waits_for_margin(void)
+{
+	struct mstate st;
+	struct singleton b, c;
+	msec_t t;
+
+	cluster(&st);
+	mk(&b, "backend", 5000, 1000, 5000);
+	mk(&c, "backend", 5000, 1000, 5000);
+	sg_view(&b, &st, B, WALL, 1000);
+	sg_view(&c, &st, C, WALL, 1000);
+	set_status(&st, A, MS_DOWN);
+	sg_view(&b, &st, B, WALL, 1500);
+	sg_view(&c, &st, C, WALL, 1500);
+	CHECK_INT(b.state, SG_BECOMING);
+	CHECK_INT(c.state, SG_YOUNGER);
+	CHECK_STR(outbox(&b), "1:hand-over-to-me");
+	CHECK_STR(outbox(&c), "");
+
+	/* Down but not removed: it may still run it, however long that lasts */
+	for (t = 1600; t < 60000; t += 100) {
+		sg_tick(&b, t);
+		outbox(&b);
+		if (sg_child_action(&b, t) != ACT_NONE)
+			break;
+	}
+	CHECK_INT(t, 60000);
+	CHECK_INT(b.state, SG_BECOMING);
+
+	/* removed at 60000: the margin runs from there */
+	mstate_remove(&st, A, WALL + 59000);
+	sg_view(&b, &st, B, WALL + 59000, 60000);
+	CHECK_INT(b.state, SG_BECOMING);
+	CHECK(sg_next_deadline(&b) > 60000 && sg_next_deadline(&b) <= 65000);
+	sg_tick(&b, 64999);
+	sg_view(&b, &st, B, WALL + 63999, 64999);
+	CHECK_INT(b.state, SG_BECOMING);
+	CHECK_INT(sg_child_action(&b, 64999), ACT_NONE);
+	CHECK_STR(outbox(&b), "");	/* a removed member is not asked */
+	sg_tick(&b, 65000);
+	CHECK_INT(b.state, SG_OLDEST);
+	CHECK_INT(sg_child_action(&b, 65000), ACT_START);
+	CHECK(sg_serving(&b));
+
+	/* C saw the same and stays younger */
+	sg_view(&c, &st, C, WALL + 59000, 60000);
+	sg_tick(&c, 70000);
+	CHECK_INT(c.state, SG_YOUNGER);
+	CHECK_INT(sg_child_action(&c, 70000), ACT_NONE);
+
+	sg_free(&b);
+	sg_free(&c);
+	mstate_free(&st);
+}
+
+/*
+ * The shell's loop over b alone: tick, act, sleep until the deadline.
+ * Returns when it started (-1: never); *late: a deadline lay past margin_end;
+ * *spin: a deadline was not in the future after the tick.
+ */
+static msec_t
+run_by_deadlines(struct singleton *b, msec_t now, msec_t end, msec_t margin_end, int *late,
+    int *spin)
+{
+	msec_t d;
+
+	*late = *spin = 0;
+	while (now < end) {
+		sg_tick(b, now);
+		outbox(b);
+		if (sg_child_action(b, now) == ACT_START)
+			return now;
+		if ((d = sg_next_deadline(b)) < 0)
+			return -1;
+		if (d > margin_end)
+			*late = 1;
+		if (d <= now)
+			*spin = 1;
+		now = d > now ? d : now + 1;
+	}
+	return -1;
+}
+
+/*
+ * 3b. The deadline while waiting out the margin. Known bug: sg_next_deadline
+ * counts the blockers as of next_retry, not now; when every blocker's margin
+ * ends before the next retry, none is left to give its end, and the deadline
+ * is the retry: the start comes up to hand-over-retry late.
+ */
+static void
+crash_deadline(void)
+{
+	struct mstate st;
+	struct singleton b;
+	msec_t started;
+	int late, spin;
+
+	/* retries every 10 s, margin 5 s: the deadline is the margin's end */
+	cluster(&st);
+	mk(&b, "backend", 5000, 10000, 5000);
+	sg_view(&b, &st, B, WALL, 1000);
+	set_status(&st, A, MS_DOWN);
+	sg_view(&b, &st, B, WALL, 1000);
+	CHECK_INT(b.state, SG_BECOMING);
+	CHECK_INT(sg_next_deadline(&b), 11000);
+	mstate_remove(&st, A, WALL + 1000);
+	sg_view(&b, &st, B, WALL + 1000, 2000);
+	CHECK(sg_next_deadline(&b) > 2000);
+	/* says 11000, the next retry: started at 11000, 4 s late */
+	CHECK(sg_next_deadline(&b) == 7000);
+	started = run_by_deadlines(&b, 2000, 30000, 7000, &late, &spin);
+	CHECK(started >= 7000);
+	CHECK(!spin);
+	CHECK(started == 7000);
+	sg_free(&b);
+	mstate_free(&st);
+
+	/* retries every second, removed at 2500: the margin ends between two retries */
+	cluster(&st);
+	mk(&b, "backend", 5000, 1000, 5000);
+	sg_view(&b, &st, B, WALL, 1000);
+	set_status(&st, A, MS_DOWN);
+	sg_view(&b, &st, B, WALL, 1000);
+	CHECK_STR(outbox(&b), "1:hand-over-to-me");
+	CHECK_INT(sg_next_deadline(&b), 2000);
+	sg_tick(&b, 2000);
+	CHECK_STR(outbox(&b), "1:hand-over-to-me");
+	CHECK_INT(sg_next_deadline(&b), 3000);
+	mstate_remove(&st, A, WALL + 1500);
+	sg_view(&b, &st, B, WALL + 1500, 2500);
+	started = run_by_deadlines(&b, 2500, 30000, 7500, &late, &spin);
+	CHECK(started >= 7500);
+	CHECK(!spin);
+	/* after the tick at 7000 the deadline says 8000: started at 8000 */
+	CHECK(started == 7500);
+	CHECK(!late);
+	sg_free(&b);
+	mstate_free(&st);
+
+	/* removed on a retry's beat: on time */
+	cluster(&st);
+	mk(&b, "backend", 5000, 1000, 5000);
+	sg_view(&b, &st, B, WALL, 1000);
+	set_status(&st, A, MS_DOWN);
+	sg_view(&b, &st, B, WALL, 1000);
+	mstate_remove(&st, A, WALL + 1000);
+	sg_view(&b, &st, B, WALL + 1000, 2000);
+	started = run_by_deadlines(&b, 2000, 30000, 7000, &late, &spin);
+	CHECK_INT(started, 7000);
+	CHECK(!late);
+	CHECK(!spin);
+	sg_free(&b);
+	mstate_free(&st);
+}
+
+/* 4. Asked to hand over when it does not run it. */
+static void
+asked_when_not_running(void)
+{
+	struct mstate st;
+	struct singleton c, s0, b;
+
+	cluster(&st);
+
+	/* younger: done at once, and retired for good */
+	mk(&c, "backend", 5000, 1000, 5000);
+	sg_view(&c, &st, C, WALL, 1000);
+	CHECK_INT(c.state, SG_YOUNGER);
+	sg_receive(&c, D, SG_HAND_OVER_TO_ME, 1100);
+	CHECK_STR(outbox(&c), "4:hand-over-done");
+	CHECK(c.retired);
+	CHECK_INT(c.state, SG_YOUNGER);
+	/* later the only one left: still nothing */
+	set_status(&st, A, MS_DOWN);
+	set_status(&st, B, MS_DOWN);
+	sg_view(&c, &st, C, WALL, 2000);
+	mstate_remove(&st, A, WALL + 2000);
+	mstate_remove(&st, B, WALL + 2000);
+	sg_view(&c, &st, C, WALL + 2000, 3000);
+	sg_tick(&c, 100000);
+	CHECK_INT(c.state, SG_YOUNGER);
+	CHECK_INT(sg_child_action(&c, 100000), ACT_NONE);
+	CHECK_STR(outbox(&c), "");
+	mstate_free(&st);
+
+	/* no view yet: says nothing (it asks again); after the view it says done */
+	cluster(&st);
+	mk(&s0, "backend", 5000, 1000, 5000);
+	sg_receive(&s0, B, SG_HAND_OVER_TO_ME, 500);
+	CHECK_INT(s0.state, SG_START);
+	CHECK_STR(outbox(&s0), "");
+	CHECK_INT(sg_child_action(&s0, 500), ACT_NONE);
+	sg_view(&s0, &st, A, WALL, 1000);	/* the head, but asked: retired */
+	CHECK_INT(s0.state, SG_YOUNGER);
+	CHECK_INT(sg_child_action(&s0, 1000), ACT_NONE);
+	sg_receive(&s0, B, SG_HAND_OVER_TO_ME, 1100);
+	CHECK_STR(outbox(&s0), "2:hand-over-done");
+
+	/* becoming the oldest: done, and back to younger */
+	mk(&b, "backend", 5000, 1000, 5000);
+	sg_view(&b, &st, B, WALL, 1000);
+	set_status(&st, A, MS_EXITING);
+	sg_view(&b, &st, B, WALL, 1200);
+	CHECK_INT(b.state, SG_BECOMING);
+	CHECK_STR(outbox(&b), "1:hand-over-to-me");
+	sg_receive(&b, C, SG_HAND_OVER_TO_ME, 1300);
+	CHECK_STR(outbox(&b), "3:hand-over-done");
+	CHECK_INT(b.state, SG_YOUNGER);
+	sg_receive(&b, A, SG_HAND_OVER_DONE, 1400);
+	CHECK_INT(b.state, SG_YOUNGER);
+	CHECK_INT(sg_child_action(&b, 1400), ACT_NONE);
+	/* a retired node asks nobody when told to take over */
+	sg_receive(&b, A, SG_TAKE_OVER_FROM_ME, 1500);
+	CHECK_STR(outbox(&b), "");
+
+	sg_free(&c);
+	sg_free(&s0);
+	sg_free(&b);
+	mstate_free(&st);
+}
+
+/* 5. The child crashes: restarted after 1, 2, 4 ... 30 s; killed when it ignores TERM. */
+static void
+child_backoff(void)
+{
+	static const msec_t want[] = { 1000, 2000, 4000, 8000, 16000, 30000, 30000 };
+	struct mstate st;
+	struct singleton a;
+	msec_t t = 1000;
+	int i;
+
+	mstate_init(&st);
+	add(&st, A, 1, "backend", MS_UP);
+	mk(&a, "backend", 5000, 1000, 5000);
+	sg_view(&a, &st, A, WALL, t);
+	CHECK_INT(sg_child_action(&a, t), ACT_START);
+	for (i = 0; i < (int)(sizeof(want) / sizeof(want[0])); i++) {
+		t += 500;
+		sg_child_exited(&a, t);
+		CHECK_INT(a.state, SG_OLDEST);
+		CHECK_INT(a.restart_at, t + want[i]);
+		CHECK_INT(sg_next_deadline(&a), t + want[i]);
+		CHECK(!sg_serving(&a));
+		CHECK(sg_hold_exit(&a));
+		CHECK_INT(sg_child_action(&a, t + want[i] - 1), ACT_NONE);
+		t += want[i];
+		CHECK_INT(sg_child_action(&a, t), ACT_START);
+		CHECK_INT(sg_next_deadline(&a), -1);
+	}
+	CHECK_INT(a.backoff, SG_BACKOFF_MAX);
+	CHECK_INT(a.restarts, 7);
+
+	/* ran the reset time: the next crash starts afresh */
+	t += SG_BACKOFF_RESET;
+	sg_child_exited(&a, t);
+	CHECK_INT(a.restart_at, t + SG_BACKOFF_MIN);
+	t += SG_BACKOFF_MIN;
+	CHECK_INT(sg_child_action(&a, t), ACT_START);
+	/* just short of it: the backoff goes on doubling */
+	t += SG_BACKOFF_RESET - 1;
+	sg_child_exited(&a, t);
+	CHECK_INT(a.restart_at, t + 2000);
+	t += 2000;
+	CHECK_INT(sg_child_action(&a, t), ACT_START);
+
+	sg_free(&a);
+	mstate_free(&st);
+}
+
+static void
+child_killed_after_stop_timeout(void)
+{
+	struct mstate st;
+	struct singleton a;
+
+	mstate_init(&st);
+	add(&st, A, 1, "backend", MS_UP);
+	mk(&a, "backend", 5000, 1000, 3000);
+	sg_view(&a, &st, A, WALL, 1000);
+	CHECK_INT(sg_child_action(&a, 1000), ACT_START);
+	sg_receive(&a, B, SG_HAND_OVER_TO_ME, 2000);
+	CHECK_STR(outbox(&a), "2:hand-over-in-progress");
+	CHECK_INT(sg_child_action(&a, 2000), ACT_TERM);
+	CHECK_INT(sg_next_deadline(&a), 5000);
+	CHECK_INT(sg_child_action(&a, 4999), ACT_NONE);
+	CHECK_INT(sg_child_action(&a, 5000), ACT_KILL);
+	CHECK_INT(sg_next_deadline(&a), 6000);
+	CHECK_INT(sg_child_action(&a, 5999), ACT_NONE);
+	CHECK_INT(sg_child_action(&a, 6000), ACT_KILL);
+	CHECK(sg_hold_exit(&a));
+	sg_child_exited(&a, 6100);
+	CHECK_INT(a.state, SG_HANDED);
+	CHECK_STR(outbox(&a), "2:hand-over-done");
+	CHECK_INT(sg_child_action(&a, 9000), ACT_NONE);
+	CHECK_INT(sg_next_deadline(&a), -1);
+	CHECK(!sg_hold_exit(&a));
+	sg_free(&a);
+	mstate_free(&st);
+}
+
+/* 6. Lost (this node down, removed, or memberd gone): stop for good. */
+static void
+lost_stops_for_good(void)
+{
+	struct mstate st;
+	struct singleton a, b, s0;
+
+	cluster(&st);
+	mk(&a, "backend", 5000, 1000, 5000);
+	sg_view(&a, &st, A, WALL, 1000);
+	CHECK_INT(sg_child_action(&a, 1000), ACT_START);
+	sg_lost(&a, "memberd is gone", 2000);
+	CHECK_INT(a.state, SG_STOPPING);
+	CHECK(strstr(a.why, "memberd is gone") != NULL);
+	CHECK(!sg_serving(&a));
+	CHECK_INT(sg_child_action(&a, 2000), ACT_TERM);
+	CHECK(sg_hold_exit(&a));
+	sg_view(&a, &st, A, WALL, 2100);	/* ignored */
+	CHECK_INT(a.state, SG_STOPPING);
+	sg_receive(&a, B, SG_HAND_OVER_TO_ME, 2200);
+	CHECK_STR(outbox(&a), "2:hand-over-in-progress");
+	CHECK_INT(sg_child_action(&a, 7000), ACT_KILL);
+	sg_child_exited(&a, 7100);
+	CHECK(!sg_hold_exit(&a));
+	CHECK_INT(a.state, SG_STOPPING);
+	sg_receive(&a, B, SG_HAND_OVER_TO_ME, 7200);
+	CHECK_STR(outbox(&a), "2:hand-over-done");
+	sg_view(&a, &st, A, WALL, 8000);
+	sg_tick(&a, 100000);
+	CHECK_INT(a.state, SG_STOPPING);
+	CHECK_INT(sg_child_action(&a, 100000), ACT_NONE);
+	CHECK_INT(sg_next_deadline(&a), -1);
+
+	/* lost while becoming the oldest: a hand-over done changes nothing */
+	mk(&b, "backend", 5000, 1000, 5000);
+	sg_view(&b, &st, B, WALL, 1000);
+	set_status(&st, A, MS_EXITING);
+	sg_view(&b, &st, B, WALL, 1100);
+	CHECK_INT(b.state, SG_BECOMING);
+	outbox(&b);
+	sg_lost(&b, "this node is down", 1200);
+	CHECK_INT(b.state, SG_STOPPING);
+	sg_receive(&b, A, SG_HAND_OVER_DONE, 1300);
+	sg_tick(&b, 100000);
+	CHECK_INT(b.state, SG_STOPPING);
+	CHECK_INT(sg_child_action(&b, 100000), ACT_NONE);
+	CHECK(!sg_hold_exit(&b));
+	CHECK_STR(outbox(&b), "");
+
+	/* lost before any view */
+	set_status(&st, A, MS_UP);
+	mk(&s0, "backend", 5000, 1000, 5000);
+	sg_lost(&s0, "memberd is gone", 500);
+	sg_view(&s0, &st, A, WALL, 1000);
+	CHECK_INT(s0.state, SG_STOPPING);
+	CHECK_INT(sg_child_action(&s0, 1000), ACT_NONE);
+
+	sg_free(&a);
+	sg_free(&b);
+	sg_free(&s0);
+	mstate_free(&st);
+}
+
+/* 7. Started afresh: tombstones of members removed less than the margin ago block. */
+static void
+tombstones_at_first_view(void)
+{
+	struct mstate st;
+	struct singleton b, fresh, none, skew;
+	msec_t started;
+	int late, spin;
+
+	/* A went 1 s ago (wall), margin 5 s: B may start in 4 s */
+	cluster(&st);
+	mstate_remove(&st, A, WALL - 1000);
+	mk(&b, "backend", 5000, 1000, 5000);
+	sg_view(&b, &st, B, WALL, 10000);
+	CHECK_INT(b.state, SG_BECOMING);
+	CHECK_STR(outbox(&b), "");	/* nobody to ask */
+	CHECK_INT(sg_child_action(&b, 10000), ACT_NONE);
+	sg_tick(&b, 13999);
+	sg_view(&b, &st, B, WALL + 3999, 13999);
+	CHECK_INT(b.state, SG_BECOMING);
+	CHECK_INT(sg_child_action(&b, 13999), ACT_NONE);
+	sg_tick(&b, 14000);
+	CHECK_INT(b.state, SG_OLDEST);
+	CHECK_INT(sg_child_action(&b, 14000), ACT_START);
+
+	/* the same, driven by the deadlines */
+	mk(&fresh, "backend", 5000, 1000, 5000);
+	sg_view(&fresh, &st, B, WALL, 10000);
+	started = run_by_deadlines(&fresh, 10000, 60000, 14000, &late, &spin);
+	CHECK_INT(started, 14000);
+	CHECK(!late);
+	CHECK(!spin);
+	sg_free(&fresh);
+
+	/* removed the margin ago or more: no wait */
+	mk(&fresh, "backend", 5000, 1000, 5000);
+	sg_view(&fresh, &st, B, WALL + 4000, 10000);
+	CHECK_INT(fresh.state, SG_OLDEST);
+	CHECK_INT(sg_child_action(&fresh, 10000), ACT_START);
+
+	/* no margin (no downing): tombstones do not count */
+	mk(&none, "backend", 0, 1000, 5000);
+	sg_view(&none, &st, B, WALL, 10000);
+	CHECK_INT(none.state, SG_OLDEST);
+
+	/* a tombstone dated after our clock: the whole margin from now */
+	mk(&skew, "backend", 5000, 1000, 5000);
+	sg_view(&skew, &st, B, WALL - 3000, 10000);
+	CHECK_INT(skew.state, SG_BECOMING);
+	sg_tick(&skew, 14999);
+	CHECK_INT(skew.state, SG_BECOMING);
+	sg_tick(&skew, 15000);
+	CHECK_INT(skew.state, SG_OLDEST);
+
+	sg_free(&b);
+	sg_free(&fresh);
+	sg_free(&none);
+	sg_free(&skew);
+	mstate_free(&st);
+}
+
+static void
+margin_from_config(void)
+{
+	struct akc_config cfg;
+
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.strategy = DOWNING_KEEP_MAJORITY;
+	cfg.stable_after = 20000;
+	CHECK_INT(sg_margin(&cfg), 20000);
+	cfg.down_removal_margin = 7000;
+	CHECK_INT(sg_margin(&cfg), 7000);
+	cfg.down_removal_margin = 0;
+	cfg.strategy = DOWNING_NONE;
+	CHECK_INT(sg_margin(&cfg), 0);
+}
+
+/*
+ * 2 and 3 at random: four nodes, members leave or crash one after another, views
+ * lag and messages are lost or reordered. Never two children at once; at the
+ * end the oldest left runs it.
+ */
+struct simnode {
+	struct singleton s;
+	int alive;		/* neither crashed nor removed */
+	int view;		/* version of the state it last saw */
+	int running;		/* a child process exists */
+	msec_t exit_at;		/* when it exits (-1: not asked, or ignores TERM) */
+};
+
+struct simmsg {
+	uint64_t from, to;
+	const char *m;
+	msec_t at;
+};
+
+#define SIM_N		4
+#define SIM_VERS	64
+#define SIM_MSGS	4096
+
+struct sim {
+	struct simnode n[SIM_N + 1];
+	struct mstate ver[SIM_VERS];
+	int nver;
+	struct simmsg msg[SIM_MSGS];
+	int nmsg;
+	uint32_t seed;
+	msec_t now;
+	int lossy;
+	struct simtotal {
+		int twice;		/* a start while another child ran */
+		int removed_running;	/* removed while its child ran */
+		int starts, dones, kills, bad;
+	} tot;
+};
+
+/* A fixed-seed generator: the same run every time. */
+static uint32_t
+rnd(uint32_t *seed)
+{
+	*seed = *seed * 1103515245u + 12345u;
+	return (*seed >> 8) & 0xffffff;
+}
+
+static void
+sim_version(struct sim *sm, const struct mstate *st)
+{
+	if (sm->nver == SIM_VERS)
+		return;
+	mstate_init(&sm->ver[sm->nver]);
+	mstate_copy(&sm->ver[sm->nver], st);
+	sm->nver++;
+}
+
+/* The shell: the child action, then the outbox onto the network. */
+static void
+sim_shell(struct sim *sm, int i)
+{
+	struct simnode *x = &sm->n[i];
+	struct sg_out *o;
+	int k, n, j;
+
+	switch (sg_child_action(&x->s, sm->now)) {
+	case ACT_START:
+		for (j = 1; j <= SIM_N; j++)
+			if (j != i && sm->n[j].running)
+				sm->tot.twice++;
+		x->running = 1;
+		x->exit_at = -1;
+		sm->tot.starts++;
+		break;
+	case ACT_TERM:
+		/* stops within the stop timeout, or ignores TERM */
+		x->exit_at = rnd(&sm->seed) % 5 ? sm->now + (msec_t)(rnd(&sm->seed) % 2500) : -1;
+		break;
+	case ACT_KILL:
+		sm->tot.kills++;
+		x->exit_at = sm->now + 10;
+		break;
+	case ACT_NONE:
+		break;
+	}
+	o = sg_outbox(&x->s, &n);
+	for (k = 0; k < n && sm->nmsg < SIM_MSGS; k++) {
+		if (sm->lossy && rnd(&sm->seed) % 10 == 0)
+			continue;
+		sm->msg[sm->nmsg].from = (uint64_t)i;
+		sm->msg[sm->nmsg].to = o[k].to;
+		sm->msg[sm->nmsg].m = o[k].m;
+		sm->msg[sm->nmsg].at = sm->now + (sm->lossy ? (msec_t)(rnd(&sm->seed) % 400) : 1);
+		sm->nmsg++;
+	}
+}
+
+static void
+sim_step(struct sim *sm)
+{
+	int i, k;
+
+	sm->now += 1 + (msec_t)(rnd(&sm->seed) % 150);
+	/* messages due, in any order */
+	for (k = 0; k < sm->nmsg; ) {
+		struct simmsg mm = sm->msg[k];
+
+		if (mm.at > sm->now || (sm->lossy && rnd(&sm->seed) % 3 == 0)) {
+			k++;
+			continue;
+		}
+		sm->msg[k] = sm->msg[--sm->nmsg];
+		i = (int)mm.to;
+		if (i < 1 || i > SIM_N || !sm->n[i].alive)
+			continue;
+		if (strcmp(mm.m, SG_HAND_OVER_DONE) == 0)
+			sm->tot.dones++;
+		sg_receive(&sm->n[i].s, mm.from, mm.m, sm->now);
+		sim_shell(sm, i);
+	}
+	for (i = 1; i <= SIM_N; i++) {
+		struct simnode *x = &sm->n[i];
+
+		if (!x->alive)
+			continue;
+		if (x->running && x->exit_at < 0 && sm->lossy && rnd(&sm->seed) % 500 == 0)
+			x->exit_at = sm->now;	/* the child crashes on its own */
+		if (x->running && x->exit_at >= 0 && sm->now >= x->exit_at) {
+			x->running = 0;
+			sg_child_exited(&x->s, sm->now);
+			sim_shell(sm, i);
+		}
+		/* gossip reaches it, a version or all at once */
+		if (x->view < sm->nver - 1 && (!sm->lossy || rnd(&sm->seed) % 3 == 0)) {
+			x->view = sm->lossy && rnd(&sm->seed) % 2 ? x->view + 1 : sm->nver - 1;
+			sg_view(&x->s, &sm->ver[x->view], (uint64_t)i, WALL + sm->now, sm->now);
+			sim_shell(sm, i);
+		}
+		sg_tick(&x->s, sm->now);
+		sim_shell(sm, i);
+	}
+}
+
+static void
+sim_remove(struct sim *sm, struct mstate *truth, int i)
+{
+	mstate_remove(truth, (uint64_t)i, WALL + sm->now);
+	sim_version(sm, truth);
+	if (sm->n[i].alive) {
+		if (sm->n[i].running)
+			sm->tot.removed_running++;
+		sm->n[i].alive = 0;
+	}
+}
+
+/* One run, added to *tot; returns 0 when the end state is right. */
+static int
+sim_run(uint32_t seed, struct simtotal *tot)
+{
+	static struct sim sm;
+	struct mstate truth;
+	int i, k, ok, left = SIM_N, leaving = 0, crashed = 0, stage = 0;
+	msec_t next = 2000;
+
+	memset(&sm, 0, sizeof(sm));
+	sm.seed = seed;
+	sm.now = 1000;
+	sm.lossy = 1;
+	mstate_init(&truth);
+	for (i = 1; i <= SIM_N; i++)
+		add(&truth, (uint64_t)i, i, "backend", MS_UP);
+	sim_version(&sm, &truth);
+	for (i = 1; i <= SIM_N; i++) {
+		mk(&sm.n[i].s, "backend", 3000, 500, 2000);
+		sm.n[i].alive = 1;
+		sm.n[i].view = 0;
+		sg_view(&sm.n[i].s, &sm.ver[0], (uint64_t)i, WALL + sm.now, sm.now);
+		sim_shell(&sm, i);
+	}
+	/* three departures, each a graceful leave or a crash, of any member */
+	while (sm.now < 200000) {
+		sim_step(&sm);
+		if (sm.now < next)
+			continue;
+		next = sm.now + 200 + (msec_t)(rnd(&sm.seed) % 3000);
+		if (leaving) {
+			/* Exiting; removed once it saw that and released its exit */
+			if (stage == 0) {
+				set_status(&truth, (uint64_t)leaving, MS_EXITING);
+				sim_version(&sm, &truth);
+				stage = 1;
+			} else if (sm.n[leaving].view == sm.nver - 1 &&
+			    !sg_hold_exit(&sm.n[leaving].s)) {
+				sim_remove(&sm, &truth, leaving);
+				leaving = 0;
+			}
+			continue;
+		}
+		if (crashed) {
+			/* its child died with it; Down, then removed */
+			if (stage == 0) {
+				set_status(&truth, (uint64_t)crashed, MS_DOWN);
+				sim_version(&sm, &truth);
+				stage = 1;
+			} else {
+				sim_remove(&sm, &truth, crashed);
+				crashed = 0;
+			}
+			continue;
+		}
+		if (left == 1)
+			break;
+		i = 1 + (int)(rnd(&sm.seed) % SIM_N);
+		if (!sm.n[i].alive)
+			continue;
+		left--;
+		stage = 0;
+		if (rnd(&sm.seed) % 2) {
+			leaving = i;
+			set_status(&truth, (uint64_t)i, MS_LEAVING);
+			sim_version(&sm, &truth);
+		} else {
+			crashed = i;
+			sm.n[i].alive = 0;
+			sm.n[i].running = 0;
+		}
+	}
+	/* quiet: nothing lost, everyone sees the last state */
+	sm.lossy = 0;
+	for (k = 0; k < 1000; k++)
+		sim_step(&sm);
+	/* the oldest left runs it, and only it */
+	ok = 0;
+	for (i = 1; i <= SIM_N; i++)
+		if (sm.n[i].alive && ok == 0)
+			ok = sm.n[i].s.state == SG_OLDEST && sm.n[i].running ? 1 : -1;
+		else if (sm.n[i].running)
+			ok = -1;
+	for (i = 1; i <= SIM_N; i++)
+		sg_free(&sm.n[i].s);
+	for (i = 0; i < sm.nver; i++)
+		mstate_free(&sm.ver[i]);
+	mstate_free(&truth);
+	tot->twice += sm.tot.twice;
+	tot->removed_running += sm.tot.removed_running;
+	tot->starts += sm.tot.starts;
+	tot->dones += sm.tot.dones;
+	tot->kills += sm.tot.kills;
+	return ok == 1 ? 0 : -1;
+}
+
+static void
+random_departures(void)
+{
+	struct simtotal tot;
+	uint32_t seed;
+
+	memset(&tot, 0, sizeof(tot));
+	for (seed = 1; seed <= 300; seed++)
+		if (sim_run(seed, &tot) < 0 && tot.bad++ == 0)
+			printf("random_departures: seed %u ends without the oldest running it\n", seed);
+	CHECK_INT(tot.twice, 0);
+	CHECK_INT(tot.removed_running, 0);
+	CHECK_INT(tot.bad, 0);
+	/* the runs did exercise it (725 starts, 248 dones, 57 kills) */
+	CHECK(tot.starts > 500 && tot.dones > 100 && tot.kills > 10);
+}
+
+/* ---- the proxy ---- */
+
+#define RID	1000	/* rid base: the first request is 1001 */
+
+static int
+padd(struct proxy *p, const char *body, msec_t now)
+{
+	static const unsigned char hdr[4] = { 0x80, 0, 0, 1 };
+
+	return proxy_add(p, hdr, sizeof(hdr), body, strlen(body), now);
+}
+
+static struct psend sent[256];
+
+/* What is due now, as "rid>to rid>to". */
+static const char *
+pdue(struct proxy *p, msec_t now)
+{
+	static char buf[8192];
+	size_t len = 0;
+	int i, n;
+
+	buf[0] = '\0';
+	n = proxy_due(p, now, sent, (int)(sizeof(sent) / sizeof(sent[0])));
+	for (i = 0; i < n && len < sizeof(buf); i++)
+		len += (size_t)snprintf(buf + len, sizeof(buf) - len, "%s%d>%d",
+		    i ? " " : "", (int)sent[i].rid, (int)sent[i].to);
+	return buf;
+}
+
+/* The answer to rid: 0, or -1 when unknown. */
+static int
+answer(struct proxy *p, uint64_t rid)
+{
+	struct preq r;
+
+	if (proxy_answered(p, rid, &r) < 0)
+		return -1;
+	free(r.body);
+	return 0;
+}
+
+static void
+proxy_buffer_bound(void)
+{
+	static const unsigned char big[SOCK_HDR_MAX + 1];
+	struct proxy p;
+
+	proxy_init(&p, 3, 10000, RID);
+	CHECK_INT(padd(&p, "a", 1000), 0);
+	CHECK_INT(padd(&p, "b", 1000), 0);
+	CHECK_INT(padd(&p, "c", 1000), 0);
+	CHECK_INT(padd(&p, "d", 1000), -1);
+	CHECK_INT(p.n, 3);
+	CHECK_INT(p.accepted, 3);
+	CHECK_INT(p.refused, 1);
+	CHECK_INT(answer(&p, RID + 2), 0);
+	CHECK_INT(padd(&p, "e", 1000), 0);	/* room again */
+	CHECK_INT(p.q[2].rid, RID + 4);
+	CHECK_INT(answer(&p, RID + 2), -1);	/* answered twice */
+	proxy_free(&p);
+
+	proxy_init(&p, 3, 10000, RID);
+	CHECK_INT(proxy_add(&p, big, sizeof(big), "x", 1, 1000), -1);
+	CHECK_INT(p.n, 0);
+	proxy_free(&p);
+
+	proxy_init(&p, 0, 10000, RID);
+	CHECK_INT(padd(&p, "x", 1000), -1);
+	proxy_free(&p);
+}
+
+static void
+proxy_no_target(void)
+{
+	struct proxy p;
+
+	proxy_init(&p, 8, 10000, RID);
+	CHECK_INT(proxy_next_deadline(&p), -1);
+	padd(&p, "a", 1000);
+	padd(&p, "b", 1500);
+	CHECK_STR(pdue(&p, 1000), "");
+	CHECK_STR(pdue(&p, 5000), "");
+	CHECK_INT(proxy_next_deadline(&p), 11000);	/* only the timeout */
+	proxy_target(&p, 7, 6000);
+	proxy_target(&p, 0, 6001);
+	CHECK_STR(pdue(&p, 6001), "");
+	CHECK_INT(proxy_next_deadline(&p), 11000);
+	proxy_free(&p);
+}
+
+static void
+proxy_probes_one_at_a_time(void)
+{
+	struct proxy p;
+
+	proxy_init(&p, 8, 10000, RID);
+	padd(&p, "hello", 1000);
+	padd(&p, "b", 1000);
+	padd(&p, "c", 1000);
+	proxy_target(&p, 7, 1000);
+	CHECK(!p.ready);
+	CHECK_INT(proxy_next_deadline(&p), 1000);
+	CHECK_STR(pdue(&p, 1000), "1001>7");
+	CHECK_INT(sent[0].len, 5);
+	CHECK(memcmp(sent[0].body, "hello", 5) == 0);
+	CHECK_STR(pdue(&p, 1050), "");
+	CHECK_STR(pdue(&p, 1500), "");		/* the probe is still out */
+	CHECK_INT(proxy_next_deadline(&p), 3000);
+	/* it cannot serve now: probe again after PROXY_PROBE */
+	proxy_nack(&p, 7, RID + 1, 1100);
+	CHECK_INT(proxy_next_deadline(&p), 1100 + PROXY_PROBE);
+	CHECK_STR(pdue(&p, 1199), "");
+	CHECK_STR(pdue(&p, 1200), "1001>7");
+	/* a nack from another node for it changes nothing */
+	proxy_nack(&p, 8, RID + 1, 1210);
+	CHECK_STR(pdue(&p, 1400), "");
+	/* no answer: sent again after PROXY_RESEND */
+	CHECK_STR(pdue(&p, 1200 + PROXY_RESEND - 1), "");
+	CHECK_STR(pdue(&p, 1200 + PROXY_RESEND), "1001>7");
+	CHECK_INT(p.resent, 1);
+	CHECK_INT(p.n, 3);
+	proxy_free(&p);
+}
+
+static void
+proxy_window_after_answer(void)
+{
+	struct proxy p;
+	int i, inorder = 1, toseven = 1;
+
+	proxy_init(&p, 100, 60000, RID);
+	for (i = 0; i < 70; i++)
+		padd(&p, "r", 1000);
+	proxy_target(&p, 7, 1000);
+	CHECK_STR(pdue(&p, 1000), "1001>7");
+	CHECK_INT(answer(&p, RID + 1), 0);
+	CHECK(p.ready);
+	CHECK_INT(proxy_next_deadline(&p), 0);		/* at once */
+	CHECK_INT(proxy_due(&p, 1010, sent, 256), PROXY_WINDOW);
+	for (i = 0; i < PROXY_WINDOW; i++) {
+		if (sent[i].rid != (uint64_t)(RID + 2 + i))
+			inorder = 0;
+		if (sent[i].to != 7)
+			toseven = 0;
+	}
+	CHECK(inorder);
+	CHECK(toseven);
+	/* the window is full: nothing to send, and no busy loop */
+	CHECK_STR(pdue(&p, 1020), "");
+	CHECK_INT(proxy_next_deadline(&p), 1010 + PROXY_RESEND);
+	/* one answer, one more goes */
+	CHECK_INT(answer(&p, RID + 2), 0);
+	CHECK_STR(pdue(&p, 1030), "1066>7");
+	CHECK_STR(pdue(&p, 1040), "");
+	CHECK(proxy_next_deadline(&p) > 1040);
+	/* unanswered: all sent again, in order, within the window */
+	CHECK_INT(proxy_due(&p, 1010 + PROXY_RESEND, sent, 256), PROXY_WINDOW - 1);
+	CHECK_INT(sent[0].rid, RID + 3);
+	CHECK_INT(sent[PROXY_WINDOW - 2].rid, RID + 65);
+	CHECK_INT(p.resent, PROXY_WINDOW - 1);
+	CHECK_STR(pdue(&p, 1030 + PROXY_RESEND), "1066>7");
+	CHECK_INT(proxy_next_deadline(&p), 1010 + 2 * PROXY_RESEND);
+	proxy_free(&p);
+}
+
+static void
+proxy_target_change(void)
+{
+	struct proxy p;
+
+	proxy_init(&p, 8, 60000, RID);
+	padd(&p, "a", 1000);
+	padd(&p, "b", 1000);
+	padd(&p, "c", 1000);
+	proxy_target(&p, 7, 1000);
+	CHECK_STR(pdue(&p, 1000), "1001>7");
+	answer(&p, RID + 1);
+	padd(&p, "d", 1100);
+	CHECK_STR(pdue(&p, 1100), "1002>7 1003>7 1004>7");
+	proxy_target(&p, 7, 1200);			/* the same: nothing moves */
+	CHECK_STR(pdue(&p, 1200), "");
+	/* a new oldest: what is in flight goes there, probing first */
+	proxy_target(&p, 8, 1300);
+	CHECK(!p.ready);
+	CHECK_STR(pdue(&p, 1300), "1002>8");
+	/* the old one answers late: taken, but 8 is not known to serve */
+	CHECK_INT(answer(&p, RID + 3), 0);
+	CHECK(!p.ready);
+	CHECK_STR(pdue(&p, 1310), "");
+	CHECK_INT(answer(&p, RID + 2), 0);
+	CHECK(p.ready);
+	CHECK_STR(pdue(&p, 1320), "1004>8");
+	/* 8 stops serving (hand-over): everything in flight waits for a probe */
+	padd(&p, "e", 1330);
+	CHECK_STR(pdue(&p, 1330), "1005>8");
+	proxy_nack(&p, 8, RID + 4, 1340);
+	CHECK(!p.ready);
+	CHECK_INT(proxy_next_deadline(&p), 1340 + PROXY_PROBE);
+	CHECK_STR(pdue(&p, 1340 + PROXY_PROBE - 1), "");
+	CHECK_STR(pdue(&p, 1340 + PROXY_PROBE), "1004>8");
+	proxy_free(&p);
+}
+
+static void
+proxy_expiry(void)
+{
+	struct proxy p;
+	struct preq r;
+
+	proxy_init(&p, 8, 5000, RID);
+	padd(&p, "a", 1000);
+	padd(&p, "b", 1100);
+	padd(&p, "c", 1200);
+	proxy_target(&p, 7, 1000);
+	CHECK_STR(pdue(&p, 1000), "1001>7");
+	CHECK_INT(proxy_expired(&p, 5999, &r), -1);
+	CHECK_INT(proxy_expired(&p, 6000, &r), 0);
+	CHECK_INT(r.rid, RID + 1);
+	CHECK_INT(r.len, 1);
+	CHECK_INT(r.hdrlen, 4);
+	CHECK_INT(r.hdr[3], 1);
+	free(r.body);
+	CHECK_INT(proxy_expired(&p, 6000, &r), -1);
+	CHECK_INT(answer(&p, RID + 1), -1);		/* expired: already answered */
+	/* the probe expired: the next request probes at once */
+	CHECK(proxy_next_deadline(&p) <= 6000);
+	CHECK_STR(pdue(&p, 6000), "1002>7");
+	CHECK_INT(proxy_next_deadline(&p), 6100);
+	CHECK_INT(proxy_expired(&p, 7000, &r), 0);
+	CHECK_INT(r.rid, RID + 2);
+	free(r.body);
+	CHECK_INT(proxy_expired(&p, 7000, &r), 0);
+	CHECK_INT(r.rid, RID + 3);
+	free(r.body);
+	CHECK_INT(proxy_expired(&p, 7000, &r), -1);
+	CHECK_INT(p.expired, 3);
+	CHECK_INT(proxy_next_deadline(&p), -1);
+	proxy_free(&p);
+}
+
+/*
+ * At random: after the shell expired and sent what was due, the next
+ * deadline is in the future; nothing goes without a target, one probe at a
+ * time to a target not known to serve, never more than the window.
+ */
+static void
+proxy_random(void)
+{
+	struct proxy p;
+	struct preq r;
+	uint32_t seed = 42;
+	msec_t now = 1000, d;
+	int step, i, n, k, fresh, spin = 0, untargeted = 0, probes = 0, window = 0, wrong = 0;
+
+	proxy_init(&p, 100, 8000, RID);
+	for (step = 0; step < 50000; step++) {
+		i = p.n > 0 ? (int)(rnd(&seed) % (uint32_t)p.n) : -1;
+		switch (rnd(&seed) % 10) {
+		case 0:
+		case 1:
+			padd(&p, "r", now);
+			break;
+		case 2:
+		case 3:
+			/* answered, maybe by the target before the last */
+			if (i >= 0 && p.q[i].sent_to != 0)
+				answer(&p, p.q[i].rid);
+			break;
+		case 4:
+			if (i >= 0 && p.q[i].sent_at != 0)
+				proxy_nack(&p, p.q[i].sent_to, p.q[i].rid, now);
+			break;
+		case 5:
+			if (rnd(&seed) % 10 == 0)
+				proxy_target(&p, rnd(&seed) % 3, now);
+			break;
+		default:
+			now += (msec_t)(rnd(&seed) % 400);
+			break;
+		}
+		while (proxy_expired(&p, now, &r) == 0)
+			free(r.body);
+		n = proxy_due(&p, now, sent, 256);
+		if (p.target == 0 && n > 0)
+			untargeted++;
+		for (k = 0; k < n; k++)
+			if (sent[k].to != p.target)
+				wrong++;
+		for (i = fresh = 0; i < p.n; i++)
+			if (p.q[i].sent_at != 0 && now - p.q[i].sent_at < PROXY_RESEND)
+				fresh++;
+		if (!p.ready && fresh > 1)
+			probes++;
+		if (fresh > PROXY_WINDOW)
+			window++;
+		d = proxy_next_deadline(&p);
+		if (d >= 0 && d <= now && spin++ == 0)
+			printf("proxy_random: step %d at %lld: deadline %lld, ready %d, target %d\n",
+			    step, (long long)now, (long long)d, p.ready, (int)p.target);
+	}
+	CHECK_INT(spin, 0);
+	CHECK_INT(untargeted, 0);
+	CHECK_INT(wrong, 0);
+	CHECK_INT(probes, 0);
+	CHECK_INT(window, 0);
+	CHECK(p.answered > 1000 && p.resent > 0 && p.expired > 0);
+	proxy_free(&p);
+}
+
+int
+main(void)
+{
+	RUN(oldest_with_role_runs);
+	RUN(role_selects_candidates);
+	RUN(graceful_hand_over);
+	RUN(asked_before_own_exit);
+	RUN(crash_waits_for_margin);
+	RUN(crash_deadline);
+	RUN(asked_when_not_running);
+	RUN(child_backoff);
+	RUN(child_killed_after_stop_timeout);
+	RUN(lost_stops_for_good);
+	RUN(tombstones_at_first_view);
+	RUN(margin_from_config);
+	RUN(random_departures);
+	RUN(proxy_buffer_bound);
+	RUN(proxy_no_target);
+	RUN(proxy_probes_one_at_a_time);
+	RUN(proxy_window_after_answer);
+	RUN(proxy_target_change);
+	RUN(proxy_expiry);
+	RUN(proxy_random);
+	return unit_done();
+}
