@@ -376,7 +376,7 @@ run_profile() {
 	printf '  %-50s %s\n' "total: leave -> running on the next oldest" "$(stats 4 "$g")"
 	printf '%-52s %8s %8s %8s\n' "crash: kill -9 of the oldest ($(rows "$c")/$RUNS runs)" min median max
 	printf '  %-50s %s\n' "kill -> UnreachableMember (detection)" "$(stats 1 "$c")"
-	printf '  %-50s %s\n' "-> MemberDowned (stable-after, leaderd ticks 1s)" "$(stats 2 "$c")"
+	printf '  %-50s %s\n' "-> MemberDowned (stable-after)" "$(stats 2 "$c")"
 	printf '  %-50s %s\n' "-> MemberRemoved" "$(stats 3 "$c")"
 	printf '  %-50s %s\n' "-> new child started (margin + start)" "$(stats 4 "$c")"
 	printf '  %-50s %s\n' "total: kill -> running on the next oldest" "$(stats 5 "$c")"
