@@ -1,0 +1,287 @@
+/* journal.c: the master's LevelDB journal (see journal.h). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "json.h"
+#include "journal.h"
+#include "log.h"
+
+static void
+key(char k[9], char kind, uint64_t seq)
+{
+	int i;
+
+	k[0] = kind;
+	for (i = 0; i < 8; i++)
+		k[1 + i] = (char)(seq >> (56 - 8 * i));
+}
+
+static uint64_t
+key_seq(const char *k)
+{
+	uint64_t s = 0;
+	int i;
+
+	for (i = 0; i < 8; i++)
+		s = (s << 8) | (unsigned char)k[1 + i];
+	return s;
+}
+
+/* Takes a leveldb error string: copies it into err and frees it. */
+static int
+fail(char **lerr, char *err, size_t errlen, const char *what, const char *path)
+{
+	snprintf(err, errlen, "journal %s: %s: %s", path, what, *lerr ? *lerr : "failed");
+	leveldb_free(*lerr);
+	*lerr = NULL;
+	return -1;
+}
+
+int
+journal_open(struct journal *j, const char *dir, char *err, size_t errlen)
+{
+	char *lerr = NULL;
+
+	memset(j, 0, sizeof(*j));
+	snprintf(j->path, sizeof(j->path), "%s", dir);
+	j->opt = leveldb_options_create();
+	leveldb_options_set_create_if_missing(j->opt, 1);
+	/* a damaged file is an error, never silently skipped */
+	leveldb_options_set_paranoid_checks(j->opt, 1);
+	j->db = leveldb_open(j->opt, dir, &lerr);
+	if (lerr != NULL) {
+		leveldb_options_destroy(j->opt);
+		j->opt = NULL;
+		return fail(&lerr, err, errlen, "cannot open", dir);
+	}
+	j->wsync = leveldb_writeoptions_create();
+	leveldb_writeoptions_set_sync(j->wsync, 1);
+	j->ro = leveldb_readoptions_create();
+	leveldb_readoptions_set_verify_checksums(j->ro, 1);
+	j->batch = leveldb_writebatch_create();
+	return 0;
+}
+
+void
+journal_close(struct journal *j)
+{
+	if (j->batch)
+		leveldb_writebatch_destroy(j->batch);
+	if (j->ro)
+		leveldb_readoptions_destroy(j->ro);
+	if (j->wsync)
+		leveldb_writeoptions_destroy(j->wsync);
+	if (j->db)
+		leveldb_close(j->db);
+	if (j->opt)
+		leveldb_options_destroy(j->opt);
+	memset(j, 0, sizeof(*j));
+}
+
+int
+journal_replay(struct journal *j,
+    int (*on_snapshot)(const cJSON *, void *, char *, size_t),
+    int (*on_event)(uint64_t, const cJSON *, void *, char *, size_t),
+    void *arg, char *err, size_t errlen)
+{
+	char *lerr = NULL, k[9], *v;
+	size_t vlen, klen;
+	leveldb_iterator_t *it;
+	uint64_t expect, seq;
+	int rc = 0;
+
+	v = leveldb_get(j->db, j->ro, "s", 1, &vlen, &lerr);
+	if (lerr != NULL)
+		return fail(&lerr, err, errlen, "cannot read the snapshot", j->path);
+	if (v != NULL) {
+		cJSON *snap = json_parse(v, vlen);
+
+		leveldb_free(v);
+		if (snap == NULL || json_u64(snap, "seq", &j->snap_seq) < 0) {
+			cJSON_Delete(snap);
+			snprintf(err, errlen, "journal %s: the snapshot is not valid JSON", j->path);
+			return -1;
+		}
+		rc = on_snapshot(snap, arg, err, errlen);
+		cJSON_Delete(snap);
+		if (rc < 0)
+			return -1;
+	}
+	expect = j->snap_seq + 1;
+	it = leveldb_create_iterator(j->db, j->ro);
+	key(k, 'e', 0);
+	for (leveldb_iter_seek(it, k, 9); leveldb_iter_valid(it); leveldb_iter_next(it)) {
+		const char *ik = leveldb_iter_key(it, &klen), *iv;
+		cJSON *ev;
+
+		if (klen < 1 || ik[0] != 'e')
+			break;
+		if (klen != 9) {
+			snprintf(err, errlen, "journal %s: a malformed event key", j->path);
+			rc = -1;
+			break;
+		}
+		seq = key_seq(ik);
+		if (seq <= j->snap_seq)
+			continue;	/* covered by the snapshot, not deleted yet */
+		if (seq != expect) {
+			snprintf(err, errlen, "journal %s: event %llu is missing (the next is %llu)",
+			    j->path, (unsigned long long)expect, (unsigned long long)seq);
+			rc = -1;
+			break;
+		}
+		iv = leveldb_iter_value(it, &vlen);
+		if ((ev = json_parse(iv, vlen)) == NULL) {
+			snprintf(err, errlen, "journal %s: event %llu is not valid JSON", j->path,
+			    (unsigned long long)seq);
+			rc = -1;
+			break;
+		}
+		rc = on_event(seq, ev, arg, err, errlen);
+		cJSON_Delete(ev);
+		if (rc < 0)
+			break;
+		expect++;
+	}
+	leveldb_iter_get_error(it, &lerr);
+	leveldb_iter_destroy(it);
+	if (lerr != NULL)
+		return fail(&lerr, err, errlen, "cannot read", j->path);
+	if (rc < 0)
+		return -1;
+	j->seq = j->durable = expect - 1;
+	return 0;
+}
+
+uint64_t
+journal_append(struct journal *j, const cJSON *ev)
+{
+	char k[9], *txt = json_print(ev);
+
+	key(k, 'e', ++j->seq);
+	leveldb_writebatch_put(j->batch, k, 9, txt, strlen(txt));
+	cJSON_free(txt);
+	j->nbatch++;
+	return j->seq;
+}
+
+void
+journal_put_result(struct journal *j, uint64_t seq, const cJSON *line)
+{
+	char k[9], *txt = json_print(line);
+
+	key(k, 'r', seq);
+	leveldb_writebatch_put(j->batch, k, 9, txt, strlen(txt));
+	cJSON_free(txt);
+}
+
+int
+journal_commit(struct journal *j, char *err, size_t errlen)
+{
+	char *lerr = NULL;
+
+	if (j->nbatch == 0)
+		return 0;
+	leveldb_write(j->db, j->wsync, j->batch, &lerr);
+	if (lerr != NULL)
+		return fail(&lerr, err, errlen, "cannot write", j->path);
+	leveldb_writebatch_clear(j->batch);
+	j->commits++;
+	j->synced_events += (uint64_t)j->nbatch;
+	j->nbatch = 0;
+	j->durable = j->seq;
+	return 0;
+}
+
+int
+journal_snapshot(struct journal *j, uint64_t seq, const cJSON *snap, char *err, size_t errlen)
+{
+	char *lerr = NULL, k[9], *txt;
+	leveldb_writebatch_t *b = leveldb_writebatch_create();
+	leveldb_iterator_t *it;
+	size_t klen;
+
+	txt = json_print(snap);
+	leveldb_writebatch_put(b, "s", 1, txt, strlen(txt));
+	cJSON_free(txt);
+	/* the events it covers go in the same write */
+	it = leveldb_create_iterator(j->db, j->ro);
+	key(k, 'e', 0);
+	for (leveldb_iter_seek(it, k, 9); leveldb_iter_valid(it); leveldb_iter_next(it)) {
+		const char *ik = leveldb_iter_key(it, &klen);
+
+		if (klen != 9 || ik[0] != 'e' || key_seq(ik) > seq)
+			break;
+		leveldb_writebatch_delete(b, ik, klen);
+	}
+	leveldb_iter_destroy(it);
+	leveldb_write(j->db, j->wsync, b, &lerr);
+	leveldb_writebatch_destroy(b);
+	if (lerr != NULL)
+		return fail(&lerr, err, errlen, "cannot write a snapshot", j->path);
+	j->snap_seq = seq;
+	return 0;
+}
+
+cJSON *
+journal_result(struct journal *j, uint64_t seq)
+{
+	char k[9], *lerr = NULL, *v;
+	size_t vlen;
+	cJSON *r;
+
+	key(k, 'r', seq);
+	v = leveldb_get(j->db, j->ro, k, 9, &vlen, &lerr);
+	if (lerr != NULL) {
+		log_warnx("journal %s: cannot read result %llu: %s", j->path,
+		    (unsigned long long)seq, lerr);
+		leveldb_free(lerr);
+		return NULL;
+	}
+	if (v == NULL)
+		return NULL;
+	r = json_parse(v, vlen);
+	leveldb_free(v);
+	return r;
+}
+
+uint64_t
+journal_results(struct journal *j, uint64_t since, int max, cJSON *arr)
+{
+	char k[9];
+	size_t klen, vlen;
+	leveldb_iterator_t *it = leveldb_create_iterator(j->db, j->ro);
+	uint64_t last = since;
+	int n = 0;
+
+	key(k, 'r', since + 1);
+	for (leveldb_iter_seek(it, k, 9); leveldb_iter_valid(it) && n < max; leveldb_iter_next(it)) {
+		const char *ik = leveldb_iter_key(it, &klen), *iv;
+		cJSON *r;
+
+		if (klen != 9 || ik[0] != 'r')
+			break;
+		iv = leveldb_iter_value(it, &vlen);
+		if ((r = json_parse(iv, vlen)) != NULL) {
+			cJSON_AddItemToArray(arr, r);
+			n++;
+		}
+		last = key_seq(ik);
+	}
+	leveldb_iter_destroy(it);
+	return last;
+}
+
+int
+journal_repair(const char *dir, char *err, size_t errlen)
+{
+	leveldb_options_t *o = leveldb_options_create();
+	char *lerr = NULL;
+
+	leveldb_repair_db(o, dir, &lerr);
+	leveldb_options_destroy(o);
+	if (lerr != NULL)
+		return fail(&lerr, err, errlen, "repair failed", dir);
+	return 0;
+}

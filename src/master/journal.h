@@ -1,0 +1,61 @@
+/*
+ * journal.h: the master's journal in LevelDB. Keys:
+ *   "e" + seq (8 bytes, big-endian)  one event (JSON), seq = 1, 2, ...
+ *   "r" + seq                        the result line of a job finished by event seq
+ *   "s"                              the latest snapshot: {"seq", ...state}
+ * Events are appended to a batch and made durable together by one synced
+ * write (group commit: LevelDB groups commits only across threads, and the
+ * master has one). A snapshot deletes the events it covers in the same
+ * write; LevelDB's compaction then drops them from disk.
+ */
+#ifndef MASTER_JOURNAL_H
+#define MASTER_JOURNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cjson/cJSON.h>
+#include <leveldb/c.h>
+
+struct journal {
+	char path[512];
+	leveldb_t *db;
+	leveldb_options_t *opt;
+	leveldb_writeoptions_t *wsync;
+	leveldb_readoptions_t *ro;
+	leveldb_writebatch_t *batch;
+	int nbatch;			/* events in the batch */
+	uint64_t seq;			/* the last event appended */
+	uint64_t durable;		/* the last event made durable */
+	uint64_t snap_seq;		/* the latest snapshot covers events up to here */
+	uint64_t commits, synced_events;
+};
+
+/* Opens (creating) the journal in dir; -1 with a one-line reason. */
+int journal_open(struct journal *, const char *dir, char *err, size_t errlen);
+void journal_close(struct journal *);
+/*
+ * Replays the snapshot (if any) and every event after it, in order. Events
+ * must follow each other without a gap; a callback's -1 stops the replay.
+ * Returns -1 with the reason (a corrupt or truncated journal).
+ */
+int journal_replay(struct journal *,
+    int (*on_snapshot)(const cJSON *snap, void *arg, char *err, size_t errlen),
+    int (*on_event)(uint64_t seq, const cJSON *ev, void *arg, char *err, size_t errlen),
+    void *arg, char *err, size_t errlen);
+/* Appends an event to the current batch; returns its seq. */
+uint64_t journal_append(struct journal *, const cJSON *ev);
+/* Stores the result line of a finished job under the seq of its final event. */
+void journal_put_result(struct journal *, uint64_t seq, const cJSON *line);
+/* Makes the batch durable (one synced write); 0, or -1 with the reason. */
+int journal_commit(struct journal *, char *err, size_t errlen);
+/* Writes a snapshot of the state after event seq and drops the events it covers. */
+int journal_snapshot(struct journal *, uint64_t seq, const cJSON *snap, char *err, size_t errlen);
+/* The result line stored for seq (parsed), or NULL. */
+cJSON *journal_result(struct journal *, uint64_t seq);
+/* Result lines with seq > since, at most max, appended to arr; returns the last seq seen. */
+uint64_t journal_results(struct journal *, uint64_t since, int max, cJSON *arr);
+/* leveldb's repair, for master --repair. */
+int journal_repair(const char *dir, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,794 @@
+/*
+ * master.c: the event-sourced work manager (Akka's distributed-workers
+ * Master). Normally the child of `singletond -s master`: it serves the
+ * endpoint singletond gives it (AKC_SINGLETON_ENDPOINT) with a raw REP
+ * socket, so many requests are handled at once and the answers to all the
+ * events of one loop turn wait for one synced journal write. The work state
+ * is work.c's; the journal is journal.c's (LevelDB in [node] state-dir).
+ */
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <nanomsg/nn.h>
+#include <nanomsg/reqrep.h>
+#include <sodium.h>
+
+#include "clock.h"
+#include "daemon.h"
+#include "journal.h"
+#include "json.h"
+#include "log.h"
+#include "loop.h"
+#include "sock.h"
+#include "work.h"
+
+#define USAGE		"master [-nv] [-c FILE] [--listen ADDR] [--repair]"
+#define BATCH		512		/* requests taken per loop turn */
+#define WAIT_MAX	1500		/* longest long poll of a worker */
+#define WORKER_GONE	10000		/* a worker silent this long is dropped */
+#define SNAPSHOT_EVERY	10000		/* events between snapshots */
+#define TICK		200		/* timeouts are checked this often */
+#define RESULT_MAX	(1024 * 1024)
+#define REQ_MAX		(8 * 1024 * 1024)
+
+struct reply {				/* an answer that waits for the sync */
+	unsigned char hdr[SOCK_HDR_MAX];
+	size_t hdrlen;
+	cJSON *body;
+};
+
+struct parked {				/* a worker's long poll */
+	unsigned char hdr[SOCK_HDR_MAX];
+	size_t hdrlen;
+	char worker[WORKER_ID_MAX + 1];
+	msec_t until;
+};
+
+struct wk {				/* a worker we heard from */
+	char id[WORKER_ID_MAX + 1];
+	msec_t seen;
+};
+
+struct master {
+	struct akc_config cfg;
+	struct loop *loop;
+	int s;
+	struct work w;
+	struct journal j;
+	struct reply *rep;
+	int nrep, caprep;
+	struct parked *park;
+	int npark, cappark;
+	struct wk *wks;
+	int nwks, capwks;
+	uint64_t requests, bad;
+	msec_t next_tick;
+};
+
+static struct master M;
+
+/* ---- answers ---- */
+
+static cJSON *
+ok(void)
+{
+	cJSON *r = cJSON_CreateObject();
+
+	cJSON_AddBoolToObject(r, "ok", 1);
+	return r;
+}
+
+static cJSON *
+refuse(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static cJSON *
+refuse(int code, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+	cJSON *r = cJSON_CreateObject();
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	cJSON_AddBoolToObject(r, "ok", 0);
+	cJSON_AddStringToObject(r, "error", msg);
+	cJSON_AddNumberToObject(r, "code", code);
+	return r;
+}
+
+static void
+send_now(const unsigned char *hdr, size_t hdrlen, cJSON *body)
+{
+	char *txt = json_print(body);
+
+	if (sock_send_raw(M.s, hdr, hdrlen, txt, strlen(txt)) < 0)
+		log_debug("an answer could not be sent: %s", nn_strerror(nn_errno()));
+	cJSON_free(txt);
+	cJSON_Delete(body);
+}
+
+/* Answers after the next journal sync. */
+static void
+send_later(const unsigned char *hdr, size_t hdrlen, cJSON *body)
+{
+	if (M.nrep == M.caprep) {
+		M.caprep = M.caprep ? 2 * M.caprep : 64;
+		if ((M.rep = realloc(M.rep, (size_t)M.caprep * sizeof(*M.rep))) == NULL)
+			fatal("realloc");
+	}
+	memcpy(M.rep[M.nrep].hdr, hdr, hdrlen);
+	M.rep[M.nrep].hdrlen = hdrlen;
+	M.rep[M.nrep].body = body;
+	M.nrep++;
+}
+
+/* ---- events ---- */
+
+static char *
+result_text(const unsigned char *buf, size_t len)
+{
+	/* stdout as JSON text: invalid UTF-8 becomes U+FFFD */
+	char *out = malloc(len * 3 + 1), *o = out;
+	size_t i = 0;
+
+	if (out == NULL)
+		fatal("malloc");
+	while (i < len) {
+		unsigned char c = buf[i];
+		size_t n = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
+		size_t k;
+		int good = n > 0 && i + n <= len && c != 0;
+
+		for (k = 1; good && k < n; k++)
+			if ((buf[i + k] & 0xc0) != 0x80)
+				good = 0;
+		if (good) {
+			memcpy(o, buf + i, n);
+			o += n;
+			i += n;
+		} else {
+			memcpy(o, "\xef\xbf\xbd", 3);
+			o += 3;
+			i++;
+		}
+	}
+	*o = '\0';
+	return out;
+}
+
+static cJSON *
+result_line(const struct job *jb, uint64_t seq, const char *status, const char *result)
+{
+	cJSON *l = cJSON_CreateObject();
+
+	cJSON_AddNumberToObject(l, "seq", (double)seq);
+	cJSON_AddStringToObject(l, "id", jb->id);
+	cJSON_AddStringToObject(l, "status", status);
+	cJSON_AddStringToObject(l, "result", result);
+	cJSON_AddNumberToObject(l, "attempts", jb->attempts);
+	cJSON_AddStringToObject(l, "worker", jb->worker);
+	return l;
+}
+
+/* Journals an event and applies it; a finished job's result line goes with it. */
+static uint64_t
+record(cJSON *ev)
+{
+	char err[256];
+	uint64_t seq = journal_append(&M.j, ev);
+	const char *e = json_str(ev, "e");
+	struct job *jb;
+
+	if (work_apply(&M.w, seq, ev, err, sizeof(err)) < 0)
+		fatalx("internal error: %s", err);
+	jb = work_find(&M.w, json_str(ev, "id"));
+	if (strcmp(e, "completed") == 0 || strcmp(e, "failed") == 0) {
+		cJSON *l = result_line(jb, seq, e[0] == 'c' ? "done" : "failed",
+		    e[0] == 'c' ? json_str(ev, "result") : json_str(ev, "why"));
+
+		journal_put_result(&M.j, seq, l);
+		cJSON_Delete(l);
+		log_info("job %s %s after %d attempt%s", jb->id, e[0] == 'c' ? "done" : "failed",
+		    jb->attempts, jb->attempts == 1 ? "" : "s");
+	}
+	cJSON_Delete(ev);
+	return seq;
+}
+
+/* An attempt ended without a result: again, or failed for good. */
+static void
+attempt_over(struct job *jb, const char *worker, const char *why, int timed_out)
+{
+	if (jb->attempts >= M.cfg.max_attempts) {
+		char msg[300];
+
+		snprintf(msg, sizeof(msg), "gave up after %d attempts: %s", jb->attempts, why);
+		record(ev_failed(jb, msg));
+	} else if (timed_out)
+		record(ev_timed_out(jb));
+	else
+		record(ev_attempt_failed(jb, worker, why));
+}
+
+/* ---- workers ---- */
+
+static struct wk *
+seen(const char *id, msec_t now)
+{
+	int i;
+
+	for (i = 0; i < M.nwks; i++)
+		if (strcmp(M.wks[i].id, id) == 0) {
+			M.wks[i].seen = now;
+			return &M.wks[i];
+		}
+	if (M.nwks == M.capwks) {
+		M.capwks = M.capwks ? 2 * M.capwks : 16;
+		if ((M.wks = realloc(M.wks, (size_t)M.capwks * sizeof(*M.wks))) == NULL)
+			fatal("realloc");
+	}
+	snprintf(M.wks[M.nwks].id, sizeof(M.wks[0].id), "%s", id);
+	M.wks[M.nwks].seen = now;
+	log_info("worker %s registered", id);
+	return &M.wks[M.nwks++];
+}
+
+static cJSON *
+job_for(struct job *jb, const char *worker)
+{
+	cJSON *r = ok(), *o;
+
+	record(ev_started(jb, worker, clock_wall_ms()));
+	o = cJSON_AddObjectToObject(r, "job");
+	cJSON_AddStringToObject(o, "id", jb->id);
+	cJSON_AddStringToObject(o, "payload", jb->payload);
+	cJSON_AddNumberToObject(o, "attempt", jb->attempts);
+	cJSON_AddNumberToObject(o, "timeout_ms", (double)M.cfg.work_timeout);
+	return r;
+}
+
+/* Pending work to parked long polls, oldest first. */
+static void
+dispatch(void)
+{
+	struct job *jb;
+
+	while (M.npark > 0 && (jb = work_next(&M.w)) != NULL) {
+		struct parked p = M.park[0];
+
+		memmove(&M.park[0], &M.park[1], (size_t)(M.npark - 1) * sizeof(*M.park));
+		M.npark--;
+		send_later(p.hdr, p.hdrlen, job_for(jb, p.worker));
+	}
+}
+
+/* ---- requests ---- */
+
+static int
+worker_field(const cJSON *req, const char **w)
+{
+	*w = json_str(req, "worker");
+	return *w != NULL && work_id_valid(*w) && strlen(*w) <= WORKER_ID_MAX ? 0 : -1;
+}
+
+static void
+op_submit(const cJSON *req, const unsigned char *hdr, size_t hdrlen)
+{
+	const char *id = json_str(req, "id"), *pl = json_str(req, "payload");
+	char gen[33];
+	unsigned char rnd[16], *bin;
+	size_t plen, blen;
+	struct job *jb;
+	cJSON *r;
+	int i;
+
+	if (pl == NULL) {
+		send_now(hdr, hdrlen, refuse(2, "submit needs a payload (base64)"));
+		return;
+	}
+	if (id != NULL && !work_id_valid(id)) {
+		send_now(hdr, hdrlen, refuse(2, "bad job id '%.40s': 1-128 of A-Za-z0-9._:-", id));
+		return;
+	}
+	if (id != NULL && (jb = work_find(&M.w, id)) != NULL) {
+		/* the same id twice is one job; its first acceptance may not be synced yet */
+		r = ok();
+		cJSON_AddStringToObject(r, "id", id);
+		cJSON_AddBoolToObject(r, "new", 0);
+		send_later(hdr, hdrlen, r);
+		return;
+	}
+	plen = strlen(pl);
+	if (plen / 4 * 3 > (size_t)M.cfg.max_payload + 3) {
+		send_now(hdr, hdrlen, refuse(1, "payload of about %zu bytes is over max-payload (%ld bytes)",
+		    plen / 4 * 3, M.cfg.max_payload));
+		return;
+	}
+	if ((bin = malloc(plen / 4 * 3 + 3)) == NULL)
+		fatal("malloc");
+	if (sodium_base642bin(bin, plen / 4 * 3 + 3, pl, plen, NULL, &blen, NULL,
+	    sodium_base64_VARIANT_ORIGINAL) != 0) {
+		free(bin);
+		send_now(hdr, hdrlen, refuse(2, "payload is not base64"));
+		return;
+	}
+	free(bin);
+	if ((long)blen > M.cfg.max_payload) {
+		send_now(hdr, hdrlen, refuse(1, "payload of %zu bytes is over max-payload (%ld bytes)",
+		    blen, M.cfg.max_payload));
+		return;
+	}
+	if (M.w.npending >= M.cfg.max_pending) {
+		send_now(hdr, hdrlen, refuse(1, "queue full: %ld jobs pending (max-pending)",
+		    M.w.npending));
+		return;
+	}
+	if (id == NULL) {
+		if (getrandom(rnd, sizeof(rnd), 0) != sizeof(rnd))
+			fatal("getrandom");
+		for (i = 0; i < 16; i++)
+			snprintf(gen + 2 * i, 3, "%02x", rnd[i]);
+		id = gen;
+	}
+	record(ev_accepted(id, pl));
+	r = ok();
+	cJSON_AddStringToObject(r, "id", id);
+	cJSON_AddBoolToObject(r, "new", 1);
+	send_later(hdr, hdrlen, r);
+}
+
+static void
+op_status(const cJSON *req, const unsigned char *hdr, size_t hdrlen)
+{
+	const char *id = json_str(req, "id");
+	struct job *jb;
+	cJSON *r, *line;
+
+	if (id == NULL || (jb = work_find(&M.w, id)) == NULL) {
+		send_now(hdr, hdrlen, refuse(1, "no job '%.40s'", id ? id : ""));
+		return;
+	}
+	r = ok();
+	cJSON_AddStringToObject(r, "id", jb->id);
+	cJSON_AddStringToObject(r, "status", job_status_name(jb->status));
+	cJSON_AddNumberToObject(r, "attempts", jb->attempts);
+	if (jb->worker[0])
+		cJSON_AddStringToObject(r, "worker", jb->worker);
+	if (jb->seq) {
+		cJSON_AddNumberToObject(r, "seq", (double)jb->seq);
+		if ((line = journal_result(&M.j, jb->seq)) != NULL) {
+			cJSON_AddStringToObject(r, "result", json_str(line, "result") ?
+			    json_str(line, "result") : "");
+			cJSON_Delete(line);
+		}
+	}
+	/* a status read after its job's events were accepted: same sync */
+	send_later(hdr, hdrlen, r);
+}
+
+static void
+op_results(const cJSON *req, const unsigned char *hdr, size_t hdrlen)
+{
+	long since = 0, max = 1000;
+	cJSON *r = ok(), *arr;
+	uint64_t next;
+
+	if ((cJSON_GetObjectItemCaseSensitive(req, "since") != NULL &&
+	    json_int(req, "since", 0, 1L << 53, &since) < 0) ||
+	    (cJSON_GetObjectItemCaseSensitive(req, "max") != NULL &&
+	    json_int(req, "max", 1, 100000, &max) < 0)) {
+		cJSON_Delete(r);
+		send_now(hdr, hdrlen, refuse(2, "results: since and max must be numbers"));
+		return;
+	}
+	arr = cJSON_AddArrayToObject(r, "results");
+	/* only what is durable: a result is never shown and then lost */
+	next = journal_results(&M.j, (uint64_t)since, (int)max, arr);
+	while (cJSON_GetArraySize(arr) > 0) {
+		cJSON *last = cJSON_GetArrayItem(arr, cJSON_GetArraySize(arr) - 1);
+		long s;
+
+		if (json_int(last, "seq", 0, 1L << 53, &s) == 0 && (uint64_t)s <= M.j.durable)
+			break;
+		cJSON_DeleteItemFromArray(arr, cJSON_GetArraySize(arr) - 1);
+		next = (uint64_t)since;
+	}
+	cJSON_AddNumberToObject(r, "next", (double)next);
+	send_now(hdr, hdrlen, r);
+}
+
+static void
+op_queue(const unsigned char *hdr, size_t hdrlen, msec_t now)
+{
+	cJSON *r = ok(), *ws, *run;
+	struct job *jb;
+	int i;
+	int64_t wall = clock_wall_ms();
+
+	cJSON_AddNumberToObject(r, "pending", (double)M.w.npending);
+	cJSON_AddNumberToObject(r, "in_progress", (double)M.w.nrunning);
+	cJSON_AddNumberToObject(r, "done", (double)M.w.ndone);
+	cJSON_AddNumberToObject(r, "failed", (double)M.w.nfailed);
+	cJSON_AddNumberToObject(r, "seq", (double)M.w.seq);
+	ws = cJSON_AddArrayToObject(r, "workers");
+	for (i = 0; i < M.nwks; i++) {
+		cJSON *o = cJSON_CreateObject(), *jobs = cJSON_CreateArray();
+
+		cJSON_AddStringToObject(o, "worker", M.wks[i].id);
+		for (jb = M.w.run_head; jb != NULL; jb = jb->next)
+			if (strcmp(jb->worker, M.wks[i].id) == 0)
+				cJSON_AddItemToArray(jobs, cJSON_CreateString(jb->id));
+		cJSON_AddStringToObject(o, "state", cJSON_GetArraySize(jobs) ? "busy" : "idle");
+		cJSON_AddItemToObject(o, "jobs", jobs);
+		cJSON_AddNumberToObject(o, "seen_ms", (double)(now - M.wks[i].seen));
+		cJSON_AddItemToArray(ws, o);
+	}
+	run = cJSON_AddArrayToObject(r, "running");
+	for (jb = M.w.run_head; jb != NULL; jb = jb->next) {
+		cJSON *o = cJSON_CreateObject();
+
+		cJSON_AddStringToObject(o, "id", jb->id);
+		cJSON_AddStringToObject(o, "worker", jb->worker);
+		cJSON_AddNumberToObject(o, "attempt", jb->attempts);
+		cJSON_AddNumberToObject(o, "for_ms", (double)(wall - jb->started));
+		cJSON_AddItemToArray(run, o);
+	}
+	send_now(hdr, hdrlen, r);
+}
+
+static void
+op_request(const cJSON *req, const unsigned char *hdr, size_t hdrlen, msec_t now)
+{
+	const char *w;
+	long wait = 0;
+	struct job *jb;
+
+	if (worker_field(req, &w) < 0) {
+		send_now(hdr, hdrlen, refuse(2, "request needs a worker id"));
+		return;
+	}
+	if (cJSON_GetObjectItemCaseSensitive(req, "wait") != NULL)
+		json_int(req, "wait", 0, 1000000, &wait);
+	if (wait > WAIT_MAX)
+		wait = WAIT_MAX;
+	seen(w, now);
+	if ((jb = work_next(&M.w)) != NULL) {
+		send_later(hdr, hdrlen, job_for(jb, w));
+		return;
+	}
+	if (wait <= 0) {
+		cJSON *r = ok();
+
+		cJSON_AddNullToObject(r, "job");
+		send_now(hdr, hdrlen, r);
+		return;
+	}
+	if (M.npark == M.cappark) {
+		M.cappark = M.cappark ? 2 * M.cappark : 16;
+		if ((M.park = realloc(M.park, (size_t)M.cappark * sizeof(*M.park))) == NULL)
+			fatal("realloc");
+	}
+	memcpy(M.park[M.npark].hdr, hdr, hdrlen);
+	M.park[M.npark].hdrlen = hdrlen;
+	snprintf(M.park[M.npark].worker, sizeof(M.park[0].worker), "%s", w);
+	M.park[M.npark].until = now + wait;
+	M.npark++;
+}
+
+static void
+op_done(const cJSON *req, const unsigned char *hdr, size_t hdrlen, int success, msec_t now)
+{
+	const char *w, *id = json_str(req, "id"), *b64 = json_str(req, "result"),
+	    *why = json_str(req, "why");
+	long attempt;
+	struct job *jb;
+
+	if (worker_field(req, &w) < 0 || id == NULL || json_int(req, "attempt", 1, 1000000, &attempt) < 0 ||
+	    (success && b64 == NULL)) {
+		send_now(hdr, hdrlen, refuse(2, "%s needs worker, id, attempt%s", success ? "done" : "failed",
+		    success ? " and result" : ""));
+		return;
+	}
+	seen(w, now);
+	if ((jb = work_find(&M.w, id)) == NULL) {
+		send_now(hdr, hdrlen, refuse(1, "no job '%.40s'", id));
+		return;
+	}
+	if (jb->status == JOB_DONE || jb->status == JOB_FAILED) {
+		send_later(hdr, hdrlen, ok());	/* its answer was lost: again */
+		return;
+	}
+	if (jb->status != JOB_RUNNING || jb->attempts != attempt || strcmp(jb->worker, w) != 0) {
+		send_now(hdr, hdrlen, refuse(1, "job %s: attempt %ld by %s is not the running one",
+		    id, attempt, w));
+		return;
+	}
+	if (success) {
+		size_t blen = strlen(b64), len;
+		unsigned char *bin = malloc(blen / 4 * 3 + 3);
+		char *text;
+
+		if (bin == NULL)
+			fatal("malloc");
+		if (blen / 4 * 3 > RESULT_MAX + 3 ||
+		    sodium_base642bin(bin, blen / 4 * 3 + 3, b64, blen, NULL, &len, NULL,
+		    sodium_base64_VARIANT_ORIGINAL) != 0) {
+			free(bin);
+			send_now(hdr, hdrlen, refuse(2, "result is not base64 or over 1 MiB"));
+			return;
+		}
+		text = result_text(bin, len);
+		free(bin);
+		record(ev_completed(jb, w, text));
+		free(text);
+	} else
+		attempt_over(jb, w, why ? why : "failed", 0);
+	send_later(hdr, hdrlen, ok());
+	(void)now;
+}
+
+static void
+handle(const unsigned char *hdr, size_t hdrlen, const char *buf, size_t len, msec_t now)
+{
+	cJSON *req = json_parse(buf, len);
+	const char *op = req ? json_str(req, "op") : NULL;
+
+	M.requests++;
+	if (op == NULL) {
+		M.bad++;
+		send_now(hdr, hdrlen, refuse(2, "malformed request: a JSON object with \"op\""));
+	} else if (strcmp(op, "submit") == 0)
+		op_submit(req, hdr, hdrlen);
+	else if (strcmp(op, "status") == 0)
+		op_status(req, hdr, hdrlen);
+	else if (strcmp(op, "results") == 0)
+		op_results(req, hdr, hdrlen);
+	else if (strcmp(op, "queue") == 0)
+		op_queue(hdr, hdrlen, now);
+	else if (strcmp(op, "request") == 0)
+		op_request(req, hdr, hdrlen, now);
+	else if (strcmp(op, "done") == 0)
+		op_done(req, hdr, hdrlen, 1, now);
+	else if (strcmp(op, "failed") == 0)
+		op_done(req, hdr, hdrlen, 0, now);
+	else if (strcmp(op, "register") == 0) {
+		const char *w;
+
+		if (worker_field(req, &w) < 0)
+			send_now(hdr, hdrlen, refuse(2, "register needs a worker id"));
+		else {
+			seen(w, now);
+			send_now(hdr, hdrlen, ok());
+		}
+	} else {
+		M.bad++;
+		send_now(hdr, hdrlen, refuse(2, "unknown op '%.40s'", op));
+	}
+	cJSON_Delete(req);
+}
+
+static void
+on_request(int fd, short ev, void *arg)
+{
+	unsigned char hdr[SOCK_HDR_MAX];
+	size_t hdrlen;
+	void *buf;
+	ssize_t n;
+	int i;
+	msec_t now = clock_mono_ms();
+
+	(void)fd;
+	(void)ev;
+	(void)arg;
+	for (i = 0; i < BATCH; i++) {
+		hdrlen = sizeof(hdr);
+		if ((n = sock_recv_raw(M.s, &buf, hdr, &hdrlen)) < 0)
+			break;
+		handle(hdr, hdrlen, buf, (size_t)n, now);
+		nn_freemsg(buf);
+	}
+}
+
+/* ---- time ---- */
+
+static void
+tick(msec_t now)
+{
+	struct job *jb;
+	int i, k;
+	int64_t wall = clock_wall_ms();
+
+	/* long polls that found nothing */
+	for (i = 0; i < M.npark; ) {
+		if (M.park[i].until <= now) {
+			cJSON *r = ok();
+
+			cJSON_AddNullToObject(r, "job");
+			send_now(M.park[i].hdr, M.park[i].hdrlen, r);
+			M.park[i] = M.park[--M.npark];
+		} else
+			i++;
+	}
+	/* attempts past work-timeout (the worker kills them at that time too) */
+	while ((jb = work_overdue(&M.w, wall, M.cfg.work_timeout + 1000)) != NULL) {
+		log_info("job %s: attempt %d on %s timed out", jb->id, jb->attempts, jb->worker);
+		attempt_over(jb, jb->worker, "timed out", 1);
+	}
+	/* workers gone silent: their jobs go to someone else */
+	for (i = 0; i < M.nwks; ) {
+		if (now - M.wks[i].seen < WORKER_GONE) {
+			i++;
+			continue;
+		}
+		log_info("worker %s not heard from for %ds: dropped", M.wks[i].id, WORKER_GONE / 1000);
+		for (k = 1; k; ) {
+			k = 0;
+			for (jb = M.w.run_head; jb != NULL; jb = jb->next)
+				if (strcmp(jb->worker, M.wks[i].id) == 0) {
+					attempt_over(jb, jb->worker, "worker lost", 1);
+					k = 1;
+					break;
+				}
+		}
+		M.wks[i] = M.wks[--M.nwks];
+	}
+}
+
+static void
+commit_and_answer(void)
+{
+	char err[512];
+	int i;
+
+	if (journal_commit(&M.j, err, sizeof(err)) < 0)
+		fatalx("%s: stopping without answering (nothing unsynced was acknowledged)", err);
+	for (i = 0; i < M.nrep; i++)
+		send_now(M.rep[i].hdr, M.rep[i].hdrlen, M.rep[i].body);
+	M.nrep = 0;
+	if (M.w.seq - M.j.snap_seq >= SNAPSHOT_EVERY) {
+		cJSON *snap = work_snapshot(&M.w);
+
+		if (journal_snapshot(&M.j, M.w.seq, snap, err, sizeof(err)) < 0)
+			log_warnx("%s", err);
+		else
+			log_debug("snapshot at event %llu", (unsigned long long)M.w.seq);
+		cJSON_Delete(snap);
+	}
+}
+
+/* ---- replay ---- */
+
+static int
+on_snapshot(const cJSON *snap, void *arg, char *err, size_t errlen)
+{
+	(void)arg;
+	return work_restore(&M.w, snap, err, errlen);
+}
+
+static int
+on_event(uint64_t seq, const cJSON *ev, void *arg, char *err, size_t errlen)
+{
+	(void)arg;
+	return work_apply(&M.w, seq, ev, err, errlen);
+}
+
+static int
+mkdirs(const char *path)
+{
+	char p[600], *s;
+
+	snprintf(p, sizeof(p), "%s", path);
+	for (s = p + 1; *s; s++)
+		if (*s == '/') {
+			*s = '\0';
+			if (mkdir(p, 0700) < 0 && errno != EEXIST)
+				return -1;
+			*s = '/';
+		}
+	return mkdir(p, 0700) < 0 && errno != EEXIST ? -1 : 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct daemon_opts o;
+	const char *listen = getenv("AKC_SINGLETON_ENDPOINT");
+	char dir[600], err[1024];
+	int i, repair = 0;
+	msec_t now, t0;
+	unsigned long sigs;
+
+	/* our own long options first: daemon_setup knows only the common ones */
+	for (i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--listen") == 0 && i + 1 < argc) {
+			listen = argv[i + 1];
+			memmove(&argv[i], &argv[i + 2], (size_t)(argc - i - 1) * sizeof(*argv));
+			argc -= 2;
+			i--;
+		} else if (strcmp(argv[i], "--repair") == 0) {
+			repair = 1;
+			memmove(&argv[i], &argv[i + 1], (size_t)(argc - i) * sizeof(*argv));
+			argc--;
+			i--;
+		}
+	}
+	daemon_setup(argc, argv, "master", USAGE, 0, &o, &M.cfg);
+	if (o.argi != argc) {
+		fprintf(stderr, "usage: %s\n", USAGE);
+		return 2;
+	}
+	if (M.cfg.state_dir[0] == '\0') {
+		fprintf(stderr, "master: %s: [node] state-dir is required\n", M.cfg.path);
+		return 1;
+	}
+	snprintf(dir, sizeof(dir), "%s/master", M.cfg.state_dir);
+	if (repair) {
+		if (journal_repair(dir, err, sizeof(err)) < 0) {
+			fprintf(stderr, "master: %s\n", err);
+			return 1;
+		}
+		printf("journal %s repaired: start the master to see what it replays\n", dir);
+		return 0;
+	}
+	if (listen == NULL) {
+		fprintf(stderr, "master: no endpoint: run it under singletond -s master "
+		    "(AKC_SINGLETON_ENDPOINT) or give --listen ADDR\n");
+		return 2;
+	}
+	if (sodium_init() < 0)
+		fatalx("libsodium cannot start");
+	if (mkdirs(dir) < 0) {
+		fprintf(stderr, "master: cannot create %s: %s\n", dir, strerror(errno));
+		return 1;
+	}
+	t0 = clock_mono_ms();
+	work_init(&M.w);
+	if (journal_open(&M.j, dir, err, sizeof(err)) < 0 ||
+	    journal_replay(&M.j, on_snapshot, on_event, NULL, err, sizeof(err)) < 0) {
+		fprintf(stderr, "master: %s\nmaster: refusing to start rather than lose events; "
+		    "see master(8), RECOVERY\n", err);
+		return 1;
+	}
+	log_info("journal %s: replayed to event %llu in %lldms (snapshot at %llu): "
+	    "%ld pending, %ld running, %ld done, %ld failed", dir,
+	    (unsigned long long)M.w.seq, (long long)(clock_mono_ms() - t0),
+	    (unsigned long long)M.j.snap_seq, M.w.npending, M.w.nrunning, M.w.ndone, M.w.nfailed);
+	signal(SIGPIPE, SIG_IGN);
+	M.loop = loop_new();
+	loop_catch(M.loop, SIGTERM);
+	loop_catch(M.loop, SIGINT);
+	loop_catch(M.loop, SIGHUP);
+	if ((M.s = sock_bind_raw(NN_REP, listen, REQ_MAX)) < 0)
+		return 1;
+	loop_watch(M.loop, sock_rcvfd(M.s), POLLIN, on_request, NULL);
+	daemon_notify("READY=1");
+	for (;;) {
+		sigs = loop_signals(M.loop);
+		if (sigs & ((1UL << SIGTERM) | (1UL << SIGINT))) {
+			log_info("stopping on signal");
+			break;
+		}
+		now = clock_mono_ms();
+		if (now >= M.next_tick) {
+			tick(now);
+			M.next_tick = now + TICK;
+		}
+		dispatch();
+		commit_and_answer();
+		loop_poll(M.loop, M.next_tick);
+	}
+	commit_and_answer();
+	journal_close(&M.j);
+	work_free(&M.w);
+	nn_close(M.s);
+	return 0;
+}

@@ -1,0 +1,431 @@
+/* work.c: the master's event-sourced work state (see work.h). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "json.h"
+#include "log.h"
+#include "work.h"
+
+static const char *status_names[] = { "pending", "running", "done", "failed" };
+
+const char *
+job_status_name(enum job_status s)
+{
+	return status_names[s];
+}
+
+int
+work_id_valid(const char *id)
+{
+	size_t i, len = strlen(id);
+
+	if (len == 0 || len > WORK_ID_MAX)
+		return 0;
+	for (i = 0; i < len; i++)
+		if (!((id[i] >= 'a' && id[i] <= 'z') || (id[i] >= 'A' && id[i] <= 'Z') ||
+		    (id[i] >= '0' && id[i] <= '9') || strchr("._:-", id[i]) != NULL))
+			return 0;
+	return 1;
+}
+
+void
+work_init(struct work *w)
+{
+	memset(w, 0, sizeof(*w));
+	w->nb = 1024;
+	if ((w->b = calloc(w->nb, sizeof(*w->b))) == NULL)
+		fatal("calloc");
+}
+
+void
+work_free(struct work *w)
+{
+	size_t i;
+
+	for (i = 0; i < w->nb; i++)
+		while (w->b[i] != NULL) {
+			struct job *j = w->b[i];
+
+			w->b[i] = j->hnext;
+			free(j->payload);
+			free(j);
+		}
+	free(w->b);
+	memset(w, 0, sizeof(*w));
+}
+
+static size_t
+hash(const char *s)
+{
+	size_t h = 14695981039346656037ULL;
+
+	while (*s)
+		h = (h ^ (unsigned char)*s++) * 1099511628211ULL;
+	return h;
+}
+
+struct job *
+work_find(const struct work *w, const char *id)
+{
+	struct job *j;
+
+	for (j = w->b[hash(id) & (w->nb - 1)]; j != NULL; j = j->hnext)
+		if (strcmp(j->id, id) == 0)
+			return j;
+	return NULL;
+}
+
+static void
+grow(struct work *w)
+{
+	struct job **nb;
+	size_t i, n = w->nb * 2;
+
+	if ((nb = calloc(n, sizeof(*nb))) == NULL)
+		fatal("calloc");
+	for (i = 0; i < w->nb; i++)
+		while (w->b[i] != NULL) {
+			struct job *j = w->b[i];
+
+			w->b[i] = j->hnext;
+			j->hnext = nb[hash(j->id) & (n - 1)];
+			nb[hash(j->id) & (n - 1)] = j;
+		}
+	free(w->b);
+	w->b = nb;
+	w->nb = n;
+}
+
+static struct job *
+add(struct work *w, const char *id)
+{
+	struct job *j;
+	size_t h;
+
+	if (w->n + 1 > w->nb / 4 * 3)
+		grow(w);
+	if ((j = calloc(1, sizeof(*j))) == NULL)
+		fatal("calloc");
+	snprintf(j->id, sizeof(j->id), "%s", id);
+	h = hash(id) & (w->nb - 1);
+	j->hnext = w->b[h];
+	w->b[h] = j;
+	w->n++;
+	return j;
+}
+
+/* ---- the pending queue and the running list ---- */
+
+static void
+unlink_job(struct work *w, struct job *j)
+{
+	if (j->prev != NULL)
+		j->prev->next = j->next;
+	else if (w->pend_head == j)
+		w->pend_head = j->next;
+	else if (w->run_head == j)
+		w->run_head = j->next;
+	if (j->next != NULL)
+		j->next->prev = j->prev;
+	else if (w->pend_tail == j)
+		w->pend_tail = j->prev;
+	if (j->status == JOB_PENDING)
+		w->npending--;
+	else if (j->status == JOB_RUNNING)
+		w->nrunning--;
+	j->prev = j->next = NULL;
+}
+
+static void
+enqueue(struct work *w, struct job *j)
+{
+	j->status = JOB_PENDING;
+	j->next = NULL;
+	j->prev = w->pend_tail;
+	if (w->pend_tail != NULL)
+		w->pend_tail->next = j;
+	else
+		w->pend_head = j;
+	w->pend_tail = j;
+	w->npending++;
+}
+
+static void
+run(struct work *w, struct job *j)
+{
+	j->status = JOB_RUNNING;
+	j->prev = NULL;
+	j->next = w->run_head;
+	if (w->run_head != NULL)
+		w->run_head->prev = j;
+	w->run_head = j;
+	w->nrunning++;
+}
+
+static void
+finish(struct work *w, struct job *j, enum job_status st, uint64_t seq)
+{
+	j->status = st;
+	j->seq = seq;
+	free(j->payload);
+	j->payload = NULL;
+	if (st == JOB_DONE)
+		w->ndone++;
+	else
+		w->nfailed++;
+}
+
+/* ---- events ---- */
+
+static cJSON *
+event(const char *type, const char *id)
+{
+	cJSON *e = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(e, "e", type);
+	cJSON_AddStringToObject(e, "id", id);
+	return e;
+}
+
+cJSON *
+ev_accepted(const char *id, const char *payload_b64)
+{
+	cJSON *e = event("accepted", id);
+
+	cJSON_AddStringToObject(e, "payload", payload_b64);
+	return e;
+}
+
+cJSON *
+ev_started(const struct job *j, const char *worker, int64_t wall)
+{
+	cJSON *e = event("started", j->id);
+
+	cJSON_AddStringToObject(e, "worker", worker);
+	cJSON_AddNumberToObject(e, "attempt", j->attempts + 1);
+	cJSON_AddNumberToObject(e, "at", (double)wall);
+	return e;
+}
+
+cJSON *
+ev_completed(const struct job *j, const char *worker, const char *result)
+{
+	cJSON *e = event("completed", j->id);
+
+	cJSON_AddStringToObject(e, "worker", worker);
+	cJSON_AddStringToObject(e, "result", result);
+	return e;
+}
+
+cJSON *
+ev_attempt_failed(const struct job *j, const char *worker, const char *why)
+{
+	cJSON *e = event("attempt-failed", j->id);
+
+	cJSON_AddStringToObject(e, "worker", worker);
+	cJSON_AddStringToObject(e, "why", why);
+	return e;
+}
+
+cJSON *
+ev_timed_out(const struct job *j)
+{
+	cJSON *e = event("timed-out", j->id);
+
+	cJSON_AddStringToObject(e, "worker", j->worker);
+	return e;
+}
+
+cJSON *
+ev_failed(const struct job *j, const char *why)
+{
+	cJSON *e = event("failed", j->id);
+
+	cJSON_AddStringToObject(e, "why", why);
+	return e;
+}
+
+int
+work_apply(struct work *w, uint64_t seq, const cJSON *ev, char *err, size_t errlen)
+{
+	const char *e = json_str(ev, "e"), *id = json_str(ev, "id"), *s;
+	struct job *j;
+	long num;
+
+	if (seq != w->seq + 1) {
+		snprintf(err, errlen, "event %llu follows %llu", (unsigned long long)seq,
+		    (unsigned long long)w->seq);
+		return -1;
+	}
+	if (e == NULL || id == NULL || !work_id_valid(id)) {
+		snprintf(err, errlen, "event %llu: malformed", (unsigned long long)seq);
+		return -1;
+	}
+	j = work_find(w, id);
+	if (strcmp(e, "accepted") == 0) {
+		if (j != NULL || (s = json_str(ev, "payload")) == NULL)
+			goto bad;
+		j = add(w, id);
+		if ((j->payload = strdup(s)) == NULL)
+			fatal("strdup");
+		enqueue(w, j);
+	} else if (strcmp(e, "started") == 0) {
+		if (j == NULL || j->status != JOB_PENDING || (s = json_str(ev, "worker")) == NULL ||
+		    strlen(s) > WORKER_ID_MAX || json_int(ev, "at", 0, 1L << 53, &num) < 0)
+			goto bad;
+		unlink_job(w, j);
+		run(w, j);
+		j->attempts++;
+		snprintf(j->worker, sizeof(j->worker), "%s", s);
+		j->started = (int64_t)num;
+	} else if (strcmp(e, "completed") == 0) {
+		if (j == NULL || j->status != JOB_RUNNING || json_str(ev, "result") == NULL ||
+		    (s = json_str(ev, "worker")) == NULL || strlen(s) > WORKER_ID_MAX)
+			goto bad;
+		unlink_job(w, j);
+		snprintf(j->worker, sizeof(j->worker), "%s", s);
+		finish(w, j, JOB_DONE, seq);
+	} else if (strcmp(e, "attempt-failed") == 0 || strcmp(e, "timed-out") == 0) {
+		if (j == NULL || j->status != JOB_RUNNING)
+			goto bad;
+		unlink_job(w, j);
+		enqueue(w, j);
+	} else if (strcmp(e, "failed") == 0) {
+		if (j == NULL || (j->status != JOB_RUNNING && j->status != JOB_PENDING))
+			goto bad;
+		unlink_job(w, j);
+		finish(w, j, JOB_FAILED, seq);
+	} else
+		goto bad;
+	w->seq = seq;
+	return 0;
+bad:
+	snprintf(err, errlen, "event %llu (%s %s) does not fit the state", (unsigned long long)seq,
+	    e, id);
+	return -1;
+}
+
+struct job *
+work_next(const struct work *w)
+{
+	return w->pend_head;
+}
+
+struct job *
+work_overdue(const struct work *w, int64_t wall, int64_t timeout)
+{
+	struct job *j;
+
+	for (j = w->run_head; j != NULL; j = j->next)
+		if (wall - j->started >= timeout)
+			return j;
+	return NULL;
+}
+
+/* ---- snapshots ---- */
+
+static cJSON *
+job_json(const struct job *j)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(o, "id", j->id);
+	cJSON_AddStringToObject(o, "status", status_names[j->status]);
+	cJSON_AddNumberToObject(o, "attempts", j->attempts);
+	if (j->worker[0])
+		cJSON_AddStringToObject(o, "worker", j->worker);
+	if (j->payload != NULL)
+		cJSON_AddStringToObject(o, "payload", j->payload);
+	if (j->status == JOB_RUNNING)
+		cJSON_AddNumberToObject(o, "at", (double)j->started);
+	if (j->seq)
+		json_add_u64(o, "seq", j->seq);
+	return o;
+}
+
+cJSON *
+work_snapshot(const struct work *w)
+{
+	cJSON *s = cJSON_CreateObject(), *jobs;
+	const struct job *j;
+	size_t i;
+
+	json_add_u64(s, "seq", w->seq);
+	/* pending in queue order first, so a restore keeps the order */
+	jobs = cJSON_AddArrayToObject(s, "pending");
+	for (j = w->pend_head; j != NULL; j = j->next)
+		cJSON_AddItemToArray(jobs, job_json(j));
+	jobs = cJSON_AddArrayToObject(s, "jobs");
+	for (i = 0; i < w->nb; i++)
+		for (j = w->b[i]; j != NULL; j = j->hnext)
+			if (j->status != JOB_PENDING)
+				cJSON_AddItemToArray(jobs, job_json(j));
+	return s;
+}
+
+int
+work_restore(struct work *w, const cJSON *snap, char *err, size_t errlen)
+{
+	const cJSON *arr, *o;
+	uint64_t seq, jseq;
+	int pass;
+
+	if (json_u64(snap, "seq", &seq) < 0) {
+		snprintf(err, errlen, "snapshot: no seq");
+		return -1;
+	}
+	for (pass = 0; pass < 2; pass++) {
+		arr = cJSON_GetObjectItemCaseSensitive(snap, pass == 0 ? "pending" : "jobs");
+		if (!cJSON_IsArray(arr)) {
+			snprintf(err, errlen, "snapshot: no job list");
+			return -1;
+		}
+		cJSON_ArrayForEach(o, arr) {
+			const char *id = json_str(o, "id"), *st = json_str(o, "status"),
+			    *wk = json_str(o, "worker"), *pl = json_str(o, "payload");
+			long attempts, at;
+			struct job *j;
+
+			if (id == NULL || !work_id_valid(id) || work_find(w, id) != NULL || st == NULL ||
+			    json_int(o, "attempts", 0, 1000000, &attempts) < 0 ||
+			    (wk != NULL && strlen(wk) > WORKER_ID_MAX)) {
+				snprintf(err, errlen, "snapshot: a malformed job");
+				return -1;
+			}
+			j = add(w, id);
+			j->attempts = (int)attempts;
+			if (wk != NULL)
+				snprintf(j->worker, sizeof(j->worker), "%s", wk);
+			if (strcmp(st, "pending") == 0 || strcmp(st, "running") == 0) {
+				if (pl == NULL || (j->payload = strdup(pl)) == NULL) {
+					snprintf(err, errlen, "snapshot: job %s has no payload", id);
+					return -1;
+				}
+				if (strcmp(st, "pending") == 0)
+					enqueue(w, j);
+				else {
+					if (json_int(o, "at", 0, 1L << 53, &at) < 0) {
+						snprintf(err, errlen, "snapshot: job %s has no start", id);
+						return -1;
+					}
+					j->started = (int64_t)at;
+					run(w, j);
+				}
+			} else if ((strcmp(st, "done") == 0 || strcmp(st, "failed") == 0) &&
+			    json_u64(o, "seq", &jseq) == 0) {
+				j->seq = jseq;
+				if (st[0] == 'd')
+					w->ndone++;
+				else
+					w->nfailed++;
+				j->status = st[0] == 'd' ? JOB_DONE : JOB_FAILED;
+			} else {
+				snprintf(err, errlen, "snapshot: job %s has a bad status", id);
+				return -1;
+			}
+		}
+	}
+	w->seq = seq;
+	return 0;
+}

@@ -1,0 +1,78 @@
+/*
+ * work.h: the master's work state, event-sourced and without I/O (the
+ * WorkState of Akka's distributed-workers sample). Every change is an event
+ * (a JSON object with "e"); work_apply() is the only way state changes, the
+ * same way at run time and at replay. The decisions (what to start, what
+ * timed out) make events; the shell journals them and then applies them.
+ *
+ * Events:
+ *   {"e":"accepted","id","payload"(base64)}          WorkAccepted
+ *   {"e":"started","id","worker","attempt","at"}     WorkStarted (at: wall ms)
+ *   {"e":"completed","id","worker","result"}         WorkCompleted (result: text)
+ *   {"e":"attempt-failed","id","worker","why"}       WorkerFailed
+ *   {"e":"timed-out","id","worker"}                  WorkerTimedOut
+ *   {"e":"failed","id","why"}                        WorkFailed (gave up)
+ */
+#ifndef MASTER_WORK_H
+#define MASTER_WORK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cjson/cJSON.h>
+
+#define WORK_ID_MAX	128
+#define WORKER_ID_MAX	128
+
+enum job_status { JOB_PENDING, JOB_RUNNING, JOB_DONE, JOB_FAILED };
+
+struct job {
+	char id[WORK_ID_MAX + 1];
+	char *payload;			/* base64, while pending or running */
+	enum job_status status;
+	int attempts;			/* started so far */
+	char worker[WORKER_ID_MAX + 1];	/* running on, or finished by */
+	int64_t started;		/* wall ms of the current attempt */
+	uint64_t seq;			/* finished: the seq of the final event */
+	struct job *hnext;		/* hash chain */
+	struct job *prev, *next;	/* pending queue, or running list */
+};
+
+struct work {
+	struct job **b;
+	size_t nb, n;
+	struct job *pend_head, *pend_tail, *run_head;
+	long npending, nrunning, ndone, nfailed;
+	uint64_t seq;			/* the last event applied */
+};
+
+void work_init(struct work *);
+void work_free(struct work *);
+const char *job_status_name(enum job_status);
+int work_id_valid(const char *id);
+struct job *work_find(const struct work *, const char *id);
+
+/*
+ * Applies event number seq (it must be the next one); -1 if the event is
+ * malformed or does not fit the state (a corrupt journal): nothing changed.
+ */
+int work_apply(struct work *, uint64_t seq, const cJSON *ev, char *err, size_t errlen);
+
+/* Event makers: the caller journals the event, then applies it. */
+cJSON *ev_accepted(const char *id, const char *payload_b64);
+cJSON *ev_started(const struct job *, const char *worker, int64_t wall);
+cJSON *ev_completed(const struct job *, const char *worker, const char *result);
+cJSON *ev_attempt_failed(const struct job *, const char *worker, const char *why);
+cJSON *ev_timed_out(const struct job *);
+cJSON *ev_failed(const struct job *, const char *why);
+
+/* The first pending job (the one to start next), or NULL. */
+struct job *work_next(const struct work *);
+/* The first running job whose attempt started before wall - timeout, or NULL. */
+struct job *work_overdue(const struct work *, int64_t wall, int64_t timeout);
+
+/* A snapshot: the whole state as JSON; work_restore reads it back (-1: bad). */
+cJSON *work_snapshot(const struct work *);
+int work_restore(struct work *, const cJSON *snap, char *err, size_t errlen);
+
+#endif
