@@ -29,6 +29,12 @@
 
 /* Largest node-to-node message accepted (NN_RCVMAXSIZE of the peer socket). */
 #define PROTO_MAX_MSG		(1024 * 1024)
+/*
+ * Largest relay message (a local service's message for another node: a
+ * proxied request of up to 2 MiB, base64 in JSON). Membership messages stay
+ * under PROTO_MAX_MSG.
+ */
+#define RELAY_MAX_MSG		(4 * 1024 * 1024)
 /* Largest control request or reply. */
 #define CTL_MAX_MSG		(4 * 1024 * 1024)
 

@@ -32,8 +32,8 @@ dropped_total() {
 	local port=${a##*:}
 	head -c 4096 /dev/urandom > "/dev/tcp/127.0.0.1/$port" 2>/dev/null || true
 	printf '\x00SP\x00\x00\x51\x00\x00\x00\x00\x00\x00\xff\xff' > "/dev/tcp/127.0.0.1/$port" 2>/dev/null || true
-	# an oversized frame (over 1 MiB) makes nanomsg drop that connection
-	head -c 1100000 /dev/zero | tr '\0' 'x' > "$AKC_DIR/big"
+	# an oversized membership message (over 1 MiB; only relays may be larger)
+	{ printf '{"v":1,"t":"gossip","pad":"'; head -c 1100000 /dev/zero | tr '\0' 'x'; printf '"}'; } > "$AKC_DIR/big"
 	timeout 2 nanocat --push --connect "$a" -i 0.5 -F "$AKC_DIR/big" >/dev/null 2>&1 3>&- || true
 	run status_json n1
 	assert_success

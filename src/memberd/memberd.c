@@ -159,12 +159,17 @@ on_peer(int fd, short ev, void *arg)
 		d->node.wall = clock_wall_ms();
 		d->node.recv_msgs++;
 		d->node.recv_bytes += (uint64_t)len;
-		if ((size_t)len > PROTO_MAX_MSG)
+		if ((size_t)len > RELAY_MAX_MSG)
 			d->node.dropped.oversized++;
 		else if (auth_check(&d->auth, buf, (size_t)len, &payload, &plen) < 0)
 			d->node.dropped.unauthenticated++;
 		else if ((msg = json_parse(payload, plen)) == NULL)
 			d->node.dropped.malformed++;
+		else if (plen > PROTO_MAX_MSG && (json_str(msg, "t") == NULL ||
+		    strcmp(json_str(msg, "t"), MSG_RELAY) != 0)) {
+			d->node.dropped.oversized++;	/* only relays may be this large */
+			cJSON_Delete(msg);
+		}
 		else {
 			node_receive(&d->node, msg, now);
 			cJSON_Delete(msg);
@@ -288,7 +293,7 @@ open_sockets(struct memberd *d)
 	 * socket's bound, uncounted: accept up to twice our limit so that
 	 * moderately oversized messages are seen, counted and dropped here.
 	 */
-	if ((d->pull = sock_bind(NN_PULL, d->cfg.address, 2 * PROTO_MAX_MSG)) < 0)
+	if ((d->pull = sock_bind(NN_PULL, d->cfg.address, 2 * RELAY_MAX_MSG)) < 0)
 		return -1;
 	/*
 	 * What nanomsg may hold per sender before we read it: in a join storm
@@ -306,7 +311,7 @@ open_sockets(struct memberd *d)
 	if ((d->statepub = sock_bind(NN_PUB, addr, 1024)) < 0)
 		return -1;
 	config_ipc_path(&d->cfg, SOCK_MEMBERD_RELAY, addr, sizeof(addr));
-	if ((d->relay = sock_bind(NN_PULL, addr, PROTO_MAX_MSG)) < 0)
+	if ((d->relay = sock_bind(NN_PULL, addr, RELAY_MAX_MSG)) < 0)
 		return -1;
 	config_ipc_path(&d->cfg, SOCK_MEMBERD_SVC, addr, sizeof(addr));
 	if ((d->svcpub = sock_bind(NN_PUB, addr, 1024)) < 0)

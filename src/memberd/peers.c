@@ -160,7 +160,7 @@ get_peer(struct peers *ps, const char *address, msec_t now)
 				lru = i;
 		close_peer(ps, lru);
 	}
-	if ((s = sock_connect(NN_PUSH, address, PROTO_MAX_MSG, 1000)) < 0)
+	if ((s = sock_connect(NN_PUSH, address, RELAY_MAX_MSG, 1000)) < 0)
 		return NULL;
 	/* a slow or cut-off peer may hold this much in nanomsg, not 128 KiB */
 	(void)nn_setsockopt(s, NN_SOL_SOCKET, NN_SNDBUF, &sndbuf, sizeof(sndbuf));
@@ -182,10 +182,11 @@ peers_send(struct peers *ps, const char *address, const void *frame, size_t len,
 		return;
 	if (p->qn == 0 && sock_send(p->s, frame, len) == 0)
 		return;
-	if (len > QUEUE_BYTES)
+	/* a large frame (a relay) may wait alone, never pushing others out */
+	if (len > QUEUE_BYTES && p->qn > 0)
 		return;
 	/* oldest first out: newer gossip supersedes older anyway */
-	while (p->qn > 0 && (p->qn == QUEUE_MAX || p->qbytes + len > QUEUE_BYTES))
+	while (p->qn > 0 && (p->qn == QUEUE_MAX || p->qbytes + len > QUEUE_BYTES) && len <= QUEUE_BYTES)
 		dequeue(p, 1, 0);
 	if ((p->q[p->qn].data = malloc(len)) == NULL)
 		fatal("malloc");

@@ -40,7 +40,7 @@
 #define WHERE_EVERY	2000	/* ask the oldest whether it runs the singleton */
 #define HOLD_FOR	3000	/* an exit hold lasts this long unless renewed */
 #define DONE_KEEP	512	/* answers kept for requests sent again */
-#define MAX_BODY	(512 * 1024)	/* a proxied request or reply */
+#define MAX_BODY	(2 * 1024 * 1024)	/* a proxied request or reply */
 #define SEND_BATCH	64
 
 extern char **environ;
@@ -888,7 +888,7 @@ open_sockets(struct sgd *d)
 		return -1;
 	nn_setsockopt(d->statesub, NN_SUB, NN_SUB_SUBSCRIBE, "", 0);
 	config_ipc_path(&d->cfg, SOCK_MEMBERD_SVC, addr, sizeof(addr));
-	if ((d->svcsub = sock_connect(NN_SUB, addr, 2 * PROTO_MAX_MSG, 1000)) < 0)
+	if ((d->svcsub = sock_connect(NN_SUB, addr, 2 * RELAY_MAX_MSG, 1000)) < 0)
 		return -1;
 	nn_setsockopt(d->svcsub, NN_SUB, NN_SUB_SUBSCRIBE, d->topic, strlen(d->topic));
 	config_ipc_path(&d->cfg, SOCK_MEMBERD_RELAY, addr, sizeof(addr));

@@ -1,0 +1,171 @@
+#!/usr/bin/env bats
+# 4001: the work manager on real nodes: master as singleton, workers, the
+# tools, a real LevelDB journal on disk, kill -9.
+
+load lib/akc
+
+setup() { akc_setup; }
+teardown() { akc_teardown; }
+
+# work_cluster N [conf args...]: nodes n1..nN with role backend, each running
+# memberd, leaderd and singletond -s master (the master runs on the oldest).
+work_cluster() {
+	local n=$1 i; shift
+	start_cluster "$n" roles=backend "[singleton.master]=" role=backend \
+	    "command=exec $AKC_BIN/master" stop-timeout=5s \
+	    "[master]=" work-timeout=3s max-attempts=3 "$@"
+	wait_until 30 all_up_everywhere "$n" $(nodes "$n")
+	for ((i = 1; i <= n; i++)); do
+		start_singleton "n$i" master
+	done
+	wait_until 20 master_answers n1
+}
+
+# master_answers NODE: the master answers through NODE's proxy.
+master_answers() { akc-queue -c "$(conf_of "$1")" --json >/dev/null; }
+
+# start_worker NODE [worker args...]
+start_worker() {
+	local name=$1; shift
+	"$AKC_BIN/worker" -c "$(conf_of "$name")" "$@" >>"$AKC_DIR/$name.worker.log" 2>&1 3>&- &
+	local pid=$!
+	echo "$pid" >> "$AKC_DIR/pids"
+	echo "$pid" >> "$AKC_DIR/$name.worker.pids"
+	echo "$pid"
+}
+
+# results_count NODE: finished jobs as akc-results prints them.
+results_count() { akc-results -c "$(conf_of "$1")" | wc -l; }
+finished() { [ "$(results_count "$1")" -ge "$2" ]; }
+
+has_table() { ls "$1"/*.ldb >/dev/null 2>&1; }
+
+# queue_field NODE FIELD
+queue_field() { akc-queue -c "$(conf_of "$1")" --json | jq -r ".$2"; }
+
+@test "1000 jobs on 3 nodes with 3 workers: 1000 results, each id once" {
+	work_cluster 3
+	local i
+	for i in 1 2 3; do start_worker "n$i" >/dev/null; done
+	for ((i = 0; i < 1000; i++)); do
+		echo "job-$i"
+	done | while read -r p; do
+		akc-submit -c "$(conf_of n2)" --id "$p" "payload of $p" >/dev/null || exit 1
+	done
+	wait_until 120 finished n3 1000
+	akc-results -c "$(conf_of n3)" > "$AKC_DIR/results"
+	[ "$(jq -r .id "$AKC_DIR/results" | sort -u | wc -l)" = 1000 ]
+	[ "$(wc -l < "$AKC_DIR/results")" = 1000 ]
+	# cat echoes each payload: every result is its own job's
+	[ "$(jq -r 'select(.result != "payload of " + .id) | .id' "$AKC_DIR/results" | wc -l)" = 0 ]
+	# seq increases, so a reader can resume
+	jq -r .seq "$AKC_DIR/results" | sort -n -c
+	local mid
+	mid=$(sed -n 500p "$AKC_DIR/results" | jq -r .seq)
+	[ "$(akc-results -c "$(conf_of n1)" --since "$mid" | wc -l)" = 500 ]
+	[ "$(queue_field n1 done)" = 1000 ]
+}
+
+@test "akc-submit --wait prints the result; the same id twice is one job" {
+	work_cluster 1
+	start_worker n1 >/dev/null
+	run akc-submit -c "$(conf_of n1)" --id same-1 --wait "hello"
+	assert_success
+	[ "$(jq -r .result <<<"$output")" = hello ]
+	[ "$(jq -r .status <<<"$output")" = done ]
+	run akc-submit -c "$(conf_of n1)" --id same-1 "other payload"
+	assert_success
+	assert_output same-1
+	[ "$(akc-results -c "$(conf_of n1)" | jq -r 'select(.id == "same-1") | .result')" = hello ]
+	[ "$(results_count n1)" = 1 ]
+	# a generated id is printed once accepted
+	run akc-submit -c "$(conf_of n1)" "no id given"
+	assert_success
+	[[ "$output" =~ ^[0-9a-f]{32}$ ]]
+}
+
+@test "a failing command is retried, then failed; a job over work-timeout is killed and retried" {
+	work_cluster 1
+	start_worker n1 --exec 'case "$(cat)" in fail) exit 3;; slow) sleep 30;; *) echo ok;; esac' >/dev/null
+	run akc-submit -c "$(conf_of n1)" --id f1 --wait fail
+	[ "$status" = 1 ]
+	[ "$(jq -r .status <<<"$output")" = failed ]
+	[ "$(jq -r .attempts <<<"$output")" = 3 ]
+	run akc-submit -c "$(conf_of n1)" --id s1 --wait --timeout 60s slow
+	[ "$status" = 1 ]
+	[ "$(jq -r .attempts <<<"$output")" = 3 ]
+	assert_output --partial "timed out"
+	run akc-submit -c "$(conf_of n1)" --id ok1 --wait fine
+	assert_success
+}
+
+@test "a worker killed mid-job: the job is retried on another worker and done" {
+	work_cluster 2
+	local w1
+	w1=$(start_worker n1 --exec 'touch "$AKC_DIR/started.$AKC_WORK_ID"; sleep 2; cat')
+	akc-submit -c "$(conf_of n1)" --id long-1 "survives" >/dev/null
+	wait_until 20 [ -e "$AKC_DIR/started.long-1" ]
+	kill -9 "$w1"
+	start_worker n2 >/dev/null
+	wait_until 30 finished n2 1
+	[ "$(akc-results -c "$(conf_of n2)" | jq -r .result)" = survives ]
+	[ "$(akc-results -c "$(conf_of n2)" | jq -r .attempts)" = 2 ]
+}
+
+@test "oversized payloads and a full queue are refused with a clear error" {
+	work_cluster 1 max-payload=1000 max-pending=2
+	run akc-submit -c "$(conf_of n1)" "$(head -c 2000 /dev/zero | tr '\0' x)"
+	[ "$status" = 1 ]
+	assert_output --partial "over max-payload"
+	akc-submit -c "$(conf_of n1)" a >/dev/null
+	akc-submit -c "$(conf_of n1)" b >/dev/null
+	run akc-submit -c "$(conf_of n1)" c
+	[ "$status" = 1 ]
+	assert_output --partial "queue full"
+}
+
+@test "the whole cluster stopped and started again: pending work carries on, nothing acknowledged is lost" {
+	work_cluster 1
+	local i ids=()
+	for ((i = 0; i < 50; i++)); do
+		ids+=("$(akc-submit -c "$(conf_of n1)" "p$i")")
+	done
+	kill_node n1	# kill -9: memberd, leaderd, singletond; the master dies with singletond
+	wait_until 10 process_exited "$(pid_of n1 singletond)"
+	start_node n1
+	wait_until 20 all_up n1 1
+	start_singleton n1 master
+	wait_until 20 master_answers n1
+	[ "$(queue_field n1 pending)" = 50 ]
+	start_worker n1 >/dev/null
+	wait_until 60 finished n1 50
+	for i in "${ids[@]}"; do
+		akc-results -c "$(conf_of n1)" | jq -e --arg i "$i" 'select(.id == $i)' >/dev/null
+	done
+}
+
+@test "a corrupted or truncated journal: the master refuses to start, saying why" {
+	work_cluster 1
+	akc-submit -c "$(conf_of n1)" --id c1 x >/dev/null
+	kill -TERM "$(pid_of n1 singletond)"
+	wait_until 20 process_exited "$(pid_of n1 singletond)"
+	local dir="$AKC_DIR/n1.state/master" f
+	# compact the journal into a table first: a clean stop and start
+	"$AKC_BIN/master" -c "$(conf_of n1)" --listen "ipc://$AKC_DIR/m.sock" 3>&- &
+	local m=$!
+	wait_until 10 has_table "$dir"
+	kill -TERM "$m"
+	wait "$m" || true
+	cp -a "$dir" "$dir.good"
+	f=$(ls "$dir"/*.ldb | head -1)
+	printf '\xff\xff\xff\xff\xff\xff\xff\xff' | dd of="$f" bs=1 seek=40 conv=notrunc 2>/dev/null
+	run "$AKC_BIN/master" -c "$(conf_of n1)" --listen "ipc://$AKC_DIR/m.sock"
+	[ "$status" = 1 ]
+	assert_output --partial "Corruption"
+	assert_output --partial "refusing to start rather than lose events"
+	rm -rf "$dir" && cp -a "$dir.good" "$dir"
+	truncate -s 100 "$f"
+	run "$AKC_BIN/master" -c "$(conf_of n1)" --listen "ipc://$AKC_DIR/m.sock"
+	[ "$status" = 1 ]
+	assert_output --partial "refusing to start"
+}
