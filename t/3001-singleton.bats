@@ -254,3 +254,35 @@ ms_of_start() {
 	wait_until 20 started_times n1 2
 	witness_check "$WITNESS_LOG"
 }
+
+is_exiting() { [ "$(member_status "$1" "$2")" = Exiting ]; }
+
+# stays_false SECONDS CMD...: CMD keeps failing for that long (a bounded window).
+stays_false() {
+	local secs=$1; shift
+	local end=$(( $(date +%s%N) / 1000000 + secs * 1000 ))
+	while (( $(date +%s%N) / 1000000 < end )); do
+		"$@" && return 1
+		sleep 0.2
+	done
+	return 0
+}
+
+@test "a hung singletond holds its node's exit: no second child starts until it hands over" {
+	cluster "n1:backend n2:backend n3:backend"
+	wait_until 30 all_up_everywhere 3 n1 n2 n3
+	local old next
+	old=$(oldest_with n1 backend)
+	next=$(members_json n1 | jq -r '[.[] | select(.status == "Up")] | sort_by(.up_number) | .[1].node')
+	wait_until 20 runs_on "$old"
+	kill -STOP "$(pid_of "$old" singletond)"
+	akc-leave -c "$(conf_of "$old")"
+	wait_until 10 is_exiting "$next" "$old"
+	# its hold outlives the 3 s it asked for: memberd sees singletond alive
+	stays_false 6 runs_on "$next"
+	[ "$(member_status "$next" "$old")" = Exiting ]
+	kill -CONT "$(pid_of "$old" singletond)"
+	wait_until 20 runs_on "$next"
+	exited_with "$old" 0
+	witness_check "$WITNESS_LOG"
+}

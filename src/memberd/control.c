@@ -222,9 +222,13 @@ control_dispatch(struct node *n, const cJSON *req, uint64_t event_seq, msec_t no
 		const char *svc = json_str(req, "svc");
 		long ms;
 
-		if (svc == NULL || !relay_svc_valid(svc) || json_int(req, "ms", 0, 60000, &ms) < 0)
-			return refuse(2, "hold-exit needs svc and ms (0..60000)");
-		node_hold_exit(n, svc, ms > 0 ? now + ms : 0, now);
+		long pid = 0;
+
+		if (svc == NULL || !relay_svc_valid(svc) || json_int(req, "ms", 0, 60000, &ms) < 0 ||
+		    (cJSON_GetObjectItemCaseSensitive(req, "pid") != NULL &&
+		    json_int(req, "pid", 1, 1L << 30, &pid) < 0))
+			return refuse(2, "hold-exit needs svc, ms (0..60000) and optionally pid");
+		node_hold_exit(n, svc, ms > 0 ? now + ms : 0, (int)pid, now);
 		return reply(1);
 	}
 	if (strcmp(cmd, "leader-actions") == 0) {

@@ -104,7 +104,9 @@ publish(cJSON *ev, void *arg)
 	clock_rfc3339(clock_wall_ms(), ts, sizeof(ts));
 	cJSON_AddStringToObject(ev, "time", ts);
 	cJSON_AddNumberToObject(ev, "seq", (double)++d->event_seq);
-	if (node != NULL)
+	if (json_str(ev, "name") != NULL)
+		log_info("event %s: %s on %s", type, json_str(ev, "name"), node);
+	else if (node != NULL)
 		log_info("event %s: %s (%s)", type, node, json_str(ev, "status"));
 	else
 		log_info("event %s: %s", type, json_str(ev, "leader") ? json_str(ev, "leader") : "none");
@@ -322,6 +324,18 @@ open_sockets(struct memberd *d)
 	return 0;
 }
 
+/* Exit holds of local services whose process still lives do not lapse. */
+static void
+renew_holds(struct node *n, msec_t now)
+{
+	int i;
+
+	for (i = 0; i < n->nholds; i++)
+		if (n->holds[i].pid > 0 && n->holds[i].until > 0 && n->holds[i].until < now + 500 &&
+		    kill(n->holds[i].pid, 0) == 0)
+			n->holds[i].until = now + 1000;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -375,6 +389,7 @@ main(int argc, char **argv)
 		}
 		now = clock_mono_ms();
 		d.node.wall = clock_wall_ms();
+		renew_holds(&d.node, now);
 		node_tick(&d.node, now);
 		flush_outbox(&d, now);
 		publish_changes(&d);

@@ -786,7 +786,7 @@ check_exit_holds(struct node *n, msec_t now)
 }
 
 void
-node_hold_exit(struct node *n, const char *svc, msec_t until, msec_t now)
+node_hold_exit(struct node *n, const char *svc, msec_t until, int pid, msec_t now)
 {
 	int i;
 
@@ -806,6 +806,7 @@ node_hold_exit(struct node *n, const char *svc, msec_t until, msec_t now)
 		snprintf(n->holds[i].svc, sizeof(n->holds[i].svc), "%s", svc);
 	}
 	n->holds[i].until = until;
+	n->holds[i].pid = until > now ? pid : 0;
 check:
 	check_exit_holds(n, now);
 }

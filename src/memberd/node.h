@@ -26,8 +26,13 @@ enum node_phase {
 
 /* Relay: node-to-node messages for local services, by service name. */
 #define RELAY_HOLDS_MAX		16
-/* The longest a local service may hold our exit confirmation (hand-over). */
-#define EXIT_HOLD_MAX		120000
+/*
+ * The longest a local service may hold our exit confirmation (a hand-over
+ * whose child takes long to stop). While the holder's process lives, the
+ * shell renews its hold: a stopped or hung singletond keeps the node from
+ * being removed, rather than letting the next oldest start a second child.
+ */
+#define EXIT_HOLD_MAX		600000
 
 struct outmsg {
 	char address[CONF_ADDR_MAX];
@@ -89,7 +94,7 @@ struct node {
 	msec_t exit_at;
 	msec_t exiting_since;		/* saw ourselves Exiting */
 	msec_t exit_confirmed_at;	/* told the others (after the local holds) */
-	struct exit_hold { char svc[RELAY_SVC_MAX]; msec_t until; } holds[RELAY_HOLDS_MAX];
+	struct exit_hold { char svc[RELAY_SVC_MAX]; msec_t until; int pid; } holds[RELAY_HOLDS_MAX];
 	int nholds;
 
 	/* where the singletons run, as this node's singletonds last said (snapshots) */
@@ -141,7 +146,7 @@ int node_relay(struct node *, uint64_t to, const char *svc, const cJSON *body);
 /* Takes the relayed messages for local services: the caller frees them. */
 cJSON **node_relays(struct node *, int *n);
 /* A local service holds our exit confirmation until `until` (0: releases it). */
-void node_hold_exit(struct node *, const char *svc, msec_t until, msec_t now);
+void node_hold_exit(struct node *, const char *svc, msec_t until, int pid, msec_t now);
 int relay_svc_valid(const char *svc);
 /* Takes the outbox: the caller sends and frees the messages. */
 struct outmsg *node_outbox(struct node *, int *n);

@@ -81,6 +81,7 @@ struct sgd {
 	int held;
 	uint64_t running_on;
 	char running_on_name[CONF_NAME_MAX];
+	msec_t last_here;	/* the node running it last answered "where" */
 	char oldest_name[CONF_NAME_MAX];
 	int stopping;		/* SIGTERM: stop the child and go */
 	uint64_t dropped;
@@ -262,6 +263,7 @@ hold_exit(struct sgd *d, msec_t now)
 	req = ctl_request("hold-exit");
 	cJSON_AddStringToObject(req, "svc", d->svc);
 	cJSON_AddNumberToObject(req, "ms", want ? HOLD_FOR : 0);
+	cJSON_AddNumberToObject(req, "pid", getpid());
 	if (ctl_call(&d->cfg, SOCK_MEMBERD_CTL, req, &rsp, 1000, err, sizeof(err)) == 0) {
 		d->held = want;
 		d->next_hold = now + HOLD_FOR / 3;
@@ -374,7 +376,7 @@ spawn(struct sgd *d)
 	sigset_t all, old;
 	int n = 0, i, devnull;
 	pid_t pid, parent = getpid();
-	const char *skip[] = { "AKC_SINGLETON=", "AKC_NODE=", "AKC_SINGLETON_ENDPOINT=", NULL };
+	const char *skip[] = { "AKC_SINGLETON=", "AKC_NODE=", "AKC_SINGLETON_ENDPOINT=", "AKC_CONF=", NULL };
 
 	/* everything the child needs is built before fork: only exec after */
 	for (i = 0; environ[i] != NULL; i++) {
@@ -792,6 +794,7 @@ on_svc(int fd, short ev, void *arg)
 			relay_send(d, uid, r);
 		} else if (strcmp(m, "here") == 0) {
 			if (json_bool(b, "running", &running) == 0) {
+				d->last_here = now;
 				if (running)
 					set_running_on(d, uid, name);
 				else if (d->running_on == uid)
@@ -894,9 +897,10 @@ open_sockets(struct sgd *d)
 	config_ipc_path(&d->cfg, SOCK_MEMBERD_RELAY, addr, sizeof(addr));
 	if ((d->relay = sock_connect(NN_PUSH, addr, 1024, 1000)) < 0)
 		return -1;
-	if ((d->front = sock_bind_raw(NN_REP, d->endpoint, MAX_BODY + 1)) < 0)
+	/* room above MAX_BODY: a request a little too large gets an error, not silence */
+	if ((d->front = sock_bind_raw(NN_REP, d->endpoint, 2 * MAX_BODY)) < 0)
 		return -1;
-	if ((d->childsock = sock_connect_raw(NN_REQ, d->child_endpoint, MAX_BODY + 1, 1000)) < 0)
+	if ((d->childsock = sock_connect_raw(NN_REQ, d->child_endpoint, 2 * MAX_BODY, 1000)) < 0)
 		return -1;
 	snprintf(addr, sizeof(addr), "%s.ctl", base);
 	config_ipc_path(&d->cfg, addr, path, sizeof(path));
@@ -915,11 +919,12 @@ name_ok(const char *s)
 {
 	size_t i, len = strlen(s);
 
-	if (len == 0 || len > 40)
+	/* as akc.conf's [singleton.NAME] */
+	if (len == 0 || len >= CONF_NAME_MAX)
 		return 0;
 	for (i = 0; i < len; i++)
 		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
-		    (s[i] >= '0' && s[i] <= '9') || s[i] == '-' || s[i] == '_'))
+		    (s[i] >= '0' && s[i] <= '9') || s[i] == '-' || s[i] == '_' || s[i] == '.'))
 			return 0;
 	return 1;
 }
@@ -1034,6 +1039,10 @@ main(int argc, char **argv)
 			cJSON_AddStringToObject(b, "m", "where");
 			relay_send(&d, d.sm.oldest.uid, b);
 			d.next_where = now + WHERE_EVERY;
+			/* no answer for three rounds: we no longer know it runs there */
+			if (d.running_on != 0 && d.running_on != d.self &&
+			    now - d.last_here > 3 * WHERE_EVERY + 500)
+				set_running_on(&d, 0, "");
 		}
 		/* the child's requests that never came back */
 		for (i = 0; i < d.ninf; i++)
