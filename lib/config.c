@@ -442,6 +442,8 @@ singleton_key(struct parse *p, const char *name, const char *key, const char *v)
 			set_str(p, key, s->role, sizeof(s->role), v);
 	} else if (strcmp(key, "command") == 0)
 		set_str(p, key, s->command, sizeof(s->command), v);
+	else if (strcmp(key, "standby-command") == 0)
+		set_str(p, key, s->standby_command, sizeof(s->standby_command), v);
 	else if (strcmp(key, "buffer-size") == 0)
 		set_int(p, key, &s->buffer_size, v, 0, 100000);
 	else if (strcmp(key, "stop-timeout") == 0)

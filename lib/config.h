@@ -28,6 +28,7 @@ struct conf_singleton {
 	char name[CONF_NAME_MAX];
 	char role[CONF_ROLE_MAX];
 	char command[CONF_PATH_MAX];
+	char standby_command[CONF_PATH_MAX];	/* on the other members with the role */
 	int buffer_size;
 	msec_t stop_timeout;		/* SIGTERM, then SIGKILL after this */
 	msec_t request_timeout;		/* a proxied request gets an error after this */

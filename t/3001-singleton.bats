@@ -286,3 +286,27 @@ stays_false() {
 	exited_with "$old" 0
 	witness_check "$WITNESS_LOG"
 }
+
+@test "standby-command runs on the other members with the role, and stops before the singleton starts there" {
+	cluster "n1:frontend n2:backend n3:backend n4:backend" \
+	    "standby-command=WITNESS_LOG=$AKC_DIR/standby.log exec $AKC_BIN/t/witness"
+	wait_until 30 all_up_everywhere 4 n1 n2 n3 n4
+	local old next others n
+	old=$(oldest_with n1 backend)
+	next=$(members_json n1 | jq -r '[.[] | select(.status == "Up" and (.roles | index("backend")))]
+	    | sort_by(.up_number) | .[1].node')
+	wait_until 20 runs_on "$old"
+	for n in n2 n3 n4; do
+		[ "$n" = "$old" ] && continue
+		wait_until 20 grep -q " $n start" "$AKC_DIR/standby.log"
+	done
+	! grep -q " $old start\| n1 start" "$AKC_DIR/standby.log"
+	akc-leave -c "$(conf_of "$old")"
+	wait_until 20 runs_on "$next"
+	# the next oldest's standby stopped before its singleton started
+	local stopped started
+	stopped=$(awk -v n="$next" '$2 == n && $3 == "stop" { print $1 }' "$AKC_DIR/standby.log" | tail -1)
+	started=$(awk -v n="$next" '$2 == n && $3 == "start" { print $1 }' "$WITNESS_LOG" | tail -1)
+	[ -n "$stopped" ] && awk -v a="$stopped" -v b="$started" 'BEGIN { exit !(a < b) }'
+	witness_check "$WITNESS_LOG"
+}

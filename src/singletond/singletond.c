@@ -69,6 +69,9 @@ struct sgd {
 	char **cmd;		/* -- CMD ARGS, or NULL: /bin/sh -c command */
 
 	pid_t child;
+	pid_t standby;		/* the standby command's keeper, or 0 */
+	int standby_stopping;
+	msec_t standby_kill_at, standby_restart_at, standby_backoff;
 	uint32_t next_cid;
 	struct inflight *inf;
 	int ninf, capinf;
@@ -369,14 +372,15 @@ keeper(pid_t parent, int devnull, char **argv, char **env, int search)
 }
 
 static int
-spawn(struct sgd *d)
+spawn(struct sgd *d, int standby)
 {
 	static char sh[] = "/bin/sh", dashc[] = "-c";
 	char **env = NULL, *shargv[4];
 	sigset_t all, old;
 	int n = 0, i, devnull;
 	pid_t pid, parent = getpid();
-	const char *skip[] = { "AKC_SINGLETON=", "AKC_NODE=", "AKC_SINGLETON_ENDPOINT=", "AKC_CONF=", NULL };
+	const char *skip[] = { "AKC_SINGLETON=", "AKC_NODE=", "AKC_SINGLETON_ENDPOINT=", "AKC_CONF=",
+	    "AKC_STANDBY=", NULL };
 
 	/* everything the child needs is built before fork: only exec after */
 	for (i = 0; environ[i] != NULL; i++) {
@@ -395,11 +399,14 @@ spawn(struct sgd *d)
 	}
 	put_env(&env, &n, "AKC_SINGLETON", d->sc.name);
 	put_env(&env, &n, "AKC_NODE", d->cfg.name);
-	put_env(&env, &n, "AKC_SINGLETON_ENDPOINT", d->child_endpoint);
+	if (standby)
+		put_env(&env, &n, "AKC_STANDBY", "1");
+	else
+		put_env(&env, &n, "AKC_SINGLETON_ENDPOINT", d->child_endpoint);
 	put_env(&env, &n, "AKC_CONF", d->cfg.path);
 	shargv[0] = sh;
 	shargv[1] = dashc;
-	shargv[2] = d->sc.command;
+	shargv[2] = standby ? d->sc.standby_command : d->sc.command;
 	shargv[3] = NULL;
 	if ((devnull = open("/dev/null", O_RDONLY | O_CLOEXEC)) < 0)
 		fatal("/dev/null");
@@ -408,7 +415,8 @@ spawn(struct sgd *d)
 	sigprocmask(SIG_BLOCK, &all, &old);
 	pid = fork();
 	if (pid == 0)
-		keeper(parent, devnull, d->cmd != NULL ? d->cmd : shargv, env, d->cmd != NULL);
+		keeper(parent, devnull, d->cmd != NULL && !standby ? d->cmd : shargv, env,
+		    d->cmd != NULL && !standby);
 	sigprocmask(SIG_SETMASK, &old, NULL);
 	close(devnull);
 	for (i = 0; i < n; i++)
@@ -419,7 +427,10 @@ spawn(struct sgd *d)
 		return -1;
 	}
 	setpgid(pid, pid);	/* also here: no race with our first kill */
-	d->child = pid;
+	if (standby)
+		d->standby = pid;
+	else
+		d->child = pid;
 	return 0;
 }
 
@@ -432,6 +443,22 @@ reap(struct sgd *d, msec_t now)
 	pid_t pid;
 
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		if (pid == d->standby && pid > 0) {
+			log_info("standby of %s (pid %d) %s %d", d->sc.name, (int)pid,
+			    WIFEXITED(status) ? "exited with status" : "killed by signal",
+			    WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
+			kill(-pid, SIGKILL);
+			d->standby = 0;
+			if (!d->standby_stopping) {
+				/* on its own: again after a backoff */
+				d->standby_backoff = d->standby_backoff ? 2 * d->standby_backoff : SG_BACKOFF_MIN;
+				if (d->standby_backoff > SG_BACKOFF_MAX)
+					d->standby_backoff = SG_BACKOFF_MAX;
+				d->standby_restart_at = now + d->standby_backoff;
+			}
+			d->standby_stopping = 0;
+			continue;
+		}
 		if (pid != d->child)
 			continue;
 		if (WIFEXITED(status))
@@ -453,12 +480,42 @@ reap(struct sgd *d, msec_t now)
 	}
 }
 
+/* The standby command runs where the singleton may run one day, and never beside it. */
+static void
+standby_actions(struct sgd *d, msec_t now)
+{
+	int want = d->sc.standby_command[0] != '\0' && !d->stopping && !d->memberd_gone &&
+	    sg_standby_wanted(&d->sm);
+
+	if (want && d->standby == 0 && now >= d->standby_restart_at) {
+		if (spawn(d, 1) == 0)
+			log_info("standby of %s started as pid %d", d->sc.name, (int)d->standby);
+		else
+			d->standby_restart_at = now + SG_BACKOFF_MIN;
+	} else if (!want && d->standby > 0 && !d->standby_stopping) {
+		log_info("stopping the standby of %s (pid %d)", d->sc.name, (int)d->standby);
+		kill(-d->standby, SIGTERM);
+		d->standby_stopping = 1;
+		d->standby_kill_at = now + d->sc.stop_timeout;
+		d->standby_backoff = 0;
+		d->standby_restart_at = 0;
+	} else if (d->standby_stopping && d->standby > 0 && now >= d->standby_kill_at) {
+		log_warnx("standby of %s (pid %d) did not stop in time: SIGKILL", d->sc.name, (int)d->standby);
+		kill(-d->standby, SIGKILL);
+		d->standby_kill_at = now + 1000;
+	}
+}
+
 static void
 child_actions(struct sgd *d, msec_t now)
 {
+	standby_actions(d, now);
+	/* the singleton starts only once the standby (same state, say) has gone */
+	if (d->standby > 0 && d->sm.state == SG_OLDEST && d->sm.child == CH_IDLE)
+		return;
 	switch (sg_child_action(&d->sm, now)) {
 	case ACT_START:
-		if (spawn(d) < 0) {
+		if (spawn(d, 0) < 0) {
 			sg_child_exited(&d->sm, now);
 			break;
 		}
@@ -1048,9 +1105,13 @@ main(int argc, char **argv)
 		for (i = 0; i < d.ninf; i++)
 			if (now - d.inf[i].at > d.sc.request_timeout)
 				d.inf[i--] = d.inf[--d.ninf];
-		if (d.sm.state == SG_STOPPING && d.sm.child == CH_IDLE)
+		if (d.sm.state == SG_STOPPING && d.sm.child == CH_IDLE && d.standby == 0)
 			break;
 		deadline = now + FETCH_EVERY;
+		if (d.standby_stopping)
+			earliest(&deadline, d.standby_kill_at);
+		else if (d.standby == 0 && d.standby_restart_at > now)
+			earliest(&deadline, d.standby_restart_at);
 		earliest(&deadline, sg_next_deadline(&d.sm));
 		earliest(&deadline, proxy_next_deadline(&d.px));
 		if (d.sm.state != SG_OLDEST && d.sm.oldest.uid != 0)

@@ -441,6 +441,19 @@ sg_hold_exit(const struct singleton *s)
 }
 
 int
+sg_standby_wanted(const struct singleton *s)
+{
+	const struct sg_known *me;
+
+	if ((s->state != SG_YOUNGER && s->state != SG_BECOMING) || s->retired || self_leaving(s))
+		return 0;
+	for (me = s->k; me < s->k + s->nk; me++)
+		if (me->m.uid == s->self)
+			return candidate(me);
+	return 0;
+}
+
+int
 sg_serving(const struct singleton *s)
 {
 	return s->state == SG_OLDEST && s->child == CH_RUNNING;

@@ -115,6 +115,11 @@ void sg_child_exited(struct singleton *, msec_t now);
 
 /* Whether memberd must hold this node's exit (a hand-over is under way). */
 int sg_hold_exit(const struct singleton *);
+/*
+ * Whether this node should run the standby command: a member with the role
+ * that does not run the singleton and may run it one day.
+ */
+int sg_standby_wanted(const struct singleton *);
 /* Whether requests may go to the child (runs, and is not being handed over). */
 int sg_serving(const struct singleton *);
 const char *sg_state_name(enum sg_state);
