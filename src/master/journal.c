@@ -151,6 +151,7 @@ journal_replay(struct journal *j,
 	if (rc < 0)
 		return -1;
 	j->seq = j->durable = expect - 1;
+	j->last_ep = journal_epoch_of(j, j->seq);
 	return 0;
 }
 
@@ -271,6 +272,260 @@ journal_results(struct journal *j, uint64_t since, int max, cJSON *arr)
 	}
 	leveldb_iter_destroy(it);
 	return last;
+}
+
+uint64_t
+journal_promised(struct journal *j)
+{
+	char *lerr = NULL, *v, buf[32];
+	size_t vlen;
+	uint64_t p = 0;
+
+	v = leveldb_get(j->db, j->ro, "p", 1, &vlen, &lerr);
+	if (lerr != NULL) {
+		leveldb_free(lerr);
+		return 0;
+	}
+	if (v != NULL && vlen < sizeof(buf)) {
+		memcpy(buf, v, vlen);
+		buf[vlen] = '\0';
+		str_to_u64(buf, &p);
+	}
+	leveldb_free(v);
+	return p;
+}
+
+int
+journal_promise(struct journal *j, uint64_t epoch, char *err, size_t errlen)
+{
+	char *lerr = NULL, buf[24];
+
+	u64_to_str(epoch, buf);
+	leveldb_put(j->db, j->wsync, "p", 1, buf, strlen(buf), &lerr);
+	if (lerr != NULL)
+		return fail(&lerr, err, errlen, "cannot write the epoch", j->path);
+	return 0;
+}
+
+static cJSON *
+get_json(struct journal *j, const char *k, size_t klen)
+{
+	char *lerr = NULL, *v;
+	size_t vlen;
+	cJSON *r;
+
+	v = leveldb_get(j->db, j->ro, k, klen, &vlen, &lerr);
+	if (lerr != NULL) {
+		leveldb_free(lerr);
+		return NULL;
+	}
+	if (v == NULL)
+		return NULL;
+	r = json_parse(v, vlen);
+	leveldb_free(v);
+	return r;
+}
+
+uint64_t
+journal_epoch_of(struct journal *j, uint64_t seq)
+{
+	char k[9];
+	cJSON *ev;
+	uint64_t ep = 0;
+
+	if (seq == 0)
+		return 0;
+	key(k, 'e', seq);
+	if ((ev = get_json(j, k, 9)) == NULL && seq == j->snap_seq)
+		ev = get_json(j, "s", 1);
+	if (ev != NULL)
+		json_u64(ev, "ep", &ep);
+	cJSON_Delete(ev);
+	return ep;
+}
+
+int
+journal_scan(struct journal *j, char *err, size_t errlen)
+{
+	char k[9], *lerr = NULL;
+	size_t klen;
+	leveldb_iterator_t *it;
+	cJSON *snap = get_json(j, "s", 1);
+
+	j->snap_seq = 0;
+	if (snap != NULL)
+		json_u64(snap, "seq", &j->snap_seq);
+	cJSON_Delete(snap);
+	j->seq = j->snap_seq;
+	it = leveldb_create_iterator(j->db, j->ro);
+	key(k, 'e', UINT64_MAX);
+	leveldb_iter_seek(it, k, 9);
+	if (leveldb_iter_valid(it))
+		leveldb_iter_prev(it);
+	else
+		leveldb_iter_seek_to_last(it);
+	/* the last "e" key at or before the end of the event range */
+	while (leveldb_iter_valid(it)) {
+		const char *ik = leveldb_iter_key(it, &klen);
+
+		if (klen == 9 && ik[0] == 'e') {
+			if (key_seq(ik) > j->seq)
+				j->seq = key_seq(ik);
+			break;
+		}
+		if (klen >= 1 && ik[0] < 'e')
+			break;
+		leveldb_iter_prev(it);
+	}
+	leveldb_iter_get_error(it, &lerr);
+	leveldb_iter_destroy(it);
+	if (lerr != NULL)
+		return fail(&lerr, err, errlen, "cannot read", j->path);
+	j->durable = j->seq;
+	j->last_ep = journal_epoch_of(j, j->seq);
+	return 0;
+}
+
+void
+journal_store(struct journal *j, uint64_t seq, const cJSON *ev)
+{
+	char k[9], *txt = json_print(ev);
+
+	key(k, 'e', seq);
+	leveldb_writebatch_put(j->batch, k, 9, txt, strlen(txt));
+	cJSON_free(txt);
+	j->nbatch++;
+	j->seq = seq;
+	json_u64(ev, "ep", &j->last_ep);
+}
+
+int
+journal_truncate(struct journal *j, uint64_t seq, char *err, size_t errlen)
+{
+	char *lerr = NULL, k[9];
+	size_t klen;
+	leveldb_writebatch_t *b = leveldb_writebatch_create();
+	leveldb_iterator_t *it = leveldb_create_iterator(j->db, j->ro);
+	int pass;
+
+	for (pass = 0; pass < 2; pass++) {
+		key(k, pass == 0 ? 'e' : 'r', seq + 1);
+		for (leveldb_iter_seek(it, k, 9); leveldb_iter_valid(it); leveldb_iter_next(it)) {
+			const char *ik = leveldb_iter_key(it, &klen);
+
+			if (klen != 9 || ik[0] != k[0])
+				break;
+			leveldb_writebatch_delete(b, ik, klen);
+		}
+	}
+	leveldb_iter_destroy(it);
+	leveldb_write(j->db, j->wsync, b, &lerr);
+	leveldb_writebatch_destroy(b);
+	if (lerr != NULL)
+		return fail(&lerr, err, errlen, "cannot truncate", j->path);
+	j->seq = j->durable = seq;
+	j->last_ep = journal_epoch_of(j, seq);
+	return 0;
+}
+
+void
+journal_store_snapshot(struct journal *j, uint64_t seq, const cJSON *snap)
+{
+	char *txt = json_print(snap);
+
+	leveldb_writebatch_put(j->batch, "s", 1, txt, strlen(txt));
+	cJSON_free(txt);
+	j->nbatch++;
+	j->snap_seq = j->seq = seq;
+	json_u64(snap, "ep", &j->last_ep);
+}
+
+int
+journal_wipe(struct journal *j, char *err, size_t errlen)
+{
+	char *lerr = NULL;
+	size_t klen;
+	leveldb_writebatch_t *b = leveldb_writebatch_create();
+	leveldb_iterator_t *it = leveldb_create_iterator(j->db, j->ro);
+
+	for (leveldb_iter_seek_to_first(it); leveldb_iter_valid(it); leveldb_iter_next(it)) {
+		const char *ik = leveldb_iter_key(it, &klen);
+
+		if (klen >= 1 && (ik[0] == 'e' || ik[0] == 'r' || ik[0] == 's'))
+			leveldb_writebatch_delete(b, ik, klen);
+	}
+	leveldb_iter_destroy(it);
+	leveldb_write(j->db, j->wsync, b, &lerr);
+	leveldb_writebatch_destroy(b);
+	if (lerr != NULL)
+		return fail(&lerr, err, errlen, "cannot wipe", j->path);
+	j->seq = j->durable = j->snap_seq = j->last_ep = 0;
+	return 0;
+}
+
+void
+journal_read(struct journal *j, uint64_t from, uint64_t rfrom, size_t maxbytes, cJSON *msg)
+{
+	char k[9];
+	size_t klen, vlen, bytes = 0;
+	leveldb_iterator_t *it;
+	cJSON *evs = cJSON_AddArrayToObject(msg, "events"), *res = cJSON_AddArrayToObject(msg, "results");
+	uint64_t last = from - 1, rlast, s;
+
+	if (from <= j->snap_seq) {
+		cJSON *snap = get_json(j, "s", 1);
+
+		if (snap != NULL) {
+			cJSON_AddItemToObject(msg, "snap", snap);
+			from = j->snap_seq + 1;
+			last = j->snap_seq;
+		}
+	}
+	it = leveldb_create_iterator(j->db, j->ro);
+	key(k, 'e', from);
+	for (leveldb_iter_seek(it, k, 9); leveldb_iter_valid(it) && bytes < maxbytes; leveldb_iter_next(it)) {
+		const char *ik = leveldb_iter_key(it, &klen), *iv;
+		cJSON *o, *ev;
+
+		if (klen != 9 || ik[0] != 'e' || (s = key_seq(ik)) != last + 1)
+			break;
+		iv = leveldb_iter_value(it, &vlen);
+		if ((ev = json_parse(iv, vlen)) == NULL)
+			break;
+		o = cJSON_CreateObject();
+		json_add_u64(o, "seq", s);
+		cJSON_AddItemToObject(o, "ev", ev);
+		cJSON_AddItemToArray(evs, o);
+		bytes += vlen;
+		last = s;
+	}
+	leveldb_iter_destroy(it);
+	/* the result lines up to there, as many as fit */
+	rlast = last;
+	it = leveldb_create_iterator(j->db, j->ro);
+	key(k, 'r', rfrom);
+	for (leveldb_iter_seek(it, k, 9); leveldb_iter_valid(it); leveldb_iter_next(it)) {
+		const char *ik = leveldb_iter_key(it, &klen), *iv;
+		cJSON *o, *line;
+
+		if (klen != 9 || ik[0] != 'r' || key_seq(ik) > last)
+			break;
+		if (bytes >= 2 * maxbytes) {
+			rlast = key_seq(ik) - 1;	/* the rest next time */
+			break;
+		}
+		iv = leveldb_iter_value(it, &vlen);
+		if ((line = json_parse(iv, vlen)) == NULL)
+			continue;
+		o = cJSON_CreateObject();
+		json_add_u64(o, "seq", key_seq(ik));
+		cJSON_AddItemToObject(o, "line", line);
+		cJSON_AddItemToArray(res, o);
+		bytes += vlen;
+	}
+	leveldb_iter_destroy(it);
+	json_add_u64(msg, "last", last);
+	json_add_u64(msg, "rlast", rlast < rfrom - 1 ? rfrom - 1 : rlast);
 }
 
 int

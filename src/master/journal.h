@@ -28,6 +28,7 @@ struct journal {
 	uint64_t seq;			/* the last event appended */
 	uint64_t durable;		/* the last event made durable */
 	uint64_t snap_seq;		/* the latest snapshot covers events up to here */
+	uint64_t last_ep;		/* the epoch of the last event */
 	uint64_t commits, synced_events;
 };
 
@@ -55,6 +56,31 @@ int journal_snapshot(struct journal *, uint64_t seq, const cJSON *snap, char *er
 cJSON *journal_result(struct journal *, uint64_t seq);
 /* Result lines with seq > since, at most max, appended to arr; returns the last seq seen. */
 uint64_t journal_results(struct journal *, uint64_t since, int max, cJSON *arr);
+/* ---- replication (standbys and recovery) ---- */
+
+/* The epoch promised to a master ("p"), 0 if none; journal_promise writes it synced. */
+uint64_t journal_promised(struct journal *);
+int journal_promise(struct journal *, uint64_t epoch, char *err, size_t errlen);
+/* The epoch of event seq ("ep" in it; the snapshot's at its seq), 0 if unknown. */
+uint64_t journal_epoch_of(struct journal *, uint64_t seq);
+/* The last seq and its epoch, without replaying (a standby's view of its log). */
+int journal_scan(struct journal *, char *err, size_t errlen);
+/* Puts an event received from the master at its seq into the batch. */
+void journal_store(struct journal *, uint64_t seq, const cJSON *ev);
+/* Deletes every event, result and snapshot (a standby that diverged); synced. */
+int journal_wipe(struct journal *, char *err, size_t errlen);
+/* Drops the events and result lines after seq (another epoch's tail); synced. */
+int journal_truncate(struct journal *, uint64_t seq, char *err, size_t errlen);
+/* Puts a received snapshot (state after seq) into the batch. */
+void journal_store_snapshot(struct journal *, uint64_t seq, const cJSON *snap);
+/*
+ * About maxbytes of the log from seq `from` on, into msg: "snap" (when from
+ * is behind the snapshot), "events" [{"seq","ev"}], and the result lines
+ * from seq rfrom up to the last event included, "results" [{"seq","line"}].
+ * Sets "last" (events and snapshot up to here) and "rlast" (every result
+ * line up to here is included or was sent before).
+ */
+void journal_read(struct journal *, uint64_t from, uint64_t rfrom, size_t maxbytes, cJSON *msg);
 /* leveldb's repair, for master --repair. */
 int journal_repair(const char *dir, char *err, size_t errlen);
 

@@ -27,10 +27,11 @@
 #include "json.h"
 #include "log.h"
 #include "loop.h"
+#include "repl.h"
 #include "sock.h"
 #include "work.h"
 
-#define USAGE		"master [-nv] [-c FILE] [--listen ADDR] [--repair]"
+#define USAGE		"master [-nv] [-c FILE] [--listen ADDR] [--standby] [--repair]"
 #define BATCH		512		/* requests taken per loop turn */
 #define WAIT_MAX	1500		/* longest long poll of a worker */
 #define WORKER_GONE	10000		/* a worker silent this long is dropped */
@@ -43,6 +44,7 @@ struct reply {				/* an answer that waits for the sync */
 	unsigned char hdr[SOCK_HDR_MAX];
 	size_t hdrlen;
 	cJSON *body;
+	uint64_t need;			/* durable and replicated up to this event */
 };
 
 struct parked {				/* a worker's long poll */
@@ -63,6 +65,7 @@ struct master {
 	int s;
 	struct work w;
 	struct journal j;
+	struct repl r;
 	struct reply *rep;
 	int nrep, caprep;
 	struct parked *park;
@@ -128,6 +131,7 @@ send_later(const unsigned char *hdr, size_t hdrlen, cJSON *body)
 	memcpy(M.rep[M.nrep].hdr, hdr, hdrlen);
 	M.rep[M.nrep].hdrlen = hdrlen;
 	M.rep[M.nrep].body = body;
+	M.rep[M.nrep].need = M.j.seq;
 	M.nrep++;
 }
 
@@ -184,12 +188,18 @@ static uint64_t
 record(cJSON *ev)
 {
 	char err[256];
-	uint64_t seq = journal_append(&M.j, ev);
+	uint64_t seq;
 	const char *e = json_str(ev, "e");
 	struct job *jb;
 
+	json_add_u64(ev, "ep", M.r.epoch);
+	seq = journal_append(&M.j, ev);
 	if (work_apply(&M.w, seq, ev, err, sizeof(err)) < 0)
 		fatalx("internal error: %s", err);
+	if (strcmp(e, "epoch") == 0) {
+		cJSON_Delete(ev);
+		return seq;
+	}
 	jb = work_find(&M.w, json_str(ev, "id"));
 	if (strcmp(e, "completed") == 0 || strcmp(e, "failed") == 0) {
 		cJSON *l = result_line(jb, seq, e[0] == 'c' ? "done" : "failed",
@@ -397,7 +407,7 @@ op_results(const cJSON *req, const unsigned char *hdr, size_t hdrlen)
 		cJSON *last = cJSON_GetArrayItem(arr, cJSON_GetArraySize(arr) - 1);
 		long s;
 
-		if (json_int(last, "seq", 0, 1L << 53, &s) == 0 && (uint64_t)s <= M.j.durable)
+		if (json_int(last, "seq", 0, 1L << 53, &s) == 0 && (uint64_t)s <= repl_commit_point(&M.r))
 			break;
 		cJSON_DeleteItemFromArray(arr, cJSON_GetArraySize(arr) - 1);
 		next = (uint64_t)since;
@@ -598,6 +608,15 @@ on_request(int fd, short ev, void *arg)
 	}
 }
 
+static void
+on_repl(int fd, short ev, void *arg)
+{
+	(void)fd;
+	(void)ev;
+	(void)arg;
+	repl_receive(&M.r, clock_mono_ms());
+}
+
 /* ---- time ---- */
 
 static void
@@ -644,18 +663,27 @@ tick(msec_t now)
 }
 
 static void
-commit_and_answer(void)
+commit_and_answer(msec_t now)
 {
 	char err[512];
-	int i;
+	uint64_t cp;
+	int i, k;
 
 	if (journal_commit(&M.j, err, sizeof(err)) < 0)
 		fatalx("%s: stopping without answering (nothing unsynced was acknowledged)", err);
-	for (i = 0; i < M.nrep; i++)
-		send_now(M.rep[i].hdr, M.rep[i].hdrlen, M.rep[i].body);
-	M.nrep = 0;
+	repl_pump(&M.r, now);
+	/* answers go once their events are durable here and on enough standbys */
+	cp = repl_commit_point(&M.r);
+	for (i = k = 0; i < M.nrep; i++)
+		if (M.rep[i].need <= cp)
+			send_now(M.rep[i].hdr, M.rep[i].hdrlen, M.rep[i].body);
+		else
+			M.rep[k++] = M.rep[i];
+	M.nrep = k;
 	if (M.w.seq - M.j.snap_seq >= SNAPSHOT_EVERY) {
 		cJSON *snap = work_snapshot(&M.w);
+
+		json_add_u64(snap, "ep", journal_epoch_of(&M.j, M.w.seq));
 
 		if (journal_snapshot(&M.j, M.w.seq, snap, err, sizeof(err)) < 0)
 			log_warnx("%s", err);
@@ -703,7 +731,8 @@ main(int argc, char **argv)
 	struct daemon_opts o;
 	const char *listen = getenv("AKC_SINGLETON_ENDPOINT");
 	char dir[600], err[1024];
-	int i, repair = 0;
+	int i, repair = 0, standby = 0;
+	const char *sgname = getenv("AKC_SINGLETON") ? getenv("AKC_SINGLETON") : "master";
 	msec_t now, t0;
 	unsigned long sigs;
 
@@ -714,8 +743,11 @@ main(int argc, char **argv)
 			memmove(&argv[i], &argv[i + 2], (size_t)(argc - i - 1) * sizeof(*argv));
 			argc -= 2;
 			i--;
-		} else if (strcmp(argv[i], "--repair") == 0) {
-			repair = 1;
+		} else if (strcmp(argv[i], "--standby") == 0 || strcmp(argv[i], "--repair") == 0) {
+			if (argv[i][2] == 's')
+				standby = 1;
+			else
+				repair = 1;
 			memmove(&argv[i], &argv[i + 1], (size_t)(argc - i) * sizeof(*argv));
 			argc--;
 			i--;
@@ -739,6 +771,13 @@ main(int argc, char **argv)
 		printf("journal %s repaired: start the master to see what it replays\n", dir);
 		return 0;
 	}
+	if (standby || getenv("AKC_STANDBY") != NULL) {
+		if (mkdirs(dir) < 0) {
+			fprintf(stderr, "master: cannot create %s: %s\n", dir, strerror(errno));
+			return 1;
+		}
+		return repl_standby_main(&M.cfg, sgname, dir);
+	}
 	if (listen == NULL) {
 		fprintf(stderr, "master: no endpoint: run it under singletond -s master "
 		    "(AKC_SINGLETON_ENDPOINT) or give --listen ADDR\n");
@@ -758,6 +797,27 @@ main(int argc, char **argv)
 		    "see master(8), RECOVERY\n", err);
 		return 1;
 	}
+	/* a new epoch, promised by every standby; their longest log copied here */
+	if (repl_open(&M.r, &M.cfg, sgname, &M.j, err, sizeof(err)) < 0 ||
+	    repl_recover(&M.r, err, sizeof(err)) < 0) {
+		fprintf(stderr, "master: %s\n", err);
+		return 1;
+	}
+	if (M.j.seq != M.w.seq) {
+		work_free(&M.w);
+		work_init(&M.w);
+		if (journal_replay(&M.j, on_snapshot, on_event, NULL, err, sizeof(err)) < 0) {
+			fprintf(stderr, "master: %s\nmaster: refusing to start rather than lose events; "
+			    "see master(8), RECOVERY\n", err);
+			return 1;
+		}
+	}
+	{
+		cJSON *ev = cJSON_CreateObject();
+
+		cJSON_AddStringToObject(ev, "e", "epoch");
+		record(ev);
+	}
 	log_info("journal %s: replayed to event %llu in %lldms (snapshot at %llu): "
 	    "%ld pending, %ld running, %ld done, %ld failed", dir,
 	    (unsigned long long)M.w.seq, (long long)(clock_mono_ms() - t0),
@@ -770,6 +830,7 @@ main(int argc, char **argv)
 	if ((M.s = sock_bind_raw(NN_REP, listen, REQ_MAX)) < 0)
 		return 1;
 	loop_watch(M.loop, sock_rcvfd(M.s), POLLIN, on_request, NULL);
+	loop_watch(M.loop, repl_fd(&M.r), POLLIN, on_repl, NULL);
 	daemon_notify("READY=1");
 	for (;;) {
 		sigs = loop_signals(M.loop);
@@ -783,10 +844,18 @@ main(int argc, char **argv)
 			M.next_tick = now + TICK;
 		}
 		dispatch();
-		commit_and_answer();
-		loop_poll(M.loop, M.next_tick);
+		commit_and_answer(now);
+		if (M.r.deposed) {
+			log_warnx("stopping: a newer master took over");
+			return 1;
+		}
+		{
+			msec_t d = repl_next_deadline(&M.r);
+
+			loop_poll(M.loop, d < M.next_tick ? d : M.next_tick);
+		}
 	}
-	commit_and_answer();
+	commit_and_answer(clock_mono_ms());
 	journal_close(&M.j);
 	work_free(&M.w);
 	nn_close(M.s);

@@ -258,6 +258,10 @@ work_apply(struct work *w, uint64_t seq, const cJSON *ev, char *err, size_t errl
 		    (unsigned long long)w->seq);
 		return -1;
 	}
+	if (e != NULL && strcmp(e, "epoch") == 0) {
+		w->seq = seq;	/* a new master took over: nothing else changes */
+		return 0;
+	}
 	if (e == NULL || id == NULL || !work_id_valid(id)) {
 		snprintf(err, errlen, "event %llu: malformed", (unsigned long long)seq);
 		return -1;
