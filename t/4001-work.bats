@@ -12,7 +12,8 @@ teardown() { akc_teardown; }
 work_cluster() {
 	local n=$1 i; shift
 	start_cluster "$n" roles=backend "[singleton.master]=" role=backend \
-	    "command=exec $AKC_BIN/master" stop-timeout=5s \
+	    "command=exec $AKC_BIN/master" "standby-command=exec $AKC_BIN/master --standby" \
+	    stop-timeout=5s "[downing]=" strategy=keep-majority stable-after=2s \
 	    "[master]=" work-timeout=3s max-attempts=3 "$@"
 	wait_until 30 all_up_everywhere "$n" $(nodes "$n")
 	for ((i = 1; i <= n; i++)); do
@@ -122,6 +123,29 @@ queue_field() { akc-queue -c "$(conf_of "$1")" --json | jq -r ".$2"; }
 	run akc-submit -c "$(conf_of n1)" c
 	[ "$status" = 1 ]
 	assert_output --partial "queue full"
+}
+
+@test "the master's node killed mid-run (keep-majority): the new master completes every id akc-submit printed" {
+	work_cluster 3
+	local i old n w
+	old=$(oldest_with n1 backend)
+	for n in n1 n2 n3; do
+		[ "$n" != "$old" ] && w=$n
+	done
+	start_worker "$w" --exec 'sleep 0.05; cat' >/dev/null
+	: > "$AKC_DIR/ids"
+	for ((i = 0; i < 200; i++)); do
+		akc-submit -c "$(conf_of "$w")" "p$i" >> "$AKC_DIR/ids" 2>>"$AKC_DIR/submit.err" || true
+		if [ "$i" = 100 ]; then
+			kill_node "$old"	# every daemon of the master's node; the master dies with singletond
+		fi
+	done
+	# every printed id has a result in the end, on the new master
+	wait_until 120 finished "$w" "$(wc -l < "$AKC_DIR/ids")"
+	akc-results -c "$(conf_of "$w")" | jq -r .id | sort > "$AKC_DIR/got"
+	sort "$AKC_DIR/ids" | comm -23 - "$AKC_DIR/got" > "$AKC_DIR/lost"
+	[ ! -s "$AKC_DIR/lost" ]
+	[ "$(wc -l < "$AKC_DIR/ids")" -ge 150 ]
 }
 
 @test "the whole cluster stopped and started again: pending work carries on, nothing acknowledged is lost" {
