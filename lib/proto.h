@@ -35,6 +35,8 @@
  * under PROTO_MAX_MSG.
  */
 #define RELAY_MAX_MSG		(4 * 1024 * 1024)
+/* Largest request or answer singletond's proxy carries (to and from a singleton). */
+#define PROXY_MAX_BODY		(2 * 1024 * 1024)
 /* Largest control request or reply. */
 #define CTL_MAX_MSG		(4 * 1024 * 1024)
 

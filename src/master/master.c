@@ -37,6 +37,7 @@
 #define WORKER_GONE	10000		/* a worker silent this long is dropped */
 #define SNAPSHOT_EVERY	10000		/* events between snapshots */
 #define TICK		200		/* timeouts are checked this often */
+#define GRACE		WORKER_GONE	/* after a start: workers re-register, reports come in */
 #define RESULT_MAX	(1024 * 1024)
 #define REQ_MAX		(8 * 1024 * 1024)
 
@@ -73,7 +74,7 @@ struct master {
 	struct wk *wks;
 	int nwks, capwks;
 	uint64_t requests, bad;
-	msec_t next_tick;
+	msec_t next_tick, started;
 };
 
 static struct master M;
@@ -637,6 +638,13 @@ tick(msec_t now)
 		} else
 			i++;
 	}
+	/*
+	 * Fresh from a replay (a failover), attempts and workers get a grace:
+	 * the workers re-register and their held reports arrive through the
+	 * proxy before anything is declared timed out or lost.
+	 */
+	if (now - M.started < GRACE)
+		return;
 	/* attempts past work-timeout (the worker kills them at that time too) */
 	while ((jb = work_overdue(&M.w, wall, M.cfg.work_timeout + 1000)) != NULL) {
 		log_info("job %s: attempt %d on %s timed out", jb->id, jb->attempts, jb->worker);
@@ -789,7 +797,7 @@ main(int argc, char **argv)
 		fprintf(stderr, "master: cannot create %s: %s\n", dir, strerror(errno));
 		return 1;
 	}
-	t0 = clock_mono_ms();
+	t0 = M.started = clock_mono_ms();
 	work_init(&M.w);
 	if (journal_open(&M.j, dir, err, sizeof(err)) < 0 ||
 	    journal_replay(&M.j, on_snapshot, on_event, NULL, err, sizeof(err)) < 0) {

@@ -40,7 +40,7 @@
 #define WHERE_EVERY	2000	/* ask the oldest whether it runs the singleton */
 #define HOLD_FOR	3000	/* an exit hold lasts this long unless renewed */
 #define DONE_KEEP	512	/* answers kept for requests sent again */
-#define MAX_BODY	(2 * 1024 * 1024)	/* a proxied request or reply */
+#define MAX_BODY	PROXY_MAX_BODY	/* a proxied request or reply */
 #define SEND_BATCH	64
 
 extern char **environ;

@@ -1,0 +1,243 @@
+/* akc-submit: submit one job to the master; prints its id once it is durably accepted. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "json.h"
+#include "proto.h"
+#include "tool.h"
+#include "workcall.h"
+
+#define USAGE	"akc-submit [-c FILE] [--id ID] [--wait] [--timeout DURATION] [PAYLOAD | -]"
+#define POLL_EVERY	100	/* ms between status requests with --wait */
+
+/* Reads all of stdin (at most max bytes; more is refused: exit 1). */
+static unsigned char *
+read_stdin(const struct tool *t, size_t max, size_t *len)
+{
+	unsigned char *buf = NULL;
+	size_t cap = 0;
+	ssize_t n;
+
+	*len = 0;
+	for (;;) {
+		if (*len == cap) {
+			cap = cap ? cap * 2 : 64 * 1024;
+			if (cap > max + 1)
+				cap = max + 1;
+			if ((buf = realloc(buf, cap)) == NULL) {
+				fprintf(stderr, "%s: out of memory\n", t->prog);
+				exit(EXIT_TOOL_REFUSED);
+			}
+		}
+		if ((n = read(STDIN_FILENO, buf + *len, cap - *len)) == 0)
+			break;
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			fprintf(stderr, "%s: cannot read standard input: %s\n", t->prog,
+			    strerror(errno));
+			exit(EXIT_TOOL_REFUSED);
+		}
+		*len += (size_t)n;
+		if (*len > max) {
+			fprintf(stderr, "%s: payload over %zu bytes refused: the master's proxy "
+			    "takes requests of at most %d bytes\n", t->prog, max, WORK_PROXY_MAX);
+			exit(EXIT_TOOL_REFUSED);
+		}
+	}
+	return buf;
+}
+
+static char *
+to_b64(const unsigned char *buf, size_t len)
+{
+	size_t n = sodium_base64_encoded_len(len, sodium_base64_VARIANT_ORIGINAL);
+	char *s = malloc(n);
+
+	if (s == NULL)
+		return NULL;
+	sodium_bin2base64(s, n, buf, len, sodium_base64_VARIANT_ORIGINAL);
+	return s;
+}
+
+/* 32 hex digits, as the master would make: a re-sent submit stays one job. */
+static void
+make_id(char id[33])
+{
+	unsigned char r[16];
+
+	randombytes_buf(r, sizeof(r));
+	sodium_bin2hex(id, 33, r, sizeof(r));
+}
+
+static void
+sleep_ms(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+}
+
+/* The akc-results line of a finished job, from its status answer. */
+static cJSON *
+result_line(const cJSON *st)
+{
+	static const char *keys[] = { "seq", "id", "status", "result", "attempts", "worker" };
+	cJSON *line = cJSON_CreateObject(), *v;
+	size_t i;
+
+	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		v = cJSON_GetObjectItemCaseSensitive(st, keys[i]);
+		cJSON_AddItemToObject(line, keys[i], v ? cJSON_Duplicate(v, 1) : cJSON_CreateNull());
+	}
+	return line;
+}
+
+/*
+ * --wait: asks for the job's status until it is done or failed. The id is
+ * printed already, so a master that cannot be reached for a while (moving
+ * to another node) is waited for; a refusal (unknown id) is not.
+ */
+static int
+wait_for(struct workcall *w, const char *id)
+{
+	char err[1024];
+	cJSON *req, *rsp, *line;
+	const char *status;
+	long code;
+	int lost = 0, rc;
+
+	for (;;) {
+		req = wc_request("status");
+		cJSON_AddStringToObject(req, "id", id);
+		switch (wc_try(w, req, &rsp, &code, err, sizeof(err))) {
+		case WC_REFUSED:
+			fprintf(stderr, "%s: %s\n", w->t->prog, err);
+			return (int)code;
+		case WC_UNREACHABLE:
+			if (!lost)
+				fprintf(stderr, "%s: %s; still waiting for job %s\n", w->t->prog, err, id);
+			lost = 1;
+			sleep_ms(1000);
+			continue;
+		case WC_OK:
+			break;
+		}
+		if (lost)
+			fprintf(stderr, "%s: the master answers again\n", w->t->prog);
+		lost = 0;
+		if ((status = json_str(rsp, "status")) == NULL) {
+			fprintf(stderr, "%s: bad answer from '%s': no status\n", w->t->prog, w->addr + 6);
+			cJSON_Delete(rsp);
+			return EXIT_TOOL_NODAEMON;
+		}
+		if (strcmp(status, "done") == 0 || strcmp(status, "failed") == 0) {
+			rc = strcmp(status, "done") == 0 ? EXIT_TOOL_OK : EXIT_TOOL_REFUSED;
+			line = result_line(rsp);
+			tool_print_json(line);
+			cJSON_Delete(line);
+			cJSON_Delete(rsp);
+			return rc;
+		}
+		cJSON_Delete(rsp);
+		sleep_ms(POLL_EVERY);
+	}
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		TOOL_LONGOPTS,
+		{ "id", required_argument, NULL, 'i' },
+		{ "wait", no_argument, NULL, 'w' },
+		{ "timeout", required_argument, NULL, 't' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct tool t;
+	struct workcall w;
+	const char *id = NULL, *rid;
+	char genid[33], *b64;
+	unsigned char *payload;
+	size_t len;
+	cJSON *req, *rsp;
+	msec_t timeout = WORK_TIMEOUT;
+	int ch, wait = 0, rc = EXIT_TOOL_OK;
+
+	tool_init(&t, "akc-submit", USAGE);
+	while ((ch = getopt_long(argc, argv, "c:hi:wt:", longopts, NULL)) != -1) {
+		if (tool_common_opt(&t, ch, optarg))
+			continue;
+		switch (ch) {
+		case 'i':
+			if (!wc_id_valid(optarg))
+				tool_usage(&t, "bad id: 1-128 characters of A-Za-z0-9._:-");
+			id = optarg;
+			break;
+		case 'w':
+			wait = 1;
+			break;
+		case 't':
+			if ((timeout = config_parse_duration(optarg)) <= 0 || timeout > 24 * 3600 * 1000)
+				tool_usage(&t, "bad --timeout: a duration with a unit (500ms, 30s, 2m)");
+			break;
+		}
+	}
+	if (argc - optind > 1)
+		tool_usage(&t, "unexpected argument");
+	if (optind == argc && isatty(STDIN_FILENO))
+		tool_usage(&t, "no payload: give PAYLOAD, or '-' to read standard input");
+	tool_config(&t);
+	if (sodium_init() < 0) {
+		fprintf(stderr, "akc-submit: libsodium cannot start\n");
+		return EXIT_TOOL_REFUSED;
+	}
+	if (optind == argc || strcmp(argv[optind], "-") == 0)
+		payload = read_stdin(&t, WORK_PROXY_MAX, &len);
+	else {
+		len = strlen(argv[optind]);
+		payload = (unsigned char *)strdup(argv[optind]);
+	}
+	if ((b64 = to_b64(payload, len)) == NULL) {
+		fprintf(stderr, "akc-submit: out of memory\n");
+		return EXIT_TOOL_REFUSED;
+	}
+	free(payload);
+	if (strlen(b64) + 256 > WORK_PROXY_MAX) {
+		fprintf(stderr, "akc-submit: payload of %zu bytes refused: the master's proxy takes "
+		    "requests of at most %d bytes (a payload of about %d)\n", len, WORK_PROXY_MAX,
+		    (WORK_PROXY_MAX - 256) / 4 * 3);
+		return EXIT_TOOL_REFUSED;
+	}
+	if (id == NULL) {
+		make_id(genid);
+		id = genid;
+	}
+	wc_open(&w, &t, timeout);
+	req = wc_request("submit");
+	cJSON_AddStringToObject(req, "id", id);
+	cJSON_AddStringToObject(req, "payload", b64);
+	free(b64);
+	rsp = wc_call(&w, req);
+	if ((rid = json_str(rsp, "id")) == NULL || strcmp(rid, id) != 0) {
+		fprintf(stderr, "akc-submit: bad answer from '%s': %s\n", w.addr + 6,
+		    rid == NULL ? "no id" : "another id");
+		return EXIT_TOOL_NODAEMON;
+	}
+	printf("%s\n", id);
+	cJSON_Delete(rsp);
+	if (wait) {
+		if (fflush(stdout) != 0)
+			tool_exit(&t, EXIT_TOOL_REFUSED);
+		rc = wait_for(&w, id);
+	}
+	wc_close(&w);
+	tool_exit(&t, rc);
+}

@@ -1,0 +1,204 @@
+/*
+ * workcall.c: the tools' side of the work protocol (akc-submit, akc-results,
+ * akc-queue): one REQ socket to the proxy of the local singletond, which
+ * carries each request to the master wherever it runs.
+ *
+ * Unlike the control sockets of memberd and leaderd (ctl_call), answers here
+ * carry no "v", and an answer may come from the proxy instead of the master
+ * ({"error", "proxy": true}: no master reachable in time, buffer full).
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <nanomsg/nn.h>
+#include <nanomsg/reqrep.h>
+
+#include "json.h"
+#include "proto.h"
+#include "workcall.h"
+
+#define RESEND_NEVER	(24 * 3600 * 1000)	/* we time out ourselves */
+
+void
+wc_fmt_ms(msec_t ms, char *buf, size_t len)
+{
+	if (ms % 1000 == 0)
+		snprintf(buf, len, "%llds", (long long)(ms / 1000));
+	else
+		snprintf(buf, len, "%lldms", (long long)ms);
+}
+
+void
+wc_open(struct workcall *w, struct tool *t, msec_t timeout)
+{
+	struct stat st;
+	int v;
+
+	w->t = t;
+	w->timeout = timeout;
+	config_ipc_path(&t->cfg, WORK_SOCK, w->addr, sizeof(w->addr));
+	if (stat(w->addr + 6, &st) < 0) {
+		fprintf(stderr, "%s: the master's proxy is not running on this node "
+		    "(no socket '%s'): start 'singletond -s master'\n", t->prog, w->addr + 6);
+		exit(EXIT_TOOL_NODAEMON);
+	}
+	if ((w->s = nn_socket(AF_SP, NN_REQ)) < 0) {
+		fprintf(stderr, "%s: cannot create socket: %s\n", t->prog, nn_strerror(nn_errno()));
+		exit(EXIT_TOOL_NODAEMON);
+	}
+	v = CTL_MAX_MSG;
+	nn_setsockopt(w->s, NN_SOL_SOCKET, NN_RCVMAXSIZE, &v, sizeof(v));
+	v = RESEND_NEVER;
+	nn_setsockopt(w->s, NN_REQ, NN_REQ_RESEND_IVL, &v, sizeof(v));
+	if (nn_connect(w->s, w->addr) < 0) {
+		fprintf(stderr, "%s: cannot connect to '%s': %s\n", t->prog, w->addr,
+		    nn_strerror(nn_errno()));
+		exit(EXIT_TOOL_NODAEMON);
+	}
+}
+
+void
+wc_close(struct workcall *w)
+{
+	if (w->s >= 0)
+		nn_close(w->s);
+	w->s = -1;
+}
+
+cJSON *
+wc_request(const char *op)
+{
+	cJSON *r = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(r, "op", op);
+	return r;
+}
+
+enum wc_outcome
+wc_try(struct workcall *w, cJSON *req, cJSON **rsp, long *code, char *err, size_t errlen)
+{
+	char *txt, within[32];
+	const char *msg;
+	void *buf = NULL;
+	msec_t deadline = clock_mono_ms() + w->timeout, left;
+	size_t len;
+	int n, to, ok;
+
+	*rsp = NULL;
+	*code = 0;
+	wc_fmt_ms(w->timeout, within, sizeof(within));
+	txt = json_print(req);
+	cJSON_Delete(req);
+	if ((len = strlen(txt)) > WORK_PROXY_MAX) {
+		snprintf(err, errlen, "request of %zu bytes refused: the proxy takes at most %d",
+		    len, WORK_PROXY_MAX);
+		cJSON_free(txt);
+		*code = EXIT_TOOL_REFUSED;
+		return WC_REFUSED;
+	}
+	to = (int)w->timeout;
+	nn_setsockopt(w->s, NN_SOL_SOCKET, NN_SNDTIMEO, &to, sizeof(to));
+	n = nn_send(w->s, txt, len, 0);
+	cJSON_free(txt);
+	if (n < 0) {
+		snprintf(err, errlen, "cannot send to '%s': %s", w->addr + 6, nn_strerror(nn_errno()));
+		return WC_UNREACHABLE;
+	}
+	left = deadline - clock_mono_ms();
+	to = left < 1 ? 1 : (int)left;
+	nn_setsockopt(w->s, NN_SOL_SOCKET, NN_RCVTIMEO, &to, sizeof(to));
+	if ((n = nn_recv(w->s, &buf, NN_MSG, 0)) < 0) {
+		if (nn_errno() == ETIMEDOUT || nn_errno() == EAGAIN)
+			snprintf(err, errlen, "no answer from '%s' within %s", w->addr + 6, within);
+		else
+			snprintf(err, errlen, "no answer from '%s': %s", w->addr + 6,
+			    nn_strerror(nn_errno()));
+		return WC_UNREACHABLE;
+	}
+	*rsp = json_parse(buf, (size_t)n);
+	nn_freemsg(buf);
+	if (!cJSON_IsObject(*rsp)) {
+		snprintf(err, errlen, "bad answer from '%s': not a JSON object", w->addr + 6);
+		goto fail;
+	}
+	if (json_bool(*rsp, "ok", &ok) < 0) {
+		msg = json_str(*rsp, "error");
+		if (json_bool(*rsp, "proxy", &ok) == 0 && ok)
+			snprintf(err, errlen, "proxy '%s': %s", w->addr + 6, msg ? msg : "no master");
+		else
+			snprintf(err, errlen, "bad answer from '%s': no \"ok\"", w->addr + 6);
+		goto fail;
+	}
+	if (!ok) {
+		msg = json_str(*rsp, "error");
+		if (json_int(*rsp, "code", 1, 2, code) < 0)
+			*code = EXIT_TOOL_REFUSED;
+		snprintf(err, errlen, "%s", msg ? msg : "refused by the master");
+		cJSON_Delete(*rsp);
+		*rsp = NULL;
+		return WC_REFUSED;
+	}
+	return WC_OK;
+fail:
+	cJSON_Delete(*rsp);
+	*rsp = NULL;
+	return WC_UNREACHABLE;
+}
+
+cJSON *
+wc_call(struct workcall *w, cJSON *req)
+{
+	char err[1024];
+	cJSON *rsp;
+	long code;
+
+	switch (wc_try(w, req, &rsp, &code, err, sizeof(err))) {
+	case WC_OK:
+		return rsp;
+	case WC_REFUSED:
+		fprintf(stderr, "%s: %s\n", w->t->prog, err);
+		exit((int)code);
+	case WC_UNREACHABLE:
+		break;
+	}
+	fprintf(stderr, "%s: %s\n", w->t->prog, err);
+	exit(EXIT_TOOL_NODAEMON);
+}
+
+int
+wc_id_valid(const char *id)
+{
+	size_t i, len = strlen(id);
+
+	if (len == 0 || len > WORK_ID_MAX)
+		return 0;
+	for (i = 0; i < len; i++)
+		if (!((id[i] >= 'a' && id[i] <= 'z') || (id[i] >= 'A' && id[i] <= 'Z') ||
+		    (id[i] >= '0' && id[i] <= '9') || strchr("._:-", id[i]) != NULL))
+			return 0;
+	return 1;
+}
+
+void
+wc_add_seq(cJSON *obj, const char *key, uint64_t v)
+{
+	cJSON_AddNumberToObject(obj, key, (double)v);
+}
+
+int
+wc_get_seq(const cJSON *obj, const char *key, uint64_t *out)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+
+	if (cJSON_IsString(v))
+		return str_to_u64(v->valuestring, out);
+	if (!cJSON_IsNumber(v) || !isfinite(v->valuedouble) || v->valuedouble < 0 ||
+	    v->valuedouble > 9007199254740992.0 || v->valuedouble != floor(v->valuedouble))
+		return -1;
+	*out = (uint64_t)v->valuedouble;
+	return 0;
+}
