@@ -151,21 +151,29 @@ queue_field() { akc-queue -c "$(conf_of "$1")" --json | jq -r ".$2"; }
 }
 
 @test "the whole cluster stopped and started again: pending work carries on, nothing acknowledged is lost" {
-	work_cluster 1
-	local i ids=()
+	work_cluster 3
+	local i n ids=()
 	for ((i = 0; i < 50; i++)); do
-		ids+=("$(akc-submit -c "$(conf_of n1)" "p$i")")
+		ids+=("$(akc-submit -c "$(conf_of n2)" "p$i")")
 	done
-	kill_node n1	# kill -9: memberd, leaderd, singletond; the master dies with singletond
-	wait_until 10 process_exited "$(pid_of n1 singletond)"
-	start_node n1
-	wait_until 20 all_up n1 1
-	start_singleton n1 master
-	wait_until 20 master_answers n1
-	[ "$(queue_field n1 pending)" = 50 ]
-	start_worker n1 >/dev/null
-	wait_until 60 finished n1 50
-	akc-results -c "$(conf_of n1)" | jq -r .id | sort > "$AKC_DIR/got"
+	for n in n1 n2 n3; do
+		kill_node "$n"	# kill -9: memberd, leaderd, singletond; master and standbys die with it
+	done
+	for n in n1 n2 n3; do
+		wait_until 10 process_exited "$(pid_of "$n" singletond)"
+	done
+	for n in n1 n2 n3; do
+		start_node "$n"
+	done
+	wait_until 30 all_up_everywhere 3 n1 n2 n3
+	for n in n1 n2 n3; do
+		start_singleton "$n" master
+	done
+	wait_until 30 master_answers n3
+	[ "$(queue_field n3 pending)" = 50 ]
+	start_worker n3 >/dev/null
+	wait_until 60 finished n3 50
+	akc-results -c "$(conf_of n3)" | jq -r .id | sort > "$AKC_DIR/got"
 	printf '%s\n' "${ids[@]}" | sort | comm -23 - "$AKC_DIR/got" > "$AKC_DIR/lost"
 	cat "$AKC_DIR/lost"
 	[ ! -s "$AKC_DIR/lost" ]
