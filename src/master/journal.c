@@ -1,7 +1,9 @@
 /* journal.c: the master's LevelDB journal (see journal.h). */
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "json.h"
 #include "journal.h"
@@ -531,11 +533,23 @@ journal_read(struct journal *j, uint64_t from, uint64_t rfrom, size_t maxbytes, 
 int
 journal_repair(const char *dir, char *err, size_t errlen)
 {
-	leveldb_options_t *o = leveldb_options_create();
-	char *lerr = NULL;
+	leveldb_options_t *o;
+	char *lerr = NULL, lock[600];
+	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
+	int fd;
 
+	/* LevelDB's own lock: never repair under a running master or standby */
+	snprintf(lock, sizeof(lock), "%s/LOCK", dir);
+	if ((fd = open(lock, O_RDWR)) >= 0 && fcntl(fd, F_SETLK, &fl) < 0) {
+		snprintf(err, errlen, "journal %s is in use (a master or standby runs on it): stop it first", dir);
+		close(fd);
+		return -1;
+	}
+	o = leveldb_options_create();
 	leveldb_repair_db(o, dir, &lerr);
 	leveldb_options_destroy(o);
+	if (fd >= 0)
+		close(fd);
 	if (lerr != NULL)
 		return fail(&lerr, err, errlen, "repair failed", dir);
 	return 0;

@@ -797,7 +797,7 @@ main(int argc, char **argv)
 		fprintf(stderr, "master: cannot create %s: %s\n", dir, strerror(errno));
 		return 1;
 	}
-	t0 = M.started = clock_mono_ms();
+	t0 = clock_mono_ms();
 	work_init(&M.w);
 	if (journal_open(&M.j, dir, err, sizeof(err)) < 0 ||
 	    journal_replay(&M.j, on_snapshot, on_event, NULL, err, sizeof(err)) < 0) {
@@ -826,6 +826,7 @@ main(int argc, char **argv)
 		cJSON_AddStringToObject(ev, "e", "epoch");
 		record(ev);
 	}
+	M.started = clock_mono_ms();	/* the grace counts from here */
 	log_info("journal %s: replayed to event %llu in %lldms (snapshot at %llu): "
 	    "%ld pending, %ld running, %ld done, %ld failed", dir,
 	    (unsigned long long)M.w.seq, (long long)(clock_mono_ms() - t0),

@@ -482,7 +482,9 @@ standby_handle(struct repl *r, uint64_t from, const cJSON *b)
 		r->dropped++;
 		return;
 	}
-	if (ep < promised) {
+	/* an epoch is promised to one master only */
+	if (ep < promised || (ep == promised && strcmp(m, "prepare") == 0 && promised != 0 &&
+	    r->promised_to != from)) {
 		a = msg("reject");
 		json_add_u64(a, "promised", promised);
 		r->epoch = promised;
@@ -494,6 +496,8 @@ standby_handle(struct repl *r, uint64_t from, const cJSON *b)
 		return;
 	}
 	r->epoch = ep;
+	if (ep > promised || strcmp(m, "prepare") == 0)
+		r->promised_to = from;
 	if (strcmp(m, "prepare") == 0) {
 		a = msg("promise");
 		json_add_u64(a, "last", r->j->seq);

@@ -46,6 +46,7 @@ struct repl {
 	/* the fetch of a recovery */
 	uint64_t fetch_from, fetch_rfrom, fetch_until;
 	uint64_t fetch_uid;
+	uint64_t promised_to;		/* standby: the master it promised its epoch to */
 };
 
 /* Connects to memberd's relay for singleton name; -1 with a reason. */

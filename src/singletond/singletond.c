@@ -380,7 +380,7 @@ spawn(struct sgd *d, int standby)
 	int n = 0, i, devnull;
 	pid_t pid, parent = getpid();
 	const char *skip[] = { "AKC_SINGLETON=", "AKC_NODE=", "AKC_SINGLETON_ENDPOINT=", "AKC_CONF=",
-	    "AKC_STANDBY=", NULL };
+	    "AKC_STANDBY=", "NOTIFY_SOCKET=", NULL };
 
 	/* everything the child needs is built before fork: only exec after */
 	for (i = 0; environ[i] != NULL; i++) {
