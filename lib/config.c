@@ -136,6 +136,7 @@ defaults(struct akc_config *c)
 	c->replicas = 1;
 	c->max_payload = 1024 * 1024;
 	c->max_pending = 100000;
+	c->snapshot_every = 10000;
 	snprintf(c->worker_exec, sizeof(c->worker_exec), "cat");
 	c->worker_concurrency = 1;
 }
@@ -471,6 +472,8 @@ master_key(struct parse *p, const char *key, const char *v)
 		set_long(p, key, &c->max_payload, v, 1, 64L * 1024 * 1024);
 	else if (strcmp(key, "max-pending") == 0)
 		set_long(p, key, &c->max_pending, v, 1, 100000000L);
+	else if (strcmp(key, "snapshot-every") == 0)
+		set_long(p, key, &c->snapshot_every, v, 100, 100000000L);
 	else
 		perr(p, "unknown key '%s' in [master]", key);
 }

@@ -86,6 +86,7 @@ struct akc_config {
 	int replicas;
 	long max_payload;
 	long max_pending;
+	long snapshot_every;		/* events between the master's snapshots */
 
 	/* [worker] */
 	char worker_exec[CONF_PATH_MAX];

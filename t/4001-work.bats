@@ -13,7 +13,7 @@ work_cluster() {
 	local n=$1 i; shift
 	start_cluster "$n" roles=backend "[singleton.master]=" role=backend \
 	    "command=exec $AKC_BIN/master" "standby-command=exec $AKC_BIN/master --standby" \
-	    stop-timeout=5s "[downing]=" strategy=keep-majority stable-after=2s \
+	    stop-timeout=5s "[downing]=" "strategy=${WORK_STRATEGY:-keep-majority}" stable-after=2s \
 	    "[master]=" work-timeout=3s max-attempts=3 "$@"
 	wait_until 30 all_up_everywhere "$n" $(nodes "$n")
 	for ((i = 1; i <= n; i++)); do
@@ -38,6 +38,12 @@ start_worker() {
 # results_count NODE: finished jobs as akc-results prints them.
 results_count() { akc-results -c "$(conf_of "$1")" | wc -l; }
 finished() { [ "$(results_count "$1")" -ge "$2" ]; }
+
+# standby_caught_up NODE STANDBY: the master (via NODE) has STANDBY's ack of its whole log.
+standby_caught_up() {
+	akc-queue -c "$(conf_of "$1")" --json |
+	    jq -e --arg s "$2" '.seq as $q | .standbys[] | select(.node == $s and .acked >= $q)' >/dev/null
+}
 
 has_table() { ls "$1"/*.ldb >/dev/null 2>&1; }
 
@@ -148,6 +154,35 @@ queue_field() { akc-queue -c "$(conf_of "$1")" --json | jq -r ".$2"; }
 	sort "$AKC_DIR/ids" | comm -23 - "$AKC_DIR/got" > "$AKC_DIR/lost"
 	[ ! -s "$AKC_DIR/lost" ]
 	[ "$(wc -l < "$AKC_DIR/ids")" -ge 150 ]
+}
+
+@test "a new backend node catches up through a snapshot sent in pieces, and takes over with every job" {
+	WORK_STRATEGY=none work_cluster 2 snapshot-every=100
+	local i big ids=()
+	big=$(head -c 1500 /dev/zero | tr '\0' y)
+	for ((i = 0; i < 400; i++)); do
+		ids+=("$(akc-submit -c "$(conf_of n2)" "$big$i")")
+	done
+	# a third node joins: its standby needs the whole log, compacted into a
+	# snapshot of about 1 MiB (more than one relay piece)
+	node_conf n3 roles=backend "seeds=$(addr_of n1)" "[singleton.master]=" role=backend \
+	    "command=exec $AKC_BIN/master" "standby-command=exec $AKC_BIN/master --standby" \
+	    "[master]=" snapshot-every=100
+	start_node n3
+	start_singleton n3 master
+	wait_until 60 standby_caught_up n1 n3
+	# only n3 left: its copy is all there is
+	kill_node n1
+	kill_node n2
+	akc-down -c "$(conf_of n3)" n1
+	akc-down -c "$(conf_of n3)" n2
+	wait_until 60 master_answers n3
+	[ "$(queue_field n3 pending)" = 400 ]
+	start_worker n3 --exec 'wc -c' >/dev/null
+	wait_until 120 finished n3 400
+	akc-results -c "$(conf_of n3)" | jq -r .id | sort > "$AKC_DIR/got"
+	printf '%s\n' "${ids[@]}" | sort | comm -23 - "$AKC_DIR/got" > "$AKC_DIR/lost"
+	[ ! -s "$AKC_DIR/lost" ]
 }
 
 @test "the whole cluster stopped and started again: pending work carries on, nothing acknowledged is lost" {

@@ -466,7 +466,8 @@ journal_wipe(struct journal *j, char *err, size_t errlen)
 }
 
 void
-journal_read(struct journal *j, uint64_t from, uint64_t rfrom, size_t maxbytes, cJSON *msg)
+journal_read(struct journal *j, uint64_t from, uint64_t rfrom, size_t maxbytes, uint64_t snap_off,
+    cJSON *msg)
 {
 	char k[9];
 	size_t klen, vlen, bytes = 0;
@@ -475,13 +476,35 @@ journal_read(struct journal *j, uint64_t from, uint64_t rfrom, size_t maxbytes, 
 	uint64_t last = from - 1, rlast, s;
 
 	if (from <= j->snap_seq) {
-		cJSON *snap = get_json(j, "s", 1);
+		char *lerr = NULL, *v = leveldb_get(j->db, j->ro, "s", 1, &vlen, &lerr);
 
-		if (snap != NULL) {
-			cJSON_AddItemToObject(msg, "snap", snap);
+		leveldb_free(lerr);
+		if (v != NULL && snap_off <= vlen) {
+			/* the snapshot goes in pieces: it holds every job ever accepted */
+			size_t n = vlen - snap_off < maxbytes ? vlen - snap_off : maxbytes;
+			char *piece = malloc(n + 1);
+			cJSON *sc = cJSON_AddObjectToObject(msg, "snapc");
+
+			if (piece == NULL)
+				fatal("malloc");
+			memcpy(piece, v + snap_off, n);
+			piece[n] = '\0';
+			json_add_u64(sc, "seq", j->snap_seq);
+			json_add_u64(sc, "off", snap_off);
+			json_add_u64(sc, "total", vlen);
+			cJSON_AddStringToObject(sc, "data", piece);
+			free(piece);
+			bytes = n;
+			if (snap_off + n < vlen) {
+				leveldb_free(v);
+				json_add_u64(msg, "last", from - 1);
+				json_add_u64(msg, "rlast", rfrom - 1);
+				return;
+			}
 			from = j->snap_seq + 1;
 			last = j->snap_seq;
 		}
+		leveldb_free(v);
 	}
 	it = leveldb_create_iterator(j->db, j->ro);
 	key(k, 'e', from);

@@ -74,13 +74,16 @@ int journal_truncate(struct journal *, uint64_t seq, char *err, size_t errlen);
 /* Puts a received snapshot (state after seq) into the batch. */
 void journal_store_snapshot(struct journal *, uint64_t seq, const cJSON *snap);
 /*
- * About maxbytes of the log from seq `from` on, into msg: "snap" (when from
- * is behind the snapshot), "events" [{"seq","ev"}], and the result lines
+ * About maxbytes of the log from seq `from` on, into msg: when from is behind
+ * the snapshot, the snapshot's text from byte snap_off on, at most maxbytes
+ * of it, as "snapc" {"seq","off","total","data"} (and nothing else until its
+ * last piece); then "events" [{"seq","ev"}], and the result lines
  * from seq rfrom up to the last event included, "results" [{"seq","line"}].
  * Sets "last" (events and snapshot up to here) and "rlast" (every result
  * line up to here is included or was sent before).
  */
-void journal_read(struct journal *, uint64_t from, uint64_t rfrom, size_t maxbytes, cJSON *msg);
+void journal_read(struct journal *, uint64_t from, uint64_t rfrom, size_t maxbytes, uint64_t snap_off,
+    cJSON *msg);
 /* leveldb's repair, for master --repair. */
 int journal_repair(const char *dir, char *err, size_t errlen);
 

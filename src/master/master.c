@@ -35,7 +35,6 @@
 #define BATCH		512		/* requests taken per loop turn */
 #define WAIT_MAX	1500		/* longest long poll of a worker */
 #define WORKER_GONE	10000		/* a worker silent this long is dropped */
-#define SNAPSHOT_EVERY	10000		/* events between snapshots */
 #define TICK		200		/* timeouts are checked this often */
 #define GRACE		WORKER_GONE	/* after a start: workers re-register, reports come in */
 #define RESULT_MAX	(1024 * 1024)
@@ -443,6 +442,15 @@ op_queue(const unsigned char *hdr, size_t hdrlen, msec_t now)
 		cJSON_AddNumberToObject(o, "seen_ms", (double)(now - M.wks[i].seen));
 		cJSON_AddItemToArray(ws, o);
 	}
+	ws = cJSON_AddArrayToObject(r, "standbys");
+	for (i = 0; i < M.r.nsb; i++) {
+		cJSON *o = cJSON_CreateObject();
+
+		cJSON_AddStringToObject(o, "node", M.r.sb[i].name);
+		cJSON_AddNumberToObject(o, "acked", (double)M.r.sb[i].acked);
+		cJSON_AddItemToArray(ws, o);
+	}
+	cJSON_AddNumberToObject(r, "epoch", (double)M.r.epoch);
 	run = cJSON_AddArrayToObject(r, "running");
 	for (jb = M.w.run_head; jb != NULL; jb = jb->next) {
 		cJSON *o = cJSON_CreateObject();
@@ -688,7 +696,7 @@ commit_and_answer(msec_t now)
 		else
 			M.rep[k++] = M.rep[i];
 	M.nrep = k;
-	if (M.w.seq - M.j.snap_seq >= SNAPSHOT_EVERY) {
+	if (M.w.seq - M.j.snap_seq >= (uint64_t)M.cfg.snapshot_every) {
 		cJSON *snap = work_snapshot(&M.w);
 
 		json_add_u64(snap, "ep", journal_epoch_of(&M.j, M.w.seq));

@@ -117,6 +117,8 @@ fail:
 void
 repl_close(struct repl *r)
 {
+	free(r->asm_buf);
+	r->asm_buf = NULL;
 	sock_close(r->push);
 	sock_close(r->sub);
 }
@@ -159,7 +161,8 @@ repl_view(struct repl *r, msec_t now)
 		else {
 			memset(&keep[n], 0, sizeof(keep[n]));
 			keep[n].uid = m->uid;
-			keep[n].next = keep[n].rnext = r->j->durable + 1;
+			/* from the start: it tells us where it stands (ack) or what it needs */
+			keep[n].next = keep[n].rnext = 1;
 			log_info("standby %s (%s): replicating to it", m->name, m->address);
 		}
 		snprintf(keep[n].name, sizeof(keep[n].name), "%s", m->name);
@@ -191,16 +194,59 @@ find_sb(struct repl *r, uint64_t uid)
 
 /* ---- storing what came from elsewhere (standby appends, recovery fetches) ---- */
 
+/*
+ * Stores a batch (an append, or a fetch answer); 0 done, 1 a snapshot piece
+ * was kept and more are to come, -1 with the reason.
+ */
 static int
-store(struct journal *j, const cJSON *b, char *err, size_t errlen)
+store(struct repl *r, const cJSON *b, char *err, size_t errlen)
 {
-	const cJSON *snap = cJSON_GetObjectItemCaseSensitive(b, "snap"), *o;
-	uint64_t seq;
+	struct journal *j = r->j;
+	const cJSON *sc = cJSON_GetObjectItemCaseSensitive(b, "snapc"), *o;
+	uint64_t seq, off, total;
 
-	if (snap != NULL) {
-		if (journal_wipe(j, err, errlen) < 0 || json_u64(snap, "seq", &seq) < 0)
+	if (sc != NULL) {
+		const char *data = json_str(sc, "data");
+		size_t n;
+		cJSON *snap;
+
+		if (data == NULL || json_u64(sc, "seq", &seq) < 0 || json_u64(sc, "off", &off) < 0 ||
+		    json_u64(sc, "total", &total) < 0 || total > 1ULL << 34) {
+			snprintf(err, errlen, "a malformed snapshot piece");
 			return -1;
+		}
+		n = strlen(data);
+		if (off == 0) {
+			free(r->asm_buf);
+			if ((r->asm_buf = malloc(total + 1)) == NULL)
+				fatal("malloc");
+			r->asm_len = 0;
+			r->asm_total = total;
+			r->asm_seq = seq;
+		}
+		if (r->asm_buf == NULL || seq != r->asm_seq || off != r->asm_len ||
+		    total != r->asm_total || r->asm_len + n > total) {
+			snprintf(err, errlen, "a snapshot piece out of order");
+			return -1;
+		}
+		memcpy(r->asm_buf + r->asm_len, data, n);
+		r->asm_len += n;
+		if (r->asm_len < r->asm_total)
+			return 1;
+		snap = json_parse(r->asm_buf, r->asm_len);
+		free(r->asm_buf);
+		r->asm_buf = NULL;
+		r->asm_len = 0;
+		if (snap == NULL) {
+			snprintf(err, errlen, "a snapshot that does not parse");
+			return -1;
+		}
+		if (journal_wipe(j, err, errlen) < 0) {
+			cJSON_Delete(snap);
+			return -1;
+		}
 		journal_store_snapshot(j, seq, snap);
+		cJSON_Delete(snap);
 	}
 	cJSON_ArrayForEach(o, cJSON_GetObjectItemCaseSensitive(b, "events")) {
 		const cJSON *ev = cJSON_GetObjectItemCaseSensitive(o, "ev");
@@ -265,6 +311,7 @@ fetch(struct repl *r, struct standby *best, char *err, size_t errlen)
 
 			json_add_u64(m, "from", from);
 			json_add_u64(m, "rfrom", rfrom);
+			json_add_u64(m, "snap_off", r->asm_len);
 			relay(r, best->uid, m);
 			sent = now;
 		}
@@ -273,13 +320,17 @@ fetch(struct repl *r, struct standby *best, char *err, size_t errlen)
 			if (uid == best->uid && strcmp(json_str(b, "m"), "batch") == 0 &&
 			    json_u64(b, "ep", &ep) == 0 && ep == r->epoch &&
 			    json_u64(b, "last", &last) == 0 && json_u64(b, "rlast", &rlast) == 0 &&
-			    (cJSON_GetObjectItemCaseSensitive(b, "snap") != NULL || last + 1 >= from)) {
-				if (store(r->j, b, err, errlen) < 0) {
+			    (cJSON_GetObjectItemCaseSensitive(b, "snapc") != NULL || last + 1 >= from)) {
+				int rc = store(r, b, err, errlen);
+
+				if (rc < 0) {
 					cJSON_Delete(whole);
 					return -1;
 				}
-				from = r->j->seq + 1;
-				rfrom = rlast + 1;
+				if (rc == 0) {
+					from = r->j->seq + 1;
+					rfrom = rlast + 1;
+				}
 				sent = 0;
 			}
 			cJSON_Delete(whole);
@@ -389,7 +440,7 @@ repl_pump(struct repl *r, msec_t now)
 		m = msg("append");
 		json_add_u64(m, "prev", s->next - 1);
 		json_add_u64(m, "prev_ep", journal_epoch_of(r->j, s->next - 1));
-		journal_read(r->j, s->next, s->rnext, BATCH_BYTES, m);
+		journal_read(r->j, s->next, s->rnext, BATCH_BYTES, s->snap_off, m);
 		relay(r, s->uid, m);
 		s->sent_at = now;
 	}
@@ -407,14 +458,22 @@ repl_receive(struct repl *r, msec_t now)
 
 		if (s != NULL && strcmp(m, "ack") == 0 && json_u64(b, "ep", &v) == 0 && v == r->epoch &&
 		    json_u64(b, "last", &last) == 0 && json_u64(b, "rlast", &rlast) == 0) {
-			s->next = last + 1;
-			s->rnext = rlast + 1;
-			s->acked = last < rlast ? last : rlast;
+			uint64_t so;
+
+			if (json_u64(b, "snap_off", &so) == 0) {
+				s->snap_off = so;	/* a piece of the snapshot arrived: the next one */
+			} else {
+				s->snap_off = 0;
+				s->next = last + 1;
+				s->rnext = rlast + 1;
+				s->acked = last < rlast ? last : rlast;
+			}
 			s->sent_at = 0;
 		} else if (s != NULL && strcmp(m, "need") == 0 && json_u64(b, "from", &v) == 0 && v > 0) {
 			if (v == 1)
 				log_info("standby %s has another history: sending it everything", s->name);
 			s->next = s->rnext = v;
+			s->snap_off = 0;
 			s->sent_at = 0;
 		} else if (strcmp(m, "reject") == 0 && json_u64(b, "promised", &v) == 0 && v > r->epoch) {
 			log_warnx("a standby promised epoch %llu to a newer master: this one is deposed",
@@ -506,19 +565,22 @@ standby_handle(struct repl *r, uint64_t from, const cJSON *b)
 	} else if (strcmp(m, "fetch") == 0) {
 		uint64_t f, rf;
 
+		uint64_t so = 0;
+
 		if (json_u64(b, "from", &f) < 0 || json_u64(b, "rfrom", &rf) < 0 || f == 0 || rf == 0) {
 			r->dropped++;
 			return;
 		}
+		json_u64(b, "snap_off", &so);
 		a = msg("batch");
-		journal_read(r->j, f, rf, BATCH_BYTES, a);
+		journal_read(r->j, f, rf, BATCH_BYTES, so, a);
 		relay(r, from, a);
 	} else if (strcmp(m, "append") == 0) {
 		if (json_u64(b, "prev", &prev) < 0 || json_u64(b, "prev_ep", &prev_ep) < 0) {
 			r->dropped++;
 			return;
 		}
-		if (cJSON_GetObjectItemCaseSensitive(b, "snap") == NULL) {
+		if (cJSON_GetObjectItemCaseSensitive(b, "snapc") == NULL) {
 			if (prev > r->j->seq) {
 				/* a gap: from where we are */
 				a = msg("need");
@@ -549,10 +611,18 @@ standby_handle(struct repl *r, uint64_t from, const cJSON *b)
 				}
 			}
 		}
-		if (store(r->j, b, err, sizeof(err)) < 0) {
+		switch (store(r, b, err, sizeof(err))) {
+		case -1:
 			log_warnx("standby: %s", err);
 			a = msg("need");
 			json_add_u64(a, "from", 1);
+			relay(r, from, a);
+			return;
+		case 1:
+			a = msg("ack");	/* a snapshot piece: the next one, please */
+			json_add_u64(a, "last", 0);
+			json_add_u64(a, "rlast", 0);
+			json_add_u64(a, "snap_off", r->asm_len);
 			relay(r, from, a);
 			return;
 		}

@@ -26,6 +26,7 @@ struct standby {
 	uint64_t uid;
 	char name[CONF_NAME_MAX];
 	uint64_t next, rnext;		/* what to send next: events, result lines */
+	uint64_t snap_off;		/* of the snapshot, when it is behind it */
 	uint64_t acked;			/* durable there up to here (events and results) */
 	msec_t sent_at;			/* an append is in flight since (0: none) */
 	int promised;			/* recovery: it promised our epoch */
@@ -47,6 +48,10 @@ struct repl {
 	uint64_t fetch_from, fetch_rfrom, fetch_until;
 	uint64_t fetch_uid;
 	uint64_t promised_to;		/* standby: the master it promised its epoch to */
+	/* a snapshot arriving in pieces */
+	char *asm_buf;
+	size_t asm_len, asm_total;
+	uint64_t asm_seq;
 };
 
 /* Connects to memberd's relay for singleton name; -1 with a reason. */
