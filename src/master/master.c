@@ -407,8 +407,10 @@ op_results(const cJSON *req, const unsigned char *hdr, size_t hdrlen)
 		cJSON *last = cJSON_GetArrayItem(arr, cJSON_GetArraySize(arr) - 1);
 		long s;
 
-		if (json_int(last, "seq", 0, 1L << 53, &s) == 0 && (uint64_t)s <= repl_commit_point(&M.r))
+		if (json_int(last, "seq", 0, 1L << 53, &s) == 0 && (uint64_t)s <= repl_commit_point(&M.r)) {
+			next = (uint64_t)s;	/* the last one shown: the next page starts after it */
 			break;
+		}
 		cJSON_DeleteItemFromArray(arr, cJSON_GetArraySize(arr) - 1);
 		next = (uint64_t)since;
 	}

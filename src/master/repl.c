@@ -470,7 +470,7 @@ repl_receive(struct repl *r, msec_t now)
 			}
 			s->sent_at = 0;
 		} else if (s != NULL && strcmp(m, "need") == 0 && json_u64(b, "from", &v) == 0 && v > 0) {
-			if (v == 1)
+			if (v == 1 && (json_str(b, "why") == NULL || strcmp(json_str(b, "why"), "gap") != 0))
 				log_info("standby %s has another history: sending it everything", s->name);
 			s->next = s->rnext = v;
 			s->snap_off = 0;
@@ -585,6 +585,7 @@ standby_handle(struct repl *r, uint64_t from, const cJSON *b)
 				/* a gap: from where we are */
 				a = msg("need");
 				json_add_u64(a, "from", r->j->seq + 1);
+				cJSON_AddStringToObject(a, "why", "gap");
 				relay(r, from, a);
 				return;
 			}

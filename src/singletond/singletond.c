@@ -957,7 +957,8 @@ open_sockets(struct sgd *d)
 	/* room above MAX_BODY: a request a little too large gets an error, not silence */
 	if ((d->front = sock_bind_raw(NN_REP, d->endpoint, 2 * MAX_BODY)) < 0)
 		return -1;
-	if ((d->childsock = sock_connect_raw(NN_REQ, d->child_endpoint, 2 * MAX_BODY, 1000)) < 0)
+	/* reconnects every 100 ms: a new child is served within that of binding */
+	if ((d->childsock = sock_connect_raw(NN_REQ, d->child_endpoint, 2 * MAX_BODY, 100)) < 0)
 		return -1;
 	snprintf(addr, sizeof(addr), "%s.ctl", base);
 	config_ipc_path(&d->cfg, addr, path, sizeof(path));

@@ -1,0 +1,392 @@
+/*
+ * bench/submit.c: the clients of bench/work.sh, speaking the work protocol
+ * (doc/PROTOCOL.md "Work") on a REQ socket to a node's singleton proxy,
+ * ipc://RUN/singleton.master, without a process start per request.
+ *
+ *   submit ADDR PREFIX N CONC BYTES [LOG]
+ *	N submits in all by CONC processes (one REQ socket each, N/CONC
+ *	each, a request at a time), started together; ids PREFIX-k-i, a text
+ *	payload of BYTES bytes. Prints "N_OK N_ERR SECONDS". LOG (appended):
+ *	"id sent_ms acked_ms" per acknowledged submit, epoch milliseconds.
+ *	Environment: SUBMIT_GAP_MS, a pause after each acknowledgement.
+ *   follow ADDR N TIMEOUT_S LOG [PREFIX]
+ *	polls "results" (every 10 ms while nothing is new) until N results
+ *	(of ids starting with PREFIX) came or TIMEOUT_S passed; LOG: "seq id arrived_ms status worker" per
+ *	result.
+ *	Prints the number of results.
+ *   probe ADDR PREFIX TIMEOUT_S
+ *	submits (ids PREFIX-1, -2, ...) until one is acknowledged, trying
+ *	again 20 ms after an error answer; prints "acked_ms tries" or exits 1.
+ *   fsync DIR N
+ *	N appends of 128 bytes to a file in DIR, each followed by fdatasync;
+ *	prints "median_ms mean_ms max_ms".
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+#include <nanomsg/nn.h>
+#include <nanomsg/reqrep.h>
+
+static double
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+static double
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+static void
+b64(const unsigned char *in, size_t n, char *out)
+{
+	static const char t[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	size_t i;
+	unsigned v;
+
+	for (i = 0; i + 2 < n; i += 3) {
+		v = (unsigned)in[i] << 16 | (unsigned)in[i + 1] << 8 | in[i + 2];
+		*out++ = t[v >> 18];
+		*out++ = t[(v >> 12) & 63];
+		*out++ = t[(v >> 6) & 63];
+		*out++ = t[v & 63];
+	}
+	if (n - i == 1) {
+		v = (unsigned)in[i] << 16;
+		*out++ = t[v >> 18];
+		*out++ = t[(v >> 12) & 63];
+		*out++ = '=';
+		*out++ = '=';
+	} else if (n - i == 2) {
+		v = (unsigned)in[i] << 16 | (unsigned)in[i + 1] << 8;
+		*out++ = t[v >> 18];
+		*out++ = t[(v >> 12) & 63];
+		*out++ = t[(v >> 6) & 63];
+		*out++ = '=';
+	}
+	*out = '\0';
+}
+
+static int
+req_socket(const char *addr)
+{
+	int s = nn_socket(AF_SP, NN_REQ), v;
+
+	if (s < 0) {
+		fprintf(stderr, "submit: nn_socket: %s\n", nn_strerror(nn_errno()));
+		exit(2);
+	}
+	v = 24 * 3600 * 1000;		/* no REQ resends: the proxy does that */
+	nn_setsockopt(s, NN_REQ, NN_REQ_RESEND_IVL, &v, sizeof(v));
+	v = -1;
+	nn_setsockopt(s, NN_SOL_SOCKET, NN_RCVMAXSIZE, &v, sizeof(v));
+	if (nn_connect(s, addr) < 0) {
+		fprintf(stderr, "submit: connect %s: %s\n", addr, nn_strerror(nn_errno()));
+		exit(2);
+	}
+	return s;
+}
+
+/* One request; 1 for {"ok":true}, 0 for another answer, -1 for none in time. */
+static int
+call(int s, const char *req, int timeout_ms, char **answer)
+{
+	void *buf = NULL;
+	int n, ok;
+
+	nn_setsockopt(s, NN_SOL_SOCKET, NN_SNDTIMEO, &timeout_ms, sizeof(timeout_ms));
+	nn_setsockopt(s, NN_SOL_SOCKET, NN_RCVTIMEO, &timeout_ms, sizeof(timeout_ms));
+	if (nn_send(s, req, strlen(req), 0) < 0)
+		return -1;
+	if ((n = nn_recv(s, &buf, NN_MSG, 0)) < 0)
+		return -1;
+	ok = memmem(buf, (size_t)n, "\"ok\":true", 9) != NULL;
+	if (answer != NULL) {
+		*answer = malloc((size_t)n + 1);
+		memcpy(*answer, buf, (size_t)n);
+		(*answer)[n] = '\0';
+	}
+	nn_freemsg(buf);
+	return ok;
+}
+
+static int
+submitter(const char *addr, const char *prefix, int k, long n, int bytes, int start_fd, int logfd,
+    int res_fd)
+{
+	int s = req_socket(addr), errs = 0, oks = 0;
+	long gap_ms = getenv("SUBMIT_GAP_MS") ? atol(getenv("SUBMIT_GAP_MS")) : 0;
+	long i;
+	char id[160], c, c2[64], *text = malloc((size_t)bytes + 1), *enc = malloc((size_t)bytes * 4 / 3 + 8),
+	    *req = malloc((size_t)bytes * 4 / 3 + 256);
+	size_t cap = 1 << 20, len = 0;
+	char *log = malloc(cap);
+	int m;
+
+	if (read(start_fd, &c, 1) < 0)	/* EOF: everyone starts now */
+		return 2;
+	for (i = 0; i < n; i++) {
+		double t0, t1;
+		int r;
+
+		snprintf(id, sizeof(id), "%s-%d-%ld", prefix, k, i);
+		m = snprintf(text, (size_t)bytes + 1, "%s ", id);
+		if (m < bytes)
+			memset(text + m, 'x', (size_t)(bytes - m));
+		text[bytes] = '\0';
+		b64((unsigned char *)text, (size_t)bytes, enc);
+		snprintf(req, (size_t)bytes * 4 / 3 + 256,
+		    "{\"op\":\"submit\",\"id\":\"%s\",\"payload\":\"%s\"}", id, enc);
+		t0 = now_ms();
+		r = call(s, req, 60000, NULL);
+		t1 = now_ms();
+		if (r != 1) {
+			errs++;
+			continue;
+		}
+		oks++;
+		if (gap_ms > 0)
+			usleep((useconds_t)gap_ms * 1000);
+		if (len + 256 > cap && (log = realloc(log, cap *= 2)) == NULL)
+			return 2;
+		len += (size_t)sprintf(log + len, "%s %.3f %.3f\n", id, t0, t1);
+	}
+	if (logfd >= 0 && len > 0 && write(logfd, log, len) != (ssize_t)len)
+		return 2;
+	m = snprintf(c2, sizeof(c2), "%d %d\n", oks, errs);
+	if (write(res_fd, c2, (size_t)m) != m)
+		return 2;
+	nn_close(s);
+	return errs > 0 ? 1 : 0;
+}
+
+static int
+cmd_submit(int argc, char **argv)
+{
+	const char *addr, *prefix;
+	long n, each, oks = 0, a, b;
+	int conc, bytes, k, p[2], rp[2], logfd = -1, st;
+	double t0, t1;
+	FILE *rf;
+
+	if (argc < 7)
+		return 2;
+	addr = argv[2];
+	prefix = argv[3];
+	n = atol(argv[4]);
+	conc = atoi(argv[5]);
+	bytes = atoi(argv[6]);
+	if (argc > 7 && (logfd = open(argv[7], O_WRONLY | O_CREAT | O_APPEND, 0600)) < 0) {
+		perror(argv[7]);
+		return 2;
+	}
+	if (conc < 1 || n < conc || bytes < 1 || pipe(p) < 0 || pipe(rp) < 0)
+		return 2;
+	each = n / conc;
+	for (k = 0; k < conc; k++) {
+		long mine = each + (k < n % conc);
+		pid_t c = fork();
+
+		if (c < 0)
+			return 2;
+		if (c == 0) {
+			close(p[1]);
+			close(rp[0]);
+			_exit(submitter(addr, prefix, k, mine, bytes, p[0], logfd, rp[1]));
+		}
+	}
+	close(p[0]);
+	close(rp[1]);
+	usleep(200 * 1000);		/* every child has connected */
+	t0 = mono_ms();
+	close(p[1]);
+	while (wait(&st) > 0)
+		;
+	t1 = mono_ms();
+	/* each submitter's "acknowledged errors"; one that died reported nothing */
+	rf = fdopen(rp[0], "r");
+	while (fscanf(rf, "%ld %ld", &a, &b) == 2)
+		oks += a;
+	printf("%ld %ld %.3f\n", oks, n - oks, (t1 - t0) / 1e3);
+	return oks < n ? 1 : 0;
+}
+
+static int
+cmd_follow(int argc, char **argv)
+{
+	const char *addr, *prefix;
+	long n, got = 0;
+	double deadline;
+	unsigned long long since = 0;
+	FILE *log;
+	int s;
+
+	if (argc < 6)
+		return 2;
+	addr = argv[2];
+	n = atol(argv[3]);
+	deadline = mono_ms() + atof(argv[4]) * 1e3;
+	prefix = argc > 6 ? argv[6] : "";
+	if ((log = fopen(argv[5], "a")) == NULL) {
+		perror(argv[5]);
+		return 2;
+	}
+	s = req_socket(addr);
+	while (got < n && mono_ms() < deadline) {
+		char req[128], *ans = NULL;
+		cJSON *a, *arr, *r, *nx;
+		double t;
+		int any = 0;
+		unsigned long long since0 = since;
+
+		snprintf(req, sizeof(req), "{\"op\":\"results\",\"since\":%llu,\"max\":1000}", since);
+		if (call(s, req, 5000, &ans) != 1) {
+			free(ans);
+			usleep(50 * 1000);
+			continue;
+		}
+		t = now_ms();
+		a = cJSON_Parse(ans);
+		free(ans);
+		arr = cJSON_GetObjectItemCaseSensitive(a, "results");
+		cJSON_ArrayForEach(r, arr) {
+			cJSON *sq = cJSON_GetObjectItemCaseSensitive(r, "seq"),
+			    *id = cJSON_GetObjectItemCaseSensitive(r, "id"),
+			    *stt = cJSON_GetObjectItemCaseSensitive(r, "status"),
+			    *wk = cJSON_GetObjectItemCaseSensitive(r, "worker");
+
+			/* "next" may stay at since when the master held back results
+			 * not yet replicated: the highest seq seen counts (as akc-results) */
+			if (cJSON_IsNumber(sq) && cJSON_IsString(id) && sq->valuedouble > (double)since0) {
+				if (sq->valuedouble > (double)since)
+					since = (unsigned long long)sq->valuedouble;
+				if (strncmp(id->valuestring, prefix, strlen(prefix)) != 0)
+					continue;
+				fprintf(log, "%.0f %s %.3f %s %s\n", sq->valuedouble, id->valuestring, t,
+				    cJSON_IsString(stt) ? stt->valuestring : "?",
+				    cJSON_IsString(wk) && wk->valuestring[0] ? wk->valuestring : "?");
+				got++;
+				any = 1;
+			}
+		}
+		nx = cJSON_GetObjectItemCaseSensitive(a, "next");
+		if (cJSON_IsNumber(nx) && nx->valuedouble > (double)since)
+			since = (unsigned long long)nx->valuedouble;
+		cJSON_Delete(a);
+		if (!any)
+			usleep(10 * 1000);
+	}
+	fclose(log);
+	printf("%ld\n", got);
+	return got >= n ? 0 : 1;
+}
+
+static int
+cmd_probe(int argc, char **argv)
+{
+	const char *addr, *prefix;
+	double deadline, left;
+	int s, tries = 0;
+
+	if (argc < 5)
+		return 2;
+	addr = argv[2];
+	prefix = argv[3];
+	deadline = mono_ms() + atof(argv[4]) * 1e3;
+	s = req_socket(addr);
+	while ((left = deadline - mono_ms()) > 0) {
+		char req[256];
+		int r;
+
+		snprintf(req, sizeof(req), "{\"op\":\"submit\",\"id\":\"%s-%d\",\"payload\":\"cHJvYmU=\"}",
+		    prefix, ++tries);
+		r = call(s, req, (int)left + 1, NULL);
+		if (r == 1) {
+			printf("%.3f %d\n", now_ms(), tries);
+			return 0;
+		}
+		if (r == 0)
+			usleep(20 * 1000);
+	}
+	return 1;
+}
+
+static int
+cmp(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static int
+cmd_fsync(int argc, char **argv)
+{
+	char path[4096], buf[128];
+	int fd, i, n;
+	double *v, sum = 0;
+
+	if (argc < 4)
+		return 2;
+	n = atoi(argv[3]);
+	if (n < 1 || (v = calloc((size_t)n, sizeof(*v))) == NULL)
+		return 2;
+	snprintf(path, sizeof(path), "%s/fsync.test", argv[2]);
+	if ((fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND, 0600)) < 0) {
+		perror(path);
+		return 2;
+	}
+	memset(buf, 'x', sizeof(buf));
+	for (i = 0; i < n; i++) {
+		double t0 = mono_ms();
+
+		if (write(fd, buf, sizeof(buf)) != (ssize_t)sizeof(buf) || fdatasync(fd) < 0) {
+			perror(path);
+			return 2;
+		}
+		v[i] = mono_ms() - t0;
+		sum += v[i];
+	}
+	close(fd);
+	unlink(path);
+	qsort(v, (size_t)n, sizeof(*v), cmp);
+	printf("%.3f %.3f %.3f\n", v[n / 2], sum / n, v[n - 1]);
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	int rc = 2;
+
+	if (argc >= 2 && strcmp(argv[1], "submit") == 0)
+		rc = cmd_submit(argc, argv);
+	else if (argc >= 2 && strcmp(argv[1], "follow") == 0)
+		rc = cmd_follow(argc, argv);
+	else if (argc >= 2 && strcmp(argv[1], "probe") == 0)
+		rc = cmd_probe(argc, argv);
+	else if (argc >= 2 && strcmp(argv[1], "fsync") == 0)
+		rc = cmd_fsync(argc, argv);
+	if (rc == 2)
+		fprintf(stderr, "usage: submit submit ADDR PREFIX N CONC BYTES [LOG] | follow ADDR N TIMEOUT_S LOG [PREFIX] |"
+		    " probe ADDR PREFIX TIMEOUT_S | fsync DIR N\n");
+	return rc;
+}

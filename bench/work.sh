@@ -1,0 +1,697 @@
+#!/bin/bash
+# bench/work.sh: the work manager (master, worker) on local real nodes: 3
+# nodes n1 n2 n3 on 127.0.0.1, role backend, each running memberd, leaderd
+# and singletond -s master (the master on the oldest, `master --standby` on
+# the others), [master] replicas = 1: a submit is acknowledged once its
+# event is synced on the master and on one standby.
+#
+#  throughput: durable submits per second, no workers, from 1 and from 16
+#    concurrent submitters (bench/submit.c: one REQ socket each to a node's
+#    proxy, ipc://RUN/singleton.master, a request at a time), through the
+#    master's own node and through another node; the latency of each submit;
+#    the syncs (fdatasync + fsync system calls, counted by `perf stat` when
+#    it can) of the master and of the standbys during each run, against the
+#    events journalled (group commit: many events per sync); the disk's own
+#    fdatasync time (a C loop: 128-byte append + fdatasync).
+#  e2e: WORKERS workers (`worker`, exec cat, concurrency 1) and JOBS jobs
+#    from 16 submitters at once; jobs/s and submit-to-result latency (sent by
+#    the submitter -> seen by a results poller polling every 10 ms when idle),
+#    which under that burst is mostly the wait in the queue; then PACED jobs
+#    from one submitter pausing GAP_MS after each acknowledgement (far below
+#    what the workers can do): the latency of the path itself.
+#  failover: kill -9 of memberd, leaderd and singletond of the master's node
+#    (the master dies with singletond), then a submit through the third node
+#    until one is acknowledged; phases from the next oldest's akc-events
+#    stream (UnreachableMember, MemberDowned, MemberRemoved), its
+#    singletond's log (the master started) and the new master's ("replayed
+#    ...": recovery done), the probe's acknowledgement. The killed node
+#    comes back as a new incarnation (the master moves n1 -> n2 -> n3 -> n1).
+#    The last phase includes up to 1 s of singletond's reconnect backoff to
+#    its child's endpoint (nanomsg, 100 ms doubling to 1 s).
+#  replay: bench/replay.c, the master's journal.c and work.c on LevelDB:
+#    EVENTS events (accepted/started/completed cycles) then journal_replay
+#    with no snapshot, with only a snapshot, and with a snapshot at 90 % and
+#    the rest after it.
+#
+# Environment: PARTS (default "throughput e2e failover replay"), SUBMITS
+# (per throughput run, default 4000), JOBS (default 2000), PACED (default
+# 200), GAP_MS (default 50), WORKERS (default 4), BYTES (payload bytes,
+# default 100), RUNS (failovers, default 3), PRELOAD (jobs submitted before
+# the failovers, default 2000), EVENTS (default 1000000), KEEP=1 (keep the
+# logs), AKC_BIN. Needs cc, jq, and perf for the sync counts (optional).
+# Detector and downing, all parts: heartbeat-interval 100ms,
+# acceptable-heartbeat-pause 1s, gossip-interval 100ms, keep-majority
+# stable-after 2s. Figures are printed, not asserted. Every process it starts
+# is killed by pid at exit (with what they started: singletond's keeper and
+# master, the workers' jobs).
+set -u
+cd "$(dirname "$0")/.." || exit 1
+AKC_BIN=${AKC_BIN:-$PWD}
+PARTS=${PARTS:-throughput e2e failover replay}
+SUBMITS=${SUBMITS:-4000}
+JOBS=${JOBS:-2000}
+WORKERS=${WORKERS:-4}
+BYTES=${BYTES:-100}
+RUNS=${RUNS:-3}
+PRELOAD=${PRELOAD:-2000}
+EVENTS=${EVENTS:-1000000}
+PACED=${PACED:-200}
+GAP_MS=${GAP_MS:-50}
+KEEP=${KEEP:-}
+export PATH="$AKC_BIN:$PATH"
+export LC_ALL=C
+for p in memberd leaderd singletond master worker akc-status akc-members akc-events akc-queue; do
+	if [ ! -x "$AKC_BIN/$p" ]; then
+		echo "bench: build first: make master worker akc-submit akc-results akc-queue singletond memberd leaderd" >&2
+		exit 1
+	fi
+done
+. bench/lib.sh
+
+N=3
+TOP=$(mktemp -d /tmp/akcwk.XXXXXX)
+D=""				# the current cluster's directory
+declare -A LIVE=()		# pid -> what, for every process we started and not yet reaped
+
+say() { echo "bench: $*" >&2; }
+now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
+
+# descendants PID...: every process below them (singletond's keeper and
+# master, a worker's jobs, the submitters' children), from one ps listing
+descendants() {
+	ps -e -o pid=,ppid= | awk -v roots="$*" '
+	    BEGIN { n = split(roots, r, " "); for (i = 1; i <= n; i++) mine[r[i]] = 1 }
+	    { kid[NR] = $1; par[NR] = $2 }
+	    END { do { more = 0; for (i = 1; i <= NR; i++)
+	              if ((par[i] in mine) && !(kid[i] in mine)) { mine[kid[i]] = 1; more = 1; print kid[i] } }
+	          while (more) }'
+}
+# our_child PID: PID is (still) a process this shell started, not a reused pid
+our_child() { [ "$(awk '{ print $4 }' "/proc/$1/stat" 2>/dev/null)" = "$$" ]; }
+# started PID: the process's start time (to tell it from a later one with its pid)
+started() { awk '{ sub(/^.*\) /, ""); print $20 }' "/proc/$1/stat" 2>/dev/null; }
+cleanup() {
+	local p t below=()
+	{
+		if [ ${#LIVE[@]} -gt 0 ]; then
+			for p in $(descendants "${!LIVE[@]}"); do below+=("$p:$(started "$p")"); done
+		fi
+		for p in "${!LIVE[@]}"; do our_child "$p" && kill -9 "$p"; done
+		for p in "${!LIVE[@]}"; do wait_for 5 gone "$p"; done
+		# singletond's keeper kills the master when singletond dies; make sure
+		for p in "${below[@]}"; do
+			t=${p#*:}
+			p=${p%%:*}
+			[ -n "$t" ] && [ "$(started "$p")" = "$t" ] && kill -9 "$p"
+		done
+	} 2>/dev/null
+	LIVE=()
+}
+finish() {
+	cleanup
+	if [ -n "$KEEP" ]; then
+		echo "bench: logs kept in $TOP" >&2
+	else
+		rm -rf "$TOP"
+	fi
+}
+trap finish EXIT
+trap 'exit 130' INT TERM
+
+# the clients, built against the project's objects
+SUB=$TOP/submit
+REPLAY=$TOP/replay
+cc -std=gnu11 -D_GNU_SOURCE -O2 -o "$SUB" bench/submit.c -lnanomsg -lcjson ||
+	{ say "cannot build bench/submit.c"; exit 1; }
+if [[ " $PARTS " == *" replay "* ]]; then
+	cc -std=gnu11 -D_GNU_SOURCE -O2 -Ilib -Isrc/master bench/replay.c src/master/journal.c \
+	    src/master/work.c lib/libakc.a -lleveldb -lcjson -lm -o "$REPLAY" ||
+		{ say "cannot build bench/replay.c (make lib/libakc.a first)"; exit 1; }
+fi
+
+# wait_for SECS CMD...: polls CMD until it succeeds or SECS pass
+wait_for() {
+	local end=$(( $(now_ms) + $1 * 1000 )); shift
+	until "$@" >/dev/null 2>&1; do
+		[ "$(now_ms)" -ge $end ] && return 1
+		sleep 0.05
+	done
+}
+# gone PID: the process exited (a zombie of ours counts as gone)
+gone() {
+	local st
+	st=$(awk '{ print $3 }' "/proc/$1/stat" 2>/dev/null) || return 0
+	[ -z "$st" ] || [ "$st" = Z ]
+}
+reap() { unset "LIVE[$1]"; }
+
+# stamp: each line of stdin with the wall time of its arrival
+stamp() {
+	local l
+	while IFS= read -r l; do printf '%s %s\n' "$EPOCHREALTIME" "$l"; done
+}
+# start PROG NODE [ARGS...]: a daemon of NODE, its pid in $D/NODE.LABEL.pid,
+# its output (and its children's: the master's log goes to singletond's)
+# time-stamped into $D/NODE.LABEL.log; LABEL is PROG unless $LABEL says
+# otherwise (two workers on one node)
+start() {
+	local prog=$1 node=$2; shift 2
+	local label=${LABEL:-$prog}
+	local fifo=$D/$node.$label.fifo
+	[ -p "$fifo" ] || mkfifo "$fifo"
+	stamp < "$fifo" >> "$D/$node.$label.log" &
+	LIVE[$!]="$node $label log"
+	disown $!
+	"$prog" -c "$D/$node.conf" "$@" > "$fifo" 2>&1 &
+	LIVE[$!]="$node $label"
+	echo $! >> "$D/$node.$label.pid"
+	disown $!
+}
+pid_of() { tail -1 "$D/$1.$2.pid"; }
+
+start_node() {
+	local node=$1
+	start memberd "$node"
+	start leaderd "$node"
+	wait_for 10 akc-status -c "$D/$node.conf" || { say "$node: memberd does not answer"; return 1; }
+	start singletond "$node" -s master
+}
+
+status_json() { akc-status -c "$D/$1.conf" --json 2>/dev/null; }
+# all_up NODE: NODE sees N members, all Up, converged, and its singletond
+# knows the oldest
+all_up() {
+	status_json "$1" | jq -e --argjson n "$N" '
+	    ([.members[] | select(.status == "Up")] | length) == $n and
+	    (.members | length) == $n and .convergence == true and
+	    (.singletons[0].oldest // null) != null' >/dev/null
+}
+all_up_everywhere() {
+	local i
+	for ((i = 1; i <= N; i++)); do all_up "n$i" || return 1; done
+}
+# nth_oldest K: the K-th oldest Up member (0: the oldest) as "NAME UID"
+nth_oldest() {
+	local i j
+	for ((i = 1; i <= N; i++)); do
+		j=$(akc-members -c "$D/n$i.conf" --json 2>/dev/null) || continue
+		jq -r --argjson k "$1" '[.[] | select(.status == "Up")] | sort_by(.up_number) |
+		    .[$k] | "\(.node) \(.uid)"' <<<"$j"
+		return 0
+	done
+	return 1
+}
+# everyone_knows NODE: every singletond says the oldest is NODE
+everyone_knows() {
+	local i
+	for ((i = 1; i <= N; i++)); do
+		[ "$(status_json "n$i" | jq -r '.singletons[0].oldest')" = "$1" ] || return 1
+	done
+}
+# master_answers NODE: the master answers through NODE's proxy
+master_answers() { akc-queue -c "$D/$1.conf" --json --timeout 2s >/dev/null; }
+answers_everywhere() {
+	local i
+	for ((i = 1; i <= N; i++)); do master_answers "n$i" || return 1; done
+}
+proxy_of() { echo "ipc://$D/$1/singleton.master"; }
+
+# master_pid NODE [standby]: the master (or the standby) under NODE's singletond
+master_pid() {
+	local p want=${2:-}
+	for p in $(descendants "$(pid_of "$1" singletond)"); do
+		[ "$(cat "/proc/$p/comm" 2>/dev/null)" = master ] || continue
+		if tr '\0' ' ' < "/proc/$p/cmdline" 2>/dev/null | grep -q -- --standby; then
+			[ -n "$want" ] && { echo "$p"; return 0; }
+		else
+			[ -z "$want" ] && { echo "$p"; return 0; }
+		fi
+	done
+	return 1
+}
+has_standby() { master_pid "$1" standby; }
+
+# standbys_in NODE: NODE's master (since its last start) says it replicates to
+# every other node
+standbys_in() {
+	local n
+	for n in $(others "$1"); do
+		awk -v n="$n" '/singleton master started as pid/ { ok = 0 }
+		    index($0, "master: standby " n " (") && /replicating to it/ { ok = 1 }
+		    END { exit !ok }' "$D/$1.singletond.log" || return 1
+	done
+}
+others() { local i; for ((i = 1; i <= N; i++)); do [ "n$i" != "$1" ] && echo "n$i"; done; }
+
+# build NAME: a fresh cluster of N nodes
+build() {
+	local i
+	D=$TOP/$1
+	mkdir -p "$D"
+	bench_confs "$D" "$N"
+	for ((i = 1; i <= N; i++)); do
+		sed -i "s|^name = n$i\$|&\nroles = backend\nstate-dir = $D/n$i.state|" "$D/n$i.conf"
+		cat >> "$D/n$i.conf" <<CONF
+gossip-interval = 100ms
+join-retry-max = 1s
+[failure-detector]
+heartbeat-interval = 100ms
+acceptable-heartbeat-pause = 1s
+[downing]
+strategy = keep-majority
+stable-after = 2s
+[singleton.master]
+role = backend
+command = exec $AKC_BIN/master
+standby-command = exec $AKC_BIN/master --standby
+stop-timeout = 5s
+[master]
+replicas = 1
+work-timeout = 60s
+[worker]
+exec = cat
+concurrency = 1
+CONF
+	done
+	for ((i = 1; i <= N; i++)); do start_node "n$i" || return 1; done
+	steady
+}
+
+# steady: all Up, everyone knows the oldest, the master answers everywhere,
+# both standbys run and the master replicates to them
+steady() {
+	local old n
+	wait_for 60 all_up_everywhere || { say "cluster not all Up"; return 1; }
+	old=$(nth_oldest 0 | cut -d' ' -f1)
+	wait_for 30 everyone_knows "$old" || { say "not every singletond knows $old is the oldest"; return 1; }
+	wait_for 60 answers_everywhere || { say "the master does not answer on every node"; return 1; }
+	for n in $(others "$old"); do
+		wait_for 30 has_standby "$n" || { say "no standby on $n"; return 1; }
+	done
+	wait_for 30 standbys_in "$old" || say "the master on $old does not say it replicates to every standby"
+	return 0
+}
+
+# ---- statistics ----
+
+# pct P: the P-th percentile of the numbers on stdin (nearest rank)
+pct() { sort -n | awk -v p="$1" '{ v[NR] = $1 } END { if (!NR) { print "n/a"; exit }
+    i = int(p / 100 * NR + 0.999999); if (i < 1) i = 1; printf "%.1f", v[i] }'; }
+# stats COLUMN FILE: min/median/max of a column of ms, in seconds
+stats() {
+	[ -s "$2" ] || { echo "   n/a      n/a      n/a"; return; }
+	awk -v c="$1" '{ print $c }' "$2" | sort -n | awk '{ v[NR] = $1 }
+	    END { m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2;
+	          printf "%8.3f %8.3f %8.3f", v[1] / 1000, m / 1000, v[NR] / 1000 }'
+}
+rows() { [ -s "$1" ] && wc -l < "$1" || echo 0; }
+
+# ---- CPU, from /proc ----
+
+HZ=$(getconf CLK_TCK)
+ME=$(cat /proc/$$/comm)
+# proc_kind PID: what one of our processes is
+proc_kind() {
+	local c
+	c=$(cat "/proc/$1/comm" 2>/dev/null) || return 1
+	case $c in
+	master) tr '\0' ' ' < "/proc/$1/cmdline" 2>/dev/null | grep -q -- --standby && echo standby || echo master ;;
+	memberd | leaderd | singletond | worker) echo "$c" ;;
+	"$ME") echo stamp ;;	# the log stampers (subshells of this script)
+	*) return 1 ;;
+	esac
+}
+# cpu_mark FILE: CPU ticks so far of each of our processes (a worker with its
+# finished jobs), and the machine's busy ticks
+cpu_mark() {
+	local p k
+	{
+		awk '/^cpu / { print "machine", "machine", $2 + $3 + $4 + $7 + $8 + $9 }' /proc/stat
+		# the children this script waited for: the clients (and the bench's own tools)
+		awk '{ print "self", "clients", $16 + $17 }' /proc/$$/stat
+		for p in "${!LIVE[@]}" $(descendants "${!LIVE[@]}"); do
+			k=$(proc_kind "$p") || continue
+			awk -v p="$p" -v k="$k" '{ t = $14 + $15; if (k == "worker") t += $16 + $17; print p, k, t }' \
+			    "/proc/$p/stat" 2>/dev/null
+		done
+	} > "$1"
+}
+# cpu_report BEFORE AFTER SECONDS [COUNT WHAT]: core-seconds used in between,
+# by kind, and per WHAT
+cpu_report() {
+	awk -v hz="$HZ" -v secs="$3" -v cores="$(nproc)" -v n="${4:-0}" -v what="${5:-}" '
+	    NR == FNR { a[$1 " " $2] = $3; next }
+	    { d = $3 - (($1 " " $2) in a ? a[$1 " " $2] : 0); s[$2] += d; if ($2 != "machine") ours += d }
+	    END { printf "   CPU (core-seconds): master %.2f, standbys %.2f, memberd %.2f, singletond %.2f, leaderd %.2f,\n",
+	              s["master"] / hz, s["standby"] / hz, s["memberd"] / hz, s["singletond"] / hz, s["leaderd"] / hz
+	          if (s["worker"] > 0) printf "   workers with their jobs %.2f, ", s["worker"] / hz; else printf "   "
+	          printf "log stampers %.2f, clients %.2f,\n", s["stamp"] / hz, s["clients"] / hz
+	          rest = s["machine"] - ours; if (rest < 0) rest = 0	# two counters: ~0 when idle
+	          printf "   the rest (other processes on the machine) %.2f; machine busy %.2f of %.2f in %.2fs\n",
+	              rest / hz, s["machine"] / hz, secs * cores, secs
+	          if (n > 0) {
+	              k = 1000 / hz / n
+	              printf "   per %s, ms of CPU: master %.2f, standbys %.2f, memberd %.2f, singletond %.2f,",
+	                  what, s["master"] * k, s["standby"] * k, s["memberd"] * k, s["singletond"] * k
+	              if (s["worker"] > 0) printf " workers %.2f,", s["worker"] * k
+	              printf " clients %.2f; all of ours %.2f\n", s["clients"] * k, (ours - s["stamp"]) * k } }' "$1" "$2"
+}
+
+# ---- syncs, counted by perf ----
+
+PERF=""
+if command -v perf >/dev/null 2>&1 &&
+    perf stat -x, -e syscalls:sys_enter_fdatasync,syscalls:sys_enter_fsync true >/dev/null 2>&1; then
+	PERF=1
+fi
+# perf_start FILE PID[,PID...]: counts fdatasync + fsync calls of those processes
+perf_start() {
+	[ -n "$PERF" ] || return 0
+	perf stat -x, -e syscalls:sys_enter_fdatasync,syscalls:sys_enter_fsync -p "$2" -o "$1" &
+	LIVE[$!]="perf"
+	PERF_PIDS+=("$!")
+}
+perf_stop() {
+	local p
+	for p in "${PERF_PIDS[@]}"; do kill -INT "$p" 2>/dev/null; done
+	for p in "${PERF_PIDS[@]}"; do wait "$p" 2>/dev/null; reap "$p"; done
+	PERF_PIDS=()
+}
+PERF_PIDS=()
+perf_count() {
+	if [ -z "$PERF" ] || [ ! -s "$1" ]; then
+		echo n/a
+		return
+	fi
+	awk -F, '$3 ~ /sys_enter_f/ && $1 ~ /^[0-9]+$/ { s += $1 } END { print s + 0 }' "$1"
+}
+
+# run_bg OUT CMD...: runs CMD (ours, killed at exit if still there), waits for it
+run_bg() {
+	local out=$1 p rc; shift
+	"$@" > "$out" &
+	p=$!
+	LIVE[$p]="$1"
+	wait "$p"
+	rc=$?
+	reap "$p"
+	return $rc
+}
+
+# ---- 1. throughput ----
+
+part_throughput() {
+	local old sb via via_n conc tag log ok err secs m s1 s2 fs t0
+	say "throughput: starting $N nodes"
+	build tp || return 1
+	read -r old _ < <(nth_oldest 0)
+	read -r via _ < <(nth_oldest 2)
+	fs=$("$SUB" fsync "$D" 1000)
+	# warm-up: the first submits open the standbys' relay paths
+	run_bg "$TOP/tp.warm" "$SUB" submit "$(proxy_of "$old")" warm 200 4 "$BYTES" ||
+		say "warm-up: some submits failed"
+	m=$(master_pid "$old") || { say "no master process under $old's singletond"; return 1; }
+	sb=$(for n in $(others "$old"); do master_pid "$n" standby; done | paste -sd,)
+	echo
+	echo "== durable submits: $N nodes on 127.0.0.1, role backend, [master] replicas = 1 (acknowledged"
+	echo "   once synced on the master and on one of its 2 standbys); no workers; $BYTES-byte payloads;"
+	echo "   master on $old; each submitter a REQ socket to a node's proxy, one request at a time"
+	echo "   disk: fdatasync of a 128-byte append (1000 in a row, $D on $(df --output=source "$D" | tail -1)):" \
+	    "median $(awk '{ print $1 }' <<<"$fs") ms, mean $(awk '{ print $2 }' <<<"$fs") ms," \
+	    "max $(awk '{ print $3 }' <<<"$fs") ms"
+	[ -z "$PERF" ] && echo "   (perf cannot count system calls here: syncs n/a)"
+	printf '%-24s %10s %7s %7s %9s %18s %12s %11s %13s\n' "through the proxy of" submitters submits seconds \
+	    submits/s "latency p50/p99 ms" "master syncs" events/sync "standby syncs"
+	for via_n in "$old" "$via"; do
+		for conc in 1 16; do
+			tag=tp-$via_n-$conc
+			log=$TOP/$tag.log
+			: > "$log"
+			perf_start "$TOP/$tag.perf.m" "$m"
+			perf_start "$TOP/$tag.perf.s" "$sb"
+			sleep 0.5	# perf attached
+			cpu_mark "$TOP/$tag.cpu0"
+			t0=$(now_ms)
+			run_bg "$TOP/$tag.out" "$SUB" submit "$(proxy_of "$via_n")" "$tag" "$SUBMITS" "$conc" \
+			    "$BYTES" "$log"
+			t0=$(( $(now_ms) - t0 ))
+			cpu_mark "$TOP/$tag.cpu1"
+			perf_stop
+			read -r ok err secs < "$TOP/$tag.out"
+			s1=$(perf_count "$TOP/$tag.perf.m")
+			s2=$(perf_count "$TOP/$tag.perf.s")
+			printf '%-24s %10d %7d %7.2f %9.0f %11s/%-6s %12s %11s %13s\n' \
+			    "$via_n$([ "$via_n" = "$old" ] && echo " (master's node)" || echo " (another node)")" \
+			    "$conc" "$ok" "$secs" "$(awk -v n="$ok" -v s="$secs" 'BEGIN { print n / s }')" \
+			    "$(awk '{ print $3 - $2 }' "$log" | pct 50)" "$(awk '{ print $3 - $2 }' "$log" | pct 99)" \
+			    "$s1" "$(awk -v n="$ok" -v s="$s1" 'BEGIN { if (s + 0 > 0) printf "%.1f", n / s; else print "n/a" }')" \
+			    "$s2"
+			[ "$err" -gt 0 ] && echo "   ($err submits got no acknowledgement)"
+			cpu_report "$TOP/$tag.cpu0" "$TOP/$tag.cpu1" "$(awk -v t="$t0" 'BEGIN { print t / 1000 }')" \
+			    "$ok" submit > "$TOP/$tag.cpu"
+		done
+	done
+	for via_n in "$old" "$via"; do
+		for conc in 1 16; do
+			echo "  through $via_n, $conc submitter$([ "$conc" -gt 1 ] && echo s):"
+			cat "$TOP/tp-$via_n-$conc.cpu"
+		done
+	done
+	echo "   syncs: fdatasync + fsync calls of the master process (all threads; LevelDB's own table and"
+	echo "   manifest writes included) and of both standbys together, counted by perf during the run"
+	cleanup
+}
+
+# ---- 2. end to end ----
+
+part_e2e() {
+	local old via i
+	say "e2e: starting $N nodes"
+	build e2e || return 1
+	read -r old _ < <(nth_oldest 0)
+	read -r via _ < <(nth_oldest 2)
+	for ((i = 0; i < WORKERS; i++)); do
+		LABEL=worker$i start worker "n$(( i % N + 1 ))"
+	done
+	wait_for 30 workers_in "$old" || { say "not all $WORKERS workers registered"; return 1; }
+	echo
+	echo "== end to end: $WORKERS workers (exec cat, concurrency 1) on $(for ((i = 0; i < WORKERS; i++)); do
+	    echo -n "n$(( i % N + 1 )) "; done)(master on $old); $BYTES-byte payloads; submitters and a"
+	echo "   results poller (polling every 10 ms when nothing is new) all through $via's proxy"
+	e2e_run burst "$JOBS" 16 0 "$old" "$via"
+	e2e_run paced "$PACED" 1 "$GAP_MS" "$old" "$via"
+	cleanup
+}
+
+# e2e_run TAG JOBS SUBMITTERS GAP_MS MASTER VIA: one load and its figures
+e2e_run() {
+	local tag=$1 jobs=$2 conc=$3 gap=$4 old=$5 via=$6 sent res lat first last ok err secs t0 fp
+	sent=$TOP/e2e.$tag.sent
+	res=$TOP/e2e.$tag.results
+	: > "$sent"
+	: > "$res"
+	cpu_mark "$TOP/e2e.$tag.cpu0"
+	t0=$(now_ms)
+	"$SUB" follow "$(proxy_of "$via")" "$jobs" 600 "$res" "$tag-" > "$TOP/e2e.$tag.follow" &
+	fp=$!
+	LIVE[$fp]=follow
+	SUBMIT_GAP_MS=$gap run_bg "$TOP/e2e.$tag.out" "$SUB" submit "$(proxy_of "$via")" "$tag" "$jobs" "$conc" \
+	    "$BYTES" "$sent"
+	wait "$fp"
+	reap "$fp"
+	cpu_mark "$TOP/e2e.$tag.cpu1"
+	t0=$(( $(now_ms) - t0 ))
+	read -r ok err secs < "$TOP/e2e.$tag.out"
+	lat=$TOP/e2e.$tag.lat
+	# id sent acked (submitter) joined with seq id arrived status worker (poller)
+	awk 'NR == FNR { s[$1] = $2; next } ($2 in s) { printf "%.3f %.3f %s\n", $3 - s[$2], $3, $4 }' \
+	    "$sent" "$res" > "$lat"
+	first=$(awk '{ print $2 }' "$sent" | sort -n | head -1)
+	last=$(awk '{ print $3 }' "$res" | sort -n | tail -1)
+	if [ "$gap" -gt 0 ]; then
+		echo "  $jobs jobs from 1 submitter, ${gap} ms between an acknowledgement and the next submit:"
+	else
+		echo "  $jobs jobs from $conc submitters at once (each a request at a time):"
+	fi
+	printf '    %-50s %s\n' "submitted (acknowledged, durable)" \
+	    "$ok in $secs s ($(awk -v n="$ok" -v s="$secs" 'BEGIN { printf "%.0f", n / s }')/s)$([ "$err" -gt 0 ] &&
+	    echo "; $err not acknowledged")"
+	printf '    %-50s %s\n' "results seen" "$(wc -l < "$res") ($(awk '$4 == "done"' "$res" | wc -l) done)"
+	[ -n "$first" ] && [ -n "$last" ] && printf '    %-50s %s\n' "first submit sent -> last result seen" \
+	    "$(awk -v a="$first" -v b="$last" -v n="$(wc -l < "$res")" 'BEGIN {
+	        printf "%.2f s: %.0f jobs/s", (b - a) / 1000, n * 1000 / (b - a) }')"
+	printf '    %-50s p50 %s ms, p99 %s ms, max %s ms\n' "submit sent -> result seen, per job" \
+	    "$(awk '{ print $1 }' "$lat" | pct 50)" "$(awk '{ print $1 }' "$lat" | pct 99)" \
+	    "$(awk '{ print $1 }' "$lat" | pct 100)"
+	printf '    %-50s p50 %s ms, p99 %s ms\n' "submit sent -> acknowledged" \
+	    "$(awk '{ print $3 - $2 }' "$sent" | pct 50)" "$(awk '{ print $3 - $2 }' "$sent" | pct 99)"
+	printf '    %-50s %s\n' "jobs per worker" "$(awk '{ n[$5]++ } END { for (w in n) print n[w] }' "$res" |
+	    sort -rn | paste -sd' ')"
+	cpu_report "$TOP/e2e.$tag.cpu0" "$TOP/e2e.$tag.cpu1" "$(awk -v t="$t0" 'BEGIN { print t / 1000 }')" \
+	    "$([ "$gap" -eq 0 ] && wc -l < "$res")" job | sed 's/^/  /'
+}
+workers_in() {
+	[ "$(akc-queue -c "$D/$1.conf" --json --timeout 2s | jq '.workers | length')" -ge "$WORKERS" ]
+}
+
+# ---- 3. failover ----
+
+# event_ms FILE TYPE NODE [UID]: epoch ms of that event in an akc-events stream
+event_ms() {
+	jq -R -r --arg t "$2" --arg n "$3" --arg u "${4:-}" 'fromjson? |
+	    select(.type == $t and .node == $n and ($u == "" or .uid == $u) and (.time // "") != "") |
+	    ((.time[0:19] + "Z") | fromdateiso8601) * 1000 + (.time[20:23] | tonumber)' "$1" |
+	    head -1
+}
+# log_ms FILE REGEX T0: epoch ms of the first stamped line matching REGEX at or after T0
+log_ms() {
+	awk -v t0="$3" -v re="$2" '$1 * 1000 >= t0 && $0 ~ re { printf "%.0f\n", $1 * 1000; exit }' "$1"
+}
+
+watch() {
+	akc-events -c "$D/$1.conf" > "$2" 2>>"$D/$1.events.err" &
+	LIVE[$!]="$1 akc-events"
+	WATCHER=$!
+	disown $!
+	wait_for 10 grep -q LeaderChanged "$2"
+}
+unwatch() { kill -9 "$WATCHER" 2>/dev/null; wait_for 5 gone "$WATCHER"; reap "$WATCHER"; }
+
+node_gone() {
+	local p
+	for p in $(pid_of "$1" memberd) $(pid_of "$1" leaderd) $(pid_of "$1" singletond); do
+		gone "$p" || return 1
+	done
+}
+
+failover_round() {
+	local r=$1 old olduid next third ev="$D/f$1.events" t0 tu td trm tsg trep tok tries out rep p
+	steady || return 1
+	sleep 1
+	read -r old olduid < <(nth_oldest 0)
+	read -r next _ < <(nth_oldest 1)
+	read -r third _ < <(nth_oldest 2)
+	watch "$next" "$ev" || { say "no event stream from $next"; return 1; }
+	# a random moment within a heartbeat interval
+	sleep "$(awk -v r="$RANDOM" 'BEGIN { printf "%.3f", 0.1 * r / 32768 }')"
+	t0=$(now_ms)
+	kill -9 "$(pid_of "$old" memberd)" "$(pid_of "$old" leaderd)" "$(pid_of "$old" singletond)"
+	out=$TOP/f$r.probe
+	run_bg "$out" "$SUB" probe "$(proxy_of "$third")" "probe-$r" 120 ||
+		say "failover $r: no submit acknowledged through $third within 120s"
+	read -r tok tries < "$out"
+	tok=${tok%.*}
+	wait_for 10 node_gone "$old" || say "failover $r: $old's daemons still there"
+	for p in $(pid_of "$old" memberd) $(pid_of "$old" leaderd) $(pid_of "$old" singletond); do reap "$p"; done
+	sleep 0.5
+	unwatch
+	tu=$(event_ms "$ev" UnreachableMember "$old" "$olduid")
+	td=$(event_ms "$ev" MemberDowned "$old" "$olduid")
+	trm=$(event_ms "$ev" MemberRemoved "$old" "$olduid")
+	tsg=$(log_ms "$D/$next.singletond.log" "singleton master started as pid" "$t0")
+	trep=$(log_ms "$D/$next.singletond.log" "master: journal .*: replayed to event" "$t0")
+	rep=$(awk -v t0="$t0" '$1 * 1000 >= t0 && /master: journal .*: replayed to event/ {
+	    sub(/.*replayed to event /, ""); print; exit }' "$D/$next.singletond.log")
+	start_node "$old" || return 1
+	if [ -z "$tu" ] || [ -z "$td" ] || [ -z "$trm" ] || [ -z "$tsg" ] || [ -z "$trep" ] || [ -z "$tok" ]; then
+		say "failover $r ($old -> $next): missing unreachable '$tu' downed '$td' removed '$trm'" \
+		    "started '$tsg' replayed '$trep' acked '$tok'"
+		return 1
+	fi
+	echo "$((tu - t0)) $((td - tu)) $((trm - td)) $((tsg - trm)) $((trep - tsg)) $((tok - trep)) $((tok - t0))" \
+	    >> "$OUT"
+	printf '  failover %d: %s -> %s %6.3fs (probe tries %s; replayed to event %s)\n' "$r" "$old" "$next" \
+	    "$((tok - t0))e-3" "$tries" "$rep" >&2
+	echo "$r $old $next $rep" >> "$OUT.replayed"
+}
+
+part_failover() {
+	local r old
+	say "failover: starting $N nodes"
+	build fo || return 1
+	read -r old _ < <(nth_oldest 0)
+	run_bg "$TOP/fo.preload" "$SUB" submit "$(proxy_of "$old")" pre "$PRELOAD" 16 "$BYTES" ||
+		say "preload: some submits failed"
+	OUT=$TOP/fo.out
+	: > "$OUT"
+	: > "$OUT.replayed"
+	for ((r = 1; r <= RUNS; r++)); do failover_round "$r" || say "failover $r failed"; done
+	echo
+	echo "== master failover: kill -9 of memberd, leaderd and singletond of the master's node; heartbeat-interval"
+	echo "   100ms, acceptable-heartbeat-pause 1s, gossip-interval 100ms, keep-majority stable-after 2s (= the"
+	echo "   removal margin); $PRELOAD jobs pending (no workers) before the first kill; a submit through the"
+	echo "   third node's proxy from the kill on, until one is acknowledged (replicas = 1); seconds"
+	printf '%-52s %8s %8s %8s\n' "kill -9 of the master's node ($(rows "$OUT")/$RUNS runs)" min median max
+	printf '  %-50s %s\n' "kill -> UnreachableMember (detection)" "$(stats 1 "$OUT")"
+	printf '  %-50s %s\n' "-> MemberDowned (stable-after)" "$(stats 2 "$OUT")"
+	printf '  %-50s %s\n' "-> MemberRemoved" "$(stats 3 "$OUT")"
+	printf '  %-50s %s\n' "-> master started on the next oldest (margin)" "$(stats 4 "$OUT")"
+	printf '  %-50s %s\n' "-> master replayed, recovered (promises, replay)" "$(stats 5 "$OUT")"
+	printf '  %-50s %s\n' "-> first submit acknowledged" "$(stats 6 "$OUT")"
+	printf '  %-50s %s\n' "total: kill -> a submit acknowledged again" "$(stats 7 "$OUT")"
+	[ -s "$OUT.replayed" ] && awk '{ printf "   run %s: %s -> %s, replayed to event %s\n", $1, $2, $3,
+	    substr($0, index($0, $4)) }' "$OUT.replayed"
+	cleanup
+}
+
+# ---- 4. replay ----
+
+part_replay() {
+	local d=$TOP/rp w s
+	mkdir -p "$d"
+	say "replay: writing $EVENTS events three times"
+	local jobs s1 s2 sz
+	echo
+	echo "== journal replay (bench/replay.c: journal.c + work.c on LevelDB, $(leveldb_version)); $EVENTS events:"
+	echo "   an epoch marker, then accepted/started/completed cycles (64-byte payloads and results, result"
+	echo "   lines as the master stores them), appended and committed 1000 at a time (synced); replay ="
+	echo "   journal_open + journal_replay into a fresh work state, as a starting master; warm page cache"
+	read -r w jobs s < <("$REPLAY" write "$d/a" "$EVENTS")
+	echo "   written: $w events, $jobs jobs, in $s s ($(awk -v n="$w" -v s="$s" 'BEGIN { printf "%.0f", n / s }') events/s)"
+	printf '  %-40s %8s %8s %5s %7s %8s %7s %7s\n' "" events snapshot MiB open_s replay_s total_s RSS_MiB
+	replay_row "(a) no snapshot" "$d/a"
+	replay_row "    again" "$d/a"
+	cp -a "$d/a" "$d/b"
+	read -r _ s1 s2 sz < <("$REPLAY" snapshot "$d/b")
+	replay_row "(b) snapshot at the end only" "$d/b"
+	replay_row "    again" "$d/b"
+	"$REPLAY" write "$d/c" "$EVENTS" $(( EVENTS * 9 / 10 )) > /dev/null
+	replay_row "(c) snapshot at $(( EVENTS * 9 / 10 )) + $(( EVENTS - EVENTS * 9 / 10 )) events" "$d/c"
+	replay_row "    again" "$d/c"
+	echo "   events: replayed after the snapshot; MiB: du of the LevelDB directory before that replay; 'again'"
+	echo "   opens it a second time (LevelDB has turned its log into tables and compacted in the meantime);"
+	echo "   RSS: the replaying process's peak"
+	echo "   the snapshot of (b): $(awk -v b="$sz" 'BEGIN { printf "%.1f MiB", b / 1048576 }') of JSON (every job ever" \
+	    "finished is in it);"
+	echo "   written in $s2 s (serialised, its $w events deleted, one synced write)"
+	# what the master pays every 10000 events (SNAPSHOT_EVERY) with that many jobs known
+	"$REPLAY" write "$d/d" "$EVENTS" $(( EVENTS - 10000 )) > /dev/null
+	read -r _ s1 s2 sz < <("$REPLAY" snapshot "$d/d")
+	echo "   a periodic snapshot as the master takes one every 10000 events, with $jobs jobs in the state"
+	echo "   (10000 events to delete): $s2 s, during which the master's loop answers nothing"
+}
+leveldb_version() {
+	local v
+	v=$(dpkg-query -W -f='${Version}\n' 'libleveldb1*' 2>/dev/null | grep -m1 .)
+	echo "leveldb ${v:-(version unknown)}"
+}
+replay_row() {
+	local mib out
+	mib=$(du -sm "$2" | cut -f1)
+	out=$("$REPLAY" read "$2") || { printf '  %-40s failed\n' "$1"; return; }
+	# last_seq snap_seq events open replay total jobs done maxrss_kib
+	awk -v l="$1" -v m="$mib" '{ printf "  %-40s %8d %8d %5d %7.3f %8.3f %7.3f %7.0f\n", l, $3, $2, m, $4, $5, $6,
+	    $9 / 1024 }' <<<"$out"
+}
+
+echo "akc work benchmark, $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, $(uname -r), load average $(cut -d' ' -f1-3 /proc/loadavg)"
+for part in $PARTS; do
+	case $part in
+	throughput) part_throughput || say "throughput failed" ;;
+	e2e) part_e2e || say "e2e failed" ;;
+	failover) part_failover || say "failover failed" ;;
+	replay) part_replay || say "replay failed" ;;
+	*) say "unknown part '$part' (throughput e2e failover replay)" ;;
+	esac
+	cleanup
+done
