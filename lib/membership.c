@@ -552,12 +552,18 @@ mstate_find_address(const struct mstate *st, const char *address)
 int
 mstate_is_tombstoned(const struct mstate *st, uint64_t uid)
 {
+	return mstate_tomb(st, uid) != NULL;
+}
+
+const struct tomb *
+mstate_tomb(const struct mstate *st, uint64_t uid)
+{
 	int i;
 
 	for (i = 0; i < st->nt; i++)
 		if (st->t[i].uid == uid)
-			return 1;
-	return 0;
+			return &st->t[i];
+	return NULL;
 }
 
 void
@@ -572,8 +578,9 @@ mstate_add(struct mstate *st, const struct member *m)
 	st->n++;
 }
 
+/* Unites: the later time; exited if any remover had the exit confirmation. */
 static void
-add_tomb(struct mstate *st, uint64_t uid, int64_t time)
+add_tomb(struct mstate *st, uint64_t uid, int64_t time, int exited)
 {
 	int i;
 
@@ -581,10 +588,21 @@ add_tomb(struct mstate *st, uint64_t uid, int64_t time)
 		if (st->t[i].uid == uid) {
 			if (time > st->t[i].time)
 				st->t[i].time = time;
+			st->t[i].exited |= exited;
 			return;
 		}
 	GROW(st->t, st->nt, st->tcap);
-	st->t[st->nt++] = (struct tomb){ uid, time };
+	st->t[st->nt++] = (struct tomb){ uid, time, exited };
+}
+
+void
+mstate_tomb_exited(struct mstate *st, uint64_t uid)
+{
+	int i;
+
+	for (i = 0; i < st->nt; i++)
+		if (st->t[i].uid == uid)
+			st->t[i].exited = 1;
 }
 
 void
@@ -599,7 +617,7 @@ mstate_remove(struct mstate *st, uint64_t uid, int64_t now_wall)
 	u64set_del(&st->seen, uid);
 	reach_drop(&st->reach, uid);
 	vclock_prune(&st->vc, uid);
-	add_tomb(st, uid, now_wall);
+	add_tomb(st, uid, now_wall, 0);
 }
 
 void
@@ -678,9 +696,9 @@ mstate_merge(struct mstate *out, const struct mstate *a, const struct mstate *b)
 
 	mstate_init(&r);
 	for (i = 0; i < a->nt; i++)
-		add_tomb(&r, a->t[i].uid, a->t[i].time);
+		add_tomb(&r, a->t[i].uid, a->t[i].time, a->t[i].exited);
 	for (i = 0; i < b->nt; i++)
-		add_tomb(&r, b->t[i].uid, b->t[i].time);
+		add_tomb(&r, b->t[i].uid, b->t[i].time, b->t[i].exited);
 	for (i = 0; i < a->n; i++) {
 		const struct member *ma = &a->m[i];
 
@@ -1011,6 +1029,8 @@ mstate_to_json(const struct mstate *st)
 		u64_to_str(st->t[i].uid, k);
 		cJSON_AddStringToObject(r, "uid", k);
 		json_add_u64(r, "time", (uint64_t)st->t[i].time);
+		if (st->t[i].exited)
+			cJSON_AddTrueToObject(r, "exited");
 		cJSON_AddItemToArray(a, r);
 	}
 	return o;
@@ -1074,9 +1094,12 @@ mstate_from_json(const cJSON *o, struct mstate *st)
 	if (!cJSON_IsArray(a) || cJSON_GetArraySize(a) > MAX_MEMBERS * 4)
 		goto bad;
 	cJSON_ArrayForEach(e, a) {
-		if (json_u64(e, "uid", &u1) < 0 || json_u64(e, "time", &ver) < 0)
+		const cJSON *x = cJSON_GetObjectItemCaseSensitive(e, "exited");
+
+		if (json_u64(e, "uid", &u1) < 0 || json_u64(e, "time", &ver) < 0 ||
+		    (x != NULL && !cJSON_IsBool(x)))
 			goto bad;
-		add_tomb(st, u1, (int64_t)ver);
+		add_tomb(st, u1, (int64_t)ver, cJSON_IsTrue(x));
 	}
 	return 0;
 bad:

@@ -79,6 +79,8 @@ struct reach {
 struct tomb {
 	uint64_t uid;
 	int64_t time;			/* wall ms of removal */
+	int exited;			/* removed from Exiting on the member's own
+					   exit confirmation (it had handed over) */
 };
 
 struct mstate {
@@ -136,6 +138,10 @@ int mstate_is_tombstoned(const struct mstate *, uint64_t uid);
 void mstate_add(struct mstate *, const struct member *);
 /* The leader's removal: member, seen, reachability, vclock entry, + tombstone. */
 void mstate_remove(struct mstate *, uint64_t uid, int64_t now_wall);
+/* Marks uid's tombstone: it left on its own exit confirmation, not downed. */
+void mstate_tomb_exited(struct mstate *, uint64_t uid);
+/* The tombstone of uid, or NULL. */
+const struct tomb *mstate_tomb(const struct mstate *, uint64_t uid);
 void mstate_prune_tombstones(struct mstate *, int64_t older_than_wall);
 /* Merges two concurrent states (Akka's Gossip.merge); seen is left empty. */
 void mstate_merge(struct mstate *out, const struct mstate *a, const struct mstate *b);

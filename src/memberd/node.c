@@ -267,6 +267,7 @@ node_free(struct node *n)
 	free(n->relay_in);
 	mstate_free(&n->st);
 	u64set_free(&n->exiting_confirmed);
+	u64set_free(&n->exit_forced);
 }
 
 static void update_ring(struct node *, msec_t);
@@ -763,6 +764,26 @@ exit_held(const struct node *n, msec_t now)
 }
 
 /*
+ * Tells every member we are Exiting and go; repeated until we are removed,
+ * since a message may be lost or reach a member before it sees us Exiting.
+ */
+static void
+send_exiting(struct node *n, msec_t now)
+{
+	int j;
+
+	for (j = 0; j < n->st.n; j++)
+		if (n->st.m[j].uid != n->self.uid) {
+			cJSON *m = envelope(n, MSG_EXITING, n->st.m[j].uid);
+
+			if (n->exit_forced_self)
+				cJSON_AddTrueToObject(m, "forced");
+			send_to(n, n->st.m[j].address, m);
+		}
+	n->exit_resend_at = now + EXIT_RESEND(n);
+}
+
+/*
  * Exiting: once no local service (a singleton handing over) holds us back,
  * tell every member we are going; the leader removes us on that.
  */
@@ -778,11 +799,20 @@ check_exit_holds(struct node *n, msec_t now)
 		log_info("this node is Exiting: a local service holds the exit (hand-over)");
 		return;
 	}
-	log_info("this node is Exiting: waiting to be removed");
+	/*
+	 * Past the cap while a service still holds it: say so, and the
+	 * tombstone will not tell singletons that it handed over.
+	 */
+	for (j = 0; j < n->nholds; j++)
+		if (n->holds[j].until > now)
+			n->exit_forced_self = 1;
+	if (n->exit_forced_self)
+		log_warnx("this node is Exiting: a local service held the exit for %d s; going anyway",
+		    EXIT_HOLD_MAX / 1000);
+	else
+		log_info("this node is Exiting: waiting to be removed");
 	n->exit_confirmed_at = now;
-	for (j = 0; j < n->st.n; j++)
-		if (n->st.m[j].uid != n->self.uid)
-			send_to(n, n->st.m[j].address, envelope(n, MSG_EXITING, n->st.m[j].uid));
+	send_exiting(n, now);
 }
 
 void
@@ -1164,12 +1194,16 @@ on_init_join_reply(struct node *n, const struct from *f, int ack, msec_t now)
 }
 
 static void
-on_exiting(struct node *n, const struct from *f, msec_t now)
+on_exiting(struct node *n, const struct from *f, int forced, msec_t now)
 {
 	if (f->mi < 0)
 		return;
 	if (n->st.m[f->mi].status == MS_EXITING) {
+		if (u64set_has(&n->exiting_confirmed, f->uid))
+			return;		/* told again */
 		u64set_add(&n->exiting_confirmed, f->uid);
+		if (forced)
+			u64set_add(&n->exit_forced, f->uid);
 		n->state_seq++;
 	} else if (n->st.m[f->mi].status == MS_DOWN &&
 	    reach_observer_says(&n->st.reach, n->self.uid, f->uid) != RS_TERMINATED) {
@@ -1254,8 +1288,12 @@ node_receive(struct node *n, const cJSON *msg, msec_t now)
 	else if (strcmp(t, MSG_INIT_JOIN_NACK) == 0)
 		on_init_join_reply(n, &f, 0, now);
 	else if (strcmp(t, MSG_EXITING) == 0) {
-		if (n->phase == PHASE_MEMBER)
-			on_exiting(n, &f, now);
+		const cJSON *forced = cJSON_GetObjectItemCaseSensitive(msg, "forced");
+
+		if (forced != NULL && !cJSON_IsBool(forced))
+			n->dropped.malformed++;
+		else if (n->phase == PHASE_MEMBER)
+			on_exiting(n, &f, cJSON_IsTrue(forced), now);
 	} else if (strcmp(t, MSG_RELAY) == 0) {
 		const char *svc = json_str(msg, "svc");
 
@@ -1296,6 +1334,8 @@ node_tick(struct node *n, msec_t now)
 	push_tick(n, now);
 	gossip_tick(n, now);
 	check_exit_holds(n, now);
+	if (n->phase == PHASE_MEMBER && n->exit_confirmed_at > 0 && now >= n->exit_resend_at)
+		send_exiting(n, now);
 	if (n->phase == PHASE_MEMBER && n->exit_confirmed_at > 0 &&
 	    now - n->exit_confirmed_at > 10 * n->cfg->gossip_interval + 5000)
 		begin_shutdown(n, EXIT_DAEMON_OK, now, "this node is Exiting and was not removed in time");
@@ -1331,8 +1371,10 @@ node_next_deadline(const struct node *n)
 		else if (reach_observer_says(&n->st.reach, n->self.uid, mo->uid) == RS_REACHABLE)
 			earliest(&d, mo->deadline);
 	}
-	if (n->exit_confirmed_at > 0)
+	if (n->exit_confirmed_at > 0) {
 		earliest(&d, n->exit_confirmed_at + 10 * n->cfg->gossip_interval + 5001);
+		earliest(&d, n->exit_resend_at);
+	}
 	else if (n->exiting_since > 0) {
 		earliest(&d, n->exiting_since + EXIT_HOLD_MAX + 1);
 		for (i = 0; i < n->nholds; i++)
@@ -1476,9 +1518,15 @@ node_cmd_leader_actions(struct node *n, const cJSON *req, msec_t now, char *err,
 		log_info("leader: %s (%s) %s -> %s", n->st.m[i].name, n->st.m[i].address,
 		    mstatus_name(n->st.m[i].status), mstatus_name(to));
 		if (to == MS_REMOVED) {
+			int exited = n->st.m[i].status == MS_EXITING &&
+			    u64set_has(&n->exiting_confirmed, uid) && !u64set_has(&n->exit_forced, uid);
+
 			send_to(n, n->st.m[i].address, envelope(n, MSG_REMOVED, uid));
 			mstate_remove(&n->st, uid, n->wall);
+			if (exited)
+				mstate_tomb_exited(&n->st, uid);
 			u64set_del(&n->exiting_confirmed, uid);
+			u64set_del(&n->exit_forced, uid);
 		} else {
 			if (to == MS_UP) {
 				json_int(a, "up_number", 1, INT_MAX - 1, &up);

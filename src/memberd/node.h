@@ -33,6 +33,7 @@ enum node_phase {
  * being removed, rather than letting the next oldest start a second child.
  */
 #define EXIT_HOLD_MAX		600000
+#define EXIT_RESEND(n)		(3 * (n)->cfg->gossip_interval)	/* the exit notice, again */
 
 struct outmsg {
 	char address[CONF_ADDR_MAX];
@@ -65,6 +66,7 @@ struct node {
 	enum node_phase phase;
 	uint64_t state_seq;	/* bumped on every change of st: tags leader decisions */
 	struct u64set exiting_confirmed;
+	struct u64set exit_forced;	/* confirmed only because the hold's cap ran out */
 	struct dropped dropped;
 	uint64_t dropped_ctl;	/* bad control requests */
 	uint64_t sent_msgs, sent_bytes, recv_msgs, recv_bytes;	/* counted by the shell */
@@ -94,6 +96,8 @@ struct node {
 	msec_t exit_at;
 	msec_t exiting_since;		/* saw ourselves Exiting */
 	msec_t exit_confirmed_at;	/* told the others (after the local holds) */
+	msec_t exit_resend_at;		/* and tell them again then, until removed */
+	int exit_forced_self;		/* told them only because the hold's cap ran out */
 	struct exit_hold { char svc[RELAY_SVC_MAX]; msec_t until; int pid; } holds[RELAY_HOLDS_MAX];
 	int nholds;
 

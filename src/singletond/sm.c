@@ -269,20 +269,21 @@ sg_view(struct singleton *s, const struct mstate *st, uint64_t self, int64_t wal
 		k = add_known(s, m->uid);
 		k->m = *m;
 		k->removed_at = 0;
-		k->reachable = mstate_reachable(st, m->uid);
 		if (candidate(k) && (best < 0 || member_older(m, &st->m[best])))
 			best = i;
 	}
 	for (i = 0; i < s->nk; i++)
 		if (s->k[i].removed_at == -1) {
+			const struct tomb *t = mstate_tomb(st, s->k[i].m.uid);
+
 			s->k[i].removed_at = now > 0 ? now : 1;
 			/*
-			 * Removed from Exiting while reachable: the leader had its
-			 * exit confirmation, which its singletond holds back until it
-			 * has handed over. No margin to wait (a rolling restart would
-			 * wait it at every step otherwise).
+			 * Removed on its own exit confirmation, which its singletond
+			 * holds back until it has handed over (the tombstone says so,
+			 * even when this view never showed it Exiting): no margin to
+			 * wait, or a rolling restart would wait it at every step.
 			 */
-			if (s->k[i].m.status == MS_EXITING && s->k[i].reachable)
+			if (t != NULL && t->exited)
 				s->k[i].handed = 1;
 		}
 	/*
@@ -294,7 +295,7 @@ sg_view(struct singleton *s, const struct mstate *st, uint64_t self, int64_t wal
 			const struct tomb *t = &st->t[i];
 			struct sg_known *k;
 
-			if (wall - t->time >= s->margin || known(s, t->uid) != NULL)
+			if (t->exited || wall - t->time >= s->margin || known(s, t->uid) != NULL)
 				continue;
 			k = add_known(s, t->uid);
 			k->m.status = MS_REMOVED;

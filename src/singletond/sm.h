@@ -47,7 +47,6 @@ struct sg_known {		/* a member with the role, as last seen */
 	struct member m;
 	msec_t removed_at;	/* when we saw it go; 0: still a member */
 	int handed;		/* said hand-over done: it does not run it */
-	int reachable;		/* in the last view it was in */
 };
 
 struct sg_out {

@@ -118,7 +118,11 @@ merge(void)
 	u64set_add(&b.seen, 2);
 	reach_set(&a.reach, 1, 2, RS_UNREACHABLE);
 	CHECK_INT(vclock_compare(&a.vc, &b.vc), VC_CONCURRENT);
+	mstate_remove(&a, 3, 900);
+	mstate_tomb_exited(&a, 3);
 	mstate_merge(&out, &a, &b);
+	CHECK(mstate_tomb(&out, 3)->exited);		/* one remover had its confirmation */
+	CHECK_INT(mstate_tomb(&out, 3)->time, 1000);	/* the later removal */
 	CHECK_INT(out.n, 3);				/* a, b, d */
 	CHECK_INT(mstate_find(&out, 3), -1);		/* tombstoned stays gone */
 	CHECK(mstate_is_tombstoned(&out, 3));
@@ -229,6 +233,8 @@ json_round_trip(void)
 	u64set_add(&st.seen, 2);
 	reach_set(&st.reach, 1, 3, RS_UNREACHABLE);
 	mstate_remove(&st, 2, 1234);
+	mstate_tomb_exited(&st, 2);
+	mstate_remove(&st, 3, 1235);
 	j = mstate_to_json(&st);
 	txt = json_print(j);
 	cJSON_Delete(j);
@@ -237,11 +243,13 @@ json_round_trip(void)
 	CHECK(mstate_from_json(j, &back) == 0);
 	cJSON_Delete(j);
 	cJSON_free(txt);
-	CHECK_INT(back.n, 2);
-	CHECK_STR(back.m[1].roles, "frontend");
+	CHECK_INT(back.n, 1);
 	CHECK_INT(vclock_compare(&back.vc, &st.vc), VC_SAME);
-	CHECK_INT(mstate_reach_status(&back, 3), RS_UNREACHABLE);
 	CHECK(mstate_is_tombstoned(&back, 2));
+	CHECK(mstate_tomb(&back, 2)->exited);		/* removed on its exit confirmation */
+	CHECK(!mstate_tomb(&back, 3)->exited);
+	CHECK_INT(mstate_tomb(&back, 3)->time, 1235);
+	CHECK(mstate_tomb(&back, 1) == NULL);
 	mstate_free(&st);
 	mstate_free(&back);
 }
@@ -262,6 +270,7 @@ json_rejects(void)
 		"{\"members\":[],\"version\":{\"1\":2},\"seen\":[],\"reach_versions\":[],\"reach\":[],\"tombstones\":[]}",
 		"{\"members\":[],\"version\":{},\"seen\":[1],\"reach_versions\":[],\"reach\":[],\"tombstones\":[]}",
 		"{\"members\":[],\"version\":{},\"seen\":[],\"reach_versions\":[],\"reach\":[{\"observer\":\"1\",\"subject\":\"2\",\"status\":\"maybe\",\"version\":\"1\"}],\"tombstones\":[]}",
+		"{\"members\":[],\"version\":{},\"seen\":[],\"reach_versions\":[],\"reach\":[],\"tombstones\":[{\"uid\":\"7\",\"time\":\"5\",\"exited\":1}]}",
 		NULL
 	};
 	struct mstate st;

@@ -20,6 +20,7 @@ static struct akc_config cfg[N];
 static struct node nodes[N];
 static int alive[N];
 static msec_t now;
+static msec_t drop_exiting_until;	/* the router loses exit notices till then */
 
 static void
 make_config(int i)
@@ -67,7 +68,11 @@ route(void)
 			copy = malloc((size_t)count * sizeof(*copy));
 			memcpy(copy, out, (size_t)count * sizeof(*copy));
 			for (k = 0; k < count; k++) {
+				const char *t = json_str(copy[k].msg, "t");
+
 				j = by_address(copy[k].address);
+				if (t != NULL && strcmp(t, MSG_EXITING) == 0 && now < drop_exiting_until)
+					j = -1;
 				if (alive[i] && j >= 0 && alive[j])
 					node_receive(&nodes[j], copy[k].msg, now);
 				cJSON_Delete(copy[k].msg);
@@ -239,6 +244,15 @@ crash_detect_down(void)
 	CHECK(until(all_up, N - 1, 2000) >= 0);
 }
 
+/* 1 if uid was removed on its own exit confirmation, 0 if otherwise, -1 if not removed */
+static int
+tomb_exited(const struct node *n, uint64_t uid)
+{
+	const struct tomb *t = mstate_tomb(&n->st, uid);
+
+	return t == NULL ? -1 : t->exited;
+}
+
 static void
 leave(void)
 {
@@ -247,11 +261,33 @@ leave(void)
 	victim = 3;
 	CHECK(node_cmd_leave(&nodes[1], "n3", now, err, sizeof(err)) == 0);
 	CHECK(until(gone_everywhere, 0, 3000) >= 0);
+	/* removed on its own exit confirmation: the tombstone says so */
+	CHECK_INT(tomb_exited(&nodes[0], nodes[3].self.uid), 1);
+	/* the crashed n4 was downed: no such mark */
+	CHECK_INT(tomb_exited(&nodes[0], nodes[4].self.uid), 0);
 	step(400);
 	CHECK_INT(nodes[3].phase, PHASE_SHUTDOWN);
 	CHECK_INT(nodes[3].exit_code, EXIT_DAEMON_OK);
 	alive[3] = 0;
 	CHECK(until(all_up, N - 2, 2000) >= 0);
+}
+
+/* The first exit notices are lost: they are sent again, and it is removed as exited. */
+static void
+leave_notice_lost(void)
+{
+	char err[256];
+	int t;
+
+	victim = 2;
+	drop_exiting_until = now + 1500;
+	CHECK(node_cmd_leave(&nodes[2], "n2", now, err, sizeof(err)) == 0);
+	t = until(gone_everywhere, 0, 4000);
+	CHECK(t >= 1400);	/* not before the router let a notice through */
+	CHECK(t <= 2500);	/* nor long after: not by the detector, nor the shutdown at 6 s */
+	CHECK_INT(tomb_exited(&nodes[0], nodes[2].self.uid), 1);
+	alive[2] = 0;
+	CHECK(until(all_up, N - 3, 2000) >= 0);
 }
 
 static void
@@ -284,6 +320,7 @@ hostile(void)
 		"{\"v\":1,\"t\":\"gossip\",\"from\":{\"node\":\"n1\",\"address\":\"tcp://127.0.0.1:1001\",\"uid\":\"8019\"},\"state\":{\"members\":7}}",
 		"{\"v\":1,\"t\":\"what\",\"from\":{\"node\":\"x\",\"address\":\"tcp://h:1\",\"uid\":\"5\"}}",
 		"{\"v\":1,\"t\":\"hb\",\"from\":{\"node\":\"x\",\"address\":\"tcp://h:1\",\"uid\":5}}",
+		"{\"v\":1,\"t\":\"exiting\",\"from\":{\"node\":\"n1\",\"address\":\"tcp://127.0.0.1:1001\",\"uid\":\"8019\"},\"to\":\"100\",\"forced\":\"yes\"}",
 		"[1,2]",
 		NULL
 	};
@@ -299,7 +336,7 @@ hostile(void)
 		cJSON_Delete(m);
 	}
 	CHECK_INT(n->dropped.version, before.version + 1);
-	CHECK_INT(n->dropped.malformed, before.malformed + 4);
+	CHECK_INT(n->dropped.malformed, before.malformed + 5);
 	CHECK_INT(n->dropped.stale, before.stale + 1);
 	CHECK_INT(n->dropped.unknown, before.unknown + 1);
 	CHECK_INT(n->state_seq, seq);
@@ -320,6 +357,7 @@ main(void)
 	RUN(leave);
 	RUN(stale_decisions_refused);
 	RUN(hostile);
+	RUN(leave_notice_lost);
 	for (i = 0; i < N; i++)
 		node_free(&nodes[i]);
 	return unit_done();

@@ -710,6 +710,69 @@ lost_stops_for_good(void)
 	mstate_free(&st);
 }
 
+/*
+ * 6b. A rolling restart: A hands over to B and leaves; C's view goes from A
+ * Leaving to A removed (the leader removed it on its exit confirmation before
+ * C saw it Exiting). Then B leaves: C starts on B's hand-over-done at once,
+ * with no margin for A, whose tombstone says it exited.
+ */
+static void
+rolling_restart(void)
+{
+	struct mstate st, cut;
+	struct singleton c, fresh;
+
+	cluster(&st);
+	mk(&c, "backend", 10000, 1000, 5000);
+	sg_view(&c, &st, C, WALL, 1000);
+	set_status(&st, A, MS_LEAVING);
+	sg_view(&c, &st, C, WALL, 1100);
+	mstate_remove(&st, A, WALL + 200);
+	mstate_tomb_exited(&st, A);
+	sg_view(&c, &st, C, WALL + 200, 1200);
+	CHECK_INT(c.state, SG_YOUNGER);
+	set_status(&st, B, MS_EXITING);
+	sg_view(&c, &st, C, WALL + 300, 1300);
+	CHECK_INT(c.state, SG_BECOMING);
+	CHECK_STR(outbox(&c), "2:hand-over-to-me");
+	sg_receive(&c, B, SG_HAND_OVER_DONE, 1400);
+	CHECK_INT(c.state, SG_OLDEST);
+	CHECK_INT(sg_child_action(&c, 1400), ACT_START);
+	sg_free(&c);
+
+	/* started afresh with that tombstone: it does not block either */
+	mk(&fresh, "backend", 10000, 1000, 5000);
+	mstate_remove(&st, B, WALL + 1400);
+	mstate_tomb_exited(&st, B);
+	sg_view(&fresh, &st, C, WALL + 1500, 1500);
+	CHECK_INT(fresh.state, SG_OLDEST);
+	sg_free(&fresh);
+	mstate_free(&st);
+
+	/*
+	 * A seen Exiting and reachable, then removed without the confirmation
+	 * (the leader found it unreachable: it may still run it behind a cut):
+	 * C waits the margin.
+	 */
+	cluster(&cut);
+	mk(&c, "backend", 10000, 1000, 5000);
+	mstate_remove(&cut, B, WALL);
+	mstate_tomb_exited(&cut, B);
+	sg_view(&c, &cut, C, WALL + 20000, 1000);
+	set_status(&cut, A, MS_EXITING);
+	sg_view(&c, &cut, C, WALL + 20000, 1100);
+	CHECK_INT(c.state, SG_BECOMING);
+	mstate_remove(&cut, A, WALL + 20100);
+	sg_view(&c, &cut, C, WALL + 20100, 1200);
+	sg_tick(&c, 11199);
+	CHECK_INT(c.state, SG_BECOMING);
+	CHECK_INT(sg_child_action(&c, 11199), ACT_NONE);
+	sg_tick(&c, 11200);
+	CHECK_INT(c.state, SG_OLDEST);
+	sg_free(&c);
+	mstate_free(&cut);
+}
+
 /* 7. Started afresh: tombstones of members removed less than the margin ago block. */
 static void
 tombstones_at_first_view(void)
@@ -931,9 +994,11 @@ sim_step(struct sim *sm)
 }
 
 static void
-sim_remove(struct sim *sm, struct mstate *truth, int i)
+sim_remove(struct sim *sm, struct mstate *truth, int i, int exited)
 {
 	mstate_remove(truth, (uint64_t)i, WALL + sm->now);
+	if (exited)
+		mstate_tomb_exited(truth, (uint64_t)i);
 	sim_version(sm, truth);
 	if (sm->n[i].alive) {
 		if (sm->n[i].running)
@@ -980,7 +1045,7 @@ sim_run(uint32_t seed, struct simtotal *tot)
 				stage = 1;
 			} else if (sm.n[leaving].view == sm.nver - 1 &&
 			    !sg_hold_exit(&sm.n[leaving].s)) {
-				sim_remove(&sm, &truth, leaving);
+				sim_remove(&sm, &truth, leaving, 1);
 				leaving = 0;
 			}
 			continue;
@@ -992,7 +1057,7 @@ sim_run(uint32_t seed, struct simtotal *tot)
 				sim_version(&sm, &truth);
 				stage = 1;
 			} else {
-				sim_remove(&sm, &truth, crashed);
+				sim_remove(&sm, &truth, crashed, 0);
 				crashed = 0;
 			}
 			continue;
@@ -1378,6 +1443,7 @@ main(void)
 	RUN(child_backoff);
 	RUN(child_killed_after_stop_timeout);
 	RUN(lost_stops_for_good);
+	RUN(rolling_restart);
 	RUN(tombstones_at_first_view);
 	RUN(margin_from_config);
 	RUN(random_departures);
