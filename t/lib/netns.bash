@@ -129,6 +129,27 @@ net_cut() {
 	done
 }
 
+_undrop() {	# _undrop HOST FROM: HOST takes what FROM sends it again
+	local ns ip h
+	ns=$(ns_of "$1") ip=$(ip_of "$2")
+	for h in $(ip netns exec "$ns" nft -a list chain inet akc input |
+	    awk -v r="ip saddr $ip drop # handle " 'index($0, r) { print $NF }'); do
+		ip netns exec "$ns" nft delete rule inet akc input handle "$h"
+	done
+}
+
+# net_uncut "A B ..." "C D ...": the links between the two groups work again
+# (what net_cut did to them); other cuts stay.
+net_uncut() {
+	local a b
+	for a in $1; do
+		for b in $2; do
+			_undrop "$a" "$b"
+			_undrop "$b" "$a"
+		done
+	done
+}
+
 # net_cut_oneway FROM TO: packets from FROM to TO are lost; the other way works.
 net_cut_oneway() { _drop "$2" "$1"; }
 
