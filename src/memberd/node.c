@@ -1374,8 +1374,7 @@ node_next_deadline(const struct node *n)
 	if (n->exit_confirmed_at > 0) {
 		earliest(&d, n->exit_confirmed_at + 10 * n->cfg->gossip_interval + 5001);
 		earliest(&d, n->exit_resend_at);
-	}
-	else if (n->exiting_since > 0) {
+	} else if (n->exiting_since > 0) {
 		earliest(&d, n->exiting_since + EXIT_HOLD_MAX + 1);
 		for (i = 0; i < n->nholds; i++)
 			if (n->holds[i].until > n->exiting_since)
