@@ -9,9 +9,11 @@
  *	in batches of 1000 synced writes; with SNAP_AT, a snapshot of the state
  *	after event SNAP_AT is written there (it drops the events it covers, as
  *	the master's does). Prints "events jobs seconds".
- *   replay snapshot DIR
- *	replays DIR, then writes a snapshot at its last event. Prints
- *	"seq seconds_replay seconds_snapshot snapshot_bytes".
+ *   replay snapshot DIR [KEEP]
+ *	replays DIR, then writes a snapshot at its last event; with KEEP, first
+ *	journals a forget event (keep-finished) that leaves the KEEP jobs that
+ *	finished last. Prints "seq seconds_replay seconds_snapshot
+ *	snapshot_bytes jobs seconds_forget".
  *   replay read DIR
  *	opens DIR and replays it into a fresh work state, as a starting master
  *	does (journal_open + journal_replay). Prints "last_seq snap_seq
@@ -194,11 +196,11 @@ cmd_read(const char *dir)
 }
 
 static int
-cmd_snapshot(const char *dir)
+cmd_snapshot(const char *dir, long keep)
 {
 	static struct w x;
 	char err[1024], *txt;
-	double t0 = now_s(), t1, t2;
+	double t0 = now_s(), t1, t2, tf = 0;
 	cJSON *snap;
 	size_t len;
 
@@ -206,6 +208,20 @@ cmd_snapshot(const char *dir)
 	if (journal_open(&x.j, dir, err, sizeof(err)) < 0 ||
 	    journal_replay(&x.j, on_snapshot, on_event, &x.w, err, sizeof(err)) < 0)
 		die("replay", err);
+	if (keep >= 0) {
+		const struct job *jb = x.w.fin_tail;
+		long k;
+
+		for (k = 0; jb != NULL && k < keep; k++)
+			jb = jb->prev;
+		if (jb != NULL) {
+			tf = now_s();
+			record(&x, ev_forget(jb->seq));
+			if (journal_commit(&x.j, err, sizeof(err)) < 0)
+				die("commit", err);
+			tf = now_s() - tf;
+		}
+	}
 	t1 = now_s();
 	snapshot(&x);
 	t2 = now_s();
@@ -214,7 +230,8 @@ cmd_snapshot(const char *dir)
 	len = strlen(txt);
 	cJSON_free(txt);
 	cJSON_Delete(snap);
-	printf("%llu %.3f %.3f %zu\n", (unsigned long long)x.w.seq, t1 - t0, t2 - t1, len);
+	printf("%llu %.3f %.3f %zu %zu %.3f\n", (unsigned long long)x.w.seq, t1 - t0 - tf, t2 - t1, len,
+	    x.w.n, tf);
 	journal_close(&x.j);
 	work_free(&x.w);
 	return 0;
@@ -228,8 +245,8 @@ main(int argc, char **argv)
 		    argc >= 5 ? strtoull(argv[4], NULL, 10) : 0);
 	if (argc == 3 && strcmp(argv[1], "read") == 0)
 		return cmd_read(argv[2]);
-	if (argc == 3 && strcmp(argv[1], "snapshot") == 0)
-		return cmd_snapshot(argv[2]);
-	fprintf(stderr, "usage: replay write DIR EVENTS [SNAP_AT] | read DIR | snapshot DIR\n");
+	if ((argc == 3 || argc == 4) && strcmp(argv[1], "snapshot") == 0)
+		return cmd_snapshot(argv[2], argc == 4 ? strtol(argv[3], NULL, 10) : -1);
+	fprintf(stderr, "usage: replay write DIR EVENTS [SNAP_AT] | read DIR | snapshot DIR [KEEP]\n");
 	return 2;
 }

@@ -652,7 +652,7 @@ part_replay() {
 	replay_row "(a) no snapshot" "$d/a"
 	replay_row "    again" "$d/a"
 	cp -a "$d/a" "$d/b"
-	read -r _ s1 s2 sz < <("$REPLAY" snapshot "$d/b")
+	read -r _ s1 s2 sz _ < <("$REPLAY" snapshot "$d/b")
 	replay_row "(b) snapshot at the end only" "$d/b"
 	replay_row "    again" "$d/b"
 	"$REPLAY" write "$d/c" "$EVENTS" $(( EVENTS * 9 / 10 )) > /dev/null
@@ -666,9 +666,16 @@ part_replay() {
 	echo "   written in $s2 s (serialised, its $w events deleted, one synced write)"
 	# what the master pays every 10000 events (SNAPSHOT_EVERY) with that many jobs known
 	"$REPLAY" write "$d/d" "$EVENTS" $(( EVENTS - 10000 )) > /dev/null
-	read -r _ s1 s2 sz < <("$REPLAY" snapshot "$d/d")
+	read -r _ s1 s2 sz _ < <("$REPLAY" snapshot "$d/d")
 	echo "   a periodic snapshot as the master takes one every 10000 events, with $jobs jobs in the state"
 	echo "   (10000 events to delete): $s2 s, during which the master's loop answers nothing"
+	# the same once keep-finished has forgotten all but the last 10000 finished jobs
+	"$REPLAY" write "$d/e" "$EVENTS" $(( EVENTS - 10000 )) > /dev/null
+	local kept sf
+	read -r _ s1 s2 sz kept sf < <("$REPLAY" snapshot "$d/e" 10000)
+	echo "   the same after keep-finished forgot all but the last 10000 finished jobs (one forget event,"
+	echo "   applied in $sf s): $kept jobs in the state, snapshot $(awk -v b="$sz" 'BEGIN { printf "%.1f MiB", b / 1048576 }'), written in $s2 s"
+	replay_row "(e) that journal, replayed" "$d/e"
 }
 leveldb_version() {
 	local v

@@ -137,6 +137,7 @@ defaults(struct akc_config *c)
 	c->max_payload = 1024 * 1024;
 	c->max_pending = 100000;
 	c->snapshot_every = 10000;
+	c->keep_finished = 24 * 3600 * 1000;
 	snprintf(c->worker_exec, sizeof(c->worker_exec), "cat");
 	c->worker_concurrency = 1;
 }
@@ -474,7 +475,12 @@ master_key(struct parse *p, const char *key, const char *v)
 		set_long(p, key, &c->max_pending, v, 1, 100000000L);
 	else if (strcmp(key, "snapshot-every") == 0)
 		set_long(p, key, &c->snapshot_every, v, 100, 100000000L);
-	else
+	else if (strcmp(key, "keep-finished") == 0) {
+		if (strcmp(v, "off") == 0)
+			c->keep_finished = 0;
+		else
+			set_dur(p, key, &c->keep_finished, v, 0);
+	} else
 		perr(p, "unknown key '%s' in [master]", key);
 }
 

@@ -87,6 +87,7 @@ struct akc_config {
 	long max_payload;
 	long max_pending;
 	long snapshot_every;		/* events between the master's snapshots */
+	msec_t keep_finished;		/* finished jobs stay in the state this long; 0: ever */
 
 	/* [worker] */
 	char worker_exec[CONF_PATH_MAX];

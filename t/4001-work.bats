@@ -93,6 +93,41 @@ queue_field() { akc-queue -c "$(conf_of "$1")" --json | jq -r ".$2"; }
 	[[ "$output" =~ ^[0-9a-f]{32}$ ]]
 }
 
+@test "keep-finished: finished jobs leave the state, their results stay; a forgotten id is a new job; replays agree" {
+	work_cluster 1 keep-finished=2s snapshot-every=100
+	start_worker n1 >/dev/null
+	run akc-submit -c "$(conf_of n1)" --id old-1 --wait "first"
+	assert_success
+	[ "$(jq -r .result <<<"${lines[1]}")" = first ]
+	wait_until 20 eval '[ "$(queue_field n1 forgotten)" = 1 ]'
+	grep -q "forgot 1 finished job" "$AKC_DIR/n1.singletond.log"
+	# the id is free again: a new job, and both results are in the journal
+	run akc-submit -c "$(conf_of n1)" --id old-1 --wait "second"
+	assert_success
+	[ "$(jq -r .result <<<"${lines[1]}")" = second ]
+	[ "$(akc-results -c "$(conf_of n1)" | jq -r 'select(.id == "old-1") | .result' | tr '\n' ' ')" = "first second " ]
+	# more events than snapshot-every: the forget is in a snapshot as well as the log
+	local i
+	for ((i = 0; i < 60; i++)); do
+		akc-submit -c "$(conf_of n1)" --id "more-$i" "x" >/dev/null
+	done
+	wait_until 60 finished n1 62
+	local before
+	before=$(queue_field n1 forgotten)
+	[ "$before" -ge 1 ]
+	kill_node n1
+	wait_until 10 process_exited "$(pid_of n1 singletond)"
+	start_node n1
+	wait_until 30 all_up_everywhere 1 n1
+	start_singleton n1 master
+	wait_until 30 master_answers n1
+	# replayed: the totals count forgotten jobs, and the rest is forgotten in time
+	[ "$(queue_field n1 done)" = 62 ]
+	[ "$(queue_field n1 forgotten)" -ge "$before" ]
+	wait_until 20 eval '[ "$(queue_field n1 forgotten)" = 62 ]'
+	[ "$(results_count n1)" = 62 ]
+}
+
 @test "a failing command is retried, then failed; a job over work-timeout is killed and retried" {
 	work_cluster 1
 	start_worker n1 --exec 'case "$(cat)" in fail) exit 3;; slow) sleep 30;; *) echo ok;; esac' >/dev/null

@@ -67,8 +67,11 @@ human(const cJSON *q)
 	char seen[32], attempt[32], age[32];
 	int first;
 
-	printf("pending %ld, in progress %ld, done %ld, failed %ld\n", count(q, "pending"),
+	printf("pending %ld, in progress %ld, done %ld, failed %ld", count(q, "pending"),
 	    count(q, "in_progress"), count(q, "done"), count(q, "failed"));
+	if (count(q, "forgotten") > 0)
+		printf(" (%ld of them forgotten)", count(q, "forgotten"));
+	printf("\n");
 	w = cJSON_GetObjectItemCaseSensitive(q, "workers");
 	if (cJSON_GetArraySize(w) == 0 && cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(q, "running")) == 0) {
 		printf("no workers\n");

@@ -54,6 +54,13 @@ struct parked {				/* a worker's long poll */
 	msec_t until;
 };
 
+#define MARKS		16		/* keep-finished: (wall, seq) marks kept */
+
+struct mark {				/* the last event at a wall time */
+	int64_t wall;
+	uint64_t seq;
+};
+
 struct wk {				/* a worker we heard from */
 	char id[WORKER_ID_MAX + 1];
 	msec_t seen;
@@ -74,6 +81,8 @@ struct master {
 	int nwks, capwks;
 	uint64_t requests, bad;
 	msec_t next_tick, started;
+	struct mark marks[MARKS];
+	int nmarks;
 };
 
 static struct master M;
@@ -196,7 +205,7 @@ record(cJSON *ev)
 	seq = journal_append(&M.j, ev);
 	if (work_apply(&M.w, seq, ev, err, sizeof(err)) < 0)
 		fatalx("internal error: %s", err);
-	if (strcmp(e, "epoch") == 0) {
+	if (strcmp(e, "epoch") == 0 || strcmp(e, "forget") == 0) {
 		cJSON_Delete(ev);
 		return seq;
 	}
@@ -430,6 +439,7 @@ op_queue(const unsigned char *hdr, size_t hdrlen, msec_t now)
 	cJSON_AddNumberToObject(r, "in_progress", (double)M.w.nrunning);
 	cJSON_AddNumberToObject(r, "done", (double)M.w.ndone);
 	cJSON_AddNumberToObject(r, "failed", (double)M.w.nfailed);
+	cJSON_AddNumberToObject(r, "forgotten", (double)M.w.nforgotten);
 	cJSON_AddNumberToObject(r, "seq", (double)M.w.seq);
 	ws = cJSON_AddArrayToObject(r, "workers");
 	for (i = 0; i < M.nwks; i++) {
@@ -630,6 +640,48 @@ on_repl(int fd, short ev, void *arg)
 
 /* ---- time ---- */
 
+/*
+ * keep-finished: a mark of the last event every keep-finished / 8 (at most a
+ * minute apart); finished jobs up to the newest mark older than
+ * keep-finished are forgotten, by an event, so a replay forgets the same.
+ * Marks start with this master: after a failover, jobs finished before it
+ * are kept keep-finished longer. Their result lines stay in the journal.
+ */
+static void
+forget_tick(int64_t wall)
+{
+	msec_t keep = M.cfg.keep_finished, every = keep / 8;
+	int i, best = -1;
+	long before;
+
+	if (keep <= 0)
+		return;
+	if (every < 100)
+		every = 100;
+	if (every > 60000)
+		every = 60000;
+	if (M.nmarks == 0 || wall - M.marks[M.nmarks - 1].wall >= every) {
+		if (M.nmarks == MARKS)
+			memmove(M.marks, M.marks + 1, --M.nmarks * sizeof(*M.marks));
+		M.marks[M.nmarks++] = (struct mark){ wall, M.w.seq };
+	}
+	for (i = 0; i < M.nmarks; i++)
+		if (M.marks[i].wall <= wall - keep)
+			best = i;
+	if (best < 0)
+		return;
+	if (M.marks[best].seq > M.w.forgot_upto && work_forgettable(&M.w, M.marks[best].seq)) {
+		before = M.w.nforgotten;
+		record(ev_forget(M.marks[best].seq));
+		log_info("forgot %ld finished job%s (up to event %llu, finished over %llds ago)",
+		    M.w.nforgotten - before, M.w.nforgotten - before == 1 ? "" : "s",
+		    (unsigned long long)M.marks[best].seq, (long long)(keep / 1000));
+	}
+	/* the marks before it are of no more use */
+	memmove(M.marks, M.marks + best, (size_t)(M.nmarks - best) * sizeof(*M.marks));
+	M.nmarks -= best;
+}
+
 static void
 tick(msec_t now)
 {
@@ -648,6 +700,7 @@ tick(msec_t now)
 		} else
 			i++;
 	}
+	forget_tick(wall);
 	/*
 	 * Fresh from a replay (a failover), attempts and workers get a grace:
 	 * the workers re-register and their held reports arrive through the

@@ -163,6 +163,19 @@ run(struct work *w, struct job *j)
 	w->nrunning++;
 }
 
+/* Appends to the finished list, which stays in seq order (events come in order). */
+static void
+fin_append(struct work *w, struct job *j)
+{
+	j->next = NULL;
+	j->prev = w->fin_tail;
+	if (w->fin_tail != NULL)
+		w->fin_tail->next = j;
+	else
+		w->fin_head = j;
+	w->fin_tail = j;
+}
+
 static void
 finish(struct work *w, struct job *j, enum job_status st, uint64_t seq)
 {
@@ -174,6 +187,46 @@ finish(struct work *w, struct job *j, enum job_status st, uint64_t seq)
 		w->ndone++;
 	else
 		w->nfailed++;
+	fin_append(w, j);
+}
+
+/* Takes the job out of the hash table and frees it. */
+static void
+drop(struct work *w, struct job *j)
+{
+	struct job **pp;
+
+	for (pp = &w->b[hash(j->id) & (w->nb - 1)]; *pp != NULL; pp = &(*pp)->hnext)
+		if (*pp == j) {
+			*pp = j->hnext;
+			break;
+		}
+	w->n--;
+	free(j->payload);
+	free(j);
+}
+
+static void
+forget(struct work *w, uint64_t upto)
+{
+	struct job *j;
+
+	while ((j = w->fin_head) != NULL && j->seq <= upto) {
+		w->fin_head = j->next;
+		if (w->fin_head != NULL)
+			w->fin_head->prev = NULL;
+		else
+			w->fin_tail = NULL;
+		drop(w, j);
+		w->nforgotten++;
+	}
+	w->forgot_upto = upto;
+}
+
+int
+work_forgettable(const struct work *w, uint64_t upto)
+{
+	return w->fin_head != NULL && w->fin_head->seq <= upto;
 }
 
 /* ---- events ---- */
@@ -238,6 +291,16 @@ ev_timed_out(const struct job *j)
 }
 
 cJSON *
+ev_forget(uint64_t upto)
+{
+	cJSON *e = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(e, "e", "forget");
+	json_add_u64(e, "upto", upto);
+	return e;
+}
+
+cJSON *
 ev_failed(const struct job *j, const char *why)
 {
 	cJSON *e = event("failed", j->id);
@@ -260,6 +323,17 @@ work_apply(struct work *w, uint64_t seq, const cJSON *ev, char *err, size_t errl
 	}
 	if (e != NULL && strcmp(e, "epoch") == 0) {
 		w->seq = seq;	/* a new master took over: nothing else changes */
+		return 0;
+	}
+	if (e != NULL && strcmp(e, "forget") == 0) {
+		uint64_t upto;
+
+		if (json_u64(ev, "upto", &upto) < 0 || upto >= seq || upto < w->forgot_upto) {
+			snprintf(err, errlen, "event %llu (forget): malformed", (unsigned long long)seq);
+			return -1;
+		}
+		forget(w, upto);
+		w->seq = seq;
 		return 0;
 	}
 	if (e == NULL || id == NULL || !work_id_valid(id)) {
@@ -353,19 +427,37 @@ work_snapshot(const struct work *w)
 {
 	cJSON *s = cJSON_CreateObject(), *jobs;
 	const struct job *j;
-	size_t i;
 
 	json_add_u64(s, "seq", w->seq);
+	cJSON_AddNumberToObject(s, "done", (double)w->ndone);
+	cJSON_AddNumberToObject(s, "failed", (double)w->nfailed);
+	cJSON_AddNumberToObject(s, "forgotten", (double)w->nforgotten);
+	json_add_u64(s, "forgot_upto", w->forgot_upto);
 	/* pending in queue order first, so a restore keeps the order */
 	jobs = cJSON_AddArrayToObject(s, "pending");
 	for (j = w->pend_head; j != NULL; j = j->next)
 		cJSON_AddItemToArray(jobs, job_json(j));
+	/* then running ones, then finished ones in the order they finished */
 	jobs = cJSON_AddArrayToObject(s, "jobs");
-	for (i = 0; i < w->nb; i++)
-		for (j = w->b[i]; j != NULL; j = j->hnext)
-			if (j->status != JOB_PENDING)
-				cJSON_AddItemToArray(jobs, job_json(j));
+	for (j = w->run_head; j != NULL; j = j->next)
+		cJSON_AddItemToArray(jobs, job_json(j));
+	for (j = w->fin_head; j != NULL; j = j->next)
+		cJSON_AddItemToArray(jobs, job_json(j));
 	return s;
+}
+
+/* A total in a snapshot: absent keeps what the jobs counted; never fewer. */
+static int
+json_totals(const cJSON *snap, const char *key, long *n)
+{
+	long v;
+
+	if (cJSON_GetObjectItemCaseSensitive(snap, key) == NULL)
+		return 0;
+	if (json_int(snap, key, 0, 1L << 53, &v) < 0 || v < *n)
+		return -1;
+	*n = v;
+	return 0;
 }
 
 int
@@ -417,18 +509,29 @@ work_restore(struct work *w, const cJSON *snap, char *err, size_t errlen)
 					run(w, j);
 				}
 			} else if ((strcmp(st, "done") == 0 || strcmp(st, "failed") == 0) &&
-			    json_u64(o, "seq", &jseq) == 0) {
+			    json_u64(o, "seq", &jseq) == 0 && jseq <= seq &&
+			    (w->fin_tail == NULL || jseq > w->fin_tail->seq)) {
+				/* finished, in the order they finished */
 				j->seq = jseq;
 				if (st[0] == 'd')
 					w->ndone++;
 				else
 					w->nfailed++;
 				j->status = st[0] == 'd' ? JOB_DONE : JOB_FAILED;
+				fin_append(w, j);
 			} else {
 				snprintf(err, errlen, "snapshot: job %s has a bad status", id);
 				return -1;
 			}
 		}
+	}
+	/* the totals count forgotten jobs too (absent: none were forgotten) */
+	if (json_totals(snap, "done", &w->ndone) < 0 || json_totals(snap, "failed", &w->nfailed) < 0 ||
+	    json_totals(snap, "forgotten", &w->nforgotten) < 0 ||
+	    (cJSON_GetObjectItemCaseSensitive(snap, "forgot_upto") != NULL &&
+	    (json_u64(snap, "forgot_upto", &w->forgot_upto) < 0 || w->forgot_upto > seq))) {
+		snprintf(err, errlen, "snapshot: bad totals");
+		return -1;
 	}
 	w->seq = seq;
 	return 0;

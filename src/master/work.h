@@ -12,6 +12,10 @@
  *   {"e":"attempt-failed","id","worker","why"}       WorkerFailed
  *   {"e":"timed-out","id","worker"}                  WorkerTimedOut
  *   {"e":"failed","id","why"}                        WorkFailed (gave up)
+ *   {"e":"forget","upto"}                            finished jobs whose final event
+ *                                                    is at or before seq upto leave
+ *                                                    the state (keep-finished); their
+ *                                                    result lines stay in the journal
  */
 #ifndef MASTER_WORK_H
 #define MASTER_WORK_H
@@ -35,14 +39,18 @@ struct job {
 	int64_t started;		/* wall ms of the current attempt */
 	uint64_t seq;			/* finished: the seq of the final event */
 	struct job *hnext;		/* hash chain */
-	struct job *prev, *next;	/* pending queue, or running list */
+	struct job *prev, *next;	/* pending queue, running list, or finished list */
 };
 
 struct work {
 	struct job **b;
 	size_t nb, n;
 	struct job *pend_head, *pend_tail, *run_head;
-	long npending, nrunning, ndone, nfailed;
+	struct job *fin_head, *fin_tail;	/* finished jobs, by the seq they finished at */
+	long npending, nrunning;
+	long ndone, nfailed;		/* finished ever, forgotten ones included */
+	long nforgotten;		/* finished jobs forgotten (no longer in the state) */
+	uint64_t forgot_upto;		/* the last forget event's upto */
 	uint64_t seq;			/* the last event applied */
 };
 
@@ -65,6 +73,10 @@ cJSON *ev_completed(const struct job *, const char *worker, const char *result);
 cJSON *ev_attempt_failed(const struct job *, const char *worker, const char *why);
 cJSON *ev_timed_out(const struct job *);
 cJSON *ev_failed(const struct job *, const char *why);
+cJSON *ev_forget(uint64_t upto);
+
+/* Whether a forget event with this upto would forget anything. */
+int work_forgettable(const struct work *, uint64_t upto);
 
 /* The first pending job (the one to start next), or NULL. */
 struct job *work_next(const struct work *);

@@ -78,6 +78,12 @@ full_file(void)
 	CHECK_STR(c.singletons[0].command, "master -c x");
 	CHECK_INT(c.worker_concurrency, 4);
 	CHECK_STR(c.state_dir, "/var/lib/akc/a");
+	CHECK_INT(c.keep_finished, 24 * 3600 * 1000);	/* the default */
+	CHECK_INT(load("[node]\nname = a\naddress = tcp://h:1\n[master]\nkeep-finished = 90m\n", &c), 0);
+	CHECK_INT(c.keep_finished, 90 * 60 * 1000);
+	CHECK_INT(load("[node]\nname = a\naddress = tcp://h:1\n[master]\nkeep-finished = off\n", &c), 0);
+	CHECK_INT(c.keep_finished, 0);
+	CHECK_INT(load("[node]\nname = a\naddress = tcp://h:1\n[master]\nkeep-finished = 0s\n", &c), 1);
 }
 
 static void

@@ -135,6 +135,106 @@ snapshot_round_trip(void)
 	work_free(&w);
 }
 
+/* Runs jobs j0..j(n-1) to completion (odd ones fail); returns the seq after each. */
+static void
+finish_jobs(struct work *w, int from, int n, uint64_t *after)
+{
+	char name[16];
+	int i;
+
+	for (i = from; i < from + n; i++) {
+		snprintf(name, sizeof(name), "j%d", i);
+		apply(w, ev_accepted(name, "cA=="));
+		apply(w, ev_started(work_find(w, name), "w", 10));
+		if (i % 2)
+			apply(w, ev_failed(work_find(w, name), "no"));
+		else
+			apply(w, ev_completed(work_find(w, name), "w", "ok"));
+		after[i] = w->seq;
+	}
+}
+
+/* keep-finished: forget events drop finished jobs up to a seq; replays agree. */
+static void
+forget_finished(void)
+{
+	struct work w, r, s;
+	uint64_t after[40];
+	cJSON *snap, *ev;
+
+	work_init(&w);
+	finish_jobs(&w, 0, 20, after);
+	apply(&w, ev_accepted("p", "cA=="));		/* pending: never forgotten */
+	apply(&w, ev_accepted("q", "cA=="));
+	apply(&w, ev_started(work_find(&w, "q"), "w", 10));	/* running: neither */
+	CHECK(work_forgettable(&w, after[9]));
+	CHECK(!work_forgettable(&w, after[0] - 1));
+	CHECK_INT(apply(&w, ev_forget(after[9])), 0);
+	CHECK(work_find(&w, "j9") == NULL);
+	CHECK(work_find(&w, "j0") == NULL);
+	CHECK(work_find(&w, "j10") != NULL);
+	CHECK(work_find(&w, "p") != NULL && work_find(&w, "q") != NULL);
+	CHECK_INT(w.n, 12);
+	CHECK_INT(w.nforgotten, 10);
+	CHECK_INT(w.ndone, 10);				/* totals stay */
+	CHECK_INT(w.nfailed, 10);
+	CHECK(!work_forgettable(&w, after[9]));
+	/* a forgotten id may come again: a new job */
+	CHECK_INT(apply(&w, ev_accepted("j3", "cA==")), 0);
+	CHECK_INT(work_find(&w, "j3")->status, JOB_PENDING);
+	/* going backwards, or forward past itself, is malformed */
+	CHECK_INT(apply(&w, ev_forget(after[9] - 1)), -1);
+	ev = ev_forget(w.seq + 1);
+	CHECK_INT(work_apply(&w, w.seq + 1, ev, err, sizeof(err)), -1);
+	cJSON_Delete(ev);
+	ev = cJSON_Parse("{\"e\":\"forget\"}");
+	CHECK_INT(apply(&w, ev), -1);
+
+	/* a snapshot of it, and a replay from it with more events, agree */
+	snap = work_snapshot(&w);
+	work_init(&r);
+	CHECK_INT(work_restore(&r, snap, err, sizeof(err)), 0);
+	cJSON_Delete(snap);
+	CHECK_INT(r.nforgotten, 10);
+	CHECK_INT(r.ndone, 10);
+	CHECK_INT(r.nfailed, 10);
+	CHECK_INT(r.forgot_upto, after[9]);
+	CHECK_INT(r.n, w.n);
+	finish_jobs(&w, 20, 10, after);
+	finish_jobs(&r, 20, 10, after);
+	CHECK_INT(apply(&w, ev_forget(after[24])), 0);
+	CHECK_INT(apply(&r, ev_forget(after[24])), 0);
+	CHECK_INT(r.n, w.n);
+	CHECK_INT(r.nforgotten, 25);
+	CHECK(work_find(&r, "j24") == NULL && work_find(&r, "j25") != NULL);
+	CHECK(work_find(&r, "j19") == NULL);
+	/* the finished list came back in order: the next forget takes the rest */
+	CHECK_INT(apply(&r, ev_forget(r.seq)), 0);
+	CHECK_INT(r.nforgotten, 30);
+	CHECK_INT(r.n, 3);				/* j3 again, p, q */
+	work_free(&r);
+
+	/* a snapshot whose finished jobs are out of order, or totals short, is refused */
+	snap = work_snapshot(&w);
+	{
+		cJSON *jobs = cJSON_GetObjectItemCaseSensitive(snap, "jobs");
+		cJSON *first = cJSON_DetachItemFromArray(jobs, 1);
+
+		cJSON_AddItemToArray(jobs, first);
+		work_init(&s);
+		CHECK_INT(work_restore(&s, snap, err, sizeof(err)), -1);
+		work_free(&s);
+	}
+	cJSON_Delete(snap);
+	snap = work_snapshot(&w);
+	cJSON_ReplaceItemInObject(snap, "done", cJSON_CreateNumber(0));
+	work_init(&s);
+	CHECK_INT(work_restore(&s, snap, err, sizeof(err)), -1);
+	work_free(&s);
+	cJSON_Delete(snap);
+	work_free(&w);
+}
+
 int
 main(void)
 {
@@ -142,5 +242,6 @@ main(void)
 	RUN(lifecycle);
 	RUN(bad_events);
 	RUN(snapshot_round_trip);
+	RUN(forget_finished);
 	return unit_done();
 }
