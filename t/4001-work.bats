@@ -128,6 +128,23 @@ queue_field() { akc-queue -c "$(conf_of "$1")" --json | jq -r ".$2"; }
 	[ "$(results_count n1)" = 62 ]
 }
 
+@test "akc-submit --wait finds the result of a job finished and forgotten while it could not ask" {
+	work_cluster 1 keep-finished=1s
+	akc-submit -c "$(conf_of n1)" --id w-1 --wait "late" > "$AKC_DIR/submit.out" 2>&1 &
+	local waiter=$!
+	echo "$waiter" >> "$AKC_DIR/pids"
+	wait_until 20 grep -qx w-1 "$AKC_DIR/submit.out"
+	kill -STOP "$waiter"
+	start_worker n1 >/dev/null
+	wait_until 30 eval '[ "$(queue_field n1 forgotten)" = 1 ]'
+	kill -CONT "$waiter"
+	local rc=0
+	wait "$waiter" || rc=$?
+	cat "$AKC_DIR/submit.out"
+	[ "$rc" = 0 ]
+	[ "$(tail -1 "$AKC_DIR/submit.out" | jq -r '.id + " " + .status + " " + .result')" = "w-1 done late" ]
+}
+
 @test "a failing command is retried, then failed; a job over work-timeout is killed and retried" {
 	work_cluster 1
 	start_worker n1 --exec 'case "$(cat)" in fail) exit 3;; slow) sleep 30;; *) echo ok;; esac' >/dev/null

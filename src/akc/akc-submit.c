@@ -101,12 +101,50 @@ result_line(const cJSON *st)
 }
 
 /*
- * --wait: asks for the job's status until it is done or failed. The id is
- * printed already, so a master that cannot be reached for a while (moving
- * to another node) is waited for; a refusal (unknown id) is not.
+ * A job the master no longer knows (finished, then forgotten after
+ * [master] keep-finished before we saw it finished): its result line is in
+ * the journal after seq `since`. Prints it; -1 if there is none.
  */
 static int
-wait_for(struct workcall *w, const char *id)
+find_result(struct workcall *w, const char *id, uint64_t since)
+{
+	cJSON *req, *rsp, *r;
+	const char *status;
+	uint64_t next, seq;
+	int rc;
+
+	for (;;) {
+		req = wc_request("results");
+		wc_add_seq(req, "since", since);
+		cJSON_AddNumberToObject(req, "max", 1000);
+		rsp = wc_call(w, req);
+		next = since;
+		cJSON_ArrayForEach(r, cJSON_GetObjectItemCaseSensitive(rsp, "results")) {
+			if (wc_get_seq(r, "seq", &seq) == 0 && seq > next)
+				next = seq;
+			if (json_str(r, "id") == NULL || strcmp(json_str(r, "id"), id) != 0 ||
+			    (status = json_str(r, "status")) == NULL)
+				continue;
+			rc = strcmp(status, "done") == 0 ? EXIT_TOOL_OK : EXIT_TOOL_REFUSED;
+			tool_print_json(r);
+			cJSON_Delete(rsp);
+			return rc;
+		}
+		cJSON_Delete(rsp);
+		if (next <= since)
+			return -1;
+		since = next;
+	}
+}
+
+/*
+ * --wait: asks for the job's status until it is done or failed. The id is
+ * printed already, so a master that cannot be reached for a while (moving
+ * to another node) is waited for; a refusal (unknown id) is not, unless the
+ * job finished and was forgotten meanwhile (then its result line is found).
+ */
+static int
+wait_for(struct workcall *w, const char *id, uint64_t since)
 {
 	char err[1024];
 	cJSON *req, *rsp, *line;
@@ -119,6 +157,8 @@ wait_for(struct workcall *w, const char *id)
 		cJSON_AddStringToObject(req, "id", id);
 		switch (wc_try(w, req, &rsp, &code, err, sizeof(err))) {
 		case WC_REFUSED:
+			if (code == 1 && (rc = find_result(w, id, since)) >= 0)
+				return rc;
 			fprintf(stderr, "%s: %s\n", w->t->prog, err);
 			return (int)code;
 		case WC_UNREACHABLE:
@@ -169,6 +209,7 @@ main(int argc, char **argv)
 	size_t len;
 	cJSON *req, *rsp;
 	msec_t timeout = WORK_TIMEOUT;
+	uint64_t since;
 	int ch, wait = 0, rc = EXIT_TOOL_OK;
 
 	tool_init(&t, "akc-submit", USAGE);
@@ -232,11 +273,13 @@ main(int argc, char **argv)
 		return EXIT_TOOL_NODAEMON;
 	}
 	printf("%s\n", id);
+	if (wc_get_seq(rsp, "since", &since) < 0)
+		since = 0;
 	cJSON_Delete(rsp);
 	if (wait) {
 		if (fflush(stdout) != 0)
 			tool_exit(&t, EXIT_TOOL_REFUSED);
-		rc = wait_for(&w, id);
+		rc = wait_for(&w, id, since);
 	}
 	wc_close(&w);
 	tool_exit(&t, rc);

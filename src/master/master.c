@@ -54,10 +54,10 @@ struct parked {				/* a worker's long poll */
 	msec_t until;
 };
 
-#define MARKS		16		/* keep-finished: (wall, seq) marks kept */
+#define MARKS		64		/* keep-finished: (time, seq) marks kept */
 
-struct mark {				/* the last event at a wall time */
-	int64_t wall;
+struct mark {				/* the last event at a time (monotonic) */
+	msec_t at;
 	uint64_t seq;
 };
 
@@ -307,6 +307,7 @@ op_submit(const cJSON *req, const unsigned char *hdr, size_t hdrlen)
 	unsigned char rnd[16], *bin;
 	size_t plen, blen;
 	struct job *jb;
+	uint64_t seq;
 	cJSON *r;
 	int i;
 
@@ -323,6 +324,9 @@ op_submit(const cJSON *req, const unsigned char *hdr, size_t hdrlen)
 		r = ok();
 		cJSON_AddStringToObject(r, "id", id);
 		cJSON_AddBoolToObject(r, "new", 0);
+		/* its result line, once there is one, comes after this seq */
+		json_add_u64(r, "since", jb->status == JOB_DONE || jb->status == JOB_FAILED ?
+		    jb->seq - 1 : M.w.seq);
 		send_later(hdr, hdrlen, r);
 		return;
 	}
@@ -358,10 +362,11 @@ op_submit(const cJSON *req, const unsigned char *hdr, size_t hdrlen)
 			snprintf(gen + 2 * i, 3, "%02x", rnd[i]);
 		id = gen;
 	}
-	record(ev_accepted(id, pl));
+	seq = record(ev_accepted(id, pl));
 	r = ok();
 	cJSON_AddStringToObject(r, "id", id);
 	cJSON_AddBoolToObject(r, "new", 1);
+	json_add_u64(r, "since", seq);
 	send_later(hdr, hdrlen, r);
 }
 
@@ -641,16 +646,20 @@ on_repl(int fd, short ev, void *arg)
 /* ---- time ---- */
 
 /*
- * keep-finished: a mark of the last event every keep-finished / 8 (at most a
- * minute apart); finished jobs up to the newest mark older than
- * keep-finished are forgotten, by an event, so a replay forgets the same.
- * Marks start with this master: after a failover, jobs finished before it
- * are kept keep-finished longer. Their result lines stay in the journal.
+ * keep-finished: a mark of the last event every keep-finished / MARK_EVERY
+ * (on the monotonic clock: a jump of the wall clock forgets nothing early);
+ * finished jobs up to the newest mark older than keep-finished are
+ * forgotten, by an event, so a replay forgets the same. So a job is kept
+ * between keep-finished and 1 + 1/MARK_EVERY times that. Marks start with
+ * this master: after a failover, jobs finished before it are kept
+ * keep-finished longer. Their result lines stay in the journal.
  */
+#define MARK_EVERY	(MARKS / 2)
+
 static void
-forget_tick(int64_t wall)
+forget_tick(msec_t now)
 {
-	msec_t keep = M.cfg.keep_finished, every = keep / 8;
+	msec_t keep = M.cfg.keep_finished, every = keep / MARK_EVERY;
 	int i, best = -1;
 	long before;
 
@@ -658,15 +667,13 @@ forget_tick(int64_t wall)
 		return;
 	if (every < 100)
 		every = 100;
-	if (every > 60000)
-		every = 60000;
-	if (M.nmarks == 0 || wall - M.marks[M.nmarks - 1].wall >= every) {
-		if (M.nmarks == MARKS)
-			memmove(M.marks, M.marks + 1, --M.nmarks * sizeof(*M.marks));
-		M.marks[M.nmarks++] = (struct mark){ wall, M.w.seq };
+	if (M.nmarks == 0 || now - M.marks[M.nmarks - 1].at >= every) {
+		if (M.nmarks == MARKS)	/* not while marks span keep-finished: the oldest go */
+			memmove(M.marks, M.marks + 1, (size_t)--M.nmarks * sizeof(*M.marks));
+		M.marks[M.nmarks++] = (struct mark){ now, M.w.seq };
 	}
 	for (i = 0; i < M.nmarks; i++)
-		if (M.marks[i].wall <= wall - keep)
+		if (M.marks[i].at <= now - keep)
 			best = i;
 	if (best < 0)
 		return;
@@ -700,7 +707,7 @@ tick(msec_t now)
 		} else
 			i++;
 	}
-	forget_tick(wall);
+	forget_tick(now);
 	/*
 	 * Fresh from a replay (a failover), attempts and workers get a grace:
 	 * the workers re-register and their held reports arrive through the

@@ -437,13 +437,27 @@ work_snapshot(const struct work *w)
 	jobs = cJSON_AddArrayToObject(s, "pending");
 	for (j = w->pend_head; j != NULL; j = j->next)
 		cJSON_AddItemToArray(jobs, job_json(j));
-	/* then running ones, then finished ones in the order they finished */
+	/*
+	 * then running ones, from the tail of the running list (restore pushes
+	 * each to its head, which gives the same order back), then finished
+	 * ones in the order they finished
+	 */
 	jobs = cJSON_AddArrayToObject(s, "jobs");
-	for (j = w->run_head; j != NULL; j = j->next)
+	for (j = w->run_head; j != NULL && j->next != NULL; j = j->next)
+		;
+	for (; j != NULL; j = j->prev)
 		cJSON_AddItemToArray(jobs, job_json(j));
 	for (j = w->fin_head; j != NULL; j = j->next)
 		cJSON_AddItemToArray(jobs, job_json(j));
 	return s;
+}
+
+static int
+by_seq(const void *a, const void *b)
+{
+	uint64_t x = (*(struct job *const *)a)->seq, y = (*(struct job *const *)b)->seq;
+
+	return x < y ? -1 : x > y;
 }
 
 /* A total in a snapshot: absent keeps what the jobs counted; never fewer. */
@@ -465,7 +479,9 @@ work_restore(struct work *w, const cJSON *snap, char *err, size_t errlen)
 {
 	const cJSON *arr, *o;
 	uint64_t seq, jseq;
-	int pass;
+	struct job **fin = NULL;
+	size_t nfin = 0, capfin = 0, k;
+	int pass, rc = -1;
 
 	if (json_u64(snap, "seq", &seq) < 0) {
 		snprintf(err, errlen, "snapshot: no seq");
@@ -475,7 +491,7 @@ work_restore(struct work *w, const cJSON *snap, char *err, size_t errlen)
 		arr = cJSON_GetObjectItemCaseSensitive(snap, pass == 0 ? "pending" : "jobs");
 		if (!cJSON_IsArray(arr)) {
 			snprintf(err, errlen, "snapshot: no job list");
-			return -1;
+			goto out;
 		}
 		cJSON_ArrayForEach(o, arr) {
 			const char *id = json_str(o, "id"), *st = json_str(o, "status"),
@@ -487,7 +503,7 @@ work_restore(struct work *w, const cJSON *snap, char *err, size_t errlen)
 			    json_int(o, "attempts", 0, 1000000, &attempts) < 0 ||
 			    (wk != NULL && strlen(wk) > WORKER_ID_MAX)) {
 				snprintf(err, errlen, "snapshot: a malformed job");
-				return -1;
+				goto out;
 			}
 			j = add(w, id);
 			j->attempts = (int)attempts;
@@ -496,32 +512,35 @@ work_restore(struct work *w, const cJSON *snap, char *err, size_t errlen)
 			if (strcmp(st, "pending") == 0 || strcmp(st, "running") == 0) {
 				if (pl == NULL || (j->payload = strdup(pl)) == NULL) {
 					snprintf(err, errlen, "snapshot: job %s has no payload", id);
-					return -1;
+					goto out;
 				}
 				if (strcmp(st, "pending") == 0)
 					enqueue(w, j);
 				else {
 					if (json_int(o, "at", 0, 1L << 53, &at) < 0) {
 						snprintf(err, errlen, "snapshot: job %s has no start", id);
-						return -1;
+						goto out;
 					}
 					j->started = (int64_t)at;
 					run(w, j);
 				}
 			} else if ((strcmp(st, "done") == 0 || strcmp(st, "failed") == 0) &&
-			    json_u64(o, "seq", &jseq) == 0 && jseq <= seq &&
-			    (w->fin_tail == NULL || jseq > w->fin_tail->seq)) {
-				/* finished, in the order they finished */
+			    json_u64(o, "seq", &jseq) == 0 && jseq > 0 && jseq <= seq) {
 				j->seq = jseq;
 				if (st[0] == 'd')
 					w->ndone++;
 				else
 					w->nfailed++;
 				j->status = st[0] == 'd' ? JOB_DONE : JOB_FAILED;
-				fin_append(w, j);
+				if (nfin == capfin) {
+					capfin = capfin ? 2 * capfin : 1024;
+					if ((fin = realloc(fin, capfin * sizeof(*fin))) == NULL)
+						fatal("realloc");
+				}
+				fin[nfin++] = j;
 			} else {
 				snprintf(err, errlen, "snapshot: job %s has a bad status", id);
-				return -1;
+				goto out;
 			}
 		}
 	}
@@ -531,8 +550,21 @@ work_restore(struct work *w, const cJSON *snap, char *err, size_t errlen)
 	    (cJSON_GetObjectItemCaseSensitive(snap, "forgot_upto") != NULL &&
 	    (json_u64(snap, "forgot_upto", &w->forgot_upto) < 0 || w->forgot_upto > seq))) {
 		snprintf(err, errlen, "snapshot: bad totals");
-		return -1;
+		goto out;
+	}
+	/* the finished list in the order they finished (older snapshots: any order) */
+	qsort(fin, nfin, sizeof(*fin), by_seq);
+	for (k = 0; k < nfin; k++) {
+		if (k > 0 && fin[k]->seq == fin[k - 1]->seq) {
+			snprintf(err, errlen, "snapshot: jobs %s and %s finished by one event",
+			    fin[k - 1]->id, fin[k]->id);
+			goto out;
+		}
+		fin_append(w, fin[k]);
 	}
 	w->seq = seq;
-	return 0;
+	rc = 0;
+out:
+	free(fin);
+	return rc;
 }

@@ -324,16 +324,24 @@ open_sockets(struct memberd *d)
 	return 0;
 }
 
-/* Exit holds of local services whose process still lives do not lapse. */
+/*
+ * Exit holds of local services whose process still lives do not lapse. A
+ * holder that died without releasing its hold is told to the node: the
+ * exit it held is then not a clean hand-over.
+ */
 static void
 renew_holds(struct node *n, msec_t now)
 {
 	int i;
 
-	for (i = 0; i < n->nholds; i++)
-		if (n->holds[i].pid > 0 && n->holds[i].until > 0 && n->holds[i].until < now + 500 &&
-		    kill(n->holds[i].pid, 0) == 0)
+	for (i = 0; i < n->nholds; i++) {
+		if (n->holds[i].pid <= 0 || n->holds[i].until <= now)
+			continue;
+		if (kill(n->holds[i].pid, 0) < 0 && errno == ESRCH)
+			node_hold_orphaned(n, i, now);
+		else if (n->holds[i].until < now + 500)
 			n->holds[i].until = now + 1000;
+	}
 }
 
 int

@@ -800,8 +800,9 @@ check_exit_holds(struct node *n, msec_t now)
 		return;
 	}
 	/*
-	 * Past the cap while a service still holds it: say so, and the
-	 * tombstone will not tell singletons that it handed over.
+	 * Past the cap while a service still holds it, or a holder died holding
+	 * it: say so, and the tombstone will not tell singletons that it handed
+	 * over.
 	 */
 	for (j = 0; j < n->nholds; j++)
 		if (n->holds[j].until > now)
@@ -809,7 +810,10 @@ check_exit_holds(struct node *n, msec_t now)
 	if (n->exit_forced_self)
 		log_warnx("this node is Exiting: a local service held the exit for %d s; going anyway",
 		    EXIT_HOLD_MAX / 1000);
-	else
+	else if (n->hold_orphaned) {
+		n->exit_forced_self = 1;
+		log_warnx("this node is Exiting: going, though a service died holding the exit");
+	} else
 		log_info("this node is Exiting: waiting to be removed");
 	n->exit_confirmed_at = now;
 	send_exiting(n, now);
@@ -838,6 +842,17 @@ node_hold_exit(struct node *n, const char *svc, msec_t until, int pid, msec_t no
 	n->holds[i].until = until;
 	n->holds[i].pid = until > now ? pid : 0;
 check:
+	check_exit_holds(n, now);
+}
+
+void
+node_hold_orphaned(struct node *n, int i, msec_t now)
+{
+	log_warnx("%s (pid %d) died holding this node's exit: its removal will not count as a "
+	    "clean hand-over", n->holds[i].svc, n->holds[i].pid);
+	n->hold_orphaned = 1;
+	n->holds[i].until = 0;
+	n->holds[i].pid = 0;
 	check_exit_holds(n, now);
 }
 
@@ -911,9 +926,17 @@ check_self(struct node *n, msec_t now)
 		if (n->self.status == MS_DOWN)
 			for (k = pick_targets(n, t, 5, 0), j = 0; j < k; j++)
 				send_gossip(n, &n->st.m[t[j]]);
+		/*
+		 * forced: a member that still sees us Exiting must not take this
+		 * for a clean exit (the tombstone's exited) when we were downed
+		 */
 		for (j = 0; j < n->st.n; j++)
-			if (n->st.m[j].uid != n->self.uid)
-				send_to(n, n->st.m[j].address, envelope(n, MSG_EXITING, n->st.m[j].uid));
+			if (n->st.m[j].uid != n->self.uid) {
+				cJSON *m = envelope(n, MSG_EXITING, n->st.m[j].uid);
+
+				cJSON_AddTrueToObject(m, "forced");
+				send_to(n, n->st.m[j].address, m);
+			}
 	}
 	if (n->self.status == MS_DOWN)
 		begin_shutdown(n, EXIT_DAEMON_DOWNED, now, "this node was downed");

@@ -100,6 +100,7 @@ struct node {
 	int exit_forced_self;		/* told them only because the hold's cap ran out */
 	struct exit_hold { char svc[RELAY_SVC_MAX]; msec_t until; int pid; } holds[RELAY_HOLDS_MAX];
 	int nholds;
+	int hold_orphaned;	/* a holder died holding our exit: not a clean hand-over */
 
 	/* where the singletons run, as this node's singletonds last said (snapshots) */
 	struct { char name[CONF_NAME_MAX]; char node[CONF_NAME_MAX]; } sgrun[CONF_MAX_SINGLETONS];
@@ -151,6 +152,8 @@ int node_relay(struct node *, uint64_t to, const char *svc, const cJSON *body);
 cJSON **node_relays(struct node *, int *n);
 /* A local service holds our exit confirmation until `until` (0: releases it). */
 void node_hold_exit(struct node *, const char *svc, msec_t until, int pid, msec_t now);
+/* Hold i's process died without releasing it: the hold ends, the exit is forced. */
+void node_hold_orphaned(struct node *, int i, msec_t now);
 int relay_svc_valid(const char *svc);
 /* Takes the outbox: the caller sends and frees the messages. */
 struct outmsg *node_outbox(struct node *, int *n);

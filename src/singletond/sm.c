@@ -272,20 +272,23 @@ sg_view(struct singleton *s, const struct mstate *st, uint64_t self, int64_t wal
 		if (candidate(k) && (best < 0 || member_older(m, &st->m[best])))
 			best = i;
 	}
-	for (i = 0; i < s->nk; i++)
-		if (s->k[i].removed_at == -1) {
-			const struct tomb *t = mstate_tomb(st, s->k[i].m.uid);
+	for (i = 0; i < s->nk; i++) {
+		const struct tomb *t;
 
+		if (s->k[i].removed_at == 0)
+			continue;
+		if (s->k[i].removed_at == -1)
 			s->k[i].removed_at = now > 0 ? now : 1;
-			/*
-			 * Removed on its own exit confirmation, which its singletond
-			 * holds back until it has handed over (the tombstone says so,
-			 * even when this view never showed it Exiting): no margin to
-			 * wait, or a rolling restart would wait it at every step.
-			 */
-			if (t != NULL && t->exited)
-				s->k[i].handed = 1;
-		}
+		/*
+		 * Removed on its own exit confirmation, which its singletond
+		 * holds back until it has handed over (the tombstone says so,
+		 * even when this view never showed it Exiting, and a later
+		 * view may be the first to say it): no margin to wait, or a
+		 * rolling restart would wait it at every step.
+		 */
+		if (!s->k[i].handed && (t = mstate_tomb(st, s->k[i].m.uid)) != NULL && t->exited)
+			s->k[i].handed = 1;
+	}
 	/*
 	 * Started afresh: a member removed shortly before may still be
 	 * running it for all we know; its tombstone says when it went.

@@ -344,6 +344,31 @@ hostile(void)
 	CHECK(until(all_up, N - 2, 1000) >= 0);
 }
 
+static int
+self_exiting(int i)
+{
+	return nodes[i].self.status == MS_EXITING;
+}
+
+/* A service dies holding the exit: the removal is not a clean hand-over. */
+static void
+leave_holder_died(void)
+{
+	char err[256];
+
+	victim = 1;
+	node_hold_exit(&nodes[1], "singleton.x", now + 60000, 999999, now);
+	CHECK(node_cmd_leave(&nodes[1], "n1", now, err, sizeof(err)) == 0);
+	CHECK(until(self_exiting, 1, 3000) >= 0);
+	step(500);
+	CHECK_INT(nodes[1].exit_confirmed_at, 0);	/* held */
+	node_hold_orphaned(&nodes[1], 0, now);
+	CHECK(nodes[1].exit_confirmed_at > 0);
+	CHECK(until(gone_everywhere, 0, 3000) >= 0);
+	CHECK_INT(tomb_exited(&nodes[0], nodes[1].self.uid), 0);
+	alive[1] = 0;
+}
+
 int
 main(void)
 {
@@ -358,6 +383,7 @@ main(void)
 	RUN(stale_decisions_refused);
 	RUN(hostile);
 	RUN(leave_notice_lost);
+	RUN(leave_holder_died);
 	for (i = 0; i < N; i++)
 		node_free(&nodes[i]);
 	return unit_done();

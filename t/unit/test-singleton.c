@@ -771,6 +771,23 @@ rolling_restart(void)
 	CHECK_INT(c.state, SG_OLDEST);
 	sg_free(&c);
 	mstate_free(&cut);
+
+	/* the removal first seen without the mark, then a view that has it: no margin */
+	cluster(&cut);
+	mk(&c, "backend", 10000, 1000, 5000);
+	mstate_remove(&cut, B, WALL);
+	mstate_tomb_exited(&cut, B);
+	sg_view(&c, &cut, C, WALL + 20000, 1000);
+	set_status(&cut, A, MS_EXITING);
+	sg_view(&c, &cut, C, WALL + 20000, 1100);
+	mstate_remove(&cut, A, WALL + 20100);
+	sg_view(&c, &cut, C, WALL + 20100, 1200);
+	CHECK_INT(c.state, SG_BECOMING);
+	mstate_tomb_exited(&cut, A);		/* merged in from the leader's gossip */
+	sg_view(&c, &cut, C, WALL + 20200, 1300);
+	CHECK_INT(c.state, SG_OLDEST);
+	sg_free(&c);
+	mstate_free(&cut);
 }
 
 /* 7. Started afresh: tombstones of members removed less than the margin ago block. */
