@@ -255,6 +255,26 @@ ms_of_start() {
 	witness_check "$WITNESS_LOG"
 }
 
+@test "the keeper killed while singletond cannot act: the command dies with it" {
+	node_conf n1 roles=backend "[singleton.w]=" role=backend "command=exec $AKC_BIN/t/witness"
+	start_node n1
+	wait_until 20 all_up n1 1
+	start_singleton n1 w
+	wait_until 20 runs_on n1
+	local child keeper sgd
+	child=$(awk '$3 == "start" { p = $4 } END { print p }' "$WITNESS_LOG")
+	keeper=$(ps -o ppid= -p "$child" | tr -d ' ')
+	sgd=$(pid_of n1 singletond)
+	[ "$(ps -o ppid= -p "$keeper" | tr -d ' ')" = "$sgd" ]
+	kill -STOP "$sgd"	# it would kill the group when it reaps the keeper
+	kill -9 "$keeper"
+	wait_until 10 process_exited "$child"
+	echo "$(date +%s.%3N) n1 killed $child" >> "$WITNESS_LOG"
+	kill -CONT "$sgd"
+	wait_until 20 started_times n1 2	# and singletond starts it again
+	witness_check "$WITNESS_LOG"
+}
+
 is_exiting() { [ "$(member_status "$1" "$2")" = Exiting ]; }
 
 # stays_false SECONDS CMD...: CMD keeps failing for that long (a bounded window).

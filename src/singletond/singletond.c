@@ -300,7 +300,9 @@ put_env(char ***env, int *n, const char *key, const char *val)
  * When the command exits on its own, what it left behind is sent SIGTERM,
  * and SIGKILL after KEEPER_GRACE. If singletond dies, even by SIGKILL, the
  * kernel tells the keeper (PR_SET_PDEATHSIG) and it kills the whole group:
- * no singleton outlives its singletond.
+ * no singleton outlives its singletond. If the keeper dies, the kernel kills
+ * the command (its own PR_SET_PDEATHSIG) and singletond, reaping the keeper,
+ * kills what is left of the group.
  */
 #define KEEPER_GRACE	5	/* seconds */
 
@@ -331,9 +333,14 @@ keeper(pid_t parent, int devnull, char **argv, char **env, int search)
 		_exit(127);
 	dup2(devnull, 0);
 	closefrom(3);
+	p = getpid();
 	if ((c = fork()) < 0)
 		_exit(127);
 	if (c == 0) {
+		/* the keeper killed too (kill -9 of both): the command goes with it */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (getppid() != p)
+			_exit(127);
 		sigprocmask(SIG_SETMASK, &none, NULL);
 		if (search)
 			execvpe(argv[0], argv, env);
