@@ -549,14 +549,8 @@ mstate_find_address(const struct mstate *st, const char *address)
 	return best;
 }
 
-int
-mstate_is_tombstoned(const struct mstate *st, uint64_t uid)
-{
-	return mstate_tomb(st, uid) != NULL;
-}
-
-const struct tomb *
-mstate_tomb(const struct mstate *st, uint64_t uid)
+static struct tomb *
+find_tomb(const struct mstate *st, uint64_t uid)
 {
 	int i;
 
@@ -564,6 +558,18 @@ mstate_tomb(const struct mstate *st, uint64_t uid)
 		if (st->t[i].uid == uid)
 			return &st->t[i];
 	return NULL;
+}
+
+int
+mstate_is_tombstoned(const struct mstate *st, uint64_t uid)
+{
+	return find_tomb(st, uid) != NULL;
+}
+
+const struct tomb *
+mstate_tomb(const struct mstate *st, uint64_t uid)
+{
+	return find_tomb(st, uid);
 }
 
 void
@@ -582,15 +588,14 @@ mstate_add(struct mstate *st, const struct member *m)
 static void
 add_tomb(struct mstate *st, uint64_t uid, int64_t time, int exited)
 {
-	int i;
+	struct tomb *t = find_tomb(st, uid);
 
-	for (i = 0; i < st->nt; i++)
-		if (st->t[i].uid == uid) {
-			if (time > st->t[i].time)
-				st->t[i].time = time;
-			st->t[i].exited |= exited;
-			return;
-		}
+	if (t != NULL) {
+		if (time > t->time)
+			t->time = time;
+		t->exited |= exited;
+		return;
+	}
 	GROW(st->t, st->nt, st->tcap);
 	st->t[st->nt++] = (struct tomb){ uid, time, exited };
 }
@@ -598,11 +603,10 @@ add_tomb(struct mstate *st, uint64_t uid, int64_t time, int exited)
 void
 mstate_tomb_exited(struct mstate *st, uint64_t uid)
 {
-	int i;
+	struct tomb *t = find_tomb(st, uid);
 
-	for (i = 0; i < st->nt; i++)
-		if (st->t[i].uid == uid)
-			st->t[i].exited = 1;
+	if (t != NULL)
+		t->exited = 1;
 }
 
 void

@@ -115,7 +115,20 @@ add(struct work *w, const char *id)
 	return j;
 }
 
-/* ---- the pending queue and the running list ---- */
+/* ---- the pending queue, the running list and the finished list ---- */
+
+/* Appends j to the list from *head to *tail. */
+static void
+append(struct job **head, struct job **tail, struct job *j)
+{
+	j->next = NULL;
+	j->prev = *tail;
+	if (*tail != NULL)
+		(*tail)->next = j;
+	else
+		*head = j;
+	*tail = j;
+}
 
 static void
 unlink_job(struct work *w, struct job *j)
@@ -141,13 +154,7 @@ static void
 enqueue(struct work *w, struct job *j)
 {
 	j->status = JOB_PENDING;
-	j->next = NULL;
-	j->prev = w->pend_tail;
-	if (w->pend_tail != NULL)
-		w->pend_tail->next = j;
-	else
-		w->pend_head = j;
-	w->pend_tail = j;
+	append(&w->pend_head, &w->pend_tail, j);
 	w->npending++;
 }
 
@@ -163,19 +170,6 @@ run(struct work *w, struct job *j)
 	w->nrunning++;
 }
 
-/* Appends to the finished list, which stays in seq order (events come in order). */
-static void
-fin_append(struct work *w, struct job *j)
-{
-	j->next = NULL;
-	j->prev = w->fin_tail;
-	if (w->fin_tail != NULL)
-		w->fin_tail->next = j;
-	else
-		w->fin_head = j;
-	w->fin_tail = j;
-}
-
 static void
 finish(struct work *w, struct job *j, enum job_status st, uint64_t seq)
 {
@@ -187,7 +181,8 @@ finish(struct work *w, struct job *j, enum job_status st, uint64_t seq)
 		w->ndone++;
 	else
 		w->nfailed++;
-	fin_append(w, j);
+	/* the finished list stays in seq order: events come in order */
+	append(&w->fin_head, &w->fin_tail, j);
 }
 
 /* Takes the job out of the hash table and frees it. */
@@ -560,7 +555,7 @@ work_restore(struct work *w, const cJSON *snap, char *err, size_t errlen)
 			    fin[k - 1]->id, fin[k]->id);
 			goto out;
 		}
-		fin_append(w, fin[k]);
+		append(&w->fin_head, &w->fin_tail, fin[k]);
 	}
 	w->seq = seq;
 	rc = 0;

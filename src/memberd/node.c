@@ -930,13 +930,8 @@ check_self(struct node *n, msec_t now)
 		 * forced: a member that still sees us Exiting must not take this
 		 * for a clean exit (the tombstone's exited) when we were downed
 		 */
-		for (j = 0; j < n->st.n; j++)
-			if (n->st.m[j].uid != n->self.uid) {
-				cJSON *m = envelope(n, MSG_EXITING, n->st.m[j].uid);
-
-				cJSON_AddTrueToObject(m, "forced");
-				send_to(n, n->st.m[j].address, m);
-			}
+		n->exit_forced_self = 1;
+		send_exiting(n, now);
 	}
 	if (n->self.status == MS_DOWN)
 		begin_shutdown(n, EXIT_DAEMON_DOWNED, now, "this node was downed");

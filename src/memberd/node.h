@@ -66,7 +66,7 @@ struct node {
 	enum node_phase phase;
 	uint64_t state_seq;	/* bumped on every change of st: tags leader decisions */
 	struct u64set exiting_confirmed;
-	struct u64set exit_forced;	/* confirmed only because the hold's cap ran out */
+	struct u64set exit_forced;	/* their notice said forced: not a clean hand-over */
 	struct dropped dropped;
 	uint64_t dropped_ctl;	/* bad control requests */
 	uint64_t sent_msgs, sent_bytes, recv_msgs, recv_bytes;	/* counted by the shell */
@@ -97,7 +97,7 @@ struct node {
 	msec_t exiting_since;		/* saw ourselves Exiting */
 	msec_t exit_confirmed_at;	/* told the others (after the local holds) */
 	msec_t exit_resend_at;		/* and tell them again then, until removed */
-	int exit_forced_self;		/* told them only because the hold's cap ran out */
+	int exit_forced_self;		/* our notice says forced (cap ran out, holder died, downed) */
 	struct exit_hold { char svc[RELAY_SVC_MAX]; msec_t until; int pid; } holds[RELAY_HOLDS_MAX];
 	int nholds;
 	int hold_orphaned;	/* a holder died holding our exit: not a clean hand-over */

@@ -118,16 +118,18 @@ _drop() {	# _drop HOST FROM: HOST drops what FROM sends it
 	ip netns exec "$(ns_of "$1")" nft add rule inet akc input ip saddr "$(ip_of "$2")" drop
 }
 
-# net_cut "A B ..." "C D ...": no packet between the two groups, either way.
-net_cut() {
+_both_ways() {	# _both_ways FN "A B ..." "C D ...": FN for every pair, each way
 	local a b
-	for a in $1; do
-		for b in $2; do
-			_drop "$a" "$b"
-			_drop "$b" "$a"
+	for a in $2; do
+		for b in $3; do
+			"$1" "$a" "$b"
+			"$1" "$b" "$a"
 		done
 	done
 }
+
+# net_cut "A B ..." "C D ...": no packet between the two groups, either way.
+net_cut() { _both_ways _drop "$1" "$2"; }
 
 _undrop() {	# _undrop HOST FROM: HOST takes what FROM sends it again
 	local ns ip h
@@ -140,15 +142,7 @@ _undrop() {	# _undrop HOST FROM: HOST takes what FROM sends it again
 
 # net_uncut "A B ..." "C D ...": the links between the two groups work again
 # (what net_cut did to them); other cuts stay.
-net_uncut() {
-	local a b
-	for a in $1; do
-		for b in $2; do
-			_undrop "$a" "$b"
-			_undrop "$b" "$a"
-		done
-	done
-}
+net_uncut() { _both_ways _undrop "$1" "$2"; }
 
 # net_cut_oneway FROM TO: packets from FROM to TO are lost; the other way works.
 net_cut_oneway() { _drop "$2" "$1"; }

@@ -711,6 +711,25 @@ lost_stops_for_good(void)
 }
 
 /*
+ * C, the oldest candidate after B exited (its tombstone marked): sees A
+ * Exiting and reachable, then A removed without the exited mark, at 1200.
+ */
+static void
+a_removed_unmarked(struct mstate *cut, struct singleton *c)
+{
+	cluster(cut);
+	mk(c, "backend", 10000, 1000, 5000);
+	mstate_remove(cut, B, WALL);
+	mstate_tomb_exited(cut, B);
+	sg_view(c, cut, C, WALL + 20000, 1000);
+	set_status(cut, A, MS_EXITING);
+	sg_view(c, cut, C, WALL + 20000, 1100);
+	CHECK_INT(c->state, SG_BECOMING);
+	mstate_remove(cut, A, WALL + 20100);
+	sg_view(c, cut, C, WALL + 20100, 1200);
+}
+
+/*
  * 6b. A rolling restart: A hands over to B and leaves; C's view goes from A
  * Leaving to A removed (the leader removed it on its exit confirmation before
  * C saw it Exiting). Then B leaves: C starts on B's hand-over-done at once,
@@ -754,16 +773,7 @@ rolling_restart(void)
 	 * (the leader found it unreachable: it may still run it behind a cut):
 	 * C waits the margin.
 	 */
-	cluster(&cut);
-	mk(&c, "backend", 10000, 1000, 5000);
-	mstate_remove(&cut, B, WALL);
-	mstate_tomb_exited(&cut, B);
-	sg_view(&c, &cut, C, WALL + 20000, 1000);
-	set_status(&cut, A, MS_EXITING);
-	sg_view(&c, &cut, C, WALL + 20000, 1100);
-	CHECK_INT(c.state, SG_BECOMING);
-	mstate_remove(&cut, A, WALL + 20100);
-	sg_view(&c, &cut, C, WALL + 20100, 1200);
+	a_removed_unmarked(&cut, &c);
 	sg_tick(&c, 11199);
 	CHECK_INT(c.state, SG_BECOMING);
 	CHECK_INT(sg_child_action(&c, 11199), ACT_NONE);
@@ -773,15 +783,7 @@ rolling_restart(void)
 	mstate_free(&cut);
 
 	/* the removal first seen without the mark, then a view that has it: no margin */
-	cluster(&cut);
-	mk(&c, "backend", 10000, 1000, 5000);
-	mstate_remove(&cut, B, WALL);
-	mstate_tomb_exited(&cut, B);
-	sg_view(&c, &cut, C, WALL + 20000, 1000);
-	set_status(&cut, A, MS_EXITING);
-	sg_view(&c, &cut, C, WALL + 20000, 1100);
-	mstate_remove(&cut, A, WALL + 20100);
-	sg_view(&c, &cut, C, WALL + 20100, 1200);
+	a_removed_unmarked(&cut, &c);
 	CHECK_INT(c.state, SG_BECOMING);
 	mstate_tomb_exited(&cut, A);		/* merged in from the leader's gossip */
 	sg_view(&c, &cut, C, WALL + 20200, 1300);
