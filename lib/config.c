@@ -324,6 +324,12 @@ cluster_key(struct parse *p, const char *key, const char *v)
 		set_dur(p, key, &c->seed_node_timeout, v, 0);
 	else if (strcmp(key, "join-retry-max") == 0)
 		set_dur(p, key, &c->join_retry_max, v, 0);
+	else if (strcmp(key, "required-contact-points") == 0) {
+		if (strcmp(v, "majority") == 0)
+			c->required_contact_points = 0;
+		else
+			set_int(p, key, &c->required_contact_points, v, 1, CONF_MAX_SEEDS);
+	}
 	else if (strcmp(key, "allow-weakly-up-members") == 0) {
 		if (strcmp(v, "off") == 0)
 			c->allow_weakly_up = 0;
@@ -566,6 +572,25 @@ reader(char *str, int num, void *stream)
 }
 
 int
+config_form_quorum(const struct akc_config *cfg)
+{
+	if (cfg->required_contact_points > 0)
+		return cfg->required_contact_points;
+	return cfg->nseeds / 2 + 1;
+}
+
+int
+config_seed_index(const struct akc_config *cfg, const char *address)
+{
+	int i;
+
+	for (i = 0; i < cfg->nseeds; i++)
+		if (strcmp(cfg->seeds[i], address) == 0)
+			return i;
+	return -1;
+}
+
+int
 config_load(const char *path, struct akc_config *cfg)
 {
 	struct parse p;
@@ -603,5 +628,9 @@ config_load(const char *path, struct akc_config *cfg)
 		cfg->expected_response_after = cfg->heartbeat_interval;
 	if (cfg->strategy == DOWNING_STATIC_QUORUM && cfg->quorum_size == 0)
 		perr(&p, "missing required key 'quorum-size' in [downing] for strategy static-quorum");
+	if (cfg->required_contact_points > cfg->nseeds && cfg->nseeds > 0)
+		perr(&p, "bad value %d for 'required-contact-points' in [cluster]: only %d seed "
+		    "node%s configured", cfg->required_contact_points, cfg->nseeds,
+		    cfg->nseeds == 1 ? " is" : "s are");
 	return p.errors;
 }

@@ -53,6 +53,7 @@ struct akc_config {
 	msec_t gossip_interval;
 	msec_t seed_node_timeout;
 	msec_t join_retry_max;
+	int required_contact_points;	/* seeds that must agree to form a cluster; 0: majority */
 	msec_t allow_weakly_up;		/* 0 = off */
 	int peer_sockets;
 
@@ -93,6 +94,11 @@ struct akc_config {
 	char worker_exec[CONF_PATH_MAX];
 	int worker_concurrency;
 };
+
+/* Seeds that must agree before a new cluster is formed (memberd(8), FORMING). */
+int config_form_quorum(const struct akc_config *);
+/* Index of ADDRESS in the seed list, or -1. */
+int config_seed_index(const struct akc_config *, const char *address);
 
 /*
  * Reads FILE into cfg (defaults first). Every problem is reported on stderr as

@@ -1,5 +1,6 @@
 /* daemon.c: shared start-up of the daemons: flags, config check, run dir, sd_notify. */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <locale.h>
 #include <stddef.h>
@@ -66,13 +67,14 @@ daemon_setup(int argc, char **argv, const char *prog, const char *usage,
 	}
 }
 
-int
-daemon_run_dir(const struct akc_config *cfg)
+/* mkdir -p: parents 0755, the last 0700; -1 with a warning naming what. */
+static int
+make_dir(const char *dir, const char *what)
 {
 	char path[CONF_PATH_MAX], *p;
 	struct stat st;
 
-	snprintf(path, sizeof(path), "%s", cfg->run_dir);
+	snprintf(path, sizeof(path), "%s", dir);
 	for (p = path + 1; *p; p++) {
 		if (*p != '/')
 			continue;
@@ -84,16 +86,74 @@ daemon_run_dir(const struct akc_config *cfg)
 		*p = '/';
 	}
 	if (mkdir(path, 0700) < 0 && errno != EEXIST) {
-		log_warn("cannot create run-dir '%s'", path);
+		log_warn("cannot create %s '%s'", what, path);
 		return -1;
 	}
 	if (stat(path, &st) < 0 || !S_ISDIR(st.st_mode)) {
-		log_warnx("run-dir '%s' is not a directory", path);
+		log_warnx("%s '%s' is not a directory", what, path);
 		return -1;
 	}
 	if (st.st_uid == geteuid() && (st.st_mode & 0777) != 0700)
 		(void)chmod(path, 0700);
 	return 0;
+}
+
+int
+daemon_run_dir(const struct akc_config *cfg)
+{
+	return make_dir(cfg->run_dir, "run-dir");
+}
+
+int
+daemon_state_dir(const struct akc_config *cfg)
+{
+	return make_dir(cfg->state_dir, "state-dir");
+}
+
+int
+daemon_write_file(const char *path, const char *data, size_t len)
+{
+	char tmp[CONF_PATH_MAX + 8], dir[CONF_PATH_MAX], *slash;
+	int fd, saved;
+	size_t off = 0;
+	ssize_t w;
+
+	if (snprintf(tmp, sizeof(tmp), "%s.new", path) >= (int)sizeof(tmp)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)) < 0)
+		return -1;
+	while (off < len) {
+		if ((w = write(fd, data + off, len - off)) < 0) {
+			if (errno == EINTR)
+				continue;
+			goto fail;
+		}
+		off += (size_t)w;
+	}
+	if (fsync(fd) < 0 || close(fd) < 0) {
+		fd = -1;
+		goto fail;
+	}
+	if (rename(tmp, path) < 0)
+		return -1;
+	snprintf(dir, sizeof(dir), "%s", path);
+	if ((slash = strrchr(dir, '/')) != NULL && slash != dir) {
+		*slash = '\0';
+		if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0) {
+			(void)fsync(fd);
+			close(fd);
+		}
+	}
+	return 0;
+fail:
+	saved = errno;
+	if (fd >= 0)
+		close(fd);
+	unlink(tmp);
+	errno = saved;
+	return -1;
 }
 
 void

@@ -21,6 +21,14 @@ void daemon_setup(int argc, char **argv, const char *prog, const char *usage,
     int want_singleton, struct daemon_opts *o, struct akc_config *cfg);
 /* Creates the run dir (mode 0700, parents as needed); -1 with a warning. */
 int daemon_run_dir(const struct akc_config *cfg);
+/* Creates the state dir (mode 0700, parents as needed); -1 with a warning. */
+int daemon_state_dir(const struct akc_config *cfg);
+/*
+ * Writes LEN bytes to PATH durably (a temporary file, fsync, rename, fsync
+ * of the directory), so a crash leaves the old file or the new one; -1 with
+ * errno set.
+ */
+int daemon_write_file(const char *path, const char *data, size_t len);
 /* Tells systemd (NOTIFY_SOCKET) that we are ready, or stopping. */
 void daemon_notify(const char *state);
 

@@ -66,12 +66,44 @@ teardown() { akc_teardown; }
 	assert_output --partial "already a member"
 }
 
-@test "the first seed forms the cluster alone when no other seed answers" {
-	node_conf n1
+@test "the first seed never forms a cluster alone while the other seeds are silent, and says why" {
+	node_conf n1 "[cluster]=" seed-node-timeout=300ms
+	AKC_SEEDS="$(addr_of n1), tcp://127.0.0.1:$(free_port), tcp://127.0.0.1:$(free_port)"
+	sed -i "s|^seed-nodes = .*|seed-nodes = $AKC_SEEDS|" "$(conf_of n1)"
+	start_node n1
+	# it says what it waits for (after 10 s), and is still looking then
+	wait_until 30 grep -q "no cluster found and none formed: 0 of 2 other seeds answer" \
+	    "$AKC_DIR/n1.memberd.log"
+	run akc-status -c "$(conf_of n1)" --json
+	[ "$(jq -r .phase <<<"$output")" = joining ]
+	! grep -q "forming a new cluster" "$AKC_DIR/n1.memberd.log"
+}
+
+@test "required-contact-points = 1: the first seed forms alone after seed-node-timeout" {
+	node_conf n1 "[cluster]=" required-contact-points=1
 	AKC_SEEDS="$(addr_of n1), tcp://127.0.0.1:$(free_port)"
 	sed -i "s|^seed-nodes = .*|seed-nodes = $AKC_SEEDS|" "$(conf_of n1)"
 	start_node n1
 	wait_until 20 all_up n1 1
+}
+
+@test "a restarted node remembers its cluster: cut off from it, it never forms one alone; back, it rejoins" {
+	start_cluster 3
+	wait_until 30 all_up_everywhere 3 n1 n2 n3
+	# the memory is written, and names every member
+	wait_until 10 bash -c "[ \"\$(jq '.members | length' '$AKC_DIR/n1.state/memberd.cluster')\" = 3 ]"
+	# n1 (the first seed) alone after a restart: n2 and n3 stopped too (not left)
+	kill_node n2
+	kill_node n3
+	kill_node n1
+	start_node n1
+	wait_until 30 grep -q "of the 3 members this node remembers answer as non-members" \
+	    "$AKC_DIR/n1.memberd.log"
+	[ "$(akc-status -c "$(conf_of n1)" --json | jq -r .phase)" = joining ]
+	# the whole cluster back: one cluster again, formed by a majority of what they remember
+	start_node n2
+	start_node n3
+	wait_until 30 all_up_everywhere 3 n1 n2 n3
 }
 
 @test "a node whose seeds are all down keeps retrying and joins once one starts" {

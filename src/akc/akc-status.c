@@ -107,6 +107,17 @@ main(int argc, char **argv)
 		printf("role leader: %s: %s\n", e->string,
 		    cJSON_IsString(e) ? e->valuestring : "-");
 	printf("convergence: %s\n", conv ? "yes" : "no");
+	{
+		const cJSON *q = cJSON_GetObjectItemCaseSensitive(rsp, "majority");
+		long have = 0, of = 0;
+		int ok = 0;
+
+		if (q != NULL && json_bool(q, "ok", &ok) == 0 &&
+		    json_int(q, "reachable", 0, 1L << 30, &have) == 0 &&
+		    json_int(q, "remembered", 0, 1L << 30, &of) == 0)
+			printf("majority:    %s (%ld of the %ld members it remembers reachable)\n",
+			    ok ? "yes" : "no", have, of);
+	}
 	cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(rsp, "members"))
 		for (i = 0; statuses[i]; i++)
 			if (json_str(e, "status") && strcmp(json_str(e, "status"), statuses[i]) == 0)

@@ -54,6 +54,21 @@ add_leader(cJSON *o, const char *key, const struct node *n, const char *role)
 		cJSON_AddNullToObject(o, key);
 }
 
+/*
+ * The singleton guard's input (memory.c): whether this node sees a majority
+ * of the members it remembers as reachable members of its cluster.
+ */
+static void
+add_majority(cJSON *r, const struct node *n)
+{
+	int have, of, ok = node_majority(n, &have, &of);
+	cJSON *q = cJSON_AddObjectToObject(r, "majority");
+
+	cJSON_AddBoolToObject(q, "ok", ok);
+	cJSON_AddNumberToObject(q, "reachable", have);
+	cJSON_AddNumberToObject(q, "remembered", of);
+}
+
 static cJSON *
 status(const struct node *n)
 {
@@ -92,6 +107,7 @@ status(const struct node *n)
 		}
 	}
 	cJSON_AddBoolToObject(r, "convergence", node_convergence(n));
+	add_majority(r, n);
 	cJSON_AddItemToObject(r, "members", control_members(n));
 	un = cJSON_AddArrayToObject(r, "unreachable");
 	for (i = 0; i < n->st.n; i++) {
@@ -175,6 +191,7 @@ control_dispatch(struct node *n, const cJSON *req, uint64_t event_seq, msec_t no
 		cJSON_AddBoolToObject(r, "shutdown", n->phase == PHASE_SHUTDOWN);
 		cJSON_AddNumberToObject(r, "exit_code", n->exit_code);
 		cJSON_AddBoolToObject(r, "convergence", node_convergence(n));
+		add_majority(r, n);
 		cJSON_AddItemToObject(r, "state", mstate_to_json(&n->st));
 		cJSON_AddItemToObject(r, "exiting_confirmed", u64set_to_json(&n->exiting_confirmed));
 		return r;

@@ -40,7 +40,80 @@ struct memberd {
 	struct mstate published;	/* the state events were last computed from */
 	uint64_t published_seq;
 	uint64_t event_seq;
+	char memory[CONF_PATH_MAX];	/* state-dir/memberd.cluster: the members we remember */
+	uint64_t memory_saved;		/* node.memo_seq when last written */
 };
+
+#define MEMORY_FILE	"memberd.cluster"
+#define MEMORY_MAX	(16 * 1024 * 1024)
+
+/*
+ * Reads the membership memory (memory.c). A file that cannot be read is
+ * an error, not an empty memory: forgetting would let this node form a
+ * cluster of its own behind a cut. The message says how to make it forget.
+ */
+static int
+memory_load(struct memberd *d)
+{
+	char err[256], *buf;
+	FILE *f;
+	size_t len;
+	cJSON *o;
+	int rc;
+
+	if (daemon_state_dir(&d->cfg) < 0)
+		return -1;
+	if (snprintf(d->memory, sizeof(d->memory), "%s/%s", d->cfg.state_dir, MEMORY_FILE) >=
+	    (int)sizeof(d->memory)) {
+		log_warnx("state-dir '%s' is too long", d->cfg.state_dir);
+		return -1;
+	}
+	if ((f = fopen(d->memory, "r")) == NULL) {
+		if (errno == ENOENT)
+			return 0;
+		log_warn("cannot read '%s'", d->memory);
+		return -1;
+	}
+	if ((buf = malloc(MEMORY_MAX)) == NULL)
+		fatal("malloc");
+	len = fread(buf, 1, MEMORY_MAX, f);
+	fclose(f);
+	o = json_parse(buf, len);
+	free(buf);
+	rc = node_memory_from_json(&d->node, o, err, sizeof(err));
+	cJSON_Delete(o);
+	if (rc < 0) {
+		log_warnx("%s: %s (remove it to make this node forget its cluster)", d->memory, err);
+		return -1;
+	}
+	d->memory_saved = d->node.memo_seq;
+	if (d->node.nmemo > 0)
+		log_info("remembers %d member%s of its cluster (%s)", d->node.nmemo,
+		    d->node.nmemo == 1 ? "" : "s", d->memory);
+	return 0;
+}
+
+static void
+memory_save(struct memberd *d)
+{
+	cJSON *o;
+	char *txt;
+
+	if (d->node.memo_seq == d->memory_saved)
+		return;
+	d->memory_saved = d->node.memo_seq;
+	if (d->node.nmemo == 0) {
+		if (unlink(d->memory) < 0 && errno != ENOENT)
+			log_warn("cannot remove '%s'", d->memory);
+		return;
+	}
+	o = node_memory_to_json(&d->node);
+	txt = json_print(o);
+	cJSON_Delete(o);
+	if (daemon_write_file(d->memory, txt, strlen(txt)) < 0)
+		log_warn("cannot write '%s'", d->memory);
+	free(txt);
+}
 
 /* Relayed messages for local services go out on the svc PUB, topic "SVC\n". */
 static void
@@ -385,6 +458,8 @@ main(int argc, char **argv)
 	mstate_init(&d.published);
 	log_info("%s (%s) starting as uid %llu%s", d.cfg.name, d.cfg.address,
 	    (unsigned long long)uid, d.auth.enabled ? ", messages authenticated" : "");
+	if (memory_load(&d) < 0)
+		return 1;
 	node_start(&d.node, now);
 	daemon_notify("READY=1");
 
@@ -401,6 +476,7 @@ main(int argc, char **argv)
 		node_tick(&d.node, now);
 		flush_outbox(&d, now);
 		publish_changes(&d);
+		memory_save(&d);
 		peers_expire(d.peers, now);
 		if (now >= next_trim) {
 			/* bursts (a join storm at a seed) must not pin memory for good */
@@ -415,6 +491,10 @@ main(int argc, char **argv)
 		if (deadline < 0 || deadline > now + 1000)
 			deadline = now + 1000;
 		loop_poll(d.loop, deadline);
+	}
+	if (d.node.phase == PHASE_SHUTDOWN && d.node.exit_code == EXIT_DAEMON_OK) {
+		node_memory_forget(&d.node);	/* it left the cluster: nothing to keep apart from */
+		memory_save(&d);
 	}
 	peers_free(d.peers);
 	node_free(&d.node);

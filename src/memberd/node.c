@@ -246,6 +246,10 @@ node_init(struct node *n, const struct akc_config *cfg, uint64_t uid, msec_t now
 	n->next_hb = now;
 	n->push_at = -1;
 	n->join_next = -1;
+	n->self_seed = config_seed_index(cfg, cfg->address);
+	n->ack_at = -1;
+	for (i = 0; i < CONF_MAX_SEEDS; i++)
+		n->seedans[i].nack_at = -1;
 	n->exit_at = -1;
 }
 
@@ -260,6 +264,7 @@ node_free(struct node *n)
 	for (i = 0; i < n->nout; i++)
 		cJSON_Delete(n->out[i].msg);
 	free(n->out);
+	free(n->memo);
 	free(n->resets);
 	free(n->hbseen);
 	for (i = 0; i < n->nrelay; i++)
@@ -278,6 +283,7 @@ changed(struct node *n, msec_t now)
 {
 	n->state_seq++;
 	update_ring(n, now);
+	node_memory_update(n);
 	if (n->push_at < 0)
 		n->push_at = now + 2;
 }
@@ -329,6 +335,13 @@ send_init_joins(struct node *n)
 			continue;
 		send_to(n, n->cfg->seeds[i], envelope(n, MSG_INIT_JOIN, 0));
 	}
+	/* and the members we remember: one of them may run the cluster still */
+	for (i = 0; i < n->nmemo; i++) {
+		if (strcmp(n->memo[i].address, n->self.address) == 0 ||
+		    config_seed_index(n->cfg, n->memo[i].address) >= 0)
+			continue;
+		send_to(n, n->memo[i].address, envelope(n, MSG_INIT_JOIN, 0));
+	}
 }
 
 static void
@@ -341,45 +354,152 @@ send_join(struct node *n, const char *address)
 	snprintf(n->join_target, sizeof(n->join_target), "%s", address);
 }
 
-void
-node_start(struct node *n, msec_t now)
+/*
+ * Forming a cluster, the rule of Akka Management's Cluster Bootstrap made
+ * strict: a seed forms a new cluster only when a quorum of the seed nodes
+ * (required-contact-points, by default a majority, ourselves included)
+ * answered our init-join lately that they are not members, none answered
+ * that it is one, and that quorum names us as the one to form it: each seed
+ * names the first (in seed-list order) of the seeds it hears from, itself
+ * included. Then every seed of the quorum joins us. A node cut off from the
+ * others hears nobody and keeps trying forever; it never forms a second
+ * cluster alone, whatever it forgot in a restart. Two quorums always share
+ * a seed, and one seed names one candidate at a time (see memberd(8),
+ * FORMING, for the rare race that remains and why singletond's guard makes
+ * it harmless).
+ */
+static msec_t
+form_window(const struct node *n)
+{
+	return n->join_backoff * 4 > 2000 ? n->join_backoff * 4 : 2000;
+}
+
+static int
+answered_lately(const struct node *n, int i, msec_t now)
+{
+	return n->seedans[i].nack_at >= 0 && now - n->seedans[i].nack_at <= form_window(n);
+}
+
+/* The seed this node names to form the cluster: the first it hears from, itself included. */
+static int
+self_ready(const struct node *n, msec_t now)
+{
+	int have, of;
+
+	return node_memory_ready(n, now, form_window(n), &have, &of);
+}
+
+static int
+form_candidate(const struct node *n, msec_t now)
+{
+	int i;
+
+	for (i = 0; i < n->cfg->nseeds; i++)
+		if ((i == n->self_seed && self_ready(n, now)) ||
+		    (answered_lately(n, i, now) && n->seedans[i].ready))
+			return i;
+	return -1;
+}
+
+/* 1 when this node may form a new cluster now; *votes and *heard say how close it is. */
+static int
+may_form(const struct node *n, msec_t now, int *votes, int *heard)
 {
 	int i, others = 0;
 
+	*votes = *heard = 0;
+	if (n->self_seed < 0 || n->join_only[0] != '\0')
+		return 0;
+	if (n->ack_at >= 0 && now - n->ack_at <= form_window(n))
+		return 0;	/* a cluster exists: join it, however long that takes */
+	for (i = 0; i < n->cfg->nseeds; i++) {
+		if (i == n->self_seed)
+			continue;
+		others++;
+		if (answered_lately(n, i, now)) {
+			(*heard)++;
+			if (n->seedans[i].cand == n->self_seed)
+				(*votes)++;
+		}
+	}
+	if (form_candidate(n, now) == n->self_seed)
+		(*votes)++;
+	if (*votes < config_form_quorum(n->cfg) || !self_ready(n, now))
+		return 0;
+	/* every seed answered, or the others had seed-node-timeout to say they are members */
+	return *heard == others || now - n->join_started >= n->cfg->seed_node_timeout;
+}
+
+/* Says, now and then, what a joining node waits for: it never waits in silence. */
+static void
+join_say(struct node *n, msec_t now)
+{
+	int votes, heard, have, of;
+
+	if (now - n->join_started < 10000 || now - n->join_said < 10000)
+		return;
+	n->join_said = now;
+	if (n->join_only[0] != '\0') {
+		log_warnx("still joining through %s: no welcome yet", n->join_only);
+		return;
+	}
+	if (n->ack_at >= 0 && now - n->ack_at <= form_window(n)) {
+		log_warnx("still joining: a member answered, no welcome yet (waiting for the "
+		    "cluster to remove this node's previous incarnation?)");
+		return;
+	}
+	may_form(n, now, &votes, &heard);
+	if (!node_memory_ready(n, now, form_window(n), &have, &of))
+		log_warnx("no cluster found: %d of the %d members this node remembers answer as "
+		    "non-members, a majority needed to form a new one (the others may run the "
+		    "cluster behind a cut); still trying", have, of);
+	else if (n->self_seed < 0)
+		log_warnx("no seed node answers as a member of a cluster (%d seeds; a node "
+		    "that is not a seed never forms one): still trying", n->cfg->nseeds);
+	else
+		log_warnx("no cluster found and none formed: %d of %d other seeds answer, %d "
+		    "name this node to form one, %d needed (required-contact-points); still trying",
+		    heard, n->cfg->nseeds - 1, votes, config_form_quorum(n->cfg));
+}
+
+void
+node_start(struct node *n, msec_t now)
+{
 	if (n->cfg->nseeds == 0)
 		return;
-	for (i = 0; i < n->cfg->nseeds; i++)
-		if (strcmp(n->cfg->seeds[i], n->self.address) != 0)
-			others++;
-	n->first_seed = strcmp(n->cfg->seeds[0], n->self.address) == 0;
-	if (n->first_seed && others == 0) {
-		join_self(n, now);
+	if (n->self_seed >= 0 && n->cfg->nseeds == 1 && n->nmemo <= 1) {
+		join_self(n, now);	/* the only seed, alone before: nobody else could form it */
 		return;
 	}
 	n->phase = PHASE_JOINING;
 	n->join_backoff = n->cfg->gossip_interval < 500 ? n->cfg->gossip_interval : 500;
 	n->join_next = now;
-	n->first_seed_deadline = now + n->cfg->seed_node_timeout;
-	n->nacks = 0;
+	n->join_started = n->join_said = now;
 }
 
 static void
 join_tick(struct node *n, msec_t now)
 {
+	int votes, heard;
+
 	if (n->phase != PHASE_JOINING || n->join_next < 0 || now < n->join_next)
 		return;
 	if (n->join_only[0] != '\0') {
 		send_join(n, n->join_only);
-	} else if (n->first_seed && now >= n->first_seed_deadline) {
-		/* nobody answered within seed-node-timeout: we form the cluster */
+	} else if (may_form(n, now, &votes, &heard)) {
 		join_self(n, now);
 		return;
 	} else {
 		n->join_target[0] = '\0';
 		send_init_joins(n);
 	}
+	join_say(n, now);
 	n->join_next = now + jitter(n, n->join_backoff);
-	if (!n->first_seed) {
+	/*
+	 * A seed asks at a steady pace: its answers are votes, and a vote
+	 * counts only while it is recent. Other nodes back off.
+	 */
+	if (n->self_seed < 0 || n->join_only[0] != '\0') {
 		n->join_backoff *= 2;
 		if (n->join_backoff > n->cfg->join_retry_max)
 			n->join_backoff = n->cfg->join_retry_max;
@@ -406,9 +526,9 @@ node_cmd_join(struct node *n, const char *address, msec_t now, char *err, size_t
 	}
 	snprintf(n->join_only, sizeof(n->join_only), "%s", address);
 	n->phase = PHASE_JOINING;
-	n->first_seed = 0;
 	n->join_backoff = 500;
 	n->join_next = now;
+	n->join_started = n->join_said = now;
 	return 0;
 }
 
@@ -1173,28 +1293,38 @@ on_welcome(struct node *n, const cJSON *msg, const struct from *f, msec_t now)
 }
 
 static void
-on_init_join(struct node *n, const struct from *f)
+on_init_join(struct node *n, const struct from *f, msec_t now)
 {
 	int ok = n->phase == PHASE_MEMBER && n->self.status != MS_DOWN &&
 	    n->self.status != MS_EXITING;
+	cJSON *m = envelope(n, ok ? MSG_INIT_JOIN_ACK : MSG_INIT_JOIN_NACK, f->uid);
+	int cand;
 
-	send_to(n, f->address, envelope(n, ok ? MSG_INIT_JOIN_ACK : MSG_INIT_JOIN_NACK, f->uid));
+	/* not a member: our vote for who should form the cluster, if we are a seed */
+	if (!ok && n->phase == PHASE_JOINING && n->self_seed >= 0 &&
+	    !(n->ack_at >= 0 && now - n->ack_at <= form_window(n)) &&
+	    (cand = form_candidate(n, now)) >= 0)
+		cJSON_AddStringToObject(m, "cand", n->cfg->seeds[cand]);
+	if (!ok && n->phase == PHASE_JOINING && n->self_seed >= 0)
+		cJSON_AddBoolToObject(m, "ready", self_ready(n, now));
+	send_to(n, f->address, m);
 }
 
 static void
-on_init_join_reply(struct node *n, const struct from *f, int ack, msec_t now)
+on_init_join_reply(struct node *n, const struct from *f, const cJSON *msg, int ack, msec_t now)
 {
-	int i, others = 0;
+	const char *cand;
+	int i;
 
 	if (n->phase != PHASE_JOINING || n->join_only[0] != '\0')
 		return;
 	if (ack) {
 		/*
-		 * A cluster exists: even the first seed must never form another
-		 * one now, however long the join takes (the node that acked may
-		 * first have to remove our previous incarnation).
+		 * A cluster exists: we must never form another one while it
+		 * answers, however long the join takes (the node that acked
+		 * may first have to remove our previous incarnation).
 		 */
-		n->first_seed = 0;
+		n->ack_at = now;
 		if (n->join_target[0] == '\0') {
 			send_join(n, f->address);
 			/* a welcome should follow quickly; retry from scratch if not */
@@ -1202,13 +1332,13 @@ on_init_join_reply(struct node *n, const struct from *f, int ack, msec_t now)
 		}
 		return;
 	}
-	if (!n->first_seed)
-		return;
-	for (i = 0; i < n->cfg->nseeds; i++)
-		if (strcmp(n->cfg->seeds[i], n->self.address) != 0)
-			others++;
-	if (++n->nacks >= others)
-		join_self(n, now);
+	node_memory_nack(n, f->address, now);
+	if ((i = config_seed_index(n->cfg, f->address)) < 0 || i == n->self_seed)
+		return;		/* only the seeds vote */
+	n->seedans[i].nack_at = now;
+	cand = json_str(msg, "cand");
+	n->seedans[i].cand = cand != NULL ? config_seed_index(n->cfg, cand) : -1;
+	n->seedans[i].ready = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(msg, "ready"));
 }
 
 static void
@@ -1300,11 +1430,21 @@ node_receive(struct node *n, const cJSON *msg, msec_t now)
 
 		log_warnx("%s (%s) refused our join: %s", f.name, f.address, why ? why : "?");
 	} else if (strcmp(t, MSG_INIT_JOIN) == 0)
-		on_init_join(n, &f);
+		on_init_join(n, &f, now);
 	else if (strcmp(t, MSG_INIT_JOIN_ACK) == 0)
-		on_init_join_reply(n, &f, 1, now);
-	else if (strcmp(t, MSG_INIT_JOIN_NACK) == 0)
-		on_init_join_reply(n, &f, 0, now);
+		on_init_join_reply(n, &f, msg, 1, now);
+	else if (strcmp(t, MSG_INIT_JOIN_NACK) == 0) {
+		const cJSON *cand = cJSON_GetObjectItemCaseSensitive(msg, "cand");
+
+		const cJSON *ready = cJSON_GetObjectItemCaseSensitive(msg, "ready");
+
+		if ((cand != NULL && (!cJSON_IsString(cand) ||
+		    strlen(cand->valuestring) >= CONF_ADDR_MAX)) ||
+		    (ready != NULL && !cJSON_IsBool(ready)))
+			n->dropped.malformed++;
+		else
+			on_init_join_reply(n, &f, msg, 0, now);
+	}
 	else if (strcmp(t, MSG_EXITING) == 0) {
 		const cJSON *forced = cJSON_GetObjectItemCaseSensitive(msg, "forced");
 

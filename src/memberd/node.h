@@ -59,6 +59,13 @@ struct dropped {
 	uint64_t not_member;	/* from a node not in our membership */
 };
 
+struct memo {
+	char address[CONF_ADDR_MAX];
+	uint64_t uid;		/* the incarnation last seen there */
+	int64_t seen;		/* wall ms it was last a member in our view */
+	msec_t nack_at;		/* answered our init-join as a non-member then */
+};
+
 struct node {
 	const struct akc_config *cfg;
 	struct member self;
@@ -74,11 +81,21 @@ struct node {
 	int64_t wall;		/* wall ms, set by the caller: tombstone times only */
 
 	/* joining */
-	int first_seed;		/* we are seeds[0]: may form the cluster */
-	msec_t join_next, join_backoff, first_seed_deadline;
+	int self_seed;		/* our index in the seed list, -1: not a seed (never forms) */
+	msec_t join_next, join_backoff, join_started, join_said;
 	char join_target[CONF_ADDR_MAX];	/* sent "join" here, awaiting welcome */
 	char join_only[CONF_ADDR_MAX];		/* akc-join ADDRESS */
-	int nacks;
+	/*
+	 * Forming a cluster (memberd(8), FORMING): what each seed last answered
+	 * to our init-join, and which seed it named as the one to form.
+	 */
+	struct { msec_t nack_at; int cand, ready; } seedans[CONF_MAX_SEEDS];
+	msec_t ack_at;		/* a member answered: a cluster exists, never form */
+
+	/* the members this node remembers across restarts (memory.c), saved by the shell */
+	struct memo *memo;
+	int nmemo, memocap;
+	uint64_t memo_seq;	/* bumped on every change worth saving */
 
 	/* gossip */
 	msec_t next_gossip, push_at;
@@ -124,6 +141,24 @@ struct node {
 };
 
 void node_init(struct node *, const struct akc_config *, uint64_t uid, msec_t now);
+
+/*
+ * The membership memory (memory.c): kept up to date by the core; the shell
+ * saves node_memory_to_json() in state-dir whenever memo_seq changes and
+ * loads it before node_start.
+ */
+void node_memory_update(struct node *);
+cJSON *node_memory_to_json(const struct node *);
+int node_memory_from_json(struct node *, const cJSON *, char *err, size_t len);
+void node_memory_forget(struct node *);
+void node_memory_nack(struct node *, const char *address, msec_t now);
+/* A majority of the remembered members (ourselves included) answered lately as non-members. */
+int node_memory_ready(const struct node *, msec_t now, msec_t window, int *have, int *of);
+/*
+ * Whether this node sees a majority of the members it remembers as
+ * reachable members of its cluster: the singleton guard (singletond(8)).
+ */
+int node_majority(const struct node *, int *have, int *of);
 void node_free(struct node *);
 /* Starts the seed-node process (no-op without seeds). */
 void node_start(struct node *, msec_t now);

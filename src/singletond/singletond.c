@@ -62,6 +62,7 @@ struct sgd {
 	struct conf_singleton sc;
 	struct loop *loop;
 	struct singleton sm;
+	msec_t minority_said;	/* when to say again that we wait for a majority */
 	struct proxy px;
 	int statesub, svcsub, relay, front, childsock, ctl;
 	char svc[RELAY_SVC_MAX], topic[RELAY_SVC_MAX + 1];
@@ -212,7 +213,29 @@ fetch_state(struct sgd *d, msec_t now)
 		sg_lost(&d->sm, "this node was downed", now);
 		goto out;
 	}
-	sg_view(&d->sm, &st, self, clock_wall_ms(), now);
+	{
+		const cJSON *q = cJSON_GetObjectItemCaseSensitive(rsp, "majority");
+		long have = 0, of = 0;
+		int ok = 0;
+
+		/* absent or malformed: no majority shown, so no singleton here */
+		if (q == NULL || json_bool(q, "ok", &ok) < 0) {
+			ok = 0;
+			q = NULL;
+		} else {
+			json_int(q, "reachable", 0, 1L << 30, &have);
+			json_int(q, "remembered", 0, 1L << 30, &of);
+		}
+		d->sm.majority = ok;
+		sg_view(&d->sm, &st, self, clock_wall_ms(), now);
+		if (d->sm.minority_wait && now >= d->minority_said) {
+			log_warnx("singleton %s: this node is the oldest but does not see a majority "
+			    "of its cluster (%ld of the %ld members it remembers reachable): it does "
+			    "not run here until it does", d->sc.name, have, of);
+			d->minority_said = now + 10000;
+		} else if (!d->sm.minority_wait)
+			d->minority_said = 0;
+	}
 	snprintf(d->oldest_name, sizeof(d->oldest_name), "%s", d->sm.oldest.name);
 	proxy_target(&d->px, d->sm.oldest.uid, now);
 	/* the node we thought runs it is gone */

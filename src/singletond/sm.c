@@ -183,8 +183,11 @@ static void
 step(struct singleton *s, msec_t now)
 {
 	s->now = now;
-	int head = s->oldest.uid == s->self && s->self != 0 && !self_leaving(s) && !s->retired;
+	int oldest = s->oldest.uid == s->self && s->self != 0 && !self_leaving(s) && !s->retired;
+	int head = oldest && s->majority;
 	int guard;
+
+	s->minority_wait = oldest && !s->majority;
 
 	for (guard = 0; guard < 4; guard++) {
 		enum sg_state was = s->state;
@@ -206,7 +209,8 @@ step(struct singleton *s, msec_t now)
 			break;
 		case SG_BECOMING:
 			if (!head)
-				go(s, SG_YOUNGER, "no longer the oldest");
+				go(s, SG_YOUNGER, oldest ? "lost sight of a majority of the cluster" :
+				    "no longer the oldest");
 			else if (blockers(s, now, NULL) == 0)
 				go(s, SG_OLDEST, "older members handed over or were removed for the margin");
 			break;
@@ -216,9 +220,12 @@ step(struct singleton *s, msec_t now)
 					s->hand_to = s->oldest.uid;
 				go(s, SG_HANDING_OVER, "this node is leaving");
 				send(s, s->hand_to, SG_TAKE_OVER_FROM_ME);
-			} else if (!head) {
+			} else if (!oldest) {
 				s->hand_to = s->oldest.uid;
 				go(s, SG_HANDING_OVER, "another member became the oldest");
+			} else if (!s->majority) {
+				/* not retired: it runs here again once the majority is back */
+				go(s, SG_YOUNGER, "lost sight of a majority of the cluster: stopping it");
 			}
 			break;
 		case SG_HANDING_OVER:
@@ -449,8 +456,9 @@ sg_standby_wanted(const struct singleton *s)
 {
 	const struct sg_known *me;
 
-	if ((s->state != SG_YOUNGER && s->state != SG_BECOMING) || s->retired || self_leaving(s))
-		return 0;
+	if ((s->state != SG_YOUNGER && s->state != SG_BECOMING) || s->retired || self_leaving(s) ||
+	    s->child != CH_IDLE)
+		return 0;	/* never beside the child, even while it stops */
 	for (me = s->k; me < s->k + s->nk; me++)
 		if (me->m.uid == s->self)
 			return candidate(me);

@@ -76,6 +76,14 @@ struct singleton {
 	 */
 	int retired;
 	uint64_t hand_to;	/* the new oldest we hand over to (0: none asked) */
+	/*
+	 * The guard (singletond(8), NEVER TWO): memberd says whether this node
+	 * sees a majority of the members it remembers, across restarts, as
+	 * reachable members of its cluster. Without it the child never runs,
+	 * and a running child is stopped. Set by the shell before sg_view.
+	 */
+	int majority;
+	int minority_wait;	/* the oldest, but waits for a majority: the shell says so */
 	msec_t next_retry;
 	msec_t now;		/* the time of the last input */
 	char why[160];		/* the reason of the last state change, for the log */

@@ -21,6 +21,8 @@ static struct node nodes[N];
 static int alive[N];
 static msec_t now;
 static msec_t drop_exiting_until;	/* the router loses exit notices till then */
+static int cut[N][N];			/* the router loses what i sends j */
+static const char *seed_list = "tcp://127.0.0.1:1000";
 
 static void
 make_config(int i)
@@ -30,10 +32,11 @@ make_config(int i)
 	FILE *f = fdopen(fd, "w");
 
 	fprintf(f, "[node]\nname = n%d\naddress = tcp://127.0.0.1:%d\n"
-	    "[cluster]\nseed-nodes = tcp://127.0.0.1:1000\ngossip-interval = 100ms\n"
+	    "[cluster]\nseed-nodes = %s\ngossip-interval = 100ms\n"
 	    "seed-node-timeout = 300ms\nallow-weakly-up-members = off\n"
 	    "[failure-detector]\nheartbeat-interval = 100ms\n"
-	    "acceptable-heartbeat-pause = 300ms\nmonitored-by-nr-of-members = 2\n", i, 1000 + i);
+	    "acceptable-heartbeat-pause = 300ms\nmonitored-by-nr-of-members = 2\n", i, 1000 + i,
+	    seed_list);
 	fclose(f);
 	if (config_load(path, &cfg[i]) != 0)
 		exit(99);
@@ -73,7 +76,7 @@ route(void)
 				j = by_address(copy[k].address);
 				if (t != NULL && strcmp(t, MSG_EXITING) == 0 && now < drop_exiting_until)
 					j = -1;
-				if (alive[i] && j >= 0 && alive[j])
+				if (alive[i] && j >= 0 && alive[j] && !cut[i][j])
 					node_receive(&nodes[j], copy[k].msg, now);
 				cJSON_Delete(copy[k].msg);
 			}
@@ -369,6 +372,99 @@ leave_holder_died(void)
 	alive[1] = 0;
 }
 
+static int
+phase_is_member(int i)
+{
+	return nodes[i].phase == PHASE_MEMBER;
+}
+
+/* Fresh nodes 0..N-1 on seeds n0, n1, n2; those in `up` start now. */
+static void
+fresh_seeded(const int *up)
+{
+	int i, k;
+
+	for (i = 0; i < N; i++) {
+		node_free(&nodes[i]);
+		memset(&nodes[i], 0, sizeof(nodes[i]));
+		for (k = 0; k < N; k++)
+			cut[i][k] = 0;
+	}
+	seed_list = "tcp://127.0.0.1:1000, tcp://127.0.0.1:1001, tcp://127.0.0.1:1002";
+	for (i = 0; i < N; i++) {
+		make_config(i);
+		node_init(&nodes[i], &cfg[i], 5000 + now + (uint64_t)i * 104729, now);
+		alive[i] = up[i];
+		if (up[i])
+			node_start(&nodes[i], now);
+	}
+}
+
+static int
+members_of(int i)
+{
+	return nodes[i].phase == PHASE_MEMBER ? nodes[i].st.n : 0;
+}
+
+/*
+ * Forming needs a quorum of the seeds: a cold start forms one cluster at
+ * once; a seed alone or cut off never forms one (issue 9: a restarted first
+ * seed behind a cut formed a second cluster and ran a second singleton).
+ */
+static void
+form_quorum(void)
+{
+	int all[N] = { 1, 1, 1, 1, 1 }, only0[N] = { 1, 0, 0, 0, 0 };
+	int no2[N] = { 1, 1, 0, 1, 1 };
+	int i, k;
+
+	/* cold start of everyone: one cluster, quickly (no seed-node-timeout wait) */
+	fresh_seeded(all);
+	CHECK(until(all_up, N, 3000) >= 0);
+	CHECK(now >= 0);
+	for (i = 0; i < N; i++)
+		CHECK_INT(members_of(i), N);
+
+	/* the first seed alone: never forms, however long */
+	fresh_seeded(only0);
+	step(30000);
+	CHECK_INT(nodes[0].phase, PHASE_JOINING);
+
+	/* the first seed cut off from all: the others form without it, it never alone */
+	fresh_seeded(all);
+	for (k = 1; k < N; k++)
+		cut[0][k] = cut[k][0] = 1;
+	step(20000);
+	CHECK_INT(nodes[0].phase, PHASE_JOINING);
+	for (i = 1; i < N; i++)
+		CHECK_INT(members_of(i), N - 1);
+	/* healed: it joins the one cluster */
+	for (k = 1; k < N; k++)
+		cut[0][k] = cut[k][0] = 0;
+	alive[0] = 1;
+	CHECK(until(all_up, N, 10000) >= 0);
+
+	/* a seed missing for good: the other two form after seed-node-timeout */
+	fresh_seeded(no2);
+	step(200);
+	CHECK(!phase_is_member(0));	/* not before the timeout: n2 may yet answer as a member */
+	step(3000);
+	for (i = 0; i < N; i++)
+		if (i != 2)
+			CHECK_INT(members_of(i), N - 1);
+
+	/* two seeds that cannot hear each other, each with a third: only one cluster */
+	fresh_seeded(all);
+	cut[0][1] = cut[1][0] = 1;
+	step(10000);
+	CHECK(phase_is_member(2));
+	CHECK(!(phase_is_member(0) && phase_is_member(1) &&
+	    mstate_find(&nodes[0].st, nodes[1].self.uid) < 0 &&
+	    mstate_find(&nodes[1].st, nodes[0].self.uid) < 0 &&
+	    nodes[0].st.n == 1 && nodes[1].st.n == 1));
+	seed_list = "tcp://127.0.0.1:1000";
+}
+
 int
 main(void)
 {
@@ -384,6 +480,7 @@ main(void)
 	RUN(hostile);
 	RUN(leave_notice_lost);
 	RUN(leave_holder_died);
+	RUN(form_quorum);
 	for (i = 0; i < N; i++)
 		node_free(&nodes[i]);
 	return unit_done();

@@ -60,6 +60,7 @@ mk(struct singleton *s, const char *role, msec_t margin, msec_t retry, msec_t st
 	c.hand_over_retry = retry;
 	c.stop_timeout = stop_timeout;
 	sg_init(s, &c, margin);
+	s->majority = 1;	/* memberd's guard: see majority_guard */
 }
 
 /* Takes the outbox; returns it as "to:message to:message". */
@@ -77,6 +78,52 @@ outbox(struct singleton *s)
 		len += (size_t)snprintf(buf + len, sizeof(buf) - len, "%s%d:%s",
 		    i ? " " : "", (int)o[i].to, o[i].m);
 	return buf;
+}
+
+/*
+ * The guard (issue 9): without a majority of the cluster it remembers in
+ * sight, even the oldest never starts it, and a running child is stopped,
+ * to start again (not retired) once the majority is back.
+ */
+static void
+majority_guard(void)
+{
+	struct mstate st;
+	struct singleton a;
+
+	cluster(&st);
+	mk(&a, "backend", 5000, 1000, 5000);
+	a.majority = 0;
+	sg_view(&a, &st, A, WALL, 1000);
+	CHECK_INT(a.state, SG_YOUNGER);
+	CHECK(a.minority_wait);
+	CHECK_INT(sg_child_action(&a, 1000), ACT_NONE);
+	CHECK(!sg_standby_wanted(&a) || a.child == CH_IDLE);
+
+	a.majority = 1;
+	sg_view(&a, &st, A, WALL, 2000);
+	CHECK_INT(a.state, SG_OLDEST);
+	CHECK(!a.minority_wait);
+	CHECK_INT(sg_child_action(&a, 2000), ACT_START);
+
+	/* lost: stopped at once, and no standby beside it while it stops */
+	a.majority = 0;
+	sg_view(&a, &st, A, WALL, 3000);
+	CHECK_INT(a.state, SG_YOUNGER);
+	CHECK(!sg_hold_exit(&a));
+	CHECK_INT(sg_child_action(&a, 3000), ACT_TERM);
+	CHECK(!sg_standby_wanted(&a));
+	sg_child_exited(&a, 3100);
+	CHECK_INT(sg_child_action(&a, 3100), ACT_NONE);
+
+	/* back: it runs again (a majority lost for a while is not a hand-over) */
+	a.majority = 1;
+	sg_view(&a, &st, A, WALL, 4000);
+	CHECK_INT(a.state, SG_OLDEST);
+	CHECK(!a.retired);
+	CHECK_INT(sg_child_action(&a, 4000), ACT_START);
+	sg_free(&a);
+	mstate_free(&st);
 }
 
 /* 1. Only the oldest member with the role runs it. */
@@ -1453,6 +1500,7 @@ int
 main(void)
 {
 	RUN(oldest_with_role_runs);
+	RUN(majority_guard);
 	RUN(role_selects_candidates);
 	RUN(graceful_hand_over);
 	RUN(asked_before_own_exit);

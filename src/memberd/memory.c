@@ -1,0 +1,211 @@
+/*
+ * memory.c: the membership a node remembers across restarts, and the
+ * majority rule built on it (memberd(8), FORMING; singletond(8), NEVER TWO).
+ *
+ * Why: a restart erases everything a node learnt by gossip (the members,
+ * their tombstones), and a supervisor restarts a downed node at once. A
+ * fresh incarnation cut off from its cluster could then form a cluster of
+ * its own and start every singleton there, while the real cluster ran them
+ * too. So memberd remembers, in state-dir, the members of the cluster it
+ * belongs to (address and incarnation), and two rules use that memory:
+ *
+ *  - forming: a node may form a new cluster only when a majority of the
+ *    members it remembers answer that they are not members of any cluster
+ *    (the whole cluster stopped): a part of the old cluster that is cut off
+ *    can never be a majority of it;
+ *  - the singleton guard: a singleton runs only on a node that sees a
+ *    majority of the members it remembers as reachable members of its own
+ *    cluster. Two disjoint sets of nodes cannot each hold a majority of the
+ *    same memory.
+ *
+ * The memory follows the cluster: a member seen is added (a new incarnation
+ * at the same address replaces the old), a member whose removal the cluster
+ * records (a tombstone) is dropped. What the cluster never mentions (a
+ * member of a previous life that this cluster does not know) stays until it
+ * has not been seen for MEMORY_FORGET: it counts against a majority, which
+ * errs on the side of never two. See memberd(8) for the trade-offs.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "json.h"
+#include "log.h"
+#include "node.h"
+
+#define MEMORY_FORGET	(24LL * 3600 * 1000)	/* as tombstones: wall ms */
+
+static int
+memo_index(const struct node *n, const char *address)
+{
+	int i;
+
+	for (i = 0; i < n->nmemo; i++)
+		if (strcmp(n->memo[i].address, address) == 0)
+			return i;
+	return -1;
+}
+
+static struct memo *
+memo_add(struct node *n, const char *address, uint64_t uid)
+{
+	struct memo *e;
+
+	if (n->nmemo == n->memocap) {
+		n->memocap = n->memocap ? n->memocap * 2 : 16;
+		if ((n->memo = realloc(n->memo, (size_t)n->memocap * sizeof(*n->memo))) == NULL)
+			fatal("realloc");
+	}
+	e = &n->memo[n->nmemo++];
+	memset(e, 0, sizeof(*e));
+	snprintf(e->address, sizeof(e->address), "%s", address);
+	e->uid = uid;
+	e->nack_at = -1;
+	return e;
+}
+
+static int
+counts_as_member(enum mstatus s)
+{
+	return s == MS_JOINING || s == MS_WEAKLY_UP || s == MS_UP || s == MS_LEAVING;
+}
+
+void
+node_memory_update(struct node *n)
+{
+	int i, k, changed = 0;
+
+	if (n->phase != PHASE_MEMBER)
+		return;
+	for (i = 0; i < n->st.n; i++) {
+		const struct member *m = &n->st.m[i];
+
+		if (!counts_as_member(m->status))
+			continue;
+		if ((k = memo_index(n, m->address)) < 0) {
+			memo_add(n, m->address, m->uid);
+			changed = 1;
+		} else if (n->memo[k].uid != m->uid) {
+			n->memo[k].uid = m->uid;	/* a new incarnation at that address */
+			changed = 1;
+		}
+	}
+	for (k = 0; k < n->nmemo; k++) {
+		struct memo *e = &n->memo[k];
+
+		if (mstate_find(&n->st, e->uid) >= 0) {
+			if (e->seen / 60000 != n->wall / 60000)
+				changed = 1;	/* rewritten at most once a minute for this */
+			e->seen = n->wall;
+			continue;
+		}
+		if (mstate_tomb(&n->st, e->uid) != NULL ||
+		    (e->seen > 0 && n->wall - e->seen > MEMORY_FORGET)) {
+			n->memo[k--] = n->memo[--n->nmemo];
+			changed = 1;
+		}
+	}
+	if (changed)
+		n->memo_seq++;
+}
+
+int
+node_majority(const struct node *n, int *have, int *of)
+{
+	int k, i;
+
+	*have = 0;
+	*of = n->nmemo;
+	if (n->phase != PHASE_MEMBER)
+		return 0;
+	for (k = 0; k < n->nmemo; k++) {
+		for (i = 0; i < n->st.n; i++)
+			if (strcmp(n->st.m[i].address, n->memo[k].address) == 0 &&
+			    counts_as_member(n->st.m[i].status) &&
+			    (n->st.m[i].uid == n->self.uid || mstate_reachable(&n->st, n->st.m[i].uid)))
+				break;
+		if (i < n->st.n)
+			(*have)++;
+	}
+	return *have > n->nmemo / 2;
+}
+
+/* Forming: a majority of the remembered members (ourselves included) answered lately. */
+int
+node_memory_ready(const struct node *n, msec_t now, msec_t window, int *have, int *of)
+{
+	int k;
+
+	*have = 0;
+	*of = n->nmemo;
+	if (n->nmemo == 0)
+		return 1;	/* a new node: nothing to keep apart from */
+	for (k = 0; k < n->nmemo; k++)
+		if (strcmp(n->memo[k].address, n->self.address) == 0 ||
+		    (n->memo[k].nack_at >= 0 && now - n->memo[k].nack_at <= window))
+			(*have)++;
+	return *have > n->nmemo / 2;
+}
+
+void
+node_memory_nack(struct node *n, const char *address, msec_t now)
+{
+	int k = memo_index(n, address);
+
+	if (k >= 0)
+		n->memo[k].nack_at = now;
+}
+
+cJSON *
+node_memory_to_json(const struct node *n)
+{
+	cJSON *o = cJSON_CreateObject(), *a = cJSON_AddArrayToObject(o, "members");
+	int k;
+
+	cJSON_AddNumberToObject(o, "v", 1);
+	for (k = 0; k < n->nmemo; k++) {
+		cJSON *e = cJSON_CreateObject();
+
+		cJSON_AddStringToObject(e, "address", n->memo[k].address);
+		json_add_u64(e, "uid", n->memo[k].uid);
+		cJSON_AddNumberToObject(e, "seen", (double)n->memo[k].seen);
+		cJSON_AddItemToArray(a, e);
+	}
+	return o;
+}
+
+int
+node_memory_from_json(struct node *n, const cJSON *o, char *err, size_t len)
+{
+	const cJSON *e;
+	long v;
+
+	if (!cJSON_IsObject(o) || json_int(o, "v", 1, 1, &v) < 0 ||
+	    !cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(o, "members"))) {
+		snprintf(err, len, "not a membership memory of this version");
+		return -1;
+	}
+	n->nmemo = 0;
+	cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(o, "members")) {
+		const char *addr = json_str(e, "address");
+		const cJSON *seen = cJSON_GetObjectItemCaseSensitive(e, "seen");
+		uint64_t uid;
+
+		if (addr == NULL || strlen(addr) >= CONF_ADDR_MAX || json_u64(e, "uid", &uid) < 0 ||
+		    !cJSON_IsNumber(seen)) {
+			snprintf(err, len, "a malformed member");
+			n->nmemo = 0;
+			return -1;
+		}
+		if (memo_index(n, addr) < 0)
+			memo_add(n, addr, uid)->seen = (int64_t)seen->valuedouble;
+	}
+	return 0;
+}
+
+void
+node_memory_forget(struct node *n)
+{
+	n->nmemo = 0;
+	n->memo_seq++;
+}
