@@ -465,6 +465,66 @@ form_quorum(void)
 	seed_list = "tcp://127.0.0.1:1000";
 }
 
+/*
+ * The memory: a restarted node remembers its cluster; alone it never forms
+ * one (even as the only seed), with its cluster it rejoins; the majority
+ * guard counts the remembered members in sight.
+ */
+static void
+memory_rules(void)
+{
+	int all[N] = { 1, 1, 1, 1, 1 };
+	int have, of, k;
+	cJSON *mem, *bad;
+	char err[128];
+
+	seed_list = "tcp://127.0.0.1:1000";
+	fresh_seeded(all);
+	CHECK(until(all_up, N, 5000) >= 0);
+	CHECK_INT(nodes[0].nmemo, N);
+	CHECK(node_majority(&nodes[0], &have, &of));
+	CHECK_INT(have, N);
+	CHECK_INT(of, N);
+
+	/* three of five cut off from n0 and seen unreachable: n0 has no majority */
+	for (k = 2; k < N; k++)
+		cut[0][k] = cut[k][0] = cut[1][k] = cut[k][1] = 1;
+	step(3000);
+	CHECK(!node_majority(&nodes[0], &have, &of));
+	CHECK_INT(have, 2);
+	CHECK(node_majority(&nodes[3], &have, &of));
+	for (k = 2; k < N; k++)
+		cut[0][k] = cut[k][0] = cut[1][k] = cut[k][1] = 0;
+
+	/* n0 (the only seed) restarted alone with its memory: never forms */
+	mem = node_memory_to_json(&nodes[0]);
+	for (k = 0; k < N; k++)
+		alive[k] = 0;
+	node_free(&nodes[0]);
+	memset(&nodes[0], 0, sizeof(nodes[0]));
+	node_init(&nodes[0], &cfg[0], 777777, now);
+	CHECK_INT(node_memory_from_json(&nodes[0], mem, err, sizeof(err)), 0);
+	CHECK_INT(nodes[0].nmemo, N);
+	alive[0] = 1;
+	node_start(&nodes[0], now);
+	step(20000);
+	CHECK_INT(nodes[0].phase, PHASE_JOINING);
+
+	/* its cluster back (n1..n4 still members): it rejoins through them */
+	for (k = 1; k < N; k++)
+		alive[k] = 1;
+	step(8000);
+	CHECK_INT(nodes[0].phase, PHASE_MEMBER);
+	CHECK(members_of(0) >= N);
+	cJSON_Delete(mem);
+
+	/* a damaged memory is refused, not taken as empty */
+	bad = cJSON_Parse("{\"v\":1,\"members\":[{\"address\":7}]}");
+	CHECK_INT(node_memory_from_json(&nodes[1], bad, err, sizeof(err)), -1);
+	cJSON_Delete(bad);
+	CHECK_INT(node_memory_from_json(&nodes[1], NULL, err, sizeof(err)), -1);
+}
+
 int
 main(void)
 {
@@ -481,6 +541,7 @@ main(void)
 	RUN(leave_notice_lost);
 	RUN(leave_holder_died);
 	RUN(form_quorum);
+	RUN(memory_rules);
 	for (i = 0; i < N; i++)
 		node_free(&nodes[i]);
 	return unit_done();
