@@ -130,6 +130,23 @@ errors(void)
 	CHECK(errors_contain("value for 'run-dir' is too long"));
 	CHECK_INT(load("[node]\nname = a\naddress = tcp://h:1\n[downing]\nstrategy = static-quorum\n", &c), 1);
 	CHECK(errors_contain("missing required key 'quorum-size'"));
+	/* forming: a quorum of the seeds, at most their number */
+	CHECK_INT(load("[node]\nname = a\naddress = tcp://h:1\n[cluster]\n"
+	    "seed-nodes = tcp://h:1, tcp://h:2, tcp://h:3, tcp://h:4\n", &c), 0);
+	CHECK_INT(config_form_quorum(&c), 3);
+	CHECK_INT(config_seed_index(&c, "tcp://h:2"), 1);
+	CHECK_INT(config_seed_index(&c, "tcp://h:9"), -1);
+	CHECK_INT(load("[node]\nname = a\naddress = tcp://h:1\n[cluster]\n"
+	    "seed-nodes = tcp://h:1, tcp://h:2\nrequired-contact-points = 1\n", &c), 0);
+	CHECK_INT(config_form_quorum(&c), 1);
+	CHECK_INT(load("[node]\nname = a\naddress = tcp://h:1\n[cluster]\n"
+	    "seed-nodes = tcp://h:1, tcp://h:2\nrequired-contact-points = 3\n", &c), 1);
+	CHECK(errors_contain("bad value 3 for 'required-contact-points' in [cluster]: only 2 seed "
+	    "nodes are configured"));
+	CHECK_INT(load("[node]\nname = a\naddress = tcp://h:1\n[cluster]\n"
+	    "required-contact-points = most\n", &c), 1);
+	snprintf(want, sizeof(want), "%s:5: bad value 'most' for 'required-contact-points'", path);
+	CHECK(errors_contain(want));
 	CHECK_INT(load("[node]\nname = a\naddress = tcp://h:1\nno equals here\n", &c), 1);
 	snprintf(want, sizeof(want), "%s:4: syntax error", path);
 	CHECK(errors_contain(want));
