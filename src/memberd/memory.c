@@ -35,14 +35,23 @@
 
 #define MEMORY_FORGET	(24LL * 3600 * 1000)	/* as tombstones: wall ms */
 
+/* The memory is kept sorted by address: lookups are binary searches. */
 static int
-memo_index(const struct node *n, const char *address)
+memo_search(const struct node *n, const char *address, int *at)
 {
-	int i;
+	int lo = 0, hi = n->nmemo - 1, mid, c;
 
-	for (i = 0; i < n->nmemo; i++)
-		if (strcmp(n->memo[i].address, address) == 0)
-			return i;
+	while (lo <= hi) {
+		mid = (lo + hi) / 2;
+		if ((c = strcmp(n->memo[mid].address, address)) == 0)
+			return mid;
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid - 1;
+	}
+	if (at != NULL)
+		*at = lo;
 	return -1;
 }
 
@@ -50,13 +59,18 @@ static struct memo *
 memo_add(struct node *n, const char *address, uint64_t uid)
 {
 	struct memo *e;
+	int at = 0;
 
+	if (memo_search(n, address, &at) >= 0)
+		return NULL;
 	if (n->nmemo == n->memocap) {
 		n->memocap = n->memocap ? n->memocap * 2 : 16;
 		if ((n->memo = realloc(n->memo, (size_t)n->memocap * sizeof(*n->memo))) == NULL)
 			fatal("realloc");
 	}
-	e = &n->memo[n->nmemo++];
+	memmove(&n->memo[at + 1], &n->memo[at], (size_t)(n->nmemo - at) * sizeof(*n->memo));
+	n->nmemo++;
+	e = &n->memo[at];
 	memset(e, 0, sizeof(*e));
 	snprintf(e->address, sizeof(e->address), "%s", address);
 	e->uid = uid;
@@ -73,6 +87,7 @@ counts_as_member(enum mstatus s)
 void
 node_memory_update(struct node *n)
 {
+	char *present;
 	int i, k, changed = 0;
 
 	if (n->phase != PHASE_MEMBER)
@@ -82,7 +97,7 @@ node_memory_update(struct node *n)
 
 		if (!counts_as_member(m->status))
 			continue;
-		if ((k = memo_index(n, m->address)) < 0) {
+		if ((k = memo_search(n, m->address, NULL)) < 0) {
 			memo_add(n, m->address, m->uid);
 			changed = 1;
 		} else if (n->memo[k].uid != m->uid) {
@@ -90,21 +105,34 @@ node_memory_update(struct node *n)
 			changed = 1;
 		}
 	}
+	/* which remembered incarnations the view still holds (any status) */
+	if ((present = calloc((size_t)n->nmemo + 1, 1)) == NULL)
+		fatal("calloc");
+	for (i = 0; i < n->st.n; i++)
+		if ((k = memo_search(n, n->st.m[i].address, NULL)) >= 0 &&
+		    n->memo[k].uid == n->st.m[i].uid)
+			present[k] = 1;
 	for (k = 0; k < n->nmemo; k++) {
 		struct memo *e = &n->memo[k];
 
-		if (mstate_find(&n->st, e->uid) >= 0) {
+		if (present[k]) {
 			if (e->seen / 60000 != n->wall / 60000)
 				changed = 1;	/* rewritten at most once a minute for this */
 			e->seen = n->wall;
 			continue;
 		}
 		if (mstate_tomb(&n->st, e->uid) != NULL ||
-		    (e->seen > 0 && n->wall - e->seen > MEMORY_FORGET)) {
-			n->memo[k--] = n->memo[--n->nmemo];
-			changed = 1;
-		}
+		    (e->seen > 0 && n->wall - e->seen > MEMORY_FORGET))
+			e->uid = 0;	/* forgotten: compacted below */
 	}
+	for (i = k = 0; k < n->nmemo; k++)
+		if (n->memo[k].uid != 0)
+			n->memo[i++] = n->memo[k];
+	if (i != n->nmemo) {
+		n->nmemo = i;
+		changed = 1;
+	}
+	free(present);
 	if (changed)
 		n->memo_seq++;
 }
@@ -112,21 +140,27 @@ node_memory_update(struct node *n)
 int
 node_majority(const struct node *n, int *have, int *of)
 {
-	int k, i;
+	char *in_sight;
+	int i, k;
 
 	*have = 0;
 	*of = n->nmemo;
 	if (n->phase != PHASE_MEMBER)
 		return 0;
-	for (k = 0; k < n->nmemo; k++) {
-		for (i = 0; i < n->st.n; i++)
-			if (strcmp(n->st.m[i].address, n->memo[k].address) == 0 &&
-			    counts_as_member(n->st.m[i].status) &&
-			    (n->st.m[i].uid == n->self.uid || mstate_reachable(&n->st, n->st.m[i].uid)))
-				break;
-		if (i < n->st.n)
+	if ((in_sight = calloc((size_t)n->nmemo + 1, 1)) == NULL)
+		fatal("calloc");
+	for (i = 0; i < n->st.n; i++) {
+		const struct member *m = &n->st.m[i];
+
+		if (!counts_as_member(m->status) ||
+		    (k = memo_search(n, m->address, NULL)) < 0 || in_sight[k])
+			continue;
+		if (m->uid == n->self.uid || mstate_reachable(&n->st, m->uid)) {
+			in_sight[k] = 1;
 			(*have)++;
+		}
 	}
+	free(in_sight);
 	return *have > n->nmemo / 2;
 }
 
@@ -150,7 +184,7 @@ node_memory_ready(const struct node *n, msec_t now, msec_t window, int *have, in
 void
 node_memory_nack(struct node *n, const char *address, msec_t now)
 {
-	int k = memo_index(n, address);
+	int k = memo_search(n, address, NULL);
 
 	if (k >= 0)
 		n->memo[k].nack_at = now;
@@ -197,8 +231,10 @@ node_memory_from_json(struct node *n, const cJSON *o, char *err, size_t len)
 			n->nmemo = 0;
 			return -1;
 		}
-		if (memo_index(n, addr) < 0)
-			memo_add(n, addr, uid)->seen = (int64_t)seen->valuedouble;
+		struct memo *mo;
+
+		if ((mo = memo_add(n, addr, uid)) != NULL)
+			mo->seen = (int64_t)seen->valuedouble;
 	}
 	return 0;
 }
