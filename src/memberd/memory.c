@@ -78,10 +78,12 @@ memo_add(struct node *n, const char *address, uint64_t uid)
 	return e;
 }
 
+/* A member of this cluster that no other cluster can have: Down is on its way out. */
 static int
 counts_as_member(enum mstatus s)
 {
-	return s == MS_JOINING || s == MS_WEAKLY_UP || s == MS_UP || s == MS_LEAVING;
+	return s == MS_JOINING || s == MS_WEAKLY_UP || s == MS_UP || s == MS_LEAVING ||
+	    s == MS_EXITING;
 }
 
 void
