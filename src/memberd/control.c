@@ -139,6 +139,7 @@ status(const struct node *n)
 	cJSON_AddNumberToObject(d, "unknown", (double)n->dropped.unknown);
 	cJSON_AddNumberToObject(d, "stale", (double)n->dropped.stale);
 	cJSON_AddNumberToObject(d, "not_member", (double)n->dropped.not_member);
+	cJSON_AddNumberToObject(d, "replayed", (double)n->dropped.replayed);
 	cJSON_AddNumberToObject(d, "control", (double)n->dropped_ctl);
 	d = cJSON_AddObjectToObject(r, "traffic");
 	cJSON_AddNumberToObject(d, "sent_messages", (double)n->sent_msgs);

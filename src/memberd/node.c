@@ -658,8 +658,11 @@ heartbeat_tick(struct node *n, msec_t now)
 	for (i = 0; i < n->nmon; i++) {
 		cJSON *m = envelope(n, MSG_HEARTBEAT, n->mon[i].uid);
 
-		if (n->mon[i].added < 0)
+		if (n->mon[i].added < 0) {
 			n->mon[i].added = now;	/* expected-response-after counts from here */
+			n->mon[i].first = n->hb_seq;
+		}
+		n->mon[i].answered <<= 1;	/* bit 0: this round's seq */
 		json_add_u64(m, "seq", n->hb_seq);
 		send_to(n, n->mon[i].address, m);
 	}
@@ -713,13 +716,22 @@ detector_tick(struct node *n, msec_t now)
 }
 
 static void
-on_heartbeat_rsp(struct node *n, uint64_t from, msec_t now)
+on_heartbeat_rsp(struct node *n, uint64_t from, uint64_t seq, msec_t now)
 {
 	struct monitor *mo = find_monitor(n, from);
+	uint64_t age;
 	int mi;
 
 	if (mo == NULL)
 		return;
+	/* only an answer to a heartbeat of the last 64 rounds that we sent it, once */
+	age = n->hb_seq - seq;
+	if (mo->added < 0 || seq > n->hb_seq || seq < mo->first || age >= 64 ||
+	    (mo->answered & (1ULL << age))) {
+		n->dropped.replayed++;
+		return;
+	}
+	mo->answered |= 1ULL << age;
 	monitor_beat(mo, now);
 	if (reach_observer_says(&n->st.reach, n->self.uid, from) == RS_UNREACHABLE &&
 	    phi_available(&mo->fd, now) && (mi = mstate_find(&n->st, from)) >= 0) {
@@ -1406,11 +1418,11 @@ node_receive(struct node *n, const cJSON *msg, msec_t now)
 		json_add_u64(rsp, "seq", seq);
 		send_to(n, f.address, rsp);
 	} else if (strcmp(t, MSG_HEARTBEAT_RSP) == 0) {
-		if (to == 0) {
+		if (to == 0 || json_u64(msg, "seq", &seq) < 0) {
 			n->dropped.malformed++;
 			return;
 		}
-		on_heartbeat_rsp(n, f.uid, now);
+		on_heartbeat_rsp(n, f.uid, seq, now);
 	} else if (strcmp(t, MSG_GOSSIP) == 0) {
 		if (n->phase == PHASE_MEMBER)
 			on_gossip(n, msg, &f, now);

@@ -46,6 +46,12 @@ struct monitor {
 	struct phi fd;
 	msec_t deadline;	/* when phi will cross the threshold; -1 before the first beat */
 	msec_t added;		/* when we started heartbeating it */
+	/*
+	 * Replies count once, and only for heartbeats we sent it: seq
+	 * hb_seq - i was answered when bit i of answered is set; first is
+	 * the first seq it was sent. A replayed reply changes nothing.
+	 */
+	uint64_t first, answered;
 	int keep;		/* still a receiver after the last ring update */
 };
 
@@ -57,6 +63,7 @@ struct dropped {
 	uint64_t unknown;	/* unknown message type */
 	uint64_t stale;		/* for an old incarnation, or from an unreachable member */
 	uint64_t not_member;	/* from a node not in our membership */
+	uint64_t replayed;	/* a heartbeat reply we did not ask for, or had already */
 };
 
 struct memo {

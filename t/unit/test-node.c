@@ -22,6 +22,8 @@ static int alive[N];
 static msec_t now;
 static msec_t drop_exiting_until;	/* the router loses exit notices till then */
 static int cut[N][N];			/* the router loses what i sends j */
+static int capture_from = -1;		/* the router copies that node's heartbeat replies */
+static cJSON *captured;
 static const char *seed_list = "tcp://127.0.0.1:1000";
 
 static void
@@ -74,6 +76,9 @@ route(void)
 				const char *t = json_str(copy[k].msg, "t");
 
 				j = by_address(copy[k].address);
+				if (i == capture_from && t != NULL && strcmp(t, MSG_HEARTBEAT_RSP) == 0 &&
+				    cJSON_GetArraySize(captured) < 4000)
+					cJSON_AddItemToArray(captured, cJSON_Duplicate(copy[k].msg, 1));
 				if (t != NULL && strcmp(t, MSG_EXITING) == 0 && now < drop_exiting_until)
 					j = -1;
 				if (alive[i] && j >= 0 && alive[j] && !cut[i][j])
@@ -525,6 +530,43 @@ memory_rules(void)
 	CHECK_INT(node_memory_from_json(&nodes[1], NULL, err, sizeof(err)), -1);
 }
 
+/*
+ * Issue 10: heartbeat replies captured from the wire and replayed after the
+ * node died must not keep it reachable (a reply counts once, for a
+ * heartbeat that was sent).
+ */
+static void
+replayed_heartbeats(void)
+{
+	int all[N] = { 1, 1, 1, 1, 1 };
+	int i, k, t;
+	uint64_t replayed = 0;
+
+	seed_list = "tcp://127.0.0.1:1000";
+	fresh_seeded(all);
+	CHECK(until(all_up, N, 5000) >= 0);
+	captured = cJSON_CreateArray();
+	capture_from = 3;
+	step(2000);
+	capture_from = -1;
+	CHECK(cJSON_GetArraySize(captured) > 10);
+	victim = 3;
+	alive[3] = 0;
+	for (t = 0; t < 5000 && !seen_unreachable(0); t += 50) {
+		step(50);
+		/* the whole capture, to everyone, every 50 ms */
+		for (i = 0; i < N; i++)
+			for (k = 0; alive[i] && k < cJSON_GetArraySize(captured); k++)
+				node_receive(&nodes[i], cJSON_GetArrayItem(captured, k), now);
+	}
+	CHECK(seen_unreachable(0));
+	for (i = 0; i < N; i++)
+		replayed += nodes[i].dropped.replayed;
+	CHECK(replayed > 0);
+	cJSON_Delete(captured);
+	captured = NULL;
+}
+
 int
 main(void)
 {
@@ -542,6 +584,7 @@ main(void)
 	RUN(leave_holder_died);
 	RUN(form_quorum);
 	RUN(memory_rules);
+	RUN(replayed_heartbeats);
 	for (i = 0; i < N; i++)
 		node_free(&nodes[i]);
 	return unit_done();
