@@ -458,6 +458,9 @@ main(int argc, char **argv)
 	mstate_init(&d.published);
 	log_info("%s (%s) starting as uid %llu%s", d.cfg.name, d.cfg.address,
 	    (unsigned long long)uid, d.auth.enabled ? ", messages authenticated" : "");
+	if (!d.auth.enabled)
+		log_warnx("no [security] key-file: messages are not authenticated, and anyone who "
+		    "can reach %s can join, down or remove members of this cluster", d.cfg.address);
 	if (memory_load(&d) < 0)
 		return 1;
 	node_start(&d.node, now);
