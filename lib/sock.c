@@ -219,8 +219,8 @@ ctl_request(const char *cmd)
 	return r;
 }
 
-int
-ctl_call(const struct akc_config *cfg, const char *sockname, cJSON *req,
+static int
+exchange(const struct akc_config *cfg, const char *sockname, const cJSON *req,
     cJSON **resp, msec_t timeout, char *err, size_t errlen)
 {
 	char addr[CONF_PATH_MAX + 16], *txt;
@@ -274,4 +274,14 @@ ctl_call(const struct akc_config *cfg, const char *sockname, cJSON *req,
 		return -1;
 	}
 	return 0;
+}
+
+int
+ctl_call(const struct akc_config *cfg, const char *sockname, cJSON *req,
+    cJSON **resp, msec_t timeout, char *err, size_t errlen)
+{
+	int rc = exchange(cfg, sockname, req, resp, timeout, err, errlen);
+
+	cJSON_Delete(req);
+	return rc;
 }

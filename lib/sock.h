@@ -38,7 +38,8 @@ void sock_close(int s);
 /*
  * One request/reply exchange with a local daemon's control socket. Returns 0
  * with *resp set, -1 when the daemon is not running or did not answer within
- * timeout (a one-line reason is left in err).
+ * timeout (a one-line reason is left in err). Takes req: it is freed, so
+ * ctl_call(..., ctl_request("state"), ...) leaks nothing.
  */
 int ctl_call(const struct akc_config *cfg, const char *sockname, cJSON *req,
     cJSON **resp, msec_t timeout, char *err, size_t errlen);

@@ -70,11 +70,9 @@ tool_call(struct tool *t, const char *sockname, cJSON *req)
 	int ok = 0;
 
 	if (ctl_call(&t->cfg, sockname, req, &rsp, TOOL_TIMEOUT, err, sizeof(err)) < 0) {
-		cJSON_Delete(req);
 		fprintf(stderr, "%s: %s\n", t->prog, err);
 		exit(EXIT_TOOL_NODAEMON);
 	}
-	cJSON_Delete(req);
 	if (json_bool(rsp, "ok", &ok) < 0 || !ok) {
 		msg = json_str(rsp, "error");
 		(void)json_int(rsp, "code", 1, 2, &code);

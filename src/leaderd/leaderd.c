@@ -141,7 +141,6 @@ send_actions(struct leaderd *l, uint64_t seq, cJSON *acts, int weakly_up)
 		l->dirty = 1;	/* look again right away */
 	} else
 		log_warnx("cannot send leader actions: %s", err);
-	cJSON_Delete(req);
 }
 
 /* Between rounds: is memberd still there? It goes, we go (after LOST_AFTER). */
@@ -192,7 +191,6 @@ apply_downing(struct leaderd *l, const struct mstate *st, uint64_t self, msec_t 
 				cJSON_Delete(rsp);
 			else
 				log_warnx("cannot down %s: %s", key, err);
-			cJSON_Delete(req);
 		}
 		l->dirty = 1;
 		return 1;

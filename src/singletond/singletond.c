@@ -295,7 +295,6 @@ hold_exit(struct sgd *d, msec_t now)
 		d->next_hold = now + HOLD_FOR / 3;
 		cJSON_Delete(rsp);
 	}
-	cJSON_Delete(req);
 }
 
 /* ---- the child ---- */
