@@ -124,7 +124,7 @@ REPLAY=$TOP/replay
 cc -std=gnu11 -D_GNU_SOURCE -O2 -o "$SUB" bench/submit.c -lnanomsg -lcjson ||
 	{ say "cannot build bench/submit.c"; exit 1; }
 if [[ " $PARTS " == *" replay "* ]]; then
-	cc -std=gnu11 -D_GNU_SOURCE -O2 -Ilib -Isrc/master bench/replay.c src/master/journal.c \
+	cc -std=gnu11 -D_GNU_SOURCE -O2 -Ilib -Isrc/master bench/replay.c src/master/journal.c src/master/epochs.c \
 	    src/master/work.c lib/libakc.a -lleveldb -lcjson -lm -o "$REPLAY" ||
 		{ say "cannot build bench/replay.c (make lib/libakc.a first)"; exit 1; }
 fi

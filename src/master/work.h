@@ -87,4 +87,27 @@ struct job *work_overdue(const struct work *, int64_t wall, int64_t timeout);
 cJSON *work_snapshot(const struct work *);
 int work_restore(struct work *, const cJSON *snap, char *err, size_t errlen);
 
+/*
+ * Merging a divergent log: the events some log held after the point where
+ * it parted from the master's (salvage, see repl.c) become new events of
+ * the master's log, so that no job accepted or finished there is lost.
+ * work_merge decides for one salvaged event, given the state w, and appends
+ * the events to journal to out (an array); the caller journals and applies
+ * them before it asks about the next salvaged event. Returns what it did.
+ */
+enum merge_what {
+	MERGE_SKIPPED,			/* known here already, or nothing to carry over */
+	MERGE_ACCEPTED,			/* a job unknown here, accepted again */
+	MERGE_FINISHED,			/* a job pending or running here, finished as it was there */
+	MERGE_BAD,			/* not a valid event: skipped */
+};
+enum merge_what work_merge(const struct work *w, const cJSON *salvaged, int64_t wall, cJSON *out);
+/*
+ * The jobs of a snapshot as events a merge understands (a log cut behind its
+ * snapshot keeps only that of the events before): accepted for every job,
+ * then completed or failed, with the text of its result line (line_of,
+ * which returns a parsed line to free, or NULL), for a finished one.
+ */
+cJSON *work_snapshot_events(const cJSON *snap, cJSON *(*line_of)(uint64_t seq, void *arg), void *arg);
+
 #endif
