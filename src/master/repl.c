@@ -797,7 +797,8 @@ on_salvage(struct repl *r, struct standby *s, const cJSON *b)
 		return;
 	}
 	if (upto <= s->salv_upto) {
-		/* a resend: merged before; acknowledged again once committed */
+		/* a resend (our ack was lost, or is not due yet): it goes once that merge is committed */
+		s->salv_pending = 1;
 		return;
 	}
 	snprintf(src, sizeof(src), "%s (%s)", s->addr, s->name);
