@@ -675,30 +675,26 @@ on_repl(int fd, short ev, void *arg)
 static void
 merge(void *arg, const cJSON *items, const char *src)
 {
-	const cJSON *it;
-	cJSON *out, *ev;
-	long n[MERGE_BAD + 1] = { 0 }, events = 0;
+	const cJSON *it, *sev;
+	cJSON *evs = cJSON_CreateArray(), *out, *ev;
+	long n[MERGE_WHATS], events = cJSON_GetArraySize(items);
 	uint64_t ep, maxep = 0;
-	int64_t wall = clock_wall_ms();
 
 	(void)arg;
 	cJSON_ArrayForEach(it, items) {
-		const cJSON *sev = cJSON_GetObjectItemCaseSensitive(it, "ev");
-
-		events++;
-		if (!cJSON_IsObject(sev)) {
-			n[MERGE_BAD]++;
-			continue;
-		}
+		sev = cJSON_GetObjectItemCaseSensitive(it, "ev");
 		if (json_u64(sev, "ep", &ep) == 0 && ep > maxep)
 			maxep = ep;
-		out = cJSON_CreateArray();
-		n[work_merge(&M.w, sev, wall, out)]++;
-		/* each applied before the next is decided: record() journals and applies */
-		while ((ev = cJSON_DetachItemFromArray(out, 0)) != NULL)
-			record(ev);
-		cJSON_Delete(out);
+		if (sev != NULL)
+			cJSON_AddItemReferenceToArray(evs, (cJSON *)sev);
+		else
+			cJSON_AddItemToArray(evs, cJSON_CreateNull());	/* counted as malformed */
 	}
+	out = work_merge(&M.w, evs, clock_wall_ms(), n);
+	while ((ev = cJSON_DetachItemFromArray(out, 0)) != NULL)
+		record(ev);
+	cJSON_Delete(out);
+	cJSON_Delete(evs);
 	if (n[MERGE_ACCEPTED] + n[MERGE_FINISHED] > 0 || n[MERGE_BAD] > 0)
 		log_info("merged %ld job%s from a divergent log of epoch %llu (%s): %ld accepted again, "
 		    "%ld finished as they were there; %ld of %ld events known here already%s",

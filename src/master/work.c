@@ -588,8 +588,24 @@ out:
  * salvaged from a snapshot, which gets a second result line. Both need
  * keep-finished to pass between the split and the merge.
  */
-enum merge_what
-work_merge(const struct work *w, const cJSON *ev, int64_t wall, cJSON *out)
+/* Records in o that this merge left job id in status st. */
+static void
+merged(struct work *o, const char *id, enum job_status st)
+{
+	struct job *j = work_find(o, id);
+
+	if (j == NULL)
+		j = add(o, id);
+	j->status = st;
+}
+
+/*
+ * One salvaged event: the events it adds to out. The job it names is looked
+ * up in o first (the ids this merge accepted or finished so far, with their
+ * status after it), then in w.
+ */
+static enum merge_what
+merge_one(const struct work *w, struct work *o, const cJSON *ev, int64_t wall, cJSON *out)
 {
 	const char *e = json_str(ev, "e"), *id = json_str(ev, "id"), *s, *wk;
 	const struct job *j;
@@ -602,13 +618,15 @@ work_merge(const struct work *w, const cJSON *ev, int64_t wall, cJSON *out)
 		    strcmp(e, "epoch") == 0 ? MERGE_SKIPPED : MERGE_BAD;
 	if (id == NULL || !work_id_valid(id))
 		return MERGE_BAD;
-	j = work_find(w, id);
+	if ((j = work_find(o, id)) == NULL)
+		j = work_find(w, id);
 	if (strcmp(e, "accepted") == 0) {
 		if ((s = json_str(ev, "payload")) == NULL)
 			return MERGE_BAD;
 		if (j != NULL)
 			return MERGE_SKIPPED;
 		cJSON_AddItemToArray(out, ev_accepted(id, s));
+		merged(o, id, JOB_PENDING);
 		return MERGE_ACCEPTED;
 	}
 	if (strcmp(e, "completed") == 0) {
@@ -620,6 +638,7 @@ work_merge(const struct work *w, const cJSON *ev, int64_t wall, cJSON *out)
 		if (j->status == JOB_PENDING)
 			cJSON_AddItemToArray(out, ev_started(j, wk, wall));
 		cJSON_AddItemToArray(out, ev_completed(j, wk, s));
+		merged(o, id, JOB_DONE);
 		return MERGE_FINISHED;
 	}
 	if ((s = json_str(ev, "why")) == NULL)
@@ -627,7 +646,23 @@ work_merge(const struct work *w, const cJSON *ev, int64_t wall, cJSON *out)
 	if (j == NULL || (j->status != JOB_PENDING && j->status != JOB_RUNNING))
 		return MERGE_SKIPPED;
 	cJSON_AddItemToArray(out, ev_failed(j, s));
+	merged(o, id, JOB_FAILED);
 	return MERGE_FINISHED;
+}
+
+cJSON *
+work_merge(const struct work *w, const cJSON *salvaged, int64_t wall, long counts[MERGE_WHATS])
+{
+	struct work o;
+	const cJSON *ev;
+	cJSON *out = cJSON_CreateArray();
+
+	work_init(&o);
+	memset(counts, 0, MERGE_WHATS * sizeof(*counts));
+	cJSON_ArrayForEach(ev, salvaged)
+		counts[cJSON_IsObject(ev) ? merge_one(w, &o, ev, wall, out) : MERGE_BAD]++;
+	work_free(&o);
+	return out;
 }
 
 cJSON *

@@ -91,17 +91,18 @@ int work_restore(struct work *, const cJSON *snap, char *err, size_t errlen);
  * Merging a divergent log: the events some log held after the point where
  * it parted from the master's (salvage, see repl.c) become new events of
  * the master's log, so that no job accepted or finished there is lost.
- * work_merge decides for one salvaged event, given the state w, and appends
- * the events to journal to out (an array); the caller journals and applies
- * them before it asks about the next salvaged event. Returns what it did.
+ * work_merge takes the state w and the salvaged events (an array, in their
+ * log's order) and returns the events to journal (an array, to apply in
+ * order after w); counts[what] counts what became of each salvaged event.
  */
 enum merge_what {
 	MERGE_SKIPPED,			/* known here already, or nothing to carry over */
 	MERGE_ACCEPTED,			/* a job unknown here, accepted again */
 	MERGE_FINISHED,			/* a job pending or running here, finished as it was there */
 	MERGE_BAD,			/* not a valid event: skipped */
+	MERGE_WHATS
 };
-enum merge_what work_merge(const struct work *w, const cJSON *salvaged, int64_t wall, cJSON *out);
+cJSON *work_merge(const struct work *w, const cJSON *salvaged, int64_t wall, long counts[MERGE_WHATS]);
 /*
  * The jobs of a snapshot as events a merge understands (a log cut behind its
  * snapshot keeps only that of the events before): accepted for every job,

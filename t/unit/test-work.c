@@ -277,21 +277,16 @@ log_apply(struct work *w, cJSON *log, uint64_t ep, cJSON *ev)
 	CHECK_INT(apply(w, ev), 0);
 }
 
-/* Merges every salvaged event into w as the master does; counts what happened. */
+/* Merges the salvage into w as the master does (journal, then apply); counts what happened. */
 static void
-merge_all(struct work *w, const cJSON *salvage, int counts[4])
+merge_all(struct work *w, const cJSON *salvage, long counts[MERGE_WHATS])
 {
-	const cJSON *ev, *o;
+	cJSON *out = work_merge(w, salvage, 77, counts);
+	const cJSON *o;
 
-	memset(counts, 0, 4 * sizeof(*counts));
-	cJSON_ArrayForEach(ev, salvage) {
-		cJSON *out = cJSON_CreateArray();
-
-		counts[work_merge(w, ev, 77, out)]++;
-		cJSON_ArrayForEach(o, out)
-			CHECK_INT(work_apply(w, w->seq + 1, o, err, sizeof(err)), 0);
-		cJSON_Delete(out);
-	}
+	cJSON_ArrayForEach(o, out)
+		CHECK_INT(work_apply(w, w->seq + 1, o, err, sizeof(err)), 0);
+	cJSON_Delete(out);
 }
 
 /* The common history, then two that part: m (the master's) and s (salvaged). */
@@ -339,7 +334,7 @@ merge_divergent(void)
 {
 	struct work m, s;
 	cJSON *slog = cJSON_CreateArray(), *bad;
-	int n[4];
+	long n[MERGE_WHATS];
 	const struct job *j;
 
 	two_sides(&m, &s, slog);
@@ -364,14 +359,45 @@ merge_divergent(void)
 	CHECK_INT(m.n, 6);
 	/* malformed salvage is skipped, never applied */
 	bad = cJSON_Parse("[{\"e\":\"accepted\",\"id\":\"bad id\",\"payload\":\"\"},"
-	    "{\"e\":\"completed\",\"id\":\"d\"},{\"e\":\"what\"},{\"id\":\"x\"}]");
+	    "{\"e\":\"completed\",\"id\":\"d\"},{\"e\":\"what\"},{\"id\":\"x\"},7]");
 	merge_all(&m, bad, n);
-	CHECK_INT(n[MERGE_BAD], 4);
+	CHECK_INT(n[MERGE_BAD], 5);
 	CHECK_INT(m.n, 6);
 	cJSON_Delete(bad);
 	cJSON_Delete(slog);
 	work_free(&m);
 	work_free(&s);
+}
+
+/* One merge decides each salvaged event on what it decided before, not on w alone. */
+static void
+merge_in_order(void)
+{
+	struct work w;
+	cJSON *salvage, *out;
+	long n[MERGE_WHATS];
+
+	work_init(&w);
+	apply(&w, ev_accepted("p", "cA=="));
+	salvage = cJSON_Parse("["
+	    "{\"e\":\"accepted\",\"id\":\"q\",\"payload\":\"cQ==\"},"
+	    "{\"e\":\"accepted\",\"id\":\"q\",\"payload\":\"cQ==\"},"
+	    "{\"e\":\"completed\",\"id\":\"q\",\"worker\":\"w\",\"result\":\"rq\"},"
+	    "{\"e\":\"failed\",\"id\":\"p\",\"why\":\"no\"},"
+	    "{\"e\":\"completed\",\"id\":\"p\",\"worker\":\"w\",\"result\":\"rp\"}]");
+	out = work_merge(&w, salvage, 5, n);
+	/* accepted q, started q, completed q, failed p: nothing twice, w untouched */
+	CHECK_INT(cJSON_GetArraySize(out), 4);
+	CHECK_INT(n[MERGE_ACCEPTED], 1);
+	CHECK_INT(n[MERGE_FINISHED], 2);
+	CHECK_INT(n[MERGE_SKIPPED], 2);
+	CHECK_INT(w.n, 1);
+	merge_all(&w, salvage, n);
+	CHECK_INT(work_find(&w, "q")->status, JOB_DONE);
+	CHECK_INT(work_find(&w, "p")->status, JOB_FAILED);
+	cJSON_Delete(out);
+	cJSON_Delete(salvage);
+	work_free(&w);
 }
 
 static cJSON *
@@ -390,7 +416,7 @@ merge_snapshot(void)
 {
 	struct work m, s;
 	cJSON *slog = cJSON_CreateArray(), *snap, *evs;
-	int n[4];
+	long n[MERGE_WHATS];
 	const struct job *j;
 
 	two_sides(&m, &s, slog);
@@ -514,6 +540,7 @@ main(void)
 	RUN(snapshot_round_trip);
 	RUN(forget_finished);
 	RUN(merge_divergent);
+	RUN(merge_in_order);
 	RUN(merge_snapshot);
 	RUN(epoch_runs);
 	return unit_done();
