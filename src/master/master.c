@@ -83,7 +83,6 @@ struct master {
 	msec_t next_tick, started;
 	struct mark marks[MARKS];
 	int nmarks;
-	uint64_t marker;		/* our epoch marker: nothing is answered before it commits */
 };
 
 static struct master M;
@@ -129,24 +128,14 @@ send_now(const unsigned char *hdr, size_t hdrlen, cJSON *body)
 	cJSON_Delete(body);
 }
 
-static void send_later(const unsigned char *, size_t, cJSON *);
-
 /*
- * An answer that needs no event of its own: at once, unless our epoch
- * marker is not committed yet. Until then the state may hold events of an
- * older epoch copied from a minority of the replica set, which a later
- * recovery might not find (repl.c, rule 3): nothing may be told from it.
+ * Answers once every event journaled so far is committed (durable on a
+ * majority of the replica set and on enough standbys), whether the answer
+ * made events or not: what it says was read from a state that holds them.
+ * Until our epoch marker is committed that state may hold events of an
+ * older epoch copied from a minority of the set, which a later recovery
+ * might not find (repl.c, rule 3): nothing may be told from it before.
  */
-static void
-answer(const unsigned char *hdr, size_t hdrlen, cJSON *body)
-{
-	if (repl_commit_point(&M.r) >= M.marker)
-		send_now(hdr, hdrlen, body);
-	else
-		send_later(hdr, hdrlen, body);
-}
-
-/* Answers once every event journaled so far is committed (durable and replicated). */
 static void
 send_later(const unsigned char *hdr, size_t hdrlen, cJSON *body)
 {
@@ -330,11 +319,11 @@ op_submit(const cJSON *req, const unsigned char *hdr, size_t hdrlen)
 	int i;
 
 	if (pl == NULL) {
-		answer(hdr, hdrlen, refuse(2, "submit needs a payload (base64)"));
+		send_later(hdr, hdrlen, refuse(2, "submit needs a payload (base64)"));
 		return;
 	}
 	if (id != NULL && !work_id_valid(id)) {
-		answer(hdr, hdrlen, refuse(2, "bad job id '%.40s': 1-128 of A-Za-z0-9._:-", id));
+		send_later(hdr, hdrlen, refuse(2, "bad job id '%.40s': 1-128 of A-Za-z0-9._:-", id));
 		return;
 	}
 	if (id != NULL && (jb = work_find(&M.w, id)) != NULL) {
@@ -350,7 +339,7 @@ op_submit(const cJSON *req, const unsigned char *hdr, size_t hdrlen)
 	}
 	plen = strlen(pl);
 	if (plen / 4 * 3 > (size_t)M.cfg.max_payload + 3) {
-		answer(hdr, hdrlen, refuse(1, "payload of about %zu bytes is over max-payload (%ld bytes)",
+		send_later(hdr, hdrlen, refuse(1, "payload of about %zu bytes is over max-payload (%ld bytes)",
 		    plen / 4 * 3, M.cfg.max_payload));
 		return;
 	}
@@ -359,17 +348,17 @@ op_submit(const cJSON *req, const unsigned char *hdr, size_t hdrlen)
 	if (sodium_base642bin(bin, plen / 4 * 3 + 3, pl, plen, NULL, &blen, NULL,
 	    sodium_base64_VARIANT_ORIGINAL) != 0) {
 		free(bin);
-		answer(hdr, hdrlen, refuse(2, "payload is not base64"));
+		send_later(hdr, hdrlen, refuse(2, "payload is not base64"));
 		return;
 	}
 	free(bin);
 	if ((long)blen > M.cfg.max_payload) {
-		answer(hdr, hdrlen, refuse(1, "payload of %zu bytes is over max-payload (%ld bytes)",
+		send_later(hdr, hdrlen, refuse(1, "payload of %zu bytes is over max-payload (%ld bytes)",
 		    blen, M.cfg.max_payload));
 		return;
 	}
 	if (M.w.npending >= M.cfg.max_pending) {
-		answer(hdr, hdrlen, refuse(1, "queue full: %ld jobs pending (max-pending)",
+		send_later(hdr, hdrlen, refuse(1, "queue full: %ld jobs pending (max-pending)",
 		    M.w.npending));
 		return;
 	}
@@ -396,7 +385,7 @@ op_status(const cJSON *req, const unsigned char *hdr, size_t hdrlen)
 	cJSON *r, *line;
 
 	if (id == NULL || (jb = work_find(&M.w, id)) == NULL) {
-		answer(hdr, hdrlen, refuse(1, "no job '%.40s'", id ? id : ""));
+		send_later(hdr, hdrlen, refuse(1, "no job '%.40s'", id ? id : ""));
 		return;
 	}
 	r = ok();
@@ -429,7 +418,7 @@ op_results(const cJSON *req, const unsigned char *hdr, size_t hdrlen)
 	    (cJSON_GetObjectItemCaseSensitive(req, "max") != NULL &&
 	    json_int(req, "max", 1, 100000, &max) < 0)) {
 		cJSON_Delete(r);
-		answer(hdr, hdrlen, refuse(2, "results: since and max must be numbers"));
+		send_later(hdr, hdrlen, refuse(2, "results: since and max must be numbers"));
 		return;
 	}
 	arr = cJSON_AddArrayToObject(r, "results");
@@ -447,7 +436,7 @@ op_results(const cJSON *req, const unsigned char *hdr, size_t hdrlen)
 		next = (uint64_t)since;
 	}
 	cJSON_AddNumberToObject(r, "next", (double)next);
-	answer(hdr, hdrlen, r);
+	send_later(hdr, hdrlen, r);
 }
 
 static void
@@ -500,7 +489,7 @@ op_queue(const unsigned char *hdr, size_t hdrlen, msec_t now)
 		cJSON_AddNumberToObject(o, "for_ms", (double)(wall - jb->started));
 		cJSON_AddItemToArray(run, o);
 	}
-	answer(hdr, hdrlen, r);
+	send_later(hdr, hdrlen, r);
 }
 
 static void
@@ -511,7 +500,7 @@ op_request(const cJSON *req, const unsigned char *hdr, size_t hdrlen, msec_t now
 	struct job *jb;
 
 	if (worker_field(req, &w) < 0) {
-		answer(hdr, hdrlen, refuse(2, "request needs a worker id"));
+		send_later(hdr, hdrlen, refuse(2, "request needs a worker id"));
 		return;
 	}
 	if (cJSON_GetObjectItemCaseSensitive(req, "wait") != NULL)
@@ -527,7 +516,7 @@ op_request(const cJSON *req, const unsigned char *hdr, size_t hdrlen, msec_t now
 		cJSON *r = ok();
 
 		cJSON_AddNullToObject(r, "job");
-		answer(hdr, hdrlen, r);
+		send_later(hdr, hdrlen, r);
 		return;
 	}
 	if (M.npark == M.cappark) {
@@ -552,13 +541,13 @@ op_done(const cJSON *req, const unsigned char *hdr, size_t hdrlen, int success, 
 
 	if (worker_field(req, &w) < 0 || id == NULL || json_int(req, "attempt", 1, 1000000, &attempt) < 0 ||
 	    (success && b64 == NULL)) {
-		answer(hdr, hdrlen, refuse(2, "%s needs worker, id, attempt%s", success ? "done" : "failed",
+		send_later(hdr, hdrlen, refuse(2, "%s needs worker, id, attempt%s", success ? "done" : "failed",
 		    success ? " and result" : ""));
 		return;
 	}
 	seen(w, now);
 	if ((jb = work_find(&M.w, id)) == NULL) {
-		answer(hdr, hdrlen, refuse(1, "no job '%.40s'", id));
+		send_later(hdr, hdrlen, refuse(1, "no job '%.40s'", id));
 		return;
 	}
 	if (jb->status == JOB_DONE || jb->status == JOB_FAILED) {
@@ -566,7 +555,7 @@ op_done(const cJSON *req, const unsigned char *hdr, size_t hdrlen, int success, 
 		return;
 	}
 	if (jb->status != JOB_RUNNING || jb->attempts != attempt || strcmp(jb->worker, w) != 0) {
-		answer(hdr, hdrlen, refuse(1, "job %s: attempt %ld by %s is not the running one",
+		send_later(hdr, hdrlen, refuse(1, "job %s: attempt %ld by %s is not the running one",
 		    id, attempt, w));
 		return;
 	}
@@ -581,7 +570,7 @@ op_done(const cJSON *req, const unsigned char *hdr, size_t hdrlen, int success, 
 		    sodium_base642bin(bin, blen / 4 * 3 + 3, b64, blen, NULL, &len, NULL,
 		    sodium_base64_VARIANT_ORIGINAL) != 0) {
 			free(bin);
-			answer(hdr, hdrlen, refuse(2, "result is not base64 or over 1 MiB"));
+			send_later(hdr, hdrlen, refuse(2, "result is not base64 or over 1 MiB"));
 			return;
 		}
 		text = result_text(bin, len);
@@ -603,7 +592,7 @@ handle(const unsigned char *hdr, size_t hdrlen, const char *buf, size_t len, mse
 	M.requests++;
 	if (op == NULL) {
 		M.bad++;
-		answer(hdr, hdrlen, refuse(2, "malformed request: a JSON object with \"op\""));
+		send_later(hdr, hdrlen, refuse(2, "malformed request: a JSON object with \"op\""));
 	} else if (strcmp(op, "submit") == 0)
 		op_submit(req, hdr, hdrlen);
 	else if (strcmp(op, "status") == 0)
@@ -622,14 +611,14 @@ handle(const unsigned char *hdr, size_t hdrlen, const char *buf, size_t len, mse
 		const char *w;
 
 		if (worker_field(req, &w) < 0)
-			answer(hdr, hdrlen, refuse(2, "register needs a worker id"));
+			send_later(hdr, hdrlen, refuse(2, "register needs a worker id"));
 		else {
 			seen(w, now);
-			answer(hdr, hdrlen, ok());
+			send_later(hdr, hdrlen, ok());
 		}
 	} else {
 		M.bad++;
-		answer(hdr, hdrlen, refuse(2, "unknown op '%.40s'", op));
+		send_later(hdr, hdrlen, refuse(2, "unknown op '%.40s'", op));
 	}
 	cJSON_Delete(req);
 }
@@ -790,7 +779,7 @@ tick(msec_t now)
 			cJSON *r = ok();
 
 			cJSON_AddNullToObject(r, "job");
-			answer(M.park[i].hdr, M.park[i].hdrlen, r);
+			send_later(M.park[i].hdr, M.park[i].hdrlen, r);
 			M.park[i] = M.park[--M.npark];
 		} else
 			i++;
@@ -993,7 +982,7 @@ main(int argc, char **argv)
 		cJSON *ev = cJSON_CreateObject();
 
 		cJSON_AddStringToObject(ev, "e", "epoch");
-		M.marker = record(ev);
+		record(ev);
 	}
 	if (M.j.o_first < M.j.o_next)
 		merge_own();
