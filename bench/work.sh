@@ -2,8 +2,9 @@
 # bench/work.sh: the work manager (master, worker) on local real nodes: 3
 # nodes n1 n2 n3 on 127.0.0.1, role backend, each running memberd, leaderd
 # and singletond -s master (the master on the oldest, `master --standby` on
-# the others), [master] replicas = 1: a submit is acknowledged once its
-# event is synced on the master and on one standby.
+# the others), every node in [master] replica-nodes and replicas = 1: a
+# submit is acknowledged once its event is synced on a majority of the nodes
+# (with 3: the master and one standby).
 #
 #  throughput: durable submits per second, no workers, from 1 and from 16
 #    concurrent submitters (bench/submit.c: one REQ socket each to a node's
@@ -124,7 +125,7 @@ REPLAY=$TOP/replay
 cc -std=gnu11 -D_GNU_SOURCE -O2 -o "$SUB" bench/submit.c -lnanomsg -lcjson ||
 	{ say "cannot build bench/submit.c"; exit 1; }
 if [[ " $PARTS " == *" replay "* ]]; then
-	cc -std=gnu11 -D_GNU_SOURCE -O2 -Ilib -Isrc/master bench/replay.c src/master/journal.c \
+	cc -std=gnu11 -D_GNU_SOURCE -O2 -Ilib -Isrc/master bench/replay.c src/master/journal.c src/master/epochs.c \
 	    src/master/work.c lib/libakc.a -lleveldb -lcjson -lm -o "$REPLAY" ||
 		{ say "cannot build bench/replay.c (make lib/libakc.a first)"; exit 1; }
 fi
@@ -249,6 +250,9 @@ build() {
 	D=$TOP/$1
 	mkdir -p "$D"
 	bench_confs "$D" "$N"
+	# the replica set: every node (a majority of N survives a failover)
+	local set
+	set=$(sed -n 's/^address = //p' "$D"/n*.conf | paste -sd, | sed 's/,/, /g')
 	for ((i = 1; i <= N; i++)); do
 		sed -i "s|^name = n$i\$|&\nroles = backend\nstate-dir = $D/n$i.state|" "$D/n$i.conf"
 		cat >> "$D/n$i.conf" <<CONF
@@ -266,6 +270,7 @@ command = exec $AKC_BIN/master
 standby-command = exec $AKC_BIN/master --standby
 stop-timeout = 5s
 [master]
+replica-nodes = $set
 replicas = 1
 work-timeout = 60s
 [worker]
@@ -413,8 +418,8 @@ part_throughput() {
 	m=$(master_pid "$old") || { say "no master process under $old's singletond"; return 1; }
 	sb=$(for n in $(others "$old"); do master_pid "$n" standby; done | paste -sd,)
 	echo
-	echo "== durable submits: $N nodes on 127.0.0.1, role backend, [master] replicas = 1 (acknowledged"
-	echo "   once synced on the master and on one of its 2 standbys); no workers; $BYTES-byte payloads;"
+	echo "== durable submits: $N nodes on 127.0.0.1, role backend, all $N the replica set, replicas = 1 (acknowledged"
+	echo "   once synced on a majority: the master and one of its 2 standbys); no workers; $BYTES-byte payloads;"
 	echo "   master on $old; each submitter a REQ socket to a node's proxy, one request at a time"
 	echo "   disk: fdatasync of a 128-byte append (1000 in a row, $D on $(df --output=source "$D" | tail -1)):" \
 	    "median $(awk '{ print $1 }' <<<"$fs") ms, mean $(awk '{ print $2 }' <<<"$fs") ms," \
@@ -620,7 +625,7 @@ part_failover() {
 	echo "== master failover: kill -9 of memberd, leaderd and singletond of the master's node; heartbeat-interval"
 	echo "   100ms, acceptable-heartbeat-pause 1s, gossip-interval 100ms, keep-majority stable-after 2s (= the"
 	echo "   removal margin); $PRELOAD jobs pending (no workers) before the first kill; a submit through the"
-	echo "   third node's proxy from the kill on, until one is acknowledged (replicas = 1); seconds"
+	echo "   third node's proxy from the kill on, until one is acknowledged (a majority of 3); seconds"
 	printf '%-52s %8s %8s %8s\n' "kill -9 of the master's node ($(rows "$OUT")/$RUNS runs)" min median max
 	printf '  %-50s %s\n' "kill -> UnreachableMember (detection)" "$(stats 1 "$OUT")"
 	printf '  %-50s %s\n' "-> MemberDowned (stable-after)" "$(stats 2 "$OUT")"

@@ -134,6 +134,7 @@ defaults(struct akc_config *c)
 	c->work_timeout = 10000;
 	c->max_attempts = 3;
 	c->replicas = 1;
+	c->nreplica_nodes = -1;
 	c->max_payload = 1024 * 1024;
 	c->max_pending = 100000;
 	c->snapshot_every = 10000;
@@ -245,6 +246,24 @@ split_list(const char *v, char out[][CONF_ADDR_MAX], int max, size_t itemlen)
 	return n;
 }
 
+/* A list of at most CONF_MAX_SEEDS tcp://HOST:PORT addresses into out; its length (0 on error). */
+static int
+address_list(struct parse *p, const char *key, const char *v, char out[][CONF_ADDR_MAX])
+{
+	int i, n = split_list(v, out, CONF_MAX_SEEDS, CONF_ADDR_MAX);
+
+	if (n < 0) {
+		perr(p, "bad value for '%s': at most %d addresses", key, CONF_MAX_SEEDS);
+		return 0;
+	}
+	for (i = 0; i < n; i++)
+		if (!valid_address(out[i])) {
+			perr(p, "bad address '%s' in '%s': expected tcp://HOST:PORT", out[i], key);
+			return 0;
+		}
+	return n;
+}
+
 static void
 node_key(struct parse *p, const char *key, const char *v)
 {
@@ -300,23 +319,10 @@ static void
 cluster_key(struct parse *p, const char *key, const char *v)
 {
 	struct akc_config *c = p->cfg;
-	int i, n;
 
-	if (strcmp(key, "seed-nodes") == 0) {
-		n = split_list(v, c->seeds, CONF_MAX_SEEDS, CONF_ADDR_MAX);
-		if (n < 0) {
-			perr(p, "bad value for 'seed-nodes': at most %d addresses", CONF_MAX_SEEDS);
-			return;
-		}
-		for (i = 0; i < n; i++)
-			if (!valid_address(c->seeds[i])) {
-				perr(p, "bad address '%s' in 'seed-nodes': expected tcp://HOST:PORT",
-				    c->seeds[i]);
-				n = 0;
-				break;
-			}
-		c->nseeds = n;
-	} else if (strcmp(key, "min-nr-of-members") == 0)
+	if (strcmp(key, "seed-nodes") == 0)
+		c->nseeds = address_list(p, key, v, c->seeds);
+	else if (strcmp(key, "min-nr-of-members") == 0)
 		set_int(p, key, &c->min_nr_of_members, v, 1, 100000);
 	else if (strcmp(key, "gossip-interval") == 0)
 		set_dur(p, key, &c->gossip_interval, v, 0);
@@ -475,6 +481,18 @@ master_key(struct parse *p, const char *key, const char *v)
 		set_int(p, key, &c->max_attempts, v, 1, 1000);
 	else if (strcmp(key, "replicas") == 0)
 		set_int(p, key, &c->replicas, v, 0, 16);
+	else if (strcmp(key, "replica-nodes") == 0) {
+		int i, k, n = address_list(p, key, v, c->replica_nodes);
+
+		/* a node listed twice would count twice towards a majority */
+		for (i = 0; i < n; i++)
+			for (k = 0; k < i; k++)
+				if (strcmp(c->replica_nodes[i], c->replica_nodes[k]) == 0) {
+					perr(p, "'replica-nodes' lists '%s' twice", c->replica_nodes[i]);
+					n = 0;
+				}
+		c->nreplica_nodes = n;
+	}
 	else if (strcmp(key, "max-payload") == 0)
 		set_long(p, key, &c->max_payload, v, 1, 64L * 1024 * 1024);
 	else if (strcmp(key, "max-pending") == 0)
@@ -624,6 +642,11 @@ config_load(const char *path, struct akc_config *cfg)
 		snprintf(cfg->run_dir, sizeof(cfg->run_dir), "/run/akc/%s", cfg->name);
 	if (cfg->state_dir[0] == '\0' && cfg->name[0] != '\0')
 		snprintf(cfg->state_dir, sizeof(cfg->state_dir), "/var/lib/akc/%s", cfg->name);
+	if (cfg->nreplica_nodes < 0) {
+		/* the replica set defaults to the seed nodes */
+		memcpy(cfg->replica_nodes, cfg->seeds, sizeof(cfg->seeds));
+		cfg->nreplica_nodes = cfg->nseeds;
+	}
 	if (cfg->expected_response_after < 0)
 		cfg->expected_response_after = cfg->heartbeat_interval;
 	if (cfg->strategy == DOWNING_STATIC_QUORUM && cfg->quorum_size == 0)

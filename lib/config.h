@@ -85,6 +85,12 @@ struct akc_config {
 	msec_t work_timeout;
 	int max_attempts;
 	int replicas;
+	/*
+	 * The replica set: the nodes at these addresses (memberd endpoints);
+	 * quorums are majorities of it. Default: the seed nodes. -1 until set.
+	 */
+	char replica_nodes[CONF_MAX_SEEDS][CONF_ADDR_MAX];
+	int nreplica_nodes;
 	long max_payload;
 	long max_pending;
 	long snapshot_every;		/* events between the master's snapshots */

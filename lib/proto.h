@@ -24,6 +24,15 @@
 #define MSG_REMOVED		"removed"	/* you are no longer a member */
 #define MSG_RELAY		"relay"		/* for a local service (svc) of the receiver */
 
+/*
+ * The journal replication protocol between a master and its standbys
+ * (relay bodies of service "journal.NAME", doc/PROTOCOL.md): each body
+ * carries it as "jv"; a body of another version is dropped and counted.
+ * 2: replica set and majorities, epoch runs in promise and need, trunc in
+ * append, salvage and salvage-ack.
+ */
+#define JOURNAL_VERSION		2
+
 /* Longest local service name a relay message may carry ("singleton.NAME"). */
 #define RELAY_SVC_MAX		96
 

@@ -3,52 +3,10 @@
 # tools, a real LevelDB journal on disk, kill -9.
 
 load lib/akc
+load lib/work
 
 setup() { akc_setup; }
 teardown() { akc_teardown; }
-
-# work_cluster N [conf args...]: nodes n1..nN with role backend, each running
-# memberd, leaderd and singletond -s master (the master runs on the oldest).
-work_cluster() {
-	local n=$1 i; shift
-	start_cluster "$n" roles=backend "[singleton.master]=" role=backend \
-	    "command=exec $AKC_BIN/master" "standby-command=exec $AKC_BIN/master --standby" \
-	    stop-timeout=5s "[downing]=" "strategy=${WORK_STRATEGY:-keep-majority}" stable-after=2s \
-	    "[master]=" work-timeout=3s max-attempts=3 "$@"
-	wait_until 30 all_up_everywhere "$n" $(nodes "$n")
-	for ((i = 1; i <= n; i++)); do
-		start_singleton "n$i" master
-	done
-	wait_until 20 master_answers n1
-}
-
-# master_answers NODE: the master answers through NODE's proxy.
-master_answers() { akc-queue -c "$(conf_of "$1")" --json >/dev/null; }
-
-# start_worker NODE [worker args...]
-start_worker() {
-	local name=$1; shift
-	"$AKC_BIN/worker" -c "$(conf_of "$name")" "$@" >>"$AKC_DIR/$name.worker.log" 2>&1 3>&- &
-	local pid=$!
-	echo "$pid" >> "$AKC_DIR/pids"
-	echo "$pid" >> "$AKC_DIR/$name.worker.pids"
-	echo "$pid"
-}
-
-# results_count NODE: finished jobs as akc-results prints them.
-results_count() { akc-results -c "$(conf_of "$1")" | wc -l; }
-finished() { [ "$(results_count "$1")" -ge "$2" ]; }
-
-# standby_caught_up NODE STANDBY: the master (via NODE) has STANDBY's ack of its whole log.
-standby_caught_up() {
-	akc-queue -c "$(conf_of "$1")" --json |
-	    jq -e --arg s "$2" '.seq as $q | .standbys[] | select(.node == $s and .acked >= $q)' >/dev/null
-}
-
-has_table() { ls "$1"/*.ldb >/dev/null 2>&1; }
-
-# queue_field NODE FIELD
-queue_field() { akc-queue -c "$(conf_of "$1")" --json | jq -r ".$2"; }
 
 @test "1000 jobs on 3 nodes with 3 workers: 1000 results, each id once" {
 	work_cluster 3
@@ -209,26 +167,35 @@ queue_field() { akc-queue -c "$(conf_of "$1")" --json | jq -r ".$2"; }
 }
 
 @test "a new backend node catches up through a snapshot sent in pieces, and takes over with every job" {
-	WORK_STRATEGY=none work_cluster 2 snapshot-every=100
+	# n3 is in the replica set from the start: n1 and n2 are a majority of it
+	node_conf n3 roles=backend "[singleton.master]=" role=backend \
+	    "command=exec $AKC_BIN/master" "standby-command=exec $AKC_BIN/master --standby" \
+	    "[master]=" snapshot-every=100
+	WORK_STRATEGY=none WORK_EXTRA=n3 work_cluster 2 snapshot-every=100
 	local i big ids=()
 	big=$(head -c 1500 /dev/zero | tr '\0' y)
 	for ((i = 0; i < 400; i++)); do
 		ids+=("$(akc-submit -c "$(conf_of n2)" "$big$i")")
 	done
-	# a third node joins: its standby needs the whole log, compacted into a
+	# the third node joins: its standby needs the whole log, compacted into a
 	# snapshot of about 1 MiB (more than one relay piece)
-	node_conf n3 roles=backend "seeds=$(addr_of n1)" "[singleton.master]=" role=backend \
-	    "command=exec $AKC_BIN/master" "standby-command=exec $AKC_BIN/master --standby" \
-	    "[master]=" snapshot-every=100
+	sed -i "s|^seed-nodes = .*|seed-nodes = $(addr_of n1)|" "$(conf_of n3)"
 	start_node n3
 	start_singleton n3 master
 	wait_until 60 standby_caught_up n1 n3
-	# only n3 left: its copy is all there is
+	# n1 and n2 lost; n2 comes back with an empty journal: n3's copy is all there is
 	kill_node n1
 	kill_node n2
 	akc-down -c "$(conf_of n3)" n1
 	akc-down -c "$(conf_of n3)" n2
+	wait_until 10 process_exited "$(pid_of n2 singletond)"
+	mv "$AKC_DIR/n2.state" "$AKC_DIR/n2.state.lost"
+	wait_until 30 is_absent n3 n2
+	start_node n2
+	akc-join -c "$(conf_of n2)" "$(addr_of n3)"
+	start_singleton n2 master
 	wait_until 60 master_answers n3
+	grep -q "promised by 2 of the replica set" "$AKC_DIR/n3.singletond.log"
 	[ "$(queue_field n3 pending)" = 400 ]
 	start_worker n3 --exec 'wc -c' >/dev/null
 	wait_until 120 finished n3 400

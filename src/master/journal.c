@@ -40,6 +40,70 @@ fail(char **lerr, char *err, size_t errlen, const char *what, const char *path)
 	return -1;
 }
 
+/* The salvage keys held, [o_first, o_next); none: both 1. */
+static void
+salvage_range(struct journal *j)
+{
+	leveldb_iterator_t *it = leveldb_create_iterator(j->db, j->ro);
+	const char *ik;
+	char k[9];
+	size_t klen;
+
+	j->o_first = j->o_next = 1;
+	key(k, 'o', 0);
+	leveldb_iter_seek(it, k, 9);
+	if (leveldb_iter_valid(it) && (ik = leveldb_iter_key(it, &klen)) && klen == 9 && ik[0] == 'o') {
+		j->o_first = key_seq(ik);
+		key(k, 'o', UINT64_MAX);
+		leveldb_iter_seek(it, k, 9);
+		if (leveldb_iter_valid(it))
+			leveldb_iter_prev(it);
+		else
+			leveldb_iter_seek_to_last(it);
+		while (leveldb_iter_valid(it)) {
+			ik = leveldb_iter_key(it, &klen);
+			if (klen == 9 && ik[0] == 'o') {
+				j->o_next = key_seq(ik) + 1;
+				break;
+			}
+			leveldb_iter_prev(it);
+		}
+	}
+	leveldb_iter_destroy(it);
+}
+
+/*
+ * The epoch runs of a log that starts at snapshot snap (after event seq):
+ * the runs it carries, or for a snapshot written before they were, only
+ * its own epoch from its seq on.
+ */
+static void
+eps_of_snapshot(struct journal *j, const cJSON *snap, uint64_t seq)
+{
+	const cJSON *e = cJSON_GetObjectItemCaseSensitive(snap, "eps");
+	uint64_t ep = 0;
+
+	if (e != NULL && epochs_from_json(&j->eps, e) == 0) {
+		epochs_cut(&j->eps, seq);
+		if (j->eps.n > 0)
+			return;
+	}
+	json_u64(snap, "ep", &ep);
+	epochs_clear(&j->eps, seq);
+	epochs_note(&j->eps, seq, ep);
+}
+
+/* An event took its place at seq: the runs and the last epoch follow it. */
+static void
+note_epoch(struct journal *j, uint64_t seq, const cJSON *ev)
+{
+	uint64_t ep = 0;
+
+	json_u64(ev, "ep", &ep);
+	epochs_note(&j->eps, seq, ep);
+	j->last_ep = ep;
+}
+
 int
 journal_open(struct journal *j, const char *dir, char *err, size_t errlen)
 {
@@ -62,6 +126,8 @@ journal_open(struct journal *j, const char *dir, char *err, size_t errlen)
 	j->ro = leveldb_readoptions_create();
 	leveldb_readoptions_set_verify_checksums(j->ro, 1);
 	j->batch = leveldb_writebatch_create();
+	epochs_init(&j->eps);
+	salvage_range(j);
 	return 0;
 }
 
@@ -78,6 +144,7 @@ journal_close(struct journal *j)
 		leveldb_close(j->db);
 	if (j->opt)
 		leveldb_options_destroy(j->opt);
+	epochs_free(&j->eps);
 	memset(j, 0, sizeof(*j));
 }
 
@@ -93,6 +160,8 @@ journal_replay(struct journal *j,
 	uint64_t expect, seq;
 	int rc = 0;
 
+	epochs_clear(&j->eps, 1);
+	j->snap_seq = 0;
 	v = leveldb_get(j->db, j->ro, "s", 1, &vlen, &lerr);
 	if (lerr != NULL)
 		return fail(&lerr, err, errlen, "cannot read the snapshot", j->path);
@@ -105,6 +174,7 @@ journal_replay(struct journal *j,
 			snprintf(err, errlen, "journal %s: the snapshot is not valid JSON", j->path);
 			return -1;
 		}
+		eps_of_snapshot(j, snap, j->snap_seq);
 		rc = on_snapshot(snap, arg, err, errlen);
 		cJSON_Delete(snap);
 		if (rc < 0)
@@ -140,6 +210,7 @@ journal_replay(struct journal *j,
 			rc = -1;
 			break;
 		}
+		note_epoch(j, seq, ev);
 		rc = on_event(seq, ev, arg, err, errlen);
 		cJSON_Delete(ev);
 		if (rc < 0)
@@ -166,6 +237,7 @@ journal_append(struct journal *j, const cJSON *ev)
 	leveldb_writebatch_put(j->batch, k, 9, txt, strlen(txt));
 	cJSON_free(txt);
 	j->nbatch++;
+	note_epoch(j, j->seq, ev);
 	return j->seq;
 }
 
@@ -198,13 +270,16 @@ journal_commit(struct journal *j, char *err, size_t errlen)
 }
 
 int
-journal_snapshot(struct journal *j, uint64_t seq, const cJSON *snap, char *err, size_t errlen)
+journal_snapshot(struct journal *j, uint64_t seq, cJSON *snap, char *err, size_t errlen)
 {
 	char *lerr = NULL, k[9], *txt;
 	leveldb_writebatch_t *b = leveldb_writebatch_create();
 	leveldb_iterator_t *it;
 	size_t klen;
 
+	/* the epochs of the events it covers: a common prefix is found below it too */
+	cJSON_DeleteItemFromObjectCaseSensitive(snap, "eps");
+	cJSON_AddItemToObject(snap, "eps", epochs_json(&j->eps, seq, 1 << 30));
 	txt = json_print(snap);
 	leveldb_writebatch_put(b, "s", 1, txt, strlen(txt));
 	cJSON_free(txt);
@@ -331,60 +406,52 @@ get_json(struct journal *j, const char *k, size_t klen)
 uint64_t
 journal_epoch_of(struct journal *j, uint64_t seq)
 {
-	char k[9];
-	cJSON *ev;
-	uint64_t ep = 0;
-
-	if (seq == 0)
-		return 0;
-	key(k, 'e', seq);
-	if ((ev = get_json(j, k, 9)) == NULL && seq == j->snap_seq)
-		ev = get_json(j, "s", 1);
-	if (ev != NULL)
-		json_u64(ev, "ep", &ep);
-	cJSON_Delete(ev);
-	return ep;
+	return epochs_of(&j->eps, seq, j->seq);
 }
 
 int
 journal_scan(struct journal *j, char *err, size_t errlen)
 {
 	char k[9], *lerr = NULL;
-	size_t klen;
+	size_t klen, vlen;
 	leveldb_iterator_t *it;
 	cJSON *snap = get_json(j, "s", 1);
 
 	j->snap_seq = 0;
-	if (snap != NULL)
-		json_u64(snap, "seq", &j->snap_seq);
+	epochs_clear(&j->eps, 1);
+	if (snap != NULL && json_u64(snap, "seq", &j->snap_seq) == 0)
+		eps_of_snapshot(j, snap, j->snap_seq);
 	cJSON_Delete(snap);
 	j->seq = j->snap_seq;
+	j->last_ep = journal_epoch_of(j, j->seq);
+	/* every event after the snapshot, for its epoch; the log ends before a gap */
 	it = leveldb_create_iterator(j->db, j->ro);
-	key(k, 'e', UINT64_MAX);
-	leveldb_iter_seek(it, k, 9);
-	if (leveldb_iter_valid(it))
-		leveldb_iter_prev(it);
-	else
-		leveldb_iter_seek_to_last(it);
-	/* the last "e" key at or before the end of the event range */
-	while (leveldb_iter_valid(it)) {
-		const char *ik = leveldb_iter_key(it, &klen);
+	key(k, 'e', j->snap_seq + 1);
+	for (leveldb_iter_seek(it, k, 9); leveldb_iter_valid(it); leveldb_iter_next(it)) {
+		const char *ik = leveldb_iter_key(it, &klen), *iv;
+		cJSON *ev;
 
-		if (klen == 9 && ik[0] == 'e') {
-			if (key_seq(ik) > j->seq)
-				j->seq = key_seq(ik);
+		if (klen != 9 || ik[0] != 'e')
+			break;
+		if (key_seq(ik) != j->seq + 1) {
+			log_warnx("journal %s: event %llu is missing: the log ends at %llu", j->path,
+			    (unsigned long long)j->seq + 1, (unsigned long long)j->seq);
 			break;
 		}
-		if (klen >= 1 && ik[0] < 'e')
+		iv = leveldb_iter_value(it, &vlen);
+		if ((ev = json_parse(iv, vlen)) == NULL) {
+			log_warnx("journal %s: event %llu is not valid JSON: the log ends at %llu",
+			    j->path, (unsigned long long)j->seq + 1, (unsigned long long)j->seq);
 			break;
-		leveldb_iter_prev(it);
+		}
+		note_epoch(j, ++j->seq, ev);
+		cJSON_Delete(ev);
 	}
 	leveldb_iter_get_error(it, &lerr);
 	leveldb_iter_destroy(it);
 	if (lerr != NULL)
 		return fail(&lerr, err, errlen, "cannot read", j->path);
 	j->durable = j->seq;
-	j->last_ep = journal_epoch_of(j, j->seq);
 	return 0;
 }
 
@@ -398,7 +465,7 @@ journal_store(struct journal *j, uint64_t seq, const cJSON *ev)
 	cJSON_free(txt);
 	j->nbatch++;
 	j->seq = seq;
-	json_u64(ev, "ep", &j->last_ep);
+	note_epoch(j, seq, ev);
 }
 
 int
@@ -426,6 +493,7 @@ journal_truncate(struct journal *j, uint64_t seq, char *err, size_t errlen)
 	if (lerr != NULL)
 		return fail(&lerr, err, errlen, "cannot truncate", j->path);
 	j->seq = j->durable = seq;
+	epochs_cut(&j->eps, seq);
 	j->last_ep = journal_epoch_of(j, seq);
 	return 0;
 }
@@ -439,7 +507,8 @@ journal_store_snapshot(struct journal *j, uint64_t seq, const cJSON *snap)
 	cJSON_free(txt);
 	j->nbatch++;
 	j->snap_seq = j->seq = seq;
-	json_u64(snap, "ep", &j->last_ep);
+	eps_of_snapshot(j, snap, seq);
+	j->last_ep = journal_epoch_of(j, seq);
 }
 
 int
@@ -462,6 +531,7 @@ journal_wipe(struct journal *j, char *err, size_t errlen)
 	if (lerr != NULL)
 		return fail(&lerr, err, errlen, "cannot wipe", j->path);
 	j->seq = j->durable = j->snap_seq = j->last_ep = 0;
+	epochs_clear(&j->eps, 1);
 	return 0;
 }
 
@@ -551,6 +621,146 @@ journal_read(struct journal *j, uint64_t from, uint64_t rfrom, size_t maxbytes, 
 	leveldb_iter_destroy(it);
 	json_add_u64(msg, "last", last);
 	json_add_u64(msg, "rlast", rlast < rfrom - 1 ? rfrom - 1 : rlast);
+}
+
+/* Puts ev into batch b as the next salvage key. */
+static void
+salvage_put(struct journal *j, leveldb_writebatch_t *b, const char *txt, size_t len)
+{
+	char k[9];
+
+	key(k, 'o', j->o_next++);
+	leveldb_writebatch_put(b, k, 9, txt, len);
+}
+
+long
+journal_salvage(struct journal *j, uint64_t after,
+    cJSON *(*expand)(const cJSON *snap, struct journal *), char *err, size_t errlen)
+{
+	char *lerr = NULL, k[9];
+	size_t klen, vlen;
+	leveldb_writebatch_t *b;
+	leveldb_iterator_t *it;
+	uint64_t o_next = j->o_next;
+	int whole = after < j->snap_seq;
+	long n = 0;
+
+	if (after >= j->seq)
+		return 0;
+	if (j->nbatch > 0) {
+		snprintf(err, errlen, "journal %s: salvage with uncommitted events", j->path);
+		return -1;
+	}
+	b = leveldb_writebatch_create();
+	if (whole) {
+		/* behind the snapshot: its jobs are all that is left of those events */
+		cJSON *snap = get_json(j, "s", 1), *evs = NULL, *ev;
+
+		if (snap != NULL && expand != NULL)
+			evs = expand(snap, j);
+		cJSON_ArrayForEach(ev, evs) {
+			char *txt = json_print(ev);
+
+			salvage_put(j, b, txt, strlen(txt));
+			cJSON_free(txt);
+			n++;
+		}
+		cJSON_Delete(evs);
+		cJSON_Delete(snap);
+	}
+	it = leveldb_create_iterator(j->db, j->ro);
+	key(k, 'e', whole ? 0 : after + 1);
+	for (leveldb_iter_seek(it, k, 9); leveldb_iter_valid(it); leveldb_iter_next(it)) {
+		const char *ik = leveldb_iter_key(it, &klen), *iv;
+
+		if (klen != 9 || ik[0] != 'e')
+			break;
+		if (key_seq(ik) > j->snap_seq || !whole) {
+			iv = leveldb_iter_value(it, &vlen);
+			salvage_put(j, b, iv, vlen);
+			n++;
+		}
+		leveldb_writebatch_delete(b, ik, klen);
+	}
+	/* result lines after the cut (all of them when emptied: the master sends them again) */
+	key(k, 'r', whole ? 0 : after + 1);
+	for (leveldb_iter_seek(it, k, 9); leveldb_iter_valid(it); leveldb_iter_next(it)) {
+		const char *ik = leveldb_iter_key(it, &klen);
+
+		if (klen != 9 || ik[0] != 'r')
+			break;
+		leveldb_writebatch_delete(b, ik, klen);
+	}
+	leveldb_iter_destroy(it);
+	if (whole)
+		leveldb_writebatch_delete(b, "s", 1);
+	leveldb_write(j->db, j->wsync, b, &lerr);
+	leveldb_writebatch_destroy(b);
+	if (lerr != NULL) {
+		j->o_next = o_next;
+		return fail(&lerr, err, errlen, "cannot keep events aside", j->path);
+	}
+	if (whole) {
+		j->seq = j->durable = j->snap_seq = j->last_ep = 0;
+		epochs_clear(&j->eps, 1);
+	} else {
+		j->seq = j->durable = after;
+		epochs_cut(&j->eps, after);
+		j->last_ep = journal_epoch_of(j, after);
+	}
+	return n;
+}
+
+uint64_t
+journal_salvage_read(struct journal *j, uint64_t from, size_t maxbytes, cJSON *arr)
+{
+	char k[9];
+	size_t klen, vlen, bytes = 0;
+	leveldb_iterator_t *it = leveldb_create_iterator(j->db, j->ro);
+	uint64_t last = 0;
+
+	key(k, 'o', from);
+	for (leveldb_iter_seek(it, k, 9); leveldb_iter_valid(it) && bytes < maxbytes;
+	    leveldb_iter_next(it)) {
+		const char *ik = leveldb_iter_key(it, &klen), *iv;
+		cJSON *o, *ev;
+
+		if (klen != 9 || ik[0] != 'o')
+			break;
+		last = key_seq(ik);
+		iv = leveldb_iter_value(it, &vlen);
+		if ((ev = json_parse(iv, vlen)) == NULL)
+			continue;	/* cannot happen: we wrote it; the master would skip it */
+		o = cJSON_CreateObject();
+		json_add_u64(o, "k", last);
+		cJSON_AddItemToObject(o, "ev", ev);
+		cJSON_AddItemToArray(arr, o);
+		bytes += vlen;
+	}
+	leveldb_iter_destroy(it);
+	return last;
+}
+
+int
+journal_salvage_drop(struct journal *j, uint64_t upto, char *err, size_t errlen)
+{
+	char *lerr = NULL, k[9];
+	leveldb_writebatch_t *b = leveldb_writebatch_create();
+	uint64_t s;
+
+	if (upto >= j->o_next)
+		upto = j->o_next - 1;
+	for (s = j->o_first; s <= upto; s++) {
+		key(k, 'o', s);
+		leveldb_writebatch_delete(b, k, 9);
+	}
+	leveldb_write(j->db, j->wsync, b, &lerr);
+	leveldb_writebatch_destroy(b);
+	if (lerr != NULL)
+		return fail(&lerr, err, errlen, "cannot drop merged salvage", j->path);
+	if (upto >= j->o_first)
+		j->o_first = upto + 1;
+	return 0;
 }
 
 int

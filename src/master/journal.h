@@ -2,7 +2,11 @@
  * journal.h: the master's journal in LevelDB. Keys:
  *   "e" + seq (8 bytes, big-endian)  one event (JSON), seq = 1, 2, ...
  *   "r" + seq                        the result line of a job finished by event seq
- *   "s"                              the latest snapshot: {"seq", ...state}
+ *   "s"                              the latest snapshot: {"seq", "ep", "eps", ...state}
+ *   "p"                              the epoch promised to a master
+ *   "o" + n (8 bytes, big-endian)    salvage: an event this log held after the point
+ *                                    where it parted from the master's, kept until
+ *                                    the master has merged it (n = 1, 2, ...)
  * Events are appended to a batch and made durable together by one synced
  * write (group commit: LevelDB groups commits only across threads, and the
  * master has one). A snapshot deletes the events it covers in the same
@@ -17,6 +21,8 @@
 #include <cjson/cJSON.h>
 #include <leveldb/c.h>
 
+#include "epochs.h"
+
 struct journal {
 	char path[512];
 	leveldb_t *db;
@@ -29,6 +35,8 @@ struct journal {
 	uint64_t durable;		/* the last event made durable */
 	uint64_t snap_seq;		/* the latest snapshot covers events up to here */
 	uint64_t last_ep;		/* the epoch of the last event */
+	struct epochs eps;		/* where each epoch of the log begins */
+	uint64_t o_first, o_next;	/* salvage keys held: [o_first, o_next) */
 	uint64_t commits, synced_events;
 };
 
@@ -50,8 +58,11 @@ uint64_t journal_append(struct journal *, const cJSON *ev);
 void journal_put_result(struct journal *, uint64_t seq, const cJSON *line);
 /* Makes the batch durable (one synced write); 0, or -1 with the reason. */
 int journal_commit(struct journal *, char *err, size_t errlen);
-/* Writes a snapshot of the state after event seq and drops the events it covers. */
-int journal_snapshot(struct journal *, uint64_t seq, const cJSON *snap, char *err, size_t errlen);
+/*
+ * Writes a snapshot of the state after event seq (with the log's epoch runs
+ * up to there added as "eps") and drops the events it covers.
+ */
+int journal_snapshot(struct journal *, uint64_t seq, cJSON *snap, char *err, size_t errlen);
 /* The result line stored for seq (parsed), or NULL. */
 cJSON *journal_result(struct journal *, uint64_t seq);
 /* Result lines with seq > since, at most max, appended to arr; returns the last seq seen. */
@@ -63,7 +74,7 @@ uint64_t journal_promised(struct journal *);
 int journal_promise(struct journal *, uint64_t epoch, char *err, size_t errlen);
 /* The epoch of event seq ("ep" in it; the snapshot's at its seq), 0 if unknown. */
 uint64_t journal_epoch_of(struct journal *, uint64_t seq);
-/* The last seq and its epoch, without replaying (a standby's view of its log). */
+/* The last seq, its epoch and the epoch runs, without replaying (a standby's view of its log). */
 int journal_scan(struct journal *, char *err, size_t errlen);
 /* Puts an event received from the master at its seq into the batch. */
 void journal_store(struct journal *, uint64_t seq, const cJSON *ev);
@@ -84,6 +95,23 @@ void journal_store_snapshot(struct journal *, uint64_t seq, const cJSON *snap);
  */
 void journal_read(struct journal *, uint64_t from, uint64_t rfrom, size_t maxbytes, uint64_t snap_off,
     cJSON *msg);
+/*
+ * Moves what the log holds after seq `after` aside as salvage and cuts the
+ * log there, in one synced write, so that nothing is ever dropped before it
+ * is kept: the events after it and, when `after` is behind the snapshot,
+ * the snapshot's jobs as events (made by expand, which may read result
+ * lines; NULL if it cannot) — the log is then emptied. Returns the number of
+ * events kept aside, or -1 with the reason (nothing changed).
+ */
+long journal_salvage(struct journal *, uint64_t after,
+    cJSON *(*expand)(const cJSON *snap, struct journal *), char *err, size_t errlen);
+/*
+ * Salvage from key `from` on, about maxbytes of it, appended to arr as
+ * {"k", "ev"}; returns the last key read, or 0 if none.
+ */
+uint64_t journal_salvage_read(struct journal *, uint64_t from, size_t maxbytes, cJSON *arr);
+/* Deletes the salvage up to key upto (merged by the master); synced. */
+int journal_salvage_drop(struct journal *, uint64_t upto, char *err, size_t errlen);
 /* leveldb's repair, for master --repair. */
 int journal_repair(const char *dir, char *err, size_t errlen);
 

@@ -128,7 +128,14 @@ send_now(const unsigned char *hdr, size_t hdrlen, cJSON *body)
 	cJSON_Delete(body);
 }
 
-/* Answers after the next journal sync. */
+/*
+ * Answers once every event journaled so far is committed (durable on a
+ * majority of the replica set and on enough standbys), whether the answer
+ * made events or not: what it says was read from a state that holds them.
+ * Until our epoch marker is committed that state may hold events of an
+ * older epoch copied from a minority of the set, which a later recovery
+ * might not find (repl.c, rule 3): nothing may be told from it before.
+ */
 static void
 send_later(const unsigned char *hdr, size_t hdrlen, cJSON *body)
 {
@@ -312,11 +319,11 @@ op_submit(const cJSON *req, const unsigned char *hdr, size_t hdrlen)
 	int i;
 
 	if (pl == NULL) {
-		send_now(hdr, hdrlen, refuse(2, "submit needs a payload (base64)"));
+		send_later(hdr, hdrlen, refuse(2, "submit needs a payload (base64)"));
 		return;
 	}
 	if (id != NULL && !work_id_valid(id)) {
-		send_now(hdr, hdrlen, refuse(2, "bad job id '%.40s': 1-128 of A-Za-z0-9._:-", id));
+		send_later(hdr, hdrlen, refuse(2, "bad job id '%.40s': 1-128 of A-Za-z0-9._:-", id));
 		return;
 	}
 	if (id != NULL && (jb = work_find(&M.w, id)) != NULL) {
@@ -332,7 +339,7 @@ op_submit(const cJSON *req, const unsigned char *hdr, size_t hdrlen)
 	}
 	plen = strlen(pl);
 	if (plen / 4 * 3 > (size_t)M.cfg.max_payload + 3) {
-		send_now(hdr, hdrlen, refuse(1, "payload of about %zu bytes is over max-payload (%ld bytes)",
+		send_later(hdr, hdrlen, refuse(1, "payload of about %zu bytes is over max-payload (%ld bytes)",
 		    plen / 4 * 3, M.cfg.max_payload));
 		return;
 	}
@@ -341,17 +348,17 @@ op_submit(const cJSON *req, const unsigned char *hdr, size_t hdrlen)
 	if (sodium_base642bin(bin, plen / 4 * 3 + 3, pl, plen, NULL, &blen, NULL,
 	    sodium_base64_VARIANT_ORIGINAL) != 0) {
 		free(bin);
-		send_now(hdr, hdrlen, refuse(2, "payload is not base64"));
+		send_later(hdr, hdrlen, refuse(2, "payload is not base64"));
 		return;
 	}
 	free(bin);
 	if ((long)blen > M.cfg.max_payload) {
-		send_now(hdr, hdrlen, refuse(1, "payload of %zu bytes is over max-payload (%ld bytes)",
+		send_later(hdr, hdrlen, refuse(1, "payload of %zu bytes is over max-payload (%ld bytes)",
 		    blen, M.cfg.max_payload));
 		return;
 	}
 	if (M.w.npending >= M.cfg.max_pending) {
-		send_now(hdr, hdrlen, refuse(1, "queue full: %ld jobs pending (max-pending)",
+		send_later(hdr, hdrlen, refuse(1, "queue full: %ld jobs pending (max-pending)",
 		    M.w.npending));
 		return;
 	}
@@ -378,7 +385,7 @@ op_status(const cJSON *req, const unsigned char *hdr, size_t hdrlen)
 	cJSON *r, *line;
 
 	if (id == NULL || (jb = work_find(&M.w, id)) == NULL) {
-		send_now(hdr, hdrlen, refuse(1, "no job '%.40s'", id ? id : ""));
+		send_later(hdr, hdrlen, refuse(1, "no job '%.40s'", id ? id : ""));
 		return;
 	}
 	r = ok();
@@ -411,7 +418,7 @@ op_results(const cJSON *req, const unsigned char *hdr, size_t hdrlen)
 	    (cJSON_GetObjectItemCaseSensitive(req, "max") != NULL &&
 	    json_int(req, "max", 1, 100000, &max) < 0)) {
 		cJSON_Delete(r);
-		send_now(hdr, hdrlen, refuse(2, "results: since and max must be numbers"));
+		send_later(hdr, hdrlen, refuse(2, "results: since and max must be numbers"));
 		return;
 	}
 	arr = cJSON_AddArrayToObject(r, "results");
@@ -429,7 +436,7 @@ op_results(const cJSON *req, const unsigned char *hdr, size_t hdrlen)
 		next = (uint64_t)since;
 	}
 	cJSON_AddNumberToObject(r, "next", (double)next);
-	send_now(hdr, hdrlen, r);
+	send_later(hdr, hdrlen, r);
 }
 
 static void
@@ -465,9 +472,13 @@ op_queue(const unsigned char *hdr, size_t hdrlen, msec_t now)
 
 		cJSON_AddStringToObject(o, "node", M.r.sb[i].name);
 		cJSON_AddNumberToObject(o, "acked", (double)M.r.sb[i].acked);
+		cJSON_AddBoolToObject(o, "replica", M.r.sb[i].in_set);
 		cJSON_AddItemToArray(ws, o);
 	}
 	cJSON_AddNumberToObject(r, "epoch", (double)M.r.epoch);
+	cJSON_AddNumberToObject(r, "committed", (double)repl_commit_point(&M.r));
+	cJSON_AddNumberToObject(r, "replica_set", M.r.nset);
+	cJSON_AddNumberToObject(r, "quorum", M.r.nset ? M.r.quorum : 0);
 	run = cJSON_AddArrayToObject(r, "running");
 	for (jb = M.w.run_head; jb != NULL; jb = jb->next) {
 		cJSON *o = cJSON_CreateObject();
@@ -478,7 +489,7 @@ op_queue(const unsigned char *hdr, size_t hdrlen, msec_t now)
 		cJSON_AddNumberToObject(o, "for_ms", (double)(wall - jb->started));
 		cJSON_AddItemToArray(run, o);
 	}
-	send_now(hdr, hdrlen, r);
+	send_later(hdr, hdrlen, r);
 }
 
 static void
@@ -489,7 +500,7 @@ op_request(const cJSON *req, const unsigned char *hdr, size_t hdrlen, msec_t now
 	struct job *jb;
 
 	if (worker_field(req, &w) < 0) {
-		send_now(hdr, hdrlen, refuse(2, "request needs a worker id"));
+		send_later(hdr, hdrlen, refuse(2, "request needs a worker id"));
 		return;
 	}
 	if (cJSON_GetObjectItemCaseSensitive(req, "wait") != NULL)
@@ -505,7 +516,7 @@ op_request(const cJSON *req, const unsigned char *hdr, size_t hdrlen, msec_t now
 		cJSON *r = ok();
 
 		cJSON_AddNullToObject(r, "job");
-		send_now(hdr, hdrlen, r);
+		send_later(hdr, hdrlen, r);
 		return;
 	}
 	if (M.npark == M.cappark) {
@@ -530,13 +541,13 @@ op_done(const cJSON *req, const unsigned char *hdr, size_t hdrlen, int success, 
 
 	if (worker_field(req, &w) < 0 || id == NULL || json_int(req, "attempt", 1, 1000000, &attempt) < 0 ||
 	    (success && b64 == NULL)) {
-		send_now(hdr, hdrlen, refuse(2, "%s needs worker, id, attempt%s", success ? "done" : "failed",
+		send_later(hdr, hdrlen, refuse(2, "%s needs worker, id, attempt%s", success ? "done" : "failed",
 		    success ? " and result" : ""));
 		return;
 	}
 	seen(w, now);
 	if ((jb = work_find(&M.w, id)) == NULL) {
-		send_now(hdr, hdrlen, refuse(1, "no job '%.40s'", id));
+		send_later(hdr, hdrlen, refuse(1, "no job '%.40s'", id));
 		return;
 	}
 	if (jb->status == JOB_DONE || jb->status == JOB_FAILED) {
@@ -544,7 +555,7 @@ op_done(const cJSON *req, const unsigned char *hdr, size_t hdrlen, int success, 
 		return;
 	}
 	if (jb->status != JOB_RUNNING || jb->attempts != attempt || strcmp(jb->worker, w) != 0) {
-		send_now(hdr, hdrlen, refuse(1, "job %s: attempt %ld by %s is not the running one",
+		send_later(hdr, hdrlen, refuse(1, "job %s: attempt %ld by %s is not the running one",
 		    id, attempt, w));
 		return;
 	}
@@ -559,7 +570,7 @@ op_done(const cJSON *req, const unsigned char *hdr, size_t hdrlen, int success, 
 		    sodium_base642bin(bin, blen / 4 * 3 + 3, b64, blen, NULL, &len, NULL,
 		    sodium_base64_VARIANT_ORIGINAL) != 0) {
 			free(bin);
-			send_now(hdr, hdrlen, refuse(2, "result is not base64 or over 1 MiB"));
+			send_later(hdr, hdrlen, refuse(2, "result is not base64 or over 1 MiB"));
 			return;
 		}
 		text = result_text(bin, len);
@@ -581,7 +592,7 @@ handle(const unsigned char *hdr, size_t hdrlen, const char *buf, size_t len, mse
 	M.requests++;
 	if (op == NULL) {
 		M.bad++;
-		send_now(hdr, hdrlen, refuse(2, "malformed request: a JSON object with \"op\""));
+		send_later(hdr, hdrlen, refuse(2, "malformed request: a JSON object with \"op\""));
 	} else if (strcmp(op, "submit") == 0)
 		op_submit(req, hdr, hdrlen);
 	else if (strcmp(op, "status") == 0)
@@ -600,14 +611,14 @@ handle(const unsigned char *hdr, size_t hdrlen, const char *buf, size_t len, mse
 		const char *w;
 
 		if (worker_field(req, &w) < 0)
-			send_now(hdr, hdrlen, refuse(2, "register needs a worker id"));
+			send_later(hdr, hdrlen, refuse(2, "register needs a worker id"));
 		else {
 			seen(w, now);
-			send_now(hdr, hdrlen, ok());
+			send_later(hdr, hdrlen, ok());
 		}
 	} else {
 		M.bad++;
-		send_now(hdr, hdrlen, refuse(2, "unknown op '%.40s'", op));
+		send_later(hdr, hdrlen, refuse(2, "unknown op '%.40s'", op));
 	}
 	cJSON_Delete(req);
 }
@@ -641,6 +652,72 @@ on_repl(int fd, short ev, void *arg)
 	(void)ev;
 	(void)arg;
 	repl_receive(&M.r, clock_mono_ms());
+}
+
+/* ---- merging divergent logs ---- */
+
+/*
+ * Journals what salvaged events (from a log that parted from ours: our own,
+ * kept aside in a recovery, or a standby's) add to the work state, by
+ * work_merge's rule; logs what it did.
+ */
+static void
+merge(void *arg, const cJSON *items, const char *src)
+{
+	const cJSON *it, *sev;
+	cJSON *evs = cJSON_CreateArray(), *out, *ev;
+	long n[MERGE_WHATS], events = cJSON_GetArraySize(items);
+	uint64_t ep, maxep = 0;
+
+	(void)arg;
+	cJSON_ArrayForEach(it, items) {
+		sev = cJSON_GetObjectItemCaseSensitive(it, "ev");
+		if (json_u64(sev, "ep", &ep) == 0 && ep > maxep)
+			maxep = ep;
+		if (sev != NULL)
+			cJSON_AddItemReferenceToArray(evs, (cJSON *)sev);
+		else
+			cJSON_AddItemToArray(evs, cJSON_CreateNull());	/* counted as malformed */
+	}
+	out = work_merge(&M.w, evs, clock_wall_ms(), n);
+	while ((ev = cJSON_DetachItemFromArray(out, 0)) != NULL)
+		record(ev);
+	cJSON_Delete(out);
+	cJSON_Delete(evs);
+	if (n[MERGE_ACCEPTED] + n[MERGE_FINISHED] > 0 || n[MERGE_BAD] > 0)
+		log_info("merged %ld job%s from a divergent log of epoch %llu (%s): %ld accepted again, "
+		    "%ld finished as they were there; %ld of %ld events known here already%s",
+		    n[MERGE_ACCEPTED] + n[MERGE_FINISHED],
+		    n[MERGE_ACCEPTED] + n[MERGE_FINISHED] == 1 ? "" : "s", (unsigned long long)maxep, src,
+		    n[MERGE_ACCEPTED], n[MERGE_FINISHED], n[MERGE_SKIPPED], events,
+		    n[MERGE_BAD] ? ", some malformed (skipped)" : "");
+	else
+		log_info("%ld events from a divergent log of epoch %llu (%s): all known here already",
+		    events, (unsigned long long)maxep, src);
+	M.bad += (uint64_t)n[MERGE_BAD];
+}
+
+/* After a recovery: what this node's journal kept aside is merged, then dropped once committed. */
+static void
+merge_own(void)
+{
+	char src[CONF_NAME_MAX + CONF_ADDR_MAX + 16];
+	uint64_t from = M.j.o_first, last;
+
+	snprintf(src, sizeof(src), "%s (%s, this node)", M.cfg.address, M.cfg.name);
+	while (from < M.j.o_next) {
+		cJSON *items = cJSON_CreateArray();
+
+		if ((last = journal_salvage_read(&M.j, from, 512 * 1024, items)) == 0) {
+			cJSON_Delete(items);
+			break;
+		}
+		merge(NULL, items, src);
+		cJSON_Delete(items);
+		M.r.own_upto = last;
+		from = last + 1;
+	}
+	M.r.own_need = M.j.seq;
 }
 
 /* ---- time ---- */
@@ -702,7 +779,7 @@ tick(msec_t now)
 			cJSON *r = ok();
 
 			cJSON_AddNullToObject(r, "job");
-			send_now(M.park[i].hdr, M.park[i].hdrlen, r);
+			send_later(M.park[i].hdr, M.park[i].hdrlen, r);
 			M.park[i] = M.park[--M.npark];
 		} else
 			i++;
@@ -875,13 +952,24 @@ main(int argc, char **argv)
 		    "see master(8), RECOVERY\n", err);
 		return 1;
 	}
-	/* a new epoch, promised by every standby; their longest log copied here */
-	if (repl_open(&M.r, &M.cfg, sgname, &M.j, err, sizeof(err)) < 0 ||
-	    repl_recover(&M.r, err, sizeof(err)) < 0) {
+	/* a new epoch, promised by a majority of the replica set; the best log copied here */
+	if (repl_open(&M.r, &M.cfg, sgname, &M.j, err, sizeof(err)) < 0) {
 		fprintf(stderr, "master: %s\n", err);
 		return 1;
 	}
-	if (M.j.seq != M.w.seq) {
+	M.r.merge = merge;
+	if (M.r.nset == 0)
+		log_warnx("no replica set ([master] replica-nodes, or [cluster] seed-nodes): a recovery "
+		    "waits for every standby, and an acknowledged event survives a split only "
+		    "with [master] replicas = the number of standbys");
+	else if (!M.r.self_in_set)
+		log_info("this node (%s) is not in the replica set: it does not count towards a "
+		    "majority of it", M.cfg.address);
+	if ((i = repl_recover(&M.r, err, sizeof(err))) < 0) {
+		fprintf(stderr, "master: %s\n", err);
+		return 1;
+	}
+	if (i > 0 || M.j.seq != M.w.seq) {
 		work_free(&M.w);
 		work_init(&M.w);
 		if (journal_replay(&M.j, on_snapshot, on_event, NULL, err, sizeof(err)) < 0) {
@@ -896,6 +984,8 @@ main(int argc, char **argv)
 		cJSON_AddStringToObject(ev, "e", "epoch");
 		record(ev);
 	}
+	if (M.j.o_first < M.j.o_next)
+		merge_own();
 	M.started = clock_mono_ms();	/* the grace counts from here */
 	log_info("journal %s: replayed to event %llu in %lldms (snapshot at %llu): "
 	    "%ld pending, %ld running, %ld done, %ld failed", dir,

@@ -563,3 +563,137 @@ out:
 	free(fin);
 	return rc;
 }
+
+/* ---- merging a divergent log ---- */
+
+/*
+ * The merge rule. Each salvaged event, in the order of its log:
+ *
+ * 1. accepted: a job this state does not know is accepted again, with the
+ *    same id and payload. A known id is the same job: ids are unique and an
+ *    acceptance is idempotent.
+ * 2. completed, failed: a job this state has pending or running is finished
+ *    as it was there, with its result (a job done on either side is done; a
+ *    pending one is started first, as work_apply wants). A job finished here
+ *    stays as it finished here. An id unknown here is one this state forgot
+ *    (keep-finished): its acceptance lies before the point where the logs
+ *    parted (or rule 1 would have made it known), so it was finished here.
+ * 3. Everything else (started, attempt-failed, timed-out, forget, epoch) is
+ *    skipped: attempts are not carried over, and a job that was running
+ *    there is pending here; delivery is at least once, it may run again.
+ *
+ * Weak points: a job finished and then forgotten on one side, and still in
+ * the other side's salvage as accepted (it was salvaged from before its
+ * end), is accepted again and runs a second time; so does a finished job
+ * salvaged from a snapshot, which gets a second result line. Both need
+ * keep-finished to pass between the split and the merge.
+ */
+/* Records in o that this merge left job id in status st. */
+static void
+merged(struct work *o, const char *id, enum job_status st)
+{
+	struct job *j = work_find(o, id);
+
+	if (j == NULL)
+		j = add(o, id);
+	j->status = st;
+}
+
+/*
+ * One salvaged event: the events it adds to out. The job it names is looked
+ * up in o first (the ids this merge accepted or finished so far, with their
+ * status after it), then in w.
+ */
+static enum merge_what
+merge_one(const struct work *w, struct work *o, const cJSON *ev, int64_t wall, cJSON *out)
+{
+	const char *e = json_str(ev, "e"), *id = json_str(ev, "id"), *s, *wk;
+	const struct job *j;
+
+	if (e == NULL)
+		return MERGE_BAD;
+	if (strcmp(e, "accepted") != 0 && strcmp(e, "completed") != 0 && strcmp(e, "failed") != 0)
+		return strcmp(e, "started") == 0 || strcmp(e, "attempt-failed") == 0 ||
+		    strcmp(e, "timed-out") == 0 || strcmp(e, "forget") == 0 ||
+		    strcmp(e, "epoch") == 0 ? MERGE_SKIPPED : MERGE_BAD;
+	if (id == NULL || !work_id_valid(id))
+		return MERGE_BAD;
+	if ((j = work_find(o, id)) == NULL)
+		j = work_find(w, id);
+	if (strcmp(e, "accepted") == 0) {
+		if ((s = json_str(ev, "payload")) == NULL)
+			return MERGE_BAD;
+		if (j != NULL)
+			return MERGE_SKIPPED;
+		cJSON_AddItemToArray(out, ev_accepted(id, s));
+		merged(o, id, JOB_PENDING);
+		return MERGE_ACCEPTED;
+	}
+	if (strcmp(e, "completed") == 0) {
+		if ((s = json_str(ev, "result")) == NULL || (wk = json_str(ev, "worker")) == NULL ||
+		    strlen(wk) > WORKER_ID_MAX)
+			return MERGE_BAD;
+		if (j == NULL || (j->status != JOB_PENDING && j->status != JOB_RUNNING))
+			return MERGE_SKIPPED;
+		if (j->status == JOB_PENDING)
+			cJSON_AddItemToArray(out, ev_started(j, wk, wall));
+		cJSON_AddItemToArray(out, ev_completed(j, wk, s));
+		merged(o, id, JOB_DONE);
+		return MERGE_FINISHED;
+	}
+	if ((s = json_str(ev, "why")) == NULL)
+		return MERGE_BAD;
+	if (j == NULL || (j->status != JOB_PENDING && j->status != JOB_RUNNING))
+		return MERGE_SKIPPED;
+	cJSON_AddItemToArray(out, ev_failed(j, s));
+	merged(o, id, JOB_FAILED);
+	return MERGE_FINISHED;
+}
+
+cJSON *
+work_merge(const struct work *w, const cJSON *salvaged, int64_t wall, long counts[MERGE_WHATS])
+{
+	struct work o;
+	const cJSON *ev;
+	cJSON *out = cJSON_CreateArray();
+
+	work_init(&o);
+	memset(counts, 0, MERGE_WHATS * sizeof(*counts));
+	cJSON_ArrayForEach(ev, salvaged)
+		counts[cJSON_IsObject(ev) ? merge_one(w, &o, ev, wall, out) : MERGE_BAD]++;
+	work_free(&o);
+	return out;
+}
+
+cJSON *
+work_snapshot_events(const cJSON *snap, cJSON *(*line_of)(uint64_t seq, void *arg), void *arg)
+{
+	cJSON *out = cJSON_CreateArray();
+	const cJSON *o;
+	int pass;
+
+	for (pass = 0; pass < 2; pass++)
+		cJSON_ArrayForEach(o, cJSON_GetObjectItemCaseSensitive(snap, pass ? "jobs" : "pending")) {
+			const char *id = json_str(o, "id"), *st = json_str(o, "status"),
+			    *pl = json_str(o, "payload"), *wk = json_str(o, "worker");
+			uint64_t seq;
+			cJSON *line, *ev;
+
+			if (id == NULL || st == NULL || !work_id_valid(id))
+				continue;
+			/* a finished job's payload is gone: an empty one stands for it */
+			cJSON_AddItemToArray(out, ev_accepted(id, pl ? pl : ""));
+			if ((strcmp(st, "done") != 0 && strcmp(st, "failed") != 0) ||
+			    json_u64(o, "seq", &seq) < 0)
+				continue;
+			line = line_of ? line_of(seq, arg) : NULL;
+			ev = event(st[0] == 'd' ? "completed" : "failed", id);
+			if (st[0] == 'd')
+				cJSON_AddStringToObject(ev, "worker", wk ? wk : "");
+			cJSON_AddStringToObject(ev, st[0] == 'd' ? "result" : "why",
+			    line && json_str(line, "result") ? json_str(line, "result") : "");
+			cJSON_AddItemToArray(out, ev);
+			cJSON_Delete(line);
+		}
+	return out;
+}

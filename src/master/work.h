@@ -87,4 +87,28 @@ struct job *work_overdue(const struct work *, int64_t wall, int64_t timeout);
 cJSON *work_snapshot(const struct work *);
 int work_restore(struct work *, const cJSON *snap, char *err, size_t errlen);
 
+/*
+ * Merging a divergent log: the events some log held after the point where
+ * it parted from the master's (salvage, see repl.c) become new events of
+ * the master's log, so that no job accepted or finished there is lost.
+ * work_merge takes the state w and the salvaged events (an array, in their
+ * log's order) and returns the events to journal (an array, to apply in
+ * order after w); counts[what] counts what became of each salvaged event.
+ */
+enum merge_what {
+	MERGE_SKIPPED,			/* known here already, or nothing to carry over */
+	MERGE_ACCEPTED,			/* a job unknown here, accepted again */
+	MERGE_FINISHED,			/* a job pending or running here, finished as it was there */
+	MERGE_BAD,			/* not a valid event: skipped */
+	MERGE_WHATS
+};
+cJSON *work_merge(const struct work *w, const cJSON *salvaged, int64_t wall, long counts[MERGE_WHATS]);
+/*
+ * The jobs of a snapshot as events a merge understands (a log cut behind its
+ * snapshot keeps only that of the events before): accepted for every job,
+ * then completed or failed, with the text of its result line (line_of,
+ * which returns a parsed line to free, or NULL), for a finished one.
+ */
+cJSON *work_snapshot_events(const cJSON *snap, cJSON *(*line_of)(uint64_t seq, void *arg), void *arg);
+
 #endif

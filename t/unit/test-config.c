@@ -87,6 +87,34 @@ full_file(void)
 }
 
 static void
+replica_nodes(void)
+{
+	struct akc_config c;
+	char want[256];
+
+	/* by default the seed nodes, whichever section comes first */
+	CHECK_INT(load("[master]\nreplicas = 1\n[node]\nname = a\naddress = tcp://h:1\n"
+	    "[cluster]\nseed-nodes = tcp://h:1, tcp://h:2, tcp://h:3\n", &c), 0);
+	CHECK_INT(c.nreplica_nodes, 3);
+	CHECK_STR(c.replica_nodes[2], "tcp://h:3");
+	CHECK_INT(load("[node]\nname = a\naddress = tcp://h:1\n", &c), 0);
+	CHECK_INT(c.nreplica_nodes, 0);
+	CHECK_INT(load("[node]\nname = a\naddress = tcp://h:1\n[cluster]\nseed-nodes = tcp://h:1\n"
+	    "[master]\nreplica-nodes = tcp://h:4 , tcp://h:5\n", &c), 0);
+	CHECK_INT(c.nreplica_nodes, 2);
+	CHECK_STR(c.replica_nodes[0], "tcp://h:4");
+	CHECK_INT(c.nseeds, 1);
+	CHECK_INT(load("[node]\nname = a\naddress = tcp://h:1\n"
+	    "[master]\nreplica-nodes = tcp://h:4, h:5\n", &c), 1);
+	snprintf(want, sizeof(want), "%s:5: bad address 'h:5' in 'replica-nodes'", path);
+	CHECK(errors_contain(want));
+	CHECK_INT(load("[node]\nname = a\naddress = tcp://h:1\n"
+	    "[master]\nreplica-nodes = tcp://h:4, tcp://h:5, tcp://h:4\n", &c), 1);
+	snprintf(want, sizeof(want), "%s:5: 'replica-nodes' lists 'tcp://h:4' twice", path);
+	CHECK(errors_contain(want));
+}
+
+static void
 durations(void)
 {
 	CHECK_INT(config_parse_duration("250ms"), 250);
@@ -164,6 +192,7 @@ main(void)
 	close(fd);
 	snprintf(errpath, sizeof(errpath), "%s.err", path);
 	RUN(full_file);
+	RUN(replica_nodes);
 	RUN(durations);
 	RUN(errors);
 	unlink(path);

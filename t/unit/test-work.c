@@ -1,7 +1,12 @@
-/* test-work.c: the master's work state (src/master/work.c): events, order, snapshots. */
+/*
+ * test-work.c: the master's work state (src/master/work.c): events, order,
+ * snapshots, the merge of a divergent log; and the epoch runs of a log
+ * (src/master/epochs.c) that find where two logs part.
+ */
 #include <stdlib.h>
 #include <string.h>
 
+#include "epochs.h"
 #include "json.h"
 #include "log.h"
 #include "unit.h"
@@ -259,6 +264,273 @@ forget_finished(void)
 	work_free(&w);
 }
 
+/* ---- merging a divergent log ---- */
+
+/* Applies ev to w and keeps a copy (with epoch ep) in log, as a journal would. */
+static void
+log_apply(struct work *w, cJSON *log, uint64_t ep, cJSON *ev)
+{
+	cJSON *c = cJSON_Duplicate(ev, 1);
+
+	json_add_u64(c, "ep", ep);
+	cJSON_AddItemToArray(log, c);
+	CHECK_INT(apply(w, ev), 0);
+}
+
+/* Merges the salvage into w as the master does (journal, then apply); counts what happened. */
+static void
+merge_all(struct work *w, const cJSON *salvage, long counts[MERGE_WHATS])
+{
+	cJSON *out = work_merge(w, salvage, 77, counts);
+	const cJSON *o;
+
+	cJSON_ArrayForEach(o, out)
+		CHECK_INT(work_apply(w, w->seq + 1, o, err, sizeof(err)), 0);
+	cJSON_Delete(out);
+}
+
+/* The common history, then two that part: m (the master's) and s (salvaged). */
+static void
+two_sides(struct work *m, struct work *s, cJSON *slog)
+{
+	cJSON *mlog = cJSON_CreateArray();
+	int i;
+
+	work_init(m);
+	work_init(s);
+	for (i = 0; i < 2; i++) {
+		struct work *w = i ? s : m;
+		cJSON *log = i ? slog : mlog;
+
+		log_apply(w, log, 1, ev_accepted("a", "YQ=="));
+		log_apply(w, log, 1, ev_accepted("b", "Yg=="));
+		log_apply(w, log, 1, ev_accepted("c", "Yw=="));
+		log_apply(w, log, 1, ev_started(work_find(w, "a"), "w1", 5));
+	}
+	cJSON_Delete(cJSON_DetachItemFromArray(slog, 0));	/* the salvage starts where they part */
+	cJSON_Delete(cJSON_DetachItemFromArray(slog, 0));
+	cJSON_Delete(cJSON_DetachItemFromArray(slog, 0));
+	cJSON_Delete(cJSON_DetachItemFromArray(slog, 0));
+	/* the master's side: a done, d accepted, b running */
+	log_apply(m, mlog, 2, ev_completed(work_find(m, "a"), "w1", "a here"));
+	log_apply(m, mlog, 2, ev_accepted("d", "ZA=="));
+	log_apply(m, mlog, 2, ev_started(work_find(m, "b"), "w2", 6));
+	/* the other side: a done otherwise, e accepted and done, f accepted, c failed, b done */
+	log_apply(s, slog, 3, ev_completed(work_find(s, "a"), "w9", "a there"));
+	log_apply(s, slog, 3, ev_accepted("e", "ZQ=="));
+	log_apply(s, slog, 3, ev_started(work_find(s, "e"), "w9", 7));
+	log_apply(s, slog, 3, ev_completed(work_find(s, "e"), "w9", "e there"));
+	log_apply(s, slog, 3, ev_accepted("f", "Zg=="));
+	log_apply(s, slog, 3, ev_started(work_find(s, "f"), "w9", 8));
+	log_apply(s, slog, 3, ev_failed(work_find(s, "c"), "gave up there"));
+	log_apply(s, slog, 3, ev_started(work_find(s, "b"), "w9", 9));
+	log_apply(s, slog, 3, ev_completed(work_find(s, "b"), "w9", "b there"));
+	cJSON_Delete(mlog);
+}
+
+/* Every job accepted on either side is known after the merge; done on either side is done. */
+static void
+merge_divergent(void)
+{
+	struct work m, s;
+	cJSON *slog = cJSON_CreateArray(), *bad;
+	long n[MERGE_WHATS];
+	const struct job *j;
+
+	two_sides(&m, &s, slog);
+	merge_all(&m, slog, n);
+	CHECK_INT(n[MERGE_ACCEPTED], 2);		/* e and f */
+	CHECK_INT(n[MERGE_FINISHED], 3);		/* e, c and b */
+	CHECK_INT(n[MERGE_BAD], 0);
+	CHECK_INT(m.n, 6);
+	CHECK_INT(work_find(&m, "a")->status, JOB_DONE);	/* finished here: as here */
+	CHECK_INT(work_find(&m, "d")->status, JOB_PENDING);	/* only here: untouched */
+	j = work_find(&m, "e");					/* only there, done there */
+	CHECK(j != NULL && j->status == JOB_DONE && strcmp(j->worker, "w9") == 0);
+	j = work_find(&m, "f");					/* only there, running there */
+	CHECK(j != NULL && j->status == JOB_PENDING && strcmp(j->payload, "Zg==") == 0);
+	CHECK_INT(work_find(&m, "c")->status, JOB_FAILED);	/* pending here, failed there */
+	CHECK_INT(work_find(&m, "b")->status, JOB_DONE);	/* running here, done there */
+	CHECK_INT(m.ndone, 3);
+	CHECK_INT(m.nfailed, 1);
+	/* a second merge of the same salvage (a resend) changes nothing */
+	merge_all(&m, slog, n);
+	CHECK_INT(n[MERGE_ACCEPTED] + n[MERGE_FINISHED], 0);
+	CHECK_INT(m.n, 6);
+	/* malformed salvage is skipped, never applied */
+	bad = cJSON_Parse("[{\"e\":\"accepted\",\"id\":\"bad id\",\"payload\":\"\"},"
+	    "{\"e\":\"completed\",\"id\":\"d\"},{\"e\":\"what\"},{\"id\":\"x\"},7]");
+	merge_all(&m, bad, n);
+	CHECK_INT(n[MERGE_BAD], 5);
+	CHECK_INT(m.n, 6);
+	cJSON_Delete(bad);
+	cJSON_Delete(slog);
+	work_free(&m);
+	work_free(&s);
+}
+
+/* One merge decides each salvaged event on what it decided before, not on w alone. */
+static void
+merge_in_order(void)
+{
+	struct work w;
+	cJSON *salvage, *out;
+	long n[MERGE_WHATS];
+
+	work_init(&w);
+	apply(&w, ev_accepted("p", "cA=="));
+	salvage = cJSON_Parse("["
+	    "{\"e\":\"accepted\",\"id\":\"q\",\"payload\":\"cQ==\"},"
+	    "{\"e\":\"accepted\",\"id\":\"q\",\"payload\":\"cQ==\"},"
+	    "{\"e\":\"completed\",\"id\":\"q\",\"worker\":\"w\",\"result\":\"rq\"},"
+	    "{\"e\":\"failed\",\"id\":\"p\",\"why\":\"no\"},"
+	    "{\"e\":\"completed\",\"id\":\"p\",\"worker\":\"w\",\"result\":\"rp\"}]");
+	out = work_merge(&w, salvage, 5, n);
+	/* accepted q, started q, completed q, failed p: nothing twice, w untouched */
+	CHECK_INT(cJSON_GetArraySize(out), 4);
+	CHECK_INT(n[MERGE_ACCEPTED], 1);
+	CHECK_INT(n[MERGE_FINISHED], 2);
+	CHECK_INT(n[MERGE_SKIPPED], 2);
+	CHECK_INT(w.n, 1);
+	merge_all(&w, salvage, n);
+	CHECK_INT(work_find(&w, "q")->status, JOB_DONE);
+	CHECK_INT(work_find(&w, "p")->status, JOB_FAILED);
+	cJSON_Delete(out);
+	cJSON_Delete(salvage);
+	work_free(&w);
+}
+
+static cJSON *
+line_of(uint64_t seq, void *arg)
+{
+	char buf[64];
+
+	(void)arg;
+	snprintf(buf, sizeof(buf), "{\"result\":\"line %llu\"}", (unsigned long long)seq);
+	return cJSON_Parse(buf);
+}
+
+/* A log cut behind its snapshot: the snapshot's jobs merge as its events would. */
+static void
+merge_snapshot(void)
+{
+	struct work m, s;
+	cJSON *slog = cJSON_CreateArray(), *snap, *evs;
+	long n[MERGE_WHATS];
+	const struct job *j;
+
+	two_sides(&m, &s, slog);
+	snap = work_snapshot(&s);
+	evs = work_snapshot_events(snap, line_of, NULL);
+	merge_all(&m, evs, n);
+	CHECK_INT(n[MERGE_ACCEPTED], 2);
+	CHECK_INT(n[MERGE_FINISHED], 3);
+	j = work_find(&m, "e");
+	CHECK(j != NULL && j->status == JOB_DONE);
+	CHECK_INT(work_find(&m, "f")->status, JOB_PENDING);
+	CHECK_INT(work_find(&m, "c")->status, JOB_FAILED);
+	CHECK_INT(work_find(&m, "b")->status, JOB_DONE);
+	CHECK_INT(work_find(&m, "a")->status, JOB_DONE);
+	/* the finished ones carry their result lines' text */
+	{
+		const cJSON *ev;
+		int found = 0;
+
+		cJSON_ArrayForEach(ev, evs)
+			if (strcmp(json_str(ev, "e"), "completed") == 0 && strcmp(json_str(ev, "id"), "e") == 0)
+				found = strncmp(json_str(ev, "result"), "line ", 5) == 0;
+		CHECK(found);
+	}
+	cJSON_Delete(evs);
+	cJSON_Delete(snap);
+	cJSON_Delete(slog);
+	work_free(&m);
+	work_free(&s);
+}
+
+/* ---- epoch runs ---- */
+
+static void
+runs(struct epochs *e, uint64_t lo, const uint64_t *pairs, int n)
+{
+	int i;
+
+	epochs_clear(e, lo);
+	for (i = 0; i < n; i++)
+		epochs_note(e, pairs[2 * i + 1], pairs[2 * i]);
+}
+
+static void
+epoch_runs(void)
+{
+	struct epochs a, b;
+	cJSON *j;
+	uint64_t ra[] = { 1, 1, 5, 11, 7, 21 };		/* epoch 1 from 1, 5 from 11, 7 from 21 */
+	uint64_t rb[] = { 1, 1, 5, 11, 6, 15 };		/* parts from a at 15 */
+	uint64_t rc[] = { 1, 1, 4, 9 };			/* parts at 9 */
+
+	epochs_init(&a);
+	epochs_init(&b);
+	runs(&a, 1, ra, 3);
+	CHECK_INT(epochs_of(&a, 0, 30), 0);
+	CHECK_INT(epochs_of(&a, 10, 30), 1);
+	CHECK_INT(epochs_of(&a, 11, 30), 5);
+	CHECK_INT(epochs_of(&a, 30, 30), 7);
+	CHECK_INT(epochs_of(&a, 31, 30), 0);		/* beyond the end: unknown */
+	/* the same log: all of it; a prefix: the shorter end */
+	CHECK_INT(epochs_common(&a, 30, &a, 30), 30);
+	CHECK_INT(epochs_common(&a, 30, &a, 17), 17);
+	runs(&b, 1, rb, 3);
+	CHECK_INT(epochs_common(&a, 30, &b, 18), 14);
+	CHECK_INT(epochs_common(&b, 18, &a, 30), 14);
+	CHECK_INT(epochs_common(&a, 30, &b, 12), 12);	/* b stops inside epoch 5: a prefix */
+	runs(&b, 1, rc, 2);
+	CHECK_INT(epochs_common(&a, 30, &b, 20), 8);
+	runs(&b, 1, (uint64_t[]){ 9, 1 }, 1);		/* nothing in common */
+	CHECK_INT(epochs_common(&a, 30, &b, 20), 0);
+	/* known only from a snapshot on: below it nothing is known */
+	runs(&b, 16, (uint64_t[]){ 5, 16 }, 1);
+	CHECK_INT(epochs_of(&b, 15, 18), 0);
+	CHECK_INT(epochs_of(&b, 16, 18), 5);
+	CHECK_INT(epochs_common(&a, 30, &b, 18), 18);
+	CHECK_INT(epochs_common(&a, 30, &b, 25), 20);
+	runs(&b, 22, (uint64_t[]){ 5, 22 }, 1);		/* a's epoch 5 ends before b's known part */
+	CHECK_INT(epochs_common(&a, 30, &b, 25), 0);
+	/* a cut drops the runs after it */
+	runs(&b, 1, ra, 3);
+	epochs_cut(&b, 12);
+	CHECK_INT(b.n, 2);
+	CHECK_INT(epochs_of(&b, 12, 12), 5);
+	/* JSON: the runs up to a seq, the newest few; what is left out is unknown */
+	j = epochs_json(&a, 30, 64);
+	CHECK_INT(epochs_from_json(&b, j), 0);
+	CHECK_INT(epochs_common(&a, 30, &b, 30), 30);
+	cJSON_Delete(j);
+	j = epochs_json(&a, 15, 64);
+	CHECK_INT(epochs_from_json(&b, j), 0);
+	CHECK_INT(b.n, 2);
+	cJSON_Delete(j);
+	j = epochs_json(&a, 30, 2);
+	CHECK_INT(epochs_from_json(&b, j), 0);
+	CHECK_INT(b.n, 2);
+	CHECK_INT(b.lo, 11);
+	CHECK_INT(epochs_of(&b, 10, 30), 0);
+	CHECK_INT(epochs_common(&a, 30, &b, 30), 30);
+	cJSON_Delete(j);
+	/* out of order or malformed runs are refused */
+	j = cJSON_Parse("{\"lo\":\"1\",\"runs\":[[\"5\",\"1\"],[\"3\",\"9\"]]}");
+	CHECK_INT(epochs_from_json(&b, j), -1);
+	cJSON_Delete(j);
+	j = cJSON_Parse("{\"lo\":\"1\",\"runs\":[[\"5\",\"1\"],[\"7\",\"1\"]]}");
+	CHECK_INT(epochs_from_json(&b, j), -1);
+	cJSON_Delete(j);
+	j = cJSON_Parse("{\"lo\":\"1\",\"runs\":[[5,1]]}");
+	CHECK_INT(epochs_from_json(&b, j), -1);
+	cJSON_Delete(j);
+	epochs_free(&a);
+	epochs_free(&b);
+}
+
 int
 main(void)
 {
@@ -267,5 +539,9 @@ main(void)
 	RUN(bad_events);
 	RUN(snapshot_round_trip);
 	RUN(forget_finished);
+	RUN(merge_divergent);
+	RUN(merge_in_order);
+	RUN(merge_snapshot);
+	RUN(epoch_runs);
 	return unit_done();
 }

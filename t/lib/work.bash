@@ -1,0 +1,60 @@
+# t/lib/work.bash: the work manager on test nodes: a backend cluster running
+# the master as a singleton with standbys, workers, and what the tests ask it.
+# shellcheck shell=bash
+
+# work_cluster N [conf args...]: nodes n1..nN with role backend, each running
+# memberd, leaderd and singletond -s master (the master runs on the oldest).
+# The replica set is n1..nN and the nodes named in $WORK_EXTRA (configured
+# already), so a majority of them acknowledges.
+work_cluster() {
+	local n=$1 i; shift
+	start_cluster "$n" roles=backend "[singleton.master]=" role=backend \
+	    "command=exec $AKC_BIN/master" "standby-command=exec $AKC_BIN/master --standby" \
+	    stop-timeout=5s "[downing]=" "strategy=${WORK_STRATEGY:-keep-majority}" stable-after=2s \
+	    "[master]=" work-timeout=3s max-attempts=3 "$@"
+	set_replicas $(nodes "$n") ${WORK_EXTRA:-}
+	wait_until 30 all_up_everywhere "$n" $(nodes "$n")
+	for ((i = 1; i <= n; i++)); do
+		start_singleton "n$i" master
+	done
+	wait_until 20 master_answers n1
+}
+
+# set_replicas NODES...: [master] replica-nodes = their addresses, in every node's config.
+set_replicas() {
+	local list="" n f
+	for n in "$@"; do
+		list="$list${list:+, }$(addr_of "$n")"
+	done
+	for f in "$AKC_DIR"/*.conf; do
+		sed -i "/^replica-nodes = /d; s|^\[master\]\$|[master]\nreplica-nodes = $list|" "$f"
+	done
+}
+
+# master_answers NODE: the master answers through NODE's proxy.
+master_answers() { akc-queue -c "$(conf_of "$1")" --json >/dev/null; }
+
+# start_worker NODE [worker args...]
+start_worker() {
+	local name=$1; shift
+	"$AKC_BIN/worker" -c "$(conf_of "$name")" "$@" >>"$AKC_DIR/$name.worker.log" 2>&1 3>&- &
+	local pid=$!
+	echo "$pid" >> "$AKC_DIR/pids"
+	echo "$pid" >> "$AKC_DIR/$name.worker.pids"
+	echo "$pid"
+}
+
+# results_count NODE: finished jobs as akc-results prints them.
+results_count() { akc-results -c "$(conf_of "$1")" | wc -l; }
+finished() { [ "$(results_count "$1")" -ge "$2" ]; }
+
+# standby_caught_up NODE STANDBY: the master (via NODE) has STANDBY's ack of its whole log.
+standby_caught_up() {
+	akc-queue -c "$(conf_of "$1")" --json |
+	    jq -e --arg s "$2" '.seq as $q | .standbys[] | select(.node == $s and .acked >= $q)' >/dev/null
+}
+
+has_table() { ls "$1"/*.ldb >/dev/null 2>&1; }
+
+# queue_field NODE FIELD
+queue_field() { akc-queue -c "$(conf_of "$1")" --json | jq -r ".$2"; }
