@@ -105,8 +105,10 @@ every_acked_once() {
 	wait_until 60 finished n3 30
 	kill -9 "$(cat "$AKC_DIR/n3.worker.pids")"
 
-	# n1 comes back alone, as a cluster of its own (only itself as a seed)
-	# but with the same replica set: one of three is no majority
+	# n1 comes back alone, as a cluster of its own (only itself as a seed,
+	# and made to forget the cluster it remembers: memberd(8), "Forming a
+	# cluster") but with the same replica set: one of three is no majority
+	rm "$AKC_DIR/n1.state/memberd.cluster"
 	sed -e "s|^seed-nodes = .*|seed-nodes = $(addr_of n1)|" \
 	    -e "s|^\[master\]\$|[master]\nreplica-nodes = $AKC_SEEDS|" \
 	    "$AKC_DIR/n1.conf.orig" > "$(conf_of n1)"
