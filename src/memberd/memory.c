@@ -19,11 +19,11 @@
  *    same memory.
  *
  * The memory follows the cluster: a member seen is added (a new incarnation
- * at the same address replaces the old), a member whose removal the cluster
- * records (a tombstone) is dropped. What the cluster never mentions (a
- * member of a previous life that this cluster does not know) stays until it
- * has not been seen for MEMORY_FORGET: it counts against a majority, which
- * errs on the side of never two. See memberd(8) for the trade-offs.
+ * at the same address replaces the old), a member that left gracefully (its
+ * tombstone says it exited) is dropped. A member downed and removed, or one
+ * of a previous life that this cluster does not know, stays until it has not
+ * been seen for MEMORY_FORGET: it counts against a majority, which errs on
+ * the side of never two. See memberd(8) for the trade-offs.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -89,6 +89,7 @@ counts_as_member(enum mstatus s)
 void
 node_memory_update(struct node *n)
 {
+	const struct tomb *t;
 	char *present;
 	int i, k, changed = 0;
 
@@ -123,8 +124,17 @@ node_memory_update(struct node *n)
 			e->seen = n->wall;
 			continue;
 		}
-		if (mstate_tomb(&n->st, e->uid) != NULL ||
-		    (e->seen > 0 && n->wall - e->seen > MEMORY_FORGET))
+		/*
+		 * Forgotten only when it left on its own (its tombstone says it
+		 * exited) or after a day unseen. A member removed because it
+		 * was downed is still remembered: a cluster that downs its
+		 * members one after another (each time a majority of what is
+		 * left) must not end up a "majority" of itself while the downed
+		 * ones, restarted, are a majority of the cluster they remember.
+		 * They come back at their address as new incarnations.
+		 */
+		t = mstate_tomb(&n->st, e->uid);
+		if ((t != NULL && t->exited) || (e->seen > 0 && n->wall - e->seen > MEMORY_FORGET))
 			e->uid = 0;	/* forgotten: compacted below */
 	}
 	for (i = k = 0; k < n->nmemo; k++)

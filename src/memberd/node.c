@@ -248,6 +248,7 @@ node_init(struct node *n, const struct akc_config *cfg, uint64_t uid, msec_t now
 	n->join_next = -1;
 	n->self_seed = config_seed_index(cfg, cfg->address);
 	n->ack_at = -1;
+	n->minority_since = -1;
 	for (i = 0; i < CONF_MAX_SEEDS; i++)
 		n->seedans[i].nack_at = -1;
 	n->exit_at = -1;
@@ -1304,6 +1305,64 @@ on_welcome(struct node *n, const cJSON *msg, const struct from *f, msec_t now)
 	n->next_hb = now;
 }
 
+/*
+ * Two clusters can exist after all: an operator formed one by hand, or the
+ * seeds were configured apart. The one without the majority of the members
+ * it remembers runs no singleton (memory.c), and it dissolves: while it has
+ * no majority, each of its members asks, every few seconds, the remembered
+ * members that are not in its view; one that answers as a member of a
+ * cluster holding its majority makes this node shut down as downed (exit
+ * 3), so that its supervisor restarts it and it joins that cluster.
+ */
+#define PROBE_AFTER	5000	/* without the majority this long */
+#define PROBE_EVERY	2000
+
+static int
+in_view(const struct node *n, const char *address)
+{
+	int i;
+
+	for (i = 0; i < n->st.n; i++)
+		if (strcmp(n->st.m[i].address, address) == 0 && n->st.m[i].status != MS_DOWN)
+			return 1;
+	return 0;
+}
+
+static void
+probe_tick(struct node *n, msec_t now)
+{
+	int have, of, k;
+
+	if (n->phase != PHASE_MEMBER || node_majority(n, &have, &of)) {
+		n->minority_since = -1;
+		return;
+	}
+	if (n->minority_since < 0) {
+		n->minority_since = now;
+		n->next_probe = now + PROBE_AFTER;
+	}
+	if (now < n->next_probe)
+		return;
+	n->next_probe = now + PROBE_EVERY;
+	for (k = 0; k < n->nmemo; k++)
+		if (strcmp(n->memo[k].address, n->self.address) != 0 &&
+		    !in_view(n, n->memo[k].address))
+			send_to(n, n->memo[k].address, envelope(n, MSG_INIT_JOIN, 0));
+}
+
+static void
+on_probe_ack(struct node *n, const struct from *f, const cJSON *msg, msec_t now)
+{
+	char why[CONF_ADDR_MAX + 160];
+
+	if (n->minority_since < 0 || in_view(n, f->address) ||
+	    !cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(msg, "majority")))
+		return;
+	snprintf(why, sizeof(why), "%s (%s) is a member of a cluster that holds the majority of "
+	    "this node's: leaving this one to join it", f->name, f->address);
+	begin_shutdown(n, EXIT_DAEMON_DOWNED, now, why);
+}
+
 static void
 on_init_join(struct node *n, const struct from *f, msec_t now)
 {
@@ -1319,6 +1378,11 @@ on_init_join(struct node *n, const struct from *f, msec_t now)
 		cJSON_AddStringToObject(m, "cand", n->cfg->seeds[cand]);
 	if (!ok && n->phase == PHASE_JOINING && n->self_seed >= 0)
 		cJSON_AddBoolToObject(m, "ready", self_ready(n, now));
+	if (ok) {
+		int have, of;
+
+		cJSON_AddBoolToObject(m, "majority", node_majority(n, &have, &of));
+	}
 	send_to(n, f->address, m);
 }
 
@@ -1328,6 +1392,10 @@ on_init_join_reply(struct node *n, const struct from *f, const cJSON *msg, int a
 	const char *cand;
 	int i;
 
+	if (ack && n->phase == PHASE_MEMBER) {
+		on_probe_ack(n, f, msg, now);
+		return;
+	}
 	if (n->phase != PHASE_JOINING || n->join_only[0] != '\0')
 		return;
 	if (ack) {
@@ -1443,8 +1511,14 @@ node_receive(struct node *n, const cJSON *msg, msec_t now)
 		log_warnx("%s (%s) refused our join: %s", f.name, f.address, why ? why : "?");
 	} else if (strcmp(t, MSG_INIT_JOIN) == 0)
 		on_init_join(n, &f, now);
-	else if (strcmp(t, MSG_INIT_JOIN_ACK) == 0)
-		on_init_join_reply(n, &f, msg, 1, now);
+	else if (strcmp(t, MSG_INIT_JOIN_ACK) == 0) {
+		const cJSON *maj = cJSON_GetObjectItemCaseSensitive(msg, "majority");
+
+		if (maj != NULL && !cJSON_IsBool(maj))
+			n->dropped.malformed++;
+		else
+			on_init_join_reply(n, &f, msg, 1, now);
+	}
 	else if (strcmp(t, MSG_INIT_JOIN_NACK) == 0) {
 		const cJSON *cand = cJSON_GetObjectItemCaseSensitive(msg, "cand");
 
@@ -1497,6 +1571,7 @@ node_tick(struct node *n, msec_t now)
 	if (n->wall > TOMBSTONE_TTL)
 		mstate_prune_tombstones(&n->st, n->wall - TOMBSTONE_TTL);
 	join_tick(n, now);
+	probe_tick(n, now);
 	detector_tick(n, now);
 	/* one wake-up for both: a gossip round due soon goes with the heartbeats */
 	if (heartbeat_tick(n, now) && n->next_gossip - now <= n->cfg->gossip_interval / 4)

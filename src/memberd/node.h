@@ -103,6 +103,8 @@ struct node {
 	struct memo *memo;
 	int nmemo, memocap;
 	uint64_t memo_seq;	/* bumped on every change worth saving */
+	msec_t minority_since;	/* a member without the majority since (-1: has it) */
+	msec_t next_probe;	/* then: ask the remembered members outside our view */
 
 	/* gossip */
 	msec_t next_gossip, push_at;

@@ -567,6 +567,84 @@ replayed_heartbeats(void)
 	captured = NULL;
 }
 
+/* Restarts node i as a new incarnation that keeps its memory (the state-dir). */
+static void
+restart_with_memory(int i, uint64_t uid)
+{
+	cJSON *mem = node_memory_to_json(&nodes[i]);
+	char err[128];
+
+	node_free(&nodes[i]);
+	memset(&nodes[i], 0, sizeof(nodes[i]));
+	node_init(&nodes[i], &cfg[i], uid, now);
+	CHECK_INT(node_memory_from_json(&nodes[i], mem, err, sizeof(err)), 0);
+	cJSON_Delete(mem);
+	alive[i] = 1;
+}
+
+static int
+absent_from_0(int k)
+{
+	return mstate_find(&nodes[0].st, nodes[k].self.uid) < 0;
+}
+
+/*
+ * Members downed one after another stay remembered: a cluster that shrank
+ * by downing is no majority of itself. And a cluster without the majority
+ * dissolves into the one that has it (its members exit 3 to rejoin).
+ */
+static void
+downed_stay_remembered(void)
+{
+	int all[N] = { 1, 1, 1, 1, 1 };
+	int have, of, k;
+	char err[256];
+
+	seed_list = "tcp://127.0.0.1:1000";
+	fresh_seeded(all);
+	CHECK(until(all_up, N, 5000) >= 0);
+	/* n2, n3, n4 cut off, downed by hand from n0, removed */
+	for (k = 2; k < N; k++) {
+		int j;
+
+		for (j = 0; j < 2; j++)
+			cut[j][k] = cut[k][j] = 1;
+	}
+	step(3000);
+	for (k = 2; k < N; k++) {
+		CHECK_INT(node_cmd_down(&nodes[0], nodes[k].self.name, now, err, sizeof(err)), 0);
+		step(200);
+	}
+	for (k = 2; k < N; k++)
+		CHECK(until(absent_from_0, k, 10000) >= 0);
+	CHECK_INT(nodes[0].st.n, 2);
+	CHECK_INT(nodes[0].nmemo, N);		/* still remembered */
+	CHECK(!node_majority(&nodes[0], &have, &of));
+	CHECK_INT(have, 2);
+
+	/* the three restarted, a cluster formed by hand among them */
+	for (k = 2; k < N; k++)
+		restart_with_memory(k, 900000 + (uint64_t)k);
+	CHECK_INT(node_cmd_join(&nodes[2], nodes[2].self.address, now, err, sizeof(err)), 0);
+	for (k = 3; k < N; k++)
+		CHECK_INT(node_cmd_join(&nodes[k], nodes[2].self.address, now, err, sizeof(err)), 0);
+	step(5000);
+	CHECK(node_majority(&nodes[2], &have, &of));
+	CHECK_INT(have, 3);
+	/* healed: n0 and n1, without the majority, leave their cluster to join it */
+	for (k = 2; k < N; k++) {
+		int j;
+
+		for (j = 0; j < 2; j++)
+			cut[j][k] = cut[k][j] = 0;
+	}
+	step(10000);
+	CHECK_INT(nodes[0].phase, PHASE_SHUTDOWN);
+	CHECK_INT(nodes[0].exit_code, EXIT_DAEMON_DOWNED);
+	CHECK_INT(nodes[1].phase, PHASE_SHUTDOWN);
+	CHECK(nodes[2].phase == PHASE_MEMBER);
+}
+
 int
 main(void)
 {
@@ -585,6 +663,7 @@ main(void)
 	RUN(form_quorum);
 	RUN(memory_rules);
 	RUN(replayed_heartbeats);
+	RUN(downed_stay_remembered);
 	for (i = 0; i < N; i++)
 		node_free(&nodes[i]);
 	return unit_done();
