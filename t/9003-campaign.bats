@@ -26,7 +26,7 @@ teardown() {
 	# cut, a pause, loss on four hosts; the last heal at the end
 	# read by t/lib/campaign.bash
 	# shellcheck disable=SC2034
-	CAMPAIGN_GAP_MIN=3 CAMPAIGN_GAP_MAX=10 CAMPAIGN_DOWN_MIN=5 CAMPAIGN_DOWN_MAX=20 CAMPAIGN_LIVENESS=75
+	CAMPAIGN_GAP_MIN=3 CAMPAIGN_GAP_MAX=10 CAMPAIGN_DOWN_MIN=5 CAMPAIGN_DOWN_MAX=20 CAMPAIGN_LIVENESS=120
 	local rc=0
 	campaign_run 11839 90 || rc=$?
 	echo "# $(tail -1 "$AKC_DIR/report" 2>/dev/null)" >&3
