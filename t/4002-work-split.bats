@@ -21,7 +21,7 @@ split_cluster() {
 	for i in 1 2 3; do
 		node_conf "n$i" roles=backend "[singleton.master]=" role=backend \
 		    "command=exec $AKC_BIN/master" "standby-command=exec $AKC_BIN/master --standby" \
-		    stop-timeout=5s "[master]=" work-timeout=3s max-attempts=3
+		    stop-timeout=5s "[master]=" work-timeout=3s max-attempts=3 ${SPLIT_EXTRA:-}
 	done
 	AKC_SEEDS="$(addr_of n1), $(addr_of n2), $(addr_of n3)"
 	for i in 1 2 3; do
@@ -195,4 +195,33 @@ every_acked_once() {
 	[ "$status" = 0 ]
 	# and the jobs nobody acknowledged ran too (at least once), each once here
 	[ "$(akc-results -c "$(conf_of n2)" | jq -r .id | grep -c '^x-')" = 6 ]
+}
+
+@test "a standby that had result lines and falls behind a snapshot keeps every one of them" {
+	SPLIT_EXTRA=snapshot-every=100 split_cluster
+	submit_all n2 a 30
+	start_worker n1 >/dev/null
+	wait_until 60 finished n1 30
+	# n3's standby stops with the first 30 results; the log moves past a snapshot
+	stop_singleton n3
+	submit_all n2 b 60
+	wait_until 60 finished n1 90
+	kill -9 "$(cat "$AKC_DIR/n1.worker.pids")"
+	start_singleton n3 master
+	wait_until 60 standby_caught_up n1 n3
+	# n1 and n2 lost; n2 comes back empty: n3's copy is all there is
+	kill_node n1
+	kill_node n2
+	akc-down -c "$(conf_of n3)" n1
+	akc-down -c "$(conf_of n3)" n2
+	wait_until 10 process_exited "$(pid_of n2 singletond)"
+	mv "$AKC_DIR/n2.state" "$AKC_DIR/n2.state.lost"
+	wait_until 30 is_absent n3 n2
+	start_node n2		# it joins through n3, a seed that answers
+	start_singleton n2 master
+	wait_until 60 master_answers n3
+	run every_acked_once n3
+	echo "$output"
+	[ "$status" = 0 ]
+	[ "$(wc -l < "$AKC_DIR/acked")" = 90 ]
 }

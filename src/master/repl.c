@@ -771,6 +771,14 @@ repl_pump(struct repl *r, msec_t now)
 		json_add_u64(m, "prev_ep", journal_epoch_of(r->j, s->next - 1));
 		if (s->trunc_set && s->trunc == s->next - 1)
 			json_add_u64(m, "trunc", s->trunc);
+		/*
+		 * A standby behind our snapshot empties its log when the
+		 * snapshot arrives, result lines included: send them all
+		 * again with it, or those it had are gone from its copy (and
+		 * from akc-results, once it is the master).
+		 */
+		if (s->next <= r->j->snap_seq && s->snap_off == 0)
+			s->rnext = 1;
 		journal_read(r->j, s->next, s->rnext, BATCH_BYTES, s->snap_off, m);
 		relay(r, s->uid, m);
 		s->sent_at = now;
