@@ -144,7 +144,7 @@ every_acked_once() {
 	start_node n1
 	wait_until 30 all_up_everywhere 3 n1 n2 n3
 	start_singleton n1 master
-	wait_until 60 logged n2 "$off" "merged [0-9]+ jobs from a divergent log of epoch [0-9]+ \(tcp://"
+	wait_until 120 logged n2 "$off" "merged [0-9]+ jobs from a divergent log of epoch [0-9]+ \(tcp://"
 	wait_until 30 master_answers n3
 	start_worker n3 >/dev/null
 	wait_until 60 finished n3 45
