@@ -58,3 +58,22 @@ has_table() { ls "$1"/*.ldb >/dev/null 2>&1; }
 
 # queue_field NODE FIELD
 queue_field() { akc-queue -c "$(conf_of "$1")" --json | jq -r ".$2"; }
+
+# n3_copy_only [--join]: n1 and n2 lost (kill -9, downed from n3); n2 comes
+# back with an empty journal, so n3's copy of the log is all there is. n2
+# joins through its seeds, or with akc-join through n3 (--join) when its
+# seeds cannot take it; then its singletond starts.
+n3_copy_only() {
+	kill_node n1
+	kill_node n2
+	akc-down -c "$(conf_of n3)" n1
+	akc-down -c "$(conf_of n3)" n2
+	wait_until 10 process_exited "$(pid_of n2 singletond)"
+	mv "$AKC_DIR/n2.state" "$AKC_DIR/n2.state.lost"
+	wait_until 30 is_absent n3 n2
+	start_node n2
+	if [ "${1:-}" = --join ]; then
+		akc-join -c "$(conf_of n2)" "$(addr_of n3)"
+	fi
+	start_singleton n2 master
+}
