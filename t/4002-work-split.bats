@@ -76,6 +76,10 @@ stop_singleton() {
 log_from() { stat -c %s "$AKC_DIR/$1.singletond.log"; }
 # logged NODE OFFSET REGEX: NODE's singletond logged REGEX after OFFSET.
 logged() { tail -c "+$(($2 + 1))" "$AKC_DIR/$1.singletond.log" | grep -E "$3"; }
+# logged_either OFF2 OFF3 REGEX: n2 or n3 logged REGEX (after OFF2, OFF3): the
+# next master after n1 is whichever of the two is the oldest, which depends on
+# the order they joined in.
+logged_either() { logged n2 "$1" "$3" || logged n3 "$2" "$3"; }
 
 # down_gone NODE: NODE is killed, downed from n2 and removed everywhere else.
 down_gone() {
@@ -146,8 +150,8 @@ every_acked_once() {
 	wait_until 30 all_up_everywhere 3 n1 n2 n3
 	start_singleton n1 master
 	# the next master (n2, or n3 if n2's turn passed while n1 joined) merges
-	merged_on() { logged "$1" "$2" "merged [0-9]+ jobs from a divergent log of epoch [0-9]+ \(tcp://"; }
-	wait_until 120 bash -c "$(declare -f logged merged_on); merged_on n2 $off || merged_on n3 $off3" 
+	wait_until 120 logged_either "$off" "$off3" \
+	    "merged [0-9]+ jobs from a divergent log of epoch [0-9]+ \(tcp://"
 	wait_until 30 master_answers n3
 	start_worker n3 >/dev/null
 	wait_until 60 finished n3 45
@@ -184,12 +188,13 @@ every_acked_once() {
 	submit_all n3 y 10
 	# n1 back: its log parts from the master's where x-* begin; it keeps
 	# them aside, sends them to the master, which merges them
-	local off
+	local off off3
 	off=$(log_from n2)
+	off3=$(log_from n3)
 	start_node n1
 	wait_until 30 all_up_everywhere 3 n1 n2 n3
 	start_singleton n1 master
-	wait_until 30 logged n2 "$off" "merged 6 jobs from a divergent log of epoch [0-9]+ \($(addr_of n1) \(n1\)\): 6 accepted again"
+	wait_until 60 logged_either "$off" "$off3" "merged 6 jobs from a divergent log of epoch [0-9]+ \($(addr_of n1) \(n1\)\): 6 accepted again"
 	wait_until 30 logged n1 0 "standby: the master merged everything this log kept aside"
 	start_worker n2 >/dev/null
 	wait_until 60 finished n2 21
