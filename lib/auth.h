@@ -1,29 +1,69 @@
-/* auth.h: message authentication between nodes under the shared key-file. */
+/*
+ * auth.h: node-to-node frames under the cluster's name and keyring
+ * (doc/PROTOCOL.md, "Frames"). With a keyring every frame is encrypted
+ * and authenticated (XChaCha20-Poly1305), the cluster name and header
+ * bound in as associated data; without one, frames are plain and carry
+ * the cluster name only.
+ */
 #ifndef AKC_AUTH_H
 #define AKC_AUTH_H
 
 #include <stddef.h>
+#include <stdint.h>
 
-#define AUTH_TAG_BYTES	32
-#define AUTH_MARK	'A'
+#define KEYRING_MAX	16	/* keys one keyring holds */
+#define KEY_BYTES	32
+#define KEY_B64_LEN	44	/* base64 of a key, with padding */
+#define CLUSTER_NAME_MAX 64
 
-struct auth {
-	int enabled;
-	unsigned char key[32];
+#define FRAME_PLAIN	'p'
+#define FRAME_SEALED	'e'
+
+struct keyring {
+	int n;			/* 0: no keyring, frames are plain */
+	unsigned char key[KEYRING_MAX][KEY_BYTES];	/* key[0] encrypts */
+	uint32_t id[KEYRING_MAX];
+	int legacy;		/* the file was one key of any bytes (before keyrings) */
 };
 
-/* Loads the key from path (any bytes; hashed to 32). -1 with a warning on error. */
-int auth_load(struct auth *a, const char *path);
 /*
- * Frames payload into a malloc'd buffer: the payload itself when auth is off,
- * 'A' + HMAC-SHA512-256 tag + payload when on. Returns the frame length.
+ * Loads path: one base64 key a line (blank lines and # comments skipped),
+ * or, when the file is not in that format, its whole content as one key.
+ * An empty path is no keyring. -1 with a one-line warning naming the file.
  */
-size_t auth_frame(const struct auth *a, const char *payload, size_t len, char **out);
+int keyring_load(struct keyring *, const char *path);
+/* Writes the keyring to path atomically, mode 0600. -1 with a warning. */
+int keyring_save(const struct keyring *, const char *path);
+/* A key's base64 form (KEY_B64_LEN + 1 bytes). */
+void key_b64(const unsigned char key[KEY_BYTES], char *out);
+/* Parses a base64 key. -1 if it is not 32 bytes of base64. */
+int key_parse(const char *b64, unsigned char key[KEY_BYTES]);
+/* Generates a random key. */
+void key_generate(unsigned char key[KEY_BYTES]);
+/* Index of key in the ring, -1 if absent. */
+int keyring_find(const struct keyring *, const unsigned char key[KEY_BYTES]);
+int keyring_install(struct keyring *, const unsigned char key[KEY_BYTES]);	/* -1: full */
+int keyring_use(struct keyring *, const unsigned char key[KEY_BYTES]);	/* -1: absent */
+/* -1: absent, -2: it is the primary key. */
+int keyring_remove(struct keyring *, const unsigned char key[KEY_BYTES]);
+
+/* Seals payload into a malloc'd frame for cluster; returns its length. */
+size_t frame_seal(const struct keyring *, const char *cluster, const char *payload, size_t len,
+    unsigned char **out);
+
+enum frame_result {
+	FRAME_OK,		/* authentic, of our cluster */
+	FRAME_OTHER_CLUSTER,	/* authentic, of the cluster named in *peer_cluster */
+	FRAME_MALFORMED,	/* not a frame */
+	FRAME_UNAUTHENTIC,	/* fails authentication, or under a key we do not hold */
+};
+
 /*
- * Checks a received frame. Returns 0 and points *payload into frame on success,
- * -1 when it fails authentication (or carries a tag we cannot check).
+ * Opens frame: on FRAME_OK and FRAME_OTHER_CLUSTER, *payload (malloc'd,
+ * NUL-terminated) and *plen hold the message and peer_cluster the sender's
+ * cluster name (CLUSTER_NAME_MAX + 1 bytes).
  */
-int auth_check(const struct auth *a, const char *frame, size_t len,
-    const char **payload, size_t *plen);
+enum frame_result frame_open(const struct keyring *, const char *cluster,
+    const unsigned char *frame, size_t len, char *peer_cluster, char **payload, size_t *plen);
 
 #endif

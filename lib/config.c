@@ -114,6 +114,7 @@ defaults(struct akc_config *c)
 {
 	memset(c, 0, sizeof(*c));
 	c->min_nr_of_members = 1;
+	strcpy(c->cluster_name, "akc");
 	c->gossip_interval = 1000;
 	c->seed_node_timeout = 5000;
 	c->join_retry_max = 5000;
@@ -322,7 +323,13 @@ cluster_key(struct parse *p, const char *key, const char *v)
 
 	if (strcmp(key, "seed-nodes") == 0)
 		c->nseeds = address_list(p, key, v, c->seeds);
-	else if (strcmp(key, "min-nr-of-members") == 0)
+	else if (strcmp(key, "name") == 0) {
+		if (!valid_name(v) || strlen(v) >= sizeof(c->cluster_name))
+			perr(p, "bad value '%s' for 'name': letters, digits, '-', '_' and '.', "
+			    "at most %zu", v, sizeof(c->cluster_name) - 1);
+		else
+			strcpy(c->cluster_name, v);
+	} else if (strcmp(key, "min-nr-of-members") == 0)
 		set_int(p, key, &c->min_nr_of_members, v, 1, 100000);
 	else if (strcmp(key, "gossip-interval") == 0)
 		set_dur(p, key, &c->gossip_interval, v, 0);

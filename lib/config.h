@@ -47,6 +47,7 @@ struct akc_config {
 	char state_dir[CONF_PATH_MAX];
 
 	/* [cluster] */
+	char cluster_name[CONF_NAME_MAX + 1];	/* bound into every node-to-node frame */
 	char seeds[CONF_MAX_SEEDS][CONF_ADDR_MAX];
 	int nseeds;
 	int min_nr_of_members;

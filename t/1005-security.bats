@@ -16,7 +16,7 @@ dropped() {	# dropped NODE KIND
 	chmod 600 "$AKC_DIR"/*.key
 	start_cluster 3 "[security]=" "key-file=$AKC_DIR/cluster.key"
 	wait_until 20 all_up_everywhere 3 n1 n2 n3
-	grep -q "messages authenticated" "$AKC_DIR/n1.memberd.log"
+	grep -q "messages encrypted" "$AKC_DIR/n1.memberd.log"
 	node_conf bad "seeds=$(addr_of n1), $(addr_of n2)" "[security]=" "key-file=$AKC_DIR/other.key"
 	start_node bad
 	wait_until 10 bash -c "[ \$(akc-status -c $(conf_of n1) --json | jq .dropped.unauthenticated) -gt 0 ]"

@@ -6,9 +6,14 @@ load lib/akc
 setup() { akc_setup; }
 teardown() { akc_teardown; }
 
-# push DATA to ADDRESS repeatedly for a moment (nanocat's one-shot send may be lost)
+# push ADDRESS DATA: to a node's port as frames of our cluster (t/frame-send),
+# to a local ipc socket with nanocat, repeatedly for a moment (its one-shot
+# send may be lost)
 push() {
-	timeout 1 nanocat --push --connect "$1" -i 0.05 -D "$2" >/dev/null 2>&1 3>&- || true
+	case $1 in
+	tcp://*) timeout 5 "$AKC_BIN/t/frame-send" -n 3 "$1" -D "$2" 3>&- || true ;;
+	*) timeout 1 nanocat --push --connect "$1" -i 0.05 -D "$2" >/dev/null 2>&1 3>&- || true ;;
+	esac
 }
 
 dropped_total() {
@@ -28,13 +33,19 @@ dropped_total() {
 	push "$a" '{"v":1,"t":"gossip","from":{"node":"x","address":"tcp://127.0.0.1:1","uid":"5"},"state":{"members":[{"node":1}]}}'
 	push "$a" '{"v":1,"t":"removed","from":{"node":"x","address":"tcp://127.0.0.1:1","uid":"5"},"to":"1"}'
 	push "$a" '[1,2,3]'
-	# raw bytes straight onto the TCP port: not even the SP handshake
+	# raw bytes straight onto the TCP port: random lengths, nanomsg's header,
+	# an empty frame, a frame of no known kind
 	local port=${a##*:}
 	head -c 4096 /dev/urandom > "/dev/tcp/127.0.0.1/$port" 2>/dev/null || true
 	printf '\x00SP\x00\x00\x51\x00\x00\x00\x00\x00\x00\xff\xff' > "/dev/tcp/127.0.0.1/$port" 2>/dev/null || true
-	# an oversized membership message (over 1 MiB; only relays may be larger)
+	printf '\x00\x00\x00\x00' > "/dev/tcp/127.0.0.1/$port" 2>/dev/null || true
+	"$AKC_BIN/t/frame-send" -r "$a" -D 'zzzz' 3>&- || true
+	# a first frame over the limit before authentication (64 KiB): closed unread
+	{ printf '{"v":1,"t":"gossip","pad":"'; head -c 100000 /dev/zero | tr '\0' 'x'; printf '"}'; } > "$AKC_DIR/pre"
+	"$AKC_BIN/t/frame-send" "$a" -F "$AKC_DIR/pre" 3>&- || true
+	# an oversized membership message after a good one (over 1 MiB; only relays may be larger)
 	{ printf '{"v":1,"t":"gossip","pad":"'; head -c 1100000 /dev/zero | tr '\0' 'x'; printf '"}'; } > "$AKC_DIR/big"
-	timeout 2 nanocat --push --connect "$a" -i 0.5 -F "$AKC_DIR/big" >/dev/null 2>&1 3>&- || true
+	timeout 5 "$AKC_BIN/t/frame-send" "$a" -D '{"v":1,"t":"hello"}' -F "$AKC_DIR/big" 3>&- || true
 	run status_json n1
 	assert_success
 	local j=$output
@@ -43,6 +54,7 @@ dropped_total() {
 	[ "$(jq .dropped.unknown <<<"$j")" -gt 0 ]
 	[ "$(jq .dropped.stale <<<"$j")" -gt 0 ]
 	[ "$(jq .dropped.oversized <<<"$j")" -gt 0 ]
+	[ "$(jq .connections.oversized <<<"$j")" -ge 3 ]
 	kill -0 "$(pid_of n1 memberd)"
 	wait_until 10 all_up_everywhere 3 n1 n2 n3
 }

@@ -140,6 +140,7 @@ status(const struct node *n)
 	cJSON_AddNumberToObject(d, "stale", (double)n->dropped.stale);
 	cJSON_AddNumberToObject(d, "not_member", (double)n->dropped.not_member);
 	cJSON_AddNumberToObject(d, "replayed", (double)n->dropped.replayed);
+	cJSON_AddNumberToObject(d, "cluster", (double)n->dropped.cluster);
 	cJSON_AddNumberToObject(d, "control", (double)n->dropped_ctl);
 	d = cJSON_AddObjectToObject(r, "traffic");
 	cJSON_AddNumberToObject(d, "sent_messages", (double)n->sent_msgs);
@@ -149,6 +150,21 @@ status(const struct node *n)
 	cJSON_AddNumberToObject(d, "relayed_out", (double)n->relayed_out);
 	cJSON_AddNumberToObject(d, "relayed_in", (double)n->relayed_in);
 	cJSON_AddNumberToObject(d, "relay_refused", (double)n->relay_refused);
+	if (n->wire != NULL) {
+		const struct wire_stats *w = n->wire;
+
+		d = cJSON_AddObjectToObject(r, "connections");
+		cJSON_AddNumberToObject(d, "inbound", w->in);
+		cJSON_AddNumberToObject(d, "outbound", w->out);
+		cJSON_AddNumberToObject(d, "accepted", (double)w->accepted);
+		cJSON_AddNumberToObject(d, "evicted", (double)w->evicted);
+		cJSON_AddNumberToObject(d, "refused", (double)w->refused);
+		cJSON_AddNumberToObject(d, "preauth_timeout", (double)w->preauth_timeout);
+		cJSON_AddNumberToObject(d, "oversized", (double)w->oversized);
+		cJSON_AddNumberToObject(d, "fd_exhausted", (double)w->emfile);
+		cJSON_AddNumberToObject(d, "connects", (double)w->connects);
+		cJSON_AddNumberToObject(d, "connect_failed", (double)w->connect_failed);
+	}
 	return r;
 }
 

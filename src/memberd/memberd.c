@@ -22,20 +22,26 @@
 #include "log.h"
 #include "loop.h"
 #include "node.h"
-#include "peers.h"
 #include "proto.h"
 #include "sock.h"
+#include "wire.h"
 
 #define USAGE "memberd [-nv] [-c FILE]"
 #define RECV_BATCH 512
 
 struct memberd {
 	struct akc_config cfg;
-	struct auth auth;
+	struct keyring keys;
 	struct node node;
 	struct loop *loop;
-	struct peers *peers;
-	int pull, ctl, pub, statepub;
+	struct wire *wire;
+	int ctl, pub, statepub;
+	struct badpeer {		/* senders whose frames failed authentication, for the log */
+		char ip[48];
+		uint64_t count, said;	/* dropped, and dropped when last logged */
+		msec_t said_at;
+	} bad[16];
+	int nbad;
 	int relay, svcpub;		/* local services: relay requests in, relayed messages out */
 	struct mstate published;	/* the state events were last computed from */
 	uint64_t published_seq;
@@ -150,14 +156,17 @@ flush_outbox(struct memberd *d, msec_t now)
 
 	resets = node_resets(&d->node, &n);
 	for (i = 0; i < n; i++)
-		peers_reset(d->peers, resets[i]);
+		wire_reset(d->wire, resets[i]);
 	out = node_outbox(&d->node, &n);
 	for (i = 0; i < n; i++) {
-		char *txt = json_print(out[i].msg), *frame;
-		size_t len = auth_frame(&d->auth, txt, strlen(txt), &frame);
+		char *txt = json_print(out[i].msg);
+		unsigned char *frame;
+		size_t len = frame_seal(&d->keys,
+		    out[i].cluster[0] != '\0' ? out[i].cluster : d->cfg.cluster_name,
+		    txt, strlen(txt), &frame);
 
 		if (strcmp(out[i].address, d->node.self.address) != 0) {
-			peers_send(d->peers, out[i].address, frame, len, now);
+			wire_send(d->wire, out[i].address, frame, len, now);
 			d->node.sent_msgs++;
 			d->node.sent_bytes += len;
 		}
@@ -212,48 +221,89 @@ publish_changes(struct memberd *d)
 	cJSON_Delete(n);
 }
 
+/*
+ * Logs senders whose frames fail authentication, rate-limited: once when
+ * first seen, then at most every 10 s with the count since.
+ */
 static void
-on_peer(int fd, short ev, void *arg)
+note_bad(struct memberd *d, const char *ip, msec_t now)
+{
+	struct badpeer *b = NULL;
+	int i, old = 0;
+
+	for (i = 0; i < d->nbad; i++) {
+		if (strcmp(d->bad[i].ip, ip) == 0) {
+			b = &d->bad[i];
+			break;
+		}
+		if (d->bad[i].said_at < d->bad[old].said_at)
+			old = i;
+	}
+	if (b == NULL) {
+		b = d->nbad < (int)(sizeof(d->bad) / sizeof(d->bad[0])) ? &d->bad[d->nbad++] :
+		    &d->bad[old];
+		memset(b, 0, sizeof(*b));
+		snprintf(b->ip, sizeof(b->ip), "%s", ip);
+		b->said_at = now - 20000;
+	}
+	b->count++;
+	if (now - b->said_at >= 10000) {
+		log_warnx("dropped %llu message%s from %s that failed authentication: wrong key?",
+		    (unsigned long long)(b->count - b->said), b->count - b->said == 1 ? "" : "s",
+		    ip);
+		b->said = b->count;
+		b->said_at = now;
+	}
+}
+
+/*
+ * One frame from a peer connection: opened under the keyring, checked for
+ * our cluster, parsed, handed to the node core. Returns what the transport
+ * should make of the connection.
+ */
+static enum wire_verdict
+on_frame(void *arg, const char *from, const unsigned char *frame, size_t len)
 {
 	struct memberd *d = arg;
-	int i;
+	char cluster[CLUSTER_NAME_MAX + 1], *payload = NULL;
+	size_t plen = 0;
+	enum frame_result fr;
+	enum wire_verdict v = WIRE_OK;
+	cJSON *msg;
+	const char *t;
+	msec_t now = clock_mono_ms();
 
-	(void)fd;
-	(void)ev;
-	for (i = 0; i < RECV_BATCH; i++) {
-		void *buf;
-		ssize_t len = sock_recv(d->pull, &buf);
-		const char *payload;
-		size_t plen;
-		cJSON *msg;
-		msec_t now;
-
-		if (len < 0)
-			break;
-		now = clock_mono_ms();
-		d->node.wall = clock_wall_ms();
-		d->node.recv_msgs++;
-		d->node.recv_bytes += (uint64_t)len;
-		if ((size_t)len > RELAY_MAX_MSG)
-			d->node.dropped.oversized++;
-		else if (auth_check(&d->auth, buf, (size_t)len, &payload, &plen) < 0)
-			d->node.dropped.unauthenticated++;
-		else if ((msg = json_parse(payload, plen)) == NULL)
+	d->node.wall = clock_wall_ms();
+	d->node.recv_msgs++;
+	d->node.recv_bytes += (uint64_t)len;
+	fr = frame_open(&d->keys, d->cfg.cluster_name, frame, len, cluster, &payload, &plen);
+	if (fr == FRAME_MALFORMED || fr == FRAME_UNAUTHENTIC) {
+		if (fr == FRAME_MALFORMED)
 			d->node.dropped.malformed++;
-		else if (plen > PROTO_MAX_MSG && (json_str(msg, "t") == NULL ||
-		    strcmp(json_str(msg, "t"), MSG_RELAY) != 0)) {
-			d->node.dropped.oversized++;	/* only relays may be this large */
-			cJSON_Delete(msg);
-		}
-		else {
-			node_receive(&d->node, msg, now);
-			cJSON_Delete(msg);
-		}
-		nn_freemsg(buf);
-		/* answers go out now: a batch of them (full states) could hold megabytes */
-		flush_outbox(d, now);
-		flush_relays(d);
+		else
+			d->node.dropped.unauthenticated++;
+		note_bad(d, from, now);
+		return WIRE_BAD;
 	}
+	if ((msg = json_parse(payload, plen)) == NULL) {
+		d->node.dropped.malformed++;
+		v = WIRE_DROP;
+	} else if (fr == FRAME_OTHER_CLUSTER) {
+		node_receive_foreign(&d->node, msg, cluster, now);
+		v = WIRE_DROP;
+	} else if (plen > PROTO_MAX_MSG && ((t = json_str(msg, "t")) == NULL ||
+	    strcmp(t, MSG_RELAY) != 0)) {
+		d->node.dropped.oversized++;	/* only relays may be this large */
+		v = WIRE_DROP;
+	} else
+		node_receive(&d->node, msg, now);
+	cJSON_Delete(msg);
+	free(payload);
+	/* answers go out now: a batch of them (full states) could hold megabytes */
+	flush_outbox(d, now);
+	flush_relays(d);
+	/* authentic, even when dropped: the connection has proved who is on it */
+	return v == WIRE_DROP ? WIRE_DROP : WIRE_OK;
 }
 
 static void publish(cJSON *ev, void *arg);
@@ -361,21 +411,15 @@ static int
 open_sockets(struct memberd *d)
 {
 	char addr[CONF_PATH_MAX + 16];
-	int rcvbuf = 32 * 1024;
 
 	/*
-	 * nanomsg drops the connection of a sender whose message exceeds the
-	 * socket's bound, uncounted: accept up to twice our limit so that
-	 * moderately oversized messages are seen, counted and dropped here.
+	 * Frames up to a relay's size once a connection has authenticated;
+	 * twice that still reads (and drops, counted) a moderately oversized one.
 	 */
-	if ((d->pull = sock_bind(NN_PULL, d->cfg.address, 2 * RELAY_MAX_MSG)) < 0)
+	d->wire = wire_new(d->loop, d->cfg.peer_sockets, 4 * d->cfg.peer_sockets,
+	    2 * RELAY_MAX_MSG, on_frame, d);
+	if (wire_listen(d->wire, d->cfg.address) < 0)
 		return -1;
-	/*
-	 * What nanomsg may hold per sender before we read it: in a join storm
-	 * every node pushes to the seeds at once, and 128 KiB per sender kept
-	 * megabytes (and a fragmented heap) at the seeds for good.
-	 */
-	(void)nn_setsockopt(d->pull, NN_SOL_SOCKET, NN_RCVBUF, &rcvbuf, sizeof(rcvbuf));
 	config_ipc_path(&d->cfg, SOCK_MEMBERD_CTL, addr, sizeof(addr));
 	if ((d->ctl = sock_bind(NN_REP, addr, CTL_MAX_MSG)) < 0)
 		return -1;
@@ -392,7 +436,6 @@ open_sockets(struct memberd *d)
 	if ((d->svcpub = sock_bind(NN_PUB, addr, 1024)) < 0)
 		return -1;
 	loop_watch(d->loop, sock_rcvfd(d->relay), POLLIN, on_relay, d);
-	loop_watch(d->loop, sock_rcvfd(d->pull), POLLIN, on_peer, d);
 	loop_watch(d->loop, sock_rcvfd(d->ctl), POLLIN, on_ctl, d);
 	return 0;
 }
@@ -433,7 +476,7 @@ main(int argc, char **argv)
 		fprintf(stderr, "usage: %s\n", USAGE);
 		return 2;
 	}
-	if (auth_load(&d.auth, d.cfg.key_file) < 0)
+	if (keyring_load(&d.keys, d.cfg.key_file) < 0)
 		return 1;
 	if (daemon_run_dir(&d.cfg) < 0)
 		return 1;
@@ -451,16 +494,18 @@ main(int argc, char **argv)
 		uid = 1;
 	if (open_sockets(&d) < 0)
 		return 1;
-	d.peers = peers_new(d.loop, d.cfg.peer_sockets);
 	now = clock_mono_ms();
 	node_init(&d.node, &d.cfg, uid, now);
+	d.node.wire = wire_stats(d.wire);
 	d.node.wall = clock_wall_ms();
 	mstate_init(&d.published);
-	log_info("%s (%s) starting as uid %llu%s", d.cfg.name, d.cfg.address,
-	    (unsigned long long)uid, d.auth.enabled ? ", messages authenticated" : "");
-	if (!d.auth.enabled)
-		log_warnx("no [security] key-file: messages are not authenticated, and anyone who "
-		    "can reach %s can join, down or remove members of this cluster", d.cfg.address);
+	log_info("%s (%s) of cluster \"%s\" starting as uid %llu%s", d.cfg.name, d.cfg.address,
+	    d.cfg.cluster_name, (unsigned long long)uid,
+	    d.keys.n > 0 ? ", messages encrypted" : "");
+	if (d.keys.n == 0)
+		log_warnx("no [security] key-file: messages are neither encrypted nor "
+		    "authenticated, and anyone who can reach %s can join, down or remove members "
+		    "of this cluster", d.cfg.address);
 	if (memory_load(&d) < 0)
 		return 1;
 	node_start(&d.node, now);
@@ -480,7 +525,7 @@ main(int argc, char **argv)
 		flush_outbox(&d, now);
 		publish_changes(&d);
 		memory_save(&d);
-		peers_expire(d.peers, now);
+		wire_expire(d.wire, now);
 		if (now >= next_trim) {
 			/* bursts (a join storm at a seed) must not pin memory for good */
 			malloc_trim(64 * 1024);
@@ -499,7 +544,7 @@ main(int argc, char **argv)
 		node_memory_forget(&d.node);	/* it left the cluster: nothing to keep apart from */
 		memory_save(&d);
 	}
-	peers_free(d.peers);
+	wire_free(d.wire);
 	node_free(&d.node);
 	mstate_free(&d.published);
 	nn_term();

@@ -72,6 +72,7 @@ send_to(struct node *n, const char *address, cJSON *msg)
 	}
 	snprintf(n->out[n->nout].address, sizeof(n->out[n->nout].address), "%s", address);
 	n->out[n->nout].msg = msg;
+	n->out[n->nout].cluster[0] = '\0';
 	n->nout++;
 }
 
@@ -440,8 +441,13 @@ join_say(struct node *n, msec_t now)
 	if (now - n->join_started < 10000 || now - n->join_said < 10000)
 		return;
 	n->join_said = now;
+	if (n->join_refused[0] != '\0') {
+		log_warnx("still joining: the last join was refused: %s", n->join_refused);
+		return;
+	}
 	if (n->join_only[0] != '\0') {
-		log_warnx("still joining through %s: no welcome yet", n->join_only);
+		log_warnx("still joining through %s: no welcome yet (if it never answers, it may "
+		    "use another key-file or [cluster] name)", n->join_only);
 		return;
 	}
 	if (n->ack_at >= 0 && now - n->ack_at <= form_window(n)) {
@@ -456,10 +462,12 @@ join_say(struct node *n, msec_t now)
 		    "cluster behind a cut); still trying", have, of);
 	else if (n->self_seed < 0)
 		log_warnx("no seed node answers as a member of a cluster (%d seeds; a node "
-		    "that is not a seed never forms one): still trying", n->cfg->nseeds);
+		    "that is not a seed never forms one; seeds that never answer may use another "
+		    "key-file or [cluster] name): still trying", n->cfg->nseeds);
 	else
 		log_warnx("no cluster found and none formed: %d of %d other seeds answer, %d "
-		    "name this node to form one, %d needed (required-contact-points); still trying",
+		    "name this node to form one, %d needed (required-contact-points; seeds that never "
+		    "answer may use another key-file or [cluster] name); still trying",
 		    heard, n->cfg->nseeds - 1, votes, config_form_quorum(n->cfg));
 }
 
@@ -476,6 +484,7 @@ node_start(struct node *n, msec_t now)
 	n->join_backoff = n->cfg->gossip_interval < 500 ? n->cfg->gossip_interval : 500;
 	n->join_next = now;
 	n->join_started = n->join_said = now;
+	n->join_refused[0] = '\0';
 }
 
 static void
@@ -530,6 +539,7 @@ node_cmd_join(struct node *n, const char *address, msec_t now, char *err, size_t
 	n->join_backoff = 500;
 	n->join_next = now;
 	n->join_started = n->join_said = now;
+	n->join_refused[0] = '\0';
 	return 0;
 }
 
@@ -1441,6 +1451,42 @@ on_exiting(struct node *n, const struct from *f, int forced, msec_t now)
 }
 
 void
+node_receive_foreign(struct node *n, const cJSON *msg, const char *cluster, msec_t now)
+{
+	struct from f;
+	const char *t;
+	char why[256];
+	cJSON *w;
+	long v;
+	int i;
+
+	(void)now;
+	n->dropped.cluster++;
+	if (!cJSON_IsObject(msg) || json_int(msg, "v", 0, 1000000, &v) < 0 ||
+	    v != PROTO_VERSION || (t = json_str(msg, "t")) == NULL || parse_from(n, msg, &f) < 0)
+		return;
+	if (strcmp(t, MSG_JOIN) != 0 && strcmp(t, MSG_INIT_JOIN) != 0)
+		return;
+	snprintf(why, sizeof(why), "cluster \"%s\" is not \"%s\"", cluster, n->cfg->cluster_name);
+	for (i = 0; i < n->nforeign_said; i++)
+		if (strcmp(n->foreign_said[i], f.address) == 0)
+			break;
+	if (i == n->nforeign_said) {
+		log_warnx("join refused: %s (%s) asked to join, but %s", f.name, f.address, why);
+		if (n->nforeign_said < (int)(sizeof(n->foreign_said) / sizeof(n->foreign_said[0])))
+			n->nforeign_said++;
+		else
+			memmove(n->foreign_said[0], n->foreign_said[1],
+			    sizeof(n->foreign_said) - sizeof(n->foreign_said[0]));
+		snprintf(n->foreign_said[n->nforeign_said - 1], CONF_ADDR_MAX, "%s", f.address);
+	}
+	w = envelope(n, MSG_JOIN_REFUSED, f.uid);
+	cJSON_AddStringToObject(w, "reason", why);
+	send_to(n, f.address, w);
+	snprintf(n->out[n->nout - 1].cluster, sizeof(n->out[n->nout - 1].cluster), "%s", cluster);
+}
+
+void
 node_receive(struct node *n, const cJSON *msg, msec_t now)
 {
 	struct from f;
@@ -1508,7 +1554,11 @@ node_receive(struct node *n, const cJSON *msg, msec_t now)
 	} else if (strcmp(t, MSG_JOIN_REFUSED) == 0) {
 		const char *why = json_str(msg, "reason");
 
-		log_warnx("%s (%s) refused our join: %s", f.name, f.address, why ? why : "?");
+		if (n->phase != PHASE_JOINING)
+			return;
+		if (strcmp(n->join_refused, why ? why : "?") != 0)
+			log_warnx("join refused by %s (%s): %s", f.name, f.address, why ? why : "?");
+		snprintf(n->join_refused, sizeof(n->join_refused), "%s", why ? why : "?");
 	} else if (strcmp(t, MSG_INIT_JOIN) == 0)
 		on_init_join(n, &f, now);
 	else if (strcmp(t, MSG_INIT_JOIN_ACK) == 0) {

@@ -12,6 +12,7 @@
 #include <cjson/cJSON.h>
 
 #include "clock.h"
+#include "wire.h"
 #include "config.h"
 #include "membership.h"
 #include "proto.h"
@@ -38,6 +39,7 @@ enum node_phase {
 struct outmsg {
 	char address[CONF_ADDR_MAX];
 	cJSON *msg;
+	char cluster[CONF_NAME_MAX + 1];	/* frame it for this cluster; "": ours */
 };
 
 struct monitor {
@@ -64,6 +66,7 @@ struct dropped {
 	uint64_t stale;		/* for an old incarnation, or from an unreachable member */
 	uint64_t not_member;	/* from a node not in our membership */
 	uint64_t replayed;	/* a heartbeat reply we did not ask for, or had already */
+	uint64_t cluster;	/* authentic, but from a node of another cluster */
 };
 
 struct memo {
@@ -84,6 +87,7 @@ struct node {
 	struct dropped dropped;
 	uint64_t dropped_ctl;	/* bad control requests */
 	uint64_t sent_msgs, sent_bytes, recv_msgs, recv_bytes;	/* counted by the shell */
+	const struct wire_stats *wire;	/* the shell's transport counters (NULL in tests) */
 	uint64_t rng;
 	int64_t wall;		/* wall ms, set by the caller: tombstone times only */
 
@@ -92,6 +96,9 @@ struct node {
 	msec_t join_next, join_backoff, join_started, join_said;
 	char join_target[CONF_ADDR_MAX];	/* sent "join" here, awaiting welcome */
 	char join_only[CONF_ADDR_MAX];		/* akc-join ADDRESS */
+	char join_refused[256];		/* why the last join was refused ("": not refused) */
+	char foreign_said[8][CONF_ADDR_MAX];	/* other clusters' nodes refused (logged once) */
+	int nforeign_said;
 	/*
 	 * Forming a cluster (memberd(8), FORMING): what each seed last answered
 	 * to our init-join, and which seed it named as the one to form.
@@ -201,6 +208,12 @@ void node_hold_orphaned(struct node *, int i, msec_t now);
 int relay_svc_valid(const char *svc);
 /* Takes the outbox: the caller sends and frees the messages. */
 struct outmsg *node_outbox(struct node *, int *n);
+/*
+ * An authentic message from a node of another cluster (named cluster):
+ * counted and dropped; a join or init-join is answered with a refusal
+ * that names both clusters, framed for the sender's cluster.
+ */
+void node_receive_foreign(struct node *, const cJSON *msg, const char *cluster, msec_t now);
 /* Takes the addresses whose connections should be reopened. */
 char (*node_resets(struct node *, int *n))[CONF_ADDR_MAX];
 

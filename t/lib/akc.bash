@@ -43,11 +43,15 @@ akc_teardown() {
 	fi
 }
 
-# free_port: a TCP port nobody listens on (and that we have not handed out).
+# free_port: a TCP port nobody listens on (and that we have not handed out),
+# below the kernel's ephemeral range, where connections' local ports would
+# collide with a listener started later.
 free_port() {
-	local p
+	local p lo
+	read -r lo _ < /proc/sys/net/ipv4/ip_local_port_range
+	(( lo > 21000 )) || lo=61000
 	while :; do
-		p=$(( 20000 + (RANDOM * 32768 + RANDOM) % 40000 ))
+		p=$(( 20000 + (RANDOM * 32768 + RANDOM) % (lo - 20000) ))
 		grep -qx "$p" "$AKC_DIR/ports" 2>/dev/null && continue
 		[ -z "$(ss -Htln "sport = :$p" 2>/dev/null)" ] || continue
 		echo "$p" >> "$AKC_DIR/ports"

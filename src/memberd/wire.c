@@ -1,0 +1,667 @@
+/* wire.c: length-prefixed frames over non-blocking TCP, in memberd's poll loop. */
+#include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <arpa/inet.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "log.h"
+#include "wire.h"
+
+#define QUEUE_MAX	8	/* frames waiting for a connection, per peer */
+#define QUEUE_BYTES	(64 * 1024)	/* and at most this many bytes */
+#define QUEUE_TTL	2000	/* ms a queued frame stays useful */
+#define CONNECT_TIMEOUT	2000	/* ms for a connection to open */
+#define STALL_TIMEOUT	4000	/* ms a queue may go without progress */
+#define RETRY_AFTER	100	/* ms before a failed connection is tried again */
+#define OUT_IDLE	30000	/* ms without sending before a connection is closed */
+#define IN_IDLE		120000	/* ms without a frame before an inbound one is closed */
+#define PREAUTH_TIME	5000	/* ms an inbound connection has to authenticate */
+#define READ_BUDGET	(256 * 1024)	/* bytes read from one connection a wake-up */
+#define BUF_KEEP	(16 * 1024)	/* receive buffer kept between frames */
+#define ACCEPT_BATCH	64
+#define EMFILE_PAUSE	250	/* ms the listener rests when descriptors run out */
+
+struct frame {
+	unsigned char *data;	/* 4-byte length + body */
+	size_t len;
+	msec_t at;
+};
+
+struct out {
+	char address[CONF_ADDR_MAX];
+	int fd;			/* -1: closed, retry after retry_at */
+	int connecting;
+	msec_t opened, used, progress, retry_at;
+	struct frame q[QUEUE_MAX];
+	int qn;
+	size_t qbytes, off;	/* bytes of q[0] already written */
+	struct wire *w;
+};
+
+struct in {
+	int fd;
+	char from[INET6_ADDRSTRLEN];
+	int trusted;
+	msec_t opened, last;
+	unsigned char *buf;
+	size_t cap, start, end;
+	struct wire *w;
+};
+
+struct wire {
+	struct loop *loop;
+	wire_frame_cb cb;
+	void *arg;
+	size_t frame_max;
+	int lfd, lwatched;
+	msec_t lpaused_until, emfile_said;
+	struct out **o;
+	int no, max_out;
+	struct in **i;
+	int ni, max_in;
+	struct wire_stats st;
+};
+
+static void on_out(int fd, short ev, void *arg);
+static void on_in(int fd, short ev, void *arg);
+static void on_accept(int fd, short ev, void *arg);
+
+static uint32_t
+get_be32(const unsigned char *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+struct wire *
+wire_new(struct loop *l, int max_out, int max_in, size_t frame_max, wire_frame_cb cb, void *arg)
+{
+	struct wire *w;
+	struct rlimit rl;
+
+	/* as many descriptors as we are allowed: the cap below is ours to set */
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		(void)setrlimit(RLIMIT_NOFILE, &rl);
+	}
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+	    (rlim_t)(max_out + max_in + 64) > rl.rlim_cur) {
+		int room = (int)rl.rlim_cur - 64 - max_out;
+
+		max_in = room < 16 ? 16 : room;
+		log_warnx("only %llu file descriptors (LimitNOFILE): at most %d inbound connections",
+		    (unsigned long long)rl.rlim_cur, max_in);
+	}
+	if ((w = calloc(1, sizeof(*w))) == NULL ||
+	    (w->o = calloc((size_t)max_out, sizeof(*w->o))) == NULL ||
+	    (w->i = calloc((size_t)max_in, sizeof(*w->i))) == NULL)
+		fatal("calloc");
+	w->loop = l;
+	w->cb = cb;
+	w->arg = arg;
+	w->frame_max = frame_max;
+	w->max_out = max_out;
+	w->max_in = max_in;
+	w->lfd = -1;
+	return w;
+}
+
+/* Splits tcp://HOST:PORT; IPv6 hosts may be bracketed. -1 if malformed. */
+static int
+split_address(const char *address, char *host, size_t hlen, char *port, size_t plen)
+{
+	const char *h, *colon;
+	size_t n;
+
+	if (strncmp(address, "tcp://", 6) != 0 || (colon = strrchr(address + 6, ':')) == NULL)
+		return -1;
+	h = address + 6;
+	n = (size_t)(colon - h);
+	if (n >= 2 && h[0] == '[' && h[n - 1] == ']') {
+		h++;
+		n -= 2;
+	}
+	if (n == 0 || n >= hlen || strlen(colon + 1) >= plen || colon[1] == '\0')
+		return -1;
+	memcpy(host, h, n);
+	host[n] = '\0';
+	strcpy(port, colon + 1);
+	return 0;
+}
+
+static struct addrinfo *
+resolve(const char *address, int passive)
+{
+	char host[CONF_ADDR_MAX], port[16];
+	struct addrinfo hints, *res = NULL;
+	int e;
+
+	if (split_address(address, host, sizeof(host), port, sizeof(port)) < 0) {
+		log_warnx("bad address '%s': expected tcp://HOST:PORT", address);
+		return NULL;
+	}
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_NUMERICSERV | (passive ? AI_PASSIVE : 0);
+	e = getaddrinfo(strcmp(host, "*") == 0 ? NULL : host, port, &hints, &res);
+	if (e != 0) {
+		log_warnx("cannot resolve '%s': %s", address, gai_strerror(e));
+		return NULL;
+	}
+	return res;
+}
+
+int
+wire_listen(struct wire *w, const char *address)
+{
+	struct addrinfo *res = resolve(address, 1), *ai;
+	int fd = -1, one = 1;
+
+	if (res == NULL)
+		return -1;
+	for (ai = res; ai != NULL; ai = ai->ai_next) {
+		fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+		if (fd < 0)
+			continue;
+		(void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+		if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 && listen(fd, 128) == 0)
+			break;
+		close(fd);
+		fd = -1;
+	}
+	if (fd < 0)
+		log_warn("cannot listen on '%s'", address);
+	freeaddrinfo(res);
+	if (fd < 0)
+		return -1;
+	w->lfd = fd;
+	loop_watch(w->loop, fd, POLLIN, on_accept, w);
+	w->lwatched = 1;
+	return 0;
+}
+
+/* Outbound. */
+
+static void
+drop_queue(struct out *o)
+{
+	int k;
+
+	for (k = 0; k < o->qn; k++)
+		free(o->q[k].data);
+	o->qn = 0;
+	o->qbytes = 0;
+	o->off = 0;
+}
+
+/* Closes o's socket; o stays as a slot that may be retried after a pause. */
+static void
+out_close(struct wire *w, struct out *o, msec_t now)
+{
+	if (o->fd >= 0) {
+		loop_unwatch(w->loop, o->fd);
+		close(o->fd);
+		w->st.out--;
+	}
+	o->fd = -1;
+	o->connecting = 0;
+	o->retry_at = now + RETRY_AFTER;
+	drop_queue(o);
+}
+
+static void
+out_free(struct wire *w, int k)
+{
+	struct out *o = w->o[k];
+
+	out_close(w, o, 0);
+	free(o);
+	w->o[k] = w->o[--w->no];
+}
+
+static int
+out_open(struct wire *w, struct out *o, msec_t now)
+{
+	struct addrinfo *res = resolve(o->address, 0), *ai;
+	int fd = -1, one = 1;
+	unsigned int user_timeout = STALL_TIMEOUT;
+
+	if (res == NULL) {
+		o->retry_at = now + 1000;
+		return -1;
+	}
+	w->st.connects++;
+	for (ai = res; ai != NULL; ai = ai->ai_next) {
+		fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+		if (fd < 0)
+			continue;
+		(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+		/* unacknowledged data this long ends the connection: no long TCP back-off */
+		(void)setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &user_timeout,
+		    sizeof(user_timeout));
+		if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0 || errno == EINPROGRESS)
+			break;
+		close(fd);
+		fd = -1;
+	}
+	freeaddrinfo(res);
+	if (fd < 0) {
+		w->st.connect_failed++;
+		o->retry_at = now + RETRY_AFTER;
+		return -1;
+	}
+	o->fd = fd;
+	o->connecting = 1;
+	o->opened = o->progress = now;
+	w->st.out++;
+	loop_watch(w->loop, fd, POLLOUT, on_out, o);
+	return 0;
+}
+
+static struct out *
+get_out(struct wire *w, const char *address, msec_t now)
+{
+	struct out *o;
+	int k, lru = 0;
+
+	for (k = 0; k < w->no; k++)
+		if (strcmp(w->o[k]->address, address) == 0) {
+			w->o[k]->used = now;
+			return w->o[k];
+		}
+	if (w->no == w->max_out) {
+		for (k = 1; k < w->no; k++)
+			if (w->o[k]->used < w->o[lru]->used)
+				lru = k;
+		out_free(w, lru);
+	}
+	if ((o = calloc(1, sizeof(*o))) == NULL)
+		fatal("calloc");
+	snprintf(o->address, sizeof(o->address), "%s", address);
+	o->fd = -1;
+	o->used = now;
+	o->w = w;
+	w->o[w->no++] = o;
+	return o;
+}
+
+/* Drops queued frame k. */
+static void
+drop_at(struct out *o, int k)
+{
+	o->qbytes -= o->q[k].len;
+	free(o->q[k].data);
+	memmove(o->q + k, o->q + k + 1, (size_t)(o->qn - k - 1) * sizeof(*o->q));
+	o->qn--;
+}
+
+/* Writes what the socket takes; watches for room when something is left. */
+static void
+out_flush(struct wire *w, struct out *o, msec_t now)
+{
+	while (o->qn > 0) {
+		struct frame *f = &o->q[0];
+		ssize_t n = send(o->fd, f->data + o->off, f->len - o->off, MSG_NOSIGNAL);
+
+		if (n < 0) {
+			if (errno == EAGAIN || errno == EINTR)
+				break;
+			out_close(w, o, now);
+			return;
+		}
+		o->progress = now;
+		o->off += (size_t)n;
+		if (o->off == f->len) {
+			o->off = 0;
+			drop_at(o, 0);
+		}
+	}
+	loop_watch(w->loop, o->fd, o->qn > 0 ? POLLOUT : POLLIN, on_out, o);
+}
+
+static void
+on_out(int fd, short ev, void *arg)
+{
+	struct out *o = arg;
+	struct wire *w = o->w;
+	msec_t now = clock_mono_ms();
+	int err = 0;
+	socklen_t elen = sizeof(err);
+	char c;
+
+	if (o->connecting) {
+		if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &elen) < 0 || err != 0) {
+			w->st.connect_failed++;
+			out_close(w, o, now);
+			return;
+		}
+		o->connecting = 0;
+	} else if (ev & (POLLIN | POLLHUP | POLLERR)) {
+		/* peers never write back on this connection: readable means closed */
+		if (recv(fd, &c, 1, MSG_DONTWAIT) != 0 &&
+		    (errno == EAGAIN || errno == EINTR) && !(ev & (POLLHUP | POLLERR)))
+			return;
+		out_close(w, o, now);
+		return;
+	}
+	out_flush(w, o, now);
+}
+
+void
+wire_send(struct wire *w, const char *address, const void *frame, size_t len, msec_t now)
+{
+	struct out *o = get_out(w, address, now);
+	struct frame *f;
+
+	if (o->fd < 0 && (now < o->retry_at || out_open(w, o, now) < 0))
+		return;		/* the peer is not reachable now: this frame is lost */
+	/* a large frame (a relay) may wait alone, never pushing others out */
+	if (len > QUEUE_BYTES && o->qn > 0)
+		return;
+	/* oldest first out, but never one partly written */
+	while (o->qn > (o->off > 0) && (o->qn == QUEUE_MAX || o->qbytes + len > QUEUE_BYTES) &&
+	    len <= QUEUE_BYTES)
+		drop_at(o, o->off > 0);
+	if (o->qn == QUEUE_MAX)
+		return;
+	f = &o->q[o->qn];
+	if ((f->data = malloc(len + 4)) == NULL)
+		fatal("malloc");
+	f->data[0] = (unsigned char)(len >> 24);
+	f->data[1] = (unsigned char)(len >> 16);
+	f->data[2] = (unsigned char)(len >> 8);
+	f->data[3] = (unsigned char)len;
+	memcpy(f->data + 4, frame, len);
+	f->len = len + 4;
+	f->at = now;
+	if (o->qn == 0)
+		o->progress = now;
+	o->qn++;
+	o->qbytes += f->len;
+	if (!o->connecting)
+		out_flush(w, o, now);
+}
+
+void
+wire_reset(struct wire *w, const char *address)
+{
+	int k;
+
+	for (k = 0; k < w->no; k++)
+		if (strcmp(w->o[k]->address, address) == 0) {
+			out_free(w, k);
+			return;
+		}
+}
+
+/* Inbound. */
+
+static void
+in_free(struct wire *w, int k)
+{
+	struct in *c = w->i[k];
+
+	loop_unwatch(w->loop, c->fd);
+	close(c->fd);
+	free(c->buf);
+	free(c);
+	w->i[k] = w->i[--w->ni];
+	w->st.in--;
+}
+
+static void
+in_close(struct wire *w, struct in *c)
+{
+	int k;
+
+	for (k = 0; k < w->ni; k++)
+		if (w->i[k] == c) {
+			in_free(w, k);
+			return;
+		}
+}
+
+/* Makes room for one more inbound connection: the oldest that never authenticated goes. */
+static int
+make_room(struct wire *w)
+{
+	int k, old = -1;
+
+	if (w->ni < w->max_in)
+		return 0;
+	for (k = 0; k < w->ni; k++)
+		if (!w->i[k]->trusted && (old < 0 || w->i[k]->opened < w->i[old]->opened))
+			old = k;
+	if (old < 0)
+		return -1;
+	in_free(w, old);
+	w->st.evicted++;
+	return 0;
+}
+
+static void
+on_accept(int fd, short ev, void *arg)
+{
+	struct wire *w = arg;
+	msec_t now = clock_mono_ms();
+	int k;
+
+	(void)ev;
+	for (k = 0; k < ACCEPT_BATCH; k++) {
+		struct sockaddr_storage ss;
+		socklen_t sl = sizeof(ss);
+		int c = accept4(fd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		struct in *in;
+
+		if (c < 0) {
+			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+				/* do not spin: rest, and shed one that never authenticated */
+				w->st.emfile++;
+				loop_unwatch(w->loop, fd);
+				w->lwatched = 0;
+				w->lpaused_until = now + EMFILE_PAUSE;
+				if (now - w->emfile_said > 10000 || w->emfile_said == 0) {
+					log_warnx("out of file descriptors accepting on the node port: "
+					    "raise LimitNOFILE, or firewall the port to the cluster's hosts");
+					w->emfile_said = now;
+				}
+				if (w->ni > 0) {
+					int keep = w->max_in;
+
+					w->max_in = w->ni;
+					(void)make_room(w);
+					w->max_in = keep;
+				}
+			}
+			return;
+		}
+		if (make_room(w) < 0) {
+			close(c);
+			w->st.refused++;
+			continue;
+		}
+		if ((in = calloc(1, sizeof(*in))) == NULL)
+			fatal("calloc");
+		in->fd = c;
+		in->w = w;
+		in->opened = in->last = now;
+		if (ss.ss_family == AF_INET)
+			inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, in->from,
+			    sizeof(in->from));
+		else if (ss.ss_family == AF_INET6)
+			inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr, in->from,
+			    sizeof(in->from));
+		else
+			strcpy(in->from, "?");
+		w->i[w->ni++] = in;
+		w->st.accepted++;
+		w->st.in++;
+		loop_watch(w->loop, c, POLLIN, on_in, in);
+	}
+}
+
+/*
+ * Reads what one connection has, up to a budget (the rest waits for the
+ * next wake-up, so one sender cannot starve the others or the control
+ * socket), and hands each whole frame to the callback. A frame announced
+ * over the connection's limit, or one that fails authentication, closes
+ * the connection before any more is read or allocated.
+ */
+static void
+on_in(int fd, short ev, void *arg)
+{
+	struct in *c = arg;
+	struct wire *w = c->w;
+	size_t budget = READ_BUDGET;
+
+	(void)ev;
+	for (;;) {
+		size_t have = c->end - c->start, need = 4;
+		ssize_t n;
+
+		if (have >= 4) {
+			size_t len = get_be32(c->buf + c->start);
+			size_t limit = c->trusted ? w->frame_max : WIRE_PREAUTH_MAX;
+
+			if (len > limit || len == 0) {
+				w->st.oversized++;
+				in_close(w, c);
+				return;
+			}
+			need = 4 + len;
+			if (have >= need) {
+				enum wire_verdict v;
+
+				c->last = clock_mono_ms();
+				v = w->cb(w->arg, c->from, c->buf + c->start + 4, len);
+				if (v == WIRE_BAD) {
+					in_close(w, c);
+					return;
+				}
+				if (v == WIRE_OK)
+					c->trusted = 1;
+				c->start += need;
+				if (c->start == c->end)
+					c->start = c->end = 0;
+				continue;
+			}
+		}
+		if (budget == 0)
+			break;
+		/* room for the frame under way (known limits) and then some */
+		if (c->cap - c->start < need || c->cap < BUF_KEEP) {
+			size_t cap = need > BUF_KEEP ? need : BUF_KEEP;
+
+			if (c->start > 0) {
+				memmove(c->buf, c->buf + c->start, have);
+				c->start = 0;
+				c->end = have;
+			}
+			if (cap > c->cap) {
+				if ((c->buf = realloc(c->buf, cap)) == NULL)
+					fatal("realloc");
+				c->cap = cap;
+			}
+		} else if (c->end == c->cap && c->start > 0) {
+			memmove(c->buf, c->buf + c->start, have);
+			c->start = 0;
+			c->end = have;
+		}
+		n = recv(fd, c->buf + c->end, c->cap - c->end < budget ? c->cap - c->end : budget,
+		    MSG_DONTWAIT);
+		if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
+			in_close(w, c);
+			return;
+		}
+		if (n < 0)
+			break;
+		c->end += (size_t)n;
+		budget -= (size_t)n;
+	}
+	/* a large frame is done with: give its buffer back */
+	if (c->cap > BUF_KEEP && c->end - c->start <= BUF_KEEP) {
+		if (c->start > 0)
+			memmove(c->buf, c->buf + c->start, c->end - c->start);
+		c->end -= c->start;
+		c->start = 0;
+		if ((c->buf = realloc(c->buf, BUF_KEEP)) == NULL)
+			fatal("realloc");
+		c->cap = BUF_KEEP;
+	}
+}
+
+void
+wire_expire(struct wire *w, msec_t now)
+{
+	int k;
+
+	if (!w->lwatched && w->lfd >= 0 && now >= w->lpaused_until) {
+		loop_watch(w->loop, w->lfd, POLLIN, on_accept, w);
+		w->lwatched = 1;
+	}
+	for (k = 0; k < w->ni; ) {
+		struct in *c = w->i[k];
+
+		if (!c->trusted && now - c->opened > PREAUTH_TIME) {
+			w->st.preauth_timeout++;
+			in_free(w, k);
+		} else if (now - c->last > IN_IDLE)
+			in_free(w, k);
+		else
+			k++;
+	}
+	for (k = 0; k < w->no; ) {
+		struct out *o = w->o[k];
+
+		if (now - o->used > OUT_IDLE) {
+			out_free(w, k);
+			continue;
+		}
+		k++;
+		if (o->fd < 0)
+			continue;
+		if (o->connecting ? now - o->opened > CONNECT_TIMEOUT :
+		    o->qn > 0 && now - o->progress > STALL_TIMEOUT) {
+			if (o->connecting)
+				w->st.connect_failed++;
+			out_close(w, o, now);
+			continue;
+		}
+		/* expired frames go, but never one partly written */
+		while (o->qn > (o->off > 0) && now - o->q[o->off > 0].at > QUEUE_TTL)
+			drop_at(o, o->off > 0);
+	}
+}
+
+const struct wire_stats *
+wire_stats(const struct wire *w)
+{
+	return &w->st;
+}
+
+void
+wire_free(struct wire *w)
+{
+	if (w == NULL)
+		return;
+	while (w->no > 0)
+		out_free(w, 0);
+	while (w->ni > 0)
+		in_free(w, 0);
+	if (w->lfd >= 0) {
+		if (w->lwatched)
+			loop_unwatch(w->loop, w->lfd);
+		close(w->lfd);
+	}
+	free(w->o);
+	free(w->i);
+	free(w);
+}

@@ -1,0 +1,66 @@
+/*
+ * wire.h: memberd's node-to-node transport. Length-prefixed frames over
+ * plain TCP, every socket non-blocking in memberd's own poll loop: no
+ * library threads, no allocation a peer can make us do before one of its
+ * frames has passed authentication, a cap on connections, and sends that
+ * never block (doc/ARCHITECTURE.md, "The transport").
+ */
+#ifndef MEMBERD_WIRE_H
+#define MEMBERD_WIRE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "clock.h"
+#include "loop.h"
+
+/* Largest frame a connection may carry before one of its frames authenticated. */
+#define WIRE_PREAUTH_MAX	(64 * 1024)
+
+/*
+ * What the receiver made of a frame: WIRE_OK (authentic: the connection may
+ * now carry large frames), WIRE_DROP (authentic but dropped, or harmless),
+ * WIRE_BAD (failed authentication: the connection is closed).
+ */
+enum wire_verdict { WIRE_OK, WIRE_DROP, WIRE_BAD };
+
+/* from is the peer's IP address, for logs only. */
+typedef enum wire_verdict (*wire_frame_cb)(void *arg, const char *from,
+    const unsigned char *frame, size_t len);
+
+struct wire_stats {
+	uint64_t accepted;	/* inbound connections accepted */
+	uint64_t evicted;	/* closed at the cap to make room, never authenticated */
+	uint64_t refused;	/* closed at once: the cap was full of authenticated ones */
+	uint64_t preauth_timeout;	/* closed: no authentic frame in time */
+	uint64_t oversized;	/* closed: announced a frame over its limit */
+	uint64_t emfile;	/* accept failed for want of descriptors */
+	uint64_t connects, connect_failed;	/* outbound */
+	int in, out;		/* open now */
+};
+
+struct wire;
+
+/*
+ * max_out outbound connections (least recently used go first), max_in
+ * inbound ones; frame_max is the largest frame an authenticated connection
+ * may carry.
+ */
+struct wire *wire_new(struct loop *, int max_out, int max_in, size_t frame_max,
+    wire_frame_cb cb, void *arg);
+void wire_free(struct wire *);
+/* Listens on tcp://HOST:PORT (HOST may be * or an IP address or a name). -1 with a warning. */
+int wire_listen(struct wire *, const char *address);
+/*
+ * Sends frame to address without blocking. Frames wait (bounded, expiring)
+ * while the connection opens; the rest are dropped, which the failure
+ * detector and gossip rounds are built to absorb.
+ */
+void wire_send(struct wire *, const char *address, const void *frame, size_t len, msec_t now);
+/* Closes the connection to address (if any): the next send opens a new one. */
+void wire_reset(struct wire *, const char *address);
+/* Timers: connect and stall timeouts, expiring frames, idle and unauthenticated connections. */
+void wire_expire(struct wire *, msec_t now);
+const struct wire_stats *wire_stats(const struct wire *);
+
+#endif
