@@ -46,7 +46,66 @@ envelope(struct node *n, const char *type, uint64_t to)
 	json_add_u64(from, "uid", n->self.uid);
 	if (to != 0)
 		json_add_u64(m, "to", to);
+	json_add_u64(m, "n", ++n->msg_n);
 	return m;
+}
+
+#define REPLAY_WINDOW	64
+#define REPLAY_KEEP	(10 * 60 * 1000)	/* an idle sender's window is kept this long */
+
+/*
+ * Whether message counter c from uid is new (and marks it seen): within a
+ * window of the highest seen, each once. Senders we have not heard from in
+ * a while are forgotten, so the table stays the size of the cluster.
+ */
+static int
+fresh_n(struct node *n, uint64_t uid, uint64_t c, msec_t now)
+{
+	int lo = 0, hi = n->nseen_n, k;
+	struct seen_n *e;
+
+	while (lo < hi) {
+		int mid = (lo + hi) / 2;
+
+		if (n->seen_n[mid].uid < uid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo == n->nseen_n || n->seen_n[lo].uid != uid) {
+		/* a new sender: make room, dropping the long quiet */
+		for (k = 0; k < n->nseen_n; )
+			if (now - n->seen_n[k].at > REPLAY_KEEP) {
+				memmove(&n->seen_n[k], &n->seen_n[k + 1],
+				    (size_t)(n->nseen_n - k - 1) * sizeof(*n->seen_n));
+				n->nseen_n--;
+				if (k < lo)
+					lo--;
+			} else
+				k++;
+		if (n->nseen_n == n->seen_ncap) {
+			n->seen_ncap = n->seen_ncap ? 2 * n->seen_ncap : 64;
+			if ((n->seen_n = realloc(n->seen_n,
+			    (size_t)n->seen_ncap * sizeof(*n->seen_n))) == NULL)
+				fatal("realloc");
+		}
+		memmove(&n->seen_n[lo + 1], &n->seen_n[lo],
+		    (size_t)(n->nseen_n - lo) * sizeof(*n->seen_n));
+		n->nseen_n++;
+		n->seen_n[lo] = (struct seen_n){ uid, c, 1, now };
+		return 1;
+	}
+	e = &n->seen_n[lo];
+	if (c > e->top) {
+		e->bits = c - e->top >= REPLAY_WINDOW ? 0 : e->bits << (c - e->top);
+		e->bits |= 1;
+		e->top = c;
+	} else if (e->top - c >= REPLAY_WINDOW || (e->bits >> (e->top - c)) & 1)
+		return 0;
+	else
+		e->bits |= 1ULL << (e->top - c);
+	e->at = now;
+	return 1;
 }
 
 /* Hands a relay message to the shell for its local service. */
@@ -268,6 +327,7 @@ node_free(struct node *n)
 	free(n->out);
 	free(n->memo);
 	free(n->resets);
+	free(n->seen_n);
 	free(n->hbseen);
 	for (i = 0; i < n->nrelay; i++)
 		cJSON_Delete(n->relay_in[i]);
@@ -352,6 +412,7 @@ send_join(struct node *n, const char *address)
 	cJSON *m = envelope(n, MSG_JOIN, 0);
 
 	cJSON_AddItemToObject(m, "member", member_to_json(&n->self));
+	json_add_u64(m, "nonce", n->join_nonce);
 	send_to(n, address, m);
 	snprintf(n->join_target, sizeof(n->join_target), "%s", address);
 }
@@ -495,7 +556,9 @@ join_tick(struct node *n, msec_t now)
 	if (n->phase != PHASE_JOINING || n->join_next < 0 || now < n->join_next)
 		return;
 	if (n->join_only[0] != '\0') {
-		send_join(n, n->join_only);
+		/* its ack carries the nonce our join must show */
+		n->join_target[0] = '\0';
+		send_to(n, n->join_only, envelope(n, MSG_INIT_JOIN, 0));
 	} else if (may_form(n, now, &votes, &heard)) {
 		join_self(n, now);
 		return;
@@ -1230,6 +1293,46 @@ out:
 	u64set_free(&seen);
 }
 
+#define NONCE_TTL	30000	/* ms a join may follow the ack that gave its nonce */
+
+/* Gives uid a nonce for its join (in our init-join-ack). */
+static uint64_t
+give_nonce(struct node *n, uint64_t uid, msec_t now)
+{
+	int i, old = 0;
+
+	for (i = 0; i < JOIN_NONCES; i++) {
+		if (n->nonces[i].uid == uid) {
+			old = i;
+			break;
+		}
+		if (n->nonces[i].at < n->nonces[old].at)
+			old = i;
+	}
+	n->nonces[old].uid = uid;
+	n->nonces[old].nonce = (rnd(n) & 0x1fffffffffffffULL) | 1;
+	n->nonces[old].at = now;
+	return n->nonces[old].nonce;
+}
+
+/* Whether msg's nonce is the one we gave uid lately; it is good once. */
+static int
+take_nonce(struct node *n, const cJSON *msg, uint64_t uid, msec_t now)
+{
+	uint64_t nonce;
+	int i;
+
+	if (json_u64(msg, "nonce", &nonce) < 0 || nonce == 0)
+		return 0;
+	for (i = 0; i < JOIN_NONCES; i++)
+		if (n->nonces[i].uid == uid && n->nonces[i].nonce == nonce &&
+		    now - n->nonces[i].at <= NONCE_TTL) {
+			memset(&n->nonces[i], 0, sizeof(n->nonces[i]));
+			return 1;
+		}
+	return 0;
+}
+
 static void
 on_join(struct node *n, const cJSON *msg, const struct from *f, msec_t now)
 {
@@ -1244,6 +1347,10 @@ on_join(struct node *n, const cJSON *msg, const struct from *f, msec_t now)
 	}
 	if (n->phase != PHASE_MEMBER || n->self.status == MS_DOWN || n->self.status == MS_EXITING)
 		return;
+	if (!take_nonce(n, msg, m.uid, now)) {
+		n->dropped.replayed++;	/* no ack of ours asked for this join */
+		return;
+	}
 	if (mstate_is_tombstoned(&n->st, m.uid)) {
 		n->dropped.stale++;
 		return;
@@ -1392,6 +1499,7 @@ on_init_join(struct node *n, const struct from *f, msec_t now)
 		int have, of;
 
 		cJSON_AddBoolToObject(m, "majority", node_majority(n, &have, &of));
+		json_add_u64(m, "nonce", give_nonce(n, f->uid, now));
 	}
 	send_to(n, f->address, m);
 }
@@ -1406,9 +1514,14 @@ on_init_join_reply(struct node *n, const struct from *f, const cJSON *msg, int a
 		on_probe_ack(n, f, msg, now);
 		return;
 	}
-	if (n->phase != PHASE_JOINING || n->join_only[0] != '\0')
+	if (n->phase != PHASE_JOINING ||
+	    (n->join_only[0] != '\0' && (!ack || strcmp(f->address, n->join_only) != 0)))
 		return;
 	if (ack) {
+		if (json_u64(msg, "nonce", &n->join_nonce) < 0) {
+			n->dropped.malformed++;
+			return;
+		}
 		/*
 		 * A cluster exists: we must never form another one while it
 		 * answers, however long the join takes (the node that acked
@@ -1504,8 +1617,13 @@ node_receive(struct node *n, const cJSON *msg, msec_t now)
 		n->dropped.version++;
 		return;
 	}
-	if (parse_from(n, msg, &f) < 0) {
+	if (parse_from(n, msg, &f) < 0 || json_u64(msg, "n", &seq) < 0 || seq == 0) {
 		n->dropped.malformed++;
+		return;
+	}
+	/* our own messages never come back to us but as replays */
+	if (f.uid == n->self.uid || !fresh_n(n, f.uid, seq, now)) {
+		n->dropped.replayed++;
 		return;
 	}
 	if (cJSON_GetObjectItemCaseSensitive(msg, "to") != NULL) {

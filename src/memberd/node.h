@@ -69,6 +69,25 @@ struct dropped {
 	uint64_t cluster;	/* authentic, but from a node of another cluster */
 };
 
+/*
+ * Replays: every message carries its sender's counter "n" (per
+ * incarnation); a counter seen before, or older than the window, from the
+ * same uid is a replay (doc/PROTOCOL.md, "Replays").
+ */
+struct seen_n {
+	uint64_t uid;
+	uint64_t top;		/* highest counter seen */
+	uint64_t bits;		/* bit i: top - i was seen */
+	msec_t at;		/* last accepted */
+};
+
+/* A nonce given in an init-join-ack: the join that follows must carry it. */
+struct join_nonce {
+	uint64_t uid, nonce;
+	msec_t at;
+};
+#define JOIN_NONCES	64
+
 struct memo {
 	char address[CONF_ADDR_MAX];
 	uint64_t uid;		/* the incarnation last seen there */
@@ -89,6 +108,11 @@ struct node {
 	uint64_t sent_msgs, sent_bytes, recv_msgs, recv_bytes;	/* counted by the shell */
 	const struct wire_stats *wire;	/* the shell's transport counters (NULL in tests) */
 	uint64_t rng;
+	uint64_t msg_n;		/* our messages' counter */
+	struct seen_n *seen_n;	/* sorted by uid */
+	int nseen_n, seen_ncap;
+	struct join_nonce nonces[JOIN_NONCES];
+	uint64_t join_nonce;	/* from the member that acked our init-join */
 	int64_t wall;		/* wall ms, set by the caller: tombstone times only */
 
 	/* joining */

@@ -24,6 +24,9 @@ static msec_t drop_exiting_until;	/* the router loses exit notices till then */
 static int cut[N][N];			/* the router loses what i sends j */
 static int capture_from = -1;		/* the router copies that node's heartbeat replies */
 static cJSON *captured;
+static int capture_any = -1;		/* the router copies all that node's messages */
+static cJSON *cap_msgs;
+static int cap_dest[4000];
 static const char *seed_list = "tcp://127.0.0.1:1000";
 
 static void
@@ -79,6 +82,10 @@ route(void)
 				if (i == capture_from && t != NULL && strcmp(t, MSG_HEARTBEAT_RSP) == 0 &&
 				    cJSON_GetArraySize(captured) < 4000)
 					cJSON_AddItemToArray(captured, cJSON_Duplicate(copy[k].msg, 1));
+				if (i == capture_any && j >= 0 && cJSON_GetArraySize(cap_msgs) < 4000) {
+					cap_dest[cJSON_GetArraySize(cap_msgs)] = j;
+					cJSON_AddItemToArray(cap_msgs, cJSON_Duplicate(copy[k].msg, 1));
+				}
 				if (t != NULL && strcmp(t, MSG_EXITING) == 0 && now < drop_exiting_until)
 					j = -1;
 				if (alive[i] && j >= 0 && alive[j] && !cut[i][j])
@@ -324,9 +331,9 @@ hostile(void)
 	static const char *bad[] = {
 		"{\"v\":2,\"t\":\"hb\",\"from\":{\"node\":\"x\",\"address\":\"tcp://h:1\",\"uid\":\"5\"}}",
 		"{\"v\":1,\"t\":\"hb\"}",
-		"{\"v\":1,\"t\":\"hb\",\"from\":{\"node\":\"x\",\"address\":\"tcp://h:1\",\"uid\":\"5\"},\"to\":\"12345\"}",
+		"{\"v\":1,\"t\":\"hb\",\"from\":{\"node\":\"x\",\"address\":\"tcp://h:1\",\"uid\":\"5\"},\"to\":\"12345\",\"n\":\"1\"}",
 		"{\"v\":1,\"t\":\"gossip\",\"from\":{\"node\":\"n1\",\"address\":\"tcp://127.0.0.1:1001\",\"uid\":\"8019\"},\"state\":{\"members\":7}}",
-		"{\"v\":1,\"t\":\"what\",\"from\":{\"node\":\"x\",\"address\":\"tcp://h:1\",\"uid\":\"5\"}}",
+		"{\"v\":1,\"t\":\"what\",\"from\":{\"node\":\"x\",\"address\":\"tcp://h:1\",\"uid\":\"5\"},\"n\":\"2\"}",
 		"{\"v\":1,\"t\":\"hb\",\"from\":{\"node\":\"x\",\"address\":\"tcp://h:1\",\"uid\":5}}",
 		"{\"v\":1,\"t\":\"exiting\",\"from\":{\"node\":\"n1\",\"address\":\"tcp://127.0.0.1:1001\",\"uid\":\"8019\"},\"to\":\"100\",\"forced\":\"yes\"}",
 		"[1,2]",
@@ -567,6 +574,58 @@ replayed_heartbeats(void)
 	captured = NULL;
 }
 
+/*
+ * Issue 10: every message captured from the wire and replayed to where it
+ * went changes nothing and is counted; so is a join replayed, to the member
+ * that admitted it or to another.
+ */
+static void
+replayed_messages(void)
+{
+	int all[N] = { 1, 1, 1, 1, 1 };
+	uint64_t before[N], seq[N];
+	int sent[N] = { 0 }, i, k, joins = 0;
+
+	cap_msgs = cJSON_CreateArray();
+	capture_any = 4;	/* not a seed: it joins through init-join, ack, join */
+	fresh_seeded(all);
+	CHECK(until(all_up, N, 5000) >= 0);
+	step(1000);
+	capture_any = -1;
+	CHECK(cJSON_GetArraySize(cap_msgs) > 10);
+	for (i = 0; i < N; i++) {
+		before[i] = nodes[i].dropped.replayed;
+		seq[i] = nodes[i].state_seq;
+	}
+	for (k = 0; k < cJSON_GetArraySize(cap_msgs); k++) {
+		cJSON *m = cJSON_GetArrayItem(cap_msgs, k);
+
+		node_receive(&nodes[cap_dest[k]], m, now);
+		sent[cap_dest[k]]++;
+		if (strcmp(json_str(m, "t"), MSG_JOIN) == 0) {
+			/* and the join to every other member, which gave it no nonce */
+			for (i = 0; i < 4; i++)
+				if (i != cap_dest[k]) {
+					cJSON *c = cJSON_Duplicate(m, 1);
+
+					cJSON_ReplaceItemInObject(c, "n", cJSON_CreateString("999999"));
+					node_receive(&nodes[i], c, now);
+					cJSON_Delete(c);
+					sent[i]++;
+				}
+			joins++;
+		}
+	}
+	CHECK(joins > 0);
+	for (i = 0; i < N; i++) {
+		CHECK_INT(nodes[i].dropped.replayed - before[i], (uint64_t)sent[i]);
+		CHECK_INT(nodes[i].state_seq, seq[i]);
+	}
+	CHECK(until(all_up, N, 2000) >= 0);
+	cJSON_Delete(cap_msgs);
+	cap_msgs = NULL;
+}
+
 /* Restarts node i as a new incarnation that keeps its memory (the state-dir). */
 static void
 restart_with_memory(int i, uint64_t uid)
@@ -663,6 +722,7 @@ main(void)
 	RUN(form_quorum);
 	RUN(memory_rules);
 	RUN(replayed_heartbeats);
+	RUN(replayed_messages);
 	RUN(downed_stay_remembered);
 	for (i = 0; i < N; i++)
 		node_free(&nodes[i]);
