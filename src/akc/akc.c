@@ -7,7 +7,7 @@
 #include <unistd.h>
 
 static const char *verbs[] = {
-	"members", "status", "events", "join", "leave", "down",
+	"members", "status", "events", "join", "leave", "down", "keys",
 	"submit", "results", "queue", NULL
 };
 

@@ -80,6 +80,9 @@ status(const struct node *n)
 	json_add_u64(r, "uid", n->self.uid);
 	cJSON_AddStringToObject(r, "phase", n->phase == PHASE_MEMBER ? "member" :
 	    n->phase == PHASE_JOINING ? "joining" : n->phase == PHASE_IDLE ? "idle" : "shutdown");
+	cJSON_AddStringToObject(r, "cluster", n->cfg->cluster_name);
+	if (n->phase == PHASE_JOINING && n->join_refused[0] != '\0')
+		cJSON_AddStringToObject(r, "join_refused", n->join_refused);
 	add_leader(r, "leader", n, NULL);
 	rl = cJSON_AddObjectToObject(r, "role_leaders");
 	for (i = 0; i < n->st.n; i++) {

@@ -13,6 +13,7 @@
 #include <nanomsg/pubsub.h>
 #include <nanomsg/reqrep.h>
 #include <sys/random.h>
+#include <sodium.h>
 
 #include "auth.h"
 #include "control.h"
@@ -221,6 +222,167 @@ publish_changes(struct memberd *d)
 	cJSON_Delete(n);
 }
 
+/* Our keys, primary first, in base64. */
+static cJSON *
+keys_json(const struct keyring *r)
+{
+	cJSON *a = cJSON_CreateArray();
+	char b64[KEY_B64_LEN + 1];
+	int i;
+
+	for (i = 0; i < r->n; i++) {
+		key_b64(r->key[i], b64);
+		cJSON_AddItemToArray(a, cJSON_CreateString(b64));
+	}
+	sodium_memzero(b64, sizeof(b64));
+	return a;
+}
+
+/*
+ * Applies a key operation (list, install, use, remove) to a copy of our
+ * keyring and writes it to the key-file; the copy goes in *out. Returns 0,
+ * or -1 with why in err.
+ */
+static int
+keys_apply(const struct memberd *d, const char *op, const char *b64, struct keyring *out,
+    char *err, size_t elen)
+{
+	unsigned char key[KEY_BYTES];
+	int r = 0;
+
+	*out = d->keys;
+	if (d->keys.n == 0) {
+		snprintf(err, elen, "no [security] key-file on this node");
+		return -1;
+	}
+	if (strcmp(op, "list") == 0)
+		return 0;
+	if (strcmp(op, "install") != 0 && strcmp(op, "use") != 0 && strcmp(op, "remove") != 0) {
+		snprintf(err, elen, "unknown key operation '%s'", op);
+		return -1;
+	}
+	if (b64 == NULL || key_parse(b64, key) < 0) {
+		snprintf(err, elen, "not a key (expected 44 characters of base64, as akc-keys "
+		    "generate prints)");
+		return -1;
+	}
+	if (strcmp(op, "install") == 0)
+		r = keyring_install(out, key) < 0 ? (snprintf(err, elen, "the keyring is full "
+		    "(%d keys)", KEYRING_MAX), -1) : 0;
+	else if (strcmp(op, "use") == 0)
+		r = keyring_use(out, key) < 0 ? (snprintf(err, elen, "key is not installed"), -1) : 0;
+	else {
+		r = keyring_remove(out, key);
+		if (r == -1)
+			snprintf(err, elen, "key is not installed");
+		else if (r == -2)
+			snprintf(err, elen, "key is the primary key: use another one first");
+	}
+	sodium_memzero(key, sizeof(key));
+	if (r == 0 && keyring_save(out, d->cfg.key_file) < 0) {
+		snprintf(err, elen, "cannot write key-file '%s'", d->cfg.key_file);
+		return -1;
+	}
+	return r < 0 ? -1 : 0;
+}
+
+/* Members' key requests: applied, persisted, answered with our keys. */
+static void
+serve_keys(struct memberd *d)
+{
+	cJSON **req;
+	int i, n;
+
+	req = node_keys_requests(&d->node, &n);
+	for (i = 0; i < n; i++) {
+		struct keyring next;
+		char err[CONF_PATH_MAX + 64];
+		const char *op = json_str(req[i], "op");
+		int ok = keys_apply(d, op, json_str(req[i], "key"), &next, err, sizeof(err)) == 0;
+
+		if (ok && strcmp(op, "list") != 0) {
+			log_info("key %s from %s: done", op,
+			    json_str(cJSON_GetObjectItemCaseSensitive(req[i], "from"), "node"));
+			/* the answer goes under the keys it was asked under */
+			node_keys_answer(&d->node, req[i], 1, NULL, keys_json(&next));
+			flush_outbox(d, clock_mono_ms());
+			d->keys = next;
+		} else
+			node_keys_answer(&d->node, req[i], ok, ok ? NULL : err, keys_json(&d->keys));
+		sodium_memzero(&next, sizeof(next));
+		cJSON_Delete(req[i]);
+	}
+	free(req);
+}
+
+/*
+ * akc-keys through the control socket: {"cmd":"keys","op","key"} applies
+ * the operation here and asks every member; {"cmd":"keys-result","query"}
+ * returns the answers so far.
+ */
+static cJSON *
+keys_ctl(struct memberd *d, const cJSON *req)
+{
+	cJSON *r = cJSON_CreateObject(), *local;
+	const char *cmd = json_str(req, "cmd"), *op = json_str(req, "op");
+	uint64_t q;
+
+	cJSON_AddNumberToObject(r, "v", PROTO_VERSION);
+	if (strcmp(cmd, "keys-result") == 0) {
+		if (json_u64(req, "query", &q) < 0 || q != d->node.keyq.id || q == 0) {
+			cJSON_AddBoolToObject(r, "ok", 0);
+			cJSON_AddStringToObject(r, "error", "no such key query (another one started?)");
+			cJSON_AddNumberToObject(r, "code", 1);
+			return r;
+		}
+		cJSON_AddBoolToObject(r, "ok", 1);
+		cJSON_AddBoolToObject(r, "done",
+		    cJSON_GetArraySize(d->node.keyq.results) >= d->node.keyq.expected);
+		cJSON_AddNumberToObject(r, "expected", d->node.keyq.expected);
+		cJSON_AddItemToObject(r, "results", cJSON_Duplicate(d->node.keyq.results, 1));
+		return r;
+	}
+	if (op == NULL || (strcmp(op, "list") != 0 && strcmp(op, "install") != 0 &&
+	    strcmp(op, "use") != 0 && strcmp(op, "remove") != 0)) {
+		cJSON_AddBoolToObject(r, "ok", 0);
+		cJSON_AddStringToObject(r, "error", "keys needs op: list, install, use or remove");
+		cJSON_AddNumberToObject(r, "code", 2);
+		return r;
+	}
+	if (d->keys.n == 0) {
+		cJSON_AddBoolToObject(r, "ok", 0);
+		cJSON_AddStringToObject(r, "error", "this node runs without a [security] key-file: "
+		    "give every node one (akc-keys generate) and restart it first");
+		cJSON_AddNumberToObject(r, "code", 1);
+		return r;
+	}
+	{
+		struct keyring next;
+		char err[CONF_PATH_MAX + 64];
+		int ok = keys_apply(d, op, json_str(req, "key"), &next, err, sizeof(err)) == 0;
+
+		local = cJSON_CreateObject();
+		cJSON_AddStringToObject(local, "node", d->cfg.name);
+		cJSON_AddBoolToObject(local, "ok", ok);
+		if (!ok)
+			cJSON_AddStringToObject(local, "error", err);
+		cJSON_AddItemToObject(local, "keys", keys_json(ok ? &next : &d->keys));
+		q = node_keys_start(&d->node, op, json_str(req, "key"), local, clock_mono_ms());
+		/* asked under the keys we had: a new primary is used once they all hold it */
+		flush_outbox(d, clock_mono_ms());
+		if (ok) {
+			if (strcmp(op, "list") != 0)
+				log_info("key %s: done here, asking the other members", op);
+			d->keys = next;
+		}
+		sodium_memzero(&next, sizeof(next));
+	}
+	cJSON_AddBoolToObject(r, "ok", 1);
+	json_add_u64(r, "query", q);
+	cJSON_AddNumberToObject(r, "expected", d->node.keyq.expected);
+	return r;
+}
+
 /*
  * Logs senders whose frames fail authentication, rate-limited: once when
  * first seen, then at most every 10 s with the count since.
@@ -295,8 +457,10 @@ on_frame(void *arg, const char *from, const unsigned char *frame, size_t len)
 	    strcmp(t, MSG_RELAY) != 0)) {
 		d->node.dropped.oversized++;	/* only relays may be this large */
 		v = WIRE_DROP;
-	} else
+	} else {
 		node_receive(&d->node, msg, now);
+		serve_keys(d);
+	}
 	cJSON_Delete(msg);
 	free(payload);
 	/* answers go out now: a batch of them (full states) could hold megabytes */
@@ -388,6 +552,7 @@ on_ctl(int fd, short ev, void *arg)
 	ssize_t len;
 	cJSON *req, *rsp;
 	char *txt;
+	long v;
 
 	(void)fd;
 	(void)ev;
@@ -397,7 +562,12 @@ on_ctl(int fd, short ev, void *arg)
 		nn_freemsg(buf);
 		/* events first, so a snapshot and the stream agree on seq */
 		publish_changes(d);
-		rsp = control_dispatch(&d->node, req, d->event_seq, clock_mono_ms());
+		if (json_str(req, "cmd") != NULL && json_int(req, "v", 0, 1000, &v) == 0 &&
+		    v == PROTO_VERSION && (strcmp(json_str(req, "cmd"), "keys") == 0 ||
+		    strcmp(json_str(req, "cmd"), "keys-result") == 0))
+			rsp = keys_ctl(d, req);
+		else
+			rsp = control_dispatch(&d->node, req, d->event_seq, clock_mono_ms());
 		cJSON_Delete(req);
 		txt = json_print(rsp);
 		if (nn_send(d->ctl, txt, strlen(txt), NN_DONTWAIT) < 0)
@@ -438,6 +608,25 @@ open_sockets(struct memberd *d)
 	loop_watch(d->loop, sock_rcvfd(d->relay), POLLIN, on_relay, d);
 	loop_watch(d->loop, sock_rcvfd(d->ctl), POLLIN, on_ctl, d);
 	return 0;
+}
+
+/* SIGHUP: the key-file again (akc-keys writes it; an operator may too). */
+static void
+reload_keys(struct memberd *d)
+{
+	struct keyring next;
+
+	if (d->cfg.key_file[0] == '\0') {
+		log_info("SIGHUP: no [security] key-file to re-read");
+		return;
+	}
+	if (keyring_load(&next, d->cfg.key_file) < 0) {
+		log_warnx("SIGHUP: keeping the %d key%s in use", d->keys.n, d->keys.n == 1 ? "" : "s");
+		return;
+	}
+	d->keys = next;
+	sodium_memzero(&next, sizeof(next));
+	log_info("SIGHUP: key-file re-read: %d key%s", d->keys.n, d->keys.n == 1 ? "" : "s");
 }
 
 /*
@@ -518,6 +707,8 @@ main(int argc, char **argv)
 			daemon_notify("STOPPING=1");
 			break;
 		}
+		if (sigs & (1UL << SIGHUP))
+			reload_keys(&d);
 		now = clock_mono_ms();
 		d.node.wall = clock_wall_ms();
 		renew_holds(&d.node, now);

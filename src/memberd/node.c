@@ -328,6 +328,10 @@ node_free(struct node *n)
 	free(n->memo);
 	free(n->resets);
 	free(n->seen_n);
+	cJSON_Delete(n->keyq.results);
+	for (i = 0; i < n->nkeys_in; i++)
+		cJSON_Delete(n->keys_in[i]);
+	free(n->keys_in);
 	free(n->hbseen);
 	for (i = 0; i < n->nrelay; i++)
 		cJSON_Delete(n->relay_in[i]);
@@ -1514,8 +1518,8 @@ on_init_join_reply(struct node *n, const struct from *f, const cJSON *msg, int a
 		on_probe_ack(n, f, msg, now);
 		return;
 	}
-	if (n->phase != PHASE_JOINING ||
-	    (n->join_only[0] != '\0' && (!ack || strcmp(f->address, n->join_only) != 0)))
+	/* akc-join ADDRESS: only its ack counts (it may call itself by another name) */
+	if (n->phase != PHASE_JOINING || (n->join_only[0] != '\0' && !ack))
 		return;
 	if (ack) {
 		if (json_u64(msg, "nonce", &n->join_nonce) < 0) {
@@ -1561,6 +1565,65 @@ on_exiting(struct node *n, const struct from *f, int forced, msec_t now)
 		reach_set(&n->st.reach, n->self.uid, f->uid, RS_TERMINATED);
 		local_change(n, now);
 	}
+}
+
+uint64_t
+node_keys_start(struct node *n, const char *op, const char *key, cJSON *local, msec_t now)
+{
+	int i;
+
+	cJSON_Delete(n->keyq.results);
+	n->keyq.id = (rnd(n) & 0x1fffffffffffffULL) | 1;
+	n->keyq.started = now;
+	n->keyq.results = cJSON_CreateArray();
+	n->keyq.expected = 1;
+	cJSON_AddItemToArray(n->keyq.results, local);
+	for (i = 0; i < n->st.n; i++) {
+		const struct member *m = &n->st.m[i];
+		cJSON *w;
+
+		if (m->uid == n->self.uid || m->status == MS_DOWN || m->status == MS_REMOVED)
+			continue;
+		w = envelope(n, MSG_KEYS, m->uid);
+		cJSON_AddStringToObject(w, "op", op);
+		if (key != NULL)
+			cJSON_AddStringToObject(w, "key", key);
+		json_add_u64(w, "q", n->keyq.id);
+		send_to(n, m->address, w);
+		n->keyq.expected++;
+	}
+	return n->keyq.id;
+}
+
+cJSON **
+node_keys_requests(struct node *n, int *count)
+{
+	cJSON **r = n->keys_in;
+
+	*count = n->nkeys_in;
+	n->keys_in = NULL;
+	n->nkeys_in = n->keys_incap = 0;
+	return r;
+}
+
+void
+node_keys_answer(struct node *n, const cJSON *req, int ok, const char *err, cJSON *keys)
+{
+	struct from f;
+	uint64_t q = 0;
+	cJSON *w;
+
+	if (parse_from(n, req, &f) < 0 || json_u64(req, "q", &q) < 0) {
+		cJSON_Delete(keys);
+		return;
+	}
+	w = envelope(n, MSG_KEYS_RSP, f.uid);
+	json_add_u64(w, "q", q);
+	cJSON_AddBoolToObject(w, "ok", ok);
+	if (err != NULL)
+		cJSON_AddStringToObject(w, "error", err);
+	cJSON_AddItemToObject(w, "keys", keys);
+	send_to(n, f.address, w);
 }
 
 void
@@ -1716,6 +1779,48 @@ node_receive(struct node *n, const cJSON *msg, msec_t now)
 			n->dropped.not_member++;
 		else
 			deliver(n, cJSON_Duplicate(msg, 1));
+	} else if (strcmp(t, MSG_KEYS) == 0) {
+		const char *op = json_str(msg, "op");
+		uint64_t q;
+
+		if (op == NULL || json_u64(msg, "q", &q) < 0 || to == 0)
+			n->dropped.malformed++;
+		else if (n->phase != PHASE_MEMBER || f.mi < 0)
+			n->dropped.not_member++;
+		else {
+			if (n->nkeys_in == n->keys_incap) {
+				n->keys_incap = n->keys_incap ? 2 * n->keys_incap : 4;
+				if ((n->keys_in = realloc(n->keys_in,
+				    (size_t)n->keys_incap * sizeof(*n->keys_in))) == NULL)
+					fatal("realloc");
+			}
+			n->keys_in[n->nkeys_in++] = cJSON_Duplicate(msg, 1);
+		}
+	} else if (strcmp(t, MSG_KEYS_RSP) == 0) {
+		uint64_t q;
+		const cJSON *keys = cJSON_GetObjectItemCaseSensitive(msg, "keys");
+		cJSON *r;
+
+		if (json_u64(msg, "q", &q) < 0 || to == 0 || !cJSON_IsArray(keys) ||
+		    !cJSON_IsBool(cJSON_GetObjectItemCaseSensitive(msg, "ok")))
+			n->dropped.malformed++;
+		else if (q == n->keyq.id && q != 0 && cJSON_GetArraySize(n->keyq.results) <
+		    n->keyq.expected) {
+			int k;
+
+			for (k = 0; k < cJSON_GetArraySize(n->keyq.results); k++)
+				if (strcmp(json_str(cJSON_GetArrayItem(n->keyq.results, k), "node"),
+				    f.name) == 0)
+					return;		/* answered already */
+			r = cJSON_CreateObject();
+			cJSON_AddStringToObject(r, "node", f.name);
+			cJSON_AddBoolToObject(r, "ok",
+			    cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(msg, "ok")));
+			if (json_str(msg, "error") != NULL)
+				cJSON_AddStringToObject(r, "error", json_str(msg, "error"));
+			cJSON_AddItemToObject(r, "keys", cJSON_Duplicate(keys, 1));
+			cJSON_AddItemToArray(n->keyq.results, r);
+		}
 	} else if (strcmp(t, MSG_REMOVED) == 0) {
 		if (to == 0) {
 			n->dropped.malformed++;

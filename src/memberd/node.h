@@ -88,6 +88,14 @@ struct join_nonce {
 };
 #define JOIN_NONCES	64
 
+/* The cluster-wide key operation this node started (akc-keys), and its answers. */
+struct keys_query {
+	uint64_t id;		/* 0: none */
+	msec_t started;
+	int expected;		/* members asked, ourselves included */
+	cJSON *results;		/* [{"node","ok","error"?,"keys"}] */
+};
+
 struct memo {
 	char address[CONF_ADDR_MAX];
 	uint64_t uid;		/* the incarnation last seen there */
@@ -113,6 +121,9 @@ struct node {
 	int nseen_n, seen_ncap;
 	struct join_nonce nonces[JOIN_NONCES];
 	uint64_t join_nonce;	/* from the member that acked our init-join */
+	struct keys_query keyq;
+	cJSON **keys_in;	/* members' key requests, for the shell */
+	int nkeys_in, keys_incap;
 	int64_t wall;		/* wall ms, set by the caller: tombstone times only */
 
 	/* joining */
@@ -232,6 +243,16 @@ void node_hold_orphaned(struct node *, int i, msec_t now);
 int relay_svc_valid(const char *svc);
 /* Takes the outbox: the caller sends and frees the messages. */
 struct outmsg *node_outbox(struct node *, int *n);
+/*
+ * akc-keys: asks every other member (not Down) to apply op (list, install,
+ * use, remove) to key; the answers gather in n->keyq under the returned id.
+ * local is this node's own answer, which it owns.
+ */
+uint64_t node_keys_start(struct node *, const char *op, const char *key, cJSON *local, msec_t now);
+/* Takes the key requests members sent us: {"op","key","q","from":{...}} each. */
+cJSON **node_keys_requests(struct node *, int *n);
+/* Answers a request taken above; keys (owned) lists ours after it. */
+void node_keys_answer(struct node *, const cJSON *req, int ok, const char *err, cJSON *keys);
 /*
  * An authentic message from a node of another cluster (named cluster):
  * counted and dropped; a join or init-join is answered with a refusal
