@@ -23,6 +23,7 @@
 #define MSG_EXITING		"exiting"	/* I am Exiting/Down and shutting down now */
 #define MSG_REMOVED		"removed"	/* you are no longer a member */
 #define MSG_RELAY		"relay"		/* for a local service (svc) of the receiver */
+#define MSG_HELLO		"hello"		/* opens a connection: nothing to do */
 #define MSG_KEYS		"keys"		/* akc-keys: list, install, use or remove a key */
 #define MSG_KEYS_RSP		"keys-rsp"	/* a member's answer, with its keys */
 

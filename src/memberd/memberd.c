@@ -418,6 +418,22 @@ note_bad(struct memberd *d, const char *ip, msec_t now)
 	}
 }
 
+/* The frame that opens each of our connections: authentic, so large frames may follow. */
+static size_t
+hello_frame(void *arg, unsigned char **frame)
+{
+	struct memberd *d = arg;
+	cJSON *m = node_hello(&d->node);
+	char *txt = json_print(m);
+	size_t len = frame_seal(&d->keys, d->cfg.cluster_name, txt, strlen(txt), frame);
+
+	cJSON_free(txt);
+	cJSON_Delete(m);
+	d->node.sent_msgs++;
+	d->node.sent_bytes += len;
+	return len;
+}
+
 /*
  * One frame from a peer connection: opened under the keyring, checked for
  * our cluster, parsed, handed to the node core. Returns what the transport
@@ -587,7 +603,7 @@ open_sockets(struct memberd *d)
 	 * twice that still reads (and drops, counted) a moderately oversized one.
 	 */
 	d->wire = wire_new(d->loop, d->cfg.peer_sockets, 4 * d->cfg.peer_sockets,
-	    2 * RELAY_MAX_MSG, on_frame, d);
+	    2 * RELAY_MAX_MSG, on_frame, hello_frame, d);
 	if (wire_listen(d->wire, d->cfg.address) < 0)
 		return -1;
 	config_ipc_path(&d->cfg, SOCK_MEMBERD_CTL, addr, sizeof(addr));

@@ -1595,6 +1595,12 @@ node_keys_start(struct node *n, const char *op, const char *key, cJSON *local, m
 	return n->keyq.id;
 }
 
+cJSON *
+node_hello(struct node *n)
+{
+	return envelope(n, MSG_HELLO, 0);
+}
+
 cJSON **
 node_keys_requests(struct node *n, int *count)
 {
@@ -1779,6 +1785,8 @@ node_receive(struct node *n, const cJSON *msg, msec_t now)
 			n->dropped.not_member++;
 		else
 			deliver(n, cJSON_Duplicate(msg, 1));
+	} else if (strcmp(t, MSG_HELLO) == 0) {
+		;	/* it opened a connection, and authenticated it */
 	} else if (strcmp(t, MSG_KEYS) == 0) {
 		const char *op = json_str(msg, "op");
 		uint64_t q;

@@ -249,6 +249,8 @@ struct outmsg *node_outbox(struct node *, int *n);
  * local is this node's own answer, which it owns.
  */
 uint64_t node_keys_start(struct node *, const char *op, const char *key, cJSON *local, msec_t now);
+/* The message that opens each connection to a peer (its counter is fresh). */
+cJSON *node_hello(struct node *);
 /* Takes the key requests members sent us: {"op","key","q","from":{...}} each. */
 cJSON **node_keys_requests(struct node *, int *n);
 /* Answers a request taken above; keys (owned) lists ours after it. */

@@ -34,6 +34,7 @@ struct frame {
 	unsigned char *data;	/* 4-byte length + body */
 	size_t len;
 	msec_t at;
+	int hello;		/* the connection's first frame: it never goes unsent */
 };
 
 struct out {
@@ -60,6 +61,7 @@ struct in {
 struct wire {
 	struct loop *loop;
 	wire_frame_cb cb;
+	wire_hello_cb hello;
 	void *arg;
 	size_t frame_max;
 	int lfd, lwatched;
@@ -82,7 +84,8 @@ get_be32(const unsigned char *p)
 }
 
 struct wire *
-wire_new(struct loop *l, int max_out, int max_in, size_t frame_max, wire_frame_cb cb, void *arg)
+wire_new(struct loop *l, int max_out, int max_in, size_t frame_max, wire_frame_cb cb,
+    wire_hello_cb hello, void *arg)
 {
 	struct wire *w;
 	struct rlimit rl;
@@ -106,6 +109,7 @@ wire_new(struct loop *l, int max_out, int max_in, size_t frame_max, wire_frame_c
 		fatal("calloc");
 	w->loop = l;
 	w->cb = cb;
+	w->hello = hello;
 	w->arg = arg;
 	w->frame_max = frame_max;
 	w->max_out = max_out;
@@ -227,6 +231,35 @@ out_free(struct wire *w, int k)
 	w->o[k] = w->o[--w->no];
 }
 
+/* How many frames at the front of the queue must stay: one partly written, or the hello. */
+static int
+kept(const struct out *o)
+{
+	return o->qn > 0 && (o->off > 0 || o->q[0].hello);
+}
+
+/* Queues a copy of frame, its length in front. */
+static void
+enqueue(struct out *o, const void *frame, size_t len, msec_t now)
+{
+	struct frame *f = &o->q[o->qn];
+
+	if ((f->data = malloc(len + 4)) == NULL)
+		fatal("malloc");
+	f->data[0] = (unsigned char)(len >> 24);
+	f->data[1] = (unsigned char)(len >> 16);
+	f->data[2] = (unsigned char)(len >> 8);
+	f->data[3] = (unsigned char)len;
+	memcpy(f->data + 4, frame, len);
+	f->len = len + 4;
+	f->at = now;
+	f->hello = 0;
+	if (o->qn == 0)
+		o->progress = now;
+	o->qn++;
+	o->qbytes += f->len;
+}
+
 static int
 out_open(struct wire *w, struct out *o, msec_t now)
 {
@@ -263,6 +296,14 @@ out_open(struct wire *w, struct out *o, msec_t now)
 	o->opened = o->progress = now;
 	w->st.out++;
 	loop_watch(w->loop, fd, POLLOUT, on_out, o);
+	if (w->hello != NULL) {
+		unsigned char *h;
+		size_t len = w->hello(w->arg, &h);
+
+		enqueue(o, h, len, now);
+		o->q[o->qn - 1].hello = 1;
+		free(h);
+	}
 	return 0;
 }
 
@@ -359,33 +400,19 @@ void
 wire_send(struct wire *w, const char *address, const void *frame, size_t len, msec_t now)
 {
 	struct out *o = get_out(w, address, now);
-	struct frame *f;
 
 	if (o->fd < 0 && (now < o->retry_at || out_open(w, o, now) < 0))
 		return;		/* the peer is not reachable now: this frame is lost */
 	/* a large frame (a relay) may wait alone, never pushing others out */
-	if (len > QUEUE_BYTES && o->qn > 0)
+	if (len > QUEUE_BYTES && o->qn > kept(o))
 		return;
-	/* oldest first out, but never one partly written */
-	while (o->qn > (o->off > 0) && (o->qn == QUEUE_MAX || o->qbytes + len > QUEUE_BYTES) &&
+	/* oldest first out, but never one partly written, nor the hello */
+	while (o->qn > kept(o) && (o->qn == QUEUE_MAX || o->qbytes + len > QUEUE_BYTES) &&
 	    len <= QUEUE_BYTES)
-		drop_at(o, o->off > 0);
+		drop_at(o, kept(o));
 	if (o->qn == QUEUE_MAX)
 		return;
-	f = &o->q[o->qn];
-	if ((f->data = malloc(len + 4)) == NULL)
-		fatal("malloc");
-	f->data[0] = (unsigned char)(len >> 24);
-	f->data[1] = (unsigned char)(len >> 16);
-	f->data[2] = (unsigned char)(len >> 8);
-	f->data[3] = (unsigned char)len;
-	memcpy(f->data + 4, frame, len);
-	f->len = len + 4;
-	f->at = now;
-	if (o->qn == 0)
-		o->progress = now;
-	o->qn++;
-	o->qbytes += f->len;
+	enqueue(o, frame, len, now);
 	if (!o->connecting)
 		out_flush(w, o, now);
 }
@@ -635,9 +662,9 @@ wire_expire(struct wire *w, msec_t now)
 			out_close(w, o, now);
 			continue;
 		}
-		/* expired frames go, but never one partly written */
-		while (o->qn > (o->off > 0) && now - o->q[o->off > 0].at > QUEUE_TTL)
-			drop_at(o, o->off > 0);
+		/* expired frames go, but never one partly written, nor the hello */
+		while (o->qn > kept(o) && now - o->q[kept(o)].at > QUEUE_TTL)
+			drop_at(o, kept(o));
 	}
 }
 

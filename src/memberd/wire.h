@@ -28,6 +28,12 @@ enum wire_verdict { WIRE_OK, WIRE_DROP, WIRE_BAD };
 typedef enum wire_verdict (*wire_frame_cb)(void *arg, const char *from,
     const unsigned char *frame, size_t len);
 
+/*
+ * A fresh small authentic frame (malloc'd) that opens every outbound
+ * connection, so that the receiver allows large frames on it at once.
+ */
+typedef size_t (*wire_hello_cb)(void *arg, unsigned char **frame);
+
 struct wire_stats {
 	uint64_t accepted;	/* inbound connections accepted */
 	uint64_t evicted;	/* closed at the cap to make room, never authenticated */
@@ -47,7 +53,7 @@ struct wire;
  * may carry.
  */
 struct wire *wire_new(struct loop *, int max_out, int max_in, size_t frame_max,
-    wire_frame_cb cb, void *arg);
+    wire_frame_cb cb, wire_hello_cb hello, void *arg);
 void wire_free(struct wire *);
 /* Listens on tcp://HOST:PORT (HOST may be * or an IP address or a name). -1 with a warning. */
 int wire_listen(struct wire *, const char *address);
