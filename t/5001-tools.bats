@@ -6,7 +6,7 @@ load lib/akc
 setup() { akc_setup; }
 teardown() { akc_teardown; }
 
-TOOLS="akc-members akc-status akc-events akc-join akc-leave akc-down"
+TOOLS="akc-members akc-status akc-events akc-join akc-leave akc-down akc-keys"
 
 @test "every tool takes -h/--help and --version" {
 	for t in akc $TOOLS; do
