@@ -6,6 +6,9 @@ load lib/akc
 setup() { akc_setup; }
 teardown() { akc_teardown; }
 
+# Messages carry their sender's counter "n" (doc/PROTOCOL.md, Replays):
+# each made-up message below has one of its own, so only the field under
+# test makes it dropped; push sends it 3 times, the repeats count as replayed.
 # push ADDRESS DATA: to a node's port as frames of our cluster (t/frame-send),
 # to a local ipc socket with nanocat, repeatedly for a moment (its one-shot
 # send may be lost)
@@ -26,12 +29,12 @@ dropped_total() {
 	local a
 	a=$(addr_of n1)
 	push "$a" 'not json at all'
-	push "$a" '{"v":1,"t":"gossip","from":{"node":"x","address":"tcp://127.0.0.1:1","uid":"5"},"state":'
-	push "$a" '{"v":99,"t":"hb","from":{"node":"x","address":"tcp://127.0.0.1:1","uid":"5"}}'
-	push "$a" '{"v":1,"t":"no-such-type","from":{"node":"x","address":"tcp://127.0.0.1:1","uid":"5"}}'
-	push "$a" '{"v":1,"t":"gossip","from":{"node":"x","address":"tcp://127.0.0.1:1","uid":"5"},"to":"1","state":{}}'
-	push "$a" '{"v":1,"t":"gossip","from":{"node":"x","address":"tcp://127.0.0.1:1","uid":"5"},"state":{"members":[{"node":1}]}}'
-	push "$a" '{"v":1,"t":"removed","from":{"node":"x","address":"tcp://127.0.0.1:1","uid":"5"},"to":"1"}'
+	push "$a" '{"v":1,"t":"gossip","from":{"node":"x","address":"tcp://127.0.0.1:1","uid":"5"},"n":"101","state":'
+	push "$a" '{"v":99,"t":"hb","from":{"node":"x","address":"tcp://127.0.0.1:1","uid":"5"},"n":"102"}'
+	push "$a" '{"v":1,"t":"no-such-type","from":{"node":"x","address":"tcp://127.0.0.1:1","uid":"5"},"n":"103"}'
+	push "$a" '{"v":1,"t":"gossip","from":{"node":"x","address":"tcp://127.0.0.1:1","uid":"5"},"n":"104","to":"1","state":{}}'
+	push "$a" '{"v":1,"t":"gossip","from":{"node":"x","address":"tcp://127.0.0.1:1","uid":"5"},"n":"105","state":{"members":[{"node":1}]}}'
+	push "$a" '{"v":1,"t":"removed","from":{"node":"x","address":"tcp://127.0.0.1:1","uid":"5"},"n":"106","to":"1"}'
 	push "$a" '[1,2,3]'
 	# raw bytes straight onto the TCP port: random lengths, nanomsg's header,
 	# an empty frame, a frame of no known kind
@@ -55,6 +58,7 @@ dropped_total() {
 	[ "$(jq .dropped.stale <<<"$j")" -gt 0 ]
 	[ "$(jq .dropped.oversized <<<"$j")" -gt 0 ]
 	[ "$(jq .connections.oversized <<<"$j")" -ge 3 ]
+	[ "$(jq .dropped.replayed <<<"$j")" -gt 0 ]	# push's repeats
 	kill -0 "$(pid_of n1 memberd)"
 	wait_until 10 all_up_everywhere 3 n1 n2 n3
 }
@@ -89,9 +93,9 @@ dropped_total() {
 	a=$(addr_of n1)
 	uid1=$(members_json n1 | jq -r '.[] | select(.node == "n1") | .uid')
 	# on the network: a relay from a stranger, and malformed ones
-	push "$a" '{"v":1,"t":"relay","from":{"node":"x","address":"tcp://127.0.0.1:1","uid":"5"},"to":"'"$uid1"'","svc":"singleton.w","body":{"m":"hand-over-to-me"}}'
-	push "$a" '{"v":1,"t":"relay","from":{"node":"x","address":"tcp://127.0.0.1:1","uid":"5"},"to":"'"$uid1"'","svc":"../../etc","body":{}}'
-	push "$a" '{"v":1,"t":"relay","from":{"node":"x","address":"tcp://127.0.0.1:1","uid":"5"},"to":"'"$uid1"'","svc":"singleton.w","body":"x"}'
+	push "$a" '{"v":1,"t":"relay","from":{"node":"x","address":"tcp://127.0.0.1:1","uid":"5"},"n":"107","to":"'"$uid1"'","svc":"singleton.w","body":{"m":"hand-over-to-me"}}'
+	push "$a" '{"v":1,"t":"relay","from":{"node":"x","address":"tcp://127.0.0.1:1","uid":"5"},"n":"108","to":"'"$uid1"'","svc":"../../etc","body":{}}'
+	push "$a" '{"v":1,"t":"relay","from":{"node":"x","address":"tcp://127.0.0.1:1","uid":"5"},"n":"109","to":"'"$uid1"'","svc":"singleton.w","body":"x"}'
 	# locally, through n2's memberd: to nobody, garbage, and bodies n1's singletond cannot use
 	local r2=ipc://$AKC_DIR/n2/memberd.relay
 	push "$r2" '{"v":1,"relay":{"to":"12345","svc":"singleton.w","body":{}}}'
