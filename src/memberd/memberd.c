@@ -337,17 +337,18 @@ on_ctl(int fd, short ev, void *arg)
 	void *buf;
 	ssize_t len;
 	cJSON *req, *rsp;
-	char *txt;
+	char *txt, why[160];
 
 	(void)fd;
 	(void)ev;
 	while ((len = sock_recv(d->ctl, &buf)) >= 0) {
 		d->node.wall = clock_wall_ms();
-		req = json_parse(buf, (size_t)len);
+		req = json_parse_why(buf, (size_t)len, why, sizeof(why));
 		nn_freemsg(buf);
 		/* events first, so a snapshot and the stream agree on seq */
 		publish_changes(d);
-		rsp = control_dispatch(&d->node, req, d->event_seq, clock_mono_ms());
+		rsp = req != NULL ? control_dispatch(&d->node, req, d->event_seq, clock_mono_ms()) :
+		    control_malformed(&d->node, why);
 		cJSON_Delete(req);
 		txt = json_print(rsp);
 		if (nn_send(d->ctl, txt, strlen(txt), NN_DONTWAIT) < 0)
