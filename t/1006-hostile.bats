@@ -80,7 +80,11 @@ dropped_total() {
 	printf '{"v":1,"cmd":"down","node":"n2\xed\xa0\x80"}' > "$AKC_DIR/surrogate"
 	run timeout 5 nanocat --req --connect "$ctl" -F "$AKC_DIR/surrogate" -A
 	assert_output --partial "'node' is not valid UTF-8"
-	[ "$(status_json n1 | jq .dropped.control)" = $((before + 3)) ]
+	# the same from the tool: refused as a usage error, naming the field
+	run akc-down -c "$(conf_of n1)" "$(printf 'n2\xff')"
+	[ "$status" = 2 ]
+	assert_output "akc-down: malformed request: 'node' is not valid UTF-8"
+	[ "$(status_json n1 | jq .dropped.control)" = $((before + 4)) ]
 	[ "$(member_status n1 n2)" = Up ]
 	[ "$(member_status n2 n2)" = Up ]
 }
