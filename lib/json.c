@@ -9,17 +9,120 @@
 
 #include "json.h"
 #include "log.h"
+#include "utf8.h"
 
-cJSON *
-json_parse(const char *buf, size_t len)
+/*
+ * What cJSON would let through: it decodes the escape \u0000 to a 0 byte
+ * and copies a raw 0 byte as it is, so the C string it hands out ends
+ * there (a job id "a\u0000b" would be the job "a"); and it copies bytes
+ * that are not UTF-8 as they are, to be printed again as they are. So the
+ * raw text of every string is checked here, after cJSON has accepted the
+ * grammar:
+ *
+ * 1. Each character must be valid UTF-8 (utf8_char: no overlong form, no
+ *    surrogate, nothing over U+10FFFF, nothing cut short). Escapes are
+ *    ASCII, and cJSON itself refuses a \u escape of a lone surrogate.
+ * 2. No string may hold a NUL, raw or as \u0000 (the one escape that
+ *    decodes to 0: a \u escape is four hex digits).
+ *
+ * The scan follows strings and nesting only, not the grammar (cJSON has
+ * checked that), and keeps the last key seen at each depth to name the
+ * field in the error. Weak points: the name is quoted as written (escapes
+ * not decoded), and past SCAN_DEPTH levels no field is named.
+ */
+#define SCAN_DEPTH	32
+
+struct span {
+	const char *p;
+	size_t n;
+};
+
+static int
+bad_string(const struct span *key, int depth, int is_key, const char *what, char *why, size_t whylen)
+{
+	int d;
+
+	if (why == NULL)
+		return -1;
+	if (is_key) {
+		snprintf(why, whylen, "a key %s", what);
+		return -1;
+	}
+	for (d = depth < SCAN_DEPTH ? depth : -1; d > 0 && key[d].n == 0; d--)
+		;
+	if (d > 0)
+		snprintf(why, whylen, "'%.*s' %s", key[d].n > 40 ? 40 : (int)key[d].n, key[d].p, what);
+	else
+		snprintf(why, whylen, "a string %s", what);
+	utf8_scrub(why);
+	return -1;
+}
+
+static int
+scan_strings(const char *buf, size_t len, char *why, size_t whylen)
+{
+	static const char *const nul = "contains a NUL character (\\u0000)",
+	    *const notutf8 = "is not valid UTF-8";
+	const unsigned char *p = (const unsigned char *)buf;
+	struct span key[SCAN_DEPTH], s;
+	const char *bad;
+	size_t i = 0, n, k;
+	int depth = 0;
+
+	while (i < len) {
+		if (p[i] == '{' || p[i] == '[') {
+			if (++depth < SCAN_DEPTH)
+				key[depth].n = 0;
+			i++;
+			continue;
+		}
+		if (p[i] == '}' || p[i] == ']') {
+			depth -= depth > 0;
+			i++;
+			continue;
+		}
+		if (p[i++] != '"')
+			continue;
+		s.p = buf + i;
+		bad = NULL;
+		while (i < len && p[i] != '"') {
+			if (p[i] == '\\') {
+				if (i + 6 <= len && p[i + 1] == 'u' && memcmp(p + i + 2, "0000", 4) == 0 &&
+				    bad == NULL)
+					bad = nul;
+				i += 2;
+				continue;
+			}
+			if (p[i] == '\0' && bad == NULL)
+				bad = nul;
+			if ((n = utf8_char(p + i, len - i)) == 0) {
+				if (bad == NULL)
+					bad = notutf8;
+				n = 1;
+			}
+			i += n;
+		}
+		s.n = (size_t)(buf + (i < len ? i : len) - s.p);
+		i++;
+		/* a key if a colon follows */
+		for (k = i; k < len && (p[k] == ' ' || p[k] == '\t' || p[k] == '\n' || p[k] == '\r'); k++)
+			;
+		if (bad != NULL)
+			return bad_string(key, depth, k < len && p[k] == ':', bad, why, whylen);
+		if (k < len && p[k] == ':' && depth > 0 && depth < SCAN_DEPTH)
+			key[depth] = s;
+	}
+	return 0;
+}
+
+/* cJSON over exactly len bytes: one value, then only blanks or NULs. */
+static cJSON *
+parse_one(const char *buf, size_t len)
 {
 	const char *end = NULL;
 	cJSON *j;
 
-	if (buf == NULL || len == 0)
-		return NULL;
-	j = cJSON_ParseWithLengthOpts(buf, len, &end, 0);
-	if (j == NULL)
+	if (buf == NULL || len == 0 || (j = cJSON_ParseWithLengthOpts(buf, len, &end, 0)) == NULL)
 		return NULL;
 	for (; end != NULL && end < buf + len; end++)
 		if (!isspace((unsigned char)*end) && *end != '\0') {
@@ -27,6 +130,35 @@ json_parse(const char *buf, size_t len)
 			return NULL;
 		}
 	return j;
+}
+
+cJSON *
+json_parse_why(const char *buf, size_t len, char *why, size_t whylen)
+{
+	cJSON *j = parse_one(buf, len);
+
+	if (j == NULL) {
+		if (why != NULL)
+			snprintf(why, whylen, "not one JSON value");
+		return NULL;
+	}
+	if (scan_strings(buf, len, why, whylen) < 0) {
+		cJSON_Delete(j);
+		return NULL;
+	}
+	return j;
+}
+
+cJSON *
+json_parse(const char *buf, size_t len)
+{
+	return json_parse_why(buf, len, NULL, 0);
+}
+
+cJSON *
+json_parse_stored(const char *buf, size_t len)
+{
+	return parse_one(buf, len);
 }
 
 const char *

@@ -7,8 +7,22 @@
 
 #include <cjson/cJSON.h>
 
-/* Parses exactly len bytes (no NUL needed); NULL if not one JSON value. */
+/*
+ * Parses exactly len bytes (no NUL needed); NULL if not one JSON value, or
+ * if a string in it (key or value) is not valid UTF-8 or holds a NUL,
+ * which cJSON would silently cut the string at (json.c). json_parse_why
+ * also says which, naming the field: "'id' contains a NUL character
+ * (\u0000)". Everything that comes from a socket, a peer or a user goes
+ * through these.
+ */
 cJSON *json_parse(const char *buf, size_t len);
+cJSON *json_parse_why(const char *buf, size_t len, char *why, size_t whylen);
+/*
+ * The same without the string checks, for what this program wrote itself
+ * with cJSON (the master's journal): versions before the checks stored
+ * results with invalid UTF-8, which must still replay.
+ */
+cJSON *json_parse_stored(const char *buf, size_t len);
 /* The string field key of obj, or NULL when absent or not a string. */
 const char *json_str(const cJSON *obj, const char *key);
 /* 64-bit counters travel as decimal strings; 0 on success, -1 otherwise. */

@@ -82,6 +82,29 @@ dropped_total() {
 	wait_until 10 all_up_everywhere 2 n1 n2
 }
 
+@test "a NUL or invalid UTF-8 in a control request is refused and counted, never cut short" {
+	start_cluster 2
+	wait_until 20 all_up_everywhere 2 n1 n2
+	local ctl=ipc://$AKC_DIR/n1/memberd.ctl before
+	before=$(status_json n1 | jq .dropped.control)
+	# "n2\u0000x" was "n2" to memberd: this downed n2
+	run timeout 5 nanocat --req --connect "$ctl" -D '{"v":1,"cmd":"down","node":"n2\u0000x"}' -A
+	assert_output --partial "malformed request: 'node' contains a NUL character"
+	printf '{"v":1,"cmd":"down","node":"n2\0x"}' > "$AKC_DIR/raw-nul"
+	run timeout 5 nanocat --req --connect "$ctl" -F "$AKC_DIR/raw-nul" -A
+	assert_output --partial "'node' contains a NUL character"
+	printf '{"v":1,"cmd":"down","node":"n2\xed\xa0\x80"}' > "$AKC_DIR/surrogate"
+	run timeout 5 nanocat --req --connect "$ctl" -F "$AKC_DIR/surrogate" -A
+	assert_output --partial "'node' is not valid UTF-8"
+	# the same from the tool: refused as a usage error, naming the field
+	run akc-down -c "$(conf_of n1)" "$(printf 'n2\xff')"
+	[ "$status" = 2 ]
+	assert_output "akc-down: malformed request: 'node' is not valid UTF-8"
+	[ "$(status_json n1 | jq .dropped.control)" = $((before + 4)) ]
+	[ "$(member_status n1 n2)" = Up ]
+	[ "$(member_status n2 n2)" = Up ]
+}
+
 @test "relays: from non-members, malformed, to unknown members or garbage bodies are dropped and counted" {
 	export WITNESS_LOG="$AKC_DIR/witness.log"
 	start_cluster 2 "[singleton.w]=" "command=$AKC_BIN/t/witness"

@@ -85,17 +85,26 @@ sleep_ms(long ms)
 		;
 }
 
-/* The akc-results line of a finished job, from its status answer. */
+/*
+ * The akc-results line of a finished job, from its status answer: a result
+ * that is not text comes as result_base64, and goes on as that instead of
+ * result.
+ */
 static cJSON *
 result_line(const cJSON *st)
 {
 	static const char *keys[] = { "seq", "id", "status", "result", "attempts", "worker" };
 	cJSON *line = cJSON_CreateObject(), *v;
+	const char *key;
 	size_t i;
 
 	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
-		v = cJSON_GetObjectItemCaseSensitive(st, keys[i]);
-		cJSON_AddItemToObject(line, keys[i], v ? cJSON_Duplicate(v, 1) : cJSON_CreateNull());
+		key = keys[i];
+		if (strcmp(key, "result") == 0 && json_str(st, "result") == NULL &&
+		    json_str(st, "result_base64") != NULL)
+			key = "result_base64";
+		v = cJSON_GetObjectItemCaseSensitive(st, key);
+		cJSON_AddItemToObject(line, key, v ? cJSON_Duplicate(v, 1) : cJSON_CreateNull());
 	}
 	return line;
 }

@@ -81,7 +81,7 @@ wc_request(const char *op)
 enum wc_outcome
 wc_try(struct workcall *w, cJSON *req, cJSON **rsp, long *code, char *err, size_t errlen)
 {
-	char *txt, within[32];
+	char *txt, within[32], why[160];
 	const char *msg;
 	void *buf = NULL;
 	msec_t deadline = clock_mono_ms() + w->timeout, left;
@@ -119,10 +119,11 @@ wc_try(struct workcall *w, cJSON *req, cJSON **rsp, long *code, char *err, size_
 			    nn_strerror(nn_errno()));
 		return WC_UNREACHABLE;
 	}
-	*rsp = json_parse(buf, (size_t)n);
+	*rsp = json_parse_why(buf, (size_t)n, why, sizeof(why));
 	nn_freemsg(buf);
 	if (!cJSON_IsObject(*rsp)) {
-		snprintf(err, errlen, "bad answer from '%s': not a JSON object", w->addr + 6);
+		snprintf(err, errlen, "bad answer from '%s': %s", w->addr + 6,
+		    *rsp == NULL ? why : "not a JSON object");
 		goto fail;
 	}
 	if (json_bool(*rsp, "ok", &ok) < 0) {

@@ -166,7 +166,7 @@ journal_replay(struct journal *j,
 	if (lerr != NULL)
 		return fail(&lerr, err, errlen, "cannot read the snapshot", j->path);
 	if (v != NULL) {
-		cJSON *snap = json_parse(v, vlen);
+		cJSON *snap = json_parse_stored(v, vlen);
 
 		leveldb_free(v);
 		if (snap == NULL || json_u64(snap, "seq", &j->snap_seq) < 0) {
@@ -204,7 +204,7 @@ journal_replay(struct journal *j,
 			break;
 		}
 		iv = leveldb_iter_value(it, &vlen);
-		if ((ev = json_parse(iv, vlen)) == NULL) {
+		if ((ev = json_parse_stored(iv, vlen)) == NULL) {
 			snprintf(err, errlen, "journal %s: event %llu is not valid JSON", j->path,
 			    (unsigned long long)seq);
 			rc = -1;
@@ -319,7 +319,7 @@ journal_result(struct journal *j, uint64_t seq)
 	}
 	if (v == NULL)
 		return NULL;
-	r = json_parse(v, vlen);
+	r = json_parse_stored(v, vlen);
 	leveldb_free(v);
 	return r;
 }
@@ -341,7 +341,7 @@ journal_results(struct journal *j, uint64_t since, int max, cJSON *arr)
 		if (klen != 9 || ik[0] != 'r')
 			break;
 		iv = leveldb_iter_value(it, &vlen);
-		if ((r = json_parse(iv, vlen)) != NULL) {
+		if ((r = json_parse_stored(iv, vlen)) != NULL) {
 			cJSON_AddItemToArray(arr, r);
 			n++;
 		}
@@ -398,7 +398,7 @@ get_json(struct journal *j, const char *k, size_t klen)
 	}
 	if (v == NULL)
 		return NULL;
-	r = json_parse(v, vlen);
+	r = json_parse_stored(v, vlen);
 	leveldb_free(v);
 	return r;
 }
@@ -439,7 +439,7 @@ journal_scan(struct journal *j, char *err, size_t errlen)
 			break;
 		}
 		iv = leveldb_iter_value(it, &vlen);
-		if ((ev = json_parse(iv, vlen)) == NULL) {
+		if ((ev = json_parse_stored(iv, vlen)) == NULL) {
 			log_warnx("journal %s: event %llu is not valid JSON: the log ends at %llu",
 			    j->path, (unsigned long long)j->seq + 1, (unsigned long long)j->seq);
 			break;
@@ -585,7 +585,7 @@ journal_read(struct journal *j, uint64_t from, uint64_t rfrom, size_t maxbytes, 
 		if (klen != 9 || ik[0] != 'e' || (s = key_seq(ik)) != last + 1)
 			break;
 		iv = leveldb_iter_value(it, &vlen);
-		if ((ev = json_parse(iv, vlen)) == NULL)
+		if ((ev = json_parse_stored(iv, vlen)) == NULL)
 			break;
 		o = cJSON_CreateObject();
 		json_add_u64(o, "seq", s);
@@ -610,7 +610,7 @@ journal_read(struct journal *j, uint64_t from, uint64_t rfrom, size_t maxbytes, 
 			break;
 		}
 		iv = leveldb_iter_value(it, &vlen);
-		if ((line = json_parse(iv, vlen)) == NULL)
+		if ((line = json_parse_stored(iv, vlen)) == NULL)
 			continue;
 		o = cJSON_CreateObject();
 		json_add_u64(o, "seq", key_seq(ik));
@@ -729,7 +729,7 @@ journal_salvage_read(struct journal *j, uint64_t from, size_t maxbytes, cJSON *a
 			break;
 		last = key_seq(ik);
 		iv = leveldb_iter_value(it, &vlen);
-		if ((ev = json_parse(iv, vlen)) == NULL)
+		if ((ev = json_parse_stored(iv, vlen)) == NULL)
 			continue;	/* cannot happen: we wrote it; the master would skip it */
 		o = cJSON_CreateObject();
 		json_add_u64(o, "k", last);

@@ -29,6 +29,7 @@
 #include "loop.h"
 #include "repl.h"
 #include "sock.h"
+#include "utf8.h"
 #include "work.h"
 
 #define USAGE		"master [-nv] [-c FILE] [--listen ADDR] [--standby] [--repair]"
@@ -79,7 +80,7 @@ struct master {
 	int npark, cappark;
 	struct wk *wks;
 	int nwks, capwks;
-	uint64_t requests, bad;
+	uint64_t requests, bad;		/* requests, and malformed ones (queue: bad_requests) */
 	msec_t next_tick, started;
 	struct mark marks[MARKS];
 	int nmarks;
@@ -111,6 +112,7 @@ refuse(int code, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
+	utf8_scrub(msg);	/* a quoted id or reason may have been cut inside a character */
 	cJSON_AddBoolToObject(r, "ok", 0);
 	cJSON_AddStringToObject(r, "error", msg);
 	cJSON_AddNumberToObject(r, "code", code);
@@ -154,46 +156,46 @@ send_later(const unsigned char *hdr, size_t hdrlen, cJSON *body)
 /* ---- events ---- */
 
 static char *
-result_text(const unsigned char *buf, size_t len)
+to_b64(const unsigned char *buf, size_t len)
 {
-	/* stdout as JSON text: invalid UTF-8 becomes U+FFFD */
-	char *out = malloc(len * 3 + 1), *o = out;
-	size_t i = 0;
+	size_t n = sodium_base64_encoded_len(len, sodium_base64_VARIANT_ORIGINAL);
+	char *s = malloc(n);
 
-	if (out == NULL)
+	if (s == NULL)
 		fatal("malloc");
-	while (i < len) {
-		unsigned char c = buf[i];
-		size_t n = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
-		size_t k;
-		int good = n > 0 && i + n <= len && c != 0;
-
-		for (k = 1; good && k < n; k++)
-			if ((buf[i + k] & 0xc0) != 0x80)
-				good = 0;
-		if (good) {
-			memcpy(o, buf + i, n);
-			o += n;
-			i += n;
-		} else {
-			memcpy(o, "\xef\xbf\xbd", 3);
-			o += 3;
-			i++;
-		}
-	}
-	*o = '\0';
-	return out;
+	return sodium_bin2base64(s, n, buf, len, sodium_base64_VARIANT_ORIGINAL);
 }
 
+/*
+ * A stored result line as it is shown: one whose result is not text
+ * (versions before result_base64 let invalid UTF-8 through as it was)
+ * shows result_base64 of its bytes instead.
+ */
+static void
+line_shown(cJSON *line)
+{
+	const char *r = json_str(line, "result");
+	char *b64;
+
+	if (r == NULL || utf8_valid(r, strlen(r)))
+		return;
+	b64 = to_b64((const unsigned char *)r, strlen(r));
+	cJSON_DeleteItemFromObjectCaseSensitive(line, "result");
+	cJSON_AddStringToObject(line, "result_base64", b64);
+	free(b64);
+}
+
+/* An akc-results line; key is "result", or "result_base64" for a result that is not text. */
 static cJSON *
-result_line(const struct job *jb, uint64_t seq, const char *status, const char *result)
+result_line(const struct job *jb, uint64_t seq, const char *status, const char *key,
+    const char *result)
 {
 	cJSON *l = cJSON_CreateObject();
 
 	cJSON_AddNumberToObject(l, "seq", (double)seq);
 	cJSON_AddStringToObject(l, "id", jb->id);
 	cJSON_AddStringToObject(l, "status", status);
-	cJSON_AddStringToObject(l, "result", result);
+	cJSON_AddStringToObject(l, key, result);
 	cJSON_AddNumberToObject(l, "attempts", jb->attempts);
 	cJSON_AddStringToObject(l, "worker", jb->worker);
 	return l;
@@ -218,8 +220,9 @@ record(cJSON *ev)
 	}
 	jb = work_find(&M.w, json_str(ev, "id"));
 	if (strcmp(e, "completed") == 0 || strcmp(e, "failed") == 0) {
-		cJSON *l = result_line(jb, seq, e[0] == 'c' ? "done" : "failed",
-		    e[0] == 'c' ? json_str(ev, "result") : json_str(ev, "why"));
+		const char *key = e[0] == 'c' ? work_result_key(ev) : "result";
+		cJSON *l = result_line(jb, seq, e[0] == 'c' ? "done" : "failed", key,
+		    e[0] == 'c' ? json_str(ev, key) : json_str(ev, "why"));
 
 		journal_put_result(&M.j, seq, l);
 		cJSON_Delete(l);
@@ -238,6 +241,7 @@ attempt_over(struct job *jb, const char *worker, const char *why, int timed_out)
 		char msg[300];
 
 		snprintf(msg, sizeof(msg), "gave up after %d attempts: %s", jb->attempts, why);
+		utf8_scrub(msg);
 		record(ev_failed(jb, msg));
 	} else if (timed_out)
 		record(ev_timed_out(jb));
@@ -397,8 +401,11 @@ op_status(const cJSON *req, const unsigned char *hdr, size_t hdrlen)
 	if (jb->seq) {
 		cJSON_AddNumberToObject(r, "seq", (double)jb->seq);
 		if ((line = journal_result(&M.j, jb->seq)) != NULL) {
-			cJSON_AddStringToObject(r, "result", json_str(line, "result") ?
-			    json_str(line, "result") : "");
+			const char *key;
+
+			line_shown(line);
+			key = work_result_key(line) ? work_result_key(line) : "result";
+			cJSON_AddStringToObject(r, key, json_str(line, key) ? json_str(line, key) : "");
 			cJSON_Delete(line);
 		}
 	}
@@ -424,6 +431,12 @@ op_results(const cJSON *req, const unsigned char *hdr, size_t hdrlen)
 	arr = cJSON_AddArrayToObject(r, "results");
 	/* only what is durable: a result is never shown and then lost */
 	next = journal_results(&M.j, (uint64_t)since, (int)max, arr);
+	{
+		cJSON *line;
+
+		cJSON_ArrayForEach(line, arr)
+			line_shown(line);
+	}
 	while (cJSON_GetArraySize(arr) > 0) {
 		cJSON *last = cJSON_GetArrayItem(arr, cJSON_GetArraySize(arr) - 1);
 		long s;
@@ -453,6 +466,8 @@ op_queue(const unsigned char *hdr, size_t hdrlen, msec_t now)
 	cJSON_AddNumberToObject(r, "failed", (double)M.w.nfailed);
 	cJSON_AddNumberToObject(r, "forgotten", (double)M.w.nforgotten);
 	cJSON_AddNumberToObject(r, "seq", (double)M.w.seq);
+	cJSON_AddNumberToObject(r, "requests", (double)M.requests);
+	cJSON_AddNumberToObject(r, "bad_requests", (double)M.bad);
 	ws = cJSON_AddArrayToObject(r, "workers");
 	for (i = 0; i < M.nwks; i++) {
 		cJSON *o = cJSON_CreateObject(), *jobs = cJSON_CreateArray();
@@ -562,7 +577,7 @@ op_done(const cJSON *req, const unsigned char *hdr, size_t hdrlen, int success, 
 	if (success) {
 		size_t blen = strlen(b64), len;
 		unsigned char *bin = malloc(blen / 4 * 3 + 3);
-		char *text;
+		char *canon;
 
 		if (bin == NULL)
 			fatal("malloc");
@@ -573,10 +588,16 @@ op_done(const cJSON *req, const unsigned char *hdr, size_t hdrlen, int success, 
 			send_later(hdr, hdrlen, refuse(2, "result is not base64 or over 1 MiB"));
 			return;
 		}
-		text = result_text(bin, len);
+		/* stdout is text (result) only if JSON carries it exactly; else its bytes */
+		if (utf8_text(bin, len)) {
+			bin[len] = '\0';	/* room: len <= blen / 4 * 3 */
+			record(ev_completed(jb, w, (const char *)bin));
+		} else {
+			canon = to_b64(bin, len);
+			record(ev_completed_b64(jb, w, canon));
+			free(canon);
+		}
 		free(bin);
-		record(ev_completed(jb, w, text));
-		free(text);
 	} else
 		attempt_over(jb, w, why ? why : "failed", 0);
 	send_later(hdr, hdrlen, ok());
@@ -586,11 +607,16 @@ op_done(const cJSON *req, const unsigned char *hdr, size_t hdrlen, int success, 
 static void
 handle(const unsigned char *hdr, size_t hdrlen, const char *buf, size_t len, msec_t now)
 {
-	cJSON *req = json_parse(buf, len);
+	char why[160];
+	cJSON *req = json_parse_why(buf, len, why, sizeof(why));
 	const char *op = req ? json_str(req, "op") : NULL;
 
 	M.requests++;
-	if (op == NULL) {
+	if (req == NULL) {
+		/* not JSON, or a string with a NUL or not UTF-8: never cut short or passed on */
+		M.bad++;
+		send_later(hdr, hdrlen, refuse(2, "malformed request: %s", why));
+	} else if (op == NULL) {
 		M.bad++;
 		send_later(hdr, hdrlen, refuse(2, "malformed request: a JSON object with \"op\""));
 	} else if (strcmp(op, "submit") == 0)

@@ -256,14 +256,33 @@ ev_started(const struct job *j, const char *worker, int64_t wall)
 	return e;
 }
 
+static cJSON *
+completed(const char *id, const char *worker, const char *key, const char *result)
+{
+	cJSON *e = event("completed", id);
+
+	cJSON_AddStringToObject(e, "worker", worker);
+	cJSON_AddStringToObject(e, key, result);
+	return e;
+}
+
 cJSON *
 ev_completed(const struct job *j, const char *worker, const char *result)
 {
-	cJSON *e = event("completed", j->id);
+	return completed(j->id, worker, "result", result);
+}
 
-	cJSON_AddStringToObject(e, "worker", worker);
-	cJSON_AddStringToObject(e, "result", result);
-	return e;
+cJSON *
+ev_completed_b64(const struct job *j, const char *worker, const char *result_b64)
+{
+	return completed(j->id, worker, "result_base64", result_b64);
+}
+
+const char *
+work_result_key(const cJSON *obj)
+{
+	return json_str(obj, "result") != NULL ? "result" :
+	    json_str(obj, "result_base64") != NULL ? "result_base64" : NULL;
 }
 
 cJSON *
@@ -353,7 +372,7 @@ work_apply(struct work *w, uint64_t seq, const cJSON *ev, char *err, size_t errl
 		snprintf(j->worker, sizeof(j->worker), "%s", s);
 		j->started = (int64_t)num;
 	} else if (strcmp(e, "completed") == 0) {
-		if (j == NULL || j->status != JOB_RUNNING || json_str(ev, "result") == NULL ||
+		if (j == NULL || j->status != JOB_RUNNING || work_result_key(ev) == NULL ||
 		    (s = json_str(ev, "worker")) == NULL || strlen(s) > WORKER_ID_MAX)
 			goto bad;
 		unlink_job(w, j);
@@ -547,8 +566,12 @@ work_restore(struct work *w, const cJSON *snap, char *err, size_t errlen)
 		snprintf(err, errlen, "snapshot: bad totals");
 		goto out;
 	}
-	/* the finished list in the order they finished (older snapshots: any order) */
-	qsort(fin, nfin, sizeof(*fin), by_seq);
+	/*
+	 * the finished list in the order they finished (older snapshots: any
+	 * order); none finished leaves fin NULL, which qsort may not be given
+	 */
+	if (nfin > 0)
+		qsort(fin, nfin, sizeof(*fin), by_seq);
 	for (k = 0; k < nfin; k++) {
 		if (k > 0 && fin[k]->seq == fin[k - 1]->seq) {
 			snprintf(err, errlen, "snapshot: jobs %s and %s finished by one event",
@@ -607,7 +630,7 @@ merged(struct work *o, const char *id, enum job_status st)
 static enum merge_what
 merge_one(const struct work *w, struct work *o, const cJSON *ev, int64_t wall, cJSON *out)
 {
-	const char *e = json_str(ev, "e"), *id = json_str(ev, "id"), *s, *wk;
+	const char *e = json_str(ev, "e"), *id = json_str(ev, "id"), *s, *wk, *rk;
 	const struct job *j;
 
 	if (e == NULL)
@@ -630,14 +653,14 @@ merge_one(const struct work *w, struct work *o, const cJSON *ev, int64_t wall, c
 		return MERGE_ACCEPTED;
 	}
 	if (strcmp(e, "completed") == 0) {
-		if ((s = json_str(ev, "result")) == NULL || (wk = json_str(ev, "worker")) == NULL ||
+		if ((rk = work_result_key(ev)) == NULL || (wk = json_str(ev, "worker")) == NULL ||
 		    strlen(wk) > WORKER_ID_MAX)
 			return MERGE_BAD;
 		if (j == NULL || (j->status != JOB_PENDING && j->status != JOB_RUNNING))
 			return MERGE_SKIPPED;
 		if (j->status == JOB_PENDING)
 			cJSON_AddItemToArray(out, ev_started(j, wk, wall));
-		cJSON_AddItemToArray(out, ev_completed(j, wk, s));
+		cJSON_AddItemToArray(out, completed(j->id, wk, rk, json_str(ev, rk)));
 		merged(o, id, JOB_DONE);
 		return MERGE_FINISHED;
 	}
@@ -675,7 +698,7 @@ work_snapshot_events(const cJSON *snap, cJSON *(*line_of)(uint64_t seq, void *ar
 	for (pass = 0; pass < 2; pass++)
 		cJSON_ArrayForEach(o, cJSON_GetObjectItemCaseSensitive(snap, pass ? "jobs" : "pending")) {
 			const char *id = json_str(o, "id"), *st = json_str(o, "status"),
-			    *pl = json_str(o, "payload"), *wk = json_str(o, "worker");
+			    *pl = json_str(o, "payload"), *wk = json_str(o, "worker"), *rk;
 			uint64_t seq;
 			cJSON *line, *ev;
 
@@ -687,11 +710,16 @@ work_snapshot_events(const cJSON *snap, cJSON *(*line_of)(uint64_t seq, void *ar
 			    json_u64(o, "seq", &seq) < 0)
 				continue;
 			line = line_of ? line_of(seq, arg) : NULL;
-			ev = event(st[0] == 'd' ? "completed" : "failed", id);
+			/* a result that is not text stays in base64 */
+			rk = line != NULL && st[0] == 'd' ? work_result_key(line) : NULL;
 			if (st[0] == 'd')
-				cJSON_AddStringToObject(ev, "worker", wk ? wk : "");
-			cJSON_AddStringToObject(ev, st[0] == 'd' ? "result" : "why",
-			    line && json_str(line, "result") ? json_str(line, "result") : "");
+				ev = completed(id, wk ? wk : "", rk ? rk : "result",
+				    rk ? json_str(line, rk) : "");
+			else {
+				ev = event("failed", id);
+				cJSON_AddStringToObject(ev, "why",
+				    line && json_str(line, "result") ? json_str(line, "result") : "");
+			}
 			cJSON_AddItemToArray(out, ev);
 			cJSON_Delete(line);
 		}

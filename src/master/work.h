@@ -8,7 +8,9 @@
  * Events:
  *   {"e":"accepted","id","payload"(base64)}          WorkAccepted
  *   {"e":"started","id","worker","attempt","at"}     WorkStarted (at: wall ms)
- *   {"e":"completed","id","worker","result"}         WorkCompleted (result: text)
+ *   {"e":"completed","id","worker","result"}         WorkCompleted (result: text,
+ *   {"e":"completed","id","worker","result_base64"}  or the bytes in base64 when
+ *                                                    they are not text: utf8_text)
  *   {"e":"attempt-failed","id","worker","why"}       WorkerFailed
  *   {"e":"timed-out","id","worker"}                  WorkerTimedOut
  *   {"e":"failed","id","why"}                        WorkFailed (gave up)
@@ -70,6 +72,10 @@ int work_apply(struct work *, uint64_t seq, const cJSON *ev, char *err, size_t e
 cJSON *ev_accepted(const char *id, const char *payload_b64);
 cJSON *ev_started(const struct job *, const char *worker, int64_t wall);
 cJSON *ev_completed(const struct job *, const char *worker, const char *result);
+/* The same for a result that is not text (not UTF-8, or with a NUL): its bytes in base64. */
+cJSON *ev_completed_b64(const struct job *, const char *worker, const char *result_b64);
+/* A result line's or completed event's result: its key ("result" or "result_base64"), or NULL. */
+const char *work_result_key(const cJSON *obj);
 cJSON *ev_attempt_failed(const struct job *, const char *worker, const char *why);
 cJSON *ev_timed_out(const struct job *);
 cJSON *ev_failed(const struct job *, const char *why);

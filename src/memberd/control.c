@@ -6,6 +6,7 @@
 #include "events.h"
 #include "json.h"
 #include "proto.h"
+#include "utf8.h"
 
 static cJSON *
 reply(int ok)
@@ -21,8 +22,12 @@ static cJSON *
 refuse(int code, const char *msg)
 {
 	cJSON *r = reply(0);
+	char m[512];
 
-	cJSON_AddStringToObject(r, "error", msg);
+	/* what it quotes of the request may have been cut inside a character */
+	snprintf(m, sizeof(m), "%s", msg);
+	utf8_scrub(m);
+	cJSON_AddStringToObject(r, "error", m);
 	cJSON_AddNumberToObject(r, "code", code);
 	return r;
 }
@@ -175,6 +180,16 @@ static void
 add_event(cJSON *ev, void *arg)
 {
 	cJSON_AddItemToArray((cJSON *)arg, ev);
+}
+
+cJSON *
+control_malformed(struct node *n, const char *why)
+{
+	char msg[256];
+
+	n->dropped_ctl++;
+	snprintf(msg, sizeof(msg), "malformed request: %s", why);
+	return refuse(2, msg);
 }
 
 cJSON *

@@ -8,6 +8,8 @@
 
 /* Answers one request; returns the reply (never NULL). */
 cJSON *control_dispatch(struct node *, const cJSON *req, uint64_t event_seq, msec_t now);
+/* The answer to a request that did not parse (json_parse_why says why); counted. */
+cJSON *control_malformed(struct node *, const char *why);
 /* The "members" array of akc-members --json. */
 cJSON *control_members(const struct node *);
 

@@ -567,18 +567,20 @@ on_ctl(int fd, short ev, void *arg)
 	void *buf;
 	ssize_t len;
 	cJSON *req, *rsp;
-	char *txt;
+	char *txt, why[160];
 	long v;
 
 	(void)fd;
 	(void)ev;
 	while ((len = sock_recv(d->ctl, &buf)) >= 0) {
 		d->node.wall = clock_wall_ms();
-		req = json_parse(buf, (size_t)len);
+		req = json_parse_why(buf, (size_t)len, why, sizeof(why));
 		nn_freemsg(buf);
 		/* events first, so a snapshot and the stream agree on seq */
 		publish_changes(d);
-		if (json_str(req, "cmd") != NULL && json_int(req, "v", 0, 1000, &v) == 0 &&
+		if (req == NULL)
+			rsp = control_malformed(&d->node, why);
+		else if (json_str(req, "cmd") != NULL && json_int(req, "v", 0, 1000, &v) == 0 &&
 		    v == PROTO_VERSION && (strcmp(json_str(req, "cmd"), "keys") == 0 ||
 		    strcmp(json_str(req, "cmd"), "keys-result") == 0))
 			rsp = keys_ctl(d, req);

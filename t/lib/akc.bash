@@ -105,10 +105,16 @@ node_conf() {
 addr_of() { cat "$AKC_DIR/$1.addr"; }
 conf_of() { echo "$AKC_DIR/$1.conf"; }
 
+# AKC_WRAP: a command the daemons started below run under (split on blanks;
+# e.g. valgrind and its options), or empty. Set it for one call to wrap
+# one node: AKC_WRAP="valgrind ..." start_node n1. The pid recorded is the
+# wrapper's, which must exec or be the daemon (valgrind is).
+
 # start_daemon NAME PROG: starts PROG for node NAME in the background (fd 3 closed for bats).
 start_daemon() {
 	local name=$1 prog=$2
-	"$AKC_BIN/$prog" -c "$AKC_DIR/$name.conf" >>"$AKC_DIR/$name.$prog.log" 2>&1 3>&- &
+	# shellcheck disable=SC2086
+	${AKC_WRAP:-} "$AKC_BIN/$prog" -c "$AKC_DIR/$name.conf" >>"$AKC_DIR/$name.$prog.log" 2>&1 3>&- &
 	local pid=$!
 	echo "$pid" >> "$AKC_DIR/pids"
 	echo "$pid" > "$AKC_DIR/$name.$prog.pid"
@@ -119,7 +125,8 @@ start_singleton() {
 	local name=$1 sg=$2; shift 2
 	local args=(-c "$AKC_DIR/$name.conf" -s "$sg")
 	[ $# -gt 0 ] && args+=(-- "$@")
-	"$AKC_BIN/singletond" "${args[@]}" >>"$AKC_DIR/$name.singletond.log" 2>&1 3>&- &
+	# shellcheck disable=SC2086
+	${AKC_WRAP:-} "$AKC_BIN/singletond" "${args[@]}" >>"$AKC_DIR/$name.singletond.log" 2>&1 3>&- &
 	local pid=$!
 	echo "$pid" >> "$AKC_DIR/pids"
 	echo "$pid" > "$AKC_DIR/$name.singletond.pid"
@@ -160,16 +167,18 @@ singleton_on() {
 	    '.singletons[] | select(.name == $s) | .running_on')" = "$3" ]
 }
 
-# start_node NAME: memberd and leaderd, then wait until memberd answers.
+# start_node NAME: memberd and leaderd, then wait until memberd answers
+# (longer under AKC_WRAP: valgrind takes seconds to start).
 start_node() {
 	local name=$1
 	start_daemon "$name" memberd
 	start_daemon "$name" leaderd
-	wait_until 10 akc-status -c "$AKC_DIR/$name.conf" >/dev/null
+	wait_until "$([ -n "${AKC_WRAP:-}" ] && echo 60 || echo 10)" \
+	    akc-status -c "$AKC_DIR/$name.conf" >/dev/null
 }
 
-# start_cluster N [conf args...]: nodes n1..nN, seeds n1 and n2, all started.
-start_cluster() {
+# cluster_conf N [conf args...]: the configurations of nodes n1..nN, seeds n1 and n2.
+cluster_conf() {
 	local n=$1 i; shift
 	for ((i = 1; i <= n; i++)); do
 		node_conf "n$i" "$@"
@@ -179,6 +188,12 @@ start_cluster() {
 	for ((i = 1; i <= n; i++)); do
 		sed -i "s|^seed-nodes = .*|seed-nodes = $AKC_SEEDS|" "$AKC_DIR/n$i.conf"
 	done
+}
+
+# start_cluster N [conf args...]: nodes n1..nN, seeds n1 and n2, all started.
+start_cluster() {
+	local n=$1 i
+	cluster_conf "$@"
 	for ((i = 1; i <= n; i++)); do
 		start_node "n$i"
 	done

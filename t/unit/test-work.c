@@ -149,6 +149,45 @@ snapshot_round_trip(void)
 	work_free(&w);
 }
 
+/*
+ * A snapshot with no finished job (a fresh state, or only pending and
+ * running jobs): restore sorts no finished list (qsort of NULL is
+ * undefined, even for zero elements) and gets the same state back.
+ */
+static void
+restore_unfinished(void)
+{
+	struct work w, r;
+	cJSON *snap;
+
+	work_init(&w);
+	snap = work_snapshot(&w);
+	work_init(&r);
+	CHECK_INT(work_restore(&r, snap, err, sizeof(err)), 0);
+	CHECK_INT(r.seq, 0);
+	CHECK(r.fin_head == NULL && r.fin_tail == NULL);
+	work_free(&r);
+	cJSON_Delete(snap);
+
+	apply(&w, ev_accepted("a", "cA=="));
+	apply(&w, ev_accepted("b", "cA=="));
+	apply(&w, ev_started(work_find(&w, "a"), "w1", 10));
+	snap = work_snapshot(&w);
+	work_init(&r);
+	CHECK_INT(work_restore(&r, snap, err, sizeof(err)), 0);
+	CHECK_INT(r.seq, w.seq);
+	CHECK_INT(r.npending, 1);
+	CHECK_INT(r.nrunning, 1);
+	CHECK(r.fin_head == NULL && r.fin_tail == NULL);
+	CHECK_STR(work_next(&r)->id, "b");
+	/* and the first job to finish starts the finished list */
+	CHECK_INT(apply(&r, ev_completed(work_find(&r, "a"), "w1", "ok")), 0);
+	CHECK(r.fin_head == work_find(&r, "a") && r.fin_tail == r.fin_head);
+	work_free(&r);
+	cJSON_Delete(snap);
+	work_free(&w);
+}
+
 /* Runs jobs j0..j(n-1) to completion (odd ones fail); returns the seq after each. */
 static void
 finish_jobs(struct work *w, int from, int n, uint64_t *after)
@@ -448,6 +487,76 @@ merge_snapshot(void)
 	work_free(&s);
 }
 
+/* A result line whose result is not text: its bytes in base64. */
+static cJSON *
+line_b64(uint64_t seq, void *arg)
+{
+	(void)seq;
+	(void)arg;
+	return cJSON_Parse("{\"result_base64\":\"wIA=\"}");
+}
+
+/*
+ * A result that is not text travels as result_base64: it completes a job,
+ * and a merge (from events or from a snapshot's result lines) carries it as
+ * it is, never as text.
+ */
+static void
+binary_result(void)
+{
+	struct work w, m;
+	cJSON *ev, *out, *salvage, *snap;
+	long n[MERGE_WHATS];
+
+	work_init(&w);
+	apply(&w, ev_accepted("a", "cA=="));
+	apply(&w, ev_started(work_find(&w, "a"), "w1", 10));
+	ev = ev_completed_b64(work_find(&w, "a"), "w1", "wIA=");
+	CHECK_STR(json_str(ev, "result_base64"), "wIA=");
+	CHECK(cJSON_GetObjectItemCaseSensitive(ev, "result") == NULL);
+	CHECK_STR(work_result_key(ev), "result_base64");
+	CHECK_INT(apply(&w, ev), 0);
+	CHECK_INT(work_find(&w, "a")->status, JOB_DONE);
+	/* a completed event with neither is malformed */
+	apply(&w, ev_accepted("b", "cA=="));
+	apply(&w, ev_started(work_find(&w, "b"), "w1", 10));
+	ev = cJSON_Parse("{\"e\":\"completed\",\"id\":\"b\",\"worker\":\"w1\"}");
+	CHECK_INT(apply(&w, ev), -1);
+
+	/* merged from a salvaged event */
+	work_init(&m);
+	apply(&m, ev_accepted("a", "cA=="));
+	salvage = cJSON_Parse("[{\"e\":\"completed\",\"id\":\"a\",\"worker\":\"w9\","
+	    "\"result_base64\":\"7aCA\"}]");
+	out = work_merge(&m, salvage, 5, n);
+	CHECK_INT(n[MERGE_FINISHED], 1);
+	CHECK_INT(cJSON_GetArraySize(out), 2);		/* started, completed */
+	ev = cJSON_GetArrayItem(out, 1);
+	CHECK_STR(json_str(ev, "result_base64"), "7aCA");
+	CHECK(json_str(ev, "result") == NULL);
+	cJSON_Delete(out);
+	cJSON_Delete(salvage);
+	work_free(&m);
+
+	/* merged from a snapshot, whose result line has it */
+	snap = work_snapshot(&w);
+	out = work_snapshot_events(snap, line_b64, NULL);
+	{
+		const cJSON *e;
+		int found = 0;
+
+		cJSON_ArrayForEach(e, out)
+			if (strcmp(json_str(e, "e"), "completed") == 0 && strcmp(json_str(e, "id"), "a") == 0)
+				found = json_str(e, "result") == NULL &&
+				    json_str(e, "result_base64") != NULL &&
+				    strcmp(json_str(e, "result_base64"), "wIA=") == 0;
+		CHECK(found);
+	}
+	cJSON_Delete(out);
+	cJSON_Delete(snap);
+	work_free(&w);
+}
+
 /* ---- epoch runs ---- */
 
 static void
@@ -538,10 +647,12 @@ main(void)
 	RUN(lifecycle);
 	RUN(bad_events);
 	RUN(snapshot_round_trip);
+	RUN(restore_unfinished);
 	RUN(forget_finished);
 	RUN(merge_divergent);
 	RUN(merge_in_order);
 	RUN(merge_snapshot);
+	RUN(binary_result);
 	RUN(epoch_runs);
 	return unit_done();
 }

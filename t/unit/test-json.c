@@ -1,0 +1,132 @@
+/*
+ * test-json.c: lib/json.c's parsing of what comes from sockets: strings
+ * with a NUL or invalid UTF-8 are refused, naming the field, never cut
+ * short or passed on.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "json.h"
+#include "log.h"
+#include "unit.h"
+
+static char why[256];
+
+/* Parses the C string s (its length without the NUL); NULL if refused. */
+static cJSON *
+parse(const char *s)
+{
+	why[0] = '\0';
+	return json_parse_why(s, strlen(s), why, sizeof(why));
+}
+
+/* Whether s is refused, with a reason that contains want. */
+static int
+refused(const char *s, size_t len, const char *want)
+{
+	cJSON *j;
+
+	why[0] = '\0';
+	if ((j = json_parse_why(s, len, why, sizeof(why))) != NULL) {
+		cJSON_Delete(j);
+		return 0;
+	}
+	if (strstr(why, want) == NULL) {
+		printf("  why: \"%s\", expected \"%s\"\n", why, want);
+		return 0;
+	}
+	return 1;
+}
+
+#define REFUSED(lit, want)	refused((lit), sizeof(lit) - 1, (want))
+
+static void
+good_strings(void)
+{
+	cJSON *j;
+
+	j = parse("{\"id\":\"caf\xc3\xa9\",\"e\":\"\\u00e9\\ud83d\\ude00\",\"x\":\"a\\\\u0000\"}");
+	CHECK(j != NULL);
+	CHECK_STR(json_str(j, "id"), "caf\xc3\xa9");
+	CHECK_STR(json_str(j, "e"), "\xc3\xa9\xf0\x9f\x98\x80");
+	CHECK_STR(json_str(j, "x"), "a\\u0000");	/* an escaped backslash, then text */
+	cJSON_Delete(j);
+	/* NULs after the value are allowed (and ignored), as before */
+	j = json_parse("{\"op\":\"queue\"}\0\0", 16);
+	CHECK(j != NULL);
+	cJSON_Delete(j);
+	j = json_parse("\"\\u0001\"", 8);
+	CHECK(j != NULL && strcmp(j->valuestring, "\x01") == 0);
+	cJSON_Delete(j);
+}
+
+/* A NUL in a string, escaped or raw, would cut it short: refused. */
+static void
+nul_in_strings(void)
+{
+	CHECK(REFUSED("{\"op\":\"submit\",\"id\":\"a\\u0000b\",\"payload\":\"\"}",
+	    "'id' contains a NUL character"));
+	CHECK(REFUSED("{\"op\":\"submit\",\"id\":\"a\0b\"}", "'id' contains a NUL character"));
+	CHECK(REFUSED("{\"id\":\"ok\",\"payload\":\"\\u0000\"}", "'payload' contains a NUL"));
+	CHECK(REFUSED("{\"a\\u0000\":1}", "a key contains a NUL character"));
+	CHECK(REFUSED("[\"x\",\"\\u0000\"]", "a string contains a NUL"));
+	CHECK(REFUSED("\"\\u0000\"", "a string contains a NUL"));
+	/* the nearest key names a value in an array, or after a nested object */
+	CHECK(REFUSED("{\"ids\":[\"a\",\"b\\u0000\"]}", "'ids' contains"));
+	CHECK(REFUSED("{\"o\":{\"x\":1},\"b\":\"\\u0000\"}", "'b' contains"));
+	CHECK(REFUSED("{\"o\":{\"inner\":\"\\u0000\"}}", "'inner' contains"));
+	/* json_parse refuses it too (it used to give the id "a") */
+	CHECK(json_parse("{\"id\":\"a\\u0000b\"}", 17) == NULL);
+}
+
+static void
+invalid_utf8(void)
+{
+	CHECK(REFUSED("{\"result\":\"\xc0\x80\"}", "'result' is not valid UTF-8"));
+	CHECK(REFUSED("{\"result\":\"x\xed\xa0\x80\"}", "'result' is not valid UTF-8"));
+	CHECK(REFUSED("{\"why\":\"\xf4\x90\x80\x80\"}", "'why' is not valid UTF-8"));
+	CHECK(REFUSED("{\"why\":\"caf\xe9\"}", "'why' is not valid UTF-8"));
+	CHECK(REFUSED("{\"why\":\"\xe2\x82\"}", "'why' is not valid UTF-8"));
+	CHECK(REFUSED("{\"\xff\":1}", "a key is not valid UTF-8"));
+	CHECK(REFUSED("[\"\xc3\"]", "a string is not valid UTF-8"));
+	/* a field name in the message is itself cut to valid UTF-8 */
+	CHECK(REFUSED("{\"\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"
+	    "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9x\":\"\\u0000\"}",
+	    "contains a NUL"));
+	CHECK(strstr(why, "\xc3\xa9'") != NULL);	/* 40 bytes: 20 characters, none cut */
+}
+
+static void
+not_json(void)
+{
+	CHECK(REFUSED("{\"a\":", "not one JSON value"));
+	CHECK(REFUSED("{} {}", "not one JSON value"));
+	CHECK(json_parse_why("", 0, why, sizeof(why)) == NULL);
+	CHECK(json_parse_why(NULL, 0, NULL, 0) == NULL);
+	/* without room for a reason */
+	CHECK(json_parse_why("\"\\u0000\"", 8, NULL, 0) == NULL);
+}
+
+/* The journal's own text: the string checks do not apply (older results). */
+static void
+stored(void)
+{
+	cJSON *j = json_parse_stored("{\"result\":\"\xc0\x80\"}", 15);
+
+	CHECK(j != NULL);
+	CHECK_STR(json_str(j, "result"), "\xc0\x80");
+	cJSON_Delete(j);
+	CHECK(json_parse_stored("{\"a\":", 5) == NULL);
+}
+
+int
+main(void)
+{
+	log_init("test-json");
+	RUN(good_strings);
+	RUN(nul_in_strings);
+	RUN(invalid_utf8);
+	RUN(not_json);
+	RUN(stored);
+	return unit_done();
+}
