@@ -43,13 +43,16 @@ akc_teardown() {
 	fi
 }
 
-# free_port: a TCP port nobody listens on (and that we have not handed out).
+# free_port: a TCP port no socket uses (and that we have not handed out),
+# below the ephemeral range (32768-60999): with thousands of connections open
+# on a busy machine, a port there is often some connection's local end, and
+# memberd's bind then fails with "Address already in use".
 free_port() {
 	local p
 	while :; do
-		p=$(( 20000 + (RANDOM * 32768 + RANDOM) % 40000 ))
+		p=$(( 20000 + (RANDOM * 32768 + RANDOM) % 12768 ))
 		grep -qx "$p" "$AKC_DIR/ports" 2>/dev/null && continue
-		[ -z "$(ss -Htln "sport = :$p" 2>/dev/null)" ] || continue
+		[ -z "$(ss -Htan "sport = :$p" 2>/dev/null)" ] || continue
 		echo "$p" >> "$AKC_DIR/ports"
 		echo "$p"
 		return 0
