@@ -1,6 +1,7 @@
 /* config.c: parse akc.conf with libinih, naming file, line and key on every error. */
 #include <ctype.h>
 #include <errno.h>
+#include <grp.h>
 #include <limits.h>
 #include <math.h>
 #include <stdio.h>
@@ -312,6 +313,14 @@ node_key(struct parse *p, const char *key, const char *v)
 			perr(p, "bad value '%s' for 'state-dir': must be an absolute path", v);
 		else
 			set_str(p, key, c->state_dir, sizeof(c->state_dir), v);
+	} else if (strcmp(key, "socket-group") == 0) {
+		struct group *gr = *v != '\0' ? getgrnam(v) : NULL;
+
+		if (*v != '\0' && gr == NULL)
+			perr(p, "bad value '%s' for 'socket-group': no such group", v);
+		else
+			set_str(p, key, c->socket_group, sizeof(c->socket_group), v);
+		c->socket_gid = gr != NULL ? gr->gr_gid : 0;
 	} else
 		perr(p, "unknown key '%s' in [node]", key);
 }

@@ -2,6 +2,8 @@
 #ifndef AKC_CONFIG_H
 #define AKC_CONFIG_H
 
+#include <sys/types.h>
+
 #include "clock.h"
 
 #define CONF_DEFAULT_PATH	"/etc/akc/akc.conf"
@@ -45,6 +47,9 @@ struct akc_config {
 	int nroles;
 	char run_dir[CONF_PATH_MAX];
 	char state_dir[CONF_PATH_MAX];
+	/* who besides the daemons' user may use the tools' sockets; "" = nobody */
+	char socket_group[CONF_NAME_MAX];
+	gid_t socket_gid;
 
 	/* [cluster] */
 	char cluster_name[CONF_NAME_MAX + 1];	/* bound into every node-to-node frame */

@@ -2,7 +2,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <grp.h>
 #include <locale.h>
+#include <pwd.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +17,7 @@
 #include "config.h"
 #include "daemon.h"
 #include "log.h"
+#include "sock.h"
 
 void
 daemon_setup(int argc, char **argv, const char *prog, const char *usage,
@@ -67,12 +70,11 @@ daemon_setup(int argc, char **argv, const char *prog, const char *usage,
 	}
 }
 
-/* mkdir -p: parents 0755, the last 0700; -1 with a warning naming what. */
+/* mkdir -p: parents 0755, the last 0700; *st is the last one's; -1 with a warning naming what. */
 static int
-make_dir(const char *dir, const char *what)
+make_dir(const char *dir, const char *what, struct stat *st)
 {
 	char path[CONF_PATH_MAX], *p;
-	struct stat st;
 
 	snprintf(path, sizeof(path), "%s", dir);
 	for (p = path + 1; *p; p++) {
@@ -89,25 +91,101 @@ make_dir(const char *dir, const char *what)
 		log_warn("cannot create %s '%s'", what, path);
 		return -1;
 	}
-	if (stat(path, &st) < 0 || !S_ISDIR(st.st_mode)) {
+	if (stat(path, st) < 0 || !S_ISDIR(st->st_mode)) {
 		log_warnx("%s '%s' is not a directory", what, path);
 		return -1;
 	}
-	if (st.st_uid == geteuid() && (st.st_mode & 0777) != 0700)
-		(void)chmod(path, 0700);
 	return 0;
 }
 
+/* The name of user uid, or its number, in buf. */
+static const char *
+user_name(uid_t uid, char *buf, size_t len)
+{
+	struct passwd *pw = getpwuid(uid);
+
+	if (pw != NULL)
+		snprintf(buf, len, "%s", pw->pw_name);
+	else
+		snprintf(buf, len, "uid %lu", (unsigned long)uid);
+	return buf;
+}
+
+/*
+ * The run dir is the gate to the node's sockets, and whoever may use
+ * memberd.ctl may down and remove members. So:
+ *
+ * 1. It must be ours: its owner could replace our sockets with its own and
+ *    answer the tools, or read what the daemons tell each other.
+ * 2. Nobody else may write in it, for the same reason; the one exception is
+ *    a group-writable dir whose group is [node] socket-group, whose members
+ *    are trusted with the node anyway.
+ * 3. We then set its mode: 0700, or 0750 with group socket-group, so that
+ *    the group's members reach the sockets the tools use (sock.c decides
+ *    which). The daemons' user must be in that group to hand the dir to it.
+ *
+ * The parents are not checked: a writable parent lets its owner rename the
+ * dir away, which the daemons notice only as missing sockets.
+ */
 int
 daemon_run_dir(const struct akc_config *cfg)
 {
-	return make_dir(cfg->run_dir, "run-dir");
+	const char *dir = cfg->run_dir;
+	int shared = cfg->socket_group[0] != '\0';
+	char owner[64], me[64];
+	struct stat st;
+	mode_t want;
+
+	if (make_dir(dir, "run-dir", &st) < 0)
+		return -1;
+	if (st.st_uid != geteuid()) {
+		log_warnx("run-dir '%s' is owned by '%s', not by '%s' who runs the daemons: "
+		    "refusing to use it", dir, user_name(st.st_uid, owner, sizeof(owner)),
+		    user_name(geteuid(), me, sizeof(me)));
+		return -1;
+	}
+	if (st.st_mode & S_IWOTH) {
+		log_warnx("run-dir '%s' is writable by others (mode %04o): refusing to use it",
+		    dir, (unsigned)(st.st_mode & 07777));
+		return -1;
+	}
+	if ((st.st_mode & S_IWGRP) && !(shared && st.st_gid == cfg->socket_gid)) {
+		struct group *gr = getgrgid(st.st_gid);
+
+		log_warnx("run-dir '%s' is writable by group '%s' (mode %04o), which is not "
+		    "[node] socket-group: refusing to use it", dir,
+		    gr != NULL ? gr->gr_name : "?", (unsigned)(st.st_mode & 07777));
+		return -1;
+	}
+	if (shared && st.st_gid != cfg->socket_gid && chown(dir, (uid_t)-1, cfg->socket_gid) < 0) {
+		int saved = errno;
+
+		user_name(geteuid(), me, sizeof(me));
+		errno = saved;
+		log_warn("cannot give run-dir '%s' to socket-group '%s' (is '%s' in it?)", dir,
+		    cfg->socket_group, me);
+		return -1;
+	}
+	want = shared ? (0750 | (st.st_mode & S_IWGRP)) : 0700;
+	if ((st.st_mode & 07777) != want && chmod(dir, want) < 0) {
+		log_warn("cannot set the mode of run-dir '%s'", dir);
+		return -1;
+	}
+	if (shared)
+		sock_ipc_group(cfg->socket_gid);
+	return 0;
 }
 
 int
 daemon_state_dir(const struct akc_config *cfg)
 {
-	return make_dir(cfg->state_dir, "state-dir");
+	struct stat st;
+
+	if (make_dir(cfg->state_dir, "state-dir", &st) < 0)
+		return -1;
+	if (st.st_uid == geteuid() && (st.st_mode & 0777) != 0700)
+		(void)chmod(cfg->state_dir, 0700);
+	return 0;
 }
 
 int

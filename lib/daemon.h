@@ -19,7 +19,11 @@ struct daemon_opts {
  */
 void daemon_setup(int argc, char **argv, const char *prog, const char *usage,
     int want_singleton, struct daemon_opts *o, struct akc_config *cfg);
-/* Creates the run dir (mode 0700, parents as needed); -1 with a warning. */
+/*
+ * Creates the run dir (parents as needed) or checks the one there: it must be
+ * ours and writable by nobody else (but socket-group); sets it to mode 0700,
+ * or 0750 with group [node] socket-group. -1 with a one-line warning.
+ */
 int daemon_run_dir(const struct akc_config *cfg);
 /* Creates the state dir (mode 0700, parents as needed); -1 with a warning. */
 int daemon_state_dir(const struct akc_config *cfg);

@@ -1,5 +1,6 @@
 /* sock.c: thin nanomsg helpers and the control-socket client. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -33,17 +34,78 @@ setup(int s, int rcvmax, int reconnect_max_ms)
 	return 0;
 }
 
+/* The group given the tools' sockets ([node] socket-group), if any. */
+static int ipc_shared;
+static gid_t ipc_gid;
+
+void
+sock_ipc_group(gid_t gid)
+{
+	ipc_shared = 1;
+	ipc_gid = gid;
+}
+
+/*
+ * Whether the socket file NAME in the run dir is one the akc-* tools use:
+ * memberd's control and events, leaderd's control, and a singletond's
+ * control and proxy (akc-submit, akc-results, akc-queue, workers). The
+ * others carry the daemons' own traffic, which no tool makes: a message on
+ * memberd.relay leaves memberd authenticated as this node, and
+ * singleton.NAME.child reaches the singleton past its proxy.
+ */
+static int
+tool_socket(const char *name)
+{
+	size_t len = strlen(name);
+
+	if (strcmp(name, SOCK_MEMBERD_CTL) == 0 || strcmp(name, SOCK_MEMBERD_EVENTS) == 0 ||
+	    strcmp(name, SOCK_LEADERD_CTL) == 0)
+		return 1;
+	return strncmp(name, "singleton.", 10) == 0 &&
+	    !(len > 6 && strcmp(name + len - 6, ".child") == 0);
+}
+
+/*
+ * Binds an ipc:// socket mode 0600 (the umask is the process's, and nanomsg
+ * binds in this thread), then opens a tool's socket to socket-group: mode
+ * 0660, that group. Returns nn_bind's result, or -1 if the socket could not
+ * be given to the group.
+ */
+static int
+bind_ipc(int s, const char *addr)
+{
+	const char *path = addr + 6, *slash = strrchr(path, '/');
+	mode_t old = umask(0177);
+	int r = nn_bind(s, addr);
+
+	umask(old);
+	if (r < 0 || !ipc_shared || !tool_socket(slash != NULL ? slash + 1 : path))
+		return r;
+	if (chown(path, (uid_t)-1, ipc_gid) < 0 || chmod(path, 0660) < 0) {
+		log_warn("cannot open '%s' to socket-group", path);
+		return -2;
+	}
+	return r;
+}
+
 static int
 bind_domain(int domain, int type, const char *addr, int rcvmax)
 {
-	int s;
+	int s, r;
 
 	if ((s = nn_socket(domain, type)) < 0) {
 		log_warnx("cannot create socket: %s", nn_strerror(nn_errno()));
 		return -1;
 	}
-	if (setup(s, rcvmax, 0) < 0 || nn_bind(s, addr) < 0) {
-		log_warnx("cannot bind '%s': %s", addr, nn_strerror(nn_errno()));
+	if (setup(s, rcvmax, 0) < 0)
+		r = -1;
+	else if (strncmp(addr, "ipc://", 6) == 0)
+		r = bind_ipc(s, addr);
+	else
+		r = nn_bind(s, addr);
+	if (r < 0) {
+		if (r == -1)
+			log_warnx("cannot bind '%s': %s", addr, nn_strerror(nn_errno()));
 		nn_close(s);
 		return -1;
 	}
@@ -219,19 +281,46 @@ ctl_request(const char *cmd)
 	return r;
 }
 
+int
+sock_ipc_access(const struct akc_config *cfg, const char *sockname, char *err, size_t errlen)
+{
+	char addr[CONF_PATH_MAX + 16], hint[128];
+	const char *path = addr + 6;
+	struct stat st;
+
+	config_ipc_path(cfg, sockname, addr, sizeof(addr));
+	/* a run dir we may not search fails stat(2), a socket we may not write faccessat(2) */
+	if (stat(path, &st) < 0) {
+		if (errno != EACCES) {
+			snprintf(err, errlen, "no socket '%s'", path);
+			return SOCK_ABSENT;
+		}
+	} else if (faccessat(AT_FDCWD, path, W_OK, AT_EACCESS) == 0 ||
+	    (errno != EACCES && errno != EPERM))
+		return 0;
+	if (cfg->socket_group[0] != '\0')
+		snprintf(hint, sizeof(hint), "is your user in group %s?", cfg->socket_group);
+	else
+		snprintf(hint, sizeof(hint), "only the daemons' user may use it; "
+		    "see socket-group in akc.conf(5)");
+	snprintf(err, errlen, "permission denied on %s (%s)", path, hint);
+	return SOCK_DENIED;
+}
+
 static int
 exchange(const struct akc_config *cfg, const char *sockname, const cJSON *req,
     cJSON **resp, msec_t timeout, char *err, size_t errlen)
 {
 	char addr[CONF_PATH_MAX + 16], *txt;
 	void *buf = NULL;
-	struct stat st;
 	int s, n, to = (int)timeout;
 	long v;
 
 	*resp = NULL;
 	config_ipc_path(cfg, sockname, addr, sizeof(addr));
-	if (stat(addr + 6, &st) < 0) {
+	if ((n = sock_ipc_access(cfg, sockname, err, errlen)) == SOCK_DENIED)
+		return -1;
+	if (n == SOCK_ABSENT) {
 		snprintf(err, errlen, "'%s' is not running (no socket '%s')",
 		    strncmp(sockname, "leaderd", 7) == 0 ? "leaderd" :
 		    strncmp(sockname, "singleton.", 10) == 0 ? "singletond" : "memberd", addr + 6);

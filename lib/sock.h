@@ -34,6 +34,24 @@ int sock_send(int s, const void *buf, size_t len);
 ssize_t sock_recv_raw(int s, void **buf, unsigned char *hdr, size_t *hdrlen);
 int sock_send_raw(int s, const unsigned char *hdr, size_t hdrlen, const void *buf, size_t len);
 void sock_close(int s);
+/*
+ * From now on, the run-dir sockets the akc-* tools use are bound mode 0660
+ * with group gid ([node] socket-group); the others, and all of them before
+ * this call, mode 0600. daemon_run_dir() calls it.
+ */
+void sock_ipc_group(gid_t gid);
+
+#define SOCK_ABSENT	-1
+#define SOCK_DENIED	-2
+/*
+ * Whether this process may connect to the run-dir socket SOCKNAME: 0 yes
+ * (its daemon may still be gone, leaving the file behind), SOCK_ABSENT when
+ * there is no such socket, SOCK_DENIED when its mode or the run dir's forbid
+ * it; both leave a one-line reason in err. nanomsg connects in the
+ * background and retries a refused connect(2) forever, so tools look first:
+ * without this a denial would look like a daemon that does not answer.
+ */
+int sock_ipc_access(const struct akc_config *cfg, const char *sockname, char *err, size_t errlen);
 
 /*
  * One request/reply exchange with a local daemon's control socket. Returns 0

@@ -75,7 +75,7 @@ main(int argc, char **argv)
 		{ "type", required_argument, NULL, 't' },
 		{ NULL, 0, NULL, 0 }
 	};
-	char addr[CONF_PATH_MAX + 16];
+	char addr[CONF_PATH_MAX + 16], err[512];
 	struct tool t;
 	struct pollfd pfd[2];
 	uint64_t last;
@@ -100,6 +100,10 @@ main(int argc, char **argv)
 	tool_config(&t);
 	/* subscribe first, then read the snapshot: nothing falls in between */
 	config_ipc_path(&t.cfg, SOCK_MEMBERD_EVENTS, addr, sizeof(addr));
+	if (sock_ipc_access(&t.cfg, SOCK_MEMBERD_EVENTS, err, sizeof(err)) == SOCK_DENIED) {
+		fprintf(stderr, "akc-events: %s\n", err);
+		return EXIT_TOOL_NODAEMON;
+	}
 	if ((s = nn_socket(AF_SP, NN_SUB)) < 0 ||
 	    nn_setsockopt(s, NN_SUB, NN_SUB_SUBSCRIBE, "", 0) < 0 || nn_connect(s, addr) < 0) {
 		fprintf(stderr, "akc-events: cannot subscribe to '%s': %s\n", addr,

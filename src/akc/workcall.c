@@ -12,13 +12,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include <nanomsg/nn.h>
 #include <nanomsg/reqrep.h>
 
 #include "json.h"
 #include "proto.h"
+#include "sock.h"
 #include "workcall.h"
 
 #define RESEND_NEVER	(24 * 3600 * 1000)	/* we time out ourselves */
@@ -35,13 +35,17 @@ wc_fmt_ms(msec_t ms, char *buf, size_t len)
 void
 wc_open(struct workcall *w, struct tool *t, msec_t timeout)
 {
-	struct stat st;
+	char err[512];
 	int v;
 
 	w->t = t;
 	w->timeout = timeout;
 	config_ipc_path(&t->cfg, WORK_SOCK, w->addr, sizeof(w->addr));
-	if (stat(w->addr + 6, &st) < 0) {
+	if ((v = sock_ipc_access(&t->cfg, WORK_SOCK, err, sizeof(err))) == SOCK_DENIED) {
+		fprintf(stderr, "%s: %s\n", t->prog, err);
+		exit(EXIT_TOOL_NODAEMON);
+	}
+	if (v == SOCK_ABSENT) {
 		fprintf(stderr, "%s: the master's proxy is not running on this node "
 		    "(no socket '%s'): start 'singletond -s master'\n", t->prog, w->addr + 6);
 		exit(EXIT_TOOL_NODAEMON);

@@ -732,7 +732,7 @@ int
 main(int argc, char **argv)
 {
 	unsigned char rnd[4];
-	char hex[9];
+	char hex[9], err[512];
 	unsigned long sigs;
 	msec_t now;
 	int i;
@@ -745,6 +745,11 @@ main(int argc, char **argv)
 	sodium_bin2hex(hex, sizeof(hex), rnd, sizeof(rnd));
 	snprintf(W.id, sizeof(W.id), "%s-%d-%s", W.cfg.name, (int)getpid(), hex);
 	config_ipc_path(&W.cfg, MASTER_SOCK, W.addr, sizeof(W.addr));
+	/* a proxy not yet there is waited for; one we may never use is not */
+	if (sock_ipc_access(&W.cfg, MASTER_SOCK, err, sizeof(err)) == SOCK_DENIED) {
+		log_warnx("%s", err);
+		return 1;
+	}
 	signal(SIGPIPE, SIG_IGN);
 	/* what the jobs leave behind comes back to us to be reaped */
 	(void)prctl(PR_SET_CHILD_SUBREAPER, 1);

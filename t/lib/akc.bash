@@ -43,9 +43,10 @@ akc_teardown() {
 	fi
 }
 
-# free_port: a TCP port nobody listens on (and that we have not handed out),
-# below the kernel's ephemeral range, where connections' local ports would
-# collide with a listener started later.
+# free_port: a TCP port no socket uses (and that we have not handed out),
+# below the kernel's ephemeral range: with thousands of connections open on a
+# busy machine, a port there is often some connection's local end, and
+# memberd's bind then fails with "Address already in use".
 free_port() {
 	local p lo
 	read -r lo _ < /proc/sys/net/ipv4/ip_local_port_range
@@ -53,7 +54,7 @@ free_port() {
 	while :; do
 		p=$(( 20000 + (RANDOM * 32768 + RANDOM) % (lo - 20000) ))
 		grep -qx "$p" "$AKC_DIR/ports" 2>/dev/null && continue
-		[ -z "$(ss -Htln "sport = :$p" 2>/dev/null)" ] || continue
+		[ -z "$(ss -Htan "sport = :$p" 2>/dev/null)" ] || continue
 		echo "$p" >> "$AKC_DIR/ports"
 		echo "$p"
 		return 0
