@@ -4,7 +4,9 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <nanomsg/nn.h>
@@ -281,6 +283,28 @@ ctl_request(const char *cmd)
 	return r;
 }
 
+/*
+ * Whether nothing listens on the socket at path: the file of a daemon that
+ * died (kill -9 leaves it). nanomsg would wait out the whole timeout.
+ */
+static int
+stale(const char *path)
+{
+	struct sockaddr_un sun;
+	int fd, r;
+
+	if (strlen(path) >= sizeof(sun.sun_path))
+		return 0;
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
+		return 0;
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	strcpy(sun.sun_path, path);
+	r = connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0 && errno == ECONNREFUSED;
+	close(fd);
+	return r;
+}
+
 int
 sock_ipc_access(const struct akc_config *cfg, const char *sockname, char *err, size_t errlen)
 {
@@ -297,7 +321,8 @@ sock_ipc_access(const struct akc_config *cfg, const char *sockname, char *err, s
 		}
 	} else if (faccessat(AT_FDCWD, path, W_OK, AT_EACCESS) == 0 ||
 	    (errno != EACCES && errno != EPERM))
-		return 0;
+		return stale(path) ? (snprintf(err, errlen, "stale socket '%s': nothing listens "
+		    "on it", path), SOCK_STALE) : 0;
 	if (cfg->socket_group[0] != '\0')
 		snprintf(hint, sizeof(hint), "is your user in group %s?", cfg->socket_group);
 	else
@@ -320,10 +345,11 @@ exchange(const struct akc_config *cfg, const char *sockname, const cJSON *req,
 	config_ipc_path(cfg, sockname, addr, sizeof(addr));
 	if ((n = sock_ipc_access(cfg, sockname, err, errlen)) == SOCK_DENIED)
 		return -1;
-	if (n == SOCK_ABSENT) {
-		snprintf(err, errlen, "'%s' is not running (no socket '%s')",
+	if (n == SOCK_ABSENT || n == SOCK_STALE) {
+		snprintf(err, errlen, "'%s' is not running (%s socket '%s')",
 		    strncmp(sockname, "leaderd", 7) == 0 ? "leaderd" :
-		    strncmp(sockname, "singleton.", 10) == 0 ? "singletond" : "memberd", addr + 6);
+		    strncmp(sockname, "singleton.", 10) == 0 ? "singletond" : "memberd",
+		    n == SOCK_ABSENT ? "no" : "stale", addr + 6);
 		return -1;
 	}
 	if ((s = nn_socket(AF_SP, NN_REQ)) < 0) {

@@ -43,11 +43,12 @@ void sock_ipc_group(gid_t gid);
 
 #define SOCK_ABSENT	-1
 #define SOCK_DENIED	-2
+#define SOCK_STALE	-3
 /*
- * Whether this process may connect to the run-dir socket SOCKNAME: 0 yes
- * (its daemon may still be gone, leaving the file behind), SOCK_ABSENT when
- * there is no such socket, SOCK_DENIED when its mode or the run dir's forbid
- * it; both leave a one-line reason in err. nanomsg connects in the
+ * Whether this process may connect to the run-dir socket SOCKNAME: 0 yes,
+ * SOCK_ABSENT when there is no such socket, SOCK_STALE when nothing listens
+ * on it (its daemon died and left the file), SOCK_DENIED when its mode or
+ * the run dir's forbid it; each leaves a one-line reason in err. nanomsg connects in the
  * background and retries a refused connect(2) forever, so tools look first:
  * without this a denial would look like a daemon that does not answer.
  */

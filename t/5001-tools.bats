@@ -49,6 +49,22 @@ TOOLS="akc-members akc-status akc-events akc-join akc-leave akc-down akc-keys"
 	assert_failure 3
 }
 
+@test "a daemon killed with kill -9 left its socket: the tools say at once it is not running" {
+	start_cluster 1
+	wait_until 20 all_up n1 1
+	kill -9 "$(pid_of n1 memberd)" "$(pid_of n1 leaderd)"
+	wait_until 5 process_exited "$(pid_of n1 memberd)"
+	[ -S "$AKC_DIR/n1/memberd.ctl" ]
+	local t0=$SECONDS
+	run akc-status -c "$(conf_of n1)"
+	assert_failure 3
+	assert_output "akc-status: 'memberd' is not running (stale socket '$AKC_DIR/n1/memberd.ctl')"
+	run akc-leave -c "$(conf_of n1)"
+	assert_failure 3
+	assert_output --partial "is not running (stale socket"
+	(( SECONDS - t0 < 3 ))	# not after the 5 s timeout
+}
+
 @test "a daemon that does not answer in time exits 3" {
 	start_cluster 1
 	wait_until 20 all_up n1 1

@@ -45,9 +45,10 @@ wc_open(struct workcall *w, struct tool *t, msec_t timeout)
 		fprintf(stderr, "%s: %s\n", t->prog, err);
 		exit(EXIT_TOOL_NODAEMON);
 	}
-	if (v == SOCK_ABSENT) {
+	if (v == SOCK_ABSENT || v == SOCK_STALE) {
 		fprintf(stderr, "%s: the master's proxy is not running on this node "
-		    "(no socket '%s'): start 'singletond -s master'\n", t->prog, w->addr + 6);
+		    "(%s socket '%s'): start 'singletond -s master'\n", t->prog,
+		    v == SOCK_ABSENT ? "no" : "stale", w->addr + 6);
 		exit(EXIT_TOOL_NODAEMON);
 	}
 	if ((w->s = nn_socket(AF_SP, NN_REQ)) < 0) {
