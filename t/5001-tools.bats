@@ -134,3 +134,32 @@ TOOLS="akc-members akc-status akc-events akc-join akc-leave akc-down akc-keys"
 	assert_failure 1
 	assert_output --partial "akc-members: cannot write to standard output"
 }
+
+@test "akc-status --check: 0 when Up, leaderd running and converged; 1 with the reason otherwise" {
+	start_cluster 2
+	wait_until 20 all_up_everywhere 2 n1 n2
+	run akc-status -c "$(conf_of n1)" --check
+	assert_success
+	assert_output ""
+	run akc-status -c "$(conf_of n1)"
+	assert_line "leaderd:     running"
+	kill "$(pid_of n1 leaderd)"
+	wait_until 5 process_exited "$(pid_of n1 leaderd)"
+	run akc-status -c "$(conf_of n1)" --check
+	assert_failure 1
+	assert_output --partial "akc-status: not healthy: leaderd is not running here"
+	run akc-status -c "$(conf_of n1)"
+	assert_success
+	assert_output --partial "leaderd:     NOT RUNNING"
+	[ "$(status_json n1 | jq .daemons.leaderd)" = false ]
+	start_daemon n1 leaderd
+	wait_until 10 akc-status -c "$(conf_of n1)" --check
+	# a node that is not a member yet
+	node_conf n3 seeds=none
+	start_node n3
+	run akc-status -c "$(conf_of n3)" --check
+	assert_failure 1
+	assert_output --partial "not healthy: this node is"
+	run akc-status -c "$(conf_of n1)" --check --json
+	assert_failure 2
+}

@@ -9,7 +9,7 @@
 #include "sock.h"
 #include "tool.h"
 
-#define USAGE "akc-status [-c FILE] [--json]"
+#define USAGE "akc-status [-c FILE] [--json | --check]"
 
 static int
 listed(cJSON *arr, const char *name)
@@ -76,32 +76,76 @@ int
 main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		TOOL_LONGOPTS, { "json", no_argument, NULL, 'j' }, { NULL, 0, NULL, 0 }
+		TOOL_LONGOPTS, { "json", no_argument, NULL, 'j' },
+		{ "check", no_argument, NULL, 'k' }, { NULL, 0, NULL, 0 }
 	};
 	struct tool t;
-	cJSON *rsp, *e, *o;
-	int ch, json = 0, conv = 0, counts[8] = { 0 }, i;
+	cJSON *rsp, *e, *o, *ld, *dm;
+	char lerr[512];
+	int ch, json = 0, check = 0, conv = 0, counts[8] = { 0 }, i, leaderd;
 	static const char *statuses[] = { "Joining", "WeaklyUp", "Up", "Leaving",
 	    "Exiting", "Down", "Removed", NULL };
 
 	tool_init(&t, "akc-status", USAGE);
 	while ((ch = getopt_long(argc, argv, "c:hj", longopts, NULL)) != -1)
-		if (!tool_common_opt(&t, ch, optarg) && ch == 'j')
-			json = 1;
+		if (!tool_common_opt(&t, ch, optarg)) {
+			if (ch == 'j')
+				json = 1;
+			else if (ch == 'k')
+				check = 1;
+		}
 	if (optind != argc)
 		tool_usage(&t, "unexpected argument");
+	if (json && check)
+		tool_usage(&t, "--json and --check exclude each other");
 	tool_config(&t);
 	rsp = tool_call(&t, SOCK_MEMBERD_CTL, ctl_request("status"));
 	cJSON_DeleteItemFromObjectCaseSensitive(rsp, "v");
 	cJSON_DeleteItemFromObjectCaseSensitive(rsp, "ok");
+	/* this node's leaderd: without it, nothing here moves a member to Up or out */
+	leaderd = ctl_call(&t.cfg, SOCK_LEADERD_CTL, ctl_request("status"), &ld, 1000, lerr,
+	    sizeof(lerr)) == 0;
+	cJSON_Delete(ld);
+	dm = cJSON_AddObjectToObject(rsp, "daemons");
+	cJSON_AddBoolToObject(dm, "memberd", 1);
+	cJSON_AddBoolToObject(dm, "leaderd", leaderd);
+	if (!leaderd)
+		cJSON_AddStringToObject(dm, "leaderd_error", lerr);
+	json_bool(rsp, "convergence", &conv);
+	if (check) {
+		const char *self = json_str(rsp, "self"), *st = NULL;
+
+		cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(rsp, "members"))
+			if (self != NULL && json_str(e, "node") != NULL &&
+			    strcmp(json_str(e, "node"), self) == 0)
+				st = json_str(e, "status");
+		if (st == NULL || strcmp(st, "Up") != 0)
+			fprintf(stderr, "akc-status: not healthy: this node is %s, not Up\n",
+			    st != NULL ? st : json_str(rsp, "phase"));
+		else if (!leaderd)
+			fprintf(stderr, "akc-status: not healthy: leaderd is not running here (%s)\n",
+			    lerr);
+		else if (!conv)
+			fprintf(stderr, "akc-status: not healthy: the cluster has not converged\n");
+		else {
+			cJSON_Delete(rsp);
+			tool_exit(&t, 0);
+		}
+		cJSON_Delete(rsp);
+		tool_exit(&t, 1);
+	}
 	cJSON_AddItemToObject(rsp, "singletons", singletons(&t));
 	if (json) {
 		tool_print_json(rsp);
 		cJSON_Delete(rsp);
 		tool_exit(&t, 0);
 	}
-	json_bool(rsp, "convergence", &conv);
 	printf("self:        %s (%s)\n", json_str(rsp, "self"), json_str(rsp, "phase"));
+	if (leaderd)
+		printf("leaderd:     running\n");
+	else
+		printf("leaderd:     NOT RUNNING (%s): no member moves to Up or out through this "
+		    "node while it is the leader\n", lerr);
 	printf("leader:      %s\n", json_str(rsp, "leader") ? json_str(rsp, "leader") : "-");
 	cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(rsp, "role_leaders"))
 		printf("role leader: %s: %s\n", e->string,
