@@ -611,6 +611,23 @@ config_seed_index(const struct akc_config *cfg, const char *address)
 int
 config_load(const char *path, struct akc_config *cfg)
 {
+	FILE *fp;
+	int r;
+
+	if ((fp = fopen(path, "r")) == NULL) {
+		defaults(cfg);
+		snprintf(cfg->path, sizeof(cfg->path), "%s", path);
+		log_warn("cannot open '%s'", path);
+		return 1;
+	}
+	r = config_read(fp, path, cfg);
+	fclose(fp);
+	return r;
+}
+
+int
+config_read(FILE *fp, const char *path, struct akc_config *cfg)
+{
 	struct parse p;
 	int r;
 
@@ -618,11 +635,8 @@ config_load(const char *path, struct akc_config *cfg)
 	memset(&p, 0, sizeof(p));
 	p.cfg = cfg;
 	p.path = path;
+	p.fp = fp;
 	snprintf(cfg->path, sizeof(cfg->path), "%s", path);
-	if ((p.fp = fopen(path, "r")) == NULL) {
-		log_warn("cannot open '%s'", path);
-		return 1;
-	}
 	r = ini_parse_stream(reader, &p, handler, &p);
 	if (r > 0) {
 		/* the first line inih could not parse (no '=', or a bad section) */
@@ -630,7 +644,6 @@ config_load(const char *path, struct akc_config *cfg)
 		perr(&p, "syntax error: expected '[section]' or 'key = value'");
 	} else if (r < 0)
 		perr(&p, "cannot parse the file");
-	fclose(p.fp);
 	free(p.buf);
 	p.line = 0;
 

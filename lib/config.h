@@ -2,6 +2,8 @@
 #ifndef AKC_CONFIG_H
 #define AKC_CONFIG_H
 
+#include <stdio.h>
+
 #include "clock.h"
 
 #define CONF_DEFAULT_PATH	"/etc/akc/akc.conf"
@@ -111,6 +113,8 @@ int config_seed_index(const struct akc_config *, const char *address);
  * "FILE:LINE: message" in one pass; returns the number of errors (0 = usable).
  */
 int config_load(const char *path, struct akc_config *cfg);
+/* The same from an open stream (a file, or memory through fmemopen); path names it in errors. */
+int config_read(FILE *fp, const char *path, struct akc_config *cfg);
 /* The path a program uses when no -c is given: $AKC_CONF or the default. */
 const char *config_default_path(void);
 int config_has_role(const struct akc_config *cfg, const char *role);
