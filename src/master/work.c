@@ -547,8 +547,12 @@ work_restore(struct work *w, const cJSON *snap, char *err, size_t errlen)
 		snprintf(err, errlen, "snapshot: bad totals");
 		goto out;
 	}
-	/* the finished list in the order they finished (older snapshots: any order) */
-	qsort(fin, nfin, sizeof(*fin), by_seq);
+	/*
+	 * the finished list in the order they finished (older snapshots: any
+	 * order); none finished leaves fin NULL, which qsort may not be given
+	 */
+	if (nfin > 0)
+		qsort(fin, nfin, sizeof(*fin), by_seq);
 	for (k = 0; k < nfin; k++) {
 		if (k > 0 && fin[k]->seq == fin[k - 1]->seq) {
 			snprintf(err, errlen, "snapshot: jobs %s and %s finished by one event",
