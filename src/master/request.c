@@ -117,25 +117,51 @@ request_payload(const char *b64, long max, char *err, size_t errlen)
 	return 0;
 }
 
-/* A worker's stdout as JSON text: invalid UTF-8 becomes U+FFFD. */
+/*
+ * The length of the UTF-8 character at s, of at most avail bytes, or 0 if
+ * there is none: RFC 3629 forbids overlong forms (C0 80 for NUL), UTF-16
+ * surrogates (ED A0 80) and code points past U+10FFFF; NUL is refused too,
+ * as it would end the text.
+ */
+static size_t
+utf8_len(const unsigned char *s, size_t avail)
+{
+	unsigned char c = s[0], lo = 0x80, hi = 0xbf;	/* the range of the second byte */
+	size_t n, k;
+
+	if (c >= 0x01 && c <= 0x7f)
+		return 1;
+	if (c >= 0xc2 && c <= 0xdf)
+		n = 2;
+	else if (c >= 0xe0 && c <= 0xef) {
+		n = 3;
+		lo = c == 0xe0 ? 0xa0 : 0x80;
+		hi = c == 0xed ? 0x9f : 0xbf;
+	} else if (c >= 0xf0 && c <= 0xf4) {
+		n = 4;
+		lo = c == 0xf0 ? 0x90 : 0x80;
+		hi = c == 0xf4 ? 0x8f : 0xbf;
+	} else
+		return 0;
+	if (n > avail || s[1] < lo || s[1] > hi)
+		return 0;
+	for (k = 2; k < n; k++)
+		if ((s[k] & 0xc0) != 0x80)
+			return 0;
+	return n;
+}
+
+/* A worker's stdout as JSON text: what is not valid UTF-8 becomes U+FFFD, byte by byte. */
 static char *
 result_text(const unsigned char *buf, size_t len)
 {
 	char *out = malloc(len * 3 + 1), *o = out;
-	size_t i = 0;
+	size_t i = 0, n;
 
 	if (out == NULL)
 		fatal("malloc");
 	while (i < len) {
-		unsigned char c = buf[i];
-		size_t n = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
-		size_t k;
-		int good = n > 0 && i + n <= len && c != 0;
-
-		for (k = 1; good && k < n; k++)
-			if ((buf[i + k] & 0xc0) != 0x80)
-				good = 0;
-		if (good) {
+		if ((n = utf8_len(buf + i, len - i)) > 0) {
 			memcpy(o, buf + i, n);
 			o += n;
 			i += n;
