@@ -203,9 +203,8 @@ valid_name(const char *s)
 	return 1;
 }
 
-/* Accepts tcp://HOST:PORT with a numeric port. */
-static int
-valid_address(const char *a)
+int
+config_address_valid(const char *a)
 {
 	const char *colon;
 	char *end;
@@ -257,7 +256,7 @@ address_list(struct parse *p, const char *key, const char *v, char out[][CONF_AD
 		return 0;
 	}
 	for (i = 0; i < n; i++)
-		if (!valid_address(out[i])) {
+		if (!config_address_valid(out[i])) {
 			perr(p, "bad address '%s' in '%s': expected tcp://HOST:PORT", out[i], key);
 			return 0;
 		}
@@ -278,7 +277,7 @@ node_key(struct parse *p, const char *key, const char *v)
 			strcpy(c->name, v);
 		p->seen_name = 1;
 	} else if (strcmp(key, "address") == 0) {
-		if (!valid_address(v))
+		if (!config_address_valid(v))
 			perr(p, "bad value '%s' for 'address': expected tcp://HOST:PORT", v);
 		else
 			strcpy(c->address, v);

@@ -105,6 +105,8 @@ struct akc_config {
 
 /* Seeds that must agree before a new cluster is formed (memberd(8), FORMING). */
 int config_form_quorum(const struct akc_config *);
+/* Whether a is a node's address: tcp://HOST:PORT, a numeric port, under CONF_ADDR_MAX bytes. */
+int config_address_valid(const char *a);
 /* Index of ADDRESS in the seed list, or -1. */
 int config_seed_index(const struct akc_config *, const char *address);
 

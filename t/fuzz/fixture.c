@@ -6,6 +6,7 @@
 #include "events.h"
 #include "fixture.h"
 #include "json.h"
+#include "proto.h"
 
 static const char config_text[] =
 	"[node]\nname = n1\naddress = tcp://127.0.0.1:7401\nroles = backend\n"
@@ -98,6 +99,52 @@ publish(cJSON *ev, void *arg)
 	cJSON_Delete(ev);
 }
 
+static void broken(const char *what);
+
+/*
+ * A message the core sends must pass the checks of the node receiving it:
+ * one that a peer would drop as malformed is a bug of the sender.
+ */
+static void
+check_out(const struct outmsg *o)
+{
+	const cJSON *m = o->msg, *from = cJSON_GetObjectItemCaseSensitive(m, "from");
+	const char *t = json_str(m, "t");
+	struct mstate st;
+	struct member mb;
+	struct vclock vc = { 0 };
+	struct u64set seen = { 0 };
+	uint64_t u;
+	long v;
+
+	if (strncmp(o->address, "tcp://", 6) != 0)
+		broken("a message to an address that is not tcp://");
+	if (!cJSON_IsObject(m) || json_int(m, "v", 0, 1000000, &v) < 0 || v != PROTO_VERSION ||
+	    t == NULL || json_str(from, "node") == NULL || json_str(from, "address") == NULL ||
+	    json_u64(from, "uid", &u) < 0 || u == 0 ||
+	    (cJSON_GetObjectItemCaseSensitive(m, "to") != NULL && json_u64(m, "to", &u) < 0))
+		broken("a message without a valid envelope");
+	if (strcmp(t, MSG_GOSSIP) == 0 || strcmp(t, MSG_WELCOME) == 0) {
+		mstate_init(&st);
+		if (mstate_from_json(cJSON_GetObjectItemCaseSensitive(m, "state"), &st) < 0)
+			broken("a gossip or welcome whose state its receiver refuses");
+		mstate_free(&st);
+	} else if (strcmp(t, MSG_JOIN) == 0) {
+		if (member_from_json(cJSON_GetObjectItemCaseSensitive(m, "member"), &mb) < 0)
+			broken("a join whose member its receiver refuses");
+	} else if (strcmp(t, MSG_STATUS) == 0 && cJSON_GetObjectItemCaseSensitive(m, "vh") == NULL) {
+		if (vclock_from_json(cJSON_GetObjectItemCaseSensitive(m, "version"), &vc) < 0 ||
+		    u64set_from_json(cJSON_GetObjectItemCaseSensitive(m, "seen"), &seen, 100000) < 0)
+			broken("a status its receiver refuses");
+		vclock_free(&vc);
+		u64set_free(&seen);
+	} else if (strcmp(t, MSG_RELAY) == 0) {
+		if (json_str(m, "svc") == NULL || !relay_svc_valid(json_str(m, "svc")) ||
+		    !cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(m, "body")))
+			broken("a relay its receiver refuses");
+	}
+}
+
 void
 fixture_drain(struct node *n)
 {
@@ -114,6 +161,7 @@ fixture_drain(struct node *n)
 	}
 	out = node_outbox(n, &k);
 	for (i = 0; i < k; i++) {
+		check_out(&out[i]);
 		/* what the shell does with them: print, send, free */
 		text = json_print(out[i].msg);
 		cJSON_free(text);
