@@ -17,6 +17,7 @@ export PATH="$AKC_BIN:$PATH"
 
 D=$(mktemp -d /tmp/akc-nodes.XXXXXX)
 PIDS=()
+MPID=() LPID=()
 cleanup() {
 	local p
 	for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null; done
@@ -52,10 +53,10 @@ t0=$(date +%s%N)
 for ((i = 1; i <= N; i++)); do
 	memberd -c "$D/n$i.conf" >"$D/n$i.memberd.log" 2>&1 &
 	PIDS+=($!)
-	echo $! > "$D/n$i.memberd.pid"
+	MPID[i]=$!
 	leaderd -c "$D/n$i.conf" >"$D/n$i.leaderd.log" 2>&1 &
 	PIDS+=($!)
-	echo $! > "$D/n$i.leaderd.pid"
+	LPID[i]=$!
 	# evenly over SPREAD seconds
 	target=$(( t0 + i * SPREAD * 1000000000 / N ))
 	now=$(date +%s%N)
@@ -63,10 +64,15 @@ for ((i = 1; i <= N; i++)); do
 done
 sleep "$HOLD"
 alive_m=0 alive_l=0 allup=0 rss=()
+# builtins only: under this load every fork takes a while
 for ((i = 1; i <= N; i++)); do
-	kill -0 "$(cat "$D/n$i.memberd.pid")" 2>/dev/null && alive_m=$((alive_m + 1))
-	kill -0 "$(cat "$D/n$i.leaderd.pid")" 2>/dev/null && alive_l=$((alive_l + 1))
-	rss+=("$(awk '/^VmRSS/ {print $2}' "/proc/$(cat "$D/n$i.memberd.pid")/status" 2>/dev/null || echo 0)")
+	kill -0 "${MPID[i]}" 2>/dev/null && alive_m=$((alive_m + 1))
+	kill -0 "${LPID[i]}" 2>/dev/null && alive_l=$((alive_l + 1))
+	r=0
+	while read -r k v _; do
+		[ "$k" = VmRSS: ] && r=$v
+	done < "/proc/${MPID[i]}/status" 2>/dev/null
+	rss+=("$r")
 done
 for ((i = 1; i <= N; i += N / 10 > 0 ? N / 10 : 1)); do
 	up=$(akc-members -c "$D/n$i.conf" --json 2>/dev/null | jq '[.[] | select(.status == "Up")] | length')
@@ -80,3 +86,9 @@ printf '%s\n' "${rss[@]}" | sort -n | awk '{v[NR]=$1; s+=$1} END {
 died=$(grep -l -E "Assertion|assert|abort|Aborted" "$D"/*.log 2>/dev/null | wc -l)
 printf 'logs naming an assertion or abort: %d\n' "$died"
 grep -h -E "Assertion|abort" "$D"/*.log 2>/dev/null | sort | uniq -c | head -3
+if (( alive_l < N )); then
+	echo "why leaderds ended (last lines, counted):"
+	for ((i = 1; i <= N; i++)); do
+		kill -0 "${LPID[i]}" 2>/dev/null || tail -1 "$D/n$i.leaderd.log"
+	done | sed 's/[0-9]\{2,\}/N/g' | sort | uniq -c | sort -rn | head -5
+fi

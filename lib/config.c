@@ -205,9 +205,8 @@ valid_name(const char *s)
 	return 1;
 }
 
-/* Accepts tcp://HOST:PORT with a numeric port. */
-static int
-valid_address(const char *a)
+int
+config_address_valid(const char *a)
 {
 	const char *colon;
 	char *end;
@@ -259,7 +258,7 @@ address_list(struct parse *p, const char *key, const char *v, char out[][CONF_AD
 		return 0;
 	}
 	for (i = 0; i < n; i++)
-		if (!valid_address(out[i])) {
+		if (!config_address_valid(out[i])) {
 			perr(p, "bad address '%s' in '%s': expected tcp://HOST:PORT", out[i], key);
 			return 0;
 		}
@@ -280,7 +279,7 @@ node_key(struct parse *p, const char *key, const char *v)
 			strcpy(c->name, v);
 		p->seen_name = 1;
 	} else if (strcmp(key, "address") == 0) {
-		if (!valid_address(v))
+		if (!config_address_valid(v))
 			perr(p, "bad value '%s' for 'address': expected tcp://HOST:PORT", v);
 		else
 			strcpy(c->address, v);
@@ -627,6 +626,23 @@ config_seed_index(const struct akc_config *cfg, const char *address)
 int
 config_load(const char *path, struct akc_config *cfg)
 {
+	FILE *fp;
+	int r;
+
+	if ((fp = fopen(path, "r")) == NULL) {
+		defaults(cfg);
+		snprintf(cfg->path, sizeof(cfg->path), "%s", path);
+		log_warn("cannot open '%s'", path);
+		return 1;
+	}
+	r = config_read(fp, path, cfg);
+	fclose(fp);
+	return r;
+}
+
+int
+config_read(FILE *fp, const char *path, struct akc_config *cfg)
+{
 	struct parse p;
 	int r;
 
@@ -634,11 +650,8 @@ config_load(const char *path, struct akc_config *cfg)
 	memset(&p, 0, sizeof(p));
 	p.cfg = cfg;
 	p.path = path;
+	p.fp = fp;
 	snprintf(cfg->path, sizeof(cfg->path), "%s", path);
-	if ((p.fp = fopen(path, "r")) == NULL) {
-		log_warn("cannot open '%s'", path);
-		return 1;
-	}
 	r = ini_parse_stream(reader, &p, handler, &p);
 	if (r > 0) {
 		/* the first line inih could not parse (no '=', or a bad section) */
@@ -646,7 +659,6 @@ config_load(const char *path, struct akc_config *cfg)
 		perr(&p, "syntax error: expected '[section]' or 'key = value'");
 	} else if (r < 0)
 		perr(&p, "cannot parse the file");
-	fclose(p.fp);
 	free(p.buf);
 	p.line = 0;
 

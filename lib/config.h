@@ -2,6 +2,7 @@
 #ifndef AKC_CONFIG_H
 #define AKC_CONFIG_H
 
+#include <stdio.h>
 #include <sys/types.h>
 
 #include "clock.h"
@@ -109,6 +110,8 @@ struct akc_config {
 
 /* Seeds that must agree before a new cluster is formed (memberd(8), FORMING). */
 int config_form_quorum(const struct akc_config *);
+/* Whether a is a node's address: tcp://HOST:PORT, a numeric port, under CONF_ADDR_MAX bytes. */
+int config_address_valid(const char *a);
 /* Index of ADDRESS in the seed list, or -1. */
 int config_seed_index(const struct akc_config *, const char *address);
 
@@ -117,6 +120,8 @@ int config_seed_index(const struct akc_config *, const char *address);
  * "FILE:LINE: message" in one pass; returns the number of errors (0 = usable).
  */
 int config_load(const char *path, struct akc_config *cfg);
+/* The same from an open stream (a file, or memory through fmemopen); path names it in errors. */
+int config_read(FILE *fp, const char *path, struct akc_config *cfg);
 /* The path a program uses when no -c is given: $AKC_CONF or the default. */
 const char *config_default_path(void);
 int config_has_role(const struct akc_config *cfg, const char *role);

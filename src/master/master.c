@@ -28,17 +28,16 @@
 #include "log.h"
 #include "loop.h"
 #include "repl.h"
+#include "request.h"
 #include "sock.h"
 #include "utf8.h"
 #include "work.h"
 
 #define USAGE		"master [-nv] [-c FILE] [--listen ADDR] [--standby] [--repair]"
 #define BATCH		512		/* requests taken per loop turn */
-#define WAIT_MAX	1500		/* longest long poll of a worker */
 #define WORKER_GONE	10000		/* a worker silent this long is dropped */
 #define TICK		200		/* timeouts are checked this often */
 #define GRACE		WORKER_GONE	/* after a start: workers re-register, reports come in */
-#define RESULT_MAX	(1024 * 1024)
 #define REQ_MAX		(8 * 1024 * 1024)
 
 struct reply {				/* an answer that waits for the sync */
@@ -303,33 +302,17 @@ dispatch(void)
 
 /* ---- requests ---- */
 
-static int
-worker_field(const cJSON *req, const char **w)
-{
-	*w = json_str(req, "worker");
-	return *w != NULL && work_id_valid(*w) && strlen(*w) <= WORKER_ID_MAX ? 0 : -1;
-}
-
 static void
-op_submit(const cJSON *req, const unsigned char *hdr, size_t hdrlen)
+op_submit(const struct request *rq, const unsigned char *hdr, size_t hdrlen)
 {
-	const char *id = json_str(req, "id"), *pl = json_str(req, "payload");
-	char gen[33];
-	unsigned char rnd[16], *bin;
-	size_t plen, blen;
+	const char *id = rq->id;
+	char gen[33], err[256];
+	unsigned char rnd[16];
 	struct job *jb;
 	uint64_t seq;
 	cJSON *r;
-	int i;
+	int i, code;
 
-	if (pl == NULL) {
-		send_later(hdr, hdrlen, refuse(2, "submit needs a payload (base64)"));
-		return;
-	}
-	if (id != NULL && !work_id_valid(id)) {
-		send_later(hdr, hdrlen, refuse(2, "bad job id '%.40s': 1-128 of A-Za-z0-9._:-", id));
-		return;
-	}
 	if (id != NULL && (jb = work_find(&M.w, id)) != NULL) {
 		/* the same id twice is one job; its first acceptance may not be synced yet */
 		r = ok();
@@ -341,24 +324,8 @@ op_submit(const cJSON *req, const unsigned char *hdr, size_t hdrlen)
 		send_later(hdr, hdrlen, r);
 		return;
 	}
-	plen = strlen(pl);
-	if (plen / 4 * 3 > (size_t)M.cfg.max_payload + 3) {
-		send_later(hdr, hdrlen, refuse(1, "payload of about %zu bytes is over max-payload (%ld bytes)",
-		    plen / 4 * 3, M.cfg.max_payload));
-		return;
-	}
-	if ((bin = malloc(plen / 4 * 3 + 3)) == NULL)
-		fatal("malloc");
-	if (sodium_base642bin(bin, plen / 4 * 3 + 3, pl, plen, NULL, &blen, NULL,
-	    sodium_base64_VARIANT_ORIGINAL) != 0) {
-		free(bin);
-		send_later(hdr, hdrlen, refuse(2, "payload is not base64"));
-		return;
-	}
-	free(bin);
-	if ((long)blen > M.cfg.max_payload) {
-		send_later(hdr, hdrlen, refuse(1, "payload of %zu bytes is over max-payload (%ld bytes)",
-		    blen, M.cfg.max_payload));
+	if ((code = request_payload(rq->payload, M.cfg.max_payload, err, sizeof(err))) != 0) {
+		send_later(hdr, hdrlen, refuse(code, "%s", err));
 		return;
 	}
 	if (M.w.npending >= M.cfg.max_pending) {
@@ -373,7 +340,7 @@ op_submit(const cJSON *req, const unsigned char *hdr, size_t hdrlen)
 			snprintf(gen + 2 * i, 3, "%02x", rnd[i]);
 		id = gen;
 	}
-	seq = record(ev_accepted(id, pl));
+	seq = record(ev_accepted(id, rq->payload));
 	r = ok();
 	cJSON_AddStringToObject(r, "id", id);
 	cJSON_AddBoolToObject(r, "new", 1);
@@ -382,9 +349,9 @@ op_submit(const cJSON *req, const unsigned char *hdr, size_t hdrlen)
 }
 
 static void
-op_status(const cJSON *req, const unsigned char *hdr, size_t hdrlen)
+op_status(const struct request *rq, const unsigned char *hdr, size_t hdrlen)
 {
-	const char *id = json_str(req, "id");
+	const char *id = rq->id;
 	struct job *jb;
 	cJSON *r, *line;
 
@@ -414,20 +381,12 @@ op_status(const cJSON *req, const unsigned char *hdr, size_t hdrlen)
 }
 
 static void
-op_results(const cJSON *req, const unsigned char *hdr, size_t hdrlen)
+op_results(const struct request *rq, const unsigned char *hdr, size_t hdrlen)
 {
-	long since = 0, max = 1000;
+	long since = rq->since, max = rq->max;
 	cJSON *r = ok(), *arr;
 	uint64_t next;
 
-	if ((cJSON_GetObjectItemCaseSensitive(req, "since") != NULL &&
-	    json_int(req, "since", 0, 1L << 53, &since) < 0) ||
-	    (cJSON_GetObjectItemCaseSensitive(req, "max") != NULL &&
-	    json_int(req, "max", 1, 100000, &max) < 0)) {
-		cJSON_Delete(r);
-		send_later(hdr, hdrlen, refuse(2, "results: since and max must be numbers"));
-		return;
-	}
 	arr = cJSON_AddArrayToObject(r, "results");
 	/* only what is durable: a result is never shown and then lost */
 	next = journal_results(&M.j, (uint64_t)since, (int)max, arr);
@@ -508,20 +467,12 @@ op_queue(const unsigned char *hdr, size_t hdrlen, msec_t now)
 }
 
 static void
-op_request(const cJSON *req, const unsigned char *hdr, size_t hdrlen, msec_t now)
+op_request(const struct request *rq, const unsigned char *hdr, size_t hdrlen, msec_t now)
 {
-	const char *w;
-	long wait = 0;
+	const char *w = rq->worker;
+	long wait = rq->wait;
 	struct job *jb;
 
-	if (worker_field(req, &w) < 0) {
-		send_later(hdr, hdrlen, refuse(2, "request needs a worker id"));
-		return;
-	}
-	if (cJSON_GetObjectItemCaseSensitive(req, "wait") != NULL)
-		json_int(req, "wait", 0, 1000000, &wait);
-	if (wait > WAIT_MAX)
-		wait = WAIT_MAX;
 	seen(w, now);
 	if ((jb = work_next(&M.w)) != NULL) {
 		send_later(hdr, hdrlen, job_for(jb, w));
@@ -547,19 +498,14 @@ op_request(const cJSON *req, const unsigned char *hdr, size_t hdrlen, msec_t now
 }
 
 static void
-op_done(const cJSON *req, const unsigned char *hdr, size_t hdrlen, int success, msec_t now)
+op_done(const struct request *rq, const unsigned char *hdr, size_t hdrlen, msec_t now)
 {
-	const char *w, *id = json_str(req, "id"), *b64 = json_str(req, "result"),
-	    *why = json_str(req, "why");
-	long attempt;
+	const char *w = rq->worker, *id = rq->id, *why = rq->why;
+	long attempt = rq->attempt;
+	int success = rq->op == OP_DONE;
+	char err[256];
 	struct job *jb;
 
-	if (worker_field(req, &w) < 0 || id == NULL || json_int(req, "attempt", 1, 1000000, &attempt) < 0 ||
-	    (success && b64 == NULL)) {
-		send_later(hdr, hdrlen, refuse(2, "%s needs worker, id, attempt%s", success ? "done" : "failed",
-		    success ? " and result" : ""));
-		return;
-	}
 	seen(w, now);
 	if ((jb = work_find(&M.w, id)) == NULL) {
 		send_later(hdr, hdrlen, refuse(1, "no job '%.40s'", id));
@@ -575,22 +521,16 @@ op_done(const cJSON *req, const unsigned char *hdr, size_t hdrlen, int success, 
 		return;
 	}
 	if (success) {
-		size_t blen = strlen(b64), len;
-		unsigned char *bin = malloc(blen / 4 * 3 + 3);
+		size_t len;
+		unsigned char *bin = request_result(rq->result, &len, err, sizeof(err));
 		char *canon;
 
-		if (bin == NULL)
-			fatal("malloc");
-		if (blen / 4 * 3 > RESULT_MAX + 3 ||
-		    sodium_base642bin(bin, blen / 4 * 3 + 3, b64, blen, NULL, &len, NULL,
-		    sodium_base64_VARIANT_ORIGINAL) != 0) {
-			free(bin);
-			send_later(hdr, hdrlen, refuse(2, "result is not base64 or over 1 MiB"));
+		if (bin == NULL) {
+			send_later(hdr, hdrlen, refuse(2, "%s", err));
 			return;
 		}
 		/* stdout is text (result) only if JSON carries it exactly; else its bytes */
 		if (utf8_text(bin, len)) {
-			bin[len] = '\0';	/* room: len <= blen / 4 * 3 */
 			record(ev_completed(jb, w, (const char *)bin));
 		} else {
 			canon = to_b64(bin, len);
@@ -609,42 +549,47 @@ handle(const unsigned char *hdr, size_t hdrlen, const char *buf, size_t len, mse
 {
 	char why[160];
 	cJSON *req = json_parse_why(buf, len, why, sizeof(why));
-	const char *op = req ? json_str(req, "op") : NULL;
+	struct request rq;
+	char err[256];
+	int code, bad;
 
 	M.requests++;
 	if (req == NULL) {
 		/* not JSON, or a string with a NUL or not UTF-8: never cut short or passed on */
 		M.bad++;
 		send_later(hdr, hdrlen, refuse(2, "malformed request: %s", why));
-	} else if (op == NULL) {
-		M.bad++;
-		send_later(hdr, hdrlen, refuse(2, "malformed request: a JSON object with \"op\""));
-	} else if (strcmp(op, "submit") == 0)
-		op_submit(req, hdr, hdrlen);
-	else if (strcmp(op, "status") == 0)
-		op_status(req, hdr, hdrlen);
-	else if (strcmp(op, "results") == 0)
-		op_results(req, hdr, hdrlen);
-	else if (strcmp(op, "queue") == 0)
+		return;
+	}
+	if ((code = request_parse(req, &rq, &bad, err, sizeof(err))) != 0) {
+		M.bad += (uint64_t)bad;
+		send_later(hdr, hdrlen, refuse(code, "%s", err));
+		cJSON_Delete(req);
+		return;
+	}
+	switch (rq.op) {
+	case OP_SUBMIT:
+		op_submit(&rq, hdr, hdrlen);
+		break;
+	case OP_STATUS:
+		op_status(&rq, hdr, hdrlen);
+		break;
+	case OP_RESULTS:
+		op_results(&rq, hdr, hdrlen);
+		break;
+	case OP_QUEUE:
 		op_queue(hdr, hdrlen, now);
-	else if (strcmp(op, "request") == 0)
-		op_request(req, hdr, hdrlen, now);
-	else if (strcmp(op, "done") == 0)
-		op_done(req, hdr, hdrlen, 1, now);
-	else if (strcmp(op, "failed") == 0)
-		op_done(req, hdr, hdrlen, 0, now);
-	else if (strcmp(op, "register") == 0) {
-		const char *w;
-
-		if (worker_field(req, &w) < 0)
-			send_later(hdr, hdrlen, refuse(2, "register needs a worker id"));
-		else {
-			seen(w, now);
-			send_later(hdr, hdrlen, ok());
-		}
-	} else {
-		M.bad++;
-		send_later(hdr, hdrlen, refuse(2, "unknown op '%.40s'", op));
+		break;
+	case OP_REQUEST:
+		op_request(&rq, hdr, hdrlen, now);
+		break;
+	case OP_DONE:
+	case OP_FAILED:
+		op_done(&rq, hdr, hdrlen, now);
+		break;
+	case OP_REGISTER:
+		seen(rq.worker, now);
+		send_later(hdr, hdrlen, ok());
+		break;
 	}
 	cJSON_Delete(req);
 }

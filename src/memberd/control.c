@@ -252,8 +252,9 @@ control_dispatch(struct node *n, const cJSON *req, uint64_t event_seq, msec_t no
 	}
 	arg = json_str(req, "node");
 	if (strcmp(cmd, "join") == 0) {
-		if ((arg = json_str(req, "address")) == NULL)
-			return refuse(2, "join needs an address");
+		/* it becomes a peer socket's endpoint: an ipc:// path of 108 bytes aborts nanomsg */
+		if ((arg = json_str(req, "address")) == NULL || !config_address_valid(arg))
+			return refuse(2, "join needs an address tcp://HOST:PORT");
 		if (node_cmd_join(n, arg, now, err, sizeof(err)) < 0)
 			return refuse(1, err);
 		return reply(1);

@@ -2002,6 +2002,7 @@ int
 node_cmd_leader_actions(struct node *n, const cJSON *req, msec_t now, char *err, size_t len)
 {
 	const cJSON *acts = cJSON_GetObjectItemCaseSensitive(req, "actions"), *a;
+	struct u64set named = { 0 };	/* the members named so far */
 	uint64_t seq, uid;
 	int li, i, count = 0, weakly = 0;
 	long up;
@@ -2025,17 +2026,27 @@ node_cmd_leader_actions(struct node *n, const cJSON *req, msec_t now, char *err,
 		snprintf(err, len, "this node is not the leader or there is no convergence");
 		return -1;
 	}
-	/* validate everything before changing anything */
+	/*
+	 * Validate everything before changing anything. Each transition is
+	 * checked against the status the member has now, so a member may be
+	 * named once (leaderd names it once): a second action on it would apply
+	 * to a status nobody checked (Joining -> Down, then -> Up), or to a
+	 * member the first one removed.
+	 */
 	cJSON_ArrayForEach(a, acts) {
 		if (json_u64(a, "uid", &uid) < 0 || (i = mstate_find(&n->st, uid)) < 0 ||
 		    mstatus_parse(s = json_str(a, "status"), &to) < 0 ||
 		    !mstatus_allowed(n->st.m[i].status, to) ||
 		    (weakly && to != MS_WEAKLY_UP) ||
-		    (to == MS_UP && json_int(a, "up_number", 1, INT_MAX - 1, &up) < 0)) {
+		    (to == MS_UP && json_int(a, "up_number", 1, INT_MAX - 1, &up) < 0) ||
+		    u64set_has(&named, uid)) {
+			u64set_free(&named);
 			snprintf(err, len, "invalid leader action");
 			return -1;
 		}
+		u64set_add(&named, uid);
 	}
+	u64set_free(&named);
 	cJSON_ArrayForEach(a, acts) {
 		json_u64(a, "uid", &uid);
 		i = mstate_find(&n->st, uid);

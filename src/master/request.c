@@ -1,0 +1,137 @@
+/* request.c: the master's requests checked at the boundary, without I/O (see request.h). */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "json.h"
+#include "log.h"
+#include "request.h"
+#include "work.h"
+
+static int
+refusal(int code, char *err, size_t errlen, const char *fmt, ...) AKC_PRINTF(4, 5);
+
+static int
+refusal(int code, char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	return code;
+}
+
+static int
+worker_field(const cJSON *req, const char **w)
+{
+	*w = json_str(req, "worker");
+	return *w != NULL && work_id_valid(*w) && strlen(*w) <= WORKER_ID_MAX ? 0 : -1;
+}
+
+int
+request_parse(const cJSON *req, struct request *r, int *bad, char *err, size_t errlen)
+{
+	const char *op = json_str(req, "op");
+
+	memset(r, 0, sizeof(*r));
+	*bad = 0;
+	r->max = 1000;
+	if (op == NULL) {
+		*bad = 1;
+		return refusal(2, err, errlen, "malformed request: a JSON object with \"op\"");
+	}
+	r->id = json_str(req, "id");
+	if (strcmp(op, "submit") == 0) {
+		r->op = OP_SUBMIT;
+		if ((r->payload = json_str(req, "payload")) == NULL)
+			return refusal(2, err, errlen, "submit needs a payload (base64)");
+		if (r->id != NULL && !work_id_valid(r->id))
+			return refusal(2, err, errlen, "bad job id '%.40s': 1-128 of A-Za-z0-9._:-", r->id);
+	} else if (strcmp(op, "status") == 0)
+		r->op = OP_STATUS;
+	else if (strcmp(op, "results") == 0) {
+		r->op = OP_RESULTS;
+		if ((cJSON_GetObjectItemCaseSensitive(req, "since") != NULL &&
+		    json_int(req, "since", 0, 1L << 53, &r->since) < 0) ||
+		    (cJSON_GetObjectItemCaseSensitive(req, "max") != NULL &&
+		    json_int(req, "max", 1, 100000, &r->max) < 0))
+			return refusal(2, err, errlen, "results: since and max must be numbers");
+	} else if (strcmp(op, "queue") == 0)
+		r->op = OP_QUEUE;
+	else if (strcmp(op, "request") == 0) {
+		r->op = OP_REQUEST;
+		if (worker_field(req, &r->worker) < 0)
+			return refusal(2, err, errlen, "request needs a worker id");
+		/* a bad wait is no wait */
+		if (cJSON_GetObjectItemCaseSensitive(req, "wait") != NULL &&
+		    json_int(req, "wait", 0, 1000000, &r->wait) < 0)
+			r->wait = 0;
+		if (r->wait > REQ_WAIT_MAX)
+			r->wait = REQ_WAIT_MAX;
+	} else if (strcmp(op, "done") == 0 || strcmp(op, "failed") == 0) {
+		int success = op[0] == 'd';
+
+		r->op = success ? OP_DONE : OP_FAILED;
+		r->result = json_str(req, "result");
+		r->why = json_str(req, "why");
+		if (worker_field(req, &r->worker) < 0 || r->id == NULL ||
+		    json_int(req, "attempt", 1, 1000000, &r->attempt) < 0 ||
+		    (success && r->result == NULL))
+			return refusal(2, err, errlen, "%s needs worker, id, attempt%s",
+			    success ? "done" : "failed", success ? " and result" : "");
+	} else if (strcmp(op, "register") == 0) {
+		r->op = OP_REGISTER;
+		if (worker_field(req, &r->worker) < 0)
+			return refusal(2, err, errlen, "register needs a worker id");
+	} else {
+		*bad = 1;
+		return refusal(2, err, errlen, "unknown op '%.40s'", op);
+	}
+	return 0;
+}
+
+int
+request_payload(const char *b64, long max, char *err, size_t errlen)
+{
+	size_t plen = strlen(b64), blen;
+	unsigned char *bin;
+	int rc;
+
+	if (plen / 4 * 3 > (size_t)max + 3)
+		return refusal(1, err, errlen, "payload of about %zu bytes is over max-payload "
+		    "(%ld bytes)", plen / 4 * 3, max);
+	if ((bin = malloc(plen / 4 * 3 + 3)) == NULL)
+		fatal("malloc");
+	rc = sodium_base642bin(bin, plen / 4 * 3 + 3, b64, plen, NULL, &blen, NULL,
+	    sodium_base64_VARIANT_ORIGINAL);
+	free(bin);
+	if (rc != 0)
+		return refusal(2, err, errlen, "payload is not base64");
+	if ((long)blen > max)
+		return refusal(1, err, errlen, "payload of %zu bytes is over max-payload (%ld bytes)",
+		    blen, max);
+	return 0;
+}
+
+unsigned char *
+request_result(const char *b64, size_t *len, char *err, size_t errlen)
+{
+	size_t blen = strlen(b64);
+	unsigned char *bin = malloc(blen / 4 * 3 + 3);
+
+	if (bin == NULL)
+		fatal("malloc");
+	if (blen / 4 * 3 > REQ_RESULT_MAX + 3 ||
+	    sodium_base642bin(bin, blen / 4 * 3 + 3, b64, blen, NULL, len, NULL,
+	    sodium_base64_VARIANT_ORIGINAL) != 0 || *len > REQ_RESULT_MAX) {
+		free(bin);
+		snprintf(err, errlen, "result is not base64 or over 1 MiB");
+		return NULL;
+	}
+	bin[*len] = '\0';	/* room: len <= blen / 4 * 3 */
+	return bin;
+}

@@ -1,0 +1,49 @@
+/*
+ * request.h: the master's requests (doc/PROTOCOL.md, Work), checked field by
+ * field without I/O or state: master.c answers what request_parse accepts.
+ */
+#ifndef MASTER_REQUEST_H
+#define MASTER_REQUEST_H
+
+#include <stddef.h>
+
+#include <cjson/cJSON.h>
+
+#define REQ_WAIT_MAX	1500		/* longest long poll of a worker */
+#define REQ_RESULT_MAX	(1024 * 1024)	/* longest result, decoded */
+
+enum req_op { OP_SUBMIT, OP_STATUS, OP_RESULTS, OP_QUEUE, OP_REQUEST, OP_DONE, OP_FAILED,
+	OP_REGISTER };
+
+/* A checked request; the strings point into the parsed JSON. */
+struct request {
+	enum req_op op;
+	const char *id;		/* submit (NULL: the master makes one), status (may be NULL), done, failed */
+	const char *payload;	/* submit: base64, not yet decoded (request_payload) */
+	const char *worker;	/* request, done, failed, register */
+	const char *result;	/* done: base64, not yet decoded (request_result) */
+	const char *why;	/* failed: may be NULL */
+	long wait;		/* request: 0..REQ_WAIT_MAX ms */
+	long since, max;	/* results */
+	long attempt;		/* done, failed */
+};
+
+/*
+ * Checks req. Returns 0 with *r filled in, or the code of the refusal to
+ * answer (2: malformed) with its message in err; *bad is set when the
+ * request counts as bad (not an object with a known op).
+ */
+int request_parse(const cJSON *req, struct request *r, int *bad, char *err, size_t errlen);
+/*
+ * Checks a submitted payload: base64 of at most max bytes. 0 if it is, else
+ * the refusal's code (1: too large, 2: not base64) and message in err.
+ */
+int request_payload(const char *b64, long max, char *err, size_t errlen);
+/*
+ * Decodes a worker's result (base64, at most REQ_RESULT_MAX bytes): its
+ * bytes (the caller frees them; a NUL follows them) and their number in
+ * *len, or NULL with the refusal's message in err (code 2).
+ */
+unsigned char *request_result(const char *b64, size_t *len, char *err, size_t errlen);
+
+#endif
