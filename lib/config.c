@@ -35,10 +35,11 @@ perr(struct parse *p, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
+	/* err: a daemon refuses to start on any of them */
 	if (p->line > 0)
-		log_warnx("%s:%d: %s", p->path, p->line, msg);
+		log_errx("%s:%d: %s", p->path, p->line, msg);
 	else
-		log_warnx("%s: %s", p->path, msg);
+		log_errx("%s: %s", p->path, msg);
 	p->errors++;
 }
 
@@ -115,6 +116,7 @@ defaults(struct akc_config *c)
 {
 	memset(c, 0, sizeof(*c));
 	c->min_nr_of_members = 1;
+	c->log_level = LOG_INFO;
 	strcpy(c->cluster_name, "akc");
 	c->gossip_interval = 1000;
 	c->seed_node_timeout = 5000;
@@ -320,6 +322,12 @@ node_key(struct parse *p, const char *key, const char *v)
 		else
 			set_str(p, key, c->socket_group, sizeof(c->socket_group), v);
 		c->socket_gid = gr != NULL ? gr->gr_gid : 0;
+	} else if (strcmp(key, "log-level") == 0) {
+		if ((i = log_level_parse(v)) < 0)
+			perr(p, "bad value '%s' for 'log-level': expected err, warning, notice, "
+			    "info or debug", v);
+		else
+			c->log_level = i;
 	} else
 		perr(p, "unknown key '%s' in [node]", key);
 }
@@ -632,7 +640,7 @@ config_load(const char *path, struct akc_config *cfg)
 	if ((fp = fopen(path, "r")) == NULL) {
 		defaults(cfg);
 		snprintf(cfg->path, sizeof(cfg->path), "%s", path);
-		log_warn("cannot open '%s'", path);
+		log_err("cannot open '%s'", path);
 		return 1;
 	}
 	r = config_read(fp, path, cfg);

@@ -51,6 +51,7 @@ struct akc_config {
 	/* who besides the daemons' user may use the tools' sockets; "" = nobody */
 	char socket_group[CONF_NAME_MAX];
 	gid_t socket_gid;
+	int log_level;			/* LOG_ERR ... LOG_DEBUG (syslog.h); -v and -q override it */
 
 	/* [cluster] */
 	char cluster_name[CONF_NAME_MAX + 1];	/* bound into every node-to-node frame */

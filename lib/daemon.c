@@ -31,10 +31,10 @@ daemon_setup(int argc, char **argv, const char *prog, const char *usage,
 	int ch;
 
 	setlocale(LC_NUMERIC, "C");
-	log_init(prog);
+	log_init_daemon(prog);
 	memset(o, 0, sizeof(*o));
 	o->conf = config_default_path();
-	while ((ch = getopt_long(argc, argv, want_singleton ? "+c:nvhs:" : "+c:nvh",
+	while ((ch = getopt_long(argc, argv, want_singleton ? "+c:nqvhs:" : "+c:nqvh",
 	    longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'c':
@@ -45,6 +45,9 @@ daemon_setup(int argc, char **argv, const char *prog, const char *usage,
 			break;
 		case 'v':
 			o->verbose++;
+			break;
+		case 'q':
+			o->quiet++;
 			break;
 		case 's':
 			o->singleton = optarg;
@@ -61,13 +64,24 @@ daemon_setup(int argc, char **argv, const char *prog, const char *usage,
 		}
 	}
 	o->argi = optind;
-	log_setverbose(o->verbose);
+	if (o->check)
+		log_init(prog);	/* a check is a person's command: plain lines, as a tool's */
 	if (config_load(o->conf, cfg) != 0)
 		exit(1);
+	daemon_log_level(cfg, o->verbose, o->quiet);
 	if (o->check) {
 		printf("configuration OK\n");
 		exit(0);
 	}
+}
+
+void
+daemon_log_level(const struct akc_config *cfg, int verbose, int quiet)
+{
+	if (verbose == 0 && quiet == 0)
+		log_setlevel(cfg->log_level);
+	else
+		log_setlevel(LOG_INFO + verbose - quiet);
 }
 
 /* mkdir -p: parents 0755, the last 0700; *st is the last one's; -1 with a warning naming what. */
@@ -82,17 +96,17 @@ make_dir(const char *dir, const char *what, struct stat *st)
 			continue;
 		*p = '\0';
 		if (mkdir(path, 0755) < 0 && errno != EEXIST) {
-			log_warn("cannot create '%s'", path);
+			log_err("cannot create '%s'", path);
 			return -1;
 		}
 		*p = '/';
 	}
 	if (mkdir(path, 0700) < 0 && errno != EEXIST) {
-		log_warn("cannot create %s '%s'", what, path);
+		log_err("cannot create %s '%s'", what, path);
 		return -1;
 	}
 	if (stat(path, st) < 0 || !S_ISDIR(st->st_mode)) {
-		log_warnx("%s '%s' is not a directory", what, path);
+		log_errx("%s '%s' is not a directory", what, path);
 		return -1;
 	}
 	return 0;
@@ -139,20 +153,20 @@ daemon_run_dir(const struct akc_config *cfg)
 	if (make_dir(dir, "run-dir", &st) < 0)
 		return -1;
 	if (st.st_uid != geteuid()) {
-		log_warnx("run-dir '%s' is owned by '%s', not by '%s' who runs the daemons: "
+		log_errx("run-dir '%s' is owned by '%s', not by '%s' who runs the daemons: "
 		    "refusing to use it", dir, user_name(st.st_uid, owner, sizeof(owner)),
 		    user_name(geteuid(), me, sizeof(me)));
 		return -1;
 	}
 	if (st.st_mode & S_IWOTH) {
-		log_warnx("run-dir '%s' is writable by others (mode %04o): refusing to use it",
+		log_errx("run-dir '%s' is writable by others (mode %04o): refusing to use it",
 		    dir, (unsigned)(st.st_mode & 07777));
 		return -1;
 	}
 	if ((st.st_mode & S_IWGRP) && !(shared && st.st_gid == cfg->socket_gid)) {
 		struct group *gr = getgrgid(st.st_gid);
 
-		log_warnx("run-dir '%s' is writable by group '%s' (mode %04o), which is not "
+		log_errx("run-dir '%s' is writable by group '%s' (mode %04o), which is not "
 		    "[node] socket-group: refusing to use it", dir,
 		    gr != NULL ? gr->gr_name : "?", (unsigned)(st.st_mode & 07777));
 		return -1;
@@ -162,13 +176,13 @@ daemon_run_dir(const struct akc_config *cfg)
 
 		user_name(geteuid(), me, sizeof(me));
 		errno = saved;
-		log_warn("cannot give run-dir '%s' to socket-group '%s' (is '%s' in it?)", dir,
+		log_err("cannot give run-dir '%s' to socket-group '%s' (is '%s' in it?)", dir,
 		    cfg->socket_group, me);
 		return -1;
 	}
 	want = shared ? (0750 | (st.st_mode & S_IWGRP)) : 0700;
 	if ((st.st_mode & 07777) != want && chmod(dir, want) < 0) {
-		log_warn("cannot set the mode of run-dir '%s'", dir);
+		log_err("cannot set the mode of run-dir '%s'", dir);
 		return -1;
 	}
 	if (shared)

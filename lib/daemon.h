@@ -7,25 +7,34 @@
 struct daemon_opts {
 	const char *conf;
 	int check;		/* -n */
-	int verbose;		/* -v */
+	int verbose;		/* -v, once per level */
+	int quiet;		/* -q, once per level */
 	int argi;		/* index of the first non-option argument */
 	const char *singleton;	/* -s NAME (singletond) */
 };
 
 /*
- * Parses -c FILE, -n, -v, -h, --version (and -s NAME when extra is "s:"),
- * loads the configuration, and exits as the contract says: 0 after -n with
+ * Parses -c FILE, -n, -v, -q, -h, --version (and -s NAME when
+ * want_singleton), starts logging (log_init_daemon; with -n plain
+ * "PROG: message" lines, as a tool's), loads the configuration, sets the
+ * log level, and exits as the contract says: 0 after -n with
  * "configuration OK", 2 on usage errors, 1 on a bad configuration.
  */
 void daemon_setup(int argc, char **argv, const char *prog, const char *usage,
     int want_singleton, struct daemon_opts *o, struct akc_config *cfg);
 /*
+ * The log level: [node] log-level, or, when -v or -q were given, info one
+ * level up per -v and one down per -q (the flags override the file):
+ * -v debug, -q notice, -qq warning, -qqq err.
+ */
+void daemon_log_level(const struct akc_config *cfg, int verbose, int quiet);
+/*
  * Creates the run dir (parents as needed) or checks the one there: it must be
  * ours and writable by nobody else (but socket-group); sets it to mode 0700,
- * or 0750 with group [node] socket-group. -1 with a one-line warning.
+ * or 0750 with group [node] socket-group. -1 with a one-line error.
  */
 int daemon_run_dir(const struct akc_config *cfg);
-/* Creates the state dir (mode 0700, parents as needed); -1 with a warning. */
+/* Creates the state dir (mode 0700, parents as needed); -1 with an error. */
 int daemon_state_dir(const struct akc_config *cfg);
 /*
  * Writes LEN bytes to PATH durably (a temporary file, fsync, rename, fsync

@@ -103,7 +103,7 @@ mode_of() { stat -c '%a %U %G' "$1"; }
 	chmod 0644 "$(conf_of n1)"
 	mkdir -m 0700 "$AKC_DIR/n1" "$AKC_DIR/n1.state"
 	chown "nobody:$GID" "$AKC_DIR/n1" "$AKC_DIR/n1.state"
-	run timeout 10 setpriv --reuid=nobody --regid="$GID" --clear-groups -- \
+	run untimed timeout 10 setpriv --reuid=nobody --regid="$GID" --clear-groups -- \
 	    "$AKC_BIN/memberd" -c "$(conf_of n1)" 3>&-
 	assert_failure 1
 	assert_output "memberd: cannot give run-dir '$AKC_DIR/n1' to socket-group 'root' (is 'nobody' in it?): Operation not permitted"
@@ -113,17 +113,17 @@ mode_of() { stat -c '%a %U %G' "$1"; }
 	node_conf n1
 	mkdir -m 0700 "$AKC_DIR/n1"
 	chown nobody "$AKC_DIR/n1"
-	run timeout 10 "$AKC_BIN/memberd" -c "$(conf_of n1)" 3>&-
+	run untimed timeout 10 "$AKC_BIN/memberd" -c "$(conf_of n1)" 3>&-
 	assert_failure 1
 	assert_output "memberd: run-dir '$AKC_DIR/n1' is owned by 'nobody', not by 'root' who runs the daemons: refusing to use it"
 	chown root "$AKC_DIR/n1"
 	chmod 1777 "$AKC_DIR/n1"
-	run timeout 10 "$AKC_BIN/leaderd" -c "$(conf_of n1)" 3>&-
+	run untimed timeout 10 "$AKC_BIN/leaderd" -c "$(conf_of n1)" 3>&-
 	assert_failure 1
 	assert_output "leaderd: run-dir '$AKC_DIR/n1' is writable by others (mode 1777): refusing to use it"
 	chmod 0770 "$AKC_DIR/n1"
 	chgrp "$GROUP" "$AKC_DIR/n1"
-	run timeout 10 "$AKC_BIN/memberd" -c "$(conf_of n1)" 3>&-
+	run untimed timeout 10 "$AKC_BIN/memberd" -c "$(conf_of n1)" 3>&-
 	assert_failure 1
 	assert_output "memberd: run-dir '$AKC_DIR/n1' is writable by group '$GROUP' (mode 0770), which is not [node] socket-group: refusing to use it"
 	[ "$(mode_of "$AKC_DIR/n1")" = "770 root $GROUP" ]

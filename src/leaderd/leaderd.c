@@ -19,7 +19,7 @@
 #include "proto.h"
 #include "sock.h"
 
-#define USAGE		"leaderd [-nv] [-c FILE]"
+#define USAGE		"leaderd [-nqv] [-c FILE]"
 #define TICK		1000	/* leader-actions-interval */
 #define LOST_AFTER	5000	/* memberd silent this long: we go too */
 #define STUCK_LOG	10000	/* no convergence this long: say why */
@@ -249,7 +249,7 @@ round_once(struct leaderd *l, msec_t now)
 	li = mstate_leader_for(&st, NULL, self);
 	if ((li >= 0 && st.m[li].uid == self) != l->was_leader) {
 		l->was_leader = !l->was_leader;
-		log_info("this node is %s the leader", l->was_leader ? "now" : "no longer");
+		log_notice("this node is %s the leader", l->was_leader ? "now" : "no longer");
 	}
 	timed = downing_pending(l, &st, self);
 	if (apply_downing(l, &st, self, now))

@@ -33,7 +33,7 @@
 #include "utf8.h"
 #include "work.h"
 
-#define USAGE		"master [-nv] [-c FILE] [--listen ADDR] [--standby] [--repair]"
+#define USAGE		"master [-nqv] [-c FILE] [--listen ADDR] [--standby] [--repair]"
 #define BATCH		512		/* requests taken per loop turn */
 #define WORKER_GONE	10000		/* a worker silent this long is dropped */
 #define TICK		200		/* timeouts are checked this often */
@@ -223,25 +223,31 @@ record(cJSON *ev)
 		cJSON *l = result_line(jb, seq, e[0] == 'c' ? "done" : "failed", key,
 		    e[0] == 'c' ? json_str(ev, key) : json_str(ev, "why"));
 
+		if (json_str(ev, "stderr") != NULL)
+			cJSON_AddStringToObject(l, "stderr", json_str(ev, "stderr"));
 		journal_put_result(&M.j, seq, l);
 		cJSON_Delete(l);
-		log_info("job %s %s after %d attempt%s", jb->id, e[0] == 'c' ? "done" : "failed",
+		log_debug("job %s %s after %d attempt%s", jb->id, e[0] == 'c' ? "done" : "failed",
 		    jb->attempts, jb->attempts == 1 ? "" : "s");
 	}
 	cJSON_Delete(ev);
 	return seq;
 }
 
-/* An attempt ended without a result: again, or failed for good. */
+/*
+ * An attempt ended without a result: again, or failed for good, with the
+ * tail of that attempt's stderr (errtail, NULL if its worker sent none).
+ */
 static void
-attempt_over(struct job *jb, const char *worker, const char *why, int timed_out)
+attempt_over(struct job *jb, const char *worker, const char *why, int timed_out,
+    const char *errtail)
 {
 	if (jb->attempts >= M.cfg.max_attempts) {
 		char msg[300];
 
 		snprintf(msg, sizeof(msg), "gave up after %d attempts: %s", jb->attempts, why);
 		utf8_scrub(msg);
-		record(ev_failed(jb, msg));
+		record(ev_with_stderr(ev_failed(jb, msg), errtail));
 	} else if (timed_out)
 		record(ev_timed_out(jb));
 	else
@@ -373,6 +379,8 @@ op_status(const struct request *rq, const unsigned char *hdr, size_t hdrlen)
 			line_shown(line);
 			key = work_result_key(line) ? work_result_key(line) : "result";
 			cJSON_AddStringToObject(r, key, json_str(line, key) ? json_str(line, key) : "");
+			if (json_str(line, "stderr") != NULL)
+				cJSON_AddStringToObject(r, "stderr", json_str(line, "stderr"));
 			cJSON_Delete(line);
 		}
 	}
@@ -500,7 +508,7 @@ op_request(const struct request *rq, const unsigned char *hdr, size_t hdrlen, ms
 static void
 op_done(const struct request *rq, const unsigned char *hdr, size_t hdrlen, msec_t now)
 {
-	const char *w = rq->worker, *id = rq->id, *why = rq->why;
+	const char *w = rq->worker, *id = rq->id, *why = rq->why, *errtail = rq->errtail;
 	long attempt = rq->attempt;
 	int success = rq->op == OP_DONE;
 	char err[256];
@@ -539,7 +547,7 @@ op_done(const struct request *rq, const unsigned char *hdr, size_t hdrlen, msec_
 		}
 		free(bin);
 	} else
-		attempt_over(jb, w, why ? why : "failed", 0);
+		attempt_over(jb, w, why ? why : "failed", 0, errtail);
 	send_later(hdr, hdrlen, ok());
 	(void)now;
 }
@@ -656,7 +664,7 @@ merge(void *arg, const cJSON *items, const char *src)
 	cJSON_Delete(out);
 	cJSON_Delete(evs);
 	if (n[MERGE_ACCEPTED] + n[MERGE_FINISHED] > 0 || n[MERGE_BAD] > 0)
-		log_info("merged %ld job%s from a divergent log of epoch %llu (%s): %ld accepted again, "
+		log_notice("merged %ld job%s from a divergent log of epoch %llu (%s): %ld accepted again, "
 		    "%ld finished as they were there; %ld of %ld events known here already%s",
 		    n[MERGE_ACCEPTED] + n[MERGE_FINISHED],
 		    n[MERGE_ACCEPTED] + n[MERGE_FINISHED] == 1 ? "" : "s", (unsigned long long)maxep, src,
@@ -765,8 +773,8 @@ tick(msec_t now)
 		return;
 	/* attempts past work-timeout (the worker kills them at that time too) */
 	while ((jb = work_overdue(&M.w, wall, M.cfg.work_timeout + 1000)) != NULL) {
-		log_info("job %s: attempt %d on %s timed out", jb->id, jb->attempts, jb->worker);
-		attempt_over(jb, jb->worker, "timed out", 1);
+		log_debug("job %s: attempt %d on %s timed out", jb->id, jb->attempts, jb->worker);
+		attempt_over(jb, jb->worker, "timed out", 1, NULL);
 	}
 	/* workers gone silent: their jobs go to someone else */
 	for (i = 0; i < M.nwks; ) {
@@ -774,12 +782,12 @@ tick(msec_t now)
 			i++;
 			continue;
 		}
-		log_info("worker %s not heard from for %ds: dropped", M.wks[i].id, WORKER_GONE / 1000);
+		log_notice("worker %s not heard from for %ds: dropped", M.wks[i].id, WORKER_GONE / 1000);
 		for (k = 1; k; ) {
 			k = 0;
 			for (jb = M.w.run_head; jb != NULL; jb = jb->next)
 				if (strcmp(jb->worker, M.wks[i].id) == 0) {
-					attempt_over(jb, jb->worker, "worker lost", 1);
+					attempt_over(jb, jb->worker, "worker lost", 1, NULL);
 					k = 1;
 					break;
 				}
@@ -885,13 +893,13 @@ main(int argc, char **argv)
 		return 2;
 	}
 	if (M.cfg.state_dir[0] == '\0') {
-		fprintf(stderr, "master: %s: [node] state-dir is required\n", M.cfg.path);
+		log_errx("%s: [node] state-dir is required", M.cfg.path);
 		return 1;
 	}
 	snprintf(dir, sizeof(dir), "%s/master", M.cfg.state_dir);
 	if (repair) {
 		if (journal_repair(dir, err, sizeof(err)) < 0) {
-			fprintf(stderr, "master: %s\n", err);
+			log_errx("%s", err);
 			return 1;
 		}
 		printf("journal %s repaired: start the master to see what it replays\n", dir);
@@ -899,33 +907,33 @@ main(int argc, char **argv)
 	}
 	if (standby || getenv("AKC_STANDBY") != NULL) {
 		if (mkdirs(dir) < 0) {
-			fprintf(stderr, "master: cannot create %s: %s\n", dir, strerror(errno));
+			log_err("cannot create %s", dir);
 			return 1;
 		}
 		return repl_standby_main(&M.cfg, sgname, dir);
 	}
 	if (listen == NULL) {
-		fprintf(stderr, "master: no endpoint: run it under singletond -s master "
-		    "(AKC_SINGLETON_ENDPOINT) or give --listen ADDR\n");
+		log_errx("no endpoint: run it under singletond -s master "
+		    "(AKC_SINGLETON_ENDPOINT) or give --listen ADDR");
 		return 2;
 	}
 	if (sodium_init() < 0)
 		fatalx("libsodium cannot start");
 	if (mkdirs(dir) < 0) {
-		fprintf(stderr, "master: cannot create %s: %s\n", dir, strerror(errno));
+		log_err("cannot create %s", dir);
 		return 1;
 	}
 	t0 = clock_mono_ms();
 	work_init(&M.w);
 	if (journal_open(&M.j, dir, err, sizeof(err)) < 0 ||
 	    journal_replay(&M.j, on_snapshot, on_event, NULL, err, sizeof(err)) < 0) {
-		fprintf(stderr, "master: %s\nmaster: refusing to start rather than lose events; "
-		    "see master(8), RECOVERY\n", err);
+		log_errx("%s", err);
+		log_errx("refusing to start rather than lose events; see master(8), RECOVERY");
 		return 1;
 	}
 	/* a new epoch, promised by a majority of the replica set; the best log copied here */
 	if (repl_open(&M.r, &M.cfg, sgname, &M.j, err, sizeof(err)) < 0) {
-		fprintf(stderr, "master: %s\n", err);
+		log_errx("%s", err);
 		return 1;
 	}
 	M.r.merge = merge;
@@ -937,15 +945,15 @@ main(int argc, char **argv)
 		log_info("this node (%s) is not in the replica set: it does not count towards a "
 		    "majority of it", M.cfg.address);
 	if ((i = repl_recover(&M.r, err, sizeof(err))) < 0) {
-		fprintf(stderr, "master: %s\n", err);
+		log_errx("%s", err);
 		return 1;
 	}
 	if (i > 0 || M.j.seq != M.w.seq) {
 		work_free(&M.w);
 		work_init(&M.w);
 		if (journal_replay(&M.j, on_snapshot, on_event, NULL, err, sizeof(err)) < 0) {
-			fprintf(stderr, "master: %s\nmaster: refusing to start rather than lose events; "
-			    "see master(8), RECOVERY\n", err);
+			log_errx("%s", err);
+			log_errx("refusing to start rather than lose events; see master(8), RECOVERY");
 			return 1;
 		}
 	}

@@ -613,7 +613,7 @@ keep_aside(struct repl *r, uint64_t after, const char *whose, char *err, size_t 
 
 	if (n < 0)
 		return -1;
-	log_info("journal: events %llu-%llu of this log (epoch %llu) are not in the log of %s: "
+	log_notice("journal: events %llu-%llu of this log (epoch %llu) are not in the log of %s: "
 	    "%ld kept aside to merge", (unsigned long long)after + 1, (unsigned long long)last,
 	    (unsigned long long)ep, whose, n);
 	return 0;
@@ -710,14 +710,14 @@ repl_recover(struct repl *r, char *err, size_t errlen)
 				best = s;
 	}
 	if (r->nset > 0)
-		log_info("epoch %llu: promised by %d of the replica set (%d needed) and %d of %d "
+		log_notice("epoch %llu: promised by %d of the replica set (%d needed) and %d of %d "
 		    "standby%s; this log ends at event %llu (epoch %llu)%s%s",
 		    (unsigned long long)r->epoch, promised_in_set(r), r->quorum, np, r->nsb,
 		    r->nsb == 1 ? "" : "s", (unsigned long long)r->j->seq,
 		    (unsigned long long)r->j->last_ep, best ? ", the best is on " : "",
 		    best ? best->name : "");
 	else
-		log_info("epoch %llu: %d standby%s promised; this log ends at event %llu (epoch %llu)%s%s",
+		log_notice("epoch %llu: %d standby%s promised; this log ends at event %llu (epoch %llu)%s%s",
 		    (unsigned long long)r->epoch, r->nsb, r->nsb == 1 ? "" : "s",
 		    (unsigned long long)r->j->seq, (unsigned long long)r->j->last_ep,
 		    best ? ", the best is on " : "", best ? best->name : "");
@@ -956,7 +956,7 @@ standby_keep_aside(struct repl *r, uint64_t after)
 		log_warnx("standby: %s", err);
 		return -1;
 	}
-	log_info("standby: events %llu-%llu (epoch %llu) are not in the master's log: "
+	log_notice("standby: events %llu-%llu (epoch %llu) are not in the master's log: "
 	    "%ld kept aside to merge", (unsigned long long)after + 1, (unsigned long long)last,
 	    (unsigned long long)ep, n);
 	r->salv_sent = 0;
@@ -1113,12 +1113,12 @@ repl_standby_main(const struct akc_config *cfg, const char *name, const char *di
 	struct sigaction sa;
 
 	if (journal_open(&j, dir, err, sizeof(err)) < 0 || journal_scan(&j, err, sizeof(err)) < 0) {
-		fprintf(stderr, "master: %s\nmaster: the standby refuses to start; see master(8), RECOVERY\n",
-		    err);
+		log_errx("%s", err);
+		log_errx("the standby refuses to start; see master(8), RECOVERY");
 		return 1;
 	}
 	if (repl_open(&r, cfg, name, &j, err, sizeof(err)) < 0) {
-		fprintf(stderr, "master: %s\n", err);
+		log_errx("%s", err);
 		return 1;
 	}
 	memset(&sa, 0, sizeof(sa));

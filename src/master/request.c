@@ -78,6 +78,7 @@ request_parse(const cJSON *req, struct request *r, int *bad, char *err, size_t e
 		r->op = success ? OP_DONE : OP_FAILED;
 		r->result = json_str(req, "result");
 		r->why = json_str(req, "why");
+		r->errtail = json_str(req, "stderr");
 		if (worker_field(req, &r->worker) < 0 || r->id == NULL ||
 		    json_int(req, "attempt", 1, 1000000, &r->attempt) < 0 ||
 		    (success && r->result == NULL))

@@ -23,6 +23,7 @@ struct request {
 	const char *worker;	/* request, done, failed, register */
 	const char *result;	/* done: base64, not yet decoded (request_result) */
 	const char *why;	/* failed: may be NULL */
+	const char *errtail;	/* failed: the tail of the job's stderr, may be NULL */
 	long wait;		/* request: 0..REQ_WAIT_MAX ms */
 	long since, max;	/* results */
 	long attempt;		/* done, failed */

@@ -323,6 +323,23 @@ ev_failed(const struct job *j, const char *why)
 	return e;
 }
 
+cJSON *
+ev_with_stderr(cJSON *ev, const char *tail)
+{
+	size_t len;
+
+	if (tail == NULL || *tail == '\0')
+		return ev;
+	len = strlen(tail);
+	if (len > WORK_STDERR_MAX) {
+		tail += len - WORK_STDERR_MAX;
+		while (((unsigned char)*tail & 0xc0) == 0x80)	/* not inside a character */
+			tail++;
+	}
+	cJSON_AddStringToObject(ev, "stderr", tail);
+	return ev;
+}
+
 int
 work_apply(struct work *w, uint64_t seq, const cJSON *ev, char *err, size_t errlen)
 {
@@ -668,7 +685,7 @@ merge_one(const struct work *w, struct work *o, const cJSON *ev, int64_t wall, c
 		return MERGE_BAD;
 	if (j == NULL || (j->status != JOB_PENDING && j->status != JOB_RUNNING))
 		return MERGE_SKIPPED;
-	cJSON_AddItemToArray(out, ev_failed(j, s));
+	cJSON_AddItemToArray(out, ev_with_stderr(ev_failed(j, s), json_str(ev, "stderr")));
 	merged(o, id, JOB_FAILED);
 	return MERGE_FINISHED;
 }
@@ -719,6 +736,7 @@ work_snapshot_events(const cJSON *snap, cJSON *(*line_of)(uint64_t seq, void *ar
 				ev = event("failed", id);
 				cJSON_AddStringToObject(ev, "why",
 				    line && json_str(line, "result") ? json_str(line, "result") : "");
+				ev_with_stderr(ev, line ? json_str(line, "stderr") : NULL);
 			}
 			cJSON_AddItemToArray(out, ev);
 			cJSON_Delete(line);

@@ -13,7 +13,9 @@
  *                                                    they are not text: utf8_text)
  *   {"e":"attempt-failed","id","worker","why"}       WorkerFailed
  *   {"e":"timed-out","id","worker"}                  WorkerTimedOut
- *   {"e":"failed","id","why"}                        WorkFailed (gave up)
+ *   {"e":"failed","id","why"[,"stderr"]}            WorkFailed (gave up; stderr: the
+ *                                                    tail of the last attempt's stderr,
+ *                                                    when its worker sent one)
  *   {"e":"forget","upto"}                            finished jobs whose final event
  *                                                    is at or before seq upto leave
  *                                                    the state (keep-finished); their
@@ -29,6 +31,7 @@
 
 #define WORK_ID_MAX	128
 #define WORKER_ID_MAX	128
+#define WORK_STDERR_MAX	4096	/* bytes of a failed attempt's stderr kept (its tail) */
 
 enum job_status { JOB_PENDING, JOB_RUNNING, JOB_DONE, JOB_FAILED };
 
@@ -79,6 +82,12 @@ const char *work_result_key(const cJSON *obj);
 cJSON *ev_attempt_failed(const struct job *, const char *worker, const char *why);
 cJSON *ev_timed_out(const struct job *);
 cJSON *ev_failed(const struct job *, const char *why);
+/*
+ * Adds "stderr" to a failed event: the last WORK_STDERR_MAX bytes of tail
+ * (valid UTF-8, cut at a character); nothing when tail is NULL or "".
+ * Returns ev.
+ */
+cJSON *ev_with_stderr(cJSON *ev, const char *tail);
 cJSON *ev_forget(uint64_t upto);
 
 /* Whether a forget event with this upto would forget anything. */

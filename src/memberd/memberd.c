@@ -27,7 +27,7 @@
 #include "sock.h"
 #include "wire.h"
 
-#define USAGE "memberd [-nv] [-c FILE]"
+#define USAGE "memberd [-nqv] [-c FILE]"
 #define RECV_BATCH 512
 
 struct memberd {
@@ -72,13 +72,13 @@ memory_load(struct memberd *d)
 		return -1;
 	if (snprintf(d->memory, sizeof(d->memory), "%s/%s", d->cfg.state_dir, MEMORY_FILE) >=
 	    (int)sizeof(d->memory)) {
-		log_warnx("state-dir '%s' is too long", d->cfg.state_dir);
+		log_errx("state-dir '%s' is too long", d->cfg.state_dir);
 		return -1;
 	}
 	if ((f = fopen(d->memory, "r")) == NULL) {
 		if (errno == ENOENT)
 			return 0;
-		log_warn("cannot read '%s'", d->memory);
+		log_err("cannot read '%s'", d->memory);
 		return -1;
 	}
 	if ((buf = malloc(MEMORY_MAX)) == NULL)
@@ -90,7 +90,7 @@ memory_load(struct memberd *d)
 	rc = node_memory_from_json(&d->node, o, err, sizeof(err));
 	cJSON_Delete(o);
 	if (rc < 0) {
-		log_warnx("%s: %s (remove it to make this node forget its cluster)", d->memory, err);
+		log_errx("%s: %s (remove it to make this node forget its cluster)", d->memory, err);
 		return -1;
 	}
 	d->memory_saved = d->node.memo_seq;
@@ -177,6 +177,28 @@ flush_outbox(struct memberd *d, msec_t now)
 	}
 }
 
+/*
+ * The level of an event's log line: what an operator on call must see is a
+ * warning (a member unreachable or downed), what changes the cluster's shape
+ * a notice (the leader, singletons, a member back or gone); members
+ * joining, coming up and leaving are the routine of a cluster's life.
+ */
+static int
+event_level(const cJSON *ev)
+{
+	const char *t = json_str(ev, "type"), *prev = json_str(ev, "previous_status");
+
+	if (t == NULL)
+		return LOG_INFO;
+	if (strcmp(t, "UnreachableMember") == 0 || strcmp(t, "MemberDowned") == 0)
+		return LOG_WARNING;
+	if (strcmp(t, "ReachableMember") == 0 || strcmp(t, "LeaderChanged") == 0 ||
+	    strncmp(t, "Singleton", 9) == 0 ||
+	    (strcmp(t, "MemberRemoved") == 0 && (prev == NULL || strcmp(prev, "Exiting") != 0)))
+		return LOG_NOTICE;
+	return LOG_INFO;
+}
+
 static void
 publish(cJSON *ev, void *arg)
 {
@@ -188,11 +210,12 @@ publish(cJSON *ev, void *arg)
 	cJSON_AddStringToObject(ev, "time", ts);
 	cJSON_AddNumberToObject(ev, "seq", (double)++d->event_seq);
 	if (json_str(ev, "name") != NULL)
-		log_info("event %s: %s on %s", type, json_str(ev, "name"), node);
+		log_msg(event_level(ev), "event %s: %s on %s", type, json_str(ev, "name"), node);
 	else if (node != NULL)
-		log_info("event %s: %s (%s)", type, node, json_str(ev, "status"));
+		log_msg(event_level(ev), "event %s: %s (%s)", type, node, json_str(ev, "status"));
 	else
-		log_info("event %s: %s", type, json_str(ev, "leader") ? json_str(ev, "leader") : "none");
+		log_msg(event_level(ev), "event %s: %s", type,
+		    json_str(ev, "leader") ? json_str(ev, "leader") : "none");
 	txt = json_print(ev);
 	(void)nn_send(d->pub, txt, strlen(txt), NN_DONTWAIT);
 	cJSON_free(txt);
@@ -301,7 +324,7 @@ serve_keys(struct memberd *d)
 		int ok = keys_apply(d, op, json_str(req[i], "key"), &next, err, sizeof(err)) == 0;
 
 		if (ok && strcmp(op, "list") != 0) {
-			log_info("key %s from %s: done", op,
+			log_notice("key %s from %s: done", op,
 			    json_str(cJSON_GetObjectItemCaseSensitive(req[i], "from"), "node"));
 			/* the answer goes under the keys it was asked under */
 			node_keys_answer(&d->node, req[i], 1, NULL, keys_json(&next));
@@ -372,7 +395,7 @@ keys_ctl(struct memberd *d, const cJSON *req)
 		flush_outbox(d, clock_mono_ms());
 		if (ok) {
 			if (strcmp(op, "list") != 0)
-				log_info("key %s: done here, asking the other members", op);
+				log_notice("key %s: done here, asking the other members", op);
 			d->keys = next;
 		}
 		sodium_memzero(&next, sizeof(next));
@@ -644,7 +667,7 @@ reload_keys(struct memberd *d)
 	}
 	d->keys = next;
 	sodium_memzero(&next, sizeof(next));
-	log_info("SIGHUP: key-file re-read: %d key%s", d->keys.n, d->keys.n == 1 ? "" : "s");
+	log_notice("SIGHUP: key-file re-read: %d key%s", d->keys.n, d->keys.n == 1 ? "" : "s");
 }
 
 /*

@@ -369,7 +369,7 @@ begin_shutdown(struct node *n, int code, msec_t now, const char *why)
 {
 	if (n->phase == PHASE_SHUTDOWN)
 		return;
-	log_info("%s: shutting down", why);
+	log_msg(code == EXIT_DAEMON_DOWNED ? LOG_WARNING : LOG_INFO, "%s: shutting down", why);
 	n->phase = PHASE_SHUTDOWN;
 	n->state_seq++;		/* so the shell tells the node's other daemons */
 	n->exit_code = code;
@@ -381,7 +381,7 @@ begin_shutdown(struct node *n, int code, msec_t now, const char *why)
 static void
 join_self(struct node *n, msec_t now)
 {
-	log_info("forming a new cluster as its first member");
+	log_notice("forming a new cluster as its first member");
 	mstate_free(&n->st);
 	mstate_init(&n->st);
 	n->self.status = MS_JOINING;
@@ -776,7 +776,7 @@ detector_tick(struct node *n, msec_t now)
 			continue;
 		if ((mi = mstate_find(&n->st, mo->uid)) < 0)
 			continue;
-		log_info("marking %s (%s) as UNREACHABLE: no heartbeat for %lldms (phi %.1f)",
+		log_warnx("marking %s (%s) as UNREACHABLE: no heartbeat for %lldms (phi %.1f)",
 		    n->st.m[mi].name, n->st.m[mi].address, (long long)(now - mo->fd.last),
 		    phi_value(&mo->fd, now));
 		reach_set(&n->st.reach, n->self.uid, mo->uid, RS_UNREACHABLE);
@@ -813,7 +813,7 @@ on_heartbeat_rsp(struct node *n, uint64_t from, uint64_t seq, msec_t now)
 	monitor_beat(mo, now);
 	if (reach_observer_says(&n->st.reach, n->self.uid, from) == RS_UNREACHABLE &&
 	    phi_available(&mo->fd, now) && (mi = mstate_find(&n->st, from)) >= 0) {
-		log_info("marking %s (%s) as REACHABLE again", n->st.m[mi].name,
+		log_notice("marking %s (%s) as REACHABLE again", n->st.m[mi].name,
 		    n->st.m[mi].address);
 		reach_set(&n->st.reach, n->self.uid, from, RS_REACHABLE);
 		local_change(n, now);
@@ -1363,7 +1363,7 @@ on_join(struct node *n, const cJSON *msg, const struct from *f, msec_t now)
 		/* a new incarnation of a known address: down the old one first */
 		if ((j = mstate_find_address(&n->st, m.address)) >= 0) {
 			if (n->st.m[j].status != MS_DOWN) {
-				log_info("%s (%s) restarted with a new uid: downing the old incarnation",
+				log_notice("%s (%s) restarted with a new uid: downing the old incarnation",
 				    n->st.m[j].name, m.address);
 				reach_set(&n->st.reach, n->self.uid, n->st.m[j].uid, RS_TERMINATED);
 				n->st.m[j].status = MS_DOWN;
@@ -1983,7 +1983,7 @@ node_cmd_down(struct node *n, const char *target, msec_t now, char *err, size_t 
 	m = &n->st.m[i];
 	if (m->status == MS_DOWN)
 		return 0;
-	log_info("downing %s (%s), which is %s", m->name, m->address, mstatus_name(m->status));
+	log_warnx("downing %s (%s), which is %s", m->name, m->address, mstatus_name(m->status));
 	m->status = MS_DOWN;
 	u64set_del(&n->st.seen, m->uid);
 	local_change(n, now);

@@ -33,7 +33,7 @@
 #include "sm.h"
 #include "sock.h"
 
-#define USAGE		"singletond [-nv] [-c FILE] -s NAME [-- CMD [ARG...]]"
+#define USAGE		"singletond [-nqv] [-c FILE] -s NAME [-- CMD [ARG...]]"
 #define FETCH_EVERY	1000	/* memberd's state at least this often */
 #define LOST_FIRST	5000	/* memberd not there at start this long: give up */
 #define LOST_AFTER	2000	/* memberd silent this long: the child stops, we go */
@@ -468,12 +468,13 @@ static void nack_inflight(struct sgd *d);
 static void
 reap(struct sgd *d, msec_t now)
 {
-	int status;
+	int status, pri;
 	pid_t pid;
 
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
 		if (pid == d->standby && pid > 0) {
-			log_info("standby of %s (pid %d) %s %d", d->sc.name, (int)pid,
+			log_msg(d->standby_stopping ? LOG_INFO : LOG_WARNING,
+			    "standby of %s (pid %d) %s %d", d->sc.name, (int)pid,
 			    WIFEXITED(status) ? "exited with status" : "killed by signal",
 			    WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
 			kill(-pid, SIGKILL);
@@ -490,11 +491,13 @@ reap(struct sgd *d, msec_t now)
 		}
 		if (pid != d->child)
 			continue;
+		/* stopped as asked: part of a move (notice); on its own: a crash (warning) */
+		pri = d->sm.child == CH_STOPPING ? LOG_NOTICE : LOG_WARNING;
 		if (WIFEXITED(status))
-			log_info("singleton %s (pid %d) exited with status %d%s", d->sc.name, (int)pid,
+			log_msg(pri, "singleton %s (pid %d) exited with status %d%s", d->sc.name, (int)pid,
 			    WEXITSTATUS(status), d->sm.child == CH_STOPPING ? "" : ": restarting it after a backoff");
 		else
-			log_info("singleton %s (pid %d) killed by signal %d%s", d->sc.name, (int)pid,
+			log_msg(pri, "singleton %s (pid %d) killed by signal %d%s", d->sc.name, (int)pid,
 			    WTERMSIG(status), d->sm.child == CH_STOPPING ? "" : ": restarting it after a backoff");
 		d->child = 0;
 		/* the process group: nothing it started may outlive it */
@@ -548,14 +551,14 @@ child_actions(struct sgd *d, msec_t now)
 			sg_child_exited(&d->sm, now);
 			break;
 		}
-		log_info("singleton %s started as pid %d (this node is the oldest%s%s)",
+		log_notice("singleton %s started as pid %d (this node is the oldest%s%s)",
 		    d->sc.name, (int)d->child, d->sc.role[0] ? " with role " : "", d->sc.role);
 		publish(d, "SingletonStarted", d->cfg.name);
 		d->running_on = d->self;
 		snprintf(d->running_on_name, sizeof(d->running_on_name), "%s", d->cfg.name);
 		break;
 	case ACT_TERM:
-		log_info("stopping singleton %s (pid %d): SIGTERM, SIGKILL after %lldms",
+		log_notice("stopping singleton %s (pid %d): SIGTERM, SIGKILL after %lldms",
 		    d->sc.name, (int)d->child, (long long)d->sc.stop_timeout);
 		if (d->child > 0)
 			kill(-d->child, SIGTERM);
@@ -888,7 +891,7 @@ on_svc(int fd, short ev, void *arg)
 			}
 		} else if (strcmp(m, SG_HAND_OVER_TO_ME) == 0 || strcmp(m, SG_HAND_OVER_DONE) == 0 ||
 		    strcmp(m, SG_HAND_OVER_PROGRESS) == 0 || strcmp(m, SG_TAKE_OVER_FROM_ME) == 0) {
-			log_info("%s from %s", m, name);
+			log_notice("%s from %s", m, name);
 			sg_receive(&d->sm, uid, m, now);
 		} else
 			d->dropped++;
@@ -1058,7 +1061,7 @@ main(int argc, char **argv)
 	if (o.argi < argc)
 		d.cmd = &argv[o.argi];
 	else if (d.sc.command[0] == '\0') {
-		fprintf(stderr, "singletond: %s: no command: give one after -- or as 'command' in [singleton.%s]\n",
+		log_errx("%s: no command: give one after -- or as 'command' in [singleton.%s]",
 		    d.cfg.path, o.singleton);
 		return 1;
 	}
@@ -1103,7 +1106,9 @@ main(int argc, char **argv)
 		sg_tick(&d.sm, now);
 		if (d.sm.changed || (int)d.sm.state != was_state) {
 			if (d.sm.why[0])
-				log_info("singleton %s: %s", d.sc.name, d.sm.why);
+				/* a move is a notice; a node's first view, younger, is routine */
+				log_msg(d.sm.state == SG_YOUNGER && (was_state < 0 || was_state == SG_START) ?
+				    LOG_INFO : LOG_NOTICE, "singleton %s: %s", d.sc.name, d.sm.why);
 			d.sm.changed = 0;
 			d.sm.why[0] = '\0';
 			was_state = (int)d.sm.state;

@@ -1,8 +1,10 @@
 /*
  * job.c: runs one attempt of a job as /bin/sh -c CMD in its own process
  * group: the payload goes to its stdin from the loop without blocking, its
- * stdout is kept (at most 1 MiB), its stderr is ours. The worker reaps it
- * (SIGCHLD) and calls job_exited(); job_outcome() then says what to report.
+ * stdout is kept (at most 1 MiB), its stderr is logged line by line with
+ * the job's id, and its last lines are kept for the report of a failed
+ * attempt. The worker reaps it (SIGCHLD) and calls job_exited();
+ * job_outcome() then says what to report.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -18,6 +20,7 @@
 
 #include "job.h"
 #include "log.h"
+#include "utf8.h"
 
 extern char **environ;
 
@@ -25,7 +28,7 @@ void
 job_clear(struct job *j)
 {
 	memset(j, 0, sizeof(*j));
-	j->in = j->out = -1;
+	j->in = j->out = j->err = -1;
 }
 
 static void
@@ -121,6 +124,105 @@ on_stdout(int fd, short ev, void *arg)
 	read_out(arg);
 }
 
+/*
+ * One line of its stderr (without the newline): logged, up to JOB_LOG_LINES
+ * an attempt (a job that floods its stderr must not flood the journal), and
+ * kept as the last line of the tail, whose first lines go to make room.
+ */
+static void
+stderr_line(struct job *j, const char *line, size_t len)
+{
+	char *nl;
+
+	if (j->logged < JOB_LOG_LINES)
+		log_info("job %s: stderr: %.*s", j->id, (int)len, line);
+	else if (j->logged == JOB_LOG_LINES)
+		log_info("job %s: stderr: more than %d lines: the rest is not logged",
+		    j->id, JOB_LOG_LINES);
+	j->logged++;
+	if (len > JOB_TAIL_MAX - 1) {
+		line += len - (JOB_TAIL_MAX - 1);
+		len = JOB_TAIL_MAX - 1;
+	}
+	while (j->tlen > 0 && (j->tlen + len + 1 > JOB_TAIL_MAX || j->tlines >= JOB_TAIL_LINES)) {
+		nl = memchr(j->tail, '\n', j->tlen);
+		memmove(j->tail, nl + 1, j->tlen - (size_t)(nl + 1 - j->tail));
+		j->tlen -= (size_t)(nl + 1 - j->tail);
+		j->tlines--;
+	}
+	memcpy(j->tail + j->tlen, line, len);
+	j->tlen += len;
+	j->tail[j->tlen++] = '\n';
+	j->tail[j->tlen] = '\0';
+	j->tlines++;
+}
+
+/* Closes its stderr; a last line without a newline is logged and kept too. */
+static void
+close_err(struct job *j)
+{
+	if (j->err < 0)
+		return;
+	if (j->llen > 0)
+		stderr_line(j, j->line, j->llen);
+	j->llen = 0;
+	loop_unwatch(j->loop, j->err);
+	close(j->err);
+	j->err = -1;
+}
+
+/* Reads its stderr until EAGAIN or EOF, a line at a time (a NUL byte becomes '?'). */
+static void
+read_err(struct job *j)
+{
+	char buf[4096];
+	ssize_t n, i;
+
+	while (j->err >= 0) {
+		if ((n = read(j->err, buf, sizeof(buf))) < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN)
+				return;
+			log_warn("job %s: cannot read its stderr", j->id);
+			n = 0;
+		}
+		if (n == 0) {
+			close_err(j);
+			return;
+		}
+		for (i = 0; i < n; i++) {
+			if (buf[i] == '\n') {
+				stderr_line(j, j->line, j->llen);
+				j->llen = 0;
+				continue;
+			}
+			j->line[j->llen++] = buf[i] == '\0' ? '?' : buf[i];
+			if (j->llen == JOB_LINE_MAX) {
+				stderr_line(j, j->line, j->llen);
+				j->llen = 0;
+			}
+		}
+	}
+}
+
+static void
+on_stderr(int fd, short ev, void *arg)
+{
+	(void)fd;
+	(void)ev;
+	read_err(arg);
+}
+
+const char *
+job_stderr_tail(struct job *j)
+{
+	j->tail[j->tlen] = '\0';
+	utf8_scrub(j->tail);
+	j->tlen = strlen(j->tail);
+	return j->tail;
+}
+
 /* Our environment without the job's names, then env: a NULL-terminated copy. */
 static char **
 make_env(char *const *env)
@@ -171,7 +273,7 @@ job_spawn(struct job *j, struct loop *loop, const char *cmd, char *const *env, m
 {
 	static char sh[] = "/bin/sh", dashc[] = "-c";
 	char **e = make_env(env), *argv[4];
-	int in[2] = { -1, -1 }, out[2] = { -1, -1 }, sig;
+	int in[2] = { -1, -1 }, out[2] = { -1, -1 }, err[2] = { -1, -1 }, sig;
 	sigset_t all, old;
 	pid_t pid = -1, parent = getpid();
 
@@ -179,7 +281,7 @@ job_spawn(struct job *j, struct loop *loop, const char *cmd, char *const *env, m
 	argv[1] = dashc;
 	argv[2] = (char *)(uintptr_t)cmd;
 	argv[3] = NULL;
-	if (pipe2(in, O_CLOEXEC) < 0 || pipe2(out, O_CLOEXEC) < 0) {
+	if (pipe2(in, O_CLOEXEC) < 0 || pipe2(out, O_CLOEXEC) < 0 || pipe2(err, O_CLOEXEC) < 0) {
 		log_warn("job %s: cannot make pipes", j->id);
 		goto out;
 	}
@@ -194,7 +296,7 @@ job_spawn(struct job *j, struct loop *loop, const char *cmd, char *const *env, m
 		for (sig = 1; sig < NSIG; sig++)
 			if (sig != SIGKILL && sig != SIGSTOP)
 				signal(sig, SIG_DFL);
-		if (dup2(in[0], 0) < 0 || dup2(out[1], 1) < 0)
+		if (dup2(in[0], 0) < 0 || dup2(out[1], 1) < 0 || dup2(err[1], 2) < 0)
 			_exit(127);
 		closefrom(3);
 		sigemptyset(&all);
@@ -213,26 +315,33 @@ out:
 		close(in[0]);
 	if (out[1] >= 0)
 		close(out[1]);
+	if (err[1] >= 0)
+		close(err[1]);
 	if (pid < 0) {
 		if (in[1] >= 0)
 			close(in[1]);
 		if (out[0] >= 0)
 			close(out[0]);
+		if (err[0] >= 0)
+			close(err[0]);
 		return -1;
 	}
 	j->loop = loop;
 	j->pid = pid;
 	j->in = in[1];
 	j->out = out[0];
+	j->err = err[0];
 	j->started = now;
 	j->deadline = j->timeout > 0 ? now + j->timeout : 0;
 	fcntl(j->in, F_SETFL, fcntl(j->in, F_GETFL) | O_NONBLOCK);
 	fcntl(j->out, F_SETFL, fcntl(j->out, F_GETFL) | O_NONBLOCK);
+	fcntl(j->err, F_SETFL, fcntl(j->err, F_GETFL) | O_NONBLOCK);
 	if (j->plen > 0)
 		loop_watch(loop, j->in, POLLOUT, on_stdin, j);
 	else
 		close_in(j);
 	loop_watch(loop, j->out, POLLIN, on_stdout, j);
+	loop_watch(loop, j->err, POLLIN, on_stderr, j);
 	return 0;
 }
 
@@ -253,10 +362,12 @@ job_exited(struct job *j, int status)
 	kill(-j->pid, SIGKILL);
 	j->pid = 0;
 	j->status = status;
-	/* what it wrote before it exited is in the pipe */
+	/* what it wrote before it exited is in the pipes */
 	read_out(j);
 	close_out(j);
 	close_in(j);
+	read_err(j);
+	close_err(j);
 }
 
 /* "10s", "1.5s", "0.25s" */
@@ -299,6 +410,7 @@ job_free(struct job *j)
 	if (j->loop != NULL) {
 		close_in(j);
 		close_out(j);
+		close_err(j);
 	}
 	free(j->payload);
 	free(j->res);

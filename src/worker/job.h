@@ -1,4 +1,4 @@
-/* job.h: one attempt of a job: /bin/sh -c CMD in its own process group, payload in, result out. */
+/* job.h: one attempt of a job: /bin/sh -c CMD in its own process group, payload in, result and stderr out. */
 #ifndef WORKER_JOB_H
 #define WORKER_JOB_H
 
@@ -10,6 +10,10 @@
 
 #define JOB_ID_MAX	128
 #define JOB_RESULT_MAX	(1024 * 1024)	/* stdout kept as the result */
+#define JOB_LINE_MAX	1024		/* a longer stderr line is logged in pieces */
+#define JOB_TAIL_MAX	4096		/* the tail of stderr a failed attempt reports: */
+#define JOB_TAIL_LINES	20		/* at most this many bytes and lines */
+#define JOB_LOG_LINES	1000		/* stderr lines logged per attempt; the rest are not */
 
 struct job {
 	int used;
@@ -18,11 +22,17 @@ struct job {
 	msec_t started, timeout, deadline;	/* deadline 0: none */
 	pid_t pid;		/* also its process group; 0 once reaped */
 	int status;		/* wait status, once reaped */
-	int in, out;		/* our ends of its stdin and stdout, -1 when closed */
+	int in, out, err;	/* our ends of its stdin, stdout and stderr, -1 when closed */
 	unsigned char *payload;
 	size_t plen, poff;
 	unsigned char *res;	/* what it wrote to stdout */
 	size_t rlen, rcap;
+	char line[JOB_LINE_MAX + 1];	/* the stderr line being read */
+	size_t llen;
+	char tail[JOB_TAIL_MAX + 1];	/* its last lines, each ending in '\n' */
+	size_t tlen;
+	int tlines;
+	long logged;		/* stderr lines logged so far */
 	int over, timed_out, stopped;
 	struct loop *loop;
 };
@@ -39,13 +49,18 @@ int job_spawn(struct job *j, struct loop *loop, const char *cmd, char *const *en
 void job_kill(struct job *, int stopped);
 /* Kills it if its deadline has passed; 1 if it did. */
 int job_tick(struct job *, msec_t now);
-/* The command was reaped: kills what it left behind, reads its last output. */
+/*
+ * The command was reaped: kills what it left behind, reads its last output
+ * and stderr (each stderr line is logged as "job ID: stderr: LINE").
+ */
 void job_exited(struct job *, int status);
 /*
  * The outcome of an attempt that has exited: 0 done (the result is
  * res/rlen), -1 failed with the reason in why ("exit status 2", ...).
  */
 int job_outcome(const struct job *, char *why, size_t len);
+/* The last lines of its stderr (at most JOB_TAIL_LINES, JOB_TAIL_MAX bytes) as UTF-8 text; "" if none. */
+const char *job_stderr_tail(struct job *);
 /* Closes its pipes and frees its buffers: the job is unused again. */
 void job_free(struct job *);
 

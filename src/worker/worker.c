@@ -54,7 +54,7 @@
 #include "proto.h"
 #include "sock.h"
 
-#define USAGE		"worker [-nv] [-c FILE] [--exec CMD]"
+#define USAGE		"worker [-nqv] [-c FILE] [--exec CMD]"
 #define MASTER_SOCK	"singleton.master"
 #define ASK_WAIT	1000		/* ms the master may hold a request for work */
 #define ANSWER_WITHIN	5000		/* ms: then a new socket and a retry */
@@ -179,20 +179,24 @@ drop_report(struct report *r)
 	free(r);
 }
 
+/* A failed attempt's report carries the last lines of its stderr, if it wrote any. */
 static void
-report_failed(const struct job *j, const char *why)
+report_failed(struct job *j, const char *why)
 {
 	cJSON *req = request("failed");
+	const char *tail = job_stderr_tail(j);
 
 	cJSON_AddStringToObject(req, "id", j->id);
 	cJSON_AddNumberToObject(req, "attempt", (double)j->attempt);
 	cJSON_AddStringToObject(req, "why", why);
+	if (*tail != '\0')
+		cJSON_AddStringToObject(req, "stderr", tail);
 	log_debug("job %s attempt %ld failed: %s", j->id, j->attempt, why);
 	queue_report(j, req);
 }
 
 static void
-report_done(const struct job *j, msec_t now)
+report_done(struct job *j, msec_t now)
 {
 	cJSON *req = request("done");
 	char *b64 = to_b64(j->res, j->rlen), *txt;
@@ -378,7 +382,7 @@ static void
 heard(msec_t now)
 {
 	if (W.outage)
-		log_info("master reachable again");
+		log_notice("master reachable again");
 	W.outage = 0;
 	W.backoff = 0;
 	W.last_heard = now;
@@ -583,13 +587,13 @@ setup(int argc, char **argv)
 		{ NULL, 0, NULL, 0 }
 	};
 	const char *conf, *exec = NULL;
-	int ch, check = 0, verbose = 0;
+	int ch, check = 0, verbose = 0, quiet = 0;
 
 	/* daemon_setup's flags, plus --exec */
 	setlocale(LC_NUMERIC, "C");
-	log_init("worker");
+	log_init_daemon("worker");
 	conf = config_default_path();
-	while ((ch = getopt_long(argc, argv, "+c:nvh", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "+c:nqvh", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'c':
 			conf = optarg;
@@ -599,6 +603,9 @@ setup(int argc, char **argv)
 			break;
 		case 'v':
 			verbose++;
+			break;
+		case 'q':
+			quiet++;
 			break;
 		case 'e':
 			exec = optarg;
@@ -622,9 +629,11 @@ setup(int argc, char **argv)
 		fprintf(stderr, "worker: --exec needs a command\nusage: %s\n", USAGE);
 		exit(2);
 	}
-	log_setverbose(verbose);
+	if (check)
+		log_init("worker");	/* as daemon_setup: plain lines for a person */
 	if (config_load(conf, &W.cfg) != 0)
 		exit(1);
+	daemon_log_level(&W.cfg, verbose, quiet);
 	if (check) {
 		printf("configuration OK\n");
 		exit(0);

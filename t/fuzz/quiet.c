@@ -6,6 +6,7 @@
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "log.h"
 
@@ -108,4 +109,90 @@ fatalx(const char *fmt, ...)
 
 	va_start(ap, fmt);
 	die(fmt, ap);
+}
+
+/* The levels (lib/log.c) and the other levels' functions, quiet as well. */
+static const char *levels[] = { "", "", "", "err", "warning", "notice", "info", "debug" };
+static int level = 6;
+
+void
+log_init_daemon(const char *name)
+{
+	(void)name;
+}
+
+void
+log_setlevel(int pri)
+{
+	level = pri;
+}
+
+int
+log_getlevel(void)
+{
+	return level;
+}
+
+int
+log_level_parse(const char *name)
+{
+	int pri;
+
+	for (pri = 3; pri <= 7; pri++)
+		if (strcmp(name, levels[pri]) == 0)
+			return pri;
+	return -1;
+}
+
+const char *
+log_level_name(int pri)
+{
+	return pri >= 3 && pri <= 7 ? levels[pri] : "?";
+}
+
+int
+log_journal(void)
+{
+	return 0;
+}
+
+void
+log_msg(int pri, const char *fmt, ...)
+{
+	va_list ap;
+
+	(void)pri;
+	va_start(ap, fmt);
+	format(fmt, ap);
+	va_end(ap);
+}
+
+void
+log_err(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	format(fmt, ap);
+	va_end(ap);
+}
+
+void
+log_errx(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	format(fmt, ap);
+	va_end(ap);
+}
+
+void
+log_notice(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	format(fmt, ap);
+	va_end(ap);
 }

@@ -102,6 +102,17 @@ node_conf() {
 	} > "$AKC_DIR/$name.conf"
 }
 
+# AKC_TIME_RE: the RFC 3339 time (UTC, milliseconds) and blank that start a
+# daemon's log lines when they do not go to the journal.
+AKC_TIME_RE='[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}Z '
+
+# untimed CMD [ARGS...]: runs CMD with its stderr on stdout and the time
+# taken off the start of each line, for exact comparisons; CMD's status.
+untimed() {
+	"$@" 2>&1 | sed -E "s/^$AKC_TIME_RE//"
+	return "${PIPESTATUS[0]}"
+}
+
 # addr_of NAME
 addr_of() { cat "$AKC_DIR/$1.addr"; }
 conf_of() { echo "$AKC_DIR/$1.conf"; }
@@ -111,11 +122,12 @@ conf_of() { echo "$AKC_DIR/$1.conf"; }
 # one node: AKC_WRAP="valgrind ..." start_node n1. The pid recorded is the
 # wrapper's, which must exec or be the daemon (valgrind is).
 
-# start_daemon NAME PROG: starts PROG for node NAME in the background (fd 3 closed for bats).
+# start_daemon NAME PROG [ARGS...]: starts PROG for node NAME in the background
+# (fd 3 closed for bats), with ARGS after -c FILE.
 start_daemon() {
-	local name=$1 prog=$2
+	local name=$1 prog=$2; shift 2
 	# shellcheck disable=SC2086
-	${AKC_WRAP:-} "$AKC_BIN/$prog" -c "$AKC_DIR/$name.conf" >>"$AKC_DIR/$name.$prog.log" 2>&1 3>&- &
+	${AKC_WRAP:-} "$AKC_BIN/$prog" -c "$AKC_DIR/$name.conf" "$@" >>"$AKC_DIR/$name.$prog.log" 2>&1 3>&- &
 	local pid=$!
 	echo "$pid" >> "$AKC_DIR/pids"
 	echo "$pid" > "$AKC_DIR/$name.$prog.pid"

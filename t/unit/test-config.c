@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "daemon.h"
 #include "log.h"
 #include "unit.h"
 
@@ -180,6 +181,48 @@ errors(void)
 	CHECK(errors_contain(want));
 }
 
+/* [node] log-level: the five syslog levels by name; the default is info; -v/-q override it. */
+static void
+log_level(void)
+{
+	static const char *names[] = { "err", "warning", "notice", "info", "debug" };
+	static const int pri[] = { LOG_ERR, LOG_WARNING, LOG_NOTICE, LOG_INFO, LOG_DEBUG };
+	struct akc_config c;
+	char text[128], want[256];
+	int i;
+
+	CHECK_INT(load("[node]\nname = a\naddress = tcp://h:1\n", &c), 0);
+	CHECK_INT(c.log_level, LOG_INFO);
+	for (i = 0; i < 5; i++) {
+		snprintf(text, sizeof(text), "[node]\nname = a\naddress = tcp://h:1\n"
+		    "log-level = %s   # comment\n", names[i]);
+		CHECK_INT(load(text, &c), 0);
+		CHECK_INT(c.log_level, pri[i]);
+		CHECK_STR(log_level_name(pri[i]), names[i]);
+	}
+	CHECK_INT(load("[node]\nname = a\naddress = tcp://h:1\nlog-level = loud\n", &c), 1);
+	snprintf(want, sizeof(want), "%s:4: bad value 'loud' for 'log-level': expected err, "
+	    "warning, notice, info or debug", path);
+	CHECK(errors_contain(want));
+	CHECK_INT(load("[node]\nname = a\naddress = tcp://h:1\nlog-level = WARNING\n", &c), 1);
+	CHECK_INT(load("[node]\nname = a\naddress = tcp://h:1\nlog-level =\n", &c), 1);
+	/* the flags: one level per -v or -q from info, whatever the file says */
+	c.log_level = LOG_WARNING;
+	daemon_log_level(&c, 0, 0);
+	CHECK_INT(log_getlevel(), LOG_WARNING);
+	daemon_log_level(&c, 1, 0);
+	CHECK_INT(log_getlevel(), LOG_DEBUG);
+	daemon_log_level(&c, 3, 0);
+	CHECK_INT(log_getlevel(), LOG_DEBUG);
+	daemon_log_level(&c, 0, 1);
+	CHECK_INT(log_getlevel(), LOG_NOTICE);
+	daemon_log_level(&c, 0, 2);
+	CHECK_INT(log_getlevel(), LOG_WARNING);
+	daemon_log_level(&c, 0, 9);
+	CHECK_INT(log_getlevel(), LOG_ERR);
+	log_setlevel(LOG_INFO);
+}
+
 int
 main(void)
 {
@@ -195,6 +238,7 @@ main(void)
 	RUN(replica_nodes);
 	RUN(durations);
 	RUN(errors);
+	RUN(log_level);
 	unlink(path);
 	unlink(errpath);
 	return unit_done();

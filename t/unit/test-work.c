@@ -487,6 +487,70 @@ merge_snapshot(void)
 	work_free(&s);
 }
 
+/*
+ * A failed job's event carries the tail of its stderr: at most
+ * WORK_STDERR_MAX bytes, cut at a character, none when empty; a merge
+ * carries it over, from events and from a snapshot's result lines.
+ */
+static cJSON *
+line_stderr(uint64_t seq, void *arg)
+{
+	(void)seq;
+	(void)arg;
+	return cJSON_Parse("{\"result\":\"gave up\",\"stderr\":\"oops\\n\"}");
+}
+
+static void
+failed_stderr(void)
+{
+	struct work w;
+	cJSON *ev, *salvage, *out, *snap;
+	char *big = malloc(WORK_STDERR_MAX + 100);
+	long n[MERGE_WHATS];
+	const char *s;
+	size_t i;
+
+	work_init(&w);
+	apply(&w, ev_accepted("a", "cA=="));
+	ev = ev_with_stderr(ev_failed(work_find(&w, "a"), "exit status 2"), "line 1\nline 2\n");
+	CHECK_STR(json_str(ev, "stderr"), "line 1\nline 2\n");
+	CHECK_INT(apply(&w, ev), 0);
+	CHECK_INT(work_find(&w, "a")->status, JOB_FAILED);
+	ev = ev_with_stderr(ev_failed(work_find(&w, "a"), "x"), "");
+	CHECK(cJSON_GetObjectItemCaseSensitive(ev, "stderr") == NULL);
+	cJSON_Delete(ev);
+	ev = ev_with_stderr(ev_failed(work_find(&w, "a"), "x"), NULL);
+	CHECK(cJSON_GetObjectItemCaseSensitive(ev, "stderr") == NULL);
+	cJSON_Delete(ev);
+	/* too long: the last bytes, starting at a character (é is 2 bytes) */
+	memset(big, 'y', 10);
+	for (i = 10; i + 2 <= WORK_STDERR_MAX + 11; i += 2)
+		memcpy(big + i, "\xc3\xa9", 2);
+	big[i] = '\0';
+	ev = ev_with_stderr(ev_failed(work_find(&w, "a"), "x"), big);
+	s = json_str(ev, "stderr");
+	CHECK(s != NULL && strlen(s) <= WORK_STDERR_MAX && strlen(s) >= WORK_STDERR_MAX - 1);
+	CHECK(s != NULL && (unsigned char)s[0] == 0xc3 && strcmp(s + strlen(s) - 2, "\xc3\xa9") == 0);
+	cJSON_Delete(ev);
+	free(big);
+	/* merged from a divergent log, with its stderr */
+	salvage = cJSON_Parse("[{\"e\":\"accepted\",\"id\":\"b\",\"payload\":\"cQ==\"},"
+	    "{\"e\":\"failed\",\"id\":\"b\",\"why\":\"no\",\"stderr\":\"why not\\n\"}]");
+	out = work_merge(&w, salvage, 5, n);
+	CHECK_INT(cJSON_GetArraySize(out), 2);
+	CHECK_STR(json_str(cJSON_GetArrayItem(out, 1), "stderr"), "why not\n");
+	cJSON_Delete(out);
+	cJSON_Delete(salvage);
+	/* from a snapshot: the result line's stderr */
+	snap = work_snapshot(&w);
+	out = work_snapshot_events(snap, line_stderr, NULL);
+	CHECK_INT(cJSON_GetArraySize(out), 2);
+	CHECK_STR(json_str(cJSON_GetArrayItem(out, 1), "stderr"), "oops\n");
+	cJSON_Delete(out);
+	cJSON_Delete(snap);
+	work_free(&w);
+}
+
 /* A result line whose result is not text: its bytes in base64. */
 static cJSON *
 line_b64(uint64_t seq, void *arg)
@@ -653,6 +717,7 @@ main(void)
 	RUN(merge_in_order);
 	RUN(merge_snapshot);
 	RUN(binary_result);
+	RUN(failed_stderr);
 	RUN(epoch_runs);
 	return unit_done();
 }
