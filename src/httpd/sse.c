@@ -159,7 +159,7 @@ on_snapshot(void *arg, int slot, cJSON *rsp, const char *err)
 		cJSON_AddStringToObject(e, "error", rsp == NULL ? err : json_str(rsp, "error") ?
 		    json_str(rsp, "error") : "bad snapshot from memberd");
 		txt = json_print(e);
-		frame(&c->out, "error", 0, 0, txt);
+		frame(&c->out, "stream-error", 0, 0, txt);
 		cJSON_free(txt);
 		cJSON_Delete(e);
 		cJSON_Delete(rsp);
