@@ -56,7 +56,8 @@ row() {
 	grep -q 'UNREACHABLE' "$AKC_DIR/dom.html"
 	shot web-unreachable
 	# no script error was thrown on the way
-	[ "$(browser_eval "window.onerror === null")" = true ]
+	run browser_errors
+	refute_output
 }
 
 @test "the page's files: served with a content security policy; nothing else is" {

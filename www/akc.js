@@ -295,14 +295,20 @@ function parseMetrics(text, wanted) {
   return out;
 }
 
+let metricsBusy = false;
+
 async function refreshMetrics() {
   let text;
+  if (metricsBusy) return;
+  metricsBusy = true;
   try {
     const r = await fetch("/metrics", { cache: "no-store" });
     if (!r.ok) return;
     text = await r.text();
   } catch (e) {
     return;
+  } finally {
+    metricsBusy = false;
   }
   const wanted = new Set(["akc_phi", "akc_messages_sent_total", "akc_messages_received_total",
     "akc_singleton_location"]);
@@ -326,9 +332,17 @@ async function refreshMetrics() {
 
 /* ---- jobs ---- */
 
+let jobsBusy = false;
+
 async function refreshJobs() {
-  let q;
   const note = $("jobs-note");
+  if (jobsBusy) {
+    // the proxy holds requests while the master moves: say so, do not pile up
+    note.textContent = "waiting for the master…";
+    return;
+  }
+  jobsBusy = true;
+  let q;
   try {
     q = await getJSON("/jobs");
   } catch (e) {
@@ -336,6 +350,8 @@ async function refreshJobs() {
     note.textContent = /not running/.test(e.message) ? "no master proxy on this node" : "master: " + e.message;
     note.title = e.message;
     return;
+  } finally {
+    jobsBusy = false;
   }
   note.textContent = "";
   note.title = "";
@@ -413,4 +429,5 @@ connect();
 setInterval(refreshMembers, MEMBERS_EVERY);
 setInterval(refreshMetrics, METRICS_EVERY);
 setInterval(refreshJobs, JOBS_EVERY);
+setInterval(drawPlot, JOBS_EVERY);	// time moves on when the master does not answer
 window.addEventListener("resize", drawPlot);

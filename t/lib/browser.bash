@@ -24,6 +24,8 @@ browser_start() {
 	BROWSER_SESSION=$(cdp Target.attachToTarget "{\"targetId\":\"$target\",\"flatten\":true}" |
 	    jq -r .result.sessionId)
 	[ -n "$BROWSER_SESSION" ] && [ "$BROWSER_SESSION" != null ]
+	# scripts added for new documents (browser_open's error hook) need the Page domain
+	cdp Page.enable '{}' >/dev/null
 	cdp Emulation.setDeviceMetricsOverride \
 	    '{"width":1280,"height":800,"deviceScaleFactor":1,"mobile":false}' >/dev/null
 }
@@ -48,9 +50,17 @@ cdp() {
 	return 1
 }
 
+# browser_open URL: loads URL; the page's uncaught errors are kept for browser_errors.
 browser_open() {
+	local hook='window.__errors = [];
+	    addEventListener("error", (e) => __errors.push(String(e.message)));
+	    addEventListener("unhandledrejection", (e) => __errors.push(String(e.reason)));'
+	cdp Page.addScriptToEvaluateOnNewDocument "$(jq -nc --arg s "$hook" '{source: $s}')" >/dev/null
 	cdp Page.navigate "$(jq -nc --arg u "$1" '{url: $u}')" >/dev/null
 }
+
+# browser_errors: the page's uncaught errors and rejections so far, one a line.
+browser_errors() { browser_eval '__errors.join("\n")'; }
 
 # browser_eval EXPR: the value of a JavaScript expression in the page.
 browser_eval() {
