@@ -352,18 +352,26 @@ on_completed(void *cls, struct MHD_Connection *con, void **con_cls,
 	*con_cls = NULL;
 }
 
+/*
+ * libmicrohttpd's messages: warnings while it starts (a port in use), debug
+ * afterwards, when they are about one connection (a client that went away
+ * in the middle of a stream is no news).
+ */
 static void
 on_mhd_log(void *cls, const char *fmt, va_list ap)
 {
+	struct httpd *h = cls;
 	char msg[512];
 	size_t n;
 
-	(void)cls;
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	n = strlen(msg);
 	while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == '.'))
 		msg[--n] = '\0';
-	log_warnx("libmicrohttpd: %s", msg);
+	if (h->mhd == NULL)
+		log_warnx("libmicrohttpd: %s", msg);
+	else
+		log_debug("libmicrohttpd: %s", msg);
 }
 
 /* MHD_run() runs every turn of the loop: nothing to do on its own. */
