@@ -41,6 +41,7 @@
 
 #include "backend.h"
 #include "buf.h"
+#include "evring.h"
 #include "httpd.h"
 #include "json.h"
 #include "log.h"
@@ -48,26 +49,10 @@
 #include "sock.h"
 #include "sse.h"
 
-#define RING_EVENTS	1024		/* events kept for Last-Event-ID */
-#define RING_BYTES	(1024 * 1024)
 #define EVENT_MAX	(64 * 1024)	/* larger event messages are dropped (memberd's are < 2 KiB) */
 #define KEEPALIVE	15000		/* ms between comments on an idle stream */
 #define RETRY		2000		/* ms: EventSource's reconnection delay */
 #define FILL		(16 * 1024)	/* bytes formatted at once for a stream */
-
-struct ev {
-	uint64_t seq;
-	char *json;		/* one line (cJSON's) */
-	size_t len;
-};
-
-struct ring {
-	struct ev e[RING_EVENTS];
-	int head, n;		/* oldest at head; seq lo + 1 ... hi */
-	size_t bytes;
-	uint64_t lo, hi;
-	int valid;		/* an event has arrived since the start or the last reset */
-};
 
 enum cstate {
 	C_SNAPSHOT,		/* waiting for memberd's snapshot */
@@ -89,7 +74,7 @@ struct client {
 struct sse {
 	struct httpd *h;
 	int sub, fd;
-	struct ring ring;
+	struct evring ring;
 	struct client *clients;
 	int nclients;
 	msec_t next_keepalive;
@@ -190,82 +175,29 @@ on_snapshot(void *arg, int slot, cJSON *rsp, const char *err)
 	wake(c);
 }
 
-static struct ev *
-ring_at(struct ring *r, uint64_t seq)
-{
-	return &r->e[(r->head + (int)(seq - r->lo - 1)) % RING_EVENTS];
-}
-
+/* An event into the ring, and what it means for each stream (rules 2 to 4). */
 static void
-ring_evict(struct sse *s)
+push(struct sse *s, uint64_t seq, char *json)
 {
-	struct ring *r = &s->ring;
+	uint64_t before = s->ring.hi;
+	int was_valid = s->ring.valid;
+	enum evring_cont cont = evring_push(&s->ring, seq, json);
 	struct client *c;
 
-	cJSON_free(r->e[r->head].json);
-	r->bytes -= r->e[r->head].len;
-	r->head = (r->head + 1) % RING_EVENTS;
-	r->n--;
-	r->lo++;
-	for (c = s->clients; c != NULL; c = c->next)
-		if (c->state == C_STREAM && c->want <= r->lo)
-			drop(c, "the client reads too slowly (it fell a ring of events behind)");
-}
-
-/*
- * Empties the ring before event seq. Streams that would miss events get a
- * new snapshot: all of them after a restart of memberd (seq starts again),
- * otherwise those owed an event before seq.
- */
-static void
-ring_reset(struct sse *s, uint64_t seq, const char *why, int restart)
-{
-	struct ring *r = &s->ring;
-	struct client *c;
-
-	if (r->valid)
+	if (was_valid && cont != EVRING_NEXT)
 		log_info("event seq %llu after %llu: %s; streams that missed events start "
-		    "from a new snapshot", (unsigned long long)seq, (unsigned long long)r->hi, why);
-	while (r->n > 0) {
-		cJSON_free(r->e[r->head].json);
-		r->head = (r->head + 1) % RING_EVENTS;
-		r->n--;
-	}
-	r->head = 0;
-	r->bytes = 0;
-	r->lo = r->hi = seq - 1;
-	r->valid = 1;
-	for (c = s->clients; c != NULL; c = c->next)
-		if (c->state == C_STREAM && (restart || c->want < seq))
+		    "from a new snapshot", (unsigned long long)seq, (unsigned long long)before,
+		    cont == EVRING_RESTART ? "memberd restarted" : "events were missed");
+	for (c = s->clients; c != NULL; c = c->next) {
+		if (c->state != C_STREAM)
+			continue;
+		if (cont == EVRING_RESTART || (cont != EVRING_NEXT && c->want < seq))
 			resnap(c);
-}
-
-static void
-ring_push(struct sse *s, uint64_t seq, char *json)
-{
-	struct ring *r = &s->ring;
-	struct client *c;
-	struct ev *e;
-	size_t len = strlen(json);
-
-	if (!r->valid)
-		ring_reset(s, seq, "first event", 0);
-	else if (seq <= r->hi)
-		ring_reset(s, seq, "memberd restarted", 1);
-	else if (seq != r->hi + 1)
-		ring_reset(s, seq, "events were missed", 0);
-	while (r->n > 0 && (r->n == RING_EVENTS || r->bytes + len > RING_BYTES))
-		ring_evict(s);
-	e = &r->e[(r->head + r->n) % RING_EVENTS];
-	e->seq = seq;
-	e->json = json;
-	e->len = len;
-	r->n++;
-	r->bytes += len;
-	r->hi = seq;
-	for (c = s->clients; c != NULL; c = c->next)
-		if (c->state == C_STREAM && c->want <= seq)
+		else if (evring_behind(&s->ring, c->want))
+			drop(c, "the client reads too slowly (it fell a ring of events behind)");
+		else if (c->want <= seq)
 			wake(c);
+	}
 }
 
 static void
@@ -288,7 +220,7 @@ on_event(int fd, short revents, void *arg)
 			cJSON_Delete(ev);
 			continue;
 		}
-		ring_push(s, (uint64_t)seq, json_print(ev));
+		push(s, (uint64_t)seq, json_print(ev));
 		cJSON_Delete(ev);
 	}
 }
@@ -302,6 +234,7 @@ sse_new(struct httpd *h)
 	if ((s = calloc(1, sizeof(*s))) == NULL)
 		fatal("calloc");
 	s->h = h;
+	evring_init(&s->ring, 0, 0);
 	config_ipc_path(&h->cfg, SOCK_MEMBERD_EVENTS, addr, sizeof(addr));
 	if ((s->sub = sock_connect(NN_SUB, addr, EVENT_MAX * 2, 1000)) < 0 ||
 	    nn_setsockopt(s->sub, NN_SUB, NN_SUB_SUBSCRIBE, "", 0) < 0) {
@@ -319,36 +252,25 @@ sse_new(struct httpd *h)
 void
 sse_free(struct sse *s)
 {
-	struct ring *r;
-
 	if (s == NULL)
 		return;
-	r = &s->ring;
-	while (r->n > 0) {
-		cJSON_free(r->e[r->head].json);
-		r->head = (r->head + 1) % RING_EVENTS;
-		r->n--;
-	}
+	evring_free(&s->ring);
 	loop_unwatch(s->h->loop, s->fd);
 	sock_close(s->sub);
 	free(s);
 }
 
-/* Formats the events c owes into its buffer; 0 when there are none yet. */
+/* Formats the events c is owed into its buffer, as many as fit in FILL. */
 static void
 fill(struct client *c)
 {
-	struct ring *r = &c->s->ring;
-	struct ev *e;
+	const struct evring_ev *e;
 
-	if (!r->valid || c->want > r->hi)
-		return;
-	if (c->want <= r->lo) {
+	if (evring_behind(&c->s->ring, c->want)) {
 		drop(c, "the client reads too slowly (it fell a ring of events behind)");
 		return;
 	}
-	while (c->want <= r->hi && buf_left(&c->out) < FILL) {
-		e = ring_at(r, c->want);
+	while (buf_left(&c->out) < FILL && (e = evring_get(&c->s->ring, c->want)) != NULL) {
 		frame(&c->out, NULL, e->seq, 1, e->json);
 		c->want++;
 	}
@@ -399,7 +321,6 @@ struct MHD_Response *
 sse_open(struct sse *s, struct MHD_Connection *con, const char *last_id)
 {
 	struct MHD_Response *resp;
-	struct ring *r = &s->ring;
 	struct client *c;
 	uint64_t last;
 
@@ -415,8 +336,7 @@ sse_open(struct sse *s, struct MHD_Connection *con, const char *last_id)
 	s->clients = c;
 	s->nclients++;
 	buf_printf(&c->out, "retry: %d\n\n", RETRY);
-	if (last_id != NULL && str_to_u64(last_id, &last) == 0 && r->valid &&
-	    last >= r->lo && last <= r->hi) {
+	if (last_id != NULL && str_to_u64(last_id, &last) == 0 && evring_covers(&s->ring, last)) {
 		c->state = C_STREAM;
 		c->want = last + 1;
 	} else
