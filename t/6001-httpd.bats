@@ -73,6 +73,10 @@ has_event() {
 	run hget n1 /alive
 	[ "$(code)" = 200 ]
 	assert_output '{"alive":true}'
+	# the work paths need singletond -s master on the node, and say so
+	hget n1 /jobs
+	[ "$(code)" = 503 ]
+	jq -e '.error | test("singletond -s master is not running")' "$AKC_DIR/body"
 }
 
 @test "/ready: 503 naming leaderd while it is stopped, 200 once it is back; /alive: 503 at once without memberd" {
@@ -137,6 +141,20 @@ has_event() {
 	wait_until 10 curl -s -o /dev/null "$(url_of n1)/alive"
 	hget n1 /cluster/members/n1 -X DELETE -H "$(auth)"
 	[ "$(code)" = 403 ]
+}
+
+@test "409 for a change the member's status does not allow now" {
+	http_cluster 3
+	wait_until 30 all_up_everywhere 3 n1 n2 n3
+	# n2 unreachable and not downed: no convergence, so nothing is removed
+	kill_node n2
+	wait_until 20 is_unreachable n1 n2
+	hget n1 /cluster/members/n3 -X PUT -d operation=Down -H "$(auth)"
+	[ "$(code)" = 200 ]
+	[ "$(member_status n1 n3)" = Down ]
+	hget n1 /cluster/members/n3 -X DELETE -H "$(auth)"
+	[ "$(code)" = 409 ]
+	[ "$(jq -r .error "$AKC_DIR/body")" = "n3 is Down and cannot leave" ]
 }
 
 @test "/events: the snapshot, then MemberRemoved; Last-Event-ID resumes after that event" {
