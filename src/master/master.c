@@ -217,7 +217,6 @@ result_line(const struct job *jb, uint64_t seq, const char *status, const char *
 	return l;
 }
 
-/* Journals an event and applies it; a finished job's result line goes with it. */
 static void
 latency_observe(msec_t ms)
 {
@@ -230,6 +229,7 @@ latency_observe(msec_t ms)
 	M.lat.sum_ms += (double)ms;
 }
 
+/* Journals an event and applies it; a finished job's result line goes with it. */
 static uint64_t
 record(cJSON *ev)
 {
