@@ -145,6 +145,7 @@ defaults(struct akc_config *c)
 	c->keep_finished = 24 * 3600 * 1000;
 	snprintf(c->worker_exec, sizeof(c->worker_exec), "cat");
 	c->worker_concurrency = 1;
+	snprintf(c->http_address, sizeof(c->http_address), "127.0.0.1:8558");
 }
 
 /* Copies a string value into dst, refusing values that do not fit. */
@@ -544,6 +545,70 @@ worker_key(struct parse *p, const char *key, const char *v)
 		perr(p, "unknown key '%s' in [worker]", key);
 }
 
+int
+config_split_hostport(const char *s, char *host, size_t hostlen, int *port)
+{
+	const char *colon = strrchr(s, ':'), *h = s;
+	size_t hl;
+	char *end;
+	long p;
+
+	if (colon == NULL || colon == s)
+		return -1;
+	hl = (size_t)(colon - s);
+	if (*s == '[') {
+		if (hl < 3 || s[hl - 1] != ']')
+			return -1;
+		h = s + 1;
+		hl -= 2;
+	} else if (memchr(s, ']', hl) != NULL || memchr(s, ':', hl) != NULL)
+		return -1;	/* an IPv6 address needs its brackets */
+	if (hl >= hostlen || memchr(h, ' ', hl) != NULL)
+		return -1;
+	errno = 0;
+	p = strtol(colon + 1, &end, 10);
+	if (colon[1] == '\0' || *end != '\0' || errno != 0 || p < 1 || p > 65535)
+		return -1;
+	memcpy(host, h, hl);
+	host[hl] = '\0';
+	*port = (int)p;
+	return 0;
+}
+
+static void
+http_path(struct parse *p, const char *key, char dst[CONF_PATH_MAX], const char *v)
+{
+	if (*v != '\0' && *v != '/')
+		perr(p, "bad value '%s' for '%s': must be an absolute path", v, key);
+	else
+		set_str(p, key, dst, CONF_PATH_MAX, v);
+}
+
+static void
+http_key(struct parse *p, const char *key, const char *v)
+{
+	struct akc_config *c = p->cfg;
+	char host[CONF_ADDR_MAX];
+	int port;
+
+	if (strcmp(key, "address") == 0) {
+		if (config_split_hostport(v, host, sizeof(host), &port) < 0)
+			perr(p, "bad value '%s' for 'address': expected HOST:PORT "
+			    "(127.0.0.1:8558, [::1]:8558)", v);
+		else
+			set_str(p, key, c->http_address, sizeof(c->http_address), v);
+	} else if (strcmp(key, "token-file") == 0)
+		http_path(p, key, c->http_token_file, v);
+	else if (strcmp(key, "tls-cert-file") == 0)
+		http_path(p, key, c->http_tls_cert, v);
+	else if (strcmp(key, "tls-key-file") == 0)
+		http_path(p, key, c->http_tls_key, v);
+	else if (strcmp(key, "www-dir") == 0)
+		http_path(p, key, c->http_www_dir, v);
+	else
+		perr(p, "unknown key '%s' in [http]", key);
+}
+
 /* inih calls this per key; a '#' after blank space starts a comment. */
 static int
 handler(void *user, const char *section, const char *key, const char *raw)
@@ -585,6 +650,8 @@ handler(void *user, const char *section, const char *key, const char *raw)
 		master_key(p, key, v);
 	else if (strcmp(section, "worker") == 0)
 		worker_key(p, key, v);
+	else if (strcmp(section, "http") == 0)
+		http_key(p, key, v);
 	else if (*section == '\0')
 		perr(p, "key '%s' outside any section", key);
 	else
@@ -687,6 +754,8 @@ config_read(FILE *fp, const char *path, struct akc_config *cfg)
 		cfg->expected_response_after = cfg->heartbeat_interval;
 	if (cfg->strategy == DOWNING_STATIC_QUORUM && cfg->quorum_size == 0)
 		perr(&p, "missing required key 'quorum-size' in [downing] for strategy static-quorum");
+	if ((cfg->http_tls_cert[0] != '\0') != (cfg->http_tls_key[0] != '\0'))
+		perr(&p, "[http] needs both 'tls-cert-file' and 'tls-key-file' for HTTPS, or neither");
 	if (cfg->required_contact_points > cfg->nseeds && cfg->nseeds > 0)
 		perr(&p, "bad value %d for 'required-contact-points' in [cluster]: only %d seed "
 		    "node%s configured", cfg->required_contact_points, cfg->nseeds,

@@ -107,6 +107,13 @@ struct akc_config {
 	/* [worker] */
 	char worker_exec[CONF_PATH_MAX];
 	int worker_concurrency;
+
+	/* [http] (akc-httpd) */
+	char http_address[CONF_ADDR_MAX];	/* HOST:PORT */
+	char http_token_file[CONF_PATH_MAX];	/* "": every change is refused */
+	char http_tls_cert[CONF_PATH_MAX];	/* both or neither: HTTPS */
+	char http_tls_key[CONF_PATH_MAX];
+	char http_www_dir[CONF_PATH_MAX];	/* "": the installed page */
 };
 
 /* Seeds that must agree before a new cluster is formed (memberd(8), FORMING). */
@@ -129,6 +136,11 @@ int config_has_role(const struct akc_config *cfg, const char *role);
 /* Parses "250ms", "2s", "1m", "1h" (a unit is required); -1 on error. */
 msec_t config_parse_duration(const char *s);
 const char *config_strategy_name(enum downing_strategy s);
+/*
+ * Splits an [http] address "HOST:PORT" ("[::1]:8558" for IPv6) into host
+ * (brackets removed) and port; -1 if it is not one.
+ */
+int config_split_hostport(const char *s, char *host, size_t hostlen, int *port);
 /* Writes the path of a socket in the run dir into buf ("ipc://RUN/NAME"). */
 void config_ipc_path(const struct akc_config *cfg, const char *sock, char *buf, size_t len);
 

@@ -9,7 +9,7 @@ teardown() { akc_teardown; }
 line_of() { grep -n -- "$2" "$1" | head -1 | cut -d: -f1; }
 
 @test "-n prints 'configuration OK' for the shipped example and exits 0" {
-	for prog in memberd leaderd; do
+	for prog in memberd leaderd akc-httpd; do
 		run "$AKC_BIN/$prog" -n -c "$AKC_SRC/etc/akc.conf"
 		assert_success
 		assert_output "configuration OK"

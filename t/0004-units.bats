@@ -18,7 +18,7 @@ build_make() { env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -s -C "$AKC_BIN" "$@
 teardown() {
 	build_make etc/systemd/memberd.service etc/systemd/leaderd.service \
 	    etc/systemd/singletond@.service etc/systemd/worker@.service \
-	    etc/akc.conf.example >/dev/null 2>&1 || true
+	    etc/systemd/akc-httpd.service etc/akc.conf.example >/dev/null 2>&1 || true
 	akc_teardown
 }
 
@@ -44,6 +44,9 @@ exposure() {
 	grep -qx 'ExecStart=/usr/sbin/leaderd -c /etc/akc/akc.conf' "$u/leaderd.service"
 	grep -qx 'ExecStart=/usr/sbin/singletond -c /etc/akc/akc.conf -s %i' "$u/singletond@.service"
 	grep -qx 'ExecStart=/usr/sbin/worker -c /etc/akc/akc.conf' "$u/worker@.service"
+	grep -qx 'ExecStart=/usr/sbin/akc-httpd -c /etc/akc/akc.conf' "$u/akc-httpd.service"
+	# and the live page beside them
+	[ -f "$root/usr/share/akc/www/index.html" ] && [ -f "$root/usr/share/akc/www/akc.js" ]
 	# every program a unit starts is installed, and nothing is left unsubstituted
 	local prog
 	for prog in $(sed -n 's/^ExecStart=\([^ ]*\).*/\1/p' "$u"/*.service); do
@@ -66,7 +69,7 @@ exposure() {
 	install_to "$AKC_DIR/root" prefix=/usr sysconfdir=/etc
 	local u=$AKC_DIR/root/usr/lib/systemd/system f e
 	# memberd and leaderd must; singletond and the worker run any command, but are rated too
-	for f in memberd.service leaderd.service singletond@.service worker@.service; do
+	for f in memberd.service leaderd.service singletond@.service worker@.service akc-httpd.service; do
 		e=$(exposure "$u/$f")
 		echo "# $f: exposure $e" >&3
 		[ -n "$e" ] && awk -v e="$e" 'BEGIN { exit !(e <= 3.0) }' ||
@@ -84,7 +87,8 @@ exposure() {
 	[ "$status" = 0 ] && [ -z "$output" ] || skip "systemd-analyze verify does not work here: $output"
 	install_to "" prefix="$p/usr" sysconfdir="$p/etc"
 	cd "$p/usr/lib/systemd/system"
-	run systemd-analyze verify --man=no memberd.service leaderd.service singletond@.service worker@.service
+	run systemd-analyze verify --man=no memberd.service leaderd.service singletond@.service \
+	    worker@.service akc-httpd.service
 	assert_success
 	assert_output ""
 }

@@ -1,8 +1,10 @@
 /* journal.c: the master's LevelDB journal (see journal.h). */
+#include <dirent.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "json.h"
@@ -786,4 +788,24 @@ journal_repair(const char *dir, char *err, size_t errlen)
 	if (lerr != NULL)
 		return fail(&lerr, err, errlen, "repair failed", dir);
 	return 0;
+}
+
+uint64_t
+journal_disk_bytes(const struct journal *j)
+{
+	char path[sizeof(j->path) + 300];
+	struct dirent *e;
+	struct stat st;
+	uint64_t total = 0;
+	DIR *d;
+
+	if ((d = opendir(j->path)) == NULL)
+		return 0;
+	while ((e = readdir(d)) != NULL) {
+		snprintf(path, sizeof(path), "%s/%s", j->path, e->d_name);
+		if (e->d_name[0] != '.' && stat(path, &st) == 0 && S_ISREG(st.st_mode))
+			total += (uint64_t)st.st_size;
+	}
+	closedir(d);
+	return total;
 }

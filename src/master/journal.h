@@ -112,6 +112,8 @@ long journal_salvage(struct journal *, uint64_t after,
 uint64_t journal_salvage_read(struct journal *, uint64_t from, size_t maxbytes, cJSON *arr);
 /* Deletes the salvage up to key upto (merged by the master); synced. */
 int journal_salvage_drop(struct journal *, uint64_t upto, char *err, size_t errlen);
+/* The bytes of the journal's files on disk (LevelDB's tables, log and manifest). */
+uint64_t journal_disk_bytes(const struct journal *);
 /* leveldb's repair, for master --repair. */
 int journal_repair(const char *dir, char *err, size_t errlen);
 

@@ -61,6 +61,21 @@ struct mark {				/* the last event at a time (monotonic) */
 	uint64_t seq;
 };
 
+/*
+ * Submit-to-done latency of the jobs this process accepted and saw done
+ * (akc-httpd's histogram): not event-sourced, so it restarts from zero with
+ * each master, as a Prometheus counter may.
+ */
+static const msec_t lat_le[] = { 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000,
+    30000, 60000, 300000 };
+#define LAT_N	(sizeof(lat_le) / sizeof(lat_le[0]))
+
+struct latency {
+	uint64_t le[LAT_N];		/* cumulative, as Prometheus buckets */
+	uint64_t n;
+	double sum_ms;
+};
+
 struct wk {				/* a worker we heard from */
 	char id[WORKER_ID_MAX + 1];
 	msec_t seen;
@@ -83,6 +98,7 @@ struct master {
 	msec_t next_tick, started;
 	struct mark marks[MARKS];
 	int nmarks;
+	struct latency lat;
 };
 
 static struct master M;
@@ -200,6 +216,18 @@ result_line(const struct job *jb, uint64_t seq, const char *status, const char *
 	return l;
 }
 
+static void
+latency_observe(msec_t ms)
+{
+	size_t i;
+
+	for (i = 0; i < LAT_N; i++)
+		if (ms <= lat_le[i])
+			M.lat.le[i]++;
+	M.lat.n++;
+	M.lat.sum_ms += (double)ms;
+}
+
 /* Journals an event and applies it; a finished job's result line goes with it. */
 static uint64_t
 record(cJSON *ev)
@@ -218,6 +246,10 @@ record(cJSON *ev)
 		return seq;
 	}
 	jb = work_find(&M.w, json_str(ev, "id"));
+	if (strcmp(e, "accepted") == 0)
+		jb->accepted_at = clock_mono_ms();
+	else if (strcmp(e, "completed") == 0 && jb->accepted_at > 0)
+		latency_observe(clock_mono_ms() - jb->accepted_at);
 	if (strcmp(e, "completed") == 0 || strcmp(e, "failed") == 0) {
 		const char *key = e[0] == 'c' ? work_result_key(ev) : "result";
 		cJSON *l = result_line(jb, seq, e[0] == 'c' ? "done" : "failed", key,
@@ -419,6 +451,28 @@ op_results(const struct request *rq, const unsigned char *hdr, size_t hdrlen)
 	send_later(hdr, hdrlen, r);
 }
 
+/* The queue answer's figures for akc-httpd: latency histogram and journal size. */
+static void
+add_stats(cJSON *r)
+{
+	cJSON *o = cJSON_AddObjectToObject(r, "latency"), *b, *pair;
+	size_t i;
+
+	cJSON_AddNumberToObject(o, "count", (double)M.lat.n);
+	cJSON_AddNumberToObject(o, "sum_ms", M.lat.sum_ms);
+	b = cJSON_AddArrayToObject(o, "buckets");
+	for (i = 0; i < LAT_N; i++) {
+		pair = cJSON_CreateArray();
+		cJSON_AddItemToArray(pair, cJSON_CreateNumber((double)lat_le[i]));
+		cJSON_AddItemToArray(pair, cJSON_CreateNumber((double)M.lat.le[i]));
+		cJSON_AddItemToArray(b, pair);
+	}
+	o = cJSON_AddObjectToObject(r, "journal");
+	cJSON_AddNumberToObject(o, "seq", (double)M.j.seq);
+	cJSON_AddNumberToObject(o, "snapshot_seq", (double)M.j.snap_seq);
+	cJSON_AddNumberToObject(o, "bytes", (double)journal_disk_bytes(&M.j));
+}
+
 static void
 op_queue(const unsigned char *hdr, size_t hdrlen, msec_t now)
 {
@@ -432,6 +486,9 @@ op_queue(const unsigned char *hdr, size_t hdrlen, msec_t now)
 	cJSON_AddNumberToObject(r, "done", (double)M.w.ndone);
 	cJSON_AddNumberToObject(r, "failed", (double)M.w.nfailed);
 	cJSON_AddNumberToObject(r, "forgotten", (double)M.w.nforgotten);
+	/* every job is in one of the four (done and failed count the forgotten) */
+	cJSON_AddNumberToObject(r, "accepted",
+	    (double)(M.w.npending + M.w.nrunning + M.w.ndone + M.w.nfailed));
 	cJSON_AddNumberToObject(r, "seq", (double)M.w.seq);
 	cJSON_AddNumberToObject(r, "requests", (double)M.requests);
 	cJSON_AddNumberToObject(r, "bad_requests", (double)M.bad);
@@ -455,8 +512,11 @@ op_queue(const unsigned char *hdr, size_t hdrlen, msec_t now)
 		cJSON_AddStringToObject(o, "node", M.r.sb[i].name);
 		cJSON_AddNumberToObject(o, "acked", (double)M.r.sb[i].acked);
 		cJSON_AddBoolToObject(o, "replica", M.r.sb[i].in_set);
+		cJSON_AddNumberToObject(o, "lag", M.j.seq > M.r.sb[i].acked ?
+		    (double)(M.j.seq - M.r.sb[i].acked) : 0);
 		cJSON_AddItemToArray(ws, o);
 	}
+	add_stats(r);
 	cJSON_AddNumberToObject(r, "epoch", (double)M.r.epoch);
 	cJSON_AddNumberToObject(r, "committed", (double)repl_commit_point(&M.r));
 	cJSON_AddNumberToObject(r, "replica_set", M.r.nset);

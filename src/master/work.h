@@ -43,6 +43,8 @@ struct job {
 	char worker[WORKER_ID_MAX + 1];	/* running on, or finished by */
 	int64_t started;		/* wall ms of the current attempt */
 	uint64_t seq;			/* finished: the seq of the final event */
+	int64_t accepted_at;		/* not state: the shell's monotonic ms of its
+					   acceptance by this process, 0 if replayed */
 	struct job *hnext;		/* hash chain */
 	struct job *prev, *next;	/* pending queue, running list, or finished list */
 };

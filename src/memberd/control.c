@@ -74,8 +74,55 @@ add_majority(cJSON *r, const struct node *n)
 	cJSON_AddNumberToObject(q, "remembered", of);
 }
 
+/*
+ * The failure detector's view of each member this node heartbeats: phi
+ * now (capped: it grows without bound while a member is silent), the mean
+ * and deviation of the heartbeat intervals, and the time since the last.
+ */
+static void
+add_monitored(cJSON *r, const struct node *n, msec_t now)
+{
+	cJSON *a = cJSON_AddArrayToObject(r, "monitored"), *o;
+	const struct monitor *mo;
+	double phi;
+	int i, mi;
+
+	for (i = 0; i < n->nmon; i++) {
+		mo = &n->mon[i];
+		if ((mi = mstate_find(&n->st, mo->uid)) < 0)
+			continue;
+		o = cJSON_CreateObject();
+		cJSON_AddStringToObject(o, "node", n->st.m[mi].name);
+		phi = phi_value(&mo->fd, now);
+		cJSON_AddNumberToObject(o, "phi", phi < 1000 ? phi : 1000);
+		cJSON_AddNumberToObject(o, "interval_ms", phi_mean(&mo->fd));
+		cJSON_AddNumberToObject(o, "stddev_ms", phi_stddev(&mo->fd));
+		if (mo->fd.last >= 0)
+			cJSON_AddNumberToObject(o, "last_ms", (double)(now - mo->fd.last));
+		else
+			cJSON_AddNullToObject(o, "last_ms");
+		cJSON_AddItemToArray(a, o);
+	}
+}
+
+static void
+add_traffic(cJSON *d, const struct node *n)
+{
+	static const char *kinds[TK_N] = { "gossip", "heartbeat", "relay", "other" };
+	cJSON *by = cJSON_AddObjectToObject(d, "by_type"), *o;
+	int k;
+
+	for (k = 0; k < TK_N; k++) {
+		o = cJSON_AddObjectToObject(by, kinds[k]);
+		cJSON_AddNumberToObject(o, "sent_messages", (double)n->sent_by[k].msgs);
+		cJSON_AddNumberToObject(o, "sent_bytes", (double)n->sent_by[k].bytes);
+		cJSON_AddNumberToObject(o, "received_messages", (double)n->recv_by[k].msgs);
+		cJSON_AddNumberToObject(o, "received_bytes", (double)n->recv_by[k].bytes);
+	}
+}
+
 static cJSON *
-status(const struct node *n)
+status(const struct node *n, msec_t now)
 {
 	cJSON *r = reply(1), *rl, *un, *d;
 	char roles[64][CONF_ROLE_MAX];
@@ -89,6 +136,11 @@ status(const struct node *n)
 	if (n->phase == PHASE_JOINING && n->join_refused[0] != '\0')
 		cJSON_AddStringToObject(r, "join_refused", n->join_refused);
 	add_leader(r, "leader", n, NULL);
+	i = mstate_oldest(&n->st, NULL);
+	if (i >= 0)
+		cJSON_AddStringToObject(r, "oldest", n->st.m[i].name);
+	else
+		cJSON_AddNullToObject(r, "oldest");
 	rl = cJSON_AddObjectToObject(r, "role_leaders");
 	for (i = 0; i < n->st.n; i++) {
 		const char *p = n->st.m[i].roles;
@@ -158,6 +210,7 @@ status(const struct node *n)
 	cJSON_AddNumberToObject(d, "relayed_out", (double)n->relayed_out);
 	cJSON_AddNumberToObject(d, "relayed_in", (double)n->relayed_in);
 	cJSON_AddNumberToObject(d, "relay_refused", (double)n->relay_refused);
+	add_traffic(d, n);
 	if (n->wire != NULL) {
 		const struct wire_stats *w = n->wire;
 
@@ -173,6 +226,7 @@ status(const struct node *n)
 		cJSON_AddNumberToObject(d, "connects", (double)w->connects);
 		cJSON_AddNumberToObject(d, "connect_failed", (double)w->connect_failed);
 	}
+	add_monitored(r, n, now);
 	return r;
 }
 
@@ -217,7 +271,7 @@ control_dispatch(struct node *n, const cJSON *req, uint64_t event_seq, msec_t no
 		return r;
 	}
 	if (strcmp(cmd, "status") == 0)
-		return status(n);
+		return status(n, now);
 	if (strcmp(cmd, "state") == 0) {
 		r = reply(1);
 		json_add_u64(r, "state_seq", n->state_seq);

@@ -170,6 +170,7 @@ flush_outbox(struct memberd *d, msec_t now)
 			wire_send(d->wire, out[i].address, frame, len, now);
 			d->node.sent_msgs++;
 			d->node.sent_bytes += len;
+			node_count_traffic(d->node.sent_by, json_str(out[i].msg, "t"), len);
 		}
 		free(frame);
 		cJSON_free(txt);
@@ -454,6 +455,7 @@ hello_frame(void *arg, unsigned char **frame)
 	cJSON_Delete(m);
 	d->node.sent_msgs++;
 	d->node.sent_bytes += len;
+	node_count_traffic(d->node.sent_by, MSG_HELLO, len);
 	return len;
 }
 
@@ -483,10 +485,13 @@ on_frame(void *arg, const char *from, const unsigned char *frame, size_t len)
 			d->node.dropped.malformed++;
 		else
 			d->node.dropped.unauthenticated++;
+		node_count_traffic(d->node.recv_by, NULL, len);
 		note_bad(d, from, now);
 		return WIRE_BAD;
 	}
-	if ((msg = json_parse(payload, plen)) == NULL) {
+	msg = json_parse(payload, plen);
+	node_count_traffic(d->node.recv_by, msg != NULL ? json_str(msg, "t") : NULL, len);
+	if (msg == NULL) {
 		d->node.dropped.malformed++;
 		v = WIRE_DROP;
 	} else if (fr == FRAME_OTHER_CLUSTER) {

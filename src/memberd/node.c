@@ -275,6 +275,29 @@ send_digest(struct node *n, const struct member *to)
 
 /* ---- lifecycle ---- */
 
+enum traffic_kind
+node_traffic_kind(const char *t)
+{
+	if (t == NULL)
+		return TK_OTHER;
+	if (strcmp(t, MSG_GOSSIP) == 0 || strcmp(t, MSG_STATUS) == 0 || strcmp(t, MSG_WELCOME) == 0)
+		return TK_GOSSIP;
+	if (strcmp(t, MSG_HEARTBEAT) == 0 || strcmp(t, MSG_HEARTBEAT_RSP) == 0)
+		return TK_HEARTBEAT;
+	if (strcmp(t, MSG_RELAY) == 0)
+		return TK_RELAY;
+	return TK_OTHER;
+}
+
+void
+node_count_traffic(struct traffic by[TK_N], const char *t, size_t len)
+{
+	enum traffic_kind k = node_traffic_kind(t);
+
+	by[k].msgs++;
+	by[k].bytes += len;
+}
+
 void
 node_init(struct node *n, const struct akc_config *cfg, uint64_t uid, msec_t now)
 {

@@ -36,6 +36,19 @@ enum node_phase {
 #define EXIT_HOLD_MAX		600000
 #define EXIT_RESEND(n)		(3 * (n)->cfg->gossip_interval)	/* the exit notice, again */
 
+/* Node-to-node traffic by kind of message ("t"), counted by the shell. */
+enum traffic_kind {
+	TK_GOSSIP,		/* gossip, status, welcome */
+	TK_HEARTBEAT,		/* hb, hb-rsp */
+	TK_RELAY,		/* local services' messages */
+	TK_OTHER,		/* joins, hello, exiting, keys, and frames that did not parse */
+	TK_N
+};
+
+struct traffic {
+	uint64_t msgs, bytes;
+};
+
 struct outmsg {
 	char address[CONF_ADDR_MAX];
 	cJSON *msg;
@@ -114,6 +127,7 @@ struct node {
 	struct dropped dropped;
 	uint64_t dropped_ctl;	/* bad control requests */
 	uint64_t sent_msgs, sent_bytes, recv_msgs, recv_bytes;	/* counted by the shell */
+	struct traffic sent_by[TK_N], recv_by[TK_N];		/* the same by kind */
 	const struct wire_stats *wire;	/* the shell's transport counters (NULL in tests) */
 	uint64_t rng;
 	uint64_t msg_n;		/* our messages' counter */
@@ -192,6 +206,10 @@ struct node {
 };
 
 void node_init(struct node *, const struct akc_config *, uint64_t uid, msec_t now);
+/* The kind of a message of type t (NULL: not parsed). */
+enum traffic_kind node_traffic_kind(const char *t);
+/* Counts a message of type t, len bytes on the wire, in sent_by or recv_by. */
+void node_count_traffic(struct traffic by[TK_N], const char *t, size_t len);
 
 /*
  * The membership memory (memory.c): kept up to date by the core; the shell

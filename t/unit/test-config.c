@@ -223,6 +223,40 @@ log_level(void)
 	log_setlevel(LOG_INFO);
 }
 
+/* [http]: HOST:PORT with IPv6 in brackets, absolute paths, TLS files in pairs. */
+static void
+http_section(void)
+{
+	struct akc_config c;
+	char host[CONF_ADDR_MAX];
+	int port = 0;
+
+	CHECK_INT(load("[node]\nname = a\naddress = tcp://127.0.0.1:7401\n", &c), 0);
+	CHECK_STR(c.http_address, "127.0.0.1:8558");
+	CHECK_STR(c.http_token_file, "");
+	CHECK_INT(load("[node]\nname = a\naddress = tcp://127.0.0.1:7401\n[http]\n"
+	    "address = [::1]:9000\ntoken-file = /etc/akc/t\ntls-cert-file = /c\n"
+	    "tls-key-file = /k\nwww-dir = /srv/www\n", &c), 0);
+	CHECK_STR(c.http_address, "[::1]:9000");
+	CHECK_STR(c.http_tls_key, "/k");
+	CHECK_STR(c.http_www_dir, "/srv/www");
+	CHECK_INT(config_split_hostport("[::1]:9000", host, sizeof(host), &port), 0);
+	CHECK_STR(host, "::1");
+	CHECK_INT(port, 9000);
+	CHECK_INT(config_split_hostport("0.0.0.0:80", host, sizeof(host), &port), 0);
+	CHECK_STR(host, "0.0.0.0");
+	CHECK_INT(config_split_hostport("::1:9000", host, sizeof(host), &port), -1);
+	CHECK_INT(config_split_hostport("host:0", host, sizeof(host), &port), -1);
+	CHECK_INT(config_split_hostport("host:", host, sizeof(host), &port), -1);
+	CHECK_INT(config_split_hostport(":80", host, sizeof(host), &port), -1);
+	CHECK_INT(config_split_hostport("[::1:80", host, sizeof(host), &port), -1);
+	CHECK_INT(load("[node]\nname = a\naddress = tcp://127.0.0.1:7401\n[http]\n"
+	    "address = nowhere\ntls-key-file = /k\nport = 1\n", &c), 3);
+	CHECK(errors_contain(":5: bad value 'nowhere' for 'address'"));
+	CHECK(errors_contain(":7: unknown key 'port' in [http]"));
+	CHECK(errors_contain("needs both 'tls-cert-file' and 'tls-key-file'"));
+}
+
 int
 main(void)
 {
@@ -239,6 +273,7 @@ main(void)
 	RUN(durations);
 	RUN(errors);
 	RUN(log_level);
+	RUN(http_section);
 	unlink(path);
 	unlink(errpath);
 	return unit_done();
