@@ -27,6 +27,11 @@
  *   replay -f FILE [-i MS] [-d SECS] HOST:PORT...
  *	sends FILE (one frame body, as `extract` writes it) every MS
  *	milliseconds (default 100) to each HOST:PORT, for SECS.
+ *   hangup [-d SECS] HOST:PORT
+ *	the other side: listens on HOST:PORT and hangs up on every connection
+ *	as soon as it has one: with --sp, once the SP handshake is done (we
+ *	claim PULL, 0x51, and read the peer's header), so that the peer's
+ *	pipe is closed while it starts; with --akc, at once.
  *   extract -p PORT -m TEXT [-m TEXT...] PCAP
  *	writes to stdout the body of the last frame in a tcpdump capture,
  *	sent to TCP port PORT, that contains every TEXT. Frames are read
@@ -97,6 +102,7 @@ usage(void)
 	    "       attack --sp|--akc memhog [-n CONNS] [-s BYTES] [-d SECS] HOST:PORT\n"
 	    "       attack --sp|--akc fdhog  [-n CONNS] [-d SECS] HOST:PORT\n"
 	    "       attack --sp|--akc replay -f FILE [-i MS] [-d SECS] HOST:PORT...\n"
+	    "       attack --sp|--akc hangup [-d SECS] HOST:PORT\n"
 	    "       attack --sp|--akc extract -p PORT -m TEXT [-m TEXT...] PCAP\n", stderr);
 	exit(2);
 }
@@ -277,7 +283,7 @@ hold(const char *mode, const struct sockaddr_storage *ss, socklen_t sl, int n,
 {
 	struct conn *c = calloc((size_t)n, sizeof(*c));
 	struct pollfd *p = calloc((size_t)n, sizeof(*p));
-	double t0 = mono_s(), end = t0 + secs, t_all = -1;
+	double t0 = mono_s(), end = t0 + secs, t_all = -1, t_close0 = -1, t_close1 = -1;
 	int i, nopen = 0, nfail = 0, ndone = 0, nclosed = 0, nconnected = 0;
 	uint64_t bytes = 0;
 	char sink[4096];
@@ -335,6 +341,9 @@ hold(const char *mode, const struct sockaddr_storage *ss, socklen_t sl, int n,
 					k->state = CLOSED;
 					nclosed++;
 					nopen--;
+					t_close1 = mono_s() - t0;
+					if (t_close0 < 0)
+						t_close0 = t_close1;
 					continue;
 				}
 			}
@@ -347,6 +356,9 @@ hold(const char *mode, const struct sockaddr_storage *ss, socklen_t sl, int n,
 					k->state = CLOSED;
 					nclosed++;
 					nopen--;
+					t_close1 = mono_s() - t0;
+					if (t_close0 < 0)
+						t_close0 = t_close1;
 					continue;
 				}
 				if (w > 0) {
@@ -372,11 +384,12 @@ hold(const char *mode, const struct sockaddr_storage *ss, socklen_t sl, int n,
 			close(c[i].fd);
 	}
 	printf("%s: %d connections asked, %d connected, %d failed, %d never connected, "
-	    "%d fully sent%s, %d still sending, %d closed by the peer, %d open at the end; "
-	    "%.1f MiB sent",
+	    "%d fully sent%s, %d still sending, %d closed by the peer",
 	    mode, n, nconnected, nfail, connecting, ndone,
-	    t_all >= 0 ? "" : " (not all)", sending, nclosed, nopen - sending,
-	    (double)bytes / MIB);
+	    t_all >= 0 ? "" : " (not all)", sending, nclosed);
+	if (nclosed > 0)
+		printf(" (the first after %.1fs, the last after %.1fs)", t_close0, t_close1);
+	printf(", %d open at the end; %.1f MiB sent", nopen - sending, (double)bytes / MIB);
 	if (t_all >= 0)
 		printf("; all sent after %.2fs", t_all);
 	printf("\n");
@@ -487,6 +500,42 @@ lost:
 	}
 	printf("\n");
 	free(body);
+	return 0;
+}
+
+/* ---- hangup ---- */
+
+static int
+hangup(const struct sockaddr_storage *ss, socklen_t sl, double secs)
+{
+	static const unsigned char sp_pull[8] = { 0, 'S', 'P', 0, 0, SP_PUSH + 1, 0, 0 };
+	struct timeval tv = { 1, 0 };
+	double end = mono_s() + secs;
+	int lfd, one = 1;
+	unsigned long long n = 0, shook = 0;
+
+	if ((lfd = socket(ss->ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0 ||
+	    setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
+	    bind(lfd, (const struct sockaddr *)ss, sl) < 0 || listen(lfd, 128) < 0)
+		die("cannot listen: %s", strerror(errno));
+	while (mono_s() < end) {
+		struct pollfd p = { .fd = lfd, .events = POLLIN };
+		unsigned char hdr[8];
+		int fd;
+
+		if (poll(&p, 1, 100) <= 0 || (fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC)) < 0)
+			continue;
+		n++;
+		if (sp) {
+			(void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+			if (send(fd, sp_pull, sizeof(sp_pull), MSG_NOSIGNAL) == sizeof(sp_pull) &&
+			    recv(fd, hdr, sizeof(hdr), MSG_WAITALL) == sizeof(hdr))
+				shook++;
+		}
+		close(fd);
+	}
+	close(lfd);
+	printf("hangup: %llu connections hung up on, %llu after the SP handshake\n", n, shook);
 	return 0;
 }
 
@@ -685,5 +734,7 @@ main(int argc, char **argv)
 		    size > 0 ? (size_t)size : sp ? 8 << 20 : AKC_FIRST_MAX);
 	if (strcmp(mode, "fdhog") == 0)
 		return fdhog(&ss, sl, n > 0 ? n : 1100, secs);
+	if (strcmp(mode, "hangup") == 0)
+		return hangup(&ss, sl, secs);
 	usage();
 }
