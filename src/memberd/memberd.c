@@ -773,6 +773,8 @@ main(int argc, char **argv)
 			break;
 		}
 		deadline = node_next_deadline(&d.node);
+		if (wire_deadline(d.wire) >= 0 && (deadline < 0 || wire_deadline(d.wire) < deadline))
+			deadline = wire_deadline(d.wire);
 		if (deadline < 0 || deadline > now + 1000)
 			deadline = now + 1000;
 		loop_poll(d.loop, deadline);

@@ -21,7 +21,8 @@
 #define QUEUE_TTL	2000	/* ms a queued frame stays useful */
 #define CONNECT_TIMEOUT	2000	/* ms for a connection to open */
 #define STALL_TIMEOUT	4000	/* ms a queue may go without progress */
-#define RETRY_AFTER	100	/* ms before a failed connection is tried again */
+#define RETRY_AFTER	100	/* ms before a failed connection is tried again, */
+#define RETRY_MAX	1000	/* doubling up to this while it keeps failing */
 #define OUT_IDLE	30000	/* ms without sending before a connection is closed */
 #define IN_IDLE		120000	/* ms without a frame before an inbound one is closed */
 #define PREAUTH_TIME	5000	/* ms an inbound connection has to authenticate */
@@ -41,6 +42,7 @@ struct out {
 	char address[CONF_ADDR_MAX];
 	int fd;			/* -1: closed, retry after retry_at */
 	int connecting;
+	int fails;		/* connections in a row that failed */
 	msec_t opened, used, progress, retry_at;
 	struct frame q[QUEUE_MAX];
 	int qn;
@@ -206,10 +208,21 @@ drop_queue(struct out *o)
 	o->off = 0;
 }
 
-/* Closes o's socket; o stays as a slot that may be retried after a pause. */
+static void drop_at(struct out *o, int k);
+
+/*
+ * Closes o's socket; o stays as a slot that is tried again after a pause
+ * that doubles while connections keep failing. Its frames wait (they
+ * expire as queued frames do): a peer that is starting, or coming back
+ * after a partition, gets them once it answers. A partly written frame
+ * goes again whole on the next connection; the hello goes (the next
+ * connection opens with a fresh one).
+ */
 static void
 out_close(struct wire *w, struct out *o, msec_t now)
 {
+	int delay = RETRY_AFTER << (o->fails < 4 ? o->fails : 4);
+
 	if (o->fd >= 0) {
 		loop_unwatch(w->loop, o->fd);
 		close(o->fd);
@@ -217,8 +230,11 @@ out_close(struct wire *w, struct out *o, msec_t now)
 	}
 	o->fd = -1;
 	o->connecting = 0;
-	o->retry_at = now + RETRY_AFTER;
-	drop_queue(o);
+	o->fails++;
+	o->retry_at = now + (delay > RETRY_MAX ? RETRY_MAX : delay);
+	o->off = 0;
+	while (o->qn > 0 && o->q[0].hello)
+		drop_at(o, 0);
 }
 
 static void
@@ -227,6 +243,7 @@ out_free(struct wire *w, int k)
 	struct out *o = w->o[k];
 
 	out_close(w, o, 0);
+	drop_queue(o);
 	free(o);
 	w->o[k] = w->o[--w->no];
 }
@@ -288,7 +305,8 @@ out_open(struct wire *w, struct out *o, msec_t now)
 	freeaddrinfo(res);
 	if (fd < 0) {
 		w->st.connect_failed++;
-		o->retry_at = now + RETRY_AFTER;
+		o->fails++;
+		o->retry_at = now + RETRY_MAX;
 		return -1;
 	}
 	o->fd = fd;
@@ -300,8 +318,15 @@ out_open(struct wire *w, struct out *o, msec_t now)
 		unsigned char *h;
 		size_t len = w->hello(w->arg, &h);
 
+		struct frame hf;
+
+		if (o->qn == QUEUE_MAX)
+			drop_at(o, QUEUE_MAX - 1);
 		enqueue(o, h, len, now);
-		o->q[o->qn - 1].hello = 1;
+		hf = o->q[o->qn - 1];
+		hf.hello = 1;
+		memmove(o->q + 1, o->q, (size_t)(o->qn - 1) * sizeof(*o->q));
+		o->q[0] = hf;
 		free(h);
 	}
 	return 0;
@@ -385,6 +410,7 @@ on_out(int fd, short ev, void *arg)
 			return;
 		}
 		o->connecting = 0;
+		o->fails = 0;
 	} else if (ev & (POLLIN | POLLHUP | POLLERR)) {
 		/* peers never write back on this connection: readable means closed */
 		if (recv(fd, &c, 1, MSG_DONTWAIT) != 0 &&
@@ -401,8 +427,8 @@ wire_send(struct wire *w, const char *address, const void *frame, size_t len, ms
 {
 	struct out *o = get_out(w, address, now);
 
-	if (o->fd < 0 && (now < o->retry_at || out_open(w, o, now) < 0))
-		return;		/* the peer is not reachable now: this frame is lost */
+	if (o->fd < 0 && now >= o->retry_at)
+		(void)out_open(w, o, now);	/* if it fails, the frame waits for the retry */
 	/* a large frame (a relay) may wait alone, never pushing others out */
 	if (len > QUEUE_BYTES && o->qn > kept(o))
 		return;
@@ -413,7 +439,7 @@ wire_send(struct wire *w, const char *address, const void *frame, size_t len, ms
 	if (o->qn == QUEUE_MAX)
 		return;
 	enqueue(o, frame, len, now);
-	if (!o->connecting)
+	if (o->fd >= 0 && !o->connecting)
 		out_flush(w, o, now);
 }
 
@@ -653,8 +679,14 @@ wire_expire(struct wire *w, msec_t now)
 			continue;
 		}
 		k++;
-		if (o->fd < 0)
+		/* expired frames go, but never one partly written, nor the hello */
+		while (o->qn > kept(o) && now - o->q[kept(o)].at > QUEUE_TTL)
+			drop_at(o, kept(o));
+		if (o->fd < 0) {
+			if (o->qn > 0 && now >= o->retry_at)
+				(void)out_open(w, o, now);
 			continue;
+		}
 		if (o->connecting ? now - o->opened > CONNECT_TIMEOUT :
 		    o->qn > 0 && now - o->progress > STALL_TIMEOUT) {
 			if (o->connecting)
@@ -662,10 +694,22 @@ wire_expire(struct wire *w, msec_t now)
 			out_close(w, o, now);
 			continue;
 		}
-		/* expired frames go, but never one partly written, nor the hello */
-		while (o->qn > kept(o) && now - o->q[kept(o)].at > QUEUE_TTL)
-			drop_at(o, kept(o));
 	}
+}
+
+msec_t
+wire_deadline(const struct wire *w)
+{
+	msec_t d = -1;
+	int k;
+
+	for (k = 0; k < w->no; k++) {
+		const struct out *o = w->o[k];
+
+		if (o->fd < 0 && o->qn > 0 && (d < 0 || o->retry_at < d))
+			d = o->retry_at;
+	}
+	return d;
 }
 
 const struct wire_stats *

@@ -58,8 +58,9 @@ void wire_free(struct wire *);
 /* Listens on tcp://HOST:PORT (HOST may be * or an IP address or a name). -1 with a warning. */
 int wire_listen(struct wire *, const char *address);
 /*
- * Sends frame to address without blocking. Frames wait (bounded, expiring)
- * while the connection opens; the rest are dropped, which the failure
+ * Sends frame to address without blocking. Frames wait (bounded, expiring
+ * after 2 s) while the connection opens, and while a failed one is tried
+ * again (100 ms, doubling to 1 s); the rest are dropped, which the failure
  * detector and gossip rounds are built to absorb.
  */
 void wire_send(struct wire *, const char *address, const void *frame, size_t len, msec_t now);
@@ -67,6 +68,8 @@ void wire_send(struct wire *, const char *address, const void *frame, size_t len
 void wire_reset(struct wire *, const char *address);
 /* Timers: connect and stall timeouts, expiring frames, idle and unauthenticated connections. */
 void wire_expire(struct wire *, msec_t now);
+/* When wire_expire should run next to retry a connection that has frames waiting (-1: none). */
+msec_t wire_deadline(const struct wire *);
 const struct wire_stats *wire_stats(const struct wire *);
 
 #endif
