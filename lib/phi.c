@@ -30,10 +30,26 @@ add_interval(struct phi *p, double x)
 	int max = p->conf->max_samples;
 
 	if (p->n == p->cap && p->cap < max) {
-		/* not wrapped yet (head == n): grow the window in place */
-		p->cap = p->cap * 2 < max ? p->cap * 2 : max;
-		if ((p->iv = realloc(p->iv, (size_t)p->cap * sizeof(double))) == NULL)
-			fatal("realloc");
+		/*
+		 * Full: grow the window, the ring laid out oldest first so that
+		 * the new room follows the newest sample. (Growing in place
+		 * once head had wrapped overwrote the oldest samples without
+		 * taking them out of the sums, and later subtracted slots never
+		 * written: after max-sample-size heartbeats the mean drifted,
+		 * even to huge negative values, and a live member went
+		 * unreachable for good.)
+		 */
+		int cap = p->cap * 2 < max ? p->cap * 2 : max, i;
+		double *iv = calloc((size_t)cap, sizeof(double));
+
+		if (iv == NULL)
+			fatal("calloc");
+		for (i = 0; i < p->n; i++)
+			iv[i] = p->iv[(p->head + i) % p->cap];
+		free(p->iv);
+		p->iv = iv;
+		p->cap = cap;
+		p->head = p->n % cap;
 	}
 	if (p->n == max) {
 		double old = p->iv[p->head];

@@ -112,6 +112,40 @@ bounded_window(void)
 	phi_free(&p);
 }
 
+/*
+ * The window grows from 16 samples to max-sample-size as heartbeats come:
+ * across every growth and past the bound, the mean and deviation are
+ * those of the last samples. (Growing a ring that had wrapped kept
+ * overwritten samples in the sums and later took out slots never written:
+ * by 1000 heartbeats the mean was off, and could turn huge and negative.)
+ */
+static void
+window_grows(void)
+{
+	struct phi p;
+	msec_t t = 0;
+	int i;
+
+	phi_init(&p, &conf);
+	phi_heartbeat(&p, t);
+	/* 100 ms for 1500 beats, then 300 ms for 1000: the first must all age out */
+	for (i = 0; i < 1500; i++) {
+		phi_heartbeat(&p, t += 100);
+		if (i == 1100 || i == 1499) {	/* the bootstrap samples gone */
+			CHECK(fabs(phi_mean(&p) - 100) < 1e-6);
+			CHECK(phi_stddev(&p) < 1e-3);
+		}
+	}
+	CHECK_INT(p.n, 1000);
+	for (i = 0; i < 1000; i++)
+		phi_heartbeat(&p, t += 300);
+	CHECK(fabs(phi_mean(&p) - 300) < 1e-6);
+	CHECK(phi_stddev(&p) < 1e-3);
+	/* a beat on time is no suspicion at all */
+	CHECK(phi_value(&p, t + 300) < 1.0);
+	phi_free(&p);
+}
+
 int
 main(void)
 {
@@ -121,5 +155,6 @@ main(void)
 	RUN(regular_beats);
 	RUN(outage_not_recorded);
 	RUN(bounded_window);
+	RUN(window_grows);
 	return unit_done();
 }
