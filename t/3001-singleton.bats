@@ -321,6 +321,13 @@ stays_false() {
 		wait_until 20 grep -q " $n start" "$AKC_DIR/standby.log"
 	done
 	! grep -q " $old start\| n1 start" "$AKC_DIR/standby.log"
+	# akc-status says where the standby runs
+	for n in n2 n3 n4; do
+		[ "$n" = "$old" ] && continue
+		wait_until 10 bash -c "akc-status -c $(conf_of $n) | grep -q 'running on $old (its standby runs here)'"
+		[ "$(akc-status -c "$(conf_of $n)" --json | jq '.singletons[0].standby_here')" = true ]
+	done
+	akc-status -c "$(conf_of "$old")" | grep -q "running on $old (here)"
 	akc-leave -c "$(conf_of "$old")"
 	wait_until 20 runs_on "$next"
 	# the next oldest's standby stopped before its singleton started

@@ -183,9 +183,14 @@ main(int argc, char **argv)
 		json_bool(e, "running_here", &here);
 		if (json_str(e, "error") != NULL)
 			printf("singleton:   %s: %s\n", json_str(e, "name"), json_str(e, "error"));
-		else if (json_str(e, "running_on") != NULL)
+		else if (json_str(e, "running_on") != NULL) {
+			int standby = 0;
+
+			json_bool(e, "standby_here", &standby);
 			printf("singleton:   %s: running on %s%s\n", json_str(e, "name"),
-			    json_str(e, "running_on"), here ? " (here)" : "");
+			    json_str(e, "running_on"), here ? " (here)" :
+			    standby ? " (its standby runs here)" : "");
+		}
 		else
 			printf("singleton:   %s: not running (%s; oldest: %s)\n", json_str(e, "name"),
 			    json_str(e, "state"), json_str(e, "oldest") ? json_str(e, "oldest") : "none");

@@ -938,6 +938,10 @@ on_ctl(int fd, short ev, void *arg)
 			cJSON_AddBoolToObject(r, "running_here", d->sm.child != CH_IDLE);
 			if (d->child > 0)
 				cJSON_AddNumberToObject(r, "pid", d->child);
+			/* standby-command runs here (master --standby, for the master) */
+			cJSON_AddBoolToObject(r, "standby_here", d->standby > 0);
+			if (d->standby > 0)
+				cJSON_AddNumberToObject(r, "standby_pid", d->standby);
 			cJSON_AddNumberToObject(r, "restarts", d->sm.restarts);
 			cJSON_AddStringToObject(r, "endpoint", d->endpoint);
 			p = cJSON_AddObjectToObject(r, "proxy");
