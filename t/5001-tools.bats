@@ -163,3 +163,16 @@ TOOLS="akc-members akc-status akc-events akc-join akc-leave akc-down akc-keys"
 	run akc-status -c "$(conf_of n1)" --check --json
 	assert_failure 2
 }
+
+@test "akc-status lists the workers running on this node; one killed with -9 drops out" {
+	start_cluster 1 "[worker]=" "exec=cat"
+	wait_until 20 all_up n1 1
+	start_daemon n1 worker
+	wait_until 10 bash -c "akc-status -c $(conf_of n1) | grep -q '^workers:     1 here: n1-'"
+	[ "$(status_json n1 | jq '.daemons.workers | length')" = 1 ]
+	kill -9 "$(pid_of n1 worker)"
+	wait_until 5 process_exited "$(pid_of n1 worker)"
+	ls "$AKC_DIR"/n1/worker.*.lock	# the file stays behind, its lock does not
+	run akc-status -c "$(conf_of n1)"
+	assert_line "workers:     none here"
+}

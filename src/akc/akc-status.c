@@ -1,5 +1,9 @@
 /* akc-status: self, leader, role leaders, convergence and unreachable members. */
 #include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,6 +45,43 @@ add_singleton(struct tool *t, cJSON *arr, const char *name)
 	cJSON_DeleteItemFromObjectCaseSensitive(rsp, "v");
 	cJSON_DeleteItemFromObjectCaseSensitive(rsp, "ok");
 	cJSON_AddItemToArray(arr, rsp);
+}
+
+/*
+ * The workers running on this node: RUN-DIR/worker.PID.lock files whose
+ * lock a live worker holds (worker(8)); the others are left by dead ones.
+ */
+static cJSON *
+workers(struct tool *t)
+{
+	cJSON *arr = cJSON_CreateArray();
+	struct dirent **ents;
+	int i, n;
+
+	if ((n = scandir(t->cfg.run_dir, &ents, NULL, alphasort)) < 0)
+		return arr;
+	for (i = 0; i < n; i++) {
+		const char *f = ents[i]->d_name;
+		char path[CONF_PATH_MAX + 300], id[128];
+		ssize_t len;
+		int fd;
+
+		if (strncmp(f, "worker.", 7) == 0 && strlen(f) > 12 &&
+		    strcmp(f + strlen(f) - 5, ".lock") == 0) {
+			snprintf(path, sizeof(path), "%s/%s", t->cfg.run_dir, f);
+			if ((fd = open(path, O_RDONLY | O_CLOEXEC)) >= 0) {
+				if (flock(fd, LOCK_SH | LOCK_NB) < 0 && errno == EWOULDBLOCK &&
+				    (len = read(fd, id, sizeof(id) - 1)) > 0) {
+					id[len] = '\0';
+					cJSON_AddItemToArray(arr, cJSON_CreateString(id));
+				}
+				close(fd);
+			}
+		}
+		free(ents[i]);
+	}
+	free(ents);
+	return arr;
 }
 
 /* Singletons: those configured, and any singletond with a socket in the run dir. */
@@ -111,6 +152,7 @@ main(int argc, char **argv)
 	cJSON_AddBoolToObject(dm, "leaderd", leaderd);
 	if (!leaderd)
 		cJSON_AddStringToObject(dm, "leaderd_error", lerr);
+	cJSON_AddItemToObject(dm, "workers", workers(&t));
 	json_bool(rsp, "convergence", &conv);
 	if (check) {
 		const char *self = json_str(rsp, "self"), *st = NULL;
@@ -176,6 +218,18 @@ main(int argc, char **argv)
 		cJSON_ArrayForEach(o, cJSON_GetObjectItemCaseSensitive(e, "observed_by"))
 			printf(" %s", cJSON_IsString(o) ? o->valuestring : "?");
 		printf("\n");
+	}
+	{
+		const cJSON *ws = cJSON_GetObjectItemCaseSensitive(dm, "workers");
+
+		if (cJSON_GetArraySize(ws) == 0)
+			printf("workers:     none here\n");
+		else {
+			printf("workers:     %d here:", cJSON_GetArraySize(ws));
+			cJSON_ArrayForEach(o, ws)
+				printf(" %s", o->valuestring);
+			printf("\n");
+		}
 	}
 	cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(rsp, "singletons")) {
 		int here = 0;

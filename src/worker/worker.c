@@ -30,6 +30,7 @@
  * its jobs' shells get SIGKILL (PR_SET_PDEATHSIG), but not their children.
  */
 #include <fcntl.h>
+#include <sys/file.h>
 #include <getopt.h>
 #include <locale.h>
 #include <poll.h>
@@ -85,6 +86,7 @@ struct chan {
 };
 
 struct worker {
+	char mark[CONF_PATH_MAX + 32];	/* RUN-DIR/worker.PID.lock ("": none) */
 	struct akc_config cfg;
 	struct loop *loop;
 	const char *exec;
@@ -737,6 +739,27 @@ stopped(msec_t now)
 	return 1;
 }
 
+/*
+ * RUN-DIR/worker.PID.lock, locked while this worker runs and holding its
+ * id: how akc-status tells the workers of this node (a file whose lock
+ * nobody holds is one a killed worker left).
+ */
+static void
+mark_running(void)
+{
+	int fd;
+
+	snprintf(W.mark, sizeof(W.mark), "%s/worker.%d.lock", W.cfg.run_dir, (int)getpid());
+	if ((fd = open(W.mark, O_CREAT | O_RDWR | O_TRUNC | O_CLOEXEC, 0644)) < 0 ||
+	    flock(fd, LOCK_EX | LOCK_NB) < 0 || write(fd, W.id, strlen(W.id)) < 0) {
+		log_debug("cannot mark this worker in '%s': %s", W.mark, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		W.mark[0] = '\0';
+	}
+	/* the descriptor stays open (and locked) until we exit */
+}
+
 int
 main(int argc, char **argv)
 {
@@ -775,6 +798,7 @@ main(int argc, char **argv)
 	W.nch = W.njobs < CHAN_MAX ? W.njobs : CHAN_MAX;
 	for (i = 0; i < W.nch; i++)
 		W.ch[i].s = W.ch[i].fd = -1;
+	mark_running();
 	now = clock_mono_ms();
 	W.last_heard = now;
 	log_info("worker %s: %d slot(s) running '/bin/sh -c %s', master through '%s'",
@@ -797,6 +821,8 @@ main(int argc, char **argv)
 	for (i = 0; i < W.nch; i++)
 		chan_close(&W.ch[i]);
 	log_info("stopped");
+	if (W.mark[0] != '\0')
+		(void)unlink(W.mark);
 	nn_term();
 	return 0;
 }
