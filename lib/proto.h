@@ -39,6 +39,10 @@
 /* Longest local service name a relay message may carry ("singleton.NAME"). */
 #define RELAY_SVC_MAX		96
 
+/* A job's id (the work protocol): 1-128 of A-Za-z0-9._:- (proto.c). */
+#define WORK_ID_MAX		128
+int work_id_valid(const char *id);
+
 /* Largest node-to-node message accepted (NN_RCVMAXSIZE of the peer socket). */
 #define PROTO_MAX_MSG		(1024 * 1024)
 /*

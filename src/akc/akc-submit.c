@@ -227,7 +227,7 @@ main(int argc, char **argv)
 			continue;
 		switch (ch) {
 		case 'i':
-			if (!wc_id_valid(optarg))
+			if (!work_id_valid(optarg))
 				tool_usage(&t, "bad id: 1-128 characters of A-Za-z0-9._:-");
 			id = optarg;
 			break;

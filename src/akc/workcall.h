@@ -17,7 +17,6 @@
 #define WORK_PROXY_MAX		PROXY_MAX_BODY	/* proto.h */
 /* How long a tool waits for each answer unless told otherwise (--timeout). */
 #define WORK_TIMEOUT		30000
-#define WORK_ID_MAX		128
 
 enum wc_outcome {
 	WC_OK,			/* the master answered ok */
@@ -53,8 +52,6 @@ enum wc_outcome wc_try(struct workcall *, cJSON *req, cJSON **rsp, long *code,
  */
 cJSON *wc_call(struct workcall *, cJSON *req);
 
-/* 1 when id is 1-128 characters of A-Za-z0-9._:- */
-int wc_id_valid(const char *id);
 /* Sequence numbers: sent as JSON numbers, read as numbers or decimal strings. */
 void wc_add_seq(cJSON *obj, const char *key, uint64_t v);
 int wc_get_seq(const cJSON *obj, const char *key, uint64_t *out);

@@ -23,7 +23,7 @@
 #include "sock.h"
 #include "sse.h"
 
-#define JOB_ID_MAX	128
+#define JOB_ID_MAX	WORK_ID_MAX	/* proto.h */
 /* Largest job payload: its base64 in a request must fit the proxy (akc-submit's bound). */
 #define PAYLOAD_MAX	((PROXY_MAX_BODY - 256) / 4 * 3)
 #define RESULTS_MAX	1000	/* results in one answer at most (?max=) */
@@ -92,19 +92,6 @@ unwrap(struct req *r, int i)
 	cJSON_DeleteItemFromObjectCaseSensitive(rsp, "v");
 	cJSON_DeleteItemFromObjectCaseSensitive(rsp, "ok");
 	return rsp;
-}
-
-static int
-id_valid(const char *id)
-{
-	size_t i, len = strlen(id);
-
-	if (len == 0 || len > JOB_ID_MAX)
-		return 0;
-	for (i = 0; i < len; i++)
-		if (!isalnum((unsigned char)id[i]) && strchr("._:-", id[i]) == NULL)
-			return 0;
-	return 1;
 }
 
 static cJSON *
@@ -476,7 +463,7 @@ h_submit(struct req *r)
 	cJSON *req, *rsp, *o;
 
 	if (r->stage == 0) {
-		if (qid != NULL && !id_valid(qid)) {
+		if (qid != NULL && !work_id_valid(qid)) {
 			req_error(r, 400, "bad id: 1-%d characters of A-Za-z0-9._:-", JOB_ID_MAX);
 			return;
 		}
@@ -517,7 +504,7 @@ h_job(struct req *r)
 	cJSON *req, *rsp;
 
 	if (r->stage == 0) {
-		if (!id_valid(r->arg)) {
+		if (!work_id_valid(r->arg)) {
 			req_error(r, 400, "bad job id: 1-%d characters of A-Za-z0-9._:-", JOB_ID_MAX);
 			return;
 		}

@@ -29,7 +29,8 @@
 
 #include <cjson/cJSON.h>
 
-#define WORK_ID_MAX	128
+#include "proto.h"
+
 #define WORKER_ID_MAX	128
 #define WORK_STDERR_MAX	4096	/* bytes of a failed attempt's stderr kept (its tail) */
 
@@ -64,7 +65,6 @@ struct work {
 void work_init(struct work *);
 void work_free(struct work *);
 const char *job_status_name(enum job_status);
-int work_id_valid(const char *id);
 struct job *work_find(const struct work *, const char *id);
 
 /*

@@ -7,8 +7,9 @@
 
 #include "clock.h"
 #include "loop.h"
+#include "proto.h"
 
-#define JOB_ID_MAX	128
+#define JOB_ID_MAX	WORK_ID_MAX	/* proto.h */
 #define JOB_RESULT_MAX	(1024 * 1024)	/* stdout kept as the result */
 #define JOB_LINE_MAX	1024		/* a longer stderr line is logged in pieces */
 #define JOB_TAIL_MAX	4096		/* the tail of stderr a failed attempt reports: */

@@ -122,20 +122,6 @@ to_b64(const unsigned char *buf, size_t len)
 	return s;
 }
 
-static int
-id_valid(const char *id)
-{
-	size_t i, len = strlen(id);
-
-	if (len == 0 || len > JOB_ID_MAX)
-		return 0;
-	for (i = 0; i < len; i++)
-		if (!((id[i] >= 'a' && id[i] <= 'z') || (id[i] >= 'A' && id[i] <= 'Z') ||
-		    (id[i] >= '0' && id[i] <= '9') || strchr("._:-", id[i]) != NULL))
-			return 0;
-	return 1;
-}
-
 static cJSON *
 request(const char *op)
 {
@@ -268,7 +254,7 @@ take_job(const cJSON *job, msec_t now)
 	char envid[JOB_ID_MAX + 16], envatt[48], envw[JOB_ID_MAX + 16];
 	int i;
 
-	if (id == NULL || !id_valid(id) || json_int(job, "attempt", 1, 1L << 30, &attempt) < 0) {
+	if (id == NULL || !work_id_valid(id) || json_int(job, "attempt", 1, 1L << 30, &attempt) < 0) {
 		log_warnx("malformed job from the master: dropped");
 		return;
 	}
