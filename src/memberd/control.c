@@ -18,8 +18,8 @@ reply(int ok)
 	return r;
 }
 
-static cJSON *
-refuse(int code, const char *msg)
+cJSON *
+control_refuse(int code, const char *msg)
 {
 	cJSON *r = reply(0);
 	char m[512];
@@ -243,7 +243,7 @@ control_malformed(struct node *n, const char *why)
 
 	n->dropped_ctl++;
 	snprintf(msg, sizeof(msg), "malformed request: %s", why);
-	return refuse(2, msg);
+	return control_refuse(2, msg);
 }
 
 cJSON *
@@ -257,11 +257,11 @@ control_dispatch(struct node *n, const cJSON *req, uint64_t event_seq, msec_t no
 	if (!cJSON_IsObject(req) || json_int(req, "v", 0, 1000000, &v) < 0 ||
 	    (cmd = json_str(req, "cmd")) == NULL) {
 		n->dropped_ctl++;
-		return refuse(2, "malformed request");
+		return control_refuse(2, "malformed request");
 	}
 	if (v != PROTO_VERSION) {
 		n->dropped_ctl++;
-		return refuse(2, "protocol version mismatch: upgrade the tools and daemons together");
+		return control_refuse(2, "protocol version mismatch: upgrade the tools and daemons together");
 	}
 	if (strcmp(cmd, "ping") == 0)
 		return reply(1);
@@ -308,21 +308,21 @@ control_dispatch(struct node *n, const cJSON *req, uint64_t event_seq, msec_t no
 	if (strcmp(cmd, "join") == 0) {
 		/* it becomes a peer socket's endpoint: an ipc:// path of 108 bytes aborts nanomsg */
 		if ((arg = json_str(req, "address")) == NULL || !config_address_valid(arg))
-			return refuse(2, "join needs an address tcp://HOST:PORT");
+			return control_refuse(2, "join needs an address tcp://HOST:PORT");
 		if (node_cmd_join(n, arg, now, err, sizeof(err)) < 0)
-			return refuse(1, err);
+			return control_refuse(1, err);
 		return reply(1);
 	}
 	if (strcmp(cmd, "leave") == 0) {
 		if (node_cmd_leave(n, arg, now, err, sizeof(err)) < 0)
-			return refuse(1, err);
+			return control_refuse(1, err);
 		return reply(1);
 	}
 	if (strcmp(cmd, "down") == 0) {
 		if (arg == NULL)
-			return refuse(2, "down needs a node");
+			return control_refuse(2, "down needs a node");
 		if (node_cmd_down(n, arg, now, err, sizeof(err)) < 0)
-			return refuse(1, err);
+			return control_refuse(1, err);
 		return reply(1);
 	}
 	if (strcmp(cmd, "hold-exit") == 0) {
@@ -334,16 +334,16 @@ control_dispatch(struct node *n, const cJSON *req, uint64_t event_seq, msec_t no
 		if (svc == NULL || !relay_svc_valid(svc) || json_int(req, "ms", 0, 60000, &ms) < 0 ||
 		    (cJSON_GetObjectItemCaseSensitive(req, "pid") != NULL &&
 		    json_int(req, "pid", 1, 1L << 30, &pid) < 0))
-			return refuse(2, "hold-exit needs svc, ms (0..60000) and optionally pid");
+			return control_refuse(2, "hold-exit needs svc, ms (0..60000) and optionally pid");
 		node_hold_exit(n, svc, ms > 0 ? now + ms : 0, (int)pid, now);
 		return reply(1);
 	}
 	if (strcmp(cmd, "leader-actions") == 0) {
 		if (node_cmd_leader_actions(n, req, now, err, sizeof(err)) < 0)
-			return refuse(1, err);
+			return control_refuse(1, err);
 		return reply(1);
 	}
 	n->dropped_ctl++;
 	snprintf(err, sizeof(err), "unknown command '%s'", cmd);
-	return refuse(2, err);
+	return control_refuse(2, err);
 }

@@ -347,18 +347,15 @@ serve_keys(struct memberd *d)
 static cJSON *
 keys_ctl(struct memberd *d, const cJSON *req)
 {
-	cJSON *r = cJSON_CreateObject(), *local;
+	cJSON *r, *local;
 	const char *cmd = json_str(req, "cmd"), *op = json_str(req, "op");
 	uint64_t q;
 
-	cJSON_AddNumberToObject(r, "v", PROTO_VERSION);
 	if (strcmp(cmd, "keys-result") == 0) {
-		if (json_u64(req, "query", &q) < 0 || q != d->node.keyq.id || q == 0) {
-			cJSON_AddBoolToObject(r, "ok", 0);
-			cJSON_AddStringToObject(r, "error", "no such key query (another one started?)");
-			cJSON_AddNumberToObject(r, "code", 1);
-			return r;
-		}
+		if (json_u64(req, "query", &q) < 0 || q != d->node.keyq.id || q == 0)
+			return control_refuse(1, "no such key query (another one started?)");
+		r = cJSON_CreateObject();
+		cJSON_AddNumberToObject(r, "v", PROTO_VERSION);
 		cJSON_AddBoolToObject(r, "ok", 1);
 		cJSON_AddBoolToObject(r, "done",
 		    cJSON_GetArraySize(d->node.keyq.results) >= d->node.keyq.expected);
@@ -367,19 +364,11 @@ keys_ctl(struct memberd *d, const cJSON *req)
 		return r;
 	}
 	if (op == NULL || (strcmp(op, "list") != 0 && strcmp(op, "install") != 0 &&
-	    strcmp(op, "use") != 0 && strcmp(op, "remove") != 0)) {
-		cJSON_AddBoolToObject(r, "ok", 0);
-		cJSON_AddStringToObject(r, "error", "keys needs op: list, install, use or remove");
-		cJSON_AddNumberToObject(r, "code", 2);
-		return r;
-	}
-	if (d->keys.n == 0) {
-		cJSON_AddBoolToObject(r, "ok", 0);
-		cJSON_AddStringToObject(r, "error", "this node runs without a [security] key-file: "
+	    strcmp(op, "use") != 0 && strcmp(op, "remove") != 0))
+		return control_refuse(2, "keys needs op: list, install, use or remove");
+	if (d->keys.n == 0)
+		return control_refuse(1, "this node runs without a [security] key-file: "
 		    "give every node one (akc-keys generate) and restart it first");
-		cJSON_AddNumberToObject(r, "code", 1);
-		return r;
-	}
 	{
 		struct keyring next;
 		char err[CONF_PATH_MAX + 64];
@@ -401,6 +390,8 @@ keys_ctl(struct memberd *d, const cJSON *req)
 		}
 		sodium_memzero(&next, sizeof(next));
 	}
+	r = cJSON_CreateObject();
+	cJSON_AddNumberToObject(r, "v", PROTO_VERSION);
 	cJSON_AddBoolToObject(r, "ok", 1);
 	json_add_u64(r, "query", q);
 	cJSON_AddNumberToObject(r, "expected", d->node.keyq.expected);
