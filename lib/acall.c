@@ -13,6 +13,7 @@
 #include "log.h"
 #include "proto.h"
 #include "sock.h"
+#include "xmalloc.h"
 
 #define RETRY		10	/* ms between sends while the socket is still connecting */
 
@@ -42,8 +43,7 @@ acall_new(struct loop *loop, const struct akc_config *cfg, const char *sockname)
 {
 	struct acall *a;
 
-	if ((a = calloc(1, sizeof(*a))) == NULL)
-		fatal("calloc");
+	a = xcalloc(1, sizeof(*a));
 	a->loop = loop;
 	a->cfg = cfg;
 	a->s = -1;
@@ -86,8 +86,7 @@ acall_call(struct acall *a, cJSON *req, msec_t timeout, acall_cb cb, void *arg, 
 {
 	struct call *c;
 
-	if ((c = calloc(1, sizeof(*c))) == NULL)
-		fatal("calloc");
+	c = xcalloc(1, sizeof(*c));
 	c->req = req;
 	c->deadline = now + timeout;
 	c->cb = cb;

@@ -19,6 +19,7 @@
 #include "loop.h"
 #include "proto.h"
 #include "sock.h"
+#include "xmalloc.h"
 
 #define USAGE		"leaderd [-nqv] [-c FILE]"
 #define TICK		1000	/* leader-actions-interval */
@@ -160,8 +161,7 @@ send_actions(struct leaderd *l, uint64_t seq, cJSON *acts, int weakly_up, msec_t
 	if (weakly_up)
 		cJSON_AddBoolToObject(req, "weakly_up", 1);
 	cJSON_AddItemToObject(req, "actions", acts);
-	if ((sa = malloc(sizeof(*sa))) == NULL)
-		fatal("malloc");
+	sa = xcalloc(1, sizeof(*sa));
 	sa->l = l;
 	sa->seq = seq;
 	sa->n = n;
@@ -232,8 +232,7 @@ apply_downing(struct leaderd *l, const struct mstate *st, uint64_t self, msec_t 
 			req = ctl_request("down");
 			snprintf(key, sizeof(key), "uid:%llu", (unsigned long long)v.down[k]);
 			cJSON_AddStringToObject(req, "node", key);
-			if ((k2 = strdup(key)) == NULL)
-				fatal("strdup");
+			k2 = xstrdup(key);
 			acall_call(l->mctl, req, 2000, on_down, k2, now);
 		}
 		l->dirty = 1;
