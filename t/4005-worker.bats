@@ -1,0 +1,193 @@
+#!/usr/bin/env bats
+# 4005: the worker's own features on real nodes: --pipe (a command per slot
+# that stays, one JSON line per job each way), its restarts and protocol
+# errors, and a quick exit on SIGTERM that hands its jobs back at once.
+
+load lib/akc
+load lib/work
+
+setup() { akc_setup; }
+teardown() { akc_teardown; }
+
+ECHO_JQ="jq -c --unbuffered '{id, result: .payload}'"
+
+# submit_many NODE N PREFIX: jobs PREFIX-0 .. PREFIX-(N-1), payload "payload of ID".
+submit_many() {
+	local i
+	for ((i = 0; i < $2; i++)); do
+		akc-submit -c "$(conf_of "$1")" --id "$3-$i" "payload of $3-$i" >/dev/null || return 1
+	done
+}
+
+# results_right NODE PREFIX N: N results for PREFIX-*, each done with its own payload.
+results_right() {
+	akc-results -c "$(conf_of "$1")" | jq -c --arg p "$2-" 'select(.id | startswith($p))' \
+	    > "$AKC_DIR/res.$2"
+	[ "$(jq -r .id "$AKC_DIR/res.$2" | sort -u | wc -l)" = "$3" ]
+	[ "$(jq -r 'select(.status != "done" or .result != "payload of " + .id) | .id' \
+	    "$AKC_DIR/res.$2" | wc -l)" = 0 ]
+}
+
+# slot_pids WORKER_PID: the commands of its slots (its children).
+slot_pids() { pgrep -P "$1"; }
+
+# none CMD...: CMD fails (a plain "! CMD" does not fail a bats test unless it comes last).
+none() { ! "$@"; }
+
+# result_of NODE ID: the job's result line.
+result_of() { akc-results -c "$(conf_of "$1")" | jq -c --arg id "$2" 'select(.id == $id)'; }
+
+@test "--pipe: the jq echo worker and the C example each run 500 jobs, every result its own job's" {
+	[ -x "$AKC_BIN/etc/examples/echo-worker" ] || skip "build the check programs first (make check TESTS=)"
+	work_cluster 1 "[worker]=" concurrency=4
+	local w
+	w=$(start_worker n1 --pipe "$ECHO_JQ")
+	submit_many n1 500 jq
+	wait_until 120 finished n1 500
+	results_right n1 jq 500
+	# four slots, four commands that stayed: started once each
+	[ "$(slot_pids "$w" | wc -l)" = 4 ]
+	grep -q "4 slot(s) running '/bin/sh -c $ECHO_JQ' once each (--pipe)" "$AKC_DIR/n1.worker.log"
+	none grep -q "exited" "$AKC_DIR/n1.worker.log"
+	kill -TERM "$w"
+	wait_until 10 process_exited "$w"
+	start_worker n1 --pipe "$AKC_BIN/etc/examples/echo-worker" >/dev/null
+	submit_many n1 500 c
+	wait_until 120 finished n1 1000
+	results_right n1 c 500
+	# bytes that are not text go through exactly
+	printf '\xff\x00\xfe' > "$AKC_DIR/bin"
+	akc-submit -c "$(conf_of n1)" --id bin-1 - < "$AKC_DIR/bin" >/dev/null
+	wait_until 30 finished n1 1001
+	[ "$(result_of n1 bin-1 | jq -r .result_base64)" = "$(base64 < "$AKC_DIR/bin")" ]
+}
+
+@test "--pipe: a command killed with -9 is started again and its job retried" {
+	work_cluster 1
+	# attempt 1 hangs (and says where it runs); later attempts echo
+	cat > "$AKC_DIR/hang.sh" <<-'SH'
+	while IFS= read -r l; do
+		case "$l" in
+		*'"attempt":1}') echo $$ > "$AKC_DIR/hang.$AKC_WORKER_SLOT"; sleep 60 ;;
+		esac
+		printf '%s\n' "$l" | jq -c '{id, result: .payload}'
+	done
+	SH
+	local w first
+	# exec: the slot's process is the script's shell itself
+	w=$(start_worker n1 --pipe "exec sh $AKC_DIR/hang.sh")
+	akc-submit -c "$(conf_of n1)" --id k-1 "survives" >/dev/null
+	wait_until 20 [ -s "$AKC_DIR/hang.1" ]
+	first=$(cat "$AKC_DIR/hang.1")
+	[ "$(slot_pids "$w")" = "$first" ]
+	kill -9 "$first"
+	wait_until 20 finished n1 1
+	[ "$(result_of n1 k-1 | jq -r '.status + " " + .result + " " + (.attempts | tostring)')" = "done survives 2" ]
+	grep -q "slot 1: 'exec sh $AKC_DIR/hang.sh' exited (killed by signal 9): starting it again" \
+	    "$AKC_DIR/n1.worker.log"
+	# a new command runs in the slot (and its old sleep was killed with its group)
+	wait_until 10 eval '[ -n "$(slot_pids "$w")" ] && [ "$(slot_pids "$w")" != "$first" ]'
+	none pgrep -g "$first" >/dev/null
+}
+
+@test "--pipe: a command that writes garbage fails the attempt with a clear why and is started again" {
+	work_cluster 1
+	local w
+	w=$(start_worker n1 --pipe 'echo "started" >&2; while read -r l; do echo "not json"; done')
+	# (the result lines from akc-results: akc-submit --wait may print a null result, a race of its own)
+	akc-submit -c "$(conf_of n1)" --id g-1 x >/dev/null
+	wait_until 30 finished n1 1
+	[ "$(result_of n1 g-1 | jq -r '.status + " " + (.attempts | tostring) + " " + .result')" = \
+	    "failed 3 gave up after 3 attempts: pipe protocol error: answer is not JSON: 'not json'" ]
+	grep -q "slot 1: pipe protocol error: answer is not JSON: 'not json': restarting" \
+	    "$AKC_DIR/n1.worker.log"
+	# its stderr between jobs is the slot's, logged
+	grep -q "slot 1: stderr: started" "$AKC_DIR/n1.worker.log"
+	# an answer for another job, and a command's own error
+	kill -TERM "$w"
+	wait_until 10 process_exited "$w"
+	start_worker n1 --pipe "jq -c --unbuffered '{id: \"other\", result: .payload}'" >/dev/null
+	akc-submit -c "$(conf_of n1)" --id g-2 x >/dev/null
+	wait_until 30 finished n1 2
+	[ "$(result_of n1 g-2 | jq -r .result)" = \
+	    "gave up after 3 attempts: pipe protocol error: answer for id 'other' while job 'g-2' runs" ]
+	w=$(tail -1 "$AKC_DIR/n1.worker.pids")
+	kill -TERM "$w"
+	wait_until 10 process_exited "$w"
+	: > "$AKC_DIR/n1.worker.log"
+	# stderr first, then the answer: what it wrote while the job ran is the job's
+	cat > "$AKC_DIR/err.sh" <<-'SH'
+	while IFS= read -r l; do
+		echo "cannot open image" >&2
+		printf '%s\n' "$l" | jq -c '{id, error: "no such image"}'
+	done
+	SH
+	start_worker n1 --pipe "exec sh $AKC_DIR/err.sh" >/dev/null
+	akc-submit -c "$(conf_of n1)" --id g-3 x >/dev/null
+	wait_until 30 finished n1 3
+	[ "$(result_of n1 g-3 | jq -r '.status + " " + .result')" = "failed gave up after 3 attempts: no such image" ]
+	[ "$(result_of n1 g-3 | jq -r .stderr)" = "cannot open image" ]
+	grep -q 'job g-3: stderr: cannot open image' "$AKC_DIR/n1.worker.log"
+	# an error answer is no protocol error: the command stays
+	none grep -q "restarting\|exited" "$AKC_DIR/n1.worker.log"
+}
+
+@test "--pipe: usage errors; a command that cannot start is retried with backoff and eats no attempts" {
+	run "$AKC_BIN/worker" --pipe
+	[ "$status" = 2 ]
+	run "$AKC_BIN/worker" --pipe ''
+	[ "$status" = 2 ]
+	assert_output --partial "worker: --pipe needs a command"
+	run "$AKC_BIN/worker" --pipe cat --exec cat
+	[ "$status" = 2 ]
+	assert_output --partial "worker: --exec and --pipe exclude each other"
+	work_cluster 1
+	start_worker n1 --pipe "$AKC_DIR/no-such-command" >/dev/null
+	wait_until 20 grep -q "exited (exit status 127) within 1s of its start 3 times in a row: starting it again in 200ms" \
+	    "$AKC_DIR/n1.worker.log"
+	grep -q "slot 1: stderr: .*no-such-command: not found" "$AKC_DIR/n1.worker.log"
+	# past the requests for work it sent while its command was up (1 s long polls)
+	wait_until 20 grep -q "6 times in a row" "$AKC_DIR/n1.worker.log"
+	# it asks for no job while its command dies at once: the job stays pending
+	akc-submit -c "$(conf_of n1)" --id never-1 x >/dev/null
+	wait_until 20 grep -q "7 times in a row" "$AKC_DIR/n1.worker.log"
+	[ "$(queue_field n1 pending)" = 1 ]
+	[ "$(queue_field n1 'running | length')" = 0 ]
+}
+
+@test "[worker] pipe = CMD in the configuration; exec and pipe together are refused" {
+	node_conf n1 "[worker]=" "pipe=$ECHO_JQ" concurrency=2
+	run "$AKC_BIN/worker" -n -c "$(conf_of n1)"
+	assert_success
+	assert_output "configuration OK"
+	node_conf n2 "[worker]=" "pipe=$ECHO_JQ" exec=cat
+	run "$AKC_BIN/worker" -n -c "$(conf_of n2)"
+	[ "$status" = 1 ]
+	assert_output --partial "[worker] exec and pipe exclude each other"
+	node_conf n3 "[worker]=" "pipe="
+	run "$AKC_BIN/worker" -n -c "$(conf_of n3)"
+	[ "$status" = 1 ]
+	assert_output --partial "'pipe' needs a command"
+}
+
+@test "SIGTERM in the middle of a long job: the worker leaves at once and the job is retried on another worker well before work-timeout" {
+	work_cluster 2 work-timeout=10s
+	local w1 t0 t1
+	w1=$(start_worker n1 --exec '[ "$AKC_WORK_ATTEMPT" = 1 ] && { touch "$AKC_DIR/started.$AKC_WORK_ID"; sleep 60; }; cat')
+	akc-submit -c "$(conf_of n1)" --id t-1 "moved" >/dev/null
+	wait_until 20 [ -e "$AKC_DIR/started.t-1" ]
+	start_worker n2 >/dev/null
+	wait_until 20 eval '[ "$(queue_field n1 "workers | length")" = 2 ]'
+	t0=$(date +%s%N)
+	kill -TERM "$w1"
+	# it leaves quickly: kills its job, reports, unregisters, exits 0 ("stopped")
+	wait_until 4 process_exited "$w1"
+	grep -q "worker: stopped" "$AKC_DIR/n1.worker.log"
+	wait_until 20 finished n2 1
+	t1=$(date +%s%N)
+	[ "$(result_of n2 t-1 | jq -r '.status + " " + .result')" = "done moved" ]
+	# well before the 10 s work-timeout would have retried it
+	(( (t1 - t0) / 1000000 < 6000 ))
+	# the job's shell (and its sleep) went with it
+	none pgrep -f "sleep 60" -P "$w1" >/dev/null
+}
