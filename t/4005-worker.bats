@@ -191,3 +191,90 @@ result_of() { akc-results -c "$(conf_of "$1")" | jq -c --arg id "$2" 'select(.id
 	# the job's shell (and its sleep) went with it
 	none pgrep -f "sleep 60" -P "$w1" >/dev/null
 }
+
+# fake_master: t/fake-master on n1's proxy socket (no cluster): it logs each
+# request to $AKC_DIR/fake.log and answers from files in $AKC_DIR/fake/.
+fake_master() {
+	node_conf n1 "[master]=" work-timeout=60s
+	mkdir -m 700 -p "$AKC_DIR/n1" "$AKC_DIR/fake"
+	"$AKC_BIN/t/fake-master" "ipc://$AKC_DIR/n1/singleton.master" "$AKC_DIR/fake.log" \
+	    "$AKC_DIR/fake" 3>&- &
+	echo "$!" >> "$AKC_DIR/pids"
+	: > "$AKC_DIR/fake.log"
+}
+
+# fake_job ID: the fake master gives job ID (payload "x", attempt 1) to the next request.
+fake_job() {
+	echo "{\"id\":\"$1\",\"payload\":\"eA==\",\"attempt\":1,\"timeout_ms\":60000}" > "$AKC_DIR/fake/job.tmp"
+	mv "$AKC_DIR/fake/job.tmp" "$AKC_DIR/fake/job"
+}
+
+# requests_after N: the fake master has logged more than N requests.
+requests_after() { [ "$(wc -l < "$AKC_DIR/fake.log")" -gt "$1" ]; }
+
+# reports_of ID: the done and failed reports the fake master got for job ID.
+reports_of() { grep -c "\"op\":\"\(done\|failed\)\".*\"id\":\"$1\"" "$AKC_DIR/fake.log"; }
+
+@test "cancel (a fake master's answers): a running job is killed and not reported; with --pipe the slot's command starts again" {
+	[ -x "$AKC_BIN/t/fake-master" ] || skip "build the check programs first (make check TESTS=)"
+	fake_master
+	local w n first
+	w=$(start_worker n1 --exec 'touch "$AKC_DIR/started.$AKC_WORK_ID"; sleep 60')
+	fake_job c-1
+	wait_until 20 [ -e "$AKC_DIR/started.c-1" ]
+	echo '["c-1"]' > "$AKC_DIR/fake/cancel"
+	wait_until 10 grep -q "job c-1 attempt 1 cancelled by the master: killed" "$AKC_DIR/n1.worker.log"
+	wait_until 10 eval '[ -z "$(slot_pids "$w")" ]'
+	# a few more exchanges (the free slot asks every 250 ms): still no report of c-1
+	n=$(wc -l < "$AKC_DIR/fake.log")
+	wait_until 10 requests_after $((n + 4))
+	[ "$(reports_of c-1)" = 0 ]
+	kill -TERM "$w"
+	wait_until 10 process_exited "$w"
+	rm -f "$AKC_DIR/fake/cancel"
+
+	# --pipe: the slot's command is killed with the job and started again
+	cat > "$AKC_DIR/hang.sh" <<-'SH'
+	while IFS= read -r l; do echo $$ > "$AKC_DIR/hang"; sleep 60; done
+	SH
+	w=$(start_worker n1 --pipe "exec sh $AKC_DIR/hang.sh")
+	fake_job c-2
+	wait_until 20 [ -s "$AKC_DIR/hang" ]
+	first=$(cat "$AKC_DIR/hang")
+	echo '["c-2"]' > "$AKC_DIR/fake/cancel"
+	wait_until 10 grep -q "job c-2 attempt 1 cancelled by the master: restarting slot 1's command" \
+	    "$AKC_DIR/n1.worker.log"
+	wait_until 10 eval '[ -n "$(slot_pids "$w")" ] && [ "$(slot_pids "$w")" != "$first" ]'
+	none pgrep -g "$first" >/dev/null
+	n=$(wc -l < "$AKC_DIR/fake.log")
+	wait_until 10 requests_after $((n + 4))
+	[ "$(reports_of c-2)" = 0 ]
+	# a malformed list is logged once, and its good ids still count
+	echo '["c-3", 7]' > "$AKC_DIR/fake/cancel"
+	wait_until 10 grep -q 'malformed "cancel" list from the master' "$AKC_DIR/n1.worker.log"
+	[ "$(grep -c 'malformed "cancel" list' "$AKC_DIR/n1.worker.log")" = 1 ]
+}
+
+@test "a busy worker registers every second; SIGTERM kills its job, sends unregister and exits 0 within seconds (a fake master)" {
+	[ -x "$AKC_BIN/t/fake-master" ] || skip "build the check programs first (make check TESTS=)"
+	fake_master
+	local w t0
+	w=$(start_worker n1 --exec 'touch "$AKC_DIR/started.$AKC_WORK_ID"; sleep 60')
+	fake_job long-1
+	wait_until 20 [ -e "$AKC_DIR/started.long-1" ]
+	: > "$AKC_DIR/fake.log"
+	wait_until 10 eval '[ "$(grep -c "\"op\":\"register\"" "$AKC_DIR/fake.log")" -ge 4 ]'
+	# every second, give or take the loop's wake-ups: 4 within about 4 s
+	awk '{ if (p) { d = $1 - p; if (d < 800 || d > 1600) bad++ } p = $1 } END { exit bad }' \
+	    <(grep '"op":"register"' "$AKC_DIR/fake.log")
+	t0=$(date +%s%N)
+	kill -TERM "$w"
+	wait_until 5 process_exited "$w"
+	(( ($(date +%s%N) - t0) / 1000000 < 4000 ))
+	grep -q "\"op\":\"unregister\",\"worker\":\"n1-$w-" "$AKC_DIR/fake.log"
+	grep -q "unregistered: the master gives our jobs to other workers" "$AKC_DIR/n1.worker.log"
+	grep -q "worker: stopped" "$AKC_DIR/n1.worker.log"
+	# the master took the unregister: no report for the killed job
+	[ "$(reports_of long-1)" = 0 ]
+	none pgrep -f "sleep 60" -P "$w"
+}
