@@ -8,15 +8,18 @@
 # CPU seconds of the worker with its jobs. Each variant gets its own jobs;
 # RUNS runs of each, in turns, the median printed.
 #
-#   exec-fork   a shell per job, `cat`, started with fork (AKC_WORKER_FORK=1)
-#   exec        a shell per job, `cat`, started with vfork (the default)
+#   exec-fork   a shell per job, `/bin/sh -c cat` started with fork
+#               (AKC_WORKER_FORK=1 AKC_WORKER_SHELL=1)
+#   exec-sh     the same started with vfork (AKC_WORKER_SHELL=1)
+#   exec        `cat` per job, run without the shell (a plain command), vfork:
+#               the default
 #   pipe-c      --pipe etc/examples/echo-worker (the C echo, a process per slot)
 #   pipe-jq     --pipe "jq -c --unbuffered '{id, result: .payload}'"
 #   base        BASE_WORKER=PATH: another worker binary (say, the one before
 #               a change), a shell per job, `cat`
 #
 # Environment: JOBS (default 2000), BYTES (100), RUNS (3), VARIANTS (default
-# "exec-fork exec pipe-c pipe-jq", plus base with BASE_WORKER), KEEP=1,
+# "exec-fork exec-sh exec pipe-c pipe-jq", plus base with BASE_WORKER), KEEP=1,
 # AKC_BIN. Figures are printed, not asserted; every process it starts is
 # killed by pid at exit.
 set -u
@@ -26,7 +29,7 @@ JOBS=${JOBS:-2000}
 BYTES=${BYTES:-100}
 RUNS=${RUNS:-3}
 BASE_WORKER=${BASE_WORKER:-}
-VARIANTS=${VARIANTS:-${BASE_WORKER:+base }exec-fork exec pipe-c pipe-jq}
+VARIANTS=${VARIANTS:-${BASE_WORKER:+base }exec-fork exec-sh exec pipe-c pipe-jq}
 KEEP=${KEEP:-}
 export PATH="$AKC_BIN:$PATH"
 export LC_ALL=C
@@ -63,8 +66,9 @@ max-pending = 1000000
 [worker]
 concurrency = 4
 CONF
-# roles belong in [node]: move the line there
+# roles belong in [node]: move the line there; the one node is the only seed
 sed -i '/^roles = backend$/d; s/^\[node\]$/[node]\nroles = backend/' "$D/n1.conf"
+sed -i "s|^seed-nodes = .*|seed-nodes = $(sed -n 's/^address = //p' "$D/n1.conf")|" "$D/n1.conf"
 for d in memberd leaderd; do
 	"$AKC_BIN/$d" -c "$D/n1.conf" >"$D/n1.$d.log" 2>&1 &
 	PIDS+=($!)
@@ -88,7 +92,8 @@ one_run() {
 	before=$(done_count)
 	target=$((before + JOBS))
 	case $v in
-	exec-fork) env=(AKC_WORKER_FORK=1); args=(--exec cat) ;;
+	exec-fork) env=(AKC_WORKER_FORK=1 AKC_WORKER_SHELL=1); args=(--exec cat) ;;
+	exec-sh) env=(AKC_WORKER_SHELL=1); args=(--exec cat) ;;
 	exec) args=(--exec cat) ;;
 	pipe-c) args=(--pipe "$AKC_BIN/etc/examples/echo-worker") ;;
 	pipe-jq) args=(--pipe "jq -c --unbuffered '{id, result: .payload}'") ;;

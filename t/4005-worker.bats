@@ -192,6 +192,27 @@ result_of() { akc-results -c "$(conf_of "$1")" | jq -c --arg id "$2" 'select(.id
 	none pgrep -f "sleep 60" -P "$w1" >/dev/null
 }
 
+@test "a plain command runs without the shell, with the job's environment; shell syntax still goes to /bin/sh" {
+	work_cluster 1
+	local w
+	w=$(start_worker n1 --exec env)
+	wait_until 10 grep -q "a plain command: run as '.*/env' without the shell" "$AKC_DIR/n1.worker.log"
+	akc-submit -c "$(conf_of n1)" --id e-1 x >/dev/null
+	wait_until 30 finished n1 1
+	result_of n1 e-1 | jq -r .result > "$AKC_DIR/env.out"
+	grep -qx "AKC_WORK_ID=e-1" "$AKC_DIR/env.out"
+	grep -qx "AKC_WORK_ATTEMPT=1" "$AKC_DIR/env.out"
+	grep -qx "AKC_WORKER=n1-$w-.*" "$AKC_DIR/env.out"
+	kill -TERM "$w"
+	wait_until 10 process_exited "$w"
+	: > "$AKC_DIR/n1.worker.log"
+	start_worker n1 --exec 'echo "$AKC_WORK_ID" | tr a-z A-Z' >/dev/null
+	akc-submit -c "$(conf_of n1)" --id e-2 x >/dev/null
+	wait_until 30 finished n1 2
+	[ "$(result_of n1 e-2 | jq -r .result)" = E-2 ]
+	none grep -q "without the shell" "$AKC_DIR/n1.worker.log"
+}
+
 # fake_master: t/fake-master on n1's proxy socket (no cluster): it logs each
 # request to $AKC_DIR/fake.log and answers from files in $AKC_DIR/fake/.
 fake_master() {

@@ -183,13 +183,14 @@ job_stderr_tail(struct job *j)
  * gave the job (set by the caller), else from now.
  */
 int
-job_spawn(struct job *j, struct loop *loop, const char *cmd, char *const *env, msec_t now)
+job_spawn(struct job *j, struct loop *loop, const struct spawn_cmd *cmd, char *const *env,
+    msec_t now)
 {
 	int fds[3];
 	pid_t pid;
 
 	snprintf(j->who, sizeof(j->who), "job %s", j->id);
-	if ((pid = spawn_sh(cmd, env, fds, j->who)) < 0)
+	if ((pid = spawn_cmd(cmd, env, fds, j->who)) < 0)
 		return -1;
 	j->loop = loop;
 	j->pid = pid;

@@ -9,6 +9,7 @@
 #include "errtail.h"
 #include "loop.h"
 #include "proto.h"
+#include "spawn.h"
 
 #define JOB_ID_MAX	WORK_ID_MAX	/* proto.h */
 #define JOB_RESULT_MAX	(1024 * 1024)	/* stdout kept as the result */
@@ -38,7 +39,8 @@ void job_clear(struct job *);
  * with env (NAME=VALUE strings) added to ours, and watches its pipes on
  * loop. -1 if it could not be started (logged).
  */
-int job_spawn(struct job *j, struct loop *loop, const char *cmd, char *const *env, msec_t now);
+int job_spawn(struct job *j, struct loop *loop, const struct spawn_cmd *cmd, char *const *env,
+    msec_t now);
 /* Kills the process group: reason stopped (1) or the timeout (0 is not a reason). */
 void job_kill(struct job *, int stopped);
 /* Kills it because the master cancelled it: nothing is reported. */

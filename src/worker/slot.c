@@ -38,12 +38,13 @@
 #define EOF_GRACE	1000	/* ms a command may live on after closing its stdout */
 
 void
-slot_init(struct slot *s, int n, const char *cmd, const char *worker, struct loop *loop,
-    slot_ended ended)
+slot_init(struct slot *s, int n, const char *cmd, const struct spawn_cmd *sc,
+    const char *worker, struct loop *loop, slot_ended ended)
 {
 	memset(s, 0, sizeof(*s));
 	s->n = n;
 	s->cmd = cmd;
+	s->sc = sc;
 	s->worker = worker;
 	s->loop = loop;
 	s->ended = ended;
@@ -263,7 +264,7 @@ slot_start(struct slot *s, msec_t now)
 	env[1] = envs;
 	env[2] = NULL;
 	s->restart_at = 0;
-	if ((pid = spawn_sh(s->cmd, env, fds, s->who)) < 0) {
+	if ((pid = spawn_cmd(s->sc, env, fds, s->who)) < 0) {
 		s->restart_at = now + SLOT_BACKOFF_MAX;
 		return -1;
 	}

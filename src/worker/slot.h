@@ -9,6 +9,7 @@
 #include "loop.h"
 #include "pipe.h"
 #include "proto.h"
+#include "spawn.h"
 
 #define SLOT_QUICK	1000	/* ms: a command that dies younger died "at once" */
 #define SLOT_BACKOFF_MAX 10000	/* ms: the longest wait before starting it again */
@@ -25,6 +26,7 @@ typedef void (*slot_ended)(struct slot *, const unsigned char *res, size_t rlen,
 struct slot {
 	int n;			/* 1..concurrency: AKC_WORKER_SLOT */
 	const char *cmd, *worker;
+	const struct spawn_cmd *sc;	/* cmd, prepared */
 	struct loop *loop;
 	slot_ended ended;
 	pid_t pid;		/* the running command; 0: none */
@@ -48,8 +50,8 @@ struct slot {
 	msec_t started, timeout, deadline;	/* deadline 0: none */
 };
 
-void slot_init(struct slot *, int n, const char *cmd, const char *worker, struct loop *,
-    slot_ended);
+void slot_init(struct slot *, int n, const char *cmd, const struct spawn_cmd *,
+    const char *worker, struct loop *, slot_ended);
 /* Starts its command now; -1 if it cannot (then it tries again later). */
 int slot_start(struct slot *, msec_t now);
 /* Its command runs, is past its probation after dying at once, and has no job. */

@@ -1,5 +1,6 @@
 /*
- * spawn.c: starts a job's or a pipe slot's /bin/sh -c CMD. vfork, not
+ * spawn.c: starts a job's or a pipe slot's /bin/sh -c CMD (or CMD itself,
+ * when the shell would only have run it: spawn_prepare). vfork, not
  * fork: the child borrows our memory until it execs, so starting a shell
  * costs the same however large the worker's page tables are (fork copies
  * them; at a thousand jobs a second that shows). posix_spawn would do the
@@ -16,9 +17,11 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -26,7 +29,7 @@
 
 extern char **environ;
 
-static int use_fork;
+static int use_fork, use_shell;
 static char **base_env;		/* environ less our variables, built once */
 static size_t base_n;
 
@@ -34,6 +37,12 @@ void
 spawn_use_fork(int yes)
 {
 	use_fork = yes;
+}
+
+void
+spawn_use_shell(int yes)
+{
+	use_shell = yes;
 }
 
 /* The worker's environment without the names it sets for its commands. */
@@ -68,7 +77,7 @@ close_pair(int p[2])
 
 /* In the child (vforked: system calls only), then exec. */
 static void
-child(char **argv, char **env, int in, int out, int err, pid_t parent)
+child(char **argv, char **env, const char *cant, int in, int out, int err, pid_t parent)
 {
 	sigset_t none;
 	int sig;
@@ -86,14 +95,15 @@ child(char **argv, char **env, int in, int out, int err, pid_t parent)
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	execve(argv[0], argv, env);
+	if (cant != NULL)
+		(void)!write(2, cant, strlen(cant));
 	_exit(127);
 }
 
-pid_t
-spawn_sh(const char *cmd, char *const *env, int fds[3], const char *who)
+static pid_t
+spawn_argv(char **argv, const char *cant, char *const *env, int fds[3], const char *who)
 {
-	static char sh[] = "/bin/sh", dashc[] = "-c";
-	char *argv[4], **e;
+	char **e;
 	int in[2] = { -1, -1 }, out[2] = { -1, -1 }, err[2] = { -1, -1 }, i;
 	size_t n = 0;
 	sigset_t all, old;
@@ -107,10 +117,6 @@ spawn_sh(const char *cmd, char *const *env, int fds[3], const char *who)
 		fatal("calloc");
 	memcpy(e, base_env, base_n * sizeof(*e));
 	memcpy(e + base_n, env, n * sizeof(*e));
-	argv[0] = sh;
-	argv[1] = dashc;
-	argv[2] = (char *)(uintptr_t)cmd;
-	argv[3] = NULL;
 	if (pipe2(in, O_CLOEXEC) < 0 || pipe2(out, O_CLOEXEC) < 0 || pipe2(err, O_CLOEXEC) < 0) {
 		log_warn("%s: cannot make pipes", who);
 		close_pair(in);
@@ -123,14 +129,14 @@ spawn_sh(const char *cmd, char *const *env, int fds[3], const char *who)
 	sigprocmask(SIG_BLOCK, &all, &old);
 	pid = use_fork ? fork() : vfork();
 	if (pid == 0)
-		child(argv, e, in[0], out[1], err[1], parent);
+		child(argv, e, cant, in[0], out[1], err[1], parent);
 	sigprocmask(SIG_SETMASK, &old, NULL);
 	free(e);
 	close(in[0]);
 	close(out[1]);
 	close(err[1]);
 	if (pid < 0) {
-		log_warn("%s: cannot start '/bin/sh -c %s'", who, cmd);
+		log_warn("%s: cannot start '%s'", who, argv[0]);
 		close(in[1]);
 		close(out[0]);
 		close(err[0]);
@@ -143,4 +149,94 @@ spawn_sh(const char *cmd, char *const *env, int fds[3], const char *who)
 	for (i = 0; i < 3; i++)
 		fcntl(fds[i], F_SETFL, fcntl(fds[i], F_GETFL) | O_NONBLOCK);
 	return pid;
+}
+
+pid_t
+spawn_sh(const char *cmd, char *const *env, int fds[3], const char *who)
+{
+	static char sh[] = "/bin/sh", dashc[] = "-c";
+	char *argv[4];
+
+	argv[0] = sh;
+	argv[1] = dashc;
+	argv[2] = (char *)(uintptr_t)cmd;
+	argv[3] = NULL;
+	return spawn_argv(argv, NULL, env, fds, who);
+}
+
+/* dash's builtins: a word among them means something else to the shell than in PATH */
+static const char *builtins[] = { ".", ":", "alias", "bg", "break", "cd", "chdir", "command",
+	"continue", "echo", "eval", "exec", "exit", "export", "false", "fc", "fg", "getopts",
+	"hash", "jobs", "kill", "local", "printf", "pwd", "read", "readonly", "return", "set",
+	"shift", "test", "times", "trap", "true", "type", "ulimit", "umask", "unalias", "unset",
+	"wait", NULL };
+
+/* The executable file that PATH gives for name, as the shell finds it; NULL if none. */
+static char *
+in_path(const char *name)
+{
+	const char *path = getenv("PATH"), *p, *end;
+	char buf[4096];
+	struct stat st;
+
+	if (strchr(name, '/') != NULL)
+		return stat(name, &st) == 0 && S_ISREG(st.st_mode) && access(name, X_OK) == 0 ?
+		    strdup(name) : NULL;
+	for (p = path ? path : "/usr/bin:/bin"; ; p = end + 1) {
+		end = strchr(p, ':');
+		if (end == NULL)
+			end = p + strlen(p);
+		snprintf(buf, sizeof(buf), "%.*s%s%s", (int)(end - p), p, end > p ? "/" : "", name);
+		if (stat(buf, &st) == 0 && S_ISREG(st.st_mode) && access(buf, X_OK) == 0)
+			return strdup(buf);
+		if (*end == '\0')
+			return NULL;
+	}
+}
+
+void
+spawn_prepare(struct spawn_cmd *sc, const char *cmd)
+{
+	static const char plain[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+	    "0123456789_-./:,+=@%^ \t";
+	char *copy, *w, *save = NULL, *path;
+	size_t n = 0, i;
+
+	memset(sc, 0, sizeof(sc[0]));
+	if (use_shell || cmd[strspn(cmd, plain)] != '\0' || (copy = strdup(cmd)) == NULL)
+		goto shell;
+	for (w = strtok_r(copy, " \t", &save); w != NULL; w = strtok_r(NULL, " \t", &save)) {
+		if ((sc->argv = realloc(sc->argv, (n + 2) * sizeof(char *))) == NULL)
+			fatal("realloc");
+		sc->argv[n++] = w;
+		sc->argv[n] = NULL;
+	}
+	if (n == 0 || strchr(sc->argv[0], '=') != NULL)
+		goto fail;
+	for (i = 0; builtins[i] != NULL; i++)
+		if (strcmp(sc->argv[0], builtins[i]) == 0)
+			goto fail;
+	if ((path = in_path(sc->argv[0])) == NULL)
+		goto fail;
+	if (asprintf(&sc->cant, "worker: cannot run '%s'\n", path) < 0)
+		fatal("asprintf");
+	/* the words stay in copy, which the command keeps for good */
+	sc->argv[0] = path;
+	sc->direct = 1;
+	return;
+fail:
+	free(sc->argv);
+	free(copy);
+shell:
+	if ((sc->argv = calloc(4, sizeof(char *))) == NULL ||
+	    (sc->argv[0] = strdup("/bin/sh")) == NULL || (sc->argv[1] = strdup("-c")) == NULL ||
+	    (sc->argv[2] = strdup(cmd)) == NULL)
+		fatal("malloc");
+	sc->direct = 0;
+}
+
+pid_t
+spawn_cmd(const struct spawn_cmd *sc, char *const *env, int fds[3], const char *who)
+{
+	return spawn_argv(sc->argv, sc->cant, env, fds, who);
 }

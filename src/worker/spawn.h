@@ -13,7 +13,27 @@
  */
 pid_t spawn_sh(const char *cmd, char *const *env, int fds[3], const char *who);
 
+/*
+ * How cmd is run: a command that is a plain list of words (letters,
+ * digits, _-./:,+=@%^ and blanks: no quoting, expansion, redirection or
+ * other shell syntax), whose first word is not a shell builtin and is found
+ * in PATH now, is run directly with those words as its arguments, which is
+ * what /bin/sh -c would do, less the shell's process and exec. Anything
+ * else is /bin/sh -c cmd. Prepared once per command line, not per job.
+ */
+struct spawn_cmd {
+	char **argv;		/* argv[0] the path to exec */
+	char *cant;		/* what the child writes to stderr when exec fails */
+	int direct;
+};
+
+void spawn_prepare(struct spawn_cmd *, const char *cmd);
+/* spawn_sh, for a prepared command. */
+pid_t spawn_cmd(const struct spawn_cmd *, char *const *env, int fds[3], const char *who);
+
 /* fork (1) instead of vfork (0), for measuring the difference (AKC_WORKER_FORK=1). */
 void spawn_use_fork(int);
+/* Never run a command directly: always /bin/sh -c (AKC_WORKER_SHELL=1, for measuring). */
+void spawn_use_shell(int);
 
 #endif

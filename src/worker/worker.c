@@ -125,6 +125,7 @@ struct worker {
 	struct loop *loop;
 	const char *exec;	/* a shell per job */
 	const char *pipe;	/* or this command per slot (--pipe) */
+	struct spawn_cmd sc;	/* the one of them in use, prepared */
 	char id[JOB_ID_MAX + 1];
 	char addr[CONF_PATH_MAX + 32];
 	struct job *jobs;	/* the slots: a shell per job, */
@@ -392,7 +393,7 @@ start_shell(struct queued *q, msec_t now)
 	env[1] = envatt;
 	env[2] = envw;
 	env[3] = NULL;
-	if (job_spawn(j, W.loop, W.exec, env, now) < 0) {
+	if (job_spawn(j, W.loop, &W.sc, env, now) < 0) {
 		report_failed(j->id, j->attempt, "worker cannot start the command", NULL);
 		job_free(j);
 		W.running--;
@@ -950,6 +951,8 @@ setup(int argc, char **argv)
 	W.pipe = exec != NULL ? NULL : pipe != NULL ? pipe : *W.cfg.worker_pipe ? W.cfg.worker_pipe : NULL;
 	if (getenv("AKC_WORKER_FORK") != NULL && strcmp(getenv("AKC_WORKER_FORK"), "1") == 0)
 		spawn_use_fork(1);	/* for bench/: fork+exec instead of vfork */
+	if (getenv("AKC_WORKER_SHELL") != NULL && strcmp(getenv("AKC_WORKER_SHELL"), "1") == 0)
+		spawn_use_shell(1);	/* for bench/: /bin/sh -c even for a plain command */
 }
 
 /* Jobs' pipes must not land on 0-2 (dup2 onto itself keeps close-on-exec). */
@@ -1116,6 +1119,7 @@ main(int argc, char **argv)
 	for (i = 0; i < W.njobs; i++)
 		job_clear(&W.jobs[i]);
 	W.avg = -1;
+	spawn_prepare(&W.sc, W.pipe != NULL ? W.pipe : W.exec);
 	W.nch = 2 * W.njobs + 2 < CHAN_MAX ? 2 * W.njobs + 2 : CHAN_MAX;
 	for (i = 0; i < W.nch; i++)
 		W.ch[i].s = W.ch[i].fd = -1;
@@ -1126,13 +1130,15 @@ main(int argc, char **argv)
 		if ((W.slots = calloc((size_t)W.njobs, sizeof(*W.slots))) == NULL)
 			fatal("calloc");
 		for (i = 0; i < W.njobs; i++) {
-			slot_init(&W.slots[i], i + 1, W.pipe, W.id, W.loop, slot_job_ended);
+			slot_init(&W.slots[i], i + 1, W.pipe, &W.sc, W.id, W.loop, slot_job_ended);
 			(void)slot_start(&W.slots[i], now);
 		}
 	}
 	log_info("worker %s: %d slot(s) running '/bin/sh -c %s'%s, master through '%s'",
 	    W.id, W.njobs, W.pipe != NULL ? W.pipe : W.exec,
 	    W.pipe != NULL ? " once each (--pipe)" : " per job", W.addr + 6);
+	if (W.sc.direct)
+		log_info("a plain command: run as '%s' without the shell", W.sc.argv[0]);
 	daemon_notify("READY=1");
 
 	for (;;) {

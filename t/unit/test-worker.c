@@ -5,6 +5,7 @@
 #include "answer.h"
 #include "json.h"
 #include "pipe.h"
+#include "spawn.h"
 #include "unit.h"
 
 /* pipe_answer on a C string for job "j1": the kind, the result or why */
@@ -235,6 +236,54 @@ cancel_lists(void)
 	CHECK_STR(seen[1], "ok-2");
 }
 
+/* Whether cmd is run directly, and then its argv as one string. */
+static const char *
+prepared(const char *cmd)
+{
+	static char out[512];
+	struct spawn_cmd sc;
+	int i;
+
+	spawn_prepare(&sc, cmd);
+	if (!sc.direct)
+		return strcmp(sc.argv[0], "/bin/sh") == 0 && strcmp(sc.argv[1], "-c") == 0 &&
+		    strcmp(sc.argv[2], cmd) == 0 ? "shell" : "bad shell argv";
+	snprintf(out, sizeof(out), "%s", strrchr(sc.argv[0], '/') + 1);
+	for (i = 1; sc.argv[i] != NULL; i++)
+		snprintf(out + strlen(out), sizeof(out) - strlen(out), " [%s]", sc.argv[i]);
+	return out;
+}
+
+static void
+plain_commands(void)
+{
+	setenv("PATH", "/usr/bin:/bin", 1);
+	CHECK_STR(prepared("cat"), "cat");
+	CHECK_STR(prepared("  wc  -c\t"), "wc [-c]");
+	CHECK_STR(prepared("/bin/cat"), "cat");
+	CHECK_STR(prepared("gzip -c --fast"), "gzip [-c] [--fast]");
+	/* anything the shell would do more than run it goes to the shell */
+	CHECK_STR(prepared("cat | wc"), "shell");
+	CHECK_STR(prepared("cat; true"), "shell");
+	CHECK_STR(prepared("cat > x"), "shell");
+	CHECK_STR(prepared("cat $HOME"), "shell");
+	CHECK_STR(prepared("cat '-'"), "shell");
+	CHECK_STR(prepared("cat *.txt"), "shell");
+	CHECK_STR(prepared("cat ~/x"), "shell");
+	CHECK_STR(prepared("cat # comment"), "shell");
+	CHECK_STR(prepared("LC_ALL=C sort"), "shell");
+	CHECK_STR(prepared("echo hi"), "shell");		/* a builtin, different from /bin/echo */
+	CHECK_STR(prepared("exec cat"), "shell");
+	CHECK_STR(prepared("exit 3"), "shell");
+	CHECK_STR(prepared("no-such-command-here"), "shell");	/* the shell says "not found" */
+	CHECK_STR(prepared("/no/such/file"), "shell");
+	CHECK_STR(prepared("/etc/passwd"), "shell");		/* not executable */
+	CHECK_STR(prepared(""), "shell");
+	spawn_use_shell(1);
+	CHECK_STR(prepared("cat"), "shell");
+	spawn_use_shell(0);
+}
+
 int
 main(void)
 {
@@ -244,5 +293,6 @@ main(void)
 	RUN(result_limit);
 	RUN(lines);
 	RUN(cancel_lists);
+	RUN(plain_commands);
 	return unit_done();
 }
