@@ -1,9 +1,9 @@
 #!/bin/bash
-# bench/worker.sh: how fast one worker with 4 slots empties a queue, by the
+# bench/worker.sh: how fast one worker with 4 slots (CONC) empties a queue, by the
 # way it runs jobs. One node (memberd, leaderd, singletond -s master with
 # the master; no standbys, so the master's path is as short as it gets and
 # the worker's own cost shows), JOBS jobs of BYTES bytes submitted first
-# (bench/submit.c), then one worker, concurrency 4, runs them all; jobs/s
+# (bench/submit.c), then one worker, concurrency CONC, runs them all; jobs/s
 # from the worker's start to the last result (polled every 20 ms), and the
 # CPU seconds of the worker with its jobs. Each variant gets its own jobs;
 # RUNS runs of each, in turns, the median printed.
@@ -18,7 +18,8 @@
 #   base        BASE_WORKER=PATH: another worker binary (say, the one before
 #               a change), a shell per job, `cat`
 #
-# Environment: JOBS (default 2000), BYTES (100), RUNS (3), VARIANTS (default
+# Environment: JOBS (default 2000), BYTES (100), RUNS (3), CONC (the
+# worker's concurrency, default 4), VARIANTS (default
 # "exec-fork exec-sh exec pipe-c pipe-jq", plus base with BASE_WORKER), KEEP=1,
 # AKC_BIN. Figures are printed, not asserted; every process it starts is
 # killed by pid at exit.
@@ -28,6 +29,7 @@ AKC_BIN=${AKC_BIN:-$PWD}
 JOBS=${JOBS:-2000}
 BYTES=${BYTES:-100}
 RUNS=${RUNS:-3}
+CONC=${CONC:-4}
 BASE_WORKER=${BASE_WORKER:-}
 VARIANTS=${VARIANTS:-${BASE_WORKER:+base }exec-fork exec-sh exec pipe-c pipe-jq}
 KEEP=${KEEP:-}
@@ -64,7 +66,7 @@ command = exec $AKC_BIN/master -c $D/n1.conf
 work-timeout = 30s
 max-pending = 1000000
 [worker]
-concurrency = 4
+concurrency = $CONC
 CONF
 # roles belong in [node]: move the line there; the one node is the only seed
 sed -i '/^roles = backend$/d; s/^\[node\]$/[node]\nroles = backend/' "$D/n1.conf"
@@ -117,7 +119,7 @@ one_run() {
 	    'BEGIN { printf "%.0f %.3f\n", n / (ns / 1e9), c / hz * 1000 / n }'
 }
 
-echo "== one worker, concurrency 4, $JOBS jobs of $BYTES bytes queued first; 1 node, no standbys;"
+echo "== one worker, concurrency $CONC, $JOBS jobs of $BYTES bytes queued first; 1 node, no standbys;"
 echo "   jobs/s from the worker's start to its last result; CPU ms per job of the worker and its"
 echo "   children (cat, sh, the pipe commands: those that exited before the worker); median of $RUNS"
 declare -A R=() C=()

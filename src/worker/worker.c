@@ -1134,8 +1134,8 @@ main(int argc, char **argv)
 			(void)slot_start(&W.slots[i], now);
 		}
 	}
-	log_info("worker %s: %d slot(s) running '/bin/sh -c %s'%s, master through '%s'",
-	    W.id, W.njobs, W.pipe != NULL ? W.pipe : W.exec,
+	log_info("worker %s: %d slot(s) running '%s%s'%s, master through '%s'",
+	    W.id, W.njobs, W.sc.direct ? "" : "/bin/sh -c ", W.pipe != NULL ? W.pipe : W.exec,
 	    W.pipe != NULL ? " once each (--pipe)" : " per job", W.addr + 6);
 	if (W.sc.direct)
 		log_info("a plain command: run as '%s' without the shell", W.sc.argv[0]);
