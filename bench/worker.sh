@@ -13,7 +13,9 @@
 #   exec-sh     the same started with vfork (AKC_WORKER_SHELL=1)
 #   exec        `cat` per job, run without the shell (a plain command), vfork:
 #               the default
+#   exec-np     exec without prefetching (AKC_WORKER_PREFETCH=0)
 #   pipe-c      --pipe etc/examples/echo-worker (the C echo, a process per slot)
+#   pipe-c-np   the same without prefetching
 #   pipe-jq     --pipe "jq -c --unbuffered '{id, result: .payload}'"
 #   base        BASE_WORKER=PATH: another worker binary (say, the one before
 #               a change), a shell per job, `cat`
@@ -97,7 +99,9 @@ one_run() {
 	exec-fork) env=(AKC_WORKER_FORK=1 AKC_WORKER_SHELL=1); args=(--exec cat) ;;
 	exec-sh) env=(AKC_WORKER_SHELL=1); args=(--exec cat) ;;
 	exec) args=(--exec cat) ;;
+	exec-np) env=(AKC_WORKER_PREFETCH=0); args=(--exec cat) ;;
 	pipe-c) args=(--pipe "$AKC_BIN/etc/examples/echo-worker") ;;
+	pipe-c-np) env=(AKC_WORKER_PREFETCH=0); args=(--pipe "$AKC_BIN/etc/examples/echo-worker") ;;
 	pipe-jq) args=(--pipe "jq -c --unbuffered '{id, result: .payload}'") ;;
 	base) args=(--exec cat) ;;
 	esac

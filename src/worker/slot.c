@@ -284,7 +284,7 @@ slot_start(struct slot *s, msec_t now)
 int
 slot_ready(const struct slot *s, msec_t now)
 {
-	return s->pid > 0 && !s->busy && !s->stopping &&
+	return s->pid > 0 && s->out >= 0 && !s->busy && !s->stopping &&
 	    (s->quick == 0 || now - s->born >= SLOT_QUICK);
 }
 

@@ -135,6 +135,7 @@ struct worker {
 	int nqueued;
 	msec_t avg;		/* moving average of job durations; -1: none yet */
 	long bad_cancels;	/* malformed "cancel" lists */
+	int no_prefetch;	/* AKC_WORKER_PREFETCH=0, for bench/ */
 	struct chan ch[CHAN_MAX];
 	int nch;
 	struct report *reports, *reports_tail;
@@ -670,7 +671,7 @@ asks_wanted(msec_t now)
 {
 	int want = free_slots(now);
 
-	if (W.avg >= 0 && W.avg < PREFETCH_BELOW)
+	if (W.avg >= 0 && W.avg < PREFETCH_BELOW && !W.no_prefetch)
 		want += W.running;
 	return want - W.nqueued;
 }
@@ -951,6 +952,8 @@ setup(int argc, char **argv)
 	W.pipe = exec != NULL ? NULL : pipe != NULL ? pipe : *W.cfg.worker_pipe ? W.cfg.worker_pipe : NULL;
 	if (getenv("AKC_WORKER_FORK") != NULL && strcmp(getenv("AKC_WORKER_FORK"), "1") == 0)
 		spawn_use_fork(1);	/* for bench/: fork+exec instead of vfork */
+	if (getenv("AKC_WORKER_PREFETCH") != NULL && strcmp(getenv("AKC_WORKER_PREFETCH"), "0") == 0)
+		W.no_prefetch = 1;	/* for bench/: no request for a busy slot */
 	if (getenv("AKC_WORKER_SHELL") != NULL && strcmp(getenv("AKC_WORKER_SHELL"), "1") == 0)
 		spawn_use_shell(1);	/* for bench/: /bin/sh -c even for a plain command */
 }
