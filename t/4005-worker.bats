@@ -224,9 +224,9 @@ fake_master() {
 	: > "$AKC_DIR/fake.log"
 }
 
-# fake_job ID: the fake master gives job ID (payload "x", attempt 1) to the next request.
+# fake_job ID [TIMEOUT_MS]: the fake master gives job ID (payload "x", attempt 1) to the next request.
 fake_job() {
-	echo "{\"id\":\"$1\",\"payload\":\"eA==\",\"attempt\":1,\"timeout_ms\":60000}" > "$AKC_DIR/fake/job.tmp"
+	echo "{\"id\":\"$1\",\"payload\":\"eA==\",\"attempt\":1,\"timeout_ms\":${2:-60000}}" > "$AKC_DIR/fake/job.tmp"
 	mv "$AKC_DIR/fake/job.tmp" "$AKC_DIR/fake/job"
 }
 
@@ -298,4 +298,29 @@ reports_of() { grep -c "\"op\":\"\(done\|failed\)\".*\"id\":\"$1\"" "$AKC_DIR/fa
 	# the master took the unregister: no report for the killed job
 	[ "$(reports_of long-1)" = 0 ]
 	none pgrep -f "sleep 60" -P "$w"
+}
+
+@test "--pipe: a job's timeout kills the command and starts it again; SIGTERM kills the slots' commands and unregisters (a fake master)" {
+	[ -x "$AKC_BIN/t/fake-master" ] || skip "build the check programs first (make check TESTS=)"
+	fake_master
+	cat > "$AKC_DIR/slow.sh" <<-'SH'
+	while IFS= read -r l; do echo "working on it" >&2; echo $$ >> "$AKC_DIR/slow"; sleep 60; done
+	SH
+	local w first
+	w=$(start_worker n1 --pipe "exec sh $AKC_DIR/slow.sh")
+	fake_job p-1 500
+	wait_until 20 [ -s "$AKC_DIR/slow" ]
+	first=$(head -1 "$AKC_DIR/slow")
+	wait_until 10 grep -q '"op":"failed".*"id":"p-1".*"why":"timed out after 0.5s","stderr":"working on it\\n"' \
+	    "$AKC_DIR/fake.log"
+	wait_until 10 eval '[ -n "$(slot_pids "$w")" ] && [ "$(slot_pids "$w")" != "$first" ]'
+	none pgrep -g "$first" >/dev/null
+	# a job running at SIGTERM: the command is killed, the master told to give it to others
+	fake_job p-2
+	wait_until 20 eval '[ "$(wc -l < "$AKC_DIR/slow")" = 2 ]'
+	kill -TERM "$w"
+	wait_until 5 process_exited "$w"
+	grep -q '"op":"unregister"' "$AKC_DIR/fake.log"
+	[ "$(reports_of p-2)" = 0 ]
+	none pgrep -g "$(tail -1 "$AKC_DIR/slow")" >/dev/null
 }
