@@ -220,7 +220,7 @@ spawn_prepare(struct spawn_cmd *sc, const char *cmd)
 		goto fail;
 	if (asprintf(&sc->cant, "worker: cannot run '%s'\n", path) < 0)
 		fatal("asprintf");
-	/* the words stay in copy, which the command keeps for good */
+	sc->words = copy;	/* argv[1..] point into it */
 	sc->argv[0] = path;
 	sc->direct = 1;
 	return;
@@ -233,6 +233,22 @@ shell:
 	    (sc->argv[2] = strdup(cmd)) == NULL)
 		fatal("malloc");
 	sc->direct = 0;
+}
+
+void
+spawn_forget(struct spawn_cmd *sc)
+{
+	int i;
+
+	if (sc->direct)
+		free(sc->argv[0]);
+	else
+		for (i = 0; sc->argv[i] != NULL; i++)
+			free(sc->argv[i]);
+	free(sc->argv);
+	free(sc->words);
+	free(sc->cant);
+	memset(sc, 0, sizeof(*sc));
 }
 
 pid_t

@@ -24,10 +24,13 @@ pid_t spawn_sh(const char *cmd, char *const *env, int fds[3], const char *who);
 struct spawn_cmd {
 	char **argv;		/* argv[0] the path to exec */
 	char *cant;		/* what the child writes to stderr when exec fails */
+	char *words;		/* direct: the words argv[1..] point into */
 	int direct;
 };
 
 void spawn_prepare(struct spawn_cmd *, const char *cmd);
+/* Frees what spawn_prepare made. */
+void spawn_forget(struct spawn_cmd *);
 /* spawn_sh, for a prepared command. */
 pid_t spawn_cmd(const struct spawn_cmd *, char *const *env, int fds[3], const char *who);
 

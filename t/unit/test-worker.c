@@ -245,12 +245,17 @@ prepared(const char *cmd)
 	int i;
 
 	spawn_prepare(&sc, cmd);
-	if (!sc.direct)
-		return strcmp(sc.argv[0], "/bin/sh") == 0 && strcmp(sc.argv[1], "-c") == 0 &&
-		    strcmp(sc.argv[2], cmd) == 0 ? "shell" : "bad shell argv";
+	if (!sc.direct) {
+		snprintf(out, sizeof(out), "%s", strcmp(sc.argv[0], "/bin/sh") == 0 &&
+		    strcmp(sc.argv[1], "-c") == 0 && strcmp(sc.argv[2], cmd) == 0 &&
+		    sc.argv[3] == NULL ? "shell" : "bad shell argv");
+		spawn_forget(&sc);
+		return out;
+	}
 	snprintf(out, sizeof(out), "%s", strrchr(sc.argv[0], '/') + 1);
 	for (i = 1; sc.argv[i] != NULL; i++)
 		snprintf(out + strlen(out), sizeof(out) - strlen(out), " [%s]", sc.argv[i]);
+	spawn_forget(&sc);
 	return out;
 }
 
