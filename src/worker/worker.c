@@ -673,7 +673,9 @@ asks_wanted(msec_t now)
 
 	if (W.avg >= 0 && W.avg < PREFETCH_BELOW && !W.no_prefetch)
 		want += W.running;
-	return want - W.nqueued;
+	want -= W.nqueued;
+	/* requests for work may be held a second: two channels stay for reports */
+	return want < W.nch - 2 ? want : W.nch - 2;
 }
 
 static void
