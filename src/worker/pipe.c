@@ -8,6 +8,7 @@
  * reason and starts the command again, since what it will write next
  * cannot be trusted to be in step.
  */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,10 +35,16 @@ pipe_job_line(const char *id, const char *b64, long attempt, size_t *len)
 	return s;
 }
 
+static enum pipe_answer bad(char *, size_t, const char *, ...) AKC_PRINTF(3, 4);
+
 static enum pipe_answer
-bad(char *why, size_t whylen, const char *fmt, const char *arg)
+bad(char *why, size_t whylen, const char *fmt, ...)
 {
-	snprintf(why, whylen, fmt, arg);
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(why, whylen, fmt, ap);
+	va_end(ap);
 	return PIPE_BAD;
 }
 
