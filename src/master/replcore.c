@@ -866,10 +866,6 @@ rc_waiting(const struct rcore *c, const struct rc_log *lg, msec_t now, char *buf
 				at = add(buf, len, at, "%s", n++ ? "; and for " : "");
 				at = why_sb(c, &c->sb[i], target, now, buf, len, at);
 			}
-	if (c->replicas > c->nsb)
-		at = add(buf, len, at, "%s%d standby%s ([master] replicas = %d, %d with role %s "
-		    "are Up)", n++ ? "; and for " : "", c->replicas - c->nsb,
-		    c->replicas - c->nsb == 1 ? "" : "s", c->replicas, c->nsb, c->role);
 	if (c->nset > 0) {
 		for (have = 0, k = 0; k < c->nset; k++)
 			if (strcmp(c->set[k], c->self_addr) == 0 ? lg->durable >= target :
