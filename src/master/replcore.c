@@ -219,7 +219,8 @@ read_state(struct rc_standby *s, const cJSON *b)
 	    e.n <= EPOCHS_MSG_MAX) {
 		s->last = last;
 		s->last_ep = last_ep;
-		memcpy(s->runs, e.v, (size_t)e.n * sizeof(*e.v));
+		if (e.n > 0)
+			memcpy(s->runs, e.v, (size_t)e.n * sizeof(*e.v));
 		s->nruns = e.n;
 		s->runs_lo = e.lo;
 		rc = 0;
