@@ -501,6 +501,13 @@ fetch_tick(struct rcore *c, const struct rc_log *lg, msec_t now)
 		recovered(c, lg, 1, now);
 		return;
 	}
+	if (now - c->phase_at > RC_FETCH_MAX) {
+		/* its answers stopped coming: promises again, from whoever answers now */
+		log_warnx("copying the log of %s takes over %ds: recovering again", b->name,
+		    RC_FETCH_MAX / 1000);
+		rc_recover(c, lg, now);
+		return;
+	}
 	if (c->fetch_sent != 0 && now - c->fetch_sent < RC_RESEND)
 		return;
 	a = push(c, RC_SEND, b->uid);

@@ -31,6 +31,7 @@
 #define RC_SALVAGE_RESEND	2000	/* a salvage piece not acknowledged goes again */
 #define RC_STALL		1000	/* commit behind the log this long, unmoved: "waiting" */
 #define RC_SILENT		3000	/* a standby not heard from this long is named as silent */
+#define RC_FETCH_MAX		300000	/* a recovery's copy of a log taking longer starts again */
 #define RC_EPOCH_TAG_BITS	20
 #define RC_WHO_MAX		(CONF_NAME_MAX + CONF_ROLE_MAX + 24)
 
