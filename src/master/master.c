@@ -1093,6 +1093,7 @@ recovered(const char *dir, msec_t t0)
 	if (M.j.o_first < M.j.o_next)
 		merge_own();
 	M.started = clock_mono_ms();	/* the grace counts from here */
+	daemon_notify("READY=1");	/* it serves now */
 	log_info("journal %s: replayed to event %llu in %lldms (snapshot at %llu): "
 	    "%ld pending, %ld running, %ld done, %ld failed", dir,
 	    (unsigned long long)M.w.seq, (long long)(clock_mono_ms() - t0),
@@ -1199,7 +1200,6 @@ main(int argc, char **argv)
 		log_errx("%s", err);
 		return 1;
 	}
-	daemon_notify("READY=1");
 	for (;;) {
 		sigs = loop_signals(M.loop);
 		if (sigs & ((1UL << SIGTERM) | (1UL << SIGINT))) {

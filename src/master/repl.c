@@ -114,6 +114,12 @@ repl_open(struct repl *r, const struct akc_config *cfg, const char *name, struct
 			fatal("getrandom");
 	rc_init(&r->c, cfg->address, name, role_of(cfg, name),
 	    (char (*)[CONF_ADDR_MAX])cfg->replica_nodes, cfg->nreplica_nodes, cfg->replicas, seed);
+	/* appends in flight per standby: RC_WINDOW, or 1..RC_WINDOW to measure (bench/README.md) */
+	if (getenv("AKC_REPL_WINDOW") != NULL) {
+		int w = atoi(getenv("AKC_REPL_WINDOW"));
+
+		r->c.window = w < 1 ? 1 : w > RC_WINDOW ? RC_WINDOW : w;
+	}
 	config_ipc_path(cfg, SOCK_MEMBERD_RELAY, addr, sizeof(addr));
 	if ((r->push = sock_connect(NN_PUSH, addr, 1024, 1000)) < 0)
 		goto fail;
