@@ -763,11 +763,6 @@ held_tick(msec_t now)
 	M.nheld = k;
 }
 
-/*
- * An answer that waited STALL_ANSWER for replication goes as a refusal that
- * says what it waits for; what it answers stays journaled, so the same
- * request again (same job id) is safe and is answered once it is replicated.
- */
 /* An akc-queue answer made before the wait showed: it says it now. */
 static int
 waiting_now(cJSON *body, msec_t now)
@@ -781,6 +776,11 @@ waiting_now(cJSON *body, msec_t now)
 	return 1;
 }
 
+/*
+ * An answer that waited STALL_ANSWER for replication goes as a refusal that
+ * says what it waits for; what it answers stays journaled, so the same
+ * request again (same job id) is safe and is answered once it is replicated.
+ */
 static void
 answer_stalled(struct reply *rp, msec_t now)
 {
