@@ -114,7 +114,7 @@ repl_open(struct repl *r, const struct akc_config *cfg, const char *name, struct
 			fatal("getrandom");
 	rc_init(&r->c, cfg->address, name, role_of(cfg, name),
 	    (char (*)[CONF_ADDR_MAX])cfg->replica_nodes, cfg->nreplica_nodes, cfg->replicas, seed);
-	/* appends in flight per standby: RC_WINDOW, or 1..RC_WINDOW to measure (bench/README.md) */
+	/* appends in flight per standby: 1, or up to RC_WINDOW to measure (bench/README.md) */
 	if (getenv("AKC_REPL_WINDOW") != NULL) {
 		int w = atoi(getenv("AKC_REPL_WINDOW"));
 

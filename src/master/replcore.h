@@ -24,7 +24,7 @@
 #include "epochs.h"
 
 #define RC_MAX_STANDBYS		64
-#define RC_WINDOW		4	/* appends in flight to one standby, acked cumulatively */
+#define RC_WINDOW		4	/* at most this many appends in flight to one standby (window) */
 #define RC_RESEND		1000	/* an append or fetch unanswered this long goes again */
 #define RC_PREPARE_EVERY	300
 #define RC_QUORUM_GRACE		1000	/* after a majority promised, the others may still */
@@ -121,7 +121,8 @@ struct rcore {
 	char sgname[CONF_NAME_MAX], role[CONF_ROLE_MAX];
 	char set[CONF_MAX_SEEDS][CONF_ADDR_MAX];
 	char set_who[CONF_MAX_SEEDS][RC_WHO_MAX];	/* who is at each address, for the logs */
-	int nset, quorum, self_in_set, replicas, window;
+	int nset, quorum, self_in_set, replicas;
+	int window;			/* appends in flight per standby, 1..RC_WINDOW (1 by default) */
 	uint64_t rng;			/* the epoch tags */
 	/* master */
 	enum rc_phase phase;

@@ -281,6 +281,8 @@ window(void)
 
 	tlog_init(&t, 0, 0);
 	recovered_master(&c, &t, 1);
+	CHECK_INT(c.window, 1);
+	c.window = RC_WINDOW;			/* AKC_REPL_WINDOW=4 */
 	tlog_grow(&t, 5, c.epoch);
 	rc_tick(&c, &t.lg, 2000);
 	CHECK_INT(count(&c, RC_APPEND, 2, &a), 1);
@@ -337,6 +339,23 @@ window(void)
 	/* the commit point never goes back */
 	ack(&c, &t, 2, 3, 3200);
 	CHECK_INT(rc_commit_point(&c, &t.lg), 30);
+	rc_clear(&c);
+	/* with one in flight (the default), the next waits for the ack */
+	c.window = 1;
+	ack(&c, &t, 2, 30, 3300);
+	tlog_grow(&t, 31, c.epoch);
+	rc_tick(&c, &t.lg, 3300);
+	CHECK_INT(count(&c, RC_APPEND, 2, &a), 1);
+	rc_clear(&c);
+	rc_sent(&c, 2, 31, 31, 0, 3300);
+	tlog_grow(&t, 32, c.epoch);
+	rc_tick(&c, &t.lg, 3301);
+	CHECK_INT(count(&c, RC_APPEND, 2, NULL), 0);
+	rc_clear(&c);
+	ack(&c, &t, 2, 31, 3310);
+	rc_tick(&c, &t.lg, 3310);
+	CHECK_INT(count(&c, RC_APPEND, 2, &a), 1);
+	CHECK_INT(a->from, 32);
 	rc_clear(&c);
 	epochs_free(&t.eps);
 }
