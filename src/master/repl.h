@@ -10,6 +10,7 @@
  * a deposed master is fenced. A log that parted from the master's is never
  * cut without keeping what it cuts aside (salvage) until the master has
  * merged it. doc/ARCHITECTURE.md has the design and its guarantees.
+ * Every decision is replcore.c's (sans I/O); this is its shell.
  */
 #ifndef MASTER_REPL_H
 #define MASTER_REPL_H
