@@ -622,6 +622,8 @@ rc_tick(struct rcore *c, const struct rc_log *lg, msec_t now)
 		c->behind_since = now;
 		c->behind_cp = cp;
 	}
+	c->stall_at = c->behind_since != 0 && now < c->behind_since + RC_STALL ?
+	    c->behind_since + RC_STALL : 0;
 	for (i = 0; i < c->nsb; i++) {
 		struct rc_standby *s = &c->sb[i];
 
@@ -928,8 +930,8 @@ rc_next_deadline(const struct rcore *c)
 		for (i = 0; i < c->nsb; i++)
 			if (c->sb[i].nfl > 0)
 				EARLIER(c->sb[i].fl[0].at + RC_RESEND);
-		if (c->behind_since != 0)
-			EARLIER(c->behind_since + RC_STALL);
+		if (c->stall_at != 0)
+			EARLIER(c->stall_at);	/* to say it then; once said, no more wake-ups */
 		break;
 	case RC_GONE:
 		break;

@@ -132,6 +132,7 @@ struct rcore {
 	uint64_t committed;		/* the commit point; it never goes back */
 	uint64_t behind_cp;		/* the commit point when it last moved while behind ... */
 	msec_t behind_since;		/* ... and since when (0: not behind) */
+	msec_t stall_at;		/* when being behind becomes a wait (0: passed, or not behind) */
 	msec_t next_prepare, quorum_at, phase_at;
 	int best;			/* fetching: the standby whose log is copied */
 	uint64_t rfrom;			/* fetching: result lines from here (0: not begun) */

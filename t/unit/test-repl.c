@@ -380,9 +380,12 @@ stall(void)
 	CHECK_INT(rc_commit_point(&c, &t.lg), 0);
 	/* behind, but not for long yet */
 	CHECK_INT(rc_waiting(&c, &t.lg, 2500, why, sizeof(why)), 0);
+	CHECK(rc_next_deadline(&c) > 2500 && rc_next_deadline(&c) <= 2010 + RC_STALL);
 	rc_tick(&c, &t.lg, 2010 + RC_STALL);
 	rc_clear(&c);
 	CHECK_INT(rc_waiting(&c, &t.lg, 2010 + RC_STALL, why, sizeof(why)), 1);
+	/* a wait goes on: no wake-up in the past (the loop would spin) */
+	CHECK(rc_next_deadline(&c) < 0 || rc_next_deadline(&c) > 2010 + RC_STALL);
 	CHECK_STR(why, "event 1 is not replicated yet (committed: 0): waiting for a standby on n3: it "
 	    "has role backend but no `master --standby` answers; is [singleton.master] "
 	    "standby-command set there?");
