@@ -40,7 +40,11 @@ descendants() {
 	done
 }
 
-# standby_pid NODE: the `master --standby` process under NODE's singletond.
+# cpu_ticks PID: user + system time of PID, in clock ticks.
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+
+# standby_pid NODE: the `master --standby` process under NODE's singletond
+# (under the oldest's, the master itself).
 standby_pid() {
 	local p
 	for p in $(descendants "$(pid_of "$1" singletond)"); do
@@ -64,6 +68,12 @@ master_log() { cat "$AKC_DIR"/n1.singletond.log; }
 	assert_success
 	assert_line --partial "waiting: event "
 	assert_line --partial "standby-command set there?"
+	# waiting is not spinning: the stalled master takes well under a tenth of a core
+	local m c0
+	m=$(standby_pid n1)
+	c0=$(cpu_ticks "$m")
+	sleep 3
+	[ $(($(cpu_ticks "$m") - c0)) -lt 30 ]
 	# a submit is answered within about 5 s: an error that names the cause, not a hang
 	local t0=$SECONDS
 	run akc-submit -c "$(conf_of n2)" --id stuck-1 "payload"
