@@ -10,13 +10,13 @@ load lib/work
 setup() { akc_setup; }
 teardown() { akc_teardown; }
 
-# stall_cluster [conf args...]: n1..n3 with role backend, replicas = 2 (so the
+# stall_cluster: n1..n3 with role backend, replicas = 2 (so the
 # master waits for both standbys), the master on n1.
 stall_cluster() {
 	cluster_conf 3 roles=backend "[singleton.master]=" role=backend \
 	    "command=exec $AKC_BIN/master" "standby-command=exec $AKC_BIN/master --standby" \
 	    stop-timeout=5s "[downing]=" strategy=keep-majority stable-after=2s \
-	    "[master]=" work-timeout=3s max-attempts=3 replicas=2 "$@"
+	    "[master]=" work-timeout=3s max-attempts=3 replicas=2
 	set_replicas n1 n2 n3
 }
 
@@ -118,7 +118,7 @@ master_log() { cat "$AKC_DIR"/n1.singletond.log; }
 	# kill -9: singletond restarts the standby (with a backoff), which catches up
 	kill -9 "$sb"
 	wait_until 20 eval '[ -n "$(standby_pid n3)" ] && [ "$(standby_pid n3)" != "$sb" ]'
-	echo "$(standby_pid n3)" >> "$AKC_DIR/pids"
+	standby_pid n3 >> "$AKC_DIR/pids"
 	run akc-submit -c "$(conf_of n1)" --timeout 30s --id after "x"
 	assert_success
 	assert_output after
