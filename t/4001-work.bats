@@ -231,11 +231,13 @@ teardown() { akc_teardown; }
 	wait_until 20 process_exited "$(pid_of n1 singletond)"
 	local dir="$AKC_DIR/n1.state/master" f
 	# compact the journal into a table first: a clean stop and start
-	"$AKC_BIN/master" -c "$(conf_of n1)" --listen "ipc://$AKC_DIR/m.sock" 3>&- &
+	# exec: $! must be the master itself (bats' traps keep a plain
+	# background command in a subshell of its own, which a TERM misses)
+	( exec "$AKC_BIN/master" -c "$(conf_of n1)" --listen "ipc://$AKC_DIR/m.sock" 3>&- ) &
 	local m=$!
 	wait_until 10 has_table "$dir"
 	kill -TERM "$m"
-	wait "$m" || true
+	wait_until 20 process_exited "$m"
 	cp -a "$dir" "$dir.good"
 	f=$(ls "$dir"/*.ldb | head -1)
 	printf '\xff\xff\xff\xff\xff\xff\xff\xff' | dd of="$f" bs=1 seek=40 conv=notrunc 2>/dev/null

@@ -67,6 +67,9 @@ human(const cJSON *q)
 	char seen[32], attempt[32], age[32];
 	int first;
 
+	/* first: a master that waits (a recovery, replication that does not move) says for what */
+	if (json_str(q, "waiting") != NULL)
+		printf("waiting: %s\n", json_str(q, "waiting"));
 	printf("pending %ld, in progress %ld, done %ld, failed %ld", count(q, "pending"),
 	    count(q, "in_progress"), count(q, "done"), count(q, "failed"));
 	if (count(q, "forgotten") > 0)

@@ -39,12 +39,22 @@
 #define TICK		200		/* timeouts are checked this often */
 #define GRACE		WORKER_GONE	/* after a start: workers re-register, reports come in */
 #define REQ_MAX		(8 * 1024 * 1024)
+#define STALL_ANSWER	5000		/* an answer waits this long for replication, then says why */
 
 struct reply {				/* an answer that waits for the sync */
 	unsigned char hdr[SOCK_HDR_MAX];
 	size_t hdrlen;
 	cJSON *body;
 	uint64_t need;			/* durable and replicated up to this event */
+	msec_t at;			/* made (an answer waits STALL_ANSWER at most) */
+};
+
+struct held {				/* a request that came during the recovery */
+	unsigned char hdr[SOCK_HDR_MAX];
+	size_t hdrlen;
+	char *buf;
+	size_t len;
+	msec_t at;
 };
 
 struct parked {				/* a worker's long poll */
@@ -90,6 +100,8 @@ struct master {
 	struct repl r;
 	struct reply *rep;
 	int nrep, caprep;
+	struct held *held;		/* requests that came during the recovery */
+	int nheld, capheld;
 	struct parked *park;
 	int npark, cappark;
 	struct wk *wks;
@@ -165,6 +177,7 @@ send_later(const unsigned char *hdr, size_t hdrlen, cJSON *body)
 	M.rep[M.nrep].hdrlen = hdrlen;
 	M.rep[M.nrep].body = body;
 	M.rep[M.nrep].need = M.j.seq;
+	M.rep[M.nrep].at = clock_mono_ms();
 	M.nrep++;
 }
 
@@ -237,7 +250,7 @@ record(cJSON *ev)
 	const char *e = json_str(ev, "e");
 	struct job *jb;
 
-	json_add_u64(ev, "ep", M.r.epoch);
+	json_add_u64(ev, "ep", M.r.c.epoch);
 	seq = journal_append(&M.j, ev);
 	if (work_apply(&M.w, seq, ev, err, sizeof(err)) < 0)
 		fatalx("internal error: %s", err);
@@ -473,6 +486,25 @@ add_stats(cJSON *r)
 	cJSON_AddNumberToObject(o, "bytes", (double)journal_disk_bytes(&M.j));
 }
 
+/*
+ * Adds "waiting" to an answer: what the master waits for, in one line (a
+ * recovery, or replication that does not move), or null. Returns 1 when it waits.
+ */
+static int
+waiting(msec_t now, cJSON *r)
+{
+	char why[2048];
+
+	cJSON_AddBoolToObject(r, "recovering", M.r.recovering);
+	if (repl_waiting(&M.r, now, why, sizeof(why))) {
+		utf8_scrub(why);
+		cJSON_AddStringToObject(r, "waiting", why);
+		return 1;
+	}
+	cJSON_AddNullToObject(r, "waiting");
+	return 0;
+}
+
 static void
 op_queue(const unsigned char *hdr, size_t hdrlen, msec_t now)
 {
@@ -506,21 +538,25 @@ op_queue(const unsigned char *hdr, size_t hdrlen, msec_t now)
 		cJSON_AddItemToArray(ws, o);
 	}
 	ws = cJSON_AddArrayToObject(r, "standbys");
-	for (i = 0; i < M.r.nsb; i++) {
+	for (i = 0; i < M.r.c.nsb; i++) {
+		const struct rc_standby *sb = &M.r.c.sb[i];
 		cJSON *o = cJSON_CreateObject();
 
-		cJSON_AddStringToObject(o, "node", M.r.sb[i].name);
-		cJSON_AddNumberToObject(o, "acked", (double)M.r.sb[i].acked);
-		cJSON_AddBoolToObject(o, "replica", M.r.sb[i].in_set);
-		cJSON_AddNumberToObject(o, "lag", M.j.seq > M.r.sb[i].acked ?
-		    (double)(M.j.seq - M.r.sb[i].acked) : 0);
+		cJSON_AddStringToObject(o, "node", sb->name);
+		cJSON_AddNumberToObject(o, "acked", (double)sb->acked);
+		cJSON_AddBoolToObject(o, "replica", sb->in_set);
+		cJSON_AddNumberToObject(o, "lag", M.j.seq > sb->acked ? (double)(M.j.seq - sb->acked) : 0);
+		if (sb->heard != 0)
+			cJSON_AddNumberToObject(o, "heard_ms", (double)(now - sb->heard));
+		else
+			cJSON_AddNullToObject(o, "heard_ms");
 		cJSON_AddItemToArray(ws, o);
 	}
 	add_stats(r);
-	cJSON_AddNumberToObject(r, "epoch", (double)M.r.epoch);
+	cJSON_AddNumberToObject(r, "epoch", (double)M.r.c.epoch);
 	cJSON_AddNumberToObject(r, "committed", (double)repl_commit_point(&M.r));
-	cJSON_AddNumberToObject(r, "replica_set", M.r.nset);
-	cJSON_AddNumberToObject(r, "quorum", M.r.nset ? M.r.quorum : 0);
+	cJSON_AddNumberToObject(r, "replica_set", M.r.c.nset);
+	cJSON_AddNumberToObject(r, "quorum", M.r.c.nset ? M.r.c.quorum : 0);
 	run = cJSON_AddArrayToObject(r, "running");
 	for (jb = M.w.run_head; jb != NULL; jb = jb->next) {
 		cJSON *o = cJSON_CreateObject();
@@ -530,6 +566,11 @@ op_queue(const unsigned char *hdr, size_t hdrlen, msec_t now)
 		cJSON_AddNumberToObject(o, "attempt", jb->attempts);
 		cJSON_AddNumberToObject(o, "for_ms", (double)(wall - jb->started));
 		cJSON_AddItemToArray(run, o);
+	}
+	/* stalled or recovering: the answer says why, now, rather than wait with the rest */
+	if (waiting(now, r)) {
+		send_now(hdr, hdrlen, r);
+		return;
 	}
 	send_later(hdr, hdrlen, r);
 }
@@ -662,6 +703,103 @@ handle(const unsigned char *hdr, size_t hdrlen, const char *buf, size_t len, mse
 	cJSON_Delete(req);
 }
 
+/*
+ * A request during the recovery: akc-queue is answered at once (with what
+ * the recovery waits for); the rest waits for the recovery's end, and at
+ * most STALL_ANSWER, then is answered with what it waits for (held_tick).
+ */
+static void
+hold(const unsigned char *hdr, size_t hdrlen, const void *buf, size_t len, msec_t now)
+{
+	cJSON *req = json_parse(buf, len);
+	const char *op = json_str(req, "op");
+	struct held *h;
+
+	if (op != NULL && strcmp(op, "queue") == 0) {
+		cJSON_Delete(req);
+		M.requests++;
+		op_queue(hdr, hdrlen, now);
+		return;
+	}
+	cJSON_Delete(req);
+	if (M.nheld == M.capheld) {
+		M.capheld = M.capheld ? 2 * M.capheld : 64;
+		if ((M.held = realloc(M.held, (size_t)M.capheld * sizeof(*M.held))) == NULL)
+			fatal("realloc");
+	}
+	h = &M.held[M.nheld++];
+	memcpy(h->hdr, hdr, hdrlen);
+	h->hdrlen = hdrlen;
+	if ((h->buf = malloc(len)) == NULL)
+		fatal("malloc");
+	memcpy(h->buf, buf, len);
+	h->len = len;
+	h->at = now;
+}
+
+/* Held requests: handled once the recovery is over; refused with the reason when it lasts. */
+static void
+held_tick(msec_t now)
+{
+	char why[2048];
+	int i, k;
+
+	for (i = k = 0; i < M.nheld; i++) {
+		struct held *h = &M.held[i];
+
+		if (!M.r.recovering)
+			handle(h->hdr, h->hdrlen, h->buf, h->len, now);
+		else if (now - h->at >= STALL_ANSWER) {
+			repl_waiting(&M.r, now, why, sizeof(why));
+			M.requests++;
+			send_now(h->hdr, h->hdrlen, refuse(1, "not served within %ds: this master is "
+			    "recovering: %s", STALL_ANSWER / 1000, why));
+		} else {
+			M.held[k++] = *h;
+			continue;
+		}
+		free(h->buf);
+	}
+	M.nheld = k;
+}
+
+/* An akc-queue answer made before the wait showed: it says it now. */
+static int
+waiting_now(cJSON *body, msec_t now)
+{
+	char why[2048];
+
+	if (!repl_waiting(&M.r, now, why, sizeof(why)))
+		return 0;
+	utf8_scrub(why);
+	cJSON_ReplaceItemInObjectCaseSensitive(body, "waiting", cJSON_CreateString(why));
+	return 1;
+}
+
+/*
+ * An answer that waited STALL_ANSWER for replication goes as a refusal that
+ * says what it waits for; what it answers stays journaled, so the same
+ * request again (same job id) is safe and is answered once it is replicated.
+ */
+static void
+answer_stalled(struct reply *rp, msec_t now)
+{
+	char why[2048], what[WORK_ID_MAX + 64];
+	const char *id = json_str(rp->body, "id");
+	int isnew = 0;
+
+	if (!repl_waiting(&M.r, now, why, sizeof(why)))
+		snprintf(why, sizeof(why), "replication is slow (committed %llu of %llu)",
+		    (unsigned long long)repl_commit_point(&M.r), (unsigned long long)rp->need);
+	if (id != NULL && json_bool(rp->body, "new", &isnew) == 0)
+		snprintf(what, sizeof(what), "job %s is journaled but", id);
+	else
+		snprintf(what, sizeof(what), "the answer is");
+	send_now(rp->hdr, rp->hdrlen, refuse(1, "%s not replicated within %ds (the same request "
+	    "again is safe): %s", what, STALL_ANSWER / 1000, why));
+	cJSON_Delete(rp->body);
+}
+
 static void
 on_request(int fd, short ev, void *arg)
 {
@@ -679,7 +817,10 @@ on_request(int fd, short ev, void *arg)
 		hdrlen = sizeof(hdr);
 		if ((n = sock_recv_raw(M.s, &buf, hdr, &hdrlen)) < 0)
 			break;
-		handle(hdr, hdrlen, buf, (size_t)n, now);
+		if (M.r.recovering)
+			hold(hdr, hdrlen, buf, (size_t)n, now);
+		else
+			handle(hdr, hdrlen, buf, (size_t)n, now);
 		nn_freemsg(buf);
 	}
 }
@@ -741,7 +882,7 @@ static void
 merge_own(void)
 {
 	char src[CONF_NAME_MAX + CONF_ADDR_MAX + 16];
-	uint64_t from = M.j.o_first, last;
+	uint64_t from = M.j.o_first, last, upto = 0;
 
 	snprintf(src, sizeof(src), "%s (%s, this node)", M.cfg.address, M.cfg.name);
 	while (from < M.j.o_next) {
@@ -753,10 +894,11 @@ merge_own(void)
 		}
 		merge(NULL, items, src);
 		cJSON_Delete(items);
-		M.r.own_upto = last;
+		upto = last;
 		from = last + 1;
 	}
-	M.r.own_need = M.j.seq;
+	if (upto != 0)
+		repl_own_merged(&M.r, upto, M.j.seq);
 }
 
 /* ---- time ---- */
@@ -871,9 +1013,16 @@ commit_and_answer(msec_t now)
 	for (i = k = 0; i < M.nrep; i++)
 		if (M.rep[i].need <= cp)
 			send_now(M.rep[i].hdr, M.rep[i].hdrlen, M.rep[i].body);
+		else if (cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(M.rep[i].body, "waiting")) &&
+		    waiting_now(M.rep[i].body, now))
+			send_now(M.rep[i].hdr, M.rep[i].hdrlen, M.rep[i].body);	/* akc-queue */
+		else if (now - M.rep[i].at >= STALL_ANSWER)
+			answer_stalled(&M.rep[i], now);
 		else
 			M.rep[k++] = M.rep[i];
 	M.nrep = k;
+	if (M.r.recovering)
+		return;
 	if (M.w.seq - M.j.snap_seq >= (uint64_t)M.cfg.snapshot_every) {
 		cJSON *snap = work_snapshot(&M.w);
 
@@ -947,13 +1096,46 @@ on_flag(int val, const char *arg, void *ctx)
 	return 0;
 }
 
+/*
+ * The recovery is over: the state again from the log when it changed, the
+ * epoch marker, our own salvage merged; then the held requests are served.
+ */
+static int
+recovered(const char *dir, msec_t t0)
+{
+	char err[1024];
+	cJSON *ev;
+
+	if (M.r.changed || M.j.seq != M.w.seq) {
+		work_free(&M.w);
+		work_init(&M.w);
+		if (journal_replay(&M.j, on_snapshot, on_event, NULL, err, sizeof(err)) < 0) {
+			log_errx("%s", err);
+			log_errx("refusing to start rather than lose events; see master(8), RECOVERY");
+			return -1;
+		}
+	}
+	ev = cJSON_CreateObject();
+	cJSON_AddStringToObject(ev, "e", "epoch");
+	record(ev);
+	if (M.j.o_first < M.j.o_next)
+		merge_own();
+	M.started = clock_mono_ms();	/* the grace counts from here */
+	daemon_notify("READY=1");	/* it serves now */
+	log_info("journal %s: replayed to event %llu in %lldms (snapshot at %llu): "
+	    "%ld pending, %ld running, %ld done, %ld failed", dir,
+	    (unsigned long long)M.w.seq, (long long)(clock_mono_ms() - t0),
+	    (unsigned long long)M.j.snap_seq, M.w.npending, M.w.nrunning, M.w.ndone, M.w.nfailed);
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
 	struct daemon_opts o;
 	const char *listen = getenv("AKC_SINGLETON_ENDPOINT");
 	char dir[600], err[1024];
-	int i, repair = 0, standby = 0;
+	int repair = 0, standby = 0;
 	const char *sgname = getenv("AKC_SINGLETON") ? getenv("AKC_SINGLETON") : "master";
 	msec_t now, t0;
 	unsigned long sigs;
@@ -1013,49 +1195,27 @@ main(int argc, char **argv)
 		return 1;
 	}
 	M.r.merge = merge;
-	if (M.r.nset == 0)
+	if (M.r.c.nset == 0)
 		log_warnx("no replica set ([master] replica-nodes, or [cluster] seed-nodes): a recovery "
 		    "waits for every standby, and an acknowledged event survives a split only "
 		    "with [master] replicas = the number of standbys");
-	else if (!M.r.self_in_set)
+	else if (!M.r.c.self_in_set)
 		log_info("this node (%s) is not in the replica set: it does not count towards a "
 		    "majority of it", M.cfg.address);
-	if ((i = repl_recover(&M.r, err, sizeof(err))) < 0) {
-		log_errx("%s", err);
-		return 1;
-	}
-	if (i > 0 || M.j.seq != M.w.seq) {
-		work_free(&M.w);
-		work_init(&M.w);
-		if (journal_replay(&M.j, on_snapshot, on_event, NULL, err, sizeof(err)) < 0) {
-			log_errx("%s", err);
-			log_errx("refusing to start rather than lose events; see master(8), RECOVERY");
-			return 1;
-		}
-	}
-	{
-		cJSON *ev = cJSON_CreateObject();
-
-		cJSON_AddStringToObject(ev, "e", "epoch");
-		record(ev);
-	}
-	if (M.j.o_first < M.j.o_next)
-		merge_own();
-	M.started = clock_mono_ms();	/* the grace counts from here */
-	log_info("journal %s: replayed to event %llu in %lldms (snapshot at %llu): "
-	    "%ld pending, %ld running, %ld done, %ld failed", dir,
-	    (unsigned long long)M.w.seq, (long long)(clock_mono_ms() - t0),
-	    (unsigned long long)M.j.snap_seq, M.w.npending, M.w.nrunning, M.w.ndone, M.w.nfailed);
 	signal(SIGPIPE, SIG_IGN);
 	M.loop = loop_new();
 	loop_catch(M.loop, SIGTERM);
 	loop_catch(M.loop, SIGINT);
 	loop_catch(M.loop, SIGHUP);
+	/* bound before the recovery: akc-queue says what it waits for, the rest is held */
 	if ((M.s = sock_bind_raw(NN_REP, listen, REQ_MAX)) < 0)
 		return 1;
 	loop_watch(M.loop, sock_rcvfd(M.s), POLLIN, on_request, NULL);
 	loop_watch(M.loop, repl_fd(&M.r), POLLIN, on_repl, NULL);
-	daemon_notify("READY=1");
+	if (repl_recover(&M.r, clock_mono_ms(), err, sizeof(err)) < 0) {
+		log_errx("%s", err);
+		return 1;
+	}
 	for (;;) {
 		sigs = loop_signals(M.loop);
 		if (sigs & ((1UL << SIGTERM) | (1UL << SIGINT))) {
@@ -1063,23 +1223,37 @@ main(int argc, char **argv)
 			break;
 		}
 		now = clock_mono_ms();
-		if (now >= M.next_tick) {
+		if (M.r.failed) {
+			log_errx("%s", M.r.err);
+			return 1;
+		}
+		if (M.r.recovered) {
+			M.r.recovered = 0;
+			if (recovered(dir, t0) < 0)
+				return 1;
+		}
+		if (!M.r.recovering && now >= M.next_tick) {
 			tick(now);
 			M.next_tick = now + TICK;
 		}
-		dispatch();
+		held_tick(now);
+		if (!M.r.recovering)
+			dispatch();
 		commit_and_answer(now);
 		if (M.r.deposed) {
 			log_warnx("stopping: a newer master took over");
 			return 1;
 		}
+		if (M.r.recovered || M.r.failed)
+			continue;
 		{
-			msec_t d = repl_next_deadline(&M.r);
+			msec_t d = repl_next_deadline(&M.r), t = M.r.recovering ? now + TICK : M.next_tick;
 
-			loop_poll(M.loop, d < M.next_tick ? d : M.next_tick);
+			loop_poll(M.loop, d >= 0 && d < t ? d : t);
 		}
 	}
-	commit_and_answer(clock_mono_ms());
+	if (!M.r.recovering)
+		commit_and_answer(clock_mono_ms());
 	journal_close(&M.j);
 	work_free(&M.w);
 	nn_close(M.s);

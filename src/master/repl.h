@@ -10,6 +10,7 @@
  * a deposed master is fenced. A log that parted from the master's is never
  * cut without keeping what it cuts aside (salvage) until the master has
  * merged it. doc/ARCHITECTURE.md has the design and its guarantees.
+ * Every decision is replcore.c's (sans I/O); this is its shell.
  */
 #ifndef MASTER_REPL_H
 #define MASTER_REPL_H
@@ -24,28 +25,7 @@
 #include "journal.h"
 #include "loop.h"
 #include "proto.h"
-
-#define REPL_MAX_STANDBYS	64
-
-struct standby {
-	uint64_t uid;
-	char name[CONF_NAME_MAX];
-	char addr[CONF_ADDR_MAX];
-	int in_set;			/* its address is in the replica set */
-	uint64_t next, rnext;		/* what to send next: events, result lines */
-	uint64_t snap_off;		/* of the snapshot, when it is behind it */
-	uint64_t acked;			/* durable there up to here (events and results) */
-	msec_t sent_at;			/* an append is in flight since (0: none) */
-	uint64_t trunc;			/* its log parts from ours after this seq ... */
-	int trunc_set;			/* ... and it must keep the rest aside and cut there */
-	int promised;			/* recovery: it promised our epoch */
-	uint64_t last, last_ep;		/* recovery: its log */
-	struct epoch_run runs[EPOCHS_MSG_MAX];	/* recovery: its epoch runs */
-	int nruns;
-	uint64_t runs_lo;
-	uint64_t salv_upto, salv_need;	/* its salvage merged up to here, to ack once committed */
-	int salv_pending;
-};
+#include "replcore.h"
 
 /*
  * Merges salvaged events ([{"k", "ev"}]) from a divergent log into the work
@@ -53,31 +33,37 @@ struct standby {
  */
 typedef void (*repl_merge_fn)(void *arg, const cJSON *items, const char *src);
 
+struct repl_ack {			/* standby: an ack that waits for the sync */
+	uint64_t to, rlast;
+	int resend;
+};
+
+#define REPL_ACKS	256
+
 struct repl {
 	const struct akc_config *cfg;
-	char svc[RELAY_SVC_MAX], topic[RELAY_SVC_MAX + 1], role[CONF_ROLE_MAX];
+	char svc[RELAY_SVC_MAX], topic[RELAY_SVC_MAX + 1];
 	struct journal *j;
 	int push, sub;
-	uint64_t self, epoch;
-	struct standby sb[REPL_MAX_STANDBYS];
-	int nsb;
-	/* the replica set: quorum of them, self counting when in it */
-	int nset, quorum, self_in_set;
-	char set_who[CONF_MAX_SEEDS][CONF_NAME_MAX + CONF_ROLE_MAX + 24];	/* who is there, for the logs */
-	uint64_t committed;		/* the commit point; it never goes back */
+	uint64_t self;
+	struct rcore c;			/* the decisions (replcore.h) */
 	msec_t next_view;
+	int recovering;			/* master: a recovery is under way */
+	int recovered, changed;		/* master: it ended (this log changed) */
 	int deposed;
-	uint64_t dropped, dropped_version;
+	int failed;			/* a write the protocol needs failed: err says which */
+	char err[512];
+	uint64_t dropped_version;
 	repl_merge_fn merge;
 	void *merge_arg;
-	uint64_t own_upto, own_need;	/* our own salvage merged up to here, dropped once committed */
-	uint64_t promised_to;		/* standby: the master it promised its epoch to */
-	uint64_t master;		/* standby: the master it follows (its salvage goes there) */
-	msec_t salv_sent;		/* standby: a salvage piece in flight since */
+	msec_t wait_since, wait_logged;	/* master: waiting (rc_waiting) since, last said at */
 	/* a snapshot arriving in pieces */
 	char *asm_buf;
 	size_t asm_len, asm_total;
 	uint64_t asm_seq;
+	/* standby: acks that wait for the sync of what they acknowledge */
+	struct repl_ack acks[REPL_ACKS];
+	int nacks;
 };
 
 /* Connects to memberd's relay for singleton name; -1 with a reason. */
@@ -87,16 +73,17 @@ void repl_close(struct repl *);
 /* The standbys: members with the role but us; 0, or -1 when memberd does not answer. */
 int repl_view(struct repl *, msec_t now);
 /*
- * Before serving: a new epoch promised by a majority of the replica set
- * (by every standby when the set is empty), and the best log among those
- * that promised copied here, what this log held beyond their common prefix
- * kept aside as salvage. Blocks (polling) until done; 1 if this log
- * changed, 0 if not, -1 on a fatal error.
+ * Starts the recovery a new master makes before serving: a new epoch
+ * promised by a majority of the replica set (by every standby when the set
+ * is empty), and the best log among those that promised copied here, what
+ * this log held beyond their common prefix kept aside as salvage. It runs
+ * in the caller's loop (repl_pump, repl_receive): r->recovered is set when
+ * it is over (r->changed: this log changed), r->failed on a fatal error.
  */
-int repl_recover(struct repl *, char *err, size_t errlen);
-/* Sends what the standbys lack (at most one append in flight to each). */
+int repl_recover(struct repl *, msec_t now, char *err, size_t errlen);
+/* Sends what the standbys lack, resends, moves a recovery on; logs a wait every 5 s. */
 void repl_pump(struct repl *, msec_t now);
-/* Handles messages from standbys (acks, salvage); call when its fd is readable. */
+/* Handles messages from standbys (acks, salvage, promises); call when its fd is readable. */
 void repl_receive(struct repl *, msec_t now);
 int repl_fd(const struct repl *);
 /*
@@ -104,8 +91,12 @@ int repl_fd(const struct repl *);
  * replica set and on enough standbys. Never goes back.
  */
 uint64_t repl_commit_point(struct repl *);
+/* What the master waits for (one line in buf), or 0 when it does not wait. */
+int repl_waiting(struct repl *, msec_t now, char *buf, size_t len);
+/* Our own salvage was merged up to key upto; it is dropped once the log is committed up to need. */
+void repl_own_merged(struct repl *, uint64_t upto, uint64_t need);
 msec_t repl_next_deadline(const struct repl *);
-/* `master --standby`: keeps this node's journal a replica until SIGTERM. */
+/* `master --standby`: keeps this node's journal a replica until SIGTERM (on lib/loop). */
 int repl_standby_main(const struct akc_config *, const char *name, const char *dir);
 
 #endif

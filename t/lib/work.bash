@@ -31,8 +31,8 @@ set_replicas() {
 	done
 }
 
-# master_answers NODE: the master answers through NODE's proxy.
-master_answers() { akc-queue -c "$(conf_of "$1")" --json >/dev/null; }
+# master_answers NODE: the master answers through NODE's proxy, done with its recovery.
+master_answers() { akc-queue -c "$(conf_of "$1")" --json | jq -e '.recovering != true' >/dev/null; }
 
 # start_worker NODE [worker args...]
 start_worker() {

@@ -1,0 +1,541 @@
+/*
+ * test-repl.c: the journal replication core (src/master/replcore.c) on a
+ * virtual clock: recovery (promises, rejects, the grace, the best log),
+ * appends in a window with cumulative acks and resends, the commit point,
+ * what a stalled master says it waits for, and a standby's answers.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "epochs.h"
+#include "json.h"
+#include "log.h"
+#include "replcore.h"
+#include "unit.h"
+
+#define A	"tcp://127.0.0.1:1"
+#define B	"tcp://127.0.0.1:2"
+#define C	"tcp://127.0.0.1:3"
+
+static char set3[3][CONF_ADDR_MAX] = { A, B, C };
+
+/* A log of n events, all of epoch ep. */
+struct tlog {
+	struct epochs eps;
+	struct rc_log lg;
+};
+
+static void
+tlog_init(struct tlog *t, uint64_t n, uint64_t ep)
+{
+	uint64_t i;
+
+	epochs_init(&t->eps);
+	epochs_clear(&t->eps, 1);
+	for (i = 1; i <= n; i++)
+		epochs_note(&t->eps, i, ep);
+	memset(&t->lg, 0, sizeof(t->lg));
+	t->lg.seq = t->lg.durable = n;
+	t->lg.last_ep = n ? ep : 0;
+	t->lg.eps = &t->eps;
+}
+
+static void
+tlog_grow(struct tlog *t, uint64_t n, uint64_t ep)
+{
+	while (t->lg.seq < n)
+		epochs_note(&t->eps, ++t->lg.seq, ep);
+	t->lg.durable = t->lg.seq;
+	t->lg.last_ep = ep;
+}
+
+/* How many actions of type (to `to`, or anyone when to is 0) the outbox holds; the last in *out. */
+static int
+count(const struct rcore *c, enum rc_act_type type, uint64_t to, const struct rc_action **out)
+{
+	static const struct rc_action none;
+	int i, n = 0;
+
+	if (out != NULL)
+		*out = &none;
+	for (i = 0; i < c->nout; i++)
+		if (c->out[i].type == type && (to == 0 || c->out[i].to == to)) {
+			n++;
+			if (out != NULL)
+				*out = &c->out[i];
+		}
+	return n;
+}
+
+static int
+sent(const struct rcore *c, uint64_t to, const char *m)
+{
+	int i, n = 0;
+
+	for (i = 0; i < c->nout; i++)
+		if (c->out[i].type == RC_SEND && c->out[i].to == to &&
+		    strcmp(json_str(c->out[i].body, "m"), m) == 0)
+			n++;
+	return n;
+}
+
+/* A standby's message with our epoch; its log (for promise and need) from t. */
+static cJSON *
+from_sb(const struct rcore *c, const char *m, const struct tlog *t)
+{
+	cJSON *b = rc_msg(m);
+
+	json_add_u64(b, "ep", c->epoch);
+	if (t != NULL) {
+		json_add_u64(b, "last", t->lg.seq);
+		json_add_u64(b, "last_ep", t->lg.last_ep);
+		cJSON_AddItemToObject(b, "eps", epochs_json(&t->eps, t->lg.seq, EPOCHS_MSG_MAX));
+	}
+	return b;
+}
+
+static void
+deliver(struct rcore *c, struct tlog *t, uint64_t from, cJSON *b, msec_t now)
+{
+	rc_master_msg(c, &t->lg, from, b, now);
+	cJSON_Delete(b);
+}
+
+static void
+ack(struct rcore *c, struct tlog *t, uint64_t from, uint64_t last, msec_t now)
+{
+	cJSON *b = from_sb(c, "ack", NULL);
+
+	json_add_u64(b, "last", last);
+	json_add_u64(b, "rlast", last);
+	deliver(c, t, from, b, now);
+}
+
+static void
+view2(struct rcore *c, msec_t now)
+{
+	struct rc_member m[2] = { { 2, "n2", B }, { 3, "n3", C } };
+
+	rc_view(c, m, 2, now);
+}
+
+/* A master on A with standbys n2 (B, uid 2) and n3 (C, uid 3), recovered at t=1000 with n2's promise. */
+static void
+recovered_master(struct rcore *c, struct tlog *t, int replicas)
+{
+	struct tlog empty;
+
+	tlog_init(&empty, 0, 0);
+	rc_init(c, A, "master", "backend", set3, 3, replicas, 42);
+	view2(c, 0);
+	rc_recover(c, &t->lg, 0);
+	rc_tick(c, &t->lg, 0);
+	rc_clear(c);
+	deliver(c, t, 2, from_sb(c, "promise", &empty), 10);
+	rc_tick(c, &t->lg, 20);			/* a majority: the grace begins */
+	rc_tick(c, &t->lg, 20 + RC_QUORUM_GRACE);
+	CHECK_INT(c->phase, RC_SERVING);
+	rc_clear(c);
+	epochs_free(&empty.eps);
+}
+
+static void
+recovery(void)
+{
+	struct rcore c;
+	struct tlog t, sb;
+	const struct rc_action *a = NULL;
+	char why[2048];
+	uint64_t ep;
+
+	tlog_init(&t, 0, 0);
+	tlog_init(&sb, 0, 0);
+	rc_init(&c, A, "master", "backend", set3, 3, 1, 42);
+	CHECK_INT(c.quorum, 2);
+	CHECK_INT(c.self_in_set, 1);
+	view2(&c, 0);
+	CHECK_INT(c.nsb, 2);
+	rc_recover(&c, &t.lg, 0);
+	CHECK_INT(c.phase, RC_PREPARING);
+	ep = c.epoch;
+	CHECK(ep >> RC_EPOCH_TAG_BITS == 1);		/* the first round, and a tag */
+	CHECK((ep & ((1 << RC_EPOCH_TAG_BITS) - 1)) != 0);
+	rc_tick(&c, &t.lg, 0);
+	CHECK_INT(sent(&c, 2, "prepare"), 1);
+	CHECK_INT(sent(&c, 3, "prepare"), 1);
+	rc_clear(&c);
+	/* not again before RC_PREPARE_EVERY */
+	rc_tick(&c, &t.lg, 100);
+	CHECK_INT(c.nout, 0);
+	/* what it waits for: nobody answered */
+	CHECK_INT(rc_waiting(&c, &t.lg, 200, why, sizeof(why)), 1);
+	CHECK(strstr(why, "recovery waits for a majority of the replica set: 1 of 2 needed") != NULL);
+	CHECK(strstr(why, "n2: it has role backend but no `master --standby` answers; is "
+	    "[singleton.master] standby-command set there?") != NULL);
+	/* a standby that promised a higher epoch: the round above it */
+	{
+		cJSON *r = rc_msg("reject");
+
+		json_add_u64(r, "promised", ep + (5ULL << RC_EPOCH_TAG_BITS));
+		deliver(&c, &t, 3, r, 250);
+		CHECK(c.epoch > ep + (5ULL << RC_EPOCH_TAG_BITS));
+		CHECK_INT(c.epoch >> RC_EPOCH_TAG_BITS, (ep >> RC_EPOCH_TAG_BITS) + 6);
+	}
+	rc_tick(&c, &t.lg, 260);		/* prepares of the new epoch at once */
+	CHECK_INT(sent(&c, 2, "prepare"), 1);
+	rc_clear(&c);
+	/* a promise of the old epoch counts for nothing */
+	{
+		cJSON *p = from_sb(&c, "promise", &sb);
+
+		cJSON_ReplaceItemInObjectCaseSensitive(p, "ep", cJSON_CreateString("7"));
+		deliver(&c, &t, 2, p, 270);
+		CHECK_INT(c.sb[0].promised, 0);
+	}
+	deliver(&c, &t, 2, from_sb(&c, "promise", &sb), 300);
+	CHECK_INT(c.sb[0].promised, 1);
+	rc_tick(&c, &t.lg, 310);		/* a majority (n1, n2): n3 gets a grace */
+	CHECK_INT(count(&c, RC_PROMISE, 0, NULL), 0);
+	CHECK(strstr((rc_waiting(&c, &t.lg, 310, why, sizeof(why)), why), "2 of 2 needed") != NULL);
+	rc_clear(&c);
+	rc_tick(&c, &t.lg, 310 + RC_QUORUM_GRACE);
+	CHECK_INT(count(&c, RC_PROMISE, 0, &a), 1);
+	CHECK_INT(a->ep, c.epoch);
+	CHECK_INT(count(&c, RC_RECOVERED, 0, &a), 1);
+	CHECK_INT(a->flag, 0);			/* nobody had a better log */
+	CHECK_INT(c.phase, RC_SERVING);
+	rc_clear(&c);
+	epochs_free(&t.eps);
+	epochs_free(&sb.eps);
+}
+
+/* A standby with a longer log of a later epoch: kept aside what parts, fetched, recovered. */
+static void
+best_log(void)
+{
+	struct rcore c;
+	struct tlog t, sb;
+	const struct rc_action *a = NULL;
+	cJSON *batch;
+
+	tlog_init(&t, 4, 1);
+	tlog_init(&sb, 3, 1);
+	tlog_grow(&sb, 6, 2);		/* 1..3 of epoch 1, 4..6 of epoch 2: it parts from ours after 3 */
+	rc_init(&c, A, "master", "backend", set3, 3, 1, 7);
+	view2(&c, 0);
+	rc_recover(&c, &t.lg, 0);
+	CHECK(c.epoch > 2);
+	rc_tick(&c, &t.lg, 0);
+	rc_clear(&c);
+	deliver(&c, &t, 2, from_sb(&c, "promise", &sb), 10);
+	deliver(&c, &t, 3, from_sb(&c, "promise", &t), 10);
+	rc_tick(&c, &t.lg, 20);			/* everyone promised: no grace */
+	CHECK_INT(count(&c, RC_KEEP_ASIDE, 0, &a), 1);
+	CHECK_INT(a->seq, 3);
+	CHECK_INT(c.phase, RC_FETCHING);
+	rc_clear(&c);
+	/* the shell cut the log at 3 */
+	epochs_cut(&t.eps, 3);
+	t.lg.seq = t.lg.durable = 3;
+	rc_tick(&c, &t.lg, 30);
+	CHECK_INT(sent(&c, 2, "fetch"), 1);
+	CHECK_STR(json_str(c.out[0].body, "from"), "4");
+	CHECK_STR(json_str(c.out[0].body, "rfrom"), "4");
+	rc_clear(&c);
+	CHECK(rc_waiting(&c, &t.lg, 40, (char[256]){ 0 }, 256) == 1);
+	/* its answer: stored by the shell */
+	batch = from_sb(&c, "batch", NULL);
+	json_add_u64(batch, "last", 6);
+	json_add_u64(batch, "rlast", 6);
+	rc_master_msg(&c, &t.lg, 2, batch, 50);
+	CHECK_INT(count(&c, RC_STORE, 2, NULL), 1);
+	rc_clear(&c);
+	cJSON_Delete(batch);
+	tlog_grow(&t, 6, 2);
+	rc_fetched(&c, 0, 6, 0);
+	rc_tick(&c, &t.lg, 60);
+	CHECK_INT(count(&c, RC_RECOVERED, 0, &a), 1);
+	CHECK_INT(a->flag, 1);
+	rc_clear(&c);
+	/* n3's log (ours before the cut, 1..4 of epoch 1) parts from ours after 3: it is told to cut */
+	CHECK_INT(c.sb[1].trunc_set, 1);
+	CHECK_INT(c.sb[1].trunc, 3);
+	rc_tick(&c, &t.lg, 70);
+	CHECK_INT(count(&c, RC_APPEND, 3, &a), 1);
+	CHECK_INT(a->from, 4);
+	CHECK_INT(a->has_trunc, 1);
+	CHECK_INT(a->prev_ep, 1);
+	CHECK_INT(count(&c, RC_APPEND, 2, &a), 0);	/* n2 has it all */
+	rc_clear(&c);
+	epochs_free(&t.eps);
+	epochs_free(&sb.eps);
+}
+
+static void
+window(void)
+{
+	struct rcore c;
+	struct tlog t;
+	const struct rc_action *a = NULL;
+	int i;
+
+	tlog_init(&t, 0, 0);
+	recovered_master(&c, &t, 1);
+	CHECK_INT(c.window, 1);
+	c.window = RC_WINDOW;			/* AKC_REPL_WINDOW=4 */
+	tlog_grow(&t, 5, c.epoch);
+	rc_tick(&c, &t.lg, 2000);
+	CHECK_INT(count(&c, RC_APPEND, 2, &a), 1);
+	CHECK_INT(a->from, 1);
+	rc_clear(&c);
+	rc_sent(&c, 2, 5, 5, 0, 2000);
+	rc_sent(&c, 3, 5, 5, 0, 2000);
+	/* more events before n2 answered: the next append goes at once, from 6 */
+	for (i = 0; i < RC_WINDOW - 1; i++) {
+		tlog_grow(&t, 5 + 5 * (uint64_t)(i + 1), c.epoch);
+		rc_tick(&c, &t.lg, 2001 + i);
+		CHECK_INT(count(&c, RC_APPEND, 2, &a), 1);
+		CHECK_INT(a->from, 6 + 5 * (uint64_t)i);
+		rc_clear(&c);
+		rc_sent(&c, 2, 5 + 5 * (uint64_t)(i + 1), 5 + 5 * (uint64_t)(i + 1), 0, 2001 + i);
+	}
+	/* the window is full */
+	tlog_grow(&t, 30, c.epoch);
+	rc_tick(&c, &t.lg, 2010);
+	CHECK_INT(count(&c, RC_APPEND, 2, NULL), 0);
+	rc_clear(&c);
+	CHECK_INT(rc_commit_point(&c, &t.lg), 0);
+	/* one ack covers the first three appends */
+	ack(&c, &t, 2, 15, 2020);
+	CHECK_INT(c.sb[0].acked, 15);
+	CHECK_INT(c.sb[0].nfl, 1);
+	CHECK_INT(rc_commit_point(&c, &t.lg), 15);	/* n1 and n2: a majority, and a replica */
+	rc_tick(&c, &t.lg, 2030);
+	CHECK_INT(count(&c, RC_APPEND, 2, &a), 1);
+	CHECK_INT(a->from, 21);
+	rc_clear(&c);
+	rc_sent(&c, 2, 30, 30, 0, 2030);
+	ack(&c, &t, 2, 30, 2040);
+	CHECK_INT(c.sb[0].nfl, 0);
+	CHECK_INT(rc_commit_point(&c, &t.lg), 30);
+	/* n3 never answers: its append goes again after RC_RESEND, from what it acked (nothing) */
+	CHECK_INT(c.sb[1].nfl, 1);
+	rc_tick(&c, &t.lg, 2000 + RC_RESEND);
+	CHECK_INT(count(&c, RC_APPEND, 3, &a), 1);
+	CHECK_INT(a->from, 1);
+	rc_clear(&c);
+	/* a gap it reports (a lost append): from where it stands */
+	{
+		struct tlog sb;
+		cJSON *n;
+
+		tlog_init(&sb, 12, c.epoch);
+		n = from_sb(&c, "need", &sb);
+		deliver(&c, &t, 3, n, 3100);
+		CHECK_INT(c.sb[1].snext, 13);
+		CHECK_INT(c.sb[1].nfl, 0);
+		epochs_free(&sb.eps);
+	}
+	/* the commit point never goes back */
+	ack(&c, &t, 2, 3, 3200);
+	CHECK_INT(rc_commit_point(&c, &t.lg), 30);
+	rc_clear(&c);
+	/* with one in flight (the default), the next waits for the ack */
+	c.window = 1;
+	ack(&c, &t, 2, 30, 3300);
+	tlog_grow(&t, 31, c.epoch);
+	rc_tick(&c, &t.lg, 3300);
+	CHECK_INT(count(&c, RC_APPEND, 2, &a), 1);
+	rc_clear(&c);
+	rc_sent(&c, 2, 31, 31, 0, 3300);
+	tlog_grow(&t, 32, c.epoch);
+	rc_tick(&c, &t.lg, 3301);
+	CHECK_INT(count(&c, RC_APPEND, 2, NULL), 0);
+	rc_clear(&c);
+	ack(&c, &t, 2, 31, 3310);
+	rc_tick(&c, &t.lg, 3310);
+	CHECK_INT(count(&c, RC_APPEND, 2, &a), 1);
+	CHECK_INT(a->from, 32);
+	rc_clear(&c);
+	epochs_free(&t.eps);
+}
+
+static void
+stall(void)
+{
+	struct rcore c;
+	struct tlog t;
+	char why[2048];
+
+	tlog_init(&t, 0, 0);
+	recovered_master(&c, &t, 2);		/* replicas = 2: n2 and n3 */
+	tlog_grow(&t, 1, c.epoch);
+	rc_tick(&c, &t.lg, 2000);
+	rc_sent(&c, 2, 1, 1, 0, 2000);
+	rc_sent(&c, 3, 1, 1, 0, 2000);
+	rc_clear(&c);
+	ack(&c, &t, 2, 1, 2010);
+	rc_tick(&c, &t.lg, 2010);
+	rc_clear(&c);
+	CHECK_INT(rc_commit_point(&c, &t.lg), 0);
+	/* behind, but not for long yet */
+	CHECK_INT(rc_waiting(&c, &t.lg, 2500, why, sizeof(why)), 0);
+	CHECK(rc_next_deadline(&c) > 2500 && rc_next_deadline(&c) <= 2010 + RC_STALL);
+	rc_tick(&c, &t.lg, 2010 + RC_STALL);
+	rc_clear(&c);
+	CHECK_INT(rc_waiting(&c, &t.lg, 2010 + RC_STALL, why, sizeof(why)), 1);
+	/* a wait goes on: no wake-up in the past (the loop would spin) */
+	CHECK(rc_next_deadline(&c) < 0 || rc_next_deadline(&c) > 2010 + RC_STALL);
+	CHECK_STR(why, "event 1 is not replicated yet (committed: 0): waiting for a standby on n3: it "
+	    "has role backend but no `master --standby` answers; is [singleton.master] "
+	    "standby-command set there?");
+	/* once it answered, and then went silent: it says so */
+	ack(&c, &t, 3, 0, 2100);
+	rc_tick(&c, &t.lg, 9000);
+	rc_clear(&c);
+	CHECK_INT(rc_waiting(&c, &t.lg, 9000, why, sizeof(why)), 1);
+	CHECK(strstr(why, "the standby on n3: it has not answered for 6s (it has event 0 of 1)") != NULL);
+	/* it catches up: no more waiting */
+	ack(&c, &t, 3, 1, 9100);
+	rc_tick(&c, &t.lg, 9100);
+	rc_clear(&c);
+	CHECK_INT(rc_commit_point(&c, &t.lg), 1);
+	CHECK_INT(rc_waiting(&c, &t.lg, 9100, why, sizeof(why)), 0);
+	/* both behind: both named */
+	tlog_grow(&t, 2, c.epoch);
+	rc_tick(&c, &t.lg, 9200);
+	rc_clear(&c);
+	CHECK_INT(rc_waiting(&c, &t.lg, 9200 + RC_STALL, why, sizeof(why)), 1);
+	CHECK(strstr(why, "event 2 is not replicated yet (committed: 1): waiting for the standby on "
+	    "n2: it has not answered for 8s (it has event 1 of 2)") != NULL);
+	CHECK(strstr(why, "; and for the standby on n3: it has event 1 of 2;") != NULL);
+	CHECK(strstr(why, "; and for a majority of the replica set (1 of 2 have it): "
+	    "tcp://127.0.0.1:2 (n2), tcp://127.0.0.1:3 (n3)") != NULL);
+	/* a majority of the set is not enough without `replicas` standbys, and the reverse */
+	ack(&c, &t, 2, 2, 9300);
+	rc_tick(&c, &t.lg, 9300);
+	rc_clear(&c);
+	CHECK_INT(rc_commit_point(&c, &t.lg), 1);
+	c.replicas = 1;
+	CHECK_INT(rc_commit_point(&c, &t.lg), 2);
+	epochs_free(&t.eps);
+}
+
+static void
+standby(void)
+{
+	struct rcore c;
+	struct tlog t;
+	const struct rc_action *a = NULL;
+	cJSON *m;
+
+	tlog_init(&t, 0, 0);
+	rc_init(&c, B, "master", "backend", set3, 3, 1, 1);
+	/* a prepare: promised (written first), then the promise with our log */
+	m = rc_msg("prepare");
+	json_add_u64(m, "ep", 100);
+	CHECK_INT(rc_standby_msg(&c, &t.lg, 1, m, 0), 0);
+	cJSON_Delete(m);
+	CHECK_INT(c.nout, 2);
+	CHECK_INT(c.out[0].type, RC_PROMISE);
+	CHECK_INT(c.out[0].ep, 100);
+	CHECK_INT(sent(&c, 1, "promise"), 1);
+	CHECK_STR(json_str(c.out[1].body, "last"), "0");
+	rc_clear(&c);
+	t.lg.promised = 100;
+	/* another master, same epoch: refused */
+	m = rc_msg("prepare");
+	json_add_u64(m, "ep", 100);
+	rc_standby_msg(&c, &t.lg, 9, m, 0);
+	cJSON_Delete(m);
+	CHECK_INT(sent(&c, 9, "reject"), 1);
+	CHECK_STR(json_str(c.out[0].body, "promised"), "100");
+	rc_clear(&c);
+	/* an append that continues our log: stored, acked once synced */
+	m = rc_msg("append");
+	json_add_u64(m, "ep", 100);
+	json_add_u64(m, "prev", 0);
+	json_add_u64(m, "prev_ep", 0);
+	rc_standby_msg(&c, &t.lg, 1, m, 0);
+	CHECK_INT(count(&c, RC_STORE, 1, NULL), 1);
+	rc_clear(&c);
+	tlog_grow(&t, 3, 100);
+	rc_standby_stored(&c, &t.lg, 1, 0, 0, 3);
+	CHECK_INT(count(&c, RC_ACK, 1, &a), 1);
+	CHECK_INT(a->rlast, 3);
+	rc_clear(&c);
+	/* the same append again (our ack was lost): acked as it stands */
+	rc_standby_msg(&c, &t.lg, 1, m, 0);
+	CHECK_INT(count(&c, RC_ACK, 1, &a), 1);
+	CHECK_INT(a->has_trunc, 1);
+	rc_clear(&c);
+	cJSON_Delete(m);
+	/* a gap: where we stand */
+	m = rc_msg("append");
+	json_add_u64(m, "ep", 100);
+	json_add_u64(m, "prev", 7);
+	json_add_u64(m, "prev_ep", 100);
+	rc_standby_msg(&c, &t.lg, 1, m, 0);
+	CHECK_INT(sent(&c, 1, "need"), 1);
+	CHECK_STR(json_str(c.out[0].body, "why"), "gap");
+	CHECK_STR(json_str(c.out[0].body, "last"), "3");
+	rc_clear(&c);
+	cJSON_Delete(m);
+	/* told to cut after 1: kept aside first, then the append again */
+	m = rc_msg("append");
+	json_add_u64(m, "ep", 200);
+	json_add_u64(m, "prev", 1);
+	json_add_u64(m, "prev_ep", 100);
+	json_add_u64(m, "trunc", 1);
+	CHECK_INT(rc_standby_msg(&c, &t.lg, 2, m, 0), 1);
+	CHECK_INT(count(&c, RC_PROMISE, 2, NULL), 1);
+	CHECK_INT(count(&c, RC_KEEP_ASIDE, 2, &a), 1);
+	CHECK_INT(a->seq, 1);
+	rc_clear(&c);
+	t.lg.promised = 200;
+	epochs_cut(&t.eps, 1);
+	t.lg.seq = t.lg.durable = 1;
+	t.lg.has_salvage = 1;
+	CHECK_INT(rc_standby_msg(&c, &t.lg, 2, m, 0), 0);
+	CHECK_INT(count(&c, RC_STORE, 2, NULL), 1);
+	rc_clear(&c);
+	cJSON_Delete(m);
+	/* a lower epoch after that: refused */
+	m = rc_msg("append");
+	json_add_u64(m, "ep", 100);
+	json_add_u64(m, "prev", 1);
+	json_add_u64(m, "prev_ep", 100);
+	rc_standby_msg(&c, &t.lg, 1, m, 0);
+	CHECK_INT(sent(&c, 1, "reject"), 1);
+	rc_clear(&c);
+	cJSON_Delete(m);
+	/* the salvage goes to the master it follows, again after RC_SALVAGE_RESEND */
+	rc_standby_tick(&c, &t.lg, 1000);
+	CHECK_INT(count(&c, RC_SALVAGE_SEND, 2, NULL), 1);
+	rc_clear(&c);
+	rc_standby_tick(&c, &t.lg, 1500);
+	CHECK_INT(c.nout, 0);
+	rc_standby_tick(&c, &t.lg, 1000 + RC_SALVAGE_RESEND);
+	CHECK_INT(count(&c, RC_SALVAGE_SEND, 2, NULL), 1);
+	rc_clear(&c);
+	/* malformed: dropped and counted */
+	m = rc_msg("append");
+	rc_standby_msg(&c, &t.lg, 2, m, 0);
+	CHECK_INT(c.nout, 0);
+	CHECK_INT(c.dropped, 1);
+	cJSON_Delete(m);
+	epochs_free(&t.eps);
+}
+
+int
+main(void)
+{
+	log_init("test-repl");
+	log_setlevel(LOG_ERR);
+	RUN(recovery);
+	RUN(best_log);
+	RUN(window);
+	RUN(stall);
+	RUN(standby);
+	return unit_done();
+}
