@@ -3,15 +3,17 @@
 # rate: a 3-node cluster on 127.0.0.1 (role backend, master with standbys on
 # the other two, every node in [master] replica-nodes, replicas = 1), WORKERS
 # workers (`worker`, exec cat: a shell per job, concurrency 1) on the nodes
-# that do not run the master, a submitter (bench/paced.c: one REQ socket to
-# n2's proxy, job i sent at i / RATE s) and one `akc-results --follow`
+# that do not run the master, submitters (bench/paced.c: CONC processes with
+# a REQ socket each to n2's proxy, job i sent at i / RATE s) and one
+# `akc-results --follow`
 # reader on n2 whose lines are time-stamped as they arrive. Per job: the
 # submit sent -> its line printed by the reader; and sent -> acknowledged.
 #
 # Environment: BIN (the build to measure, default this tree), BEFORE (a
 # second build, measured first, e.g. /work/main or a checkout of the commit
 # before push), RATE (jobs/s, default 200), SECS (default 10), WORKERS
-# (default 2), KEEP=1 (keep the logs). Figures are printed, not asserted.
+# (default 4), CONC (submitting processes sharing the rate, default 4),
+# KEEP=1 (keep the logs). Figures are printed, not asserted.
 # Every process it starts is stopped by pid at exit.
 set -u
 cd "$(dirname "$0")/.." || exit 1
@@ -20,7 +22,8 @@ BIN=${BIN:-$PWD}
 BEFORE=${BEFORE:-}
 RATE=${RATE:-200}
 SECS=${SECS:-10}
-WORKERS=${WORKERS:-2}
+WORKERS=${WORKERS:-4}
+CONC=${CONC:-4}
 KEEP=${KEEP:-}
 export LC_ALL=C
 N=3
@@ -125,9 +128,10 @@ CONF
 	    > >(while IFS= read -r l; do printf '%s %s\n' "$EPOCHREALTIME" "$l"; done > "$seen") &
 	PIDS+=($!)
 	# a warm-up job: everything connected, the reader waiting
-	"$TOP/paced" "ipc://$D/n2/singleton.master" "warm" 1 1 /dev/null > /dev/null
+	"$TOP/paced" "ipc://$D/n2/singleton.master" "warm" 1 1 1 "$D/warm" > /dev/null
 	wait_for 20 grep -q '"warm-0"' "$seen" || { say "the reader saw nothing"; return 1; }
-	"$TOP/paced" "ipc://$D/n2/singleton.master" "$label" "$jobs" "$RATE" "$sent" > "$TOP/$label.out"
+	"$TOP/paced" "ipc://$D/n2/singleton.master" "$label" "$jobs" "$RATE" "$CONC" "$sent" > "$TOP/$label.out"
+	cat "$sent".* > "$sent"
 	wait_for 60 eval "[ \$(grep -c '\"$label-' $seen) -ge \$(wc -l < $sent) ]" ||
 	    say "not every acknowledged job's result was seen"
 	stop_all
@@ -149,7 +153,7 @@ pct() { sort -n | awk -v p="$1" '{ v[NR] = $1 } END { if (!NR) { print "n/a"; ex
 	i = int(NR * p / 100 + 0.999); if (i < 1) i = 1; if (i > NR) i = NR; printf "%.1f", v[i] }'; }
 
 echo "== submit -> result at $RATE jobs/s for ${SECS}s: 3 nodes, $WORKERS workers (exec cat), submitter and"
-echo "   akc-results --follow reader on n2 (the master on another node), ${RATE} jobs/s from one REQ socket"
+echo "   akc-results --follow reader on n2 (the master on another node); $CONC submitting processes"
 if [ -n "$BEFORE" ]; then
 	run before "$BEFORE" || exit 1
 fi
