@@ -308,6 +308,8 @@ ids_of() { data "$1" | jq -r .id | tr '\n' ' '; }
 	    > >(while IFS= read -r l; do printf '%s %s\n' "$EPOCHREALTIME" "$l"; done > "$AKC_DIR/s5" 3>&-) &
 	echo $! >> "$AKC_DIR/pids"
 	wait_until 10 grep -q '"id":"r-2"' "$AKC_DIR/s5"
+	# s1, s2, s3, s5 (s4 was refused)
+	[ "$(curl -s "$(url_of n2)/metrics" | awk '$1 == "akc_http_result_streams" { print $2 }')" = 4 ]
 	local i d all=()
 	for ((i = 0; i < 5; i++)); do
 		akc-submit -c "$(conf_of n3)" --id "t-$i" --wait "x" >/dev/null

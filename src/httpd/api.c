@@ -442,6 +442,7 @@ h_metrics(struct req *r)
 	in.requests = r->h->requests;
 	memcpy(in.by_class, r->h->by_class, sizeof(in.by_class));
 	in.streams = sse_streams(r->h->sse);
+	in.result_streams = rstream_streams(r->h->rs);
 	in.streams_dropped = sse_dropped(r->h->sse);
 	in.calls_in_flight = backend_pending(r->h->be);
 	in.calls_failed = backend_failed(r->h->be);
