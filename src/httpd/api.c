@@ -543,6 +543,8 @@ wants_stream(const struct req *r)
 {
 	const char *f = req_query(r, "follow"), *acc = req_header(r, MHD_HTTP_HEADER_ACCEPT);
 
+	if (strcmp(r->method, MHD_HTTP_METHOD_HEAD) == 0)
+		return 0;	/* a stream has no end to show the head of */
 	if (f != NULL)
 		return strcmp(f, "1") == 0 || strcmp(f, "true") == 0;
 	return acc != NULL && strstr(acc, "text/event-stream") != NULL;
