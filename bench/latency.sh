@@ -13,7 +13,8 @@
 # second build, measured first, e.g. /work/main or a checkout of the commit
 # before push), RATE (jobs/s, default 200), SECS (default 10), WORKERS
 # (default 4), CONC (submitting processes sharing the rate, default 4),
-# KEEP=1 (keep the logs). Figures are printed, not asserted.
+# RUNS (default 1: each build measured RUNS times, alternating), KEEP=1
+# (keep the logs). Figures are printed, not asserted.
 # Every process it starts is stopped by pid at exit.
 set -u
 cd "$(dirname "$0")/.." || exit 1
@@ -24,6 +25,7 @@ RATE=${RATE:-200}
 SECS=${SECS:-10}
 WORKERS=${WORKERS:-4}
 CONC=${CONC:-4}
+RUNS=${RUNS:-1}
 KEEP=${KEEP:-}
 export LC_ALL=C
 N=3
@@ -142,7 +144,7 @@ CONF
 	    { if (match($0, /"id":"[^"]*"/)) { id = substr($0, RSTART + 6, RLENGTH - 7);
 	      if (id in s) printf "%.3f %.3f\n", $1 * 1000 - s[id], a[id] - s[id] } }' \
 	    "$sent" "$seen" > "$TOP/$label.lat"
-	printf '%-7s %5s jobs in %5ss (%s/s), %s not acked; seen %5s;  submit->result p50 %6s p99 %6s max %6s ms;  submit->ack p50 %5s p99 %5s ms\n' \
+	printf '%-8s %5s jobs in %5ss (%s/s), %s not acked; seen %5s;  submit->result p50 %6s p99 %6s max %6s ms;  submit->ack p50 %5s p99 %5s ms\n' \
 	    "$label" "$ok" "$secs" "$(awk -v n="$ok" -v s="$secs" 'BEGIN { printf "%.0f", n / s }')" "$err" \
 	    "$(wc -l < "$TOP/$label.lat")" \
 	    "$(awk '{ print $1 }' "$TOP/$label.lat" | pct 50)" "$(awk '{ print $1 }' "$TOP/$label.lat" | pct 99)" \
@@ -154,7 +156,10 @@ pct() { sort -n | awk -v p="$1" '{ v[NR] = $1 } END { if (!NR) { print "n/a"; ex
 
 echo "== submit -> result at $RATE jobs/s for ${SECS}s: 3 nodes, $WORKERS workers (exec cat), submitter and"
 echo "   akc-results --follow reader on n2 (the master on another node); $CONC submitting processes"
-if [ -n "$BEFORE" ]; then
-	run before "$BEFORE" || exit 1
-fi
-run after "$BIN" || exit 1
+# before and after alternate, so that both see the same share of a busy machine
+for ((r = 1; r <= RUNS; r++)); do
+	if [ -n "$BEFORE" ]; then
+		run "before$r" "$BEFORE" || exit 1
+	fi
+	run "after$r" "$BIN" || exit 1
+done
