@@ -29,6 +29,7 @@
 #include "log.h"
 #include "proto.h"
 #include "rstream.h"
+#include "xmalloc.h"
 
 #define PAGE		100		/* lines asked for at once */
 #define WAIT		1000		/* ms the master holds a call while nothing is new */
@@ -196,8 +197,7 @@ rstream_new(struct httpd *h)
 {
 	struct rstream *rs;
 
-	if ((rs = calloc(1, sizeof(*rs))) == NULL)
-		fatal("calloc");
+	rs = xcalloc(1, sizeof(*rs));
 	rs->h = h;
 	rs->next_keepalive = clock_mono_ms() + KEEPALIVE;
 	return rs;
@@ -217,8 +217,7 @@ rstream_open(struct rstream *rs, struct MHD_Connection *con, uint64_t since)
 
 	if (rs->nclients >= RSTREAM_MAX || rs->stopping)
 		return NULL;
-	if ((c = calloc(1, sizeof(*c))) == NULL)
-		fatal("calloc");
+	c = xcalloc(1, sizeof(*c));
 	c->rs = rs;
 	c->con = con;
 	c->since = since;

@@ -2,8 +2,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "log.h"
 #include "waiters.h"
+#include "xmalloc.h"
 
 void
 waiters_init(struct waiters *ws)
@@ -25,11 +25,7 @@ waiters_park(struct waiters *ws, const struct waiter *w)
 		ws->full++;
 		return -1;
 	}
-	if (ws->n == ws->cap) {
-		ws->cap = ws->cap ? 2 * ws->cap : 16;
-		if ((ws->w = realloc(ws->w, (size_t)ws->cap * sizeof(*ws->w))) == NULL)
-			fatal("realloc");
-	}
+	GROW(ws->w, ws->n, ws->cap);
 	ws->w[ws->n++] = *w;
 	if (w->kind == WAIT_RESULTS)
 		ws->nresults++;
