@@ -259,6 +259,69 @@ metric() {
 	[ -n "$(metric "$where" "akc_master_replication_lag_events{standby=\"$([ "$where" = n1 ] && echo n2 || echo n1)\"}")" ]
 }
 
+# rstream NODE FILE QUERY [curl args...]: GET /results?QUERY as a stream into FILE, in the background.
+rstream() {
+	local name=$1 file=$2 q=$3; shift 3
+	curl -sN "$@" "$(url_of "$name")/results?$q" > "$file" 2>&1 3>&- &
+	echo $! >> "$AKC_DIR/pids"
+}
+
+# ids_of FILE: the ids of a result stream's events, in order, one line.
+ids_of() { data "$1" | jq -r .id | tr '\n' ' '; }
+
+@test "GET /results streams result lines as SSE (Accept or ?follow=1), pushed as committed; Last-Event-ID resumes" {
+	work_cluster 3
+	start_httpd n2
+	# its jobs' command ends are stamped: AKC_DIR/end.ID
+	start_worker n1 --exec 'cat; date +%s.%N > "$AKC_DIR/end.$AKC_WORK_ID"' >/dev/null
+	akc-submit -c "$(conf_of n3)" --id r-0 --wait "zero" >/dev/null
+	# without follow: the JSON answer of today
+	j=$(hget n2 '/results?since=0')
+	[ "$(code)" = 200 ]
+	[ "$(jq -r '.results[0].id' <<<"$j")" = r-0 ]
+	hget n2 '/results?follow=maybe'
+	[ "$(code)" = 400 ]
+	rstream n2 "$AKC_DIR/s1" 'since=0' -H 'Accept: text/event-stream'
+	rstream n2 "$AKC_DIR/s2" 'since=0&follow=1'
+	wait_until 10 eval '[ "$(ids_of "$AKC_DIR/s1")" = "r-0 " ]'
+	wait_until 10 eval '[ "$(ids_of "$AKC_DIR/s2")" = "r-0 " ]'
+	# the id: line is the seq, the data the akc-results line
+	local seq0
+	seq0=$(akc-results -c "$(conf_of n1)" | jq -r 'select(.id == "r-0") | .seq')
+	grep -qx "id: $seq0" "$AKC_DIR/s1"
+	diff <(data "$AKC_DIR/s1" | jq -cS .) <(akc-results -c "$(conf_of n1)" | jq -cS .)
+	# the stream waits (a long poll parked at the master) and gets the next at once
+	akc-submit -c "$(conf_of n3)" --id r-1 --wait "one" >/dev/null
+	wait_until 5 eval '[ "$(ids_of "$AKC_DIR/s1")" = "r-0 r-1 " ]'
+	wait_until 5 eval '[ "$(ids_of "$AKC_DIR/s2")" = "r-0 r-1 " ]'
+	# resumed after r-0: r-1 and what comes next, nothing before
+	rstream n2 "$AKC_DIR/s3" 'since=0' -H 'Accept: text/event-stream' -H "Last-Event-ID: $seq0"
+	akc-submit -c "$(conf_of n3)" --id r-2 --wait "two" >/dev/null
+	wait_until 10 eval '[ "$(ids_of "$AKC_DIR/s3")" = "r-1 r-2 " ]'
+	wait_until 10 eval '[ "$(ids_of "$AKC_DIR/s1")" = "r-0 r-1 r-2 " ]'
+	head -c 200 "$AKC_DIR/s1" | grep -q '^retry: '
+	rstream n2 "$AKC_DIR/s4" 'since=0' -H 'Accept: text/event-stream' -H 'Last-Event-ID: x'
+	wait_until 5 grep -q 'Last-Event-ID must be a sequence number' "$AKC_DIR/s4"
+	# pushed: each line arrives milliseconds after its job's command ended, where
+	# polling would take up to its period (the median of 5 is well under 100 ms)
+	curl -sN "$(url_of n2)/results?since=0&follow=1" 3>&- \
+	    > >(while IFS= read -r l; do printf '%s %s\n' "$EPOCHREALTIME" "$l"; done > "$AKC_DIR/s5" 3>&-) &
+	echo $! >> "$AKC_DIR/pids"
+	wait_until 10 grep -q '"id":"r-2"' "$AKC_DIR/s5"
+	# s1, s2, s3, s5 (s4 was refused)
+	[ "$(curl -s "$(url_of n2)/metrics" | awk '$1 == "akc_http_result_streams" { print $2 }')" = 4 ]
+	local i d all=()
+	for ((i = 0; i < 5; i++)); do
+		akc-submit -c "$(conf_of n3)" --id "t-$i" --wait "x" >/dev/null
+		wait_until 5 grep -q "\"id\":\"t-$i\"" "$AKC_DIR/s5"
+		d=$(awk -v id="\"id\":\"t-$i\"" -v e="$(cat "$AKC_DIR/end.t-$i")" \
+		    'index($0, id) { printf "%d", ($1 - e) * 1000; exit }' "$AKC_DIR/s5")
+		all+=("$d")
+	done
+	echo "# job end -> its SSE line: ${all[*]} ms" >&3
+	(( $(printf '%s\n' "${all[@]}" | sort -n | awk '{ v[NR] = $1 } END { print v[int(NR / 2) + 1] }') < 100 ))
+}
+
 @test "HTTPS with a certificate: cert and key from [http], checked by the client" {
 	command -v openssl >/dev/null || skip "openssl is missing"
 	openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=127.0.0.1 \

@@ -13,7 +13,8 @@
 
 #define USAGE	"akc-results [-c FILE] [--since N] [--follow] [--timeout DURATION]"
 #define PAGE		100	/* results asked for at once */
-#define IDLE_POLL	200	/* ms between requests when nothing is new (--follow) */
+#define LONG_POLL	1000	/* ms the master holds a --follow request while nothing is new */
+#define IDLE_POLL	200	/* ms between requests to a master that does not hold them */
 #define LOST_RETRY	1000	/* ms between requests while the master is away (--follow) */
 
 /* Prints one line; a reader that went away ends us quietly with 0. */
@@ -55,7 +56,7 @@ main(int argc, char **argv)
 	char err[1024];
 	cJSON *req, *rsp, *results, *r;
 	uint64_t since = 0, next, seq;
-	msec_t timeout = WORK_TIMEOUT;
+	msec_t timeout = WORK_TIMEOUT, wait = 0, asked;
 	long code;
 	int ch, follow = 0, max = PAGE, n, answered = 0, lost = 0;
 
@@ -81,10 +82,21 @@ main(int argc, char **argv)
 		tool_usage(&t, "unexpected argument");
 	tool_config(&t);
 	wc_open(&w, &t, timeout);
+	/*
+	 * --follow asks with wait: the master answers as soon as a result
+	 * after since is committed (a push), or empty when the wait ends.
+	 * The wait stays well under our own timeout.
+	 */
+	if (follow)
+		wait = timeout / 2 < LONG_POLL ? timeout / 2 : LONG_POLL;
 	for (;;) {
 		req = wc_request("results");
 		wc_add_seq(req, "since", since);
 		cJSON_AddNumberToObject(req, "max", max);
+		/* held only while nothing is new: pages that are there come at once */
+		if (wait > 0)
+			cJSON_AddNumberToObject(req, "wait", (double)wait);
+		asked = clock_mono_ms();
 		switch (wc_try(&w, req, &rsp, &code, err, sizeof(err))) {
 		case WC_REFUSED:
 			fprintf(stderr, "%s: %s\n", t.prog, err);
@@ -139,7 +151,12 @@ main(int argc, char **argv)
 		}
 		if (!follow)
 			break;
-		idle(&t, IDLE_POLL);
+		/*
+		 * Nothing new. An answer that came at once did not wait (a
+		 * master of a version before wait, or one with too many long
+		 * polls parked): pause before asking again, as before push.
+		 */
+		idle(&t, clock_mono_ms() - asked < wait / 2 ? IDLE_POLL : 0);
 	}
 	wc_close(&w);
 	tool_exit(&t, EXIT_TOOL_OK);

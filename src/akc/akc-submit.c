@@ -14,7 +14,8 @@
 #include "workcall.h"
 
 #define USAGE	"akc-submit [-c FILE] [--id ID] [--wait] [--timeout DURATION] [PAYLOAD | -]"
-#define POLL_EVERY	100	/* ms between status requests with --wait */
+#define LONG_POLL	1000	/* ms the master holds a --wait status request until the job ends */
+#define POLL_EVERY	100	/* ms between status requests to a master that does not hold them */
 
 /* Reads all of stdin (at most max bytes; more is refused: exit 1). */
 static unsigned char *
@@ -147,7 +148,9 @@ find_result(struct workcall *w, const char *id, uint64_t since)
 }
 
 /*
- * --wait: asks for the job's status until it is done or failed. The id is
+ * --wait: asks for the job's status until it is done or failed, with wait:
+ * the master answers as soon as the job's result line is committed (a
+ * push), or with the status it has when the wait ends. The id is
  * printed already, so a master that cannot be reached for a while (moving
  * to another node) is waited for; a refusal (unknown id) is not, unless the
  * job finished and was forgotten meanwhile (then its result line is found).
@@ -160,10 +163,13 @@ wait_for(struct workcall *w, const char *id, uint64_t since)
 	const char *status;
 	long code;
 	int lost = 0, rc;
+	msec_t wait = w->timeout / 2 < LONG_POLL ? w->timeout / 2 : LONG_POLL, asked;
 
 	for (;;) {
 		req = wc_request("status");
 		cJSON_AddStringToObject(req, "id", id);
+		cJSON_AddNumberToObject(req, "wait", (double)wait);
+		asked = clock_mono_ms();
 		switch (wc_try(w, req, &rsp, &code, err, sizeof(err))) {
 		case WC_REFUSED:
 			if (code == 1 && (rc = find_result(w, id, since)) >= 0)
@@ -196,7 +202,9 @@ wait_for(struct workcall *w, const char *id, uint64_t since)
 			return rc;
 		}
 		cJSON_Delete(rsp);
-		sleep_ms(POLL_EVERY);
+		/* an answer at once did not wait (an older master, or too many parked) */
+		if (clock_mono_ms() - asked < wait / 2)
+			sleep_ms(POLL_EVERY);
 	}
 }
 

@@ -20,6 +20,7 @@
 #include "json.h"
 #include "metrics.h"
 #include "proto.h"
+#include "rstream.h"
 #include "sock.h"
 #include "sse.h"
 
@@ -441,6 +442,7 @@ h_metrics(struct req *r)
 	in.requests = r->h->requests;
 	memcpy(in.by_class, r->h->by_class, sizeof(in.by_class));
 	in.streams = sse_streams(r->h->sse);
+	in.result_streams = rstream_streams(r->h->rs);
 	in.streams_dropped = sse_dropped(r->h->sse);
 	in.calls_in_flight = backend_pending(r->h->be);
 	in.calls_failed = backend_failed(r->h->be);
@@ -532,10 +534,51 @@ h_queue(struct req *r)
 	req_json(r, 200, unwrap(r, 0));
 }
 
+/*
+ * Whether GET /results asks for the stream: ?follow=1, or an Accept that
+ * takes text/event-stream (an EventSource's).
+ */
+static int
+wants_stream(const struct req *r)
+{
+	const char *f = req_query(r, "follow"), *acc = req_header(r, MHD_HTTP_HEADER_ACCEPT);
+
+	if (strcmp(r->method, MHD_HTTP_METHOD_HEAD) == 0)
+		return 0;	/* a stream has no end to show the head of */
+	if (f != NULL)
+		return strcmp(f, "1") == 0 || strcmp(f, "true") == 0;
+	return acc != NULL && strstr(acc, "text/event-stream") != NULL;
+}
+
+/* The result lines as they are committed, after since or the client's Last-Event-ID. */
+static void
+results_stream(struct req *r, uint64_t since)
+{
+	const char *last = req_header(r, "Last-Event-ID");
+	struct MHD_Response *resp;
+	uint64_t l;
+
+	if (last != NULL && last[0] != '\0') {
+		if (str_to_u64(last, &l) < 0 || l > (1ULL << 53)) {
+			req_error(r, 400, "Last-Event-ID must be a sequence number");
+			return;
+		}
+		since = l;	/* a reconnection resumes where it was */
+	}
+	if ((resp = rstream_open(r->h->rs, r->con, since)) == NULL) {
+		req_error(r, 503, "too many result streams open (%d)", RSTREAM_MAX);
+		return;
+	}
+	r->resp = resp;
+	r->code = 200;
+	r->state = R_DONE;
+}
+
 static void
 h_results(struct req *r)
 {
 	const char *since = req_query(r, "since"), *max = req_query(r, "max");
+	const char *f = req_query(r, "follow");
 	uint64_t s = 0, m = 100;
 	cJSON *req, *rsp;
 
@@ -543,6 +586,15 @@ h_results(struct req *r)
 		if ((since != NULL && (str_to_u64(since, &s) < 0 || s > (1ULL << 53))) ||
 		    (max != NULL && (str_to_u64(max, &m) < 0 || m < 1 || m > RESULTS_MAX))) {
 			req_error(r, 400, "since must be a sequence number, max 1 to %d", RESULTS_MAX);
+			return;
+		}
+		if (f != NULL && strcmp(f, "0") != 0 && strcmp(f, "1") != 0 &&
+		    strcmp(f, "false") != 0 && strcmp(f, "true") != 0) {
+			req_error(r, 400, "follow must be 1 or 0");
+			return;
+		}
+		if (wants_stream(r)) {
+			results_stream(r, s);
 			return;
 		}
 		req = work_request("results");

@@ -31,6 +31,7 @@
 #include "httpd.h"
 #include "json.h"
 #include "proto.h"
+#include "rstream.h"
 #include "sse.h"
 
 #define USAGE		"akc-httpd [-nv] [-c FILE]"
@@ -478,6 +479,7 @@ http_stop(struct httpd *h)
 
 	h->stopping = 1;
 	sse_stop(h->sse);
+	rstream_stop(h->rs);
 	for (r = h->reqs; r != NULL; r = r->next)
 		if (r->suspended) {
 			backend_cancel(h->be, r);
@@ -530,6 +532,7 @@ main(int argc, char **argv)
 	h.be = backend_new(&h.cfg, h.loop);
 	if ((h.sse = sse_new(&h)) == NULL || http_start(&h) < 0)
 		return 1;
+	h.rs = rstream_new(&h);
 	log_info("%s: serving http%s://%s (token %s, page from %s)", h.cfg.name,
 	    h.tls_cert ? "s" : "", h.cfg.http_address, h.have_token ? "set" : "not set: "
 	    "changes refused", h.www_dir);
@@ -548,6 +551,7 @@ main(int argc, char **argv)
 		now = clock_mono_ms();
 		backend_tick(h.be, now);
 		sse_tick(h.sse, now);
+		rstream_tick(h.rs, now);
 		h.resumed = 0;
 		MHD_run(h.mhd);
 		/*
@@ -557,6 +561,7 @@ main(int argc, char **argv)
 		 */
 		now = clock_mono_ms();
 		deadline = earliest(backend_tick(h.be, now), sse_tick(h.sse, now));
+		deadline = earliest(deadline, rstream_tick(h.rs, now));
 		if (MHD_get_timeout(h.mhd, &t) == MHD_YES)
 			deadline = earliest(deadline, now + (t > 60000 ? 60000 : (msec_t)t));
 		if (h.resumed)
@@ -566,6 +571,7 @@ main(int argc, char **argv)
 	daemon_notify("STOPPING=1");
 	http_stop(&h);
 	sse_free(h.sse);
+	rstream_free(h.rs);
 	backend_free(h.be);
 	loop_free(h.loop);
 	free(h.tls_cert);

@@ -25,12 +25,14 @@
 #define T_SCRAPE	2000	/* ms: the master's queue for /metrics */
 
 struct sse;
+struct rstream;
 
 struct httpd {
 	struct akc_config cfg;
 	struct loop *loop;
 	struct backend *be;
 	struct sse *sse;
+	struct rstream *rs;		/* GET /results streams (rstream.c) */
 	struct MHD_Daemon *mhd;
 	int have_token;
 	unsigned char token[32];	/* a hash of the bearer token: compared in constant time */

@@ -366,6 +366,8 @@ http(const struct metrics_in *in, struct buf *b)
 	}
 	family(b, "akc_http_event_streams", "gauge", "Open /events streams.");
 	sample(b, "akc_http_event_streams", NULL, NULL, NULL, NULL, in->streams);
+	family(b, "akc_http_result_streams", "gauge", "Open GET /results streams.");
+	sample(b, "akc_http_result_streams", NULL, NULL, NULL, NULL, in->result_streams);
 	family(b, "akc_http_event_streams_dropped_total", "counter",
 	    "Event streams ended because their client read too slowly.");
 	sample(b, "akc_http_event_streams_dropped_total", NULL, NULL, NULL, NULL,

@@ -24,7 +24,7 @@ struct metrics_in {
 	const cJSON *queue;		/* the master's queue answer when it runs here, or NULL */
 	/* akc-httpd's own */
 	uint64_t requests, by_class[6];
-	int streams, calls_in_flight;
+	int streams, result_streams, calls_in_flight;
 	uint64_t streams_dropped, calls_failed;
 };
 

@@ -31,6 +31,7 @@
 #include "request.h"
 #include "sock.h"
 #include "utf8.h"
+#include "waiters.h"
 #include "work.h"
 
 #define USAGE		"master [-nqv] [-c FILE] [--listen ADDR] [--standby] [--repair]"
@@ -111,6 +112,9 @@ struct master {
 	struct mark marks[MARKS];
 	int nmarks;
 	struct latency lat;
+	struct waiters wt;		/* results and status long polls */
+	uint64_t epoch_seq;		/* our epoch marker: nothing is woken before it is committed */
+	uint64_t wake_seen;		/* result lines up to here were looked at for waiters */
 };
 
 static struct master M;
@@ -166,7 +170,7 @@ send_now(const unsigned char *hdr, size_t hdrlen, cJSON *body)
  * might not find (repl.c, rule 3): nothing may be told from it before.
  */
 static void
-send_later(const unsigned char *hdr, size_t hdrlen, cJSON *body)
+send_at(const unsigned char *hdr, size_t hdrlen, cJSON *body, uint64_t need)
 {
 	if (M.nrep == M.caprep) {
 		M.caprep = M.caprep ? 2 * M.caprep : 64;
@@ -176,9 +180,15 @@ send_later(const unsigned char *hdr, size_t hdrlen, cJSON *body)
 	memcpy(M.rep[M.nrep].hdr, hdr, hdrlen);
 	M.rep[M.nrep].hdrlen = hdrlen;
 	M.rep[M.nrep].body = body;
-	M.rep[M.nrep].need = M.j.seq;
+	M.rep[M.nrep].need = need;
 	M.rep[M.nrep].at = clock_mono_ms();
 	M.nrep++;
+}
+
+static void
+send_later(const unsigned char *hdr, size_t hdrlen, cJSON *body)
+{
+	send_at(hdr, hdrlen, body, M.j.seq);
 }
 
 /* ---- events ---- */
@@ -399,18 +409,12 @@ op_submit(const struct request *rq, const unsigned char *hdr, size_t hdrlen)
 	send_later(hdr, hdrlen, r);
 }
 
-static void
-op_status(const struct request *rq, const unsigned char *hdr, size_t hdrlen)
+/* A status answer: the job as it is now. */
+static cJSON *
+status_answer(const struct job *jb)
 {
-	const char *id = rq->id;
-	struct job *jb;
-	cJSON *r, *line;
+	cJSON *r = ok(), *line;
 
-	if (id == NULL || (jb = work_find(&M.w, id)) == NULL) {
-		send_later(hdr, hdrlen, refuse(1, "no job '%.40s'", id ? id : ""));
-		return;
-	}
-	r = ok();
 	cJSON_AddStringToObject(r, "id", jb->id);
 	cJSON_AddStringToObject(r, "status", job_status_name(jb->status));
 	cJSON_AddNumberToObject(r, "attempts", jb->attempts);
@@ -429,20 +433,60 @@ op_status(const struct request *rq, const unsigned char *hdr, size_t hdrlen)
 			cJSON_Delete(line);
 		}
 	}
-	/* a status read after its job's events were accepted: same sync */
-	send_later(hdr, hdrlen, r);
+	return r;
+}
+
+static cJSON *
+status_of(const char *id)
+{
+	struct job *jb;
+
+	if (id == NULL || (jb = work_find(&M.w, id)) == NULL)
+		return refuse(1, "no job '%.40s'", id ? id : "");
+	return status_answer(jb);
+}
+
+/* Parks a long poll; 0, or -1 when too many are parked (it is answered at once). */
+static int
+park(enum waiter_kind kind, const struct request *rq, const unsigned char *hdr, size_t hdrlen)
+{
+	struct waiter w;
+
+	memset(&w, 0, sizeof(w));
+	w.kind = kind;
+	memcpy(w.hdr, hdr, hdrlen);
+	w.hdrlen = hdrlen;
+	w.since = (uint64_t)rq->since;
+	w.max = rq->max;
+	if (kind == WAIT_STATUS)
+		snprintf(w.id, sizeof(w.id), "%s", rq->id);
+	w.until = clock_mono_ms() + rq->wait;
+	return waiters_park(&M.wt, &w);
 }
 
 static void
-op_results(const struct request *rq, const unsigned char *hdr, size_t hdrlen)
+op_status(const struct request *rq, const unsigned char *hdr, size_t hdrlen)
 {
-	long since = rq->since, max = rq->max;
+	struct job *jb = rq->id ? work_find(&M.w, rq->id) : NULL;
+
+	/* with wait, an unfinished job's answer waits for its result line's commit */
+	if (rq->wait > 0 && jb != NULL && jb->status != JOB_DONE && jb->status != JOB_FAILED &&
+	    park(WAIT_STATUS, rq, hdr, hdrlen) == 0)
+		return;
+	/* a status read after its job's events were accepted: same sync */
+	send_later(hdr, hdrlen, status_of(rq->id));
+}
+
+/* A results answer: the committed lines after since, at most max; *n of them. */
+static cJSON *
+results_answer(uint64_t since, long max, int *n)
+{
 	cJSON *r = ok(), *arr;
 	uint64_t next;
 
 	arr = cJSON_AddArrayToObject(r, "results");
 	/* only what is durable: a result is never shown and then lost */
-	next = journal_results(&M.j, (uint64_t)since, (int)max, arr);
+	next = journal_results(&M.j, since, (int)max, arr);
 	{
 		cJSON *line;
 
@@ -458,9 +502,24 @@ op_results(const struct request *rq, const unsigned char *hdr, size_t hdrlen)
 			break;
 		}
 		cJSON_DeleteItemFromArray(arr, cJSON_GetArraySize(arr) - 1);
-		next = (uint64_t)since;
+		next = since;
 	}
 	cJSON_AddNumberToObject(r, "next", (double)next);
+	*n = cJSON_GetArraySize(arr);
+	return r;
+}
+
+static void
+op_results(const struct request *rq, const unsigned char *hdr, size_t hdrlen)
+{
+	int n;
+	cJSON *r = results_answer((uint64_t)rq->since, rq->max, &n);
+
+	/* with wait, nothing new is not answered until something is (or the wait ends) */
+	if (n == 0 && rq->wait > 0 && park(WAIT_RESULTS, rq, hdr, hdrlen) == 0) {
+		cJSON_Delete(r);
+		return;
+	}
 	send_later(hdr, hdrlen, r);
 }
 
@@ -480,6 +539,13 @@ add_stats(cJSON *r)
 		cJSON_AddItemToArray(pair, cJSON_CreateNumber((double)M.lat.le[i]));
 		cJSON_AddItemToArray(b, pair);
 	}
+	o = cJSON_AddObjectToObject(r, "parked");	/* long polls (waiting: see waiting()) */
+	cJSON_AddNumberToObject(o, "results", M.wt.nresults);
+	cJSON_AddNumberToObject(o, "status", M.wt.nstatus);
+	cJSON_AddNumberToObject(o, "max", WAITERS_MAX);
+	cJSON_AddNumberToObject(o, "woken", (double)M.wt.woken);
+	cJSON_AddNumberToObject(o, "expired", (double)M.wt.expired);
+	cJSON_AddNumberToObject(o, "full", (double)M.wt.full);
 	o = cJSON_AddObjectToObject(r, "journal");
 	cJSON_AddNumberToObject(o, "seq", (double)M.j.seq);
 	cJSON_AddNumberToObject(o, "snapshot_seq", (double)M.j.snap_seq);
@@ -998,6 +1064,63 @@ tick(msec_t now)
 	}
 }
 
+/* ---- long polls ---- */
+
+/* The waiters taken last (waiters.h): answered with need, the seq their answers rest on. */
+static void
+answer_taken(int k, uint64_t need)
+{
+	struct waiter *w = M.wt.w + M.wt.n;
+	int i, n;
+
+	for (i = 0; i < k; i++)
+		if (w[i].kind == WAIT_RESULTS)
+			send_at(w[i].hdr, w[i].hdrlen, results_answer(w[i].since, w[i].max, &n), need);
+		else
+			send_at(w[i].hdr, w[i].hdrlen, status_of(w[i].id), need);
+}
+
+/*
+ * Wakes the long polls that the result lines committed since the last call
+ * (seq in (wake_seen, cp]) answer: a status waiter for a job among them,
+ * a results waiter asking from before one of them. Their answers rest on
+ * what is committed, so they go now, not after what is journaled meanwhile.
+ * Nothing is told before our epoch marker is committed (see send_later).
+ */
+static void
+wake(uint64_t cp)
+{
+	cJSON *arr, *line;
+	uint64_t from = M.wake_seen, hi = 0, last;
+	long seq;
+	int k, more = 1;
+
+	if (cp <= M.wake_seen || cp < M.epoch_seq)
+		return;
+	while (M.wt.n > 0 && more && from < cp) {
+		arr = cJSON_CreateArray();
+		last = journal_results(&M.j, from, 256, arr);
+		more = cJSON_GetArraySize(arr) == 256;
+		cJSON_ArrayForEach(line, arr) {
+			if (json_int(line, "seq", 0, 1L << 53, &seq) < 0)
+				continue;
+			if ((uint64_t)seq > cp) {
+				more = 0;
+				break;
+			}
+			hi = (uint64_t)seq;
+			if (M.wt.nstatus > 0 && json_str(line, "id") != NULL &&
+			    (k = waiters_take_status(&M.wt, json_str(line, "id"))) > 0)
+				answer_taken(k, cp);
+		}
+		cJSON_Delete(arr);
+		from = last;
+	}
+	M.wake_seen = cp;
+	if (hi > 0 && (k = waiters_take_results(&M.wt, hi)) > 0)
+		answer_taken(k, cp);
+}
+
 static void
 commit_and_answer(msec_t now)
 {
@@ -1010,6 +1133,10 @@ commit_and_answer(msec_t now)
 	repl_pump(&M.r, now);
 	/* answers go once their events are durable here and on enough standbys */
 	cp = repl_commit_point(&M.r);
+	wake(cp);
+	/* long polls whose wait ended: what there is now, once it is committed */
+	if ((k = waiters_take_expired(&M.wt, now)) > 0)
+		answer_taken(k, M.j.seq);
 	for (i = k = 0; i < M.nrep; i++)
 		if (M.rep[i].need <= cp)
 			send_now(M.rep[i].hdr, M.rep[i].hdrlen, M.rep[i].body);
@@ -1118,6 +1245,8 @@ recovered(const char *dir, msec_t t0)
 	ev = cJSON_CreateObject();
 	cJSON_AddStringToObject(ev, "e", "epoch");
 	record(ev);
+	M.epoch_seq = M.j.seq;	/* nothing is woken before our marker is committed */
+	M.wake_seen = repl_commit_point(&M.r);
 	if (M.j.o_first < M.j.o_next)
 		merge_own();
 	M.started = clock_mono_ms();	/* the grace counts from here */
@@ -1207,6 +1336,7 @@ main(int argc, char **argv)
 	loop_catch(M.loop, SIGTERM);
 	loop_catch(M.loop, SIGINT);
 	loop_catch(M.loop, SIGHUP);
+	waiters_init(&M.wt);
 	/* bound before the recovery: akc-queue says what it waits for, the rest is held */
 	if ((M.s = sock_bind_raw(NN_REP, listen, REQ_MAX)) < 0)
 		return 1;
@@ -1247,14 +1377,18 @@ main(int argc, char **argv)
 		if (M.r.recovered || M.r.failed)
 			continue;
 		{
-			msec_t d = repl_next_deadline(&M.r), t = M.r.recovering ? now + TICK : M.next_tick;
+			msec_t d = repl_next_deadline(&M.r), wd = waiters_next_deadline(&M.wt);
+			msec_t t = M.r.recovering ? now + TICK : M.next_tick;
 
+			if (wd >= 0 && (d < 0 || wd < d))
+				d = wd;
 			loop_poll(M.loop, d >= 0 && d < t ? d : t);
 		}
 	}
 	if (!M.r.recovering)
 		commit_and_answer(clock_mono_ms());
 	journal_close(&M.j);
+	waiters_free(&M.wt);
 	work_free(&M.w);
 	nn_close(M.s);
 	return 0;

@@ -32,6 +32,18 @@ worker_field(const cJSON *req, const char **w)
 	return *w != NULL && work_id_valid(*w) && strlen(*w) <= WORKER_ID_MAX ? 0 : -1;
 }
 
+/* A long poll's wait in ms, at most REQ_WAIT_MAX; a bad wait is no wait. */
+static long
+wait_field(const cJSON *req)
+{
+	long wait = 0;
+
+	if (cJSON_GetObjectItemCaseSensitive(req, "wait") != NULL &&
+	    json_int(req, "wait", 0, 1000000, &wait) < 0)
+		wait = 0;
+	return wait > REQ_WAIT_MAX ? REQ_WAIT_MAX : wait;
+}
+
 int
 request_parse(const cJSON *req, struct request *r, int *bad, char *err, size_t errlen)
 {
@@ -51,15 +63,17 @@ request_parse(const cJSON *req, struct request *r, int *bad, char *err, size_t e
 			return refusal(2, err, errlen, "submit needs a payload (base64)");
 		if (r->id != NULL && !work_id_valid(r->id))
 			return refusal(2, err, errlen, "bad job id '%.40s': 1-128 of A-Za-z0-9._:-", r->id);
-	} else if (strcmp(op, "status") == 0)
+	} else if (strcmp(op, "status") == 0) {
 		r->op = OP_STATUS;
-	else if (strcmp(op, "results") == 0) {
+		r->wait = wait_field(req);
+	} else if (strcmp(op, "results") == 0) {
 		r->op = OP_RESULTS;
 		if ((cJSON_GetObjectItemCaseSensitive(req, "since") != NULL &&
 		    json_int(req, "since", 0, 1L << 53, &r->since) < 0) ||
 		    (cJSON_GetObjectItemCaseSensitive(req, "max") != NULL &&
 		    json_int(req, "max", 1, 100000, &r->max) < 0))
 			return refusal(2, err, errlen, "results: since and max must be numbers");
+		r->wait = wait_field(req);
 	} else if (strcmp(op, "queue") == 0)
 		r->op = OP_QUEUE;
 	else if (strcmp(op, "request") == 0) {

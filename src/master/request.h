@@ -9,7 +9,8 @@
 
 #include <cjson/cJSON.h>
 
-#define REQ_WAIT_MAX	1500		/* longest long poll of a worker */
+#define REQ_WAIT_MAX	1500		/* longest long poll (request, results, status): under
+					   the proxy's resend (PROXY_RESEND, 2 s) */
 #define REQ_RESULT_MAX	(1024 * 1024)	/* longest result, decoded */
 
 enum req_op { OP_SUBMIT, OP_STATUS, OP_RESULTS, OP_QUEUE, OP_REQUEST, OP_DONE, OP_FAILED,
@@ -24,7 +25,7 @@ struct request {
 	const char *result;	/* done: base64, not yet decoded (request_result) */
 	const char *why;	/* failed: may be NULL */
 	const char *errtail;	/* failed: the tail of the job's stderr, may be NULL */
-	long wait;		/* request: 0..REQ_WAIT_MAX ms */
+	long wait;		/* request, results, status: 0..REQ_WAIT_MAX ms */
 	long since, max;	/* results */
 	long attempt;		/* done, failed */
 };

@@ -1,0 +1,165 @@
+#!/bin/bash
+# bench/latency.sh: submit -> result latency as a user sees it, at a steady
+# rate: a 3-node cluster on 127.0.0.1 (role backend, master with standbys on
+# the other two, every node in [master] replica-nodes, replicas = 1), WORKERS
+# workers (`worker`, exec cat: a shell per job, concurrency 1) on the nodes
+# that do not run the master, submitters (bench/paced.c: CONC processes with
+# a REQ socket each to n2's proxy, job i sent at i / RATE s) and one
+# `akc-results --follow`
+# reader on n2 whose lines are time-stamped as they arrive. Per job: the
+# submit sent -> its line printed by the reader; and sent -> acknowledged.
+#
+# Environment: BIN (the build to measure, default this tree), BEFORE (a
+# second build, measured first, e.g. /work/main or a checkout of the commit
+# before push), RATE (jobs/s, default 200), SECS (default 10), WORKERS
+# (default 4), CONC (submitting processes sharing the rate, default 4),
+# RUNS (default 1: each build measured RUNS times, alternating), KEEP=1
+# (keep the logs). Figures are printed, not asserted.
+# Every process it starts is stopped by pid at exit.
+set -u
+cd "$(dirname "$0")/.." || exit 1
+. bench/lib.sh
+BIN=${BIN:-$PWD}
+BEFORE=${BEFORE:-}
+RATE=${RATE:-200}
+SECS=${SECS:-10}
+WORKERS=${WORKERS:-4}
+CONC=${CONC:-4}
+RUNS=${RUNS:-1}
+KEEP=${KEEP:-}
+export LC_ALL=C
+N=3
+TOP=$(mktemp -d /tmp/akclat.XXXXXX)
+PIDS=()
+
+say() { echo "bench: $*" >&2; }
+now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
+wait_for() {
+	local end=$(( $(now_ms) + $1 * 1000 )); shift
+	until "$@" >/dev/null 2>&1; do
+		[ "$(now_ms)" -ge $end ] && return 1
+		sleep 0.05
+	done
+}
+# every process below PIDs (singletond's keeper and master, the workers' jobs)
+below() {
+	ps -e -o pid=,ppid= | awk -v roots="$*" '
+	    BEGIN { n = split(roots, r, " "); for (i = 1; i <= n; i++) mine[r[i]] = 1 }
+	    { kid[NR] = $1; par[NR] = $2 }
+	    END { do { more = 0; for (i = 1; i <= NR; i++)
+	              if ((par[i] in mine) && !(kid[i] in mine)) { mine[kid[i]] = 1; more = 1; print kid[i] } }
+	          while (more) }'
+}
+stop_all() {
+	local p kids
+	[ ${#PIDS[@]} -gt 0 ] || return 0
+	kids=$(below "${PIDS[@]}")
+	for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null; done
+	for p in "${PIDS[@]}"; do
+		wait_for 10 eval "! kill -0 $p" || kill -9 "$p" 2>/dev/null
+		wait "$p" 2>/dev/null
+	done
+	# what they started and did not stop (kill -9 only these very pids)
+	for p in $kids; do kill -9 "$p" 2>/dev/null; done
+	PIDS=()
+}
+finish() {
+	stop_all
+	if [ -n "$KEEP" ]; then say "logs kept in $TOP"; else rm -rf "$TOP"; fi
+}
+trap finish EXIT
+trap 'exit 130' INT TERM
+
+cc -std=gnu11 -D_GNU_SOURCE -O2 -o "$TOP/paced" bench/paced.c -lnanomsg ||
+	{ say "cannot build bench/paced.c"; exit 1; }
+
+# run LABEL BINDIR: one cluster of that build, one load, its figures
+run() {
+	local label=$1 bin=$2 D=$TOP/$1 i p old set sent=$TOP/$1.sent seen=$TOP/$1.seen jobs
+	jobs=$(( RATE * SECS ))
+	for p in memberd leaderd singletond master worker akc-results akc-queue akc-status; do
+		[ -x "$bin/$p" ] || { say "$bin/$p: build it first"; return 1; }
+	done
+	mkdir -p "$D"
+	bench_confs "$D" "$N"
+	set=$(sed -n 's/^address = //p' "$D"/n*.conf | paste -sd, | sed 's/,/, /g')
+	for ((i = 1; i <= N; i++)); do
+		sed -i "s|^name = n$i\$|&\nroles = backend|" "$D/n$i.conf"
+		cat >> "$D/n$i.conf" <<CONF
+gossip-interval = 100ms
+[failure-detector]
+heartbeat-interval = 100ms
+acceptable-heartbeat-pause = 1s
+[singleton.master]
+role = backend
+command = exec $bin/master
+standby-command = exec $bin/master --standby
+stop-timeout = 5s
+[master]
+replica-nodes = $set
+replicas = 1
+work-timeout = 60s
+[worker]
+exec = cat
+concurrency = 1
+CONF
+	done
+	for ((i = 1; i <= N; i++)); do
+		"$bin/memberd" -c "$D/n$i.conf" >> "$D/n$i.log" 2>&1 & PIDS+=($!)
+		"$bin/leaderd" -c "$D/n$i.conf" >> "$D/n$i.log" 2>&1 & PIDS+=($!)
+		wait_for 10 "$bin/akc-status" -c "$D/n$i.conf" || { say "n$i: memberd does not answer"; return 1; }
+		"$bin/singletond" -c "$D/n$i.conf" -s master >> "$D/n$i.log" 2>&1 & PIDS+=($!)
+	done
+	for ((i = 1; i <= N; i++)); do
+		wait_for 60 "$bin/akc-queue" -c "$D/n$i.conf" --json --timeout 2s ||
+		    { say "the master does not answer on n$i"; return 1; }
+	done
+	wait_for 30 eval "[ \"\$($bin/akc-queue -c $D/n1.conf --json | jq '.standbys | length')\" = 2 ]" ||
+	    say "the master does not have both standbys"
+	old=$("$bin/akc-status" -c "$D/n1.conf" --json | jq -r '.singletons[0].oldest')
+	local others=()
+	for p in n1 n2 n3; do [ "$p" != "$old" ] && others+=("$p"); done
+	for ((i = 0; i < WORKERS; i++)); do
+		p=${others[i % 2]}
+		"$bin/worker" -c "$D/$p.conf" >> "$D/$p.worker.log" 2>&1 & PIDS+=($!)
+	done
+	wait_for 30 eval "[ \"\$($bin/akc-queue -c $D/n1.conf --json | jq '.workers | length')\" -ge $WORKERS ]" ||
+	    { say "not all workers registered"; return 1; }
+	: > "$sent"
+	"$bin/akc-results" -c "$D/n2.conf" --follow 2>> "$D/follow.err" \
+	    > >(while IFS= read -r l; do printf '%s %s\n' "$EPOCHREALTIME" "$l"; done > "$seen") &
+	PIDS+=($!)
+	# a warm-up job: everything connected, the reader waiting
+	"$TOP/paced" "ipc://$D/n2/singleton.master" "warm" 1 1 1 "$D/warm" > /dev/null
+	wait_for 20 grep -q '"warm-0"' "$seen" || { say "the reader saw nothing"; return 1; }
+	"$TOP/paced" "ipc://$D/n2/singleton.master" "$label" "$jobs" "$RATE" "$CONC" "$sent" > "$TOP/$label.out"
+	cat "$sent".* > "$sent"
+	wait_for 60 eval "[ \$(grep -c '\"$label-' $seen) -ge \$(wc -l < $sent) ]" ||
+	    say "not every acknowledged job's result was seen"
+	stop_all
+	local ok err secs
+	read -r ok err secs < "$TOP/$label.out"
+	# id sent acked (submitter) joined with "time line" (reader)
+	awk 'NR == FNR { s[$1] = $2; a[$1] = $3; next }
+	    { if (match($0, /"id":"[^"]*"/)) { id = substr($0, RSTART + 6, RLENGTH - 7);
+	      if (id in s) printf "%.3f %.3f\n", $1 * 1000 - s[id], a[id] - s[id] } }' \
+	    "$sent" "$seen" > "$TOP/$label.lat"
+	printf '%-8s %5s jobs in %5ss (%s/s), %s not acked; seen %5s;  submit->result p50 %6s p99 %6s max %6s ms;  submit->ack p50 %5s p99 %5s ms\n' \
+	    "$label" "$ok" "$secs" "$(awk -v n="$ok" -v s="$secs" 'BEGIN { printf "%.0f", n / s }')" "$err" \
+	    "$(wc -l < "$TOP/$label.lat")" \
+	    "$(awk '{ print $1 }' "$TOP/$label.lat" | pct 50)" "$(awk '{ print $1 }' "$TOP/$label.lat" | pct 99)" \
+	    "$(awk '{ print $1 }' "$TOP/$label.lat" | pct 100)" \
+	    "$(awk '{ print $2 }' "$TOP/$label.lat" | pct 50)" "$(awk '{ print $2 }' "$TOP/$label.lat" | pct 99)"
+}
+pct() { sort -n | awk -v p="$1" '{ v[NR] = $1 } END { if (!NR) { print "n/a"; exit }
+	i = int(NR * p / 100 + 0.999); if (i < 1) i = 1; if (i > NR) i = NR; printf "%.1f", v[i] }'; }
+
+echo "== submit -> result at $RATE jobs/s for ${SECS}s: 3 nodes, $WORKERS workers (exec cat), submitter and"
+echo "   akc-results --follow reader on n2 (the master on another node); $CONC submitting processes"
+# before and after alternate, so that both see the same share of a busy machine
+for ((r = 1; r <= RUNS; r++)); do
+	if [ -n "$BEFORE" ]; then
+		run "before$r" "$BEFORE" || exit 1
+	fi
+	run "after$r" "$BIN" || exit 1
+done
