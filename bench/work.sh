@@ -835,6 +835,14 @@ part_queue() {
 	cleanup
 }
 
+# hold: a steady cluster for profiling by hand (perf, strace) until
+# $TOP/stop exists; its configs are $TOP/hold/nN.conf
+part_hold() {
+	build hold || return 1
+	say "cluster up: configs $D/n*.conf, master on $(nth_oldest 0 | cut -d' ' -f1); touch $TOP/stop to end"
+	until [ -e "$TOP/stop" ]; do sleep 1; done
+}
+
 echo "akc work benchmark, $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, $(uname -r), load average $(cut -d' ' -f1-3 /proc/loadavg)"
 for part in $PARTS; do
 	case $part in
@@ -843,6 +851,7 @@ for part in $PARTS; do
 	failover) part_failover || say "failover failed" ;;
 	replay) part_replay || say "replay failed" ;;
 	queue) part_queue || say "queue failed" ;;
+	hold) part_hold ;;
 	*) say "unknown part '$part' (throughput e2e failover replay queue)" ;;
 	esac
 	cleanup
