@@ -53,7 +53,8 @@ struct inflight {		/* a request handed to our child */
 
 struct answer {			/* a recent answer, for a request sent twice */
 	uint64_t origin, rid;
-	char *b64;
+	unsigned char *body;	/* NULL: an empty slot */
+	size_t len;
 	msec_t at;
 };
 
@@ -603,56 +604,67 @@ from_b64(const char *s, unsigned char **out)
 	return (ssize_t)len;
 }
 
-static void
-reply_to(struct sgd *d, uint64_t origin, const char *m, uint64_t rid, const char *b64)
-{
-	cJSON *b = cJSON_CreateObject();
+static void on_answer(struct sgd *, uint64_t rid, const void *body, ssize_t len);
 
+/*
+ * An answer ("rsp" with the child's answer, "nack", "error") to a request
+ * from the proxy at origin. Our own proxy's requests never leave this
+ * process: when this node is the oldest, its proxy hands them to the child
+ * and gets the answers back without memberd's relay, JSON or base64.
+ */
+static void
+reply_to(struct sgd *d, uint64_t origin, const char *m, uint64_t rid, const void *body, size_t len)
+{
+	cJSON *b;
+	char *b64;
+
+	if (origin == d->self) {
+		if (strcmp(m, "nack") == 0)
+			proxy_nack(&d->px, d->self, rid, clock_mono_ms());
+		else
+			on_answer(d, rid, body, strcmp(m, "rsp") == 0 ? (ssize_t)len : -1);
+		return;
+	}
+	b = cJSON_CreateObject();
 	cJSON_AddStringToObject(b, "m", m);
 	json_add_u64(b, "rid", rid);
-	if (b64 != NULL)
+	if (body != NULL) {
+		b64 = to_b64(body, len);
 		cJSON_AddStringToObject(b, "body", b64);
+		free(b64);
+	}
 	relay_send(d, origin, b);
 }
 
 static void
 nack_inflight(struct sgd *d)
 {
-	int i;
+	int i, n = d->ninf;
 
-	for (i = 0; i < d->ninf; i++)
-		reply_to(d, d->inf[i].origin, "nack", d->inf[i].rid, NULL);
+	/* our own proxy may take a nack synchronously: empty the list first */
 	d->ninf = 0;
+	for (i = 0; i < n; i++)
+		reply_to(d, d->inf[i].origin, "nack", d->inf[i].rid, NULL, 0);
 }
 
+/* A request (rid of the proxy at origin) for our child. */
 static void
-serve(struct sgd *d, uint64_t origin, const cJSON *b, msec_t now)
+serve(struct sgd *d, uint64_t origin, uint64_t rid, const void *body, size_t len, msec_t now)
 {
-	uint64_t rid;
-	const char *b64 = json_str(b, "body");
-	unsigned char *body, hdr[4];
-	ssize_t len;
+	unsigned char hdr[4];
 	uint32_t cid;
 	int i;
 
-	if (json_u64(b, "rid", &rid) < 0 || b64 == NULL) {
-		d->dropped++;
-		return;
-	}
 	for (i = 0; i < d->ninf; i++)
 		if (d->inf[i].origin == origin && d->inf[i].rid == rid)
 			return;		/* sent again while our child works on it */
 	for (i = 0; i < DONE_KEEP; i++)
-		if (d->done[i].b64 != NULL && d->done[i].origin == origin && d->done[i].rid == rid) {
-			reply_to(d, origin, "rsp", rid, d->done[i].b64);
+		if (d->done[i].body != NULL && d->done[i].origin == origin && d->done[i].rid == rid) {
+			reply_to(d, origin, "rsp", rid, d->done[i].body, d->done[i].len);
 			return;
 		}
 	if (!sg_serving(&d->sm)) {
-		reply_to(d, origin, "nack", rid, NULL);
-		return;
-	}
-	if ((len = from_b64(b64, &body)) < 0) {
-		d->dropped++;
+		reply_to(d, origin, "nack", rid, NULL, 0);
 		return;
 	}
 	cid = ++d->next_cid & 0x7fffffff;
@@ -660,13 +672,11 @@ serve(struct sgd *d, uint64_t origin, const cJSON *b, msec_t now)
 	hdr[1] = (unsigned char)(cid >> 16);
 	hdr[2] = (unsigned char)(cid >> 8);
 	hdr[3] = (unsigned char)cid;
-	if (sock_send_raw(d->childsock, hdr, 4, body, (size_t)len) < 0) {
+	if (sock_send_raw(d->childsock, hdr, 4, body, len) < 0) {
 		/* not listening yet (just started) or gone: the proxy tries again */
-		free(body);
-		reply_to(d, origin, "nack", rid, NULL);
+		reply_to(d, origin, "nack", rid, NULL, 0);
 		return;
 	}
-	free(body);
 	if (d->ninf == d->capinf) {
 		d->capinf = d->capinf ? 2 * d->capinf : 64;
 		if ((d->inf = realloc(d->inf, (size_t)d->capinf * sizeof(*d->inf))) == NULL)
@@ -677,6 +687,23 @@ serve(struct sgd *d, uint64_t origin, const cJSON *b, msec_t now)
 	d->inf[d->ninf].rid = rid;
 	d->inf[d->ninf].at = now;
 	d->ninf++;
+}
+
+/* A "req" relayed from another node's proxy: {"m":"req","rid","body" (base64)}. */
+static void
+serve_relayed(struct sgd *d, uint64_t origin, const cJSON *b, msec_t now)
+{
+	const char *b64 = json_str(b, "body");
+	unsigned char *body;
+	uint64_t rid;
+	ssize_t len;
+
+	if (json_u64(b, "rid", &rid) < 0 || b64 == NULL || (len = from_b64(b64, &body)) < 0) {
+		d->dropped++;
+		return;
+	}
+	serve(d, origin, rid, body, (size_t)len, now);
+	free(body);
 }
 
 static void
@@ -692,6 +719,7 @@ on_child_reply(int fd, short ev, void *arg)
 	(void)fd;
 	(void)ev;
 	for (k = 0; k < SEND_BATCH; k++) {
+		struct inflight f;
 		uint32_t cid;
 		int i;
 
@@ -707,24 +735,31 @@ on_child_reply(int fd, short ev, void *arg)
 		    ((uint32_t)hdr[2] << 8) | hdr[3];
 		for (i = 0; i < d->ninf && d->inf[i].cid != cid; i++)
 			;
-		if (i < d->ninf && n <= MAX_BODY) {
+		if (i == d->ninf) {
+			d->dropped++;	/* an answer to a request we gave up on */
+			nn_freemsg(buf);
+			continue;
+		}
+		f = d->inf[i];
+		d->inf[i] = d->inf[--d->ninf];
+		if (n <= MAX_BODY) {
 			struct answer *a = &d->done[d->donepos];
 
 			d->donepos = (d->donepos + 1) % DONE_KEEP;
-			free(a->b64);
-			a->b64 = to_b64(buf, (size_t)n);
-			a->origin = d->inf[i].origin;
-			a->rid = d->inf[i].rid;
+			free(a->body);
+			if ((a->body = malloc((size_t)n + 1)) == NULL)
+				fatal("malloc");
+			memcpy(a->body, buf, (size_t)n);
+			a->len = (size_t)n;
+			a->origin = f.origin;
+			a->rid = f.rid;
 			a->at = clock_mono_ms();
-			reply_to(d, a->origin, "rsp", a->rid, a->b64);
-			d->inf[i] = d->inf[--d->ninf];
-		} else if (i < d->ninf) {
+			reply_to(d, f.origin, "rsp", f.rid, a->body, a->len);
+		} else {
 			log_warnx("singleton %s answered with %zd bytes (at most %d): refused",
 			    d->sc.name, n, MAX_BODY);
-			reply_to(d, d->inf[i].origin, "error", d->inf[i].rid, NULL);
-			d->inf[i] = d->inf[--d->ninf];
-		} else
-			d->dropped++;	/* an answer to a request we gave up on */
+			reply_to(d, f.origin, "error", f.rid, NULL, 0);
+		}
 		nn_freemsg(buf);
 	}
 }
@@ -788,25 +823,37 @@ on_client(int fd, short ev, void *arg)
 	}
 }
 
+/* The answer to our proxy's request rid: the body, or len < 0 for an error. */
 static void
-on_answer(struct sgd *d, uint64_t from, const cJSON *b, int ok)
+on_answer(struct sgd *d, uint64_t rid, const void *body, ssize_t len)
 {
-	uint64_t rid;
 	struct preq r;
-	const char *b64 = json_str(b, "body");
-	unsigned char *body;
-	ssize_t len;
 
-	if (json_u64(b, "rid", &rid) < 0 || proxy_answered(&d->px, rid, &r) < 0)
+	if (proxy_answered(&d->px, rid, &r) < 0)
 		return;		/* answered already (sent twice) */
-	if (ok && b64 != NULL && (len = from_b64(b64, &body)) >= 0) {
+	if (len >= 0)
 		client_reply(d, &r, body, (size_t)len);
-		free(body);
-	} else
+	else
 		client_error(d, r.hdr, r.hdrlen, "singleton %s: the singleton's answer was refused (too large?)",
 		    d->sc.name);
 	free(r.body);
-	(void)from;
+}
+
+/* {"m":"rsp","rid","body"} or {"m":"error","rid"} from the node that served it. */
+static void
+on_relayed_answer(struct sgd *d, const cJSON *b, int ok)
+{
+	const char *b64 = json_str(b, "body");
+	unsigned char *body = NULL;
+	ssize_t len = -1;
+	uint64_t rid;
+
+	if (json_u64(b, "rid", &rid) < 0)
+		return;
+	if (ok && b64 != NULL)
+		len = from_b64(b64, &body);
+	on_answer(d, rid, body, len);
+	free(body);
 }
 
 static void
@@ -824,7 +871,14 @@ proxy_run(struct sgd *d, msec_t now)
 	}
 	n = proxy_due(&d->px, now, s, SEND_BATCH);
 	for (i = 0; i < n; i++) {
-		cJSON *b = cJSON_CreateObject();
+		cJSON *b;
+
+		if (s[i].to == d->self) {
+			/* we are the oldest: straight to our child */
+			serve(d, d->self, s[i].rid, s[i].body, s[i].len, now);
+			continue;
+		}
+		b = cJSON_CreateObject();
 		char *b64 = to_b64(s[i].body, s[i].len);
 
 		cJSON_AddStringToObject(b, "m", "req");
@@ -865,11 +919,11 @@ on_svc(int fd, short ev, void *arg)
 			goto next;
 		}
 		if (strcmp(m, "req") == 0)
-			serve(d, uid, b, now);
+			serve_relayed(d, uid, b, now);
 		else if (strcmp(m, "rsp") == 0)
-			on_answer(d, uid, b, 1);
+			on_relayed_answer(d, b, 1);
 		else if (strcmp(m, "error") == 0)
-			on_answer(d, uid, b, 0);
+			on_relayed_answer(d, b, 0);
 		else if (strcmp(m, "nack") == 0) {
 			uint64_t rid;
 
