@@ -42,6 +42,8 @@
 #define DONE_KEEP	512	/* answers kept for requests sent again */
 #define MAX_BODY	PROXY_MAX_BODY	/* a proxied request or reply */
 #define SEND_BATCH	64
+/* requests or answers put together in one relay message ("reqs", "rsps"): base64 bytes */
+#define BATCH_BYTES	(512 * 1024)
 
 extern char **environ;
 
@@ -49,6 +51,7 @@ struct inflight {		/* a request handed to our child */
 	uint32_t cid;
 	uint64_t origin, rid;
 	msec_t at;
+	int batch;		/* it came in a "reqs": its proxy takes "rsps" */
 };
 
 struct answer {			/* a recent answer, for a request sent twice */
@@ -81,6 +84,7 @@ struct sgd {
 	int donepos;
 
 	uint64_t self;
+	uint64_t batch_peer;	/* the oldest said "b": it takes "reqs" */
 	int dirty, contacted, memberd_gone, exit_code;
 	msec_t last_ok, next_fetch, next_where, next_hold;
 	int held;
@@ -628,6 +632,7 @@ reply_to(struct sgd *d, uint64_t origin, const char *m, uint64_t rid, const void
 	b = cJSON_CreateObject();
 	cJSON_AddStringToObject(b, "m", m);
 	json_add_u64(b, "rid", rid);
+	cJSON_AddBoolToObject(b, "b", 1);	/* we take "reqs" */
 	if (body != NULL) {
 		b64 = to_b64(body, len);
 		cJSON_AddStringToObject(b, "body", b64);
@@ -649,7 +654,8 @@ nack_inflight(struct sgd *d)
 
 /* A request (rid of the proxy at origin) for our child. */
 static void
-serve(struct sgd *d, uint64_t origin, uint64_t rid, const void *body, size_t len, msec_t now)
+serve(struct sgd *d, uint64_t origin, uint64_t rid, const void *body, size_t len, int batch,
+    msec_t now)
 {
 	unsigned char hdr[4];
 	uint32_t cid;
@@ -686,12 +692,16 @@ serve(struct sgd *d, uint64_t origin, uint64_t rid, const void *body, size_t len
 	d->inf[d->ninf].origin = origin;
 	d->inf[d->ninf].rid = rid;
 	d->inf[d->ninf].at = now;
+	d->inf[d->ninf].batch = batch;
 	d->ninf++;
 }
 
-/* A "req" relayed from another node's proxy: {"m":"req","rid","body" (base64)}. */
+/*
+ * A "req" relayed from another node's proxy, {"m":"req","rid","body"
+ * (base64)}, or one element of a "reqs".
+ */
 static void
-serve_relayed(struct sgd *d, uint64_t origin, const cJSON *b, msec_t now)
+serve_relayed(struct sgd *d, uint64_t origin, const cJSON *b, int batch, msec_t now)
 {
 	const char *b64 = json_str(b, "body");
 	unsigned char *body;
@@ -702,8 +712,75 @@ serve_relayed(struct sgd *d, uint64_t origin, const cJSON *b, msec_t now)
 		d->dropped++;
 		return;
 	}
-	serve(d, origin, rid, body, (size_t)len, now);
+	serve(d, origin, rid, body, (size_t)len, batch, now);
 	free(body);
+}
+
+/* {"m":"reqs","reqs":[{"rid","body"}, ...]}: several requests of one proxy. */
+static void
+serve_batch(struct sgd *d, uint64_t origin, const cJSON *b, msec_t now)
+{
+	const cJSON *a = cJSON_GetObjectItemCaseSensitive(b, "reqs"), *r;
+
+	if (!cJSON_IsArray(a) || cJSON_GetArraySize(a) > SEND_BATCH) {
+		d->dropped++;
+		return;
+	}
+	cJSON_ArrayForEach(r, a)
+		serve_relayed(d, origin, r, 1, now);
+}
+
+/*
+ * Answers to requests that came in "reqs", gathered during one wake-up and
+ * sent as one "rsps" per proxy: {"m":"rsps","b":true,"rsps":[{"rid","body"}]}.
+ */
+struct rsps {
+	uint64_t origin;
+	cJSON *msg, *arr;
+	size_t bytes;
+};
+
+static void
+rsps_flush(struct sgd *d, struct rsps *r)
+{
+	if (r->msg != NULL)
+		relay_send(d, r->origin, r->msg);
+	r->msg = NULL;
+}
+
+static void
+rsps_add(struct sgd *d, struct rsps *g, int *ng, uint64_t origin, uint64_t rid,
+    const void *body, size_t len)
+{
+	struct rsps *r;
+	cJSON *e;
+	char *b64;
+	int i;
+
+	for (i = 0; i < *ng && g[i].origin != origin; i++)
+		;
+	r = &g[i];
+	if (i == *ng) {
+		(*ng)++;
+		r->origin = origin;
+		r->msg = NULL;
+	}
+	b64 = to_b64(body, len);
+	if (r->msg != NULL && r->bytes + strlen(b64) > BATCH_BYTES)
+		rsps_flush(d, r);
+	if (r->msg == NULL) {
+		r->msg = cJSON_CreateObject();
+		cJSON_AddStringToObject(r->msg, "m", "rsps");
+		cJSON_AddBoolToObject(r->msg, "b", 1);
+		r->arr = cJSON_AddArrayToObject(r->msg, "rsps");
+		r->bytes = 0;
+	}
+	e = cJSON_CreateObject();
+	json_add_u64(e, "rid", rid);
+	cJSON_AddStringToObject(e, "body", b64);
+	cJSON_AddItemToArray(r->arr, e);
+	r->bytes += strlen(b64);
+	free(b64);
 }
 
 static void
@@ -714,7 +791,8 @@ on_child_reply(int fd, short ev, void *arg)
 	size_t hdrlen;
 	void *buf;
 	ssize_t n;
-	int k;
+	struct rsps g[SEND_BATCH];
+	int k, ng = 0;
 
 	(void)fd;
 	(void)ev;
@@ -754,7 +832,10 @@ on_child_reply(int fd, short ev, void *arg)
 			a->origin = f.origin;
 			a->rid = f.rid;
 			a->at = clock_mono_ms();
-			reply_to(d, f.origin, "rsp", f.rid, a->body, a->len);
+			if (f.batch && f.origin != d->self)
+				rsps_add(d, g, &ng, f.origin, f.rid, a->body, a->len);
+			else
+				reply_to(d, f.origin, "rsp", f.rid, a->body, a->len);
 		} else {
 			log_warnx("singleton %s answered with %zd bytes (at most %d): refused",
 			    d->sc.name, n, MAX_BODY);
@@ -762,6 +843,8 @@ on_child_reply(int fd, short ev, void *arg)
 		}
 		nn_freemsg(buf);
 	}
+	for (k = 0; k < ng; k++)
+		rsps_flush(d, &g[k]);
 }
 
 /* ---- the proxy: local clients ---- */
@@ -856,11 +939,28 @@ on_relayed_answer(struct sgd *d, const cJSON *b, int ok)
 	free(body);
 }
 
+/* {"m":"rsps","rsps":[{"rid","body"}, ...]} */
+static void
+on_relayed_answers(struct sgd *d, const cJSON *b)
+{
+	const cJSON *a = cJSON_GetObjectItemCaseSensitive(b, "rsps"), *r;
+
+	if (!cJSON_IsArray(a)) {
+		d->dropped++;
+		return;
+	}
+	cJSON_ArrayForEach(r, a)
+		on_relayed_answer(d, r, 1);
+}
+
 static void
 proxy_run(struct sgd *d, msec_t now)
 {
 	struct psend s[SEND_BATCH];
 	struct preq r;
+	cJSON *batch = NULL, *arr = NULL;
+	uint64_t batch_to = 0;
+	size_t bytes = 0;
 	int i, n;
 
 	while (proxy_expired(&d->px, now, &r) == 0) {
@@ -871,22 +971,46 @@ proxy_run(struct sgd *d, msec_t now)
 	}
 	n = proxy_due(&d->px, now, s, SEND_BATCH);
 	for (i = 0; i < n; i++) {
-		cJSON *b;
+		cJSON *b, *e;
+		char *b64;
 
 		if (s[i].to == d->self) {
 			/* we are the oldest: straight to our child */
-			serve(d, d->self, s[i].rid, s[i].body, s[i].len, now);
+			serve(d, d->self, s[i].rid, s[i].body, s[i].len, 0, now);
+			continue;
+		}
+		b64 = to_b64(s[i].body, s[i].len);
+		/* a resend goes alone, as every singletond takes it */
+		if (s[i].to == d->batch_peer && !s[i].again && strlen(b64) <= BATCH_BYTES) {
+			/* it takes "reqs": one relay message for what is due */
+			if (batch != NULL && (batch_to != s[i].to || bytes + strlen(b64) > BATCH_BYTES)) {
+				relay_send(d, batch_to, batch);
+				batch = NULL;
+			}
+			if (batch == NULL) {
+				batch = cJSON_CreateObject();
+				cJSON_AddStringToObject(batch, "m", "reqs");
+				arr = cJSON_AddArrayToObject(batch, "reqs");
+				batch_to = s[i].to;
+				bytes = 0;
+			}
+			e = cJSON_CreateObject();
+			json_add_u64(e, "rid", s[i].rid);
+			cJSON_AddStringToObject(e, "body", b64);
+			cJSON_AddItemToArray(arr, e);
+			bytes += strlen(b64);
+			free(b64);
 			continue;
 		}
 		b = cJSON_CreateObject();
-		char *b64 = to_b64(s[i].body, s[i].len);
-
 		cJSON_AddStringToObject(b, "m", "req");
 		json_add_u64(b, "rid", s[i].rid);
 		cJSON_AddStringToObject(b, "body", b64);
 		free(b64);
 		relay_send(d, s[i].to, b);
 	}
+	if (batch != NULL)
+		relay_send(d, batch_to, batch);
 }
 
 /* ---- messages from other singletonds ---- */
@@ -918,10 +1042,17 @@ on_svc(int fd, short ev, void *arg)
 			d->dropped++;
 			goto next;
 		}
+		/* the oldest says it takes "reqs" (an older singletond does not) */
+		if (uid == d->px.target && json_bool(b, "b", &running) == 0 && running)
+			d->batch_peer = uid;
 		if (strcmp(m, "req") == 0)
-			serve_relayed(d, uid, b, now);
+			serve_relayed(d, uid, b, 0, now);
+		else if (strcmp(m, "reqs") == 0)
+			serve_batch(d, uid, b, now);
 		else if (strcmp(m, "rsp") == 0)
 			on_relayed_answer(d, b, 1);
+		else if (strcmp(m, "rsps") == 0)
+			on_relayed_answers(d, b);
 		else if (strcmp(m, "error") == 0)
 			on_relayed_answer(d, b, 0);
 		else if (strcmp(m, "nack") == 0) {
