@@ -763,7 +763,7 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a + 0 > 0 && b + 0 > 0) printf "%
 qrow() { printf '%-58s %12s %12s %8s\n' "$1" "$2" "$3" "$4"; }
 
 part_queue() {
-	local old via r a1 a1v b1 a16 b16 ps bsp bsi ae ap t
+	local old via r ps pt bsp bsi ae ap50 ap99 lp50 lp99 aown awk_ acl t
 	GAP_MS=${QGAP_MS:-4}
 	say "queue: starting beanstalkd and $N nodes"
 	bs_start || return 1
@@ -781,7 +781,16 @@ part_queue() {
 	# one akc-submit process per job: its CPU from start to exit, and the rate
 	ps=$("$SUB" cpu "${SUBMIT_RUNS:-200}" akc-submit -c "$D/$old.conf" \
 	    "$(head -c "$BYTES" /dev/zero | tr '\0' x)")
-	# end to end: workers (exec cat) in the cluster; beanstalkd's spawn cat or not
+	# the floor: any process start here
+	pt=$("$SUB" cpu "${SUBMIT_RUNS:-200}" /bin/true)
+	# end to end on a fresh cluster and beanstalkd: the throughput rows left
+	# thousands of jobs pending, which the workers would run first
+	cleanup
+	bs_start || return 1
+	build qe || return 1
+	read -r old _ < <(nth_oldest 0)
+	read -r via _ < <(nth_oldest 2)
+	# workers (exec cat) in the cluster; beanstalkd's spawn cat or not
 	for ((t = 0; t < WORKERS; t++)); do LABEL=worker$t start worker "n$(( t % N + 1 ))"; done
 	wait_for 30 workers_in "$old" || { say "not all $WORKERS workers registered"; return 1; }
 	bsp=$(bs_e2e e2es "$JOBS" 16 0 spawn)
@@ -799,7 +808,8 @@ part_queue() {
 	echo "== issue 12's table, this run: beanstalkd $(dpkg-query -W -f='${Version}' beanstalkd 2>/dev/null) -f 0 -b DIR"
 	echo "   (fsync before every reply) against akc: $N nodes, master with replicas = 1 (acknowledged once synced"
 	echo "   on the master and a standby), master on $old, 'another node' = $via; $BYTES-byte payloads;"
-	echo "   $SUBMITS submits per throughput row, $JOBS jobs per end-to-end row, $WORKERS workers, one request at a time per submitter"
+	echo "   $SUBMITS submits per throughput row, $JOBS jobs per end-to-end row (a fresh cluster and queue), $WORKERS"
+	echo "   workers (akc: exec cat), each submitter one request at a time"
 	qrow "" beanstalkd akc "akc/bs"
 	qrow "durable submits/s, 1 submitter, via the master's node" "$(rate "$TOP/q.bs1")" "$(rate "$TOP/q.akc1")" \
 	    "$(ratio "$(rate "$TOP/q.akc1")" "$(rate "$TOP/q.bs1")")"
@@ -826,7 +836,8 @@ part_queue() {
 	qrow "  the workers, persistent (beanstalkd)" "$(cut -d' ' -f5 <<<"$bsi")" "" ""
 	qrow "CPU ms of one akc-submit process, start to exit" "-" "$(awk '{ printf "%.2f", $1 }' <<<"$ps")" "-"
 	echo "   akc-submit: user $(awk '{ printf "%.2f", $2 }' <<<"$ps") ms, sys $(awk '{ printf "%.2f", $3 }' <<<"$ps") ms," \
-	    "wall $(awk '{ printf "%.2f", $4 }' <<<"$ps") ms per run, $(awk '{ print $5 }' <<<"$ps") failed"
+	    "wall $(awk '{ printf "%.2f", $4 }' <<<"$ps") ms per run, $(awk '{ print $5 }' <<<"$ps") failed;" \
+	    "/bin/true $(awk '{ printf "%.2f", $1 }' <<<"$pt") ms (process start here)"
 	echo "   akc's own processes: memberd, leaderd, singletond, master and standbys of all $N nodes; beanstalkd's:"
 	echo "   the beanstalkd process. Latency: sent -> seen by a poller of 'results' (akc, every 10 ms when idle)"
 	echo "   or a reserver of a results tube the workers put into (beanstalkd)."
