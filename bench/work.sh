@@ -29,6 +29,17 @@
 #    comes back as a new incarnation (the master moves n1 -> n2 -> n3 -> n1).
 #    The last phase includes up to 1 s of singletond's reconnect backoff to
 #    its child's endpoint (nanomsg, 100 ms doubling to 1 s).
+#  queue: issue 12's table in one run, side by side with beanstalkd (-f 0:
+#    fsync before every reply; installed with apt-get when missing), the
+#    ratios akc/beanstalkd: durable submits/s from 1 and 16 submitters
+#    (bench/beanstalk.c: put into a tube), one akc-submit process per job
+#    (its rate and CPU from start to exit, bench/submit.c cpu, with
+#    /bin/true's for the floor), end to end jobs/s with WORKERS workers
+#    (beanstalkd: reserve + delete, spawning cat per job or not), submit ->
+#    result latency from one submitter pausing QGAP_MS (default 4) after each
+#    acknowledgement, and CPU per job of the queue's own processes and of the
+#    workers. bench/queue.sh runs it with 64-byte payloads.
+#  hold: a steady cluster to profile by hand, until $TOP/stop exists.
 #  replay: bench/replay.c, the master's journal.c and work.c on LevelDB:
 #    EVENTS events (accepted/started/completed cycles) then journal_replay
 #    with no snapshot, with only a snapshot, and with a snapshot at 90 % and
@@ -39,7 +50,9 @@
 # 200), GAP_MS (default 50), WORKERS (default 4), BYTES (payload bytes,
 # default 100), RUNS (failovers, default 3), PRELOAD (jobs submitted before
 # the failovers, default 2000), EVENTS (default 1000000), KEEP=1 (keep the
-# logs), AKC_BIN. Needs cc, jq, and perf for the sync counts (optional).
+# logs), AKC_BIN (the daemons and tools to measure; the bench clients are
+# built by `make bench` in this tree). Needs jq, and perf for the sync
+# counts (optional).
 # Detector and downing, all parts: heartbeat-interval 100ms,
 # acceptable-heartbeat-pause 1s, gossip-interval 100ms, keep-majority
 # stable-after 2s. Figures are printed, not asserted. Every process it starts
@@ -824,7 +837,7 @@ part_queue() {
 	    "$(ratio "$ae" "$(cut -d' ' -f1 <<<"$bsp")")"
 	qrow "  persistent worker (beanstalkd: no spawn)" "$(cut -d' ' -f1 <<<"$bsi")" "n/a" \
 	    "$(ratio "$ae" "$(cut -d' ' -f1 <<<"$bsi")")"
-	qrow "submit -> result p50 / p99 ms at ~$(( 1000 / (GAP_MS + 1) ))/s, cat per job" \
+	qrow "submit -> result p50 / p99 ms, 1 submitter + ${GAP_MS} ms pauses, cat" \
 	    "$(cut -d' ' -f2,3 <<<"$lsp" | tr ' ' /)" "$lp50/$lp99" \
 	    "$(ratio "$lp50" "$(cut -d' ' -f2 <<<"$lsp")")/$(ratio "$lp99" "$(cut -d' ' -f3 <<<"$lsp")")"
 	qrow "  persistent worker (beanstalkd)" "$(cut -d' ' -f2,3 <<<"$lsi" | tr ' ' /)" "n/a" \
