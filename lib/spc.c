@@ -194,7 +194,7 @@ exchange(struct spc *c, const void *req, size_t len, char **rsp, size_t *rlen, m
 		size = get_be64(hdr + 1);
 		if (hdr[0] != SP_MSG_NORMAL || size < 4 || size - 4 > c->max) {
 			snprintf(err, errlen, "answer of %llu bytes refused (at most %zu)",
-			    (unsigned long long)size, c->max);
+			    (unsigned long long)(size >= 4 ? size - 4 : size), c->max);
 			errno = EMSGSIZE;
 			return -1;
 		}
