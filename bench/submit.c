@@ -20,6 +20,10 @@
  *   fsync DIR N
  *	N appends of 128 bytes to a file in DIR, each followed by fdatasync;
  *	prints "median_ms mean_ms max_ms".
+ *   cpu N CMD [ARGS...]
+ *	runs CMD N times, one after another (stdin /dev/null, stdout to
+ *	/dev/null), and prints the CPU of one run from start to exit, from
+ *	getrusage(RUSAGE_CHILDREN): "cpu_ms user_ms sys_ms wall_ms failures".
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -29,6 +33,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -372,6 +377,38 @@ cmd_fsync(int argc, char **argv)
 	return 0;
 }
 
+static int
+cmd_cpu(int argc, char **argv)
+{
+	struct rusage ru;
+	double t0, u, sy;
+	int i, n, st, fails = 0, nul;
+	pid_t p;
+
+	if (argc < 4 || (n = atoi(argv[2])) < 1)
+		return 2;
+	if ((nul = open("/dev/null", O_RDWR)) < 0)
+		return 2;
+	t0 = mono_ms();
+	for (i = 0; i < n; i++) {
+		if ((p = fork()) < 0)
+			return 2;
+		if (p == 0) {
+			dup2(nul, 0);
+			dup2(nul, 1);
+			execvp(argv[3], argv + 3);
+			_exit(127);
+		}
+		if (waitpid(p, &st, 0) < 0 || !WIFEXITED(st) || WEXITSTATUS(st) != 0)
+			fails++;
+	}
+	getrusage(RUSAGE_CHILDREN, &ru);
+	u = (double)ru.ru_utime.tv_sec * 1e3 + (double)ru.ru_utime.tv_usec / 1e3;
+	sy = (double)ru.ru_stime.tv_sec * 1e3 + (double)ru.ru_stime.tv_usec / 1e3;
+	printf("%.3f %.3f %.3f %.3f %d\n", (u + sy) / n, u / n, sy / n, (mono_ms() - t0) / n, fails);
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -385,8 +422,10 @@ main(int argc, char **argv)
 		rc = cmd_probe(argc, argv);
 	else if (argc >= 2 && strcmp(argv[1], "fsync") == 0)
 		rc = cmd_fsync(argc, argv);
+	else if (argc >= 2 && strcmp(argv[1], "cpu") == 0)
+		rc = cmd_cpu(argc, argv);
 	if (rc == 2)
 		fprintf(stderr, "usage: submit submit ADDR PREFIX N CONC BYTES [LOG] | follow ADDR N TIMEOUT_S LOG [PREFIX] |"
-		    " probe ADDR PREFIX TIMEOUT_S | fsync DIR N\n");
+		    " probe ADDR PREFIX TIMEOUT_S | fsync DIR N | cpu N CMD [ARGS...]\n");
 	return rc;
 }

@@ -29,6 +29,17 @@
 #    comes back as a new incarnation (the master moves n1 -> n2 -> n3 -> n1).
 #    The last phase includes up to 1 s of singletond's reconnect backoff to
 #    its child's endpoint (nanomsg, 100 ms doubling to 1 s).
+#  queue: issue 12's table in one run, side by side with beanstalkd (-f 0:
+#    fsync before every reply; installed with apt-get when missing), the
+#    ratios akc/beanstalkd: durable submits/s from 1 and 16 submitters
+#    (bench/beanstalk.c: put into a tube), one akc-submit process per job
+#    (its rate and CPU from start to exit, bench/submit.c cpu, with
+#    /bin/true's for the floor), end to end jobs/s with WORKERS workers
+#    (beanstalkd: reserve + delete, spawning cat per job or not), submit ->
+#    result latency from one submitter pausing QGAP_MS (default 4) after each
+#    acknowledgement, and CPU per job of the queue's own processes and of the
+#    workers. bench/queue.sh runs it with 64-byte payloads.
+#  hold: a steady cluster to profile by hand, until $TOP/stop exists.
 #  replay: bench/replay.c, the master's journal.c and work.c on LevelDB:
 #    EVENTS events (accepted/started/completed cycles) then journal_replay
 #    with no snapshot, with only a snapshot, and with a snapshot at 90 % and
@@ -39,7 +50,9 @@
 # 200), GAP_MS (default 50), WORKERS (default 4), BYTES (payload bytes,
 # default 100), RUNS (failovers, default 3), PRELOAD (jobs submitted before
 # the failovers, default 2000), EVENTS (default 1000000), KEEP=1 (keep the
-# logs), AKC_BIN. Needs cc, jq, and perf for the sync counts (optional).
+# logs), AKC_BIN (the daemons and tools to measure; the bench clients are
+# built by `make bench` in this tree). Needs jq, and perf for the sync
+# counts (optional).
 # Detector and downing, all parts: heartbeat-interval 100ms,
 # acceptable-heartbeat-pause 1s, gossip-interval 100ms, keep-majority
 # stable-after 2s. Figures are printed, not asserted. Every process it starts
@@ -120,15 +133,12 @@ trap finish EXIT
 trap 'exit 130' INT TERM
 
 # the clients, built against the project's objects
-SUB=$TOP/submit
-REPLAY=$TOP/replay
-cc -std=gnu11 -D_GNU_SOURCE -O2 -o "$SUB" bench/submit.c -lnanomsg -lcjson ||
-	{ say "cannot build bench/submit.c"; exit 1; }
-if [[ " $PARTS " == *" replay "* ]]; then
-	cc -std=gnu11 -D_GNU_SOURCE -O2 -Ilib -Isrc/master bench/replay.c src/master/journal.c src/master/epochs.c \
-	    src/master/work.c lib/libakc.a -lleveldb -lcjson -lm -o "$REPLAY" ||
-		{ say "cannot build bench/replay.c (make lib/libakc.a first)"; exit 1; }
-fi
+# the clients (bench/submit.c, bench/beanstalk.c, bench/replay.c): `make bench`
+# builds them against the project's objects
+make -s bench >&2 || { say "cannot build the bench clients: make bench"; exit 1; }
+SUB=$PWD/bench/submit
+BS=$PWD/bench/beanstalk
+REPLAY=$PWD/bench/replay
 
 # wait_for SECS CMD...: polls CMD until it succeeds or SECS pass
 wait_for() {
@@ -359,7 +369,12 @@ cpu_report() {
 	              printf "   per %s, ms of CPU: master %.2f, standbys %.2f, memberd %.2f, singletond %.2f,",
 	                  what, s["master"] * k, s["standby"] * k, s["memberd"] * k, s["singletond"] * k
 	              if (s["worker"] > 0) printf " workers %.2f,", s["worker"] * k
-	              printf " clients %.2f; all of ours %.2f\n", s["clients"] * k, (ours - s["stamp"]) * k } }' "$1" "$2"
+	              printf " clients %.2f; all of ours %.2f\n", s["clients"] * k, (ours - s["stamp"]) * k
+	              # akc daemons, the workers with their jobs, the clients (ms per WHAT)
+	              own = s["master"] + s["standby"] + s["memberd"] + s["singletond"] + s["leaderd"]
+	              if (sum != "")
+	                  printf "%.3f %.3f %.3f\n", own * k, s["worker"] * k, s["clients"] * k > sum } }' \
+	    sum="${CPU_SUM:-}" "$1" "$2"
 }
 
 # ---- syncs, counted by perf ----
@@ -532,8 +547,12 @@ e2e_run() {
 	    "$(awk '{ print $3 - $2 }' "$sent" | pct 50)" "$(awk '{ print $3 - $2 }' "$sent" | pct 99)"
 	printf '    %-50s %s\n' "jobs per worker" "$(awk '{ n[$5]++ } END { for (w in n) print n[w] }' "$res" |
 	    sort -rn | paste -sd' ')"
-	cpu_report "$TOP/e2e.$tag.cpu0" "$TOP/e2e.$tag.cpu1" "$(awk -v t="$t0" 'BEGIN { print t / 1000 }')" \
-	    "$([ "$gap" -eq 0 ] && wc -l < "$res")" job | sed 's/^/  /'
+	CPU_SUM=$TOP/e2e.$tag.cpusum cpu_report "$TOP/e2e.$tag.cpu0" "$TOP/e2e.$tag.cpu1" \
+	    "$(awk -v t="$t0" 'BEGIN { print t / 1000 }')" "$([ "$gap" -eq 0 ] && wc -l < "$res")" job | sed 's/^/  /'
+	# for the queue part: jobs/s (first sent -> last seen), latency p50 p99 (ms)
+	echo "$( [ -n "$first" ] && [ -n "$last" ] && awk -v a="$first" -v b="$last" -v n="$(wc -l < "$res")" \
+	    'BEGIN { printf "%.0f", n * 1000 / (b - a) }' || echo 0)" \
+	    "$(awk '{ print $1 }' "$lat" | pct 50)" "$(awk '{ print $1 }' "$lat" | pct 99)" > "$TOP/e2e.$tag.sum"
 }
 workers_in() {
 	[ "$(akc-queue -c "$D/$1.conf" --json --timeout 2s | jq '.workers | length')" -ge "$WORKERS" ]
@@ -696,6 +715,158 @@ replay_row() {
 	    $9 / 1024 }' <<<"$out"
 }
 
+# ---- 5. queue: issue 12's table, side by side with beanstalkd ----
+
+BS_PORT=""
+BS_PID=""
+# bs_start: beanstalkd on a free port, fsync before every reply (-f 0) into
+# a binlog (-b), as a durable queue
+bs_start() {
+	local dir=$TOP/bs
+	if ! command -v beanstalkd >/dev/null 2>&1; then
+		say "installing beanstalkd (Debian package beanstalkd)"
+		apt-get install -y beanstalkd >/dev/null 2>&1 ||
+			{ say "cannot install beanstalkd: apt-get install beanstalkd"; return 1; }
+	fi
+	mkdir -p "$dir"
+	BS_PORT=$(( 20000 + RANDOM % 10000 ))
+	while ! port_free "$BS_PORT"; do BS_PORT=$(( 20000 + RANDOM % 10000 )); done
+	beanstalkd -l 127.0.0.1 -p "$BS_PORT" -f 0 -b "$dir" > "$TOP/bs.log" 2>&1 &
+	BS_PID=$!
+	LIVE[$BS_PID]=beanstalkd
+	disown "$BS_PID"
+	wait_for 10 bs_listening || { say "beanstalkd does not listen on $BS_PORT"; return 1; }
+}
+bs_listening() { ! port_free "$BS_PORT"; }
+bs_ticks() { awk '{ print $14 + $15 }' "/proc/$BS_PID/stat"; }
+
+# bs_e2e TAG JOBS CONC GAP_MS MODE: beanstalkd with 4 worker processes
+# (reserve, run, delete) and CONC putters; prints "jobs/s p50 p99
+# server_cpu_ms_per_job workers_cpu_ms_per_job" (latency: put sent -> the
+# result seen by a follower on a results tube)
+bs_e2e() {
+	local tag=$1 jobs=$2 conc=$3 gap=$4 mode=$5 c0 c1 wp fp wj wl wc first sent=$TOP/bs.$1.sent
+	local res=$TOP/bs.$1.res
+	: > "$sent"
+	: > "$res"
+	c0=$(bs_ticks)
+	"$BS" work "$BS_PORT" "$tag" "$WORKERS" "$mode" 1 "$tag.r" > "$TOP/bs.$tag.work" &
+	wp=$!
+	LIVE[$wp]=bs-work
+	"$BS" follow "$BS_PORT" "$tag.r" "$jobs" 120 "$res" > /dev/null &
+	fp=$!
+	LIVE[$fp]=bs-follow
+	SUBMIT_GAP_MS=$gap run_bg "$TOP/bs.$tag.put" "$BS" put "$BS_PORT" "$tag" "$tag" "$jobs" "$conc" "$BYTES" "$sent"
+	wait "$fp"
+	reap "$fp"
+	wait "$wp"
+	reap "$wp"
+	c1=$(bs_ticks)
+	read -r wj wl wc < "$TOP/bs.$tag.work"
+	first=$(awk '{ print $2 }' "$sent" | sort -n | head -1)
+	awk 'NR == FNR { s[$1] = $2; next } ($1 in s) { printf "%.3f\n", $2 - s[$1] }' "$sent" "$res" > "$TOP/bs.$tag.lat"
+	awk -v n="$(wc -l < "$res")" -v a="$first" -v b="$(awk '{ print $2 }' "$res" | sort -n | tail -1)" \
+	    -v p50="$(pct 50 < "$TOP/bs.$tag.lat")" -v p99="$(pct 99 < "$TOP/bs.$tag.lat")" \
+	    -v sc="$((c1 - c0))" -v hz="$HZ" -v wc="$wc" 'BEGIN {
+	    printf "%.0f %s %s %.3f %.3f\n", n * 1000 / (b - a), p50, p99, sc * 1000 / hz / n, wc / n }'
+}
+
+# ratio A B: A / B with 2 decimals, or "-"
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a + 0 > 0 && b + 0 > 0) printf "%.2f", a / b; else print "-" }'; }
+qrow() { printf '%-58s %12s %12s %8s\n' "$1" "$2" "$3" "$4"; }
+
+part_queue() {
+	local old via r ps pt bsp bsi ae ap50 ap99 lp50 lp99 aown awk_ acl t
+	GAP_MS=${QGAP_MS:-4}
+	say "queue: starting beanstalkd and $N nodes"
+	bs_start || return 1
+	build q || return 1
+	read -r old _ < <(nth_oldest 0)
+	read -r via _ < <(nth_oldest 2)
+	run_bg "$TOP/q.warm" "$SUB" submit "$(proxy_of "$old")" warm 200 4 "$BYTES" || say "warm-up: some submits failed"
+	# durable submits, 1 and 16 submitters, each side right after the other
+	for r in 1 16; do
+		run_bg "$TOP/q.bs$r" "$BS" put "$BS_PORT" "tp$r" "tp$r" "$SUBMITS" "$r" "$BYTES"
+		run_bg "$TOP/q.akc$r" "$SUB" submit "$(proxy_of "$old")" "tp$r" "$SUBMITS" "$r" "$BYTES"
+		run_bg "$TOP/q.akcv$r" "$SUB" submit "$(proxy_of "$via")" "tpv$r" "$SUBMITS" "$r" "$BYTES"
+	done
+	rate() { awk '{ printf "%.0f", $1 / $3 }' "$1"; }
+	# one akc-submit process per job: its CPU from start to exit, and the rate
+	ps=$("$SUB" cpu "${SUBMIT_RUNS:-200}" akc-submit -c "$D/$old.conf" \
+	    "$(head -c "$BYTES" /dev/zero | tr '\0' x)")
+	# the floor: any process start here
+	pt=$("$SUB" cpu "${SUBMIT_RUNS:-200}" /bin/true)
+	# end to end on a fresh cluster and beanstalkd: the throughput rows left
+	# thousands of jobs pending, which the workers would run first
+	cleanup
+	bs_start || return 1
+	build qe || return 1
+	read -r old _ < <(nth_oldest 0)
+	read -r via _ < <(nth_oldest 2)
+	# workers (exec cat) in the cluster; beanstalkd's spawn cat or not
+	for ((t = 0; t < WORKERS; t++)); do LABEL=worker$t start worker "n$(( t % N + 1 ))"; done
+	wait_for 30 workers_in "$old" || { say "not all $WORKERS workers registered"; return 1; }
+	bsp=$(bs_e2e e2es "$JOBS" 16 0 spawn)
+	bsi=$(bs_e2e e2ei "$JOBS" 16 0 inline)
+	e2e_run burst "$JOBS" 16 0 "$old" "$via" > "$TOP/q.e2e.burst.txt"
+	# latency at a steady ~200 jobs/s: one submitter, GAP_MS after each ack
+	local lsp lsi
+	lsp=$(bs_e2e lats "$PACED" 1 "$GAP_MS" spawn)
+	lsi=$(bs_e2e lati "$PACED" 1 "$GAP_MS" inline)
+	e2e_run paced "$PACED" 1 "$GAP_MS" "$old" "$via" > "$TOP/q.e2e.paced.txt"
+	read -r ae ap50 ap99 < "$TOP/e2e.burst.sum"
+	read -r _ lp50 lp99 < "$TOP/e2e.paced.sum"
+	read -r aown awk_ acl < "$TOP/e2e.burst.cpusum"
+	echo
+	echo "== issue 12's table, this run: beanstalkd $(dpkg-query -W -f='${Version}' beanstalkd 2>/dev/null) -f 0 -b DIR"
+	echo "   (fsync before every reply) against akc: $N nodes, master with replicas = 1 (acknowledged once synced"
+	echo "   on the master and a standby), master on $old, 'another node' = $via; $BYTES-byte payloads;"
+	echo "   $SUBMITS submits per throughput row, $JOBS jobs per end-to-end row (a fresh cluster and queue), $WORKERS"
+	echo "   workers (akc: exec cat), each submitter one request at a time"
+	qrow "" beanstalkd akc "akc/bs"
+	qrow "durable submits/s, 1 submitter, via the master's node" "$(rate "$TOP/q.bs1")" "$(rate "$TOP/q.akc1")" \
+	    "$(ratio "$(rate "$TOP/q.akc1")" "$(rate "$TOP/q.bs1")")"
+	qrow "  via another node" "" "$(rate "$TOP/q.akcv1")" "$(ratio "$(rate "$TOP/q.akcv1")" "$(rate "$TOP/q.bs1")")"
+	qrow "  one akc-submit process per job (in a row)" "" \
+	    "$(awk '{ printf "%.0f", 1000 / $4 }' <<<"$ps")" \
+	    "$(ratio "$(awk '{ printf "%.0f", 1000 / $4 }' <<<"$ps")" "$(rate "$TOP/q.bs1")")"
+	qrow "durable submits/s, 16 submitters, via the master's node" "$(rate "$TOP/q.bs16")" \
+	    "$(rate "$TOP/q.akc16")" "$(ratio "$(rate "$TOP/q.akc16")" "$(rate "$TOP/q.bs16")")"
+	qrow "  via another node" "" "$(rate "$TOP/q.akcv16")" "$(ratio "$(rate "$TOP/q.akcv16")" "$(rate "$TOP/q.bs16")")"
+	qrow "end to end jobs/s, $WORKERS workers, a process per job (cat)" "$(cut -d' ' -f1 <<<"$bsp")" "$ae" \
+	    "$(ratio "$ae" "$(cut -d' ' -f1 <<<"$bsp")")"
+	qrow "  persistent worker (beanstalkd: no spawn)" "$(cut -d' ' -f1 <<<"$bsi")" "n/a" \
+	    "$(ratio "$ae" "$(cut -d' ' -f1 <<<"$bsi")")"
+	qrow "submit -> result p50 / p99 ms, 1 submitter + ${GAP_MS} ms pauses, cat" \
+	    "$(cut -d' ' -f2,3 <<<"$lsp" | tr ' ' /)" "$lp50/$lp99" \
+	    "$(ratio "$lp50" "$(cut -d' ' -f2 <<<"$lsp")")/$(ratio "$lp99" "$(cut -d' ' -f3 <<<"$lsp")")"
+	qrow "  persistent worker (beanstalkd)" "$(cut -d' ' -f2,3 <<<"$lsi" | tr ' ' /)" "n/a" \
+	    "$(ratio "$lp50" "$(cut -d' ' -f2 <<<"$lsi")")/$(ratio "$lp99" "$(cut -d' ' -f3 <<<"$lsi")")"
+	qrow "CPU ms per job, the queue's own processes (burst)" "$(cut -d' ' -f4 <<<"$bsp")" "$aown" \
+	    "$(ratio "$aown" "$(cut -d' ' -f4 <<<"$bsp")")"
+	qrow "  the workers with their jobs (cat)" "$(cut -d' ' -f5 <<<"$bsp")" "$awk_" \
+	    "$(ratio "$awk_" "$(cut -d' ' -f5 <<<"$bsp")")"
+	qrow "  the workers, persistent (beanstalkd)" "$(cut -d' ' -f5 <<<"$bsi")" "" ""
+	qrow "CPU ms of one akc-submit process, start to exit" "-" "$(awk '{ printf "%.2f", $1 }' <<<"$ps")" "-"
+	echo "   akc-submit: user $(awk '{ printf "%.2f", $2 }' <<<"$ps") ms, sys $(awk '{ printf "%.2f", $3 }' <<<"$ps") ms," \
+	    "wall $(awk '{ printf "%.2f", $4 }' <<<"$ps") ms per run, $(awk '{ print $5 }' <<<"$ps") failed;" \
+	    "/bin/true $(awk '{ printf "%.2f", $1 }' <<<"$pt") ms (process start here)"
+	echo "   akc's own processes: memberd, leaderd, singletond, master and standbys of all $N nodes; beanstalkd's:"
+	echo "   the beanstalkd process. Latency: sent -> seen by a poller of 'results' (akc, every 10 ms when idle)"
+	echo "   or a reserver of a results tube the workers put into (beanstalkd)."
+	echo "  akc's end to end runs in detail:"
+	sed 's/^/  /' "$TOP/q.e2e.burst.txt" "$TOP/q.e2e.paced.txt"
+	cleanup
+}
+
+# hold: a steady cluster for profiling by hand (perf, strace) until
+# $TOP/stop exists; its configs are $TOP/hold/nN.conf
+part_hold() {
+	build hold || return 1
+	say "cluster up: configs $D/n*.conf, master on $(nth_oldest 0 | cut -d' ' -f1); touch $TOP/stop to end"
+	until [ -e "$TOP/stop" ]; do sleep 1; done
+}
+
 echo "akc work benchmark, $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, $(uname -r), load average $(cut -d' ' -f1-3 /proc/loadavg)"
 for part in $PARTS; do
 	case $part in
@@ -703,7 +874,9 @@ for part in $PARTS; do
 	e2e) part_e2e || say "e2e failed" ;;
 	failover) part_failover || say "failover failed" ;;
 	replay) part_replay || say "replay failed" ;;
-	*) say "unknown part '$part' (throughput e2e failover replay)" ;;
+	queue) part_queue || say "queue failed" ;;
+	hold) part_hold ;;
+	*) say "unknown part '$part' (throughput e2e failover replay queue)" ;;
 	esac
 	cleanup
 done

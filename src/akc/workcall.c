@@ -1,7 +1,10 @@
 /*
  * workcall.c: the tools' side of the work protocol (akc-submit, akc-results,
- * akc-queue): one REQ socket to the proxy of the local singletond, which
- * carries each request to the master wherever it runs.
+ * akc-queue): one REQ connection to the proxy of the local singletond, which
+ * carries each request to the master wherever it runs. The connection is
+ * lib/spc.c's, not nanomsg's: a tool that submits one job and exits spent
+ * more CPU starting nanomsg (a thread, epoll, eventfds, the library) than on
+ * its request.
  *
  * Unlike the control sockets of memberd and leaderd (ctl_call), answers here
  * carry no "v", and an answer may come from the proxy instead of the master
@@ -13,15 +16,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <nanomsg/nn.h>
-#include <nanomsg/reqrep.h>
-
 #include "json.h"
 #include "proto.h"
 #include "sock.h"
 #include "workcall.h"
-
-#define RESEND_NEVER	(24 * 3600 * 1000)	/* we time out ourselves */
 
 void
 wc_fmt_ms(msec_t ms, char *buf, size_t len)
@@ -51,17 +49,9 @@ wc_open(struct workcall *w, struct tool *t, msec_t timeout)
 		    v == SOCK_ABSENT ? "no" : "stale", w->addr + 6);
 		exit(EXIT_TOOL_NODAEMON);
 	}
-	if ((w->s = nn_socket(AF_SP, NN_REQ)) < 0) {
-		fprintf(stderr, "%s: cannot create socket: %s\n", t->prog, nn_strerror(nn_errno()));
-		exit(EXIT_TOOL_NODAEMON);
-	}
-	v = CTL_MAX_MSG;
-	nn_setsockopt(w->s, NN_SOL_SOCKET, NN_RCVMAXSIZE, &v, sizeof(v));
-	v = RESEND_NEVER;
-	nn_setsockopt(w->s, NN_REQ, NN_REQ_RESEND_IVL, &v, sizeof(v));
-	if (nn_connect(w->s, w->addr) < 0) {
-		fprintf(stderr, "%s: cannot connect to '%s': %s\n", t->prog, w->addr,
-		    nn_strerror(nn_errno()));
+	/* room above WORK_PROXY_MAX: the proxy's own error about a large answer */
+	if (spc_init(&w->c, w->addr, CTL_MAX_MSG) < 0) {
+		fprintf(stderr, "%s: socket path '%s' is too long\n", t->prog, w->addr + 6);
 		exit(EXIT_TOOL_NODAEMON);
 	}
 }
@@ -69,9 +59,7 @@ wc_open(struct workcall *w, struct tool *t, msec_t timeout)
 void
 wc_close(struct workcall *w)
 {
-	if (w->s >= 0)
-		nn_close(w->s);
-	w->s = -1;
+	spc_close(&w->c);
 }
 
 cJSON *
@@ -86,12 +74,12 @@ wc_request(const char *op)
 enum wc_outcome
 wc_try(struct workcall *w, cJSON *req, cJSON **rsp, long *code, char *err, size_t errlen)
 {
-	char *txt, within[32], why[160];
+	char *txt, *buf = NULL, within[32], why[160];
 	const char *msg;
-	void *buf = NULL;
-	msec_t deadline = clock_mono_ms() + w->timeout, left;
+	msec_t deadline = clock_mono_ms() + w->timeout;
 	size_t len;
-	int n, to, ok;
+	ssize_t n;
+	int ok;
 
 	*rsp = NULL;
 	*code = 0;
@@ -105,27 +93,17 @@ wc_try(struct workcall *w, cJSON *req, cJSON **rsp, long *code, char *err, size_
 		*code = EXIT_TOOL_REFUSED;
 		return WC_REFUSED;
 	}
-	to = (int)w->timeout;
-	nn_setsockopt(w->s, NN_SOL_SOCKET, NN_SNDTIMEO, &to, sizeof(to));
-	n = nn_send(w->s, txt, len, 0);
+	n = spc_call(&w->c, txt, len, &buf, deadline, why, sizeof(why));
 	cJSON_free(txt);
 	if (n < 0) {
-		snprintf(err, errlen, "cannot send to '%s': %s", w->addr + 6, nn_strerror(nn_errno()));
-		return WC_UNREACHABLE;
-	}
-	left = deadline - clock_mono_ms();
-	to = left < 1 ? 1 : (int)left;
-	nn_setsockopt(w->s, NN_SOL_SOCKET, NN_RCVTIMEO, &to, sizeof(to));
-	if ((n = nn_recv(w->s, &buf, NN_MSG, 0)) < 0) {
-		if (nn_errno() == ETIMEDOUT || nn_errno() == EAGAIN)
+		if (errno == ETIMEDOUT)
 			snprintf(err, errlen, "no answer from '%s' within %s", w->addr + 6, within);
 		else
-			snprintf(err, errlen, "no answer from '%s': %s", w->addr + 6,
-			    nn_strerror(nn_errno()));
+			snprintf(err, errlen, "no answer from '%s': %s", w->addr + 6, why);
 		return WC_UNREACHABLE;
 	}
 	*rsp = json_parse_why(buf, (size_t)n, why, sizeof(why));
-	nn_freemsg(buf);
+	free(buf);
 	if (!cJSON_IsObject(*rsp)) {
 		snprintf(err, errlen, "bad answer from '%s': %s", w->addr + 6,
 		    *rsp == NULL ? why : "not a JSON object");

@@ -9,6 +9,7 @@
 
 #include "clock.h"
 #include "proto.h"
+#include "spc.h"
 #include "tool.h"
 
 /* The master is singleton "master": its proxy listens here on every node. */
@@ -26,13 +27,13 @@ enum wc_outcome {
 
 struct workcall {
 	struct tool *t;
-	int s;			/* REQ socket to the proxy, -1 until opened */
+	struct spc c;		/* the REQ connection to the proxy */
 	char addr[CONF_PATH_MAX + 32];
 	msec_t timeout;
 };
 
 /*
- * Connects a REQ socket to the local proxy. Exits 3 when the proxy's socket
+ * Prepares the REQ connection to the local proxy (made at the first request). Exits 3 when the proxy's socket
  * does not exist (singletond -s master not running on this node).
  */
 void wc_open(struct workcall *, struct tool *, msec_t timeout);

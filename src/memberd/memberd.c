@@ -545,6 +545,7 @@ on_relay(int fd, short ev, void *arg)
 
 	(void)fd;
 	(void)ev;
+	wire_cork(d->wire);
 	for (i = 0; i < RECV_BATCH && (len = sock_recv(d->relay, &buf)) >= 0; i++) {
 		cJSON *req = json_parse(buf, (size_t)len), *r, *p;
 		long v;
@@ -577,6 +578,8 @@ on_relay(int fd, short ev, void *arg)
 		flush_relays(d);
 		flush_outbox(d, clock_mono_ms());
 	}
+	/* a burst of relays for one peer leaves in one write */
+	wire_uncork(d->wire, clock_mono_ms());
 }
 
 static void

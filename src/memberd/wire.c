@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "config.h"
@@ -72,6 +73,7 @@ struct wire {
 	int no, max_out;
 	struct in **i;
 	int ni, max_in;
+	int corked;		/* wire_cork: sends wait for wire_uncork */
 	struct wire_stats st;
 };
 
@@ -369,25 +371,44 @@ drop_at(struct out *o, int k)
 	o->qn--;
 }
 
-/* Writes what the socket takes; watches for room when something is left. */
+/*
+ * Writes what the socket takes, every queued frame in one sendmsg (up to
+ * FLUSH_IOV): frames queued together leave in one segment and reach the
+ * peer in one wake-up. Watches for room when something is left.
+ */
+#define FLUSH_IOV	64
 static void
 out_flush(struct wire *w, struct out *o, msec_t now)
 {
 	while (o->qn > 0) {
-		struct frame *f = &o->q[0];
-		ssize_t n = send(o->fd, f->data + o->off, f->len - o->off, MSG_NOSIGNAL);
+		struct iovec iov[FLUSH_IOV];
+		struct msghdr mh;
+		ssize_t n;
+		int k, m = o->qn < FLUSH_IOV ? o->qn : FLUSH_IOV;
 
-		if (n < 0) {
+		for (k = 0; k < m; k++) {
+			iov[k].iov_base = o->q[k].data + (k == 0 ? o->off : 0);
+			iov[k].iov_len = o->q[k].len - (k == 0 ? o->off : 0);
+		}
+		memset(&mh, 0, sizeof(mh));
+		mh.msg_iov = iov;
+		mh.msg_iovlen = (size_t)m;
+		if ((n = sendmsg(o->fd, &mh, MSG_NOSIGNAL)) < 0) {
 			if (errno == EAGAIN || errno == EINTR)
 				break;
 			out_close(w, o, now);
 			return;
 		}
 		o->progress = now;
-		o->off += (size_t)n;
-		if (o->off == f->len) {
+		/* the frames it took whole, then what it took of the next */
+		while (o->qn > 0 && (size_t)n >= o->q[0].len - o->off) {
+			n -= (ssize_t)(o->q[0].len - o->off);
 			o->off = 0;
 			drop_at(o, 0);
+		}
+		if (n > 0) {
+			o->off += (size_t)n;
+			break;		/* the socket is full */
 		}
 	}
 	loop_watch(w->loop, o->fd, o->qn > 0 ? POLLOUT : POLLIN, on_out, o);
@@ -439,8 +460,29 @@ wire_send(struct wire *w, const char *address, const void *frame, size_t len, ms
 	if (o->qn == QUEUE_MAX)
 		return;
 	enqueue(o, frame, len, now);
-	if (o->fd >= 0 && !o->connecting)
+	if (o->fd >= 0 && !o->connecting && !w->corked)
 		out_flush(w, o, now);
+}
+
+void
+wire_cork(struct wire *w)
+{
+	w->corked++;
+}
+
+void
+wire_uncork(struct wire *w, msec_t now)
+{
+	int k;
+
+	if (w->corked > 0 && --w->corked > 0)
+		return;
+	for (k = 0; k < w->no; k++) {
+		struct out *o = w->o[k];
+
+		if (o != NULL && o->qn > 0 && o->fd >= 0 && !o->connecting)
+			out_flush(w, o, now);
+	}
 }
 
 void

@@ -65,6 +65,12 @@ int wire_listen(struct wire *, const char *address);
  */
 void wire_send(struct wire *, const char *address, const void *frame, size_t len, msec_t now);
 /* Closes the connection to address (if any): the next send opens a new one. */
+/*
+ * Between wire_cork and wire_uncork, wire_send only queues: what a burst of
+ * relays queued for one peer leaves in one write (memberd's on_relay).
+ */
+void wire_cork(struct wire *);
+void wire_uncork(struct wire *, msec_t now);
 void wire_reset(struct wire *, const char *address);
 /* Timers: connect and stall timeouts, expiring frames, idle and unauthenticated connections. */
 void wire_expire(struct wire *, msec_t now);

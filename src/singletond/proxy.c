@@ -134,6 +134,7 @@ proxy_due(struct proxy *p, msec_t now, struct psend *out, int max)
 			p->probe_at = now + PROXY_PROBE;
 		} else if (inflight >= PROXY_WINDOW)
 			break;
+		out[k].again = r->sent_at != 0;
 		if (r->sent_at != 0)
 			p->resent++;
 		r->sent_at = now;

@@ -48,6 +48,7 @@ struct psend {
 	uint64_t to, rid;
 	const char *body;	/* valid until the next call */
 	size_t len;
+	int again;		/* sent before without an answer (a resend) */
 };
 
 void proxy_init(struct proxy *, int cap, msec_t timeout, uint64_t rid_base);

@@ -42,6 +42,8 @@
 #define DONE_KEEP	512	/* answers kept for requests sent again */
 #define MAX_BODY	PROXY_MAX_BODY	/* a proxied request or reply */
 #define SEND_BATCH	64
+/* requests or answers put together in one relay message ("reqs", "rsps"): base64 bytes */
+#define BATCH_BYTES	(512 * 1024)
 
 extern char **environ;
 
@@ -49,11 +51,13 @@ struct inflight {		/* a request handed to our child */
 	uint32_t cid;
 	uint64_t origin, rid;
 	msec_t at;
+	int batch;		/* it came in a "reqs": its proxy takes "rsps" */
 };
 
 struct answer {			/* a recent answer, for a request sent twice */
 	uint64_t origin, rid;
-	char *b64;
+	unsigned char *body;	/* NULL: an empty slot */
+	size_t len;
 	msec_t at;
 };
 
@@ -80,6 +84,7 @@ struct sgd {
 	int donepos;
 
 	uint64_t self;
+	uint64_t batch_peer;	/* the oldest said "b": it takes "reqs" */
 	int dirty, contacted, memberd_gone, exit_code;
 	msec_t last_ok, next_fetch, next_where, next_hold;
 	int held;
@@ -603,56 +608,69 @@ from_b64(const char *s, unsigned char **out)
 	return (ssize_t)len;
 }
 
-static void
-reply_to(struct sgd *d, uint64_t origin, const char *m, uint64_t rid, const char *b64)
-{
-	cJSON *b = cJSON_CreateObject();
+static void on_answer(struct sgd *, uint64_t rid, const void *body, ssize_t len);
 
+/*
+ * An answer ("rsp" with the child's answer, "nack", "error") to a request
+ * from the proxy at origin. Our own proxy's requests never leave this
+ * process: when this node is the oldest, its proxy hands them to the child
+ * and gets the answers back without memberd's relay, JSON or base64.
+ */
+static void
+reply_to(struct sgd *d, uint64_t origin, const char *m, uint64_t rid, const void *body, size_t len)
+{
+	cJSON *b;
+	char *b64;
+
+	if (origin == d->self) {
+		if (strcmp(m, "nack") == 0)
+			proxy_nack(&d->px, d->self, rid, clock_mono_ms());
+		else
+			on_answer(d, rid, body, strcmp(m, "rsp") == 0 ? (ssize_t)len : -1);
+		return;
+	}
+	b = cJSON_CreateObject();
 	cJSON_AddStringToObject(b, "m", m);
 	json_add_u64(b, "rid", rid);
-	if (b64 != NULL)
+	cJSON_AddBoolToObject(b, "b", 1);	/* we take "reqs" */
+	if (body != NULL) {
+		b64 = to_b64(body, len);
 		cJSON_AddStringToObject(b, "body", b64);
+		free(b64);
+	}
 	relay_send(d, origin, b);
 }
 
 static void
 nack_inflight(struct sgd *d)
 {
-	int i;
+	int i, n = d->ninf;
 
-	for (i = 0; i < d->ninf; i++)
-		reply_to(d, d->inf[i].origin, "nack", d->inf[i].rid, NULL);
+	/* our own proxy may take a nack synchronously: empty the list first */
 	d->ninf = 0;
+	for (i = 0; i < n; i++)
+		reply_to(d, d->inf[i].origin, "nack", d->inf[i].rid, NULL, 0);
 }
 
+/* A request (rid of the proxy at origin) for our child. */
 static void
-serve(struct sgd *d, uint64_t origin, const cJSON *b, msec_t now)
+serve(struct sgd *d, uint64_t origin, uint64_t rid, const void *body, size_t len, int batch,
+    msec_t now)
 {
-	uint64_t rid;
-	const char *b64 = json_str(b, "body");
-	unsigned char *body, hdr[4];
-	ssize_t len;
+	unsigned char hdr[4];
 	uint32_t cid;
 	int i;
 
-	if (json_u64(b, "rid", &rid) < 0 || b64 == NULL) {
-		d->dropped++;
-		return;
-	}
 	for (i = 0; i < d->ninf; i++)
 		if (d->inf[i].origin == origin && d->inf[i].rid == rid)
 			return;		/* sent again while our child works on it */
 	for (i = 0; i < DONE_KEEP; i++)
-		if (d->done[i].b64 != NULL && d->done[i].origin == origin && d->done[i].rid == rid) {
-			reply_to(d, origin, "rsp", rid, d->done[i].b64);
+		if (d->done[i].body != NULL && d->done[i].origin == origin && d->done[i].rid == rid) {
+			reply_to(d, origin, "rsp", rid, d->done[i].body, d->done[i].len);
 			return;
 		}
 	if (!sg_serving(&d->sm)) {
-		reply_to(d, origin, "nack", rid, NULL);
-		return;
-	}
-	if ((len = from_b64(b64, &body)) < 0) {
-		d->dropped++;
+		reply_to(d, origin, "nack", rid, NULL, 0);
 		return;
 	}
 	cid = ++d->next_cid & 0x7fffffff;
@@ -660,13 +678,11 @@ serve(struct sgd *d, uint64_t origin, const cJSON *b, msec_t now)
 	hdr[1] = (unsigned char)(cid >> 16);
 	hdr[2] = (unsigned char)(cid >> 8);
 	hdr[3] = (unsigned char)cid;
-	if (sock_send_raw(d->childsock, hdr, 4, body, (size_t)len) < 0) {
+	if (sock_send_raw(d->childsock, hdr, 4, body, len) < 0) {
 		/* not listening yet (just started) or gone: the proxy tries again */
-		free(body);
-		reply_to(d, origin, "nack", rid, NULL);
+		reply_to(d, origin, "nack", rid, NULL, 0);
 		return;
 	}
-	free(body);
 	if (d->ninf == d->capinf) {
 		d->capinf = d->capinf ? 2 * d->capinf : 64;
 		if ((d->inf = realloc(d->inf, (size_t)d->capinf * sizeof(*d->inf))) == NULL)
@@ -676,7 +692,95 @@ serve(struct sgd *d, uint64_t origin, const cJSON *b, msec_t now)
 	d->inf[d->ninf].origin = origin;
 	d->inf[d->ninf].rid = rid;
 	d->inf[d->ninf].at = now;
+	d->inf[d->ninf].batch = batch;
 	d->ninf++;
+}
+
+/*
+ * A "req" relayed from another node's proxy, {"m":"req","rid","body"
+ * (base64)}, or one element of a "reqs".
+ */
+static void
+serve_relayed(struct sgd *d, uint64_t origin, const cJSON *b, int batch, msec_t now)
+{
+	const char *b64 = json_str(b, "body");
+	unsigned char *body;
+	uint64_t rid;
+	ssize_t len;
+
+	if (json_u64(b, "rid", &rid) < 0 || b64 == NULL || (len = from_b64(b64, &body)) < 0) {
+		d->dropped++;
+		return;
+	}
+	serve(d, origin, rid, body, (size_t)len, batch, now);
+	free(body);
+}
+
+/* {"m":"reqs","reqs":[{"rid","body"}, ...]}: several requests of one proxy. */
+static void
+serve_batch(struct sgd *d, uint64_t origin, const cJSON *b, msec_t now)
+{
+	const cJSON *a = cJSON_GetObjectItemCaseSensitive(b, "reqs"), *r;
+
+	if (!cJSON_IsArray(a) || cJSON_GetArraySize(a) > SEND_BATCH) {
+		d->dropped++;
+		return;
+	}
+	cJSON_ArrayForEach(r, a)
+		serve_relayed(d, origin, r, 1, now);
+}
+
+/*
+ * Answers to requests that came in "reqs", gathered during one wake-up and
+ * sent as one "rsps" per proxy: {"m":"rsps","b":true,"rsps":[{"rid","body"}]}.
+ */
+struct rsps {
+	uint64_t origin;
+	cJSON *msg, *arr;
+	size_t bytes;
+};
+
+static void
+rsps_flush(struct sgd *d, struct rsps *r)
+{
+	if (r->msg != NULL)
+		relay_send(d, r->origin, r->msg);
+	r->msg = NULL;
+}
+
+static void
+rsps_add(struct sgd *d, struct rsps *g, int *ng, uint64_t origin, uint64_t rid,
+    const void *body, size_t len)
+{
+	struct rsps *r;
+	cJSON *e;
+	char *b64;
+	int i;
+
+	for (i = 0; i < *ng && g[i].origin != origin; i++)
+		;
+	r = &g[i];
+	if (i == *ng) {
+		(*ng)++;
+		r->origin = origin;
+		r->msg = NULL;
+	}
+	b64 = to_b64(body, len);
+	if (r->msg != NULL && r->bytes + strlen(b64) > BATCH_BYTES)
+		rsps_flush(d, r);
+	if (r->msg == NULL) {
+		r->msg = cJSON_CreateObject();
+		cJSON_AddStringToObject(r->msg, "m", "rsps");
+		cJSON_AddBoolToObject(r->msg, "b", 1);
+		r->arr = cJSON_AddArrayToObject(r->msg, "rsps");
+		r->bytes = 0;
+	}
+	e = cJSON_CreateObject();
+	json_add_u64(e, "rid", rid);
+	cJSON_AddStringToObject(e, "body", b64);
+	cJSON_AddItemToArray(r->arr, e);
+	r->bytes += strlen(b64);
+	free(b64);
 }
 
 static void
@@ -687,11 +791,13 @@ on_child_reply(int fd, short ev, void *arg)
 	size_t hdrlen;
 	void *buf;
 	ssize_t n;
-	int k;
+	struct rsps g[SEND_BATCH];
+	int k, ng = 0;
 
 	(void)fd;
 	(void)ev;
 	for (k = 0; k < SEND_BATCH; k++) {
+		struct inflight f;
 		uint32_t cid;
 		int i;
 
@@ -707,26 +813,38 @@ on_child_reply(int fd, short ev, void *arg)
 		    ((uint32_t)hdr[2] << 8) | hdr[3];
 		for (i = 0; i < d->ninf && d->inf[i].cid != cid; i++)
 			;
-		if (i < d->ninf && n <= MAX_BODY) {
+		if (i == d->ninf) {
+			d->dropped++;	/* an answer to a request we gave up on */
+			nn_freemsg(buf);
+			continue;
+		}
+		f = d->inf[i];
+		d->inf[i] = d->inf[--d->ninf];
+		if (n <= MAX_BODY) {
 			struct answer *a = &d->done[d->donepos];
 
 			d->donepos = (d->donepos + 1) % DONE_KEEP;
-			free(a->b64);
-			a->b64 = to_b64(buf, (size_t)n);
-			a->origin = d->inf[i].origin;
-			a->rid = d->inf[i].rid;
+			free(a->body);
+			if ((a->body = malloc((size_t)n + 1)) == NULL)
+				fatal("malloc");
+			memcpy(a->body, buf, (size_t)n);
+			a->len = (size_t)n;
+			a->origin = f.origin;
+			a->rid = f.rid;
 			a->at = clock_mono_ms();
-			reply_to(d, a->origin, "rsp", a->rid, a->b64);
-			d->inf[i] = d->inf[--d->ninf];
-		} else if (i < d->ninf) {
+			if (f.batch && f.origin != d->self)
+				rsps_add(d, g, &ng, f.origin, f.rid, a->body, a->len);
+			else
+				reply_to(d, f.origin, "rsp", f.rid, a->body, a->len);
+		} else {
 			log_warnx("singleton %s answered with %zd bytes (at most %d): refused",
 			    d->sc.name, n, MAX_BODY);
-			reply_to(d, d->inf[i].origin, "error", d->inf[i].rid, NULL);
-			d->inf[i] = d->inf[--d->ninf];
-		} else
-			d->dropped++;	/* an answer to a request we gave up on */
+			reply_to(d, f.origin, "error", f.rid, NULL, 0);
+		}
 		nn_freemsg(buf);
 	}
+	for (k = 0; k < ng; k++)
+		rsps_flush(d, &g[k]);
 }
 
 /* ---- the proxy: local clients ---- */
@@ -788,25 +906,51 @@ on_client(int fd, short ev, void *arg)
 	}
 }
 
+/* The answer to our proxy's request rid: the body, or len < 0 for an error. */
 static void
-on_answer(struct sgd *d, uint64_t from, const cJSON *b, int ok)
+on_answer(struct sgd *d, uint64_t rid, const void *body, ssize_t len)
 {
-	uint64_t rid;
 	struct preq r;
-	const char *b64 = json_str(b, "body");
-	unsigned char *body;
-	ssize_t len;
 
-	if (json_u64(b, "rid", &rid) < 0 || proxy_answered(&d->px, rid, &r) < 0)
+	if (proxy_answered(&d->px, rid, &r) < 0)
 		return;		/* answered already (sent twice) */
-	if (ok && b64 != NULL && (len = from_b64(b64, &body)) >= 0) {
+	if (len >= 0)
 		client_reply(d, &r, body, (size_t)len);
-		free(body);
-	} else
+	else
 		client_error(d, r.hdr, r.hdrlen, "singleton %s: the singleton's answer was refused (too large?)",
 		    d->sc.name);
 	free(r.body);
-	(void)from;
+}
+
+/* {"m":"rsp","rid","body"} or {"m":"error","rid"} from the node that served it. */
+static void
+on_relayed_answer(struct sgd *d, const cJSON *b, int ok)
+{
+	const char *b64 = json_str(b, "body");
+	unsigned char *body = NULL;
+	ssize_t len = -1;
+	uint64_t rid;
+
+	if (json_u64(b, "rid", &rid) < 0)
+		return;
+	if (ok && b64 != NULL)
+		len = from_b64(b64, &body);
+	on_answer(d, rid, body, len);
+	free(body);
+}
+
+/* {"m":"rsps","rsps":[{"rid","body"}, ...]} */
+static void
+on_relayed_answers(struct sgd *d, const cJSON *b)
+{
+	const cJSON *a = cJSON_GetObjectItemCaseSensitive(b, "rsps"), *r;
+
+	if (!cJSON_IsArray(a)) {
+		d->dropped++;
+		return;
+	}
+	cJSON_ArrayForEach(r, a)
+		on_relayed_answer(d, r, 1);
 }
 
 static void
@@ -814,6 +958,9 @@ proxy_run(struct sgd *d, msec_t now)
 {
 	struct psend s[SEND_BATCH];
 	struct preq r;
+	cJSON *batch = NULL, *arr = NULL;
+	uint64_t batch_to = 0;
+	size_t bytes = 0;
 	int i, n;
 
 	while (proxy_expired(&d->px, now, &r) == 0) {
@@ -824,15 +971,46 @@ proxy_run(struct sgd *d, msec_t now)
 	}
 	n = proxy_due(&d->px, now, s, SEND_BATCH);
 	for (i = 0; i < n; i++) {
-		cJSON *b = cJSON_CreateObject();
-		char *b64 = to_b64(s[i].body, s[i].len);
+		cJSON *b, *e;
+		char *b64;
 
+		if (s[i].to == d->self) {
+			/* we are the oldest: straight to our child */
+			serve(d, d->self, s[i].rid, s[i].body, s[i].len, 0, now);
+			continue;
+		}
+		b64 = to_b64(s[i].body, s[i].len);
+		/* a resend goes alone, as every singletond takes it */
+		if (s[i].to == d->batch_peer && !s[i].again && strlen(b64) <= BATCH_BYTES) {
+			/* it takes "reqs": one relay message for what is due */
+			if (batch != NULL && (batch_to != s[i].to || bytes + strlen(b64) > BATCH_BYTES)) {
+				relay_send(d, batch_to, batch);
+				batch = NULL;
+			}
+			if (batch == NULL) {
+				batch = cJSON_CreateObject();
+				cJSON_AddStringToObject(batch, "m", "reqs");
+				arr = cJSON_AddArrayToObject(batch, "reqs");
+				batch_to = s[i].to;
+				bytes = 0;
+			}
+			e = cJSON_CreateObject();
+			json_add_u64(e, "rid", s[i].rid);
+			cJSON_AddStringToObject(e, "body", b64);
+			cJSON_AddItemToArray(arr, e);
+			bytes += strlen(b64);
+			free(b64);
+			continue;
+		}
+		b = cJSON_CreateObject();
 		cJSON_AddStringToObject(b, "m", "req");
 		json_add_u64(b, "rid", s[i].rid);
 		cJSON_AddStringToObject(b, "body", b64);
 		free(b64);
 		relay_send(d, s[i].to, b);
 	}
+	if (batch != NULL)
+		relay_send(d, batch_to, batch);
 }
 
 /* ---- messages from other singletonds ---- */
@@ -864,12 +1042,19 @@ on_svc(int fd, short ev, void *arg)
 			d->dropped++;
 			goto next;
 		}
+		/* the oldest says it takes "reqs" (an older singletond does not) */
+		if (uid == d->px.target && json_bool(b, "b", &running) == 0 && running)
+			d->batch_peer = uid;
 		if (strcmp(m, "req") == 0)
-			serve(d, uid, b, now);
+			serve_relayed(d, uid, b, 0, now);
+		else if (strcmp(m, "reqs") == 0)
+			serve_batch(d, uid, b, now);
 		else if (strcmp(m, "rsp") == 0)
-			on_answer(d, uid, b, 1);
+			on_relayed_answer(d, b, 1);
+		else if (strcmp(m, "rsps") == 0)
+			on_relayed_answers(d, b);
 		else if (strcmp(m, "error") == 0)
-			on_answer(d, uid, b, 0);
+			on_relayed_answer(d, b, 0);
 		else if (strcmp(m, "nack") == 0) {
 			uint64_t rid;
 

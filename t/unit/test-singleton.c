@@ -1331,6 +1331,8 @@ proxy_window_after_answer(void)
 			inorder = 0;
 		if (sent[i].to != 7)
 			toseven = 0;
+		if (sent[i].again)	/* first sends: they may go in a "reqs" */
+			inorder = 0;
 	}
 	CHECK(inorder);
 	CHECK(toseven);
@@ -1345,6 +1347,8 @@ proxy_window_after_answer(void)
 	/* unanswered: all sent again, in order, within the window */
 	CHECK_INT(proxy_due(&p, 1010 + PROXY_RESEND, sent, 256), PROXY_WINDOW - 1);
 	CHECK_INT(sent[0].rid, RID + 3);
+	/* resends: singletond sends them alone, as "req", which every version takes */
+	CHECK(sent[0].again && sent[PROXY_WINDOW - 2].again);
 	CHECK_INT(sent[PROXY_WINDOW - 2].rid, RID + 65);
 	CHECK_INT(p.resent, PROXY_WINDOW - 1);
 	CHECK_STR(pdue(&p, 1030 + PROXY_RESEND), "1066>7");
