@@ -51,19 +51,28 @@ wc_open(struct workcall *w, struct tool *t, msec_t timeout)
 		    v == SOCK_ABSENT ? "no" : "stale", w->addr + 6);
 		exit(EXIT_TOOL_NODAEMON);
 	}
-	if ((w->s = nn_socket(AF_SP, NN_REQ)) < 0) {
-		fprintf(stderr, "%s: cannot create socket: %s\n", t->prog, nn_strerror(nn_errno()));
+	w->s = wc_socket(w);
+}
+
+int
+wc_socket(struct workcall *w)
+{
+	int s, v;
+
+	if ((s = nn_socket(AF_SP, NN_REQ)) < 0) {
+		fprintf(stderr, "%s: cannot create socket: %s\n", w->t->prog, nn_strerror(nn_errno()));
 		exit(EXIT_TOOL_NODAEMON);
 	}
 	v = CTL_MAX_MSG;
-	nn_setsockopt(w->s, NN_SOL_SOCKET, NN_RCVMAXSIZE, &v, sizeof(v));
+	nn_setsockopt(s, NN_SOL_SOCKET, NN_RCVMAXSIZE, &v, sizeof(v));
 	v = RESEND_NEVER;
-	nn_setsockopt(w->s, NN_REQ, NN_REQ_RESEND_IVL, &v, sizeof(v));
-	if (nn_connect(w->s, w->addr) < 0) {
-		fprintf(stderr, "%s: cannot connect to '%s': %s\n", t->prog, w->addr,
+	nn_setsockopt(s, NN_REQ, NN_REQ_RESEND_IVL, &v, sizeof(v));
+	if (nn_connect(s, w->addr) < 0) {
+		fprintf(stderr, "%s: cannot connect to '%s': %s\n", w->t->prog, w->addr,
 		    nn_strerror(nn_errno()));
 		exit(EXIT_TOOL_NODAEMON);
 	}
+	return s;
 }
 
 void
@@ -86,12 +95,12 @@ wc_request(const char *op)
 enum wc_outcome
 wc_try(struct workcall *w, cJSON *req, cJSON **rsp, long *code, char *err, size_t errlen)
 {
-	char *txt, within[32], why[160];
-	const char *msg;
+	char *txt, within[32];
 	void *buf = NULL;
 	msec_t deadline = clock_mono_ms() + w->timeout, left;
 	size_t len;
-	int n, to, ok;
+	int n, to;
+	enum wc_outcome rc;
 
 	*rsp = NULL;
 	*code = 0;
@@ -124,8 +133,22 @@ wc_try(struct workcall *w, cJSON *req, cJSON **rsp, long *code, char *err, size_
 			    nn_strerror(nn_errno()));
 		return WC_UNREACHABLE;
 	}
-	*rsp = json_parse_why(buf, (size_t)n, why, sizeof(why));
+	*rsp = NULL;
+	rc = wc_answer(w, buf, (size_t)n, rsp, code, err, errlen);
 	nn_freemsg(buf);
+	return rc;
+}
+
+enum wc_outcome
+wc_answer(const struct workcall *w, const void *buf, size_t n, cJSON **rsp, long *code, char *err,
+    size_t errlen)
+{
+	char why[160];
+	const char *msg;
+	int ok;
+
+	*code = 0;
+	*rsp = json_parse_why(buf, n, why, sizeof(why));
 	if (!cJSON_IsObject(*rsp)) {
 		snprintf(err, errlen, "bad answer from '%s': %s", w->addr + 6,
 		    *rsp == NULL ? why : "not a JSON object");

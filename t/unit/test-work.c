@@ -34,18 +34,18 @@ lifecycle(void)
 	CHECK_INT(apply(&w, ev_accepted("a", "cA==")), 0);
 	CHECK_INT(apply(&w, ev_accepted("b", "cA==")), 0);
 	CHECK_INT(w.npending, 2);
-	CHECK_STR(work_next(&w)->id, "a");		/* first in, first out */
+	CHECK_STR(work_next(&w, 0)->id, "a");		/* first in, first out */
 	j = work_find(&w, "a");
 	CHECK_INT(apply(&w, ev_started(j, "w1", 1000)), 0);
 	CHECK_INT(j->status, JOB_RUNNING);
 	CHECK_INT(j->attempts, 1);
-	CHECK_STR(work_next(&w)->id, "b");
-	CHECK(work_overdue(&w, 1500, 1000) == NULL);
-	CHECK(work_overdue(&w, 2000, 1000) == j);
+	CHECK_STR(work_next(&w, 0)->id, "b");
+	CHECK(work_overdue(&w, 1500, 1000, 0) == NULL);
+	CHECK(work_overdue(&w, 2000, 1000, 0) == j);
 	/* a failed attempt goes to the back of the queue */
 	CHECK_INT(apply(&w, ev_attempt_failed(j, "w1", "exit 1")), 0);
 	CHECK_INT(j->status, JOB_PENDING);
-	CHECK_STR(work_next(&w)->id, "b");
+	CHECK_STR(work_next(&w, 0)->id, "b");
 	CHECK_INT(apply(&w, ev_started(work_find(&w, "b"), "w2", 1100)), 0);
 	CHECK_INT(apply(&w, ev_started(j, "w1", 1200)), 0);
 	CHECK_INT(j->attempts, 2);
@@ -124,7 +124,7 @@ snapshot_round_trip(void)
 	CHECK_INT(r.npending, w.npending);
 	CHECK_INT(r.nrunning, w.nrunning);
 	CHECK_INT(r.ndone, w.ndone);
-	CHECK_STR(work_next(&r)->id, work_next(&w)->id);	/* queue order kept */
+	CHECK_STR(work_next(&r, 0)->id, work_next(&w, 0)->id);	/* queue order kept */
 	CHECK_INT(work_find(&r, "j1")->status, JOB_DONE);
 	CHECK_INT(work_find(&r, "j1")->seq, work_find(&w, "j1")->seq);
 	CHECK_INT(work_find(&r, "j2")->status, JOB_RUNNING);
@@ -179,7 +179,7 @@ restore_unfinished(void)
 	CHECK_INT(r.npending, 1);
 	CHECK_INT(r.nrunning, 1);
 	CHECK(r.fin_head == NULL && r.fin_tail == NULL);
-	CHECK_STR(work_next(&r)->id, "b");
+	CHECK_STR(work_next(&r, 0)->id, "b");
 	/* and the first job to finish starts the finished list */
 	CHECK_INT(apply(&r, ev_completed(work_find(&r, "a"), "w1", "ok")), 0);
 	CHECK(r.fin_head == work_find(&r, "a") && r.fin_tail == r.fin_head);
