@@ -67,8 +67,13 @@ human(const cJSON *q)
 	char seen[32], attempt[32], age[32];
 	int first;
 
-	printf("pending %ld, in progress %ld, done %ld, failed %ld", count(q, "pending"),
-	    count(q, "in_progress"), count(q, "done"), count(q, "failed"));
+	printf("pending %ld", count(q, "pending"));
+	if (count(q, "delayed") > 0)
+		printf(" (%ld delayed)", count(q, "delayed"));
+	printf(", in progress %ld, done %ld, failed %ld", count(q, "in_progress"), count(q, "done"),
+	    count(q, "failed"));
+	if (count(q, "cancelled") > 0)
+		printf(", cancelled %ld", count(q, "cancelled"));
 	if (count(q, "forgotten") > 0)
 		printf(" (%ld of them forgotten)", count(q, "forgotten"));
 	printf("\n");
