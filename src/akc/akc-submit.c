@@ -312,7 +312,7 @@ main(int argc, char **argv)
 	if (batch) {
 		if (id != NULL || wait || optind != argc || (bo.with_ids && bo.id_prefix != NULL))
 			tool_usage(&t, "--batch reads standard input: no PAYLOAD, --id or --wait, "
-			    "and one of --with-ids and --id-prefix");
+			    "and at most one of --with-ids and --id-prefix");
 		if (bo.id_prefix != NULL && !work_id_valid(bo.id_prefix))
 			tool_usage(&t, "bad --id-prefix: 1-118 characters of A-Za-z0-9._:-");
 		tool_config(&t);

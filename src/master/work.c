@@ -1069,6 +1069,16 @@ merged(struct work *o, const char *id, enum job_status st)
  * up in o first (the ids this merge accepted or finished so far, with their
  * status after it), then in w.
  */
+/* Copies number field key from a salvaged event to ev, if it is one in min..max. */
+static void
+keep_num(cJSON *ev, const cJSON *from, const char *key, long min, long max)
+{
+	long v;
+
+	if (json_int(from, key, min, max, &v) == 0)
+		cJSON_AddNumberToObject(ev, key, (double)v);
+}
+
 /* Gives ev the "at" of the salvaged event it stands for, if that has one. */
 static cJSON *
 keep_at(cJSON *ev, const cJSON *from)
@@ -1103,9 +1113,11 @@ merge_one(const struct work *w, struct work *o, const cJSON *ev, int64_t wall, c
 			return MERGE_BAD;
 		if (j != NULL)
 			return MERGE_SKIPPED;
-		/* with its options and time as they were: a copy without its epoch */
-		acc = cJSON_Duplicate(ev, 1);
-		cJSON_DeleteItemFromObjectCaseSensitive(acc, "ep");
+		/* with its options and time as they were, those that are valid */
+		acc = keep_at(ev_accepted(id, s), ev);
+		keep_num(acc, ev, "priority", 0, WORK_PRIORITY_MAX);
+		keep_num(acc, ev, "ready_at", 0, 1L << 53);
+		keep_num(acc, ev, "timeout_ms", 1, WORK_TIMEOUT_MAX);
 		cJSON_AddItemToArray(out, acc);
 		merged(o, id, JOB_PENDING);
 		return MERGE_ACCEPTED;

@@ -704,6 +704,46 @@ epoch_runs(void)
 	epochs_free(&b);
 }
 
+/* A merge accepts a job again with its options and time; fields out of range stay behind. */
+static void
+merge_keeps_options(void)
+{
+	struct work w;
+	long counts[MERGE_WHATS];
+	cJSON *salv = cJSON_CreateArray(), *ev, *out;
+	struct job *j;
+
+	work_init(&w);
+	ev = ev_accepted("m1", "eA==");
+	cJSON_AddNumberToObject(ev, "at", 1000);
+	cJSON_AddNumberToObject(ev, "priority", 7);
+	cJSON_AddNumberToObject(ev, "ready_at", 5000);
+	cJSON_AddNumberToObject(ev, "timeout_ms", 900);
+	cJSON_AddNumberToObject(ev, "ep", 3);
+	cJSON_AddItemToArray(salv, ev);
+	ev = ev_accepted("m2", "eA==");
+	cJSON_AddNumberToObject(ev, "at", 1e25);		/* out of range: dropped */
+	cJSON_AddNumberToObject(ev, "timeout_ms", 0);	/* out of range: dropped */
+	cJSON_AddItemToArray(salv, ev);
+	out = work_merge(&w, salv, 2000, counts);
+	CHECK_INT(counts[MERGE_ACCEPTED], 2);
+	cJSON_ArrayForEach(ev, out)
+		CHECK_INT(work_apply(&w, w.seq + 1, ev, err, sizeof(err)), 0);
+	j = work_find(&w, "m1");
+	CHECK_INT(j->priority, 7);
+	CHECK_INT(j->ready_at, 5000);
+	CHECK_INT(j->timeout_ms, 900);
+	CHECK_INT(j->submitted, 1000);
+	CHECK(cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(out, 0), "ep") == NULL);
+	j = work_find(&w, "m2");
+	CHECK_INT(j->submitted, 0);
+	CHECK_INT(j->timeout_ms, 0);
+	CHECK_INT(j->priority, WORK_PRIORITY_DEFAULT);
+	cJSON_Delete(out);
+	cJSON_Delete(salv);
+	work_free(&w);
+}
+
 int
 main(void)
 {
@@ -719,5 +759,6 @@ main(void)
 	RUN(binary_result);
 	RUN(failed_stderr);
 	RUN(epoch_runs);
+	RUN(merge_keeps_options);
 	return unit_done();
 }
