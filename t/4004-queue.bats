@@ -166,13 +166,24 @@ RFC3339='^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}Z$'
 	[ "$(jq -r .code <<<"$output")" = 1 ]
 	[[ "$(jq -r .error <<<"$output")" == *"not the running one"* ]]
 	[ "$(result_of n1 c-run | jq -r .status)" = cancelled ]
+	# akc-submit --wait on a job that gets cancelled: its line, exit 1
+	akc-submit -c "$c" --id c-wait --delay 1m --wait x > "$AKC_DIR/submit.out" 2>&1 3>&- &
+	local waiter=$!
+	echo "$waiter" >> "$AKC_DIR/pids"
+	wait_until 20 grep -qx c-wait "$AKC_DIR/submit.out"
+	akc-cancel -c "$c" c-wait >/dev/null
+	local rc=0
+	wait "$waiter" || rc=$?
+	[ "$rc" = 1 ]
+	[ "$(tail -1 "$AKC_DIR/submit.out" | jq -r '.id + " " + .status')" = "c-wait cancelled" ]
+	[[ "$(tail -1 "$AKC_DIR/submit.out" | jq -r .finished)" =~ $RFC3339 ]]
 	# a finished job
 	start_worker n1 >/dev/null
 	akc-submit -c "$c" --id c-done --wait x >/dev/null
 	run akc-cancel -c "$c" c-done
 	[ "$status" = 1 ]
 	assert_output "akc-cancel: job c-done is already done"
-	[ "$(queue_field n1 cancelled)" = 3 ]
+	[ "$(queue_field n1 cancelled)" = 4 ]
 }
 
 @test "an id submitted again with another payload is refused, before and after it finished" {

@@ -133,7 +133,8 @@ sleep_ms(long ms)
 static cJSON *
 result_line(const cJSON *st)
 {
-	static const char *keys[] = { "seq", "id", "status", "result", "attempts", "worker" };
+	static const char *keys[] = { "seq", "id", "status", "result", "attempts", "worker",
+	    "submitted", "started", "finished" };
 	cJSON *line = cJSON_CreateObject(), *v;
 	const char *key;
 	size_t i;
@@ -187,7 +188,7 @@ find_result(struct workcall *w, const char *id, uint64_t since)
 }
 
 /*
- * --wait: asks for the job's status until it is done or failed. The id is
+ * --wait: asks for the job's status until it is done, failed or cancelled. The id is
  * printed already, so a master that cannot be reached for a while (moving
  * to another node) is waited for; a refusal (unknown id) is not, unless the
  * job finished and was forgotten meanwhile (then its result line is found).
@@ -227,7 +228,8 @@ wait_for(struct workcall *w, const char *id, uint64_t since)
 			cJSON_Delete(rsp);
 			return EXIT_TOOL_NODAEMON;
 		}
-		if (strcmp(status, "done") == 0 || strcmp(status, "failed") == 0) {
+		if (strcmp(status, "done") == 0 || strcmp(status, "failed") == 0 ||
+		    strcmp(status, "cancelled") == 0) {
 			rc = strcmp(status, "done") == 0 ? EXIT_TOOL_OK : EXIT_TOOL_REFUSED;
 			line = result_line(rsp);
 			tool_print_json(line);
