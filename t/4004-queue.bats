@@ -240,6 +240,11 @@ RFC3339='^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}Z$'
 	[ "$(akc-results -c "$(conf_of n1)" | jq -r 'select(.result | startswith("line ")) | .result' | sort -u | wc -l)" = 3000 ]
 	run akc-submit -c "$(conf_of n1)" --batch --id x < /dev/null
 	[ "$status" = 2 ]
+	# no proxy on the node: exit 3, nothing sent
+	node_conf n9
+	run akc-submit -c "$(conf_of n9)" --batch < "$AKC_DIR/four"
+	[ "$status" = 3 ]
+	assert_output --partial "the master's proxy is not running on this node"
 }
 
 @test "workers gone: unregister retries its job at once; a silent worker is dropped within seconds" {

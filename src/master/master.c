@@ -1039,8 +1039,14 @@ main(int argc, char **argv)
 		}
 		{
 			msec_t d = repl_next_deadline(&M.r);
+			int64_t ready = work_next_ready_at(&M.w);
 
-			loop_poll(M.loop, d < M.next_tick ? d : M.next_tick);
+			if (d > M.next_tick)
+				d = M.next_tick;
+			/* a delayed job due before then goes to a parked worker on time */
+			if (ready > 0 && M.npark > 0 && now + (ready - clock_wall_ms()) < d)
+				d = now + (ready - clock_wall_ms());
+			loop_poll(M.loop, d);
 		}
 	}
 	commit_and_answer(clock_mono_ms());
