@@ -270,6 +270,7 @@ record(cJSON *ev)
 	return seq;
 }
 
+/* policy.c's decisions come out here: journaled and applied, as every event. */
 static void
 emit(void *arg, cJSON *ev)
 {
