@@ -45,8 +45,10 @@ RFC3339='^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}Z$'
 	# one slot: the order of the runs is the order of the picks
 	start_worker n3 --exec 'echo "$AKC_WORK_ID" >> "$AKC_DIR/order"; cat' >/dev/null
 	wait_until 30 finished n1 5
-	run cat "$AKC_DIR/order"
-	[ "${lines[*]}" = "p-first p-mid p-mid2 p-late d-1" ]
+	# (d-1 has the lowest number but is not due yet: where it lands among
+	# them depends on how fast they run, so it is checked by its times)
+	run grep -v '^d-1$' "$AKC_DIR/order"
+	[ "${lines[*]}" = "p-first p-mid p-mid2 p-late" ]
 	# the delayed job started no sooner than 6 s after its acceptance
 	local line sub sta fin
 	line=$(result_of n1 d-1)
@@ -267,7 +269,8 @@ RFC3339='^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}Z$'
 	[ "$(jq -r .job.id <<<"$output")" = u-1 ]
 	local t0=$SECONDS
 	wait_until 20 eval '[ "$(queue_field n1 "workers | length")" = 0 ]'
-	[ $((SECONDS - t0)) -le 8 ]
+	[ $((SECONDS - t0)) -le 9 ]
+	grep -q "worker fake-s not heard from for 4s: dropped" "$AKC_DIR"/n*.singletond.log
 	[ "$(job_status n1 u-1)" = pending ]
 	start_worker n3 >/dev/null
 	wait_until 20 finished n1 1
