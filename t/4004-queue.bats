@@ -305,3 +305,16 @@ RFC3339='^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}Z$'
 	line=$(result_of "$w" f-d)
 	[ $(( $(ms_of "$(jq -r .started <<<"$line")") - $(ms_of "$(jq -r .submitted <<<"$line")") )) -ge 25000 ]
 }
+
+@test "akc-submit --batch through a proxy whose buffer is full: the turned-away lines go again, none is lost" {
+	work_cluster 3 "[singleton.master]=" buffer-size=4
+	local i
+	for ((i = 0; i < 500; i++)); do echo "busy $i"; done > "$AKC_DIR/lines"
+	run akc-submit -c "$(conf_of n2)" --batch --id-prefix busy: < "$AKC_DIR/lines"
+	assert_success
+	[ "${#lines[@]}" = 500 ]
+	[ "$(printf '%s\n' "${lines[@]}" | sort -u | wc -l)" = 500 ]
+	[ "$(queue_field n1 pending)" = 500 ]
+	# (32 requests in flight against room for 4: without going again, the
+	# first refusal of the proxy would end it with exit 3)
+}
