@@ -537,9 +537,20 @@ worker_key(struct parse *p, const char *key, const char *v)
 {
 	struct akc_config *c = p->cfg;
 
-	if (strcmp(key, "exec") == 0)
-		set_str(p, key, c->worker_exec, sizeof(c->worker_exec), v);
-	else if (strcmp(key, "concurrency") == 0)
+	if (strcmp(key, "exec") == 0 || strcmp(key, "pipe") == 0) {
+		/* one way to run jobs: a shell per job, or a command per slot */
+		if (c->worker_how[0] != '\0' && strcmp(c->worker_how, key) != 0) {
+			perr(p, "[worker] exec and pipe exclude each other");
+			return;
+		}
+		snprintf(c->worker_how, sizeof(c->worker_how), "%s", key);
+		if (*v == '\0')
+			perr(p, "'%s' needs a command", key);
+		else if (key[0] == 'e')
+			set_str(p, key, c->worker_exec, sizeof(c->worker_exec), v);
+		else
+			set_str(p, key, c->worker_pipe, sizeof(c->worker_pipe), v);
+	} else if (strcmp(key, "concurrency") == 0)
 		set_int(p, key, &c->worker_concurrency, v, 1, 1024);
 	else
 		perr(p, "unknown key '%s' in [worker]", key);

@@ -106,6 +106,8 @@ struct akc_config {
 
 	/* [worker] */
 	char worker_exec[CONF_PATH_MAX];
+	char worker_pipe[CONF_PATH_MAX];	/* "": a shell per job (exec) */
+	char worker_how[8];		/* the key that set one of them: "exec", "pipe" or "" */
 	int worker_concurrency;
 
 	/* [http] (akc-httpd) */

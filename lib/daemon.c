@@ -23,12 +23,27 @@ void
 daemon_setup(int argc, char **argv, const char *prog, const char *usage,
     int want_singleton, struct daemon_opts *o, struct akc_config *cfg)
 {
-	static const struct option longopts[] = {
+	daemon_setup_ext(argc, argv, prog, usage, want_singleton, NULL, NULL, NULL, o, cfg);
+}
+
+#define LONGOPTS_MAX	16
+
+void
+daemon_setup_ext(int argc, char **argv, const char *prog, const char *usage,
+    int want_singleton, const struct option *extra, daemon_opt_cb opt, void *ctx,
+    struct daemon_opts *o, struct akc_config *cfg)
+{
+	struct option longopts[LONGOPTS_MAX + 3] = {
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
-		{ NULL, 0, NULL, 0 }
 	};
-	int ch;
+	int ch, n = 2;
+
+	for (; extra != NULL && extra[n - 2].name != NULL; n++) {
+		if (n - 2 >= LONGOPTS_MAX)
+			fatalx("%s: too many long options", prog);
+		longopts[n] = extra[n - 2];
+	}
 
 	setlocale(LC_NUMERIC, "C");
 	log_init_daemon(prog);
@@ -59,6 +74,8 @@ daemon_setup(int argc, char **argv, const char *prog, const char *usage,
 			printf("%s (akc) %s\n", prog, PACKAGE_VERSION);
 			exit(0);
 		default:
+			if (ch >= DAEMON_OPT_BASE && opt != NULL && opt(ch, optarg, ctx) == 0)
+				break;
 			fprintf(stderr, "usage: %s\n", usage);
 			exit(2);
 		}

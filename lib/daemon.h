@@ -2,6 +2,8 @@
 #ifndef AKC_DAEMON_H
 #define AKC_DAEMON_H
 
+#include <getopt.h>
+
 #include "config.h"
 
 struct daemon_opts {
@@ -22,6 +24,18 @@ struct daemon_opts {
  */
 void daemon_setup(int argc, char **argv, const char *prog, const char *usage,
     int want_singleton, struct daemon_opts *o, struct akc_config *cfg);
+/*
+ * The same, with a daemon's own long options (at most 16, ended by a NULL
+ * name, each with a val of DAEMON_OPT_BASE or above): each one given is
+ * handed to opt(val, its argument or NULL, ctx) in order, before the
+ * configuration is loaded; opt returns nonzero for a usage error (it has
+ * said what was wrong), which exits 2 with the usage line.
+ */
+#define DAEMON_OPT_BASE	256
+typedef int (*daemon_opt_cb)(int val, const char *arg, void *ctx);
+void daemon_setup_ext(int argc, char **argv, const char *prog, const char *usage,
+    int want_singleton, const struct option *extra, daemon_opt_cb opt, void *ctx,
+    struct daemon_opts *o, struct akc_config *cfg);
 /*
  * The log level: [node] log-level, or, when -v or -q were given, info one
  * level up per -v and one down per -q (the flags override the file):

@@ -22,11 +22,6 @@ static const char *procname = "akc";
 static enum style style = STYLE_TOOL;
 static int level = LOG_INFO;
 
-static const char *level_names[] = {
-	[LOG_ERR] = "err", [LOG_WARNING] = "warning", [LOG_NOTICE] = "notice",
-	[LOG_INFO] = "info", [LOG_DEBUG] = "debug",
-};
-
 void
 log_init(const char *name)
 {
@@ -76,23 +71,6 @@ log_getlevel(void)
 	return level;
 }
 
-int
-log_level_parse(const char *name)
-{
-	int pri;
-
-	for (pri = LOG_ERR; pri <= LOG_DEBUG; pri++)
-		if (strcmp(name, level_names[pri]) == 0)
-			return pri;
-	return -1;
-}
-
-const char *
-log_level_name(int pri)
-{
-	return pri >= LOG_ERR && pri <= LOG_DEBUG ? level_names[pri] : "?";
-}
-
 void
 log_setverbose(int v)
 {
@@ -110,6 +88,8 @@ log_procname(void)
 {
 	return procname;
 }
+
+static void vlog(int, const char *, va_list, const char *) AKC_PRINTF(2, 0);
 
 static void
 vlog(int pri, const char *fmt, va_list ap, const char *err)

@@ -9,6 +9,7 @@
 
 #include "log.h"
 #include "loop.h"
+#include "xmalloc.h"
 
 struct watch {
 	int fd;
@@ -79,11 +80,7 @@ loop_watch(struct loop *l, int fd, short events, loop_cb cb, void *arg)
 			l->w[i].arg = arg;
 			return;
 		}
-	if (l->nw == l->cap) {
-		l->cap = l->cap ? l->cap * 2 : 16;
-		if ((l->w = realloc(l->w, l->cap * sizeof(*l->w))) == NULL)
-			fatal("realloc");
-	}
+	GROW(l->w, l->nw, l->cap);
 	l->w[l->nw++] = (struct watch){ fd, events, cb, arg };
 }
 
@@ -134,11 +131,7 @@ loop_poll(struct loop *l, msec_t deadline)
 	int i, n, timeout, count;
 	char buf[64];
 
-	if (l->pfdcap < l->nw + 1) {
-		l->pfdcap = l->nw + 16;
-		if ((l->pfd = realloc(l->pfd, l->pfdcap * sizeof(*l->pfd))) == NULL)
-			fatal("realloc");
-	}
+	RESERVE(l->pfd, l->nw + 1, l->pfdcap);
 	l->pfd[0] = (struct pollfd){ l->sigpipe[0], POLLIN, 0 };
 	for (i = 0; i < l->nw; i++)
 		l->pfd[i + 1] = (struct pollfd){ l->w[i].fd, l->w[i].events, 0 };

@@ -286,6 +286,9 @@ ctl_request(const char *cmd)
 /*
  * Whether nothing listens on the socket at path: the file of a daemon that
  * died (kill -9 leaves it). nanomsg would wait out the whole timeout.
+ * Non-blocking: a stopped or busy daemon does not accept, its backlog fills
+ * with these probes, and a blocking connect(2) to a unix socket with a full
+ * backlog waits (EAGAIN here: someone listens).
  */
 static int
 stale(const char *path)
@@ -295,7 +298,7 @@ stale(const char *path)
 
 	if (strlen(path) >= sizeof(sun.sun_path))
 		return 0;
-	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0)) < 0)
 		return 0;
 	memset(&sun, 0, sizeof(sun));
 	sun.sun_family = AF_UNIX;

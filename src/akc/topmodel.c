@@ -21,6 +21,7 @@
 #include "json.h"
 #include "log.h"
 #include "topmodel.h"
+#include "xmalloc.h"
 
 void
 top_init(struct top *t, const char *self)
@@ -108,11 +109,7 @@ member_add(struct top *t, const char *node)
 {
 	struct top_member *m;
 
-	if (t->nm == t->mcap) {
-		t->mcap = t->mcap ? t->mcap * 2 : 16;
-		if ((t->m = realloc(t->m, (size_t)t->mcap * sizeof(*t->m))) == NULL)
-			fatal("realloc");
-	}
+	GROW(t->m, t->nm, t->mcap);
 	m = &t->m[t->nm++];
 	memset(m, 0, sizeof(*m));
 	copy(m->node, sizeof(m->node), node);

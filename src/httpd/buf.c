@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "buf.h"
+#include "xmalloc.h"
 
 static void
 reserve(struct buf *b, size_t more)
@@ -24,8 +25,7 @@ reserve(struct buf *b, size_t more)
 	}
 	while (cap < b->len + more + 1)
 		cap *= 2;
-	if ((b->p = realloc(b->p, cap)) == NULL)
-		fatal("realloc");
+	b->p = xreallocarray(b->p, cap, 1);
 	b->cap = cap;
 }
 

@@ -10,6 +10,7 @@
 #include <nanomsg/pubsub.h>
 #include <nanomsg/reqrep.h>
 
+#include "acall.h"
 #include "actions.h"
 #include "downing.h"
 #include "daemon.h"
@@ -18,6 +19,7 @@
 #include "loop.h"
 #include "proto.h"
 #include "sock.h"
+#include "xmalloc.h"
 
 #define USAGE		"leaderd [-nqv] [-c FILE]"
 #define TICK		1000	/* leader-actions-interval */
@@ -28,6 +30,7 @@
 struct leaderd {
 	struct akc_config cfg;
 	struct loop *loop;
+	struct acall *mctl;		/* memberd's control socket, never waited on */
 	int sub, ctl;
 	int dirty;			/* memberd said its state changed */
 	msec_t last_ok, next_tick, next_full, stuck_since, stuck_logged;
@@ -113,13 +116,41 @@ log_stuck(struct leaderd *l, const struct mstate *st, msec_t now)
 	    who[0] ? "; unreachable members not Down:" : "", who);
 }
 
+struct sent_actions {
+	struct leaderd *l;
+	uint64_t seq;
+	int n;
+};
+
+static void
+on_actions(void *arg, const cJSON *ans, const char *err, msec_t now)
+{
+	struct sent_actions *sa = arg;
+	struct leaderd *l = sa->l;
+	int ok = 0;
+
+	(void)now;
+	if (ans != NULL) {
+		json_bool(ans, "ok", &ok);
+		if (ok) {
+			l->applied_seq = sa->seq;
+			log_debug("applied %d leader actions on state %llu", sa->n,
+			    (unsigned long long)sa->seq);
+		} else
+			log_debug("leader actions refused: %s", json_str(ans, "error"));
+		l->dirty = 1;	/* look again right away */
+	} else
+		log_warnx("cannot send leader actions: %s", err);
+	free(sa);
+}
+
 /* Sends decisions made on state seq to memberd (acts is freed); nothing if empty. */
 static void
-send_actions(struct leaderd *l, uint64_t seq, cJSON *acts, int weakly_up)
+send_actions(struct leaderd *l, uint64_t seq, cJSON *acts, int weakly_up, msec_t now)
 {
-	char err[512];
-	cJSON *req, *ans;
-	int n = cJSON_GetArraySize(acts), ok = 0;
+	struct sent_actions *sa;
+	cJSON *req;
+	int n = cJSON_GetArraySize(acts);
 
 	if (n == 0) {
 		cJSON_Delete(acts);
@@ -130,35 +161,49 @@ send_actions(struct leaderd *l, uint64_t seq, cJSON *acts, int weakly_up)
 	if (weakly_up)
 		cJSON_AddBoolToObject(req, "weakly_up", 1);
 	cJSON_AddItemToObject(req, "actions", acts);
-	if (ctl_call(&l->cfg, SOCK_MEMBERD_CTL, req, &ans, 2000, err, sizeof(err)) == 0) {
-		json_bool(ans, "ok", &ok);
-		if (ok) {
-			l->applied_seq = seq;
-			log_debug("applied %d leader actions on state %llu", n, (unsigned long long)seq);
-		} else
-			log_debug("leader actions refused: %s", json_str(ans, "error"));
-		cJSON_Delete(ans);
-		l->dirty = 1;	/* look again right away */
-	} else
-		log_warnx("cannot send leader actions: %s", err);
+	sa = xcalloc(1, sizeof(*sa));
+	sa->l = l;
+	sa->seq = seq;
+	sa->n = n;
+	acall_call(l->mctl, req, 2000, on_actions, sa, now);
 }
 
-/* Between rounds: is memberd still there? It goes, we go (after LOST_AFTER). */
+/* memberd answered (or not): it goes, we go (after LOST_AFTER). */
 static void
-check_memberd(struct leaderd *l, msec_t now)
+heard_memberd(struct leaderd *l, const char *err, msec_t now)
 {
-	char err[512];
-	cJSON *rsp;
-
-	if (ctl_call(&l->cfg, SOCK_MEMBERD_CTL, ctl_request("ping"), &rsp, 2000,
-	    err, sizeof(err)) == 0) {
+	if (err == NULL)
 		l->last_ok = now;
-		cJSON_Delete(rsp);
-	} else if (now - l->last_ok > LOST_AFTER) {
+	else if (now - l->last_ok > LOST_AFTER) {
 		log_warnx("lost memberd: %s", err);
 		l->exit_code = 1;
 		l->done = 1;
-	}
+	} else
+		log_debug("memberd: %s", err);
+}
+
+static void
+on_ping(void *arg, const cJSON *rsp, const char *err, msec_t now)
+{
+	(void)rsp;
+	heard_memberd(arg, err, now);
+}
+
+/* Between rounds: is memberd still there? */
+static void
+check_memberd(struct leaderd *l, msec_t now)
+{
+	acall_call(l->mctl, ctl_request("ping"), 2000, on_ping, l, now);
+}
+
+static void
+on_down(void *arg, const cJSON *rsp, const char *err, msec_t now)
+{
+	(void)rsp;
+	(void)now;
+	if (err != NULL)
+		log_warnx("cannot down %s: %s", (char *)arg, err);
+	free(arg);
 }
 
 /*
@@ -170,8 +215,8 @@ static int
 apply_downing(struct leaderd *l, const struct mstate *st, uint64_t self, msec_t now)
 {
 	struct verdict v;
-	char err[512], names[1024] = "", key[32];
-	cJSON *req, *rsp;
+	char names[1024] = "", key[32], *k2;
+	cJSON *req;
 	int i, k;
 
 	if (downing_tick(&l->down, st, self, l->was_leader, now, &v)) {
@@ -187,10 +232,8 @@ apply_downing(struct leaderd *l, const struct mstate *st, uint64_t self, msec_t 
 			req = ctl_request("down");
 			snprintf(key, sizeof(key), "uid:%llu", (unsigned long long)v.down[k]);
 			cJSON_AddStringToObject(req, "node", key);
-			if (ctl_call(&l->cfg, SOCK_MEMBERD_CTL, req, &rsp, 2000, err, sizeof(err)) == 0)
-				cJSON_Delete(rsp);
-			else
-				log_warnx("cannot down %s: %s", key, err);
+			k2 = xstrdup(key);
+			acall_call(l->mctl, req, 2000, on_down, k2, now);
 		}
 		l->dirty = 1;
 		return 1;
@@ -211,27 +254,22 @@ downing_pending(const struct leaderd *l, const struct mstate *st, uint64_t self)
 	return 0;
 }
 
-/* One leader round: read memberd's state, decide, send decisions tagged with the state seq. */
+/*
+ * One leader round: memberd's state has come (the answer to round_once's
+ * call); decide, and send the decisions tagged with the state seq.
+ */
 static void
-round_once(struct leaderd *l, msec_t now)
+on_round(void *arg, const cJSON *rsp, const char *err, msec_t now)
 {
-	char err[512];
-	cJSON *rsp;
+	struct leaderd *l = arg;
 	struct mstate st;
 	struct u64set confirmed = { 0 };
 	uint64_t self, seq;
 	int conv = 0, member = 0, li, timed = 0;
 
-	if (ctl_call(&l->cfg, SOCK_MEMBERD_CTL, ctl_request("state"), &rsp, 2000,
-	    err, sizeof(err)) < 0) {
-		if (now - l->last_ok > LOST_AFTER) {
-			log_warnx("lost memberd: %s", err);
-			l->exit_code = 1;
-			l->done = 1;
-		}
+	heard_memberd(l, err, now);
+	if (rsp == NULL)
 		return;
-	}
-	l->last_ok = now;
 	l->settled = 0;
 	mstate_init(&st);
 	if (json_u64(rsp, "state_seq", &seq) < 0 || json_u64(rsp, "self", &self) < 0 ||
@@ -262,20 +300,33 @@ round_once(struct leaderd *l, msec_t now)
 		log_stuck(l, &st, now);
 		if (l->cfg.allow_weakly_up > 0 && now - l->stuck_since >= l->cfg.allow_weakly_up &&
 		    seq != l->applied_seq)
-			send_actions(l, seq, leader_weakly_up(&st, self, l->cfg.min_nr_of_members), 1);
+			send_actions(l, seq, leader_weakly_up(&st, self, l->cfg.min_nr_of_members), 1,
+			    now);
 		goto out;
 	}
 	l->stuck_since = 0;
 	if (seq != l->applied_seq)
 		send_actions(l, seq, leader_actions(&st, self, conv, &confirmed,
-		    l->cfg.min_nr_of_members), 0);
+		    l->cfg.min_nr_of_members), 0, now);
 	l->settled = !l->dirty;
 out:
 	if (timed)
 		l->settled = 0;	/* the downing clock needs ticks */
 	mstate_free(&st);
 	u64set_free(&confirmed);
-	cJSON_Delete(rsp);
+	/* the downing decision is due between ticks: be there on time */
+	if (!l->settled) {
+		msec_t due = downing_next_deadline(&l->down);
+
+		if (due > now && due < l->next_tick)
+			l->next_tick = due;
+	}
+}
+
+static void
+round_once(struct leaderd *l, msec_t now)
+{
+	acall_call(l->mctl, ctl_request("state"), 2000, on_round, l, now);
 }
 
 int
@@ -308,6 +359,7 @@ main(int argc, char **argv)
 		return 1;
 	loop_watch(l.loop, sock_rcvfd(l.sub), POLLIN, on_state, &l);
 	loop_watch(l.loop, sock_rcvfd(l.ctl), POLLIN, on_ctl, &l);
+	l.mctl = acall_new(l.loop, &l.cfg, SOCK_MEMBERD_CTL);
 	downing_init(&l.down, &l.cfg);
 	log_info("%s: downing strategy %s%s", l.cfg.name, config_strategy_name(l.cfg.strategy),
 	    l.cfg.strategy == DOWNING_NONE ? " (unreachable members stay until akc-down)" :
@@ -322,31 +374,36 @@ main(int argc, char **argv)
 			break;
 		}
 		now = clock_mono_ms();
+		acall_tick(l.mctl, now);
 		/*
 		 * A round reads memberd's whole state: do it when memberd says
 		 * the state changed, every tick while something time-driven may
 		 * be due (no convergence yet), and every FULL_EVERY in case a
 		 * notice was lost; otherwise a tick only checks memberd is alive.
+		 * Calls go out one at a time and are answered in the loop: a
+		 * slow memberd holds up the next round, never our control
+		 * socket. A round waits until the last one's calls are done.
 		 */
-		if (l.dirty || (now >= l.next_tick && !l.settled) || now >= l.next_full) {
+		if (acall_pending(l.mctl) > 0)
+			;
+		else if (l.dirty || (now >= l.next_tick && !l.settled) || now >= l.next_full) {
 			l.dirty = 0;
 			l.next_tick = now + TICK;
 			l.next_full = now + FULL_EVERY;
 			round_once(&l, now);
-			/* the downing decision is due between ticks: be there on time */
-			if (!l.settled) {
-				msec_t due = downing_next_deadline(&l.down);
-
-				if (due > now && due < l.next_tick)
-					l.next_tick = due;
-			}
 		} else if (now >= l.next_tick) {
 			l.next_tick = now + TICK;
 			check_memberd(&l, now);
 		}
-		if (!l.done)
-			loop_poll(l.loop, l.dirty ? now : l.next_tick);
+		if (!l.done) {
+			/* with a call out, its answer (an fd) or its deadline wakes us */
+			if (acall_pending(l.mctl) > 0)
+				loop_poll(l.loop, acall_deadline(l.mctl));
+			else
+				loop_poll(l.loop, l.dirty ? now : l.next_tick);
+		}
 	}
+	acall_free(l.mctl);
 	daemon_notify("STOPPING=1");
 	nn_term();
 	return l.exit_code;

@@ -890,6 +890,34 @@ mkdirs(const char *path)
 	return mkdir(p, 0700) < 0 && errno != EEXIST ? -1 : 0;
 }
 
+struct flags {
+	const char *listen;
+	int standby, repair;
+};
+
+enum { OPT_LISTEN = DAEMON_OPT_BASE, OPT_STANDBY, OPT_REPAIR };
+
+static const struct option longopts[] = {
+	{ "listen", required_argument, NULL, OPT_LISTEN },
+	{ "standby", no_argument, NULL, OPT_STANDBY },
+	{ "repair", no_argument, NULL, OPT_REPAIR },
+	{ NULL, 0, NULL, 0 }
+};
+
+static int
+on_flag(int val, const char *arg, void *ctx)
+{
+	struct flags *fl = ctx;
+
+	if (val == OPT_LISTEN)
+		fl->listen = arg;
+	else if (val == OPT_STANDBY)
+		fl->standby = 1;
+	else
+		fl->repair = 1;
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -901,24 +929,12 @@ main(int argc, char **argv)
 	msec_t now, t0;
 	unsigned long sigs;
 
-	/* our own long options first: daemon_setup knows only the common ones */
-	for (i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--listen") == 0 && i + 1 < argc) {
-			listen = argv[i + 1];
-			memmove(&argv[i], &argv[i + 2], (size_t)(argc - i - 1) * sizeof(*argv));
-			argc -= 2;
-			i--;
-		} else if (strcmp(argv[i], "--standby") == 0 || strcmp(argv[i], "--repair") == 0) {
-			if (argv[i][2] == 's')
-				standby = 1;
-			else
-				repair = 1;
-			memmove(&argv[i], &argv[i + 1], (size_t)(argc - i) * sizeof(*argv));
-			argc--;
-			i--;
-		}
-	}
-	daemon_setup(argc, argv, "master", USAGE, 0, &o, &M.cfg);
+	struct flags fl = { listen, 0, 0 };
+
+	daemon_setup_ext(argc, argv, "master", USAGE, 0, longopts, on_flag, &fl, &o, &M.cfg);
+	listen = fl.listen;
+	standby = fl.standby;
+	repair = fl.repair;
 	if (o.argi != argc) {
 		fprintf(stderr, "usage: %s\n", USAGE);
 		return 2;

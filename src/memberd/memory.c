@@ -32,6 +32,7 @@
 #include "json.h"
 #include "log.h"
 #include "node.h"
+#include "xmalloc.h"
 
 #define MEMORY_FORGET	(24LL * 3600 * 1000)	/* as tombstones: wall ms */
 
@@ -63,11 +64,7 @@ memo_add(struct node *n, const char *address, uint64_t uid)
 
 	if (memo_search(n, address, &at) >= 0)
 		return NULL;
-	if (n->nmemo == n->memocap) {
-		n->memocap = n->memocap ? n->memocap * 2 : 16;
-		if ((n->memo = realloc(n->memo, (size_t)n->memocap * sizeof(*n->memo))) == NULL)
-			fatal("realloc");
-	}
+	GROW(n->memo, n->nmemo, n->memocap);
 	memmove(&n->memo[at + 1], &n->memo[at], (size_t)(n->nmemo - at) * sizeof(*n->memo));
 	n->nmemo++;
 	e = &n->memo[at];

@@ -1,28 +1,24 @@
 /*
  * job.c: runs one attempt of a job as /bin/sh -c CMD in its own process
- * group: the payload goes to its stdin from the loop without blocking, its
- * stdout is kept (at most 1 MiB), its stderr is logged line by line with
- * the job's id, and its last lines are kept for the report of a failed
- * attempt. The worker reaps it (SIGCHLD) and calls job_exited();
+ * group (spawn.c): the payload goes to its stdin from the loop without
+ * blocking, its stdout is kept (at most 1 MiB), its stderr goes to
+ * errtail.c (logged line by line with the job's id, the last lines kept for
+ * the report of a failed attempt). The worker reaps it (SIGCHLD) and calls job_exited();
  * job_outcome() then says what to report.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "job.h"
 #include "log.h"
-#include "utf8.h"
-
-extern char **environ;
+#include "spawn.h"
 
 void
 job_clear(struct job *j)
@@ -51,6 +47,14 @@ close_out(struct job *j)
 	loop_unwatch(j->loop, j->out);
 	close(j->out);
 	j->out = -1;
+}
+
+void
+job_cancel(struct job *j)
+{
+	j->cancelled = 1;
+	if (j->pid > 0)
+		kill(-j->pid, SIGKILL);
 }
 
 void
@@ -124,59 +128,24 @@ on_stdout(int fd, short ev, void *arg)
 	read_out(arg);
 }
 
-/*
- * One line of its stderr (without the newline): logged, up to JOB_LOG_LINES
- * an attempt (a job that floods its stderr must not flood the journal), and
- * kept as the last line of the tail, whose first lines go to make room.
- */
-static void
-stderr_line(struct job *j, const char *line, size_t len)
-{
-	char *nl;
-
-	if (j->logged < JOB_LOG_LINES)
-		log_info("job %s: stderr: %.*s", j->id, (int)len, line);
-	else if (j->logged == JOB_LOG_LINES)
-		log_info("job %s: stderr: more than %d lines: the rest is not logged",
-		    j->id, JOB_LOG_LINES);
-	j->logged++;
-	if (len > JOB_TAIL_MAX - 1) {
-		line += len - (JOB_TAIL_MAX - 1);
-		len = JOB_TAIL_MAX - 1;
-	}
-	while (j->tlen > 0 && (j->tlen + len + 1 > JOB_TAIL_MAX || j->tlines >= JOB_TAIL_LINES)) {
-		nl = memchr(j->tail, '\n', j->tlen);
-		memmove(j->tail, nl + 1, j->tlen - (size_t)(nl + 1 - j->tail));
-		j->tlen -= (size_t)(nl + 1 - j->tail);
-		j->tlines--;
-	}
-	memcpy(j->tail + j->tlen, line, len);
-	j->tlen += len;
-	j->tail[j->tlen++] = '\n';
-	j->tail[j->tlen] = '\0';
-	j->tlines++;
-}
-
 /* Closes its stderr; a last line without a newline is logged and kept too. */
 static void
 close_err(struct job *j)
 {
 	if (j->err < 0)
 		return;
-	if (j->llen > 0)
-		stderr_line(j, j->line, j->llen);
-	j->llen = 0;
+	errtail_flush(&j->et, j->who);
 	loop_unwatch(j->loop, j->err);
 	close(j->err);
 	j->err = -1;
 }
 
-/* Reads its stderr until EAGAIN or EOF, a line at a time (a NUL byte becomes '?'). */
+/* Reads its stderr until EAGAIN or EOF. */
 static void
 read_err(struct job *j)
 {
 	char buf[4096];
-	ssize_t n, i;
+	ssize_t n;
 
 	while (j->err >= 0) {
 		if ((n = read(j->err, buf, sizeof(buf))) < 0) {
@@ -191,18 +160,7 @@ read_err(struct job *j)
 			close_err(j);
 			return;
 		}
-		for (i = 0; i < n; i++) {
-			if (buf[i] == '\n') {
-				stderr_line(j, j->line, j->llen);
-				j->llen = 0;
-				continue;
-			}
-			j->line[j->llen++] = buf[i] == '\0' ? '?' : buf[i];
-			if (j->llen == JOB_LINE_MAX) {
-				stderr_line(j, j->line, j->llen);
-				j->llen = 0;
-			}
-		}
+		errtail_feed(&j->et, j->who, buf, (size_t)n);
 	}
 }
 
@@ -217,125 +175,31 @@ on_stderr(int fd, short ev, void *arg)
 const char *
 job_stderr_tail(struct job *j)
 {
-	j->tail[j->tlen] = '\0';
-	utf8_scrub(j->tail);
-	j->tlen = strlen(j->tail);
-	return j->tail;
-}
-
-/* Our environment without the job's names, then env: a NULL-terminated copy. */
-static char **
-make_env(char *const *env)
-{
-	static const char *mine[] = { "AKC_WORK_ID=", "AKC_WORK_ATTEMPT=", "AKC_WORKER=", NULL };
-	char **e = NULL;
-	size_t n = 0, i, k;
-
-	for (i = 0; environ[i] != NULL; i++) {
-		int keep = 1;
-
-		for (k = 0; mine[k] != NULL; k++)
-			if (strncmp(environ[i], mine[k], strlen(mine[k])) == 0)
-				keep = 0;
-		if (!keep)
-			continue;
-		if ((e = realloc(e, (n + 2) * sizeof(*e))) == NULL ||
-		    (e[n++] = strdup(environ[i])) == NULL)
-			fatal("malloc");
-		e[n] = NULL;
-	}
-	for (i = 0; env[i] != NULL; i++) {
-		if ((e = realloc(e, (n + 2) * sizeof(*e))) == NULL ||
-		    (e[n++] = strdup(env[i])) == NULL)
-			fatal("malloc");
-		e[n] = NULL;
-	}
-	return e;
-}
-
-static void
-free_env(char **e)
-{
-	size_t i;
-
-	for (i = 0; e != NULL && e[i] != NULL; i++)
-		free(e[i]);
-	free(e);
+	return errtail_text(&j->et);
 }
 
 /*
- * Everything is built before fork; the child calls only async-signal-safe
- * functions, then execs. If the worker dies, even by SIGKILL, the kernel
- * kills the command (PR_SET_PDEATHSIG), not what it started.
+ * Starts the command (spawn.c); its deadline counts from when the master
+ * gave the job (set by the caller), else from now.
  */
 int
-job_spawn(struct job *j, struct loop *loop, const char *cmd, char *const *env, msec_t now)
+job_spawn(struct job *j, struct loop *loop, const struct spawn_cmd *cmd, char *const *env,
+    msec_t now)
 {
-	static char sh[] = "/bin/sh", dashc[] = "-c";
-	char **e = make_env(env), *argv[4];
-	int in[2] = { -1, -1 }, out[2] = { -1, -1 }, err[2] = { -1, -1 }, sig;
-	sigset_t all, old;
-	pid_t pid = -1, parent = getpid();
+	int fds[3];
+	pid_t pid;
 
-	argv[0] = sh;
-	argv[1] = dashc;
-	argv[2] = (char *)(uintptr_t)cmd;
-	argv[3] = NULL;
-	if (pipe2(in, O_CLOEXEC) < 0 || pipe2(out, O_CLOEXEC) < 0 || pipe2(err, O_CLOEXEC) < 0) {
-		log_warn("job %s: cannot make pipes", j->id);
-		goto out;
-	}
-	/* no handler of ours may run in the child before it resets them */
-	sigfillset(&all);
-	sigprocmask(SIG_BLOCK, &all, &old);
-	if ((pid = fork()) == 0) {
-		setpgid(0, 0);
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		if (getppid() != parent)
-			_exit(127);
-		for (sig = 1; sig < NSIG; sig++)
-			if (sig != SIGKILL && sig != SIGSTOP)
-				signal(sig, SIG_DFL);
-		if (dup2(in[0], 0) < 0 || dup2(out[1], 1) < 0 || dup2(err[1], 2) < 0)
-			_exit(127);
-		closefrom(3);
-		sigemptyset(&all);
-		sigprocmask(SIG_SETMASK, &all, NULL);
-		execve(argv[0], argv, e);
-		_exit(127);
-	}
-	sigprocmask(SIG_SETMASK, &old, NULL);
-	if (pid < 0)
-		log_warn("job %s: cannot fork", j->id);
-	else
-		setpgid(pid, pid);	/* also here: no race with our first kill */
-out:
-	free_env(e);
-	if (in[0] >= 0)
-		close(in[0]);
-	if (out[1] >= 0)
-		close(out[1]);
-	if (err[1] >= 0)
-		close(err[1]);
-	if (pid < 0) {
-		if (in[1] >= 0)
-			close(in[1]);
-		if (out[0] >= 0)
-			close(out[0]);
-		if (err[0] >= 0)
-			close(err[0]);
+	snprintf(j->who, sizeof(j->who), "job %s", j->id);
+	if ((pid = spawn_cmd(cmd, env, fds, j->who)) < 0)
 		return -1;
-	}
 	j->loop = loop;
 	j->pid = pid;
-	j->in = in[1];
-	j->out = out[0];
-	j->err = err[0];
+	j->in = fds[0];
+	j->out = fds[1];
+	j->err = fds[2];
 	j->started = now;
-	j->deadline = j->timeout > 0 ? now + j->timeout : 0;
-	fcntl(j->in, F_SETFL, fcntl(j->in, F_GETFL) | O_NONBLOCK);
-	fcntl(j->out, F_SETFL, fcntl(j->out, F_GETFL) | O_NONBLOCK);
-	fcntl(j->err, F_SETFL, fcntl(j->err, F_GETFL) | O_NONBLOCK);
+	if (j->deadline == 0 && j->timeout > 0)
+		j->deadline = now + j->timeout;
 	if (j->plen > 0)
 		loop_watch(loop, j->in, POLLOUT, on_stdin, j);
 	else
@@ -370,8 +234,7 @@ job_exited(struct job *j, int status)
 	close_err(j);
 }
 
-/* "10s", "1.5s", "0.25s" */
-static void
+void
 fmt_secs(msec_t ms, char *buf, size_t len)
 {
 	char frac[8];
@@ -388,7 +251,9 @@ job_outcome(const struct job *j, char *why, size_t len)
 {
 	char secs[32];
 
-	if (j->over)
+	if (j->cancelled)
+		snprintf(why, len, "cancelled");
+	else if (j->over)
 		snprintf(why, len, "result over 1 MiB");
 	else if (j->timed_out) {
 		fmt_secs(j->timeout, secs, sizeof(secs));

@@ -6,15 +6,13 @@
 #include <sys/types.h>
 
 #include "clock.h"
+#include "errtail.h"
 #include "loop.h"
 #include "proto.h"
+#include "spawn.h"
 
 #define JOB_ID_MAX	WORK_ID_MAX	/* proto.h */
 #define JOB_RESULT_MAX	(1024 * 1024)	/* stdout kept as the result */
-#define JOB_LINE_MAX	1024		/* a longer stderr line is logged in pieces */
-#define JOB_TAIL_MAX	4096		/* the tail of stderr a failed attempt reports: */
-#define JOB_TAIL_LINES	20		/* at most this many bytes and lines */
-#define JOB_LOG_LINES	1000		/* stderr lines logged per attempt; the rest are not */
 
 struct job {
 	int used;
@@ -28,13 +26,9 @@ struct job {
 	size_t plen, poff;
 	unsigned char *res;	/* what it wrote to stdout */
 	size_t rlen, rcap;
-	char line[JOB_LINE_MAX + 1];	/* the stderr line being read */
-	size_t llen;
-	char tail[JOB_TAIL_MAX + 1];	/* its last lines, each ending in '\n' */
-	size_t tlen;
-	int tlines;
-	long logged;		/* stderr lines logged so far */
-	int over, timed_out, stopped;
+	struct errtail et;	/* its stderr */
+	char who[JOB_ID_MAX + 8];	/* "job ID", for the log */
+	int over, timed_out, stopped, cancelled;
 	struct loop *loop;
 };
 
@@ -45,9 +39,12 @@ void job_clear(struct job *);
  * with env (NAME=VALUE strings) added to ours, and watches its pipes on
  * loop. -1 if it could not be started (logged).
  */
-int job_spawn(struct job *j, struct loop *loop, const char *cmd, char *const *env, msec_t now);
+int job_spawn(struct job *j, struct loop *loop, const struct spawn_cmd *cmd, char *const *env,
+    msec_t now);
 /* Kills the process group: reason stopped (1) or the timeout (0 is not a reason). */
 void job_kill(struct job *, int stopped);
+/* Kills it because the master cancelled it: nothing is reported. */
+void job_cancel(struct job *);
 /* Kills it if its deadline has passed; 1 if it did. */
 int job_tick(struct job *, msec_t now);
 /*
@@ -60,8 +57,10 @@ void job_exited(struct job *, int status);
  * res/rlen), -1 failed with the reason in why ("exit status 2", ...).
  */
 int job_outcome(const struct job *, char *why, size_t len);
-/* The last lines of its stderr (at most JOB_TAIL_LINES, JOB_TAIL_MAX bytes) as UTF-8 text; "" if none. */
+/* The last lines of its stderr (errtail.h) as UTF-8 text; "" if none. */
 const char *job_stderr_tail(struct job *);
+/* ms as "10s", "1.5s", "0.25s" */
+void fmt_secs(msec_t ms, char *buf, size_t len);
 /* Closes its pipes and frees its buffers: the job is unused again. */
 void job_free(struct job *);
 

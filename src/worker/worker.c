@@ -1,15 +1,18 @@
 /*
  * worker.c: pulls jobs from the master through the local proxy of singleton
- * "master", runs each (job.c) and reports how it went. One poll loop over
- * the request sockets, the jobs' pipes and SIGCHLD; no threads.
+ * "master", runs each (job.c: a shell per job; or slot.c with --pipe: one
+ * long-running command per slot) and reports how it went. One poll loop
+ * over the request sockets, the commands' pipes and SIGCHLD; no threads.
  *
  * How it talks to the master (doc/PROTOCOL.md, "Work"):
  *
  * 1. Every exchange is a plain REQ socket's one request and one answer; a
  *    channel is such a socket with at most one request out. There are
- *    min(concurrency, CHAN_MAX) channels: an idle channel sends, in this
- *    order, a pending report (done/failed), a request for work when a slot
- *    is free and not yet asked for, or a keep-alive register.
+ *    min(2 * concurrency + 2, CHAN_MAX) channels, so that reports go out
+ *    side by side with the requests for work, none waiting for the one
+ *    before: an idle channel sends, in this order, a pending report
+ *    (done/failed), a request for work when a slot is free (or about to be,
+ *    6.) and not yet asked for, or a keep-alive register.
  * 2. A request for work is a long poll ("wait" 1 s): with no job the master
  *    answers null after a second and the slot asks again at once.
  * 3. An answer that does not come within ANSWER_WITHIN (the proxy holds
@@ -21,13 +24,30 @@
  * 4. Reports are sent until the master answers ok, or refuses them (code 1,
  *    a stale attempt: another worker has it now). A report can thus arrive
  *    twice; the master answers ok again. Delivery is at-least-once.
- * 5. The master drops a worker it has not heard from for 10 s: while every
- *    slot is busy, "register" goes out every KEEPALIVE.
+ * 5. The master drops a worker it has not heard from for some seconds:
+ *    while nothing else is out, "register" goes out every KEEPALIVE (1 s),
+ *    so that a worker killed with SIGKILL is noticed soon.
+ * 6. Prefetch: once the jobs of this worker are seen to be short (a moving
+ *    average under PREFETCH_BELOW), a busy slot asks for its next job
+ *    while it runs the current one, so that it never idles for a round
+ *    trip; the job waits in a local queue (its deadline counts from when
+ *    the master gave it). Long jobs are not prefetched: they would make a
+ *    job wait here that another worker could run.
+ * 7. Any answer may carry "cancel": [ids] (answer.c): those jobs are
+ *    killed (in --pipe mode, the slot's command with them) or dropped from
+ *    the local queue, and nothing more is sent for them.
+ * 8. SIGTERM/SIGINT: the running jobs are killed at once, the reports of
+ *    jobs that finished before are sent, then "unregister" (short
+ *    deadline), so that the master gives our jobs to others at once. A
+ *    master that does not know "unregister" gets a "failed" report
+ *    ("worker stopped") for each of them instead.
  *
  * Weak points: a job whose answer was lost (3) runs nowhere until the
- * master's work-timeout; a job's background processes that leave its
- * process group (setsid) outlive it; if the worker is killed with SIGKILL
- * its jobs' shells get SIGKILL (PR_SET_PDEATHSIG), but not their children.
+ * master's work-timeout; a prefetched job (6) waits for as long as the job
+ * before it runs, should that one be much longer than the average; a
+ * job's background processes that leave its process group (setsid)
+ * outlive it; if the worker is killed with SIGKILL its jobs' shells get
+ * SIGKILL (PR_SET_PDEATHSIG), but not their children.
  */
 #include <fcntl.h>
 #include <sys/file.h>
@@ -48,22 +68,27 @@
 
 #include "config.h"
 #include "daemon.h"
+#include "answer.h"
 #include "job.h"
 #include "json.h"
 #include "log.h"
 #include "loop.h"
 #include "proto.h"
+#include "slot.h"
+#include "spawn.h"
 #include "sock.h"
 
-#define USAGE		"worker [-nqv] [-c FILE] [--exec CMD]"
+#define USAGE		"worker [-nqv] [-c FILE] [--exec CMD | --pipe CMD]"
 #define MASTER_SOCK	"singleton.master"
 #define ASK_WAIT	1000		/* ms the master may hold a request for work */
 #define ANSWER_WITHIN	5000		/* ms: then a new socket and a retry */
 #define EMPTY_GAP	250		/* ms at least between two empty requests of a channel */
 #define BACKOFF_MIN	100
 #define BACKOFF_MAX	2000
-#define KEEPALIVE	3000		/* the master drops workers silent for 10 s */
-#define REPORT_GRACE	5000		/* at shutdown, reports may take this long after the jobs */
+#define KEEPALIVE	1000		/* the master drops workers silent for a few seconds */
+#define STOP_UNREGISTER	2000		/* ms after a stop signal: unregister, reports sent or not */
+#define STOP_GRACE	3000		/* ms after a stop signal: exit, whatever is left */
+#define PREFETCH_BELOW	250		/* ms: jobs shorter than this on average are prefetched */
 #define CHAN_MAX	64		/* nanomsg allows 512 sockets per process */
 #define PROXY_MAX	PROXY_MAX_BODY	/* singletond's bound on a proxied request */
 
@@ -75,7 +100,16 @@ struct report {
 	int out;		/* on a channel now */
 };
 
-enum chan_kind { CH_ASK, CH_REPORT, CH_REGISTER };
+enum chan_kind { CH_ASK, CH_REPORT, CH_REGISTER, CH_UNREGISTER };
+
+/* A job given to us, not yet started (6.), or one we gave up at a stop (8.). */
+struct queued {
+	struct queued *next;
+	char id[JOB_ID_MAX + 1];
+	long attempt;
+	msec_t timeout, deadline;	/* deadline 0: none */
+	char *b64;		/* the payload as the master sent it */
+};
 
 struct chan {
 	int s, fd;		/* -1 until opened */
@@ -89,11 +123,19 @@ struct worker {
 	char mark[CONF_PATH_MAX + 32];	/* RUN-DIR/worker.PID.lock ("": none) */
 	struct akc_config cfg;
 	struct loop *loop;
-	const char *exec;
+	const char *exec;	/* a shell per job */
+	const char *pipe;	/* or this command per slot (--pipe) */
+	struct spawn_cmd sc;	/* the one of them in use, prepared */
 	char id[JOB_ID_MAX + 1];
 	char addr[CONF_PATH_MAX + 32];
-	struct job *jobs;
+	struct job *jobs;	/* the slots: a shell per job, */
+	struct slot *slots;	/* or --pipe's commands */
 	int njobs, running;
+	struct queued *queue, *gave_up;	/* 6., 8. */
+	int nqueued;
+	msec_t avg;		/* moving average of job durations; -1: none yet */
+	long bad_cancels;	/* malformed "cancel" lists */
+	int no_prefetch;	/* AKC_WORKER_PREFETCH=0, for bench/ */
 	struct chan ch[CHAN_MAX];
 	int nch;
 	struct report *reports, *reports_tail;
@@ -102,8 +144,9 @@ struct worker {
 	int refused;		/* warned that the master refuses our requests */
 	int stopping;
 	msec_t asks_until;	/* stopping: requests for work out then are waited for until */
-	msec_t kill_at;		/* stopping: jobs still running then are killed */
-	msec_t give_up_at;	/* stopping: reports not taken by then are dropped */
+	msec_t unregister_at;	/* stopping: unregister then at the latest */
+	msec_t give_up_at;	/* stopping: exit then at the latest */
+	int unregistered;	/* 0 not yet, 1 sent, 2 answered (or given up) */
 };
 
 static struct worker W;
@@ -133,14 +176,14 @@ request(const char *op)
 }
 
 static void
-queue_report(const struct job *j, cJSON *req)
+queue_report(const char *id, long attempt, cJSON *req)
 {
 	struct report *r = calloc(1, sizeof(*r));
 
 	if (r == NULL)
 		fatal("calloc");
-	snprintf(r->id, sizeof(r->id), "%s", j->id);
-	r->attempt = j->attempt;
+	snprintf(r->id, sizeof(r->id), "%s", id);
+	r->attempt = attempt;
 	r->txt = json_print(req);
 	cJSON_Delete(req);
 	if (W.reports_tail != NULL)
@@ -169,30 +212,29 @@ drop_report(struct report *r)
 
 /* A failed attempt's report carries the last lines of its stderr, if it wrote any. */
 static void
-report_failed(struct job *j, const char *why)
+report_failed(const char *id, long attempt, const char *why, const char *tail)
 {
 	cJSON *req = request("failed");
-	const char *tail = job_stderr_tail(j);
 
-	cJSON_AddStringToObject(req, "id", j->id);
-	cJSON_AddNumberToObject(req, "attempt", (double)j->attempt);
+	cJSON_AddStringToObject(req, "id", id);
+	cJSON_AddNumberToObject(req, "attempt", (double)attempt);
 	cJSON_AddStringToObject(req, "why", why);
-	if (*tail != '\0')
+	if (tail != NULL && *tail != '\0')
 		cJSON_AddStringToObject(req, "stderr", tail);
-	log_debug("job %s attempt %ld failed: %s", j->id, j->attempt, why);
-	queue_report(j, req);
+	log_debug("job %s attempt %ld failed: %s", id, attempt, why);
+	queue_report(id, attempt, req);
 }
 
 static void
-report_done(struct job *j, msec_t now)
+report_done(const char *id, long attempt, const unsigned char *res, size_t rlen, msec_t took)
 {
 	cJSON *req = request("done");
-	char *b64 = to_b64(j->res, j->rlen), *txt;
+	char *b64 = to_b64(res, rlen), *txt;
 	char why[128];
 	size_t len;
 
-	cJSON_AddStringToObject(req, "id", j->id);
-	cJSON_AddNumberToObject(req, "attempt", (double)j->attempt);
+	cJSON_AddStringToObject(req, "id", id);
+	cJSON_AddNumberToObject(req, "attempt", (double)attempt);
 	cJSON_AddStringToObject(req, "result", b64);
 	free(b64);
 	txt = json_print(req);
@@ -201,16 +243,54 @@ report_done(struct job *j, msec_t now)
 	if (len > PROXY_MAX) {
 		cJSON_Delete(req);
 		snprintf(why, sizeof(why), "result of %zu bytes too large for the master's proxy "
-		    "(%zu bytes as base64, at most %d)", j->rlen, len, PROXY_MAX);
-		report_failed(j, why);
+		    "(%zu bytes as base64, at most %d)", rlen, len, PROXY_MAX);
+		report_failed(id, attempt, why, NULL);
 		return;
 	}
-	log_debug("job %s attempt %ld done in %lldms (%zu bytes)", j->id, j->attempt,
-	    (long long)(now - j->started), j->rlen);
-	queue_report(j, req);
+	log_debug("job %s attempt %ld done in %lldms (%zu bytes)", id, attempt,
+	    (long long)took, rlen);
+	queue_report(id, attempt, req);
+}
+
+/* 6. The moving average of how long jobs take, which decides prefetching. */
+static void
+took(msec_t ms)
+{
+	W.avg = W.avg < 0 ? ms : (W.avg * 7 + ms) / 8;
 }
 
 /* ---- jobs ---- */
+
+static struct queued *
+queued_new(const char *id, long attempt, msec_t timeout, msec_t deadline, const char *b64)
+{
+	struct queued *q = calloc(1, sizeof(*q));
+
+	if (q == NULL || (b64 != NULL && (q->b64 = strdup(b64)) == NULL))
+		fatal("malloc");
+	snprintf(q->id, sizeof(q->id), "%s", id);
+	q->attempt = attempt;
+	q->timeout = timeout;
+	q->deadline = deadline;
+	return q;
+}
+
+static void
+queued_free(struct queued *q)
+{
+	free(q->b64);
+	free(q);
+}
+
+/* 8. A job we stop without a report: unregister (or "failed", for an old master) covers it. */
+static void
+give_up(const char *id, long attempt)
+{
+	struct queued *q = queued_new(id, attempt, 0, 0, NULL);
+
+	q->next = W.gave_up;
+	W.gave_up = q;
+}
 
 /* The command has exited: its result, or why it failed, goes to the master. */
 static void
@@ -218,12 +298,34 @@ job_finish(struct job *j, msec_t now)
 {
 	char why[128];
 
-	if (job_outcome(j, why, sizeof(why)) == 0)
-		report_done(j, now);
+	if (j->cancelled)
+		log_info("job %s attempt %ld cancelled by the master: killed", j->id, j->attempt);
+	else if (j->stopped && W.stopping)
+		give_up(j->id, j->attempt);
+	else if (job_outcome(j, why, sizeof(why)) == 0)
+		report_done(j->id, j->attempt, j->res, j->rlen, now - j->started);
 	else
-		report_failed(j, why);
+		report_failed(j->id, j->attempt, why, job_stderr_tail(j));
+	took(now - j->started);
 	job_free(j);
 	W.running--;
+}
+
+/* A --pipe slot's job ended (slot.c). */
+static void
+slot_job_ended(struct slot *s, const unsigned char *res, size_t rlen, const char *why,
+    const char *tail)
+{
+	msec_t now = clock_mono_ms();
+
+	W.running--;
+	took(now - s->started);
+	if (W.stopping)
+		give_up(s->id, s->attempt);
+	else if (why == NULL)
+		report_done(s->id, s->attempt, res, rlen, now - s->started);
+	else
+		report_failed(s->id, s->attempt, why, tail);
 }
 
 static void
@@ -233,26 +335,140 @@ reap(msec_t now)
 	int status, i;
 
 	/* also the leftovers of jobs, which come back to us (subreaper) */
-	while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
-		for (i = 0; i < W.njobs; i++)
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		for (i = 0; W.pipe == NULL && i < W.njobs; i++)
 			if (W.jobs[i].used && W.jobs[i].pid == pid) {
 				job_exited(&W.jobs[i], status);
 				job_finish(&W.jobs[i], now);
 				break;
 			}
+		for (i = 0; W.pipe != NULL && i < W.njobs; i++)
+			if (slot_reaped(&W.slots[i], pid, status, now))
+				break;
+	}
 }
 
-/* Starts a job from the master's answer; a malformed one is reported or dropped. */
+/* Slots that can take a job now. */
+static int
+free_slots(msec_t now)
+{
+	int i, n = 0;
+
+	for (i = 0; i < W.njobs; i++)
+		if (W.pipe != NULL ? slot_ready(&W.slots[i], now) : !W.jobs[i].used)
+			n++;
+	return n;
+}
+
+/* Starts q on a free shell slot; -1 if it could not (reported). */
+static int
+start_shell(struct queued *q, msec_t now)
+{
+	char num[24], *env[4];
+	char envid[JOB_ID_MAX + 16], envatt[48], envw[JOB_ID_MAX + 16];
+	size_t blen = strlen(q->b64), cap = blen / 4 * 3 + 3, len;
+	struct job *j = NULL;
+	int i;
+
+	for (i = 0; i < W.njobs && j == NULL; i++)
+		if (!W.jobs[i].used)
+			j = &W.jobs[i];
+	job_clear(j);
+	snprintf(j->id, sizeof(j->id), "%s", q->id);
+	j->attempt = q->attempt;
+	j->timeout = q->timeout;
+	j->deadline = q->deadline;
+	j->used = 1;
+	W.running++;
+	if ((j->payload = malloc(cap)) == NULL)
+		fatal("malloc");
+	/* checked when it came */
+	(void)sodium_base642bin(j->payload, cap, q->b64, blen, NULL, &len, NULL,
+	    sodium_base64_VARIANT_ORIGINAL);
+	j->plen = len;
+	snprintf(num, sizeof(num), "%ld", j->attempt);
+	snprintf(envid, sizeof(envid), "AKC_WORK_ID=%s", j->id);
+	snprintf(envatt, sizeof(envatt), "AKC_WORK_ATTEMPT=%s", num);
+	snprintf(envw, sizeof(envw), "AKC_WORKER=%s", W.id);
+	env[0] = envid;
+	env[1] = envatt;
+	env[2] = envw;
+	env[3] = NULL;
+	if (job_spawn(j, W.loop, &W.sc, env, now) < 0) {
+		report_failed(j->id, j->attempt, "worker cannot start the command", NULL);
+		job_free(j);
+		W.running--;
+		return -1;
+	}
+	log_debug("job %s attempt %ld started as pid %d (%zu bytes in)", j->id, j->attempt,
+	    (int)j->pid, j->plen);
+	return 0;
+}
+
+/*
+ * --pipe: every slot's command dies at once, again and again. A job that
+ * came for a request sent before that would wait here for nothing: its
+ * attempt fails, saying why, so that another worker gets it.
+ */
+static void
+fail_queued_if_broken(void)
+{
+	struct queued *q;
+	char why[160];
+	int i;
+
+	for (i = 0; i < W.njobs; i++)
+		if (!slot_broken(&W.slots[i]))
+			return;
+	snprintf(why, sizeof(why), "pipe command keeps exiting at once (%s): no slot can run the job",
+	    W.slots[0].last_exit);
+	while ((q = W.queue) != NULL) {
+		W.queue = q->next;
+		W.nqueued--;
+		log_warnx("job %s attempt %ld: %s", q->id, q->attempt, why);
+		report_failed(q->id, q->attempt, why, NULL);
+		queued_free(q);
+	}
+}
+
+/* Starts queued jobs on the free slots, oldest first. */
+static void
+start_queued(msec_t now)
+{
+	struct queued *q;
+	int i;
+
+	if (W.pipe != NULL && W.queue != NULL)
+		fail_queued_if_broken();
+	while (W.queue != NULL && !W.stopping && free_slots(now) > 0) {
+		q = W.queue;
+		W.queue = q->next;
+		W.nqueued--;
+		if (W.pipe == NULL)
+			(void)start_shell(q, now);
+		else
+			for (i = 0; i < W.njobs; i++)
+				if (slot_ready(&W.slots[i], now)) {
+					W.running++;
+					slot_give(&W.slots[i], q->id, q->attempt, q->b64, q->timeout,
+					    q->deadline, now);
+					log_debug("job %s attempt %ld given to slot %d", q->id,
+					    q->attempt, i + 1);
+					break;
+				}
+		queued_free(q);
+	}
+}
+
+/* A job from the master's answer goes to the local queue; a malformed one is reported or dropped. */
 static void
 take_job(const cJSON *job, msec_t now)
 {
 	const char *id = json_str(job, "id"), *b64 = json_str(job, "payload");
-	struct job *j = NULL, tmp;
 	long attempt, timeout = W.cfg.work_timeout;
 	size_t blen, cap, len;
-	char num[24], *env[4];
-	char envid[JOB_ID_MAX + 16], envatt[48], envw[JOB_ID_MAX + 16];
-	int i;
+	unsigned char *bin;
+	struct queued *q, **p;
 
 	if (id == NULL || !work_id_valid(id) || json_int(job, "attempt", 1, 1L << 30, &attempt) < 0) {
 		log_warnx("malformed job from the master: dropped");
@@ -263,49 +479,28 @@ take_job(const cJSON *job, msec_t now)
 		log_warnx("job %s: bad timeout_ms from the master: using work-timeout", id);
 		timeout = W.cfg.work_timeout;
 	}
-	job_clear(&tmp);
-	snprintf(tmp.id, sizeof(tmp.id), "%s", id);
-	tmp.attempt = attempt;
-	tmp.timeout = timeout;
-	for (i = 0; i < W.njobs && j == NULL; i++)
-		if (!W.jobs[i].used)
-			j = &W.jobs[i];
-	if (j == NULL) {
-		log_warnx("job %s: no free slot (the master gave more than asked)", id);
-		report_failed(&tmp, "worker has no free slot");
-		return;
-	}
-	*j = tmp;
-	j->used = 1;
-	W.running++;
 	blen = b64 ? strlen(b64) : 0;
 	cap = blen / 4 * 3 + 3;
-	if (b64 == NULL || (j->payload = malloc(cap)) == NULL ||
-	    sodium_base642bin(j->payload, cap, b64, blen, NULL, &len, NULL,
+	if ((bin = malloc(cap)) == NULL)
+		fatal("malloc");
+	if (b64 == NULL || sodium_base642bin(bin, cap, b64, blen, NULL, &len, NULL,
 	    sodium_base64_VARIANT_ORIGINAL) != 0) {
+		free(bin);
 		log_warnx("job %s: payload is not base64", id);
-		report_failed(j, "payload is not base64");
-		job_free(j);
-		W.running--;
+		report_failed(id, attempt, "payload is not base64", NULL);
 		return;
 	}
-	j->plen = len;
-	snprintf(num, sizeof(num), "%ld", j->attempt);
-	snprintf(envid, sizeof(envid), "AKC_WORK_ID=%s", j->id);
-	snprintf(envatt, sizeof(envatt), "AKC_WORK_ATTEMPT=%s", num);
-	snprintf(envw, sizeof(envw), "AKC_WORKER=%s", W.id);
-	env[0] = envid;
-	env[1] = envatt;
-	env[2] = envw;
-	env[3] = NULL;
-	if (job_spawn(j, W.loop, W.exec, env, now) < 0) {
-		report_failed(j, "worker cannot start the command");
-		job_free(j);
-		W.running--;
+	free(bin);
+	if (W.stopping) {
+		give_up(id, attempt);	/* 8. asked for before the signal */
 		return;
 	}
-	log_debug("job %s attempt %ld started as pid %d (%zu bytes in)", j->id, j->attempt,
-	    (int)j->pid, j->plen);
+	q = queued_new(id, attempt, timeout, timeout > 0 ? now + timeout : 0, b64);
+	for (p = &W.queue; *p != NULL; p = &(*p)->next)
+		;
+	*p = q;
+	W.nqueued++;
+	start_queued(now);
 }
 
 static void
@@ -313,10 +508,60 @@ jobs_tick(msec_t now)
 {
 	int i;
 
-	for (i = 0; i < W.njobs; i++)
+	for (i = 0; i < W.njobs; i++) {
+		if (W.pipe != NULL) {
+			slot_tick(&W.slots[i], now);
+			continue;
+		}
 		if (W.jobs[i].used && job_tick(&W.jobs[i], now))
 			log_debug("job %s attempt %ld: still running after %lldms: killed",
 			    W.jobs[i].id, W.jobs[i].attempt, (long long)W.jobs[i].timeout);
+	}
+	start_queued(now);
+}
+
+/* 7. The master cancelled job id: kill it, or drop it, and say nothing more about it. */
+static void
+cancel_one(const char *id, void *arg)
+{
+	msec_t now = *(msec_t *)arg;
+	struct queued **p, *q;
+	struct report *r, *next;
+	int i;
+
+	for (i = 0; i < W.njobs; i++) {
+		if (W.pipe != NULL && W.slots[i].busy && strcmp(W.slots[i].id, id) == 0) {
+			slot_cancel(&W.slots[i], now);
+			W.running--;
+		} else if (W.pipe == NULL && W.jobs[i].used && W.jobs[i].pid > 0 &&
+		    strcmp(W.jobs[i].id, id) == 0)
+			job_cancel(&W.jobs[i]);
+	}
+	for (p = &W.queue; *p != NULL; ) {
+		if (strcmp((*p)->id, id) == 0) {
+			q = *p;
+			*p = q->next;
+			W.nqueued--;
+			log_info("job %s attempt %ld cancelled by the master before it started",
+			    q->id, q->attempt);
+			queued_free(q);
+		} else
+			p = &(*p)->next;
+	}
+	for (r = W.reports; r != NULL; r = next) {
+		next = r->next;
+		if (!r->out && strcmp(r->id, id) == 0)
+			drop_report(r);
+	}
+}
+
+static void
+cancels(const cJSON *rsp, msec_t now)
+{
+	if (answer_cancels(rsp, cancel_one, &now) < 0) {
+		if (W.bad_cancels++ == 0)
+			log_warnx("malformed \"cancel\" list from the master: its bad entries ignored");
+	}
 }
 
 /* ---- channels to the master ---- */
@@ -417,14 +662,55 @@ asks_out(void)
 	return n;
 }
 
+/*
+ * How many requests for work may be out: one per free slot, and (6.) one
+ * per busy slot when jobs are short, less the jobs already waiting here.
+ */
+static int
+asks_wanted(msec_t now)
+{
+	int want = free_slots(now);
+
+	if (W.avg >= 0 && W.avg < PREFETCH_BELOW && !W.no_prefetch)
+		want += W.running;
+	want -= W.nqueued;
+	/* requests for work may be held a second: two channels stay for reports */
+	return want < W.nch - 2 ? want : W.nch - 2;
+}
+
+static void
+send_op(struct chan *c, enum chan_kind kind, const char *op, msec_t now)
+{
+	cJSON *req = request(op);
+	char *txt;
+
+	if (kind == CH_ASK) {
+		cJSON_AddNumberToObject(req, "slots", free_slots(now));
+		cJSON_AddNumberToObject(req, "wait", ASK_WAIT);
+	}
+	txt = json_print(req);
+	chan_send(c, kind, NULL, txt, now);
+	cJSON_free(txt);
+	cJSON_Delete(req);
+}
+
+/* 8. Stopping: unregister once the reports are out and the requests for work answered. */
+static int
+unregister_due(msec_t now)
+{
+	if (!W.stopping || W.unregistered || W.running > 0)
+		return 0;
+	if (now >= W.unregister_at)
+		return 1;
+	return W.reports == NULL && (asks_out() == 0 || now >= W.asks_until);
+}
+
 /* Gives each idle channel the most urgent message: reports, work requests, keep-alive. */
 static void
 chans_dispatch(msec_t now)
 {
 	struct report *r;
-	int i, free_slots = W.njobs - W.running, asking = asks_out(), any_busy = 0;
-	char *txt;
-	cJSON *req;
+	int i, want = W.stopping ? 0 : asks_wanted(now), asking = asks_out(), any_busy = 0;
 
 	for (i = 0; i < W.nch; i++)
 		any_busy |= W.ch[i].busy;
@@ -437,23 +723,16 @@ chans_dispatch(msec_t now)
 			;
 		if (r != NULL) {
 			chan_send(c, CH_REPORT, r, r->txt, now);
-		} else if (!W.stopping && free_slots > asking) {
-			req = request("request");
-			cJSON_AddNumberToObject(req, "slots", free_slots);
-			cJSON_AddNumberToObject(req, "wait", ASK_WAIT);
-			txt = json_print(req);
-			chan_send(c, CH_ASK, NULL, txt, now);
-			cJSON_free(txt);
-			cJSON_Delete(req);
+		} else if (unregister_due(now)) {
+			send_op(c, CH_UNREGISTER, "unregister", now);
+			if (c->busy)
+				W.unregistered = 1;
+		} else if (want > asking) {
+			send_op(c, CH_ASK, "request", now);
 			if (c->busy)
 				asking++;
-		} else if ((!W.stopping || W.running > 0) && !any_busy &&
-		    now - W.last_heard >= KEEPALIVE) {
-			req = request("register");
-			txt = json_print(req);
-			chan_send(c, CH_REGISTER, NULL, txt, now);
-			cJSON_free(txt);
-			cJSON_Delete(req);
+		} else if (!W.stopping && !any_busy && now - W.last_heard >= KEEPALIVE) {
+			send_op(c, CH_REGISTER, "register", now);
 		} else
 			continue;
 		any_busy |= c->busy;
@@ -479,6 +758,31 @@ chans_tick(msec_t now)
 	}
 }
 
+/*
+ * 8. The master took our unregister: it gives our jobs to others. A master
+ * that does not know the op gets a "failed" report for each instead.
+ */
+static void
+unregister_answered(int ok, const cJSON *rsp)
+{
+	const char *err = json_str(rsp, "error");
+	struct queued *q;
+
+	W.unregistered = 2;
+	if (ok) {
+		log_info("unregistered: the master gives our jobs to other workers");
+		for (; (q = W.gave_up) != NULL; queued_free(q))
+			W.gave_up = q->next;
+		return;
+	}
+	log_info("the master refused unregister (%s): reporting %s job(s) as failed instead",
+	    err ? err : "refused", W.gave_up ? "our" : "no");
+	for (; (q = W.gave_up) != NULL; queued_free(q)) {
+		W.gave_up = q->next;
+		report_failed(q->id, q->attempt, "worker stopped", NULL);
+	}
+}
+
 static void
 answered(struct chan *c, cJSON *rsp, msec_t now)
 {
@@ -497,6 +801,12 @@ answered(struct chan *c, cJSON *rsp, msec_t now)
 		return;
 	}
 	heard(now);
+	cancels(rsp, now);
+	if (c->kind == CH_UNREGISTER) {
+		chan_idle(c);
+		unregister_answered(ok, rsp);
+		return;
+	}
 	if (!ok) {
 		(void)json_int(rsp, "code", 1, 2, &code);
 		if (c->kind == CH_REPORT) {
@@ -531,6 +841,7 @@ answered(struct chan *c, cJSON *rsp, msec_t now)
 			c->not_before = c->sent + EMPTY_GAP;	/* a master that does not hold requests */
 		break;
 	case CH_REGISTER:
+	case CH_UNREGISTER:
 		chan_idle(c);
 		break;
 	}
@@ -572,12 +883,13 @@ setup(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "exec", required_argument, NULL, 'e' },
+		{ "pipe", required_argument, NULL, 'p' },
 		{ NULL, 0, NULL, 0 }
 	};
-	const char *conf, *exec = NULL;
+	const char *conf, *exec = NULL, *pipe = NULL;
 	int ch, check = 0, verbose = 0, quiet = 0;
 
-	/* daemon_setup's flags, plus --exec */
+	/* daemon_setup's flags, plus --exec and --pipe */
 	setlocale(LC_NUMERIC, "C");
 	log_init_daemon("worker");
 	conf = config_default_path();
@@ -598,6 +910,9 @@ setup(int argc, char **argv)
 		case 'e':
 			exec = optarg;
 			break;
+		case 'p':
+			pipe = optarg;
+			break;
 		case 'h':
 			printf("usage: %s\n", USAGE);
 			exit(0);
@@ -617,6 +932,14 @@ setup(int argc, char **argv)
 		fprintf(stderr, "worker: --exec needs a command\nusage: %s\n", USAGE);
 		exit(2);
 	}
+	if (pipe != NULL && *pipe == '\0') {
+		fprintf(stderr, "worker: --pipe needs a command\nusage: %s\n", USAGE);
+		exit(2);
+	}
+	if (exec != NULL && pipe != NULL) {
+		fprintf(stderr, "worker: --exec and --pipe exclude each other\nusage: %s\n", USAGE);
+		exit(2);
+	}
 	if (check)
 		log_init("worker");	/* as daemon_setup: plain lines for a person */
 	if (config_load(conf, &W.cfg) != 0)
@@ -626,7 +949,15 @@ setup(int argc, char **argv)
 		printf("configuration OK\n");
 		exit(0);
 	}
+	/* a flag beats the file; in the file, pipe beats exec (exec has a default) */
 	W.exec = exec != NULL ? exec : W.cfg.worker_exec;
+	W.pipe = exec != NULL ? NULL : pipe != NULL ? pipe : *W.cfg.worker_pipe ? W.cfg.worker_pipe : NULL;
+	if (getenv("AKC_WORKER_FORK") != NULL && strcmp(getenv("AKC_WORKER_FORK"), "1") == 0)
+		spawn_use_fork(1);	/* for bench/: fork+exec instead of vfork */
+	if (getenv("AKC_WORKER_PREFETCH") != NULL && strcmp(getenv("AKC_WORKER_PREFETCH"), "0") == 0)
+		W.no_prefetch = 1;	/* for bench/: no request for a busy slot */
+	if (getenv("AKC_WORKER_SHELL") != NULL && strcmp(getenv("AKC_WORKER_SHELL"), "1") == 0)
+		spawn_use_shell(1);	/* for bench/: /bin/sh -c even for a plain command */
 }
 
 /* Jobs' pipes must not land on 0-2 (dup2 onto itself keeps close-on-exec). */
@@ -658,12 +989,15 @@ next_deadline(msec_t now)
 		any_busy |= W.ch[i].busy;
 		earliest(&d, W.ch[i].busy ? W.ch[i].sent + ANSWER_WITHIN : W.ch[i].not_before, now);
 	}
-	for (i = 0; i < W.njobs; i++)
-		if (W.jobs[i].used && W.jobs[i].pid > 0 && !W.jobs[i].timed_out)
+	for (i = 0; i < W.njobs; i++) {
+		if (W.pipe != NULL)
+			earliest(&d, slot_next(&W.slots[i], now), now);
+		else if (W.jobs[i].used && W.jobs[i].pid > 0 && !W.jobs[i].timed_out)
 			earliest(&d, W.jobs[i].deadline, now);
+	}
 	if (W.stopping) {
 		earliest(&d, W.asks_until, now);
-		earliest(&d, W.kill_at, now);
+		earliest(&d, W.unregister_at, now);
 		earliest(&d, W.give_up_at, now);
 	}
 	if (!any_busy)
@@ -671,57 +1005,65 @@ next_deadline(msec_t now)
 	return d;
 }
 
-/* SIGTERM/SIGINT: no more asking; jobs finish (up to work-timeout), reports go out. */
-static void
+/*
+ * 8. SIGTERM/SIGINT: kill the running jobs and give up the queued ones (the
+ * master's unregister hands them to others), send what is left to report,
+ * unregister, exit. A second signal: exit now.
+ */
+static int
 on_stop_signal(msec_t now)
 {
+	struct queued *q;
 	int i;
 
-	if (!W.stopping) {
-		log_info("stopping on signal: %d job(s) running", W.running);
-		daemon_notify("STOPPING=1");
-		W.stopping = 1;
-		W.asks_until = now + ASK_WAIT + 500;
-		W.kill_at = now + W.cfg.work_timeout;
-		W.give_up_at = W.kill_at + REPORT_GRACE;
-		return;
+	if (W.stopping) {
+		log_info("second signal: exiting now");
+		return 1;
 	}
-	log_info("second signal: killing the jobs");
-	for (i = 0; i < W.njobs; i++)
-		if (W.jobs[i].used && W.jobs[i].pid > 0)
+	log_info("stopping on signal: %d job(s) running: killed", W.running);
+	daemon_notify("STOPPING=1");
+	W.stopping = 1;
+	W.asks_until = now + ASK_WAIT + 500;
+	W.unregister_at = now + STOP_UNREGISTER;
+	W.give_up_at = now + STOP_GRACE;
+	for (i = 0; i < W.njobs; i++) {
+		if (W.pipe != NULL) {
+			if (W.slots[i].busy) {
+				give_up(W.slots[i].id, W.slots[i].attempt);
+				W.running--;
+			}
+			slot_stop(&W.slots[i], 0);
+		} else if (W.jobs[i].used && W.jobs[i].pid > 0)
 			job_kill(&W.jobs[i], 1);
-	W.kill_at = now;
-	if (W.give_up_at > now + 2000)
-		W.give_up_at = now + 2000;
+	}
+	while ((q = W.queue) != NULL) {
+		W.queue = q->next;
+		W.nqueued--;
+		give_up(q->id, q->attempt);
+		queued_free(q);
+	}
+	return 0;
 }
 
+/* Done stopping: unregistered (or refused) and reported, or out of time. */
 static int
 stopped(msec_t now)
 {
 	struct report *r;
-	int i, n = 0;
+	int n = 0;
 
-	/*
-	 * A request for work out when we stopped may still bring a job: it is
-	 * run. It comes within ASK_WAIT from a master that answers at all.
-	 */
-	if (W.running == 0 && W.reports == NULL && (asks_out() == 0 || now >= W.asks_until))
+	if (W.running == 0 && W.unregistered == 2 && W.reports == NULL)
 		return 1;
-	if (now >= W.kill_at && W.running > 0) {
-		/* work-timeout after the signal: kill; they are reported as stopped */
-		for (i = 0; i < W.njobs; i++)
-			if (W.jobs[i].used && W.jobs[i].pid > 0 && !W.jobs[i].stopped) {
-				log_warnx("job %s still running at shutdown: killed", W.jobs[i].id);
-				job_kill(&W.jobs[i], 1);
-			}
-	}
-	if (now < W.give_up_at || W.running > 0)
-		return 0;	/* reports still have time, or jobs are not reaped yet */
+	if (now < W.give_up_at)
+		return 0;
 	for (r = W.reports; r != NULL; r = r->next)
 		n++;
 	if (n > 0)
 		log_warnx("giving up on %d report(s) the master did not take: "
 		    "it retries those jobs after work-timeout", n);
+	if (W.unregistered < 2)
+		log_warnx("the master did not answer unregister: it retries our jobs once it "
+		    "has not heard from us for a while");
 	return 1;
 }
 
@@ -781,21 +1123,34 @@ main(int argc, char **argv)
 		fatal("calloc");
 	for (i = 0; i < W.njobs; i++)
 		job_clear(&W.jobs[i]);
-	W.nch = W.njobs < CHAN_MAX ? W.njobs : CHAN_MAX;
+	W.avg = -1;
+	spawn_prepare(&W.sc, W.pipe != NULL ? W.pipe : W.exec);
+	W.nch = 2 * W.njobs + 2 < CHAN_MAX ? 2 * W.njobs + 2 : CHAN_MAX;
 	for (i = 0; i < W.nch; i++)
 		W.ch[i].s = W.ch[i].fd = -1;
 	mark_running();
 	now = clock_mono_ms();
 	W.last_heard = now;
-	log_info("worker %s: %d slot(s) running '/bin/sh -c %s', master through '%s'",
-	    W.id, W.njobs, W.exec, W.addr + 6);
+	if (W.pipe != NULL) {
+		if ((W.slots = calloc((size_t)W.njobs, sizeof(*W.slots))) == NULL)
+			fatal("calloc");
+		for (i = 0; i < W.njobs; i++) {
+			slot_init(&W.slots[i], i + 1, W.pipe, &W.sc, W.id, W.loop, slot_job_ended);
+			(void)slot_start(&W.slots[i], now);
+		}
+	}
+	log_info("worker %s: %d slot(s) running '%s%s'%s, master through '%s'",
+	    W.id, W.njobs, W.sc.direct ? "" : "/bin/sh -c ", W.pipe != NULL ? W.pipe : W.exec,
+	    W.pipe != NULL ? " once each (--pipe)" : " per job", W.addr + 6);
+	if (W.sc.direct)
+		log_info("a plain command: run as '%s' without the shell", W.sc.argv[0]);
 	daemon_notify("READY=1");
 
 	for (;;) {
 		sigs = loop_signals(W.loop);
 		now = clock_mono_ms();
-		if (sigs & ((1UL << SIGTERM) | (1UL << SIGINT)))
-			on_stop_signal(now);
+		if ((sigs & ((1UL << SIGTERM) | (1UL << SIGINT))) && on_stop_signal(now))
+			break;
 		reap(now);
 		jobs_tick(now);
 		chans_tick(now);

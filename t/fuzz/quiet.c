@@ -111,8 +111,7 @@ fatalx(const char *fmt, ...)
 	die(fmt, ap);
 }
 
-/* The levels (lib/log.c) and the other levels' functions, quiet as well. */
-static const char *levels[] = { "", "", "", "err", "warning", "notice", "info", "debug" };
+/* The level (names: lib/loglevel.c) and the other levels' functions, quiet as well. */
 static int level = 6;
 
 void
@@ -131,23 +130,6 @@ int
 log_getlevel(void)
 {
 	return level;
-}
-
-int
-log_level_parse(const char *name)
-{
-	int pri;
-
-	for (pri = 3; pri <= 7; pri++)
-		if (strcmp(name, levels[pri]) == 0)
-			return pri;
-	return -1;
-}
-
-const char *
-log_level_name(int pri)
-{
-	return pri >= 3 && pri <= 7 ? levels[pri] : "?";
 }
 
 int

@@ -87,6 +87,30 @@ full_file(void)
 	CHECK_INT(load("[node]\nname = a\naddress = tcp://h:1\n[master]\nkeep-finished = 0s\n", &c), 1);
 }
 
+/* [worker]: exec (a shell per job, default cat) or pipe (a command per slot), not both. */
+static void
+worker_section(void)
+{
+	struct akc_config c;
+
+	CHECK_INT(load("[node]\nname = a\naddress = tcp://h:1\n", &c), 0);
+	CHECK_STR(c.worker_exec, "cat");
+	CHECK_STR(c.worker_pipe, "");
+	CHECK_INT(load("[node]\nname = a\naddress = tcp://h:1\n[worker]\n"
+	    "pipe = jq -c --unbuffered '{id, result: .payload}'\nconcurrency = 8\n", &c), 0);
+	CHECK_STR(c.worker_pipe, "jq -c --unbuffered '{id, result: .payload}'");
+	CHECK_INT(c.worker_concurrency, 8);
+	CHECK_INT(load("[node]\nname = a\naddress = tcp://h:1\n[worker]\npipe = a\nexec = b\n", &c), 1);
+	CHECK(errors_contain(":6: [worker] exec and pipe exclude each other"));
+	CHECK_INT(load("[node]\nname = a\naddress = tcp://h:1\n[worker]\nexec = b\npipe = a\n", &c), 1);
+	CHECK(errors_contain("exclude each other"));
+	CHECK_INT(load("[node]\nname = a\naddress = tcp://h:1\n[worker]\npipe =\n", &c), 1);
+	CHECK(errors_contain("'pipe' needs a command"));
+	/* the same key twice is no conflict */
+	CHECK_INT(load("[node]\nname = a\naddress = tcp://h:1\n[worker]\nexec = a\nexec = b\n", &c), 0);
+	CHECK_STR(c.worker_exec, "b");
+}
+
 static void
 replica_nodes(void)
 {
@@ -269,6 +293,7 @@ main(void)
 	close(fd);
 	snprintf(errpath, sizeof(errpath), "%s.err", path);
 	RUN(full_file);
+	RUN(worker_section);
 	RUN(replica_nodes);
 	RUN(durations);
 	RUN(errors);

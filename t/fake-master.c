@@ -1,0 +1,98 @@
+/*
+ * fake-master: a stand-in for the master on a worker's proxy socket, for
+ * the worker's tests of what the real master may not do yet (cancel lists)
+ * or what is hard to see through it (which requests, when). It binds a REP
+ * socket at ENDPOINT and answers every request at once, logging each one as
+ * "MS REQUEST" (monotonic ms, the request's JSON) to LOG. What it answers
+ * comes from files in DIR, read at each request:
+ *
+ *   DIR/job     a job object: the answer to the next "request" is
+ *               {"ok":true,"job":JOB}, once; then the file is renamed job.given
+ *   DIR/cancel  a JSON array: every answer carries "cancel": ARRAY
+ *
+ * Everything else gets {"ok":true} ("request": with "job":null). Runs until
+ * killed.
+ *
+ * usage: fake-master ENDPOINT LOG DIR
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <cjson/cJSON.h>
+#include <nanomsg/nn.h>
+#include <nanomsg/reqrep.h>
+
+static long long
+now_ms(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+/* The JSON in DIR/NAME, or NULL. */
+static cJSON *
+from_file(const char *dir, const char *name)
+{
+	char path[4096], buf[65536];
+	size_t n;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	if ((f = fopen(path, "r")) == NULL)
+		return NULL;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	return cJSON_Parse(buf);
+}
+
+int
+main(int argc, char **argv)
+{
+	char *buf, *txt, from[4096], to[4096];
+	cJSON *req, *rsp, *job, *cancel;
+	const cJSON *op;
+	FILE *log;
+	int s, n;
+
+	if (argc != 4) {
+		fprintf(stderr, "usage: fake-master ENDPOINT LOG DIR\n");
+		return 2;
+	}
+	if ((log = fopen(argv[2], "a")) == NULL || (s = nn_socket(AF_SP, NN_REP)) < 0 ||
+	    nn_bind(s, argv[1]) < 0) {
+		fprintf(stderr, "fake-master: cannot start on %s\n", argv[1]);
+		return 1;
+	}
+	for (;;) {
+		if ((n = nn_recv(s, &buf, NN_MSG, 0)) < 0)
+			continue;
+		fprintf(log, "%lld %.*s\n", now_ms(), n, buf);
+		fflush(log);
+		req = cJSON_ParseWithLength(buf, (size_t)n);
+		nn_freemsg(buf);
+		op = cJSON_GetObjectItemCaseSensitive(req, "op");
+		rsp = cJSON_CreateObject();
+		cJSON_AddBoolToObject(rsp, "ok", 1);
+		if (cJSON_IsString(op) && strcmp(op->valuestring, "request") == 0) {
+			if ((job = from_file(argv[3], "job")) != NULL) {
+				snprintf(from, sizeof(from), "%s/job", argv[3]);
+				snprintf(to, sizeof(to), "%s/job.given", argv[3]);
+				rename(from, to);
+				cJSON_AddItemToObject(rsp, "job", job);
+			} else
+				cJSON_AddNullToObject(rsp, "job");
+		}
+		if ((cancel = from_file(argv[3], "cancel")) != NULL)
+			cJSON_AddItemToObject(rsp, "cancel", cancel);
+		txt = cJSON_PrintUnformatted(rsp);
+		nn_send(s, txt, strlen(txt), 0);
+		free(txt);
+		cJSON_Delete(rsp);
+		cJSON_Delete(req);
+	}
+}
