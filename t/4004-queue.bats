@@ -318,3 +318,30 @@ RFC3339='^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}Z$'
 	# (32 requests in flight against room for 4: without going again, the
 	# first refusal of the proxy would end it with exit 3)
 }
+
+@test "with real workers: a cancelled running job is killed on its worker; a worker stopped by SIGTERM leaves at once and its job runs elsewhere" {
+	work_cluster 3 work-timeout=60s
+	local w1 t0
+	w1=$(start_worker n2 --exec 'touch "$AKC_DIR/started.$AKC_WORK_ID"; sleep 30; echo late')
+	akc-submit -c "$(conf_of n1)" --id k-1 x >/dev/null
+	wait_until 20 [ -e "$AKC_DIR/started.k-1" ]
+	t0=$SECONDS
+	run akc-cancel -c "$(conf_of n3)" k-1
+	assert_success
+	# the worker kills it (long before its 30 s), and takes the next job
+	wait_until 20 grep -q "job k-1 attempt 1 cancelled by the master" "$AKC_DIR/n2.worker.log"
+	akc-submit -c "$(conf_of n1)" --id k-2 y >/dev/null
+	wait_until 20 [ -e "$AKC_DIR/started.k-2" ]
+	[ $((SECONDS - t0)) -lt 20 ]
+	[ "$(result_of n1 k-1 | jq -r .status)" = cancelled ]
+	[ "$(akc-results -c "$(conf_of n1)" | jq -r 'select(.id == "k-1") | .status' | wc -l)" = 1 ]
+	# SIGTERM while k-2 runs: the worker unregisters, the master retries k-2 on another worker
+	kill -TERM "$w1"
+	wait_until 10 eval '[ "$(queue_field n1 "workers | length")" = 0 ]'
+	[ $((SECONDS - t0)) -lt 30 ]
+	[ "$(job_status n1 k-2)" = pending ]
+	[ "$(akc-job -c "$(conf_of n1)" k-2 | jq -r '.history[-1].why')" = "worker $(akc-job -c "$(conf_of n1)" k-2 | jq -r '.history[1].worker') stopped" ]
+	start_worker n3 >/dev/null
+	wait_until 30 eval '[ "$(job_status n1 k-2)" = done ]'
+	[ "$(result_of n1 k-2 | jq -r .attempts)" = 2 ]
+}
