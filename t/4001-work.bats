@@ -40,9 +40,13 @@ teardown() { akc_teardown; }
 	[ "${lines[0]}" = same-1 ]
 	[ "$(jq -r .result <<<"${lines[1]}")" = hello ]
 	[ "$(jq -r .status <<<"${lines[1]}")" = done ]
-	run akc-submit -c "$(conf_of n1)" --id same-1 "other payload"
+	run akc-submit -c "$(conf_of n1)" --id same-1 "hello"
 	assert_success
 	assert_output same-1
+	# the same id with another payload is another job under a taken name: refused
+	run akc-submit -c "$(conf_of n1)" --id same-1 "other payload"
+	[ "$status" = 1 ]
+	assert_output "akc-submit: id same-1 exists with a different payload"
 	[ "$(akc-results -c "$(conf_of n1)" | jq -r 'select(.id == "same-1") | .result')" = hello ]
 	[ "$(results_count n1)" = 1 ]
 	# a generated id is printed once accepted
@@ -110,7 +114,7 @@ teardown() { akc_teardown; }
 	[ "$status" = 1 ]
 	[ "$(jq -r .status <<<"${lines[1]}")" = failed ]
 	[ "$(jq -r .attempts <<<"${lines[1]}")" = 3 ]
-	run akc-submit -c "$(conf_of n1)" --id s1 --wait --timeout 60s slow
+	run akc-submit -c "$(conf_of n1)" --id s1 --wait --call-timeout 60s slow
 	[ "$status" = 1 ]
 	[ "$(jq -r .attempts <<<"${lines[1]}")" = 3 ]
 	assert_output --partial "timed out"

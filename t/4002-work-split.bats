@@ -123,7 +123,7 @@ every_acked_once() {
 	start_singleton n1 master
 	wait_until 20 logged n1 "$off" \
 	    "recovery waits for a majority of the replica set: 1 of 2 needed promised; no promise yet from tcp://[^ ]+ \(not a member\), tcp://[^ ]+ \(not a member\)"
-	run akc-submit -c "$(conf_of n1)" --timeout 3s --id c0-1 "never acknowledged"
+	run akc-submit -c "$(conf_of n1)" --call-timeout 3s --id c0-1 "never acknowledged"
 	[ "$status" -ne 0 ] && [ "$status" -lt 128 ]
 	refute_line c0-1
 
@@ -173,7 +173,7 @@ every_acked_once() {
 	stop_singleton n3
 	local i
 	for i in 1 2 3 4 5 6; do
-		run akc-submit -c "$(conf_of n1)" --timeout 2s --id "x-$i" "payload of x-$i"
+		run akc-submit -c "$(conf_of n1)" --call-timeout 2s --id "x-$i" "payload of x-$i"
 		[ "$status" -ne 0 ] && [ "$status" -lt 128 ]
 		refute_line "x-$i"
 	done

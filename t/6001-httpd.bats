@@ -204,10 +204,13 @@ metric() {
 	j=$(hget n2 '/jobs?id=web-1' -X POST --data-binary 'hello over http' -H "$(auth)")
 	[ "$(code)" = 200 ]
 	[ "$(jq -c . <<<"$j")" = '{"id":"web-1","new":true}' ]
-	# the same id again is the same job
-	j=$(hget n3 '/jobs?id=web-1' -X POST --data-binary 'other' -H "$(auth)")
+	# the same id again is the same job; with another payload it is refused
+	j=$(hget n3 '/jobs?id=web-1' -X POST --data-binary 'hello over http' -H "$(auth)")
 	[ "$(code)" = 200 ]
 	[ "$(jq -r .new <<<"$j")" = false ]
+	hget n3 '/jobs?id=web-1' -X POST --data-binary 'other' -H "$(auth)" >/dev/null
+	[ "$(code)" = 409 ]
+	grep -q "id web-1 exists with a different payload" "$AKC_DIR/body"
 	wait_until 30 eval '[ "$(hget n3 /jobs/web-1 | jq -r .status)" = done ]'
 	[ "$(jq -r .result "$AKC_DIR/body")" = 'hello over http' ]
 	hget n1 /jobs/no-such-job

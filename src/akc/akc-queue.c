@@ -70,8 +70,13 @@ human(const cJSON *q)
 	/* first: a master that waits (a recovery, replication that does not move) says for what */
 	if (json_str(q, "waiting") != NULL)
 		printf("waiting: %s\n", json_str(q, "waiting"));
-	printf("pending %ld, in progress %ld, done %ld, failed %ld", count(q, "pending"),
-	    count(q, "in_progress"), count(q, "done"), count(q, "failed"));
+	printf("pending %ld", count(q, "pending"));
+	if (count(q, "delayed") > 0)
+		printf(" (%ld delayed)", count(q, "delayed"));
+	printf(", in progress %ld, done %ld, failed %ld", count(q, "in_progress"), count(q, "done"),
+	    count(q, "failed"));
+	if (count(q, "cancelled") > 0)
+		printf(", cancelled %ld", count(q, "cancelled"));
 	if (count(q, "forgotten") > 0)
 		printf(" (%ld of them forgotten)", count(q, "forgotten"));
 	printf("\n");

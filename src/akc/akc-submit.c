@@ -1,4 +1,7 @@
-/* akc-submit: submit one job to the master; prints its id once it is durably accepted. */
+/*
+ * akc-submit: submit one job to the master (or one per line of standard
+ * input with --batch); prints its id once it is durably accepted.
+ */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,10 +13,16 @@
 
 #include "json.h"
 #include "proto.h"
+#include "submit.h"
 #include "tool.h"
 #include "workcall.h"
 
-#define USAGE	"akc-submit [-c FILE] [--id ID] [--wait] [--timeout DURATION] [PAYLOAD | -]"
+#define USAGE	"akc-submit [-c FILE] [--id ID] [--wait] [--delay DURATION] [--priority N]\n" \
+	"                  [--timeout DURATION] [--call-timeout DURATION] [PAYLOAD | -]\n" \
+	"       akc-submit --batch [--with-ids | --id-prefix PREFIX] [options] < LINES"
+#define PRIORITY_MAX	4294967295L	/* 2^32 - 1 (the master's WORK_PRIORITY_MAX) */
+#define TIMEOUT_MAX	(24L * 3600 * 1000)	/* a job's own timeout */
+#define DELAY_MAX	(366L * 24 * 3600 * 1000)
 #define LONG_POLL	1000	/* ms the master holds a --wait status request until the job ends */
 #define POLL_EVERY	100	/* ms between status requests to a master that does not hold them */
 
@@ -55,8 +64,8 @@ read_stdin(const struct tool *t, size_t max, size_t *len)
 	return buf;
 }
 
-static char *
-to_b64(const unsigned char *buf, size_t len)
+char *
+submit_b64(const unsigned char *buf, size_t len)
 {
 	size_t n = sodium_base64_encoded_len(len, sodium_base64_VARIANT_ORIGINAL);
 	char *s = malloc(n);
@@ -65,6 +74,37 @@ to_b64(const unsigned char *buf, size_t len)
 		return NULL;
 	sodium_bin2base64(s, n, buf, len, sodium_base64_VARIANT_ORIGINAL);
 	return s;
+}
+
+cJSON *
+submit_request(const char *id, const char *b64, const struct submit_opts *o)
+{
+	cJSON *req = wc_request("submit");
+
+	cJSON_AddStringToObject(req, "id", id);
+	cJSON_AddStringToObject(req, "payload", b64);
+	if (o->priority >= 0)
+		cJSON_AddNumberToObject(req, "priority", (double)o->priority);
+	if (o->delay_ms > 0)
+		cJSON_AddNumberToObject(req, "delay_ms", (double)o->delay_ms);
+	if (o->timeout_ms > 0)
+		cJSON_AddNumberToObject(req, "timeout_ms", (double)o->timeout_ms);
+	return req;
+}
+
+/* A duration option with a unit, in min..max ms; a usage error if not. */
+static long
+duration_opt(const struct tool *t, const char *name, const char *arg, long min, long max)
+{
+	char why[160];
+	msec_t d = config_parse_duration(arg);
+
+	if (d < min || d > max) {
+		snprintf(why, sizeof(why), "bad --%s '%s': a duration with a unit (500ms, 30s, 2m)%s",
+		    name, arg, min > 0 ? ", more than 0" : "");
+		tool_usage(t, why);
+	}
+	return (long)d;
 }
 
 /* 32 hex digits, as the master would make: a re-sent submit stays one job. */
@@ -94,7 +134,8 @@ sleep_ms(long ms)
 static cJSON *
 result_line(const cJSON *st)
 {
-	static const char *keys[] = { "seq", "id", "status", "result", "attempts", "worker" };
+	static const char *keys[] = { "seq", "id", "status", "result", "attempts", "worker",
+	    "submitted", "started", "finished" };
 	cJSON *line = cJSON_CreateObject(), *v;
 	const char *key;
 	size_t i;
@@ -148,7 +189,7 @@ find_result(struct workcall *w, const char *id, uint64_t since)
 }
 
 /*
- * --wait: asks for the job's status until it is done or failed, with wait:
+ * --wait: asks for the job's status until it is done, failed or cancelled, with wait:
  * the master answers as soon as the job's result line is committed (a
  * push), or with the status it has when the wait ends. The id is
  * printed already, so a master that cannot be reached for a while (moving
@@ -193,7 +234,8 @@ wait_for(struct workcall *w, const char *id, uint64_t since)
 			cJSON_Delete(rsp);
 			return EXIT_TOOL_NODAEMON;
 		}
-		if (strcmp(status, "done") == 0 || strcmp(status, "failed") == 0) {
+		if (strcmp(status, "done") == 0 || strcmp(status, "failed") == 0 ||
+		    strcmp(status, "cancelled") == 0) {
 			rc = strcmp(status, "done") == 0 ? EXIT_TOOL_OK : EXIT_TOOL_REFUSED;
 			line = result_line(rsp);
 			tool_print_json(line);
@@ -216,8 +258,16 @@ main(int argc, char **argv)
 		{ "id", required_argument, NULL, 'i' },
 		{ "wait", no_argument, NULL, 'w' },
 		{ "timeout", required_argument, NULL, 't' },
+		{ "call-timeout", required_argument, NULL, 'T' },
+		{ "delay", required_argument, NULL, 'd' },
+		{ "priority", required_argument, NULL, 'p' },
+		{ "batch", no_argument, NULL, 'b' },
+		{ "with-ids", no_argument, NULL, 'I' },
+		{ "id-prefix", required_argument, NULL, 'P' },
 		{ NULL, 0, NULL, 0 }
 	};
+	struct batch_opts bo = { { -1, 0, 0 }, 0, NULL };
+	char *end;
 	struct tool t;
 	struct workcall w;
 	const char *id = NULL, *rid;
@@ -227,10 +277,10 @@ main(int argc, char **argv)
 	cJSON *req, *rsp;
 	msec_t timeout = WORK_TIMEOUT;
 	uint64_t since;
-	int ch, wait = 0, rc = EXIT_TOOL_OK;
+	int ch, wait = 0, batch = 0, rc = EXIT_TOOL_OK;
 
 	tool_init(&t, "akc-submit", USAGE);
-	while ((ch = getopt_long(argc, argv, "c:hi:wt:", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "c:hi:w", longopts, NULL)) != -1) {
 		if (tool_common_opt(&t, ch, optarg))
 			continue;
 		switch (ch) {
@@ -243,11 +293,50 @@ main(int argc, char **argv)
 			wait = 1;
 			break;
 		case 't':
-			if ((timeout = config_parse_duration(optarg)) <= 0 || timeout > 24 * 3600 * 1000)
-				tool_usage(&t, "bad --timeout: a duration with a unit (500ms, 30s, 2m)");
+			bo.job.timeout_ms = duration_opt(&t, "timeout", optarg, 1, TIMEOUT_MAX);
+			break;
+		case 'T':
+			timeout = duration_opt(&t, "call-timeout", optarg, 1, 24 * 3600 * 1000);
+			break;
+		case 'd':
+			bo.job.delay_ms = duration_opt(&t, "delay", optarg, 0, DELAY_MAX);
+			break;
+		case 'p':
+			errno = 0;
+			bo.job.priority = strtol(optarg, &end, 10);
+			if (errno != 0 || end == optarg || *end != '\0' || bo.job.priority < 0 ||
+			    bo.job.priority > PRIORITY_MAX)
+				tool_usage(&t, "bad --priority: a number 0-4294967295 (lower runs first)");
+			break;
+		case 'b':
+			batch = 1;
+			break;
+		case 'I':
+			bo.with_ids = 1;
+			break;
+		case 'P':
+			bo.id_prefix = optarg;
 			break;
 		}
 	}
+	if (batch) {
+		if (id != NULL || wait || optind != argc || (bo.with_ids && bo.id_prefix != NULL))
+			tool_usage(&t, "--batch reads standard input: no PAYLOAD, --id or --wait, "
+			    "and at most one of --with-ids and --id-prefix");
+		if (bo.id_prefix != NULL && !work_id_valid(bo.id_prefix))
+			tool_usage(&t, "bad --id-prefix: 1-118 characters of A-Za-z0-9._:-");
+		tool_config(&t);
+		if (sodium_init() < 0) {
+			fprintf(stderr, "akc-submit: libsodium cannot start\n");
+			return EXIT_TOOL_REFUSED;
+		}
+		wc_open(&w, &t, timeout);
+		rc = submit_batch(&w, &bo);
+		wc_close(&w);
+		tool_exit(&t, rc);
+	}
+	if (bo.with_ids || bo.id_prefix != NULL)
+		tool_usage(&t, "--with-ids and --id-prefix go with --batch");
 	if (argc - optind > 1)
 		tool_usage(&t, "unexpected argument");
 	if (optind == argc && isatty(STDIN_FILENO))
@@ -263,7 +352,7 @@ main(int argc, char **argv)
 		len = strlen(argv[optind]);
 		payload = (unsigned char *)strdup(argv[optind]);
 	}
-	if ((b64 = to_b64(payload, len)) == NULL) {
+	if ((b64 = submit_b64(payload, len)) == NULL) {
 		fprintf(stderr, "akc-submit: out of memory\n");
 		return EXIT_TOOL_REFUSED;
 	}
@@ -279,9 +368,7 @@ main(int argc, char **argv)
 		id = genid;
 	}
 	wc_open(&w, &t, timeout);
-	req = wc_request("submit");
-	cJSON_AddStringToObject(req, "id", id);
-	cJSON_AddStringToObject(req, "payload", b64);
+	req = submit_request(id, b64, &bo.job);
 	free(b64);
 	rsp = wc_call(&w, req);
 	if ((rid = json_str(rsp, "id")) == NULL || strcmp(rid, id) != 0) {

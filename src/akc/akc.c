@@ -8,7 +8,7 @@
 
 static const char *verbs[] = {
 	"members", "status", "events", "join", "leave", "down", "keys",
-	"submit", "results", "queue", NULL
+	"submit", "results", "queue", "job", "cancel", NULL
 };
 
 static void

@@ -16,10 +16,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <nanomsg/nn.h>
+#include <nanomsg/reqrep.h>
+
 #include "json.h"
 #include "proto.h"
 #include "sock.h"
 #include "workcall.h"
+
+#define RESEND_NEVER	(24 * 3600 * 1000)	/* we time out ourselves */
 
 void
 wc_fmt_ms(msec_t ms, char *buf, size_t len)
@@ -56,6 +61,33 @@ wc_open(struct workcall *w, struct tool *t, msec_t timeout)
 	}
 }
 
+/*
+ * Another REQ socket to the same proxy, a nanomsg one: akc-submit --batch
+ * keeps many requests in flight and polls them together (nn_poll), where
+ * one spc connection carries one request at a time. Only --batch pays for
+ * starting nanomsg.
+ */
+int
+wc_socket(struct workcall *w)
+{
+	int s, v;
+
+	if ((s = nn_socket(AF_SP, NN_REQ)) < 0) {
+		fprintf(stderr, "%s: cannot create socket: %s\n", w->t->prog, nn_strerror(nn_errno()));
+		exit(EXIT_TOOL_NODAEMON);
+	}
+	v = CTL_MAX_MSG;
+	nn_setsockopt(s, NN_SOL_SOCKET, NN_RCVMAXSIZE, &v, sizeof(v));
+	v = RESEND_NEVER;
+	nn_setsockopt(s, NN_REQ, NN_REQ_RESEND_IVL, &v, sizeof(v));
+	if (nn_connect(s, w->addr) < 0) {
+		fprintf(stderr, "%s: cannot connect to '%s': %s\n", w->t->prog, w->addr,
+		    nn_strerror(nn_errno()));
+		exit(EXIT_TOOL_NODAEMON);
+	}
+	return s;
+}
+
 void
 wc_close(struct workcall *w)
 {
@@ -75,11 +107,10 @@ enum wc_outcome
 wc_try(struct workcall *w, cJSON *req, cJSON **rsp, long *code, char *err, size_t errlen)
 {
 	char *txt, *buf = NULL, within[32], why[160];
-	const char *msg;
 	msec_t deadline = clock_mono_ms() + w->timeout;
 	size_t len;
 	ssize_t n;
-	int ok;
+	enum wc_outcome rc;
 
 	*rsp = NULL;
 	*code = 0;
@@ -102,8 +133,21 @@ wc_try(struct workcall *w, cJSON *req, cJSON **rsp, long *code, char *err, size_
 			snprintf(err, errlen, "no answer from '%s': %s", w->addr + 6, why);
 		return WC_UNREACHABLE;
 	}
-	*rsp = json_parse_why(buf, (size_t)n, why, sizeof(why));
+	rc = wc_answer(w, buf, (size_t)n, rsp, code, err, errlen);
 	free(buf);
+	return rc;
+}
+
+enum wc_outcome
+wc_answer(const struct workcall *w, const void *buf, size_t n, cJSON **rsp, long *code, char *err,
+    size_t errlen)
+{
+	char why[160];
+	const char *msg;
+	int ok;
+
+	*code = 0;
+	*rsp = json_parse_why(buf, n, why, sizeof(why));
 	if (!cJSON_IsObject(*rsp)) {
 		snprintf(err, errlen, "bad answer from '%s': %s", w->addr + 6,
 		    *rsp == NULL ? why : "not a JSON object");

@@ -27,6 +27,7 @@
 #include "json.h"
 #include "log.h"
 #include "loop.h"
+#include "policy.h"
 #include "repl.h"
 #include "request.h"
 #include "sock.h"
@@ -36,9 +37,10 @@
 
 #define USAGE		"master [-nqv] [-c FILE] [--listen ADDR] [--standby] [--repair]"
 #define BATCH		512		/* requests taken per loop turn */
-#define WORKER_GONE	10000		/* a worker silent this long is dropped */
+#define WORKER_GONE	4000		/* a worker silent this long is dropped */
 #define TICK		200		/* timeouts are checked this often */
-#define GRACE		WORKER_GONE	/* after a start: workers re-register, reports come in */
+#define GRACE		10000		/* after a start: workers re-register, reports come in */
+#define TIMEOUT_GRACE	1000		/* past an attempt's timeout before it is retried */
 #define REQ_MAX		(8 * 1024 * 1024)
 #define STALL_ANSWER	5000		/* an answer waits this long for replication, then says why */
 
@@ -65,13 +67,6 @@ struct parked {				/* a worker's long poll */
 	msec_t until;
 };
 
-#define MARKS		64		/* keep-finished: (time, seq) marks kept */
-
-struct mark {				/* the last event at a time (monotonic) */
-	msec_t at;
-	uint64_t seq;
-};
-
 /*
  * Submit-to-done latency of the jobs this process accepted and saw done
  * (akc-httpd's histogram): not event-sourced, so it restarts from zero with
@@ -87,11 +82,6 @@ struct latency {
 	double sum_ms;
 };
 
-struct wk {				/* a worker we heard from */
-	char id[WORKER_ID_MAX + 1];
-	msec_t seen;
-};
-
 struct master {
 	struct akc_config cfg;
 	struct loop *loop;
@@ -105,12 +95,9 @@ struct master {
 	int nheld, capheld;
 	struct parked *park;
 	int npark, cappark;
-	struct wk *wks;
-	int nwks, capwks;
+	struct policy p;		/* the job policy: policy.c */
 	uint64_t requests, bad;		/* requests, and malformed ones (queue: bad_requests) */
-	msec_t next_tick, started;
-	struct mark marks[MARKS];
-	int nmarks;
+	msec_t next_tick;
 	struct latency lat;
 	struct waiters wt;		/* results and status long polls */
 	uint64_t epoch_seq;		/* our epoch marker: nothing is woken before it is committed */
@@ -223,6 +210,20 @@ line_shown(cJSON *line)
 	free(b64);
 }
 
+/*
+ * A job's times, RFC 3339 UTC with ms (null: unknown, as for events from
+ * before they carried "at"): from the events, so the same on every replica
+ * and after every replay.
+ */
+static void
+add_times(cJSON *o, const struct job *jb)
+{
+	cJSON_AddItemToObject(o, "submitted", work_time_json(jb->submitted));
+	cJSON_AddItemToObject(o, "started", work_time_json(jb->attempts > 0 ? jb->started : 0));
+	cJSON_AddItemToObject(o, "finished", work_time_json(jb->status >= JOB_DONE ?
+	    jb->finished : 0));
+}
+
 /* An akc-results line; key is "result", or "result_base64" for a result that is not text. */
 static cJSON *
 result_line(const struct job *jb, uint64_t seq, const char *status, const char *key,
@@ -236,6 +237,7 @@ result_line(const struct job *jb, uint64_t seq, const char *status, const char *
 	cJSON_AddStringToObject(l, key, result);
 	cJSON_AddNumberToObject(l, "attempts", jb->attempts);
 	cJSON_AddStringToObject(l, "worker", jb->worker);
+	add_times(l, jb);
 	return l;
 }
 
@@ -273,91 +275,106 @@ record(cJSON *ev)
 		jb->accepted_at = clock_mono_ms();
 	else if (strcmp(e, "completed") == 0 && jb->accepted_at > 0)
 		latency_observe(clock_mono_ms() - jb->accepted_at);
-	if (strcmp(e, "completed") == 0 || strcmp(e, "failed") == 0) {
-		const char *key = e[0] == 'c' ? work_result_key(ev) : "result";
-		cJSON *l = result_line(jb, seq, e[0] == 'c' ? "done" : "failed", key,
-		    e[0] == 'c' ? json_str(ev, key) : json_str(ev, "why"));
+	if (strcmp(e, "completed") == 0 || strcmp(e, "failed") == 0 || strcmp(e, "cancelled") == 0) {
+		int done = strcmp(e, "completed") == 0;
+		const char *key = done ? work_result_key(ev) : "result";
+		cJSON *l = result_line(jb, seq, job_status_name(jb->status), key,
+		    done ? json_str(ev, key) : strcmp(e, "cancelled") == 0 ? "cancelled" :
+		    json_str(ev, "why"));
 
 		if (json_str(ev, "stderr") != NULL)
 			cJSON_AddStringToObject(l, "stderr", json_str(ev, "stderr"));
 		journal_put_result(&M.j, seq, l);
 		cJSON_Delete(l);
-		log_debug("job %s %s after %d attempt%s", jb->id, e[0] == 'c' ? "done" : "failed",
+		log_debug("job %s %s after %d attempt%s", jb->id, job_status_name(jb->status),
 		    jb->attempts, jb->attempts == 1 ? "" : "s");
 	}
 	cJSON_Delete(ev);
 	return seq;
 }
 
-/*
- * An attempt ended without a result: again, or failed for good, with the
- * tail of that attempt's stderr (errtail, NULL if its worker sent none).
- */
+/* policy.c's decisions come out here: journaled and applied, as every event. */
 static void
-attempt_over(struct job *jb, const char *worker, const char *why, int timed_out,
-    const char *errtail)
+emit(void *arg, cJSON *ev)
 {
-	if (jb->attempts >= M.cfg.max_attempts) {
-		char msg[300];
-
-		snprintf(msg, sizeof(msg), "gave up after %d attempts: %s", jb->attempts, why);
-		utf8_scrub(msg);
-		record(ev_with_stderr(ev_failed(jb, msg), errtail));
-	} else if (timed_out)
-		record(ev_timed_out(jb));
-	else
-		record(ev_attempt_failed(jb, worker, why));
+	(void)arg;
+	record(ev);
 }
 
 /* ---- workers ---- */
 
-static struct wk *
-seen(const char *id, msec_t now)
+/* Tells a worker, in an answer to it, which of its attempts were cancelled. */
+static cJSON *
+with_kills(cJSON *r, const char *worker)
 {
-	int i;
+	cJSON *ids = policy_kills(&M.p, worker);
 
-	for (i = 0; i < M.nwks; i++)
-		if (strcmp(M.wks[i].id, id) == 0) {
-			M.wks[i].seen = now;
-			return &M.wks[i];
-		}
-	if (M.nwks == M.capwks) {
-		M.capwks = M.capwks ? 2 * M.capwks : 16;
-		if ((M.wks = realloc(M.wks, (size_t)M.capwks * sizeof(*M.wks))) == NULL)
-			fatal("realloc");
-	}
-	snprintf(M.wks[M.nwks].id, sizeof(M.wks[0].id), "%s", id);
-	M.wks[M.nwks].seen = now;
-	log_info("worker %s registered", id);
-	return &M.wks[M.nwks++];
+	if (ids != NULL)
+		cJSON_AddItemToObject(r, "cancel", ids);
+	return r;
 }
 
+/* The answer that hands job jb (started for worker already) to it. */
 static cJSON *
-job_for(struct job *jb, const char *worker)
+job_answer(const struct job *jb, const char *worker)
 {
 	cJSON *r = ok(), *o;
 
-	record(ev_started(jb, worker, clock_wall_ms()));
 	o = cJSON_AddObjectToObject(r, "job");
 	cJSON_AddStringToObject(o, "id", jb->id);
 	cJSON_AddStringToObject(o, "payload", jb->payload);
 	cJSON_AddNumberToObject(o, "attempt", jb->attempts);
-	cJSON_AddNumberToObject(o, "timeout_ms", (double)M.cfg.work_timeout);
-	return r;
+	cJSON_AddNumberToObject(o, "timeout_ms", (double)policy_timeout(&M.p, jb));
+	return with_kills(r, worker);
 }
 
-/* Pending work to parked long polls, oldest first. */
+static cJSON *
+no_job(const char *worker)
+{
+	cJSON *r = ok();
+
+	cJSON_AddNullToObject(r, "job");
+	return with_kills(r, worker);
+}
+
+/* Ready work to parked long polls, oldest first. */
 static void
 dispatch(void)
 {
 	struct job *jb;
+	int64_t wall = clock_wall_ms();
 
-	while (M.npark > 0 && (jb = work_next(&M.w)) != NULL) {
+	while (M.npark > 0 && (jb = policy_next(&M.p, M.park[0].worker, wall)) != NULL) {
 		struct parked p = M.park[0];
 
 		memmove(&M.park[0], &M.park[1], (size_t)(M.npark - 1) * sizeof(*M.park));
 		M.npark--;
-		send_later(p.hdr, p.hdrlen, job_for(jb, p.worker));
+		send_later(p.hdr, p.hdrlen, job_answer(jb, p.worker));
+	}
+}
+
+/* A cancel for a parked worker goes at once, in an answer without a job. */
+static void
+unpark_kills(void)
+{
+	int i;
+
+	for (i = 0; i < M.npark; ) {
+		cJSON *ids = policy_kills(&M.p, M.park[i].worker);
+
+		if (ids == NULL) {
+			i++;
+			continue;
+		}
+		{
+			cJSON *r = ok();
+
+			cJSON_AddNullToObject(r, "job");
+			cJSON_AddItemToObject(r, "cancel", ids);
+			send_later(M.park[i].hdr, M.park[i].hdrlen, r);
+		}
+		memmove(&M.park[i], &M.park[i + 1], (size_t)(M.npark - i - 1) * sizeof(*M.park));
+		M.npark--;
 	}
 }
 
@@ -369,31 +386,10 @@ op_submit(const struct request *rq, const unsigned char *hdr, size_t hdrlen)
 	const char *id = rq->id;
 	char gen[33], err[256];
 	unsigned char rnd[16];
-	struct job *jb;
-	uint64_t seq;
+	uint64_t since;
 	cJSON *r;
-	int i, code;
+	int i, code, isnew;
 
-	if (id != NULL && (jb = work_find(&M.w, id)) != NULL) {
-		/* the same id twice is one job; its first acceptance may not be synced yet */
-		r = ok();
-		cJSON_AddStringToObject(r, "id", id);
-		cJSON_AddBoolToObject(r, "new", 0);
-		/* its result line, once there is one, comes after this seq */
-		json_add_u64(r, "since", jb->status == JOB_DONE || jb->status == JOB_FAILED ?
-		    jb->seq - 1 : M.w.seq);
-		send_later(hdr, hdrlen, r);
-		return;
-	}
-	if ((code = request_payload(rq->payload, M.cfg.max_payload, err, sizeof(err))) != 0) {
-		send_later(hdr, hdrlen, refuse(code, "%s", err));
-		return;
-	}
-	if (M.w.npending >= M.cfg.max_pending) {
-		send_later(hdr, hdrlen, refuse(1, "queue full: %ld jobs pending (max-pending)",
-		    M.w.npending));
-		return;
-	}
 	if (id == NULL) {
 		if (getrandom(rnd, sizeof(rnd), 0) != sizeof(rnd))
 			fatal("getrandom");
@@ -401,11 +397,67 @@ op_submit(const struct request *rq, const unsigned char *hdr, size_t hdrlen)
 			snprintf(gen + 2 * i, 3, "%02x", rnd[i]);
 		id = gen;
 	}
-	seq = record(ev_accepted(id, rq->payload));
+	if ((code = policy_submit(&M.p, id, rq->payload, &rq->opts, clock_wall_ms(), &isnew, &since,
+	    err, sizeof(err))) != 0) {
+		send_later(hdr, hdrlen, refuse(code, "%s", err));
+		return;
+	}
+	/* a known id's first acceptance may not be synced yet: the answer waits as well */
 	r = ok();
 	cJSON_AddStringToObject(r, "id", id);
-	cJSON_AddBoolToObject(r, "new", 1);
-	json_add_u64(r, "since", seq);
+	cJSON_AddBoolToObject(r, "new", isnew);
+	/* its result line, once there is one, comes after this seq */
+	json_add_u64(r, "since", since);
+	send_later(hdr, hdrlen, r);
+}
+
+/* One job's state as akc-job shows it (the job op). */
+static void
+op_job(const struct request *rq, const unsigned char *hdr, size_t hdrlen)
+{
+	struct job *jb;
+	cJSON *r, *o;
+
+	if ((jb = work_find(&M.w, rq->id)) == NULL) {
+		send_later(hdr, hdrlen, refuse(1, "no job %s", rq->id));
+		return;
+	}
+	r = ok();
+	o = cJSON_AddObjectToObject(r, "job");
+	cJSON_AddStringToObject(o, "id", jb->id);
+	cJSON_AddStringToObject(o, "status", work_status_at(jb, clock_wall_ms()));
+	cJSON_AddNumberToObject(o, "priority", jb->priority);
+	cJSON_AddNumberToObject(o, "attempts", jb->attempts);
+	if (jb->status == JOB_RUNNING)
+		cJSON_AddStringToObject(o, "worker", jb->worker);
+	else if (jb->worker[0])
+		cJSON_AddStringToObject(o, "last_worker", jb->worker);
+	add_times(o, jb);
+	if (jb->ready_at > 0)
+		cJSON_AddItemToObject(o, "ready_at", work_time_json(jb->ready_at));
+	cJSON_AddNumberToObject(o, "timeout_ms", (double)policy_timeout(&M.p, jb));
+	if (jb->seq)
+		cJSON_AddNumberToObject(o, "seq", (double)jb->seq);
+	cJSON_AddItemToObject(o, "history", work_history_json(jb));
+	if (jb->hist_dropped)
+		cJSON_AddNumberToObject(o, "history_dropped", jb->hist_dropped);
+	send_later(hdr, hdrlen, r);
+}
+
+static void
+op_cancel(const struct request *rq, const unsigned char *hdr, size_t hdrlen)
+{
+	char err[300];
+	cJSON *r;
+
+	if (policy_cancel(&M.p, rq->id, clock_wall_ms(), err, sizeof(err)) != 0) {
+		send_later(hdr, hdrlen, refuse(1, "%s", err));
+		return;
+	}
+	unpark_kills();
+	r = ok();
+	cJSON_AddStringToObject(r, "id", rq->id);
+	json_add_u64(r, "seq", M.w.seq);
 	send_later(hdr, hdrlen, r);
 }
 
@@ -416,8 +468,9 @@ status_answer(const struct job *jb)
 	cJSON *r = ok(), *line;
 
 	cJSON_AddStringToObject(r, "id", jb->id);
-	cJSON_AddStringToObject(r, "status", job_status_name(jb->status));
+	cJSON_AddStringToObject(r, "status", work_status_at(jb, clock_wall_ms()));
 	cJSON_AddNumberToObject(r, "attempts", jb->attempts);
+	add_times(r, jb);
 	if (jb->worker[0])
 		cJSON_AddStringToObject(r, "worker", jb->worker);
 	if (jb->seq) {
@@ -583,24 +636,27 @@ op_queue(const unsigned char *hdr, size_t hdrlen, msec_t now)
 	cJSON_AddNumberToObject(r, "in_progress", (double)M.w.nrunning);
 	cJSON_AddNumberToObject(r, "done", (double)M.w.ndone);
 	cJSON_AddNumberToObject(r, "failed", (double)M.w.nfailed);
+	cJSON_AddNumberToObject(r, "cancelled", (double)M.w.ncancelled);
+	work_next(&M.w, wall);	/* delayed jobs whose time came count as ready */
+	cJSON_AddNumberToObject(r, "delayed", (double)work_ndelayed(&M.w));
 	cJSON_AddNumberToObject(r, "forgotten", (double)M.w.nforgotten);
-	/* every job is in one of the four (done and failed count the forgotten) */
+	/* every job is in one of the five (the finished count the forgotten) */
 	cJSON_AddNumberToObject(r, "accepted",
-	    (double)(M.w.npending + M.w.nrunning + M.w.ndone + M.w.nfailed));
+	    (double)(M.w.npending + M.w.nrunning + M.w.ndone + M.w.nfailed + M.w.ncancelled));
 	cJSON_AddNumberToObject(r, "seq", (double)M.w.seq);
 	cJSON_AddNumberToObject(r, "requests", (double)M.requests);
 	cJSON_AddNumberToObject(r, "bad_requests", (double)M.bad);
 	ws = cJSON_AddArrayToObject(r, "workers");
-	for (i = 0; i < M.nwks; i++) {
+	for (i = 0; i < M.p.nwks; i++) {
 		cJSON *o = cJSON_CreateObject(), *jobs = cJSON_CreateArray();
 
-		cJSON_AddStringToObject(o, "worker", M.wks[i].id);
+		cJSON_AddStringToObject(o, "worker", M.p.wks[i].id);
 		for (jb = M.w.run_head; jb != NULL; jb = jb->next)
-			if (strcmp(jb->worker, M.wks[i].id) == 0)
+			if (strcmp(jb->worker, M.p.wks[i].id) == 0)
 				cJSON_AddItemToArray(jobs, cJSON_CreateString(jb->id));
 		cJSON_AddStringToObject(o, "state", cJSON_GetArraySize(jobs) ? "busy" : "idle");
 		cJSON_AddItemToObject(o, "jobs", jobs);
-		cJSON_AddNumberToObject(o, "seen_ms", (double)(now - M.wks[i].seen));
+		cJSON_AddNumberToObject(o, "seen_ms", (double)(now - M.p.wks[i].seen));
 		cJSON_AddItemToArray(ws, o);
 	}
 	ws = cJSON_AddArrayToObject(r, "standbys");
@@ -648,16 +704,14 @@ op_request(const struct request *rq, const unsigned char *hdr, size_t hdrlen, ms
 	long wait = rq->wait;
 	struct job *jb;
 
-	seen(w, now);
-	if ((jb = work_next(&M.w)) != NULL) {
-		send_later(hdr, hdrlen, job_for(jb, w));
+	policy_seen(&M.p, w, now);
+	if ((jb = policy_next(&M.p, w, clock_wall_ms())) != NULL) {
+		send_later(hdr, hdrlen, job_answer(jb, w));
 		return;
 	}
-	if (wait <= 0) {
-		cJSON *r = ok();
-
-		cJSON_AddNullToObject(r, "job");
-		send_later(hdr, hdrlen, r);
+	/* a cancel to tell goes now, not after the long poll */
+	if (wait <= 0 || policy_kills_for(&M.p, w)) {
+		send_later(hdr, hdrlen, no_job(w));
 		return;
 	}
 	if (M.npark == M.cappark) {
@@ -675,48 +729,34 @@ op_request(const struct request *rq, const unsigned char *hdr, size_t hdrlen, ms
 static void
 op_done(const struct request *rq, const unsigned char *hdr, size_t hdrlen, msec_t now)
 {
-	const char *w = rq->worker, *id = rq->id, *why = rq->why, *errtail = rq->errtail;
-	long attempt = rq->attempt;
-	int success = rq->op == OP_DONE;
-	char err[256];
-	struct job *jb;
+	const char *w = rq->worker;
+	char err[300];
+	unsigned char *bin = NULL;
+	char *canon = NULL;
+	const char *rkey = NULL, *result = NULL;
+	size_t len;
+	int rc;
 
-	seen(w, now);
-	if ((jb = work_find(&M.w, id)) == NULL) {
-		send_later(hdr, hdrlen, refuse(1, "no job '%.40s'", id));
-		return;
-	}
-	if (jb->status == JOB_DONE || jb->status == JOB_FAILED) {
-		send_later(hdr, hdrlen, ok());	/* its answer was lost: again */
-		return;
-	}
-	if (jb->status != JOB_RUNNING || jb->attempts != attempt || strcmp(jb->worker, w) != 0) {
-		send_later(hdr, hdrlen, refuse(1, "job %s: attempt %ld by %s is not the running one",
-		    id, attempt, w));
-		return;
-	}
-	if (success) {
-		size_t len;
-		unsigned char *bin = request_result(rq->result, &len, err, sizeof(err));
-		char *canon;
-
-		if (bin == NULL) {
-			send_later(hdr, hdrlen, refuse(2, "%s", err));
+	policy_seen(&M.p, w, now);
+	if (rq->op == OP_DONE) {
+		if ((bin = request_result(rq->result, &len, err, sizeof(err))) == NULL) {
+			send_later(hdr, hdrlen, with_kills(refuse(2, "%s", err), w));
 			return;
 		}
 		/* stdout is text (result) only if JSON carries it exactly; else its bytes */
 		if (utf8_text(bin, len)) {
-			record(ev_completed(jb, w, (const char *)bin));
+			rkey = "result";
+			result = (const char *)bin;
 		} else {
-			canon = to_b64(bin, len);
-			record(ev_completed_b64(jb, w, canon));
-			free(canon);
+			rkey = "result_base64";
+			result = canon = to_b64(bin, len);
 		}
-		free(bin);
-	} else
-		attempt_over(jb, w, why ? why : "failed", 0, errtail);
-	send_later(hdr, hdrlen, ok());
-	(void)now;
+	}
+	rc = policy_report(&M.p, w, rq->id, rq->attempt, rq->op == OP_DONE, rkey, result, rq->why,
+	    rq->errtail, clock_wall_ms(), err, sizeof(err));
+	free(bin);
+	free(canon);
+	send_later(hdr, hdrlen, with_kills(rc == 0 ? ok() : refuse(rc, "%s", err), w));
 }
 
 static void
@@ -762,8 +802,18 @@ handle(const unsigned char *hdr, size_t hdrlen, const char *buf, size_t len, mse
 		op_done(&rq, hdr, hdrlen, now);
 		break;
 	case OP_REGISTER:
-		seen(rq.worker, now);
+		policy_seen(&M.p, rq.worker, now);
+		send_later(hdr, hdrlen, with_kills(ok(), rq.worker));
+		break;
+	case OP_UNREGISTER:
+		policy_unregister(&M.p, rq.worker, clock_wall_ms());
 		send_later(hdr, hdrlen, ok());
+		break;
+	case OP_JOB:
+		op_job(&rq, hdr, hdrlen);
+		break;
+	case OP_CANCEL:
+		op_cancel(&rq, hdr, hdrlen);
 		break;
 	}
 	cJSON_Delete(req);
@@ -969,99 +1019,20 @@ merge_own(void)
 
 /* ---- time ---- */
 
-/*
- * keep-finished: a mark of the last event every keep-finished / MARK_EVERY
- * (on the monotonic clock: a jump of the wall clock forgets nothing early);
- * finished jobs up to the newest mark older than keep-finished are
- * forgotten, by an event, so a replay forgets the same. So a job is kept
- * between keep-finished and 1 + 1/MARK_EVERY times that. Marks start with
- * this master: after a failover, jobs finished before it are kept
- * keep-finished longer. Their result lines stay in the journal.
- */
-#define MARK_EVERY	(MARKS / 2)
-
-static void
-forget_tick(msec_t now)
-{
-	msec_t keep = M.cfg.keep_finished, every = keep / MARK_EVERY;
-	int i, best = -1;
-	long before;
-
-	if (keep <= 0)
-		return;
-	if (every < 100)
-		every = 100;
-	if (M.nmarks == 0 || now - M.marks[M.nmarks - 1].at >= every) {
-		if (M.nmarks == MARKS)	/* not while marks span keep-finished: the oldest go */
-			memmove(M.marks, M.marks + 1, (size_t)--M.nmarks * sizeof(*M.marks));
-		M.marks[M.nmarks++] = (struct mark){ now, M.w.seq };
-	}
-	for (i = 0; i < M.nmarks; i++)
-		if (M.marks[i].at <= now - keep)
-			best = i;
-	if (best < 0)
-		return;
-	if (M.marks[best].seq > M.w.forgot_upto && work_forgettable(&M.w, M.marks[best].seq)) {
-		before = M.w.nforgotten;
-		record(ev_forget(M.marks[best].seq));
-		log_info("forgot %ld finished job%s (up to event %llu, finished over %llds ago)",
-		    M.w.nforgotten - before, M.w.nforgotten - before == 1 ? "" : "s",
-		    (unsigned long long)M.marks[best].seq, (long long)(keep / 1000));
-	}
-	/* the marks before it are of no more use */
-	memmove(M.marks, M.marks + best, (size_t)(M.nmarks - best) * sizeof(*M.marks));
-	M.nmarks -= best;
-}
-
 static void
 tick(msec_t now)
 {
-	struct job *jb;
-	int i, k;
-	int64_t wall = clock_wall_ms();
+	int i;
 
 	/* long polls that found nothing */
 	for (i = 0; i < M.npark; ) {
 		if (M.park[i].until <= now) {
-			cJSON *r = ok();
-
-			cJSON_AddNullToObject(r, "job");
-			send_later(M.park[i].hdr, M.park[i].hdrlen, r);
+			send_later(M.park[i].hdr, M.park[i].hdrlen, no_job(M.park[i].worker));
 			M.park[i] = M.park[--M.npark];
 		} else
 			i++;
 	}
-	forget_tick(now);
-	/*
-	 * Fresh from a replay (a failover), attempts and workers get a grace:
-	 * the workers re-register and their held reports arrive through the
-	 * proxy before anything is declared timed out or lost.
-	 */
-	if (now - M.started < GRACE)
-		return;
-	/* attempts past work-timeout (the worker kills them at that time too) */
-	while ((jb = work_overdue(&M.w, wall, M.cfg.work_timeout + 1000)) != NULL) {
-		log_debug("job %s: attempt %d on %s timed out", jb->id, jb->attempts, jb->worker);
-		attempt_over(jb, jb->worker, "timed out", 1, NULL);
-	}
-	/* workers gone silent: their jobs go to someone else */
-	for (i = 0; i < M.nwks; ) {
-		if (now - M.wks[i].seen < WORKER_GONE) {
-			i++;
-			continue;
-		}
-		log_notice("worker %s not heard from for %ds: dropped", M.wks[i].id, WORKER_GONE / 1000);
-		for (k = 1; k; ) {
-			k = 0;
-			for (jb = M.w.run_head; jb != NULL; jb = jb->next)
-				if (strcmp(jb->worker, M.wks[i].id) == 0) {
-					attempt_over(jb, jb->worker, "worker lost", 1, NULL);
-					k = 1;
-					break;
-				}
-		}
-		M.wks[i] = M.wks[--M.nwks];
-	}
+	policy_tick(&M.p, now, clock_wall_ms());
 }
 
 /* ---- long polls ---- */
@@ -1247,9 +1218,19 @@ recovered(const char *dir, msec_t t0)
 	record(ev);
 	M.epoch_seq = M.j.seq;	/* nothing is woken before our marker is committed */
 	M.wake_seen = repl_commit_point(&M.r);
+	{
+		/* the grace counts from here */
+		struct policy_conf pc = { .max_attempts = M.cfg.max_attempts,
+		    .work_timeout = M.cfg.work_timeout, .timeout_grace = TIMEOUT_GRACE,
+		    .keep_finished = M.cfg.keep_finished, .max_pending = M.cfg.max_pending,
+		    .max_payload = M.cfg.max_payload, .worker_gone = WORKER_GONE,
+		    .start_grace = GRACE };
+
+		policy_init(&M.p, &pc, &M.w, emit, NULL, clock_mono_ms());
+	}
 	if (M.j.o_first < M.j.o_next)
 		merge_own();
-	M.started = clock_mono_ms();	/* the grace counts from here */
+	policy_recall_kills(&M.p, clock_wall_ms());
 	daemon_notify("READY=1");	/* it serves now */
 	log_info("journal %s: replayed to event %llu in %lldms (snapshot at %llu): "
 	    "%ld pending, %ld running, %ld done, %ld failed", dir,
@@ -1379,16 +1360,24 @@ main(int argc, char **argv)
 		{
 			msec_t d = repl_next_deadline(&M.r), wd = waiters_next_deadline(&M.wt);
 			msec_t t = M.r.recovering ? now + TICK : M.next_tick;
+			int64_t ready = work_next_ready_at(&M.w);
 
 			if (wd >= 0 && (d < 0 || wd < d))
 				d = wd;
-			loop_poll(M.loop, d >= 0 && d < t ? d : t);
+			if (d < 0 || d > t)
+				d = t;
+			/* a delayed job due before then goes to a parked worker on time */
+			if (!M.r.recovering && ready > 0 && M.npark > 0 &&
+			    now + (ready - clock_wall_ms()) < d)
+				d = now + (ready - clock_wall_ms());
+			loop_poll(M.loop, d);
 		}
 	}
 	if (!M.r.recovering)
 		commit_and_answer(clock_mono_ms());
 	journal_close(&M.j);
 	waiters_free(&M.wt);
+	policy_free(&M.p);
 	work_free(&M.w);
 	nn_close(M.s);
 	return 0;

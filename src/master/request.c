@@ -44,6 +44,15 @@ wait_field(const cJSON *req)
 	return wait > REQ_WAIT_MAX ? REQ_WAIT_MAX : wait;
 }
 
+/* An optional number field: absent leaves *out; -1 when present and not a number in range. */
+static int
+opt_field(const cJSON *req, const char *key, long min, long max, long *out)
+{
+	if (cJSON_GetObjectItemCaseSensitive(req, key) == NULL)
+		return 0;
+	return json_int(req, key, min, max, out);
+}
+
 int
 request_parse(const cJSON *req, struct request *r, int *bad, char *err, size_t errlen)
 {
@@ -63,10 +72,24 @@ request_parse(const cJSON *req, struct request *r, int *bad, char *err, size_t e
 			return refusal(2, err, errlen, "submit needs a payload (base64)");
 		if (r->id != NULL && !work_id_valid(r->id))
 			return refusal(2, err, errlen, "bad job id '%.40s': 1-128 of A-Za-z0-9._:-", r->id);
+		r->opts.priority = WORK_PRIORITY_DEFAULT;
+		if (opt_field(req, "priority", 0, WORK_PRIORITY_MAX, &r->opts.priority) < 0)
+			return refusal(2, err, errlen, "bad priority: a number 0-%ld", WORK_PRIORITY_MAX);
+		if (opt_field(req, "delay_ms", 0, WORK_DELAY_MAX, &r->opts.delay_ms) < 0)
+			return refusal(2, err, errlen, "bad delay_ms: a number of ms 0-%ld",
+			    WORK_DELAY_MAX);
+		if (opt_field(req, "timeout_ms", 1, WORK_TIMEOUT_MAX, &r->opts.timeout_ms) < 0)
+			return refusal(2, err, errlen, "bad timeout_ms: a number of ms 1-%ld",
+			    WORK_TIMEOUT_MAX);
 	} else if (strcmp(op, "status") == 0) {
 		r->op = OP_STATUS;
 		r->wait = wait_field(req);
-	} else if (strcmp(op, "results") == 0) {
+	} else if (strcmp(op, "job") == 0 || strcmp(op, "cancel") == 0) {
+		r->op = op[0] == 'j' ? OP_JOB : OP_CANCEL;
+		if (r->id == NULL || !work_id_valid(r->id))
+			return refusal(2, err, errlen, "%s needs a job id (1-128 of A-Za-z0-9._:-)", op);
+	}
+	else if (strcmp(op, "results") == 0) {
 		r->op = OP_RESULTS;
 		if ((cJSON_GetObjectItemCaseSensitive(req, "since") != NULL &&
 		    json_int(req, "since", 0, 1L << 53, &r->since) < 0) ||
@@ -98,10 +121,10 @@ request_parse(const cJSON *req, struct request *r, int *bad, char *err, size_t e
 		    (success && r->result == NULL))
 			return refusal(2, err, errlen, "%s needs worker, id, attempt%s",
 			    success ? "done" : "failed", success ? " and result" : "");
-	} else if (strcmp(op, "register") == 0) {
-		r->op = OP_REGISTER;
+	} else if (strcmp(op, "register") == 0 || strcmp(op, "unregister") == 0) {
+		r->op = op[0] == 'r' ? OP_REGISTER : OP_UNREGISTER;
 		if (worker_field(req, &r->worker) < 0)
-			return refusal(2, err, errlen, "register needs a worker id");
+			return refusal(2, err, errlen, "%s needs a worker id", op);
 	} else {
 		*bad = 1;
 		return refusal(2, err, errlen, "unknown op '%.40s'", op);

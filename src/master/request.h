@@ -9,19 +9,23 @@
 
 #include <cjson/cJSON.h>
 
+#include "work.h"
+
 #define REQ_WAIT_MAX	1500		/* longest long poll (request, results, status): under
 					   the proxy's resend (PROXY_RESEND, 2 s) */
 #define REQ_RESULT_MAX	(1024 * 1024)	/* longest result, decoded */
 
 enum req_op { OP_SUBMIT, OP_STATUS, OP_RESULTS, OP_QUEUE, OP_REQUEST, OP_DONE, OP_FAILED,
-	OP_REGISTER };
+	OP_REGISTER, OP_JOB, OP_CANCEL, OP_UNREGISTER };
 
 /* A checked request; the strings point into the parsed JSON. */
 struct request {
 	enum req_op op;
-	const char *id;		/* submit (NULL: the master makes one), status (may be NULL), done, failed */
+	const char *id;		/* submit (NULL: the master makes one), status (may be NULL), done,
+				   failed, job, cancel */
 	const char *payload;	/* submit: base64, not yet decoded (request_payload) */
-	const char *worker;	/* request, done, failed, register */
+	const char *worker;	/* request, done, failed, register, unregister */
+	struct job_opts opts;	/* submit: priority, delay_ms, timeout_ms (0: none given) */
 	const char *result;	/* done: base64, not yet decoded (request_result) */
 	const char *why;	/* failed: may be NULL */
 	const char *errtail;	/* failed: the tail of the job's stderr, may be NULL */

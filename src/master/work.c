@@ -3,11 +3,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sodium.h>
+
+#include "clock.h"
 #include "json.h"
 #include "log.h"
 #include "work.h"
 
-static const char *status_names[] = { "pending", "running", "done", "failed" };
+static const char *status_names[] = { "pending", "running", "done", "failed", "cancelled" };
 
 const char *
 job_status_name(enum job_status s)
@@ -24,6 +27,28 @@ work_init(struct work *w)
 		fatal("calloc");
 }
 
+static void
+hist_clear(struct job *j)
+{
+	int i;
+
+	for (i = 0; i < j->nhist; i++) {
+		free(j->hist[i].worker);
+		free(j->hist[i].why);
+	}
+	free(j->hist);
+	j->hist = NULL;
+	j->nhist = 0;
+}
+
+static void
+job_free(struct job *j)
+{
+	hist_clear(j);
+	free(j->payload);
+	free(j);
+}
+
 void
 work_free(struct work *w)
 {
@@ -34,10 +59,11 @@ work_free(struct work *w)
 			struct job *j = w->b[i];
 
 			w->b[i] = j->hnext;
-			free(j->payload);
-			free(j);
+			job_free(j);
 		}
 	free(w->b);
+	free(w->ready.a);
+	free(w->delayed.a);
 	memset(w, 0, sizeof(*w));
 }
 
@@ -101,7 +127,98 @@ add(struct work *w, const char *id)
 	return j;
 }
 
-/* ---- the pending queue, the running list and the finished list ---- */
+/* ---- the pending heaps, the running list and the finished list ---- */
+
+/* Whether a goes before b among ready jobs: lower priority, then pending first. */
+static int
+ready_before(const struct job *a, const struct job *b)
+{
+	if (a->priority != b->priority)
+		return a->priority < b->priority;
+	return a->order < b->order;
+}
+
+static int
+before(int heap, const struct job *a, const struct job *b)
+{
+	if (heap == HEAP_DELAYED && a->ready_at != b->ready_at)
+		return a->ready_at < b->ready_at;
+	return ready_before(a, b);
+}
+
+static struct heap *
+heap_of(struct work *w, int heap)
+{
+	return heap == HEAP_READY ? &w->ready : &w->delayed;
+}
+
+static void
+heap_set(struct heap *h, size_t i, struct job *j)
+{
+	h->a[i] = j;
+	j->hidx = i;
+}
+
+static void
+sift_up(struct heap *h, int heap, size_t i)
+{
+	struct job *j = h->a[i];
+
+	while (i > 0 && before(heap, j, h->a[(i - 1) / 2])) {
+		heap_set(h, i, h->a[(i - 1) / 2]);
+		i = (i - 1) / 2;
+	}
+	heap_set(h, i, j);
+}
+
+static void
+sift_down(struct heap *h, int heap, size_t i)
+{
+	struct job *j = h->a[i];
+	size_t c;
+
+	while ((c = 2 * i + 1) < h->n) {
+		if (c + 1 < h->n && before(heap, h->a[c + 1], h->a[c]))
+			c++;
+		if (!before(heap, h->a[c], j))
+			break;
+		heap_set(h, i, h->a[c]);
+		i = c;
+	}
+	heap_set(h, i, j);
+}
+
+static void
+heap_push(struct work *w, int heap, struct job *j)
+{
+	struct heap *h = heap_of(w, heap);
+
+	if (h->n == h->cap) {
+		h->cap = h->cap ? 2 * h->cap : 1024;
+		if ((h->a = realloc(h->a, h->cap * sizeof(*h->a))) == NULL)
+			fatal("realloc");
+	}
+	j->heap = heap;
+	heap_set(h, h->n++, j);
+	sift_up(h, heap, h->n - 1);
+}
+
+static void
+heap_remove(struct work *w, struct job *j)
+{
+	struct heap *h = heap_of(w, j->heap);
+	size_t i = j->hidx;
+	int heap = j->heap;
+	struct job *last;
+
+	j->heap = HEAP_NONE;
+	if (i == --h->n)
+		return;
+	last = h->a[h->n];
+	heap_set(h, i, last);
+	sift_up(h, heap, i);
+	sift_down(h, heap, last->hidx);
+}
 
 /* Appends j to the list from *head to *tail. */
 static void
@@ -116,31 +233,33 @@ append(struct job **head, struct job **tail, struct job *j)
 	*tail = j;
 }
 
+/* Takes a pending or running job out of its heap or list. */
 static void
 unlink_job(struct work *w, struct job *j)
 {
+	if (j->status == JOB_PENDING) {
+		heap_remove(w, j);
+		w->npending--;
+		return;
+	}
 	if (j->prev != NULL)
 		j->prev->next = j->next;
-	else if (w->pend_head == j)
-		w->pend_head = j->next;
 	else if (w->run_head == j)
 		w->run_head = j->next;
 	if (j->next != NULL)
 		j->next->prev = j->prev;
-	else if (w->pend_tail == j)
-		w->pend_tail = j->prev;
-	if (j->status == JOB_PENDING)
-		w->npending--;
-	else if (j->status == JOB_RUNNING)
+	if (j->status == JOB_RUNNING)
 		w->nrunning--;
 	j->prev = j->next = NULL;
 }
 
+/* Makes j pending as of event seq: it queues behind the jobs pending before. */
 static void
-enqueue(struct work *w, struct job *j)
+enqueue(struct work *w, struct job *j, uint64_t seq)
 {
 	j->status = JOB_PENDING;
-	append(&w->pend_head, &w->pend_tail, j);
+	j->order = seq;
+	heap_push(w, j->ready_at > 0 ? HEAP_DELAYED : HEAP_READY, j);
 	w->npending++;
 }
 
@@ -165,8 +284,10 @@ finish(struct work *w, struct job *j, enum job_status st, uint64_t seq)
 	j->payload = NULL;
 	if (st == JOB_DONE)
 		w->ndone++;
-	else
+	else if (st == JOB_FAILED)
 		w->nfailed++;
+	else
+		w->ncancelled++;
 	/* the finished list stays in seq order: events come in order */
 	append(&w->fin_head, &w->fin_tail, j);
 }
@@ -183,8 +304,7 @@ drop(struct work *w, struct job *j)
 			break;
 		}
 	w->n--;
-	free(j->payload);
-	free(j);
+	job_free(j);
 }
 
 static void
@@ -229,6 +349,35 @@ ev_accepted(const char *id, const char *payload_b64)
 
 	cJSON_AddStringToObject(e, "payload", payload_b64);
 	return e;
+}
+
+cJSON *
+ev_at(cJSON *ev, int64_t wall)
+{
+	cJSON_DeleteItemFromObjectCaseSensitive(ev, "at");
+	cJSON_AddNumberToObject(ev, "at", (double)wall);
+	return ev;
+}
+
+cJSON *
+ev_accepted_opts(const char *id, const char *payload_b64, const struct job_opts *o, int64_t wall)
+{
+	cJSON *e = ev_at(ev_accepted(id, payload_b64), wall);
+
+	/* defaults stay out: such an event reads as one from before the options */
+	if (o->priority != WORK_PRIORITY_DEFAULT)
+		cJSON_AddNumberToObject(e, "priority", (double)o->priority);
+	if (o->delay_ms > 0)
+		cJSON_AddNumberToObject(e, "ready_at", (double)(wall + o->delay_ms));
+	if (o->timeout_ms > 0)
+		cJSON_AddNumberToObject(e, "timeout_ms", (double)o->timeout_ms);
+	return e;
+}
+
+cJSON *
+ev_cancelled(const struct job *j)
+{
+	return event("cancelled", j->id);
 }
 
 cJSON *
@@ -326,12 +475,177 @@ ev_with_stderr(cJSON *ev, const char *tail)
 	return ev;
 }
 
+/* ---- payload hashes and history ---- */
+
+static void
+payload_hash(const char *b64, unsigned char out[16])
+{
+	crypto_generichash(out, 16, (const unsigned char *)b64, strlen(b64), NULL, 0);
+}
+
+int
+work_same_payload(const struct job *j, const char *payload_b64)
+{
+	unsigned char h[16];
+
+	if (!j->has_phash)
+		return -1;
+	payload_hash(payload_b64, h);
+	return memcmp(h, j->phash, sizeof(h)) == 0;
+}
+
+/* The event types a history holds, as the static strings it points to. */
+static const char *hist_types[] = { "accepted", "started", "completed", "attempt-failed",
+    "timed-out", "failed", "cancelled" };
+
+static const char *
+hist_type(const char *e)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(hist_types) / sizeof(hist_types[0]); i++)
+		if (strcmp(hist_types[i], e) == 0)
+			return hist_types[i];
+	return NULL;
+}
+
+static char *
+dup_or_null(const char *s)
+{
+	char *d;
+
+	if (s == NULL)
+		return NULL;
+	if ((d = strdup(s)) == NULL)
+		fatal("strdup");
+	return d;
+}
+
+/* Adds an entry to j's history, the oldest going once it holds WORK_HISTORY_MAX. */
+static void
+hist_add(struct job *j, const char *e, int64_t at, int attempt, const char *worker,
+    const char *why)
+{
+	struct hist *h;
+
+	if ((e = hist_type(e)) == NULL)
+		return;
+	if (j->nhist == WORK_HISTORY_MAX) {
+		free(j->hist[0].worker);
+		free(j->hist[0].why);
+		memmove(j->hist, j->hist + 1, (size_t)(j->nhist - 1) * sizeof(*j->hist));
+		j->nhist--;
+		j->hist_dropped++;
+	} else if ((j->hist = realloc(j->hist, (size_t)(j->nhist + 1) * sizeof(*j->hist))) == NULL)
+		fatal("realloc");
+	h = &j->hist[j->nhist++];
+	h->e = e;
+	h->at = at;
+	h->attempt = attempt;
+	h->worker = dup_or_null(worker);
+	h->why = dup_or_null(why);
+}
+
+cJSON *
+work_time_json(int64_t wall)
+{
+	char ts[40];
+
+	if (wall <= 0)
+		return cJSON_CreateNull();
+	clock_rfc3339(wall, ts, sizeof(ts));
+	return cJSON_CreateString(ts);
+}
+
+cJSON *
+work_history_json(const struct job *j)
+{
+	cJSON *arr = cJSON_CreateArray(), *o;
+	int i;
+
+	for (i = 0; i < j->nhist; i++) {
+		o = cJSON_CreateObject();
+		cJSON_AddStringToObject(o, "e", j->hist[i].e);
+		cJSON_AddItemToObject(o, "at", work_time_json(j->hist[i].at));
+		if (j->hist[i].worker != NULL)
+			cJSON_AddStringToObject(o, "worker", j->hist[i].worker);
+		if (j->hist[i].attempt > 0)
+			cJSON_AddNumberToObject(o, "attempt", j->hist[i].attempt);
+		if (j->hist[i].why != NULL)
+			cJSON_AddStringToObject(o, "why", j->hist[i].why);
+		cJSON_AddItemToArray(arr, o);
+	}
+	return arr;
+}
+
+/* The history as a snapshot keeps it: at as ms, not as text. */
+static cJSON *
+hist_snapshot(const struct job *j)
+{
+	cJSON *arr = cJSON_CreateArray(), *o;
+	int i;
+
+	for (i = 0; i < j->nhist; i++) {
+		o = cJSON_CreateObject();
+		cJSON_AddStringToObject(o, "e", j->hist[i].e);
+		cJSON_AddNumberToObject(o, "at", (double)j->hist[i].at);
+		if (j->hist[i].worker != NULL)
+			cJSON_AddStringToObject(o, "worker", j->hist[i].worker);
+		if (j->hist[i].attempt > 0)
+			cJSON_AddNumberToObject(o, "attempt", j->hist[i].attempt);
+		if (j->hist[i].why != NULL)
+			cJSON_AddStringToObject(o, "why", j->hist[i].why);
+		cJSON_AddItemToArray(arr, o);
+	}
+	return arr;
+}
+
+/* Reads a snapshot's history back; -1 if an entry is malformed. */
+static int
+hist_restore(struct job *j, const cJSON *arr)
+{
+	const cJSON *o;
+	long at, attempt;
+
+	if (arr == NULL)
+		return 0;	/* a snapshot from before histories */
+	if (!cJSON_IsArray(arr))
+		return -1;
+	cJSON_ArrayForEach(o, arr) {
+		const char *e = json_str(o, "e");
+
+		if (e == NULL || hist_type(e) == NULL || json_int(o, "at", 0, 1L << 53, &at) < 0)
+			return -1;
+		if (json_int(o, "attempt", 1, 1000000, &attempt) < 0)
+			attempt = 0;
+		hist_add(j, e, (int64_t)at, (int)attempt, json_str(o, "worker"), json_str(o, "why"));
+	}
+	return 0;
+}
+
+const char *
+work_status_at(const struct job *j, int64_t now)
+{
+	if (j->status == JOB_PENDING && j->ready_at > now)
+		return "delayed";
+	return status_names[j->status];
+}
+
+/* An optional number field: absent leaves *out as it is; -1 if present and bad. */
+static int
+opt_num(const cJSON *ev, const char *key, long min, long max, long *out)
+{
+	if (cJSON_GetObjectItemCaseSensitive(ev, key) == NULL)
+		return 0;
+	return json_int(ev, key, min, max, out);
+}
+
 int
 work_apply(struct work *w, uint64_t seq, const cJSON *ev, char *err, size_t errlen)
 {
 	const char *e = json_str(ev, "e"), *id = json_str(ev, "id"), *s;
 	struct job *j;
-	long num;
+	long num, at;
 
 	if (seq != w->seq + 1) {
 		snprintf(err, errlen, "event %llu follows %llu", (unsigned long long)seq,
@@ -358,13 +672,28 @@ work_apply(struct work *w, uint64_t seq, const cJSON *ev, char *err, size_t errl
 		return -1;
 	}
 	j = work_find(w, id);
+	at = 0;
+	if (opt_num(ev, "at", 0, 1L << 53, &at) < 0)
+		goto bad;
 	if (strcmp(e, "accepted") == 0) {
-		if (j != NULL || (s = json_str(ev, "payload")) == NULL)
+		long pri = WORK_PRIORITY_DEFAULT, ready = 0, tmo = 0;
+
+		if (j != NULL || (s = json_str(ev, "payload")) == NULL ||
+		    opt_num(ev, "priority", 0, WORK_PRIORITY_MAX, &pri) < 0 ||
+		    opt_num(ev, "ready_at", 0, 1L << 53, &ready) < 0 ||
+		    opt_num(ev, "timeout_ms", 1, WORK_TIMEOUT_MAX, &tmo) < 0)
 			goto bad;
 		j = add(w, id);
 		if ((j->payload = strdup(s)) == NULL)
 			fatal("strdup");
-		enqueue(w, j);
+		payload_hash(s, j->phash);
+		j->has_phash = 1;
+		j->priority = (uint32_t)pri;
+		j->ready_at = ready;
+		j->timeout_ms = tmo;
+		j->submitted = at;
+		enqueue(w, j, seq);
+		hist_add(j, e, at, 0, NULL, NULL);
 	} else if (strcmp(e, "started") == 0) {
 		if (j == NULL || j->status != JOB_PENDING || (s = json_str(ev, "worker")) == NULL ||
 		    strlen(s) > WORKER_ID_MAX || json_int(ev, "at", 0, 1L << 53, &num) < 0)
@@ -374,23 +703,29 @@ work_apply(struct work *w, uint64_t seq, const cJSON *ev, char *err, size_t errl
 		j->attempts++;
 		snprintf(j->worker, sizeof(j->worker), "%s", s);
 		j->started = (int64_t)num;
+		hist_add(j, e, at, j->attempts, s, NULL);
 	} else if (strcmp(e, "completed") == 0) {
 		if (j == NULL || j->status != JOB_RUNNING || work_result_key(ev) == NULL ||
 		    (s = json_str(ev, "worker")) == NULL || strlen(s) > WORKER_ID_MAX)
 			goto bad;
 		unlink_job(w, j);
 		snprintf(j->worker, sizeof(j->worker), "%s", s);
+		j->finished = at;
 		finish(w, j, JOB_DONE, seq);
+		hist_add(j, e, at, 0, s, NULL);
 	} else if (strcmp(e, "attempt-failed") == 0 || strcmp(e, "timed-out") == 0) {
 		if (j == NULL || j->status != JOB_RUNNING)
 			goto bad;
 		unlink_job(w, j);
-		enqueue(w, j);
-	} else if (strcmp(e, "failed") == 0) {
+		enqueue(w, j, seq);
+		hist_add(j, e, at, 0, json_str(ev, "worker"), json_str(ev, "why"));
+	} else if (strcmp(e, "failed") == 0 || strcmp(e, "cancelled") == 0) {
 		if (j == NULL || (j->status != JOB_RUNNING && j->status != JOB_PENDING))
 			goto bad;
 		unlink_job(w, j);
-		finish(w, j, JOB_FAILED, seq);
+		j->finished = at;
+		finish(w, j, e[0] == 'f' ? JOB_FAILED : JOB_CANCELLED, seq);
+		hist_add(j, e, at, 0, NULL, json_str(ev, "why"));
 	} else
 		goto bad;
 	w->seq = seq;
@@ -402,18 +737,36 @@ bad:
 }
 
 struct job *
-work_next(const struct work *w)
+work_next(struct work *w, int64_t now)
 {
-	return w->pend_head;
+	struct job *j;
+
+	while (w->delayed.n > 0 && (j = w->delayed.a[0])->ready_at <= now) {
+		heap_remove(w, j);
+		heap_push(w, HEAP_READY, j);
+	}
+	return w->ready.n > 0 ? w->ready.a[0] : NULL;
+}
+
+int64_t
+work_next_ready_at(const struct work *w)
+{
+	return w->delayed.n > 0 ? w->delayed.a[0]->ready_at : 0;
+}
+
+long
+work_ndelayed(const struct work *w)
+{
+	return (long)w->delayed.n;
 }
 
 struct job *
-work_overdue(const struct work *w, int64_t wall, int64_t timeout)
+work_overdue(const struct work *w, int64_t wall, int64_t timeout, int64_t grace)
 {
 	struct job *j;
 
 	for (j = w->run_head; j != NULL; j = j->next)
-		if (wall - j->started >= timeout)
+		if (wall - j->started >= (j->timeout_ms > 0 ? j->timeout_ms : timeout) + grace)
 			return j;
 	return NULL;
 }
@@ -436,7 +789,38 @@ job_json(const struct job *j)
 		cJSON_AddNumberToObject(o, "at", (double)j->started);
 	if (j->seq)
 		json_add_u64(o, "seq", j->seq);
+	if (j->status == JOB_PENDING)
+		json_add_u64(o, "order", j->order);
+	if (j->priority != WORK_PRIORITY_DEFAULT)
+		cJSON_AddNumberToObject(o, "priority", (double)j->priority);
+	if (j->ready_at > 0)
+		cJSON_AddNumberToObject(o, "ready_at", (double)j->ready_at);
+	if (j->timeout_ms > 0)
+		cJSON_AddNumberToObject(o, "timeout_ms", (double)j->timeout_ms);
+	if (j->submitted > 0)
+		cJSON_AddNumberToObject(o, "submitted", (double)j->submitted);
+	if (j->started > 0)
+		cJSON_AddNumberToObject(o, "started", (double)j->started);
+	if (j->finished > 0)
+		cJSON_AddNumberToObject(o, "finished", (double)j->finished);
+	if (j->has_phash) {
+		char hex[33];
+
+		sodium_bin2hex(hex, sizeof(hex), j->phash, sizeof(j->phash));
+		cJSON_AddStringToObject(o, "phash", hex);
+	}
+	if (j->hist_dropped > 0)
+		cJSON_AddNumberToObject(o, "hist_dropped", j->hist_dropped);
+	cJSON_AddItemToObject(o, "history", hist_snapshot(j));
 	return o;
+}
+
+static int
+by_order(const void *a, const void *b)
+{
+	uint64_t x = (*(struct job *const *)a)->order, y = (*(struct job *const *)b)->order;
+
+	return x < y ? -1 : x > y;
 }
 
 cJSON *
@@ -448,12 +832,30 @@ work_snapshot(const struct work *w)
 	json_add_u64(s, "seq", w->seq);
 	cJSON_AddNumberToObject(s, "done", (double)w->ndone);
 	cJSON_AddNumberToObject(s, "failed", (double)w->nfailed);
+	cJSON_AddNumberToObject(s, "cancelled", (double)w->ncancelled);
 	cJSON_AddNumberToObject(s, "forgotten", (double)w->nforgotten);
 	json_add_u64(s, "forgot_upto", w->forgot_upto);
-	/* pending in queue order first, so a restore keeps the order */
+	/*
+	 * pending first, in the order they became pending (each carries it,
+	 * and snapshots from before "order" are read in this order)
+	 */
 	jobs = cJSON_AddArrayToObject(s, "pending");
-	for (j = w->pend_head; j != NULL; j = j->next)
-		cJSON_AddItemToArray(jobs, job_json(j));
+	{
+		struct job **pa;
+		size_t k, n = w->ready.n + w->delayed.n;
+
+		if ((pa = malloc((n ? n : 1) * sizeof(*pa))) == NULL)
+			fatal("malloc");
+		if (w->ready.n > 0)
+			memcpy(pa, w->ready.a, w->ready.n * sizeof(*pa));
+		if (w->delayed.n > 0)
+			memcpy(pa + w->ready.n, w->delayed.a, w->delayed.n * sizeof(*pa));
+		if (n > 0)
+			qsort(pa, n, sizeof(*pa), by_order);
+		for (k = 0; k < n; k++)
+			cJSON_AddItemToArray(jobs, job_json(pa[k]));
+		free(pa);
+	}
 	/*
 	 * then running ones, from the tail of the running list (restore pushes
 	 * each to its head, which gives the same order back), then finished
@@ -498,6 +900,7 @@ work_restore(struct work *w, const cJSON *snap, char *err, size_t errlen)
 	uint64_t seq, jseq;
 	struct job **fin = NULL;
 	size_t nfin = 0, capfin = 0, k;
+	uint64_t pos;
 	int pass, rc = -1;
 
 	if (json_u64(snap, "seq", &seq) < 0) {
@@ -510,20 +913,51 @@ work_restore(struct work *w, const cJSON *snap, char *err, size_t errlen)
 			snprintf(err, errlen, "snapshot: no job list");
 			goto out;
 		}
+		pos = 0;
 		cJSON_ArrayForEach(o, arr) {
 			const char *id = json_str(o, "id"), *st = json_str(o, "status"),
-			    *wk = json_str(o, "worker"), *pl = json_str(o, "payload");
-			long attempts, at;
+			    *wk = json_str(o, "worker"), *pl = json_str(o, "payload"),
+			    *ph = json_str(o, "phash");
+			long attempts, at, pri = WORK_PRIORITY_DEFAULT, ready = 0, tmo = 0, sub = 0,
+			    sta = 0, fin_at = 0, dropped = 0;
+			uint64_t order = ++pos;
 			struct job *j;
 
 			if (id == NULL || !work_id_valid(id) || work_find(w, id) != NULL || st == NULL ||
 			    json_int(o, "attempts", 0, 1000000, &attempts) < 0 ||
-			    (wk != NULL && strlen(wk) > WORKER_ID_MAX)) {
+			    (wk != NULL && strlen(wk) > WORKER_ID_MAX) ||
+			    opt_num(o, "priority", 0, WORK_PRIORITY_MAX, &pri) < 0 ||
+			    opt_num(o, "ready_at", 0, 1L << 53, &ready) < 0 ||
+			    opt_num(o, "timeout_ms", 1, WORK_TIMEOUT_MAX, &tmo) < 0 ||
+			    opt_num(o, "submitted", 0, 1L << 53, &sub) < 0 ||
+			    opt_num(o, "started", 0, 1L << 53, &sta) < 0 ||
+			    opt_num(o, "finished", 0, 1L << 53, &fin_at) < 0 ||
+			    opt_num(o, "hist_dropped", 0, 1L << 30, &dropped) < 0 ||
+			    (cJSON_GetObjectItemCaseSensitive(o, "order") != NULL &&
+			    json_u64(o, "order", &order) < 0)) {
 				snprintf(err, errlen, "snapshot: a malformed job");
 				goto out;
 			}
 			j = add(w, id);
 			j->attempts = (int)attempts;
+			j->priority = (uint32_t)pri;
+			j->ready_at = ready;
+			j->timeout_ms = tmo;
+			j->submitted = sub;
+			j->started = sta;
+			j->finished = fin_at;
+			j->hist_dropped = (int)dropped;
+			if (ph != NULL && strlen(ph) == 32 && sodium_hex2bin(j->phash, sizeof(j->phash),
+			    ph, 32, NULL, NULL, NULL) == 0)
+				j->has_phash = 1;
+			else if (pl != NULL) {
+				payload_hash(pl, j->phash);
+				j->has_phash = 1;
+			}
+			if (hist_restore(j, cJSON_GetObjectItemCaseSensitive(o, "history")) < 0) {
+				snprintf(err, errlen, "snapshot: job %s has a malformed history", id);
+				goto out;
+			}
 			if (wk != NULL)
 				snprintf(j->worker, sizeof(j->worker), "%s", wk);
 			if (strcmp(st, "pending") == 0 || strcmp(st, "running") == 0) {
@@ -532,7 +966,7 @@ work_restore(struct work *w, const cJSON *snap, char *err, size_t errlen)
 					goto out;
 				}
 				if (strcmp(st, "pending") == 0)
-					enqueue(w, j);
+					enqueue(w, j, order);
 				else {
 					if (json_int(o, "at", 0, 1L << 53, &at) < 0) {
 						snprintf(err, errlen, "snapshot: job %s has no start", id);
@@ -541,14 +975,18 @@ work_restore(struct work *w, const cJSON *snap, char *err, size_t errlen)
 					j->started = (int64_t)at;
 					run(w, j);
 				}
-			} else if ((strcmp(st, "done") == 0 || strcmp(st, "failed") == 0) &&
+			} else if ((strcmp(st, "done") == 0 || strcmp(st, "failed") == 0 ||
+			    strcmp(st, "cancelled") == 0) &&
 			    json_u64(o, "seq", &jseq) == 0 && jseq > 0 && jseq <= seq) {
 				j->seq = jseq;
 				if (st[0] == 'd')
 					w->ndone++;
-				else
+				else if (st[0] == 'f')
 					w->nfailed++;
-				j->status = st[0] == 'd' ? JOB_DONE : JOB_FAILED;
+				else
+					w->ncancelled++;
+				j->status = st[0] == 'd' ? JOB_DONE : st[0] == 'f' ? JOB_FAILED :
+				    JOB_CANCELLED;
 				if (nfin == capfin) {
 					capfin = capfin ? 2 * capfin : 1024;
 					if ((fin = realloc(fin, capfin * sizeof(*fin))) == NULL)
@@ -563,6 +1001,7 @@ work_restore(struct work *w, const cJSON *snap, char *err, size_t errlen)
 	}
 	/* the totals count forgotten jobs too (absent: none were forgotten) */
 	if (json_totals(snap, "done", &w->ndone) < 0 || json_totals(snap, "failed", &w->nfailed) < 0 ||
+	    json_totals(snap, "cancelled", &w->ncancelled) < 0 ||
 	    json_totals(snap, "forgotten", &w->nforgotten) < 0 ||
 	    (cJSON_GetObjectItemCaseSensitive(snap, "forgot_upto") != NULL &&
 	    (json_u64(snap, "forgot_upto", &w->forgot_upto) < 0 || w->forgot_upto > seq))) {
@@ -598,7 +1037,7 @@ out:
  * 1. accepted: a job this state does not know is accepted again, with the
  *    same id and payload. A known id is the same job: ids are unique and an
  *    acceptance is idempotent.
- * 2. completed, failed: a job this state has pending or running is finished
+ * 2. completed, failed, cancelled: a job this state has pending or running is finished
  *    as it was there, with its result (a job done on either side is done; a
  *    pending one is started first, as work_apply wants). A job finished here
  *    stays as it finished here. An id unknown here is one this state forgot
@@ -630,15 +1069,38 @@ merged(struct work *o, const char *id, enum job_status st)
  * up in o first (the ids this merge accepted or finished so far, with their
  * status after it), then in w.
  */
+/* Copies number field key from a salvaged event to ev, if it is one in min..max. */
+static void
+keep_num(cJSON *ev, const cJSON *from, const char *key, long min, long max)
+{
+	long v;
+
+	if (json_int(from, key, min, max, &v) == 0)
+		cJSON_AddNumberToObject(ev, key, (double)v);
+}
+
+/* Gives ev the "at" of the salvaged event it stands for, if that has one. */
+static cJSON *
+keep_at(cJSON *ev, const cJSON *from)
+{
+	long at;
+
+	if (json_int(from, "at", 0, 1L << 53, &at) == 0)
+		ev_at(ev, (int64_t)at);
+	return ev;
+}
+
 static enum merge_what
 merge_one(const struct work *w, struct work *o, const cJSON *ev, int64_t wall, cJSON *out)
 {
 	const char *e = json_str(ev, "e"), *id = json_str(ev, "id"), *s, *wk, *rk;
 	const struct job *j;
+	cJSON *acc;
 
 	if (e == NULL)
 		return MERGE_BAD;
-	if (strcmp(e, "accepted") != 0 && strcmp(e, "completed") != 0 && strcmp(e, "failed") != 0)
+	if (strcmp(e, "accepted") != 0 && strcmp(e, "completed") != 0 && strcmp(e, "failed") != 0 &&
+	    strcmp(e, "cancelled") != 0)
 		return strcmp(e, "started") == 0 || strcmp(e, "attempt-failed") == 0 ||
 		    strcmp(e, "timed-out") == 0 || strcmp(e, "forget") == 0 ||
 		    strcmp(e, "epoch") == 0 ? MERGE_SKIPPED : MERGE_BAD;
@@ -651,7 +1113,12 @@ merge_one(const struct work *w, struct work *o, const cJSON *ev, int64_t wall, c
 			return MERGE_BAD;
 		if (j != NULL)
 			return MERGE_SKIPPED;
-		cJSON_AddItemToArray(out, ev_accepted(id, s));
+		/* with its options and time as they were, those that are valid */
+		acc = keep_at(ev_accepted(id, s), ev);
+		keep_num(acc, ev, "priority", 0, WORK_PRIORITY_MAX);
+		keep_num(acc, ev, "ready_at", 0, 1L << 53);
+		keep_num(acc, ev, "timeout_ms", 1, WORK_TIMEOUT_MAX);
+		cJSON_AddItemToArray(out, acc);
 		merged(o, id, JOB_PENDING);
 		return MERGE_ACCEPTED;
 	}
@@ -663,15 +1130,22 @@ merge_one(const struct work *w, struct work *o, const cJSON *ev, int64_t wall, c
 			return MERGE_SKIPPED;
 		if (j->status == JOB_PENDING)
 			cJSON_AddItemToArray(out, ev_started(j, wk, wall));
-		cJSON_AddItemToArray(out, completed(j->id, wk, rk, json_str(ev, rk)));
+		cJSON_AddItemToArray(out, keep_at(completed(j->id, wk, rk, json_str(ev, rk)), ev));
 		merged(o, id, JOB_DONE);
+		return MERGE_FINISHED;
+	}
+	if (strcmp(e, "cancelled") == 0) {
+		if (j == NULL || (j->status != JOB_PENDING && j->status != JOB_RUNNING))
+			return MERGE_SKIPPED;
+		cJSON_AddItemToArray(out, keep_at(event("cancelled", id), ev));
+		merged(o, id, JOB_CANCELLED);
 		return MERGE_FINISHED;
 	}
 	if ((s = json_str(ev, "why")) == NULL)
 		return MERGE_BAD;
 	if (j == NULL || (j->status != JOB_PENDING && j->status != JOB_RUNNING))
 		return MERGE_SKIPPED;
-	cJSON_AddItemToArray(out, ev_with_stderr(ev_failed(j, s), json_str(ev, "stderr")));
+	cJSON_AddItemToArray(out, keep_at(ev_with_stderr(ev_failed(j, s), json_str(ev, "stderr")), ev));
 	merged(o, id, JOB_FAILED);
 	return MERGE_FINISHED;
 }
@@ -709,6 +1183,10 @@ work_snapshot_events(const cJSON *snap, cJSON *(*line_of)(uint64_t seq, void *ar
 				continue;
 			/* a finished job's payload is gone: an empty one stands for it */
 			cJSON_AddItemToArray(out, ev_accepted(id, pl ? pl : ""));
+			if (strcmp(st, "cancelled") == 0) {
+				cJSON_AddItemToArray(out, event("cancelled", id));
+				continue;
+			}
 			if ((strcmp(st, "done") != 0 && strcmp(st, "failed") != 0) ||
 			    json_u64(o, "seq", &seq) < 0)
 				continue;

@@ -91,7 +91,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	switch (r.op) {
 	case OP_SUBMIT:
-		if (r.payload == NULL)
+		if (r.payload == NULL || r.opts.priority < 0 || r.opts.priority > WORK_PRIORITY_MAX ||
+		    r.opts.delay_ms < 0 || r.opts.delay_ms > WORK_DELAY_MAX || r.opts.timeout_ms < 0 ||
+		    r.opts.timeout_ms > WORK_TIMEOUT_MAX)
 			abort();
 		err[0] = '\0';
 		if ((code = request_payload(r.payload, 1024 * 1024, err, sizeof(err))) != 0)
@@ -127,7 +129,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 		break;
 	case OP_REGISTER:
+	case OP_UNREGISTER:
 		if (r.worker == NULL)
+			abort();
+		break;
+	case OP_JOB:
+	case OP_CANCEL:
+		if (r.id == NULL || !work_id_valid(r.id))
 			abort();
 		break;
 	case OP_RESULTS:

@@ -48,10 +48,26 @@ check(const struct work *w, int events)
 	long n = 0;
 	size_t i, total = 0;
 
-	for (j = w->pend_head; j != NULL; prev = j, j = j->next, n++)
-		if (j->status != JOB_PENDING || j->prev != prev || j->payload == NULL)
-			broken("the pending queue", NULL, NULL);
-	if (n != w->npending || w->pend_tail != prev)
+	for (i = 0; i < w->ready.n + w->delayed.n; i++) {
+		const struct heap *h = i < w->ready.n ? &w->ready : &w->delayed;
+		size_t k = i < w->ready.n ? i : i - w->ready.n;
+
+		j = h->a[k];
+		if (j->status != JOB_PENDING || j->payload == NULL || j->hidx != k ||
+		    j->heap != (h == &w->ready ? HEAP_READY : HEAP_DELAYED))
+			broken("the pending heaps", NULL, NULL);
+		/* a parent never goes after its child */
+		if (k > 0) {
+			const struct job *up = h->a[(k - 1) / 2];
+
+			if (h == &w->delayed ? up->ready_at > j->ready_at :
+			    up->priority > j->priority ||
+			    (up->priority == j->priority && up->order > j->order))
+				broken("a heap's order", NULL, NULL);
+		}
+		n++;
+	}
+	if (n != w->npending)
 		broken("the pending count", NULL, NULL);
 	for (n = 0, prev = NULL, j = w->run_head; j != NULL; prev = j, j = j->next, n++)
 		if (j->status != JOB_RUNNING || j->prev != prev || j->payload == NULL)
@@ -59,7 +75,8 @@ check(const struct work *w, int events)
 	if (n != w->nrunning)
 		broken("the running count", NULL, NULL);
 	for (prev = NULL, j = w->fin_head; j != NULL; prev = j, j = j->next) {
-		if ((j->status != JOB_DONE && j->status != JOB_FAILED) || j->prev != prev ||
+		if ((j->status != JOB_DONE && j->status != JOB_FAILED && j->status != JOB_CANCELLED) ||
+		    j->prev != prev ||
 		    (prev != NULL && prev->seq >= j->seq) || j->seq > w->seq || j->payload != NULL)
 			broken("the finished list", NULL, NULL);
 		if (events && j->seq <= w->forgot_upto)
@@ -90,7 +107,7 @@ snapshot(const struct work *w)
 }
 
 static void
-round_trip(const struct work *w)
+round_trip(struct work *w)
 {
 	struct work w2;
 	cJSON *s1 = snapshot(w), *s2;
@@ -108,8 +125,8 @@ round_trip(const struct work *w)
 	if (w2.n != w->n || w2.npending != w->npending || w2.nrunning != w->nrunning ||
 	    w2.ndone != w->ndone || w2.nfailed != w->nfailed || w2.nforgotten != w->nforgotten ||
 	    w2.seq != w->seq || w2.forgot_upto != w->forgot_upto ||
-	    (work_next(w) == NULL) != (work_next(&w2) == NULL) ||
-	    (work_next(w) != NULL && strcmp(work_next(w)->id, work_next(&w2)->id) != 0))
+	    (work_next(w, 0) == NULL) != (work_next(&w2, 0) == NULL) ||
+	    (work_next(w, 0) != NULL && strcmp(work_next(w, 0)->id, work_next(&w2, 0)->id) != 0))
 		broken("a restored state differs", s1, s2);
 	work_free(&w2);
 	cJSON_Delete(s1);

@@ -254,7 +254,7 @@ _campaign_lane() {
 			host=${conf##*/}
 			host=${host%.conf}
 			rc=0
-			out=$("$submit" -c "$conf" --timeout 2s --id "$id" "payload of $id" 2>&1) || rc=$?
+			out=$("$submit" -c "$conf" --call-timeout 2s --id "$id" "payload of $id" 2>&1) || rc=$?
 			if [ "$rc" = 0 ] && [ "$out" = "$id" ]; then
 				echo "${EPOCHREALTIME%???} $id $host" >> "$acks"
 				break
@@ -286,7 +286,7 @@ campaign_submitter_start() {
 }
 
 # campaign_submitter_stop: no new submit; waits for the ones under way (each
-# bounded by akc-submit --timeout).
+# bounded by akc-submit --call-timeout).
 campaign_submitter_stop() {
 	local p
 	touch "$AKC_DIR/submit.stop"

@@ -34,18 +34,18 @@ lifecycle(void)
 	CHECK_INT(apply(&w, ev_accepted("a", "cA==")), 0);
 	CHECK_INT(apply(&w, ev_accepted("b", "cA==")), 0);
 	CHECK_INT(w.npending, 2);
-	CHECK_STR(work_next(&w)->id, "a");		/* first in, first out */
+	CHECK_STR(work_next(&w, 0)->id, "a");		/* first in, first out */
 	j = work_find(&w, "a");
 	CHECK_INT(apply(&w, ev_started(j, "w1", 1000)), 0);
 	CHECK_INT(j->status, JOB_RUNNING);
 	CHECK_INT(j->attempts, 1);
-	CHECK_STR(work_next(&w)->id, "b");
-	CHECK(work_overdue(&w, 1500, 1000) == NULL);
-	CHECK(work_overdue(&w, 2000, 1000) == j);
+	CHECK_STR(work_next(&w, 0)->id, "b");
+	CHECK(work_overdue(&w, 1500, 1000, 0) == NULL);
+	CHECK(work_overdue(&w, 2000, 1000, 0) == j);
 	/* a failed attempt goes to the back of the queue */
 	CHECK_INT(apply(&w, ev_attempt_failed(j, "w1", "exit 1")), 0);
 	CHECK_INT(j->status, JOB_PENDING);
-	CHECK_STR(work_next(&w)->id, "b");
+	CHECK_STR(work_next(&w, 0)->id, "b");
 	CHECK_INT(apply(&w, ev_started(work_find(&w, "b"), "w2", 1100)), 0);
 	CHECK_INT(apply(&w, ev_started(j, "w1", 1200)), 0);
 	CHECK_INT(j->attempts, 2);
@@ -124,7 +124,7 @@ snapshot_round_trip(void)
 	CHECK_INT(r.npending, w.npending);
 	CHECK_INT(r.nrunning, w.nrunning);
 	CHECK_INT(r.ndone, w.ndone);
-	CHECK_STR(work_next(&r)->id, work_next(&w)->id);	/* queue order kept */
+	CHECK_STR(work_next(&r, 0)->id, work_next(&w, 0)->id);	/* queue order kept */
 	CHECK_INT(work_find(&r, "j1")->status, JOB_DONE);
 	CHECK_INT(work_find(&r, "j1")->seq, work_find(&w, "j1")->seq);
 	CHECK_INT(work_find(&r, "j2")->status, JOB_RUNNING);
@@ -179,7 +179,7 @@ restore_unfinished(void)
 	CHECK_INT(r.npending, 1);
 	CHECK_INT(r.nrunning, 1);
 	CHECK(r.fin_head == NULL && r.fin_tail == NULL);
-	CHECK_STR(work_next(&r)->id, "b");
+	CHECK_STR(work_next(&r, 0)->id, "b");
 	/* and the first job to finish starts the finished list */
 	CHECK_INT(apply(&r, ev_completed(work_find(&r, "a"), "w1", "ok")), 0);
 	CHECK(r.fin_head == work_find(&r, "a") && r.fin_tail == r.fin_head);
@@ -704,6 +704,46 @@ epoch_runs(void)
 	epochs_free(&b);
 }
 
+/* A merge accepts a job again with its options and time; fields out of range stay behind. */
+static void
+merge_keeps_options(void)
+{
+	struct work w;
+	long counts[MERGE_WHATS];
+	cJSON *salv = cJSON_CreateArray(), *ev, *out;
+	struct job *j;
+
+	work_init(&w);
+	ev = ev_accepted("m1", "eA==");
+	cJSON_AddNumberToObject(ev, "at", 1000);
+	cJSON_AddNumberToObject(ev, "priority", 7);
+	cJSON_AddNumberToObject(ev, "ready_at", 5000);
+	cJSON_AddNumberToObject(ev, "timeout_ms", 900);
+	cJSON_AddNumberToObject(ev, "ep", 3);
+	cJSON_AddItemToArray(salv, ev);
+	ev = ev_accepted("m2", "eA==");
+	cJSON_AddNumberToObject(ev, "at", 1e25);		/* out of range: dropped */
+	cJSON_AddNumberToObject(ev, "timeout_ms", 0);	/* out of range: dropped */
+	cJSON_AddItemToArray(salv, ev);
+	out = work_merge(&w, salv, 2000, counts);
+	CHECK_INT(counts[MERGE_ACCEPTED], 2);
+	cJSON_ArrayForEach(ev, out)
+		CHECK_INT(work_apply(&w, w.seq + 1, ev, err, sizeof(err)), 0);
+	j = work_find(&w, "m1");
+	CHECK_INT(j->priority, 7);
+	CHECK_INT(j->ready_at, 5000);
+	CHECK_INT(j->timeout_ms, 900);
+	CHECK_INT(j->submitted, 1000);
+	CHECK(cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(out, 0), "ep") == NULL);
+	j = work_find(&w, "m2");
+	CHECK_INT(j->submitted, 0);
+	CHECK_INT(j->timeout_ms, 0);
+	CHECK_INT(j->priority, WORK_PRIORITY_DEFAULT);
+	cJSON_Delete(out);
+	cJSON_Delete(salv);
+	work_free(&w);
+}
+
 int
 main(void)
 {
@@ -719,5 +759,6 @@ main(void)
 	RUN(binary_result);
 	RUN(failed_stderr);
 	RUN(epoch_runs);
+	RUN(merge_keeps_options);
 	return unit_done();
 }

@@ -1,0 +1,129 @@
+/*
+ * policy.h: the master's job policy without I/O: which job goes to which
+ * worker, retry or give up after max-attempts, attempt timeouts, workers
+ * lost or gone, delayed and prioritised jobs, cancels, and forgetting
+ * finished jobs after keep-finished. Requests and time come in as
+ * arguments (a monotonic "now" for deadlines, a wall-clock "wall" for what
+ * events carry); decisions go out as events through emit(), which the
+ * shell journals and applies to the work state (a test just applies them),
+ * and as the return values the shell turns into answers.
+ */
+#ifndef MASTER_POLICY_H
+#define MASTER_POLICY_H
+
+#include <stdint.h>
+
+#include <cjson/cJSON.h>
+
+#include "clock.h"
+#include "work.h"
+
+#define POLICY_MARKS	64		/* keep-finished: (time, seq) marks kept */
+#define POLICY_KILLS_MAX 4096		/* cancels waiting to be told to workers */
+
+struct policy_conf {
+	int max_attempts;
+	int64_t work_timeout;		/* ms: an attempt's default timeout */
+	int64_t timeout_grace;		/* ms past its timeout before the master retries it */
+	int64_t keep_finished;		/* ms; 0: keep finished jobs for ever */
+	long max_pending;
+	long max_payload;		/* bytes */
+	int64_t worker_gone;		/* ms: a worker silent this long is dropped */
+	int64_t start_grace;		/* ms after the start: nothing timed out or dropped */
+};
+
+struct pworker {			/* a worker we heard from */
+	char id[WORKER_ID_MAX + 1];
+	msec_t seen;
+};
+
+struct pmark {				/* the last event at a time (monotonic) */
+	msec_t at;
+	uint64_t seq;
+};
+
+struct pkill {				/* a cancelled attempt its worker must be told of */
+	char worker[WORKER_ID_MAX + 1];
+	char id[WORK_ID_MAX + 1];
+	int64_t until;			/* wall ms: past its timeout it is killed anyway */
+};
+
+struct policy {
+	struct policy_conf c;
+	struct work *w;
+	void (*emit)(void *arg, cJSON *ev);	/* journals and applies ev (and frees it) */
+	void *arg;
+	msec_t started;			/* the start grace counts from here */
+	struct pworker *wks;
+	int nwks, capwks;
+	struct pmark marks[POLICY_MARKS];
+	int nmarks;
+	struct pkill *kills;
+	int nkills, capkills;
+};
+
+void policy_init(struct policy *, const struct policy_conf *, struct work *,
+    void (*emit)(void *, cJSON *), void *arg, msec_t now);
+void policy_free(struct policy *);
+
+/*
+ * After a replay: the cancels of running attempts that a new master must
+ * still tell their workers of (those whose timeout has not passed at wall).
+ */
+void policy_recall_kills(struct policy *, int64_t wall);
+
+/* Notes that worker was heard from (a request, report or register); returns it. */
+struct pworker *policy_seen(struct policy *, const char *worker, msec_t now);
+/*
+ * The worker says it stops: it is dropped at once and each job it was
+ * running is retried (or given up), without waiting for it to go silent.
+ * Returns how many of its jobs it was running.
+ */
+int policy_unregister(struct policy *, const char *worker, int64_t wall);
+
+/*
+ * A submit of id (given, or made by the shell) with payload (base64).
+ * Returns 0 and sets *isnew (0: the id was known with the same payload,
+ * nothing changed) and *since (the job's result line, once it has one, has
+ * a greater seq); or the code of the refusal (1 refused, 2 malformed) with
+ * its one-line reason in err.
+ */
+int policy_submit(struct policy *, const char *id, const char *payload,
+    const struct job_opts *, int64_t wall, int *isnew, uint64_t *since, char *err,
+    size_t errlen);
+
+/* The next job for worker (started for it, by an event), or NULL if none is ready. */
+struct job *policy_next(struct policy *, const char *worker, int64_t wall);
+/* The timeout of j's attempts, ms. */
+int64_t policy_timeout(const struct policy *, const struct job *);
+
+/*
+ * A worker's report on attempt number attempt of job id: done with a
+ * result (rkey "result" or "result_base64", result its text), or failed
+ * (why, errtail: the tail of its stderr, or NULL). Returns 0 (answer ok),
+ * or 1 with the reason in err (unknown job, or not the running attempt: a
+ * stale report, as after a cancel or a timeout).
+ */
+int policy_report(struct policy *, const char *worker, const char *id, long attempt,
+    int success, const char *rkey, const char *result, const char *why, const char *errtail,
+    int64_t wall, char *err, size_t errlen);
+
+/*
+ * Cancels job id: a pending (or delayed) or running one ends as cancelled;
+ * a running one's worker is told by policy_kills. Returns 0, or 1 with the
+ * reason in err (unknown id, or finished already).
+ */
+int policy_cancel(struct policy *, const char *id, int64_t wall, char *err, size_t errlen);
+/* The ids of cancelled attempts to tell worker of (an array; NULL if none); told once. */
+cJSON *policy_kills(struct policy *, const char *worker);
+/* Whether there are cancels to tell worker of. */
+int policy_kills_for(const struct policy *, const char *worker);
+
+/*
+ * Time passes: attempts past their timeout are retried, silent workers
+ * dropped (their jobs retried), finished jobs forgotten after
+ * keep-finished. now is monotonic ms, wall the wall clock.
+ */
+void policy_tick(struct policy *, msec_t now, int64_t wall);
+
+#endif
