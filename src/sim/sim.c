@@ -710,6 +710,7 @@ main(int argc, char **argv)
 		{ "gap", required_argument, NULL, 9 }, { "down-after", required_argument, NULL, 10 },
 		{ "latency", required_argument, NULL, 11 }, { "jitter", required_argument, NULL, 12 },
 		{ "loss", required_argument, NULL, 13 }, { "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 }
 	};
 	static struct sim s;
@@ -763,6 +764,7 @@ main(int argc, char **argv)
 		case 'P': o.plot = optarg; break;
 		case 'v': verbose++; break;
 		case 'h': help(); break;
+		case 'V': printf("akc-sim %s\n", PACKAGE_VERSION); return 0;
 		case 1: o.seeds = (int)num(optarg, "--seeds", 1, CONF_MAX_SEEDS); break;
 		case 2: o.window = dur(optarg, "--window"); break;
 		case 3: o.settle = dur(optarg, "--settle"); break;
