@@ -228,19 +228,14 @@ fnv(uint64_t h, uint64_t x)
 	return h;
 }
 
-static int
-u64cmp(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-/* Digests of our version and seen set, recomputed once per state change. */
+/*
+ * Digests of our version and seen set, recomputed once per state change.
+ * Both are sorted (the seen set since lib/membership.c keeps it so), which
+ * is the order older nodes sort into before hashing: the same digests.
+ */
 static void
 digests(struct node *n)
 {
-	uint64_t *s;
 	int i;
 
 	if (n->digest_seq == n->state_seq && n->digest_seq != 0)
@@ -248,13 +243,8 @@ digests(struct node *n)
 	n->vhash = n->shash = 0xcbf29ce484222325ULL;
 	for (i = 0; i < n->st.vc.n; i++)
 		n->vhash = fnv(fnv(n->vhash, n->st.vc.e[i].node), n->st.vc.e[i].count);
-	if ((s = malloc((size_t)(n->st.seen.n + 1) * sizeof(*s))) == NULL)
-		fatal("malloc");
-	memcpy(s, n->st.seen.v, (size_t)n->st.seen.n * sizeof(*s));
-	qsort(s, (size_t)n->st.seen.n, sizeof(*s), u64cmp);
 	for (i = 0; i < n->st.seen.n; i++)
-		n->shash = fnv(n->shash, s[i]);
-	free(s);
+		n->shash = fnv(n->shash, n->st.seen.v[i]);
 	n->digest_seq = n->state_seq;
 }
 
@@ -929,10 +919,11 @@ gossip_tick(struct node *n, msec_t now)
  * second, so a version then spreads about as fast as gossip rounds do;
  * the periodic rounds remain the safety net for lost pushes.
  */
+/* Pays cost member records from the budget; 0 if it cannot yet (nothing paid). */
 static int
-push_afford(struct node *n, int k, msec_t now)
+push_pay(struct node *n, double cost, msec_t now)
 {
-	double cost = (double)k * n->st.n, cap = cost > PUSH_BUDGET / 4 ? cost : PUSH_BUDGET / 4;
+	double cap = cost > PUSH_BUDGET / 4 ? cost : PUSH_BUDGET / 4;
 
 	if (n->push_credit_at < 0)
 		n->push_credit = cap;
@@ -941,12 +932,40 @@ push_afford(struct node *n, int k, msec_t now)
 	if (n->push_credit > cap)
 		n->push_credit = cap;
 	n->push_credit_at = now;
-	if (n->push_credit < cost) {
-		n->push_at = now + 1 + (msec_t)((cost - n->push_credit) * 1000 / PUSH_BUDGET);
+	if (n->push_credit < cost)
 		return 0;
-	}
 	n->push_credit -= cost;
 	return 1;
+}
+
+static int
+push_afford(struct node *n, int k, msec_t now)
+{
+	double cost = (double)k * n->st.n;
+
+	if (push_pay(n, cost, now))
+		return 1;
+	n->push_at = now + 1 + (msec_t)((cost - n->push_credit) * 1000 / PUSH_BUDGET);
+	return 0;
+}
+
+/*
+ * Our full state for a member that showed us an older or concurrent
+ * version: from the same budget. When it is spent the reply is skipped
+ * (counted) and a push is due, whose targets are exactly the members that
+ * have not seen our version, so the sender hears from us, or from another
+ * member that has it, as soon as the budget allows.
+ */
+static void
+reply_gossip(struct node *n, const struct member *to, msec_t now)
+{
+	if (push_pay(n, n->st.n, now)) {
+		send_gossip(n, to);
+		return;
+	}
+	n->gossip_deferred++;
+	if (n->push_at < 0)
+		n->push_at = now + 2;
 }
 
 static void
@@ -1262,7 +1281,7 @@ on_gossip(struct node *n, const cJSON *msg, struct from *f, msec_t now)
 	case VC_BEFORE:
 		/* we are newer: the sender needs our state */
 		if (f->mi >= 0)
-			send_gossip(n, &n->st.m[f->mi]);
+			reply_gossip(n, &n->st.m[f->mi], now);
 		break;
 	case VC_AFTER:
 		mstate_free(&n->st);
@@ -1282,7 +1301,7 @@ on_gossip(struct node *n, const cJSON *msg, struct from *f, msec_t now)
 		u64set_add(&n->st.seen, n->self.uid);
 		changed(n, now);
 		if ((f->mi = mstate_find(&n->st, f->uid)) >= 0)
-			send_gossip(n, &n->st.m[f->mi]);
+			reply_gossip(n, &n->st.m[f->mi], now);
 		check_self(n, now);
 		break;
 	}
@@ -1296,7 +1315,6 @@ on_status(struct node *n, const cJSON *msg, const struct from *f, msec_t now)
 	struct u64set seen = { 0 };
 	int i, grew = 0, lacks = 0;
 
-	(void)now;
 	if (cJSON_GetObjectItemCaseSensitive(msg, "vh") != NULL) {
 		uint64_t vh, sh;
 
@@ -1341,7 +1359,7 @@ on_status(struct node *n, const cJSON *msg, const struct from *f, msec_t now)
 		break;
 	case VC_BEFORE:
 	case VC_CONCURRENT:
-		send_gossip(n, &n->st.m[f->mi]);
+		reply_gossip(n, &n->st.m[f->mi], now);
 		break;
 	case VC_AFTER:
 		/* they are ahead: our status makes them send their state */
