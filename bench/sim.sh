@@ -13,6 +13,9 @@ OUT=${SIM_OUT:-/tmp/akc-sim-bench}
 SEED=${SIM_SEED:-1}
 [ -x "$SIM" ] || { echo "bench: build first (bin/akc-bootstrap)" >&2; exit 1; }
 command -v jq >/dev/null || { echo "bench: needs jq" >&2; exit 1; }
+if ! command -v gnuplot >/dev/null && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+	apt-get install -y -q gnuplot-nox >/dev/null 2>&1
+fi
 command -v gnuplot >/dev/null || echo "bench: no gnuplot: CSV and plot scripts only (apt-get install gnuplot-nox)" >&2
 mkdir -p "$OUT"
 sizes=("$@")

@@ -951,7 +951,8 @@ push_afford(struct node *n, int k, msec_t now)
 
 /*
  * Our full state for a member that showed us an older or concurrent
- * version: from the same budget. When it is spent the reply is skipped
+ * version: from the same budget, less one push kept in reserve. When it is
+ * spent the reply is skipped
  * (counted) and a push is due, whose targets are exactly the members that
  * have not seen our version, so the sender hears from us, or from another
  * member that has it, as soon as the budget allows.
@@ -959,7 +960,11 @@ push_afford(struct node *n, int k, msec_t now)
 static void
 reply_gossip(struct node *n, const struct member *to, msec_t now)
 {
-	if (push_pay(n, n->st.n, now)) {
+	double reserve = (double)PUSH_FANOUT * n->st.n;
+
+	/* one push stays in reserve: the next version must not wait for answers */
+	(void)push_pay(n, 0, now);
+	if (n->push_credit >= reserve + n->st.n && push_pay(n, n->st.n, now)) {
 		send_gossip(n, to);
 		return;
 	}
