@@ -10,7 +10,9 @@
 #include "proto.h"
 
 #define PUSH_FANOUT	3	/* peers told at once of a new version */
+#ifndef PUSH_BUDGET
 #define PUSH_BUDGET	4000	/* member records per second the eager push may send */
+#endif
 #define EXIT_GRACE	300	/* ms to flush last messages before exiting */
 #define TOMBSTONE_TTL	(24LL * 3600 * 1000)	/* a removed uid is remembered this long */
 
@@ -984,8 +986,21 @@ push_tick(struct node *n, msec_t now)
 	if (n->phase != PHASE_MEMBER)
 		return;
 	k = pick_targets(n, t, PUSH_FANOUT, 1);
+	if (k > 0 && n->pushed_seq == n->state_seq && n->push_credit_at >= 0) {
+		/*
+		 * Nothing new since our last push: this one stands in for skipped
+		 * answers, and must leave a push in reserve for the next version.
+		 */
+		(void)push_pay(n, 0, now);
+		if (n->push_credit < 2.0 * k * n->st.n) {
+			n->push_at = now + 1 + (msec_t)((2.0 * k * n->st.n - n->push_credit) *
+			    1000 / PUSH_BUDGET);
+			return;
+		}
+	}
 	if (k > 0 && !push_afford(n, k, now))
 		return;		/* push_at says when */
+	n->pushed_seq = n->state_seq;
 	for (i = 0; i < k; i++)
 		send_gossip(n, &n->st.m[t[i]]);
 	li = mstate_leader_for(&n->st, NULL, n->self.uid);
