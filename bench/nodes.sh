@@ -71,7 +71,7 @@ cpu_all() {
 	hz=$(getconf CLK_TCK)
 	for ((i = 1; i <= N; i++)); do
 		for f in "/proc/${MPID[i]}/stat" "/proc/${LPID[i]}/stat"; do
-			read -r -a st < "$f" 2>/dev/null || continue
+			{ read -r -a st < "$f"; } 2>/dev/null || continue
 			t=$((t + st[13] + st[14]))
 		done
 	done
