@@ -57,6 +57,14 @@ stable() { jq -cS 'del(.wall_s, .mem_per_node_kib)'; }
 	assert_success
 }
 
+@test "a rolling restart: every node sees the new incarnations Up, the old ones gone" {
+	run akc-sim -n 20 --scenario restart --kill 5 --settle 15s --json
+	assert_success
+	run jq -e '(.all_up_s | type == "number") and .all_up_s < 10 and .end.members == 20
+		and .end.alive == 20 and .end.leaders == 1' <<<"$output"
+	assert_success
+}
+
 @test "keep-majority decides a 3|2 partition: the two down themselves" {
 	run akc-sim -n 5 --scenario partition --kill 2 --settle 15s --hold 30s \
 		--set downing.strategy=keep-majority --set downing.stable-after=5s --json

@@ -278,6 +278,19 @@ is_victim(const struct sim *s, uint64_t uid)
 	return 0;
 }
 
+/* Whether every member in st is a running node's live incarnation (not one restarted since). */
+static int
+current(const struct sim *s, const struct mstate *st)
+{
+	int k, j;
+
+	for (k = 0; k < st->n; k++)
+		if ((j = sim_node_of_uid(s, st->m[k].uid)) < 0 || !s->nodes[j].alive ||
+		    s->nodes[j].node.self.uid != st->m[k].uid)
+			return 0;
+	return 1;
+}
+
 /* Notes what node i's view shows, when it changed: the run's outcomes. */
 static void
 observe(struct sim *s, int i)
@@ -294,7 +307,8 @@ observe(struct sim *s, int i)
 		return;
 	for (k = 0; k < st->n; k++)
 		sn->nup += st->m[k].status == MS_UP;
-	if (sn->all_up_at < 0 && s->m.goal > 0 && sn->nup == s->m.goal && st->n == s->m.goal)
+	if (sn->all_up_at < 0 && s->m.goal > 0 && sn->nup == s->m.goal && st->n == s->m.goal &&
+	    current(s, st))
 		sn->all_up_at = s->now;
 	if (s->m.killed_at >= 0 && sn->detect_at < 0 && !is_victim(s, sn->node.self.uid)) {
 		for (k = 0, all = 1; k < s->m.nvictims && all; k++)
