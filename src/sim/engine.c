@@ -743,6 +743,11 @@ sim_sample(struct sim *s)
 		s->m.idle_bytes = sum_bytes - s->m.idle_bytes0;
 		s->m.idle_msgs = sum_msgs - s->m.idle_msgs0;
 	}
+	if (s->verbose && s->now % 10000 == 0)
+		fprintf(stderr, "akc-sim: %llds simulated: %d running, %d members, fewest Up in a "
+		    "view %d, %d see all Up, %llu bytes in the last second\n",
+		    (long long)(s->now / 1000), alive, members, up_min < 0 ? 0 : up_min, see_all,
+		    (unsigned long long)bytes);
 	if (s->csv != NULL)
 		fprintf(s->csv, "%lld,%d,%d,%d,%d,%llu,%llu,%llu,%llu,%llu\n",
 		    (long long)(s->now / 1000), alive, members, up_min < 0 ? 0 : up_min, see_all,
