@@ -3,7 +3,9 @@
 # 127.0.0.1, started evenly over SPREAD seconds (default 200 over 10), with
 # 3 seeds and the default detector and gossip settings; after HOLD seconds
 # (default 60) prints how many memberds and leaderds are still alive (none
-# should die: a library abort, a crash), how many nodes see all N Up, and
+# should die: a library abort, a crash), how many nodes see all N Up, how
+# long after the last start 10 sampled nodes all did, the CPU (core-seconds)
+# of all memberds and leaderds until then and idle after, and
 # memberd RSS. AKC_BIN picks the build (another checkout's, to compare).
 set -u
 cd "$(dirname "$0")/.."
@@ -62,7 +64,42 @@ for ((i = 1; i <= N; i++)); do
 	now=$(date +%s%N)
 	(( target > now )) && sleep "$(( (target - now) / 1000000 ))e-3"
 done
-sleep "$HOLD"
+t_last=$(date +%s%N)
+# CPU seconds (user + system) of all memberds and leaderds, from /proc
+cpu_all() {
+	local i f t=0 hz
+	hz=$(getconf CLK_TCK)
+	for ((i = 1; i <= N; i++)); do
+		for f in "/proc/${MPID[i]}/stat" "/proc/${LPID[i]}/stat"; do
+			{ read -r -a st < "$f"; } 2>/dev/null || continue
+			t=$((t + st[13] + st[14]))
+		done
+	done
+	echo "$t $hz" | awk '{ printf "%.1f", $1 / $2 }'
+}
+# every 2 s until HOLD: do the sampled nodes all see N Up yet?
+step=$(( N / 10 > 0 ? N / 10 : 1 ))
+up_s=never
+while (( $(date +%s%N) - t_last < HOLD * 1000000000 )); do
+	ok=1
+	for ((i = 1; i <= N; i += step)); do
+		up=$(timeout 5 akc-members -c "$D/n$i.conf" --json 2>/dev/null |
+			jq '[.[] | select(.status == "Up")] | length' 2>/dev/null)
+		[ "${up:-0}" = "$N" ] || { ok=0; break; }
+	done
+	if (( ok )); then
+		up_s=$(( ($(date +%s%N) - t_last) / 1000000 ))
+		up_s=$(awk -v m="$up_s" 'BEGIN { printf "%.1f", m / 1000 }')
+		break
+	fi
+	sleep 2
+done
+cpu_join=$(cpu_all)
+t_join=$(date +%s%N)
+rest=$(( HOLD * 1000 - (t_join - t_last) / 1000000 ))
+(( rest > 0 )) && sleep "$(( rest ))e-3"
+cpu_end=$(cpu_all)
+idle_s=$(( ($(date +%s%N) - t_join) / 1000000 ))
 alive_m=0 alive_l=0 allup=0 rss=()
 # builtins only: under this load every fork takes a while
 for ((i = 1; i <= N; i++)); do
@@ -81,6 +118,10 @@ done
 sampled=$(( (N + (N / 10 > 0 ? N / 10 : 1) - 1) / (N / 10 > 0 ? N / 10 : 1) ))
 printf 'memberd alive: %d/%d   leaderd alive: %d/%d\n' "$alive_m" "$N" "$alive_l" "$N"
 printf 'nodes seeing all %d Up: %d of %d sampled\n' "$N" "$allup" "$sampled"
+printf 'all sampled nodes saw all %d Up: %s s after the last start\n' "$N" "$up_s"
+awk -v j="$cpu_join" -v e="$cpu_end" -v n="$N" -v s="$idle_s" 'BEGIN {
+	printf "CPU (memberd+leaderd) until then: %.1f core-s (%.2f per 100 nodes)\n", j, j * 100 / n
+	if (s > 0) printf "idle CPU after: %.2f %% of a core per node (over %.0f s)\n", (e - j) * 100000 / s / n, s / 1000 }'
 printf '%s\n' "${rss[@]}" | sort -n | awk '{v[NR]=$1; s+=$1} END {
 	printf "memberd RSS: mean %.2f MiB, max %.2f MiB\n", s/NR/1024, v[NR]/1024 }'
 died=$(grep -l -E "Assertion|assert|abort|Aborted" "$D"/*.log 2>/dev/null | wc -l)

@@ -10,6 +10,9 @@
 #include "proto.h"
 
 #define PUSH_FANOUT	3	/* peers told at once of a new version */
+#ifndef PUSH_BUDGET
+#define PUSH_BUDGET	4000	/* member records per second the eager push may send */
+#endif
 #define EXIT_GRACE	300	/* ms to flush last messages before exiting */
 #define TOMBSTONE_TTL	(24LL * 3600 * 1000)	/* a removed uid is remembered this long */
 
@@ -227,19 +230,14 @@ fnv(uint64_t h, uint64_t x)
 	return h;
 }
 
-static int
-u64cmp(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-/* Digests of our version and seen set, recomputed once per state change. */
+/*
+ * Digests of our version and seen set, recomputed once per state change.
+ * Both are sorted (the seen set since lib/membership.c keeps it so), which
+ * is the order older nodes sort into before hashing: the same digests.
+ */
 static void
 digests(struct node *n)
 {
-	uint64_t *s;
 	int i;
 
 	if (n->digest_seq == n->state_seq && n->digest_seq != 0)
@@ -247,13 +245,8 @@ digests(struct node *n)
 	n->vhash = n->shash = 0xcbf29ce484222325ULL;
 	for (i = 0; i < n->st.vc.n; i++)
 		n->vhash = fnv(fnv(n->vhash, n->st.vc.e[i].node), n->st.vc.e[i].count);
-	if ((s = malloc((size_t)(n->st.seen.n + 1) * sizeof(*s))) == NULL)
-		fatal("malloc");
-	memcpy(s, n->st.seen.v, (size_t)n->st.seen.n * sizeof(*s));
-	qsort(s, (size_t)n->st.seen.n, sizeof(*s), u64cmp);
 	for (i = 0; i < n->st.seen.n; i++)
-		n->shash = fnv(n->shash, s[i]);
-	free(s);
+		n->shash = fnv(n->shash, n->st.seen.v[i]);
 	n->digest_seq = n->state_seq;
 }
 
@@ -328,6 +321,7 @@ node_init(struct node *n, const struct akc_config *cfg, uint64_t uid, msec_t now
 	n->next_gossip = now + jitter(n, cfg->gossip_interval);
 	n->next_hb = now;
 	n->push_at = -1;
+	n->push_credit_at = -1;
 	n->join_next = -1;
 	n->self_seed = config_seed_index(cfg, cfg->address);
 	n->ack_at = -1;
@@ -914,10 +908,73 @@ gossip_tick(struct node *n, msec_t now)
  * 2. it also sends its (small) status to the leader, so the leader learns
  *    who has seen what, and reaches convergence, without waiting for rounds;
  * 3. pushes are coalesced: everything received in one loop turn goes out
- *    in one push.
- * Weak point: a burst of changes costs PUSH_FANOUT full states per change
- * per node; the periodic rounds remain the safety net for lost pushes.
+ *    in one push;
+ * 4. pushes are paid from a budget of PUSH_BUDGET member records a second
+ *    (a full state costs one record per member), with a burst of four
+ *    pushes or half a second's budget, whichever is more. An idle cluster
+ *    has a full budget, so a change (a down and the removal that follows
+ *    it, a leave) spreads at once at any size; in a join storm the versions that arrive while the budget
+ *    refills go out together in the next push. Without it every version
+ *    cost PUSH_FANOUT full states per node: N versions of N members to N
+ *    nodes, cubic, which akc-sim measured as 3.2 GB for a 200-node start.
+ * Weak point: at a few thousand members a node pushes about once a
+ * second, so a version then spreads about as fast as gossip rounds do;
+ * the periodic rounds remain the safety net for lost pushes.
  */
+/* Pays cost member records from the budget; 0 if it cannot yet (nothing paid). */
+static int
+push_pay(struct node *n, double cost, msec_t now)
+{
+	double burst = 4.0 * PUSH_FANOUT * n->st.n, cap = burst > PUSH_BUDGET / 2 ? burst : PUSH_BUDGET / 2;
+
+	if (n->push_credit_at < 0)
+		n->push_credit = cap;
+	else
+		n->push_credit += (double)(now - n->push_credit_at) * PUSH_BUDGET / 1000;
+	if (n->push_credit > cap)
+		n->push_credit = cap;
+	n->push_credit_at = now;
+	if (n->push_credit < cost)
+		return 0;
+	n->push_credit -= cost;
+	return 1;
+}
+
+static int
+push_afford(struct node *n, int k, msec_t now)
+{
+	double cost = (double)k * n->st.n;
+
+	if (push_pay(n, cost, now))
+		return 1;
+	n->push_at = now + 1 + (msec_t)((cost - n->push_credit) * 1000 / PUSH_BUDGET);
+	return 0;
+}
+
+/*
+ * Our full state for a member that showed us an older or concurrent
+ * version: from the same budget, less one push kept in reserve. When it is
+ * spent the reply is skipped
+ * (counted) and a push is due, whose targets are exactly the members that
+ * have not seen our version, so the sender hears from us, or from another
+ * member that has it, as soon as the budget allows.
+ */
+static void
+reply_gossip(struct node *n, const struct member *to, msec_t now)
+{
+	double reserve = (double)PUSH_FANOUT * n->st.n;
+
+	/* one push stays in reserve: the next version must not wait for answers */
+	(void)push_pay(n, 0, now);
+	if (n->push_credit >= reserve + n->st.n && push_pay(n, n->st.n, now)) {
+		send_gossip(n, to);
+		return;
+	}
+	n->gossip_deferred++;
+	if (n->push_at < 0)
+		n->push_at = now + 2;
+}
+
 static void
 push_tick(struct node *n, msec_t now)
 {
@@ -929,6 +986,21 @@ push_tick(struct node *n, msec_t now)
 	if (n->phase != PHASE_MEMBER)
 		return;
 	k = pick_targets(n, t, PUSH_FANOUT, 1);
+	if (k > 0 && n->pushed_seq == n->state_seq && n->push_credit_at >= 0) {
+		/*
+		 * Nothing new since our last push: this one stands in for skipped
+		 * answers, and must leave a push in reserve for the next version.
+		 */
+		(void)push_pay(n, 0, now);
+		if (n->push_credit < 2.0 * k * n->st.n) {
+			n->push_at = now + 1 + (msec_t)((2.0 * k * n->st.n - n->push_credit) *
+			    1000 / PUSH_BUDGET);
+			return;
+		}
+	}
+	if (k > 0 && !push_afford(n, k, now))
+		return;		/* push_at says when */
+	n->pushed_seq = n->state_seq;
 	for (i = 0; i < k; i++)
 		send_gossip(n, &n->st.m[t[i]]);
 	li = mstate_leader_for(&n->st, NULL, n->self.uid);
@@ -1229,7 +1301,7 @@ on_gossip(struct node *n, const cJSON *msg, struct from *f, msec_t now)
 	case VC_BEFORE:
 		/* we are newer: the sender needs our state */
 		if (f->mi >= 0)
-			send_gossip(n, &n->st.m[f->mi]);
+			reply_gossip(n, &n->st.m[f->mi], now);
 		break;
 	case VC_AFTER:
 		mstate_free(&n->st);
@@ -1249,7 +1321,7 @@ on_gossip(struct node *n, const cJSON *msg, struct from *f, msec_t now)
 		u64set_add(&n->st.seen, n->self.uid);
 		changed(n, now);
 		if ((f->mi = mstate_find(&n->st, f->uid)) >= 0)
-			send_gossip(n, &n->st.m[f->mi]);
+			reply_gossip(n, &n->st.m[f->mi], now);
 		check_self(n, now);
 		break;
 	}
@@ -1263,7 +1335,6 @@ on_status(struct node *n, const cJSON *msg, const struct from *f, msec_t now)
 	struct u64set seen = { 0 };
 	int i, grew = 0, lacks = 0;
 
-	(void)now;
 	if (cJSON_GetObjectItemCaseSensitive(msg, "vh") != NULL) {
 		uint64_t vh, sh;
 
@@ -1308,7 +1379,7 @@ on_status(struct node *n, const cJSON *msg, const struct from *f, msec_t now)
 		break;
 	case VC_BEFORE:
 	case VC_CONCURRENT:
-		send_gossip(n, &n->st.m[f->mi]);
+		reply_gossip(n, &n->st.m[f->mi], now);
 		break;
 	case VC_AFTER:
 		/* they are ahead: our status makes them send their state */

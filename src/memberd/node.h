@@ -164,6 +164,10 @@ struct node {
 
 	/* gossip */
 	msec_t next_gossip, push_at;
+	double push_credit;	/* member records the eager push may still send (node.c) */
+	msec_t push_credit_at;	/* when push_credit was last topped up (-1: never) */
+	uint64_t gossip_deferred;	/* full-state replies skipped for want of budget */
+	uint64_t pushed_seq;	/* state_seq of our last push */
 	uint64_t digest_seq, vhash, shash;	/* digests of st.vc and st.seen at digest_seq */
 
 	/* heartbeats */

@@ -1,0 +1,55 @@
+#!/bin/bash
+# bench/sim.sh [N...]: akc-sim's default scenario (N nodes start over 10 s,
+# one killed 30 s later, then akc-down) at each N (default 50 200 500 1000
+# 2400; SIM_BIG=1 adds 10000), one table row each, plus the other scenarios
+# at SIM_SCEN_N nodes (default 200). Each run's JSON, CSV and plots go to
+# SIM_OUT (default /tmp/akc-sim-bench). AKC_BIN picks the build; SIM_SEED
+# the seed (default 1). Prints figures; it does not pass or fail.
+set -u
+cd "$(dirname "$0")/.."
+AKC_BIN=${AKC_BIN:-$PWD}
+SIM="$AKC_BIN/akc-sim"
+OUT=${SIM_OUT:-/tmp/akc-sim-bench}
+SEED=${SIM_SEED:-1}
+[ -x "$SIM" ] || { echo "bench: build first (bin/akc-bootstrap)" >&2; exit 1; }
+command -v jq >/dev/null || { echo "bench: needs jq" >&2; exit 1; }
+if ! command -v gnuplot >/dev/null && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+	apt-get install -y -q gnuplot-nox >/dev/null 2>&1
+fi
+command -v gnuplot >/dev/null || echo "bench: no gnuplot: CSV and plot scripts only (apt-get install gnuplot-nox)" >&2
+mkdir -p "$OUT"
+sizes=("$@")
+[ ${#sizes[@]} -gt 0 ] || sizes=(50 200 500 1000 2400)
+[ "${SIM_BIG:-0}" = 1 ] && sizes+=(10000)
+
+row() {	# name, json file
+	jq -r --arg name "$1" '[$name, .nodes,
+		(.all_up_s // "never"),
+		(.detection_s.median // "-"), (.detection_s.max // "-"),
+		(.removal_s.max // "-"), (.heal_s.max // "-"),
+		(.idle_bytes_per_node_s // "-"), .peak_bytes_per_node_s,
+		.msg_bytes.median, .msg_bytes.peak, .false_unreachable,
+		.end.members, .end.leaders, .mem_per_node_kib, .wall_s] | @tsv' "$2"
+}
+header() {
+	printf 'scenario\tN\tall_up_s\tdetect_med\tdetect_max\tremoval_max\theal_max\tidle_B/s/node\tpeak_B/s/node\tmsg_med\tmsg_peak\tfalse_unr\tmembers\tleaders\tKiB/node\twall_s\n'
+}
+
+{
+	header
+	for n in "${sizes[@]}"; do
+		d="$OUT/kill-$n"
+		"$SIM" --nodes "$n" --seed "$SEED" --json --plot "$d" > "$d.json" 2>"$d.err" &&
+			row kill "$d.json"
+	done
+	n=${SIM_SCEN_N:-200}
+	for sc in "rack --kill 10" "partition" "one-way" "pause --kill 5" "add --add 20" \
+		"restart --kill 20" "idle"; do
+		name=${sc%% *}
+		d="$OUT/$name-$n"
+		# shellcheck disable=SC2086
+		"$SIM" --nodes "$n" --seed "$SEED" --scenario $sc --json --plot "$d" > "$d.json" \
+			2>"$d.err" && row "$name" "$d.json"
+	done
+} | column -t -s $'\t'
+echo "runs, series and plots: $OUT"

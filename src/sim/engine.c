@@ -1,0 +1,756 @@
+/*
+ * engine.c: the shell akc-sim gives each simulated node. It does what
+ * memberd.c and leaderd.c do around the same cores (node.c, actions.c,
+ * downing.c) and nothing else: deliver a message (parsed from its JSON
+ * text, as memberd parses a frame), tick the timers, send the outbox
+ * (printed to JSON, counted by kind), and run leaderd's round when the
+ * state changed or its timer is due. Time is virtual: events run in order
+ * of (time, scheduling order), so one seed gives one run.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "actions.h"
+#include "auth.h"
+#include "json.h"
+#include "log.h"
+#include "proto.h"
+#include "sim.h"
+
+#define LEADERD_LAG	1	/* ms from memberd's state notice to leaderd's round */
+#define LEADERD_TICK	1000	/* leaderd.c's TICK */
+#define LEADERD_FULL	10000	/* leaderd.c's FULL_EVERY */
+#define MEMBERD_IDLE	1000	/* memberd's loop wakes at least this often */
+
+void
+sim_addr(int i, char *buf, size_t len)
+{
+	snprintf(buf, len, "tcp://10.%d.%d.%d:%d", (i >> 16) & 255, (i >> 8) & 255, i & 255,
+	    SIM_PORT);
+}
+
+/* The node index an address names, or -1. */
+static int
+addr_index(const struct sim *s, const char *a)
+{
+	int x, y, z, port, i;
+	char end;
+
+	if (sscanf(a, "tcp://10.%d.%d.%d:%d%c", &x, &y, &z, &port, &end) != 4 || port != SIM_PORT)
+		return -1;
+	i = (x << 16) | (y << 8) | z;
+	return i >= 0 && i < s->n ? i : -1;
+}
+
+/* ---- uid -> node ---- */
+
+static void
+uid_put(struct sim *s, uint64_t uid, int i)
+{
+	size_t k;
+
+	for (k = (size_t)(uid * 0x9e3779b97f4a7c15ULL) & (s->uidcap - 1); s->uidk[k] != 0 &&
+	    s->uidk[k] != uid; k = (k + 1) & (s->uidcap - 1))
+		;
+	s->uidk[k] = uid;
+	s->uidv[k] = i;
+}
+
+static void
+uid_grow(struct sim *s)
+{
+	uint64_t *ok = s->uidk;
+	int *ov = s->uidv;
+	size_t oc = s->uidcap, k;
+
+	s->uidcap = oc ? 2 * oc : 1024;
+	if ((s->uidk = calloc(s->uidcap, sizeof(*s->uidk))) == NULL ||
+	    (s->uidv = calloc(s->uidcap, sizeof(*s->uidv))) == NULL)
+		fatal("calloc");
+	for (k = 0; k < oc; k++)
+		if (ok[k] != 0)
+			uid_put(s, ok[k], ov[k]);
+	free(ok);
+	free(ov);
+}
+
+int
+sim_node_of_uid(const struct sim *s, uint64_t uid)
+{
+	size_t k;
+
+	if (s->uidcap == 0 || uid == 0)
+		return -1;
+	for (k = (size_t)(uid * 0x9e3779b97f4a7c15ULL) & (s->uidcap - 1); s->uidk[k] != 0;
+	    k = (k + 1) & (s->uidcap - 1))
+		if (s->uidk[k] == uid)
+			return s->uidv[k];
+	return -1;
+}
+
+/* ---- lifecycle ---- */
+
+void
+sim_init(struct sim *s, int n, uint64_t seed, const struct akc_config *cfg)
+{
+	unsigned char *frame;
+	struct keyring none;
+	int i;
+
+	memset(s, 0, sizeof(*s));
+	s->n = n;
+	s->seed = seed;
+	s->cfg = *cfg;
+	s->rng = seed ^ 0x5151515151515151ULL;
+	s->net.rng = seed ^ 0xa5a5a5a5a5a5a5a5ULL;
+	if ((s->nodes = calloc((size_t)n, sizeof(*s->nodes))) == NULL)
+		fatal("calloc");
+	for (i = 0; i < n; i++) {
+		s->nodes[i].lnext = -1;
+		s->nodes[i].wake = -1;
+		s->nodes[i].ever_paused = -1;
+	}
+	while (s->uidcap < 4 * (size_t)n + 1024)
+		uid_grow(s);
+	/* what memberd's frame adds to each message, keys or not */
+	memset(&none, 0, sizeof(none));
+	s->frame_overhead = frame_seal(&none, cfg->cluster_name, "", 0, &frame);
+	free(frame);
+	s->m.all_up = -1;
+	s->m.killed_at = s->m.down_at = s->m.heal_at = -1;
+	s->m.idle_from = s->m.idle_to = -1;
+}
+
+void
+sim_free(struct sim *s)
+{
+	int i;
+
+	for (i = 0; i < s->n; i++) {
+		if (s->nodes[i].ever_started)
+			node_free(&s->nodes[i].node);
+		free(s->nodes[i].down);
+		free(s->nodes[i].fifo);
+	}
+	free(s->nodes);
+	evheap_free(&s->q);
+	free(s->uidk);
+	free(s->uidv);
+	free(s->m.false_pairs);
+}
+
+void
+sim_schedule(struct sim *s, enum ev_kind kind, int node, msec_t at)
+{
+	struct event ev;
+
+	memset(&ev, 0, sizeof(ev));
+	ev.at = at;
+	ev.kind = kind;
+	ev.node = node;
+	evheap_push(&s->q, &ev);
+}
+
+static void
+reschedule(struct sim *s, int i)
+{
+	struct simnode *sn = &s->nodes[i];
+	struct event ev;
+	msec_t d;
+
+	if (!sn->alive)
+		return;
+	d = node_next_deadline(&sn->node);
+	if (d < 0 || d > s->now + MEMBERD_IDLE)
+		d = s->now + MEMBERD_IDLE;
+	if (sn->lnext >= 0 && sn->lnext < d)
+		d = sn->lnext;
+	if (d <= s->now)
+		d = s->now + 1;
+	if (sn->paused_until > d)
+		d = sn->paused_until;
+	if (d == sn->wake)
+		return;		/* already scheduled */
+	memset(&ev, 0, sizeof(ev));
+	ev.at = d;
+	ev.kind = EV_WAKE;
+	ev.node = i;
+	ev.gen = ++sn->gen;
+	sn->wake = d;
+	evheap_push(&s->q, &ev);
+}
+
+/* ---- memberd's shell ---- */
+
+/* The arrival time on link i -> dst: never before an earlier message on it (TCP's order). */
+static msec_t
+fifo(struct simnode *sn, int dst, msec_t at, msec_t now)
+{
+	int k, j;
+
+	for (k = 0, j = 0; k < sn->nfifo; k++) {
+		if (sn->fifo[k].at < now)
+			continue;	/* arrived: forget it */
+		if (sn->fifo[k].dst == dst) {
+			if (at < sn->fifo[k].at)
+				at = sn->fifo[k].at;
+			continue;
+		}
+		sn->fifo[j++] = sn->fifo[k];
+	}
+	sn->nfifo = j;
+	if (sn->nfifo == sn->fifocap) {
+		sn->fifocap = sn->fifocap ? 2 * sn->fifocap : 8;
+		if ((sn->fifo = realloc(sn->fifo, (size_t)sn->fifocap * sizeof(*sn->fifo))) == NULL)
+			fatal("realloc");
+	}
+	sn->fifo[sn->nfifo].dst = dst;
+	sn->fifo[sn->nfifo].at = at;
+	sn->nfifo++;
+	return at;
+}
+
+/* What flush_outbox does, with the simulated network in place of wire_send. */
+static void
+flush(struct sim *s, int i)
+{
+	struct simnode *sn = &s->nodes[i];
+	struct node *n = &sn->node;
+	struct outmsg *out;
+	cJSON **r;
+	int k, count, dst;
+
+	(void)node_resets(n, &count);
+	r = node_relays(n, &count);
+	for (k = 0; k < count; k++)
+		cJSON_Delete(r[k]);
+	r = node_keys_requests(n, &count);
+	for (k = 0; k < count; k++)
+		cJSON_Delete(r[k]);
+	out = node_outbox(n, &count);
+	for (k = 0; k < count; k++) {
+		struct event ev;
+		char *txt;
+		size_t len;
+		msec_t at;
+
+		if (strcmp(out[k].address, n->self.address) == 0) {
+			cJSON_Delete(out[k].msg);
+			continue;
+		}
+		txt = json_print(out[k].msg);
+		len = strlen(txt) + s->frame_overhead;
+		n->sent_msgs++;
+		n->sent_bytes += len;
+		node_count_traffic(n->sent_by, json_str(out[k].msg, "t"), len);
+		node_count_traffic(s->m.by, json_str(out[k].msg, "t"), len);
+		sizehist_add(&s->m.sizes, len);
+		s->m.total_msgs++;
+		s->m.total_bytes += len;
+		cJSON_Delete(out[k].msg);
+		dst = addr_index(s, out[k].address);
+		at = dst < 0 ? -1 : simnet_delay(&s->net, sn->group, s->nodes[dst].group, s->now);
+		if (at < 0) {
+			s->m.lost++;
+			cJSON_free(txt);
+			continue;
+		}
+		memset(&ev, 0, sizeof(ev));
+		ev.at = fifo(sn, dst, at, s->now);
+		ev.kind = EV_MSG;
+		ev.node = dst;
+		ev.src = i;
+		ev.txt = txt;
+		ev.len = len;
+		evheap_push(&s->q, &ev);
+	}
+}
+
+static int
+is_victim(const struct sim *s, uint64_t uid)
+{
+	int k;
+
+	for (k = 0; k < s->m.nvictims; k++)
+		if (s->m.victims[k] == uid)
+			return 1;
+	return 0;
+}
+
+/* Whether every member in st is a running node's live incarnation (not one restarted since). */
+static int
+current(const struct sim *s, const struct mstate *st)
+{
+	int k, j;
+
+	for (k = 0; k < st->n; k++)
+		if ((j = sim_node_of_uid(s, st->m[k].uid)) < 0 || !s->nodes[j].alive ||
+		    s->nodes[j].node.self.uid != st->m[k].uid)
+			return 0;
+	return 1;
+}
+
+/* Notes what node i's view shows, when it changed: the run's outcomes. */
+static void
+observe(struct sim *s, int i)
+{
+	struct simnode *sn = &s->nodes[i];
+	const struct mstate *st = &sn->node.st;
+	int k, all;
+
+	if (sn->obs_seq == sn->node.state_seq)
+		return;
+	sn->obs_seq = sn->node.state_seq;
+	sn->nup = 0;
+	if (sn->node.phase != PHASE_MEMBER)
+		return;
+	for (k = 0; k < st->n; k++)
+		sn->nup += st->m[k].status == MS_UP;
+	if (sn->all_up_at < 0 && s->m.goal > 0 && sn->nup == s->m.goal && st->n == s->m.goal &&
+	    current(s, st))
+		sn->all_up_at = s->now;
+	if (s->m.killed_at >= 0 && sn->detect_at < 0 && !is_victim(s, sn->node.self.uid)) {
+		for (k = 0, all = 1; k < s->m.nvictims && all; k++)
+			if (mstate_find(st, s->m.victims[k]) >= 0 && mstate_reachable(st, s->m.victims[k]))
+				all = 0;
+		if (all)
+			sn->detect_at = s->now;
+	}
+	if (s->m.down_at >= 0 && sn->removed_at < 0) {
+		for (k = 0, all = 1; k < s->m.nvictims && all; k++)
+			if (mstate_find(st, s->m.victims[k]) >= 0)
+				all = 0;
+		if (all)
+			sn->removed_at = s->now;
+	}
+	if (s->m.heal_at >= 0 && sn->healed_at < 0 && node_convergence(&sn->node)) {
+		for (k = 0, all = 1; k < st->n && all; k++)
+			if (!mstate_reachable(st, st->m[k].uid))
+				all = 0;
+		if (all)
+			sn->healed_at = s->now;
+	}
+}
+
+/* ---- leaderd's shell ---- */
+
+static int
+downing_pending(const struct akc_config *cfg, const struct mstate *st, uint64_t self)
+{
+	int i;
+
+	for (i = 0; i < st->n && cfg->strategy != DOWNING_NONE; i++)
+		if (st->m[i].uid != self && st->m[i].status != MS_DOWN &&
+		    !mstate_reachable(st, st->m[i].uid))
+			return 1;
+	return 0;
+}
+
+static void
+send_actions(struct sim *s, struct simnode *sn, cJSON *acts, int weakly_up)
+{
+	char err[256];
+	cJSON *req;
+
+	if (cJSON_GetArraySize(acts) == 0) {
+		cJSON_Delete(acts);
+		return;
+	}
+	req = cJSON_CreateObject();
+	json_add_u64(req, "state_seq", sn->node.state_seq);
+	if (weakly_up)
+		cJSON_AddBoolToObject(req, "weakly_up", 1);
+	cJSON_AddItemToObject(req, "actions", acts);
+	if (node_cmd_leader_actions(&sn->node, req, s->now, err, sizeof(err)) == 0)
+		sn->applied_seq = sn->node.state_seq;
+	cJSON_Delete(req);
+}
+
+/* leaderd.c's round_once and the scheduling around it, on the node's state itself. */
+static void
+leader_round(struct sim *s, struct simnode *sn)
+{
+	struct node *n = &sn->node;
+	static struct verdict v;
+	uint64_t self = n->self.uid, seq = n->state_seq;
+	int li, k, timed = 0, conv;
+	char key[32], err[256];
+	msec_t next_tick = s->now + LEADERD_TICK;
+
+	sn->settled = 0;
+	if (n->phase != PHASE_MEMBER) {
+		sn->settled = 1;
+		goto out;
+	}
+	li = mstate_leader_for(&n->st, NULL, self);
+	sn->was_leader = li >= 0 && n->st.m[li].uid == self;
+	timed = downing_pending(&s->cfg, &n->st, self);
+	if (sn->down != NULL && downing_tick(sn->down, &n->st, self, sn->was_leader, s->now, &v)) {
+		for (k = 0; k < v.ndown; k++) {
+			snprintf(key, sizeof(key), "uid:%llu", (unsigned long long)v.down[k]);
+			(void)node_cmd_down(n, key, s->now, err, sizeof(err));
+		}
+		goto out;
+	}
+	if (!sn->was_leader) {
+		sn->settled = 1;
+		goto out;
+	}
+	conv = node_convergence(n);
+	if (!conv) {
+		if (sn->stuck_since < 0)
+			sn->stuck_since = s->now;
+		if (s->cfg.allow_weakly_up > 0 && s->now - sn->stuck_since >= s->cfg.allow_weakly_up &&
+		    seq != sn->applied_seq)
+			send_actions(s, sn, leader_weakly_up(&n->st, self, s->cfg.min_nr_of_members), 1);
+		goto out;
+	}
+	sn->stuck_since = -1;
+	if (seq != sn->applied_seq)
+		send_actions(s, sn, leader_actions(&n->st, self, conv, &n->exiting_confirmed,
+		    s->cfg.min_nr_of_members), 0);
+	sn->settled = n->state_seq == seq;	/* nothing applied: nothing to look at again */
+out:
+	if (timed)
+		sn->settled = 0;	/* the downing clock needs ticks */
+	if (!sn->settled && sn->down != NULL) {
+		msec_t due = downing_next_deadline(sn->down);
+
+		if (due > s->now && due < next_tick)
+			next_tick = due;
+	}
+	sn->lnext = sn->settled ? s->now + LEADERD_FULL : next_tick;
+}
+
+/* After anything ran on node i: send, tell leaderd, measure, stop if it exits, sleep. */
+static void
+after(struct sim *s, int i)
+{
+	struct simnode *sn = &s->nodes[i];
+
+	flush(s, i);
+	if (sn->node.state_seq != sn->pub_seq) {
+		sn->pub_seq = sn->node.state_seq;
+		if (sn->lnext < 0 || sn->lnext > s->now + LEADERD_LAG)
+			sn->lnext = s->now + LEADERD_LAG;
+	}
+	observe(s, i);
+	if (sn->node.phase == PHASE_SHUTDOWN && s->now >= sn->node.exit_at) {
+		sn->alive = 0;	/* memberd exits; leaderd follows it */
+		return;
+	}
+	reschedule(s, i);
+}
+
+static void
+on_wake(struct sim *s, int i)
+{
+	struct simnode *sn = &s->nodes[i];
+
+	sn->wake = -1;
+	sn->node.wall = SIM_WALL0 + s->now;
+	node_tick(&sn->node, s->now);
+	if (sn->lnext >= 0 && s->now >= sn->lnext) {
+		flush(s, i);
+		leader_round(s, sn);
+	}
+	after(s, i);
+}
+
+static void
+on_msg(struct sim *s, struct event *ev)
+{
+	struct simnode *sn = &s->nodes[ev->node];
+	struct node *n = &sn->node;
+	size_t plen = strlen(ev->txt);
+	const char *t;
+	cJSON *msg;
+
+	if (!sn->alive) {
+		s->m.to_dead++;
+		free(ev->txt);
+		return;
+	}
+	if (sn->paused_until > s->now) {
+		ev->at = sn->paused_until;	/* waits in the socket */
+		evheap_push(&s->q, ev);
+		return;
+	}
+	n->wall = SIM_WALL0 + s->now;
+	n->recv_msgs++;
+	n->recv_bytes += ev->len;
+	msg = json_parse(ev->txt, plen);
+	node_count_traffic(n->recv_by, msg != NULL ? json_str(msg, "t") : NULL, ev->len);
+	if (msg == NULL)
+		n->dropped.malformed++;
+	else if (plen > PROTO_MAX_MSG && ((t = json_str(msg, "t")) == NULL ||
+	    strcmp(t, MSG_RELAY) != 0))
+		n->dropped.oversized++;
+	else
+		node_receive(n, msg, s->now);
+	cJSON_Delete(msg);
+	free(ev->txt);
+	node_tick(n, s->now);
+	after(s, ev->node);
+}
+
+/* ---- what the scenario does to nodes ---- */
+
+static uint64_t
+node_uid(const struct sim *s, int i, int incarnation)
+{
+	uint64_t st = s->seed * 0x100000001b3ULL ^ ((uint64_t)i << 20) ^ (uint64_t)incarnation;
+	uint64_t uid = sim_rand(&st) & 0x1fffffffffffffULL;	/* as memberd: fits a double */
+
+	return uid == 0 ? 1 : uid;
+}
+
+void
+sim_start_node(struct sim *s, int i)
+{
+	struct simnode *sn = &s->nodes[i];
+	cJSON *memory = NULL;
+	char err[256];
+
+	if (sn->alive)
+		return;
+	if (sn->ever_started) {
+		/* a restart: memberd keeps its membership memory in state-dir */
+		memory = node_memory_to_json(&sn->node);
+		node_free(&sn->node);
+	}
+	sn->incarnation++;
+	snprintf(s->cfg.name, sizeof(s->cfg.name), "n%d", i);
+	sim_addr(i, s->cfg.address, sizeof(s->cfg.address));
+	node_init(&sn->node, &s->cfg, node_uid(s, i, sn->incarnation), s->now);
+	sn->node.wall = SIM_WALL0 + s->now;
+	if (memory != NULL && node_memory_from_json(&sn->node, memory, err, sizeof(err)) < 0)
+		log_warnx("n%d: cannot load its memory: %s", i, err);
+	cJSON_Delete(memory);
+	if (sim_node_of_uid(s, sn->node.self.uid) < 0) {
+		if (4 * ++s->nuid > s->uidcap)
+			uid_grow(s);
+		uid_put(s, sn->node.self.uid, i);
+	}
+	if (s->cfg.strategy != DOWNING_NONE) {
+		if (sn->down == NULL && (sn->down = malloc(sizeof(*sn->down))) == NULL)
+			fatal("malloc");
+		downing_init(sn->down, &s->cfg);
+	}
+	sn->alive = 1;
+	sn->ever_started = 1;
+	sn->pub_seq = 0;
+	sn->lnext = s->now + LEADERD_LAG;
+	sn->settled = sn->was_leader = 0;
+	sn->applied_seq = 0;
+	sn->stuck_since = -1;
+	sn->obs_seq = (uint64_t)-1;
+	sn->all_up_at = sn->detect_at = sn->removed_at = sn->healed_at = -1;
+	sn->last_bytes = 0;
+	sn->nfifo = 0;
+	sn->wake = -1;
+	node_start(&sn->node, s->now);
+	after(s, i);
+}
+
+void
+sim_kill_node(struct sim *s, int i)
+{
+	s->nodes[i].alive = 0;
+	s->nodes[i].gen++;
+	s->nodes[i].wake = -1;
+}
+
+void
+sim_pause_node(struct sim *s, int i, msec_t until)
+{
+	s->nodes[i].paused_until = until;
+	s->nodes[i].ever_paused = until;
+	s->nodes[i].wake = -1;
+	reschedule(s, i);
+}
+
+int
+sim_down(struct sim *s, int i, uint64_t victim)
+{
+	char key[32], err[256];
+	int rc;
+
+	snprintf(key, sizeof(key), "uid:%llu", (unsigned long long)victim);
+	s->nodes[i].node.wall = SIM_WALL0 + s->now;
+	if ((rc = node_cmd_down(&s->nodes[i].node, key, s->now, err, sizeof(err))) < 0)
+		log_warnx("akc-down on n%d: %s", i, err);
+	after(s, i);
+	return rc;
+}
+
+int
+sim_operator(const struct sim *s)
+{
+	int i;
+
+	for (i = 0; i < s->n; i++)
+		if (s->nodes[i].alive && s->nodes[i].node.phase == PHASE_MEMBER &&
+		    !is_victim(s, s->nodes[i].node.self.uid))
+			return i;
+	return -1;
+}
+
+/* ---- the run ---- */
+
+void
+sim_run(struct sim *s, void (*step)(struct sim *, int))
+{
+	struct event ev;
+
+	while (evheap_pop(&s->q, &ev)) {
+		if (ev.at > s->end) {
+			free(ev.txt);
+			break;
+		}
+		s->now = ev.at;
+		switch (ev.kind) {
+		case EV_WAKE:
+			if (s->nodes[ev.node].alive && ev.gen == s->nodes[ev.node].gen)
+				on_wake(s, ev.node);
+			break;
+		case EV_MSG:
+			on_msg(s, &ev);
+			break;
+		case EV_STEP:
+			step(s, ev.node);
+			break;
+		case EV_SAMPLE:
+			sim_sample(s);
+			if (s->now + 1000 <= s->end)
+				sim_schedule(s, EV_SAMPLE, 0, s->now + 1000);
+			break;
+		}
+	}
+}
+
+long
+sim_rss_kib(void)
+{
+	FILE *f = fopen("/proc/self/status", "r");
+	char line[256];
+	long kib = 0;
+
+	if (f == NULL)
+		return 0;
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (sscanf(line, "VmHWM: %ld", &kib) == 1)
+			break;
+	fclose(f);
+	return kib;
+}
+
+/* ---- the time series ---- */
+
+/* A false suspicion: subject j is alive, was not paused, and no link between them was cut lately. */
+static int
+wrongly_suspected(const struct sim *s, int i, int j, uint64_t subject)
+{
+	const struct simnode *a = &s->nodes[i], *b = &s->nodes[j];
+	msec_t quiet = s->cfg.acceptable_heartbeat_pause + 10 * s->cfg.heartbeat_interval;
+
+	if (!b->alive || b->node.self.uid != subject)
+		return 0;
+	if (b->ever_paused >= 0 && s->now - b->ever_paused < quiet)
+		return 0;
+	if (s->m.heal_at >= 0 && s->now - s->m.heal_at < quiet)
+		return 0;
+	return !s->net.cut[a->group][b->group] && !s->net.cut[b->group][a->group];
+}
+
+static void
+note_false(struct sim *s, int i, int j)
+{
+	uint64_t key = (uint64_t)i << 32 | (uint64_t)j;
+	int k;
+
+	for (k = 0; k < s->m.nfalse; k++)
+		if (s->m.false_pairs[k] == key)
+			return;
+	if (s->m.nfalse == s->m.falsecap) {
+		s->m.falsecap = s->m.falsecap ? 2 * s->m.falsecap : 64;
+		if ((s->m.false_pairs = realloc(s->m.false_pairs,
+		    (size_t)s->m.falsecap * sizeof(*s->m.false_pairs))) == NULL)
+			fatal("realloc");
+	}
+	s->m.false_pairs[s->m.nfalse++] = key;
+	s->m.false_unreachable++;
+}
+
+/*
+ * Once per simulated second: one CSV row (members Up as seen by every
+ * node, traffic), the per-node peak rate, false suspicions, and the idle
+ * window's counters.
+ */
+void
+sim_sample(struct sim *s)
+{
+	uint64_t msgs = 0, bytes = 0, gossip = 0, hb = 0, peak = 0, sum_bytes = 0, sum_msgs = 0;
+	int i, k, alive = 0, members = 0, up_min = -1, see_all = 0;
+
+	for (i = 0; i < s->n; i++) {
+		struct simnode *sn = &s->nodes[i];
+		struct node *n = &sn->node;
+		uint64_t d;
+
+		if (!sn->alive)
+			continue;
+		alive++;
+		sum_bytes += n->sent_bytes;
+		sum_msgs += n->sent_msgs;
+		d = n->sent_bytes >= sn->last_bytes ? n->sent_bytes - sn->last_bytes : n->sent_bytes;
+		sn->last_bytes = n->sent_bytes;
+		if (d > peak)
+			peak = d;
+		if (n->phase != PHASE_MEMBER)
+			continue;
+		members++;
+		if (up_min < 0 || sn->nup < up_min)
+			up_min = sn->nup;
+		see_all += s->m.goal > 0 && sn->nup == s->m.goal && n->st.n == s->m.goal;
+		for (k = 0; k < n->st.reach.n; k++) {
+			const struct reach_record *r = &n->st.reach.r[k];
+			int j;
+
+			if (r->observer != n->self.uid || r->status != RS_UNREACHABLE)
+				continue;
+			if ((j = sim_node_of_uid(s, r->subject)) >= 0 && wrongly_suspected(s, i, j, r->subject))
+				note_false(s, i, j);
+		}
+	}
+	msgs = s->m.total_msgs - s->csv_msgs;
+	bytes = s->m.total_bytes - s->csv_bytes;
+	gossip = s->m.by[TK_GOSSIP].bytes - s->csv_gossip;
+	hb = s->m.by[TK_HEARTBEAT].bytes - s->csv_hb;
+	s->csv_msgs = s->m.total_msgs;
+	s->csv_bytes = s->m.total_bytes;
+	s->csv_gossip = s->m.by[TK_GOSSIP].bytes;
+	s->csv_hb = s->m.by[TK_HEARTBEAT].bytes;
+	if (peak > s->m.peak_node_bytes_s && s->now > 0)
+		s->m.peak_node_bytes_s = peak;
+	s->m.node_seconds += alive;
+	if (s->now == s->m.idle_from) {
+		s->m.idle_bytes0 = sum_bytes;
+		s->m.idle_msgs0 = sum_msgs;
+		s->m.idle_nodes = alive;
+	} else if (s->now == s->m.idle_to && s->m.idle_nodes == alive) {
+		s->m.idle_bytes = sum_bytes - s->m.idle_bytes0;
+		s->m.idle_msgs = sum_msgs - s->m.idle_msgs0;
+	}
+	if (s->verbose && s->now % 10000 == 0)
+		fprintf(stderr, "akc-sim: %llds simulated: %d running, %d members, fewest Up in a "
+		    "view %d, %d see all Up, %llu bytes in the last second\n",
+		    (long long)(s->now / 1000), alive, members, up_min < 0 ? 0 : up_min, see_all,
+		    (unsigned long long)bytes);
+	if (s->csv != NULL)
+		fprintf(s->csv, "%lld,%d,%d,%d,%d,%llu,%llu,%llu,%llu,%llu\n",
+		    (long long)(s->now / 1000), alive, members, up_min < 0 ? 0 : up_min, see_all,
+		    (unsigned long long)msgs, (unsigned long long)bytes,
+		    (unsigned long long)gossip, (unsigned long long)hb, (unsigned long long)peak);
+}

@@ -1,0 +1,111 @@
+/*
+ * sim.h: akc-sim, N nodes of the real cores in one process. engine.c is the
+ * shell each node gets (memberd's and leaderd's, on a virtual clock over
+ * simnet); scenario.c says what happens when; sim.c reads the options and
+ * prints what was measured.
+ */
+#ifndef SIM_SIM_H
+#define SIM_SIM_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "config.h"
+#include "downing.h"
+#include "node.h"
+#include "simnet.h"
+
+#define SIM_WALL0	1700000000000LL	/* the nodes' wall clock at virtual time 0 */
+#define SIM_PORT	2552
+#define SIM_MAX_NODES	60000
+#define SIM_MAX_VICTIMS	1024
+
+struct simnode {
+	struct node node;
+	struct downing *down;	/* leaderd's policy state (NULL without a strategy) */
+	int alive;		/* its processes run */
+	int ever_started;
+	int incarnation;
+	int group;		/* for partitions */
+	msec_t paused_until;	/* a CPU pause: nothing runs, messages wait */
+	msec_t ever_paused;	/* end of its last pause (-1: never paused) */
+	uint64_t gen;		/* of its newest EV_WAKE */
+	msec_t wake;
+	/* leaderd's shell (leaderd.c) */
+	uint64_t pub_seq;	/* the state memberd last "published" */
+	msec_t lnext;		/* next leaderd round */
+	int settled, was_leader;
+	uint64_t applied_seq;
+	msec_t stuck_since;
+	/* measures */
+	uint64_t obs_seq;
+	int nup;		/* members Up in its view */
+	msec_t all_up_at, detect_at, removed_at, healed_at;
+	uint64_t last_bytes;	/* sent_bytes at the last sample */
+	/* FIFO per link, as TCP: the last arrival time scheduled to each peer */
+	struct { int dst; msec_t at; } *fifo;
+	int nfifo, fifocap;
+};
+
+struct sim_measure {
+	msec_t last_start;
+	int goal;		/* members every node should see Up */
+	msec_t goal_since;	/* all_up_s counts from here */
+	msec_t all_up;		/* -1: not yet */
+	uint64_t victims[SIM_MAX_VICTIMS];
+	int nvictims;
+	msec_t killed_at, down_at, heal_at;
+	uint64_t false_unreachable;
+	uint64_t *false_pairs;	/* (observer index << 32 | subject index) counted */
+	int nfalse, falsecap;
+	msec_t idle_from, idle_to;
+	uint64_t idle_bytes0, idle_msgs0, idle_bytes, idle_msgs;
+	int idle_nodes;
+	uint64_t peak_node_bytes_s;
+	uint64_t lost, to_dead, total_msgs, total_bytes;
+	struct traffic by[TK_N];
+	double node_seconds;	/* alive node-seconds, for per-node rates */
+	struct sizehist sizes;
+	long rss0_kib;
+};
+
+struct sim {
+	int n;			/* nodes (slots) */
+	uint64_t seed;
+	struct akc_config cfg;	/* shared: the cores read only settings after node_init */
+	struct simnode *nodes;
+	struct evheap q;
+	struct simnet net;
+	uint64_t rng;		/* scenario choices */
+	msec_t now, end;
+	size_t frame_overhead;
+	struct sim_measure m;
+	FILE *csv;
+	uint64_t csv_msgs, csv_bytes, csv_gossip, csv_hb;	/* totals at the last row */
+	int verbose;
+	/* uid -> node index */
+	uint64_t *uidk;
+	int *uidv;
+	size_t uidcap, nuid;
+};
+
+/* engine.c */
+void sim_init(struct sim *, int n, uint64_t seed, const struct akc_config *);
+void sim_free(struct sim *);
+void sim_addr(int i, char *buf, size_t len);
+void sim_start_node(struct sim *, int i);
+/* Kill -9: the node stops where it is, nothing said. */
+void sim_kill_node(struct sim *, int i);
+void sim_pause_node(struct sim *, int i, msec_t until);
+void sim_schedule(struct sim *, enum ev_kind, int node, msec_t at);
+/* Runs events until end; the scenario steps run as their EV_STEP events come. */
+void sim_run(struct sim *, void (*step)(struct sim *, int arg));
+int sim_node_of_uid(const struct sim *, uint64_t uid);
+/* akc-down TARGET on node i (an operator's command). */
+int sim_down(struct sim *, int i, uint64_t victim);
+/* The first live member, the one an operator's tools talk to. */
+int sim_operator(const struct sim *);
+void sim_sample(struct sim *);
+long sim_rss_kib(void);
+
+#endif

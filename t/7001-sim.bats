@@ -1,0 +1,136 @@
+#!/usr/bin/env bats
+# 7001: akc-sim runs the real cores at small N: the outcomes the protocol
+# guarantees (all Up, one leader, a kill detected within the detector's
+# bound and removed after akc-down, a partition healed or decided), the same
+# run for the same seed, and clear refusals of bad options.
+
+load lib/akc
+
+setup() { akc_setup; }
+teardown() { akc_teardown; }
+
+# The summary without what depends on the machine.
+stable() { jq -cS 'del(.wall_s, .mem_per_node_kib)'; }
+
+@test "the default scenario: all Up, the kill detected within the bound, removed after down" {
+	run akc-sim --nodes 20 --seed 3 --json
+	assert_success
+	echo "$output" > "$AKC_DIR/out.json"
+	# every field of the contract, and sane values
+	run jq -e '(.all_up_s | type == "number") and .all_up_s >= 0 and .all_up_s < 10
+		and .detection_s.observers == 19 and .detection_s.missed == 0
+		and .detection_s.min > 0 and .detection_s.min <= .detection_s.median
+		and .detection_s.median <= .detection_s.max and .detection_s.max < 6
+		and .removal_s.max < 2 and .removal_s.missed == 0
+		and .idle_bytes_per_node_s > 0 and .idle_bytes_per_node_s < 5000
+		and (.wall_s | type == "number") and .end.leaders == 1 and .end.members == 19
+		and .false_unreachable == 0 and .msg_bytes.peak >= .msg_bytes.median
+		and .per_node_s.heartbeat.msgs > 0 and .per_node_s.gossip.bytes > 0' "$AKC_DIR/out.json"
+	assert_success
+}
+
+@test "the same seed gives the same run; another seed another one" {
+	a=$(akc-sim -n 20 --seed 11 --json | stable)
+	b=$(akc-sim -n 20 --seed 11 --json | stable)
+	c=$(akc-sim -n 20 --seed 12 --json | stable)
+	[ -n "$a" ]
+	[ "$a" = "$b" ]
+	[ "$a" != "$c" ]
+	[ "$(jq -r .seed <<<"$c")" = 12 ]
+}
+
+@test "a rack of 3 killed: every survivor sees all three unreachable, then removed" {
+	run akc-sim -n 20 --scenario rack --kill 3 --settle 15s --json
+	assert_success
+	run jq -e '.detection_s.observers == 17 and .detection_s.missed == 0
+		and .detection_s.max < 6 and .removal_s.missed == 0 and .end.members == 17
+		and .end.leaders == 1' <<<"$output"
+	assert_success
+}
+
+@test "a partition heals: one cluster again, nothing marked unreachable wrongly" {
+	run akc-sim -n 20 --scenario partition --kill 8 --settle 15s --hold 8s --json
+	assert_success
+	run jq -e '(.heal_s.max | type == "number") and .heal_s.missed == 0
+		and .heal_s.max < 10 and .end.members == 20 and .end.leaders == 1
+		and .false_unreachable == 0 and .lost > 0' <<<"$output"
+	assert_success
+}
+
+@test "a rolling restart: every node sees the new incarnations Up, the old ones gone" {
+	run akc-sim -n 20 --scenario restart --kill 5 --settle 15s --json
+	assert_success
+	run jq -e '(.all_up_s | type == "number") and .all_up_s < 10 and .end.members == 20
+		and .end.alive == 20 and .end.leaders == 1' <<<"$output"
+	assert_success
+}
+
+@test "keep-majority decides a 3|2 partition: the two down themselves" {
+	run akc-sim -n 5 --scenario partition --kill 2 --settle 15s --hold 30s \
+		--set downing.strategy=keep-majority --set downing.stable-after=5s --json
+	assert_success
+	run jq -e '.end.exited == 2 and .end.members == 3 and .end.alive == 3
+		and .end.leaders == 1' <<<"$output"
+	assert_success
+}
+
+@test "50 nodes start within the window and all see all Up" {
+	run akc-sim -n 50 --scenario start --window 5s --json
+	assert_success
+	run jq -e '(.all_up_s | type == "number") and .all_up_s < 10
+		and .end.members == 50 and .end.leaders == 1
+		and .msg_bytes.peak < 1048576' <<<"$output"
+	assert_success
+}
+
+@test "the time series and the plot script" {
+	run akc-sim -n 10 --scenario idle --settle 12s --csv "$AKC_DIR/s.csv" --plot "$AKC_DIR/plot" --json
+	assert_success
+	run head -1 "$AKC_DIR/s.csv"
+	assert_output "t_s,alive,members,up_min,nodes_seeing_all_up,msgs,bytes,gossip_bytes,heartbeat_bytes,peak_node_bytes"
+	# one row a simulated second, the last with all 10 Up everywhere
+	[ "$(wc -l < "$AKC_DIR/s.csv")" -ge 20 ]
+	run tail -1 "$AKC_DIR/s.csv"
+	assert_output --regexp '^[0-9]+,10,10,10,10,'
+	[ -s "$AKC_DIR/plot/plot.gp" ]
+	if command -v gnuplot >/dev/null; then
+		[ -s "$AKC_DIR/plot/convergence.png" ] || [ -s "$AKC_DIR/plot/convergence.svg" ]
+	fi
+}
+
+@test "bad options are refused with one clear line, exit 2" {
+	run akc-sim --nodes 0
+	assert_failure 2
+	assert_line --index 0 "akc-sim: bad --nodes '0' (expected 1 to 60000)"
+	run akc-sim --bogus
+	assert_failure 2
+	assert_line --index 0 "akc-sim: unknown option '--bogus'"
+	run akc-sim --scenario nope
+	assert_failure 2
+	assert_line --index 0 --partial "akc-sim: unknown scenario 'nope'"
+	run akc-sim --window soon
+	assert_failure 2
+	assert_line --index 0 --partial "akc-sim: bad duration 'soon' for --window"
+	run akc-sim --set gossip-interval=1s
+	assert_failure 2
+	assert_line --index 0 "akc-sim: bad --set 'gossip-interval=1s' (expected SECTION.KEY=VALUE)"
+	run akc-sim --set cluster.no-such-key=1
+	assert_failure 2
+	assert_output --partial "unknown key 'no-such-key' in [cluster]"
+	run akc-sim --loss 1
+	assert_failure 2
+	run akc-sim --seed
+	assert_failure 2
+	assert_line --index 0 "akc-sim: option '--seed' needs a value"
+	run akc-sim -n 5 --kill 5
+	assert_failure 2
+	run akc-sim -c /nonexistent/akc.conf
+	assert_failure 1
+	assert_output --partial "/nonexistent/akc.conf"
+	run akc-sim --help
+	assert_success
+	assert_output --partial "Capacity planning"
+	run akc-sim --version
+	assert_success
+	assert_output --regexp '^akc-sim [0-9]+\.[0-9]+\.[0-9]+$'
+}
