@@ -337,3 +337,36 @@ stays_false() {
 	[ -n "$stopped" ] && awk -v a="$stopped" -v b="$started" 'BEGIN { exit !(a < b) }'
 	witness_check "$WITNESS_LOG"
 }
+
+@test "singletond answers its control socket while memberd is stopped (its calls never block its loop)" {
+	cluster_conf 1 roles=backend "[singleton.w]=" role=backend "command=$AKC_BIN/t/witness" \
+	    stop-timeout=2s
+	start_node n1
+	start_singleton n1 w
+	wait_until 20 runs_on n1
+	local m s i ok=0 t0 out
+	m=$(pid_of n1 memberd)
+	s=$(pid_of n1 singletond)
+	kill -STOP "$m"
+	t0=$(date +%s%N)
+	# running the child, singletond asks memberd for its state and renews its
+	# exit hold every second, each call given 1 s: calls that blocked its loop
+	# would leave about half of these unanswered. Under 3 s in all: memberd
+	# silent longer than that is lost memberd, by design.
+	for i in 1 2 3 4 5 6 7 8; do
+		# nanocat exits 0 on a timeout too: an answer is what it prints
+		out=$(nanocat --req --connect "ipc://$AKC_DIR/n1/singleton.w.ctl" \
+		    --data '{"v":1,"cmd":"status"}' --recv-timeout 1 -A 2>/dev/null || true)
+		[[ "$out" == *'"ok":true'* && "$out" == *'"running_here":true'* ]] && ok=$((ok + 1))
+		[ "$i" = 8 ] || sleep 0.3	# pacing: spread the asks over its calls
+	done
+	kill -CONT "$m"
+	echo "# $ok of 8 answered in $(( ($(date +%s%N) - t0) / 1000000 )) ms with memberd stopped" >&3
+	[ "$ok" = 8 ]
+	# and it carries on with memberd back: the same singletond, the same child
+	# past LOST_AFTER: a singletond that gave up would stop its child and go
+	stays_false 3 process_exited "$s"
+	[ "$(witness_starts "$WITNESS_LOG" n1)" = 1 ]
+	wait_until 10 bash -c "akc-status -c $(conf_of n1) --json | jq -e '.singletons[0].running_here == true'"
+	witness_check "$WITNESS_LOG"
+}

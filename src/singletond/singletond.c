@@ -24,6 +24,7 @@
 #include <nanomsg/reqrep.h>
 #include <sodium.h>
 
+#include "acall.h"
 #include "daemon.h"
 #include "json.h"
 #include "log.h"
@@ -69,6 +70,7 @@ struct sgd {
 	msec_t minority_said;	/* when to say again that we wait for a majority */
 	struct proxy px;
 	int statesub, svcsub, relay, front, childsock, ctl;
+	struct acall *mctl;	/* memberd's control socket, never waited on */
 	char svc[RELAY_SVC_MAX], topic[RELAY_SVC_MAX + 1];
 	char endpoint[CONF_PATH_MAX + 32], child_endpoint[CONF_PATH_MAX + 32];
 	char **cmd;		/* -- CMD ARGS, or NULL: /bin/sh -c command */
@@ -87,7 +89,9 @@ struct sgd {
 	uint64_t batch_peer;	/* the oldest said "b": it takes "reqs" */
 	int dirty, contacted, memberd_gone, exit_code;
 	msec_t last_ok, next_fetch, next_where, next_hold;
-	int held;
+	msec_t fetch_at, hold_at;	/* when the call out was made */
+	int fetching;		/* a "state" call is out: never two */
+	int held, holding, hold_sent;	/* a "hold-exit" call is out, for hold_sent */
 	uint64_t running_on;
 	char running_on_name[CONF_NAME_MAX];
 	msec_t last_here;	/* the node running it last answered "where" */
@@ -156,22 +160,24 @@ set_running_on(struct sgd *d, uint64_t uid, const char *name)
 		publish(d, "SingletonStarted", name);
 }
 
+/*
+ * memberd's answer to fetch_state's "state" call, or err. Silence is timed
+ * from when the calls were made, as when they blocked: a call made more than
+ * LOST_AFTER after the last answered one, unanswered in its second, ends us.
+ */
 static void
-fetch_state(struct sgd *d, msec_t now)
+on_state_answer(void *arg, const cJSON *rsp, const char *err, msec_t now)
 {
-	char err[512];
-	cJSON *rsp;
+	struct sgd *d = arg;
 	struct mstate st;
 	uint64_t self;
 	int member = 0, i, shut = 0;
 	long code = 0;
 
-	d->dirty = 0;
-	d->next_fetch = now + FETCH_EVERY;
-	if (ctl_call(&d->cfg, SOCK_MEMBERD_CTL, ctl_request("state"), &rsp, 1000,
-	    err, sizeof(err)) < 0) {
-		if (now - d->last_ok > (d->contacted ? LOST_AFTER : LOST_FIRST) &&
-		    d->sm.state != SG_STOPPING) {
+	d->fetching = 0;
+	if (rsp == NULL) {
+		if (d->fetch_at - d->last_ok > (d->contacted ? LOST_AFTER : LOST_FIRST) &&
+		    d->sm.state != SG_STOPPING && !d->memberd_gone && !d->stopping) {
 			log_warnx("lost memberd: %s", err);
 			d->exit_code = EXIT_DAEMON_FAIL;
 			d->memberd_gone = 1;
@@ -179,7 +185,9 @@ fetch_state(struct sgd *d, msec_t now)
 		}
 		return;
 	}
-	d->last_ok = now;
+	if (d->memberd_gone || d->stopping)
+		return;		/* answered after we gave up on it, or while we stop */
+	d->last_ok = d->fetch_at;
 	d->contacted = 1;
 	mstate_init(&st);
 	if (json_u64(rsp, "self", &self) < 0 || json_bool(rsp, "member", &member) < 0 ||
@@ -251,7 +259,17 @@ fetch_state(struct sgd *d, msec_t now)
 			d->next_where = now + 50;	/* ask the (new) oldest soon */
 out:
 	mstate_free(&st);
-	cJSON_Delete(rsp);
+}
+
+/* Asks memberd for its state; the answer comes to on_state_answer. */
+static void
+fetch_state(struct sgd *d, msec_t now)
+{
+	d->dirty = 0;
+	d->next_fetch = now + FETCH_EVERY;
+	d->fetching = 1;
+	d->fetch_at = now;
+	acall_call(d->mctl, ctl_request("state"), 1000, on_state_answer, d, now);
 }
 
 static void
@@ -282,23 +300,60 @@ on_state(int fd, short ev, void *arg)
 	}
 }
 
+/* Any answer to a "hold-exit" call: memberd has it. Unanswered: again next turn. */
+static void
+on_hold_answer(void *arg, const cJSON *rsp, const char *err, msec_t now)
+{
+	struct sgd *d = arg;
+
+	(void)now;
+	d->holding = 0;
+	if (rsp == NULL) {
+		log_debug("hold-exit: %s", err);
+		return;
+	}
+	d->held = d->hold_sent;
+	d->next_hold = d->hold_at + HOLD_FOR / 3;
+}
+
 static void
 hold_exit(struct sgd *d, msec_t now)
 {
 	int want = sg_hold_exit(&d->sm);
-	char err[256];
-	cJSON *req, *rsp;
+	cJSON *req;
 
-	if (d->memberd_gone || (want == d->held && (!want || now < d->next_hold)))
+	if (d->memberd_gone || d->holding || (want == d->held && (!want || now < d->next_hold)))
 		return;
 	req = ctl_request("hold-exit");
 	cJSON_AddStringToObject(req, "svc", d->svc);
 	cJSON_AddNumberToObject(req, "ms", want ? HOLD_FOR : 0);
 	cJSON_AddNumberToObject(req, "pid", getpid());
-	if (ctl_call(&d->cfg, SOCK_MEMBERD_CTL, req, &rsp, 1000, err, sizeof(err)) == 0) {
-		d->held = want;
-		d->next_hold = now + HOLD_FOR / 3;
-		cJSON_Delete(rsp);
+	d->holding = 1;
+	d->hold_sent = want;
+	d->hold_at = now;
+	acall_call(d->mctl, req, 1000, on_hold_answer, d, now);
+}
+
+/* After the loop: what is out to memberd ends, then the hold goes, in that order. */
+static void
+release_hold(struct sgd *d)
+{
+	int i, fds[] = { d->statesub, d->svcsub, d->front, d->childsock, d->ctl };
+
+	if (d->memberd_gone || (!d->held && !(d->holding && d->hold_sent)))
+		return;		/* no hold, none on its way: what is out can be dropped */
+	/* from here on only memberd's answers are read */
+	for (i = 0; i < (int)(sizeof(fds) / sizeof(fds[0])); i++)
+		loop_unwatch(d->loop, sock_rcvfd(fds[i]));
+	for (i = 0; i < 2; i++) {
+		if (i == 1 && d->held && !d->memberd_gone) {
+			d->sm.state = SG_HANDED;
+			hold_exit(d, clock_mono_ms());
+		}
+		while (acall_pending(d->mctl) > 0) {
+			loop_poll(d->loop, acall_deadline(d->mctl));
+			acall_tick(d->mctl, clock_mono_ms());
+		}
 	}
 }
 
@@ -1268,6 +1323,7 @@ main(int argc, char **argv)
 	loop_catch(d.loop, SIGCHLD);
 	if (open_sockets(&d) < 0)
 		return 1;
+	d.mctl = acall_new(d.loop, &d.cfg, SOCK_MEMBERD_CTL);
 	now = clock_mono_ms();
 	sg_init(&d.sm, &d.sc, sg_margin(&d.cfg));
 	if (getrandom(&rid_base, sizeof(rid_base), 0) != sizeof(rid_base))
@@ -1290,7 +1346,8 @@ main(int argc, char **argv)
 			sg_lost(&d.sm, "singletond stopping", now);
 		}
 		reap(&d, now);
-		if ((d.dirty || now >= d.next_fetch) && !d.memberd_gone && !d.stopping)
+		acall_tick(d.mctl, now);
+		if ((d.dirty || now >= d.next_fetch) && !d.memberd_gone && !d.stopping && !d.fetching)
 			fetch_state(&d, now);
 		sg_tick(&d.sm, now);
 		if (d.sm.changed || (int)d.sm.state != was_state) {
@@ -1340,16 +1397,16 @@ main(int argc, char **argv)
 		earliest(&deadline, proxy_next_deadline(&d.px));
 		if (d.sm.state != SG_OLDEST && d.sm.oldest.uid != 0)
 			earliest(&deadline, d.next_where);
-		if (d.held)
+		if (d.held && !d.holding)
 			earliest(&deadline, d.next_hold);
-		if (d.dirty)
+		/* with a call out, its answer (an fd) or its deadline wakes us */
+		earliest(&deadline, acall_deadline(d.mctl));
+		if (d.dirty && !d.fetching)
 			deadline = now;
 		loop_poll(d.loop, deadline);
 	}
-	if (d.held && !d.memberd_gone) {
-		d.sm.state = SG_HANDED;
-		hold_exit(&d, now);
-	}
+	release_hold(&d);
+	acall_free(d.mctl);
 	log_info("singleton %s: done (%s)", d.sc.name, d.exit_code == 0 ? "stopped" : "memberd gone");
 	proxy_free(&d.px);
 	sg_free(&d.sm);
