@@ -1,0 +1,291 @@
+/*
+ * keeper.c: singletond's processes: the singleton's and the standby's
+ * keepers, forked with all they need built first, stopped by signals to
+ * their process groups, reaped, restarted after a backoff. When each runs
+ * is sm.c's decision; this file only acts on it.
+ */
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "singletond.h"
+
+extern char **environ;
+
+static void
+put_env(char ***env, int *n, const char *key, const char *val)
+{
+	size_t len = strlen(key) + strlen(val) + 2;
+	char *e = malloc(len);
+
+	if (e == NULL || (*env = realloc(*env, (size_t)(*n + 2) * sizeof(**env))) == NULL)
+		fatal("malloc");
+	snprintf(e, len, "%s=%s", key, val);
+	(*env)[(*n)++] = e;
+	(*env)[*n] = NULL;
+}
+
+/*
+ * The child's keeper, forked from us (so: async-signal-safe calls only, no
+ * nanomsg, no malloc). It leads the child's process group, runs the command
+ * in it, and is the group's subreaper: a shell's children that outlive the
+ * shell come back to it. It exits when every process it started is gone,
+ * with the command's status; a stop (SIGTERM to the group) thus lasts until
+ * the last of them has finished, up to singletond's stop-timeout and SIGKILL.
+ * When the command exits on its own, what it left behind is sent SIGTERM,
+ * and SIGKILL after KEEPER_GRACE. If singletond dies, even by SIGKILL, the
+ * kernel tells the keeper (PR_SET_PDEATHSIG) and it kills the whole group:
+ * no singleton outlives its singletond. If the keeper dies, the kernel kills
+ * the command (its own PR_SET_PDEATHSIG) and singletond, reaping the keeper,
+ * kills what is left of the group.
+ */
+#define KEEPER_GRACE	5	/* seconds */
+
+static void __attribute__((noreturn))
+keeper(pid_t parent, int devnull, char **argv, char **env, int search)
+{
+	sigset_t set, none;
+	siginfo_t si;
+	struct timespec grace = { KEEPER_GRACE, 0 };
+	pid_t c, p;
+	int st, main_st = 0, main_done = 0, sig;
+
+	setpgid(0, 0);
+	sigemptyset(&none);
+	sigemptyset(&set);
+	sigaddset(&set, SIGUSR2);
+	sigaddset(&set, SIGCHLD);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	for (sig = 1; sig < NSIG; sig++)
+		if (sig != SIGKILL && sig != SIGSTOP)
+			signal(sig, SIG_DFL);
+	sigprocmask(SIG_SETMASK, &set, NULL);
+	prctl(PR_SET_PDEATHSIG, SIGUSR2);
+	prctl(PR_SET_CHILD_SUBREAPER, 1);
+	if (getppid() != parent)
+		_exit(127);
+	dup2(devnull, 0);
+	closefrom(3);
+	p = getpid();
+	if ((c = fork()) < 0)
+		_exit(127);
+	if (c == 0) {
+		/* the keeper killed too (kill -9 of both): the command goes with it */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (getppid() != p)
+			_exit(127);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		if (search)
+			execvpe(argv[0], argv, env);
+		else
+			execve(argv[0], argv, env);
+		_exit(127);
+	}
+	for (;;) {
+		if ((main_done ? sigtimedwait(&set, &si, &grace) : sigwaitinfo(&set, &si)) < 0) {
+			if (main_done)
+				kill(0, SIGKILL);	/* its leftovers had their grace */
+			continue;
+		}
+		if (si.si_signo == SIGUSR2) {
+			kill(0, SIGKILL);	/* singletond is gone: so is the group */
+			_exit(137);
+		}
+		if (si.si_signo != SIGCHLD)
+			continue;	/* SIGTERM reaches the whole group: each handles it */
+		while ((p = waitpid(-1, &st, WNOHANG)) > 0)
+			if (p == c) {
+				main_st = st;
+				main_done = 1;
+				kill(0, SIGTERM);	/* we block it: only the others get it */
+			}
+		if (p < 0 && main_done)
+			break;		/* nothing of ours is left */
+	}
+	if (WIFEXITED(main_st))
+		_exit(WEXITSTATUS(main_st));
+	sig = WTERMSIG(main_st);
+	signal(sig, SIG_DFL);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	kill(getpid(), sig);
+	_exit(128 + sig);
+}
+
+static int
+spawn(struct sgd *d, int standby)
+{
+	static char sh[] = "/bin/sh", dashc[] = "-c";
+	char **env = NULL, *shargv[4];
+	sigset_t all, old;
+	int n = 0, i, devnull;
+	pid_t pid, parent = getpid();
+	const char *skip[] = { "AKC_SINGLETON=", "AKC_NODE=", "AKC_SINGLETON_ENDPOINT=", "AKC_CONF=",
+	    "AKC_STANDBY=", "NOTIFY_SOCKET=", NULL };
+
+	/* everything the child needs is built before fork: only exec after */
+	for (i = 0; environ[i] != NULL; i++) {
+		int k, keep = 1;
+
+		for (k = 0; skip[k] != NULL; k++)
+			if (strncmp(environ[i], skip[k], strlen(skip[k])) == 0)
+				keep = 0;
+		if (keep) {
+			if ((env = realloc(env, (size_t)(n + 2) * sizeof(*env))) == NULL)
+				fatal("realloc");
+			if ((env[n++] = strdup(environ[i])) == NULL)
+				fatal("strdup");
+			env[n] = NULL;
+		}
+	}
+	put_env(&env, &n, "AKC_SINGLETON", d->sc.name);
+	put_env(&env, &n, "AKC_NODE", d->cfg.name);
+	if (standby)
+		put_env(&env, &n, "AKC_STANDBY", "1");
+	else
+		put_env(&env, &n, "AKC_SINGLETON_ENDPOINT", d->child_endpoint);
+	put_env(&env, &n, "AKC_CONF", d->cfg.path);
+	shargv[0] = sh;
+	shargv[1] = dashc;
+	shargv[2] = standby ? d->sc.standby_command : d->sc.command;
+	shargv[3] = NULL;
+	if ((devnull = open("/dev/null", O_RDONLY | O_CLOEXEC)) < 0)
+		fatal("/dev/null");
+	/* no signal of ours may run in the keeper before it resets them */
+	sigfillset(&all);
+	sigprocmask(SIG_BLOCK, &all, &old);
+	pid = fork();
+	if (pid == 0)
+		keeper(parent, devnull, d->cmd != NULL && !standby ? d->cmd : shargv, env,
+		    d->cmd != NULL && !standby);
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	close(devnull);
+	for (i = 0; i < n; i++)
+		free(env[i]);
+	free(env);
+	if (pid < 0) {
+		log_warn("cannot fork the singleton");
+		return -1;
+	}
+	setpgid(pid, pid);	/* also here: no race with our first kill */
+	if (standby)
+		d->standby = pid;
+	else
+		d->child = pid;
+	return 0;
+}
+
+void
+reap(struct sgd *d, msec_t now)
+{
+	int status, pri;
+	pid_t pid;
+
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		if (pid == d->standby && pid > 0) {
+			log_msg(d->standby_stopping ? LOG_INFO : LOG_WARNING,
+			    "standby of %s (pid %d) %s %d", d->sc.name, (int)pid,
+			    WIFEXITED(status) ? "exited with status" : "killed by signal",
+			    WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
+			kill(-pid, SIGKILL);
+			d->standby = 0;
+			if (!d->standby_stopping) {
+				/* on its own: again after a backoff */
+				d->standby_backoff = d->standby_backoff ? 2 * d->standby_backoff : SG_BACKOFF_MIN;
+				if (d->standby_backoff > SG_BACKOFF_MAX)
+					d->standby_backoff = SG_BACKOFF_MAX;
+				d->standby_restart_at = now + d->standby_backoff;
+			}
+			d->standby_stopping = 0;
+			continue;
+		}
+		if (pid != d->child)
+			continue;
+		/* stopped as asked: part of a move (notice); on its own: a crash (warning) */
+		pri = d->sm.child == CH_STOPPING ? LOG_NOTICE : LOG_WARNING;
+		if (WIFEXITED(status))
+			log_msg(pri, "singleton %s (pid %d) exited with status %d%s", d->sc.name, (int)pid,
+			    WEXITSTATUS(status), d->sm.child == CH_STOPPING ? "" : ": restarting it after a backoff");
+		else
+			log_msg(pri, "singleton %s (pid %d) killed by signal %d%s", d->sc.name, (int)pid,
+			    WTERMSIG(status), d->sm.child == CH_STOPPING ? "" : ": restarting it after a backoff");
+		d->child = 0;
+		/* the process group: nothing it started may outlive it */
+		kill(-pid, SIGKILL);
+		nack_inflight(d);
+		publish(d, "SingletonStopped", d->cfg.name);
+		if (d->running_on == d->self) {
+			d->running_on = 0;
+			d->running_on_name[0] = '\0';
+		}
+		sg_child_exited(&d->sm, now);
+	}
+}
+
+/* The standby command runs where the singleton may run one day, and never beside it. */
+static void
+standby_actions(struct sgd *d, msec_t now)
+{
+	int want = d->sc.standby_command[0] != '\0' && !d->stopping && !d->memberd_gone &&
+	    sg_standby_wanted(&d->sm);
+
+	if (want && d->standby == 0 && now >= d->standby_restart_at) {
+		if (spawn(d, 1) == 0)
+			log_info("standby of %s started as pid %d", d->sc.name, (int)d->standby);
+		else
+			d->standby_restart_at = now + SG_BACKOFF_MIN;
+	} else if (!want && d->standby > 0 && !d->standby_stopping) {
+		log_info("stopping the standby of %s (pid %d)", d->sc.name, (int)d->standby);
+		kill(-d->standby, SIGTERM);
+		d->standby_stopping = 1;
+		d->standby_kill_at = now + d->sc.stop_timeout;
+		d->standby_backoff = 0;
+		d->standby_restart_at = 0;
+	} else if (d->standby_stopping && d->standby > 0 && now >= d->standby_kill_at) {
+		log_warnx("standby of %s (pid %d) did not stop in time: SIGKILL", d->sc.name, (int)d->standby);
+		kill(-d->standby, SIGKILL);
+		d->standby_kill_at = now + 1000;
+	}
+}
+
+void
+child_actions(struct sgd *d, msec_t now)
+{
+	standby_actions(d, now);
+	/* the singleton starts only once the standby (same state, say) has gone */
+	if (d->standby > 0 && d->sm.state == SG_OLDEST && d->sm.child == CH_IDLE)
+		return;
+	switch (sg_child_action(&d->sm, now)) {
+	case ACT_START:
+		if (spawn(d, 0) < 0) {
+			sg_child_exited(&d->sm, now);
+			break;
+		}
+		log_notice("singleton %s started as pid %d (this node is the oldest%s%s)",
+		    d->sc.name, (int)d->child, d->sc.role[0] ? " with role " : "", d->sc.role);
+		publish(d, "SingletonStarted", d->cfg.name);
+		d->running_on = d->self;
+		snprintf(d->running_on_name, sizeof(d->running_on_name), "%s", d->cfg.name);
+		break;
+	case ACT_TERM:
+		log_notice("stopping singleton %s (pid %d): SIGTERM, SIGKILL after %lldms",
+		    d->sc.name, (int)d->child, (long long)d->sc.stop_timeout);
+		if (d->child > 0)
+			kill(-d->child, SIGTERM);
+		break;
+	case ACT_KILL:
+		log_warnx("singleton %s (pid %d) did not stop in time: SIGKILL", d->sc.name, (int)d->child);
+		if (d->child > 0)
+			kill(-d->child, SIGKILL);
+		break;
+	case ACT_NONE:
+		break;
+	}
+}

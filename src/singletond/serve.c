@@ -1,0 +1,284 @@
+/*
+ * serve.c: the serving side of singletond, on the node that runs the
+ * singleton: requests from every proxy (ours in-process, others' relayed by
+ * memberd) go to the child over raw REQ with an id of ours; its answers go
+ * back, one "rsps" per proxy for the requests that came in "reqs". The last
+ * DONE_KEEP answers are kept, so a request sent again is answered, not run
+ * twice.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <nanomsg/nn.h>
+#include <sodium.h>
+
+#include "json.h"
+#include "log.h"
+#include "singletond.h"
+#include "sock.h"
+
+char *
+to_b64(const void *buf, size_t len)
+{
+	size_t n = sodium_base64_encoded_len(len, sodium_base64_VARIANT_ORIGINAL);
+	char *s = malloc(n);
+
+	if (s == NULL)
+		fatal("malloc");
+	sodium_bin2base64(s, n, buf, len, sodium_base64_VARIANT_ORIGINAL);
+	return s;
+}
+
+/* Decodes into a malloc'd buffer; -1 if not base64 or too long. */
+ssize_t
+from_b64(const char *s, unsigned char **out)
+{
+	size_t slen = strlen(s), len;
+
+	if (slen / 4 * 3 > MAX_BODY + 3 || (*out = malloc(slen / 4 * 3 + 3)) == NULL)
+		return -1;
+	if (sodium_base642bin(*out, slen / 4 * 3 + 3, s, slen, NULL, &len, NULL,
+	    sodium_base64_VARIANT_ORIGINAL) != 0) {
+		free(*out);
+		return -1;
+	}
+	return (ssize_t)len;
+}
+
+/*
+ * An answer ("rsp" with the child's answer, "nack", "error") to a request
+ * from the proxy at origin. Our own proxy's requests never leave this
+ * process: when this node is the oldest, its proxy hands them to the child
+ * and gets the answers back without memberd's relay, JSON or base64.
+ */
+static void
+reply_to(struct sgd *d, uint64_t origin, const char *m, uint64_t rid, const void *body, size_t len)
+{
+	cJSON *b;
+	char *b64;
+
+	if (origin == d->self) {
+		if (strcmp(m, "nack") == 0)
+			proxy_nack(&d->px, d->self, rid, clock_mono_ms());
+		else
+			on_answer(d, rid, body, strcmp(m, "rsp") == 0 ? (ssize_t)len : -1);
+		return;
+	}
+	b = cJSON_CreateObject();
+	cJSON_AddStringToObject(b, "m", m);
+	json_add_u64(b, "rid", rid);
+	cJSON_AddBoolToObject(b, "b", 1);	/* we take "reqs" */
+	if (body != NULL) {
+		b64 = to_b64(body, len);
+		cJSON_AddStringToObject(b, "body", b64);
+		free(b64);
+	}
+	relay_send(d, origin, b);
+}
+
+void
+nack_inflight(struct sgd *d)
+{
+	int i, n = d->ninf;
+
+	/* our own proxy may take a nack synchronously: empty the list first */
+	d->ninf = 0;
+	for (i = 0; i < n; i++)
+		reply_to(d, d->inf[i].origin, "nack", d->inf[i].rid, NULL, 0);
+}
+
+/* A request (rid of the proxy at origin) for our child. */
+void
+serve(struct sgd *d, uint64_t origin, uint64_t rid, const void *body, size_t len, int batch,
+    msec_t now)
+{
+	unsigned char hdr[4];
+	uint32_t cid;
+	int i;
+
+	for (i = 0; i < d->ninf; i++)
+		if (d->inf[i].origin == origin && d->inf[i].rid == rid)
+			return;		/* sent again while our child works on it */
+	for (i = 0; i < DONE_KEEP; i++)
+		if (d->done[i].body != NULL && d->done[i].origin == origin && d->done[i].rid == rid) {
+			reply_to(d, origin, "rsp", rid, d->done[i].body, d->done[i].len);
+			return;
+		}
+	if (!sg_serving(&d->sm)) {
+		reply_to(d, origin, "nack", rid, NULL, 0);
+		return;
+	}
+	cid = ++d->next_cid & 0x7fffffff;
+	hdr[0] = (unsigned char)(0x80 | (cid >> 24));
+	hdr[1] = (unsigned char)(cid >> 16);
+	hdr[2] = (unsigned char)(cid >> 8);
+	hdr[3] = (unsigned char)cid;
+	if (sock_send_raw(d->childsock, hdr, 4, body, len) < 0) {
+		/* not listening yet (just started) or gone: the proxy tries again */
+		reply_to(d, origin, "nack", rid, NULL, 0);
+		return;
+	}
+	if (d->ninf == d->capinf) {
+		d->capinf = d->capinf ? 2 * d->capinf : 64;
+		if ((d->inf = realloc(d->inf, (size_t)d->capinf * sizeof(*d->inf))) == NULL)
+			fatal("realloc");
+	}
+	d->inf[d->ninf].cid = cid;
+	d->inf[d->ninf].origin = origin;
+	d->inf[d->ninf].rid = rid;
+	d->inf[d->ninf].at = now;
+	d->inf[d->ninf].batch = batch;
+	d->ninf++;
+}
+
+/*
+ * A "req" relayed from another node's proxy, {"m":"req","rid","body"
+ * (base64)}, or one element of a "reqs".
+ */
+void
+serve_relayed(struct sgd *d, uint64_t origin, const cJSON *b, int batch, msec_t now)
+{
+	const char *b64 = json_str(b, "body");
+	unsigned char *body;
+	uint64_t rid;
+	ssize_t len;
+
+	if (json_u64(b, "rid", &rid) < 0 || b64 == NULL || (len = from_b64(b64, &body)) < 0) {
+		d->dropped++;
+		return;
+	}
+	serve(d, origin, rid, body, (size_t)len, batch, now);
+	free(body);
+}
+
+/* {"m":"reqs","reqs":[{"rid","body"}, ...]}: several requests of one proxy. */
+void
+serve_batch(struct sgd *d, uint64_t origin, const cJSON *b, msec_t now)
+{
+	const cJSON *a = cJSON_GetObjectItemCaseSensitive(b, "reqs"), *r;
+
+	if (!cJSON_IsArray(a) || cJSON_GetArraySize(a) > SEND_BATCH) {
+		d->dropped++;
+		return;
+	}
+	cJSON_ArrayForEach(r, a)
+		serve_relayed(d, origin, r, 1, now);
+}
+
+/*
+ * Answers to requests that came in "reqs", gathered during one wake-up and
+ * sent as one "rsps" per proxy: {"m":"rsps","b":true,"rsps":[{"rid","body"}]}.
+ */
+struct rsps {
+	uint64_t origin;
+	cJSON *msg, *arr;
+	size_t bytes;
+};
+
+static void
+rsps_flush(struct sgd *d, struct rsps *r)
+{
+	if (r->msg != NULL)
+		relay_send(d, r->origin, r->msg);
+	r->msg = NULL;
+}
+
+static void
+rsps_add(struct sgd *d, struct rsps *g, int *ng, uint64_t origin, uint64_t rid,
+    const void *body, size_t len)
+{
+	struct rsps *r;
+	cJSON *e;
+	char *b64;
+	int i;
+
+	for (i = 0; i < *ng && g[i].origin != origin; i++)
+		;
+	r = &g[i];
+	if (i == *ng) {
+		(*ng)++;
+		r->origin = origin;
+		r->msg = NULL;
+	}
+	b64 = to_b64(body, len);
+	if (r->msg != NULL && r->bytes + strlen(b64) > BATCH_BYTES)
+		rsps_flush(d, r);
+	if (r->msg == NULL) {
+		r->msg = cJSON_CreateObject();
+		cJSON_AddStringToObject(r->msg, "m", "rsps");
+		cJSON_AddBoolToObject(r->msg, "b", 1);
+		r->arr = cJSON_AddArrayToObject(r->msg, "rsps");
+		r->bytes = 0;
+	}
+	e = cJSON_CreateObject();
+	json_add_u64(e, "rid", rid);
+	cJSON_AddStringToObject(e, "body", b64);
+	cJSON_AddItemToArray(r->arr, e);
+	r->bytes += strlen(b64);
+	free(b64);
+}
+
+void
+on_child_reply(int fd, short ev, void *arg)
+{
+	struct sgd *d = arg;
+	unsigned char hdr[SOCK_HDR_MAX];
+	size_t hdrlen;
+	void *buf;
+	ssize_t n;
+	struct rsps g[SEND_BATCH];
+	int k, ng = 0;
+
+	(void)fd;
+	(void)ev;
+	for (k = 0; k < SEND_BATCH; k++) {
+		struct inflight f;
+		uint32_t cid;
+		int i;
+
+		hdrlen = sizeof(hdr);
+		if ((n = sock_recv_raw(d->childsock, &buf, hdr, &hdrlen)) < 0)
+			break;
+		if (hdrlen != 4) {
+			nn_freemsg(buf);
+			d->dropped++;
+			continue;
+		}
+		cid = ((uint32_t)(hdr[0] & 0x7f) << 24) | ((uint32_t)hdr[1] << 16) |
+		    ((uint32_t)hdr[2] << 8) | hdr[3];
+		for (i = 0; i < d->ninf && d->inf[i].cid != cid; i++)
+			;
+		if (i == d->ninf) {
+			d->dropped++;	/* an answer to a request we gave up on */
+			nn_freemsg(buf);
+			continue;
+		}
+		f = d->inf[i];
+		d->inf[i] = d->inf[--d->ninf];
+		if (n <= MAX_BODY) {
+			struct answer *a = &d->done[d->donepos];
+
+			d->donepos = (d->donepos + 1) % DONE_KEEP;
+			free(a->body);
+			if ((a->body = malloc((size_t)n + 1)) == NULL)
+				fatal("malloc");
+			memcpy(a->body, buf, (size_t)n);
+			a->len = (size_t)n;
+			a->origin = f.origin;
+			a->rid = f.rid;
+			a->at = clock_mono_ms();
+			if (f.batch && f.origin != d->self)
+				rsps_add(d, g, &ng, f.origin, f.rid, a->body, a->len);
+			else
+				reply_to(d, f.origin, "rsp", f.rid, a->body, a->len);
+		} else {
+			log_warnx("singleton %s answered with %zd bytes (at most %d): refused",
+			    d->sc.name, n, MAX_BODY);
+			reply_to(d, f.origin, "error", f.rid, NULL, 0);
+		}
+		nn_freemsg(buf);
+	}
+	for (k = 0; k < ng; k++)
+		rsps_flush(d, &g[k]);
+}

@@ -1,0 +1,100 @@
+/*
+ * singletond.h: what singletond's files share: the daemon's state and the
+ * calls between its parts. singletond.c talks to memberd, proxies local
+ * clients and runs the loop; keeper.c starts, stops and reaps the child
+ * and the standby; serve.c hands requests to the child on the oldest and
+ * keeps recent answers for requests sent twice.
+ */
+#ifndef AKC_SINGLETOND_H
+#define AKC_SINGLETOND_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <cjson/cJSON.h>
+
+#include "acall.h"
+#include "config.h"
+#include "loop.h"
+#include "proto.h"
+#include "proxy.h"
+#include "sm.h"
+
+#define DONE_KEEP	512	/* answers kept for requests sent again */
+#define MAX_BODY	PROXY_MAX_BODY	/* a proxied request or reply */
+#define SEND_BATCH	64
+/* requests or answers put together in one relay message ("reqs", "rsps"): base64 bytes */
+#define BATCH_BYTES	(512 * 1024)
+
+struct inflight {		/* a request handed to our child */
+	uint32_t cid;
+	uint64_t origin, rid;
+	msec_t at;
+	int batch;		/* it came in a "reqs": its proxy takes "rsps" */
+};
+
+struct answer {			/* a recent answer, for a request sent twice */
+	uint64_t origin, rid;
+	unsigned char *body;	/* NULL: an empty slot */
+	size_t len;
+	msec_t at;
+};
+
+struct sgd {
+	struct akc_config cfg;
+	struct conf_singleton sc;
+	struct loop *loop;
+	struct singleton sm;
+	msec_t minority_said;	/* when to say again that we wait for a majority */
+	struct proxy px;
+	int statesub, svcsub, relay, front, childsock, ctl;
+	struct acall *mctl;	/* memberd's control socket, never waited on */
+	char svc[RELAY_SVC_MAX], topic[RELAY_SVC_MAX + 1];
+	char endpoint[CONF_PATH_MAX + 32], child_endpoint[CONF_PATH_MAX + 32];
+	char **cmd;		/* -- CMD ARGS, or NULL: /bin/sh -c command */
+
+	pid_t child;
+	pid_t standby;		/* the standby command's keeper, or 0 */
+	int standby_stopping;
+	msec_t standby_kill_at, standby_restart_at, standby_backoff;
+	uint32_t next_cid;
+	struct inflight *inf;
+	int ninf, capinf;
+	struct answer done[DONE_KEEP];
+	int donepos;
+
+	uint64_t self;
+	uint64_t batch_peer;	/* the oldest said "b": it takes "reqs" */
+	int dirty, contacted, memberd_gone, exit_code;
+	msec_t last_ok, next_fetch, next_where, next_hold;
+	msec_t fetch_at, hold_at;	/* when the call out was made */
+	int fetching;		/* a "state" call is out: never two */
+	int held, holding, hold_sent;	/* a "hold-exit" call is out, for hold_sent */
+	uint64_t running_on;
+	char running_on_name[CONF_NAME_MAX];
+	msec_t last_here;	/* the node running it last answered "where" */
+	char oldest_name[CONF_NAME_MAX];
+	int stopping;		/* SIGTERM: stop the child and go */
+	uint64_t dropped;
+};
+
+/* singletond.c: memberd and the proxy */
+void relay_send(struct sgd *, uint64_t to, cJSON *body);
+void publish(struct sgd *, const char *type, const char *node);
+void on_answer(struct sgd *, uint64_t rid, const void *body, ssize_t len);
+
+/* keeper.c: the child's and the standby's processes */
+void reap(struct sgd *, msec_t now);
+void child_actions(struct sgd *, msec_t now);
+
+/* serve.c: requests to our child, and their answers */
+char *to_b64(const void *, size_t);
+ssize_t from_b64(const char *, unsigned char **);
+void nack_inflight(struct sgd *);
+void serve(struct sgd *, uint64_t origin, uint64_t rid, const void *body, size_t len, int batch,
+    msec_t now);
+void serve_relayed(struct sgd *, uint64_t origin, const cJSON *b, int batch, msec_t now);
+void serve_batch(struct sgd *, uint64_t origin, const cJSON *b, msec_t now);
+void on_child_reply(int fd, short ev, void *arg);
+
+#endif
