@@ -121,7 +121,7 @@ ms_of_start() {
 	local old next others n child
 	old=$(oldest_with n1 backend)
 	next=$(members_json n1 | jq -r '[.[] | select(.status == "Up")] | sort_by(.up_number) | .[1].node')
-	others=$(for n in n1 n2 n3 n4; do [ "$n" != "$old" ] && echo "$n"; done)
+	others=$(for n in n1 n2 n3 n4; do [ "$n" = "$old" ] || echo "$n"; done)
 	watch_events $others
 	wait_until 20 runs_on "$old"
 	child=$(awk -v n="$old" '$2 == n && $3 == "start" { p = $4 } END { print p }' "$WITNESS_LOG")
