@@ -164,7 +164,7 @@ struct node {
 
 	/* gossip */
 	msec_t next_gossip, push_at;
-	double push_credit;	/* member records the eager push may still send (node.c) */
+	double push_credit;	/* member records the eager push may still send (gossip.c) */
 	msec_t push_credit_at;	/* when push_credit was last topped up (-1: never) */
 	uint64_t gossip_deferred;	/* full-state replies skipped for want of budget */
 	uint64_t pushed_seq;	/* state_seq of our last push */
@@ -200,7 +200,7 @@ struct node {
 	struct outmsg *out;
 	int nout, outcap;
 
-	/* connections the shell should drop and open afresh (see node.c) */
+	/* connections the shell should drop and open afresh (node.c's reset_to) */
 	char (*resets)[CONF_ADDR_MAX];
 	int nreset, resetcap;
 	/* when each member last sent us a heartbeat */

@@ -1,6 +1,7 @@
 /*
- * fixture.h: memberd's core (src/memberd/node.c) in plausible states for the
- * fuzz targets fuzz-node.c and fuzz-control.c, and invariants to check after.
+ * fixture.h: memberd's core (src/memberd/node.c and the files beside it) in
+ * plausible states for the fuzz targets fuzz-node.c and fuzz-control.c, and
+ * invariants to check after.
  *
  * The cluster: seven members n1..n7 at tcp://127.0.0.1:7401..7407, uids
  * 1001..1007, seeds n1..n3; n1 (this node, role backend) is the leader.

@@ -1,5 +1,5 @@
 /*
- * fuzz-node.c: memberd's protocol core (node_receive, src/memberd/node.c)
+ * fuzz-node.c: memberd's protocol core (node_receive, src/memberd/receive.c)
  * fed node-to-node messages, as they arrive once their frame is checked.
  *
  * The input is parsed with json_parse, as memberd does, and handed to two
