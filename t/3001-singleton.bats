@@ -344,7 +344,7 @@ stays_false() {
 	start_node n1
 	start_singleton n1 w
 	wait_until 20 runs_on n1
-	local m s i ok=0 t0 out
+	local m s ok t0
 	m=$(pid_of n1 memberd)
 	s=$(pid_of n1 singletond)
 	kill -STOP "$m"
@@ -353,13 +353,7 @@ stays_false() {
 	# exit hold every second, each call given 1 s: calls that blocked its loop
 	# would leave about half of these unanswered. Under 3 s in all: memberd
 	# silent longer than that is lost memberd, by design.
-	for i in 1 2 3 4 5 6 7 8; do
-		# nanocat exits 0 on a timeout too: an answer is what it prints
-		out=$(nanocat --req --connect "ipc://$AKC_DIR/n1/singleton.w.ctl" \
-		    --data '{"v":1,"cmd":"status"}' --recv-timeout 1 -A 2>/dev/null || true)
-		[[ "$out" == *'"ok":true'* && "$out" == *'"running_here":true'* ]] && ok=$((ok + 1))
-		[ "$i" = 8 ] || sleep 0.3	# pacing: spread the asks over its calls
-	done
+	ok=$(asks_answered "$AKC_DIR/n1/singleton.w.ctl" '"ok":true' '"running_here":true')
 	kill -CONT "$m"
 	echo "# $ok of 8 answered in $(( ($(date +%s%N) - t0) / 1000000 )) ms with memberd stopped" >&3
 	[ "$ok" = 8 ]

@@ -203,6 +203,24 @@ cluster_conf() {
 	done
 }
 
+# asks_answered SOCKET MATCH...: asks the control socket SOCKET for its
+# status 8 times, 0.3 s apart, each with 1 s to answer, and prints how many
+# answers held every MATCH (nanocat exits 0 on a timeout too: an answer is
+# what it prints). A daemon whose loop blocks on a call leaves some unanswered.
+asks_answered() {
+	local sock=$1 i ok=0 out m good
+	shift
+	for i in 1 2 3 4 5 6 7 8; do
+		out=$(nanocat --req --connect "ipc://$sock" --data '{"v":1,"cmd":"status"}' \
+		    --recv-timeout 1 -A 2>/dev/null || true)
+		good=1
+		for m in "$@"; do [[ "$out" == *"$m"* ]] || good=0; done
+		ok=$((ok + good))
+		[ "$i" = 8 ] || sleep 0.3	# pacing: spread the asks over the daemon's calls
+	done
+	echo "$ok"
+}
+
 # start_cluster N [conf args...]: nodes n1..nN, seeds n1 and n2, all started.
 start_cluster() {
 	local n=$1 i
