@@ -10,6 +10,7 @@
 #include <sodium.h>
 
 #include "auth.h"
+#include "b64.h"
 #include "log.h"
 
 #define KEYFILE_MAX	8192
@@ -30,12 +31,11 @@ int
 key_parse(const char *b64, unsigned char key[KEY_BYTES])
 {
 	size_t len = 0;
-	const char *end;
 
+	/* all of it decoded: b64_decode refuses trailing characters */
 	if (strlen(b64) != KEY_B64_LEN)
 		return -1;
-	if (sodium_base642bin(key, KEY_BYTES, b64, KEY_B64_LEN, NULL, &len, &end,
-	    sodium_base64_VARIANT_ORIGINAL) != 0 || len != KEY_BYTES || *end != '\0')
+	if (b64_decode(key, KEY_BYTES, b64, KEY_B64_LEN, &len) < 0 || len != KEY_BYTES)
 		return -1;
 	return 0;
 }
@@ -43,7 +43,7 @@ key_parse(const char *b64, unsigned char key[KEY_BYTES])
 void
 key_b64(const unsigned char key[KEY_BYTES], char *out)
 {
-	sodium_bin2base64(out, KEY_B64_LEN + 1, key, KEY_BYTES, sodium_base64_VARIANT_ORIGINAL);
+	b64_encode_buf(out, KEY_B64_LEN + 1, key, KEY_BYTES);
 }
 
 void

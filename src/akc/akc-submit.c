@@ -11,6 +11,7 @@
 
 #include <sodium.h>
 
+#include "b64.h"
 #include "json.h"
 #include "proto.h"
 #include "submit.h"
@@ -67,13 +68,7 @@ read_stdin(const struct tool *t, size_t max, size_t *len)
 char *
 submit_b64(const unsigned char *buf, size_t len)
 {
-	size_t n = sodium_base64_encoded_len(len, sodium_base64_VARIANT_ORIGINAL);
-	char *s = malloc(n);
-
-	if (s == NULL)
-		return NULL;
-	sodium_bin2base64(s, n, buf, len, sodium_base64_VARIANT_ORIGINAL);
-	return s;
+	return b64_encode(buf, len);
 }
 
 cJSON *

@@ -16,6 +16,7 @@
 
 #include <sodium.h>
 
+#include "b64.h"
 #include "httpd.h"
 #include "json.h"
 #include "metrics.h"
@@ -461,7 +462,6 @@ h_submit(struct req *r)
 	const char *qid = req_query(r, "id");
 	char id[JOB_ID_MAX + 1], *b64;
 	unsigned char rnd[16];
-	size_t n;
 	cJSON *req, *rsp, *o;
 
 	if (r->stage == 0) {
@@ -476,11 +476,7 @@ h_submit(struct req *r)
 			randombytes_buf(rnd, sizeof(rnd));
 			sodium_bin2hex(id, sizeof(id), rnd, sizeof(rnd));
 		}
-		n = sodium_base64_encoded_len(r->body.len, sodium_base64_VARIANT_ORIGINAL);
-		if ((b64 = malloc(n)) == NULL)
-			fatal("malloc");
-		sodium_bin2base64(b64, n, (const unsigned char *)(r->body.p ? r->body.p : ""),
-		    r->body.len, sodium_base64_VARIANT_ORIGINAL);
+		b64 = b64_encode(r->body.p ? r->body.p : "", r->body.len);
 		req = work_request("submit");
 		cJSON_AddStringToObject(req, "id", id);
 		cJSON_AddStringToObject(req, "payload", b64);

@@ -21,6 +21,7 @@
 #include <nanomsg/reqrep.h>
 #include <sodium.h>
 
+#include "b64.h"
 #include "clock.h"
 #include "daemon.h"
 #include "journal.h"
@@ -180,17 +181,6 @@ send_later(const unsigned char *hdr, size_t hdrlen, cJSON *body)
 
 /* ---- events ---- */
 
-static char *
-to_b64(const unsigned char *buf, size_t len)
-{
-	size_t n = sodium_base64_encoded_len(len, sodium_base64_VARIANT_ORIGINAL);
-	char *s = malloc(n);
-
-	if (s == NULL)
-		fatal("malloc");
-	return sodium_bin2base64(s, n, buf, len, sodium_base64_VARIANT_ORIGINAL);
-}
-
 /*
  * A stored result line as it is shown: one whose result is not text
  * (versions before result_base64 let invalid UTF-8 through as it was)
@@ -204,7 +194,7 @@ line_shown(cJSON *line)
 
 	if (r == NULL || utf8_valid(r, strlen(r)))
 		return;
-	b64 = to_b64((const unsigned char *)r, strlen(r));
+	b64 = b64_encode((const unsigned char *)r, strlen(r));
 	cJSON_DeleteItemFromObjectCaseSensitive(line, "result");
 	cJSON_AddStringToObject(line, "result_base64", b64);
 	free(b64);
@@ -749,7 +739,7 @@ op_done(const struct request *rq, const unsigned char *hdr, size_t hdrlen, msec_
 			result = (const char *)bin;
 		} else {
 			rkey = "result_base64";
-			result = canon = to_b64(bin, len);
+			result = canon = b64_encode(bin, len);
 		}
 	}
 	rc = policy_report(&M.p, w, rq->id, rq->attempt, rq->op == OP_DONE, rkey, result, rq->why,

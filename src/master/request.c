@@ -4,8 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <sodium.h>
 
+#include "b64.h"
 #include "json.h"
 #include "log.h"
 #include "request.h"
@@ -136,19 +136,14 @@ int
 request_payload(const char *b64, long max, char *err, size_t errlen)
 {
 	size_t plen = strlen(b64), blen;
-	unsigned char *bin;
-	int rc;
+	void *bin;
 
 	if (plen / 4 * 3 > (size_t)max + 3)
 		return refusal(1, err, errlen, "payload of about %zu bytes is over max-payload "
 		    "(%ld bytes)", plen / 4 * 3, max);
-	if ((bin = malloc(plen / 4 * 3 + 3)) == NULL)
-		fatal("malloc");
-	rc = sodium_base642bin(bin, plen / 4 * 3 + 3, b64, plen, NULL, &blen, NULL,
-	    sodium_base64_VARIANT_ORIGINAL);
-	free(bin);
-	if (rc != 0)
+	if ((bin = b64_decode_alloc(b64, &blen)) == NULL)
 		return refusal(2, err, errlen, "payload is not base64");
+	free(bin);
 	if ((long)blen > max)
 		return refusal(1, err, errlen, "payload of %zu bytes is over max-payload (%ld bytes)",
 		    blen, max);
@@ -159,17 +154,14 @@ unsigned char *
 request_result(const char *b64, size_t *len, char *err, size_t errlen)
 {
 	size_t blen = strlen(b64);
-	unsigned char *bin = malloc(blen / 4 * 3 + 3);
+	unsigned char *bin = NULL;
 
-	if (bin == NULL)
-		fatal("malloc");
+	/* NUL-terminated by b64_decode_alloc */
 	if (blen / 4 * 3 > REQ_RESULT_MAX + 3 ||
-	    sodium_base642bin(bin, blen / 4 * 3 + 3, b64, blen, NULL, len, NULL,
-	    sodium_base64_VARIANT_ORIGINAL) != 0 || *len > REQ_RESULT_MAX) {
+	    (bin = b64_decode_alloc(b64, len)) == NULL || *len > REQ_RESULT_MAX) {
 		free(bin);
 		snprintf(err, errlen, "result is not base64 or over 1 MiB");
 		return NULL;
 	}
-	bin[*len] = '\0';	/* room: len <= blen / 4 * 3 */
 	return bin;
 }

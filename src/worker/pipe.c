@@ -13,8 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <sodium.h>
 
+#include "b64.h"
 #include "json.h"
 #include "log.h"
 #include "pipe.h"
@@ -66,7 +66,6 @@ pipe_answer(const char *line, size_t len, const char *id,
 	const cJSON *rv, *ev;
 	const char *got, *b64;
 	char ex[48], err[160];
-	size_t blen, cap;
 	cJSON *a;
 
 	*res = NULL;
@@ -109,15 +108,7 @@ pipe_answer(const char *line, size_t len, const char *id,
 		cJSON_Delete(a);
 		return bad(why, whylen, "\"result\" is not a string: '%s'", ex);
 	}
-	blen = strlen(b64);
-	cap = blen / 4 * 3 + 3;
-	if ((*res = malloc(cap)) == NULL)
-		fatal("malloc");
-	if (sodium_base642bin(*res, cap, b64, blen, NULL, rlen, NULL,
-	    sodium_base64_VARIANT_ORIGINAL) != 0) {
-		free(*res);
-		*res = NULL;
-		*rlen = 0;
+	if ((*res = b64_decode_alloc(b64, rlen)) == NULL) {
 		cJSON_Delete(a);
 		return bad(why, whylen, "\"result\" is not base64: '%s'", ex);
 	}

@@ -66,6 +66,7 @@
 #include <nanomsg/reqrep.h>
 #include <sodium.h>
 
+#include "b64.h"
 #include "config.h"
 #include "daemon.h"
 #include "answer.h"
@@ -153,18 +154,6 @@ static struct worker W;
 
 /* ---- messages ---- */
 
-static char *
-to_b64(const unsigned char *buf, size_t len)
-{
-	size_t n = sodium_base64_encoded_len(len, sodium_base64_VARIANT_ORIGINAL);
-	char *s = malloc(n);
-
-	if (s == NULL)
-		fatal("malloc");
-	sodium_bin2base64(s, n, buf, len, sodium_base64_VARIANT_ORIGINAL);
-	return s;
-}
-
 static cJSON *
 request(const char *op)
 {
@@ -229,7 +218,7 @@ static void
 report_done(const char *id, long attempt, const unsigned char *res, size_t rlen, msec_t took)
 {
 	cJSON *req = request("done");
-	char *b64 = to_b64(res, rlen), *txt;
+	char *b64 = b64_encode(res, rlen), *txt;
 	char why[128];
 	size_t len;
 
@@ -366,7 +355,7 @@ start_shell(struct queued *q, msec_t now)
 {
 	char num[24], *env[4];
 	char envid[JOB_ID_MAX + 16], envatt[48], envw[JOB_ID_MAX + 16];
-	size_t blen = strlen(q->b64), cap = blen / 4 * 3 + 3, len;
+	size_t len;
 	struct job *j = NULL;
 	int i;
 
@@ -380,11 +369,8 @@ start_shell(struct queued *q, msec_t now)
 	j->deadline = q->deadline;
 	j->used = 1;
 	W.running++;
-	if ((j->payload = malloc(cap)) == NULL)
-		fatal("malloc");
 	/* checked when it came */
-	(void)sodium_base642bin(j->payload, cap, q->b64, blen, NULL, &len, NULL,
-	    sodium_base64_VARIANT_ORIGINAL);
+	j->payload = b64_decode_alloc(q->b64, &len);
 	j->plen = len;
 	snprintf(num, sizeof(num), "%ld", j->attempt);
 	snprintf(envid, sizeof(envid), "AKC_WORK_ID=%s", j->id);
@@ -466,7 +452,7 @@ take_job(const cJSON *job, msec_t now)
 {
 	const char *id = json_str(job, "id"), *b64 = json_str(job, "payload");
 	long attempt, timeout = W.cfg.work_timeout;
-	size_t blen, cap, len;
+	size_t len;
 	unsigned char *bin;
 	struct queued *q, **p;
 
@@ -479,13 +465,7 @@ take_job(const cJSON *job, msec_t now)
 		log_warnx("job %s: bad timeout_ms from the master: using work-timeout", id);
 		timeout = W.cfg.work_timeout;
 	}
-	blen = b64 ? strlen(b64) : 0;
-	cap = blen / 4 * 3 + 3;
-	if ((bin = malloc(cap)) == NULL)
-		fatal("malloc");
-	if (b64 == NULL || sodium_base642bin(bin, cap, b64, blen, NULL, &len, NULL,
-	    sodium_base64_VARIANT_ORIGINAL) != 0) {
-		free(bin);
+	if (b64 == NULL || (bin = b64_decode_alloc(b64, &len)) == NULL) {
 		log_warnx("job %s: payload is not base64", id);
 		report_failed(id, attempt, "payload is not base64", NULL);
 		return;
