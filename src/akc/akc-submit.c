@@ -74,7 +74,7 @@ submit_b64(const unsigned char *buf, size_t len)
 cJSON *
 submit_request(const char *id, const char *b64, const struct submit_opts *o)
 {
-	cJSON *req = wc_request("submit");
+	cJSON *req = wc_request(WORK_OP_SUBMIT);
 
 	cJSON_AddStringToObject(req, "id", id);
 	cJSON_AddStringToObject(req, "payload", b64);
@@ -160,7 +160,7 @@ find_result(struct workcall *w, const char *id, uint64_t since)
 	int rc;
 
 	for (;;) {
-		req = wc_request("results");
+		req = wc_request(WORK_OP_RESULTS);
 		wc_add_seq(req, "since", since);
 		cJSON_AddNumberToObject(req, "max", 1000);
 		rsp = wc_call(w, req);
@@ -202,7 +202,7 @@ wait_for(struct workcall *w, const char *id, uint64_t since)
 	msec_t wait = w->timeout / 2 < LONG_POLL ? w->timeout / 2 : LONG_POLL, asked;
 
 	for (;;) {
-		req = wc_request("status");
+		req = wc_request(WORK_OP_STATUS);
 		cJSON_AddStringToObject(req, "id", id);
 		cJSON_AddNumberToObject(req, "wait", (double)wait);
 		asked = clock_mono_ms();

@@ -24,8 +24,8 @@
 #include "rstream.h"
 #include "sock.h"
 #include "sse.h"
+#include "xmalloc.h"
 
-#define JOB_ID_MAX	WORK_ID_MAX	/* proto.h */
 /* Largest job payload: its base64 in a request must fit the proxy (akc-submit's bound). */
 #define PAYLOAD_MAX	((PROXY_MAX_BODY - 256) / 4 * 3)
 #define RESULTS_MAX	1000	/* results in one answer at most (?max=) */
@@ -125,7 +125,7 @@ h_alive(struct req *r)
 	cJSON *o;
 
 	if (r->stage == 0) {
-		req_call(r, SOCK_MEMBERD_CTL, ctl_request("ping"), T_CTL);
+		req_call(r, SOCK_MEMBERD_CTL, ctl_request(CTL_PING), T_CTL);
 		return;
 	}
 	if (answer(r, 0) == NULL)
@@ -143,8 +143,8 @@ h_ready(struct req *r)
 	const char *name, *status = NULL, *phase;
 
 	if (r->stage == 0) {
-		req_call(r, SOCK_MEMBERD_CTL, ctl_request("status"), T_CTL);
-		req_call(r, SOCK_LEADERD_CTL, ctl_request("status"), T_LEADERD);
+		req_call(r, SOCK_MEMBERD_CTL, ctl_request(CTL_STATUS), T_CTL);
+		req_call(r, SOCK_LEADERD_CTL, ctl_request(CTL_STATUS), T_LEADERD);
 		return;
 	}
 	o = cJSON_CreateObject();
@@ -193,7 +193,7 @@ h_members(struct req *r)
 	size_t i;
 
 	if (r->stage == 0) {
-		req_call(r, SOCK_MEMBERD_CTL, ctl_request("status"), T_CTL);
+		req_call(r, SOCK_MEMBERD_CTL, ctl_request(CTL_STATUS), T_CTL);
 		return;
 	}
 	if ((st = answer(r, 0)) == NULL || refused(r, st, 409))
@@ -210,7 +210,7 @@ h_member(struct req *r)
 	cJSON *rsp, *m;
 
 	if (r->stage == 0) {
-		req_call(r, SOCK_MEMBERD_CTL, ctl_request("members"), T_CTL);
+		req_call(r, SOCK_MEMBERD_CTL, ctl_request(CTL_MEMBERS), T_CTL);
 		return;
 	}
 	if ((rsp = answer(r, 0)) == NULL || refused(r, rsp, 409))
@@ -302,9 +302,8 @@ h_member_change(struct req *r)
 			req_error(r, 400, "bad operation '%s': Down or Leave", op);
 			return;
 		}
-		if ((r->priv = strdup(strcasecmp(op, "down") == 0 ? "down" : "leave")) == NULL)
-			fatal("strdup");
-		req_call(r, SOCK_MEMBERD_CTL, ctl_request("members"), T_CTL);
+		r->priv = xstrdup(strcasecmp(op, "down") == 0 ? CTL_DOWN : CTL_LEAVE);
+		req_call(r, SOCK_MEMBERD_CTL, ctl_request(CTL_MEMBERS), T_CTL);
 		return;
 	}
 	cmd = r->priv;
@@ -405,12 +404,12 @@ h_metrics(struct req *r)
 			fatal("calloc");
 		s->queue = -1;
 		list_singletons(&r->h->cfg, s);
-		req_call(r, SOCK_MEMBERD_CTL, ctl_request("status"), T_CTL);
-		req_call(r, SOCK_LEADERD_CTL, ctl_request("status"), T_LEADERD);
+		req_call(r, SOCK_MEMBERD_CTL, ctl_request(CTL_STATUS), T_CTL);
+		req_call(r, SOCK_LEADERD_CTL, ctl_request(CTL_STATUS), T_LEADERD);
 		s->first = r->nslots;
 		for (i = 0; i < s->n; i++) {
 			snprintf(sock, sizeof(sock), "singleton.%s.ctl", s->names[i]);
-			req_call(r, sock, ctl_request("status"), T_CTL);
+			req_call(r, sock, ctl_request(CTL_STATUS), T_CTL);
 		}
 		return;
 	}
@@ -421,7 +420,7 @@ h_metrics(struct req *r)
 				(void)json_bool(r->slot[s->first + i].rsp, "running_here", &here);
 		if (here) {
 			/* -1: too busy, and the 503 stands */
-			s->queue = req_call(r, "singleton.master", work_request("queue"), T_SCRAPE);
+			s->queue = req_call(r, MASTER_SVC, work_request(WORK_OP_QUEUE), T_SCRAPE);
 			return;
 		}
 	}
@@ -460,13 +459,13 @@ static void
 h_submit(struct req *r)
 {
 	const char *qid = req_query(r, "id");
-	char id[JOB_ID_MAX + 1], *b64;
+	char id[WORK_ID_MAX + 1], *b64;
 	unsigned char rnd[16];
 	cJSON *req, *rsp, *o;
 
 	if (r->stage == 0) {
 		if (qid != NULL && !work_id_valid(qid)) {
-			req_error(r, 400, "bad id: 1-%d characters of A-Za-z0-9._:-", JOB_ID_MAX);
+			req_error(r, 400, "bad id: 1-%d characters of A-Za-z0-9._:-", WORK_ID_MAX);
 			return;
 		}
 		if (qid != NULL)
@@ -477,11 +476,11 @@ h_submit(struct req *r)
 			sodium_bin2hex(id, sizeof(id), rnd, sizeof(rnd));
 		}
 		b64 = b64_encode(r->body.p ? r->body.p : "", r->body.len);
-		req = work_request("submit");
+		req = work_request(WORK_OP_SUBMIT);
 		cJSON_AddStringToObject(req, "id", id);
 		cJSON_AddStringToObject(req, "payload", b64);
 		free(b64);
-		req_call(r, "singleton.master", req, T_WORK);
+		req_call(r, MASTER_SVC, req, T_WORK);
 		return;
 	}
 	if ((rsp = answer(r, 0)) == NULL || refused(r, rsp, 409))
@@ -503,12 +502,12 @@ h_job(struct req *r)
 
 	if (r->stage == 0) {
 		if (!work_id_valid(r->arg)) {
-			req_error(r, 400, "bad job id: 1-%d characters of A-Za-z0-9._:-", JOB_ID_MAX);
+			req_error(r, 400, "bad job id: 1-%d characters of A-Za-z0-9._:-", WORK_ID_MAX);
 			return;
 		}
-		req = work_request("status");
+		req = work_request(WORK_OP_STATUS);
 		cJSON_AddStringToObject(req, "id", r->arg);
-		req_call(r, "singleton.master", req, T_WORK);
+		req_call(r, MASTER_SVC, req, T_WORK);
 		return;
 	}
 	if ((rsp = answer(r, 0)) == NULL || refused(r, rsp, 404))
@@ -522,7 +521,7 @@ h_queue(struct req *r)
 	cJSON *rsp;
 
 	if (r->stage == 0) {
-		req_call(r, "singleton.master", work_request("queue"), T_WORK);
+		req_call(r, MASTER_SVC, work_request(WORK_OP_QUEUE), T_WORK);
 		return;
 	}
 	if ((rsp = answer(r, 0)) == NULL || refused(r, rsp, 409))
@@ -593,10 +592,10 @@ h_results(struct req *r)
 			results_stream(r, s);
 			return;
 		}
-		req = work_request("results");
+		req = work_request(WORK_OP_RESULTS);
 		cJSON_AddNumberToObject(req, "since", (double)s);
 		cJSON_AddNumberToObject(req, "max", (double)m);
-		req_call(r, "singleton.master", req, T_WORK);
+		req_call(r, MASTER_SVC, req, T_WORK);
 		return;
 	}
 	if ((rsp = answer(r, 0)) == NULL || refused(r, rsp, 409))

@@ -109,7 +109,7 @@ static void
 resnap(struct client *c)
 {
 	c->state = C_SNAPSHOT;
-	if (backend_call(c->s->h->be, SOCK_MEMBERD_CTL, ctl_request("snapshot"), T_CTL,
+	if (backend_call(c->s->h->be, SOCK_MEMBERD_CTL, ctl_request(CTL_SNAPSHOT), T_CTL,
 	    on_snapshot, c, 0) < 0)
 		drop(c, "too many calls to the daemons in flight");
 }

@@ -256,20 +256,20 @@ record(cJSON *ev)
 	seq = journal_append(&M.j, ev);
 	if (work_apply(&M.w, seq, ev, err, sizeof(err)) < 0)
 		fatalx("internal error: %s", err);
-	if (strcmp(e, "epoch") == 0 || strcmp(e, "forget") == 0) {
+	if (strcmp(e, EV_EPOCH) == 0 || strcmp(e, EV_FORGET) == 0) {
 		cJSON_Delete(ev);
 		return seq;
 	}
 	jb = work_find(&M.w, json_str(ev, "id"));
-	if (strcmp(e, "accepted") == 0)
+	if (strcmp(e, EV_ACCEPTED) == 0)
 		jb->accepted_at = clock_mono_ms();
-	else if (strcmp(e, "completed") == 0 && jb->accepted_at > 0)
+	else if (strcmp(e, EV_COMPLETED) == 0 && jb->accepted_at > 0)
 		latency_observe(clock_mono_ms() - jb->accepted_at);
-	if (strcmp(e, "completed") == 0 || strcmp(e, "failed") == 0 || strcmp(e, "cancelled") == 0) {
-		int done = strcmp(e, "completed") == 0;
+	if (strcmp(e, EV_COMPLETED) == 0 || strcmp(e, EV_FAILED) == 0 || strcmp(e, EV_CANCELLED) == 0) {
+		int done = strcmp(e, EV_COMPLETED) == 0;
 		const char *key = done ? work_result_key(ev) : "result";
 		cJSON *l = result_line(jb, seq, job_status_name(jb->status), key,
-		    done ? json_str(ev, key) : strcmp(e, "cancelled") == 0 ? "cancelled" :
+		    done ? json_str(ev, key) : strcmp(e, EV_CANCELLED) == 0 ? "cancelled" :
 		    json_str(ev, "why"));
 
 		if (json_str(ev, "stderr") != NULL)
@@ -821,7 +821,7 @@ hold(const unsigned char *hdr, size_t hdrlen, const void *buf, size_t len, msec_
 	const char *op = json_str(req, "op");
 	struct held *h;
 
-	if (op != NULL && strcmp(op, "queue") == 0) {
+	if (op != NULL && strcmp(op, WORK_OP_QUEUE) == 0) {
 		cJSON_Delete(req);
 		M.requests++;
 		op_queue(hdr, hdrlen, now);
@@ -1204,7 +1204,7 @@ recovered(const char *dir, msec_t t0)
 		}
 	}
 	ev = cJSON_CreateObject();
-	cJSON_AddStringToObject(ev, "e", "epoch");
+	cJSON_AddStringToObject(ev, "e", EV_EPOCH);
 	record(ev);
 	M.epoch_seq = M.j.seq;	/* nothing is woken before our marker is committed */
 	M.wake_seen = repl_commit_point(&M.r);

@@ -92,7 +92,7 @@ policy_recall_kills(struct policy *p, int64_t wall)
 	for (j = p->w->fin_head; j != NULL; j = j->next) {
 		/* cancelled while running: its history ends with started, cancelled */
 		if (j->status != JOB_CANCELLED || j->nhist < 2 ||
-		    strcmp(j->hist[j->nhist - 2].e, "started") != 0 || j->worker[0] == '\0')
+		    strcmp(j->hist[j->nhist - 2].e, EV_STARTED) != 0 || j->worker[0] == '\0')
 			continue;
 		if (j->finished > 0 && j->finished + policy_timeout(p, j) > wall)
 			kill_note(p, j->worker, j->id, j->finished + policy_timeout(p, j));

@@ -210,7 +210,7 @@ repl_view(struct repl *r, msec_t now)
 	int i, n = 0;
 
 	r->next_view = now + 1000;
-	if (ctl_call(r->cfg, SOCK_MEMBERD_CTL, ctl_request("state"), &rsp, 1000, err, sizeof(err)) < 0)
+	if (ctl_call(r->cfg, SOCK_MEMBERD_CTL, ctl_request(CTL_STATE), &rsp, 1000, err, sizeof(err)) < 0)
 		return -1;
 	mstate_init(&st);
 	if (json_u64(rsp, "self", &r->self) < 0 ||

@@ -351,7 +351,7 @@ keys_ctl(struct memberd *d, const cJSON *req)
 	const char *cmd = json_str(req, "cmd"), *op = json_str(req, "op");
 	uint64_t q;
 
-	if (strcmp(cmd, "keys-result") == 0) {
+	if (strcmp(cmd, CTL_KEYS_RESULT) == 0) {
 		if (json_u64(req, "query", &q) < 0 || q != d->node.keyq.id || q == 0)
 			return control_refuse(1, "no such key query (another one started?)");
 		r = cJSON_CreateObject();
@@ -603,8 +603,8 @@ on_ctl(int fd, short ev, void *arg)
 		if (req == NULL)
 			rsp = control_malformed(&d->node, why);
 		else if (json_str(req, "cmd") != NULL && json_int(req, "v", 0, 1000, &v) == 0 &&
-		    v == PROTO_VERSION && (strcmp(json_str(req, "cmd"), "keys") == 0 ||
-		    strcmp(json_str(req, "cmd"), "keys-result") == 0))
+		    v == PROTO_VERSION && (strcmp(json_str(req, "cmd"), CTL_KEYS) == 0 ||
+		    strcmp(json_str(req, "cmd"), CTL_KEYS_RESULT) == 0))
 			rsp = keys_ctl(d, req);
 		else
 			rsp = control_dispatch(&d->node, req, d->event_seq, clock_mono_ms());

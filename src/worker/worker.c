@@ -80,7 +80,6 @@
 #include "sock.h"
 
 #define USAGE		"worker [-nqv] [-c FILE] [--exec CMD | --pipe CMD]"
-#define MASTER_SOCK	"singleton.master"
 #define ASK_WAIT	1000		/* ms the master may hold a request for work */
 #define ANSWER_WITHIN	5000		/* ms: then a new socket and a retry */
 #define EMPTY_GAP	250		/* ms at least between two empty requests of a channel */
@@ -95,7 +94,7 @@
 
 struct report {
 	struct report *next;
-	char id[JOB_ID_MAX + 1];
+	char id[WORK_ID_MAX + 1];
 	long attempt;
 	char *txt;		/* the request, ready to send */
 	int out;		/* on a channel now */
@@ -106,7 +105,7 @@ enum chan_kind { CH_ASK, CH_REPORT, CH_REGISTER, CH_UNREGISTER };
 /* A job given to us, not yet started (6.), or one we gave up at a stop (8.). */
 struct queued {
 	struct queued *next;
-	char id[JOB_ID_MAX + 1];
+	char id[WORK_ID_MAX + 1];
 	long attempt;
 	msec_t timeout, deadline;	/* deadline 0: none */
 	char *b64;		/* the payload as the master sent it */
@@ -127,7 +126,7 @@ struct worker {
 	const char *exec;	/* a shell per job */
 	const char *pipe;	/* or this command per slot (--pipe) */
 	struct spawn_cmd sc;	/* the one of them in use, prepared */
-	char id[JOB_ID_MAX + 1];
+	char id[WORK_ID_MAX + 1];
 	char addr[CONF_PATH_MAX + 32];
 	struct job *jobs;	/* the slots: a shell per job, */
 	struct slot *slots;	/* or --pipe's commands */
@@ -203,7 +202,7 @@ drop_report(struct report *r)
 static void
 report_failed(const char *id, long attempt, const char *why, const char *tail)
 {
-	cJSON *req = request("failed");
+	cJSON *req = request(WORK_OP_FAILED);
 
 	cJSON_AddStringToObject(req, "id", id);
 	cJSON_AddNumberToObject(req, "attempt", (double)attempt);
@@ -217,7 +216,7 @@ report_failed(const char *id, long attempt, const char *why, const char *tail)
 static void
 report_done(const char *id, long attempt, const unsigned char *res, size_t rlen, msec_t took)
 {
-	cJSON *req = request("done");
+	cJSON *req = request(WORK_OP_DONE);
 	char *b64 = b64_encode(res, rlen), *txt;
 	char why[128];
 	size_t len;
@@ -354,7 +353,7 @@ static int
 start_shell(struct queued *q, msec_t now)
 {
 	char num[24], *env[4];
-	char envid[JOB_ID_MAX + 16], envatt[48], envw[JOB_ID_MAX + 16];
+	char envid[WORK_ID_MAX + 16], envatt[48], envw[WORK_ID_MAX + 16];
 	size_t len;
 	struct job *j = NULL;
 	int i;
@@ -704,15 +703,15 @@ chans_dispatch(msec_t now)
 		if (r != NULL) {
 			chan_send(c, CH_REPORT, r, r->txt, now);
 		} else if (unregister_due(now)) {
-			send_op(c, CH_UNREGISTER, "unregister", now);
+			send_op(c, CH_UNREGISTER, WORK_OP_UNREGISTER, now);
 			if (c->busy)
 				W.unregistered = 1;
 		} else if (want > asking) {
-			send_op(c, CH_ASK, "request", now);
+			send_op(c, CH_ASK, WORK_OP_REQUEST, now);
 			if (c->busy)
 				asking++;
 		} else if (!W.stopping && !any_busy && now - W.last_heard >= KEEPALIVE) {
-			send_op(c, CH_REGISTER, "register", now);
+			send_op(c, CH_REGISTER, WORK_OP_REGISTER, now);
 		} else
 			continue;
 		any_busy |= c->busy;
@@ -1084,9 +1083,9 @@ main(int argc, char **argv)
 	randombytes_buf(rnd, sizeof(rnd));
 	sodium_bin2hex(hex, sizeof(hex), rnd, sizeof(rnd));
 	snprintf(W.id, sizeof(W.id), "%s-%d-%s", W.cfg.name, (int)getpid(), hex);
-	config_ipc_path(&W.cfg, MASTER_SOCK, W.addr, sizeof(W.addr));
+	config_ipc_path(&W.cfg, MASTER_SVC, W.addr, sizeof(W.addr));
 	/* a proxy not yet there is waited for; one we may never use is not */
-	if (sock_ipc_access(&W.cfg, MASTER_SOCK, err, sizeof(err)) == SOCK_DENIED) {
+	if (sock_ipc_access(&W.cfg, MASTER_SVC, err, sizeof(err)) == SOCK_DENIED) {
 		log_warnx("%s", err);
 		return 1;
 	}
