@@ -17,6 +17,7 @@
 #include "submit.h"
 #include "tool.h"
 #include "workcall.h"
+#include "xmalloc.h"
 
 #define USAGE	"akc-submit [-c FILE] [--id ID] [--wait] [--delay DURATION] [--priority N]\n" \
 	"                  [--timeout DURATION] [--call-timeout DURATION] [PAYLOAD | -]\n" \
@@ -41,10 +42,7 @@ read_stdin(const struct tool *t, size_t max, size_t *len)
 			cap = cap ? cap * 2 : 64 * 1024;
 			if (cap > max + 1)
 				cap = max + 1;
-			if ((buf = realloc(buf, cap)) == NULL) {
-				fprintf(stderr, "%s: out of memory\n", t->prog);
-				exit(EXIT_TOOL_REFUSED);
-			}
+			buf = xreallocarray(buf, cap, 1);
 		}
 		if ((n = read(STDIN_FILENO, buf + *len, cap - *len)) == 0)
 			break;
@@ -63,12 +61,6 @@ read_stdin(const struct tool *t, size_t max, size_t *len)
 		}
 	}
 	return buf;
-}
-
-char *
-submit_b64(const unsigned char *buf, size_t len)
-{
-	return b64_encode(buf, len);
 }
 
 cJSON *
@@ -345,12 +337,9 @@ main(int argc, char **argv)
 		payload = read_stdin(&t, WORK_PROXY_MAX, &len);
 	else {
 		len = strlen(argv[optind]);
-		payload = (unsigned char *)strdup(argv[optind]);
+		payload = (unsigned char *)xstrdup(argv[optind]);
 	}
-	if ((b64 = submit_b64(payload, len)) == NULL) {
-		fprintf(stderr, "akc-submit: out of memory\n");
-		return EXIT_TOOL_REFUSED;
-	}
+	b64 = b64_encode(payload, len);
 	free(payload);
 	if (strlen(b64) + 256 > WORK_PROXY_MAX) {
 		fprintf(stderr, "akc-submit: payload of %zu bytes refused: the master's proxy takes "

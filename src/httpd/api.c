@@ -400,8 +400,7 @@ h_metrics(struct req *r)
 	int i, here = 0;
 
 	if (r->stage == 0) {
-		if ((s = r->priv = calloc(1, sizeof(*s))) == NULL)
-			fatal("calloc");
+		s = r->priv = xcalloc(1, sizeof(*s));
 		s->queue = -1;
 		list_singletons(&r->h->cfg, s);
 		req_call(r, SOCK_MEMBERD_CTL, ctl_request(CTL_STATUS), T_CTL);

@@ -35,6 +35,7 @@
 #include "utf8.h"
 #include "waiters.h"
 #include "work.h"
+#include "xmalloc.h"
 
 #define USAGE		"master [-nqv] [-c FILE] [--listen ADDR] [--standby] [--repair]"
 #define BATCH		512		/* requests taken per loop turn */
@@ -162,8 +163,7 @@ send_at(const unsigned char *hdr, size_t hdrlen, cJSON *body, uint64_t need)
 {
 	if (M.nrep == M.caprep) {
 		M.caprep = M.caprep ? 2 * M.caprep : 64;
-		if ((M.rep = realloc(M.rep, (size_t)M.caprep * sizeof(*M.rep))) == NULL)
-			fatal("realloc");
+		M.rep = xreallocarray(M.rep, M.caprep, sizeof(*M.rep));
 	}
 	memcpy(M.rep[M.nrep].hdr, hdr, hdrlen);
 	M.rep[M.nrep].hdrlen = hdrlen;
@@ -706,8 +706,7 @@ op_request(const struct request *rq, const unsigned char *hdr, size_t hdrlen, ms
 	}
 	if (M.npark == M.cappark) {
 		M.cappark = M.cappark ? 2 * M.cappark : 16;
-		if ((M.park = realloc(M.park, (size_t)M.cappark * sizeof(*M.park))) == NULL)
-			fatal("realloc");
+		M.park = xreallocarray(M.park, M.cappark, sizeof(*M.park));
 	}
 	memcpy(M.park[M.npark].hdr, hdr, hdrlen);
 	M.park[M.npark].hdrlen = hdrlen;
@@ -830,14 +829,12 @@ hold(const unsigned char *hdr, size_t hdrlen, const void *buf, size_t len, msec_
 	cJSON_Delete(req);
 	if (M.nheld == M.capheld) {
 		M.capheld = M.capheld ? 2 * M.capheld : 64;
-		if ((M.held = realloc(M.held, (size_t)M.capheld * sizeof(*M.held))) == NULL)
-			fatal("realloc");
+		M.held = xreallocarray(M.held, M.capheld, sizeof(*M.held));
 	}
 	h = &M.held[M.nheld++];
 	memcpy(h->hdr, hdr, hdrlen);
 	h->hdrlen = hdrlen;
-	if ((h->buf = malloc(len)) == NULL)
-		fatal("malloc");
+	h->buf = xmalloc(len);
 	memcpy(h->buf, buf, len);
 	h->len = len;
 	h->at = now;

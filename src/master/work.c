@@ -9,6 +9,7 @@
 #include "json.h"
 #include "log.h"
 #include "work.h"
+#include "xmalloc.h"
 
 static const char *status_names[] = { "pending", "running", "done", "failed", "cancelled" };
 
@@ -23,8 +24,7 @@ work_init(struct work *w)
 {
 	memset(w, 0, sizeof(*w));
 	w->nb = 1024;
-	if ((w->b = calloc(w->nb, sizeof(*w->b))) == NULL)
-		fatal("calloc");
+	w->b = xcalloc(w->nb, sizeof(*w->b));
 }
 
 static void
@@ -94,8 +94,7 @@ grow(struct work *w)
 	struct job **nb;
 	size_t i, n = w->nb * 2;
 
-	if ((nb = calloc(n, sizeof(*nb))) == NULL)
-		fatal("calloc");
+	nb = xcalloc(n, sizeof(*nb));
 	for (i = 0; i < w->nb; i++)
 		while (w->b[i] != NULL) {
 			struct job *j = w->b[i];
@@ -117,8 +116,7 @@ add(struct work *w, const char *id)
 
 	if (w->n + 1 > w->nb / 4 * 3)
 		grow(w);
-	if ((j = calloc(1, sizeof(*j))) == NULL)
-		fatal("calloc");
+	j = xcalloc(1, sizeof(*j));
 	snprintf(j->id, sizeof(j->id), "%s", id);
 	h = hash(id) & (w->nb - 1);
 	j->hnext = w->b[h];
@@ -195,8 +193,7 @@ heap_push(struct work *w, int heap, struct job *j)
 
 	if (h->n == h->cap) {
 		h->cap = h->cap ? 2 * h->cap : 1024;
-		if ((h->a = realloc(h->a, h->cap * sizeof(*h->a))) == NULL)
-			fatal("realloc");
+		h->a = xreallocarray(h->a, h->cap, sizeof(*h->a));
 	}
 	j->heap = heap;
 	heap_set(h, h->n++, j);
@@ -516,8 +513,7 @@ dup_or_null(const char *s)
 
 	if (s == NULL)
 		return NULL;
-	if ((d = strdup(s)) == NULL)
-		fatal("strdup");
+	d = xstrdup(s);
 	return d;
 }
 
@@ -536,8 +532,8 @@ hist_add(struct job *j, const char *e, int64_t at, int attempt, const char *work
 		memmove(j->hist, j->hist + 1, (size_t)(j->nhist - 1) * sizeof(*j->hist));
 		j->nhist--;
 		j->hist_dropped++;
-	} else if ((j->hist = realloc(j->hist, (size_t)(j->nhist + 1) * sizeof(*j->hist))) == NULL)
-		fatal("realloc");
+	} else
+		j->hist = xreallocarray(j->hist, (size_t)j->nhist + 1, sizeof(*j->hist));
 	h = &j->hist[j->nhist++];
 	h->e = e;
 	h->at = at;
@@ -684,8 +680,7 @@ work_apply(struct work *w, uint64_t seq, const cJSON *ev, char *err, size_t errl
 		    opt_num(ev, "timeout_ms", 1, WORK_TIMEOUT_MAX, &tmo) < 0)
 			goto bad;
 		j = add(w, id);
-		if ((j->payload = strdup(s)) == NULL)
-			fatal("strdup");
+		j->payload = xstrdup(s);
 		payload_hash(s, j->phash);
 		j->has_phash = 1;
 		j->priority = (uint32_t)pri;
@@ -844,8 +839,7 @@ work_snapshot(const struct work *w)
 		struct job **pa;
 		size_t k, n = w->ready.n + w->delayed.n;
 
-		if ((pa = malloc((n ? n : 1) * sizeof(*pa))) == NULL)
-			fatal("malloc");
+		pa = xmalloc((n ? n : 1) * sizeof(*pa));
 		if (w->ready.n > 0)
 			memcpy(pa, w->ready.a, w->ready.n * sizeof(*pa));
 		if (w->delayed.n > 0)
@@ -961,10 +955,11 @@ work_restore(struct work *w, const cJSON *snap, char *err, size_t errlen)
 			if (wk != NULL)
 				snprintf(j->worker, sizeof(j->worker), "%s", wk);
 			if (strcmp(st, "pending") == 0 || strcmp(st, "running") == 0) {
-				if (pl == NULL || (j->payload = strdup(pl)) == NULL) {
+				if (pl == NULL) {
 					snprintf(err, errlen, "snapshot: job %s has no payload", id);
 					goto out;
 				}
+				j->payload = xstrdup(pl);
 				if (strcmp(st, "pending") == 0)
 					enqueue(w, j, order);
 				else {
@@ -989,8 +984,7 @@ work_restore(struct work *w, const cJSON *snap, char *err, size_t errlen)
 				    JOB_CANCELLED;
 				if (nfin == capfin) {
 					capfin = capfin ? 2 * capfin : 1024;
-					if ((fin = realloc(fin, capfin * sizeof(*fin))) == NULL)
-						fatal("realloc");
+					fin = xreallocarray(fin, capfin, sizeof(*fin));
 				}
 				fin[nfin++] = j;
 			} else {

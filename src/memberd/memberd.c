@@ -26,6 +26,7 @@
 #include "proto.h"
 #include "sock.h"
 #include "wire.h"
+#include "xmalloc.h"
 
 #define USAGE "memberd [-nqv] [-c FILE]"
 #define RECV_BATCH 512
@@ -81,8 +82,7 @@ memory_load(struct memberd *d)
 		log_err("cannot read '%s'", d->memory);
 		return -1;
 	}
-	if ((buf = malloc(MEMORY_MAX)) == NULL)
-		fatal("malloc");
+	buf = xmalloc(MEMORY_MAX);
 	len = fread(buf, 1, MEMORY_MAX, f);
 	fclose(f);
 	o = json_parse(buf, len);
@@ -135,8 +135,7 @@ flush_relays(struct memberd *d)
 		char *txt = json_print(r[i]), *frame;
 		size_t sl = strlen(svc), tl = strlen(txt);
 
-		if ((frame = malloc(sl + 1 + tl)) == NULL)
-			fatal("malloc");
+		frame = xmalloc(sl + 1 + tl);
 		memcpy(frame, svc, sl);
 		frame[sl] = '\n';
 		memcpy(frame + sl + 1, txt, tl);

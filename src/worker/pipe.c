@@ -19,16 +19,15 @@
 #include "log.h"
 #include "pipe.h"
 #include "utf8.h"
+#include "xmalloc.h"
 
 char *
 pipe_job_line(const char *id, const char *b64, long attempt, size_t *len)
 {
 	size_t n = strlen(id) + strlen(b64) + 64;
-	char *s = malloc(n);
+	char *s = xmalloc(n);
 	int k;
 
-	if (s == NULL)
-		fatal("malloc");
 	/* ids are A-Za-z0-9._:- and base64 has nothing to escape either */
 	k = snprintf(s, n, "{\"id\":\"%s\",\"payload\":\"%s\",\"attempt\":%ld}\n", id, b64, attempt);
 	*len = (size_t)k;
@@ -157,8 +156,7 @@ linebuf_room(struct linebuf *b, char **p, size_t *room)
 		b->cap = b->cap ? b->cap * 2 : 64 * 1024;
 		if (b->cap < b->len + 4096)
 			b->cap = b->len + 4096;
-		if ((b->buf = realloc(b->buf, b->cap)) == NULL)
-			fatal("realloc");
+		b->buf = xreallocarray(b->buf, b->cap, 1);
 	}
 	*p = b->buf + b->len;
 	*room = b->cap - b->len - 1;	/* one for the NUL of a line at the end */

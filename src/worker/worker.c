@@ -78,6 +78,7 @@
 #include "slot.h"
 #include "spawn.h"
 #include "sock.h"
+#include "xmalloc.h"
 
 #define USAGE		"worker [-nqv] [-c FILE] [--exec CMD | --pipe CMD]"
 #define ASK_WAIT	1000		/* ms the master may hold a request for work */
@@ -166,10 +167,8 @@ request(const char *op)
 static void
 queue_report(const char *id, long attempt, cJSON *req)
 {
-	struct report *r = calloc(1, sizeof(*r));
+	struct report *r = xcalloc(1, sizeof(*r));
 
-	if (r == NULL)
-		fatal("calloc");
 	snprintf(r->id, sizeof(r->id), "%s", id);
 	r->attempt = attempt;
 	r->txt = json_print(req);
@@ -252,10 +251,10 @@ took(msec_t ms)
 static struct queued *
 queued_new(const char *id, long attempt, msec_t timeout, msec_t deadline, const char *b64)
 {
-	struct queued *q = calloc(1, sizeof(*q));
+	struct queued *q = xcalloc(1, sizeof(*q));
 
-	if (q == NULL || (b64 != NULL && (q->b64 = strdup(b64)) == NULL))
-		fatal("malloc");
+	if (b64 != NULL)
+		q->b64 = xstrdup(b64);
 	snprintf(q->id, sizeof(q->id), "%s", id);
 	q->attempt = attempt;
 	q->timeout = timeout;
@@ -1098,8 +1097,7 @@ main(int argc, char **argv)
 	loop_catch(W.loop, SIGHUP);	/* no reload, but no death either */
 	loop_catch(W.loop, SIGCHLD);
 	W.njobs = W.cfg.worker_concurrency;
-	if ((W.jobs = calloc((size_t)W.njobs, sizeof(*W.jobs))) == NULL)
-		fatal("calloc");
+	W.jobs = xcalloc((size_t)W.njobs, sizeof(*W.jobs));
 	for (i = 0; i < W.njobs; i++)
 		job_clear(&W.jobs[i]);
 	W.avg = -1;
@@ -1111,8 +1109,7 @@ main(int argc, char **argv)
 	now = clock_mono_ms();
 	W.last_heard = now;
 	if (W.pipe != NULL) {
-		if ((W.slots = calloc((size_t)W.njobs, sizeof(*W.slots))) == NULL)
-			fatal("calloc");
+		W.slots = xcalloc((size_t)W.njobs, sizeof(*W.slots));
 		for (i = 0; i < W.njobs; i++) {
 			slot_init(&W.slots[i], i + 1, W.pipe, &W.sc, W.id, W.loop, slot_job_ended);
 			(void)slot_start(&W.slots[i], now);
