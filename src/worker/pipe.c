@@ -82,6 +82,7 @@ pipe_answer(const char *line, size_t len, const char *id,
 	}
 	if (strcmp(got, id) != 0) {
 		snprintf(err, sizeof(err), "%.40s", got);
+		utf8_scrub(err);	/* %.40s may cut a character in two */
 		cJSON_Delete(a);
 		snprintf(why, whylen, "answer for id '%s' while job '%s' runs", err, id);
 		return PIPE_BAD;
