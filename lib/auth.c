@@ -10,7 +10,9 @@
 #include <sodium.h>
 
 #include "auth.h"
+#include "b64.h"
 #include "log.h"
+#include "xmalloc.h"
 
 #define KEYFILE_MAX	8192
 #define NONCE_BYTES	crypto_aead_xchacha20poly1305_ietf_NPUBBYTES
@@ -30,12 +32,11 @@ int
 key_parse(const char *b64, unsigned char key[KEY_BYTES])
 {
 	size_t len = 0;
-	const char *end;
 
+	/* all of it decoded: b64_decode refuses trailing characters */
 	if (strlen(b64) != KEY_B64_LEN)
 		return -1;
-	if (sodium_base642bin(key, KEY_BYTES, b64, KEY_B64_LEN, NULL, &len, &end,
-	    sodium_base64_VARIANT_ORIGINAL) != 0 || len != KEY_BYTES || *end != '\0')
+	if (b64_decode(key, KEY_BYTES, b64, KEY_B64_LEN, &len) < 0 || len != KEY_BYTES)
 		return -1;
 	return 0;
 }
@@ -43,7 +44,7 @@ key_parse(const char *b64, unsigned char key[KEY_BYTES])
 void
 key_b64(const unsigned char key[KEY_BYTES], char *out)
 {
-	sodium_bin2base64(out, KEY_B64_LEN + 1, key, KEY_BYTES, sodium_base64_VARIANT_ORIGINAL);
+	b64_encode_buf(out, KEY_B64_LEN + 1, key, KEY_BYTES);
 }
 
 void
@@ -237,8 +238,7 @@ frame_seal(const struct keyring *r, const char *cluster, const char *payload, si
 	unsigned long long clen;
 
 	total = hl + (r->n > 0 ? 4 + NONCE_BYTES + len + TAG_BYTES : len);
-	if ((f = malloc(total)) == NULL)
-		fatal("malloc");
+	f = xmalloc(total);
 	f[0] = r->n > 0 ? FRAME_SEALED : FRAME_PLAIN;
 	f[1] = (unsigned char)cl;
 	memcpy(f + 2, cluster, cl);
@@ -294,8 +294,7 @@ frame_open(const struct keyring *r, const char *cluster, const unsigned char *f,
 		if (r->n > 0)
 			return FRAME_UNAUTHENTIC;	/* we require keys: a plain frame proves nothing */
 		body = len - hl;
-		if ((m = malloc(body + 1)) == NULL)
-			fatal("malloc");
+		m = xmalloc(body + 1);
 		memcpy(m, f + hl, body);
 		m[body] = '\0';
 	} else {
@@ -304,8 +303,7 @@ frame_open(const struct keyring *r, const char *cluster, const unsigned char *f,
 		id = (uint32_t)f[hl] << 24 | (uint32_t)f[hl + 1] << 16 |
 		    (uint32_t)f[hl + 2] << 8 | f[hl + 3];
 		body = len - hl - 4 - NONCE_BYTES;
-		if ((m = malloc(body - TAG_BYTES + 1)) == NULL)
-			fatal("malloc");
+		m = xmalloc(body - TAG_BYTES + 1);
 		for (i = 0; i < r->n; i++)
 			if (r->id[i] == id && crypto_aead_xchacha20poly1305_ietf_decrypt(
 			    (unsigned char *)m, &mlen, NULL, f + hl + 4 + NONCE_BYTES, body,

@@ -47,8 +47,7 @@ loop_new(void)
 {
 	struct loop *l;
 
-	if ((l = calloc(1, sizeof(*l))) == NULL)
-		fatal("calloc");
+	l = xcalloc(1, sizeof(*l));
 	if (pipe2(l->sigpipe, O_CLOEXEC | O_NONBLOCK) < 0)
 		fatal("pipe2");
 	sigfd = l->sigpipe[1];

@@ -5,14 +5,7 @@
 #include "json.h"
 #include "log.h"
 #include "membership.h"
-
-#define GROW(p, n, cap) do {						\
-	if ((n) == (cap)) {						\
-		(cap) = (cap) ? (cap) * 2 : 8;				\
-		if (((p) = realloc((p), (size_t)(cap) * sizeof(*(p)))) == NULL) \
-			fatal("realloc");				\
-	}								\
-} while (0)
+#include "xmalloc.h"
 
 static const char *status_names[MS_NSTATUS] = {
 	"Joining", "WeaklyUp", "Up", "Leaving", "Exiting", "Down", "Removed"
@@ -201,11 +194,7 @@ static void
 u64set_copy(struct u64set *d, const struct u64set *s)
 {
 	d->n = 0;
-	if (d->cap < s->n) {
-		d->cap = s->n;
-		if ((d->v = realloc(d->v, (size_t)d->cap * sizeof(*d->v))) == NULL)
-			fatal("realloc");
-	}
+	RESERVE(d->v, s->n, d->cap);
 	if (s->n > 0)
 		memcpy(d->v, s->v, (size_t)s->n * sizeof(*d->v));
 	d->n = s->n;
@@ -315,11 +304,7 @@ vclock_prune(struct vclock *vc, uint64_t node)
 void
 vclock_copy(struct vclock *d, const struct vclock *s)
 {
-	if (d->cap < s->n) {
-		d->cap = s->n;
-		if ((d->e = realloc(d->e, (size_t)d->cap * sizeof(*d->e))) == NULL)
-			fatal("realloc");
-	}
+	RESERVE(d->e, s->n, d->cap);
 	if (s->n > 0)
 		memcpy(d->e, s->e, (size_t)s->n * sizeof(*d->e));
 	d->n = s->n;
@@ -434,16 +419,8 @@ static void
 reach_copy(struct reach *d, const struct reach *s)
 {
 	d->n = d->nv = 0;
-	if (d->cap < s->n) {
-		d->cap = s->n;
-		if ((d->r = realloc(d->r, (size_t)d->cap * sizeof(*d->r))) == NULL)
-			fatal("realloc");
-	}
-	if (d->vcap < s->nv) {
-		d->vcap = s->nv;
-		if ((d->v = realloc(d->v, (size_t)d->vcap * sizeof(*d->v))) == NULL)
-			fatal("realloc");
-	}
+	RESERVE(d->r, s->n, d->cap);
+	RESERVE(d->v, s->nv, d->vcap);
 	if (s->n > 0)
 		memcpy(d->r, s->r, (size_t)s->n * sizeof(*d->r));
 	if (s->nv > 0)
@@ -516,22 +493,14 @@ mstate_free(struct mstate *st)
 void
 mstate_copy(struct mstate *d, const struct mstate *s)
 {
-	if (d->cap < s->n) {
-		d->cap = s->n;
-		if ((d->m = realloc(d->m, (size_t)d->cap * sizeof(*d->m))) == NULL)
-			fatal("realloc");
-	}
+	RESERVE(d->m, s->n, d->cap);
 	if (s->n > 0)
 		memcpy(d->m, s->m, (size_t)s->n * sizeof(*d->m));
 	d->n = s->n;
 	vclock_copy(&d->vc, &s->vc);
 	u64set_copy(&d->seen, &s->seen);
 	reach_copy(&d->reach, &s->reach);
-	if (d->tcap < s->nt) {
-		d->tcap = s->nt;
-		if ((d->t = realloc(d->t, (size_t)d->tcap * sizeof(*d->t))) == NULL)
-			fatal("realloc");
-	}
+	RESERVE(d->t, s->nt, d->tcap);
 	if (s->nt > 0)
 		memcpy(d->t, s->t, (size_t)s->nt * sizeof(*d->t));
 	d->nt = s->nt;

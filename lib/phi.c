@@ -5,6 +5,7 @@
 
 #include "log.h"
 #include "phi.h"
+#include "xmalloc.h"
 
 void
 phi_init(struct phi *p, const struct phi_conf *c)
@@ -13,8 +14,7 @@ phi_init(struct phi *p, const struct phi_conf *c)
 	p->conf = c;
 	p->last = -1;
 	p->cap = c->max_samples < 16 ? c->max_samples : 16;
-	if ((p->iv = calloc((size_t)p->cap, sizeof(double))) == NULL)
-		fatal("calloc");
+	p->iv = xcalloc((size_t)p->cap, sizeof(double));
 }
 
 void
@@ -40,10 +40,8 @@ add_interval(struct phi *p, double x)
 		 * unreachable for good.)
 		 */
 		int cap = p->cap * 2 < max ? p->cap * 2 : max, i;
-		double *iv = calloc((size_t)cap, sizeof(double));
+		double *iv = xcalloc((size_t)cap, sizeof(double));
 
-		if (iv == NULL)
-			fatal("calloc");
 		for (i = 0; i < p->n; i++)
 			iv[i] = p->iv[(p->head + i) % p->cap];
 		free(p->iv);

@@ -43,6 +43,61 @@
 #define WORK_ID_MAX		128
 int work_id_valid(const char *id);
 
+/*
+ * Control commands, {"v":PROTO_VERSION,"cmd":CTL_*} on a daemon's control
+ * socket (ctl_request()). memberd answers all of them; leaderd answers
+ * any request with its status, and the tools send it CTL_STATUS.
+ */
+#define CTL_PING		"ping"
+#define CTL_STATUS		"status"
+#define CTL_STATE		"state"		/* leaderd's and repl's view of memberd */
+#define CTL_MEMBERS		"members"
+#define CTL_SNAPSHOT		"snapshot"	/* state plus the event seq (akc-events, SSE) */
+#define CTL_JOIN		"join"
+#define CTL_LEAVE		"leave"
+#define CTL_DOWN		"down"
+#define CTL_HOLD_EXIT		"hold-exit"	/* a singleton delays this node's exit */
+#define CTL_LEADER_ACTIONS	"leader-actions"	/* leaderd hands memberd its actions */
+#define CTL_KEYS		"keys"		/* akc-keys: start a keyring change */
+#define CTL_KEYS_RESULT		"keys-result"	/* akc-keys: the members' answers */
+
+/*
+ * The work protocol's ops, {"op":WORK_OP_*} to the master (service
+ * MASTER_SVC through singletond's proxy): the tools' and akc-httpd's
+ * requests, and the worker's.
+ */
+#define WORK_OP_SUBMIT		"submit"
+#define WORK_OP_STATUS		"status"
+#define WORK_OP_RESULTS		"results"
+#define WORK_OP_QUEUE		"queue"
+#define WORK_OP_JOB		"job"
+#define WORK_OP_CANCEL		"cancel"
+#define WORK_OP_REQUEST		"request"	/* worker: give me a job */
+#define WORK_OP_DONE		"done"
+#define WORK_OP_FAILED		"failed"
+#define WORK_OP_REGISTER	"register"
+#define WORK_OP_UNREGISTER	"unregister"
+
+/*
+ * The master is singleton "master": its service name, and the name of the
+ * proxy socket singletond listens on for it on every node.
+ */
+#define MASTER_SVC		"singleton.master"
+
+/*
+ * The master's journal events ("e" of a journal entry, src/master/work.c):
+ * a stored format, so never renamed.
+ */
+#define EV_ACCEPTED		"accepted"
+#define EV_STARTED		"started"
+#define EV_COMPLETED		"completed"
+#define EV_ATTEMPT_FAILED	"attempt-failed"
+#define EV_TIMED_OUT		"timed-out"
+#define EV_FAILED		"failed"
+#define EV_CANCELLED		"cancelled"
+#define EV_EPOCH		"epoch"		/* a new master's term (epochs.c) */
+#define EV_FORGET		"forget"	/* finished jobs up to a seq leave the state */
+
 /* Largest node-to-node message accepted (NN_RCVMAXSIZE of the peer socket). */
 #define PROTO_MAX_MSG		(1024 * 1024)
 /*

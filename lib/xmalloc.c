@@ -8,6 +8,16 @@
 #include "xmalloc.h"
 
 void *
+xmalloc(size_t size)
+{
+	void *p;
+
+	if ((p = malloc(size ? size : 1)) == NULL)
+		fatal("malloc of %zu bytes", size);
+	return p;
+}
+
+void *
 xcalloc(size_t n, size_t size)
 {
 	void *p;

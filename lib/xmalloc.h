@@ -9,6 +9,7 @@
 
 #include <stddef.h>
 
+void *xmalloc(size_t size);
 void *xcalloc(size_t n, size_t size);
 /* realloc(p, n * size), checking the multiplication too. */
 void *xreallocarray(void *p, size_t n, size_t size);

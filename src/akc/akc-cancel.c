@@ -37,7 +37,7 @@ main(int argc, char **argv)
 		tool_usage(&t, "bad id: 1-128 characters of A-Za-z0-9._:-");
 	tool_config(&t);
 	wc_open(&w, &t, timeout);
-	req = wc_request("cancel");
+	req = wc_request(WORK_OP_CANCEL);
 	cJSON_AddStringToObject(req, "id", argv[optind]);
 	/* a refusal (unknown id, finished already) exits 1 with the master's reason */
 	rsp = wc_call(&w, req);

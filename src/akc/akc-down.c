@@ -21,7 +21,7 @@ main(int argc, char **argv)
 	if (optind != argc - 1)
 		tool_usage(&t, optind == argc ? "missing NODE" : "too many arguments");
 	tool_config(&t);
-	req = ctl_request("down");
+	req = ctl_request(CTL_DOWN);
 	cJSON_AddStringToObject(req, "node", argv[optind]);
 	cJSON_Delete(tool_call(&t, SOCK_MEMBERD_CTL, req));
 	printf("marking %s as Down\n", argv[optind]);

@@ -50,7 +50,7 @@ emit(struct tool *t, const cJSON *ev)
 static uint64_t
 snapshot(struct tool *t, int print)
 {
-	cJSON *rsp = tool_call(t, SOCK_MEMBERD_CTL, ctl_request("snapshot")), *ev;
+	cJSON *rsp = tool_call(t, SOCK_MEMBERD_CTL, ctl_request(CTL_SNAPSHOT)), *ev;
 	uint64_t seq = 0;
 	char ts[40];
 

@@ -37,7 +37,7 @@ main(int argc, char **argv)
 		tool_usage(&t, "bad id: 1-128 characters of A-Za-z0-9._:-");
 	tool_config(&t);
 	wc_open(&w, &t, timeout);
-	req = wc_request("job");
+	req = wc_request(WORK_OP_JOB);
 	cJSON_AddStringToObject(req, "id", argv[optind]);
 	rsp = wc_call(&w, req);
 	if (!cJSON_IsObject(job = cJSON_GetObjectItemCaseSensitive(rsp, "job"))) {

@@ -33,14 +33,14 @@ main(int argc, char **argv)
 	if (strncmp(argv[optind], "tcp://", 6) != 0 || strrchr(argv[optind], ':') < argv[optind] + 6)
 		tool_usage(&t, "ADDRESS must look like tcp://HOST:PORT");
 	tool_config(&t);
-	req = ctl_request("join");
+	req = ctl_request(CTL_JOIN);
 	cJSON_AddStringToObject(req, "address", argv[optind]);
 	cJSON_Delete(tool_call(&t, SOCK_MEMBERD_CTL, req));
 	/* a moment for the answer: a refusal is an error, silence is not (yet) */
 	deadline = clock_mono_ms() + timeout;
 	for (;;) {
 		struct timespec ts = { 0, 100 * 1000000L };
-		cJSON *st = tool_call(&t, SOCK_MEMBERD_CTL, ctl_request("status"));
+		cJSON *st = tool_call(&t, SOCK_MEMBERD_CTL, ctl_request(CTL_STATUS));
 		const char *phase = json_str(st, "phase"), *why = json_str(st, "join_refused");
 
 		if (why != NULL) {

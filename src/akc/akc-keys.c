@@ -121,7 +121,7 @@ main(int argc, char **argv)
 	} else
 		tool_usage(&t, "unknown command (expected generate, list, install, use or remove)");
 	tool_config(&t);
-	req = ctl_request("keys");
+	req = ctl_request(CTL_KEYS);
 	cJSON_AddStringToObject(req, "op", op);
 	if (key != NULL)
 		cJSON_AddStringToObject(req, "key", key);
@@ -133,7 +133,7 @@ main(int argc, char **argv)
 	for (;;) {
 		struct timespec ts = { 0, 100 * 1000000L };
 
-		req = ctl_request("keys-result");
+		req = ctl_request(CTL_KEYS_RESULT);
 		cJSON_AddItemToObject(req, "query", cJSON_Parse(qs));
 		cJSON_Delete(res);
 		res = tool_call(&t, SOCK_MEMBERD_CTL, req);

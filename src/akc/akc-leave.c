@@ -21,7 +21,7 @@ main(int argc, char **argv)
 	if (argc - optind > 1)
 		tool_usage(&t, "too many arguments");
 	tool_config(&t);
-	req = ctl_request("leave");
+	req = ctl_request(CTL_LEAVE);
 	if (optind < argc)
 		cJSON_AddStringToObject(req, "node", argv[optind]);
 	cJSON_Delete(tool_call(&t, SOCK_MEMBERD_CTL, req));

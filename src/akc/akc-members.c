@@ -26,7 +26,7 @@ main(int argc, char **argv)
 	if (optind != argc)
 		tool_usage(&t, "unexpected argument");
 	tool_config(&t);
-	rsp = tool_call(&t, SOCK_MEMBERD_CTL, ctl_request("members"));
+	rsp = tool_call(&t, SOCK_MEMBERD_CTL, ctl_request(CTL_MEMBERS));
 	members = cJSON_GetObjectItemCaseSensitive(rsp, "members");
 	if (json)
 		tool_print_json(members);

@@ -154,7 +154,7 @@ main(int argc, char **argv)
 		tool_usage(&t, "unexpected argument");
 	tool_config(&t);
 	wc_open(&w, &t, timeout);
-	rsp = wc_call(&w, wc_request("queue"));
+	rsp = wc_call(&w, wc_request(WORK_OP_QUEUE));
 	cJSON_DeleteItemFromObjectCaseSensitive(rsp, "ok");
 	if (json)
 		tool_print_json(rsp);

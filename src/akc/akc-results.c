@@ -90,7 +90,7 @@ main(int argc, char **argv)
 	if (follow)
 		wait = timeout / 2 < LONG_POLL ? timeout / 2 : LONG_POLL;
 	for (;;) {
-		req = wc_request("results");
+		req = wc_request(WORK_OP_RESULTS);
 		wc_add_seq(req, "since", since);
 		cJSON_AddNumberToObject(req, "max", max);
 		/* held only while nothing is new: pages that are there come at once */

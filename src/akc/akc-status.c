@@ -35,7 +35,7 @@ add_singleton(struct tool *t, cJSON *arr, const char *name)
 	if (listed(arr, name))
 		return;
 	snprintf(sock, sizeof(sock), "singleton.%s.ctl", name);
-	if (ctl_call(&t->cfg, sock, ctl_request("status"), &rsp, 1000, err, sizeof(err)) < 0) {
+	if (ctl_call(&t->cfg, sock, ctl_request(CTL_STATUS), &rsp, 1000, err, sizeof(err)) < 0) {
 		e = cJSON_CreateObject();
 		cJSON_AddStringToObject(e, "name", name);
 		cJSON_AddStringToObject(e, "error", err);
@@ -140,11 +140,11 @@ main(int argc, char **argv)
 	if (json && check)
 		tool_usage(&t, "--json and --check exclude each other");
 	tool_config(&t);
-	rsp = tool_call(&t, SOCK_MEMBERD_CTL, ctl_request("status"));
+	rsp = tool_call(&t, SOCK_MEMBERD_CTL, ctl_request(CTL_STATUS));
 	cJSON_DeleteItemFromObjectCaseSensitive(rsp, "v");
 	cJSON_DeleteItemFromObjectCaseSensitive(rsp, "ok");
 	/* this node's leaderd: without it, nothing here moves a member to Up or out */
-	leaderd = ctl_call(&t.cfg, SOCK_LEADERD_CTL, ctl_request("status"), &ld, 1000, lerr,
+	leaderd = ctl_call(&t.cfg, SOCK_LEADERD_CTL, ctl_request(CTL_STATUS), &ld, 1000, lerr,
 	    sizeof(lerr)) == 0;
 	cJSON_Delete(ld);
 	dm = cJSON_AddObjectToObject(rsp, "daemons");

@@ -11,11 +11,13 @@
 
 #include <sodium.h>
 
+#include "b64.h"
 #include "json.h"
 #include "proto.h"
 #include "submit.h"
 #include "tool.h"
 #include "workcall.h"
+#include "xmalloc.h"
 
 #define USAGE	"akc-submit [-c FILE] [--id ID] [--wait] [--delay DURATION] [--priority N]\n" \
 	"                  [--timeout DURATION] [--call-timeout DURATION] [PAYLOAD | -]\n" \
@@ -40,10 +42,7 @@ read_stdin(const struct tool *t, size_t max, size_t *len)
 			cap = cap ? cap * 2 : 64 * 1024;
 			if (cap > max + 1)
 				cap = max + 1;
-			if ((buf = realloc(buf, cap)) == NULL) {
-				fprintf(stderr, "%s: out of memory\n", t->prog);
-				exit(EXIT_TOOL_REFUSED);
-			}
+			buf = xreallocarray(buf, cap, 1);
 		}
 		if ((n = read(STDIN_FILENO, buf + *len, cap - *len)) == 0)
 			break;
@@ -64,22 +63,10 @@ read_stdin(const struct tool *t, size_t max, size_t *len)
 	return buf;
 }
 
-char *
-submit_b64(const unsigned char *buf, size_t len)
-{
-	size_t n = sodium_base64_encoded_len(len, sodium_base64_VARIANT_ORIGINAL);
-	char *s = malloc(n);
-
-	if (s == NULL)
-		return NULL;
-	sodium_bin2base64(s, n, buf, len, sodium_base64_VARIANT_ORIGINAL);
-	return s;
-}
-
 cJSON *
 submit_request(const char *id, const char *b64, const struct submit_opts *o)
 {
-	cJSON *req = wc_request("submit");
+	cJSON *req = wc_request(WORK_OP_SUBMIT);
 
 	cJSON_AddStringToObject(req, "id", id);
 	cJSON_AddStringToObject(req, "payload", b64);
@@ -165,7 +152,7 @@ find_result(struct workcall *w, const char *id, uint64_t since)
 	int rc;
 
 	for (;;) {
-		req = wc_request("results");
+		req = wc_request(WORK_OP_RESULTS);
 		wc_add_seq(req, "since", since);
 		cJSON_AddNumberToObject(req, "max", 1000);
 		rsp = wc_call(w, req);
@@ -207,7 +194,7 @@ wait_for(struct workcall *w, const char *id, uint64_t since)
 	msec_t wait = w->timeout / 2 < LONG_POLL ? w->timeout / 2 : LONG_POLL, asked;
 
 	for (;;) {
-		req = wc_request("status");
+		req = wc_request(WORK_OP_STATUS);
 		cJSON_AddStringToObject(req, "id", id);
 		cJSON_AddNumberToObject(req, "wait", (double)wait);
 		asked = clock_mono_ms();
@@ -350,12 +337,9 @@ main(int argc, char **argv)
 		payload = read_stdin(&t, WORK_PROXY_MAX, &len);
 	else {
 		len = strlen(argv[optind]);
-		payload = (unsigned char *)strdup(argv[optind]);
+		payload = (unsigned char *)xstrdup(argv[optind]);
 	}
-	if ((b64 = submit_b64(payload, len)) == NULL) {
-		fprintf(stderr, "akc-submit: out of memory\n");
-		return EXIT_TOOL_REFUSED;
-	}
+	b64 = b64_encode(payload, len);
 	free(payload);
 	if (strlen(b64) + 256 > WORK_PROXY_MAX) {
 		fprintf(stderr, "akc-submit: payload of %zu bytes refused: the master's proxy takes "

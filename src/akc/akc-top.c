@@ -49,7 +49,6 @@
 #define QUEUE_TIMEOUT	3000	/* the master may be a relay away */
 #define SOON		100	/* ms from an event to the status answer that completes it */
 #define DRAW_EVERY	100	/* ms between two paints at most */
-#define MASTER_PROXY	"singleton.master"
 #define MAX_HELD	1024	/* events held while a snapshot is on its way */
 
 enum slot {
@@ -168,7 +167,7 @@ resync(struct app *a)
 	if (a->top.link[SRC_EVENTS].state == LINK_OK)
 		link_set(a, SRC_EVENTS, LINK_WAIT, "re-reading the state");
 	if (!busy(a, SLOT_SNAPSHOT))
-		call(a, SLOT_SNAPSHOT, SOCK_MEMBERD_CTL, ctl_request("snapshot"), CALL_TIMEOUT);
+		call(a, SLOT_SNAPSHOT, SOCK_MEMBERD_CTL, ctl_request(CTL_SNAPSHOT), CALL_TIMEOUT);
 }
 
 static void
@@ -427,12 +426,12 @@ ask(struct app *a)
 	int i, r;
 
 	if (!busy(a, SLOT_STATUS))
-		call(a, SLOT_STATUS, SOCK_MEMBERD_CTL, ctl_request("status"), CALL_TIMEOUT);
+		call(a, SLOT_STATUS, SOCK_MEMBERD_CTL, ctl_request(CTL_STATUS), CALL_TIMEOUT);
 	if (!a->synced && !busy(a, SLOT_SNAPSHOT))
-		call(a, SLOT_SNAPSHOT, SOCK_MEMBERD_CTL, ctl_request("snapshot"), CALL_TIMEOUT);
+		call(a, SLOT_SNAPSHOT, SOCK_MEMBERD_CTL, ctl_request(CTL_SNAPSHOT), CALL_TIMEOUT);
 	if (!busy(a, SLOT_LEADERD))
-		call(a, SLOT_LEADERD, SOCK_LEADERD_CTL, ctl_request("status"), CALL_TIMEOUT);
-	r = sock_ipc_access(&a->t.cfg, MASTER_PROXY, err, sizeof(err));
+		call(a, SLOT_LEADERD, SOCK_LEADERD_CTL, ctl_request(CTL_STATUS), CALL_TIMEOUT);
+	r = sock_ipc_access(&a->t.cfg, MASTER_SVC, err, sizeof(err));
 	if (r == SOCK_ABSENT) {
 		link_set(a, SRC_QUEUE, LINK_NONE, NULL);
 		a->top.have_queue = 0;
@@ -441,8 +440,8 @@ ask(struct app *a)
 		    "the master's proxy is not running (stale socket)" : err);
 	else if (!busy(a, SLOT_QUEUE)) {
 		req = cJSON_CreateObject();
-		cJSON_AddStringToObject(req, "op", "queue");
-		call(a, SLOT_QUEUE, MASTER_PROXY, req, QUEUE_TIMEOUT);
+		cJSON_AddStringToObject(req, "op", WORK_OP_QUEUE);
+		call(a, SLOT_QUEUE, MASTER_SVC, req, QUEUE_TIMEOUT);
 	}
 	find_singletons(a);
 	for (i = 0; i < a->nsg; i++) {
@@ -451,7 +450,7 @@ ask(struct app *a)
 		    sock_ipc_access(&a->t.cfg, sock, err, sizeof(err)) == SOCK_ABSENT)
 			top_apply_singleton(&a->top, a->sgname[i], NULL, NULL);
 		else if (!busy(a, SLOT_SINGLETON + i))
-			call(a, SLOT_SINGLETON + i, sock, ctl_request("status"), CALL_TIMEOUT);
+			call(a, SLOT_SINGLETON + i, sock, ctl_request(CTL_STATUS), CALL_TIMEOUT);
 	}
 }
 
@@ -689,7 +688,7 @@ main(int argc, char **argv)
 			break;
 		if (a.soon >= 0 && now >= a.soon && !busy(&a, SLOT_STATUS)) {
 			a.soon = -1;
-			call(&a, SLOT_STATUS, SOCK_MEMBERD_CTL, ctl_request("status"), CALL_TIMEOUT);
+			call(&a, SLOT_STATUS, SOCK_MEMBERD_CTL, ctl_request(CTL_STATUS), CALL_TIMEOUT);
 		}
 		if (now >= a.next_round) {
 			ask(&a);

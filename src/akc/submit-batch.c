@@ -15,6 +15,7 @@
 #include <nanomsg/nn.h>
 #include <sodium.h>
 
+#include "b64.h"
 #include "json.h"
 #include "submit.h"
 
@@ -118,10 +119,7 @@ send_line(struct workcall *w, const struct batch_opts *o, struct slot *sl, long 
 		fprintf(stderr, "%s: %s\n", w->t->prog, err);
 		return -1;
 	}
-	if ((b64 = submit_b64((unsigned char *)text, len)) == NULL) {
-		fprintf(stderr, "%s: out of memory\n", w->t->prog);
-		return -1;
-	}
+	b64 = b64_encode(text, len);
 	req = submit_request(sl->id, b64, &o->job);
 	free(b64);
 	txt = json_print(req);

@@ -22,8 +22,6 @@ struct batch_opts {
 	const char *id_prefix;		/* ids are PREFIX + line number; NULL: random */
 };
 
-/* The bytes in base64 (malloc'd), or NULL when out of memory. */
-char *submit_b64(const unsigned char *buf, size_t len);
 /* The submit request for id with payload (base64) and the options given. */
 cJSON *submit_request(const char *id, const char *b64, const struct submit_opts *);
 /* --batch: the jobs of standard input's lines; returns the exit status. */

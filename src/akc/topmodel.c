@@ -139,8 +139,7 @@ observers_read(struct top_member *m, const cJSON *arr)
 	member_clear(m);
 	if (n <= 0)
 		return;
-	if ((m->observers = calloc((size_t)n, sizeof(*m->observers))) == NULL)
-		fatal("calloc");
+	m->observers = xcalloc((size_t)n, sizeof(*m->observers));
 	cJSON_ArrayForEach(o, arr)
 		if (cJSON_IsString(o) && i < n)
 			copy(m->observers[i++], sizeof(m->observers[0]), o->valuestring);

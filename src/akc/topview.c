@@ -23,6 +23,7 @@
 
 #include "log.h"
 #include "topview.h"
+#include "xmalloc.h"
 
 #define MIN_EVENT_ROWS	3	/* kept for events before the matrix takes rows */
 
@@ -31,9 +32,8 @@ frame_init(struct frame *f, int w, int h)
 {
 	f->w = w < 1 ? 1 : w;
 	f->h = h < 1 ? 1 : h;
-	if ((f->txt = malloc((size_t)f->w * (size_t)f->h)) == NULL ||
-	    (f->style = calloc((size_t)f->w * (size_t)f->h, 1)) == NULL)
-		fatal("malloc");
+	f->txt = xreallocarray(NULL, (size_t)f->w, (size_t)f->h);
+	f->style = xcalloc((size_t)f->w * (size_t)f->h, 1);
 	memset(f->txt, ' ', (size_t)f->w * (size_t)f->h);
 }
 
@@ -103,8 +103,7 @@ frame_print(const struct frame *f, FILE *fp)
 	char *buf;
 	int r, last = -1;
 
-	if ((buf = malloc((size_t)f->w + 1)) == NULL)
-		fatal("malloc");
+	buf = xmalloc((size_t)f->w + 1);
 	for (r = 0; r < f->h; r++)
 		if (frame_line(f, r, buf)[0] != '\0')
 			last = r;
@@ -456,8 +455,7 @@ members(struct lay *l)
 	if (rows < t->nm)
 		rows = room(l) - 2 - 3;
 	rows = clamp(rows, 1, room(l) - 2);
-	if ((show = malloc((size_t)t->nm + 1)) == NULL)
-		fatal("malloc");
+	show = xmalloc((size_t)t->nm + 1);
 	left = pick_members(t, rows, show);
 	/* "REACHABILITY" over it is 12 columns, from 2 before the matrix */
 	beside = left == 0 && t->nm > 0 && fixed + 8 + 3 + (mx.width > 10 ? mx.width : 10) <= l->f->w;

@@ -43,8 +43,8 @@ wc_open(struct workcall *w, struct tool *t, msec_t timeout)
 
 	w->t = t;
 	w->timeout = timeout;
-	config_ipc_path(&t->cfg, WORK_SOCK, w->addr, sizeof(w->addr));
-	if ((v = sock_ipc_access(&t->cfg, WORK_SOCK, err, sizeof(err))) == SOCK_DENIED) {
+	config_ipc_path(&t->cfg, MASTER_SVC, w->addr, sizeof(w->addr));
+	if ((v = sock_ipc_access(&t->cfg, MASTER_SVC, err, sizeof(err))) == SOCK_DENIED) {
 		fprintf(stderr, "%s: %s\n", t->prog, err);
 		exit(EXIT_TOOL_NODAEMON);
 	}

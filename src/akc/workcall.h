@@ -12,8 +12,6 @@
 #include "spc.h"
 #include "tool.h"
 
-/* The master is singleton "master": its proxy listens here on every node. */
-#define WORK_SOCK		"singleton.master"
 /* singletond's bound on a proxied request or answer (MAX_BODY in singletond.c). */
 #define WORK_PROXY_MAX		PROXY_MAX_BODY	/* proto.h */
 /* How long a tool waits for each answer unless told otherwise (--timeout). */

@@ -16,6 +16,7 @@
 
 #include <sodium.h>
 
+#include "b64.h"
 #include "httpd.h"
 #include "json.h"
 #include "metrics.h"
@@ -23,8 +24,8 @@
 #include "rstream.h"
 #include "sock.h"
 #include "sse.h"
+#include "xmalloc.h"
 
-#define JOB_ID_MAX	WORK_ID_MAX	/* proto.h */
 /* Largest job payload: its base64 in a request must fit the proxy (akc-submit's bound). */
 #define PAYLOAD_MAX	((PROXY_MAX_BODY - 256) / 4 * 3)
 #define RESULTS_MAX	1000	/* results in one answer at most (?max=) */
@@ -124,7 +125,7 @@ h_alive(struct req *r)
 	cJSON *o;
 
 	if (r->stage == 0) {
-		req_call(r, SOCK_MEMBERD_CTL, ctl_request("ping"), T_CTL);
+		req_call(r, SOCK_MEMBERD_CTL, ctl_request(CTL_PING), T_CTL);
 		return;
 	}
 	if (answer(r, 0) == NULL)
@@ -142,8 +143,8 @@ h_ready(struct req *r)
 	const char *name, *status = NULL, *phase;
 
 	if (r->stage == 0) {
-		req_call(r, SOCK_MEMBERD_CTL, ctl_request("status"), T_CTL);
-		req_call(r, SOCK_LEADERD_CTL, ctl_request("status"), T_LEADERD);
+		req_call(r, SOCK_MEMBERD_CTL, ctl_request(CTL_STATUS), T_CTL);
+		req_call(r, SOCK_LEADERD_CTL, ctl_request(CTL_STATUS), T_LEADERD);
 		return;
 	}
 	o = cJSON_CreateObject();
@@ -192,7 +193,7 @@ h_members(struct req *r)
 	size_t i;
 
 	if (r->stage == 0) {
-		req_call(r, SOCK_MEMBERD_CTL, ctl_request("status"), T_CTL);
+		req_call(r, SOCK_MEMBERD_CTL, ctl_request(CTL_STATUS), T_CTL);
 		return;
 	}
 	if ((st = answer(r, 0)) == NULL || refused(r, st, 409))
@@ -209,7 +210,7 @@ h_member(struct req *r)
 	cJSON *rsp, *m;
 
 	if (r->stage == 0) {
-		req_call(r, SOCK_MEMBERD_CTL, ctl_request("members"), T_CTL);
+		req_call(r, SOCK_MEMBERD_CTL, ctl_request(CTL_MEMBERS), T_CTL);
 		return;
 	}
 	if ((rsp = answer(r, 0)) == NULL || refused(r, rsp, 409))
@@ -301,9 +302,8 @@ h_member_change(struct req *r)
 			req_error(r, 400, "bad operation '%s': Down or Leave", op);
 			return;
 		}
-		if ((r->priv = strdup(strcasecmp(op, "down") == 0 ? "down" : "leave")) == NULL)
-			fatal("strdup");
-		req_call(r, SOCK_MEMBERD_CTL, ctl_request("members"), T_CTL);
+		r->priv = xstrdup(strcasecmp(op, "down") == 0 ? CTL_DOWN : CTL_LEAVE);
+		req_call(r, SOCK_MEMBERD_CTL, ctl_request(CTL_MEMBERS), T_CTL);
 		return;
 	}
 	cmd = r->priv;
@@ -400,16 +400,15 @@ h_metrics(struct req *r)
 	int i, here = 0;
 
 	if (r->stage == 0) {
-		if ((s = r->priv = calloc(1, sizeof(*s))) == NULL)
-			fatal("calloc");
+		s = r->priv = xcalloc(1, sizeof(*s));
 		s->queue = -1;
 		list_singletons(&r->h->cfg, s);
-		req_call(r, SOCK_MEMBERD_CTL, ctl_request("status"), T_CTL);
-		req_call(r, SOCK_LEADERD_CTL, ctl_request("status"), T_LEADERD);
+		req_call(r, SOCK_MEMBERD_CTL, ctl_request(CTL_STATUS), T_CTL);
+		req_call(r, SOCK_LEADERD_CTL, ctl_request(CTL_STATUS), T_LEADERD);
 		s->first = r->nslots;
 		for (i = 0; i < s->n; i++) {
 			snprintf(sock, sizeof(sock), "singleton.%s.ctl", s->names[i]);
-			req_call(r, sock, ctl_request("status"), T_CTL);
+			req_call(r, sock, ctl_request(CTL_STATUS), T_CTL);
 		}
 		return;
 	}
@@ -420,7 +419,7 @@ h_metrics(struct req *r)
 				(void)json_bool(r->slot[s->first + i].rsp, "running_here", &here);
 		if (here) {
 			/* -1: too busy, and the 503 stands */
-			s->queue = req_call(r, "singleton.master", work_request("queue"), T_SCRAPE);
+			s->queue = req_call(r, MASTER_SVC, work_request(WORK_OP_QUEUE), T_SCRAPE);
 			return;
 		}
 	}
@@ -459,14 +458,13 @@ static void
 h_submit(struct req *r)
 {
 	const char *qid = req_query(r, "id");
-	char id[JOB_ID_MAX + 1], *b64;
+	char id[WORK_ID_MAX + 1], *b64;
 	unsigned char rnd[16];
-	size_t n;
 	cJSON *req, *rsp, *o;
 
 	if (r->stage == 0) {
 		if (qid != NULL && !work_id_valid(qid)) {
-			req_error(r, 400, "bad id: 1-%d characters of A-Za-z0-9._:-", JOB_ID_MAX);
+			req_error(r, 400, "bad id: 1-%d characters of A-Za-z0-9._:-", WORK_ID_MAX);
 			return;
 		}
 		if (qid != NULL)
@@ -476,16 +474,12 @@ h_submit(struct req *r)
 			randombytes_buf(rnd, sizeof(rnd));
 			sodium_bin2hex(id, sizeof(id), rnd, sizeof(rnd));
 		}
-		n = sodium_base64_encoded_len(r->body.len, sodium_base64_VARIANT_ORIGINAL);
-		if ((b64 = malloc(n)) == NULL)
-			fatal("malloc");
-		sodium_bin2base64(b64, n, (const unsigned char *)(r->body.p ? r->body.p : ""),
-		    r->body.len, sodium_base64_VARIANT_ORIGINAL);
-		req = work_request("submit");
+		b64 = b64_encode(r->body.p ? r->body.p : "", r->body.len);
+		req = work_request(WORK_OP_SUBMIT);
 		cJSON_AddStringToObject(req, "id", id);
 		cJSON_AddStringToObject(req, "payload", b64);
 		free(b64);
-		req_call(r, "singleton.master", req, T_WORK);
+		req_call(r, MASTER_SVC, req, T_WORK);
 		return;
 	}
 	if ((rsp = answer(r, 0)) == NULL || refused(r, rsp, 409))
@@ -507,12 +501,12 @@ h_job(struct req *r)
 
 	if (r->stage == 0) {
 		if (!work_id_valid(r->arg)) {
-			req_error(r, 400, "bad job id: 1-%d characters of A-Za-z0-9._:-", JOB_ID_MAX);
+			req_error(r, 400, "bad job id: 1-%d characters of A-Za-z0-9._:-", WORK_ID_MAX);
 			return;
 		}
-		req = work_request("status");
+		req = work_request(WORK_OP_STATUS);
 		cJSON_AddStringToObject(req, "id", r->arg);
-		req_call(r, "singleton.master", req, T_WORK);
+		req_call(r, MASTER_SVC, req, T_WORK);
 		return;
 	}
 	if ((rsp = answer(r, 0)) == NULL || refused(r, rsp, 404))
@@ -526,7 +520,7 @@ h_queue(struct req *r)
 	cJSON *rsp;
 
 	if (r->stage == 0) {
-		req_call(r, "singleton.master", work_request("queue"), T_WORK);
+		req_call(r, MASTER_SVC, work_request(WORK_OP_QUEUE), T_WORK);
 		return;
 	}
 	if ((rsp = answer(r, 0)) == NULL || refused(r, rsp, 409))
@@ -597,10 +591,10 @@ h_results(struct req *r)
 			results_stream(r, s);
 			return;
 		}
-		req = work_request("results");
+		req = work_request(WORK_OP_RESULTS);
 		cJSON_AddNumberToObject(req, "since", (double)s);
 		cJSON_AddNumberToObject(req, "max", (double)m);
-		req_call(r, "singleton.master", req, T_WORK);
+		req_call(r, MASTER_SVC, req, T_WORK);
 		return;
 	}
 	if ((rsp = answer(r, 0)) == NULL || refused(r, rsp, 409))

@@ -34,6 +34,7 @@
 #include "log.h"
 #include "proto.h"
 #include "sock.h"
+#include "xmalloc.h"
 
 #define MAX_CHANS	48
 #define RETRY		20	/* ms between sends while nanomsg (re)connects */
@@ -91,8 +92,7 @@ backend_new(const struct akc_config *cfg, struct loop *loop)
 {
 	struct backend *b;
 
-	if ((b = calloc(1, sizeof(*b))) == NULL)
-		fatal("calloc");
+	b = xcalloc(1, sizeof(*b));
 	b->cfg = cfg;
 	b->loop = loop;
 	b->next_id = 1;
@@ -195,8 +195,7 @@ chan_get(struct backend *b, const char *sockname)
 	if (b->nch == MAX_CHANS || strlen(sockname) >= sizeof(ch->name))
 		return NULL;
 	config_ipc_path(b->cfg, sockname, addr, sizeof(addr));
-	if ((ch = calloc(1, sizeof(*ch))) == NULL)
-		fatal("calloc");
+	ch = xcalloc(1, sizeof(*ch));
 	ch->b = b;
 	snprintf(ch->name, sizeof(ch->name), "%s", sockname);
 	if ((ch->s = sock_connect_raw(NN_REQ, addr, CTL_MAX_MSG, 1000)) < 0) {

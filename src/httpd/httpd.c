@@ -33,6 +33,7 @@
 #include "proto.h"
 #include "rstream.h"
 #include "sse.h"
+#include "xmalloc.h"
 
 #define USAGE		"akc-httpd [-nv] [-c FILE]"
 #define CONN_MAX	256	/* HTTP connections at once */
@@ -274,8 +275,7 @@ req_new(struct httpd *h, struct MHD_Connection *con, const char *url, const char
 {
 	struct req *r;
 
-	if ((r = calloc(1, sizeof(*r))) == NULL)
-		fatal("calloc");
+	r = xcalloc(1, sizeof(*r));
 	r->h = h;
 	r->con = con;
 	r->started = clock_mono_ms();
@@ -399,8 +399,7 @@ read_pem(const char *path)
 		log_warn("cannot open '%s'", path);
 		return NULL;
 	}
-	if ((buf = malloc(PEM_MAX + 1)) == NULL)
-		fatal("malloc");
+	buf = xmalloc(PEM_MAX + 1);
 	while (len < PEM_MAX && (n = read(fd, buf + len, PEM_MAX - len)) != 0) {
 		if (n < 0 && errno == EINTR)
 			continue;

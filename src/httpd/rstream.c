@@ -78,12 +78,12 @@ ask(struct client *c)
 {
 	cJSON *req = cJSON_CreateObject();
 
-	cJSON_AddStringToObject(req, "op", "results");
+	cJSON_AddStringToObject(req, "op", WORK_OP_RESULTS);
 	cJSON_AddNumberToObject(req, "since", (double)c->since);
 	cJSON_AddNumberToObject(req, "max", PAGE);
 	cJSON_AddNumberToObject(req, "wait", WAIT);
 	c->retry_at = 0;
-	if (backend_call(c->rs->h->be, "singleton.master", req, CALL_TIMEOUT, on_answer, c, 0) < 0) {
+	if (backend_call(c->rs->h->be, MASTER_SVC, req, CALL_TIMEOUT, on_answer, c, 0) < 0) {
 		/* too many calls in flight: a while later */
 		c->retry_at = clock_mono_ms() + RETRY_AFTER;
 		return;

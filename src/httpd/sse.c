@@ -48,6 +48,7 @@
 #include "proto.h"
 #include "sock.h"
 #include "sse.h"
+#include "xmalloc.h"
 
 #define EVENT_MAX	(64 * 1024)	/* larger event messages are dropped (memberd's are < 2 KiB) */
 #define KEEPALIVE	15000		/* ms between comments on an idle stream */
@@ -109,7 +110,7 @@ static void
 resnap(struct client *c)
 {
 	c->state = C_SNAPSHOT;
-	if (backend_call(c->s->h->be, SOCK_MEMBERD_CTL, ctl_request("snapshot"), T_CTL,
+	if (backend_call(c->s->h->be, SOCK_MEMBERD_CTL, ctl_request(CTL_SNAPSHOT), T_CTL,
 	    on_snapshot, c, 0) < 0)
 		drop(c, "too many calls to the daemons in flight");
 }
@@ -231,8 +232,7 @@ sse_new(struct httpd *h)
 	char addr[CONF_PATH_MAX + 32];
 	struct sse *s;
 
-	if ((s = calloc(1, sizeof(*s))) == NULL)
-		fatal("calloc");
+	s = xcalloc(1, sizeof(*s));
 	s->h = h;
 	evring_init(&s->ring, 0, 0);
 	config_ipc_path(&h->cfg, SOCK_MEMBERD_EVENTS, addr, sizeof(addr));
@@ -326,8 +326,7 @@ sse_open(struct sse *s, struct MHD_Connection *con, const char *last_id)
 
 	if (s->nclients >= SSE_MAX_STREAMS || s->stopping)
 		return NULL;
-	if ((c = calloc(1, sizeof(*c))) == NULL)
-		fatal("calloc");
+	c = xcalloc(1, sizeof(*c));
 	c->s = s;
 	c->con = con;
 	c->next = s->clients;

@@ -156,7 +156,7 @@ send_actions(struct leaderd *l, uint64_t seq, cJSON *acts, int weakly_up, msec_t
 		cJSON_Delete(acts);
 		return;
 	}
-	req = ctl_request("leader-actions");
+	req = ctl_request(CTL_LEADER_ACTIONS);
 	json_add_u64(req, "state_seq", seq);
 	if (weakly_up)
 		cJSON_AddBoolToObject(req, "weakly_up", 1);
@@ -193,7 +193,7 @@ on_ping(void *arg, const cJSON *rsp, const char *err, msec_t now)
 static void
 check_memberd(struct leaderd *l, msec_t now)
 {
-	acall_call(l->mctl, ctl_request("ping"), 2000, on_ping, l, now);
+	acall_call(l->mctl, ctl_request(CTL_PING), 2000, on_ping, l, now);
 }
 
 static void
@@ -229,7 +229,7 @@ apply_downing(struct leaderd *l, const struct mstate *st, uint64_t self, msec_t 
 		log_warnx("downing (%s): %s: %s:%s", config_strategy_name(l->cfg.strategy),
 		    v.why, decision_name(v.decision), names);
 		for (k = 0; k < v.ndown; k++) {
-			req = ctl_request("down");
+			req = ctl_request(CTL_DOWN);
 			snprintf(key, sizeof(key), "uid:%llu", (unsigned long long)v.down[k]);
 			cJSON_AddStringToObject(req, "node", key);
 			k2 = xstrdup(key);
@@ -326,7 +326,7 @@ out:
 static void
 round_once(struct leaderd *l, msec_t now)
 {
-	acall_call(l->mctl, ctl_request("state"), 2000, on_round, l, now);
+	acall_call(l->mctl, ctl_request(CTL_STATE), 2000, on_round, l, now);
 }
 
 int

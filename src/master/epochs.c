@@ -5,6 +5,7 @@
 #include "epochs.h"
 #include "json.h"
 #include "log.h"
+#include "xmalloc.h"
 
 void
 epochs_init(struct epochs *e)
@@ -30,11 +31,7 @@ epochs_clear(struct epochs *e, uint64_t lo)
 static void
 push(struct epochs *e, uint64_t ep, uint64_t first)
 {
-	if (e->n == e->cap) {
-		e->cap = e->cap ? 2 * e->cap : 8;
-		if ((e->v = realloc(e->v, (size_t)e->cap * sizeof(*e->v))) == NULL)
-			fatal("realloc");
-	}
+	GROW(e->v, e->n, e->cap);
 	e->v[e->n].ep = ep;
 	e->v[e->n].first = first;
 	e->n++;

@@ -10,6 +10,7 @@
 #include "json.h"
 #include "journal.h"
 #include "log.h"
+#include "xmalloc.h"
 
 static void
 key(char k[9], char kind, uint64_t seq)
@@ -554,11 +555,9 @@ journal_read(struct journal *j, uint64_t from, uint64_t rfrom, size_t maxbytes, 
 		if (v != NULL && snap_off <= vlen) {
 			/* the snapshot goes in pieces: it holds every job ever accepted */
 			size_t n = vlen - snap_off < maxbytes ? vlen - snap_off : maxbytes;
-			char *piece = malloc(n + 1);
+			char *piece = xmalloc(n + 1);
 			cJSON *sc = cJSON_AddObjectToObject(msg, "snapc");
 
-			if (piece == NULL)
-				fatal("malloc");
 			memcpy(piece, v + snap_off, n);
 			piece[n] = '\0';
 			json_add_u64(sc, "seq", j->snap_seq);

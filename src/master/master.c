@@ -21,6 +21,7 @@
 #include <nanomsg/reqrep.h>
 #include <sodium.h>
 
+#include "b64.h"
 #include "clock.h"
 #include "daemon.h"
 #include "journal.h"
@@ -34,6 +35,7 @@
 #include "utf8.h"
 #include "waiters.h"
 #include "work.h"
+#include "xmalloc.h"
 
 #define USAGE		"master [-nqv] [-c FILE] [--listen ADDR] [--standby] [--repair]"
 #define BATCH		512		/* requests taken per loop turn */
@@ -161,8 +163,7 @@ send_at(const unsigned char *hdr, size_t hdrlen, cJSON *body, uint64_t need)
 {
 	if (M.nrep == M.caprep) {
 		M.caprep = M.caprep ? 2 * M.caprep : 64;
-		if ((M.rep = realloc(M.rep, (size_t)M.caprep * sizeof(*M.rep))) == NULL)
-			fatal("realloc");
+		M.rep = xreallocarray(M.rep, M.caprep, sizeof(*M.rep));
 	}
 	memcpy(M.rep[M.nrep].hdr, hdr, hdrlen);
 	M.rep[M.nrep].hdrlen = hdrlen;
@@ -180,17 +181,6 @@ send_later(const unsigned char *hdr, size_t hdrlen, cJSON *body)
 
 /* ---- events ---- */
 
-static char *
-to_b64(const unsigned char *buf, size_t len)
-{
-	size_t n = sodium_base64_encoded_len(len, sodium_base64_VARIANT_ORIGINAL);
-	char *s = malloc(n);
-
-	if (s == NULL)
-		fatal("malloc");
-	return sodium_bin2base64(s, n, buf, len, sodium_base64_VARIANT_ORIGINAL);
-}
-
 /*
  * A stored result line as it is shown: one whose result is not text
  * (versions before result_base64 let invalid UTF-8 through as it was)
@@ -204,7 +194,7 @@ line_shown(cJSON *line)
 
 	if (r == NULL || utf8_valid(r, strlen(r)))
 		return;
-	b64 = to_b64((const unsigned char *)r, strlen(r));
+	b64 = b64_encode((const unsigned char *)r, strlen(r));
 	cJSON_DeleteItemFromObjectCaseSensitive(line, "result");
 	cJSON_AddStringToObject(line, "result_base64", b64);
 	free(b64);
@@ -266,20 +256,20 @@ record(cJSON *ev)
 	seq = journal_append(&M.j, ev);
 	if (work_apply(&M.w, seq, ev, err, sizeof(err)) < 0)
 		fatalx("internal error: %s", err);
-	if (strcmp(e, "epoch") == 0 || strcmp(e, "forget") == 0) {
+	if (strcmp(e, EV_EPOCH) == 0 || strcmp(e, EV_FORGET) == 0) {
 		cJSON_Delete(ev);
 		return seq;
 	}
 	jb = work_find(&M.w, json_str(ev, "id"));
-	if (strcmp(e, "accepted") == 0)
+	if (strcmp(e, EV_ACCEPTED) == 0)
 		jb->accepted_at = clock_mono_ms();
-	else if (strcmp(e, "completed") == 0 && jb->accepted_at > 0)
+	else if (strcmp(e, EV_COMPLETED) == 0 && jb->accepted_at > 0)
 		latency_observe(clock_mono_ms() - jb->accepted_at);
-	if (strcmp(e, "completed") == 0 || strcmp(e, "failed") == 0 || strcmp(e, "cancelled") == 0) {
-		int done = strcmp(e, "completed") == 0;
+	if (strcmp(e, EV_COMPLETED) == 0 || strcmp(e, EV_FAILED) == 0 || strcmp(e, EV_CANCELLED) == 0) {
+		int done = strcmp(e, EV_COMPLETED) == 0;
 		const char *key = done ? work_result_key(ev) : "result";
 		cJSON *l = result_line(jb, seq, job_status_name(jb->status), key,
-		    done ? json_str(ev, key) : strcmp(e, "cancelled") == 0 ? "cancelled" :
+		    done ? json_str(ev, key) : strcmp(e, EV_CANCELLED) == 0 ? "cancelled" :
 		    json_str(ev, "why"));
 
 		if (json_str(ev, "stderr") != NULL)
@@ -716,8 +706,7 @@ op_request(const struct request *rq, const unsigned char *hdr, size_t hdrlen, ms
 	}
 	if (M.npark == M.cappark) {
 		M.cappark = M.cappark ? 2 * M.cappark : 16;
-		if ((M.park = realloc(M.park, (size_t)M.cappark * sizeof(*M.park))) == NULL)
-			fatal("realloc");
+		M.park = xreallocarray(M.park, M.cappark, sizeof(*M.park));
 	}
 	memcpy(M.park[M.npark].hdr, hdr, hdrlen);
 	M.park[M.npark].hdrlen = hdrlen;
@@ -749,7 +738,7 @@ op_done(const struct request *rq, const unsigned char *hdr, size_t hdrlen, msec_
 			result = (const char *)bin;
 		} else {
 			rkey = "result_base64";
-			result = canon = to_b64(bin, len);
+			result = canon = b64_encode(bin, len);
 		}
 	}
 	rc = policy_report(&M.p, w, rq->id, rq->attempt, rq->op == OP_DONE, rkey, result, rq->why,
@@ -831,7 +820,7 @@ hold(const unsigned char *hdr, size_t hdrlen, const void *buf, size_t len, msec_
 	const char *op = json_str(req, "op");
 	struct held *h;
 
-	if (op != NULL && strcmp(op, "queue") == 0) {
+	if (op != NULL && strcmp(op, WORK_OP_QUEUE) == 0) {
 		cJSON_Delete(req);
 		M.requests++;
 		op_queue(hdr, hdrlen, now);
@@ -840,14 +829,12 @@ hold(const unsigned char *hdr, size_t hdrlen, const void *buf, size_t len, msec_
 	cJSON_Delete(req);
 	if (M.nheld == M.capheld) {
 		M.capheld = M.capheld ? 2 * M.capheld : 64;
-		if ((M.held = realloc(M.held, (size_t)M.capheld * sizeof(*M.held))) == NULL)
-			fatal("realloc");
+		M.held = xreallocarray(M.held, M.capheld, sizeof(*M.held));
 	}
 	h = &M.held[M.nheld++];
 	memcpy(h->hdr, hdr, hdrlen);
 	h->hdrlen = hdrlen;
-	if ((h->buf = malloc(len)) == NULL)
-		fatal("malloc");
+	h->buf = xmalloc(len);
 	memcpy(h->buf, buf, len);
 	h->len = len;
 	h->at = now;
@@ -1214,7 +1201,7 @@ recovered(const char *dir, msec_t t0)
 		}
 	}
 	ev = cJSON_CreateObject();
-	cJSON_AddStringToObject(ev, "e", "epoch");
+	cJSON_AddStringToObject(ev, "e", EV_EPOCH);
 	record(ev);
 	M.epoch_seq = M.j.seq;	/* nothing is woken before our marker is committed */
 	M.wake_seen = repl_commit_point(&M.r);

@@ -7,6 +7,7 @@
 #include "policy.h"
 #include "request.h"
 #include "utf8.h"
+#include "xmalloc.h"
 
 void
 policy_init(struct policy *p, const struct policy_conf *c, struct work *w,
@@ -41,8 +42,7 @@ kill_note(struct policy *p, const char *worker, const char *id, int64_t until)
 	}
 	if (p->nkills == p->capkills) {
 		p->capkills = p->capkills ? 2 * p->capkills : 16;
-		if ((p->kills = realloc(p->kills, (size_t)p->capkills * sizeof(*p->kills))) == NULL)
-			fatal("realloc");
+		p->kills = xreallocarray(p->kills, p->capkills, sizeof(*p->kills));
 	}
 	k = &p->kills[p->nkills++];
 	snprintf(k->worker, sizeof(k->worker), "%s", worker);
@@ -92,7 +92,7 @@ policy_recall_kills(struct policy *p, int64_t wall)
 	for (j = p->w->fin_head; j != NULL; j = j->next) {
 		/* cancelled while running: its history ends with started, cancelled */
 		if (j->status != JOB_CANCELLED || j->nhist < 2 ||
-		    strcmp(j->hist[j->nhist - 2].e, "started") != 0 || j->worker[0] == '\0')
+		    strcmp(j->hist[j->nhist - 2].e, EV_STARTED) != 0 || j->worker[0] == '\0')
 			continue;
 		if (j->finished > 0 && j->finished + policy_timeout(p, j) > wall)
 			kill_note(p, j->worker, j->id, j->finished + policy_timeout(p, j));
@@ -113,8 +113,7 @@ policy_seen(struct policy *p, const char *id, msec_t now)
 		}
 	if (p->nwks == p->capwks) {
 		p->capwks = p->capwks ? 2 * p->capwks : 16;
-		if ((p->wks = realloc(p->wks, (size_t)p->capwks * sizeof(*p->wks))) == NULL)
-			fatal("realloc");
+		p->wks = xreallocarray(p->wks, p->capwks, sizeof(*p->wks));
 	}
 	snprintf(p->wks[p->nwks].id, sizeof(p->wks[0].id), "%s", id);
 	p->wks[p->nwks].seen = now;

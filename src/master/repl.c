@@ -23,6 +23,7 @@
 #include "repl.h"
 #include "sock.h"
 #include "work.h"
+#include "xmalloc.h"
 
 #define BATCH_BYTES	(512 * 1024)	/* events per append or fetch answer; salvage per piece */
 #define WAIT_LOG	5000		/* a wait is logged this long after it began, and as often */
@@ -210,7 +211,7 @@ repl_view(struct repl *r, msec_t now)
 	int i, n = 0;
 
 	r->next_view = now + 1000;
-	if (ctl_call(r->cfg, SOCK_MEMBERD_CTL, ctl_request("state"), &rsp, 1000, err, sizeof(err)) < 0)
+	if (ctl_call(r->cfg, SOCK_MEMBERD_CTL, ctl_request(CTL_STATE), &rsp, 1000, err, sizeof(err)) < 0)
 		return -1;
 	mstate_init(&st);
 	if (json_u64(rsp, "self", &r->self) < 0 ||
@@ -279,8 +280,7 @@ store(struct repl *r, const cJSON *b, char *err, size_t errlen)
 		n = strlen(data);
 		if (off == 0) {
 			free(r->asm_buf);
-			if ((r->asm_buf = malloc(total + 1)) == NULL)
-				fatal("malloc");
+			r->asm_buf = xmalloc(total + 1);
 			r->asm_len = 0;
 			r->asm_total = total;
 			r->asm_seq = seq;

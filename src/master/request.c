@@ -4,8 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <sodium.h>
 
+#include "b64.h"
 #include "json.h"
 #include "log.h"
 #include "request.h"
@@ -66,7 +66,7 @@ request_parse(const cJSON *req, struct request *r, int *bad, char *err, size_t e
 		return refusal(2, err, errlen, "malformed request: a JSON object with \"op\"");
 	}
 	r->id = json_str(req, "id");
-	if (strcmp(op, "submit") == 0) {
+	if (strcmp(op, WORK_OP_SUBMIT) == 0) {
 		r->op = OP_SUBMIT;
 		if ((r->payload = json_str(req, "payload")) == NULL)
 			return refusal(2, err, errlen, "submit needs a payload (base64)");
@@ -81,15 +81,15 @@ request_parse(const cJSON *req, struct request *r, int *bad, char *err, size_t e
 		if (opt_field(req, "timeout_ms", 1, WORK_TIMEOUT_MAX, &r->opts.timeout_ms) < 0)
 			return refusal(2, err, errlen, "bad timeout_ms: a number of ms 1-%ld",
 			    WORK_TIMEOUT_MAX);
-	} else if (strcmp(op, "status") == 0) {
+	} else if (strcmp(op, WORK_OP_STATUS) == 0) {
 		r->op = OP_STATUS;
 		r->wait = wait_field(req);
-	} else if (strcmp(op, "job") == 0 || strcmp(op, "cancel") == 0) {
+	} else if (strcmp(op, WORK_OP_JOB) == 0 || strcmp(op, WORK_OP_CANCEL) == 0) {
 		r->op = op[0] == 'j' ? OP_JOB : OP_CANCEL;
 		if (r->id == NULL || !work_id_valid(r->id))
 			return refusal(2, err, errlen, "%s needs a job id (1-128 of A-Za-z0-9._:-)", op);
 	}
-	else if (strcmp(op, "results") == 0) {
+	else if (strcmp(op, WORK_OP_RESULTS) == 0) {
 		r->op = OP_RESULTS;
 		if ((cJSON_GetObjectItemCaseSensitive(req, "since") != NULL &&
 		    json_int(req, "since", 0, 1L << 53, &r->since) < 0) ||
@@ -97,9 +97,9 @@ request_parse(const cJSON *req, struct request *r, int *bad, char *err, size_t e
 		    json_int(req, "max", 1, 100000, &r->max) < 0))
 			return refusal(2, err, errlen, "results: since and max must be numbers");
 		r->wait = wait_field(req);
-	} else if (strcmp(op, "queue") == 0)
+	} else if (strcmp(op, WORK_OP_QUEUE) == 0)
 		r->op = OP_QUEUE;
-	else if (strcmp(op, "request") == 0) {
+	else if (strcmp(op, WORK_OP_REQUEST) == 0) {
 		r->op = OP_REQUEST;
 		if (worker_field(req, &r->worker) < 0)
 			return refusal(2, err, errlen, "request needs a worker id");
@@ -109,7 +109,7 @@ request_parse(const cJSON *req, struct request *r, int *bad, char *err, size_t e
 			r->wait = 0;
 		if (r->wait > REQ_WAIT_MAX)
 			r->wait = REQ_WAIT_MAX;
-	} else if (strcmp(op, "done") == 0 || strcmp(op, "failed") == 0) {
+	} else if (strcmp(op, WORK_OP_DONE) == 0 || strcmp(op, WORK_OP_FAILED) == 0) {
 		int success = op[0] == 'd';
 
 		r->op = success ? OP_DONE : OP_FAILED;
@@ -121,7 +121,7 @@ request_parse(const cJSON *req, struct request *r, int *bad, char *err, size_t e
 		    (success && r->result == NULL))
 			return refusal(2, err, errlen, "%s needs worker, id, attempt%s",
 			    success ? "done" : "failed", success ? " and result" : "");
-	} else if (strcmp(op, "register") == 0 || strcmp(op, "unregister") == 0) {
+	} else if (strcmp(op, WORK_OP_REGISTER) == 0 || strcmp(op, WORK_OP_UNREGISTER) == 0) {
 		r->op = op[0] == 'r' ? OP_REGISTER : OP_UNREGISTER;
 		if (worker_field(req, &r->worker) < 0)
 			return refusal(2, err, errlen, "%s needs a worker id", op);
@@ -136,19 +136,14 @@ int
 request_payload(const char *b64, long max, char *err, size_t errlen)
 {
 	size_t plen = strlen(b64), blen;
-	unsigned char *bin;
-	int rc;
+	void *bin;
 
 	if (plen / 4 * 3 > (size_t)max + 3)
 		return refusal(1, err, errlen, "payload of about %zu bytes is over max-payload "
 		    "(%ld bytes)", plen / 4 * 3, max);
-	if ((bin = malloc(plen / 4 * 3 + 3)) == NULL)
-		fatal("malloc");
-	rc = sodium_base642bin(bin, plen / 4 * 3 + 3, b64, plen, NULL, &blen, NULL,
-	    sodium_base64_VARIANT_ORIGINAL);
-	free(bin);
-	if (rc != 0)
+	if ((bin = b64_decode_alloc(b64, &blen)) == NULL)
 		return refusal(2, err, errlen, "payload is not base64");
+	free(bin);
 	if ((long)blen > max)
 		return refusal(1, err, errlen, "payload of %zu bytes is over max-payload (%ld bytes)",
 		    blen, max);
@@ -159,17 +154,14 @@ unsigned char *
 request_result(const char *b64, size_t *len, char *err, size_t errlen)
 {
 	size_t blen = strlen(b64);
-	unsigned char *bin = malloc(blen / 4 * 3 + 3);
+	unsigned char *bin = NULL;
 
-	if (bin == NULL)
-		fatal("malloc");
+	/* NUL-terminated by b64_decode_alloc */
 	if (blen / 4 * 3 > REQ_RESULT_MAX + 3 ||
-	    sodium_base642bin(bin, blen / 4 * 3 + 3, b64, blen, NULL, len, NULL,
-	    sodium_base64_VARIANT_ORIGINAL) != 0 || *len > REQ_RESULT_MAX) {
+	    (bin = b64_decode_alloc(b64, len)) == NULL || *len > REQ_RESULT_MAX) {
 		free(bin);
 		snprintf(err, errlen, "result is not base64 or over 1 MiB");
 		return NULL;
 	}
-	bin[*len] = '\0';	/* room: len <= blen / 4 * 3 */
 	return bin;
 }

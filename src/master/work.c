@@ -9,6 +9,7 @@
 #include "json.h"
 #include "log.h"
 #include "work.h"
+#include "xmalloc.h"
 
 static const char *status_names[] = { "pending", "running", "done", "failed", "cancelled" };
 
@@ -23,8 +24,7 @@ work_init(struct work *w)
 {
 	memset(w, 0, sizeof(*w));
 	w->nb = 1024;
-	if ((w->b = calloc(w->nb, sizeof(*w->b))) == NULL)
-		fatal("calloc");
+	w->b = xcalloc(w->nb, sizeof(*w->b));
 }
 
 static void
@@ -94,8 +94,7 @@ grow(struct work *w)
 	struct job **nb;
 	size_t i, n = w->nb * 2;
 
-	if ((nb = calloc(n, sizeof(*nb))) == NULL)
-		fatal("calloc");
+	nb = xcalloc(n, sizeof(*nb));
 	for (i = 0; i < w->nb; i++)
 		while (w->b[i] != NULL) {
 			struct job *j = w->b[i];
@@ -117,8 +116,7 @@ add(struct work *w, const char *id)
 
 	if (w->n + 1 > w->nb / 4 * 3)
 		grow(w);
-	if ((j = calloc(1, sizeof(*j))) == NULL)
-		fatal("calloc");
+	j = xcalloc(1, sizeof(*j));
 	snprintf(j->id, sizeof(j->id), "%s", id);
 	h = hash(id) & (w->nb - 1);
 	j->hnext = w->b[h];
@@ -195,8 +193,7 @@ heap_push(struct work *w, int heap, struct job *j)
 
 	if (h->n == h->cap) {
 		h->cap = h->cap ? 2 * h->cap : 1024;
-		if ((h->a = realloc(h->a, h->cap * sizeof(*h->a))) == NULL)
-			fatal("realloc");
+		h->a = xreallocarray(h->a, h->cap, sizeof(*h->a));
 	}
 	j->heap = heap;
 	heap_set(h, h->n++, j);
@@ -345,7 +342,7 @@ event(const char *type, const char *id)
 cJSON *
 ev_accepted(const char *id, const char *payload_b64)
 {
-	cJSON *e = event("accepted", id);
+	cJSON *e = event(EV_ACCEPTED, id);
 
 	cJSON_AddStringToObject(e, "payload", payload_b64);
 	return e;
@@ -377,13 +374,13 @@ ev_accepted_opts(const char *id, const char *payload_b64, const struct job_opts 
 cJSON *
 ev_cancelled(const struct job *j)
 {
-	return event("cancelled", j->id);
+	return event(EV_CANCELLED, j->id);
 }
 
 cJSON *
 ev_started(const struct job *j, const char *worker, int64_t wall)
 {
-	cJSON *e = event("started", j->id);
+	cJSON *e = event(EV_STARTED, j->id);
 
 	cJSON_AddStringToObject(e, "worker", worker);
 	cJSON_AddNumberToObject(e, "attempt", j->attempts + 1);
@@ -394,7 +391,7 @@ ev_started(const struct job *j, const char *worker, int64_t wall)
 static cJSON *
 completed(const char *id, const char *worker, const char *key, const char *result)
 {
-	cJSON *e = event("completed", id);
+	cJSON *e = event(EV_COMPLETED, id);
 
 	cJSON_AddStringToObject(e, "worker", worker);
 	cJSON_AddStringToObject(e, key, result);
@@ -423,7 +420,7 @@ work_result_key(const cJSON *obj)
 cJSON *
 ev_attempt_failed(const struct job *j, const char *worker, const char *why)
 {
-	cJSON *e = event("attempt-failed", j->id);
+	cJSON *e = event(EV_ATTEMPT_FAILED, j->id);
 
 	cJSON_AddStringToObject(e, "worker", worker);
 	cJSON_AddStringToObject(e, "why", why);
@@ -433,7 +430,7 @@ ev_attempt_failed(const struct job *j, const char *worker, const char *why)
 cJSON *
 ev_timed_out(const struct job *j)
 {
-	cJSON *e = event("timed-out", j->id);
+	cJSON *e = event(EV_TIMED_OUT, j->id);
 
 	cJSON_AddStringToObject(e, "worker", j->worker);
 	return e;
@@ -444,7 +441,7 @@ ev_forget(uint64_t upto)
 {
 	cJSON *e = cJSON_CreateObject();
 
-	cJSON_AddStringToObject(e, "e", "forget");
+	cJSON_AddStringToObject(e, "e", EV_FORGET);
 	json_add_u64(e, "upto", upto);
 	return e;
 }
@@ -452,7 +449,7 @@ ev_forget(uint64_t upto)
 cJSON *
 ev_failed(const struct job *j, const char *why)
 {
-	cJSON *e = event("failed", j->id);
+	cJSON *e = event(EV_FAILED, j->id);
 
 	cJSON_AddStringToObject(e, "why", why);
 	return e;
@@ -495,8 +492,8 @@ work_same_payload(const struct job *j, const char *payload_b64)
 }
 
 /* The event types a history holds, as the static strings it points to. */
-static const char *hist_types[] = { "accepted", "started", "completed", "attempt-failed",
-    "timed-out", "failed", "cancelled" };
+static const char *hist_types[] = { EV_ACCEPTED, EV_STARTED, EV_COMPLETED, EV_ATTEMPT_FAILED,
+    EV_TIMED_OUT, EV_FAILED, EV_CANCELLED };
 
 static const char *
 hist_type(const char *e)
@@ -516,8 +513,7 @@ dup_or_null(const char *s)
 
 	if (s == NULL)
 		return NULL;
-	if ((d = strdup(s)) == NULL)
-		fatal("strdup");
+	d = xstrdup(s);
 	return d;
 }
 
@@ -536,8 +532,8 @@ hist_add(struct job *j, const char *e, int64_t at, int attempt, const char *work
 		memmove(j->hist, j->hist + 1, (size_t)(j->nhist - 1) * sizeof(*j->hist));
 		j->nhist--;
 		j->hist_dropped++;
-	} else if ((j->hist = realloc(j->hist, (size_t)(j->nhist + 1) * sizeof(*j->hist))) == NULL)
-		fatal("realloc");
+	} else
+		j->hist = xreallocarray(j->hist, (size_t)j->nhist + 1, sizeof(*j->hist));
 	h = &j->hist[j->nhist++];
 	h->e = e;
 	h->at = at;
@@ -652,11 +648,11 @@ work_apply(struct work *w, uint64_t seq, const cJSON *ev, char *err, size_t errl
 		    (unsigned long long)w->seq);
 		return -1;
 	}
-	if (e != NULL && strcmp(e, "epoch") == 0) {
+	if (e != NULL && strcmp(e, EV_EPOCH) == 0) {
 		w->seq = seq;	/* a new master took over: nothing else changes */
 		return 0;
 	}
-	if (e != NULL && strcmp(e, "forget") == 0) {
+	if (e != NULL && strcmp(e, EV_FORGET) == 0) {
 		uint64_t upto;
 
 		if (json_u64(ev, "upto", &upto) < 0 || upto >= seq || upto < w->forgot_upto) {
@@ -675,7 +671,7 @@ work_apply(struct work *w, uint64_t seq, const cJSON *ev, char *err, size_t errl
 	at = 0;
 	if (opt_num(ev, "at", 0, 1L << 53, &at) < 0)
 		goto bad;
-	if (strcmp(e, "accepted") == 0) {
+	if (strcmp(e, EV_ACCEPTED) == 0) {
 		long pri = WORK_PRIORITY_DEFAULT, ready = 0, tmo = 0;
 
 		if (j != NULL || (s = json_str(ev, "payload")) == NULL ||
@@ -684,8 +680,7 @@ work_apply(struct work *w, uint64_t seq, const cJSON *ev, char *err, size_t errl
 		    opt_num(ev, "timeout_ms", 1, WORK_TIMEOUT_MAX, &tmo) < 0)
 			goto bad;
 		j = add(w, id);
-		if ((j->payload = strdup(s)) == NULL)
-			fatal("strdup");
+		j->payload = xstrdup(s);
 		payload_hash(s, j->phash);
 		j->has_phash = 1;
 		j->priority = (uint32_t)pri;
@@ -694,7 +689,7 @@ work_apply(struct work *w, uint64_t seq, const cJSON *ev, char *err, size_t errl
 		j->submitted = at;
 		enqueue(w, j, seq);
 		hist_add(j, e, at, 0, NULL, NULL);
-	} else if (strcmp(e, "started") == 0) {
+	} else if (strcmp(e, EV_STARTED) == 0) {
 		if (j == NULL || j->status != JOB_PENDING || (s = json_str(ev, "worker")) == NULL ||
 		    strlen(s) > WORKER_ID_MAX || json_int(ev, "at", 0, 1L << 53, &num) < 0)
 			goto bad;
@@ -704,7 +699,7 @@ work_apply(struct work *w, uint64_t seq, const cJSON *ev, char *err, size_t errl
 		snprintf(j->worker, sizeof(j->worker), "%s", s);
 		j->started = (int64_t)num;
 		hist_add(j, e, at, j->attempts, s, NULL);
-	} else if (strcmp(e, "completed") == 0) {
+	} else if (strcmp(e, EV_COMPLETED) == 0) {
 		if (j == NULL || j->status != JOB_RUNNING || work_result_key(ev) == NULL ||
 		    (s = json_str(ev, "worker")) == NULL || strlen(s) > WORKER_ID_MAX)
 			goto bad;
@@ -713,13 +708,13 @@ work_apply(struct work *w, uint64_t seq, const cJSON *ev, char *err, size_t errl
 		j->finished = at;
 		finish(w, j, JOB_DONE, seq);
 		hist_add(j, e, at, 0, s, NULL);
-	} else if (strcmp(e, "attempt-failed") == 0 || strcmp(e, "timed-out") == 0) {
+	} else if (strcmp(e, EV_ATTEMPT_FAILED) == 0 || strcmp(e, EV_TIMED_OUT) == 0) {
 		if (j == NULL || j->status != JOB_RUNNING)
 			goto bad;
 		unlink_job(w, j);
 		enqueue(w, j, seq);
 		hist_add(j, e, at, 0, json_str(ev, "worker"), json_str(ev, "why"));
-	} else if (strcmp(e, "failed") == 0 || strcmp(e, "cancelled") == 0) {
+	} else if (strcmp(e, EV_FAILED) == 0 || strcmp(e, EV_CANCELLED) == 0) {
 		if (j == NULL || (j->status != JOB_RUNNING && j->status != JOB_PENDING))
 			goto bad;
 		unlink_job(w, j);
@@ -844,8 +839,7 @@ work_snapshot(const struct work *w)
 		struct job **pa;
 		size_t k, n = w->ready.n + w->delayed.n;
 
-		if ((pa = malloc((n ? n : 1) * sizeof(*pa))) == NULL)
-			fatal("malloc");
+		pa = xmalloc((n ? n : 1) * sizeof(*pa));
 		if (w->ready.n > 0)
 			memcpy(pa, w->ready.a, w->ready.n * sizeof(*pa));
 		if (w->delayed.n > 0)
@@ -961,10 +955,11 @@ work_restore(struct work *w, const cJSON *snap, char *err, size_t errlen)
 			if (wk != NULL)
 				snprintf(j->worker, sizeof(j->worker), "%s", wk);
 			if (strcmp(st, "pending") == 0 || strcmp(st, "running") == 0) {
-				if (pl == NULL || (j->payload = strdup(pl)) == NULL) {
+				if (pl == NULL) {
 					snprintf(err, errlen, "snapshot: job %s has no payload", id);
 					goto out;
 				}
+				j->payload = xstrdup(pl);
 				if (strcmp(st, "pending") == 0)
 					enqueue(w, j, order);
 				else {
@@ -989,8 +984,7 @@ work_restore(struct work *w, const cJSON *snap, char *err, size_t errlen)
 				    JOB_CANCELLED;
 				if (nfin == capfin) {
 					capfin = capfin ? 2 * capfin : 1024;
-					if ((fin = realloc(fin, capfin * sizeof(*fin))) == NULL)
-						fatal("realloc");
+					fin = xreallocarray(fin, capfin, sizeof(*fin));
 				}
 				fin[nfin++] = j;
 			} else {
@@ -1099,16 +1093,16 @@ merge_one(const struct work *w, struct work *o, const cJSON *ev, int64_t wall, c
 
 	if (e == NULL)
 		return MERGE_BAD;
-	if (strcmp(e, "accepted") != 0 && strcmp(e, "completed") != 0 && strcmp(e, "failed") != 0 &&
-	    strcmp(e, "cancelled") != 0)
-		return strcmp(e, "started") == 0 || strcmp(e, "attempt-failed") == 0 ||
-		    strcmp(e, "timed-out") == 0 || strcmp(e, "forget") == 0 ||
-		    strcmp(e, "epoch") == 0 ? MERGE_SKIPPED : MERGE_BAD;
+	if (strcmp(e, EV_ACCEPTED) != 0 && strcmp(e, EV_COMPLETED) != 0 && strcmp(e, EV_FAILED) != 0 &&
+	    strcmp(e, EV_CANCELLED) != 0)
+		return strcmp(e, EV_STARTED) == 0 || strcmp(e, EV_ATTEMPT_FAILED) == 0 ||
+		    strcmp(e, EV_TIMED_OUT) == 0 || strcmp(e, EV_FORGET) == 0 ||
+		    strcmp(e, EV_EPOCH) == 0 ? MERGE_SKIPPED : MERGE_BAD;
 	if (id == NULL || !work_id_valid(id))
 		return MERGE_BAD;
 	if ((j = work_find(o, id)) == NULL)
 		j = work_find(w, id);
-	if (strcmp(e, "accepted") == 0) {
+	if (strcmp(e, EV_ACCEPTED) == 0) {
 		if ((s = json_str(ev, "payload")) == NULL)
 			return MERGE_BAD;
 		if (j != NULL)
@@ -1122,7 +1116,7 @@ merge_one(const struct work *w, struct work *o, const cJSON *ev, int64_t wall, c
 		merged(o, id, JOB_PENDING);
 		return MERGE_ACCEPTED;
 	}
-	if (strcmp(e, "completed") == 0) {
+	if (strcmp(e, EV_COMPLETED) == 0) {
 		if ((rk = work_result_key(ev)) == NULL || (wk = json_str(ev, "worker")) == NULL ||
 		    strlen(wk) > WORKER_ID_MAX)
 			return MERGE_BAD;
@@ -1134,10 +1128,10 @@ merge_one(const struct work *w, struct work *o, const cJSON *ev, int64_t wall, c
 		merged(o, id, JOB_DONE);
 		return MERGE_FINISHED;
 	}
-	if (strcmp(e, "cancelled") == 0) {
+	if (strcmp(e, EV_CANCELLED) == 0) {
 		if (j == NULL || (j->status != JOB_PENDING && j->status != JOB_RUNNING))
 			return MERGE_SKIPPED;
-		cJSON_AddItemToArray(out, keep_at(event("cancelled", id), ev));
+		cJSON_AddItemToArray(out, keep_at(event(EV_CANCELLED, id), ev));
 		merged(o, id, JOB_CANCELLED);
 		return MERGE_FINISHED;
 	}
@@ -1184,7 +1178,7 @@ work_snapshot_events(const cJSON *snap, cJSON *(*line_of)(uint64_t seq, void *ar
 			/* a finished job's payload is gone: an empty one stands for it */
 			cJSON_AddItemToArray(out, ev_accepted(id, pl ? pl : ""));
 			if (strcmp(st, "cancelled") == 0) {
-				cJSON_AddItemToArray(out, event("cancelled", id));
+				cJSON_AddItemToArray(out, event(EV_CANCELLED, id));
 				continue;
 			}
 			if ((strcmp(st, "done") != 0 && strcmp(st, "failed") != 0) ||
@@ -1197,7 +1191,7 @@ work_snapshot_events(const cJSON *snap, cJSON *(*line_of)(uint64_t seq, void *ar
 				ev = completed(id, wk ? wk : "", rk ? rk : "result",
 				    rk ? json_str(line, rk) : "");
 			else {
-				ev = event("failed", id);
+				ev = event(EV_FAILED, id);
 				cJSON_AddStringToObject(ev, "why",
 				    line && json_str(line, "result") ? json_str(line, "result") : "");
 				ev_with_stderr(ev, line ? json_str(line, "stderr") : NULL);

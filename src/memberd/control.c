@@ -263,16 +263,16 @@ control_dispatch(struct node *n, const cJSON *req, uint64_t event_seq, msec_t no
 		n->dropped_ctl++;
 		return control_refuse(2, "protocol version mismatch: upgrade the tools and daemons together");
 	}
-	if (strcmp(cmd, "ping") == 0)
+	if (strcmp(cmd, CTL_PING) == 0)
 		return reply(1);
-	if (strcmp(cmd, "members") == 0) {
+	if (strcmp(cmd, CTL_MEMBERS) == 0) {
 		r = reply(1);
 		cJSON_AddItemToObject(r, "members", control_members(n));
 		return r;
 	}
-	if (strcmp(cmd, "status") == 0)
+	if (strcmp(cmd, CTL_STATUS) == 0)
 		return status(n, now);
-	if (strcmp(cmd, "state") == 0) {
+	if (strcmp(cmd, CTL_STATE) == 0) {
 		r = reply(1);
 		json_add_u64(r, "state_seq", n->state_seq);
 		json_add_u64(r, "self", n->self.uid);
@@ -285,7 +285,7 @@ control_dispatch(struct node *n, const cJSON *req, uint64_t event_seq, msec_t no
 		cJSON_AddItemToObject(r, "exiting_confirmed", u64set_to_json(&n->exiting_confirmed));
 		return r;
 	}
-	if (strcmp(cmd, "snapshot") == 0) {
+	if (strcmp(cmd, CTL_SNAPSHOT) == 0) {
 		r = reply(1);
 		json_add_u64(r, "seq", event_seq);
 		{
@@ -305,7 +305,7 @@ control_dispatch(struct node *n, const cJSON *req, uint64_t event_seq, msec_t no
 		return r;
 	}
 	arg = json_str(req, "node");
-	if (strcmp(cmd, "join") == 0) {
+	if (strcmp(cmd, CTL_JOIN) == 0) {
 		/* it becomes a peer socket's endpoint: an ipc:// path of 108 bytes aborts nanomsg */
 		if ((arg = json_str(req, "address")) == NULL || !config_address_valid(arg))
 			return control_refuse(2, "join needs an address tcp://HOST:PORT");
@@ -313,19 +313,19 @@ control_dispatch(struct node *n, const cJSON *req, uint64_t event_seq, msec_t no
 			return control_refuse(1, err);
 		return reply(1);
 	}
-	if (strcmp(cmd, "leave") == 0) {
+	if (strcmp(cmd, CTL_LEAVE) == 0) {
 		if (node_cmd_leave(n, arg, now, err, sizeof(err)) < 0)
 			return control_refuse(1, err);
 		return reply(1);
 	}
-	if (strcmp(cmd, "down") == 0) {
+	if (strcmp(cmd, CTL_DOWN) == 0) {
 		if (arg == NULL)
 			return control_refuse(2, "down needs a node");
 		if (node_cmd_down(n, arg, now, err, sizeof(err)) < 0)
 			return control_refuse(1, err);
 		return reply(1);
 	}
-	if (strcmp(cmd, "hold-exit") == 0) {
+	if (strcmp(cmd, CTL_HOLD_EXIT) == 0) {
 		const char *svc = json_str(req, "svc");
 		long ms;
 
@@ -338,7 +338,7 @@ control_dispatch(struct node *n, const cJSON *req, uint64_t event_seq, msec_t no
 		node_hold_exit(n, svc, ms > 0 ? now + ms : 0, (int)pid, now);
 		return reply(1);
 	}
-	if (strcmp(cmd, "leader-actions") == 0) {
+	if (strcmp(cmd, CTL_LEADER_ACTIONS) == 0) {
 		if (node_cmd_leader_actions(n, req, now, err, sizeof(err)) < 0)
 			return control_refuse(1, err);
 		return reply(1);

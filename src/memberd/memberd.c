@@ -26,6 +26,7 @@
 #include "proto.h"
 #include "sock.h"
 #include "wire.h"
+#include "xmalloc.h"
 
 #define USAGE "memberd [-nqv] [-c FILE]"
 #define RECV_BATCH 512
@@ -81,8 +82,7 @@ memory_load(struct memberd *d)
 		log_err("cannot read '%s'", d->memory);
 		return -1;
 	}
-	if ((buf = malloc(MEMORY_MAX)) == NULL)
-		fatal("malloc");
+	buf = xmalloc(MEMORY_MAX);
 	len = fread(buf, 1, MEMORY_MAX, f);
 	fclose(f);
 	o = json_parse(buf, len);
@@ -135,8 +135,7 @@ flush_relays(struct memberd *d)
 		char *txt = json_print(r[i]), *frame;
 		size_t sl = strlen(svc), tl = strlen(txt);
 
-		if ((frame = malloc(sl + 1 + tl)) == NULL)
-			fatal("malloc");
+		frame = xmalloc(sl + 1 + tl);
 		memcpy(frame, svc, sl);
 		frame[sl] = '\n';
 		memcpy(frame + sl + 1, txt, tl);
@@ -351,7 +350,7 @@ keys_ctl(struct memberd *d, const cJSON *req)
 	const char *cmd = json_str(req, "cmd"), *op = json_str(req, "op");
 	uint64_t q;
 
-	if (strcmp(cmd, "keys-result") == 0) {
+	if (strcmp(cmd, CTL_KEYS_RESULT) == 0) {
 		if (json_u64(req, "query", &q) < 0 || q != d->node.keyq.id || q == 0)
 			return control_refuse(1, "no such key query (another one started?)");
 		r = cJSON_CreateObject();
@@ -603,8 +602,8 @@ on_ctl(int fd, short ev, void *arg)
 		if (req == NULL)
 			rsp = control_malformed(&d->node, why);
 		else if (json_str(req, "cmd") != NULL && json_int(req, "v", 0, 1000, &v) == 0 &&
-		    v == PROTO_VERSION && (strcmp(json_str(req, "cmd"), "keys") == 0 ||
-		    strcmp(json_str(req, "cmd"), "keys-result") == 0))
+		    v == PROTO_VERSION && (strcmp(json_str(req, "cmd"), CTL_KEYS) == 0 ||
+		    strcmp(json_str(req, "cmd"), CTL_KEYS_RESULT) == 0))
 			rsp = keys_ctl(d, req);
 		else
 			rsp = control_dispatch(&d->node, req, d->event_seq, clock_mono_ms());

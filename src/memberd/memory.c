@@ -106,8 +106,7 @@ node_memory_update(struct node *n)
 		}
 	}
 	/* which remembered incarnations the view still holds (any status) */
-	if ((present = calloc((size_t)n->nmemo + 1, 1)) == NULL)
-		fatal("calloc");
+	present = xcalloc((size_t)n->nmemo + 1, 1);
 	for (i = 0; i < n->st.n; i++)
 		if ((k = memo_search(n, n->st.m[i].address, NULL)) >= 0 &&
 		    n->memo[k].uid == n->st.m[i].uid)
@@ -156,8 +155,7 @@ node_majority(const struct node *n, int *have, int *of)
 	*of = n->nmemo;
 	if (n->phase != PHASE_MEMBER)
 		return 0;
-	if ((in_sight = calloc((size_t)n->nmemo + 1, 1)) == NULL)
-		fatal("calloc");
+	in_sight = xcalloc((size_t)n->nmemo + 1, 1);
 	for (i = 0; i < n->st.n; i++) {
 		const struct member *m = &n->st.m[i];
 

@@ -16,6 +16,7 @@
 #include "config.h"
 #include "log.h"
 #include "wire.h"
+#include "xmalloc.h"
 
 #define QUEUE_MAX	8	/* frames waiting for a connection, per peer */
 #define QUEUE_BYTES	(64 * 1024)	/* and at most this many bytes */
@@ -107,10 +108,9 @@ wire_new(struct loop *l, int max_out, int max_in, size_t frame_max, wire_frame_c
 		log_warnx("only %llu file descriptors (LimitNOFILE): at most %d inbound connections",
 		    (unsigned long long)rl.rlim_cur, max_in);
 	}
-	if ((w = calloc(1, sizeof(*w))) == NULL ||
-	    (w->o = calloc((size_t)max_out, sizeof(*w->o))) == NULL ||
-	    (w->i = calloc((size_t)max_in, sizeof(*w->i))) == NULL)
-		fatal("calloc");
+	w = xcalloc(1, sizeof(*w));
+	w->o = xcalloc((size_t)max_out, sizeof(*w->o));
+	w->i = xcalloc((size_t)max_in, sizeof(*w->i));
 	w->loop = l;
 	w->cb = cb;
 	w->hello = hello;
@@ -263,8 +263,7 @@ enqueue(struct out *o, const void *frame, size_t len, msec_t now)
 {
 	struct frame *f = &o->q[o->qn];
 
-	if ((f->data = malloc(len + 4)) == NULL)
-		fatal("malloc");
+	f->data = xmalloc(len + 4);
 	f->data[0] = (unsigned char)(len >> 24);
 	f->data[1] = (unsigned char)(len >> 16);
 	f->data[2] = (unsigned char)(len >> 8);
@@ -351,8 +350,7 @@ get_out(struct wire *w, const char *address, msec_t now)
 				lru = k;
 		out_free(w, lru);
 	}
-	if ((o = calloc(1, sizeof(*o))) == NULL)
-		fatal("calloc");
+	o = xcalloc(1, sizeof(*o));
 	snprintf(o->address, sizeof(o->address), "%s", address);
 	o->fd = -1;
 	o->used = now;
@@ -583,8 +581,7 @@ on_accept(int fd, short ev, void *arg)
 			w->st.refused++;
 			continue;
 		}
-		if ((in = calloc(1, sizeof(*in))) == NULL)
-			fatal("calloc");
+		in = xcalloc(1, sizeof(*in));
 		in->fd = c;
 		in->w = w;
 		in->opened = in->last = now;
@@ -661,8 +658,7 @@ on_in(int fd, short ev, void *arg)
 				c->end = have;
 			}
 			if (cap > c->cap) {
-				if ((c->buf = realloc(c->buf, cap)) == NULL)
-					fatal("realloc");
+				c->buf = xreallocarray(c->buf, cap, 1);
 				c->cap = cap;
 			}
 		} else if (c->end == c->cap && c->start > 0) {
@@ -687,8 +683,7 @@ on_in(int fd, short ev, void *arg)
 			memmove(c->buf, c->buf + c->start, c->end - c->start);
 		c->end -= c->start;
 		c->start = 0;
-		if ((c->buf = realloc(c->buf, BUF_KEEP)) == NULL)
-			fatal("realloc");
+		c->buf = xreallocarray(c->buf, BUF_KEEP, 1);
 		c->cap = BUF_KEEP;
 	}
 }

@@ -17,6 +17,7 @@
 #include "log.h"
 #include "proto.h"
 #include "sim.h"
+#include "xmalloc.h"
 
 #define LEADERD_LAG	1	/* ms from memberd's state notice to leaderd's round */
 #define LEADERD_TICK	1000	/* leaderd.c's TICK */
@@ -65,9 +66,8 @@ uid_grow(struct sim *s)
 	size_t oc = s->uidcap, k;
 
 	s->uidcap = oc ? 2 * oc : 1024;
-	if ((s->uidk = calloc(s->uidcap, sizeof(*s->uidk))) == NULL ||
-	    (s->uidv = calloc(s->uidcap, sizeof(*s->uidv))) == NULL)
-		fatal("calloc");
+	s->uidk = xcalloc(s->uidcap, sizeof(*s->uidk));
+	s->uidv = xcalloc(s->uidcap, sizeof(*s->uidv));
 	for (k = 0; k < oc; k++)
 		if (ok[k] != 0)
 			uid_put(s, ok[k], ov[k]);
@@ -104,8 +104,7 @@ sim_init(struct sim *s, int n, uint64_t seed, const struct akc_config *cfg)
 	s->cfg = *cfg;
 	s->rng = seed ^ 0x5151515151515151ULL;
 	s->net.rng = seed ^ 0xa5a5a5a5a5a5a5a5ULL;
-	if ((s->nodes = calloc((size_t)n, sizeof(*s->nodes))) == NULL)
-		fatal("calloc");
+	s->nodes = xcalloc((size_t)n, sizeof(*s->nodes));
 	for (i = 0; i < n; i++) {
 		s->nodes[i].lnext = -1;
 		s->nodes[i].wake = -1;
@@ -200,11 +199,7 @@ fifo(struct simnode *sn, int dst, msec_t at, msec_t now)
 		sn->fifo[j++] = sn->fifo[k];
 	}
 	sn->nfifo = j;
-	if (sn->nfifo == sn->fifocap) {
-		sn->fifocap = sn->fifocap ? 2 * sn->fifocap : 8;
-		if ((sn->fifo = realloc(sn->fifo, (size_t)sn->fifocap * sizeof(*sn->fifo))) == NULL)
-			fatal("realloc");
-	}
+	GROW(sn->fifo, sn->nfifo, sn->fifocap);
 	sn->fifo[sn->nfifo].dst = dst;
 	sn->fifo[sn->nfifo].at = at;
 	sn->nfifo++;
@@ -534,8 +529,8 @@ sim_start_node(struct sim *s, int i)
 		uid_put(s, sn->node.self.uid, i);
 	}
 	if (s->cfg.strategy != DOWNING_NONE) {
-		if (sn->down == NULL && (sn->down = malloc(sizeof(*sn->down))) == NULL)
-			fatal("malloc");
+		if (sn->down == NULL)
+			sn->down = xmalloc(sizeof(*sn->down));
 		downing_init(sn->down, &s->cfg);
 	}
 	sn->alive = 1;
@@ -675,9 +670,8 @@ note_false(struct sim *s, int i, int j)
 			return;
 	if (s->m.nfalse == s->m.falsecap) {
 		s->m.falsecap = s->m.falsecap ? 2 * s->m.falsecap : 64;
-		if ((s->m.false_pairs = realloc(s->m.false_pairs,
-		    (size_t)s->m.falsecap * sizeof(*s->m.false_pairs))) == NULL)
-			fatal("realloc");
+		s->m.false_pairs = xreallocarray(s->m.false_pairs, (size_t)s->m.falsecap,
+		    sizeof(*s->m.false_pairs));
 	}
 	s->m.false_pairs[s->m.nfalse++] = key;
 	s->m.false_unreachable++;

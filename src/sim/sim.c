@@ -16,6 +16,7 @@
 #include "json.h"
 #include "log.h"
 #include "sim.h"
+#include "xmalloc.h"
 
 #define USAGE	"akc-sim [-c FILE] [--set SECTION.KEY=VALUE]... [--nodes N] [--seed S]\n" \
 	"               [--scenario NAME] [options] [--json] [--csv FILE] [--plot DIR]"
@@ -161,8 +162,7 @@ add_set(const char *arg)
 		exit(2);
 	fclose(f);
 	buf[n] = '\0';
-	if ((o.sets = realloc(o.sets, o.setslen + (size_t)n + 1)) == NULL)
-		fatal("realloc");
+	o.sets = xreallocarray(o.sets, o.setslen + (size_t)n + 1, 1);
 	memcpy(o.sets + o.setslen, buf, (size_t)n + 1);
 	o.setslen += (size_t)n;
 }
@@ -216,8 +216,7 @@ add_step(msec_t at, enum action a, int arg)
 {
 	if (nsteps == stepcap) {
 		stepcap = stepcap ? 2 * stepcap : 256;
-		if ((steps = realloc(steps, (size_t)stepcap * sizeof(*steps))) == NULL)
-			fatal("realloc");
+		steps = xreallocarray(steps, stepcap, sizeof(*steps));
 	}
 	steps[nsteps].at = at;
 	steps[nsteps].a = a;
@@ -271,8 +270,7 @@ pick_victims(struct sim *s)
 {
 	int k = o.k, i, start;
 
-	if ((victims_ix = calloc((size_t)s->n, sizeof(*victims_ix))) == NULL)
-		fatal("calloc");
+	victims_ix = xcalloc((size_t)s->n, sizeof(*victims_ix));
 	if (o.sc == SC_RESTART) {
 		for (i = 0; i < k; i++)
 			victims_ix[nvix++] = i;
@@ -509,8 +507,7 @@ spread(const struct sim *s, int which, msec_t t0)
 
 	if (t0 < 0)
 		return cJSON_CreateNull();
-	if ((v = calloc((size_t)s->n + 1, sizeof(*v))) == NULL)
-		fatal("calloc");
+	v = xcalloc((size_t)s->n + 1, sizeof(*v));
 	for (i = 0; i < s->n; i++) {
 		const struct simnode *sn = &s->nodes[i];
 		msec_t t;

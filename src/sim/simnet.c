@@ -4,6 +4,7 @@
 
 #include "log.h"
 #include "simnet.h"
+#include "xmalloc.h"
 
 uint64_t
 sim_rand(uint64_t *s)
@@ -36,8 +37,7 @@ evheap_push(struct evheap *h, struct event *ev)
 
 	if (h->n == h->cap) {
 		h->cap = h->cap ? 2 * h->cap : 1024;
-		if ((h->e = realloc(h->e, h->cap * sizeof(*h->e))) == NULL)
-			fatal("realloc");
+		h->e = xreallocarray(h->e, h->cap, sizeof(*h->e));
 	}
 	ev->seq = h->seq++;
 	for (i = h->n++; i > 0; i = p) {

@@ -19,6 +19,7 @@
 #include "job.h"
 #include "log.h"
 #include "spawn.h"
+#include "xmalloc.h"
 
 void
 job_clear(struct job *j)
@@ -96,8 +97,7 @@ read_out(struct job *j)
 			j->rcap = j->rcap ? j->rcap * 2 : 64 * 1024;
 			if (j->rcap > JOB_RESULT_MAX + 1)
 				j->rcap = JOB_RESULT_MAX + 1;
-			if ((j->res = realloc(j->res, j->rcap)) == NULL)
-				fatal("realloc");
+			j->res = xreallocarray(j->res, j->rcap, 1);
 		}
 		if ((n = read(j->out, j->res + j->rlen, j->rcap - j->rlen)) < 0) {
 			if (errno == EINTR)

@@ -11,12 +11,11 @@
 #include "proto.h"
 #include "spawn.h"
 
-#define JOB_ID_MAX	WORK_ID_MAX	/* proto.h */
 #define JOB_RESULT_MAX	(1024 * 1024)	/* stdout kept as the result */
 
 struct job {
 	int used;
-	char id[JOB_ID_MAX + 1];
+	char id[WORK_ID_MAX + 1];
 	long attempt;
 	msec_t started, timeout, deadline;	/* deadline 0: none */
 	pid_t pid;		/* also its process group; 0 once reaped */
@@ -27,7 +26,7 @@ struct job {
 	unsigned char *res;	/* what it wrote to stdout */
 	size_t rlen, rcap;
 	struct errtail et;	/* its stderr */
-	char who[JOB_ID_MAX + 8];	/* "job ID", for the log */
+	char who[WORK_ID_MAX + 8];	/* "job ID", for the log */
 	int over, timed_out, stopped, cancelled;
 	struct loop *loop;
 };

@@ -13,22 +13,21 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <sodium.h>
 
+#include "b64.h"
 #include "json.h"
 #include "log.h"
 #include "pipe.h"
 #include "utf8.h"
+#include "xmalloc.h"
 
 char *
 pipe_job_line(const char *id, const char *b64, long attempt, size_t *len)
 {
 	size_t n = strlen(id) + strlen(b64) + 64;
-	char *s = malloc(n);
+	char *s = xmalloc(n);
 	int k;
 
-	if (s == NULL)
-		fatal("malloc");
 	/* ids are A-Za-z0-9._:- and base64 has nothing to escape either */
 	k = snprintf(s, n, "{\"id\":\"%s\",\"payload\":\"%s\",\"attempt\":%ld}\n", id, b64, attempt);
 	*len = (size_t)k;
@@ -66,7 +65,6 @@ pipe_answer(const char *line, size_t len, const char *id,
 	const cJSON *rv, *ev;
 	const char *got, *b64;
 	char ex[48], err[160];
-	size_t blen, cap;
 	cJSON *a;
 
 	*res = NULL;
@@ -84,6 +82,7 @@ pipe_answer(const char *line, size_t len, const char *id,
 	}
 	if (strcmp(got, id) != 0) {
 		snprintf(err, sizeof(err), "%.40s", got);
+		utf8_scrub(err);	/* %.40s may cut a character in two */
 		cJSON_Delete(a);
 		snprintf(why, whylen, "answer for id '%s' while job '%s' runs", err, id);
 		return PIPE_BAD;
@@ -109,15 +108,7 @@ pipe_answer(const char *line, size_t len, const char *id,
 		cJSON_Delete(a);
 		return bad(why, whylen, "\"result\" is not a string: '%s'", ex);
 	}
-	blen = strlen(b64);
-	cap = blen / 4 * 3 + 3;
-	if ((*res = malloc(cap)) == NULL)
-		fatal("malloc");
-	if (sodium_base642bin(*res, cap, b64, blen, NULL, rlen, NULL,
-	    sodium_base64_VARIANT_ORIGINAL) != 0) {
-		free(*res);
-		*res = NULL;
-		*rlen = 0;
+	if ((*res = b64_decode_alloc(b64, rlen)) == NULL) {
 		cJSON_Delete(a);
 		return bad(why, whylen, "\"result\" is not base64: '%s'", ex);
 	}
@@ -166,8 +157,7 @@ linebuf_room(struct linebuf *b, char **p, size_t *room)
 		b->cap = b->cap ? b->cap * 2 : 64 * 1024;
 		if (b->cap < b->len + 4096)
 			b->cap = b->len + 4096;
-		if ((b->buf = realloc(b->buf, b->cap)) == NULL)
-			fatal("realloc");
+		b->buf = xreallocarray(b->buf, b->cap, 1);
 	}
 	*p = b->buf + b->len;
 	*room = b->cap - b->len - 1;	/* one for the NUL of a line at the end */

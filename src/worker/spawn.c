@@ -26,6 +26,7 @@
 
 #include "log.h"
 #include "spawn.h"
+#include "xmalloc.h"
 
 extern char **environ;
 
@@ -55,14 +56,13 @@ make_base(void)
 
 	for (i = 0; environ[i] != NULL; i++)
 		n++;
-	if ((base_env = calloc(n + 1, sizeof(*base_env))) == NULL)
-		fatal("calloc");
+	base_env = xcalloc(n + 1, sizeof(*base_env));
 	for (i = 0; environ[i] != NULL; i++) {
 		for (k = 0; mine[k] != NULL; k++)
 			if (strncmp(environ[i], mine[k], strlen(mine[k])) == 0)
 				break;
-		if (mine[k] == NULL && (base_env[base_n++] = strdup(environ[i])) == NULL)
-			fatal("strdup");
+		if (mine[k] == NULL)
+			base_env[base_n++] = xstrdup(environ[i]);
 	}
 }
 
@@ -113,8 +113,7 @@ spawn_argv(char **argv, const char *cant, char *const *env, int fds[3], const ch
 		make_base();
 	while (env[n] != NULL)
 		n++;
-	if ((e = calloc(base_n + n + 1, sizeof(*e))) == NULL)
-		fatal("calloc");
+	e = xcalloc(base_n + n + 1, sizeof(*e));
 	memcpy(e, base_env, base_n * sizeof(*e));
 	memcpy(e + base_n, env, n * sizeof(*e));
 	if (pipe2(in, O_CLOEXEC) < 0 || pipe2(out, O_CLOEXEC) < 0 || pipe2(err, O_CLOEXEC) < 0) {
@@ -181,14 +180,14 @@ in_path(const char *name)
 
 	if (strchr(name, '/') != NULL)
 		return stat(name, &st) == 0 && S_ISREG(st.st_mode) && access(name, X_OK) == 0 ?
-		    strdup(name) : NULL;
+		    xstrdup(name) : NULL;
 	for (p = path ? path : "/usr/bin:/bin"; ; p = end + 1) {
 		end = strchr(p, ':');
 		if (end == NULL)
 			end = p + strlen(p);
 		snprintf(buf, sizeof(buf), "%.*s%s%s", (int)(end - p), p, end > p ? "/" : "", name);
 		if (stat(buf, &st) == 0 && S_ISREG(st.st_mode) && access(buf, X_OK) == 0)
-			return strdup(buf);
+			return xstrdup(buf);
 		if (*end == '\0')
 			return NULL;
 	}
@@ -203,11 +202,11 @@ spawn_prepare(struct spawn_cmd *sc, const char *cmd)
 	size_t n = 0, i;
 
 	memset(sc, 0, sizeof(sc[0]));
-	if (use_shell || cmd[strspn(cmd, plain)] != '\0' || (copy = strdup(cmd)) == NULL)
+	if (use_shell || cmd[strspn(cmd, plain)] != '\0')
 		goto shell;
+	copy = xstrdup(cmd);
 	for (w = strtok_r(copy, " \t", &save); w != NULL; w = strtok_r(NULL, " \t", &save)) {
-		if ((sc->argv = realloc(sc->argv, (n + 2) * sizeof(char *))) == NULL)
-			fatal("realloc");
+		sc->argv = xreallocarray(sc->argv, n + 2, sizeof(char *));
 		sc->argv[n++] = w;
 		sc->argv[n] = NULL;
 	}
@@ -228,10 +227,10 @@ fail:
 	free(sc->argv);
 	free(copy);
 shell:
-	if ((sc->argv = calloc(4, sizeof(char *))) == NULL ||
-	    (sc->argv[0] = strdup("/bin/sh")) == NULL || (sc->argv[1] = strdup("-c")) == NULL ||
-	    (sc->argv[2] = strdup(cmd)) == NULL)
-		fatal("malloc");
+	sc->argv = xcalloc(4, sizeof(char *));
+	sc->argv[0] = xstrdup("/bin/sh");
+	sc->argv[1] = xstrdup("-c");
+	sc->argv[2] = xstrdup(cmd);
 	sc->direct = 0;
 }
 

@@ -66,6 +66,7 @@
 #include <nanomsg/reqrep.h>
 #include <sodium.h>
 
+#include "b64.h"
 #include "config.h"
 #include "daemon.h"
 #include "answer.h"
@@ -77,9 +78,9 @@
 #include "slot.h"
 #include "spawn.h"
 #include "sock.h"
+#include "xmalloc.h"
 
 #define USAGE		"worker [-nqv] [-c FILE] [--exec CMD | --pipe CMD]"
-#define MASTER_SOCK	"singleton.master"
 #define ASK_WAIT	1000		/* ms the master may hold a request for work */
 #define ANSWER_WITHIN	5000		/* ms: then a new socket and a retry */
 #define EMPTY_GAP	250		/* ms at least between two empty requests of a channel */
@@ -94,7 +95,7 @@
 
 struct report {
 	struct report *next;
-	char id[JOB_ID_MAX + 1];
+	char id[WORK_ID_MAX + 1];
 	long attempt;
 	char *txt;		/* the request, ready to send */
 	int out;		/* on a channel now */
@@ -105,7 +106,7 @@ enum chan_kind { CH_ASK, CH_REPORT, CH_REGISTER, CH_UNREGISTER };
 /* A job given to us, not yet started (6.), or one we gave up at a stop (8.). */
 struct queued {
 	struct queued *next;
-	char id[JOB_ID_MAX + 1];
+	char id[WORK_ID_MAX + 1];
 	long attempt;
 	msec_t timeout, deadline;	/* deadline 0: none */
 	char *b64;		/* the payload as the master sent it */
@@ -126,7 +127,7 @@ struct worker {
 	const char *exec;	/* a shell per job */
 	const char *pipe;	/* or this command per slot (--pipe) */
 	struct spawn_cmd sc;	/* the one of them in use, prepared */
-	char id[JOB_ID_MAX + 1];
+	char id[WORK_ID_MAX + 1];
 	char addr[CONF_PATH_MAX + 32];
 	struct job *jobs;	/* the slots: a shell per job, */
 	struct slot *slots;	/* or --pipe's commands */
@@ -153,18 +154,6 @@ static struct worker W;
 
 /* ---- messages ---- */
 
-static char *
-to_b64(const unsigned char *buf, size_t len)
-{
-	size_t n = sodium_base64_encoded_len(len, sodium_base64_VARIANT_ORIGINAL);
-	char *s = malloc(n);
-
-	if (s == NULL)
-		fatal("malloc");
-	sodium_bin2base64(s, n, buf, len, sodium_base64_VARIANT_ORIGINAL);
-	return s;
-}
-
 static cJSON *
 request(const char *op)
 {
@@ -178,10 +167,8 @@ request(const char *op)
 static void
 queue_report(const char *id, long attempt, cJSON *req)
 {
-	struct report *r = calloc(1, sizeof(*r));
+	struct report *r = xcalloc(1, sizeof(*r));
 
-	if (r == NULL)
-		fatal("calloc");
 	snprintf(r->id, sizeof(r->id), "%s", id);
 	r->attempt = attempt;
 	r->txt = json_print(req);
@@ -214,7 +201,7 @@ drop_report(struct report *r)
 static void
 report_failed(const char *id, long attempt, const char *why, const char *tail)
 {
-	cJSON *req = request("failed");
+	cJSON *req = request(WORK_OP_FAILED);
 
 	cJSON_AddStringToObject(req, "id", id);
 	cJSON_AddNumberToObject(req, "attempt", (double)attempt);
@@ -228,8 +215,8 @@ report_failed(const char *id, long attempt, const char *why, const char *tail)
 static void
 report_done(const char *id, long attempt, const unsigned char *res, size_t rlen, msec_t took)
 {
-	cJSON *req = request("done");
-	char *b64 = to_b64(res, rlen), *txt;
+	cJSON *req = request(WORK_OP_DONE);
+	char *b64 = b64_encode(res, rlen), *txt;
 	char why[128];
 	size_t len;
 
@@ -264,10 +251,10 @@ took(msec_t ms)
 static struct queued *
 queued_new(const char *id, long attempt, msec_t timeout, msec_t deadline, const char *b64)
 {
-	struct queued *q = calloc(1, sizeof(*q));
+	struct queued *q = xcalloc(1, sizeof(*q));
 
-	if (q == NULL || (b64 != NULL && (q->b64 = strdup(b64)) == NULL))
-		fatal("malloc");
+	if (b64 != NULL)
+		q->b64 = xstrdup(b64);
 	snprintf(q->id, sizeof(q->id), "%s", id);
 	q->attempt = attempt;
 	q->timeout = timeout;
@@ -365,8 +352,8 @@ static int
 start_shell(struct queued *q, msec_t now)
 {
 	char num[24], *env[4];
-	char envid[JOB_ID_MAX + 16], envatt[48], envw[JOB_ID_MAX + 16];
-	size_t blen = strlen(q->b64), cap = blen / 4 * 3 + 3, len;
+	char envid[WORK_ID_MAX + 16], envatt[48], envw[WORK_ID_MAX + 16];
+	size_t len;
 	struct job *j = NULL;
 	int i;
 
@@ -380,11 +367,8 @@ start_shell(struct queued *q, msec_t now)
 	j->deadline = q->deadline;
 	j->used = 1;
 	W.running++;
-	if ((j->payload = malloc(cap)) == NULL)
-		fatal("malloc");
 	/* checked when it came */
-	(void)sodium_base642bin(j->payload, cap, q->b64, blen, NULL, &len, NULL,
-	    sodium_base64_VARIANT_ORIGINAL);
+	j->payload = b64_decode_alloc(q->b64, &len);
 	j->plen = len;
 	snprintf(num, sizeof(num), "%ld", j->attempt);
 	snprintf(envid, sizeof(envid), "AKC_WORK_ID=%s", j->id);
@@ -466,7 +450,7 @@ take_job(const cJSON *job, msec_t now)
 {
 	const char *id = json_str(job, "id"), *b64 = json_str(job, "payload");
 	long attempt, timeout = W.cfg.work_timeout;
-	size_t blen, cap, len;
+	size_t len;
 	unsigned char *bin;
 	struct queued *q, **p;
 
@@ -479,13 +463,7 @@ take_job(const cJSON *job, msec_t now)
 		log_warnx("job %s: bad timeout_ms from the master: using work-timeout", id);
 		timeout = W.cfg.work_timeout;
 	}
-	blen = b64 ? strlen(b64) : 0;
-	cap = blen / 4 * 3 + 3;
-	if ((bin = malloc(cap)) == NULL)
-		fatal("malloc");
-	if (b64 == NULL || sodium_base642bin(bin, cap, b64, blen, NULL, &len, NULL,
-	    sodium_base64_VARIANT_ORIGINAL) != 0) {
-		free(bin);
+	if (b64 == NULL || (bin = b64_decode_alloc(b64, &len)) == NULL) {
 		log_warnx("job %s: payload is not base64", id);
 		report_failed(id, attempt, "payload is not base64", NULL);
 		return;
@@ -724,15 +702,15 @@ chans_dispatch(msec_t now)
 		if (r != NULL) {
 			chan_send(c, CH_REPORT, r, r->txt, now);
 		} else if (unregister_due(now)) {
-			send_op(c, CH_UNREGISTER, "unregister", now);
+			send_op(c, CH_UNREGISTER, WORK_OP_UNREGISTER, now);
 			if (c->busy)
 				W.unregistered = 1;
 		} else if (want > asking) {
-			send_op(c, CH_ASK, "request", now);
+			send_op(c, CH_ASK, WORK_OP_REQUEST, now);
 			if (c->busy)
 				asking++;
 		} else if (!W.stopping && !any_busy && now - W.last_heard >= KEEPALIVE) {
-			send_op(c, CH_REGISTER, "register", now);
+			send_op(c, CH_REGISTER, WORK_OP_REGISTER, now);
 		} else
 			continue;
 		any_busy |= c->busy;
@@ -1104,9 +1082,9 @@ main(int argc, char **argv)
 	randombytes_buf(rnd, sizeof(rnd));
 	sodium_bin2hex(hex, sizeof(hex), rnd, sizeof(rnd));
 	snprintf(W.id, sizeof(W.id), "%s-%d-%s", W.cfg.name, (int)getpid(), hex);
-	config_ipc_path(&W.cfg, MASTER_SOCK, W.addr, sizeof(W.addr));
+	config_ipc_path(&W.cfg, MASTER_SVC, W.addr, sizeof(W.addr));
 	/* a proxy not yet there is waited for; one we may never use is not */
-	if (sock_ipc_access(&W.cfg, MASTER_SOCK, err, sizeof(err)) == SOCK_DENIED) {
+	if (sock_ipc_access(&W.cfg, MASTER_SVC, err, sizeof(err)) == SOCK_DENIED) {
 		log_warnx("%s", err);
 		return 1;
 	}
@@ -1119,8 +1097,7 @@ main(int argc, char **argv)
 	loop_catch(W.loop, SIGHUP);	/* no reload, but no death either */
 	loop_catch(W.loop, SIGCHLD);
 	W.njobs = W.cfg.worker_concurrency;
-	if ((W.jobs = calloc((size_t)W.njobs, sizeof(*W.jobs))) == NULL)
-		fatal("calloc");
+	W.jobs = xcalloc((size_t)W.njobs, sizeof(*W.jobs));
 	for (i = 0; i < W.njobs; i++)
 		job_clear(&W.jobs[i]);
 	W.avg = -1;
@@ -1132,8 +1109,7 @@ main(int argc, char **argv)
 	now = clock_mono_ms();
 	W.last_heard = now;
 	if (W.pipe != NULL) {
-		if ((W.slots = calloc((size_t)W.njobs, sizeof(*W.slots))) == NULL)
-			fatal("calloc");
+		W.slots = xcalloc((size_t)W.njobs, sizeof(*W.slots));
 		for (i = 0; i < W.njobs; i++) {
 			slot_init(&W.slots[i], i + 1, W.pipe, &W.sc, W.id, W.loop, slot_job_ended);
 			(void)slot_start(&W.slots[i], now);
