@@ -11,23 +11,18 @@
 #include <string.h>
 
 #include <nanomsg/nn.h>
-#include <sodium.h>
 
+#include "b64.h"
 #include "json.h"
 #include "log.h"
 #include "singletond.h"
 #include "sock.h"
+#include "xmalloc.h"
 
 char *
 to_b64(const void *buf, size_t len)
 {
-	size_t n = sodium_base64_encoded_len(len, sodium_base64_VARIANT_ORIGINAL);
-	char *s = malloc(n);
-
-	if (s == NULL)
-		fatal("malloc");
-	sodium_bin2base64(s, n, buf, len, sodium_base64_VARIANT_ORIGINAL);
-	return s;
+	return b64_encode(buf, len);
 }
 
 /* Decodes into a malloc'd buffer; -1 if not base64 or too long. */
@@ -36,10 +31,10 @@ from_b64(const char *s, unsigned char **out)
 {
 	size_t slen = strlen(s), len;
 
-	if (slen / 4 * 3 > MAX_BODY + 3 || (*out = malloc(slen / 4 * 3 + 3)) == NULL)
+	if (B64_DECODED_MAX(slen) > MAX_BODY + 6)
 		return -1;
-	if (sodium_base642bin(*out, slen / 4 * 3 + 3, s, slen, NULL, &len, NULL,
-	    sodium_base64_VARIANT_ORIGINAL) != 0) {
+	*out = xmalloc(B64_DECODED_MAX(slen));
+	if (b64_decode(*out, B64_DECODED_MAX(slen), s, slen, &len) < 0) {
 		free(*out);
 		return -1;
 	}

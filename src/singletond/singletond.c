@@ -208,7 +208,7 @@ fetch_state(struct sgd *d, msec_t now)
 	d->next_fetch = now + FETCH_EVERY;
 	d->fetching = 1;
 	d->fetch_at = now;
-	acall_call(d->mctl, ctl_request("state"), 1000, on_state_answer, d, now);
+	acall_call(d->mctl, ctl_request(CTL_STATE), 1000, on_state_answer, d, now);
 }
 
 static void
@@ -263,7 +263,7 @@ hold_exit(struct sgd *d, msec_t now)
 
 	if (d->memberd_gone || d->holding || (want == d->held && (!want || now < d->next_hold)))
 		return;
-	req = ctl_request("hold-exit");
+	req = ctl_request(CTL_HOLD_EXIT);
 	cJSON_AddStringToObject(req, "svc", d->svc);
 	cJSON_AddNumberToObject(req, "ms", want ? HOLD_FOR : 0);
 	cJSON_AddNumberToObject(req, "pid", getpid());
