@@ -11,6 +11,7 @@
  * ({"error", "proxy": true}: no master reachable in time, buffer full).
  */
 #include <errno.h>
+#include <getopt.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -195,6 +196,38 @@ wc_call(struct workcall *w, cJSON *req)
 	}
 	fprintf(stderr, "%s: %s\n", w->t->prog, err);
 	exit(EXIT_TOOL_NODAEMON);
+}
+
+cJSON *
+wc_id_call(struct workcall *w, struct tool *t, int argc, char **argv, const char *op,
+    const char **id)
+{
+	static const struct option longopts[] = {
+		TOOL_LONGOPTS,
+		{ "timeout", required_argument, NULL, 't' },
+		{ NULL, 0, NULL, 0 }
+	};
+	msec_t timeout = WORK_TIMEOUT;
+	cJSON *req;
+	int ch;
+
+	while ((ch = getopt_long(argc, argv, "c:ht:", longopts, NULL)) != -1) {
+		if (tool_common_opt(t, ch, optarg))
+			continue;
+		if (ch == 't' && ((timeout = config_parse_duration(optarg)) <= 0 ||
+		    timeout > 24 * 3600 * 1000))
+			tool_usage(t, "bad --timeout: a duration with a unit (500ms, 30s, 2m)");
+	}
+	if (argc - optind != 1)
+		tool_usage(t, "one job ID expected");
+	if (!work_id_valid(argv[optind]))
+		tool_usage(t, "bad id: 1-128 characters of A-Za-z0-9._:-");
+	*id = argv[optind];
+	tool_config(t);
+	wc_open(w, t, timeout);
+	req = wc_request(op);
+	cJSON_AddStringToObject(req, "id", *id);
+	return wc_call(w, req);
 }
 
 void

@@ -55,6 +55,14 @@ enum wc_outcome wc_try(struct workcall *, cJSON *req, cJSON **rsp, long *code,
  * message and its code (1 refused, 2 malformed), or 3 naming the socket.
  */
 cJSON *wc_call(struct workcall *, cJSON *req);
+/*
+ * The whole of a tool that asks the master one op about one job
+ * ("PROG [-c FILE] [--timeout DURATION] ID": akc-job, akc-cancel): parses
+ * its flags, checks the id, opens w and returns the answer to
+ * {"op": op, "id": ID} (wc_call's exits on errors); *id is set to ID.
+ */
+cJSON *wc_id_call(struct workcall *w, struct tool *t, int argc, char **argv, const char *op,
+    const char **id);
 
 /* Sequence numbers: sent as JSON numbers, read as numbers or decimal strings. */
 void wc_add_seq(cJSON *obj, const char *key, uint64_t v);
