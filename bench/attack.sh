@@ -84,9 +84,8 @@ finish() {
 trap finish EXIT
 trap 'exit 130' INT TERM
 
-ATTACK=$TOP/attack
-cc -std=gnu11 -D_GNU_SOURCE -O2 -Wall -Wextra -o "$ATTACK" bench/attack.c ||
-	{ say "cannot build bench/attack.c"; exit 1; }
+make -s bench >&2 || { say "cannot build the bench clients: make bench"; exit 1; }
+ATTACK=$PWD/bench/attack
 
 # start PROG NODE [ARGS...]: a daemon of NODE with at most 1024 fds
 start() {

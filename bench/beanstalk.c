@@ -158,11 +158,11 @@ bs_line(struct conn *c, char *line, size_t cap)
 }
 
 static void
-bs_cmd(struct conn *c, const char *want, const char *fmt, const char *arg)
+bs_cmd(struct conn *c, const char *want, const char *verb, const char *arg)
 {
 	char cmd[LINE_MAX_BS], line[LINE_MAX_BS];
 
-	snprintf(cmd, sizeof(cmd), fmt, arg);
+	snprintf(cmd, sizeof(cmd), "%s %s\r\n", verb, arg);
 	bs_write(c, cmd, strlen(cmd));
 	if (bs_line(c, line, sizeof(line)) < 0 || strncmp(line, want, strlen(want)) != 0) {
 		fprintf(stderr, "beanstalk: '%s' answered '%s'\n", arg, line);
@@ -237,7 +237,7 @@ putter(int port, const char *tube, const char *prefix, int k, long n, int bytes,
 	int m;
 
 	bs_connect(&c, port);
-	bs_cmd(&c, "USING", "use %s\r\n", tube);
+	bs_cmd(&c, "USING", "use", tube);
 	if (read(start_fd, &ch, 1) < 0)	/* EOF: everyone starts now */
 		return 2;
 	for (i = 0; i < n; i++) {
@@ -363,11 +363,11 @@ worker(int port, const char *tube, int spawn, int idle_s, const char *rtube, int
 	int m;
 
 	bs_connect(&c, port);
-	bs_cmd(&c, "WATCHING", "watch %s\r\n", tube);
-	bs_cmd(&c, "WATCHING", "ignore %s\r\n", "default");
+	bs_cmd(&c, "WATCHING", "watch", tube);
+	bs_cmd(&c, "WATCHING", "ignore", "default");
 	if (rtube != NULL) {
 		bs_connect(&rc, port);
-		bs_cmd(&rc, "USING", "use %s\r\n", rtube);
+		bs_cmd(&rc, "USING", "use", rtube);
 	}
 	while ((id = bs_reserve(&c, idle_s, body, &len)) != 0) {
 		if (spawn)
@@ -453,8 +453,8 @@ cmd_follow(int argc, char **argv)
 	if ((log = fopen(argv[6], "a")) == NULL)
 		die(argv[6]);
 	bs_connect(&c, atoi(argv[2]));
-	bs_cmd(&c, "WATCHING", "watch %s\r\n", argv[3]);
-	bs_cmd(&c, "WATCHING", "ignore %s\r\n", "default");
+	bs_cmd(&c, "WATCHING", "watch", argv[3]);
+	bs_cmd(&c, "WATCHING", "ignore", "default");
 	while (got < n && mono_ms() < deadline) {
 		if ((id = bs_reserve(&c, 1, body, &len)) == 0)
 			continue;

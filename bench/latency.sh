@@ -70,8 +70,8 @@ finish() {
 trap finish EXIT
 trap 'exit 130' INT TERM
 
-cc -std=gnu11 -D_GNU_SOURCE -O2 -o "$TOP/paced" bench/paced.c -lnanomsg ||
-	{ say "cannot build bench/paced.c"; exit 1; }
+make -s bench >&2 || { say "cannot build the bench clients: make bench"; exit 1; }
+PACED=$PWD/bench/paced
 
 # run LABEL BINDIR: one cluster of that build, one load, its figures
 run() {
@@ -130,9 +130,9 @@ CONF
 	    > >(while IFS= read -r l; do printf '%s %s\n' "$EPOCHREALTIME" "$l"; done > "$seen") &
 	PIDS+=($!)
 	# a warm-up job: everything connected, the reader waiting
-	"$TOP/paced" "ipc://$D/n2/singleton.master" "warm" 1 1 1 "$D/warm" > /dev/null
+	"$PACED" "ipc://$D/n2/singleton.master" "warm" 1 1 1 "$D/warm" > /dev/null
 	wait_for 20 grep -q '"warm-0"' "$seen" || { say "the reader saw nothing"; return 1; }
-	"$TOP/paced" "ipc://$D/n2/singleton.master" "$label" "$jobs" "$RATE" "$CONC" "$sent" > "$TOP/$label.out"
+	"$PACED" "ipc://$D/n2/singleton.master" "$label" "$jobs" "$RATE" "$CONC" "$sent" > "$TOP/$label.out"
 	cat "$sent".* > "$sent"
 	wait_for 60 eval "[ \$(grep -c '\"$label-' $seen) -ge \$(wc -l < $sent) ]" ||
 	    say "not every acknowledged job's result was seen"
