@@ -1,4 +1,4 @@
-/* wire.c: length-prefixed frames over non-blocking TCP, in memberd's poll loop. */
+/* wire.c: length-prefixed frames over non-blocking TCP, in the caller's lib/loop (memberd, master). */
 #include <errno.h>
 #include <netdb.h>
 #include <netinet/in.h>

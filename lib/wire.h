@@ -1,12 +1,13 @@
 /*
- * wire.h: memberd's node-to-node transport. Length-prefixed frames over
+ * wire.h: memberd's node-to-node transport. Shared with the master's
+ * direct link to its standbys (src/master/link.c). Length-prefixed frames over
  * plain TCP, every socket non-blocking in memberd's own poll loop: no
  * library threads, no allocation a peer can make us do before one of its
  * frames has passed authentication, a cap on connections, and sends that
  * never block (doc/ARCHITECTURE.md, "The transport").
  */
-#ifndef MEMBERD_WIRE_H
-#define MEMBERD_WIRE_H
+#ifndef AKC_WIRE_H
+#define AKC_WIRE_H
 
 #include <stddef.h>
 #include <stdint.h>
