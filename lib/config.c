@@ -139,6 +139,7 @@ defaults(struct akc_config *c)
 	c->max_attempts = 3;
 	c->replicas = 1;
 	c->nreplica_nodes = -1;
+	c->link_port = -1;
 	c->max_payload = 1024 * 1024;
 	c->max_pending = 100000;
 	c->snapshot_every = 10000;
@@ -517,6 +518,8 @@ master_key(struct parse *p, const char *key, const char *v)
 				}
 		c->nreplica_nodes = n;
 	}
+	else if (strcmp(key, "port") == 0)
+		set_int(p, key, &c->link_port, v, 0, 65535);
 	else if (strcmp(key, "max-payload") == 0)
 		set_long(p, key, &c->max_payload, v, 1, 64L * 1024 * 1024);
 	else if (strcmp(key, "max-pending") == 0)

@@ -34,6 +34,8 @@ typedef enum wire_verdict (*wire_frame_cb)(void *arg, const char *from,
  * connection, so that the receiver allows large frames on it at once.
  */
 typedef size_t (*wire_hello_cb)(void *arg, unsigned char **frame);
+/* The same, for a hello that names its receiver (the journal link's); set after wire_new. */
+typedef size_t (*wire_hello_to_cb)(void *arg, const char *address, unsigned char **frame);
 
 struct wire_stats {
 	uint64_t accepted;	/* inbound connections accepted */
@@ -56,6 +58,7 @@ struct wire;
 struct wire *wire_new(struct loop *, int max_out, int max_in, size_t frame_max,
     wire_frame_cb cb, wire_hello_cb hello, void *arg);
 void wire_free(struct wire *);
+void wire_hello_to(struct wire *, wire_hello_to_cb);
 /* Listens on tcp://HOST:PORT (HOST may be * or an IP address or a name). -1 with a warning. */
 int wire_listen(struct wire *, const char *address);
 /*
