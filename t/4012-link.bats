@@ -94,7 +94,10 @@ submit_n() {
 	wait_until 10 grep -q "listening on" "$AKC_DIR/tcpdump.log"
 	kill "$(pid_of n2 singletond)"
 	wait_until 20 process_exited "$(pid_of n2 singletond)"
+	wait_until 20 link_down_all n1
 	start_singleton n2 master
+	# the new standby's link is learned from the first messages through the relay
+	submit_n n1 r 3
 	wait_until 30 link_up_to n1 1
 	submit_n n1 a 20
 	wait_until 20 standby_caught_up n1 n2
@@ -102,7 +105,10 @@ submit_n() {
 	wait "$TCPDUMP_PID" 2>/dev/null || true
 	TCPDUMP_PID=
 	mkdir "$AKC_DIR/frames"
-	[ "$("$AKC_BIN/t/pcap-frames" "$AKC_DIR/c.pcap" "$port" "$AKC_DIR/frames")" -gt 20 ]
+	local frames
+	frames=$("$AKC_BIN/t/pcap-frames" "$AKC_DIR/c.pcap" "$port" "$AKC_DIR/frames")
+	echo "# $frames frames captured" >&3
+	[ "$frames" -gt 10 ]
 
 	# no key: a plain link frame at a keyed master
 	"$AKC_BIN/t/frame-send" -L "$addr" -D 'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx{"m":"ack"}'
@@ -136,7 +142,7 @@ submit_n() {
 	local ls
 	ls=$(link_field n1 .sent)
 	submit_n n1 b 10
-	[ "$(link_field n1 .sent)" -gt "$ls" ]
+	[ "$(link_field n1 .sent)" -ge $((ls + 10)) ]
 	wait_until 20 link_up_to n1 1
 	grep -q "journal link: dropped .* that failed authentication" "$AKC_DIR/n1.singletond.log"
 }
