@@ -1,7 +1,7 @@
 #!/usr/bin/env bats
 # 4012: the journal link (issue 12): the master and its standbys replicate
 # over a direct TCP connection of their own ([master] port, by default the
-# node's port + 1), sealed under the cluster's keyring, instead of through
+# node's port + 1000), sealed under the cluster's keyring, instead of through
 # both memberds; the relay through memberd is the fallback. Real nodes, a
 # keyring, attacks on the link port, a blocked port, kill -9.
 
@@ -27,8 +27,8 @@ link_cluster() {
 	work_cluster "$1" "[security]=" "key-file=$AKC_DIR/cluster.key" "${@:2}"
 }
 
-# link_port NODE: NODE's journal link port (its node port + 1).
-link_port() { local a; a=$(addr_of "$1"); echo "$((${a##*:} + 1))"; }
+# link_port NODE: NODE's journal link port (its node port + 1000).
+link_port() { local a; a=$(addr_of "$1"); echo "$((${a##*:} + 1000))"; }
 link_addr() { echo "tcp://127.0.0.1:$(link_port "$1")"; }
 # link_field NODE JQ: a field of the master's "link" object, read through NODE.
 link_field() { akc-queue -c "$(conf_of "$1")" --json | jq -r ".link | $2"; }

@@ -326,8 +326,15 @@ link_new(struct loop *lp, const struct akc_config *cfg, link_msg_cb cb, void *ar
 	const char *colon = strrchr(cfg->address, ':');
 	int port = cfg->link_port;
 
-	if (port < 0)
-		port = colon != NULL ? atoi(colon + 1) + 1 : 0;
+	/*
+	 * not + 1: nodes on one host often take consecutive ports (7401, 7402,
+	 * ...: akc.conf(5)'s example, bench/lib.sh); above 64535, - 1000
+	 */
+	if (port < 0 && colon != NULL) {
+		port = atoi(colon + 1);
+		port = port > 0 ? (port + LINK_PORT_OFFSET <= 65535 ? port + LINK_PORT_OFFSET :
+		    port - LINK_PORT_OFFSET) : 0;
+	}
 	if (port <= 0 || port > 65535)
 		return NULL;
 	if (sodium_init() < 0)

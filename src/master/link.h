@@ -29,6 +29,7 @@
 #include "config.h"
 #include "loop.h"
 
+#define LINK_PORT_OFFSET 1000	/* the default port: the node's + this ([master] port) */
 #define LINK_PEERS	16
 #define LINK_PING	500	/* ms without a frame to a peer before a ping goes */
 #define LINK_TTL	2000	/* ms a peer's last frame keeps the link up */
@@ -52,7 +53,7 @@ struct link_stats {
 struct link;
 
 /*
- * Listens on the node's host at [master] port (default the node's port + 1;
+ * Listens on the node's host at [master] port (default the node's port + 1000;
  * 0: no link, NULL is returned). The keyring is the [security] key-file's,
  * read again when the file changes.
  */
