@@ -122,6 +122,14 @@ replica_nodes(void)
 	    "[cluster]\nseed-nodes = tcp://h:1, tcp://h:2, tcp://h:3\n", &c), 0);
 	CHECK_INT(c.nreplica_nodes, 3);
 	CHECK_STR(c.replica_nodes[2], "tcp://h:3");
+	/* the journal link's port: unset is -1 (the node's + 1000), 0 is off, no more than 65535 */
+	CHECK_INT(c.link_port, -1);
+	CHECK_INT(load("[node]\nname = a\naddress = tcp://h:1\n[master]\nport = 0\n", &c), 0);
+	CHECK_INT(c.link_port, 0);
+	CHECK_INT(load("[node]\nname = a\naddress = tcp://h:1\n[master]\nport = 8401\n", &c), 0);
+	CHECK_INT(c.link_port, 8401);
+	CHECK_INT(load("[node]\nname = a\naddress = tcp://h:1\n[master]\nport = 70000\n", &c), 1);
+	CHECK(errors_contain("bad value '70000' for 'port'"));
 	CHECK_INT(load("[node]\nname = a\naddress = tcp://h:1\n", &c), 0);
 	CHECK_INT(c.nreplica_nodes, 0);
 	CHECK_INT(load("[node]\nname = a\naddress = tcp://h:1\n[cluster]\nseed-nodes = tcp://h:1\n"
