@@ -154,15 +154,6 @@ on_read(void *cls, uint64_t pos, char *buf, size_t max)
 	return stream_suspend(&c->st);
 }
 
-static void
-on_gone(void *cls)
-{
-	struct client *c = cls;
-
-	stream_close(&c->st);
-	free(c);
-}
-
 struct rstream *
 rstream_new(struct httpd *h)
 {
@@ -193,7 +184,7 @@ rstream_open(struct rstream *rs, struct MHD_Connection *con, uint64_t since)
 	c->rs = rs;
 	c->since = since;
 	ask(c);
-	return stream_response(&c->st, on_read, on_gone);
+	return stream_response(&c->st, on_read);
 }
 
 msec_t

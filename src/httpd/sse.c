@@ -283,16 +283,6 @@ on_read(void *cls, uint64_t pos, char *buf, size_t max)
 	return stream_suspend(&c->st);
 }
 
-/* MHD is done with the response: the connection has ended. */
-static void
-on_gone(void *cls)
-{
-	struct client *c = cls;
-
-	stream_close(&c->st);
-	free(c);
-}
-
 struct MHD_Response *
 sse_open(struct sse *s, struct MHD_Connection *con, const char *last_id)
 {
@@ -310,7 +300,7 @@ sse_open(struct sse *s, struct MHD_Connection *con, const char *last_id)
 		c->want = last + 1;
 	} else
 		resnap(c);
-	return stream_response(&c->st, on_read, on_gone);
+	return stream_response(&c->st, on_read);
 }
 
 msec_t

@@ -39,25 +39,11 @@ stream_open(struct streams *set, struct stream *st, struct MHD_Connection *con)
 	return 0;
 }
 
-struct MHD_Response *
-stream_response(struct stream *st, MHD_ContentReaderCallback reader,
-    MHD_ContentReaderFreeCallback gone)
+/* MHD is done with the response: the connection has ended. */
+static void
+gone(void *cls)
 {
-	struct MHD_Response *resp;
-
-	resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, STREAM_FILL, reader, st, gone);
-	if (resp == NULL)
-		fatalx("cannot make an event stream response");
-	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "text/event-stream");
-	MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
-	/* a proxy in front (nginx) must not hold events back */
-	MHD_add_response_header(resp, "X-Accel-Buffering", "no");
-	return resp;
-}
-
-void
-stream_close(struct stream *st)
-{
+	struct stream *st = cls;
 	struct streams *set = st->set;
 
 	/* st is its client's first member: the same pointer its calls were made with */
@@ -70,6 +56,22 @@ stream_close(struct stream *st)
 		st->next->prev = st->prev;
 	set->n--;
 	buf_free(&st->out);
+	free(st);
+}
+
+struct MHD_Response *
+stream_response(struct stream *st, MHD_ContentReaderCallback reader)
+{
+	struct MHD_Response *resp;
+
+	resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, STREAM_FILL, reader, st, gone);
+	if (resp == NULL)
+		fatalx("cannot make an event stream response");
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "text/event-stream");
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+	/* a proxy in front (nginx) must not hold events back */
+	MHD_add_response_header(resp, "X-Accel-Buffering", "no");
+	return resp;
 }
 
 void

@@ -45,11 +45,12 @@ void streams_init(struct streams *, struct httpd *, int max);
  * daemon is stopping.
  */
 int stream_open(struct streams *, struct stream *, struct MHD_Connection *con);
-/* The event-stream response reading st through reader; gone is MHD's end of it. */
-struct MHD_Response *stream_response(struct stream *, MHD_ContentReaderCallback reader,
-    MHD_ContentReaderFreeCallback gone);
-/* Unlinks st, cancels its backend calls and frees its bytes; the caller frees st. */
-void stream_close(struct stream *);
+/*
+ * The event-stream response reading st through reader. When MHD is done
+ * with it (the connection ended), st is unlinked, its backend calls are
+ * cancelled and it is freed: its whole client, of which it is the start.
+ */
+struct MHD_Response *stream_response(struct stream *, MHD_ContentReaderCallback reader);
 /* Resumes st's connection if it waits for bytes. */
 void stream_wake(struct stream *);
 /* For a content reader with nothing to send yet: suspends st's connection. */
