@@ -50,28 +50,18 @@ leader_event(const struct mstate *old, const struct mstate *cur, const char *rol
 static void
 each_role(const struct mstate *st, char seen[][CONF_ROLE_MAX], int *nseen, int max)
 {
+	const char *p;
+	char r[CONF_ROLE_MAX];
 	int i, k;
 
 	for (i = 0; st && i < st->n; i++) {
-		const char *p = st->m[i].roles;
-
-		while (*p) {
-			const char *e = strchr(p, ',');
-			size_t l = e ? (size_t)(e - p) : strlen(p);
-			char r[CONF_ROLE_MAX];
-
-			if (l > 0 && l < sizeof(r)) {
-				memcpy(r, p, l);
-				r[l] = '\0';
-				for (k = 0; k < *nseen; k++)
-					if (strcmp(seen[k], r) == 0)
-						break;
-				if (k == *nseen && *nseen < max)
-					strcpy(seen[(*nseen)++], r);
-			}
-			if (e == NULL)
-				break;
-			p = e + 1;
+		p = st->m[i].roles;
+		while (roles_next(&p, r, sizeof(r))) {
+			for (k = 0; k < *nseen; k++)
+				if (strcmp(seen[k], r) == 0)
+					break;
+			if (k == *nseen && *nseen < max)
+				strcpy(seen[(*nseen)++], r);
 		}
 	}
 }
