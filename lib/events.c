@@ -3,12 +3,13 @@
 
 #include "events.h"
 #include "json.h"
+#include "proto.h"
 
 static const char *member_event[MS_NSTATUS] = {
-	[MS_JOINING] = "MemberJoined", [MS_WEAKLY_UP] = "MemberWeaklyUp",
-	[MS_UP] = "MemberUp", [MS_LEAVING] = "MemberLeft",
-	[MS_EXITING] = "MemberExited", [MS_DOWN] = "MemberDowned",
-	[MS_REMOVED] = "MemberRemoved",
+	[MS_JOINING] = CEV_MEMBER_JOINED, [MS_WEAKLY_UP] = CEV_MEMBER_WEAKLY_UP,
+	[MS_UP] = CEV_MEMBER_UP, [MS_LEAVING] = CEV_MEMBER_LEFT,
+	[MS_EXITING] = CEV_MEMBER_EXITED, [MS_DOWN] = CEV_MEMBER_DOWNED,
+	[MS_REMOVED] = CEV_MEMBER_REMOVED,
 };
 
 cJSON *
@@ -36,7 +37,7 @@ leader_event(const struct mstate *old, const struct mstate *cur, const char *rol
 	if ((a == NULL && b == NULL) || (a && b && strcmp(a, b) == 0))
 		return;
 	ev = cJSON_CreateObject();
-	cJSON_AddStringToObject(ev, "type", role ? "RoleLeaderChanged" : "LeaderChanged");
+	cJSON_AddStringToObject(ev, "type", role ? CEV_ROLE_LEADER_CHANGED : CEV_LEADER_CHANGED);
 	if (role)
 		cJSON_AddStringToObject(ev, "role", role);
 	if (b)
@@ -79,7 +80,7 @@ events_diff(const struct mstate *old, const struct mstate *cur, uint64_t self,
 			struct member m = old->m[i];
 
 			m.status = MS_REMOVED;
-			ev = event_member("MemberRemoved", &m);
+			ev = event_member(CEV_MEMBER_REMOVED, &m);
 			cJSON_AddStringToObject(ev, "previous_status", mstatus_name(old->m[i].status));
 			cb(ev, arg);
 		}
@@ -97,14 +98,14 @@ events_diff(const struct mstate *old, const struct mstate *cur, uint64_t self,
 		j = old ? mstate_find(old, cur->m[i].uid) : -1;
 		was = j < 0 || mstate_reachable(old, cur->m[i].uid);
 		if (was)
-			cb(event_member("UnreachableMember", &cur->m[i]), arg);
+			cb(event_member(CEV_UNREACHABLE, &cur->m[i]), arg);
 	}
 	for (i = 0; old && i < cur->n; i++) {
 		if (cur->m[i].uid == self || !mstate_reachable(cur, cur->m[i].uid))
 			continue;
 		j = mstate_find(old, cur->m[i].uid);
 		if (j >= 0 && !mstate_reachable(old, cur->m[i].uid))
-			cb(event_member("ReachableMember", &cur->m[i]), arg);
+			cb(event_member(CEV_REACHABLE, &cur->m[i]), arg);
 	}
 	leader_event(old, cur, NULL, self, cb, arg);
 	each_role(old, roles, &nroles, 64);
