@@ -440,6 +440,31 @@ downing_key(struct parse *p, const char *key, const char *v)
 		perr(p, "unknown key '%s' in [downing]", key);
 }
 
+/* The defaults of a [singleton.NAME] section, written once (singletond uses them without one). */
+static void
+singleton_defaults(struct conf_singleton *s, const char *name)
+{
+	memset(s, 0, sizeof(*s));
+	snprintf(s->name, sizeof(s->name), "%s", name);
+	s->buffer_size = 1000;
+	s->stop_timeout = 10000;
+	s->request_timeout = 60000;
+	s->hand_over_retry = 1000;
+}
+
+void
+config_singleton(const struct akc_config *c, const char *name, struct conf_singleton *out)
+{
+	int i;
+
+	for (i = 0; i < c->nsingletons; i++)
+		if (strcmp(c->singletons[i].name, name) == 0) {
+			*out = c->singletons[i];
+			return;
+		}
+	singleton_defaults(out, name);
+}
+
 static struct conf_singleton *
 singleton_section(struct parse *p, const char *name)
 {
@@ -458,11 +483,7 @@ singleton_section(struct parse *p, const char *name)
 		return NULL;
 	}
 	c->nsingletons++;
-	strcpy(c->singletons[i].name, name);
-	c->singletons[i].buffer_size = 1000;
-	c->singletons[i].stop_timeout = 10000;
-	c->singletons[i].request_timeout = 60000;
-	c->singletons[i].hand_over_retry = 1000;
+	singleton_defaults(&c->singletons[i], name);
 	return &c->singletons[i];
 }
 

@@ -135,6 +135,11 @@ int config_read(FILE *fp, const char *path, struct akc_config *cfg);
 /* The path a program uses when no -c is given: $AKC_CONF or the default. */
 const char *config_default_path(void);
 int config_has_role(const struct akc_config *cfg, const char *role);
+/*
+ * The settings of singleton name: its [singleton.NAME] section, or the
+ * defaults (no role: every node may run it) when the file has none.
+ */
+void config_singleton(const struct akc_config *, const char *name, struct conf_singleton *out);
 /* Parses "250ms", "2s", "1m", "1h" (a unit is required); -1 on error. */
 msec_t config_parse_duration(const char *s);
 const char *config_strategy_name(enum downing_strategy s);

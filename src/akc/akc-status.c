@@ -14,17 +14,7 @@
 #include "tool.h"
 
 #define USAGE "akc-status [-c FILE] [--json | --check]"
-
-static int
-listed(cJSON *arr, const char *name)
-{
-	cJSON *e;
-
-	cJSON_ArrayForEach(e, arr)
-		if (json_str(e, "name") != NULL && strcmp(json_str(e, "name"), name) == 0)
-			return 1;
-	return 0;
-}
+#define STATUS_SINGLETONS	64	/* singletons shown at most */
 
 static void
 add_singleton(struct tool *t, cJSON *arr, const char *name)
@@ -32,9 +22,7 @@ add_singleton(struct tool *t, cJSON *arr, const char *name)
 	char sock[RELAY_SVC_MAX + 8], err[512];
 	cJSON *rsp, *e;
 
-	if (listed(arr, name))
-		return;
-	snprintf(sock, sizeof(sock), "singleton.%s.ctl", name);
+	snprintf(sock, sizeof(sock), SOCK_SINGLETON_CTL, name);
 	if (ctl_call(&t->cfg, sock, ctl_request(CTL_STATUS), &rsp, 1000, err, sizeof(err)) < 0) {
 		e = cJSON_CreateObject();
 		cJSON_AddStringToObject(e, "name", name);
@@ -89,27 +77,12 @@ static cJSON *
 singletons(struct tool *t)
 {
 	cJSON *arr = cJSON_CreateArray();
-	struct dirent **ents;
-	int i, n;
+	char names[STATUS_SINGLETONS][CONF_NAME_MAX];
+	int i, n = 0;
 
-	for (i = 0; i < t->cfg.nsingletons; i++)
-		add_singleton(t, arr, t->cfg.singletons[i].name);
-	if ((n = scandir(t->cfg.run_dir, &ents, NULL, alphasort)) < 0)
-		return arr;
-	for (i = 0; i < n; i++) {
-		const char *f = ents[i]->d_name;
-		size_t len = strlen(f);
-		char name[CONF_NAME_MAX];
-
-		if (strncmp(f, "singleton.", 10) == 0 && len > 14 && len - 14 < sizeof(name) &&
-		    strcmp(f + len - 4, ".ctl") == 0) {
-			memcpy(name, f + 10, len - 14);
-			name[len - 14] = '\0';
-			add_singleton(t, arr, name);
-		}
-		free(ents[i]);
-	}
-	free(ents);
+	sock_singletons(&t->cfg, names, &n, STATUS_SINGLETONS);
+	for (i = 0; i < n; i++)
+		add_singleton(t, arr, names[i]);
 	return arr;
 }
 

@@ -87,6 +87,30 @@ full_file(void)
 	CHECK_INT(load("[node]\nname = a\naddress = tcp://h:1\n[master]\nkeep-finished = 0s\n", &c), 1);
 }
 
+/* config_singleton: a section's settings, or the one set of defaults singletond runs without one. */
+static void
+singleton_settings(void)
+{
+	struct akc_config c;
+	struct conf_singleton s;
+
+	CHECK_INT(load("[node]\nname = a\naddress = tcp://h:1\n[singleton.w]\nrole = r\n"
+	    "stop-timeout = 2s\nbuffer-size = 5\n", &c), 0);
+	config_singleton(&c, "w", &s);
+	CHECK_STR(s.name, "w");
+	CHECK_STR(s.role, "r");
+	CHECK_INT(s.stop_timeout, 2000);
+	CHECK_INT(s.buffer_size, 5);
+	CHECK_INT(s.request_timeout, 60000);	/* a default within a section */
+	config_singleton(&c, "other", &s);
+	CHECK_STR(s.name, "other");
+	CHECK_STR(s.role, "");
+	CHECK_INT(s.buffer_size, 1000);
+	CHECK_INT(s.stop_timeout, 10000);
+	CHECK_INT(s.request_timeout, 60000);
+	CHECK_INT(s.hand_over_retry, 1000);
+}
+
 /* [worker]: exec (a shell per job, default cat) or pipe (a command per slot), not both. */
 static void
 worker_section(void)
@@ -294,6 +318,7 @@ main(void)
 	snprintf(errpath, sizeof(errpath), "%s.err", path);
 	RUN(full_file);
 	RUN(worker_section);
+	RUN(singleton_settings);
 	RUN(replica_nodes);
 	RUN(durations);
 	RUN(errors);
