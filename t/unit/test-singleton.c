@@ -97,7 +97,7 @@ majority_guard(void)
 	CHECK_INT(a.state, SG_YOUNGER);
 	CHECK(a.minority_wait);
 	CHECK_INT(sg_child_action(&a, 1000), ACT_NONE);
-	CHECK(!sg_standby_wanted(&a) || a.child == CH_IDLE);
+	CHECK(!sg_standby_wanted(&a) || a.child.state == PROC_IDLE);
 
 	a.majority = 1;
 	sg_view(&a, &st, A, WALL, 2000);
@@ -633,7 +633,7 @@ child_backoff(void)
 		t += 500;
 		sg_child_exited(&a, t);
 		CHECK_INT(a.state, SG_OLDEST);
-		CHECK_INT(a.restart_at, t + want[i]);
+		CHECK_INT(a.child.restart_at, t + want[i]);
 		CHECK_INT(sg_next_deadline(&a), t + want[i]);
 		CHECK(!sg_serving(&a));
 		CHECK(sg_hold_exit(&a));
@@ -642,19 +642,19 @@ child_backoff(void)
 		CHECK_INT(sg_child_action(&a, t), ACT_START);
 		CHECK_INT(sg_next_deadline(&a), -1);
 	}
-	CHECK_INT(a.backoff, SG_BACKOFF_MAX);
-	CHECK_INT(a.restarts, 7);
+	CHECK_INT(a.child.backoff, SG_BACKOFF_MAX);
+	CHECK_INT(a.child.restarts, 7);
 
 	/* ran the reset time: the next crash starts afresh */
 	t += SG_BACKOFF_RESET;
 	sg_child_exited(&a, t);
-	CHECK_INT(a.restart_at, t + SG_BACKOFF_MIN);
+	CHECK_INT(a.child.restart_at, t + SG_BACKOFF_MIN);
 	t += SG_BACKOFF_MIN;
 	CHECK_INT(sg_child_action(&a, t), ACT_START);
 	/* just short of it: the backoff goes on doubling */
 	t += SG_BACKOFF_RESET - 1;
 	sg_child_exited(&a, t);
-	CHECK_INT(a.restart_at, t + 2000);
+	CHECK_INT(a.child.restart_at, t + 2000);
 	t += 2000;
 	CHECK_INT(sg_child_action(&a, t), ACT_START);
 
