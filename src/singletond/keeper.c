@@ -191,7 +191,7 @@ reap(struct sgd *d, msec_t now)
 
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
 		if (pid == d->standby && pid > 0) {
-			/* on its own (a crash): sm.c restarts it after a backoff */
+			/* asked to stop: routine; on its own: a crash, restarted after a backoff */
 			log_msg(d->sm.standby.state == PROC_STOPPING ? LOG_INFO : LOG_WARNING,
 			    "standby of %s (pid %d) %s %d", d->sc.name, (int)pid,
 			    WIFEXITED(status) ? "exited with status" : "killed by signal",
