@@ -40,7 +40,6 @@ sg_init(struct singleton *s, const struct conf_singleton *c, msec_t margin)
 	snprintf(s->role, sizeof(s->role), "%s", c->role);
 	s->margin = margin;
 	s->retry = c->hand_over_retry > 0 ? c->hand_over_retry : 1000;
-	s->stop_timeout = c->stop_timeout;
 	proc_init(&s->child, c->stop_timeout);
 	proc_init(&s->standby, c->stop_timeout);
 	s->has_standby = c->standby_command[0] != '\0';

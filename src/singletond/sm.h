@@ -56,7 +56,7 @@ struct singleton {
 	/* settings */
 	char name[CONF_NAME_MAX];
 	char role[CONF_ROLE_MAX];
-	msec_t margin, retry, stop_timeout;
+	msec_t margin, retry;
 
 	/* the view */
 	uint64_t self;
