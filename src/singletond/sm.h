@@ -2,8 +2,9 @@
  * sm.h: the cluster singleton's state machine, without I/O (Akka's
  * ClusterSingletonManager). Fed memberd's membership state, the hand-over
  * messages of the other nodes' singletonds, what became of the child and the
- * time; says whether the child must run, which messages to send, and when
- * to look again. The shell (singletond.c) does the forking and the sockets.
+ * standby and the time; says what to do with each (start, stop, kill: the
+ * timing is proc.c's), which messages to send, and when to look again. The
+ * shell (singletond.c, keeper.c) does the forking and the sockets.
  *
  * The rule it keeps: the child runs only here, only while this node is the
  * oldest Up (or Leaving) member with the role, and only once every older
