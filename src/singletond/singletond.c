@@ -569,14 +569,14 @@ on_ctl(int fd, short ev, void *arg)
 				cJSON_AddStringToObject(r, "running_on", d->running_on_name);
 			else
 				cJSON_AddNullToObject(r, "running_on");
-			cJSON_AddBoolToObject(r, "running_here", d->sm.child != CH_IDLE);
+			cJSON_AddBoolToObject(r, "running_here", d->sm.child.state != PROC_IDLE);
 			if (d->child > 0)
 				cJSON_AddNumberToObject(r, "pid", d->child);
 			/* standby-command runs here (master --standby, for the master) */
 			cJSON_AddBoolToObject(r, "standby_here", d->standby > 0);
 			if (d->standby > 0)
 				cJSON_AddNumberToObject(r, "standby_pid", d->standby);
-			cJSON_AddNumberToObject(r, "restarts", d->sm.restarts);
+			cJSON_AddNumberToObject(r, "restarts", d->sm.child.restarts);
 			cJSON_AddStringToObject(r, "endpoint", d->endpoint);
 			p = cJSON_AddObjectToObject(r, "proxy");
 			cJSON_AddNumberToObject(p, "buffered", d->px.n);
@@ -780,13 +780,9 @@ main(int argc, char **argv)
 		for (i = 0; i < d.ninf; i++)
 			if (now - d.inf[i].at > d.sc.request_timeout)
 				d.inf[i--] = d.inf[--d.ninf];
-		if (d.sm.state == SG_STOPPING && d.sm.child == CH_IDLE && d.standby == 0)
+		if (sg_done(&d.sm))
 			break;
 		deadline = now + FETCH_EVERY;
-		if (d.standby_stopping)
-			earliest(&deadline, d.standby_kill_at);
-		else if (d.standby == 0 && d.standby_restart_at > now)
-			earliest(&deadline, d.standby_restart_at);
 		earliest(&deadline, sg_next_deadline(&d.sm));
 		earliest(&deadline, proxy_next_deadline(&d.px));
 		if (d.sm.state != SG_OLDEST && d.sm.oldest.uid != 0)
