@@ -36,6 +36,7 @@ struct leaderd {
 	msec_t last_ok, next_tick, next_full, stuck_since, stuck_logged;
 	int settled;			/* nothing time-driven to decide until the state changes */
 	struct downing down;
+	msec_t shown_stable_after;	/* the stable-after last logged */
 	int was_leader;
 	int exit_code, done;
 	uint64_t applied_seq;
@@ -85,6 +86,10 @@ on_ctl(int fd, short ev, void *arg)
 		cJSON_AddBoolToObject(r, "ok", 1);
 		cJSON_AddBoolToObject(r, "leader", l->was_leader);
 		cJSON_AddStringToObject(r, "strategy", config_strategy_name(l->cfg.strategy));
+		/* the value in force: with auto it follows the members in the view */
+		cJSON_AddNumberToObject(r, "stable_after_ms", (double)l->down.stable_after);
+		cJSON_AddBoolToObject(r, "stable_after_auto", l->cfg.stable_after == STABLE_AFTER_AUTO);
+		cJSON_AddNumberToObject(r, "members", l->down.n);
 		txt = json_print(r);
 		(void)nn_send(l->ctl, txt, strlen(txt), NN_DONTWAIT);
 		cJSON_free(txt);
@@ -241,6 +246,20 @@ apply_downing(struct leaderd *l, const struct mstate *st, uint64_t self, msec_t 
 	return 0;
 }
 
+/* stable-after = auto: operators see the value in force whenever it changes. */
+static void
+show_stable_after(struct leaderd *l)
+{
+	if (l->cfg.strategy == DOWNING_NONE || l->cfg.stable_after != STABLE_AFTER_AUTO ||
+	    l->down.stable_after == l->shown_stable_after)
+		return;
+	log_notice("stable-after (auto) is now %lldms for %d members: heartbeat-interval "
+	    "%lldms + gossip-interval %lldms x %d hops", (long long)l->down.stable_after,
+	    l->down.n, (long long)l->cfg.heartbeat_interval, (long long)l->cfg.gossip_interval,
+	    config_gossip_hops(l->down.n));
+	l->shown_stable_after = l->down.stable_after;
+}
+
 /* Whether the policy's clock runs: a strategy is set and someone is unreachable. */
 static int
 downing_pending(const struct leaderd *l, const struct mstate *st, uint64_t self)
@@ -290,8 +309,11 @@ on_round(void *arg, const cJSON *rsp, const char *err, msec_t now)
 		log_notice("this node is %s the leader", l->was_leader ? "now" : "no longer");
 	}
 	timed = downing_pending(l, &st, self);
-	if (apply_downing(l, &st, self, now))
+	if (apply_downing(l, &st, self, now)) {
+		show_stable_after(l);
 		goto out;
+	}
+	show_stable_after(l);
 	if (!l->was_leader) {
 		l->settled = 1;	/* becoming leader comes with a state change */
 		goto out;
@@ -361,9 +383,15 @@ main(int argc, char **argv)
 	loop_watch(l.loop, sock_rcvfd(l.ctl), POLLIN, on_ctl, &l);
 	l.mctl = acall_new(l.loop, &l.cfg, SOCK_MEMBERD_CTL);
 	downing_init(&l.down, &l.cfg);
-	log_info("%s: downing strategy %s%s", l.cfg.name, config_strategy_name(l.cfg.strategy),
+	if (l.cfg.stable_after == STABLE_AFTER_AUTO)
+		snprintf(addr, sizeof(addr), "auto (from the members in the view)");
+	else
+		snprintf(addr, sizeof(addr), "%lldms", (long long)l.cfg.stable_after);
+	log_info("%s: downing strategy %s%s, stable-after %s", l.cfg.name,
+	    config_strategy_name(l.cfg.strategy),
 	    l.cfg.strategy == DOWNING_NONE ? " (unreachable members stay until akc-down)" :
-	    l.cfg.strategy == DOWNING_AUTO_DOWN ? " (a partition makes two clusters: see akc(7))" : "");
+	    l.cfg.strategy == DOWNING_AUTO_DOWN ? " (a partition makes two clusters: see akc(7))" : "",
+	    addr);
 	l.last_ok = clock_mono_ms();
 	l.dirty = 1;
 	daemon_notify("READY=1");
