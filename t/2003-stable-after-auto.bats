@@ -6,6 +6,7 @@
 # about 10 s, where the old fixed 20 s made it ~44 s.
 
 load lib/akc
+load lib/netns
 
 # the defaults of akc.conf(5), not the suite's fast timings
 AKC_GOSSIP=1s
@@ -17,7 +18,10 @@ setup() {
 	export WITNESS_LOG="$AKC_DIR/witness.log"
 	: > "$WITNESS_LOG"
 }
-teardown() { akc_teardown; }
+teardown() {
+	net_teardown
+	akc_teardown
+}
 
 # cluster N: n1..nN with role backend and the witness singleton; keep-majority,
 # nothing else set (stable-after and down-removal-margin at their defaults).
@@ -88,4 +92,34 @@ failover() {
 	wait_until 20 all_up_everywhere 1 n1
 	wait_until 10 eval 'status_json n1 | jq -e ".downing.stable_after_ms == 7000 and (.downing.stable_after_auto | not)"'
 	akc-status -c "$AKC_DIR/n1.conf" | grep -F "downing:     keep-majority, stable-after 7.0s"
+}
+
+# The partition case the margin is for, on network-namespace hosts with the
+# default timings: the oldest is cut off with one other host; its side
+# stops the singleton and downs itself before the majority starts one.
+@test "5 hosts split 2|3 with the oldest in the minority, defaults: it stops before the majority starts" {
+	net_require
+	net_setup 5
+	local h old minority majority next
+	host_cluster "[downing]=" strategy=keep-majority "[singleton.w]=" "command=$AKC_BIN/t/witness"
+	for h in "${NET_HOSTS[@]}"; do host_singleton "$h" w; done
+	wait_until 60 all_up_everywhere 5 h1 h2 h3 h4 h5
+	old=$(oldest_with h1 "")
+	wait_until 20 runs_on "$old"
+	minority="$old"
+	majority=""
+	for h in h1 h2 h3 h4 h5; do
+		[ "$h" = "$old" ] && continue
+		if [ "$(echo "$minority" | wc -w)" -lt 2 ]; then minority="$minority $h"
+		else majority="$majority $h"; fi
+	done
+	next=$(members_json h1 | jq -r --arg m "$minority" '[.[] | select(.status == "Up" and
+	    ((.node | IN($m | split(" ")[])) | not))] | sort_by(.up_number) | .[0].node')
+	net_cut "$minority" "$majority"
+	for h in $minority; do exited_with "$h" 3; done
+	wait_until 30 runs_on "$next"
+	awk -v o="$old" -v n="$next" '$2 == o && $3 == "stop" { s = $1 } $2 == n && $3 == "start" { t = $1 }
+	     END { printf "stopped %.3f, started %.3f, gap %.3f s\n", s, t, t - s; exit !(s > 0 && t > s) }' \
+	    "$WITNESS_LOG" >&3
+	witness_check "$WITNESS_LOG"
 }
