@@ -169,6 +169,7 @@ on_state_answer(void *arg, const cJSON *rsp, const char *err, msec_t now)
 		const cJSON *q = cJSON_GetObjectItemCaseSensitive(rsp, "majority");
 		long have = 0, of = 0;
 		int ok = 0;
+		msec_t margin;
 
 		/* absent or malformed: no majority shown, so no singleton here */
 		if (q == NULL || json_bool(q, "ok", &ok) < 0) {
@@ -184,7 +185,12 @@ on_state_answer(void *arg, const cJSON *rsp, const char *err, msec_t now)
 		 * does; the remembered members include those downed and
 		 * removed, so N is not smaller than the one the Down came from.
 		 */
-		d->sm.margin = sg_margin(&d->cfg, st.n > (int)of ? st.n : (int)of);
+		margin = sg_margin(&d->cfg, st.n > (int)of ? st.n : (int)of);
+		if (margin != d->sm.margin)	/* only stable-after = auto changes it */
+			log_info("singleton %s: removal margin now %lldms (stable-after auto, "
+			    "for %d members in view or remembered)", d->sc.name, (long long)margin,
+			    st.n > (int)of ? st.n : (int)of);
+		d->sm.margin = margin;
 		sg_view(&d->sm, &st, self, clock_wall_ms(), now);
 		if (d->sm.minority_wait && now >= d->minority_said) {
 			log_warnx("singleton %s: this node is the oldest but does not see a majority "
