@@ -6,7 +6,9 @@
 # should die: a library abort, a crash), how many nodes see all N Up, how
 # long after the last start 10 sampled nodes all did, the CPU (core-seconds)
 # of all memberds and leaderds until then and idle after, and
-# memberd RSS. AKC_BIN picks the build (another checkout's, to compare).
+# memberd RSS, how many leaderds waited on a slow memberd or lost it, and
+# the sampled leaderds' state reads (rounds, and those memberd answered
+# "unchanged"). AKC_BIN picks the build (another checkout's, to compare).
 set -u
 cd "$(dirname "$0")/.."
 AKC_BIN=${AKC_BIN:-$PWD}
@@ -115,6 +117,13 @@ for ((i = 1; i <= N; i += N / 10 > 0 ? N / 10 : 1)); do
 	[ "${up:-0}" = "$N" ] && allup=$((allup + 1))
 done
 sampled=$(( (N + (N / 10 > 0 ? N / 10 : 1) - 1) / (N / 10 > 0 ? N / 10 : 1) ))
+# the sampled leaderds' state reads (a leaderd without these fields: none shown)
+rounds=$(for ((i = 1; i <= N; i += N / 10 > 0 ? N / 10 : 1)); do
+	kill -0 "${LPID[i]}" 2>/dev/null || continue
+	nanocat --req --connect "ipc://$D/n$i/leaderd.ctl" --data '{"v":1,"cmd":"status"}' \
+	    --recv-timeout 5 -A 2>/dev/null
+done | jq -rs '[.[] | select(.rounds != null)] | select(length > 0) |
+    "\(length) leaderds, \(map(.rounds) | add) state reads, \(map(.rounds_unchanged) | add) of them unchanged"' 2>/dev/null)
 printf 'memberd alive: %d/%d   leaderd alive: %d/%d\n' "$alive_m" "$N" "$alive_l" "$N"
 printf 'nodes seeing all %d Up: %d of %d sampled\n' "$N" "$allup" "$sampled"
 printf 'all sampled nodes saw all %d Up: %s s after the last start\n' "$N" "$up_s"
@@ -125,6 +134,7 @@ awk -v j="$cpu_join" -v e="$cpu_end" -v n="$N" -v s="$idle_s" -v jm="$cpu_join_m
 	if (s > 0) printf "idle CPU after: %.2f %% of a core per node (over %.0f s; memberds %.1f, leaderds %.1f core-s)\n", (e - j) * 100000 / s / n, s / 1000, em - jm, el - jl }'
 printf '%s\n' "${rss[@]}" | sort -n | awk '{v[NR]=$1; s+=$1} END {
 	printf "memberd RSS: mean %.2f MiB, max %.2f MiB\n", s/NR/1024, v[NR]/1024 }'
+[ -n "$rounds" ] && printf 'sampled leaderds over the whole run: %s\n' "$rounds"
 died=$(grep -l -E "Assertion|assert|abort|Aborted" "$D"/*.log 2>/dev/null | wc -l)
 printf 'leaderds that waited on a slow memberd: %d; that lost it: %d\n' \
     "$(grep -l "memberd is slow" "$D"/*.leaderd.log 2>/dev/null | wc -l)" \
