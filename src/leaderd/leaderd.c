@@ -305,8 +305,8 @@ show_stable_after(struct leaderd *l)
 	if (l->cfg.strategy == DOWNING_NONE || l->cfg.stable_after != STABLE_AFTER_AUTO ||
 	    l->down.stable_after == l->shown_stable_after)
 		return;
-	log_notice("stable-after (auto) is now %lldms for %d members: heartbeat-interval "
-	    "%lldms + gossip-interval %lldms x %d hops", (long long)l->down.stable_after,
+	log_notice("stable-after (auto) is now %lldms for %d members: max(1s, heartbeat-interval "
+	    "%lldms + gossip-interval %lldms x %d hops)", (long long)l->down.stable_after,
 	    l->down.n, (long long)l->cfg.heartbeat_interval, (long long)l->cfg.gossip_interval,
 	    config_gossip_hops(l->down.n));
 	l->shown_stable_after = l->down.stable_after;
