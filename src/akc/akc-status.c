@@ -86,6 +86,27 @@ singletons(struct tool *t)
 	return arr;
 }
 
+/*
+ * leaderd's downing settings in force: stable-after = auto changes with the
+ * members in the view, so operators read the value here.
+ */
+static void
+downing(cJSON *rsp, const cJSON *ld)
+{
+	cJSON *o;
+	static const char *keys[] = { "strategy", "stable_after_ms", "stable_after_auto",
+	    "members", NULL };
+	const cJSON *e;
+	int i;
+
+	if (json_str(ld, "strategy") == NULL)
+		return;		/* an older leaderd */
+	o = cJSON_AddObjectToObject(rsp, "downing");
+	for (i = 0; keys[i] != NULL; i++)
+		if ((e = cJSON_GetObjectItemCaseSensitive(ld, keys[i])) != NULL)
+			cJSON_AddItemToObject(o, keys[i], cJSON_Duplicate(e, 1));
+}
+
 int
 main(int argc, char **argv)
 {
@@ -119,6 +140,8 @@ main(int argc, char **argv)
 	/* this node's leaderd: without it, nothing here moves a member to Up or out */
 	leaderd = ctl_call(&t.cfg, SOCK_LEADERD_CTL, ctl_request(CTL_STATUS), &ld, 1000, lerr,
 	    sizeof(lerr)) == 0;
+	if (leaderd)
+		downing(rsp, ld);
 	cJSON_Delete(ld);
 	dm = cJSON_AddObjectToObject(rsp, "daemons");
 	cJSON_AddBoolToObject(dm, "memberd", 1);
@@ -161,6 +184,18 @@ main(int argc, char **argv)
 	else
 		printf("leaderd:     NOT RUNNING (%s): no member moves to Up or out through this "
 		    "node while it is the leader\n", lerr);
+	if ((o = cJSON_GetObjectItemCaseSensitive(rsp, "downing")) != NULL) {
+		long ms = 0, n = 0;
+		int au = 0;
+
+		json_int(o, "stable_after_ms", 0, 1L << 40, &ms);
+		json_int(o, "members", 0, 1L << 30, &n);
+		json_bool(o, "stable_after_auto", &au);
+		printf("downing:     %s, stable-after %.1fs", json_str(o, "strategy"), ms / 1000.0);
+		if (au)
+			printf(" (auto, for %ld members)", n);
+		printf("\n");
+	}
 	printf("leader:      %s\n", json_str(rsp, "leader") ? json_str(rsp, "leader") : "-");
 	cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(rsp, "role_leaders"))
 		printf("role leader: %s: %s\n", e->string,

@@ -169,6 +169,7 @@ on_state_answer(void *arg, const cJSON *rsp, const char *err, msec_t now)
 		const cJSON *q = cJSON_GetObjectItemCaseSensitive(rsp, "majority");
 		long have = 0, of = 0;
 		int ok = 0;
+		msec_t margin;
 
 		/* absent or malformed: no majority shown, so no singleton here */
 		if (q == NULL || json_bool(q, "ok", &ok) < 0) {
@@ -179,6 +180,17 @@ on_state_answer(void *arg, const cJSON *rsp, const char *err, msec_t now)
 			json_int(q, "remembered", 0, 1L << 30, &of);
 		}
 		d->sm.majority = ok;
+		/*
+		 * stable-after = auto: the margin follows N as leaderd's clock
+		 * does; the remembered members include those downed and
+		 * removed, so N is not smaller than the one the Down came from.
+		 */
+		margin = sg_margin(&d->cfg, st.n > (int)of ? st.n : (int)of);
+		if (margin != d->sm.margin)	/* only stable-after = auto changes it */
+			log_info("singleton %s: removal margin now %lldms (stable-after auto, "
+			    "for %d members in view or remembered)", d->sc.name, (long long)margin,
+			    st.n > (int)of ? st.n : (int)of);
+		d->sm.margin = margin;
 		sg_view(&d->sm, &st, self, clock_wall_ms(), now);
 		if (d->sm.minority_wait && now >= d->minority_said) {
 			log_warnx("singleton %s: this node is the oldest but does not see a majority "
@@ -719,7 +731,7 @@ main(int argc, char **argv)
 		return 1;
 	d.mctl = acall_new(d.loop, &d.cfg, SOCK_MEMBERD_CTL);
 	now = clock_mono_ms();
-	sg_init(&d.sm, &d.sc, sg_margin(&d.cfg));
+	sg_init(&d.sm, &d.sc, sg_margin(&d.cfg, 1));
 	if (getrandom(&rid_base, sizeof(rid_base), 0) != sizeof(rid_base))
 		rid_base = (uint64_t)clock_wall_ms() << 20;
 	proxy_init(&d.px, d.sc.buffer_size, d.sc.request_timeout, (rid_base & 0xffffffffffULL) << 12);

@@ -19,7 +19,7 @@ sg_state_name(enum sg_state s)
 }
 
 msec_t
-sg_margin(const struct akc_config *cfg)
+sg_margin(const struct akc_config *cfg, int n)
 {
 	/*
 	 * As Akka: the explicit margin, else the downing strategy's: a member
@@ -29,7 +29,7 @@ sg_margin(const struct akc_config *cfg)
 	 */
 	if (cfg->down_removal_margin > 0 || cfg->strategy == DOWNING_NONE)
 		return cfg->down_removal_margin;
-	return cfg->stable_after;
+	return config_stable_after(cfg, n);
 }
 
 void

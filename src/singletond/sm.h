@@ -105,8 +105,11 @@ struct singleton {
 
 void sg_init(struct singleton *, const struct conf_singleton *, msec_t margin);
 void sg_free(struct singleton *);
-/* The removal margin singletond uses for a configuration (see akc.conf(5)). */
-msec_t sg_margin(const struct akc_config *);
+/*
+ * The removal margin singletond uses for a configuration (see akc.conf(5)),
+ * with n members in the view (stable-after = auto grows with n).
+ */
+msec_t sg_margin(const struct akc_config *, int n);
 /*
  * A new membership view: self is our uid, st memberd's state; wall (ms) dates
  * tombstones, for members removed before we started.

@@ -1090,12 +1090,22 @@ margin_from_config(void)
 	memset(&cfg, 0, sizeof(cfg));
 	cfg.strategy = DOWNING_KEEP_MAJORITY;
 	cfg.stable_after = 20000;
-	CHECK_INT(sg_margin(&cfg), 20000);
+	CHECK_INT(sg_margin(&cfg, 3), 20000);
 	cfg.down_removal_margin = 7000;
-	CHECK_INT(sg_margin(&cfg), 7000);
+	CHECK_INT(sg_margin(&cfg, 3), 7000);
+	cfg.down_removal_margin = 0;
+	/* auto: stable-after for N, so the margin grows with the cluster */
+	cfg.stable_after = STABLE_AFTER_AUTO;
+	cfg.heartbeat_interval = 1000;
+	cfg.gossip_interval = 1000;
+	CHECK_INT(sg_margin(&cfg, 3), 2000);
+	CHECK_INT(sg_margin(&cfg, 5), 3000);
+	CHECK_INT(sg_margin(&cfg, 200), 6000);
+	cfg.down_removal_margin = 7000;
+	CHECK_INT(sg_margin(&cfg, 200), 7000);
 	cfg.down_removal_margin = 0;
 	cfg.strategy = DOWNING_NONE;
-	CHECK_INT(sg_margin(&cfg), 0);
+	CHECK_INT(sg_margin(&cfg, 3), 0);
 }
 
 /*
