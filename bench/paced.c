@@ -21,6 +21,8 @@
 #include <nanomsg/nn.h>
 #include <nanomsg/reqrep.h>
 
+#include "proto.h"
+
 static double
 wall_ms(void)
 {
@@ -68,8 +70,8 @@ child(const char *addr, const char *prefix, long n, double rate, int k, int conc
 			nanosleep(&ts, NULL);
 		}
 		/* payload "x" in base64 */
-		snprintf(req, sizeof(req), "{\"op\":\"submit\",\"id\":\"%s-%ld\",\"payload\":\"eA==\"}",
-		    prefix, i);
+		snprintf(req, sizeof(req), "{\"v\":%d,\"op\":\"submit\",\"id\":\"%s-%ld\","
+		    "\"payload\":\"eA==\"}", WORK_PROTO_VERSION, prefix, i);
 		sent = wall_ms();
 		if (nn_send(s, req, strlen(req), 0) < 0 || (nb = nn_recv(s, &buf, NN_MSG, 0)) < 0) {
 			err++;

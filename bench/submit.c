@@ -42,6 +42,8 @@
 #include <nanomsg/nn.h>
 #include <nanomsg/reqrep.h>
 
+#include "proto.h"
+
 static double
 now_ms(void)
 {
@@ -159,7 +161,8 @@ submitter(const char *addr, const char *prefix, int k, long n, int bytes, int st
 		text[bytes] = '\0';
 		b64((unsigned char *)text, (size_t)bytes, enc);
 		snprintf(req, (size_t)bytes * 4 / 3 + 256,
-		    "{\"op\":\"submit\",\"id\":\"%s\",\"payload\":\"%s\"}", id, enc);
+		    "{\"v\":%d,\"op\":\"submit\",\"id\":\"%s\",\"payload\":\"%s\"}",
+		    WORK_PROTO_VERSION, id, enc);
 		t0 = now_ms();
 		r = call(s, req, 60000, NULL);
 		t1 = now_ms();
@@ -262,7 +265,8 @@ cmd_follow(int argc, char **argv)
 		int any = 0;
 		unsigned long long since0 = since;
 
-		snprintf(req, sizeof(req), "{\"op\":\"results\",\"since\":%llu,\"max\":1000}", since);
+		snprintf(req, sizeof(req), "{\"v\":%d,\"op\":\"results\",\"since\":%llu,"
+		    "\"max\":1000}", WORK_PROTO_VERSION, since);
 		if (call(s, req, 5000, &ans) != 1) {
 			free(ans);
 			usleep(50 * 1000);
@@ -321,8 +325,8 @@ cmd_probe(int argc, char **argv)
 		char req[256];
 		int r;
 
-		snprintf(req, sizeof(req), "{\"op\":\"submit\",\"id\":\"%s-%d\",\"payload\":\"cHJvYmU=\"}",
-		    prefix, ++tries);
+		snprintf(req, sizeof(req), "{\"v\":%d,\"op\":\"submit\",\"id\":\"%s-%d\","
+		    "\"payload\":\"cHJvYmU=\"}", WORK_PROTO_VERSION, prefix, ++tries);
 		r = call(s, req, (int)left + 1, NULL);
 		if (r == 1) {
 			printf("%.3f %d\n", now_ms(), tries);

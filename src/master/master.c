@@ -99,6 +99,7 @@ struct master {
 	int npark, cappark;
 	struct policy p;		/* the job policy: policy.c */
 	uint64_t requests, bad;		/* requests, and malformed ones (queue: bad_requests) */
+	uint64_t bad_version;		/* of them, of another work protocol version */
 	msec_t next_tick;
 	struct latency lat;
 	struct waiters wt;		/* results and status long polls */
@@ -636,6 +637,7 @@ op_queue(const unsigned char *hdr, size_t hdrlen, msec_t now)
 	cJSON_AddNumberToObject(r, "seq", (double)M.w.seq);
 	cJSON_AddNumberToObject(r, "requests", (double)M.requests);
 	cJSON_AddNumberToObject(r, "bad_requests", (double)M.bad);
+	cJSON_AddNumberToObject(r, "bad_version", (double)M.bad_version);
 	ws = cJSON_AddArrayToObject(r, "workers");
 	for (i = 0; i < M.p.nwks; i++) {
 		cJSON *o = cJSON_CreateObject(), *jobs = cJSON_CreateArray();
@@ -765,7 +767,11 @@ handle(const unsigned char *hdr, size_t hdrlen, const char *buf, size_t len, mse
 		return;
 	}
 	if ((code = request_parse(req, &rq, &bad, err, sizeof(err))) != 0) {
-		M.bad += (uint64_t)bad;
+		if (bad != REQ_OK)
+			M.bad++;
+		if (bad == REQ_BAD_VERSION && M.bad_version++ == 0)
+			log_warnx("%s (the first such request; akc-queue counts them in bad_version)",
+			    err);
 		send_later(hdr, hdrlen, refuse(code, "%s", err));
 		cJSON_Delete(req);
 		return;

@@ -159,6 +159,7 @@ request(const char *op)
 {
 	cJSON *r = cJSON_CreateObject();
 
+	cJSON_AddNumberToObject(r, "v", WORK_PROTO_VERSION);
 	cJSON_AddStringToObject(r, "op", op);
 	cJSON_AddStringToObject(r, "worker", W.id);
 	return r;
