@@ -1263,10 +1263,6 @@ main(int argc, char **argv)
 	listen = fl.listen;
 	standby = fl.standby;
 	repair = fl.repair;
-	if (o.argi != argc) {
-		fprintf(stderr, "usage: %s\n", USAGE);
-		return 2;
-	}
 	if (m->cfg.state_dir[0] == '\0') {
 		log_errx("%s: [node] state-dir is required", m->cfg.path);
 		return 1;

@@ -52,7 +52,6 @@
 #include <fcntl.h>
 #include <sys/file.h>
 #include <getopt.h>
-#include <locale.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -867,82 +866,48 @@ on_answer(int fd, short ev, void *arg)
 
 /* ---- set-up and the loop ---- */
 
+enum { OPT_EXEC = DAEMON_OPT_BASE, OPT_PIPE };
+
+static const struct option longopts[] = {
+	{ "exec", required_argument, NULL, OPT_EXEC },
+	{ "pipe", required_argument, NULL, OPT_PIPE },
+	{ NULL, 0, NULL, 0 }
+};
+
+/* --exec CMD, --pipe CMD (daemon_setup_ext): one of them, not empty. */
+static int
+on_flag(int val, const char *arg, void *ctx)
+{
+	struct worker *w = ctx;
+	const char *name = val == OPT_EXEC ? "--exec" : "--pipe";
+
+	if (*arg == '\0') {
+		log_errx("%s needs a command", name);
+		return -1;
+	}
+	if ((val == OPT_EXEC ? w->pipe : w->exec) != NULL) {
+		log_errx("--exec and --pipe exclude each other");
+		return -1;
+	}
+	if (val == OPT_EXEC)
+		w->exec = arg;
+	else
+		w->pipe = arg;
+	return 0;
+}
+
+/* Flags and configuration: a flag beats the file; in the file, pipe beats exec (exec has a default). */
 static void
 setup(struct worker *w, int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
-		{ "exec", required_argument, NULL, 'e' },
-		{ "pipe", required_argument, NULL, 'p' },
-		{ NULL, 0, NULL, 0 }
-	};
-	const char *conf, *exec = NULL, *pipe = NULL;
-	int ch, check = 0, verbose = 0, quiet = 0;
+	struct daemon_opts o;
 
-	/* daemon_setup's flags, plus --exec and --pipe */
-	setlocale(LC_NUMERIC, "C");
-	log_init_daemon("worker");
-	conf = config_default_path();
-	while ((ch = getopt_long(argc, argv, "+c:nqvh", longopts, NULL)) != -1) {
-		switch (ch) {
-		case 'c':
-			conf = optarg;
-			break;
-		case 'n':
-			check = 1;
-			break;
-		case 'v':
-			verbose++;
-			break;
-		case 'q':
-			quiet++;
-			break;
-		case 'e':
-			exec = optarg;
-			break;
-		case 'p':
-			pipe = optarg;
-			break;
-		case 'h':
-			printf("usage: %s\n", USAGE);
-			exit(0);
-		case 'V':
-			printf("worker (akc) %s\n", PACKAGE_VERSION);
-			exit(0);
-		default:
-			fprintf(stderr, "usage: %s\n", USAGE);
-			exit(2);
-		}
+	daemon_setup_ext(argc, argv, "worker", USAGE, 0, longopts, on_flag, w, &o, &w->cfg);
+	if (w->exec == NULL && w->pipe == NULL) {
+		w->exec = w->cfg.worker_exec;
+		if (w->cfg.worker_pipe[0] != '\0')
+			w->pipe = w->cfg.worker_pipe;
 	}
-	if (optind != argc) {
-		fprintf(stderr, "worker: unexpected argument '%s'\nusage: %s\n", argv[optind], USAGE);
-		exit(2);
-	}
-	if (exec != NULL && *exec == '\0') {
-		fprintf(stderr, "worker: --exec needs a command\nusage: %s\n", USAGE);
-		exit(2);
-	}
-	if (pipe != NULL && *pipe == '\0') {
-		fprintf(stderr, "worker: --pipe needs a command\nusage: %s\n", USAGE);
-		exit(2);
-	}
-	if (exec != NULL && pipe != NULL) {
-		fprintf(stderr, "worker: --exec and --pipe exclude each other\nusage: %s\n", USAGE);
-		exit(2);
-	}
-	if (check)
-		log_init("worker");	/* as daemon_setup: plain lines for a person */
-	if (config_load(conf, &w->cfg) != 0)
-		exit(1);
-	daemon_log_level(&w->cfg, verbose, quiet);
-	if (check) {
-		printf("configuration OK\n");
-		exit(0);
-	}
-	/* a flag beats the file; in the file, pipe beats exec (exec has a default) */
-	w->exec = exec != NULL ? exec : w->cfg.worker_exec;
-	w->pipe = exec != NULL ? NULL : pipe != NULL ? pipe : *w->cfg.worker_pipe ? w->cfg.worker_pipe : NULL;
 	if (getenv("AKC_WORKER_FORK") != NULL && strcmp(getenv("AKC_WORKER_FORK"), "1") == 0)
 		spawn_use_fork(1);	/* for bench/: fork+exec instead of vfork */
 	if (getenv("AKC_WORKER_PREFETCH") != NULL && strcmp(getenv("AKC_WORKER_PREFETCH"), "0") == 0)
