@@ -828,10 +828,14 @@ hold(struct master *m, const unsigned char *hdr, size_t hdrlen, const void *buf,
     msec_t now)
 {
 	cJSON *req = json_parse(buf, len);
-	const char *op = json_str(req, "op");
+	struct request rq;
 	struct held *h;
+	char err[256];
+	int bad;
 
-	if (op != NULL && strcmp(op, WORK_OP_QUEUE) == 0) {
+	/* one of another version is held too: handle() refuses and counts it */
+	if (req != NULL && request_parse(req, &rq, &bad, err, sizeof(err)) == 0 &&
+	    rq.op == OP_QUEUE) {
 		cJSON_Delete(req);
 		m->requests++;
 		op_queue(m, hdr, hdrlen, now);

@@ -1045,18 +1045,19 @@ mark_running(struct worker *w)
 	/* the descriptor stays open (and locked) until we exit */
 }
 
-int
-main(int argc, char **argv)
+/*
+ * Everything between the flags and the loop: the worker's id, the proxy's
+ * address, signals, the slots (and --pipe's commands, started). -1 if this
+ * user may not use the proxy (said in the log).
+ */
+static int
+start(struct worker *w)
 {
-	static struct worker worker;
-	struct worker *w = &worker;
 	unsigned char rnd[4];
 	char hex[9], err[512];
-	unsigned long sigs;
 	msec_t now;
 	int i;
 
-	setup(w, argc, argv);
 	std_fds();
 	if (sodium_init() < 0)
 		fatalx("libsodium cannot start");
@@ -1068,7 +1069,7 @@ main(int argc, char **argv)
 	/* a proxy not yet there is waited for; one we may never use is not */
 	if (sock_ipc_access(&w->cfg, MASTER_SVC, err, sizeof(err)) == SOCK_DENIED) {
 		log_warnx("%s", err);
-		return 1;
+		return -1;
 	}
 	signal(SIGPIPE, SIG_IGN);
 	/* what the jobs leave behind comes back to us to be reaped */
@@ -1105,8 +1106,35 @@ main(int argc, char **argv)
 	    w->pipe != NULL ? " once each (--pipe)" : " per job", w->addr + 6);
 	if (w->sc.direct)
 		log_info("a plain command: run as '%s' without the shell", w->sc.argv[0]);
-	daemon_notify("READY=1");
+	return 0;
+}
 
+/* After the loop: the sockets closed, the mark removed. */
+static void
+finish(struct worker *w)
+{
+	int i;
+
+	for (i = 0; i < w->nch; i++)
+		chan_close(w, &w->ch[i]);
+	log_info("stopped");
+	if (w->mark[0] != '\0')
+		(void)unlink(w->mark);
+	nn_term();
+}
+
+int
+main(int argc, char **argv)
+{
+	static struct worker worker;
+	struct worker *w = &worker;
+	unsigned long sigs;
+	msec_t now;
+
+	setup(w, argc, argv);
+	if (start(w) < 0)
+		return 1;
+	daemon_notify("READY=1");
 	for (;;) {
 		sigs = loop_signals(w->loop);
 		now = clock_mono_ms();
@@ -1120,11 +1148,6 @@ main(int argc, char **argv)
 		chans_dispatch(w, now);
 		loop_poll(w->loop, next_deadline(w, now));
 	}
-	for (i = 0; i < w->nch; i++)
-		chan_close(w, &w->ch[i]);
-	log_info("stopped");
-	if (w->mark[0] != '\0')
-		(void)unlink(w->mark);
-	nn_term();
+	finish(w);
 	return 0;
 }
