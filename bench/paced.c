@@ -21,6 +21,7 @@
 #include <nanomsg/nn.h>
 #include <nanomsg/reqrep.h>
 
+#include "proto.h"
 #include "util.h"
 
 /* Process k of conc: jobs k, k + conc, ...; returns the errors in its exit status (capped). */
@@ -52,8 +53,8 @@ child(const char *addr, const char *prefix, long n, double rate, int k, int conc
 			nanosleep(&ts, NULL);
 		}
 		/* payload "x" in base64 */
-		snprintf(req, sizeof(req), "{\"op\":\"submit\",\"id\":\"%s-%ld\",\"payload\":\"eA==\"}",
-		    prefix, i);
+		snprintf(req, sizeof(req), "{\"v\":%d,\"op\":\"submit\",\"id\":\"%s-%ld\","
+		    "\"payload\":\"eA==\"}", WORK_PROTO_VERSION, prefix, i);
 		sent = wall_ms();
 		if (nn_send(s, req, strlen(req), 0) < 0 || (nb = nn_recv(s, &buf, NN_MSG, 0)) < 0) {
 			err++;

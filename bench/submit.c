@@ -43,6 +43,7 @@
 #include <nanomsg/reqrep.h>
 
 #include "b64.h"
+#include "proto.h"
 #include "util.h"
 
 static int
@@ -114,8 +115,9 @@ submitter(const char *addr, const char *prefix, int k, long n, int bytes, int st
 		text[bytes] = '\0';
 		b64_encode_buf(enc, b64_encoded_len((size_t)bytes), text, (size_t)bytes);
 		snprintf(req, (size_t)bytes * 4 / 3 + 256,
-		    "{\"op\":\"submit\",\"id\":\"%s\",\"payload\":\"%s\"}", id, enc);
-		t0 = wall_ms();
+#include "b64.h"
+#include "proto.h"
+#include "util.h"
 		r = call(s, req, 60000, NULL);
 		t1 = wall_ms();
 		if (r != 1) {
@@ -217,7 +219,8 @@ cmd_follow(int argc, char **argv)
 		int any = 0;
 		unsigned long long since0 = since;
 
-		snprintf(req, sizeof(req), "{\"op\":\"results\",\"since\":%llu,\"max\":1000}", since);
+		snprintf(req, sizeof(req), "{\"v\":%d,\"op\":\"results\",\"since\":%llu,"
+		    "\"max\":1000}", WORK_PROTO_VERSION, since);
 		if (call(s, req, 5000, &ans) != 1) {
 			free(ans);
 			usleep(50 * 1000);
@@ -276,8 +279,8 @@ cmd_probe(int argc, char **argv)
 		char req[256];
 		int r;
 
-		snprintf(req, sizeof(req), "{\"op\":\"submit\",\"id\":\"%s-%d\",\"payload\":\"cHJvYmU=\"}",
-		    prefix, ++tries);
+		snprintf(req, sizeof(req), "{\"v\":%d,\"op\":\"submit\",\"id\":\"%s-%d\","
+		    "\"payload\":\"cHJvYmU=\"}", WORK_PROTO_VERSION, prefix, ++tries);
 		r = call(s, req, (int)left + 1, NULL);
 		if (r == 1) {
 			printf("%.3f %d\n", wall_ms(), tries);

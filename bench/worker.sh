@@ -53,9 +53,9 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 1' INT TERM
 
-SUB=$D/submit
-cc -std=gnu11 -D_GNU_SOURCE -O2 -o "$SUB" bench/submit.c -lnanomsg -lcjson ||
-	{ say "cannot build bench/submit.c"; exit 1; }
+# the submitter, as work.sh's: `make bench` builds it against lib/ (proto.h)
+make -s bench >&2 || { say "cannot build the bench clients: make bench"; exit 1; }
+SUB=$PWD/bench/submit
 
 bench_confs "$D" 1
 cat >> "$D/n1.conf" <<CONF

@@ -5,6 +5,7 @@
 #include <grp.h>
 #include <locale.h>
 #include <pwd.h>
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,22 +22,53 @@
 
 void
 daemon_setup(int argc, char **argv, const char *prog, const char *usage,
-    int want_singleton, struct daemon_opts *o, struct akc_config *cfg)
+    int flags, struct daemon_opts *o, struct akc_config *cfg)
 {
-	daemon_setup_ext(argc, argv, prog, usage, want_singleton, NULL, NULL, NULL, o, cfg);
+	daemon_setup_ext(argc, argv, prog, usage, flags, NULL, NULL, NULL, o, cfg);
+}
+
+void
+daemon_usage(const char *usage, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	if (fmt != NULL) {
+		va_start(ap, fmt);
+		vsnprintf(msg, sizeof(msg), fmt, ap);
+		va_end(ap);
+		log_errx("%s", msg);
+	}
+	log_errx("usage: %s", usage);
+	exit(2);
+}
+
+/* The option getopt_long just refused, as it was written ("-x", "--bogus"). */
+static const char *
+bad_option(char **argv, char *buf, size_t len)
+{
+	const char *a = optind > 0 ? argv[optind - 1] : "?";
+
+	/* a short one may be in a cluster ("-nx"), or not yet passed by optind */
+	if (optopt > 0 && optopt < 256 && strncmp(a, "--", 2) != 0)
+		snprintf(buf, len, "-%c", optopt);
+	else
+		snprintf(buf, len, "%.*s", (int)strcspn(a, "="), a);
+	return buf;
 }
 
 #define LONGOPTS_MAX	16
 
 void
 daemon_setup_ext(int argc, char **argv, const char *prog, const char *usage,
-    int want_singleton, const struct option *extra, daemon_opt_cb opt, void *ctx,
+    int flags, const struct option *extra, daemon_opt_cb opt, void *ctx,
     struct daemon_opts *o, struct akc_config *cfg)
 {
 	struct option longopts[LONGOPTS_MAX + 3] = {
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 	};
+	char name[64];
 	int ch, n = 2;
 
 	for (; extra != NULL && extra[n - 2].name != NULL; n++) {
@@ -49,8 +81,9 @@ daemon_setup_ext(int argc, char **argv, const char *prog, const char *usage,
 	log_init_daemon(prog);
 	memset(o, 0, sizeof(*o));
 	o->conf = config_default_path();
-	while ((ch = getopt_long(argc, argv, want_singleton ? "+c:nqvhs:" : "+c:nqvh",
-	    longopts, NULL)) != -1) {
+	opterr = 0;	/* its errors are ours to say, through the log module */
+	while ((ch = getopt_long(argc, argv, (flags & DAEMON_SINGLETON) ? "+:c:nqvhs:" :
+	    "+:c:nqvh", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'c':
 			o->conf = optarg;
@@ -73,11 +106,16 @@ daemon_setup_ext(int argc, char **argv, const char *prog, const char *usage,
 		case 'V':
 			printf("%s (akc) %s\n", prog, PACKAGE_VERSION);
 			exit(0);
+		case ':':
+			daemon_usage(usage, "option '%s' needs an argument",
+			    bad_option(argv, name, sizeof(name)));
+		case '?':
+			daemon_usage(usage, "unknown option '%s'",
+			    bad_option(argv, name, sizeof(name)));
 		default:
 			if (ch >= DAEMON_OPT_BASE && opt != NULL && opt(ch, optarg, ctx) == 0)
 				break;
-			fprintf(stderr, "usage: %s\n", usage);
-			exit(2);
+			daemon_usage(usage, NULL);
 		}
 	}
 	o->argi = optind;
@@ -85,6 +123,9 @@ daemon_setup_ext(int argc, char **argv, const char *prog, const char *usage,
 		log_init(prog);	/* a check is a person's command: plain lines, as a tool's */
 	if (config_load(o->conf, cfg) != 0)
 		exit(1);
+	/* after the configuration, which a script's -n checks first */
+	if (!(flags & DAEMON_OPERANDS) && o->argi < argc)
+		daemon_usage(usage, "unexpected argument '%s'", argv[o->argi]);
 	daemon_log_level(cfg, o->verbose, o->quiet);
 	if (o->check) {
 		printf("configuration OK\n");

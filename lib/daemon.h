@@ -6,6 +6,7 @@
 #include <sys/types.h>
 
 #include "config.h"
+#include "log.h"
 
 struct daemon_opts {
 	const char *conf;
@@ -16,27 +17,40 @@ struct daemon_opts {
 	const char *singleton;	/* -s NAME (singletond) */
 };
 
+/* daemon_setup's flags. */
+#define DAEMON_SINGLETON	0x1	/* -s NAME (singletond) */
+#define DAEMON_OPERANDS		0x2	/* arguments after the options (o->argi) */
+
 /*
- * Parses -c FILE, -n, -v, -q, -h, --version (and -s NAME when
- * want_singleton), starts logging (log_init_daemon; with -n plain
+ * Parses -c FILE, -n, -v, -q, -h, --version (and -s NAME with
+ * DAEMON_SINGLETON), starts logging (log_init_daemon; with -n plain
  * "PROG: message" lines, as a tool's), loads the configuration, sets the
  * log level, and exits as the contract says: 0 after -n with
- * "configuration OK", 2 on usage errors, 1 on a bad configuration.
+ * "configuration OK", 2 on usage errors (an unknown option, a missing
+ * argument, or an argument after the options without DAEMON_OPERANDS:
+ * daemon_usage), 1 on a bad configuration.
  */
 void daemon_setup(int argc, char **argv, const char *prog, const char *usage,
-    int want_singleton, struct daemon_opts *o, struct akc_config *cfg);
+    int flags, struct daemon_opts *o, struct akc_config *cfg);
 /*
  * The same, with a daemon's own long options (at most 16, ended by a NULL
  * name, each with a val of DAEMON_OPT_BASE or above): each one given is
  * handed to opt(val, its argument or NULL, ctx) in order, before the
  * configuration is loaded; opt returns nonzero for a usage error (it has
- * said what was wrong), which exits 2 with the usage line.
+ * said what was wrong, through the log module), which exits 2 with the
+ * usage line.
  */
 #define DAEMON_OPT_BASE	256
 typedef int (*daemon_opt_cb)(int val, const char *arg, void *ctx);
 void daemon_setup_ext(int argc, char **argv, const char *prog, const char *usage,
-    int want_singleton, const struct option *extra, daemon_opt_cb opt, void *ctx,
+    int flags, const struct option *extra, daemon_opt_cb opt, void *ctx,
     struct daemon_opts *o, struct akc_config *cfg);
+/*
+ * A usage error at start-up: what was wrong (fmt; NULL when it was said
+ * already) and the usage line, through the log module; exits 2.
+ */
+__attribute__((noreturn)) void daemon_usage(const char *usage, const char *fmt, ...)
+    AKC_PRINTF(2, 3);
 /*
  * The log level: [node] log-level, or, when -v or -q were given, info one
  * level up per -v and one down per -q (the flags override the file):

@@ -68,9 +68,22 @@ int work_id_valid(const char *id);
 #define KEYS_OP_REMOVE		"remove"
 
 /*
- * The work protocol's ops, {"op":WORK_OP_*} to the master (service
- * MASTER_SVC through singletond's proxy): the tools' and akc-httpd's
- * requests, and the worker's.
+ * The work protocol's version: every work request carries it as "v". A
+ * request without "v" is version 1 (what was sent before "v" existed), so
+ * tools and workers of before still work during a rolling upgrade. The
+ * master refuses a request of another version (code 2, naming both
+ * versions) and counts it in bad_requests and bad_version. Bump it only
+ * when an op or a field changes meaning: a new optional field needs no
+ * bump (the master ignores fields it does not know), and a master that
+ * bumps it should go on serving the version before for one release, so
+ * that nodes can be upgraded one at a time (doc/PROTOCOL.md, Work).
+ */
+#define WORK_PROTO_VERSION	1
+
+/*
+ * The work protocol's ops, {"v":WORK_PROTO_VERSION,"op":WORK_OP_*} to the
+ * master (service MASTER_SVC through singletond's proxy): the tools' and
+ * akc-httpd's requests, and the worker's.
  */
 #define WORK_OP_SUBMIT		"submit"
 #define WORK_OP_STATUS		"status"

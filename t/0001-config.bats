@@ -84,3 +84,44 @@ CONF
 	run memberd -n -c /dev/null extra-argument
 	assert_failure 1
 }
+
+@test "a daemon's usage error says what was wrong through the log module, then the usage line" {
+	node_conf n1
+	local c prog log
+	c=$(conf_of n1)
+	for prog in memberd leaderd master worker akc-httpd singletond; do
+		run "$AKC_BIN/$prog" -c "$c" -x
+		assert_failure 2
+		assert_line --regexp "^${AKC_TIME_RE}$prog: unknown option '-x'\$"
+		assert_line --regexp "^${AKC_TIME_RE}$prog: usage: $prog "
+		run "$AKC_BIN/$prog" -c "$c" --bogus=1
+		assert_failure 2
+		assert_output --partial "$prog: unknown option '--bogus'"
+		run "$AKC_BIN/$prog" -c
+		assert_failure 2
+		assert_output --partial "$prog: option '-c' needs an argument"
+	done
+	# arguments after the options: refused once the configuration is checked
+	for prog in memberd leaderd master worker akc-httpd; do
+		run "$AKC_BIN/$prog" -n -c "$c" extra
+		assert_failure 2
+		assert_line "$prog: unexpected argument 'extra'"
+		refute_output --partial "configuration OK"
+	done
+	run "$AKC_BIN/worker" -c "$c" --exec
+	assert_failure 2
+	assert_output --partial "worker: option '--exec' needs an argument"
+	# under the journal (JOURNAL_STREAM names stderr) as errors: <3>
+	log="$AKC_DIR/usage.log"
+	: > "$log"
+	JOURNAL_STREAM=$(stat -c %d:%i "$log") "$AKC_BIN/worker" -c "$c" --pipe '' 2>>"$log" ||
+	    echo "exit $?" >> "$log"
+	run cat "$log"
+	assert_line "<3>worker: --pipe needs a command"
+	assert_line --regexp "^<3>worker: usage: worker "
+	assert_line "exit 2"
+	JOURNAL_STREAM=$(stat -c %d:%i "$log") "$AKC_BIN/singletond" -c "$c" 2>>"$log" ||
+	    echo "exit $?" >> "$log"
+	run cat "$log"
+	assert_line "<3>singletond: -s NAME is required"
+}

@@ -2,7 +2,8 @@
 # 4004: the work queue's user features on a real 3-node cluster: priorities,
 # delays and per-job timeouts, times in result lines, akc-job, akc-cancel,
 # an id with another payload, akc-submit --batch, workers that unregister
-# or go silent, and times and histories that survive a failover.
+# or go silent, times and histories that survive a failover, and the work
+# protocol's version.
 
 load lib/akc
 load lib/work
@@ -344,4 +345,32 @@ RFC3339='^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}Z$'
 	start_worker n3 >/dev/null
 	wait_until 30 eval '[ "$(job_status n1 k-2)" = done ]'
 	[ "$(result_of n1 k-2 | jq -r .attempts)" = 2 ]
+}
+
+@test "work protocol version: another version is refused with both named and counted; no \"v\" is version 1" {
+	work_cluster 1
+	run master_call n1 '{"v":2,"op":"submit","id":"v-2","payload":"eA=="}'
+	assert_output --partial '"ok":false'
+	assert_output --partial '"code":2'
+	assert_output --partial "work protocol version 2 refused: this master speaks version 1"
+	# what a tool or worker from before "v" sends is version 1, served as ever
+	run master_call n1 '{"op":"submit","id":"v-none","payload":"eA=="}'
+	assert_output --partial '"ok":true'
+	run master_call n1 '{"v":1,"op":"submit","id":"v-1","payload":"eA=="}'
+	assert_output --partial '"ok":true'
+	run master_call n1 '{"v":"1","op":"queue"}'
+	assert_output --partial 'malformed request: \"v\" is not a version number'
+	run master_call n1 '{"v":3,"op":"queue"}'
+	assert_output --partial "work protocol version 3 refused"
+	# the tools speak the version (akc-job: no such job, refused as ever, exit 1)
+	run akc-job -c "$(conf_of n1)" v-2
+	assert_failure 1
+	assert_output "akc-job: no job v-2"
+	local q
+	q=$(akc-queue -c "$(conf_of n1)" --json)
+	[ "$(jq -r '[.pending, .bad_requests, .bad_version] | join(" ")' <<<"$q")" = "2 3 2" ]
+	# the master says so once, in its log, and goes on serving
+	[ "$(grep -c "work protocol version 2 refused" "$AKC_DIR/n1.singletond.log")" = 1 ]
+	[ "$(grep -c "work protocol version 3 refused" "$AKC_DIR/n1.singletond.log")" = 0 ]
+	master_answers n1
 }

@@ -292,7 +292,7 @@ reports_of() { grep -c "\"op\":\"\(done\|failed\)\".*\"id\":\"$1\"" "$AKC_DIR/fa
 	kill -TERM "$w"
 	wait_until 5 process_exited "$w"
 	(( ($(date +%s%N) - t0) / 1000000 < 4000 ))
-	grep -q "\"op\":\"unregister\",\"worker\":\"n1-$w-" "$AKC_DIR/fake.log"
+	grep -q "\"v\":1,\"op\":\"unregister\",\"worker\":\"n1-$w-" "$AKC_DIR/fake.log"
 	grep -q "unregistered: the master gives our jobs to other workers" "$AKC_DIR/n1.worker.log"
 	grep -q "worker: stopped" "$AKC_DIR/n1.worker.log"
 	# the master took the unregister: no report for the killed job

@@ -413,6 +413,7 @@ ask(struct app *a)
 		    "the master's proxy is not running (stale socket)" : err);
 	else if (!busy(a, SLOT_QUEUE)) {
 		req = cJSON_CreateObject();
+		cJSON_AddNumberToObject(req, "v", WORK_PROTO_VERSION);
 		cJSON_AddStringToObject(req, "op", WORK_OP_QUEUE);
 		call(a, SLOT_QUEUE, MASTER_SVC, req, QUEUE_TIMEOUT);
 	}

@@ -100,6 +100,7 @@ wc_request(const char *op)
 {
 	cJSON *r = cJSON_CreateObject();
 
+	cJSON_AddNumberToObject(r, "v", WORK_PROTO_VERSION);
 	cJSON_AddStringToObject(r, "op", op);
 	return r;
 }

@@ -101,6 +101,7 @@ work_request(const char *op)
 {
 	cJSON *o = cJSON_CreateObject();
 
+	cJSON_AddNumberToObject(o, "v", WORK_PROTO_VERSION);
 	cJSON_AddStringToObject(o, "op", op);
 	return o;
 }

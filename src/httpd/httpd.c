@@ -551,10 +551,6 @@ main(int argc, char **argv)
 	struct daemon_opts o;
 
 	daemon_setup(argc, argv, "akc-httpd", USAGE, 0, &o, &h.cfg);
-	if (o.argi != argc) {
-		fprintf(stderr, "usage: %s\n", USAGE);
-		return 2;
-	}
 	if (sodium_init() < 0)
 		fatalx("libsodium cannot start");
 	snprintf(h.www_dir, sizeof(h.www_dir), "%s", h.cfg.http_www_dir[0] != '\0' ?

@@ -60,6 +60,7 @@ ask(struct client *c)
 {
 	cJSON *req = cJSON_CreateObject();
 
+	cJSON_AddNumberToObject(req, "v", WORK_PROTO_VERSION);
 	cJSON_AddStringToObject(req, "op", WORK_OP_RESULTS);
 	cJSON_AddNumberToObject(req, "since", (double)c->since);
 	cJSON_AddNumberToObject(req, "max", PAGE);

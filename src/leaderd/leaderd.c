@@ -445,10 +445,6 @@ main(int argc, char **argv)
 	unsigned long sigs;
 
 	daemon_setup(argc, argv, "leaderd", USAGE, 0, &o, &l.cfg);
-	if (o.argi != argc) {
-		fprintf(stderr, "usage: %s\n", USAGE);
-		return 2;
-	}
 	if (daemon_run_dir(&l.cfg) < 0)
 		return 1;
 	signal(SIGPIPE, SIG_IGN);

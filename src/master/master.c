@@ -99,14 +99,13 @@ struct master {
 	int npark, cappark;
 	struct policy p;		/* the job policy: policy.c */
 	uint64_t requests, bad;		/* requests, and malformed ones (queue: bad_requests) */
+	uint64_t bad_version;		/* of them, of another work protocol version */
 	msec_t next_tick;
 	struct latency lat;
 	struct waiters wt;		/* results and status long polls */
 	uint64_t epoch_seq;		/* our epoch marker: nothing is woken before it is committed */
 	uint64_t wake_seen;		/* result lines up to here were looked at for waiters */
 };
-
-static struct master M;
 
 /* ---- answers ---- */
 
@@ -140,11 +139,11 @@ refuse(int code, const char *fmt, ...)
 }
 
 static void
-send_now(const unsigned char *hdr, size_t hdrlen, cJSON *body)
+send_now(struct master *m, const unsigned char *hdr, size_t hdrlen, cJSON *body)
 {
 	char *txt = json_print(body);
 
-	if (sock_send_raw(M.s, hdr, hdrlen, txt, strlen(txt)) < 0)
+	if (sock_send_raw(m->s, hdr, hdrlen, txt, strlen(txt)) < 0)
 		log_debug("an answer could not be sent: %s", nn_strerror(nn_errno()));
 	cJSON_free(txt);
 	cJSON_Delete(body);
@@ -159,24 +158,24 @@ send_now(const unsigned char *hdr, size_t hdrlen, cJSON *body)
  * might not find (repl.c, rule 3): nothing may be told from it before.
  */
 static void
-send_at(const unsigned char *hdr, size_t hdrlen, cJSON *body, uint64_t need)
+send_at(struct master *m, const unsigned char *hdr, size_t hdrlen, cJSON *body, uint64_t need)
 {
-	if (M.nrep == M.caprep) {
-		M.caprep = M.caprep ? 2 * M.caprep : 64;
-		M.rep = xreallocarray(M.rep, M.caprep, sizeof(*M.rep));
+	if (m->nrep == m->caprep) {
+		m->caprep = m->caprep ? 2 * m->caprep : 64;
+		m->rep = xreallocarray(m->rep, m->caprep, sizeof(*m->rep));
 	}
-	memcpy(M.rep[M.nrep].hdr, hdr, hdrlen);
-	M.rep[M.nrep].hdrlen = hdrlen;
-	M.rep[M.nrep].body = body;
-	M.rep[M.nrep].need = need;
-	M.rep[M.nrep].at = clock_mono_ms();
-	M.nrep++;
+	memcpy(m->rep[m->nrep].hdr, hdr, hdrlen);
+	m->rep[m->nrep].hdrlen = hdrlen;
+	m->rep[m->nrep].body = body;
+	m->rep[m->nrep].need = need;
+	m->rep[m->nrep].at = clock_mono_ms();
+	m->nrep++;
 }
 
 static void
-send_later(const unsigned char *hdr, size_t hdrlen, cJSON *body)
+send_later(struct master *m, const unsigned char *hdr, size_t hdrlen, cJSON *body)
 {
-	send_at(hdr, hdrlen, body, M.j.seq);
+	send_at(m, hdr, hdrlen, body, m->j.seq);
 }
 
 /* ---- events ---- */
@@ -232,39 +231,39 @@ result_line(const struct job *jb, uint64_t seq, const char *status, const char *
 }
 
 static void
-latency_observe(msec_t ms)
+latency_observe(struct master *m, msec_t ms)
 {
 	size_t i;
 
 	for (i = 0; i < LAT_N; i++)
 		if (ms <= lat_le[i])
-			M.lat.le[i]++;
-	M.lat.n++;
-	M.lat.sum_ms += (double)ms;
+			m->lat.le[i]++;
+	m->lat.n++;
+	m->lat.sum_ms += (double)ms;
 }
 
 /* Journals an event and applies it; a finished job's result line goes with it. */
 static uint64_t
-record(cJSON *ev)
+record(struct master *m, cJSON *ev)
 {
 	char err[256];
 	uint64_t seq;
 	const char *e = json_str(ev, "e");
 	struct job *jb;
 
-	json_add_u64(ev, "ep", M.r.c.epoch);
-	seq = journal_append(&M.j, ev);
-	if (work_apply(&M.w, seq, ev, err, sizeof(err)) < 0)
+	json_add_u64(ev, "ep", m->r.c.epoch);
+	seq = journal_append(&m->j, ev);
+	if (work_apply(&m->w, seq, ev, err, sizeof(err)) < 0)
 		fatalx("internal error: %s", err);
 	if (strcmp(e, EV_EPOCH) == 0 || strcmp(e, EV_FORGET) == 0) {
 		cJSON_Delete(ev);
 		return seq;
 	}
-	jb = work_find(&M.w, json_str(ev, "id"));
+	jb = work_find(&m->w, json_str(ev, "id"));
 	if (strcmp(e, EV_ACCEPTED) == 0)
 		jb->accepted_at = clock_mono_ms();
 	else if (strcmp(e, EV_COMPLETED) == 0 && jb->accepted_at > 0)
-		latency_observe(clock_mono_ms() - jb->accepted_at);
+		latency_observe(m, clock_mono_ms() - jb->accepted_at);
 	if (strcmp(e, EV_COMPLETED) == 0 || strcmp(e, EV_FAILED) == 0 || strcmp(e, EV_CANCELLED) == 0) {
 		int done = strcmp(e, EV_COMPLETED) == 0;
 		const char *key = done ? work_result_key(ev) : "result";
@@ -274,7 +273,7 @@ record(cJSON *ev)
 
 		if (json_str(ev, "stderr") != NULL)
 			cJSON_AddStringToObject(l, "stderr", json_str(ev, "stderr"));
-		journal_put_result(&M.j, seq, l);
+		journal_put_result(&m->j, seq, l);
 		cJSON_Delete(l);
 		log_debug("job %s %s after %d attempt%s", jb->id, job_status_name(jb->status),
 		    jb->attempts, jb->attempts == 1 ? "" : "s");
@@ -287,17 +286,16 @@ record(cJSON *ev)
 static void
 emit(void *arg, cJSON *ev)
 {
-	(void)arg;
-	record(ev);
+	record(arg, ev);
 }
 
 /* ---- workers ---- */
 
 /* Tells a worker, in an answer to it, which of its attempts were cancelled. */
 static cJSON *
-with_kills(cJSON *r, const char *worker)
+with_kills(struct master *m, cJSON *r, const char *worker)
 {
-	cJSON *ids = policy_kills(&M.p, worker);
+	cJSON *ids = policy_kills(&m->p, worker);
 
 	if (ids != NULL)
 		cJSON_AddItemToObject(r, "cancel", ids);
@@ -306,7 +304,7 @@ with_kills(cJSON *r, const char *worker)
 
 /* The answer that hands job jb (started for worker already) to it. */
 static cJSON *
-job_answer(const struct job *jb, const char *worker)
+job_answer(struct master *m, const struct job *jb, const char *worker)
 {
 	cJSON *r = ok(), *o;
 
@@ -314,43 +312,43 @@ job_answer(const struct job *jb, const char *worker)
 	cJSON_AddStringToObject(o, "id", jb->id);
 	cJSON_AddStringToObject(o, "payload", jb->payload);
 	cJSON_AddNumberToObject(o, "attempt", jb->attempts);
-	cJSON_AddNumberToObject(o, "timeout_ms", (double)policy_timeout(&M.p, jb));
-	return with_kills(r, worker);
+	cJSON_AddNumberToObject(o, "timeout_ms", (double)policy_timeout(&m->p, jb));
+	return with_kills(m, r, worker);
 }
 
 static cJSON *
-no_job(const char *worker)
+no_job(struct master *m, const char *worker)
 {
 	cJSON *r = ok();
 
 	cJSON_AddNullToObject(r, "job");
-	return with_kills(r, worker);
+	return with_kills(m, r, worker);
 }
 
 /* Ready work to parked long polls, oldest first. */
 static void
-dispatch(void)
+dispatch(struct master *m)
 {
 	struct job *jb;
 	int64_t wall = clock_wall_ms();
 
-	while (M.npark > 0 && (jb = policy_next(&M.p, M.park[0].worker, wall)) != NULL) {
-		struct parked p = M.park[0];
+	while (m->npark > 0 && (jb = policy_next(&m->p, m->park[0].worker, wall)) != NULL) {
+		struct parked p = m->park[0];
 
-		memmove(&M.park[0], &M.park[1], (size_t)(M.npark - 1) * sizeof(*M.park));
-		M.npark--;
-		send_later(p.hdr, p.hdrlen, job_answer(jb, p.worker));
+		memmove(&m->park[0], &m->park[1], (size_t)(m->npark - 1) * sizeof(*m->park));
+		m->npark--;
+		send_later(m, p.hdr, p.hdrlen, job_answer(m, jb, p.worker));
 	}
 }
 
 /* A cancel for a parked worker goes at once, in an answer without a job. */
 static void
-unpark_kills(void)
+unpark_kills(struct master *m)
 {
 	int i;
 
-	for (i = 0; i < M.npark; ) {
-		cJSON *ids = policy_kills(&M.p, M.park[i].worker);
+	for (i = 0; i < m->npark; ) {
+		cJSON *ids = policy_kills(&m->p, m->park[i].worker);
 
 		if (ids == NULL) {
 			i++;
@@ -361,17 +359,18 @@ unpark_kills(void)
 
 			cJSON_AddNullToObject(r, "job");
 			cJSON_AddItemToObject(r, "cancel", ids);
-			send_later(M.park[i].hdr, M.park[i].hdrlen, r);
+			send_later(m, m->park[i].hdr, m->park[i].hdrlen, r);
 		}
-		memmove(&M.park[i], &M.park[i + 1], (size_t)(M.npark - i - 1) * sizeof(*M.park));
-		M.npark--;
+		memmove(&m->park[i], &m->park[i + 1],
+		    (size_t)(m->npark - i - 1) * sizeof(*m->park));
+		m->npark--;
 	}
 }
 
 /* ---- requests ---- */
 
 static void
-op_submit(const struct request *rq, const unsigned char *hdr, size_t hdrlen)
+op_submit(struct master *m, const struct request *rq, const unsigned char *hdr, size_t hdrlen)
 {
 	const char *id = rq->id;
 	char gen[33], err[256];
@@ -387,9 +386,9 @@ op_submit(const struct request *rq, const unsigned char *hdr, size_t hdrlen)
 			snprintf(gen + 2 * i, 3, "%02x", rnd[i]);
 		id = gen;
 	}
-	if ((code = policy_submit(&M.p, id, rq->payload, &rq->opts, clock_wall_ms(), &isnew, &since,
-	    err, sizeof(err))) != 0) {
-		send_later(hdr, hdrlen, refuse(code, "%s", err));
+	if ((code = policy_submit(&m->p, id, rq->payload, &rq->opts, clock_wall_ms(), &isnew,
+	    &since, err, sizeof(err))) != 0) {
+		send_later(m, hdr, hdrlen, refuse(code, "%s", err));
 		return;
 	}
 	/* a known id's first acceptance may not be synced yet: the answer waits as well */
@@ -398,18 +397,18 @@ op_submit(const struct request *rq, const unsigned char *hdr, size_t hdrlen)
 	cJSON_AddBoolToObject(r, "new", isnew);
 	/* its result line, once there is one, comes after this seq */
 	json_add_u64(r, "since", since);
-	send_later(hdr, hdrlen, r);
+	send_later(m, hdr, hdrlen, r);
 }
 
 /* One job's state as akc-job shows it (the job op). */
 static void
-op_job(const struct request *rq, const unsigned char *hdr, size_t hdrlen)
+op_job(struct master *m, const struct request *rq, const unsigned char *hdr, size_t hdrlen)
 {
 	struct job *jb;
 	cJSON *r, *o;
 
-	if ((jb = work_find(&M.w, rq->id)) == NULL) {
-		send_later(hdr, hdrlen, refuse(1, "no job %s", rq->id));
+	if ((jb = work_find(&m->w, rq->id)) == NULL) {
+		send_later(m, hdr, hdrlen, refuse(1, "no job %s", rq->id));
 		return;
 	}
 	r = ok();
@@ -425,35 +424,35 @@ op_job(const struct request *rq, const unsigned char *hdr, size_t hdrlen)
 	add_times(o, jb);
 	if (jb->ready_at > 0)
 		cJSON_AddItemToObject(o, "ready_at", work_time_json(jb->ready_at));
-	cJSON_AddNumberToObject(o, "timeout_ms", (double)policy_timeout(&M.p, jb));
+	cJSON_AddNumberToObject(o, "timeout_ms", (double)policy_timeout(&m->p, jb));
 	if (jb->seq)
 		cJSON_AddNumberToObject(o, "seq", (double)jb->seq);
 	cJSON_AddItemToObject(o, "history", work_history_json(jb));
 	if (jb->hist_dropped)
 		cJSON_AddNumberToObject(o, "history_dropped", jb->hist_dropped);
-	send_later(hdr, hdrlen, r);
+	send_later(m, hdr, hdrlen, r);
 }
 
 static void
-op_cancel(const struct request *rq, const unsigned char *hdr, size_t hdrlen)
+op_cancel(struct master *m, const struct request *rq, const unsigned char *hdr, size_t hdrlen)
 {
 	char err[300];
 	cJSON *r;
 
-	if (policy_cancel(&M.p, rq->id, clock_wall_ms(), err, sizeof(err)) != 0) {
-		send_later(hdr, hdrlen, refuse(1, "%s", err));
+	if (policy_cancel(&m->p, rq->id, clock_wall_ms(), err, sizeof(err)) != 0) {
+		send_later(m, hdr, hdrlen, refuse(1, "%s", err));
 		return;
 	}
-	unpark_kills();
+	unpark_kills(m);
 	r = ok();
 	cJSON_AddStringToObject(r, "id", rq->id);
-	json_add_u64(r, "seq", M.w.seq);
-	send_later(hdr, hdrlen, r);
+	json_add_u64(r, "seq", m->w.seq);
+	send_later(m, hdr, hdrlen, r);
 }
 
 /* A status answer: the job as it is now. */
 static cJSON *
-status_answer(const struct job *jb)
+status_answer(struct master *m, const struct job *jb)
 {
 	cJSON *r = ok(), *line;
 
@@ -465,7 +464,7 @@ status_answer(const struct job *jb)
 		cJSON_AddStringToObject(r, "worker", jb->worker);
 	if (jb->seq) {
 		cJSON_AddNumberToObject(r, "seq", (double)jb->seq);
-		if ((line = journal_result(&M.j, jb->seq)) != NULL) {
+		if ((line = journal_result(&m->j, jb->seq)) != NULL) {
 			const char *key;
 
 			line_shown(line);
@@ -480,18 +479,19 @@ status_answer(const struct job *jb)
 }
 
 static cJSON *
-status_of(const char *id)
+status_of(struct master *m, const char *id)
 {
 	struct job *jb;
 
-	if (id == NULL || (jb = work_find(&M.w, id)) == NULL)
+	if (id == NULL || (jb = work_find(&m->w, id)) == NULL)
 		return refuse(1, "no job '%.40s'", id ? id : "");
-	return status_answer(jb);
+	return status_answer(m, jb);
 }
 
 /* Parks a long poll; 0, or -1 when too many are parked (it is answered at once). */
 static int
-park(enum waiter_kind kind, const struct request *rq, const unsigned char *hdr, size_t hdrlen)
+park(struct master *m, enum waiter_kind kind, const struct request *rq,
+    const unsigned char *hdr, size_t hdrlen)
 {
 	struct waiter w;
 
@@ -504,32 +504,32 @@ park(enum waiter_kind kind, const struct request *rq, const unsigned char *hdr, 
 	if (kind == WAIT_STATUS)
 		snprintf(w.id, sizeof(w.id), "%s", rq->id);
 	w.until = clock_mono_ms() + rq->wait;
-	return waiters_park(&M.wt, &w);
+	return waiters_park(&m->wt, &w);
 }
 
 static void
-op_status(const struct request *rq, const unsigned char *hdr, size_t hdrlen)
+op_status(struct master *m, const struct request *rq, const unsigned char *hdr, size_t hdrlen)
 {
-	struct job *jb = rq->id ? work_find(&M.w, rq->id) : NULL;
+	struct job *jb = rq->id ? work_find(&m->w, rq->id) : NULL;
 
 	/* with wait, an unfinished job's answer waits for its result line's commit */
 	if (rq->wait > 0 && jb != NULL && jb->status != JOB_DONE && jb->status != JOB_FAILED &&
-	    park(WAIT_STATUS, rq, hdr, hdrlen) == 0)
+	    park(m, WAIT_STATUS, rq, hdr, hdrlen) == 0)
 		return;
 	/* a status read after its job's events were accepted: same sync */
-	send_later(hdr, hdrlen, status_of(rq->id));
+	send_later(m, hdr, hdrlen, status_of(m, rq->id));
 }
 
 /* A results answer: the committed lines after since, at most max; *n of them. */
 static cJSON *
-results_answer(uint64_t since, long max, int *n)
+results_answer(struct master *m, uint64_t since, long max, int *n)
 {
 	cJSON *r = ok(), *arr;
 	uint64_t next;
 
 	arr = cJSON_AddArrayToObject(r, "results");
 	/* only what is durable: a result is never shown and then lost */
-	next = journal_results(&M.j, since, (int)max, arr);
+	next = journal_results(&m->j, since, (int)max, arr);
 	{
 		cJSON *line;
 
@@ -540,7 +540,8 @@ results_answer(uint64_t since, long max, int *n)
 		cJSON *last = cJSON_GetArrayItem(arr, cJSON_GetArraySize(arr) - 1);
 		long s;
 
-		if (json_int(last, "seq", 0, 1L << 53, &s) == 0 && (uint64_t)s <= repl_commit_point(&M.r)) {
+		if (json_int(last, "seq", 0, 1L << 53, &s) == 0 &&
+		    (uint64_t)s <= repl_commit_point(&m->r)) {
 			next = (uint64_t)s;	/* the last one shown: the next page starts after it */
 			break;
 		}
@@ -553,46 +554,46 @@ results_answer(uint64_t since, long max, int *n)
 }
 
 static void
-op_results(const struct request *rq, const unsigned char *hdr, size_t hdrlen)
+op_results(struct master *m, const struct request *rq, const unsigned char *hdr, size_t hdrlen)
 {
 	int n;
-	cJSON *r = results_answer((uint64_t)rq->since, rq->max, &n);
+	cJSON *r = results_answer(m, (uint64_t)rq->since, rq->max, &n);
 
 	/* with wait, nothing new is not answered until something is (or the wait ends) */
-	if (n == 0 && rq->wait > 0 && park(WAIT_RESULTS, rq, hdr, hdrlen) == 0) {
+	if (n == 0 && rq->wait > 0 && park(m, WAIT_RESULTS, rq, hdr, hdrlen) == 0) {
 		cJSON_Delete(r);
 		return;
 	}
-	send_later(hdr, hdrlen, r);
+	send_later(m, hdr, hdrlen, r);
 }
 
 /* The queue answer's figures for akc-httpd: latency histogram and journal size. */
 static void
-add_stats(cJSON *r)
+add_stats(struct master *m, cJSON *r)
 {
 	cJSON *o = cJSON_AddObjectToObject(r, "latency"), *b, *pair;
 	size_t i;
 
-	cJSON_AddNumberToObject(o, "count", (double)M.lat.n);
-	cJSON_AddNumberToObject(o, "sum_ms", M.lat.sum_ms);
+	cJSON_AddNumberToObject(o, "count", (double)m->lat.n);
+	cJSON_AddNumberToObject(o, "sum_ms", m->lat.sum_ms);
 	b = cJSON_AddArrayToObject(o, "buckets");
 	for (i = 0; i < LAT_N; i++) {
 		pair = cJSON_CreateArray();
 		cJSON_AddItemToArray(pair, cJSON_CreateNumber((double)lat_le[i]));
-		cJSON_AddItemToArray(pair, cJSON_CreateNumber((double)M.lat.le[i]));
+		cJSON_AddItemToArray(pair, cJSON_CreateNumber((double)m->lat.le[i]));
 		cJSON_AddItemToArray(b, pair);
 	}
-	o = cJSON_AddObjectToObject(r, "parked");	/* long polls (waiting: see waiting()) */
-	cJSON_AddNumberToObject(o, "results", M.wt.nresults);
-	cJSON_AddNumberToObject(o, "status", M.wt.nstatus);
+	o = cJSON_AddObjectToObject(r, "parked");	/* long polls (waiting: see waiting(m)) */
+	cJSON_AddNumberToObject(o, "results", m->wt.nresults);
+	cJSON_AddNumberToObject(o, "status", m->wt.nstatus);
 	cJSON_AddNumberToObject(o, "max", WAITERS_MAX);
-	cJSON_AddNumberToObject(o, "woken", (double)M.wt.woken);
-	cJSON_AddNumberToObject(o, "expired", (double)M.wt.expired);
-	cJSON_AddNumberToObject(o, "full", (double)M.wt.full);
+	cJSON_AddNumberToObject(o, "woken", (double)m->wt.woken);
+	cJSON_AddNumberToObject(o, "expired", (double)m->wt.expired);
+	cJSON_AddNumberToObject(o, "full", (double)m->wt.full);
 	o = cJSON_AddObjectToObject(r, "journal");
-	cJSON_AddNumberToObject(o, "seq", (double)M.j.seq);
-	cJSON_AddNumberToObject(o, "snapshot_seq", (double)M.j.snap_seq);
-	cJSON_AddNumberToObject(o, "bytes", (double)journal_disk_bytes(&M.j));
+	cJSON_AddNumberToObject(o, "seq", (double)m->j.seq);
+	cJSON_AddNumberToObject(o, "snapshot_seq", (double)m->j.snap_seq);
+	cJSON_AddNumberToObject(o, "bytes", (double)journal_disk_bytes(&m->j));
 }
 
 /*
@@ -600,12 +601,12 @@ add_stats(cJSON *r)
  * recovery, or replication that does not move), or null. Returns 1 when it waits.
  */
 static int
-waiting(msec_t now, cJSON *r)
+waiting(struct master *m, msec_t now, cJSON *r)
 {
 	char why[2048];
 
-	cJSON_AddBoolToObject(r, "recovering", M.r.recovering);
-	if (repl_waiting(&M.r, now, why, sizeof(why))) {
+	cJSON_AddBoolToObject(r, "recovering", m->r.recovering);
+	if (repl_waiting(&m->r, now, why, sizeof(why))) {
 		utf8_scrub(why);
 		cJSON_AddStringToObject(r, "waiting", why);
 		return 1;
@@ -615,63 +616,65 @@ waiting(msec_t now, cJSON *r)
 }
 
 static void
-op_queue(const unsigned char *hdr, size_t hdrlen, msec_t now)
+op_queue(struct master *m, const unsigned char *hdr, size_t hdrlen, msec_t now)
 {
 	cJSON *r = ok(), *ws, *run;
 	struct job *jb;
 	int i;
 	int64_t wall = clock_wall_ms();
 
-	cJSON_AddNumberToObject(r, "pending", (double)M.w.npending);
-	cJSON_AddNumberToObject(r, "in_progress", (double)M.w.nrunning);
-	cJSON_AddNumberToObject(r, "done", (double)M.w.ndone);
-	cJSON_AddNumberToObject(r, "failed", (double)M.w.nfailed);
-	cJSON_AddNumberToObject(r, "cancelled", (double)M.w.ncancelled);
-	work_next(&M.w, wall);	/* delayed jobs whose time came count as ready */
-	cJSON_AddNumberToObject(r, "delayed", (double)work_ndelayed(&M.w));
-	cJSON_AddNumberToObject(r, "forgotten", (double)M.w.nforgotten);
+	cJSON_AddNumberToObject(r, "pending", (double)m->w.npending);
+	cJSON_AddNumberToObject(r, "in_progress", (double)m->w.nrunning);
+	cJSON_AddNumberToObject(r, "done", (double)m->w.ndone);
+	cJSON_AddNumberToObject(r, "failed", (double)m->w.nfailed);
+	cJSON_AddNumberToObject(r, "cancelled", (double)m->w.ncancelled);
+	work_next(&m->w, wall);	/* delayed jobs whose time came count as ready */
+	cJSON_AddNumberToObject(r, "delayed", (double)work_ndelayed(&m->w));
+	cJSON_AddNumberToObject(r, "forgotten", (double)m->w.nforgotten);
 	/* every job is in one of the five (the finished count the forgotten) */
 	cJSON_AddNumberToObject(r, "accepted",
-	    (double)(M.w.npending + M.w.nrunning + M.w.ndone + M.w.nfailed + M.w.ncancelled));
-	cJSON_AddNumberToObject(r, "seq", (double)M.w.seq);
-	cJSON_AddNumberToObject(r, "requests", (double)M.requests);
-	cJSON_AddNumberToObject(r, "bad_requests", (double)M.bad);
+	    (double)(m->w.npending + m->w.nrunning + m->w.ndone + m->w.nfailed + m->w.ncancelled));
+	cJSON_AddNumberToObject(r, "seq", (double)m->w.seq);
+	cJSON_AddNumberToObject(r, "requests", (double)m->requests);
+	cJSON_AddNumberToObject(r, "bad_requests", (double)m->bad);
+	cJSON_AddNumberToObject(r, "bad_version", (double)m->bad_version);
 	ws = cJSON_AddArrayToObject(r, "workers");
-	for (i = 0; i < M.p.nwks; i++) {
+	for (i = 0; i < m->p.nwks; i++) {
 		cJSON *o = cJSON_CreateObject(), *jobs = cJSON_CreateArray();
 
-		cJSON_AddStringToObject(o, "worker", M.p.wks[i].id);
-		for (jb = M.w.run_head; jb != NULL; jb = jb->next)
-			if (strcmp(jb->worker, M.p.wks[i].id) == 0)
+		cJSON_AddStringToObject(o, "worker", m->p.wks[i].id);
+		for (jb = m->w.run_head; jb != NULL; jb = jb->next)
+			if (strcmp(jb->worker, m->p.wks[i].id) == 0)
 				cJSON_AddItemToArray(jobs, cJSON_CreateString(jb->id));
 		cJSON_AddStringToObject(o, "state", cJSON_GetArraySize(jobs) ? "busy" : "idle");
 		cJSON_AddItemToObject(o, "jobs", jobs);
-		cJSON_AddNumberToObject(o, "seen_ms", (double)(now - M.p.wks[i].seen));
+		cJSON_AddNumberToObject(o, "seen_ms", (double)(now - m->p.wks[i].seen));
 		cJSON_AddItemToArray(ws, o);
 	}
 	ws = cJSON_AddArrayToObject(r, "standbys");
-	for (i = 0; i < M.r.c.nsb; i++) {
-		const struct rc_standby *sb = &M.r.c.sb[i];
+	for (i = 0; i < m->r.c.nsb; i++) {
+		const struct rc_standby *sb = &m->r.c.sb[i];
 		cJSON *o = cJSON_CreateObject();
 
 		cJSON_AddStringToObject(o, "node", sb->name);
 		cJSON_AddNumberToObject(o, "acked", (double)sb->acked);
 		cJSON_AddBoolToObject(o, "replica", sb->in_set);
-		cJSON_AddNumberToObject(o, "lag", M.j.seq > sb->acked ? (double)(M.j.seq - sb->acked) : 0);
+		cJSON_AddNumberToObject(o, "lag",
+		    m->j.seq > sb->acked ? (double)(m->j.seq - sb->acked) : 0);
 		if (sb->heard != 0)
 			cJSON_AddNumberToObject(o, "heard_ms", (double)(now - sb->heard));
 		else
 			cJSON_AddNullToObject(o, "heard_ms");
 		cJSON_AddItemToArray(ws, o);
 	}
-	add_stats(r);
-	cJSON_AddNumberToObject(r, "epoch", (double)M.r.c.epoch);
-	cJSON_AddNumberToObject(r, "committed", (double)repl_commit_point(&M.r));
-	cJSON_AddNumberToObject(r, "replica_set", M.r.c.nset);
-	cJSON_AddNumberToObject(r, "quorum", M.r.c.nset ? M.r.c.quorum : 0);
-	cJSON_AddItemToObject(r, "link", repl_link_json(&M.r, now));
+	add_stats(m, r);
+	cJSON_AddNumberToObject(r, "epoch", (double)m->r.c.epoch);
+	cJSON_AddNumberToObject(r, "committed", (double)repl_commit_point(&m->r));
+	cJSON_AddNumberToObject(r, "replica_set", m->r.c.nset);
+	cJSON_AddNumberToObject(r, "quorum", m->r.c.nset ? m->r.c.quorum : 0);
+	cJSON_AddItemToObject(r, "link", repl_link_json(&m->r, now));
 	run = cJSON_AddArrayToObject(r, "running");
-	for (jb = M.w.run_head; jb != NULL; jb = jb->next) {
+	for (jb = m->w.run_head; jb != NULL; jb = jb->next) {
 		cJSON *o = cJSON_CreateObject();
 
 		cJSON_AddStringToObject(o, "id", jb->id);
@@ -681,43 +684,45 @@ op_queue(const unsigned char *hdr, size_t hdrlen, msec_t now)
 		cJSON_AddItemToArray(run, o);
 	}
 	/* stalled or recovering: the answer says why, now, rather than wait with the rest */
-	if (waiting(now, r)) {
-		send_now(hdr, hdrlen, r);
+	if (waiting(m, now, r)) {
+		send_now(m, hdr, hdrlen, r);
 		return;
 	}
-	send_later(hdr, hdrlen, r);
+	send_later(m, hdr, hdrlen, r);
 }
 
 static void
-op_request(const struct request *rq, const unsigned char *hdr, size_t hdrlen, msec_t now)
+op_request(struct master *m, const struct request *rq, const unsigned char *hdr, size_t hdrlen,
+    msec_t now)
 {
 	const char *w = rq->worker;
 	long wait = rq->wait;
 	struct job *jb;
 
-	policy_seen(&M.p, w, now);
-	if ((jb = policy_next(&M.p, w, clock_wall_ms())) != NULL) {
-		send_later(hdr, hdrlen, job_answer(jb, w));
+	policy_seen(&m->p, w, now);
+	if ((jb = policy_next(&m->p, w, clock_wall_ms())) != NULL) {
+		send_later(m, hdr, hdrlen, job_answer(m, jb, w));
 		return;
 	}
 	/* a cancel to tell goes now, not after the long poll */
-	if (wait <= 0 || policy_kills_for(&M.p, w)) {
-		send_later(hdr, hdrlen, no_job(w));
+	if (wait <= 0 || policy_kills_for(&m->p, w)) {
+		send_later(m, hdr, hdrlen, no_job(m, w));
 		return;
 	}
-	if (M.npark == M.cappark) {
-		M.cappark = M.cappark ? 2 * M.cappark : 16;
-		M.park = xreallocarray(M.park, M.cappark, sizeof(*M.park));
+	if (m->npark == m->cappark) {
+		m->cappark = m->cappark ? 2 * m->cappark : 16;
+		m->park = xreallocarray(m->park, m->cappark, sizeof(*m->park));
 	}
-	memcpy(M.park[M.npark].hdr, hdr, hdrlen);
-	M.park[M.npark].hdrlen = hdrlen;
-	snprintf(M.park[M.npark].worker, sizeof(M.park[0].worker), "%s", w);
-	M.park[M.npark].until = now + wait;
-	M.npark++;
+	memcpy(m->park[m->npark].hdr, hdr, hdrlen);
+	m->park[m->npark].hdrlen = hdrlen;
+	snprintf(m->park[m->npark].worker, sizeof(m->park[0].worker), "%s", w);
+	m->park[m->npark].until = now + wait;
+	m->npark++;
 }
 
 static void
-op_done(const struct request *rq, const unsigned char *hdr, size_t hdrlen, msec_t now)
+op_done(struct master *m, const struct request *rq, const unsigned char *hdr, size_t hdrlen,
+    msec_t now)
 {
 	const char *w = rq->worker;
 	char err[300];
@@ -727,10 +732,10 @@ op_done(const struct request *rq, const unsigned char *hdr, size_t hdrlen, msec_
 	size_t len;
 	int rc;
 
-	policy_seen(&M.p, w, now);
+	policy_seen(&m->p, w, now);
 	if (rq->op == OP_DONE) {
 		if ((bin = request_result(rq->result, &len, err, sizeof(err))) == NULL) {
-			send_later(hdr, hdrlen, with_kills(refuse(2, "%s", err), w));
+			send_later(m, hdr, hdrlen, with_kills(m, refuse(2, "%s", err), w));
 			return;
 		}
 		/* stdout is text (result) only if JSON carries it exactly; else its bytes */
@@ -742,15 +747,16 @@ op_done(const struct request *rq, const unsigned char *hdr, size_t hdrlen, msec_
 			result = canon = b64_encode(bin, len);
 		}
 	}
-	rc = policy_report(&M.p, w, rq->id, rq->attempt, rq->op == OP_DONE, rkey, result, rq->why,
+	rc = policy_report(&m->p, w, rq->id, rq->attempt, rq->op == OP_DONE, rkey, result, rq->why,
 	    rq->errtail, clock_wall_ms(), err, sizeof(err));
 	free(bin);
 	free(canon);
-	send_later(hdr, hdrlen, with_kills(rc == 0 ? ok() : refuse(rc, "%s", err), w));
+	send_later(m, hdr, hdrlen, with_kills(m, rc == 0 ? ok() : refuse(rc, "%s", err), w));
 }
 
 static void
-handle(const unsigned char *hdr, size_t hdrlen, const char *buf, size_t len, msec_t now)
+handle(struct master *m, const unsigned char *hdr, size_t hdrlen, const char *buf, size_t len,
+    msec_t now)
 {
 	char why[160];
 	cJSON *req = json_parse_why(buf, len, why, sizeof(why));
@@ -758,52 +764,56 @@ handle(const unsigned char *hdr, size_t hdrlen, const char *buf, size_t len, mse
 	char err[256];
 	int code, bad;
 
-	M.requests++;
+	m->requests++;
 	if (req == NULL) {
 		/* not JSON, or a string with a NUL or not UTF-8: never cut short or passed on */
-		M.bad++;
-		send_later(hdr, hdrlen, refuse(2, "malformed request: %s", why));
+		m->bad++;
+		send_later(m, hdr, hdrlen, refuse(2, "malformed request: %s", why));
 		return;
 	}
 	if ((code = request_parse(req, &rq, &bad, err, sizeof(err))) != 0) {
-		M.bad += (uint64_t)bad;
-		send_later(hdr, hdrlen, refuse(code, "%s", err));
+		if (bad != REQ_OK)
+			m->bad++;
+		if (bad == REQ_BAD_VERSION && m->bad_version++ == 0)
+			log_warnx("%s (the first such request; akc-queue counts them in bad_version)",
+			    err);
+		send_later(m, hdr, hdrlen, refuse(code, "%s", err));
 		cJSON_Delete(req);
 		return;
 	}
 	switch (rq.op) {
 	case OP_SUBMIT:
-		op_submit(&rq, hdr, hdrlen);
+		op_submit(m, &rq, hdr, hdrlen);
 		break;
 	case OP_STATUS:
-		op_status(&rq, hdr, hdrlen);
+		op_status(m, &rq, hdr, hdrlen);
 		break;
 	case OP_RESULTS:
-		op_results(&rq, hdr, hdrlen);
+		op_results(m, &rq, hdr, hdrlen);
 		break;
 	case OP_QUEUE:
-		op_queue(hdr, hdrlen, now);
+		op_queue(m, hdr, hdrlen, now);
 		break;
 	case OP_REQUEST:
-		op_request(&rq, hdr, hdrlen, now);
+		op_request(m, &rq, hdr, hdrlen, now);
 		break;
 	case OP_DONE:
 	case OP_FAILED:
-		op_done(&rq, hdr, hdrlen, now);
+		op_done(m, &rq, hdr, hdrlen, now);
 		break;
 	case OP_REGISTER:
-		policy_seen(&M.p, rq.worker, now);
-		send_later(hdr, hdrlen, with_kills(ok(), rq.worker));
+		policy_seen(&m->p, rq.worker, now);
+		send_later(m, hdr, hdrlen, with_kills(m, ok(), rq.worker));
 		break;
 	case OP_UNREGISTER:
-		policy_unregister(&M.p, rq.worker, clock_wall_ms());
-		send_later(hdr, hdrlen, ok());
+		policy_unregister(&m->p, rq.worker, clock_wall_ms());
+		send_later(m, hdr, hdrlen, ok());
 		break;
 	case OP_JOB:
-		op_job(&rq, hdr, hdrlen);
+		op_job(m, &rq, hdr, hdrlen);
 		break;
 	case OP_CANCEL:
-		op_cancel(&rq, hdr, hdrlen);
+		op_cancel(m, &rq, hdr, hdrlen);
 		break;
 	}
 	cJSON_Delete(req);
@@ -815,24 +825,29 @@ handle(const unsigned char *hdr, size_t hdrlen, const char *buf, size_t len, mse
  * most STALL_ANSWER, then is answered with what it waits for (held_tick).
  */
 static void
-hold(const unsigned char *hdr, size_t hdrlen, const void *buf, size_t len, msec_t now)
+hold(struct master *m, const unsigned char *hdr, size_t hdrlen, const void *buf, size_t len,
+    msec_t now)
 {
 	cJSON *req = json_parse(buf, len);
-	const char *op = json_str(req, "op");
+	struct request rq;
 	struct held *h;
+	char err[256];
+	int bad;
 
-	if (op != NULL && strcmp(op, WORK_OP_QUEUE) == 0) {
+	/* one of another version is held too: handle() refuses and counts it */
+	if (req != NULL && request_parse(req, &rq, &bad, err, sizeof(err)) == 0 &&
+	    rq.op == OP_QUEUE) {
 		cJSON_Delete(req);
-		M.requests++;
-		op_queue(hdr, hdrlen, now);
+		m->requests++;
+		op_queue(m, hdr, hdrlen, now);
 		return;
 	}
 	cJSON_Delete(req);
-	if (M.nheld == M.capheld) {
-		M.capheld = M.capheld ? 2 * M.capheld : 64;
-		M.held = xreallocarray(M.held, M.capheld, sizeof(*M.held));
+	if (m->nheld == m->capheld) {
+		m->capheld = m->capheld ? 2 * m->capheld : 64;
+		m->held = xreallocarray(m->held, m->capheld, sizeof(*m->held));
 	}
-	h = &M.held[M.nheld++];
+	h = &m->held[m->nheld++];
 	memcpy(h->hdr, hdr, hdrlen);
 	h->hdrlen = hdrlen;
 	h->buf = xmalloc(len);
@@ -843,37 +858,37 @@ hold(const unsigned char *hdr, size_t hdrlen, const void *buf, size_t len, msec_
 
 /* Held requests: handled once the recovery is over; refused with the reason when it lasts. */
 static void
-held_tick(msec_t now)
+held_tick(struct master *m, msec_t now)
 {
 	char why[2048];
 	int i, k;
 
-	for (i = k = 0; i < M.nheld; i++) {
-		struct held *h = &M.held[i];
+	for (i = k = 0; i < m->nheld; i++) {
+		struct held *h = &m->held[i];
 
-		if (!M.r.recovering)
-			handle(h->hdr, h->hdrlen, h->buf, h->len, now);
+		if (!m->r.recovering)
+			handle(m, h->hdr, h->hdrlen, h->buf, h->len, now);
 		else if (now - h->at >= STALL_ANSWER) {
-			repl_waiting(&M.r, now, why, sizeof(why));
-			M.requests++;
-			send_now(h->hdr, h->hdrlen, refuse(1, "not served within %ds: this master is "
-			    "recovering: %s", STALL_ANSWER / 1000, why));
+			repl_waiting(&m->r, now, why, sizeof(why));
+			m->requests++;
+			send_now(m, h->hdr, h->hdrlen, refuse(1, "not served within %ds: this "
+			    "master is recovering: %s", STALL_ANSWER / 1000, why));
 		} else {
-			M.held[k++] = *h;
+			m->held[k++] = *h;
 			continue;
 		}
 		free(h->buf);
 	}
-	M.nheld = k;
+	m->nheld = k;
 }
 
 /* An akc-queue answer made before the wait showed: it says it now. */
 static int
-waiting_now(cJSON *body, msec_t now)
+waiting_now(struct master *m, cJSON *body, msec_t now)
 {
 	char why[2048];
 
-	if (!repl_waiting(&M.r, now, why, sizeof(why)))
+	if (!repl_waiting(&m->r, now, why, sizeof(why)))
 		return 0;
 	utf8_scrub(why);
 	cJSON_ReplaceItemInObjectCaseSensitive(body, "waiting", cJSON_CreateString(why));
@@ -886,20 +901,20 @@ waiting_now(cJSON *body, msec_t now)
  * request again (same job id) is safe and is answered once it is replicated.
  */
 static void
-answer_stalled(struct reply *rp, msec_t now)
+answer_stalled(struct master *m, struct reply *rp, msec_t now)
 {
 	char why[2048], what[WORK_ID_MAX + 64];
 	const char *id = json_str(rp->body, "id");
 	int isnew = 0;
 
-	if (!repl_waiting(&M.r, now, why, sizeof(why)))
+	if (!repl_waiting(&m->r, now, why, sizeof(why)))
 		snprintf(why, sizeof(why), "replication is slow (committed %llu of %llu)",
-		    (unsigned long long)repl_commit_point(&M.r), (unsigned long long)rp->need);
+		    (unsigned long long)repl_commit_point(&m->r), (unsigned long long)rp->need);
 	if (id != NULL && json_bool(rp->body, "new", &isnew) == 0)
 		snprintf(what, sizeof(what), "job %s is journaled but", id);
 	else
 		snprintf(what, sizeof(what), "the answer is");
-	send_now(rp->hdr, rp->hdrlen, refuse(1, "%s not replicated within %ds (the same request "
+	send_now(m, rp->hdr, rp->hdrlen, refuse(1, "%s not replicated within %ds (the same request "
 	    "again is safe): %s", what, STALL_ANSWER / 1000, why));
 	cJSON_Delete(rp->body);
 }
@@ -907,6 +922,7 @@ answer_stalled(struct reply *rp, msec_t now)
 static void
 on_request(int fd, short ev, void *arg)
 {
+	struct master *m = arg;
 	unsigned char hdr[SOCK_HDR_MAX];
 	size_t hdrlen;
 	void *buf;
@@ -919,12 +935,12 @@ on_request(int fd, short ev, void *arg)
 	(void)arg;
 	for (i = 0; i < BATCH; i++) {
 		hdrlen = sizeof(hdr);
-		if ((n = sock_recv_raw(M.s, &buf, hdr, &hdrlen)) < 0)
+		if ((n = sock_recv_raw(m->s, &buf, hdr, &hdrlen)) < 0)
 			break;
-		if (M.r.recovering)
-			hold(hdr, hdrlen, buf, (size_t)n, now);
+		if (m->r.recovering)
+			hold(m, hdr, hdrlen, buf, (size_t)n, now);
 		else
-			handle(hdr, hdrlen, buf, (size_t)n, now);
+			handle(m, hdr, hdrlen, buf, (size_t)n, now);
 		nn_freemsg(buf);
 	}
 }
@@ -932,10 +948,11 @@ on_request(int fd, short ev, void *arg)
 static void
 on_repl(int fd, short ev, void *arg)
 {
+	struct master *m = arg;
+
 	(void)fd;
 	(void)ev;
-	(void)arg;
-	repl_receive(&M.r, clock_mono_ms());
+	repl_receive(&m->r, clock_mono_ms());
 }
 
 /* ---- merging divergent logs ---- */
@@ -948,12 +965,12 @@ on_repl(int fd, short ev, void *arg)
 static void
 merge(void *arg, const cJSON *items, const char *src)
 {
+	struct master *m = arg;
 	const cJSON *it, *sev;
 	cJSON *evs = cJSON_CreateArray(), *out, *ev;
 	long n[MERGE_WHATS], events = cJSON_GetArraySize(items);
 	uint64_t ep, maxep = 0;
 
-	(void)arg;
 	cJSON_ArrayForEach(it, items) {
 		sev = cJSON_GetObjectItemCaseSensitive(it, "ev");
 		if (json_u64(sev, "ep", &ep) == 0 && ep > maxep)
@@ -963,9 +980,9 @@ merge(void *arg, const cJSON *items, const char *src)
 		else
 			cJSON_AddItemToArray(evs, cJSON_CreateNull());	/* counted as malformed */
 	}
-	out = work_merge(&M.w, evs, clock_wall_ms(), n);
+	out = work_merge(&m->w, evs, clock_wall_ms(), n);
 	while ((ev = cJSON_DetachItemFromArray(out, 0)) != NULL)
-		record(ev);
+		record(m, ev);
 	cJSON_Delete(out);
 	cJSON_Delete(evs);
 	if (n[MERGE_ACCEPTED] + n[MERGE_FINISHED] > 0 || n[MERGE_BAD] > 0)
@@ -978,65 +995,67 @@ merge(void *arg, const cJSON *items, const char *src)
 	else
 		log_info("%ld events from a divergent log of epoch %llu (%s): all known here already",
 		    events, (unsigned long long)maxep, src);
-	M.bad += (uint64_t)n[MERGE_BAD];
+	m->bad += (uint64_t)n[MERGE_BAD];
 }
 
 /* After a recovery: what this node's journal kept aside is merged, then dropped once committed. */
 static void
-merge_own(void)
+merge_own(struct master *m)
 {
 	char src[CONF_NAME_MAX + CONF_ADDR_MAX + 16];
-	uint64_t from = M.j.o_first, last, upto = 0;
+	uint64_t from = m->j.o_first, last, upto = 0;
 
-	snprintf(src, sizeof(src), "%s (%s, this node)", M.cfg.address, M.cfg.name);
-	while (from < M.j.o_next) {
+	snprintf(src, sizeof(src), "%s (%s, this node)", m->cfg.address, m->cfg.name);
+	while (from < m->j.o_next) {
 		cJSON *items = cJSON_CreateArray();
 
-		if ((last = journal_salvage_read(&M.j, from, 512 * 1024, items)) == 0) {
+		if ((last = journal_salvage_read(&m->j, from, 512 * 1024, items)) == 0) {
 			cJSON_Delete(items);
 			break;
 		}
-		merge(NULL, items, src);
+		merge(m, items, src);
 		cJSON_Delete(items);
 		upto = last;
 		from = last + 1;
 	}
 	if (upto != 0)
-		repl_own_merged(&M.r, upto, M.j.seq);
+		repl_own_merged(&m->r, upto, m->j.seq);
 }
 
 /* ---- time ---- */
 
 static void
-tick(msec_t now)
+tick(struct master *m, msec_t now)
 {
 	int i;
 
 	/* long polls that found nothing */
-	for (i = 0; i < M.npark; ) {
-		if (M.park[i].until <= now) {
-			send_later(M.park[i].hdr, M.park[i].hdrlen, no_job(M.park[i].worker));
-			M.park[i] = M.park[--M.npark];
+	for (i = 0; i < m->npark; ) {
+		if (m->park[i].until <= now) {
+			send_later(m, m->park[i].hdr, m->park[i].hdrlen, no_job(m,
+			    m->park[i].worker));
+			m->park[i] = m->park[--m->npark];
 		} else
 			i++;
 	}
-	policy_tick(&M.p, now, clock_wall_ms());
+	policy_tick(&m->p, now, clock_wall_ms());
 }
 
 /* ---- long polls ---- */
 
 /* The waiters taken last (waiters.h): answered with need, the seq their answers rest on. */
 static void
-answer_taken(int k, uint64_t need)
+answer_taken(struct master *m, int k, uint64_t need)
 {
-	struct waiter *w = M.wt.w + M.wt.n;
+	struct waiter *w = m->wt.w + m->wt.n;
 	int i, n;
 
 	for (i = 0; i < k; i++)
 		if (w[i].kind == WAIT_RESULTS)
-			send_at(w[i].hdr, w[i].hdrlen, results_answer(w[i].since, w[i].max, &n), need);
+			send_at(m, w[i].hdr, w[i].hdrlen, results_answer(m, w[i].since,
+			    w[i].max, &n), need);
 		else
-			send_at(w[i].hdr, w[i].hdrlen, status_of(w[i].id), need);
+			send_at(m, w[i].hdr, w[i].hdrlen, status_of(m, w[i].id), need);
 }
 
 /*
@@ -1047,18 +1066,18 @@ answer_taken(int k, uint64_t need)
  * Nothing is told before our epoch marker is committed (see send_later).
  */
 static void
-wake(uint64_t cp)
+wake(struct master *m, uint64_t cp)
 {
 	cJSON *arr, *line;
-	uint64_t from = M.wake_seen, hi = 0, last;
+	uint64_t from = m->wake_seen, hi = 0, last;
 	long seq;
 	int k, more = 1;
 
-	if (cp <= M.wake_seen || cp < M.epoch_seq)
+	if (cp <= m->wake_seen || cp < m->epoch_seq)
 		return;
-	while (M.wt.n > 0 && more && from < cp) {
+	while (m->wt.n > 0 && more && from < cp) {
 		arr = cJSON_CreateArray();
-		last = journal_results(&M.j, from, 256, arr);
+		last = journal_results(&m->j, from, 256, arr);
 		more = cJSON_GetArraySize(arr) == 256;
 		cJSON_ArrayForEach(line, arr) {
 			if (json_int(line, "seq", 0, 1L << 53, &seq) < 0)
@@ -1068,56 +1087,56 @@ wake(uint64_t cp)
 				break;
 			}
 			hi = (uint64_t)seq;
-			if (M.wt.nstatus > 0 && json_str(line, "id") != NULL &&
-			    (k = waiters_take_status(&M.wt, json_str(line, "id"))) > 0)
-				answer_taken(k, cp);
+			if (m->wt.nstatus > 0 && json_str(line, "id") != NULL &&
+			    (k = waiters_take_status(&m->wt, json_str(line, "id"))) > 0)
+				answer_taken(m, k, cp);
 		}
 		cJSON_Delete(arr);
 		from = last;
 	}
-	M.wake_seen = cp;
-	if (hi > 0 && (k = waiters_take_results(&M.wt, hi)) > 0)
-		answer_taken(k, cp);
+	m->wake_seen = cp;
+	if (hi > 0 && (k = waiters_take_results(&m->wt, hi)) > 0)
+		answer_taken(m, k, cp);
 }
 
 static void
-commit_and_answer(msec_t now)
+commit_and_answer(struct master *m, msec_t now)
 {
 	char err[512];
 	uint64_t cp;
 	int i, k;
 
-	if (journal_commit(&M.j, err, sizeof(err)) < 0)
+	if (journal_commit(&m->j, err, sizeof(err)) < 0)
 		fatalx("%s: stopping without answering (nothing unsynced was acknowledged)", err);
-	repl_pump(&M.r, now);
+	repl_pump(&m->r, now);
 	/* answers go once their events are durable here and on enough standbys */
-	cp = repl_commit_point(&M.r);
-	wake(cp);
+	cp = repl_commit_point(&m->r);
+	wake(m, cp);
 	/* long polls whose wait ended: what there is now, once it is committed */
-	if ((k = waiters_take_expired(&M.wt, now)) > 0)
-		answer_taken(k, M.j.seq);
-	for (i = k = 0; i < M.nrep; i++)
-		if (M.rep[i].need <= cp)
-			send_now(M.rep[i].hdr, M.rep[i].hdrlen, M.rep[i].body);
-		else if (cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(M.rep[i].body, "waiting")) &&
-		    waiting_now(M.rep[i].body, now))
-			send_now(M.rep[i].hdr, M.rep[i].hdrlen, M.rep[i].body);	/* akc-queue */
-		else if (now - M.rep[i].at >= STALL_ANSWER)
-			answer_stalled(&M.rep[i], now);
+	if ((k = waiters_take_expired(&m->wt, now)) > 0)
+		answer_taken(m, k, m->j.seq);
+	for (i = k = 0; i < m->nrep; i++)
+		if (m->rep[i].need <= cp)
+			send_now(m, m->rep[i].hdr, m->rep[i].hdrlen, m->rep[i].body);
+		else if (cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(m->rep[i].body, "waiting")) &&
+		    waiting_now(m, m->rep[i].body, now))	/* akc-queue */
+			send_now(m, m->rep[i].hdr, m->rep[i].hdrlen, m->rep[i].body);
+		else if (now - m->rep[i].at >= STALL_ANSWER)
+			answer_stalled(m, &m->rep[i], now);
 		else
-			M.rep[k++] = M.rep[i];
-	M.nrep = k;
-	if (M.r.recovering)
+			m->rep[k++] = m->rep[i];
+	m->nrep = k;
+	if (m->r.recovering)
 		return;
-	if (M.w.seq - M.j.snap_seq >= (uint64_t)M.cfg.snapshot_every) {
-		cJSON *snap = work_snapshot(&M.w);
+	if (m->w.seq - m->j.snap_seq >= (uint64_t)m->cfg.snapshot_every) {
+		cJSON *snap = work_snapshot(&m->w);
 
-		json_add_u64(snap, "ep", journal_epoch_of(&M.j, M.w.seq));
+		json_add_u64(snap, "ep", journal_epoch_of(&m->j, m->w.seq));
 
-		if (journal_snapshot(&M.j, M.w.seq, snap, err, sizeof(err)) < 0)
+		if (journal_snapshot(&m->j, m->w.seq, snap, err, sizeof(err)) < 0)
 			log_warnx("%s", err);
 		else
-			log_debug("snapshot at event %llu", (unsigned long long)M.w.seq);
+			log_debug("snapshot at event %llu", (unsigned long long)m->w.seq);
 		cJSON_Delete(snap);
 	}
 }
@@ -1127,15 +1146,17 @@ commit_and_answer(msec_t now)
 static int
 on_snapshot(const cJSON *snap, void *arg, char *err, size_t errlen)
 {
-	(void)arg;
-	return work_restore(&M.w, snap, err, errlen);
+	struct master *m = arg;
+
+	return work_restore(&m->w, snap, err, errlen);
 }
 
 static int
 on_event(uint64_t seq, const cJSON *ev, void *arg, char *err, size_t errlen)
 {
-	(void)arg;
-	return work_apply(&M.w, seq, ev, err, errlen);
+	struct master *m = arg;
+
+	return work_apply(&m->w, seq, ev, err, errlen);
 }
 
 static int
@@ -1187,15 +1208,15 @@ on_flag(int val, const char *arg, void *ctx)
  * epoch marker, our own salvage merged; then the held requests are served.
  */
 static int
-recovered(const char *dir, msec_t t0)
+recovered(struct master *m, const char *dir, msec_t t0)
 {
 	char err[1024];
 	cJSON *ev;
 
-	if (M.r.changed || M.j.seq != M.w.seq) {
-		work_free(&M.w);
-		work_init(&M.w);
-		if (journal_replay(&M.j, on_snapshot, on_event, NULL, err, sizeof(err)) < 0) {
+	if (m->r.changed || m->j.seq != m->w.seq) {
+		work_free(&m->w);
+		work_init(&m->w);
+		if (journal_replay(&m->j, on_snapshot, on_event, NULL, err, sizeof(err)) < 0) {
 			log_errx("%s", err);
 			log_errx("refusing to start rather than lose events; see master(8), RECOVERY");
 			return -1;
@@ -1203,33 +1224,36 @@ recovered(const char *dir, msec_t t0)
 	}
 	ev = cJSON_CreateObject();
 	cJSON_AddStringToObject(ev, "e", EV_EPOCH);
-	record(ev);
-	M.epoch_seq = M.j.seq;	/* nothing is woken before our marker is committed */
-	M.wake_seen = repl_commit_point(&M.r);
+	record(m, ev);
+	m->epoch_seq = m->j.seq;	/* nothing is woken before our marker is committed */
+	m->wake_seen = repl_commit_point(&m->r);
 	{
 		/* the grace counts from here */
-		struct policy_conf pc = { .max_attempts = M.cfg.max_attempts,
-		    .work_timeout = M.cfg.work_timeout, .timeout_grace = TIMEOUT_GRACE,
-		    .keep_finished = M.cfg.keep_finished, .max_pending = M.cfg.max_pending,
-		    .max_payload = M.cfg.max_payload, .worker_gone = WORKER_GONE,
+		struct policy_conf pc = { .max_attempts = m->cfg.max_attempts,
+		    .work_timeout = m->cfg.work_timeout, .timeout_grace = TIMEOUT_GRACE,
+		    .keep_finished = m->cfg.keep_finished, .max_pending = m->cfg.max_pending,
+		    .max_payload = m->cfg.max_payload, .worker_gone = WORKER_GONE,
 		    .start_grace = GRACE };
 
-		policy_init(&M.p, &pc, &M.w, emit, NULL, clock_mono_ms());
+		policy_init(&m->p, &pc, &m->w, emit, m, clock_mono_ms());
 	}
-	if (M.j.o_first < M.j.o_next)
-		merge_own();
-	policy_recall_kills(&M.p, clock_wall_ms());
+	if (m->j.o_first < m->j.o_next)
+		merge_own(m);
+	policy_recall_kills(&m->p, clock_wall_ms());
 	daemon_notify("READY=1");	/* it serves now */
 	log_info("journal %s: replayed to event %llu in %lldms (snapshot at %llu): "
 	    "%ld pending, %ld running, %ld done, %ld failed", dir,
-	    (unsigned long long)M.w.seq, (long long)(clock_mono_ms() - t0),
-	    (unsigned long long)M.j.snap_seq, M.w.npending, M.w.nrunning, M.w.ndone, M.w.nfailed);
+	    (unsigned long long)m->w.seq, (long long)(clock_mono_ms() - t0),
+	    (unsigned long long)m->j.snap_seq, m->w.npending, m->w.nrunning, m->w.ndone,
+	    m->w.nfailed);
 	return 0;
 }
 
 int
 main(int argc, char **argv)
 {
+	static struct master master;
+	struct master *m = &master;
 	struct daemon_opts o;
 	const char *listen = getenv("AKC_SINGLETON_ENDPOINT");
 	char dir[600], err[1024];
@@ -1240,19 +1264,15 @@ main(int argc, char **argv)
 
 	struct flags fl = { listen, 0, 0 };
 
-	daemon_setup_ext(argc, argv, "master", USAGE, 0, longopts, on_flag, &fl, &o, &M.cfg);
+	daemon_setup_ext(argc, argv, "master", USAGE, 0, longopts, on_flag, &fl, &o, &m->cfg);
 	listen = fl.listen;
 	standby = fl.standby;
 	repair = fl.repair;
-	if (o.argi != argc) {
-		fprintf(stderr, "usage: %s\n", USAGE);
-		return 2;
-	}
-	if (M.cfg.state_dir[0] == '\0') {
-		log_errx("%s: [node] state-dir is required", M.cfg.path);
+	if (m->cfg.state_dir[0] == '\0') {
+		log_errx("%s: [node] state-dir is required", m->cfg.path);
 		return 1;
 	}
-	snprintf(dir, sizeof(dir), "%s/master", M.cfg.state_dir);
+	snprintf(dir, sizeof(dir), "%.*s/master", (int)sizeof(m->cfg.state_dir), m->cfg.state_dir);
 	if (repair) {
 		if (journal_repair(dir, err, sizeof(err)) < 0) {
 			log_errx("%s", err);
@@ -1266,7 +1286,7 @@ main(int argc, char **argv)
 			log_err("cannot create %s", dir);
 			return 1;
 		}
-		return repl_standby_main(&M.cfg, sgname, dir);
+		return repl_standby_main(&m->cfg, sgname, dir);
 	}
 	if (listen == NULL) {
 		log_errx("no endpoint: run it under singletond -s master "
@@ -1280,94 +1300,95 @@ main(int argc, char **argv)
 		return 1;
 	}
 	t0 = clock_mono_ms();
-	work_init(&M.w);
-	if (journal_open(&M.j, dir, err, sizeof(err)) < 0 ||
-	    journal_replay(&M.j, on_snapshot, on_event, NULL, err, sizeof(err)) < 0) {
+	work_init(&m->w);
+	if (journal_open(&m->j, dir, err, sizeof(err)) < 0 ||
+	    journal_replay(&m->j, on_snapshot, on_event, m, err, sizeof(err)) < 0) {
 		log_errx("%s", err);
 		log_errx("refusing to start rather than lose events; see master(8), RECOVERY");
 		return 1;
 	}
 	/* a new epoch, promised by a majority of the replica set; the best log copied here */
-	if (repl_open(&M.r, &M.cfg, sgname, &M.j, err, sizeof(err)) < 0) {
+	if (repl_open(&m->r, &m->cfg, sgname, &m->j, err, sizeof(err)) < 0) {
 		log_errx("%s", err);
 		return 1;
 	}
-	M.r.merge = merge;
-	if (M.r.c.nset == 0)
+	m->r.merge = merge;
+	m->r.merge_arg = m;
+	if (m->r.c.nset == 0)
 		log_warnx("no replica set ([master] replica-nodes, or [cluster] seed-nodes): a recovery "
 		    "waits for every standby, and an acknowledged event survives a split only "
 		    "with [master] replicas = the number of standbys");
-	else if (!M.r.c.self_in_set)
+	else if (!m->r.c.self_in_set)
 		log_info("this node (%s) is not in the replica set: it does not count towards a "
-		    "majority of it", M.cfg.address);
+		    "majority of it", m->cfg.address);
 	signal(SIGPIPE, SIG_IGN);
-	M.loop = loop_new();
-	loop_catch(M.loop, SIGTERM);
-	loop_catch(M.loop, SIGINT);
-	loop_catch(M.loop, SIGHUP);
-	repl_link_start(&M.r, M.loop);	/* the journal link to the standbys (link.h) */
-	waiters_init(&M.wt);
+	m->loop = loop_new();
+	loop_catch(m->loop, SIGTERM);
+	loop_catch(m->loop, SIGINT);
+	loop_catch(m->loop, SIGHUP);
+	repl_link_start(&m->r, m->loop);	/* the journal link to the standbys (link.h) */
+	waiters_init(&m->wt);
 	/* bound before the recovery: akc-queue says what it waits for, the rest is held */
-	if ((M.s = sock_bind_raw(NN_REP, listen, REQ_MAX)) < 0)
+	if ((m->s = sock_bind_raw(NN_REP, listen, REQ_MAX)) < 0)
 		return 1;
-	loop_watch(M.loop, sock_rcvfd(M.s), POLLIN, on_request, NULL);
-	loop_watch(M.loop, repl_fd(&M.r), POLLIN, on_repl, NULL);
-	if (repl_recover(&M.r, clock_mono_ms(), err, sizeof(err)) < 0) {
+	loop_watch(m->loop, sock_rcvfd(m->s), POLLIN, on_request, m);
+	loop_watch(m->loop, repl_fd(&m->r), POLLIN, on_repl, m);
+	if (repl_recover(&m->r, clock_mono_ms(), err, sizeof(err)) < 0) {
 		log_errx("%s", err);
 		return 1;
 	}
 	for (;;) {
-		sigs = loop_signals(M.loop);
+		sigs = loop_signals(m->loop);
 		if (sigs & ((1UL << SIGTERM) | (1UL << SIGINT))) {
 			log_info("stopping on signal");
 			break;
 		}
 		now = clock_mono_ms();
-		if (M.r.failed) {
-			log_errx("%s", M.r.err);
+		if (m->r.failed) {
+			log_errx("%s", m->r.err);
 			return 1;
 		}
-		if (M.r.recovered) {
-			M.r.recovered = 0;
-			if (recovered(dir, t0) < 0)
+		if (m->r.recovered) {
+			m->r.recovered = 0;
+			if (recovered(m, dir, t0) < 0)
 				return 1;
 		}
-		if (!M.r.recovering && now >= M.next_tick) {
-			tick(now);
-			M.next_tick = now + TICK;
+		if (!m->r.recovering && now >= m->next_tick) {
+			tick(m, now);
+			m->next_tick = now + TICK;
 		}
-		held_tick(now);
-		if (!M.r.recovering)
-			dispatch();
-		commit_and_answer(now);
-		if (M.r.deposed) {
+		held_tick(m, now);
+		if (!m->r.recovering)
+			dispatch(m);
+		commit_and_answer(m, now);
+		if (m->r.deposed) {
 			log_warnx("stopping: a newer master took over");
 			return 1;
 		}
-		if (M.r.recovered || M.r.failed)
+		if (m->r.recovered || m->r.failed)
 			continue;
 		{
-			msec_t d = repl_next_deadline(&M.r), wd = waiters_next_deadline(&M.wt);
-			msec_t t = M.r.recovering ? now + TICK : M.next_tick;
-			int64_t ready = work_next_ready_at(&M.w);
+			msec_t d = repl_next_deadline(&m->r), wd = waiters_next_deadline(&m->wt);
+			msec_t t = m->r.recovering ? now + TICK : m->next_tick;
+			int64_t ready = work_next_ready_at(&m->w);
 
 			if (wd >= 0 && (d < 0 || wd < d))
 				d = wd;
 			if (d < 0 || d > t)
 				d = t;
 			/* a delayed job due before then goes to a parked worker on time */
-			if (!M.r.recovering && ready > 0 && M.npark > 0 &&
+			if (!m->r.recovering && ready > 0 && m->npark > 0 &&
 			    now + (ready - clock_wall_ms()) < d)
 				d = now + (ready - clock_wall_ms());
-			loop_poll(M.loop, d);
+			loop_poll(m->loop, d);
 		}
 	}
-	if (!M.r.recovering)
-		commit_and_answer(clock_mono_ms());
-	journal_close(&M.j);
-	waiters_free(&M.wt);
-	policy_free(&M.p);
-	work_free(&M.w);
-	nn_close(M.s);
+	if (!m->r.recovering)
+		commit_and_answer(m, clock_mono_ms());
+	journal_close(&m->j);
+	waiters_free(&m->wt);
+	policy_free(&m->p);
+	work_free(&m->w);
+	nn_close(m->s);
 	return 0;
 }

@@ -57,12 +57,25 @@ int
 request_parse(const cJSON *req, struct request *r, int *bad, char *err, size_t errlen)
 {
 	const char *op = json_str(req, "op");
+	long v = 1;
 
 	memset(r, 0, sizeof(*r));
-	*bad = 0;
+	*bad = REQ_OK;
 	r->max = 1000;
+	/* before "v" existed every request was version 1: a rolling upgrade keeps them */
+	if (cJSON_GetObjectItemCaseSensitive(req, "v") != NULL &&
+	    json_int(req, "v", 0, 1000000, &v) < 0) {
+		*bad = REQ_BAD;
+		return refusal(2, err, errlen, "malformed request: \"v\" is not a version number");
+	}
+	if (v != WORK_PROTO_VERSION) {
+		*bad = REQ_BAD_VERSION;
+		return refusal(2, err, errlen, "work protocol version %ld refused: this master "
+		    "speaks version %d (upgrade the master and its clients together)", v,
+		    WORK_PROTO_VERSION);
+	}
 	if (op == NULL) {
-		*bad = 1;
+		*bad = REQ_BAD;
 		return refusal(2, err, errlen, "malformed request: a JSON object with \"op\"");
 	}
 	r->id = json_str(req, "id");
@@ -126,7 +139,7 @@ request_parse(const cJSON *req, struct request *r, int *bad, char *err, size_t e
 		if (worker_field(req, &r->worker) < 0)
 			return refusal(2, err, errlen, "%s needs a worker id", op);
 	} else {
-		*bad = 1;
+		*bad = REQ_BAD;
 		return refusal(2, err, errlen, "unknown op '%.40s'", op);
 	}
 	return 0;

@@ -34,10 +34,14 @@ struct request {
 	long attempt;		/* done, failed */
 };
 
+/* Why a refused request counts as bad (request_parse's *bad). */
+enum req_bad { REQ_OK, REQ_BAD, REQ_BAD_VERSION };
+
 /*
  * Checks req. Returns 0 with *r filled in, or the code of the refusal to
- * answer (2: malformed) with its message in err; *bad is set when the
- * request counts as bad (not an object with a known op).
+ * answer (2: malformed) with its message in err; *bad is REQ_BAD when the
+ * request counts as bad (not an object with a known op), REQ_BAD_VERSION
+ * when its "v" is not WORK_PROTO_VERSION (no "v" is version 1).
  */
 int request_parse(const cJSON *req, struct request *r, int *bad, char *err, size_t errlen);
 /*

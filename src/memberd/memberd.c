@@ -700,10 +700,6 @@ main(int argc, char **argv)
 	/* one arena: nanomsg's worker thread would otherwise get its own 64 MiB heap */
 	mallopt(M_ARENA_MAX, 1);
 	daemon_setup(argc, argv, "memberd", USAGE, 0, &o, &d.cfg);
-	if (o.argi != argc) {
-		fprintf(stderr, "usage: %s\n", USAGE);
-		return 2;
-	}
 	if (keyring_load(&d.keys, d.cfg.key_file) < 0)
 		return 1;
 	if (daemon_run_dir(&d.cfg) < 0)

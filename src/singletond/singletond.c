@@ -686,11 +686,10 @@ main(int argc, char **argv)
 	uint64_t rid_base;
 	int i, found = 0, was_state = -1;
 
-	daemon_setup(argc, argv, "singletond", USAGE, 1, &o, &d.cfg);
-	if (o.singleton == NULL) {
-		fprintf(stderr, "singletond: -s NAME is required\nusage: %s\n", USAGE);
-		return 2;
-	}
+	daemon_setup(argc, argv, "singletond", USAGE, DAEMON_SINGLETON | DAEMON_OPERANDS, &o,
+	    &d.cfg);
+	if (o.singleton == NULL)
+		daemon_usage(USAGE, "-s NAME is required");
 	for (i = 0; i < d.cfg.nsingletons; i++)
 		if (strcmp(d.cfg.singletons[i].name, o.singleton) == 0) {
 			d.sc = d.cfg.singletons[i];
@@ -705,7 +704,7 @@ main(int argc, char **argv)
 		d.sc.hand_over_retry = 1000;
 	}
 	if (!name_ok(o.singleton)) {
-		fprintf(stderr, "singletond: bad singleton name '%s'\n", o.singleton);
+		log_errx("bad singleton name '%s'", o.singleton);
 		return 2;
 	}
 	if (o.argi < argc)

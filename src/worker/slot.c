@@ -39,7 +39,7 @@
 
 void
 slot_init(struct slot *s, int n, const char *cmd, const struct spawn_cmd *sc,
-    const char *worker, struct loop *loop, slot_ended ended)
+    const char *worker, struct loop *loop, slot_ended ended, void *arg)
 {
 	memset(s, 0, sizeof(*s));
 	s->n = n;
@@ -48,6 +48,7 @@ slot_init(struct slot *s, int n, const char *cmd, const struct spawn_cmd *sc,
 	s->worker = worker;
 	s->loop = loop;
 	s->ended = ended;
+	s->arg = arg;
 	s->in = s->out = s->err = -1;
 	linebuf_init(&s->ob, PIPE_LINE_MAX);
 	snprintf(s->who, sizeof(s->who), "slot %d", n);

@@ -29,6 +29,7 @@ struct slot {
 	const struct spawn_cmd *sc;	/* cmd, prepared */
 	struct loop *loop;
 	slot_ended ended;
+	void *arg;		/* ended's, for the worker */
 	pid_t pid;		/* the running command; 0: none */
 	pid_t dying;		/* one we killed, not reaped yet */
 	int in, out, err;	/* our ends of its pipes, -1 when closed */
@@ -51,7 +52,7 @@ struct slot {
 };
 
 void slot_init(struct slot *, int n, const char *cmd, const struct spawn_cmd *,
-    const char *worker, struct loop *, slot_ended);
+    const char *worker, struct loop *, slot_ended, void *arg);
 /* Starts its command now; -1 if it cannot (then it tries again later). */
 int slot_start(struct slot *, msec_t now);
 /* Its command runs, is past its probation after dying at once, and has no job. */

@@ -52,7 +52,6 @@
 #include <fcntl.h>
 #include <sys/file.h>
 #include <getopt.h>
-#include <locale.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -113,6 +112,7 @@ struct queued {
 };
 
 struct chan {
+	struct worker *w;	/* whose channel it is (on_answer) */
 	int s, fd;		/* -1 until opened */
 	int busy;
 	enum chan_kind kind;
@@ -150,22 +150,21 @@ struct worker {
 	int unregistered;	/* 0 not yet, 1 sent, 2 answered (or given up) */
 };
 
-static struct worker W;
-
 /* ---- messages ---- */
 
 static cJSON *
-request(const char *op)
+request(struct worker *w, const char *op)
 {
 	cJSON *r = cJSON_CreateObject();
 
+	cJSON_AddNumberToObject(r, "v", WORK_PROTO_VERSION);
 	cJSON_AddStringToObject(r, "op", op);
-	cJSON_AddStringToObject(r, "worker", W.id);
+	cJSON_AddStringToObject(r, "worker", w->id);
 	return r;
 }
 
 static void
-queue_report(const char *id, long attempt, cJSON *req)
+queue_report(struct worker *w, const char *id, long attempt, cJSON *req)
 {
 	struct report *r = xcalloc(1, sizeof(*r));
 
@@ -173,35 +172,35 @@ queue_report(const char *id, long attempt, cJSON *req)
 	r->attempt = attempt;
 	r->txt = json_print(req);
 	cJSON_Delete(req);
-	if (W.reports_tail != NULL)
-		W.reports_tail->next = r;
+	if (w->reports_tail != NULL)
+		w->reports_tail->next = r;
 	else
-		W.reports = r;
-	W.reports_tail = r;
+		w->reports = r;
+	w->reports_tail = r;
 }
 
 static void
-drop_report(struct report *r)
+drop_report(struct worker *w, struct report *r)
 {
 	struct report **p;
 
-	for (p = &W.reports; *p != NULL; p = &(*p)->next)
+	for (p = &w->reports; *p != NULL; p = &(*p)->next)
 		if (*p == r) {
 			*p = r->next;
 			break;
 		}
-	W.reports_tail = NULL;
-	for (p = &W.reports; *p != NULL; p = &(*p)->next)
-		W.reports_tail = *p;
+	w->reports_tail = NULL;
+	for (p = &w->reports; *p != NULL; p = &(*p)->next)
+		w->reports_tail = *p;
 	cJSON_free(r->txt);
 	free(r);
 }
 
 /* A failed attempt's report carries the last lines of its stderr, if it wrote any. */
 static void
-report_failed(const char *id, long attempt, const char *why, const char *tail)
+report_failed(struct worker *w, const char *id, long attempt, const char *why, const char *tail)
 {
-	cJSON *req = request(WORK_OP_FAILED);
+	cJSON *req = request(w, WORK_OP_FAILED);
 
 	cJSON_AddStringToObject(req, "id", id);
 	cJSON_AddNumberToObject(req, "attempt", (double)attempt);
@@ -209,13 +208,14 @@ report_failed(const char *id, long attempt, const char *why, const char *tail)
 	if (tail != NULL && *tail != '\0')
 		cJSON_AddStringToObject(req, "stderr", tail);
 	log_debug("job %s attempt %ld failed: %s", id, attempt, why);
-	queue_report(id, attempt, req);
+	queue_report(w, id, attempt, req);
 }
 
 static void
-report_done(const char *id, long attempt, const unsigned char *res, size_t rlen, msec_t took)
+report_done(struct worker *w, const char *id, long attempt, const unsigned char *res, size_t rlen,
+    msec_t took)
 {
-	cJSON *req = request(WORK_OP_DONE);
+	cJSON *req = request(w, WORK_OP_DONE);
 	char *b64 = b64_encode(res, rlen), *txt;
 	char why[128];
 	size_t len;
@@ -231,19 +231,19 @@ report_done(const char *id, long attempt, const unsigned char *res, size_t rlen,
 		cJSON_Delete(req);
 		snprintf(why, sizeof(why), "result of %zu bytes too large for the master's proxy "
 		    "(%zu bytes as base64, at most %d)", rlen, len, PROXY_MAX);
-		report_failed(id, attempt, why, NULL);
+		report_failed(w, id, attempt, why, NULL);
 		return;
 	}
 	log_debug("job %s attempt %ld done in %lldms (%zu bytes)", id, attempt,
 	    (long long)took, rlen);
-	queue_report(id, attempt, req);
+	queue_report(w, id, attempt, req);
 }
 
 /* 6. The moving average of how long jobs take, which decides prefetching. */
 static void
-took(msec_t ms)
+took(struct worker *w, msec_t ms)
 {
-	W.avg = W.avg < 0 ? ms : (W.avg * 7 + ms) / 8;
+	w->avg = w->avg < 0 ? ms : (w->avg * 7 + ms) / 8;
 }
 
 /* ---- jobs ---- */
@@ -271,31 +271,31 @@ queued_free(struct queued *q)
 
 /* 8. A job we stop without a report: unregister (or "failed", for an old master) covers it. */
 static void
-give_up(const char *id, long attempt)
+give_up(struct worker *w, const char *id, long attempt)
 {
 	struct queued *q = queued_new(id, attempt, 0, 0, NULL);
 
-	q->next = W.gave_up;
-	W.gave_up = q;
+	q->next = w->gave_up;
+	w->gave_up = q;
 }
 
 /* The command has exited: its result, or why it failed, goes to the master. */
 static void
-job_finish(struct job *j, msec_t now)
+job_finish(struct worker *w, struct job *j, msec_t now)
 {
 	char why[128];
 
 	if (j->cancelled)
 		log_info("job %s attempt %ld cancelled by the master: killed", j->id, j->attempt);
-	else if (j->stopped && W.stopping)
-		give_up(j->id, j->attempt);
+	else if (j->stopped && w->stopping)
+		give_up(w, j->id, j->attempt);
 	else if (job_outcome(j, why, sizeof(why)) == 0)
-		report_done(j->id, j->attempt, j->res, j->rlen, now - j->started);
+		report_done(w, j->id, j->attempt, j->res, j->rlen, now - j->started);
 	else
-		report_failed(j->id, j->attempt, why, job_stderr_tail(j));
-	took(now - j->started);
+		report_failed(w, j->id, j->attempt, why, job_stderr_tail(j));
+	took(w, now - j->started);
 	job_free(j);
-	W.running--;
+	w->running--;
 }
 
 /* A --pipe slot's job ended (slot.c). */
@@ -303,53 +303,54 @@ static void
 slot_job_ended(struct slot *s, const unsigned char *res, size_t rlen, const char *why,
     const char *tail)
 {
+	struct worker *w = s->arg;
 	msec_t now = clock_mono_ms();
 
-	W.running--;
-	took(now - s->started);
-	if (W.stopping)
-		give_up(s->id, s->attempt);
+	w->running--;
+	took(w, now - s->started);
+	if (w->stopping)
+		give_up(w, s->id, s->attempt);
 	else if (why == NULL)
-		report_done(s->id, s->attempt, res, rlen, now - s->started);
+		report_done(w, s->id, s->attempt, res, rlen, now - s->started);
 	else
-		report_failed(s->id, s->attempt, why, tail);
+		report_failed(w, s->id, s->attempt, why, tail);
 }
 
 static void
-reap(msec_t now)
+reap(struct worker *w, msec_t now)
 {
 	pid_t pid;
 	int status, i;
 
 	/* also the leftovers of jobs, which come back to us (subreaper) */
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
-		for (i = 0; W.pipe == NULL && i < W.njobs; i++)
-			if (W.jobs[i].used && W.jobs[i].pid == pid) {
-				job_exited(&W.jobs[i], status);
-				job_finish(&W.jobs[i], now);
+		for (i = 0; w->pipe == NULL && i < w->njobs; i++)
+			if (w->jobs[i].used && w->jobs[i].pid == pid) {
+				job_exited(&w->jobs[i], status);
+				job_finish(w, &w->jobs[i], now);
 				break;
 			}
-		for (i = 0; W.pipe != NULL && i < W.njobs; i++)
-			if (slot_reaped(&W.slots[i], pid, status, now))
+		for (i = 0; w->pipe != NULL && i < w->njobs; i++)
+			if (slot_reaped(&w->slots[i], pid, status, now))
 				break;
 	}
 }
 
 /* Slots that can take a job now. */
 static int
-free_slots(msec_t now)
+free_slots(struct worker *w, msec_t now)
 {
 	int i, n = 0;
 
-	for (i = 0; i < W.njobs; i++)
-		if (W.pipe != NULL ? slot_ready(&W.slots[i], now) : !W.jobs[i].used)
+	for (i = 0; i < w->njobs; i++)
+		if (w->pipe != NULL ? slot_ready(&w->slots[i], now) : !w->jobs[i].used)
 			n++;
 	return n;
 }
 
 /* Starts q on a free shell slot; -1 if it could not (reported). */
 static int
-start_shell(struct queued *q, msec_t now)
+start_shell(struct worker *w, struct queued *q, msec_t now)
 {
 	char num[24], *env[4];
 	char envid[WORK_ID_MAX + 16], envatt[48], envw[WORK_ID_MAX + 16];
@@ -357,31 +358,31 @@ start_shell(struct queued *q, msec_t now)
 	struct job *j = NULL;
 	int i;
 
-	for (i = 0; i < W.njobs && j == NULL; i++)
-		if (!W.jobs[i].used)
-			j = &W.jobs[i];
+	for (i = 0; i < w->njobs && j == NULL; i++)
+		if (!w->jobs[i].used)
+			j = &w->jobs[i];
 	job_clear(j);
 	snprintf(j->id, sizeof(j->id), "%s", q->id);
 	j->attempt = q->attempt;
 	j->timeout = q->timeout;
 	j->deadline = q->deadline;
 	j->used = 1;
-	W.running++;
+	w->running++;
 	/* checked when it came */
 	j->payload = b64_decode_alloc(q->b64, &len);
 	j->plen = len;
 	snprintf(num, sizeof(num), "%ld", j->attempt);
 	snprintf(envid, sizeof(envid), "AKC_WORK_ID=%s", j->id);
 	snprintf(envatt, sizeof(envatt), "AKC_WORK_ATTEMPT=%s", num);
-	snprintf(envw, sizeof(envw), "AKC_WORKER=%s", W.id);
+	snprintf(envw, sizeof(envw), "AKC_WORKER=%s", w->id);
 	env[0] = envid;
 	env[1] = envatt;
 	env[2] = envw;
 	env[3] = NULL;
-	if (job_spawn(j, W.loop, &W.sc, env, now) < 0) {
-		report_failed(j->id, j->attempt, "worker cannot start the command", NULL);
+	if (job_spawn(j, w->loop, &w->sc, env, now) < 0) {
+		report_failed(w, j->id, j->attempt, "worker cannot start the command", NULL);
 		job_free(j);
-		W.running--;
+		w->running--;
 		return -1;
 	}
 	log_debug("job %s attempt %ld started as pid %d (%zu bytes in)", j->id, j->attempt,
@@ -395,46 +396,46 @@ start_shell(struct queued *q, msec_t now)
  * attempt fails, saying why, so that another worker gets it.
  */
 static void
-fail_queued_if_broken(void)
+fail_queued_if_broken(struct worker *w)
 {
 	struct queued *q;
 	char why[160];
 	int i;
 
-	for (i = 0; i < W.njobs; i++)
-		if (!slot_broken(&W.slots[i]))
+	for (i = 0; i < w->njobs; i++)
+		if (!slot_broken(&w->slots[i]))
 			return;
 	snprintf(why, sizeof(why), "pipe command keeps exiting at once (%s): no slot can run the job",
-	    W.slots[0].last_exit);
-	while ((q = W.queue) != NULL) {
-		W.queue = q->next;
-		W.nqueued--;
+	    w->slots[0].last_exit);
+	while ((q = w->queue) != NULL) {
+		w->queue = q->next;
+		w->nqueued--;
 		log_warnx("job %s attempt %ld: %s", q->id, q->attempt, why);
-		report_failed(q->id, q->attempt, why, NULL);
+		report_failed(w, q->id, q->attempt, why, NULL);
 		queued_free(q);
 	}
 }
 
 /* Starts queued jobs on the free slots, oldest first. */
 static void
-start_queued(msec_t now)
+start_queued(struct worker *w, msec_t now)
 {
 	struct queued *q;
 	int i;
 
-	if (W.pipe != NULL && W.queue != NULL)
-		fail_queued_if_broken();
-	while (W.queue != NULL && !W.stopping && free_slots(now) > 0) {
-		q = W.queue;
-		W.queue = q->next;
-		W.nqueued--;
-		if (W.pipe == NULL)
-			(void)start_shell(q, now);
+	if (w->pipe != NULL && w->queue != NULL)
+		fail_queued_if_broken(w);
+	while (w->queue != NULL && !w->stopping && free_slots(w, now) > 0) {
+		q = w->queue;
+		w->queue = q->next;
+		w->nqueued--;
+		if (w->pipe == NULL)
+			(void)start_shell(w, q, now);
 		else
-			for (i = 0; i < W.njobs; i++)
-				if (slot_ready(&W.slots[i], now)) {
-					W.running++;
-					slot_give(&W.slots[i], q->id, q->attempt, q->b64, q->timeout,
+			for (i = 0; i < w->njobs; i++)
+				if (slot_ready(&w->slots[i], now)) {
+					w->running++;
+					slot_give(&w->slots[i], q->id, q->attempt, q->b64, q->timeout,
 					    q->deadline, now);
 					log_debug("job %s attempt %ld given to slot %d", q->id,
 					    q->attempt, i + 1);
@@ -446,10 +447,10 @@ start_queued(msec_t now)
 
 /* A job from the master's answer goes to the local queue; a malformed one is reported or dropped. */
 static void
-take_job(const cJSON *job, msec_t now)
+take_job(struct worker *w, const cJSON *job, msec_t now)
 {
 	const char *id = json_str(job, "id"), *b64 = json_str(job, "payload");
-	long attempt, timeout = W.cfg.work_timeout;
+	long attempt, timeout = w->cfg.work_timeout;
 	size_t len;
 	unsigned char *bin;
 	struct queued *q, **p;
@@ -461,83 +462,91 @@ take_job(const cJSON *job, msec_t now)
 	if (cJSON_GetObjectItemCaseSensitive(job, "timeout_ms") != NULL &&
 	    json_int(job, "timeout_ms", 0, 1L << 40, &timeout) < 0) {
 		log_warnx("job %s: bad timeout_ms from the master: using work-timeout", id);
-		timeout = W.cfg.work_timeout;
+		timeout = w->cfg.work_timeout;
 	}
 	if (b64 == NULL || (bin = b64_decode_alloc(b64, &len)) == NULL) {
 		log_warnx("job %s: payload is not base64", id);
-		report_failed(id, attempt, "payload is not base64", NULL);
+		report_failed(w, id, attempt, "payload is not base64", NULL);
 		return;
 	}
 	free(bin);
-	if (W.stopping) {
-		give_up(id, attempt);	/* 8. asked for before the signal */
+	if (w->stopping) {
+		give_up(w, id, attempt);	/* 8. asked for before the signal */
 		return;
 	}
 	q = queued_new(id, attempt, timeout, timeout > 0 ? now + timeout : 0, b64);
-	for (p = &W.queue; *p != NULL; p = &(*p)->next)
+	for (p = &w->queue; *p != NULL; p = &(*p)->next)
 		;
 	*p = q;
-	W.nqueued++;
-	start_queued(now);
+	w->nqueued++;
+	start_queued(w, now);
 }
 
 static void
-jobs_tick(msec_t now)
+jobs_tick(struct worker *w, msec_t now)
 {
 	int i;
 
-	for (i = 0; i < W.njobs; i++) {
-		if (W.pipe != NULL) {
-			slot_tick(&W.slots[i], now);
+	for (i = 0; i < w->njobs; i++) {
+		if (w->pipe != NULL) {
+			slot_tick(&w->slots[i], now);
 			continue;
 		}
-		if (W.jobs[i].used && job_tick(&W.jobs[i], now))
+		if (w->jobs[i].used && job_tick(&w->jobs[i], now))
 			log_debug("job %s attempt %ld: still running after %lldms: killed",
-			    W.jobs[i].id, W.jobs[i].attempt, (long long)W.jobs[i].timeout);
+			    w->jobs[i].id, w->jobs[i].attempt, (long long)w->jobs[i].timeout);
 	}
-	start_queued(now);
+	start_queued(w, now);
 }
+
+struct cancel_arg {
+	struct worker *w;
+	msec_t now;
+};
 
 /* 7. The master cancelled job id: kill it, or drop it, and say nothing more about it. */
 static void
 cancel_one(const char *id, void *arg)
 {
-	msec_t now = *(msec_t *)arg;
+	struct worker *w = ((struct cancel_arg *)arg)->w;
+	msec_t now = ((struct cancel_arg *)arg)->now;
 	struct queued **p, *q;
 	struct report *r, *next;
 	int i;
 
-	for (i = 0; i < W.njobs; i++) {
-		if (W.pipe != NULL && W.slots[i].busy && strcmp(W.slots[i].id, id) == 0) {
-			slot_cancel(&W.slots[i], now);
-			W.running--;
-		} else if (W.pipe == NULL && W.jobs[i].used && W.jobs[i].pid > 0 &&
-		    strcmp(W.jobs[i].id, id) == 0)
-			job_cancel(&W.jobs[i]);
+	for (i = 0; i < w->njobs; i++) {
+		if (w->pipe != NULL && w->slots[i].busy && strcmp(w->slots[i].id, id) == 0) {
+			slot_cancel(&w->slots[i], now);
+			w->running--;
+		} else if (w->pipe == NULL && w->jobs[i].used && w->jobs[i].pid > 0 &&
+		    strcmp(w->jobs[i].id, id) == 0)
+			job_cancel(&w->jobs[i]);
 	}
-	for (p = &W.queue; *p != NULL; ) {
+	for (p = &w->queue; *p != NULL; ) {
 		if (strcmp((*p)->id, id) == 0) {
 			q = *p;
 			*p = q->next;
-			W.nqueued--;
+			w->nqueued--;
 			log_info("job %s attempt %ld cancelled by the master before it started",
 			    q->id, q->attempt);
 			queued_free(q);
 		} else
 			p = &(*p)->next;
 	}
-	for (r = W.reports; r != NULL; r = next) {
+	for (r = w->reports; r != NULL; r = next) {
 		next = r->next;
 		if (!r->out && strcmp(r->id, id) == 0)
-			drop_report(r);
+			drop_report(w, r);
 	}
 }
 
 static void
-cancels(const cJSON *rsp, msec_t now)
+cancels(struct worker *w, const cJSON *rsp, msec_t now)
 {
-	if (answer_cancels(rsp, cancel_one, &now) < 0) {
-		if (W.bad_cancels++ == 0)
+	struct cancel_arg ca = { w, now };
+
+	if (answer_cancels(rsp, cancel_one, &ca) < 0) {
+		if (w->bad_cancels++ == 0)
 			log_warnx("malformed \"cancel\" list from the master: its bad entries ignored");
 	}
 }
@@ -547,56 +556,57 @@ cancels(const cJSON *rsp, msec_t now)
 static void on_answer(int fd, short ev, void *arg);
 
 static int
-chan_open(struct chan *c)
+chan_open(struct worker *w, struct chan *c)
 {
 	int v = 24 * 3600 * 1000;
 
-	if ((c->s = sock_connect(NN_REQ, W.addr, 2 * PROXY_MAX, 1000)) < 0)
+	if ((c->s = sock_connect(NN_REQ, w->addr, 2 * PROXY_MAX, 1000)) < 0)
 		return -1;
 	nn_setsockopt(c->s, NN_REQ, NN_REQ_RESEND_IVL, &v, sizeof(v));	/* we time out ourselves */
 	c->fd = sock_rcvfd(c->s);
-	loop_watch(W.loop, c->fd, POLLIN, on_answer, c);
+	loop_watch(w->loop, c->fd, POLLIN, on_answer, c);
 	return 0;
 }
 
 static void
-chan_close(struct chan *c)
+chan_close(struct worker *w, struct chan *c)
 {
 	if (c->s < 0)
 		return;
-	loop_unwatch(W.loop, c->fd);
+	loop_unwatch(w->loop, c->fd);
 	nn_close(c->s);
 	c->s = c->fd = -1;
 }
 
 /* The channel waits a little longer after each failure in a row, with jitter. */
 static void
-back_off(struct chan *c, msec_t now)
+back_off(struct worker *w, struct chan *c, msec_t now)
 {
-	W.backoff = W.backoff ? W.backoff * 2 : BACKOFF_MIN;
-	if (W.backoff > BACKOFF_MAX)
-		W.backoff = BACKOFF_MAX;
-	c->not_before = now + W.backoff / 2 + (msec_t)randombytes_uniform((uint32_t)W.backoff / 2 + 1);
+	w->backoff = w->backoff ? w->backoff * 2 : BACKOFF_MIN;
+	if (w->backoff > BACKOFF_MAX)
+		w->backoff = BACKOFF_MAX;
+	c->not_before = now + w->backoff / 2 +
+	    (msec_t)randombytes_uniform((uint32_t)w->backoff / 2 + 1);
 }
 
 /* The master could not be reached: say so once per outage, back off. */
 static void
-outage(struct chan *c, const char *why, msec_t now)
+outage(struct worker *w, struct chan *c, const char *why, msec_t now)
 {
-	if (!W.outage)
-		log_warnx("master not reachable through '%s': %s; retrying", W.addr + 6, why);
-	W.outage = 1;
-	back_off(c, now);
+	if (!w->outage)
+		log_warnx("master not reachable through '%s': %s; retrying", w->addr + 6, why);
+	w->outage = 1;
+	back_off(w, c, now);
 }
 
 static void
-heard(msec_t now)
+heard(struct worker *w, msec_t now)
 {
-	if (W.outage)
+	if (w->outage)
 		log_notice("master reachable again");
-	W.outage = 0;
-	W.backoff = 0;
-	W.last_heard = now;
+	w->outage = 0;
+	w->backoff = 0;
+	w->last_heard = now;
 }
 
 /* The channel's request is over (answered or given up): the channel is idle. */
@@ -610,15 +620,16 @@ chan_idle(struct chan *c)
 }
 
 static void
-chan_send(struct chan *c, enum chan_kind kind, struct report *rep, const char *txt, msec_t now)
+chan_send(struct worker *w, struct chan *c, enum chan_kind kind, struct report *rep, const char *txt,
+    msec_t now)
 {
-	if (c->s < 0 && chan_open(c) < 0) {
-		outage(c, "cannot open a socket", now);
+	if (c->s < 0 && chan_open(w, c) < 0) {
+		outage(w, c, "cannot open a socket", now);
 		return;
 	}
 	if (sock_send(c->s, txt, strlen(txt)) < 0) {
-		chan_close(c);
-		outage(c, nn_strerror(nn_errno()), now);
+		chan_close(w, c);
+		outage(w, c, nn_strerror(nn_errno()), now);
 		return;
 	}
 	c->busy = 1;
@@ -630,12 +641,12 @@ chan_send(struct chan *c, enum chan_kind kind, struct report *rep, const char *t
 }
 
 static int
-asks_out(void)
+asks_out(struct worker *w)
 {
 	int i, n = 0;
 
-	for (i = 0; i < W.nch; i++)
-		if (W.ch[i].busy && W.ch[i].kind == CH_ASK)
+	for (i = 0; i < w->nch; i++)
+		if (w->ch[i].busy && w->ch[i].kind == CH_ASK)
 			n++;
 	return n;
 }
@@ -645,72 +656,72 @@ asks_out(void)
  * per busy slot when jobs are short, less the jobs already waiting here.
  */
 static int
-asks_wanted(msec_t now)
+asks_wanted(struct worker *w, msec_t now)
 {
-	int want = free_slots(now);
+	int want = free_slots(w, now);
 
-	if (W.avg >= 0 && W.avg < PREFETCH_BELOW && !W.no_prefetch)
-		want += W.running;
-	want -= W.nqueued;
+	if (w->avg >= 0 && w->avg < PREFETCH_BELOW && !w->no_prefetch)
+		want += w->running;
+	want -= w->nqueued;
 	/* requests for work may be held a second: two channels stay for reports */
-	return want < W.nch - 2 ? want : W.nch - 2;
+	return want < w->nch - 2 ? want : w->nch - 2;
 }
 
 static void
-send_op(struct chan *c, enum chan_kind kind, const char *op, msec_t now)
+send_op(struct worker *w, struct chan *c, enum chan_kind kind, const char *op, msec_t now)
 {
-	cJSON *req = request(op);
+	cJSON *req = request(w, op);
 	char *txt;
 
 	if (kind == CH_ASK) {
-		cJSON_AddNumberToObject(req, "slots", free_slots(now));
+		cJSON_AddNumberToObject(req, "slots", free_slots(w, now));
 		cJSON_AddNumberToObject(req, "wait", ASK_WAIT);
 	}
 	txt = json_print(req);
-	chan_send(c, kind, NULL, txt, now);
+	chan_send(w, c, kind, NULL, txt, now);
 	cJSON_free(txt);
 	cJSON_Delete(req);
 }
 
 /* 8. Stopping: unregister once the reports are out and the requests for work answered. */
 static int
-unregister_due(msec_t now)
+unregister_due(struct worker *w, msec_t now)
 {
-	if (!W.stopping || W.unregistered || W.running > 0)
+	if (!w->stopping || w->unregistered || w->running > 0)
 		return 0;
-	if (now >= W.unregister_at)
+	if (now >= w->unregister_at)
 		return 1;
-	return W.reports == NULL && (asks_out() == 0 || now >= W.asks_until);
+	return w->reports == NULL && (asks_out(w) == 0 || now >= w->asks_until);
 }
 
 /* Gives each idle channel the most urgent message: reports, work requests, keep-alive. */
 static void
-chans_dispatch(msec_t now)
+chans_dispatch(struct worker *w, msec_t now)
 {
 	struct report *r;
-	int i, want = W.stopping ? 0 : asks_wanted(now), asking = asks_out(), any_busy = 0;
+	int i, want = w->stopping ? 0 : asks_wanted(w, now), asking = asks_out(w), any_busy = 0;
 
-	for (i = 0; i < W.nch; i++)
-		any_busy |= W.ch[i].busy;
-	for (i = 0; i < W.nch; i++) {
-		struct chan *c = &W.ch[i];
+	for (i = 0; i < w->nch; i++)
+		any_busy |= w->ch[i].busy;
+	for (i = 0; i < w->nch; i++) {
+		struct chan *c = &w->ch[i];
 
 		if (c->busy || now < c->not_before)
 			continue;
-		for (r = W.reports; r != NULL && r->out; r = r->next)
+		for (r = w->reports; r != NULL && r->out; r = r->next)
 			;
 		if (r != NULL) {
-			chan_send(c, CH_REPORT, r, r->txt, now);
-		} else if (unregister_due(now)) {
-			send_op(c, CH_UNREGISTER, WORK_OP_UNREGISTER, now);
+			chan_send(w, c, CH_REPORT, r, r->txt, now);
+		} else if (unregister_due(w, now)) {
+			send_op(w, c, CH_UNREGISTER, WORK_OP_UNREGISTER, now);
 			if (c->busy)
-				W.unregistered = 1;
+				w->unregistered = 1;
 		} else if (want > asking) {
-			send_op(c, CH_ASK, WORK_OP_REQUEST, now);
+			send_op(w, c, CH_ASK, WORK_OP_REQUEST, now);
 			if (c->busy)
 				asking++;
-		} else if (!W.stopping && !any_busy && now - W.last_heard >= KEEPALIVE) {
-			send_op(c, CH_REGISTER, WORK_OP_REGISTER, now);
+		} else if (!w->stopping && !any_busy && now - w->last_heard >= KEEPALIVE) {
+			send_op(w, c, CH_REGISTER, WORK_OP_REGISTER, now);
 		} else
 			continue;
 		any_busy |= c->busy;
@@ -718,21 +729,21 @@ chans_dispatch(msec_t now)
 }
 
 static void
-chans_tick(msec_t now)
+chans_tick(struct worker *w, msec_t now)
 {
 	char why[64];
 	int i;
 
-	for (i = 0; i < W.nch; i++) {
-		struct chan *c = &W.ch[i];
+	for (i = 0; i < w->nch; i++) {
+		struct chan *c = &w->ch[i];
 
 		if (!c->busy || now - c->sent < ANSWER_WITHIN)
 			continue;
 		/* 3. a new socket: the old one's request may be stuck anywhere */
-		chan_close(c);
+		chan_close(w, c);
 		chan_idle(c);
 		snprintf(why, sizeof(why), "no answer within %ds", ANSWER_WITHIN / 1000);
-		outage(c, why, now);
+		outage(w, c, why, now);
 	}
 }
 
@@ -741,28 +752,28 @@ chans_tick(msec_t now)
  * that does not know the op gets a "failed" report for each instead.
  */
 static void
-unregister_answered(int ok, const cJSON *rsp)
+unregister_answered(struct worker *w, int ok, const cJSON *rsp)
 {
 	const char *err = json_str(rsp, "error");
 	struct queued *q;
 
-	W.unregistered = 2;
+	w->unregistered = 2;
 	if (ok) {
 		log_info("unregistered: the master gives our jobs to other workers");
-		for (; (q = W.gave_up) != NULL; queued_free(q))
-			W.gave_up = q->next;
+		for (; (q = w->gave_up) != NULL; queued_free(q))
+			w->gave_up = q->next;
 		return;
 	}
 	log_info("the master refused unregister (%s): reporting %s job(s) as failed instead",
-	    err ? err : "refused", W.gave_up ? "our" : "no");
-	for (; (q = W.gave_up) != NULL; queued_free(q)) {
-		W.gave_up = q->next;
-		report_failed(q->id, q->attempt, "worker stopped", NULL);
+	    err ? err : "refused", w->gave_up ? "our" : "no");
+	for (; (q = w->gave_up) != NULL; queued_free(q)) {
+		w->gave_up = q->next;
+		report_failed(w, q->id, q->attempt, "worker stopped", NULL);
 	}
 }
 
 static void
-answered(struct chan *c, cJSON *rsp, msec_t now)
+answered(struct worker *w, struct chan *c, cJSON *rsp, msec_t now)
 {
 	const char *err = json_str(rsp, "error");
 	const cJSON *job;
@@ -772,17 +783,17 @@ answered(struct chan *c, cJSON *rsp, msec_t now)
 
 	if (json_bool(rsp, "ok", &ok) < 0) {
 		if (json_bool(rsp, "proxy", &proxy) == 0 && proxy)
-			outage(c, err ? err : "the proxy answered", now);
+			outage(w, c, err ? err : "the proxy answered", now);
 		else
-			outage(c, "bad answer (no \"ok\")", now);
+			outage(w, c, "bad answer (no \"ok\")", now);
 		chan_idle(c);
 		return;
 	}
-	heard(now);
-	cancels(rsp, now);
+	heard(w, now);
+	cancels(w, rsp, now);
 	if (c->kind == CH_UNREGISTER) {
 		chan_idle(c);
-		unregister_answered(ok, rsp);
+		unregister_answered(w, ok, rsp);
 		return;
 	}
 	if (!ok) {
@@ -792,29 +803,29 @@ answered(struct chan *c, cJSON *rsp, msec_t now)
 			log_warnx("job %s attempt %ld: the master refused our report: %s: dropped",
 			    rep->id, rep->attempt, err ? err : "refused");
 			chan_idle(c);
-			drop_report(rep);
+			drop_report(w, rep);
 		} else {
 			/* once until the master accepts one again: it may refuse every second */
-			if (!W.refused)
+			if (!w->refused)
 				log_warnx("the master refused our %s: %s", c->kind == CH_ASK ?
 				    "request for work" : "registration", err ? err : "refused");
-			W.refused = 1;
+			w->refused = 1;
 			chan_idle(c);
-			back_off(c, now);
+			back_off(w, c, now);
 		}
 		return;
 	}
-	W.refused = 0;
+	w->refused = 0;
 	switch (c->kind) {
 	case CH_REPORT:
 		chan_idle(c);
-		drop_report(rep);
+		drop_report(w, rep);
 		break;
 	case CH_ASK:
 		chan_idle(c);
 		job = cJSON_GetObjectItemCaseSensitive(rsp, "job");
 		if (cJSON_IsObject(job))
-			take_job(job, now);
+			take_job(w, job, now);
 		else if (now - c->sent < EMPTY_GAP)
 			c->not_before = c->sent + EMPTY_GAP;	/* a master that does not hold requests */
 		break;
@@ -829,6 +840,7 @@ static void
 on_answer(int fd, short ev, void *arg)
 {
 	struct chan *c = arg;
+	struct worker *w = c->w;
 	msec_t now = clock_mono_ms();
 	void *buf;
 	ssize_t n;
@@ -845,95 +857,61 @@ on_answer(int fd, short ev, void *arg)
 		}
 		if (!cJSON_IsObject(rsp)) {
 			chan_idle(c);
-			outage(c, "bad answer (not a JSON object)", now);
+			outage(w, c, "bad answer (not a JSON object)", now);
 		} else
-			answered(c, rsp, now);
+			answered(w, c, rsp, now);
 		cJSON_Delete(rsp);
 	}
 }
 
 /* ---- set-up and the loop ---- */
 
-static void
-setup(int argc, char **argv)
-{
-	static const struct option longopts[] = {
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
-		{ "exec", required_argument, NULL, 'e' },
-		{ "pipe", required_argument, NULL, 'p' },
-		{ NULL, 0, NULL, 0 }
-	};
-	const char *conf, *exec = NULL, *pipe = NULL;
-	int ch, check = 0, verbose = 0, quiet = 0;
+enum { OPT_EXEC = DAEMON_OPT_BASE, OPT_PIPE };
 
-	/* daemon_setup's flags, plus --exec and --pipe */
-	setlocale(LC_NUMERIC, "C");
-	log_init_daemon("worker");
-	conf = config_default_path();
-	while ((ch = getopt_long(argc, argv, "+c:nqvh", longopts, NULL)) != -1) {
-		switch (ch) {
-		case 'c':
-			conf = optarg;
-			break;
-		case 'n':
-			check = 1;
-			break;
-		case 'v':
-			verbose++;
-			break;
-		case 'q':
-			quiet++;
-			break;
-		case 'e':
-			exec = optarg;
-			break;
-		case 'p':
-			pipe = optarg;
-			break;
-		case 'h':
-			printf("usage: %s\n", USAGE);
-			exit(0);
-		case 'V':
-			printf("worker (akc) %s\n", PACKAGE_VERSION);
-			exit(0);
-		default:
-			fprintf(stderr, "usage: %s\n", USAGE);
-			exit(2);
-		}
+static const struct option longopts[] = {
+	{ "exec", required_argument, NULL, OPT_EXEC },
+	{ "pipe", required_argument, NULL, OPT_PIPE },
+	{ NULL, 0, NULL, 0 }
+};
+
+/* --exec CMD, --pipe CMD (daemon_setup_ext): one of them, not empty. */
+static int
+on_flag(int val, const char *arg, void *ctx)
+{
+	struct worker *w = ctx;
+	const char *name = val == OPT_EXEC ? "--exec" : "--pipe";
+
+	if (*arg == '\0') {
+		log_errx("%s needs a command", name);
+		return -1;
 	}
-	if (optind != argc) {
-		fprintf(stderr, "worker: unexpected argument '%s'\nusage: %s\n", argv[optind], USAGE);
-		exit(2);
+	if ((val == OPT_EXEC ? w->pipe : w->exec) != NULL) {
+		log_errx("--exec and --pipe exclude each other");
+		return -1;
 	}
-	if (exec != NULL && *exec == '\0') {
-		fprintf(stderr, "worker: --exec needs a command\nusage: %s\n", USAGE);
-		exit(2);
+	if (val == OPT_EXEC)
+		w->exec = arg;
+	else
+		w->pipe = arg;
+	return 0;
+}
+
+/* Flags and configuration: a flag beats the file; in the file, pipe beats exec (exec has a default). */
+static void
+setup(struct worker *w, int argc, char **argv)
+{
+	struct daemon_opts o;
+
+	daemon_setup_ext(argc, argv, "worker", USAGE, 0, longopts, on_flag, w, &o, &w->cfg);
+	if (w->exec == NULL && w->pipe == NULL) {
+		w->exec = w->cfg.worker_exec;
+		if (w->cfg.worker_pipe[0] != '\0')
+			w->pipe = w->cfg.worker_pipe;
 	}
-	if (pipe != NULL && *pipe == '\0') {
-		fprintf(stderr, "worker: --pipe needs a command\nusage: %s\n", USAGE);
-		exit(2);
-	}
-	if (exec != NULL && pipe != NULL) {
-		fprintf(stderr, "worker: --exec and --pipe exclude each other\nusage: %s\n", USAGE);
-		exit(2);
-	}
-	if (check)
-		log_init("worker");	/* as daemon_setup: plain lines for a person */
-	if (config_load(conf, &W.cfg) != 0)
-		exit(1);
-	daemon_log_level(&W.cfg, verbose, quiet);
-	if (check) {
-		printf("configuration OK\n");
-		exit(0);
-	}
-	/* a flag beats the file; in the file, pipe beats exec (exec has a default) */
-	W.exec = exec != NULL ? exec : W.cfg.worker_exec;
-	W.pipe = exec != NULL ? NULL : pipe != NULL ? pipe : *W.cfg.worker_pipe ? W.cfg.worker_pipe : NULL;
 	if (getenv("AKC_WORKER_FORK") != NULL && strcmp(getenv("AKC_WORKER_FORK"), "1") == 0)
 		spawn_use_fork(1);	/* for bench/: fork+exec instead of vfork */
 	if (getenv("AKC_WORKER_PREFETCH") != NULL && strcmp(getenv("AKC_WORKER_PREFETCH"), "0") == 0)
-		W.no_prefetch = 1;	/* for bench/: no request for a busy slot */
+		w->no_prefetch = 1;	/* for bench/: no request for a busy slot */
 	if (getenv("AKC_WORKER_SHELL") != NULL && strcmp(getenv("AKC_WORKER_SHELL"), "1") == 0)
 		spawn_use_shell(1);	/* for bench/: /bin/sh -c even for a plain command */
 }
@@ -958,28 +936,29 @@ earliest(msec_t *d, msec_t t, msec_t now)
 }
 
 static msec_t
-next_deadline(msec_t now)
+next_deadline(struct worker *w, msec_t now)
 {
 	msec_t d = now + KEEPALIVE;
 	int i, any_busy = 0;
 
-	for (i = 0; i < W.nch; i++) {
-		any_busy |= W.ch[i].busy;
-		earliest(&d, W.ch[i].busy ? W.ch[i].sent + ANSWER_WITHIN : W.ch[i].not_before, now);
+	for (i = 0; i < w->nch; i++) {
+		any_busy |= w->ch[i].busy;
+		earliest(&d, w->ch[i].busy ? w->ch[i].sent + ANSWER_WITHIN : w->ch[i].not_before,
+		    now);
 	}
-	for (i = 0; i < W.njobs; i++) {
-		if (W.pipe != NULL)
-			earliest(&d, slot_next(&W.slots[i], now), now);
-		else if (W.jobs[i].used && W.jobs[i].pid > 0 && !W.jobs[i].timed_out)
-			earliest(&d, W.jobs[i].deadline, now);
+	for (i = 0; i < w->njobs; i++) {
+		if (w->pipe != NULL)
+			earliest(&d, slot_next(&w->slots[i], now), now);
+		else if (w->jobs[i].used && w->jobs[i].pid > 0 && !w->jobs[i].timed_out)
+			earliest(&d, w->jobs[i].deadline, now);
 	}
-	if (W.stopping) {
-		earliest(&d, W.asks_until, now);
-		earliest(&d, W.unregister_at, now);
-		earliest(&d, W.give_up_at, now);
+	if (w->stopping) {
+		earliest(&d, w->asks_until, now);
+		earliest(&d, w->unregister_at, now);
+		earliest(&d, w->give_up_at, now);
 	}
 	if (!any_busy)
-		earliest(&d, W.last_heard + KEEPALIVE, now);
+		earliest(&d, w->last_heard + KEEPALIVE, now);
 	return d;
 }
 
@@ -989,35 +968,35 @@ next_deadline(msec_t now)
  * unregister, exit. A second signal: exit now.
  */
 static int
-on_stop_signal(msec_t now)
+on_stop_signal(struct worker *w, msec_t now)
 {
 	struct queued *q;
 	int i;
 
-	if (W.stopping) {
+	if (w->stopping) {
 		log_info("second signal: exiting now");
 		return 1;
 	}
-	log_info("stopping on signal: %d job(s) running: killed", W.running);
+	log_info("stopping on signal: %d job(s) running: killed", w->running);
 	daemon_notify("STOPPING=1");
-	W.stopping = 1;
-	W.asks_until = now + ASK_WAIT + 500;
-	W.unregister_at = now + STOP_UNREGISTER;
-	W.give_up_at = now + STOP_GRACE;
-	for (i = 0; i < W.njobs; i++) {
-		if (W.pipe != NULL) {
-			if (W.slots[i].busy) {
-				give_up(W.slots[i].id, W.slots[i].attempt);
-				W.running--;
+	w->stopping = 1;
+	w->asks_until = now + ASK_WAIT + 500;
+	w->unregister_at = now + STOP_UNREGISTER;
+	w->give_up_at = now + STOP_GRACE;
+	for (i = 0; i < w->njobs; i++) {
+		if (w->pipe != NULL) {
+			if (w->slots[i].busy) {
+				give_up(w, w->slots[i].id, w->slots[i].attempt);
+				w->running--;
 			}
-			slot_stop(&W.slots[i], 0);
-		} else if (W.jobs[i].used && W.jobs[i].pid > 0)
-			job_kill(&W.jobs[i], 1);
+			slot_stop(&w->slots[i], 0);
+		} else if (w->jobs[i].used && w->jobs[i].pid > 0)
+			job_kill(&w->jobs[i], 1);
 	}
-	while ((q = W.queue) != NULL) {
-		W.queue = q->next;
-		W.nqueued--;
-		give_up(q->id, q->attempt);
+	while ((q = w->queue) != NULL) {
+		w->queue = q->next;
+		w->nqueued--;
+		give_up(w, q->id, q->attempt);
 		queued_free(q);
 	}
 	return 0;
@@ -1025,21 +1004,21 @@ on_stop_signal(msec_t now)
 
 /* Done stopping: unregistered (or refused) and reported, or out of time. */
 static int
-stopped(msec_t now)
+stopped(struct worker *w, msec_t now)
 {
 	struct report *r;
 	int n = 0;
 
-	if (W.running == 0 && W.unregistered == 2 && W.reports == NULL)
+	if (w->running == 0 && w->unregistered == 2 && w->reports == NULL)
 		return 1;
-	if (now < W.give_up_at)
+	if (now < w->give_up_at)
 		return 0;
-	for (r = W.reports; r != NULL; r = r->next)
+	for (r = w->reports; r != NULL; r = r->next)
 		n++;
 	if (n > 0)
 		log_warnx("giving up on %d report(s) the master did not take: "
 		    "it retries those jobs after work-timeout", n);
-	if (W.unregistered < 2)
+	if (w->unregistered < 2)
 		log_warnx("the master did not answer unregister: it retries our jobs once it "
 		    "has not heard from us for a while");
 	return 1;
@@ -1051,95 +1030,124 @@ stopped(msec_t now)
  * nobody holds is one a killed worker left).
  */
 static void
-mark_running(void)
+mark_running(struct worker *w)
 {
 	int fd;
 
-	snprintf(W.mark, sizeof(W.mark), "%s/worker.%d.lock", W.cfg.run_dir, (int)getpid());
-	if ((fd = open(W.mark, O_CREAT | O_RDWR | O_TRUNC | O_CLOEXEC, 0644)) < 0 ||
-	    flock(fd, LOCK_EX | LOCK_NB) < 0 || write(fd, W.id, strlen(W.id)) < 0) {
-		log_debug("cannot mark this worker in '%s': %s", W.mark, strerror(errno));
+	snprintf(w->mark, sizeof(w->mark), "%s/worker.%d.lock", w->cfg.run_dir, (int)getpid());
+	if ((fd = open(w->mark, O_CREAT | O_RDWR | O_TRUNC | O_CLOEXEC, 0644)) < 0 ||
+	    flock(fd, LOCK_EX | LOCK_NB) < 0 || write(fd, w->id, strlen(w->id)) < 0) {
+		log_debug("cannot mark this worker in '%s': %s", w->mark, strerror(errno));
 		if (fd >= 0)
 			close(fd);
-		W.mark[0] = '\0';
+		w->mark[0] = '\0';
 	}
 	/* the descriptor stays open (and locked) until we exit */
 }
 
-int
-main(int argc, char **argv)
+/*
+ * Everything between the flags and the loop: the worker's id, the proxy's
+ * address, signals, the slots (and --pipe's commands, started). -1 if this
+ * user may not use the proxy (said in the log).
+ */
+static int
+start(struct worker *w)
 {
 	unsigned char rnd[4];
 	char hex[9], err[512];
-	unsigned long sigs;
 	msec_t now;
 	int i;
 
-	setup(argc, argv);
 	std_fds();
 	if (sodium_init() < 0)
 		fatalx("libsodium cannot start");
 	randombytes_buf(rnd, sizeof(rnd));
 	sodium_bin2hex(hex, sizeof(hex), rnd, sizeof(rnd));
-	snprintf(W.id, sizeof(W.id), "%s-%d-%s", W.cfg.name, (int)getpid(), hex);
-	config_ipc_path(&W.cfg, MASTER_SVC, W.addr, sizeof(W.addr));
+	snprintf(w->id, sizeof(w->id), "%.*s-%d-%s", (int)sizeof(w->cfg.name), w->cfg.name,
+	    (int)getpid(), hex);
+	config_ipc_path(&w->cfg, MASTER_SVC, w->addr, sizeof(w->addr));
 	/* a proxy not yet there is waited for; one we may never use is not */
-	if (sock_ipc_access(&W.cfg, MASTER_SVC, err, sizeof(err)) == SOCK_DENIED) {
+	if (sock_ipc_access(&w->cfg, MASTER_SVC, err, sizeof(err)) == SOCK_DENIED) {
 		log_warnx("%s", err);
-		return 1;
+		return -1;
 	}
 	signal(SIGPIPE, SIG_IGN);
 	/* what the jobs leave behind comes back to us to be reaped */
 	(void)prctl(PR_SET_CHILD_SUBREAPER, 1);
-	W.loop = loop_new();
-	loop_catch(W.loop, SIGTERM);
-	loop_catch(W.loop, SIGINT);
-	loop_catch(W.loop, SIGHUP);	/* no reload, but no death either */
-	loop_catch(W.loop, SIGCHLD);
-	W.njobs = W.cfg.worker_concurrency;
-	W.jobs = xcalloc((size_t)W.njobs, sizeof(*W.jobs));
-	for (i = 0; i < W.njobs; i++)
-		job_clear(&W.jobs[i]);
-	W.avg = -1;
-	spawn_prepare(&W.sc, W.pipe != NULL ? W.pipe : W.exec);
-	W.nch = 2 * W.njobs + 2 < CHAN_MAX ? 2 * W.njobs + 2 : CHAN_MAX;
-	for (i = 0; i < W.nch; i++)
-		W.ch[i].s = W.ch[i].fd = -1;
-	mark_running();
+	w->loop = loop_new();
+	loop_catch(w->loop, SIGTERM);
+	loop_catch(w->loop, SIGINT);
+	loop_catch(w->loop, SIGHUP);	/* no reload, but no death either */
+	loop_catch(w->loop, SIGCHLD);
+	w->njobs = w->cfg.worker_concurrency;
+	w->jobs = xcalloc((size_t)w->njobs, sizeof(*w->jobs));
+	for (i = 0; i < w->njobs; i++)
+		job_clear(&w->jobs[i]);
+	w->avg = -1;
+	spawn_prepare(&w->sc, w->pipe != NULL ? w->pipe : w->exec);
+	w->nch = 2 * w->njobs + 2 < CHAN_MAX ? 2 * w->njobs + 2 : CHAN_MAX;
+	for (i = 0; i < w->nch; i++) {
+		w->ch[i].w = w;
+		w->ch[i].s = w->ch[i].fd = -1;
+	}
+	mark_running(w);
 	now = clock_mono_ms();
-	W.last_heard = now;
-	if (W.pipe != NULL) {
-		W.slots = xcalloc((size_t)W.njobs, sizeof(*W.slots));
-		for (i = 0; i < W.njobs; i++) {
-			slot_init(&W.slots[i], i + 1, W.pipe, &W.sc, W.id, W.loop, slot_job_ended);
-			(void)slot_start(&W.slots[i], now);
+	w->last_heard = now;
+	if (w->pipe != NULL) {
+		w->slots = xcalloc((size_t)w->njobs, sizeof(*w->slots));
+		for (i = 0; i < w->njobs; i++) {
+			slot_init(&w->slots[i], i + 1, w->pipe, &w->sc, w->id, w->loop,
+			    slot_job_ended, w);
+			(void)slot_start(&w->slots[i], now);
 		}
 	}
 	log_info("worker %s: %d slot(s) running '%s%s'%s, master through '%s'",
-	    W.id, W.njobs, W.sc.direct ? "" : "/bin/sh -c ", W.pipe != NULL ? W.pipe : W.exec,
-	    W.pipe != NULL ? " once each (--pipe)" : " per job", W.addr + 6);
-	if (W.sc.direct)
-		log_info("a plain command: run as '%s' without the shell", W.sc.argv[0]);
-	daemon_notify("READY=1");
+	    w->id, w->njobs, w->sc.direct ? "" : "/bin/sh -c ", w->pipe != NULL ? w->pipe : w->exec,
+	    w->pipe != NULL ? " once each (--pipe)" : " per job", w->addr + 6);
+	if (w->sc.direct)
+		log_info("a plain command: run as '%s' without the shell", w->sc.argv[0]);
+	return 0;
+}
 
-	for (;;) {
-		sigs = loop_signals(W.loop);
-		now = clock_mono_ms();
-		if ((sigs & ((1UL << SIGTERM) | (1UL << SIGINT))) && on_stop_signal(now))
-			break;
-		reap(now);
-		jobs_tick(now);
-		chans_tick(now);
-		if (W.stopping && stopped(now))
-			break;
-		chans_dispatch(now);
-		loop_poll(W.loop, next_deadline(now));
-	}
-	for (i = 0; i < W.nch; i++)
-		chan_close(&W.ch[i]);
+/* After the loop: the sockets closed, the mark removed. */
+static void
+finish(struct worker *w)
+{
+	int i;
+
+	for (i = 0; i < w->nch; i++)
+		chan_close(w, &w->ch[i]);
 	log_info("stopped");
-	if (W.mark[0] != '\0')
-		(void)unlink(W.mark);
+	if (w->mark[0] != '\0')
+		(void)unlink(w->mark);
 	nn_term();
+}
+
+int
+main(int argc, char **argv)
+{
+	static struct worker worker;
+	struct worker *w = &worker;
+	unsigned long sigs;
+	msec_t now;
+
+	setup(w, argc, argv);
+	if (start(w) < 0)
+		return 1;
+	daemon_notify("READY=1");
+	for (;;) {
+		sigs = loop_signals(w->loop);
+		now = clock_mono_ms();
+		if ((sigs & ((1UL << SIGTERM) | (1UL << SIGINT))) && on_stop_signal(w, now))
+			break;
+		reap(w, now);
+		jobs_tick(w, now);
+		chans_tick(w, now);
+		if (w->stopping && stopped(w, now))
+			break;
+		chans_dispatch(w, now);
+		loop_poll(w->loop, next_deadline(w, now));
+	}
+	finish(w);
 	return 0;
 }

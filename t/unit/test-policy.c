@@ -2,8 +2,8 @@
  * test-policy.c: the master's job policy (src/master/policy.c) on a virtual
  * clock: priorities and delays, retries and giving up, attempt timeouts,
  * workers lost or unregistered, cancels and the workers told of them,
- * payload checks, forgetting after keep-finished, and a replay that keeps
- * it all.
+ * payload checks, forgetting after keep-finished, a replay that keeps it
+ * all, and the work protocol's version in request.c.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +11,7 @@
 #include "json.h"
 #include "log.h"
 #include "policy.h"
+#include "request.h"
 #include "unit.h"
 #include "work.h"
 
@@ -334,6 +335,62 @@ replay_keeps_order(void)
 	stop();
 }
 
+/* request_parse's answer to text: the refusal's code (0: taken), *bad and the message. */
+static int
+parse(const char *text, int *bad, char *err, size_t errlen)
+{
+	cJSON *req = json_parse(text, strlen(text));
+	struct request r;
+	int code;
+
+	err[0] = '\0';
+	code = request_parse(req, &r, bad, err, errlen);
+	cJSON_Delete(req);
+	return code;
+}
+
+/* "v" absent is version 1 (a rolling upgrade); another version is refused, naming both. */
+static void
+protocol_version(void)
+{
+	char err[256], want[256];
+	int bad;
+
+	CHECK_INT(WORK_PROTO_VERSION, 1);
+	CHECK_INT(parse("{\"op\":\"queue\"}", &bad, err, sizeof(err)), 0);
+	CHECK_INT(bad, REQ_OK);
+	CHECK_INT(parse("{\"v\":1,\"op\":\"queue\"}", &bad, err, sizeof(err)), 0);
+	CHECK_INT(bad, REQ_OK);
+	CHECK_INT(parse("{\"v\":1,\"op\":\"register\",\"worker\":\"w-1\"}", &bad, err,
+	    sizeof(err)), 0);
+	CHECK_INT(parse("{\"v\":2,\"op\":\"queue\"}", &bad, err, sizeof(err)), 2);
+	CHECK_INT(bad, REQ_BAD_VERSION);
+	snprintf(want, sizeof(want), "work protocol version 2 refused: this master speaks version %d "
+	    "(upgrade the master and its clients together)", WORK_PROTO_VERSION);
+	CHECK_STR(err, want);
+	/* refused before anything else is looked at: an op it may not know is no crash */
+	CHECK_INT(parse("{\"v\":7,\"op\":\"teleport\",\"id\":\"\"}", &bad, err, sizeof(err)), 2);
+	CHECK_INT(bad, REQ_BAD_VERSION);
+	CHECK(strstr(err, "version 7") != NULL && strstr(err, "version 1") != NULL);
+	CHECK_INT(parse("{\"v\":0,\"op\":\"queue\"}", &bad, err, sizeof(err)), 2);
+	CHECK_INT(bad, REQ_BAD_VERSION);
+	/* a "v" that is no version number is malformed, not a version */
+	CHECK_INT(parse("{\"v\":\"1\",\"op\":\"queue\"}", &bad, err, sizeof(err)), 2);
+	CHECK_INT(bad, REQ_BAD);
+	CHECK_STR(err, "malformed request: \"v\" is not a version number");
+	CHECK_INT(parse("{\"v\":1.5,\"op\":\"queue\"}", &bad, err, sizeof(err)), 2);
+	CHECK_INT(bad, REQ_BAD);
+	CHECK_INT(parse("{\"v\":-1,\"op\":\"queue\"}", &bad, err, sizeof(err)), 2);
+	CHECK_INT(bad, REQ_BAD);
+	CHECK_INT(parse("{\"v\":null,\"op\":\"queue\"}", &bad, err, sizeof(err)), 2);
+	CHECK_INT(bad, REQ_BAD);
+	/* the checks after the version still hold */
+	CHECK_INT(parse("{\"v\":1}", &bad, err, sizeof(err)), 2);
+	CHECK_INT(bad, REQ_BAD);
+	CHECK_INT(parse("{\"v\":1,\"op\":\"submit\"}", &bad, err, sizeof(err)), 2);
+	CHECK_INT(bad, REQ_OK);
+}
+
 int
 main(void)
 {
@@ -346,5 +403,6 @@ main(void)
 	RUN(submits_refused);
 	RUN(forget_after_keep_finished);
 	RUN(replay_keeps_order);
+	RUN(protocol_version);
 	return unit_done();
 }
