@@ -115,9 +115,9 @@ submitter(const char *addr, const char *prefix, int k, long n, int bytes, int st
 		text[bytes] = '\0';
 		b64_encode_buf(enc, b64_encoded_len((size_t)bytes), text, (size_t)bytes);
 		snprintf(req, (size_t)bytes * 4 / 3 + 256,
-#include "b64.h"
-#include "proto.h"
-#include "util.h"
+		    "{\"v\":%d,\"op\":\"submit\",\"id\":\"%s\",\"payload\":\"%s\"}",
+		    WORK_PROTO_VERSION, id, enc);
+		t0 = wall_ms();
 		r = call(s, req, 60000, NULL);
 		t1 = wall_ms();
 		if (r != 1) {
