@@ -94,7 +94,6 @@ result_of() { akc-results -c "$(conf_of "$1")" | jq -c --arg id "$2" 'select(.id
 	work_cluster 1
 	local w
 	w=$(start_worker n1 --pipe 'echo "started" >&2; while read -r l; do echo "not json"; done')
-	# (the result lines from akc-results: akc-submit --wait may print a null result, a race of its own)
 	akc-submit -c "$(conf_of n1)" --id g-1 x >/dev/null
 	wait_until 30 finished n1 1
 	[ "$(result_of n1 g-1 | jq -r '.status + " " + (.attempts | tostring) + " " + .result')" = \

@@ -144,3 +144,25 @@ stamping_worker() {
 	awk '{ print $2 }' "$AKC_DIR/follow" | jq -r .seq | sort -n -c
 	grep -q "retrying" "$AKC_DIR/follow.err" || true
 }
+
+@test "--wait on jobs that finish as fast as they are asked about: every line carries its result" {
+	# A status asked in the master's turn in which its job finished used to
+	# be answered before the result line was written: "done" with a null result.
+	work_cluster 1
+	start_worker n1 --pipe "jq -c --unbuffered '{id, result: .payload}'" >/dev/null
+	start_worker n1 --pipe "jq -c --unbuffered '{id, result: .payload}'" >/dev/null
+	akc-submit -c "$(conf_of n1)" --id warm-up --wait "x" >/dev/null
+	local i k pids=()
+	for ((k = 0; k < 8; k++)); do
+		(for ((i = 0; i < 25; i++)); do
+			akc-submit -c "$(conf_of n1)" --id "r-$k-$i" --wait "p$k-$i" | tail -1
+		done > "$AKC_DIR/wait.$k" 3>&-) 3>&- &
+		pids+=("$!")
+	done
+	for k in "${pids[@]}"; do wait "$k"; done
+	cat "$AKC_DIR"/wait.* > "$AKC_DIR/waits"
+	[ "$(wc -l < "$AKC_DIR/waits")" = 200 ]
+	# each line: done, with its own payload as the result
+	[ "$(jq -r 'select(.status == "done" and .result == ("p" + (.id | ltrimstr("r-")))) | .id' \
+	    "$AKC_DIR/waits" | wc -l)" = 200 ]
+}

@@ -513,9 +513,22 @@ op_status(struct master *m, const struct request *rq, const unsigned char *hdr, 
 	struct job *jb = rq->id ? work_find(&m->w, rq->id) : NULL;
 
 	/* with wait, an unfinished job's answer waits for its result line's commit */
-	if (rq->wait > 0 && jb != NULL && jb->status != JOB_DONE && jb->status != JOB_FAILED &&
+	if (rq->wait > 0 && jb != NULL && jb->status < JOB_DONE &&
 	    park(m, WAIT_STATUS, rq, hdr, hdrlen) == 0)
 		return;
+	/*
+	 * A job that finished in this very turn has its result line in the
+	 * journal's unwritten batch, where status_of cannot read it: answered
+	 * then, it would say "failed" with no result. Parked with no wait, it
+	 * is answered right after the batch is written (commit_and_answer).
+	 */
+	if (jb != NULL && jb->status >= JOB_DONE && jb->seq > m->j.durable) {
+		struct request now = *rq;
+
+		now.wait = 0;
+		if (park(m, WAIT_STATUS, &now, hdr, hdrlen) == 0)
+			return;
+	}
 	/* a status read after its job's events were accepted: same sync */
 	send_later(m, hdr, hdrlen, status_of(m, rq->id));
 }
