@@ -115,11 +115,11 @@ forced_stop_set(struct sgd *d, int n)
 		return;
 	if (k < d->sc.stop_timeout && set && !d->forced_said)
 		log_warnx("singleton %s: stop-timeout %lldms is longer than stable-after + "
-		    "down-removal-margin - heartbeat-interval - %dms allow (%lldms): a child that "
-		    "must stop because this node lost the majority or was downed gets SIGKILL "
-		    "after %lldms; set [downing] stable-after or down-removal-margin longer to "
-		    "give it more", d->sc.name, (long long)d->sc.stop_timeout, SG_FORCED_SLACK,
-		    (long long)k, (long long)k);
+		    "down-removal-margin - heartbeat-interval - %dms (at least %dms) allow: a "
+		    "child that must stop because this node lost the majority or was downed gets "
+		    "SIGKILL after %lldms; set [downing] stable-after or down-removal-margin "
+		    "longer to give it more", d->sc.name, (long long)d->sc.stop_timeout,
+		    SG_FORCED_SLACK, SG_FORCED_MIN, (long long)k);
 	else if (k != d->sm.forced_stop || !d->forced_said)
 		log_info("singleton %s: a forced stop (no majority, downed) kills the child after "
 		    "%lldms (stop-timeout %lldms; %d members)", d->sc.name, (long long)k,
