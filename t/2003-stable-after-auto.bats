@@ -171,3 +171,28 @@ failover() {
 	(( started - cut <= 13000 ))
 	witness_check "$WITNESS_LOG"
 }
+
+# Explicit settings keep stop-timeout for a forced stop unless it outlasts
+# the other side's wait: then singletond cuts it and says so once, naming
+# the keys; a long enough one keeps it and says so as info.
+@test "forced stop: explicit stable-after too short for stop-timeout is one warning naming the keys; a long enough one keeps stop-timeout" {
+	node_conf n1 "[downing]=" strategy=keep-majority stable-after=3s \
+	    "[singleton.w]=" "command=$AKC_BIN/t/witness" stop-timeout=10s
+	start_node n1
+	start_singleton n1 w
+	wait_until 20 all_up_everywhere 1 n1
+	wait_until 10 runs_on n1
+	# 3 s + 3 s - 1 s (AKC_HB) - 2 s
+	wait_until 10 grep -F "singleton w: stop-timeout 10000ms is longer than stable-after + down-removal-margin - heartbeat-interval - 2000ms (at least 500ms) allow: a child that must stop because this node lost the majority or was downed gets SIGKILL after 3000ms; set [downing] stable-after or down-removal-margin longer" \
+	    "$AKC_DIR/n1.singletond.log"
+	[ "$(grep -c "is longer than stable-after" "$AKC_DIR/n1.singletond.log")" = 1 ]
+	# long enough (n2, a cluster of its own): no warning, stop-timeout kept
+	node_conf n2 "[downing]=" strategy=keep-majority stable-after=8s \
+	    "[singleton.v]=" "command=sleep 1000" stop-timeout=10s
+	start_node n2
+	start_singleton n2 v
+	wait_until 20 all_up_everywhere 1 n2
+	wait_until 10 grep -F "singleton v: a forced stop (no majority, downed) kills the child after 10000ms" \
+	    "$AKC_DIR/n2.singletond.log"
+	! grep -F "is longer than stable-after" "$AKC_DIR/n2.singletond.log"
+}
