@@ -134,42 +134,59 @@ failover() {
 # ignores SIGTERM used to run on the minority until stop-timeout (10 s) while
 # the majority started its own about 4.5 s after detection. A forced stop
 # (the guard lost the majority, or the node was downed) now SIGKILLs it
-# after stable-after + margin - heartbeat-interval - 2 s = 1 s at 3 members:
-# the witness's shared lock (OVERLAP) and its log show the two never overlap.
-@test "3 hosts split 2|1, defaults, a singleton that ignores SIGTERM: the minority kills it before the majority starts one" {
+# after stable-after + margin - heartbeat-interval - 2 s: 1 s at 3 members,
+# 3 s at 5. The witness's shared lock (OVERLAP) and its log show the two
+# never overlap.
+#
+# split_ignoring_term N MINORITY S_MS K_MS: N hosts, the oldest cut off with
+# MINORITY - 1 others; the witness ignores SIGTERM.
+split_ignoring_term() {
+	local n=$1 nmin=$2 s=$3 k=$4 h old minority majority="" next child cut gone started
 	net_require
-	net_setup 3
-	local h old majority="" next child cut gone started
+	net_setup "$n"
 	host_cluster "[downing]=" strategy=keep-majority \
 	    "[singleton.w]=" "command=$AKC_BIN/t/witness --ignore-term"
 	for h in "${NET_HOSTS[@]}"; do host_singleton "$h" w; done
-	wait_until 60 all_up_everywhere 3 h1 h2 h3
+	wait_until 60 all_up_everywhere "$n" "${NET_HOSTS[@]}"
 	old=$(oldest_with h1 "")
 	wait_until 20 runs_on "$old"
-	for h in h1 h2 h3; do [ "$h" = "$old" ] || majority="$majority $h"; done
-	next=$(members_json h1 | jq -r --arg o "$old" '[.[] | select(.status == "Up" and .node != $o)] |
-	    sort_by(.up_number) | .[0].node')
-	for h in h1 h2 h3; do wait_until 20 stable_after_is "$h" 2000 3; done
-	wait_until 10 grep -q "a forced stop (no majority, downed) kills the child after 1000ms" \
+	minority="$old"
+	for h in "${NET_HOSTS[@]}"; do
+		[ "$h" = "$old" ] && continue
+		if [ "$(echo "$minority" | wc -w)" -lt "$nmin" ]; then minority="$minority $h"
+		else majority="$majority $h"; fi
+	done
+	next=$(members_json h1 | jq -r --arg m "$minority" '[.[] | select(.status == "Up" and
+	    ((.node | IN($m | split(" ")[])) | not))] | sort_by(.up_number) | .[0].node')
+	for h in "${NET_HOSTS[@]}"; do wait_until 20 stable_after_is "$h" "$s" "$n"; done
+	wait_until 10 grep -q "a forced stop (no majority, downed) kills the child after ${k}ms" \
 	    "$AKC_DIR/$old.singletond.log"
 	child=$(awk -v n="$old" '$2 == n && $3 == "start" { p = $4 } END { print p }' "$WITNESS_LOG")
 	cut=$(date +%s%3N)
-	net_cut "$old" "$majority"
+	net_cut "$minority" "$majority"
 	wait_until 20 dead "$child"
 	gone=$(date +%s%3N)
 	echo "$(date +%s.%3N) $old killed $child" >> "$WITNESS_LOG"
 	wait_until 20 runs_on "$next"
 	started=$(awk -v n="$next" '$2 == n && $3 == "start" { t = $1 } END { printf "%.0f\n", t * 1000 }' \
 	    "$WITNESS_LOG")
-	echo "split 2|1: the minority's child (ignores SIGTERM) gone $((gone - cut)) ms after the cut," \
-	    "the majority's started $((started - cut)) ms after it" >&3
+	echo "split $((n - nmin))|$nmin: the minority's child (ignores SIGTERM) gone $((gone - cut)) ms" \
+	    "after the cut, the majority's started $((started - cut)) ms after it" >&3
 	grep -F "stopping singleton w (pid" "$AKC_DIR/$old.singletond.log" |
-	    grep -F "SIGKILL after 1000ms (a forced stop"
+	    grep -F "SIGKILL after ${k}ms (a forced stop"
 	grep -F "did not stop in time: SIGKILL" "$AKC_DIR/$old.singletond.log"
 	(( gone < started ))
 	# detection (~4.5 s) + stable-after + margin, as the crash fail-over
 	(( started - cut <= 13000 ))
 	witness_check "$WITNESS_LOG"
+}
+
+@test "3 hosts split 2|1, defaults, a singleton that ignores SIGTERM: the minority kills it (after 1 s) before the majority starts one" {
+	split_ignoring_term 3 1 2000 1000
+}
+
+@test "5 hosts split 2|3, defaults, a singleton that ignores SIGTERM: the minority kills it (after 3 s) before the majority starts one" {
+	split_ignoring_term 5 2 3000 3000
 }
 
 # Explicit settings keep stop-timeout for a forced stop unless it outlasts
