@@ -34,6 +34,12 @@ cluster() {
 	wait_until 60 all_up_everywhere "$n" $(nodes "$n")
 }
 
+# dead PID: gone, or a zombie (its lock is released; the killed keeper's
+# orphans are reaped by whoever adopts them, which may take a while)
+dead() {
+	! kill -0 "$1" 2>/dev/null || [ "$(sed -n 's/.*) \(.\).*/\1/p' "/proc/$1/stat" 2>/dev/null)" = Z ]
+}
+
 runs_on() {
 	[ "$(awk -v n="$1" '$2 == n { last = $3 } END { print last }' "$WITNESS_LOG")" = start ]
 }
@@ -122,4 +128,88 @@ failover() {
 	     END { printf "stopped %.3f, started %.3f, gap %.3f s\n", s, t, t - s; exit !(s > 0 && t > s) }' \
 	    "$WITNESS_LOG" >&3
 	witness_check "$WITNESS_LOG"
+}
+
+# Issue 13's gap: with stable-after and the margin at 2 s, a child that
+# ignores SIGTERM used to run on the minority until stop-timeout (10 s) while
+# the majority started its own about 4.5 s after detection. A forced stop
+# (the guard lost the majority, or the node was downed) now SIGKILLs it
+# after stable-after + margin - heartbeat-interval - 2 s: 1 s at 3 members,
+# 3 s at 5. The witness's shared lock (OVERLAP) and its log show the two
+# never overlap.
+#
+# split_ignoring_term N MINORITY S_MS K_MS: N hosts, the oldest cut off with
+# MINORITY - 1 others; the witness ignores SIGTERM.
+split_ignoring_term() {
+	local n=$1 nmin=$2 s=$3 k=$4 h old minority majority="" next child cut gone started
+	net_require
+	net_setup "$n"
+	host_cluster "[downing]=" strategy=keep-majority \
+	    "[singleton.w]=" "command=$AKC_BIN/t/witness --ignore-term"
+	for h in "${NET_HOSTS[@]}"; do host_singleton "$h" w; done
+	wait_until 60 all_up_everywhere "$n" "${NET_HOSTS[@]}"
+	old=$(oldest_with h1 "")
+	wait_until 20 runs_on "$old"
+	minority="$old"
+	for h in "${NET_HOSTS[@]}"; do
+		[ "$h" = "$old" ] && continue
+		if [ "$(echo "$minority" | wc -w)" -lt "$nmin" ]; then minority="$minority $h"
+		else majority="$majority $h"; fi
+	done
+	next=$(members_json h1 | jq -r --arg m "$minority" '[.[] | select(.status == "Up" and
+	    ((.node | IN($m | split(" ")[])) | not))] | sort_by(.up_number) | .[0].node')
+	for h in "${NET_HOSTS[@]}"; do wait_until 20 stable_after_is "$h" "$s" "$n"; done
+	wait_until 10 grep -q "a forced stop (no majority, downed) kills the child after ${k}ms" \
+	    "$AKC_DIR/$old.singletond.log"
+	child=$(awk -v n="$old" '$2 == n && $3 == "start" { p = $4 } END { print p }' "$WITNESS_LOG")
+	cut=$(date +%s%3N)
+	net_cut "$minority" "$majority"
+	wait_until 20 dead "$child"
+	gone=$(date +%s%3N)
+	echo "$(date +%s.%3N) $old killed $child" >> "$WITNESS_LOG"
+	wait_until 20 runs_on "$next"
+	started=$(awk -v n="$next" '$2 == n && $3 == "start" { t = $1 } END { printf "%.0f\n", t * 1000 }' \
+	    "$WITNESS_LOG")
+	echo "split $((n - nmin))|$nmin: the minority's child (ignores SIGTERM) gone $((gone - cut)) ms" \
+	    "after the cut, the majority's started $((started - cut)) ms after it" >&3
+	grep -F "stopping singleton w (pid" "$AKC_DIR/$old.singletond.log" |
+	    grep -F "SIGKILL after ${k}ms (a forced stop"
+	grep -F "did not stop in time: SIGKILL" "$AKC_DIR/$old.singletond.log"
+	(( gone < started ))
+	# detection (~4.5 s) + stable-after + margin, as the crash fail-over
+	(( started - cut <= 13000 ))
+	witness_check "$WITNESS_LOG"
+}
+
+@test "3 hosts split 2|1, defaults, a singleton that ignores SIGTERM: the minority kills it (after 1 s) before the majority starts one" {
+	split_ignoring_term 3 1 2000 1000
+}
+
+@test "5 hosts split 2|3, defaults, a singleton that ignores SIGTERM: the minority kills it (after 3 s) before the majority starts one" {
+	split_ignoring_term 5 2 3000 3000
+}
+
+# Explicit settings keep stop-timeout for a forced stop unless it outlasts
+# the other side's wait: then singletond cuts it and says so once, naming
+# the keys; a long enough one keeps it and says so as info.
+@test "forced stop: explicit stable-after too short for stop-timeout is one warning naming the keys; a long enough one keeps stop-timeout" {
+	node_conf n1 "[downing]=" strategy=keep-majority stable-after=3s \
+	    "[singleton.w]=" "command=$AKC_BIN/t/witness" stop-timeout=10s
+	start_node n1
+	start_singleton n1 w
+	wait_until 20 all_up_everywhere 1 n1
+	wait_until 10 runs_on n1
+	# 3 s + 3 s - 1 s (AKC_HB) - 2 s
+	wait_until 10 grep -F "singleton w: stop-timeout 10000ms is longer than stable-after + down-removal-margin - heartbeat-interval - 2000ms (at least 500ms) allow: a child that must stop because this node lost the majority or was downed gets SIGKILL after 3000ms; set [downing] stable-after or down-removal-margin longer" \
+	    "$AKC_DIR/n1.singletond.log"
+	[ "$(grep -c "is longer than stable-after" "$AKC_DIR/n1.singletond.log")" = 1 ]
+	# long enough (n2, a cluster of its own): no warning, stop-timeout kept
+	node_conf n2 "[downing]=" strategy=keep-majority stable-after=8s \
+	    "[singleton.v]=" "command=sleep 1000" stop-timeout=10s
+	start_node n2
+	start_singleton n2 v
+	wait_until 20 all_up_everywhere 1 n2
+	wait_until 10 grep -F "singleton v: a forced stop (no majority, downed) kills the child after 10000ms" \
+	    "$AKC_DIR/n2.singletond.log"
+	! grep -F "is longer than stable-after" "$AKC_DIR/n2.singletond.log"
 }

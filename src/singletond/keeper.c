@@ -270,8 +270,10 @@ child_actions(struct sgd *d, msec_t now)
 		snprintf(d->running_on_name, sizeof(d->running_on_name), "%s", d->cfg.name);
 		break;
 	case ACT_TERM:
-		log_notice("stopping singleton %s (pid %d): SIGTERM, SIGKILL after %lldms",
-		    d->sc.name, (int)d->child, (long long)d->sc.stop_timeout);
+		log_notice("stopping singleton %s (pid %d): SIGTERM, SIGKILL after %lldms%s",
+		    d->sc.name, (int)d->child, (long long)sg_child_stop_wait(&d->sm),
+		    sg_stop_forced(&d->sm) ? " (a forced stop: the other side may start it "
+		    "after its margin)" : "");
 		if (d->child > 0)
 			kill(-d->child, SIGTERM);
 		break;

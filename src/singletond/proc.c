@@ -23,6 +23,14 @@ proc_init(struct proc *p, msec_t stop_timeout)
 enum proc_action
 proc_action(struct proc *p, int wanted, msec_t now)
 {
+	return proc_action_by(p, wanted, p->stop_timeout, now);
+}
+
+enum proc_action
+proc_action_by(struct proc *p, int wanted, msec_t within, msec_t now)
+{
+	if (within < 0)
+		within = 0;
 	switch (p->state) {
 	case PROC_IDLE:
 		if (!wanted || now < p->restart_at)
@@ -34,9 +42,13 @@ proc_action(struct proc *p, int wanted, msec_t now)
 		if (wanted)
 			return ACT_NONE;
 		p->state = PROC_STOPPING;
-		p->kill_at = now + p->stop_timeout;
+		p->kill_at = now + within;
+		p->killed = 0;
 		return ACT_TERM;
 	case PROC_STOPPING:
+		/* a stop that became more urgent (a hand-over, then a split) */
+		if (!p->killed && now + within < p->kill_at)
+			p->kill_at = now + within;
 		if (now < p->kill_at)
 			return ACT_NONE;
 		/*
@@ -44,6 +56,7 @@ proc_action(struct proc *p, int wanted, msec_t now)
 		 * again later rather than at once (a KILL sent twice is harmless).
 		 */
 		p->kill_at = now + PROC_KILL_AGAIN;
+		p->killed = 1;
 		return ACT_KILL;
 	}
 	return ACT_NONE;

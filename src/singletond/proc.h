@@ -36,6 +36,7 @@ struct proc {
 	msec_t started;		/* when it was last started */
 	msec_t restart_at;	/* not started again before this */
 	msec_t kill_at;		/* while stopping: SIGKILL at this time */
+	int killed;		/* SIGKILL sent: kill_at is the next one */
 	msec_t backoff;		/* the wait after its next crash */
 	int restarts;		/* crashes so far */
 };
@@ -47,6 +48,14 @@ void proc_init(struct proc *, msec_t stop_timeout);
  * (SIGTERM is not taken back) and started again once it has exited.
  */
 enum proc_action proc_action(struct proc *, int wanted, msec_t now);
+/*
+ * The same, with the SIGTERM-to-SIGKILL wait of this stop given: a stop
+ * that begins now kills at now + within, and one already under way is
+ * brought forward to that if it is sooner (never put back). singletond's
+ * forced stops (the node lost the majority or was downed) use it: the
+ * other side's removal margin bounds how long the child may take.
+ */
+enum proc_action proc_action_by(struct proc *, int wanted, msec_t within, msec_t now);
 /*
  * The process exited, or could not be started (after ACT_START). Exiting
  * while running is a crash: the next start waits the backoff. Exiting when

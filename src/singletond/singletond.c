@@ -100,6 +100,35 @@ set_running_on(struct sgd *d, uint64_t uid, const char *name)
 }
 
 /*
+ * A forced stop's SIGKILL wait follows the margin (sg_forced_stop). With
+ * stable-after and the margin auto it is the design and logged as info;
+ * set by hand they keep stop-timeout unless it would let the child outlive
+ * the other side's wait: then it is cut, and one warning names the keys.
+ */
+static void
+forced_stop_set(struct sgd *d, int n)
+{
+	msec_t k = sg_forced_stop(&d->cfg, d->sc.stop_timeout, n);
+	int set = d->cfg.stable_after != STABLE_AFTER_AUTO || d->cfg.down_removal_margin > 0;
+
+	if (k == d->sm.forced_stop && d->forced_said)
+		return;
+	if (k < d->sc.stop_timeout && set && !d->forced_said)
+		log_warnx("singleton %s: stop-timeout %lldms is longer than stable-after + "
+		    "down-removal-margin - heartbeat-interval - %dms (at least %dms) allow: a "
+		    "child that must stop because this node lost the majority or was downed gets "
+		    "SIGKILL after %lldms; set [downing] stable-after or down-removal-margin "
+		    "longer to give it more", d->sc.name, (long long)d->sc.stop_timeout,
+		    SG_FORCED_SLACK, SG_FORCED_MIN, (long long)k);
+	else if (k != d->sm.forced_stop || !d->forced_said)
+		log_info("singleton %s: a forced stop (no majority, downed) kills the child after "
+		    "%lldms (stop-timeout %lldms; %d members)", d->sc.name, (long long)k,
+		    (long long)d->sc.stop_timeout, n);
+	d->forced_said = 1;
+	d->sm.forced_stop = k;
+}
+
+/*
  * memberd's answer to fetch_state's "state" call, or err. Silence is timed
  * from when the calls were made, as when they blocked: a call made more than
  * LOST_AFTER after the last answered one, unanswered in its second, ends us.
@@ -120,7 +149,7 @@ on_state_answer(void *arg, const cJSON *rsp, const char *err, msec_t now)
 			log_warnx("lost memberd: %s", err);
 			d->exit_code = EXIT_DAEMON_FAIL;
 			d->memberd_gone = 1;
-			sg_lost(&d->sm, "lost memberd", now);
+			sg_lost(&d->sm, "lost memberd", 1, now);
 		}
 		return;
 	}
@@ -138,7 +167,7 @@ on_state_answer(void *arg, const cJSON *rsp, const char *err, msec_t now)
 		log_warnx("memberd restarted as a new incarnation: this one ends");
 		d->exit_code = EXIT_DAEMON_FAIL;
 		d->memberd_gone = 1;
-		sg_lost(&d->sm, "memberd restarted", now);
+		sg_lost(&d->sm, "memberd restarted", 1, now);
 		goto out;
 	}
 	d->self = self;
@@ -148,13 +177,13 @@ on_state_answer(void *arg, const cJSON *rsp, const char *err, msec_t now)
 		d->exit_code = (int)code;
 		d->memberd_gone = 1;
 		sg_lost(&d->sm, code == EXIT_DAEMON_DOWNED ? "this node was downed" :
-		    "this node left the cluster", now);
+		    "this node left the cluster", code != 0, now);
 		goto out;
 	}
 	if (!member) {
 		/* joining, or leaving for good: either way not the oldest */
 		if (d->sm.have_view && d->sm.state != SG_STOPPING)
-			sg_lost(&d->sm, "this node is no longer a member", now);
+			sg_lost(&d->sm, "this node is no longer a member", 1, now);
 		goto out;
 	}
 	if ((i = mstate_find(&st, self)) >= 0 && st.m[i].status == MS_DOWN &&
@@ -162,7 +191,7 @@ on_state_answer(void *arg, const cJSON *rsp, const char *err, msec_t now)
 		/* memberd is about to exit 3: we stop the child and follow */
 		d->exit_code = EXIT_DAEMON_DOWNED;
 		d->memberd_gone = 1;
-		sg_lost(&d->sm, "this node was downed", now);
+		sg_lost(&d->sm, "this node was downed", 1, now);
 		goto out;
 	}
 	{
@@ -191,6 +220,7 @@ on_state_answer(void *arg, const cJSON *rsp, const char *err, msec_t now)
 			    "for %d members in view or remembered)", d->sc.name, (long long)margin,
 			    st.n > (int)of ? st.n : (int)of);
 		d->sm.margin = margin;
+		forced_stop_set(d, st.n > (int)of ? st.n : (int)of);
 		sg_view(&d->sm, &st, self, clock_wall_ms(), now);
 		if (d->sm.minority_wait && now >= d->minority_said) {
 			log_warnx("singleton %s: this node is the oldest but does not see a majority "
@@ -244,7 +274,7 @@ on_state(int fd, short ev, void *arg)
 			d->exit_code = (int)code;
 			d->memberd_gone = 1;
 			sg_lost(&d->sm, code == EXIT_DAEMON_DOWNED ? "this node was downed" :
-			    "this node left the cluster", clock_mono_ms());
+			    "this node left the cluster", code != 0, clock_mono_ms());
 		}
 		cJSON_Delete(j);
 		d->dirty = 1;
@@ -748,7 +778,7 @@ main(int argc, char **argv)
 			log_info("stopping on signal");
 			daemon_notify("STOPPING=1");
 			d.stopping = 1;
-			sg_lost(&d.sm, "singletond stopping", now);
+			sg_lost(&d.sm, "singletond stopping", 0, now);
 		}
 		reap(&d, now);
 		acall_tick(d.mctl, now);

@@ -73,6 +73,7 @@ struct sgd {
 	msec_t last_here;	/* the node running it last answered "where" */
 	char oldest_name[CONF_NAME_MAX];
 	int stopping;		/* SIGTERM: stop the child and go */
+	int forced_said;	/* the forced stop's wait was logged (once as a warning) */
 	uint64_t dropped;
 };
 

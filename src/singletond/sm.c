@@ -32,6 +32,27 @@ sg_margin(const struct akc_config *cfg, int n)
 	return config_stable_after(cfg, n);
 }
 
+msec_t
+sg_forced_stop(const struct akc_config *cfg, msec_t stop_timeout, int n)
+{
+	msec_t k;
+
+	/*
+	 * The loser's guard stops the child at most a heartbeat interval
+	 * after the winner's leader saw the split (D_A); the winner starts it
+	 * no sooner than D_A + stable-after + margin. Kill it with
+	 * SG_FORCED_SLACK to spare (doc/ARCHITECTURE.md, "stable-after =
+	 * auto"). No downing strategy: only an operator removes a member.
+	 */
+	if (cfg->strategy == DOWNING_NONE)
+		return stop_timeout;
+	k = config_stable_after(cfg, n) + sg_margin(cfg, n) - cfg->heartbeat_interval -
+	    SG_FORCED_SLACK;
+	if (k < SG_FORCED_MIN)
+		k = SG_FORCED_MIN;
+	return k < stop_timeout ? k : stop_timeout;
+}
+
 void
 sg_init(struct singleton *s, const struct conf_singleton *c, msec_t margin)
 {
@@ -41,6 +62,7 @@ sg_init(struct singleton *s, const struct conf_singleton *c, msec_t margin)
 	s->margin = margin;
 	s->retry = c->hand_over_retry > 0 ? c->hand_over_retry : 1000;
 	proc_init(&s->child, c->stop_timeout);
+	s->forced_stop = c->stop_timeout;	/* the shell sets it with the margin */
 	proc_init(&s->standby, c->stop_timeout);
 	s->has_standby = c->standby_command[0] != '\0';
 	s->state = SG_START;
@@ -326,9 +348,11 @@ sg_view(struct singleton *s, const struct mstate *st, uint64_t self, int64_t wal
 }
 
 void
-sg_lost(struct singleton *s, const char *why, msec_t now)
+sg_lost(struct singleton *s, const char *why, int forced, msec_t now)
 {
 	(void)now;
+	if (forced)
+		s->lost_forced = 1;	/* never taken back: a graceful reason later does not slow it */
 	go(s, SG_STOPPING, why);
 }
 
@@ -429,10 +453,31 @@ sg_next_deadline(const struct singleton *s)
 	return d;
 }
 
+int
+sg_stop_forced(const struct singleton *s)
+{
+	/*
+	 * The other side acts on these without hearing from us: its leader
+	 * downs and removes this node, its next oldest waits the margin and
+	 * starts the singleton. A hand-over (leaving, a new oldest) waits
+	 * for our hand-over-done instead, so it may take stop-timeout.
+	 */
+	return s->lost_forced || (s->have_view && !s->majority) ||
+	    s->self_status == MS_DOWN || s->self_status == MS_REMOVED;
+}
+
+msec_t
+sg_child_stop_wait(const struct singleton *s)
+{
+	if (sg_stop_forced(s) && s->forced_stop < s->child.stop_timeout)
+		return s->forced_stop;
+	return s->child.stop_timeout;
+}
+
 enum proc_action
 sg_child_action(struct singleton *s, msec_t now)
 {
-	return proc_action(&s->child, child_wanted(s), now);
+	return proc_action_by(&s->child, child_wanted(s), sg_child_stop_wait(s), now);
 }
 
 void

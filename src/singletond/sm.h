@@ -32,6 +32,18 @@
 #define SG_BACKOFF_MAX		PROC_BACKOFF_MAX
 #define SG_BACKOFF_RESET	PROC_BACKOFF_RESET
 
+/*
+ * A forced stop (this node lost the majority, was downed or removed, or
+ * lost its memberd) SIGKILLs the child after stop-timeout or the bound
+ * sg_forced_stop gives, whichever is sooner, never sooner than
+ * SG_FORCED_MIN. SG_FORCED_SLACK is the room it leaves before the other
+ * side may start the singleton: singletond's reaction to memberd's state
+ * (at most FETCH_EVERY, 1 s) and the scheduling of a loaded machine
+ * (doc/ARCHITECTURE.md, "stable-after = auto").
+ */
+#define SG_FORCED_MIN		500
+#define SG_FORCED_SLACK		2000
+
 enum sg_state {
 	SG_START,		/* no membership view yet */
 	SG_YOUNGER,		/* not the oldest */
@@ -58,6 +70,7 @@ struct singleton {
 	char name[CONF_NAME_MAX];
 	char role[CONF_ROLE_MAX];
 	msec_t margin, retry;
+	msec_t forced_stop;	/* a forced stop's SIGKILL wait (sg_forced_stop), set with margin */
 
 	/* the view */
 	uint64_t self;
@@ -83,6 +96,7 @@ struct singleton {
 	 */
 	int majority;
 	int minority_wait;	/* the oldest, but waits for a majority: the shell says so */
+	int lost_forced;	/* sg_lost for a reason the other side acts on without us */
 	msec_t next_retry;
 	msec_t now;		/* the time of the last input */
 	char why[160];		/* the reason of the last state change, for the log */
@@ -111,18 +125,38 @@ void sg_free(struct singleton *);
  */
 msec_t sg_margin(const struct akc_config *, int n);
 /*
+ * The SIGTERM-to-SIGKILL wait of a forced stop, with n members as for
+ * sg_margin: stable-after + margin - heartbeat-interval - SG_FORCED_SLACK,
+ * at least SG_FORCED_MIN, at most stop_timeout. Without a downing strategy
+ * nothing is decided on a timer and it is stop_timeout.
+ */
+msec_t sg_forced_stop(const struct akc_config *, msec_t stop_timeout, int n);
+/*
  * A new membership view: self is our uid, st memberd's state; wall (ms) dates
  * tombstones, for members removed before we started.
  */
 void sg_view(struct singleton *, const struct mstate *st, uint64_t self, int64_t wall, msec_t now);
-/* This node is down, removed or lost its memberd: stop for good. */
-void sg_lost(struct singleton *, const char *why, msec_t now);
+/*
+ * This node is down, removed, left or lost its memberd: stop for good.
+ * forced: the reason is one the rest of the cluster acts on without us
+ * (downed, removed, memberd gone), so the child is killed within
+ * forced_stop; 0 (left, singletond told to stop): stop-timeout as usual.
+ */
+void sg_lost(struct singleton *, const char *why, int forced, msec_t now);
 /* A hand-over message from another node's singletond. */
 void sg_receive(struct singleton *, uint64_t from, const char *m, msec_t now);
 /* Runs retries and margins that are due. */
 void sg_tick(struct singleton *, msec_t now);
 msec_t sg_next_deadline(const struct singleton *);
 
+/*
+ * Whether a stop of the child now is forced (sg_lost forced, this node
+ * Down or removed in its view, or no majority in sight: the other side
+ * may start the singleton after its margin), and the SIGTERM-to-SIGKILL
+ * wait that follows from it.
+ */
+int sg_stop_forced(const struct singleton *);
+msec_t sg_child_stop_wait(const struct singleton *);
 /* What to do with the child now; the core assumes it is done. */
 enum proc_action sg_child_action(struct singleton *, msec_t now);
 /* The child exited (or could not be started). */

@@ -209,6 +209,63 @@ exit_while_idle(void)
 	CHECK_STR(proc_state_name(p.state), "idle");
 }
 
+/* A stop with its own wait (a forced stop): SIGKILL after that, not stop-timeout. */
+static void
+stop_within(void)
+{
+	struct proc p;
+
+	proc_init(&p, STOP);
+	CHECK_INT(proc_action(&p, 1, 1000), ACT_START);
+	CHECK_INT(proc_action_by(&p, 0, 800, 2000), ACT_TERM);
+	CHECK_INT(proc_deadline(&p, 0), 2800);
+	CHECK_INT(proc_action_by(&p, 0, 800, 2799), ACT_NONE);
+	/* a graceful look in between does not put it back */
+	CHECK_INT(proc_action(&p, 0, 2500), ACT_NONE);
+	CHECK_INT(proc_deadline(&p, 0), 2800);
+	CHECK_INT(proc_action(&p, 0, 2800), ACT_KILL);
+	CHECK_INT(proc_deadline(&p, 0), 2800 + PROC_KILL_AGAIN);
+	proc_exited(&p, 2900);
+	CHECK_INT(p.state, PROC_IDLE);
+	/* a negative wait is no wait */
+	CHECK_INT(proc_action(&p, 1, 3000), ACT_START);
+	CHECK_INT(proc_action_by(&p, 0, -5, 4000), ACT_TERM);
+	CHECK_INT(proc_action_by(&p, 0, -5, 4000), ACT_KILL);
+}
+
+/*
+ * A graceful stop that becomes forced (a hand-over, then the node loses the
+ * majority): the SIGKILL is brought forward to the forced wait from then,
+ * and once sent, repeated only every PROC_KILL_AGAIN.
+ */
+static void
+stop_brought_forward(void)
+{
+	struct proc p;
+
+	proc_init(&p, STOP);
+	CHECK_INT(proc_action(&p, 1, 1000), ACT_START);
+	CHECK_INT(proc_action(&p, 0, 2000), ACT_TERM);
+	CHECK_INT(proc_deadline(&p, 0), 2000 + STOP);
+	CHECK_INT(proc_action_by(&p, 0, 800, 2500), ACT_NONE);
+	CHECK_INT(proc_deadline(&p, 0), 3300);
+	/* a longer wait later does not move it */
+	CHECK_INT(proc_action_by(&p, 0, 2000, 2600), ACT_NONE);
+	CHECK_INT(proc_deadline(&p, 0), 3300);
+	CHECK_INT(proc_action_by(&p, 0, 800, 3299), ACT_NONE);
+	CHECK_INT(proc_action_by(&p, 0, 800, 3300), ACT_KILL);
+	CHECK_INT(proc_action_by(&p, 0, 800, 3400), ACT_NONE);
+	CHECK_INT(proc_deadline(&p, 0), 3300 + PROC_KILL_AGAIN);
+	CHECK_INT(proc_action_by(&p, 0, 800, 3300 + PROC_KILL_AGAIN), ACT_KILL);
+	/* the next stop starts afresh at its own wait */
+	proc_exited(&p, 4500);
+	CHECK_INT(proc_action(&p, 1, 4500), ACT_START);
+	CHECK_INT(proc_action(&p, 0, 5000), ACT_TERM);
+	CHECK_INT(proc_deadline(&p, 0), 5000 + STOP);
+	CHECK_INT(proc_action_by(&p, 0, 800, 5100), ACT_NONE);
+	CHECK_INT(proc_deadline(&p, 0), 5900);
+}
+
 int
 main(void)
 {
@@ -222,5 +279,7 @@ main(void)
 	RUN(unwanted_during_backoff);
 	RUN(start_failed);
 	RUN(exit_while_idle);
+	RUN(stop_within);
+	RUN(stop_brought_forward);
 	return unit_done();
 }

@@ -704,7 +704,7 @@ lost_stops_for_good(void)
 	mk(&a, "backend", 5000, 1000, 5000);
 	sg_view(&a, &st, A, WALL, 1000);
 	CHECK_INT(sg_child_action(&a, 1000), ACT_START);
-	sg_lost(&a, "memberd is gone", 2000);
+	sg_lost(&a, "memberd is gone", 1, 2000);
 	CHECK_INT(a.state, SG_STOPPING);
 	CHECK(strstr(a.why, "memberd is gone") != NULL);
 	CHECK(!sg_serving(&a));
@@ -733,7 +733,7 @@ lost_stops_for_good(void)
 	sg_view(&b, &st, B, WALL, 1100);
 	CHECK_INT(b.state, SG_BECOMING);
 	outbox(&b);
-	sg_lost(&b, "this node is down", 1200);
+	sg_lost(&b, "this node is down", 1, 1200);
 	CHECK_INT(b.state, SG_STOPPING);
 	sg_receive(&b, A, SG_HAND_OVER_DONE, 1300);
 	sg_tick(&b, 100000);
@@ -745,7 +745,7 @@ lost_stops_for_good(void)
 	/* lost before any view */
 	set_status(&st, A, MS_UP);
 	mk(&s0, "backend", 5000, 1000, 5000);
-	sg_lost(&s0, "memberd is gone", 500);
+	sg_lost(&s0, "memberd is gone", 1, 500);
 	sg_view(&s0, &st, A, WALL, 1000);
 	CHECK_INT(s0.state, SG_STOPPING);
 	CHECK_INT(sg_child_action(&s0, 1000), ACT_NONE);
@@ -1067,7 +1067,7 @@ standby_stops_when_lost(void)
 	sg_view(&b, &st, B, WALL, 1000);
 	CHECK_INT(sg_standby_action(&b, 1000), ACT_START);
 	CHECK(!sg_done(&b));
-	sg_lost(&b, "singletond stopping", 2000);
+	sg_lost(&b, "singletond stopping", 0, 2000);
 	CHECK(!sg_done(&b));
 	CHECK_INT(sg_standby_action(&b, 2000), ACT_TERM);
 	CHECK_INT(sg_child_action(&b, 2000), ACT_NONE);
@@ -1106,6 +1106,128 @@ margin_from_config(void)
 	cfg.down_removal_margin = 0;
 	cfg.strategy = DOWNING_NONE;
 	CHECK_INT(sg_margin(&cfg, 3), 0);
+}
+
+/*
+ * Issue 13's gap: the SIGKILL wait of a forced stop follows stable-after and
+ * the margin in force (stable-after + margin - heartbeat-interval - slack),
+ * so the loser's child is dead before the winner's wait ends.
+ */
+static void
+forced_stop_from_config(void)
+{
+	struct akc_config cfg;
+
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.strategy = DOWNING_KEEP_MAJORITY;
+	cfg.stable_after = STABLE_AFTER_AUTO;
+	cfg.heartbeat_interval = 1000;
+	cfg.gossip_interval = 1000;
+	/* the defaults: 2 s + 2 s - 1 s - 2 s at 3 members, 3 s + 3 s - 3 s at 5 */
+	CHECK_INT(sg_forced_stop(&cfg, 10000, 3), 1000);
+	CHECK_INT(sg_forced_stop(&cfg, 10000, 5), 3000);
+	CHECK_INT(sg_forced_stop(&cfg, 10000, 27), 5000);
+	CHECK_INT(sg_forced_stop(&cfg, 10000, 200), 9000);
+	CHECK_INT(sg_forced_stop(&cfg, 10000, 1000), 10000);	/* stop-timeout is the most */
+	CHECK_INT(sg_forced_stop(&cfg, 2000, 200), 2000);
+	/* never under SG_FORCED_MIN: one member (1 s + 1 s - 1 s - 2 s) */
+	CHECK_INT(sg_forced_stop(&cfg, 10000, 1), SG_FORCED_MIN);
+	/* an explicit margin counts as set */
+	cfg.down_removal_margin = 7000;
+	CHECK_INT(sg_forced_stop(&cfg, 10000, 3), 2000 + 7000 - 1000 - SG_FORCED_SLACK);
+	/* explicit: the old 20 s + 20 s leaves stop-timeout as it was */
+	cfg.down_removal_margin = 0;
+	cfg.stable_after = 20000;
+	CHECK_INT(sg_forced_stop(&cfg, 10000, 3), 10000);
+	/* the suite's timings (t/9002): 2 s + 2 s - 0.1 s - 2 s */
+	cfg.stable_after = 2000;
+	cfg.heartbeat_interval = 100;
+	CHECK_INT(sg_forced_stop(&cfg, 10000, 5), 1900);
+	/* no downing strategy: nothing is decided on a timer */
+	cfg.strategy = DOWNING_NONE;
+	CHECK_INT(sg_forced_stop(&cfg, 10000, 3), 10000);
+}
+
+/*
+ * The oldest loses the majority (the losing side of a split): SIGKILL after
+ * the forced wait, not stop-timeout; so too when this node is Down in its
+ * view or lost its memberd. A hand-over keeps stop-timeout, and is brought
+ * forward if the majority goes while it runs.
+ */
+static void
+forced_stop_kills_by_bound(void)
+{
+	struct mstate st;
+	struct singleton a, b, c;
+
+	/* lost the majority */
+	cluster(&st);
+	mk(&a, "backend", 2000, 1000, 10000);
+	a.forced_stop = 1000;
+	sg_view(&a, &st, A, WALL, 1000);
+	CHECK_INT(sg_child_action(&a, 1000), ACT_START);
+	CHECK(!sg_stop_forced(&a));
+	CHECK_INT(sg_child_stop_wait(&a), 10000);
+	a.majority = 0;
+	sg_view(&a, &st, A, WALL, 3000);
+	CHECK(sg_stop_forced(&a));
+	CHECK_INT(sg_child_stop_wait(&a), 1000);
+	CHECK_INT(sg_child_action(&a, 3000), ACT_TERM);
+	CHECK_INT(sg_next_deadline(&a), 4000);
+	CHECK_INT(sg_child_action(&a, 3999), ACT_NONE);
+	CHECK_INT(sg_child_action(&a, 4000), ACT_KILL);
+	sg_child_exited(&a, 4010);
+	/* the majority back: it runs again, and a graceful stop waits stop-timeout */
+	a.majority = 1;
+	sg_view(&a, &st, A, WALL, 5000);
+	CHECK_INT(sg_child_action(&a, 5000), ACT_START);
+	sg_receive(&a, B, SG_HAND_OVER_TO_ME, 6000);
+	CHECK(!sg_stop_forced(&a));
+	CHECK_INT(sg_child_action(&a, 6000), ACT_TERM);
+	CHECK_INT(sg_next_deadline(&a), 16000);
+	CHECK_INT(sg_child_action(&a, 8000), ACT_NONE);
+	/* ... until the majority goes while it stops: now + the forced wait */
+	a.majority = 0;
+	sg_view(&a, &st, A, WALL, 8500);
+	CHECK_INT(sg_child_action(&a, 8500), ACT_NONE);
+	CHECK_INT(sg_next_deadline(&a), 9500);
+	CHECK_INT(sg_child_action(&a, 9500), ACT_KILL);
+
+	/* Down in its own view (downed): forced */
+	mk(&b, "backend", 2000, 1000, 10000);
+	b.forced_stop = 1500;
+	sg_view(&b, &st, A, WALL, 1000);
+	CHECK_INT(sg_child_action(&b, 1000), ACT_START);
+	set_status(&st, A, MS_DOWN);
+	sg_view(&b, &st, A, WALL, 2000);
+	CHECK(sg_stop_forced(&b));
+	CHECK_INT(sg_child_action(&b, 2000), ACT_TERM);
+	CHECK_INT(sg_child_action(&b, 3499), ACT_NONE);
+	CHECK_INT(sg_child_action(&b, 3500), ACT_KILL);
+
+	/* lost: forced or not, as the shell says */
+	set_status(&st, A, MS_UP);
+	mk(&c, "backend", 2000, 1000, 10000);
+	c.forced_stop = 1500;
+	sg_view(&c, &st, A, WALL, 1000);
+	CHECK_INT(sg_child_action(&c, 1000), ACT_START);
+	sg_lost(&c, "singletond stopping", 0, 2000);
+	CHECK(!sg_stop_forced(&c));
+	CHECK_INT(sg_child_action(&c, 2000), ACT_TERM);
+	CHECK_INT(sg_child_action(&c, 3500), ACT_NONE);
+	sg_lost(&c, "this node was downed", 1, 3600);
+	CHECK(sg_stop_forced(&c));
+	CHECK_INT(sg_child_action(&c, 3600), ACT_NONE);	/* the shell looks after every input */
+	CHECK_INT(sg_child_action(&c, 5099), ACT_NONE);
+	CHECK_INT(sg_child_action(&c, 5100), ACT_KILL);
+	/* a graceful reason after a forced one does not slow it */
+	sg_lost(&c, "this node left the cluster", 0, 5200);
+	CHECK(sg_stop_forced(&c));
+
+	sg_free(&a);
+	sg_free(&b);
+	sg_free(&c);
+	mstate_free(&st);
 }
 
 /*
@@ -1460,6 +1582,8 @@ main(void)
 	RUN(rolling_restart);
 	RUN(tombstones_at_first_view);
 	RUN(margin_from_config);
+	RUN(forced_stop_from_config);
+	RUN(forced_stop_kills_by_bound);
 	RUN(random_departures);
 	return unit_done();
 }
