@@ -36,6 +36,18 @@
  */
 #define JOURNAL_VERSION		2
 
+/* Journal message types, field "m" (doc/PROTOCOL.md, "Journal replication"). */
+#define JMSG_PREPARE		"prepare"	/* a master: promise me this epoch */
+#define JMSG_PROMISE		"promise"	/* a standby: promised, with its journal's state */
+#define JMSG_REJECT		"reject"	/* a standby: promised a later epoch */
+#define JMSG_FETCH		"fetch"		/* a recovering master asks for events */
+#define JMSG_BATCH		"batch"		/* events (or a snapshot piece) for a fetch */
+#define JMSG_APPEND		"append"	/* the master's new events, in order */
+#define JMSG_ACK		"ack"		/* a standby: durable up to here */
+#define JMSG_NEED		"need"		/* a standby: a gap, send from here */
+#define JMSG_SALVAGE		"salvage"	/* a standby's events after the common prefix */
+#define JMSG_SALVAGE_ACK	"salvage-ack"	/* the master kept them */
+
 /* Longest local service name a relay message may carry ("singleton.NAME"). */
 #define RELAY_SVC_MAX		96
 

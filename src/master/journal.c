@@ -305,18 +305,18 @@ journal_snapshot(struct journal *j, uint64_t seq, cJSON *snap, char *err, size_t
 	return 0;
 }
 
-cJSON *
-journal_result(struct journal *j, uint64_t seq)
+/* A stored JSON value (a result line, the snapshot); NULL if absent or unreadable. */
+static cJSON *
+get_json(struct journal *j, const char *k, size_t klen)
 {
-	char k[9], *lerr = NULL, *v;
+	char *lerr = NULL, *v;
 	size_t vlen;
 	cJSON *r;
 
-	key(k, 'r', seq);
-	v = leveldb_get(j->db, j->ro, k, 9, &vlen, &lerr);
+	v = leveldb_get(j->db, j->ro, k, klen, &vlen, &lerr);
 	if (lerr != NULL) {
-		log_warnx("journal %s: cannot read result %llu: %s", j->path,
-		    (unsigned long long)seq, lerr);
+		log_warnx("journal %s: cannot read a stored value (key '%c'): %s", j->path,
+		    k[0], lerr);
 		leveldb_free(lerr);
 		return NULL;
 	}
@@ -325,6 +325,15 @@ journal_result(struct journal *j, uint64_t seq)
 	r = json_parse_stored(v, vlen);
 	leveldb_free(v);
 	return r;
+}
+
+cJSON *
+journal_result(struct journal *j, uint64_t seq)
+{
+	char k[9];
+
+	key(k, 'r', seq);
+	return get_json(j, k, 9);
 }
 
 uint64_t
@@ -387,24 +396,6 @@ journal_promise(struct journal *j, uint64_t epoch, char *err, size_t errlen)
 	return 0;
 }
 
-static cJSON *
-get_json(struct journal *j, const char *k, size_t klen)
-{
-	char *lerr = NULL, *v;
-	size_t vlen;
-	cJSON *r;
-
-	v = leveldb_get(j->db, j->ro, k, klen, &vlen, &lerr);
-	if (lerr != NULL) {
-		leveldb_free(lerr);
-		return NULL;
-	}
-	if (v == NULL)
-		return NULL;
-	r = json_parse_stored(v, vlen);
-	leveldb_free(v);
-	return r;
-}
 
 uint64_t
 journal_epoch_of(struct journal *j, uint64_t seq)

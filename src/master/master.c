@@ -1172,22 +1172,6 @@ on_event(uint64_t seq, const cJSON *ev, void *arg, char *err, size_t errlen)
 	return work_apply(&m->w, seq, ev, err, errlen);
 }
 
-static int
-mkdirs(const char *path)
-{
-	char p[600], *s;
-
-	snprintf(p, sizeof(p), "%s", path);
-	for (s = p + 1; *s; s++)
-		if (*s == '/') {
-			*s = '\0';
-			if (mkdir(p, 0700) < 0 && errno != EEXIST)
-				return -1;
-			*s = '/';
-		}
-	return mkdir(p, 0700) < 0 && errno != EEXIST ? -1 : 0;
-}
-
 struct flags {
 	const char *listen;
 	int standby, repair;
@@ -1269,7 +1253,7 @@ main(int argc, char **argv)
 	struct master *m = &master;
 	struct daemon_opts o;
 	const char *listen = getenv("AKC_SINGLETON_ENDPOINT");
-	char dir[600], err[1024];
+	char dir[600], failed[600], err[1024];
 	int repair = 0, standby = 0;
 	const char *sgname = getenv("AKC_SINGLETON") ? getenv("AKC_SINGLETON") : "master";
 	msec_t now, t0;
@@ -1295,8 +1279,8 @@ main(int argc, char **argv)
 		return 0;
 	}
 	if (standby || getenv("AKC_STANDBY") != NULL) {
-		if (mkdirs(dir) < 0) {
-			log_err("cannot create %s", dir);
+		if (daemon_mkdir_p(dir, 0700, 0700, failed, sizeof(failed)) < 0) {
+			log_err("cannot create %s", failed);
 			return 1;
 		}
 		return repl_standby_main(&m->cfg, sgname, dir);
@@ -1308,8 +1292,8 @@ main(int argc, char **argv)
 	}
 	if (sodium_init() < 0)
 		fatalx("libsodium cannot start");
-	if (mkdirs(dir) < 0) {
-		log_err("cannot create %s", dir);
+	if (daemon_mkdir_p(dir, 0700, 0700, failed, sizeof(failed)) < 0) {
+		log_err("cannot create %s", failed);
 		return 1;
 	}
 	t0 = clock_mono_ms();

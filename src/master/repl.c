@@ -420,7 +420,7 @@ master_act(struct repl *r, msec_t now)
 			a->body = NULL;
 			break;
 		case RC_APPEND:
-			m = rc_msg("append");
+			m = rc_msg(JMSG_APPEND);
 			json_add_u64(m, "prev", a->from - 1);
 			json_add_u64(m, "prev_ep", a->prev_ep);
 			if (a->has_trunc)
@@ -629,7 +629,7 @@ standby_sync(struct repl *r)
 		return -1;
 	}
 	for (i = 0; i < r->nacks; i++) {
-		cJSON *a = rc_msg("ack");
+		cJSON *a = rc_msg(JMSG_ACK);
 
 		json_add_u64(a, "last", r->j->seq);
 		json_add_u64(a, "rlast", r->acks[i].resend ? r->j->seq : r->acks[i].rlast);
@@ -661,7 +661,7 @@ standby_act(struct repl *r)
 			a->body = NULL;
 			break;
 		case RC_BATCH:
-			m = rc_msg("batch");
+			m = rc_msg(JMSG_BATCH);
 			journal_read(r->j, a->from, a->rfrom, BATCH_BYTES, a->snap_off, m);
 			relay(r, a->to, m);
 			break;
@@ -697,7 +697,7 @@ standby_act(struct repl *r)
 			r->acks[r->nacks++] = (struct repl_ack){ a->to, a->rlast, a->has_trunc };
 			break;
 		case RC_SALVAGE_SEND:
-			m = rc_msg("salvage");
+			m = rc_msg(JMSG_SALVAGE);
 			items = cJSON_AddArrayToObject(m, "evs");
 			if ((last = journal_salvage_read(r->j, r->j->o_first, BATCH_BYTES, items)) == 0) {
 				cJSON_Delete(m);

@@ -6,6 +6,7 @@
 
 #include "json.h"
 #include "log.h"
+#include "proto.h"
 #include "replcore.h"
 
 /* ---- the outbox ---- */
@@ -517,7 +518,7 @@ fetch_tick(struct rcore *c, const struct rc_log *lg, msec_t now)
 	if (c->fetch_sent != 0 && now - c->fetch_sent < RC_RESEND)
 		return;
 	a = push(c, RC_SEND, b->uid);
-	a->body = rc_msg("fetch");
+	a->body = rc_msg(JMSG_FETCH);
 	json_add_u64(a->body, "from", lg->seq + 1);
 	json_add_u64(a->body, "rfrom", c->rfrom);
 	json_add_u64(a->body, "snap_off", c->fetch_snap_off);
@@ -602,7 +603,7 @@ rc_tick(struct rcore *c, const struct rc_log *lg, msec_t now)
 		if (now >= c->next_prepare) {
 			for (i = 0; i < c->nsb; i++)
 				if (!c->sb[i].promised)
-					send(c, c->sb[i].uid, rc_msg("prepare"));
+					send(c, c->sb[i].uid, rc_msg(JMSG_PREPARE));
 			c->next_prepare = now + RC_PREPARE_EVERY;
 		}
 		return;
@@ -629,7 +630,7 @@ rc_tick(struct rcore *c, const struct rc_log *lg, msec_t now)
 
 		if (s->salv_pending && cp >= s->salv_need) {
 			/* its salvage is merged into a committed log: it may drop it */
-			cJSON *m = rc_msg("salvage-ack");
+			cJSON *m = rc_msg(JMSG_SALVAGE_ACK);
 
 			json_add_u64(m, "upto", s->salv_upto);
 			send(c, s->uid, m);
@@ -718,7 +719,7 @@ rc_master_msg(struct rcore *c, const struct rc_log *lg, uint64_t from, const cJS
 	}
 	if (s != NULL)
 		s->heard = now;
-	if (strcmp(m, "reject") == 0 && json_u64(b, "promised", &v) == 0) {
+	if (strcmp(m, JMSG_REJECT) == 0 && json_u64(b, "promised", &v) == 0) {
 		if (c->phase == RC_PREPARING && v >= c->epoch) {
 			int i;
 
@@ -743,7 +744,7 @@ rc_master_msg(struct rcore *c, const struct rc_log *lg, uint64_t from, const cJS
 	}
 	switch (c->phase) {
 	case RC_PREPARING:
-		if (strcmp(m, "promise") != 0)
+		if (strcmp(m, JMSG_PROMISE) != 0)
 			break;
 		if (read_state(s, b) == 0)
 			s->promised = 1;
@@ -751,22 +752,22 @@ rc_master_msg(struct rcore *c, const struct rc_log *lg, uint64_t from, const cJS
 			c->dropped++;
 		return;
 	case RC_FETCHING:
-		if (strcmp(m, "batch") == 0 && c->best >= 0 && &c->sb[c->best] == s &&
+		if (strcmp(m, JMSG_BATCH) == 0 && c->best >= 0 && &c->sb[c->best] == s &&
 		    json_u64(b, "rlast", &v) == 0 && json_u64(b, "last", &v) == 0 &&
 		    (cJSON_GetObjectItemCaseSensitive(b, "snapc") != NULL || v >= lg->seq))
 			push(c, RC_STORE, from)->body = (cJSON *)b;
 		return;		/* the rest waits for the end of the copy */
 	case RC_SERVING:
-		if (strcmp(m, "ack") == 0)
+		if (strcmp(m, JMSG_ACK) == 0)
 			on_ack(c, s, b);
-		else if (strcmp(m, "need") == 0) {
+		else if (strcmp(m, JMSG_NEED) == 0) {
 			if (read_state(s, b) == 0)
 				place(c, lg, s);
 			else
 				c->dropped++;
-		} else if (strcmp(m, "salvage") == 0)
+		} else if (strcmp(m, JMSG_SALVAGE) == 0)
 			on_salvage(c, s, b);
-		else if (strcmp(m, "promise") != 0)
+		else if (strcmp(m, JMSG_PROMISE) != 0)
 			c->dropped++;
 		return;
 	case RC_GONE:
@@ -956,7 +957,7 @@ with_state(const struct rc_log *lg, cJSON *m)
 static void
 need(struct rcore *c, const struct rc_log *lg, uint64_t to, const char *why)
 {
-	cJSON *a = rc_msg("need");
+	cJSON *a = rc_msg(JMSG_NEED);
 
 	json_add_u64(a, "from", lg->seq + 1);
 	cJSON_AddStringToObject(a, "why", why);
@@ -1016,7 +1017,7 @@ rc_standby_stored(struct rcore *c, const struct rc_log *lg, uint64_t to, int rc,
 	if (rc < 0) {
 		need(c, lg, to, "refused");
 	} else if (rc == 1) {
-		a = rc_msg("ack");	/* a snapshot piece: the next one, please */
+		a = rc_msg(JMSG_ACK);	/* a snapshot piece: the next one, please */
 		json_add_u64(a, "last", 0);
 		json_add_u64(a, "rlast", 0);
 		json_add_u64(a, "snap_off", snap_len);
@@ -1038,9 +1039,9 @@ rc_standby_msg(struct rcore *c, const struct rc_log *lg, uint64_t from, const cJ
 		return 0;
 	}
 	/* an epoch is promised to one master only */
-	if (ep < promised || (ep == promised && strcmp(m, "prepare") == 0 && promised != 0 &&
+	if (ep < promised || (ep == promised && strcmp(m, JMSG_PREPARE) == 0 && promised != 0 &&
 	    c->promised_to != from)) {
-		cJSON *r = rc_msg("reject");
+		cJSON *r = rc_msg(JMSG_REJECT);
 
 		json_add_u64(r, "promised", promised);
 		c->epoch = promised;
@@ -1050,14 +1051,14 @@ rc_standby_msg(struct rcore *c, const struct rc_log *lg, uint64_t from, const cJ
 	if (ep > promised)
 		push(c, RC_PROMISE, from)->ep = ep;
 	c->epoch = ep;
-	if (ep > promised || strcmp(m, "prepare") == 0)
+	if (ep > promised || strcmp(m, JMSG_PREPARE) == 0)
 		c->promised_to = from;
 	if (c->master != from)
 		c->salv_sent = 0;	/* a new master: our salvage goes to it */
 	c->master = from;
-	if (strcmp(m, "prepare") == 0) {
-		send(c, from, with_state(lg, rc_msg("promise")));
-	} else if (strcmp(m, "fetch") == 0) {
+	if (strcmp(m, JMSG_PREPARE) == 0) {
+		send(c, from, with_state(lg, rc_msg(JMSG_PROMISE)));
+	} else if (strcmp(m, JMSG_FETCH) == 0) {
 		if (json_u64(b, "from", &f) < 0 || json_u64(b, "rfrom", &rf) < 0 || f == 0 || rf == 0) {
 			c->dropped++;
 			return 0;
@@ -1067,9 +1068,9 @@ rc_standby_msg(struct rcore *c, const struct rc_log *lg, uint64_t from, const cJ
 		a->from = f;
 		a->rfrom = rf;
 		a->snap_off = so;
-	} else if (strcmp(m, "append") == 0) {
+	} else if (strcmp(m, JMSG_APPEND) == 0) {
 		return standby_append(c, lg, from, b, ep);
-	} else if (strcmp(m, "salvage-ack") == 0) {
+	} else if (strcmp(m, JMSG_SALVAGE_ACK) == 0) {
 		if (json_u64(b, "upto", &v) < 0) {
 			c->dropped++;
 			return 0;

@@ -553,8 +553,9 @@ work_time_json(int64_t wall)
 	return cJSON_CreateString(ts);
 }
 
-cJSON *
-work_history_json(const struct job *j)
+/* A job's history as JSON; at as RFC 3339 text for people, or as ms for a snapshot. */
+static cJSON *
+history_json(const struct job *j, int at_text)
 {
 	cJSON *arr = cJSON_CreateArray(), *o;
 	int i;
@@ -562,7 +563,8 @@ work_history_json(const struct job *j)
 	for (i = 0; i < j->nhist; i++) {
 		o = cJSON_CreateObject();
 		cJSON_AddStringToObject(o, "e", j->hist[i].e);
-		cJSON_AddItemToObject(o, "at", work_time_json(j->hist[i].at));
+		cJSON_AddItemToObject(o, "at", at_text ? work_time_json(j->hist[i].at) :
+		    cJSON_CreateNumber((double)j->hist[i].at));
 		if (j->hist[i].worker != NULL)
 			cJSON_AddStringToObject(o, "worker", j->hist[i].worker);
 		if (j->hist[i].attempt > 0)
@@ -574,26 +576,17 @@ work_history_json(const struct job *j)
 	return arr;
 }
 
+cJSON *
+work_history_json(const struct job *j)
+{
+	return history_json(j, 1);
+}
+
 /* The history as a snapshot keeps it: at as ms, not as text. */
 static cJSON *
 hist_snapshot(const struct job *j)
 {
-	cJSON *arr = cJSON_CreateArray(), *o;
-	int i;
-
-	for (i = 0; i < j->nhist; i++) {
-		o = cJSON_CreateObject();
-		cJSON_AddStringToObject(o, "e", j->hist[i].e);
-		cJSON_AddNumberToObject(o, "at", (double)j->hist[i].at);
-		if (j->hist[i].worker != NULL)
-			cJSON_AddStringToObject(o, "worker", j->hist[i].worker);
-		if (j->hist[i].attempt > 0)
-			cJSON_AddNumberToObject(o, "attempt", j->hist[i].attempt);
-		if (j->hist[i].why != NULL)
-			cJSON_AddStringToObject(o, "why", j->hist[i].why);
-		cJSON_AddItemToArray(arr, o);
-	}
-	return arr;
+	return history_json(j, 0);
 }
 
 /* Reads a snapshot's history back; -1 if an entry is malformed. */
