@@ -329,7 +329,7 @@ on_join(struct node *n, const cJSON *msg, const struct from *f, msec_t now)
 		local_change(n, now);
 	}
 	w = envelope(n, MSG_WELCOME, m.uid);
-	cJSON_AddItemToObject(w, "state", mstate_to_json(&n->st));
+	cJSON_AddItemToObject(w, "state", mstate_to_wire(&n->st));
 	send_to(n, m.address, w);
 }
 
@@ -350,7 +350,7 @@ on_welcome(struct node *n, const cJSON *msg, const struct from *f, msec_t now)
 		return;
 	}
 	mstate_init(&st);
-	if (mstate_from_json(cJSON_GetObjectItemCaseSensitive(msg, "state"), &st) < 0) {
+	if (mstate_from_wire(cJSON_GetObjectItemCaseSensitive(msg, "state"), &st) < 0) {
 		n->dropped.malformed++;
 		return;
 	}

@@ -148,6 +148,8 @@ struct node {
 	char join_refused[256];		/* why the last join was refused ("": not refused) */
 	char foreign_said[8][CONF_ADDR_MAX];	/* other clusters' nodes refused (logged once) */
 	int nforeign_said;
+	long version_said;		/* the other protocol version logged last, */
+	msec_t version_said_at;		/* and when: one line a minute per version */
 	/*
 	 * Forming a cluster (memberd(8), FORMING): what each seed last answered
 	 * to our init-join, and which seed it named as the one to form.
