@@ -1177,10 +1177,14 @@ sb_chr(struct sbuf *b, char c)
 static void
 sb_u64(struct sbuf *b, uint64_t v)
 {
-	char k[24];
+	char k[24], *p = k + sizeof(k);
 
-	u64_to_str(v, k);
-	sb_str(b, k);
+	/* not snprintf: an encoding prints a few numbers per member */
+	do {
+		*--p = (char)('0' + v % 10);
+		v /= 10;
+	} while (v != 0);
+	sb_mem(b, p, (size_t)(k + sizeof(k) - p));
 }
 
 /* Adds b as the string key of o, and empties b. */
@@ -1192,53 +1196,89 @@ sb_add(cJSON *o, const char *key, struct sbuf *b)
 	memset(b, 0, sizeof(*b));
 }
 
-/* uid -> index in the member table, sorted by uid for binary search */
+/*
+ * uid -> index in the member table: open addressing over a power of two at
+ * least twice the table, so a lookup is a probe or two. (A sort of the
+ * uids cost more than all the rest of an encoding at 300 members.)
+ */
 struct uidx {
-	uint64_t uid;
-	int i;
+	uint64_t *k;		/* 0: empty slot (no member has uid 0) */
+	int *v;
+	unsigned mask;
 };
 
-static int
-uidx_cmp(const void *a, const void *b)
+static unsigned
+uid_slot(uint64_t uid, unsigned mask)
 {
-	uint64_t x = ((const struct uidx *)a)->uid, y = ((const struct uidx *)b)->uid;
-
-	return x < y ? -1 : x > y;
+	uid ^= uid >> 33;
+	uid *= 0xff51afd7ed558ccdULL;
+	uid ^= uid >> 33;
+	return (unsigned)uid & mask;
 }
 
-static struct uidx *
-uid_index(const struct member *m, int n)
+/* Adds uid at index i; -1 if it is there already. */
+static int
+uidx_put(struct uidx *x, uint64_t uid, int i)
 {
-	struct uidx *x = xreallocarray(NULL, (size_t)n + 1, sizeof(*x));
+	unsigned h = uid_slot(uid, x->mask);
+
+	while (x->k[h] != 0) {
+		if (x->k[h] == uid)
+			return -1;
+		h = (h + 1) & x->mask;
+	}
+	x->k[h] = uid;
+	x->v[h] = i;
+	return 0;
+}
+
+static void
+uidx_init(struct uidx *x, int n)
+{
+	unsigned size = 16;
+
+	while (size < 2u * (unsigned)n)
+		size *= 2;
+	x->k = xcalloc(size, sizeof(*x->k));
+	x->v = xreallocarray(NULL, size, sizeof(*x->v));
+	x->mask = size - 1;
+}
+
+static void
+uidx_free(struct uidx *x)
+{
+	free(x->k);
+	free(x->v);
+}
+
+static void
+uid_index(struct uidx *x, const struct member *m, int n)
+{
 	int i;
 
+	uidx_init(x, n);
 	for (i = 0; i < n; i++)
-		x[i] = (struct uidx){ m[i].uid, i };
-	qsort(x, (size_t)n, sizeof(*x), uidx_cmp);
-	return x;
+		(void)uidx_put(x, m[i].uid, i);
 }
 
 static int
-uid_lookup(const struct uidx *x, int n, uint64_t uid)
+uid_lookup(const struct uidx *x, uint64_t uid)
 {
-	int lo = 0, hi = n;
+	unsigned h;
 
-	while (lo < hi) {
-		int mid = lo + (hi - lo) / 2;
-
-		if (x[mid].uid < uid)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo < n && x[lo].uid == uid ? x[lo].i : -1;
+	if (x == NULL || uid == 0)
+		return -1;
+	for (h = uid_slot(uid, x->mask); x->k[h] != 0; h = (h + 1) & x->mask)
+		if (x->k[h] == uid)
+			return x->v[h];
+	return -1;
 }
 
 /* A member as its index in the table, or as "u<uid>" when not in it. */
 static void
-sb_ref(struct sbuf *b, const struct uidx *x, int n, uint64_t uid)
+sb_ref(struct sbuf *b, const struct uidx *x, uint64_t uid)
 {
-	int i = uid_lookup(x, n, uid);
+	int i = uid_lookup(x, uid);
 
 	if (i >= 0)
 		sb_u64(b, (uint64_t)i);
@@ -1273,9 +1313,10 @@ mstate_to_wire(const struct mstate *st)
 {
 	cJSON *o = cJSON_CreateObject();
 	struct sbuf b = { 0 };
-	struct uidx *x = uid_index(st->m, st->n);
+	struct uidx x;
 	int i;
 
+	uid_index(&x, st->m, st->n);
 	for (i = 0; i < st->n; i++) {
 		const struct member *m = &st->m[i];
 
@@ -1300,7 +1341,7 @@ mstate_to_wire(const struct mstate *st)
 	for (i = 0; i < st->vc.n; i++) {
 		if (i > 0)
 			sb_chr(&b, ' ');
-		sb_ref(&b, x, st->n, st->vc.e[i].node);
+		sb_ref(&b, &x, st->vc.e[i].node);
 		sb_chr(&b, ':');
 		sb_u64(&b, st->vc.e[i].count);
 	}
@@ -1308,7 +1349,7 @@ mstate_to_wire(const struct mstate *st)
 	sb_bitmap(&b, st->m, st->n, &st->seen);
 	sb_add(o, "seen", &b);
 	for (i = 0; i < st->seen.n; i++)
-		if (uid_lookup(x, st->n, st->seen.v[i]) < 0) {
+		if (uid_lookup(&x, st->seen.v[i]) < 0) {
 			if (b.n > 0)
 				sb_chr(&b, ' ');
 			sb_u64(&b, st->seen.v[i]);
@@ -1318,7 +1359,7 @@ mstate_to_wire(const struct mstate *st)
 	for (i = 0; i < st->reach.nv; i++) {
 		if (i > 0)
 			sb_chr(&b, ' ');
-		sb_ref(&b, x, st->n, st->reach.v[i].observer);
+		sb_ref(&b, &x, st->reach.v[i].observer);
 		sb_chr(&b, ':');
 		sb_u64(&b, st->reach.v[i].version);
 	}
@@ -1328,9 +1369,9 @@ mstate_to_wire(const struct mstate *st)
 
 		if (i > 0)
 			sb_chr(&b, ' ');
-		sb_ref(&b, x, st->n, r->observer);
+		sb_ref(&b, &x, r->observer);
 		sb_chr(&b, ':');
-		sb_ref(&b, x, st->n, r->subject);
+		sb_ref(&b, &x, r->subject);
 		sb_chr(&b, ':');
 		sb_chr(&b, rstatus_letter[r->status]);
 		sb_chr(&b, ':');
@@ -1346,7 +1387,7 @@ mstate_to_wire(const struct mstate *st)
 		sb_str(&b, st->t[i].exited ? ":1" : ":0");
 	}
 	sb_add(o, "tombstones", &b);
-	free(x);
+	uidx_free(&x);
 	return o;
 }
 
@@ -1541,7 +1582,7 @@ wire_members(const cJSON *o, struct mstate *st, uint64_t **uidsp, int *np)
 {
 	const char *p = tok_start(json_str(o, "members"));
 	struct tok f[6];
-	uint64_t *uids = NULL, *sorted;
+	uint64_t *uids = NULL;
 	int n = 0, cap = 0, i, k, bad = 0;
 
 	if (json_str(o, "members") == NULL)
@@ -1567,15 +1608,13 @@ wire_members(const cJSON *o, struct mstate *st, uint64_t **uidsp, int *np)
 			bad = 1;
 	}
 	if (!bad) {
-		/* a uid twice: check on a sorted copy, not by n searches */
-		sorted = xreallocarray(NULL, (size_t)n + 1, sizeof(*sorted));
-		if (n > 0)
-			memcpy(sorted, uids, (size_t)n * sizeof(*uids));
-		qsort(sorted, (size_t)n, sizeof(*sorted), u64_cmp);
-		for (i = 1; i < n; i++)
-			if (sorted[i] == sorted[i - 1])
+		struct uidx x;	/* a uid twice? (not n searches: n can be thousands) */
+
+		uidx_init(&x, n);
+		for (i = 0; i < n && !bad; i++)
+			if (uidx_put(&x, uids[i], i) < 0)
 				bad = 1;
-		free(sorted);
+		uidx_free(&x);
 	}
 	if (bad) {
 		free(uids);
@@ -1765,13 +1804,14 @@ void
 status_to_wire(cJSON *msg, const struct mstate *st)
 {
 	struct sbuf b = { 0 };
-	struct uidx *x = uid_index(st->m, st->n);
+	struct uidx x;
 	int i;
 
+	uid_index(&x, st->m, st->n);
 	for (i = 0; i < st->vc.n; i++) {
 		if (i > 0)
 			sb_chr(&b, ' ');
-		sb_ref(&b, NULL, 0, st->vc.e[i].node);
+		sb_ref(&b, NULL, st->vc.e[i].node);
 		sb_chr(&b, ':');
 		sb_u64(&b, st->vc.e[i].count);
 	}
@@ -1779,7 +1819,7 @@ status_to_wire(cJSON *msg, const struct mstate *st)
 	sb_bitmap(&b, st->m, st->n, &st->seen);
 	sb_add(msg, "seen", &b);
 	for (i = 0; i < st->seen.n; i++)
-		if (uid_lookup(x, st->n, st->seen.v[i]) < 0) {
+		if (uid_lookup(&x, st->seen.v[i]) < 0) {
 			if (b.n > 0)
 				sb_chr(&b, ' ');
 			sb_u64(&b, st->seen.v[i]);
@@ -1787,7 +1827,7 @@ status_to_wire(cJSON *msg, const struct mstate *st)
 	if (b.n > 0)
 		sb_add(msg, "seen_x", &b);
 	json_add_u64(msg, "mh", mstate_table_hash(st));
-	free(x);
+	uidx_free(&x);
 }
 
 int

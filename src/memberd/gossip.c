@@ -12,13 +12,21 @@
 #define PUSH_BUDGET	4000	/* member records per second the eager push may send */
 #endif
 
-void
-send_gossip(struct node *n, const struct member *to)
+/* Our state to a member; wire: our state already encoded (a copy is sent), or NULL. */
+static void
+send_state(struct node *n, const struct member *to, const cJSON *wire)
 {
 	cJSON *m = envelope(n, MSG_GOSSIP, to->uid);
 
-	cJSON_AddItemToObject(m, "state", mstate_to_wire(&n->st));
+	cJSON_AddItemToObject(m, "state",
+	    wire ? cJSON_Duplicate(wire, 1) : mstate_to_wire(&n->st));
 	send_to(n, to->address, m);
+}
+
+void
+send_gossip(struct node *n, const struct member *to)
+{
+	send_state(n, to, NULL);
 }
 
 static void
@@ -242,8 +250,13 @@ push_tick(struct node *n, msec_t now)
 	if (k > 0 && !push_afford(n, k, now))
 		return;		/* push_at says when */
 	n->pushed_seq = n->state_seq;
-	for (i = 0; i < k; i++)
-		send_gossip(n, &n->st.m[t[i]]);
+	if (k > 0) {
+		cJSON *wire = mstate_to_wire(&n->st);	/* encoded once for the k */
+
+		for (i = 0; i < k; i++)
+			send_state(n, &n->st.m[t[i]], wire);
+		cJSON_Delete(wire);
+	}
 	li = mstate_leader_for(&n->st, NULL, n->self.uid);
 	if (li >= 0 && valid_target(n, &n->st.m[li])) {
 		for (i = 0; i < k; i++)

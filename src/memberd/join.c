@@ -398,7 +398,13 @@ probe_tick(struct node *n, msec_t now)
 {
 	int have, of, k;
 
-	if (n->phase != PHASE_MEMBER || node_majority(n, &have, &of)) {
+	if (n->phase == PHASE_MEMBER && (n->majority_seq != n->state_seq ||
+	    n->majority_nmemo != n->nmemo || n->majority_seq == 0)) {
+		n->majority_ok = node_majority(n, &have, &of);
+		n->majority_seq = n->state_seq;
+		n->majority_nmemo = n->nmemo;
+	}
+	if (n->phase != PHASE_MEMBER || n->majority_ok) {
 		n->minority_since = -1;
 		return;
 	}

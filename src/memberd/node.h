@@ -162,6 +162,9 @@ struct node {
 	int nmemo, memocap;
 	uint64_t memo_seq;	/* bumped on every change worth saving */
 	msec_t minority_since;	/* a member without the majority since (-1: has it) */
+	uint64_t majority_seq;	/* state_seq and memo size of majority_ok: the */
+	int majority_nmemo;	/* probe asks every tick, and the answer costs */
+	int majority_ok;	/* N lookups, so it is kept until either changes */
 	msec_t next_probe;	/* then: ask the remembered members outside our view */
 
 	/* gossip */
