@@ -381,6 +381,7 @@ on_welcome(struct node *n, const cJSON *msg, const struct from *f, msec_t now)
  */
 #define PROBE_AFTER	5000	/* without the majority this long */
 #define PROBE_EVERY	2000
+#define MAJORITY_EVERY	200	/* the majority asked again at most this often */
 
 static int
 in_view(const struct node *n, const char *address)
@@ -398,11 +399,17 @@ probe_tick(struct node *n, msec_t now)
 {
 	int have, of, k;
 
-	if (n->phase == PHASE_MEMBER && (n->majority_seq != n->state_seq ||
-	    n->majority_nmemo != n->nmemo || n->majority_seq == 0)) {
+	/*
+	 * The state changes with every seen set that grows (hundreds of times a
+	 * second in a join storm); the answer matters only after PROBE_AFTER,
+	 * so it is asked again at most every MAJORITY_EVERY.
+	 */
+	if (n->phase == PHASE_MEMBER && (n->majority_nmemo != n->nmemo || n->majority_seq == 0 ||
+	    (n->majority_seq != n->state_seq && now - n->majority_at >= MAJORITY_EVERY))) {
 		n->majority_ok = node_majority(n, &have, &of);
 		n->majority_seq = n->state_seq;
 		n->majority_nmemo = n->nmemo;
+		n->majority_at = now;
 	}
 	if (n->phase != PHASE_MEMBER || n->majority_ok) {
 		n->minority_since = -1;

@@ -165,6 +165,7 @@ struct node {
 	uint64_t majority_seq;	/* state_seq and memo size of majority_ok: the */
 	int majority_nmemo;	/* probe asks every tick, and the answer costs */
 	int majority_ok;	/* N lookups, so it is kept until either changes */
+	msec_t majority_at;	/* (and MAJORITY_EVERY has passed) */
 	msec_t next_probe;	/* then: ask the remembered members outside our view */
 
 	/* gossip */
