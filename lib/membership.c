@@ -1630,17 +1630,20 @@ wire_version(const cJSON *o, const uint64_t *uids, int n, struct vclock *vc)
 {
 	const char *p = tok_start(json_str(o, "version"));
 	struct tok rec, f[2];
-	uint64_t node, count;
+	uint64_t node, count, last = 0;
 
 	vc->n = 0;
 	if (json_str(o, "version") == NULL)
 		return -1;
+	/* in ascending uid order, as clocks are kept: appended, never inserted */
 	while (next_tok(&p, ' ', &rec)) {
 		if (vc->n >= WIRE_MAX_MEMBERS * 2 || split_rec(&rec, f, 2) < 0 ||
 		    tok_ref(&f[0], uids, n, &node) < 0 || tok_u64(&f[1], &count) < 0 ||
-		    vclock_get(vc, node) != 0)
+		    node <= last)
 			return -1;
-		vc_set(vc, node, count);
+		GROW(vc->e, vc->n, vc->cap);
+		vc->e[vc->n++] = (struct vc_entry){ node, count };
+		last = node;
 	}
 	return 0;
 }
@@ -1692,16 +1695,25 @@ wire_reach(const cJSON *o, const uint64_t *uids, int n, struct reach *rr)
 	struct tok rec, f[4];
 	uint64_t u1, u2, ver;
 	const char *c;
+	struct uidx seen;	/* observers so far: one row version each */
+	int bad = 0;
 
 	if (json_str(o, "reach_versions") == NULL || json_str(o, "reach") == NULL)
 		return -1;
-	while (next_tok(&p, ' ', &rec)) {
-		if (rr->nv >= WIRE_MAX_MEMBERS || split_rec(&rec, f, 2) < 0 ||
+	uidx_init(&seen, n + 16);
+	while (!bad && next_tok(&p, ' ', &rec)) {
+		if (rr->nv >= n + 16 || split_rec(&rec, f, 2) < 0 ||
 		    tok_ref(&f[0], uids, n, &u1) < 0 || tok_u64(&f[1], &ver) < 0 ||
-		    ver == 0 || reach_version_of(rr, u1) != 0)
-			return -1;
-		reach_version_set(rr, u1, ver);
+		    ver == 0 || uidx_put(&seen, u1, 0) < 0)
+			bad = 1;
+		else {
+			GROW(rr->v, rr->nv, rr->vcap);
+			rr->v[rr->nv++] = (struct reach_version){ u1, ver };
+		}
 	}
+	uidx_free(&seen);
+	if (bad)
+		return -1;
 	p = tok_start(json_str(o, "reach"));
 	while (next_tok(&p, ' ', &rec)) {
 		if (rr->n >= WIRE_MAX_MEMBERS * 16 || split_rec(&rec, f, 4) < 0 ||
@@ -1725,7 +1737,7 @@ wire_tombs(const cJSON *o, struct mstate *st)
 	if (json_str(o, "tombstones") == NULL)
 		return -1;
 	while (next_tok(&p, ' ', &rec)) {
-		if (st->nt >= WIRE_MAX_MEMBERS * 4 || split_rec(&rec, f, 3) < 0 ||
+		if (st->nt >= WIRE_MAX_TOMBS || split_rec(&rec, f, 3) < 0 ||
 		    tok_u64(&f[0], &uid) < 0 || tok_u64(&f[1], &time) < 0 ||
 		    f[2].l != 1 || (f[2].s[0] != '0' && f[2].s[0] != '1'))
 			return -1;

@@ -181,6 +181,7 @@ int u64set_from_json(const cJSON *, struct u64set *, int max);
  * bounds what a parse allocates.
  */
 #define WIRE_MAX_MEMBERS	65536
+#define WIRE_MAX_TOMBS		16384	/* removals in 24 hours (each is looked up) */
 cJSON *mstate_to_wire(const struct mstate *);
 int mstate_from_wire(const cJSON *, struct mstate *);
 /* Just what decides what to do with a wire state: its table's uids, version, seen set. */

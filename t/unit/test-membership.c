@@ -437,8 +437,9 @@ wire_rejects(void)
 		/* a uid twice; out of member order */
 		"{\"members\":\"5 a tcp://h:1 U  1 5 b tcp://h:2 U  2\",\"version\":\"\",\"seen\":\"0\",\"reach_versions\":\"\",\"reach\":\"\",\"tombstones\":\"\"}",
 		"{\"members\":\"5 a tcp://h:2 U  1 6 b tcp://h:1 U  2\",\"version\":\"\",\"seen\":\"0\",\"reach_versions\":\"\",\"reach\":\"\",\"tombstones\":\"\"}",
-		/* an index past the table, a counter twice, no counter */
+		/* out of uid order, an index past the table, a counter twice, no counter */
 		"{\"members\":\"5 a tcp://h:1 U  1\",\"version\":\"1:3\",\"seen\":\"0\",\"reach_versions\":\"\",\"reach\":\"\",\"tombstones\":\"\"}",
+		"{\"members\":\"5 a tcp://h:1 U  1\",\"version\":\"u9:1 0:3\",\"seen\":\"0\",\"reach_versions\":\"\",\"reach\":\"\",\"tombstones\":\"\"}",
 		"{\"members\":\"5 a tcp://h:1 U  1\",\"version\":\"0:3 u5:4\",\"seen\":\"0\",\"reach_versions\":\"\",\"reach\":\"\",\"tombstones\":\"\"}",
 		"{\"members\":\"5 a tcp://h:1 U  1\",\"version\":\"0\",\"seen\":\"0\",\"reach_versions\":\"\",\"reach\":\"\",\"tombstones\":\"\"}",
 		"{\"members\":\"5 a tcp://h:1 U  1\",\"version\":\"0:1:2\",\"seen\":\"0\",\"reach_versions\":\"\",\"reach\":\"\",\"tombstones\":\"\"}",
@@ -448,8 +449,9 @@ wire_rejects(void)
 		"{\"members\":\"5 a tcp://h:1 U  1\",\"version\":\"\",\"seen\":\"2\",\"reach_versions\":\"\",\"reach\":\"\",\"tombstones\":\"\"}",
 		"{\"members\":\"5 a tcp://h:1 U  1\",\"version\":\"\",\"seen\":\"g\",\"reach_versions\":\"\",\"reach\":\"\",\"tombstones\":\"\"}",
 		"{\"members\":\"5 a tcp://h:1 U  1\",\"version\":\"\",\"seen\":\"1\",\"seen_x\":\"5\",\"reach_versions\":\"\",\"reach\":\"\",\"tombstones\":\"\"}",
-		/* reachability: a bad status letter, version 0, a field short */
+		/* reachability: a bad status letter, a row version twice, version 0, a field short */
 		"{\"members\":\"5 a tcp://h:1 U  1\",\"version\":\"\",\"seen\":\"0\",\"reach_versions\":\"0:1\",\"reach\":\"0:u6:x:1\",\"tombstones\":\"\"}",
+		"{\"members\":\"5 a tcp://h:1 U  1\",\"version\":\"\",\"seen\":\"0\",\"reach_versions\":\"0:1 0:2\",\"reach\":\"\",\"tombstones\":\"\"}",
 		"{\"members\":\"5 a tcp://h:1 U  1\",\"version\":\"\",\"seen\":\"0\",\"reach_versions\":\"0:0\",\"reach\":\"\",\"tombstones\":\"\"}",
 		"{\"members\":\"5 a tcp://h:1 U  1\",\"version\":\"\",\"seen\":\"0\",\"reach_versions\":\"0:1\",\"reach\":\"0:u6:1\",\"tombstones\":\"\"}",
 		/* tombstones: exited not 0 or 1; a list missing */
