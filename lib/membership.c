@@ -1585,8 +1585,19 @@ wire_members(const cJSON *o, struct mstate *st, uint64_t **uidsp, int *np)
 	uint64_t *uids = NULL;
 	int n = 0, cap = 0, i, k, bad = 0;
 
+	const char *q;
+
 	if (json_str(o, "members") == NULL)
 		return -1;
+	/* six fields a member: room for all at once, not a realloc a doubling */
+	for (q = p, k = 0; q != NULL && *q != '\0'; q++)
+		k += *q == ' ';
+	if (p != NULL && (k + 1) / 6 <= WIRE_MAX_MEMBERS) {
+		cap = (k + 1) / 6;
+		uids = xreallocarray(NULL, (size_t)cap + 1, sizeof(*uids));
+		if (st != NULL)
+			RESERVE(st->m, cap, st->cap);
+	}
 	while (!bad) {
 		for (k = 0; k < 6; k++)
 			if (!next_tok(&p, ' ', &f[k]))
