@@ -629,6 +629,84 @@ mstate_prune_tombstones(struct mstate *st, int64_t older_than)
 			i++;
 }
 
+/*
+ * uid -> index in the member table: open addressing over a power of two at
+ * least twice the table, so a lookup is a probe or two. (A sort of the
+ * uids cost more than all the rest of an encoding at 300 members.)
+ */
+struct uidx {
+	uint64_t *k;		/* 0: empty slot (no member has uid 0) */
+	int *v;
+	unsigned mask;
+};
+
+static unsigned
+uid_slot(uint64_t uid, unsigned mask)
+{
+	uid ^= uid >> 33;
+	uid *= 0xff51afd7ed558ccdULL;
+	uid ^= uid >> 33;
+	return (unsigned)uid & mask;
+}
+
+/* Adds uid at index i; -1 if it is there already. */
+static int
+uidx_put(struct uidx *x, uint64_t uid, int i)
+{
+	unsigned h = uid_slot(uid, x->mask);
+
+	while (x->k[h] != 0) {
+		if (x->k[h] == uid)
+			return -1;
+		h = (h + 1) & x->mask;
+	}
+	x->k[h] = uid;
+	x->v[h] = i;
+	return 0;
+}
+
+static void
+uidx_init(struct uidx *x, int n)
+{
+	unsigned size = 16;
+
+	while (size < 2u * (unsigned)n)
+		size *= 2;
+	x->k = xcalloc(size, sizeof(*x->k));
+	x->v = xreallocarray(NULL, size, sizeof(*x->v));
+	x->mask = size - 1;
+}
+
+static void
+uidx_free(struct uidx *x)
+{
+	free(x->k);
+	free(x->v);
+}
+
+static void
+uid_index(struct uidx *x, const struct member *m, int n)
+{
+	int i;
+
+	uidx_init(x, n);
+	for (i = 0; i < n; i++)
+		(void)uidx_put(x, m[i].uid, i);
+}
+
+static int
+uid_lookup(const struct uidx *x, uint64_t uid)
+{
+	unsigned h;
+
+	if (x == NULL || uid == 0)
+		return -1;
+	for (h = uid_slot(uid, x->mask); x->k[h] != 0; h = (h + 1) & x->mask)
+		if (x->k[h] == uid)
+			return x->v[h];
+	return -1;
+}
+
 static const struct member *
 highest_priority(const struct member *a, const struct member *b)
 {
@@ -639,7 +717,7 @@ highest_priority(const struct member *a, const struct member *b)
 
 static void
 merge_rows(struct reach *out, const struct reach *a, const struct reach *b,
-    const struct mstate *members)
+    const struct uidx *members)
 {
 	int i;
 
@@ -651,11 +729,11 @@ merge_rows(struct reach *out, const struct reach *a, const struct reach *b,
 		const struct reach *src = va >= vb ? a : b;
 		int j;
 
-		if (mstate_find(members, obs) < 0)
+		if (uid_lookup(members, obs) < 0)
 			continue;
 		reach_version_set(out, obs, va >= vb ? va : vb);
 		for (j = 0; j < src->n; j++)
-			if (src->r[j].observer == obs && mstate_find(members, src->r[j].subject) >= 0) {
+			if (src->r[j].observer == obs && uid_lookup(members, src->r[j].subject) >= 0) {
 				GROW(out->r, out->n, out->cap);
 				out->r[out->n++] = src->r[j];
 			}
@@ -664,15 +742,21 @@ merge_rows(struct reach *out, const struct reach *a, const struct reach *b,
 		uint64_t obs = b->v[i].observer;
 		int j;
 
-		if (reach_version_of(a, obs) != 0 || mstate_find(members, obs) < 0)
+		if (reach_version_of(a, obs) != 0 || uid_lookup(members, obs) < 0)
 			continue;
 		reach_version_set(out, obs, b->v[i].version);
 		for (j = 0; j < b->n; j++)
-			if (b->r[j].observer == obs && mstate_find(members, b->r[j].subject) >= 0) {
+			if (b->r[j].observer == obs && uid_lookup(members, b->r[j].subject) >= 0) {
 				GROW(out->r, out->n, out->cap);
 				out->r[out->n++] = b->r[j];
 			}
 	}
+}
+
+static int
+member_sort_cmp(const void *a, const void *b)
+{
+	return member_compare(a, b);
 }
 
 /*
@@ -684,11 +768,15 @@ merge_rows(struct reach *out, const struct reach *a, const struct reach *b,
  * 3. clocks take the pointwise max, without tombstoned nodes;
  * 4. reachability rows are taken whole from the side with the newer row;
  * 5. nobody has seen the result yet, so seen is empty.
+ * Members are looked up by hash and sorted once: a join storm merges
+ * thousands of members many times a second (akc-sim at 2,400: a linear
+ * search per member made merging most of the CPU).
  */
 void
 mstate_merge(struct mstate *out, const struct mstate *a, const struct mstate *b)
 {
 	struct mstate r;
+	struct uidx xa, xb, xt, xr;
 	int i, j;
 
 	mstate_init(&r);
@@ -696,30 +784,42 @@ mstate_merge(struct mstate *out, const struct mstate *a, const struct mstate *b)
 		add_tomb(&r, a->t[i].uid, a->t[i].time, a->t[i].exited);
 	for (i = 0; i < b->nt; i++)
 		add_tomb(&r, b->t[i].uid, b->t[i].time, b->t[i].exited);
+	uidx_init(&xt, r.nt);
+	for (i = 0; i < r.nt; i++)
+		(void)uidx_put(&xt, r.t[i].uid, i);
+	uid_index(&xa, a->m, a->n);
+	uid_index(&xb, b->m, b->n);
+	RESERVE(r.m, a->n + b->n, r.cap);
 	for (i = 0; i < a->n; i++) {
 		const struct member *ma = &a->m[i];
 
-		if (mstate_is_tombstoned(&r, ma->uid))
+		if (uid_lookup(&xt, ma->uid) >= 0)
 			continue;
-		j = mstate_find(b, ma->uid);
+		j = uid_lookup(&xb, ma->uid);
 		if (j >= 0)
-			mstate_add(&r, highest_priority(ma, &b->m[j]));
+			r.m[r.n++] = *highest_priority(ma, &b->m[j]);
 		else if (ma->status != MS_DOWN && ma->status != MS_EXITING)
-			mstate_add(&r, ma);
+			r.m[r.n++] = *ma;
 	}
 	for (i = 0; i < b->n; i++) {
 		const struct member *mb = &b->m[i];
 
-		if (mstate_is_tombstoned(&r, mb->uid) || mstate_find(a, mb->uid) >= 0)
+		if (uid_lookup(&xt, mb->uid) >= 0 || uid_lookup(&xa, mb->uid) >= 0)
 			continue;
 		if (mb->status != MS_DOWN && mb->status != MS_EXITING)
-			mstate_add(&r, mb);
+			r.m[r.n++] = *mb;
 	}
+	qsort(r.m, (size_t)r.n, sizeof(*r.m), member_sort_cmp);
 	vclock_copy(&r.vc, &a->vc);
 	vclock_merge(&r.vc, &b->vc);
 	for (i = 0; i < r.nt; i++)
 		vclock_prune(&r.vc, r.t[i].uid);
-	merge_rows(&r.reach, &a->reach, &b->reach, &r);
+	uid_index(&xr, r.m, r.n);
+	merge_rows(&r.reach, &a->reach, &b->reach, &xr);
+	uidx_free(&xa);
+	uidx_free(&xb);
+	uidx_free(&xt);
+	uidx_free(&xr);
 	mstate_free(out);
 	*out = r;
 }
@@ -1194,84 +1294,6 @@ sb_add(cJSON *o, const char *key, struct sbuf *b)
 	cJSON_AddStringToObject(o, key, b->p ? b->p : "");
 	free(b->p);
 	memset(b, 0, sizeof(*b));
-}
-
-/*
- * uid -> index in the member table: open addressing over a power of two at
- * least twice the table, so a lookup is a probe or two. (A sort of the
- * uids cost more than all the rest of an encoding at 300 members.)
- */
-struct uidx {
-	uint64_t *k;		/* 0: empty slot (no member has uid 0) */
-	int *v;
-	unsigned mask;
-};
-
-static unsigned
-uid_slot(uint64_t uid, unsigned mask)
-{
-	uid ^= uid >> 33;
-	uid *= 0xff51afd7ed558ccdULL;
-	uid ^= uid >> 33;
-	return (unsigned)uid & mask;
-}
-
-/* Adds uid at index i; -1 if it is there already. */
-static int
-uidx_put(struct uidx *x, uint64_t uid, int i)
-{
-	unsigned h = uid_slot(uid, x->mask);
-
-	while (x->k[h] != 0) {
-		if (x->k[h] == uid)
-			return -1;
-		h = (h + 1) & x->mask;
-	}
-	x->k[h] = uid;
-	x->v[h] = i;
-	return 0;
-}
-
-static void
-uidx_init(struct uidx *x, int n)
-{
-	unsigned size = 16;
-
-	while (size < 2u * (unsigned)n)
-		size *= 2;
-	x->k = xcalloc(size, sizeof(*x->k));
-	x->v = xreallocarray(NULL, size, sizeof(*x->v));
-	x->mask = size - 1;
-}
-
-static void
-uidx_free(struct uidx *x)
-{
-	free(x->k);
-	free(x->v);
-}
-
-static void
-uid_index(struct uidx *x, const struct member *m, int n)
-{
-	int i;
-
-	uidx_init(x, n);
-	for (i = 0; i < n; i++)
-		(void)uidx_put(x, m[i].uid, i);
-}
-
-static int
-uid_lookup(const struct uidx *x, uint64_t uid)
-{
-	unsigned h;
-
-	if (x == NULL || uid == 0)
-		return -1;
-	for (h = uid_slot(uid, x->mask); x->k[h] != 0; h = (h + 1) & x->mask)
-		if (x->k[h] == uid)
-			return x->v[h];
-	return -1;
 }
 
 /* A member as its index in the table, or as "u<uid>" when not in it. */
