@@ -228,10 +228,14 @@ keyring_save(const struct keyring *r, const char *path)
 	return 0;
 }
 
-/* The header: kind, name length, name; sealed frames add key id and nonce. */
-size_t
-frame_seal(const struct keyring *r, const char *cluster, const char *payload, size_t len,
-    unsigned char **out)
+/*
+ * The header: kind, name length, name; sealed frames add key id and nonce.
+ * plain and sealed are the kinds of one stream (memberd's, the journal
+ * link's): the kind is bound in, so a frame never opens as another stream's.
+ */
+static size_t
+seal_kind(const struct keyring *r, int plain, int sealed, const char *cluster,
+    const char *payload, size_t len, unsigned char **out)
 {
 	size_t cl = strlen(cluster), hl = 2 + cl, total;
 	unsigned char *f;
@@ -239,7 +243,7 @@ frame_seal(const struct keyring *r, const char *cluster, const char *payload, si
 
 	total = hl + (r->n > 0 ? 4 + NONCE_BYTES + len + TAG_BYTES : len);
 	f = xmalloc(total);
-	f[0] = r->n > 0 ? FRAME_SEALED : FRAME_PLAIN;
+	f[0] = (unsigned char)(r->n > 0 ? sealed : plain);
 	f[1] = (unsigned char)cl;
 	memcpy(f + 2, cluster, cl);
 	if (r->n == 0) {
@@ -272,9 +276,9 @@ valid_cluster_name(const unsigned char *s, size_t n)
 	return 1;
 }
 
-enum frame_result
-frame_open(const struct keyring *r, const char *cluster, const unsigned char *f, size_t len,
-    char *peer_cluster, char **payload, size_t *plen)
+static enum frame_result
+open_kind(const struct keyring *r, int plain, int sealed, const char *cluster,
+    const unsigned char *f, size_t len, char *peer_cluster, char **payload, size_t *plen)
 {
 	size_t cl, hl, body;
 	uint32_t id;
@@ -282,7 +286,7 @@ frame_open(const struct keyring *r, const char *cluster, const unsigned char *f,
 	char *m;
 	int i;
 
-	if (len < 2 || (f[0] != FRAME_PLAIN && f[0] != FRAME_SEALED))
+	if (len < 2 || (f[0] != plain && f[0] != sealed))
 		return FRAME_MALFORMED;
 	cl = f[1];
 	hl = 2 + cl;
@@ -290,7 +294,7 @@ frame_open(const struct keyring *r, const char *cluster, const unsigned char *f,
 		return FRAME_MALFORMED;
 	memcpy(peer_cluster, f + 2, cl);
 	peer_cluster[cl] = '\0';
-	if (f[0] == FRAME_PLAIN) {
+	if (f[0] == plain) {
 		if (r->n > 0)
 			return FRAME_UNAUTHENTIC;	/* we require keys: a plain frame proves nothing */
 		body = len - hl;
@@ -319,4 +323,33 @@ frame_open(const struct keyring *r, const char *cluster, const unsigned char *f,
 	*payload = m;
 	*plen = body;
 	return strcmp(peer_cluster, cluster) == 0 ? FRAME_OK : FRAME_OTHER_CLUSTER;
+}
+
+size_t
+frame_seal(const struct keyring *r, const char *cluster, const char *payload, size_t len,
+    unsigned char **out)
+{
+	return seal_kind(r, FRAME_PLAIN, FRAME_SEALED, cluster, payload, len, out);
+}
+
+enum frame_result
+frame_open(const struct keyring *r, const char *cluster, const unsigned char *f, size_t len,
+    char *peer_cluster, char **payload, size_t *plen)
+{
+	return open_kind(r, FRAME_PLAIN, FRAME_SEALED, cluster, f, len, peer_cluster, payload, plen);
+}
+
+size_t
+frame_seal_link(const struct keyring *r, const char *cluster, const char *payload, size_t len,
+    unsigned char **out)
+{
+	return seal_kind(r, FRAME_LINK_PLAIN, FRAME_LINK_SEALED, cluster, payload, len, out);
+}
+
+enum frame_result
+frame_open_link(const struct keyring *r, const char *cluster, const unsigned char *f, size_t len,
+    char *peer_cluster, char **payload, size_t *plen)
+{
+	return open_kind(r, FRAME_LINK_PLAIN, FRAME_LINK_SEALED, cluster, f, len, peer_cluster,
+	    payload, plen);
 }

@@ -18,6 +18,9 @@
 
 #define FRAME_PLAIN	'p'
 #define FRAME_SEALED	'e'
+/* the master's journal link (src/master/link.c): the same, under kinds of its own */
+#define FRAME_LINK_PLAIN	'j'
+#define FRAME_LINK_SEALED	'J'
 
 struct keyring {
 	int n;			/* 0: no keyring, frames are plain */
@@ -64,6 +67,15 @@ enum frame_result {
  * cluster name (CLUSTER_NAME_MAX + 1 bytes).
  */
 enum frame_result frame_open(const struct keyring *, const char *cluster,
+    const unsigned char *frame, size_t len, char *peer_cluster, char **payload, size_t *plen);
+
+/*
+ * The same for the journal link's frames (kinds FRAME_LINK_*): a memberd
+ * frame never opens as a link frame, nor a link frame as memberd's.
+ */
+size_t frame_seal_link(const struct keyring *, const char *cluster, const char *payload,
+    size_t len, unsigned char **out);
+enum frame_result frame_open_link(const struct keyring *, const char *cluster,
     const unsigned char *frame, size_t len, char *peer_cluster, char **payload, size_t *plen);
 
 #endif

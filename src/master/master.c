@@ -669,6 +669,7 @@ op_queue(const unsigned char *hdr, size_t hdrlen, msec_t now)
 	cJSON_AddNumberToObject(r, "committed", (double)repl_commit_point(&M.r));
 	cJSON_AddNumberToObject(r, "replica_set", M.r.c.nset);
 	cJSON_AddNumberToObject(r, "quorum", M.r.c.nset ? M.r.c.quorum : 0);
+	cJSON_AddItemToObject(r, "link", repl_link_json(&M.r, now));
 	run = cJSON_AddArrayToObject(r, "running");
 	for (jb = M.w.run_head; jb != NULL; jb = jb->next) {
 		cJSON *o = cJSON_CreateObject();
@@ -1304,6 +1305,7 @@ main(int argc, char **argv)
 	loop_catch(M.loop, SIGTERM);
 	loop_catch(M.loop, SIGINT);
 	loop_catch(M.loop, SIGHUP);
+	repl_link_start(&M.r, M.loop);	/* the journal link to the standbys (link.h) */
 	waiters_init(&M.wt);
 	/* bound before the recovery: akc-queue says what it waits for, the rest is held */
 	if ((M.s = sock_bind_raw(NN_REP, listen, REQ_MAX)) < 0)

@@ -17,6 +17,7 @@
 #include <nanomsg/pubsub.h>
 
 #include "json.h"
+#include "link.h"
 #include "log.h"
 #include "membership.h"
 #include "proto.h"
@@ -29,27 +30,59 @@
 #define WAIT_LOG	5000		/* a wait is logged this long after it began, and as often */
 #define STANDBY_TICK	500
 
-/* ---- memberd's relay ---- */
+/* ---- memberd's relay, and the journal link (link.c) ---- */
 
-/* Sends body (freed) to node `to` through memberd, with our epoch and journal version. */
+/*
+ * Sends body (freed) to node `to`, with our epoch and journal version: over
+ * the journal link when it is up to that node, else through memberd, with
+ * our link's port and id ("lk") so that the receiver can use it next.
+ */
 static void
 relay(struct repl *r, uint64_t to, cJSON *body)
 {
-	cJSON *req = cJSON_CreateObject(), *o;
+	cJSON *req, *o;
 	char *txt;
 
+	json_add_u64(body, "ep", r->c.epoch);
+	cJSON_AddNumberToObject(body, "jv", JOURNAL_VERSION);
+	if (link_up(r->link, to, clock_mono_ms())) {
+		txt = json_print(body);
+		if (link_send(r->link, to, txt, strlen(txt), clock_mono_ms()) == 0) {
+			cJSON_free(txt);
+			cJSON_Delete(body);
+			return;
+		}
+		cJSON_free(txt);
+	}
+	link_stamp(r->link, body);
+	req = cJSON_CreateObject();
 	cJSON_AddNumberToObject(req, "v", PROTO_VERSION);
 	o = cJSON_AddObjectToObject(req, "relay");
 	json_add_u64(o, "to", to);
 	cJSON_AddStringToObject(o, "svc", r->svc);
-	json_add_u64(body, "ep", r->c.epoch);
-	cJSON_AddNumberToObject(body, "jv", JOURNAL_VERSION);
 	cJSON_AddItemToObject(o, "body", body);
 	txt = json_print(req);
 	if (sock_send(r->push, txt, strlen(txt)) < 0)
 		log_debug("relay to memberd failed: %s", nn_strerror(nn_errno()));
+	else
+		r->relay_sent++;
 	cJSON_free(txt);
 	cJSON_Delete(req);
+}
+
+/* A body of our journal version, or a count and (once) a warning naming the node. */
+static int
+our_version(struct repl *r, const cJSON *b, const char *node)
+{
+	long jv;
+
+	if (json_int(b, "jv", 0, 1000000, &jv) == 0 && jv == JOURNAL_VERSION)
+		return 1;
+	/* a node of another version: it cannot take part */
+	if (r->dropped_version++ == 0)
+		log_warnx("dropped a journal message of another protocol version from "
+		    "node %.64s: every node with the role needs this version of akc", node);
+	return 0;
 }
 
 /* The next relayed message for us: its body (caller frees *whole), sender in *from. */
@@ -62,7 +95,6 @@ next_msg(struct repl *r, cJSON **whole, uint64_t *from)
 
 	while ((n = sock_recv(r->sub, &buf)) >= 0) {
 		cJSON *m = NULL, *f, *b;
-		long jv;
 
 		if ((size_t)n > tl && memcmp(buf, r->topic, tl) == 0)
 			m = json_parse((char *)buf + tl, (size_t)n - tl);
@@ -70,16 +102,13 @@ next_msg(struct repl *r, cJSON **whole, uint64_t *from)
 		if (m != NULL && (f = cJSON_GetObjectItemCaseSensitive(m, "from")) != NULL &&
 		    json_u64(f, "uid", from) == 0 &&
 		    cJSON_IsObject(b = cJSON_GetObjectItemCaseSensitive(m, "body")) &&
-		    json_str(b, "m") != NULL) {
-			if (json_int(b, "jv", 0, 1000000, &jv) == 0 && jv == JOURNAL_VERSION) {
-				*whole = m;
-				return b;
-			}
-			/* a node of another version: it cannot take part */
-			if (r->dropped_version++ == 0)
-				log_warnx("dropped a journal message of another protocol version from "
-				    "node %.64s: every node with the role needs this version of akc",
-				    json_str(f, "node") ? json_str(f, "node") : "?");
+		    json_str(b, "m") != NULL &&
+		    our_version(r, b, json_str(f, "node") ? json_str(f, "node") : "?")) {
+			r->relay_received++;
+			/* memberd vouches for who sent it: its link, if any, is learned here */
+			link_learn(r->link, *from, json_str(f, "address"), b, clock_mono_ms());
+			*whole = m;
+			return b;
 		}
 		r->c.dropped++;
 		cJSON_Delete(m);
@@ -137,6 +166,8 @@ fail:
 void
 repl_close(struct repl *r)
 {
+	link_free(r->link);
+	r->link = NULL;
 	rc_clear(&r->c);
 	free(r->asm_buf);
 	r->asm_buf = NULL;
@@ -488,6 +519,7 @@ repl_pump(struct repl *r, msec_t now)
 
 	if (now >= r->next_view && repl_view(r, now) < 0 && r->recovering)
 		fail(r, "memberd does not answer");
+	link_tick(r->link, now);
 	lg = facts(r);
 	rc_tick(&r->c, &lg, now);
 	master_act(r, now);
@@ -535,9 +567,51 @@ repl_own_merged(struct repl *r, uint64_t upto, uint64_t need)
 msec_t
 repl_next_deadline(const struct repl *r)
 {
-	msec_t d = rc_next_deadline(&r->c);
+	msec_t d = rc_next_deadline(&r->c), l = link_deadline(r->link);
 
+	if (l >= 0 && (d < 0 || l < d))
+		d = l;
 	return d < 0 || r->next_view < d ? r->next_view : d;
+}
+
+/* A message over the journal link, from member uid (link.c vouches for it). */
+static void standby_msg(struct repl *, uint64_t from, cJSON *b);
+
+static void
+link_msg(void *arg, uint64_t uid, cJSON *b)
+{
+	struct repl *r = arg;
+	struct rc_log lg;
+
+	if (json_str(b, "m") == NULL || !our_version(r, b, "?")) {
+		r->c.dropped++;
+		cJSON_Delete(b);
+		return;
+	}
+	if (r->standby) {
+		standby_msg(r, uid, b);
+	} else {
+		lg = facts(r);
+		rc_master_msg(&r->c, &lg, uid, b, clock_mono_ms());
+		master_act(r, clock_mono_ms());	/* before b goes: a store or merge reads it */
+	}
+	cJSON_Delete(b);
+}
+
+void
+repl_link_start(struct repl *r, struct loop *l)
+{
+	r->link = link_new(l, r->cfg, link_msg, r);
+}
+
+cJSON *
+repl_link_json(const struct repl *r, msec_t now)
+{
+	cJSON *o = link_json(r->link, now), *rl = cJSON_AddObjectToObject(o, "relay");
+
+	cJSON_AddNumberToObject(rl, "sent", (double)r->relay_sent);
+	cJSON_AddNumberToObject(rl, "received", (double)r->relay_received);
+	return o;
 }
 
 /* ---- the standby ---- */
@@ -649,27 +723,37 @@ stop:
 	rc_clear(&r->c);
 }
 
-/* Every message waiting, then one sync for all that was stored (group commit), then the acks. */
+/* One message from the master; what it stored is synced later, with the rest of the wake-up. */
+static void
+standby_msg(struct repl *r, uint64_t from, cJSON *b)
+{
+	int again, n;
+
+	for (again = 1, n = 0; again && n < 2; n++) {
+		struct rc_log lg = facts(r);
+
+		again = rc_standby_msg(&r->c, &lg, from, b, clock_mono_ms());
+		standby_act(r);
+	}
+}
+
+/*
+ * Every relayed message waiting; the loop then makes one sync for all that
+ * was stored in the wake-up, by either path (group commit), then the acks.
+ */
 static void
 standby_receive(int fd, short ev, void *arg)
 {
 	struct repl *r = arg;
 	cJSON *whole, *b;
 	uint64_t from;
-	int again, n;
 
 	(void)fd;
 	(void)ev;
 	while ((b = next_msg(r, &whole, &from)) != NULL) {
-		for (again = 1, n = 0; again && n < 2; n++) {
-			struct rc_log lg = facts(r);
-
-			again = rc_standby_msg(&r->c, &lg, from, b, clock_mono_ms());
-			standby_act(r);
-		}
+		standby_msg(r, from, b);
 		cJSON_Delete(whole);
 	}
-	standby_sync(r);
 }
 
 int
@@ -695,24 +779,38 @@ repl_standby_main(const struct akc_config *cfg, const char *name, const char *di
 	loop_catch(l, SIGTERM);
 	loop_catch(l, SIGINT);
 	loop_watch(l, repl_fd(&r), POLLIN, standby_receive, &r);
+	r.standby = 1;
+	repl_link_start(&r, l);
 	log_info("standby of %s: journal %s at event %llu (epoch %llu), promised epoch %llu%s", name,
 	    dir, (unsigned long long)j.seq, (unsigned long long)j.last_ep,
 	    (unsigned long long)journal_promised(&j),
 	    j.o_first < j.o_next ? ", with events kept aside to merge" : "");
 	for (;;) {
 		struct rc_log lg;
+		msec_t now, d;
 
+		/* what the last wake-up stored, by either path, in one sync; then its acks */
+		standby_sync(&r);
 		sigs = loop_signals(l);
 		if (sigs & ((1UL << SIGTERM) | (1UL << SIGINT)))
 			break;
+		now = clock_mono_ms();
+		link_tick(r.link, now);
 		lg = facts(&r);
-		rc_standby_tick(&r.c, &lg, clock_mono_ms());
+		rc_standby_tick(&r.c, &lg, now);
 		standby_act(&r);
-		loop_poll(l, clock_mono_ms() + STANDBY_TICK);
+		standby_sync(&r);
+		d = link_deadline(r.link);
+		if (d < 0 || d > now + STANDBY_TICK)
+			d = now + STANDBY_TICK;
+		loop_poll(l, d);
 	}
-	log_info("standby of %s: stopping at event %llu", name, (unsigned long long)j.seq);
-	loop_free(l);
+	link_summary(r.link, err, sizeof(err));
+	log_info("standby of %s: stopping at event %llu (%s; relay: %llu messages sent, "
+	    "%llu received)", name, (unsigned long long)j.seq, err,
+	    (unsigned long long)r.relay_sent, (unsigned long long)r.relay_received);
 	repl_close(&r);
+	loop_free(l);
 	journal_close(&j);
 	return 0;
 }

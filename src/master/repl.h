@@ -23,6 +23,7 @@
 #include "config.h"
 #include "epochs.h"
 #include "journal.h"
+#include "link.h"
 #include "loop.h"
 #include "proto.h"
 #include "replcore.h"
@@ -54,6 +55,9 @@ struct repl {
 	int failed;			/* a write the protocol needs failed: err says which */
 	char err[512];
 	uint64_t dropped_version;
+	struct link *link;		/* the journal link (link.h); NULL: off, the relay carries all */
+	int standby;			/* this is a standby's */
+	uint64_t relay_sent, relay_received;	/* journal messages through memberd */
 	repl_merge_fn merge;
 	void *merge_arg;
 	msec_t wait_since, wait_logged;	/* master: waiting (rc_waiting) since, last said at */
@@ -70,6 +74,13 @@ struct repl {
 int repl_open(struct repl *, const struct akc_config *, const char *name, struct journal *,
     char *err, size_t errlen);
 void repl_close(struct repl *);
+/*
+ * Starts the journal link (link.h) in loop l: from then on, messages go
+ * over it to the nodes it is up to, and through memberd to the others.
+ */
+void repl_link_start(struct repl *, struct loop *l);
+/* The link's and the relay's counters, for the master's status ("link"). */
+cJSON *repl_link_json(const struct repl *, msec_t now);
 /* The standbys: members with the role but us; 0, or -1 when memberd does not answer. */
 int repl_view(struct repl *, msec_t now);
 /*

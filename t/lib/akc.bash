@@ -53,9 +53,11 @@ free_port() {
 	(( lo > 21000 )) || lo=61000
 	while :; do
 		p=$(( 20000 + (RANDOM * 32768 + RANDOM) % (lo - 20000) ))
-		grep -qx "$p" "$AKC_DIR/ports" 2>/dev/null && continue
+		grep -qx -e "$p" -e "$((p + 1000))" "$AKC_DIR/ports" 2>/dev/null && continue
 		[ -z "$(ss -Htan "sport = :$p" 2>/dev/null)" ] || continue
-		echo "$p" >> "$AKC_DIR/ports"
+		# p + 1000 is the master's journal link port ([master] port) on that node
+		[ -z "$(ss -Htan "sport = :$((p + 1000))" 2>/dev/null)" ] || continue
+		printf '%s\n%s\n' "$p" "$((p + 1000))" >> "$AKC_DIR/ports"
 		echo "$p"
 		return 0
 	done

@@ -1,12 +1,13 @@
 /*
- * wire.h: memberd's node-to-node transport. Length-prefixed frames over
+ * wire.h: memberd's node-to-node transport. Shared with the master's
+ * direct link to its standbys (src/master/link.c). Length-prefixed frames over
  * plain TCP, every socket non-blocking in memberd's own poll loop: no
  * library threads, no allocation a peer can make us do before one of its
  * frames has passed authentication, a cap on connections, and sends that
  * never block (doc/ARCHITECTURE.md, "The transport").
  */
-#ifndef MEMBERD_WIRE_H
-#define MEMBERD_WIRE_H
+#ifndef AKC_WIRE_H
+#define AKC_WIRE_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -33,6 +34,8 @@ typedef enum wire_verdict (*wire_frame_cb)(void *arg, const char *from,
  * connection, so that the receiver allows large frames on it at once.
  */
 typedef size_t (*wire_hello_cb)(void *arg, unsigned char **frame);
+/* The same, for a hello that names its receiver (the journal link's); set after wire_new. */
+typedef size_t (*wire_hello_to_cb)(void *arg, const char *address, unsigned char **frame);
 
 struct wire_stats {
 	uint64_t accepted;	/* inbound connections accepted */
@@ -55,6 +58,7 @@ struct wire;
 struct wire *wire_new(struct loop *, int max_out, int max_in, size_t frame_max,
     wire_frame_cb cb, wire_hello_cb hello, void *arg);
 void wire_free(struct wire *);
+void wire_hello_to(struct wire *, wire_hello_to_cb);
 /* Listens on tcp://HOST:PORT (HOST may be * or an IP address or a name). -1 with a warning. */
 int wire_listen(struct wire *, const char *address);
 /*

@@ -1,4 +1,4 @@
-/* wire.c: length-prefixed frames over non-blocking TCP, in memberd's poll loop. */
+/* wire.c: length-prefixed frames over non-blocking TCP, in the caller's lib/loop (memberd, master). */
 #include <errno.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -66,6 +66,7 @@ struct wire {
 	struct loop *loop;
 	wire_frame_cb cb;
 	wire_hello_cb hello;
+	wire_hello_to_cb hello_to;
 	void *arg;
 	size_t frame_max;
 	int lfd, lwatched;
@@ -120,6 +121,12 @@ wire_new(struct loop *l, int max_out, int max_in, size_t frame_max, wire_frame_c
 	w->max_in = max_in;
 	w->lfd = -1;
 	return w;
+}
+
+void
+wire_hello_to(struct wire *w, wire_hello_to_cb cb)
+{
+	w->hello_to = cb;
 }
 
 /* Splits tcp://HOST:PORT; IPv6 hosts may be bracketed. -1 if malformed. */
@@ -315,9 +322,10 @@ out_open(struct wire *w, struct out *o, msec_t now)
 	o->opened = o->progress = now;
 	w->st.out++;
 	loop_watch(w->loop, fd, POLLOUT, on_out, o);
-	if (w->hello != NULL) {
+	if (w->hello != NULL || w->hello_to != NULL) {
 		unsigned char *h;
-		size_t len = w->hello(w->arg, &h);
+		size_t len = w->hello_to != NULL ? w->hello_to(w->arg, o->address, &h) :
+		    w->hello(w->arg, &h);
 
 		struct frame hf;
 

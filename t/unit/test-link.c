@@ -1,0 +1,193 @@
+/*
+ * test-link: the journal link (src/master/link.c) between two, then three,
+ * links in one process over loopback: a peer is used only once learned
+ * through "the relay" (link_learn here) and heard both ways; messages reach
+ * the other side under the learned uid; a process not learned, one under
+ * another key, and a peer that announced no link are refused or not used.
+ */
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "auth.h"
+#include "json.h"
+#include "link.h"
+#include "log.h"
+#include "loop.h"
+#include "unit.h"
+
+struct got {
+	uint64_t uid;
+	char m[32];
+	int n;
+};
+
+static void
+on_msg(void *arg, uint64_t uid, cJSON *body)
+{
+	struct got *g = arg;
+	const char *m = json_str(body, "m");
+
+	g->uid = uid;
+	snprintf(g->m, sizeof(g->m), "%s", m != NULL ? m : "");
+	g->n++;
+	cJSON_Delete(body);
+}
+
+/* A TCP port nothing listens on now. */
+static int
+free_port(void)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t sl = sizeof(sa);
+	int fd = socket(AF_INET, SOCK_STREAM, 0), port;
+
+	bind(fd, (struct sockaddr *)&sa, sizeof(sa));
+	getsockname(fd, (struct sockaddr *)&sa, &sl);
+	port = ntohs(sa.sin_port);
+	close(fd);
+	return port;
+}
+
+static void
+conf(struct akc_config *c, const char *keyfile)
+{
+	memset(c, 0, sizeof(*c));
+	snprintf(c->address, sizeof(c->address), "tcp://127.0.0.1:%d", free_port());
+	snprintf(c->cluster_name, sizeof(c->cluster_name), "akc");
+	snprintf(c->key_file, sizeof(c->key_file), "%s", keyfile);
+	c->link_port = free_port();
+}
+
+/* What peer `from` would send through the relay: its lk, learned by `to` under uid. */
+static void
+learn(struct link *to, struct link *from, uint64_t uid, const struct akc_config *fc)
+{
+	cJSON *b = cJSON_CreateObject();
+
+	link_stamp(from, b);
+	link_learn(to, uid, fc->address, b, clock_mono_ms());
+	cJSON_Delete(b);
+}
+
+/* Runs the loop (and every link's timers) until cond holds or ms pass. */
+#define SPIN(l, links, n, ms, cond) do {					\
+	msec_t _end = clock_mono_ms() + (ms);					\
+	while (!(cond) && clock_mono_ms() < _end) {				\
+		int _i;								\
+		for (_i = 0; _i < (n); _i++)					\
+			link_tick((links)[_i], clock_mono_ms());		\
+		loop_poll((l), clock_mono_ms() + 50);				\
+	}									\
+} while (0)
+
+static void
+write_key(const char *path)
+{
+	unsigned char k[KEY_BYTES];
+	char b64[KEY_B64_LEN + 1];
+	FILE *f = fopen(path, "w");
+
+	key_generate(k);
+	key_b64(k, b64);
+	fprintf(f, "%s\n", b64);
+	fclose(f);
+}
+
+static void
+test_link(void)
+{
+	char dir[] = "/tmp/test-link.XXXXXX", key[64], other[64];
+	struct akc_config ca, cb, cc, cd;
+	struct loop *l = loop_new();
+	struct got ga = { 0 }, gb = { 0 }, gc = { 0 };
+	struct link *a, *b, *c, *all[3];
+	msec_t now;
+
+	CHECK(mkdtemp(dir) != NULL);
+	snprintf(key, sizeof(key), "%s/key", dir);
+	snprintf(other, sizeof(other), "%s/other", dir);
+	write_key(key);
+	write_key(other);
+	conf(&ca, key);
+	conf(&cb, key);
+	conf(&cc, other);
+	a = link_new(l, &ca, on_msg, &ga);
+	b = link_new(l, &cb, on_msg, &gb);
+	c = link_new(l, &cc, on_msg, &gc);
+	CHECK(a != NULL && b != NULL && c != NULL);
+	all[0] = a;
+	all[1] = b;
+	all[2] = c;
+
+	/* not learned: not up, nothing sent */
+	now = clock_mono_ms();
+	CHECK(!link_up(a, 2, now));
+	CHECK(link_send(a, 2, "{\"m\":\"x\"}", 9, now) < 0);
+
+	/* learned both ways: up within a few pings, and messages pass under the uids */
+	learn(a, b, 2, &cb);
+	learn(b, a, 1, &ca);
+	SPIN(l, all, 3, 3000, link_up(a, 2, clock_mono_ms()) && link_up(b, 1, clock_mono_ms()));
+	CHECK(link_up(a, 2, clock_mono_ms()));
+	CHECK(link_up(b, 1, clock_mono_ms()));
+	CHECK_INT(link_send(a, 2, "{\"m\":\"append\"}", 14, clock_mono_ms()), 0);
+	SPIN(l, all, 3, 2000, gb.n == 1);
+	CHECK_INT(gb.n, 1);
+	CHECK_INT(gb.uid, 1);
+	CHECK_STR(gb.m, "append");
+	CHECK_INT(link_send(b, 1, "{\"m\":\"ack\"}", 11, clock_mono_ms()), 0);
+	SPIN(l, all, 3, 2000, ga.n == 1);
+	CHECK_INT(ga.uid, 2);
+	CHECK_STR(ga.m, "ack");
+	CHECK_INT(link_stats(a)->sent, 1);
+	CHECK_INT(link_stats(a)->received, 1);
+
+	/* a process that b never learned (same key): its frames are "unknown", never taken */
+	learn(c, b, 2, &cb);
+	conf(&cd, key);		/* c2: the right key this time */
+	{
+		struct got gc2 = { 0 };
+		struct link *c2 = link_new(l, &cd, on_msg, &gc2), *all4[4] = { a, b, c, c2 };
+
+		learn(c2, b, 2, &cb);
+		SPIN(l, all4, 4, 3000, link_stats(b)->unknown > 0 && link_stats(b)->unauthenticated > 0);
+		/* c (another key): fails authentication; c2: authentic, not learned */
+		CHECK(link_stats(b)->unauthenticated > 0);
+		CHECK(link_stats(b)->unknown > 0);
+		CHECK(!link_up(c, 2, clock_mono_ms()));
+		CHECK(!link_up(c2, 2, clock_mono_ms()));
+		CHECK_INT(gb.n, 1);
+		link_free(c2);
+	}
+
+	/* b says through the relay that it has no link now: a forgets it, the relay carries */
+	{
+		cJSON *body = cJSON_CreateObject();
+
+		link_learn(a, 2, cb.address, body, clock_mono_ms());
+		cJSON_Delete(body);
+	}
+	CHECK(!link_up(a, 2, clock_mono_ms()));
+	CHECK(link_send(a, 2, "{\"m\":\"x\"}", 9, clock_mono_ms()) < 0);
+	CHECK_INT(link_stats(b)->replayed, 0);
+	CHECK_INT(link_stats(b)->stale, 0);
+
+	link_free(a);
+	link_free(b);
+	link_free(c);
+	loop_free(l);
+	unlink(key);
+	unlink(other);
+	rmdir(dir);
+}
+
+int
+main(void)
+{
+	log_init("test-link");
+	RUN(test_link);
+	return unit_done();
+}
