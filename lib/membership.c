@@ -831,7 +831,8 @@ mstate_merge(struct mstate *out, const struct mstate *a, const struct mstate *b)
 		if (mb->status != MS_DOWN && mb->status != MS_EXITING)
 			r.m[r.n++] = *mb;
 	}
-	qsort(r.m, (size_t)r.n, sizeof(*r.m), member_sort_cmp);
+	if (r.n > 1)
+		qsort(r.m, (size_t)r.n, sizeof(*r.m), member_sort_cmp);
 	vclock_copy(&r.vc, &a->vc);
 	vclock_merge(&r.vc, &b->vc);
 	for (i = 0; i < r.nt; i++)
