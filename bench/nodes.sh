@@ -120,7 +120,7 @@ sampled=$(( (N + (N / 10 > 0 ? N / 10 : 1) - 1) / (N / 10 > 0 ? N / 10 : 1) ))
 # the sampled leaderds' state reads (a leaderd without these fields: none shown)
 rounds=$(for ((i = 1; i <= N; i += N / 10 > 0 ? N / 10 : 1)); do
 	kill -0 "${LPID[i]}" 2>/dev/null || continue
-	nanocat --req --connect "ipc://$D/n$i/leaderd.ctl" --data '{"v":1,"cmd":"status"}' \
+	nanocat --req --connect "ipc://$D/n$i/leaderd.ctl" --data '{"v":2,"cmd":"status"}' \
 	    --recv-timeout 5 -A 2>/dev/null
 done | jq -rs '[.[] | select(.rounds != null)] | select(length > 0) |
     "\(length) leaderds, \(map(.rounds) | add) state reads, \(map(.rounds_unchanged) | add) of them unchanged"' 2>/dev/null)

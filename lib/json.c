@@ -86,6 +86,11 @@ scan_strings(const char *buf, size_t len, char *why, size_t whylen)
 		s.p = buf + i;
 		bad = NULL;
 		while (i < len && p[i] != '"') {
+			/* ASCII, the bulk of a gossip: no call a byte (akc-sim: 11% of its CPU) */
+			if (p[i] > 0 && p[i] < 0x80 && p[i] != '\\') {
+				i++;
+				continue;
+			}
 			if (p[i] == '\\') {
 				if (i + 6 <= len && p[i + 1] == 'u' && memcmp(p + i + 2, "0000", 4) == 0 &&
 				    bad == NULL)

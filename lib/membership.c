@@ -651,6 +651,84 @@ mstate_prune_tombstones(struct mstate *st, int64_t older_than)
 			i++;
 }
 
+/*
+ * uid -> index in the member table: open addressing over a power of two at
+ * least twice the table, so a lookup is a probe or two. (A sort of the
+ * uids cost more than all the rest of an encoding at 300 members.)
+ */
+struct uidx {
+	uint64_t *k;		/* 0: empty slot (no member has uid 0) */
+	int *v;
+	unsigned mask;
+};
+
+static unsigned
+uid_slot(uint64_t uid, unsigned mask)
+{
+	uid ^= uid >> 33;
+	uid *= 0xff51afd7ed558ccdULL;
+	uid ^= uid >> 33;
+	return (unsigned)uid & mask;
+}
+
+/* Adds uid at index i; -1 if it is there already. */
+static int
+uidx_put(struct uidx *x, uint64_t uid, int i)
+{
+	unsigned h = uid_slot(uid, x->mask);
+
+	while (x->k[h] != 0) {
+		if (x->k[h] == uid)
+			return -1;
+		h = (h + 1) & x->mask;
+	}
+	x->k[h] = uid;
+	x->v[h] = i;
+	return 0;
+}
+
+static void
+uidx_init(struct uidx *x, int n)
+{
+	unsigned size = 16;
+
+	while (size < 2u * (unsigned)n)
+		size *= 2;
+	x->k = xcalloc(size, sizeof(*x->k));
+	x->v = xreallocarray(NULL, size, sizeof(*x->v));
+	x->mask = size - 1;
+}
+
+static void
+uidx_free(struct uidx *x)
+{
+	free(x->k);
+	free(x->v);
+}
+
+static void
+uid_index(struct uidx *x, const struct member *m, int n)
+{
+	int i;
+
+	uidx_init(x, n);
+	for (i = 0; i < n; i++)
+		(void)uidx_put(x, m[i].uid, i);
+}
+
+static int
+uid_lookup(const struct uidx *x, uint64_t uid)
+{
+	unsigned h;
+
+	if (x == NULL || uid == 0)
+		return -1;
+	for (h = uid_slot(uid, x->mask); x->k[h] != 0; h = (h + 1) & x->mask)
+		if (x->k[h] == uid)
+			return x->v[h];
+	return -1;
+}
+
 static const struct member *
 highest_priority(const struct member *a, const struct member *b)
 {
@@ -661,7 +739,7 @@ highest_priority(const struct member *a, const struct member *b)
 
 static void
 merge_rows(struct reach *out, const struct reach *a, const struct reach *b,
-    const struct mstate *members)
+    const struct uidx *members)
 {
 	int i;
 
@@ -673,11 +751,11 @@ merge_rows(struct reach *out, const struct reach *a, const struct reach *b,
 		const struct reach *src = va >= vb ? a : b;
 		int j;
 
-		if (mstate_find(members, obs) < 0)
+		if (uid_lookup(members, obs) < 0)
 			continue;
 		reach_version_set(out, obs, va >= vb ? va : vb);
 		for (j = 0; j < src->n; j++)
-			if (src->r[j].observer == obs && mstate_find(members, src->r[j].subject) >= 0) {
+			if (src->r[j].observer == obs && uid_lookup(members, src->r[j].subject) >= 0) {
 				GROW(out->r, out->n, out->cap);
 				out->r[out->n++] = src->r[j];
 			}
@@ -686,15 +764,21 @@ merge_rows(struct reach *out, const struct reach *a, const struct reach *b,
 		uint64_t obs = b->v[i].observer;
 		int j;
 
-		if (reach_version_of(a, obs) != 0 || mstate_find(members, obs) < 0)
+		if (reach_version_of(a, obs) != 0 || uid_lookup(members, obs) < 0)
 			continue;
 		reach_version_set(out, obs, b->v[i].version);
 		for (j = 0; j < b->n; j++)
-			if (b->r[j].observer == obs && mstate_find(members, b->r[j].subject) >= 0) {
+			if (b->r[j].observer == obs && uid_lookup(members, b->r[j].subject) >= 0) {
 				GROW(out->r, out->n, out->cap);
 				out->r[out->n++] = b->r[j];
 			}
 	}
+}
+
+static int
+member_sort_cmp(const void *a, const void *b)
+{
+	return member_compare(a, b);
 }
 
 /*
@@ -706,11 +790,15 @@ merge_rows(struct reach *out, const struct reach *a, const struct reach *b,
  * 3. clocks take the pointwise max, without tombstoned nodes;
  * 4. reachability rows are taken whole from the side with the newer row;
  * 5. nobody has seen the result yet, so seen is empty.
+ * Members are looked up by hash and sorted once: a join storm merges
+ * thousands of members many times a second (akc-sim at 2,400: a linear
+ * search per member made merging most of the CPU).
  */
 void
 mstate_merge(struct mstate *out, const struct mstate *a, const struct mstate *b)
 {
 	struct mstate r;
+	struct uidx xa, xb, xt, xr;
 	int i, j;
 
 	mstate_init(&r);
@@ -718,30 +806,43 @@ mstate_merge(struct mstate *out, const struct mstate *a, const struct mstate *b)
 		add_tomb(&r, a->t[i].uid, a->t[i].time, a->t[i].exited);
 	for (i = 0; i < b->nt; i++)
 		add_tomb(&r, b->t[i].uid, b->t[i].time, b->t[i].exited);
+	uidx_init(&xt, r.nt);
+	for (i = 0; i < r.nt; i++)
+		(void)uidx_put(&xt, r.t[i].uid, i);
+	uid_index(&xa, a->m, a->n);
+	uid_index(&xb, b->m, b->n);
+	RESERVE(r.m, a->n + b->n, r.cap);
 	for (i = 0; i < a->n; i++) {
 		const struct member *ma = &a->m[i];
 
-		if (mstate_is_tombstoned(&r, ma->uid))
+		if (uid_lookup(&xt, ma->uid) >= 0)
 			continue;
-		j = mstate_find(b, ma->uid);
+		j = uid_lookup(&xb, ma->uid);
 		if (j >= 0)
-			mstate_add(&r, highest_priority(ma, &b->m[j]));
+			r.m[r.n++] = *highest_priority(ma, &b->m[j]);
 		else if (ma->status != MS_DOWN && ma->status != MS_EXITING)
-			mstate_add(&r, ma);
+			r.m[r.n++] = *ma;
 	}
 	for (i = 0; i < b->n; i++) {
 		const struct member *mb = &b->m[i];
 
-		if (mstate_is_tombstoned(&r, mb->uid) || mstate_find(a, mb->uid) >= 0)
+		if (uid_lookup(&xt, mb->uid) >= 0 || uid_lookup(&xa, mb->uid) >= 0)
 			continue;
 		if (mb->status != MS_DOWN && mb->status != MS_EXITING)
-			mstate_add(&r, mb);
+			r.m[r.n++] = *mb;
 	}
+	if (r.n > 1)
+		qsort(r.m, (size_t)r.n, sizeof(*r.m), member_sort_cmp);
 	vclock_copy(&r.vc, &a->vc);
 	vclock_merge(&r.vc, &b->vc);
 	for (i = 0; i < r.nt; i++)
 		vclock_prune(&r.vc, r.t[i].uid);
-	merge_rows(&r.reach, &a->reach, &b->reach, &r);
+	uid_index(&xr, r.m, r.n);
+	merge_rows(&r.reach, &a->reach, &b->reach, &xr);
+	uidx_free(&xa);
+	uidx_free(&xb);
+	uidx_free(&xt);
+	uidx_free(&xr);
 	mstate_free(out);
 	*out = r;
 }
@@ -1044,7 +1145,26 @@ mstate_to_json(const struct mstate *st)
 	return o;
 }
 
-#define MAX_MEMBERS	4096
+#define MAX_MEMBERS	JSON_MAX_MEMBERS
+
+static int u64_cmp(const void *, const void *);
+
+/* -1 if a uid is in st twice (a sort, not n searches: n can be thousands) */
+static int
+members_unique(const struct mstate *st)
+{
+	uint64_t *v = xreallocarray(NULL, (size_t)st->n + 1, sizeof(*v));
+	int i, r = 0;
+
+	for (i = 0; i < st->n; i++)
+		v[i] = st->m[i].uid;
+	qsort(v, (size_t)st->n, sizeof(*v), u64_cmp);
+	for (i = 1; i < st->n; i++)
+		if (v[i] == v[i - 1])
+			r = -1;
+	free(v);
+	return r;
+}
 
 int
 mstate_from_json(const cJSON *o, struct mstate *st)
@@ -1061,10 +1181,12 @@ mstate_from_json(const cJSON *o, struct mstate *st)
 	if (!cJSON_IsArray(a) || cJSON_GetArraySize(a) > MAX_MEMBERS)
 		goto bad;
 	cJSON_ArrayForEach(e, a) {
-		if (member_from_json(e, &m) < 0 || mstate_find(st, m.uid) >= 0)
+		if (member_from_json(e, &m) < 0)
 			goto bad;
 		mstate_add(st, &m);
 	}
+	if (members_unique(st) < 0)
+		goto bad;
 	if (vclock_from_json(cJSON_GetObjectItemCaseSensitive(o, "version"), &st->vc) < 0 ||
 	    u64set_from_json(cJSON_GetObjectItemCaseSensitive(o, "seen"), &st->seen,
 	    MAX_MEMBERS) < 0)
@@ -1113,4 +1235,678 @@ mstate_from_json(const cJSON *o, struct mstate *st)
 bad:
 	mstate_free(st);
 	return -1;
+}
+
+/*
+ * ---- the compact wire form (PROTO_VERSION 2, doc/PROTOCOL.md "State") ----
+ *
+ * Why: the object form above costs ~138 bytes and ~10 cJSON allocations a
+ * member, and its clock and seen set name every member by its 20-digit uid
+ * again; akc-sim at 1,000 nodes spent most of its time printing and parsing
+ * it, and a state of 7,600 members filled the 1 MiB frame. Here each list
+ * is one JSON string of space-separated records (one allocation to parse),
+ * the member table comes once, and the clock, the reachability records
+ * refer to members by their index in it; the seen set is a bitmap over it.
+ * Names, addresses and roles cannot hold blanks (valid_token), so a blank
+ * always separates fields.
+ */
+
+struct sbuf {
+	char *p;
+	size_t n, cap;
+};
+
+static void
+sb_need(struct sbuf *b, size_t more)
+{
+	if (b->n + more + 1 > b->cap) {
+		b->cap = (b->n + more + 1) * 2;
+		b->p = xreallocarray(b->p, b->cap, 1);
+	}
+}
+
+static void
+sb_mem(struct sbuf *b, const char *s, size_t l)
+{
+	sb_need(b, l);
+	memcpy(b->p + b->n, s, l);
+	b->n += l;
+	b->p[b->n] = '\0';
+}
+
+static void
+sb_str(struct sbuf *b, const char *s)
+{
+	sb_mem(b, s, strlen(s));
+}
+
+static void
+sb_chr(struct sbuf *b, char c)
+{
+	sb_mem(b, &c, 1);
+}
+
+static void
+sb_u64(struct sbuf *b, uint64_t v)
+{
+	char k[24], *p = k + sizeof(k);
+
+	/* not snprintf: an encoding prints a few numbers per member */
+	do {
+		*--p = (char)('0' + v % 10);
+		v /= 10;
+	} while (v != 0);
+	sb_mem(b, p, (size_t)(k + sizeof(k) - p));
+}
+
+/* Adds b as the string key of o, and empties b. */
+static void
+sb_add(cJSON *o, const char *key, struct sbuf *b)
+{
+	cJSON_AddStringToObject(o, key, b->p ? b->p : "");
+	free(b->p);
+	memset(b, 0, sizeof(*b));
+}
+
+/* A member as its index in the table, or as "u<uid>" when not in it. */
+static void
+sb_ref(struct sbuf *b, const struct uidx *x, uint64_t uid)
+{
+	int i = uid_lookup(x, uid);
+
+	if (i >= 0)
+		sb_u64(b, (uint64_t)i);
+	else {
+		sb_chr(b, 'u');
+		sb_u64(b, uid);
+	}
+}
+
+static const char status_code[MS_NSTATUS] = "JWULEDR";
+static const char rstatus_letter[] = { 'r', 'u', 't' };	/* by enum rstatus */
+
+/* The seen set as hex digits, each for four members of the table (bit j: member 4k+j). */
+static void
+sb_bitmap(struct sbuf *b, const struct member *m, int n, const struct u64set *seen)
+{
+	static const char hex[] = "0123456789abcdef";
+	int k, j;
+
+	for (k = 0; k < n; k += 4) {
+		int d = 0;
+
+		for (j = 0; j < 4 && k + j < n; j++)
+			if (u64set_has(seen, m[k + j].uid))
+				d |= 1 << j;
+		sb_chr(b, hex[d]);
+	}
+}
+
+cJSON *
+mstate_to_wire(const struct mstate *st)
+{
+	cJSON *o = cJSON_CreateObject();
+	struct sbuf b = { 0 };
+	struct uidx x;
+	int i;
+
+	uid_index(&x, st->m, st->n);
+	for (i = 0; i < st->n; i++) {
+		const struct member *m = &st->m[i];
+
+		if (i > 0)
+			sb_chr(&b, ' ');
+		sb_u64(&b, m->uid);
+		sb_chr(&b, ' ');
+		sb_str(&b, m->name);
+		sb_chr(&b, ' ');
+		sb_str(&b, m->address);
+		sb_chr(&b, ' ');
+		sb_chr(&b, status_code[m->status]);
+		sb_chr(&b, ' ');
+		sb_str(&b, m->roles);
+		sb_chr(&b, ' ');
+		if (m->up_number == UPNUM_NONE)
+			sb_chr(&b, '-');
+		else
+			sb_u64(&b, (uint64_t)m->up_number);
+	}
+	sb_add(o, "members", &b);
+	for (i = 0; i < st->vc.n; i++) {
+		if (i > 0)
+			sb_chr(&b, ' ');
+		sb_ref(&b, &x, st->vc.e[i].node);
+		sb_chr(&b, ':');
+		sb_u64(&b, st->vc.e[i].count);
+	}
+	sb_add(o, "version", &b);
+	sb_bitmap(&b, st->m, st->n, &st->seen);
+	sb_add(o, "seen", &b);
+	for (i = 0; i < st->seen.n; i++)
+		if (uid_lookup(&x, st->seen.v[i]) < 0) {
+			if (b.n > 0)
+				sb_chr(&b, ' ');
+			sb_u64(&b, st->seen.v[i]);
+		}
+	if (b.n > 0)
+		sb_add(o, "seen_x", &b);
+	for (i = 0; i < st->reach.nv; i++) {
+		if (i > 0)
+			sb_chr(&b, ' ');
+		sb_ref(&b, &x, st->reach.v[i].observer);
+		sb_chr(&b, ':');
+		sb_u64(&b, st->reach.v[i].version);
+	}
+	sb_add(o, "reach_versions", &b);
+	for (i = 0; i < st->reach.n; i++) {
+		const struct reach_record *r = &st->reach.r[i];
+
+		if (i > 0)
+			sb_chr(&b, ' ');
+		sb_ref(&b, &x, r->observer);
+		sb_chr(&b, ':');
+		sb_ref(&b, &x, r->subject);
+		sb_chr(&b, ':');
+		sb_chr(&b, rstatus_letter[r->status]);
+		sb_chr(&b, ':');
+		sb_u64(&b, r->version);
+	}
+	sb_add(o, "reach", &b);
+	for (i = 0; i < st->nt; i++) {
+		if (i > 0)
+			sb_chr(&b, ' ');
+		sb_u64(&b, st->t[i].uid);
+		sb_chr(&b, ':');
+		sb_u64(&b, (uint64_t)st->t[i].time);
+		sb_str(&b, st->t[i].exited ? ":1" : ":0");
+	}
+	sb_add(o, "tombstones", &b);
+	uidx_free(&x);
+	return o;
+}
+
+/* A field of a record: [s, s + l), not NUL-terminated. */
+struct tok {
+	const char *s;
+	size_t l;
+};
+
+/*
+ * Splits at each sep: the next field of *p, 0 when there is none left.
+ * Fields may be empty ("a  b" is a, "", b); an empty string has none.
+ */
+static int
+next_tok(const char **p, char sep, struct tok *t)
+{
+	const char *e;
+
+	if (*p == NULL)
+		return 0;
+	t->s = *p;
+	if ((e = strchr(*p, sep)) != NULL) {
+		t->l = (size_t)(e - *p);
+		*p = e + 1;
+	} else {
+		t->l = strlen(*p);
+		*p = NULL;
+	}
+	return 1;
+}
+
+/* Starts splitting s (NULL or "" has no fields). */
+static const char *
+tok_start(const char *s)
+{
+	return s != NULL && *s != '\0' ? s : NULL;
+}
+
+static int
+tok_u64(const struct tok *t, uint64_t *out)
+{
+	uint64_t v = 0;
+	size_t i;
+
+	if (t->l == 0 || t->l > 20)
+		return -1;
+	for (i = 0; i < t->l; i++) {
+		unsigned d = (unsigned char)t->s[i] - '0';
+
+		if (d > 9 || v > (UINT64_MAX - d) / 10)
+			return -1;
+		v = v * 10 + d;
+	}
+	*out = v;
+	return 0;
+}
+
+/* Copies a name, address or role field into buf (max bytes), checking it as valid_token does. */
+static int
+tok_token(const struct tok *t, char *buf, size_t max)
+{
+	if (t->l == 0 || t->l >= max)
+		return -1;
+	memcpy(buf, t->s, t->l);
+	buf[t->l] = '\0';
+	return valid_token(buf, max) ? 0 : -1;
+}
+
+/* A member reference: an index into uids (n of them), or "u<uid>". */
+static int
+tok_ref(const struct tok *t, const uint64_t *uids, int n, uint64_t *out)
+{
+	uint64_t v;
+
+	if (t->l > 1 && t->s[0] == 'u') {
+		struct tok u = { t->s + 1, t->l - 1 };
+
+		if (tok_u64(&u, &v) < 0 || v == 0)
+			return -1;
+		*out = v;
+		return 0;
+	}
+	if (tok_u64(t, &v) < 0 || v >= (uint64_t)n)
+		return -1;
+	*out = uids[v];
+	return 0;
+}
+
+/* Splits a record at ':' into exactly k fields. */
+static int
+split_rec(const struct tok *rec, struct tok *f, int k)
+{
+	const char *p = rec->s, *end = rec->s + rec->l;
+	int i;
+
+	for (i = 0; i < k; i++) {
+		const char *e = memchr(p, ':', (size_t)(end - p));
+
+		if (i == k - 1)
+			e = end;
+		else if (e == NULL)
+			return -1;
+		f[i] = (struct tok){ p, (size_t)(e - p) };
+		p = e + 1;
+	}
+	return memchr(f[k - 1].s, ':', f[k - 1].l) == NULL ? 0 : -1;
+}
+
+static int
+member_from_fields(const struct tok *f, struct member *m)
+{
+	const char *c;
+	uint64_t up;
+	size_t used = 0, i = 0;
+
+	memset(m, 0, sizeof(*m));
+	if (tok_u64(&f[0], &m->uid) < 0 || m->uid == 0 ||
+	    tok_token(&f[1], m->name, sizeof(m->name)) < 0 ||
+	    tok_token(&f[2], m->address, sizeof(m->address)) < 0 ||
+	    strncmp(m->address, "tcp://", 6) != 0 || f[3].l != 1 ||
+	    (c = memchr(status_code, f[3].s[0], MS_REMOVED)) == NULL)
+		return -1;
+	m->status = (enum mstatus)(c - status_code);
+	if (f[5].l == 1 && f[5].s[0] == '-')
+		m->up_number = UPNUM_NONE;
+	else if (tok_u64(&f[5], &up) < 0 || up < 1 || up > INT_MAX - 1)
+		return -1;
+	else
+		m->up_number = (int)up;
+	/* roles: empty, or comma-separated tokens */
+	while (i < f[4].l) {
+		const char *e = memchr(f[4].s + i, ',', f[4].l - i);
+		struct tok r = { f[4].s + i, e ? (size_t)(e - f[4].s) - i : f[4].l - i };
+		char role[CONF_ROLE_MAX];
+
+		if (tok_token(&r, role, sizeof(role)) < 0 || used + r.l + 2 > sizeof(m->roles))
+			return -1;
+		if (used > 0)
+			m->roles[used++] = ',';
+		memcpy(m->roles + used, role, r.l + 1);
+		used += r.l;
+		i += r.l + 1;
+		if (e != NULL && i == f[4].l)
+			return -1;	/* a trailing comma */
+	}
+	return 0;
+}
+
+static int
+u64_cmp(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Sets s to the n values of v (sorting v), -1 on a duplicate. */
+static int
+u64set_from_array(struct u64set *s, uint64_t *v, int n)
+{
+	int i;
+
+	qsort(v, (size_t)n, sizeof(*v), u64_cmp);
+	for (i = 1; i < n; i++)
+		if (v[i] == v[i - 1])
+			return -1;
+	s->n = 0;
+	RESERVE(s->v, n, s->cap);
+	if (n > 0)
+		memcpy(s->v, v, (size_t)n * sizeof(*v));
+	s->n = n;
+	return 0;
+}
+
+static int
+hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+/*
+ * The member table of a wire state: the members in table order (m), or
+ * only their uids (uids) when m is NULL. Checks every field it reads, that
+ * no uid comes twice, and that the table is in member order.
+ */
+static int
+wire_members(const cJSON *o, struct mstate *st, uint64_t **uidsp, int *np)
+{
+	const char *p = tok_start(json_str(o, "members"));
+	struct tok f[6];
+	uint64_t *uids = NULL;
+	int n = 0, cap = 0, i, k, bad = 0;
+
+	const char *q;
+
+	if (json_str(o, "members") == NULL)
+		return -1;
+	/* six fields a member: room for all at once, not a realloc a doubling */
+	for (q = p, k = 0; q != NULL && *q != '\0'; q++)
+		k += *q == ' ';
+	if (p != NULL && (k + 1) / 6 <= WIRE_MAX_MEMBERS) {
+		cap = (k + 1) / 6;
+		uids = xreallocarray(NULL, (size_t)cap + 1, sizeof(*uids));
+		if (st != NULL)
+			RESERVE(st->m, cap, st->cap);
+	}
+	while (!bad) {
+		for (k = 0; k < 6; k++)
+			if (!next_tok(&p, ' ', &f[k]))
+				break;
+		if (k == 0)
+			break;
+		if (k < 6 || n >= WIRE_MAX_MEMBERS) {
+			bad = 1;
+			break;
+		}
+		GROW(uids, n, cap);
+		if (st != NULL) {
+			GROW(st->m, st->n, st->cap);
+			if (member_from_fields(f, &st->m[st->n]) < 0 ||
+			    (st->n > 0 && member_compare(&st->m[st->n - 1], &st->m[st->n]) >= 0))
+				bad = 1;
+			uids[n++] = st->m[st->n++].uid;
+		} else if (tok_u64(&f[0], &uids[n++]) < 0 || uids[n - 1] == 0)
+			bad = 1;
+	}
+	if (!bad) {
+		struct uidx x;	/* a uid twice? (not n searches: n can be thousands) */
+
+		uidx_init(&x, n);
+		for (i = 0; i < n && !bad; i++)
+			if (uidx_put(&x, uids[i], i) < 0)
+				bad = 1;
+		uidx_free(&x);
+	}
+	if (bad) {
+		free(uids);
+		return -1;
+	}
+	*uidsp = uids;
+	*np = n;
+	return 0;
+}
+
+static int
+wire_version(const cJSON *o, const uint64_t *uids, int n, struct vclock *vc)
+{
+	const char *p = tok_start(json_str(o, "version"));
+	struct tok rec, f[2];
+	uint64_t node, count, last = 0;
+
+	vc->n = 0;
+	if (json_str(o, "version") == NULL)
+		return -1;
+	/* in ascending uid order, as clocks are kept: appended, never inserted */
+	while (next_tok(&p, ' ', &rec)) {
+		if (vc->n >= WIRE_MAX_MEMBERS * 2 || split_rec(&rec, f, 2) < 0 ||
+		    tok_ref(&f[0], uids, n, &node) < 0 || tok_u64(&f[1], &count) < 0 ||
+		    node <= last)
+			return -1;
+		GROW(vc->e, vc->n, vc->cap);
+		vc->e[vc->n++] = (struct vc_entry){ node, count };
+		last = node;
+	}
+	return 0;
+}
+
+static int
+wire_seen(const cJSON *o, const uint64_t *uids, int n, struct u64set *seen)
+{
+	const char *bits = json_str(o, "seen"), *p = tok_start(json_str(o, "seen_x"));
+	const cJSON *x = cJSON_GetObjectItemCaseSensitive(o, "seen_x");
+	uint64_t *v;
+	struct tok t;
+	int nv = 0, cap, k, j, r;
+
+	if (bits == NULL || strlen(bits) != (size_t)(n + 3) / 4 || (x != NULL && !cJSON_IsString(x)))
+		return -1;
+	cap = n + 8;
+	v = xreallocarray(NULL, (size_t)cap, sizeof(*v));
+	for (k = 0; k * 4 < n; k++) {
+		int d = hexval(bits[k]);
+
+		if (d < 0 || (k * 4 + 4 > n && (d >> (n - k * 4)) != 0)) {
+			free(v);
+			return -1;	/* not hex, or a bit past the table */
+		}
+		for (j = 0; j < 4; j++)
+			if (d & (1 << j))
+				v[nv++] = uids[k * 4 + j];
+	}
+	while (next_tok(&p, ' ', &t)) {
+		if (nv >= WIRE_MAX_MEMBERS * 2) {
+			free(v);
+			return -1;
+		}
+		GROW(v, nv, cap);
+		if (tok_u64(&t, &v[nv++]) < 0 || v[nv - 1] == 0) {
+			free(v);
+			return -1;
+		}
+	}
+	r = u64set_from_array(seen, v, nv);
+	free(v);
+	return r;
+}
+
+static int
+wire_reach(const cJSON *o, const uint64_t *uids, int n, struct reach *rr)
+{
+	const char *p = tok_start(json_str(o, "reach_versions"));
+	struct tok rec, f[4];
+	uint64_t u1, u2, ver;
+	const char *c;
+	struct uidx seen;	/* observers so far: one row version each */
+	int bad = 0;
+
+	if (json_str(o, "reach_versions") == NULL || json_str(o, "reach") == NULL)
+		return -1;
+	uidx_init(&seen, n + 16);
+	while (!bad && next_tok(&p, ' ', &rec)) {
+		if (rr->nv >= n + 16 || split_rec(&rec, f, 2) < 0 ||
+		    tok_ref(&f[0], uids, n, &u1) < 0 || tok_u64(&f[1], &ver) < 0 ||
+		    ver == 0 || uidx_put(&seen, u1, 0) < 0)
+			bad = 1;
+		else {
+			GROW(rr->v, rr->nv, rr->vcap);
+			rr->v[rr->nv++] = (struct reach_version){ u1, ver };
+		}
+	}
+	uidx_free(&seen);
+	if (bad)
+		return -1;
+	p = tok_start(json_str(o, "reach"));
+	while (next_tok(&p, ' ', &rec)) {
+		if (rr->n >= WIRE_MAX_MEMBERS * 16 || split_rec(&rec, f, 4) < 0 ||
+		    tok_ref(&f[0], uids, n, &u1) < 0 || tok_ref(&f[1], uids, n, &u2) < 0 ||
+		    f[2].l != 1 || (c = memchr(rstatus_letter, f[2].s[0], 3)) == NULL ||
+		    tok_u64(&f[3], &ver) < 0)
+			return -1;
+		GROW(rr->r, rr->n, rr->cap);
+		rr->r[rr->n++] = (struct reach_record){ u1, u2, (enum rstatus)(c - rstatus_letter), ver };
+	}
+	return 0;
+}
+
+static int
+wire_tombs(const cJSON *o, struct mstate *st)
+{
+	const char *p = tok_start(json_str(o, "tombstones"));
+	struct tok rec, f[3];
+	uint64_t uid, time;
+
+	if (json_str(o, "tombstones") == NULL)
+		return -1;
+	while (next_tok(&p, ' ', &rec)) {
+		if (st->nt >= WIRE_MAX_TOMBS || split_rec(&rec, f, 3) < 0 ||
+		    tok_u64(&f[0], &uid) < 0 || tok_u64(&f[1], &time) < 0 ||
+		    f[2].l != 1 || (f[2].s[0] != '0' && f[2].s[0] != '1'))
+			return -1;
+		add_tomb(st, uid, (int64_t)time, f[2].s[0] == '1');
+	}
+	return 0;
+}
+
+int
+mstate_from_wire(const cJSON *o, struct mstate *st)
+{
+	uint64_t *uids = NULL;
+	int n;
+
+	mstate_free(st);
+	if (!cJSON_IsObject(o) || wire_members(o, st, &uids, &n) < 0)
+		goto bad;
+	if (wire_version(o, uids, n, &st->vc) < 0 || wire_seen(o, uids, n, &st->seen) < 0 ||
+	    wire_reach(o, uids, n, &st->reach) < 0 || wire_tombs(o, st) < 0)
+		goto bad;
+	free(uids);
+	return 0;
+bad:
+	free(uids);
+	mstate_free(st);
+	return -1;
+}
+
+int
+wire_head_parse(const cJSON *o, struct wire_head *h)
+{
+	wire_head_free(h);
+	if (!cJSON_IsObject(o) || wire_members(o, NULL, &h->uid, &h->n) < 0 ||
+	    wire_version(o, h->uid, h->n, &h->vc) < 0 || wire_seen(o, h->uid, h->n, &h->seen) < 0) {
+		wire_head_free(h);
+		return -1;
+	}
+	return 0;
+}
+
+int
+wire_head_has(const struct wire_head *h, uint64_t uid)
+{
+	int i;
+
+	for (i = 0; i < h->n; i++)
+		if (h->uid[i] == uid)
+			return 1;
+	return 0;
+}
+
+void
+wire_head_free(struct wire_head *h)
+{
+	free(h->uid);
+	vclock_free(&h->vc);
+	u64set_free(&h->seen);
+	memset(h, 0, sizeof(*h));
+}
+
+uint64_t
+mstate_table_hash(const struct mstate *st)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+	int i, k;
+
+	for (i = 0; i < st->n; i++)
+		for (k = 0; k < 8; k++) {
+			h ^= (st->m[i].uid >> (k * 8)) & 0xff;
+			h *= 0x100000001b3ULL;
+		}
+	return h;
+}
+
+void
+status_to_wire(cJSON *msg, const struct mstate *st)
+{
+	struct sbuf b = { 0 };
+	struct uidx x;
+	int i;
+
+	uid_index(&x, st->m, st->n);
+	for (i = 0; i < st->vc.n; i++) {
+		if (i > 0)
+			sb_chr(&b, ' ');
+		sb_ref(&b, NULL, st->vc.e[i].node);
+		sb_chr(&b, ':');
+		sb_u64(&b, st->vc.e[i].count);
+	}
+	sb_add(msg, "version", &b);
+	sb_bitmap(&b, st->m, st->n, &st->seen);
+	sb_add(msg, "seen", &b);
+	for (i = 0; i < st->seen.n; i++)
+		if (uid_lookup(&x, st->seen.v[i]) < 0) {
+			if (b.n > 0)
+				sb_chr(&b, ' ');
+			sb_u64(&b, st->seen.v[i]);
+		}
+	if (b.n > 0)
+		sb_add(msg, "seen_x", &b);
+	json_add_u64(msg, "mh", mstate_table_hash(st));
+	uidx_free(&x);
+}
+
+int
+status_version_from_wire(const cJSON *msg, struct vclock *vc)
+{
+	return wire_version(msg, NULL, 0, vc);
+}
+
+int
+status_seen_from_wire(const cJSON *msg, const struct mstate *st, struct u64set *seen)
+{
+	uint64_t mh, *uids;
+	int i, r;
+
+	if (json_u64(msg, "mh", &mh) < 0)
+		return -1;
+	if (mh != mstate_table_hash(st))
+		return 1;
+	uids = xreallocarray(NULL, (size_t)st->n + 1, sizeof(*uids));
+	for (i = 0; i < st->n; i++)
+		uids[i] = st->m[i].uid;
+	r = wire_seen(msg, uids, st->n, seen);
+	free(uids);
+	return r;
 }

@@ -177,5 +177,38 @@ cJSON *vclock_to_json(const struct vclock *);
 int vclock_from_json(const cJSON *, struct vclock *);
 cJSON *u64set_to_json(const struct u64set *);
 int u64set_from_json(const cJSON *, struct u64set *, int max);
+/* Most members the object form (the control socket's state) takes: CTL_MAX_MSG binds first. */
+#define JSON_MAX_MEMBERS	32768
+
+/*
+ * The compact wire form of a state (doc/PROTOCOL.md "State"), in gossip and
+ * welcome messages: a member table once, everything else by index into it.
+ * The 1 MiB frame binds first (~17,000 members of 60 bytes); the cap only
+ * bounds what a parse allocates.
+ */
+#define WIRE_MAX_MEMBERS	65536
+#define WIRE_MAX_TOMBS		16384	/* removals in 24 hours (each is looked up) */
+cJSON *mstate_to_wire(const struct mstate *);
+int mstate_from_wire(const cJSON *, struct mstate *);
+/* Just what decides what to do with a wire state: its table's uids, version, seen set. */
+struct wire_head {
+	uint64_t *uid;		/* in table order */
+	int n;
+	struct vclock vc;
+	struct u64set seen;
+};
+int wire_head_parse(const cJSON *, struct wire_head *);
+int wire_head_has(const struct wire_head *, uint64_t uid);
+void wire_head_free(struct wire_head *);
+/*
+ * A status message's version (by uid) and seen set (a bitmap over st's
+ * member table, tagged with the table's hash "mh", which the receiver
+ * checks against its own table before reading the bitmap).
+ */
+void status_to_wire(cJSON *msg, const struct mstate *st);
+int status_version_from_wire(const cJSON *msg, struct vclock *);
+/* 0: seen read; 1: the sender's table is not st's (nothing read); -1: malformed. */
+int status_seen_from_wire(const cJSON *msg, const struct mstate *st, struct u64set *);
+uint64_t mstate_table_hash(const struct mstate *);
 
 #endif

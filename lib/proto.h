@@ -7,7 +7,7 @@
  * node-to-node message and every control request carries it as "v"; a
  * mismatch is refused explicitly (dropped and counted as "version").
  */
-#define PROTO_VERSION		1
+#define PROTO_VERSION		2	/* 2: compact states and statuses (doc/PROTOCOL.md) */
 
 /* Node-to-node messages (memberd <-> memberd), field "t". */
 #define MSG_INIT_JOIN		"init-join"	/* seed probe: are you in a cluster? */

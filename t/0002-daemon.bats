@@ -18,7 +18,7 @@ teardown() { akc_teardown; }
 	assert_success
 	NOTIFY_SOCKET=$AKC_DIR/notify start_daemon n1 leaderd
 	wait_until 10 bash -c "[ \$(grep -cx READY=1 '$AKC_DIR/notified') = 2 ]"
-	run timeout 5 nanocat --req --connect "ipc://$AKC_DIR/n1/leaderd.ctl" -D '{"v":1,"cmd":"ping"}' -A
+	run timeout 5 nanocat --req --connect "ipc://$AKC_DIR/n1/leaderd.ctl" -D '{"v":2,"cmd":"ping"}' -A
 	assert_output --partial '"strategy":"none"'
 }
 

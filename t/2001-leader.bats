@@ -109,7 +109,7 @@ leader_on() { status_json "$1" | jq -r .leader; }
 
 # leaderd_status NODE: leaderd's control answer (JSON), or nothing.
 leaderd_status() {
-	nanocat --req --connect "ipc://$AKC_DIR/$1/leaderd.ctl" --data '{"v":1,"cmd":"status"}' \
+	nanocat --req --connect "ipc://$AKC_DIR/$1/leaderd.ctl" --data '{"v":2,"cmd":"status"}' \
 	    --recv-timeout 1 -A 2>/dev/null
 }
 

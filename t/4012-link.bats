@@ -121,7 +121,7 @@ submit_n() {
 	"$AKC_BIN/t/frame-send" -L -k "$AKC_DIR/cluster.key" -C other "$addr" -D 'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx{}'
 	wait_until 10 dropped_over n1 cluster 0
 	# a memberd frame under the right key is not a link frame
-	"$AKC_BIN/t/frame-send" -k "$AKC_DIR/cluster.key" "$addr" -D '{"v":1,"t":"hello"}'
+	"$AKC_BIN/t/frame-send" -k "$AKC_DIR/cluster.key" "$addr" -D '{"v":2,"t":"hello"}'
 	wait_until 10 dropped_over n1 malformed 0
 	# an authentic link frame for some other process (its receiver id is not ours)
 	"$AKC_BIN/t/frame-send" -L -k "$AKC_DIR/cluster.key" "$addr" -D 'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx{}'

@@ -329,7 +329,7 @@ on_join(struct node *n, const cJSON *msg, const struct from *f, msec_t now)
 		local_change(n, now);
 	}
 	w = envelope(n, MSG_WELCOME, m.uid);
-	cJSON_AddItemToObject(w, "state", mstate_to_json(&n->st));
+	cJSON_AddItemToObject(w, "state", mstate_to_wire(&n->st));
 	send_to(n, m.address, w);
 }
 
@@ -350,7 +350,7 @@ on_welcome(struct node *n, const cJSON *msg, const struct from *f, msec_t now)
 		return;
 	}
 	mstate_init(&st);
-	if (mstate_from_json(cJSON_GetObjectItemCaseSensitive(msg, "state"), &st) < 0) {
+	if (mstate_from_wire(cJSON_GetObjectItemCaseSensitive(msg, "state"), &st) < 0) {
 		n->dropped.malformed++;
 		return;
 	}
@@ -381,6 +381,7 @@ on_welcome(struct node *n, const cJSON *msg, const struct from *f, msec_t now)
  */
 #define PROBE_AFTER	5000	/* without the majority this long */
 #define PROBE_EVERY	2000
+#define MAJORITY_EVERY	200	/* the majority asked again at most this often */
 
 static int
 in_view(const struct node *n, const char *address)
@@ -398,7 +399,19 @@ probe_tick(struct node *n, msec_t now)
 {
 	int have, of, k;
 
-	if (n->phase != PHASE_MEMBER || node_majority(n, &have, &of)) {
+	/*
+	 * The state changes with every seen set that grows (hundreds of times a
+	 * second in a join storm); the answer matters only after PROBE_AFTER,
+	 * so it is asked again at most every MAJORITY_EVERY.
+	 */
+	if (n->phase == PHASE_MEMBER && (n->majority_nmemo != n->nmemo || n->majority_seq == 0 ||
+	    (n->majority_seq != n->state_seq && now - n->majority_at >= MAJORITY_EVERY))) {
+		n->majority_ok = node_majority(n, &have, &of);
+		n->majority_seq = n->state_seq;
+		n->majority_nmemo = n->nmemo;
+		n->majority_at = now;
+	}
+	if (n->phase != PHASE_MEMBER || n->majority_ok) {
 		n->minority_since = -1;
 		return;
 	}

@@ -530,8 +530,8 @@ note_singleton(struct node *n, const char *name, const char *node, int started)
 }
 
 /*
- * A local service's request: {"v":1,"relay":{"to","svc","body"}} for a peer's
- * service, or {"v":1,"publish":{"type":"Singleton...","name","node"}} for our
+ * A local service's request: {"v":2,"relay":{"to","svc","body"}} for a peer's
+ * service, or {"v":2,"publish":{"type":"Singleton...","name","node"}} for our
  * event stream. Bad ones are counted (dropped.ctl) and dropped.
  */
 static void

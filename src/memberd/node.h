@@ -148,6 +148,8 @@ struct node {
 	char join_refused[256];		/* why the last join was refused ("": not refused) */
 	char foreign_said[8][CONF_ADDR_MAX];	/* other clusters' nodes refused (logged once) */
 	int nforeign_said;
+	long version_said;		/* the other protocol version logged last, */
+	msec_t version_said_at;		/* and when: one line a minute per version */
 	/*
 	 * Forming a cluster (memberd(8), FORMING): what each seed last answered
 	 * to our init-join, and which seed it named as the one to form.
@@ -160,6 +162,10 @@ struct node {
 	int nmemo, memocap;
 	uint64_t memo_seq;	/* bumped on every change worth saving */
 	msec_t minority_since;	/* a member without the majority since (-1: has it) */
+	uint64_t majority_seq;	/* state_seq and memo size of majority_ok: the */
+	int majority_nmemo;	/* probe asks every tick, and the answer costs */
+	int majority_ok;	/* N lookups, so it is kept until either changes */
+	msec_t majority_at;	/* (and MAJORITY_EVERY has passed) */
 	msec_t next_probe;	/* then: ask the remembered members outside our view */
 
 	/* gossip */

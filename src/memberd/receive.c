@@ -61,6 +61,30 @@ node_receive_foreign(struct node *n, const cJSON *msg, const char *cluster, msec
 	snprintf(n->out[n->nout - 1].cluster, sizeof(n->out[n->nout - 1].cluster), "%s", cluster);
 }
 
+/*
+ * A node of another protocol version (a rolling upgrade half done) gets
+ * nothing from us and we take nothing from it; say so, naming both
+ * versions, once a minute per version, so the operator sees why it does
+ * not join.
+ */
+static void
+refused_version(struct node *n, const cJSON *msg, long v, msec_t now)
+{
+	struct from f;
+
+	if (v == n->version_said && n->version_said_at > 0 &&
+	    now - n->version_said_at < 60 * 1000)
+		return;
+	n->version_said = v;
+	n->version_said_at = now > 0 ? now : 1;
+	if (parse_from(n, msg, &f) == 0)
+		log_warnx("refused a message of protocol version %ld from %s (%s): "
+		    "this node speaks version %d", v, f.name, f.address, PROTO_VERSION);
+	else
+		log_warnx("refused a message of protocol version %ld: this node speaks version %d",
+		    v, PROTO_VERSION);
+}
+
 void
 node_receive(struct node *n, const cJSON *msg, msec_t now)
 {
@@ -77,6 +101,7 @@ node_receive(struct node *n, const cJSON *msg, msec_t now)
 	}
 	if (v != PROTO_VERSION) {
 		n->dropped.version++;
+		refused_version(n, msg, v, now);
 		return;
 	}
 	if (parse_from(n, msg, &f) < 0 || json_u64(msg, "n", &seq) < 0 || seq == 0) {

@@ -213,7 +213,7 @@ asks_answered() {
 	local sock=$1 i ok=0 out m good
 	shift
 	for i in 1 2 3 4 5 6 7 8; do
-		out=$(nanocat --req --connect "ipc://$sock" --data '{"v":1,"cmd":"status"}' \
+		out=$(nanocat --req --connect "ipc://$sock" --data '{"v":2,"cmd":"status"}' \
 		    --recv-timeout 1 -A 2>/dev/null || true)
 		good=1
 		for m in "$@"; do [[ "$out" == *"$m"* ]] || good=0; done

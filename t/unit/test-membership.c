@@ -291,6 +291,245 @@ json_rejects(void)
 	mstate_free(&st);
 }
 
+/* Prints and parses a wire state, as two nodes would. */
+static int
+wire_trip(const struct mstate *st, struct mstate *back, char **txtp)
+{
+	cJSON *j = mstate_to_wire(st);
+	char *txt = json_print(j);
+	int r;
+
+	cJSON_Delete(j);
+	j = json_parse(txt, strlen(txt));
+	r = mstate_from_wire(j, back);
+	cJSON_Delete(j);
+	if (txtp != NULL)
+		*txtp = txt;
+	else
+		cJSON_free(txt);
+	return r;
+}
+
+static void
+wire_round_trip(void)
+{
+	struct mstate st, back;
+	struct member m;
+	struct wire_head h = { 0 };
+	cJSON *j;
+	char *txt;
+	int i;
+
+	three_up(&st);
+	m = mk(4, "d", 12, MS_JOINING, UPNUM_NONE, "");
+	mstate_add(&st, &m);
+	m = mk(5, "e", 13, MS_LEAVING, 4, "a,b,c");
+	mstate_add(&st, &m);
+	vclock_inc(&st.vc, 1);
+	vclock_inc(&st.vc, 1);
+	vclock_inc(&st.vc, 4);
+	vclock_inc(&st.vc, 99);		/* not a member: travels as u99 */
+	u64set_add(&st.seen, 2);
+	u64set_add(&st.seen, 5);
+	u64set_add(&st.seen, 77);	/* not a member either */
+	reach_set(&st.reach, 1, 3, RS_UNREACHABLE);
+	reach_set(&st.reach, 4, 5, RS_TERMINATED);
+	mstate_remove(&st, 2, 1234);
+	mstate_tomb_exited(&st, 2);
+	mstate_init(&back);
+	CHECK(wire_trip(&st, &back, &txt) == 0);
+	CHECK_INT(back.n, st.n);
+	for (i = 0; i < st.n && i < back.n; i++) {
+		CHECK(back.m[i].uid == st.m[i].uid);
+		CHECK_STR(back.m[i].name, st.m[i].name);
+		CHECK_STR(back.m[i].address, st.m[i].address);
+		CHECK_STR(back.m[i].roles, st.m[i].roles);
+		CHECK_INT(back.m[i].status, st.m[i].status);
+		CHECK_INT(back.m[i].up_number, st.m[i].up_number);
+	}
+	CHECK_INT(vclock_compare(&back.vc, &st.vc), VC_SAME);
+	CHECK(vclock_get(&back.vc, 99) == 1);
+	CHECK_INT(back.seen.n, 2);
+	CHECK(u64set_has(&back.seen, 5) && u64set_has(&back.seen, 77));
+	CHECK_INT(reach_observer_says(&back.reach, 1, 3), RS_UNREACHABLE);
+	CHECK_INT(reach_observer_says(&back.reach, 4, 5), RS_TERMINATED);
+	CHECK_INT(back.reach.nv, 2);
+	CHECK(mstate_is_tombstoned(&back, 2) && mstate_tomb(&back, 2)->exited);
+	CHECK_INT(mstate_tomb(&back, 2)->time, 1234);
+	/* the head alone: the uids in table order, the version, the seen set */
+	j = json_parse(txt, strlen(txt));
+	CHECK(wire_head_parse(j, &h) == 0);
+	CHECK_INT(h.n, st.n);
+	CHECK(wire_head_has(&h, 4) && !wire_head_has(&h, 2));
+	CHECK_INT(vclock_compare(&h.vc, &st.vc), VC_SAME);
+	CHECK(u64set_has(&h.seen, 77) && !u64set_has(&h.seen, 1));
+	cJSON_Delete(j);
+	cJSON_free(txt);
+	wire_head_free(&h);
+	/* empty */
+	mstate_free(&st);
+	mstate_init(&st);
+	CHECK(wire_trip(&st, &back, NULL) == 0);
+	CHECK_INT(back.n, 0);
+	mstate_free(&st);
+	mstate_free(&back);
+}
+
+/* Many members: smaller than the object form, and the bitmap at every table size mod 4. */
+static void
+wire_many(void)
+{
+	struct mstate st, back;
+	struct member m;
+	cJSON *j;
+	char *txt, *obj, name[16];
+	int i, k;
+
+	for (k = 1000; k < 1004; k++) {
+		mstate_init(&st);
+		mstate_init(&back);
+		for (i = 0; i < k; i++) {
+			snprintf(name, sizeof(name), "n%d", i);
+			m = mk(0x9e3779b97f4a7c15ULL * (uint64_t)(i + 1), name, 10000 + i, MS_UP,
+			    i + 1, "");
+			mstate_add(&st, &m);
+			if (i % 3 != 0)
+				u64set_add(&st.seen, m.uid);
+			if (i % 100 == 0)
+				vclock_inc(&st.vc, m.uid);
+		}
+		CHECK(wire_trip(&st, &back, &txt) == 0);
+		CHECK_INT(back.n, k);
+		CHECK_INT(back.seen.n, st.seen.n);
+		for (i = 0; i < st.seen.n && i < back.seen.n; i++)
+			CHECK(back.seen.v[i] == st.seen.v[i]);
+		CHECK_INT(vclock_compare(&back.vc, &st.vc), VC_SAME);
+		j = mstate_to_json(&st);
+		obj = json_print(j);
+		cJSON_Delete(j);
+		/* ~47 bytes a member here, ~150 in the object form */
+		CHECK(strlen(txt) * 2 < strlen(obj));
+		cJSON_free(obj);
+		cJSON_free(txt);
+		mstate_free(&st);
+		mstate_free(&back);
+	}
+}
+
+static void
+wire_rejects(void)
+{
+	static const char *bad[] = {
+		"[]",
+		"{}",
+		/* a field short */
+		"{\"members\":\"5 a tcp://h:1 U 1\",\"version\":\"\",\"seen\":\"0\",\"reach_versions\":\"\",\"reach\":\"\",\"tombstones\":\"\"}",
+		/* uid 0, a bad status, Removed, not tcp, a blank role, a trailing comma */
+		"{\"members\":\"0 a tcp://h:1 U  1\",\"version\":\"\",\"seen\":\"0\",\"reach_versions\":\"\",\"reach\":\"\",\"tombstones\":\"\"}",
+		"{\"members\":\"5 a tcp://h:1 X  1\",\"version\":\"\",\"seen\":\"0\",\"reach_versions\":\"\",\"reach\":\"\",\"tombstones\":\"\"}",
+		"{\"members\":\"5 a tcp://h:1 R  1\",\"version\":\"\",\"seen\":\"0\",\"reach_versions\":\"\",\"reach\":\"\",\"tombstones\":\"\"}",
+		"{\"members\":\"5 a http://h:1 U  1\",\"version\":\"\",\"seen\":\"0\",\"reach_versions\":\"\",\"reach\":\"\",\"tombstones\":\"\"}",
+		"{\"members\":\"5 a tcp://h:1 U x,,y 1\",\"version\":\"\",\"seen\":\"0\",\"reach_versions\":\"\",\"reach\":\"\",\"tombstones\":\"\"}",
+		"{\"members\":\"5 a tcp://h:1 U x, 1\",\"version\":\"\",\"seen\":\"0\",\"reach_versions\":\"\",\"reach\":\"\",\"tombstones\":\"\"}",
+		/* up number 0, not a number */
+		"{\"members\":\"5 a tcp://h:1 U  0\",\"version\":\"\",\"seen\":\"0\",\"reach_versions\":\"\",\"reach\":\"\",\"tombstones\":\"\"}",
+		"{\"members\":\"5 a tcp://h:1 U  x\",\"version\":\"\",\"seen\":\"0\",\"reach_versions\":\"\",\"reach\":\"\",\"tombstones\":\"\"}",
+		/* a uid twice; out of member order */
+		"{\"members\":\"5 a tcp://h:1 U  1 5 b tcp://h:2 U  2\",\"version\":\"\",\"seen\":\"0\",\"reach_versions\":\"\",\"reach\":\"\",\"tombstones\":\"\"}",
+		"{\"members\":\"5 a tcp://h:2 U  1 6 b tcp://h:1 U  2\",\"version\":\"\",\"seen\":\"0\",\"reach_versions\":\"\",\"reach\":\"\",\"tombstones\":\"\"}",
+		/* out of uid order, an index past the table, a counter twice, no counter */
+		"{\"members\":\"5 a tcp://h:1 U  1\",\"version\":\"1:3\",\"seen\":\"0\",\"reach_versions\":\"\",\"reach\":\"\",\"tombstones\":\"\"}",
+		"{\"members\":\"5 a tcp://h:1 U  1\",\"version\":\"u9:1 0:3\",\"seen\":\"0\",\"reach_versions\":\"\",\"reach\":\"\",\"tombstones\":\"\"}",
+		"{\"members\":\"5 a tcp://h:1 U  1\",\"version\":\"0:3 u5:4\",\"seen\":\"0\",\"reach_versions\":\"\",\"reach\":\"\",\"tombstones\":\"\"}",
+		"{\"members\":\"5 a tcp://h:1 U  1\",\"version\":\"0\",\"seen\":\"0\",\"reach_versions\":\"\",\"reach\":\"\",\"tombstones\":\"\"}",
+		"{\"members\":\"5 a tcp://h:1 U  1\",\"version\":\"0:1:2\",\"seen\":\"0\",\"reach_versions\":\"\",\"reach\":\"\",\"tombstones\":\"\"}",
+		/* seen: too long, too short, a bit past the table, not hex, a uid twice */
+		"{\"members\":\"5 a tcp://h:1 U  1\",\"version\":\"\",\"seen\":\"00\",\"reach_versions\":\"\",\"reach\":\"\",\"tombstones\":\"\"}",
+		"{\"members\":\"5 a tcp://h:1 U  1\",\"version\":\"\",\"seen\":\"\",\"reach_versions\":\"\",\"reach\":\"\",\"tombstones\":\"\"}",
+		"{\"members\":\"5 a tcp://h:1 U  1\",\"version\":\"\",\"seen\":\"2\",\"reach_versions\":\"\",\"reach\":\"\",\"tombstones\":\"\"}",
+		"{\"members\":\"5 a tcp://h:1 U  1\",\"version\":\"\",\"seen\":\"g\",\"reach_versions\":\"\",\"reach\":\"\",\"tombstones\":\"\"}",
+		"{\"members\":\"5 a tcp://h:1 U  1\",\"version\":\"\",\"seen\":\"1\",\"seen_x\":\"5\",\"reach_versions\":\"\",\"reach\":\"\",\"tombstones\":\"\"}",
+		/* reachability: a bad status letter, a row version twice, version 0, a field short */
+		"{\"members\":\"5 a tcp://h:1 U  1\",\"version\":\"\",\"seen\":\"0\",\"reach_versions\":\"0:1\",\"reach\":\"0:u6:x:1\",\"tombstones\":\"\"}",
+		"{\"members\":\"5 a tcp://h:1 U  1\",\"version\":\"\",\"seen\":\"0\",\"reach_versions\":\"0:1 0:2\",\"reach\":\"\",\"tombstones\":\"\"}",
+		"{\"members\":\"5 a tcp://h:1 U  1\",\"version\":\"\",\"seen\":\"0\",\"reach_versions\":\"0:0\",\"reach\":\"\",\"tombstones\":\"\"}",
+		"{\"members\":\"5 a tcp://h:1 U  1\",\"version\":\"\",\"seen\":\"0\",\"reach_versions\":\"0:1\",\"reach\":\"0:u6:1\",\"tombstones\":\"\"}",
+		/* tombstones: exited not 0 or 1; a list missing */
+		"{\"members\":\"5 a tcp://h:1 U  1\",\"version\":\"\",\"seen\":\"0\",\"reach_versions\":\"\",\"reach\":\"\",\"tombstones\":\"7:5:2\"}",
+		"{\"members\":\"5 a tcp://h:1 U  1\",\"version\":\"\",\"seen\":\"0\",\"reach_versions\":\"\",\"reach\":\"\"}",
+		/* the object form is not the wire form */
+		"{\"members\":[],\"version\":{},\"seen\":[],\"reach_versions\":[],\"reach\":[],\"tombstones\":[]}",
+		NULL
+	};
+	static const char *base = "{\"members\":\"5 a tcp://h:1 U  1\",\"version\":\"\","
+	    "\"seen\":\"0\",\"reach_versions\":\"\",\"reach\":\"\",\"tombstones\":\"\"}";
+	static const char *good =
+	    "{\"members\":\"5 a tcp://h:1 U x,y 1 6 b tcp://h:2 J  -\",\"version\":\"0:3 u9:1\","
+	    "\"seen\":\"1\",\"reach_versions\":\"1:2\",\"reach\":\"1:0:u:2\",\"tombstones\":\"7:5:1\"}";
+	struct mstate st;
+	cJSON *j;
+	int i;
+
+	mstate_init(&st);
+	for (i = 0; bad[i]; i++) {
+		int r;
+
+		j = json_parse(bad[i], strlen(bad[i]));
+		if ((r = mstate_from_wire(j, &st)) == 0)
+			fprintf(stderr, "accepted bad wire state %d\n", i);
+		CHECK(r < 0);
+		cJSON_Delete(j);
+	}
+	/* the base the bad ones differ from is good */
+	j = json_parse(base, strlen(base));
+	CHECK(mstate_from_wire(j, &st) == 0);
+	cJSON_Delete(j);
+	j = json_parse(good, strlen(good));
+	CHECK(mstate_from_wire(j, &st) == 0);
+	cJSON_Delete(j);
+	CHECK_INT(st.n, 2);
+	CHECK_STR(st.m[0].roles, "x,y");
+	CHECK_INT(st.m[1].up_number, UPNUM_NONE);
+	CHECK(vclock_get(&st.vc, 5) == 3 && vclock_get(&st.vc, 9) == 1);
+	CHECK(u64set_has(&st.seen, 5) && !u64set_has(&st.seen, 6));
+	CHECK_INT(reach_observer_says(&st.reach, 6, 5), RS_UNREACHABLE);
+	CHECK(mstate_is_tombstoned(&st, 7));
+	mstate_free(&st);
+}
+
+/* A status's seen bitmap is read only against the same member table. */
+static void
+wire_status(void)
+{
+	struct mstate a, b;
+	struct member m;
+	struct vclock vc = { 0 };
+	struct u64set seen = { 0 };
+	cJSON *msg = cJSON_CreateObject();
+
+	three_up(&a);
+	vclock_inc(&a.vc, 2);
+	u64set_add(&a.seen, 1);
+	u64set_add(&a.seen, 3);
+	status_to_wire(msg, &a);
+	CHECK(status_version_from_wire(msg, &vc) == 0);
+	CHECK_INT(vclock_compare(&vc, &a.vc), VC_SAME);
+	three_up(&b);
+	CHECK_INT(status_seen_from_wire(msg, &b, &seen), 0);
+	CHECK_INT(seen.n, 2);
+	CHECK(u64set_has(&seen, 1) && u64set_has(&seen, 3) && !u64set_has(&seen, 2));
+	m = mk(4, "d", 12, MS_JOINING, UPNUM_NONE, "");
+	mstate_add(&b, &m);
+	CHECK_INT(status_seen_from_wire(msg, &b, &seen), 1);	/* another table */
+	cJSON_ReplaceItemInObject(msg, "mh", cJSON_CreateNumber(7));
+	CHECK_INT(status_seen_from_wire(msg, &b, &seen), -1);	/* not a u64 string */
+	cJSON_Delete(msg);
+	vclock_free(&vc);
+	u64set_free(&seen);
+	mstate_free(&a);
+	mstate_free(&b);
+}
+
 struct evlog {
 	char types[64][64];
 	char nodes[64][64];
@@ -408,6 +647,10 @@ main(void)
 	RUN(leader);
 	RUN(json_round_trip);
 	RUN(json_rejects);
+	RUN(wire_round_trip);
+	RUN(wire_many);
+	RUN(wire_rejects);
+	RUN(wire_status);
 	RUN(events);
 	RUN(transitions);
 	RUN(roles);
