@@ -285,15 +285,26 @@ detector_tick(struct node *n, msec_t now)
 
 #define HB_SENDER_KEEP	(10 * 60 * 1000)	/* a quiet sender is forgotten after this */
 
-/* The sender uid's entry, made if new (its at: -1); senders long quiet make room. */
 static struct hb_sender *
-hb_sender(struct node *n, uint64_t uid, msec_t now)
+find_sender(struct node *n, uint64_t uid)
 {
 	int i;
 
 	for (i = 0; i < n->nhbseen; i++)
 		if (n->hbseen[i].uid == uid)
 			return &n->hbseen[i];
+	return NULL;
+}
+
+/* The sender uid's entry, made if new (its at: -1); senders long quiet make room. */
+static struct hb_sender *
+hb_sender(struct node *n, uint64_t uid, msec_t now)
+{
+	struct hb_sender *h = find_sender(n, uid);
+	int i;
+
+	if (h != NULL)
+		return h;
 	for (i = 0; i < n->nhbseen; )
 		if (now - n->hbseen[i].at > HB_SENDER_KEEP)
 			n->hbseen[i] = n->hbseen[--n->nhbseen];
@@ -318,19 +329,21 @@ void
 on_heartbeat(struct node *n, uint64_t uid, const char *address, uint64_t seq, int compact,
     msec_t now)
 {
-	struct hb_sender *h = hb_sender(n, uid, now);
+	struct hb_sender *h = find_sender(n, uid);
 	int mi;
 
 	if (address == NULL) {
 		if ((mi = mstate_find(&n->st, uid)) >= 0)
 			address = n->st.m[mi].address;
-		else if (h->address[0] != '\0')
+		else if (h != NULL && h->address[0] != '\0')
 			address = h->address;
 		else {
 			n->dropped.not_member++;	/* its next heartbeat is JSON */
 			return;
 		}
 	}
+	if (h == NULL)
+		h = hb_sender(n, uid, now);
 	if (seq <= h->seq) {
 		n->dropped.replayed++;
 		return;

@@ -761,7 +761,7 @@ compact_heartbeats(void)
 	const unsigned char one[] = { 0x01 }, trailing[] = { 0x01, 0x01 };
 	const unsigned char zero[] = { 0x00 }, unended[] = { 0x81 };
 	uint64_t u1, u0;
-	int i, m, crsp, jrsp;
+	int i, m, k, crsp, jrsp;
 	cJSON *h;
 
 	fresh_seeded(all);
@@ -796,8 +796,10 @@ compact_heartbeats(void)
 	node_receive_compact(n, p, compact_msg(p, HBC_HEARTBEAT, u0, u0, next, sizeof(next)), now);
 	CHECK_INT(n->dropped.replayed, before.replayed + 3);
 	/* from a uid we know nothing of: no address to answer */
+	k = n->nhbseen;
 	node_receive_compact(n, p, compact_msg(p, HBC_HEARTBEAT, 777, u0, next, sizeof(next)), now);
 	CHECK_INT(n->dropped.not_member, before.not_member + 1);
+	CHECK_INT(n->nhbseen, k);	/* and it takes no room */
 	/* malformed: cut short, a seq not in its shortest form, trailing bytes, seq 0, unended */
 	node_receive_compact(n, p, compact_msg(p, HBC_HEARTBEAT, u1, u0, one, 0), now);
 	node_receive_compact(n, p, compact_msg(p, HBC_HEARTBEAT, u1, u0, overlong,
