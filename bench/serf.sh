@@ -61,11 +61,18 @@ serf_bench() {
 	local n=$1 base i alive end bytes
 	D=$(mktemp -d /tmp/serfb.XXXXXX)
 	base=$(pick_base "$n")
+	# the first, then the others: an agent whose -join fails at its start
+	# exits, so they retry instead
 	for ((i = 1; i <= n; i++)); do
 		serf agent -node="s$i" -bind="127.0.0.1:$((base + i))" \
 		    -rpc-addr="127.0.0.1:$((base + n + i))" -profile=lan -log-level=warn \
-		    $([ "$i" -gt 1 ] && echo "-join=127.0.0.1:$((base + 1))") \
+		    $([ "$i" -gt 1 ] && echo "-retry-join=127.0.0.1:$((base + 1)) -retry-interval=1s") \
 		    > "$D/s$i.log" 2>&1 & PIDS+=($!)
+		if [ "$i" = 1 ]; then
+			until serf members -rpc-addr="127.0.0.1:$((base + n + 1))" >/dev/null 2>&1; do
+				sleep 0.1
+			done
+		fi
 	done
 	end=$(( SECONDS + 120 ))
 	while [ $SECONDS -lt $end ]; do
@@ -80,7 +87,9 @@ serf_bench() {
 	[ "$alive" = 3 ] || echo "bench: not all $n serf agents alive everywhere" >&2
 	sleep 5		# the join's broadcasts die down
 	bytes=$(capture "$base" "$n")
-	printf 'serf  N=%-4d idle payload bytes/s per agent: %.0f\n' "$n" "$(bc -l <<<"$bytes / $n / $IDLE")"
+	alive=$(serf members -rpc-addr="127.0.0.1:$((base + n + 1))" -status=alive | wc -l)
+	printf 'serf  N=%-4d idle payload bytes/s per agent: %.0f (%d alive at the end)\n' "$n" \
+	    "$(bc -l <<<"$bytes / $n / $IDLE")" "$alive"
 	cleanup
 }
 
