@@ -49,21 +49,6 @@ TOP=$(mktemp -d /tmp/akcat.XXXXXX)
 D=""
 declare -A LIVE=()		# pid -> what, every process we started and not yet reaped
 
-our_child() { [ "$(awk '{ print $4 }' "/proc/$1/stat" 2>/dev/null)" = "$$" ]; }
-gone() {
-	local st
-	st=$(awk '{ print $3 }' "/proc/$1/stat" 2>/dev/null) || return 0
-	[ -z "$st" ] || [ "$st" = Z ]
-}
-now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
-say() { echo "bench: $*" >&2; }
-wait_for() {
-	local end=$(( $(now_ms) + $1 * 1000 )); shift
-	until "$@" >/dev/null 2>&1; do
-		[ "$(now_ms)" -ge $end ] && return 1
-		sleep 0.1
-	done
-}
 cleanup() {
 	local p kids=()
 	{
@@ -76,10 +61,6 @@ cleanup() {
 		for p in "${!LIVE[@]}"; do wait_for 5 gone "$p"; done
 	} 2>/dev/null
 	LIVE=()
-}
-finish() {
-	cleanup
-	if [ -n "$KEEP" ]; then say "logs kept in $TOP"; else rm -rf "$TOP"; fi
 }
 trap finish EXIT
 trap 'exit 130' INT TERM

@@ -40,6 +40,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "util.h"
+
 #define LINE_MAX_BS	256
 #define BODY_MAX	(1 << 16)
 
@@ -48,24 +50,6 @@ struct conn {
 	char buf[BODY_MAX + LINE_MAX_BS];
 	size_t len;
 };
-
-static double
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
-
-static double
-mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
 
 static void
 die(const char *what)
@@ -248,12 +232,12 @@ putter(int port, const char *tube, const char *prefix, int k, long n, int bytes,
 		m = snprintf(text, (size_t)bytes + 1, "%s ", id);
 		if (m < bytes)
 			memset(text + m, 'x', (size_t)(bytes - m));
-		t0 = now_ms();
+		t0 = wall_ms();
 		if (bs_put(&c, text, (size_t)bytes) != 1) {
 			errs++;
 			continue;
 		}
-		t1 = now_ms();
+		t1 = wall_ms();
 		oks++;
 		if (len + 256 > cap && (log = realloc(log, cap *= 2)) == NULL)
 			return 2;
@@ -384,7 +368,7 @@ worker(int port, const char *tube, int spawn, int idle_s, const char *rtube, int
 				exit(2);
 		}
 		bs_delete(&c, id);
-		last = now_ms();
+		last = wall_ms();
 		jobs++;
 	}
 	m = snprintf(r, sizeof(r), "%ld %.3f\n", jobs, last);
@@ -430,8 +414,7 @@ cmd_work(int argc, char **argv)
 			last = l;
 	}
 	getrusage(RUSAGE_CHILDREN, &ru);
-	printf("%ld %.3f %.3f\n", jobs, last, (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1e3 +
-	    (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e3);
+	printf("%ld %.3f %.3f\n", jobs, last, tv_ms(&ru.ru_utime) + tv_ms(&ru.ru_stime));
 	return 0;
 }
 
@@ -458,7 +441,7 @@ cmd_follow(int argc, char **argv)
 	while (got < n && mono_ms() < deadline) {
 		if ((id = bs_reserve(&c, 1, body, &len)) == 0)
 			continue;
-		fprintf(log, "%.*s %.3f\n", (int)len, body, now_ms());
+		fprintf(log, "%.*s %.3f\n", (int)len, body, wall_ms());
 		bs_delete(&c, id);
 		got++;
 	}

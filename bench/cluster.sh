@@ -29,7 +29,6 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
 # event_ms: the "time" of each JSON event on stdin as epoch milliseconds
 event_ms() { jq -r '((.time[0:19] + "Z") | fromdateiso8601) * 1000 + (.time[20:23] | tonumber)'; }
 # stats: min/median/max (ms -> s) of numbers on stdin

@@ -32,28 +32,10 @@ N=3
 TOP=$(mktemp -d /tmp/akclat.XXXXXX)
 PIDS=()
 
-say() { echo "bench: $*" >&2; }
-now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
-wait_for() {
-	local end=$(( $(now_ms) + $1 * 1000 )); shift
-	until "$@" >/dev/null 2>&1; do
-		[ "$(now_ms)" -ge $end ] && return 1
-		sleep 0.05
-	done
-}
-# every process below PIDs (singletond's keeper and master, the workers' jobs)
-below() {
-	ps -e -o pid=,ppid= | awk -v roots="$*" '
-	    BEGIN { n = split(roots, r, " "); for (i = 1; i <= n; i++) mine[r[i]] = 1 }
-	    { kid[NR] = $1; par[NR] = $2 }
-	    END { do { more = 0; for (i = 1; i <= NR; i++)
-	              if ((par[i] in mine) && !(kid[i] in mine)) { mine[kid[i]] = 1; more = 1; print kid[i] } }
-	          while (more) }'
-}
-stop_all() {
+cleanup() {
 	local p kids
 	[ ${#PIDS[@]} -gt 0 ] || return 0
-	kids=$(below "${PIDS[@]}")
+	kids=$(descendants "${PIDS[@]}")
 	for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null; done
 	for p in "${PIDS[@]}"; do
 		wait_for 10 eval "! kill -0 $p" || kill -9 "$p" 2>/dev/null
@@ -63,10 +45,6 @@ stop_all() {
 	for p in $kids; do kill -9 "$p" 2>/dev/null; done
 	PIDS=()
 }
-finish() {
-	stop_all
-	if [ -n "$KEEP" ]; then say "logs kept in $TOP"; else rm -rf "$TOP"; fi
-}
 trap finish EXIT
 trap 'exit 130' INT TERM
 
@@ -75,35 +53,13 @@ PACED=$PWD/bench/paced
 
 # run LABEL BINDIR: one cluster of that build, one load, its figures
 run() {
-	local label=$1 bin=$2 D=$TOP/$1 i p old set sent=$TOP/$1.sent seen=$TOP/$1.seen jobs
+	local label=$1 bin=$2 D=$TOP/$1 i p old sent=$TOP/$1.sent seen=$TOP/$1.seen jobs
 	jobs=$(( RATE * SECS ))
 	for p in memberd leaderd singletond master worker akc-results akc-queue akc-status; do
 		[ -x "$bin/$p" ] || { say "$bin/$p: build it first"; return 1; }
 	done
 	mkdir -p "$D"
-	bench_confs "$D" "$N"
-	set=$(sed -n 's/^address = //p' "$D"/n*.conf | paste -sd, | sed 's/,/, /g')
-	for ((i = 1; i <= N; i++)); do
-		sed -i "s|^name = n$i\$|&\nroles = backend|" "$D/n$i.conf"
-		cat >> "$D/n$i.conf" <<CONF
-gossip-interval = 100ms
-[failure-detector]
-heartbeat-interval = 100ms
-acceptable-heartbeat-pause = 1s
-[singleton.master]
-role = backend
-command = exec $bin/master
-standby-command = exec $bin/master --standby
-stop-timeout = 5s
-[master]
-replica-nodes = $set
-replicas = 1
-work-timeout = 60s
-[worker]
-exec = cat
-concurrency = 1
-CONF
-	done
+	work_confs "$D" "$N" "$bin"
 	for ((i = 1; i <= N; i++)); do
 		"$bin/memberd" -c "$D/n$i.conf" >> "$D/n$i.log" 2>&1 & PIDS+=($!)
 		"$bin/leaderd" -c "$D/n$i.conf" >> "$D/n$i.log" 2>&1 & PIDS+=($!)
@@ -136,7 +92,7 @@ CONF
 	cat "$sent".* > "$sent"
 	wait_for 60 eval "[ \$(grep -c '\"$label-' $seen) -ge \$(wc -l < $sent) ]" ||
 	    say "not every acknowledged job's result was seen"
-	stop_all
+	cleanup
 	local ok err secs
 	read -r ok err secs < "$TOP/$label.out"
 	# id sent acked (submitter) joined with "time line" (reader)
@@ -151,8 +107,6 @@ CONF
 	    "$(awk '{ print $1 }' "$TOP/$label.lat" | pct 100)" \
 	    "$(awk '{ print $2 }' "$TOP/$label.lat" | pct 50)" "$(awk '{ print $2 }' "$TOP/$label.lat" | pct 99)"
 }
-pct() { sort -n | awk -v p="$1" '{ v[NR] = $1 } END { if (!NR) { print "n/a"; exit }
-	i = int(NR * p / 100 + 0.999); if (i < 1) i = 1; if (i > NR) i = NR; printf "%.1f", v[i] }'; }
 
 echo "== submit -> result at $RATE jobs/s for ${SECS}s: 3 nodes, $WORKERS workers (exec cat), submitter and"
 echo "   akc-results --follow reader on n2 (the master on another node); $CONC submitting processes"

@@ -6,7 +6,9 @@
 # should die: a library abort, a crash), how many nodes see all N Up, how
 # long after the last start 10 sampled nodes all did, the CPU (core-seconds)
 # of all memberds and leaderds until then and idle after, and
-# memberd RSS. AKC_BIN picks the build (another checkout's, to compare).
+# memberd RSS, how many leaderds waited on a slow memberd or lost it, and
+# the sampled leaderds' state reads (rounds, and those memberd answered
+# "unchanged"). AKC_BIN picks the build (another checkout's, to compare).
 set -u
 cd "$(dirname "$0")/.."
 AKC_BIN=${AKC_BIN:-$PWD}
@@ -65,17 +67,16 @@ for ((i = 1; i <= N; i++)); do
 	(( target > now )) && sleep "$(( (target - now) / 1000000 ))e-3"
 done
 t_last=$(date +%s%N)
-# CPU seconds (user + system) of all memberds and leaderds, from /proc
+# CPU seconds (user + system) of all memberds and leaderds, from /proc:
+# "all memberds leaderds" (a process that died counts no more)
 cpu_all() {
-	local i f t=0 hz
+	local i t m=0 l=0 hz
 	hz=$(getconf CLK_TCK)
 	for ((i = 1; i <= N; i++)); do
-		for f in "/proc/${MPID[i]}/stat" "/proc/${LPID[i]}/stat"; do
-			{ read -r -a st < "$f"; } 2>/dev/null || continue
-			t=$((t + st[13] + st[14]))
-		done
+		{ read -r -a st < "/proc/${MPID[i]}/stat"; } 2>/dev/null && m=$((m + st[13] + st[14]))
+		{ read -r -a st < "/proc/${LPID[i]}/stat"; } 2>/dev/null && l=$((l + st[13] + st[14]))
 	done
-	echo "$t $hz" | awk '{ printf "%.1f", $1 / $2 }'
+	echo "$m $l $hz" | awk '{ printf "%.1f %.1f %.1f", ($1 + $2) / $3, $1 / $3, $2 / $3 }'
 }
 # every 2 s until HOLD: do the sampled nodes all see N Up yet?
 step=$(( N / 10 > 0 ? N / 10 : 1 ))
@@ -94,11 +95,11 @@ while (( $(date +%s%N) - t_last < HOLD * 1000000000 )); do
 	fi
 	sleep 2
 done
-cpu_join=$(cpu_all)
+read -r cpu_join cpu_join_m cpu_join_l <<< "$(cpu_all)"
 t_join=$(date +%s%N)
 rest=$(( HOLD * 1000 - (t_join - t_last) / 1000000 ))
 (( rest > 0 )) && sleep "$(( rest ))e-3"
-cpu_end=$(cpu_all)
+read -r cpu_end cpu_end_m cpu_end_l <<< "$(cpu_all)"
 idle_s=$(( ($(date +%s%N) - t_join) / 1000000 ))
 alive_m=0 alive_l=0 allup=0 rss=()
 # builtins only: under this load every fork takes a while
@@ -116,15 +117,28 @@ for ((i = 1; i <= N; i += N / 10 > 0 ? N / 10 : 1)); do
 	[ "${up:-0}" = "$N" ] && allup=$((allup + 1))
 done
 sampled=$(( (N + (N / 10 > 0 ? N / 10 : 1) - 1) / (N / 10 > 0 ? N / 10 : 1) ))
+# the sampled leaderds' state reads (a leaderd without these fields: none shown)
+rounds=$(for ((i = 1; i <= N; i += N / 10 > 0 ? N / 10 : 1)); do
+	kill -0 "${LPID[i]}" 2>/dev/null || continue
+	nanocat --req --connect "ipc://$D/n$i/leaderd.ctl" --data '{"v":1,"cmd":"status"}' \
+	    --recv-timeout 5 -A 2>/dev/null
+done | jq -rs '[.[] | select(.rounds != null)] | select(length > 0) |
+    "\(length) leaderds, \(map(.rounds) | add) state reads, \(map(.rounds_unchanged) | add) of them unchanged"' 2>/dev/null)
 printf 'memberd alive: %d/%d   leaderd alive: %d/%d\n' "$alive_m" "$N" "$alive_l" "$N"
 printf 'nodes seeing all %d Up: %d of %d sampled\n' "$N" "$allup" "$sampled"
 printf 'all sampled nodes saw all %d Up: %s s after the last start\n' "$N" "$up_s"
-awk -v j="$cpu_join" -v e="$cpu_end" -v n="$N" -v s="$idle_s" 'BEGIN {
+awk -v j="$cpu_join" -v e="$cpu_end" -v n="$N" -v s="$idle_s" -v jm="$cpu_join_m" \
+    -v jl="$cpu_join_l" -v em="$cpu_end_m" -v el="$cpu_end_l" 'BEGIN {
 	printf "CPU (memberd+leaderd) until then: %.1f core-s (%.2f per 100 nodes)\n", j, j * 100 / n
-	if (s > 0) printf "idle CPU after: %.2f %% of a core per node (over %.0f s)\n", (e - j) * 100000 / s / n, s / 1000 }'
+	printf "  of which memberds %.1f, leaderds %.1f core-s\n", jm, jl
+	if (s > 0) printf "idle CPU after: %.2f %% of a core per node (over %.0f s; memberds %.1f, leaderds %.1f core-s)\n", (e - j) * 100000 / s / n, s / 1000, em - jm, el - jl }'
 printf '%s\n' "${rss[@]}" | sort -n | awk '{v[NR]=$1; s+=$1} END {
 	printf "memberd RSS: mean %.2f MiB, max %.2f MiB\n", s/NR/1024, v[NR]/1024 }'
+[ -n "$rounds" ] && printf 'sampled leaderds over the whole run: %s\n' "$rounds"
 died=$(grep -l -E "Assertion|assert|abort|Aborted" "$D"/*.log 2>/dev/null | wc -l)
+printf 'leaderds that waited on a slow memberd: %d; that lost it: %d\n' \
+    "$(grep -l "memberd is slow" "$D"/*.leaderd.log 2>/dev/null | wc -l)" \
+    "$(grep -l "lost memberd" "$D"/*.leaderd.log 2>/dev/null | wc -l)"
 printf 'logs naming an assertion or abort: %d\n' "$died"
 grep -h -E "Assertion|abort" "$D"/*.log 2>/dev/null | sort | uniq -c | head -3
 if (( alive_l < N )); then

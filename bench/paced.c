@@ -21,23 +21,7 @@
 #include <nanomsg/nn.h>
 #include <nanomsg/reqrep.h>
 
-static double
-wall_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
-
-static double
-mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
+#include "util.h"
 
 /* Process k of conc: jobs k, k + conc, ...; returns the errors in its exit status (capped). */
 static int

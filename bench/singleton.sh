@@ -27,6 +27,9 @@
 #            gossip-interval 1s, keep-majority stable-after 5s
 #   fast:    heartbeat-interval 100ms, acceptable-heartbeat-pause 1s,
 #            gossip-interval 100ms, keep-majority stable-after 2s
+#   auto:    as default, but stable-after not set: auto (issue 13), 2s at
+#            3 nodes; needs a build that has it
+#   old:     as default, with stable-after 20s (the default before auto)
 # The removal margin is stable-after (down-removal-margin is left at 0).
 # Figures are printed, not asserted. Every process it starts is killed by pid
 # at exit.
@@ -51,8 +54,6 @@ D=""				# the current cluster's directory
 declare -A LIVE=()		# pid -> what, for every process we started and not yet reaped
 export WITNESS_LOG=""
 
-# our_child PID: PID is (still) a process this shell started, not a reused pid
-our_child() { [ "$(awk '{ print $4 }' "/proc/$1/stat" 2>/dev/null)" = "$$" ]; }
 cleanup() {
 	local p
 	{
@@ -67,104 +68,12 @@ cleanup() {
 	} 2>/dev/null
 	LIVE=()
 }
-finish() {
-	cleanup
-	if [ -n "$KEEP" ]; then
-		echo "bench: logs kept in $TOP" >&2
-	else
-		rm -rf "$TOP"
-	fi
-}
 trap finish EXIT
 trap 'exit 130' INT TERM
 
-now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
-say() { echo "bench: $*" >&2; }
-
-# wait_for SECS CMD...: polls CMD until it succeeds or SECS pass
-wait_for() {
-	local end=$(( $(now_ms) + $1 * 1000 )); shift
-	until "$@" >/dev/null 2>&1; do
-		[ "$(now_ms)" -ge $end ] && return 1
-		sleep 0.05
-	done
-}
-
-# gone PID: the process exited (a zombie of ours counts as gone)
-gone() {
-	local st
-	st=$(awk '{ print $3 }' "/proc/$1/stat" 2>/dev/null) || return 0
-	[ -z "$st" ] || [ "$st" = Z ]
-}
-# reap PID: forget it once it is gone (so it is never killed after reuse).
-# Every process is disowned once started (no job notices when one is killed);
-# bash still collects its exit status.
-reap() { unset "LIVE[$1]"; }
-
-# stamp: each line of stdin with the wall time of its arrival (the daemons'
-# own logs carry none)
-stamp() {
-	local l
-	while IFS= read -r l; do printf '%s %s\n' "$EPOCHREALTIME" "$l"; done
-}
-# start PROG NODE [ARGS...]: a daemon of NODE, its pid in $D/NODE.PROG.pid,
-# its output time-stamped into $D/NODE.PROG.log
-start() {
-	local prog=$1 node=$2; shift 2
-	local fifo=$D/$node.$prog.fifo
-	[ -p "$fifo" ] || mkfifo "$fifo"
-	stamp < "$fifo" >> "$D/$node.$prog.log" &
-	LIVE[$!]="$node $prog log"
-	disown $!
-	"$prog" -c "$D/$node.conf" "$@" > "$fifo" 2>&1 &
-	LIVE[$!]="$node $prog"
-	echo $! > "$D/$node.$prog.pid"
-	disown $!
-}
-pid_of() { cat "$D/$1.$2.pid"; }
-
-start_node() {
-	local node=$1
-	start memberd "$node"
-	start leaderd "$node"
-	wait_for 10 akc-status -c "$D/$node.conf" || { say "$node: memberd does not answer"; return 1; }
-	start singletond "$node" -s w
-}
-
-status_json() { akc-status -c "$D/$1.conf" --json 2>/dev/null; }
-# all_up NODE: NODE sees N members, all Up, converged, and its singletond
-# knows the oldest
-all_up() {
-	status_json "$1" | jq -e --argjson n "$N" '
-	    ([.members[] | select(.status == "Up")] | length) == $n and
-	    (.members | length) == $n and .convergence == true and
-	    (.singletons[0].oldest // null) != null' >/dev/null
-}
-all_up_everywhere() {
-	local i
-	for ((i = 1; i <= N; i++)); do all_up "n$i" || return 1; done
-}
-# nth_oldest K: the K-th oldest Up member (0: the oldest) as "NAME UID"
-nth_oldest() {
-	local i j
-	for ((i = 1; i <= N; i++)); do
-		j=$(akc-members -c "$D/n$i.conf" --json 2>/dev/null) || continue
-		jq -r --argjson k "$1" '[.[] | select(.status == "Up")] | sort_by(.up_number) |
-		    .[$k] | "\(.node) \(.uid)"' <<<"$j"
-		return 0
-	done
-	return 1
-}
 # runs_on NODE: the witness's last line for NODE is a start
 runs_on() {
 	[ "$(awk -v n="$1" '$2 == n { last = $3 } END { print last }' "$WITNESS_LOG")" = start ]
-}
-# everyone_knows NODE: every singletond says the oldest is NODE
-everyone_knows() {
-	local i
-	for ((i = 1; i <= N; i++)); do
-		[ "$(status_json "n$i" | jq -r '.singletons[0].oldest')" = "$1" ] || return 1
-	done
 }
 # witness_ms NODE WHAT T0: epoch ms of NODE's first WHAT line at or after T0
 witness_ms() {
@@ -172,23 +81,6 @@ witness_ms() {
 	    s = $1; sub(/\./, "", s); if (s + 0 >= t0) { print s; exit } }' "$WITNESS_LOG"
 }
 started_since() { [ -n "$(witness_ms "$1" start "$2")" ]; }
-# event_ms FILE TYPE NODE UID: epoch ms of that event in an akc-events stream
-event_ms() {
-	jq -R -r --arg t "$2" --arg n "$3" --arg u "$4" 'fromjson? |
-	    select(.type == $t and .node == $n and .uid == $u) |
-	    ((.time[0:19] + "Z") | fromdateiso8601) * 1000 + (.time[20:23] | tonumber)' "$1" |
-	    head -1
-}
-
-# watch NODE FILE: akc-events of NODE into FILE, once its snapshot is in
-watch() {
-	akc-events -c "$D/$1.conf" > "$2" 2>>"$D/$1.events.err" &
-	LIVE[$!]="$1 akc-events"
-	WATCHER=$!
-	disown $!
-	wait_for 10 grep -q LeaderChanged "$2"
-}
-unwatch() { kill -9 "$WATCHER" 2>/dev/null; wait_for 5 gone "$WATCHER"; reap "$WATCHER"; }
 
 # steady: all Up everywhere, the witness runs on the oldest, everyone knows
 steady() {
@@ -203,13 +95,6 @@ steady() {
 	return 0
 }
 
-# node_gone NODE: memberd, leaderd and singletond of NODE have exited (reaped)
-node_gone() {
-	local p
-	for p in $(pid_of "$1" memberd) $(pid_of "$1" leaderd) $(pid_of "$1" singletond); do
-		gone "$p" || return 1
-	done
-}
 reap_node() {
 	local p
 	for p in $(pid_of "$1" memberd) $(pid_of "$1" leaderd) $(pid_of "$1" singletond); do
@@ -235,13 +120,13 @@ heartbeat-interval = $HB
 acceptable-heartbeat-pause = $PAUSE
 [downing]
 strategy = keep-majority
-stable-after = $STABLE
+$([ "$STABLE" = auto ] || echo "stable-after = $STABLE")
 [singleton.w]
 role = backend
 command = $AKC_BIN/t/witness
 CONF
 	done
-	for ((i = 1; i <= N; i++)); do start_node "n$i" || return 1; done
+	for ((i = 1; i <= N; i++)); do start_node "n$i" w || return 1; done
 }
 
 # a random moment within one interval (ms), so rounds sample the cycles
@@ -278,7 +163,7 @@ graceful_round() {
 	wait_for 60 node_gone "$old" || { say "$old did not exit after leaving"; return 1; }
 	NOT_BEFORE=$(( $(now_ms) + GAP_MS ))
 	reap_node "$old"
-	start_node "$old" || return 1
+	start_node "$old" w || return 1
 	if [ -z "$texit" ] || [ -z "$tstop" ] || [ -z "$tstart" ]; then
 		say "graceful $r ($old -> $next): missing exit '$texit' stop '$tstop' start '$tstart'"
 		return 1
@@ -308,7 +193,7 @@ crash_round() {
 	td=$(event_ms "$ev" MemberDowned "$old" "$olduid")
 	trm=$(event_ms "$ev" MemberRemoved "$old" "$olduid")
 	tstart=$(witness_ms "$next" start "$t0")
-	start_node "$old" || return 1
+	start_node "$old" w || return 1
 	if [ -z "$tu" ] || [ -z "$td" ] || [ -z "$trm" ] || [ -z "$tstart" ]; then
 		say "crash $r ($old -> $next): missing unreachable '$tu' downed '$td' removed '$trm' start '$tstart'"
 		return 1
@@ -316,15 +201,6 @@ crash_round() {
 	echo "$((tu - t0)) $((td - tu)) $((trm - td)) $((tstart - trm)) $((tstart - t0))" >> "$OUT.crash"
 	printf '  crash %d: %s -> %s %6.3fs\n' "$r" "$old" "$next" "$((tstart - t0))e-3" >&2
 }
-
-# stats COLUMN FILE: min/median/max of a column of ms, in seconds
-stats() {
-	[ -s "$2" ] || { echo "   n/a"; return; }
-	awk -v c="$1" '{ print $c }' "$2" | sort -n | awk '{ v[NR] = $1 }
-	    END { m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2;
-	          printf "%8.3f %8.3f %8.3f", v[1] / 1000, m / 1000, v[NR] / 1000 }'
-}
-rows() { [ -s "$1" ] && wc -l < "$1" || echo 0; }
 
 # exclusion: witness starts while another ran (there should be none): a start
 # that could not take the shared lock (OVERLAP), or one while another start
@@ -341,7 +217,10 @@ profile() {
 	case $1 in
 	default) HB=1s HB_MS=1000 PAUSE=3s GOSSIP=1s GOSSIP_MS=1000 STABLE=5s STABLE_MS=5000 SETTLE=3 ;;
 	fast) HB=100ms HB_MS=100 PAUSE=1s GOSSIP=100ms GOSSIP_MS=100 STABLE=2s STABLE_MS=2000 SETTLE=1 ;;
-	*) say "unknown profile '$1' (default, fast)"; return 1 ;;
+	# auto: 1 s heartbeats + 1 s gossip x 1 hop for 3 members
+	auto) HB=1s HB_MS=1000 PAUSE=3s GOSSIP=1s GOSSIP_MS=1000 STABLE=auto STABLE_MS=2000 SETTLE=3 ;;
+	old) HB=1s HB_MS=1000 PAUSE=3s GOSSIP=1s GOSSIP_MS=1000 STABLE=20s STABLE_MS=20000 SETTLE=3 ;;
+	*) say "unknown profile '$1' (default, fast, auto, old)"; return 1 ;;
 	esac
 	if [ -n "$GAP" ]; then
 		GAP_MS=$(awk -v g="$GAP" 'BEGIN { printf "%d", g * 1000 }')

@@ -42,53 +42,8 @@
 #include <nanomsg/nn.h>
 #include <nanomsg/reqrep.h>
 
-static double
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
-
-static double
-mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
-
-static void
-b64(const unsigned char *in, size_t n, char *out)
-{
-	static const char t[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-	size_t i;
-	unsigned v;
-
-	for (i = 0; i + 2 < n; i += 3) {
-		v = (unsigned)in[i] << 16 | (unsigned)in[i + 1] << 8 | in[i + 2];
-		*out++ = t[v >> 18];
-		*out++ = t[(v >> 12) & 63];
-		*out++ = t[(v >> 6) & 63];
-		*out++ = t[v & 63];
-	}
-	if (n - i == 1) {
-		v = (unsigned)in[i] << 16;
-		*out++ = t[v >> 18];
-		*out++ = t[(v >> 12) & 63];
-		*out++ = '=';
-		*out++ = '=';
-	} else if (n - i == 2) {
-		v = (unsigned)in[i] << 16 | (unsigned)in[i + 1] << 8;
-		*out++ = t[v >> 18];
-		*out++ = t[(v >> 12) & 63];
-		*out++ = t[(v >> 6) & 63];
-		*out++ = '=';
-	}
-	*out = '\0';
-}
+#include "b64.h"
+#include "util.h"
 
 static int
 req_socket(const char *addr)
@@ -140,8 +95,8 @@ submitter(const char *addr, const char *prefix, int k, long n, int bytes, int st
 	int s = req_socket(addr), errs = 0, oks = 0;
 	long gap_ms = getenv("SUBMIT_GAP_MS") ? atol(getenv("SUBMIT_GAP_MS")) : 0;
 	long i;
-	char id[160], c, c2[64], *text = malloc((size_t)bytes + 1), *enc = malloc((size_t)bytes * 4 / 3 + 8),
-	    *req = malloc((size_t)bytes * 4 / 3 + 256);
+	char id[160], c, c2[64], *text = malloc((size_t)bytes + 1),
+	    *enc = malloc(b64_encoded_len((size_t)bytes)), *req = malloc((size_t)bytes * 4 / 3 + 256);
 	size_t cap = 1 << 20, len = 0;
 	char *log = malloc(cap);
 	int m;
@@ -157,12 +112,12 @@ submitter(const char *addr, const char *prefix, int k, long n, int bytes, int st
 		if (m < bytes)
 			memset(text + m, 'x', (size_t)(bytes - m));
 		text[bytes] = '\0';
-		b64((unsigned char *)text, (size_t)bytes, enc);
+		b64_encode_buf(enc, b64_encoded_len((size_t)bytes), text, (size_t)bytes);
 		snprintf(req, (size_t)bytes * 4 / 3 + 256,
 		    "{\"op\":\"submit\",\"id\":\"%s\",\"payload\":\"%s\"}", id, enc);
-		t0 = now_ms();
+		t0 = wall_ms();
 		r = call(s, req, 60000, NULL);
-		t1 = now_ms();
+		t1 = wall_ms();
 		if (r != 1) {
 			errs++;
 			continue;
@@ -268,7 +223,7 @@ cmd_follow(int argc, char **argv)
 			usleep(50 * 1000);
 			continue;
 		}
-		t = now_ms();
+		t = wall_ms();
 		a = cJSON_Parse(ans);
 		free(ans);
 		arr = cJSON_GetObjectItemCaseSensitive(a, "results");
@@ -325,7 +280,7 @@ cmd_probe(int argc, char **argv)
 		    prefix, ++tries);
 		r = call(s, req, (int)left + 1, NULL);
 		if (r == 1) {
-			printf("%.3f %d\n", now_ms(), tries);
+			printf("%.3f %d\n", wall_ms(), tries);
 			return 0;
 		}
 		if (r == 0)
@@ -403,8 +358,8 @@ cmd_cpu(int argc, char **argv)
 			fails++;
 	}
 	getrusage(RUSAGE_CHILDREN, &ru);
-	u = (double)ru.ru_utime.tv_sec * 1e3 + (double)ru.ru_utime.tv_usec / 1e3;
-	sy = (double)ru.ru_stime.tv_sec * 1e3 + (double)ru.ru_stime.tv_usec / 1e3;
+	u = tv_ms(&ru.ru_utime);
+	sy = tv_ms(&ru.ru_stime);
 	printf("%.3f %.3f %.3f %.3f %d\n", (u + sy) / n, u / n, sy / n, (mono_ms() - t0) / n, fails);
 	return 0;
 }

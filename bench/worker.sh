@@ -39,7 +39,6 @@ export PATH="$AKC_BIN:$PATH"
 export LC_ALL=C
 . bench/lib.sh
 
-say() { echo "bench: $*" >&2; }
 for p in memberd leaderd singletond master worker akc-queue etc/examples/echo-worker; do
 	[ -x "$AKC_BIN/$p" ] || { say "build first: make && make check TESTS= ($p missing)"; exit 1; }
 done

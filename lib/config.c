@@ -93,6 +93,39 @@ config_strategy_name(enum downing_strategy s)
 }
 
 int
+config_gossip_hops(int n)
+{
+	long reach = 1;
+	int r = 0;
+
+	while (reach < n) {
+		reach *= 3;
+		r++;
+	}
+	return r;
+}
+
+/*
+ * stable-after = auto: one heartbeat interval (the two sides of a split
+ * detect it up to one heartbeat phase apart: pause and threshold shift both
+ * alike) plus one gossip interval per hop of the eager push's fan-out of 3
+ * (an unreachability, then the Down, reaches all n members within that),
+ * at least 1 s. 3 members: 2 s; 4-9: 3 s; 10-27: 4 s; 200: 6 s; 1,000: 8 s
+ * with the default 1 s intervals. ARCHITECTURE.md argues why both sides
+ * of a partition decide before the other's singleton can start.
+ */
+msec_t
+config_stable_after(const struct akc_config *c, int n)
+{
+	msec_t s;
+
+	if (c->stable_after != STABLE_AFTER_AUTO)
+		return c->stable_after;
+	s = c->heartbeat_interval + c->gossip_interval * config_gossip_hops(n < 1 ? 1 : n);
+	return s < 1000 ? 1000 : s;
+}
+
+int
 config_has_role(const struct akc_config *cfg, const char *role)
 {
 	int i;
@@ -131,7 +164,7 @@ defaults(struct akc_config *c)
 	c->max_sample_size = 1000;
 	c->expected_response_after = -1;	/* = heartbeat-interval */
 	c->strategy = DOWNING_NONE;
-	c->stable_after = 20000;
+	c->stable_after = STABLE_AFTER_AUTO;
 	c->quorum_size = 0;
 	c->down_removal_margin = 0;
 	c->down_if_alone = 1;
@@ -418,8 +451,15 @@ downing_key(struct parse *p, const char *key, const char *v)
 			    "keep-majority, keep-oldest, static-quorum or down-all", v);
 		else
 			c->strategy = s;
-	} else if (strcmp(key, "stable-after") == 0)
-		set_dur(p, key, &c->stable_after, v, 0);
+	} else if (strcmp(key, "stable-after") == 0) {
+		if (strcmp(v, "auto") == 0)
+			c->stable_after = STABLE_AFTER_AUTO;
+		else if (config_parse_duration(v) <= 0)
+			perr(p, "bad value '%s' for 'stable-after': expected auto or a positive "
+			    "duration with a unit (250ms, 2s, 1m, 1h)", v);
+		else
+			c->stable_after = config_parse_duration(v);
+	}
 	else if (strcmp(key, "quorum-size") == 0)
 		set_int(p, key, &c->quorum_size, v, 1, 100000);
 	else if (strcmp(key, "down-removal-margin") == 0)
@@ -440,6 +480,31 @@ downing_key(struct parse *p, const char *key, const char *v)
 		perr(p, "unknown key '%s' in [downing]", key);
 }
 
+/* The defaults of a [singleton.NAME] section, written once (singletond uses them without one). */
+static void
+singleton_defaults(struct conf_singleton *s, const char *name)
+{
+	memset(s, 0, sizeof(*s));
+	snprintf(s->name, sizeof(s->name), "%s", name);
+	s->buffer_size = 1000;
+	s->stop_timeout = 10000;
+	s->request_timeout = 60000;
+	s->hand_over_retry = 1000;
+}
+
+void
+config_singleton(const struct akc_config *c, const char *name, struct conf_singleton *out)
+{
+	int i;
+
+	for (i = 0; i < c->nsingletons; i++)
+		if (strcmp(c->singletons[i].name, name) == 0) {
+			*out = c->singletons[i];
+			return;
+		}
+	singleton_defaults(out, name);
+}
+
 static struct conf_singleton *
 singleton_section(struct parse *p, const char *name)
 {
@@ -458,11 +523,7 @@ singleton_section(struct parse *p, const char *name)
 		return NULL;
 	}
 	c->nsingletons++;
-	strcpy(c->singletons[i].name, name);
-	c->singletons[i].buffer_size = 1000;
-	c->singletons[i].stop_timeout = 10000;
-	c->singletons[i].request_timeout = 60000;
-	c->singletons[i].hand_over_retry = 1000;
+	singleton_defaults(&c->singletons[i], name);
 	return &c->singletons[i];
 }
 

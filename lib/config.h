@@ -76,7 +76,7 @@ struct akc_config {
 
 	/* [downing] */
 	enum downing_strategy strategy;
-	msec_t stable_after;
+	msec_t stable_after;		/* STABLE_AFTER_AUTO: from N, see config_stable_after */
 	int quorum_size;
 	msec_t down_removal_margin;
 	char downing_role[CONF_ROLE_MAX];
@@ -135,9 +135,23 @@ int config_read(FILE *fp, const char *path, struct akc_config *cfg);
 /* The path a program uses when no -c is given: $AKC_CONF or the default. */
 const char *config_default_path(void);
 int config_has_role(const struct akc_config *cfg, const char *role);
+/*
+ * The settings of singleton name: its [singleton.NAME] section, or the
+ * defaults (no role: every node may run it) when the file has none.
+ */
+void config_singleton(const struct akc_config *, const char *name, struct conf_singleton *out);
 /* Parses "250ms", "2s", "1m", "1h" (a unit is required); -1 on error. */
 msec_t config_parse_duration(const char *s);
 const char *config_strategy_name(enum downing_strategy s);
+/*
+ * stable-after = auto (the default): the value in force for a view of n
+ * members, from the failure detector's and gossip's settings; an explicit
+ * duration is returned as set. See akc.conf(5) and ARCHITECTURE.md.
+ */
+#define STABLE_AFTER_AUTO	(-1)
+msec_t config_stable_after(const struct akc_config *c, int n);
+/* Gossip hops of fan-out 3 that reach n members: the least r with 3^r >= n. */
+int config_gossip_hops(int n);
 /*
  * Splits an [http] address "HOST:PORT" ("[::1]:8558" for IPv6) into host
  * (brackets removed) and port; -1 if it is not one.

@@ -101,29 +101,50 @@ daemon_log_level(const struct akc_config *cfg, int verbose, int quiet)
 		log_setlevel(LOG_INFO + verbose - quiet);
 }
 
-/* mkdir -p: parents 0755, the last 0700; *st is the last one's; -1 with a warning naming what. */
-static int
-make_dir(const char *dir, const char *what, struct stat *st)
+int
+daemon_mkdir_p(const char *dir, mode_t parents, mode_t mode, char *failed, size_t len)
 {
 	char path[CONF_PATH_MAX], *p;
+	int saved;
 
-	snprintf(path, sizeof(path), "%s", dir);
+	if (snprintf(path, sizeof(path), "%s", dir) >= (int)sizeof(path)) {
+		snprintf(failed, len, "%s", dir);
+		errno = ENAMETOOLONG;
+		return -1;
+	}
 	for (p = path + 1; *p; p++) {
 		if (*p != '/')
 			continue;
 		*p = '\0';
-		if (mkdir(path, 0755) < 0 && errno != EEXIST) {
-			log_err("cannot create '%s'", path);
-			return -1;
-		}
+		if (mkdir(path, parents) < 0 && errno != EEXIST)
+			goto fail;
 		*p = '/';
 	}
-	if (mkdir(path, 0700) < 0 && errno != EEXIST) {
-		log_err("cannot create %s '%s'", what, path);
+	if (mkdir(path, mode) < 0 && errno != EEXIST)
+		goto fail;
+	return 0;
+fail:
+	saved = errno;
+	snprintf(failed, len, "%s", path);
+	errno = saved;
+	return -1;
+}
+
+/* mkdir -p: parents 0755, the last 0700; *st is the last one's; -1 with a warning naming what. */
+static int
+make_dir(const char *dir, const char *what, struct stat *st)
+{
+	char failed[CONF_PATH_MAX];
+
+	if (daemon_mkdir_p(dir, 0755, 0700, failed, sizeof(failed)) < 0) {
+		if (strcmp(failed, dir) == 0)
+			log_err("cannot create %s '%s'", what, dir);
+		else
+			log_err("cannot create '%s'", failed);
 		return -1;
 	}
-	if (stat(path, st) < 0 || !S_ISDIR(st->st_mode)) {
-		log_errx("%s '%s' is not a directory", what, path);
+	if (stat(dir, st) < 0 || !S_ISDIR(st->st_mode)) {
+		log_errx("%s '%s' is not a directory", what, dir);
 		return -1;
 	}
 	return 0;

@@ -3,6 +3,7 @@
 #define AKC_DAEMON_H
 
 #include <getopt.h>
+#include <sys/types.h>
 
 #include "config.h"
 
@@ -48,6 +49,12 @@ void daemon_log_level(const struct akc_config *cfg, int verbose, int quiet);
  * or 0750 with group [node] socket-group. -1 with a one-line error.
  */
 int daemon_run_dir(const struct akc_config *cfg);
+/*
+ * mkdir -p, written once: creates dir with mode, and its missing parents
+ * with mode parents. -1 with errno set and the directory that could not be
+ * made in failed (len bytes).
+ */
+int daemon_mkdir_p(const char *dir, mode_t parents, mode_t mode, char *failed, size_t len);
 /* Creates the state dir (mode 0700, parents as needed); -1 with an error. */
 int daemon_state_dir(const struct akc_config *cfg);
 /*

@@ -3,12 +3,13 @@
 
 #include "events.h"
 #include "json.h"
+#include "proto.h"
 
 static const char *member_event[MS_NSTATUS] = {
-	[MS_JOINING] = "MemberJoined", [MS_WEAKLY_UP] = "MemberWeaklyUp",
-	[MS_UP] = "MemberUp", [MS_LEAVING] = "MemberLeft",
-	[MS_EXITING] = "MemberExited", [MS_DOWN] = "MemberDowned",
-	[MS_REMOVED] = "MemberRemoved",
+	[MS_JOINING] = CEV_MEMBER_JOINED, [MS_WEAKLY_UP] = CEV_MEMBER_WEAKLY_UP,
+	[MS_UP] = CEV_MEMBER_UP, [MS_LEAVING] = CEV_MEMBER_LEFT,
+	[MS_EXITING] = CEV_MEMBER_EXITED, [MS_DOWN] = CEV_MEMBER_DOWNED,
+	[MS_REMOVED] = CEV_MEMBER_REMOVED,
 };
 
 cJSON *
@@ -36,7 +37,7 @@ leader_event(const struct mstate *old, const struct mstate *cur, const char *rol
 	if ((a == NULL && b == NULL) || (a && b && strcmp(a, b) == 0))
 		return;
 	ev = cJSON_CreateObject();
-	cJSON_AddStringToObject(ev, "type", role ? "RoleLeaderChanged" : "LeaderChanged");
+	cJSON_AddStringToObject(ev, "type", role ? CEV_ROLE_LEADER_CHANGED : CEV_LEADER_CHANGED);
 	if (role)
 		cJSON_AddStringToObject(ev, "role", role);
 	if (b)
@@ -50,28 +51,18 @@ leader_event(const struct mstate *old, const struct mstate *cur, const char *rol
 static void
 each_role(const struct mstate *st, char seen[][CONF_ROLE_MAX], int *nseen, int max)
 {
+	const char *p;
+	char r[CONF_ROLE_MAX];
 	int i, k;
 
 	for (i = 0; st && i < st->n; i++) {
-		const char *p = st->m[i].roles;
-
-		while (*p) {
-			const char *e = strchr(p, ',');
-			size_t l = e ? (size_t)(e - p) : strlen(p);
-			char r[CONF_ROLE_MAX];
-
-			if (l > 0 && l < sizeof(r)) {
-				memcpy(r, p, l);
-				r[l] = '\0';
-				for (k = 0; k < *nseen; k++)
-					if (strcmp(seen[k], r) == 0)
-						break;
-				if (k == *nseen && *nseen < max)
-					strcpy(seen[(*nseen)++], r);
-			}
-			if (e == NULL)
-				break;
-			p = e + 1;
+		p = st->m[i].roles;
+		while (roles_next(&p, r, sizeof(r))) {
+			for (k = 0; k < *nseen; k++)
+				if (strcmp(seen[k], r) == 0)
+					break;
+			if (k == *nseen && *nseen < max)
+				strcpy(seen[(*nseen)++], r);
 		}
 	}
 }
@@ -89,7 +80,7 @@ events_diff(const struct mstate *old, const struct mstate *cur, uint64_t self,
 			struct member m = old->m[i];
 
 			m.status = MS_REMOVED;
-			ev = event_member("MemberRemoved", &m);
+			ev = event_member(CEV_MEMBER_REMOVED, &m);
 			cJSON_AddStringToObject(ev, "previous_status", mstatus_name(old->m[i].status));
 			cb(ev, arg);
 		}
@@ -107,14 +98,14 @@ events_diff(const struct mstate *old, const struct mstate *cur, uint64_t self,
 		j = old ? mstate_find(old, cur->m[i].uid) : -1;
 		was = j < 0 || mstate_reachable(old, cur->m[i].uid);
 		if (was)
-			cb(event_member("UnreachableMember", &cur->m[i]), arg);
+			cb(event_member(CEV_UNREACHABLE, &cur->m[i]), arg);
 	}
 	for (i = 0; old && i < cur->n; i++) {
 		if (cur->m[i].uid == self || !mstate_reachable(cur, cur->m[i].uid))
 			continue;
 		j = mstate_find(old, cur->m[i].uid);
 		if (j >= 0 && !mstate_reachable(old, cur->m[i].uid))
-			cb(event_member("ReachableMember", &cur->m[i]), arg);
+			cb(event_member(CEV_REACHABLE, &cur->m[i]), arg);
 	}
 	leader_event(old, cur, NULL, self, cb, arg);
 	each_role(old, roles, &nroles, 64);

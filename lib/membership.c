@@ -78,6 +78,28 @@ member_has_role(const struct member *m, const char *role)
 	return 0;
 }
 
+int
+roles_next(const char **p, char *r, size_t rlen)
+{
+	const char *s, *e;
+	size_t l;
+
+	for (s = *p; *s != '\0'; s = e + 1) {
+		e = strchr(s, ',');
+		l = e != NULL ? (size_t)(e - s) : strlen(s);
+		if (l > 0 && l < rlen) {
+			memcpy(r, s, l);
+			r[l] = '\0';
+			*p = e != NULL ? e + 1 : s + l;
+			return 1;
+		}
+		if (e == NULL)
+			break;
+	}
+	*p = s + strlen(s);
+	return 0;
+}
+
 /* tcp://HOST:PORT: host as a string, then the port as a number */
 int
 address_compare(const char *a, const char *b)
@@ -837,26 +859,15 @@ member_to_json(const struct member *m)
 {
 	cJSON *o = cJSON_CreateObject(), *roles;
 	const char *p = m->roles;
+	char r[CONF_ROLE_MAX];
 
 	cJSON_AddStringToObject(o, "node", m->name);
 	cJSON_AddStringToObject(o, "address", m->address);
 	json_add_u64(o, "uid", m->uid);
 	cJSON_AddStringToObject(o, "status", mstatus_name(m->status));
 	roles = cJSON_AddArrayToObject(o, "roles");
-	while (*p) {
-		const char *e = strchr(p, ',');
-		size_t l = e ? (size_t)(e - p) : strlen(p);
-		char r[CONF_ROLE_MAX];
-
-		if (l > 0 && l < sizeof(r)) {
-			memcpy(r, p, l);
-			r[l] = '\0';
-			cJSON_AddItemToArray(roles, cJSON_CreateString(r));
-		}
-		if (e == NULL)
-			break;
-		p = e + 1;
-	}
+	while (roles_next(&p, r, sizeof(r)))
+		cJSON_AddItemToArray(roles, cJSON_CreateString(r));
 	if (m->up_number == UPNUM_NONE)
 		cJSON_AddNullToObject(o, "up_number");
 	else

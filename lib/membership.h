@@ -99,6 +99,12 @@ int mstatus_parse(const char *, enum mstatus *);
 /* Whether from -> to is an allowed member transition (Akka's table). */
 int mstatus_allowed(enum mstatus from, enum mstatus to);
 int member_has_role(const struct member *, const char *role);
+/*
+ * The next role of the comma-separated list at *p, copied into r (rlen
+ * bytes), *p moved past it; 0 at the end. Empty roles and roles that do not
+ * fit in r are skipped.
+ */
+int roles_next(const char **p, char *r, size_t rlen);
 int address_compare(const char *a, const char *b);
 int member_compare(const struct member *, const struct member *);
 /* Age order: lower up-number first, ties broken by address. */

@@ -73,6 +73,12 @@ int work_id_valid(const char *id);
 #define CTL_KEYS		"keys"		/* akc-keys: start a keyring change */
 #define CTL_KEYS_RESULT		"keys-result"	/* akc-keys: the members' answers */
 
+/* The "op" of CTL_KEYS and MSG_KEYS (akc-keys' commands, doc/PROTOCOL.md). */
+#define KEYS_OP_LIST		"list"
+#define KEYS_OP_INSTALL		"install"
+#define KEYS_OP_USE		"use"
+#define KEYS_OP_REMOVE		"remove"
+
 /*
  * The work protocol's ops, {"op":WORK_OP_*} to the master (service
  * MASTER_SVC through singletond's proxy): the tools' and akc-httpd's
@@ -110,6 +116,25 @@ int work_id_valid(const char *id);
 #define EV_EPOCH		"epoch"		/* a new master's term (epochs.c) */
 #define EV_FORGET		"forget"	/* finished jobs up to a seq leave the state */
 
+/*
+ * Cluster events ("type" on memberd.events, in snapshots and in akc-events'
+ * output; the CONTRACT's Akka names): lib/events.c makes the member and
+ * leader ones, singletond publishes the singleton ones through memberd.
+ */
+#define CEV_MEMBER_JOINED	"MemberJoined"
+#define CEV_MEMBER_WEAKLY_UP	"MemberWeaklyUp"
+#define CEV_MEMBER_UP		"MemberUp"
+#define CEV_MEMBER_LEFT		"MemberLeft"
+#define CEV_MEMBER_EXITED	"MemberExited"
+#define CEV_MEMBER_DOWNED	"MemberDowned"
+#define CEV_MEMBER_REMOVED	"MemberRemoved"
+#define CEV_UNREACHABLE		"UnreachableMember"
+#define CEV_REACHABLE		"ReachableMember"
+#define CEV_LEADER_CHANGED	"LeaderChanged"
+#define CEV_ROLE_LEADER_CHANGED	"RoleLeaderChanged"
+#define CEV_SINGLETON_STARTED	"SingletonStarted"
+#define CEV_SINGLETON_STOPPED	"SingletonStopped"
+
 /* Largest node-to-node message accepted (NN_RCVMAXSIZE of the peer socket). */
 #define PROTO_MAX_MSG		(1024 * 1024)
 /*
@@ -122,6 +147,14 @@ int work_id_valid(const char *id);
 #define PROXY_MAX_BODY		(2 * 1024 * 1024)
 /* Largest control request or reply. */
 #define CTL_MAX_MSG		(4 * 1024 * 1024)
+
+/*
+ * singletond's sockets in the run dir: SOCK_SINGLETON_PREFIX + NAME is the
+ * proxy of singleton NAME (and its relay service name, MASTER_SVC for the
+ * master), SOCK_SINGLETON_CTL its control socket.
+ */
+#define SOCK_SINGLETON_PREFIX	"singleton."
+#define SOCK_SINGLETON_CTL	"singleton.%s.ctl"
 
 /* Local sockets in the run dir. */
 #define SOCK_MEMBERD_CTL	"memberd.ctl"

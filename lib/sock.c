@@ -1,8 +1,10 @@
 /* sock.c: thin nanomsg helpers and the control-socket client. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -63,7 +65,7 @@ tool_socket(const char *name)
 	if (strcmp(name, SOCK_MEMBERD_CTL) == 0 || strcmp(name, SOCK_MEMBERD_EVENTS) == 0 ||
 	    strcmp(name, SOCK_LEADERD_CTL) == 0)
 		return 1;
-	return strncmp(name, "singleton.", 10) == 0 &&
+	return strncmp(name, SOCK_SINGLETON_PREFIX, strlen(SOCK_SINGLETON_PREFIX)) == 0 &&
 	    !(len > 6 && strcmp(name + len - 6, ".child") == 0);
 }
 
@@ -277,3 +279,42 @@ sock_close(int s)
 /* sock_ipc_access() is in spc.c: tools that use it need no nanomsg. */
 
 /* ctl_request() and ctl_call() are in spc.c, over a plain connection. */
+
+static void
+add_name(char (*names)[CONF_NAME_MAX], int *n, int max, const char *name, size_t len)
+{
+	int i;
+
+	if (len == 0 || len >= CONF_NAME_MAX)
+		return;
+	for (i = 0; i < *n; i++)
+		if (strncmp(names[i], name, len) == 0 && names[i][len] == '\0')
+			return;
+	if (*n < max) {
+		memcpy(names[*n], name, len);
+		names[(*n)++][len] = '\0';
+	}
+}
+
+void
+sock_singletons(const struct akc_config *cfg, char (*names)[CONF_NAME_MAX], int *n, int max)
+{
+	size_t pre = strlen(SOCK_SINGLETON_PREFIX), post = strlen(".ctl"), len;
+	struct dirent **ents;
+	const char *f;
+	int i, k;
+
+	for (i = 0; i < cfg->nsingletons; i++)
+		add_name(names, n, max, cfg->singletons[i].name, strlen(cfg->singletons[i].name));
+	if ((k = scandir(cfg->run_dir, &ents, NULL, alphasort)) < 0)
+		return;
+	for (i = 0; i < k; i++) {
+		f = ents[i]->d_name;
+		len = strlen(f);
+		if (len > pre + post && strncmp(f, SOCK_SINGLETON_PREFIX, pre) == 0 &&
+		    strcmp(f + len - post, ".ctl") == 0)
+			add_name(names, n, max, f + pre, len - pre - post);
+		free(ents[i]);
+	}
+	free(ents);
+}

@@ -53,6 +53,13 @@ void sock_ipc_group(gid_t gid);
  * without this a denial would look like a daemon that does not answer.
  */
 int sock_ipc_access(const struct akc_config *cfg, const char *sockname, char *err, size_t errlen);
+/*
+ * Adds to names[0..*n) (at most max) this node's singletons not there yet:
+ * those of the configuration's [singleton.NAME] sections, then any
+ * singletond with a control socket (SOCK_SINGLETON_CTL) in the run dir, in
+ * name order. The ones already there keep their places.
+ */
+void sock_singletons(const struct akc_config *, char (*names)[CONF_NAME_MAX], int *n, int max);
 
 /*
  * One request/reply exchange with a local daemon's control socket. Returns 0

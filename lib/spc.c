@@ -286,7 +286,8 @@ ctl_exchange(const struct akc_config *cfg, const char *sockname, const cJSON *re
 	if (n == SOCK_ABSENT || n == SOCK_STALE) {
 		snprintf(err, errlen, "'%s' is not running (%s socket '%s')",
 		    strncmp(sockname, "leaderd", 7) == 0 ? "leaderd" :
-		    strncmp(sockname, "singleton.", 10) == 0 ? "singletond" : "memberd",
+		    strncmp(sockname, SOCK_SINGLETON_PREFIX, strlen(SOCK_SINGLETON_PREFIX)) == 0 ?
+		    "singletond" : "memberd",
 		    n == SOCK_ABSENT ? "no" : "stale", addr + 6);
 		return -1;
 	}

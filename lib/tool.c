@@ -83,6 +83,29 @@ tool_call(struct tool *t, const char *sockname, cJSON *req)
 	return rsp;
 }
 
+const char *
+tool_node_call(struct tool *t, int argc, char **argv, const char *cmd, int need_node)
+{
+	static const struct option longopts[] = { TOOL_LONGOPTS, { NULL, 0, NULL, 0 } };
+	const char *node;
+	cJSON *req;
+	int ch;
+
+	while ((ch = getopt_long(argc, argv, "c:h", longopts, NULL)) != -1)
+		tool_common_opt(t, ch, optarg);
+	if (argc - optind > 1)
+		tool_usage(t, "too many arguments");
+	if (need_node && optind == argc)
+		tool_usage(t, "missing NODE");
+	node = optind < argc ? argv[optind] : NULL;
+	tool_config(t);
+	req = ctl_request(cmd);
+	if (node != NULL)
+		cJSON_AddStringToObject(req, "node", node);
+	cJSON_Delete(tool_call(t, SOCK_MEMBERD_CTL, req));
+	return node;
+}
+
 void
 tool_print_json(const cJSON *j)
 {

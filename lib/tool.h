@@ -35,6 +35,13 @@ void tool_config(struct tool *);
  * the daemon's one-line reason and exits with its code (1 refused, 2 usage).
  */
 cJSON *tool_call(struct tool *, const char *sockname, cJSON *req);
+/*
+ * The whole of a tool that asks memberd one command about a node ("PROG
+ * [-c FILE] NODE": akc-down, akc-leave): parses the common flags, requires
+ * the NODE operand when need_node, and sends {"cmd": cmd[, "node": NODE]}
+ * (tool_call's exits on errors). Returns NODE, or NULL when it was left out.
+ */
+const char *tool_node_call(struct tool *, int argc, char **argv, const char *cmd, int need_node);
 /* Prints JSON (one line) to stdout. */
 void tool_print_json(const cJSON *);
 /* Flushes stdout and exits with code, or 1 if stdout could not be written. */

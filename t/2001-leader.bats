@@ -106,3 +106,40 @@ leader_on() { status_json "$1" | jq -r .leader; }
 	wait_until 10 bash -c "akc-status -c $(conf_of n1) --check"
 	kill -0 "$(pid_of n1 leaderd)"
 }
+
+# leaderd_status NODE: leaderd's control answer (JSON), or nothing.
+leaderd_status() {
+	nanocat --req --connect "ipc://$AKC_DIR/$1/leaderd.ctl" --data '{"v":1,"cmd":"status"}' \
+	    --recv-timeout 1 -A 2>/dev/null
+}
+
+@test "a memberd that is alive but slow is waited for, not lost: leaderd says what it waits for, and carries on" {
+	start_cluster 1
+	wait_until 20 all_up_everywhere 1 n1
+	local m l
+	m=$(pid_of n1 memberd)
+	l=$(pid_of n1 leaderd)
+	kill -STOP "$m"
+	# well past LOST_AFTER (5 s): a stopped memberd's socket still accepts connections
+	wait_until 20 grep -q "memberd is slow: no answer to '[a-z]*' for [0-9.]*s (it is running" \
+	    "$AKC_DIR/n1.leaderd.log"
+	wait_until 20 eval 'leaderd_status n1 | jq -e ".memberd_silent_ms > 9000"'
+	kill -0 "$l"
+	# at most one warning every 5 s
+	[ "$(grep -c "memberd is slow" "$AKC_DIR/n1.leaderd.log")" -le 3 ]
+	kill -CONT "$m"
+	wait_until 30 grep -q "memberd answers again, after [0-9.]*s without an answer" "$AKC_DIR/n1.leaderd.log"
+	wait_until 10 bash -c "akc-status -c $(conf_of n1) --check"
+	kill -0 "$l"
+	! grep -q "lost memberd" "$AKC_DIR/n1.leaderd.log"
+}
+
+@test "while it waits on an unreachable member, leaderd reads the state again only when it changed" {
+	start_cluster 2
+	wait_until 20 all_up_everywhere 2 n1 n2
+	kill_node n2
+	wait_until 20 is_unreachable n1 n2
+	# no convergence: a round every second, and memberd leaves the unchanged state out
+	wait_until 20 eval 'leaderd_status n1 | jq -e ".rounds_unchanged >= 3"'
+	leaderd_status n1 | jq -c '{rounds, rounds_unchanged}' >&3
+}

@@ -109,11 +109,13 @@ teardown() { akc_teardown; }
 
 @test "a failing command is retried, then failed; a job over work-timeout is killed and retried" {
 	work_cluster 1
-	start_worker n1 --exec 'case "$(cat)" in fail) exit 3;; slow) sleep 30;; *) echo ok;; esac' >/dev/null
+	start_worker n1 --exec 'case "$(cat)" in fail) echo "no disk" >&2; exit 3;; slow) sleep 30;; *) echo ok;; esac' >/dev/null
 	run akc-submit -c "$(conf_of n1)" --id f1 --wait fail
 	[ "$status" = 1 ]
 	[ "$(jq -r .status <<<"${lines[1]}")" = failed ]
 	[ "$(jq -r .attempts <<<"${lines[1]}")" = 3 ]
+	# --wait's line is akc-results' line: the tail of stderr too
+	[ "$(jq -r .stderr <<<"${lines[1]}")" = "no disk" ]
 	run akc-submit -c "$(conf_of n1)" --id s1 --wait --call-timeout 60s slow
 	[ "$status" = 1 ]
 	[ "$(jq -r .attempts <<<"${lines[1]}")" = 3 ]

@@ -63,7 +63,6 @@ export LC_ALL=C
 TOP=$(mktemp -d /tmp/akcst.XXXXXX)
 declare -A LIVE=()	# pid -> what
 
-our_child() { [ "$(awk '{ print $4 }' "/proc/$1/stat" 2>/dev/null)" = "$$" ]; }
 # gone PID: exited (a zombie counts); builtins only, it runs 400 times a second
 gone() {
 	local s

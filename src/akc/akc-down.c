@@ -2,7 +2,6 @@
 #include <stdio.h>
 
 #include "proto.h"
-#include "sock.h"
 #include "tool.h"
 
 #define USAGE "akc-down [-c FILE] NODE"
@@ -10,20 +9,11 @@
 int
 main(int argc, char **argv)
 {
-	static const struct option longopts[] = { TOOL_LONGOPTS, { NULL, 0, NULL, 0 } };
 	struct tool t;
-	cJSON *req;
-	int ch;
+	const char *node;
 
 	tool_init(&t, "akc-down", USAGE);
-	while ((ch = getopt_long(argc, argv, "c:h", longopts, NULL)) != -1)
-		tool_common_opt(&t, ch, optarg);
-	if (optind != argc - 1)
-		tool_usage(&t, optind == argc ? "missing NODE" : "too many arguments");
-	tool_config(&t);
-	req = ctl_request(CTL_DOWN);
-	cJSON_AddStringToObject(req, "node", argv[optind]);
-	cJSON_Delete(tool_call(&t, SOCK_MEMBERD_CTL, req));
-	printf("marking %s as Down\n", argv[optind]);
+	node = tool_node_call(&t, argc, argv, CTL_DOWN, 1);
+	printf("marking %s as Down\n", node);
 	tool_exit(&t, 0);
 }

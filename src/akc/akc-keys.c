@@ -98,11 +98,11 @@ main(int argc, char **argv)
 		sodium_memzero(b64, sizeof(b64));
 		tool_exit(&t, 0);
 	}
-	if (strcmp(op, "list") == 0) {
+	if (strcmp(op, KEYS_OP_LIST) == 0) {
 		if (optind != argc)
 			tool_usage(&t, "list takes no argument");
-	} else if (strcmp(op, "install") == 0 || strcmp(op, "use") == 0 ||
-	    strcmp(op, "remove") == 0) {
+	} else if (strcmp(op, KEYS_OP_INSTALL) == 0 || strcmp(op, KEYS_OP_USE) == 0 ||
+	    strcmp(op, KEYS_OP_REMOVE) == 0) {
 		if (optind != argc - 1)
 			tool_usage(&t, optind == argc ? "missing KEY" : "too many arguments");
 		key = argv[optind];
@@ -147,7 +147,7 @@ main(int argc, char **argv)
 	r = cJSON_GetObjectItemCaseSensitive(res, "results");
 	if (json)
 		tool_print_json(res);
-	else if (strcmp(op, "list") == 0)
+	else if (strcmp(op, KEYS_OP_LIST) == 0)
 		print_list(r, expected);
 	{
 		const cJSON *e;
@@ -159,7 +159,7 @@ main(int argc, char **argv)
 				failed++;
 			if (json)
 				continue;
-			if (ok && strcmp(op, "list") != 0)
+			if (ok && strcmp(op, KEYS_OP_LIST) != 0)
 				printf("%s: ok\n", json_str(e, "node"));
 			else if (!ok)
 				printf("%s: failed: %s\n", json_str(e, "node"),

@@ -14,17 +14,7 @@
 #include "tool.h"
 
 #define USAGE "akc-status [-c FILE] [--json | --check]"
-
-static int
-listed(cJSON *arr, const char *name)
-{
-	cJSON *e;
-
-	cJSON_ArrayForEach(e, arr)
-		if (json_str(e, "name") != NULL && strcmp(json_str(e, "name"), name) == 0)
-			return 1;
-	return 0;
-}
+#define STATUS_SINGLETONS	64	/* singletons shown at most */
 
 static void
 add_singleton(struct tool *t, cJSON *arr, const char *name)
@@ -32,9 +22,7 @@ add_singleton(struct tool *t, cJSON *arr, const char *name)
 	char sock[RELAY_SVC_MAX + 8], err[512];
 	cJSON *rsp, *e;
 
-	if (listed(arr, name))
-		return;
-	snprintf(sock, sizeof(sock), "singleton.%s.ctl", name);
+	snprintf(sock, sizeof(sock), SOCK_SINGLETON_CTL, name);
 	if (ctl_call(&t->cfg, sock, ctl_request(CTL_STATUS), &rsp, 1000, err, sizeof(err)) < 0) {
 		e = cJSON_CreateObject();
 		cJSON_AddStringToObject(e, "name", name);
@@ -89,28 +77,34 @@ static cJSON *
 singletons(struct tool *t)
 {
 	cJSON *arr = cJSON_CreateArray();
-	struct dirent **ents;
-	int i, n;
+	char names[STATUS_SINGLETONS][CONF_NAME_MAX];
+	int i, n = 0;
 
-	for (i = 0; i < t->cfg.nsingletons; i++)
-		add_singleton(t, arr, t->cfg.singletons[i].name);
-	if ((n = scandir(t->cfg.run_dir, &ents, NULL, alphasort)) < 0)
-		return arr;
-	for (i = 0; i < n; i++) {
-		const char *f = ents[i]->d_name;
-		size_t len = strlen(f);
-		char name[CONF_NAME_MAX];
-
-		if (strncmp(f, "singleton.", 10) == 0 && len > 14 && len - 14 < sizeof(name) &&
-		    strcmp(f + len - 4, ".ctl") == 0) {
-			memcpy(name, f + 10, len - 14);
-			name[len - 14] = '\0';
-			add_singleton(t, arr, name);
-		}
-		free(ents[i]);
-	}
-	free(ents);
+	sock_singletons(&t->cfg, names, &n, STATUS_SINGLETONS);
+	for (i = 0; i < n; i++)
+		add_singleton(t, arr, names[i]);
 	return arr;
+}
+
+/*
+ * leaderd's downing settings in force: stable-after = auto changes with the
+ * members in the view, so operators read the value here.
+ */
+static void
+downing(cJSON *rsp, const cJSON *ld)
+{
+	cJSON *o;
+	static const char *keys[] = { "strategy", "stable_after_ms", "stable_after_auto",
+	    "members", NULL };
+	const cJSON *e;
+	int i;
+
+	if (json_str(ld, "strategy") == NULL)
+		return;		/* an older leaderd */
+	o = cJSON_AddObjectToObject(rsp, "downing");
+	for (i = 0; keys[i] != NULL; i++)
+		if ((e = cJSON_GetObjectItemCaseSensitive(ld, keys[i])) != NULL)
+			cJSON_AddItemToObject(o, keys[i], cJSON_Duplicate(e, 1));
 }
 
 int
@@ -146,6 +140,8 @@ main(int argc, char **argv)
 	/* this node's leaderd: without it, nothing here moves a member to Up or out */
 	leaderd = ctl_call(&t.cfg, SOCK_LEADERD_CTL, ctl_request(CTL_STATUS), &ld, 1000, lerr,
 	    sizeof(lerr)) == 0;
+	if (leaderd)
+		downing(rsp, ld);
 	cJSON_Delete(ld);
 	dm = cJSON_AddObjectToObject(rsp, "daemons");
 	cJSON_AddBoolToObject(dm, "memberd", 1);
@@ -188,6 +184,18 @@ main(int argc, char **argv)
 	else
 		printf("leaderd:     NOT RUNNING (%s): no member moves to Up or out through this "
 		    "node while it is the leader\n", lerr);
+	if ((o = cJSON_GetObjectItemCaseSensitive(rsp, "downing")) != NULL) {
+		long ms = 0, n = 0;
+		int au = 0;
+
+		json_int(o, "stable_after_ms", 0, 1L << 40, &ms);
+		json_int(o, "members", 0, 1L << 30, &n);
+		json_bool(o, "stable_after_auto", &au);
+		printf("downing:     %s, stable-after %.1fs", json_str(o, "strategy"), ms / 1000.0);
+		if (au)
+			printf(" (auto, for %ld members)", n);
+		printf("\n");
+	}
 	printf("leader:      %s\n", json_str(rsp, "leader") ? json_str(rsp, "leader") : "-");
 	cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(rsp, "role_leaders"))
 		printf("role leader: %s: %s\n", e->string,

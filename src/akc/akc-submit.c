@@ -135,6 +135,9 @@ result_line(const cJSON *st)
 		v = cJSON_GetObjectItemCaseSensitive(st, key);
 		cJSON_AddItemToObject(line, key, v ? cJSON_Duplicate(v, 1) : cJSON_CreateNull());
 	}
+	/* a failed job's line carries the tail of its stderr, as akc-results shows it */
+	if ((v = cJSON_GetObjectItemCaseSensitive(st, "stderr")) != NULL)
+		cJSON_AddItemToObject(line, "stderr", cJSON_Duplicate(v, 1));
 	return line;
 }
 

@@ -387,34 +387,7 @@ configured(const struct app *a, const char *name)
 static void
 find_singletons(struct app *a)
 {
-	struct dirent **ents;
-	char name[CONF_NAME_MAX];
-	int i, j, n;
-
-	for (i = 0; i < a->t.cfg.nsingletons && a->nsg < TOP_SINGLETONS; i++) {
-		for (j = 0; j < a->nsg && strcmp(a->sgname[j], a->t.cfg.singletons[i].name); j++)
-			;
-		if (j == a->nsg)
-			snprintf(a->sgname[a->nsg++], CONF_NAME_MAX, "%s", a->t.cfg.singletons[i].name);
-	}
-	if ((n = scandir(a->t.cfg.run_dir, &ents, NULL, alphasort)) < 0)
-		return;
-	for (i = 0; i < n; i++) {
-		const char *f = ents[i]->d_name;
-		size_t len = strlen(f);
-
-		if (strncmp(f, "singleton.", 10) == 0 && len > 14 && len - 14 < sizeof(name) &&
-		    strcmp(f + len - 4, ".ctl") == 0 && a->nsg < TOP_SINGLETONS) {
-			memcpy(name, f + 10, len - 14);
-			name[len - 14] = '\0';
-			for (j = 0; j < a->nsg && strcmp(a->sgname[j], name); j++)
-				;
-			if (j == a->nsg)
-				snprintf(a->sgname[a->nsg++], CONF_NAME_MAX, "%s", name);
-		}
-		free(ents[i]);
-	}
-	free(ents);
+	sock_singletons(&a->t.cfg, a->sgname, &a->nsg, TOP_SINGLETONS);
 }
 
 /* One round of questions; each source has at most one call in flight. */
@@ -445,7 +418,7 @@ ask(struct app *a)
 	}
 	find_singletons(a);
 	for (i = 0; i < a->nsg; i++) {
-		snprintf(sock, sizeof(sock), "singleton.%s.ctl", a->sgname[i]);
+		snprintf(sock, sizeof(sock), SOCK_SINGLETON_CTL, a->sgname[i]);
 		if (!configured(a, a->sgname[i]) &&
 		    sock_ipc_access(&a->t.cfg, sock, err, sizeof(err)) == SOCK_ABSENT)
 			top_apply_singleton(&a->top, a->sgname[i], NULL, NULL);

@@ -20,6 +20,7 @@
 
 #include "json.h"
 #include "log.h"
+#include "proto.h"
 #include "topmodel.h"
 #include "xmalloc.h"
 
@@ -302,7 +303,7 @@ top_apply_event(struct top *t, const cJSON *ev, int logged)
 		return;
 	hms_of(json_str(ev, "time"), hms);
 	text[0] = '\0';
-	if (strcmp(type, "MemberRemoved") == 0 && node != NULL) {
+	if (strcmp(type, CEV_MEMBER_REMOVED) == 0 && node != NULL) {
 		if ((m = member_find(t, node)) != NULL) {
 			i = (int)(m - t->m);
 			member_clear(m);
@@ -319,8 +320,8 @@ top_apply_event(struct top *t, const cJSON *ev, int logged)
 		member_read(m, ev);
 		snprintf(text, sizeof(text), "%s %s", type, node);
 		tone = status_tone(m->status);
-	} else if ((strcmp(type, "UnreachableMember") == 0 ||
-	    strcmp(type, "ReachableMember") == 0) && node != NULL) {
+	} else if ((strcmp(type, CEV_UNREACHABLE) == 0 ||
+	    strcmp(type, CEV_REACHABLE) == 0) && node != NULL) {
 		int reach = type[0] == 'R';
 
 		if ((m = member_find(t, node)) != NULL) {
@@ -330,16 +331,16 @@ top_apply_event(struct top *t, const cJSON *ev, int logged)
 		}
 		snprintf(text, sizeof(text), "%s %s", type, node);
 		tone = reach ? TONE_GOOD : TONE_BAD;
-	} else if (strcmp(type, "LeaderChanged") == 0) {
+	} else if (strcmp(type, CEV_LEADER_CHANGED) == 0) {
 		copy(t->leader, sizeof(t->leader), leader);
 		snprintf(text, sizeof(text), "%s %s", type, leader ? leader : "(none)");
-	} else if (strcmp(type, "RoleLeaderChanged") == 0 && json_str(ev, "role") != NULL) {
+	} else if (strcmp(type, CEV_ROLE_LEADER_CHANGED) == 0 && json_str(ev, "role") != NULL) {
 		/* the role leaders' line is rebuilt by the next status answer */
 		snprintf(text, sizeof(text), "%s %s: %s", type, json_str(ev, "role"),
 		    leader ? leader : "(none)");
-	} else if ((strcmp(type, "SingletonStarted") == 0 ||
-	    strcmp(type, "SingletonStopped") == 0) && name != NULL && node != NULL) {
-		int started = strcmp(type, "SingletonStarted") == 0;
+	} else if ((strcmp(type, CEV_SINGLETON_STARTED) == 0 ||
+	    strcmp(type, CEV_SINGLETON_STOPPED) == 0) && name != NULL && node != NULL) {
+		int started = strcmp(type, CEV_SINGLETON_STARTED) == 0;
 
 		if ((s = singleton_get(t, name)) != NULL) {
 			if (started)

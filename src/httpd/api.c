@@ -354,44 +354,6 @@ struct scrape {
 };
 
 static void
-add_singleton(struct scrape *s, const char *name)
-{
-	int i;
-
-	for (i = 0; i < s->n; i++)
-		if (strcmp(s->names[i], name) == 0)
-			return;
-	if (s->n < CONF_MAX_SINGLETONS && strlen(name) < CONF_NAME_MAX)
-		snprintf(s->names[s->n++], CONF_NAME_MAX, "%s", name);
-}
-
-/* The singletons of this node: those configured, and any singletond with a socket in the run dir. */
-static void
-list_singletons(const struct akc_config *cfg, struct scrape *s)
-{
-	struct dirent *e;
-	char name[CONF_NAME_MAX];
-	size_t len;
-	DIR *d;
-	int i;
-
-	for (i = 0; i < cfg->nsingletons; i++)
-		add_singleton(s, cfg->singletons[i].name);
-	if ((d = opendir(cfg->run_dir)) == NULL)
-		return;
-	while ((e = readdir(d)) != NULL) {
-		len = strlen(e->d_name);
-		if (strncmp(e->d_name, "singleton.", 10) == 0 && len > 14 && len - 14 < sizeof(name) &&
-		    strcmp(e->d_name + len - 4, ".ctl") == 0) {
-			memcpy(name, e->d_name + 10, len - 14);
-			name[len - 14] = '\0';
-			add_singleton(s, name);
-		}
-	}
-	closedir(d);
-}
-
-static void
 h_metrics(struct req *r)
 {
 	struct scrape *s = r->priv;
@@ -402,12 +364,13 @@ h_metrics(struct req *r)
 	if (r->stage == 0) {
 		s = r->priv = xcalloc(1, sizeof(*s));
 		s->queue = -1;
-		list_singletons(&r->h->cfg, s);
+		/* the singletons of this node: those configured, and any singletond's socket */
+		sock_singletons(&r->h->cfg, s->names, &s->n, CONF_MAX_SINGLETONS);
 		req_call(r, SOCK_MEMBERD_CTL, ctl_request(CTL_STATUS), T_CTL);
 		req_call(r, SOCK_LEADERD_CTL, ctl_request(CTL_STATUS), T_LEADERD);
 		s->first = r->nslots;
 		for (i = 0; i < s->n; i++) {
-			snprintf(sock, sizeof(sock), "singleton.%s.ctl", s->names[i]);
+			snprintf(sock, sizeof(sock), SOCK_SINGLETON_CTL, s->names[i]);
 			req_call(r, sock, ctl_request(CTL_STATUS), T_CTL);
 		}
 		return;

@@ -503,14 +503,52 @@ earliest(msec_t a, msec_t b)
 	return a < 0 ? b : b < 0 ? a : a < b ? a : b;
 }
 
+/* The loop: signals, the backend's and streams' deadlines, MHD; returns on SIGTERM or SIGINT. */
+static void
+serve(struct httpd *h)
+{
+	MHD_UNSIGNED_LONG_LONG t;
+	unsigned long sigs;
+	msec_t now, deadline;
+
+	for (;;) {
+		sigs = loop_signals(h->loop);
+		if (sigs & ((1UL << SIGTERM) | (1UL << SIGINT))) {
+			log_info("stopping on signal");
+			return;
+		}
+		if (sigs & (1UL << SIGHUP)) {
+			log_info("reading token-file again");
+			if (load_token(h) < 0)
+				log_warnx("keeping the token read before");
+		}
+		now = clock_mono_ms();
+		backend_tick(h->be, now);
+		sse_tick(h->sse, now);
+		rstream_tick(h->rs, now);
+		h->resumed = 0;
+		MHD_run(h->mhd);
+		/*
+		 * The requests MHD_run() handled may have made calls that fail
+		 * at once (no socket): their answers resume connections, which
+		 * only the next MHD_run() takes up: then go round at once.
+		 */
+		now = clock_mono_ms();
+		deadline = earliest(backend_tick(h->be, now), sse_tick(h->sse, now));
+		deadline = earliest(deadline, rstream_tick(h->rs, now));
+		if (MHD_get_timeout(h->mhd, &t) == MHD_YES)
+			deadline = earliest(deadline, now + (t > 60000 ? 60000 : (msec_t)t));
+		if (h->resumed)
+			deadline = now;
+		loop_poll(h->loop, deadline);
+	}
+}
+
 int
 main(int argc, char **argv)
 {
 	static struct httpd h;
 	struct daemon_opts o;
-	MHD_UNSIGNED_LONG_LONG t;
-	unsigned long sigs;
-	msec_t now, deadline;
 
 	daemon_setup(argc, argv, "akc-httpd", USAGE, 0, &o, &h.cfg);
 	if (o.argi != argc) {
@@ -536,37 +574,7 @@ main(int argc, char **argv)
 	    h.tls_cert ? "s" : "", h.cfg.http_address, h.have_token ? "set" : "not set: "
 	    "changes refused", h.www_dir);
 	daemon_notify("READY=1");
-	for (;;) {
-		sigs = loop_signals(h.loop);
-		if (sigs & ((1UL << SIGTERM) | (1UL << SIGINT))) {
-			log_info("stopping on signal");
-			break;
-		}
-		if (sigs & (1UL << SIGHUP)) {
-			log_info("reading token-file again");
-			if (load_token(&h) < 0)
-				log_warnx("keeping the token read before");
-		}
-		now = clock_mono_ms();
-		backend_tick(h.be, now);
-		sse_tick(h.sse, now);
-		rstream_tick(h.rs, now);
-		h.resumed = 0;
-		MHD_run(h.mhd);
-		/*
-		 * The requests MHD_run() handled may have made calls that fail
-		 * at once (no socket): their answers resume connections, which
-		 * only the next MHD_run() takes up: then go round at once.
-		 */
-		now = clock_mono_ms();
-		deadline = earliest(backend_tick(h.be, now), sse_tick(h.sse, now));
-		deadline = earliest(deadline, rstream_tick(h.rs, now));
-		if (MHD_get_timeout(h.mhd, &t) == MHD_YES)
-			deadline = earliest(deadline, now + (t > 60000 ? 60000 : (msec_t)t));
-		if (h.resumed)
-			deadline = now;
-		loop_poll(h.loop, deadline);
-	}
+	serve(&h);
 	daemon_notify("STOPPING=1");
 	http_stop(&h);
 	sse_free(h.sse);

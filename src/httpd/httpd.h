@@ -1,7 +1,7 @@
 /*
  * httpd.h: akc-httpd's parts: the daemon (httpd.c), one HTTP request and
- * its calls to the local daemons, the routes (api.c), the event stream
- * (sse.c) and the page's files (www.c).
+ * its calls to the local daemons, the routes (api.c), the event streams
+ * (sse.c, rstream.c, over stream.c) and the page's files (www.c).
  */
 #ifndef HTTPD_HTTPD_H
 #define HTTPD_HTTPD_H

@@ -29,47 +29,29 @@
 #include "log.h"
 #include "proto.h"
 #include "rstream.h"
+#include "stream.h"
 #include "xmalloc.h"
 
 #define PAGE		100		/* lines asked for at once */
 #define WAIT		1000		/* ms the master holds a call while nothing is new */
 #define CALL_TIMEOUT	(WAIT + 9000)	/* ms before a call counts as failed */
 #define RETRY_AFTER	500		/* ms after a failed call */
-#define KEEPALIVE	15000		/* ms between comments on an idle stream */
-#define RECONNECT	2000		/* ms: EventSource's reconnection delay */
-#define FILL		(16 * 1024)
 
 struct client {
+	struct stream st;	/* first: a client is its stream */
 	struct rstream *rs;
-	struct MHD_Connection *con;
-	struct client *prev, *next;
 	uint64_t since;		/* the last seq sent (or the one asked after) */
 	int calling;		/* a call is in flight */
 	msec_t asked;		/* since then */
 	msec_t retry_at;	/* 0, or when to ask again after a failure */
 	int failing;		/* the last call failed (said once per outage) */
-	int ended;
-	struct buf out;
-	int suspended;
 };
 
 struct rstream {
 	struct httpd *h;
-	struct client *clients;
-	int nclients;
-	msec_t next_keepalive;
-	int stopping;
+	struct streams set;
 	uint64_t calls, lines;
 };
-
-static void
-wake(struct client *c)
-{
-	if (c->suspended) {
-		c->suspended = 0;
-		httpd_resume(c->rs->h, c->con);
-	}
-}
 
 static void on_answer(void *arg, int slot, cJSON *rsp, const char *err);
 
@@ -103,9 +85,9 @@ failed(struct client *c, const char *why)
 		snprintf(msg, sizeof(msg), "%s", why);
 		/* a comment is one line */
 		msg[strcspn(msg, "\r\n")] = '\0';
-		buf_printf(&c->out, ": %s; asking again\n\n", msg);
+		buf_printf(&c->st.out, ": %s; asking again\n\n", msg);
 		log_info("a results stream: %s; asking again", msg);
-		wake(c);
+		stream_wake(&c->st);
 	}
 	c->failing = 1;
 	c->retry_at = clock_mono_ms() + RETRY_AFTER;
@@ -135,20 +117,20 @@ on_answer(void *arg, int slot, cJSON *rsp, const char *err)
 		return;
 	}
 	if (c->failing)
-		buf_puts(&c->out, ": the master answers again\n\n");
+		buf_puts(&c->st.out, ": the master answers again\n\n");
 	c->failing = 0;
 	cJSON_ArrayForEach(line, results) {
 		if (json_int(line, "seq", 1, 1L << 53, &seq) < 0 || (uint64_t)seq <= c->since)
 			continue;	/* never sent twice, never back */
 		txt = json_print(line);
-		buf_printf(&c->out, "id: %ld\ndata: %s\n\n", seq, txt);
+		buf_printf(&c->st.out, "id: %ld\ndata: %s\n\n", seq, txt);
 		cJSON_free(txt);
 		c->since = (uint64_t)seq;
 		c->rs->lines++;
 	}
 	cJSON_Delete(rsp);
-	if (buf_left(&c->out) > 0)
-		wake(c);	/* the next call once MHD has taken these (rule 1) */
+	if (buf_left(&c->st.out) > 0)
+		stream_wake(&c->st);	/* the next call once MHD has taken these (rule 1) */
 	else if (clock_mono_ms() - c->asked < WAIT / 2)
 		/* empty at once: a master that does not hold requests (older, or full) */
 		c->retry_at = clock_mono_ms() + 200;
@@ -163,33 +145,13 @@ on_read(void *cls, uint64_t pos, char *buf, size_t max)
 	struct client *c = cls;
 
 	(void)pos;
-	if (buf_left(&c->out) > 0)
-		return (ssize_t)buf_take(&c->out, buf, max);
-	if (c->ended || c->rs->stopping)
+	if (buf_left(&c->st.out) > 0)
+		return (ssize_t)buf_take(&c->st.out, buf, max);
+	if (c->st.closing || c->rs->set.stopping)
 		return MHD_CONTENT_READER_END_OF_STREAM;
 	if (!c->calling && c->retry_at == 0)
 		ask(c);
-	MHD_suspend_connection(c->con);
-	c->suspended = 1;
-	return 0;
-}
-
-static void
-on_gone(void *cls)
-{
-	struct client *c = cls;
-	struct rstream *rs = c->rs;
-
-	backend_cancel(rs->h->be, c);
-	if (c->prev != NULL)
-		c->prev->next = c->next;
-	else
-		rs->clients = c->next;
-	if (c->next != NULL)
-		c->next->prev = c->prev;
-	rs->nclients--;
-	buf_free(&c->out);
-	free(c);
+	return stream_suspend(&c->st);
 }
 
 struct rstream *
@@ -199,7 +161,7 @@ rstream_new(struct httpd *h)
 
 	rs = xcalloc(1, sizeof(*rs));
 	rs->h = h;
-	rs->next_keepalive = clock_mono_ms() + KEEPALIVE;
+	streams_init(&rs->set, h, RSTREAM_MAX);
 	return rs;
 }
 
@@ -212,50 +174,33 @@ rstream_free(struct rstream *rs)
 struct MHD_Response *
 rstream_open(struct rstream *rs, struct MHD_Connection *con, uint64_t since)
 {
-	struct MHD_Response *resp;
 	struct client *c;
 
-	if (rs->nclients >= RSTREAM_MAX || rs->stopping)
-		return NULL;
 	c = xcalloc(1, sizeof(*c));
+	if (stream_open(&rs->set, &c->st, con) < 0) {
+		free(c);
+		return NULL;
+	}
 	c->rs = rs;
-	c->con = con;
 	c->since = since;
-	c->next = rs->clients;
-	if (rs->clients != NULL)
-		rs->clients->prev = c;
-	rs->clients = c;
-	rs->nclients++;
-	buf_printf(&c->out, "retry: %d\n\n", RECONNECT);
 	ask(c);
-	resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, FILL, on_read, c, on_gone);
-	if (resp == NULL)
-		fatalx("cannot make an event stream response");
-	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "text/event-stream");
-	MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
-	MHD_add_response_header(resp, "X-Accel-Buffering", "no");
-	return resp;
+	return stream_response(&c->st, on_read);
 }
 
 msec_t
 rstream_tick(struct rstream *rs, msec_t now)
 {
+	struct stream *st;
 	struct client *c;
-	msec_t d = rs->nclients > 0 ? rs->next_keepalive : -1;
+	msec_t ka = streams_keepalive(&rs->set, now);
+	msec_t d = rs->set.n > 0 ? ka : -1;
 
-	for (c = rs->clients; c != NULL; c = c->next) {
-		if (c->retry_at != 0 && c->retry_at <= now && !c->calling && !rs->stopping)
+	for (st = rs->set.head; st != NULL; st = st->next) {
+		c = (struct client *)st;
+		if (c->retry_at != 0 && c->retry_at <= now && !c->calling && !rs->set.stopping)
 			ask(c);
 		if (c->retry_at != 0 && (d < 0 || c->retry_at < d))
 			d = c->retry_at;
-	}
-	if (now >= rs->next_keepalive) {
-		rs->next_keepalive = now + KEEPALIVE;
-		for (c = rs->clients; c != NULL; c = c->next)
-			if (buf_left(&c->out) == 0) {
-				buf_puts(&c->out, ": keep-alive\n\n");
-				wake(c);
-			}
 	}
 	return d;
 }
@@ -263,19 +208,19 @@ rstream_tick(struct rstream *rs, msec_t now)
 void
 rstream_stop(struct rstream *rs)
 {
-	struct client *c;
+	struct stream *st;
 
-	rs->stopping = 1;
-	for (c = rs->clients; c != NULL; c = c->next) {
-		backend_cancel(rs->h->be, c);
-		c->calling = 0;
-		c->ended = 1;
-		wake(c);
+	rs->set.stopping = 1;
+	for (st = rs->set.head; st != NULL; st = st->next) {
+		backend_cancel(rs->h->be, st);
+		((struct client *)st)->calling = 0;
+		st->closing = 1;
+		stream_wake(st);
 	}
 }
 
 int
 rstream_streams(const struct rstream *rs)
 {
-	return rs->nclients;
+	return rs->set.n;
 }

@@ -48,12 +48,10 @@
 #include "proto.h"
 #include "sock.h"
 #include "sse.h"
+#include "stream.h"
 #include "xmalloc.h"
 
 #define EVENT_MAX	(64 * 1024)	/* larger event messages are dropped (memberd's are < 2 KiB) */
-#define KEEPALIVE	15000		/* ms between comments on an idle stream */
-#define RETRY		2000		/* ms: EventSource's reconnection delay */
-#define FILL		(16 * 1024)	/* bytes formatted at once for a stream */
 
 enum cstate {
 	C_SNAPSHOT,		/* waiting for memberd's snapshot */
@@ -63,34 +61,19 @@ enum cstate {
 };
 
 struct client {
+	struct stream st;	/* first: a client is its stream */
 	struct sse *s;
-	struct MHD_Connection *con;
-	struct client *prev, *next;
 	enum cstate state;
 	uint64_t want;		/* the seq it is owed next */
-	struct buf out;
-	int suspended;
 };
 
 struct sse {
 	struct httpd *h;
 	int sub, fd;
 	struct evring ring;
-	struct client *clients;
-	int nclients;
-	msec_t next_keepalive;
+	struct streams set;
 	uint64_t dropped;
-	int stopping;
 };
-
-static void
-wake(struct client *c)
-{
-	if (c->suspended) {
-		c->suspended = 0;
-		httpd_resume(c->s->h, c->con);
-	}
-}
 
 static void
 drop(struct client *c, const char *why)
@@ -100,7 +83,8 @@ drop(struct client *c, const char *why)
 	log_info("ending an event stream: %s", why);
 	c->s->dropped++;
 	c->state = C_DROP;
-	wake(c);
+	c->st.closing = 1;
+	stream_wake(&c->st);
 }
 
 static void on_snapshot(void *arg, int slot, cJSON *rsp, const char *err);
@@ -145,12 +129,12 @@ on_snapshot(void *arg, int slot, cJSON *rsp, const char *err)
 		cJSON_AddStringToObject(e, "error", rsp == NULL ? err : json_str(rsp, "error") ?
 		    json_str(rsp, "error") : "bad snapshot from memberd");
 		txt = json_print(e);
-		frame(&c->out, "stream-error", 0, 0, txt);
+		frame(&c->st.out, "stream-error", 0, 0, txt);
 		cJSON_free(txt);
 		cJSON_Delete(e);
 		cJSON_Delete(rsp);
 		c->state = C_END;
-		wake(c);
+		stream_wake(&c->st);
 		return;
 	}
 	clock_rfc3339(clock_wall_ms(), ts, sizeof(ts));
@@ -159,7 +143,7 @@ on_snapshot(void *arg, int slot, cJSON *rsp, const char *err)
 	cJSON_AddNumberToObject(e, "seq", (double)seq);
 	cJSON_AddNumberToObject(e, "events", n);
 	txt = json_print(e);
-	frame(&c->out, "snapshot", seq, n == 0, txt);
+	frame(&c->st.out, "snapshot", seq, n == 0, txt);
 	cJSON_free(txt);
 	cJSON_Delete(e);
 	i = 0;
@@ -167,13 +151,13 @@ on_snapshot(void *arg, int slot, cJSON *rsp, const char *err)
 		cJSON_AddStringToObject(ev, "time", ts);
 		cJSON_AddNumberToObject(ev, "seq", (double)seq);
 		txt = json_print(ev);
-		frame(&c->out, NULL, seq, ++i == n, txt);
+		frame(&c->st.out, NULL, seq, ++i == n, txt);
 		cJSON_free(txt);
 	}
 	cJSON_Delete(rsp);
 	c->state = C_STREAM;
 	c->want = seq + 1;
-	wake(c);
+	stream_wake(&c->st);
 }
 
 /* An event into the ring, and what it means for each stream (rules 2 to 4). */
@@ -183,13 +167,15 @@ push(struct sse *s, uint64_t seq, char *json)
 	uint64_t before = s->ring.hi;
 	int was_valid = s->ring.valid;
 	enum evring_cont cont = evring_push(&s->ring, seq, json);
+	struct stream *st;
 	struct client *c;
 
 	if (was_valid && cont != EVRING_NEXT)
 		log_info("event seq %llu after %llu: %s; streams that missed events start "
 		    "from a new snapshot", (unsigned long long)seq, (unsigned long long)before,
 		    cont == EVRING_RESTART ? "memberd restarted" : "events were missed");
-	for (c = s->clients; c != NULL; c = c->next) {
+	for (st = s->set.head; st != NULL; st = st->next) {
+		c = (struct client *)st;
 		if (c->state != C_STREAM)
 			continue;
 		if (cont == EVRING_RESTART || (cont != EVRING_NEXT && c->want < seq))
@@ -197,7 +183,7 @@ push(struct sse *s, uint64_t seq, char *json)
 		else if (evring_behind(&s->ring, c->want))
 			drop(c, "the client reads too slowly (it fell a ring of events behind)");
 		else if (c->want <= seq)
-			wake(c);
+			stream_wake(&c->st);
 	}
 }
 
@@ -245,7 +231,7 @@ sse_new(struct httpd *h)
 	}
 	s->fd = sock_rcvfd(s->sub);
 	loop_watch(h->loop, s->fd, POLLIN, on_event, s);
-	s->next_keepalive = clock_mono_ms() + KEEPALIVE;
+	streams_init(&s->set, h, SSE_MAX_STREAMS);
 	return s;
 }
 
@@ -260,7 +246,7 @@ sse_free(struct sse *s)
 	free(s);
 }
 
-/* Formats the events c is owed into its buffer, as many as fit in FILL. */
+/* Formats the events c is owed into its buffer, as many as fit in STREAM_FILL. */
 static void
 fill(struct client *c)
 {
@@ -270,8 +256,9 @@ fill(struct client *c)
 		drop(c, "the client reads too slowly (it fell a ring of events behind)");
 		return;
 	}
-	while (buf_left(&c->out) < FILL && (e = evring_get(&c->s->ring, c->want)) != NULL) {
-		frame(&c->out, NULL, e->seq, 1, e->json);
+	while (buf_left(&c->st.out) < STREAM_FILL &&
+	    (e = evring_get(&c->s->ring, c->want)) != NULL) {
+		frame(&c->st.out, NULL, e->seq, 1, e->json);
 		c->want++;
 	}
 }
@@ -285,104 +272,63 @@ on_read(void *cls, uint64_t pos, char *buf, size_t max)
 	(void)pos;
 	if (c->state == C_DROP)
 		return MHD_CONTENT_READER_END_WITH_ERROR;
-	if (buf_left(&c->out) == 0 && c->state == C_STREAM)
+	if (buf_left(&c->st.out) == 0 && c->state == C_STREAM)
 		fill(c);
 	if (c->state == C_DROP)
 		return MHD_CONTENT_READER_END_WITH_ERROR;
-	if (buf_left(&c->out) > 0)
-		return (ssize_t)buf_take(&c->out, buf, max);
-	if (c->state == C_END || c->s->stopping)
+	if (buf_left(&c->st.out) > 0)
+		return (ssize_t)buf_take(&c->st.out, buf, max);
+	if (c->state == C_END || c->s->set.stopping)
 		return MHD_CONTENT_READER_END_OF_STREAM;
-	MHD_suspend_connection(c->con);
-	c->suspended = 1;
-	return 0;
-}
-
-/* MHD is done with the response: the connection has ended. */
-static void
-on_gone(void *cls)
-{
-	struct client *c = cls;
-	struct sse *s = c->s;
-
-	backend_cancel(s->h->be, c);
-	if (c->prev != NULL)
-		c->prev->next = c->next;
-	else
-		s->clients = c->next;
-	if (c->next != NULL)
-		c->next->prev = c->prev;
-	s->nclients--;
-	buf_free(&c->out);
-	free(c);
+	return stream_suspend(&c->st);
 }
 
 struct MHD_Response *
 sse_open(struct sse *s, struct MHD_Connection *con, const char *last_id)
 {
-	struct MHD_Response *resp;
 	struct client *c;
 	uint64_t last;
 
-	if (s->nclients >= SSE_MAX_STREAMS || s->stopping)
-		return NULL;
 	c = xcalloc(1, sizeof(*c));
+	if (stream_open(&s->set, &c->st, con) < 0) {
+		free(c);
+		return NULL;
+	}
 	c->s = s;
-	c->con = con;
-	c->next = s->clients;
-	if (s->clients != NULL)
-		s->clients->prev = c;
-	s->clients = c;
-	s->nclients++;
-	buf_printf(&c->out, "retry: %d\n\n", RETRY);
 	if (last_id != NULL && str_to_u64(last_id, &last) == 0 && evring_covers(&s->ring, last)) {
 		c->state = C_STREAM;
 		c->want = last + 1;
 	} else
 		resnap(c);
-	resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, FILL, on_read, c, on_gone);
-	if (resp == NULL)
-		fatalx("cannot make an event stream response");
-	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "text/event-stream");
-	MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
-	MHD_add_response_header(resp, "X-Accel-Buffering", "no");
-	return resp;
+	return stream_response(&c->st, on_read);
 }
 
 msec_t
 sse_tick(struct sse *s, msec_t now)
 {
-	struct client *c;
-
-	if (now >= s->next_keepalive) {
-		s->next_keepalive = now + KEEPALIVE;
-		for (c = s->clients; c != NULL; c = c->next)
-			if (buf_left(&c->out) == 0 && c->state != C_DROP) {
-				buf_puts(&c->out, ": keep-alive\n\n");
-				wake(c);
-			}
-	}
-	return s->next_keepalive;
+	return streams_keepalive(&s->set, now);
 }
 
 void
 sse_stop(struct sse *s)
 {
+	struct stream *st;
 	struct client *c;
 
-	s->stopping = 1;
-	for (c = s->clients; c != NULL; c = c->next) {
+	s->set.stopping = 1;
+	for (st = s->set.head; st != NULL; st = st->next) {
+		c = (struct client *)st;
 		backend_cancel(s->h->be, c);
 		if (c->state == C_SNAPSHOT)
 			c->state = C_END;
-		wake(c);
+		stream_wake(st);
 	}
 }
 
 int
 sse_streams(const struct sse *s)
 {
-	return s->nclients;
+	return s->set.n;
 }
 
 uint64_t

@@ -23,6 +23,14 @@ downing_init(struct downing *d, const struct akc_config *cfg)
 	memset(d, 0, sizeof(*d));
 	d->cfg = cfg;
 	d->stable_deadline = -1;
+	d->stable_after = config_stable_after(cfg, 1);
+}
+
+/* down-all-when-unstable (Akka's rule): after stable-after + max(4 s, 3/4 of it). */
+static msec_t
+unstable_limit(msec_t stable_after)
+{
+	return stable_after + (3 * stable_after / 4 > 4000 ? 3 * stable_after / 4 : 4000);
 }
 
 static int
@@ -258,7 +266,7 @@ auto_down(struct downing *d, const struct mstate *st, uint64_t self, int leader,
 			d->since[k] = now;
 			d->nsince++;
 		}
-		if (leader && k < d->nsince && now - d->since[k] >= d->cfg->stable_after) {
+		if (leader && k < d->nsince && now - d->since[k] >= d->stable_after) {
 			add_down(v, m->uid);
 			n++;
 		}
@@ -266,8 +274,9 @@ auto_down(struct downing *d, const struct mstate *st, uint64_t self, int leader,
 	if (n == 0)
 		return 0;
 	v->decision = DECIDE_DOWN_SOME;
-	snprintf(v->why, sizeof(v->why), "auto-down: %d member%s unreachable for %llds or more",
-	    n, n == 1 ? "" : "s", (long long)d->cfg->stable_after / 1000);
+	snprintf(v->why, sizeof(v->why), "auto-down: %d member%s unreachable for %lld%s or more",
+	    n, n == 1 ? "" : "s", (long long)(d->stable_after % 1000 ? d->stable_after :
+	    d->stable_after / 1000), d->stable_after % 1000 ? "ms" : "s");
 	return 1;
 }
 
@@ -324,7 +333,7 @@ down_indirect(struct downing *d, const struct mstate *st, uint64_t self, msec_t 
 	if (self_ic)
 		add_down(v, self);	/* self last */
 	mstate_free(&rest);
-	d->stable_deadline = now + d->cfg->stable_after;
+	d->stable_deadline = now + d->stable_after;
 	d->unstable_since = 0;
 	return v->ndown > 0;
 }
@@ -340,14 +349,13 @@ downing_next_deadline(const struct downing *d)
 		return -1;
 	if (c->strategy == DOWNING_AUTO_DOWN) {
 		for (k = 0; k < d->nsince; k++)
-			if (t < 0 || d->since[k] + c->stable_after < t)
-				t = d->since[k] + c->stable_after;
+			if (t < 0 || d->since[k] + d->stable_after < t)
+				t = d->since[k] + d->stable_after;
 		return t;
 	}
 	t = d->stable_deadline;
 	if (d->unstable_since > 0) {
-		u = d->unstable_since + c->stable_after +
-		    (3 * c->stable_after / 4 > 4000 ? 3 * c->stable_after / 4 : 4000) + 1;
+		u = d->unstable_since + unstable_limit(d->stable_after) + 1;
 		if (t < 0 || u < t)
 			t = u;
 	}
@@ -360,17 +368,19 @@ downing_tick(struct downing *d, const struct mstate *st, uint64_t self, int lead
 {
 	const struct akc_config *c = d->cfg;
 	uint64_t sig = signature(st, self);
-	msec_t unstable_limit;
 	uint64_t ic[DOWN_MAX];
 	int i, unreachable = 0, nic;
 
 	memset(v, 0, sizeof(*v));
+	/* auto: N is every member in the view, the unreachable ones included */
+	d->n = st->n;
+	d->stable_after = config_stable_after(c, st->n);
 	for (i = 0; i < st->n; i++)
 		if (st->m[i].status != MS_DOWN && !reachable(st, &st->m[i], self))
 			unreachable++;
 	if (sig != d->signature || d->stable_deadline < 0) {
 		d->signature = sig;
-		d->stable_deadline = now + c->stable_after;
+		d->stable_deadline = now + d->stable_after;
 		if (unreachable > 0 && d->unstable_since == 0)
 			d->unstable_since = now;
 	}
@@ -386,8 +396,7 @@ downing_tick(struct downing *d, const struct mstate *st, uint64_t self, int lead
 	if (!leader)
 		return 0;
 	/* down-all-when-unstable: flapping must end, after stable-after + 3/4 of it */
-	unstable_limit = c->stable_after + (3 * c->stable_after / 4 > 4000 ? 3 * c->stable_after / 4 : 4000);
-	if (d->unstable_since > 0 && now - d->unstable_since > unstable_limit &&
+	if (d->unstable_since > 0 && now - d->unstable_since > unstable_limit(d->stable_after) &&
 	    now < d->stable_deadline) {
 		v->decision = DECIDE_DOWN_ALL;
 		snprintf(v->why, sizeof(v->why), "reachability kept changing for %llds",
@@ -402,7 +411,7 @@ downing_tick(struct downing *d, const struct mstate *st, uint64_t self, int lead
 		return 0;
 	targets(st, self, v);
 	/* decided: the next decision waits for a new stable period */
-	d->stable_deadline = now + c->stable_after;
+	d->stable_deadline = now + d->stable_after;
 	d->unstable_since = 0;
 	return v->ndown > 0;
 }

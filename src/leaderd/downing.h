@@ -22,6 +22,8 @@ enum decision {
 
 struct downing {
 	const struct akc_config *cfg;
+	msec_t stable_after;	/* in force: config_stable_after for the last view's N */
+	int n;			/* members in the last view */
 	uint64_t signature;	/* of the unreachable set and Up/Down/Exiting members */
 	msec_t stable_deadline;	/* decide when the signature has not moved until then */
 	msec_t unstable_since;	/* first change while something is unreachable; 0 = stable */

@@ -23,7 +23,11 @@
 
 #define USAGE		"leaderd [-nqv] [-c FILE]"
 #define TICK		1000	/* leader-actions-interval */
-#define LOST_AFTER	5000	/* memberd silent this long: we go too */
+#define LOST_AFTER	5000	/* memberd gone (no socket, nothing listening) this long: we go too */
+#define SLOW_LOG	5000	/* memberd alive but silent: say so at most this often */
+#define CALL_TIMEOUT	2000	/* a call's time to answer, doubled while memberd is slow... */
+#define CALL_TIMEOUT_MAX 16000	/* ...up to this */
+#define ROUND_GAP_MAX	1000	/* rounds on notices are spaced by the last one's time, at most this */
 #define STUCK_LOG	10000	/* no convergence this long: say why */
 #define FULL_EVERY	10000	/* a round at least this often, notices or not */
 
@@ -34,8 +38,23 @@ struct leaderd {
 	int sub, ctl;
 	int dirty;			/* memberd said its state changed */
 	msec_t last_ok, next_tick, next_full, stuck_since, stuck_logged;
+	msec_t slow_since, slow_logged;	/* memberd alive but not answering */
+	msec_t call_timeout;
+	/*
+	 * The cost of reading memberd's state (a full state printed and parsed
+	 * per round, ~28 KB at 200 members): a round on a notice waits until
+	 * next_round, the last round's own duration after its end, so at most
+	 * half of the time goes to it however often the state changes; and a
+	 * round asks for the state only if its seq moved (st, seq: the last one).
+	 */
+	msec_t round_sent, next_round;
+	struct mstate st;
+	uint64_t st_seq;
+	int have_st;
+	unsigned long rounds, unchanged;	/* counted for the status answer */
 	int settled;			/* nothing time-driven to decide until the state changes */
 	struct downing down;
+	msec_t shown_stable_after;	/* the stable-after last logged */
 	int was_leader;
 	int exit_code, done;
 	uint64_t applied_seq;
@@ -85,6 +104,16 @@ on_ctl(int fd, short ev, void *arg)
 		cJSON_AddBoolToObject(r, "ok", 1);
 		cJSON_AddBoolToObject(r, "leader", l->was_leader);
 		cJSON_AddStringToObject(r, "strategy", config_strategy_name(l->cfg.strategy));
+		/* the value in force: with auto it follows the members in the view */
+		cJSON_AddNumberToObject(r, "stable_after_ms", (double)l->down.stable_after);
+		cJSON_AddBoolToObject(r, "stable_after_auto", l->cfg.stable_after == STABLE_AFTER_AUTO);
+		cJSON_AddNumberToObject(r, "members", l->down.n);
+		/* rounds, and how many of them memberd could leave the state out of */
+		cJSON_AddNumberToObject(r, "rounds", (double)l->rounds);
+		cJSON_AddNumberToObject(r, "rounds_unchanged", (double)l->unchanged);
+		if (l->slow_since != 0)
+			cJSON_AddNumberToObject(r, "memberd_silent_ms", (double)(clock_mono_ms() -
+			    l->slow_since));
 		txt = json_print(r);
 		(void)nn_send(l->ctl, txt, strlen(txt), NN_DONTWAIT);
 		cJSON_free(txt);
@@ -168,16 +197,44 @@ send_actions(struct leaderd *l, uint64_t seq, cJSON *acts, int weakly_up, msec_t
 	acall_call(l->mctl, req, 2000, on_actions, sa, now);
 }
 
-/* memberd answered (or not): it goes, we go (after LOST_AFTER). */
+/*
+ * memberd answered (or not). Gone (no socket, or nothing listens on it):
+ * it goes, we go after LOST_AFTER, so systemd restarts the pair. Alive but
+ * silent (busy: 200 nodes on 2 cores answer late): we wait, with longer
+ * calls, and say so every SLOW_LOG.
+ */
 static void
-heard_memberd(struct leaderd *l, const char *err, msec_t now)
+heard_memberd(struct leaderd *l, const char *what, const char *err, msec_t now)
 {
-	if (err == NULL)
+	char why[512];
+
+	if (err == NULL) {
+		if (l->slow_since != 0)
+			log_notice("memberd answers again, after %.1fs without an answer",
+			    (double)(now - l->slow_since) / 1000);
 		l->last_ok = now;
-	else if (now - l->last_ok > LOST_AFTER) {
-		log_warnx("lost memberd: %s", err);
-		l->exit_code = 1;
-		l->done = 1;
+		l->slow_since = 0;
+		l->call_timeout = CALL_TIMEOUT;
+		return;
+	}
+	if (sock_ipc_access(&l->cfg, SOCK_MEMBERD_CTL, why, sizeof(why)) != 0) {
+		if (now - l->last_ok > LOST_AFTER) {
+			log_warnx("lost memberd: %s", err);
+			l->exit_code = 1;
+			l->done = 1;
+		} else
+			log_debug("memberd: %s", err);
+		return;
+	}
+	if (l->slow_since == 0)
+		l->slow_since = l->last_ok;
+	if (l->call_timeout < CALL_TIMEOUT_MAX)
+		l->call_timeout *= 2;
+	if (now - l->slow_logged >= SLOW_LOG) {
+		l->slow_logged = now;
+		log_warnx("memberd is slow: no answer to '%s' for %.1fs (it is running: its "
+		    "socket accepts connections); waiting, %llds a call", what,
+		    (double)(now - l->slow_since) / 1000, (long long)l->call_timeout / 1000);
 	} else
 		log_debug("memberd: %s", err);
 }
@@ -186,14 +243,14 @@ static void
 on_ping(void *arg, const cJSON *rsp, const char *err, msec_t now)
 {
 	(void)rsp;
-	heard_memberd(arg, err, now);
+	heard_memberd(arg, CTL_PING, err, now);
 }
 
 /* Between rounds: is memberd still there? */
 static void
 check_memberd(struct leaderd *l, msec_t now)
 {
-	acall_call(l->mctl, ctl_request(CTL_PING), 2000, on_ping, l, now);
+	acall_call(l->mctl, ctl_request(CTL_PING), l->call_timeout, on_ping, l, now);
 }
 
 static void
@@ -241,6 +298,20 @@ apply_downing(struct leaderd *l, const struct mstate *st, uint64_t self, msec_t 
 	return 0;
 }
 
+/* stable-after = auto: operators see the value in force whenever it changes. */
+static void
+show_stable_after(struct leaderd *l)
+{
+	if (l->cfg.strategy == DOWNING_NONE || l->cfg.stable_after != STABLE_AFTER_AUTO ||
+	    l->down.stable_after == l->shown_stable_after)
+		return;
+	log_notice("stable-after (auto) is now %lldms for %d members: max(1s, heartbeat-interval "
+	    "%lldms + gossip-interval %lldms x %d hops)", (long long)l->down.stable_after,
+	    l->down.n, (long long)l->cfg.heartbeat_interval, (long long)l->cfg.gossip_interval,
+	    config_gossip_hops(l->down.n));
+	l->shown_stable_after = l->down.stable_after;
+}
+
 /* Whether the policy's clock runs: a strategy is set and someone is unreachable. */
 static int
 downing_pending(const struct leaderd *l, const struct mstate *st, uint64_t self)
@@ -255,6 +326,30 @@ downing_pending(const struct leaderd *l, const struct mstate *st, uint64_t self)
 }
 
 /*
+ * The state in an answer to CTL_STATE into l->st, unless memberd said it is
+ * still the one l->st holds. -1 on a bad answer.
+ */
+static int
+read_state(struct leaderd *l, const cJSON *rsp, uint64_t seq)
+{
+	int same = 0;
+
+	/* an older memberd sends the state every time: never "unchanged" then */
+	if (json_bool(rsp, "unchanged", &same) == 0 && same && l->have_st && seq == l->st_seq) {
+		l->unchanged++;
+		return 0;
+	}
+	mstate_free(&l->st);
+	mstate_init(&l->st);
+	l->have_st = 0;
+	if (mstate_from_json(cJSON_GetObjectItemCaseSensitive(rsp, "state"), &l->st) < 0)
+		return -1;
+	l->have_st = 1;
+	l->st_seq = seq;
+	return 0;
+}
+
+/*
  * One leader round: memberd's state has come (the answer to round_once's
  * call); decide, and send the decisions tagged with the state seq.
  */
@@ -262,57 +357,62 @@ static void
 on_round(void *arg, const cJSON *rsp, const char *err, msec_t now)
 {
 	struct leaderd *l = arg;
-	struct mstate st;
+	struct mstate *stp = &l->st;
 	struct u64set confirmed = { 0 };
 	uint64_t self, seq;
 	int conv = 0, member = 0, li, timed = 0;
+	msec_t took = now - l->round_sent;
 
-	heard_memberd(l, err, now);
+	heard_memberd(l, CTL_STATE, err, now);
+	/* the next round on a notice waits as long as this one took (see struct leaderd) */
+	l->next_round = now + (took < ROUND_GAP_MAX ? took : ROUND_GAP_MAX);
 	if (rsp == NULL)
 		return;
 	l->settled = 0;
-	mstate_init(&st);
+	l->rounds++;
 	if (json_u64(rsp, "state_seq", &seq) < 0 || json_u64(rsp, "self", &self) < 0 ||
 	    json_bool(rsp, "member", &member) < 0 || json_bool(rsp, "convergence", &conv) < 0 ||
-	    mstate_from_json(cJSON_GetObjectItemCaseSensitive(rsp, "state"), &st) < 0 ||
 	    u64set_from_json(cJSON_GetObjectItemCaseSensitive(rsp, "exiting_confirmed"),
-	    &confirmed, 100000) < 0) {
+	    &confirmed, 100000) < 0 || read_state(l, rsp, seq) < 0) {
 		log_warnx("bad state from memberd");
-		goto out;
+		u64set_free(&confirmed);
+		return;
 	}
 	if (!member) {
 		l->settled = 1;
 		goto out;
 	}
-	li = mstate_leader_for(&st, NULL, self);
-	if ((li >= 0 && st.m[li].uid == self) != l->was_leader) {
+	li = mstate_leader_for(stp, NULL, self);
+	if ((li >= 0 && stp->m[li].uid == self) != l->was_leader) {
 		l->was_leader = !l->was_leader;
 		log_notice("this node is %s the leader", l->was_leader ? "now" : "no longer");
 	}
-	timed = downing_pending(l, &st, self);
-	if (apply_downing(l, &st, self, now))
+	timed = downing_pending(l, stp, self);
+	if (apply_downing(l, stp, self, now)) {
+		show_stable_after(l);
 		goto out;
+	}
+	show_stable_after(l);
 	if (!l->was_leader) {
 		l->settled = 1;	/* becoming leader comes with a state change */
 		goto out;
 	}
 	if (!conv) {
-		log_stuck(l, &st, now);
+		log_stuck(l, stp, now);
 		if (l->cfg.allow_weakly_up > 0 && now - l->stuck_since >= l->cfg.allow_weakly_up &&
 		    seq != l->applied_seq)
-			send_actions(l, seq, leader_weakly_up(&st, self, l->cfg.min_nr_of_members), 1,
+			send_actions(l, seq, leader_weakly_up(stp, self, l->cfg.min_nr_of_members), 1,
 			    now);
 		goto out;
 	}
 	l->stuck_since = 0;
 	if (seq != l->applied_seq)
-		send_actions(l, seq, leader_actions(&st, self, conv, &confirmed,
+		send_actions(l, seq, leader_actions(stp, self, conv, &confirmed,
 		    l->cfg.min_nr_of_members), 0, now);
 	l->settled = !l->dirty;
 out:
 	if (timed)
 		l->settled = 0;	/* the downing clock needs ticks */
-	mstate_free(&st);
 	u64set_free(&confirmed);
 	/* the downing decision is due between ticks: be there on time */
 	if (!l->settled) {
@@ -326,7 +426,13 @@ out:
 static void
 round_once(struct leaderd *l, msec_t now)
 {
-	acall_call(l->mctl, ctl_request(CTL_STATE), 2000, on_round, l, now);
+	cJSON *req = ctl_request(CTL_STATE);
+
+	/* memberd leaves the state out when it is still the one we have */
+	if (l->have_st)
+		json_add_u64(req, "unless_seq", l->st_seq);
+	l->round_sent = now;
+	acall_call(l->mctl, req, l->call_timeout, on_round, l, now);
 }
 
 int
@@ -361,10 +467,18 @@ main(int argc, char **argv)
 	loop_watch(l.loop, sock_rcvfd(l.ctl), POLLIN, on_ctl, &l);
 	l.mctl = acall_new(l.loop, &l.cfg, SOCK_MEMBERD_CTL);
 	downing_init(&l.down, &l.cfg);
-	log_info("%s: downing strategy %s%s", l.cfg.name, config_strategy_name(l.cfg.strategy),
+	if (l.cfg.stable_after == STABLE_AFTER_AUTO)
+		snprintf(addr, sizeof(addr), "auto (from the members in the view)");
+	else
+		snprintf(addr, sizeof(addr), "%lldms", (long long)l.cfg.stable_after);
+	log_info("%s: downing strategy %s%s, stable-after %s", l.cfg.name,
+	    config_strategy_name(l.cfg.strategy),
 	    l.cfg.strategy == DOWNING_NONE ? " (unreachable members stay until akc-down)" :
-	    l.cfg.strategy == DOWNING_AUTO_DOWN ? " (a partition makes two clusters: see akc(7))" : "");
+	    l.cfg.strategy == DOWNING_AUTO_DOWN ? " (a partition makes two clusters: see akc(7))" : "",
+	    addr);
 	l.last_ok = clock_mono_ms();
+	l.call_timeout = CALL_TIMEOUT;
+	mstate_init(&l.st);
 	l.dirty = 1;
 	daemon_notify("READY=1");
 	while (!l.done) {
@@ -376,17 +490,20 @@ main(int argc, char **argv)
 		now = clock_mono_ms();
 		acall_tick(l.mctl, now);
 		/*
-		 * A round reads memberd's whole state: do it when memberd says
-		 * the state changed, every tick while something time-driven may
-		 * be due (no convergence yet), and every FULL_EVERY in case a
-		 * notice was lost; otherwise a tick only checks memberd is alive.
+		 * A round reads memberd's state: do it when memberd says the
+		 * state changed (not sooner than next_round), every tick while
+		 * something time-driven may be due (no convergence yet), and
+		 * every FULL_EVERY in case a notice was lost; otherwise a tick
+		 * only checks memberd is alive. memberd sends the whole state
+		 * only when it is not the one we hold (unless_seq).
 		 * Calls go out one at a time and are answered in the loop: a
 		 * slow memberd holds up the next round, never our control
 		 * socket. A round waits until the last one's calls are done.
 		 */
 		if (acall_pending(l.mctl) > 0)
 			;
-		else if (l.dirty || (now >= l.next_tick && !l.settled) || now >= l.next_full) {
+		else if ((l.dirty && now >= l.next_round) || (now >= l.next_tick && !l.settled) ||
+		    now >= l.next_full) {
 			l.dirty = 0;
 			l.next_tick = now + TICK;
 			l.next_full = now + FULL_EVERY;
@@ -400,10 +517,12 @@ main(int argc, char **argv)
 			if (acall_pending(l.mctl) > 0)
 				loop_poll(l.loop, acall_deadline(l.mctl));
 			else
-				loop_poll(l.loop, l.dirty ? now : l.next_tick);
+				loop_poll(l.loop, l.dirty && l.next_round < l.next_tick ?
+				    (l.next_round > now ? l.next_round : now) : l.next_tick);
 		}
 	}
 	acall_free(l.mctl);
+	mstate_free(&l.st);
 	daemon_notify("STOPPING=1");
 	nn_term();
 	return l.exit_code;

@@ -273,6 +273,8 @@ control_dispatch(struct node *n, const cJSON *req, uint64_t event_seq, msec_t no
 	if (strcmp(cmd, CTL_STATUS) == 0)
 		return status(n, now);
 	if (strcmp(cmd, CTL_STATE) == 0) {
+		uint64_t have;
+
 		r = reply(1);
 		json_add_u64(r, "state_seq", n->state_seq);
 		json_add_u64(r, "self", n->self.uid);
@@ -281,7 +283,11 @@ control_dispatch(struct node *n, const cJSON *req, uint64_t event_seq, msec_t no
 		cJSON_AddNumberToObject(r, "exit_code", n->exit_code);
 		cJSON_AddBoolToObject(r, "convergence", node_convergence(n));
 		add_majority(r, n);
-		cJSON_AddItemToObject(r, "state", mstate_to_json(&n->st));
+		/* leaderd asks every second while it waits: the same state is not printed again */
+		if (json_u64(req, "unless_seq", &have) == 0 && have == n->state_seq)
+			cJSON_AddBoolToObject(r, "unchanged", 1);
+		else
+			cJSON_AddItemToObject(r, "state", mstate_to_json(&n->st));
 		cJSON_AddItemToObject(r, "exiting_confirmed", u64set_to_json(&n->exiting_confirmed));
 		return r;
 	}

@@ -6,6 +6,7 @@
 #include "node.h"
 #include "node-int.h"
 #include "proto.h"
+#include "xmalloc.h"
 
 #define PUSH_FANOUT	3	/* peers told at once of a new version */
 #ifndef PUSH_BUDGET
@@ -94,8 +95,7 @@ pick_targets(struct node *n, int *out, int k, int unseen_only)
 {
 	int *cand, nc = 0, i, picked = 0, pass;
 
-	if ((cand = malloc((size_t)(n->st.n + 1) * sizeof(*cand))) == NULL)
-		fatal("malloc");
+	cand = xreallocarray(NULL, (size_t)n->st.n + 1, sizeof(*cand));
 	for (pass = 0; pass < 2 && picked < k; pass++) {
 		nc = 0;
 		for (i = 0; i < n->st.n; i++) {

@@ -8,6 +8,7 @@
 #include "node.h"
 #include "node-int.h"
 #include "proto.h"
+#include "xmalloc.h"
 
 static uint64_t
 ring_hash(uint64_t x)
@@ -44,8 +45,7 @@ keep_monitor(struct node *n, const struct member *m, msec_t now)
 	struct monitor *mo = find_monitor(n, m->uid);
 
 	if (mo == NULL) {
-		if ((n->mon = realloc(n->mon, (size_t)(n->nmon + 1) * sizeof(*n->mon))) == NULL)
-			fatal("realloc");
+		n->mon = xreallocarray(n->mon, (size_t)n->nmon + 1, sizeof(*n->mon));
 		mo = &n->mon[n->nmon++];
 		memset(mo, 0, sizeof(*mo));
 		mo->uid = m->uid;
@@ -84,8 +84,7 @@ update_ring(struct node *n, msec_t now)
 	for (i = 0; i < n->nmon; i++)
 		n->mon[i].keep = 0;
 	if (n->phase == PHASE_MEMBER && n->st.n > 1) {
-		if ((ring = malloc((size_t)n->st.n * sizeof(*ring))) == NULL)
-			fatal("malloc");
+		ring = xreallocarray(NULL, (size_t)n->st.n, sizeof(*ring));
 		for (i = 0; i < n->st.n; i++)
 			ring[count++] = n->st.m[i].uid;
 		qsort(ring, (size_t)count, sizeof(*ring), ring_cmp);
@@ -310,8 +309,7 @@ hb_sender(struct node *n, uint64_t uid, msec_t now)
 			n->hbseen[i] = n->hbseen[--n->nhbseen];
 		else
 			i++;
-	if ((n->hbseen = realloc(n->hbseen, (size_t)(n->nhbseen + 1) * sizeof(*n->hbseen))) == NULL)
-		fatal("realloc");
+	n->hbseen = xreallocarray(n->hbseen, (size_t)n->nhbseen + 1, sizeof(*n->hbseen));
 	memset(&n->hbseen[n->nhbseen], 0, sizeof(*n->hbseen));
 	n->hbseen[n->nhbseen].uid = uid;
 	n->hbseen[n->nhbseen].at = -1;

@@ -16,6 +16,7 @@
 #include "node.h"
 #include "node-int.h"
 #include "proto.h"
+#include "xmalloc.h"
 
 #define EXIT_GRACE	300	/* ms to flush last messages before exiting */
 #define TOMBSTONE_TTL	(24LL * 3600 * 1000)	/* a removed uid is remembered this long */
@@ -92,9 +93,7 @@ fresh_n(struct node *n, uint64_t uid, uint64_t c, msec_t now)
 				k++;
 		if (n->nseen_n == n->seen_ncap) {
 			n->seen_ncap = n->seen_ncap ? 2 * n->seen_ncap : 64;
-			if ((n->seen_n = realloc(n->seen_n,
-			    (size_t)n->seen_ncap * sizeof(*n->seen_n))) == NULL)
-				fatal("realloc");
+			n->seen_n = xreallocarray(n->seen_n, (size_t)n->seen_ncap, sizeof(*n->seen_n));
 		}
 		memmove(&n->seen_n[lo + 1], &n->seen_n[lo],
 		    (size_t)(n->nseen_n - lo) * sizeof(*n->seen_n));
@@ -121,8 +120,7 @@ deliver(struct node *n, cJSON *msg)
 {
 	if (n->nrelay == n->relaycap) {
 		n->relaycap = n->relaycap ? n->relaycap * 2 : 16;
-		if ((n->relay_in = realloc(n->relay_in, (size_t)n->relaycap * sizeof(*n->relay_in))) == NULL)
-			fatal("realloc");
+		n->relay_in = xreallocarray(n->relay_in, (size_t)n->relaycap, sizeof(*n->relay_in));
 	}
 	n->relay_in[n->nrelay++] = msg;
 	n->relayed_in++;
@@ -133,8 +131,7 @@ send_to(struct node *n, const char *address, cJSON *msg)
 {
 	if (n->nout == n->outcap) {
 		n->outcap = n->outcap ? n->outcap * 2 : 16;
-		if ((n->out = realloc(n->out, (size_t)n->outcap * sizeof(*n->out))) == NULL)
-			fatal("realloc");
+		n->out = xreallocarray(n->out, (size_t)n->outcap, sizeof(*n->out));
 	}
 	snprintf(n->out[n->nout].address, sizeof(n->out[n->nout].address), "%s", address);
 	n->out[n->nout].msg = msg;
@@ -159,11 +156,7 @@ reset_to(struct node *n, const char *address)
 	for (i = 0; i < n->nreset; i++)
 		if (strcmp(n->resets[i], address) == 0)
 			return;
-	if (n->nreset == n->resetcap) {
-		n->resetcap = n->resetcap ? n->resetcap * 2 : 8;
-		if ((n->resets = realloc(n->resets, (size_t)n->resetcap * sizeof(*n->resets))) == NULL)
-			fatal("realloc");
-	}
+	GROW(n->resets, n->nreset, n->resetcap);
 	snprintf(n->resets[n->nreset++], CONF_ADDR_MAX, "%s", address);
 }
 

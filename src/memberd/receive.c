@@ -8,6 +8,7 @@
 #include "node.h"
 #include "node-int.h"
 #include "proto.h"
+#include "xmalloc.h"
 
 int
 parse_from(struct node *n, const cJSON *msg, struct from *f)
@@ -187,9 +188,8 @@ node_receive(struct node *n, const cJSON *msg, msec_t now)
 		else {
 			if (n->nkeys_in == n->keys_incap) {
 				n->keys_incap = n->keys_incap ? 2 * n->keys_incap : 4;
-				if ((n->keys_in = realloc(n->keys_in,
-				    (size_t)n->keys_incap * sizeof(*n->keys_in))) == NULL)
-					fatal("realloc");
+				n->keys_in = xreallocarray(n->keys_in, (size_t)n->keys_incap,
+				    sizeof(*n->keys_in));
 			}
 			n->keys_in[n->nkeys_in++] = cJSON_Duplicate(msg, 1);
 		}

@@ -1,8 +1,9 @@
 /*
  * keeper.c: singletond's processes: the singleton's and the standby's
  * keepers, forked with all they need built first, stopped by signals to
- * their process groups, reaped, restarted after a backoff. When each runs
- * is sm.c's decision; this file only acts on it.
+ * their process groups and reaped. When each starts, stops or is killed
+ * (and the backoff after a crash) is sm.c's decision, through proc.c; this
+ * file only carries it out and tells sm.c when one exits.
  */
 #include <fcntl.h>
 #include <signal.h>
@@ -185,37 +186,32 @@ spawn(struct sgd *d, int standby)
 void
 reap(struct sgd *d, msec_t now)
 {
-	int status, pri;
+	int status, pri, asked;
 	pid_t pid;
 
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
 		if (pid == d->standby && pid > 0) {
-			log_msg(d->standby_stopping ? LOG_INFO : LOG_WARNING,
+			/* asked to stop: routine; on its own: a crash, restarted after a backoff */
+			log_msg(d->sm.standby.state == PROC_STOPPING ? LOG_INFO : LOG_WARNING,
 			    "standby of %s (pid %d) %s %d", d->sc.name, (int)pid,
 			    WIFEXITED(status) ? "exited with status" : "killed by signal",
 			    WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
 			kill(-pid, SIGKILL);
 			d->standby = 0;
-			if (!d->standby_stopping) {
-				/* on its own: again after a backoff */
-				d->standby_backoff = d->standby_backoff ? 2 * d->standby_backoff : SG_BACKOFF_MIN;
-				if (d->standby_backoff > SG_BACKOFF_MAX)
-					d->standby_backoff = SG_BACKOFF_MAX;
-				d->standby_restart_at = now + d->standby_backoff;
-			}
-			d->standby_stopping = 0;
+			sg_standby_exited(&d->sm, now);
 			continue;
 		}
 		if (pid != d->child)
 			continue;
 		/* stopped as asked: part of a move (notice); on its own: a crash (warning) */
-		pri = d->sm.child == CH_STOPPING ? LOG_NOTICE : LOG_WARNING;
+		asked = d->sm.child.state == PROC_STOPPING;
+		pri = asked ? LOG_NOTICE : LOG_WARNING;
 		if (WIFEXITED(status))
 			log_msg(pri, "singleton %s (pid %d) exited with status %d%s", d->sc.name, (int)pid,
-			    WEXITSTATUS(status), d->sm.child == CH_STOPPING ? "" : ": restarting it after a backoff");
+			    WEXITSTATUS(status), asked ? "" : ": restarting it after a backoff");
 		else
 			log_msg(pri, "singleton %s (pid %d) killed by signal %d%s", d->sc.name, (int)pid,
-			    WTERMSIG(status), d->sm.child == CH_STOPPING ? "" : ": restarting it after a backoff");
+			    WTERMSIG(status), asked ? "" : ": restarting it after a backoff");
 		d->child = 0;
 		/* the process group: nothing it started may outlive it */
 		kill(-pid, SIGKILL);
@@ -233,35 +229,34 @@ reap(struct sgd *d, msec_t now)
 static void
 standby_actions(struct sgd *d, msec_t now)
 {
-	int want = d->sc.standby_command[0] != '\0' && !d->stopping && !d->memberd_gone &&
-	    sg_standby_wanted(&d->sm);
-
-	if (want && d->standby == 0 && now >= d->standby_restart_at) {
-		if (spawn(d, 1) == 0)
-			log_info("standby of %s started as pid %d", d->sc.name, (int)d->standby);
-		else
-			d->standby_restart_at = now + SG_BACKOFF_MIN;
-	} else if (!want && d->standby > 0 && !d->standby_stopping) {
+	switch (sg_standby_action(&d->sm, now)) {
+	case ACT_START:
+		if (spawn(d, 1) < 0) {
+			sg_standby_exited(&d->sm, now);
+			break;
+		}
+		log_info("standby of %s started as pid %d", d->sc.name, (int)d->standby);
+		break;
+	case ACT_TERM:
 		log_info("stopping the standby of %s (pid %d)", d->sc.name, (int)d->standby);
-		kill(-d->standby, SIGTERM);
-		d->standby_stopping = 1;
-		d->standby_kill_at = now + d->sc.stop_timeout;
-		d->standby_backoff = 0;
-		d->standby_restart_at = 0;
-	} else if (d->standby_stopping && d->standby > 0 && now >= d->standby_kill_at) {
+		if (d->standby > 0)
+			kill(-d->standby, SIGTERM);
+		break;
+	case ACT_KILL:
 		log_warnx("standby of %s (pid %d) did not stop in time: SIGKILL", d->sc.name, (int)d->standby);
-		kill(-d->standby, SIGKILL);
-		d->standby_kill_at = now + 1000;
+		if (d->standby > 0)
+			kill(-d->standby, SIGKILL);
+		break;
+	case ACT_NONE:
+		break;
 	}
 }
 
+/* The standby first: sm.c starts the singleton only once the standby has gone. */
 void
 child_actions(struct sgd *d, msec_t now)
 {
 	standby_actions(d, now);
-	/* the singleton starts only once the standby (same state, say) has gone */
-	if (d->standby > 0 && d->sm.state == SG_OLDEST && d->sm.child == CH_IDLE)
-		return;
 	switch (sg_child_action(&d->sm, now)) {
 	case ACT_START:
 		if (spawn(d, 0) < 0) {

@@ -169,6 +169,7 @@ on_state_answer(void *arg, const cJSON *rsp, const char *err, msec_t now)
 		const cJSON *q = cJSON_GetObjectItemCaseSensitive(rsp, "majority");
 		long have = 0, of = 0;
 		int ok = 0;
+		msec_t margin;
 
 		/* absent or malformed: no majority shown, so no singleton here */
 		if (q == NULL || json_bool(q, "ok", &ok) < 0) {
@@ -179,6 +180,17 @@ on_state_answer(void *arg, const cJSON *rsp, const char *err, msec_t now)
 			json_int(q, "remembered", 0, 1L << 30, &of);
 		}
 		d->sm.majority = ok;
+		/*
+		 * stable-after = auto: the margin follows N as leaderd's clock
+		 * does; the remembered members include those downed and
+		 * removed, so N is not smaller than the one the Down came from.
+		 */
+		margin = sg_margin(&d->cfg, st.n > (int)of ? st.n : (int)of);
+		if (margin != d->sm.margin)	/* only stable-after = auto changes it */
+			log_info("singleton %s: removal margin now %lldms (stable-after auto, "
+			    "for %d members in view or remembered)", d->sc.name, (long long)margin,
+			    st.n > (int)of ? st.n : (int)of);
+		d->sm.margin = margin;
 		sg_view(&d->sm, &st, self, clock_wall_ms(), now);
 		if (d->sm.minority_wait && now >= d->minority_said) {
 			log_warnx("singleton %s: this node is the oldest but does not see a majority "
@@ -569,14 +581,14 @@ on_ctl(int fd, short ev, void *arg)
 				cJSON_AddStringToObject(r, "running_on", d->running_on_name);
 			else
 				cJSON_AddNullToObject(r, "running_on");
-			cJSON_AddBoolToObject(r, "running_here", d->sm.child != CH_IDLE);
+			cJSON_AddBoolToObject(r, "running_here", d->sm.child.state != PROC_IDLE);
 			if (d->child > 0)
 				cJSON_AddNumberToObject(r, "pid", d->child);
 			/* standby-command runs here (master --standby, for the master) */
 			cJSON_AddBoolToObject(r, "standby_here", d->standby > 0);
 			if (d->standby > 0)
 				cJSON_AddNumberToObject(r, "standby_pid", d->standby);
-			cJSON_AddNumberToObject(r, "restarts", d->sm.restarts);
+			cJSON_AddNumberToObject(r, "restarts", d->sm.child.restarts);
 			cJSON_AddStringToObject(r, "endpoint", d->endpoint);
 			p = cJSON_AddObjectToObject(r, "proxy");
 			cJSON_AddNumberToObject(p, "buffered", d->px.n);
@@ -719,7 +731,7 @@ main(int argc, char **argv)
 		return 1;
 	d.mctl = acall_new(d.loop, &d.cfg, SOCK_MEMBERD_CTL);
 	now = clock_mono_ms();
-	sg_init(&d.sm, &d.sc, sg_margin(&d.cfg));
+	sg_init(&d.sm, &d.sc, sg_margin(&d.cfg, 1));
 	if (getrandom(&rid_base, sizeof(rid_base), 0) != sizeof(rid_base))
 		rid_base = (uint64_t)clock_wall_ms() << 20;
 	proxy_init(&d.px, d.sc.buffer_size, d.sc.request_timeout, (rid_base & 0xffffffffffULL) << 12);
@@ -780,13 +792,9 @@ main(int argc, char **argv)
 		for (i = 0; i < d.ninf; i++)
 			if (now - d.inf[i].at > d.sc.request_timeout)
 				d.inf[i--] = d.inf[--d.ninf];
-		if (d.sm.state == SG_STOPPING && d.sm.child == CH_IDLE && d.standby == 0)
+		if (sg_done(&d.sm))
 			break;
 		deadline = now + FETCH_EVERY;
-		if (d.standby_stopping)
-			earliest(&deadline, d.standby_kill_at);
-		else if (d.standby == 0 && d.standby_restart_at > now)
-			earliest(&deadline, d.standby_restart_at);
 		earliest(&deadline, sg_next_deadline(&d.sm));
 		earliest(&deadline, proxy_next_deadline(&d.px));
 		if (d.sm.state != SG_OLDEST && d.sm.oldest.uid != 0)

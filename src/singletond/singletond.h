@@ -55,8 +55,6 @@ struct sgd {
 
 	pid_t child;
 	pid_t standby;		/* the standby command's keeper, or 0 */
-	int standby_stopping;
-	msec_t standby_kill_at, standby_restart_at, standby_backoff;
 	uint32_t next_cid;
 	struct inflight *inf;
 	int ninf, capinf;

@@ -19,7 +19,7 @@ sg_state_name(enum sg_state s)
 }
 
 msec_t
-sg_margin(const struct akc_config *cfg)
+sg_margin(const struct akc_config *cfg, int n)
 {
 	/*
 	 * As Akka: the explicit margin, else the downing strategy's: a member
@@ -29,7 +29,7 @@ sg_margin(const struct akc_config *cfg)
 	 */
 	if (cfg->down_removal_margin > 0 || cfg->strategy == DOWNING_NONE)
 		return cfg->down_removal_margin;
-	return cfg->stable_after;
+	return config_stable_after(cfg, n);
 }
 
 void
@@ -40,8 +40,9 @@ sg_init(struct singleton *s, const struct conf_singleton *c, msec_t margin)
 	snprintf(s->role, sizeof(s->role), "%s", c->role);
 	s->margin = margin;
 	s->retry = c->hand_over_retry > 0 ? c->hand_over_retry : 1000;
-	s->stop_timeout = c->stop_timeout;
-	s->backoff = SG_BACKOFF_MIN;
+	proc_init(&s->child, c->stop_timeout);
+	proc_init(&s->standby, c->stop_timeout);
+	s->has_standby = c->standby_command[0] != '\0';
 	s->state = SG_START;
 }
 
@@ -231,7 +232,7 @@ step(struct singleton *s, msec_t now)
 		case SG_HANDING_OVER:
 			if (s->hand_to == 0 && s->oldest.uid != s->self)
 				s->hand_to = s->oldest.uid;
-			if (s->child == CH_IDLE) {
+			if (s->child.state == PROC_IDLE) {
 				s->retired = 1;	/* the next oldest may start at once */
 				go(s, SG_HANDED, "stopped");
 				send(s, s->hand_to, SG_HAND_OVER_DONE);
@@ -350,7 +351,7 @@ sg_receive(struct singleton *s, uint64_t from, const char *m, msec_t now)
 			break;
 		case SG_HANDING_OVER:
 		case SG_STOPPING:
-			if (s->child != CH_IDLE) {
+			if (s->child.state != PROC_IDLE) {
 				if (s->hand_to == 0)
 					s->hand_to = from;
 				send(s, from, SG_HAND_OVER_PROGRESS);
@@ -386,6 +387,31 @@ sg_tick(struct singleton *s, msec_t now)
 	step(s, now);
 }
 
+static void
+earliest(msec_t *d, msec_t t)
+{
+	if (t >= 0 && (*d < 0 || t < *d))
+		*d = t;
+}
+
+/*
+ * Whether the child may run: on the oldest, and, to start, once the
+ * standby has gone (a running child never has a standby beside it: the
+ * standby is not wanted while the child is not idle).
+ */
+static int
+child_wanted(const struct singleton *s)
+{
+	return s->state == SG_OLDEST &&
+	    (s->child.state != PROC_IDLE || s->standby.state == PROC_IDLE);
+}
+
+static int
+standby_wanted(const struct singleton *s)
+{
+	return s->has_standby && sg_standby_wanted(s);
+}
+
 msec_t
 sg_next_deadline(const struct singleton *s)
 {
@@ -397,58 +423,50 @@ sg_next_deadline(const struct singleton *s)
 		if (blockers(s, s->now, &until) > 0 && until >= 0 && until < d)
 			d = until;
 	}
-	if (s->child == CH_STOPPING && (d < 0 || s->kill_at < d))
-		d = s->kill_at;
-	if (s->child == CH_IDLE && s->state == SG_OLDEST && (d < 0 || s->restart_at < d))
-		d = s->restart_at;
+	/* a child waiting for the standby to go: the standby's exit wakes us */
+	earliest(&d, proc_deadline(&s->child, child_wanted(s)));
+	earliest(&d, proc_deadline(&s->standby, standby_wanted(s)));
 	return d;
 }
 
-enum sg_action
+enum proc_action
 sg_child_action(struct singleton *s, msec_t now)
 {
-	int want = s->state == SG_OLDEST;
-
-	if (want && s->child == CH_IDLE && now >= s->restart_at) {
-		s->child = CH_RUNNING;
-		s->child_started = now;
-		return ACT_START;
-	}
-	if (!want && s->child == CH_RUNNING) {
-		s->child = CH_STOPPING;
-		s->kill_at = now + s->stop_timeout;
-		return ACT_TERM;
-	}
-	if (s->child == CH_STOPPING && now >= s->kill_at) {
-		s->kill_at = now + 1000;
-		return ACT_KILL;
-	}
-	return ACT_NONE;
+	return proc_action(&s->child, child_wanted(s), now);
 }
 
 void
 sg_child_exited(struct singleton *s, msec_t now)
 {
-	if (s->child == CH_RUNNING) {
-		/* on its own: again after a backoff, while we are the oldest */
-		if (now - s->child_started >= SG_BACKOFF_RESET)
-			s->backoff = SG_BACKOFF_MIN;
-		s->restart_at = now + s->backoff;
-		s->backoff = s->backoff * 2 > SG_BACKOFF_MAX ? SG_BACKOFF_MAX : s->backoff * 2;
-		s->restarts++;
-	} else {
-		s->restart_at = now;
-		s->backoff = SG_BACKOFF_MIN;
-	}
-	s->child = CH_IDLE;
+	/* crashed: again after a backoff, while we are the oldest; stopped: moves on */
+	proc_exited(&s->child, now);
 	step(s, now);
+}
+
+enum proc_action
+sg_standby_action(struct singleton *s, msec_t now)
+{
+	return proc_action(&s->standby, standby_wanted(s), now);
+}
+
+void
+sg_standby_exited(struct singleton *s, msec_t now)
+{
+	proc_exited(&s->standby, now);
+}
+
+int
+sg_done(const struct singleton *s)
+{
+	return s->state == SG_STOPPING && s->child.state == PROC_IDLE &&
+	    s->standby.state == PROC_IDLE;
 }
 
 int
 sg_hold_exit(const struct singleton *s)
 {
 	return s->state == SG_OLDEST || s->state == SG_HANDING_OVER ||
-	    (s->state == SG_STOPPING && s->child != CH_IDLE);
+	    (s->state == SG_STOPPING && s->child.state != PROC_IDLE);
 }
 
 int
@@ -457,7 +475,7 @@ sg_standby_wanted(const struct singleton *s)
 	const struct sg_known *me;
 
 	if ((s->state != SG_YOUNGER && s->state != SG_BECOMING) || s->retired || self_leaving(s) ||
-	    s->child != CH_IDLE)
+	    s->child.state != PROC_IDLE)
 		return 0;	/* never beside the child, even while it stops */
 	for (me = s->k; me < s->k + s->nk; me++)
 		if (me->m.uid == s->self)
@@ -468,5 +486,5 @@ sg_standby_wanted(const struct singleton *s)
 int
 sg_serving(const struct singleton *s)
 {
-	return s->state == SG_OLDEST && s->child == CH_RUNNING;
+	return s->state == SG_OLDEST && s->child.state == PROC_RUNNING;
 }

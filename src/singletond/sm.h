@@ -2,8 +2,9 @@
  * sm.h: the cluster singleton's state machine, without I/O (Akka's
  * ClusterSingletonManager). Fed memberd's membership state, the hand-over
  * messages of the other nodes' singletonds, what became of the child and the
- * time; says whether the child must run, which messages to send, and when
- * to look again. The shell (singletond.c) does the forking and the sockets.
+ * standby and the time; says what to do with each (start, stop, kill: the
+ * timing is proc.c's), which messages to send, and when to look again. The
+ * shell (singletond.c, keeper.c) does the forking and the sockets.
  *
  * The rule it keeps: the child runs only here, only while this node is the
  * oldest Up (or Leaving) member with the role, and only once every older
@@ -18,6 +19,7 @@
 #include "clock.h"
 #include "config.h"
 #include "membership.h"
+#include "proc.h"
 
 /* Hand-over messages between singletonds (doc/PROTOCOL.md). */
 #define SG_HAND_OVER_TO_ME	"hand-over-to-me"	/* new oldest -> previous */
@@ -25,10 +27,10 @@
 #define SG_HAND_OVER_DONE	"hand-over-done"	/* previous: it is stopped */
 #define SG_TAKE_OVER_FROM_ME	"take-over-from-me"	/* previous oldest -> new */
 
-/* A crashing child is restarted after this, doubling up to the max. */
-#define SG_BACKOFF_MIN		1000
-#define SG_BACKOFF_MAX		30000
-#define SG_BACKOFF_RESET	30000	/* ran this long: the next crash starts afresh */
+/* A crashing child or standby is restarted after this, doubling up to the max (proc.h). */
+#define SG_BACKOFF_MIN		PROC_BACKOFF_MIN
+#define SG_BACKOFF_MAX		PROC_BACKOFF_MAX
+#define SG_BACKOFF_RESET	PROC_BACKOFF_RESET
 
 enum sg_state {
 	SG_START,		/* no membership view yet */
@@ -39,9 +41,6 @@ enum sg_state {
 	SG_HANDED,		/* stopped, hand-over done: waits to leave */
 	SG_STOPPING,		/* this node is down or gone: child stopped for good */
 };
-
-enum sg_child { CH_IDLE, CH_RUNNING, CH_STOPPING };
-enum sg_action { ACT_NONE, ACT_START, ACT_TERM, ACT_KILL };
 
 struct sg_known {		/* a member with the role, as last seen */
 	struct member m;
@@ -58,7 +57,7 @@ struct singleton {
 	/* settings */
 	char name[CONF_NAME_MAX];
 	char role[CONF_ROLE_MAX];
-	msec_t margin, retry, stop_timeout;
+	msec_t margin, retry;
 
 	/* the view */
 	uint64_t self;
@@ -89,10 +88,16 @@ struct singleton {
 	char why[160];		/* the reason of the last state change, for the log */
 	int changed;		/* state changed since the shell last looked */
 
-	/* the child */
-	enum sg_child child;
-	msec_t child_started, restart_at, kill_at, backoff;
-	int restarts;
+	/*
+	 * The processes, each kept by proc.c: the child runs the singleton;
+	 * the standby command (if configured) runs where it may run one day.
+	 * Never both at once: the standby is stopped first, and the child
+	 * starts only once it has exited (they may share state, a port, a
+	 * lock: the master's standby and master do).
+	 */
+	struct proc child;
+	struct proc standby;
+	int has_standby;	/* a standby command is configured */
 
 	struct sg_out out[64];
 	int nout;
@@ -100,8 +105,11 @@ struct singleton {
 
 void sg_init(struct singleton *, const struct conf_singleton *, msec_t margin);
 void sg_free(struct singleton *);
-/* The removal margin singletond uses for a configuration (see akc.conf(5)). */
-msec_t sg_margin(const struct akc_config *);
+/*
+ * The removal margin singletond uses for a configuration (see akc.conf(5)),
+ * with n members in the view (stable-after = auto grows with n).
+ */
+msec_t sg_margin(const struct akc_config *, int n);
 /*
  * A new membership view: self is our uid, st memberd's state; wall (ms) dates
  * tombstones, for members removed before we started.
@@ -116,9 +124,15 @@ void sg_tick(struct singleton *, msec_t now);
 msec_t sg_next_deadline(const struct singleton *);
 
 /* What to do with the child now; the core assumes it is done. */
-enum sg_action sg_child_action(struct singleton *, msec_t now);
+enum proc_action sg_child_action(struct singleton *, msec_t now);
 /* The child exited (or could not be started). */
 void sg_child_exited(struct singleton *, msec_t now);
+/* What to do with the standby now (call before sg_child_action); assumed done. */
+enum proc_action sg_standby_action(struct singleton *, msec_t now);
+/* The standby exited (or could not be started). */
+void sg_standby_exited(struct singleton *, msec_t now);
+/* Stopped for good and nothing of ours runs any more: singletond may exit. */
+int sg_done(const struct singleton *);
 
 /* Whether memberd must hold this node's exit (a hand-over is under way). */
 int sg_hold_exit(const struct singleton *);

@@ -87,6 +87,30 @@ full_file(void)
 	CHECK_INT(load("[node]\nname = a\naddress = tcp://h:1\n[master]\nkeep-finished = 0s\n", &c), 1);
 }
 
+/* config_singleton: a section's settings, or the one set of defaults singletond runs without one. */
+static void
+singleton_settings(void)
+{
+	struct akc_config c;
+	struct conf_singleton s;
+
+	CHECK_INT(load("[node]\nname = a\naddress = tcp://h:1\n[singleton.w]\nrole = r\n"
+	    "stop-timeout = 2s\nbuffer-size = 5\n", &c), 0);
+	config_singleton(&c, "w", &s);
+	CHECK_STR(s.name, "w");
+	CHECK_STR(s.role, "r");
+	CHECK_INT(s.stop_timeout, 2000);
+	CHECK_INT(s.buffer_size, 5);
+	CHECK_INT(s.request_timeout, 60000);	/* a default within a section */
+	config_singleton(&c, "other", &s);
+	CHECK_STR(s.name, "other");
+	CHECK_STR(s.role, "");
+	CHECK_INT(s.buffer_size, 1000);
+	CHECK_INT(s.stop_timeout, 10000);
+	CHECK_INT(s.request_timeout, 60000);
+	CHECK_INT(s.hand_over_retry, 1000);
+}
+
 /* [worker]: exec (a shell per job, default cat) or pipe (a command per slot), not both. */
 static void
 worker_section(void)
@@ -151,6 +175,52 @@ durations(void)
 	CHECK_INT(config_parse_duration("s"), -1);
 	CHECK_INT(config_parse_duration("-1s"), -1);
 	CHECK_INT(config_parse_duration("2 weeks"), -1);
+}
+
+/* stable-after = auto (the default): from N and the detector's and gossip's intervals. */
+static void
+stable_after_auto(void)
+{
+	struct akc_config c;
+	char want[256];
+
+	CHECK_INT(load("[node]\nname = a\naddress = tcp://h:1\n", &c), 0);
+	CHECK_INT(c.stable_after, STABLE_AFTER_AUTO);
+	CHECK_INT(config_gossip_hops(1), 0);
+	CHECK_INT(config_gossip_hops(3), 1);
+	CHECK_INT(config_gossip_hops(4), 2);
+	CHECK_INT(config_gossip_hops(9), 2);
+	CHECK_INT(config_gossip_hops(10), 3);
+	CHECK_INT(config_gossip_hops(1000), 7);
+	CHECK_INT(config_gossip_hops(10000), 9);
+	/* heartbeat-interval 1s + gossip-interval 1s per hop of fan-out 3 */
+	CHECK_INT(config_stable_after(&c, 1), 1000);
+	CHECK_INT(config_stable_after(&c, 3), 2000);
+	CHECK_INT(config_stable_after(&c, 5), 3000);
+	CHECK_INT(config_stable_after(&c, 50), 5000);
+	CHECK_INT(config_stable_after(&c, 200), 6000);
+	CHECK_INT(config_stable_after(&c, 1000), 8000);
+	CHECK_INT(config_stable_after(&c, 2400), 9000);
+	CHECK_INT(config_stable_after(&c, 0), 1000);	/* no view yet */
+	/* it follows the intervals, and never goes below 1 s */
+	CHECK_INT(load("[node]\nname = a\naddress = tcp://h:1\n[cluster]\ngossip-interval = 200ms\n"
+	    "[failure-detector]\nheartbeat-interval = 2s\n[downing]\nstable-after = auto\n", &c), 0);
+	CHECK_INT(config_stable_after(&c, 5), 2400);
+	CHECK_INT(load("[node]\nname = a\naddress = tcp://h:1\n[cluster]\ngossip-interval = 100ms\n"
+	    "[failure-detector]\nheartbeat-interval = 100ms\n", &c), 0);
+	CHECK_INT(config_stable_after(&c, 3), 1000);
+	CHECK_INT(config_stable_after(&c, 10000), 1000);
+	/* an explicit duration is kept whatever N */
+	CHECK_INT(load("[node]\nname = a\naddress = tcp://h:1\n[downing]\nstable-after = 20s\n", &c), 0);
+	CHECK_INT(config_stable_after(&c, 3), 20000);
+	CHECK_INT(config_stable_after(&c, 5000), 20000);
+	/* bad values name file, line and key */
+	CHECK_INT(load("[node]\nname = a\naddress = tcp://h:1\n[downing]\nstable-after = autox\n", &c), 1);
+	snprintf(want, sizeof(want), "%s:5: bad value 'autox' for 'stable-after': expected auto or a "
+	    "positive duration", path);
+	CHECK(errors_contain(want));
+	CHECK_INT(load("[node]\nname = a\naddress = tcp://h:1\n[downing]\nstable-after = 0s\n", &c), 1);
+	CHECK(errors_contain("bad value '0s' for 'stable-after'"));
 }
 
 static void
@@ -294,8 +364,10 @@ main(void)
 	snprintf(errpath, sizeof(errpath), "%s.err", path);
 	RUN(full_file);
 	RUN(worker_section);
+	RUN(singleton_settings);
 	RUN(replica_nodes);
 	RUN(durations);
+	RUN(stable_after_auto);
 	RUN(errors);
 	RUN(log_level);
 	RUN(http_section);

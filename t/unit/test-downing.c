@@ -290,6 +290,107 @@ stability(void)
 	mstate_free(&st);
 }
 
+/* stable-after = auto, the default intervals (heartbeat and gossip 1 s) */
+static void
+setup_auto(enum downing_strategy s)
+{
+	setup(s);
+	cfg.stable_after = STABLE_AFTER_AUTO;
+	cfg.heartbeat_interval = 1000;
+	cfg.gossip_interval = 1000;
+}
+
+/*
+ * auto: the decision comes stable-after(N) after the last change, N the
+ * members in the view: 3 -> 2 s, 5 -> 3 s, 12 -> 4 s; a crash in a small
+ * cluster is downed 2-3 s after its detection, not 20.
+ */
+static void
+auto_grows_with_n(void)
+{
+	static const int sizes[] = { 3, 5, 12, 30 }, want[] = { 2000, 3000, 4000, 5000 };
+	struct mstate st;
+	struct verdict v;
+	struct downing d;
+	int i, last[1];
+
+	setup_auto(DOWNING_KEEP_MAJORITY);
+	for (i = 0; i < 4; i++) {
+		cluster(&st, sizes[i]);
+		last[0] = sizes[i];
+		cut(&st, 1, last, 1);
+		CHECK_INT(run(&st, 1, 1, 30000, &v), want[i]);
+		CHECK_INT(v.decision, DECIDE_DOWN_UNREACHABLE);
+		CHECK(downs(&v, (uint64_t)sizes[i]) && v.ndown == 1);
+		/* leaderd schedules its round at the deadline, and shows the value */
+		downing_init(&d, &cfg);
+		CHECK_INT(downing_tick(&d, &st, 1, 1, 500, &v), 0);
+		CHECK_INT(d.stable_after, want[i]);
+		CHECK_INT(d.n, sizes[i]);
+		CHECK_INT(downing_next_deadline(&d), 500 + want[i]);
+		mstate_free(&st);
+	}
+	/* auto-down uses the same value */
+	setup_auto(DOWNING_AUTO_DOWN);
+	cluster(&st, 5);
+	last[0] = 2;
+	cut(&st, 1, last, 1);
+	CHECK_INT(run(&st, 1, 1, 30000, &v), 3000);
+	CHECK_INT(v.decision, DECIDE_DOWN_SOME);
+	mstate_free(&st);
+	/* an explicit value stays what it is */
+	setup(DOWNING_KEEP_MAJORITY);
+	cfg.stable_after = 20000;
+	cluster(&st, 5);
+	cut(&st, 1, last, 1);
+	CHECK_INT(run(&st, 1, 1, 30000, &v), 20000);
+	mstate_free(&st);
+}
+
+/*
+ * The partition argument of ARCHITECTURE.md, on the pure core: a 3|2 split
+ * that the majority's leader sees complete at 0 and the minority's leader
+ * only a heartbeat interval and a gossip hop later (2 s). The minority
+ * downs itself at 2 s + stable-after; the majority downs it at stable-after
+ * and its new oldest may start the singleton only a margin (= stable-after)
+ * after the removal: the minority has decided by then.
+ */
+static void
+auto_partition_order(void)
+{
+	struct mstate a, b;
+	struct downing da, db;
+	struct verdict v;
+	int minority[] = { 4, 5 }, majority[] = { 1, 2, 3 };
+	msec_t t, a_at = -1, b_at = -1, margin;
+
+	setup_auto(DOWNING_KEEP_MAJORITY);
+	cluster(&a, 5);
+	cluster(&b, 5);
+	downing_init(&da, &cfg);
+	downing_init(&db, &cfg);
+	cut(&a, 1, minority, 2);
+	for (t = 0; t <= 30000; t += 100) {
+		if (t == 2000)
+			cut(&b, 4, majority, 3);
+		if (a_at < 0 && downing_tick(&da, &a, 1, 1, t, &v)) {
+			a_at = t;
+			CHECK_INT(v.decision, DECIDE_DOWN_UNREACHABLE);
+		}
+		if (b_at < 0 && downing_tick(&db, &b, 4, 1, t, &v)) {
+			b_at = t;
+			CHECK_INT(v.decision, DECIDE_DOWN_REACHABLE);
+			CHECK_INT(v.down[v.ndown - 1], 4);
+		}
+	}
+	margin = config_stable_after(&cfg, 5);
+	CHECK_INT(a_at, 3000);
+	CHECK_INT(b_at, 5000);
+	CHECK(b_at < a_at + margin);	/* the loser is down before the winner's margin ends */
+	mstate_free(&a);
+	mstate_free(&b);
+}
+
 int
 main(void)
 {
@@ -303,5 +404,7 @@ main(void)
 	RUN(auto_down);
 	RUN(indirectly_connected);
 	RUN(stability);
+	RUN(auto_grows_with_n);
+	RUN(auto_partition_order);
 	return unit_done();
 }

@@ -379,6 +379,25 @@ transitions(void)
 	CHECK(address_compare("tcp://10.0.0.2:1", "tcp://10.0.0.10:1") > 0);	/* host as a string */
 }
 
+/* roles_next: the one splitter of comma-separated role lists */
+static void
+roles(void)
+{
+	const char *p = "a,,backend,waytoolongforthebuffer,b";
+	char r[8];
+
+	CHECK(roles_next(&p, r, sizeof(r)) && strcmp(r, "a") == 0);
+	CHECK(roles_next(&p, r, sizeof(r)) && strcmp(r, "backend") == 0);	/* empty one skipped */
+	CHECK(roles_next(&p, r, sizeof(r)) && strcmp(r, "b") == 0);		/* too long skipped */
+	CHECK(!roles_next(&p, r, sizeof(r)));
+	CHECK(!roles_next(&p, r, sizeof(r)));					/* stays at the end */
+	p = "";
+	CHECK(!roles_next(&p, r, sizeof(r)));
+	p = "toolongrole,";
+	CHECK(!roles_next(&p, r, sizeof(r)));
+	CHECK(*p == '\0');
+}
+
 int
 main(void)
 {
@@ -391,5 +410,6 @@ main(void)
 	RUN(json_rejects);
 	RUN(events);
 	RUN(transitions);
+	RUN(roles);
 	return unit_done();
 }

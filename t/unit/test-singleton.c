@@ -97,7 +97,7 @@ majority_guard(void)
 	CHECK_INT(a.state, SG_YOUNGER);
 	CHECK(a.minority_wait);
 	CHECK_INT(sg_child_action(&a, 1000), ACT_NONE);
-	CHECK(!sg_standby_wanted(&a) || a.child == CH_IDLE);
+	CHECK(!sg_standby_wanted(&a) || a.child.state == PROC_IDLE);
 
 	a.majority = 1;
 	sg_view(&a, &st, A, WALL, 2000);
@@ -633,7 +633,7 @@ child_backoff(void)
 		t += 500;
 		sg_child_exited(&a, t);
 		CHECK_INT(a.state, SG_OLDEST);
-		CHECK_INT(a.restart_at, t + want[i]);
+		CHECK_INT(a.child.restart_at, t + want[i]);
 		CHECK_INT(sg_next_deadline(&a), t + want[i]);
 		CHECK(!sg_serving(&a));
 		CHECK(sg_hold_exit(&a));
@@ -642,19 +642,19 @@ child_backoff(void)
 		CHECK_INT(sg_child_action(&a, t), ACT_START);
 		CHECK_INT(sg_next_deadline(&a), -1);
 	}
-	CHECK_INT(a.backoff, SG_BACKOFF_MAX);
-	CHECK_INT(a.restarts, 7);
+	CHECK_INT(a.child.backoff, SG_BACKOFF_MAX);
+	CHECK_INT(a.child.restarts, 7);
 
 	/* ran the reset time: the next crash starts afresh */
 	t += SG_BACKOFF_RESET;
 	sg_child_exited(&a, t);
-	CHECK_INT(a.restart_at, t + SG_BACKOFF_MIN);
+	CHECK_INT(a.child.restart_at, t + SG_BACKOFF_MIN);
 	t += SG_BACKOFF_MIN;
 	CHECK_INT(sg_child_action(&a, t), ACT_START);
 	/* just short of it: the backoff goes on doubling */
 	t += SG_BACKOFF_RESET - 1;
 	sg_child_exited(&a, t);
-	CHECK_INT(a.restart_at, t + 2000);
+	CHECK_INT(a.child.restart_at, t + 2000);
 	t += 2000;
 	CHECK_INT(sg_child_action(&a, t), ACT_START);
 
@@ -899,6 +899,189 @@ tombstones_at_first_view(void)
 	mstate_free(&st);
 }
 
+/* As mk, with a standby command configured (the master's "master --standby"). */
+static void
+mk_standby(struct singleton *s, msec_t stop_timeout)
+{
+	struct conf_singleton c;
+
+	memset(&c, 0, sizeof(c));
+	snprintf(c.name, sizeof(c.name), "sg");
+	snprintf(c.role, sizeof(c.role), "backend");
+	snprintf(c.standby_command, sizeof(c.standby_command), "standby");
+	c.hand_over_retry = 1000;
+	c.stop_timeout = stop_timeout;
+	sg_init(s, &c, 5000);
+	s->majority = 1;
+}
+
+/*
+ * 6. The standby runs where the singleton may run one day, never beside
+ * it: stopped first when this node becomes the oldest, and the child starts
+ * only once the standby has exited (SIGKILL after the stop timeout if need
+ * be); it comes back once the child has stopped.
+ */
+static void
+standby_before_child(void)
+{
+	struct mstate st;
+	struct singleton a;
+
+	mstate_init(&st);
+	add(&st, A, 1, "backend", MS_UP);
+	mk_standby(&a, 3000);
+	CHECK_INT(sg_standby_action(&a, 500), ACT_NONE);	/* no view yet */
+	a.majority = 0;		/* the oldest, but it waits for a majority */
+	sg_view(&a, &st, A, WALL, 1000);
+	CHECK_INT(a.state, SG_YOUNGER);
+	CHECK_INT(sg_standby_action(&a, 1000), ACT_START);
+	CHECK_INT(sg_child_action(&a, 1000), ACT_NONE);
+	CHECK_INT(sg_next_deadline(&a), -1);
+
+	/* the oldest: the standby is stopped, the child waits for it */
+	a.majority = 1;
+	sg_view(&a, &st, A, WALL, 2000);
+	CHECK_INT(a.state, SG_OLDEST);
+	CHECK_INT(sg_standby_action(&a, 2000), ACT_TERM);
+	CHECK_INT(sg_child_action(&a, 2000), ACT_NONE);
+	/* the standby's kill is the deadline, not the child's start (due, but it may not) */
+	CHECK_INT(sg_next_deadline(&a), 5000);
+	CHECK_INT(sg_standby_action(&a, 4999), ACT_NONE);
+	CHECK_INT(sg_child_action(&a, 4999), ACT_NONE);
+	CHECK_INT(sg_standby_action(&a, 5000), ACT_KILL);
+	CHECK_INT(sg_child_action(&a, 5000), ACT_NONE);
+	CHECK(!sg_done(&a));
+	sg_standby_exited(&a, 5100);
+	CHECK_INT(a.standby.restarts, 0);	/* stopped as asked */
+	CHECK_INT(sg_standby_action(&a, 5100), ACT_NONE);
+	CHECK_INT(sg_child_action(&a, 5100), ACT_START);
+	CHECK(sg_serving(&a));
+	CHECK_INT(sg_standby_action(&a, 6000), ACT_NONE);	/* never beside it */
+
+	/* the majority lost: the child stops, and the standby waits for it to go */
+	a.majority = 0;
+	sg_view(&a, &st, A, WALL, 7000);
+	CHECK_INT(a.state, SG_YOUNGER);
+	CHECK_INT(sg_standby_action(&a, 7000), ACT_NONE);
+	CHECK_INT(sg_child_action(&a, 7000), ACT_TERM);
+	CHECK_INT(sg_standby_action(&a, 7500), ACT_NONE);
+	sg_child_exited(&a, 8000);
+	CHECK_INT(sg_standby_action(&a, 8000), ACT_START);
+	CHECK_INT(sg_child_action(&a, 8000), ACT_NONE);
+	sg_free(&a);
+	mstate_free(&st);
+}
+
+/* Without a standby command nothing runs until this node is the oldest. */
+static void
+standby_not_configured(void)
+{
+	struct mstate st;
+	struct singleton a;
+
+	mstate_init(&st);
+	add(&st, A, 1, "backend", MS_UP);
+	mk(&a, "backend", 5000, 1000, 3000);
+	a.majority = 0;
+	sg_view(&a, &st, A, WALL, 1000);
+	CHECK(sg_standby_wanted(&a));		/* it would be wanted... */
+	CHECK_INT(sg_standby_action(&a, 1000), ACT_NONE);	/* ...but there is none */
+	CHECK_INT(sg_next_deadline(&a), -1);
+	a.majority = 1;
+	sg_view(&a, &st, A, WALL, 2000);
+	CHECK_INT(sg_child_action(&a, 2000), ACT_START);	/* no standby to wait for */
+	sg_free(&a);
+	mstate_free(&st);
+}
+
+/* A crashing standby is restarted after 1, 2, 4 s, and the loop's deadline says when. */
+static void
+standby_crash_backoff(void)
+{
+	struct mstate st;
+	struct singleton b;
+	msec_t t = 1000;
+
+	cluster(&st);
+	mk_standby(&b, 3000);
+	sg_view(&b, &st, B, WALL, t);
+	CHECK_INT(b.state, SG_YOUNGER);
+	CHECK_INT(sg_standby_action(&b, t), ACT_START);
+	sg_standby_exited(&b, t += 100);
+	CHECK_INT(sg_next_deadline(&b), t + 1000);
+	CHECK_INT(sg_standby_action(&b, t + 999), ACT_NONE);
+	CHECK_INT(sg_standby_action(&b, t += 1000), ACT_START);
+	sg_standby_exited(&b, t += 100);
+	CHECK_INT(sg_next_deadline(&b), t + 2000);
+	CHECK_INT(sg_standby_action(&b, t += 2000), ACT_START);
+	sg_standby_exited(&b, t += 100);
+	CHECK_INT(sg_next_deadline(&b), t + 4000);
+	CHECK_INT(b.standby.restarts, 3);
+	CHECK_INT(b.child.restarts, 0);
+	sg_free(&b);
+	mstate_free(&st);
+}
+
+/*
+ * The oldest again while its standby stops, then not: the standby is let
+ * stop, and starts again at once (no backoff: it did not crash); the child
+ * never ran in between.
+ */
+static void
+standby_wanted_again_while_stopping(void)
+{
+	struct mstate st;
+	struct singleton a;
+
+	mstate_init(&st);
+	add(&st, A, 1, "backend", MS_UP);
+	mk_standby(&a, 3000);
+	a.majority = 0;
+	sg_view(&a, &st, A, WALL, 1000);
+	CHECK_INT(sg_standby_action(&a, 1000), ACT_START);
+	a.majority = 1;
+	sg_view(&a, &st, A, WALL, 2000);
+	CHECK_INT(sg_standby_action(&a, 2000), ACT_TERM);
+	CHECK_INT(sg_child_action(&a, 2000), ACT_NONE);
+	a.majority = 0;
+	sg_view(&a, &st, A, WALL, 2500);
+	CHECK_INT(a.state, SG_YOUNGER);
+	CHECK_INT(sg_standby_action(&a, 2500), ACT_NONE);	/* stopping: let it */
+	CHECK_INT(sg_child_action(&a, 2500), ACT_NONE);
+	sg_standby_exited(&a, 2600);
+	CHECK_INT(sg_standby_action(&a, 2600), ACT_START);
+	CHECK_INT(sg_child_action(&a, 2600), ACT_NONE);
+	sg_free(&a);
+	mstate_free(&st);
+}
+
+/* Lost (memberd gone, SIGTERM): both stop, and singletond waits for both to be gone. */
+static void
+standby_stops_when_lost(void)
+{
+	struct mstate st;
+	struct singleton b;
+
+	cluster(&st);
+	mk_standby(&b, 3000);
+	sg_view(&b, &st, B, WALL, 1000);
+	CHECK_INT(sg_standby_action(&b, 1000), ACT_START);
+	CHECK(!sg_done(&b));
+	sg_lost(&b, "singletond stopping", 2000);
+	CHECK(!sg_done(&b));
+	CHECK_INT(sg_standby_action(&b, 2000), ACT_TERM);
+	CHECK_INT(sg_child_action(&b, 2000), ACT_NONE);
+	CHECK_INT(sg_next_deadline(&b), 5000);
+	CHECK_INT(sg_standby_action(&b, 5000), ACT_KILL);
+	CHECK(!sg_done(&b));
+	sg_standby_exited(&b, 5050);
+	CHECK(sg_done(&b));
+	CHECK_INT(sg_standby_action(&b, 6000), ACT_NONE);
+	CHECK_INT(sg_next_deadline(&b), -1);
+	sg_free(&b);
+	mstate_free(&st);
+}
+
 static void
 margin_from_config(void)
 {
@@ -907,12 +1090,22 @@ margin_from_config(void)
 	memset(&cfg, 0, sizeof(cfg));
 	cfg.strategy = DOWNING_KEEP_MAJORITY;
 	cfg.stable_after = 20000;
-	CHECK_INT(sg_margin(&cfg), 20000);
+	CHECK_INT(sg_margin(&cfg, 3), 20000);
 	cfg.down_removal_margin = 7000;
-	CHECK_INT(sg_margin(&cfg), 7000);
+	CHECK_INT(sg_margin(&cfg, 3), 7000);
+	cfg.down_removal_margin = 0;
+	/* auto: stable-after for N, so the margin grows with the cluster */
+	cfg.stable_after = STABLE_AFTER_AUTO;
+	cfg.heartbeat_interval = 1000;
+	cfg.gossip_interval = 1000;
+	CHECK_INT(sg_margin(&cfg, 3), 2000);
+	CHECK_INT(sg_margin(&cfg, 5), 3000);
+	CHECK_INT(sg_margin(&cfg, 200), 6000);
+	cfg.down_removal_margin = 7000;
+	CHECK_INT(sg_margin(&cfg, 200), 7000);
 	cfg.down_removal_margin = 0;
 	cfg.strategy = DOWNING_NONE;
-	CHECK_INT(sg_margin(&cfg), 0);
+	CHECK_INT(sg_margin(&cfg, 3), 0);
 }
 
 /*
@@ -926,6 +1119,8 @@ struct simnode {
 	int view;		/* version of the state it last saw */
 	int running;		/* a child process exists */
 	msec_t exit_at;		/* when it exits (-1: not asked, or ignores TERM) */
+	int sb_running;		/* a standby process exists */
+	msec_t sb_exit_at;	/* when it exits, as exit_at */
 };
 
 struct simmsg {
@@ -950,7 +1145,9 @@ struct sim {
 	struct simtotal {
 		int twice;		/* a start while another child ran */
 		int removed_running;	/* removed while its child ran */
+		int beside;		/* a child and a standby at once on a node */
 		int starts, dones, kills, bad;
+		int sb_starts, sb_kills, sb_bad;
 	} tot;
 };
 
@@ -980,11 +1177,32 @@ sim_shell(struct sim *sm, int i)
 	struct sg_out *o;
 	int k, n, j;
 
+	/* the standby first, as keeper.c does */
+	switch (sg_standby_action(&x->s, sm->now)) {
+	case ACT_START:
+		if (x->running)
+			sm->tot.beside++;
+		x->sb_running = 1;
+		x->sb_exit_at = -1;
+		sm->tot.sb_starts++;
+		break;
+	case ACT_TERM:
+		x->sb_exit_at = rnd(&sm->seed) % 5 ? sm->now + (msec_t)(rnd(&sm->seed) % 2500) : -1;
+		break;
+	case ACT_KILL:
+		sm->tot.sb_kills++;
+		x->sb_exit_at = sm->now + 10;
+		break;
+	case ACT_NONE:
+		break;
+	}
 	switch (sg_child_action(&x->s, sm->now)) {
 	case ACT_START:
 		for (j = 1; j <= SIM_N; j++)
 			if (j != i && sm->n[j].running)
 				sm->tot.twice++;
+		if (x->sb_running)
+			sm->tot.beside++;
 		x->running = 1;
 		x->exit_at = -1;
 		sm->tot.starts++;
@@ -1047,6 +1265,13 @@ sim_step(struct sim *sm)
 			sg_child_exited(&x->s, sm->now);
 			sim_shell(sm, i);
 		}
+		if (x->sb_running && x->sb_exit_at < 0 && sm->lossy && rnd(&sm->seed) % 300 == 0)
+			x->sb_exit_at = sm->now;	/* the standby crashes */
+		if (x->sb_running && x->sb_exit_at >= 0 && sm->now >= x->sb_exit_at) {
+			x->sb_running = 0;
+			sg_standby_exited(&x->s, sm->now);
+			sim_shell(sm, i);
+		}
 		/* gossip reaches it, a version or all at once */
 		if (x->view < sm->nver - 1 && (!sm->lossy || rnd(&sm->seed) % 3 == 0)) {
 			x->view = sm->lossy && rnd(&sm->seed) % 2 ? x->view + 1 : sm->nver - 1;
@@ -1072,9 +1297,13 @@ sim_remove(struct sim *sm, struct mstate *truth, int i, int exited)
 	}
 }
 
-/* One run, added to *tot; returns 0 when the end state is right. */
+/*
+ * One run, added to *tot; returns 0 when the end state is right. With
+ * standby, every node has a standby command too: at the end each member
+ * left but the oldest runs it.
+ */
 static int
-sim_run(uint32_t seed, struct simtotal *tot)
+sim_run(uint32_t seed, int standby, struct simtotal *tot)
 {
 	static struct sim sm;
 	struct mstate truth;
@@ -1091,6 +1320,7 @@ sim_run(uint32_t seed, struct simtotal *tot)
 	sim_version(&sm, &truth);
 	for (i = 1; i <= SIM_N; i++) {
 		mk(&sm.n[i].s, "backend", 3000, 500, 2000);
+		sm.n[i].s.has_standby = standby;	/* as a standby-command sets it */
 		sm.n[i].alive = 1;
 		sm.n[i].view = 0;
 		sg_view(&sm.n[i].s, &sm.ver[0], (uint64_t)i, WALL + sm.now, sm.now);
@@ -1142,6 +1372,7 @@ sim_run(uint32_t seed, struct simtotal *tot)
 			crashed = i;
 			sm.n[i].alive = 0;
 			sm.n[i].running = 0;
+			sm.n[i].sb_running = 0;
 		}
 	}
 	/* quiet: nothing lost, everyone sees the last state */
@@ -1156,11 +1387,17 @@ sim_run(uint32_t seed, struct simtotal *tot)
 		else if (sm.n[i].running)
 			ok = -1;
 	for (i = 1; i <= SIM_N; i++)
+		if (sm.n[i].alive && sm.n[i].sb_running != (standby && !sm.n[i].running))
+			tot->sb_bad++;
+	for (i = 1; i <= SIM_N; i++)
 		sg_free(&sm.n[i].s);
 	for (i = 0; i < sm.nver; i++)
 		mstate_free(&sm.ver[i]);
 	mstate_free(&truth);
 	tot->twice += sm.tot.twice;
+	tot->beside += sm.tot.beside;
+	tot->sb_starts += sm.tot.sb_starts;
+	tot->sb_kills += sm.tot.sb_kills;
 	tot->removed_running += sm.tot.removed_running;
 	tot->starts += sm.tot.starts;
 	tot->dones += sm.tot.dones;
@@ -1176,13 +1413,29 @@ random_departures(void)
 
 	memset(&tot, 0, sizeof(tot));
 	for (seed = 1; seed <= 300; seed++)
-		if (sim_run(seed, &tot) < 0 && tot.bad++ == 0)
+		if (sim_run(seed, 0, &tot) < 0 && tot.bad++ == 0)
 			printf("random_departures: seed %u ends without the oldest running it\n", seed);
 	CHECK_INT(tot.twice, 0);
 	CHECK_INT(tot.removed_running, 0);
 	CHECK_INT(tot.bad, 0);
+	CHECK_INT(tot.sb_starts, 0);
+	CHECK_INT(tot.sb_bad, 0);
 	/* the runs did exercise it (725 starts, 248 dones, 57 kills) */
 	CHECK(tot.starts > 500 && tot.dones > 100 && tot.kills > 10);
+
+	/* again with a standby command on every node: never beside the child */
+	memset(&tot, 0, sizeof(tot));
+	for (seed = 1; seed <= 300; seed++)
+		if (sim_run(seed, 1, &tot) < 0 && tot.bad++ == 0)
+			printf("random_departures: seed %u (standby) ends without the oldest running it\n",
+			    seed);
+	CHECK_INT(tot.twice, 0);
+	CHECK_INT(tot.removed_running, 0);
+	CHECK_INT(tot.beside, 0);
+	CHECK_INT(tot.bad, 0);
+	CHECK_INT(tot.sb_bad, 0);
+	/* exercised (681 starts, 1213 standby starts, 133 standby kills) */
+	CHECK(tot.starts > 500 && tot.sb_starts > 500 && tot.sb_kills > 10);
 }
 
 int
@@ -1198,6 +1451,11 @@ main(void)
 	RUN(asked_when_not_running);
 	RUN(child_backoff);
 	RUN(child_killed_after_stop_timeout);
+	RUN(standby_before_child);
+	RUN(standby_not_configured);
+	RUN(standby_crash_backoff);
+	RUN(standby_wanted_again_while_stopping);
+	RUN(standby_stops_when_lost);
 	RUN(lost_stops_for_good);
 	RUN(rolling_restart);
 	RUN(tombstones_at_first_view);

@@ -73,16 +73,17 @@ struct backend {
 static void
 daemon_of(const char *sock, char *buf, size_t len)
 {
-	size_t n = strlen(sock);
+	size_t n = strlen(sock), pre = strlen(SOCK_SINGLETON_PREFIX);
 
 	if (strcmp(sock, SOCK_MEMBERD_CTL) == 0)
 		snprintf(buf, len, "memberd");
 	else if (strcmp(sock, SOCK_LEADERD_CTL) == 0)
 		snprintf(buf, len, "leaderd");
-	else if (strncmp(sock, "singleton.", 10) == 0 && n > 14 && strcmp(sock + n - 4, ".ctl") == 0)
-		snprintf(buf, len, "singletond -s %.*s", (int)(n - 14), sock + 10);
-	else if (strncmp(sock, "singleton.", 10) == 0)
-		snprintf(buf, len, "the proxy of singletond -s %s", sock + 10);
+	else if (strncmp(sock, SOCK_SINGLETON_PREFIX, pre) == 0 && n > pre + 4 &&
+	    strcmp(sock + n - 4, ".ctl") == 0)
+		snprintf(buf, len, "singletond -s %.*s", (int)(n - pre - 4), sock + pre);
+	else if (strncmp(sock, SOCK_SINGLETON_PREFIX, pre) == 0)
+		snprintf(buf, len, "the proxy of singletond -s %s", sock + pre);
 	else
 		snprintf(buf, len, "%s", sock);
 }

@@ -1,10 +1,10 @@
 /*
- * backend.h: akc-httpd's requests to the node's daemons (memberd, leaderd,
- * singletond, the master through its proxy), many at once and never waited
- * for: the answer comes back through the event loop.
+ * backend.h: requests to the node's daemons (memberd, leaderd, singletond,
+ * the master through its proxy), many at once and never waited for: the
+ * answer comes back through the event loop. akc-httpd and akc-top use it.
  */
-#ifndef HTTPD_BACKEND_H
-#define HTTPD_BACKEND_H
+#ifndef AKC_BACKEND_H
+#define AKC_BACKEND_H
 
 #include <cjson/cJSON.h>
 
