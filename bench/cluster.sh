@@ -96,12 +96,13 @@ bench() {
 	sleep 2
 	local before_unreach
 	before_unreach=$(cat "${files[@]}" | grep -c '"type":"UnreachableMember"')
-	declare -A cpu0 w0
+	declare -A cpu0 w0 s0
 	cpu_ns() { local s=0 t; for t in /proc/$1/task/*/schedstat; do s=$((s + $(cut -d' ' -f1 "$t"))); done; echo $s; }
 	for ((i = 1; i <= n; i++)); do
 		mp=$(cat "$D/n$i.mpid")
 		cpu0[$i]=$(cpu_ns "$mp")
 		w0[$i]=$(akc-status -c "$D/n$i.conf" --json | jq '.traffic.sent_bytes + .traffic.received_bytes')
+		s0[$i]=$(akc-status -c "$D/n$i.conf" --json | jq '.traffic.sent_bytes')
 	done
 	sleep "$IDLE"
 	local idle_rows=""
@@ -110,7 +111,8 @@ bench() {
 		idle_rows+="$(( ($(cpu_ns "$mp") - cpu0[$i]) / IDLE )) "
 		idle_rows+="$(awk '/^VmRSS/ {print $2}' /proc/$mp/status) "
 		idle_rows+="$(awk '/^Pss:/ {print $2}' /proc/$mp/smaps_rollup) "
-		idle_rows+="$(( ($(akc-status -c "$D/n$i.conf" --json | jq '.traffic.sent_bytes + .traffic.received_bytes') - w0[$i]) / IDLE ))"$'\n'
+		idle_rows+="$(( ($(akc-status -c "$D/n$i.conf" --json | jq '.traffic.sent_bytes + .traffic.received_bytes') - w0[$i]) / IDLE )) "
+		idle_rows+="$(( ($(akc-status -c "$D/n$i.conf" --json | jq '.traffic.sent_bytes') - s0[$i]) / IDLE ))"$'\n'
 	done
 	local false_unreach
 	false_unreach=$(( $(cat "${files[@]}" | grep -c '"type":"UnreachableMember"') - before_unreach ))
@@ -158,9 +160,9 @@ bench() {
 	printf '  akc-down -> MemberRemoved on every node:          %s\n' "$down"
 	printf '  akc-leave -> MemberRemoved on every node:         %s\n' "$leave"
 	printf '  false UnreachableMember events in %ds idle:      %d\n' "$IDLE" "$false_unreach"
-	awk '{c+=$1; r+=$2; p+=$3; b+=$4; if ($1>mc) mc=$1; if ($2>mr) mr=$2}
-	     END {printf "  idle memberd: CPU mean %.3f%% max %.3f%% of a core; RSS mean %.2f MiB max %.2f MiB; PSS mean %.2f MiB; %.0f bytes/s sent+received mean\n",
-		c/NR/1e7, mc/1e7, r/NR/1024, mr/1024, p/NR/1024, b/NR}' <<<"$idle_rows"
+	awk '{c+=$1; r+=$2; p+=$3; b+=$4; s+=$5; if ($1>mc) mc=$1; if ($2>mr) mr=$2}
+	     END {printf "  idle memberd: CPU mean %.3f%% max %.3f%% of a core; RSS mean %.2f MiB max %.2f MiB; PSS mean %.2f MiB; %.0f bytes/s sent+received mean, %.0f sent\n",
+		c/NR/1e7, mc/1e7, r/NR/1024, mr/1024, p/NR/1024, b/NR, s/NR}' <<<"$idle_rows"
 	cleanup
 }
 

@@ -28,6 +28,18 @@
 #define MSG_KEYS_RSP		"keys-rsp"	/* a member's answer, with its keys */
 
 /*
+ * Compact heartbeats (doc/PROTOCOL.md, "Compact heartbeats"): binary
+ * payloads in the same frames, told from JSON by their first byte (0x80 or
+ * above: never the start of a JSON text). The kind byte is their version:
+ * another layout gets another byte. kind | from uid (8 bytes, big-endian) |
+ * to uid (8) | seq (LEB128, 1-10 bytes).
+ */
+#define HBC_HEARTBEAT		0xa1	/* as "hb" */
+#define HBC_HEARTBEAT_RSP	0xa2	/* as "hb-rsp" */
+#define HBC_MIN			17	/* kind and the two uids: the seq follows */
+#define HBC_MAX			27
+
+/*
  * The journal replication protocol between a master and its standbys
  * (relay bodies of service "journal.NAME", doc/PROTOCOL.md): each body
  * carries it as "jv"; a body of another version is dropped and counted.

@@ -120,6 +120,86 @@ monitor_beat(struct monitor *mo, msec_t now)
 	mo->deadline = phi_deadline(&mo->fd);
 }
 
+/* ---- compact heartbeats (doc/PROTOCOL.md, "Compact heartbeats") ---- */
+
+static size_t
+hbc_encode(unsigned char *p, int kind, uint64_t from, uint64_t to, uint64_t seq)
+{
+	size_t len = 0;
+	int i;
+
+	p[len++] = (unsigned char)kind;
+	for (i = 56; i >= 0; i -= 8)
+		p[len++] = (unsigned char)(from >> i);
+	for (i = 56; i >= 0; i -= 8)
+		p[len++] = (unsigned char)(to >> i);
+	do {
+		p[len++] = (unsigned char)((seq & 0x7f) | (seq > 0x7f ? 0x80 : 0));
+		seq >>= 7;
+	} while (seq > 0);
+	return len;
+}
+
+/* -1 unless p is exactly one compact heartbeat with non-zero uids and seq. */
+static int
+hbc_decode(const unsigned char *p, size_t len, int *kind, uint64_t *from, uint64_t *to,
+    uint64_t *seq)
+{
+	size_t k;
+	int shift = 0;
+
+	if (len < HBC_MIN + 1 || len > HBC_MAX)
+		return -1;
+	*kind = p[0];
+	*from = *to = *seq = 0;
+	for (k = 1; k < 9; k++)
+		*from = *from << 8 | p[k];
+	for (k = 9; k < HBC_MIN; k++)
+		*to = *to << 8 | p[k];
+	for (k = HBC_MIN; k < len; k++, shift += 7) {
+		/* the tenth byte of a 64-bit LEB128 holds its top bit only */
+		if (shift == 63 && p[k] > 1)
+			return -1;
+		*seq |= (uint64_t)(p[k] & 0x7f) << shift;
+		if (!(p[k] & 0x80))
+			break;
+	}
+	/* the seq ends the payload, in its shortest form */
+	if (k != len - 1 || (k > HBC_MIN && p[k] == 0))
+		return -1;
+	return *from == 0 || *to == 0 || *seq == 0 ? -1 : 0;
+}
+
+static void
+send_compact(struct node *n, const char *address, int kind, uint64_t to, uint64_t seq)
+{
+	struct outmsg *o;
+
+	send_to(n, address, NULL);
+	o = &n->out[n->nout - 1];
+	o->blen = hbc_encode(o->bin, kind, n->self.uid, to, seq);
+}
+
+int
+node_payload_compact(const void *payload, size_t len)
+{
+	return len > 0 && *(const unsigned char *)payload >= 0x80;
+}
+
+const char *
+node_compact_type(const void *payload, size_t len)
+{
+	int k = len > 0 ? *(const unsigned char *)payload : 0;
+
+	return k == HBC_HEARTBEAT ? MSG_HEARTBEAT : k == HBC_HEARTBEAT_RSP ? MSG_HEARTBEAT_RSP : NULL;
+}
+
+const char *
+node_out_type(const struct outmsg *o)
+{
+	return o->msg != NULL ? json_str(o->msg, "t") : node_compact_type(o->bin, o->blen);
+}
+
 /* Returns 1 if heartbeats went out. */
 int
 heartbeat_tick(struct node *n, msec_t now)
@@ -130,15 +210,28 @@ heartbeat_tick(struct node *n, msec_t now)
 		return 0;
 	n->hb_seq++;
 	for (i = 0; i < n->nmon; i++) {
-		cJSON *m = envelope(n, MSG_HEARTBEAT, n->mon[i].uid);
+		struct monitor *mo = &n->mon[i];
+		cJSON *m;
 
-		if (n->mon[i].added < 0) {
-			n->mon[i].added = now;	/* expected-response-after counts from here */
-			n->mon[i].first = n->hb_seq;
+		if (mo->added < 0) {
+			mo->added = now;	/* expected-response-after counts from here */
+			mo->first = n->hb_seq;
 		}
-		n->mon[i].answered <<= 1;	/* bit 0: this round's seq */
+		mo->answered <<= 1;	/* bit 0: this round's seq */
+		/*
+		 * Compact once it answered one, as long as it answered the last:
+		 * a beat that went unanswered is followed by a JSON one, which
+		 * tells the receiver our address again (a member it does not
+		 * know yet) and works with a node that speaks JSON only.
+		 */
+		if (mo->compact && (mo->answered & 2)) {
+			send_compact(n, mo->address, HBC_HEARTBEAT, mo->uid, n->hb_seq);
+			continue;
+		}
+		m = envelope(n, MSG_HEARTBEAT, mo->uid);
 		json_add_u64(m, "seq", n->hb_seq);
-		send_to(n, n->mon[i].address, m);
+		cJSON_AddTrueToObject(m, "compact");
+		send_to(n, mo->address, m);
 	}
 	/*
 	 * Heartbeats go out on multiples of the interval of the monotonic
@@ -189,35 +282,128 @@ detector_tick(struct node *n, msec_t now)
 	}
 }
 
-/* Notes a heartbeat from uid; returns the time since the previous one (-1: first). */
-msec_t
-hb_gap(struct node *n, uint64_t uid, msec_t now)
+#define HB_SENDER_KEEP	(10 * 60 * 1000)	/* a quiet sender is forgotten after this */
+
+static struct hb_sender *
+find_sender(struct node *n, uint64_t uid)
 {
-	msec_t gap;
 	int i;
 
 	for (i = 0; i < n->nhbseen; i++)
-		if (n->hbseen[i].uid == uid) {
-			gap = now - n->hbseen[i].at;
-			n->hbseen[i].at = now;
-			return gap;
-		}
+		if (n->hbseen[i].uid == uid)
+			return &n->hbseen[i];
+	return NULL;
+}
+
+/* The sender uid's entry, made if new (its at: -1); senders long quiet make room. */
+static struct hb_sender *
+hb_sender(struct node *n, uint64_t uid, msec_t now)
+{
+	struct hb_sender *h = find_sender(n, uid);
+	int i;
+
+	if (h != NULL)
+		return h;
+	for (i = 0; i < n->nhbseen; )
+		if (now - n->hbseen[i].at > HB_SENDER_KEEP)
+			n->hbseen[i] = n->hbseen[--n->nhbseen];
+		else
+			i++;
 	n->hbseen = xreallocarray(n->hbseen, (size_t)n->nhbseen + 1, sizeof(*n->hbseen));
+	memset(&n->hbseen[n->nhbseen], 0, sizeof(*n->hbseen));
 	n->hbseen[n->nhbseen].uid = uid;
-	n->hbseen[n->nhbseen].at = now;
-	n->nhbseen++;
-	return -1;
+	n->hbseen[n->nhbseen].at = -1;
+	return &n->hbseen[n->nhbseen++];
+}
+
+/*
+ * A heartbeat from uid: answered, compact if it said it reads them. address
+ * is the sender's from a JSON envelope, NULL for a compact heartbeat: then
+ * the member's address (or the one its last JSON heartbeat gave) is used.
+ * Each seq is answered once, and only above the last answered: heartbeats
+ * carry no message counter, their seq is theirs.
+ */
+void
+on_heartbeat(struct node *n, uint64_t uid, const char *address, uint64_t seq, int compact,
+    msec_t now)
+{
+	struct hb_sender *h = find_sender(n, uid);
+	int mi;
+
+	if (address == NULL) {
+		if ((mi = mstate_find(&n->st, uid)) >= 0)
+			address = n->st.m[mi].address;
+		else if (h != NULL && h->address[0] != '\0')
+			address = h->address;
+		else {
+			n->dropped.not_member++;	/* its next heartbeat is JSON */
+			return;
+		}
+	}
+	if (h == NULL)
+		h = hb_sender(n, uid, now);
+	if (seq <= h->seq) {
+		n->dropped.replayed++;
+		return;
+	}
+	if (address != h->address)
+		snprintf(h->address, sizeof(h->address), "%s", address);
+	/* quiet for a while, now back: our path to it may be stuck */
+	if (h->at >= 0 && now - h->at > 3 * n->cfg->heartbeat_interval)
+		reset_to(n, h->address);
+	h->at = now;
+	h->seq = seq;
+	if (compact)
+		send_compact(n, h->address, HBC_HEARTBEAT_RSP, uid, seq);
+	else {
+		cJSON *rsp = envelope(n, MSG_HEARTBEAT_RSP, uid);
+
+		json_add_u64(rsp, "seq", seq);
+		send_to(n, h->address, rsp);
+	}
 }
 
 void
-on_heartbeat_rsp(struct node *n, uint64_t from, uint64_t seq, msec_t now)
+node_receive_compact(struct node *n, const unsigned char *p, size_t len, msec_t now)
+{
+	uint64_t from, to, seq;
+	int kind;
+
+	if (node_compact_type(p, len) == NULL) {
+		n->dropped.unknown++;	/* a later layout, or not ours */
+		return;
+	}
+	if (hbc_decode(p, len, &kind, &from, &to, &seq) < 0) {
+		n->dropped.malformed++;
+		return;
+	}
+	if (from == n->self.uid) {
+		n->dropped.replayed++;
+		return;
+	}
+	if (to != n->self.uid) {
+		n->dropped.stale++;	/* meant for an earlier incarnation */
+		return;
+	}
+	if (n->phase == PHASE_SHUTDOWN)
+		return;
+	if (kind == HBC_HEARTBEAT)
+		on_heartbeat(n, from, NULL, seq, 1, now);
+	else
+		on_heartbeat_rsp(n, from, seq, 1, now);
+}
+
+void
+on_heartbeat_rsp(struct node *n, uint64_t from, uint64_t seq, int compact, msec_t now)
 {
 	struct monitor *mo = find_monitor(n, from);
 	uint64_t age;
 	int mi;
 
-	if (mo == NULL)
+	if (mo == NULL) {
+		n->dropped.replayed++;	/* a reply we did not ask for */
 		return;
+	}
 	/* only an answer to a heartbeat of the last 64 rounds that we sent it, once */
 	age = n->hb_seq - seq;
 	if (mo->added < 0 || seq > n->hb_seq || seq < mo->first || age >= 64 ||
@@ -226,6 +412,8 @@ on_heartbeat_rsp(struct node *n, uint64_t from, uint64_t seq, msec_t now)
 		return;
 	}
 	mo->answered |= 1ULL << age;
+	if (compact)
+		mo->compact = 1;
 	monitor_beat(mo, now);
 	if (reach_observer_says(&n->st.reach, n->self.uid, from) == RS_UNREACHABLE &&
 	    phi_available(&mo->fd, now) && (mi = mstate_find(&n->st, from)) >= 0) {

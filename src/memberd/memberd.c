@@ -159,17 +159,19 @@ flush_outbox(struct memberd *d, msec_t now)
 		wire_reset(d->wire, resets[i]);
 	out = node_outbox(&d->node, &n);
 	for (i = 0; i < n; i++) {
-		char *txt = json_print(out[i].msg);
+		/* a compact heartbeat is its own payload; the rest is JSON */
+		char *txt = out[i].msg != NULL ? json_print(out[i].msg) : NULL;
 		unsigned char *frame;
 		size_t len = frame_seal(&d->keys,
 		    out[i].cluster[0] != '\0' ? out[i].cluster : d->cfg.cluster_name,
-		    txt, strlen(txt), &frame);
+		    txt != NULL ? txt : (const char *)out[i].bin,
+		    txt != NULL ? strlen(txt) : out[i].blen, &frame);
 
 		if (strcmp(out[i].address, d->node.self.address) != 0) {
 			wire_send(d->wire, out[i].address, frame, len, now);
 			d->node.sent_msgs++;
 			d->node.sent_bytes += len;
-			node_count_traffic(d->node.sent_by, json_str(out[i].msg, "t"), len);
+			node_count_traffic(d->node.sent_by, node_out_type(&out[i]), len);
 		}
 		free(frame);
 		cJSON_free(txt);
@@ -478,6 +480,17 @@ on_frame(void *arg, const char *from, const unsigned char *frame, size_t len)
 		node_count_traffic(d->node.recv_by, NULL, len);
 		note_bad(d, from, now);
 		return WIRE_BAD;
+	}
+	if (node_payload_compact(payload, plen)) {
+		node_count_traffic(d->node.recv_by, node_compact_type(payload, plen), len);
+		if (fr == FRAME_OTHER_CLUSTER) {
+			d->node.dropped.cluster++;
+			v = WIRE_DROP;
+		} else
+			node_receive_compact(&d->node, (const unsigned char *)payload, plen, now);
+		free(payload);
+		flush_outbox(d, now);
+		return v;
 	}
 	msg = json_parse(payload, plen);
 	node_count_traffic(d->node.recv_by, msg != NULL ? json_str(msg, "t") : NULL, len);

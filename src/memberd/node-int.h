@@ -40,8 +40,9 @@ void on_init_join_reply(struct node *n, const struct from *f, const cJSON *msg, 
 void update_ring(struct node *n, msec_t now);
 int heartbeat_tick(struct node *n, msec_t now);
 void detector_tick(struct node *n, msec_t now);
-msec_t hb_gap(struct node *n, uint64_t uid, msec_t now);
-void on_heartbeat_rsp(struct node *n, uint64_t from, uint64_t seq, msec_t now);
+void on_heartbeat(struct node *n, uint64_t uid, const char *address, uint64_t seq, int compact,
+    msec_t now);
+void on_heartbeat_rsp(struct node *n, uint64_t from, uint64_t seq, int compact, msec_t now);
 
 /* gossip.c */
 void send_gossip(struct node *n, const struct member *to);

@@ -135,6 +135,7 @@ send_to(struct node *n, const char *address, cJSON *msg)
 	}
 	snprintf(n->out[n->nout].address, sizeof(n->out[n->nout].address), "%s", address);
 	n->out[n->nout].msg = msg;
+	n->out[n->nout].blen = 0;
 	n->out[n->nout].cluster[0] = '\0';
 	n->nout++;
 }

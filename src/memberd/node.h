@@ -51,7 +51,9 @@ struct traffic {
 
 struct outmsg {
 	char address[CONF_ADDR_MAX];
-	cJSON *msg;
+	cJSON *msg;		/* NULL: a compact heartbeat, its payload in bin */
+	unsigned char bin[HBC_MAX];
+	size_t blen;
 	char cluster[CONF_NAME_MAX + 1];	/* frame it for this cluster; "": ours */
 };
 
@@ -68,6 +70,14 @@ struct monitor {
 	 */
 	uint64_t first, answered;
 	int keep;		/* still a receiver after the last ring update */
+	int compact;		/* it answered a compact heartbeat: it speaks them */
+};
+
+/* A member that heartbeats us (heartbeat.c): where to answer, and its last seq. */
+struct hb_sender {
+	uint64_t uid, seq;
+	msec_t at;
+	char address[CONF_ADDR_MAX];	/* from its last JSON heartbeat ("": none yet) */
 };
 
 struct dropped {
@@ -209,8 +219,8 @@ struct node {
 	/* connections the shell should drop and open afresh (node.c's reset_to) */
 	char (*resets)[CONF_ADDR_MAX];
 	int nreset, resetcap;
-	/* when each member last sent us a heartbeat */
-	struct { uint64_t uid; msec_t at; } *hbseen;
+	/* who heartbeats us: when last, its last seq, its address */
+	struct hb_sender *hbseen;
 	int nhbseen;
 	msec_t next_unreach_reset;
 };
@@ -243,6 +253,13 @@ void node_free(struct node *);
 void node_start(struct node *, msec_t now);
 /* Handles one authenticated, parsed message; counts and drops bad ones. */
 void node_receive(struct node *, const cJSON *msg, msec_t now);
+/* Whether an authenticated payload is a compact heartbeat rather than JSON. */
+int node_payload_compact(const void *payload, size_t len);
+/* Handles one authenticated compact payload; counts and drops bad ones. */
+void node_receive_compact(struct node *, const unsigned char *payload, size_t len, msec_t now);
+/* The message type of an outbox message or a compact payload, for the traffic counters. */
+const char *node_out_type(const struct outmsg *);
+const char *node_compact_type(const void *payload, size_t len);
 /* Runs due timers: joins, gossip rounds, heartbeats, failure detection. */
 void node_tick(struct node *, msec_t now);
 /* The next time node_tick has work to do. */

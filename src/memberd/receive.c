@@ -92,7 +92,6 @@ node_receive(struct node *n, const cJSON *msg, msec_t now)
 	const char *t;
 	uint64_t to = 0, seq;
 	long v;
-	cJSON *rsp;
 
 	if (!cJSON_IsObject(msg) || json_int(msg, "v", 0, 1000000, &v) < 0 ||
 	    (t = json_str(msg, "t")) == NULL) {
@@ -126,22 +125,20 @@ node_receive(struct node *n, const cJSON *msg, msec_t now)
 	if (n->phase == PHASE_SHUTDOWN)
 		return;
 	if (strcmp(t, MSG_HEARTBEAT) == 0) {
-		if (json_u64(msg, "seq", &seq) < 0) {
+		const cJSON *compact = cJSON_GetObjectItemCaseSensitive(msg, "compact");
+
+		if (json_u64(msg, "seq", &seq) < 0 || seq == 0 ||
+		    (compact != NULL && !cJSON_IsBool(compact))) {
 			n->dropped.malformed++;
 			return;
 		}
-		/* quiet for a while, now back: our path to it may be stuck */
-		if (hb_gap(n, f.uid, now) > 3 * n->cfg->heartbeat_interval)
-			reset_to(n, f.address);
-		rsp = envelope(n, MSG_HEARTBEAT_RSP, f.uid);
-		json_add_u64(rsp, "seq", seq);
-		send_to(n, f.address, rsp);
+		on_heartbeat(n, f.uid, f.address, seq, cJSON_IsTrue(compact), now);
 	} else if (strcmp(t, MSG_HEARTBEAT_RSP) == 0) {
 		if (to == 0 || json_u64(msg, "seq", &seq) < 0) {
 			n->dropped.malformed++;
 			return;
 		}
-		on_heartbeat_rsp(n, f.uid, seq, now);
+		on_heartbeat_rsp(n, f.uid, seq, 0, now);
 	} else if (strcmp(t, MSG_GOSSIP) == 0) {
 		if (n->phase == PHASE_MEMBER)
 			on_gossip(n, msg, &f, now);

@@ -30,7 +30,7 @@ struct event {
 	enum ev_kind kind;
 	int node, src;
 	uint64_t gen;		/* EV_WAKE: stale unless it matches the node's */
-	char *txt;		/* EV_MSG: the JSON text (owned) */
+	char *txt;		/* EV_MSG: the payload, JSON or compact (owned) */
 	size_t len;		/* EV_MSG: bytes on the wire */
 };
 

@@ -23,10 +23,19 @@ static msec_t now;
 static msec_t drop_exiting_until;	/* the router loses exit notices till then */
 static int cut[N][N];			/* the router loses what i sends j */
 static int capture_from = -1;		/* the router copies that node's heartbeat replies */
-static cJSON *captured;
 static int capture_any = -1;		/* the router copies all that node's messages */
-static cJSON *cap_msgs;
-static int cap_dest[4000];
+/* what the router copied: JSON, or a compact heartbeat's payload */
+struct cap {
+	int dest;
+	cJSON *msg;
+	unsigned char bin[HBC_MAX];
+	size_t blen;
+};
+#define CAP_MAX	4000
+static struct cap caps[CAP_MAX];
+static int ncaps;
+static int legacy = -1;	/* the router makes it a node of before compact heartbeats */
+static int sent_compact, sent_json_hb;	/* heartbeats and answers the router saw */
 static const char *seed_list = "tcp://127.0.0.1:1000";
 
 static void
@@ -59,6 +68,44 @@ by_address(const char *a)
 	return -1;
 }
 
+/* Hands n a message as memberd does: JSON parsed, or a compact payload. */
+static void
+receive(struct node *n, const struct outmsg *o)
+{
+	if (o->msg != NULL)
+		node_receive(n, o->msg, now);
+	else
+		node_receive_compact(n, o->bin, o->blen, now);
+}
+
+static void
+capture(int dest, const struct outmsg *o)
+{
+	if (ncaps == CAP_MAX)
+		return;
+	caps[ncaps].dest = dest;
+	caps[ncaps].msg = o->msg != NULL ? cJSON_Duplicate(o->msg, 1) : NULL;
+	memcpy(caps[ncaps].bin, o->bin, o->blen);
+	caps[ncaps].blen = o->blen;
+	ncaps++;
+}
+
+static void
+replay_cap(struct node *n, const struct cap *c)
+{
+	if (c->msg != NULL)
+		node_receive(n, c->msg, now);
+	else
+		node_receive_compact(n, c->bin, c->blen, now);
+}
+
+static void
+free_caps(void)
+{
+	while (ncaps > 0)
+		cJSON_Delete(caps[--ncaps].msg);
+}
+
 /* Delivers every queued message (and what it causes) to live nodes. */
 static void
 route(void)
@@ -76,20 +123,30 @@ route(void)
 			copy = malloc((size_t)count * sizeof(*copy));
 			memcpy(copy, out, (size_t)count * sizeof(*copy));
 			for (k = 0; k < count; k++) {
-				const char *t = json_str(copy[k].msg, "t");
+				const char *t = node_out_type(&copy[k]);
 
 				j = by_address(copy[k].address);
-				if (i == capture_from && t != NULL && strcmp(t, MSG_HEARTBEAT_RSP) == 0 &&
-				    cJSON_GetArraySize(captured) < 4000)
-					cJSON_AddItemToArray(captured, cJSON_Duplicate(copy[k].msg, 1));
-				if (i == capture_any && j >= 0 && cJSON_GetArraySize(cap_msgs) < 4000) {
-					cap_dest[cJSON_GetArraySize(cap_msgs)] = j;
-					cJSON_AddItemToArray(cap_msgs, cJSON_Duplicate(copy[k].msg, 1));
-				}
+				if (i == capture_from && t != NULL && strcmp(t, MSG_HEARTBEAT_RSP) == 0)
+					capture(j, &copy[k]);
+				if (i == capture_any && j >= 0)
+					capture(j, &copy[k]);
 				if (t != NULL && strcmp(t, MSG_EXITING) == 0 && now < drop_exiting_until)
 					j = -1;
+				if (copy[k].msg == NULL)
+					sent_compact++;
+				else if (t != NULL && (strcmp(t, MSG_HEARTBEAT) == 0 ||
+				    strcmp(t, MSG_HEARTBEAT_RSP) == 0))
+					sent_json_hb++;
+				/* an old node: never says "compact", drops compact payloads */
+				if (legacy >= 0 && (i == legacy || j == legacy)) {
+					if (copy[k].msg == NULL && j == legacy)
+						j = -1;
+					else if (copy[k].msg != NULL)
+						cJSON_DeleteItemFromObjectCaseSensitive(copy[k].msg,
+						    "compact");
+				}
 				if (alive[i] && j >= 0 && alive[j] && !cut[i][j])
-					node_receive(&nodes[j], copy[k].msg, now);
+					receive(&nodes[j], &copy[k]);
 				cJSON_Delete(copy[k].msg);
 			}
 			free(copy);
@@ -552,26 +609,24 @@ replayed_heartbeats(void)
 	seed_list = "tcp://127.0.0.1:1000";
 	fresh_seeded(all);
 	CHECK(until(all_up, N, 5000) >= 0);
-	captured = cJSON_CreateArray();
 	capture_from = 3;
 	step(2000);
 	capture_from = -1;
-	CHECK(cJSON_GetArraySize(captured) > 10);
+	CHECK(ncaps > 10);
 	victim = 3;
 	alive[3] = 0;
 	for (t = 0; t < 5000 && !seen_unreachable(0); t += 50) {
 		step(50);
 		/* the whole capture, to everyone, every 50 ms */
 		for (i = 0; i < N; i++)
-			for (k = 0; alive[i] && k < cJSON_GetArraySize(captured); k++)
-				node_receive(&nodes[i], cJSON_GetArrayItem(captured, k), now);
+			for (k = 0; alive[i] && k < ncaps; k++)
+				replay_cap(&nodes[i], &caps[k]);
 	}
 	CHECK(seen_unreachable(0));
 	for (i = 0; i < N; i++)
 		replayed += nodes[i].dropped.replayed;
 	CHECK(replayed > 0);
-	cJSON_Delete(captured);
-	captured = NULL;
+	free_caps();
 }
 
 /*
@@ -584,28 +639,29 @@ replayed_messages(void)
 {
 	int all[N] = { 1, 1, 1, 1, 1 };
 	uint64_t before[N], seq[N];
-	int sent[N] = { 0 }, i, k, joins = 0;
+	int sent[N] = { 0 }, i, k, joins = 0, compact = 0;
 
-	cap_msgs = cJSON_CreateArray();
 	capture_any = 4;	/* not a seed: it joins through init-join, ack, join */
 	fresh_seeded(all);
 	CHECK(until(all_up, N, 5000) >= 0);
 	step(1000);
 	capture_any = -1;
-	CHECK(cJSON_GetArraySize(cap_msgs) > 10);
+	CHECK(ncaps > 10);
 	for (i = 0; i < N; i++) {
 		before[i] = nodes[i].dropped.replayed;
 		seq[i] = nodes[i].state_seq;
 	}
-	for (k = 0; k < cJSON_GetArraySize(cap_msgs); k++) {
-		cJSON *m = cJSON_GetArrayItem(cap_msgs, k);
+	for (k = 0; k < ncaps; k++) {
+		cJSON *m = caps[k].msg;
 
-		node_receive(&nodes[cap_dest[k]], m, now);
-		sent[cap_dest[k]]++;
-		if (strcmp(json_str(m, "t"), MSG_JOIN) == 0) {
+		if (m == NULL)
+			compact++;
+		replay_cap(&nodes[caps[k].dest], &caps[k]);
+		sent[caps[k].dest]++;
+		if (m != NULL && strcmp(json_str(m, "t"), MSG_JOIN) == 0) {
 			/* and the join to every other member, which gave it no nonce */
 			for (i = 0; i < 4; i++)
-				if (i != cap_dest[k]) {
+				if (i != caps[k].dest) {
 					cJSON *c = cJSON_Duplicate(m, 1);
 
 					cJSON_ReplaceItemInObject(c, "n", cJSON_CreateString("999999"));
@@ -621,9 +677,198 @@ replayed_messages(void)
 		CHECK_INT(nodes[i].dropped.replayed - before[i], (uint64_t)sent[i]);
 		CHECK_INT(nodes[i].state_seq, seq[i]);
 	}
+	CHECK(compact > 0);	/* compact heartbeats and answers among them */
 	CHECK(until(all_up, N, 2000) >= 0);
-	cJSON_Delete(cap_msgs);
-	cap_msgs = NULL;
+	free_caps();
+}
+
+/* A compact payload by hand: kind, from, to, then the seq bytes given. */
+static size_t
+compact_msg(unsigned char *p, int kind, uint64_t from, uint64_t to, const unsigned char *seq,
+    size_t slen)
+{
+	size_t len = 0;
+	int i;
+
+	p[len++] = (unsigned char)kind;
+	for (i = 56; i >= 0; i -= 8)
+		p[len++] = (unsigned char)(from >> i);
+	for (i = 56; i >= 0; i -= 8)
+		p[len++] = (unsigned char)(to >> i);
+	memcpy(p + len, seq, slen);
+	return len + slen;
+}
+
+/* Takes n's outbox: how many messages, and how many of them compact answers to address. */
+static int
+take_outbox(struct node *n, const char *address, int *compact_rsp, int *json_rsp)
+{
+	struct outmsg *o;
+	int count, k;
+	const char *t;
+
+	*compact_rsp = *json_rsp = 0;
+	o = node_outbox(n, &count);
+	for (k = 0; k < count; k++) {
+		t = node_out_type(&o[k]);
+		if (t != NULL && strcmp(t, MSG_HEARTBEAT_RSP) == 0 &&
+		    strcmp(o[k].address, address) == 0) {
+			if (o[k].msg == NULL)
+				++*compact_rsp;
+			else
+				++*json_rsp;
+		}
+		cJSON_Delete(o[k].msg);
+	}
+	return count;
+}
+
+/* A JSON heartbeat from node i to node j, "compact" as given (NULL: none). */
+static cJSON *
+json_hb(int i, int j, uint64_t n, uint64_t seq, cJSON *compact)
+{
+	cJSON *m = cJSON_CreateObject(), *from;
+
+	cJSON_AddNumberToObject(m, "v", PROTO_VERSION);
+	cJSON_AddStringToObject(m, "t", MSG_HEARTBEAT);
+	from = cJSON_AddObjectToObject(m, "from");
+	cJSON_AddStringToObject(from, "node", nodes[i].self.name);
+	cJSON_AddStringToObject(from, "address", nodes[i].self.address);
+	json_add_u64(from, "uid", nodes[i].self.uid);
+	json_add_u64(m, "to", nodes[j].self.uid);
+	json_add_u64(m, "n", n);
+	json_add_u64(m, "seq", seq);
+	if (compact != NULL)
+		cJSON_AddItemToObject(m, "compact", compact);
+	return m;
+}
+
+/*
+ * Issue 13: once a member answered one compact heartbeat, heartbeats and
+ * answers are compact (no JSON at all in an idle round); every check of
+ * the JSON ones holds for them, and a bad one is counted.
+ */
+static void
+compact_heartbeats(void)
+{
+	int all[N] = { 1, 1, 1, 1, 1 };
+	struct node *n = &nodes[0];
+	struct dropped before;
+	unsigned char p[64];
+	const unsigned char big[] = { 0x80, 0x80, 0x80, 0x80, 0x80, 0x40 };	/* 2^41 */
+	const unsigned char next[] = { 0x81, 0x80, 0x80, 0x80, 0x80, 0x40 };
+	const unsigned char overlong[] = { 0x81, 0x00 };	/* 1, with a zero byte more */
+	const unsigned char one[] = { 0x01 }, trailing[] = { 0x01, 0x01 };
+	const unsigned char zero[] = { 0x00 }, unended[] = { 0x81 };
+	uint64_t u1, u0;
+	int i, m, k, crsp, jrsp;
+	cJSON *h;
+
+	fresh_seeded(all);
+	CHECK(until(all_up, N, 5000) >= 0);
+	step(500);
+	for (i = 0; i < N; i++)
+		for (m = 0; m < nodes[i].nmon; m++)
+			CHECK(nodes[i].mon[m].compact);
+	sent_compact = sent_json_hb = 0;
+	step(1000);
+	CHECK(sent_compact >= 2 * 2 * N * 9);	/* 2 watched, 10 rounds, some at the edges */
+	CHECK_INT(sent_json_hb, 0);
+	CHECK(all_up(N));
+
+	/* by hand, to n0 from n1 (a member, watched or not) */
+	u0 = n->self.uid;
+	u1 = nodes[1].self.uid;
+	(void)take_outbox(n, "", &crsp, &jrsp);
+	before = n->dropped;
+	node_receive_compact(n, p, compact_msg(p, HBC_HEARTBEAT, u1, u0, big, sizeof(big)), now);
+	CHECK_INT(take_outbox(n, nodes[1].self.address, &crsp, &jrsp), 1);
+	CHECK_INT(crsp, 1);
+	/* the same again, and an older seq: replays, not answered */
+	node_receive_compact(n, p, compact_msg(p, HBC_HEARTBEAT, u1, u0, big, sizeof(big)), now);
+	node_receive_compact(n, p, compact_msg(p, HBC_HEARTBEAT, u1, u0, one, 1), now);
+	CHECK_INT(n->dropped.replayed, before.replayed + 2);
+	/* for an earlier incarnation */
+	node_receive_compact(n, p, compact_msg(p, HBC_HEARTBEAT, u1, u0 + 1, next, sizeof(next)),
+	    now);
+	CHECK_INT(n->dropped.stale, before.stale + 1);
+	/* our own, sent back */
+	node_receive_compact(n, p, compact_msg(p, HBC_HEARTBEAT, u0, u0, next, sizeof(next)), now);
+	CHECK_INT(n->dropped.replayed, before.replayed + 3);
+	/* from a uid we know nothing of: no address to answer */
+	k = n->nhbseen;
+	node_receive_compact(n, p, compact_msg(p, HBC_HEARTBEAT, 777, u0, next, sizeof(next)), now);
+	CHECK_INT(n->dropped.not_member, before.not_member + 1);
+	CHECK_INT(n->nhbseen, k);	/* and it takes no room */
+	/* malformed: cut short, a seq not in its shortest form, trailing bytes, seq 0, unended */
+	node_receive_compact(n, p, compact_msg(p, HBC_HEARTBEAT, u1, u0, one, 0), now);
+	node_receive_compact(n, p, compact_msg(p, HBC_HEARTBEAT, u1, u0, overlong,
+	    sizeof(overlong)), now);
+	node_receive_compact(n, p, compact_msg(p, HBC_HEARTBEAT, u1, u0, trailing,
+	    sizeof(trailing)), now);
+	node_receive_compact(n, p, compact_msg(p, HBC_HEARTBEAT, u1, u0, zero, 1), now);
+	node_receive_compact(n, p, compact_msg(p, HBC_HEARTBEAT, u1, u0, unended, 1), now);
+	node_receive_compact(n, p, compact_msg(p, HBC_HEARTBEAT, 0, u0, next, sizeof(next)), now);
+	CHECK_INT(n->dropped.malformed, before.malformed + 6);
+	/* a kind of a later layout */
+	node_receive_compact(n, p, compact_msg(p, 0xa3, u1, u0, next, sizeof(next)), now);
+	CHECK_INT(n->dropped.unknown, before.unknown + 1);
+	/* an answer to a heartbeat n0 never sent */
+	node_receive_compact(n, p, compact_msg(p, HBC_HEARTBEAT_RSP, u1, u0, big, sizeof(big)),
+	    now);
+	CHECK_INT(n->dropped.replayed, before.replayed + 4);
+	CHECK_INT(take_outbox(n, "", &crsp, &jrsp), 0);
+	/* the next seq is answered */
+	node_receive_compact(n, p, compact_msg(p, HBC_HEARTBEAT, u1, u0, next, sizeof(next)), now);
+	CHECK_INT(take_outbox(n, nodes[1].self.address, &crsp, &jrsp), 1);
+	CHECK_INT(crsp, 1);
+
+	/* JSON: answered in JSON unless it says compact; a compact that is no bool is malformed */
+	h = json_hb(1, 0, 1ULL << 40, (1ULL << 41) + 2, NULL);
+	node_receive(n, h, now);
+	cJSON_Delete(h);
+	CHECK_INT(take_outbox(n, nodes[1].self.address, &crsp, &jrsp), 1);
+	CHECK_INT(jrsp, 1);
+	h = json_hb(1, 0, (1ULL << 40) + 1, (1ULL << 41) + 3, cJSON_CreateTrue());
+	node_receive(n, h, now);
+	cJSON_Delete(h);
+	CHECK_INT(take_outbox(n, nodes[1].self.address, &crsp, &jrsp), 1);
+	CHECK_INT(crsp, 1);
+	h = json_hb(1, 0, (1ULL << 40) + 2, (1ULL << 41) + 4, cJSON_CreateString("yes"));
+	node_receive(n, h, now);
+	cJSON_Delete(h);
+	CHECK_INT(n->dropped.malformed, before.malformed + 7);
+	CHECK_INT(take_outbox(n, "", &crsp, &jrsp), 0);
+}
+
+/*
+ * Issue 13, a rolling upgrade: a node of before compact heartbeats (it
+ * never says "compact" and drops compact payloads) is watched and watches
+ * in JSON, the others in compact; nobody is ever unreachable.
+ */
+static void
+compact_mixed(void)
+{
+	int all[N] = { 1, 1, 1, 1, 1 };
+	int i, m, t;
+
+	fresh_seeded(all);
+	legacy = 2;
+	CHECK(until(all_up, N, 5000) >= 0);
+	for (t = 0; t < 3000; t += 100) {
+		step(100);
+		CHECK(all_up(N));
+	}
+	for (i = 0; i < N; i++)
+		for (m = 0; m < nodes[i].nmon; m++)
+			CHECK_INT(nodes[i].mon[m].compact,
+			    i != legacy && nodes[i].mon[m].uid != nodes[legacy].self.uid);
+	sent_compact = sent_json_hb = 0;
+	step(1000);
+	CHECK(sent_compact > 0);
+	CHECK(sent_json_hb >= 2 * 2 * 9);	/* n2 watches 2 and is watched by 2: all JSON */
+	CHECK(all_up(N));
+	legacy = -1;
 }
 
 /* Restarts node i as a new incarnation that keeps its memory (the state-dir). */
@@ -723,6 +968,8 @@ main(void)
 	RUN(memory_rules);
 	RUN(replayed_heartbeats);
 	RUN(replayed_messages);
+	RUN(compact_heartbeats);
+	RUN(compact_mixed);
 	RUN(downed_stay_remembered);
 	for (i = 0; i < N; i++)
 		node_free(&nodes[i]);
