@@ -241,19 +241,24 @@ teardown() { akc_teardown; }
 	# background command in a subshell of its own, which a TERM misses)
 	( exec "$AKC_BIN/master" -c "$(conf_of n1)" --listen "ipc://$AKC_DIR/m.sock" 3>&- ) &
 	local m=$!
-	wait_until 10 has_table "$dir"
+	# the table is in the journal once LevelDB dropped the log it came from:
+	# a table file alone may be one the manifest does not name yet (a stop
+	# then leaves it out, and the next start writes it again over our damage)
+	wait_until 10 table_in_journal "$dir"
 	kill -TERM "$m"
 	wait_until 20 process_exited "$m"
 	cp -a "$dir" "$dir.good"
 	f=$(ls "$dir"/*.ldb | head -1)
+	[ -n "$f" ]
 	printf '\xff\xff\xff\xff\xff\xff\xff\xff' | dd of="$f" bs=1 seek=40 conv=notrunc 2>/dev/null
-	run "$AKC_BIN/master" -c "$(conf_of n1)" --listen "ipc://$AKC_DIR/m.sock"
+	# bounded: a master that does not refuse would otherwise run for ever
+	run timeout 60 "$AKC_BIN/master" -c "$(conf_of n1)" --listen "ipc://$AKC_DIR/m.sock"
 	[ "$status" = 1 ]
 	assert_output --partial "Corruption"
 	assert_output --partial "refusing to start rather than lose events"
 	rm -rf "$dir" && cp -a "$dir.good" "$dir"
 	truncate -s 100 "$f"
-	run "$AKC_BIN/master" -c "$(conf_of n1)" --listen "ipc://$AKC_DIR/m.sock"
+	run timeout 60 "$AKC_BIN/master" -c "$(conf_of n1)" --listen "ipc://$AKC_DIR/m.sock"
 	[ "$status" = 1 ]
 	assert_output --partial "refusing to start"
 }

@@ -54,7 +54,11 @@ standby_caught_up() {
 	    jq -e --arg s "$2" '.seq as $q | .standbys[] | select(.node == $s and .acked >= $q)' >/dev/null
 }
 
-has_table() { ls "$1"/*.ldb >/dev/null 2>&1; }
+# table_in_journal DIR: this open of the LevelDB in DIR wrote its log into a
+# table and named it in the manifest (the log it came from is deleted then).
+table_in_journal() {
+	grep -q "Level-0 table #[0-9]*: [0-9]* bytes OK" "$1/LOG" && grep -q "Delete type=0" "$1/LOG"
+}
 
 # queue_field NODE FIELD
 queue_field() { akc-queue -c "$(conf_of "$1")" --json | jq -r ".$2"; }
