@@ -105,6 +105,7 @@ struct master {
 	struct waiters wt;		/* results and status long polls */
 	uint64_t epoch_seq;		/* our epoch marker: nothing is woken before it is committed */
 	uint64_t wake_seen;		/* result lines up to here were looked at for waiters */
+	msec_t t0;			/* when it started: the recovery's time is logged */
 };
 
 /* ---- answers ---- */
@@ -1246,57 +1247,20 @@ recovered(struct master *m, const char *dir, msec_t t0)
 	return 0;
 }
 
-int
-main(int argc, char **argv)
+/*
+ * Opens the journal, replays it, takes a new epoch from the replica set and
+ * binds the request socket (before the recovery: akc-queue says what it
+ * waits for, the rest is held); the recovery goes on in the loop. Returns
+ * the exit code on failure, -1 on success.
+ */
+static int
+master_start(struct master *m, const char *dir, const char *sgname, const char *listen)
 {
-	static struct master master;
-	struct master *m = &master;
-	struct daemon_opts o;
-	const char *listen = getenv("AKC_SINGLETON_ENDPOINT");
-	char dir[600], failed[600], err[1024];
-	int repair = 0, standby = 0;
-	const char *sgname = getenv("AKC_SINGLETON") ? getenv("AKC_SINGLETON") : "master";
-	msec_t now, t0;
-	unsigned long sigs;
+	char err[1024];
 
-	struct flags fl = { listen, 0, 0 };
-
-	daemon_setup_ext(argc, argv, "master", USAGE, 0, longopts, on_flag, &fl, &o, &m->cfg);
-	listen = fl.listen;
-	standby = fl.standby;
-	repair = fl.repair;
-	if (m->cfg.state_dir[0] == '\0') {
-		log_errx("%s: [node] state-dir is required", m->cfg.path);
-		return 1;
-	}
-	snprintf(dir, sizeof(dir), "%.*s/master", (int)sizeof(m->cfg.state_dir), m->cfg.state_dir);
-	if (repair) {
-		if (journal_repair(dir, err, sizeof(err)) < 0) {
-			log_errx("%s", err);
-			return 1;
-		}
-		printf("journal %s repaired: start the master to see what it replays\n", dir);
-		return 0;
-	}
-	if (standby || getenv("AKC_STANDBY") != NULL) {
-		if (daemon_mkdir_p(dir, 0700, 0700, failed, sizeof(failed)) < 0) {
-			log_err("cannot create %s", failed);
-			return 1;
-		}
-		return repl_standby_main(&m->cfg, sgname, dir);
-	}
-	if (listen == NULL) {
-		log_errx("no endpoint: run it under singletond -s master "
-		    "(AKC_SINGLETON_ENDPOINT) or give --listen ADDR");
-		return 2;
-	}
 	if (sodium_init() < 0)
 		fatalx("libsodium cannot start");
-	if (daemon_mkdir_p(dir, 0700, 0700, failed, sizeof(failed)) < 0) {
-		log_err("cannot create %s", failed);
-		return 1;
-	}
-	t0 = clock_mono_ms();
+	m->t0 = clock_mono_ms();
 	work_init(&m->w);
 	if (journal_open(&m->j, dir, err, sizeof(err)) < 0 ||
 	    journal_replay(&m->j, on_snapshot, on_event, m, err, sizeof(err)) < 0) {
@@ -1325,7 +1289,6 @@ main(int argc, char **argv)
 	loop_catch(m->loop, SIGHUP);
 	repl_link_start(&m->r, m->loop);	/* the journal link to the standbys (link.h) */
 	waiters_init(&m->wt);
-	/* bound before the recovery: akc-queue says what it waits for, the rest is held */
 	if ((m->s = sock_bind_raw(NN_REP, listen, REQ_MAX)) < 0)
 		return 1;
 	loop_watch(m->loop, sock_rcvfd(m->s), POLLIN, on_request, m);
@@ -1334,11 +1297,40 @@ main(int argc, char **argv)
 		log_errx("%s", err);
 		return 1;
 	}
+	return -1;
+}
+
+/* When the loop must look again: replication, long polls, the tick, a delayed job due. */
+static msec_t
+next_deadline(struct master *m, msec_t now)
+{
+	msec_t d = repl_next_deadline(&m->r), wd = waiters_next_deadline(&m->wt);
+	msec_t t = m->r.recovering ? now + TICK : m->next_tick;
+	int64_t ready = work_next_ready_at(&m->w);
+
+	if (wd >= 0 && (d < 0 || wd < d))
+		d = wd;
+	if (d < 0 || d > t)
+		d = t;
+	/* a delayed job due before then goes to a parked worker on time */
+	if (!m->r.recovering && ready > 0 && m->npark > 0 &&
+	    now + (ready - clock_wall_ms()) < d)
+		d = now + (ready - clock_wall_ms());
+	return d;
+}
+
+/* The loop, until a signal (0) or a failure, or a newer master (1). */
+static int
+master_run(struct master *m, const char *dir)
+{
+	unsigned long sigs;
+	msec_t now;
+
 	for (;;) {
 		sigs = loop_signals(m->loop);
 		if (sigs & ((1UL << SIGTERM) | (1UL << SIGINT))) {
 			log_info("stopping on signal");
-			break;
+			return 0;
 		}
 		now = clock_mono_ms();
 		if (m->r.failed) {
@@ -1347,7 +1339,7 @@ main(int argc, char **argv)
 		}
 		if (m->r.recovered) {
 			m->r.recovered = 0;
-			if (recovered(m, dir, t0) < 0)
+			if (recovered(m, dir, m->t0) < 0)
 				return 1;
 		}
 		if (!m->r.recovering && now >= m->next_tick) {
@@ -1364,22 +1356,14 @@ main(int argc, char **argv)
 		}
 		if (m->r.recovered || m->r.failed)
 			continue;
-		{
-			msec_t d = repl_next_deadline(&m->r), wd = waiters_next_deadline(&m->wt);
-			msec_t t = m->r.recovering ? now + TICK : m->next_tick;
-			int64_t ready = work_next_ready_at(&m->w);
-
-			if (wd >= 0 && (d < 0 || wd < d))
-				d = wd;
-			if (d < 0 || d > t)
-				d = t;
-			/* a delayed job due before then goes to a parked worker on time */
-			if (!m->r.recovering && ready > 0 && m->npark > 0 &&
-			    now + (ready - clock_wall_ms()) < d)
-				d = now + (ready - clock_wall_ms());
-			loop_poll(m->loop, d);
-		}
+		loop_poll(m->loop, next_deadline(m, now));
 	}
+}
+
+/* A clean stop: what is journaled is committed and answered first. */
+static void
+master_finish(struct master *m)
+{
 	if (!m->r.recovering)
 		commit_and_answer(m, clock_mono_ms());
 	journal_close(&m->j);
@@ -1387,5 +1371,47 @@ main(int argc, char **argv)
 	policy_free(&m->p);
 	work_free(&m->w);
 	nn_close(m->s);
-	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	static struct master master;
+	struct master *m = &master;
+	struct daemon_opts o;
+	const char *sgname = getenv("AKC_SINGLETON") ? getenv("AKC_SINGLETON") : "master";
+	struct flags fl = { getenv("AKC_SINGLETON_ENDPOINT"), 0, 0 };
+	char dir[600], failed[600], err[1024];
+	int rc;
+
+	daemon_setup_ext(argc, argv, "master", USAGE, 0, longopts, on_flag, &fl, &o, &m->cfg);
+	if (m->cfg.state_dir[0] == '\0') {
+		log_errx("%s: [node] state-dir is required", m->cfg.path);
+		return 1;
+	}
+	snprintf(dir, sizeof(dir), "%.*s/master", (int)sizeof(m->cfg.state_dir), m->cfg.state_dir);
+	if (fl.repair) {
+		if (journal_repair(dir, err, sizeof(err)) < 0) {
+			log_errx("%s", err);
+			return 1;
+		}
+		printf("journal %s repaired: start the master to see what it replays\n", dir);
+		return 0;
+	}
+	if (!fl.standby && getenv("AKC_STANDBY") == NULL && fl.listen == NULL) {
+		log_errx("no endpoint: run it under singletond -s master "
+		    "(AKC_SINGLETON_ENDPOINT) or give --listen ADDR");
+		return 2;
+	}
+	if (daemon_mkdir_p(dir, 0700, 0700, failed, sizeof(failed)) < 0) {
+		log_err("cannot create %s", failed);
+		return 1;
+	}
+	if (fl.standby || getenv("AKC_STANDBY") != NULL)
+		return repl_standby_main(&m->cfg, sgname, dir);
+	if ((rc = master_start(m, dir, sgname, fl.listen)) >= 0)
+		return rc;
+	if ((rc = master_run(m, dir)) == 0)
+		master_finish(m);
+	return rc;
 }
