@@ -435,56 +435,62 @@ round_once(struct leaderd *l, msec_t now)
 	acall_call(l->mctl, req, l->call_timeout, on_round, l, now);
 }
 
-int
-main(int argc, char **argv)
+/* The sockets to memberd and our control socket, the downing core; -1 on failure (said). */
+static int
+leaderd_start(struct leaderd *l)
 {
-	static struct leaderd l;
-	struct daemon_opts o;
 	char addr[CONF_PATH_MAX + 16];
-	msec_t now;
-	unsigned long sigs;
 
-	daemon_setup(argc, argv, "leaderd", USAGE, 0, &o, &l.cfg);
-	if (daemon_run_dir(&l.cfg) < 0)
-		return 1;
+	if (daemon_run_dir(&l->cfg) < 0)
+		return -1;
 	signal(SIGPIPE, SIG_IGN);
-	l.loop = loop_new();
-	loop_catch(l.loop, SIGTERM);
-	loop_catch(l.loop, SIGINT);
-	loop_catch(l.loop, SIGHUP);	/* as memberd: no reload, but no death either */
-	config_ipc_path(&l.cfg, "memberd.state", addr, sizeof(addr));
-	if ((l.sub = sock_connect(NN_SUB, addr, 4096, 1000)) < 0 ||
-	    nn_setsockopt(l.sub, NN_SUB, NN_SUB_SUBSCRIBE, "", 0) < 0)
-		return 1;
-	config_ipc_path(&l.cfg, SOCK_LEADERD_CTL, addr, sizeof(addr));
-	if ((l.ctl = sock_bind(NN_REP, addr, 4096)) < 0)
-		return 1;
-	loop_watch(l.loop, sock_rcvfd(l.sub), POLLIN, on_state, &l);
-	loop_watch(l.loop, sock_rcvfd(l.ctl), POLLIN, on_ctl, &l);
-	l.mctl = acall_new(l.loop, &l.cfg, SOCK_MEMBERD_CTL);
-	downing_init(&l.down, &l.cfg);
-	if (l.cfg.stable_after == STABLE_AFTER_AUTO)
+	l->loop = loop_new();
+	loop_catch(l->loop, SIGTERM);
+	loop_catch(l->loop, SIGINT);
+	loop_catch(l->loop, SIGHUP);	/* as memberd: no reload, but no death either */
+	config_ipc_path(&l->cfg, "memberd.state", addr, sizeof(addr));
+	if ((l->sub = sock_connect(NN_SUB, addr, 4096, 1000)) < 0 ||
+	    nn_setsockopt(l->sub, NN_SUB, NN_SUB_SUBSCRIBE, "", 0) < 0)
+		return -1;
+	config_ipc_path(&l->cfg, SOCK_LEADERD_CTL, addr, sizeof(addr));
+	if ((l->ctl = sock_bind(NN_REP, addr, 4096)) < 0)
+		return -1;
+	loop_watch(l->loop, sock_rcvfd(l->sub), POLLIN, on_state, l);
+	loop_watch(l->loop, sock_rcvfd(l->ctl), POLLIN, on_ctl, l);
+	l->mctl = acall_new(l->loop, &l->cfg, SOCK_MEMBERD_CTL);
+	downing_init(&l->down, &l->cfg);
+	if (l->cfg.stable_after == STABLE_AFTER_AUTO)
 		snprintf(addr, sizeof(addr), "auto (from the members in the view)");
 	else
-		snprintf(addr, sizeof(addr), "%lldms", (long long)l.cfg.stable_after);
-	log_info("%s: downing strategy %s%s, stable-after %s", l.cfg.name,
-	    config_strategy_name(l.cfg.strategy),
-	    l.cfg.strategy == DOWNING_NONE ? " (unreachable members stay until akc-down)" :
-	    l.cfg.strategy == DOWNING_AUTO_DOWN ? " (a partition makes two clusters: see akc(7))" : "",
+		snprintf(addr, sizeof(addr), "%lldms", (long long)l->cfg.stable_after);
+	log_info("%s: downing strategy %s%s, stable-after %s", l->cfg.name,
+	    config_strategy_name(l->cfg.strategy),
+	    l->cfg.strategy == DOWNING_NONE ? " (unreachable members stay until akc-down)" :
+	    l->cfg.strategy == DOWNING_AUTO_DOWN ? " (a partition makes two clusters: see akc(7))" : "",
 	    addr);
-	l.last_ok = clock_mono_ms();
-	l.call_timeout = CALL_TIMEOUT;
-	mstate_init(&l.st);
-	l.dirty = 1;
+	l->last_ok = clock_mono_ms();
+	l->call_timeout = CALL_TIMEOUT;
+	mstate_init(&l->st);
+	l->dirty = 1;
 	daemon_notify("READY=1");
-	while (!l.done) {
-		sigs = loop_signals(l.loop);
+	return 0;
+}
+
+/* The loop, until a signal or until memberd is gone (l->done). */
+static void
+leaderd_run(struct leaderd *l)
+{
+	unsigned long sigs;
+	msec_t now;
+
+	while (!l->done) {
+		sigs = loop_signals(l->loop);
 		if (sigs & ((1UL << SIGTERM) | (1UL << SIGINT))) {
 			log_info("stopping on signal");
 			break;
 		}
 		now = clock_mono_ms();
-		acall_tick(l.mctl, now);
+		acall_tick(l->mctl, now);
 		/*
 		 * A round reads memberd's state: do it when memberd says the
 		 * state changed (not sooner than next_round), every tick while
@@ -496,27 +502,39 @@ main(int argc, char **argv)
 		 * slow memberd holds up the next round, never our control
 		 * socket. A round waits until the last one's calls are done.
 		 */
-		if (acall_pending(l.mctl) > 0)
+		if (acall_pending(l->mctl) > 0)
 			;
-		else if ((l.dirty && now >= l.next_round) || (now >= l.next_tick && !l.settled) ||
-		    now >= l.next_full) {
-			l.dirty = 0;
-			l.next_tick = now + TICK;
-			l.next_full = now + FULL_EVERY;
-			round_once(&l, now);
-		} else if (now >= l.next_tick) {
-			l.next_tick = now + TICK;
-			check_memberd(&l, now);
+		else if ((l->dirty && now >= l->next_round) || (now >= l->next_tick && !l->settled) ||
+		    now >= l->next_full) {
+			l->dirty = 0;
+			l->next_tick = now + TICK;
+			l->next_full = now + FULL_EVERY;
+			round_once(l, now);
+		} else if (now >= l->next_tick) {
+			l->next_tick = now + TICK;
+			check_memberd(l, now);
 		}
-		if (!l.done) {
-			/* with a call out, its answer (an fd) or its deadline wakes us */
-			if (acall_pending(l.mctl) > 0)
-				loop_poll(l.loop, acall_deadline(l.mctl));
-			else
-				loop_poll(l.loop, l.dirty && l.next_round < l.next_tick ?
-				    (l.next_round > now ? l.next_round : now) : l.next_tick);
-		}
+		if (l->done)
+			break;
+		/* with a call out, its answer (an fd) or its deadline wakes us */
+		if (acall_pending(l->mctl) > 0)
+			loop_poll(l->loop, acall_deadline(l->mctl));
+		else
+			loop_poll(l->loop, l->dirty && l->next_round < l->next_tick ?
+			    (l->next_round > now ? l->next_round : now) : l->next_tick);
 	}
+}
+
+int
+main(int argc, char **argv)
+{
+	static struct leaderd l;
+	struct daemon_opts o;
+
+	daemon_setup(argc, argv, "leaderd", USAGE, 0, &o, &l.cfg);
+	if (leaderd_start(&l) < 0)
+		return 1;
+	leaderd_run(&l);
 	acall_free(l.mctl);
 	mstate_free(&l.st);
 	daemon_notify("STOPPING=1");

@@ -701,93 +701,120 @@ renew_holds(struct node *n, msec_t now)
 	}
 }
 
-int
-main(int argc, char **argv)
+/* The incarnation: random, so a restarted node is never its old self. */
+static uint64_t
+new_uid(void)
 {
-	static struct memberd d;
-	struct daemon_opts o;
 	uint64_t uid = 0;
-	msec_t now, deadline, next_trim = 0;
-	unsigned long sigs;
 
-	/* one arena: nanomsg's worker thread would otherwise get its own 64 MiB heap */
-	mallopt(M_ARENA_MAX, 1);
-	daemon_setup(argc, argv, "memberd", USAGE, 0, &o, &d.cfg);
-	if (keyring_load(&d.keys, d.cfg.key_file) < 0)
-		return 1;
-	if (daemon_run_dir(&d.cfg) < 0)
-		return 1;
-	signal(SIGPIPE, SIG_IGN);
-	d.loop = loop_new();
-	loop_catch(d.loop, SIGTERM);
-	loop_catch(d.loop, SIGINT);
-	loop_catch(d.loop, SIGHUP);
-	/* the incarnation: random, so a restarted node is never its old self */
 	while (uid == 0)
 		if (getrandom(&uid, sizeof(uid), 0) != sizeof(uid))
 			fatal("getrandom");
 	uid &= 0x1fffffffffffffULL;	/* fits a double too, for scripts */
-	if (uid == 0)
-		uid = 1;
-	if (open_sockets(&d) < 0)
-		return 1;
+	return uid != 0 ? uid : 1;
+}
+
+/* Keys, run dir, sockets, the core and what this node remembers; -1 on failure (said). */
+static int
+memberd_start(struct memberd *d)
+{
+	uint64_t uid = new_uid();
+	msec_t now;
+
+	if (keyring_load(&d->keys, d->cfg.key_file) < 0 || daemon_run_dir(&d->cfg) < 0)
+		return -1;
+	signal(SIGPIPE, SIG_IGN);
+	d->loop = loop_new();
+	loop_catch(d->loop, SIGTERM);
+	loop_catch(d->loop, SIGINT);
+	loop_catch(d->loop, SIGHUP);
+	if (open_sockets(d) < 0)
+		return -1;
 	now = clock_mono_ms();
-	node_init(&d.node, &d.cfg, uid, now);
-	d.node.wire = wire_stats(d.wire);
-	d.node.wall = clock_wall_ms();
-	mstate_init(&d.published);
-	log_info("%s (%s) of cluster \"%s\" starting as uid %llu%s", d.cfg.name, d.cfg.address,
-	    d.cfg.cluster_name, (unsigned long long)uid,
-	    d.keys.n > 0 ? ", messages encrypted" : "");
-	if (d.keys.n == 0)
+	node_init(&d->node, &d->cfg, uid, now);
+	d->node.wire = wire_stats(d->wire);
+	d->node.wall = clock_wall_ms();
+	mstate_init(&d->published);
+	log_info("%s (%s) of cluster \"%s\" starting as uid %llu%s", d->cfg.name, d->cfg.address,
+	    d->cfg.cluster_name, (unsigned long long)uid,
+	    d->keys.n > 0 ? ", messages encrypted" : "");
+	if (d->keys.n == 0)
 		log_warnx("no [security] key-file: messages are neither encrypted nor "
 		    "authenticated, and anyone who can reach %s can join, down or remove members "
-		    "of this cluster", d.cfg.address);
-	if (memory_load(&d) < 0)
-		return 1;
-	node_start(&d.node, now);
+		    "of this cluster", d->cfg.address);
+	if (memory_load(d) < 0)
+		return -1;
+	node_start(&d->node, now);
 	daemon_notify("READY=1");
+	return 0;
+}
+
+/* The loop, until a signal or this node's exit. */
+static void
+memberd_run(struct memberd *d)
+{
+	msec_t now, deadline, next_trim = 0;
+	unsigned long sigs;
 
 	for (;;) {
-		sigs = loop_signals(d.loop);
+		sigs = loop_signals(d->loop);
 		if (sigs & ((1UL << SIGTERM) | (1UL << SIGINT))) {
 			log_info("stopping on signal");
-			daemon_notify("STOPPING=1");
 			break;
 		}
 		if (sigs & (1UL << SIGHUP))
-			reload_keys(&d);
+			reload_keys(d);
 		now = clock_mono_ms();
-		d.node.wall = clock_wall_ms();
-		renew_holds(&d.node, now);
-		node_tick(&d.node, now);
-		flush_outbox(&d, now);
-		publish_changes(&d);
-		memory_save(&d);
-		wire_expire(d.wire, now);
+		d->node.wall = clock_wall_ms();
+		renew_holds(&d->node, now);
+		node_tick(&d->node, now);
+		flush_outbox(d, now);
+		publish_changes(d);
+		memory_save(d);
+		wire_expire(d->wire, now);
 		if (now >= next_trim) {
 			/* bursts (a join storm at a seed) must not pin memory for good */
 			malloc_trim(64 * 1024);
 			next_trim = now + 30000;
 		}
-		if (d.node.phase == PHASE_SHUTDOWN && now >= d.node.exit_at) {
-			daemon_notify("STOPPING=1");
+		if (d->node.phase == PHASE_SHUTDOWN && now >= d->node.exit_at)
 			break;
-		}
-		deadline = node_next_deadline(&d.node);
-		if (wire_deadline(d.wire) >= 0 && (deadline < 0 || wire_deadline(d.wire) < deadline))
-			deadline = wire_deadline(d.wire);
+		deadline = node_next_deadline(&d->node);
+		if (wire_deadline(d->wire) >= 0 && (deadline < 0 || wire_deadline(d->wire) < deadline))
+			deadline = wire_deadline(d->wire);
 		if (deadline < 0 || deadline > now + 1000)
 			deadline = now + 1000;
-		loop_poll(d.loop, deadline);
+		loop_poll(d->loop, deadline);
 	}
-	if (d.node.phase == PHASE_SHUTDOWN && d.node.exit_code == EXIT_DAEMON_OK) {
-		node_memory_forget(&d.node);	/* it left the cluster: nothing to keep apart from */
-		memory_save(&d);
+	daemon_notify("STOPPING=1");
+}
+
+/* What a node that left keeps, and the exit code its phase gives. */
+static int
+memberd_finish(struct memberd *d)
+{
+	if (d->node.phase == PHASE_SHUTDOWN && d->node.exit_code == EXIT_DAEMON_OK) {
+		node_memory_forget(&d->node);	/* it left the cluster: nothing to keep apart from */
+		memory_save(d);
 	}
-	wire_free(d.wire);
-	node_free(&d.node);
-	mstate_free(&d.published);
+	wire_free(d->wire);
+	node_free(&d->node);
+	mstate_free(&d->published);
 	nn_term();
-	return d.node.phase == PHASE_SHUTDOWN ? d.node.exit_code : 0;
+	return d->node.phase == PHASE_SHUTDOWN ? d->node.exit_code : 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	static struct memberd d;
+	struct daemon_opts o;
+
+	/* one arena: nanomsg's worker thread would otherwise get its own 64 MiB heap */
+	mallopt(M_ARENA_MAX, 1);
+	daemon_setup(argc, argv, "memberd", USAGE, 0, &o, &d.cfg);
+	if (memberd_start(&d) < 0)
+		return 1;
+	memberd_run(&d);
+	return memberd_finish(&d);
 }
