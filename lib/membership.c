@@ -1342,6 +1342,37 @@ sb_bitmap(struct sbuf *b, const struct member *m, int n, const struct u64set *se
 	}
 }
 
+/*
+ * The vector clock as "version" (its members by index in refs, u<uid>
+ * without refs or outside them), the seen set as a bitmap over the table
+ * as "seen", and the seen uids outside the table (x) as "seen_x".
+ */
+static void
+sb_clock_seen(cJSON *o, struct sbuf *b, const struct mstate *st, const struct uidx *refs,
+    const struct uidx *x)
+{
+	int i;
+
+	for (i = 0; i < st->vc.n; i++) {
+		if (i > 0)
+			sb_chr(b, ' ');
+		sb_ref(b, refs, st->vc.e[i].node);
+		sb_chr(b, ':');
+		sb_u64(b, st->vc.e[i].count);
+	}
+	sb_add(o, "version", b);
+	sb_bitmap(b, st->m, st->n, &st->seen);
+	sb_add(o, "seen", b);
+	for (i = 0; i < st->seen.n; i++)
+		if (uid_lookup(x, st->seen.v[i]) < 0) {
+			if (b->n > 0)
+				sb_chr(b, ' ');
+			sb_u64(b, st->seen.v[i]);
+		}
+	if (b->n > 0)
+		sb_add(o, "seen_x", b);
+}
+
 cJSON *
 mstate_to_wire(const struct mstate *st)
 {
@@ -1372,24 +1403,7 @@ mstate_to_wire(const struct mstate *st)
 			sb_u64(&b, (uint64_t)m->up_number);
 	}
 	sb_add(o, "members", &b);
-	for (i = 0; i < st->vc.n; i++) {
-		if (i > 0)
-			sb_chr(&b, ' ');
-		sb_ref(&b, &x, st->vc.e[i].node);
-		sb_chr(&b, ':');
-		sb_u64(&b, st->vc.e[i].count);
-	}
-	sb_add(o, "version", &b);
-	sb_bitmap(&b, st->m, st->n, &st->seen);
-	sb_add(o, "seen", &b);
-	for (i = 0; i < st->seen.n; i++)
-		if (uid_lookup(&x, st->seen.v[i]) < 0) {
-			if (b.n > 0)
-				sb_chr(&b, ' ');
-			sb_u64(&b, st->seen.v[i]);
-		}
-	if (b.n > 0)
-		sb_add(o, "seen_x", &b);
+	sb_clock_seen(o, &b, st, &x, &x);
 	for (i = 0; i < st->reach.nv; i++) {
 		if (i > 0)
 			sb_chr(&b, ' ');
@@ -1862,27 +1876,9 @@ status_to_wire(cJSON *msg, const struct mstate *st)
 {
 	struct sbuf b = { 0 };
 	struct uidx x;
-	int i;
 
 	uid_index(&x, st->m, st->n);
-	for (i = 0; i < st->vc.n; i++) {
-		if (i > 0)
-			sb_chr(&b, ' ');
-		sb_ref(&b, NULL, st->vc.e[i].node);
-		sb_chr(&b, ':');
-		sb_u64(&b, st->vc.e[i].count);
-	}
-	sb_add(msg, "version", &b);
-	sb_bitmap(&b, st->m, st->n, &st->seen);
-	sb_add(msg, "seen", &b);
-	for (i = 0; i < st->seen.n; i++)
-		if (uid_lookup(&x, st->seen.v[i]) < 0) {
-			if (b.n > 0)
-				sb_chr(&b, ' ');
-			sb_u64(&b, st->seen.v[i]);
-		}
-	if (b.n > 0)
-		sb_add(msg, "seen_x", &b);
+	sb_clock_seen(msg, &b, st, NULL, &x);
 	json_add_u64(msg, "mh", mstate_table_hash(st));
 	uidx_free(&x);
 }

@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bytes.h"
 #include "config.h"
 #include "json.h"
 #include "proto.h"
@@ -150,26 +151,6 @@ connect_peer(struct spc *c, msec_t deadline, char *err, size_t errlen)
 	}
 }
 
-static void
-put_be64(unsigned char *p, uint64_t v)
-{
-	int i;
-
-	for (i = 7; i >= 0; i--, v >>= 8)
-		p[i] = (unsigned char)v;
-}
-
-static uint64_t
-get_be64(const unsigned char *p)
-{
-	uint64_t v = 0;
-	int i;
-
-	for (i = 0; i < 8; i++)
-		v = v << 8 | p[i];
-	return v;
-}
-
 /* One try on the current connection. */
 static int
 exchange(struct spc *c, const void *req, size_t len, char **rsp, size_t *rlen, msec_t deadline,
@@ -180,7 +161,7 @@ exchange(struct spc *c, const void *req, size_t len, char **rsp, size_t *rlen, m
 	int r;
 
 	hdr[0] = SP_MSG_NORMAL;
-	put_be64(hdr + 1, (uint64_t)len + 4);
+	be64_put(hdr + 1, (uint64_t)len + 4);
 	hdr[9] = (unsigned char)(c->id >> 24);
 	hdr[10] = (unsigned char)(c->id >> 16);
 	hdr[11] = (unsigned char)(c->id >> 8);
@@ -191,7 +172,7 @@ exchange(struct spc *c, const void *req, size_t len, char **rsp, size_t *rlen, m
 	for (;;) {
 		if ((r = get_all(c->fd, hdr, 9, deadline)) != IO_OK)
 			return r;
-		size = get_be64(hdr + 1);
+		size = be64_get(hdr + 1);
 		if (hdr[0] != SP_MSG_NORMAL || size < 4 || size - 4 > c->max) {
 			snprintf(err, errlen, "answer of %llu bytes refused (at most %zu)",
 			    (unsigned long long)(size >= 4 ? size - 4 : size), c->max);

@@ -9,6 +9,7 @@
 #include <sodium.h>
 
 #include "auth.h"
+#include "bytes.h"
 #include "json.h"
 #include "link.h"
 #include "log.h"
@@ -59,26 +60,6 @@ struct link {
 	msec_t bad_said;
 };
 
-static void
-put64(unsigned char *p, uint64_t v)
-{
-	int i;
-
-	for (i = 7; i >= 0; i--, v >>= 8)
-		p[i] = (unsigned char)v;
-}
-
-static uint64_t
-get64(const unsigned char *p)
-{
-	uint64_t v = 0;
-	int i;
-
-	for (i = 0; i < 8; i++)
-		v = v << 8 | p[i];
-	return v;
-}
-
 /* HOST of tcp://HOST:PORT with port instead: -1 if the address has no port. */
 static int
 with_port(const char *address, int port, char *out, size_t len)
@@ -128,9 +109,9 @@ seal(struct link *l, struct peer *p, const char *txt, size_t len, msec_t now,
 	char *buf = xmalloc(HDR + len);
 	size_t n;
 
-	put64((unsigned char *)buf, p->sid);
-	put64((unsigned char *)buf + 8, l->sid);
-	put64((unsigned char *)buf + 16, ++l->n);
+	be64_put((unsigned char *)buf, p->sid);
+	be64_put((unsigned char *)buf + 8, l->sid);
+	be64_put((unsigned char *)buf + 16, ++l->n);
 	buf[24] = (char)((p->heard != 0 && now - p->heard < LINK_TTL ? F_HEARS : 0) |
 	    (txt == NULL ? F_PING : 0));
 	if (len > 0)
@@ -250,17 +231,17 @@ on_frame(void *arg, const char *from, const unsigned char *frame, size_t len)
 		return WIRE_BAD;
 	}
 	/* authentic from here: dropped frames leave the connection open */
-	if (get64(h) != l->sid) {
+	if (be64_get(h) != l->sid) {
 		l->st.stale++;
 		free(payload);
 		return WIRE_DROP;
 	}
-	if ((p = by_sid(l, get64(h + 8))) == NULL) {
+	if ((p = by_sid(l, be64_get(h + 8))) == NULL) {
 		l->st.unknown++;
 		free(payload);
 		return WIRE_DROP;
 	}
-	if (!fresh(p, get64(h + 16))) {
+	if (!fresh(p, be64_get(h + 16))) {
 		l->st.replayed++;
 		free(payload);
 		return WIRE_DROP;

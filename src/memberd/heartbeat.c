@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bytes.h"
 #include "json.h"
 #include "log.h"
 #include "node.h"
@@ -126,13 +127,12 @@ static size_t
 hbc_encode(unsigned char *p, int kind, uint64_t from, uint64_t to, uint64_t seq)
 {
 	size_t len = 0;
-	int i;
 
 	p[len++] = (unsigned char)kind;
-	for (i = 56; i >= 0; i -= 8)
-		p[len++] = (unsigned char)(from >> i);
-	for (i = 56; i >= 0; i -= 8)
-		p[len++] = (unsigned char)(to >> i);
+	be64_put(p + len, from);
+	len += 8;
+	be64_put(p + len, to);
+	len += 8;
 	do {
 		p[len++] = (unsigned char)((seq & 0x7f) | (seq > 0x7f ? 0x80 : 0));
 		seq >>= 7;
@@ -151,11 +151,9 @@ hbc_decode(const unsigned char *p, size_t len, int *kind, uint64_t *from, uint64
 	if (len < HBC_MIN + 1 || len > HBC_MAX)
 		return -1;
 	*kind = p[0];
-	*from = *to = *seq = 0;
-	for (k = 1; k < 9; k++)
-		*from = *from << 8 | p[k];
-	for (k = 9; k < HBC_MIN; k++)
-		*to = *to << 8 | p[k];
+	*from = be64_get(p + 1);
+	*to = be64_get(p + 9);
+	*seq = 0;
 	for (k = HBC_MIN; k < len; k++, shift += 7) {
 		/* the tenth byte of a 64-bit LEB128 holds its top bit only */
 		if (shift == 63 && p[k] > 1)
