@@ -116,8 +116,7 @@ serve(struct sgd *d, uint64_t origin, uint64_t rid, const void *body, size_t len
 	}
 	if (d->ninf == d->capinf) {
 		d->capinf = d->capinf ? 2 * d->capinf : 64;
-		if ((d->inf = realloc(d->inf, (size_t)d->capinf * sizeof(*d->inf))) == NULL)
-			fatal("realloc");
+		d->inf = xreallocarray(d->inf, (size_t)d->capinf, sizeof(*d->inf));
 	}
 	d->inf[d->ninf].cid = cid;
 	d->inf[d->ninf].origin = origin;
@@ -256,8 +255,7 @@ on_child_reply(int fd, short ev, void *arg)
 
 			d->donepos = (d->donepos + 1) % DONE_KEEP;
 			free(a->body);
-			if ((a->body = malloc((size_t)n + 1)) == NULL)
-				fatal("malloc");
+			a->body = xmalloc((size_t)n + 1);
 			memcpy(a->body, buf, (size_t)n);
 			a->len = (size_t)n;
 			a->origin = f.origin;

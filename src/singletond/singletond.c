@@ -714,25 +714,14 @@ main(int argc, char **argv)
 	msec_t now, deadline;
 	unsigned long sigs;
 	uint64_t rid_base;
-	int i, found = 0, was_state = -1;
+	int i, was_state = -1;
 
 	daemon_setup(argc, argv, "singletond", USAGE, DAEMON_SINGLETON | DAEMON_OPERANDS, &o,
 	    &d.cfg);
 	if (o.singleton == NULL)
 		daemon_usage(USAGE, "-s NAME is required");
-	for (i = 0; i < d.cfg.nsingletons; i++)
-		if (strcmp(d.cfg.singletons[i].name, o.singleton) == 0) {
-			d.sc = d.cfg.singletons[i];
-			found = 1;
-		}
-	if (!found) {
-		/* no section: all defaults, every node may run it */
-		snprintf(d.sc.name, sizeof(d.sc.name), "%s", o.singleton);
-		d.sc.buffer_size = 1000;
-		d.sc.stop_timeout = 10000;
-		d.sc.request_timeout = 60000;
-		d.sc.hand_over_retry = 1000;
-	}
+	/* no section: all defaults, every node may run it */
+	config_singleton(&d.cfg, o.singleton, &d.sc);
 	if (!name_ok(o.singleton)) {
 		log_errx("bad singleton name '%s'", o.singleton);
 		return 2;
