@@ -57,7 +57,7 @@ relay(struct repl *r, uint64_t to, cJSON *body)
 	link_stamp(r->link, body);
 	req = cJSON_CreateObject();
 	cJSON_AddNumberToObject(req, "v", PROTO_VERSION);
-	o = cJSON_AddObjectToObject(req, "relay");
+	o = cJSON_AddObjectToObject(req, RELAY_REQ_SEND);
 	json_add_u64(o, "to", to);
 	cJSON_AddStringToObject(o, "svc", r->svc);
 	cJSON_AddItemToObject(o, "body", body);
@@ -137,7 +137,7 @@ repl_open(struct repl *r, const struct akc_config *cfg, const char *name, struct
 	memset(r, 0, sizeof(*r));
 	r->cfg = cfg;
 	r->j = j;
-	snprintf(r->svc, sizeof(r->svc), "journal.%s", name);
+	snprintf(r->svc, sizeof(r->svc), SVC_JOURNAL_PREFIX "%s", name);
 	snprintf(r->topic, sizeof(r->topic), "%s\n", r->svc);
 	while (seed == 0)
 		if (getrandom(&seed, sizeof(seed), 0) != sizeof(seed))

@@ -214,7 +214,7 @@ reap(struct sgd *d, msec_t now)
 		/* the process group: nothing it started may outlive it */
 		kill(-pid, SIGKILL);
 		nack_inflight(d);
-		publish(d, "SingletonStopped", d->cfg.name);
+		publish(d, CEV_SINGLETON_STOPPED, d->cfg.name);
 		if (d->running_on == d->self) {
 			d->running_on = 0;
 			d->running_on_name[0] = '\0';
@@ -263,7 +263,7 @@ child_actions(struct sgd *d, msec_t now)
 		}
 		log_notice("singleton %s started as pid %d (this node is the oldest%s%s)",
 		    d->sc.name, (int)d->child, d->sc.role[0] ? " with role " : "", d->sc.role);
-		publish(d, "SingletonStarted", d->cfg.name);
+		publish(d, CEV_SINGLETON_STARTED, d->cfg.name);
 		d->running_on = d->self;
 		snprintf(d->running_on_name, sizeof(d->running_on_name), "%s", d->cfg.name);
 		break;

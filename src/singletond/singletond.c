@@ -48,7 +48,7 @@ relay_send(struct sgd *d, uint64_t to, cJSON *body)
 	char *txt;
 
 	cJSON_AddNumberToObject(req, "v", PROTO_VERSION);
-	r = cJSON_AddObjectToObject(req, "relay");
+	r = cJSON_AddObjectToObject(req, RELAY_REQ_SEND);
 	json_add_u64(r, "to", to);
 	cJSON_AddStringToObject(r, "svc", d->svc);
 	cJSON_AddItemToObject(r, "body", body);
@@ -75,7 +75,7 @@ publish(struct sgd *d, const char *type, const char *node)
 	char *txt;
 
 	cJSON_AddNumberToObject(req, "v", PROTO_VERSION);
-	p = cJSON_AddObjectToObject(req, "publish");
+	p = cJSON_AddObjectToObject(req, RELAY_REQ_PUBLISH);
 	cJSON_AddStringToObject(p, "type", type);
 	cJSON_AddStringToObject(p, "name", d->sc.name);
 	cJSON_AddStringToObject(p, "node", node);
@@ -92,11 +92,11 @@ set_running_on(struct sgd *d, uint64_t uid, const char *name)
 	if (uid == d->running_on)
 		return;
 	if (d->running_on != 0 && d->running_on != d->self)
-		publish(d, "SingletonStopped", d->running_on_name);
+		publish(d, CEV_SINGLETON_STOPPED, d->running_on_name);
 	d->running_on = uid;
 	snprintf(d->running_on_name, sizeof(d->running_on_name), "%s", uid ? name : "");
 	if (uid != 0 && uid != d->self)
-		publish(d, "SingletonStarted", name);
+		publish(d, CEV_SINGLETON_STARTED, name);
 }
 
 /*
@@ -434,7 +434,7 @@ on_relayed_answer(struct sgd *d, const cJSON *b, int ok)
 static void
 on_relayed_answers(struct sgd *d, const cJSON *b)
 {
-	const cJSON *a = cJSON_GetObjectItemCaseSensitive(b, "rsps"), *r;
+	const cJSON *a = cJSON_GetObjectItemCaseSensitive(b, PXM_RSPS), *r;
 
 	if (!cJSON_IsArray(a)) {
 		d->dropped++;
@@ -480,8 +480,8 @@ proxy_run(struct sgd *d, msec_t now)
 			}
 			if (batch == NULL) {
 				batch = cJSON_CreateObject();
-				cJSON_AddStringToObject(batch, "m", "reqs");
-				arr = cJSON_AddArrayToObject(batch, "reqs");
+				cJSON_AddStringToObject(batch, "m", PXM_REQS);
+				arr = cJSON_AddArrayToObject(batch, PXM_REQS);
 				batch_to = s[i].to;
 				bytes = 0;
 			}
@@ -494,7 +494,7 @@ proxy_run(struct sgd *d, msec_t now)
 			continue;
 		}
 		b = cJSON_CreateObject();
-		cJSON_AddStringToObject(b, "m", "req");
+		cJSON_AddStringToObject(b, "m", PXM_REQ);
 		json_add_u64(b, "rid", s[i].rid);
 		cJSON_AddStringToObject(b, "body", b64);
 		free(b64);
@@ -536,28 +536,28 @@ on_svc(int fd, short ev, void *arg)
 		/* the oldest says it takes "reqs" (an older singletond does not) */
 		if (uid == d->px.target && json_bool(b, "b", &running) == 0 && running)
 			d->batch_peer = uid;
-		if (strcmp(m, "req") == 0)
+		if (strcmp(m, PXM_REQ) == 0)
 			serve_relayed(d, uid, b, 0, now);
-		else if (strcmp(m, "reqs") == 0)
+		else if (strcmp(m, PXM_REQS) == 0)
 			serve_batch(d, uid, b, now);
-		else if (strcmp(m, "rsp") == 0)
+		else if (strcmp(m, PXM_RSP) == 0)
 			on_relayed_answer(d, b, 1);
-		else if (strcmp(m, "rsps") == 0)
+		else if (strcmp(m, PXM_RSPS) == 0)
 			on_relayed_answers(d, b);
-		else if (strcmp(m, "error") == 0)
+		else if (strcmp(m, PXM_ERROR) == 0)
 			on_relayed_answer(d, b, 0);
-		else if (strcmp(m, "nack") == 0) {
+		else if (strcmp(m, PXM_NACK) == 0) {
 			uint64_t rid;
 
 			if (json_u64(b, "rid", &rid) == 0)
 				proxy_nack(&d->px, uid, rid, now);
-		} else if (strcmp(m, "where") == 0) {
+		} else if (strcmp(m, PXM_WHERE) == 0) {
 			cJSON *r = cJSON_CreateObject();
 
-			cJSON_AddStringToObject(r, "m", "here");
+			cJSON_AddStringToObject(r, "m", PXM_HERE);
 			cJSON_AddBoolToObject(r, "running", sg_serving(&d->sm));
 			relay_send(d, uid, r);
-		} else if (strcmp(m, "here") == 0) {
+		} else if (strcmp(m, PXM_HERE) == 0) {
 			if (json_bool(b, "running", &running) == 0) {
 				d->last_here = now;
 				if (running)
@@ -645,7 +645,7 @@ open_sockets(struct sgd *d)
 {
 	char addr[CONF_PATH_MAX + 128], base[RELAY_SVC_MAX], path[CONF_PATH_MAX + 128];
 
-	snprintf(base, sizeof(base), "singleton.%s", d->sc.name);
+	snprintf(base, sizeof(base), SOCK_SINGLETON_PREFIX "%s", d->sc.name);
 	config_ipc_path(&d->cfg, base, d->endpoint, sizeof(d->endpoint));
 	snprintf(addr, sizeof(addr), "%s.child", base);
 	config_ipc_path(&d->cfg, addr, d->child_endpoint, sizeof(d->child_endpoint));
@@ -733,7 +733,7 @@ main(int argc, char **argv)
 		    d.cfg.path, o.singleton);
 		return 1;
 	}
-	snprintf(d.svc, sizeof(d.svc), "singleton.%s", d.sc.name);
+	snprintf(d.svc, sizeof(d.svc), SVC_SINGLETON_PREFIX "%s", d.sc.name);
 	snprintf(d.topic, sizeof(d.topic), "%s\n", d.svc);
 	if (daemon_run_dir(&d.cfg) < 0)
 		return 1;
@@ -798,7 +798,7 @@ main(int argc, char **argv)
 		    now >= d.next_where && !d.memberd_gone) {
 			cJSON *b = cJSON_CreateObject();
 
-			cJSON_AddStringToObject(b, "m", "where");
+			cJSON_AddStringToObject(b, "m", PXM_WHERE);
 			relay_send(&d, d.sm.oldest.uid, b);
 			d.next_where = now + WHERE_EVERY;
 			/* no answer for three rounds: we no longer know it runs there */
