@@ -44,19 +44,8 @@
 void
 relay_send(struct sgd *d, uint64_t to, cJSON *body)
 {
-	cJSON *req = cJSON_CreateObject(), *r;
-	char *txt;
-
-	cJSON_AddNumberToObject(req, "v", PROTO_VERSION);
-	r = cJSON_AddObjectToObject(req, RELAY_REQ_SEND);
-	json_add_u64(r, "to", to);
-	cJSON_AddStringToObject(r, "svc", d->svc);
-	cJSON_AddItemToObject(r, "body", body);
-	txt = json_print(req);
-	if (sock_send(d->relay, txt, strlen(txt)) < 0)
+	if (svc_send(&d->relay, to, body) < 0)
 		log_debug("relay to memberd failed: %s", nn_strerror(nn_errno()));
-	cJSON_free(txt);
-	cJSON_Delete(req);
 }
 
 static void
@@ -71,18 +60,7 @@ send_msg(struct sgd *d, uint64_t to, const char *m)
 void
 publish(struct sgd *d, const char *type, const char *node)
 {
-	cJSON *req = cJSON_CreateObject(), *p;
-	char *txt;
-
-	cJSON_AddNumberToObject(req, "v", PROTO_VERSION);
-	p = cJSON_AddObjectToObject(req, RELAY_REQ_PUBLISH);
-	cJSON_AddStringToObject(p, "type", type);
-	cJSON_AddStringToObject(p, "name", d->sc.name);
-	cJSON_AddStringToObject(p, "node", node);
-	txt = json_print(req);
-	(void)sock_send(d->relay, txt, strlen(txt));
-	cJSON_free(txt);
-	cJSON_Delete(req);
+	(void)svc_publish(&d->relay, type, d->sc.name, node);
 }
 
 /* Where the singleton runs, as far as we know: events when that changes. */
@@ -306,7 +284,7 @@ hold_exit(struct sgd *d, msec_t now)
 	if (d->memberd_gone || d->holding || (want == d->held && (!want || now < d->next_hold)))
 		return;
 	req = ctl_request(CTL_HOLD_EXIT);
-	cJSON_AddStringToObject(req, "svc", d->svc);
+	cJSON_AddStringToObject(req, "svc", d->relay.name);
 	cJSON_AddNumberToObject(req, "ms", want ? HOLD_FOR : 0);
 	cJSON_AddNumberToObject(req, "pid", getpid());
 	d->holding = 1;
@@ -319,7 +297,7 @@ hold_exit(struct sgd *d, msec_t now)
 static void
 release_hold(struct sgd *d)
 {
-	int i, fds[] = { d->statesub, d->svcsub, d->front, d->childsock, d->ctl };
+	int i, fds[] = { d->statesub, d->relay.sub, d->front, d->childsock, d->ctl };
 
 	if (d->memberd_gone || (!d->held && !(d->holding && d->hold_sent)))
 		return;		/* no hold, none on its way: what is out can be dropped */
@@ -510,26 +488,19 @@ static void
 on_svc(int fd, short ev, void *arg)
 {
 	struct sgd *d = arg;
-	void *buf;
-	ssize_t n;
+	struct svc_from from;
 	msec_t now = clock_mono_ms();
+	cJSON *msg, *b;
 	int k;
 
 	(void)fd;
 	(void)ev;
-	for (k = 0; k < 512 && (n = sock_recv(d->svcsub, &buf)) >= 0; k++) {
-		size_t tl = strlen(d->topic);
-		cJSON *msg = NULL, *b, *from;
-		const char *m, *name;
-		uint64_t uid;
+	for (k = 0; k < 512 && (b = svc_next(&d->relay, &from, &msg, &d->dropped)) != NULL; k++) {
+		const char *m = json_str(b, "m"), *name = from.node;
+		uint64_t uid = from.uid;
 		int running;
 
-		if ((size_t)n <= tl || memcmp(buf, d->topic, tl) != 0 ||
-		    (msg = json_parse((char *)buf + tl, (size_t)n - tl)) == NULL ||
-		    (from = cJSON_GetObjectItemCaseSensitive(msg, "from")) == NULL ||
-		    json_u64(from, "uid", &uid) < 0 || (name = json_str(from, "node")) == NULL ||
-		    (b = cJSON_GetObjectItemCaseSensitive(msg, "body")) == NULL ||
-		    (m = json_str(b, "m")) == NULL) {
+		if (name == NULL) {
 			d->dropped++;
 			goto next;
 		}
@@ -573,7 +544,6 @@ on_svc(int fd, short ev, void *arg)
 			d->dropped++;
 next:
 		cJSON_Delete(msg);
-		nn_freemsg(buf);
 	}
 }
 
@@ -659,12 +629,7 @@ open_sockets(struct sgd *d)
 	if ((d->statesub = sock_connect(NN_SUB, addr, 64 * 1024, 1000)) < 0)
 		return -1;
 	nn_setsockopt(d->statesub, NN_SUB, NN_SUB_SUBSCRIBE, "", 0);
-	config_ipc_path(&d->cfg, SOCK_MEMBERD_SVC, addr, sizeof(addr));
-	if ((d->svcsub = sock_connect(NN_SUB, addr, 2 * RELAY_MAX_MSG, 1000)) < 0)
-		return -1;
-	nn_setsockopt(d->svcsub, NN_SUB, NN_SUB_SUBSCRIBE, d->topic, strlen(d->topic));
-	config_ipc_path(&d->cfg, SOCK_MEMBERD_RELAY, addr, sizeof(addr));
-	if ((d->relay = sock_connect(NN_PUSH, addr, 1024, 1000)) < 0)
+	if (svc_open(&d->relay, &d->cfg, SVC_SINGLETON_PREFIX, d->sc.name) < 0)
 		return -1;
 	/* room above MAX_BODY: a request a little too large gets an error, not silence */
 	if ((d->front = sock_bind_raw(NN_REP, d->endpoint, 2 * MAX_BODY)) < 0)
@@ -677,7 +642,7 @@ open_sockets(struct sgd *d)
 	if ((d->ctl = sock_bind(NN_REP, path, 64 * 1024)) < 0)
 		return -1;
 	loop_watch(d->loop, sock_rcvfd(d->statesub), POLLIN, on_state, d);
-	loop_watch(d->loop, sock_rcvfd(d->svcsub), POLLIN, on_svc, d);
+	loop_watch(d->loop, svc_fd(&d->relay), POLLIN, on_svc, d);
 	loop_watch(d->loop, sock_rcvfd(d->front), POLLIN, on_client, d);
 	loop_watch(d->loop, sock_rcvfd(d->childsock), POLLIN, on_child_reply, d);
 	loop_watch(d->loop, sock_rcvfd(d->ctl), POLLIN, on_ctl, d);
@@ -733,8 +698,6 @@ main(int argc, char **argv)
 		    d.cfg.path, o.singleton);
 		return 1;
 	}
-	snprintf(d.svc, sizeof(d.svc), SVC_SINGLETON_PREFIX "%s", d.sc.name);
-	snprintf(d.topic, sizeof(d.topic), "%s\n", d.svc);
 	if (daemon_run_dir(&d.cfg) < 0)
 		return 1;
 	if (sodium_init() < 0)
