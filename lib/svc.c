@@ -64,20 +64,29 @@ svc_fd(const struct svc *s)
 	return sock_rcvfd(s->sub);
 }
 
-char *
-svc_request(const char *svc, uint64_t to, cJSON *body)
+/* {"v":PROTO_VERSION,kind:o} as text (o is taken; free with cJSON_free). */
+static char *
+request(const char *kind, cJSON *o)
 {
-	cJSON *req = cJSON_CreateObject(), *o;
+	cJSON *req = cJSON_CreateObject();
 	char *txt;
 
 	cJSON_AddNumberToObject(req, "v", PROTO_VERSION);
-	o = cJSON_AddObjectToObject(req, RELAY_REQ_SEND);
-	json_add_u64(o, "to", to);
-	cJSON_AddStringToObject(o, "svc", svc);
-	cJSON_AddItemToObject(o, "body", body);
+	cJSON_AddItemToObject(req, kind, o);
 	txt = json_print(req);
 	cJSON_Delete(req);
 	return txt;
+}
+
+char *
+svc_request(const char *svc, uint64_t to, cJSON *body)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	json_add_u64(o, "to", to);
+	cJSON_AddStringToObject(o, "svc", svc);
+	cJSON_AddItemToObject(o, "body", body);
+	return request(RELAY_REQ_SEND, o);
 }
 
 cJSON *
@@ -114,19 +123,16 @@ svc_send(struct svc *s, uint64_t to, cJSON *body)
 int
 svc_publish(struct svc *s, const char *type, const char *name, const char *node)
 {
-	cJSON *req = cJSON_CreateObject(), *p;
+	cJSON *p = cJSON_CreateObject();
 	char *txt;
 	int rc;
 
-	cJSON_AddNumberToObject(req, "v", PROTO_VERSION);
-	p = cJSON_AddObjectToObject(req, RELAY_REQ_PUBLISH);
 	cJSON_AddStringToObject(p, "type", type);
 	cJSON_AddStringToObject(p, "name", name);
 	cJSON_AddStringToObject(p, "node", node);
-	txt = json_print(req);
+	txt = request(RELAY_REQ_PUBLISH, p);
 	rc = sock_send(s->push, txt, strlen(txt));
 	cJSON_free(txt);
-	cJSON_Delete(req);
 	return rc;
 }
 
