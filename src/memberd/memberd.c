@@ -195,7 +195,7 @@ event_level(const cJSON *ev)
 	if (strcmp(t, CEV_UNREACHABLE) == 0 || strcmp(t, CEV_MEMBER_DOWNED) == 0)
 		return LOG_WARNING;
 	if (strcmp(t, CEV_REACHABLE) == 0 || strcmp(t, CEV_LEADER_CHANGED) == 0 ||
-	    strncmp(t, "Singleton", 9) == 0 ||
+	    strcmp(t, CEV_SINGLETON_STARTED) == 0 || strcmp(t, CEV_SINGLETON_STOPPED) == 0 ||
 	    (strcmp(t, CEV_MEMBER_REMOVED) == 0 && (prev == NULL || strcmp(prev, "Exiting") != 0)))
 		return LOG_NOTICE;
 	return LOG_INFO;
