@@ -60,6 +60,36 @@
 #define JMSG_SALVAGE		"salvage"	/* a standby's events after the common prefix */
 #define JMSG_SALVAGE_ACK	"salvage-ack"	/* the master kept them */
 
+/*
+ * Relay services: a local daemon's name for memberd's relay, the topic its
+ * relayed messages come under. SVC_SINGLETON_PREFIX + NAME is singletond's
+ * for singleton NAME, SVC_JOURNAL_PREFIX + NAME the journal standbys' of
+ * singleton NAME (src/master/repl.c).
+ */
+#define SVC_SINGLETON_PREFIX	"singleton."
+#define SVC_JOURNAL_PREFIX	"journal."
+
+/*
+ * singletond's messages between nodes ("m" of a relay body): its proxy's
+ * requests and the answers of the node that serves them, and the question
+ * where the singleton runs. The hand-over messages are sm.h's SG_*.
+ */
+#define PXM_REQ			"req"		/* one client request, base64 */
+#define PXM_REQS		"reqs"		/* several, to a node that said it takes them */
+#define PXM_RSP			"rsp"		/* the singleton's answer */
+#define PXM_RSPS		"rsps"		/* answers to a "reqs" */
+#define PXM_ERROR		"error"		/* the answer was refused (too large?) */
+#define PXM_NACK		"nack"		/* not served here: the proxy tries again */
+#define PXM_WHERE		"where"		/* to the oldest: do you run it? */
+#define PXM_HERE		"here"		/* its answer, with "running" */
+
+/*
+ * A local service's request on SOCK_MEMBERD_RELAY, {"v":PROTO_VERSION,
+ * RELAY_REQ_*:{...}} (singletond.c, repl.c).
+ */
+#define RELAY_REQ_SEND		"relay"		/* {"to","svc","body"}: to a member's service */
+#define RELAY_REQ_PUBLISH	"publish"	/* {"type","name","node"}: a Singleton* event */
+
 /* Longest local service name a relay message may carry ("singleton.NAME"). */
 #define RELAY_SVC_MAX		96
 
@@ -125,7 +155,7 @@ int work_id_valid(const char *id);
  * The master is singleton "master": its service name, and the name of the
  * proxy socket singletond listens on for it on every node.
  */
-#define MASTER_SVC		"singleton.master"
+#define MASTER_SVC		SVC_SINGLETON_PREFIX "master"
 
 /*
  * The master's journal events ("e" of a journal entry, src/master/work.c):

@@ -40,7 +40,6 @@
 static void
 relay(struct repl *r, uint64_t to, cJSON *body)
 {
-	cJSON *req, *o;
 	char *txt;
 
 	json_add_u64(body, "ep", r->c.epoch);
@@ -55,19 +54,10 @@ relay(struct repl *r, uint64_t to, cJSON *body)
 		cJSON_free(txt);
 	}
 	link_stamp(r->link, body);
-	req = cJSON_CreateObject();
-	cJSON_AddNumberToObject(req, "v", PROTO_VERSION);
-	o = cJSON_AddObjectToObject(req, "relay");
-	json_add_u64(o, "to", to);
-	cJSON_AddStringToObject(o, "svc", r->svc);
-	cJSON_AddItemToObject(o, "body", body);
-	txt = json_print(req);
-	if (sock_send(r->push, txt, strlen(txt)) < 0)
+	if (svc_send(&r->svc, to, body) < 0)
 		log_debug("relay to memberd failed: %s", nn_strerror(nn_errno()));
 	else
 		r->relay_sent++;
-	cJSON_free(txt);
-	cJSON_Delete(req);
 }
 
 /* A body of our journal version, or a count and (once) a warning naming the node. */
@@ -89,29 +79,20 @@ our_version(struct repl *r, const cJSON *b, const char *node)
 static cJSON *
 next_msg(struct repl *r, cJSON **whole, uint64_t *from)
 {
-	void *buf;
-	ssize_t n;
-	size_t tl = strlen(r->topic);
+	struct svc_from f;
+	cJSON *b;
 
-	while ((n = sock_recv(r->sub, &buf)) >= 0) {
-		cJSON *m = NULL, *f, *b;
-
-		if ((size_t)n > tl && memcmp(buf, r->topic, tl) == 0)
-			m = json_parse((char *)buf + tl, (size_t)n - tl);
-		nn_freemsg(buf);
-		if (m != NULL && (f = cJSON_GetObjectItemCaseSensitive(m, "from")) != NULL &&
-		    json_u64(f, "uid", from) == 0 &&
-		    cJSON_IsObject(b = cJSON_GetObjectItemCaseSensitive(m, "body")) &&
-		    json_str(b, "m") != NULL &&
-		    our_version(r, b, json_str(f, "node") ? json_str(f, "node") : "?")) {
+	while ((b = svc_next(&r->svc, &f, whole, &r->c.dropped)) != NULL) {
+		if (our_version(r, b, f.node ? f.node : "?")) {
 			r->relay_received++;
+			*from = f.uid;
 			/* memberd vouches for who sent it: its link, if any, is learned here */
-			link_learn(r->link, *from, json_str(f, "address"), b, clock_mono_ms());
-			*whole = m;
+			link_learn(r->link, f.uid, f.address, b, clock_mono_ms());
 			return b;
 		}
 		r->c.dropped++;
-		cJSON_Delete(m);
+		cJSON_Delete(*whole);
+		*whole = NULL;
 	}
 	return NULL;
 }
@@ -131,14 +112,11 @@ int
 repl_open(struct repl *r, const struct akc_config *cfg, const char *name, struct journal *j,
     char *err, size_t errlen)
 {
-	char addr[CONF_PATH_MAX + 32];
 	uint64_t seed = 0;
 
 	memset(r, 0, sizeof(*r));
 	r->cfg = cfg;
 	r->j = j;
-	snprintf(r->svc, sizeof(r->svc), "journal.%s", name);
-	snprintf(r->topic, sizeof(r->topic), "%s\n", r->svc);
 	while (seed == 0)
 		if (getrandom(&seed, sizeof(seed), 0) != sizeof(seed))
 			fatal("getrandom");
@@ -150,17 +128,11 @@ repl_open(struct repl *r, const struct akc_config *cfg, const char *name, struct
 
 		r->c.window = w < 1 ? 1 : w > RC_WINDOW ? RC_WINDOW : w;
 	}
-	config_ipc_path(cfg, SOCK_MEMBERD_RELAY, addr, sizeof(addr));
-	if ((r->push = sock_connect(NN_PUSH, addr, 1024, 1000)) < 0)
-		goto fail;
-	config_ipc_path(cfg, SOCK_MEMBERD_SVC, addr, sizeof(addr));
-	if ((r->sub = sock_connect(NN_SUB, addr, 2 * RELAY_MAX_MSG, 1000)) < 0)
-		goto fail;
-	nn_setsockopt(r->sub, NN_SUB, NN_SUB_SUBSCRIBE, r->topic, strlen(r->topic));
+	if (svc_open(&r->svc, cfg, SVC_JOURNAL_PREFIX, name) < 0) {
+		snprintf(err, errlen, "cannot reach memberd's relay in %s", cfg->run_dir);
+		return -1;
+	}
 	return 0;
-fail:
-	snprintf(err, errlen, "cannot reach memberd's relay in %s", cfg->run_dir);
-	return -1;
 }
 
 void
@@ -171,14 +143,13 @@ repl_close(struct repl *r)
 	rc_clear(&r->c);
 	free(r->asm_buf);
 	r->asm_buf = NULL;
-	sock_close(r->push);
-	sock_close(r->sub);
+	svc_close(&r->svc);
 }
 
 int
 repl_fd(const struct repl *r)
 {
-	return sock_rcvfd(r->sub);
+	return svc_fd(&r->svc);
 }
 
 /* The journal's facts, for the core. */

@@ -23,6 +23,7 @@
 #include "config.h"
 #include "epochs.h"
 #include "journal.h"
+#include "svc.h"
 #include "link.h"
 #include "loop.h"
 #include "proto.h"
@@ -43,9 +44,8 @@ struct repl_ack {			/* standby: an ack that waits for the sync */
 
 struct repl {
 	const struct akc_config *cfg;
-	char svc[RELAY_SVC_MAX], topic[RELAY_SVC_MAX + 1];
+	struct svc svc;			/* memberd's relay, as "journal.NAME" (svc.h) */
 	struct journal *j;
-	int push, sub;
 	uint64_t self;
 	struct rcore c;			/* the decisions (replcore.h) */
 	msec_t next_view;

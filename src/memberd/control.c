@@ -302,7 +302,7 @@ control_dispatch(struct node *n, const cJSON *req, uint64_t event_seq, msec_t no
 			for (i = 0; i < n->nsgrun; i++) {
 				cJSON *e = cJSON_CreateObject();
 
-				cJSON_AddStringToObject(e, "type", "SingletonStarted");
+				cJSON_AddStringToObject(e, "type", CEV_SINGLETON_STARTED);
 				cJSON_AddStringToObject(e, "name", n->sgrun[i].name);
 				cJSON_AddStringToObject(e, "node", n->sgrun[i].node);
 				cJSON_AddItemToArray(evs, e);

@@ -192,11 +192,11 @@ event_level(const cJSON *ev)
 
 	if (t == NULL)
 		return LOG_INFO;
-	if (strcmp(t, "UnreachableMember") == 0 || strcmp(t, "MemberDowned") == 0)
+	if (strcmp(t, CEV_UNREACHABLE) == 0 || strcmp(t, CEV_MEMBER_DOWNED) == 0)
 		return LOG_WARNING;
-	if (strcmp(t, "ReachableMember") == 0 || strcmp(t, "LeaderChanged") == 0 ||
-	    strncmp(t, "Singleton", 9) == 0 ||
-	    (strcmp(t, "MemberRemoved") == 0 && (prev == NULL || strcmp(prev, "Exiting") != 0)))
+	if (strcmp(t, CEV_REACHABLE) == 0 || strcmp(t, CEV_LEADER_CHANGED) == 0 ||
+	    strcmp(t, CEV_SINGLETON_STARTED) == 0 || strcmp(t, CEV_SINGLETON_STOPPED) == 0 ||
+	    (strcmp(t, CEV_MEMBER_REMOVED) == 0 && (prev == NULL || strcmp(prev, "Exiting") != 0)))
 		return LOG_NOTICE;
 	return LOG_INFO;
 }
@@ -280,9 +280,9 @@ keys_apply(const struct memberd *d, const char *op, const char *b64, struct keyr
 		snprintf(err, elen, "no [security] key-file on this node");
 		return -1;
 	}
-	if (strcmp(op, "list") == 0)
+	if (strcmp(op, KEYS_OP_LIST) == 0)
 		return 0;
-	if (strcmp(op, "install") != 0 && strcmp(op, "use") != 0 && strcmp(op, "remove") != 0) {
+	if (strcmp(op, KEYS_OP_INSTALL) != 0 && strcmp(op, KEYS_OP_USE) != 0 && strcmp(op, KEYS_OP_REMOVE) != 0) {
 		snprintf(err, elen, "unknown key operation '%s'", op);
 		return -1;
 	}
@@ -291,10 +291,10 @@ keys_apply(const struct memberd *d, const char *op, const char *b64, struct keyr
 		    "generate prints)");
 		return -1;
 	}
-	if (strcmp(op, "install") == 0)
+	if (strcmp(op, KEYS_OP_INSTALL) == 0)
 		r = keyring_install(out, key) < 0 ? (snprintf(err, elen, "the keyring is full "
 		    "(%d keys)", KEYRING_MAX), -1) : 0;
-	else if (strcmp(op, "use") == 0)
+	else if (strcmp(op, KEYS_OP_USE) == 0)
 		r = keyring_use(out, key) < 0 ? (snprintf(err, elen, "key is not installed"), -1) : 0;
 	else {
 		r = keyring_remove(out, key);
@@ -325,7 +325,7 @@ serve_keys(struct memberd *d)
 		const char *op = json_str(req[i], "op");
 		int ok = keys_apply(d, op, json_str(req[i], "key"), &next, err, sizeof(err)) == 0;
 
-		if (ok && strcmp(op, "list") != 0) {
+		if (ok && strcmp(op, KEYS_OP_LIST) != 0) {
 			log_notice("key %s from %s: done", op,
 			    json_str(cJSON_GetObjectItemCaseSensitive(req[i], "from"), "node"));
 			/* the answer goes under the keys it was asked under */
@@ -364,8 +364,8 @@ keys_ctl(struct memberd *d, const cJSON *req)
 		cJSON_AddItemToObject(r, "results", cJSON_Duplicate(d->node.keyq.results, 1));
 		return r;
 	}
-	if (op == NULL || (strcmp(op, "list") != 0 && strcmp(op, "install") != 0 &&
-	    strcmp(op, "use") != 0 && strcmp(op, "remove") != 0))
+	if (op == NULL || (strcmp(op, KEYS_OP_LIST) != 0 && strcmp(op, KEYS_OP_INSTALL) != 0 &&
+	    strcmp(op, KEYS_OP_USE) != 0 && strcmp(op, KEYS_OP_REMOVE) != 0))
 		return control_refuse(2, "keys needs op: list, install, use or remove");
 	if (d->keys.n == 0)
 		return control_refuse(1, "this node runs without a [security] key-file: "
@@ -385,7 +385,7 @@ keys_ctl(struct memberd *d, const cJSON *req)
 		/* asked under the keys we had: a new primary is used once they all hold it */
 		flush_outbox(d, clock_mono_ms());
 		if (ok) {
-			if (strcmp(op, "list") != 0)
+			if (strcmp(op, KEYS_OP_LIST) != 0)
 				log_notice("key %s: done here, asking the other members", op);
 			d->keys = next;
 		}
@@ -567,14 +567,14 @@ on_relay(int fd, short ev, void *arg)
 		nn_freemsg(buf);
 		if (req == NULL || json_int(req, "v", 0, 1000, &v) < 0 || v != PROTO_VERSION)
 			d->node.dropped_ctl++;
-		else if ((r = cJSON_GetObjectItemCaseSensitive(req, "relay")) != NULL) {
+		else if ((r = cJSON_GetObjectItemCaseSensitive(req, RELAY_REQ_SEND)) != NULL) {
 			if (json_u64(r, "to", &to) < 0 || json_str(r, "svc") == NULL ||
 			    node_relay(&d->node, to, json_str(r, "svc"),
 			    cJSON_GetObjectItemCaseSensitive(r, "body")) < 0)
 				d->node.relay_refused++;
-		} else if ((p = cJSON_GetObjectItemCaseSensitive(req, "publish")) != NULL &&
+		} else if ((p = cJSON_GetObjectItemCaseSensitive(req, RELAY_REQ_PUBLISH)) != NULL &&
 		    (type = json_str(p, "type")) != NULL &&
-		    (strcmp(type, "SingletonStarted") == 0 || strcmp(type, "SingletonStopped") == 0) &&
+		    (strcmp(type, CEV_SINGLETON_STARTED) == 0 || strcmp(type, CEV_SINGLETON_STOPPED) == 0) &&
 		    json_str(p, "name") != NULL && json_str(p, "node") != NULL) {
 			cJSON *e = cJSON_CreateObject();
 
@@ -582,7 +582,7 @@ on_relay(int fd, short ev, void *arg)
 			cJSON_AddStringToObject(e, "name", json_str(p, "name"));
 			cJSON_AddStringToObject(e, "node", json_str(p, "node"));
 			note_singleton(&d->node, json_str(p, "name"), json_str(p, "node"),
-			    strcmp(type, "SingletonStarted") == 0);
+			    strcmp(type, CEV_SINGLETON_STARTED) == 0);
 			publish(e, d);
 		} else
 			d->node.dropped_ctl++;

@@ -16,6 +16,7 @@
 
 #include "log.h"
 #include "singletond.h"
+#include "xmalloc.h"
 
 extern char **environ;
 
@@ -23,10 +24,9 @@ static void
 put_env(char ***env, int *n, const char *key, const char *val)
 {
 	size_t len = strlen(key) + strlen(val) + 2;
-	char *e = malloc(len);
+	char *e = xmalloc(len);
 
-	if (e == NULL || (*env = realloc(*env, (size_t)(*n + 2) * sizeof(**env))) == NULL)
-		fatal("malloc");
+	*env = xreallocarray(*env, (size_t)*n + 2, sizeof(**env));
 	snprintf(e, len, "%s=%s", key, val);
 	(*env)[(*n)++] = e;
 	(*env)[*n] = NULL;
@@ -139,10 +139,8 @@ spawn(struct sgd *d, int standby)
 			if (strncmp(environ[i], skip[k], strlen(skip[k])) == 0)
 				keep = 0;
 		if (keep) {
-			if ((env = realloc(env, (size_t)(n + 2) * sizeof(*env))) == NULL)
-				fatal("realloc");
-			if ((env[n++] = strdup(environ[i])) == NULL)
-				fatal("strdup");
+			env = xreallocarray(env, (size_t)n + 2, sizeof(*env));
+			env[n++] = xstrdup(environ[i]);
 			env[n] = NULL;
 		}
 	}
@@ -216,7 +214,7 @@ reap(struct sgd *d, msec_t now)
 		/* the process group: nothing it started may outlive it */
 		kill(-pid, SIGKILL);
 		nack_inflight(d);
-		publish(d, "SingletonStopped", d->cfg.name);
+		publish(d, CEV_SINGLETON_STOPPED, d->cfg.name);
 		if (d->running_on == d->self) {
 			d->running_on = 0;
 			d->running_on_name[0] = '\0';
@@ -265,7 +263,7 @@ child_actions(struct sgd *d, msec_t now)
 		}
 		log_notice("singleton %s started as pid %d (this node is the oldest%s%s)",
 		    d->sc.name, (int)d->child, d->sc.role[0] ? " with role " : "", d->sc.role);
-		publish(d, "SingletonStarted", d->cfg.name);
+		publish(d, CEV_SINGLETON_STARTED, d->cfg.name);
 		d->running_on = d->self;
 		snprintf(d->running_on_name, sizeof(d->running_on_name), "%s", d->cfg.name);
 		break;

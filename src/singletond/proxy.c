@@ -4,6 +4,7 @@
 
 #include "log.h"
 #include "proxy.h"
+#include "xmalloc.h"
 
 void
 proxy_init(struct proxy *p, int cap, msec_t timeout, uint64_t rid_base)
@@ -13,8 +14,8 @@ proxy_init(struct proxy *p, int cap, msec_t timeout, uint64_t rid_base)
 	p->timeout = timeout;
 	/* rids of an earlier run must not match this run's */
 	p->next_rid = rid_base;
-	if (cap > 0 && (p->q = calloc((size_t)cap, sizeof(*p->q))) == NULL)
-		fatal("calloc");
+	if (cap > 0)
+		p->q = xcalloc((size_t)cap, sizeof(*p->q));
 }
 
 void
@@ -43,8 +44,7 @@ proxy_add(struct proxy *p, const unsigned char *hdr, size_t hdrlen,
 	r->rid = ++p->next_rid;
 	memcpy(r->hdr, hdr, hdrlen);
 	r->hdrlen = hdrlen;
-	if ((r->body = malloc(len + 1)) == NULL)
-		fatal("malloc");
+	r->body = xmalloc(len + 1);
 	memcpy(r->body, body, len);
 	r->len = len;
 	r->at = now;

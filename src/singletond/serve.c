@@ -42,7 +42,7 @@ from_b64(const char *s, unsigned char **out)
 }
 
 /*
- * An answer ("rsp" with the child's answer, "nack", "error") to a request
+ * An answer ("rsp" with the child's answer, PXM_NACK, "error") to a request
  * from the proxy at origin. Our own proxy's requests never leave this
  * process: when this node is the oldest, its proxy hands them to the child
  * and gets the answers back without memberd's relay, JSON or base64.
@@ -54,10 +54,10 @@ reply_to(struct sgd *d, uint64_t origin, const char *m, uint64_t rid, const void
 	char *b64;
 
 	if (origin == d->self) {
-		if (strcmp(m, "nack") == 0)
+		if (strcmp(m, PXM_NACK) == 0)
 			proxy_nack(&d->px, d->self, rid, clock_mono_ms());
 		else
-			on_answer(d, rid, body, strcmp(m, "rsp") == 0 ? (ssize_t)len : -1);
+			on_answer(d, rid, body, strcmp(m, PXM_RSP) == 0 ? (ssize_t)len : -1);
 		return;
 	}
 	b = cJSON_CreateObject();
@@ -80,7 +80,7 @@ nack_inflight(struct sgd *d)
 	/* our own proxy may take a nack synchronously: empty the list first */
 	d->ninf = 0;
 	for (i = 0; i < n; i++)
-		reply_to(d, d->inf[i].origin, "nack", d->inf[i].rid, NULL, 0);
+		reply_to(d, d->inf[i].origin, PXM_NACK, d->inf[i].rid, NULL, 0);
 }
 
 /* A request (rid of the proxy at origin) for our child. */
@@ -97,11 +97,11 @@ serve(struct sgd *d, uint64_t origin, uint64_t rid, const void *body, size_t len
 			return;		/* sent again while our child works on it */
 	for (i = 0; i < DONE_KEEP; i++)
 		if (d->done[i].body != NULL && d->done[i].origin == origin && d->done[i].rid == rid) {
-			reply_to(d, origin, "rsp", rid, d->done[i].body, d->done[i].len);
+			reply_to(d, origin, PXM_RSP, rid, d->done[i].body, d->done[i].len);
 			return;
 		}
 	if (!sg_serving(&d->sm)) {
-		reply_to(d, origin, "nack", rid, NULL, 0);
+		reply_to(d, origin, PXM_NACK, rid, NULL, 0);
 		return;
 	}
 	cid = ++d->next_cid & 0x7fffffff;
@@ -111,13 +111,12 @@ serve(struct sgd *d, uint64_t origin, uint64_t rid, const void *body, size_t len
 	hdr[3] = (unsigned char)cid;
 	if (sock_send_raw(d->childsock, hdr, 4, body, len) < 0) {
 		/* not listening yet (just started) or gone: the proxy tries again */
-		reply_to(d, origin, "nack", rid, NULL, 0);
+		reply_to(d, origin, PXM_NACK, rid, NULL, 0);
 		return;
 	}
 	if (d->ninf == d->capinf) {
 		d->capinf = d->capinf ? 2 * d->capinf : 64;
-		if ((d->inf = realloc(d->inf, (size_t)d->capinf * sizeof(*d->inf))) == NULL)
-			fatal("realloc");
+		d->inf = xreallocarray(d->inf, (size_t)d->capinf, sizeof(*d->inf));
 	}
 	d->inf[d->ninf].cid = cid;
 	d->inf[d->ninf].origin = origin;
@@ -151,7 +150,7 @@ serve_relayed(struct sgd *d, uint64_t origin, const cJSON *b, int batch, msec_t 
 void
 serve_batch(struct sgd *d, uint64_t origin, const cJSON *b, msec_t now)
 {
-	const cJSON *a = cJSON_GetObjectItemCaseSensitive(b, "reqs"), *r;
+	const cJSON *a = cJSON_GetObjectItemCaseSensitive(b, PXM_REQS), *r;
 
 	if (!cJSON_IsArray(a) || cJSON_GetArraySize(a) > SEND_BATCH) {
 		d->dropped++;
@@ -201,9 +200,9 @@ rsps_add(struct sgd *d, struct rsps *g, int *ng, uint64_t origin, uint64_t rid,
 		rsps_flush(d, r);
 	if (r->msg == NULL) {
 		r->msg = cJSON_CreateObject();
-		cJSON_AddStringToObject(r->msg, "m", "rsps");
+		cJSON_AddStringToObject(r->msg, "m", PXM_RSPS);
 		cJSON_AddBoolToObject(r->msg, "b", 1);
-		r->arr = cJSON_AddArrayToObject(r->msg, "rsps");
+		r->arr = cJSON_AddArrayToObject(r->msg, PXM_RSPS);
 		r->bytes = 0;
 	}
 	e = cJSON_CreateObject();
@@ -256,8 +255,7 @@ on_child_reply(int fd, short ev, void *arg)
 
 			d->donepos = (d->donepos + 1) % DONE_KEEP;
 			free(a->body);
-			if ((a->body = malloc((size_t)n + 1)) == NULL)
-				fatal("malloc");
+			a->body = xmalloc((size_t)n + 1);
 			memcpy(a->body, buf, (size_t)n);
 			a->len = (size_t)n;
 			a->origin = f.origin;
@@ -266,11 +264,11 @@ on_child_reply(int fd, short ev, void *arg)
 			if (f.batch && f.origin != d->self)
 				rsps_add(d, g, &ng, f.origin, f.rid, a->body, a->len);
 			else
-				reply_to(d, f.origin, "rsp", f.rid, a->body, a->len);
+				reply_to(d, f.origin, PXM_RSP, f.rid, a->body, a->len);
 		} else {
 			log_warnx("singleton %s answered with %zd bytes (at most %d): refused",
 			    d->sc.name, n, MAX_BODY);
-			reply_to(d, f.origin, "error", f.rid, NULL, 0);
+			reply_to(d, f.origin, PXM_ERROR, f.rid, NULL, 0);
 		}
 		nn_freemsg(buf);
 	}

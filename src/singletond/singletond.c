@@ -44,19 +44,8 @@
 void
 relay_send(struct sgd *d, uint64_t to, cJSON *body)
 {
-	cJSON *req = cJSON_CreateObject(), *r;
-	char *txt;
-
-	cJSON_AddNumberToObject(req, "v", PROTO_VERSION);
-	r = cJSON_AddObjectToObject(req, "relay");
-	json_add_u64(r, "to", to);
-	cJSON_AddStringToObject(r, "svc", d->svc);
-	cJSON_AddItemToObject(r, "body", body);
-	txt = json_print(req);
-	if (sock_send(d->relay, txt, strlen(txt)) < 0)
+	if (svc_send(&d->relay, to, body) < 0)
 		log_debug("relay to memberd failed: %s", nn_strerror(nn_errno()));
-	cJSON_free(txt);
-	cJSON_Delete(req);
 }
 
 static void
@@ -71,18 +60,7 @@ send_msg(struct sgd *d, uint64_t to, const char *m)
 void
 publish(struct sgd *d, const char *type, const char *node)
 {
-	cJSON *req = cJSON_CreateObject(), *p;
-	char *txt;
-
-	cJSON_AddNumberToObject(req, "v", PROTO_VERSION);
-	p = cJSON_AddObjectToObject(req, "publish");
-	cJSON_AddStringToObject(p, "type", type);
-	cJSON_AddStringToObject(p, "name", d->sc.name);
-	cJSON_AddStringToObject(p, "node", node);
-	txt = json_print(req);
-	(void)sock_send(d->relay, txt, strlen(txt));
-	cJSON_free(txt);
-	cJSON_Delete(req);
+	(void)svc_publish(&d->relay, type, d->sc.name, node);
 }
 
 /* Where the singleton runs, as far as we know: events when that changes. */
@@ -92,11 +70,11 @@ set_running_on(struct sgd *d, uint64_t uid, const char *name)
 	if (uid == d->running_on)
 		return;
 	if (d->running_on != 0 && d->running_on != d->self)
-		publish(d, "SingletonStopped", d->running_on_name);
+		publish(d, CEV_SINGLETON_STOPPED, d->running_on_name);
 	d->running_on = uid;
 	snprintf(d->running_on_name, sizeof(d->running_on_name), "%s", uid ? name : "");
 	if (uid != 0 && uid != d->self)
-		publish(d, "SingletonStarted", name);
+		publish(d, CEV_SINGLETON_STARTED, name);
 }
 
 /*
@@ -306,7 +284,7 @@ hold_exit(struct sgd *d, msec_t now)
 	if (d->memberd_gone || d->holding || (want == d->held && (!want || now < d->next_hold)))
 		return;
 	req = ctl_request(CTL_HOLD_EXIT);
-	cJSON_AddStringToObject(req, "svc", d->svc);
+	cJSON_AddStringToObject(req, "svc", d->relay.name);
 	cJSON_AddNumberToObject(req, "ms", want ? HOLD_FOR : 0);
 	cJSON_AddNumberToObject(req, "pid", getpid());
 	d->holding = 1;
@@ -319,7 +297,7 @@ hold_exit(struct sgd *d, msec_t now)
 static void
 release_hold(struct sgd *d)
 {
-	int i, fds[] = { d->statesub, d->svcsub, d->front, d->childsock, d->ctl };
+	int i, fds[] = { d->statesub, d->relay.sub, d->front, d->childsock, d->ctl };
 
 	if (d->memberd_gone || (!d->held && !(d->holding && d->hold_sent)))
 		return;		/* no hold, none on its way: what is out can be dropped */
@@ -434,7 +412,7 @@ on_relayed_answer(struct sgd *d, const cJSON *b, int ok)
 static void
 on_relayed_answers(struct sgd *d, const cJSON *b)
 {
-	const cJSON *a = cJSON_GetObjectItemCaseSensitive(b, "rsps"), *r;
+	const cJSON *a = cJSON_GetObjectItemCaseSensitive(b, PXM_RSPS), *r;
 
 	if (!cJSON_IsArray(a)) {
 		d->dropped++;
@@ -480,8 +458,8 @@ proxy_run(struct sgd *d, msec_t now)
 			}
 			if (batch == NULL) {
 				batch = cJSON_CreateObject();
-				cJSON_AddStringToObject(batch, "m", "reqs");
-				arr = cJSON_AddArrayToObject(batch, "reqs");
+				cJSON_AddStringToObject(batch, "m", PXM_REQS);
+				arr = cJSON_AddArrayToObject(batch, PXM_REQS);
 				batch_to = s[i].to;
 				bytes = 0;
 			}
@@ -494,7 +472,7 @@ proxy_run(struct sgd *d, msec_t now)
 			continue;
 		}
 		b = cJSON_CreateObject();
-		cJSON_AddStringToObject(b, "m", "req");
+		cJSON_AddStringToObject(b, "m", PXM_REQ);
 		json_add_u64(b, "rid", s[i].rid);
 		cJSON_AddStringToObject(b, "body", b64);
 		free(b64);
@@ -510,54 +488,47 @@ static void
 on_svc(int fd, short ev, void *arg)
 {
 	struct sgd *d = arg;
-	void *buf;
-	ssize_t n;
+	struct svc_from from;
 	msec_t now = clock_mono_ms();
+	cJSON *msg, *b;
 	int k;
 
 	(void)fd;
 	(void)ev;
-	for (k = 0; k < 512 && (n = sock_recv(d->svcsub, &buf)) >= 0; k++) {
-		size_t tl = strlen(d->topic);
-		cJSON *msg = NULL, *b, *from;
-		const char *m, *name;
-		uint64_t uid;
+	for (k = 0; k < 512 && (b = svc_next(&d->relay, &from, &msg, &d->dropped)) != NULL; k++) {
+		const char *m = json_str(b, "m"), *name = from.node;
+		uint64_t uid = from.uid;
 		int running;
 
-		if ((size_t)n <= tl || memcmp(buf, d->topic, tl) != 0 ||
-		    (msg = json_parse((char *)buf + tl, (size_t)n - tl)) == NULL ||
-		    (from = cJSON_GetObjectItemCaseSensitive(msg, "from")) == NULL ||
-		    json_u64(from, "uid", &uid) < 0 || (name = json_str(from, "node")) == NULL ||
-		    (b = cJSON_GetObjectItemCaseSensitive(msg, "body")) == NULL ||
-		    (m = json_str(b, "m")) == NULL) {
+		if (name == NULL) {
 			d->dropped++;
 			goto next;
 		}
 		/* the oldest says it takes "reqs" (an older singletond does not) */
 		if (uid == d->px.target && json_bool(b, "b", &running) == 0 && running)
 			d->batch_peer = uid;
-		if (strcmp(m, "req") == 0)
+		if (strcmp(m, PXM_REQ) == 0)
 			serve_relayed(d, uid, b, 0, now);
-		else if (strcmp(m, "reqs") == 0)
+		else if (strcmp(m, PXM_REQS) == 0)
 			serve_batch(d, uid, b, now);
-		else if (strcmp(m, "rsp") == 0)
+		else if (strcmp(m, PXM_RSP) == 0)
 			on_relayed_answer(d, b, 1);
-		else if (strcmp(m, "rsps") == 0)
+		else if (strcmp(m, PXM_RSPS) == 0)
 			on_relayed_answers(d, b);
-		else if (strcmp(m, "error") == 0)
+		else if (strcmp(m, PXM_ERROR) == 0)
 			on_relayed_answer(d, b, 0);
-		else if (strcmp(m, "nack") == 0) {
+		else if (strcmp(m, PXM_NACK) == 0) {
 			uint64_t rid;
 
 			if (json_u64(b, "rid", &rid) == 0)
 				proxy_nack(&d->px, uid, rid, now);
-		} else if (strcmp(m, "where") == 0) {
+		} else if (strcmp(m, PXM_WHERE) == 0) {
 			cJSON *r = cJSON_CreateObject();
 
-			cJSON_AddStringToObject(r, "m", "here");
+			cJSON_AddStringToObject(r, "m", PXM_HERE);
 			cJSON_AddBoolToObject(r, "running", sg_serving(&d->sm));
 			relay_send(d, uid, r);
-		} else if (strcmp(m, "here") == 0) {
+		} else if (strcmp(m, PXM_HERE) == 0) {
 			if (json_bool(b, "running", &running) == 0) {
 				d->last_here = now;
 				if (running)
@@ -573,7 +544,6 @@ on_svc(int fd, short ev, void *arg)
 			d->dropped++;
 next:
 		cJSON_Delete(msg);
-		nn_freemsg(buf);
 	}
 }
 
@@ -645,7 +615,7 @@ open_sockets(struct sgd *d)
 {
 	char addr[CONF_PATH_MAX + 128], base[RELAY_SVC_MAX], path[CONF_PATH_MAX + 128];
 
-	snprintf(base, sizeof(base), "singleton.%s", d->sc.name);
+	snprintf(base, sizeof(base), SOCK_SINGLETON_PREFIX "%s", d->sc.name);
 	config_ipc_path(&d->cfg, base, d->endpoint, sizeof(d->endpoint));
 	snprintf(addr, sizeof(addr), "%s.child", base);
 	config_ipc_path(&d->cfg, addr, d->child_endpoint, sizeof(d->child_endpoint));
@@ -659,12 +629,7 @@ open_sockets(struct sgd *d)
 	if ((d->statesub = sock_connect(NN_SUB, addr, 64 * 1024, 1000)) < 0)
 		return -1;
 	nn_setsockopt(d->statesub, NN_SUB, NN_SUB_SUBSCRIBE, "", 0);
-	config_ipc_path(&d->cfg, SOCK_MEMBERD_SVC, addr, sizeof(addr));
-	if ((d->svcsub = sock_connect(NN_SUB, addr, 2 * RELAY_MAX_MSG, 1000)) < 0)
-		return -1;
-	nn_setsockopt(d->svcsub, NN_SUB, NN_SUB_SUBSCRIBE, d->topic, strlen(d->topic));
-	config_ipc_path(&d->cfg, SOCK_MEMBERD_RELAY, addr, sizeof(addr));
-	if ((d->relay = sock_connect(NN_PUSH, addr, 1024, 1000)) < 0)
+	if (svc_open(&d->relay, &d->cfg, SVC_SINGLETON_PREFIX, d->sc.name) < 0)
 		return -1;
 	/* room above MAX_BODY: a request a little too large gets an error, not silence */
 	if ((d->front = sock_bind_raw(NN_REP, d->endpoint, 2 * MAX_BODY)) < 0)
@@ -677,7 +642,7 @@ open_sockets(struct sgd *d)
 	if ((d->ctl = sock_bind(NN_REP, path, 64 * 1024)) < 0)
 		return -1;
 	loop_watch(d->loop, sock_rcvfd(d->statesub), POLLIN, on_state, d);
-	loop_watch(d->loop, sock_rcvfd(d->svcsub), POLLIN, on_svc, d);
+	loop_watch(d->loop, svc_fd(&d->relay), POLLIN, on_svc, d);
 	loop_watch(d->loop, sock_rcvfd(d->front), POLLIN, on_client, d);
 	loop_watch(d->loop, sock_rcvfd(d->childsock), POLLIN, on_child_reply, d);
 	loop_watch(d->loop, sock_rcvfd(d->ctl), POLLIN, on_ctl, d);
@@ -714,25 +679,14 @@ main(int argc, char **argv)
 	msec_t now, deadline;
 	unsigned long sigs;
 	uint64_t rid_base;
-	int i, found = 0, was_state = -1;
+	int i, was_state = -1;
 
 	daemon_setup(argc, argv, "singletond", USAGE, DAEMON_SINGLETON | DAEMON_OPERANDS, &o,
 	    &d.cfg);
 	if (o.singleton == NULL)
 		daemon_usage(USAGE, "-s NAME is required");
-	for (i = 0; i < d.cfg.nsingletons; i++)
-		if (strcmp(d.cfg.singletons[i].name, o.singleton) == 0) {
-			d.sc = d.cfg.singletons[i];
-			found = 1;
-		}
-	if (!found) {
-		/* no section: all defaults, every node may run it */
-		snprintf(d.sc.name, sizeof(d.sc.name), "%s", o.singleton);
-		d.sc.buffer_size = 1000;
-		d.sc.stop_timeout = 10000;
-		d.sc.request_timeout = 60000;
-		d.sc.hand_over_retry = 1000;
-	}
+	/* no section: all defaults, every node may run it */
+	config_singleton(&d.cfg, o.singleton, &d.sc);
 	if (!name_ok(o.singleton)) {
 		log_errx("bad singleton name '%s'", o.singleton);
 		return 2;
@@ -744,8 +698,6 @@ main(int argc, char **argv)
 		    d.cfg.path, o.singleton);
 		return 1;
 	}
-	snprintf(d.svc, sizeof(d.svc), "singleton.%s", d.sc.name);
-	snprintf(d.topic, sizeof(d.topic), "%s\n", d.svc);
 	if (daemon_run_dir(&d.cfg) < 0)
 		return 1;
 	if (sodium_init() < 0)
@@ -809,7 +761,7 @@ main(int argc, char **argv)
 		    now >= d.next_where && !d.memberd_gone) {
 			cJSON *b = cJSON_CreateObject();
 
-			cJSON_AddStringToObject(b, "m", "where");
+			cJSON_AddStringToObject(b, "m", PXM_WHERE);
 			relay_send(&d, d.sm.oldest.uid, b);
 			d.next_where = now + WHERE_EVERY;
 			/* no answer for three rounds: we no longer know it runs there */

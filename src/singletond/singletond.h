@@ -19,6 +19,7 @@
 #include "proto.h"
 #include "proxy.h"
 #include "sm.h"
+#include "svc.h"
 
 #define DONE_KEEP	512	/* answers kept for requests sent again */
 #define MAX_BODY	PROXY_MAX_BODY	/* a proxied request or reply */
@@ -47,9 +48,9 @@ struct sgd {
 	struct singleton sm;
 	msec_t minority_said;	/* when to say again that we wait for a majority */
 	struct proxy px;
-	int statesub, svcsub, relay, front, childsock, ctl;
+	int statesub, front, childsock, ctl;
+	struct svc relay;	/* memberd's relay, as "singleton.NAME" (svc.h) */
 	struct acall *mctl;	/* memberd's control socket, never waited on */
-	char svc[RELAY_SVC_MAX], topic[RELAY_SVC_MAX + 1];
 	char endpoint[CONF_PATH_MAX + 32], child_endpoint[CONF_PATH_MAX + 32];
 	char **cmd;		/* -- CMD ARGS, or NULL: /bin/sh -c command */
 

@@ -5,6 +5,7 @@
 
 #include "log.h"
 #include "sm.h"
+#include "xmalloc.h"
 
 #define KNOWN_KEEP	60000	/* a removed member is forgotten this long after its margin */
 
@@ -124,8 +125,7 @@ add_known(struct singleton *s, uint64_t uid)
 		return k;
 	if (s->nk == s->capk) {
 		s->capk = s->capk ? 2 * s->capk : 16;
-		if ((s->k = realloc(s->k, (size_t)s->capk * sizeof(*s->k))) == NULL)
-			fatal("realloc");
+		s->k = xreallocarray(s->k, (size_t)s->capk, sizeof(*s->k));
 	}
 	k = &s->k[s->nk++];
 	memset(k, 0, sizeof(*k));
