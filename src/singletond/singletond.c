@@ -671,123 +671,168 @@ earliest(msec_t *d, msec_t t)
 		*d = t;
 }
 
+/* Which singleton and which command, from the flags and [singleton.NAME]; the exit code, or -1. */
+static int
+sgd_config(struct sgd *d, const struct daemon_opts *o, int argc, char **argv)
+{
+	if (o->singleton == NULL)
+		daemon_usage(USAGE, "-s NAME is required");
+	/* no section: all defaults, every node may run it */
+	config_singleton(&d->cfg, o->singleton, &d->sc);
+	if (!name_ok(o->singleton)) {
+		log_errx("bad singleton name '%s'", o->singleton);
+		return 2;
+	}
+	if (o->argi < argc)
+		d->cmd = &argv[o->argi];
+	else if (d->sc.command[0] == '\0') {
+		log_errx("%s: no command: give one after -- or as 'command' in [singleton.%s]",
+		    d->cfg.path, o->singleton);
+		return 1;
+	}
+	return -1;
+}
+
+/* The run dir, the loop and its sockets, the state machine and the proxy; -1 on failure (said). */
+static int
+sgd_start(struct sgd *d)
+{
+	uint64_t rid_base;
+
+	if (daemon_run_dir(&d->cfg) < 0)
+		return -1;
+	if (sodium_init() < 0)
+		fatalx("libsodium cannot start");
+	signal(SIGPIPE, SIG_IGN);
+	d->loop = loop_new();
+	loop_catch(d->loop, SIGTERM);
+	loop_catch(d->loop, SIGINT);
+	loop_catch(d->loop, SIGHUP);
+	loop_catch(d->loop, SIGCHLD);
+	if (open_sockets(d) < 0)
+		return -1;
+	d->mctl = acall_new(d->loop, &d->cfg, SOCK_MEMBERD_CTL);
+	sg_init(&d->sm, &d->sc, sg_margin(&d->cfg, 1));
+	if (getrandom(&rid_base, sizeof(rid_base), 0) != sizeof(rid_base))
+		rid_base = (uint64_t)clock_wall_ms() << 20;
+	proxy_init(&d->px, d->sc.buffer_size, d->sc.request_timeout, (rid_base & 0xffffffffffULL) << 12);
+	d->last_ok = clock_mono_ms();
+	d->dirty = 1;
+	log_info("singleton %s on %s: role %s, removal margin %lldms, clients at %s",
+	    d->sc.name, d->cfg.name, d->sc.role[0] ? d->sc.role : "(any)", (long long)d->sm.margin,
+	    d->endpoint + 6);
+	daemon_notify("READY=1");
+	return 0;
+}
+
+/* Logs the state machine's moves: a move is a notice, a node's first view (younger) routine. */
+static void
+log_moves(struct sgd *d, int *was_state)
+{
+	if (!d->sm.changed && (int)d->sm.state == *was_state)
+		return;
+	if (d->sm.why[0])
+		log_msg(d->sm.state == SG_YOUNGER && (*was_state < 0 || *was_state == SG_START) ?
+		    LOG_INFO : LOG_NOTICE, "singleton %s: %s", d->sc.name, d->sm.why);
+	d->sm.changed = 0;
+	d->sm.why[0] = '\0';
+	*was_state = (int)d->sm.state;
+}
+
+/* Not the oldest: asks the oldest, now and then, whether the singleton runs there. */
+static void
+ask_where(struct sgd *d, msec_t now)
+{
+	cJSON *b;
+
+	if (d->sm.state == SG_OLDEST || d->sm.oldest.uid == 0 || d->sm.oldest.uid == d->self ||
+	    now < d->next_where || d->memberd_gone)
+		return;
+	b = cJSON_CreateObject();
+	cJSON_AddStringToObject(b, "m", PXM_WHERE);
+	relay_send(d, d->sm.oldest.uid, b);
+	d->next_where = now + WHERE_EVERY;
+	/* no answer for three rounds: we no longer know it runs there */
+	if (d->running_on != 0 && d->running_on != d->self &&
+	    now - d->last_here > 3 * WHERE_EVERY + 500)
+		set_running_on(d, 0, "");
+}
+
+/* When the loop must look again. */
+static msec_t
+next_deadline(struct sgd *d, msec_t now)
+{
+	msec_t deadline = now + FETCH_EVERY;
+
+	earliest(&deadline, sg_next_deadline(&d->sm));
+	earliest(&deadline, proxy_next_deadline(&d->px));
+	if (d->sm.state != SG_OLDEST && d->sm.oldest.uid != 0)
+		earliest(&deadline, d->next_where);
+	if (d->held && !d->holding)
+		earliest(&deadline, d->next_hold);
+	/* with a call out, its answer (an fd) or its deadline wakes us */
+	earliest(&deadline, acall_deadline(d->mctl));
+	if (d->dirty && !d->fetching)
+		deadline = now;
+	return deadline;
+}
+
+/* The loop, until the state machine is done (stopped, or memberd gone). */
+static void
+sgd_run(struct sgd *d)
+{
+	struct sg_out *out;
+	unsigned long sigs;
+	msec_t now;
+	int i, n, was_state = -1;
+
+	for (;;) {
+		sigs = loop_signals(d->loop);
+		now = clock_mono_ms();
+		if ((sigs & ((1UL << SIGTERM) | (1UL << SIGINT))) && !d->stopping) {
+			log_info("stopping on signal");
+			daemon_notify("STOPPING=1");
+			d->stopping = 1;
+			sg_lost(&d->sm, "singletond stopping", 0, now);
+		}
+		reap(d, now);
+		acall_tick(d->mctl, now);
+		if ((d->dirty || now >= d->next_fetch) && !d->memberd_gone && !d->stopping &&
+		    !d->fetching)
+			fetch_state(d, now);
+		sg_tick(&d->sm, now);
+		log_moves(d, &was_state);
+		child_actions(d, now);
+		out = sg_outbox(&d->sm, &n);
+		for (i = 0; i < n; i++)
+			send_msg(d, out[i].to, out[i].m);
+		hold_exit(d, now);
+		proxy_run(d, now);
+		ask_where(d, now);
+		/* the child's requests that never came back */
+		for (i = 0; i < d->ninf; i++)
+			if (now - d->inf[i].at > d->sc.request_timeout)
+				d->inf[i--] = d->inf[--d->ninf];
+		if (sg_done(&d->sm))
+			break;
+		loop_poll(d->loop, next_deadline(d, now));
+	}
+}
+
 int
 main(int argc, char **argv)
 {
 	static struct sgd d;
 	struct daemon_opts o;
-	msec_t now, deadline;
-	unsigned long sigs;
-	uint64_t rid_base;
-	int i, was_state = -1;
+	int rc;
 
 	daemon_setup(argc, argv, "singletond", USAGE, DAEMON_SINGLETON | DAEMON_OPERANDS, &o,
 	    &d.cfg);
-	if (o.singleton == NULL)
-		daemon_usage(USAGE, "-s NAME is required");
-	/* no section: all defaults, every node may run it */
-	config_singleton(&d.cfg, o.singleton, &d.sc);
-	if (!name_ok(o.singleton)) {
-		log_errx("bad singleton name '%s'", o.singleton);
-		return 2;
-	}
-	if (o.argi < argc)
-		d.cmd = &argv[o.argi];
-	else if (d.sc.command[0] == '\0') {
-		log_errx("%s: no command: give one after -- or as 'command' in [singleton.%s]",
-		    d.cfg.path, o.singleton);
+	if ((rc = sgd_config(&d, &o, argc, argv)) >= 0)
+		return rc;
+	if (sgd_start(&d) < 0)
 		return 1;
-	}
-	if (daemon_run_dir(&d.cfg) < 0)
-		return 1;
-	if (sodium_init() < 0)
-		fatalx("libsodium cannot start");
-	signal(SIGPIPE, SIG_IGN);
-	d.loop = loop_new();
-	loop_catch(d.loop, SIGTERM);
-	loop_catch(d.loop, SIGINT);
-	loop_catch(d.loop, SIGHUP);
-	loop_catch(d.loop, SIGCHLD);
-	if (open_sockets(&d) < 0)
-		return 1;
-	d.mctl = acall_new(d.loop, &d.cfg, SOCK_MEMBERD_CTL);
-	now = clock_mono_ms();
-	sg_init(&d.sm, &d.sc, sg_margin(&d.cfg, 1));
-	if (getrandom(&rid_base, sizeof(rid_base), 0) != sizeof(rid_base))
-		rid_base = (uint64_t)clock_wall_ms() << 20;
-	proxy_init(&d.px, d.sc.buffer_size, d.sc.request_timeout, (rid_base & 0xffffffffffULL) << 12);
-	d.last_ok = now;
-	d.dirty = 1;
-	log_info("singleton %s on %s: role %s, removal margin %lldms, clients at %s",
-	    d.sc.name, d.cfg.name, d.sc.role[0] ? d.sc.role : "(any)", (long long)d.sm.margin,
-	    d.endpoint + 6);
-	daemon_notify("READY=1");
-
-	for (;;) {
-		sigs = loop_signals(d.loop);
-		now = clock_mono_ms();
-		if ((sigs & ((1UL << SIGTERM) | (1UL << SIGINT))) && !d.stopping) {
-			log_info("stopping on signal");
-			daemon_notify("STOPPING=1");
-			d.stopping = 1;
-			sg_lost(&d.sm, "singletond stopping", 0, now);
-		}
-		reap(&d, now);
-		acall_tick(d.mctl, now);
-		if ((d.dirty || now >= d.next_fetch) && !d.memberd_gone && !d.stopping && !d.fetching)
-			fetch_state(&d, now);
-		sg_tick(&d.sm, now);
-		if (d.sm.changed || (int)d.sm.state != was_state) {
-			if (d.sm.why[0])
-				/* a move is a notice; a node's first view, younger, is routine */
-				log_msg(d.sm.state == SG_YOUNGER && (was_state < 0 || was_state == SG_START) ?
-				    LOG_INFO : LOG_NOTICE, "singleton %s: %s", d.sc.name, d.sm.why);
-			d.sm.changed = 0;
-			d.sm.why[0] = '\0';
-			was_state = (int)d.sm.state;
-		}
-		child_actions(&d, now);
-		{
-			struct sg_out *out;
-			int n;
-
-			out = sg_outbox(&d.sm, &n);
-			for (i = 0; i < n; i++)
-				send_msg(&d, out[i].to, out[i].m);
-		}
-		hold_exit(&d, now);
-		proxy_run(&d, now);
-		if (d.sm.state != SG_OLDEST && d.sm.oldest.uid != 0 && d.sm.oldest.uid != d.self &&
-		    now >= d.next_where && !d.memberd_gone) {
-			cJSON *b = cJSON_CreateObject();
-
-			cJSON_AddStringToObject(b, "m", PXM_WHERE);
-			relay_send(&d, d.sm.oldest.uid, b);
-			d.next_where = now + WHERE_EVERY;
-			/* no answer for three rounds: we no longer know it runs there */
-			if (d.running_on != 0 && d.running_on != d.self &&
-			    now - d.last_here > 3 * WHERE_EVERY + 500)
-				set_running_on(&d, 0, "");
-		}
-		/* the child's requests that never came back */
-		for (i = 0; i < d.ninf; i++)
-			if (now - d.inf[i].at > d.sc.request_timeout)
-				d.inf[i--] = d.inf[--d.ninf];
-		if (sg_done(&d.sm))
-			break;
-		deadline = now + FETCH_EVERY;
-		earliest(&deadline, sg_next_deadline(&d.sm));
-		earliest(&deadline, proxy_next_deadline(&d.px));
-		if (d.sm.state != SG_OLDEST && d.sm.oldest.uid != 0)
-			earliest(&deadline, d.next_where);
-		if (d.held && !d.holding)
-			earliest(&deadline, d.next_hold);
-		/* with a call out, its answer (an fd) or its deadline wakes us */
-		earliest(&deadline, acall_deadline(d.mctl));
-		if (d.dirty && !d.fetching)
-			deadline = now;
-		loop_poll(d.loop, deadline);
-	}
+	sgd_run(&d);
 	release_hold(&d);
 	acall_free(d.mctl);
 	log_info("singleton %s: done (%s)", d.sc.name, d.exit_code == 0 ? "stopped" : "memberd gone");
