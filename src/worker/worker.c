@@ -32,7 +32,10 @@
  *    PREFETCH_AFTER asks for its next job while it runs the current one,
  *    so that it never idles for a round trip; the job waits in a local
  *    queue (its deadline counts from when the master gave it). A job that
- *    ends sooner needs no prefetch: its report asks for the next (9.). Long jobs are not prefetched: they would make a
+ *    ends sooner needs no prefetch: its report asks for the next (9.).
+ *    Jobs shorter on average than half an ask's round trip (both moving
+ *    averages) let each slot have a second ask out: one ask per slot
+ *    would leave it idle most of the time. Long jobs are not prefetched: they would make a
  *    job wait here that another worker could run.
  * 7. Any answer may carry "cancel": [ids] (answer.c): those jobs are
  *    killed (in --pipe mode, the slot's command with them) or dropped from
@@ -147,6 +150,7 @@ struct worker {
 	struct queued *queue, *gave_up;	/* 6., 8. */
 	int nqueued;
 	msec_t avg;		/* moving average of job durations; -1: none yet */
+	msec_t rtt;		/* moving average of asks answered with a job; -1: none yet */
 	long bad_cancels;	/* malformed "cancel" lists */
 	int no_prefetch;	/* AKC_WORKER_PREFETCH=0, for bench/ */
 	int next_old;		/* 9. the master does not know "next" (or AKC_WORKER_NEXT=0) */
@@ -262,6 +266,13 @@ static void
 took(struct worker *w, msec_t ms)
 {
 	w->avg = w->avg < 0 ? ms : (w->avg * 7 + ms) / 8;
+}
+
+/* 6. The moving average of how long an ask takes to bring a job. */
+static void
+ask_took(struct worker *w, msec_t ms)
+{
+	w->rtt = w->rtt < 0 ? ms : (w->rtt * 7 + ms) / 8;
 }
 
 /* ---- jobs ---- */
@@ -677,6 +688,16 @@ prefetch_on(const struct worker *w)
 	return w->avg >= 0 && w->avg < PREFETCH_BELOW && !w->no_prefetch;
 }
 
+/*
+ * 6. Jobs much shorter than an ask's round trip: a slot with one ask out
+ * would idle most of the time, so each slot may have a second ask out.
+ */
+static int
+deep_on(const struct worker *w)
+{
+	return prefetch_on(w) && w->rtt >= 0 && w->avg * 2 < w->rtt;
+}
+
 /* When slot i's job started; 0: the slot runs none. */
 static msec_t
 job_started(const struct worker *w, int i)
@@ -714,6 +735,8 @@ asks_wanted(struct worker *w, msec_t now)
 
 	if (prefetch_on(w))
 		want += prefetching(w, now);
+	if (deep_on(w))
+		want += free_slots(w, now) + w->running;
 	want -= w->nqueued;
 	/* requests for work may be held a second: two channels stay for reports */
 	return want < w->nch - 2 ? want : w->nch - 2;
@@ -840,6 +863,7 @@ report_next_answered(struct worker *w, struct chan *c, const cJSON *rsp, msec_t 
 	switch (answer_next(rsp, &job)) {
 	case 1:
 		w->next_jobs++;
+		ask_took(w, now - c->sent);
 		log_debug("job %s came with the answer to the report on job %s (%lu so)",
 		    json_str(job, "id") ? json_str(job, "id") : "?", c->rep->id, w->next_jobs);
 		take_job(w, job, now);
@@ -908,8 +932,10 @@ answered(struct worker *w, struct chan *c, cJSON *rsp, msec_t now)
 	case CH_ASK:
 		chan_idle(c);
 		job = cJSON_GetObjectItemCaseSensitive(rsp, "job");
-		if (cJSON_IsObject(job))
+		if (cJSON_IsObject(job)) {
+			ask_took(w, now - c->sent);
 			take_job(w, job, now);
+		}
 		else if (now - c->sent < EMPTY_GAP)
 			c->not_before = c->sent + EMPTY_GAP;	/* a master that does not hold requests */
 		break;
@@ -1173,6 +1199,7 @@ start(struct worker *w)
 	for (i = 0; i < w->njobs; i++)
 		job_clear(&w->jobs[i]);
 	w->avg = -1;
+	w->rtt = -1;
 	spawn_prepare(&w->sc, w->pipe != NULL ? w->pipe : w->exec);
 	w->nch = 2 * w->njobs + 2 < CHAN_MAX ? 2 * w->njobs + 2 : CHAN_MAX;
 	for (i = 0; i < w->nch; i++) {
