@@ -12,7 +12,8 @@
 # Environment: BIN (the build to measure, default this tree), BEFORE (a
 # second build, measured first, e.g. /work/main or a checkout of the commit
 # before push), RATE (jobs/s, default 200), SECS (default 10), WORKERS
-# (default 4), CONC (submitting processes sharing the rate, default 4),
+# (default 4), PIPE=1 (the workers persistent: --pipe etc/examples/echo-worker),
+# CONC (submitting processes sharing the rate, default 4),
 # RUNS (default 1: each build measured RUNS times, alternating), KEEP=1
 # (keep the logs). Figures are printed, not asserted.
 # Every process it starts is stopped by pid at exit.
@@ -27,6 +28,7 @@ WORKERS=${WORKERS:-4}
 CONC=${CONC:-4}
 RUNS=${RUNS:-1}
 KEEP=${KEEP:-}
+PIPE=${PIPE:-}
 export LC_ALL=C
 N=3
 TOP=$(mktemp -d /tmp/akclat.XXXXXX)
@@ -77,7 +79,13 @@ run() {
 	for p in n1 n2 n3; do [ "$p" != "$old" ] && others+=("$p"); done
 	for ((i = 0; i < WORKERS; i++)); do
 		p=${others[i % 2]}
-		"$bin/worker" -c "$D/$p.conf" >> "$D/$p.worker.log" 2>&1 & PIDS+=($!)
+		# PIPE=1: a persistent worker (the C echo example) instead of cat per job
+		if [ -n "$PIPE" ]; then
+			"$bin/worker" -c "$D/$p.conf" --pipe "$bin/etc/examples/echo-worker" \
+			    >> "$D/$p.worker.log" 2>&1 & PIDS+=($!)
+		else
+			"$bin/worker" -c "$D/$p.conf" >> "$D/$p.worker.log" 2>&1 & PIDS+=($!)
+		fi
 	done
 	wait_for 30 eval "[ \"\$($bin/akc-queue -c $D/n1.conf --json | jq '.workers | length')\" -ge $WORKERS ]" ||
 	    { say "not all workers registered"; return 1; }
@@ -108,7 +116,9 @@ run() {
 	    "$(awk '{ print $2 }' "$TOP/$label.lat" | pct 50)" "$(awk '{ print $2 }' "$TOP/$label.lat" | pct 99)"
 }
 
-echo "== submit -> result at $RATE jobs/s for ${SECS}s: 3 nodes, $WORKERS workers (exec cat), submitter and"
+kind="exec cat"
+[ -n "$PIPE" ] && kind="--pipe echo-worker"
+echo "== submit -> result at $RATE jobs/s for ${SECS}s: 3 nodes, $WORKERS workers ($kind), submitter and"
 echo "   akc-results --follow reader on n2 (the master on another node); $CONC submitting processes"
 # before and after alternate, so that both see the same share of a busy machine
 for ((r = 1; r <= RUNS; r++)); do

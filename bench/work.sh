@@ -47,7 +47,8 @@
 #
 # Environment: PARTS (default "throughput e2e failover replay"), SUBMITS
 # (per throughput run, default 4000), JOBS (default 2000), PACED (default
-# 200), GAP_MS (default 50), WORKERS (default 4), BYTES (payload bytes,
+# 200), GAP_MS (default 50), WORKERS (default 4), WORKER_PIPE=1 (the queue
+# part's akc workers persistent: --pipe echo-worker), BYTES (payload bytes,
 # default 100), RUNS (failovers, default 3), PRELOAD (jobs submitted before
 # the failovers, default 2000), EVENTS (default 1000000), KEEP=1 (keep the
 # logs), AKC_BIN (the daemons and tools to measure; the bench clients are
@@ -646,7 +647,13 @@ part_queue() {
 	read -r old _ < <(nth_oldest 0)
 	read -r via _ < <(nth_oldest 2)
 	# workers (exec cat) in the cluster; beanstalkd's spawn cat or not
-	for ((t = 0; t < WORKERS; t++)); do LABEL=worker$t start worker "n$(( t % N + 1 ))"; done
+	# WORKER_PIPE=1: akc's workers persistent (--pipe echo-worker), the rows marked so
+	local wargs=() wkind="exec cat"
+	[ -n "${WORKER_PIPE:-}" ] && wargs=(--pipe "$AKC_BIN/etc/examples/echo-worker") &&
+	    wkind="--pipe echo-worker"
+	for ((t = 0; t < WORKERS; t++)); do
+		LABEL=worker$t start worker "n$(( t % N + 1 ))" "${wargs[@]}"
+	done
 	wait_for 30 workers_in "$old" || { say "not all $WORKERS workers registered"; return 1; }
 	bsp=$(bs_e2e e2es "$JOBS" 16 0 spawn)
 	bsi=$(bs_e2e e2ei "$JOBS" 16 0 inline)
@@ -664,7 +671,7 @@ part_queue() {
 	echo "   (fsync before every reply) against akc: $N nodes, master with replicas = 1 (acknowledged once synced"
 	echo "   on the master and a standby), master on $old, 'another node' = $via; $BYTES-byte payloads;"
 	echo "   $SUBMITS submits per throughput row, $JOBS jobs per end-to-end row (a fresh cluster and queue), $WORKERS"
-	echo "   workers (akc: exec cat), each submitter one request at a time"
+	echo "   workers (akc: $wkind), each submitter one request at a time"
 	qrow "" beanstalkd akc "akc/bs"
 	qrow "durable submits/s, 1 submitter, via the master's node" "$(rate "$TOP/q.bs1")" "$(rate "$TOP/q.akc1")" \
 	    "$(ratio "$(rate "$TOP/q.akc1")" "$(rate "$TOP/q.bs1")")"
@@ -677,7 +684,8 @@ part_queue() {
 	qrow "  via another node" "" "$(rate "$TOP/q.akcv16")" "$(ratio "$(rate "$TOP/q.akcv16")" "$(rate "$TOP/q.bs16")")"
 	qrow "end to end jobs/s, $WORKERS workers, a process per job (cat)" "$(cut -d' ' -f1 <<<"$bsp")" "$ae" \
 	    "$(ratio "$ae" "$(cut -d' ' -f1 <<<"$bsp")")"
-	qrow "  persistent worker (beanstalkd: no spawn)" "$(cut -d' ' -f1 <<<"$bsi")" "n/a" \
+	qrow "  persistent worker (beanstalkd: no spawn)" "$(cut -d' ' -f1 <<<"$bsi")" \
+	    "$([ -n "${WORKER_PIPE:-}" ] && echo "$ae" || echo n/a)" \
 	    "$(ratio "$ae" "$(cut -d' ' -f1 <<<"$bsi")")"
 	qrow "submit -> result p50 / p99 ms, 1 submitter + ${GAP_MS} ms pauses, cat" \
 	    "$(cut -d' ' -f2,3 <<<"$lsp" | tr ' ' /)" "$lp50/$lp99" \

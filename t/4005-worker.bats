@@ -323,3 +323,86 @@ reports_of() { grep -c "\"op\":\"\(done\|failed\)\".*\"id\":\"$1\"" "$AKC_DIR/fa
 	[ "$(reports_of p-2)" = 0 ]
 	none pgrep -g "$(tail -1 "$AKC_DIR/slow")" >/dev/null
 }
+
+@test "--pipe: a report carries the next request (\"next\"): with jobs queued they come in the answers to done, counted in reports_next" {
+	[ -x "$AKC_BIN/etc/examples/echo-worker" ] || skip "build the check programs first (make check TESTS=)"
+	work_cluster 1 "[worker]=" concurrency=2
+	local i
+	for ((i = 0; i < 300; i++)); do
+		printf 'nx-%d\tpayload of nx-%d\n' "$i" "$i"
+	done > "$AKC_DIR/nx"
+	akc-submit -c "$(conf_of n1)" --batch --with-ids < "$AKC_DIR/nx" >/dev/null
+	[ "$(queue_field n1 pending)" = 300 ]
+	start_worker n1 -v --pipe "$AKC_BIN/etc/examples/echo-worker" >/dev/null
+	wait_until 60 finished n1 300
+	results_right n1 nx 300
+	# with work queued, each report asks for its slot's next job: one message per job
+	(( $(queue_field n1 reports_next) >= 250 ))
+	(( $(grep -c "came with the answer to the report on job nx-" "$AKC_DIR/n1.worker.log") >= 250 ))
+	none grep -q 'does not answer "next"' "$AKC_DIR/n1.worker.log"
+}
+
+# hold_script: a --pipe command that holds attempt 1 of jobs hold-* (sleeps, saying so in
+# $AKC_DIR/hold) and echoes every other job at once.
+hold_script() {
+	cat > "$AKC_DIR/hold.sh" <<-'SH'
+	while IFS= read -r l; do
+		case "$l" in
+		*'"id":"hold-'*'"attempt":1}') echo $$ > "$AKC_DIR/hold"; sleep 60 ;;
+		esac
+		printf '%s\n' "$l" | jq -c '{id, result: .payload}'
+	done
+	SH
+}
+
+# worker_jobs NODE WORKER_PID: the jobs the master counts running on that worker, sorted.
+worker_jobs() {
+	akc-queue -c "$(conf_of "$1")" --json |
+	    jq -r --arg w "n1-$2-" '.workers[] | select(.worker | startswith($w)) | .jobs[]' | sort | xargs
+}
+
+@test "--pipe prefetch: a busy slot's prefetched job can be cancelled; killed -9, the worker's running and prefetched jobs are retried on another worker" {
+	work_cluster 1 "[worker]=" concurrency=1 "[master]=" work-timeout=60s
+	hold_script
+	local w
+	w=$(start_worker n1 -v --pipe "exec sh $AKC_DIR/hold.sh")
+	# short jobs first: the worker sees its jobs are short and prefetches
+	submit_many n1 5 q
+	wait_until 30 finished n1 5
+	akc-submit -c "$(conf_of n1)" --id hold-1 "payload of hold-1" >/dev/null
+	wait_until 20 [ -s "$AKC_DIR/hold" ]
+	akc-submit -c "$(conf_of n1)" --id pre-1 "payload of pre-1" >/dev/null
+	# pre-1 waits on the worker (started for it at the master) while hold-1 runs
+	wait_until 20 eval '[ "$(worker_jobs n1 "$w")" = "hold-1 pre-1" ]'
+	# cancelled while prefetched: dropped by the worker, its result says cancelled
+	akc-cancel -c "$(conf_of n1)" pre-1 >/dev/null
+	wait_until 10 grep -q "job pre-1 attempt 1 cancelled by the master before it started" \
+	    "$AKC_DIR/n1.worker.log"
+	[ "$(result_of n1 pre-1 | jq -r .status)" = cancelled ]
+	# another one prefetched, then the worker is killed -9 holding both
+	akc-submit -c "$(conf_of n1)" --id pre-2 "payload of pre-2" >/dev/null
+	wait_until 20 eval '[ "$(worker_jobs n1 "$w")" = "hold-1 pre-2" ]'
+	kill -9 "$w"
+	start_worker n1 --pipe "exec sh $AKC_DIR/hold.sh" >/dev/null
+	# dropped after some seconds of silence: both go to the new worker, attempt 2
+	wait_until 30 finished n1 8
+	[ "$(result_of n1 pre-2 | jq -r '.status + " " + .result + " " + (.attempts | tostring)')" = \
+	    "done payload of pre-2 2" ]
+	[ "$(result_of n1 hold-1 | jq -r '.status + " " + (.attempts | tostring)')" = "done 2" ]
+}
+
+@test "--pipe against a master that does not know \"next\" (a fake master): the worker falls back to request" {
+	[ -x "$AKC_BIN/t/fake-master" ] || skip "build the check programs first (make check TESTS=)"
+	fake_master
+	start_worker n1 -v --pipe "$AKC_BIN/etc/examples/echo-worker" >/dev/null
+	fake_job f-1
+	wait_until 20 eval '[ "$(reports_of f-1)" -ge 1 ]'
+	# the report asked for the next job too; the answer had none, so requests go alone
+	grep -q '"op":"done".*"id":"f-1".*"next":true' "$AKC_DIR/fake.log"
+	wait_until 10 grep -q 'the master does not answer "next" in reports: asking with "request" instead' \
+	    "$AKC_DIR/n1.worker.log"
+	fake_job f-2
+	wait_until 20 eval '[ "$(reports_of f-2)" -ge 1 ]'
+	grep '"op":"done".*"id":"f-2"' "$AKC_DIR/fake.log" | none grep -q '"next"'
+	grep -q '"op":"request"' "$AKC_DIR/fake.log"
+}

@@ -100,6 +100,7 @@ struct master {
 	struct policy p;		/* the job policy: policy.c */
 	uint64_t requests, bad;		/* requests, and malformed ones (queue: bad_requests) */
 	uint64_t bad_version;		/* of them, of another work protocol version */
+	uint64_t reports_next;		/* done/failed that carried the next request ("next") */
 	msec_t next_tick;
 	struct latency lat;
 	struct waiters wt;		/* results and status long polls */
@@ -652,6 +653,7 @@ op_queue(struct master *m, const unsigned char *hdr, size_t hdrlen, msec_t now)
 	cJSON_AddNumberToObject(r, "requests", (double)m->requests);
 	cJSON_AddNumberToObject(r, "bad_requests", (double)m->bad);
 	cJSON_AddNumberToObject(r, "bad_version", (double)m->bad_version);
+	cJSON_AddNumberToObject(r, "reports_next", (double)m->reports_next);
 	ws = cJSON_AddArrayToObject(r, "workers");
 	for (i = 0; i < m->p.nwks; i++) {
 		cJSON *o = cJSON_CreateObject(), *jobs = cJSON_CreateArray();
@@ -705,19 +707,14 @@ op_queue(struct master *m, const unsigned char *hdr, size_t hdrlen, msec_t now)
 	send_later(m, hdr, hdrlen, r);
 }
 
+/*
+ * A worker's ask for work with no job ready: answered now (no wait, or a
+ * cancel to tell), else parked as a long poll that dispatch() answers.
+ */
 static void
-op_request(struct master *m, const struct request *rq, const unsigned char *hdr, size_t hdrlen,
+park_ask(struct master *m, const char *w, long wait, const unsigned char *hdr, size_t hdrlen,
     msec_t now)
 {
-	const char *w = rq->worker;
-	long wait = rq->wait;
-	struct job *jb;
-
-	policy_seen(&m->p, w, now);
-	if ((jb = policy_next(&m->p, w, clock_wall_ms())) != NULL) {
-		send_later(m, hdr, hdrlen, job_answer(m, jb, w));
-		return;
-	}
 	/* a cancel to tell goes now, not after the long poll */
 	if (wait <= 0 || policy_kills_for(&m->p, w)) {
 		send_later(m, hdr, hdrlen, no_job(m, w));
@@ -735,6 +732,21 @@ op_request(struct master *m, const struct request *rq, const unsigned char *hdr,
 }
 
 static void
+op_request(struct master *m, const struct request *rq, const unsigned char *hdr, size_t hdrlen,
+    msec_t now)
+{
+	const char *w = rq->worker;
+	struct job *jb;
+
+	policy_seen(&m->p, w, now);
+	if ((jb = policy_next(&m->p, w, clock_wall_ms())) != NULL) {
+		send_later(m, hdr, hdrlen, job_answer(m, jb, w));
+		return;
+	}
+	park_ask(m, w, rq->wait, hdr, hdrlen, now);
+}
+
+static void
 op_done(struct master *m, const struct request *rq, const unsigned char *hdr, size_t hdrlen,
     msec_t now)
 {
@@ -744,6 +756,7 @@ op_done(struct master *m, const struct request *rq, const unsigned char *hdr, si
 	char *canon = NULL;
 	const char *rkey = NULL, *result = NULL;
 	size_t len;
+	struct job *jb = NULL;
 	int rc;
 
 	policy_seen(&m->p, w, now);
@@ -761,11 +774,24 @@ op_done(struct master *m, const struct request *rq, const unsigned char *hdr, si
 			result = canon = b64_encode(bin, len);
 		}
 	}
-	rc = policy_report(&m->p, w, rq->id, rq->attempt, rq->op == OP_DONE, rkey, result, rq->why,
-	    rq->errtail, clock_wall_ms(), err, sizeof(err));
+	if (rq->next)
+		rc = policy_report_next(&m->p, w, rq->id, rq->attempt, rq->op == OP_DONE, rkey,
+		    result, rq->why, rq->errtail, clock_wall_ms(), &jb, err, sizeof(err));
+	else
+		rc = policy_report(&m->p, w, rq->id, rq->attempt, rq->op == OP_DONE, rkey, result,
+		    rq->why, rq->errtail, clock_wall_ms(), err, sizeof(err));
 	free(bin);
 	free(canon);
-	send_later(m, hdr, hdrlen, with_kills(m, rc == 0 ? ok() : refuse(rc, "%s", err), w));
+	if (rc != 0 || !rq->next) {
+		send_later(m, hdr, hdrlen, with_kills(m, rc == 0 ? ok() : refuse(rc, "%s", err), w));
+		return;
+	}
+	/* the report carried the next request: its answer is a request's (ok, "job") */
+	m->reports_next++;
+	if (jb != NULL)
+		send_later(m, hdr, hdrlen, job_answer(m, jb, w));
+	else
+		park_ask(m, w, rq->wait, hdr, hdrlen, now);
 }
 
 static void

@@ -274,6 +274,21 @@ policy_report(struct policy *p, const char *worker, const char *id, long attempt
 }
 
 int
+policy_report_next(struct policy *p, const char *worker, const char *id, long attempt,
+    int success, const char *rkey, const char *result, const char *why, const char *errtail,
+    int64_t wall, struct job **next, char *err, size_t errlen)
+{
+	int rc;
+
+	*next = NULL;
+	rc = policy_report(p, worker, id, attempt, success, rkey, result, why, errtail, wall, err,
+	    errlen);
+	if (rc == 0)
+		*next = policy_next(p, worker, wall);
+	return rc;
+}
+
+int
 policy_cancel(struct policy *p, const char *id, int64_t wall, char *err, size_t errlen)
 {
 	struct job *jb;

@@ -109,6 +109,21 @@ int policy_report(struct policy *, const char *worker, const char *id, long atte
     int64_t wall, char *err, size_t errlen);
 
 /*
+ * A report that carries the worker's request for its next job ("next":
+ * one message, one committed round trip per job instead of two). The
+ * report is taken as policy_report; when it is accepted (0), *next is the
+ * job started for worker, or NULL when none is ready (the shell parks the
+ * ask as a long poll, as a request's). A refused report starts no job:
+ * its answer is a refusal, and a job in it could be lost with it. A job so
+ * given is accounted like a requested one: it runs on worker from now (its
+ * attempt's timeout counts from now), and if the worker is lost or stops
+ * it is retried like its other jobs.
+ */
+int policy_report_next(struct policy *, const char *worker, const char *id, long attempt,
+    int success, const char *rkey, const char *result, const char *why, const char *errtail,
+    int64_t wall, struct job **next, char *err, size_t errlen);
+
+/*
  * Cancels job id: a pending (or delayed) or running one ends as cancelled;
  * a running one's worker is told by policy_kills. Returns 0, or 1 with the
  * reason in err (unknown id, or finished already).

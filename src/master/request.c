@@ -134,6 +134,13 @@ request_parse(const cJSON *req, struct request *r, int *bad, char *err, size_t e
 		    (success && r->result == NULL))
 			return refusal(2, err, errlen, "%s needs worker, id, attempt%s",
 			    success ? "done" : "failed", success ? " and result" : "");
+		/* "next": the report is also the worker's request for its next job (and its wait) */
+		if (cJSON_GetObjectItemCaseSensitive(req, "next") != NULL &&
+		    json_bool(req, "next", &r->next) < 0)
+			return refusal(2, err, errlen, "%s: \"next\" must be true or false",
+			    success ? "done" : "failed");
+		if (r->next)
+			r->wait = wait_field(req);
 	} else if (strcmp(op, WORK_OP_REGISTER) == 0 || strcmp(op, WORK_OP_UNREGISTER) == 0) {
 		r->op = op[0] == 'r' ? OP_REGISTER : OP_UNREGISTER;
 		if (worker_field(req, &r->worker) < 0)

@@ -29,7 +29,8 @@ struct request {
 	const char *result;	/* done: base64, not yet decoded (request_result) */
 	const char *why;	/* failed: may be NULL */
 	const char *errtail;	/* failed: the tail of the job's stderr, may be NULL */
-	long wait;		/* request, results, status: 0..REQ_WAIT_MAX ms */
+	long wait;		/* request, results, status, done/failed with next: 0..REQ_WAIT_MAX ms */
+	int next;		/* done, failed: the report carries the worker's next request */
 	long since, max;	/* results */
 	long attempt;		/* done, failed */
 };

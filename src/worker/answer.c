@@ -27,3 +27,16 @@ answer_cancels(const cJSON *rsp, void (*fn)(const char *id, void *arg), void *ar
 	}
 	return bad ? -1 : n;
 }
+
+int
+answer_next(const cJSON *rsp, const cJSON **job)
+{
+	*job = cJSON_GetObjectItemCaseSensitive(rsp, "job");
+	if (*job == NULL)
+		return -1;
+	if (!cJSON_IsObject(*job)) {
+		*job = NULL;
+		return 0;
+	}
+	return 1;
+}

@@ -1,4 +1,4 @@
-/* answer.h: what the worker takes from the master's answers besides their job: the ids to cancel. No I/O. */
+/* answer.h: what the worker takes from the master's answers: the ids to cancel, a report's next job. No I/O. */
 #ifndef WORKER_ANSWER_H
 #define WORKER_ANSWER_H
 
@@ -11,5 +11,14 @@
  * a valid job id: those are skipped, the others still passed).
  */
 int answer_cancels(const cJSON *rsp, void (*fn)(const char *id, void *arg), void *arg);
+
+/*
+ * The answer to a report that carried "next" (the worker's next request):
+ * 1 with *job the job given, 0 when the master had none for it ("job":
+ * null, or not an object), -1 when the answer has no "job" at all: a
+ * master that does not know "next" took the report only, and the worker
+ * asks with "request" instead.
+ */
+int answer_next(const cJSON *rsp, const cJSON **job);
 
 #endif

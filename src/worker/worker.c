@@ -28,10 +28,14 @@
  *    while nothing else is out, "register" goes out every KEEPALIVE (1 s),
  *    so that a worker killed with SIGKILL is noticed soon.
  * 6. Prefetch: once the jobs of this worker are seen to be short (a moving
- *    average under PREFETCH_BELOW), a busy slot asks for its next job
- *    while it runs the current one, so that it never idles for a round
- *    trip; the job waits in a local queue (its deadline counts from when
- *    the master gave it). Long jobs are not prefetched: they would make a
+ *    average under PREFETCH_BELOW), a busy slot whose job has run
+ *    PREFETCH_AFTER asks for its next job while it runs the current one,
+ *    so that it never idles for a round trip; the job waits in a local
+ *    queue (its deadline counts from when the master gave it). A job that
+ *    ends sooner needs no prefetch: its report asks for the next (9.).
+ *    Jobs shorter on average than half an ask's round trip (both moving
+ *    averages) let each slot have a second ask out: one ask per slot
+ *    would leave it idle most of the time. Long jobs are not prefetched: they would make a
  *    job wait here that another worker could run.
  * 7. Any answer may carry "cancel": [ids] (answer.c): those jobs are
  *    killed (in --pipe mode, the slot's command with them) or dropped from
@@ -41,6 +45,14 @@
  *    deadline), so that the master gives our jobs to others at once. A
  *    master that does not know "unregister" gets a "failed" report
  *    ("worker stopped") for each of them instead.
+ * 9. A report goes with our next request in it ("next": true and the
+ *    wait) when a request for work is wanted (1., 6.): the master answers
+ *    it as a request, with a job or after its long poll, so that a job
+ *    costs one message and one committed round trip, not two. A master
+ *    that does not know "next" answers without "job": from then on the
+ *    requests go alone. A job so given waits in the local queue as a
+ *    prefetched one (6.); the master counts it running on us, so that if
+ *    we die it is retried with the job we were running.
  *
  * Weak points: a job whose answer was lost (3) runs nowhere until the
  * master's work-timeout; a prefetched job (6) waits for as long as the job
@@ -89,6 +101,7 @@
 #define STOP_UNREGISTER	2000		/* ms after a stop signal: unregister, reports sent or not */
 #define STOP_GRACE	3000		/* ms after a stop signal: exit, whatever is left */
 #define PREFETCH_BELOW	250		/* ms: jobs shorter than this on average are prefetched */
+#define PREFETCH_AFTER	5		/* ms a job runs before its slot asks for the next alone */
 #define CHAN_MAX	64		/* nanomsg allows 512 sockets per process */
 #define PROXY_MAX	PROXY_MAX_BODY	/* singletond's bound on a proxied request */
 
@@ -97,6 +110,7 @@ struct report {
 	char id[WORK_ID_MAX + 1];
 	long attempt;
 	char *txt;		/* the request, ready to send */
+	char *txt_next;		/* the same carrying our next request (9.) */
 	int out;		/* on a channel now */
 };
 
@@ -117,6 +131,7 @@ struct chan {
 	int busy;
 	enum chan_kind kind;
 	struct report *rep;
+	int next;		/* the report out carries a request for work (9.) */
 	msec_t sent, not_before;
 };
 
@@ -135,8 +150,11 @@ struct worker {
 	struct queued *queue, *gave_up;	/* 6., 8. */
 	int nqueued;
 	msec_t avg;		/* moving average of job durations; -1: none yet */
+	msec_t rtt;		/* moving average of asks answered with a job; -1: none yet */
 	long bad_cancels;	/* malformed "cancel" lists */
 	int no_prefetch;	/* AKC_WORKER_PREFETCH=0, for bench/ */
+	int next_old;		/* 9. the master does not know "next" (or AKC_WORKER_NEXT=0) */
+	unsigned long next_jobs;	/* jobs that came with a report's answer */
 	struct chan ch[CHAN_MAX];
 	int nch;
 	struct report *reports, *reports_tail;
@@ -171,6 +189,9 @@ queue_report(struct worker *w, const char *id, long attempt, cJSON *req)
 	snprintf(r->id, sizeof(r->id), "%s", id);
 	r->attempt = attempt;
 	r->txt = json_print(req);
+	cJSON_AddBoolToObject(req, "next", 1);
+	cJSON_AddNumberToObject(req, "wait", ASK_WAIT);
+	r->txt_next = json_print(req);
 	cJSON_Delete(req);
 	if (w->reports_tail != NULL)
 		w->reports_tail->next = r;
@@ -193,6 +214,7 @@ drop_report(struct worker *w, struct report *r)
 	for (p = &w->reports; *p != NULL; p = &(*p)->next)
 		w->reports_tail = *p;
 	cJSON_free(r->txt);
+	cJSON_free(r->txt_next);
 	free(r);
 }
 
@@ -244,6 +266,13 @@ static void
 took(struct worker *w, msec_t ms)
 {
 	w->avg = w->avg < 0 ? ms : (w->avg * 7 + ms) / 8;
+}
+
+/* 6. The moving average of how long an ask takes to bring a job. */
+static void
+ask_took(struct worker *w, msec_t ms)
+{
+	w->rtt = w->rtt < 0 ? ms : (w->rtt * 7 + ms) / 8;
 }
 
 /* ---- jobs ---- */
@@ -617,6 +646,7 @@ chan_idle(struct chan *c)
 		c->rep->out = 0;
 	c->rep = NULL;
 	c->busy = 0;
+	c->next = 0;
 }
 
 static void
@@ -646,7 +676,50 @@ asks_out(struct worker *w)
 	int i, n = 0;
 
 	for (i = 0; i < w->nch; i++)
-		if (w->ch[i].busy && w->ch[i].kind == CH_ASK)
+		if (w->ch[i].busy && (w->ch[i].kind == CH_ASK || w->ch[i].next))
+			n++;
+	return n;
+}
+
+/* 6. Whether busy slots prefetch: jobs are seen to be short. */
+static int
+prefetch_on(const struct worker *w)
+{
+	return w->avg >= 0 && w->avg < PREFETCH_BELOW && !w->no_prefetch;
+}
+
+/*
+ * 6. Jobs much shorter than an ask's round trip: a slot with one ask out
+ * would idle most of the time, so each slot may have a second ask out.
+ */
+static int
+deep_on(const struct worker *w)
+{
+	return prefetch_on(w) && w->rtt >= 0 && w->avg * 2 < w->rtt;
+}
+
+/* When slot i's job started; 0: the slot runs none. */
+static msec_t
+job_started(const struct worker *w, int i)
+{
+	if (w->pipe != NULL)
+		return w->slots[i].busy ? w->slots[i].started : 0;
+	return w->jobs[i].used && w->jobs[i].pid > 0 ? w->jobs[i].started : 0;
+}
+
+/*
+ * 6. The busy slots that ask for their next job by themselves: those whose
+ * job has run PREFETCH_AFTER. A job that ends sooner has its report carry
+ * the ask (9.): one message for both, where a prefetch would send two.
+ */
+static int
+prefetching(const struct worker *w, msec_t now)
+{
+	int i, n = 0;
+	msec_t t;
+
+	for (i = 0; i < w->njobs; i++)
+		if ((t = job_started(w, i)) != 0 && now - t >= PREFETCH_AFTER)
 			n++;
 	return n;
 }
@@ -660,8 +733,10 @@ asks_wanted(struct worker *w, msec_t now)
 {
 	int want = free_slots(w, now);
 
-	if (w->avg >= 0 && w->avg < PREFETCH_BELOW && !w->no_prefetch)
-		want += w->running;
+	if (prefetch_on(w))
+		want += prefetching(w, now);
+	if (deep_on(w))
+		want += free_slots(w, now) + w->running;
 	want -= w->nqueued;
 	/* requests for work may be held a second: two channels stay for reports */
 	return want < w->nch - 2 ? want : w->nch - 2;
@@ -710,7 +785,14 @@ chans_dispatch(struct worker *w, msec_t now)
 			continue;
 		for (r = w->reports; r != NULL && r->out; r = r->next)
 			;
-		if (r != NULL) {
+		if (r != NULL && !w->next_old && want > asking) {
+			/* 9. the report asks for the next job too */
+			chan_send(w, c, CH_REPORT, r, r->txt_next, now);
+			if (c->busy) {
+				c->next = 1;
+				asking++;
+			}
+		} else if (r != NULL) {
 			chan_send(w, c, CH_REPORT, r, r->txt, now);
 		} else if (unregister_due(w, now)) {
 			send_op(w, c, CH_UNREGISTER, WORK_OP_UNREGISTER, now);
@@ -772,6 +854,30 @@ unregister_answered(struct worker *w, int ok, const cJSON *rsp)
 	}
 }
 
+/* 9. The answer to a report that carried our next request: a job, none, or an old master. */
+static void
+report_next_answered(struct worker *w, struct chan *c, const cJSON *rsp, msec_t now)
+{
+	const cJSON *job;
+
+	switch (answer_next(rsp, &job)) {
+	case 1:
+		w->next_jobs++;
+		ask_took(w, now - c->sent);
+		log_debug("job %s came with the answer to the report on job %s (%lu so)",
+		    json_str(job, "id") ? json_str(job, "id") : "?", c->rep->id, w->next_jobs);
+		take_job(w, job, now);
+		break;
+	case 0:
+		break;
+	default:
+		log_info("the master does not answer \"next\" in reports: asking with "
+		    "\"request\" instead");
+		w->next_old = 1;
+		break;
+	}
+}
+
 static void
 answered(struct worker *w, struct chan *c, cJSON *rsp, msec_t now)
 {
@@ -818,14 +924,18 @@ answered(struct worker *w, struct chan *c, cJSON *rsp, msec_t now)
 	w->refused = 0;
 	switch (c->kind) {
 	case CH_REPORT:
+		if (c->next)
+			report_next_answered(w, c, rsp, now);
 		chan_idle(c);
 		drop_report(w, rep);
 		break;
 	case CH_ASK:
 		chan_idle(c);
 		job = cJSON_GetObjectItemCaseSensitive(rsp, "job");
-		if (cJSON_IsObject(job))
+		if (cJSON_IsObject(job)) {
+			ask_took(w, now - c->sent);
 			take_job(w, job, now);
+		}
 		else if (now - c->sent < EMPTY_GAP)
 			c->not_before = c->sent + EMPTY_GAP;	/* a master that does not hold requests */
 		break;
@@ -912,6 +1022,8 @@ setup(struct worker *w, int argc, char **argv)
 		spawn_use_fork(1);	/* for bench/: fork+exec instead of vfork */
 	if (getenv("AKC_WORKER_PREFETCH") != NULL && strcmp(getenv("AKC_WORKER_PREFETCH"), "0") == 0)
 		w->no_prefetch = 1;	/* for bench/: no request for a busy slot */
+	if (getenv("AKC_WORKER_NEXT") != NULL && strcmp(getenv("AKC_WORKER_NEXT"), "0") == 0)
+		w->next_old = 1;	/* for bench/: reports without "next" */
 	if (getenv("AKC_WORKER_SHELL") != NULL && strcmp(getenv("AKC_WORKER_SHELL"), "1") == 0)
 		spawn_use_shell(1);	/* for bench/: /bin/sh -c even for a plain command */
 }
@@ -951,6 +1063,9 @@ next_deadline(struct worker *w, msec_t now)
 			earliest(&d, slot_next(&w->slots[i], now), now);
 		else if (w->jobs[i].used && w->jobs[i].pid > 0 && !w->jobs[i].timed_out)
 			earliest(&d, w->jobs[i].deadline, now);
+		/* 6. the moment a busy slot starts to prefetch */
+		if (prefetch_on(w) && job_started(w, i) != 0 && now - job_started(w, i) < PREFETCH_AFTER)
+			earliest(&d, job_started(w, i) + PREFETCH_AFTER, now);
 	}
 	if (w->stopping) {
 		earliest(&d, w->asks_until, now);
@@ -1084,6 +1199,7 @@ start(struct worker *w)
 	for (i = 0; i < w->njobs; i++)
 		job_clear(&w->jobs[i]);
 	w->avg = -1;
+	w->rtt = -1;
 	spawn_prepare(&w->sc, w->pipe != NULL ? w->pipe : w->exec);
 	w->nch = 2 * w->njobs + 2 < CHAN_MAX ? 2 * w->njobs + 2 : CHAN_MAX;
 	for (i = 0; i < w->nch; i++) {

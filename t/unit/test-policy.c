@@ -335,6 +335,114 @@ replay_keeps_order(void)
 	stop();
 }
 
+/* policy_report_next's job, or "-"; *rc its answer code. */
+static const char *
+report_next(const char *worker, const char *id, long attempt, int success, int64_t wall, int *rc)
+{
+	char err[256];
+	struct job *j = (struct job *)1;
+
+	*rc = policy_report_next(&P, worker, id, attempt, success, success ? "result" : NULL,
+	    success ? "x" : NULL, success ? NULL : "exit status 1", NULL, wall, &j, err,
+	    sizeof(err));
+	return j ? j->id : "-";
+}
+
+/*
+ * A report that carries the next request: the report's event, then the
+ * next job's start, for the same worker; a refused report starts nothing;
+ * none ready gives NULL (the shell parks the ask).
+ */
+static void
+report_with_next(void)
+{
+	const struct job *j;
+	int rc;
+
+	start(NULL);
+	submit("a", "eA==", 1024, 0, 0, 0);
+	submit("b", "eA==", 1024, 0, 0, 0);
+	submit("c", "eA==", 1024, 0, 0, 0);
+	CHECK_STR(next_id("w1", 100), "a");
+	CHECK_STR(report_next("w1", "a", 1, 1, 200, &rc), "b");
+	CHECK_INT(rc, 0);
+	CHECK_INT(work_find(&W, "a")->status, JOB_DONE);
+	j = work_find(&W, "b");
+	CHECK_INT(j->status, JOB_RUNNING);
+	CHECK_STR(j->worker, "w1");
+	CHECK_INT(j->started, 200);			/* its timeout counts from now */
+	CHECK_STR(evlog, "accepted accepted accepted started completed started");
+	/* a stale report (attempt 2 is not running) is refused and starts no job */
+	evlog[0] = '\0';
+	CHECK_STR(report_next("w1", "b", 2, 1, 300, &rc), "-");
+	CHECK_INT(rc, 1);
+	CHECK_INT(work_find(&W, "c")->status, JOB_PENDING);
+	CHECK_STR(evlog, "");
+	/* an unknown job: refused, nothing started */
+	CHECK_STR(report_next("w1", "nope", 1, 1, 300, &rc), "-");
+	CHECK_INT(rc, 1);
+	CHECK_INT(work_find(&W, "c")->status, JOB_PENDING);
+	/* a failed attempt with next: retried (attempt 1 of 2), and the worker gets the oldest ready */
+	CHECK_STR(report_next("w1", "b", 1, 0, 400, &rc), "c");
+	CHECK_INT(rc, 0);
+	CHECK_INT(work_find(&W, "b")->status, JOB_PENDING);
+	CHECK_STR(evlog, "attempt-failed started");
+	/* c done, b next; then nothing ready: no job, and b's report ends the queue */
+	CHECK_STR(report_next("w1", "c", 1, 1, 500, &rc), "b");
+	CHECK_STR(report_next("w1", "b", 2, 1, 600, &rc), "-");
+	CHECK_INT(rc, 0);
+	CHECK_INT(W.ndone, 3);
+	/* a repeated report (its answer lost) is ok again, and may bring a job */
+	submit("d", "eA==", 1024, 0, 0, 700);
+	CHECK_STR(report_next("w1", "b", 2, 1, 800, &rc), "d");
+	CHECK_INT(rc, 0);
+	stop();
+}
+
+/*
+ * Prefetch: a worker holds a running job and the one asked for while it
+ * ran. Killed, it is dropped after worker_gone and both are retried, for
+ * another worker; unregistering does the same at once. A prefetched job
+ * can be cancelled like a running one: its worker is told.
+ */
+static void
+prefetched_jobs_of_a_lost_worker(void)
+{
+	char err[256];
+	cJSON *ids;
+
+	start(NULL);
+	submit("run", "eA==", 1024, 0, 0, 0);
+	submit("pre", "eA==", 1024, 0, 0, 0);
+	policy_seen(&P, "w1", 11000);
+	CHECK_STR(next_id("w1", 11000), "run");
+	CHECK_STR(next_id("w1", 11001), "pre");	/* asked for while "run" runs */
+	CHECK_INT(W.nrunning, 2);
+	policy_tick(&P, 15000, 12000);		/* silent for worker_gone: dropped */
+	CHECK_INT(P.nwks, 0);
+	CHECK_INT(work_find(&W, "run")->status, JOB_PENDING);
+	CHECK_INT(work_find(&W, "pre")->status, JOB_PENDING);
+	CHECK_STR(next_id("w2", 12100), "pre");	/* retried in the order dropped */
+	CHECK_STR(next_id("w2", 12100), "run");
+	CHECK_INT(work_find(&W, "pre")->attempts, 2);
+	CHECK_STR(work_find(&W, "pre")->worker, "w2");
+	/* w3 prefetches cx, then stops: cx is retried at once */
+	submit("cx", "eA==", 1024, 0, 0, 12150);
+	policy_seen(&P, "w3", 15000);
+	CHECK_STR(next_id("w3", 12200), "cx");
+	CHECK_INT(policy_unregister(&P, "w3", 12300), 1);
+	CHECK_INT(work_find(&W, "cx")->status, JOB_PENDING);
+	/* w2's prefetched "pre" cancelled: ends cancelled, w2 is told */
+	CHECK_INT(policy_cancel(&P, "pre", 12400, err, sizeof(err)), 0);
+	CHECK_INT(work_find(&W, "pre")->status, JOB_CANCELLED);
+	CHECK_INT(policy_kills_for(&P, "w2"), 1);
+	ids = policy_kills(&P, "w2");
+	CHECK(ids != NULL && cJSON_GetArraySize(ids) == 1 &&
+	    strcmp(cJSON_GetArrayItem(ids, 0)->valuestring, "pre") == 0);
+	cJSON_Delete(ids);
+	stop();
+}
+
 /* request_parse's answer to text: the refusal's code (0: taken), *bad and the message. */
 static int
 parse(const char *text, int *bad, char *err, size_t errlen)
@@ -391,6 +499,42 @@ protocol_version(void)
 	CHECK_INT(bad, REQ_OK);
 }
 
+/* "next" on done/failed: a boolean, with the ask's wait; anything else is a clear refusal. */
+static void
+next_field(void)
+{
+	const char *done = "{\"v\":1,\"op\":\"done\",\"worker\":\"w\",\"id\":\"j\","
+	    "\"attempt\":1,\"result\":\"\"";
+	char text[512], err[256];
+	cJSON *req;
+	struct request r;
+	int bad;
+
+	snprintf(text, sizeof(text), "%s,\"next\":true,\"wait\":3000}", done);
+	req = json_parse(text, strlen(text));
+	CHECK_INT(request_parse(req, &r, &bad, err, sizeof(err)), 0);
+	CHECK_INT(r.next, 1);
+	CHECK_INT(r.wait, REQ_WAIT_MAX);		/* capped as a request's */
+	cJSON_Delete(req);
+	snprintf(text, sizeof(text), "%s}", done);	/* an old worker: no next, no wait */
+	req = json_parse(text, strlen(text));
+	CHECK_INT(request_parse(req, &r, &bad, err, sizeof(err)), 0);
+	CHECK_INT(r.next, 0);
+	CHECK_INT(r.wait, 0);
+	cJSON_Delete(req);
+	snprintf(text, sizeof(text), "%s,\"next\":false,\"wait\":1000}", done);
+	req = json_parse(text, strlen(text));
+	CHECK_INT(request_parse(req, &r, &bad, err, sizeof(err)), 0);
+	CHECK_INT(r.next, 0);
+	cJSON_Delete(req);
+	snprintf(text, sizeof(text), "%s,\"next\":1}", done);
+	CHECK_INT(parse(text, &bad, err, sizeof(err)), 2);
+	CHECK_STR(err, "done: \"next\" must be true or false");
+	CHECK_INT(parse("{\"op\":\"failed\",\"worker\":\"w\",\"id\":\"j\",\"attempt\":1,"
+	    "\"next\":\"yes\"}", &bad, err, sizeof(err)), 2);
+	CHECK_STR(err, "failed: \"next\" must be true or false");
+}
+
 int
 main(void)
 {
@@ -404,5 +548,8 @@ main(void)
 	RUN(forget_after_keep_finished);
 	RUN(replay_keeps_order);
 	RUN(protocol_version);
+	RUN(report_with_next);
+	RUN(prefetched_jobs_of_a_lost_worker);
+	RUN(next_field);
 	return unit_done();
 }

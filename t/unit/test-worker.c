@@ -289,6 +289,34 @@ plain_commands(void)
 	spawn_use_shell(0);
 }
 
+/* The answer to a report that carried "next": a job, none, or an old master's (no "job"). */
+static void
+next_answers(void)
+{
+	const char *cases[] = {
+		"{\"ok\":true,\"job\":{\"id\":\"n-1\",\"payload\":\"eA==\",\"attempt\":1}}",
+		"{\"ok\":true,\"job\":null}",
+		"{\"ok\":true,\"job\":\"n-1\"}",
+		"{\"ok\":true}",
+		"{\"ok\":true,\"cancel\":[\"x\"]}",
+	};
+	const int want[] = { 1, 0, 0, -1, -1 };
+	const cJSON *job;
+	cJSON *rsp;
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		rsp = json_parse(cases[i], strlen(cases[i]));
+		job = (const cJSON *)1;
+		CHECK_INT(answer_next(rsp, &job), want[i]);
+		if (want[i] == 1)
+			CHECK_STR(json_str(job, "id"), "n-1");
+		else if (want[i] == 0)
+			CHECK(job == NULL);
+		cJSON_Delete(rsp);
+	}
+}
+
 int
 main(void)
 {
@@ -298,6 +326,7 @@ main(void)
 	RUN(result_limit);
 	RUN(lines);
 	RUN(cancel_lists);
+	RUN(next_answers);
 	RUN(plain_commands);
 	return unit_done();
 }
