@@ -14,20 +14,7 @@ export PATH="$AKC_BIN:$PATH"
 [ -x "$AKC_BIN/memberd" ] || { echo "bench: build first (bin/akc-bootstrap)" >&2; exit 1; }
 . bench/lib.sh
 
-D=""
-PIDS=()
-cleanup() {
-	local p
-	{
-		for p in "${PIDS[@]}"; do kill -9 "$p"; done
-		wait
-	} 2>/dev/null
-	[ -n "$D" ] && rm -rf "$D"
-	D=""
-	PIDS=()
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+pids_cleanup_trap
 
 # event_ms: the "time" of each JSON event on stdin as epoch milliseconds
 event_ms() { jq -r '((.time[0:19] + "Z") | fromdateiso8601) * 1000 + (.time[20:23] | tonumber)'; }
@@ -163,7 +150,7 @@ bench() {
 	awk '{c+=$1; r+=$2; p+=$3; b+=$4; s+=$5; if ($1>mc) mc=$1; if ($2>mr) mr=$2}
 	     END {printf "  idle memberd: CPU mean %.3f%% max %.3f%% of a core; RSS mean %.2f MiB max %.2f MiB; PSS mean %.2f MiB; %.0f bytes/s sent+received mean, %.0f sent\n",
 		c/NR/1e7, mc/1e7, r/NR/1024, mr/1024, p/NR/1024, b/NR, s/NR}' <<<"$idle_rows"
-	cleanup
+	pids_cleanup
 }
 
 echo "akc cluster benchmark, $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores"

@@ -208,3 +208,22 @@ stats() {
 	          printf "%8.3f %8.3f %8.3f", v[1] / 1000, m / 1000, v[NR] / 1000 }'
 }
 rows() { [ -s "$1" ] && wc -l < "$1" || echo 0; }
+
+# pids_cleanup_trap: for scripts that keep their processes in PIDS and their
+# directory in D (both set here): on exit, every pid is killed, D removed.
+pids_cleanup() {
+	local p
+	{
+		for p in "${PIDS[@]}"; do kill -9 "$p"; done
+		wait
+	} 2>/dev/null
+	[ -n "$D" ] && rm -rf "$D"
+	D=""
+	PIDS=()
+}
+pids_cleanup_trap() {
+	D=""
+	PIDS=()
+	trap pids_cleanup EXIT
+	trap 'exit 130' INT TERM
+}

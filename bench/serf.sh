@@ -17,20 +17,7 @@ command -v serf >/dev/null || { echo "bench: no serf (apt-get install serf)" >&2
 command -v tcpdump >/dev/null || { echo "bench: no tcpdump" >&2; exit 1; }
 . bench/lib.sh
 
-D=""
-PIDS=()
-cleanup() {
-	local p
-	{
-		for p in "${PIDS[@]}"; do kill -9 "$p"; done
-		wait
-	} 2>/dev/null
-	[ -n "$D" ] && rm -rf "$D"
-	D=""
-	PIDS=()
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+pids_cleanup_trap
 
 # a base port below the ephemeral range with base+1..base+2N free
 pick_base() {
@@ -90,7 +77,7 @@ serf_bench() {
 	alive=$(serf members -rpc-addr="127.0.0.1:$((base + n + 1))" -status=alive | wc -l)
 	printf 'serf  N=%-4d idle payload bytes/s per agent: %.0f (%d alive at the end)\n' "$n" \
 	    "$(bc -l <<<"$bytes / $n / $IDLE")" "$alive"
-	cleanup
+	pids_cleanup
 }
 
 akc_bench() {
@@ -130,7 +117,7 @@ akc_bench() {
 	printf 'akc   N=%-4d idle payload bytes/s per node: %.0f (its counters: %.0f sent in frames, %.0f with TCP'"'"'s 4-byte lengths)\n' \
 	    "$n" "$(bc -l <<<"$bytes / $n / $IDLE")" "$(bc -l <<<"($s1 - $s0) / $n / $t")" \
 	    "$(bc -l <<<"($s1 - $s0 + 4 * ($m1 - $m0)) / $n / $t")"
-	cleanup
+	pids_cleanup
 }
 
 echo "serf: $(serf version | head -1) (Debian $(dpkg-query -W -f '${Version}' serf 2>/dev/null)), $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores"
