@@ -112,15 +112,7 @@ failover() {
 	wait_until 60 all_up_everywhere 5 h1 h2 h3 h4 h5
 	old=$(oldest_with h1 "")
 	wait_until 20 runs_on "$old"
-	minority="$old"
-	majority=""
-	for h in h1 h2 h3 h4 h5; do
-		[ "$h" = "$old" ] && continue
-		if [ "$(echo "$minority" | wc -w)" -lt 2 ]; then minority="$minority $h"
-		else majority="$majority $h"; fi
-	done
-	next=$(members_json h1 | jq -r --arg m "$minority" '[.[] | select(.status == "Up" and
-	    ((.node | IN($m | split(" ")[])) | not))] | sort_by(.up_number) | .[0].node')
+	split_around "$old" 2 h1 h2 h3 h4 h5
 	net_cut "$minority" "$majority"
 	for h in $minority; do exited_with "$h" 3; done
 	wait_until 30 runs_on "$next"
@@ -150,14 +142,7 @@ split_ignoring_term() {
 	wait_until 60 all_up_everywhere "$n" "${NET_HOSTS[@]}"
 	old=$(oldest_with h1 "")
 	wait_until 20 runs_on "$old"
-	minority="$old"
-	for h in "${NET_HOSTS[@]}"; do
-		[ "$h" = "$old" ] && continue
-		if [ "$(echo "$minority" | wc -w)" -lt "$nmin" ]; then minority="$minority $h"
-		else majority="$majority $h"; fi
-	done
-	next=$(members_json h1 | jq -r --arg m "$minority" '[.[] | select(.status == "Up" and
-	    ((.node | IN($m | split(" ")[])) | not))] | sort_by(.up_number) | .[0].node')
+	split_around "$old" "$nmin" "${NET_HOSTS[@]}"
 	for h in "${NET_HOSTS[@]}"; do wait_until 20 stable_after_is "$h" "$s" "$n"; done
 	wait_until 10 grep -q "a forced stop (no majority, downed) kills the child after ${k}ms" \
 	    "$AKC_DIR/$old.singletond.log"

@@ -37,15 +37,7 @@ singleton_cluster() {
 	local old h minority majority next
 	old=$(oldest_with h1 "")
 	wait_until 20 runs_on "$old"
-	minority="$old"
-	majority=""
-	for h in h1 h2 h3 h4 h5; do
-		[ "$h" = "$old" ] && continue
-		if [ "$(echo "$minority" | wc -w)" -lt 2 ]; then minority="$minority $h"
-		else majority="$majority $h"; fi
-	done
-	next=$(members_json h1 | jq -r --arg m "$minority" '[.[] | select(.status == "Up" and
-	    ((.node | IN($m | split(" ")[])) | not))] | sort_by(.up_number) | .[0].node')
+	split_around "$old" 2 h1 h2 h3 h4 h5
 	net_cut "$minority" "$majority"
 	exited_with "$old" 3
 	wait_until 10 process_exited "$(pid_of "$old" singletond)"

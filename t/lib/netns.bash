@@ -166,3 +166,21 @@ net_heal() {
 		ip netns exec "$(ns_of "$h")" tc qdisc del dev eth0 root 2>/dev/null || true
 	done
 }
+
+# split_around OLD K HOST...: the sides of a cut that leaves the oldest in
+# the minority. Sets the caller's minority (OLD and the first K-1 other
+# HOSTs), majority (the rest) and next (the oldest Up member outside the
+# minority, as h1 sees it: where the singleton must move).
+split_around() {
+	local old=$1 k=$2 h
+	shift 2
+	minority="$old"
+	majority=""
+	for h in "$@"; do
+		[ "$h" = "$old" ] && continue
+		if [ "$(echo "$minority" | wc -w)" -lt "$k" ]; then minority="$minority $h"
+		else majority="$majority $h"; fi
+	done
+	next=$(members_json h1 | jq -r --arg m "$minority" '[.[] | select(.status == "Up" and
+	    ((.node | IN($m | split(" ")[])) | not))] | sort_by(.up_number) | .[0].node')
+}
