@@ -231,14 +231,21 @@ journal_replay(struct journal *j,
 	return 0;
 }
 
+/* Puts JSON value v under kind and seq ('e' event, 'r' result line) into the open batch. */
+static void
+batch_json(struct journal *j, char kind, uint64_t seq, const cJSON *v)
+{
+	char k[9], *txt = json_print(v);
+
+	key(k, kind, seq);
+	leveldb_writebatch_put(j->batch, k, 9, txt, strlen(txt));
+	cJSON_free(txt);
+}
+
 uint64_t
 journal_append(struct journal *j, const cJSON *ev)
 {
-	char k[9], *txt = json_print(ev);
-
-	key(k, 'e', ++j->seq);
-	leveldb_writebatch_put(j->batch, k, 9, txt, strlen(txt));
-	cJSON_free(txt);
+	batch_json(j, 'e', ++j->seq, ev);
 	j->nbatch++;
 	note_epoch(j, j->seq, ev);
 	return j->seq;
@@ -247,11 +254,7 @@ journal_append(struct journal *j, const cJSON *ev)
 void
 journal_put_result(struct journal *j, uint64_t seq, const cJSON *line)
 {
-	char k[9], *txt = json_print(line);
-
-	key(k, 'r', seq);
-	leveldb_writebatch_put(j->batch, k, 9, txt, strlen(txt));
-	cJSON_free(txt);
+	batch_json(j, 'r', seq, line);
 }
 
 int
@@ -452,11 +455,7 @@ journal_scan(struct journal *j, char *err, size_t errlen)
 void
 journal_store(struct journal *j, uint64_t seq, const cJSON *ev)
 {
-	char k[9], *txt = json_print(ev);
-
-	key(k, 'e', seq);
-	leveldb_writebatch_put(j->batch, k, 9, txt, strlen(txt));
-	cJSON_free(txt);
+	batch_json(j, 'e', seq, ev);
 	j->nbatch++;
 	j->seq = seq;
 	note_epoch(j, seq, ev);
