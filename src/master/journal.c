@@ -275,13 +275,30 @@ journal_commit(struct journal *j, char *err, size_t errlen)
 	return 0;
 }
 
+/* Deletes, in batch b, the stored keys of kind with seq in [from, upto]. */
+static void
+batch_delete(struct journal *j, leveldb_writebatch_t *b, char kind, uint64_t from, uint64_t upto)
+{
+	leveldb_iterator_t *it = leveldb_create_iterator(j->db, j->ro);
+	char k[9];
+	size_t klen;
+
+	key(k, kind, from);
+	for (leveldb_iter_seek(it, k, 9); leveldb_iter_valid(it); leveldb_iter_next(it)) {
+		const char *ik = leveldb_iter_key(it, &klen);
+
+		if (klen != 9 || ik[0] != kind || key_seq(ik) > upto)
+			break;
+		leveldb_writebatch_delete(b, ik, klen);
+	}
+	leveldb_iter_destroy(it);
+}
+
 int
 journal_snapshot(struct journal *j, uint64_t seq, cJSON *snap, char *err, size_t errlen)
 {
-	char *lerr = NULL, k[9], *txt;
+	char *lerr = NULL, *txt;
 	leveldb_writebatch_t *b = leveldb_writebatch_create();
-	leveldb_iterator_t *it;
-	size_t klen;
 
 	/* the epochs of the events it covers: a common prefix is found below it too */
 	cJSON_DeleteItemFromObjectCaseSensitive(snap, "eps");
@@ -290,16 +307,7 @@ journal_snapshot(struct journal *j, uint64_t seq, cJSON *snap, char *err, size_t
 	leveldb_writebatch_put(b, "s", 1, txt, strlen(txt));
 	cJSON_free(txt);
 	/* the events it covers go in the same write */
-	it = leveldb_create_iterator(j->db, j->ro);
-	key(k, 'e', 0);
-	for (leveldb_iter_seek(it, k, 9); leveldb_iter_valid(it); leveldb_iter_next(it)) {
-		const char *ik = leveldb_iter_key(it, &klen);
-
-		if (klen != 9 || ik[0] != 'e' || key_seq(ik) > seq)
-			break;
-		leveldb_writebatch_delete(b, ik, klen);
-	}
-	leveldb_iter_destroy(it);
+	batch_delete(j, b, 'e', 0, seq);
 	leveldb_write(j->db, j->wsync, b, &lerr);
 	leveldb_writebatch_destroy(b);
 	if (lerr != NULL)
@@ -464,23 +472,11 @@ journal_store(struct journal *j, uint64_t seq, const cJSON *ev)
 int
 journal_truncate(struct journal *j, uint64_t seq, char *err, size_t errlen)
 {
-	char *lerr = NULL, k[9];
-	size_t klen;
+	char *lerr = NULL;
 	leveldb_writebatch_t *b = leveldb_writebatch_create();
-	leveldb_iterator_t *it = leveldb_create_iterator(j->db, j->ro);
-	int pass;
 
-	for (pass = 0; pass < 2; pass++) {
-		key(k, pass == 0 ? 'e' : 'r', seq + 1);
-		for (leveldb_iter_seek(it, k, 9); leveldb_iter_valid(it); leveldb_iter_next(it)) {
-			const char *ik = leveldb_iter_key(it, &klen);
-
-			if (klen != 9 || ik[0] != k[0])
-				break;
-			leveldb_writebatch_delete(b, ik, klen);
-		}
-	}
-	leveldb_iter_destroy(it);
+	batch_delete(j, b, 'e', seq + 1, UINT64_MAX);
+	batch_delete(j, b, 'r', seq + 1, UINT64_MAX);
 	leveldb_write(j->db, j->wsync, b, &lerr);
 	leveldb_writebatch_destroy(b);
 	if (lerr != NULL)
