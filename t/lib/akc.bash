@@ -47,17 +47,28 @@ akc_teardown() {
 # below the kernel's ephemeral range: with thousands of connections open on a
 # busy machine, a port there is often some connection's local end, and
 # memberd's bind then fails with "Address already in use".
+#
+# Within a test the ports go up: n1's address sorts before n2's, and so on.
+# Members moved Up in one leader round get their up numbers in address
+# order, so n1 is the oldest even when n2 joined before n1 was Up (tests
+# count on it; with ports in random order they failed now and then).
 free_port() {
-	local p lo
+	local p lo last=0
 	read -r lo _ < /proc/sys/net/ipv4/ip_local_port_range
 	(( lo > 21000 )) || lo=61000
+	[ -s "$AKC_DIR/ports.last" ] && last=$(cat "$AKC_DIR/ports.last")
 	while :; do
-		p=$(( 20000 + (RANDOM * 32768 + RANDOM) % (lo - 20000) ))
+		if (( last == 0 || last > lo - 100 )); then
+			p=$(( 20000 + (RANDOM * 32768 + RANDOM) % (lo - 25000) ))
+		else
+			p=$(( last + 1 + RANDOM % 50 ))
+		fi
 		grep -qx -e "$p" -e "$((p + 1000))" "$AKC_DIR/ports" 2>/dev/null && continue
 		[ -z "$(ss -Htan "sport = :$p" 2>/dev/null)" ] || continue
 		# p + 1000 is the master's journal link port ([master] port) on that node
 		[ -z "$(ss -Htan "sport = :$((p + 1000))" 2>/dev/null)" ] || continue
 		printf '%s\n%s\n' "$p" "$((p + 1000))" >> "$AKC_DIR/ports"
+		echo "$p" > "$AKC_DIR/ports.last"
 		echo "$p"
 		return 0
 	done
