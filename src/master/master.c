@@ -774,12 +774,8 @@ op_done(struct master *m, const struct request *rq, const unsigned char *hdr, si
 			result = canon = b64_encode(bin, len);
 		}
 	}
-	if (rq->next)
-		rc = policy_report_next(&m->p, w, rq->id, rq->attempt, rq->op == OP_DONE, rkey,
-		    result, rq->why, rq->errtail, clock_wall_ms(), &jb, err, sizeof(err));
-	else
-		rc = policy_report(&m->p, w, rq->id, rq->attempt, rq->op == OP_DONE, rkey, result,
-		    rq->why, rq->errtail, clock_wall_ms(), err, sizeof(err));
+	rc = policy_report_next(&m->p, w, rq->id, rq->attempt, rq->op == OP_DONE, rkey, result,
+	    rq->why, rq->errtail, clock_wall_ms(), rq->next ? &jb : NULL, err, sizeof(err));
 	free(bin);
 	free(canon);
 	if (rc != 0 || !rq->next) {

@@ -280,10 +280,11 @@ policy_report_next(struct policy *p, const char *worker, const char *id, long at
 {
 	int rc;
 
-	*next = NULL;
+	if (next != NULL)
+		*next = NULL;
 	rc = policy_report(p, worker, id, attempt, success, rkey, result, why, errtail, wall, err,
 	    errlen);
-	if (rc == 0)
+	if (rc == 0 && next != NULL)
 		*next = policy_next(p, worker, wall);
 	return rc;
 }

@@ -117,7 +117,8 @@ int policy_report(struct policy *, const char *worker, const char *id, long atte
  * its answer is a refusal, and a job in it could be lost with it. A job so
  * given is accounted like a requested one: it runs on worker from now (its
  * attempt's timeout counts from now), and if the worker is lost or stops
- * it is retried like its other jobs.
+ * it is retried like its other jobs. next NULL: the report alone, as
+ * policy_report.
  */
 int policy_report_next(struct policy *, const char *worker, const char *id, long attempt,
     int success, const char *rkey, const char *result, const char *why, const char *errtail,
