@@ -525,10 +525,10 @@ op_status(struct master *m, const struct request *rq, const unsigned char *hdr, 
 	 * is answered right after the batch is written (commit_and_answer).
 	 */
 	if (jb != NULL && jb->status >= JOB_DONE && jb->seq > m->j.durable) {
-		struct request now = *rq;
+		struct request at_commit = *rq;
 
-		now.wait = 0;
-		if (park(m, WAIT_STATUS, &now, hdr, hdrlen) == 0)
+		at_commit.wait = 0;
+		if (park(m, WAIT_STATUS, &at_commit, hdr, hdrlen) == 0)
 			return;
 	}
 	/* a status read after its job's events were accepted: same sync */
