@@ -257,6 +257,7 @@ node_free(struct node *n)
 	for (i = 0; i < n->nout; i++)
 		cJSON_Delete(n->out[i].msg);
 	free(n->out);
+	node_memory_clear(n);
 	free(n->memo);
 	free(n->resets);
 	free(n->seen_n);
