@@ -1,10 +1,14 @@
 #!/bin/bash
 # bench/sim.sh [N...]: akc-sim's default scenario (N nodes start over 10 s,
 # one killed 30 s later, then akc-down) at each N (default 50 200 500 1000
-# 2400; SIM_BIG=1 adds 10000), one table row each, plus the other scenarios
-# at SIM_SCEN_N nodes (default 200). Each run's JSON, CSV and plots go to
-# SIM_OUT (default /tmp/akc-sim-bench). AKC_BIN picks the build; SIM_SEED
-# the seed (default 1). Prints figures; it does not pass or fail.
+# 2400), one table row each, plus the other scenarios at SIM_SCEN_N nodes
+# (default 200). SIM_BIG=1 then runs issue 13's big runs one at a time,
+# niced, under /usr/bin/time (wall, CPU, max RSS): 20 nodes added to 1,500,
+# a kill at 2,400, and 10,000 nodes (cold start + one kill; SIM_BIG_N
+# changes that list, e.g. "add:1500 kill:2400"). Each run's JSON, CSV and
+# plots go to SIM_OUT (default /tmp/akc-sim-bench). AKC_BIN picks the
+# build; SIM_SEED the seed (default 1). Prints figures; it does not pass or
+# fail.
 set -u
 cd "$(dirname "$0")/.."
 AKC_BIN=${AKC_BIN:-$PWD}
@@ -20,7 +24,6 @@ command -v gnuplot >/dev/null || echo "bench: no gnuplot: CSV and plot scripts o
 mkdir -p "$OUT"
 sizes=("$@")
 [ ${#sizes[@]} -gt 0 ] || sizes=(50 200 500 1000 2400)
-[ "${SIM_BIG:-0}" = 1 ] && sizes+=(10000)
 
 row() {	# name, json file
 	jq -r --arg name "$1" '[$name, .nodes,
@@ -52,4 +55,31 @@ header() {
 			2>"$d.err" && row "$name" "$d.json"
 	done
 } | column -t -s $'\t'
+
+# The big runs: figures of the protocol plus what they cost this machine.
+big() {	# scenario:N
+	local sc=${1%%:*} n=${1##*:} d args
+	d="$OUT/big-$sc-$n"
+	args=(--nodes "$n" --seed "$SEED" --json --csv "$d.csv")
+	[ "$sc" = add ] && args+=(--scenario add --add 20)
+	nice /usr/bin/time -v "$SIM" "${args[@]}" > "$d.json" 2> "$d.err" || return
+	jq -r --arg sc "$sc" \
+	    --arg wall "$(sed -n 's/.*Elapsed (wall clock) time (h:mm:ss or m:ss): //p' "$d.err")" \
+	    --arg user "$(sed -n 's/.*User time (seconds): //p' "$d.err")" \
+	    --arg sys "$(sed -n 's/.*System time (seconds): //p' "$d.err")" \
+	    --arg rss "$(sed -n 's/.*Maximum resident set size (kbytes): //p' "$d.err")" \
+	    '[$sc, .nodes, (.all_up_s // "never"), (.detection_s.max // "-"),
+	     (.removal_s.max // "-"), .peak_bytes_per_node_s, .msg_bytes.peak,
+	     .false_unreachable, .end.members, $wall, $user, $sys,
+	     ($rss | tonumber / 1024 | round), .mem_per_node_kib] | @tsv' "$d.json"
+}
+if [ "${SIM_BIG:-0}" = 1 ]; then
+	echo
+	{
+		printf 'scenario\tN\tall_up_s\tdetect_max\tremoval_max\tpeak_B/s/node\tmsg_peak\tfalse_unr\tmembers\twall\tuser_s\tsys_s\tmaxRSS_MiB\tKiB/node\n'
+		for b in ${SIM_BIG_N:-add:1500 kill:2400 kill:10000}; do
+			big "$b"
+		done
+	} | column -t -s $'\t'
+fi
 echo "runs, series and plots: $OUT"
