@@ -4,8 +4,9 @@
 # 2400), one table row each, plus the other scenarios at SIM_SCEN_N nodes
 # (default 200). SIM_BIG=1 then runs issue 13's big runs one at a time,
 # niced, under /usr/bin/time (wall, CPU, max RSS): 20 nodes added to 1,500,
-# a kill at 2,400, and 10,000 nodes (cold start + one kill; SIM_BIG_N
-# changes that list, e.g. "add:1500 kill:2400"). Each run's JSON, CSV and
+# a kill at 2,400, and 10,000 nodes (cold start + one kill: hours of CPU
+# with today's cores, bench/README.md; SIM_BIG_N changes the list, e.g.
+# SIM_BIG_N="add:1500 kill:2400", what was run). Each run's JSON, CSV and
 # plots go to SIM_OUT (default /tmp/akc-sim-bench). AKC_BIN picks the
 # build; SIM_SEED the seed (default 1). Prints figures; it does not pass or
 # fail.
