@@ -287,35 +287,35 @@ drop:
 	s->dropped++;
 }
 
+/* Copies into dst[*have..want) what there is of it; 1 once it is whole. */
+static int
+fill(unsigned char *dst, size_t *have, size_t want, const unsigned char **p, size_t *n)
+{
+	size_t k = want - *have < *n ? want - *have : *n;
+
+	memcpy(dst + *have, *p, k);
+	*have += k;
+	*p += k;
+	*n -= k;
+	return *have == want;
+}
+
 /* Takes in bytes from the peer; -1 when it must be closed. */
 static int
 conn_feed(struct sps *s, struct conn *c, const unsigned char *p, size_t n)
 {
-	size_t k;
 	uint64_t size;
 
 	while (n > 0) {
 		if (c->peerhave < sizeof(c->peer)) {
-			k = sizeof(c->peer) - c->peerhave;
-			k = k < n ? k : n;
-			memcpy(c->peer + c->peerhave, p, k);
-			c->peerhave += k;
-			p += k;
-			n -= k;
-			if (c->peerhave == sizeof(c->peer) &&
+			if (fill(c->peer, &c->peerhave, sizeof(c->peer), &p, &n) &&
 			    (memcmp(c->peer, "\0SP\0", 4) != 0 || c->peer[4] != 0 ||
 			    c->peer[5] != (s->rep ? SP_REQ : SP_REP)))
 				return -1;
 			continue;
 		}
 		if (c->headhave < sizeof(c->head)) {
-			k = sizeof(c->head) - c->headhave;
-			k = k < n ? k : n;
-			memcpy(c->head + c->headhave, p, k);
-			c->headhave += k;
-			p += k;
-			n -= k;
-			if (c->headhave < sizeof(c->head))
+			if (!fill(c->head, &c->headhave, sizeof(c->head), &p, &n))
 				continue;
 			size = be64_get(c->head + 1);
 			/* the backtrace is not counted against rcvmax, as nanomsg's */
@@ -326,13 +326,7 @@ conn_feed(struct sps *s, struct conn *c, const unsigned char *p, size_t n)
 			if ((c->in = nn_allocmsg(c->inlen > 0 ? c->inlen : 1, 0)) == NULL)
 				return -1;
 		}
-		k = c->inlen - c->inhave;
-		k = k < n ? k : n;
-		memcpy(c->in + c->inhave, p, k);
-		c->inhave += k;
-		p += k;
-		n -= k;
-		if (c->inhave == c->inlen) {
+		if (fill(c->in, &c->inhave, c->inlen, &p, &n)) {
 			take(s, c);
 			c->headhave = 0;
 		}
