@@ -210,8 +210,11 @@ drop_queue(struct out *o)
 {
 	int k;
 
-	for (k = 0; k < o->qn; k++)
+	for (k = 0; k < o->qn; k++) {
+		if (!o->q[k].hello)
+			o->w->st.unsent++;
 		free(o->q[k].data);
+	}
 	o->qn = 0;
 	o->qbytes = 0;
 	o->off = 0;
@@ -367,10 +370,12 @@ get_out(struct wire *w, const char *address, msec_t now)
 	return o;
 }
 
-/* Drops queued frame k. */
+/* Drops queued frame k (counted unless it is the hello: a new connection brings a new one). */
 static void
 drop_at(struct out *o, int k)
 {
+	if (!o->q[k].hello)
+		o->w->st.unsent++;
 	o->qbytes -= o->q[k].len;
 	free(o->q[k].data);
 	memmove(o->q + k, o->q + k + 1, (size_t)(o->qn - k - 1) * sizeof(*o->q));
@@ -457,14 +462,18 @@ wire_send(struct wire *w, const char *address, const void *frame, size_t len, ms
 	if (o->fd < 0 && now >= o->retry_at)
 		(void)out_open(w, o, now);	/* if it fails, the frame waits for the retry */
 	/* a large frame (a relay) may wait alone, never pushing others out */
-	if (len > QUEUE_BYTES && o->qn > kept(o))
+	if (len > QUEUE_BYTES && o->qn > kept(o)) {
+		w->st.unsent++;
 		return;
+	}
 	/* oldest first out, but never one partly written, nor the hello */
 	while (o->qn > kept(o) && (o->qn == QUEUE_MAX || o->qbytes + len > QUEUE_BYTES) &&
 	    len <= QUEUE_BYTES)
 		drop_at(o, kept(o));
-	if (o->qn == QUEUE_MAX)
+	if (o->qn == QUEUE_MAX) {
+		w->st.unsent++;
 		return;
+	}
 	enqueue(o, frame, len, now);
 	if (o->fd >= 0 && !o->connecting && !w->corked)
 		out_flush(w, o, now);
@@ -755,6 +764,21 @@ wire_deadline(const struct wire *w)
 			d = o->retry_at;
 	}
 	return d;
+}
+
+int
+wire_port(const struct wire *w)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+
+	if (w->lfd < 0 || getsockname(w->lfd, (struct sockaddr *)&ss, &sl) < 0)
+		return 0;
+	if (ss.ss_family == AF_INET)
+		return ntohs(((struct sockaddr_in *)&ss)->sin_port);
+	if (ss.ss_family == AF_INET6)
+		return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+	return 0;
 }
 
 const struct wire_stats *

@@ -45,6 +45,7 @@ struct wire_stats {
 	uint64_t oversized;	/* closed: announced a frame over its limit */
 	uint64_t emfile;	/* accept failed for want of descriptors */
 	uint64_t connects, connect_failed;	/* outbound */
+	uint64_t unsent;	/* outbound frames dropped: queue full, expired, or too large to wait */
 	int in, out;		/* open now */
 };
 
@@ -81,5 +82,7 @@ void wire_expire(struct wire *, msec_t now);
 /* When wire_expire should run next to retry a connection that has frames waiting (-1: none). */
 msec_t wire_deadline(const struct wire *);
 const struct wire_stats *wire_stats(const struct wire *);
+/* The port wire_listen bound (the kernel's pick for port 0); 0 when not listening. */
+int wire_port(const struct wire *);
 
 #endif
