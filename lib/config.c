@@ -491,6 +491,7 @@ singleton_defaults(struct conf_singleton *s, const char *name)
 	s->stop_timeout = 10000;
 	s->request_timeout = 60000;
 	s->hand_over_retry = 1000;
+	s->link_port = -1;
 }
 
 void
@@ -552,7 +553,12 @@ singleton_key(struct parse *p, const char *name, const char *key, const char *v)
 		set_dur(p, key, &s->request_timeout, v, 0);
 	else if (strcmp(key, "hand-over-retry-interval") == 0)
 		set_dur(p, key, &s->hand_over_retry, v, 0);
-	else
+	else if (strcmp(key, "link-port") == 0) {
+		if (strcmp(v, "auto") == 0)
+			s->link_port = -1;
+		else
+			set_int(p, key, &s->link_port, v, 0, 65535);
+	} else
 		perr(p, "unknown key '%s' in [singleton.%s]", key, name);
 }
 

@@ -36,6 +36,7 @@ struct conf_singleton {
 	msec_t stop_timeout;		/* SIGTERM, then SIGKILL after this */
 	msec_t request_timeout;		/* a proxied request gets an error after this */
 	msec_t hand_over_retry;		/* hand-over messages are resent this often */
+	int link_port;			/* the proxy link's TCP port: -1 the kernel's pick, 0 off */
 };
 
 struct akc_config {
