@@ -208,6 +208,8 @@ submitter() {
 	done
 }
 
+lines_at_least() { [ "$(wc -l < "$1")" -ge "$2" ]; }
+
 @test "the oldest's node killed -9 while submits run over the link: no acknowledged job lost, one answer each" {
 	plink_cluster 3
 	wait_until 20 plink_up n2 n1
@@ -218,7 +220,7 @@ submitter() {
 	SUBMIT_PIDS="$!"
 	submitter n3 s3 120 3>&- &
 	SUBMIT_PIDS="$SUBMIT_PIDS $!"
-	wait_until 30 [ "$(wc -l < "$AKC_DIR/s2.ids")" -ge 40 ]
+	wait_until 30 lines_at_least "$AKC_DIR/s2.ids" 40
 	kill_node n1	# every daemon of the master's node
 	local p
 	for p in $SUBMIT_PIDS; do wait "$p"; done
