@@ -8,6 +8,7 @@
 
 load lib/akc
 load lib/work
+load lib/link
 
 setup() {
 	akc_setup
@@ -127,32 +128,11 @@ submit_n() {
 	echo "# $frames frames captured" >&3
 	[ "$frames" -gt 10 ]
 
-	# no key: a plain proxy link frame at a keyed singletond
-	"$AKC_BIN/t/frame-send" -P "$addr" -D 'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx{"m":"req"}'
-	wait_until 10 pdropped_over n1 unauthenticated 0
-	# a key of another cluster
-	akc-keys generate > "$AKC_DIR/other.key"
-	"$AKC_BIN/t/frame-send" -P -k "$AKC_DIR/other.key" "$addr" -D 'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx{}'
-	wait_until 10 pdropped_over n1 unauthenticated 1
-	# the right key, another cluster name
-	"$AKC_BIN/t/frame-send" -P -k "$AKC_DIR/cluster.key" -C other "$addr" -D 'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx{}'
-	wait_until 10 pdropped_over n1 cluster 0
-	# a journal link frame under the right key is not a proxy link frame
-	"$AKC_BIN/t/frame-send" -L -k "$AKC_DIR/cluster.key" "$addr" -D 'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx{}'
-	wait_until 10 pdropped_over n1 malformed 0
-	# an authentic proxy link frame for some other process (its receiver id is not ours)
-	"$AKC_BIN/t/frame-send" -P -k "$AKC_DIR/cluster.key" "$addr" -D 'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx{}'
-	wait_until 10 pdropped_over n1 stale 0
-	# a frame announced over 64 KiB before any frame authenticated: closed unread
-	head -c 70000 /dev/zero > "$AKC_DIR/big"
-	"$AKC_BIN/t/frame-send" -r "$addr" -F "$AKC_DIR/big" || true
-	wait_until 10 pdropped_over n1 oversized 0
+	link_attacks "$addr" -P -L pdropped_over n1
 	# the captured streams replayed: every frame is old news, no job runs twice
-	local f before
+	local before
 	before=$(queue_field n1 accepted)
-	for f in "$AKC_DIR"/frames/stream-*; do
-		cat "$f" > "/dev/tcp/127.0.0.1/$port"
-	done
+	link_replay "$port" "$AKC_DIR/frames"
 	wait_until 10 pdropped_over n1 replayed 10
 	[ "$(queue_field n1 accepted)" = "$before" ]
 	grep -q "proxy link: dropped .* that failed authentication" "$AKC_DIR/n1.singletond.log"
