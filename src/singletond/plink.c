@@ -27,7 +27,7 @@ on_link(void *arg, uint64_t uid, cJSON *body)
 	if (json_str(body, "m") == NULL)
 		d->dropped++;
 	else
-		on_peer(d, uid, NULL, body, 1, clock_mono_ms());
+		on_peer(d, uid, NULL, body, clock_mono_ms());
 	cJSON_Delete(body);
 }
 

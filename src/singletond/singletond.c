@@ -488,7 +488,7 @@ on_svc(int fd, short ev, void *arg)
 		else {
 			/* memberd vouches for who sent it and from where: its proxy link, if any */
 			link_learn(d->lk, from.uid, from.address, b, now);
-			on_peer(d, from.uid, from.node, b, 0, now);
+			on_peer(d, from.uid, from.node, b, now);
 		}
 		cJSON_Delete(msg);
 	}
@@ -500,7 +500,7 @@ on_svc(int fd, short ev, void *arg)
  * NULL: the link carries the proxy's messages only).
  */
 void
-on_peer(struct sgd *d, uint64_t uid, const char *name, const cJSON *b, int via_link, msec_t now)
+on_peer(struct sgd *d, uint64_t uid, const char *name, const cJSON *b, msec_t now)
 {
 	const char *m = json_str(b, "m");
 	int running, proxy_msg;
@@ -517,7 +517,7 @@ on_peer(struct sgd *d, uint64_t uid, const char *name, const cJSON *b, int via_l
 		return;
 	}
 	if (proxy_msg)
-		d->plink_in[via_link]++;
+		d->plink_in[name == NULL]++;
 	/* the oldest says it takes "reqs" (an older singletond does not) */
 	if (uid == d->px.target && json_bool(b, "b", &running) == 0 && running)
 		d->batch_peer = uid;
