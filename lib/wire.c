@@ -222,6 +222,14 @@ drop_queue(struct out *o)
 
 static void drop_at(struct out *o, int k);
 
+/* Gives up queued frame k unwritten: counted (unsent). */
+static void
+lose_at(struct out *o, int k)
+{
+	o->w->st.unsent++;
+	drop_at(o, k);
+}
+
 /*
  * Closes o's socket; o stays as a slot that is tried again after a pause
  * that doubles while connections keep failing. Its frames wait (they
@@ -333,7 +341,7 @@ out_open(struct wire *w, struct out *o, msec_t now)
 		struct frame hf;
 
 		if (o->qn == QUEUE_MAX)
-			drop_at(o, QUEUE_MAX - 1);
+			lose_at(o, QUEUE_MAX - 1);
 		enqueue(o, h, len, now);
 		hf = o->q[o->qn - 1];
 		hf.hello = 1;
@@ -370,12 +378,10 @@ get_out(struct wire *w, const char *address, msec_t now)
 	return o;
 }
 
-/* Drops queued frame k (counted unless it is the hello: a new connection brings a new one). */
+/* Takes queued frame k off the queue (written, or given up: lose_at). */
 static void
 drop_at(struct out *o, int k)
 {
-	if (!o->q[k].hello)
-		o->w->st.unsent++;
 	o->qbytes -= o->q[k].len;
 	free(o->q[k].data);
 	memmove(o->q + k, o->q + k + 1, (size_t)(o->qn - k - 1) * sizeof(*o->q));
@@ -469,7 +475,7 @@ wire_send(struct wire *w, const char *address, const void *frame, size_t len, ms
 	/* oldest first out, but never one partly written, nor the hello */
 	while (o->qn > kept(o) && (o->qn == QUEUE_MAX || o->qbytes + len > QUEUE_BYTES) &&
 	    len <= QUEUE_BYTES)
-		drop_at(o, kept(o));
+		lose_at(o, kept(o));
 	if (o->qn == QUEUE_MAX) {
 		w->st.unsent++;
 		return;
@@ -735,7 +741,7 @@ wire_expire(struct wire *w, msec_t now)
 		k++;
 		/* expired frames go, but never one partly written, nor the hello */
 		while (o->qn > kept(o) && now - o->q[kept(o)].at > QUEUE_TTL)
-			drop_at(o, kept(o));
+			lose_at(o, kept(o));
 		if (o->fd < 0) {
 			if (o->qn > 0 && now >= o->retry_at)
 				(void)out_open(w, o, now);

@@ -146,6 +146,16 @@ test_link(void)
 	CHECK_STR(ga.m, "ack");
 	CHECK_INT(link_stats(a)->sent, 1);
 	CHECK_INT(link_stats(a)->received, 1);
+	{
+		/* frames written are not counted as given up (wire's unsent) */
+		cJSON *j = link_json(a, clock_mono_ms());
+		double unsent = cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(
+		    cJSON_GetObjectItemCaseSensitive(j, "dropped"), "unsent"));
+
+		CHECK(link_stats(a)->pings_sent > 0);
+		CHECK(unsent == 0);
+		cJSON_Delete(j);
+	}
 
 	/* a process that b never learned (same key): its frames are "unknown", never taken */
 	learn(c, b, 2, &cb);
