@@ -125,7 +125,7 @@ singleton_settings(void)
 	CHECK(errors_contain("link-port"));
 	CHECK_INT(load("[node]\nname = a\naddress = tcp://h:1\n[singleton.w]\nlink-port = any\n",
 	    &c), 1);
-	CHECK(errors_contain("link-port"));
+	CHECK(errors_contain("bad value 'any' for 'link-port': expected auto, 0 (off) or a port"));
 }
 
 /* [worker]: exec (a shell per job, default cat) or pipe (a command per slot), not both. */
