@@ -201,6 +201,8 @@ lines_at_least() { [ "$(wc -l < "$1")" -ge "$2" ]; }
 	submitter n3 s3 120 3>&- &
 	SUBMIT_PIDS="$SUBMIT_PIDS $!"
 	wait_until 30 lines_at_least "$AKC_DIR/s2.ids" 40
+	# the submits so far went over the links
+	[ "$(plink n2 .sent)" -ge 40 ]
 	kill_node n1	# every daemon of the master's node
 	local p
 	for p in $SUBMIT_PIDS; do wait "$p"; done
