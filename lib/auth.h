@@ -18,10 +18,10 @@
 
 #define FRAME_PLAIN	'p'
 #define FRAME_SEALED	'e'
-/* the master's journal link (src/master/link.c): the same, under kinds of its own */
+/* the master's journal link (lib/link.c): the same, under kinds of its own */
 #define FRAME_LINK_PLAIN	'j'
 #define FRAME_LINK_SEALED	'J'
-/* singletond's proxy link (lib/link.c's, for the singleton proxy) */
+/* singletond's proxy link (src/singletond/plink.c on lib/link.c) */
 #define FRAME_PLINK_PLAIN	's'
 #define FRAME_PLINK_SEALED	'S'
 

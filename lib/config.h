@@ -100,7 +100,7 @@ struct akc_config {
 	 */
 	char replica_nodes[CONF_MAX_SEEDS][CONF_ADDR_MAX];
 	int nreplica_nodes;
-	/* the journal link's TCP port (src/master/link.c): -1 the node's port + 1000, 0 off */
+	/* the journal link's TCP port (lib/link.c): -1 the node's port + 1000, 0 off */
 	int link_port;
 	long max_payload;
 	long max_pending;

@@ -1,10 +1,11 @@
 /*
  * wire.h: memberd's node-to-node transport. Shared with the master's
- * direct link to its standbys (src/master/link.c). Length-prefixed frames over
- * plain TCP, every socket non-blocking in memberd's own poll loop: no
- * library threads, no allocation a peer can make us do before one of its
- * frames has passed authentication, a cap on connections, and sends that
- * never block (doc/ARCHITECTURE.md, "The transport").
+ * journal link to its standbys and singletond's proxy link (lib/link.c).
+ * Length-prefixed frames over plain TCP, every socket non-blocking in the
+ * caller's poll loop: no library threads, no allocation a peer can make us
+ * do before one of its frames has passed authentication, a cap on
+ * connections, and sends that never block (doc/ARCHITECTURE.md, "The
+ * transport").
  */
 #ifndef AKC_WIRE_H
 #define AKC_WIRE_H

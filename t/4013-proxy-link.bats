@@ -12,22 +12,14 @@ load lib/link
 
 setup() {
 	akc_setup
-	NFT_TABLE=
-	TCPDUMP_PID=
+	link_setup
 	SUBMIT_PIDS=
 }
 teardown() {
-	[ -z "$NFT_TABLE" ] || nft delete table inet "$NFT_TABLE" 2>/dev/null || true
-	[ -z "$TCPDUMP_PID" ] || kill "$TCPDUMP_PID" 2>/dev/null || true
+	link_teardown
 	local p
 	for p in $SUBMIT_PIDS; do kill "$p" 2>/dev/null || true; done
 	akc_teardown
-}
-
-# plink_cluster N [conf args...]: work_cluster N under a keyring.
-plink_cluster() {
-	akc-keys generate > "$AKC_DIR/cluster.key"
-	work_cluster "$1" "[security]=" "key-file=$AKC_DIR/cluster.key" "${@:2}"
 }
 
 # plink NODE JQ: a field of NODE's singletond (master) "link" object (akc-status --json).
@@ -50,15 +42,8 @@ plink_down() { ! plink_up "$@"; }
 pdropped() { plink "$1" ".dropped.$2"; }
 pdropped_over() { [ "$(pdropped "$1" "$2")" -gt "$3" ]; }
 
-submit_n() {
-	local i
-	for ((i = 1; i <= $3; i++)); do
-		akc-submit -c "$(conf_of "$1")" --id "$2-$i" "payload of $2-$i" >> "$AKC_DIR/acked" || return 1
-	done
-}
-
 @test "submits through a node that does not run the master go over the proxy link, not the relay" {
-	plink_cluster 3
+	link_cluster 3
 	[ "$(oldest_with n1 backend)" = n1 ]
 	[ "$(plink n2 .on)" = true ]
 	[ "$(plink n2 .listening)" = true ]
@@ -104,27 +89,21 @@ submit_n() {
 @test "a proxy link frame without the key, of another cluster, a journal link frame, a replayed or oversized frame is refused and counted" {
 	command -v tcpdump >/dev/null || skip "tcpdump is not installed"
 	local port addr
-	plink_cluster 2
+	link_cluster 2
 	wait_until 20 plink_up n1 n2
 	port=$(plink n1 .port)
 	addr=$(plink_addr n1)
 	# n2's proxy traffic to n1's link port, captured from a fresh connection
-	tcpdump -Z root --immediate-mode -i lo -U -s 0 -w "$AKC_DIR/c.pcap" "tcp dst port $port" \
-	    >"$AKC_DIR/tcpdump.log" 2>&1 3>&- &
-	TCPDUMP_PID=$!
-	wait_until 10 grep -q "listening on" "$AKC_DIR/tcpdump.log"
+	capture_start "$port"
 	kill "$(pid_of n2 singletond)"
 	wait_until 20 process_exited "$(pid_of n2 singletond)"
 	start_singleton n2 master
 	wait_until 30 plink_up n2 n1
 	submit_n n2 a 20
 	[ "$(plink n1 .received)" -ge 20 ]
-	kill -INT "$TCPDUMP_PID"
-	wait "$TCPDUMP_PID" 2>/dev/null || true
-	TCPDUMP_PID=
-	mkdir "$AKC_DIR/frames"
+	capture_stop
 	local frames
-	frames=$("$AKC_BIN/t/pcap-frames" "$AKC_DIR/c.pcap" "$port" "$AKC_DIR/frames")
+	frames=$(captured_frames "$port")
 	echo "# $frames frames captured" >&3
 	[ "$frames" -gt 10 ]
 
@@ -146,13 +125,10 @@ submit_n() {
 
 @test "the proxy link port blocked: the relay carries, submits still answered; unblocked, the link comes back" {
 	command -v nft >/dev/null || skip "this test needs nftables"
-	plink_cluster 3
+	link_cluster 3
 	wait_until 20 plink_up n2 n1
 	submit_n n2 before 10
-	NFT_TABLE="akc_plink_$$"
-	nft add table inet "$NFT_TABLE"
-	nft add chain inet "$NFT_TABLE" input '{ type filter hook input priority 0; }'
-	nft add rule inet "$NFT_TABLE" input tcp dport "$(plink n1 .port)" drop
+	block_port "$(plink n1 .port)"
 	# submits while the link goes down: each answered once, none lost
 	submit_n n2 going 10
 	wait_until 20 plink_down n2 n1
@@ -162,8 +138,7 @@ submit_n() {
 	rs=$(plink n2 .relay.sent)
 	submit_n n2 during 30
 	[ "$(plink n2 .relay.sent)" -ge $((rs + 30)) ]
-	nft delete table inet "$NFT_TABLE"
-	NFT_TABLE=
+	unblock_port
 	wait_until 30 plink_up n2 n1
 	local ls
 	ls=$(plink n2 .sent)
@@ -191,7 +166,7 @@ submitter() {
 lines_at_least() { [ "$(wc -l < "$1")" -ge "$2" ]; }
 
 @test "the oldest's node killed -9 while submits run over the link: no acknowledged job lost, one answer each" {
-	plink_cluster 3
+	link_cluster 3
 	wait_until 20 plink_up n2 n1
 	wait_until 20 plink_up n3 n1
 	: > "$AKC_DIR/s2.ids"; : > "$AKC_DIR/s2.failed"

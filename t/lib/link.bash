@@ -1,6 +1,23 @@
-# t/lib/link.bash: attacks on a direct link's port (lib/link.c), shared by
-# the journal link's test (t/4012) and the proxy link's (t/4013).
+# t/lib/link.bash: a keyed work cluster, submits, and attacks on a direct
+# link's port (lib/link.c), shared by the journal link's test (t/4012) and
+# the proxy link's (t/4013).
 # shellcheck shell=bash
+
+# link_cluster N [conf args...]: work_cluster N (t/lib/work.bash) under a keyring,
+# $AKC_DIR/cluster.key.
+link_cluster() {
+	akc-keys generate > "$AKC_DIR/cluster.key"
+	work_cluster "$1" "[security]=" "key-file=$AKC_DIR/cluster.key" "${@:2}"
+}
+
+# submit_n NODE PREFIX COUNT: COUNT submits through NODE's proxy, one at a
+# time, ids PREFIX-1...; the acknowledged ids go to $AKC_DIR/acked.
+submit_n() {
+	local i
+	for ((i = 1; i <= $3; i++)); do
+		akc-submit -c "$(conf_of "$1")" --id "$2-$i" "payload of $2-$i" >> "$AKC_DIR/acked" || return 1
+	done
+}
 
 # link_attacks ADDR KIND WRONG OVER NODE: sends ADDR the frames every link
 # refuses, under KIND (frame-send's -L or -P), and waits for each to be
@@ -42,4 +59,45 @@ link_replay() {
 	for f in "$2"/stream-*; do
 		cat "$f" > "/dev/tcp/127.0.0.1/$1"
 	done
+}
+
+# link_setup, link_teardown: from the tests' setup and teardown, for what
+# block_port and capture_start leave to undo.
+link_setup() {
+	NFT_TABLE=
+	TCPDUMP_PID=
+}
+link_teardown() {
+	[ -z "$NFT_TABLE" ] || nft delete table inet "$NFT_TABLE" 2>/dev/null || true
+	[ -z "$TCPDUMP_PID" ] || kill "$TCPDUMP_PID" 2>/dev/null || true
+}
+
+# block_port PORT: TCP to PORT on this host dropped (nftables) until unblock_port.
+block_port() {
+	NFT_TABLE="akc_link_$$"
+	nft add table inet "$NFT_TABLE"
+	nft add chain inet "$NFT_TABLE" input '{ type filter hook input priority 0; }'
+	nft add rule inet "$NFT_TABLE" input tcp dport "$1" drop
+}
+unblock_port() {
+	nft delete table inet "$NFT_TABLE"
+	NFT_TABLE=
+}
+
+# capture_start PORT: TCP of PORT on lo into $AKC_DIR/c.pcap, until capture_stop.
+capture_start() {
+	tcpdump -Z root --immediate-mode -i lo -U -s 0 -w "$AKC_DIR/c.pcap" "tcp port $1" \
+	    >"$AKC_DIR/tcpdump.log" 2>&1 3>&- &
+	TCPDUMP_PID=$!
+	wait_until 10 grep -q "listening on" "$AKC_DIR/tcpdump.log"
+}
+capture_stop() {
+	kill -INT "$TCPDUMP_PID"
+	wait "$TCPDUMP_PID" 2>/dev/null || true
+	TCPDUMP_PID=
+}
+# captured_frames PORT: the streams sent to PORT, one file each in $AKC_DIR/frames; prints how many frames.
+captured_frames() {
+	mkdir -p "$AKC_DIR/frames"
+	"$AKC_BIN/t/pcap-frames" "$AKC_DIR/c.pcap" "$1" "$AKC_DIR/frames"
 }
