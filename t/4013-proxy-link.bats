@@ -138,6 +138,8 @@ pdropped_over() { [ "$(pdropped "$1" "$2")" -gt "$3" ]; }
 	rs=$(plink n2 .relay.sent)
 	submit_n n2 during 30
 	[ "$(plink n2 .relay.sent)" -ge $((rs + 30)) ]
+	# each found the link down: counted, and sent through the relay
+	[ "$(plink n2 .unusable)" -ge 30 ]
 	unblock_port
 	wait_until 30 plink_up n2 n1
 	local ls
