@@ -1168,14 +1168,14 @@ commit_and_answer(struct master *m, msec_t now)
 	 * was acknowledged, and a recovery takes them or keeps them aside to
 	 * merge (doc/PROTOCOL.md, "Journal replication").
 	 */
-	if (!m->r.recovering) {
+	if (!m->r.recovering && !m->r.serial) {
 		repl_pump(&m->r, now);
 		crash_point(m);
 	}
 	if (journal_commit(&m->j, err, sizeof(err)) < 0)
 		fatalx("%s: stopping without answering (nothing unsynced was acknowledged)", err);
 	repl_trace_synced(&m->r);
-	if (m->r.recovering)
+	if (m->r.recovering || m->r.serial)
 		repl_pump(&m->r, now);
 	/* answers go once their events are durable here and on enough standbys */
 	cp = repl_commit_point(&m->r);

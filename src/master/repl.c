@@ -129,6 +129,7 @@ repl_open(struct repl *r, const struct akc_config *cfg, const char *name, struct
 		r->c.window = w < 1 ? 1 : w > RC_WINDOW ? RC_WINDOW : w;
 	}
 	r->trace = getenv("AKC_TRACE") != NULL && *getenv("AKC_TRACE") != '\0';
+	r->serial = getenv("AKC_REPL_OVERLAP") != NULL && strcmp(getenv("AKC_REPL_OVERLAP"), "0") == 0;
 	if (svc_open(&r->svc, cfg, SVC_JOURNAL_PREFIX, name) < 0) {
 		snprintf(err, errlen, "cannot reach memberd's relay in %s", cfg->run_dir);
 		return -1;

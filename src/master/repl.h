@@ -77,6 +77,7 @@ struct repl {
 	int nacks;
 	/* AKC_TRACE set: every commit's stages are logged (bench/latency.sh TRACE=1) */
 	int trace;
+	int serial;			/* AKC_REPL_OVERLAP=0: sync, then send (to measure the overlap) */
 	struct repl_trace tr[REPL_TRACE];
 	int ntr;
 };
