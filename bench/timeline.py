@@ -53,7 +53,7 @@ def main():
     sb.sort()
 
     def standby_of(b):
-        # the first standby sync that holds the batch's last event, after it was put
+        # the first standby sync (of either standby) that holds the batch's last event
         best = None
         for lo, hi, put, dur, sync in sb:
             if lo <= b["hi"] <= hi and put >= b["put"] - 1 and (best is None or put < best[0]):
@@ -62,7 +62,7 @@ def main():
 
     rows = {k: [] for k in (
         "submit sent -> accepted journaled (client, proxy, relay, master)",
-        "  journaled -> appends sent (before the master's sync)",
+        "  journaled -> its append sent to a standby (the first)",
         "  journaled -> a standby stored it",
         "  journaled -> a standby synced it",
         "  journaled -> durable here (the master's sync)",

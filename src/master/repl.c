@@ -544,7 +544,7 @@ repl_trace_synced(struct repl *r)
 	}
 }
 
-/* Batches whose append went to every standby are marked sent. */
+/* Batches whose append went to a standby (the first) are marked sent. */
 static void
 trace_sent(struct repl *r)
 {
@@ -553,9 +553,9 @@ trace_sent(struct repl *r)
 	for (i = 0; i < r->ntr; i++) {
 		if (r->tr[i].sent_us != 0)
 			continue;
-		for (k = 0; k < r->c.nsb && r->c.sb[k].snext > r->tr[i].hi; k++)
+		for (k = 0; k < r->c.nsb && r->c.sb[k].snext <= r->tr[i].hi; k++)
 			;
-		if (k == r->c.nsb && k > 0)
+		if (k < r->c.nsb)
 			r->tr[i].sent_us = clock_mono_us();
 	}
 }
