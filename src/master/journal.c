@@ -282,7 +282,6 @@ int
 journal_commit(struct journal *j, char *err, size_t errlen)
 {
 	char *lerr = NULL;
-
 	int64_t t0;
 
 	if (j->nbatch == 0)

@@ -1138,7 +1138,7 @@ wake(struct master *m, uint64_t cp)
 /*
  * For tests only: when the file AKC_TEST_CRASH_BEFORE_SYNC names exists, it
  * is removed and the master is killed (SIGKILL) after its batch went to the
- * standbys and before its own sync (t/4015-overlap.bats).
+ * standbys and before its own sync (t/4019-overlap.bats).
  */
 static void
 crash_point(struct master *m)
@@ -1175,8 +1175,8 @@ commit_and_answer(struct master *m, msec_t now)
 	if (journal_commit(&m->j, err, sizeof(err)) < 0)
 		fatalx("%s: stopping without answering (nothing unsynced was acknowledged)", err);
 	repl_trace_synced(&m->r);
-	if (m->r.recovering || m->r.serial)
-		repl_pump(&m->r, now);
+	/* what waited for this disk (salvage acks, a recovery's next step), and a serial send */
+	repl_pump(&m->r, now);
 	/* answers go once their events are durable here and on enough standbys */
 	cp = repl_commit_point(&m->r);
 	wake(m, cp);
