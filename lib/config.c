@@ -75,7 +75,7 @@ config_parse_duration(const char *s)
 		return -1;
 	if (v > 1e12)
 		return -1;
-	return (msec_t)llround(v);
+	return (msec_t)(v + 0.5);	/* v >= 0: llround without libm */
 }
 
 const char *
