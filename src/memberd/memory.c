@@ -255,7 +255,7 @@ node_majority(const struct node *n, int *have, int *of)
 {
 	struct memo_ix x;
 	char *in_sight;
-	int i, k;
+	int i, k, low, tie;
 
 	*have = 0;
 	*of = n->nmemo;
@@ -275,8 +275,18 @@ node_majority(const struct node *n, int *have, int *of)
 		}
 	}
 	ix_free(&x);
+	/*
+	 * An even split: the half that sees the lowest remembered address
+	 * has it, as keep-majority decides a tie (downing.c). Two disjoint
+	 * halves of one memory cannot both hold that member.
+	 */
+	low = -1;
+	for (k = 0; k < n->nmemo; k++)
+		if (low < 0 || address_compare(n->memo[k].address, n->memo[low].address) < 0)
+			low = k;
+	tie = n->nmemo > 0 && *have * 2 == n->nmemo && in_sight[low];
 	free(in_sight);
-	return *have > n->nmemo / 2;
+	return *have > n->nmemo / 2 || tie;
 }
 
 /* Forming: a majority of the remembered members (ourselves included) answered lately. */
