@@ -854,6 +854,9 @@ send_reports(struct worker *w, struct chan *c, int next, msec_t now)
 		cJSON_AddNumberToObject(req, "wait", ASK_WAIT);
 	}
 	txt = json_print(req);
+	if (n > 1 || next > 1)
+		log_debug("%d result%s in one report, asking for %d job%s", n, n == 1 ? "" : "s",
+		    next, next == 1 ? "" : "s");
 	chan_send(w, c, CH_BATCH, reps, n, txt, now);
 	cJSON_free(txt);
 	cJSON_Delete(req);
@@ -906,7 +909,7 @@ chans_dispatch(struct worker *w, msec_t now)
 			;
 		if (r != NULL && !w->report_old) {
 			/* 10. every report ready in one message, asking for the jobs wanted (9.) */
-			asking += send_reports(w, c, w->batch_old ? 0 : to_ask(w, want, asking), now);
+			asking += send_reports(w, c, to_ask(w, want, asking), now);
 		} else if (r != NULL && !w->next_old && want > asking) {
 			/* 9. the report asks for the next job too */
 			char *txt = report_text(w, r, 1);
