@@ -803,7 +803,8 @@ part_drain() {
 	bs_start || return 1
 	bs=$(bs_drain)
 	cleanup
-	a=$(akc_drain after) || return 1
+	# DRAIN_BEFORE_FIRST=1: the before build first (alternate the order between runs)
+	[ -z "${DRAIN_BEFORE_FIRST:-}" ] && { a=$(akc_drain after) || return 1; }
 	if [ -n "${AKC_BEFORE:-}" ]; then
 		local keep_bin=$AKC_BIN keep_path=$PATH
 		AKC_BIN=$AKC_BEFORE
@@ -812,6 +813,7 @@ part_drain() {
 		AKC_BIN=$keep_bin
 		PATH=$keep_path
 	fi
+	[ -n "${DRAIN_BEFORE_FIRST:-}" ] && { a=$(akc_drain after) || return 1; }
 	echo
 	echo "== end to end without the submitters as the bound: $DRAIN_JOBS jobs of $BYTES bytes put/submitted by"
 	echo "   $DRAIN_SUBMITTERS submitters with no worker (their rate alone), then drained by $WORKERS workers"
