@@ -39,6 +39,15 @@
 #    result latency from one submitter pausing QGAP_MS (default 4) after each
 #    acknowledgement, and CPU per job of the queue's own processes and of the
 #    workers. bench/queue.sh runs it with 64-byte payloads.
+#  drain: end to end without the submitters as the bound: DRAIN_JOBS (4000)
+#    jobs submitted by DRAIN_SUBMITTERS (32) with no worker (that rate alone
+#    printed), then WORKERS `worker --pipe echo-worker` (concurrency
+#    WORKER_CONC, default 1; beanstalkd: as many reserve+delete clients,
+#    inline) drain them, timed from their start to the last result's
+#    "finished"; then a mixed run of as many more jobs while the workers
+#    run, its submit rate printed beside its jobs/s. CPU per job of akc's
+#    own processes (not the workers). AKC_BEFORE=DIR: the same rows for
+#    another build's daemons in the same run (DRAIN_BEFORE_FIRST=1: first).
 #  hold: a steady cluster to profile by hand, until $TOP/stop exists.
 #  replay: bench/replay.c, the master's journal.c and work.c on LevelDB:
 #    EVENTS events (accepted/started/completed cycles) then journal_replay
