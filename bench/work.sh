@@ -798,6 +798,9 @@ akc_drain() {
 	CPU_SUM=$TOP/dr$tag.mcpusum cpu_report "$TOP/dr$tag.cpu2" "$TOP/dr$tag.cpu3" \
 	    "$(( (i - t1) / 1000 ))" "$DRAIN_JOBS" job > "$TOP/dr$tag.mcpu.txt"
 	read -r mown _ < "$TOP/dr$tag.mcpusum"
+	# what went several to a message (a master without "batches" has null)
+	akc-queue -c "$D/$old.conf" --json --timeout 2s | jq -c '{requests, reports_next, batches}' \
+	    > "$TOP/dr$tag.batches"
 	awk -v put="$put" -v n="$DRAIN_JOBS" -v t0="$t0" -v end="$end" -v own="$own" -v wk="$wk" \
 	    -v mp="$mput" -v t1="$t1" -v mend="$i" -v mown="$mown" 'BEGIN {
 	    printf "%s %.0f %s %s %s %.0f %s\n", put, n * 1000 / (end - t0), own, wk, mp, n * 1000 / (mend - t1), mown }'
@@ -855,6 +858,8 @@ part_drain() {
 	echo "   akc's CPU in detail (drain, mixed):"
 	sed 's/^/  /' "$TOP/drafter.cpu.txt" "$TOP/drafter.mcpu.txt"
 	[ -n "$b" ] && sed 's/^/  before: /' "$TOP/drbefore.cpu.txt" "$TOP/drbefore.mcpu.txt"
+	echo "   the master's counters at the end (drain and mixed): $(cat "$TOP/drafter.batches")"
+	[ -n "$b" ] && echo "   before: $(cat "$TOP/drbefore.batches")"
 	cleanup
 }
 
