@@ -867,16 +867,26 @@ send_reports(struct worker *w, struct chan *c, int next, msec_t now)
 	return next;
 }
 
-/* 10. The jobs to ask for in one message: all that are wanted, or one from an old master. */
+/*
+ * 10. The jobs to ask for in one message: those wanted, but no more than
+ * the free slots not yet asked for (one when none is: a prefetch, 6.), so
+ * that jobs asked for together start together; a batch of prefetches
+ * would hold jobs here that idle slots of other workers could run. One
+ * from an old master.
+ */
 static int
-to_ask(const struct worker *w, int want, int asking)
+to_ask(struct worker *w, int want, int asking, msec_t now)
 {
-	int k = want - asking;
+	int k = want - asking, free = free_slots(w, now) - w->nqueued - asking;
 
 	if (k <= 0)
 		return 0;
 	if (w->batch_old)
 		return 1;
+	if (free < 1)
+		free = 1;
+	if (k > free)
+		k = free;
 	return k < BATCH_MAX ? k : BATCH_MAX;
 }
 
@@ -909,7 +919,7 @@ chans_dispatch(struct worker *w, msec_t now)
 			;
 		if (r != NULL && !w->report_old) {
 			/* 10. every report ready in one message, asking for the jobs wanted (9.) */
-			asking += send_reports(w, c, to_ask(w, want, asking), now);
+			asking += send_reports(w, c, to_ask(w, want, asking, now), now);
 		} else if (r != NULL && !w->next_old && want > asking) {
 			/* 9. the report asks for the next job too */
 			char *txt = report_text(w, r, 1);
@@ -930,8 +940,8 @@ chans_dispatch(struct worker *w, msec_t now)
 			if (c->busy)
 				w->unregistered = 1;
 		} else if (want > asking) {
-			send_op(w, c, CH_ASK, WORK_OP_REQUEST, w->batch_old ? 0 : to_ask(w, want, asking),
-			    now);
+			send_op(w, c, CH_ASK, WORK_OP_REQUEST, w->batch_old ? 0 :
+			    to_ask(w, want, asking, now), now);
 			if (c->busy)
 				asking += c->asked;
 		} else if (!w->stopping && !any_busy && now - w->last_heard >= KEEPALIVE) {
