@@ -53,9 +53,9 @@
  *    requests go alone. A job so given waits in the local queue as a
  *    prefetched one (6.); the master counts it running on us, so that if
  *    we die it is retried with the job we were running.
- * 10. Several at once: a request for work asks for every job wanted now
- *    ("max": the free slots, and 6.'s prefetches) and its answer brings as
- *    many as are ready ("jobs", started in one commit); the reports ready
+ * 10. Several at once: a request for work asks for a job for each free
+ *    slot not yet asked for ("max"; 6.'s prefetches ask for one each) and
+ *    its answer brings as many as are ready ("jobs", started in one commit); the reports ready
  *    when a channel is free go in one "report" (REPORT_MAX at most, within
  *    the proxy's bound), which asks for the jobs wanted too (9.). A master
  *    that answers "max" without "jobs" gets a request per job from then
