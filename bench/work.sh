@@ -813,19 +813,24 @@ part_drain() {
 	DRAIN_SUBMITTERS=${DRAIN_SUBMITTERS:-32}
 	say "drain: beanstalkd, then akc ($AKC_BIN)${AKC_BEFORE:+ and before ($AKC_BEFORE)}"
 	bs_start || return 1
-	bs=$(bs_drain)
+	# not in $( ): a subshell's processes are not the script's children, and
+	# cleanup (our_child) would leave them running
+	bs_drain > "$TOP/drbs.sum"
+	bs=$(cat "$TOP/drbs.sum")
 	cleanup
 	# DRAIN_BEFORE_FIRST=1: the before build first (alternate the order between runs)
-	[ -z "${DRAIN_BEFORE_FIRST:-}" ] && { a=$(akc_drain after) || return 1; }
+	[ -z "${DRAIN_BEFORE_FIRST:-}" ] && { akc_drain after > "$TOP/drafter.sum" || return 1; }
 	if [ -n "${AKC_BEFORE:-}" ]; then
 		local keep_bin=$AKC_BIN keep_path=$PATH
 		AKC_BIN=$AKC_BEFORE
 		PATH="$AKC_BEFORE:$keep_path"
-		b=$(akc_drain before)
+		akc_drain before > "$TOP/drbefore.sum"
 		AKC_BIN=$keep_bin
 		PATH=$keep_path
 	fi
-	[ -n "${DRAIN_BEFORE_FIRST:-}" ] && { a=$(akc_drain after) || return 1; }
+	[ -n "${DRAIN_BEFORE_FIRST:-}" ] && { akc_drain after > "$TOP/drafter.sum" || return 1; }
+	a=$(cat "$TOP/drafter.sum")
+	[ -n "${AKC_BEFORE:-}" ] && b=$(cat "$TOP/drbefore.sum")
 	echo
 	echo "== end to end without the submitters as the bound: $DRAIN_JOBS jobs of $BYTES bytes put/submitted by"
 	echo "   $DRAIN_SUBMITTERS submitters with no worker (their rate alone), then drained by $WORKERS workers"
