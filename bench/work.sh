@@ -39,6 +39,15 @@
 #    result latency from one submitter pausing QGAP_MS (default 4) after each
 #    acknowledgement, and CPU per job of the queue's own processes and of the
 #    workers. bench/queue.sh runs it with 64-byte payloads.
+#  drain: end to end without the submitters as the bound: DRAIN_JOBS (4000)
+#    jobs submitted by DRAIN_SUBMITTERS (32) with no worker (that rate alone
+#    printed), then WORKERS `worker --pipe echo-worker` (concurrency
+#    WORKER_CONC, default 1; beanstalkd: as many reserve+delete clients,
+#    inline) drain them, timed from their start to the last result's
+#    "finished"; then a mixed run of as many more jobs while the workers
+#    run, its submit rate printed beside its jobs/s. CPU per job of akc's
+#    own processes (not the workers). AKC_BEFORE=DIR: the same rows for
+#    another build's daemons in the same run (DRAIN_BEFORE_FIRST=1: first).
 #  hold: a steady cluster to profile by hand, until $TOP/stop exists.
 #  replay: bench/replay.c, the master's journal.c and work.c on LevelDB:
 #    EVENTS events (accepted/started/completed cycles) then journal_replay
@@ -719,6 +728,156 @@ part_queue() {
 	cleanup
 }
 
+# ---- 6. drain: end to end without the submitters as the bound ----
+
+# done_count NODE: the master's finished jobs (done), or 0
+done_count() { akc-queue -c "$D/$1.conf" --json --timeout 2s 2>/dev/null | jq -r '.done // 0'; }
+done_reach() { [ "$(done_count "$1")" -ge "$2" ]; }
+# last_finished NODE PREFIX: epoch ms of the last "finished" of PREFIX's result lines
+last_finished() {
+	akc-results -c "$D/$1.conf" | jq -r --arg p "$2" 'select(.id | startswith($p)) | .finished' |
+	    sort | tail -1 | { read -r t; date -d "$t" +%s%3N; }
+}
+
+# bs_drain: beanstalkd: DRAIN_JOBS puts by DRAIN_SUBMITTERS with no worker
+# (their rate alone), then 4 reserve+delete clients (inline: a persistent
+# worker) drain them; then the mixed run: the workers running while the
+# same number of putters put DRAIN_JOBS more. Prints "put/s drain/s
+# server_ms/job mixed_put/s mixed/s server_ms/job"
+bs_drain() {
+	local c0 c1 c2 c3 t0 t1 wp last jobs mixed_put put
+	run_bg "$TOP/bsd.put" "$BS" put "$BS_PORT" dr dr "$DRAIN_JOBS" "$DRAIN_SUBMITTERS" "$BYTES"
+	put=$(awk '{ printf "%.0f", $1 / $3 }' "$TOP/bsd.put")
+	c0=$(bs_ticks)
+	t0=$(now_ms)
+	run_bg "$TOP/bsd.work" "$BS" work "$BS_PORT" dr "$WORKERS" inline 1
+	c1=$(bs_ticks)
+	read -r jobs last _ < "$TOP/bsd.work"
+	# the mixed run: workers first (they wait in reserve), then the putters
+	"$BS" work "$BS_PORT" mx "$WORKERS" inline 2 > "$TOP/bsd.mwork" &
+	wp=$!
+	LIVE[$wp]=bs-work
+	c2=$(bs_ticks)
+	t1=$(now_ms)
+	run_bg "$TOP/bsd.mput" "$BS" put "$BS_PORT" mx mx "$DRAIN_JOBS" "$DRAIN_SUBMITTERS" "$BYTES"
+	mixed_put=$(awk '{ printf "%.0f", $1 / $3 }' "$TOP/bsd.mput")
+	wait "$wp"
+	reap "$wp"
+	c3=$(bs_ticks)
+	awk -v put="$put" -v n="$jobs" -v t0="$t0" -v last="$last" -v c="$((c1 - c0))" -v hz="$HZ" \
+	    -v mp="$mixed_put" -v t1="$t1" -v c2="$((c3 - c2))" -v f="$TOP/bsd.mwork" 'BEGIN {
+	    getline l < f; split(l, a, " ")
+	    printf "%s %.0f %.3f %s %.0f %.3f\n", put, n * 1000 / (last - t0), c * 1000 / hz / n, mp,
+	        a[1] * 1000 / (a[2] - t1), c2 * 1000 / hz / a[1] }'
+}
+
+# akc_drain TAG: the same on a fresh cluster of $AKC_BIN's build: DRAIN_JOBS
+# submits by DRAIN_SUBMITTERS (bench/submit.c) through the master's node,
+# no worker; then WORKERS `worker --pipe echo-worker` (concurrency
+# WORKER_CONC) drain them: from their start to the last result's
+# "finished"; then the mixed run. Prints "submit/s drain/s own_ms/job
+# workers_ms/job mixed_submit/s mixed/s own_ms/job"
+akc_drain() {
+	local tag=$1 old t0 t1 end t i put mput own wk mown
+	build "dr$tag" || return 1
+	read -r old _ < <(nth_oldest 0)
+	sed -i "s/^concurrency = .*/concurrency = ${WORKER_CONC:-1}/" "$D"/n*.conf
+	run_bg "$TOP/dr$tag.put" "$SUB" submit "$(proxy_of "$old")" "d$tag" "$DRAIN_JOBS" "$DRAIN_SUBMITTERS" \
+	    "$BYTES" || say "drain $tag: some submits failed"
+	put=$(awk '{ printf "%.0f", $1 / $3 }' "$TOP/dr$tag.put")
+	cpu_mark "$TOP/dr$tag.cpu0"
+	t0=$(now_ms)
+	for ((t = 0; t < WORKERS; t++)); do
+		LABEL=worker$t start worker "n$(( t % N + 1 ))" --pipe "$AKC_BIN/etc/examples/echo-worker"
+	done
+	wait_for 300 done_reach "$old" "$DRAIN_JOBS" || say "drain $tag: not all done"
+	cpu_mark "$TOP/dr$tag.cpu1"
+	end=$(last_finished "$old" "d$tag")
+	CPU_SUM=$TOP/dr$tag.cpusum cpu_report "$TOP/dr$tag.cpu0" "$TOP/dr$tag.cpu1" \
+	    "$(( (end - t0) / 1000 ))" "$DRAIN_JOBS" job > "$TOP/dr$tag.cpu.txt"
+	read -r own wk _ < "$TOP/dr$tag.cpusum"
+	# mixed: the workers stay; DRAIN_JOBS more from as many submitters
+	cpu_mark "$TOP/dr$tag.cpu2"
+	t1=$(now_ms)
+	run_bg "$TOP/dr$tag.mput" "$SUB" submit "$(proxy_of "$old")" "m$tag" "$DRAIN_JOBS" "$DRAIN_SUBMITTERS" \
+	    "$BYTES" || say "mixed $tag: some submits failed"
+	mput=$(awk '{ printf "%.0f", $1 / $3 }' "$TOP/dr$tag.mput")
+	wait_for 300 done_reach "$old" "$(( 2 * DRAIN_JOBS ))" || say "mixed $tag: not all done"
+	cpu_mark "$TOP/dr$tag.cpu3"
+	i=$(last_finished "$old" "m$tag")
+	CPU_SUM=$TOP/dr$tag.mcpusum cpu_report "$TOP/dr$tag.cpu2" "$TOP/dr$tag.cpu3" \
+	    "$(( (i - t1) / 1000 ))" "$DRAIN_JOBS" job > "$TOP/dr$tag.mcpu.txt"
+	read -r mown _ < "$TOP/dr$tag.mcpusum"
+	# what went several to a message (a master without "batches" has null)
+	akc-queue -c "$D/$old.conf" --json --timeout 2s | jq -c '{requests, reports_next, batches}' \
+	    > "$TOP/dr$tag.batches"
+	awk -v put="$put" -v n="$DRAIN_JOBS" -v t0="$t0" -v end="$end" -v own="$own" -v wk="$wk" \
+	    -v mp="$mput" -v t1="$t1" -v mend="$i" -v mown="$mown" 'BEGIN {
+	    printf "%s %.0f %s %s %s %.0f %s\n", put, n * 1000 / (end - t0), own, wk, mp, n * 1000 / (mend - t1), mown }'
+	cleanup
+}
+
+part_drain() {
+	local bs a b=""
+	DRAIN_JOBS=${DRAIN_JOBS:-4000}
+	DRAIN_SUBMITTERS=${DRAIN_SUBMITTERS:-32}
+	say "drain: beanstalkd, then akc ($AKC_BIN)${AKC_BEFORE:+ and before ($AKC_BEFORE)}"
+	bs_start || return 1
+	# not in $( ): a subshell's processes are not the script's children, and
+	# cleanup (our_child) would leave them running
+	bs_drain > "$TOP/drbs.sum"
+	bs=$(cat "$TOP/drbs.sum")
+	cleanup
+	# DRAIN_BEFORE_FIRST=1: the before build first (alternate the order between runs)
+	[ -z "${DRAIN_BEFORE_FIRST:-}" ] && { akc_drain after > "$TOP/drafter.sum" || return 1; }
+	if [ -n "${AKC_BEFORE:-}" ]; then
+		local keep_bin=$AKC_BIN keep_path=$PATH
+		AKC_BIN=$AKC_BEFORE
+		PATH="$AKC_BEFORE:$keep_path"
+		akc_drain before > "$TOP/drbefore.sum"
+		AKC_BIN=$keep_bin
+		PATH=$keep_path
+	fi
+	[ -n "${DRAIN_BEFORE_FIRST:-}" ] && { akc_drain after > "$TOP/drafter.sum" || return 1; }
+	a=$(cat "$TOP/drafter.sum")
+	[ -n "${AKC_BEFORE:-}" ] && b=$(cat "$TOP/drbefore.sum")
+	echo
+	echo "== end to end without the submitters as the bound: $DRAIN_JOBS jobs of $BYTES bytes put/submitted by"
+	echo "   $DRAIN_SUBMITTERS submitters with no worker (their rate alone), then drained by $WORKERS workers"
+	echo "   (beanstalkd: reserve+delete clients, inline; akc: worker --pipe echo-worker, concurrency ${WORKER_CONC:-1},"
+	echo "   one per node in turn); then the mixed run: $DRAIN_JOBS more while the workers run. $N nodes, replicas = 1"
+	printf '%-50s %12s %12s %7s' "" beanstalkd "akc" "akc/bs"
+	[ -n "$b" ] && printf ' %12s %7s %9s' "akc before" "bef/bs" "aft/bef"
+	echo
+	drow() {	# label field
+		local x y z
+		x=-
+		[ "$2" != 0 ] && x=$(cut -d' ' -f"$2" <<<"$bs")
+		y=$(cut -d' ' -f"$3" <<<"$a")
+		printf '%-50s %12s %12s %7s' "$1" "$x" "$y" "$(ratio "$y" "$x")"
+		if [ -n "$b" ]; then
+			z=$(cut -d' ' -f"$3" <<<"$b")
+			printf ' %12s %7s %9s' "$z" "$(ratio "$z" "$x")" "$(ratio "$y" "$z")"
+		fi
+		echo
+	}
+	drow "submits/s alone, $DRAIN_SUBMITTERS submitters (the preload)" 1 1
+	drow "drain jobs/s, $WORKERS persistent workers" 2 2
+	drow "CPU ms per job, the queue's own processes (drain)" 3 3
+	drow "  the workers with their commands (drain)" 0 4
+	drow "mixed: submits/s acknowledged during it" 4 5
+	drow "mixed: end to end jobs/s" 5 6
+	drow "CPU ms per job, the queue's own processes (mixed)" 6 7
+	echo "   akc's own processes: memberd, leaderd, singletond, master and standbys of all $N nodes (not the workers);"
+	echo "   beanstalkd's: the beanstalkd process. Drain: from the workers' start to the last job's finish."
+	echo "   akc's CPU in detail (drain, mixed):"
+	sed 's/^/  /' "$TOP/drafter.cpu.txt" "$TOP/drafter.mcpu.txt"
+	[ -n "$b" ] && sed 's/^/  before: /' "$TOP/drbefore.cpu.txt" "$TOP/drbefore.mcpu.txt"
+	echo "   the master's counters at the end (drain and mixed): $(cat "$TOP/drafter.batches")"
+	[ -n "$b" ] && echo "   before: $(cat "$TOP/drbefore.batches")"
+	cleanup
+}
+
 # hold: a steady cluster for profiling by hand (perf, strace) until
 # $TOP/stop exists; its configs are $TOP/hold/nN.conf
 part_hold() {
@@ -735,8 +894,9 @@ for part in $PARTS; do
 	failover) part_failover || say "failover failed" ;;
 	replay) part_replay || say "replay failed" ;;
 	queue) part_queue || say "queue failed" ;;
+	drain) part_drain || say "drain failed" ;;
 	hold) part_hold ;;
-	*) say "unknown part '$part' (throughput e2e failover replay queue)" ;;
+	*) say "unknown part '$part' (throughput e2e failover replay queue drain)" ;;
 	esac
 	cleanup
 done

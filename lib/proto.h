@@ -150,6 +150,7 @@ int work_id_valid(const char *id);
 #define WORK_OP_FAILED		"failed"
 #define WORK_OP_REGISTER	"register"
 #define WORK_OP_UNREGISTER	"unregister"
+#define WORK_OP_REPORT		"report"	/* worker: several done/failed in one */
 
 /*
  * The master is singleton "master": its service name, and the name of the

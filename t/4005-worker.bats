@@ -391,7 +391,7 @@ worker_jobs() {
 	[ "$(result_of n1 hold-1 | jq -r '.status + " " + (.attempts | tostring)')" = "done 2" ]
 }
 
-@test "--pipe against a master that does not know \"next\" (a fake master): the worker falls back to request" {
+@test "--pipe against a master that does not know \"next\", \"max\" or \"report\" (a fake master): the worker falls back to request, one job each, and to done" {
 	[ -x "$AKC_BIN/t/fake-master" ] || skip "build the check programs first (make check TESTS=)"
 	fake_master
 	start_worker n1 -v --pipe "$AKC_BIN/etc/examples/echo-worker" >/dev/null
@@ -405,4 +405,11 @@ worker_jobs() {
 	wait_until 20 eval '[ "$(reports_of f-2)" -ge 1 ]'
 	grep '"op":"done".*"id":"f-2"' "$AKC_DIR/fake.log" | none grep -q '"next"'
 	grep -q '"op":"request"' "$AKC_DIR/fake.log"
+	# nor "max" and "report" (issue 12's batches): one job a request, the reports one by one
+	grep -q '"op":"request".*"max":' "$AKC_DIR/fake.log"
+	grep -q 'the master does not answer "max": asking for one job a request' "$AKC_DIR/n1.worker.log"
+	[ "$(grep -c '"op":"report"' "$AKC_DIR/fake.log")" = 1 ]
+	grep -q "the master does not take several results in a report (unknown op 'report'): reporting one by one" \
+	    "$AKC_DIR/n1.worker.log"
+	[ "$(grep '"op":"request"' "$AKC_DIR/fake.log" | tail -1 | grep -c '"max"')" = 0 ]
 }

@@ -10,8 +10,10 @@
  *               {"ok":true,"job":JOB}, once; then the file is renamed job.given
  *   DIR/cancel  a JSON array: every answer carries "cancel": ARRAY
  *
- * Everything else gets {"ok":true} ("request": with "job":null). Runs until
- * killed.
+ * It is a master of before "next", "max" and "report": an op that master did
+ * not know (as "report") is refused as it refused it, {"ok":false,"code":2,
+ * "error":"unknown op 'OP'"}; everything else gets {"ok":true} ("request":
+ * with "job":null). Runs until killed.
  *
  * usage: fake-master ENDPOINT LOG DIR
  */
@@ -50,6 +52,20 @@ from_file(const char *dir, const char *name)
 	return cJSON_Parse(buf);
 }
 
+/* The ops of the master it stands for. */
+static int
+known(const char *op)
+{
+	static const char *ops[] = { "submit", "status", "results", "queue", "request", "done",
+	    "failed", "register", "unregister", "job", "cancel" };
+	size_t i;
+
+	for (i = 0; i < sizeof(ops) / sizeof(ops[0]); i++)
+		if (strcmp(op, ops[i]) == 0)
+			return 1;
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -77,7 +93,13 @@ main(int argc, char **argv)
 		nn_freemsg(buf);
 		op = cJSON_GetObjectItemCaseSensitive(req, "op");
 		rsp = cJSON_CreateObject();
-		cJSON_AddBoolToObject(rsp, "ok", 1);
+		if (cJSON_IsString(op) && !known(op->valuestring)) {
+			snprintf(from, sizeof(from), "unknown op '%.40s'", op->valuestring);
+			cJSON_AddBoolToObject(rsp, "ok", 0);
+			cJSON_AddStringToObject(rsp, "error", from);
+			cJSON_AddNumberToObject(rsp, "code", 2);
+		} else
+			cJSON_AddBoolToObject(rsp, "ok", 1);
 		if (cJSON_IsString(op) && strcmp(op->valuestring, "request") == 0) {
 			if ((job = from_file(argv[3], "job")) != NULL) {
 				snprintf(from, sizeof(from), "%s/job", argv[3]);

@@ -67,6 +67,14 @@ struct parked {				/* a worker's long poll */
 	size_t hdrlen;
 	char worker[WORKER_ID_MAX + 1];
 	msec_t until;
+	int max;			/* jobs it takes at most ("jobs"); 0: one, as "job" */
+};
+
+struct batches {			/* akc-queue's "batches": several jobs or results a message */
+	uint64_t answers, jobs;		/* answers that carried "jobs", and the jobs in them */
+	int max_jobs;			/* the most jobs in one answer */
+	uint64_t reports, results;	/* "report"s taken, and the results in them */
+	int max_results;		/* the most results in one report */
 };
 
 /*
@@ -101,6 +109,7 @@ struct master {
 	uint64_t requests, bad;		/* requests, and malformed ones (queue: bad_requests) */
 	uint64_t bad_version;		/* of them, of another work protocol version */
 	uint64_t reports_next;		/* done/failed that carried the next request ("next") */
+	struct batches bt;
 	msec_t next_tick;
 	struct latency lat;
 	struct waiters wt;		/* results and status long polls */
@@ -304,42 +313,80 @@ with_kills(struct master *m, cJSON *r, const char *worker)
 	return r;
 }
 
-/* The answer that hands job jb (started for worker already) to it. */
+/* Job jb (started for its worker already) as an answer shows it. */
 static cJSON *
-job_answer(struct master *m, const struct job *jb, const char *worker)
+job_json(struct master *m, const struct job *jb)
 {
-	cJSON *r = ok(), *o;
+	cJSON *o = cJSON_CreateObject();
 
-	o = cJSON_AddObjectToObject(r, "job");
 	cJSON_AddStringToObject(o, "id", jb->id);
 	cJSON_AddStringToObject(o, "payload", jb->payload);
 	cJSON_AddNumberToObject(o, "attempt", jb->attempts);
 	cJSON_AddNumberToObject(o, "timeout_ms", (double)policy_timeout(&m->p, jb));
-	return with_kills(m, r, worker);
+	return o;
 }
 
+/* The answer that hands job jb (started for worker already) to it. */
 static cJSON *
-no_job(struct master *m, const char *worker)
+job_answer(struct master *m, const struct job *jb, const char *worker)
 {
 	cJSON *r = ok();
 
+	cJSON_AddItemToObject(r, "job", job_json(m, jb));
+	return with_kills(m, r, worker);
+}
+
+/*
+ * The answer to an ask for several ("max", a report's "next"): "jobs",
+ * the n started for worker in one commit (none: an empty array).
+ */
+static cJSON *
+jobs_answer(struct master *m, struct job **jobs, int n, const char *worker)
+{
+	cJSON *r = ok(), *a = cJSON_AddArrayToObject(r, "jobs");
+	int i;
+
+	for (i = 0; i < n; i++)
+		cJSON_AddItemToArray(a, job_json(m, jobs[i]));
+	if (n > 0) {
+		m->bt.answers++;
+		m->bt.jobs += (uint64_t)n;
+		if (n > m->bt.max_jobs)
+			m->bt.max_jobs = n;
+	}
+	return with_kills(m, r, worker);
+}
+
+/* No job for an ask: "job" null, or "jobs" empty for an ask of several (batch > 0). */
+static cJSON *
+no_job(struct master *m, const char *worker, int batch)
+{
+	cJSON *r;
+
+	if (batch > 0)
+		return jobs_answer(m, NULL, 0, worker);
+	r = ok();
 	cJSON_AddNullToObject(r, "job");
 	return with_kills(m, r, worker);
 }
 
-/* Ready work to parked long polls, oldest first. */
+/* Ready work to parked long polls, oldest first; an ask of several takes what is ready of them. */
 static void
 dispatch(struct master *m)
 {
-	struct job *jb;
+	struct job *jobs[REQ_BATCH_MAX];
 	int64_t wall = clock_wall_ms();
+	int n;
 
-	while (m->npark > 0 && (jb = policy_next(&m->p, m->park[0].worker, wall)) != NULL) {
+	while (m->npark > 0) {
 		struct parked p = m->park[0];
 
+		if ((n = policy_next_batch(&m->p, p.worker, wall, jobs, p.max > 0 ? p.max : 1)) == 0)
+			break;
 		memmove(&m->park[0], &m->park[1], (size_t)(m->npark - 1) * sizeof(*m->park));
 		m->npark--;
-		send_later(m, p.hdr, p.hdrlen, job_answer(m, jb, p.worker));
+		send_later(m, p.hdr, p.hdrlen, p.max > 0 ? jobs_answer(m, jobs, n, p.worker) :
+		    job_answer(m, jobs[0], p.worker));
 	}
 }
 
@@ -359,7 +406,10 @@ unpark_kills(struct master *m)
 		{
 			cJSON *r = ok();
 
-			cJSON_AddNullToObject(r, "job");
+			if (m->park[i].max > 0)
+				cJSON_AddArrayToObject(r, "jobs");
+			else
+				cJSON_AddNullToObject(r, "job");
 			cJSON_AddItemToObject(r, "cancel", ids);
 			send_later(m, m->park[i].hdr, m->park[i].hdrlen, r);
 		}
@@ -654,6 +704,16 @@ op_queue(struct master *m, const unsigned char *hdr, size_t hdrlen, msec_t now)
 	cJSON_AddNumberToObject(r, "bad_requests", (double)m->bad);
 	cJSON_AddNumberToObject(r, "bad_version", (double)m->bad_version);
 	cJSON_AddNumberToObject(r, "reports_next", (double)m->reports_next);
+	{
+		cJSON *o = cJSON_AddObjectToObject(r, "batches");
+
+		cJSON_AddNumberToObject(o, "answers", (double)m->bt.answers);
+		cJSON_AddNumberToObject(o, "jobs", (double)m->bt.jobs);
+		cJSON_AddNumberToObject(o, "max_jobs", m->bt.max_jobs);
+		cJSON_AddNumberToObject(o, "reports", (double)m->bt.reports);
+		cJSON_AddNumberToObject(o, "results", (double)m->bt.results);
+		cJSON_AddNumberToObject(o, "max_results", m->bt.max_results);
+	}
 	ws = cJSON_AddArrayToObject(r, "workers");
 	for (i = 0; i < m->p.nwks; i++) {
 		cJSON *o = cJSON_CreateObject(), *jobs = cJSON_CreateArray();
@@ -712,12 +772,12 @@ op_queue(struct master *m, const unsigned char *hdr, size_t hdrlen, msec_t now)
  * cancel to tell), else parked as a long poll that dispatch() answers.
  */
 static void
-park_ask(struct master *m, const char *w, long wait, const unsigned char *hdr, size_t hdrlen,
-    msec_t now)
+park_ask(struct master *m, const char *w, long wait, int batch, const unsigned char *hdr,
+    size_t hdrlen, msec_t now)
 {
 	/* a cancel to tell goes now, not after the long poll */
 	if (wait <= 0 || policy_kills_for(&m->p, w)) {
-		send_later(m, hdr, hdrlen, no_job(m, w));
+		send_later(m, hdr, hdrlen, no_job(m, w, batch));
 		return;
 	}
 	if (m->npark == m->cappark) {
@@ -728,6 +788,7 @@ park_ask(struct master *m, const char *w, long wait, const unsigned char *hdr, s
 	m->park[m->npark].hdrlen = hdrlen;
 	snprintf(m->park[m->npark].worker, sizeof(m->park[0].worker), "%s", w);
 	m->park[m->npark].until = now + wait;
+	m->park[m->npark].max = batch;
 	m->npark++;
 }
 
@@ -739,11 +800,22 @@ op_request(struct master *m, const struct request *rq, const unsigned char *hdr,
 	struct job *jb;
 
 	policy_seen(&m->p, w, now);
+	if (rq->batch > 0) {
+		/* several at once ("max"): what is ready of them, or a long poll for the first */
+		struct job *jobs[REQ_BATCH_MAX];
+		int n = policy_next_batch(&m->p, w, clock_wall_ms(), jobs, rq->batch);
+
+		if (n > 0)
+			send_later(m, hdr, hdrlen, jobs_answer(m, jobs, n, w));
+		else
+			park_ask(m, w, rq->wait, rq->batch, hdr, hdrlen, now);
+		return;
+	}
 	if ((jb = policy_next(&m->p, w, clock_wall_ms())) != NULL) {
 		send_later(m, hdr, hdrlen, job_answer(m, jb, w));
 		return;
 	}
-	park_ask(m, w, rq->wait, hdr, hdrlen, now);
+	park_ask(m, w, rq->wait, 0, hdr, hdrlen, now);
 }
 
 static void
@@ -787,7 +859,99 @@ op_done(struct master *m, const struct request *rq, const unsigned char *hdr, si
 	if (jb != NULL)
 		send_later(m, hdr, hdrlen, job_answer(m, jb, w));
 	else
-		park_ask(m, w, rq->wait, hdr, hdrlen, now);
+		park_ask(m, w, rq->wait, 0, hdr, hdrlen, now);
+}
+
+/* A report's result as the policy takes it: its result decoded into *bin (freed by the caller). */
+static void
+report_item(const cJSON *item, struct preport *pr, unsigned char **bin, char **canon)
+{
+	struct report_item it;
+	size_t len;
+
+	memset(pr, 0, sizeof(*pr));
+	*bin = NULL;
+	*canon = NULL;
+	if ((pr->rc = request_report_item(item, &it, pr->err, sizeof(pr->err))) != 0) {
+		pr->id = json_str(item, "id");
+		return;
+	}
+	pr->id = it.id;
+	pr->attempt = it.attempt;
+	pr->success = it.success;
+	pr->why = it.why;
+	pr->errtail = it.errtail;
+	if (!it.success)
+		return;
+	if ((*bin = request_result(it.result, &len, pr->err, sizeof(pr->err))) == NULL) {
+		pr->rc = 2;
+		return;
+	}
+	/* as op_done: text only if JSON carries it exactly, else its bytes */
+	if (utf8_text(*bin, len)) {
+		pr->rkey = "result";
+		pr->result = (const char *)*bin;
+	} else {
+		pr->rkey = "result_base64";
+		pr->result = *canon = b64_encode(*bin, len);
+	}
+}
+
+/*
+ * Several results in one message ("report"), and with "next" the worker's
+ * request for that many jobs: each result is taken on its own (policy.c),
+ * all their events and the jobs' starts commit together, and the answer
+ * lists the refused results; the jobs come as a request's "jobs" would.
+ */
+static void
+op_report(struct master *m, const struct request *rq, const unsigned char *hdr, size_t hdrlen,
+    msec_t now)
+{
+	const char *w = rq->worker;
+	int n = cJSON_GetArraySize(rq->reports), i, taken, nnext = 0;
+	struct preport *pr = xcalloc((size_t)n, sizeof(*pr));
+	unsigned char **bin = xcalloc((size_t)n, sizeof(*bin));
+	char **canon = xcalloc((size_t)n, sizeof(*canon));
+	struct job *jobs[REQ_BATCH_MAX];
+	cJSON *r, *refused = NULL;
+
+	policy_seen(&m->p, w, now);
+	for (i = 0; i < n; i++)
+		report_item(cJSON_GetArrayItem(rq->reports, i), &pr[i], &bin[i], &canon[i]);
+	taken = policy_reports(&m->p, w, pr, n, clock_wall_ms(), jobs, rq->batch, &nnext);
+	m->bt.reports++;
+	m->bt.results += (uint64_t)n;
+	if (n > m->bt.max_results)
+		m->bt.max_results = n;
+	if (rq->batch > 0)
+		m->reports_next += (uint64_t)taken;
+	for (i = 0; i < n; i++) {
+		if (pr[i].rc != 0) {
+			cJSON *o = cJSON_CreateObject();
+
+			if (refused == NULL)
+				refused = cJSON_CreateArray();
+			cJSON_AddStringToObject(o, "id", pr[i].id ? pr[i].id : "");
+			cJSON_AddNumberToObject(o, "code", pr[i].rc);
+			cJSON_AddStringToObject(o, "error", pr[i].err);
+			cJSON_AddItemToArray(refused, o);
+		}
+		free(bin[i]);
+		free(canon[i]);
+	}
+	free(pr);
+	free(bin);
+	free(canon);
+	if (rq->batch > 0 && nnext == 0 && rq->wait > 0 && refused == NULL &&
+	    !policy_kills_for(&m->p, w)) {
+		/* nothing ready: parked as a request's long poll (its answer carries no refusals) */
+		park_ask(m, w, rq->wait, rq->batch, hdr, hdrlen, now);
+		return;
+	}
+	r = rq->batch > 0 ? jobs_answer(m, jobs, nnext, w) : with_kills(m, ok(), w);
+	if (refused != NULL)
+		cJSON_AddItemToObject(r, "refused", refused);
+	send_later(m, hdr, hdrlen, r);
 }
 
 static void
@@ -836,6 +1000,9 @@ handle(struct master *m, const unsigned char *hdr, size_t hdrlen, const char *bu
 	case OP_DONE:
 	case OP_FAILED:
 		op_done(m, &rq, hdr, hdrlen, now);
+		break;
+	case OP_REPORT:
+		op_report(m, &rq, hdr, hdrlen, now);
 		break;
 	case OP_REGISTER:
 		policy_seen(&m->p, rq.worker, now);
@@ -1069,7 +1236,7 @@ tick(struct master *m, msec_t now)
 	for (i = 0; i < m->npark; ) {
 		if (m->park[i].until <= now) {
 			send_later(m, m->park[i].hdr, m->park[i].hdrlen, no_job(m,
-			    m->park[i].worker));
+			    m->park[i].worker, m->park[i].max));
 			m->park[i] = m->park[--m->npark];
 		} else
 			i++;

@@ -290,6 +290,34 @@ policy_report_next(struct policy *p, const char *worker, const char *id, long at
 }
 
 int
+policy_next_batch(struct policy *p, const char *worker, int64_t wall, struct job **jobs, int max)
+{
+	int n = 0;
+
+	while (n < max && (jobs[n] = policy_next(p, worker, wall)) != NULL)
+		n++;
+	return n;
+}
+
+int
+policy_reports(struct policy *p, const char *worker, struct preport *r, int n, int64_t wall,
+    struct job **next, int max, int *nnext)
+{
+	int i, taken = 0;
+
+	for (i = 0; i < n; i++) {
+		if (r[i].rc != 0)
+			continue;
+		r[i].rc = policy_report(p, worker, r[i].id, r[i].attempt, r[i].success, r[i].rkey,
+		    r[i].result, r[i].why, r[i].errtail, wall, r[i].err, sizeof(r[i].err));
+		if (r[i].rc == 0)
+			taken++;
+	}
+	*nnext = max > 0 ? policy_next_batch(p, worker, wall, next, max) : 0;
+	return taken;
+}
+
+int
 policy_cancel(struct policy *p, const char *id, int64_t wall, char *err, size_t errlen)
 {
 	struct job *jb;

@@ -125,6 +125,40 @@ int policy_report_next(struct policy *, const char *worker, const char *id, long
     int64_t wall, struct job **next, char *err, size_t errlen);
 
 /*
+ * Batches: up to max jobs started for worker at once (one "request" with
+ * "max", one answer, one commit); each is its worker's as a single one is
+ * (running on it, its attempt's timeout counting from now, retried with
+ * its other jobs if it is lost or stops, cancelled like a running one).
+ * Returns how many were ready, stored in jobs[0 .. n).
+ */
+int policy_next_batch(struct policy *, const char *worker, int64_t wall, struct job **jobs,
+    int max);
+
+/* One result of a report that carries several (op "report"). */
+struct preport {
+	const char *id;
+	long attempt;
+	int success;
+	const char *rkey, *result;	/* done: as policy_report's */
+	const char *why, *errtail;	/* failed */
+	int rc;				/* in: nonzero, refused by the shell already (err set);
+					   out: policy_report's answer for it */
+	char err[300];
+};
+
+/*
+ * A report of several results: each is taken as policy_report takes one,
+ * on its own (a refused one, stale or unknown, refuses only itself), in
+ * their order. Then, when max > 0 (the report carries the worker's request
+ * for max jobs), up to max jobs are started for worker, whatever became of
+ * the results: the answer is ok with a list of the refused ones, so a job
+ * in it is not lost with a refusal. Returns how many results were accepted;
+ * *nnext the jobs started, in next[0 .. *nnext).
+ */
+int policy_reports(struct policy *, const char *worker, struct preport *, int n, int64_t wall,
+    struct job **next, int max, int *nnext);
+
+/*
  * Cancels job id: a pending (or delayed) or running one ends as cancelled;
  * a running one's worker is told by policy_kills. Returns 0, or 1 with the
  * reason in err (unknown id, or finished already).

@@ -122,6 +122,34 @@ request_parse(const cJSON *req, struct request *r, int *bad, char *err, size_t e
 			r->wait = 0;
 		if (r->wait > REQ_WAIT_MAX)
 			r->wait = REQ_WAIT_MAX;
+		/* "max": several jobs in one answer; an old master ignores it and sends one */
+		if (cJSON_GetObjectItemCaseSensitive(req, "max") != NULL) {
+			long max;
+
+			if (json_int(req, "max", 1, REQ_BATCH_MAX, &max) < 0)
+				return refusal(2, err, errlen, "request: \"max\" must be a number "
+				    "1-%d", REQ_BATCH_MAX);
+			r->batch = (int)max;
+		}
+	} else if (strcmp(op, WORK_OP_REPORT) == 0) {
+		const cJSON *a = cJSON_GetObjectItemCaseSensitive(req, "reports");
+		long next = 0;
+
+		r->op = OP_REPORT;
+		if (worker_field(req, &r->worker) < 0)
+			return refusal(2, err, errlen, "report needs a worker id");
+		if (!cJSON_IsArray(a) || cJSON_GetArraySize(a) < 1 ||
+		    cJSON_GetArraySize(a) > REQ_BATCH_MAX)
+			return refusal(2, err, errlen, "report: \"reports\" must be an array of "
+			    "1-%d results", REQ_BATCH_MAX);
+		r->reports = a;
+		if (cJSON_GetObjectItemCaseSensitive(req, "next") != NULL &&
+		    json_int(req, "next", 0, REQ_BATCH_MAX, &next) < 0)
+			return refusal(2, err, errlen, "report: \"next\" must be a number 0-%d",
+			    REQ_BATCH_MAX);
+		r->batch = (int)next;
+		if (r->batch > 0)
+			r->wait = wait_field(req);
 	} else if (strcmp(op, WORK_OP_DONE) == 0 || strcmp(op, WORK_OP_FAILED) == 0) {
 		int success = op[0] == 'd';
 
@@ -149,6 +177,26 @@ request_parse(const cJSON *req, struct request *r, int *bad, char *err, size_t e
 		*bad = REQ_BAD;
 		return refusal(2, err, errlen, "unknown op '%.40s'", op);
 	}
+	return 0;
+}
+
+int
+request_report_item(const cJSON *item, struct report_item *it, char *err, size_t errlen)
+{
+	memset(it, 0, sizeof(*it));
+	if (!cJSON_IsObject(item))
+		return refusal(2, err, errlen, "a report's result must be an object");
+	it->id = json_str(item, "id");
+	it->result = json_str(item, "result");
+	it->why = json_str(item, "why");
+	it->errtail = json_str(item, "stderr");
+	it->success = it->result != NULL;
+	if (it->id == NULL || !work_id_valid(it->id) ||
+	    json_int(item, "attempt", 1, 1000000, &it->attempt) < 0)
+		return refusal(2, err, errlen, "a report's result needs id and attempt");
+	if (it->success && (it->why != NULL || it->errtail != NULL))
+		return refusal(2, err, errlen, "job %s: a report's result has \"result\" (done) "
+		    "or \"why\" (failed), not both", it->id);
 	return 0;
 }
 

@@ -14,9 +14,11 @@
 #define REQ_WAIT_MAX	1500		/* longest long poll (request, results, status): under
 					   the proxy's resend (PROXY_RESEND, 2 s) */
 #define REQ_RESULT_MAX	(1024 * 1024)	/* longest result, decoded */
+#define REQ_BATCH_MAX	256		/* jobs in one answer ("max", a report's "next"),
+					   results in one report */
 
 enum req_op { OP_SUBMIT, OP_STATUS, OP_RESULTS, OP_QUEUE, OP_REQUEST, OP_DONE, OP_FAILED,
-	OP_REGISTER, OP_JOB, OP_CANCEL, OP_UNREGISTER };
+	OP_REGISTER, OP_JOB, OP_CANCEL, OP_UNREGISTER, OP_REPORT };
 
 /* A checked request; the strings point into the parsed JSON. */
 struct request {
@@ -33,6 +35,20 @@ struct request {
 	int next;		/* done, failed: the report carries the worker's next request */
 	long since, max;	/* results */
 	long attempt;		/* done, failed */
+	int batch;		/* request: "max", jobs in one answer ("jobs"); report: "next",
+				   jobs asked for with it; 0: not given (request: one, as "job") */
+	const cJSON *reports;	/* report: its "reports", an array of 1..REQ_BATCH_MAX objects,
+				   each checked by request_report_item */
+};
+
+/* One result of a report (op "report"): a done or a failed attempt. */
+struct report_item {
+	const char *id;
+	long attempt;
+	int success;		/* "result" given: done; else failed with why */
+	const char *result;	/* done: base64, not yet decoded (request_result) */
+	const char *why;	/* failed: may be NULL */
+	const char *errtail;	/* failed: the tail of its stderr, may be NULL */
 };
 
 /* Why a refused request counts as bad (request_parse's *bad). */
@@ -45,6 +61,12 @@ enum req_bad { REQ_OK, REQ_BAD, REQ_BAD_VERSION };
  * when its "v" is not WORK_PROTO_VERSION (no "v" is version 1).
  */
 int request_parse(const cJSON *req, struct request *r, int *bad, char *err, size_t errlen);
+/*
+ * Checks one entry of a report's "reports": {"id","attempt","result"} (done)
+ * or {"id","attempt"[,"why"][,"stderr"]} (failed). 0 with *it filled in, or
+ * 2 with why in err: that entry alone is refused.
+ */
+int request_report_item(const cJSON *item, struct report_item *it, char *err, size_t errlen);
 /*
  * Checks a submitted payload: base64 of at most max bytes. 0 if it is, else
  * the refusal's code (1: too large, 2: not base64) and message in err.

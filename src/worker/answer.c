@@ -40,3 +40,14 @@ answer_next(const cJSON *rsp, const cJSON **job)
 	}
 	return 1;
 }
+
+int
+answer_jobs(const cJSON *rsp, const cJSON **jobs)
+{
+	*jobs = cJSON_GetObjectItemCaseSensitive(rsp, "jobs");
+	if (!cJSON_IsArray(*jobs)) {
+		*jobs = NULL;
+		return -1;
+	}
+	return cJSON_GetArraySize(*jobs);
+}

@@ -21,4 +21,13 @@ int answer_cancels(const cJSON *rsp, void (*fn)(const char *id, void *arg), void
  */
 int answer_next(const cJSON *rsp, const cJSON **job);
 
+/*
+ * The answer to an ask for several jobs (a request's "max", a report's
+ * "next"): how many "jobs" it carries, the array in *jobs (its entries are
+ * checked one by one when taken); -1 when it has no "jobs" array at all:
+ * a master that does not know "max" answered with one "job" (or none) and
+ * the worker asks for one job a request from then on.
+ */
+int answer_jobs(const cJSON *rsp, const cJSON **jobs);
+
 #endif

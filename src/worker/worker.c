@@ -53,6 +53,15 @@
  *    requests go alone. A job so given waits in the local queue as a
  *    prefetched one (6.); the master counts it running on us, so that if
  *    we die it is retried with the job we were running.
+ * 10. Several at once: a request for work asks for a job for each free
+ *    slot not yet asked for ("max"; 6.'s prefetches ask for one each) and
+ *    its answer brings as many as are ready ("jobs", started in one commit); the reports ready
+ *    when a channel is free go in one "report" (REPORT_MAX at most, within
+ *    the proxy's bound), which asks for the jobs wanted too (9.). A master
+ *    that answers "max" without "jobs" gets a request per job from then
+ *    on; one that refuses "report" (code 2: an unknown op) gets the
+ *    reports one by one, as done and failed. The master takes each result
+ *    of a report on its own and says which it refused.
  *
  * Weak points: a job whose answer was lost (3) runs nowhere until the
  * master's work-timeout; a prefetched job (6) waits for as long as the job
@@ -104,17 +113,20 @@
 #define PREFETCH_AFTER	5		/* ms a job runs before its slot asks for the next alone */
 #define CHAN_MAX	64		/* nanomsg allows 512 sockets per process */
 #define PROXY_MAX	PROXY_MAX_BODY	/* singletond's bound on a proxied request */
+#define REPORT_MAX	64		/* results in one "report" (10.) */
+#define BATCH_MAX	256		/* jobs asked for in one message (the master's bound) */
 
 struct report {
 	struct report *next;
 	char id[WORK_ID_MAX + 1];
 	long attempt;
-	char *txt;		/* the request, ready to send */
-	char *txt_next;		/* the same carrying our next request (9.) */
+	cJSON *item;		/* {"id","attempt","result"} or {"id","attempt","why"[,"stderr"]} */
+	size_t len;		/* its length printed */
 	int out;		/* on a channel now */
 };
 
-enum chan_kind { CH_ASK, CH_REPORT, CH_REGISTER, CH_UNREGISTER };
+/* CH_REPORT: one done/failed; CH_BATCH: a "report" of several (10.) */
+enum chan_kind { CH_ASK, CH_REPORT, CH_BATCH, CH_REGISTER, CH_UNREGISTER };
 
 /* A job given to us, not yet started (6.), or one we gave up at a stop (8.). */
 struct queued {
@@ -130,8 +142,10 @@ struct chan {
 	int s, fd;		/* -1 until opened */
 	int busy;
 	enum chan_kind kind;
-	struct report *rep;
-	int next;		/* the report out carries a request for work (9.) */
+	struct report *reps[REPORT_MAX];	/* the reports out on it */
+	int nreps;
+	int asked;		/* jobs its message asks for (a request, or a report with next: 9.) */
+	int several;		/* it asked with "max" or a report's "next": "jobs" answer (10.) */
 	msec_t sent, not_before;
 };
 
@@ -154,6 +168,8 @@ struct worker {
 	long bad_cancels;	/* malformed "cancel" lists */
 	int no_prefetch;	/* AKC_WORKER_PREFETCH=0, for bench/ */
 	int next_old;		/* 9. the master does not know "next" (or AKC_WORKER_NEXT=0) */
+	int batch_old;		/* 10. the master does not answer "max" (or AKC_WORKER_BATCH=0) */
+	int report_old;		/* 10. the master does not know "report" (or AKC_WORKER_BATCH=0) */
 	unsigned long next_jobs;	/* jobs that came with a report's answer */
 	struct chan ch[CHAN_MAX];
 	int nch;
@@ -181,18 +197,37 @@ request(struct worker *w, const char *op)
 	return r;
 }
 
+/* A report's result: {"id","attempt"}, to which done adds "result", failed "why" and "stderr". */
+static cJSON *
+report_item(const char *id, long attempt)
+{
+	cJSON *it = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(it, "id", id);
+	cJSON_AddNumberToObject(it, "attempt", (double)attempt);
+	return it;
+}
+
+/* Its length printed (a report must fit the proxy's bound). */
+static size_t
+item_len(const cJSON *item)
+{
+	char *txt = json_print(item);
+	size_t len = strlen(txt);
+
+	cJSON_free(txt);
+	return len;
+}
+
 static void
-queue_report(struct worker *w, const char *id, long attempt, cJSON *req)
+queue_report(struct worker *w, const char *id, long attempt, cJSON *item, size_t len)
 {
 	struct report *r = xcalloc(1, sizeof(*r));
 
 	snprintf(r->id, sizeof(r->id), "%s", id);
 	r->attempt = attempt;
-	r->txt = json_print(req);
-	cJSON_AddBoolToObject(req, "next", 1);
-	cJSON_AddNumberToObject(req, "wait", ASK_WAIT);
-	r->txt_next = json_print(req);
-	cJSON_Delete(req);
+	r->item = item;
+	r->len = len;
 	if (w->reports_tail != NULL)
 		w->reports_tail->next = r;
 	else
@@ -213,44 +248,61 @@ drop_report(struct worker *w, struct report *r)
 	w->reports_tail = NULL;
 	for (p = &w->reports; *p != NULL; p = &(*p)->next)
 		w->reports_tail = *p;
-	cJSON_free(r->txt);
-	cJSON_free(r->txt_next);
+	cJSON_Delete(r->item);
 	free(r);
+}
+
+/*
+ * A report alone, as done or failed (a master that does not know
+ * "report"), carrying our next request when next (9.). The caller frees
+ * the text.
+ */
+static char *
+report_text(struct worker *w, const struct report *r, int next)
+{
+	int done = cJSON_GetObjectItemCaseSensitive(r->item, "result") != NULL;
+	cJSON *req = request(w, done ? WORK_OP_DONE : WORK_OP_FAILED), *f;
+	char *txt;
+
+	cJSON_ArrayForEach(f, r->item)
+		cJSON_AddItemToObject(req, f->string, cJSON_Duplicate(f, 1));
+	if (next) {
+		cJSON_AddBoolToObject(req, "next", 1);
+		cJSON_AddNumberToObject(req, "wait", ASK_WAIT);
+	}
+	txt = json_print(req);
+	cJSON_Delete(req);
+	return txt;
 }
 
 /* A failed attempt's report carries the last lines of its stderr, if it wrote any. */
 static void
 report_failed(struct worker *w, const char *id, long attempt, const char *why, const char *tail)
 {
-	cJSON *req = request(w, WORK_OP_FAILED);
+	cJSON *it = report_item(id, attempt);
 
-	cJSON_AddStringToObject(req, "id", id);
-	cJSON_AddNumberToObject(req, "attempt", (double)attempt);
-	cJSON_AddStringToObject(req, "why", why);
+	cJSON_AddStringToObject(it, "why", why);
 	if (tail != NULL && *tail != '\0')
-		cJSON_AddStringToObject(req, "stderr", tail);
+		cJSON_AddStringToObject(it, "stderr", tail);
 	log_debug("job %s attempt %ld failed: %s", id, attempt, why);
-	queue_report(w, id, attempt, req);
+	queue_report(w, id, attempt, it, item_len(it));
 }
 
 static void
 report_done(struct worker *w, const char *id, long attempt, const unsigned char *res, size_t rlen,
     msec_t took)
 {
-	cJSON *req = request(w, WORK_OP_DONE);
-	char *b64 = b64_encode(res, rlen), *txt;
+	cJSON *it = report_item(id, attempt);
+	char *b64 = b64_encode(res, rlen);
 	char why[128];
 	size_t len;
 
-	cJSON_AddStringToObject(req, "id", id);
-	cJSON_AddNumberToObject(req, "attempt", (double)attempt);
-	cJSON_AddStringToObject(req, "result", b64);
+	cJSON_AddStringToObject(it, "result", b64);
 	free(b64);
-	txt = json_print(req);
-	len = strlen(txt);
-	cJSON_free(txt);
-	if (len > PROXY_MAX) {
-		cJSON_Delete(req);
+	/* alone as a done, with the op, the worker and next: about 200 bytes more */
+	len = item_len(it);
+	if (len + 256 > PROXY_MAX) {
+		cJSON_Delete(it);
 		snprintf(why, sizeof(why), "result of %zu bytes too large for the master's proxy "
 		    "(%zu bytes as base64, at most %d)", rlen, len, PROXY_MAX);
 		report_failed(w, id, attempt, why, NULL);
@@ -258,7 +310,7 @@ report_done(struct worker *w, const char *id, long attempt, const unsigned char 
 	}
 	log_debug("job %s attempt %ld done in %lldms (%zu bytes)", id, attempt,
 	    (long long)took, rlen);
-	queue_report(w, id, attempt, req);
+	queue_report(w, id, attempt, it, len);
 }
 
 /* 6. The moving average of how long jobs take, which decides prefetching. */
@@ -642,17 +694,23 @@ heard(struct worker *w, msec_t now)
 static void
 chan_idle(struct chan *c)
 {
-	if (c->rep != NULL)
-		c->rep->out = 0;
-	c->rep = NULL;
+	int i;
+
+	for (i = 0; i < c->nreps; i++)
+		c->reps[i]->out = 0;
+	c->nreps = 0;
 	c->busy = 0;
-	c->next = 0;
+	c->asked = 0;
+	c->several = 0;
 }
 
+/* Sends txt on c; the reports it carries (reps, n) are out until it is answered. */
 static void
-chan_send(struct worker *w, struct chan *c, enum chan_kind kind, struct report *rep, const char *txt,
-    msec_t now)
+chan_send(struct worker *w, struct chan *c, enum chan_kind kind, struct report **reps, int n,
+    const char *txt, msec_t now)
 {
+	int i;
+
 	if (c->s < 0 && chan_open(w, c) < 0) {
 		outage(w, c, "cannot open a socket", now);
 		return;
@@ -664,10 +722,12 @@ chan_send(struct worker *w, struct chan *c, enum chan_kind kind, struct report *
 	}
 	c->busy = 1;
 	c->kind = kind;
-	c->rep = rep;
 	c->sent = now;
-	if (rep != NULL)
-		rep->out = 1;
+	for (i = 0; i < n; i++) {
+		c->reps[i] = reps[i];
+		reps[i]->out = 1;
+	}
+	c->nreps = n;
 }
 
 static int
@@ -676,8 +736,8 @@ asks_out(struct worker *w)
 	int i, n = 0;
 
 	for (i = 0; i < w->nch; i++)
-		if (w->ch[i].busy && (w->ch[i].kind == CH_ASK || w->ch[i].next))
-			n++;
+		if (w->ch[i].busy)
+			n += w->ch[i].asked;
 	return n;
 }
 
@@ -742,8 +802,9 @@ asks_wanted(struct worker *w, msec_t now)
 	return want < w->nch - 2 ? want : w->nch - 2;
 }
 
+/* A message without reports; a request for work (CH_ASK) asks for max jobs (10.; 0: one, no "max"). */
 static void
-send_op(struct worker *w, struct chan *c, enum chan_kind kind, const char *op, msec_t now)
+send_op(struct worker *w, struct chan *c, enum chan_kind kind, const char *op, int max, msec_t now)
 {
 	cJSON *req = request(w, op);
 	char *txt;
@@ -751,11 +812,82 @@ send_op(struct worker *w, struct chan *c, enum chan_kind kind, const char *op, m
 	if (kind == CH_ASK) {
 		cJSON_AddNumberToObject(req, "slots", free_slots(w, now));
 		cJSON_AddNumberToObject(req, "wait", ASK_WAIT);
+		if (max > 0)
+			cJSON_AddNumberToObject(req, "max", max);
 	}
 	txt = json_print(req);
-	chan_send(w, c, kind, NULL, txt, now);
+	chan_send(w, c, kind, NULL, 0, txt, now);
 	cJSON_free(txt);
 	cJSON_Delete(req);
+	if (c->busy && kind == CH_ASK) {
+		c->asked = max > 0 ? max : 1;
+		c->several = max > 0;
+	}
+}
+
+/*
+ * 10. The reports not yet out, as many as fit one "report" (REPORT_MAX,
+ * and the proxy's bound), carrying our request for next jobs (9.) when
+ * next > 0. Returns the jobs it asks for (0 if it could not be sent).
+ */
+static int
+send_reports(struct worker *w, struct chan *c, int next, msec_t now)
+{
+	struct report *r, *reps[REPORT_MAX];
+	cJSON *req = request(w, WORK_OP_REPORT), *a = cJSON_AddArrayToObject(req, "reports");
+	size_t len = 256;
+	char *txt;
+	int n = 0;
+
+	for (r = w->reports; r != NULL && n < REPORT_MAX; r = r->next) {
+		if (r->out)
+			continue;
+		if (n > 0 && len + r->len + 1 > PROXY_MAX)
+			break;
+		len += r->len + 1;
+		reps[n++] = r;
+		/* a reference: the report keeps its item for a resend */
+		cJSON_AddItemReferenceToArray(a, r->item);
+	}
+	if (next > 0) {
+		cJSON_AddNumberToObject(req, "next", next);
+		cJSON_AddNumberToObject(req, "wait", ASK_WAIT);
+	}
+	txt = json_print(req);
+	if (n > 1 || next > 1)
+		log_debug("%d result%s in one report, asking for %d job%s", n, n == 1 ? "" : "s",
+		    next, next == 1 ? "" : "s");
+	chan_send(w, c, CH_BATCH, reps, n, txt, now);
+	cJSON_free(txt);
+	cJSON_Delete(req);
+	if (!c->busy)
+		return 0;
+	c->asked = next;
+	c->several = next > 0;
+	return next;
+}
+
+/*
+ * 10. The jobs to ask for in one message: those wanted, but no more than
+ * the free slots not yet asked for (one when none is: a prefetch, 6.), so
+ * that jobs asked for together start together; a batch of prefetches
+ * would hold jobs here that idle slots of other workers could run. One
+ * from an old master.
+ */
+static int
+to_ask(struct worker *w, int want, int asking, msec_t now)
+{
+	int k = want - asking, free = free_slots(w, now) - w->nqueued - asking;
+
+	if (k <= 0)
+		return 0;
+	if (w->batch_old)
+		return 1;
+	if (free < 1)
+		free = 1;
+	if (k > free)
+		k = free;
+	return k < BATCH_MAX ? k : BATCH_MAX;
 }
 
 /* 8. Stopping: unregister once the reports are out and the requests for work answered. */
@@ -785,25 +917,35 @@ chans_dispatch(struct worker *w, msec_t now)
 			continue;
 		for (r = w->reports; r != NULL && r->out; r = r->next)
 			;
-		if (r != NULL && !w->next_old && want > asking) {
+		if (r != NULL && !w->report_old) {
+			/* 10. every report ready in one message, asking for the jobs wanted (9.) */
+			asking += send_reports(w, c, to_ask(w, want, asking, now), now);
+		} else if (r != NULL && !w->next_old && want > asking) {
 			/* 9. the report asks for the next job too */
-			chan_send(w, c, CH_REPORT, r, r->txt_next, now);
+			char *txt = report_text(w, r, 1);
+
+			chan_send(w, c, CH_REPORT, &r, 1, txt, now);
+			cJSON_free(txt);
 			if (c->busy) {
-				c->next = 1;
+				c->asked = 1;
 				asking++;
 			}
 		} else if (r != NULL) {
-			chan_send(w, c, CH_REPORT, r, r->txt, now);
+			char *txt = report_text(w, r, 0);
+
+			chan_send(w, c, CH_REPORT, &r, 1, txt, now);
+			cJSON_free(txt);
 		} else if (unregister_due(w, now)) {
-			send_op(w, c, CH_UNREGISTER, WORK_OP_UNREGISTER, now);
+			send_op(w, c, CH_UNREGISTER, WORK_OP_UNREGISTER, 0, now);
 			if (c->busy)
 				w->unregistered = 1;
 		} else if (want > asking) {
-			send_op(w, c, CH_ASK, WORK_OP_REQUEST, now);
+			send_op(w, c, CH_ASK, WORK_OP_REQUEST, w->batch_old ? 0 :
+			    to_ask(w, want, asking, now), now);
 			if (c->busy)
-				asking++;
+				asking += c->asked;
 		} else if (!w->stopping && !any_busy && now - w->last_heard >= KEEPALIVE) {
-			send_op(w, c, CH_REGISTER, WORK_OP_REGISTER, now);
+			send_op(w, c, CH_REGISTER, WORK_OP_REGISTER, 0, now);
 		} else
 			continue;
 		any_busy |= c->busy;
@@ -865,7 +1007,7 @@ report_next_answered(struct worker *w, struct chan *c, const cJSON *rsp, msec_t 
 		w->next_jobs++;
 		ask_took(w, now - c->sent);
 		log_debug("job %s came with the answer to the report on job %s (%lu so)",
-		    json_str(job, "id") ? json_str(job, "id") : "?", c->rep->id, w->next_jobs);
+		    json_str(job, "id") ? json_str(job, "id") : "?", c->reps[0]->id, w->next_jobs);
 		take_job(w, job, now);
 		break;
 	case 0:
@@ -878,12 +1020,90 @@ report_next_answered(struct worker *w, struct chan *c, const cJSON *rsp, msec_t 
 	}
 }
 
+/*
+ * 10. The jobs of an answer to an ask for several (a request's "max", a
+ * report's "next"), all taken at once; an answer without "jobs" is an old
+ * master's, which gives one job a request: from then on we ask for one.
+ */
+static int
+jobs_answered(struct worker *w, struct chan *c, const cJSON *rsp, struct report *rep, msec_t now)
+{
+	const cJSON *jobs, *job;
+	int n = answer_jobs(rsp, &jobs);
+
+	if (n < 0) {
+		if (!w->batch_old)
+			log_info("the master does not answer \"max\": asking for one job a request");
+		w->batch_old = 1;
+		job = cJSON_GetObjectItemCaseSensitive(rsp, "job");
+		if (cJSON_IsObject(job))
+			take_job(w, job, now);
+		return -1;
+	}
+	if (n == 0)
+		return 0;
+	ask_took(w, now - c->sent);
+	log_debug("%d job%s came in one answer (asked for %d)", n, n == 1 ? "" : "s", c->asked);
+	cJSON_ArrayForEach(job, jobs) {
+		if (rep != NULL) {
+			w->next_jobs++;
+			log_debug("job %s came with the answer to the report on job %s (%lu so)",
+			    json_str(job, "id") ? json_str(job, "id") : "?", rep->id, w->next_jobs);
+		}
+		take_job(w, job, now);
+	}
+	return n;
+}
+
+/*
+ * 10. The answer to a "report" of several results: each one taken (or
+ * refused, said in "refused": dropped as a refused done is, 4.), and our
+ * next jobs. A master that does not know the op refuses it (code 2): the
+ * reports go one by one from then on. Other refusals (code 1: not
+ * replicated in time) leave them to be sent again.
+ */
+static void
+batch_answered(struct worker *w, struct chan *c, int ok, const cJSON *rsp, msec_t now)
+{
+	struct report *reps[REPORT_MAX];
+	const char *err = json_str(rsp, "error");
+	const cJSON *ref, *e;
+	int i, n = c->nreps, asked = c->asked;
+	long code = 0;
+
+	memcpy(reps, c->reps, (size_t)n * sizeof(*reps));
+	if (!ok) {
+		(void)json_int(rsp, "code", 1, 2, &code);
+		chan_idle(c);
+		if (code == 2) {
+			log_info("the master does not take several results in a report (%s): "
+			    "reporting one by one", err ? err : "refused");
+			w->report_old = 1;
+		} else {
+			log_warnx("the master refused our report of %d result%s: %s; sending it again",
+			    n, n == 1 ? "" : "s", err ? err : "refused");
+			back_off(w, c, now);
+		}
+		return;
+	}
+	ref = cJSON_GetObjectItemCaseSensitive(rsp, "refused");
+	cJSON_ArrayForEach(e, ref)
+		log_warnx("job %s: the master refused our report: %s: dropped",
+		    json_str(e, "id") ? json_str(e, "id") : "?",
+		    json_str(e, "error") ? json_str(e, "error") : "refused");
+	if (asked > 0)
+		jobs_answered(w, c, rsp, reps[0], now);
+	chan_idle(c);
+	for (i = 0; i < n; i++)
+		drop_report(w, reps[i]);
+}
+
 static void
 answered(struct worker *w, struct chan *c, cJSON *rsp, msec_t now)
 {
 	const char *err = json_str(rsp, "error");
 	const cJSON *job;
-	struct report *rep = c->rep;
+	struct report *rep = c->nreps > 0 ? c->reps[0] : NULL;
 	long code = 0;
 	int ok, proxy = 0;
 
@@ -900,6 +1120,12 @@ answered(struct worker *w, struct chan *c, cJSON *rsp, msec_t now)
 	if (c->kind == CH_UNREGISTER) {
 		chan_idle(c);
 		unregister_answered(w, ok, rsp);
+		return;
+	}
+	if (c->kind == CH_BATCH) {
+		if (ok)
+			w->refused = 0;
+		batch_answered(w, c, ok, rsp, now);
 		return;
 	}
 	if (!ok) {
@@ -924,12 +1150,20 @@ answered(struct worker *w, struct chan *c, cJSON *rsp, msec_t now)
 	w->refused = 0;
 	switch (c->kind) {
 	case CH_REPORT:
-		if (c->next)
+		if (c->asked > 0)
 			report_next_answered(w, c, rsp, now);
 		chan_idle(c);
 		drop_report(w, rep);
 		break;
 	case CH_ASK:
+		if (c->several) {
+			int n = jobs_answered(w, c, rsp, NULL, now);
+
+			chan_idle(c);
+			if (n == 0 && now - c->sent < EMPTY_GAP)
+				c->not_before = c->sent + EMPTY_GAP;
+			break;
+		}
 		chan_idle(c);
 		job = cJSON_GetObjectItemCaseSensitive(rsp, "job");
 		if (cJSON_IsObject(job)) {
@@ -939,6 +1173,7 @@ answered(struct worker *w, struct chan *c, cJSON *rsp, msec_t now)
 		else if (now - c->sent < EMPTY_GAP)
 			c->not_before = c->sent + EMPTY_GAP;	/* a master that does not hold requests */
 		break;
+	case CH_BATCH:		/* batch_answered */
 	case CH_REGISTER:
 	case CH_UNREGISTER:
 		chan_idle(c);
@@ -1024,6 +1259,8 @@ setup(struct worker *w, int argc, char **argv)
 		w->no_prefetch = 1;	/* for bench/: no request for a busy slot */
 	if (getenv("AKC_WORKER_NEXT") != NULL && strcmp(getenv("AKC_WORKER_NEXT"), "0") == 0)
 		w->next_old = 1;	/* for bench/: reports without "next" */
+	if (getenv("AKC_WORKER_BATCH") != NULL && strcmp(getenv("AKC_WORKER_BATCH"), "0") == 0)
+		w->batch_old = w->report_old = 1;	/* for bench/: one job, one result a message */
 	if (getenv("AKC_WORKER_SHELL") != NULL && strcmp(getenv("AKC_WORKER_SHELL"), "1") == 0)
 		spawn_use_shell(1);	/* for bench/: /bin/sh -c even for a plain command */
 }

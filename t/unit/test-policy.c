@@ -443,6 +443,159 @@ prefetched_jobs_of_a_lost_worker(void)
 	stop();
 }
 
+/* A batch of results for policy_reports: done (why NULL) or failed (why). */
+static void
+preport(struct preport *r, const char *id, long attempt, const char *why)
+{
+	memset(r, 0, sizeof(*r));
+	r->id = id;
+	r->attempt = attempt;
+	r->success = why == NULL;
+	r->rkey = why == NULL ? "result" : NULL;
+	r->result = why == NULL ? "x" : NULL;
+	r->why = why;
+}
+
+/* The ids of jobs[0 .. n), space separated, into buf. */
+static const char *
+ids_of(struct job **jobs, int n, char *buf, size_t len)
+{
+	int i;
+
+	buf[0] = '\0';
+	for (i = 0; i < n; i++)
+		snprintf(buf + strlen(buf), len - strlen(buf), "%s%s", i ? " " : "", jobs[i]->id);
+	return buf;
+}
+
+/*
+ * Batches: a request for k jobs starts up to k, in the usual order, all on
+ * that worker (one commit for the shell); fewer when fewer are ready. A
+ * worker lost while holding its batch has every job of it retried; a
+ * stopping one too. A cancel of one job of a batch ends that one alone.
+ */
+static void
+batch_requests(void)
+{
+	struct job *jobs[8];
+	char buf[256], err[256];
+	cJSON *ids;
+	int i;
+
+	start(NULL);
+	for (i = 0; i < 6; i++) {
+		snprintf(buf, sizeof(buf), "b%d", i);
+		submit(buf, "eA==", 1024, 0, 0, 0);
+	}
+	submit("urgent", "eA==", 1, 0, 0, 0);
+	evlog[0] = '\0';
+	policy_seen(&P, "w1", 11000);
+	CHECK_INT(policy_next_batch(&P, "w1", 11000, jobs, 4), 4);
+	CHECK_STR(ids_of(jobs, 4, buf, sizeof(buf)), "urgent b0 b1 b2");
+	CHECK_STR(evlog, "started started started started");
+	for (i = 0; i < 4; i++) {
+		CHECK_INT(jobs[i]->status, JOB_RUNNING);
+		CHECK_STR(jobs[i]->worker, "w1");
+		CHECK_INT(jobs[i]->started, 11000);
+	}
+	CHECK_INT(W.nrunning, 4);
+	/* one of the batch cancelled: that one ends, w1 is told of it alone */
+	CHECK_INT(policy_cancel(&P, "b1", 11050, err, sizeof(err)), 0);
+	CHECK_INT(work_find(&W, "b1")->status, JOB_CANCELLED);
+	CHECK_INT(work_find(&W, "b0")->status, JOB_RUNNING);
+	CHECK_INT(work_find(&W, "b2")->status, JOB_RUNNING);
+	ids = policy_kills(&P, "w1");
+	CHECK(ids != NULL && cJSON_GetArraySize(ids) == 1 &&
+	    strcmp(cJSON_GetArrayItem(ids, 0)->valuestring, "b1") == 0);
+	cJSON_Delete(ids);
+	/* a later report on the cancelled one is stale */
+	CHECK_INT(policy_report(&P, "w1", "b1", 1, 1, "result", "x", NULL, NULL, 11060, err,
+	    sizeof(err)), 1);
+	/* fewer ready than asked: what there is */
+	CHECK_INT(policy_next_batch(&P, "w2", 11100, jobs, 8), 3);
+	CHECK_STR(ids_of(jobs, 3, buf, sizeof(buf)), "b3 b4 b5");
+	CHECK_INT(policy_next_batch(&P, "w2", 11100, jobs, 8), 0);
+	/* w1 killed holding urgent, b0, b2: dropped after worker_gone, all three retried */
+	policy_seen(&P, "w2", 14000);
+	policy_tick(&P, 15000, 12000);
+	CHECK_INT(P.nwks, 1);
+	CHECK_INT(work_find(&W, "urgent")->status, JOB_PENDING);
+	CHECK_INT(work_find(&W, "b0")->status, JOB_PENDING);
+	CHECK_INT(work_find(&W, "b2")->status, JOB_PENDING);
+	CHECK_INT(W.nrunning, 3);			/* w2's */
+	CHECK_INT(policy_next_batch(&P, "w3", 12100, jobs, 4), 3);
+	CHECK_STR(ids_of(jobs, 3, buf, sizeof(buf)), "urgent b2 b0");	/* in the order dropped */
+	CHECK_INT(jobs[0]->attempts, 2);
+	/* w2 stops holding its batch: every job of it retried at once */
+	CHECK_INT(policy_unregister(&P, "w2", 12200), 3);
+	CHECK_INT(W.npending, 3);
+	CHECK_INT(policy_next_batch(&P, "w3", 12300, jobs, 4), 3);
+	CHECK_STR(ids_of(jobs, 3, buf, sizeof(buf)), "b5 b4 b3");
+	stop();
+}
+
+/*
+ * A report of several results: each taken on its own (a stale or unknown
+ * one refuses itself alone, the others commit), then the jobs it asks for
+ * are started whatever became of the results.
+ */
+static void
+batch_reports(void)
+{
+	struct job *jobs[8];
+	struct preport r[5];
+	char buf[256];
+	int n;
+
+	start(NULL);
+	submit("a", "eA==", 1024, 0, 0, 0);
+	submit("b", "eA==", 1024, 0, 0, 0);
+	submit("c", "eA==", 1024, 0, 0, 0);
+	submit("d", "eA==", 1024, 0, 0, 0);
+	submit("e", "eA==", 1024, 0, 0, 0);
+	submit("f", "eA==", 1024, 0, 0, 0);
+	CHECK_INT(policy_next_batch(&P, "w1", 100, jobs, 3), 3);	/* a b c */
+	evlog[0] = '\0';
+	/* a done, b failed (attempt 1 of 2: again), c reported with a wrong attempt, x unknown */
+	preport(&r[0], "a", 1, NULL);
+	preport(&r[1], "b", 1, "exit status 2");
+	preport(&r[2], "c", 2, NULL);
+	preport(&r[3], "x", 1, NULL);
+	preport(&r[4], "c", 1, NULL);
+	r[4].rc = 2;				/* refused by the shell (bad base64): skipped */
+	snprintf(r[4].err, sizeof(r[4].err), "result is not base64");
+	CHECK_INT(policy_reports(&P, "w1", r, 5, 200, jobs, 2, &n), 2);
+	CHECK_INT(r[0].rc, 0);
+	CHECK_INT(r[1].rc, 0);
+	CHECK_INT(r[2].rc, 1);
+	CHECK_STR(r[2].err, "job c: attempt 2 by w1 is not the running one");
+	CHECK_INT(r[3].rc, 1);
+	CHECK_INT(r[4].rc, 2);
+	CHECK_STR(r[4].err, "result is not base64");
+	CHECK_INT(work_find(&W, "a")->status, JOB_DONE);
+	CHECK_INT(work_find(&W, "b")->status, JOB_PENDING);
+	CHECK_INT(work_find(&W, "c")->status, JOB_RUNNING);	/* still w1's attempt 1 */
+	/* two jobs asked for: d and e (b went back behind them) */
+	CHECK_INT(n, 2);
+	CHECK_STR(ids_of(jobs, n, buf, sizeof(buf)), "d e");
+	CHECK_STR(evlog, "completed attempt-failed started started");
+	/* a report whose results are all refused still starts what it asks for */
+	evlog[0] = '\0';
+	preport(&r[0], "zz", 1, NULL);
+	CHECK_INT(policy_reports(&P, "w1", r, 1, 300, jobs, 4, &n), 0);
+	CHECK_INT(n, 2);
+	CHECK_STR(ids_of(jobs, n, buf, sizeof(buf)), "f b");
+	/* a repeated batch (its answer lost) is ok again; no next: nothing started */
+	preport(&r[0], "c", 1, NULL);
+	preport(&r[1], "d", 1, NULL);
+	CHECK_INT(policy_reports(&P, "w1", r, 2, 400, jobs, 0, &n), 2);
+	CHECK_INT(n, 0);
+	CHECK_INT(policy_reports(&P, "w1", r, 2, 500, jobs, 0, &n), 2);
+	CHECK_INT(W.ndone, 3);
+	CHECK_STR(evlog, "started started completed completed");
+	stop();
+}
+
 /* request_parse's answer to text: the refusal's code (0: taken), *bad and the message. */
 static int
 parse(const char *text, int *bad, char *err, size_t errlen)
@@ -535,6 +688,59 @@ next_field(void)
 	CHECK_STR(err, "failed: \"next\" must be true or false");
 }
 
+static const char report_text[] = "{\"op\":\"report\",\"worker\":\"w\",\"next\":3,\"wait\":9000,"
+	    "\"reports\":[{\"id\":\"a\",\"attempt\":1,\"result\":\"eA==\"},"
+	    "{\"id\":\"b\",\"attempt\":2,\"why\":\"exit status 1\",\"stderr\":\"e\\n\"},"
+	    "{\"id\":\"c\"},{\"id\":\"d\",\"attempt\":1,\"result\":\"eA==\",\"why\":\"x\"},7]}";
+
+/* "max" of a request, and a report of several results: their checks in request.c. */
+static void
+batch_fields(void)
+{
+	char err[256];
+	cJSON *req;
+	struct request r;
+	struct report_item it;
+	int bad;
+
+	CHECK_INT(parse("{\"op\":\"request\",\"worker\":\"w\",\"max\":4}", &bad, err,
+	    sizeof(err)), 0);
+	CHECK_INT(parse("{\"op\":\"request\",\"worker\":\"w\",\"max\":0}", &bad, err,
+	    sizeof(err)), 2);
+	CHECK_STR(err, "request: \"max\" must be a number 1-256");
+	CHECK_INT(parse("{\"op\":\"request\",\"worker\":\"w\",\"max\":\"4\"}", &bad, err,
+	    sizeof(err)), 2);
+	CHECK_INT(parse("{\"op\":\"report\",\"worker\":\"w\"}", &bad, err, sizeof(err)), 2);
+	CHECK_STR(err, "report: \"reports\" must be an array of 1-256 results");
+	CHECK_INT(parse("{\"op\":\"report\",\"worker\":\"w\",\"reports\":[]}", &bad, err,
+	    sizeof(err)), 2);
+	CHECK_INT(parse("{\"op\":\"report\",\"reports\":[{}]}", &bad, err, sizeof(err)), 2);
+	CHECK_STR(err, "report needs a worker id");
+	CHECK_INT(parse("{\"op\":\"report\",\"worker\":\"w\",\"reports\":[{}],\"next\":true}",
+	    &bad, err, sizeof(err)), 2);
+	CHECK_STR(err, "report: \"next\" must be a number 0-256");
+	req = json_parse(report_text, sizeof(report_text) - 1);
+	CHECK(req != NULL);
+	CHECK_INT(request_parse(req, &r, &bad, err, sizeof(err)), 0);
+	CHECK_INT(r.op, OP_REPORT);
+	CHECK_INT(r.batch, 3);
+	CHECK_INT(r.wait, REQ_WAIT_MAX);
+	CHECK_INT(cJSON_GetArraySize(r.reports), 5);
+	CHECK_INT(request_report_item(cJSON_GetArrayItem(r.reports, 0), &it, err, sizeof(err)), 0);
+	CHECK(it.success && strcmp(it.id, "a") == 0 && it.attempt == 1 &&
+	    strcmp(it.result, "eA==") == 0);
+	CHECK_INT(request_report_item(cJSON_GetArrayItem(r.reports, 1), &it, err, sizeof(err)), 0);
+	CHECK(!it.success && it.attempt == 2 && strcmp(it.why, "exit status 1") == 0 &&
+	    strcmp(it.errtail, "e\n") == 0);
+	CHECK_INT(request_report_item(cJSON_GetArrayItem(r.reports, 2), &it, err, sizeof(err)), 2);
+	CHECK_STR(err, "a report's result needs id and attempt");
+	CHECK_INT(request_report_item(cJSON_GetArrayItem(r.reports, 3), &it, err, sizeof(err)), 2);
+	CHECK_STR(err, "job d: a report's result has \"result\" (done) or \"why\" (failed), "
+	    "not both");
+	CHECK_INT(request_report_item(cJSON_GetArrayItem(r.reports, 4), &it, err, sizeof(err)), 2);
+	cJSON_Delete(req);
+}
+
 int
 main(void)
 {
@@ -551,5 +757,8 @@ main(void)
 	RUN(report_with_next);
 	RUN(prefetched_jobs_of_a_lost_worker);
 	RUN(next_field);
+	RUN(batch_requests);
+	RUN(batch_reports);
+	RUN(batch_fields);
 	return unit_done();
 }

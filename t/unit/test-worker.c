@@ -317,6 +317,32 @@ next_answers(void)
 	}
 }
 
+/* answer_jobs: the jobs of an ask for several; no "jobs" array: an old master. */
+static void
+jobs_answers(void)
+{
+	static const char *rsps[] = {
+		"{\"ok\":true,\"jobs\":[{\"id\":\"a\"},{\"id\":\"b\"}]}",
+		"{\"ok\":true,\"jobs\":[]}",
+		"{\"ok\":true,\"job\":{\"id\":\"a\"}}",
+		"{\"ok\":true,\"job\":null}",
+		"{\"ok\":true,\"jobs\":{\"id\":\"a\"}}",
+	};
+	static const int want[] = { 2, 0, -1, -1, -1 };
+	const cJSON *jobs;
+	size_t i;
+
+	for (i = 0; i < sizeof(rsps) / sizeof(rsps[0]); i++) {
+		cJSON *rsp = cJSON_Parse(rsps[i]);
+
+		CHECK_INT(answer_jobs(rsp, &jobs), want[i]);
+		CHECK(want[i] < 0 ? jobs == NULL : cJSON_IsArray(jobs));
+		if (want[i] == 2)
+			CHECK_STR(json_str(cJSON_GetArrayItem(jobs, 1), "id"), "b");
+		cJSON_Delete(rsp);
+	}
+}
+
 int
 main(void)
 {
@@ -327,6 +353,7 @@ main(void)
 	RUN(lines);
 	RUN(cancel_lists);
 	RUN(next_answers);
+	RUN(jobs_answers);
 	RUN(plain_commands);
 	return unit_done();
 }
