@@ -15,6 +15,7 @@
 # on every other node, then akc-down -> MemberRemoved everywhere) and LEAVES
 # nodes leaving (akc-leave -> MemberRemoved everywhere), each delay counted
 # per observing node: min / median / max (default DOWNS=3 LEAVES=3).
+# KEEP=1 keeps the nodes' directory (configs, logs) for a look afterwards.
 set -u
 cd "$(dirname "$0")/.."
 AKC_BIN=${AKC_BIN:-$PWD}
@@ -34,7 +35,7 @@ cleanup() {
 	local p
 	for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null; done
 	wait 2>/dev/null
-	rm -rf "$D"
+	if [ -n "${KEEP:-}" ]; then echo "logs kept in $D"; else rm -rf "$D"; fi
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM

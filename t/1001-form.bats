@@ -118,3 +118,54 @@ teardown() { akc_teardown; }
 	start_node n1
 	wait_until 20 all_up_everywhere 2 n1 n2
 }
+
+# remembered NODE: how many members NODE's memory file names
+remembered() { jq '.members | length' "$AKC_DIR/$1.state/memberd.cluster" 2>/dev/null; }
+
+# watch_writes MS: for MS milliseconds (or until n1 remembers 7), counts the
+# writes of n1's memory file (writes) and those less than 0.9 s after the one
+# before (gaps), from its mtime
+watch_writes() {
+	local end=$(( $(date +%s%N) + $1 * 1000000 )) mt
+	while (( $(date +%s%N) < end )); do
+		mt=$(stat -c %.3Y "$AKC_DIR/n1.state/memberd.cluster" | tr -d .)
+		if [ "$mt" != "$last" ]; then
+			(( mt - last < 900 )) && gaps=$((gaps + 1))
+			writes=$((writes + 1))
+			last=$mt
+		fi
+		[ "$(remembered n1)" = 7 ] && return
+		sleep 0.02
+	done
+}
+
+@test "the memory is written at most once a second in a burst of joins, and what was held back is written on a stop" {
+	start_cluster 3
+	wait_until 30 all_up_everywhere 3 n1 n2 n3
+	wait_until 10 eval '[ "$(remembered n1)" = 3 ]'
+	# a burst: four joins, one every 0.3 s or so; the writes that follow are spaced
+	local i last gaps=0 writes=0
+	for i in 4 5 6 7; do node_conf "n$i"; done
+	last=$(stat -c %.3Y "$AKC_DIR/n1.state/memberd.cluster" | tr -d .)
+	for i in 4 5 6 7; do
+		start_node "n$i"
+		watch_writes 300
+	done
+	watch_writes 10000
+	echo "# $writes writes seen, $gaps of them less than 0.9 s after the one before" >&3
+	[ "$(remembered n1)" = 7 ]
+	[ "$writes" -ge 2 ]
+	[ "$gaps" = 0 ]
+	# two members leave at once: n1 forgets them (they exited); stopped by
+	# a signal as soon as it sees them gone, it has written what it held back
+	wait_until 30 all_up_everywhere 7 n1 n2 n3 n4 n5 n6 n7
+	local lp
+	akc-leave -c "$(conf_of n6)" &
+	lp=$!
+	akc-leave -c "$(conf_of n7)"
+	wait "$lp"
+	wait_until 15 bash -c "[ \"\$(akc-members -c $(conf_of n1) --json | jq length)\" = 5 ]"
+	kill -TERM "$(pid_of n1 memberd)"
+	wait_until 10 eval '! kill -0 $(pid_of n1 memberd) 2>/dev/null'
+	[ "$(remembered n1)" = 5 ]
+}

@@ -53,6 +53,7 @@ struct leaderd {
 	int have_st;
 	unsigned long rounds, unchanged;	/* counted for the status answer */
 	unsigned long not_leader;	/* rounds memberd answered without the state: not leading */
+	unsigned long skipped;		/* notices that needed no round (a follower, no strategy) */
 	int settled;			/* nothing time-driven to decide until the state changes */
 	struct downing down;
 	msec_t shown_stable_after;	/* the stable-after last logged */
@@ -72,7 +73,7 @@ on_state(int fd, short ev, void *arg)
 	(void)ev;
 	while ((n = nn_recv(l->sub, &buf, NN_MSG, NN_DONTWAIT)) >= 0) {
 		cJSON *j = json_parse(buf, (size_t)n);
-		int shut = 0;
+		int shut = 0, leader = 1;
 		long code = EXIT_DAEMON_OK;
 
 		nn_freemsg(buf);
@@ -82,8 +83,18 @@ on_state(int fd, short ev, void *arg)
 			l->exit_code = (int)code;
 			l->done = 1;
 		}
+		/*
+		 * With no downing strategy a node decides nothing unless it
+		 * leads: a change that leaves it a follower needs no round (a
+		 * notice without "leader", from an older memberd, always does).
+		 */
+		if (j != NULL && l->cfg.strategy == DOWNING_NONE && !l->was_leader)
+			(void)json_bool(j, "leader", &leader);
+		if (leader)
+			l->dirty = 1;
+		else
+			l->skipped++;
 		cJSON_Delete(j);
-		l->dirty = 1;
 	}
 }
 
@@ -113,6 +124,7 @@ on_ctl(int fd, short ev, void *arg)
 		cJSON_AddNumberToObject(r, "rounds", (double)l->rounds);
 		cJSON_AddNumberToObject(r, "rounds_unchanged", (double)l->unchanged);
 		cJSON_AddNumberToObject(r, "rounds_not_leader", (double)l->not_leader);
+		cJSON_AddNumberToObject(r, "notices_skipped", (double)l->skipped);
 		if (l->slow_since != 0)
 			cJSON_AddNumberToObject(r, "memberd_silent_ms", (double)(clock_mono_ms() -
 			    l->slow_since));

@@ -102,13 +102,14 @@ memory_load(struct memberd *d)
 }
 
 /*
- * Writes the memory when it changed: at once after a quiet second, else a
- * second after the last write (or now, with force). In a join storm every
+ * Writes the memory when it changed: at once after MEMORY_SAVE_GAP without
+ * a write, else that long after the last one (or now, with force). In a join storm every
  * member that joins changes it, and a write is a new file, an fsync and a
  * rename: 100 nodes joining made 10,000 of them, ~15% of the memberds'
- * CPU, with the loop blocked in fsync. A crash loses at most the last
- * second's new members, which the next write after a restart takes back
- * from the cluster (memberd(8), FORMING).
+ * CPU, with the loop blocked in fsync. The price: a memberd killed within
+ * a second of a change restarts with the memory from before it, which
+ * may miss members that just joined (memberd(8), FORMING, says what that
+ * weakens).
  */
 #define MEMORY_SAVE_GAP	1000
 
@@ -245,6 +246,7 @@ publish_changes(struct memberd *d)
 {
 	cJSON *n;
 	char *txt;
+	int li;
 
 	if (d->node.state_seq == d->published_seq)
 		return;
@@ -254,6 +256,9 @@ publish_changes(struct memberd *d)
 	n = cJSON_CreateObject();
 	json_add_u64(n, "state_seq", d->node.state_seq);
 	cJSON_AddBoolToObject(n, "convergence", node_convergence(&d->node));
+	/* a leaderd with nothing to decide unless it leads skips the others */
+	li = mstate_leader_for(&d->node.st, NULL, d->node.self.uid);
+	cJSON_AddBoolToObject(n, "leader", li >= 0 && d->node.st.m[li].uid == d->node.self.uid);
 	cJSON_AddBoolToObject(n, "shutdown", d->node.phase == PHASE_SHUTDOWN);
 	cJSON_AddNumberToObject(n, "exit_code", d->node.exit_code);
 	txt = json_print(n);
