@@ -639,6 +639,14 @@ part_queue() {
 	    "$(head -c "$BYTES" /dev/zero | tr '\0' x)")
 	# the floor: any process start here
 	pt=$("$SUB" cpu "${SUBMIT_RUNS:-200}" /bin/true)
+	# one akc-submit --batch process: a payload per line, acks as they come
+	local bt0 bt1 bn
+	awk -v n="$SUBMITS" -v b="$BYTES" 'BEGIN { p = sprintf("%*s", b - 8, ""); gsub(/ /, "x", p);
+	    for (i = 0; i < n; i++) printf "%08d%s\n", i, p }' > "$TOP/q.batch.in"
+	bt0=$(date +%s.%N)
+	bn=$(akc-submit -c "$D/$via.conf" --batch < "$TOP/q.batch.in" 2> "$TOP/q.batch.err" | wc -l)
+	bt1=$(date +%s.%N)
+	awk -v n="$bn" -v a="$bt0" -v b="$bt1" 'BEGIN { printf "%d 0 %.6f\n", n, b - a }' > "$TOP/q.batch"
 	# end to end on a fresh cluster and beanstalkd: the throughput rows left
 	# thousands of jobs pending, which the workers would run first
 	cleanup
@@ -679,6 +687,8 @@ part_queue() {
 	qrow "  one akc-submit process per job (in a row)" "" \
 	    "$(awk '{ printf "%.0f", 1000 / $4 }' <<<"$ps")" \
 	    "$(ratio "$(awk '{ printf "%.0f", 1000 / $4 }' <<<"$ps")" "$(rate "$TOP/q.bs1")")"
+	qrow "  one akc-submit --batch process ($SUBMITS lines), another node" "" "$(rate "$TOP/q.batch")" \
+	    "$(ratio "$(rate "$TOP/q.batch")" "$(rate "$TOP/q.bs1")")"
 	qrow "durable submits/s, 16 submitters, via the master's node" "$(rate "$TOP/q.bs16")" \
 	    "$(rate "$TOP/q.akc16")" "$(ratio "$(rate "$TOP/q.akc16")" "$(rate "$TOP/q.bs16")")"
 	qrow "  via another node" "" "$(rate "$TOP/q.akcv16")" "$(ratio "$(rate "$TOP/q.akcv16")" "$(rate "$TOP/q.bs16")")"

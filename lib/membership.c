@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "intern.h"
 #include "json.h"
 #include "log.h"
 #include "membership.h"
@@ -126,7 +127,11 @@ address_compare(const char *a, const char *b)
 int
 member_compare(const struct member *a, const struct member *b)
 {
-	int c = address_compare(a->address, b->address);
+	int c = 0;
+
+	/* interned: the same address is the same pointer; NULL (none known) sorts as "" */
+	if (a->address != b->address)
+		c = address_compare(a->address ? a->address : "", b->address ? b->address : "");
 
 	if (c != 0)
 		return c;
@@ -493,6 +498,59 @@ mstate_reachable(const struct mstate *st, uint64_t subject)
 	return mstate_reach_status(st, subject) == RS_REACHABLE;
 }
 
+/* ---- members ---- */
+
+void
+member_set(struct member *m, const char *name, const char *address, const char *roles)
+{
+	const char *n = intern(name), *a = intern(address), *r = intern(roles);
+
+	member_clear(m);
+	m->name = n;
+	m->address = a;
+	m->roles = r;
+}
+
+void
+member_copy(struct member *dst, const struct member *src)
+{
+	const char *n = intern_ref(src->name), *a = intern_ref(src->address);
+	const char *r = intern_ref(src->roles);
+
+	member_clear(dst);
+	*dst = *src;
+	dst->name = n;
+	dst->address = a;
+	dst->roles = r;
+}
+
+void
+member_clear(struct member *m)
+{
+	intern_unref(m->name);
+	intern_unref(m->address);
+	intern_unref(m->roles);
+	m->name = m->address = m->roles = NULL;
+}
+
+/* The references of a copy made with = or memcpy. */
+static void
+member_take(struct member *m)
+{
+	(void)intern_ref(m->name);
+	(void)intern_ref(m->address);
+	(void)intern_ref(m->roles);
+}
+
+static void
+members_clear(struct member *m, int n)
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		member_clear(&m[i]);
+}
+
 /* ---- state ---- */
 
 void
@@ -504,6 +562,7 @@ mstate_init(struct mstate *st)
 void
 mstate_free(struct mstate *st)
 {
+	members_clear(st->m, st->n);
 	free(st->m);
 	vclock_free(&st->vc);
 	u64set_free(&st->seen);
@@ -515,6 +574,12 @@ mstate_free(struct mstate *st)
 void
 mstate_copy(struct mstate *d, const struct mstate *s)
 {
+	int i;
+
+	/* take the new references before giving the old: most are the same strings */
+	for (i = 0; i < s->n; i++)
+		member_take(&s->m[i]);
+	members_clear(d->m, d->n);
 	RESERVE(d->m, s->n, d->cap);
 	if (s->n > 0)
 		memcpy(d->m, s->m, (size_t)s->n * sizeof(*d->m));
@@ -596,6 +661,7 @@ mstate_add(struct mstate *st, const struct member *m)
 	for (i = st->n; i > 0 && member_compare(&st->m[i - 1], m) > 0; i--)
 		st->m[i] = st->m[i - 1];
 	st->m[i] = *m;
+	member_take(&st->m[i]);
 	st->n++;
 }
 
@@ -630,6 +696,7 @@ mstate_remove(struct mstate *st, uint64_t uid, int64_t now_wall)
 	int i = mstate_find(st, uid);
 
 	if (i >= 0) {
+		member_clear(&st->m[i]);
 		memmove(&st->m[i], &st->m[i + 1], (size_t)(st->n - i - 1) * sizeof(*st->m));
 		st->n--;
 	}
@@ -822,14 +889,19 @@ mstate_merge(struct mstate *out, const struct mstate *a, const struct mstate *b)
 			r.m[r.n++] = *highest_priority(ma, &b->m[j]);
 		else if (ma->status != MS_DOWN && ma->status != MS_EXITING)
 			r.m[r.n++] = *ma;
+		else
+			continue;
+		member_take(&r.m[r.n - 1]);
 	}
 	for (i = 0; i < b->n; i++) {
 		const struct member *mb = &b->m[i];
 
 		if (uid_lookup(&xt, mb->uid) >= 0 || uid_lookup(&xa, mb->uid) >= 0)
 			continue;
-		if (mb->status != MS_DOWN && mb->status != MS_EXITING)
+		if (mb->status != MS_DOWN && mb->status != MS_EXITING) {
 			r.m[r.n++] = *mb;
+			member_take(&r.m[r.n - 1]);
+		}
 	}
 	if (r.n > 1)
 		qsort(r.m, (size_t)r.n, sizeof(*r.m), member_sort_cmp);
@@ -996,19 +1068,18 @@ member_from_json(const cJSON *o, struct member *m)
 	const char *name = json_str(o, "node"), *addr = json_str(o, "address");
 	const cJSON *roles = cJSON_GetObjectItemCaseSensitive(o, "roles"), *r;
 	const cJSON *up = cJSON_GetObjectItemCaseSensitive(o, "up_number");
+	char rs[ROLES_MAX];
 	long n;
 	size_t used = 0;
 
 	memset(m, 0, sizeof(*m));
 	if (!cJSON_IsObject(o) || name == NULL || addr == NULL ||
-	    !valid_token(name, sizeof(m->name)) || !valid_token(addr, sizeof(m->address)) ||
+	    !valid_token(name, CONF_NAME_MAX) || !valid_token(addr, CONF_ADDR_MAX) ||
 	    strncmp(addr, "tcp://", 6) != 0 ||
 	    json_u64(o, "uid", &m->uid) < 0 || m->uid == 0 ||
 	    mstatus_parse(json_str(o, "status"), &m->status) < 0 ||
 	    m->status == MS_REMOVED || !cJSON_IsArray(roles))
 		return -1;
-	strcpy(m->name, name);
-	strcpy(m->address, addr);
 	if (cJSON_IsNull(up))
 		m->up_number = UPNUM_NONE;
 	else if (json_int(o, "up_number", 1, INT_MAX - 1, &n) == 0)
@@ -1021,13 +1092,15 @@ member_from_json(const cJSON *o, struct member *m)
 		if (!cJSON_IsString(r) || !valid_token(r->valuestring, CONF_ROLE_MAX))
 			return -1;
 		l = strlen(r->valuestring);
-		if (used + l + 2 > sizeof(m->roles))
+		if (used + l + 2 > sizeof(rs))
 			return -1;
 		if (used > 0)
-			m->roles[used++] = ',';
-		memcpy(m->roles + used, r->valuestring, l + 1);
+			rs[used++] = ',';
+		memcpy(rs + used, r->valuestring, l + 1);
 		used += l;
 	}
+	rs[used] = '\0';
+	member_set(m, name, addr, rs);
 	return 0;
 }
 
@@ -1184,6 +1257,7 @@ mstate_from_json(const cJSON *o, struct mstate *st)
 		if (member_from_json(e, &m) < 0)
 			goto bad;
 		mstate_add(st, &m);
+		member_clear(&m);
 	}
 	if (members_unique(st) < 0)
 		goto bad;
@@ -1548,14 +1622,15 @@ static int
 member_from_fields(const struct tok *f, struct member *m)
 {
 	const char *c;
+	char name[CONF_NAME_MAX], addr[CONF_ADDR_MAX], rs[ROLES_MAX];
 	uint64_t up;
 	size_t used = 0, i = 0;
 
 	memset(m, 0, sizeof(*m));
 	if (tok_u64(&f[0], &m->uid) < 0 || m->uid == 0 ||
-	    tok_token(&f[1], m->name, sizeof(m->name)) < 0 ||
-	    tok_token(&f[2], m->address, sizeof(m->address)) < 0 ||
-	    strncmp(m->address, "tcp://", 6) != 0 || f[3].l != 1 ||
+	    tok_token(&f[1], name, sizeof(name)) < 0 ||
+	    tok_token(&f[2], addr, sizeof(addr)) < 0 ||
+	    strncmp(addr, "tcp://", 6) != 0 || f[3].l != 1 ||
 	    (c = memchr(status_code, f[3].s[0], MS_REMOVED)) == NULL)
 		return -1;
 	m->status = (enum mstatus)(c - status_code);
@@ -1571,16 +1646,18 @@ member_from_fields(const struct tok *f, struct member *m)
 		struct tok r = { f[4].s + i, e ? (size_t)(e - f[4].s) - i : f[4].l - i };
 		char role[CONF_ROLE_MAX];
 
-		if (tok_token(&r, role, sizeof(role)) < 0 || used + r.l + 2 > sizeof(m->roles))
+		if (tok_token(&r, role, sizeof(role)) < 0 || used + r.l + 2 > sizeof(rs))
 			return -1;
 		if (used > 0)
-			m->roles[used++] = ',';
-		memcpy(m->roles + used, role, r.l + 1);
+			rs[used++] = ',';
+		memcpy(rs + used, role, r.l + 1);
 		used += r.l;
 		i += r.l + 1;
 		if (e != NULL && i == f[4].l)
 			return -1;	/* a trailing comma */
 	}
+	rs[used] = '\0';
+	member_set(m, name, addr, rs);
 	return 0;
 }
 

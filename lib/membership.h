@@ -33,11 +33,19 @@ enum rstatus {
 #define UPNUM_NONE	INT_MAX
 #define ROLES_MAX	512
 
+/*
+ * name, address and roles are interned strings (intern.h): each member
+ * holds one reference to each, taken by member_set/member_copy/mstate_add
+ * and given back by member_clear/mstate_free/mstate_remove. A plain struct
+ * copy shares them without a reference: fine to read while the original
+ * lives, never to keep. Their limits are CONF_NAME_MAX, CONF_ADDR_MAX and
+ * ROLES_MAX bytes with the NUL, checked where they are read from a message.
+ */
 struct member {
 	uint64_t uid;
-	char name[CONF_NAME_MAX];
-	char address[CONF_ADDR_MAX];
-	char roles[ROLES_MAX];		/* comma-separated, no blanks */
+	const char *name;
+	const char *address;
+	const char *roles;		/* comma-separated, no blanks; "" for none */
 	enum mstatus status;
 	int up_number;			/* UPNUM_NONE until Up */
 };
@@ -92,6 +100,12 @@ struct mstate {
 	struct tomb *t;
 	int nt, tcap;
 };
+
+/* members: the references to the strings (fields NULL: none held) */
+void member_set(struct member *, const char *name, const char *address, const char *roles);
+/* dst's strings are given back, src's taken: dst keeps its own references. */
+void member_copy(struct member *dst, const struct member *src);
+void member_clear(struct member *);
 
 /* statuses */
 const char *mstatus_name(enum mstatus);

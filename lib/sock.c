@@ -19,6 +19,7 @@
 #include "log.h"
 #include "proto.h"
 #include "sock.h"
+#include "sps.h"
 
 static int
 setup(int s, int rcvmax, int reconnect_max_ms)
@@ -76,13 +77,10 @@ tool_socket(const char *name)
  * be given to the group.
  */
 static int
-bind_ipc(int s, const char *addr)
+share_ipc(int r, const char *path)
 {
-	const char *path = addr + 6, *slash = strrchr(path, '/');
-	mode_t old = umask(0177);
-	int r = nn_bind(s, addr);
+	const char *slash = strrchr(path, '/');
 
-	umask(old);
 	if (r < 0 || !ipc_shared || !tool_socket(slash != NULL ? slash + 1 : path))
 		return r;
 	if (chown(path, (uid_t)-1, ipc_gid) < 0 || chmod(path, 0660) < 0) {
@@ -90,6 +88,51 @@ bind_ipc(int s, const char *addr)
 		return -2;
 	}
 	return r;
+}
+
+static int
+bind_ipc(int s, const char *addr)
+{
+	mode_t old = umask(0177);
+	int r = nn_bind(s, addr);
+
+	umask(old);
+	return share_ipc(r, addr + 6);
+}
+
+/*
+ * Raw REQ and REP sockets on ipc:// paths are lib/sps.c's (no nanomsg
+ * thread between the daemon and the wire), numbered from SOCK_NATIVE up;
+ * AKC_SOCK_NANOMSG=1 in the environment gives nanomsg's instead (the
+ * benchmarks compare the two).
+ */
+#define SOCK_NATIVE	(1 << 20)
+
+static int
+native(int type, const char *addr)
+{
+	const char *e = getenv("AKC_SOCK_NANOMSG");
+
+	return strncmp(addr, "ipc://", 6) == 0 && (e == NULL || strcmp(e, "1") != 0) &&
+	    (type == NN_REP || type == NN_REQ);
+}
+
+static int
+native_bind(const char *addr, int rcvmax)
+{
+	mode_t old = umask(0177);
+	int h = sps_bind_rep(addr + 6, (size_t)rcvmax), r;
+
+	umask(old);
+	if (h < 0) {
+		log_warn("cannot bind '%s'", addr);
+		return -1;
+	}
+	if ((r = share_ipc(h, addr + 6)) < 0) {
+		sps_close(h);
+		return -1;
+	}
+	return h + SOCK_NATIVE;
 }
 
 static int
@@ -125,6 +168,8 @@ sock_bind(int type, const char *addr, int rcvmax)
 int
 sock_bind_raw(int type, const char *addr, int rcvmax)
 {
+	if (type == NN_REP && native(type, addr))
+		return native_bind(addr, rcvmax);
 	return bind_domain(AF_SP_RAW, type, addr, rcvmax);
 }
 
@@ -154,6 +199,15 @@ sock_connect(int type, const char *addr, int rcvmax, int reconnect_max_ms)
 int
 sock_connect_raw(int type, const char *addr, int rcvmax, int reconnect_max_ms)
 {
+	int h;
+
+	if (type == NN_REQ && native(type, addr)) {
+		if ((h = sps_connect_req(addr + 6, (size_t)rcvmax, reconnect_max_ms)) < 0) {
+			log_warn("cannot connect to '%s'", addr);
+			return -1;
+		}
+		return h + SOCK_NATIVE;
+	}
 	return connect_domain(AF_SP_RAW, type, addr, rcvmax, reconnect_max_ms);
 }
 
@@ -162,6 +216,9 @@ sock_rcvfd(int s)
 {
 	int fd;
 	size_t sz = sizeof(fd);
+
+	if (s >= SOCK_NATIVE)
+		return sps_fd(s - SOCK_NATIVE);
 
 	if (nn_getsockopt(s, NN_SOL_SOCKET, NN_RCVFD, &fd, &sz) < 0)
 		fatalx("NN_RCVFD: %s", nn_strerror(nn_errno()));
@@ -174,6 +231,9 @@ sock_sndfd(int s)
 	int fd;
 	size_t sz = sizeof(fd);
 
+	if (s >= SOCK_NATIVE)
+		fatalx("sock_sndfd: not for a raw ipc socket");
+
 	if (nn_getsockopt(s, NN_SOL_SOCKET, NN_SNDFD, &fd, &sz) < 0)
 		fatalx("NN_SNDFD: %s", nn_strerror(nn_errno()));
 	return fd;
@@ -182,7 +242,11 @@ sock_sndfd(int s)
 ssize_t
 sock_recv(int s, void **buf)
 {
-	int n = nn_recv(s, buf, NN_MSG, NN_DONTWAIT);
+	int n;
+
+	if (s >= SOCK_NATIVE)
+		return -1;	/* raw only */
+	n = nn_recv(s, buf, NN_MSG, NN_DONTWAIT);
 
 	return n < 0 ? -1 : n;
 }
@@ -190,6 +254,8 @@ sock_recv(int s, void **buf)
 int
 sock_send(int s, const void *buf, size_t len)
 {
+	if (s >= SOCK_NATIVE)
+		return -1;	/* raw only */
 	return nn_send(s, buf, len, NN_DONTWAIT) < 0 ? -1 : 0;
 }
 
@@ -208,6 +274,8 @@ sock_recv_raw(int s, void **buf, unsigned char *hdr, size_t *hdrlen)
 	size_t cap = *hdrlen;
 	int n;
 
+	if (s >= SOCK_NATIVE)
+		return sps_recv(s - SOCK_NATIVE, buf, hdr, hdrlen);
 	for (;;) {
 		memset(&mh, 0, sizeof(mh));
 		iov.iov_base = buf;
@@ -252,6 +320,8 @@ sock_send_raw(int s, const unsigned char *hdr, size_t hdrlen, const void *buf, s
 
 	if (hdrlen > SOCK_HDR_MAX)
 		return -1;
+	if (s >= SOCK_NATIVE)
+		return sps_send(s - SOCK_NATIVE, hdr, hdrlen, buf, len);
 	memset(control, 0, sizeof(control));
 	c->cmsg_len = NN_CMSG_SPACE(sizeof(size_t) + hdrlen);
 	c->cmsg_level = PROTO_SP;
@@ -271,7 +341,9 @@ sock_send_raw(int s, const unsigned char *hdr, size_t hdrlen, const void *buf, s
 void
 sock_close(int s)
 {
-	if (s >= 0)
+	if (s >= SOCK_NATIVE)
+		sps_close(s - SOCK_NATIVE);
+	else if (s >= 0)
 		nn_close(s);
 }
 

@@ -73,3 +73,31 @@ singleton_cluster() {
 	[ "$(grep -c start "$WITNESS_LOG")" = 1 ]
 	witness_check "$WITNESS_LOG"
 }
+
+@test "a 2|2 tie under keep-majority: the side of the lowest address keeps the singleton" {
+	net_setup 4
+	singleton_cluster "[downing]=" strategy=keep-majority stable-after=2s
+	wait_until 30 all_up_everywhere 4 h1 h2 h3 h4
+	local old low high h
+	old=$(oldest_with h1 "")
+	wait_until 20 runs_on "$old"
+	# 10.211.X.1 (h1) is the lowest address: its side survives the tie
+	low="h1"
+	[ "$old" != h1 ] && low="h1 $old"
+	for h in h2 h3 h4; do
+		[ "$(echo "$low" | wc -w)" -lt 2 ] && [ "$h" != "$old" ] && { low="$low $h"; continue; }
+		case " $low " in *" $h "*) ;; *) high="$high $h" ;; esac
+	done
+	net_cut "$low" "$high"
+	for h in $high; do
+		exited_with "$h" 3
+	done
+	wait_until 30 all_up_everywhere 2 $low
+	# the guard's majority holds on the low side (2 of 4 with the lowest
+	# address, as the tie is decided): the singleton never stopped
+	wait_until 10 runs_on "$old"
+	cat "$WITNESS_LOG"
+	[ "$(grep -c start "$WITNESS_LOG")" = 1 ]
+	[ "$(grep -c stop "$WITNESS_LOG")" = 0 ]
+	witness_check "$WITNESS_LOG"
+}

@@ -291,17 +291,17 @@ on_join(struct node *n, const cJSON *msg, const struct from *f, msec_t now)
 	if (member_from_json(cJSON_GetObjectItemCaseSensitive(msg, "member"), &m) < 0 ||
 	    m.uid != f->uid || strcmp(m.address, f->address) != 0 || strcmp(m.name, f->name) != 0) {
 		n->dropped.malformed++;
-		return;
+		goto out;
 	}
 	if (n->phase != PHASE_MEMBER || n->self.status == MS_DOWN || n->self.status == MS_EXITING)
-		return;
+		goto out;
 	if (!take_nonce(n, msg, m.uid, now)) {
 		n->dropped.replayed++;	/* no ack of ours asked for this join */
-		return;
+		goto out;
 	}
 	if (mstate_is_tombstoned(&n->st, m.uid)) {
 		n->dropped.stale++;
-		return;
+		goto out;
 	}
 	if ((i = mstate_find(&n->st, m.uid)) < 0) {
 		/* a new incarnation of a known address: down the old one first */
@@ -314,13 +314,13 @@ on_join(struct node *n, const cJSON *msg, const struct from *f, msec_t now)
 				u64set_del(&n->st.seen, n->st.m[j].uid);
 				local_change(n, now);
 			}
-			return;
+			goto out;
 		}
 		if ((j = mstate_find_name(&n->st, m.name)) >= 0 && n->st.m[j].status != MS_DOWN) {
 			w = envelope(n, MSG_JOIN_REFUSED, m.uid);
 			cJSON_AddStringToObject(w, "reason", "a member with this name already exists");
 			send_to(n, m.address, w);
-			return;
+			goto out;
 		}
 		m.status = MS_JOINING;
 		m.up_number = UPNUM_NONE;
@@ -331,6 +331,8 @@ on_join(struct node *n, const cJSON *msg, const struct from *f, msec_t now)
 	w = envelope(n, MSG_WELCOME, m.uid);
 	cJSON_AddItemToObject(w, "state", mstate_to_wire(&n->st));
 	send_to(n, m.address, w);
+out:
+	member_clear(&m);	/* mstate_add took its own references */
 }
 
 void

@@ -29,6 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "intern.h"
 #include "json.h"
 #include "log.h"
 #include "node.h"
@@ -44,7 +45,9 @@ memo_search(const struct node *n, const char *address, int *at)
 
 	while (lo <= hi) {
 		mid = (lo + hi) / 2;
-		if ((c = strcmp(n->memo[mid].address, address)) == 0)
+		/* the view's addresses are the same interned strings: no strcmp to find them */
+		if ((c = n->memo[mid].address == address ? 0 :
+		    strcmp(n->memo[mid].address, address)) == 0)
 			return mid;
 		if (c < 0)
 			lo = mid + 1;
@@ -69,7 +72,7 @@ memo_add(struct node *n, const char *address, uint64_t uid)
 	n->nmemo++;
 	e = &n->memo[at];
 	memset(e, 0, sizeof(*e));
-	snprintf(e->address, sizeof(e->address), "%s", address);
+	e->address = intern(address);
 	e->uid = uid;
 	e->nack_at = -1;
 	return e;
@@ -136,6 +139,8 @@ node_memory_update(struct node *n)
 	for (i = k = 0; k < n->nmemo; k++)
 		if (n->memo[k].uid != 0)
 			n->memo[i++] = n->memo[k];
+		else
+			intern_unref(n->memo[k].address);
 	if (i != n->nmemo) {
 		n->nmemo = i;
 		changed = 1;
@@ -149,7 +154,7 @@ int
 node_majority(const struct node *n, int *have, int *of)
 {
 	char *in_sight;
-	int i, k;
+	int i, k, low, tie;
 
 	*have = 0;
 	*of = n->nmemo;
@@ -167,8 +172,18 @@ node_majority(const struct node *n, int *have, int *of)
 			(*have)++;
 		}
 	}
+	/*
+	 * An even split: the half that sees the lowest remembered address
+	 * has it, as keep-majority decides a tie (downing.c). Two disjoint
+	 * halves of one memory cannot both hold that member.
+	 */
+	low = -1;
+	for (k = 0; k < n->nmemo; k++)
+		if (low < 0 || address_compare(n->memo[k].address, n->memo[low].address) < 0)
+			low = k;
+	tie = n->nmemo > 0 && *have * 2 == n->nmemo && in_sight[low];
 	free(in_sight);
-	return *have > n->nmemo / 2;
+	return *have > n->nmemo / 2 || tie;
 }
 
 /* Forming: a majority of the remembered members (ourselves included) answered lately. */
@@ -226,7 +241,7 @@ node_memory_from_json(struct node *n, const cJSON *o, char *err, size_t len)
 		snprintf(err, len, "not a membership memory of this version");
 		return -1;
 	}
-	n->nmemo = 0;
+	node_memory_clear(n);
 	cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(o, "members")) {
 		const char *addr = json_str(e, "address");
 		const cJSON *seen = cJSON_GetObjectItemCaseSensitive(e, "seen");
@@ -235,7 +250,7 @@ node_memory_from_json(struct node *n, const cJSON *o, char *err, size_t len)
 		if (addr == NULL || strlen(addr) >= CONF_ADDR_MAX || json_u64(e, "uid", &uid) < 0 ||
 		    !cJSON_IsNumber(seen)) {
 			snprintf(err, len, "a malformed member");
-			n->nmemo = 0;
+			node_memory_clear(n);
 			return -1;
 		}
 		struct memo *mo;
@@ -247,8 +262,18 @@ node_memory_from_json(struct node *n, const cJSON *o, char *err, size_t len)
 }
 
 void
+node_memory_clear(struct node *n)
+{
+	int k;
+
+	for (k = 0; k < n->nmemo; k++)
+		intern_unref(n->memo[k].address);
+	n->nmemo = 0;
+}
+
+void
 node_memory_forget(struct node *n)
 {
-	n->nmemo = 0;
+	node_memory_clear(n);
 	n->memo_seq++;
 }

@@ -209,18 +209,18 @@ node_count_traffic(struct traffic by[TK_N], const char *t, size_t len)
 void
 node_init(struct node *n, const struct akc_config *cfg, uint64_t uid, msec_t now)
 {
+	char roles[CONF_MAX_ROLES * CONF_ROLE_MAX] = "";	/* 16 roles of 63 bytes fit; ROLES_MAX did not */
 	int i;
 
 	memset(n, 0, sizeof(*n));
 	n->cfg = cfg;
 	n->self.uid = uid;
-	snprintf(n->self.name, sizeof(n->self.name), "%s", cfg->name);
-	snprintf(n->self.address, sizeof(n->self.address), "%s", cfg->address);
 	for (i = 0; i < cfg->nroles; i++) {
 		if (i > 0)
-			strcat(n->self.roles, ",");
-		strcat(n->self.roles, cfg->roles[i]);
+			strcat(roles, ",");
+		strcat(roles, cfg->roles[i]);
 	}
+	member_set(&n->self, cfg->name, cfg->address, roles);
 	n->self.status = MS_JOINING;
 	n->self.up_number = UPNUM_NONE;
 	mstate_init(&n->st);
@@ -257,6 +257,7 @@ node_free(struct node *n)
 	for (i = 0; i < n->nout; i++)
 		cJSON_Delete(n->out[i].msg);
 	free(n->out);
+	node_memory_clear(n);
 	free(n->memo);
 	free(n->resets);
 	free(n->seen_n);
@@ -269,6 +270,7 @@ node_free(struct node *n)
 		cJSON_Delete(n->relay_in[i]);
 	free(n->relay_in);
 	mstate_free(&n->st);
+	member_clear(&n->self);
 	u64set_free(&n->exiting_confirmed);
 	u64set_free(&n->exit_forced);
 }

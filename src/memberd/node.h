@@ -120,7 +120,7 @@ struct keys_query {
 };
 
 struct memo {
-	char address[CONF_ADDR_MAX];
+	const char *address;	/* interned (intern.h), as members' addresses */
 	uint64_t uid;		/* the incarnation last seen there */
 	int64_t seen;		/* wall ms it was last a member in our view */
 	msec_t nack_at;		/* answered our init-join as a non-member then */
@@ -241,6 +241,8 @@ cJSON *node_memory_to_json(const struct node *);
 int node_memory_from_json(struct node *, const cJSON *, char *err, size_t len);
 void node_memory_forget(struct node *);
 void node_memory_nack(struct node *, const char *address, msec_t now);
+/* Empties the memory (its addresses' references given back), nothing more. */
+void node_memory_clear(struct node *);
 /* A majority of the remembered members (ourselves included) answered lately as non-members. */
 int node_memory_ready(const struct node *, msec_t now, msec_t window, int *have, int *of);
 /*

@@ -208,7 +208,8 @@ on_state_answer(void *arg, const cJSON *rsp, const char *err, msec_t now)
 		} else if (!d->sm.minority_wait)
 			d->minority_said = 0;
 	}
-	snprintf(d->oldest_name, sizeof(d->oldest_name), "%s", d->sm.oldest.name);
+	snprintf(d->oldest_name, sizeof(d->oldest_name), "%s",
+	    d->sm.oldest.name != NULL ? d->sm.oldest.name : "");
 	proxy_target(&d->px, d->sm.oldest.uid, now);
 	/* the node we thought runs it is gone */
 	if (d->running_on != 0 && d->running_on != d->self && mstate_find(&st, d->running_on) < 0)

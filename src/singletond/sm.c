@@ -72,6 +72,11 @@ sg_init(struct singleton *s, const struct conf_singleton *c, msec_t margin)
 void
 sg_free(struct singleton *s)
 {
+	int i;
+
+	for (i = 0; i < s->nk; i++)
+		member_clear(&s->k[i].m);
+	member_clear(&s->oldest);
 	free(s->k);
 	s->k = NULL;
 	s->nk = s->capk = 0;
@@ -297,7 +302,7 @@ sg_view(struct singleton *s, const struct mstate *st, uint64_t self, int64_t wal
 		if (!member_has_role(m, s->role))
 			continue;
 		k = add_known(s, m->uid);
-		k->m = *m;
+		member_copy(&k->m, m);	/* its own references: the view is freed after */
 		k->removed_at = 0;
 		if (candidate(k) && (best < 0 || member_older(m, &st->m[best])))
 			best = i;
@@ -339,11 +344,14 @@ sg_view(struct singleton *s, const struct mstate *st, uint64_t self, int64_t wal
 		}
 	/* forget members removed long ago */
 	for (i = 0; i < s->nk; i++)
-		if (s->k[i].removed_at > 0 && now - s->k[i].removed_at > s->margin + KNOWN_KEEP)
+		if (s->k[i].removed_at > 0 && now - s->k[i].removed_at > s->margin + KNOWN_KEEP) {
+			member_clear(&s->k[i].m);
 			s->k[i--] = s->k[--s->nk];
+		}
+	member_clear(&s->oldest);
 	memset(&s->oldest, 0, sizeof(s->oldest));
 	if (best >= 0)
-		s->oldest = st->m[best];
+		member_copy(&s->oldest, &st->m[best]);
 	step(s, now);
 }
 

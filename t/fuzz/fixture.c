@@ -141,6 +141,7 @@ check_out(const struct node *n, const struct outmsg *o)
 	} else if (strcmp(t, MSG_JOIN) == 0) {
 		if (member_from_json(cJSON_GetObjectItemCaseSensitive(m, "member"), &mb) < 0)
 			broken("a join whose member its receiver refuses");
+		member_clear(&mb);
 	} else if (strcmp(t, MSG_STATUS) == 0 && cJSON_GetObjectItemCaseSensitive(m, "vh") == NULL) {
 		/*
 		 * the seen bitmap is read against the sender's own table (1: its

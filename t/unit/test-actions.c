@@ -9,14 +9,17 @@ static void
 add(struct mstate *st, uint64_t uid, int port, enum mstatus s, int up)
 {
 	struct member m;
+	char name[32], addr[64];
 
 	memset(&m, 0, sizeof(m));
 	m.uid = uid;
-	snprintf(m.name, sizeof(m.name), "n%llu", (unsigned long long)uid);
-	snprintf(m.address, sizeof(m.address), "tcp://127.0.0.1:%d", port);
+	snprintf(name, sizeof(name), "n%llu", (unsigned long long)uid);
+	snprintf(addr, sizeof(addr), "tcp://127.0.0.1:%d", port);
+	member_set(&m, name, addr, "");
 	m.status = s;
 	m.up_number = up;
 	mstate_add(st, &m);
+	member_clear(&m);
 }
 
 /* The action for uid in a, or NULL. */

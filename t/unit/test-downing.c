@@ -21,18 +21,20 @@ static void
 cluster(struct mstate *st, int n)
 {
 	struct member m;
+	char name[32], addr[64];
 	int i;
 
 	mstate_init(st);
 	for (i = 1; i <= n; i++) {
 		memset(&m, 0, sizeof(m));
 		m.uid = (uint64_t)i;
-		snprintf(m.name, sizeof(m.name), "n%d", i);
-		snprintf(m.address, sizeof(m.address), "tcp://127.0.0.1:%d", i);
-		snprintf(m.roles, sizeof(m.roles), "%s", i % 2 ? "odd" : "even");
+		snprintf(name, sizeof(name), "n%d", i);
+		snprintf(addr, sizeof(addr), "tcp://127.0.0.1:%d", i);
+		member_set(&m, name, addr, i % 2 ? "odd" : "even");
 		m.status = MS_UP;
 		m.up_number = i;
 		mstate_add(st, &m);
+		member_clear(&m);
 	}
 }
 

@@ -11,12 +11,12 @@ static struct member
 mk(uint64_t uid, const char *name, int port, enum mstatus st, int up, const char *roles)
 {
 	struct member m;
+	char addr[64];
 
 	memset(&m, 0, sizeof(m));
 	m.uid = uid;
-	snprintf(m.name, sizeof(m.name), "%s", name);
-	snprintf(m.address, sizeof(m.address), "tcp://127.0.0.1:%d", port);
-	snprintf(m.roles, sizeof(m.roles), "%s", roles);
+	snprintf(addr, sizeof(addr), "tcp://127.0.0.1:%d", port);
+	member_set(&m, name, addr, roles);	/* the test's reference, never given back */
 	m.status = st;
 	m.up_number = up;
 	return m;

@@ -949,6 +949,39 @@ downed_stay_remembered(void)
 	CHECK(nodes[2].phase == PHASE_MEMBER);
 }
 
+/*
+ * An even split of the remembered members: only the half that sees the
+ * lowest remembered address holds the guard's majority (keep-majority's
+ * tie rule), so a 2|2 split still has one side that may run a singleton.
+ */
+static void
+memory_tie(void)
+{
+	int four[N] = { 1, 1, 1, 1, 0 };
+	int have, of, j, k;
+
+	fresh_seeded(four);
+	CHECK(until(all_up, 4, 5000) >= 0);
+	CHECK_INT(nodes[0].nmemo, 4);
+	for (j = 0; j < 2; j++)
+		for (k = 2; k < 4; k++)
+			cut[j][k] = cut[k][j] = 1;
+	step(3000);
+	CHECK(node_majority(&nodes[0], &have, &of));
+	CHECK_INT(have, 2);
+	CHECK_INT(of, 4);
+	CHECK(node_majority(&nodes[1], &have, &of));
+	CHECK(!node_majority(&nodes[2], &have, &of));
+	CHECK_INT(have, 2);
+	CHECK(!node_majority(&nodes[3], &have, &of));
+	/* one of the low half gone too: 1 of 4 is no majority, lowest or not */
+	for (k = 1; k < 4; k++)
+		cut[0][k] = cut[k][0] = 1;
+	step(3000);
+	CHECK(!node_majority(&nodes[0], &have, &of));
+	CHECK_INT(have, 1);
+}
+
 int
 main(void)
 {
@@ -966,6 +999,7 @@ main(void)
 	RUN(leave_holder_died);
 	RUN(form_quorum);
 	RUN(memory_rules);
+	RUN(memory_tie);
 	RUN(replayed_heartbeats);
 	RUN(replayed_messages);
 	RUN(compact_heartbeats);

@@ -17,15 +17,17 @@ static void
 add(struct mstate *st, uint64_t uid, int up, const char *roles, enum mstatus status)
 {
 	struct member m;
+	char name[32], addr[64];
 
 	memset(&m, 0, sizeof(m));
 	m.uid = uid;
-	snprintf(m.name, sizeof(m.name), "n%d", (int)uid);
-	snprintf(m.address, sizeof(m.address), "tcp://127.0.0.1:%d", 7000 + (int)uid);
-	snprintf(m.roles, sizeof(m.roles), "%s", roles);
+	snprintf(name, sizeof(name), "n%d", (int)uid);
+	snprintf(addr, sizeof(addr), "tcp://127.0.0.1:%d", 7000 + (int)uid);
+	member_set(&m, name, addr, roles);
 	m.status = status;
 	m.up_number = up;
 	mstate_add(st, &m);
+	member_clear(&m);
 }
 
 static void

@@ -1,0 +1,685 @@
+/* sps.c: raw REQ/REP over plain unix sockets, without nanomsg's threads (see sps.h). */
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <nanomsg/nn.h>
+
+#include "bytes.h"
+#include "clock.h"
+#include "log.h"
+#include "sock.h"
+#include "sps.h"
+#include "xmalloc.h"
+
+#define SP_REQ		48
+#define SP_REP		49
+#define SP_MSG_NORMAL	1
+#define SPS_MAX		32		/* such sockets in one process */
+#define ID_LISTEN	0xffffffffu	/* epoll data of the listener */
+#define ID_EVENT	0xfffffffeu	/* epoll data of the eventfd */
+#define READ_MAX	(256 << 10)	/* bytes read from one peer per call */
+
+struct conn {
+	int fd;
+	uint32_t id;			/* REP: names it in headers (top bit clear) */
+	unsigned char peer[8];		/* their SP header */
+	size_t peerhave;
+	unsigned char head[9];		/* the frame being read: type, size */
+	size_t headhave;
+	unsigned char *in;		/* its payload (nn_allocmsg) */
+	size_t inlen, inhave;
+	unsigned char *out;		/* bytes not yet written */
+	size_t outlen, outoff, outcap;
+	int pollout;
+};
+
+struct msg {
+	unsigned char hdr[SOCK_HDR_MAX];
+	size_t hdrlen;
+	void *body;
+	size_t len;
+	struct msg *next;
+};
+
+struct sps {
+	int used, rep;
+	int ep, ev, lfd;
+	int evset;
+	size_t rcvmax;
+	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	struct conn *c;
+	int nc, capc;
+	uint32_t next_id;
+	struct msg *qh, *qt;
+	int nq;
+	msec_t retry_at;
+	int ivl, ivl_max;
+	uint64_t dropped;
+};
+
+static struct sps tab[SPS_MAX];
+
+static struct sps *
+get(int h)
+{
+	if (h < 0 || h >= SPS_MAX || !tab[h].used)
+		return NULL;
+	return &tab[h];
+}
+
+static int
+slot(void)
+{
+	int h;
+
+	for (h = 0; h < SPS_MAX; h++)
+		if (!tab[h].used) {
+			memset(&tab[h], 0, sizeof(tab[h]));
+			tab[h].ep = tab[h].ev = tab[h].lfd = -1;
+			return h;
+		}
+	errno = EMFILE;
+	return -1;
+}
+
+static int
+watch(struct sps *s, int op, int fd, uint32_t events, uint32_t id)
+{
+	struct epoll_event e;
+
+	memset(&e, 0, sizeof(e));
+	e.events = events;
+	e.data.u32 = id;
+	return epoll_ctl(s->ep, op, fd, &e);
+}
+
+static int
+open_common(struct sps *s, size_t rcvmax)
+{
+	s->rcvmax = rcvmax;
+	if ((s->ep = epoll_create1(EPOLL_CLOEXEC)) < 0 ||
+	    (s->ev = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0 ||
+	    watch(s, EPOLL_CTL_ADD, s->ev, EPOLLIN, ID_EVENT) < 0)
+		return -1;
+	s->used = 1;
+	return 0;
+}
+
+static void
+free_msg(struct msg *m)
+{
+	if (m->body != NULL)
+		nn_freemsg(m->body);
+	free(m);
+}
+
+/* Readiness follows the queue: the eventfd is readable while messages wait. */
+static void
+sync_event(struct sps *s)
+{
+	uint64_t v = 1;
+
+	if (s->nq > 0 && !s->evset) {
+		if (write(s->ev, &v, sizeof(v)) == sizeof(v))
+			s->evset = 1;
+	} else if (s->nq == 0 && s->evset) {
+		if (read(s->ev, &v, sizeof(v)) == sizeof(v) || errno == EAGAIN)
+			s->evset = 0;
+	}
+}
+
+static void
+conn_close(struct sps *s, int i)
+{
+	struct conn *c = &s->c[i];
+
+	epoll_ctl(s->ep, EPOLL_CTL_DEL, c->fd, NULL);
+	close(c->fd);
+	if (c->in != NULL)
+		nn_freemsg(c->in);
+	free(c->out);
+	s->c[i] = s->c[--s->nc];
+}
+
+static int
+conn_find(struct sps *s, uint32_t id)
+{
+	int i;
+
+	for (i = 0; i < s->nc; i++)
+		if (s->c[i].id == id)
+			return i;
+	return -1;
+}
+
+/* Queues bytes for the peer; -1 when it has too many waiting already. */
+static int
+conn_queue(struct conn *c, const void *p, size_t n)
+{
+	if (c->outlen - c->outoff + n > SPS_OUT_MAX)
+		return -1;
+	if (c->outoff > 0 && c->outoff == c->outlen)
+		c->outoff = c->outlen = 0;
+	if (c->outlen + n > c->outcap) {
+		if (c->outoff > 0) {
+			memmove(c->out, c->out + c->outoff, c->outlen - c->outoff);
+			c->outlen -= c->outoff;
+			c->outoff = 0;
+		}
+		while (c->outlen + n > c->outcap)
+			c->outcap = c->outcap ? 2 * c->outcap : 4096;
+		c->out = xreallocarray(c->out, c->outcap, 1);
+	}
+	memcpy(c->out + c->outlen, p, n);
+	c->outlen += n;
+	return 0;
+}
+
+/* Writes what is queued; -1 when the peer is gone. */
+static int
+conn_flush(struct sps *s, struct conn *c)
+{
+	ssize_t w;
+
+	while (c->outoff < c->outlen) {
+		w = send(c->fd, c->out + c->outoff, c->outlen - c->outoff, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (w > 0)
+			c->outoff += (size_t)w;
+		else if (w < 0 && errno == EINTR)
+			continue;
+		else if (w < 0 && errno == EAGAIN)
+			break;
+		else
+			return -1;
+	}
+	if (c->outoff == c->outlen)
+		c->outoff = c->outlen = 0;
+	if ((c->outlen > 0) != c->pollout) {
+		c->pollout = c->outlen > 0;
+		watch(s, EPOLL_CTL_MOD, c->fd, EPOLLIN | (c->pollout ? EPOLLOUT : 0u), c->id);
+	}
+	return 0;
+}
+
+static int
+conn_add(struct sps *s, int fd)
+{
+	const unsigned char mine[8] = { 0, 'S', 'P', 0, 0, s->rep ? SP_REP : SP_REQ, 0, 0 };
+	struct conn *c;
+
+	if (s->nc == s->capc) {
+		s->capc = s->capc ? 2 * s->capc : 8;
+		s->c = xreallocarray(s->c, (size_t)s->capc, sizeof(*s->c));
+	}
+	c = &s->c[s->nc];
+	memset(c, 0, sizeof(*c));
+	c->fd = fd;
+	do
+		c->id = ++s->next_id & 0x7fffffff;
+	while (c->id == 0 || conn_find(s, c->id) >= 0);
+	if (watch(s, EPOLL_CTL_ADD, fd, EPOLLIN, c->id) < 0) {
+		close(fd);
+		return -1;
+	}
+	s->nc++;
+	(void)conn_queue(c, mine, sizeof(mine));
+	if (conn_flush(s, c) < 0) {
+		conn_close(s, s->nc - 1);
+		return -1;
+	}
+	return 0;
+}
+
+/* A whole message: split off its backtrace, queue it. */
+static void
+take(struct sps *s, struct conn *c)
+{
+	unsigned char *p = c->in;
+	size_t n = c->inlen, k = 0;
+	struct msg *m;
+
+	c->in = NULL;
+	if (s->rep) {
+		/* words up to the one with its top bit set: the request id */
+		while (k + 4 <= n && k + 8 <= SOCK_HDR_MAX && !(p[k] & 0x80))
+			k += 4;
+		if (k + 4 > n || !(p[k] & 0x80) || k + 8 > SOCK_HDR_MAX)
+			goto drop;
+		k += 4;
+	} else {
+		if (n < 4 || !(p[0] & 0x80))
+			goto drop;
+		k = 4;
+	}
+	m = xcalloc(1, sizeof(*m));
+	if (s->rep) {
+		m->hdr[0] = (unsigned char)(c->id >> 24);
+		m->hdr[1] = (unsigned char)(c->id >> 16);
+		m->hdr[2] = (unsigned char)(c->id >> 8);
+		m->hdr[3] = (unsigned char)c->id;
+		memcpy(m->hdr + 4, p, k);
+		m->hdrlen = k + 4;
+	} else {
+		memcpy(m->hdr, p, k);
+		m->hdrlen = k;
+	}
+	memmove(p, p + k, n - k);
+	m->body = p;
+	m->len = n - k;
+	if (s->qt != NULL)
+		s->qt->next = m;
+	else
+		s->qh = m;
+	s->qt = m;
+	s->nq++;
+	return;
+drop:
+	nn_freemsg(p);
+	s->dropped++;
+}
+
+/* Copies into dst[*have..want) what there is of it; 1 once it is whole. */
+static int
+fill(unsigned char *dst, size_t *have, size_t want, const unsigned char **p, size_t *n)
+{
+	size_t k = want - *have < *n ? want - *have : *n;
+
+	memcpy(dst + *have, *p, k);
+	*have += k;
+	*p += k;
+	*n -= k;
+	return *have == want;
+}
+
+/* Takes in bytes from the peer; -1 when it must be closed. */
+static int
+conn_feed(struct sps *s, struct conn *c, const unsigned char *p, size_t n)
+{
+	uint64_t size;
+
+	while (n > 0) {
+		if (c->peerhave < sizeof(c->peer)) {
+			if (fill(c->peer, &c->peerhave, sizeof(c->peer), &p, &n) &&
+			    (memcmp(c->peer, "\0SP\0", 4) != 0 || c->peer[4] != 0 ||
+			    c->peer[5] != (s->rep ? SP_REQ : SP_REP)))
+				return -1;
+			continue;
+		}
+		if (c->headhave < sizeof(c->head)) {
+			if (!fill(c->head, &c->headhave, sizeof(c->head), &p, &n))
+				continue;
+			size = be64_get(c->head + 1);
+			/* the backtrace is not counted against rcvmax, as nanomsg's */
+			if (c->head[0] != SP_MSG_NORMAL || size > s->rcvmax + SOCK_HDR_MAX)
+				return -1;
+			c->inlen = (size_t)size;
+			c->inhave = 0;
+			if ((c->in = nn_allocmsg(c->inlen > 0 ? c->inlen : 1, 0)) == NULL)
+				return -1;
+		}
+		if (fill(c->in, &c->inhave, c->inlen, &p, &n)) {
+			take(s, c);
+			c->headhave = 0;
+		}
+	}
+	return 0;
+}
+
+enum { READ_BAD = -2, READ_EOF = -1 };
+
+/* Reads what the peer sent (up to READ_MAX); < 0 when it must be closed. */
+static int
+conn_read(struct sps *s, struct conn *c)
+{
+	unsigned char buf[16384];
+	size_t total = 0;
+	ssize_t r;
+
+	while (total < READ_MAX && s->nq < SPS_QUEUE_MAX) {
+		r = recv(c->fd, buf, sizeof(buf), MSG_DONTWAIT);
+		if (r > 0) {
+			total += (size_t)r;
+			if (conn_feed(s, c, buf, (size_t)r) < 0)
+				return READ_BAD;
+			if ((size_t)r < sizeof(buf))
+				break;
+		} else if (r == 0)
+			return READ_EOF;
+		else if (errno == EINTR)
+			continue;
+		else if (errno == EAGAIN)
+			break;
+		else
+			return READ_EOF;
+	}
+	return 0;
+}
+
+static void
+accept_all(struct sps *s)
+{
+	int fd;
+
+	while ((fd = accept4(s->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0)
+		if (conn_add(s, fd) < 0)
+			s->dropped++;
+}
+
+/* Everything the epoll set says is ready, without waiting. */
+static void
+pump(struct sps *s)
+{
+	struct epoll_event ev[32];
+	int n, i, k, r;
+
+	if ((n = epoll_wait(s->ep, ev, 32, 0)) <= 0)
+		return;
+	for (i = 0; i < n; i++) {
+		uint32_t id = ev[i].data.u32;
+
+		if (id == ID_EVENT)
+			continue;
+		if (id == ID_LISTEN) {
+			accept_all(s);
+			continue;
+		}
+		if ((k = conn_find(s, id)) < 0)
+			continue;
+		if ((ev[i].events & EPOLLOUT) && conn_flush(s, &s->c[k]) < 0) {
+			conn_close(s, k);
+			continue;
+		}
+		if ((ev[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR)) && s->nq < SPS_QUEUE_MAX &&
+		    (r = conn_read(s, &s->c[k])) < 0) {
+			/* a broken rule, or a message cut off by the close */
+			if (r == READ_BAD || s->c[k].in != NULL)
+				s->dropped++;
+			conn_close(s, k);
+		}
+	}
+}
+
+/* Binds path, taking it over from a dead owner (nothing accepts there). */
+static int
+bind_path(struct sps *s, const char *path)
+{
+	struct sockaddr_un sun;
+	int probe;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	if (strlen(path) >= sizeof(sun.sun_path)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	strcpy(sun.sun_path, path);
+	strcpy(s->path, path);
+	if ((s->lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) < 0)
+		return -1;
+	if (bind(s->lfd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
+		if (errno != EADDRINUSE)
+			return -1;
+		if ((probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
+			return -1;
+		if (connect(probe, (struct sockaddr *)&sun, sizeof(sun)) == 0) {
+			close(probe);
+			errno = EADDRINUSE;	/* a live owner */
+			return -1;
+		}
+		close(probe);
+		if (unlink(path) < 0 || bind(s->lfd, (struct sockaddr *)&sun, sizeof(sun)) < 0)
+			return -1;
+	}
+	if (listen(s->lfd, 128) < 0 || watch(s, EPOLL_CTL_ADD, s->lfd, EPOLLIN, ID_LISTEN) < 0)
+		return -1;
+	return 0;
+}
+
+static void
+release(struct sps *s)
+{
+	struct msg *m;
+
+	while (s->nc > 0)
+		conn_close(s, s->nc - 1);
+	free(s->c);
+	while ((m = s->qh) != NULL) {
+		s->qh = m->next;
+		free_msg(m);
+	}
+	if (s->lfd >= 0)
+		close(s->lfd);
+	if (s->ev >= 0)
+		close(s->ev);
+	if (s->ep >= 0)
+		close(s->ep);
+	memset(s, 0, sizeof(*s));
+}
+
+int
+sps_bind_rep(const char *path, size_t rcvmax)
+{
+	int h = slot(), e;
+
+	if (h < 0)
+		return -1;
+	tab[h].rep = 1;
+	if (open_common(&tab[h], rcvmax) < 0 || bind_path(&tab[h], path) < 0) {
+		e = errno;
+		release(&tab[h]);
+		errno = e;
+		return -1;
+	}
+	return h;
+}
+
+int
+sps_connect_req(const char *path, size_t rcvmax, int reconnect_max_ms)
+{
+	int h = slot(), e;
+
+	if (h < 0)
+		return -1;
+	if (strlen(path) >= sizeof(tab[h].path)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	if (open_common(&tab[h], rcvmax) < 0) {
+		e = errno;
+		release(&tab[h]);
+		errno = e;
+		return -1;
+	}
+	strcpy(tab[h].path, path);
+	tab[h].ivl = 100;
+	tab[h].ivl_max = reconnect_max_ms > 100 ? reconnect_max_ms : 100;
+	return h;
+}
+
+/* A REQ's connection: connects when there is none and the pause is over. */
+static struct conn *
+req_conn(struct sps *s)
+{
+	struct sockaddr_un sun;
+	msec_t now;
+	int fd;
+
+	if (s->nc > 0)
+		return &s->c[0];
+	now = clock_mono_ms();
+	if (now < s->retry_at)
+		return NULL;
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	strcpy(sun.sun_path, s->path);
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) < 0)
+		return NULL;
+	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
+		close(fd);
+		s->retry_at = now + s->ivl;
+		s->ivl = s->ivl * 2 < s->ivl_max ? s->ivl * 2 : s->ivl_max;
+		return NULL;
+	}
+	s->ivl = 100;
+	if (conn_add(s, fd) < 0)
+		return NULL;
+	return &s->c[0];
+}
+
+int
+sps_fd(int h)
+{
+	struct sps *s = get(h);
+
+	return s != NULL ? s->ep : -1;
+}
+
+ssize_t
+sps_recv(int h, void **buf, unsigned char *hdr, size_t *hdrlen)
+{
+	struct sps *s = get(h);
+	struct msg *m;
+	ssize_t n;
+
+	if (s == NULL)
+		return -1;
+	if (s->qh == NULL)
+		pump(s);
+	if ((m = s->qh) == NULL || m->hdrlen > *hdrlen) {
+		if (m != NULL) {	/* no room for its header: nobody to answer */
+			s->qh = m->next;
+			if (s->qh == NULL)
+				s->qt = NULL;
+			s->nq--;
+			free_msg(m);
+			s->dropped++;
+		}
+		sync_event(s);
+		return -1;
+	}
+	s->qh = m->next;
+	if (s->qh == NULL)
+		s->qt = NULL;
+	s->nq--;
+	memcpy(hdr, m->hdr, m->hdrlen);
+	*hdrlen = m->hdrlen;
+	*buf = m->body;
+	n = (ssize_t)m->len;
+	m->body = NULL;
+	free_msg(m);
+	sync_event(s);
+	return n;
+}
+
+/*
+ * One message: written at once when nothing waits before it (the usual
+ * case, one system call), the rest queued; -1 when the peer is gone or has
+ * too much waiting.
+ */
+static int
+send_frame(struct sps *s, struct conn *c, const unsigned char *head, const unsigned char *trace,
+    size_t tlen, const void *buf, size_t len)
+{
+	struct iovec iov[3] = {
+		{ (void *)(uintptr_t)head, 9 },
+		{ (void *)(uintptr_t)trace, tlen },
+		{ (void *)(uintptr_t)buf, len },
+	};
+	struct msghdr mh;
+	size_t done = 0, total = 9 + tlen + len;
+	ssize_t w;
+	int i;
+
+	if (c->outlen == c->outoff) {
+		memset(&mh, 0, sizeof(mh));
+		mh.msg_iov = iov;
+		mh.msg_iovlen = 3;
+		do
+			w = sendmsg(c->fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
+		while (w < 0 && errno == EINTR);
+		if (w < 0 && errno != EAGAIN)
+			return -1;
+		done = w > 0 ? (size_t)w : 0;
+		if (done == total)
+			return 0;
+	}
+	for (i = 0; i < 3; i++) {
+		size_t skip = done < iov[i].iov_len ? done : iov[i].iov_len;
+
+		done -= skip;
+		if (conn_queue(c, (unsigned char *)iov[i].iov_base + skip, iov[i].iov_len - skip) < 0)
+			return -1;
+	}
+	return conn_flush(s, c);
+}
+
+int
+sps_send(int h, const unsigned char *hdr, size_t hdrlen, const void *buf, size_t len)
+{
+	struct sps *s = get(h);
+	unsigned char head[9];
+	struct conn *c;
+	const unsigned char *trace = hdr;
+	size_t tlen = hdrlen;
+	int k;
+
+	if (s == NULL)
+		return -1;
+	if (s->rep) {
+		uint32_t id;
+
+		if (hdrlen < 8)
+			return -1;
+		id = (uint32_t)hdr[0] << 24 | (uint32_t)hdr[1] << 16 | (uint32_t)hdr[2] << 8 | hdr[3];
+		if ((k = conn_find(s, id)) < 0)
+			return 0;	/* the peer is gone: so is its request */
+		c = &s->c[k];
+		trace = hdr + 4;
+		tlen = hdrlen - 4;
+	} else {
+		if (hdrlen != 4) {
+			errno = EINVAL;
+			return -1;
+		}
+		if ((c = req_conn(s)) == NULL) {
+			errno = EAGAIN;	/* as nanomsg's: no peer yet, try again */
+			return -1;
+		}
+		k = 0;
+	}
+	head[0] = SP_MSG_NORMAL;
+	be64_put(head + 1, (uint64_t)(tlen + len));
+	if (send_frame(s, c, head, trace, tlen, buf, len) < 0) {
+		conn_close(s, k);
+		s->dropped++;
+		errno = EAGAIN;
+		return s->rep ? 0 : -1;
+	}
+	return 0;
+}
+
+void
+sps_close(int h)
+{
+	struct sps *s = get(h);
+
+	if (s != NULL)
+		release(s);
+}
+
+uint64_t
+sps_dropped(int h)
+{
+	struct sps *s = get(h);
+
+	return s != NULL ? s->dropped : 0;
+}

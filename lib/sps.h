@@ -1,0 +1,59 @@
+/*
+ * sps.h: raw REQ and REP sockets over plain unix sockets, speaking the SP
+ * wire protocol of nanomsg's ipc transport, in the calling thread.
+ *
+ * Why: a nanomsg socket hands every message to and from a worker thread of
+ * its own (eventfds, futexes, an epoll of its own). On the work path each
+ * submit crossed three such sockets (a client to singletond's proxy,
+ * singletond to the master it runs, and back), and those hand-offs were most
+ * of the master's and singletond's CPU per submit: 11-12 context switches per
+ * submit each, where the work itself needs two or three (bench/README.md,
+ * "Raw sockets without nanomsg's threads"). These sockets do the same
+ * exchange with a read and a write in the daemon's own loop.
+ *
+ * Only what the daemons use is built: a raw REP bound to an ipc:// path
+ * (peers: nanomsg REQ sockets, lib/spc.c, our raw REQ) and a raw REQ
+ * connected to one (peers: nanomsg's REP, ours). lib/sock.c hands them out
+ * behind its usual functions, so callers do not change; the wire is the same,
+ * so either side may be nanomsg.
+ *
+ * The wire (nanomsg's ipc transport): each side first sends 8 bytes, "\0SP\0",
+ * its protocol (2 bytes, big-endian: REQ 48, REP 49), 2 zero bytes; then each
+ * message is 1 byte (1: a normal message), its size (8 bytes, big-endian),
+ * and its payload, which starts with the request's backtrace: 4-byte words,
+ * the last (the request id) with its top bit set.
+ *
+ * Headers as callers see them (as nanomsg's raw sockets give them): on a REP,
+ * 4 bytes naming the connection (top bit clear) and the backtrace; a reply
+ * sent with that header goes back on that connection, or nowhere if it is
+ * gone. On a REQ, the 4-byte request id.
+ *
+ * Limits: a message over rcvmax closes its connection (as nanomsg does); a
+ * peer whose header is not the expected protocol is closed; replies queued
+ * for a peer that does not read are bounded (SPS_OUT_MAX), past that the
+ * peer is closed; a REP reads no more while SPS_QUEUE_MAX messages wait.
+ * Everything closed or dropped is counted (sps_dropped).
+ */
+#ifndef AKC_SPS_H
+#define AKC_SPS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define SPS_OUT_MAX	(16 << 20)	/* bytes queued for one peer */
+#define SPS_QUEUE_MAX	1024		/* messages received, not yet taken */
+
+/* Handles are small numbers of their own; lib/sock.c offsets them. */
+int sps_bind_rep(const char *path, size_t rcvmax);
+int sps_connect_req(const char *path, size_t rcvmax, int reconnect_max_ms);
+/* The fd to poll for POLLIN: ready while a message may be taken. */
+int sps_fd(int h);
+/* As sock_recv_raw: *buf from nn_allocmsg (freed with nn_freemsg). */
+ssize_t sps_recv(int h, void **buf, unsigned char *hdr, size_t *hdrlen);
+/* As sock_send_raw: 0 sent (or dropped for a peer gone), -1 would block. */
+int sps_send(int h, const unsigned char *hdr, size_t hdrlen, const void *buf, size_t len);
+void sps_close(int h);
+uint64_t sps_dropped(int h);
+
+#endif

@@ -1,0 +1,385 @@
+/*
+ * test-sps.c: lib/sps.c's raw REQ and REP through lib/sock.c, against real
+ * nanomsg sockets and lib/spc.c in this process and in children: the wire
+ * is nanomsg's, both ways; many requests in flight and readiness that
+ * follows the queue; a large reply written in pieces; an oversized message
+ * and a peer of the wrong protocol closed and counted; a reply to a peer gone
+ * dropped; a stale socket file taken over, a live one refused; a REQ that
+ * connects once its server appears and again after it restarts.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <nanomsg/nn.h>
+#include <nanomsg/reqrep.h>
+
+#include "bytes.h"
+#include "clock.h"
+#include "log.h"
+#include "sock.h"
+#include "spc.h"
+#include "sps.h"
+#include "unit.h"
+
+static char dir[64], path[128], addr[160];
+
+static int
+ready(int fd, int ms)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+
+	return poll(&p, 1, ms) == 1;
+}
+
+/* Receives one message within ms; its length, or -1. */
+static ssize_t
+recv_within(int s, void **buf, unsigned char *hdr, size_t *hdrlen, int ms)
+{
+	msec_t end = clock_mono_ms() + ms;
+	size_t cap = *hdrlen;
+	ssize_t n;
+
+	for (;;) {
+		*hdrlen = cap;
+		if ((n = sock_recv_raw(s, buf, hdr, hdrlen)) >= 0)
+			return n;
+		if (clock_mono_ms() >= end)
+			return -1;
+		ready(sock_rcvfd(s), 50);
+	}
+}
+
+/* A nanomsg REQ client in this process against our REP, and spc's. */
+static void
+nanomsg_and_spc_clients(void)
+{
+	unsigned char hdr[SOCK_HDR_MAX];
+	size_t hdrlen;
+	int rep, req, i, to = 2000;
+	void *buf;
+	ssize_t n;
+	char *rsp = NULL, err[128];
+	struct spc c;
+	pid_t p;
+
+	rep = sock_bind_raw(NN_REP, addr, 1 << 20);
+	CHECK(rep >= (1 << 20));
+	req = nn_socket(AF_SP, NN_REQ);
+	CHECK(req >= 0);
+	nn_setsockopt(req, NN_SOL_SOCKET, NN_RCVTIMEO, &to, sizeof(to));
+	CHECK(nn_connect(req, addr) >= 0);
+	CHECK_INT(nn_send(req, "hello", 5, 0), 5);
+	hdrlen = sizeof(hdr);
+	n = recv_within(rep, &buf, hdr, &hdrlen, 2000);
+	CHECK_INT(n, 5);
+	CHECK_INT(hdrlen, 8);		/* the connection, the request id */
+	CHECK(n == 5 && memcmp(buf, "hello", 5) == 0);
+	if (n >= 0)
+		nn_freemsg(buf);
+	CHECK_INT(sock_send_raw(rep, hdr, hdrlen, "world", 5), 0);
+	n = nn_recv(req, &buf, NN_MSG, 0);
+	CHECK_INT(n, 5);
+	CHECK(n == 5 && memcmp(buf, "world", 5) == 0);
+	if (n >= 0)
+		nn_freemsg(buf);
+	nn_close(req);
+
+	/* spc (the tools) in a child, which blocks on its answer */
+	if ((p = fork()) == 0) {
+		spc_init(&c, addr, 1 << 20);
+		if ((n = spc_call(&c, "ping", 4, &rsp, clock_mono_ms() + 3000, err, sizeof(err))) < 0)
+			_exit(2);
+		_exit(n == 4 && memcmp(rsp, "pong", 4) == 0 ? 0 : 3);
+	}
+	hdrlen = sizeof(hdr);
+	n = recv_within(rep, &buf, hdr, &hdrlen, 3000);
+	CHECK_INT(n, 4);
+	if (n >= 0)
+		nn_freemsg(buf);
+	CHECK_INT(sock_send_raw(rep, hdr, hdrlen, "pong", 4), 0);
+	waitpid(p, &i, 0);
+	CHECK(WIFEXITED(i) && WEXITSTATUS(i) == 0);
+	sock_close(rep);
+}
+
+/* Our REQ against our REP: 200 requests in flight, readiness, one big reply. */
+static void
+pipelined(void)
+{
+	unsigned char hdr[SOCK_HDR_MAX], id[4];
+	size_t hdrlen;
+	int rep, req, i, got = 0, order = 1;
+	void *buf;
+	ssize_t n;
+	char body[32];
+	static char big[600000];
+
+	rep = sock_bind_raw(NN_REP, addr, 1 << 20);
+	req = sock_connect_raw(NN_REQ, addr, 1 << 20, 1000);
+	CHECK(rep >= 0 && req >= 0);
+	CHECK(!ready(sock_rcvfd(rep), 0));
+	for (i = 0; i < 200; i++) {
+		id[0] = 0x80;
+		id[1] = 0;
+		id[2] = (unsigned char)(i >> 8);
+		id[3] = (unsigned char)i;
+		snprintf(body, sizeof(body), "job %d", i);
+		CHECK_INT(sock_send_raw(req, id, 4, body, strlen(body)), 0);
+	}
+	CHECK(ready(sock_rcvfd(rep), 2000));
+	for (i = 0; i < 200; i++) {
+		hdrlen = sizeof(hdr);
+		if ((n = recv_within(rep, &buf, hdr, &hdrlen, 2000)) < 0)
+			break;
+		snprintf(body, sizeof(body), "job %d", i);
+		if ((size_t)n != strlen(body) || memcmp(buf, body, (size_t)n) != 0)
+			order = 0;
+		nn_freemsg(buf);
+		/* the reply to the last one is big: written in pieces */
+		if (i == 199) {
+			memset(big, 'b', sizeof(big));
+			CHECK_INT(sock_send_raw(rep, hdr, hdrlen, big, sizeof(big)), 0);
+		} else
+			CHECK_INT(sock_send_raw(rep, hdr, hdrlen, "ok", 2), 0);
+	}
+	CHECK_INT(i, 200);
+	CHECK(order);
+	CHECK(!ready(sock_rcvfd(rep), 0));	/* nothing waits: not ready */
+	for (i = 0; i < 200; i++) {
+		msec_t end = clock_mono_ms() + 3000;
+
+		do {
+			/* the server writes what it queued as its peer reads */
+			hdrlen = sizeof(hdr);
+			(void)sock_recv_raw(rep, &buf, hdr, &hdrlen);
+			hdrlen = sizeof(hdr);
+		} while ((n = recv_within(req, &buf, hdr, &hdrlen, 20)) < 0 && clock_mono_ms() < end);
+		if (n < 0)
+			break;
+		got++;
+		if (i == 199)
+			CHECK_INT(n, sizeof(big));
+		else
+			CHECK_INT(n, 2);
+		nn_freemsg(buf);
+	}
+	CHECK_INT(got, 200);
+	CHECK_INT(sps_dropped(rep - (1 << 20)), 0);
+	sock_close(req);
+	sock_close(rep);
+}
+
+static int
+raw_connect(void)
+{
+	struct sockaddr_un sun;
+	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	strcpy(sun.sun_path, path);
+	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* Hostile peers: closed and counted, the others unharmed. */
+static void
+refusals(void)
+{
+	static const unsigned char req_hdr[8] = { 0, 'S', 'P', 0, 0, 48, 0, 0 };
+	static const unsigned char pub_hdr[8] = { 0, 'S', 'P', 0, 0, 32, 0, 0 };
+	unsigned char frame[9], hdr[SOCK_HDR_MAX], c;
+	size_t hdrlen;
+	int rep, fd, h;
+	void *buf;
+
+	rep = sock_bind_raw(NN_REP, addr, 1000);
+	h = rep - (1 << 20);
+	/* a PUB's header */
+	fd = raw_connect();
+	CHECK(write(fd, pub_hdr, 8) == 8);
+	hdrlen = sizeof(hdr);
+	CHECK(recv_within(rep, &buf, hdr, &hdrlen, 300) < 0);
+	CHECK_INT(sps_dropped(h), 1);
+	close(fd);
+	/* 2000 bytes against rcvmax 1000: closed before it is read */
+	fd = raw_connect();
+	CHECK(write(fd, req_hdr, 8) == 8);
+	frame[0] = 1;
+	be64_put(frame + 1, 1u << 30);
+	CHECK(write(fd, frame, 9) == 9);
+	hdrlen = sizeof(hdr);
+	CHECK(recv_within(rep, &buf, hdr, &hdrlen, 300) < 0);
+	CHECK_INT(sps_dropped(h), 2);
+	/* the server closed it: the peer reads its header, then the end */
+	{
+		unsigned char theirs[8];
+
+		CHECK(read(fd, theirs, 8) == 8 && theirs[5] == 49);
+		CHECK(read(fd, &c, 1) == 0);
+	}
+	close(fd);
+	/* a message without a request id (no word with its top bit set) */
+	fd = raw_connect();
+	CHECK(write(fd, req_hdr, 8) == 8);
+	be64_put(frame + 1, 4);
+	frame[0] = 1;
+	CHECK(write(fd, frame, 9) == 9);
+	CHECK(write(fd, "\0\0\0\1", 4) == 4);
+	hdrlen = sizeof(hdr);
+	CHECK(recv_within(rep, &buf, hdr, &hdrlen, 300) < 0);
+	CHECK_INT(sps_dropped(h), 3);
+	close(fd);
+	/* a reply to a connection that is gone: dropped, not an error */
+	memset(hdr, 0, 8);
+	hdr[3] = 99;
+	hdr[4] = 0x80;
+	CHECK_INT(sock_send_raw(rep, hdr, 8, "x", 1), 0);
+	sock_close(rep);
+}
+
+/* A stale file is taken over; a live owner's is not. */
+static void
+takeover(void)
+{
+	int a, b;
+	pid_t p;
+
+	if ((p = fork()) == 0) {
+		(void)sock_bind_raw(NN_REP, addr, 1000);
+		_exit(0);		/* leaves the file behind */
+	}
+	waitpid(p, NULL, 0);
+	CHECK(access(path, F_OK) == 0);
+	a = sock_bind_raw(NN_REP, addr, 1000);
+	CHECK(a >= 0);
+	b = sock_bind_raw(NN_REP, addr, 1000);
+	CHECK_INT(b, -1);
+	sock_close(a);
+}
+
+/* A REQ made before its server exists connects on a later send, and again after a restart. */
+static void
+late_server(void)
+{
+	unsigned char id[4] = { 0x80, 0, 0, 1 }, hdr[SOCK_HDR_MAX];
+	size_t hdrlen;
+	int req, rep, sent = 0, i;
+	void *buf;
+	ssize_t n;
+
+	unlink(path);
+	req = sock_connect_raw(NN_REQ, addr, 1000, 200);
+	CHECK(req >= 0);
+	CHECK_INT(sock_send_raw(req, id, 4, "a", 1), -1);	/* nobody there */
+	for (i = 0; i < 2; i++) {
+		msec_t end = clock_mono_ms() + 2000;
+
+		rep = sock_bind_raw(NN_REP, addr, 1000);
+		sent = 0;
+		while (!sent && clock_mono_ms() < end) {
+			sent = sock_send_raw(req, id, 4, "a", 1) == 0;
+			if (!sent)
+				usleep(20000);
+		}
+		CHECK(sent);
+		hdrlen = sizeof(hdr);
+		n = recv_within(rep, &buf, hdr, &hdrlen, 2000);
+		CHECK_INT(n, 1);
+		if (n >= 0)
+			nn_freemsg(buf);
+		CHECK_INT(sock_send_raw(rep, hdr, hdrlen, "b", 1), 0);
+		hdrlen = sizeof(hdr);
+		n = recv_within(req, &buf, hdr, &hdrlen, 2000);
+		CHECK_INT(n, 1);
+		CHECK_INT(hdrlen, 4);
+		CHECK(memcmp(hdr, id, 4) == 0);
+		if (n >= 0)
+			nn_freemsg(buf);
+		sock_close(rep);	/* restarted: the REQ sees its end, then connects again */
+		unlink(path);
+		end = clock_mono_ms() + 1000;
+		while (ready(sock_rcvfd(req), 50) && clock_mono_ms() < end) {
+			hdrlen = sizeof(hdr);
+			if (sock_recv_raw(req, &buf, hdr, &hdrlen) >= 0)
+				nn_freemsg(buf);
+		}
+	}
+	sock_close(req);
+}
+
+/* Our REQ against nanomsg's raw REP (the daemons' control sockets, akc-httpd's backend). */
+static void
+nanomsg_server(void)
+{
+	unsigned char id[4] = { 0x80, 0, 0, 7 }, hdr[SOCK_HDR_MAX];
+	size_t hdrlen;
+	int req, rep, to = 2000;
+	void *buf;
+	ssize_t n;
+	char *rsp;
+	pid_t p;
+
+	unlink(path);
+	if ((p = fork()) == 0) {
+		rep = nn_socket(AF_SP, NN_REP);
+		nn_setsockopt(rep, NN_SOL_SOCKET, NN_RCVTIMEO, &to, sizeof(to));
+		if (rep < 0 || nn_bind(rep, addr) < 0)
+			_exit(2);
+		if ((n = nn_recv(rep, &rsp, NN_MSG, 0)) != 3)
+			_exit(3);
+		nn_send(rep, "pong", 4, 0);
+		usleep(300000);
+		_exit(0);
+	}
+	req = sock_connect_raw(NN_REQ, addr, 1000, 100);
+	{
+		msec_t end = clock_mono_ms() + 2000;
+
+		while (sock_send_raw(req, id, 4, "png", 3) < 0 && clock_mono_ms() < end)
+			usleep(20000);
+	}
+	hdrlen = sizeof(hdr);
+	n = recv_within(req, &buf, hdr, &hdrlen, 2000);
+	CHECK_INT(n, 4);
+	CHECK(n == 4 && memcmp(buf, "pong", 4) == 0 && memcmp(hdr, id, 4) == 0);
+	if (n >= 0)
+		nn_freemsg(buf);
+	sock_close(req);
+	waitpid(p, NULL, 0);
+}
+
+int
+main(void)
+{
+	log_init("test-sps");
+	signal(SIGPIPE, SIG_IGN);
+	snprintf(dir, sizeof(dir), "/tmp/test-sps.XXXXXX");
+	if (mkdtemp(dir) == NULL)
+		return 1;
+	snprintf(path, sizeof(path), "%s/s", dir);
+	snprintf(addr, sizeof(addr), "ipc://%s", path);
+	RUN(nanomsg_and_spc_clients);
+	unlink(path);
+	RUN(pipelined);
+	unlink(path);
+	RUN(refusals);
+	unlink(path);
+	RUN(takeover);
+	unlink(path);
+	RUN(late_server);
+	RUN(nanomsg_server);
+	unlink(path);
+	rmdir(dir);
+	return unit_done();
+}
