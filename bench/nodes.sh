@@ -150,13 +150,15 @@ done | jq -rs '[.[] | select(.rounds != null)] | select(length > 0) |
 day_ms() { echo $(( $1 / 1000000 % 86400000 )); }
 # logs_of I...: the memberd logs of nodes I...
 logs_of() { local i; for i in "$@"; do echo "$D/n$i.memberd.log"; done; }
-# delays TYPE NODE T0_MS LOG...: per log, ms from T0 (of the day) to its first such event
+# delays TYPE NODE T0_MS LOG...: per log, ms from T0 (of the day) to its
+# first such event at or after T0 (one before, from the join's churn, is not it)
 delays() {
 	local type=$1 node=$2 t0=$3; shift 3
-	grep -m1 -H -F "memberd: event $type: $node (" "$@" 2>/dev/null |
-		sed 's/^[^:]*:\([0-9-]*T\)\([0-9]*\):\([0-9]*\):\([0-9.]*\)Z.*/\2 \3 \4/' |
-		awk -v t0="$t0" '{ d = ($1 * 3600 + $2 * 60 + $3) * 1000 - t0;
-		    if (d < -43200000) d += 86400000; printf "%d\n", d }'
+	grep -H -F "memberd: event $type: $node (" "$@" 2>/dev/null |
+		sed 's/^\([^:]*\):\([0-9-]*T\)\([0-9]*\):\([0-9]*\):\([0-9.]*\)Z.*/\1 \3 \4 \5/' |
+		awk -v t0="$t0" '{ d = ($2 * 3600 + $3 * 60 + $4) * 1000 - t0;
+		    if (d < -43200000) d += 86400000
+		    if (d >= -5 && !($1 in seen)) { seen[$1] = 1; printf "%d\n", d } }'
 }
 # wait_logs SECS TYPE NODE LOG...: until every LOG has the event, or SECS pass
 wait_logs() {
@@ -217,7 +219,7 @@ printf 'memberd alive: %d/%d   leaderd alive: %d/%d\n' "$alive_m" "$N" "$alive_l
 printf 'nodes seeing all %d Up: %d of %d sampled\n' "$N" "$allup" "$sampled"
 printf 'all sampled nodes saw all %d Up: %s s after the last start\n' "$N" "$up_s"
 printf 'all %d Up, per node from its log (%d of %d nodes logged all): %s\n' "$N" "$nup" "$N" \
-    "$(stats3 <<< "$upall")"
+    "$(grep . <<< "$upall" | stats3)"
 awk -v j="$cpu_join" -v e="$cpu_end" -v n="$N" -v s="$idle_s" -v jm="$cpu_join_m" \
     -v jl="$cpu_join_l" -v em="$cpu_end_m" -v el="$cpu_end_l" 'BEGIN {
 	printf "CPU (memberd+leaderd) until then: %.1f core-s (%.2f per 100 nodes)\n", j, j * 100 / n
