@@ -15,7 +15,11 @@
 # (default 4), PIPE=1 (the workers persistent: --pipe etc/examples/echo-worker),
 # CONC (submitting processes sharing the rate, default 4),
 # RUNS (default 1: each build measured RUNS times, alternating), KEEP=1
-# (keep the logs). Figures are printed, not asserted.
+# (keep the logs), TRACE=1 (the daemons run with AKC_TRACE: the master logs
+# each commit's stages, the standbys each sync, and bench/timeline.py prints
+# where a job's time goes; a build without the trace prints no timeline).
+# Each run also measures the disk's fdatasync (bench/submit fsync) in its
+# state directory. Figures are printed, not asserted.
 # Every process it starts is stopped by pid at exit.
 set -u
 cd "$(dirname "$0")/.." || exit 1
@@ -29,7 +33,9 @@ CONC=${CONC:-4}
 RUNS=${RUNS:-1}
 KEEP=${KEEP:-}
 PIPE=${PIPE:-}
+TRACE=${TRACE:-}
 export LC_ALL=C
+[ -n "$TRACE" ] && export AKC_TRACE=1
 N=3
 TOP=$(mktemp -d /tmp/akclat.XXXXXX)
 PIDS=()
@@ -61,6 +67,8 @@ run() {
 		[ -x "$bin/$p" ] || { say "$bin/$p: build it first"; return 1; }
 	done
 	mkdir -p "$D"
+	local fs
+	fs=$(bench/submit fsync "$D" 200)
 	work_confs "$D" "$N" "$bin"
 	for ((i = 1; i <= N; i++)); do
 		"$bin/memberd" -c "$D/n$i.conf" >> "$D/n$i.log" 2>&1 & PIDS+=($!)
@@ -114,6 +122,10 @@ run() {
 	    "$(awk '{ print $1 }' "$TOP/$label.lat" | pct 50)" "$(awk '{ print $1 }' "$TOP/$label.lat" | pct 99)" \
 	    "$(awk '{ print $1 }' "$TOP/$label.lat" | pct 100)" \
 	    "$(awk '{ print $2 }' "$TOP/$label.lat" | pct 50)" "$(awk '{ print $2 }' "$TOP/$label.lat" | pct 99)"
+	echo "         disk: fdatasync of a 128-byte append, 200 in a row before the run: median $(awk '{ print $1 }' <<<"$fs") ms, max $(awk '{ print $3 }' <<<"$fs") ms"
+	if [ -n "$TRACE" ] && grep -q "trace commit" "$D"/n*.log 2>/dev/null; then
+		python3 bench/timeline.py "$sent" "$seen" "$D"/n*.log
+	fi
 }
 
 kind="exec cat"

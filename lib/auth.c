@@ -353,3 +353,17 @@ frame_open_link(const struct keyring *r, const char *cluster, const unsigned cha
 	return open_kind(r, FRAME_LINK_PLAIN, FRAME_LINK_SEALED, cluster, f, len, peer_cluster,
 	    payload, plen);
 }
+
+size_t
+frame_seal_as(const struct keyring *r, int plain, int sealed, const char *cluster,
+    const char *payload, size_t len, unsigned char **out)
+{
+	return seal_kind(r, plain, sealed, cluster, payload, len, out);
+}
+
+enum frame_result
+frame_open_as(const struct keyring *r, int plain, int sealed, const char *cluster,
+    const unsigned char *f, size_t len, char *peer_cluster, char **payload, size_t *plen)
+{
+	return open_kind(r, plain, sealed, cluster, f, len, peer_cluster, payload, plen);
+}

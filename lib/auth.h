@@ -18,9 +18,12 @@
 
 #define FRAME_PLAIN	'p'
 #define FRAME_SEALED	'e'
-/* the master's journal link (src/master/link.c): the same, under kinds of its own */
+/* the master's journal link (lib/link.c): the same, under kinds of its own */
 #define FRAME_LINK_PLAIN	'j'
 #define FRAME_LINK_SEALED	'J'
+/* singletond's proxy link (src/singletond/plink.c on lib/link.c) */
+#define FRAME_PLINK_PLAIN	's'
+#define FRAME_PLINK_SEALED	'S'
 
 struct keyring {
 	int n;			/* 0: no keyring, frames are plain */
@@ -77,5 +80,11 @@ size_t frame_seal_link(const struct keyring *, const char *cluster, const char *
     size_t len, unsigned char **out);
 enum frame_result frame_open_link(const struct keyring *, const char *cluster,
     const unsigned char *frame, size_t len, char *peer_cluster, char **payload, size_t *plen);
+/* The same under any pair of kinds (lib/link.c's uses). */
+size_t frame_seal_as(const struct keyring *, int plain, int sealed, const char *cluster,
+    const char *payload, size_t len, unsigned char **out);
+enum frame_result frame_open_as(const struct keyring *, int plain, int sealed,
+    const char *cluster, const unsigned char *frame, size_t len, char *peer_cluster,
+    char **payload, size_t *plen);
 
 #endif

@@ -75,7 +75,7 @@ config_parse_duration(const char *s)
 		return -1;
 	if (v > 1e12)
 		return -1;
-	return (msec_t)llround(v);
+	return (msec_t)(v + 0.5);	/* v >= 0: llround without libm */
 }
 
 const char *
@@ -491,6 +491,7 @@ singleton_defaults(struct conf_singleton *s, const char *name)
 	s->stop_timeout = 10000;
 	s->request_timeout = 60000;
 	s->hand_over_retry = 1000;
+	s->link_port = -1;
 }
 
 void
@@ -552,7 +553,18 @@ singleton_key(struct parse *p, const char *name, const char *key, const char *v)
 		set_dur(p, key, &s->request_timeout, v, 0);
 	else if (strcmp(key, "hand-over-retry-interval") == 0)
 		set_dur(p, key, &s->hand_over_retry, v, 0);
-	else
+	else if (strcmp(key, "link-port") == 0) {
+		char *end;
+		long n = strtol(v, &end, 10);
+
+		if (strcmp(v, "auto") == 0)
+			s->link_port = -1;
+		else if (*v == '\0' || *end != '\0' || n < 0 || n > 65535)
+			perr(p, "bad value '%s' for 'link-port': expected auto, 0 (off) or a port "
+			    "from 1 to 65535", v);
+		else
+			s->link_port = (int)n;
+	} else
 		perr(p, "unknown key '%s' in [singleton.%s]", key, name);
 }
 

@@ -36,6 +36,7 @@ struct conf_singleton {
 	msec_t stop_timeout;		/* SIGTERM, then SIGKILL after this */
 	msec_t request_timeout;		/* a proxied request gets an error after this */
 	msec_t hand_over_retry;		/* hand-over messages are resent this often */
+	int link_port;			/* the proxy link's TCP port: -1 the kernel's pick, 0 off */
 };
 
 struct akc_config {
@@ -99,7 +100,7 @@ struct akc_config {
 	 */
 	char replica_nodes[CONF_MAX_SEEDS][CONF_ADDR_MAX];
 	int nreplica_nodes;
-	/* the journal link's TCP port (src/master/link.c): -1 the node's port + 1000, 0 off */
+	/* the journal link's TCP port (lib/link.c): -1 the node's port + 1000, 0 off */
 	int link_port;
 	long max_payload;
 	long max_pending;

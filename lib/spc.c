@@ -23,7 +23,7 @@
 #define SP_MSG_NORMAL	1	/* nanomsg's ipc message type */
 #define RECONNECT_MS	100	/* as the daemons' nanomsg sockets */
 
-enum { IO_OK, IO_TIMEOUT, IO_BROKEN };
+enum { IO_OK, IO_TIMEOUT, IO_BROKEN, IO_OLDER };
 
 int
 spc_init(struct spc *c, const char *addr, size_t max)
@@ -151,13 +151,11 @@ connect_peer(struct spc *c, msec_t deadline, char *err, size_t errlen)
 	}
 }
 
-/* One try on the current connection. */
+/* The request, framed with the current id. */
 static int
-exchange(struct spc *c, const void *req, size_t len, char **rsp, size_t *rlen, msec_t deadline,
-    char *err, size_t errlen)
+send_req(struct spc *c, const void *req, size_t len, msec_t deadline)
 {
-	unsigned char hdr[13], id[4];
-	uint64_t size;
+	unsigned char hdr[13];
 	int r;
 
 	hdr[0] = SP_MSG_NORMAL;
@@ -166,9 +164,24 @@ exchange(struct spc *c, const void *req, size_t len, char **rsp, size_t *rlen, m
 	hdr[10] = (unsigned char)(c->id >> 16);
 	hdr[11] = (unsigned char)(c->id >> 8);
 	hdr[12] = (unsigned char)c->id;
-	if ((r = put_all(c->fd, hdr, sizeof(hdr), deadline)) != IO_OK ||
-	    (r = put_all(c->fd, req, len, deadline)) != IO_OK)
+	if ((r = put_all(c->fd, hdr, sizeof(hdr), deadline)) != IO_OK)
 		return r;
+	return put_all(c->fd, req, len, deadline);
+}
+
+/*
+ * One answer: IO_OK with *rsp when it carries the current id; an older
+ * one is dropped, then the next is read, or (once) IO_OLDER returned, so
+ * that a caller polling many connections does not wait here.
+ */
+static int
+recv_rsp(struct spc *c, char **rsp, size_t *rlen, int once, msec_t deadline, char *err,
+    size_t errlen)
+{
+	unsigned char hdr[9], id[4];
+	uint64_t size;
+	int r;
+
 	for (;;) {
 		if ((r = get_all(c->fd, hdr, 9, deadline)) != IO_OK)
 			return r;
@@ -185,6 +198,8 @@ exchange(struct spc *c, const void *req, size_t len, char **rsp, size_t *rlen, m
 			/* the answer to an earlier try of ours: not this one */
 			if ((r = get_all(c->fd, NULL, (size_t)size - 4, deadline)) != IO_OK)
 				return r;
+			if (once)
+				return IO_OLDER;
 			continue;
 		}
 		if ((*rsp = malloc((size_t)size - 4 + 1)) == NULL) {
@@ -200,6 +215,80 @@ exchange(struct spc *c, const void *req, size_t len, char **rsp, size_t *rlen, m
 		*rlen = (size_t)size - 4;
 		return IO_OK;
 	}
+}
+
+/* One try on the current connection. */
+static int
+exchange(struct spc *c, const void *req, size_t len, char **rsp, size_t *rlen, msec_t deadline,
+    char *err, size_t errlen)
+{
+	int r;
+
+	if ((r = send_req(c, req, len, deadline)) != IO_OK)
+		return r;
+	return recv_rsp(c, rsp, rlen, 0, deadline, err, errlen);
+}
+
+/* Why a try failed, into err (errno set): r is IO_TIMEOUT or IO_BROKEN. */
+static void
+why(int r, char *err, size_t errlen)
+{
+	if (r == IO_TIMEOUT) {
+		snprintf(err, errlen, "timed out");
+		errno = ETIMEDOUT;
+	} else {
+		if (errlen > 0 && err[0] == '\0')
+			snprintf(err, errlen, "connection closed");
+		errno = ECONNRESET;
+	}
+}
+
+int
+spc_fd(const struct spc *c)
+{
+	return c->fd;
+}
+
+int
+spc_send(struct spc *c, const void *req, size_t len, msec_t deadline, char *err, size_t errlen)
+{
+	int r;
+
+	if (errlen > 0)
+		err[0] = '\0';
+	c->id = (c->id + 1) | 0x80000000u;
+	for (;;) {
+		if (c->fd < 0 && (r = connect_peer(c, deadline, err, errlen)) != IO_OK)
+			break;
+		if ((r = send_req(c, req, len, deadline)) == IO_OK)
+			return 0;
+		spc_close(c);
+		if (r == IO_TIMEOUT || deadline - clock_mono_ms() <= 0)
+			break;
+	}
+	why(r, err, errlen);
+	return -1;
+}
+
+ssize_t
+spc_recv(struct spc *c, char **rsp, msec_t deadline, char *err, size_t errlen)
+{
+	size_t rlen = 0;
+	int r;
+
+	*rsp = NULL;
+	if (errlen > 0)
+		err[0] = '\0';
+	if (c->fd < 0)
+		r = IO_BROKEN;
+	else if ((r = recv_rsp(c, rsp, &rlen, 1, deadline, err, errlen)) == IO_OK)
+		return (ssize_t)rlen;
+	else if (r == IO_OLDER)
+		return 0;
+	spc_close(c);
+	if (r > 0)
+		why(r, err, errlen);	/* else err says why */
+	return -1;
 }
 
 ssize_t
@@ -227,14 +316,7 @@ spc_call(struct spc *c, const void *req, size_t len, char **rsp, msec_t deadline
 		if (r == IO_TIMEOUT || deadline - clock_mono_ms() <= 0)
 			break;
 	}
-	if (r == IO_TIMEOUT) {
-		snprintf(err, errlen, "timed out");
-		errno = ETIMEDOUT;
-	} else {
-		if (errlen > 0 && err[0] == '\0')
-			snprintf(err, errlen, "connection closed");
-		errno = ECONNRESET;
-	}
+	why(r, err, errlen);
 	return -1;
 }
 

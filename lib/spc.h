@@ -40,6 +40,17 @@ int spc_init(struct spc *, const char *addr, size_t max);
  */
 ssize_t spc_call(struct spc *, const void *req, size_t len, char **rsp, msec_t deadline,
     char *err, size_t errlen);
+/*
+ * Many requests in flight, one per connection, polled together (akc-submit
+ * --batch): spc_send sends req (connecting first if need be) and returns;
+ * once spc_fd is readable, spc_recv takes the answer (waiting for the rest
+ * of it until deadline): its length with *rsp malloc'd, 0 when what came
+ * was an older answer (poll again), or -1 with the reason in err (the
+ * connection broke: spc_send again; or the deadline passed).
+ */
+int spc_send(struct spc *, const void *req, size_t len, msec_t deadline, char *err, size_t errlen);
+ssize_t spc_recv(struct spc *, char **rsp, msec_t deadline, char *err, size_t errlen);
+int spc_fd(const struct spc *);
 void spc_close(struct spc *);
 
 #endif

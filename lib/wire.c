@@ -210,14 +210,25 @@ drop_queue(struct out *o)
 {
 	int k;
 
-	for (k = 0; k < o->qn; k++)
+	for (k = 0; k < o->qn; k++) {
+		if (!o->q[k].hello)
+			o->w->st.unsent++;
 		free(o->q[k].data);
+	}
 	o->qn = 0;
 	o->qbytes = 0;
 	o->off = 0;
 }
 
 static void drop_at(struct out *o, int k);
+
+/* Gives up queued frame k unwritten: counted (unsent). */
+static void
+lose_at(struct out *o, int k)
+{
+	o->w->st.unsent++;
+	drop_at(o, k);
+}
 
 /*
  * Closes o's socket; o stays as a slot that is tried again after a pause
@@ -330,7 +341,7 @@ out_open(struct wire *w, struct out *o, msec_t now)
 		struct frame hf;
 
 		if (o->qn == QUEUE_MAX)
-			drop_at(o, QUEUE_MAX - 1);
+			lose_at(o, QUEUE_MAX - 1);
 		enqueue(o, h, len, now);
 		hf = o->q[o->qn - 1];
 		hf.hello = 1;
@@ -367,7 +378,7 @@ get_out(struct wire *w, const char *address, msec_t now)
 	return o;
 }
 
-/* Drops queued frame k. */
+/* Takes queued frame k off the queue (written, or given up: lose_at). */
 static void
 drop_at(struct out *o, int k)
 {
@@ -457,14 +468,18 @@ wire_send(struct wire *w, const char *address, const void *frame, size_t len, ms
 	if (o->fd < 0 && now >= o->retry_at)
 		(void)out_open(w, o, now);	/* if it fails, the frame waits for the retry */
 	/* a large frame (a relay) may wait alone, never pushing others out */
-	if (len > QUEUE_BYTES && o->qn > kept(o))
+	if (len > QUEUE_BYTES && o->qn > kept(o)) {
+		w->st.unsent++;
 		return;
+	}
 	/* oldest first out, but never one partly written, nor the hello */
 	while (o->qn > kept(o) && (o->qn == QUEUE_MAX || o->qbytes + len > QUEUE_BYTES) &&
 	    len <= QUEUE_BYTES)
-		drop_at(o, kept(o));
-	if (o->qn == QUEUE_MAX)
+		lose_at(o, kept(o));
+	if (o->qn == QUEUE_MAX) {
+		w->st.unsent++;
 		return;
+	}
 	enqueue(o, frame, len, now);
 	if (o->fd >= 0 && !o->connecting && !w->corked)
 		out_flush(w, o, now);
@@ -726,7 +741,7 @@ wire_expire(struct wire *w, msec_t now)
 		k++;
 		/* expired frames go, but never one partly written, nor the hello */
 		while (o->qn > kept(o) && now - o->q[kept(o)].at > QUEUE_TTL)
-			drop_at(o, kept(o));
+			lose_at(o, kept(o));
 		if (o->fd < 0) {
 			if (o->qn > 0 && now >= o->retry_at)
 				(void)out_open(w, o, now);
@@ -755,6 +770,21 @@ wire_deadline(const struct wire *w)
 			d = o->retry_at;
 	}
 	return d;
+}
+
+int
+wire_port(const struct wire *w)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+
+	if (w->lfd < 0 || getsockname(w->lfd, (struct sockaddr *)&ss, &sl) < 0)
+		return 0;
+	if (ss.ss_family == AF_INET)
+		return ntohs(((struct sockaddr_in *)&ss)->sin_port);
+	if (ss.ss_family == AF_INET6)
+		return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+	return 0;
 }
 
 const struct wire_stats *

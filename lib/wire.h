@@ -1,10 +1,11 @@
 /*
  * wire.h: memberd's node-to-node transport. Shared with the master's
- * direct link to its standbys (src/master/link.c). Length-prefixed frames over
- * plain TCP, every socket non-blocking in memberd's own poll loop: no
- * library threads, no allocation a peer can make us do before one of its
- * frames has passed authentication, a cap on connections, and sends that
- * never block (doc/ARCHITECTURE.md, "The transport").
+ * journal link to its standbys and singletond's proxy link (lib/link.c).
+ * Length-prefixed frames over plain TCP, every socket non-blocking in the
+ * caller's poll loop: no library threads, no allocation a peer can make us
+ * do before one of its frames has passed authentication, a cap on
+ * connections, and sends that never block (doc/ARCHITECTURE.md, "The
+ * transport").
  */
 #ifndef AKC_WIRE_H
 #define AKC_WIRE_H
@@ -45,6 +46,7 @@ struct wire_stats {
 	uint64_t oversized;	/* closed: announced a frame over its limit */
 	uint64_t emfile;	/* accept failed for want of descriptors */
 	uint64_t connects, connect_failed;	/* outbound */
+	uint64_t unsent;	/* outbound frames dropped: queue full, expired, or too large to wait */
 	int in, out;		/* open now */
 };
 
@@ -81,5 +83,7 @@ void wire_expire(struct wire *, msec_t now);
 /* When wire_expire should run next to retry a connection that has frames waiting (-1: none). */
 msec_t wire_deadline(const struct wire *);
 const struct wire_stats *wire_stats(const struct wire *);
+/* The port wire_listen bound (the kernel's pick for port 0); 0 when not listening. */
+int wire_port(const struct wire *);
 
 #endif

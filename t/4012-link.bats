@@ -7,24 +7,15 @@
 
 load lib/akc
 load lib/work
+load lib/link
 
 setup() {
 	akc_setup
-	NFT_TABLE=
-	TCPDUMP_PID=
-	REPLAY_PID=
+	link_setup
 }
 teardown() {
-	[ -z "$NFT_TABLE" ] || nft delete table inet "$NFT_TABLE" 2>/dev/null || true
-	[ -z "$TCPDUMP_PID" ] || kill "$TCPDUMP_PID" 2>/dev/null || true
-	[ -z "$REPLAY_PID" ] || kill "$REPLAY_PID" 2>/dev/null || true
+	link_teardown
 	akc_teardown
-}
-
-# link_cluster N [conf args...]: work_cluster N under a keyring.
-link_cluster() {
-	akc-keys generate > "$AKC_DIR/cluster.key"
-	work_cluster "$1" "[security]=" "key-file=$AKC_DIR/cluster.key" "${@:2}"
 }
 
 # link_port NODE: NODE's journal link port (its node port + 1000).
@@ -38,13 +29,6 @@ link_down_all() { [ "$(link_field "$1" '[.peers[] | select(.up)] | length')" = 0
 # dropped NODE REASON: the master's count of link frames dropped for REASON.
 dropped() { link_field "$1" ".dropped.$2"; }
 dropped_over() { [ "$(dropped "$1" "$2")" -gt "$3" ]; }
-
-submit_n() {
-	local i
-	for ((i = 1; i <= $3; i++)); do
-		akc-submit -c "$(conf_of "$1")" --id "$2-$i" "payload of $2-$i" >> "$AKC_DIR/acked" || return 1
-	done
-}
 
 @test "jobs are replicated over the link, not the relay, and the standbys hold every one" {
 	link_cluster 3
@@ -88,10 +72,7 @@ submit_n() {
 	addr=$(link_addr n1)
 	wait_until 20 link_up_to n1 1
 	# a standby's traffic to the master's link port, captured from a fresh connection
-	tcpdump -Z root --immediate-mode -i lo -U -s 0 -w "$AKC_DIR/c.pcap" "tcp port $port" \
-	    >"$AKC_DIR/tcpdump.log" 2>&1 3>&- &
-	TCPDUMP_PID=$!
-	wait_until 10 grep -q "listening on" "$AKC_DIR/tcpdump.log"
+	capture_start "$port"
 	kill "$(pid_of n2 singletond)"
 	wait_until 20 process_exited "$(pid_of n2 singletond)"
 	wait_until 20 link_down_all n1
@@ -101,41 +82,17 @@ submit_n() {
 	wait_until 30 link_up_to n1 1
 	submit_n n1 a 20
 	wait_until 20 standby_caught_up n1 n2
-	kill -INT "$TCPDUMP_PID"
-	wait "$TCPDUMP_PID" 2>/dev/null || true
-	TCPDUMP_PID=
-	mkdir "$AKC_DIR/frames"
+	capture_stop
 	local frames
-	frames=$("$AKC_BIN/t/pcap-frames" "$AKC_DIR/c.pcap" "$port" "$AKC_DIR/frames")
+	frames=$(captured_frames "$port")
 	echo "# $frames frames captured" >&3
 	[ "$frames" -gt 10 ]
 
-	# no key: a plain link frame at a keyed master
-	"$AKC_BIN/t/frame-send" -L "$addr" -D 'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx{"m":"ack"}'
-	wait_until 10 dropped_over n1 unauthenticated 0
-	# a key of another cluster
-	akc-keys generate > "$AKC_DIR/other.key"
-	"$AKC_BIN/t/frame-send" -L -k "$AKC_DIR/other.key" "$addr" -D 'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx{}'
-	wait_until 10 dropped_over n1 unauthenticated 1
-	# the right key, another cluster name
-	"$AKC_BIN/t/frame-send" -L -k "$AKC_DIR/cluster.key" -C other "$addr" -D 'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx{}'
-	wait_until 10 dropped_over n1 cluster 0
-	# a memberd frame under the right key is not a link frame
-	"$AKC_BIN/t/frame-send" -k "$AKC_DIR/cluster.key" "$addr" -D '{"v":2,"t":"hello"}'
-	wait_until 10 dropped_over n1 malformed 0
-	# an authentic link frame for some other process (its receiver id is not ours)
-	"$AKC_BIN/t/frame-send" -L -k "$AKC_DIR/cluster.key" "$addr" -D 'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx{}'
-	wait_until 10 dropped_over n1 stale 0
-	# a frame announced over 64 KiB before any frame authenticated: closed unread
-	head -c 70000 /dev/zero > "$AKC_DIR/big"
-	"$AKC_BIN/t/frame-send" -r "$addr" -F "$AKC_DIR/big" || true
-	wait_until 10 dropped_over n1 oversized 0
+	link_attacks "$addr" -L - dropped_over n1
 	# the captured streams replayed: every frame is old news
-	local f done_before
+	local done_before
 	done_before=$(queue_field n1 accepted)
-	for f in "$AKC_DIR"/frames/stream-*; do
-		cat "$f" > "/dev/tcp/127.0.0.1/$port"
-	done
+	link_replay "$port" "$AKC_DIR/frames"
 	wait_until 10 dropped_over n1 replayed 10
 	[ "$(queue_field n1 accepted)" = "$done_before" ]
 	# the link still carries, and jobs still commit over it (a round whose
@@ -159,10 +116,7 @@ submit_n() {
 	link_cluster 3
 	wait_until 20 link_up_to n1 2
 	submit_n n2 before 10
-	NFT_TABLE="akc_link_$$"
-	nft add table inet "$NFT_TABLE"
-	nft add chain inet "$NFT_TABLE" input '{ type filter hook input priority 0; }'
-	nft add rule inet "$NFT_TABLE" input tcp dport "$(link_port n1)" drop
+	block_port "$(link_port n1)"
 	wait_until 20 link_down_all n1
 	grep -q "journal link to .* is down: the relay through memberd carries" "$AKC_DIR/n1.singletond.log"
 	local rs
@@ -171,8 +125,7 @@ submit_n() {
 	submit_n n2 during 30
 	[ "$(link_field n1 .relay.sent)" -ge $((rs + 30)) ]
 	wait_until 20 standby_caught_up n1 n2
-	nft delete table inet "$NFT_TABLE"
-	NFT_TABLE=
+	unblock_port
 	wait_until 30 link_up_to n1 2
 	local ls
 	ls=$(link_field n1 .sent)

@@ -4,6 +4,8 @@
  * each id printed as the master acknowledges it. A request the proxy turns
  * away because its buffer is full (other clients fill it too) goes again
  * after a pause, until its deadline: the same id and payload are one job.
+ * The connections are lib/spc.c's, polled together: akc-submit does not
+ * load libnanomsg (a single submit pays for every library it loads).
  */
 #include <errno.h>
 #include <poll.h>
@@ -12,7 +14,6 @@
 #include <string.h>
 #include <time.h>
 
-#include <nanomsg/nn.h>
 #include <sodium.h>
 
 #include "b64.h"
@@ -24,7 +25,8 @@
 enum { FREE, INFLIGHT, PAUSED };
 
 struct slot {
-	int s;
+	struct spc c;			/* its connection to the proxy */
+	int pi;				/* its place in the poll set, or -1 */
 	int state;
 	long line;			/* the input line it carries */
 	char id[WORK_ID_MAX + 1];
@@ -87,12 +89,10 @@ line_id(const struct batch_opts *o, long n, char **text, size_t *len, char id[WO
 static int
 slot_send(struct workcall *w, struct slot *sl)
 {
-	int to = (int)w->timeout;
+	char err[256];
 
-	nn_setsockopt(sl->s, NN_SOL_SOCKET, NN_SNDTIMEO, &to, sizeof(to));
-	if (nn_send(sl->s, sl->txt, strlen(sl->txt), 0) < 0) {
-		fprintf(stderr, "%s: cannot send to '%s': %s\n", w->t->prog, w->addr + 6,
-		    nn_strerror(nn_errno()));
+	if (spc_send(&sl->c, sl->txt, strlen(sl->txt), sl->deadline, err, sizeof(err)) < 0) {
+		fprintf(stderr, "%s: cannot send to '%s': %s\n", w->t->prog, w->addr + 6, err);
 		return -2;
 	}
 	sl->state = INFLIGHT;
@@ -138,19 +138,28 @@ send_line(struct workcall *w, const struct batch_opts *o, struct slot *sl, long 
 
 #define AGAIN	-2	/* receive: the proxy had no room, send it again */
 
-/* The answer on a slot in flight: 0 acknowledged, 1 refused, 3 the proxy gave up, AGAIN. */
+/*
+ * The answer on a slot in flight whose connection is readable: 0
+ * acknowledged, 1 refused, 3 the proxy gave up, AGAIN, or -1 not yet.
+ */
 static int
 receive(struct workcall *w, struct slot *sl)
 {
-	char err[1024];
-	void *buf = NULL;
+	char err[1024], *buf = NULL;
 	cJSON *rsp;
 	const char *rid;
 	long code;
-	int n, rc;
+	ssize_t n;
+	int rc;
 
-	if ((n = nn_recv(sl->s, &buf, NN_MSG, NN_DONTWAIT)) < 0)
-		return -1;	/* not yet */
+	if ((n = spc_recv(&sl->c, &buf, sl->deadline, err, sizeof(err))) == 0)
+		return -1;	/* an older answer: not this one yet */
+	if (n < 0) {
+		/* the connection broke (the proxy restarted): the same request again, as spc_call */
+		if (clock_mono_ms() < sl->deadline)
+			spc_send(&sl->c, sl->txt, strlen(sl->txt), sl->deadline, err, sizeof(err));
+		return -1;	/* not sent (the deadline passed): "no answer" at the deadline */
+	}
 	switch (wc_answer(w, buf, (size_t)n, &rsp, &code, err, sizeof(err))) {
 	case WC_OK:
 		if ((rid = json_str(rsp, "id")) == NULL || strcmp(rid, sl->id) != 0) {
@@ -177,7 +186,7 @@ receive(struct workcall *w, struct slot *sl)
 		rc = EXIT_TOOL_NODAEMON;
 		break;
 	}
-	nn_freemsg(buf);
+	free(buf);
 	return rc;
 }
 
@@ -185,7 +194,7 @@ int
 submit_batch(struct workcall *w, const struct batch_opts *o)
 {
 	struct slot sl[BATCH_SOCKETS];
-	struct nn_pollfd pfd[BATCH_SOCKETS];
+	struct pollfd pfd[BATCH_SOCKETS];
 	char *text = NULL;
 	size_t cap = 0;
 	ssize_t len;
@@ -194,7 +203,7 @@ submit_batch(struct workcall *w, const struct batch_opts *o)
 	msec_t now, first;
 
 	for (i = 0; i < BATCH_SOCKETS; i++) {
-		sl[i].s = wc_socket(w);
+		wc_conn(w, &sl[i].c);
 		sl[i].state = FREE;
 		sl[i].txt = NULL;
 	}
@@ -237,16 +246,18 @@ submit_batch(struct workcall *w, const struct batch_opts *o)
 				continue;
 			if (first < 0 || t < first)
 				first = t;
+			sl[i].pi = -1;
 			if (sl[i].state != INFLIGHT)
 				continue;
-			pfd[np].fd = sl[i].s;
-			pfd[np].events = NN_POLLIN;
+			sl[i].pi = np;
+			pfd[np].fd = spc_fd(&sl[i].c);	/* -1 (no connection): poll skips it */
+			pfd[np].events = POLLIN;
 			pfd[np].revents = 0;
 			np++;
 		}
-		if (np > 0 && nn_poll(pfd, np, first > now ? (int)(first - now) : 0) < 0 &&
-		    nn_errno() != EINTR) {
-			fprintf(stderr, "%s: poll: %s\n", w->t->prog, nn_strerror(nn_errno()));
+		if (np > 0 && poll(pfd, (nfds_t)np, first > now ? (int)(first - now) : 0) < 0 &&
+		    errno != EINTR) {
+			fprintf(stderr, "%s: poll: %s\n", w->t->prog, strerror(errno));
 			return EXIT_TOOL_NODAEMON;
 		} else if (np == 0 && first > now)
 			sleep_until(first);
@@ -262,7 +273,8 @@ submit_batch(struct workcall *w, const struct batch_opts *o)
 			}
 			if (sl[i].state != INFLIGHT)
 				continue;
-			if ((r = receive(w, &sl[i])) == -1) {
+			r = sl[i].pi >= 0 && pfd[sl[i].pi].revents != 0 ? receive(w, &sl[i]) : -1;
+			if (r == -1) {
 				if (now < sl[i].deadline)
 					continue;
 				fprintf(stderr, "%s: line %ld (%s): no answer from '%s' within %lldms\n",
@@ -286,7 +298,7 @@ submit_batch(struct workcall *w, const struct batch_opts *o)
 			return EXIT_TOOL_REFUSED;
 	}
 	free(text);
-	for (i = 1; i < BATCH_SOCKETS; i++)
-		nn_close(sl[i].s);
+	for (i = 0; i < BATCH_SOCKETS; i++)
+		spc_close(&sl[i].c);
 	return gaveup ? EXIT_TOOL_NODAEMON : refused ? EXIT_TOOL_REFUSED : EXIT_TOOL_OK;
 }

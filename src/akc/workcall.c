@@ -17,15 +17,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <nanomsg/nn.h>
-#include <nanomsg/reqrep.h>
-
 #include "json.h"
 #include "proto.h"
 #include "sock.h"
 #include "workcall.h"
-
-#define RESEND_NEVER	(24 * 3600 * 1000)	/* we time out ourselves */
 
 void
 wc_fmt_ms(msec_t ms, char *buf, size_t len)
@@ -62,31 +57,14 @@ wc_open(struct workcall *w, struct tool *t, msec_t timeout)
 	}
 }
 
-/*
- * Another REQ socket to the same proxy, a nanomsg one: akc-submit --batch
- * keeps many requests in flight and polls them together (nn_poll), where
- * one spc connection carries one request at a time. Only --batch pays for
- * starting nanomsg.
- */
-int
-wc_socket(struct workcall *w)
+/* Another REQ connection to the same proxy, made at its first request (akc-submit --batch). */
+void
+wc_conn(struct workcall *w, struct spc *c)
 {
-	int s, v;
-
-	if ((s = nn_socket(AF_SP, NN_REQ)) < 0) {
-		fprintf(stderr, "%s: cannot create socket: %s\n", w->t->prog, nn_strerror(nn_errno()));
+	if (spc_init(c, w->addr, CTL_MAX_MSG) < 0) {
+		fprintf(stderr, "%s: socket path '%s' is too long\n", w->t->prog, w->addr + 6);
 		exit(EXIT_TOOL_NODAEMON);
 	}
-	v = CTL_MAX_MSG;
-	nn_setsockopt(s, NN_SOL_SOCKET, NN_RCVMAXSIZE, &v, sizeof(v));
-	v = RESEND_NEVER;
-	nn_setsockopt(s, NN_REQ, NN_REQ_RESEND_IVL, &v, sizeof(v));
-	if (nn_connect(s, w->addr) < 0) {
-		fprintf(stderr, "%s: cannot connect to '%s': %s\n", w->t->prog, w->addr,
-		    nn_strerror(nn_errno()));
-		exit(EXIT_TOOL_NODAEMON);
-	}
-	return s;
 }
 
 void

@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "json.h"
 #include "journal.h"
 #include "log.h"
@@ -134,9 +135,22 @@ journal_open(struct journal *j, const char *dir, char *err, size_t errlen)
 	return 0;
 }
 
+/* The batch was written (or given up): its copy in memory goes. */
+static void
+pend_clear(struct journal *j)
+{
+	int i;
+
+	for (i = 0; i < j->npend; i++)
+		cJSON_free(j->pend[i].txt);
+	j->npend = 0;
+}
+
 void
 journal_close(struct journal *j)
 {
+	pend_clear(j);
+	free(j->pend);
 	if (j->batch)
 		leveldb_writebatch_destroy(j->batch);
 	if (j->ro)
@@ -239,7 +253,14 @@ batch_json(struct journal *j, char kind, uint64_t seq, const cJSON *v)
 
 	key(k, kind, seq);
 	leveldb_writebatch_put(j->batch, k, 9, txt, strlen(txt));
-	cJSON_free(txt);
+	if (j->npend == 0)
+		j->batch_us = clock_mono_us();
+	if (j->npend == j->pendcap) {
+		j->pendcap = j->pendcap ? 2 * j->pendcap : 64;
+		j->pend = xreallocarray(j->pend, (size_t)j->pendcap, sizeof(*j->pend));
+	}
+	/* kept (not freed) for journal_read until the batch is written */
+	j->pend[j->npend++] = (struct jpend){ kind, seq, txt };
 }
 
 uint64_t
@@ -261,13 +282,17 @@ int
 journal_commit(struct journal *j, char *err, size_t errlen)
 {
 	char *lerr = NULL;
+	int64_t t0;
 
 	if (j->nbatch == 0)
 		return 0;
+	t0 = clock_mono_us();
 	leveldb_write(j->db, j->wsync, j->batch, &lerr);
 	if (lerr != NULL)
 		return fail(&lerr, err, errlen, "cannot write", j->path);
+	j->sync_us = clock_mono_us() - t0;
 	leveldb_writebatch_clear(j->batch);
+	pend_clear(j);
 	j->commits++;
 	j->synced_events += (uint64_t)j->nbatch;
 	j->nbatch = 0;
@@ -524,6 +549,21 @@ journal_wipe(struct journal *j, char *err, size_t errlen)
 	return 0;
 }
 
+/* A result line (stored text) into arr as {"seq", "line"}; its bytes, 0 if it does not parse. */
+static size_t
+add_line(cJSON *arr, uint64_t seq, const char *txt, size_t len)
+{
+	cJSON *o, *line;
+
+	if ((line = json_parse_stored(txt, len)) == NULL)
+		return 0;
+	o = cJSON_CreateObject();
+	json_add_u64(o, "seq", seq);
+	cJSON_AddItemToObject(o, "line", line);
+	cJSON_AddItemToArray(arr, o);
+	return len;
+}
+
 void
 journal_read(struct journal *j, uint64_t from, uint64_t rfrom, size_t maxbytes, uint64_t snap_off,
     cJSON *msg)
@@ -533,6 +573,7 @@ journal_read(struct journal *j, uint64_t from, uint64_t rfrom, size_t maxbytes, 
 	leveldb_iterator_t *it;
 	cJSON *evs = cJSON_AddArrayToObject(msg, "events"), *res = cJSON_AddArrayToObject(msg, "results");
 	uint64_t last = from - 1, rlast, s;
+	int i, full = 0;
 
 	if (from <= j->snap_seq) {
 		char *lerr = NULL, *v = leveldb_get(j->db, j->ro, "s", 1, &vlen, &lerr);
@@ -582,30 +623,51 @@ journal_read(struct journal *j, uint64_t from, uint64_t rfrom, size_t maxbytes, 
 		last = s;
 	}
 	leveldb_iter_destroy(it);
-	/* the result lines up to there, as many as fit */
+	/* then the batch not written yet (the master's, before its sync) */
+	for (i = 0; i < j->npend && bytes < maxbytes; i++) {
+		const struct jpend *p = &j->pend[i];
+		cJSON *o, *ev;
+
+		if (p->kind != 'e' || p->seq <= last)
+			continue;
+		if (p->seq != last + 1 || (ev = json_parse_stored(p->txt, strlen(p->txt))) == NULL)
+			break;
+		o = cJSON_CreateObject();
+		json_add_u64(o, "seq", p->seq);
+		cJSON_AddItemToObject(o, "ev", ev);
+		cJSON_AddItemToArray(evs, o);
+		bytes += strlen(p->txt);
+		last = p->seq;
+	}
+	/* the result lines up to there, as many as fit: the stored ones, then the batch's */
 	rlast = last;
 	it = leveldb_create_iterator(j->db, j->ro);
 	key(k, 'r', rfrom);
 	for (leveldb_iter_seek(it, k, 9); leveldb_iter_valid(it); leveldb_iter_next(it)) {
 		const char *ik = leveldb_iter_key(it, &klen), *iv;
-		cJSON *o, *line;
 
 		if (klen != 9 || ik[0] != 'r' || key_seq(ik) > last)
 			break;
 		if (bytes >= 2 * maxbytes) {
 			rlast = key_seq(ik) - 1;	/* the rest next time */
+			full = 1;
 			break;
 		}
 		iv = leveldb_iter_value(it, &vlen);
-		if ((line = json_parse_stored(iv, vlen)) == NULL)
-			continue;
-		o = cJSON_CreateObject();
-		json_add_u64(o, "seq", key_seq(ik));
-		cJSON_AddItemToObject(o, "line", line);
-		cJSON_AddItemToArray(res, o);
-		bytes += vlen;
+		bytes += add_line(res, key_seq(ik), iv, vlen);
 	}
 	leveldb_iter_destroy(it);
+	for (i = 0; i < j->npend && !full; i++) {
+		const struct jpend *p = &j->pend[i];
+
+		if (p->kind != 'r' || p->seq < rfrom || p->seq > last)
+			continue;
+		if (bytes >= 2 * maxbytes) {
+			rlast = p->seq - 1;
+			break;
+		}
+		bytes += add_line(res, p->seq, p->txt, strlen(p->txt));
+	}
 	json_add_u64(msg, "last", last);
 	json_add_u64(msg, "rlast", rlast < rfrom - 1 ? rfrom - 1 : rlast);
 }

@@ -38,6 +38,22 @@ struct journal {
 	struct epochs eps;		/* where each epoch of the log begins */
 	uint64_t o_first, o_next;	/* salvage keys held: [o_first, o_next) */
 	uint64_t commits, synced_events;
+	/*
+	 * The batch's events and result lines as text, in the order they were
+	 * put: journal_read serves them before they are durable, so that the
+	 * master sends its batch to the standbys before it syncs it (the two
+	 * syncs overlap; doc/PROTOCOL.md, "Journal replication").
+	 */
+	struct jpend *pend;
+	int npend, pendcap;
+	int64_t batch_us;		/* when the batch's first event was put (clock_mono_us) */
+	int64_t sync_us;		/* how long the last commit's synced write took */
+};
+
+struct jpend {
+	char kind;			/* 'e' an event, 'r' a result line */
+	uint64_t seq;
+	char *txt;
 };
 
 /* Opens (creating) the journal in dir; -1 with a one-line reason. */
@@ -56,7 +72,11 @@ int journal_replay(struct journal *,
 uint64_t journal_append(struct journal *, const cJSON *ev);
 /* Stores the result line of a finished job under the seq of its final event. */
 void journal_put_result(struct journal *, uint64_t seq, const cJSON *line);
-/* Makes the batch durable (one synced write); 0, or -1 with the reason. */
+/*
+ * Makes the batch durable (one synced write); 0, or -1 with the reason.
+ * Until then its events and result lines are in the journal's memory only
+ * (journal_read sends them, nothing else reads them).
+ */
 int journal_commit(struct journal *, char *err, size_t errlen);
 /*
  * Writes a snapshot of the state after event seq (with the log's epoch runs
@@ -91,7 +111,8 @@ void journal_store_snapshot(struct journal *, uint64_t seq, const cJSON *snap);
  * last piece); then "events" [{"seq","ev"}], and the result lines
  * from seq rfrom up to the last event included, "results" [{"seq","line"}].
  * Sets "last" (events and snapshot up to here) and "rlast" (every result
- * line up to here is included or was sent before).
+ * line up to here is included or was sent before). The batch not yet
+ * committed is included: what is read may not be durable here yet.
  */
 void journal_read(struct journal *, uint64_t from, uint64_t rfrom, size_t maxbytes, uint64_t snap_off,
     cJSON *msg);

@@ -1135,6 +1135,24 @@ wake(struct master *m, uint64_t cp)
 		answer_taken(m, k, cp);
 }
 
+/*
+ * For tests only: when the file AKC_TEST_CRASH_BEFORE_SYNC names exists, it
+ * is removed and the master is killed (SIGKILL) after its batch went to the
+ * standbys and before its own sync (t/4019-overlap.bats).
+ */
+static void
+crash_point(struct master *m)
+{
+	const char *f = getenv("AKC_TEST_CRASH_BEFORE_SYNC");
+
+	if (f == NULL || m->j.nbatch == 0 || unlink(f) < 0)
+		return;
+	log_warnx("%s: killed after sending events %llu-%llu, before syncing them (a test)", f,
+	    (unsigned long long)m->j.durable + 1, (unsigned long long)m->j.seq);
+	usleep(300000);		/* a slow disk: what was sent (nanomsg's thread too) arrives */
+	raise(SIGKILL);
+}
+
 static void
 commit_and_answer(struct master *m, msec_t now)
 {
@@ -1142,8 +1160,22 @@ commit_and_answer(struct master *m, msec_t now)
 	uint64_t cp;
 	int i, k;
 
+	repl_trace_batch(&m->r);
+	/*
+	 * The batch goes to the standbys before it is synced here, so that
+	 * their syncs overlap ours (a recovery first syncs what it stored).
+	 * A standby may then hold events this node never made durable: none
+	 * was acknowledged, and a recovery takes them or keeps them aside to
+	 * merge (doc/PROTOCOL.md, "Journal replication").
+	 */
+	if (!m->r.recovering && !m->r.serial) {
+		repl_pump(&m->r, now);
+		crash_point(m);
+	}
 	if (journal_commit(&m->j, err, sizeof(err)) < 0)
 		fatalx("%s: stopping without answering (nothing unsynced was acknowledged)", err);
+	repl_trace_synced(&m->r);
+	/* what waited for this disk (salvage acks, a recovery's next step), and a serial send */
 	repl_pump(&m->r, now);
 	/* answers go once their events are durable here and on enough standbys */
 	cp = repl_commit_point(&m->r);

@@ -128,6 +128,8 @@ repl_open(struct repl *r, const struct akc_config *cfg, const char *name, struct
 
 		r->c.window = w < 1 ? 1 : w > RC_WINDOW ? RC_WINDOW : w;
 	}
+	r->trace = getenv("AKC_TRACE") != NULL && *getenv("AKC_TRACE") != '\0';
+	r->serial = getenv("AKC_REPL_OVERLAP") != NULL && strcmp(getenv("AKC_REPL_OVERLAP"), "0") == 0;
 	if (svc_open(&r->svc, cfg, SVC_JOURNAL_PREFIX, name) < 0) {
 		snprintf(err, errlen, "cannot reach memberd's relay in %s", cfg->run_dir);
 		return -1;
@@ -138,6 +140,8 @@ repl_open(struct repl *r, const struct akc_config *cfg, const char *name, struct
 void
 repl_close(struct repl *r)
 {
+	while (r->ntr > 0)
+		free(r->tr[--r->ntr].ids);
 	link_free(r->link);
 	r->link = NULL;
 	rc_clear(&r->c);
@@ -483,6 +487,103 @@ log_wait(struct repl *r, msec_t now)
 	}
 }
 
+/* ---- the commit trace (AKC_TRACE) ---- */
+
+/* A monotonic time in µs as wall-clock ms, to join with the clients' logs. */
+static double
+wall_ms(int64_t mono_us)
+{
+	return (double)(clock_wall_us() - clock_mono_us() + mono_us) / 1000.0;
+}
+
+void
+repl_trace_batch(struct repl *r)
+{
+	struct journal *j = r->j;
+	struct repl_trace *t;
+	size_t len = 0, cap = 256;
+	int i;
+
+	if (!r->trace || j->nbatch == 0 || j->seq <= j->durable)
+		return;
+	if (r->ntr == REPL_TRACE) {		/* never committed: forgotten */
+		free(r->tr[0].ids);
+		memmove(&r->tr[0], &r->tr[1], (REPL_TRACE - 1) * sizeof(r->tr[0]));
+		r->ntr--;
+	}
+	t = &r->tr[r->ntr++];
+	memset(t, 0, sizeof(*t));
+	t->lo = j->durable + 1;
+	t->hi = j->seq;
+	t->put_us = j->batch_us;
+	t->ids = xmalloc(cap);
+	t->ids[0] = '\0';
+	for (i = 0; i < j->npend; i++) {
+		cJSON *ev;
+		const char *id, *e;
+
+		if (j->pend[i].kind != 'e' || (ev = json_parse(j->pend[i].txt, strlen(j->pend[i].txt))) == NULL)
+			continue;
+		id = json_str(ev, "id");
+		e = json_str(ev, "e");
+		while (len + 2 + (id ? strlen(id) : 1) + (e ? strlen(e) : 1) + 1 >= cap)
+			t->ids = xreallocarray(t->ids, cap *= 2, 1);
+		len += (size_t)sprintf(t->ids + len, "%s%s/%s", len ? " " : "", id ? id : "-", e ? e : "-");
+		cJSON_Delete(ev);
+	}
+}
+
+void
+repl_trace_synced(struct repl *r)
+{
+	struct repl_trace *t = r->ntr > 0 ? &r->tr[r->ntr - 1] : NULL;
+
+	if (t != NULL && t->synced_us == 0 && t->hi <= r->j->durable) {
+		t->synced_us = clock_mono_us();
+		t->sync_us = r->j->sync_us;
+	}
+}
+
+/* Batches whose append went to a standby (the first) are marked sent. */
+static void
+trace_sent(struct repl *r)
+{
+	int i, k;
+
+	for (i = 0; i < r->ntr; i++) {
+		if (r->tr[i].sent_us != 0)
+			continue;
+		for (k = 0; k < r->c.nsb && r->c.sb[k].snext <= r->tr[i].hi; k++)
+			;
+		if (k < r->c.nsb)
+			r->tr[i].sent_us = clock_mono_us();
+	}
+}
+
+/* Batches the commit point passed: one line each. */
+static void
+trace_committed(struct repl *r, uint64_t cp)
+{
+	int64_t now = clock_mono_us();
+	int i, k;
+
+	for (i = k = 0; i < r->ntr; i++) {
+		struct repl_trace *t = &r->tr[i];
+
+		if (t->hi > cp || t->synced_us == 0) {
+			r->tr[k++] = *t;
+			continue;
+		}
+		log_info("trace commit %llu-%llu put %.3f sent %+.3f durable %+.3f (sync %.3f) "
+		    "committed %+.3f ms: %s", (unsigned long long)t->lo, (unsigned long long)t->hi,
+		    wall_ms(t->put_us), t->sent_us ? (t->sent_us - t->put_us) / 1000.0 : -1.0,
+		    (t->synced_us - t->put_us) / 1000.0, t->sync_us / 1000.0,
+		    (now - t->put_us) / 1000.0, t->ids);
+		free(t->ids);
+	}
+	r->ntr = k;
+}
+
 void
 repl_pump(struct repl *r, msec_t now)
 {
@@ -495,6 +596,8 @@ repl_pump(struct repl *r, msec_t now)
 	rc_tick(&r->c, &lg, now);
 	master_act(r, now);
 	log_wait(r, now);
+	if (r->ntr > 0)
+		trace_sent(r);
 }
 
 void
@@ -517,8 +620,11 @@ uint64_t
 repl_commit_point(struct repl *r)
 {
 	struct rc_log lg = facts(r);
+	uint64_t cp = rc_commit_point(&r->c, &lg);
 
-	return rc_commit_point(&r->c, &lg);
+	if (r->ntr > 0)
+		trace_committed(r, cp);
+	return cp;
 }
 
 int
@@ -594,11 +700,20 @@ standby_sync(struct repl *r)
 	char err[512];
 	int i;
 
-	if (r->j->nbatch > 0 && journal_commit(r->j, err, sizeof(err)) < 0) {
+	uint64_t lo = r->j->durable + 1, hi = r->j->seq;
+	int64_t put = r->j->batch_us;
+	int n = r->j->nbatch;
+
+	if (n > 0 && journal_commit(r->j, err, sizeof(err)) < 0) {
 		log_warnx("standby: %s", err);
 		r->nacks = 0;
 		return -1;
 	}
+	if (r->trace && n > 0)
+		log_info("trace standby sync %llu-%llu put %.3f durable %+.3f (sync %.3f) ms, "
+		    "%d ack%s", (unsigned long long)lo, (unsigned long long)hi, wall_ms(put),
+		    (clock_mono_us() - put) / 1000.0, r->j->sync_us / 1000.0, r->nacks,
+		    r->nacks == 1 ? "" : "s");
 	for (i = 0; i < r->nacks; i++) {
 		cJSON *a = rc_msg(JMSG_ACK);
 

@@ -41,6 +41,13 @@ struct repl_ack {			/* standby: an ack that waits for the sync */
 };
 
 #define REPL_ACKS	256
+#define REPL_TRACE	64
+
+struct repl_trace {			/* AKC_TRACE: one batch of the master's, until committed */
+	uint64_t lo, hi;		/* its events */
+	int64_t put_us, sent_us, synced_us, sync_us;	/* clock_mono_us; sent: 0 until it went */
+	char *ids;			/* "id/event ..." */
+};
 
 struct repl {
 	const struct akc_config *cfg;
@@ -68,6 +75,11 @@ struct repl {
 	/* standby: acks that wait for the sync of what they acknowledge */
 	struct repl_ack acks[REPL_ACKS];
 	int nacks;
+	/* AKC_TRACE set: every commit's stages are logged (bench/latency.sh TRACE=1) */
+	int trace;
+	int serial;			/* AKC_REPL_OVERLAP=0: sync, then send (to measure the overlap) */
+	struct repl_trace tr[REPL_TRACE];
+	int ntr;
 };
 
 /* Connects to memberd's relay for singleton name; -1 with a reason. */
@@ -107,6 +119,14 @@ int repl_waiting(struct repl *, msec_t now, char *buf, size_t len);
 /* Our own salvage was merged up to key upto; it is dropped once the log is committed up to need. */
 void repl_own_merged(struct repl *, uint64_t upto, uint64_t need);
 msec_t repl_next_deadline(const struct repl *);
+/*
+ * The commit trace (AKC_TRACE in the environment): the batch about to be
+ * committed is noted before it is sent (repl_trace_batch), its sync after
+ * journal_commit (repl_trace_synced); when the commit point passes it, one
+ * line gives its stages (put, appends sent, durable here, committed).
+ */
+void repl_trace_batch(struct repl *);
+void repl_trace_synced(struct repl *);
 /* `master --standby`: keeps this node's journal a replica until SIGTERM (on lib/loop). */
 int repl_standby_main(const struct akc_config *, const char *name, const char *dir);
 

@@ -553,7 +553,13 @@ append_tick(struct rcore *c, const struct rc_log *lg, struct rc_standby *s, msec
 		rewind_sb(s);	/* unanswered: from what it acknowledged, again */
 	if (s->nfl >= window)
 		return;
-	if (s->snext > lg->durable && s->srnext > lg->durable)
+	/*
+	 * The log up to its end, durable here or not: the master sends its
+	 * batch before it syncs it, so that the standbys' syncs overlap its
+	 * own; the commit point still waits for this node's disk (why that is
+	 * safe: doc/PROTOCOL.md, "Journal replication").
+	 */
+	if (s->snext > lg->seq && s->srnext > lg->seq)
 		return;
 	/*
 	 * A standby behind our snapshot empties its log when the snapshot

@@ -91,6 +91,18 @@ proxy_answered(struct proxy *p, uint64_t rid, struct preq *out)
 }
 
 void
+proxy_requeue(struct proxy *p, uint64_t to)
+{
+	int i;
+
+	for (i = 0; i < p->n; i++)
+		if (p->q[i].sent_at != 0 && p->q[i].sent_to == to) {
+			p->q[i].sent_at = 0;
+			p->q[i].again = 1;
+		}
+}
+
+void
 proxy_nack(struct proxy *p, uint64_t from, uint64_t rid, msec_t now)
 {
 	int i;
@@ -134,9 +146,10 @@ proxy_due(struct proxy *p, msec_t now, struct psend *out, int max)
 			p->probe_at = now + PROXY_PROBE;
 		} else if (inflight >= PROXY_WINDOW)
 			break;
-		out[k].again = r->sent_at != 0;
-		if (r->sent_at != 0)
+		out[k].again = r->sent_at != 0 || r->again;
+		if (out[k].again)
 			p->resent++;
+		r->again = 0;
 		r->sent_at = now;
 		r->sent_to = p->target;
 		out[k].to = p->target;

@@ -29,6 +29,7 @@ struct preq {
 	msec_t at;		/* arrived */
 	msec_t sent_at;		/* 0: waits to be sent */
 	uint64_t sent_to;
+	int again;		/* requeued (proxy_requeue): its next send is a resend */
 };
 
 struct proxy {
@@ -60,6 +61,11 @@ int proxy_add(struct proxy *, const unsigned char *hdr, size_t hdrlen,
 void proxy_target(struct proxy *, uint64_t target, msec_t now);
 /* The answer to rid: the request leaves the buffer (*out, caller frees body); -1 if unknown. */
 int proxy_answered(struct proxy *, uint64_t rid, struct preq *out);
+/*
+ * The path to `to` failed under what was sent to it (a direct link went
+ * down): what is in flight to it is due again now, as a resend.
+ */
+void proxy_requeue(struct proxy *, uint64_t to);
 /* rid cannot be served by `from` now: kept, and sent again later. */
 void proxy_nack(struct proxy *, uint64_t from, uint64_t rid, msec_t now);
 /* Requests to send now (at most max); returns how many. */

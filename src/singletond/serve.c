@@ -1,8 +1,9 @@
 /*
  * serve.c: the serving side of singletond, on the node that runs the
  * singleton: requests from every proxy (ours in-process, others' relayed by
- * memberd) go to the child over raw REQ with an id of ours; its answers go
- * back, one "rsps" per proxy for the requests that came in "reqs". The last
+ * memberd or over the proxy link) go to the child over raw REQ with an id
+ * of ours; its answers go back by the same kind of path (peer_send), one
+ * "rsps" per proxy for the requests that came in "reqs". The last
  * DONE_KEEP answers are kept, so a request sent again is answered, not run
  * twice.
  */
@@ -69,7 +70,7 @@ reply_to(struct sgd *d, uint64_t origin, const char *m, uint64_t rid, const void
 		cJSON_AddStringToObject(b, "body", b64);
 		free(b64);
 	}
-	relay_send(d, origin, b);
+	peer_send(d, origin, b);
 }
 
 void
@@ -160,56 +161,60 @@ serve_batch(struct sgd *d, uint64_t origin, const cJSON *b, msec_t now)
 		serve_relayed(d, origin, r, 1, now);
 }
 
-/*
- * Answers to requests that came in "reqs", gathered during one wake-up and
- * sent as one "rsps" per proxy: {"m":"rsps","b":true,"rsps":[{"rid","body"}]}.
- */
-struct rsps {
-	uint64_t origin;
-	cJSON *msg, *arr;
-	size_t bytes;
-};
-
-static void
-rsps_flush(struct sgd *d, struct rsps *r)
+void
+batch_flush(struct sgd *d, struct batch *b)
 {
-	if (r->msg != NULL)
-		relay_send(d, r->origin, r->msg);
-	r->msg = NULL;
+	if (b->msg != NULL)
+		peer_send(d, b->to, b->msg);
+	b->msg = NULL;
 }
 
-static void
-rsps_add(struct sgd *d, struct rsps *g, int *ng, uint64_t origin, uint64_t rid,
-    const void *body, size_t len)
+/*
+ * {"m":"reqs","reqs":[{"rid","body"}, ...]} from a proxy, and
+ * {"m":"rsps","b":true,"rsps":[...]} back: one message for what one wake-up
+ * has for one peer, up to about BATCH_BYTES of base64.
+ */
+void
+batch_add(struct sgd *d, struct batch *b, uint64_t rid, const char *b64)
 {
-	struct rsps *r;
+	size_t n = strlen(b64);
 	cJSON *e;
-	char *b64;
-	int i;
 
-	for (i = 0; i < *ng && g[i].origin != origin; i++)
-		;
-	r = &g[i];
-	if (i == *ng) {
-		(*ng)++;
-		r->origin = origin;
-		r->msg = NULL;
-	}
-	b64 = to_b64(body, len);
-	if (r->msg != NULL && r->bytes + strlen(b64) > BATCH_BYTES)
-		rsps_flush(d, r);
-	if (r->msg == NULL) {
-		r->msg = cJSON_CreateObject();
-		cJSON_AddStringToObject(r->msg, "m", PXM_RSPS);
-		cJSON_AddBoolToObject(r->msg, "b", 1);
-		r->arr = cJSON_AddArrayToObject(r->msg, PXM_RSPS);
-		r->bytes = 0;
+	if (b->msg != NULL && b->bytes + n > BATCH_BYTES)
+		batch_flush(d, b);
+	if (b->msg == NULL) {
+		b->msg = cJSON_CreateObject();
+		cJSON_AddStringToObject(b->msg, "m", b->m);
+		if (strcmp(b->m, PXM_RSPS) == 0)
+			cJSON_AddBoolToObject(b->msg, "b", 1);	/* we take "reqs" */
+		b->arr = cJSON_AddArrayToObject(b->msg, b->m);
+		b->bytes = 0;
 	}
 	e = cJSON_CreateObject();
 	json_add_u64(e, "rid", rid);
 	cJSON_AddStringToObject(e, "body", b64);
-	cJSON_AddItemToArray(r->arr, e);
-	r->bytes += strlen(b64);
+	cJSON_AddItemToArray(b->arr, e);
+	b->bytes += n;
+}
+
+/* The answers of one wake-up to requests that came in "reqs": one "rsps" per proxy. */
+static void
+rsps_add(struct sgd *d, struct batch *g, int *ng, uint64_t origin, uint64_t rid,
+    const void *body, size_t len)
+{
+	char *b64;
+	int i;
+
+	for (i = 0; i < *ng && g[i].to != origin; i++)
+		;
+	if (i == *ng) {
+		(*ng)++;
+		memset(&g[i], 0, sizeof(g[i]));
+		g[i].to = origin;
+		g[i].m = PXM_RSPS;
+	}
+	b64 = to_b64(body, len);
+	batch_add(d, &g[i], rid, b64);
 	free(b64);
 }
 
@@ -221,7 +226,7 @@ on_child_reply(int fd, short ev, void *arg)
 	size_t hdrlen;
 	void *buf;
 	ssize_t n;
-	struct rsps g[SEND_BATCH];
+	struct batch g[SEND_BATCH];
 	int k, ng = 0;
 
 	(void)fd;
@@ -273,5 +278,5 @@ on_child_reply(int fd, short ev, void *arg)
 		nn_freemsg(buf);
 	}
 	for (k = 0; k < ng; k++)
-		rsps_flush(d, &g[k]);
+		batch_flush(d, &g[k]);
 }

@@ -44,6 +44,8 @@
 void
 relay_send(struct sgd *d, uint64_t to, cJSON *body)
 {
+	/* every body says where our proxy link listens: the receiver learns it from memberd's word */
+	link_stamp(d->lk, body);
 	if (svc_send(&d->relay, to, body) < 0)
 		log_debug("relay to memberd failed: %s", nn_strerror(nn_errno()));
 }
@@ -428,9 +430,7 @@ proxy_run(struct sgd *d, msec_t now)
 {
 	struct psend s[SEND_BATCH];
 	struct preq r;
-	cJSON *batch = NULL, *arr = NULL;
-	uint64_t batch_to = 0;
-	size_t bytes = 0;
+	struct batch bt = { .m = PXM_REQS };
 	int i, n;
 
 	while (proxy_expired(&d->px, now, &r) == 0) {
@@ -441,7 +441,7 @@ proxy_run(struct sgd *d, msec_t now)
 	}
 	n = proxy_due(&d->px, now, s, SEND_BATCH);
 	for (i = 0; i < n; i++) {
-		cJSON *b, *e;
+		cJSON *b;
 		char *b64;
 
 		if (s[i].to == d->self) {
@@ -452,23 +452,11 @@ proxy_run(struct sgd *d, msec_t now)
 		b64 = to_b64(s[i].body, s[i].len);
 		/* a resend goes alone, as every singletond takes it */
 		if (s[i].to == d->batch_peer && !s[i].again && strlen(b64) <= BATCH_BYTES) {
-			/* it takes "reqs": one relay message for what is due */
-			if (batch != NULL && (batch_to != s[i].to || bytes + strlen(b64) > BATCH_BYTES)) {
-				relay_send(d, batch_to, batch);
-				batch = NULL;
-			}
-			if (batch == NULL) {
-				batch = cJSON_CreateObject();
-				cJSON_AddStringToObject(batch, "m", PXM_REQS);
-				arr = cJSON_AddArrayToObject(batch, PXM_REQS);
-				batch_to = s[i].to;
-				bytes = 0;
-			}
-			e = cJSON_CreateObject();
-			json_add_u64(e, "rid", s[i].rid);
-			cJSON_AddStringToObject(e, "body", b64);
-			cJSON_AddItemToArray(arr, e);
-			bytes += strlen(b64);
+			/* it takes "reqs": one message for what is due */
+			if (bt.msg != NULL && bt.to != s[i].to)
+				batch_flush(d, &bt);
+			bt.to = s[i].to;
+			batch_add(d, &bt, s[i].rid, b64);
 			free(b64);
 			continue;
 		}
@@ -477,10 +465,9 @@ proxy_run(struct sgd *d, msec_t now)
 		json_add_u64(b, "rid", s[i].rid);
 		cJSON_AddStringToObject(b, "body", b64);
 		free(b64);
-		relay_send(d, s[i].to, b);
+		peer_send(d, s[i].to, b);
 	}
-	if (batch != NULL)
-		relay_send(d, batch_to, batch);
+	batch_flush(d, &bt);
 }
 
 /* ---- messages from other singletonds ---- */
@@ -497,55 +484,79 @@ on_svc(int fd, short ev, void *arg)
 	(void)fd;
 	(void)ev;
 	for (k = 0; k < 512 && (b = svc_next(&d->relay, &from, &msg, &d->dropped)) != NULL; k++) {
-		const char *m = json_str(b, "m"), *name = from.node;
-		uint64_t uid = from.uid;
-		int running;
-
-		if (name == NULL) {
+		if (from.node == NULL)
 			d->dropped++;
-			goto next;
+		else {
+			/* memberd vouches for who sent it and from where: its proxy link, if any */
+			link_learn(d->lk, from.uid, from.address, b, now);
+			on_peer(d, from.uid, from.node, b, now);
 		}
-		/* the oldest says it takes "reqs" (an older singletond does not) */
-		if (uid == d->px.target && json_bool(b, "b", &running) == 0 && running)
-			d->batch_peer = uid;
-		if (strcmp(m, PXM_REQ) == 0)
-			serve_relayed(d, uid, b, 0, now);
-		else if (strcmp(m, PXM_REQS) == 0)
-			serve_batch(d, uid, b, now);
-		else if (strcmp(m, PXM_RSP) == 0)
-			on_relayed_answer(d, b, 1);
-		else if (strcmp(m, PXM_RSPS) == 0)
-			on_relayed_answers(d, b);
-		else if (strcmp(m, PXM_ERROR) == 0)
-			on_relayed_answer(d, b, 0);
-		else if (strcmp(m, PXM_NACK) == 0) {
-			uint64_t rid;
-
-			if (json_u64(b, "rid", &rid) == 0)
-				proxy_nack(&d->px, uid, rid, now);
-		} else if (strcmp(m, PXM_WHERE) == 0) {
-			cJSON *r = cJSON_CreateObject();
-
-			cJSON_AddStringToObject(r, "m", PXM_HERE);
-			cJSON_AddBoolToObject(r, "running", sg_serving(&d->sm));
-			relay_send(d, uid, r);
-		} else if (strcmp(m, PXM_HERE) == 0) {
-			if (json_bool(b, "running", &running) == 0) {
-				d->last_here = now;
-				if (running)
-					set_running_on(d, uid, name);
-				else if (d->running_on == uid)
-					set_running_on(d, 0, "");
-			}
-		} else if (strcmp(m, SG_HAND_OVER_TO_ME) == 0 || strcmp(m, SG_HAND_OVER_DONE) == 0 ||
-		    strcmp(m, SG_HAND_OVER_PROGRESS) == 0 || strcmp(m, SG_TAKE_OVER_FROM_ME) == 0) {
-			log_notice("%s from %s", m, name);
-			sg_receive(&d->sm, uid, m, now);
-		} else
-			d->dropped++;
-next:
 		cJSON_Delete(msg);
 	}
+}
+
+/*
+ * A message from the singletond of member uid, through memberd's relay
+ * (name: its node's name, as memberd says) or over the proxy link (name
+ * NULL: the link carries the proxy's messages only).
+ */
+void
+on_peer(struct sgd *d, uint64_t uid, const char *name, const cJSON *b, msec_t now)
+{
+	const char *m = json_str(b, "m");
+	int running, proxy_msg;
+
+	if (m == NULL) {
+		d->dropped++;
+		return;
+	}
+	proxy_msg = strcmp(m, PXM_REQ) == 0 || strcmp(m, PXM_REQS) == 0 ||
+	    strcmp(m, PXM_RSP) == 0 || strcmp(m, PXM_RSPS) == 0 || strcmp(m, PXM_ERROR) == 0 ||
+	    strcmp(m, PXM_NACK) == 0;
+	if (name == NULL && !proxy_msg) {
+		d->dropped++;
+		return;
+	}
+	if (proxy_msg)
+		d->plink_in[name == NULL]++;
+	/* the oldest says it takes "reqs" (an older singletond does not) */
+	if (uid == d->px.target && json_bool(b, "b", &running) == 0 && running)
+		d->batch_peer = uid;
+	if (strcmp(m, PXM_REQ) == 0)
+		serve_relayed(d, uid, b, 0, now);
+	else if (strcmp(m, PXM_REQS) == 0)
+		serve_batch(d, uid, b, now);
+	else if (strcmp(m, PXM_RSP) == 0)
+		on_relayed_answer(d, b, 1);
+	else if (strcmp(m, PXM_RSPS) == 0)
+		on_relayed_answers(d, b);
+	else if (strcmp(m, PXM_ERROR) == 0)
+		on_relayed_answer(d, b, 0);
+	else if (strcmp(m, PXM_NACK) == 0) {
+		uint64_t rid;
+
+		if (json_u64(b, "rid", &rid) == 0)
+			proxy_nack(&d->px, uid, rid, now);
+	} else if (strcmp(m, PXM_WHERE) == 0) {
+		cJSON *r = cJSON_CreateObject();
+
+		cJSON_AddStringToObject(r, "m", PXM_HERE);
+		cJSON_AddBoolToObject(r, "running", sg_serving(&d->sm));
+		relay_send(d, uid, r);
+	} else if (strcmp(m, PXM_HERE) == 0) {
+		if (json_bool(b, "running", &running) == 0) {
+			d->last_here = now;
+			if (running)
+				set_running_on(d, uid, name);
+			else if (d->running_on == uid)
+				set_running_on(d, 0, "");
+		}
+	} else if (strcmp(m, SG_HAND_OVER_TO_ME) == 0 || strcmp(m, SG_HAND_OVER_DONE) == 0 ||
+	    strcmp(m, SG_HAND_OVER_PROGRESS) == 0 || strcmp(m, SG_TAKE_OVER_FROM_ME) == 0) {
+		log_notice("%s from %s", m, name);
+		sg_receive(&d->sm, uid, m, now);
+	} else
+		d->dropped++;
 }
 
 /* ---- control: akc-status ---- */
@@ -599,6 +610,7 @@ on_ctl(int fd, short ev, void *arg)
 			cJSON_AddNumberToObject(p, "refused", (double)d->px.refused);
 			cJSON_AddNumberToObject(p, "expired", (double)d->px.expired);
 			cJSON_AddNumberToObject(p, "resent", (double)d->px.resent);
+			cJSON_AddItemToObject(r, "link", plink_json(d, clock_mono_ms()));
 			cJSON_AddNumberToObject(r, "dropped", (double)d->dropped);
 		}
 		txt = json_print(r);
@@ -713,6 +725,7 @@ sgd_start(struct sgd *d)
 	if (open_sockets(d) < 0)
 		return -1;
 	d->mctl = acall_new(d->loop, &d->cfg, SOCK_MEMBERD_CTL);
+	plink_start(d);
 	sg_init(&d->sm, &d->sc, sg_margin(&d->cfg, 1));
 	if (getrandom(&rid_base, sizeof(rid_base), 0) != sizeof(rid_base))
 		rid_base = (uint64_t)clock_wall_ms() << 20;
@@ -773,6 +786,7 @@ next_deadline(struct sgd *d, msec_t now)
 		earliest(&deadline, d->next_hold);
 	/* with a call out, its answer (an fd) or its deadline wakes us */
 	earliest(&deadline, acall_deadline(d->mctl));
+	earliest(&deadline, plink_deadline(d));
 	if (d->dirty && !d->fetching)
 		deadline = now;
 	return deadline;
@@ -808,6 +822,7 @@ sgd_run(struct sgd *d)
 		for (i = 0; i < n; i++)
 			send_msg(d, out[i].to, out[i].m);
 		hold_exit(d, now);
+		plink_tick(d, now);
 		proxy_run(d, now);
 		ask_where(d, now);
 		/* the child's requests that never came back */
@@ -836,6 +851,7 @@ main(int argc, char **argv)
 	sgd_run(&d);
 	release_hold(&d);
 	acall_free(d.mctl);
+	plink_stop(&d);
 	log_info("singleton %s: done (%s)", d.sc.name, d.exit_code == 0 ? "stopped" : "memberd gone");
 	proxy_free(&d.px);
 	sg_free(&d.sm);

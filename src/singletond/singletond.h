@@ -3,7 +3,8 @@
  * calls between its parts. singletond.c talks to memberd, proxies local
  * clients and runs the loop; keeper.c starts, stops and reaps the child
  * and the standby; serve.c hands requests to the child on the oldest and
- * keeps recent answers for requests sent twice.
+ * keeps recent answers for requests sent twice; plink.c carries the proxy's
+ * messages over a direct link to the oldest when it is up.
  */
 #ifndef AKC_SINGLETOND_H
 #define AKC_SINGLETOND_H
@@ -15,6 +16,7 @@
 
 #include "acall.h"
 #include "config.h"
+#include "link.h"
 #include "loop.h"
 #include "proto.h"
 #include "proxy.h"
@@ -76,12 +78,35 @@ struct sgd {
 	int stopping;		/* SIGTERM: stop the child and go */
 	int forced_said;	/* the forced stop's wait was logged (once as a warning) */
 	uint64_t dropped;
+
+	struct link *lk;	/* the proxy link (plink.c); NULL: off, the relay carries */
+	uint64_t plink_out[2], plink_in[2];	/* proxy messages: [0] relay, [1] link */
+	uint64_t plink_target;	/* the oldest, as plink_tick last saw it */
+	int plink_up;		/* and whether the link to it was up */
+};
+
+/* One "reqs" or "rsps" under way to one peer (batch_add). */
+struct batch {
+	uint64_t to;
+	const char *m;		/* PXM_REQS or PXM_RSPS: the array has the same name */
+	cJSON *msg, *arr;
+	size_t bytes;		/* of base64 in it */
 };
 
 /* singletond.c: memberd and the proxy */
 void relay_send(struct sgd *, uint64_t to, cJSON *body);
 void publish(struct sgd *, const char *type, const char *node);
 void on_answer(struct sgd *, uint64_t rid, const void *body, ssize_t len);
+/* A message of member uid's singletond: name its node's (relay), or NULL (the proxy link). */
+void on_peer(struct sgd *, uint64_t uid, const char *name, const cJSON *b, msec_t now);
+
+/* plink.c: the proxy link */
+void plink_start(struct sgd *);
+void plink_stop(struct sgd *);
+void peer_send(struct sgd *, uint64_t to, cJSON *body);
+void plink_tick(struct sgd *, msec_t now);
+msec_t plink_deadline(const struct sgd *);
+cJSON *plink_json(const struct sgd *, msec_t now);
 
 /* keeper.c: the child's and the standby's processes */
 void reap(struct sgd *, msec_t now);
@@ -96,5 +121,8 @@ void serve(struct sgd *, uint64_t origin, uint64_t rid, const void *body, size_t
 void serve_relayed(struct sgd *, uint64_t origin, const cJSON *b, int batch, msec_t now);
 void serve_batch(struct sgd *, uint64_t origin, const cJSON *b, msec_t now);
 void on_child_reply(int fd, short ev, void *arg);
+/* Adds {rid, body: b64} to b (sending it first if it would grow past BATCH_BYTES). */
+void batch_add(struct sgd *, struct batch *, uint64_t rid, const char *b64);
+void batch_flush(struct sgd *, struct batch *);
 
 #endif

@@ -109,6 +109,23 @@ singleton_settings(void)
 	CHECK_INT(s.stop_timeout, 10000);
 	CHECK_INT(s.request_timeout, 60000);
 	CHECK_INT(s.hand_over_retry, 1000);
+	CHECK_INT(s.link_port, -1);		/* the proxy link: a port the kernel picks */
+
+	/* link-port: auto, 0 (off) or a port; anything else is one clear error */
+	CHECK_INT(load("[node]\nname = a\naddress = tcp://h:1\n[singleton.w]\nlink-port = 7600\n"
+	    "[singleton.x]\nlink-port = 0\n[singleton.y]\nlink-port = auto\n", &c), 0);
+	config_singleton(&c, "w", &s);
+	CHECK_INT(s.link_port, 7600);
+	config_singleton(&c, "x", &s);
+	CHECK_INT(s.link_port, 0);
+	config_singleton(&c, "y", &s);
+	CHECK_INT(s.link_port, -1);
+	CHECK_INT(load("[node]\nname = a\naddress = tcp://h:1\n[singleton.w]\nlink-port = 70000\n",
+	    &c), 1);
+	CHECK(errors_contain("link-port"));
+	CHECK_INT(load("[node]\nname = a\naddress = tcp://h:1\n[singleton.w]\nlink-port = any\n",
+	    &c), 1);
+	CHECK(errors_contain("bad value 'any' for 'link-port': expected auto, 0 (off) or a port"));
 }
 
 /* [worker]: exec (a shell per job, default cat) or pipe (a command per slot), not both. */

@@ -1,9 +1,11 @@
 /*
- * test-link: the journal link (src/master/link.c) between two, then three,
+ * test-link: the journal link (lib/link.c) between two, then three,
  * links in one process over loopback: a peer is used only once learned
  * through "the relay" (link_learn here) and heard both ways; messages reach
  * the other side under the learned uid; a process not learned, one under
  * another key, and a peer that announced no link are refused or not used.
+ * Then the proxy link's use (link_open): a port the kernel picks, and frame
+ * kinds of its own, so a journal link's frames never open on it.
  */
 #include <netinet/in.h>
 #include <stdlib.h>
@@ -144,6 +146,16 @@ test_link(void)
 	CHECK_STR(ga.m, "ack");
 	CHECK_INT(link_stats(a)->sent, 1);
 	CHECK_INT(link_stats(a)->received, 1);
+	{
+		/* frames written are not counted as given up (wire's unsent) */
+		cJSON *j = link_json(a, clock_mono_ms());
+		double unsent = cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(
+		    cJSON_GetObjectItemCaseSensitive(j, "dropped"), "unsent"));
+
+		CHECK(link_stats(a)->pings_sent > 0);
+		CHECK(unsent == 0);
+		cJSON_Delete(j);
+	}
 
 	/* a process that b never learned (same key): its frames are "unknown", never taken */
 	learn(c, b, 2, &cb);
@@ -184,10 +196,71 @@ test_link(void)
 	rmdir(dir);
 }
 
+static void
+test_open(void)
+{
+	char dir[] = "/tmp/test-link.XXXXXX", key[64];
+	struct akc_config ca, cb, cj;
+	struct loop *l = loop_new();
+	struct got ga = { 0 }, gb = { 0 }, gj = { 0 };
+	struct link_opts po = { "proxy link", 0, FRAME_PLINK_PLAIN, FRAME_PLINK_SEALED, 4 };
+	struct link *a, *b, *j, *all[3];
+
+	CHECK(mkdtemp(dir) != NULL);
+	snprintf(key, sizeof(key), "%s/key", dir);
+	write_key(key);
+	conf(&ca, key);
+	conf(&cb, key);
+	conf(&cj, key);
+	a = link_open(l, &ca, &po, on_msg, &ga);
+	b = link_open(l, &cb, &po, on_msg, &gb);
+	j = link_new(l, &cj, on_msg, &gj);	/* the journal link's kinds */
+	CHECK(a != NULL && b != NULL && j != NULL);
+	all[0] = a;
+	all[1] = b;
+	all[2] = j;
+	/* port 0: the kernel's pick, published in lk */
+	CHECK(link_port(a) > 0);
+	CHECK(link_port(b) > 0 && link_port(b) != link_port(a));
+	{
+		cJSON *body = cJSON_CreateObject();
+		long p = 0;
+
+		link_stamp(a, body);
+		CHECK(json_int(cJSON_GetObjectItemCaseSensitive(body, "lk"), "p", 1, 65535, &p) == 0);
+		CHECK_INT(p, link_port(a));
+		cJSON_Delete(body);
+	}
+	/* the stamp names the picked port, so the peer dials it: the link comes up */
+	learn(a, b, 2, &cb);
+	learn(b, a, 1, &ca);
+	SPIN(l, all, 3, 3000, link_up(a, 2, clock_mono_ms()) && link_up(b, 1, clock_mono_ms()));
+	CHECK(link_up(a, 2, clock_mono_ms()));
+	CHECK_INT(link_send(a, 2, "{\"m\":\"reqs\"}", 12, clock_mono_ms()), 0);
+	SPIN(l, all, 3, 2000, gb.n == 1);
+	CHECK_INT(gb.n, 1);
+	CHECK_STR(gb.m, "reqs");
+
+	/* a journal link told of b's port (same key): its frames are not proxy-link frames */
+	learn(j, b, 2, &cb);
+	SPIN(l, all, 3, 2000, link_stats(b)->malformed > 0);
+	CHECK(link_stats(b)->malformed > 0);
+	CHECK(!link_up(j, 2, clock_mono_ms()));
+	CHECK_INT(gb.n, 1);
+
+	link_free(a);
+	link_free(b);
+	link_free(j);
+	loop_free(l);
+	unlink(key);
+	rmdir(dir);
+}
+
 int
 main(void)
 {
 	log_init("test-link");
 	RUN(test_link);
+	RUN(test_open);
 	return unit_done();
 }

@@ -181,6 +181,38 @@ proxy_window_after_answer(void)
 	proxy_free(&p);
 }
 
+/* A link under the requests went down: what was in flight to it goes again now, as a resend. */
+static void
+proxy_requeue_lost(void)
+{
+	struct proxy p;
+
+	proxy_init(&p, 8, 60000, RID);
+	padd(&p, "a", 1000);
+	proxy_target(&p, 7, 1000);
+	CHECK_STR(pdue(&p, 1000), "1001>7");
+	answer(&p, RID + 1);
+	padd(&p, "b", 1100);
+	padd(&p, "c", 1100);
+	CHECK_STR(pdue(&p, 1100), "1002>7 1003>7");
+	CHECK(!sent[0].again);
+	proxy_requeue(&p, 9);				/* another node's path: nothing moves */
+	CHECK_STR(pdue(&p, 1200), "");
+	proxy_requeue(&p, 7);
+	CHECK_INT(proxy_next_deadline(&p), 0);		/* due now, not at 1100 + PROXY_RESEND */
+	CHECK_STR(pdue(&p, 1200), "1002>7 1003>7");
+	CHECK(sent[0].again && sent[1].again);		/* resends: they go alone, as "req" */
+	CHECK_INT(p.resent, 2);
+	CHECK(p.ready);
+	/* answered once over the dead path and once after: the client hears once */
+	CHECK_INT(answer(&p, RID + 2), 0);
+	CHECK_INT(answer(&p, RID + 2), -1);
+	padd(&p, "d", 1300);
+	CHECK_STR(pdue(&p, 1300), "1004>7");
+	CHECK(!sent[0].again);
+	proxy_free(&p);
+}
+
 static void
 proxy_target_change(void)
 {
@@ -333,6 +365,7 @@ main(void)
 	RUN(proxy_probes_one_at_a_time);
 	RUN(proxy_window_after_answer);
 	RUN(proxy_target_change);
+	RUN(proxy_requeue_lost);
 	RUN(proxy_expiry);
 	RUN(proxy_random);
 	return unit_done();

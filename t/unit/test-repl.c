@@ -2,7 +2,9 @@
  * test-repl.c: the journal replication core (src/master/replcore.c) on a
  * virtual clock: recovery (promises, rejects, the grace, the best log),
  * appends in a window with cumulative acks and resends, the commit point,
- * what a stalled master says it waits for, and a standby's answers.
+ * what a stalled master says it waits for, a standby's answers, and a
+ * master that sends its batch before it syncs it (overlap): it dies between
+ * the two, and the events only a standby holds are taken, or kept aside.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -46,6 +48,15 @@ tlog_grow(struct tlog *t, uint64_t n, uint64_t ep)
 	while (t->lg.seq < n)
 		epochs_note(&t->eps, ++t->lg.seq, ep);
 	t->lg.durable = t->lg.seq;
+	t->lg.last_ep = ep;
+}
+
+/* Events up to n journaled (epoch ep) but not synced yet: durable stays. */
+static void
+tlog_put(struct tlog *t, uint64_t n, uint64_t ep)
+{
+	while (t->lg.seq < n)
+		epochs_note(&t->eps, ++t->lg.seq, ep);
 	t->lg.last_ep = ep;
 }
 
@@ -527,6 +538,193 @@ standby(void)
 	epochs_free(&t.eps);
 }
 
+/* A core on self_addr with standbys (uid, name, addr) as given, recovering: prepares sent. */
+static void
+recovering(struct rcore *c, const char *self, const struct rc_member *m, int n, struct tlog *t)
+{
+	rc_init(c, self, "master", "backend", set3, 3, 1, 99);
+	rc_view(c, m, n, 0);
+	rc_recover(c, &t->lg, 0);
+	rc_tick(c, &t->lg, 0);
+	rc_clear(c);
+}
+
+/*
+ * The master sends its batch before it syncs it. The commit point still
+ * waits for its own disk. Then it dies between the two: the events only a
+ * standby holds were never acknowledged, and whoever takes over next either
+ * takes them (they are the best log) or keeps them aside and merges them.
+ */
+static void
+overlap(void)
+{
+	struct rcore c, b;
+	struct tlog t, tb, tc;
+	const struct rc_action *a = NULL;
+	char why[2048];
+	uint64_t ep;
+	cJSON *m;
+
+	/* master n1 (A) with standbys n2 (B, uid 2) and n3 (C, uid 3) */
+	tlog_init(&t, 0, 0);
+	recovered_master(&c, &t, 1);
+	ep = c.epoch;
+	tlog_grow(&t, 3, ep);
+	rc_tick(&c, &t.lg, 2000);
+	rc_clear(&c);
+	rc_sent(&c, 2, 3, 3, 0, 2000);
+	rc_sent(&c, 3, 3, 3, 0, 2000);
+	ack(&c, &t, 2, 3, 2010);
+	ack(&c, &t, 3, 3, 2010);
+	CHECK_INT(rc_commit_point(&c, &t.lg), 3);
+	/* events 4 and 5 journaled, not synced here: they go to the standbys at once */
+	tlog_put(&t, 5, ep);
+	CHECK_INT(t.lg.durable, 3);
+	rc_tick(&c, &t.lg, 2020);
+	CHECK_INT(count(&c, RC_APPEND, 2, &a), 1);
+	CHECK_INT(a->from, 4);
+	CHECK_INT(a->prev_ep, ep);
+	CHECK_INT(count(&c, RC_APPEND, 3, &a), 1);
+	CHECK_INT(a->from, 4);
+	rc_clear(&c);
+	rc_sent(&c, 2, 5, 5, 0, 2020);
+	rc_sent(&c, 3, 5, 5, 0, 2020);
+	/* both standbys synced them first: nothing is acknowledged before this disk has them */
+	ack(&c, &t, 2, 5, 2025);
+	ack(&c, &t, 3, 5, 2025);
+	CHECK_INT(rc_commit_point(&c, &t.lg), 3);
+	rc_tick(&c, &t.lg, 2030);
+	rc_clear(&c);
+	CHECK_INT(rc_waiting(&c, &t.lg, 2030 + RC_STALL, why, sizeof(why)), 1);
+	CHECK_STR(why, "event 5 is not replicated yet (committed: 3): waiting for this node's disk");
+	t.lg.durable = 5;
+	CHECK_INT(rc_commit_point(&c, &t.lg), 5);
+
+	/* again, and n1 dies after sending 6-7 to n2, before its sync: its log ends at 5 */
+	tlog_put(&t, 7, ep);
+	rc_tick(&c, &t.lg, 2100);
+	CHECK_INT(count(&c, RC_APPEND, 2, &a), 1);
+	CHECK_INT(a->from, 6);
+	rc_clear(&c);
+	CHECK_INT(rc_commit_point(&c, &t.lg), 5);	/* 6 and 7 were never acknowledged */
+	epochs_free(&t.eps);
+	tlog_init(&t, 5, ep);		/* n1 after the kill: what it had synced */
+	tlog_init(&tb, 7, ep);		/* n2 synced 6 and 7 */
+	tlog_init(&tc, 5, ep);		/* n3 did not get them */
+
+	/* 1. n2 takes over: its own log is the best, n1's is a prefix of it and gets 6 on */
+	{
+		struct rc_member sbs[2] = { { 1, "n1", A }, { 3, "n3", C } };
+
+		recovering(&b, B, sbs, 2, &tb);
+		CHECK(b.epoch > ep);
+		deliver(&b, &tb, 1, from_sb(&b, "promise", &t), 10);
+		deliver(&b, &tb, 3, from_sb(&b, "promise", &tc), 10);
+		rc_tick(&b, &tb.lg, 20);
+		CHECK_INT(count(&b, RC_KEEP_ASIDE, 0, NULL), 0);
+		CHECK_INT(count(&b, RC_RECOVERED, 0, &a), 1);
+		CHECK_INT(a->flag, 0);		/* nothing to copy: it has them */
+		rc_clear(&b);
+		tlog_grow(&tb, 8, b.epoch);	/* its epoch marker */
+		rc_tick(&b, &tb.lg, 30);
+		CHECK_INT(count(&b, RC_APPEND, 1, &a), 1);
+		CHECK_INT(a->from, 6);		/* the events n1 never synced, then the marker */
+		CHECK_INT(a->has_trunc, 0);
+		CHECK_INT(a->prev_ep, ep);
+		rc_clear(&b);
+	}
+
+	/* 2. the old master n1 comes back first and recovers: n2's longer log is copied */
+	{
+		struct rc_member sbs[2] = { { 2, "n2", B }, { 3, "n3", C } };
+
+		recovering(&c, A, sbs, 2, &t);
+		deliver(&c, &t, 2, from_sb(&c, "promise", &tb), 10);
+		deliver(&c, &t, 3, from_sb(&c, "promise", &tc), 10);
+		rc_tick(&c, &t.lg, 20);
+		CHECK_INT(count(&c, RC_KEEP_ASIDE, 0, NULL), 0);	/* ours is a prefix of it */
+		CHECK_INT(c.phase, RC_FETCHING);
+		CHECK_INT(c.best, 0);
+		rc_clear(&c);
+		rc_tick(&c, &t.lg, 30);
+		CHECK_INT(sent(&c, 2, "fetch"), 1);
+		CHECK_STR(json_str(c.out[0].body, "from"), "6");
+		rc_clear(&c);
+	}
+
+	/* 3. n1 comes back with n3 only (n2 silent): n2's 6-7 part from its log, kept aside and merged */
+	{
+		struct rc_member sbs[2] = { { 2, "n2", B }, { 3, "n3", C } };
+		uint64_t ep2;
+
+		recovering(&c, A, sbs, 2, &t);
+		deliver(&c, &t, 3, from_sb(&c, "promise", &tc), 10);
+		rc_tick(&c, &t.lg, 20);
+		rc_tick(&c, &t.lg, 20 + RC_QUORUM_GRACE);
+		CHECK_INT(count(&c, RC_RECOVERED, 0, &a), 1);
+		CHECK_INT(a->flag, 0);
+		rc_clear(&c);
+		ep2 = c.epoch;
+		tlog_grow(&t, 6, ep2);		/* its marker takes seq 6 in the new epoch */
+		/* n2 answers the append from 1 with where it stands */
+		deliver(&c, &t, 2, from_sb(&c, "need", &tb), 100);
+		CHECK_INT(c.sb[0].trunc_set, 1);
+		CHECK_INT(c.sb[0].trunc, 5);
+		rc_tick(&c, &t.lg, 110);
+		CHECK_INT(count(&c, RC_APPEND, 2, &a), 1);
+		CHECK_INT(a->from, 6);
+		CHECK_INT(a->has_trunc, 1);
+		CHECK_INT(a->trunc, 5);
+		rc_clear(&c);
+		/* n2's side: 6-7 kept aside first, the append again, then the salvage to n1 */
+		rc_init(&b, B, "master", "backend", set3, 3, 1, 5);
+		tb.lg.promised = ep;
+		m = rc_msg("append");
+		json_add_u64(m, "ep", ep2);
+		json_add_u64(m, "prev", 5);
+		json_add_u64(m, "prev_ep", ep);
+		json_add_u64(m, "trunc", 5);
+		CHECK_INT(rc_standby_msg(&b, &tb.lg, 1, m, 200), 1);
+		CHECK_INT(count(&b, RC_KEEP_ASIDE, 1, &a), 1);
+		CHECK_INT(a->seq, 5);
+		rc_clear(&b);
+		tb.lg.promised = ep2;
+		epochs_cut(&tb.eps, 5);
+		tb.lg.seq = tb.lg.durable = 5;
+		tb.lg.has_salvage = 1;
+		CHECK_INT(rc_standby_msg(&b, &tb.lg, 1, m, 200), 0);
+		CHECK_INT(count(&b, RC_STORE, 1, NULL), 1);
+		rc_clear(&b);
+		cJSON_Delete(m);
+		rc_standby_tick(&b, &tb.lg, 300);
+		CHECK_INT(count(&b, RC_SALVAGE_SEND, 1, NULL), 1);
+		rc_clear(&b);
+		/* the master merges it, and says so once the merge is committed */
+		m = from_sb(&c, "salvage", NULL);
+		json_add_u64(m, "upto", 2);
+		cJSON_AddItemToObject(m, "evs", cJSON_CreateArray());
+		rc_master_msg(&c, &t.lg, 2, m, 400);
+		CHECK_INT(count(&c, RC_MERGE, 2, NULL), 1);
+		rc_clear(&c);
+		cJSON_Delete(m);
+		tlog_put(&t, 8, ep2);		/* the merge journaled 7 and 8, not synced */
+		rc_merged(&c, 2, 8);
+		ack(&c, &t, 2, 8, 410);		/* the standbys have the merge before this disk */
+		ack(&c, &t, 3, 8, 410);
+		rc_tick(&c, &t.lg, 410);
+		CHECK_INT(rc_commit_point(&c, &t.lg), 6);
+		CHECK_INT(sent(&c, 2, "salvage-ack"), 0);
+		rc_clear(&c);
+		t.lg.durable = 8;
+		rc_tick(&c, &t.lg, 430);
+		CHECK_INT(sent(&c, 2, "salvage-ack"), 1);
+		rc_clear(&c);
+	}
+	epochs_free(&t.eps);
+	epochs_free(&tb.eps);
+	epochs_free(&tc.eps);
+}
+
 int
 main(void)
 {
@@ -537,5 +735,6 @@ main(void)
 	RUN(window);
 	RUN(stall);
 	RUN(standby);
+	RUN(overlap);
 	return unit_done();
 }

@@ -2,9 +2,11 @@
  * test-spc.c: lib/spc.c, the tools' REQ client without nanomsg, against real
  * nanomsg REP (and PUB) sockets in child processes: answers, large messages
  * both ways, a refused oversized answer, a deadline, a request sent again
- * across a restart of its server, a peer that is not a REP.
+ * across a restart of its server, a peer that is not a REP, and requests
+ * in flight on many connections polled together (spc_send, spc_recv).
  */
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -239,6 +241,78 @@ no_server(void)
 	}
 }
 
+/* Polls c[0..n) until one is readable or 5 s pass: its index, or -1. */
+static int
+readable(struct spc *c, int n)
+{
+	struct pollfd pfd[4];
+	int i;
+
+	for (i = 0; i < n; i++) {
+		pfd[i].fd = spc_fd(&c[i]);
+		pfd[i].events = POLLIN;
+		pfd[i].revents = 0;
+	}
+	if (poll(pfd, (nfds_t)n, 5000) <= 0)
+		return -1;
+	for (i = 0; i < n; i++)
+		if (pfd[i].revents != 0)
+			return i;
+	return -1;
+}
+
+static void
+in_flight(void)
+{
+	static const char *req[3] = { "slow", "one", "two" };
+	struct spc c[3];
+	pid_t p = server(0, 0);
+	char *rsp = NULL, err[160];
+	msec_t dl = clock_mono_ms() + 5000;
+	int i, k, got = 0, seen[3] = { 0, 0, 0 };
+	ssize_t n;
+
+	CHECK(wait_socket() == 0);
+	for (i = 0; i < 3; i++) {
+		CHECK_INT(spc_init(&c[i], addr, 1 << 20), 0);
+		CHECK_INT(spc_send(&c[i], req[i], strlen(req[i]), dl, err, sizeof(err)), 0);
+		CHECK(spc_fd(&c[i]) >= 0);
+	}
+	/* three requests out at once: each connection gets its own answer */
+	while (got < 3 && (k = readable(c, 3)) >= 0) {
+		n = spc_recv(&c[k], &rsp, dl, err, sizeof(err));
+		CHECK_INT(n, (ssize_t)strlen(req[k]));
+		if (n > 0)
+			CHECK_STR(rsp, req[k]);
+		free(rsp);
+		seen[k]++;
+		got++;
+	}
+	CHECK_INT(seen[0] + seen[1] + seen[2], 3);
+	CHECK(seen[0] == 1 && seen[1] == 1 && seen[2] == 1);
+	/* a request given up on, then the next on that connection: the late answer is skipped */
+	CHECK_INT(spc_send(&c[0], "slow", 4, dl, err, sizeof(err)), 0);
+	CHECK_INT(spc_send(&c[0], "next", 4, dl, err, sizeof(err)), 0);
+	CHECK_INT(readable(c, 1), 0);
+	CHECK_INT(spc_recv(&c[0], &rsp, dl, err, sizeof(err)), 0);	/* "slow": not this one */
+	CHECK(rsp == NULL);
+	CHECK_INT(readable(c, 1), 0);
+	n = spc_recv(&c[0], &rsp, dl, err, sizeof(err));
+	CHECK_INT(n, 4);
+	if (n == 4)
+		CHECK_STR(rsp, "next");
+	free(rsp);
+	/* the server dies with a request: the broken connection is said, and closed */
+	CHECK_INT(spc_send(&c[1], "die", 3, dl, err, sizeof(err)), 0);
+	CHECK_INT(readable(&c[1], 1), 0);
+	CHECK_INT(spc_recv(&c[1], &rsp, dl, err, sizeof(err)), -1);
+	CHECK_INT(errno, ECONNRESET);
+	CHECK_INT(spc_fd(&c[1]), -1);
+	for (i = 0; i < 3; i++)
+		spc_close(&c[i]);
+	stop(p);
+}
+
 int
 main(void)
 {
@@ -253,6 +327,7 @@ main(void)
 	RUN(restart);
 	RUN(not_rep);
 	RUN(no_server);
+	RUN(in_flight);
 	unlink(path);
 	rmdir(dir);
 	return unit_done();

@@ -1,4 +1,8 @@
-/* link.c: the journal link between the master and its standbys (see link.h). */
+/*
+ * link.c: a direct, sealed link between two daemons that learned of each
+ * other through memberd's relay (see link.h): the master's journal link to
+ * its standbys, and singletond's proxy link to the oldest.
+ */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,6 +31,7 @@
 #define F_PING		0x02	/* no message: it keeps the link known to be up */
 #define FRAME_MAX	(RELAY_MAX_MSG + 4096)
 #define MAX_IN		64
+#define MAX_PEERS	64	/* link_open's peers at most */
 #define LISTEN_RETRY	5000	/* ms between tries to listen, while the port is taken */
 #define KEYS_CHECK	1000	/* ms between looks at the key-file */
 #define BAD_SAY		10000	/* ms between two logs of frames that failed authentication */
@@ -51,7 +56,8 @@ struct link {
 	int port, listening;
 	msec_t listen_at;
 	uint64_t sid, n;
-	struct peer p[LINK_PEERS];
+	struct link_opts o;
+	struct peer *p;
 	int np;
 	link_msg_cb cb;
 	void *arg;
@@ -116,7 +122,8 @@ seal(struct link *l, struct peer *p, const char *txt, size_t len, msec_t now,
 	    (txt == NULL ? F_PING : 0));
 	if (len > 0)
 		memcpy(buf + HDR, txt, len);
-	n = frame_seal_link(&l->keys, l->cfg->cluster_name, buf, HDR + len, out);
+	n = frame_seal_as(&l->keys, l->o.plain, l->o.sealed, l->cfg->cluster_name, buf,
+	    HDR + len, out);
 	free(buf);
 	return n;
 }
@@ -135,7 +142,7 @@ hello(void *arg, const char *address, unsigned char **frame)
 			return seal(l, &l->p[i], NULL, 0, now, frame);
 		}
 	/* a peer forgotten while its connection opened: a frame that opens nowhere */
-	return frame_seal_link(&l->keys, l->cfg->cluster_name, "", 0, frame);
+	return frame_seal_as(&l->keys, l->o.plain, l->o.sealed, l->cfg->cluster_name, "", 0, frame);
 }
 
 static void
@@ -172,7 +179,7 @@ fresh(struct peer *p, uint64_t n)
 }
 
 static void
-note_up(struct peer *p, msec_t now)
+note_up(struct link *l, struct peer *p, msec_t now)
 {
 	int up = is_up(p, now);
 
@@ -180,9 +187,9 @@ note_up(struct peer *p, msec_t now)
 		return;
 	p->up = up;
 	if (up)
-		log_info("journal link to %s is up", p->addr);
+		log_info("%s to %s is up", l->o.what, p->addr);
 	else
-		log_notice("journal link to %s is down: the relay through memberd carries", p->addr);
+		log_notice("%s to %s is down: the relay through memberd carries", l->o.what, p->addr);
 }
 
 static void
@@ -191,8 +198,9 @@ note_bad(struct link *l, const char *from, msec_t now)
 	l->bad++;
 	if (l->bad_said != 0 && now - l->bad_said < BAD_SAY)
 		return;
-	log_warnx("journal link: dropped %llu frame%s from %s that failed authentication: "
-	    "wrong key or cluster?", (unsigned long long)l->bad, l->bad == 1 ? "" : "s", from);
+	log_warnx("%s: dropped %llu frame%s from %s that failed authentication: "
+	    "wrong key or cluster?", l->o.what, (unsigned long long)l->bad, l->bad == 1 ? "" : "s",
+	    from);
 	l->bad = 0;
 	l->bad_said = now;
 }
@@ -211,7 +219,8 @@ on_frame(void *arg, const char *from, const unsigned char *frame, size_t len)
 	cJSON *body;
 	int flags;
 
-	fr = frame_open_link(&l->keys, l->cfg->cluster_name, frame, len, cluster, &payload, &plen);
+	fr = frame_open_as(&l->keys, l->o.plain, l->o.sealed, l->cfg->cluster_name, frame, len,
+	    cluster, &payload, &plen);
 	if (fr == FRAME_MALFORMED || fr == FRAME_UNAUTHENTIC || fr == FRAME_OTHER_CLUSTER) {
 		if (fr == FRAME_MALFORMED)
 			l->st.malformed++;
@@ -249,7 +258,7 @@ on_frame(void *arg, const char *from, const unsigned char *frame, size_t len)
 	flags = h[24];
 	p->heard = now;
 	p->hears = (flags & F_HEARS) != 0;
-	note_up(p, now);
+	note_up(l, p, now);
 	if (flags & F_PING) {
 		l->st.pings_received++;
 		free(payload);
@@ -273,10 +282,17 @@ try_listen(struct link *l, msec_t now)
 	l->listen_at = now + LISTEN_RETRY;
 	if (wire_listen(l->w, l->listen) == 0) {
 		l->listening = 1;
-		log_info("journal link: listening on %s", l->listen);
+		if (l->port == 0) {	/* the kernel's pick: what we publish */
+			char a[CONF_ADDR_MAX];
+
+			l->port = wire_port(l->w);
+			if (with_port(l->listen, l->port, a, sizeof(a)) == 0)
+				snprintf(l->listen, sizeof(l->listen), "%s", a);
+		}
+		log_info("%s: listening on %s", l->o.what, l->listen);
 	} else
-		log_warnx("journal link: not on %s for now (tried again in %d s): the relay "
-		    "through memberd carries", l->listen, LISTEN_RETRY / 1000);
+		log_warnx("%s: not on %s for now (tried again in %d s): the relay "
+		    "through memberd carries", l->o.what, l->listen, LISTEN_RETRY / 1000);
 }
 
 /* Reads the key-file again when it changed (akc-keys install/use/remove). */
@@ -301,9 +317,49 @@ keys_check(struct link *l, msec_t now)
 }
 
 struct link *
-link_new(struct loop *lp, const struct akc_config *cfg, link_msg_cb cb, void *arg)
+link_open(struct loop *lp, const struct akc_config *cfg, const struct link_opts *o,
+    link_msg_cb cb, void *arg)
 {
 	struct link *l;
+
+	if (o->port < 0 || o->port > 65535)
+		return NULL;
+	if (sodium_init() < 0)
+		fatalx("libsodium cannot start");
+	l = xcalloc(1, sizeof(*l));
+	l->loop = lp;
+	l->cfg = cfg;
+	l->o = *o;
+	if (l->o.peers <= 0 || l->o.peers > MAX_PEERS)
+		l->o.peers = MAX_PEERS;
+	l->cb = cb;
+	l->arg = arg;
+	l->port = o->port;
+	if (with_port(cfg->address, o->port, l->listen, sizeof(l->listen)) < 0 ||
+	    keyring_load(&l->keys, cfg->key_file) < 0) {
+		log_warnx("%s: off (the address or the key-file): the relay through "
+		    "memberd carries", o->what);
+		free(l);
+		return NULL;
+	}
+	if (cfg->key_file[0] != '\0')
+		(void)stat(cfg->key_file, &l->key_st);
+	l->keys_checked = clock_mono_ms();
+	while (l->sid == 0)
+		if (getrandom(&l->sid, sizeof(l->sid), 0) != sizeof(l->sid))
+			fatal("getrandom");
+	l->p = xcalloc((size_t)l->o.peers, sizeof(*l->p));
+	l->w = wire_new(lp, l->o.peers, MAX_IN, FRAME_MAX, on_frame, NULL, l);
+	wire_hello_to(l->w, hello);
+	try_listen(l, clock_mono_ms());
+	return l;
+}
+
+struct link *
+link_new(struct loop *lp, const struct akc_config *cfg, link_msg_cb cb, void *arg)
+{
+	struct link_opts o = { "journal link", 0, FRAME_LINK_PLAIN, FRAME_LINK_SEALED,
+	    LINK_PEERS };
 	const char *colon = strrchr(cfg->address, ':');
 	int port = cfg->link_port;
 
@@ -318,31 +374,8 @@ link_new(struct loop *lp, const struct akc_config *cfg, link_msg_cb cb, void *ar
 	}
 	if (port <= 0 || port > 65535)
 		return NULL;
-	if (sodium_init() < 0)
-		fatalx("libsodium cannot start");
-	l = xcalloc(1, sizeof(*l));
-	l->loop = lp;
-	l->cfg = cfg;
-	l->cb = cb;
-	l->arg = arg;
-	l->port = port;
-	if (with_port(cfg->address, port, l->listen, sizeof(l->listen)) < 0 ||
-	    keyring_load(&l->keys, cfg->key_file) < 0) {
-		log_warnx("journal link: off (the address or the key-file): the relay through "
-		    "memberd carries");
-		free(l);
-		return NULL;
-	}
-	if (cfg->key_file[0] != '\0')
-		(void)stat(cfg->key_file, &l->key_st);
-	l->keys_checked = clock_mono_ms();
-	while (l->sid == 0)
-		if (getrandom(&l->sid, sizeof(l->sid), 0) != sizeof(l->sid))
-			fatal("getrandom");
-	l->w = wire_new(lp, LINK_PEERS, MAX_IN, FRAME_MAX, on_frame, NULL, l);
-	wire_hello_to(l->w, hello);
-	try_listen(l, clock_mono_ms());
-	return l;
+	o.port = port;
+	return link_open(lp, cfg, &o, cb, arg);
 }
 
 void
@@ -352,6 +385,7 @@ link_free(struct link *l)
 		return;
 	wire_free(l->w);
 	sodium_memzero(&l->keys, sizeof(l->keys));
+	free(l->p);
 	free(l);
 }
 
@@ -371,7 +405,8 @@ static void
 forget(struct link *l, struct peer *p)
 {
 	if (p->up)
-		log_notice("journal link to %s is gone: the relay through memberd carries", p->addr);
+		log_notice("%s to %s is gone: the relay through memberd carries", l->o.what,
+		    p->addr);
 	wire_reset(l->w, p->addr);
 	*p = l->p[--l->np];
 }
@@ -406,7 +441,7 @@ link_learn(struct link *l, uint64_t uid, const char *member_address, const cJSON
 		forget(l, p);	/* a new process of that member */
 	if ((p = by_sid(l, sid)) != NULL)
 		forget(l, p);	/* a sid claimed by another member: the newest word counts */
-	if (l->np == LINK_PEERS) {
+	if (l->np == l->o.peers) {
 		for (i = 1; i < l->np; i++)
 			if (l->p[i].learned < l->p[old].learned)
 				old = i;
@@ -475,7 +510,7 @@ link_tick(struct link *l, msec_t now)
 			forget(l, p);
 			continue;
 		}
-		note_up(p, now);
+		note_up(l, p, now);
 		if (now - p->sent >= LINK_PING)
 			ping(l, p, now);
 		i++;
@@ -539,6 +574,8 @@ link_json(const struct link *l, msec_t now)
 	w = wire_stats(l->w);
 	cJSON_AddNumberToObject(d, "oversized", (double)w->oversized);
 	cJSON_AddNumberToObject(d, "preauth_timeout", (double)w->preauth_timeout);
+	/* sent but never written: the connection's queue was full, or it did not open in time */
+	cJSON_AddNumberToObject(d, "unsent", (double)w->unsent);
 	c = cJSON_AddObjectToObject(o, "connections");
 	cJSON_AddNumberToObject(c, "inbound", w->in);
 	cJSON_AddNumberToObject(c, "outbound", w->out);
@@ -571,17 +608,23 @@ link_summary(const struct link *l, char *buf, size_t len)
 	const struct wire_stats *w;
 
 	if (l == NULL) {
-		snprintf(buf, len, "journal link off");
+		snprintf(buf, len, "link off");
 		return;
 	}
 	s = &l->st;
 	w = wire_stats(l->w);
-	snprintf(buf, len, "journal link: %llu messages sent, %llu received; dropped: "
+	snprintf(buf, len, "%s: %llu messages sent, %llu received; dropped: "
 	    "%llu unauthenticated, %llu malformed, %llu cluster, %llu replayed, %llu stale, "
-	    "%llu unknown, %llu oversized",
+	    "%llu unknown, %llu oversized", l->o.what,
 	    (unsigned long long)s->sent, (unsigned long long)s->received,
 	    (unsigned long long)s->unauthenticated, (unsigned long long)s->malformed,
 	    (unsigned long long)s->cluster, (unsigned long long)s->replayed,
 	    (unsigned long long)s->stale, (unsigned long long)s->unknown,
 	    (unsigned long long)w->oversized);
+}
+
+int
+link_port(const struct link *l)
+{
+	return l != NULL && l->listening ? l->port : 0;
 }

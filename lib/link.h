@@ -1,9 +1,11 @@
 /*
- * link.h: the journal link, a direct TCP connection between the active
- * master and its standbys (doc/PROTOCOL.md, "The journal link"). It carries
- * the same journal messages as memberd's relay, in lib/wire.c's frames
- * sealed under the cluster's keyring (lib/auth.c, kinds of their own), so
- * that a replication round trip costs two process hops instead of six.
+ * link.h: a direct TCP link between two daemons that otherwise talk through
+ * memberd's relay: the journal link between the active master and its
+ * standbys (doc/PROTOCOL.md, "The journal link"), and the proxy link from a
+ * singletond's proxy to the oldest's singletond ("The proxy link"). It
+ * carries the same messages as the relay, in lib/wire.c's frames sealed
+ * under the cluster's keyring (lib/auth.c, kinds of their own per use), so
+ * that a round trip costs two process hops instead of six.
  *
  * Who is who stays memberd's: a peer's link (its port and a random id of
  * its process, "sid") is learned only from a message that came through the
@@ -18,8 +20,8 @@
  * whenever it stops, the relay carries (the caller's fallback); pings keep
  * an idle link alive. Sends never block (wire's bounded queues).
  */
-#ifndef MASTER_LINK_H
-#define MASTER_LINK_H
+#ifndef AKC_LINK_H
+#define AKC_LINK_H
 
 #include <stdint.h>
 
@@ -30,10 +32,18 @@
 #include "loop.h"
 
 #define LINK_PORT_OFFSET 1000	/* the default port: the node's + this ([master] port) */
-#define LINK_PEERS	16
+#define LINK_PEERS	16	/* the journal link's peers at most */
 #define LINK_PING	500	/* ms without a frame to a peer before a ping goes */
 #define LINK_TTL	2000	/* ms a peer's last frame keeps the link up */
 #define LINK_FORGET	30000	/* ms unheard and unlearned before a peer is forgotten */
+
+/* What one use of the link is (link_open). */
+struct link_opts {
+	const char *what;	/* for logs: "journal link" */
+	int port;		/* 1-65535; 0: one the kernel picks (link_port says which) */
+	int plain, sealed;	/* its frame kinds (auth.h) */
+	int peers;		/* peers at most (up to 64) */
+};
 
 /* A journal message from member uid over the link (body: the parsed JSON, the callee's to free). */
 typedef void (*link_msg_cb)(void *arg, uint64_t uid, cJSON *body);
@@ -58,6 +68,9 @@ struct link;
  * read again when the file changes.
  */
 struct link *link_new(struct loop *, const struct akc_config *, link_msg_cb, void *arg);
+/* The same for any use; NULL (said) when the address or the key-file do not allow it. */
+struct link *link_open(struct loop *, const struct akc_config *, const struct link_opts *,
+    link_msg_cb, void *arg);
 void link_free(struct link *);
 /* Adds "lk" (our port and sid) to a body that goes through the relay; nothing when off. */
 void link_stamp(struct link *, cJSON *body);
@@ -79,5 +92,8 @@ const struct link_stats *link_stats(const struct link *);
 cJSON *link_json(const struct link *, msec_t now);
 /* One line of counters, for the standby's log. */
 void link_summary(const struct link *, char *buf, size_t len);
+
+/* The port it listens on (0: not listening yet). */
+int link_port(const struct link *);
 
 #endif
