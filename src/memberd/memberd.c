@@ -135,6 +135,8 @@ memory_save(struct memberd *d, msec_t now, int force)
 	cJSON_Delete(o);
 	if (daemon_write_file(d->memory, txt, strlen(txt)) < 0)
 		log_warn("cannot write '%s'", d->memory);
+	else
+		log_debug("wrote the membership memory: %d members", d->node.nmemo);
 	free(txt);
 }
 
