@@ -9,12 +9,21 @@
 # memberd RSS, how many leaderds waited on a slow memberd or lost it, and
 # the sampled leaderds' state reads (rounds, and those memberd answered
 # "unchanged"). AKC_BIN picks the build (another checkout's, to compare).
+# Then, from every memberd's log (its timestamped event lines): the time all
+# nodes saw all N Up, idle bytes sent per memberd (its own counters, over
+# the hold), and DOWNS nodes killed in turn (kill -9 -> UnreachableMember
+# on every other node, then akc-down -> MemberRemoved everywhere) and LEAVES
+# nodes leaving (akc-leave -> MemberRemoved everywhere), each delay counted
+# per observing node: min / median / max (default DOWNS=3 LEAVES=3).
+# KEEP=1 keeps the nodes' directory (configs, logs) for a look afterwards.
 set -u
 cd "$(dirname "$0")/.."
 AKC_BIN=${AKC_BIN:-$PWD}
 N=${1:-200}
 SPREAD=${2:-10}
 HOLD=${3:-60}
+DOWNS=${DOWNS:-3}
+LEAVES=${LEAVES:-3}
 export PATH="$AKC_BIN:$PATH"
 [ -x "$AKC_BIN/memberd" ] || { echo "bench: build first (bin/akc-bootstrap)" >&2; exit 1; }
 . bench/lib.sh
@@ -26,7 +35,7 @@ cleanup() {
 	local p
 	for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null; done
 	wait 2>/dev/null
-	rm -rf "$D"
+	if [ -n "${KEEP:-}" ]; then echo "logs kept in $D"; else rm -rf "$D"; fi
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -93,12 +102,23 @@ while (( $(date +%s%N) - t_last < HOLD * 1000000000 )); do
 		up_s=$(awk -v m="$up_s" 'BEGIN { printf "%.1f", m / 1000 }')
 		break
 	fi
-	sleep 2
+	sleep 1
 done
 read -r cpu_join cpu_join_m cpu_join_l <<< "$(cpu_all)"
 t_join=$(date +%s%N)
+# bytes sent by the sampled memberds (their own counters), over the idle rest of the hold
+sent_bytes() {
+	local i
+	for ((i = 1; i <= N; i += step)); do
+		timeout 10 akc-status -c "$D/n$i.conf" --json 2>/dev/null | jq '.traffic.sent_bytes'
+	done | awk '{ s += $1; n++ } END { printf "%.0f %d", s, n }'
+}
+t_b0=$(date +%s%N)
+read -r bytes0 nb0 <<< "$(sent_bytes)"
 rest=$(( HOLD * 1000 - (t_join - t_last) / 1000000 ))
 (( rest > 0 )) && sleep "$(( rest ))e-3"
+read -r bytes1 nb1 <<< "$(sent_bytes)"
+t_b1=$(date +%s%N)
 read -r cpu_end cpu_end_m cpu_end_l <<< "$(cpu_all)"
 idle_s=$(( ($(date +%s%N) - t_join) / 1000000 ))
 alive_m=0 alive_l=0 allup=0 rss=()
@@ -123,10 +143,83 @@ rounds=$(for ((i = 1; i <= N; i += N / 10 > 0 ? N / 10 : 1)); do
 	nanocat --req --connect "ipc://$D/n$i/leaderd.ctl" --data '{"v":2,"cmd":"status"}' \
 	    --recv-timeout 5 -A 2>/dev/null
 done | jq -rs '[.[] | select(.rounds != null)] | select(length > 0) |
-    "\(length) leaderds, \(map(.rounds) | add) state reads, \(map(.rounds_unchanged) | add) of them unchanged"' 2>/dev/null)
+    "\(length) leaderds, \(map(.rounds) | add) state reads, \(map(.rounds_unchanged) | add) of them unchanged, \(map(.rounds_not_leader // 0) | add) without the state (not the leader)"' 2>/dev/null)
+
+# ---- from the memberds' logs: "<rfc3339 ms> memberd: event TYPE: NODE (STATUS)" ----
+# ms of the UTC day (the logs' timestamps and date +%s%N compared alike)
+day_ms() { echo $(( $1 / 1000000 % 86400000 )); }
+# logs_of I...: the memberd logs of nodes I...
+logs_of() { local i; for i in "$@"; do echo "$D/n$i.memberd.log"; done; }
+# delays TYPE NODE T0_MS LOG...: per log, ms from T0 (of the day) to its
+# first such event at or after T0 (one before, from the join's churn, is not it)
+delays() {
+	local type=$1 node=$2 t0=$3; shift 3
+	grep -H -F "memberd: event $type: $node (" "$@" 2>/dev/null |
+		sed 's/^\([^:]*\):\([0-9-]*T\)\([0-9]*\):\([0-9]*\):\([0-9.]*\)Z.*/\1 \3 \4 \5/' |
+		awk -v t0="$t0" '{ d = ($2 * 3600 + $3 * 60 + $4) * 1000 - t0;
+		    if (d < -43200000) d += 86400000
+		    if (d >= -5 && !($1 in seen)) { seen[$1] = 1; printf "%d\n", d } }'
+}
+# wait_logs SECS TYPE NODE LOG...: until every LOG has the event, or SECS pass
+wait_logs() {
+	local end=$(( $(date +%s) + $1 )) type=$2 node=$3; shift 3
+	while [ -n "$(grep -L -m1 -F "memberd: event $type: $node (" "$@" 2>/dev/null | head -1)" ]; do
+		(( $(date +%s) >= end )) && return 1
+		sleep 0.2
+	done
+}
+# stats3: min / median / max (ms -> s) and the count of numbers on stdin
+stats3() { sort -n | awk '{ v[NR] = $1 } END { if (NR == 0) { print "n/a"; exit }
+	m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
+	printf "min %.3f  median %.3f  max %.3f s (n=%d)", v[1] / 1000, m / 1000, v[NR] / 1000, NR }'; }
+
+# all Up on every node: per log, the time of its N-th MemberUp line
+upall=$(for ((i = 1; i <= N; i++)); do
+	grep -F "memberd: event MemberUp: " "$D/n$i.memberd.log" 2>/dev/null | sed -n "${N}p" |
+		sed 's/^[0-9-]*T\([0-9]*\):\([0-9]*\):\([0-9.]*\)Z.*/\1 \2 \3/' |
+		awk -v t0="$(day_ms "$t_last")" '{ d = ($1 * 3600 + $2 * 60 + $3) * 1000 - t0;
+		    if (d < -43200000) d += 86400000; printf "%d\n", d }'
+done)
+nup=$(grep -c . <<< "$upall")
+
+live=()
+for ((i = 1; i <= N; i++)); do kill -0 "${MPID[i]}" 2>/dev/null && live+=("$i"); done
+others() { local i; for i in "${live[@]}"; do [ "$i" != "$1" ] && echo "$i"; done; }
+detect_all="" down_all="" leave_all=""
+for ((k = 0; k < DOWNS && ${#live[@]} > 5; k++)); do
+	v=$(( N - k ))
+	kill -0 "${MPID[v]}" 2>/dev/null || continue
+	mapfile -t obs < <(logs_of $(others "$v"))
+	sleep "0.$(printf '%03d' $((RANDOM % 1000)))"
+	t_kill=$(date +%s%N)
+	{ kill -9 "${MPID[v]}" "${LPID[v]}"; wait "${MPID[v]}" "${LPID[v]}"; } 2>/dev/null
+	live=($(others "$v"))
+	wait_logs 60 UnreachableMember "n$v" "${obs[@]}" ||
+		echo "bench: not every node saw n$v unreachable within 60 s" >&2
+	detect_all+="$(delays UnreachableMember "n$v" "$(day_ms "$t_kill")" "${obs[@]}")"$'\n'
+	t_down=$(date +%s%N)
+	akc-down -c "$D/n1.conf" "n$v" >/dev/null
+	wait_logs 60 MemberRemoved "n$v" "${obs[@]}" ||
+		echo "bench: n$v not removed everywhere within 60 s" >&2
+	down_all+="$(delays MemberRemoved "n$v" "$(day_ms "$t_down")" "${obs[@]}")"$'\n'
+done
+for ((k = 0; k < LEAVES && ${#live[@]} > 5; k++)); do
+	v=$(( N - DOWNS - k ))
+	kill -0 "${MPID[v]}" 2>/dev/null || continue
+	mapfile -t obs < <(logs_of $(others "$v"))
+	t_leave=$(date +%s%N)
+	akc-leave -c "$D/n$v.conf" >/dev/null
+	live=($(others "$v"))
+	wait_logs 60 MemberRemoved "n$v" "${obs[@]}" ||
+		echo "bench: n$v not removed everywhere within 60 s" >&2
+	leave_all+="$(delays MemberRemoved "n$v" "$(day_ms "$t_leave")" "${obs[@]}")"$'\n'
+done
+
 printf 'memberd alive: %d/%d   leaderd alive: %d/%d\n' "$alive_m" "$N" "$alive_l" "$N"
 printf 'nodes seeing all %d Up: %d of %d sampled\n' "$N" "$allup" "$sampled"
 printf 'all sampled nodes saw all %d Up: %s s after the last start\n' "$N" "$up_s"
+printf 'all %d Up, per node from its log (%d of %d nodes logged all): %s\n' "$N" "$nup" "$N" \
+    "$(grep . <<< "$upall" | stats3)"
 awk -v j="$cpu_join" -v e="$cpu_end" -v n="$N" -v s="$idle_s" -v jm="$cpu_join_m" \
     -v jl="$cpu_join_l" -v em="$cpu_end_m" -v el="$cpu_end_l" 'BEGIN {
 	printf "CPU (memberd+leaderd) until then: %.1f core-s (%.2f per 100 nodes)\n", j, j * 100 / n
@@ -134,6 +227,15 @@ awk -v j="$cpu_join" -v e="$cpu_end" -v n="$N" -v s="$idle_s" -v jm="$cpu_join_m
 	if (s > 0) printf "idle CPU after: %.2f %% of a core per node (over %.0f s; memberds %.1f, leaderds %.1f core-s)\n", (e - j) * 100000 / s / n, s / 1000, em - jm, el - jl }'
 printf '%s\n' "${rss[@]}" | sort -n | awk '{v[NR]=$1; s+=$1} END {
 	printf "memberd RSS: mean %.2f MiB, max %.2f MiB\n", s/NR/1024, v[NR]/1024 }'
+awk -v b0="$bytes0" -v b1="$bytes1" -v n="$nb1" -v t0="$t_b0" -v t1="$t_b1" 'BEGIN {
+	if (n > 0 && t1 > t0) printf "idle bytes sent per memberd (own counters, %d sampled, %.0f s): %.0f B/s\n",
+	    n, (t1 - t0) / 1e9, (b1 - b0) / n / ((t1 - t0) / 1e9) }'
+printf 'kill -9 -> UnreachableMember on every other node (%d kills): %s\n' "$DOWNS" \
+    "$(grep . <<< "$detect_all" | stats3)"
+printf 'akc-down -> MemberRemoved on every other node:   %s\n' "$(grep . <<< "$down_all" | stats3)"
+printf 'akc-leave -> MemberRemoved on every other node (%d leaves): %s\n' "$LEAVES" \
+    "$(grep . <<< "$leave_all" | stats3)"
+printf 'load average at the end: %s\n' "$(cut -d' ' -f1-3 /proc/loadavg)"
 [ -n "$rounds" ] && printf 'sampled leaderds over the whole run: %s\n' "$rounds"
 died=$(grep -l -E "Assertion|assert|abort|Aborted" "$D"/*.log 2>/dev/null | wc -l)
 printf 'leaderds that waited on a slow memberd: %d; that lost it: %d\n' \

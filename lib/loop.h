@@ -1,4 +1,4 @@
-/* loop.h: the one event loop shape of every daemon: poll, one deadline, signals. */
+/* loop.h: the one event loop shape of every daemon: epoll, one deadline, signals. */
 #ifndef AKC_LOOP_H
 #define AKC_LOOP_H
 

@@ -118,3 +118,41 @@ teardown() { akc_teardown; }
 	start_node n1
 	wait_until 20 all_up_everywhere 2 n1 n2
 }
+
+# remembered NODE: how many members NODE's memory file names
+remembered() { jq '.members | length' "$AKC_DIR/$1.state/memberd.cluster" 2>/dev/null; }
+
+# write_gaps NODE: the ms between NODE's consecutive writes of its memory
+# (its debug log says each one), one a line
+write_gaps() {
+	grep -E "memberd: wrote the membership memory" "$AKC_DIR/$1.memberd.log" |
+		sed -E 's/^[0-9-]+T([0-9]+):([0-9]+):([0-9.]+)Z .*/\1 \2 \3/' |
+		awk '{ t = ($1 * 3600 + $2 * 60 + $3) * 1000; if (NR > 1) printf "%d\n", t - last; last = t }'
+}
+
+@test "the memory is written at most once a second in a burst of joins, and what was held back is written on a stop" {
+	start_cluster 3 "[node]=" log-level=debug
+	wait_until 30 all_up_everywhere 3 n1 n2 n3
+	wait_until 10 eval '[ "$(remembered n1)" = 3 ]'
+	# a burst: four joins at once; each changes the memory, the writes are spaced
+	local i
+	for i in 4 5 6 7; do node_conf "n$i"; done
+	for i in 4 5 6 7; do start_node "n$i"; done
+	wait_until 30 eval '[ "$(remembered n1)" = 7 ]'
+	write_gaps n1 | tr '\n' ' ' | sed 's/^/# ms between writes: /' >&3
+	echo >&3
+	[ "$(write_gaps n1 | wc -l)" -ge 1 ]
+	[ -z "$(write_gaps n1 | awk '$1 < 900')" ]
+	# two members leave at once: n1 forgets them (they exited); stopped by
+	# a signal as soon as it sees them gone, it has written what it held back
+	wait_until 30 all_up_everywhere 7 n1 n2 n3 n4 n5 n6 n7
+	local lp
+	akc-leave -c "$(conf_of n6)" &
+	lp=$!
+	akc-leave -c "$(conf_of n7)"
+	wait "$lp"
+	wait_until 15 bash -c "[ \"\$(akc-members -c $(conf_of n1) --json | jq length)\" = 5 ]"
+	kill -TERM "$(pid_of n1 memberd)"
+	wait_until 10 eval '! kill -0 $(pid_of n1 memberd) 2>/dev/null'
+	[ "$(remembered n1)" = 5 ]
+}

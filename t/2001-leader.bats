@@ -143,3 +143,43 @@ leaderd_status() {
 	wait_until 20 eval 'leaderd_status n1 | jq -e ".rounds_unchanged >= 3"'
 	leaderd_status n1 | jq -c '{rounds, rounds_unchanged}' >&3
 }
+
+# full_reads NODE: the rounds in which leaderd took the whole state from memberd
+full_reads() {
+	leaderd_status "$1" | jq -e '.rounds - .rounds_unchanged - .rounds_not_leader'
+}
+
+@test "with no downing strategy only the leader's leaderd reads the state; with one, every node's does" {
+	start_cluster 3
+	wait_until 20 all_up_everywhere 3 n1 n2 n3
+	local leader n followers=()
+	leader=$(lowest_node n1 n2 n3)
+	for n in n1 n2 n3; do [ "$n" != "$leader" ] && followers+=("$n"); done
+	# the followers' notices are skipped, and the rounds they do make carry no state
+	for n in "${followers[@]}"; do
+		wait_until 10 eval "leaderd_status $n | jq -e '.notices_skipped > 0'"
+		leaderd_status "$n" | jq -c '{rounds, rounds_unchanged, rounds_not_leader, notices_skipped}' >&3
+		[ "$(full_reads "$n")" = 0 ]
+	done
+	[ "$(full_reads "$leader")" -gt 0 ]
+	# the leader gone and downed: the next one reads the state and leads (moves a joiner Up)
+	kill_node "$leader"
+	wait_until 10 is_unreachable "${followers[0]}" "$leader"
+	akc-down -c "$(conf_of "${followers[0]}")" "$leader"
+	node_conf n4 "seeds=$(addr_of "${followers[0]}")"
+	start_node n4
+	wait_until 20 all_up_everywhere 3 "${followers[@]}" n4
+	n=$(lowest_node "${followers[@]}" n4)
+	[ "$(full_reads "$n")" -gt 0 ]
+	wait_until 5 eval "leaderd_status $n | jq -e .leader"
+}
+
+@test "with a downing strategy every leaderd reads the state (the stability clock must be right on the next leader)" {
+	start_cluster 3 "[downing]=" strategy=keep-majority
+	wait_until 20 all_up_everywhere 3 n1 n2 n3
+	local n
+	for n in n1 n2 n3; do
+		[ "$(full_reads "$n")" -gt 0 ]
+		[ "$(leaderd_status "$n" | jq '.rounds_not_leader + .notices_skipped')" = 0 ]
+	done
+}

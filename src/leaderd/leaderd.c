@@ -52,6 +52,8 @@ struct leaderd {
 	uint64_t st_seq;
 	int have_st;
 	unsigned long rounds, unchanged;	/* counted for the status answer */
+	unsigned long not_leader;	/* rounds memberd answered without the state: not leading */
+	unsigned long skipped;		/* notices that needed no round (a follower, no strategy) */
 	int settled;			/* nothing time-driven to decide until the state changes */
 	struct downing down;
 	msec_t shown_stable_after;	/* the stable-after last logged */
@@ -71,7 +73,7 @@ on_state(int fd, short ev, void *arg)
 	(void)ev;
 	while ((n = nn_recv(l->sub, &buf, NN_MSG, NN_DONTWAIT)) >= 0) {
 		cJSON *j = json_parse(buf, (size_t)n);
-		int shut = 0;
+		int shut = 0, leader = 1;
 		long code = EXIT_DAEMON_OK;
 
 		nn_freemsg(buf);
@@ -81,8 +83,18 @@ on_state(int fd, short ev, void *arg)
 			l->exit_code = (int)code;
 			l->done = 1;
 		}
+		/*
+		 * With no downing strategy a node decides nothing unless it
+		 * leads: a change that leaves it a follower needs no round (a
+		 * notice without "leader", from an older memberd, always does).
+		 */
+		if (j != NULL && l->cfg.strategy == DOWNING_NONE && !l->was_leader)
+			(void)json_bool(j, "leader", &leader);
+		if (leader)
+			l->dirty = 1;
+		else
+			l->skipped++;
 		cJSON_Delete(j);
-		l->dirty = 1;
 	}
 }
 
@@ -111,6 +123,8 @@ on_ctl(int fd, short ev, void *arg)
 		/* rounds, and how many of them memberd could leave the state out of */
 		cJSON_AddNumberToObject(r, "rounds", (double)l->rounds);
 		cJSON_AddNumberToObject(r, "rounds_unchanged", (double)l->unchanged);
+		cJSON_AddNumberToObject(r, "rounds_not_leader", (double)l->not_leader);
+		cJSON_AddNumberToObject(r, "notices_skipped", (double)l->skipped);
 		if (l->slow_since != 0)
 			cJSON_AddNumberToObject(r, "memberd_silent_ms", (double)(clock_mono_ms() -
 			    l->slow_since));
@@ -327,16 +341,30 @@ downing_pending(const struct leaderd *l, const struct mstate *st, uint64_t self)
 
 /*
  * The state in an answer to CTL_STATE into l->st, unless memberd said it is
- * still the one l->st holds. -1 on a bad answer.
+ * still the one l->st holds, or left it out because this node does not lead
+ * (*skipped: l->st is then an older state, kept for unless_seq). -1 on a bad
+ * answer.
  */
 static int
-read_state(struct leaderd *l, const cJSON *rsp, uint64_t seq)
+read_state(struct leaderd *l, const cJSON *rsp, uint64_t seq, int *skipped)
 {
-	int same = 0;
+	int same = 0, not_leader = 0;
+	long members;
 
+	*skipped = 0;
 	/* an older memberd sends the state every time: never "unchanged" then */
 	if (json_bool(rsp, "unchanged", &same) == 0 && same && l->have_st && seq == l->st_seq) {
 		l->unchanged++;
+		return 0;
+	}
+	if (json_bool(rsp, "not_leader", &not_leader) == 0 && not_leader) {
+		if (json_int(rsp, "members", 0, 1000000, &members) < 0)
+			return -1;
+		/* what the status answer shows, as downing_tick would have set it */
+		l->down.n = (int)members;
+		l->down.stable_after = config_stable_after(&l->cfg, (int)members);
+		l->not_leader++;
+		*skipped = 1;
 		return 0;
 	}
 	mstate_free(&l->st);
@@ -360,7 +388,7 @@ on_round(void *arg, const cJSON *rsp, const char *err, msec_t now)
 	struct mstate *stp = &l->st;
 	struct u64set confirmed = { 0 };
 	uint64_t self, seq;
-	int conv = 0, member = 0, li, timed = 0;
+	int conv = 0, member = 0, li, timed = 0, skipped = 0;
 	msec_t took = now - l->round_sent;
 
 	heard_memberd(l, CTL_STATE, err, now);
@@ -373,13 +401,23 @@ on_round(void *arg, const cJSON *rsp, const char *err, msec_t now)
 	if (json_u64(rsp, "state_seq", &seq) < 0 || json_u64(rsp, "self", &self) < 0 ||
 	    json_bool(rsp, "member", &member) < 0 || json_bool(rsp, "convergence", &conv) < 0 ||
 	    u64set_from_json(cJSON_GetObjectItemCaseSensitive(rsp, "exiting_confirmed"),
-	    &confirmed, 100000) < 0 || read_state(l, rsp, seq) < 0) {
+	    &confirmed, 100000) < 0 || read_state(l, rsp, seq, &skipped) < 0) {
 		log_warnx("bad state from memberd");
 		u64set_free(&confirmed);
 		return;
 	}
 	if (!member) {
 		l->settled = 1;
+		goto out;
+	}
+	if (skipped) {
+		/* asked if_leader (no strategy: nothing to decide unless leading) */
+		if (l->was_leader) {
+			l->was_leader = 0;
+			log_notice("this node is no longer the leader");
+		}
+		l->stuck_since = 0;
+		l->settled = 1;	/* becoming leader comes with a state change */
 		goto out;
 	}
 	li = mstate_leader_for(stp, NULL, self);
@@ -431,6 +469,9 @@ round_once(struct leaderd *l, msec_t now)
 	/* memberd leaves the state out when it is still the one we have */
 	if (l->have_st)
 		json_add_u64(req, "unless_seq", l->st_seq);
+	/* with no downing strategy, only the leader decides anything */
+	if (l->cfg.strategy == DOWNING_NONE)
+		cJSON_AddBoolToObject(req, "if_leader", 1);
 	l->round_sent = now;
 	acall_call(l->mctl, req, l->call_timeout, on_round, l, now);
 }

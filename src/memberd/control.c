@@ -274,6 +274,7 @@ control_dispatch(struct node *n, const cJSON *req, uint64_t event_seq, msec_t no
 		return status(n, now);
 	if (strcmp(cmd, CTL_STATE) == 0) {
 		uint64_t have;
+		int li, leader, if_leader = 0;
 
 		r = reply(1);
 		json_add_u64(r, "state_seq", n->state_seq);
@@ -283,9 +284,22 @@ control_dispatch(struct node *n, const cJSON *req, uint64_t event_seq, msec_t no
 		cJSON_AddNumberToObject(r, "exit_code", n->exit_code);
 		cJSON_AddBoolToObject(r, "convergence", node_convergence(n));
 		add_majority(r, n);
-		/* leaderd asks every second while it waits: the same state is not printed again */
+		li = mstate_leader_for(&n->st, NULL, n->self.uid);
+		leader = li >= 0 && n->st.m[li].uid == n->self.uid;
+		cJSON_AddBoolToObject(r, "leader", leader);
+		cJSON_AddNumberToObject(r, "members", n->st.n);
+		/*
+		 * leaderd asks every second while it waits: the same state is not
+		 * printed again. And a leaderd that needs the state only to lead
+		 * (no downing strategy) asks with if_leader: on every other node
+		 * (all but one) the state is left out, which was most of a join
+		 * storm's control traffic (a full state printed and parsed per
+		 * change per node).
+		 */
 		if (json_u64(req, "unless_seq", &have) == 0 && have == n->state_seq)
 			cJSON_AddBoolToObject(r, "unchanged", 1);
+		else if (!leader && json_bool(req, "if_leader", &if_leader) == 0 && if_leader)
+			cJSON_AddBoolToObject(r, "not_leader", 1);
 		else
 			cJSON_AddItemToObject(r, "state", mstate_to_json(&n->st));
 		cJSON_AddItemToObject(r, "exiting_confirmed", u64set_to_json(&n->exiting_confirmed));

@@ -602,6 +602,43 @@ events(void)
 	mstate_free(&b);
 }
 
+/*
+ * A diff of 300 members (events.c looks them up by a uid table): only what
+ * changed makes an event, whatever the uids, and none is missed.
+ */
+static void
+events_many(void)
+{
+	struct mstate a, b;
+	struct evlog l = { .n = 0 };
+	struct member m;
+	char name[16];
+	int i;
+
+	mstate_init(&a);
+	for (i = 1; i <= 300; i++) {
+		snprintf(name, sizeof(name), "m%d", i);
+		/* uids that share their low bits: the table must probe */
+		m = mk((uint64_t)i << 40, name, 1000 + i, MS_UP, i, "");
+		mstate_add(&a, &m);
+	}
+	mstate_init(&b);
+	mstate_copy(&b, &a);
+	events_diff(&a, &b, (uint64_t)1 << 40, collect, &l);
+	CHECK_INT(l.n, 0);					/* nothing changed */
+	mstate_remove(&b, (uint64_t)7 << 40, 1);
+	b.m[mstate_find(&b, (uint64_t)250 << 40)].status = MS_LEAVING;
+	m = mk((uint64_t)301 << 40, "m301", 1301, MS_JOINING, UPNUM_NONE, "");
+	mstate_add(&b, &m);
+	events_diff(&a, &b, (uint64_t)1 << 40, collect, &l);
+	CHECK_INT(l.n, 3);
+	CHECK(has(&l, "MemberRemoved", "m7") == 1);
+	CHECK(has(&l, "MemberLeft", "m250"));
+	CHECK(has(&l, "MemberJoined", "m301"));
+	mstate_free(&a);
+	mstate_free(&b);
+}
+
 static void
 transitions(void)
 {
@@ -652,6 +689,7 @@ main(void)
 	RUN(wire_rejects);
 	RUN(wire_status);
 	RUN(events);
+	RUN(events_many);
 	RUN(transitions);
 	RUN(roles);
 	return unit_done();
