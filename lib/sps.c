@@ -23,7 +23,7 @@
 #define SP_REQ		48
 #define SP_REP		49
 #define SP_MSG_NORMAL	1
-#define SPS_MAX		32		/* such sockets in one process */
+#define SPS_MAX		64		/* such sockets in one process (akc-httpd: up to 48 channels) */
 #define ID_LISTEN	0xffffffffu	/* epoll data of the listener */
 #define ID_EVENT	0xfffffffeu	/* epoll data of the eventfd */
 #define READ_MAX	(256 << 10)	/* bytes read from one peer per call */
