@@ -1435,7 +1435,7 @@ recovered(struct master *m, const char *dir, msec_t t0)
 	if (m->r.changed || m->j.seq != m->w.seq) {
 		work_free(&m->w);
 		work_init(&m->w);
-		if (journal_replay(&m->j, on_snapshot, on_event, NULL, err, sizeof(err)) < 0) {
+		if (journal_replay(&m->j, on_snapshot, on_event, m, err, sizeof(err)) < 0) {
 			log_errx("%s", err);
 			log_errx("refusing to start rather than lose events; see master(8), RECOVERY");
 			return -1;
