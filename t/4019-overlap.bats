@@ -40,6 +40,8 @@ teardown() { akc_teardown; }
 	# replay after a changed log was handed no context)
 	grep "killed by signal" "$AKC_DIR/n1.singletond.log" || true
 	[ "$(grep -c "killed by signal" "$AKC_DIR/n1.singletond.log")" = 1 ]
+	# and singletond names the signal that killed it, not its keeper's SIGTERM
+	grep -q "killed by signal 9: restarting" "$AKC_DIR/n1.singletond.log"
 	# the job that was never acknowledged is there (from a standby's copy), once; all run
 	[ "$(akc-queue -c "$(conf_of n1)" --json | jq -r .pending)" = 4 ]
 	start_worker n3 >/dev/null

@@ -114,6 +114,13 @@ keeper(pid_t parent, int devnull, char **argv, char **env, int search)
 	if (WIFEXITED(main_st))
 		_exit(WEXITSTATUS(main_st));
 	sig = WTERMSIG(main_st);
+	/*
+	 * The SIGTERM sent to the group above is pending here too: dropped,
+	 * or it would end us first and singletond would name SIGTERM for a
+	 * child that died of SIGSEGV or SIGKILL.
+	 */
+	if (sig != SIGTERM)
+		signal(SIGTERM, SIG_IGN);
 	signal(sig, SIG_DFL);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	kill(getpid(), sig);
