@@ -109,12 +109,11 @@ bind_ipc(int s, const char *addr)
 #define SOCK_NATIVE	(1 << 20)
 
 static int
-native(int type, const char *addr)
+native(const char *addr)
 {
 	const char *e = getenv("AKC_SOCK_NANOMSG");
 
-	return strncmp(addr, "ipc://", 6) == 0 && (e == NULL || strcmp(e, "1") != 0) &&
-	    (type == NN_REP || type == NN_REQ);
+	return strncmp(addr, "ipc://", 6) == 0 && (e == NULL || strcmp(e, "1") != 0);
 }
 
 static int
@@ -168,7 +167,7 @@ sock_bind(int type, const char *addr, int rcvmax)
 int
 sock_bind_raw(int type, const char *addr, int rcvmax)
 {
-	if (type == NN_REP && native(type, addr))
+	if (type == NN_REP && native(addr))
 		return native_bind(addr, rcvmax);
 	return bind_domain(AF_SP_RAW, type, addr, rcvmax);
 }
@@ -201,7 +200,7 @@ sock_connect_raw(int type, const char *addr, int rcvmax, int reconnect_max_ms)
 {
 	int h;
 
-	if (type == NN_REQ && native(type, addr)) {
+	if (type == NN_REQ && native(addr)) {
 		if ((h = sps_connect_req(addr + 6, (size_t)rcvmax, reconnect_max_ms)) < 0) {
 			log_warn("cannot connect to '%s'", addr);
 			return -1;

@@ -280,11 +280,13 @@ node_majority(const struct node *n, int *have, int *of)
 	 * has it, as keep-majority decides a tie (downing.c). Two disjoint
 	 * halves of one memory cannot both hold that member.
 	 */
-	low = -1;
-	for (k = 0; k < n->nmemo; k++)
-		if (low < 0 || address_compare(n->memo[k].address, n->memo[low].address) < 0)
-			low = k;
-	tie = n->nmemo > 0 && *have * 2 == n->nmemo && in_sight[low];
+	tie = 0;
+	if (n->nmemo > 0 && *have * 2 == n->nmemo) {
+		for (low = 0, k = 1; k < n->nmemo; k++)
+			if (address_compare(n->memo[k].address, n->memo[low].address) < 0)
+				low = k;
+		tie = in_sight[low];
+	}
 	free(in_sight);
 	return *have > n->nmemo / 2 || tie;
 }

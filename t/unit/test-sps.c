@@ -56,6 +56,22 @@ recv_within(int s, void **buf, unsigned char *hdr, size_t *hdrlen, int ms)
 	}
 }
 
+/* One request of len bytes taken on rep within ms, answered with reply. */
+static void
+answer_one(int rep, ssize_t len, const char *reply, int ms)
+{
+	unsigned char hdr[SOCK_HDR_MAX];
+	size_t hdrlen = sizeof(hdr);
+	void *buf;
+	ssize_t n;
+
+	n = recv_within(rep, &buf, hdr, &hdrlen, ms);
+	CHECK_INT(n, len);
+	if (n >= 0)
+		nn_freemsg(buf);
+	CHECK_INT(sock_send_raw(rep, hdr, hdrlen, reply, strlen(reply)), 0);
+}
+
 /* A nanomsg REQ client in this process against our REP, and spc's. */
 static void
 nanomsg_and_spc_clients(void)
@@ -98,12 +114,7 @@ nanomsg_and_spc_clients(void)
 			_exit(2);
 		_exit(n == 4 && memcmp(rsp, "pong", 4) == 0 ? 0 : 3);
 	}
-	hdrlen = sizeof(hdr);
-	n = recv_within(rep, &buf, hdr, &hdrlen, 3000);
-	CHECK_INT(n, 4);
-	if (n >= 0)
-		nn_freemsg(buf);
-	CHECK_INT(sock_send_raw(rep, hdr, hdrlen, "pong", 4), 0);
+	answer_one(rep, 4, "pong", 3000);
 	waitpid(p, &i, 0);
 	CHECK(WIFEXITED(i) && WEXITSTATUS(i) == 0);
 	sock_close(rep);
@@ -212,7 +223,7 @@ refusals(void)
 	CHECK(recv_within(rep, &buf, hdr, &hdrlen, 300) < 0);
 	CHECK_INT(sps_dropped(h), 1);
 	close(fd);
-	/* 2000 bytes against rcvmax 1000: closed before it is read */
+	/* a frame that says 1 GiB against rcvmax 1000: closed before it is read */
 	fd = raw_connect();
 	CHECK(write(fd, req_hdr, 8) == 8);
 	frame[0] = 1;
@@ -293,12 +304,7 @@ late_server(void)
 				usleep(20000);
 		}
 		CHECK(sent);
-		hdrlen = sizeof(hdr);
-		n = recv_within(rep, &buf, hdr, &hdrlen, 2000);
-		CHECK_INT(n, 1);
-		if (n >= 0)
-			nn_freemsg(buf);
-		CHECK_INT(sock_send_raw(rep, hdr, hdrlen, "b", 1), 0);
+		answer_one(rep, 1, "b", 2000);
 		hdrlen = sizeof(hdr);
 		n = recv_within(req, &buf, hdr, &hdrlen, 2000);
 		CHECK_INT(n, 1);
