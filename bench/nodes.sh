@@ -15,7 +15,13 @@
 # on every other node, then akc-down -> MemberRemoved everywhere) and LEAVES
 # nodes leaving (akc-leave -> MemberRemoved everywhere), each delay counted
 # per observing node: min / median / max (default DOWNS=3 LEAVES=3).
-# KEEP=1 keeps the nodes' directory (configs, logs) for a look afterwards.
+# Each delay is also split into its phases (the version seen everywhere,
+# the leader's decision, the next version seen everywhere), from the same
+# logs. A memberd or leaderd that died is reported with its exit status
+# (128 + the signal that ended it), and its core when it dumped one: every
+# daemon runs with ulimit -c unlimited in a directory of its own.
+# KEEP=1 keeps the nodes' directory (configs, logs) for a look afterwards;
+# it is kept anyway when a core was dumped.
 set -u
 cd "$(dirname "$0")/.."
 AKC_BIN=${AKC_BIN:-$PWD}
@@ -35,11 +41,17 @@ cleanup() {
 	local p
 	for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null; done
 	wait 2>/dev/null
-	if [ -n "${KEEP:-}" ]; then echo "logs kept in $D"; else rm -rf "$D"; fi
+	if [ -n "${KEEP:-}" ] || [ -n "$(find "$D/cores" -type f -name 'core*' 2>/dev/null | head -1)" ]; then
+		echo "logs kept in $D"
+	else
+		rm -rf "$D"
+	fi
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 ulimit -n 65536 2>/dev/null || true
+# a daemon that crashes leaves its core in $D/cores/nI (core_pattern permitting)
+ulimit -c unlimited 2>/dev/null || true
 
 # ports below the ephemeral range, where outbound connections' ports would collide
 read -r lo _ < /proc/sys/net/ipv4/ip_local_port_range
@@ -64,10 +76,13 @@ echo "akc nodes benchmark, $(date -u +%FT%RZ), $(nproc) cores, build $AKC_BIN"
 echo "$N nodes (memberd + leaderd) started over ${SPREAD}s, held ${HOLD}s"
 t0=$(date +%s%N)
 for ((i = 1; i <= N; i++)); do
+	mkdir -p "$D/cores/n$i"
+	cd "$D/cores/n$i" || exit 1
 	memberd -c "$D/n$i.conf" >"$D/n$i.memberd.log" 2>&1 &
 	PIDS+=($!)
 	MPID[i]=$!
 	leaderd -c "$D/n$i.conf" >"$D/n$i.leaderd.log" 2>&1 &
+	cd "$OLDPWD" || exit 1
 	PIDS+=($!)
 	LPID[i]=$!
 	# evenly over SPREAD seconds
@@ -121,11 +136,21 @@ read -r bytes1 nb1 <<< "$(sent_bytes)"
 t_b1=$(date +%s%N)
 read -r cpu_end cpu_end_m cpu_end_l <<< "$(cpu_all)"
 idle_s=$(( ($(date +%s%N) - t_join) / 1000000 ))
-alive_m=0 alive_l=0 allup=0 rss=()
+alive_m=0 alive_l=0 allup=0 rss=() deaths=()
 # builtins only: under this load every fork takes a while
 for ((i = 1; i <= N; i++)); do
-	kill -0 "${MPID[i]}" 2>/dev/null && alive_m=$((alive_m + 1))
-	kill -0 "${LPID[i]}" 2>/dev/null && alive_l=$((alive_l + 1))
+	if kill -0 "${MPID[i]}" 2>/dev/null; then
+		alive_m=$((alive_m + 1))
+	else
+		wait "${MPID[i]}" 2>/dev/null
+		deaths+=("n$i memberd: exit status $?")
+	fi
+	if kill -0 "${LPID[i]}" 2>/dev/null; then
+		alive_l=$((alive_l + 1))
+	else
+		wait "${LPID[i]}" 2>/dev/null
+		deaths+=("n$i leaderd: exit status $?")
+	fi
 	r=0
 	while read -r k v _; do
 		[ "$k" = VmRSS: ] && r=$v
@@ -153,8 +178,13 @@ logs_of() { local i; for i in "$@"; do echo "$D/n$i.memberd.log"; done; }
 # delays TYPE NODE T0_MS LOG...: per log, ms from T0 (of the day) to its
 # first such event at or after T0 (one before, from the join's churn, is not it)
 delays() {
-	local type=$1 node=$2 t0=$3; shift 3
-	grep -H -F "memberd: event $type: $node (" "$@" 2>/dev/null |
+	local type=$1 node=$2; shift 2
+	delays_f "memberd: event $type: $node (" "$@"
+}
+# delays_f STRING T0_MS LOG...: the same for the first line holding STRING
+delays_f() {
+	local str=$1 t0=$2; shift 2
+	grep -H -F "$str" "$@" 2>/dev/null |
 		sed 's/^\([^:]*\):\([0-9-]*T\)\([0-9]*\):\([0-9]*\):\([0-9.]*\)Z.*/\1 \3 \4 \5/' |
 		awk -v t0="$t0" '{ d = ($2 * 3600 + $3 * 60 + $4) * 1000 - t0;
 		    if (d < -43200000) d += 86400000
@@ -186,6 +216,11 @@ live=()
 for ((i = 1; i <= N; i++)); do kill -0 "${MPID[i]}" 2>/dev/null && live+=("$i"); done
 others() { local i; for i in "${live[@]}"; do [ "$i" != "$1" ] && echo "$i"; done; }
 detect_all="" down_all="" leave_all=""
+ph_down="" ph_down_rm="" ph_left="" ph_exiting="" ph_exited="" ph_removed="" rows=""
+# mm: "median/max" of the ms on stdin (one number: itself)
+mm() { sort -n | awk '{ v[NR] = $1 } END { if (!NR) { printf "n/a"; exit }
+	m = NR % 2 ? v[(NR + 1) / 2] : int((v[NR / 2] + v[NR / 2 + 1]) / 2)
+	if (NR == 1) printf "%d", v[1]; else printf "%d/%d", m, v[NR] }'; }
 for ((k = 0; k < DOWNS && ${#live[@]} > 5; k++)); do
 	v=$(( N - k ))
 	kill -0 "${MPID[v]}" 2>/dev/null || continue
@@ -202,6 +237,14 @@ for ((k = 0; k < DOWNS && ${#live[@]} > 5; k++)); do
 	wait_logs 60 MemberRemoved "n$v" "${obs[@]}" ||
 		echo "bench: n$v not removed everywhere within 60 s" >&2
 	down_all+="$(delays MemberRemoved "n$v" "$(day_ms "$t_down")" "${obs[@]}")"$'\n'
+	a=$(delays MemberDowned "n$v" "$(day_ms "$t_down")" "${obs[@]}")
+	b=$(delays_f "memberd: leader: n$v ($(addr "$v")) Down -> Removed" \
+	    "$(day_ms "$t_down")" "${obs[@]}")
+	c=$(delays MemberRemoved "n$v" "$(day_ms "$t_down")" "${obs[@]}")
+	ph_down+="$a"$'\n'
+	ph_down_rm+="$b"$'\n'
+	rows+="$(printf '  down n%s: Down everywhere %s, leader Down -> Removed %s, Removed everywhere %s ms' \
+	    "$v" "$(mm <<< "$a")" "$(mm <<< "$b")" "$(mm <<< "$c")")"$'\n'
 done
 for ((k = 0; k < LEAVES && ${#live[@]} > 5; k++)); do
 	v=$(( N - DOWNS - k ))
@@ -213,6 +256,19 @@ for ((k = 0; k < LEAVES && ${#live[@]} > 5; k++)); do
 	wait_logs 60 MemberRemoved "n$v" "${obs[@]}" ||
 		echo "bench: n$v not removed everywhere within 60 s" >&2
 	leave_all+="$(delays MemberRemoved "n$v" "$(day_ms "$t_leave")" "${obs[@]}")"$'\n'
+	a=$(delays MemberLeft "n$v" "$(day_ms "$t_leave")" "${obs[@]}")
+	b=$(delays_f "memberd: leader: n$v ($(addr "$v")) Leaving -> Exiting" \
+	    "$(day_ms "$t_leave")" "${obs[@]}")
+	c=$(delays MemberExited "n$v" "$(day_ms "$t_leave")" "${obs[@]}")
+	e=$(delays_f "memberd: leader: n$v ($(addr "$v")) Exiting -> Removed" \
+	    "$(day_ms "$t_leave")" "${obs[@]}")
+	f=$(delays MemberRemoved "n$v" "$(day_ms "$t_leave")" "${obs[@]}")
+	ph_left+="$a"$'\n'
+	ph_exiting+="$b"$'\n'
+	ph_exited+="$c"$'\n'
+	ph_removed+="$e"$'\n'
+	rows+="$(printf '  leave n%s: Leaving everywhere %s, leader Leaving -> Exiting %s, Exiting everywhere %s, leader Exiting -> Removed %s, Removed everywhere %s ms' \
+	    "$v" "$(mm <<< "$a")" "$(mm <<< "$b")" "$(mm <<< "$c")" "$(mm <<< "$e")" "$(mm <<< "$f")")"$'\n'
 done
 
 printf 'memberd alive: %d/%d   leaderd alive: %d/%d\n' "$alive_m" "$N" "$alive_l" "$N"
@@ -235,6 +291,15 @@ printf 'kill -9 -> UnreachableMember on every other node (%d kills): %s\n' "$DOW
 printf 'akc-down -> MemberRemoved on every other node:   %s\n' "$(grep . <<< "$down_all" | stats3)"
 printf 'akc-leave -> MemberRemoved on every other node (%d leaves): %s\n' "$LEAVES" \
     "$(grep . <<< "$leave_all" | stats3)"
+# where a removal's time goes: each version seen everywhere, and the leader's decisions
+printf '  phases, s after akc-down: Down on every other node %s\n' "$(grep . <<< "$ph_down" | stats3)"
+printf '    leader: Down -> Removed %s\n' "$(grep . <<< "$ph_down_rm" | stats3)"
+printf '  phases, s after akc-leave: Leaving on every other node %s\n' "$(grep . <<< "$ph_left" | stats3)"
+printf '    leader: Leaving -> Exiting %s\n' "$(grep . <<< "$ph_exiting" | stats3)"
+printf '    Exiting on every other node %s\n' "$(grep . <<< "$ph_exited" | stats3)"
+printf '    leader: Exiting -> Removed %s\n' "$(grep . <<< "$ph_removed" | stats3)"
+echo "each one, ms after the command (median/max over the other nodes):"
+printf '%s' "$rows"
 printf 'load average at the end: %s\n' "$(cut -d' ' -f1-3 /proc/loadavg)"
 [ -n "$rounds" ] && printf 'sampled leaderds over the whole run: %s\n' "$rounds"
 died=$(grep -l -E "Assertion|assert|abort|Aborted" "$D"/*.log 2>/dev/null | wc -l)
@@ -242,6 +307,11 @@ printf 'leaderds that waited on a slow memberd: %d; that lost it: %d\n' \
     "$(grep -l "memberd is slow" "$D"/*.leaderd.log 2>/dev/null | wc -l)" \
     "$(grep -l "lost memberd" "$D"/*.leaderd.log 2>/dev/null | wc -l)"
 printf 'logs naming an assertion or abort: %d\n' "$died"
+if (( ${#deaths[@]} > 0 )); then
+	echo "daemons that died before the downs (128 + N: signal N):"
+	printf '  %s\n' "${deaths[@]}"
+	find "$D/cores" -type f -name 'core*' 2>/dev/null | sed 's/^/  core: /'
+fi
 grep -h -E "Assertion|abort" "$D"/*.log 2>/dev/null | sort | uniq -c | head -3
 if (( alive_l < N )); then
 	echo "why leaderds ended (last lines, counted):"
