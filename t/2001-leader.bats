@@ -174,6 +174,21 @@ full_reads() {
 	wait_until 5 eval "leaderd_status $n | jq -e .leader"
 }
 
+@test "the leader reads no state while it waits for convergence, and a leave still completes" {
+	start_cluster 4
+	wait_until 20 all_up_everywhere 4 n1 n2 n3 n4
+	local leader
+	leader=$(lowest_node n1 n2 n3 n4)
+	[ "$leader" = n1 ]
+	# the joins moved the leader's state many times before each convergence
+	leaderd_status n1 | jq -c '{rounds, notices_skipped, notices_before_convergence}' >&3
+	leaderd_status n1 | jq -e '.notices_before_convergence > 0 and .notices_skipped >= .notices_before_convergence'
+	# Leaving -> Exiting and Exiting -> Removed each wait for convergence
+	akc-leave -c "$(conf_of n4)"
+	wait_until 20 everywhere is_absent n4 n1 n2 n3
+	exited_with n4 0
+}
+
 @test "with a downing strategy every leaderd reads the state (the stability clock must be right on the next leader)" {
 	start_cluster 3 "[downing]=" strategy=keep-majority
 	wait_until 20 all_up_everywhere 3 n1 n2 n3

@@ -37,6 +37,7 @@ struct leaderd {
 	struct acall *mctl;		/* memberd's control socket, never waited on */
 	int sub, ctl;
 	int dirty;			/* memberd said its state changed */
+	int urgent;			/* ...to one we lead with convergence: no round gap */
 	msec_t last_ok, next_tick, next_full, stuck_since, stuck_logged;
 	msec_t slow_since, slow_logged;	/* memberd alive but not answering */
 	msec_t call_timeout;
@@ -54,6 +55,7 @@ struct leaderd {
 	unsigned long rounds, unchanged;	/* counted for the status answer */
 	unsigned long not_leader;	/* rounds memberd answered without the state: not leading */
 	unsigned long skipped;		/* notices that needed no round (a follower, no strategy) */
+	unsigned long waited;		/* of those, on the leader: no convergence yet */
 	int settled;			/* nothing time-driven to decide until the state changes */
 	struct downing down;
 	msec_t shown_stable_after;	/* the stable-after last logged */
@@ -73,7 +75,7 @@ on_state(int fd, short ev, void *arg)
 	(void)ev;
 	while ((n = nn_recv(l->sub, &buf, NN_MSG, NN_DONTWAIT)) >= 0) {
 		cJSON *j = json_parse(buf, (size_t)n);
-		int shut = 0, leader = 1;
+		int shut = 0, leader = 1, conv = 1;
 		long code = EXIT_DAEMON_OK;
 
 		nn_freemsg(buf);
@@ -90,6 +92,27 @@ on_state(int fd, short ev, void *arg)
 		 */
 		if (j != NULL && l->cfg.strategy == DOWNING_NONE && !l->was_leader)
 			(void)json_bool(j, "leader", &leader);
+		/*
+		 * The leader's decisions wait for convergence, and while a
+		 * version spreads every member's status moves memberd's state:
+		 * with no strategy, those notices need no round either (the
+		 * ticks go on, for WeaklyUp and the stuck warning). The notice
+		 * that brings convergence is what a leave or a removal waits
+		 * for: its round goes at once, not after the gap that spaces
+		 * rounds.
+		 */
+		if (j != NULL && leader && l->was_leader && json_bool(j, "convergence", &conv) == 0) {
+			int still = 0;
+
+			(void)json_bool(j, "leader", &still);
+			if (conv && still)
+				l->urgent = 1;
+			else if (!conv && still && l->cfg.strategy == DOWNING_NONE) {
+				leader = 0;
+				l->waited++;
+				l->settled = 0;
+			}
+		}
 		if (leader)
 			l->dirty = 1;
 		else
@@ -125,6 +148,7 @@ on_ctl(int fd, short ev, void *arg)
 		cJSON_AddNumberToObject(r, "rounds_unchanged", (double)l->unchanged);
 		cJSON_AddNumberToObject(r, "rounds_not_leader", (double)l->not_leader);
 		cJSON_AddNumberToObject(r, "notices_skipped", (double)l->skipped);
+		cJSON_AddNumberToObject(r, "notices_before_convergence", (double)l->waited);
 		if (l->slow_since != 0)
 			cJSON_AddNumberToObject(r, "memberd_silent_ms", (double)(clock_mono_ms() -
 			    l->slow_since));
@@ -545,9 +569,10 @@ leaderd_run(struct leaderd *l)
 		 */
 		if (acall_pending(l->mctl) > 0)
 			;
-		else if ((l->dirty && now >= l->next_round) || (now >= l->next_tick && !l->settled) ||
-		    now >= l->next_full) {
+		else if ((l->dirty && (now >= l->next_round || l->urgent)) ||
+		    (now >= l->next_tick && !l->settled) || now >= l->next_full) {
 			l->dirty = 0;
+			l->urgent = 0;
 			l->next_tick = now + TICK;
 			l->next_full = now + FULL_EVERY;
 			round_once(l, now);
@@ -561,8 +586,8 @@ leaderd_run(struct leaderd *l)
 		if (acall_pending(l->mctl) > 0)
 			loop_poll(l->loop, acall_deadline(l->mctl));
 		else
-			loop_poll(l->loop, l->dirty && l->next_round < l->next_tick ?
-			    (l->next_round > now ? l->next_round : now) : l->next_tick);
+			loop_poll(l->loop, l->dirty && (l->urgent || l->next_round < l->next_tick) ?
+			    (l->next_round > now && !l->urgent ? l->next_round : now) : l->next_tick);
 	}
 }
 
