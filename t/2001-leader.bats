@@ -189,6 +189,25 @@ full_reads() {
 	exited_with n4 0
 }
 
+@test "memberd tells a follower's leaderd (no strategy) only of what may make it lead" {
+	start_cluster 3
+	wait_until 20 all_up_everywhere 3 n1 n2 n3
+	local before after
+	# n2 follows n1: once its leaderd asked for the state if_leader, a
+	# change that leaves n2 a follower sends its leaderd no notice
+	wait_until 10 eval "status_json n2 | jq -e '.state_notices.held > 0'"
+	before=$(status_json n2 | jq -c .state_notices)
+	akc-leave -c "$(conf_of n3)"
+	wait_until 20 everywhere is_absent n3 n1 n2
+	after=$(status_json n2 | jq -c .state_notices)
+	echo "n2 notices: before the leave $before, after $after" >&3
+	[ "$(jq .sent <<<"$after")" = "$(jq .sent <<<"$before")" ]
+	[ "$(jq .held <<<"$after")" -gt "$(jq .held <<<"$before")" ]
+	# the leader's leaderd was told of each convergence: n3 left (Exiting, then Removed)
+	exited_with n3 0
+	[ "$(status_json n1 | jq .state_notices.sent)" -gt 0 ]
+}
+
 @test "with a downing strategy every leaderd reads the state (the stability clock must be right on the next leader)" {
 	start_cluster 3 "[downing]=" strategy=keep-majority
 	wait_until 20 all_up_everywhere 3 n1 n2 n3
