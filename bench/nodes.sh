@@ -20,6 +20,8 @@
 # logs. A memberd or leaderd that died is reported with its exit status
 # (128 + the signal that ended it), and its core when it dumped one: every
 # daemon runs with ulimit -c unlimited in a directory of its own.
+# PEER_SOCKETS sets [cluster] peer-sockets (default: memberd's, 128); the
+# sampled memberds' connections made and evicted are printed at the end.
 # KEEP=1 keeps the nodes' directory (configs, logs) for a look afterwards;
 # it is kept anyway when a core was dumped.
 set -u
@@ -70,6 +72,7 @@ run-dir = $D/n$i
 state-dir = $D/n$i.state
 [cluster]
 seed-nodes = $seeds
+${PEER_SOCKETS:+peer-sockets = $PEER_SOCKETS}
 CONF
 done
 echo "akc nodes benchmark, $(date -u +%FT%RZ), $(nproc) cores, build $AKC_BIN"
@@ -163,6 +166,9 @@ for ((i = 1; i <= N; i += N / 10 > 0 ? N / 10 : 1)); do
 done
 sampled=$(( (N + (N / 10 > 0 ? N / 10 : 1) - 1) / (N / 10 > 0 ? N / 10 : 1) ))
 # the sampled leaderds' state reads (a leaderd without these fields: none shown)
+conns=$(for ((i = 1; i <= N; i += N / 10 > 0 ? N / 10 : 1)); do
+	timeout 10 akc-status -c "$D/n$i.conf" --json 2>/dev/null | jq -c '.connections'
+done | jq -rs '"\(length) sampled memberds: \(map(.connects) | add) connections made, \(map(.evicted) | add) evicted (least recently used, at peer-sockets), \(map(.accepted) | add) accepted"' 2>/dev/null)
 rounds=$(for ((i = 1; i <= N; i += N / 10 > 0 ? N / 10 : 1)); do
 	kill -0 "${LPID[i]}" 2>/dev/null || continue
 	nanocat --req --connect "ipc://$D/n$i/leaderd.ctl" --data '{"v":2,"cmd":"status"}' \
@@ -260,6 +266,8 @@ for ((k = 0; k < LEAVES && ${#live[@]} > 5; k++)); do
 	b=$(delays_f "memberd: leader: n$v ($(addr "$v")) Leaving -> Exiting" \
 	    "$(day_ms "$t_leave")" "${obs[@]}")
 	c=$(delays MemberExited "n$v" "$(day_ms "$t_leave")" "${obs[@]}")
+	# the leaving node itself: when it saw itself Exiting and told every member
+	x=$(delays_f "memberd: this node is Exiting" "$(day_ms "$t_leave")" "$D/n$v.memberd.log")
 	e=$(delays_f "memberd: leader: n$v ($(addr "$v")) Exiting -> Removed" \
 	    "$(day_ms "$t_leave")" "${obs[@]}")
 	f=$(delays MemberRemoved "n$v" "$(day_ms "$t_leave")" "${obs[@]}")
@@ -267,8 +275,8 @@ for ((k = 0; k < LEAVES && ${#live[@]} > 5; k++)); do
 	ph_exiting+="$b"$'\n'
 	ph_exited+="$c"$'\n'
 	ph_removed+="$e"$'\n'
-	rows+="$(printf '  leave n%s: Leaving everywhere %s, leader Leaving -> Exiting %s, Exiting everywhere %s, leader Exiting -> Removed %s, Removed everywhere %s ms' \
-	    "$v" "$(mm <<< "$a")" "$(mm <<< "$b")" "$(mm <<< "$c")" "$(mm <<< "$e")" "$(mm <<< "$f")")"$'\n'
+	rows+="$(printf '  leave n%s: Leaving everywhere %s, leader Leaving -> Exiting %s, Exiting everywhere %s (n%s itself %s), leader Exiting -> Removed %s, Removed everywhere %s ms' \
+	    "$v" "$(mm <<< "$a")" "$(mm <<< "$b")" "$(mm <<< "$c")" "$v" "$(mm <<< "$x")" "$(mm <<< "$e")" "$(mm <<< "$f")")"$'\n'
 done
 
 printf 'memberd alive: %d/%d   leaderd alive: %d/%d\n' "$alive_m" "$N" "$alive_l" "$N"
@@ -301,6 +309,7 @@ printf '    leader: Exiting -> Removed %s\n' "$(grep . <<< "$ph_removed" | stats
 echo "each one, ms after the command (median/max over the other nodes):"
 printf '%s' "$rows"
 printf 'load average at the end: %s\n' "$(cut -d' ' -f1-3 /proc/loadavg)"
+[ -n "$conns" ] && printf 'connections over the whole run: %s\n' "$conns"
 [ -n "$rounds" ] && printf 'sampled leaderds over the whole run: %s\n' "$rounds"
 died=$(grep -l -E "Assertion|assert|abort|Aborted" "$D"/*.log 2>/dev/null | wc -l)
 printf 'leaderds that waited on a slow memberd: %d; that lost it: %d\n' \

@@ -56,6 +56,7 @@ struct leaderd {
 	unsigned long not_leader;	/* rounds memberd answered without the state: not leading */
 	unsigned long skipped;		/* notices that needed no round (a follower, no strategy) */
 	unsigned long waited;		/* of those, on the leader: no convergence yet */
+	unsigned long refused;		/* decisions memberd refused (stale) */
 	int settled;			/* nothing time-driven to decide until the state changes */
 	struct downing down;
 	msec_t shown_stable_after;	/* the stable-after last logged */
@@ -149,6 +150,7 @@ on_ctl(int fd, short ev, void *arg)
 		cJSON_AddNumberToObject(r, "rounds_not_leader", (double)l->not_leader);
 		cJSON_AddNumberToObject(r, "notices_skipped", (double)l->skipped);
 		cJSON_AddNumberToObject(r, "notices_before_convergence", (double)l->waited);
+		cJSON_AddNumberToObject(r, "actions_refused", (double)l->refused);
 		if (l->slow_since != 0)
 			cJSON_AddNumberToObject(r, "memberd_silent_ms", (double)(clock_mono_ms() -
 			    l->slow_since));
@@ -203,8 +205,12 @@ on_actions(void *arg, const cJSON *ans, const char *err, msec_t now)
 			l->applied_seq = sa->seq;
 			log_debug("applied %d leader actions on state %llu", sa->n,
 			    (unsigned long long)sa->seq);
-		} else
+		} else {
+			/* stale: the state moved between our read and memberd's apply */
 			log_debug("leader actions refused: %s", json_str(ans, "error"));
+			l->refused++;
+			l->urgent = 1;	/* decide again on the new state, not after the gap */
+		}
 		l->dirty = 1;	/* look again right away */
 	} else
 		log_warnx("cannot send leader actions: %s", err);
