@@ -22,6 +22,8 @@
 # daemon runs with ulimit -c unlimited in a directory of its own.
 # PEER_SOCKETS sets [cluster] peer-sockets (default: memberd's, 128); the
 # sampled memberds' connections made and evicted are printed at the end.
+# LEADER_V=1 runs n1's daemons (the leader) with -v: their debug lines
+# (leaderd's rounds, exit notices) in its logs.
 # KEEP=1 keeps the nodes' directory (configs, logs) for a look afterwards;
 # it is kept anyway when a core was dumped.
 set -u
@@ -81,10 +83,12 @@ t0=$(date +%s%N)
 for ((i = 1; i <= N; i++)); do
 	mkdir -p "$D/cores/n$i"
 	cd "$D/cores/n$i" || exit 1
-	memberd -c "$D/n$i.conf" >"$D/n$i.memberd.log" 2>&1 &
+	v=""
+	[ "$i" = 1 ] && [ -n "${LEADER_V:-}" ] && v=-v
+	memberd $v -c "$D/n$i.conf" >"$D/n$i.memberd.log" 2>&1 &
 	PIDS+=($!)
 	MPID[i]=$!
-	leaderd -c "$D/n$i.conf" >"$D/n$i.leaderd.log" 2>&1 &
+	leaderd $v -c "$D/n$i.conf" >"$D/n$i.leaderd.log" 2>&1 &
 	cd "$OLDPWD" || exit 1
 	PIDS+=($!)
 	LPID[i]=$!
@@ -311,17 +315,17 @@ printf '%s' "$rows"
 printf 'load average at the end: %s\n' "$(cut -d' ' -f1-3 /proc/loadavg)"
 [ -n "$conns" ] && printf 'connections over the whole run: %s\n' "$conns"
 [ -n "$rounds" ] && printf 'sampled leaderds over the whole run: %s\n' "$rounds"
-died=$(grep -l -E "Assertion|assert|abort|Aborted" "$D"/*.log 2>/dev/null | wc -l)
+died=$(grep -l -E "Assertion|assert|abort|Aborted|corrupted|double free|invalid pointer|stack smashing" "$D"/*.log 2>/dev/null | wc -l)
 printf 'leaderds that waited on a slow memberd: %d; that lost it: %d\n' \
     "$(grep -l "memberd is slow" "$D"/*.leaderd.log 2>/dev/null | wc -l)" \
     "$(grep -l "lost memberd" "$D"/*.leaderd.log 2>/dev/null | wc -l)"
-printf 'logs naming an assertion or abort: %d\n' "$died"
+printf 'logs naming an assertion, an abort or a corrupted heap: %d\n' "$died"
 if (( ${#deaths[@]} > 0 )); then
 	echo "daemons that died before the downs (128 + N: signal N):"
 	printf '  %s\n' "${deaths[@]}"
 	find "$D/cores" -type f -name 'core*' 2>/dev/null | sed 's/^/  core: /'
 fi
-grep -h -E "Assertion|abort" "$D"/*.log 2>/dev/null | sort | uniq -c | head -3
+grep -h -E "Assertion|abort|corrupted|double free|invalid pointer|stack smashing" "$D"/*.log 2>/dev/null | sort | uniq -c | head -3
 if (( alive_l < N )); then
 	echo "why leaderds ended (last lines, counted):"
 	for ((i = 1; i <= N; i++)); do

@@ -436,6 +436,8 @@ on_round(void *arg, const cJSON *rsp, const char *err, msec_t now)
 		u64set_free(&confirmed);
 		return;
 	}
+	log_debug("round: state %llu, convergence %d, %s, %lldms", (unsigned long long)seq, conv,
+	    skipped ? "not leading" : "state read", (long long)took);
 	if (!member) {
 		l->settled = 1;
 		goto out;

@@ -183,6 +183,7 @@ on_exiting(struct node *n, const struct from *f, int forced, msec_t now)
 		if (u64set_has(&n->exiting_confirmed, f->uid))
 			return;		/* told again */
 		u64set_add(&n->exiting_confirmed, f->uid);
+		log_debug("exit notice from %s: confirmed", n->st.m[f->mi].name);
 		if (forced)
 			u64set_add(&n->exit_forced, f->uid);
 		n->state_seq++;
