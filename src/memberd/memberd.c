@@ -125,6 +125,30 @@ memory_load(struct memberd *d)
  * weakens).
  */
 #define MEMORY_SAVE_GAP	1000
+/*
+ * Nor while a push of a new version is about to go (within this many ms):
+ * the write blocks the loop in fsync, and on a loaded machine the process
+ * then waits for a CPU again, so a write made just before the push delayed
+ * every hop of a version that changes the memory (a leave's Removed: each
+ * member forgets the node that left) by that much. A push due later (the
+ * budget is spent) does not hold the write back.
+ */
+#define MEMORY_AFTER_PUSH	50
+
+/* When the held-back write is due (-1: nothing to write). */
+static msec_t
+memory_due(const struct memberd *d, msec_t now)
+{
+	msec_t due;
+
+	if (d->node.memo_seq == d->memory_saved)
+		return -1;
+	due = d->memory_saved_at != 0 ? d->memory_saved_at + MEMORY_SAVE_GAP : now;
+	if (d->node.push_at >= 0 && d->node.push_at - now <= MEMORY_AFTER_PUSH &&
+	    due < d->node.push_at)
+		due = d->node.push_at;
+	return due;
+}
 
 static void
 memory_save(struct memberd *d, msec_t now, int force)
@@ -134,7 +158,7 @@ memory_save(struct memberd *d, msec_t now, int force)
 
 	if (d->node.memo_seq == d->memory_saved)
 		return;
-	if (!force && d->memory_saved_at != 0 && now - d->memory_saved_at < MEMORY_SAVE_GAP)
+	if (!force && memory_due(d, now) > now)
 		return;
 	d->memory_saved = d->node.memo_seq;
 	d->memory_saved_at = now;
@@ -859,10 +883,9 @@ memberd_run(struct memberd *d)
 		if (d->node.phase == PHASE_SHUTDOWN && now >= d->node.exit_at)
 			break;
 		deadline = node_next_deadline(&d->node);
-		/* a write held back (memory_save) is due a gap after the last */
-		if (d->node.memo_seq != d->memory_saved &&
-		    (deadline < 0 || d->memory_saved_at + MEMORY_SAVE_GAP < deadline))
-			deadline = d->memory_saved_at + MEMORY_SAVE_GAP;
+		/* a write held back (memory_save) is due a gap after the last, after a push */
+		if (memory_due(d, now) >= 0 && (deadline < 0 || memory_due(d, now) < deadline))
+			deadline = memory_due(d, now);
 		if (wire_deadline(d->wire) >= 0 && (deadline < 0 || wire_deadline(d->wire) < deadline))
 			deadline = wire_deadline(d->wire);
 		if (deadline < 0 || deadline > now + 1000)
