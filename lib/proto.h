@@ -217,6 +217,7 @@ int work_id_valid(const char *id);
 #define SOCK_MEMBERD_EVENTS	"memberd.events"
 #define SOCK_LEADERD_CTL	"leaderd.ctl"
 #define SOCK_MEMBERD_STATE	"memberd.state"		/* PUB: state-changed notices */
+#define SOCK_MEMBERD_LEADER	"memberd.leader"	/* PUB: the notices leaderd needs */
 #define SOCK_MEMBERD_RELAY	"memberd.relay"		/* PULL: local services' relay requests */
 #define SOCK_MEMBERD_SVC	"memberd.svc"		/* PUB: "SVC\n" + relayed message */
 

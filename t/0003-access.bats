@@ -61,7 +61,7 @@ mode_of() { stat -c '%a %U %G' "$1"; }
 	for s in memberd.ctl memberd.events leaderd.ctl singleton.master singleton.master.ctl; do
 		[ "$(mode_of "$AKC_DIR/n1/$s")" = "660 root $GROUP" ] || { mode_of "$AKC_DIR/n1/$s"; false; }
 	done
-	for s in memberd.relay memberd.state memberd.svc; do
+	for s in memberd.relay memberd.state memberd.leader memberd.svc; do
 		[ "$(mode_of "$AKC_DIR/n1/$s")" = "600 root root" ] || { mode_of "$AKC_DIR/n1/$s"; false; }
 	done
 	wait_until 20 all_up n1 1

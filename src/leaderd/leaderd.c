@@ -521,7 +521,8 @@ leaderd_start(struct leaderd *l)
 	loop_catch(l->loop, SIGTERM);
 	loop_catch(l->loop, SIGINT);
 	loop_catch(l->loop, SIGHUP);	/* as memberd: no reload, but no death either */
-	config_ipc_path(&l->cfg, "memberd.state", addr, sizeof(addr));
+	/* the notices it needs, not all of them (memberd.c, struct memberd) */
+	config_ipc_path(&l->cfg, SOCK_MEMBERD_LEADER, addr, sizeof(addr));
 	if ((l->sub = sock_connect(NN_SUB, addr, 4096, 1000)) < 0 ||
 	    nn_setsockopt(l->sub, NN_SUB, NN_SUB_SUBSCRIBE, "", 0) < 0)
 		return -1;

@@ -37,7 +37,7 @@ struct memberd {
 	struct node node;
 	struct loop *loop;
 	struct wire *wire;
-	int ctl, pub, statepub;
+	int ctl, pub, statepub, leaderpub;
 	struct badpeer {		/* senders whose frames failed authentication, for the log */
 		char ip[48];
 		uint64_t count, said;	/* dropped, and dropped when last logged */
@@ -48,7 +48,9 @@ struct memberd {
 	struct mstate published;	/* the state events were last computed from */
 	uint64_t published_seq;
 	/*
-	 * The state notices leaderd needs. One that asks for the state
+	 * The state notices leaderd needs, on a socket of their own
+	 * (memberd.leader; singletond reads every notice on memberd.state).
+	 * A leaderd that asks for the state
 	 * if_leader (no downing strategy) decides nothing unless this node
 	 * leads with convergence: it is told when this node starts or stops
 	 * leading or shuts down, and while it leads, when convergence comes
@@ -296,17 +298,6 @@ publish_changes(struct memberd *d)
 	leader = li >= 0 && d->node.st.m[li].uid == d->node.self.uid;
 	conv = node_convergence(&d->node);
 	shut = d->node.phase == PHASE_SHUTDOWN;
-	/* a follower: only leading or stopping matters; the leader: convergence too */
-	if (d->notice_if_leader && d->noticed && leader == d->noticed_leader &&
-	    shut == d->noticed_shut && (!leader || (!conv && !d->noticed_conv))) {
-		d->notices_held++;
-		return;
-	}
-	d->noticed = 1;
-	d->noticed_leader = leader;
-	d->noticed_conv = conv;
-	d->noticed_shut = shut;
-	d->notices_sent++;
 	n = cJSON_CreateObject();
 	json_add_u64(n, "state_seq", d->node.state_seq);
 	cJSON_AddBoolToObject(n, "convergence", conv);
@@ -315,7 +306,20 @@ publish_changes(struct memberd *d)
 	cJSON_AddBoolToObject(n, "shutdown", shut);
 	cJSON_AddNumberToObject(n, "exit_code", d->node.exit_code);
 	txt = json_print(n);
+	/* every notice for singletond (the oldest member, the majority...) */
 	(void)nn_send(d->statepub, txt, strlen(txt), NN_DONTWAIT);
+	/* leaderd's: a follower needs leading or stopping; the leader convergence too */
+	if (d->notice_if_leader && d->noticed && leader == d->noticed_leader &&
+	    shut == d->noticed_shut && (!leader || (!conv && !d->noticed_conv)))
+		d->notices_held++;
+	else {
+		d->noticed = 1;
+		d->noticed_leader = leader;
+		d->noticed_conv = conv;
+		d->noticed_shut = shut;
+		d->notices_sent++;
+		(void)nn_send(d->leaderpub, txt, strlen(txt), NN_DONTWAIT);
+	}
 	cJSON_free(txt);
 	cJSON_Delete(n);
 }
@@ -753,6 +757,9 @@ open_sockets(struct memberd *d)
 		return -1;
 	config_ipc_path(&d->cfg, SOCK_MEMBERD_STATE, addr, sizeof(addr));
 	if ((d->statepub = sock_bind(NN_PUB, addr, 1024)) < 0)
+		return -1;
+	config_ipc_path(&d->cfg, SOCK_MEMBERD_LEADER, addr, sizeof(addr));
+	if ((d->leaderpub = sock_bind(NN_PUB, addr, 1024)) < 0)
 		return -1;
 	config_ipc_path(&d->cfg, SOCK_MEMBERD_RELAY, addr, sizeof(addr));
 	if ((d->relay = sock_bind(NN_PULL, addr, RELAY_MAX_MSG)) < 0)
