@@ -346,6 +346,11 @@ sock_close(int s)
 		nn_close(s);
 }
 
+unsigned long
+sock_resets(int s)
+{
+	return s >= SOCK_NATIVE ? (unsigned long)sps_resets(s - SOCK_NATIVE) : 0;
+}
 
 /* sock_ipc_access() is in spc.c: tools that use it need no nanomsg. */
 

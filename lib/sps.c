@@ -64,6 +64,7 @@ struct sps {
 	msec_t retry_at;
 	int ivl, ivl_max;
 	uint64_t dropped;
+	uint64_t resets;		/* REQ: connections lost (their requests with them) */
 };
 
 static struct sps tab[SPS_MAX];
@@ -148,6 +149,8 @@ conn_close(struct sps *s, int i)
 		nn_freemsg(c->in);
 	free(c->out);
 	s->c[i] = s->c[--s->nc];
+	if (!s->rep)
+		s->resets++;
 }
 
 static int
@@ -674,6 +677,14 @@ sps_close(int h)
 
 	if (s != NULL)
 		release(s);
+}
+
+uint64_t
+sps_resets(int h)
+{
+	struct sps *s = get(h);
+
+	return s != NULL ? s->resets : 0;
 }
 
 uint64_t
