@@ -5,7 +5,8 @@
  * follows the queue; a large reply written in pieces; an oversized message
  * and a peer of the wrong protocol closed and counted; a reply to a peer gone
  * dropped; a stale socket file taken over, a live one refused; a REQ that
- * connects once its server appears and again after it restarts.
+ * connects once its server appears and again after it restarts, counting
+ * each connection it lost (sock_resets: a caller resends what was out).
  */
 #include <errno.h>
 #include <poll.h>
@@ -304,6 +305,7 @@ late_server(void)
 				usleep(20000);
 		}
 		CHECK(sent);
+		CHECK_INT((long)sock_resets(req), i);	/* one lost connection per restart */
 		answer_one(rep, 1, "b", 2000);
 		hdrlen = sizeof(hdr);
 		n = recv_within(req, &buf, hdr, &hdrlen, 2000);
@@ -320,6 +322,7 @@ late_server(void)
 			if (sock_recv_raw(req, &buf, hdr, &hdrlen) >= 0)
 				nn_freemsg(buf);
 		}
+		CHECK_INT((long)sock_resets(req), i + 1);
 	}
 	sock_close(req);
 }
