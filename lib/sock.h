@@ -40,6 +40,14 @@ void sock_close(int s);
  * nanomsg's sockets, which hide their connections (callers keep a timeout).
  */
 unsigned long sock_resets(int s);
+/* Whether s is one of lib/sps.c's (headers it makes: a connection id with bit 31 clear). */
+int sock_native(int s);
+/*
+ * A raw REQ of lib/sps.c's (sock_connect_raw) connects to addr first, and
+ * to its own address when addr has no listener (sps_req_prefer). -1 for
+ * nanomsg's sockets, which keep their one address.
+ */
+int sock_req_prefer(int s, const char *addr);
 /*
  * From now on, the run-dir sockets the akc-* tools use are bound mode 0660
  * with group gid ([node] socket-group); the others, and all of them before

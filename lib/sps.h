@@ -61,5 +61,12 @@ uint64_t sps_dropped(int h);
  * a caller with requests out sends them again (the next send connects).
  */
 uint64_t sps_resets(int h);
+/*
+ * A REQ connects to path first when something listens there, else to the
+ * address it was made with (the local master's own socket, then the proxy:
+ * the worker). sps_req_on_prefer: whether it is connected to path now.
+ */
+int sps_req_prefer(int h, const char *path);
+int sps_req_on_prefer(int h);
 
 #endif

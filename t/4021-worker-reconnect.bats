@@ -12,7 +12,7 @@ teardown() { akc_teardown; }
 
 # lost_count: the times n2's worker said its requests went again after a lost connection.
 lost_count() {
-	grep -c 'connection to the proxy lost: [1-9][0-9]* request(s) go again at once' \
+	grep -c 'connection lost (to the proxy or the master.s own socket): [1-9][0-9]* request(s) go again at once' \
 	    "$AKC_DIR/n2.worker.log" || true
 }
 

@@ -657,6 +657,13 @@ sock_open(struct worker *w)
 		return -1;
 	w->fd = sock_rcvfd(w->s);
 	w->resets = sock_resets(w->s);
+	/* the master's own socket first when it runs here (AKC_MASTER_DIRECT=0: not) */
+	if (getenv("AKC_MASTER_DIRECT") == NULL || strcmp(getenv("AKC_MASTER_DIRECT"), "0") != 0) {
+		char direct[CONF_PATH_MAX + 32];
+
+		config_ipc_path(&w->cfg, SOCK_MASTER_DIRECT, direct, sizeof(direct));
+		(void)sock_req_prefer(w->s, direct);
+	}
 	loop_watch(w->loop, w->fd, POLLIN, on_answer, w);
 	return 0;
 }
@@ -1245,10 +1252,10 @@ check_resets(struct worker *w)
 		}
 	w->resent += (unsigned long)n;
 	if (n > 0)
-		log_info("connection to the proxy lost: %d request(s) go again at once "
-		    "(%lu so far)", n, w->resent);
+		log_info("connection lost (to the proxy or the master's own socket): %d request(s) "
+		    "go again at once (%lu so far)", n, w->resent);
 	else
-		log_debug("connection to the proxy lost, nothing was out on it");
+		log_debug("connection lost, nothing was out on it");
 }
 
 static void
