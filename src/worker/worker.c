@@ -7,10 +7,12 @@
  * How it talks to the master (doc/PROTOCOL.md, "Work"):
  *
  * 1. Every exchange is one request and its answer. A channel is a slot
- *    for one request out; all channels share one raw REQ socket to the
- *    proxy (lib/sps.c: one unix connection, read in this loop, no
- *    nanomsg thread), each request under an id of its own that its answer
- *    carries back; an answer whose id no channel waits for is dropped. There are
+ *    for one request out; all channels share one raw REQ socket
+ *    (lib/sps.c: one unix connection, read in this loop, no nanomsg
+ *    thread) to the master's own socket when it runs on this node
+ *    (singleton.master.direct, tried at every connect), else to the
+ *    proxy; each request has an id of its own that its answer carries
+ *    back, and an answer whose id no channel waits for is dropped. There are
  *    min(2 * concurrency + 2, CHAN_MAX) channels, so that reports go out
  *    side by side with the requests for work, none waiting for the one
  *    before: an idle channel sends, in this order, a pending report
@@ -18,7 +20,7 @@
  *    6.) and not yet asked for, or a keep-alive register.
  * 2. A request for work is a long poll ("wait" 1 s): with no job the master
  *    answers null after a second and the slot asks again at once.
- * 3. A lost connection to the proxy (singletond restarted) loses every
+ * 3. A lost connection (singletond restarted, the master stopped) loses every
  *    request out on it: they all go again at once, on a new connection
  *    (the next send connects; while the proxy is not there, the sends back
  *    off). An answer that does not come within ANSWER_WITHIN (the proxy
@@ -179,7 +181,7 @@ struct worker {
 	unsigned long next_jobs;	/* jobs that came with a report's answer */
 	struct chan ch[CHAN_MAX];
 	int nch;
-	int s, fd;		/* the raw REQ socket to the proxy; -1 until opened */
+	int s, fd;		/* the raw REQ socket to the master (1.); -1 until opened */
 	uint32_t rid;		/* the last request id given */
 	unsigned long resets;	/* the socket's connections lost, as last seen */
 	unsigned long resent;	/* requests sent again after a lost connection */
