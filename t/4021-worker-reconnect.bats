@@ -47,7 +47,7 @@ now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
 		assert_success
 		t1=$(now_ms)
 		[ "$(jq -r .result <<<"${lines[1]}")" = "job $round" ]
-		echo "round $round: job done $((t1 - t0)) ms after n2's proxy answered again"
+		echo "# round $round: a job done $((t1 - t0)) ms after n2's proxy answered again" >&3
 		[ $((t1 - t0)) -lt 3000 ]
 	done
 	[ "$(results_count n1)" = 3 ]
