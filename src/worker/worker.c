@@ -1248,6 +1248,8 @@ check_resets(struct worker *w)
 	w->resets = r;
 	for (i = 0; i < w->nch; i++)
 		if (w->ch[i].busy) {
+			if (w->ch[i].kind == CH_UNREGISTER && w->unregistered == 1)
+				w->unregistered = 0;	/* 8. it goes again too */
 			chan_idle(&w->ch[i]);
 			w->ch[i].not_before = 0;
 			n++;
