@@ -142,6 +142,7 @@ compact_peer_note(struct node *n, uint64_t uid)
 			if (mstate_find(&n->st, n->compact_peers.v[i]) < 0)
 				u64set_del(&n->compact_peers, n->compact_peers.v[i]);
 	u64set_add(&n->compact_peers, uid);
+	n->compact.learned++;
 }
 
 int

@@ -563,6 +563,24 @@ on_compact(struct memberd *d, const unsigned char *p, size_t len, msec_t now)
 }
 
 /*
+ * A JSON message just told us that its sender reads the compact forms, and
+ * it came in JSON, so the sender may not know that we read them too. Every
+ * connection we open starts by saying so (a bind frame, or a JSON hello
+ * with "cv"): if we have none to it, one is opened now, and its first frame
+ * tells it, instead of waiting for our first message to it (at a hundred
+ * members, a minute of JSON digests on average). If we have one, its first
+ * frame told it already.
+ */
+static void
+announce(struct memberd *d, const cJSON *msg, msec_t now)
+{
+	const char *address = json_str(cJSON_GetObjectItemCaseSensitive(msg, "from"), "address");
+
+	if (address != NULL && strcmp(address, d->node.self.address) != 0)
+		(void)wire_bound(d->wire, address, now);
+}
+
+/*
  * One frame from a peer connection: opened under the keyring, checked for
  * our cluster, parsed, handed to the node core. Returns what the transport
  * should make of the connection.
@@ -616,7 +634,11 @@ on_frame(void *arg, const char *from, const unsigned char *frame, size_t len)
 		d->node.dropped.oversized++;	/* only relays may be this large */
 		v = WIRE_DROP;
 	} else {
+		uint64_t learned = d->node.compact.learned;
+
 		node_receive(&d->node, msg, now);
+		if (d->node.compact.learned > learned)
+			announce(d, msg, now);
 		serve_keys(d);
 	}
 	cJSON_Delete(msg);
