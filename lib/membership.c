@@ -1948,6 +1948,32 @@ mstate_table_hash(const struct mstate *st)
 	return h;
 }
 
+/* splitmix64's finaliser: one record's share of an order-free digest */
+static uint64_t
+mix64(uint64_t x)
+{
+	x += 0x9e3779b97f4a7c15ULL;
+	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+	return x ^ (x >> 31);
+}
+
+uint64_t
+mstate_exit_digest(const struct mstate *st)
+{
+	uint64_t d = 0;
+	int i;
+
+	/* a sum of mixed records: the members' and tombstones' order is not part of it */
+	for (i = 0; i < st->n; i++)
+		if (st->m[i].status == MS_LEAVING || st->m[i].status == MS_EXITING ||
+		    st->m[i].status == MS_DOWN)
+			d += mix64(st->m[i].uid ^ ((uint64_t)st->m[i].status << 60));
+	for (i = 0; i < st->nt; i++)
+		d += mix64(~st->t[i].uid);
+	return d;
+}
+
 void
 status_to_wire(cJSON *msg, const struct mstate *st)
 {

@@ -224,5 +224,12 @@ int status_version_from_wire(const cJSON *msg, struct vclock *);
 /* 0: seen read; 1: the sender's table is not st's (nothing read); -1: malformed. */
 int status_seen_from_wire(const cJSON *msg, const struct mstate *st, struct u64set *);
 uint64_t mstate_table_hash(const struct mstate *);
+/*
+ * A digest of what moves members out of the cluster: the uid and status of
+ * every Leaving, Exiting or Down member and every tombstone's uid (order
+ * does not matter). A version that changes it is one the eager push serves
+ * first (doc/PROTOCOL.md "Eager push"); 0 when there is none of them.
+ */
+uint64_t mstate_exit_digest(const struct mstate *);
 
 #endif

@@ -674,6 +674,53 @@ roles(void)
 	CHECK(*p == '\0');
 }
 
+/* mstate_exit_digest: leaves, downs and removals change it; joins, moves Up and order do not */
+static void
+exit_digest(void)
+{
+	struct mstate a, b;
+	struct member m;
+	uint64_t d0, d;
+
+	three_up(&a);
+	d0 = mstate_exit_digest(&a);
+	CHECK(d0 == 0);
+	m = mk(4, "d", 12, MS_JOINING, UPNUM_NONE, "");
+	mstate_add(&a, &m);
+	CHECK(mstate_exit_digest(&a) == d0);		/* a join */
+	a.m[3].status = MS_UP;
+	CHECK(mstate_exit_digest(&a) == d0);		/* a move Up */
+	a.m[1].status = MS_LEAVING;
+	d = mstate_exit_digest(&a);
+	CHECK(d != d0);
+	a.m[1].status = MS_EXITING;
+	CHECK(mstate_exit_digest(&a) != d);		/* each step of a leave */
+	d = mstate_exit_digest(&a);
+	a.m[1].status = MS_DOWN;
+	CHECK(mstate_exit_digest(&a) != d);
+	d = mstate_exit_digest(&a);
+	mstate_remove(&a, 2, 1000);
+	CHECK(mstate_exit_digest(&a) != d);		/* the removal: Down gone, a tombstone */
+	CHECK(mstate_exit_digest(&a) != d0);
+	/* the same members and tombstones in another order: the same digest */
+	mstate_init(&b);
+	m = mk(4, "d", 12, MS_UP, UPNUM_NONE, "");
+	mstate_add(&b, &m);
+	m = mk(1, "a", 9, MS_UP, 1, "");
+	mstate_add(&b, &m);
+	m = mk(3, "c", 11, MS_UP, 3, "");
+	mstate_add(&b, &m);
+	m = mk(2, "b", 10, MS_UP, 2, "");
+	mstate_add(&b, &m);
+	mstate_remove(&b, 2, 5);
+	CHECK(mstate_exit_digest(&b) == mstate_exit_digest(&a));
+	mstate_remove(&a, 3, 1000);
+	mstate_remove(&b, 1, 1000);
+	CHECK(mstate_exit_digest(&b) != mstate_exit_digest(&a));	/* which uid counts */
+	mstate_free(&a);
+	mstate_free(&b);
+}
+
 int
 main(void)
 {
@@ -692,5 +739,6 @@ main(void)
 	RUN(events_many);
 	RUN(transitions);
 	RUN(roles);
+	RUN(exit_digest);
 	return unit_done();
 }
