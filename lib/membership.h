@@ -204,6 +204,12 @@ int u64set_from_json(const cJSON *, struct u64set *, int max);
 #define WIRE_MAX_TOMBS		16384	/* removals in 24 hours (each is looked up) */
 cJSON *mstate_to_wire(const struct mstate *);
 int mstate_from_wire(const cJSON *, struct mstate *);
+/*
+ * The same, reading a member whose uid and strings are those of a member
+ * of known (the receiver's own state) by taking known's strings: no copy,
+ * check or lookup of strings already held. The result is the same.
+ */
+int mstate_from_wire_known(const cJSON *, struct mstate *, const struct mstate *known);
 /* Just what decides what to do with a wire state: its table's uids, version, seen set. */
 struct wire_head {
 	uint64_t *uid;		/* in table order */

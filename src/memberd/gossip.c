@@ -346,7 +346,7 @@ on_gossip(struct node *n, const cJSON *msg, struct from *f, msec_t now)
 	remote_had_self_seen = u64set_has(&head.seen, n->self.uid);
 	cmp = vclock_compare(&head.vc, &n->st.vc);
 	if (cmp == VC_AFTER || cmp == VC_CONCURRENT) {
-		if (mstate_from_wire(state, &remote) < 0) {
+		if (mstate_from_wire_known(state, &remote, &n->st) < 0) {
 			n->dropped.malformed++;
 			goto out;
 		}

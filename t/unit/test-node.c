@@ -206,6 +206,26 @@ count_status(int i, enum mstatus s)
 	return c;
 }
 
+/* Whether node i's heartbeat ring holds its members' uids, in ascending ring hash. */
+static int
+ring_ok(int i)
+{
+	const struct node *nd = &nodes[i];
+	int k, j, found;
+
+	if (nd->nring != nd->st.n)
+		return 0;
+	for (k = 0; k < nd->nring; k++) {
+		if (k > 0 && nd->ring[k - 1].h >= nd->ring[k].h)
+			return 0;
+		for (j = 0, found = 0; j < nd->st.n; j++)
+			found |= nd->st.m[j].uid == nd->ring[k].uid;
+		if (!found)
+			return 0;
+	}
+	return 1;
+}
+
 static int
 all_up(int n)
 {
@@ -213,7 +233,7 @@ all_up(int n)
 
 	for (i = 0; i < N; i++)
 		if (alive[i] && (count_status(i, MS_UP) != n || nodes[i].st.n != n ||
-		    !node_convergence(&nodes[i])))
+		    !node_convergence(&nodes[i]) || !ring_ok(i)))
 			return 0;
 	return 1;
 }
