@@ -311,16 +311,23 @@ unite_seen(struct node *n, const struct u64set *seen, int members_only)
  * it. At a thousand members most gossips a node receives are of a version
  * it has, and the full read is what akc-sim found most of the CPU in.
  */
+/*
+ * A parse's arrays, kept for the next one (one thread; akc-sim's nodes share
+ * it): a state of thousands of members parsed into fresh arrays per gossip
+ * was malloc's work, most of it searching its bins for the large ones.
+ */
+static struct mstate spare;
+
 void
 on_gossip(struct node *n, const cJSON *msg, struct from *f, msec_t now)
 {
 	const cJSON *state = cJSON_GetObjectItemCaseSensitive(msg, "state");
 	struct wire_head head = { 0 };
-	struct mstate remote, merged;
+	struct mstate remote = spare, merged, old;
 	enum vc_order cmp;
 	int remote_had_self_seen;
 
-	mstate_init(&remote);
+	mstate_init(&spare);
 	if (wire_head_parse(state, &head) < 0) {
 		n->dropped.malformed++;
 		return;
@@ -362,9 +369,9 @@ on_gossip(struct node *n, const cJSON *msg, struct from *f, msec_t now)
 			reply_gossip(n, &n->st.m[f->mi], now);
 		break;
 	case VC_AFTER:
-		mstate_free(&n->st);
+		old = n->st;
 		n->st = remote;
-		mstate_init(&remote);
+		remote = old;	/* its arrays are the next spare */
 		u64set_add(&n->st.seen, n->self.uid);
 		changed(n, now);
 		if (!remote_had_self_seen && (f->mi = mstate_find(&n->st, f->uid)) >= 0)
@@ -385,7 +392,8 @@ on_gossip(struct node *n, const cJSON *msg, struct from *f, msec_t now)
 	}
 out:
 	wire_head_free(&head);
-	mstate_free(&remote);
+	mstate_reset(&remote);
+	spare = remote;
 }
 
 void

@@ -431,6 +431,10 @@ wire_rejects(void)
 		"{\"members\":\"5 a http://h:1 U  1\",\"version\":\"\",\"seen\":\"0\",\"reach_versions\":\"\",\"reach\":\"\",\"tombstones\":\"\"}",
 		"{\"members\":\"5 a tcp://h:1 U x,,y 1\",\"version\":\"\",\"seen\":\"0\",\"reach_versions\":\"\",\"reach\":\"\",\"tombstones\":\"\"}",
 		"{\"members\":\"5 a tcp://h:1 U x, 1\",\"version\":\"\",\"seen\":\"0\",\"reach_versions\":\"\",\"reach\":\"\",\"tombstones\":\"\"}",
+		/* a uid past 2^64-1, a 19-digit uid with a letter, a uid with a sign */
+		"{\"members\":\"18446744073709551616 a tcp://h:1 U  1\",\"version\":\"\",\"seen\":\"0\",\"reach_versions\":\"\",\"reach\":\"\",\"tombstones\":\"\"}",
+		"{\"members\":\"12345678901234567x9 a tcp://h:1 U  1\",\"version\":\"\",\"seen\":\"0\",\"reach_versions\":\"\",\"reach\":\"\",\"tombstones\":\"\"}",
+		"{\"members\":\"-5 a tcp://h:1 U  1\",\"version\":\"\",\"seen\":\"0\",\"reach_versions\":\"\",\"reach\":\"\",\"tombstones\":\"\"}",
 		/* up number 0, not a number */
 		"{\"members\":\"5 a tcp://h:1 U  0\",\"version\":\"\",\"seen\":\"0\",\"reach_versions\":\"\",\"reach\":\"\",\"tombstones\":\"\"}",
 		"{\"members\":\"5 a tcp://h:1 U  x\",\"version\":\"\",\"seen\":\"0\",\"reach_versions\":\"\",\"reach\":\"\",\"tombstones\":\"\"}",
@@ -463,6 +467,8 @@ wire_rejects(void)
 	};
 	static const char *base = "{\"members\":\"5 a tcp://h:1 U  1\",\"version\":\"\","
 	    "\"seen\":\"0\",\"reach_versions\":\"\",\"reach\":\"\",\"tombstones\":\"\"}";
+	static const char *top = "{\"members\":\"18446744073709551615 a tcp://h:1 U  1\","
+	    "\"version\":\"\",\"seen\":\"0\",\"reach_versions\":\"\",\"reach\":\"\",\"tombstones\":\"\"}";
 	static const char *good =
 	    "{\"members\":\"5 a tcp://h:1 U x,y 1 6 b tcp://h:2 J  -\",\"version\":\"0:3 u9:1\","
 	    "\"seen\":\"1\",\"reach_versions\":\"1:2\",\"reach\":\"1:0:u:2\",\"tombstones\":\"7:5:1\"}";
@@ -495,6 +501,10 @@ wire_rejects(void)
 	j = json_parse(base, strlen(base));
 	CHECK(mstate_from_wire(j, &st) == 0);
 	cJSON_Delete(j);
+	j = json_parse(top, strlen(top));
+	CHECK(mstate_from_wire(j, &st) == 0);
+	cJSON_Delete(j);
+	CHECK(st.n == 1 && st.m[0].uid == UINT64_MAX);
 	j = json_parse(good, strlen(good));
 	CHECK(mstate_from_wire(j, &st) == 0);
 	cJSON_Delete(j);
