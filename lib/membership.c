@@ -1472,6 +1472,9 @@ sb_add(cJSON *o, const char *key, struct sbuf *b)
 	 * kilobytes, copied once per state printed before.
 	 */
 	if (b->p != NULL) {
+		/* a state in flight keeps it: no more than it holds (a shrink, in place) */
+		if (b->cap > b->n + b->n / 16 + 64)
+			b->p = xreallocarray(b->p, b->n + 1, 1);
 		cJSON_free(v->valuestring);
 		v->valuestring = b->p;
 	}
@@ -2024,25 +2027,13 @@ mstate_from_wire(const cJSON *o, struct mstate *st)
 	return mstate_from_wire_known(o, st, NULL);
 }
 
-void
-mstate_reset(struct mstate *st)
-{
-	members_clear(st->m, st->n);
-	st->n = 0;
-	st->vc.n = 0;
-	st->seen.n = 0;
-	st->reach.n = 0;
-	st->reach.nv = 0;
-	st->nt = 0;
-}
-
 int
 mstate_from_wire_known(const cJSON *o, struct mstate *st, const struct mstate *known)
 {
 	uint64_t *uids = NULL;
 	int n;
 
-	mstate_reset(st);
+	mstate_free(st);
 	if (!cJSON_IsObject(o) || wire_members(o, st, known, &uids, &n) < 0)
 		goto bad;
 	if (wire_version(o, uids, n, &st->vc) < 0 || wire_seen(o, uids, n, &st->seen) < 0 ||

@@ -210,8 +210,6 @@ int mstate_from_wire(const cJSON *, struct mstate *);
  * check or lookup of strings already held. The result is the same.
  */
 int mstate_from_wire_known(const cJSON *, struct mstate *, const struct mstate *known);
-/* Empties a state but keeps its arrays, for the next parse into it. */
-void mstate_reset(struct mstate *);
 /* Just what decides what to do with a wire state: its table's uids, version, seen set. */
 struct wire_head {
 	uint64_t *uid;		/* in table order */

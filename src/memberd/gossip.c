@@ -311,23 +311,16 @@ unite_seen(struct node *n, const struct u64set *seen, int members_only)
  * it. At a thousand members most gossips a node receives are of a version
  * it has, and the full read is what akc-sim found most of the CPU in.
  */
-/*
- * A parse's arrays, kept for the next one (one thread; akc-sim's nodes share
- * it): a state of thousands of members parsed into fresh arrays per gossip
- * was malloc's work, most of it searching its bins for the large ones.
- */
-static struct mstate spare;
-
 void
 on_gossip(struct node *n, const cJSON *msg, struct from *f, msec_t now)
 {
 	const cJSON *state = cJSON_GetObjectItemCaseSensitive(msg, "state");
 	struct wire_head head = { 0 };
-	struct mstate remote = spare, merged, old;
+	struct mstate remote, merged;
 	enum vc_order cmp;
 	int remote_had_self_seen;
 
-	mstate_init(&spare);
+	mstate_init(&remote);
 	if (wire_head_parse(state, &head) < 0) {
 		n->dropped.malformed++;
 		return;
@@ -369,9 +362,9 @@ on_gossip(struct node *n, const cJSON *msg, struct from *f, msec_t now)
 			reply_gossip(n, &n->st.m[f->mi], now);
 		break;
 	case VC_AFTER:
-		old = n->st;
+		mstate_free(&n->st);
 		n->st = remote;
-		remote = old;	/* its arrays are the next spare */
+		mstate_init(&remote);
 		u64set_add(&n->st.seen, n->self.uid);
 		changed(n, now);
 		if (!remote_had_self_seen && (f->mi = mstate_find(&n->st, f->uid)) >= 0)
@@ -392,8 +385,7 @@ on_gossip(struct node *n, const cJSON *msg, struct from *f, msec_t now)
 	}
 out:
 	wire_head_free(&head);
-	mstate_reset(&remote);
-	spare = remote;
+	mstate_free(&remote);
 }
 
 void

@@ -21,104 +21,35 @@ ring_hash(uint64_t x)
 	return x ^ (x >> 31);
 }
 
-static int
-ring_cmp(const void *a, const void *b)
-{
-	uint64_t ha = ((const struct ring_ent *)a)->h, hb = ((const struct ring_ent *)b)->h;
-
-	return ha < hb ? -1 : (ha > hb ? 1 : 0);
-}
-
-/* Index of the entry of hash h in the ring, or -1. */
-static int
-ring_pos(const struct node *n, uint64_t h)
-{
-	int lo = 0, hi = n->nring;
-
-	while (lo < hi) {
-		int mid = (lo + hi) / 2;
-
-		if (n->ring[mid].h < h)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo < n->nring && n->ring[lo].h == h ? lo : -1;
-}
-
 /*
- * Brings the ring in line with the member table, which a join storm
- * changes by a member or two a version. The table is in member order, as
- * it was when the ring was last made (ring_key): walking both side by side
- * finds the members that came (sorted alone and merged into the ring) and
- * the ones that went (found by hash and dropped); nothing changes when the
- * uids did not (most changes: statuses, seen sets, reachability). A sort
- * of the whole ring per state change was 5% of akc-sim's CPU at 1,000
- * nodes, and a search by hash per member 4%. A member the walk misses
- * (the order changed) is dropped and added again: the same entry.
- * ring_hash is a bijection, so no two members tie.
+ * The k members nearest after us on the ring (the order of ring_hash,
+ * from ours on, wrapping round), nearest first: their indexes in st.m in
+ * out, how many in the return. One pass over the members, keeping the k
+ * least distances: the ring is never sorted or kept (it was sorted on every
+ * state change, 5% of akc-sim's CPU at 1,000 nodes; kept, 24 bytes a member
+ * and node). ring_hash is a bijection: no two members are as far.
  */
-static void
-ring_sync(struct node *n)
+static int
+ring_next(const struct node *n, int *out, uint64_t *dist, int k)
 {
-	struct ring_ent *add;
-	uint64_t *gone;
-	char *keep;
-	int i, j, k, d, kc = 0, nadd = 0, ngone = 0, nkeep = 0;
+	uint64_t hs = ring_hash(n->self.uid), d;
+	int i, j, c = 0;
 
-	if (n->nring == n->st.n) {
-		for (i = 0; i < n->st.n; i++)
-			if (n->ring_key[i] != n->st.m[i].uid)
-				break;
-		if (i == n->st.n)
-			return;
-	}
-	add = xreallocarray(NULL, (size_t)n->st.n + 1, sizeof(*add));
-	gone = xreallocarray(NULL, (size_t)n->nring + 1, sizeof(*gone));
 	for (i = 0; i < n->st.n; i++) {
-		uint64_t uid = n->st.m[i].uid;
-
-		for (d = 0; d < 4 && kc + d < n->nring; d++)
-			if (n->ring_key[kc + d] == uid)
-				break;
-		if (d < 4 && kc + d < n->nring) {
-			while (d-- > 0)
-				gone[ngone++] = n->ring_key[kc++];
-			kc++;
-		} else
-			add[nadd++] = (struct ring_ent){ ring_hash(uid), uid };
+		if (n->st.m[i].uid == n->self.uid)
+			continue;
+		d = ring_hash(n->st.m[i].uid) - hs;	/* clockwise, modulo 2^64 */
+		if (c == k && d >= dist[c - 1])
+			continue;
+		j = c < k ? c++ : c - 1;
+		for (; j > 0 && dist[j - 1] > d; j--) {
+			dist[j] = dist[j - 1];
+			out[j] = out[j - 1];
+		}
+		dist[j] = d;
+		out[j] = i;
 	}
-	while (kc < n->nring)
-		gone[ngone++] = n->ring_key[kc++];
-	if (ngone > 0) {
-		keep = xreallocarray(NULL, (size_t)n->nring + 1, 1);
-		memset(keep, 1, (size_t)n->nring);
-		for (i = 0; i < ngone; i++)
-			if ((k = ring_pos(n, ring_hash(gone[i]))) >= 0)
-				keep[k] = 0;
-		for (i = 0; i < n->nring; i++)
-			if (keep[i])
-				n->ring[nkeep++] = n->ring[i];
-		free(keep);
-	} else
-		nkeep = n->nring;
-	free(gone);
-	qsort(add, (size_t)nadd, sizeof(*add), ring_cmp);
-	if (n->ringcap < nkeep + nadd || n->ringcap < n->st.n) {
-		n->ringcap = (nkeep + nadd > n->st.n ? nkeep + nadd : n->st.n) * 5 / 4 + 8;
-		n->ring = xreallocarray(n->ring, (size_t)n->ringcap, sizeof(*n->ring));
-		n->ring_key = xreallocarray(n->ring_key, (size_t)n->ringcap, sizeof(*n->ring_key));
-	}
-	/* merge from the back: both sorted, the kept ones already in place */
-	for (i = nkeep - 1, j = nadd - 1, k = nkeep + nadd - 1; j >= 0; k--)
-		if (i >= 0 && n->ring[i].h > add[j].h)
-			n->ring[k] = n->ring[i--];
-		else
-			n->ring[k] = add[j--];
-	free(add);
-	n->nring = nkeep + nadd;
-	for (i = 0; i < n->st.n; i++)
-		n->ring_key[i] = n->st.m[i].uid;
+	return c;
 }
 
 static struct monitor *
@@ -171,25 +102,29 @@ keep_monitor(struct node *n, const struct member *m, msec_t now)
 void
 update_ring(struct node *n, msec_t now)
 {
-	const struct ring_ent *ring;
-	int i, k, self = -1, count = 0, taken = 0;
+	int *next = NULL, i, k, count = 0, taken = 0;
+	uint64_t *dist = NULL;
 
 	for (i = 0; i < n->nmon; i++)
 		n->mon[i].keep = 0;
-	if (n->phase == PHASE_MEMBER && n->st.n > 1) {
-		ring_sync(n);
-		ring = n->ring;
-		count = n->nring;
-		for (i = 0; i < count; i++)
-			if (ring[i].uid == n->self.uid)
-				self = i;
-		for (k = 1; self >= 0 && k < count && taken < n->cfg->monitored_by; k++) {
-			int mi = mstate_find(&n->st, ring[(self + k) % count].uid);
-
-			keep_monitor(n, &n->st.m[mi], now);
-			if (mstate_reachable(&n->st, n->st.m[mi].uid))
+	if (n->phase == PHASE_MEMBER && n->st.n > 1 && mstate_find(&n->st, n->self.uid) >= 0) {
+		/* the nearest monitored_by, and as many more as are unreachable on the way */
+		for (k = n->cfg->monitored_by + 8; ; k *= 2) {
+			next = xreallocarray(next, (size_t)k, sizeof(*next));
+			dist = xreallocarray(dist, (size_t)k, sizeof(*dist));
+			count = ring_next(n, next, dist, k);
+			for (i = 0, taken = 0; i < count && taken < n->cfg->monitored_by; i++)
+				taken += mstate_reachable(&n->st, n->st.m[next[i]].uid);
+			if (taken == n->cfg->monitored_by || count < k)
+				break;
+		}
+		for (i = 0, taken = 0; i < count && taken < n->cfg->monitored_by; i++) {
+			keep_monitor(n, &n->st.m[next[i]], now);
+			if (mstate_reachable(&n->st, n->st.m[next[i]].uid))
 				taken++;
 		}
+		free(next);
+		free(dist);
 		for (i = 0; i < n->st.n; i++)
 			if (n->st.m[i].uid != n->self.uid &&
 			    reach_observer_says(&n->st.reach, n->self.uid, n->st.m[i].uid) == RS_UNREACHABLE)

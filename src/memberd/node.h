@@ -193,14 +193,6 @@ struct node {
 	struct phi_conf phic;
 	struct monitor *mon;
 	int nmon;
-	/*
-	 * The ring of update_ring, kept between state changes: it is a
-	 * function of the members' uids only, and most changes (statuses,
-	 * seen sets, reachability) leave those alone.
-	 */
-	uint64_t *ring_key;	/* the table's uids, in table order, when the ring was made */
-	struct ring_ent { uint64_t h, uid; } *ring;	/* sorted by h */
-	int nring, ringcap;
 	uint64_t hb_seq;
 	msec_t next_hb;
 

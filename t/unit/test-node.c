@@ -206,21 +206,46 @@ count_status(int i, enum mstatus s)
 	return c;
 }
 
-/* Whether node i's heartbeat ring holds its members' uids, in ascending ring hash. */
+static uint64_t
+splitmix(uint64_t x)
+{
+	x += 0x9e3779b97f4a7c15ULL;
+	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+	return x ^ (x >> 31);
+}
+
+/*
+ * Whether node i watches exactly the monitored_by members after it on the
+ * ring (doc/PROTOCOL.md "Heartbeats": by splitmix64 of the uid), found
+ * here by sorting, the way the ring is defined; all reachable.
+ */
 static int
 ring_ok(int i)
 {
 	const struct node *nd = &nodes[i];
-	int k, j, found;
+	uint64_t h[N + 1], u[N + 1], t;
+	int k, j, c = 0, self = -1;
 
-	if (nd->nring != nd->st.n)
+	for (k = 0; k < nd->st.n; k++) {
+		h[c] = splitmix(nd->st.m[k].uid);
+		u[c++] = nd->st.m[k].uid;
+	}
+	for (k = 1; k < c; k++)
+		for (j = k; j > 0 && h[j - 1] > h[j]; j--) {
+			t = h[j], h[j] = h[j - 1], h[j - 1] = t;
+			t = u[j], u[j] = u[j - 1], u[j - 1] = t;
+		}
+	for (k = 0; k < c; k++)
+		if (u[k] == nd->self.uid)
+			self = k;
+	if (self < 0 || nd->nmon != (c - 1 < nd->cfg->monitored_by ? c - 1 : nd->cfg->monitored_by))
 		return 0;
-	for (k = 0; k < nd->nring; k++) {
-		if (k > 0 && nd->ring[k - 1].h >= nd->ring[k].h)
-			return 0;
-		for (j = 0, found = 0; j < nd->st.n; j++)
-			found |= nd->st.m[j].uid == nd->ring[k].uid;
-		if (!found)
+	for (k = 1; k <= nd->nmon; k++) {
+		for (j = 0; j < nd->nmon; j++)
+			if (nd->mon[j].uid == u[(self + k) % c])
+				break;
+		if (j == nd->nmon)
 			return 0;
 	}
 	return 1;
