@@ -165,7 +165,9 @@ gossip_tick(struct node *n, msec_t now)
  *    it, a leave) spreads at once at any size; in a join storm the versions that arrive while the budget
  *    refills go out together in the next push. Without it every version
  *    cost PUSH_FANOUT full states per node: N versions of N members to N
- *    nodes, cubic, which akc-sim measured as 3.2 GB for a 200-node start.
+ *    nodes, cubic, which akc-sim measured as 3.2 GB for a 200-node start;
+ * 5. a version that moves members out (mstate_exit_digest: a leave, a down,
+ *    a removal) is pushed at once on whatever credit is left (push_tick).
  * Weak point: at a few thousand members a node pushes about once a
  * second, so a version then spreads about as fast as gossip rounds do;
  * the periodic rounds remain the safety net for lost pushes.
