@@ -286,9 +286,11 @@ void
 changed(struct node *n, msec_t now)
 {
 	n->state_seq++;
+	n->exit_digest = mstate_exit_digest(&n->st);
 	update_ring(n, now);
 	node_memory_update(n);
-	if (n->push_at < 0)
+	/* a push waiting for credit is not for a leave, down or removal: gossip.c */
+	if (n->push_at < 0 || (n->exit_digest != n->pushed_exit && n->push_at > now + 2))
 		n->push_at = now + 2;
 }
 

@@ -199,6 +199,9 @@ struct node {
 	msec_t push_credit_at;	/* when push_credit was last topped up (-1: never) */
 	uint64_t gossip_deferred;	/* full-state replies skipped for want of budget */
 	uint64_t pushed_seq;	/* state_seq of our last push */
+	uint64_t exit_digest;	/* mstate_exit_digest(&st), kept by changed() */
+	uint64_t pushed_exit;	/* exit_digest of our last push */
+	uint64_t pushes_unpaid;	/* pushes of a leave, down or removal sent without credit */
 	uint64_t digest_seq, vhash, shash;	/* digests of st.vc and st.seen at digest_seq */
 	struct u64set compact_peers;	/* uids that announced CPT_VERSION: compact digests, short forms */
 	struct compact_stats compact;

@@ -336,6 +336,16 @@ observe(struct sim *s, int i)
 		if (all)
 			sn->detect_at = s->now;
 	}
+	if (s->m.down_at >= 0 && sn->downseen_at < 0) {
+		for (k = 0, all = 1; k < s->m.nvictims && all; k++) {
+			int vi = mstate_find(st, s->m.victims[k]);
+
+			if (vi >= 0 && st->m[vi].status != MS_DOWN)
+				all = 0;
+		}
+		if (all)
+			sn->downseen_at = s->now;
+	}
 	if (s->m.down_at >= 0 && sn->removed_at < 0) {
 		for (k = 0, all = 1; k < s->m.nvictims && all; k++)
 			if (mstate_find(st, s->m.victims[k]) >= 0)
@@ -573,7 +583,7 @@ sim_start_node(struct sim *s, int i)
 	sn->applied_seq = 0;
 	sn->stuck_since = -1;
 	sn->obs_seq = (uint64_t)-1;
-	sn->all_up_at = sn->detect_at = sn->removed_at = sn->healed_at = -1;
+	sn->all_up_at = sn->detect_at = sn->removed_at = sn->healed_at = sn->downseen_at = -1;
 	sn->last_bytes = 0;
 	sn->nfifo = 0;
 	sn->wake = -1;
