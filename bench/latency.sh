@@ -15,7 +15,9 @@
 # (default 4), PIPE=1 (the workers persistent: --pipe etc/examples/echo-worker),
 # CONC (submitting processes sharing the rate, default 4),
 # RUNS (default 1: each build measured RUNS times, alternating), KEEP=1
-# (keep the logs), TRACE=1 (the daemons run with AKC_TRACE: the master logs
+# (keep the logs), VIA=master (the submitters and the reader on the master's
+# node instead of n2, on the master's own socket when the build binds one;
+# AKC_MASTER_DIRECT=0: its proxy), TRACE=1 (the daemons run with AKC_TRACE: the master logs
 # each commit's stages, the standbys each sync, and bench/timeline.py prints
 # where a job's time goes; a build without the trace prints no timeline).
 # Each run also measures the disk's fdatasync (bench/submit fsync) in its
@@ -34,6 +36,7 @@ RUNS=${RUNS:-1}
 KEEP=${KEEP:-}
 PIPE=${PIPE:-}
 TRACE=${TRACE:-}
+VIA=${VIA:-}
 export LC_ALL=C
 [ -n "$TRACE" ] && export AKC_TRACE=1
 N=3
@@ -97,14 +100,21 @@ run() {
 	done
 	wait_for 30 eval "[ \"\$($bin/akc-queue -c $D/n1.conf --json | jq '.workers | length')\" -ge $WORKERS ]" ||
 	    { say "not all workers registered"; return 1; }
+	# VIA=master: the clients on the master's node, on its own socket when the
+	# build binds one (as akc-submit and akc-results do there)
+	local at=n2 addr
+	[ "$VIA" = master ] && at=$old
+	addr="ipc://$D/$at/singleton.master"
+	[ "$VIA" = master ] && [ "${AKC_MASTER_DIRECT:-1}" != 0 ] &&
+	    [ -S "$D/$at/singleton.master.direct" ] && addr="ipc://$D/$at/singleton.master.direct"
 	: > "$sent"
-	"$bin/akc-results" -c "$D/n2.conf" --follow 2>> "$D/follow.err" \
+	"$bin/akc-results" -c "$D/$at.conf" --follow 2>> "$D/follow.err" \
 	    > >(while IFS= read -r l; do printf '%s %s\n' "$EPOCHREALTIME" "$l"; done > "$seen") &
 	PIDS+=($!)
 	# a warm-up job: everything connected, the reader waiting
-	"$PACED" "ipc://$D/n2/singleton.master" "warm" 1 1 1 "$D/warm" > /dev/null
+	"$PACED" "$addr" "warm" 1 1 1 "$D/warm" > /dev/null
 	wait_for 20 grep -q '"warm-0"' "$seen" || { say "the reader saw nothing"; return 1; }
-	"$PACED" "ipc://$D/n2/singleton.master" "$label" "$jobs" "$RATE" "$CONC" "$sent" > "$TOP/$label.out"
+	"$PACED" "$addr" "$label" "$jobs" "$RATE" "$CONC" "$sent" > "$TOP/$label.out"
 	cat "$sent".* > "$sent"
 	wait_for 60 eval "[ \$(grep -c '\"$label-' $seen) -ge \$(wc -l < $sent) ]" ||
 	    say "not every acknowledged job's result was seen"
@@ -131,7 +141,11 @@ run() {
 kind="exec cat"
 [ -n "$PIPE" ] && kind="--pipe echo-worker"
 echo "== submit -> result at $RATE jobs/s for ${SECS}s: 3 nodes, $WORKERS workers ($kind), submitter and"
-echo "   akc-results --follow reader on n2 (the master on another node); $CONC submitting processes"
+if [ "$VIA" = master ]; then
+	echo "   akc-results --follow reader on the master's node (its own socket if the build has one); $CONC submitting processes"
+else
+	echo "   akc-results --follow reader on n2 (the master on another node); $CONC submitting processes"
+fi
 # before and after alternate, so that both see the same share of a busy machine
 for ((r = 1; r <= RUNS; r++)); do
 	if [ -n "$BEFORE" ]; then

@@ -8,10 +8,16 @@
 # AKC=1 also captures an akc cluster of the same N (bench/lib.sh's configs,
 # AKC_BIN's build) the same way, and prints its own counters beside, to show
 # that both are counted alike (akc's payload = its frames + 4 bytes each).
+# SETTLE (default 5) is the seconds waited after that before the capture:
+# akc's members learn that a peer reads the compact digests and bound
+# connections at their first contact, so at 100 nodes the first minute or
+# two is still partly JSON digests (doc/PROTOCOL.md, "Compact digests and
+# bound connections"); SETTLE=120 shows the steady state.
 # Needs root (tcpdump) and serf; prints figures, never passes or fails.
 set -u
 cd "$(dirname "$0")/.."
 IDLE=${IDLE:-30}
+SETTLE=${SETTLE:-5}
 AKC_BIN=${AKC_BIN:-$PWD}
 command -v serf >/dev/null || { echo "bench: no serf (apt-get install serf)" >&2; exit 1; }
 command -v tcpdump >/dev/null || { echo "bench: no tcpdump" >&2; exit 1; }
@@ -72,7 +78,7 @@ serf_bench() {
 		sleep 0.5
 	done
 	[ "$alive" = 3 ] || echo "bench: not all $n serf agents alive everywhere" >&2
-	sleep 5		# the join's broadcasts die down
+	sleep "$SETTLE"		# the join's broadcasts die down
 	bytes=$(capture "$base" "$n")
 	alive=$(serf members -rpc-addr="127.0.0.1:$((base + n + 1))" -status=alive | wc -l)
 	printf 'serf  N=%-4d idle payload bytes/s per agent: %.0f (%d alive at the end)\n' "$n" \
@@ -97,7 +103,7 @@ akc_bench() {
 		[ "${up:-0}" = "$n" ] && break
 		sleep 0.5
 	done
-	sleep 5
+	sleep "$SETTLE"
 	# its own counters around the capture: the window runs from the middle
 	# of the first round of status calls to the middle of the second
 	a0=$(date +%s%N)
@@ -120,7 +126,7 @@ akc_bench() {
 	pids_cleanup
 }
 
-echo "serf: $(serf version | head -1) (Debian $(dpkg-query -W -f '${Version}' serf 2>/dev/null)), $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores"
+echo "serf: $(serf version | head -1) (Debian $(dpkg-query -W -f '${Version}' serf 2>/dev/null)), $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, capture of ${IDLE} s from ${SETTLE} s after all are up"
 for n in "${@:-20 50}"; do
 	serf_bench "$n"
 	[ "${AKC:-0}" = 1 ] && akc_bench "$n"

@@ -4,9 +4,12 @@
 # 2400), one table row each, plus the other scenarios at SIM_SCEN_N nodes
 # (default 200). SIM_BIG=1 then runs issue 13's big runs one at a time,
 # niced, under /usr/bin/time (wall, CPU, max RSS): 20 nodes added to 1,500,
-# a kill at 2,400, and 10,000 nodes (cold start + one kill: hours of CPU
-# with today's cores, bench/README.md; SIM_BIG_N changes the list, e.g.
-# SIM_BIG_N="add:1500 kill:2400", what was run). Each run's JSON, CSV and
+# a kill at 2,400, and 10,000 nodes (cold start + one kill: over an hour of
+# CPU with today's cores, bench/README.md; SIM_BIG_N changes the list, e.g.
+# SIM_BIG_N="add:1500 kill:2400", what was run). SIM_COST="500 1000 2000"
+# runs the cold start alone at each N under /usr/bin/time: akc-sim's CPU,
+# the protocol's work, to compare builds (AKC_BIN) and extrapolate to larger
+# N; an empty list ("" or SIM_COST= ) skips the tables above. Each run's JSON, CSV and
 # plots go to SIM_OUT (default /tmp/akc-sim-bench). AKC_BIN picks the
 # build; SIM_SEED the seed (default 1). Prints figures; it does not pass or
 # fail.
@@ -30,14 +33,35 @@ row() {	# name, json file
 	jq -r --arg name "$1" '[$name, .nodes,
 		(.all_up_s // "never"),
 		(.detection_s.median // "-"), (.detection_s.max // "-"),
-		(.removal_s.max // "-"), (.heal_s.max // "-"),
+		(.down_seen_s.max // "-"), (.removal_s.max // "-"), (.heal_s.max // "-"),
 		(.idle_bytes_per_node_s // "-"), .peak_bytes_per_node_s,
 		.msg_bytes.median, .msg_bytes.peak, .false_unreachable,
 		.end.members, .end.leaders, .mem_per_node_kib, .wall_s] | @tsv' "$2"
 }
 header() {
-	printf 'scenario\tN\tall_up_s\tdetect_med\tdetect_max\tremoval_max\theal_max\tidle_B/s/node\tpeak_B/s/node\tmsg_med\tmsg_peak\tfalse_unr\tmembers\tleaders\tKiB/node\twall_s\n'
+	printf 'scenario\tN\tall_up_s\tdetect_med\tdetect_max\tdown_seen_max\tremoval_max\theal_max\tidle_B/s/node\tpeak_B/s/node\tmsg_med\tmsg_peak\tfalse_unr\tmembers\tleaders\tKiB/node\twall_s\n'
 }
+
+# The cost runs: the cold start alone, its CPU and memory.
+cost() {	# N
+	local n=$1 d="$OUT/cost-start-$1"
+
+	nice /usr/bin/time -v "$SIM" --nodes "$n" --seed "$SEED" --scenario start --json \
+	    > "$d.json" 2> "$d.err" || return
+	jq -r --arg user "$(sed -n 's/.*User time (seconds): //p' "$d.err")" \
+	    --arg wall "$(sed -n 's/.*Elapsed (wall clock) time (h:mm:ss or m:ss): //p' "$d.err")" \
+	    '[.nodes, (.all_up_s // "never"), .messages, .bytes, .msg_bytes.peak, $user,
+	     ((($user | tonumber) / .nodes * 100 * 100 | round) / 100), $wall, .mem_per_node_kib] | @tsv' "$d.json"
+}
+if [ -n "${SIM_COST+x}" ]; then
+	{
+		printf 'N\tall_up_s\tmessages\tbytes\tmsg_peak\tuser_s\tuser_s_per_100\twall\tKiB/node\n'
+		for n in $SIM_COST; do
+			cost "$n"
+		done
+	} | column -t -s $'\t'
+	[ $# -gt 0 ] || exit 0
+fi
 
 {
 	header

@@ -61,7 +61,9 @@
 # default 100), RUNS (failovers, default 3), PRELOAD (jobs submitted before
 # the failovers, default 2000), EVENTS (default 1000000), KEEP=1 (keep the
 # logs), AKC_BIN (the daemons and tools to measure; the bench clients are
-# built by `make bench` in this tree). Needs jq, and perf for the sync
+# built by `make bench` in this tree), AKC_MASTER_DIRECT=0 (the clients on
+# the master's node go through its proxy, not the master's own socket;
+# passed on to the daemons and tools too). Needs jq, and perf for the sync
 # counts (optional).
 # Detector and downing, all parts: heartbeat-interval 100ms,
 # acceptable-heartbeat-pause 1s, gossip-interval 100ms, keep-majority
@@ -134,6 +136,18 @@ answers_everywhere() {
 	for ((i = 1; i <= N; i++)); do master_answers "n$i" || return 1; done
 }
 proxy_of() { echo "ipc://$D/$1/singleton.master"; }
+# client_of NODE: where a client of NODE sends, as the tools and workers do:
+# the master's own socket when it runs there (a build that binds one, and
+# AKC_MASTER_DIRECT not 0), else the proxy. Not for the failover part, whose
+# nanomsg clients would wait on a stale socket file.
+client_of() {
+	local d="$D/$1/singleton.master.direct"
+	if [ "${AKC_MASTER_DIRECT:-1}" != 0 ] && [ -S "$d" ]; then
+		echo "ipc://$d"
+	else
+		proxy_of "$1"
+	fi
+}
 
 # master_pid NODE [standby]: the master (or the standby) under NODE's singletond
 master_pid() {
@@ -303,7 +317,7 @@ part_throughput() {
 	read -r via _ < <(nth_oldest 2)
 	fs=$("$SUB" fsync "$D" 1000)
 	# warm-up: the first submits open the standbys' relay paths
-	run_bg "$TOP/tp.warm" "$SUB" submit "$(proxy_of "$old")" warm 200 4 "$BYTES" ||
+	run_bg "$TOP/tp.warm" "$SUB" submit "$(client_of "$old")" warm 200 4 "$BYTES" ||
 		say "warm-up: some submits failed"
 	m=$(master_pid "$old") || { say "no master process under $old's singletond"; return 1; }
 	sb=$(for n in $(others "$old"); do master_pid "$n" standby; done | paste -sd,)
@@ -327,7 +341,7 @@ part_throughput() {
 			sleep 0.5	# perf attached
 			cpu_mark "$TOP/$tag.cpu0"
 			t0=$(now_ms)
-			run_bg "$TOP/$tag.out" "$SUB" submit "$(proxy_of "$via_n")" "$tag" "$SUBMITS" "$conc" \
+			run_bg "$TOP/$tag.out" "$SUB" submit "$(client_of "$via_n")" "$tag" "$SUBMITS" "$conc" \
 			    "$BYTES" "$log"
 			t0=$(( $(now_ms) - t0 ))
 			cpu_mark "$TOP/$tag.cpu1"
@@ -387,10 +401,10 @@ e2e_run() {
 	: > "$res"
 	cpu_mark "$TOP/e2e.$tag.cpu0"
 	t0=$(now_ms)
-	"$SUB" follow "$(proxy_of "$via")" "$jobs" 600 "$res" "$tag-" > "$TOP/e2e.$tag.follow" &
+	"$SUB" follow "$(client_of "$via")" "$jobs" 600 "$res" "$tag-" > "$TOP/e2e.$tag.follow" &
 	fp=$!
 	LIVE[$fp]=follow
-	SUBMIT_GAP_MS=$gap run_bg "$TOP/e2e.$tag.out" "$SUB" submit "$(proxy_of "$via")" "$tag" "$jobs" "$conc" \
+	SUBMIT_GAP_MS=$gap run_bg "$TOP/e2e.$tag.out" "$SUB" submit "$(client_of "$via")" "$tag" "$jobs" "$conc" \
 	    "$BYTES" "$sent"
 	wait "$fp"
 	reap "$fp"
@@ -635,12 +649,12 @@ part_queue() {
 	build q || return 1
 	read -r old _ < <(nth_oldest 0)
 	read -r via _ < <(nth_oldest 2)
-	run_bg "$TOP/q.warm" "$SUB" submit "$(proxy_of "$old")" warm 200 4 "$BYTES" || say "warm-up: some submits failed"
+	run_bg "$TOP/q.warm" "$SUB" submit "$(client_of "$old")" warm 200 4 "$BYTES" || say "warm-up: some submits failed"
 	# durable submits, 1 and 16 submitters, each side right after the other
 	for r in 1 16; do
 		run_bg "$TOP/q.bs$r" "$BS" put "$BS_PORT" "tp$r" "tp$r" "$SUBMITS" "$r" "$BYTES"
-		run_bg "$TOP/q.akc$r" "$SUB" submit "$(proxy_of "$old")" "tp$r" "$SUBMITS" "$r" "$BYTES"
-		run_bg "$TOP/q.akcv$r" "$SUB" submit "$(proxy_of "$via")" "tpv$r" "$SUBMITS" "$r" "$BYTES"
+		run_bg "$TOP/q.akc$r" "$SUB" submit "$(client_of "$old")" "tp$r" "$SUBMITS" "$r" "$BYTES"
+		run_bg "$TOP/q.akcv$r" "$SUB" submit "$(client_of "$via")" "tpv$r" "$SUBMITS" "$r" "$BYTES"
 	done
 	rate() { awk '{ printf "%.0f", $1 / $3 }' "$1"; }
 	# one akc-submit process per job: its CPU from start to exit, and the rate
@@ -782,7 +796,7 @@ akc_drain() {
 	build "dr$tag" || return 1
 	read -r old _ < <(nth_oldest 0)
 	sed -i "s/^concurrency = .*/concurrency = ${WORKER_CONC:-1}/" "$D"/n*.conf
-	run_bg "$TOP/dr$tag.put" "$SUB" submit "$(proxy_of "$old")" "d$tag" "$DRAIN_JOBS" "$DRAIN_SUBMITTERS" \
+	run_bg "$TOP/dr$tag.put" "$SUB" submit "$(client_of "$old")" "d$tag" "$DRAIN_JOBS" "$DRAIN_SUBMITTERS" \
 	    "$BYTES" || say "drain $tag: some submits failed"
 	put=$(awk '{ printf "%.0f", $1 / $3 }' "$TOP/dr$tag.put")
 	cpu_mark "$TOP/dr$tag.cpu0"
@@ -799,7 +813,7 @@ akc_drain() {
 	# mixed: the workers stay; DRAIN_JOBS more from as many submitters
 	cpu_mark "$TOP/dr$tag.cpu2"
 	t1=$(now_ms)
-	run_bg "$TOP/dr$tag.mput" "$SUB" submit "$(proxy_of "$old")" "m$tag" "$DRAIN_JOBS" "$DRAIN_SUBMITTERS" \
+	run_bg "$TOP/dr$tag.mput" "$SUB" submit "$(client_of "$old")" "m$tag" "$DRAIN_JOBS" "$DRAIN_SUBMITTERS" \
 	    "$BYTES" || say "mixed $tag: some submits failed"
 	mput=$(awk '{ printf "%.0f", $1 / $3 }' "$TOP/dr$tag.mput")
 	wait_for 300 done_reach "$old" "$(( 2 * DRAIN_JOBS ))" || say "mixed $tag: not all done"

@@ -101,6 +101,12 @@ intern_ref(const char *p)
 	return p;
 }
 
+size_t
+intern_len(const char *p)
+{
+	return head(p)->len;
+}
+
 void
 intern_unref(const char *p)
 {

@@ -16,6 +16,8 @@ const char *intern_mem(const char *s, size_t len);
 const char *intern(const char *s);
 /* One reference more to an interned string (NULL: NULL). */
 const char *intern_ref(const char *);
+/* The length of an interned string (without looking for its NUL). */
+size_t intern_len(const char *);
 /* One reference less; the last frees it. NULL is a no-op. */
 void intern_unref(const char *);
 /* Strings held, and the bytes they take with their headers. */

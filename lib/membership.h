@@ -204,6 +204,12 @@ int u64set_from_json(const cJSON *, struct u64set *, int max);
 #define WIRE_MAX_TOMBS		16384	/* removals in 24 hours (each is looked up) */
 cJSON *mstate_to_wire(const struct mstate *);
 int mstate_from_wire(const cJSON *, struct mstate *);
+/*
+ * The same, reading a member whose uid and strings are those of a member
+ * of known (the receiver's own state) by taking known's strings: no copy,
+ * check or lookup of strings already held. The result is the same.
+ */
+int mstate_from_wire_known(const cJSON *, struct mstate *, const struct mstate *known);
 /* Just what decides what to do with a wire state: its table's uids, version, seen set. */
 struct wire_head {
 	uint64_t *uid;		/* in table order */
@@ -224,5 +230,12 @@ int status_version_from_wire(const cJSON *msg, struct vclock *);
 /* 0: seen read; 1: the sender's table is not st's (nothing read); -1: malformed. */
 int status_seen_from_wire(const cJSON *msg, const struct mstate *st, struct u64set *);
 uint64_t mstate_table_hash(const struct mstate *);
+/*
+ * A digest of what moves members out of the cluster: the uid and status of
+ * every Leaving, Exiting or Down member and every tombstone's uid (order
+ * does not matter). A version that changes it is one the eager push serves
+ * first (doc/PROTOCOL.md "Eager push"); 0 when there is none of them.
+ */
+uint64_t mstate_exit_digest(const struct mstate *);
 
 #endif

@@ -211,6 +211,12 @@ int work_id_valid(const char *id);
  */
 #define SOCK_SINGLETON_PREFIX	"singleton."
 #define SOCK_SINGLETON_CTL	"singleton.%s.ctl"
+/*
+ * The master's own socket next to its node's proxy (a tool socket, as the
+ * proxy's): local clients try it first and fall back to the proxy when it is
+ * not there (doc/PROTOCOL.md, "Local clients straight to the master").
+ */
+#define SOCK_MASTER_DIRECT	"singleton.master.direct"
 
 /* Local sockets in the run dir. */
 #define SOCK_MEMBERD_CTL	"memberd.ctl"

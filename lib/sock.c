@@ -346,6 +346,25 @@ sock_close(int s)
 		nn_close(s);
 }
 
+int
+sock_native(int s)
+{
+	return s >= SOCK_NATIVE;
+}
+
+int
+sock_req_prefer(int s, const char *addr)
+{
+	if (s < SOCK_NATIVE || strncmp(addr, "ipc://", 6) != 0)
+		return -1;
+	return sps_req_prefer(s - SOCK_NATIVE, addr + 6);
+}
+
+unsigned long
+sock_resets(int s)
+{
+	return s >= SOCK_NATIVE ? (unsigned long)sps_resets(s - SOCK_NATIVE) : 0;
+}
 
 /* sock_ipc_access() is in spc.c: tools that use it need no nanomsg. */
 

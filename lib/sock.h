@@ -35,6 +35,20 @@ ssize_t sock_recv_raw(int s, void **buf, unsigned char *hdr, size_t *hdrlen);
 int sock_send_raw(int s, const unsigned char *hdr, size_t hdrlen, const void *buf, size_t len);
 void sock_close(int s);
 /*
+ * A raw REQ's connections lost so far (lib/sps.c's sps_resets): when it
+ * grows, the requests out are gone and go again at once. Always 0 for
+ * nanomsg's sockets, which hide their connections (callers keep a timeout).
+ */
+unsigned long sock_resets(int s);
+/* Whether s is one of lib/sps.c's (headers it makes: a connection id with bit 31 clear). */
+int sock_native(int s);
+/*
+ * A raw REQ of lib/sps.c's (sock_connect_raw) connects to addr first, and
+ * to its own address when addr has no listener (sps_req_prefer). -1 for
+ * nanomsg's sockets, which keep their one address.
+ */
+int sock_req_prefer(int s, const char *addr);
+/*
  * From now on, the run-dir sockets the akc-* tools use are bound mode 0660
  * with group gid ([node] socket-group); the others, and all of them before
  * this call, mode 0600. daemon_run_dir() calls it.

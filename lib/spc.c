@@ -117,6 +117,41 @@ get_all(int fd, unsigned char *p, size_t n, msec_t deadline)
 	return IO_OK;
 }
 
+int
+spc_prefer(struct spc *c, const char *addr)
+{
+	if (strncmp(addr, "ipc://", 6) == 0)
+		addr += 6;
+	if (strlen(addr) >= sizeof(c->prefer)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	strcpy(c->prefer, addr);
+	return 0;
+}
+
+/* One try at the preferred socket: IO_OK connected, else nothing listens there. */
+static int
+connect_prefer(struct spc *c, msec_t deadline)
+{
+	static const unsigned char mine[8] = { 0, 'S', 'P', 0, 0, SP_REQ, 0, 0 };
+	unsigned char theirs[8];
+	struct sockaddr_un sun;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	strcpy(sun.sun_path, c->prefer);
+	if ((c->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0)) < 0)
+		return IO_BROKEN;
+	if (connect(c->fd, (struct sockaddr *)&sun, sizeof(sun)) == 0 &&
+	    put_all(c->fd, mine, sizeof(mine), deadline) == IO_OK &&
+	    get_all(c->fd, theirs, sizeof(theirs), deadline) == IO_OK &&
+	    memcmp(theirs, "\0SP\0", 4) == 0 && theirs[4] == 0 && theirs[5] == SP_REP)
+		return IO_OK;
+	spc_close(c);
+	return IO_BROKEN;
+}
+
 /* Connects and exchanges SP headers; retries every RECONNECT_MS until deadline. */
 static int
 connect_peer(struct spc *c, msec_t deadline, char *err, size_t errlen)
@@ -126,6 +161,8 @@ connect_peer(struct spc *c, msec_t deadline, char *err, size_t errlen)
 	struct sockaddr_un sun;
 	int r;
 
+	if (c->prefer[0] != '\0' && connect_prefer(c, deadline) == IO_OK)
+		return IO_OK;
 	memset(&sun, 0, sizeof(sun));
 	sun.sun_family = AF_UNIX;
 	strcpy(sun.sun_path, c->path);

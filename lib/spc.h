@@ -27,6 +27,7 @@
 struct spc {
 	int fd;			/* -1 while not connected */
 	char path[108];		/* the unix socket (an ipc:// address without the scheme) */
+	char prefer[108];	/* tried first at each connect, if set (spc_prefer) */
 	uint32_t id;		/* the last request id */
 	size_t max;		/* answers over this are refused */
 };
@@ -52,5 +53,10 @@ int spc_send(struct spc *, const void *req, size_t len, msec_t deadline, char *e
 ssize_t spc_recv(struct spc *, char **rsp, msec_t deadline, char *err, size_t errlen);
 int spc_fd(const struct spc *);
 void spc_close(struct spc *);
+/*
+ * Each connect tries addr first, once, and the socket spc_init named when
+ * nothing answers there (the local master's own socket, then the proxy).
+ */
+int spc_prefer(struct spc *, const char *addr);
 
 #endif

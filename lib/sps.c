@@ -56,6 +56,8 @@ struct sps {
 	int evset;
 	size_t rcvmax;
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	char prefer[sizeof(((struct sockaddr_un *)0)->sun_path)];	/* REQ: tried first */
+	int on_prefer;			/* REQ: connected to prefer */
 	struct conn *c;
 	int nc, capc;
 	uint32_t next_id;
@@ -64,6 +66,7 @@ struct sps {
 	msec_t retry_at;
 	int ivl, ivl_max;
 	uint64_t dropped;
+	uint64_t resets;		/* REQ: connections lost (their requests with them) */
 };
 
 static struct sps tab[SPS_MAX];
@@ -148,6 +151,8 @@ conn_close(struct sps *s, int i)
 		nn_freemsg(c->in);
 	free(c->out);
 	s->c[i] = s->c[--s->nc];
+	if (!s->rep)
+		s->resets++;
 }
 
 static int
@@ -505,34 +510,76 @@ sps_connect_req(const char *path, size_t rcvmax, int reconnect_max_ms)
 	return h;
 }
 
-/* A REQ's connection: connects when there is none and the pause is over. */
+/* A connected unix socket to path, or -1. */
+static int
+dial(const char *path)
+{
+	struct sockaddr_un sun;
+	int fd;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	strcpy(sun.sun_path, path);
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) < 0)
+		return -1;
+	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/*
+ * A REQ's connection: connects when there is none, to the preferred path
+ * if it has a listener (no pause for it: a failed connect to a unix socket
+ * costs a system call), else to its own once the pause is over.
+ */
 static struct conn *
 req_conn(struct sps *s)
 {
-	struct sockaddr_un sun;
 	msec_t now;
-	int fd;
+	int fd = -1;
 
 	if (s->nc > 0)
 		return &s->c[0];
-	now = clock_mono_ms();
-	if (now < s->retry_at)
-		return NULL;
-	memset(&sun, 0, sizeof(sun));
-	sun.sun_family = AF_UNIX;
-	strcpy(sun.sun_path, s->path);
-	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) < 0)
-		return NULL;
-	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
-		close(fd);
-		s->retry_at = now + s->ivl;
-		s->ivl = s->ivl * 2 < s->ivl_max ? s->ivl * 2 : s->ivl_max;
-		return NULL;
+	if (s->prefer[0] != '\0' && (fd = dial(s->prefer)) >= 0)
+		s->on_prefer = 1;
+	else {
+		now = clock_mono_ms();
+		if (now < s->retry_at)
+			return NULL;
+		if ((fd = dial(s->path)) < 0) {
+			s->retry_at = now + s->ivl;
+			s->ivl = s->ivl * 2 < s->ivl_max ? s->ivl * 2 : s->ivl_max;
+			return NULL;
+		}
+		s->ivl = 100;
+		s->on_prefer = 0;
 	}
-	s->ivl = 100;
 	if (conn_add(s, fd) < 0)
 		return NULL;
 	return &s->c[0];
+}
+
+int
+sps_req_prefer(int h, const char *path)
+{
+	struct sps *s = get(h);
+
+	if (s == NULL || s->rep || strlen(path) >= sizeof(s->prefer)) {
+		errno = EINVAL;
+		return -1;
+	}
+	strcpy(s->prefer, path);
+	return 0;
+}
+
+int
+sps_req_on_prefer(int h)
+{
+	struct sps *s = get(h);
+
+	return s != NULL && s->nc > 0 && s->on_prefer;
 }
 
 int
@@ -674,6 +721,14 @@ sps_close(int h)
 
 	if (s != NULL)
 		release(s);
+}
+
+uint64_t
+sps_resets(int h)
+{
+	struct sps *s = get(h);
+
+	return s != NULL ? s->resets : 0;
 }
 
 uint64_t

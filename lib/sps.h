@@ -55,5 +55,18 @@ ssize_t sps_recv(int h, void **buf, unsigned char *hdr, size_t *hdrlen);
 int sps_send(int h, const unsigned char *hdr, size_t hdrlen, const void *buf, size_t len);
 void sps_close(int h);
 uint64_t sps_dropped(int h);
+/*
+ * A REQ's connections lost so far (closed by the peer, broken, or closed
+ * for a broken rule): the requests sent on them will not be answered, and
+ * a caller with requests out sends them again (the next send connects).
+ */
+uint64_t sps_resets(int h);
+/*
+ * A REQ connects to path first when something listens there, else to the
+ * address it was made with (the local master's own socket, then the proxy:
+ * the worker). sps_req_on_prefer: whether it is connected to path now.
+ */
+int sps_req_prefer(int h, const char *path);
+int sps_req_on_prefer(int h);
 
 #endif

@@ -38,6 +38,7 @@ struct frame {
 	size_t len;
 	msec_t at;
 	int hello;		/* the connection's first frame: it never goes unsent */
+	uint64_t bound;		/* a short form for the connection bound to this (0: any) */
 };
 
 struct out {
@@ -49,6 +50,7 @@ struct out {
 	struct frame q[QUEUE_MAX];
 	int qn;
 	size_t qbytes, off;	/* bytes of q[0] already written */
+	uint64_t bound;		/* what its hello bound the connection to (wire_set_bound; 0: none) */
 	struct wire *w;
 };
 
@@ -56,6 +58,7 @@ struct in {
 	int fd;
 	char from[INET6_ADDRSTRLEN];
 	int trusted;
+	uint64_t tag;		/* the receiver's note on the connection (wire_tag) */
 	msec_t opened, last;
 	unsigned char *buf;
 	size_t cap, start, end;
@@ -76,6 +79,8 @@ struct wire {
 	struct in **i;
 	int ni, max_in;
 	int corked;		/* wire_cork: sends wait for wire_uncork */
+	struct out *opening;	/* the connection whose hello is being made */
+	struct in *cur;		/* the connection whose frame is being handled */
 	struct wire_stats st;
 };
 
@@ -250,6 +255,7 @@ out_close(struct wire *w, struct out *o, msec_t now)
 	}
 	o->fd = -1;
 	o->connecting = 0;
+	o->bound = 0;
 	o->fails++;
 	o->retry_at = now + (delay > RETRY_MAX ? RETRY_MAX : delay);
 	o->off = 0;
@@ -290,6 +296,7 @@ enqueue(struct out *o, const void *frame, size_t len, msec_t now)
 	f->len = len + 4;
 	f->at = now;
 	f->hello = 0;
+	f->bound = 0;
 	if (o->qn == 0)
 		o->progress = now;
 	o->qn++;
@@ -335,10 +342,20 @@ out_open(struct wire *w, struct out *o, msec_t now)
 	loop_watch(w->loop, fd, POLLOUT, on_out, o);
 	if (w->hello != NULL || w->hello_to != NULL) {
 		unsigned char *h;
-		size_t len = w->hello_to != NULL ? w->hello_to(w->arg, o->address, &h) :
-		    w->hello(w->arg, &h);
-
+		size_t len;
 		struct frame hf;
+		int k;
+
+		o->bound = 0;
+		w->opening = o;
+		len = w->hello_to != NULL ? w->hello_to(w->arg, o->address, &h) : w->hello(w->arg, &h);
+		w->opening = NULL;
+		/* short forms queued for another binding (an earlier connection's) cannot go on this one */
+		for (k = 0; k < o->qn; )
+			if (o->q[k].bound != 0 && o->q[k].bound != o->bound)
+				lose_at(o, k);
+			else
+				k++;
 
 		if (o->qn == QUEUE_MAX)
 			lose_at(o, QUEUE_MAX - 1);
@@ -460,11 +477,11 @@ on_out(int fd, short ev, void *arg)
 	out_flush(w, o, now);
 }
 
-void
-wire_send(struct wire *w, const char *address, const void *frame, size_t len, msec_t now)
+/* Queues frame on o (bound: for the binding of o's connection, 0: any) and writes what it can. */
+static void
+out_send(struct wire *w, struct out *o, const void *frame, size_t len, uint64_t bound,
+    msec_t now)
 {
-	struct out *o = get_out(w, address, now);
-
 	if (o->fd < 0 && now >= o->retry_at)
 		(void)out_open(w, o, now);	/* if it fails, the frame waits for the retry */
 	/* a large frame (a relay) may wait alone, never pushing others out */
@@ -481,8 +498,69 @@ wire_send(struct wire *w, const char *address, const void *frame, size_t len, ms
 		return;
 	}
 	enqueue(o, frame, len, now);
+	o->q[o->qn - 1].bound = bound;
 	if (o->fd >= 0 && !o->connecting && !w->corked)
 		out_flush(w, o, now);
+}
+
+void
+wire_send(struct wire *w, const char *address, const void *frame, size_t len, msec_t now)
+{
+	out_send(w, get_out(w, address, now), frame, len, 0, now);
+}
+
+uint64_t
+wire_bound(struct wire *w, const char *address, msec_t now)
+{
+	struct out *o = get_out(w, address, now);
+
+	if (o->fd < 0 && now >= o->retry_at)
+		(void)out_open(w, o, now);
+	return o->fd >= 0 ? o->bound : 0;
+}
+
+int
+wire_rebind(struct wire *w, const char *address)
+{
+	int k;
+
+	for (k = 0; k < w->no; k++)
+		if (strcmp(w->o[k]->address, address) == 0) {
+			struct out *o = w->o[k];
+
+			if (o->fd < 0 || o->connecting || o->qn > 0)
+				return 0;
+			out_free(w, k);
+			return 1;
+		}
+	return 0;
+}
+
+void
+wire_set_bound(struct wire *w, uint64_t bound)
+{
+	if (w->opening != NULL)
+		w->opening->bound = bound;
+}
+
+void
+wire_send_bound(struct wire *w, const char *address, const void *frame, size_t len,
+    uint64_t bound, msec_t now)
+{
+	struct out *o = get_out(w, address, now);
+
+	/* its connection went since wire_bound said it was bound so: the frame cannot go */
+	if (o->bound != bound || o->fd < 0) {
+		w->st.unsent++;
+		return;
+	}
+	out_send(w, o, frame, len, bound, now);
+}
+
+uint64_t *
+wire_tag(struct wire *w)
+{
+	return w->cur != NULL ? &w->cur->tag : NULL;
 }
 
 void
@@ -656,7 +734,9 @@ on_in(int fd, short ev, void *arg)
 				enum wire_verdict v;
 
 				c->last = clock_mono_ms();
+				w->cur = c;
 				v = w->cb(w->arg, c->from, c->buf + c->start + 4, len);
+				w->cur = NULL;
 				if (v == WIRE_BAD) {
 					in_close(w, c);
 					return;

@@ -70,13 +70,35 @@ int wire_listen(struct wire *, const char *address);
  * detector and gossip rounds are built to absorb.
  */
 void wire_send(struct wire *, const char *address, const void *frame, size_t len, msec_t now);
-/* Closes the connection to address (if any): the next send opens a new one. */
+/*
+ * Bound connections (memberd's short forms, doc/PROTOCOL.md "Compact
+ * digests and bound connections"). wire_bound opens the connection to
+ * address if it can, and says what its hello bound it to (0: nothing, or
+ * not open). The hello callback calls wire_set_bound to bind the
+ * connection it opens. wire_send_bound sends a frame that is only valid on
+ * a connection bound to bound: dropped (unsent) if the connection went,
+ * and if it goes before the frame is written, the next connection drops
+ * it unless its hello binds it the same. On the receiving side, wire_tag
+ * is, during the frame callback, the connection's own note (initially 0)
+ * that the callback may read and set: what its bind frame said.
+ */
+uint64_t wire_bound(struct wire *, const char *address, msec_t now);
+void wire_set_bound(struct wire *, uint64_t bound);
+/*
+ * Closes the connection to address if it is open with nothing waiting, so
+ * that the next send opens one whose hello binds it anew: 1 if it did.
+ */
+int wire_rebind(struct wire *, const char *address);
+void wire_send_bound(struct wire *, const char *address, const void *frame, size_t len,
+    uint64_t bound, msec_t now);
+uint64_t *wire_tag(struct wire *);
 /*
  * Between wire_cork and wire_uncork, wire_send only queues: what a burst of
  * relays queued for one peer leaves in one write (memberd's on_relay).
  */
 void wire_cork(struct wire *);
 void wire_uncork(struct wire *, msec_t now);
+/* Closes the connection to address (if any): the next send opens a new one. */
 void wire_reset(struct wire *, const char *address);
 /* Timers: connect and stall timeouts, expiring frames, idle and unauthenticated connections. */
 void wire_expire(struct wire *, msec_t now);

@@ -124,6 +124,8 @@ dropped_over() { [ "$(dropped "$1" "$2")" -gt "$3" ]; }
 	# one at a time, each acknowledged only once a standby holds it
 	submit_n n2 during 30
 	[ "$(link_field n1 .relay.sent)" -ge $((rs + 30)) ]
+	# each of those sends found the link down first, and says so
+	[ "$(link_field n1 .unusable)" -ge 30 ]
 	wait_until 20 standby_caught_up n1 n2
 	unblock_port
 	wait_until 30 link_up_to n1 2

@@ -71,6 +71,9 @@ pdropped_over() { [ "$(pdropped "$1" "$2")" -gt "$3" ]; }
 	[ "$(pdropped n1 replayed)" = 0 ]
 	[ "$(pdropped n1 stale)" = 0 ]
 	[ "$(proxy_field n2 .resent)" = 0 ]
+	# akc-status says it in text too
+	run akc-status -c "$(conf_of n2)"
+	assert_output --regexp "  link:      port $(plink n2 .port), [1-9][0-9]* of [1-9][0-9]* peers up; sent [1-9][0-9]+, received [0-9]+; relay sent [0-9]+, received [0-9]+; dropped "
 	grep -q "proxy link to $(plink_addr n1) is up" "$AKC_DIR/n2.singletond.log"
 	grep -q "proxy link to $(plink_addr n2) is up" "$AKC_DIR/n1.singletond.log"
 	# link-port 0: no link, the relay carries as before
@@ -80,6 +83,8 @@ pdropped_over() { [ "$(pdropped "$1" "$2")" -gt "$3" ]; }
 	start_singleton n3 master
 	wait_until 20 master_answers n3
 	[ "$(plink n3 .on)" = false ]
+	run akc-status -c "$(conf_of n3)"
+	assert_output --partial "  link:      off (requests go through memberd's relay)"
 	rs=$(plink n3 .relay.sent)
 	submit_n n3 off 5
 	[ "$(plink n3 .relay.sent)" -ge $((rs + 5)) ]

@@ -22,6 +22,8 @@ stable() { jq -cS 'del(.wall_s, .mem_per_node_kib)'; }
 		and .detection_s.min > 0 and .detection_s.min <= .detection_s.median
 		and .detection_s.median <= .detection_s.max and .detection_s.max < 6
 		and .removal_s.max < 2 and .removal_s.missed == 0
+		and .down_seen_s.missed == 0 and .down_seen_s.min >= 0
+		and .down_seen_s.max <= .removal_s.max and .down_seen_s.median <= .removal_s.median
 		and .idle_bytes_per_node_s > 0 and .idle_bytes_per_node_s < 5000
 		and (.wall_s | type == "number") and .end.leaders == 1 and .end.members == 19
 		and .false_unreachable == 0 and .msg_bytes.peak >= .msg_bytes.median

@@ -90,6 +90,43 @@ singletons(struct tool *t)
  * leaderd's downing settings in force: stable-after = auto changes with the
  * members in the view, so operators read the value here.
  */
+/*
+ * A singleton's proxy link, one line under it: where it listens, the peers it
+ * hears, what went over it and over the relay, and what it refused.
+ */
+static void
+print_link(const cJSON *lk)
+{
+	const cJSON *p, *v, *rl = cJSON_GetObjectItemCaseSensitive(lk, "relay");
+	char drops[256] = "none";
+	size_t n = 0;
+	int on = 0, up, peers = 0, ups = 0;
+
+	if (lk == NULL || json_bool(lk, "on", &on) != 0)
+		return;
+	if (!on) {
+		printf("  link:      off (requests go through memberd's relay)\n");
+		return;
+	}
+	cJSON_ArrayForEach(p, cJSON_GetObjectItemCaseSensitive(lk, "peers")) {
+		peers++;
+		if (json_bool(p, "up", &up) == 0 && up)
+			ups++;
+	}
+	/* the reasons that have a count, e.g. "unsent 2, stale 1" */
+	cJSON_ArrayForEach(v, cJSON_GetObjectItemCaseSensitive(lk, "dropped"))
+		if (cJSON_IsNumber(v) && v->valuedouble > 0 && n < sizeof(drops) - 64)
+			n += (size_t)snprintf(drops + n, sizeof(drops) - n, "%s%s %.0f",
+			    n > 0 ? ", " : "", v->string, v->valuedouble);
+	printf("  link:      port %.0f, %d of %d peers up; sent %.0f, received %.0f; "
+	    "relay sent %.0f, received %.0f; dropped %s\n",
+	    cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(lk, "port")), ups, peers,
+	    cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(lk, "sent")),
+	    cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(lk, "received")),
+	    cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(rl, "sent")),
+	    cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(rl, "received")), drops);
+}
+
 static void
 downing(cJSON *rsp, const cJSON *ld)
 {
@@ -256,6 +293,7 @@ main(int argc, char **argv)
 		else
 			printf("singleton:   %s: not running (%s; oldest: %s)\n", json_str(e, "name"),
 			    json_str(e, "state"), json_str(e, "oldest") ? json_str(e, "oldest") : "none");
+		print_link(cJSON_GetObjectItemCaseSensitive(e, "link"));
 	}
 	cJSON_Delete(rsp);
 	tool_exit(&t, 0);

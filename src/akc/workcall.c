@@ -55,6 +55,24 @@ wc_open(struct workcall *w, struct tool *t, msec_t timeout)
 		fprintf(stderr, "%s: socket path '%s' is too long\n", t->prog, w->addr + 6);
 		exit(EXIT_TOOL_NODAEMON);
 	}
+	wc_prefer(w, &w->c);
+}
+
+/*
+ * The master's own socket, tried before the proxy when the master runs on
+ * this node (doc/PROTOCOL.md, "Local clients straight to the master");
+ * AKC_MASTER_DIRECT=0 goes through the proxy (bench/).
+ */
+void
+wc_prefer(struct workcall *w, struct spc *c)
+{
+	const char *e = getenv("AKC_MASTER_DIRECT");
+	char direct[CONF_PATH_MAX + 32];
+
+	if (e != NULL && strcmp(e, "0") == 0)
+		return;
+	config_ipc_path(&w->t->cfg, SOCK_MASTER_DIRECT, direct, sizeof(direct));
+	(void)spc_prefer(c, direct);	/* too long: the proxy's path alone */
 }
 
 /* Another REQ connection to the same proxy, made at its first request (akc-submit --batch). */
@@ -65,6 +83,7 @@ wc_conn(struct workcall *w, struct spc *c)
 		fprintf(stderr, "%s: socket path '%s' is too long\n", w->t->prog, w->addr + 6);
 		exit(EXIT_TOOL_NODAEMON);
 	}
+	wc_prefer(w, c);
 }
 
 void

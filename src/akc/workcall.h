@@ -38,6 +38,8 @@ void wc_open(struct workcall *, struct tool *, msec_t timeout);
 void wc_close(struct workcall *);
 /* Another REQ connection to the same proxy (for requests in flight at once), made at its first request. */
 void wc_conn(struct workcall *, struct spc *);
+/* Has c try the local master's own socket before the proxy (wc_open and wc_conn do). */
+void wc_prefer(struct workcall *, struct spc *);
 /* Classifies an answer's n bytes in buf as wc_try does (wc_try's outcomes). */
 enum wc_outcome wc_answer(const struct workcall *, const void *buf, size_t n, cJSON **rsp,
     long *code, char *err, size_t errlen);

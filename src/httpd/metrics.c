@@ -236,6 +236,17 @@ detector(const cJSON *st, struct buf *b)
 	}
 }
 
+/* Singleton I's proxy link object, when its singletond answered and the link is on. */
+static int
+link_on(const struct metrics_in *in, int i, const cJSON **lk)
+{
+	int on = 0;
+
+	if (in->sg[i].st == NULL || (*lk = obj(in->sg[i].st, "link")) == NULL)
+		return 0;
+	return json_bool(*lk, "on", &on) == 0 && on;
+}
+
 static void
 singletons(const struct metrics_in *in, struct buf *b)
 {
@@ -278,6 +289,62 @@ singletons(const struct metrics_in *in, struct buf *b)
 			for (k = 0; k < sizeof(outcomes) / sizeof(outcomes[0]); k++)
 				sample(b, "akc_singleton_proxy_requests_total", "singleton", in->sg[i].name,
 				    "outcome", outcomes[k], num(obj(st, "proxy"), outcomes[k]));
+}
+
+/*
+ * The proxy link (singletond's direct link to the singleton's node, issue
+ * 12): what went over it and over the relay, its peers up, and the frames
+ * it refused. Only singletons whose link is on have these samples.
+ */
+static void
+singleton_links(const struct metrics_in *in, struct buf *b)
+{
+	static const char *reasons[] = { "unauthenticated", "malformed", "cluster", "replayed",
+	    "stale", "unknown", "oversized", "preauth_timeout", "unsent" };
+	static const struct {
+		const char *name, *key, *help;
+	} dirs[] = {
+		{ "akc_singleton_link_sent_total", "sent",
+		    "Messages the singleton's proxy link sent, by path (link: direct; relay: through memberd)." },
+		{ "akc_singleton_link_received_total", "received",
+		    "Messages the singleton's proxy link received, by path (link: direct; relay: through memberd)." },
+	};
+	const cJSON *lk, *p;
+	int i, on, up, any = 0;
+	size_t k;
+
+	for (i = 0; i < in->nsg; i++)
+		any |= link_on(in, i, &lk);
+	if (!any)
+		return;
+	for (k = 0; k < sizeof(dirs) / sizeof(dirs[0]); k++) {
+		family(b, dirs[k].name, "counter", dirs[k].help);
+		for (i = 0; i < in->nsg; i++)
+			if (link_on(in, i, &lk)) {
+				sample(b, dirs[k].name, "singleton", in->sg[i].name, "path", "link",
+				    num(lk, dirs[k].key));
+				sample(b, dirs[k].name, "singleton", in->sg[i].name, "path", "relay",
+				    num(obj(lk, "relay"), dirs[k].key));
+			}
+	}
+	family(b, "akc_singleton_link_peers_up", "gauge",
+	    "Peers (other nodes' singletonds) the proxy link has heard from lately.");
+	for (i = 0; i < in->nsg; i++)
+		if (link_on(in, i, &lk)) {
+			up = 0;
+			cJSON_ArrayForEach(p, obj(lk, "peers"))
+				if (json_bool(p, "up", &on) == 0 && on)
+					up++;
+			sample(b, "akc_singleton_link_peers_up", "singleton", in->sg[i].name, NULL, NULL,
+			    up);
+		}
+	family(b, "akc_singleton_link_dropped_total", "counter",
+	    "Frames the proxy link refused or could not send, by reason.");
+	for (i = 0; i < in->nsg; i++)
+		if (link_on(in, i, &lk))
+			for (k = 0; k < sizeof(reasons) / sizeof(reasons[0]); k++)
+				sample(b, "akc_singleton_link_dropped_total", "singleton", in->sg[i].name,
+				    "reason", reasons[k], num(obj(lk, "dropped"), reasons[k]));
 }
 
 static void
@@ -390,6 +457,7 @@ metrics_render(const struct metrics_in *in, struct buf *b)
 		detector(in->status, b);
 	}
 	singletons(in, b);
+	singleton_links(in, b);
 	if (in->queue != NULL)
 		master(in->queue, b);
 	http(in, b);

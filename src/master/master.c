@@ -96,6 +96,9 @@ struct master {
 	struct akc_config cfg;
 	struct loop *loop;
 	int s;
+	int direct;		/* SOCK_MASTER_DIRECT, or -1 (see open_direct) */
+	char direct_path[CONF_PATH_MAX + 32];
+	uint64_t direct_requests;
 	struct work w;
 	struct journal j;
 	struct repl r;
@@ -149,12 +152,28 @@ refuse(int code, const char *fmt, ...)
 	return r;
 }
 
+/*
+ * Requests from the direct socket carry DIRECT_MARK in their header's first
+ * byte (the connection id, whose bit 30 lib/sps.c never sets in practice:
+ * a request of m->s with it is dropped), so that the answer, however late,
+ * goes back on the socket the request came from.
+ */
+#define DIRECT_MARK	0x40
+
 static void
 send_now(struct master *m, const unsigned char *hdr, size_t hdrlen, cJSON *body)
 {
 	char *txt = json_print(body);
+	unsigned char h[SOCK_HDR_MAX];
+	int s = m->s;
 
-	if (sock_send_raw(m->s, hdr, hdrlen, txt, strlen(txt)) < 0)
+	if (hdrlen > 0 && (hdr[0] & DIRECT_MARK) && m->direct >= 0 && hdrlen <= sizeof(h)) {
+		memcpy(h, hdr, hdrlen);
+		h[0] &= (unsigned char)~DIRECT_MARK;
+		hdr = h;
+		s = m->direct;
+	}
+	if (sock_send_raw(s, hdr, hdrlen, txt, strlen(txt)) < 0)
 		log_debug("an answer could not be sent: %s", nn_strerror(nn_errno()));
 	cJSON_free(txt);
 	cJSON_Delete(body);
@@ -701,6 +720,11 @@ op_queue(struct master *m, const unsigned char *hdr, size_t hdrlen, msec_t now)
 	    (double)(m->w.npending + m->w.nrunning + m->w.ndone + m->w.nfailed + m->w.ncancelled));
 	cJSON_AddNumberToObject(r, "seq", (double)m->w.seq);
 	cJSON_AddNumberToObject(r, "requests", (double)m->requests);
+	/* of them, from local clients on the direct socket (false: it is not open) */
+	if (m->direct >= 0)
+		cJSON_AddNumberToObject(r, "direct_requests", (double)m->direct_requests);
+	else
+		cJSON_AddBoolToObject(r, "direct_requests", 0);
 	cJSON_AddNumberToObject(r, "bad_requests", (double)m->bad);
 	cJSON_AddNumberToObject(r, "bad_version", (double)m->bad_version);
 	cJSON_AddNumberToObject(r, "reports_next", (double)m->reports_next);
@@ -1140,12 +1164,91 @@ on_request(int fd, short ev, void *arg)
 		hdrlen = sizeof(hdr);
 		if ((n = sock_recv_raw(m->s, &buf, hdr, &hdrlen)) < 0)
 			break;
+		if (m->direct >= 0 && (hdr[0] & DIRECT_MARK)) {
+			nn_freemsg(buf);	/* its answer would go to the direct socket */
+			continue;
+		}
 		if (m->r.recovering)
 			hold(m, hdr, hdrlen, buf, (size_t)n, now);
 		else
 			handle(m, hdr, hdrlen, buf, (size_t)n, now);
 		nn_freemsg(buf);
 	}
+}
+
+/* A local client's request on the direct socket: as one through the proxy. */
+static void
+on_direct(int fd, short ev, void *arg)
+{
+	struct master *m = arg;
+	unsigned char hdr[SOCK_HDR_MAX];
+	size_t hdrlen;
+	void *buf;
+	ssize_t n;
+	int i;
+	msec_t now = clock_mono_ms();
+
+	(void)fd;
+	(void)ev;
+	for (i = 0; i < BATCH; i++) {
+		hdrlen = sizeof(hdr);
+		if ((n = sock_recv_raw(m->direct, &buf, hdr, &hdrlen)) < 0)
+			break;
+		if (hdr[0] & DIRECT_MARK) {
+			nn_freemsg(buf);
+			continue;
+		}
+		hdr[0] |= DIRECT_MARK;
+		m->direct_requests++;
+		if (m->r.recovering)
+			hold(m, hdr, hdrlen, buf, (size_t)n, now);
+		else
+			handle(m, hdr, hdrlen, buf, (size_t)n, now);
+		nn_freemsg(buf);
+	}
+}
+
+/*
+ * The direct socket (SOCK_MASTER_DIRECT in the run dir) for local clients,
+ * next to the proxy, when singletond runs us as the master: a tool socket,
+ * as the proxy's. It adds a way in, not a decision: every request is
+ * handled as one from the proxy, and what may be answered is still decided
+ * by our epoch and the replica set's acknowledgements (doc/PROTOCOL.md).
+ * AKC_MASTER_DIRECT=0 (bench/) and --listen leave it out; a failed bind only
+ * costs the clients their shortcut.
+ */
+static void
+open_direct(struct master *m, const char *sgname)
+{
+	const char *e = getenv("AKC_MASTER_DIRECT");
+
+	m->direct = -1;
+	if (getenv("AKC_SINGLETON_ENDPOINT") == NULL || strcmp(sgname, "master") != 0 ||
+	    !sock_native(m->s) || (e != NULL && strcmp(e, "0") == 0))
+		return;
+	config_ipc_path(&m->cfg, SOCK_MASTER_DIRECT, m->direct_path, sizeof(m->direct_path));
+	if ((m->direct = sock_bind_raw(NN_REP, m->direct_path, REQ_MAX)) < 0 ||
+	    !sock_native(m->direct)) {
+		if (m->direct >= 0)
+			sock_close(m->direct);
+		m->direct = -1;
+		log_warnx("no direct socket for local clients at '%s': they go through the proxy",
+		    m->direct_path + 6);
+		return;
+	}
+	loop_watch(m->loop, sock_rcvfd(m->direct), POLLIN, on_direct, m);
+	log_info("local clients: direct socket at '%s'", m->direct_path + 6);
+}
+
+static void
+close_direct(struct master *m)
+{
+	if (m->direct < 0)
+		return;
+	loop_unwatch(m->loop, sock_rcvfd(m->direct));
+	sock_close(m->direct);
+	m->direct = -1;
+	(void)unlink(m->direct_path + 6);
 }
 
 static void
@@ -1513,6 +1616,7 @@ master_start(struct master *m, const char *dir, const char *sgname, const char *
 	if ((m->s = sock_bind_raw(NN_REP, listen, REQ_MAX)) < 0)
 		return 1;
 	loop_watch(m->loop, sock_rcvfd(m->s), POLLIN, on_request, m);
+	open_direct(m, sgname);
 	loop_watch(m->loop, repl_fd(&m->r), POLLIN, on_repl, m);
 	if (repl_recover(&m->r, clock_mono_ms(), err, sizeof(err)) < 0) {
 		log_errx("%s", err);
@@ -1591,7 +1695,8 @@ master_finish(struct master *m)
 	waiters_free(&m->wt);
 	policy_free(&m->p);
 	work_free(&m->w);
-	nn_close(m->s);
+	close_direct(m);
+	sock_close(m->s);
 }
 
 int

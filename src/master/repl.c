@@ -44,7 +44,8 @@ relay(struct repl *r, uint64_t to, cJSON *body)
 
 	json_add_u64(body, "ep", r->c.epoch);
 	cJSON_AddNumberToObject(body, "jv", JOURNAL_VERSION);
-	if (link_up(r->link, to, clock_mono_ms())) {
+	/* link_send counts a send to a known peer whose link is down (unusable) */
+	if (r->link != NULL) {
 		txt = json_print(body);
 		if (link_send(r->link, to, txt, strlen(txt), clock_mono_ms()) == 0) {
 			cJSON_free(txt);

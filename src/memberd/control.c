@@ -211,6 +211,7 @@ status(const struct node *n, msec_t now)
 	cJSON_AddNumberToObject(d, "relayed_in", (double)n->relayed_in);
 	cJSON_AddNumberToObject(d, "relay_refused", (double)n->relay_refused);
 	add_traffic(d, n);
+	cJSON_AddItemToObject(r, "compact", node_compact_json(n));
 	if (n->wire != NULL) {
 		const struct wire_stats *w = n->wire;
 

@@ -16,6 +16,7 @@
 #include <sodium.h>
 
 #include "auth.h"
+#include "compact.h"
 #include "control.h"
 #include "daemon.h"
 #include "events.h"
@@ -216,21 +217,53 @@ flush_outbox(struct memberd *d, msec_t now)
 		wire_reset(d->wire, resets[i]);
 	out = node_outbox(&d->node, &n);
 	for (i = 0; i < n; i++) {
-		/* a compact heartbeat is its own payload; the rest is JSON */
+		/* a compact payload is its own payload; the rest is JSON */
 		char *txt = out[i].msg != NULL ? json_print(out[i].msg) : NULL;
-		unsigned char *frame;
-		size_t len = frame_seal(&d->keys,
-		    out[i].cluster[0] != '\0' ? out[i].cluster : d->cfg.cluster_name,
-		    txt != NULL ? txt : (const char *)out[i].bin,
-		    txt != NULL ? strlen(txt) : out[i].blen, &frame);
+		unsigned char *frame, shortp[CPT_MAX];
+		const char *payload = txt != NULL ? txt : (const char *)out[i].bin;
+		size_t plen = txt != NULL ? strlen(txt) : out[i].blen, len;
+		uint64_t bound = 0;
 
-		if (strcmp(out[i].address, d->node.self.address) != 0) {
-			wire_send(d->wire, out[i].address, frame, len, now);
-			d->node.sent_msgs++;
-			d->node.sent_bytes += len;
-			node_count_traffic(d->node.sent_by, node_out_type(&out[i]), len);
+		if (strcmp(out[i].address, d->node.self.address) == 0)
+			goto next;
+		/*
+		 * Its short form, the uids left out, on a connection that our
+		 * bind frame opened for that very uid, in plain frames only
+		 * (doc/PROTOCOL.md, "Compact digests and bound connections").
+		 */
+		if (out[i].bind_to != 0 && d->keys.n == 0) {
+			uint64_t b = wire_bound(d->wire, out[i].address, now);
+
+			/*
+			 * Opened before we knew it reads them (a JSON hello), or
+			 * bound to an earlier incarnation there: a new connection,
+			 * once, binds it to the member we now know at that address.
+			 */
+			if (b != out[i].bind_to &&
+			    node_bind_uid(&d->node, out[i].address) == out[i].bind_to &&
+			    wire_rebind(d->wire, out[i].address))
+				b = wire_bound(d->wire, out[i].address, now);
+
+			if (b == out[i].bind_to && (plen = compact_shorten(out[i].bin, out[i].blen,
+			    shortp)) > 0) {
+				payload = (const char *)shortp;
+				bound = b;
+				d->node.compact.short_sent++;
+			} else
+				plen = out[i].blen;
 		}
+		len = frame_seal(&d->keys,
+		    out[i].cluster[0] != '\0' ? out[i].cluster : d->cfg.cluster_name,
+		    payload, plen, &frame);
+		if (bound != 0)
+			wire_send_bound(d->wire, out[i].address, frame, len, bound, now);
+		else
+			wire_send(d->wire, out[i].address, frame, len, now);
+		d->node.sent_msgs++;
+		d->node.sent_bytes += len;
+		node_count_traffic(d->node.sent_by, node_out_type(&out[i]), len);
 		free(frame);
+next:
 		cJSON_free(txt);
 		cJSON_Delete(out[i].msg);
 	}
@@ -511,21 +544,95 @@ note_bad(struct memberd *d, const char *ip, msec_t now)
 	}
 }
 
-/* The frame that opens each of our connections: authentic, so large frames may follow. */
+/*
+ * The frame that opens each of our connections: authentic, so large frames
+ * may follow. To a member that reads the short forms, in plain frames, it
+ * is a bind frame (17 bytes, not ~110 of JSON) that binds the connection
+ * to that member's uid; else a JSON hello, which says that we read them.
+ */
 static size_t
-hello_frame(void *arg, unsigned char **frame)
+hello_frame(void *arg, const char *address, unsigned char **frame)
 {
 	struct memberd *d = arg;
-	cJSON *m = node_hello(&d->node);
-	char *txt = json_print(m);
-	size_t len = frame_seal(&d->keys, d->cfg.cluster_name, txt, strlen(txt), frame);
+	uint64_t to = d->keys.n == 0 ? node_bind_uid(&d->node, address) : 0;
+	size_t len;
 
-	cJSON_free(txt);
-	cJSON_Delete(m);
+	if (to != 0) {
+		struct compact c = { .kind = CPT_BIND, .from = d->node.self.uid, .to = to };
+		unsigned char p[CPT_MAX];
+
+		len = frame_seal(&d->keys, d->cfg.cluster_name, (const char *)p,
+		    compact_encode(p, &c), frame);
+		wire_set_bound(d->wire, to);
+		d->node.compact.binds_sent++;
+	} else {
+		cJSON *m = node_hello(&d->node);
+		char *txt = json_print(m);
+
+		len = frame_seal(&d->keys, d->cfg.cluster_name, txt, strlen(txt), frame);
+		cJSON_free(txt);
+		cJSON_Delete(m);
+	}
 	d->node.sent_msgs++;
 	d->node.sent_bytes += len;
 	node_count_traffic(d->node.sent_by, MSG_HELLO, len);
 	return len;
+}
+
+/*
+ * A compact payload. A bind frame binds the connection it came on to its
+ * sender (wire_tag); a short form on it is its long form with the uids
+ * the bind frame gave. Neither is taken in sealed frames, whose seal
+ * covers the uids of a long form but not a connection's binding.
+ */
+static void
+on_compact(struct memberd *d, const unsigned char *p, size_t len, msec_t now)
+{
+	uint64_t *tag = wire_tag(d->wire);
+	unsigned char full[CPT_MAX];
+	size_t flen;
+	int k = compact_kind_known(p[0]);
+
+	if ((k == 2 || p[0] == CPT_BIND) && (d->keys.n > 0 || tag == NULL)) {
+		d->node.dropped.malformed++;
+		return;
+	}
+	if (p[0] == CPT_BIND) {
+		*tag = node_receive_bind(&d->node, p, len, now);
+		return;
+	}
+	if (k == 2) {
+		if (*tag == 0) {
+			d->node.dropped.stale++;	/* not bound to us (an earlier incarnation) */
+			return;
+		}
+		if ((flen = compact_expand(p, len, *tag, d->node.self.uid, full)) == 0) {
+			d->node.dropped.malformed++;
+			return;
+		}
+		d->node.compact.short_received++;
+		node_receive_compact(&d->node, full, flen, now);
+		return;
+	}
+	node_receive_compact(&d->node, p, len, now);
+}
+
+/*
+ * A JSON message just told us that its sender reads the compact forms, and
+ * it came in JSON, so the sender may not know that we read them too. Every
+ * connection we open starts by saying so (a bind frame, or a JSON hello
+ * with "cv"): if we have none to it, one is opened now, and its first frame
+ * tells it, instead of waiting for our first message to it (at a hundred
+ * members, a minute of JSON digests on average). If we have one, its first
+ * frame told it already.
+ */
+static void
+announce(struct memberd *d, const cJSON *msg, msec_t now)
+{
+	const char *address = json_str(cJSON_GetObjectItemCaseSensitive(msg, "from"), "address");
+
+	if (address != NULL && strcmp(address, d->node.self.address) != 0)
+		(void)wire_bound(d->wire, address, now);
 }
 
 /*
@@ -564,7 +671,7 @@ on_frame(void *arg, const char *from, const unsigned char *frame, size_t len)
 			d->node.dropped.cluster++;
 			v = WIRE_DROP;
 		} else
-			node_receive_compact(&d->node, (const unsigned char *)payload, plen, now);
+			on_compact(d, (const unsigned char *)payload, plen, now);
 		free(payload);
 		flush_outbox(d, now);
 		return v;
@@ -582,7 +689,11 @@ on_frame(void *arg, const char *from, const unsigned char *frame, size_t len)
 		d->node.dropped.oversized++;	/* only relays may be this large */
 		v = WIRE_DROP;
 	} else {
+		uint64_t learned = d->node.compact.learned;
+
 		node_receive(&d->node, msg, now);
+		if (d->node.compact.learned > learned)
+			announce(d, msg, now);
 		serve_keys(d);
 	}
 	cJSON_Delete(msg);
@@ -746,7 +857,8 @@ open_sockets(struct memberd *d)
 	 * twice that still reads (and drops, counted) a moderately oversized one.
 	 */
 	d->wire = wire_new(d->loop, d->cfg.peer_sockets, 4 * d->cfg.peer_sockets,
-	    2 * RELAY_MAX_MSG, on_frame, hello_frame, d);
+	    2 * RELAY_MAX_MSG, on_frame, NULL, d);
+	wire_hello_to(d->wire, hello_frame);
 	if (wire_listen(d->wire, d->cfg.address) < 0)
 		return -1;
 	config_ipc_path(&d->cfg, SOCK_MEMBERD_CTL, addr, sizeof(addr));

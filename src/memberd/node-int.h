@@ -43,6 +43,9 @@ void detector_tick(struct node *n, msec_t now);
 void on_heartbeat(struct node *n, uint64_t uid, const char *address, uint64_t seq, int compact,
     msec_t now);
 void on_heartbeat_rsp(struct node *n, uint64_t from, uint64_t seq, int compact, msec_t now);
+void compact_peer_note(struct node *n, uint64_t uid);
+int compact_peer(const struct node *n, uint64_t uid);
+void send_compact_digest(struct node *n, const struct member *to, uint64_t vh, uint64_t sh);
 
 /* gossip.c */
 void send_gossip(struct node *n, const struct member *to);
@@ -51,6 +54,7 @@ void gossip_tick(struct node *n, msec_t now);
 void push_tick(struct node *n, msec_t now);
 void on_gossip(struct node *n, const cJSON *msg, struct from *f, msec_t now);
 void on_status(struct node *n, const cJSON *msg, const struct from *f, msec_t now);
+void on_digest(struct node *n, uint64_t from, uint64_t vh, uint64_t sh, msec_t now);
 
 /* exit.c */
 void self_removed(struct node *n, msec_t now);

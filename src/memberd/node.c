@@ -136,6 +136,7 @@ send_to(struct node *n, const char *address, cJSON *msg)
 	snprintf(n->out[n->nout].address, sizeof(n->out[n->nout].address), "%s", address);
 	n->out[n->nout].msg = msg;
 	n->out[n->nout].blen = 0;
+	n->out[n->nout].bind_to = 0;
 	n->out[n->nout].cluster[0] = '\0';
 	n->nout++;
 }
@@ -178,7 +179,11 @@ node_outbox(struct node *n, int *count)
 cJSON *
 node_hello(struct node *n)
 {
-	return envelope(n, MSG_HELLO, 0);
+	cJSON *m = envelope(n, MSG_HELLO, 0);
+
+	/* we read the compact forms of this version: the receiver may send them */
+	cJSON_AddNumberToObject(m, "cv", CPT_VERSION);
+	return m;
 }
 
 /* ---- lifecycle ---- */
@@ -273,6 +278,7 @@ node_free(struct node *n)
 	member_clear(&n->self);
 	u64set_free(&n->exiting_confirmed);
 	u64set_free(&n->exit_forced);
+	u64set_free(&n->compact_peers);
 }
 
 /* Bookkeeping after st changed: new local seq, ring, eager push. */
@@ -280,9 +286,11 @@ void
 changed(struct node *n, msec_t now)
 {
 	n->state_seq++;
+	n->exit_digest = mstate_exit_digest(&n->st);
 	update_ring(n, now);
 	node_memory_update(n);
-	if (n->push_at < 0)
+	/* a push waiting for credit is not for a leave, down or removal: gossip.c */
+	if (n->push_at < 0 || (n->exit_digest != n->pushed_exit && n->push_at > now + 2))
 		n->push_at = now + 2;
 }
 

@@ -12,6 +12,7 @@
 #include <cjson/cJSON.h>
 
 #include "clock.h"
+#include "compact.h"
 #include "wire.h"
 #include "config.h"
 #include "membership.h"
@@ -51,9 +52,15 @@ struct traffic {
 
 struct outmsg {
 	char address[CONF_ADDR_MAX];
-	cJSON *msg;		/* NULL: a compact heartbeat, its payload in bin */
-	unsigned char bin[HBC_MAX];
+	cJSON *msg;		/* NULL: a compact payload (compact.h), its long form in bin */
+	unsigned char bin[CPT_MAX];
 	size_t blen;
+	/*
+	 * A compact payload for a receiver that reads the short forms (it
+	 * announced CPT_VERSION): its uid, and the shell may send the short
+	 * form on a connection bound to it. 0: the long form only.
+	 */
+	uint64_t bind_to;
 	char cluster[CONF_NAME_MAX + 1];	/* frame it for this cluster; "": ours */
 };
 
@@ -78,6 +85,14 @@ struct hb_sender {
 	uint64_t uid, seq;
 	msec_t at;
 	char address[CONF_ADDR_MAX];	/* from its last JSON heartbeat ("": none yet) */
+};
+
+/* The compact forms of version 2 (compact.h), counted for akc-status --json ("compact"). */
+struct compact_stats {
+	uint64_t digests_sent, digests_received;	/* compact digests (long or short) */
+	uint64_t short_sent, short_received;		/* short forms, on bound connections (shell) */
+	uint64_t binds_sent, binds_received;		/* connections opened by a bind frame (shell) */
+	uint64_t learned;				/* uids added to compact_peers */
 };
 
 struct dropped {
@@ -184,7 +199,12 @@ struct node {
 	msec_t push_credit_at;	/* when push_credit was last topped up (-1: never) */
 	uint64_t gossip_deferred;	/* full-state replies skipped for want of budget */
 	uint64_t pushed_seq;	/* state_seq of our last push */
+	uint64_t exit_digest;	/* mstate_exit_digest(&st), kept by changed() */
+	uint64_t pushed_exit;	/* exit_digest of our last push */
+	uint64_t pushes_unpaid;	/* pushes of a leave, down or removal sent without credit */
 	uint64_t digest_seq, vhash, shash;	/* digests of st.vc and st.seen at digest_seq */
+	struct u64set compact_peers;	/* uids that announced CPT_VERSION: compact digests, short forms */
+	struct compact_stats compact;
 
 	/* heartbeats */
 	struct phi_conf phic;
@@ -255,8 +275,21 @@ void node_free(struct node *);
 void node_start(struct node *, msec_t now);
 /* Handles one authenticated, parsed message; counts and drops bad ones. */
 void node_receive(struct node *, const cJSON *msg, msec_t now);
-/* Whether an authenticated payload is a compact heartbeat rather than JSON. */
+/* Whether an authenticated payload is a compact one (compact.h) rather than JSON. */
 int node_payload_compact(const void *payload, size_t len);
+/*
+ * A bind frame (compact.h) opened an inbound connection: the uid of its
+ * sender, which the connection's short forms are from (and for us), or 0
+ * when it is refused (counted: not for this incarnation, malformed...).
+ */
+uint64_t node_receive_bind(struct node *, const unsigned char *payload, size_t len, msec_t now);
+/*
+ * The uid a connection to address should be bound to (its bind frame), or
+ * 0 for a JSON hello: the member there, when it announced the short forms.
+ */
+uint64_t node_bind_uid(const struct node *, const char *address);
+/* The "compact" object of akc-status --json: the counters above. */
+cJSON *node_compact_json(const struct node *);
 /* Handles one authenticated compact payload; counts and drops bad ones. */
 void node_receive_compact(struct node *, const unsigned char *payload, size_t len, msec_t now);
 /* The message type of an outbox message or a compact payload, for the traffic counters. */

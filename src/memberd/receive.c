@@ -122,6 +122,17 @@ node_receive(struct node *n, const cJSON *msg, msec_t now)
 			return;
 		}
 	}
+	/* "cv": the compact forms the sender reads (doc/PROTOCOL.md, "Compact digests") */
+	if (cJSON_GetObjectItemCaseSensitive(msg, "cv") != NULL) {
+		long cv;
+
+		if (json_int(msg, "cv", 1, 255, &cv) < 0) {
+			n->dropped.malformed++;
+			return;
+		}
+		if (cv >= CPT_VERSION)
+			compact_peer_note(n, f.uid);
+	}
 	if (n->phase == PHASE_SHUTDOWN)
 		return;
 	if (strcmp(t, MSG_HEARTBEAT) == 0) {

@@ -227,7 +227,7 @@ flush(struct sim *s, int i)
 	for (k = 0; k < count; k++) {
 		struct event ev;
 		char *txt;
-		size_t len;
+		size_t len, plen;
 		msec_t at;
 
 		if (strcmp(out[k].address, n->self.address) == 0) {
@@ -237,12 +237,27 @@ flush(struct sim *s, int i)
 		/* a compact heartbeat is its own payload, as in memberd's flush_outbox */
 		if (out[k].msg != NULL) {
 			txt = json_print(out[k].msg);
-			len = strlen(txt) + s->frame_overhead;
+			plen = strlen(txt);
+			len = plen + s->frame_overhead;
 		} else {
+			plen = out[k].blen;
 			txt = xmalloc(out[k].blen + 1);
 			memcpy(txt, out[k].bin, out[k].blen);
 			txt[out[k].blen] = '\0';
 			len = out[k].blen + s->frame_overhead;
+			/*
+			 * memberd sends a short form on a connection bound to its
+			 * receiver; the simulator keeps no connections, and counts it
+			 * as memberd's long-lived ones do (a bind frame a connection
+			 * is not counted), delivering the long form, which means the same
+			 */
+			if (out[k].bind_to != 0) {
+				unsigned char shortp[CPT_MAX];
+				size_t sl = compact_shorten(out[k].bin, out[k].blen, shortp);
+
+				if (sl > 0)
+					len = sl + s->frame_overhead;
+			}
 		}
 		n->sent_msgs++;
 		n->sent_bytes += len;
@@ -266,6 +281,7 @@ flush(struct sim *s, int i)
 		ev.src = i;
 		ev.txt = txt;
 		ev.len = len;
+		ev.plen = plen;
 		evheap_push(&s->q, &ev);
 	}
 }
@@ -319,6 +335,16 @@ observe(struct sim *s, int i)
 				all = 0;
 		if (all)
 			sn->detect_at = s->now;
+	}
+	if (s->m.down_at >= 0 && sn->downseen_at < 0) {
+		for (k = 0, all = 1; k < s->m.nvictims && all; k++) {
+			int vi = mstate_find(st, s->m.victims[k]);
+
+			if (vi >= 0 && st->m[vi].status != MS_DOWN)
+				all = 0;
+		}
+		if (all)
+			sn->downseen_at = s->now;
 	}
 	if (s->m.down_at >= 0 && sn->removed_at < 0) {
 		for (k = 0, all = 1; k < s->m.nvictims && all; k++)
@@ -466,7 +492,7 @@ on_msg(struct sim *s, struct event *ev)
 {
 	struct simnode *sn = &s->nodes[ev->node];
 	struct node *n = &sn->node;
-	size_t plen = ev->len - s->frame_overhead;
+	size_t plen = ev->plen;
 	const char *t;
 	cJSON *msg;
 
@@ -557,7 +583,7 @@ sim_start_node(struct sim *s, int i)
 	sn->applied_seq = 0;
 	sn->stuck_since = -1;
 	sn->obs_seq = (uint64_t)-1;
-	sn->all_up_at = sn->detect_at = sn->removed_at = sn->healed_at = -1;
+	sn->all_up_at = sn->detect_at = sn->removed_at = sn->healed_at = sn->downseen_at = -1;
 	sn->last_bytes = 0;
 	sn->nfifo = 0;
 	sn->wake = -1;

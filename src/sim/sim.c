@@ -497,7 +497,7 @@ mscmp(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-/* min/median/max over the live members of field which (0 detection, 1 removal, 3 heal) from t0. */
+/* min/median/max over the live members of field which (0 detection, 1 removal, 3 heal, 4 Down seen) from t0. */
 static cJSON *
 spread(const struct sim *s, int which, msec_t t0)
 {
@@ -519,7 +519,8 @@ spread(const struct sim *s, int which, msec_t t0)
 			hit |= sn->node.self.uid == s->m.victims[k];
 		if (hit)
 			continue;
-		t = which == 0 ? sn->detect_at : which == 1 ? sn->removed_at : sn->healed_at;
+		t = which == 0 ? sn->detect_at : which == 1 ? sn->removed_at :
+		    which == 4 ? sn->downseen_at : sn->healed_at;
 		if (t < 0)
 			missed++;
 		else
@@ -552,6 +553,7 @@ summary(const struct sim *s, double wall)
 	cJSON_AddNumberToObject(r, "last_start_s", secs(s->m.last_start));
 	add_secs(r, "all_up_s", s->m.all_up < 0 ? -1 : s->m.all_up - s->m.goal_since);
 	cJSON_AddItemToObject(r, "detection_s", spread(s, 0, s->m.killed_at));
+	cJSON_AddItemToObject(r, "down_seen_s", spread(s, 4, s->m.down_at));
 	cJSON_AddItemToObject(r, "removal_s", spread(s, 1, s->m.down_at));
 	cJSON_AddItemToObject(r, "heal_s", spread(s, 3, s->m.heal_at));
 	cJSON_AddNumberToObject(r, "false_unreachable", (double)s->m.false_unreachable);

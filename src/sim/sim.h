@@ -41,6 +41,7 @@ struct simnode {
 	uint64_t obs_seq;
 	int nup;		/* members Up in its view */
 	msec_t all_up_at, detect_at, removed_at, healed_at;
+	msec_t downseen_at;	/* first saw every victim Down (or gone) after akc-down */
 	uint64_t last_bytes;	/* sent_bytes at the last sample */
 	/* FIFO per link, as TCP: the last arrival time scheduled to each peer */
 	struct { int dst; msec_t at; } *fifo;

@@ -32,6 +32,7 @@ struct event {
 	uint64_t gen;		/* EV_WAKE: stale unless it matches the node's */
 	char *txt;		/* EV_MSG: the payload, JSON or compact (owned) */
 	size_t len;		/* EV_MSG: bytes on the wire */
+	size_t plen;		/* EV_MSG: bytes of txt (a compact payload's long form) */
 };
 
 struct evheap {

@@ -6,8 +6,13 @@
  *
  * How it talks to the master (doc/PROTOCOL.md, "Work"):
  *
- * 1. Every exchange is a plain REQ socket's one request and one answer; a
- *    channel is such a socket with at most one request out. There are
+ * 1. Every exchange is one request and its answer. A channel is a slot
+ *    for one request out; all channels share one raw REQ socket
+ *    (lib/sps.c: one unix connection, read in this loop, no nanomsg
+ *    thread) to the master's own socket when it runs on this node
+ *    (singleton.master.direct, tried at every connect), else to the
+ *    proxy; each request has an id of its own that its answer carries
+ *    back, and an answer whose id no channel waits for is dropped. There are
  *    min(2 * concurrency + 2, CHAN_MAX) channels, so that reports go out
  *    side by side with the requests for work, none waiting for the one
  *    before: an idle channel sends, in this order, a pending report
@@ -15,9 +20,12 @@
  *    6.) and not yet asked for, or a keep-alive register.
  * 2. A request for work is a long poll ("wait" 1 s): with no job the master
  *    answers null after a second and the slot asks again at once.
- * 3. An answer that does not come within ANSWER_WITHIN (the proxy holds
- *    requests while the master moves, up to its request-timeout) closes the
- *    channel's socket and opens a new one; the message is sent again after
+ * 3. A lost connection (singletond restarted, the master stopped) loses every
+ *    request out on it: they all go again at once, on a new connection
+ *    (the next send connects; while the proxy is not there, the sends back
+ *    off). An answer that does not come within ANSWER_WITHIN (the proxy
+ *    holds requests while the master moves, up to its request-timeout)
+ *    frees its channel, its id forgotten; the message is sent again after
  *    a backoff (reports) or dropped (a request for work: the master gives
  *    the job of a lost answer again after work-timeout). So is an answer
  *    from the proxy instead of the master. One warning per outage.
@@ -63,7 +71,8 @@
  *    reports one by one, as done and failed. The master takes each result
  *    of a report on its own and says which it refused.
  *
- * Weak points: a job whose answer was lost (3) runs nowhere until the
+ * Weak points: a job whose answer was lost (3: in the proxy, or with the
+ * connection) runs nowhere until the
  * master's work-timeout; a prefetched job (6) waits for as long as the job
  * before it runs, should that one be much longer than the average; a
  * job's background processes that leave its process group (setsid)
@@ -102,7 +111,7 @@
 
 #define USAGE		"worker [-nqv] [-c FILE] [--exec CMD | --pipe CMD]"
 #define ASK_WAIT	1000		/* ms the master may hold a request for work */
-#define ANSWER_WITHIN	5000		/* ms: then a new socket and a retry */
+#define ANSWER_WITHIN	5000		/* ms: then the channel is free again, and a retry */
 #define EMPTY_GAP	250		/* ms at least between two empty requests of a channel */
 #define BACKOFF_MIN	100
 #define BACKOFF_MAX	2000
@@ -111,7 +120,7 @@
 #define STOP_GRACE	3000		/* ms after a stop signal: exit, whatever is left */
 #define PREFETCH_BELOW	250		/* ms: jobs shorter than this on average are prefetched */
 #define PREFETCH_AFTER	5		/* ms a job runs before its slot asks for the next alone */
-#define CHAN_MAX	64		/* nanomsg allows 512 sockets per process */
+#define CHAN_MAX	64		/* requests out at once */
 #define PROXY_MAX	PROXY_MAX_BODY	/* singletond's bound on a proxied request */
 #define REPORT_MAX	64		/* results in one "report" (10.) */
 #define BATCH_MAX	256		/* jobs asked for in one message (the master's bound) */
@@ -138,9 +147,8 @@ struct queued {
 };
 
 struct chan {
-	struct worker *w;	/* whose channel it is (on_answer) */
-	int s, fd;		/* -1 until opened */
 	int busy;
+	uint32_t rid;		/* its request's id (top bit set), while busy */
 	enum chan_kind kind;
 	struct report *reps[REPORT_MAX];	/* the reports out on it */
 	int nreps;
@@ -173,6 +181,10 @@ struct worker {
 	unsigned long next_jobs;	/* jobs that came with a report's answer */
 	struct chan ch[CHAN_MAX];
 	int nch;
+	int s, fd;		/* the raw REQ socket to the master (1.); -1 until opened */
+	uint32_t rid;		/* the last request id given */
+	unsigned long resets;	/* the socket's connections lost, as last seen */
+	unsigned long resent;	/* requests sent again after a lost connection */
 	struct report *reports, *reports_tail;
 	msec_t backoff, last_heard;
 	int outage;		/* warned that the master cannot be reached */
@@ -635,28 +647,44 @@ cancels(struct worker *w, const cJSON *rsp, msec_t now)
 /* ---- channels to the master ---- */
 
 static void on_answer(int fd, short ev, void *arg);
+static void check_resets(struct worker *w);
 
+/* The socket all channels share (1.): opened once; it connects on a send. */
 static int
-chan_open(struct worker *w, struct chan *c)
+sock_open(struct worker *w)
 {
-	int v = 24 * 3600 * 1000;
-
-	if ((c->s = sock_connect(NN_REQ, w->addr, 2 * PROXY_MAX, 1000)) < 0)
+	if (w->s >= 0)
+		return 0;
+	if ((w->s = sock_connect_raw(NN_REQ, w->addr, 2 * PROXY_MAX, 1000)) < 0)
 		return -1;
-	nn_setsockopt(c->s, NN_REQ, NN_REQ_RESEND_IVL, &v, sizeof(v));	/* we time out ourselves */
-	c->fd = sock_rcvfd(c->s);
-	loop_watch(w->loop, c->fd, POLLIN, on_answer, c);
+	w->fd = sock_rcvfd(w->s);
+	w->resets = sock_resets(w->s);
+	/* the master's own socket first when it runs here (AKC_MASTER_DIRECT=0: not) */
+	if (getenv("AKC_MASTER_DIRECT") == NULL || strcmp(getenv("AKC_MASTER_DIRECT"), "0") != 0) {
+		char direct[CONF_PATH_MAX + 32];
+
+		config_ipc_path(&w->cfg, SOCK_MASTER_DIRECT, direct, sizeof(direct));
+		(void)sock_req_prefer(w->s, direct);
+	}
+	loop_watch(w->loop, w->fd, POLLIN, on_answer, w);
 	return 0;
 }
 
 static void
-chan_close(struct worker *w, struct chan *c)
+sock_shut(struct worker *w)
 {
-	if (c->s < 0)
+	if (w->s < 0)
 		return;
-	loop_unwatch(w->loop, c->fd);
-	nn_close(c->s);
-	c->s = c->fd = -1;
+	loop_unwatch(w->loop, w->fd);
+	sock_close(w->s);
+	w->s = w->fd = -1;
+}
+
+static uint32_t
+next_rid(struct worker *w)
+{
+	w->rid = (w->rid + 1) & 0x7fffffff;
+	return w->rid | 0x80000000u;
 }
 
 /* The channel waits a little longer after each failure in a row, with jitter. */
@@ -709,17 +737,24 @@ static void
 chan_send(struct worker *w, struct chan *c, enum chan_kind kind, struct report **reps, int n,
     const char *txt, msec_t now)
 {
+	unsigned char hdr[4];
+	uint32_t rid;
 	int i;
 
-	if (c->s < 0 && chan_open(w, c) < 0) {
+	if (sock_open(w) < 0) {
 		outage(w, c, "cannot open a socket", now);
 		return;
 	}
-	if (sock_send(c->s, txt, strlen(txt)) < 0) {
-		chan_close(w, c);
-		outage(w, c, nn_strerror(nn_errno()), now);
+	rid = next_rid(w);
+	hdr[0] = (unsigned char)(rid >> 24);
+	hdr[1] = (unsigned char)(rid >> 16);
+	hdr[2] = (unsigned char)(rid >> 8);
+	hdr[3] = (unsigned char)rid;
+	if (sock_send_raw(w->s, hdr, sizeof(hdr), txt, strlen(txt)) < 0) {
+		outage(w, c, "no connection to the proxy", now);
 		return;
 	}
+	c->rid = rid;
 	c->busy = 1;
 	c->kind = kind;
 	c->sent = now;
@@ -958,13 +993,13 @@ chans_tick(struct worker *w, msec_t now)
 	char why[64];
 	int i;
 
+	check_resets(w);	/* a send that broke the connection */
 	for (i = 0; i < w->nch; i++) {
 		struct chan *c = &w->ch[i];
 
 		if (!c->busy || now - c->sent < ANSWER_WITHIN)
 			continue;
-		/* 3. a new socket: the old one's request may be stuck anywhere */
-		chan_close(w, c);
+		/* 3. its id forgotten: a late answer is dropped */
 		chan_idle(c);
 		snprintf(why, sizeof(why), "no answer within %ds", ANSWER_WITHIN / 1000);
 		outage(w, c, why, now);
@@ -1181,25 +1216,76 @@ answered(struct worker *w, struct chan *c, cJSON *rsp, msec_t now)
 	}
 }
 
+/* The busy channel waiting for the answer with this header, if any. */
+static struct chan *
+chan_of(struct worker *w, const unsigned char *hdr, size_t hdrlen)
+{
+	uint32_t rid;
+	int i;
+
+	if (hdrlen != 4)
+		return NULL;
+	rid = (uint32_t)hdr[0] << 24 | (uint32_t)hdr[1] << 16 | (uint32_t)hdr[2] << 8 | hdr[3];
+	for (i = 0; i < w->nch; i++)
+		if (w->ch[i].busy && w->ch[i].rid == rid)
+			return &w->ch[i];
+	return NULL;
+}
+
+/*
+ * 3. The connection to the proxy was lost, and with it every request out
+ * on it: their channels are free at once, so that the loop sends them
+ * again (reports, requests for work) on a new connection.
+ */
+static void
+check_resets(struct worker *w)
+{
+	unsigned long r;
+	int i, n = 0;
+
+	if (w->s < 0 || (r = sock_resets(w->s)) == w->resets)
+		return;
+	w->resets = r;
+	for (i = 0; i < w->nch; i++)
+		if (w->ch[i].busy) {
+			if (w->ch[i].kind == CH_UNREGISTER && w->unregistered == 1)
+				w->unregistered = 0;	/* 8. it goes again too */
+			chan_idle(&w->ch[i]);
+			w->ch[i].not_before = 0;
+			n++;
+		}
+	w->resent += (unsigned long)n;
+	if (n > 0)
+		log_info("connection lost (to the proxy or the master's own socket): %d request(s) "
+		    "go again at once (%lu so far)", n, w->resent);
+	else
+		log_debug("connection lost, nothing was out on it");
+}
+
 static void
 on_answer(int fd, short ev, void *arg)
 {
-	struct chan *c = arg;
-	struct worker *w = c->w;
+	struct worker *w = arg;
 	msec_t now = clock_mono_ms();
+	unsigned char hdr[SOCK_HDR_MAX];
+	size_t hdrlen;
+	struct chan *c;
 	void *buf;
 	ssize_t n;
 	cJSON *rsp;
 
 	(void)fd;
 	(void)ev;
-	while (c->s >= 0 && (n = sock_recv(c->s, &buf)) >= 0) {
-		rsp = json_parse(buf, (size_t)n);
-		nn_freemsg(buf);
-		if (!c->busy) {
-			cJSON_Delete(rsp);
+	for (;;) {
+		hdrlen = sizeof(hdr);
+		if (w->s < 0 || (n = sock_recv_raw(w->s, &buf, hdr, &hdrlen)) < 0)
+			break;
+		if ((c = chan_of(w, hdr, hdrlen)) == NULL) {
+			nn_freemsg(buf);	/* a late answer: its channel gave up (3.) */
 			continue;
 		}
+		rsp = json_parse(buf, (size_t)n);
+		nn_freemsg(buf);
 		if (!cJSON_IsObject(rsp)) {
 			chan_idle(c);
 			outage(w, c, "bad answer (not a JSON object)", now);
@@ -1207,6 +1293,7 @@ on_answer(int fd, short ev, void *arg)
 			answered(w, c, rsp, now);
 		cJSON_Delete(rsp);
 	}
+	check_resets(w);
 }
 
 /* ---- set-up and the loop ---- */
@@ -1439,10 +1526,7 @@ start(struct worker *w)
 	w->rtt = -1;
 	spawn_prepare(&w->sc, w->pipe != NULL ? w->pipe : w->exec);
 	w->nch = 2 * w->njobs + 2 < CHAN_MAX ? 2 * w->njobs + 2 : CHAN_MAX;
-	for (i = 0; i < w->nch; i++) {
-		w->ch[i].w = w;
-		w->ch[i].s = w->ch[i].fd = -1;
-	}
+	w->s = w->fd = -1;
 	mark_running(w);
 	now = clock_mono_ms();
 	w->last_heard = now;
@@ -1466,10 +1550,7 @@ start(struct worker *w)
 static void
 finish(struct worker *w)
 {
-	int i;
-
-	for (i = 0; i < w->nch; i++)
-		chan_close(w, &w->ch[i]);
+	sock_shut(w);
 	log_info("stopped");
 	if (w->mark[0] != '\0')
 		(void)unlink(w->mark);

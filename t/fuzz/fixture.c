@@ -123,9 +123,12 @@ check_out(const struct node *n, const struct outmsg *o)
 	if (strncmp(o->address, "tcp://", 6) != 0)
 		broken("a message to an address that is not tcp://");
 	if (m == NULL) {
+		struct compact c;
+
 		if (!node_payload_compact(o->bin, o->blen) || node_compact_type(o->bin, o->blen) == NULL ||
-		    o->blen <= HBC_MIN || o->blen > HBC_MAX)
-			broken("a compact heartbeat its receiver refuses");
+		    o->blen > CPT_MAX || compact_decode(o->bin, o->blen, &c) < 0 ||
+		    c.kind == CPT_BIND || (o->bind_to != 0 && o->bind_to != c.to))
+			broken("a compact payload its receiver refuses");
 		return;
 	}
 	if (!cJSON_IsObject(m) || json_int(m, "v", 0, 1000000, &v) < 0 || v != PROTO_VERSION ||

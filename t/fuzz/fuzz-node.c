@@ -59,9 +59,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct node n;
 	cJSON *msg;
 
-	/* a compact heartbeat payload, as memberd hands it on */
+	/* a compact payload (its long form, or a bind frame), as memberd hands it on */
 	if (node_payload_compact(data, size)) {
 		fixture_member(&n);
+		if (data[0] == CPT_BIND)
+			(void)node_receive_bind(&n, data, size, FIX_T0 + 10);
 		node_receive_compact(&n, data, size, FIX_T0 + 10);
 		fixture_check(&n);
 		fixture_drain(&n);

@@ -431,6 +431,10 @@ wire_rejects(void)
 		"{\"members\":\"5 a http://h:1 U  1\",\"version\":\"\",\"seen\":\"0\",\"reach_versions\":\"\",\"reach\":\"\",\"tombstones\":\"\"}",
 		"{\"members\":\"5 a tcp://h:1 U x,,y 1\",\"version\":\"\",\"seen\":\"0\",\"reach_versions\":\"\",\"reach\":\"\",\"tombstones\":\"\"}",
 		"{\"members\":\"5 a tcp://h:1 U x, 1\",\"version\":\"\",\"seen\":\"0\",\"reach_versions\":\"\",\"reach\":\"\",\"tombstones\":\"\"}",
+		/* a uid past 2^64-1, a 19-digit uid with a letter, a uid with a sign */
+		"{\"members\":\"18446744073709551616 a tcp://h:1 U  1\",\"version\":\"\",\"seen\":\"0\",\"reach_versions\":\"\",\"reach\":\"\",\"tombstones\":\"\"}",
+		"{\"members\":\"12345678901234567x9 a tcp://h:1 U  1\",\"version\":\"\",\"seen\":\"0\",\"reach_versions\":\"\",\"reach\":\"\",\"tombstones\":\"\"}",
+		"{\"members\":\"-5 a tcp://h:1 U  1\",\"version\":\"\",\"seen\":\"0\",\"reach_versions\":\"\",\"reach\":\"\",\"tombstones\":\"\"}",
 		/* up number 0, not a number */
 		"{\"members\":\"5 a tcp://h:1 U  0\",\"version\":\"\",\"seen\":\"0\",\"reach_versions\":\"\",\"reach\":\"\",\"tombstones\":\"\"}",
 		"{\"members\":\"5 a tcp://h:1 U  x\",\"version\":\"\",\"seen\":\"0\",\"reach_versions\":\"\",\"reach\":\"\",\"tombstones\":\"\"}",
@@ -463,6 +467,8 @@ wire_rejects(void)
 	};
 	static const char *base = "{\"members\":\"5 a tcp://h:1 U  1\",\"version\":\"\","
 	    "\"seen\":\"0\",\"reach_versions\":\"\",\"reach\":\"\",\"tombstones\":\"\"}";
+	static const char *top = "{\"members\":\"18446744073709551615 a tcp://h:1 U  1\","
+	    "\"version\":\"\",\"seen\":\"0\",\"reach_versions\":\"\",\"reach\":\"\",\"tombstones\":\"\"}";
 	static const char *good =
 	    "{\"members\":\"5 a tcp://h:1 U x,y 1 6 b tcp://h:2 J  -\",\"version\":\"0:3 u9:1\","
 	    "\"seen\":\"1\",\"reach_versions\":\"1:2\",\"reach\":\"1:0:u:2\",\"tombstones\":\"7:5:1\"}";
@@ -470,6 +476,15 @@ wire_rejects(void)
 	cJSON *j;
 	int i;
 
+	struct mstate known;
+	struct member m;
+
+	/* a receiver holding members of uid 5 and 6: the bad ones stay bad */
+	mstate_init(&known);
+	m = mk(5, "a", 1, MS_UP, 1, "");
+	mstate_add(&known, &m);
+	m = mk(6, "b", 2, MS_UP, 2, "");
+	mstate_add(&known, &m);
 	mstate_init(&st);
 	for (i = 0; bad[i]; i++) {
 		int r;
@@ -478,12 +493,18 @@ wire_rejects(void)
 		if ((r = mstate_from_wire(j, &st)) == 0)
 			fprintf(stderr, "accepted bad wire state %d\n", i);
 		CHECK(r < 0);
+		CHECK(mstate_from_wire_known(j, &st, &known) < 0);
 		cJSON_Delete(j);
 	}
+	mstate_free(&known);
 	/* the base the bad ones differ from is good */
 	j = json_parse(base, strlen(base));
 	CHECK(mstate_from_wire(j, &st) == 0);
 	cJSON_Delete(j);
+	j = json_parse(top, strlen(top));
+	CHECK(mstate_from_wire(j, &st) == 0);
+	cJSON_Delete(j);
+	CHECK(st.n == 1 && st.m[0].uid == UINT64_MAX);
 	j = json_parse(good, strlen(good));
 	CHECK(mstate_from_wire(j, &st) == 0);
 	cJSON_Delete(j);
@@ -674,6 +695,163 @@ roles(void)
 	CHECK(*p == '\0');
 }
 
+/* Whether two states hold the same members, field by field. */
+static int
+same_members(const struct mstate *a, const struct mstate *b)
+{
+	int i;
+
+	if (a->n != b->n)
+		return 0;
+	for (i = 0; i < a->n; i++)
+		if (a->m[i].uid != b->m[i].uid || strcmp(a->m[i].name, b->m[i].name) != 0 ||
+		    strcmp(a->m[i].address, b->m[i].address) != 0 ||
+		    strcmp(a->m[i].roles, b->m[i].roles) != 0 ||
+		    a->m[i].status != b->m[i].status || a->m[i].up_number != b->m[i].up_number)
+			return 0;
+	return 1;
+}
+
+/*
+ * mstate_from_wire_known: the receiver's members lend their strings only
+ * when the uid and every string match; the state read is the same as
+ * without them, whatever the receiver holds.
+ */
+static void
+wire_known(void)
+{
+	struct mstate st, known, a, b;
+	struct member m;
+	cJSON *j;
+	char name[16];
+	int i, round;
+
+	mstate_init(&st);
+	for (i = 0; i < 300; i++) {
+		snprintf(name, sizeof(name), "n%d", i);
+		m = mk(1000 + (uint64_t)i, name, 20000 + i, i % 7 ? MS_UP : MS_JOINING,
+		    i % 7 ? i + 1 : UPNUM_NONE, i % 2 ? "backend" : "");
+		mstate_add(&st, &m);
+	}
+	j = mstate_to_wire(&st);
+	for (round = 0; round < 5; round++) {
+		mstate_init(&known);
+		for (i = 0; i < 300; i++) {
+			/* the receiver: some missing, some extra, some differing in one string */
+			if (round > 0 && i % (round + 3) == 0)
+				continue;
+			snprintf(name, sizeof(name), round == 2 && i % 5 == 1 ? "x%d" : "n%d", i);
+			m = mk(1000 + (uint64_t)i, name, round == 3 && i % 4 == 2 ? 30000 + i : 20000 + i,
+			    MS_UP, 1, round == 4 && i % 3 == 1 ? "frontend" : (i % 2 ? "backend" : ""));
+			mstate_add(&known, &m);
+			if (round > 0 && i % 11 == 0) {
+				m = mk(5000 + (uint64_t)i, "extra", 20000 + i, MS_UP, 1, "");
+				mstate_add(&known, &m);
+			}
+		}
+		mstate_init(&a);
+		mstate_init(&b);
+		CHECK(mstate_from_wire(j, &a) == 0);
+		CHECK(mstate_from_wire_known(j, &b, &known) == 0);
+		CHECK(same_members(&a, &st));
+		CHECK(same_members(&b, &st));
+		/* interned: equal strings are the same pointers */
+		for (i = 0; i < a.n && i < b.n; i++)
+			CHECK(a.m[i].name == b.m[i].name && a.m[i].address == b.m[i].address &&
+			    a.m[i].roles == b.m[i].roles);
+		mstate_free(&a);
+		mstate_free(&b);
+		mstate_free(&known);
+	}
+	cJSON_Delete(j);
+	mstate_free(&st);
+}
+
+/*
+ * A merge where one member's two records disagree on its address (a
+ * hostile or broken sender): the result is still in member order.
+ */
+static void
+merge_order(void)
+{
+	struct mstate a, b, out;
+	struct member m;
+	int i;
+
+	mstate_init(&a);
+	mstate_init(&b);
+	mstate_init(&out);
+	for (i = 0; i < 20; i++) {
+		m = mk(100 + (uint64_t)i, "a", 7000 + i, MS_UP, i + 1, "");
+		if (i % 2 == 0)
+			mstate_add(&a, &m);
+		if (i % 3 == 0 && i != 3)
+			mstate_add(&b, &m);
+	}
+	/* uid 103: Up in a's table, Down elsewhere in b's; Down wins, at its own address */
+	m = mk(103, "a", 7003, MS_UP, 4, "");
+	mstate_add(&a, &m);
+	m = mk(103, "a", 7100, MS_DOWN, 4, "");
+	mstate_add(&b, &m);
+	vclock_inc(&a.vc, 100);
+	vclock_inc(&b.vc, 103);
+	mstate_merge(&out, &a, &b);
+	CHECK_INT(out.n, 13);		/* 0-19 even, odd multiples of 3 */
+	for (i = 1; i < out.n; i++)
+		CHECK(member_compare(&out.m[i - 1], &out.m[i]) < 0);
+	CHECK_INT(out.m[out.n - 1].uid, 103);
+	mstate_free(&a);
+	mstate_free(&b);
+	mstate_free(&out);
+}
+
+/* mstate_exit_digest: leaves, downs and removals change it; joins, moves Up and order do not */
+static void
+exit_digest(void)
+{
+	struct mstate a, b;
+	struct member m;
+	uint64_t d0, d;
+
+	three_up(&a);
+	d0 = mstate_exit_digest(&a);
+	CHECK(d0 == 0);
+	m = mk(4, "d", 12, MS_JOINING, UPNUM_NONE, "");
+	mstate_add(&a, &m);
+	CHECK(mstate_exit_digest(&a) == d0);		/* a join */
+	a.m[3].status = MS_UP;
+	CHECK(mstate_exit_digest(&a) == d0);		/* a move Up */
+	a.m[1].status = MS_LEAVING;
+	d = mstate_exit_digest(&a);
+	CHECK(d != d0);
+	a.m[1].status = MS_EXITING;
+	CHECK(mstate_exit_digest(&a) != d);		/* each step of a leave */
+	d = mstate_exit_digest(&a);
+	a.m[1].status = MS_DOWN;
+	CHECK(mstate_exit_digest(&a) != d);
+	d = mstate_exit_digest(&a);
+	mstate_remove(&a, 2, 1000);
+	CHECK(mstate_exit_digest(&a) != d);		/* the removal: Down gone, a tombstone */
+	CHECK(mstate_exit_digest(&a) != d0);
+	/* the same members and tombstones in another order: the same digest */
+	mstate_init(&b);
+	m = mk(4, "d", 12, MS_UP, UPNUM_NONE, "");
+	mstate_add(&b, &m);
+	m = mk(1, "a", 9, MS_UP, 1, "");
+	mstate_add(&b, &m);
+	m = mk(3, "c", 11, MS_UP, 3, "");
+	mstate_add(&b, &m);
+	m = mk(2, "b", 10, MS_UP, 2, "");
+	mstate_add(&b, &m);
+	mstate_remove(&b, 2, 5);
+	CHECK(mstate_exit_digest(&b) == mstate_exit_digest(&a));
+	mstate_remove(&a, 3, 1000);
+	mstate_remove(&b, 1, 1000);
+	CHECK(mstate_exit_digest(&b) != mstate_exit_digest(&a));	/* which uid counts */
+	mstate_free(&a);
+	mstate_free(&b);
+}
+
 int
 main(void)
 {
@@ -692,5 +870,8 @@ main(void)
 	RUN(events_many);
 	RUN(transitions);
 	RUN(roles);
+	RUN(exit_digest);
+	RUN(wire_known);
+	RUN(merge_order);
 	return unit_done();
 }

@@ -28,13 +28,15 @@ static int capture_any = -1;		/* the router copies all that node's messages */
 struct cap {
 	int dest;
 	cJSON *msg;
-	unsigned char bin[HBC_MAX];
+	unsigned char bin[CPT_MAX];
 	size_t blen;
 };
 #define CAP_MAX	4000
 static struct cap caps[CAP_MAX];
 static int ncaps;
 static int legacy = -1;	/* the router makes it a node of before compact heartbeats */
+static int legacy_cv = -1;	/* the router makes it a node of before compact digests (no "cv") */
+static int sent_digest_json, sent_digest_compact, digest_to_legacy;	/* idle rounds' digests */
 static int sent_compact, sent_json_hb;	/* heartbeats and answers the router saw */
 static const char *seed_list = "tcp://127.0.0.1:1000";
 
@@ -132,6 +134,13 @@ route(void)
 					capture(j, &copy[k]);
 				if (t != NULL && strcmp(t, MSG_EXITING) == 0 && now < drop_exiting_until)
 					j = -1;
+				if (copy[k].msg == NULL && copy[k].bin[0] == CPT_DIGEST) {
+					sent_digest_compact++;
+					if (j == legacy_cv)
+						digest_to_legacy++;
+				} else if (t != NULL && strcmp(t, MSG_STATUS) == 0 &&
+				    cJSON_GetObjectItemCaseSensitive(copy[k].msg, "vh") != NULL)
+					sent_digest_json++;
 				if (copy[k].msg == NULL)
 					sent_compact++;
 				else if (t != NULL && (strcmp(t, MSG_HEARTBEAT) == 0 ||
@@ -145,6 +154,12 @@ route(void)
 						cJSON_DeleteItemFromObjectCaseSensitive(copy[k].msg,
 						    "compact");
 				}
+				/* an old node of version 2 before compact digests: it never says nor reads "cv" */
+				if ((i == legacy_cv || j == legacy_cv) && copy[k].msg != NULL)
+					cJSON_DeleteItemFromObjectCaseSensitive(copy[k].msg, "cv");
+				if (j == legacy_cv && copy[k].msg == NULL &&
+				    copy[k].bin[0] != CPT_HB && copy[k].bin[0] != CPT_HB_RSP)
+					j = -1;
 				if (alive[i] && j >= 0 && alive[j] && !cut[i][j])
 					receive(&nodes[j], &copy[k]);
 				cJSON_Delete(copy[k].msg);
@@ -206,6 +221,51 @@ count_status(int i, enum mstatus s)
 	return c;
 }
 
+static uint64_t
+splitmix(uint64_t x)
+{
+	x += 0x9e3779b97f4a7c15ULL;
+	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+	return x ^ (x >> 31);
+}
+
+/*
+ * Whether node i watches exactly the monitored_by members after it on the
+ * ring (doc/PROTOCOL.md "Heartbeats": by splitmix64 of the uid), found
+ * here by sorting, the way the ring is defined; all reachable.
+ */
+static int
+ring_ok(int i)
+{
+	const struct node *nd = &nodes[i];
+	uint64_t h[N + 1], u[N + 1], t;
+	int k, j, c = 0, self = -1;
+
+	for (k = 0; k < nd->st.n; k++) {
+		h[c] = splitmix(nd->st.m[k].uid);
+		u[c++] = nd->st.m[k].uid;
+	}
+	for (k = 1; k < c; k++)
+		for (j = k; j > 0 && h[j - 1] > h[j]; j--) {
+			t = h[j], h[j] = h[j - 1], h[j - 1] = t;
+			t = u[j], u[j] = u[j - 1], u[j - 1] = t;
+		}
+	for (k = 0; k < c; k++)
+		if (u[k] == nd->self.uid)
+			self = k;
+	if (self < 0 || nd->nmon != (c - 1 < nd->cfg->monitored_by ? c - 1 : nd->cfg->monitored_by))
+		return 0;
+	for (k = 1; k <= nd->nmon; k++) {
+		for (j = 0; j < nd->nmon; j++)
+			if (nd->mon[j].uid == u[(self + k) % c])
+				break;
+		if (j == nd->nmon)
+			return 0;
+	}
+	return 1;
+}
+
 static int
 all_up(int n)
 {
@@ -213,7 +273,7 @@ all_up(int n)
 
 	for (i = 0; i < N; i++)
 		if (alive[i] && (count_status(i, MS_UP) != n || nodes[i].st.n != n ||
-		    !node_convergence(&nodes[i])))
+		    !node_convergence(&nodes[i]) || !ring_ok(i)))
 			return 0;
 	return 1;
 }
@@ -296,10 +356,24 @@ gone_everywhere(int unused)
 	return 1;
 }
 
+static int
+down_everywhere(int unused)
+{
+	int i, k;
+
+	(void)unused;
+	for (i = 0; i < N; i++)
+		if (alive[i] && ((k = mstate_find(&nodes[i].st, nodes[victim].self.uid)) < 0 ||
+		    nodes[i].st.m[k].status != MS_DOWN))
+			return 0;
+	return 1;
+}
+
 static void
 crash_detect_down(void)
 {
-	int t;
+	int t, i;
+	int64_t unpaid = 0;
 	char err[256];
 
 	victim = 4;
@@ -311,7 +385,23 @@ crash_detect_down(void)
 	CHECK(!node_convergence(&nodes[0]));
 	CHECK(node_cmd_down(&nodes[2], "nosuch", now, err, sizeof(err)) < 0);
 	CHECK_STR(err, "unknown node 'nosuch'");
+	/*
+	 * Every node's push budget spent (as a burst of unreachability
+	 * versions can leave it at a few thousand members): the Down still
+	 * goes out at once, in pushes, not in the gossip rounds (33 ms here).
+	 */
+	for (i = 0; i < N; i++) {
+		nodes[i].push_credit = -1e9;
+		nodes[i].push_credit_at = now;
+		unpaid += nodes[i].pushes_unpaid;
+	}
 	CHECK(node_cmd_down(&nodes[2], "n4", now, err, sizeof(err)) == 0);
+	CHECK(until(down_everywhere, 0, 15) >= 0);
+	for (i = 0; i < N; i++)
+		unpaid -= nodes[i].pushes_unpaid;
+	CHECK(unpaid < 0);
+	for (i = 0; i < N; i++)
+		nodes[i].push_credit_at = -1;	/* full again: the other tests' pace */
 	CHECK(until(gone_everywhere, 0, 2000) >= 0);
 	CHECK(until(all_up, N - 1, 2000) >= 0);
 }
@@ -811,7 +901,7 @@ compact_heartbeats(void)
 	node_receive_compact(n, p, compact_msg(p, HBC_HEARTBEAT, 0, u0, next, sizeof(next)), now);
 	CHECK_INT(n->dropped.malformed, before.malformed + 6);
 	/* a kind of a later layout */
-	node_receive_compact(n, p, compact_msg(p, 0xa3, u1, u0, next, sizeof(next)), now);
+	node_receive_compact(n, p, compact_msg(p, 0xa7, u1, u0, next, sizeof(next)), now);
 	CHECK_INT(n->dropped.unknown, before.unknown + 1);
 	/* an answer to a heartbeat n0 never sent */
 	node_receive_compact(n, p, compact_msg(p, HBC_HEARTBEAT_RSP, u1, u0, big, sizeof(big)),
@@ -869,6 +959,125 @@ compact_mixed(void)
 	CHECK(sent_json_hb >= 2 * 2 * 9);	/* n2 watches 2 and is watched by 2: all JSON */
 	CHECK(all_up(N));
 	legacy = -1;
+}
+
+/* n's outbox taken: how many messages, and how many full statuses to address among them. */
+static int
+take_statuses(struct node *n, const char *address, int *status)
+{
+	struct outmsg *o;
+	int count, k;
+
+	*status = 0;
+	o = node_outbox(n, &count);
+	for (k = 0; k < count; k++) {
+		if (o[k].msg != NULL && strcmp(json_str(o[k].msg, "t"), MSG_STATUS) == 0 &&
+		    cJSON_GetObjectItemCaseSensitive(o[k].msg, "version") != NULL &&
+		    strcmp(o[k].address, address) == 0)
+			++*status;
+		cJSON_Delete(o[k].msg);
+	}
+	return count;
+}
+
+/* A compact digest to n from uid: counter c, the two digests. */
+static void
+digest_to(struct node *n, uint64_t from, uint64_t to, uint64_t c, uint64_t vh, uint64_t sh)
+{
+	struct compact d = { .kind = CPT_DIGEST, .from = from, .to = to, .seq = c, .vh = vh,
+	    .sh = sh };
+	unsigned char p[CPT_MAX];
+
+	node_receive_compact(n, p, compact_encode(p, &d), now);
+}
+
+/*
+ * Compact digests (doc/PROTOCOL.md, "Compact digests"): once the members
+ * heard each other's "cv", every idle round's digest is compact, and the
+ * short form is allowed for them (bind_to); a compact digest is checked as
+ * the JSON one is (to, counter, membership) and answered with a full status
+ * only when it differs.
+ */
+static void
+compact_digests(void)
+{
+	int all[N] = { 1, 1, 1, 1, 1 };
+	struct node *n = &nodes[0];
+	struct dropped before;
+	uint64_t u0, u1;
+	int st, i;
+	unsigned char p[CPT_MAX];
+	size_t len;
+	struct compact d = { .kind = CPT_DIGEST, .seq = 5, .vh = 1, .sh = 2 };
+
+	fresh_seeded(all);
+	CHECK(until(all_up, N, 5000) >= 0);
+	step(3000);
+	sent_digest_json = sent_digest_compact = 0;
+	step(2000);
+	CHECK(sent_digest_compact >= 5 * 10);	/* 100 ms rounds, some skipped for pushes */
+	CHECK_INT(sent_digest_json, 0);
+	for (i = 0; i < N; i++) {
+		CHECK_INT(nodes[i].compact_peers.n, N - 1);
+		CHECK(nodes[i].compact.digests_received > 0);
+	}
+	CHECK(all_up(N));
+
+	u0 = n->self.uid;
+	u1 = nodes[1].self.uid;
+	(void)take_statuses(n, "", &st);
+	before = n->dropped;
+	/* differs: our full status goes back; the same counter again is a replay */
+	digest_to(n, u1, u0, 1ULL << 40, 1, 2);
+	CHECK_INT(take_statuses(n, nodes[1].self.address, &st), 1);
+	CHECK_INT(st, 1);
+	digest_to(n, u1, u0, 1ULL << 40, 1, 2);
+	CHECK_INT(n->dropped.replayed, before.replayed + 1);
+	/* the same as ours: nothing to say */
+	digest_to(n, u1, u0, (1ULL << 40) + 1, n->vhash, n->shash);
+	CHECK_INT(take_statuses(n, "", &st), 0);
+	/* for an earlier incarnation, from a stranger, our own */
+	digest_to(n, u1, u0 + 1, (1ULL << 40) + 2, 1, 2);
+	CHECK_INT(n->dropped.stale, before.stale + 1);
+	digest_to(n, 777, u0, 1, 1, 2);
+	CHECK_INT(n->dropped.not_member, before.not_member + 1);
+	digest_to(n, u0, u0, (1ULL << 40) + 3, 1, 2);
+	CHECK_INT(n->dropped.replayed, before.replayed + 2);
+	/* malformed: cut short, a trailing byte, counter 0 */
+	d.from = u1;
+	d.to = u0;
+	len = compact_encode(p, &d);
+	node_receive_compact(n, p, len - 1, now);
+	p[len] = 0x01;
+	node_receive_compact(n, p, len + 1, now);
+	d.seq = 0;
+	node_receive_compact(n, p, compact_encode(p, &d), now);
+	CHECK_INT(n->dropped.malformed, before.malformed + 3);
+	CHECK_INT(take_statuses(n, "", &st), 0);
+
+	/*
+	 * A rolling upgrade: n2 runs a version 2 of before compact digests (no
+	 * "cv", compact payloads other than heartbeats would be unknown to it):
+	 * it never gets one, its rounds are JSON, and nobody is unreachable.
+	 */
+	fresh_seeded(all);
+	legacy_cv = 2;
+	digest_to_legacy = 0;
+	CHECK(until(all_up, N, 5000) >= 0);
+	step(2000);
+	sent_digest_json = sent_digest_compact = 0;
+	for (i = 0; i < 20; i++) {
+		step(100);
+		CHECK(all_up(N));
+	}
+	CHECK(sent_digest_compact > 0);
+	CHECK(sent_digest_json > 0);
+	CHECK_INT(digest_to_legacy, 0);
+	CHECK_INT(nodes[2].compact_peers.n, 0);
+	for (i = 0; i < N; i++)
+		if (i != 2)
+			CHECK(!u64set_has(&nodes[i].compact_peers, nodes[2].self.uid));
+	legacy_cv = -1;
 }
 
 /* Restarts node i as a new incarnation that keeps its memory (the state-dir). */
@@ -1004,6 +1213,7 @@ main(void)
 	RUN(replayed_messages);
 	RUN(compact_heartbeats);
 	RUN(compact_mixed);
+	RUN(compact_digests);
 	RUN(downed_stay_remembered);
 	for (i = 0; i < N; i++)
 		node_free(&nodes[i]);

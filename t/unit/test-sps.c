@@ -5,7 +5,9 @@
  * follows the queue; a large reply written in pieces; an oversized message
  * and a peer of the wrong protocol closed and counted; a reply to a peer gone
  * dropped; a stale socket file taken over, a live one refused; a REQ that
- * connects once its server appears and again after it restarts.
+ * connects once its server appears and again after it restarts, counting
+ * each connection it lost (sock_resets: a caller resends what was out); a
+ * REQ that prefers another path while it has a listener (sock_req_prefer).
  */
 #include <errno.h>
 #include <poll.h>
@@ -304,6 +306,7 @@ late_server(void)
 				usleep(20000);
 		}
 		CHECK(sent);
+		CHECK_INT((long)sock_resets(req), i);	/* one lost connection per restart */
 		answer_one(rep, 1, "b", 2000);
 		hdrlen = sizeof(hdr);
 		n = recv_within(req, &buf, hdr, &hdrlen, 2000);
@@ -320,8 +323,73 @@ late_server(void)
 			if (sock_recv_raw(req, &buf, hdr, &hdrlen) >= 0)
 				nn_freemsg(buf);
 		}
+		CHECK_INT((long)sock_resets(req), i + 1);
 	}
 	sock_close(req);
+}
+
+/*
+ * A REQ with a preferred path (the worker: the master's own socket before
+ * the proxy) connects there while something listens, to its own address
+ * when not (no file, or a stale one), and there again once its server is back.
+ */
+static void
+prefer(void)
+{
+	char ppath[160], paddr[180];
+	unsigned char id[4] = { 0x80, 0, 0, 9 }, hdr[SOCK_HDR_MAX];
+	size_t hdrlen;
+	int req, rep, alt, round;
+	void *buf;
+	ssize_t n;
+
+	snprintf(ppath, sizeof(ppath), "%s/p", dir);
+	snprintf(paddr, sizeof(paddr), "ipc://%s", ppath);
+	unlink(path);
+	unlink(ppath);
+	rep = sock_bind_raw(NN_REP, addr, 1000);
+	alt = sock_bind_raw(NN_REP, paddr, 1000);
+	req = sock_connect_raw(NN_REQ, addr, 1000, 100);
+	CHECK(rep >= 0 && alt >= 0 && req >= 0);
+	CHECK_INT(sock_req_prefer(req, paddr), 0);
+	/* 0: the preferred one; 1: it closed (a stale file stays): the REQ's own; 2: back */
+	for (round = 0; round < 3; round++) {
+		int want = round == 1 ? rep : alt, other = round == 1 ? alt : rep;
+
+		CHECK_INT(sock_send_raw(req, id, 4, "q", 1), 0);
+		answer_one(want, 1, "r", 2000);
+		hdrlen = sizeof(hdr);
+		CHECK_INT(sock_recv_raw(other, &buf, hdr, &hdrlen), -1);
+		hdrlen = sizeof(hdr);
+		n = recv_within(req, &buf, hdr, &hdrlen, 2000);
+		CHECK_INT(n, 1);
+		if (n >= 0)
+			nn_freemsg(buf);
+		if (round == 0) {
+			sock_close(alt);	/* the file stays: connects to it are refused */
+			while (ready(sock_rcvfd(req), 200)) {
+				hdrlen = sizeof(hdr);
+				if (sock_recv_raw(req, &buf, hdr, &hdrlen) >= 0)
+					nn_freemsg(buf);
+			}
+			CHECK_INT((long)sock_resets(req), 1);
+		} else if (round == 1) {
+			alt = sock_bind_raw(NN_REP, paddr, 1000);	/* takes the stale file over */
+			CHECK(alt >= 0);
+			sock_close(rep);	/* the REQ's connection goes: it reconnects, preferred first */
+			while (ready(sock_rcvfd(req), 200)) {
+				hdrlen = sizeof(hdr);
+				if (sock_recv_raw(req, &buf, hdr, &hdrlen) >= 0)
+					nn_freemsg(buf);
+			}
+			CHECK_INT((long)sock_resets(req), 2);
+			rep = sock_bind_raw(NN_REP, addr, 1000);
+		}
+	}
+	sock_close(req);
+	sock_close(rep);
+	sock_close(alt);
+	unlink(ppath);
 }
 
 /* Our REQ against nanomsg's raw REP (the daemons' control sockets, akc-httpd's backend). */
@@ -384,6 +452,8 @@ main(void)
 	RUN(takeover);
 	unlink(path);
 	RUN(late_server);
+	RUN(prefer);
+	unlink(path);
 	RUN(nanomsg_server);
 	unlink(path);
 	rmdir(dir);
