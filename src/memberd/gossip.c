@@ -1,5 +1,6 @@
 /* gossip.c: memberd's core: gossip, the eager push, merging states. */
 #include <stdlib.h>
+#include <string.h>
 
 #include "json.h"
 #include "log.h"
@@ -13,22 +14,135 @@
 #define PUSH_BUDGET	4000	/* member records per second the eager push may send */
 #endif
 
-/* Our state to a member; wire: our state already encoded (a copy is sent), or NULL. */
+/*
+ * "cvs" (doc/PROTOCOL.md, "Compact digests"): who of our member table reads
+ * the compact forms, as far as we know, for a full state we send. A pair
+ * that learned it only from each other learned it at its first direct
+ * contact, which at N members takes about N/2 idle rounds; a full state
+ * spreads what each node heard, and the join storm exchanges many. A
+ * bitmap over the table in the wire form's order (mstate_to_wire lists
+ * st.m as it is), hex digits of four members each like "seen": bit j of
+ * digit k is member 4k+j; we are set ourselves. Built once per encoding.
+ */
+char *
+cvs_encode(const struct node *n)
+{
+	static const char hex[] = "0123456789abcdef";
+	char *s = xmalloc((size_t)(n->st.n + 3) / 4 + 1);
+	int k, j;
+
+	for (k = 0; k * 4 < n->st.n; k++) {
+		int d = 0;
+
+		for (j = 0; j < 4 && k * 4 + j < n->st.n; j++) {
+			uint64_t uid = n->st.m[k * 4 + j].uid;
+
+			if (uid == n->self.uid || compact_peer(n, uid))
+				d |= 1 << j;
+		}
+		s[k] = hex[d];
+	}
+	s[k] = '\0';
+	return s;
+}
+
+static int
+cvs_hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+static int
+cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * Reads the "cvs" of a full state whose table is uids (the sender's, in
+ * wire order), after the state was accepted: the uids whose bit is set,
+ * and that are members of our state now, read the compact forms. Absent:
+ * nothing. Malformed (not a string, another length than the table's, not
+ * lowercase hex, a bit past the table): the field is ignored and counted
+ * as malformed; the state itself was valid and stays taken, the field
+ * only saves bytes. Work: one pass over the table, one over our members.
+ */
+void
+cvs_learn(struct node *n, const cJSON *msg, const uint64_t *uids, int nuids)
+{
+	const cJSON *o = cJSON_GetObjectItemCaseSensitive(msg, "cvs");
+	const char *s;
+	uint64_t *cand;
+	int k, j, nc = 0, i;
+
+	if (o == NULL)
+		return;
+	if (!cJSON_IsString(o) || strlen(s = o->valuestring) != (size_t)(nuids + 3) / 4) {
+		n->dropped.malformed++;
+		return;
+	}
+	for (k = 0; k * 4 < nuids; k++) {
+		int d = cvs_hexval(s[k]);
+
+		if (d < 0 || (k * 4 + 4 > nuids && (d >> (nuids - k * 4)) != 0)) {
+			n->dropped.malformed++;
+			return;
+		}
+	}
+	cand = xreallocarray(NULL, (size_t)nuids + 1, sizeof(*cand));
+	for (k = 0; k * 4 < nuids; k++) {
+		int d = cvs_hexval(s[k]);
+
+		for (j = 0; j < 4; j++) {
+			uint64_t uid;
+
+			if (!(d & (1 << j)))
+				continue;
+			uid = uids[k * 4 + j];
+			if (uid != n->self.uid && !compact_peer(n, uid))
+				cand[nc++] = uid;
+		}
+	}
+	if (nc > 0) {
+		qsort(cand, (size_t)nc, sizeof(*cand), cmp_u64);
+		for (i = 0; i < n->st.n; i++) {
+			uint64_t uid = n->st.m[i].uid;
+
+			if (bsearch(&uid, cand, (size_t)nc, sizeof(*cand), cmp_u64) != NULL &&
+			    !compact_peer(n, uid)) {
+				compact_peer_note(n, uid);
+				n->compact.learned_by_gossip++;
+			}
+		}
+	}
+	free(cand);
+}
+
+/* Our state to a member; wire, cvs: our state and "cvs" already encoded (copies are sent), or NULL. */
 static void
-send_state(struct node *n, const struct member *to, const cJSON *wire)
+send_state(struct node *n, const struct member *to, const cJSON *wire, const char *cvs)
 {
 	cJSON *m = envelope(n, MSG_GOSSIP, to->uid);
+	char *own = NULL;
 
 	cJSON_AddItemToObject(m, "state",
 	    wire ? cJSON_Duplicate(wire, 1) : mstate_to_wire(&n->st));
 	cJSON_AddNumberToObject(m, "cv", CPT_VERSION);	/* we read the compact forms */
+	cJSON_AddStringToObject(m, "cvs", cvs ? cvs : (own = cvs_encode(n)));
+	free(own);
 	send_to(n, to->address, m);
 }
 
 void
 send_gossip(struct node *n, const struct member *to)
 {
-	send_state(n, to, NULL);
+	send_state(n, to, NULL, NULL);
 }
 
 static void
@@ -293,10 +407,12 @@ push_tick(struct node *n, msec_t now)
 	n->pushed_exit = n->exit_digest;
 	if (k > 0) {
 		cJSON *wire = mstate_to_wire(&n->st);	/* encoded once for the k */
+		char *cvs = cvs_encode(n);
 
 		for (i = 0; i < k; i++)
-			send_state(n, &n->st.m[t[i]], wire);
+			send_state(n, &n->st.m[t[i]], wire, cvs);
 		cJSON_Delete(wire);
+		free(cvs);
 	}
 	li = mstate_leader_for(&n->st, NULL, n->self.uid);
 	if (li >= 0 && valid_target(n, &n->st.m[li])) {
@@ -410,6 +526,7 @@ on_gossip(struct node *n, const cJSON *msg, struct from *f, msec_t now)
 		check_self(n, now);
 		break;
 	}
+	cvs_learn(n, msg, head.uid, head.n);	/* the bitmap is over the sender's table */
 out:
 	wire_head_free(&head);
 	mstate_free(&remote);

@@ -462,6 +462,8 @@ node_compact_json(const struct node *n)
 	cJSON_AddNumberToObject(o, "short_received", (double)n->compact.short_received);
 	cJSON_AddNumberToObject(o, "binds_sent", (double)n->compact.binds_sent);
 	cJSON_AddNumberToObject(o, "binds_received", (double)n->compact.binds_received);
+	cJSON_AddNumberToObject(o, "learned", (double)n->compact.learned);
+	cJSON_AddNumberToObject(o, "learned_by_gossip", (double)n->compact.learned_by_gossip);
 	return o;
 }
 

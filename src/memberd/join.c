@@ -1,5 +1,6 @@
 /* join.c: memberd's core: joining, forming, join nonces, the minority probe. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "json.h"
@@ -7,6 +8,7 @@
 #include "node.h"
 #include "node-int.h"
 #include "proto.h"
+#include "xmalloc.h"
 
 static void
 join_self(struct node *n, msec_t now)
@@ -287,6 +289,7 @@ on_join(struct node *n, const cJSON *msg, const struct from *f, msec_t now)
 	struct member m;
 	int i, j;
 	cJSON *w;
+	char *cvs;
 
 	if (member_from_json(cJSON_GetObjectItemCaseSensitive(msg, "member"), &m) < 0 ||
 	    m.uid != f->uid || strcmp(m.address, f->address) != 0 || strcmp(m.name, f->name) != 0) {
@@ -330,6 +333,8 @@ on_join(struct node *n, const cJSON *msg, const struct from *f, msec_t now)
 	}
 	w = envelope(n, MSG_WELCOME, m.uid);
 	cJSON_AddItemToObject(w, "state", mstate_to_wire(&n->st));
+	cJSON_AddStringToObject(w, "cvs", (cvs = cvs_encode(n)));	/* gossip.c */
+	free(cvs);
 	send_to(n, m.address, w);
 out:
 	member_clear(&m);	/* mstate_add took its own references */
@@ -339,6 +344,8 @@ void
 on_welcome(struct node *n, const cJSON *msg, const struct from *f, msec_t now)
 {
 	struct mstate st;
+	uint64_t *uids;
+	int i;
 
 	if (n->phase != PHASE_JOINING)
 		return;
@@ -367,6 +374,12 @@ on_welcome(struct node *n, const cJSON *msg, const struct from *f, msec_t now)
 	n->phase = PHASE_MEMBER;
 	n->join_next = -1;
 	n->join_only[0] = '\0';
+	/* who reads the compact forms, as the member that let us in knows (gossip.c) */
+	uids = xreallocarray(NULL, (size_t)n->st.n + 1, sizeof(*uids));
+	for (i = 0; i < n->st.n; i++)
+		uids[i] = n->st.m[i].uid;
+	cvs_learn(n, msg, uids, n->st.n);
+	free(uids);
 	log_info("joined the cluster through %s (%s)", f->name, f->address);
 	changed(n, now);
 	n->next_hb = now;

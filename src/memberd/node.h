@@ -93,6 +93,7 @@ struct compact_stats {
 	uint64_t short_sent, short_received;		/* short forms, on bound connections (shell) */
 	uint64_t binds_sent, binds_received;		/* connections opened by a bind frame (shell) */
 	uint64_t learned;				/* uids added to compact_peers */
+	uint64_t learned_by_gossip;			/* of those, from a full state's "cvs" */
 };
 
 struct dropped {

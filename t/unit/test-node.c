@@ -154,9 +154,11 @@ route(void)
 						cJSON_DeleteItemFromObjectCaseSensitive(copy[k].msg,
 						    "compact");
 				}
-				/* an old node of version 2 before compact digests: it never says nor reads "cv" */
-				if ((i == legacy_cv || j == legacy_cv) && copy[k].msg != NULL)
+				/* an old node of version 2 before compact digests: it never says nor reads "cv", "cvs" */
+				if ((i == legacy_cv || j == legacy_cv) && copy[k].msg != NULL) {
 					cJSON_DeleteItemFromObjectCaseSensitive(copy[k].msg, "cv");
+					cJSON_DeleteItemFromObjectCaseSensitive(copy[k].msg, "cvs");
+				}
 				if (j == legacy_cv && copy[k].msg == NULL &&
 				    copy[k].bin[0] != CPT_HB && copy[k].bin[0] != CPT_HB_RSP)
 					j = -1;
