@@ -11,6 +11,7 @@
 #include "json.h"
 #include "log.h"
 #include "node.h"
+#include "node-int.h"	/* send_gossip: a full state on demand */
 #include "proto.h"
 #include "unit.h"
 
@@ -36,6 +37,7 @@ static struct cap caps[CAP_MAX];
 static int ncaps;
 static int legacy = -1;	/* the router makes it a node of before compact heartbeats */
 static int legacy_cv = -1;	/* the router makes it a node of before compact digests (no "cv") */
+static int mute_from = -1, mute_to = -1;	/* the router keeps from's "cv" and compact digests from to */
 static int sent_digest_json, sent_digest_compact, digest_to_legacy;	/* idle rounds' digests */
 static int sent_compact, sent_json_hb;	/* heartbeats and answers the router saw */
 static const char *seed_list = "tcp://127.0.0.1:1000";
@@ -158,6 +160,13 @@ route(void)
 				if ((i == legacy_cv || j == legacy_cv) && copy[k].msg != NULL) {
 					cJSON_DeleteItemFromObjectCaseSensitive(copy[k].msg, "cv");
 					cJSON_DeleteItemFromObjectCaseSensitive(copy[k].msg, "cvs");
+				}
+				/* to never hears from from directly that it reads the compact forms */
+				if (i == mute_from && j == mute_to) {
+					if (copy[k].msg != NULL)
+						cJSON_DeleteItemFromObjectCaseSensitive(copy[k].msg, "cv");
+					else if (copy[k].bin[0] == CPT_DIGEST || copy[k].bin[0] == CPT_BIND)
+						j = -1;
 				}
 				if (j == legacy_cv && copy[k].msg == NULL &&
 				    copy[k].bin[0] != CPT_HB && copy[k].bin[0] != CPT_HB_RSP)
@@ -1082,6 +1091,103 @@ compact_digests(void)
 	legacy_cv = -1;
 }
 
+/* Node 0's full state for node 1 ("cvs" as given: NULL as sent, "-": none), handed to it. */
+static void
+gossip_0_to_1(const char *cvs)
+{
+	struct node *a = &nodes[0];
+	struct outmsg *o;
+	int count, k;
+
+	route();
+	send_gossip(a, &a->st.m[mstate_find(&a->st, nodes[1].self.uid)]);
+	o = node_outbox(a, &count);
+	CHECK_INT(count, 1);
+	for (k = 0; k < count; k++) {
+		CHECK(cJSON_IsString(cJSON_GetObjectItemCaseSensitive(o[k].msg, "cvs")));
+		if (cvs != NULL) {
+			cJSON_DeleteItemFromObjectCaseSensitive(o[k].msg, "cvs");
+			if (strcmp(cvs, "-") == 0)
+				;
+			else if (strcmp(cvs, "#") == 0)
+				cJSON_AddNumberToObject(o[k].msg, "cvs", 15);
+			else
+				cJSON_AddStringToObject(o[k].msg, "cvs", cvs);
+		}
+		receive(&nodes[1], &o[k]);
+		cJSON_Delete(o[k].msg);
+	}
+}
+
+/*
+ * "cvs" (doc/PROTOCOL.md, "Compact digests"): a full state says who of its
+ * table reads the compact forms, so node 1, which never hears node 2 say
+ * so (the router keeps 2's "cv" and compact digests from it), still sends
+ * node 2 compact digests; a malformed "cvs" is counted and changes nothing.
+ */
+static void
+cvs_spread(void)
+{
+	int all[N] = { 1, 1, 1, 1, 1 };
+	struct node *b = &nodes[1];
+	uint64_t c, learned;
+	struct dropped before;
+	int i, compact_to_c = 0, json_to_c = 0;
+	const char *bad[] = { "", "fff", "f", "fg", "fF", "f2", "ff", "#" };
+
+	mute_from = 2;
+	mute_to = 1;
+	fresh_seeded(all);
+	CHECK(until(all_up, N, 5000) >= 0);
+	step(1000);
+	c = nodes[2].self.uid;
+	CHECK(u64set_has(&b->compact_peers, c));
+	CHECK(b->compact.learned_by_gossip >= 1);
+	for (i = 0; i < N; i++)
+		CHECK_INT(nodes[i].compact_peers.n, N - 1);
+
+	/* forgotten again; node 0's full state alone teaches it */
+	u64set_del(&b->compact_peers, c);
+	learned = b->compact.learned_by_gossip;
+	gossip_0_to_1("-");		/* an older node's gossip: nothing learned */
+	CHECK(!u64set_has(&b->compact_peers, c));
+	gossip_0_to_1(NULL);
+	CHECK(u64set_has(&b->compact_peers, c));
+	CHECK_INT(b->compact.learned_by_gossip, learned + 1);
+	/* malformed: wrong lengths, not hex, upper case, bits past the table, no string */
+	for (i = 0; i < (int)(sizeof(bad) / sizeof(bad[0])); i++) {
+		u64set_del(&b->compact_peers, c);
+		before = b->dropped;
+		gossip_0_to_1(bad[i]);
+		CHECK_INT(b->dropped.malformed, before.malformed + 1);
+		CHECK(!u64set_has(&b->compact_peers, c));
+		CHECK(b->phase == PHASE_MEMBER);
+	}
+	CHECK_INT(b->compact.learned_by_gossip, learned + 1);
+	gossip_0_to_1("f1");	/* all five set (node 1 itself is skipped) */
+	CHECK(u64set_has(&b->compact_peers, c));
+	route();
+
+	/* node 1's idle rounds to node 2 are compact digests */
+	capture_any = 1;
+	step(3000);
+	capture_any = -1;
+	for (i = 0; i < ncaps; i++)
+		if (caps[i].dest == 2) {
+			if (caps[i].msg == NULL && caps[i].bin[0] == CPT_DIGEST)
+				compact_to_c++;
+			else if (caps[i].msg != NULL && strcmp(json_str(caps[i].msg, "t"), MSG_STATUS) == 0 &&
+			    cJSON_GetObjectItemCaseSensitive(caps[i].msg, "vh") != NULL)
+				json_to_c++;
+		}
+	free_caps();
+	CHECK(compact_to_c > 0);
+	CHECK_INT(json_to_c, 0);
+	CHECK(!u64set_has(&b->compact_peers, b->self.uid));
+	CHECK(all_up(N));
+	mute_from = mute_to = -1;
+}
+
 /* Restarts node i as a new incarnation that keeps its memory (the state-dir). */
 static void
 restart_with_memory(int i, uint64_t uid)
@@ -1216,6 +1322,7 @@ main(void)
 	RUN(compact_heartbeats);
 	RUN(compact_mixed);
 	RUN(compact_digests);
+	RUN(cvs_spread);
 	RUN(downed_stay_remembered);
 	for (i = 0; i < N; i++)
 		node_free(&nodes[i]);
