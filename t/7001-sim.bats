@@ -85,6 +85,21 @@ stable() { jq -cS 'del(.wall_s, .mem_per_node_kib)'; }
 	assert_success
 }
 
+@test "who reads the compact forms spreads by gossip: idle bytes do not grow from 20 to 100 nodes" {
+	# a full state's "cvs" (doc/PROTOCOL.md, "Compact digests"): without it a
+	# pair learned at its first direct contact, and 100 nodes idled at 1.26x
+	# the bytes of 20 (126.7 and 100.3 a node-second for seed 1)
+	local a b
+	run akc-sim -n 20 --seed 1 --scenario idle --settle 20s --duration 1s --json
+	assert_success
+	a=$(jq .idle_bytes_per_node_s <<<"$output")
+	run akc-sim -n 100 --seed 1 --scenario idle --settle 20s --duration 1s --json
+	assert_success
+	b=$(jq .idle_bytes_per_node_s <<<"$output")
+	echo "idle bytes a node-second: 20 nodes $a, 100 nodes $b"
+	jq -en "$b <= 1.1 * $a" >/dev/null
+}
+
 @test "the time series and the plot script" {
 	run akc-sim -n 10 --scenario idle --settle 12s --csv "$AKC_DIR/s.csv" --plot "$AKC_DIR/plot" --json
 	assert_success
