@@ -289,7 +289,6 @@ on_join(struct node *n, const cJSON *msg, const struct from *f, msec_t now)
 	struct member m;
 	int i, j;
 	cJSON *w;
-	char *cvs;
 
 	if (member_from_json(cJSON_GetObjectItemCaseSensitive(msg, "member"), &m) < 0 ||
 	    m.uid != f->uid || strcmp(m.address, f->address) != 0 || strcmp(m.name, f->name) != 0) {
@@ -333,8 +332,7 @@ on_join(struct node *n, const cJSON *msg, const struct from *f, msec_t now)
 	}
 	w = envelope(n, MSG_WELCOME, m.uid);
 	cJSON_AddItemToObject(w, "state", mstate_to_wire(&n->st));
-	cJSON_AddStringToObject(w, "cvs", (cvs = cvs_encode(n)));	/* gossip.c */
-	free(cvs);
+	cJSON_AddStringToObject(w, "cvs", cvs_get(n));	/* gossip.c */
 	send_to(n, m.address, w);
 out:
 	member_clear(&m);	/* mstate_add took its own references */

@@ -49,7 +49,7 @@ void send_compact_digest(struct node *n, const struct member *to, uint64_t vh, u
 
 /* gossip.c */
 void send_gossip(struct node *n, const struct member *to);
-char *cvs_encode(const struct node *n);
+const char *cvs_get(struct node *n);
 void cvs_learn(struct node *n, const cJSON *msg, const uint64_t *uids, int nuids);
 int pick_targets(struct node *n, int *out, int k, int unseen_only);
 void gossip_tick(struct node *n, msec_t now);

@@ -265,6 +265,8 @@ node_free(struct node *n)
 	node_memory_clear(n);
 	free(n->memo);
 	free(n->resets);
+	free(n->cvs);
+	n->cvs = NULL;
 	free(n->seen_n);
 	cJSON_Delete(n->keyq.results);
 	for (i = 0; i < n->nkeys_in; i++)

@@ -206,6 +206,11 @@ struct node {
 	uint64_t digest_seq, vhash, shash;	/* digests of st.vc and st.seen at digest_seq */
 	struct u64set compact_peers;	/* uids that announced CPT_VERSION: compact digests, short forms */
 	struct compact_stats compact;
+	char *cvs;		/* our "cvs" (gossip.c) for st and compact_peers as they were at: */
+	uint64_t cvs_seq, cvs_learned;	/* state_seq, compact.learned, */
+	uint64_t cvs_th;		/* the table's hash (uids in order), */
+	int cvs_peers, cvs_n;		/* compact_peers.n, st.n; */
+	int cvs_missing;		/* members (not us) not in compact_peers then */
 
 	/* heartbeats */
 	struct phi_conf phic;
