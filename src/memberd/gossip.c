@@ -22,11 +22,11 @@
  * spreads what each node heard, and the join storm exchanges many. A
  * bitmap over the table in the wire form's order (mstate_to_wire lists
  * st.m as it is), hex digits of four members each like "seen": bit j of
- * digit k is member 4k+j; we are set ourselves. Built once per state and
- * set of peers (n->cvs), with how many members we do not know it of: the
- * lookups cost akc-sim 17% more CPU at 1,000 nodes when made per message.
- */
-/*
+ * digit k is member 4k+j; we are set ourselves. Built once per member
+ * table and set of peers (n->cvs), with how many members we do not know it
+ * of: the lookups cost akc-sim 17% more CPU at 1,000 nodes when made per
+ * message (bench/README.md, "Spread by gossip").
+ *
  * A hash of a table's uids in order: whether a state's table is ours. One
  * multiply a uid (FNV's eight made it 2% of akc-sim's CPU); a collision
  * would only misread who reads the compact forms.
