@@ -84,12 +84,8 @@ struct uidx {
 static size_t
 uidx_slot(const struct uidx *x, uint64_t uid)
 {
-	uint64_t h = uid;
-
-	/* splitmix64's finalizer: every bit of the uid reaches the low ones */
-	h = (h ^ (h >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	h = (h ^ (h >> 27)) * 0x94d049bb133111ebULL;
-	return (size_t)(h ^ (h >> 31)) & x->mask;
+	/* every bit of the uid reaches the low ones */
+	return (size_t)mix64(uid) & x->mask;
 }
 
 static void

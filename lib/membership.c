@@ -2093,8 +2093,12 @@ mstate_table_hash(const struct mstate *st)
 	return h;
 }
 
-/* splitmix64's finaliser: one record's share of an order-free digest */
-static uint64_t
+/*
+ * splitmix64's finaliser, a bijection of 64-bit words that spreads
+ * neighbours apart: one record's share of an order-free digest here, and
+ * the heartbeat ring's order of uids (heartbeat.c).
+ */
+uint64_t
 mix64(uint64_t x)
 {
 	x += 0x9e3779b97f4a7c15ULL;

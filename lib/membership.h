@@ -237,5 +237,7 @@ uint64_t mstate_table_hash(const struct mstate *);
  * first (doc/PROTOCOL.md "Eager push"); 0 when there is none of them.
  */
 uint64_t mstate_exit_digest(const struct mstate *);
+/* splitmix64's finaliser: a bijection that spreads neighbouring words apart. */
+uint64_t mix64(uint64_t);
 
 #endif

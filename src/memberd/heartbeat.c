@@ -11,15 +11,8 @@
 #include "proto.h"
 #include "xmalloc.h"
 
-static uint64_t
-ring_hash(uint64_t x)
-{
-	/* splitmix64 finaliser: neighbours in the ring are not neighbours in address */
-	x += 0x9e3779b97f4a7c15ULL;
-	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-	return x ^ (x >> 31);
-}
+/* a uid's place on the ring: neighbours in the ring are not neighbours in address */
+#define ring_hash(uid)	mix64(uid)
 
 /*
  * The k members nearest after us on the ring (the order of ring_hash,
