@@ -1146,10 +1146,14 @@ answer_stalled(struct master *m, struct reply *rp, msec_t now)
 	cJSON_Delete(rp->body);
 }
 
+/*
+ * Up to BATCH requests from socket s: the proxy's, or with direct the
+ * direct socket's (a local client's request, handled as one through the
+ * proxy, its header marked so that the answer goes back there).
+ */
 static void
-on_request(int fd, short ev, void *arg)
+recv_requests(struct master *m, int s, int direct)
 {
-	struct master *m = arg;
 	unsigned char hdr[SOCK_HDR_MAX];
 	size_t hdrlen;
 	void *buf;
@@ -1157,16 +1161,17 @@ on_request(int fd, short ev, void *arg)
 	int i;
 	msec_t now = clock_mono_ms();
 
-	(void)fd;
-	(void)ev;
-	(void)arg;
 	for (i = 0; i < BATCH; i++) {
 		hdrlen = sizeof(hdr);
-		if ((n = sock_recv_raw(m->s, &buf, hdr, &hdrlen)) < 0)
+		if ((n = sock_recv_raw(s, &buf, hdr, &hdrlen)) < 0)
 			break;
-		if (m->direct >= 0 && (hdr[0] & DIRECT_MARK)) {
-			nn_freemsg(buf);	/* its answer would go to the direct socket */
+		if ((hdr[0] & DIRECT_MARK) && (direct || m->direct >= 0)) {
+			nn_freemsg(buf);	/* its answer would go to the wrong socket */
 			continue;
+		}
+		if (direct) {
+			hdr[0] |= DIRECT_MARK;
+			m->direct_requests++;
 		}
 		if (m->r.recovering)
 			hold(m, hdr, hdrlen, buf, (size_t)n, now);
@@ -1176,36 +1181,25 @@ on_request(int fd, short ev, void *arg)
 	}
 }
 
+static void
+on_request(int fd, short ev, void *arg)
+{
+	struct master *m = arg;
+
+	(void)fd;
+	(void)ev;
+	recv_requests(m, m->s, 0);
+}
+
 /* A local client's request on the direct socket: as one through the proxy. */
 static void
 on_direct(int fd, short ev, void *arg)
 {
 	struct master *m = arg;
-	unsigned char hdr[SOCK_HDR_MAX];
-	size_t hdrlen;
-	void *buf;
-	ssize_t n;
-	int i;
-	msec_t now = clock_mono_ms();
 
 	(void)fd;
 	(void)ev;
-	for (i = 0; i < BATCH; i++) {
-		hdrlen = sizeof(hdr);
-		if ((n = sock_recv_raw(m->direct, &buf, hdr, &hdrlen)) < 0)
-			break;
-		if (hdr[0] & DIRECT_MARK) {
-			nn_freemsg(buf);
-			continue;
-		}
-		hdr[0] |= DIRECT_MARK;
-		m->direct_requests++;
-		if (m->r.recovering)
-			hold(m, hdr, hdrlen, buf, (size_t)n, now);
-		else
-			handle(m, hdr, hdrlen, buf, (size_t)n, now);
-		nn_freemsg(buf);
-	}
+	recv_requests(m, m->direct, 1);
 }
 
 /*
