@@ -193,9 +193,11 @@ full_reads() {
 	start_cluster 3
 	wait_until 20 all_up_everywhere 3 n1 n2 n3
 	local before after
-	# n2 follows n1: once its leaderd asked for the state if_leader, a
-	# change that leaves n2 a follower sends its leaderd no notice
-	wait_until 10 eval "status_json n2 | jq -e '.state_notices.held > 0'"
+	# n2 follows n1: once its leaderd asked for the state if_leader (a
+	# round answered "not leading"), a change that leaves n2 a follower
+	# sends its leaderd no notice. (Waiting for a held notice instead raced:
+	# the cluster may be quiet before leaderd's first round.)
+	wait_until 10 eval "leaderd_status n2 | jq -e '.rounds_not_leader > 0'"
 	before=$(status_json n2 | jq -c .state_notices)
 	akc-leave -c "$(conf_of n3)"
 	wait_until 20 everywhere is_absent n3 n1 n2
