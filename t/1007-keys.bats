@@ -10,21 +10,6 @@ teardown() {
 	akc_teardown
 }
 
-# capture_start FILE PORT...: tcpdump on loopback, traffic to or from the ports.
-capture_start() {
-	local file=$1 filter="" p; shift
-	for p in "$@"; do
-		filter="${filter:+$filter or }tcp port $p"
-	done
-	tcpdump -Z root --immediate-mode -i lo -U -s 0 -w "$file" "$filter" >"$AKC_DIR/tcpdump.log" 2>&1 3>&- &
-	TCPDUMP_PID=$!
-	wait_until 10 grep -q "listening on" "$AKC_DIR/tcpdump.log"
-}
-capture_stop() {
-	kill -INT "$TCPDUMP_PID"
-	wait "$TCPDUMP_PID" 2>/dev/null || true
-	TCPDUMP_PID=
-}
 port_of() { local a; a=$(addr_of "$1"); echo "${a##*:}"; }
 in_clear() { grep -a -c -E '"from":\{"node"|tcp://127\.0\.0\.1|"members"' "$1" || true; }
 keys_in_file() { grep -v '^#' "$1" | grep -c .; }

@@ -72,7 +72,7 @@ dropped_over() { [ "$(dropped "$1" "$2")" -gt "$3" ]; }
 	addr=$(link_addr n1)
 	wait_until 20 link_up_to n1 1
 	# a standby's traffic to the master's link port, captured from a fresh connection
-	capture_start "$port"
+	capture_start "$AKC_DIR/c.pcap" "$port"
 	kill "$(pid_of n2 singletond)"
 	wait_until 20 process_exited "$(pid_of n2 singletond)"
 	wait_until 20 link_down_all n1

@@ -99,7 +99,7 @@ pdropped_over() { [ "$(pdropped "$1" "$2")" -gt "$3" ]; }
 	port=$(plink n1 .port)
 	addr=$(plink_addr n1)
 	# n2's proxy traffic to n1's link port, captured from a fresh connection
-	capture_start "$port"
+	capture_start "$AKC_DIR/c.pcap" "$port"
 	kill "$(pid_of n2 singletond)"
 	wait_until 20 process_exited "$(pid_of n2 singletond)"
 	start_singleton n2 master

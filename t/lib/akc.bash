@@ -272,6 +272,23 @@ wait_until() {
 	done
 }
 
+# capture_start FILE PORT...: tcpdump on loopback, TCP to or from the ports, into FILE
+# until capture_stop (TCPDUMP_PID: a teardown kills it if a test fails first).
+capture_start() {
+	local file=$1 filter="" p; shift
+	for p in "$@"; do
+		filter="${filter:+$filter or }tcp port $p"
+	done
+	tcpdump -Z root --immediate-mode -i lo -U -s 0 -w "$file" "$filter" >"$AKC_DIR/tcpdump.log" 2>&1 3>&- &
+	TCPDUMP_PID=$!
+	wait_until 10 grep -q "listening on" "$AKC_DIR/tcpdump.log"
+}
+capture_stop() {
+	kill -INT "$TCPDUMP_PID"
+	wait "$TCPDUMP_PID" 2>/dev/null || true
+	TCPDUMP_PID=
+}
+
 # members_json NODE: akc-members --json of NODE.
 members_json() { akc-members -c "$AKC_DIR/$1.conf" --json; }
 status_json() { akc-status -c "$AKC_DIR/$1.conf" --json; }

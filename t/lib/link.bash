@@ -84,18 +84,6 @@ unblock_port() {
 	NFT_TABLE=
 }
 
-# capture_start PORT: TCP of PORT on lo into $AKC_DIR/c.pcap, until capture_stop.
-capture_start() {
-	tcpdump -Z root --immediate-mode -i lo -U -s 0 -w "$AKC_DIR/c.pcap" "tcp port $1" \
-	    >"$AKC_DIR/tcpdump.log" 2>&1 3>&- &
-	TCPDUMP_PID=$!
-	wait_until 10 grep -q "listening on" "$AKC_DIR/tcpdump.log"
-}
-capture_stop() {
-	kill -INT "$TCPDUMP_PID"
-	wait "$TCPDUMP_PID" 2>/dev/null || true
-	TCPDUMP_PID=
-}
 # captured_frames PORT: the streams sent to PORT, one file each in $AKC_DIR/frames; prints how many frames.
 captured_frames() {
 	mkdir -p "$AKC_DIR/frames"
