@@ -138,6 +138,13 @@ memory_load(struct memberd *d)
  */
 #define MEMORY_AFTER_PUSH	50
 
+/* The earlier of two deadlines, -1 meaning none. */
+static msec_t
+sooner(msec_t a, msec_t b)
+{
+	return a < 0 || (b >= 0 && b < a) ? b : a;
+}
+
 /* When the held-back write is due (-1: nothing to write). */
 static msec_t
 memory_due(const struct memberd *d, msec_t now)
@@ -1001,12 +1008,9 @@ memberd_run(struct memberd *d)
 		}
 		if (d->node.phase == PHASE_SHUTDOWN && now >= d->node.exit_at)
 			break;
-		deadline = node_next_deadline(&d->node);
 		/* a write held back (memory_save) is due a gap after the last, after a push */
-		if (memory_due(d, now) >= 0 && (deadline < 0 || memory_due(d, now) < deadline))
-			deadline = memory_due(d, now);
-		if (wire_deadline(d->wire) >= 0 && (deadline < 0 || wire_deadline(d->wire) < deadline))
-			deadline = wire_deadline(d->wire);
+		deadline = sooner(node_next_deadline(&d->node), memory_due(d, now));
+		deadline = sooner(deadline, wire_deadline(d->wire));
 		if (deadline < 0 || deadline > now + 1000)
 			deadline = now + 1000;
 		loop_poll(d->loop, deadline);
