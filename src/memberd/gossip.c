@@ -182,9 +182,11 @@ cvs_learn(struct node *n, const cJSON *msg, const uint64_t *uids, int nuids)
 
 /* Our state to a member; wire: our state already encoded (a copy is sent), or NULL. */
 static void
-send_state(struct node *n, const struct member *to, const cJSON *wire)
+send_state(struct node *n, const struct member *to, const cJSON *wire, enum state_why why)
 {
 	cJSON *m = envelope(n, MSG_GOSSIP, to->uid);
+
+	n->ss.sent[why]++;
 
 	cJSON_AddItemToObject(m, "state",
 	    wire ? cJSON_Duplicate(wire, 1) : mstate_to_wire(&n->st));
@@ -196,7 +198,7 @@ send_state(struct node *n, const struct member *to, const cJSON *wire)
 void
 send_gossip(struct node *n, const struct member *to)
 {
-	send_state(n, to, NULL);
+	send_state(n, to, NULL, SW_OTHER);
 }
 
 static void
@@ -338,7 +340,7 @@ gossip_tick(struct node *n, msec_t now)
 		if (u64set_has(&n->st.seen, n->st.m[t].uid))
 			send_digest(n, &n->st.m[t]);
 		else
-			send_gossip(n, &n->st.m[t]);
+			send_state(n, &n->st.m[t], NULL, SW_ROUND);
 	}
 }
 
@@ -411,7 +413,7 @@ reply_gossip(struct node *n, const struct member *to, msec_t now)
 	/* one push stays in reserve: the next version must not wait for answers */
 	(void)push_pay(n, 0, now);
 	if (n->push_credit >= reserve + n->st.n && push_pay(n, n->st.n, now)) {
-		send_gossip(n, to);
+		send_state(n, to, NULL, SW_ANSWER);
 		return;
 	}
 	n->gossip_deferred++;
@@ -463,7 +465,7 @@ push_tick(struct node *n, msec_t now)
 		cJSON *wire = mstate_to_wire(&n->st);	/* encoded once for the k */
 
 		for (i = 0; i < k; i++)
-			send_state(n, &n->st.m[t[i]], wire);
+			send_state(n, &n->st.m[t[i]], wire, SW_PUSH);
 		cJSON_Delete(wire);
 	}
 	li = mstate_leader_for(&n->st, NULL, n->self.uid);
@@ -520,7 +522,10 @@ on_gossip(struct node *n, const cJSON *msg, struct from *f, msec_t now)
 		n->dropped.malformed++;
 		return;
 	}
+	n->ss.heads++;
 	if (!wire_head_has(&head, n->self.uid)) {
+		n->ss.full_reads++;
+		n->ss.records += (uint64_t)head.n;
 		if (mstate_from_wire(state, &remote) < 0)
 			n->dropped.malformed++;
 		else if (mstate_is_tombstoned(&remote, n->self.uid) && f->mi >= 0)
@@ -541,6 +546,8 @@ on_gossip(struct node *n, const cJSON *msg, struct from *f, msec_t now)
 	remote_had_self_seen = u64set_has(&head.seen, n->self.uid);
 	cmp = vclock_compare(&head.vc, &n->st.vc);
 	if (cmp == VC_AFTER || cmp == VC_CONCURRENT) {
+		n->ss.full_reads++;
+		n->ss.records += (uint64_t)head.n;
 		if (mstate_from_wire_known(state, &remote, &n->st) < 0) {
 			n->dropped.malformed++;
 			goto out;
@@ -557,6 +564,7 @@ on_gossip(struct node *n, const cJSON *msg, struct from *f, msec_t now)
 			reply_gossip(n, &n->st.m[f->mi], now);
 		break;
 	case VC_AFTER:
+		n->ss.adopted++;
 		mstate_free(&n->st);
 		n->st = remote;
 		mstate_init(&remote);
@@ -567,6 +575,7 @@ on_gossip(struct node *n, const cJSON *msg, struct from *f, msec_t now)
 		check_self(n, now);
 		break;
 	case VC_CONCURRENT:
+		n->ss.merged++;
 		mstate_init(&merged);
 		mstate_merge(&merged, &remote, &n->st);
 		mstate_free(&n->st);

@@ -300,6 +300,7 @@ changed(struct node *n, msec_t now)
 void
 local_change(struct node *n, msec_t now)
 {
+	n->ss.made++;
 	vclock_inc(&n->st.vc, n->self.uid);
 	u64set_clear(&n->st.seen);
 	u64set_add(&n->st.seen, n->self.uid);

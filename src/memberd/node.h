@@ -50,6 +50,23 @@ struct traffic {
 	uint64_t msgs, bytes;
 };
 
+/*
+ * What full states cost this node (issue 13: where a join storm's work
+ * grows with N). Sent, by why: an eager push, an answer to an older or
+ * concurrent version (reply_gossip), a gossip round to a member that has
+ * not seen ours, and any other (a down told to the downed, an exit's).
+ * Received: gossips read to the head only (a version we have or an older
+ * one), full reads and the member records in them; the versions we made
+ * (local_change), took whole (newer) and merged (concurrent).
+ */
+enum state_why { SW_PUSH, SW_ANSWER, SW_ROUND, SW_OTHER, SW_N };
+
+struct state_stats {
+	uint64_t sent[SW_N];
+	uint64_t heads, full_reads, records;
+	uint64_t made, adopted, merged;
+};
+
 struct outmsg {
 	char address[CONF_ADDR_MAX];
 	cJSON *msg;		/* NULL: a compact payload (compact.h), its long form in bin */
@@ -203,6 +220,7 @@ struct node {
 	uint64_t exit_digest;	/* mstate_exit_digest(&st), kept by changed() */
 	uint64_t pushed_exit;	/* exit_digest of our last push */
 	uint64_t pushes_unpaid;	/* pushes of a leave, down or removal sent without credit */
+	struct state_stats ss;	/* full states sent and read (gossip.c) */
 	uint64_t digest_seq, vhash, shash;	/* digests of st.vc and st.seen at digest_seq */
 	struct u64set compact_peers;	/* uids that announced CPT_VERSION: compact digests, short forms */
 	struct compact_stats compact;

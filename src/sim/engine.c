@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "actions.h"
 #include "auth.h"
@@ -206,6 +207,25 @@ fifo(struct simnode *sn, int dst, msec_t at, msec_t now)
 	return at;
 }
 
+double
+sim_clock(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Adds the time since *t to phase ph and restarts *t. */
+static void
+lap(struct sim *s, enum sim_phase ph, double *t)
+{
+	double now = sim_clock();
+
+	s->m.phase_s[ph] += now - *t;
+	*t = now;
+}
+
 /* What flush_outbox does, with the simulated network in place of wire_send. */
 static void
 flush(struct sim *s, int i)
@@ -229,6 +249,8 @@ flush(struct sim *s, int i)
 		char *txt;
 		size_t len, plen;
 		msec_t at;
+		const char *type;
+		double t0;
 
 		if (strcmp(out[k].address, n->self.address) == 0) {
 			cJSON_Delete(out[k].msg);
@@ -236,9 +258,11 @@ flush(struct sim *s, int i)
 		}
 		/* a compact heartbeat is its own payload, as in memberd's flush_outbox */
 		if (out[k].msg != NULL) {
+			t0 = sim_clock();
 			txt = json_print(out[k].msg);
 			plen = strlen(txt);
 			len = plen + s->frame_overhead;
+			lap(s, PH_PRINT, &t0);
 		} else {
 			plen = out[k].blen;
 			txt = xmalloc(out[k].blen + 1);
@@ -261,7 +285,14 @@ flush(struct sim *s, int i)
 		}
 		n->sent_msgs++;
 		n->sent_bytes += len;
-		node_count_traffic(n->sent_by, node_out_type(&out[k]), len);
+		type = node_out_type(&out[k]);
+		if (type != NULL && strcmp(type, MSG_WELCOME) == 0) {
+			s->m.welcomes++;
+			s->m.welcome_bytes += len;
+			s->m.full_sent_bytes += len;
+		} else if (type != NULL && strcmp(type, MSG_GOSSIP) == 0)
+			s->m.full_sent_bytes += len;
+		node_count_traffic(n->sent_by, type, len);
 		node_count_traffic(s->m.by, node_out_type(&out[k]), len);
 		sizehist_add(&s->m.sizes, len);
 		s->m.total_msgs++;
@@ -407,6 +438,8 @@ leader_round(struct sim *s, struct simnode *sn)
 	char key[32], err[256];
 	msec_t next_tick = s->now + LEADERD_TICK;
 
+	double t0 = sim_clock();
+
 	sn->settled = 0;
 	if (n->phase != PHASE_MEMBER) {
 		sn->settled = 1;
@@ -450,6 +483,7 @@ out:
 			next_tick = due;
 	}
 	sn->lnext = sn->settled ? s->now + LEADERD_FULL : next_tick;
+	lap(s, PH_LEADER, &t0);
 }
 
 /* After anything ran on node i: send, tell leaderd, measure, stop if it exits, sleep. */
@@ -457,6 +491,7 @@ static void
 after(struct sim *s, int i)
 {
 	struct simnode *sn = &s->nodes[i];
+	double t0;
 
 	flush(s, i);
 	if (sn->node.state_seq != sn->pub_seq) {
@@ -464,7 +499,9 @@ after(struct sim *s, int i)
 		if (sn->lnext < 0 || sn->lnext > s->now + LEADERD_LAG)
 			sn->lnext = s->now + LEADERD_LAG;
 	}
+	t0 = sim_clock();
 	observe(s, i);
+	lap(s, PH_OBSERVE, &t0);
 	if (sn->node.phase == PHASE_SHUTDOWN && s->now >= sn->node.exit_at) {
 		sn->alive = 0;	/* memberd exits; leaderd follows it */
 		return;
@@ -477,9 +514,12 @@ on_wake(struct sim *s, int i)
 {
 	struct simnode *sn = &s->nodes[i];
 
+	double t0 = sim_clock();
+
 	sn->wake = -1;
 	sn->node.wall = SIM_WALL0 + s->now;
 	node_tick(&sn->node, s->now);
+	lap(s, PH_TICK, &t0);
 	if (sn->lnext >= 0 && s->now >= sn->lnext) {
 		flush(s, i);
 		leader_round(s, sn);
@@ -495,6 +535,8 @@ on_msg(struct sim *s, struct event *ev)
 	size_t plen = ev->plen;
 	const char *t;
 	cJSON *msg;
+	double t0;
+	enum sim_phase ph = PH_OTHER;
 
 	if (!sn->alive) {
 		s->m.to_dead++;
@@ -509,27 +551,59 @@ on_msg(struct sim *s, struct event *ev)
 	n->wall = SIM_WALL0 + s->now;
 	n->recv_msgs++;
 	n->recv_bytes += ev->len;
+	t0 = sim_clock();
 	if (node_payload_compact(ev->txt, plen)) {
 		node_count_traffic(n->recv_by, node_compact_type(ev->txt, plen), ev->len);
 		node_receive_compact(n, (const unsigned char *)ev->txt, plen, s->now);
 		free(ev->txt);
+		lap(s, PH_HEARTBEAT, &t0);
 		node_tick(n, s->now);
+		lap(s, PH_TICK, &t0);
 		after(s, ev->node);
 		return;
 	}
 	msg = json_parse(ev->txt, plen);
-	node_count_traffic(n->recv_by, msg != NULL ? json_str(msg, "t") : NULL, ev->len);
+	t = msg != NULL ? json_str(msg, "t") : NULL;
+	node_count_traffic(n->recv_by, t, ev->len);
+	lap(s, PH_PARSE, &t0);
+	if (t != NULL && strcmp(t, MSG_GOSSIP) == 0)
+		ph = PH_GOSSIP;
+	else if (t != NULL && strcmp(t, MSG_STATUS) == 0)
+		ph = PH_STATUS;
+	else if (t != NULL && strcmp(t, MSG_WELCOME) == 0)
+		ph = PH_WELCOME;
+	else if (t != NULL && (strcmp(t, MSG_JOIN) == 0 || strcmp(t, MSG_INIT_JOIN) == 0))
+		ph = PH_JOIN;
+	else if (node_traffic_kind(t) == TK_HEARTBEAT)
+		ph = PH_HEARTBEAT;
 	if (msg == NULL)
 		n->dropped.malformed++;
-	else if (plen > PROTO_MAX_MSG && ((t = json_str(msg, "t")) == NULL ||
-	    strcmp(t, MSG_RELAY) != 0))
+	else if (plen > PROTO_MAX_MSG && (t == NULL || strcmp(t, MSG_RELAY) != 0))
 		n->dropped.oversized++;
 	else
 		node_receive(n, msg, s->now);
 	cJSON_Delete(msg);
 	free(ev->txt);
+	lap(s, ph, &t0);
 	node_tick(n, s->now);
+	lap(s, PH_TICK, &t0);
 	after(s, ev->node);
+}
+
+/* Adds b's counters to a's. */
+void
+sim_ss_add(struct state_stats *a, const struct state_stats *b)
+{
+	int k;
+
+	for (k = 0; k < SW_N; k++)
+		a->sent[k] += b->sent[k];
+	a->heads += b->heads;
+	a->full_reads += b->full_reads;
+	a->records += b->records;
+	a->made += b->made;
+	a->adopted += b->adopted;
+	a->merged += b->merged;
 }
 
 /* ---- what the scenario does to nodes ---- */
@@ -555,6 +629,7 @@ sim_start_node(struct sim *s, int i)
 	if (sn->ever_started) {
 		/* a restart: memberd keeps its membership memory in state-dir */
 		memory = node_memory_to_json(&sn->node);
+		sim_ss_add(&s->m.ss, &sn->node.ss);
 		node_free(&sn->node);
 	}
 	sn->incarnation++;

@@ -537,6 +537,43 @@ spread(const struct sim *s, int which, msec_t t0)
 	return r;
 }
 
+/*
+ * "full_states": what full states cost, per node (issue 13's measure of
+ * where a start's work grows with N): sent by why (welcomes counted by the
+ * shell), read past the head, member records read, versions made, taken
+ * and merged; "phase_s": where akc-sim's time went (engine.c's phases).
+ */
+static void
+full_states(const struct sim *s, cJSON *r)
+{
+	static const char *why[SW_N] = { "push", "answer", "round", "other" };
+	static const char *ph[PH_N] = { "parse", "gossip", "status", "welcome", "join",
+	    "heartbeat", "other", "print", "tick", "leader", "observe" };
+	struct state_stats ss = s->m.ss;
+	double nn = s->n > 0 ? s->n : 1;
+	cJSON *t, *k;
+	int i;
+
+	for (i = 0; i < s->n; i++)
+		if (s->nodes[i].ever_started)
+			sim_ss_add(&ss, &s->nodes[i].node.ss);
+	t = cJSON_AddObjectToObject(r, "full_states");
+	k = cJSON_AddObjectToObject(t, "sent_per_node");
+	for (i = 0; i < SW_N; i++)
+		cJSON_AddNumberToObject(k, why[i], round(ss.sent[i] / nn * 100) / 100);
+	cJSON_AddNumberToObject(k, "welcome", round(s->m.welcomes / nn * 100) / 100);
+	cJSON_AddNumberToObject(t, "bytes_per_node", round(s->m.full_sent_bytes / nn));
+	cJSON_AddNumberToObject(t, "heads_per_node", round(ss.heads / nn * 100) / 100);
+	cJSON_AddNumberToObject(t, "full_reads_per_node", round(ss.full_reads / nn * 100) / 100);
+	cJSON_AddNumberToObject(t, "records_per_node", round(ss.records / nn));
+	cJSON_AddNumberToObject(t, "made_per_node", round(ss.made / nn * 100) / 100);
+	cJSON_AddNumberToObject(t, "adopted_per_node", round(ss.adopted / nn * 100) / 100);
+	cJSON_AddNumberToObject(t, "merged_per_node", round(ss.merged / nn * 100) / 100);
+	t = cJSON_AddObjectToObject(r, "phase_s");
+	for (i = 0; i < PH_N; i++)
+		cJSON_AddNumberToObject(t, ph[i], round(s->m.phase_s[i] * 1000) / 1000);
+}
+
 static cJSON *
 summary(const struct sim *s, double wall)
 {
@@ -603,6 +640,7 @@ summary(const struct sim *s, double wall)
 	cJSON_AddNumberToObject(r, "mem_per_node_kib",
 	    round((double)(rss - s->m.rss0_kib) / s->n * 10) / 10);
 	cJSON_AddNumberToObject(r, "wall_s", round(wall * 1000) / 1000);
+	full_states(s, r);
 	return r;
 }
 

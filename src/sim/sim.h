@@ -48,6 +48,17 @@ struct simnode {
 	int nfifo, fifocap;
 };
 
+/*
+ * Where akc-sim's time goes (monotonic clock around each step of the
+ * shell; the simulation is one thread, so on a free core it is its CPU):
+ * parsing received JSON, the core's handling of each kind of message,
+ * printing the outbox, the nodes' timers, leaderd's rounds, the measures.
+ */
+enum sim_phase {
+	PH_PARSE, PH_GOSSIP, PH_STATUS, PH_WELCOME, PH_JOIN, PH_HEARTBEAT, PH_OTHER,
+	PH_PRINT, PH_TICK, PH_LEADER, PH_OBSERVE, PH_N
+};
+
 struct sim_measure {
 	msec_t last_start;
 	int goal;		/* members every node should see Up */
@@ -68,6 +79,9 @@ struct sim_measure {
 	double node_seconds;	/* alive node-seconds, for per-node rates */
 	struct sizehist sizes;
 	long rss0_kib;
+	double phase_s[PH_N];
+	struct state_stats ss;	/* of incarnations gone (restarts); the live ones' are in node */
+	uint64_t welcomes, welcome_bytes, full_sent_bytes;	/* full states sent: welcomes, all */
 };
 
 struct sim {
@@ -108,5 +122,7 @@ int sim_down(struct sim *, int i, uint64_t victim);
 int sim_operator(const struct sim *);
 void sim_sample(struct sim *);
 long sim_rss_kib(void);
+double sim_clock(void);
+void sim_ss_add(struct state_stats *a, const struct state_stats *b);
 
 #endif
