@@ -568,6 +568,7 @@ mstate_free(struct mstate *st)
 	u64set_free(&st->seen);
 	reach_free(&st->reach);
 	free(st->t);
+	free(st->ix);
 	memset(st, 0, sizeof(*st));
 }
 
@@ -593,8 +594,8 @@ mstate_copy(struct mstate *d, const struct mstate *s)
 	d->nt = s->nt;
 }
 
-int
-mstate_find(const struct mstate *st, uint64_t uid)
+static int
+find_scan(const struct mstate *st, uint64_t uid)
 {
 	int i;
 
@@ -602,6 +603,62 @@ mstate_find(const struct mstate *st, uint64_t uid)
 		if (st->m[i].uid == uid)
 			return i;
 	return -1;
+}
+
+static unsigned uid_slot(uint64_t uid, unsigned mask);
+
+/* (Re)builds st's find index for its table as it is. */
+static void
+find_index(struct mstate *st)
+{
+	unsigned size = 16, h;
+	int i;
+
+	while (size < 2u * (unsigned)st->n)
+		size *= 2;
+	if (st->ix == NULL || st->ixmask + 1 != size) {
+		free(st->ix);
+		st->ix = xreallocarray(NULL, size, sizeof(*st->ix));
+		st->ixmask = size - 1;
+	}
+	memset(st->ix, 0xff, size * sizeof(*st->ix));
+	for (i = 0; i < st->n; i++) {
+		for (h = uid_slot(st->m[i].uid, st->ixmask); st->ix[h] >= 0; h = (h + 1) & st->ixmask)
+			;
+		st->ix[h] = i;
+	}
+	st->ixm = st->m;
+	st->ixn = st->n;
+}
+
+/*
+ * A linear search was fine at 50 members; at 10,000 it was a scan of
+ * 400 KB for every message a node received (receive.c looks its sender up).
+ * Above FIND_INDEX_MIN a hash index over the table, rebuilt when the table
+ * moved or changed size, and never trusted: a hit is the member of that
+ * uid, a miss is confirmed by the scan (a member changed in place since;
+ * the index is then rebuilt), so a stale index costs time, never a wrong
+ * answer. The index is a cache, so a const state may build it.
+ */
+#define FIND_INDEX_MIN	64
+
+int
+mstate_find(const struct mstate *cst, uint64_t uid)
+{
+	struct mstate *st = (struct mstate *)cst;
+	unsigned h;
+	int i;
+
+	if (st->n < FIND_INDEX_MIN)
+		return find_scan(st, uid);
+	if (st->ix == NULL || st->ixm != st->m || st->ixn != st->n)
+		find_index(st);
+	for (h = uid_slot(uid, st->ixmask); (i = st->ix[h]) >= 0; h = (h + 1) & st->ixmask)
+		if (i < st->n && st->m[i].uid == uid)
+			return i;
+	if ((i = find_scan(st, uid)) >= 0)
+		find_index(st);
+	return i;
 }
 
 int
@@ -1500,19 +1557,20 @@ static const char rstatus_letter[] = { 'r', 'u', 't' };	/* by enum rstatus */
 
 /* The seen set as hex digits, each for four members of the table (bit j: member 4k+j). */
 static void
-sb_bitmap(struct sbuf *b, const struct member *m, int n, const struct u64set *seen)
+sb_bitmap(struct sbuf *b, int n, const struct u64set *seen, const struct uidx *x)
 {
 	static const char hex[] = "0123456789abcdef";
-	int k, j;
+	unsigned char *d;
+	int k, i;
 
-	for (k = 0; k < n; k += 4) {
-		int d = 0;
-
-		for (j = 0; j < 4 && k + j < n; j++)
-			if (u64set_has(seen, m[k + j].uid))
-				d |= 1 << j;
-		sb_chr(b, hex[d]);
-	}
+	/* by the seen set's uids through the table's index: no search per member */
+	d = xcalloc((size_t)n / 4 + 1, 1);
+	for (k = 0; k < seen->n; k++)
+		if ((i = uid_lookup(x, seen->v[k])) >= 0)
+			d[i / 4] |= (unsigned char)(1 << (i % 4));
+	for (k = 0; k * 4 < n; k++)
+		sb_chr(b, hex[d[k]]);
+	free(d);
 }
 
 /*
@@ -1534,7 +1592,7 @@ sb_clock_seen(cJSON *o, struct sbuf *b, const struct mstate *st, const struct ui
 		sb_u64(b, st->vc.e[i].count);
 	}
 	sb_add(o, "version", b);
-	sb_bitmap(b, st->m, st->n, &st->seen);
+	sb_bitmap(b, st->n, &st->seen, x);
 	sb_add(o, "seen", b);
 	for (i = 0; i < st->seen.n; i++)
 		if (uid_lookup(x, st->seen.v[i]) < 0) {

@@ -99,6 +99,16 @@ struct mstate {
 	struct reach reach;
 	struct tomb *t;
 	int nt, tcap;
+	/*
+	 * mstate_find's index (uid -> index into m), a cache and not part of
+	 * the state: built for m and n as they were (ixm, ixn), every hit
+	 * checked against m, a miss confirmed by a scan. Only above
+	 * FIND_INDEX_MIN members.
+	 */
+	int *ix;
+	unsigned ixmask;
+	const struct member *ixm;
+	int ixn;
 };
 
 /* members: the references to the strings (fields NULL: none held) */

@@ -13,6 +13,14 @@
 #ifndef PUSH_BUDGET
 #define PUSH_BUDGET	4000	/* member records per second the eager push may send */
 #endif
+/*
+ * Above this many members (Akka's reduce-gossip-different-view threshold)
+ * the gossip rounds' full states come from the push budget too, and the
+ * budget's burst is smaller: see push_pay and gossip_tick.
+ */
+#ifndef LARGE_N
+#define LARGE_N		400
+#endif
 
 /*
  * "cvs" (doc/PROTOCOL.md, "Compact digests"): who of our member table reads
@@ -201,6 +209,9 @@ send_gossip(struct node *n, const struct member *to)
 	send_state(n, to, NULL, SW_OTHER);
 }
 
+static void send_status(struct node *n, const struct member *to);
+static int round_pay(struct node *n, msec_t now);
+
 static void
 send_status(struct node *n, const struct member *to)
 {
@@ -296,13 +307,22 @@ int
 pick_targets(struct node *n, int *out, int k, int unseen_only)
 {
 	int *cand, nc = 0, i, picked = 0, pass;
+	unsigned char *seenf;
 
 	cand = xreallocarray(NULL, (size_t)n->st.n + 1, sizeof(*cand));
+	/* who has seen our version, by the seen set's uids: no search per member */
+	seenf = xcalloc((size_t)n->st.n + 1, 1);
+	for (i = 0; i < n->st.seen.n; i++) {
+		int mi = mstate_find(&n->st, n->st.seen.v[i]);
+
+		if (mi >= 0)
+			seenf[mi] = 1;
+	}
 	for (pass = 0; pass < 2 && picked < k; pass++) {
 		nc = 0;
 		for (i = 0; i < n->st.n; i++) {
 			const struct member *m = &n->st.m[i];
-			int seen = u64set_has(&n->st.seen, m->uid), j, dup = 0;
+			int seen = seenf[i], j, dup = 0;
 
 			if (!valid_target(n, m) || (pass == 0 && seen) || (pass == 1 && !seen))
 				continue;
@@ -321,6 +341,7 @@ pick_targets(struct node *n, int *out, int k, int unseen_only)
 		if (unseen_only)
 			break;
 	}
+	free(seenf);
 	free(cand);
 	return picked;
 }
@@ -339,8 +360,18 @@ gossip_tick(struct node *n, msec_t now)
 	if (pick_targets(n, &t, 1, 0) == 1) {
 		if (u64set_has(&n->st.seen, n->st.m[t].uid))
 			send_digest(n, &n->st.m[t]);
-		else
+		else if (round_pay(n, now))
 			send_state(n, &n->st.m[t], NULL, SW_ROUND);
+		else {
+			/*
+			 * Our status instead (the version and seen set: a
+			 * record's worth of bytes per 200 members): whichever
+			 * of us is older is then sent the other's state, as an
+			 * answer, from the budget (on_status).
+			 */
+			n->ss.round_status++;
+			send_status(n, &n->st.m[t]);
+		}
 	}
 }
 
@@ -373,6 +404,18 @@ push_pay(struct node *n, double cost, msec_t now)
 {
 	double burst = 4.0 * PUSH_FANOUT * n->st.n, cap = burst > PUSH_BUDGET / 2 ? burst : PUSH_BUDGET / 2;
 
+	/*
+	 * Above LARGE_N: one push of PUSH_FANOUT full states, or two seconds'
+	 * budget, whichever is more. Four pushes of 10,000 members were 30 s of
+	 * budget spent by every node at once in a join storm, the larger part of
+	 * its work; a leave, a down or a removal does not wait for credit
+	 * (push_tick), so what the burst bought at small N, removal at once, stays.
+	 */
+	if (n->st.n > LARGE_N) {
+		burst = (double)PUSH_FANOUT * n->st.n;
+		cap = burst > 2.0 * PUSH_BUDGET ? burst : 2.0 * PUSH_BUDGET;
+	}
+
 	if (n->push_credit_at < 0)
 		n->push_credit = cap;
 	else
@@ -395,6 +438,26 @@ push_afford(struct node *n, int k, msec_t now)
 		return 1;
 	n->push_at = now + 1 + (msec_t)((cost - n->push_credit) * 1000 / PUSH_BUDGET);
 	return 0;
+}
+
+/*
+ * A gossip round's full state, for a member that has not seen our version:
+ * free up to LARGE_N members, as it always was (a round a second per node,
+ * three while members join or leave: N full states of N members a second
+ * in a join storm, outside the budget, which at 1,000 members were a
+ * quarter of the full states and grew with the storm's length). Above it
+ * from the budget, keeping one push in reserve as answers do; 0: send our
+ * status instead.
+ */
+static int
+round_pay(struct node *n, msec_t now)
+{
+	double reserve = (double)PUSH_FANOUT * n->st.n;
+
+	if (n->st.n <= LARGE_N)
+		return 1;
+	(void)push_pay(n, 0, now);
+	return n->push_credit >= reserve + n->st.n && push_pay(n, n->st.n, now);
 }
 
 /*
@@ -484,19 +547,34 @@ push_tick(struct node *n, msec_t now)
 static int
 unite_seen(struct node *n, const struct u64set *seen, int members_only)
 {
-	int i, grew = 0, lacks = 0;
+	const struct u64set *ours = &n->st.seen;
+	struct u64set u = { 0 };
+	int i = 0, j = 0, grew = 0, lacks = 0;
 
-	for (i = 0; i < seen->n; i++)
-		if (!u64set_has(&n->st.seen, seen->v[i]) &&
-		    (!members_only || mstate_find(&n->st, seen->v[i]) >= 0)) {
-			u64set_add(&n->st.seen, seen->v[i]);
-			grew = 1;
+	/* both sorted: one merge, not an insertion (a memmove) per uid new to us */
+	u.cap = ours->n + seen->n;
+	u.v = xreallocarray(NULL, (size_t)u.cap + 1, sizeof(*u.v));
+	while (i < ours->n || j < seen->n) {
+		if (j == seen->n || (i < ours->n && ours->v[i] < seen->v[j])) {
+			lacks = 1;	/* ours, not theirs */
+			u.v[u.n++] = ours->v[i++];
+		} else if (i == ours->n || seen->v[j] < ours->v[i]) {
+			if (!members_only || mstate_find(&n->st, seen->v[j]) >= 0) {
+				u.v[u.n++] = seen->v[j];
+				grew = 1;
+			}
+			j++;
+		} else {
+			u.v[u.n++] = ours->v[i++];
+			j++;
 		}
-	for (i = 0; i < n->st.seen.n && !lacks; i++)
-		if (!u64set_has(seen, n->st.seen.v[i]))
-			lacks = 1;
-	if (grew)
+	}
+	if (grew) {
+		u64set_free(&n->st.seen);
+		n->st.seen = u;
 		n->state_seq++;
+	} else
+		u64set_free(&u);
 	return lacks;
 }
 
