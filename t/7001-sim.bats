@@ -10,7 +10,7 @@ setup() { akc_setup; }
 teardown() { akc_teardown; }
 
 # The summary without what depends on the machine.
-stable() { jq -cS 'del(.wall_s, .mem_per_node_kib)'; }
+stable() { jq -cS 'del(.wall_s, .mem_per_node_kib, .phase_s)'; }
 
 @test "the default scenario: all Up, the kill detected within the bound, removed after down" {
 	run akc-sim --nodes 20 --seed 3 --json

@@ -852,6 +852,94 @@ exit_digest(void)
 	mstate_free(&b);
 }
 
+/*
+ * mstate_find above FIND_INDEX_MIN: through its index, which is a cache:
+ * right after the table changed in place under it (a uid rewritten, a
+ * member added and another removed: the same count, maybe the same
+ * array), and in a copy and a moved state, each freed once (ASan's build).
+ */
+static void
+find_index(void)
+{
+	struct mstate st, cp;
+	struct member m;
+	char name[16];
+	int i, n = 300;
+
+	mstate_init(&st);
+	for (i = 0; i < n; i++) {
+		snprintf(name, sizeof(name), "n%d", i);
+		m = mk(7000 + (uint64_t)i * 13, name, 20000 + i, MS_UP, i + 1, "");
+		mstate_add(&st, &m);
+	}
+	for (i = 0; i < st.n; i++)
+		CHECK_INT(mstate_find(&st, st.m[i].uid), i);
+	CHECK_INT(mstate_find(&st, 1), -1);
+	CHECK_INT(mstate_find(&st, 7001), -1);
+	/* a uid rewritten in place: the new one found, the old one gone */
+	i = mstate_find(&st, 7000 + 5 * 13);
+	CHECK(i >= 0);
+	st.m[i].uid = 99999;
+	CHECK_INT(mstate_find(&st, 99999), i);
+	CHECK_INT(mstate_find(&st, 7000 + 5 * 13), -1);
+	/* one added, one removed: the same count */
+	m = mk(123456, "late", 19999, MS_JOINING, UPNUM_NONE, "");
+	mstate_add(&st, &m);
+	mstate_remove(&st, 7000 + 7 * 13, 1000);
+	CHECK_INT(st.n, n);
+	CHECK_INT(mstate_find(&st, 7000 + 7 * 13), -1);
+	i = mstate_find(&st, 123456);
+	CHECK(i >= 0 && st.m[i].uid == 123456);
+	for (i = 0; i < st.n; i++)
+		CHECK_INT(mstate_find(&st, st.m[i].uid), i);
+	/* a copy has its own index; a moved state takes it along */
+	mstate_init(&cp);
+	mstate_copy(&cp, &st);
+	for (i = 0; i < cp.n; i++)
+		CHECK_INT(mstate_find(&cp, cp.m[i].uid), i);
+	mstate_free(&st);
+	st = cp;
+	mstate_init(&cp);
+	CHECK_INT(mstate_find(&st, 123456) >= 0, 1);
+	mstate_free(&cp);
+	mstate_free(&st);
+}
+
+/* The seen bitmap of a status over a table of 300, read back: the same set. */
+static void
+wire_status_many(void)
+{
+	struct mstate st;
+	struct member m;
+	struct u64set seen = { 0 };
+	struct vclock vc = { 0 };
+	cJSON *msg;
+	char name[16];
+	int i;
+
+	mstate_init(&st);
+	for (i = 0; i < 300; i++) {
+		snprintf(name, sizeof(name), "n%d", i);
+		m = mk(500 + (uint64_t)i * 7, name, 20000 + i, MS_UP, i + 1, "");
+		mstate_add(&st, &m);
+		if (i % 3 == 0 || i == 299)
+			u64set_add(&st.seen, m.uid);
+	}
+	u64set_add(&st.seen, 3);	/* not a member: seen_x */
+	vclock_inc(&st.vc, 500);
+	msg = cJSON_CreateObject();
+	status_to_wire(msg, &st);
+	CHECK(status_version_from_wire(msg, &vc) == 0);
+	CHECK_INT(status_seen_from_wire(msg, &st, &seen), 0);
+	CHECK_INT(seen.n, st.seen.n);
+	for (i = 0; i < seen.n && i < st.seen.n; i++)
+		CHECK(seen.v[i] == st.seen.v[i]);
+	cJSON_Delete(msg);
+	u64set_free(&seen);
+	vclock_free(&vc);
+	mstate_free(&st);
+}
+
 int
 main(void)
 {
@@ -873,5 +961,7 @@ main(void)
 	RUN(exit_digest);
 	RUN(wire_known);
 	RUN(merge_order);
+	RUN(find_index);
+	RUN(wire_status_many);
 	return unit_done();
 }
