@@ -57,6 +57,7 @@ static void
 cvs_refresh(struct node *n)
 {
 	static const char hex[] = "0123456789abcdef";
+	unsigned char *is;
 	uint64_t th;
 	int k, j;
 
@@ -78,20 +79,26 @@ cvs_refresh(struct node *n)
 	n->cvs_th = th;
 	free(n->cvs);
 	n->cvs = xmalloc((size_t)(n->st.n + 3) / 4 + 1);
+	/* by the peers' uids through the table's index: no search per member */
+	is = xcalloc((size_t)n->st.n + 1, 1);
+	for (k = 0; k < n->compact_peers.n; k++)
+		if ((j = mstate_find(&n->st, n->compact_peers.v[k])) >= 0)
+			is[j] = 1;
+	if ((j = mstate_find(&n->st, n->self.uid)) >= 0)
+		is[j] = 1;
 	n->cvs_missing = 0;
 	for (k = 0; k * 4 < n->st.n; k++) {
 		int d = 0;
 
 		for (j = 0; j < 4 && k * 4 + j < n->st.n; j++) {
-			uint64_t uid = n->st.m[k * 4 + j].uid;
-
-			if (uid == n->self.uid || compact_peer(n, uid))
+			if (is[k * 4 + j])
 				d |= 1 << j;
 			else
 				n->cvs_missing++;
 		}
 		n->cvs[k] = hex[d];
 	}
+	free(is);
 	n->cvs[k] = '\0';
 	n->cvs_seq = n->state_seq;
 	n->cvs_learned = n->compact.learned;
