@@ -392,7 +392,10 @@ gossip_tick(struct node *n, msec_t now)
  *    cost PUSH_FANOUT full states per node: N versions of N members to N
  *    nodes, cubic, which akc-sim measured as 3.2 GB for a 200-node start;
  * 5. a version that moves members out (mstate_exit_digest: a leave, a down,
- *    a removal) is pushed at once on whatever credit is left (push_tick).
+ *    a removal) is pushed at once on whatever credit is left (push_tick);
+ * 6. above LARGE_N members the rounds' full states are budgeted too, the
+ *    burst is one push, nothing is kept in reserve, and reachability
+ *    changes go at once as in 5 (node-int.h, doc/PROTOCOL.md).
  * Weak point: at a few thousand members a node pushes about once a
  * second, so a version then spreads about as fast as gossip rounds do;
  * the periodic rounds remain the safety net for lost pushes.
