@@ -51,11 +51,12 @@ cost() {	# N
 	jq -r --arg user "$(sed -n 's/.*User time (seconds): //p' "$d.err")" \
 	    --arg wall "$(sed -n 's/.*Elapsed (wall clock) time (h:mm:ss or m:ss): //p' "$d.err")" \
 	    '[.nodes, (.all_up_s // "never"), .messages, .bytes, .msg_bytes.peak, $user,
-	     ((($user | tonumber) / .nodes * 100 * 100 | round) / 100), $wall, .mem_per_node_kib] | @tsv' "$d.json"
+	     ((($user | tonumber) / .nodes * 100 * 100 | round) / 100), $wall, .mem_per_node_kib,
+	     (.full_states.full_reads_per_node // "-"), (.full_states.records_per_node // "-")] | @tsv' "$d.json"
 }
 if [ -n "${SIM_COST+x}" ]; then
 	{
-		printf 'N\tall_up_s\tmessages\tbytes\tmsg_peak\tuser_s\tuser_s_per_100\twall\tKiB/node\n'
+		printf 'N\tall_up_s\tmessages\tbytes\tmsg_peak\tuser_s\tuser_s_per_100\twall\tKiB/node\tfull_reads/node\trecords/node\n'
 		for n in $SIM_COST; do
 			cost "$n"
 		done
