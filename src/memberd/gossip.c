@@ -208,9 +208,6 @@ send_gossip(struct node *n, const struct member *to)
 	send_state(n, to, NULL, SW_OTHER);
 }
 
-static void send_status(struct node *n, const struct member *to);
-static int round_pay(struct node *n, msec_t now);
-
 static void
 send_status(struct node *n, const struct member *to)
 {
@@ -359,18 +356,8 @@ gossip_tick(struct node *n, msec_t now)
 	if (pick_targets(n, &t, 1, 0) == 1) {
 		if (u64set_has(&n->st.seen, n->st.m[t].uid))
 			send_digest(n, &n->st.m[t]);
-		else if (round_pay(n, now))
+		else
 			send_state(n, &n->st.m[t], NULL, SW_ROUND);
-		else {
-			/*
-			 * Our status instead (the version and seen set: a
-			 * record's worth of bytes per 200 members): whichever
-			 * of us is older is then sent the other's state, as an
-			 * answer, from the budget (on_status).
-			 */
-			n->ss.round_status++;
-			send_status(n, &n->st.m[t]);
-		}
 	}
 }
 
@@ -392,64 +379,26 @@ gossip_tick(struct node *n, msec_t now)
  *    cost PUSH_FANOUT full states per node: N versions of N members to N
  *    nodes, cubic, which akc-sim measured as 3.2 GB for a 200-node start;
  * 5. a version that moves members out (mstate_exit_digest: a leave, a down,
- *    a removal) is pushed at once on whatever credit is left (push_tick);
- * 6. above LARGE_N members the rounds' full states are budgeted too, the
- *    burst is one push, nothing is kept in reserve, and reachability
- *    changes go at once as in 5 (node-int.h, doc/PROTOCOL.md).
+ *    a removal) is pushed at once on whatever credit is left (push_tick).
+ * Tried for a start at thousands of members and left out (bench/README.md,
+ * "Full states per node"): above 400 members, rounds paid from the budget
+ * (the status sent instead), a burst of one push, no reserve, the refill
+ * shrinking as 1/N. Each cut the full states a node sends a second, and
+ * the storm lasted as much longer: the same CPU at 2,000, slower all Up.
  * Weak point: at a few thousand members a node pushes about once a
  * second, so a version then spreads about as fast as gossip rounds do;
  * the periodic rounds remain the safety net for lost pushes.
  */
 /* Pays cost member records from the budget; 0 if it cannot yet (nothing paid). */
-/*
- * The budget's refill, member records a second. Tried: PUSH_BUDGET * 1,000
- * / N above 1,000 members, so that a storm's pushes cost the cluster the
- * same a second at any N: at 2,000 the start's rounds and answers took
- * what the pushes no longer did (52 full states a node against 50), the
- * same CPU, and all Up 24.6 s after the last start instead of 10.9
- * (bench/README.md, "Full states per node"). The count of full states a
- * node needs follows the storm's versions, not the budget.
- */
-static double
-push_rate(const struct node *n)
-{
-	(void)n;
-	return PUSH_BUDGET;
-}
-
-/*
- * The credit answers, budgeted rounds and a push standing in for skipped
- * answers leave for the next version's push: one push. Above LARGE_N the
- * burst is one push, so a reserve would leave answers nothing, ever, and a
- * member behind us would wait for a version newer than ours: none.
- */
-static double
-push_reserve(const struct node *n)
-{
-	return n->st.n > LARGE_N ? 0 : (double)PUSH_FANOUT * n->st.n;
-}
-
 static int
 push_pay(struct node *n, double cost, msec_t now)
 {
 	double burst = 4.0 * PUSH_FANOUT * n->st.n, cap = burst > PUSH_BUDGET / 2 ? burst : PUSH_BUDGET / 2;
 
-	/*
-	 * Above LARGE_N: one push of PUSH_FANOUT full states, or two seconds'
-	 * budget, whichever is more. Four pushes of 10,000 members were 30 s of
-	 * budget spent by every node at once in a join storm, the larger part of
-	 * its work; a leave, a down or a removal does not wait for credit
-	 * (push_tick), so what the burst bought at small N, removal at once, stays.
-	 */
-	if (n->st.n > LARGE_N) {
-		burst = (double)PUSH_FANOUT * n->st.n;
-		cap = burst > 2.0 * push_rate(n) ? burst : 2.0 * push_rate(n);
-	}
-
 	if (n->push_credit_at < 0)
 		n->push_credit = cap;
 	else
-		n->push_credit += (double)(now - n->push_credit_at) * push_rate(n) / 1000;
+		n->push_credit += (double)(now - n->push_credit_at) * PUSH_BUDGET / 1000;
 	if (n->push_credit > cap)
 		n->push_credit = cap;
 	n->push_credit_at = now;
@@ -466,28 +415,8 @@ push_afford(struct node *n, int k, msec_t now)
 
 	if (push_pay(n, cost, now))
 		return 1;
-	n->push_at = now + 1 + (msec_t)((cost - n->push_credit) * 1000 / push_rate(n));
+	n->push_at = now + 1 + (msec_t)((cost - n->push_credit) * 1000 / PUSH_BUDGET);
 	return 0;
-}
-
-/*
- * A gossip round's full state, for a member that has not seen our version:
- * free up to LARGE_N members, as it always was (a round a second per node,
- * three while members join or leave: N full states of N members a second
- * in a join storm, outside the budget, which at 1,000 members were a
- * quarter of the full states and grew with the storm's length). Above it
- * from the budget, keeping one push in reserve as answers do; 0: send our
- * status instead.
- */
-static int
-round_pay(struct node *n, msec_t now)
-{
-	double reserve = push_reserve(n);
-
-	if (n->st.n <= LARGE_N)
-		return 1;
-	(void)push_pay(n, 0, now);
-	return n->push_credit >= reserve + n->st.n && push_pay(n, n->st.n, now);
 }
 
 /*
@@ -501,7 +430,7 @@ round_pay(struct node *n, msec_t now)
 static void
 reply_gossip(struct node *n, const struct member *to, msec_t now)
 {
-	double reserve = push_reserve(n);
+	double reserve = (double)PUSH_FANOUT * n->st.n;
 
 	/* one push stays in reserve: the next version must not wait for answers */
 	(void)push_pay(n, 0, now);
@@ -530,11 +459,10 @@ push_tick(struct node *n, msec_t now)
 		 * Nothing new since our last push: this one stands in for skipped
 		 * answers, and must leave a push in reserve for the next version.
 		 */
-		double need = (double)k * n->st.n * (n->st.n > LARGE_N ? 1 : 2);
-
 		(void)push_pay(n, 0, now);
-		if (n->push_credit < need) {
-			n->push_at = now + 1 + (msec_t)((need - n->push_credit) * 1000 / push_rate(n));
+		if (n->push_credit < 2.0 * k * n->st.n) {
+			n->push_at = now + 1 + (msec_t)((2.0 * k * n->st.n - n->push_credit) *
+			    1000 / PUSH_BUDGET);
 			return;
 		}
 	}

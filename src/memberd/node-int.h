@@ -8,16 +8,6 @@
 
 #include "node.h"
 
-/*
- * Above LARGE_N members (Akka's reduce-gossip-different-view threshold)
- * the gossip rounds' full states come from the push budget too, the
- * budget's burst is one push, and a reachability change is pushed at once
- * as a leave or a down is (gossip.c, node.c). Below, nothing changed.
- */
-#ifndef LARGE_N
-#define LARGE_N		400
-#endif
-
 /* The sender of a message, as its "from" object names it (receive.c). */
 struct from {
 	const char *name, *address;

@@ -283,31 +283,12 @@ node_free(struct node *n)
 	u64set_free(&n->compact_peers);
 }
 
-/*
- * An order-free digest of the reachability records: above LARGE_N a
- * change of it is pushed at once, as a leave or a down is (gossip.c's
- * push_tick), since the budget's burst there is one push and a detection
- * makes several versions in a row (each watcher's record, their merges).
- */
-static uint64_t
-reach_digest(const struct reach *r)
-{
-	uint64_t d = 0;
-	int i;
-
-	for (i = 0; i < r->n; i++)
-		d += mix64(mix64(r->r[i].observer) ^ r->r[i].subject ^ ((uint64_t)r->r[i].status << 62));
-	return d;
-}
-
 /* Bookkeeping after st changed: new local seq, ring, eager push. */
 void
 changed(struct node *n, msec_t now)
 {
 	n->state_seq++;
 	n->exit_digest = mstate_exit_digest(&n->st);
-	if (n->st.n > LARGE_N)
-		n->exit_digest += reach_digest(&n->st.reach);
 	update_ring(n, now);
 	node_memory_update(n);
 	/* a push waiting for credit is not for a leave, down or removal: gossip.c */

@@ -65,7 +65,6 @@ struct state_stats {
 	uint64_t sent[SW_N];
 	uint64_t heads, full_reads, records;
 	uint64_t made, adopted, merged;
-	uint64_t round_status;	/* rounds that sent our status for want of budget */
 };
 
 struct outmsg {

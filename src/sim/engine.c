@@ -604,7 +604,6 @@ sim_ss_add(struct state_stats *a, const struct state_stats *b)
 	a->made += b->made;
 	a->adopted += b->adopted;
 	a->merged += b->merged;
-	a->round_status += b->round_status;
 }
 
 /* ---- what the scenario does to nodes ---- */

@@ -562,7 +562,6 @@ full_states(const struct sim *s, cJSON *r)
 	for (i = 0; i < SW_N; i++)
 		cJSON_AddNumberToObject(k, why[i], round(ss.sent[i] / nn * 100) / 100);
 	cJSON_AddNumberToObject(k, "welcome", round(s->m.welcomes / nn * 100) / 100);
-	cJSON_AddNumberToObject(t, "round_status_per_node", round(ss.round_status / nn * 100) / 100);
 	cJSON_AddNumberToObject(t, "bytes_per_node", round(s->m.full_sent_bytes / nn));
 	cJSON_AddNumberToObject(t, "heads_per_node", round(ss.heads / nn * 100) / 100);
 	cJSON_AddNumberToObject(t, "full_reads_per_node", round(ss.full_reads / nn * 100) / 100);

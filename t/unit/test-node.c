@@ -16,7 +16,6 @@
 #include "unit.h"
 
 #define N 5
-#define PUSH_FANOUT_TEST 3	/* gossip.c's PUSH_FANOUT */
 
 static struct akc_config cfg[N];
 static struct node nodes[N];
@@ -1300,92 +1299,6 @@ memory_tie(void)
 	CHECK_INT(have, 1);
 }
 
-/* The types of n's outbox, taken and freed: how many of type t (JSON "t"). */
-static int
-outbox_count(struct node *n, const char *t)
-{
-	struct outmsg *o;
-	int k, cnt, c = 0;
-
-	o = node_outbox(n, &cnt);
-	for (k = 0; k < cnt; k++) {
-		const char *ty = o[k].msg != NULL ? json_str(o[k].msg, "t") : NULL;
-
-		c += ty != NULL && strcmp(ty, t) == 0;
-		cJSON_Delete(o[k].msg);
-	}
-	return c;
-}
-
-/*
- * Above LARGE_N members (gossip.c): a gossip round to a member that has not
- * seen our version sends the full state when the budget pays for it and our
- * status when it cannot; a reachability change is pushed at once even on
- * an empty budget (as a down is); at LARGE_N or fewer the round's full
- * state goes whatever the budget, as before.
- */
-static void
-large_rounds(void)
-{
-	struct node ln;
-	struct member m;
-	char name[16], addr[64];
-	int i, size, pass;
-
-	for (pass = 0; pass < 2; pass++) {
-		size = pass == 0 ? LARGE_N + 100 : LARGE_N - 10;
-		node_init(&ln, &cfg[0], 424242, now);
-		ln.phase = PHASE_MEMBER;
-		ln.self.status = MS_UP;
-		mstate_add(&ln.st, &ln.self);
-		for (i = 0; i < size; i++) {
-			snprintf(name, sizeof(name), "x%d", i);
-			snprintf(addr, sizeof(addr), "tcp://10.1.%d.%d:2552", i / 250, i % 250);
-			memset(&m, 0, sizeof(m));
-			member_set(&m, name, addr, "");
-			m.uid = 500000 + (uint64_t)i;
-			m.status = MS_UP;
-			m.up_number = i + 1;
-			mstate_add(&ln.st, &m);
-			member_clear(&m);
-		}
-		local_change(&ln, now);	/* seen: ourselves only */
-		(void)outbox_count(&ln, "gossip");
-		/* the budget spent */
-		ln.push_credit = 0;
-		ln.push_credit_at = now;
-		ln.push_at = -1;
-		ln.next_gossip = now;
-		gossip_tick(&ln, now);
-		if (pass == 0) {
-			CHECK_INT(ln.ss.round_status, 1);
-			CHECK_INT(outbox_count(&ln, "status"), 1);
-		} else {
-			CHECK_INT(ln.ss.round_status, 0);
-			CHECK_INT(outbox_count(&ln, "gossip"), 1);
-		}
-		/* the budget full again (-1: never used): the round's full state */
-		ln.push_credit_at = -1;
-		ln.next_gossip = now;
-		gossip_tick(&ln, now);
-		CHECK_INT(outbox_count(&ln, "gossip"), 1);
-		CHECK_INT(ln.ss.sent[SW_ROUND], pass == 0 ? 1 : 2);
-		/* a member marked unreachable on an empty budget: pushed at once above LARGE_N */
-		ln.push_credit = 0;
-		ln.push_credit_at = now;
-		ln.pushed_seq = ln.state_seq;
-		ln.pushed_exit = ln.exit_digest;
-		reach_set(&ln.st.reach, ln.self.uid, 500003, RS_UNREACHABLE);
-		local_change(&ln, now);
-		push_tick(&ln, now + 2);
-		if (pass == 0)
-			CHECK_INT(outbox_count(&ln, "gossip"), PUSH_FANOUT_TEST);
-		else
-			CHECK_INT(outbox_count(&ln, "gossip"), 0);	/* waits for credit */
-		node_free(&ln);
-	}
-}
-
 int
 main(void)
 {
@@ -1411,7 +1324,6 @@ main(void)
 	RUN(compact_digests);
 	RUN(cvs_spread);
 	RUN(downed_stay_remembered);
-	RUN(large_rounds);
 	for (i = 0; i < N; i++)
 		node_free(&nodes[i]);
 	return unit_done();
