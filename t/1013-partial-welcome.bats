@@ -55,3 +55,39 @@ teardown() { akc_teardown; }
 	assert_failure 1
 	assert_output --partial "bad value '-5' for 'welcome-budget'"
 }
+
+# Mixed versions: AKC_OLD_BIN names a directory with memberd and leaderd of a
+# build before partial welcomes (e.g. main's); skipped without it.
+old_node() {	# NAME: starts NAME from AKC_OLD_BIN (its configuration without welcome-budget)
+	sed -i '/^welcome-budget/d' "$(conf_of "$1")"
+	AKC_BIN=$AKC_OLD_BIN start_node "$1"
+}
+
+@test "mixed versions: an older joiner gets a full welcome, a newer one of an older member too" {
+	[ -n "${AKC_OLD_BIN:-}" ] || skip "AKC_OLD_BIN (a build before partial welcomes) not set"
+	# a new seed without budget: the old joiner gets the full state, the new one a partial one
+	node_conf n1 "[cluster]=" welcome-budget=0
+	AKC_SEEDS=$(addr_of n1)
+	node_conf n2
+	node_conf n3 "[cluster]=" welcome-budget=0
+	start_node n1
+	wait_until 20 all_up_everywhere 1 n1
+	old_node n2
+	wait_until 30 all_up_everywhere 2 n1 n2
+	start_node n3
+	wait_until 30 all_up_everywhere 3 n1 n2 n3
+	grep -q "joined the cluster through n1" "$AKC_DIR/n2.memberd.log"
+	! grep -q "partial" "$AKC_DIR/n2.memberd.log"
+	grep -q "joined the cluster through n1 (.*) by a partial welcome" "$AKC_DIR/n3.memberd.log"
+	# an old seed: it never sends a partial welcome
+	AKC_SEEDS=""
+	node_conf n4
+	AKC_SEEDS=$(addr_of n4)
+	node_conf n5 "[cluster]=" welcome-budget=0
+	old_node n4
+	wait_until 20 all_up_everywhere 1 n4
+	start_node n5
+	wait_until 30 all_up_everywhere 2 n4 n5
+	grep -q "joined the cluster through n4" "$AKC_DIR/n5.memberd.log"
+	! grep -q "partial welcome" "$AKC_DIR/n5.memberd.log"
+}
