@@ -460,10 +460,9 @@ void
 on_welcome(struct node *n, const cJSON *msg, const struct from *f, msec_t now)
 {
 	struct mstate st;
+	const cJSON *partial = cJSON_GetObjectItemCaseSensitive(msg, "partial");
 	uint64_t *uids;
 	int i;
-
-	const cJSON *partial = cJSON_GetObjectItemCaseSensitive(msg, "partial");
 
 	if (n->phase != PHASE_JOINING)
 		return;
@@ -592,7 +591,7 @@ on_init_join(struct node *n, const struct from *f, msec_t now)
 {
 	int ok = n->phase == PHASE_MEMBER && n->self.status != MS_DOWN &&
 	    n->self.status != MS_EXITING;
-	cJSON *m = envelope(n, ok ? MSG_INIT_JOIN_ACK : MSG_INIT_JOIN_NACK, f->uid);
+	cJSON *m;
 	int cand;
 
 	/*
@@ -600,10 +599,9 @@ on_init_join(struct node *n, const struct from *f, msec_t now)
 	 * answers nothing: it could neither let a joiner in with a state nor
 	 * say whether it sees a majority. The joiner asks the others.
 	 */
-	if (ok && node_partial(n)) {
-		cJSON_Delete(m);
+	if (ok && node_partial(n))
 		return;
-	}
+	m = envelope(n, ok ? MSG_INIT_JOIN_ACK : MSG_INIT_JOIN_NACK, f->uid);
 	/* not a member: our vote for who should form the cluster, if we are a seed */
 	if (!ok && n->phase == PHASE_JOINING && n->self_seed >= 0 &&
 	    !(n->ack_at >= 0 && now - n->ack_at <= form_window(n)) &&
