@@ -22,6 +22,8 @@
 # daemon runs with ulimit -c unlimited in a directory of its own.
 # PEER_SOCKETS sets [cluster] peer-sockets (default: memberd's, 128); the
 # sampled memberds' connections made and evicted are printed at the end.
+# WELCOME_BUDGET sets [cluster] welcome-budget (default: memberd's, 4000; 0:
+# every joiner of this build gets a partial welcome).
 # LEADER_V=1 runs n1's daemons (the leader) with -v: their debug lines
 # (leaderd's rounds, exit notices) in its logs.
 # KEEP=1 keeps the nodes' directory (configs, logs) for a look afterwards;
@@ -75,6 +77,7 @@ state-dir = $D/n$i.state
 [cluster]
 seed-nodes = $seeds
 ${PEER_SOCKETS:+peer-sockets = $PEER_SOCKETS}
+${WELCOME_BUDGET:+welcome-budget = $WELCOME_BUDGET}
 CONF
 done
 echo "akc nodes benchmark, $(date -u +%FT%RZ), $(nproc) cores, build $AKC_BIN"
