@@ -127,19 +127,25 @@ while (( $(date +%s%N) - t_last < HOLD * 1000000000 )); do
 	sleep 1
 done
 read -r cpu_join cpu_join_m cpu_join_l <<< "$(cpu_all)"
+# context switches of the memberds (every thread) until then: their wake-ups
+ctxt_join=$(for ((i = 1; i <= N; i++)); do cat /proc/"${MPID[i]}"/task/*/status 2>/dev/null; done |
+    awk '/^voluntary_ctxt_switches/ { v += $2 } /^nonvoluntary_ctxt_switches/ { n += $2 }
+    END { printf "%d voluntary, %d involuntary", v, n }')
 t_join=$(date +%s%N)
-# bytes sent by the sampled memberds (their own counters), over the idle rest of the hold
+# bytes sent by the sampled memberds (their own counters), over the idle rest of the hold;
+# their status answers are kept in FILE (the join's messages and system calls, below)
 sent_bytes() {
 	local i
 	for ((i = 1; i <= N; i += step)); do
-		timeout 10 akc-status -c "$D/n$i.conf" --json 2>/dev/null | jq '.traffic.sent_bytes'
+		timeout 10 akc-status -c "$D/n$i.conf" --json 2>/dev/null | jq -c . | tee -a "$1" |
+		    jq '.traffic.sent_bytes'
 	done | awk '{ s += $1; n++ } END { printf "%.0f %d", s, n }'
 }
 t_b0=$(date +%s%N)
-read -r bytes0 nb0 <<< "$(sent_bytes)"
+read -r bytes0 nb0 <<< "$(sent_bytes "$D/status.join")"
 rest=$(( HOLD * 1000 - (t_join - t_last) / 1000000 ))
 (( rest > 0 )) && sleep "$(( rest ))e-3"
-read -r bytes1 nb1 <<< "$(sent_bytes)"
+read -r bytes1 nb1 <<< "$(sent_bytes "$D/status.end")"
 t_b1=$(date +%s%N)
 read -r cpu_end cpu_end_m cpu_end_l <<< "$(cpu_all)"
 idle_s=$(( ($(date +%s%N) - t_join) / 1000000 ))
@@ -295,6 +301,11 @@ awk -v j="$cpu_join" -v e="$cpu_end" -v n="$N" -v s="$idle_s" -v jm="$cpu_join_m
 	if (s > 0) printf "idle CPU after: %.2f %% of a core per node (over %.0f s; memberds %.1f, leaderds %.1f core-s)\n", (e - j) * 100000 / s / n, s / 1000, em - jm, el - jl }'
 printf '%s\n' "${rss[@]}" | sort -n | awk '{v[NR]=$1; s+=$1} END {
 	printf "memberd RSS: mean %.2f MiB, max %.2f MiB\n", s/NR/1024, v[NR]/1024 }'
+printf 'memberd context switches until then (all %d): %s\n' "$N" "$ctxt_join"
+# from start to all Up, per sampled memberd: messages by kind, and the system calls that carried them
+jq -rs 'length as $n | select($n > 0) | def avg(f): (map(f // 0) | add) / $n | floor;
+    "the join, per sampled memberd (\($n)): sent \(avg(.traffic.sent_messages)) messages (gossip \(avg(.traffic.by_type.gossip.sent_messages)), heartbeat \(avg(.traffic.by_type.heartbeat.sent_messages)), other \(avg(.traffic.by_type.other.sent_messages))) in \(avg(.connections.writes)) writes; received \(avg(.traffic.received_messages)) in \(avg(.connections.reads)) reads; \(avg(.traffic.sent_bytes)) bytes sent"' \
+    "$D/status.join" 2>/dev/null
 awk -v b0="$bytes0" -v b1="$bytes1" -v n="$nb1" -v t0="$t_b0" -v t1="$t_b1" 'BEGIN {
 	if (n > 0 && t1 > t0) printf "idle bytes sent per memberd (own counters, %d sampled, %.0f s): %.0f B/s\n",
 	    n, (t1 - t0) / 1e9, (b1 - b0) / n / ((t1 - t0) / 1e9) }'

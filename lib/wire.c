@@ -32,6 +32,7 @@
 #define BUF_KEEP	(16 * 1024)	/* receive buffer kept between frames */
 #define ACCEPT_BATCH	64
 #define EMFILE_PAUSE	250	/* ms the listener rests when descriptors run out */
+#define SCAN_EVERY	100	/* ms between wire_expire's passes over every connection */
 
 struct frame {
 	unsigned char *data;	/* 4-byte length + body */
@@ -51,6 +52,7 @@ struct out {
 	int qn;
 	size_t qbytes, off;	/* bytes of q[0] already written */
 	uint64_t bound;		/* what its hello bound the connection to (wire_set_bound; 0: none) */
+	short watched;		/* the events lib/loop has for fd (0: none) */
 	struct wire *w;
 };
 
@@ -79,8 +81,16 @@ struct wire {
 	struct in **i;
 	int ni, max_in;
 	int corked;		/* wire_cork: sends wait for wire_uncork */
+	int corked_sends;	/* and some did */
 	struct out *opening;	/* the connection whose hello is being made */
 	struct in *cur;		/* the connection whose frame is being handled */
+	/*
+	 * wire_expire walks every connection at most every SCAN_EVERY ms, or
+	 * sooner when a closed one with frames waiting is due a retry (no
+	 * later than retry_min; -1: none): it ran on every loop turn, a pass
+	 * over hundreds of connections per message handled.
+	 */
+	msec_t next_scan, retry_min;
 	struct wire_stats st;
 };
 
@@ -125,7 +135,16 @@ wire_new(struct loop *l, int max_out, int max_in, size_t frame_max, wire_frame_c
 	w->max_out = max_out;
 	w->max_in = max_in;
 	w->lfd = -1;
+	w->retry_min = -1;
 	return w;
+}
+
+/* o waits for a retry at o->retry_at: wire_expire must not sleep past it. */
+static void
+retry_note(struct wire *w, const struct out *o)
+{
+	if (w->retry_min < 0 || o->retry_at < w->retry_min)
+		w->retry_min = o->retry_at;
 }
 
 void
@@ -254,10 +273,12 @@ out_close(struct wire *w, struct out *o, msec_t now)
 		w->st.out--;
 	}
 	o->fd = -1;
+	o->watched = 0;
 	o->connecting = 0;
 	o->bound = 0;
 	o->fails++;
 	o->retry_at = now + (delay > RETRY_MAX ? RETRY_MAX : delay);
+	retry_note(w, o);
 	o->off = 0;
 	while (o->qn > 0 && o->q[0].hello)
 		drop_at(o, 0);
@@ -312,6 +333,7 @@ out_open(struct wire *w, struct out *o, msec_t now)
 
 	if (res == NULL) {
 		o->retry_at = now + 1000;
+		retry_note(w, o);
 		return -1;
 	}
 	w->st.connects++;
@@ -333,6 +355,7 @@ out_open(struct wire *w, struct out *o, msec_t now)
 		w->st.connect_failed++;
 		o->fails++;
 		o->retry_at = now + RETRY_MAX;
+		retry_note(w, o);
 		return -1;
 	}
 	o->fd = fd;
@@ -340,6 +363,7 @@ out_open(struct wire *w, struct out *o, msec_t now)
 	o->opened = o->progress = now;
 	w->st.out++;
 	loop_watch(w->loop, fd, POLLOUT, on_out, o);
+	o->watched = POLLOUT;
 	if (w->hello != NULL || w->hello_to != NULL) {
 		unsigned char *h;
 		size_t len;
@@ -434,18 +458,24 @@ out_flush(struct wire *w, struct out *o, msec_t now)
 			return;
 		}
 		o->progress = now;
+		w->st.writes++;
 		/* the frames it took whole, then what it took of the next */
 		while (o->qn > 0 && (size_t)n >= o->q[0].len - o->off) {
 			n -= (ssize_t)(o->q[0].len - o->off);
 			o->off = 0;
 			drop_at(o, 0);
+			w->st.frames_out++;
 		}
 		if (n > 0) {
 			o->off += (size_t)n;
 			break;		/* the socket is full */
 		}
 	}
-	loop_watch(w->loop, o->fd, o->qn > 0 ? POLLOUT : POLLIN, on_out, o);
+	/* told only when it changes: an epoll_ctl per send was a third of memberd's system calls */
+	if (o->watched != (o->qn > 0 ? POLLOUT : POLLIN)) {
+		o->watched = o->qn > 0 ? POLLOUT : POLLIN;
+		loop_watch(w->loop, o->fd, o->watched, on_out, o);
+	}
 }
 
 static void
@@ -484,6 +514,10 @@ out_send(struct wire *w, struct out *o, const void *frame, size_t len, uint64_t 
 {
 	if (o->fd < 0 && now >= o->retry_at)
 		(void)out_open(w, o, now);	/* if it fails, the frame waits for the retry */
+	/* corked (a loop turn's frames leave together): a full queue is written, not cut */
+	if (w->corked && o->fd >= 0 && !o->connecting && o->qn > kept(o) &&
+	    (o->qn == QUEUE_MAX || o->qbytes + len > QUEUE_BYTES))
+		out_flush(w, o, now);	/* if it closes the connection, the frame waits as below */
 	/* a large frame (a relay) may wait alone, never pushing others out */
 	if (len > QUEUE_BYTES && o->qn > kept(o)) {
 		w->st.unsent++;
@@ -499,7 +533,11 @@ out_send(struct wire *w, struct out *o, const void *frame, size_t len, uint64_t 
 	}
 	enqueue(o, frame, len, now);
 	o->q[o->qn - 1].bound = bound;
-	if (o->fd >= 0 && !o->connecting && !w->corked)
+	if (o->fd < 0)
+		retry_note(w, o);	/* it waits for the connection's retry */
+	else if (!o->connecting && w->corked)
+		w->corked_sends = 1;
+	else if (!o->connecting)
 		out_flush(w, o, now);
 }
 
@@ -576,6 +614,10 @@ wire_uncork(struct wire *w, msec_t now)
 
 	if (w->corked > 0 && --w->corked > 0)
 		return;
+	/* a turn that sent nothing does not walk every connection */
+	if (!w->corked_sends)
+		return;
+	w->corked_sends = 0;
 	for (k = 0; k < w->no; k++) {
 		struct out *o = w->o[k];
 
@@ -713,7 +755,8 @@ on_in(int fd, short ev, void *arg)
 {
 	struct in *c = arg;
 	struct wire *w = c->w;
-	size_t budget = READ_BUDGET;
+	size_t budget = READ_BUDGET, ask;
+	int drained = 0;
 
 	(void)ev;
 	for (;;) {
@@ -734,6 +777,7 @@ on_in(int fd, short ev, void *arg)
 				enum wire_verdict v;
 
 				c->last = clock_mono_ms();
+				w->st.frames_in++;
 				w->cur = c;
 				v = w->cb(w->arg, c->from, c->buf + c->start + 4, len);
 				w->cur = NULL;
@@ -749,7 +793,12 @@ on_in(int fd, short ev, void *arg)
 				continue;
 			}
 		}
-		if (budget == 0)
+		/*
+		 * A read that got less than it asked for emptied the socket: a
+		 * recv more would only say EAGAIN (half of memberd's recvs did).
+		 * What comes later wakes the loop again (level-triggered).
+		 */
+		if (budget == 0 || drained)
 			break;
 		/* room for the frame under way (known limits) and then some */
 		if (c->cap - c->start < need || c->cap < BUF_KEEP) {
@@ -769,8 +818,9 @@ on_in(int fd, short ev, void *arg)
 			c->start = 0;
 			c->end = have;
 		}
-		n = recv(fd, c->buf + c->end, c->cap - c->end < budget ? c->cap - c->end : budget,
-		    MSG_DONTWAIT);
+		ask = c->cap - c->end < budget ? c->cap - c->end : budget;
+		n = recv(fd, c->buf + c->end, ask, MSG_DONTWAIT);
+		w->st.reads++;
 		if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
 			in_close(w, c);
 			return;
@@ -779,6 +829,7 @@ on_in(int fd, short ev, void *arg)
 			break;
 		c->end += (size_t)n;
 		budget -= (size_t)n;
+		drained = (size_t)n < ask;
 	}
 	/* a large frame is done with: give its buffer back */
 	if (c->cap > BUF_KEEP && c->end - c->start <= BUF_KEEP) {
@@ -800,6 +851,10 @@ wire_expire(struct wire *w, msec_t now)
 		loop_watch(w->loop, w->lfd, POLLIN, on_accept, w);
 		w->lwatched = 1;
 	}
+	if (now < w->next_scan && (w->retry_min < 0 || now < w->retry_min))
+		return;
+	w->next_scan = now + SCAN_EVERY;
+	w->retry_min = -1;
 	for (k = 0; k < w->ni; ) {
 		struct in *c = w->i[k];
 
@@ -825,6 +880,8 @@ wire_expire(struct wire *w, msec_t now)
 		if (o->fd < 0) {
 			if (o->qn > 0 && now >= o->retry_at)
 				(void)out_open(w, o, now);
+			if (o->fd < 0 && o->qn > 0)
+				retry_note(w, o);
 			continue;
 		}
 		if (o->connecting ? now - o->opened > CONNECT_TIMEOUT :
@@ -840,16 +897,7 @@ wire_expire(struct wire *w, msec_t now)
 msec_t
 wire_deadline(const struct wire *w)
 {
-	msec_t d = -1;
-	int k;
-
-	for (k = 0; k < w->no; k++) {
-		const struct out *o = w->o[k];
-
-		if (o->fd < 0 && o->qn > 0 && (d < 0 || o->retry_at < d))
-			d = o->retry_at;
-	}
-	return d;
+	return w->retry_min;
 }
 
 int

@@ -978,13 +978,22 @@ memberd_start(struct memberd *d)
 	return 0;
 }
 
-/* The loop, until a signal or this node's exit. */
+/*
+ * The loop, until a signal or this node's exit. The wire is corked from
+ * the wait until the turn's own work is done: what the callbacks of one
+ * wake-up (every frame read from every ready peer, control requests) and
+ * the turn's timers send to one peer leaves in one write, then the loop
+ * sleeps with nothing queued. Each answer was a sendmsg of its own, and on
+ * loopback each write also pays for the receiver's TCP processing (softirq
+ * in the sender's time) and its wake-up.
+ */
 static void
 memberd_run(struct memberd *d)
 {
 	msec_t now, deadline, next_trim = 0;
 	unsigned long sigs;
 
+	wire_cork(d->wire);
 	for (;;) {
 		sigs = loop_signals(d->loop);
 		if (sigs & ((1UL << SIGTERM) | (1UL << SIGINT))) {
@@ -998,6 +1007,7 @@ memberd_run(struct memberd *d)
 		renew_holds(&d->node, now);
 		node_tick(&d->node, now);
 		flush_outbox(d, now);
+		wire_uncork(d->wire, now);	/* before a memory write's fsync */
 		publish_changes(d);
 		memory_save(d, now, 0);
 		wire_expire(d->wire, now);
@@ -1013,8 +1023,10 @@ memberd_run(struct memberd *d)
 		deadline = sooner(deadline, wire_deadline(d->wire));
 		if (deadline < 0 || deadline > now + 1000)
 			deadline = now + 1000;
+		wire_cork(d->wire);
 		loop_poll(d->loop, deadline);
 	}
+	wire_uncork(d->wire, clock_mono_ms());
 	daemon_notify("STOPPING=1");
 }
 
