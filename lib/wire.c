@@ -53,6 +53,8 @@ struct out {
 	size_t qbytes, off;	/* bytes of q[0] already written */
 	uint64_t bound;		/* what its hello bound the connection to (wire_set_bound; 0: none) */
 	short watched;		/* the events lib/loop has for fd (0: none) */
+	int dirty;		/* on the list of those with frames queued while corked */
+	uint64_t hash;		/* of address: its slot in the wire's table */
 	struct wire *w;
 };
 
@@ -78,10 +80,19 @@ struct wire {
 	msec_t lpaused_until, emfile_said;
 	struct out **o;
 	int no, max_out;
+	/*
+	 * The outbound connections by address: every send looked its
+	 * connection up by a strcmp against each of up to peer-sockets
+	 * addresses, two lookups per message in memberd. Slots hold an index
+	 * into o plus 1 (0: empty); rebuilt when one goes (they move in o).
+	 */
+	int *ht;
+	size_t htmask;
+	struct out **dirty;	/* queued to while corked: what wire_uncork writes */
+	int ndirty;
 	struct in **i;
 	int ni, max_in;
 	int corked;		/* wire_cork: sends wait for wire_uncork */
-	int corked_sends;	/* and some did */
 	struct out *opening;	/* the connection whose hello is being made */
 	struct in *cur;		/* the connection whose frame is being handled */
 	/*
@@ -126,6 +137,10 @@ wire_new(struct loop *l, int max_out, int max_in, size_t frame_max, wire_frame_c
 	}
 	w = xcalloc(1, sizeof(*w));
 	w->o = xcalloc((size_t)max_out, sizeof(*w->o));
+	w->dirty = xcalloc((size_t)max_out, sizeof(*w->dirty));
+	for (w->htmask = 15; w->htmask + 1 < 2 * (size_t)max_out; w->htmask = 2 * w->htmask + 1)
+		;
+	w->ht = xcalloc(w->htmask + 1, sizeof(*w->ht));
 	w->i = xcalloc((size_t)max_in, sizeof(*w->i));
 	w->loop = l;
 	w->cb = cb;
@@ -137,6 +152,52 @@ wire_new(struct loop *l, int max_out, int max_in, size_t frame_max, wire_frame_c
 	w->lfd = -1;
 	w->retry_min = -1;
 	return w;
+}
+
+static uint64_t
+addr_hash(const char *s)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;	/* FNV-1a */
+
+	while (*s != '\0')
+		h = (h ^ (unsigned char)*s++) * 0x100000001b3ULL;
+	return h;
+}
+
+static void
+ht_put(struct wire *w, int k)
+{
+	size_t i = (size_t)w->o[k]->hash & w->htmask;
+
+	while (w->ht[i] != 0)
+		i = (i + 1) & w->htmask;
+	w->ht[i] = k + 1;
+}
+
+static void
+ht_rebuild(struct wire *w)
+{
+	int k;
+
+	memset(w->ht, 0, (w->htmask + 1) * sizeof(*w->ht));
+	for (k = 0; k < w->no; k++)
+		ht_put(w, k);
+}
+
+/* The index in o of the connection to address, -1 if none. */
+static int
+find_out(const struct wire *w, const char *address)
+{
+	uint64_t h = addr_hash(address);
+	size_t i;
+
+	for (i = (size_t)h & w->htmask; w->ht[i] != 0; i = (i + 1) & w->htmask) {
+		const struct out *o = w->o[w->ht[i] - 1];
+
+		if (o->hash == h && strcmp(o->address, address) == 0)
+			return w->ht[i] - 1;
+	}
+	return -1;
 }
 
 /* o waits for a retry at o->retry_at: wire_expire must not sleep past it. */
@@ -291,8 +352,18 @@ out_free(struct wire *w, int k)
 
 	out_close(w, o, 0);
 	drop_queue(o);
+	if (o->dirty) {
+		int j;
+
+		for (j = 0; j < w->ndirty; j++)
+			if (w->dirty[j] == o) {
+				w->dirty[j] = w->dirty[--w->ndirty];
+				break;
+			}
+	}
 	free(o);
 	w->o[k] = w->o[--w->no];
+	ht_rebuild(w);
 }
 
 /* How many frames at the front of the queue must stay: one partly written, or the hello. */
@@ -399,11 +470,10 @@ get_out(struct wire *w, const char *address, msec_t now)
 	struct out *o;
 	int k, lru = 0;
 
-	for (k = 0; k < w->no; k++)
-		if (strcmp(w->o[k]->address, address) == 0) {
-			w->o[k]->used = now;
-			return w->o[k];
-		}
+	if ((k = find_out(w, address)) >= 0) {
+		w->o[k]->used = now;
+		return w->o[k];
+	}
 	if (w->no == w->max_out) {
 		for (k = 1; k < w->no; k++)
 			if (w->o[k]->used < w->o[lru]->used)
@@ -415,7 +485,9 @@ get_out(struct wire *w, const char *address, msec_t now)
 	o->fd = -1;
 	o->used = now;
 	o->w = w;
+	o->hash = addr_hash(o->address);
 	w->o[w->no++] = o;
+	ht_put(w, w->no - 1);
 	return o;
 }
 
@@ -535,8 +607,12 @@ out_send(struct wire *w, struct out *o, const void *frame, size_t len, uint64_t 
 	o->q[o->qn - 1].bound = bound;
 	if (o->fd < 0)
 		retry_note(w, o);	/* it waits for the connection's retry */
-	else if (!o->connecting && w->corked)
-		w->corked_sends = 1;
+	else if (!o->connecting && w->corked) {
+		if (!o->dirty) {
+			o->dirty = 1;
+			w->dirty[w->ndirty++] = o;
+		}
+	}
 	else if (!o->connecting)
 		out_flush(w, o, now);
 }
@@ -562,16 +638,15 @@ wire_rebind(struct wire *w, const char *address)
 {
 	int k;
 
-	for (k = 0; k < w->no; k++)
-		if (strcmp(w->o[k]->address, address) == 0) {
-			struct out *o = w->o[k];
+	struct out *o;
 
-			if (o->fd < 0 || o->connecting || o->qn > 0)
-				return 0;
-			out_free(w, k);
-			return 1;
-		}
-	return 0;
+	if ((k = find_out(w, address)) < 0)
+		return 0;
+	o = w->o[k];
+	if (o->fd < 0 || o->connecting || o->qn > 0)
+		return 0;
+	out_free(w, k);
+	return 1;
 }
 
 void
@@ -610,18 +685,14 @@ wire_cork(struct wire *w)
 void
 wire_uncork(struct wire *w, msec_t now)
 {
-	int k;
-
 	if (w->corked > 0 && --w->corked > 0)
 		return;
-	/* a turn that sent nothing does not walk every connection */
-	if (!w->corked_sends)
-		return;
-	w->corked_sends = 0;
-	for (k = 0; k < w->no; k++) {
-		struct out *o = w->o[k];
+	/* only those queued to while corked, not every connection */
+	while (w->ndirty > 0) {
+		struct out *o = w->dirty[--w->ndirty];
 
-		if (o != NULL && o->qn > 0 && o->fd >= 0 && !o->connecting)
+		o->dirty = 0;
+		if (o->qn > 0 && o->fd >= 0 && !o->connecting)
 			out_flush(w, o, now);
 	}
 }
@@ -631,11 +702,8 @@ wire_reset(struct wire *w, const char *address)
 {
 	int k;
 
-	for (k = 0; k < w->no; k++)
-		if (strcmp(w->o[k]->address, address) == 0) {
-			out_free(w, k);
-			return;
-		}
+	if ((k = find_out(w, address)) >= 0)
+		out_free(w, k);
 }
 
 /* Inbound. */
@@ -936,6 +1004,8 @@ wire_free(struct wire *w)
 		close(w->lfd);
 	}
 	free(w->o);
+	free(w->dirty);
+	free(w->ht);
 	free(w->i);
 	free(w);
 }
