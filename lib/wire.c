@@ -819,14 +819,12 @@ on_accept(int fd, short ev, void *arg)
  * the connection before any more is read or allocated.
  */
 static void
-on_in(int fd, short ev, void *arg)
+in_read(int fd, struct in *c)
 {
-	struct in *c = arg;
 	struct wire *w = c->w;
 	size_t budget = READ_BUDGET, ask;
 	int drained = 0;
 
-	(void)ev;
 	for (;;) {
 		size_t have = c->end - c->start, need = 4;
 		ssize_t n;
@@ -908,6 +906,22 @@ on_in(int fd, short ev, void *arg)
 		c->buf = xreallocarray(c->buf, BUF_KEEP, 1);
 		c->cap = BUF_KEEP;
 	}
+}
+
+/*
+ * What the frames of one read send is corked until they are all handled:
+ * the answers to one peer's batch (and pushes to the same member) leave
+ * together, one write each, and no later than the end of the batch.
+ */
+static void
+on_in(int fd, short ev, void *arg)
+{
+	struct wire *w = ((struct in *)arg)->w;
+
+	(void)ev;
+	wire_cork(w);
+	in_read(fd, arg);	/* may free the connection */
+	wire_uncork(w, clock_mono_ms());
 }
 
 void

@@ -96,7 +96,10 @@ void wire_send_bound(struct wire *, const char *address, const void *frame, size
 uint64_t *wire_tag(struct wire *);
 /*
  * Between wire_cork and wire_uncork, wire_send only queues: what a burst of
- * relays queued for one peer leaves in one write (memberd's on_relay).
+ * relays queued for one peer leaves in one write (memberd's on_relay), and
+ * so do the frames a loop turn's timers send (memberd_run). The frames
+ * read from one connection in one wake-up are corked by the wire itself:
+ * what the callback sends for them leaves once they are all handled. Nests.
  */
 void wire_cork(struct wire *);
 void wire_uncork(struct wire *, msec_t now);

@@ -1040,13 +1040,16 @@ memberd_start(struct memberd *d)
 }
 
 /*
- * The loop, until a signal or this node's exit. The wire is corked from
- * the wait until the turn's own work is done: what the callbacks of one
- * wake-up (every frame read from every ready peer, control requests) and
- * the turn's timers send to one peer leaves in one write, then the loop
- * sleeps with nothing queued. Each answer was a sendmsg of its own, and on
- * loopback each write also pays for the receiver's TCP processing (softirq
- * in the sender's time) and its wake-up.
+ * The loop, until a signal or this node's exit. What the turn's timers
+ * send (pushes, gossip, heartbeats) is corked until they are all done, so
+ * what goes to one peer leaves in one write; the frames read from one
+ * connection are corked alike (lib/wire.c, on_in). Each frame was a
+ * sendmsg of its own, and on loopback each write also pays for the
+ * receiver's TCP processing (softirq, in the sender's time) and its
+ * wake-up. The cork does not span the wait, nor every ready connection of
+ * a wake-up: an answer waits for its own batch only (corked over a whole
+ * wake-up at 200 nodes, where a turn may parse several full states, the
+ * answers to the first waited for the last).
  */
 static void
 memberd_run(struct memberd *d)
@@ -1054,7 +1057,6 @@ memberd_run(struct memberd *d)
 	msec_t now, deadline, next_trim = 0;
 	unsigned long sigs;
 
-	wire_cork(d->wire);
 	for (;;) {
 		sigs = loop_signals(d->loop);
 		if (sigs & ((1UL << SIGTERM) | (1UL << SIGINT))) {
@@ -1066,6 +1068,7 @@ memberd_run(struct memberd *d)
 		now = clock_mono_ms();
 		d->node.wall = clock_wall_ms();
 		renew_holds(&d->node, now);
+		wire_cork(d->wire);
 		node_tick(&d->node, now);
 		flush_outbox(d, now);
 		wire_uncork(d->wire, now);	/* before a memory write's fsync */
@@ -1084,10 +1087,8 @@ memberd_run(struct memberd *d)
 		deadline = sooner(deadline, wire_deadline(d->wire));
 		if (deadline < 0 || deadline > now + 1000)
 			deadline = now + 1000;
-		wire_cork(d->wire);
 		loop_poll(d->loop, deadline);
 	}
-	wire_uncork(d->wire, clock_mono_ms());
 	daemon_notify("STOPPING=1");
 }
 
