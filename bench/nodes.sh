@@ -59,8 +59,14 @@ ulimit -c unlimited 2>/dev/null || true
 
 # ports below the ephemeral range, where outbound connections' ports would collide
 read -r lo _ < /proc/sys/net/ipv4/ip_local_port_range
+# every one of the N free (a memberd that cannot listen exits 1 at start:
+# seen once at 200, its port taken by another session's test)
+ports_free() {
+	ss -Htln 2>/dev/null | awk -v a="$1" -v b="$2" '{ n = split($4, p, ":"); if (p[n] >= a && p[n] <= b) bad = 1 }
+	    END { exit bad }'
+}
 base=$(( 20000 + RANDOM % (lo - 20000 - N - 1) ))
-while ! port_free $((base + 1)) || ! port_free $((base + N)); do
+while ! ports_free $((base + 1)) $((base + N)); do
 	base=$(( 20000 + RANDOM % (lo - 20000 - N - 1) ))
 done
 addr() { echo "tcp://127.0.0.1:$((base + $1))"; }
@@ -158,7 +164,7 @@ for ((i = 1; i <= N; i++)); do
 		alive_m=$((alive_m + 1))
 	else
 		wait "${MPID[i]}" 2>/dev/null
-		deaths+=("n$i memberd: exit status $?")
+		deaths+=("n$i memberd: exit status $?: $(tail -1 "$D/n$i.memberd.log" 2>/dev/null)")
 	fi
 	if kill -0 "${LPID[i]}" 2>/dev/null; then
 		alive_l=$((alive_l + 1))
