@@ -93,6 +93,7 @@ struct wire {
 	struct in **i;
 	int ni, max_in;
 	int corked;		/* wire_cork: sends wait for wire_uncork */
+	int cork_reads;		/* wire_cork_reads: on_in corks what its frames send */
 	struct out *opening;	/* the connection whose hello is being made */
 	struct in *cur;		/* the connection whose frame is being handled */
 	/*
@@ -909,9 +910,10 @@ in_read(int fd, struct in *c)
 }
 
 /*
- * What the frames of one read send is corked until they are all handled:
- * the answers to one peer's batch (and pushes to the same member) leave
- * together, one write each, and no later than the end of the batch.
+ * With wire_cork_reads, what the frames of one read send is corked until
+ * they are all handled: the answers to one peer's batch (and pushes to the
+ * same member) leave together, one write each, and no later than the end
+ * of the batch.
  */
 static void
 on_in(int fd, short ev, void *arg)
@@ -919,9 +921,19 @@ on_in(int fd, short ev, void *arg)
 	struct wire *w = ((struct in *)arg)->w;
 
 	(void)ev;
+	if (!w->cork_reads) {
+		in_read(fd, arg);
+		return;
+	}
 	wire_cork(w);
 	in_read(fd, arg);	/* may free the connection */
 	wire_uncork(w, clock_mono_ms());
+}
+
+void
+wire_cork_reads(struct wire *w, int on)
+{
+	w->cork_reads = on;
 }
 
 void

@@ -97,12 +97,17 @@ uint64_t *wire_tag(struct wire *);
 /*
  * Between wire_cork and wire_uncork, wire_send only queues: what a burst of
  * relays queued for one peer leaves in one write (memberd's on_relay), and
- * so do the frames a loop turn's timers send (memberd_run). The frames
- * read from one connection in one wake-up are corked by the wire itself:
- * what the callback sends for them leaves once they are all handled. Nests.
+ * so do the frames a loop turn's timers send (memberd_run). Nests.
  */
 void wire_cork(struct wire *);
 void wire_uncork(struct wire *, msec_t now);
+/*
+ * on: the frames read from one connection in one wake-up are corked, what
+ * the callback sends for them leaves once they are all handled (memberd;
+ * off by default: a caller that sends and then blocks in the callback, an
+ * fsync, would hold its answer behind it).
+ */
+void wire_cork_reads(struct wire *, int on);
 /* Closes the connection to address (if any): the next send opens a new one. */
 void wire_reset(struct wire *, const char *address);
 /* Timers: connect and stall timeouts, expiring frames, idle and unauthenticated connections. */

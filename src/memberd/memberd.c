@@ -927,6 +927,7 @@ open_sockets(struct memberd *d)
 	d->wire = wire_new(d->loop, d->cfg.peer_sockets, 4 * d->cfg.peer_sockets,
 	    2 * RELAY_MAX_MSG, on_frame, NULL, d);
 	wire_hello_to(d->wire, hello_frame);
+	wire_cork_reads(d->wire, 1);	/* memberd_run says why */
 	if (wire_listen(d->wire, d->cfg.address) < 0)
 		return -1;
 	config_ipc_path(&d->cfg, SOCK_MEMBERD_CTL, addr, sizeof(addr));
