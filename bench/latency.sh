@@ -19,7 +19,9 @@
 # node instead of n2, on the master's own socket when the build binds one;
 # AKC_MASTER_DIRECT=0: its proxy), TRACE=1 (the daemons run with AKC_TRACE: the master logs
 # each commit's stages, the standbys each sync, and bench/timeline.py prints
-# where a job's time goes; a build without the trace prints no timeline).
+# where a job's time goes; a build without the trace prints no timeline),
+# STAMP=bash (the reader's lines stamped by a bash loop, as before lat2:
+# about 0.1 ms later than they arrive, bash reading a byte at a time).
 # Each run also measures the disk's fdatasync (bench/submit fsync) in its
 # state directory. Figures are printed, not asserted.
 # Every process it starts is stopped by pid at exit.
@@ -37,6 +39,12 @@ KEEP=${KEEP:-}
 PIPE=${PIPE:-}
 TRACE=${TRACE:-}
 VIA=${VIA:-}
+STAMP=${STAMP:-}
+STAMPER='import sys, time
+out = sys.stdout.buffer
+for l in iter(sys.stdin.buffer.readline, b""):
+	out.write(b"%.6f " % time.time() + l)
+	out.flush()'
 export LC_ALL=C
 [ -n "$TRACE" ] && export AKC_TRACE=1
 N=3
@@ -108,8 +116,16 @@ run() {
 	[ "$VIA" = master ] && [ "${AKC_MASTER_DIRECT:-1}" != 0 ] &&
 	    [ -S "$D/$at/singleton.master.direct" ] && addr="ipc://$D/$at/singleton.master.direct"
 	: > "$sent"
-	"$bin/akc-results" -c "$D/$at.conf" --follow 2>> "$D/follow.err" \
-	    > >(while IFS= read -r l; do printf '%s %s\n' "$EPOCHREALTIME" "$l"; done > "$seen") &
+	# each line stamped as it arrives; bash's read takes a pipe a byte a
+	# syscall (about 0.1 ms a result line here), so a line's stamp came that
+	# late: STAMP=bash measures the old way
+	if [ "$STAMP" = bash ]; then
+		"$bin/akc-results" -c "$D/$at.conf" --follow 2>> "$D/follow.err" \
+		    > >(while IFS= read -r l; do printf '%s %s\n' "$EPOCHREALTIME" "$l"; done > "$seen") &
+	else
+		"$bin/akc-results" -c "$D/$at.conf" --follow 2>> "$D/follow.err" \
+		    > >(python3 -c "$STAMPER" > "$seen") &
+	fi
 	PIDS+=($!)
 	# a warm-up job: everything connected, the reader waiting
 	"$PACED" "$addr" "warm" 1 1 1 "$D/warm" > /dev/null

@@ -22,6 +22,8 @@
 # daemon runs with ulimit -c unlimited in a directory of its own.
 # PEER_SOCKETS sets [cluster] peer-sockets (default: memberd's, 128); the
 # sampled memberds' connections made and evicted are printed at the end.
+# WELCOME_BUDGET sets [cluster] welcome-budget (default: memberd's, 4000; 0:
+# every joiner of this build gets a partial welcome).
 # LEADER_V=1 runs n1's daemons (the leader) with -v: their debug lines
 # (leaderd's rounds, exit notices) in its logs.
 # KEEP=1 keeps the nodes' directory (configs, logs) for a look afterwards;
@@ -59,8 +61,14 @@ ulimit -c unlimited 2>/dev/null || true
 
 # ports below the ephemeral range, where outbound connections' ports would collide
 read -r lo _ < /proc/sys/net/ipv4/ip_local_port_range
+# every one of the N free (a memberd that cannot listen exits 1 at start:
+# seen once at 200, its port taken by another session's test)
+ports_free() {
+	ss -Htln 2>/dev/null | awk -v a="$1" -v b="$2" '{ n = split($4, p, ":"); if (p[n] >= a && p[n] <= b) bad = 1 }
+	    END { exit bad }'
+}
 base=$(( 20000 + RANDOM % (lo - 20000 - N - 1) ))
-while ! port_free $((base + 1)) || ! port_free $((base + N)); do
+while ! ports_free $((base + 1)) $((base + N)); do
 	base=$(( 20000 + RANDOM % (lo - 20000 - N - 1) ))
 done
 addr() { echo "tcp://127.0.0.1:$((base + $1))"; }
@@ -75,6 +83,7 @@ state-dir = $D/n$i.state
 [cluster]
 seed-nodes = $seeds
 ${PEER_SOCKETS:+peer-sockets = $PEER_SOCKETS}
+${WELCOME_BUDGET:+welcome-budget = $WELCOME_BUDGET}
 CONF
 done
 echo "akc nodes benchmark, $(date -u +%FT%RZ), $(nproc) cores, build $AKC_BIN"
@@ -101,13 +110,15 @@ t_last=$(date +%s%N)
 # CPU seconds (user + system) of all memberds and leaderds, from /proc:
 # "all memberds leaderds" (a process that died counts no more)
 cpu_all() {
-	local i t m=0 l=0 hz
+	local i t m=0 l=0 ms=0 hz
 	hz=$(getconf CLK_TCK)
 	for ((i = 1; i <= N; i++)); do
-		{ read -r -a st < "/proc/${MPID[i]}/stat"; } 2>/dev/null && m=$((m + st[13] + st[14]))
+		{ read -r -a st < "/proc/${MPID[i]}/stat"; } 2>/dev/null &&
+		    m=$((m + st[13] + st[14])) ms=$((ms + st[14]))
 		{ read -r -a st < "/proc/${LPID[i]}/stat"; } 2>/dev/null && l=$((l + st[13] + st[14]))
 	done
-	echo "$m $l $hz" | awk '{ printf "%.1f %.1f %.1f", ($1 + $2) / $3, $1 / $3, $2 / $3 }'
+	# all, memberds, leaderds, and the memberds' system (kernel) time
+	echo "$m $l $hz $ms" | awk '{ printf "%.1f %.1f %.1f %.1f", ($1 + $2) / $3, $1 / $3, $2 / $3, $4 / $3 }'
 }
 # every 2 s until HOLD: do the sampled nodes all see N Up yet?
 step=$(( N / 10 > 0 ? N / 10 : 1 ))
@@ -126,22 +137,28 @@ while (( $(date +%s%N) - t_last < HOLD * 1000000000 )); do
 	fi
 	sleep 1
 done
-read -r cpu_join cpu_join_m cpu_join_l <<< "$(cpu_all)"
+read -r cpu_join cpu_join_m cpu_join_l cpu_join_ms <<< "$(cpu_all)"
+# context switches of the memberds (every thread) until then: their wake-ups
+ctxt_join=$(for ((i = 1; i <= N; i++)); do cat /proc/"${MPID[i]}"/task/*/status 2>/dev/null; done |
+    awk '/^voluntary_ctxt_switches/ { v += $2 } /^nonvoluntary_ctxt_switches/ { n += $2 }
+    END { printf "%d voluntary, %d involuntary", v, n }')
 t_join=$(date +%s%N)
-# bytes sent by the sampled memberds (their own counters), over the idle rest of the hold
+# bytes sent by the sampled memberds (their own counters), over the idle rest of the hold;
+# their status answers are kept in FILE (the join's messages and system calls, below)
 sent_bytes() {
 	local i
 	for ((i = 1; i <= N; i += step)); do
-		timeout 10 akc-status -c "$D/n$i.conf" --json 2>/dev/null | jq '.traffic.sent_bytes'
+		timeout 10 akc-status -c "$D/n$i.conf" --json 2>/dev/null | jq -c . | tee -a "$1" |
+		    jq '.traffic.sent_bytes'
 	done | awk '{ s += $1; n++ } END { printf "%.0f %d", s, n }'
 }
 t_b0=$(date +%s%N)
-read -r bytes0 nb0 <<< "$(sent_bytes)"
+read -r bytes0 nb0 <<< "$(sent_bytes "$D/status.join")"
 rest=$(( HOLD * 1000 - (t_join - t_last) / 1000000 ))
 (( rest > 0 )) && sleep "$(( rest ))e-3"
-read -r bytes1 nb1 <<< "$(sent_bytes)"
+read -r bytes1 nb1 <<< "$(sent_bytes "$D/status.end")"
 t_b1=$(date +%s%N)
-read -r cpu_end cpu_end_m cpu_end_l <<< "$(cpu_all)"
+read -r cpu_end cpu_end_m cpu_end_l _ <<< "$(cpu_all)"
 idle_s=$(( ($(date +%s%N) - t_join) / 1000000 ))
 alive_m=0 alive_l=0 allup=0 rss=() deaths=()
 # builtins only: under this load every fork takes a while
@@ -150,7 +167,7 @@ for ((i = 1; i <= N; i++)); do
 		alive_m=$((alive_m + 1))
 	else
 		wait "${MPID[i]}" 2>/dev/null
-		deaths+=("n$i memberd: exit status $?")
+		deaths+=("n$i memberd: exit status $?: $(tail -1 "$D/n$i.memberd.log" 2>/dev/null)")
 	fi
 	if kill -0 "${LPID[i]}" 2>/dev/null; then
 		alive_l=$((alive_l + 1))
@@ -289,12 +306,22 @@ printf 'all sampled nodes saw all %d Up: %s s after the last start\n' "$N" "$up_
 printf 'all %d Up, per node from its log (%d of %d nodes logged all): %s\n' "$N" "$nup" "$N" \
     "$(grep . <<< "$upall" | stats3)"
 awk -v j="$cpu_join" -v e="$cpu_end" -v n="$N" -v s="$idle_s" -v jm="$cpu_join_m" \
-    -v jl="$cpu_join_l" -v em="$cpu_end_m" -v el="$cpu_end_l" 'BEGIN {
+    -v jl="$cpu_join_l" -v jms="$cpu_join_ms" -v em="$cpu_end_m" -v el="$cpu_end_l" 'BEGIN {
 	printf "CPU (memberd+leaderd) until then: %.1f core-s (%.2f per 100 nodes)\n", j, j * 100 / n
-	printf "  of which memberds %.1f, leaderds %.1f core-s\n", jm, jl
+	printf "  of which memberds %.1f (%.1f of it in the kernel), leaderds %.1f core-s\n", jm, jms, jl
 	if (s > 0) printf "idle CPU after: %.2f %% of a core per node (over %.0f s; memberds %.1f, leaderds %.1f core-s)\n", (e - j) * 100000 / s / n, s / 1000, em - jm, el - jl }'
 printf '%s\n' "${rss[@]}" | sort -n | awk '{v[NR]=$1; s+=$1} END {
 	printf "memberd RSS: mean %.2f MiB, max %.2f MiB\n", s/NR/1024, v[NR]/1024 }'
+printf 'memberd context switches until then (all %d): %s\n' "$N" "$ctxt_join"
+# from start to all Up, per sampled memberd: messages by kind, and the system calls that carried them
+jq -rs 'length as $n | select($n > 0) | def avg(f): (map(f // 0) | add) / $n | floor;
+    "the join, per sampled memberd (\($n)): sent \(avg(.traffic.sent_messages)) messages (gossip \(avg(.traffic.by_type.gossip.sent_messages)), heartbeat \(avg(.traffic.by_type.heartbeat.sent_messages)), other \(avg(.traffic.by_type.other.sent_messages))) in \(avg(.connections.writes)) writes; received \(avg(.traffic.received_messages)) in \(avg(.connections.reads)) reads; \(avg(.traffic.sent_bytes)) bytes sent"' \
+    "$D/status.join" 2>/dev/null
+# the join's memberd CPU per message: the messages vary from run to run (timing), the cost per message less
+jq -rs --arg cpu "$cpu_join_m" --arg n "$N" 'length as $k | select($k > 0) |
+    ((map(.traffic.sent_messages // 0) | add) / $k * ($n | tonumber)) as $m | select($m > 0) |
+    "memberd CPU per message sent in the join: \(($cpu | tonumber) * 1e6 / $m | floor) us (\($m | floor) messages, estimated from the sampled)"' \
+    "$D/status.join" 2>/dev/null
 awk -v b0="$bytes0" -v b1="$bytes1" -v n="$nb1" -v t0="$t_b0" -v t1="$t_b1" 'BEGIN {
 	if (n > 0 && t1 > t0) printf "idle bytes sent per memberd (own counters, %d sampled, %.0f s): %.0f B/s\n",
 	    n, (t1 - t0) / 1e9, (b1 - b0) / n / ((t1 - t0) / 1e9) }'

@@ -156,6 +156,7 @@ defaults(struct akc_config *c)
 	c->join_retry_max = 5000;
 	c->allow_weakly_up = 7000;
 	c->peer_sockets = 128;
+	c->welcome_budget = 4000;
 	c->heartbeat_interval = 1000;
 	c->acceptable_heartbeat_pause = 3000;
 	c->threshold = 8.0;
@@ -403,6 +404,8 @@ cluster_key(struct parse *p, const char *key, const char *v)
 			set_dur(p, key, &c->allow_weakly_up, v, 0);
 	} else if (strcmp(key, "peer-sockets") == 0)
 		set_int(p, key, &c->peer_sockets, v, 8, 480);
+	else if (strcmp(key, "welcome-budget") == 0)
+		set_int(p, key, &c->welcome_budget, v, 0, 10000000);
 	else
 		perr(p, "unknown key '%s' in [cluster]", key);
 }

@@ -65,6 +65,7 @@ struct akc_config {
 	int required_contact_points;	/* seeds that must agree to form a cluster; 0: majority */
 	msec_t allow_weakly_up;		/* 0 = off */
 	int peer_sockets;
+	int welcome_budget;		/* member records a second of full welcomes (memberd's join.c) */
 
 	/* [failure-detector] */
 	msec_t heartbeat_interval;

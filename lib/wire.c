@@ -32,6 +32,7 @@
 #define BUF_KEEP	(16 * 1024)	/* receive buffer kept between frames */
 #define ACCEPT_BATCH	64
 #define EMFILE_PAUSE	250	/* ms the listener rests when descriptors run out */
+#define SCAN_EVERY	100	/* ms between wire_expire's passes over every connection */
 
 struct frame {
 	unsigned char *data;	/* 4-byte length + body */
@@ -51,6 +52,9 @@ struct out {
 	int qn;
 	size_t qbytes, off;	/* bytes of q[0] already written */
 	uint64_t bound;		/* what its hello bound the connection to (wire_set_bound; 0: none) */
+	short watched;		/* the events lib/loop has for fd (0: none) */
+	int dirty;		/* on the list of those with frames queued while corked */
+	uint64_t hash;		/* of address: its slot in the wire's table */
 	struct wire *w;
 };
 
@@ -76,11 +80,29 @@ struct wire {
 	msec_t lpaused_until, emfile_said;
 	struct out **o;
 	int no, max_out;
+	/*
+	 * The outbound connections by address: every send looked its
+	 * connection up by a strcmp against each of up to peer-sockets
+	 * addresses, two lookups per message in memberd. Slots hold an index
+	 * into o plus 1 (0: empty); rebuilt when one goes (they move in o).
+	 */
+	int *ht;
+	size_t htmask;
+	struct out **dirty;	/* queued to while corked: what wire_uncork writes */
+	int ndirty;
 	struct in **i;
 	int ni, max_in;
 	int corked;		/* wire_cork: sends wait for wire_uncork */
+	int cork_reads;		/* wire_cork_reads: on_in corks what its frames send */
 	struct out *opening;	/* the connection whose hello is being made */
 	struct in *cur;		/* the connection whose frame is being handled */
+	/*
+	 * wire_expire walks every connection at most every SCAN_EVERY ms, or
+	 * sooner when a closed one with frames waiting is due a retry (no
+	 * later than retry_min; -1: none): it ran on every loop turn, a pass
+	 * over hundreds of connections per message handled.
+	 */
+	msec_t next_scan, retry_min;
 	struct wire_stats st;
 };
 
@@ -116,6 +138,10 @@ wire_new(struct loop *l, int max_out, int max_in, size_t frame_max, wire_frame_c
 	}
 	w = xcalloc(1, sizeof(*w));
 	w->o = xcalloc((size_t)max_out, sizeof(*w->o));
+	w->dirty = xcalloc((size_t)max_out, sizeof(*w->dirty));
+	for (w->htmask = 15; w->htmask + 1 < 2 * (size_t)max_out; w->htmask = 2 * w->htmask + 1)
+		;
+	w->ht = xcalloc(w->htmask + 1, sizeof(*w->ht));
 	w->i = xcalloc((size_t)max_in, sizeof(*w->i));
 	w->loop = l;
 	w->cb = cb;
@@ -125,7 +151,62 @@ wire_new(struct loop *l, int max_out, int max_in, size_t frame_max, wire_frame_c
 	w->max_out = max_out;
 	w->max_in = max_in;
 	w->lfd = -1;
+	w->retry_min = -1;
 	return w;
+}
+
+static uint64_t
+addr_hash(const char *s)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;	/* FNV-1a */
+
+	while (*s != '\0')
+		h = (h ^ (unsigned char)*s++) * 0x100000001b3ULL;
+	return h;
+}
+
+static void
+ht_put(struct wire *w, int k)
+{
+	size_t i = (size_t)w->o[k]->hash & w->htmask;
+
+	while (w->ht[i] != 0)
+		i = (i + 1) & w->htmask;
+	w->ht[i] = k + 1;
+}
+
+static void
+ht_rebuild(struct wire *w)
+{
+	int k;
+
+	memset(w->ht, 0, (w->htmask + 1) * sizeof(*w->ht));
+	for (k = 0; k < w->no; k++)
+		ht_put(w, k);
+}
+
+/* The index in o of the connection to address, -1 if none. */
+static int
+find_out(const struct wire *w, const char *address)
+{
+	uint64_t h = addr_hash(address);
+	size_t i;
+
+	for (i = (size_t)h & w->htmask; w->ht[i] != 0; i = (i + 1) & w->htmask) {
+		const struct out *o = w->o[w->ht[i] - 1];
+
+		if (o->hash == h && strcmp(o->address, address) == 0)
+			return w->ht[i] - 1;
+	}
+	return -1;
+}
+
+/* o waits for a retry at o->retry_at: wire_expire must not sleep past it. */
+static void
+retry_note(struct wire *w, const struct out *o)
+{
+	if (w->retry_min < 0 || o->retry_at < w->retry_min)
+		w->retry_min = o->retry_at;
 }
 
 void
@@ -254,10 +335,12 @@ out_close(struct wire *w, struct out *o, msec_t now)
 		w->st.out--;
 	}
 	o->fd = -1;
+	o->watched = 0;
 	o->connecting = 0;
 	o->bound = 0;
 	o->fails++;
 	o->retry_at = now + (delay > RETRY_MAX ? RETRY_MAX : delay);
+	retry_note(w, o);
 	o->off = 0;
 	while (o->qn > 0 && o->q[0].hello)
 		drop_at(o, 0);
@@ -270,8 +353,18 @@ out_free(struct wire *w, int k)
 
 	out_close(w, o, 0);
 	drop_queue(o);
+	if (o->dirty) {
+		int j;
+
+		for (j = 0; j < w->ndirty; j++)
+			if (w->dirty[j] == o) {
+				w->dirty[j] = w->dirty[--w->ndirty];
+				break;
+			}
+	}
 	free(o);
 	w->o[k] = w->o[--w->no];
+	ht_rebuild(w);
 }
 
 /* How many frames at the front of the queue must stay: one partly written, or the hello. */
@@ -312,6 +405,7 @@ out_open(struct wire *w, struct out *o, msec_t now)
 
 	if (res == NULL) {
 		o->retry_at = now + 1000;
+		retry_note(w, o);
 		return -1;
 	}
 	w->st.connects++;
@@ -333,6 +427,7 @@ out_open(struct wire *w, struct out *o, msec_t now)
 		w->st.connect_failed++;
 		o->fails++;
 		o->retry_at = now + RETRY_MAX;
+		retry_note(w, o);
 		return -1;
 	}
 	o->fd = fd;
@@ -340,6 +435,7 @@ out_open(struct wire *w, struct out *o, msec_t now)
 	o->opened = o->progress = now;
 	w->st.out++;
 	loop_watch(w->loop, fd, POLLOUT, on_out, o);
+	o->watched = POLLOUT;
 	if (w->hello != NULL || w->hello_to != NULL) {
 		unsigned char *h;
 		size_t len;
@@ -375,11 +471,10 @@ get_out(struct wire *w, const char *address, msec_t now)
 	struct out *o;
 	int k, lru = 0;
 
-	for (k = 0; k < w->no; k++)
-		if (strcmp(w->o[k]->address, address) == 0) {
-			w->o[k]->used = now;
-			return w->o[k];
-		}
+	if ((k = find_out(w, address)) >= 0) {
+		w->o[k]->used = now;
+		return w->o[k];
+	}
 	if (w->no == w->max_out) {
 		for (k = 1; k < w->no; k++)
 			if (w->o[k]->used < w->o[lru]->used)
@@ -391,7 +486,9 @@ get_out(struct wire *w, const char *address, msec_t now)
 	o->fd = -1;
 	o->used = now;
 	o->w = w;
+	o->hash = addr_hash(o->address);
 	w->o[w->no++] = o;
+	ht_put(w, w->no - 1);
 	return o;
 }
 
@@ -434,18 +531,24 @@ out_flush(struct wire *w, struct out *o, msec_t now)
 			return;
 		}
 		o->progress = now;
+		w->st.writes++;
 		/* the frames it took whole, then what it took of the next */
 		while (o->qn > 0 && (size_t)n >= o->q[0].len - o->off) {
 			n -= (ssize_t)(o->q[0].len - o->off);
 			o->off = 0;
 			drop_at(o, 0);
+			w->st.frames_out++;
 		}
 		if (n > 0) {
 			o->off += (size_t)n;
 			break;		/* the socket is full */
 		}
 	}
-	loop_watch(w->loop, o->fd, o->qn > 0 ? POLLOUT : POLLIN, on_out, o);
+	/* told only when it changes: an epoll_ctl per send was a third of memberd's system calls */
+	if (o->watched != (o->qn > 0 ? POLLOUT : POLLIN)) {
+		o->watched = o->qn > 0 ? POLLOUT : POLLIN;
+		loop_watch(w->loop, o->fd, o->watched, on_out, o);
+	}
 }
 
 static void
@@ -484,6 +587,10 @@ out_send(struct wire *w, struct out *o, const void *frame, size_t len, uint64_t 
 {
 	if (o->fd < 0 && now >= o->retry_at)
 		(void)out_open(w, o, now);	/* if it fails, the frame waits for the retry */
+	/* corked (a loop turn's frames leave together): a full queue is written, not cut */
+	if (w->corked && o->fd >= 0 && !o->connecting && o->qn > kept(o) &&
+	    (o->qn == QUEUE_MAX || o->qbytes + len > QUEUE_BYTES))
+		out_flush(w, o, now);	/* if it closes the connection, the frame waits as below */
 	/* a large frame (a relay) may wait alone, never pushing others out */
 	if (len > QUEUE_BYTES && o->qn > kept(o)) {
 		w->st.unsent++;
@@ -499,7 +606,15 @@ out_send(struct wire *w, struct out *o, const void *frame, size_t len, uint64_t 
 	}
 	enqueue(o, frame, len, now);
 	o->q[o->qn - 1].bound = bound;
-	if (o->fd >= 0 && !o->connecting && !w->corked)
+	if (o->fd < 0)
+		retry_note(w, o);	/* it waits for the connection's retry */
+	else if (!o->connecting && w->corked) {
+		if (!o->dirty) {
+			o->dirty = 1;
+			w->dirty[w->ndirty++] = o;
+		}
+	}
+	else if (!o->connecting)
 		out_flush(w, o, now);
 }
 
@@ -524,16 +639,15 @@ wire_rebind(struct wire *w, const char *address)
 {
 	int k;
 
-	for (k = 0; k < w->no; k++)
-		if (strcmp(w->o[k]->address, address) == 0) {
-			struct out *o = w->o[k];
+	struct out *o;
 
-			if (o->fd < 0 || o->connecting || o->qn > 0)
-				return 0;
-			out_free(w, k);
-			return 1;
-		}
-	return 0;
+	if ((k = find_out(w, address)) < 0)
+		return 0;
+	o = w->o[k];
+	if (o->fd < 0 || o->connecting || o->qn > 0)
+		return 0;
+	out_free(w, k);
+	return 1;
 }
 
 void
@@ -572,14 +686,14 @@ wire_cork(struct wire *w)
 void
 wire_uncork(struct wire *w, msec_t now)
 {
-	int k;
-
 	if (w->corked > 0 && --w->corked > 0)
 		return;
-	for (k = 0; k < w->no; k++) {
-		struct out *o = w->o[k];
+	/* only those queued to while corked, not every connection */
+	while (w->ndirty > 0) {
+		struct out *o = w->dirty[--w->ndirty];
 
-		if (o != NULL && o->qn > 0 && o->fd >= 0 && !o->connecting)
+		o->dirty = 0;
+		if (o->qn > 0 && o->fd >= 0 && !o->connecting)
 			out_flush(w, o, now);
 	}
 }
@@ -589,11 +703,8 @@ wire_reset(struct wire *w, const char *address)
 {
 	int k;
 
-	for (k = 0; k < w->no; k++)
-		if (strcmp(w->o[k]->address, address) == 0) {
-			out_free(w, k);
-			return;
-		}
+	if ((k = find_out(w, address)) >= 0)
+		out_free(w, k);
 }
 
 /* Inbound. */
@@ -709,13 +820,12 @@ on_accept(int fd, short ev, void *arg)
  * the connection before any more is read or allocated.
  */
 static void
-on_in(int fd, short ev, void *arg)
+in_read(int fd, struct in *c)
 {
-	struct in *c = arg;
 	struct wire *w = c->w;
-	size_t budget = READ_BUDGET;
+	size_t budget = READ_BUDGET, ask;
+	int drained = 0;
 
-	(void)ev;
 	for (;;) {
 		size_t have = c->end - c->start, need = 4;
 		ssize_t n;
@@ -734,6 +844,7 @@ on_in(int fd, short ev, void *arg)
 				enum wire_verdict v;
 
 				c->last = clock_mono_ms();
+				w->st.frames_in++;
 				w->cur = c;
 				v = w->cb(w->arg, c->from, c->buf + c->start + 4, len);
 				w->cur = NULL;
@@ -749,7 +860,12 @@ on_in(int fd, short ev, void *arg)
 				continue;
 			}
 		}
-		if (budget == 0)
+		/*
+		 * A read that got less than it asked for emptied the socket: a
+		 * recv more would only say EAGAIN (half of memberd's recvs did).
+		 * What comes later wakes the loop again (level-triggered).
+		 */
+		if (budget == 0 || drained)
 			break;
 		/* room for the frame under way (known limits) and then some */
 		if (c->cap - c->start < need || c->cap < BUF_KEEP) {
@@ -769,8 +885,9 @@ on_in(int fd, short ev, void *arg)
 			c->start = 0;
 			c->end = have;
 		}
-		n = recv(fd, c->buf + c->end, c->cap - c->end < budget ? c->cap - c->end : budget,
-		    MSG_DONTWAIT);
+		ask = c->cap - c->end < budget ? c->cap - c->end : budget;
+		n = recv(fd, c->buf + c->end, ask, MSG_DONTWAIT);
+		w->st.reads++;
 		if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
 			in_close(w, c);
 			return;
@@ -779,6 +896,7 @@ on_in(int fd, short ev, void *arg)
 			break;
 		c->end += (size_t)n;
 		budget -= (size_t)n;
+		drained = (size_t)n < ask;
 	}
 	/* a large frame is done with: give its buffer back */
 	if (c->cap > BUF_KEEP && c->end - c->start <= BUF_KEEP) {
@@ -791,6 +909,33 @@ on_in(int fd, short ev, void *arg)
 	}
 }
 
+/*
+ * With wire_cork_reads, what the frames of one read send is corked until
+ * they are all handled: the answers to one peer's batch (and pushes to the
+ * same member) leave together, one write each, and no later than the end
+ * of the batch.
+ */
+static void
+on_in(int fd, short ev, void *arg)
+{
+	struct wire *w = ((struct in *)arg)->w;
+
+	(void)ev;
+	if (!w->cork_reads) {
+		in_read(fd, arg);
+		return;
+	}
+	wire_cork(w);
+	in_read(fd, arg);	/* may free the connection */
+	wire_uncork(w, clock_mono_ms());
+}
+
+void
+wire_cork_reads(struct wire *w, int on)
+{
+	w->cork_reads = on;
+}
+
 void
 wire_expire(struct wire *w, msec_t now)
 {
@@ -800,6 +945,10 @@ wire_expire(struct wire *w, msec_t now)
 		loop_watch(w->loop, w->lfd, POLLIN, on_accept, w);
 		w->lwatched = 1;
 	}
+	if (now < w->next_scan && (w->retry_min < 0 || now < w->retry_min))
+		return;
+	w->next_scan = now + SCAN_EVERY;
+	w->retry_min = -1;
 	for (k = 0; k < w->ni; ) {
 		struct in *c = w->i[k];
 
@@ -825,6 +974,8 @@ wire_expire(struct wire *w, msec_t now)
 		if (o->fd < 0) {
 			if (o->qn > 0 && now >= o->retry_at)
 				(void)out_open(w, o, now);
+			if (o->fd < 0 && o->qn > 0)
+				retry_note(w, o);
 			continue;
 		}
 		if (o->connecting ? now - o->opened > CONNECT_TIMEOUT :
@@ -840,16 +991,7 @@ wire_expire(struct wire *w, msec_t now)
 msec_t
 wire_deadline(const struct wire *w)
 {
-	msec_t d = -1;
-	int k;
-
-	for (k = 0; k < w->no; k++) {
-		const struct out *o = w->o[k];
-
-		if (o->fd < 0 && o->qn > 0 && (d < 0 || o->retry_at < d))
-			d = o->retry_at;
-	}
-	return d;
+	return w->retry_min;
 }
 
 int
@@ -888,6 +1030,8 @@ wire_free(struct wire *w)
 		close(w->lfd);
 	}
 	free(w->o);
+	free(w->dirty);
+	free(w->ht);
 	free(w->i);
 	free(w);
 }

@@ -47,6 +47,8 @@ struct wire_stats {
 	uint64_t emfile;	/* accept failed for want of descriptors */
 	uint64_t connects, connect_failed;	/* outbound */
 	uint64_t unsent;	/* outbound frames dropped: queue full, expired, or too large to wait */
+	uint64_t frames_out, writes;	/* frames written whole, and the sendmsg calls that wrote them */
+	uint64_t frames_in, reads;	/* frames handed to the callback, and the recv calls that read them */
 	int in, out;		/* open now */
 };
 
@@ -94,10 +96,18 @@ void wire_send_bound(struct wire *, const char *address, const void *frame, size
 uint64_t *wire_tag(struct wire *);
 /*
  * Between wire_cork and wire_uncork, wire_send only queues: what a burst of
- * relays queued for one peer leaves in one write (memberd's on_relay).
+ * relays queued for one peer leaves in one write (memberd's on_relay), and
+ * so do the frames a loop turn's timers send (memberd_run). Nests.
  */
 void wire_cork(struct wire *);
 void wire_uncork(struct wire *, msec_t now);
+/*
+ * on: the frames read from one connection in one wake-up are corked, what
+ * the callback sends for them leaves once they are all handled (memberd;
+ * off by default: a caller that sends and then blocks in the callback, an
+ * fsync, would hold its answer behind it).
+ */
+void wire_cork_reads(struct wire *, int on);
 /* Closes the connection to address (if any): the next send opens a new one. */
 void wire_reset(struct wire *, const char *address);
 /* Timers: connect and stall timeouts, expiring frames, idle and unauthenticated connections. */

@@ -85,6 +85,20 @@ stable() { jq -cS 'del(.wall_s, .mem_per_node_kib, .phase_s)'; }
 	assert_success
 }
 
+@test "a join storm's welcomes stay within the welcome budget: partial welcomes past it" {
+	# 200 nodes in 2 s: 100 joins a second, the rate of 1,000 in 10 s; the
+	# welcome budget scaled as the state is (4,000 x 200 / 1,000). Before
+	# partial welcomes the busiest node sent 341 KB of welcomes in a second
+	# (711 KB in all); within the budget a node sends at most 1.5 x 800
+	# records a second (~51 bytes each here): 71.6 KB (465 KB in all).
+	run akc-sim -n 200 --window 2s --scenario start --set cluster.welcome-budget=800 --json
+	assert_success
+	run jq -e '(.all_up_s | type == "number") and .all_up_s < 5 and .end.members == 200
+		and .end.leaders == 1 and .peak_welcome_bytes_per_node_s > 0
+		and .peak_welcome_bytes_per_node_s < 120000 and .peak_bytes_per_node_s < 600000' <<<"$output"
+	assert_success
+}
+
 @test "who reads the compact forms spreads by gossip: idle bytes do not grow from 20 to 100 nodes" {
 	# a full state's "cvs" (doc/PROTOCOL.md, "Compact digests"): without it a
 	# pair learned at its first direct contact, and 100 nodes idled at 1.26x

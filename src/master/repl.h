@@ -63,6 +63,8 @@ struct repl {
 	char err[512];
 	uint64_t dropped_version;
 	struct link *link;		/* the journal link (link.h); NULL: off, the relay carries all */
+	struct acall *mctl;		/* memberd's control socket for the serving master's view */
+	uint64_t view_failed;		/* asynchronous views that got no answer */
 	int standby;			/* this is a standby's */
 	uint64_t relay_sent, relay_received;	/* journal messages through memberd */
 	repl_merge_fn merge;

@@ -226,6 +226,11 @@ status(const struct node *n, msec_t now)
 		cJSON_AddNumberToObject(d, "fd_exhausted", (double)w->emfile);
 		cJSON_AddNumberToObject(d, "connects", (double)w->connects);
 		cJSON_AddNumberToObject(d, "connect_failed", (double)w->connect_failed);
+		/* frames per system call: what batching saves */
+		cJSON_AddNumberToObject(d, "frames_out", (double)w->frames_out);
+		cJSON_AddNumberToObject(d, "writes", (double)w->writes);
+		cJSON_AddNumberToObject(d, "frames_in", (double)w->frames_in);
+		cJSON_AddNumberToObject(d, "reads", (double)w->reads);
 	}
 	add_monitored(r, n, now);
 	return r;

@@ -49,6 +49,7 @@ send_join(struct node *n, const char *address)
 
 	cJSON_AddItemToObject(m, "member", member_to_json(&n->self));
 	json_add_u64(m, "nonce", n->join_nonce);
+	cJSON_AddBoolToObject(m, "partial", 1);	/* we take a partial welcome (below) */
 	send_to(n, address, m);
 	snprintf(n->join_target, sizeof(n->join_target), "%s", address);
 }
@@ -129,6 +130,109 @@ may_form(const struct node *n, msec_t now, int *votes, int *heard)
 	return *heard == others || now - n->join_started >= n->cfg->seed_node_timeout;
 }
 
+/*
+ * Partial welcomes (doc/PROTOCOL.md, "Partial welcomes"). A welcome is a
+ * full state, and in a join storm most joiners ask the same seed: at 1,000
+ * nodes starting over 10 s one seed sent ~2 MB/s of welcomes (akc-sim),
+ * outside the push budget. So full welcomes are paid from a budget of
+ * their own ([cluster] welcome-budget member records a second; a full
+ * state costs one record a member; it bursts up to half a second's budget
+ * or one full state, whichever is more). Past it, a joiner that says it
+ * reads them ("partial" in its join) gets a partial welcome: the sender
+ * and the joiner only, under the empty version. No full state ever has the
+ * empty version (every change adds to its maker's entry), so the joiner's
+ * state is older than every state it meets: the first gossip from a member
+ * that knows it is adopted whole, and its digests differ from everyone's,
+ * so rounds and the sender's answers keep correcting it until it has. The
+ * joiner is among the members that have not seen our version, so our next
+ * push, and every other member's that knows it, may carry it; the state a
+ * full welcome would have carried comes from the whole cluster's budgets
+ * instead of one seed. A joiner that does not read them (an older build)
+ * gets the full welcome whatever the budget says.
+ */
+static int
+welcome_afford(struct node *n, msec_t now)
+{
+	double budget = n->cfg->welcome_budget, cap = budget / 2, cost = n->st.n;
+
+	if (cap < cost)
+		cap = cost;
+	if (!n->welcome_primed)
+		n->welcome_credit = cap;
+	else
+		n->welcome_credit += (double)(now - n->welcome_credit_at) * budget / 1000;
+	if (n->welcome_credit > cap)
+		n->welcome_credit = cap;
+	n->welcome_primed = 1;
+	n->welcome_credit_at = now;
+	return budget > 0 && n->welcome_credit >= cost;
+}
+
+/* A full welcome goes out: paid from the budget, as far as it goes. */
+static void
+welcome_pay(struct node *n)
+{
+	n->welcome_credit -= n->st.n;
+	if (n->welcome_credit < 0)
+		n->welcome_credit = 0;
+	n->welcomes_full++;
+}
+
+/* The state of a partial welcome: the sender and the joiner, no version. */
+static cJSON *
+partial_state(struct node *n, int ji)
+{
+	struct mstate p;
+	cJSON *w;
+	int si = mstate_find(&n->st, n->self.uid);
+
+	mstate_init(&p);
+	if (si >= 0)
+		mstate_add(&p, &n->st.m[si]);
+	mstate_add(&p, &n->st.m[ji]);
+	w = mstate_to_wire(&p);
+	mstate_free(&p);
+	return w;
+}
+
+/* Whether our state is still a partial welcome's: no entry in the clock but maybe ours. */
+int
+node_partial(const struct node *n)
+{
+	int i;
+
+	if (n->partial_since <= 0 || n->phase != PHASE_MEMBER)
+		return 0;
+	for (i = 0; i < n->st.vc.n; i++)
+		if (n->st.vc.e[i].node != n->self.uid)
+			return 0;
+	return 1;
+}
+
+/* Says when the cluster's state came after a partial welcome, and while it does not. */
+static void
+partial_tick(struct node *n, msec_t now)
+{
+	if (n->partial_since <= 0)
+		return;
+	if (n->phase != PHASE_MEMBER) {
+		n->partial_since = 0;
+		return;
+	}
+	if (!node_partial(n)) {
+		log_info("took the cluster's state (%d members) %lldms after the partial welcome "
+		    "of %s", n->st.n, (long long)(now - n->partial_since), n->partial_from);
+		n->partial_since = 0;
+		return;
+	}
+	if (now - n->partial_since < 5000 || now - n->partial_said < 5000)
+		return;
+	n->partial_said = now;
+	log_warnx("still waiting for the cluster's state: %s let this node in %llds ago by a "
+	    "partial welcome (its welcome budget was spent); members that know this node "
+	    "send it by gossip", n->partial_from, (long long)((now - n->partial_since) / 1000));
+}
+
 /* Says, now and then, what a joining node waits for: it never waits in silence. */
 static void
 join_say(struct node *n, msec_t now)
@@ -189,6 +293,7 @@ join_tick(struct node *n, msec_t now)
 {
 	int votes, heard;
 
+	partial_tick(n, now);
 	if (n->phase != PHASE_JOINING || n->join_next < 0 || now < n->join_next)
 		return;
 	if (n->join_only[0] != '\0') {
@@ -286,12 +391,14 @@ take_nonce(struct node *n, const cJSON *msg, uint64_t uid, msec_t now)
 void
 on_join(struct node *n, const cJSON *msg, const struct from *f, msec_t now)
 {
+	const cJSON *partial = cJSON_GetObjectItemCaseSensitive(msg, "partial");
 	struct member m;
 	int i, j;
 	cJSON *w;
 
 	if (member_from_json(cJSON_GetObjectItemCaseSensitive(msg, "member"), &m) < 0 ||
-	    m.uid != f->uid || strcmp(m.address, f->address) != 0 || strcmp(m.name, f->name) != 0) {
+	    m.uid != f->uid || strcmp(m.address, f->address) != 0 || strcmp(m.name, f->name) != 0 ||
+	    (partial != NULL && !cJSON_IsBool(partial))) {
 		n->dropped.malformed++;
 		goto out;
 	}
@@ -331,8 +438,19 @@ on_join(struct node *n, const cJSON *msg, const struct from *f, msec_t now)
 		local_change(n, now);
 	}
 	w = envelope(n, MSG_WELCOME, m.uid);
-	cJSON_AddItemToObject(w, "state", mstate_to_wire(&n->st));
-	cJSON_AddStringToObject(w, "cvs", cvs_get(n));	/* gossip.c */
+	if (!welcome_afford(n, now) && cJSON_IsTrue(partial) &&
+	    (i = mstate_find(&n->st, m.uid)) >= 0) {
+		cJSON_AddItemToObject(w, "state", partial_state(n, i));
+		cJSON_AddBoolToObject(w, "partial", 1);
+		cJSON_AddNumberToObject(w, "cv", CPT_VERSION);	/* we read the compact forms */
+		n->welcomes_partial++;
+		log_debug("partial welcome to %s (%s): the welcome budget is spent", m.name,
+		    m.address);
+	} else {
+		cJSON_AddItemToObject(w, "state", mstate_to_wire(&n->st));
+		cJSON_AddStringToObject(w, "cvs", cvs_get(n));	/* gossip.c */
+		welcome_pay(n);
+	}
 	send_to(n, m.address, w);
 out:
 	member_clear(&m);	/* mstate_add took its own references */
@@ -342,6 +460,7 @@ void
 on_welcome(struct node *n, const cJSON *msg, const struct from *f, msec_t now)
 {
 	struct mstate st;
+	const cJSON *partial = cJSON_GetObjectItemCaseSensitive(msg, "partial");
 	uint64_t *uids;
 	int i;
 
@@ -361,7 +480,10 @@ on_welcome(struct node *n, const cJSON *msg, const struct from *f, msec_t now)
 		n->dropped.malformed++;
 		return;
 	}
-	if (mstate_find(&st, n->self.uid) < 0 || mstate_find(&st, f->uid) < 0) {
+	/* a partial welcome's state has the empty version, and only it: see welcome_afford */
+	if (mstate_find(&st, n->self.uid) < 0 || mstate_find(&st, f->uid) < 0 ||
+	    (partial != NULL && !cJSON_IsBool(partial)) ||
+	    (cJSON_IsTrue(partial) && (st.vc.n != 0 || st.n != 2))) {
 		n->dropped.malformed++;
 		mstate_free(&st);
 		return;
@@ -378,7 +500,16 @@ on_welcome(struct node *n, const cJSON *msg, const struct from *f, msec_t now)
 		uids[i] = n->st.m[i].uid;
 	cvs_learn(n, msg, uids, n->st.n);
 	free(uids);
-	log_info("joined the cluster through %s (%s)", f->name, f->address);
+	if (cJSON_IsTrue(partial)) {
+		/* the cluster's state follows by gossip: partial_tick says when, or that it waits */
+		n->partial_since = now > 0 ? now : 1;
+		n->partial_said = n->partial_since;
+		snprintf(n->partial_from, sizeof(n->partial_from), "%s", f->name);
+		log_info("joined the cluster through %s (%s) by a partial welcome (its welcome "
+		    "budget is spent): waiting for the cluster's state from gossip", f->name,
+		    f->address);
+	} else
+		log_info("joined the cluster through %s (%s)", f->name, f->address);
 	changed(n, now);
 	n->next_hb = now;
 }
@@ -424,7 +555,8 @@ probe_tick(struct node *n, msec_t now)
 		n->majority_nmemo = n->nmemo;
 		n->majority_at = now;
 	}
-	if (n->phase != PHASE_MEMBER || n->majority_ok) {
+	/* a partial welcome's two members are no view of the cluster to judge a majority by */
+	if (n->phase != PHASE_MEMBER || n->majority_ok || node_partial(n)) {
 		n->minority_since = -1;
 		return;
 	}
@@ -459,9 +591,17 @@ on_init_join(struct node *n, const struct from *f, msec_t now)
 {
 	int ok = n->phase == PHASE_MEMBER && n->self.status != MS_DOWN &&
 	    n->self.status != MS_EXITING;
-	cJSON *m = envelope(n, ok ? MSG_INIT_JOIN_ACK : MSG_INIT_JOIN_NACK, f->uid);
+	cJSON *m;
 	int cand;
 
+	/*
+	 * A member by a partial welcome, without the cluster's state yet,
+	 * answers nothing: it could neither let a joiner in with a state nor
+	 * say whether it sees a majority. The joiner asks the others.
+	 */
+	if (ok && node_partial(n))
+		return;
+	m = envelope(n, ok ? MSG_INIT_JOIN_ACK : MSG_INIT_JOIN_NACK, f->uid);
 	/* not a member: our vote for who should form the cluster, if we are a seed */
 	if (!ok && n->phase == PHASE_JOINING && n->self_seed >= 0 &&
 	    !(n->ack_at >= 0 && now - n->ack_at <= form_window(n)) &&

@@ -1,5 +1,6 @@
 /* memberd.c: the membership daemon: sockets and the loop around the node core. */
 #include <errno.h>
+#include <fcntl.h>
 #include <malloc.h>
 #include <poll.h>
 #include <signal.h>
@@ -13,6 +14,7 @@
 #include <nanomsg/pubsub.h>
 #include <nanomsg/reqrep.h>
 #include <sys/random.h>
+#include <sys/stat.h>
 #include <sodium.h>
 
 #include "auth.h"
@@ -65,6 +67,7 @@ struct memberd {
 	uint64_t notices_sent, notices_held;
 	uint64_t event_seq;
 	char memory[CONF_PATH_MAX];	/* state-dir/memberd.cluster: the members we remember */
+	char memory_new[CONF_PATH_MAX + 8];	/* its spare: the next version is written there */
 	uint64_t memory_saved;		/* node.memo_seq when last written */
 	msec_t memory_saved_at;		/* and when (0: never) */
 };
@@ -93,6 +96,7 @@ memory_load(struct memberd *d)
 		log_errx("state-dir '%s' is too long", d->cfg.state_dir);
 		return -1;
 	}
+	snprintf(d->memory_new, sizeof(d->memory_new), "%s.new", d->memory);
 	if ((f = fopen(d->memory, "r")) == NULL) {
 		if (errno == ENOENT)
 			return 0;
@@ -160,6 +164,62 @@ memory_due(const struct memberd *d, msec_t now)
 	return due;
 }
 
+/*
+ * Writes the memory durably, and atomically: the new version goes into the
+ * spare file (memberd.cluster.new), synced, and is then swapped with the
+ * current one in one renameat2(RENAME_EXCHANGE). The spare keeps its inode
+ * from one write to the next: a new file per write (then renamed over the
+ * old, which is deleted) made ext4 allocate an inode and free one each
+ * time, 5% of memberd's CPU in a 100-node join (perf: find_inode_bit,
+ * recently_deleted). After a crash the file holds the old version or the
+ * new one. The directory is synced only when a name is new (the first
+ * write, or a file system without the exchange: a plain rename then).
+ */
+static int
+memory_write(struct memberd *d, const char *txt, size_t len)
+{
+	size_t off = 0;
+	ssize_t w;
+	int fd, dfd, created;
+	struct stat st;
+	char dir[CONF_PATH_MAX], *slash;
+
+	created = stat(d->memory_new, &st) < 0;
+	if ((fd = open(d->memory_new, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)) < 0)
+		return -1;
+	while (off < len) {
+		if ((w = write(fd, txt + off, len - off)) < 0) {
+			if (errno == EINTR)
+				continue;
+			close(fd);
+			return -1;
+		}
+		off += (size_t)w;
+	}
+	if (fsync(fd) < 0) {
+		close(fd);
+		return -1;
+	}
+	close(fd);
+	if (renameat2(AT_FDCWD, d->memory_new, AT_FDCWD, d->memory, RENAME_EXCHANGE) < 0) {
+		/* no current file yet (ENOENT), or no exchange here: a rename, and the spare is new next time */
+		if (rename(d->memory_new, d->memory) < 0)
+			return -1;
+		created = 1;
+	}
+	if (!created)
+		return 0;
+	snprintf(dir, sizeof(dir), "%s", d->memory);
+	if ((slash = strrchr(dir, '/')) != NULL && slash != dir) {
+		*slash = '\0';
+		if ((dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0) {
+			(void)fsync(dfd);
+			close(dfd);
+		}
+	}
+	return 0;
+}
+
 static void
 memory_save(struct memberd *d, msec_t now, int force)
 {
@@ -175,12 +235,13 @@ memory_save(struct memberd *d, msec_t now, int force)
 	if (d->node.nmemo == 0) {
 		if (unlink(d->memory) < 0 && errno != ENOENT)
 			log_warn("cannot remove '%s'", d->memory);
+		(void)unlink(d->memory_new);	/* an older version of what was just forgotten */
 		return;
 	}
 	o = node_memory_to_json(&d->node);
 	txt = json_print(o);
 	cJSON_Delete(o);
-	if (daemon_write_file(d->memory, txt, strlen(txt)) < 0)
+	if (memory_write(d, txt, strlen(txt)) < 0)
 		log_warn("cannot write '%s'", d->memory);
 	else
 		log_debug("wrote the membership memory: %d members", d->node.nmemo);
@@ -866,6 +927,7 @@ open_sockets(struct memberd *d)
 	d->wire = wire_new(d->loop, d->cfg.peer_sockets, 4 * d->cfg.peer_sockets,
 	    2 * RELAY_MAX_MSG, on_frame, NULL, d);
 	wire_hello_to(d->wire, hello_frame);
+	wire_cork_reads(d->wire, 1);	/* memberd_run says why */
 	if (wire_listen(d->wire, d->cfg.address) < 0)
 		return -1;
 	config_ipc_path(&d->cfg, SOCK_MEMBERD_CTL, addr, sizeof(addr));
@@ -978,7 +1040,18 @@ memberd_start(struct memberd *d)
 	return 0;
 }
 
-/* The loop, until a signal or this node's exit. */
+/*
+ * The loop, until a signal or this node's exit. What the turn's timers
+ * send (pushes, gossip, heartbeats) is corked until they are all done, so
+ * what goes to one peer leaves in one write; the frames read from one
+ * connection are corked alike (lib/wire.c, on_in). Each frame was a
+ * sendmsg of its own, and on loopback each write also pays for the
+ * receiver's TCP processing (softirq, in the sender's time) and its
+ * wake-up. The cork does not span the wait, nor every ready connection of
+ * a wake-up: an answer waits for its own batch only (corked over a whole
+ * wake-up at 200 nodes, where a turn may parse several full states, the
+ * answers to the first waited for the last).
+ */
 static void
 memberd_run(struct memberd *d)
 {
@@ -996,8 +1069,10 @@ memberd_run(struct memberd *d)
 		now = clock_mono_ms();
 		d->node.wall = clock_wall_ms();
 		renew_holds(&d->node, now);
+		wire_cork(d->wire);
 		node_tick(&d->node, now);
 		flush_outbox(d, now);
+		wire_uncork(d->wire, now);	/* before a memory write's fsync */
 		publish_changes(d);
 		memory_save(d, now, 0);
 		wire_expire(d->wire, now);

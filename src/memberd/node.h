@@ -189,6 +189,14 @@ struct node {
 	char join_target[CONF_ADDR_MAX];	/* sent "join" here, awaiting welcome */
 	char join_only[CONF_ADDR_MAX];		/* akc-join ADDRESS */
 	char join_refused[256];		/* why the last join was refused ("": not refused) */
+	/* partial welcomes (join.c, doc/PROTOCOL.md "Partial welcomes") */
+	double welcome_credit;		/* member records full welcomes may still send */
+	msec_t welcome_credit_at;	/* when it was last topped up, */
+	int welcome_primed;		/* once it was */
+	uint64_t welcomes_full, welcomes_partial;	/* sent */
+	msec_t partial_since;		/* >0: a member by a partial welcome, without the cluster's state */
+	msec_t partial_said;		/* when we last said we wait for it */
+	char partial_from[CONF_NAME_MAX];	/* the member whose partial welcome it was */
 	char foreign_said[8][CONF_ADDR_MAX];	/* other clusters' nodes refused (logged once) */
 	int nforeign_said;
 	long version_said;		/* the other protocol version logged last, */
@@ -326,6 +334,8 @@ msec_t node_next_deadline(const struct node *);
 
 /* Operator and leader commands; 0 done, -1 refused (reason in err). */
 int node_cmd_join(struct node *, const char *address, msec_t now, char *err, size_t len);
+/* Whether this member joined by a partial welcome and has no state of the cluster's yet. */
+int node_partial(const struct node *);
 int node_cmd_leave(struct node *, const char *target, msec_t now, char *err, size_t len);
 int node_cmd_down(struct node *, const char *target, msec_t now, char *err, size_t len);
 int node_cmd_leader_actions(struct node *, const cJSON *req, msec_t now, char *err, size_t len);

@@ -294,6 +294,10 @@ flush(struct sim *s, int i)
 			s->m.full_sent_bytes += len;
 		node_count_traffic(n->sent_by, type, len);
 		node_count_traffic(s->m.by, node_out_type(&out[k]), len);
+		if (node_out_type(&out[k]) != NULL && strcmp(node_out_type(&out[k]), MSG_WELCOME) == 0)
+			sn->welcome_bytes += len;
+		else if (node_traffic_kind(node_out_type(&out[k])) == TK_GOSSIP)
+			sn->state_bytes += len;
 		sizehist_add(&s->m.sizes, len);
 		s->m.total_msgs++;
 		s->m.total_bytes += len;
@@ -819,6 +823,12 @@ sim_sample(struct sim *s)
 		sn->last_bytes = n->sent_bytes;
 		if (d > peak)
 			peak = d;
+		if (sn->welcome_bytes - sn->last_welcome > s->m.peak_welcome_s && s->now > 0)
+			s->m.peak_welcome_s = sn->welcome_bytes - sn->last_welcome;
+		if (sn->state_bytes - sn->last_state > s->m.peak_state_s && s->now > 0)
+			s->m.peak_state_s = sn->state_bytes - sn->last_state;
+		sn->last_welcome = sn->welcome_bytes;
+		sn->last_state = sn->state_bytes;
 		if (n->phase != PHASE_MEMBER)
 			continue;
 		members++;

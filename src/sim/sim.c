@@ -610,6 +610,9 @@ summary(const struct sim *s, double wall)
 		cJSON_AddNumberToObject(k, "bytes", round(s->m.by[i].bytes / ns * 10) / 10);
 	}
 	cJSON_AddNumberToObject(r, "peak_bytes_per_node_s", (double)s->m.peak_node_bytes_s);
+	/* the same peak (any node, any second) of welcomes, and of the other gossip and status */
+	cJSON_AddNumberToObject(r, "peak_welcome_bytes_per_node_s", (double)s->m.peak_welcome_s);
+	cJSON_AddNumberToObject(r, "peak_state_bytes_per_node_s", (double)s->m.peak_state_s);
 	t = cJSON_AddObjectToObject(r, "msg_bytes");
 	cJSON_AddNumberToObject(t, "median", (double)sizehist_quantile(&s->m.sizes, 0.5));
 	cJSON_AddNumberToObject(t, "p99", (double)sizehist_quantile(&s->m.sizes, 0.99));

@@ -43,6 +43,8 @@ struct simnode {
 	msec_t all_up_at, detect_at, removed_at, healed_at;
 	msec_t downseen_at;	/* first saw every victim Down (or gone) after akc-down */
 	uint64_t last_bytes;	/* sent_bytes at the last sample */
+	uint64_t welcome_bytes, last_welcome;	/* welcomes sent, and at the last sample */
+	uint64_t state_bytes, last_state;	/* gossip and status sent (welcomes apart) */
 	/* FIFO per link, as TCP: the last arrival time scheduled to each peer */
 	struct { int dst; msec_t at; } *fifo;
 	int nfifo, fifocap;
@@ -74,6 +76,7 @@ struct sim_measure {
 	uint64_t idle_bytes0, idle_msgs0, idle_bytes, idle_msgs;
 	int idle_nodes;
 	uint64_t peak_node_bytes_s;
+	uint64_t peak_welcome_s, peak_state_s;	/* the same peak, welcomes and the rest of gossip */
 	uint64_t lost, to_dead, total_msgs, total_bytes;
 	struct traffic by[TK_N];
 	double node_seconds;	/* alive node-seconds, for per-node rates */

@@ -140,6 +140,10 @@ check_out(const struct node *n, const struct outmsg *o)
 		mstate_init(&st);
 		if (mstate_from_wire(cJSON_GetObjectItemCaseSensitive(m, "state"), &st) < 0)
 			broken("a gossip or welcome whose state its receiver refuses");
+		/* a partial welcome: the sender and the joiner, the empty version */
+		if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(m, "partial")) &&
+		    (strcmp(t, MSG_WELCOME) != 0 || st.n != 2 || st.vc.n != 0))
+			broken("a partial welcome its receiver refuses");
 		mstate_free(&st);
 	} else if (strcmp(t, MSG_JOIN) == 0) {
 		if (member_from_json(cJSON_GetObjectItemCaseSensitive(m, "member"), &mb) < 0)

@@ -85,6 +85,11 @@ full_file(void)
 	CHECK_INT(load("[node]\nname = a\naddress = tcp://h:1\n[master]\nkeep-finished = off\n", &c), 0);
 	CHECK_INT(c.keep_finished, 0);
 	CHECK_INT(load("[node]\nname = a\naddress = tcp://h:1\n[master]\nkeep-finished = 0s\n", &c), 1);
+	/* the welcome budget: 4,000 by default, 0 allowed (partial welcomes only) */
+	CHECK_INT(c.welcome_budget, 4000);
+	CHECK_INT(load("[node]\nname = a\naddress = tcp://h:1\n[cluster]\nwelcome-budget = 0\n", &c), 0);
+	CHECK_INT(c.welcome_budget, 0);
+	CHECK_INT(load("[node]\nname = a\naddress = tcp://h:1\n[cluster]\nwelcome-budget = -1\n", &c), 1);
 }
 
 /* config_singleton: a section's settings, or the one set of defaults singletond runs without one. */

@@ -41,6 +41,11 @@ static int mute_from = -1, mute_to = -1;	/* the router keeps from's "cv" and com
 static int sent_digest_json, sent_digest_compact, digest_to_legacy;	/* idle rounds' digests */
 static int sent_compact, sent_json_hb;	/* heartbeats and answers the router saw */
 static const char *seed_list = "tcp://127.0.0.1:1000";
+static int old_joiner = -1;	/* the router makes it a joiner of before partial welcomes */
+static int no_gossip_to = -1;	/* the router loses every gossip (full state) to it */
+static int welcomes_seen, partial_welcomes_seen;	/* welcomes the router carried */
+static int init_joins_from, acks_from;	/* init-joins and their acks sent by watch_joins */
+static int watch_joins = -1;
 
 static void
 make_config(int i)
@@ -168,6 +173,19 @@ route(void)
 					else if (copy[k].bin[0] == CPT_DIGEST || copy[k].bin[0] == CPT_BIND)
 						j = -1;
 				}
+				if (t != NULL && strcmp(t, MSG_JOIN) == 0 && i == old_joiner)
+					cJSON_DeleteItemFromObjectCaseSensitive(copy[k].msg, "partial");
+				if (t != NULL && strcmp(t, MSG_GOSSIP) == 0 && j == no_gossip_to)
+					j = -1;
+				if (t != NULL && strcmp(t, MSG_WELCOME) == 0) {
+					welcomes_seen++;
+					partial_welcomes_seen += cJSON_IsTrue(
+					    cJSON_GetObjectItemCaseSensitive(copy[k].msg, "partial"));
+				}
+				if (i == watch_joins && t != NULL && strcmp(t, MSG_INIT_JOIN) == 0)
+					init_joins_from++;
+				if (i == watch_joins && t != NULL && strcmp(t, MSG_INIT_JOIN_ACK) == 0)
+					acks_from++;
 				if (j == legacy_cv && copy[k].msg == NULL &&
 				    copy[k].bin[0] != CPT_HB && copy[k].bin[0] != CPT_HB_RSP)
 					j = -1;
@@ -1299,6 +1317,227 @@ memory_tie(void)
 	CHECK_INT(have, 1);
 }
 
+/* Every node of fresh_seeded's cluster lets joiners in by partial welcomes only. */
+static void
+no_welcome_budget(void)
+{
+	int i;
+
+	for (i = 0; i < N; i++)
+		cfg[i].welcome_budget = 0;
+}
+
+static int
+someone_partial(int unused)
+{
+	int i;
+
+	(void)unused;
+	for (i = 0; i < N; i++)
+		if (alive[i] && node_partial(&nodes[i]))
+			return 1;
+	return 0;
+}
+
+/*
+ * Partial welcomes (doc/PROTOCOL.md): with no welcome budget every joiner
+ * is let in with the sender and itself under the empty version, holds that
+ * until a gossip brings the cluster's state, and the cluster forms as
+ * before; the partial state never passes for the cluster's.
+ */
+static void
+partial_welcomes(void)
+{
+	int all[N] = { 1, 1, 1, 1, 1 };
+	long full = 0, partial = 0;
+	int i, p = -1;
+
+	seed_list = "tcp://127.0.0.1:1000";
+	welcomes_seen = partial_welcomes_seen = 0;
+	fresh_seeded(all);
+	no_welcome_budget();
+	CHECK(until(someone_partial, 0, 3000) >= 0);
+	for (i = 0; i < N; i++)
+		if (node_partial(&nodes[i]))
+			p = i;
+	CHECK(p > 0);
+	CHECK_INT(nodes[p].st.n, 2);
+	CHECK_INT(nodes[p].st.vc.n, 0);
+	CHECK(mstate_find(&nodes[p].st, nodes[0].self.uid) >= 0);
+	CHECK(nodes[p].partial_since > 0);
+	CHECK(until(all_up, N, 5000) >= 0);
+	for (i = 0; i < N; i++) {
+		CHECK(!node_partial(&nodes[i]));
+		full += (long)nodes[i].welcomes_full;
+		partial += (long)nodes[i].welcomes_partial;
+	}
+	step(100);	/* partial_tick's turn: it says when the state came */
+	for (i = 0; i < N; i++)
+		CHECK(nodes[i].partial_since == 0);
+	CHECK_INT(full, 0);
+	CHECK_INT(partial, N - 1);
+	CHECK_INT(partial_welcomes_seen, N - 1);
+	CHECK_INT(welcomes_seen, N - 1);
+
+	/* with the default budget a small cluster gets full welcomes only, as before */
+	welcomes_seen = partial_welcomes_seen = 0;
+	fresh_seeded(all);
+	CHECK(until(all_up, N, 5000) >= 0);
+	for (i = 0, full = partial = 0; i < N; i++) {
+		full += (long)nodes[i].welcomes_full;
+		partial += (long)nodes[i].welcomes_partial;
+	}
+	CHECK_INT(full, N - 1);
+	CHECK_INT(partial, 0);
+	CHECK_INT(partial_welcomes_seen, 0);
+}
+
+/* A joiner of an older build never says "partial": it gets full welcomes whatever the budget. */
+static void
+partial_old_joiner(void)
+{
+	int all[N] = { 1, 1, 1, 1, 1 };
+	int i, was_partial = 0;
+	msec_t start;
+
+	seed_list = "tcp://127.0.0.1:1000";
+	welcomes_seen = partial_welcomes_seen = 0;
+	old_joiner = 3;
+	fresh_seeded(all);
+	no_welcome_budget();
+	start = now;
+	while (!all_up(N) && now - start < 5000) {
+		step(5);
+		was_partial |= node_partial(&nodes[3]);
+	}
+	CHECK(all_up(N));
+	CHECK(!was_partial);
+	CHECK_INT(partial_welcomes_seen, N - 2);
+	CHECK_INT(welcomes_seen, N - 1);
+	for (i = 0; i < N; i++)
+		if (nodes[i].welcomes_full > 0)
+			break;
+	CHECK(i < N);
+	old_joiner = -1;
+}
+
+static int
+partial_member(int i)
+{
+	return node_partial(&nodes[i]);
+}
+
+/*
+ * A member by a partial welcome that waits long for the cluster's state
+ * (the router loses every gossip to it) stays a member: its two members
+ * are no view to judge a majority by, so it neither probes the members it
+ * remembers (which would make it leave its cluster for "the one with the
+ * majority": the same cluster) nor answers init-joins; once a gossip comes
+ * through, it has the state.
+ */
+static void
+partial_guarded(void)
+{
+	int all[N] = { 1, 1, 1, 1, 1 };
+
+	seed_list = "tcp://127.0.0.1:1000";
+	fresh_seeded(all);
+	CHECK(until(all_up, N, 5000) >= 0);
+	/* node 4 restarts with its memory of all five; the others admit it partially */
+	no_welcome_budget();
+	no_gossip_to = 4;
+	restart_with_memory(4, 777777);
+	node_start(&nodes[4], now);
+	CHECK(until(partial_member, 4, 10000) >= 0);
+	watch_joins = 4;
+	init_joins_from = acks_from = 0;
+	step(12000);	/* past the probe's 5 s without a majority */
+	CHECK(nodes[4].phase == PHASE_MEMBER);
+	CHECK(node_partial(&nodes[4]));
+	CHECK_INT(init_joins_from, 0);
+	/* an init-join to it goes unanswered */
+	{
+		cJSON *m = envelope(&nodes[1], MSG_INIT_JOIN, 0);
+
+		node_receive(&nodes[4], m, now);
+		cJSON_Delete(m);
+		route();
+	}
+	CHECK_INT(acks_from, 0);
+	no_gossip_to = -1;
+	watch_joins = -1;
+	CHECK(until(all_up, N, 10000) >= 0);
+	CHECK(!node_partial(&nodes[4]));
+	CHECK_INT(nodes[4].st.n, N);
+}
+
+/* A status of version st from node i to node j, with uid missing from its seen set (0: none). */
+static void
+status_without(int i, int j, uint64_t missing)
+{
+	struct node *n = &nodes[i];
+	cJSON *m = envelope(n, MSG_STATUS, nodes[j].self.uid);
+	int had = missing != 0 && u64set_has(&n->st.seen, missing);
+
+	if (had)
+		u64set_del(&n->st.seen, missing);
+	status_to_wire(m, &n->st);
+	if (had)
+		u64set_add(&n->st.seen, missing);
+	node_receive(&nodes[j], m, now);
+	cJSON_Delete(m);
+}
+
+/*
+ * Seen sets do not ping-pong between members (doc/PROTOCOL.md, "Gossip
+ * rounds"): a status of our version that lacks part of our seen set is
+ * answered when we lead, when the leader sent it, or when it lacks us;
+ * between two other members it is only united.
+ */
+static void
+seen_answers(void)
+{
+	int li = -1, b = -1, c = -1, d = -1, i, st, count;
+
+	for (i = 0; i < N; i++)
+		if (alive[i] && nodes[i].phase == PHASE_MEMBER) {
+			if (nodes[i].st.m[mstate_leader(&nodes[i].st, NULL)].uid == nodes[i].self.uid)
+				li = i;
+			else if (b < 0)
+				b = i;
+			else if (c < 0)
+				c = i;
+			else if (d < 0)
+				d = i;
+		}
+	CHECK(li >= 0 && b >= 0 && c >= 0 && d >= 0);
+	step(2000);	/* quiet: every seen set whole */
+	for (i = 0; i < N; i++)
+		(void)take_statuses(&nodes[i], "", &st);
+	/* follower to follower, lacking a third member: united, not answered */
+	status_without(c, b, nodes[d].self.uid);
+	count = take_statuses(&nodes[b], nodes[c].self.address, &st);
+	CHECK_INT(st, 0);
+	(void)count;
+	/* lacking the receiver itself: answered */
+	status_without(c, b, nodes[b].self.uid);
+	(void)take_statuses(&nodes[b], nodes[c].self.address, &st);
+	CHECK_INT(st, 1);
+	/* from the leader, lacking a third member: answered (the leader judges convergence) */
+	status_without(li, b, nodes[d].self.uid);
+	(void)take_statuses(&nodes[b], nodes[li].self.address, &st);
+	CHECK_INT(st, 1);
+	/* to the leader, lacking a third member: answered */
+	status_without(c, li, nodes[d].self.uid);
+	(void)take_statuses(&nodes[li], nodes[c].self.address, &st);
+	CHECK_INT(st, 1);
+	/* a whole seen set is never answered */
+	status_without(c, b, 0);
+	(void)take_statuses(&nodes[b], nodes[c].self.address, &st);
+	CHECK_INT(st, 0);
+	route();
+}
+
 int
 main(void)
 {
@@ -1308,6 +1547,7 @@ main(void)
 	if (getenv("UNIT_VERBOSE") == NULL)
 		freopen("/dev/null", "w", stderr);	/* the cores log as they go */
 	RUN(form);
+	RUN(seen_answers);
 	RUN(crash_detect_down);
 	RUN(leave);
 	RUN(stale_decisions_refused);
@@ -1324,6 +1564,9 @@ main(void)
 	RUN(compact_digests);
 	RUN(cvs_spread);
 	RUN(downed_stay_remembered);
+	RUN(partial_welcomes);
+	RUN(partial_old_joiner);
+	RUN(partial_guarded);
 	for (i = 0; i < N; i++)
 		node_free(&nodes[i]);
 	return unit_done();

@@ -1,0 +1,87 @@
+#!/usr/bin/env bats
+# 1019: what memberd's shell spends per message and per version (issue 13,
+# bench/README.md "What memberd's shell spends per message"): the membership
+# memory is swapped with its spare file rather than written as a new file
+# each time, a connection's readiness is told to epoll only when it changes,
+# a read that empties a socket is not followed by one that says EAGAIN, and
+# akc-status counts the frames and the system calls that carried them.
+
+load lib/akc
+
+setup() { akc_setup; }
+teardown() { akc_teardown; }
+
+# inodes NODE: the inode numbers of NODE's memory file and its spare, sorted
+inodes() {
+	stat -c %i "$AKC_DIR/$1.state/memberd.cluster" "$AKC_DIR/$1.state/memberd.cluster.new" |
+		sort -n | tr '\n' ' '
+}
+remembered() { jq '.members | length' "$AKC_DIR/$1.state/memberd.cluster" 2>/dev/null; }
+
+@test "the memory is written into its spare and swapped with it: two inodes for every write, gone when the node leaves" {
+	start_cluster 3
+	wait_until 30 all_up_everywhere 3 n1 n2 n3
+	wait_until 10 eval '[ "$(remembered n1)" = 3 ]'
+	node_conf n4
+	start_node n4
+	wait_until 30 all_up_everywhere 4 n1 n2 n3 n4
+	wait_until 10 eval '[ "$(remembered n1)" = 4 ]'
+	# two versions written: the current one and its spare (the one before)
+	wait_until 10 test -f "$AKC_DIR/n1.state/memberd.cluster.new"
+	local before
+	before=$(inodes n1)
+	jq -e '.members | length >= 1' "$AKC_DIR/n1.state/memberd.cluster.new" >/dev/null
+	# another member: another write, into the same two files
+	node_conf n5
+	start_node n5
+	wait_until 30 all_up_everywhere 5 n1 n2 n3 n4 n5
+	wait_until 10 eval '[ "$(remembered n1)" = 5 ]'
+	[ "$(inodes n1)" = "$before" ]
+	jq -e '.members | length == 5' "$AKC_DIR/n1.state/memberd.cluster" >/dev/null
+	# a node that leaves forgets its cluster: neither file is left
+	[ -f "$AKC_DIR/n5.state/memberd.cluster" ]
+	akc-leave -c "$(conf_of n5)"
+	wait_until 20 process_exited "$(pid_of n5 memberd)"
+	[ ! -e "$AKC_DIR/n5.state/memberd.cluster" ]
+	[ ! -e "$AKC_DIR/n5.state/memberd.cluster.new" ]
+}
+
+@test "akc-status counts the frames sent and received and the writes and reads that carried them" {
+	start_cluster 3
+	wait_until 30 all_up_everywhere 3 n1 n2 n3
+	run status_json n1
+	[ "$status" -eq 0 ]
+	local c
+	c=$(jq -c .connections <<<"$output")
+	[ "$(jq '.frames_out > 0 and .writes > 0 and .frames_in > 0 and .reads > 0' <<<"$c")" = true ]
+	# a write carries whole frames (these are small): never more writes than frames
+	[ "$(jq '.writes <= .frames_out' <<<"$c")" = true ]
+	# every frame sent was counted as a message (the counters agree)
+	[ "$(jq '.traffic.sent_messages >= .connections.frames_out' <<<"$output")" = true ]
+}
+
+# syscalls NODE SECS: strace -c of NODE's memberd (every thread) for SECS seconds
+syscalls() {
+	timeout "$2" strace -c -f -p "$(pid_of "$1" memberd)" -o "$AKC_DIR/$1.strace" 2>/dev/null || true
+	cat "$AKC_DIR/$1.strace"
+}
+# calls FILE NAME: the calls of NAME in strace -c's table; errors FILE NAME: its errors
+calls() { awk -v n="$2" '$NF == n { print $4; f = 1 } END { if (!f) print 0 }' "$1"; }
+errors() { awk -v n="$2" '$NF == n { print (NF == 6 ? $5 : 0); f = 1 } END { if (!f) print 0 }' "$1"; }
+
+@test "an idle memberd sends without telling epoll each time, and reads without a recv that says EAGAIN" {
+	command -v strace >/dev/null || skip "no strace"
+	start_cluster 3
+	wait_until 30 all_up_everywhere 3 n1 n2 n3
+	syscalls n1 5 >/dev/null
+	local f="$AKC_DIR/n1.strace" s e r re
+	s=$(calls "$f" sendmsg) e=$(calls "$f" epoll_ctl) r=$(calls "$f" recvfrom) re=$(errors "$f" recvfrom)
+	echo "sendmsg $s, epoll_ctl $e, recvfrom $r ($re EAGAIN)" >&3
+	# heartbeats and their answers, digests: a few writes a second to each peer
+	[ "$s" -ge 5 ]
+	[ "$r" -ge 5 ]
+	# before: a write's epoll_ctl each (POLLOUT, then back to POLLIN), and each
+	# wake-up's recv twice (the second one EAGAIN); the connections stay open here
+	[ "$e" -le $(( s / 4 )) ]
+	[ "$re" -le $(( r / 4 )) ]
+}
