@@ -502,44 +502,6 @@ push_tick(struct node *n, msec_t now)
 
 /* ---- receiving ---- */
 
-/*
- * Whether a status or gossip of our version, whose seen set lacks some of
- * ours, is answered with our status. Convergence is judged by the leader
- * alone, and every member tells the leader itself when it takes a version
- * (push_tick), so the leader answers everyone and is answered by everyone.
- * Between two other members an answer is owed only when the sender does
- * not know that we have seen the version (that much it needs to pick its
- * push targets), or while a member is Leaving, Exiting or Down: a removal
- * waits on that version's spread, whose pushes go to members believed not
- * to have it, so the whole seen set is worth its messages then. Otherwise
- * (a join storm) the rest of the seen set reaches members through the
- * leader's answers and the idle rounds' digests. Above
- * SEEN_ANSWERS_ALL_ABOVE members every gap is answered again: there the
- * push budget, not the message count, paces a change, and pushes aimed by
- * a thinner seen set at members that had the version cost more bytes than
- * the answers saved (akc-sim's 500-node start: 880 -> 949 MB, all Up 1.49
- * -> 2.03 s; at 1,000 +3.5% bytes). Answering every gap (as
- * before) made seen sets ping-pong between every pair that met: akc-sim's
- * 100-node start sent 117,616 such answers of 190,041 messages.
- */
-#define SEEN_ANSWERS_ALL_ABOVE	400
-
-static int
-seen_answer_due(struct node *n, uint64_t from, const struct u64set *their_seen)
-{
-	int li = mstate_leader_for(&n->st, NULL, n->self.uid), i;
-
-	if (li >= 0 && (n->st.m[li].uid == n->self.uid || n->st.m[li].uid == from))
-		return 1;
-	if (!u64set_has(their_seen, n->self.uid) || n->st.n > SEEN_ANSWERS_ALL_ABOVE)
-		return 1;
-	for (i = 0; i < n->st.n; i++)
-		if (n->st.m[i].status == MS_LEAVING || n->st.m[i].status == MS_EXITING ||
-		    n->st.m[i].status == MS_DOWN)
-			return 1;
-	return 0;
-}
-
 /* Unites a seen set of our version into ours; whether the sender lacks some of ours. */
 static int
 unite_seen(struct node *n, const struct u64set *seen, int members_only)
@@ -630,8 +592,7 @@ on_gossip(struct node *n, const cJSON *msg, struct from *f, msec_t now)
 	}
 	switch (cmp) {
 	case VC_SAME:
-		if (unite_seen(n, &head.seen, 0) && f->mi >= 0 &&
-		    seen_answer_due(n, f->uid, &head.seen))
+		if (unite_seen(n, &head.seen, 0) && f->mi >= 0)
 			send_status(n, &n->st.m[f->mi]);
 		break;
 	case VC_BEFORE:
@@ -706,7 +667,7 @@ on_status(struct node *n, const cJSON *msg, const struct from *f, msec_t now)
 			n->dropped.malformed++;
 		else if (r > 0)
 			n->dropped.stale++;
-		else if (unite_seen(n, &seen, 1) && seen_answer_due(n, f->uid, &seen))
+		else if (unite_seen(n, &seen, 1))
 			send_status(n, &n->st.m[f->mi]);
 		break;
 	case VC_BEFORE:

@@ -1471,73 +1471,6 @@ partial_guarded(void)
 	CHECK_INT(nodes[4].st.n, N);
 }
 
-/* A status of version st from node i to node j, with uid missing from its seen set (0: none). */
-static void
-status_without(int i, int j, uint64_t missing)
-{
-	struct node *n = &nodes[i];
-	cJSON *m = envelope(n, MSG_STATUS, nodes[j].self.uid);
-	int had = missing != 0 && u64set_has(&n->st.seen, missing);
-
-	if (had)
-		u64set_del(&n->st.seen, missing);
-	status_to_wire(m, &n->st);
-	if (had)
-		u64set_add(&n->st.seen, missing);
-	node_receive(&nodes[j], m, now);
-	cJSON_Delete(m);
-}
-
-/*
- * Seen sets do not ping-pong between members (doc/PROTOCOL.md, "Gossip
- * rounds"): a status of our version that lacks part of our seen set is
- * answered when we lead, when the leader sent it, or when it lacks us;
- * between two other members it is only united.
- */
-static void
-seen_answers(void)
-{
-	int li = -1, b = -1, c = -1, d = -1, i, st, count;
-
-	for (i = 0; i < N; i++)
-		if (alive[i] && nodes[i].phase == PHASE_MEMBER) {
-			if (nodes[i].st.m[mstate_leader(&nodes[i].st, NULL)].uid == nodes[i].self.uid)
-				li = i;
-			else if (b < 0)
-				b = i;
-			else if (c < 0)
-				c = i;
-			else if (d < 0)
-				d = i;
-		}
-	CHECK(li >= 0 && b >= 0 && c >= 0 && d >= 0);
-	step(2000);	/* quiet: every seen set whole */
-	for (i = 0; i < N; i++)
-		(void)take_statuses(&nodes[i], "", &st);
-	/* follower to follower, lacking a third member: united, not answered */
-	status_without(c, b, nodes[d].self.uid);
-	count = take_statuses(&nodes[b], nodes[c].self.address, &st);
-	CHECK_INT(st, 0);
-	(void)count;
-	/* lacking the receiver itself: answered */
-	status_without(c, b, nodes[b].self.uid);
-	(void)take_statuses(&nodes[b], nodes[c].self.address, &st);
-	CHECK_INT(st, 1);
-	/* from the leader, lacking a third member: answered (the leader judges convergence) */
-	status_without(li, b, nodes[d].self.uid);
-	(void)take_statuses(&nodes[b], nodes[li].self.address, &st);
-	CHECK_INT(st, 1);
-	/* to the leader, lacking a third member: answered */
-	status_without(c, li, nodes[d].self.uid);
-	(void)take_statuses(&nodes[li], nodes[c].self.address, &st);
-	CHECK_INT(st, 1);
-	/* a whole seen set is never answered */
-	status_without(c, b, 0);
-	(void)take_statuses(&nodes[b], nodes[c].self.address, &st);
-	CHECK_INT(st, 0);
-	route();
-}
-
 int
 main(void)
 {
@@ -1547,7 +1480,6 @@ main(void)
 	if (getenv("UNIT_VERBOSE") == NULL)
 		freopen("/dev/null", "w", stderr);	/* the cores log as they go */
 	RUN(form);
-	RUN(seen_answers);
 	RUN(crash_detect_down);
 	RUN(leave);
 	RUN(stale_decisions_refused);
