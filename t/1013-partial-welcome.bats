@@ -25,6 +25,13 @@ teardown() { akc_teardown; }
 	done
 	[ "$partial" = 3 ]
 	! grep -q "still waiting for the cluster's state" "$AKC_DIR"/n*.memberd.log
+	# akc-status counts them: three partial welcomes sent in all, no full one, nobody waiting
+	local sent=0
+	for n in $(nodes 4); do
+		status_json "$n" | jq -e '.welcomes.full == 0 and .welcomes.waiting_for_state == false'
+		sent=$((sent + $(status_json "$n" | jq .welcomes.partial)))
+	done
+	[ "$sent" = 3 ]
 	# and every member knows every other one, with one leader
 	for n in $(nodes 4); do
 		[ "$(members_json "$n" | jq length)" = 4 ]
@@ -47,6 +54,12 @@ teardown() { akc_teardown; }
 	wait_until 30 all_up_everywhere 4 $(nodes 4)
 	! grep -q "partial welcome" "$AKC_DIR"/n*.memberd.log
 	[ "$(grep -l "joined the cluster through" "$AKC_DIR"/n*.memberd.log | wc -l)" = 3 ]
+	local n full=0
+	for n in $(nodes 4); do
+		status_json "$n" | jq -e '.welcomes.partial == 0'
+		full=$((full + $(status_json "$n" | jq .welcomes.full)))
+	done
+	[ "$full" -ge 3 ]
 }
 
 @test "a bad welcome-budget is refused naming the key" {

@@ -212,6 +212,11 @@ status(const struct node *n, msec_t now)
 	cJSON_AddNumberToObject(d, "relay_refused", (double)n->relay_refused);
 	add_traffic(d, n);
 	cJSON_AddItemToObject(r, "compact", node_compact_json(n));
+	/* doc/PROTOCOL.md, "Partial welcomes": what this node let in, and whether it waits */
+	d = cJSON_AddObjectToObject(r, "welcomes");
+	cJSON_AddNumberToObject(d, "full", (double)n->welcomes_full);
+	cJSON_AddNumberToObject(d, "partial", (double)n->welcomes_partial);
+	cJSON_AddBoolToObject(d, "waiting_for_state", node_partial(n));
 	if (n->wire != NULL) {
 		const struct wire_stats *w = n->wire;
 
