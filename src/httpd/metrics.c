@@ -190,6 +190,16 @@ traffic(const cJSON *st, struct buf *b)
 		family(b, "akc_relay_refused_total", "counter", "Relay requests refused.");
 		sample(b, "akc_relay_refused_total", NULL, NULL, NULL, NULL, num(d, "relay_refused"));
 	}
+	if ((d = obj(st, "welcomes")) != NULL) {
+		family(b, "akc_welcomes_sent_total", "counter",
+		    "Joiners let in, by kind (full: with this node's state; partial: past welcome-budget).");
+		sample(b, "akc_welcomes_sent_total", "kind", "full", NULL, NULL, num(d, "full"));
+		sample(b, "akc_welcomes_sent_total", "kind", "partial", NULL, NULL, num(d, "partial"));
+		family(b, "akc_waiting_for_state", "gauge",
+		    "1 while this node, let in by a partial welcome, waits for the cluster's state.");
+		sample(b, "akc_waiting_for_state", NULL, NULL, NULL, NULL,
+		    cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(d, "waiting_for_state")) ? 1 : 0);
+	}
 	if ((d = obj(st, "connections")) != NULL) {
 		family(b, "akc_connections", "gauge", "Open node-to-node connections.");
 		sample(b, "akc_connections", "direction", "inbound", NULL, NULL, num(d, "inbound"));

@@ -19,6 +19,7 @@ static const char *status_json =
     "{\"node\":\"c\",\"status\":\"Down\"}],"
     "\"unreachable\":[{\"node\":\"c\",\"observed_by\":[\"a\"]}],"
     "\"dropped\":{\"malformed\":2,\"stale\":1},"
+    "\"welcomes\":{\"full\":5,\"partial\":9,\"waiting_for_state\":true},"
     "\"traffic\":{\"sent_messages\":10,\"relayed_out\":3,\"relayed_in\":4,\"relay_refused\":0,"
     "\"by_type\":{\"gossip\":{\"sent_messages\":7,\"sent_bytes\":700,\"received_messages\":6,"
     "\"received_bytes\":600},\"heartbeat\":{\"sent_messages\":3,\"sent_bytes\":90,"
@@ -105,6 +106,9 @@ test_node(void)
 	CHECK(has_line(b.p, "akc_messages_sent_total{type=\"gossip\"} 7"));
 	CHECK(has_line(b.p, "akc_received_bytes_total{type=\"heartbeat\"} 90"));
 	CHECK(has_line(b.p, "akc_dropped_messages_total{reason=\"malformed\"} 2"));
+	CHECK(has_line(b.p, "akc_welcomes_sent_total{kind=\"full\"} 5"));
+	CHECK(has_line(b.p, "akc_welcomes_sent_total{kind=\"partial\"} 9"));
+	CHECK(has_line(b.p, "akc_waiting_for_state 1"));
 	CHECK(has_line(b.p, "akc_phi{member=\"b\"} 0.25"));
 	CHECK(has_line(b.p, "akc_heartbeat_interval_seconds{member=\"b\"} 0.1"));
 	CHECK(has_line(b.p, "akc_heartbeat_age_seconds{member=\"b\"} 0.04"));
