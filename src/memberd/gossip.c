@@ -44,25 +44,31 @@ table_hash(const uint64_t *uids, const struct member *m, int count)
 	return h;
 }
 
+static const char cvs_hex[] = "0123456789abcdef";
+
+/* Whether our "cvs" was built for compact_peers as they are and a table of st's size. */
+static int
+cvs_same_peers(const struct node *n)
+{
+	return n->cvs != NULL && n->cvs_learned == n->compact.learned &&
+	    n->cvs_peers == n->compact_peers.n && n->cvs_n == n->st.n;
+}
+
 /* Whether our "cvs" is that of st and compact_peers as they are. */
 static int
 cvs_current(const struct node *n)
 {
-	return n->cvs != NULL && n->cvs_seq == n->state_seq &&
-	    n->cvs_learned == n->compact.learned && n->cvs_peers == n->compact_peers.n &&
-	    n->cvs_n == n->st.n;
+	return cvs_same_peers(n) && n->cvs_seq == n->state_seq;
 }
 
 static void
 cvs_refresh(struct node *n)
 {
-	static const char hex[] = "0123456789abcdef";
 	unsigned char *is;
 	uint64_t th;
 	int k, j;
 
-	if (n->cvs != NULL && n->cvs_learned == n->compact.learned &&
-	    n->cvs_peers == n->compact_peers.n && n->cvs_n == n->st.n) {
+	if (cvs_same_peers(n)) {
 		/*
 		 * The same peers, and (most changes of the state are of
 		 * statuses and the seen set) the same table: every lookup
@@ -96,7 +102,7 @@ cvs_refresh(struct node *n)
 			else
 				n->cvs_missing++;
 		}
-		n->cvs[k] = hex[d];
+		n->cvs[k] = cvs_hex[d];
 	}
 	free(is);
 	n->cvs[k] = '\0';
@@ -180,7 +186,7 @@ cvs_learn(struct node *n, const cJSON *msg, const uint64_t *uids, int nuids)
 				n->compact.learned_by_gossip++;
 				n->cvs_missing--;
 			}
-		n->cvs[k] = "0123456789abcdef"[d | ours];
+		n->cvs[k] = cvs_hex[d | ours];
 	}
 	/* what we learned is in our "cvs" already: it stays current */
 	n->cvs_learned = n->compact.learned;
@@ -389,19 +395,29 @@ gossip_tick(struct node *n, msec_t now)
  * second, so a version then spreads about as fast as gossip rounds do;
  * the periodic rounds remain the safety net for lost pushes.
  */
+/*
+ * A budget's credit refilled at per_s a second since *at, to at most cap;
+ * full the first time (*at < 0). The eager push's and the welcomes' (join.c).
+ */
+void
+credit_topup(double *credit, msec_t *at, double per_s, double cap, msec_t now)
+{
+	if (*at < 0)
+		*credit = cap;
+	else
+		*credit += (double)(now - *at) * per_s / 1000;
+	if (*credit > cap)
+		*credit = cap;
+	*at = now;
+}
+
 /* Pays cost member records from the budget; 0 if it cannot yet (nothing paid). */
 static int
 push_pay(struct node *n, double cost, msec_t now)
 {
 	double burst = 4.0 * PUSH_FANOUT * n->st.n, cap = burst > PUSH_BUDGET / 2 ? burst : PUSH_BUDGET / 2;
 
-	if (n->push_credit_at < 0)
-		n->push_credit = cap;
-	else
-		n->push_credit += (double)(now - n->push_credit_at) * PUSH_BUDGET / 1000;
-	if (n->push_credit > cap)
-		n->push_credit = cap;
-	n->push_credit_at = now;
+	credit_topup(&n->push_credit, &n->push_credit_at, PUSH_BUDGET, cap, now);
 	if (n->push_credit < cost)
 		return 0;
 	n->push_credit -= cost;

@@ -157,14 +157,7 @@ welcome_afford(struct node *n, msec_t now)
 
 	if (cap < cost)
 		cap = cost;
-	if (!n->welcome_primed)
-		n->welcome_credit = cap;
-	else
-		n->welcome_credit += (double)(now - n->welcome_credit_at) * budget / 1000;
-	if (n->welcome_credit > cap)
-		n->welcome_credit = cap;
-	n->welcome_primed = 1;
-	n->welcome_credit_at = now;
+	credit_topup(&n->welcome_credit, &n->welcome_credit_at, budget, cap, now);
 	return budget > 0 && n->welcome_credit >= cost;
 }
 

@@ -242,6 +242,7 @@ node_init(struct node *n, const struct akc_config *cfg, uint64_t uid, msec_t now
 	n->next_hb = now;
 	n->push_at = -1;
 	n->push_credit_at = -1;
+	n->welcome_credit_at = -1;
 	n->join_next = -1;
 	n->self_seed = config_seed_index(cfg, cfg->address);
 	n->ack_at = -1;

@@ -191,8 +191,7 @@ struct node {
 	char join_refused[256];		/* why the last join was refused ("": not refused) */
 	/* partial welcomes (join.c, doc/PROTOCOL.md "Partial welcomes") */
 	double welcome_credit;		/* member records full welcomes may still send */
-	msec_t welcome_credit_at;	/* when it was last topped up, */
-	int welcome_primed;		/* once it was */
+	msec_t welcome_credit_at;	/* when it was last topped up (-1: never) */
 	uint64_t welcomes_full, welcomes_partial;	/* sent */
 	msec_t partial_since;		/* >0: a member by a partial welcome, without the cluster's state */
 	msec_t partial_said;		/* when we last said we wait for it */
