@@ -31,8 +31,9 @@ set_replicas() {
 	done
 }
 
-# master_answers NODE: the master answers through NODE's proxy, done with its recovery.
-master_answers() { akc-queue -c "$(conf_of "$1")" --json | jq -e '.recovering != true' >/dev/null; }
+# master_answers NODE: the master answers through NODE's proxy, done with its recovery
+# (both fields required: an answer without them is not a serving master's).
+master_answers() { akc-queue -c "$(conf_of "$1")" --json | jq -e '.recovering == false and (.seq | type) == "number"' >/dev/null; }
 
 # start_worker NODE [worker args...]
 start_worker() {
