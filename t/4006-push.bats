@@ -29,6 +29,9 @@ ms() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%d\n", (b - a) * 1000 }'; }
 # median N...: the middle one (the upper of the two middle ones).
 median() { printf '%s\n' "$@" | sort -n | awk '{ v[NR] = $1 } END { print v[int(NR / 2) + 1] }'; }
 
+# under MS N...: how many of the N are below MS.
+under() { local lim=$1 n=0 v; shift; for v in "$@"; do (( v < lim )) && n=$((n + 1)); done; echo "$n"; }
+
 # A worker that stamps the moment each job's command ends: AKC_DIR/end.ID.
 stamping_worker() {
 	start_worker "$1" --exec 'cat; date +%s.%N > "$AKC_DIR/end.$AKC_WORK_ID"' >/dev/null
@@ -57,12 +60,14 @@ stamping_worker() {
 	    "${worst_seen}ms; between the two ${worst_gap}ms" >&3
 	echo "# wait: ${all_wait[*]}  follow: ${all_seen[*]}" >&3
 	# polls of 100 ms (--wait) and 200 ms (--follow) miss these bounds: the
-	# old --wait took 100-110 ms every time here, --follow up to 200 ms and more
+	# old --wait took 100-110 ms every time here, --follow up to 200 ms and
+	# more (a 200 ms poll is under 50 ms for a quarter of the jobs: 7 of 10
+	# by chance is 0.4%). No bound on the worst one: a loaded 2-core machine
+	# stretches any single wake-up past 150 ms now and then.
 	(( $(median "${all_wait[@]}") < 50 ))
 	(( $(median "${all_seen[@]}") < 50 ))
-	(( worst_wait < 150 ))
-	(( worst_seen < 150 ))
-	(( worst_gap < 150 ))
+	(( $(under 50 "${all_wait[@]}") >= 7 ))
+	(( $(under 50 "${all_seen[@]}") >= 7 ))
 	# each result once, in order
 	[ "$(awk '{ print $2 }' "$AKC_DIR/follow" | jq -r .id | tr '\n' ' ')" = \
 	    "warm-up p-0 p-1 p-2 p-3 p-4 p-5 p-6 p-7 p-8 p-9 " ]
