@@ -1169,7 +1169,9 @@ sim_sample(struct sim *s)
 		s->m.idle_bytes0 = sum_bytes;
 		s->m.idle_msgs0 = sum_msgs;
 		s->m.idle_nodes = alive;
+		s->m.idle_cpu0 = s->mach.cpu;
 	} else if (s->now == s->m.idle_to && s->m.idle_nodes == alive) {
+		s->m.idle_cpu = s->mach.cpu - s->m.idle_cpu0;
 		s->m.idle_bytes = sum_bytes - s->m.idle_bytes0;
 		s->m.idle_msgs = sum_msgs - s->m.idle_msgs0;
 	}

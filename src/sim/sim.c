@@ -27,15 +27,17 @@ static const char *scenario_names[] = { "kill", "start", "idle", "rack", "partit
 	"one-way", "restart", "pause", "add", "leave", NULL };
 
 /*
- * The machine model's defaults (--msg-cost, --byte-cost), calibrated once
- * on bench/nodes.sh 100 10 30 (bench/README.md, "akc-sim's machine model"):
- * a memberd there spends 37-43 us of CPU per message it sends in a join,
- * kernel included, and receives about 1.1 messages per message sent, each
- * ~680 bytes; per message handled (in or out) that is ~20 us, of which the
- * bytes' share (~9 ns a byte, copies and JSON) is ~6.
+ * The machine model's defaults (--msg-cost, --byte-cost), calibrated once,
+ * at 100 nodes (bench/README.md, "akc-sim against real nodes, with a
+ * machine"): a memberd spends 37-42 us of CPU per message it sends in a
+ * join (branch jcpu's bench/nodes.sh 100, kernel included) and receives
+ * 1.1 messages per message sent, ~680 bytes each: 19 us per message
+ * handled, in or out. A byte's share is what akc-sim itself spends
+ * printing and parsing JSON, 3.4 ns a byte handled, and the kernel's
+ * copies: 5 ns; 680 bytes of it leave 15.6 us per message.
  */
-#define MSG_COST_US	14.0
-#define BYTE_COST_US	0.009
+#define MSG_COST_US	15.6
+#define BYTE_COST_US	0.005
 
 struct opts {
 	int n, seeds, k, add, json, cores;
@@ -109,7 +111,7 @@ help(void)
 "      --loss P         probability a message is lost (default 0)\n"
 "      --cores C        the machine model: C cores serve the nodes' processes,\n"
 "                       each turn charged --msg-cost US per message received or\n"
-"                       sent (default 14) and --byte-cost US per byte (0.009);\n"
+"                       sent (default 15.6) and --byte-cost US per byte (0.005);\n"
 "                       0 (default): every node runs at once on a free CPU\n"
 "      --json           print the summary as one JSON object\n"
 "      --csv FILE       time series, one row per simulated second\n"
@@ -795,6 +797,11 @@ machine_summary(struct sim *s, cJSON *r)
 		cJSON_AddNullToObject(t, "join_msgs_per_node");
 		cJSON_AddNullToObject(t, "join_load");
 	}
+	if (s->m.idle_nodes > 0 && s->m.idle_to > s->m.idle_from && s->m.idle_cpu > 0)
+		cJSON_AddNumberToObject(t, "idle_cpu_pct_per_node", round(s->m.idle_cpu /
+		    ((double)(s->m.idle_to - s->m.idle_from) * 1000) / s->m.idle_nodes * 1e4) / 100);
+	else
+		cJSON_AddNullToObject(t, "idle_cpu_pct_per_node");
 	cJSON_AddNumberToObject(t, "load", round(machine_load(m, s->now_us) * 10) / 10);
 	cJSON_AddNumberToObject(t, "load_peak", m->peak);
 	cJSON_AddNumberToObject(t, "busy", round(m->cpu / (s->now_us > 0 ? (double)s->now_us : 1) /

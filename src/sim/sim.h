@@ -110,6 +110,7 @@ struct sim_measure {
 	struct msvec lv_removed, lv_left, lv_exiting, lv_self, lv_dec_exiting, lv_dec_removed;
 	/* the machine model at the cold start's all Up: CPU (us), messages, runnable area */
 	double join_cpu, join_area;
+	double idle_cpu0, idle_cpu;	/* the model's CPU (us) at the idle window's start, in it */
 	uint64_t join_msgs;
 	usec_t join_at;
 };
