@@ -400,11 +400,18 @@ event(struct sim *s)
 static void
 join_measure(struct sim *s)
 {
+	uint64_t sum;
+	int i, k, step;
 	if (s->mach.cores == 0 || s->m.join_at >= 0)
 		return;
 	s->m.join_at = s->now_us;
 	s->m.join_cpu = s->mach.cpu;
 	s->m.join_msgs = s->m.total_msgs;
+	/* bench/nodes.sh samples every N/10th node from the first (n1, a seed and the leader) */
+	step = o.n / 10 > 0 ? o.n / 10 : 1;
+	for (i = 0, k = 0, sum = 0; i < o.n; i += step, k++)
+		sum += s->nodes[i].node.sent_msgs;
+	s->m.join_sampled = k > 0 ? (double)sum / k : 0;
 	s->m.join_area = machine_load(&s->mach, s->now_us) * (double)s->now_us;
 }
 
@@ -791,10 +798,12 @@ machine_summary(struct sim *s, cJSON *r)
 		cJSON_AddNumberToObject(t, "join_cpu_per_100_nodes_s",
 		    round(s->m.join_cpu / 1e4 / o.n * 1000) / 1000);
 		cJSON_AddNumberToObject(t, "join_msgs_per_node", round((double)s->m.join_msgs / o.n));
+		cJSON_AddNumberToObject(t, "join_msgs_sampled", round(s->m.join_sampled));
 		cJSON_AddNumberToObject(t, "join_load", ju > 0 ? round(s->m.join_area / ju * 10) / 10 : 0);
 	} else {
 		cJSON_AddNullToObject(t, "join_cpu_per_100_nodes_s");
 		cJSON_AddNullToObject(t, "join_msgs_per_node");
+		cJSON_AddNullToObject(t, "join_msgs_sampled");
 		cJSON_AddNullToObject(t, "join_load");
 	}
 	if (s->m.idle_nodes > 0 && s->m.idle_to > s->m.idle_from && s->m.idle_cpu > 0)

@@ -112,6 +112,7 @@ struct sim_measure {
 	double join_cpu, join_area;
 	double idle_cpu0, idle_cpu;	/* the model's CPU (us) at the idle window's start, in it */
 	uint64_t join_msgs;
+	double join_sampled;	/* sent per node, over bench/nodes.sh's sampled nodes */
 	usec_t join_at;
 };
 
