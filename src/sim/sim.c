@@ -29,14 +29,13 @@ static const char *scenario_names[] = { "kill", "start", "idle", "rack", "partit
 /*
  * The machine model's defaults (--msg-cost, --byte-cost), calibrated once,
  * at 100 nodes (bench/README.md, "akc-sim against real nodes, with a
- * machine"): a memberd spends 37-42 us of CPU per message it sends in a
- * join (branch jcpu's bench/nodes.sh 100, kernel included) and receives
- * 1.1 messages per message sent, ~680 bytes each: 19 us per message
- * handled, in or out. A byte's share is what akc-sim itself spends
- * printing and parsing JSON, 3.4 ns a byte handled, and the kernel's
- * copies: 5 ns; 680 bytes of it leave 15.6 us per message.
+ * machine"): in bench/nodes.sh 100 10 30 the memberds spent 9.4 core-s
+ * (kernel included) on ~140,000 messages sent and as many received in the
+ * join, 33.5 us per message handled, ~650 bytes each. A byte's share is
+ * what akc-sim itself spends printing and parsing JSON, 3.4 ns a byte
+ * handled, and the kernel's copies: 5 ns; 650 bytes of it leave 30 us.
  */
-#define MSG_COST_US	15.6
+#define MSG_COST_US	30.0
 #define BYTE_COST_US	0.005
 
 struct opts {
@@ -111,7 +110,7 @@ help(void)
 "      --loss P         probability a message is lost (default 0)\n"
 "      --cores C        the machine model: C cores serve the nodes' processes,\n"
 "                       each turn charged --msg-cost US per message received or\n"
-"                       sent (default 15.6) and --byte-cost US per byte (0.005);\n"
+"                       sent (default 30) and --byte-cost US per byte (0.005);\n"
 "                       0 (default): every node runs at once on a free CPU\n"
 "      --json           print the summary as one JSON object\n"
 "      --csv FILE       time series, one row per simulated second\n"
