@@ -101,12 +101,17 @@ for ((i = 1; i <= N; i++)); do
 	cd "$OLDPWD" || exit 1
 	PIDS+=($!)
 	LPID[i]=$!
+	TSTART[i]=${EPOCHREALTIME/./}	# us: forks slow down as the load grows
 	# evenly over SPREAD seconds
 	target=$(( t0 + i * SPREAD * 1000000000 / N ))
 	now=$(date +%s%N)
 	(( target > now )) && sleep "$(( (target - now) / 1000000 ))e-3"
 done
 t_last=$(date +%s%N)
+# the starts as they were: under load the loop's forks fall behind SPREAD
+# (200 nodes over 10 s took 30 s here), and akc-sim's --window should be this
+started=$(awk -v a="${TSTART[1]}" -v h="${TSTART[$(( (N + 1) / 2 ))]}" -v z="${TSTART[N]}" \
+    'BEGIN { printf "%.1f s (half of them by %.1f s)", (z - a) / 1e6, (h - a) / 1e6 }')
 # CPU seconds (user + system) of all memberds and leaderds, from /proc:
 # "all memberds leaderds" (a process that died counts no more)
 cpu_all() {
@@ -300,6 +305,7 @@ for ((k = 0; k < LEAVES && ${#live[@]} > 5; k++)); do
 	    "$v" "$(mm <<< "$a")" "$(mm <<< "$b")" "$(mm <<< "$c")" "$v" "$(mm <<< "$x")" "$(mm <<< "$e")" "$(mm <<< "$f")")"$'\n'
 done
 
+printf 'started over %s, asked %d s\n' "$started" "$SPREAD"
 printf 'memberd alive: %d/%d   leaderd alive: %d/%d\n' "$alive_m" "$N" "$alive_l" "$N"
 printf 'nodes seeing all %d Up: %d of %d sampled\n' "$N" "$allup" "$sampled"
 printf 'all sampled nodes saw all %d Up: %s s after the last start\n' "$N" "$up_s"
