@@ -26,6 +26,8 @@
 # every joiner of this build gets a partial welcome).
 # LEADER_V=1 runs n1's daemons (the leader) with -v: their debug lines
 # (leaderd's rounds, exit notices) in its logs.
+# STARTS_OUT=FILE writes when each node started (ms after the first), for
+# akc-sim --starts: under load the loop's forks fall behind SPREAD.
 # KEEP=1 keeps the nodes' directory (configs, logs) for a look afterwards;
 # it is kept anyway when a core was dumped.
 set -u
@@ -110,6 +112,10 @@ done
 t_last=$(date +%s%N)
 # the starts as they were: under load the loop's forks fall behind SPREAD
 # (200 nodes over 10 s took 30 s here), and akc-sim's --window should be this
+# STARTS_OUT=FILE: each node's start, ms after the first, for akc-sim --starts
+if [ -n "${STARTS_OUT:-}" ]; then
+	for ((i = 1; i <= N; i++)); do echo $(( (TSTART[i] - TSTART[1]) / 1000 )); done > "$STARTS_OUT"
+fi
 started=$(awk -v a="${TSTART[1]}" -v h="${TSTART[$(( (N + 1) / 2 ))]}" -v z="${TSTART[N]}" \
     'BEGIN { printf "%.1f s (half of them by %.1f s)", (z - a) / 1e6, (h - a) / 1e6 }')
 # CPU seconds (user + system) of all memberds and leaderds, from /proc:

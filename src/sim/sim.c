@@ -45,7 +45,8 @@ struct opts {
 	enum scenario sc;
 	msec_t window, settle, duration, hold, pause, down_after, gap, latency, jitter;
 	double loss;
-	const char *conf, *csv, *plot;
+	const char *conf, *csv, *plot, *starts;
+	msec_t *start_at;	/* --starts: each node's start, ms from the first */
 	char *sets;		/* "[section]\nkey = value\n" each */
 	size_t setslen;
 };
@@ -104,6 +105,8 @@ help(void)
 "      --set S.K=V      one setting, e.g. failure-detector.heartbeat-interval=500ms\n"
 "      --seeds K        seed nodes: the first K (default 3)\n"
 "      --window DUR     --settle DUR  --duration DUR (after the event, 60s)\n"
+"      --starts FILE    each node's start, ms after the first, one a line (in\n"
+"                       place of --window's even spread; bench/nodes.sh writes it)\n"
 "      --kill K  --add K  --hold DUR  --pause DUR  --gap DUR  --down-after DUR\n"
 "      --latency DUR    one-way latency base (default 1ms)\n"
 "      --jitter DUR     plus uniform 0..DUR (default 2ms)\n"
@@ -138,6 +141,44 @@ num(const char *s, const char *what, long min, long max)
 		usage(why);
 	}
 	return v;
+}
+
+/*
+ * --starts FILE: when each node starts, ms after the first, one a line in
+ * node order, in any order of time (bench/nodes.sh's STARTS_OUT writes them
+ * as its loop started the real nodes): to replay a real start instead of
+ * --window's even one.
+ */
+static void
+load_starts(void)
+{
+	FILE *f = fopen(o.starts, "r");
+	char line[64], *end;
+	long long v;
+	int i = 0, ln = 0;
+
+	if (f == NULL) {
+		log_err("cannot open '%s'", o.starts);
+		exit(1);
+	}
+	o.start_at = xcalloc((size_t)o.n, sizeof(*o.start_at));
+	while (i < o.n && fgets(line, sizeof(line), f) != NULL) {
+		ln++;
+		line[strcspn(line, "\r\n")] = '\0';
+		errno = 0;
+		v = strtoll(line, &end, 10);
+		if (line[0] == '\0' || *end != '\0' || errno != 0 || v < 0 || v > 86400000) {
+			log_warnx("%s:%d: expected ms after the first start (0 to 86400000), not '%s'",
+			    o.starts, ln, line);
+			exit(1);
+		}
+		o.start_at[i++] = v;
+	}
+	fclose(f);
+	if (i < o.n) {
+		log_warnx("%s: %d starts for %d nodes", o.starts, i, o.n);
+		exit(1);
+	}
 }
 
 /* A cost in us: a number from 0 to 1e6. */
@@ -607,10 +648,11 @@ plan(struct sim *s)
 	int i;
 
 	for (i = 0; i < o.n; i++) {
-		msec_t at = o.n > 1 ? o.window * i / (o.n - 1) : 0;
+		msec_t at = o.start_at != NULL ? o.start_at[i] : o.n > 1 ? o.window * i / (o.n - 1) : 0;
 
 		add_step(at, A_START, i);
-		last = at;
+		if (at > last)
+			last = at;
 	}
 	s->m.last_start = last;
 	s->m.goal = o.n;
@@ -1013,7 +1055,7 @@ main(int argc, char **argv)
 		{ "latency", required_argument, NULL, 11 }, { "jitter", required_argument, NULL, 12 },
 		{ "loss", required_argument, NULL, 13 }, { "help", no_argument, NULL, 'h' },
 		{ "cores", required_argument, NULL, 14 }, { "msg-cost", required_argument, NULL, 15 },
-		{ "byte-cost", required_argument, NULL, 16 },
+		{ "byte-cost", required_argument, NULL, 16 }, { "starts", required_argument, NULL, 17 },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -1092,6 +1134,7 @@ main(int argc, char **argv)
 		case 14: o.cores = (int)num(optarg, "--cores", 0, 1024); break;
 		case 15: o.msg_cost = cost(optarg, "--msg-cost"); break;
 		case 16: o.byte_cost = cost(optarg, "--byte-cost"); break;
+		case 17: o.starts = optarg; break;
 		case ':':
 			snprintf(why, sizeof(why), "option '%s' needs a value", argv[optind - 1]);
 			usage(why);
@@ -1115,6 +1158,8 @@ main(int argc, char **argv)
 	if (verbose > 0)
 		log_setlevel(verbose > 1 ? LOG_INFO : LOG_WARNING);
 	load_config(&cfg);
+	if (o.starts != NULL)
+		load_starts();
 	if (o.plot != NULL) {
 		if (mkdir(o.plot, 0777) < 0 && errno != EEXIST) {
 			log_err("cannot create '%s'", o.plot);
@@ -1168,6 +1213,7 @@ main(int argc, char **argv)
 	free(steps);
 	free(victims_ix);
 	free(o.sets);
+	free(o.start_at);
 	if (fflush(stdout) != 0 || ferror(stdout)) {
 		log_err("cannot write the summary");
 		return 1;
