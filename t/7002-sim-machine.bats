@@ -94,6 +94,29 @@ stable() { jq -cS 'del(.wall_s, .mem_per_node_kib, .phase_s)'; }
 	[ "$a" != "$c" ]
 }
 
+@test "--starts replays given start times in place of the window's even ones" {
+	# ten nodes: six at once, then four late, one line each, not in time order
+	printf '%s\n' 0 0 0 0 0 0 9000 3000 6000 12000 > "$AKC_DIR/starts"
+	run akc-sim -n 10 --scenario start --starts "$AKC_DIR/starts" --json
+	assert_success
+	jq -e '.last_start_s == 12 and (.all_up_s | type == "number") and .all_up_s < 5
+		and .end.members == 10 and .end.leaders == 1' <<<"$output"
+	a=$(akc-sim -n 10 --starts "$AKC_DIR/starts" --scenario start --json | stable)
+	b=$(akc-sim -n 10 --scenario start --json | stable)
+	[ "$a" != "$b" ]
+	# too few lines, or a line that is not ms
+	run akc-sim -n 11 --starts "$AKC_DIR/starts"
+	assert_failure 1
+	assert_output --partial "10 starts for 11 nodes"
+	printf '0\nsoon\n' > "$AKC_DIR/bad"
+	run akc-sim -n 2 --starts "$AKC_DIR/bad"
+	assert_failure 1
+	assert_output --partial "bad:2: expected ms after the first start (0 to 86400000), not 'soon'"
+	run akc-sim -n 2 --starts "$AKC_DIR/none"
+	assert_failure 1
+	assert_output --partial "cannot open"
+}
+
 @test "bad machine options are refused with one clear line, exit 2" {
 	run akc-sim --cores -1
 	assert_failure 2

@@ -168,7 +168,7 @@ load_starts(void)
 		errno = 0;
 		v = strtoll(line, &end, 10);
 		if (line[0] == '\0' || *end != '\0' || errno != 0 || v < 0 || v > 86400000) {
-			log_warnx("%s:%d: expected ms after the first start (0 to 86400000), not '%s'",
+			log_errx("%s:%d: expected ms after the first start (0 to 86400000), not '%s'",
 			    o.starts, ln, line);
 			exit(1);
 		}
@@ -176,7 +176,7 @@ load_starts(void)
 	}
 	fclose(f);
 	if (i < o.n) {
-		log_warnx("%s: %d starts for %d nodes", o.starts, i, o.n);
+		log_errx("%s: %d starts for %d nodes", o.starts, i, o.n);
 		exit(1);
 	}
 }
