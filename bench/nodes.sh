@@ -9,6 +9,8 @@
 # memberd RSS, how many leaderds waited on a slow memberd or lost it, and
 # the sampled leaderds' state reads (rounds, and those memberd answered
 # "unchanged"). AKC_BIN picks the build (another checkout's, to compare).
+# The join's messages count n1 (a seed and the leader: several times a
+# member's) apart from the other sampled, and estimate all N's from both.
 # Then, from every memberd's log (its timestamped event lines): the time all
 # nodes saw all N Up, idle bytes sent per memberd (its own counters, over
 # the hold), and DOWNS nodes killed in turn (kill -9 -> UnreachableMember
