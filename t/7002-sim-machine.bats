@@ -67,6 +67,17 @@ stable() { jq -cS 'del(.wall_s, .mem_per_node_kib, .phase_s)'; }
 	assert_success
 }
 
+@test "--cores: the time series has the load and the CPU of each second, within the cores" {
+	run akc-sim -n 40 --scenario start --cores 2 --csv "$AKC_DIR/m.csv" --json
+	assert_success
+	run head -1 "$AKC_DIR/m.csv"
+	assert_output "t_s,alive,members,up_min,nodes_seeing_all_up,msgs,bytes,gossip_bytes,heartbeat_bytes,peak_node_bytes,runnable,cpu_s"
+	# some load while nodes join; never more CPU in a second than two cores give
+	# (and a turn's tail, counted in the second it ends)
+	awk -F, 'NR > 1 { if ($12 > 2.05 || $11 < 0) bad = 1; if ($11 > 0) busy = 1; cpu += $12 }
+		END { exit bad || !busy || cpu <= 0 }' "$AKC_DIR/m.csv"
+}
+
 @test "--cores: a dearer message costs more CPU and makes the nodes wait longer" {
 	run akc-sim -n 30 --scenario start --cores 2 --json
 	assert_success

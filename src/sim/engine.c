@@ -1180,9 +1180,20 @@ sim_sample(struct sim *s)
 		    "view %d, %d see all Up, %llu bytes in the last second\n",
 		    (long long)(s->now / 1000), alive, members, up_min < 0 ? 0 : up_min, see_all,
 		    (unsigned long long)bytes);
-	if (s->csv != NULL)
-		fprintf(s->csv, "%lld,%d,%d,%d,%d,%llu,%llu,%llu,%llu,%llu\n",
-		    (long long)(s->now / 1000), alive, members, up_min < 0 ? 0 : up_min, see_all,
-		    (unsigned long long)msgs, (unsigned long long)bytes,
-		    (unsigned long long)gossip, (unsigned long long)hb, (unsigned long long)peak);
+	if (s->csv == NULL)
+		return;
+	fprintf(s->csv, "%lld,%d,%d,%d,%d,%llu,%llu,%llu,%llu,%llu",
+	    (long long)(s->now / 1000), alive, members, up_min < 0 ? 0 : up_min, see_all,
+	    (unsigned long long)msgs, (unsigned long long)bytes,
+	    (unsigned long long)gossip, (unsigned long long)hb, (unsigned long long)peak);
+	if (s->mach.cores > 0) {
+		/* the model: mean runnable nodes over the second, the CPU of the turns that ended in it */
+		double area = machine_load(&s->mach, s->now_us) * (double)s->now_us;
+
+		fprintf(s->csv, ",%.1f,%.3f", (area - s->csv_area) / 1e6,
+		    (s->mach.cpu - s->csv_cpu) / 1e6);
+		s->csv_area = area;
+		s->csv_cpu = s->mach.cpu;
+	}
+	fputc('\n', s->csv);
 }

@@ -1185,7 +1185,8 @@ main(int argc, char **argv)
 			return 1;
 		}
 		fprintf(s.csv, "t_s,alive,members,up_min,nodes_seeing_all_up,msgs,bytes,"
-		    "gossip_bytes,heartbeat_bytes,peak_node_bytes\n");
+		    "gossip_bytes,heartbeat_bytes,peak_node_bytes%s\n",
+		    o.cores > 0 ? ",runnable,cpu_s" : "");
 	}
 	plan(&s);
 	sim_run(&s, run_step);

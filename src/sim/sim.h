@@ -129,6 +129,7 @@ struct sim {
 	struct sim_measure m;
 	FILE *csv;
 	uint64_t csv_msgs, csv_bytes, csv_gossip, csv_hb;	/* totals at the last row */
+	double csv_area, csv_cpu;	/* the machine model's, at the last row */
 	int verbose;
 	struct machine mach;	/* --cores: cores = 0, no model */
 	usec_t now_us;		/* now in us (the model's turns are shorter than a ms) */
