@@ -10,6 +10,9 @@
 #include "xmalloc.h"
 
 #define PUSH_FANOUT	3	/* peers told at once of a new version */
+#ifndef BCAST_MAX
+#define BCAST_MAX	256	/* members up to which a leave's, down's or removal's version is sent to all */
+#endif
 #ifndef PUSH_BUDGET
 #define PUSH_BUDGET	4000	/* member records per second the eager push may send */
 #endif
@@ -193,19 +196,32 @@ cvs_learn(struct node *n, const cJSON *msg, const uint64_t *uids, int nuids)
 	n->cvs_peers = n->compact_peers.n;
 }
 
-/* Our state to a member; wire: our state already encoded (a copy is sent), or NULL. */
+/*
+ * Our state to a member; wire: our state already encoded (a copy is sent),
+ * or NULL; bcast: every member gets it from us at once (push_tick), the
+ * receiver need not push it on.
+ */
 static void
-send_state(struct node *n, const struct member *to, const cJSON *wire, enum state_why why)
+send_state_b(struct node *n, const struct member *to, const cJSON *wire, enum state_why why,
+    int bcast)
 {
 	cJSON *m = envelope(n, MSG_GOSSIP, to->uid);
 
 	n->ss.sent[why]++;
+	if (bcast)
+		cJSON_AddTrueToObject(m, "bcast");
 
 	cJSON_AddItemToObject(m, "state",
 	    wire ? cJSON_Duplicate(wire, 1) : mstate_to_wire(&n->st));
 	cJSON_AddNumberToObject(m, "cv", CPT_VERSION);	/* we read the compact forms */
 	cJSON_AddStringToObject(m, "cvs", cvs_get(n));
 	send_to(n, to->address, m);
+}
+
+static void
+send_state(struct node *n, const struct member *to, const cJSON *wire, enum state_why why)
+{
+	send_state_b(n, to, wire, why, 0);
 }
 
 void
@@ -459,17 +475,71 @@ reply_gossip(struct node *n, const struct member *to, msec_t now)
 		n->push_at = now + 2;
 }
 
+/*
+ * A version of ours (only we have seen it: a local change or a merge) that
+ * moves members out: a leave's, a down's, the leader's Exiting and
+ * Removed. Each of them is one convergence the leader waits for, and a
+ * convergence waits for the last member: the push wave of fan-out 3
+ * reaches most members in a few hops, but on 200 real nodes the last
+ * ones took it from a gossip round a third of a second later (the
+ * members that no push aimed at), and every hop is a process waiting
+ * for its turn on a loaded machine. Sent to every member at once, it is
+ * one hop for all, and nobody pushes it on (the receivers' pushes were
+ * 3 of N full states each, mostly to members that had it): the wave's
+ * work and its tail both go. Up to BCAST_MAX members (N full states of
+ * N records from one node, ~3 MB at 256); above, the push wave as ever.
+ */
+static int
+bcast_due(const struct node *n)
+{
+	return n->exit_digest != n->pushed_exit && n->st.n <= BCAST_MAX &&
+	    n->st.seen.n == 1 && n->st.seen.v[0] == n->self.uid;
+}
+
+static void
+bcast(struct node *n, msec_t now)
+{
+	cJSON *wire = mstate_to_wire(&n->st);	/* encoded once for all */
+	int i, k = 0;
+
+	for (i = 0; i < n->st.n; i++)
+		if (valid_target(n, &n->st.m[i]))
+			k++;
+	/* paid like the push it replaces: what credit there is */
+	if (k > 0 && !push_pay(n, (double)k * n->st.n, now)) {
+		n->push_credit = 0;
+		n->pushes_unpaid++;
+	}
+	for (i = 0; i < n->st.n; i++)
+		if (valid_target(n, &n->st.m[i]))
+			send_state_b(n, &n->st.m[i], wire, SW_PUSH, 1);
+	cJSON_Delete(wire);
+	n->bcasts_sent++;
+}
+
 void
 push_tick(struct node *n, msec_t now)
 {
-	int t[PUSH_FANOUT], k, i, li;
+	int t[PUSH_FANOUT], k, i, li, quiet = n->push_quiet;
 
 	if (n->push_at < 0 || now < n->push_at)
 		return;
 	n->push_at = -1;
+	/* quiet for this push only: a later one stands in for skipped answers */
+	n->push_quiet = 0;
 	if (n->phase != PHASE_MEMBER)
 		return;
-	k = pick_targets(n, t, PUSH_FANOUT, 1);
+	if (bcast_due(n)) {
+		n->pushed_seq = n->state_seq;
+		n->pushed_exit = n->exit_digest;
+		bcast(n, now);	/* the leader among them */
+		return;
+	}
+	/*
+	 * A version taken from a broadcast: every member has it from its
+	 * sender; the leader still needs to hear that we have seen it.
+	 */
+	k = quiet ? 0 : pick_targets(n, t, PUSH_FANOUT, 1);
 	if (k > 0 && n->pushed_seq == n->state_seq && n->push_credit_at >= 0) {
 		/*
 		 * Nothing new since our last push: this one stands in for skipped
@@ -507,7 +577,9 @@ push_tick(struct node *n, msec_t now)
 		cJSON_Delete(wire);
 	}
 	li = mstate_leader_for(&n->st, NULL, n->self.uid);
-	if (li >= 0 && valid_target(n, &n->st.m[li])) {
+	/* a broadcast's sender got our status when we took it (on_gossip) */
+	if (li >= 0 && valid_target(n, &n->st.m[li]) &&
+	    !(quiet && n->st.m[li].uid == n->push_quiet_from)) {
 		for (i = 0; i < k; i++)
 			if (t[i] == li)
 				break;
@@ -565,13 +637,14 @@ void
 on_gossip(struct node *n, const cJSON *msg, struct from *f, msec_t now)
 {
 	const cJSON *state = cJSON_GetObjectItemCaseSensitive(msg, "state");
+	const cJSON *bc = cJSON_GetObjectItemCaseSensitive(msg, "bcast");
 	struct wire_head head = { 0 };
 	struct mstate remote, merged;
 	enum vc_order cmp;
 	int remote_had_self_seen;
 
 	mstate_init(&remote);
-	if (wire_head_parse(state, &head) < 0) {
+	if ((bc != NULL && !cJSON_IsBool(bc)) || wire_head_parse(state, &head) < 0) {
 		n->dropped.malformed++;
 		return;
 	}
@@ -623,6 +696,12 @@ on_gossip(struct node *n, const cJSON *msg, struct from *f, msec_t now)
 		mstate_init(&remote);
 		u64set_add(&n->st.seen, n->self.uid);
 		changed(n, now);
+		if (cJSON_IsTrue(bc)) {
+			/* every member has it from the sender: no push (push_tick) */
+			n->push_quiet = 1;
+			n->push_quiet_from = f->uid;
+			n->bcasts_taken++;
+		}
 		if (!remote_had_self_seen && (f->mi = mstate_find(&n->st, f->uid)) >= 0)
 			send_status(n, &n->st.m[f->mi]);
 		check_self(n, now);

@@ -290,6 +290,7 @@ changed(struct node *n, msec_t now)
 {
 	n->state_seq++;
 	n->exit_digest = mstate_exit_digest(&n->st);
+	n->push_quiet = 0;	/* a broadcast's version, if any, is not ours to keep quiet about */
 	update_ring(n, now);
 	node_memory_update(n);
 	/* a push waiting for credit is not for a leave, down or removal: gossip.c */

@@ -227,6 +227,15 @@ struct node {
 	uint64_t exit_digest;	/* mstate_exit_digest(&st), kept by changed() */
 	uint64_t pushed_exit;	/* exit_digest of our last push */
 	uint64_t pushes_unpaid;	/* pushes of a leave, down or removal sent without credit */
+	/*
+	 * The broadcast of a version that moves members out (gossip.c,
+	 * push_tick): how many we sent (to every member at once), and the
+	 * version we took from one, which we do not push on (quiet, until
+	 * the state changes again; quiet_from: its sender).
+	 */
+	uint64_t bcasts_sent, bcasts_taken;
+	int push_quiet;
+	uint64_t push_quiet_from;
 	struct state_stats ss;	/* full states sent and read (gossip.c) */
 	uint64_t digest_seq, vhash, shash;	/* digests of st.vc and st.seen at digest_seq */
 	struct u64set compact_peers;	/* uids that announced CPT_VERSION: compact digests, short forms */
