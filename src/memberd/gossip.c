@@ -1,4 +1,6 @@
 /* gossip.c: memberd's core: gossip, the eager push, merging states. */
+#include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -11,8 +13,9 @@
 
 #define PUSH_FANOUT	3	/* peers told at once of a new version */
 #ifndef BCAST_MAX
-#define BCAST_MAX	256	/* members up to which a leave's, down's or removal's version is sent to all */
+#define BCAST_MAX	400	/* members up to which a leave's, down's or removal's version is broadcast */
 #endif
+#define FWD_MAX		4096	/* uids a broadcast's relay may be asked to forward to */
 #ifndef PUSH_BUDGET
 #define PUSH_BUDGET	4000	/* member records per second the eager push may send */
 #endif
@@ -198,18 +201,20 @@ cvs_learn(struct node *n, const cJSON *msg, const uint64_t *uids, int nuids)
 
 /*
  * Our state to a member; wire: our state already encoded (a copy is sent),
- * or NULL; bcast: every member gets it from us at once (push_tick), the
- * receiver need not push it on.
+ * or NULL; bcast: a broadcast's (push_tick), which the receiver need not
+ * push on, and fwd (or NULL) the uids it forwards it to.
  */
 static void
 send_state_b(struct node *n, const struct member *to, const cJSON *wire, enum state_why why,
-    int bcast)
+    int bcast, const char *fwd)
 {
 	cJSON *m = envelope(n, MSG_GOSSIP, to->uid);
 
 	n->ss.sent[why]++;
 	if (bcast)
 		cJSON_AddTrueToObject(m, "bcast");
+	if (fwd != NULL)
+		cJSON_AddStringToObject(m, "fwd", fwd);
 
 	cJSON_AddItemToObject(m, "state",
 	    wire ? cJSON_Duplicate(wire, 1) : mstate_to_wire(&n->st));
@@ -221,7 +226,7 @@ send_state_b(struct node *n, const struct member *to, const cJSON *wire, enum st
 static void
 send_state(struct node *n, const struct member *to, const cJSON *wire, enum state_why why)
 {
-	send_state_b(n, to, wire, why, 0);
+	send_state_b(n, to, wire, why, 0, NULL);
 }
 
 void
@@ -482,12 +487,16 @@ reply_gossip(struct node *n, const struct member *to, msec_t now)
  * convergence waits for the last member: the push wave of fan-out 3
  * reaches most members in a few hops, but on 200 real nodes the last
  * ones took it from a gossip round a third of a second later (the
- * members that no push aimed at), and every hop is a process waiting
- * for its turn on a loaded machine. Sent to every member at once, it is
- * one hop for all, and nobody pushes it on (the receivers' pushes were
- * 3 of N full states each, mostly to members that had it): the wave's
- * work and its tail both go. Up to BCAST_MAX members (N full states of
- * N records from one node, ~3 MB at 256); above, the push wave as ever.
+ * members no push aimed at), and every hop is a process waiting for its
+ * turn on a loaded machine. So it is broadcast, in two hops: to every
+ * member at once up to bcast_direct of them; above, in a tree of about
+ * sqrt(M) relays, each told ("fwd") the uids of its share of the others
+ * (sending to all at once churned the connections past peer-sockets, 128,
+ * whose eviction loses what is queued). Nobody pushes it on ("bcast"):
+ * the receivers' pushes were 3 of N full states each, mostly to members
+ * that had it. N - 1 full states in all where the wave sent about 3N;
+ * the gossip rounds stay the repair path. Up to BCAST_MAX members; above
+ * (a relay's share of a larger state grows as N^1.5 bytes), the wave.
  */
 static int
 bcast_due(const struct node *n)
@@ -496,25 +505,122 @@ bcast_due(const struct node *n)
 	    n->st.seen.n == 1 && n->st.seen.v[0] == n->self.uid;
 }
 
+/* The smallest k with k * k >= m. */
+static int
+isqrt_up(int m)
+{
+	int k = 1;
+
+	while (k * k < m)
+		k++;
+	return k;
+}
+
+/* Sends our state, encoded once, to the members at t[0..m), with "bcast". */
+static void
+bcast_to(struct node *n, const int *t, int m)
+{
+	cJSON *wire = mstate_to_wire(&n->st);
+	int i, j, k, per;
+
+	if (m <= n->bcast_direct) {
+		for (i = 0; i < m; i++)
+			send_state_b(n, &n->st.m[t[i]], wire, SW_PUSH, 1, NULL);
+		cJSON_Delete(wire);
+		return;
+	}
+	k = isqrt_up(m);
+	per = (m + k - 1) / k;
+	for (i = 0; i < m; i += per) {
+		char *fwd = xmalloc((size_t)per * 21 + 1), *p = fwd;
+
+		*p = '\0';
+		for (j = i + 1; j < i + per && j < m; j++)
+			p += snprintf(p, 22, "%s%llu", p == fwd ? "" : " ",
+			    (unsigned long long)n->st.m[t[j]].uid);
+		send_state_b(n, &n->st.m[t[i]], wire, SW_PUSH, 1, fwd);
+		free(fwd);
+	}
+	cJSON_Delete(wire);
+}
+
 static void
 bcast(struct node *n, msec_t now)
 {
-	cJSON *wire = mstate_to_wire(&n->st);	/* encoded once for all */
-	int i, k = 0;
+	int *t = xreallocarray(NULL, (size_t)n->st.n + 1, sizeof(*t)), i, m = 0;
 
 	for (i = 0; i < n->st.n; i++)
 		if (valid_target(n, &n->st.m[i]))
-			k++;
+			t[m++] = i;
 	/* paid like the push it replaces: what credit there is */
-	if (k > 0 && !push_pay(n, (double)k * n->st.n, now)) {
+	if (m > 0 && !push_pay(n, (double)m * n->st.n, now)) {
 		n->push_credit = 0;
 		n->pushes_unpaid++;
 	}
-	for (i = 0; i < n->st.n; i++)
-		if (valid_target(n, &n->st.m[i]))
-			send_state_b(n, &n->st.m[i], wire, SW_PUSH, 1);
-	cJSON_Delete(wire);
+	if (m > 0)
+		bcast_to(n, t, m);
+	free(t);
 	n->bcasts_sent++;
+}
+
+/*
+ * A relay of a broadcast: our state (the broadcast's version, or a newer
+ * one) to the uids it was asked to forward to, those we know and reach.
+ */
+static void
+bcast_forward(struct node *n, const uint64_t *fwd, int nfwd)
+{
+	int *t = xreallocarray(NULL, (size_t)nfwd + 1, sizeof(*t)), i, m = 0, mi;
+
+	for (i = 0; i < nfwd; i++)
+		if ((mi = mstate_find(&n->st, fwd[i])) >= 0 && valid_target(n, &n->st.m[mi]))
+			t[m++] = mi;
+	if (m > 0) {
+		int keep = n->bcast_direct;
+
+		n->bcast_direct = m;	/* one hop: to them, not to relays of theirs */
+		bcast_to(n, t, m);
+		n->bcast_direct = keep;
+		n->bcasts_forwarded++;
+	}
+	free(t);
+}
+
+/*
+ * A broadcast's "fwd": blank-separated decimal uids, at most FWD_MAX;
+ * -1 if it is not that. *out is allocated (free it) when the count is > 0.
+ */
+static int
+fwd_parse(const cJSON *o, uint64_t **out)
+{
+	const char *s;
+	char *end;
+	int k = 0;
+
+	*out = NULL;
+	if (o == NULL)
+		return 0;
+	if (!cJSON_IsString(o))
+		return -1;
+	for (s = o->valuestring; *s != '\0'; ) {
+		unsigned long long u;
+
+		if (*s < '0' || *s > '9' || k == FWD_MAX)
+			goto bad;
+		errno = 0;
+		u = strtoull(s, &end, 10);
+		if (errno != 0 || u == 0 || (*end != ' ' && *end != '\0') ||
+		    (*end == ' ' && end[1] == '\0'))
+			goto bad;
+		*out = xreallocarray(*out, (size_t)k + 1, sizeof(**out));
+		(*out)[k++] = u;
+		s = *end == ' ' ? end + 1 : end;
+	}
+	return k;
+bad:
+	free(*out);
+	*out = NULL;
+	return -1;
 }
 
 void
@@ -641,11 +747,16 @@ on_gossip(struct node *n, const cJSON *msg, struct from *f, msec_t now)
 	struct wire_head head = { 0 };
 	struct mstate remote, merged;
 	enum vc_order cmp;
-	int remote_had_self_seen;
+	uint64_t *fwd = NULL;
+	int remote_had_self_seen, nfwd = 0;
 
 	mstate_init(&remote);
-	if ((bc != NULL && !cJSON_IsBool(bc)) || wire_head_parse(state, &head) < 0) {
+	/* a "fwd" only in a broadcast ("bcast" true) */
+	if ((bc != NULL && !cJSON_IsBool(bc)) ||
+	    (nfwd = fwd_parse(cJSON_GetObjectItemCaseSensitive(msg, "fwd"), &fwd)) < 0 ||
+	    (nfwd > 0 && !cJSON_IsTrue(bc)) || wire_head_parse(state, &head) < 0) {
 		n->dropped.malformed++;
+		free(fwd);
 		return;
 	}
 	n->ss.heads++;
@@ -720,7 +831,11 @@ on_gossip(struct node *n, const cJSON *msg, struct from *f, msec_t now)
 		break;
 	}
 	cvs_learn(n, msg, head.uid, head.n);	/* the bitmap is over the sender's table */
+	/* our version is the broadcast's or newer: it goes on to our share */
+	if (nfwd > 0 && n->phase == PHASE_MEMBER)
+		bcast_forward(n, fwd, nfwd);
 out:
+	free(fwd);
 	wire_head_free(&head);
 	mstate_free(&remote);
 }

@@ -241,6 +241,7 @@ node_init(struct node *n, const struct akc_config *cfg, uint64_t uid, msec_t now
 	n->next_gossip = now + jitter(n, cfg->gossip_interval);
 	n->next_hb = now;
 	n->push_at = -1;
+	n->bcast_direct = BCAST_DIRECT;
 	n->push_credit_at = -1;
 	n->welcome_credit_at = -1;
 	n->join_next = -1;

@@ -36,6 +36,7 @@ enum node_phase {
  */
 #define EXIT_HOLD_MAX		600000
 #define EXIT_RESEND(n)		(3 * (n)->cfg->gossip_interval)	/* the exit notice, again */
+#define BCAST_DIRECT		32	/* a broadcast (gossip.c) to at most this many members goes to each at once */
 
 /* Node-to-node traffic by kind of message ("t"), counted by the shell. */
 enum traffic_kind {
@@ -229,11 +230,13 @@ struct node {
 	uint64_t pushes_unpaid;	/* pushes of a leave, down or removal sent without credit */
 	/*
 	 * The broadcast of a version that moves members out (gossip.c,
-	 * push_tick): how many we sent (to every member at once), and the
-	 * version we took from one, which we do not push on (quiet, until
-	 * the state changes again; quiet_from: its sender).
+	 * push_tick): how many we sent, forwarded as a relay and took; up to
+	 * how many members it goes to each at once (more: through relays);
+	 * and the version we took from one, which we do not push on (quiet,
+	 * until the state changes again; quiet_from: its sender).
 	 */
-	uint64_t bcasts_sent, bcasts_taken;
+	uint64_t bcasts_sent, bcasts_forwarded, bcasts_taken;
+	int bcast_direct;
 	int push_quiet;
 	uint64_t push_quiet_from;
 	struct state_stats ss;	/* full states sent and read (gossip.c) */

@@ -1471,6 +1471,85 @@ partial_guarded(void)
 	CHECK_INT(nodes[4].st.n, N);
 }
 
+/*
+ * A version that moves members out, made here (a leave, a down, the
+ * leader's Exiting and Removed), goes to every member at once with
+ * "bcast", and whoever takes it pushes it to nobody: each only tells the
+ * sender and the leader that it has seen it (the wave's missed members
+ * waited for a gossip round at 200 real nodes). A "bcast" that is not a
+ * bool: the whole gossip is malformed.
+ */
+static int
+left_everywhere(int unused)
+{
+	(void)unused;
+	return gone_everywhere(0) && nodes[victim].phase == PHASE_SHUTDOWN;
+}
+
+static void
+bcast_exits(void)
+{
+	int all[N] = { 1, 1, 1, 1, 1 }, i, k, bc = 0, to[N] = { 0 };
+	uint64_t pushes[N], taken = 0;
+	struct dropped before;
+	char err[256];
+	cJSON *m;
+
+	fresh_seeded(all);
+	CHECK(until(all_up, N, 5000) >= 0);
+	step(3000);	/* the join's pushes done */
+	CHECK_STR(nodes[0].st.m[mstate_leader(&nodes[0].st, NULL)].name, "n0");
+	for (i = 0; i < N; i++)
+		pushes[i] = nodes[i].ss.sent[SW_PUSH];
+	/* n2 says n3 leaves: the Leaving version goes from n2 to all four */
+	victim = 3;
+	ncaps = 0;
+	capture_any = 2;
+	CHECK(node_cmd_leave(&nodes[2], "n3", now, err, sizeof(err)) == 0);
+	now += 5;
+	node_tick(&nodes[2], now);
+	route();
+	capture_any = -1;
+	for (k = 0; k < ncaps; k++) {
+		const char *t = json_str(caps[k].msg, "t");
+
+		if (caps[k].msg != NULL && t != NULL && strcmp(t, MSG_GOSSIP) == 0 &&
+		    cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(caps[k].msg, "bcast"))) {
+			bc++;
+			to[caps[k].dest]++;
+		}
+	}
+	free_caps();
+	CHECK_INT(bc, N - 1);
+	for (i = 0; i < N; i++)
+		CHECK_INT(to[i], i == 2 ? 0 : 1);
+	/* each took it, and has the Leaving version */
+	for (i = 0; i < N; i++) {
+		k = mstate_find(&nodes[i].st, nodes[3].self.uid);
+		CHECK(k >= 0 && nodes[i].st.m[k].status == MS_LEAVING);
+	}
+	/* Exiting and Removed come from the leader, n0, the same way */
+	CHECK(until(left_everywhere, 0, 3000) >= 0);
+	for (i = 0; i < N; i++)
+		taken += nodes[i].bcasts_taken;
+	CHECK(nodes[2].bcasts_sent == 1 && nodes[0].bcasts_sent == 2);
+	CHECK(taken >= 3 * (N - 1) - 2);	/* n3 takes two of the three, n2 and n0 miss their own */
+	/* n1 and n4 pushed none of the three versions on */
+	CHECK(nodes[1].ss.sent[SW_PUSH] == pushes[1] && nodes[4].ss.sent[SW_PUSH] == pushes[4]);
+	alive[3] = 0;
+	CHECK(until(all_up, N - 1, 2000) >= 0);
+
+	/* "bcast" must be a bool */
+	before = nodes[0].dropped;
+	m = envelope(&nodes[1], MSG_GOSSIP, nodes[0].self.uid);
+	cJSON_AddItemToObject(m, "state", mstate_to_wire(&nodes[1].st));
+	cJSON_AddStringToObject(m, "bcast", "yes");
+	node_receive(&nodes[0], m, now);
+	cJSON_Delete(m);
+	route();
+	CHECK_INT(nodes[0].dropped.malformed, before.malformed + 1);
+}
+
 int
 main(void)
 {
@@ -1499,6 +1578,7 @@ main(void)
 	RUN(partial_welcomes);
 	RUN(partial_old_joiner);
 	RUN(partial_guarded);
+	RUN(bcast_exits);
 	for (i = 0; i < N; i++)
 		node_free(&nodes[i]);
 	return unit_done();
