@@ -3,6 +3,8 @@
  * whose messages are delivered by a router, with leader actions applied the
  * way leaderd does, on a simulated clock.
  */
+#include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -1539,15 +1541,84 @@ bcast_exits(void)
 	alive[3] = 0;
 	CHECK(until(all_up, N - 1, 2000) >= 0);
 
-	/* "bcast" must be a bool */
+	/* "bcast" must be a bool, "fwd" a list of uids in a broadcast */
 	before = nodes[0].dropped;
+	for (k = 0; k < 6; k++) {
+		static const char *fwds[] = { NULL, "12 x", "12  13", "12 ", "0", "99999999999999999999" };
+
+		m = envelope(&nodes[1], MSG_GOSSIP, nodes[0].self.uid);
+		cJSON_AddItemToObject(m, "state", mstate_to_wire(&nodes[1].st));
+		if (k == 0)
+			cJSON_AddStringToObject(m, "bcast", "yes");
+		else
+			cJSON_AddTrueToObject(m, "bcast");
+		if (k > 0)
+			cJSON_AddStringToObject(m, "fwd", fwds[k]);
+		node_receive(&nodes[0], m, now);
+		cJSON_Delete(m);
+	}
+	/* a "fwd" that is not a string, and one outside a broadcast */
 	m = envelope(&nodes[1], MSG_GOSSIP, nodes[0].self.uid);
 	cJSON_AddItemToObject(m, "state", mstate_to_wire(&nodes[1].st));
-	cJSON_AddStringToObject(m, "bcast", "yes");
+	cJSON_AddTrueToObject(m, "bcast");
+	cJSON_AddNumberToObject(m, "fwd", 12);
+	node_receive(&nodes[0], m, now);
+	cJSON_Delete(m);
+	m = envelope(&nodes[1], MSG_GOSSIP, nodes[0].self.uid);
+	cJSON_AddItemToObject(m, "state", mstate_to_wire(&nodes[1].st));
+	json_add_u64(m, "fwd", nodes[2].self.uid);
 	node_receive(&nodes[0], m, now);
 	cJSON_Delete(m);
 	route();
-	CHECK_INT(nodes[0].dropped.malformed, before.malformed + 1);
+	CHECK_INT(nodes[0].dropped.malformed, before.malformed + 8);
+
+	/*
+	 * Above bcast_direct members it goes through relays: n2 sends to two
+	 * (of the four), each with a "fwd" of one uid, which each sends on.
+	 */
+	fresh_seeded(all);
+	CHECK(until(all_up, N, 5000) >= 0);
+	step(3000);
+	for (i = 0; i < N; i++) {
+		nodes[i].bcast_direct = 2;
+		pushes[i] = nodes[i].ss.sent[SW_PUSH];
+	}
+	ncaps = 0;
+	bc = 0;
+	capture_any = 2;
+	CHECK(node_cmd_leave(&nodes[2], "n3", now, err, sizeof(err)) == 0);
+	now += 5;
+	node_tick(&nodes[2], now);
+	route();
+	capture_any = -1;
+	for (k = 0; k < ncaps; k++) {
+		const char *t = json_str(caps[k].msg, "t"), *fw;
+
+		if (caps[k].msg != NULL && t != NULL && strcmp(t, MSG_GOSSIP) == 0 &&
+		    cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(caps[k].msg, "bcast"))) {
+			uint64_t u;
+
+			bc++;
+			CHECK((fw = json_str(caps[k].msg, "fwd")) != NULL);
+			CHECK(fw != NULL && sscanf(fw, "%" SCNu64, &u) == 1 &&
+			    mstate_find(&nodes[2].st, u) >= 0 && u != nodes[caps[k].dest].self.uid);
+		}
+	}
+	free_caps();
+	CHECK_INT(bc, 2);
+	for (i = 0, k = 0; i < N; i++) {
+		int j = mstate_find(&nodes[i].st, nodes[3].self.uid);
+
+		CHECK(j >= 0 && nodes[i].st.m[j].status == MS_LEAVING);
+		k += (int)nodes[i].bcasts_forwarded;
+	}
+	CHECK_INT(k, 2);
+	CHECK(until(left_everywhere, 0, 3000) >= 0);
+	for (i = 0; i < N; i++)
+		if (i != 0 && i != 2 && i != 3)
+			CHECK(nodes[i].ss.sent[SW_PUSH] == pushes[i] + (uint64_t)nodes[i].bcasts_forwarded);
+	alive[3] = 0;
+	CHECK(until(all_up, N - 1, 2000) >= 0);
 }
 
 int
