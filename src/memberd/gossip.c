@@ -559,6 +559,8 @@ bcast(struct node *n, msec_t now)
 	}
 	if (m > 0)
 		bcast_to(n, t, m);
+	log_debug("broadcast: our version to %d members%s", m,
+	    m > n->bcast_direct ? ", through relays" : "");
 	free(t);
 	n->bcasts_sent++;
 }
@@ -812,6 +814,8 @@ on_gossip(struct node *n, const cJSON *msg, struct from *f, msec_t now)
 			n->push_quiet = 1;
 			n->push_quiet_from = f->uid;
 			n->bcasts_taken++;
+			log_debug("broadcast from %s taken, %d to forward: not pushed on",
+			    f->name, nfwd);
 		}
 		if (!remote_had_self_seen && (f->mi = mstate_find(&n->st, f->uid)) >= 0)
 			send_status(n, &n->st.m[f->mi]);
