@@ -481,7 +481,8 @@ reply_gossip(struct node *n, const struct member *to, msec_t now)
 }
 
 /*
- * A version of ours (only we have seen it: a local change or a merge) that
+ * A version we made (a local change; not a merge, which several members
+ * may make of the same versions at once in a rolling restart) that
  * moves members out: a leave's, a down's, the leader's Exiting and
  * Removed. Each of them is one convergence the leader waits for, and a
  * convergence waits for the last member: the push wave of fan-out 3
@@ -501,7 +502,7 @@ reply_gossip(struct node *n, const struct member *to, msec_t now)
 static int
 bcast_due(const struct node *n)
 {
-	return n->exit_digest != n->pushed_exit && n->st.n <= BCAST_MAX &&
+	return n->bcast_mine && n->exit_digest != n->pushed_exit && n->st.n <= BCAST_MAX &&
 	    n->st.seen.n == 1 && n->st.seen.v[0] == n->self.uid;
 }
 

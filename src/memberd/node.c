@@ -292,6 +292,7 @@ changed(struct node *n, msec_t now)
 	n->state_seq++;
 	n->exit_digest = mstate_exit_digest(&n->st);
 	n->push_quiet = 0;	/* a broadcast's version, if any, is not ours to keep quiet about */
+	n->bcast_mine = 0;	/* taken or merged: not ours to broadcast (local_change) */
 	update_ring(n, now);
 	node_memory_update(n);
 	/* a push waiting for credit is not for a leave, down or removal: gossip.c */
@@ -308,6 +309,7 @@ local_change(struct node *n, msec_t now)
 	u64set_clear(&n->st.seen);
 	u64set_add(&n->st.seen, n->self.uid);
 	changed(n, now);
+	n->bcast_mine = 1;
 }
 
 void
