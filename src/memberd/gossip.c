@@ -686,9 +686,8 @@ push_tick(struct node *n, msec_t now)
 		cJSON_Delete(wire);
 	}
 	li = mstate_leader_for(&n->st, NULL, n->self.uid);
-	/* a broadcast's sender got our status when we took it (on_gossip) */
-	if (li >= 0 && valid_target(n, &n->st.m[li]) &&
-	    !(quiet && n->st.m[li].uid == n->push_quiet_from)) {
+	/* a broadcast's sender and the leader had our status when we took it (on_gossip) */
+	if (li >= 0 && valid_target(n, &n->st.m[li]) && !quiet) {
 		for (i = 0; i < k; i++)
 			if (t[i] == li)
 				break;
@@ -811,12 +810,21 @@ on_gossip(struct node *n, const cJSON *msg, struct from *f, msec_t now)
 		u64set_add(&n->st.seen, n->self.uid);
 		changed(n, now);
 		if (cJSON_IsTrue(bc)) {
+			int li = mstate_leader_for(&n->st, NULL, n->self.uid);
+
 			/* every member has it from the sender: no push (push_tick) */
 			n->push_quiet = 1;
 			n->push_quiet_from = f->uid;
 			n->bcasts_taken++;
 			log_debug("broadcast from %s taken, %d to forward: not pushed on",
 			    f->name, nfwd);
+			/*
+			 * The leader waits for every member's word: now, not
+			 * in the push a loop turn later (a wake-up more per
+			 * member on the convergence's path); the sender's below.
+			 */
+			if (li >= 0 && n->st.m[li].uid != f->uid && valid_target(n, &n->st.m[li]))
+				send_status(n, &n->st.m[li]);
 		}
 		if (!remote_had_self_seen && (f->mi = mstate_find(&n->st, f->uid)) >= 0)
 			send_status(n, &n->st.m[f->mi]);

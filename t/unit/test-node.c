@@ -30,6 +30,7 @@ static int capture_any = -1;		/* the router copies all that node's messages */
 /* what the router copied: JSON, or a compact heartbeat's payload */
 struct cap {
 	int dest;
+	msec_t at;
 	cJSON *msg;
 	unsigned char bin[CPT_MAX];
 	size_t blen;
@@ -95,6 +96,7 @@ capture(int dest, const struct outmsg *o)
 	if (ncaps == CAP_MAX)
 		return;
 	caps[ncaps].dest = dest;
+	caps[ncaps].at = now;
 	caps[ncaps].msg = o->msg != NULL ? cJSON_Duplicate(o->msg, 1) : NULL;
 	memcpy(caps[ncaps].bin, o->bin, o->blen);
 	caps[ncaps].blen = o->blen;
@@ -387,15 +389,16 @@ gone_everywhere(int unused)
 	return 1;
 }
 
+/* Down on every live node, or already removed after it (the leader is quick) */
 static int
-down_everywhere(int unused)
+down_or_gone(int unused)
 {
 	int i, k;
 
 	(void)unused;
 	for (i = 0; i < N; i++)
-		if (alive[i] && ((k = mstate_find(&nodes[i].st, nodes[victim].self.uid)) < 0 ||
-		    nodes[i].st.m[k].status != MS_DOWN))
+		if (alive[i] && (k = mstate_find(&nodes[i].st, nodes[victim].self.uid)) >= 0 &&
+		    nodes[i].st.m[k].status != MS_DOWN)
 			return 0;
 	return 1;
 }
@@ -427,7 +430,7 @@ crash_detect_down(void)
 		unpaid += nodes[i].pushes_unpaid;
 	}
 	CHECK(node_cmd_down(&nodes[2], "n4", now, err, sizeof(err)) == 0);
-	CHECK(until(down_everywhere, 0, 15) >= 0);
+	CHECK(until(down_or_gone, 0, 15) >= 0);
 	for (i = 0; i < N; i++)
 		unpaid -= nodes[i].pushes_unpaid;
 	CHECK(unpaid < 0);
@@ -1530,8 +1533,35 @@ bcast_exits(void)
 		k = mstate_find(&nodes[i].st, nodes[3].self.uid);
 		CHECK(k >= 0 && nodes[i].st.m[k].status == MS_LEAVING);
 	}
-	/* Exiting and Removed come from the leader, n0, the same way */
+	/*
+	 * Exiting and Removed come from the leader, n0, the same way. n3's
+	 * exit notice goes to the leader alone first, the others a turn later.
+	 */
+	capture_any = 3;
 	CHECK(until(left_everywhere, 0, 3000) >= 0);
+	capture_any = -1;
+	{
+		msec_t first = -1;
+		int others = 0;
+
+		for (k = 0; k < ncaps; k++) {
+			const char *t = json_str(caps[k].msg, "t");
+
+			if (caps[k].msg == NULL || t == NULL || strcmp(t, MSG_EXITING) != 0)
+				continue;
+			if (first < 0) {
+				CHECK_INT(caps[k].dest, 0);
+				first = caps[k].at;
+			} else if (caps[k].dest != 0) {
+				CHECK(caps[k].at > first);
+				others++;
+			}
+		}
+		CHECK(first >= 0);
+		/* none when the leader removed it before the next turn */
+		CHECK(others == 0 || others == N - 2);
+	}
+	free_caps();
 	for (i = 0; i < N; i++)
 		taken += nodes[i].bcasts_taken;
 	CHECK(nodes[2].bcasts_sent == 1 && nodes[0].bcasts_sent == 2);
