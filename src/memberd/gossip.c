@@ -517,9 +517,12 @@ isqrt_up(int m)
 	return k;
 }
 
-/* Sends our state, encoded once, to the members at t[0..m), with "bcast". */
+/*
+ * Sends our state, encoded once, to the members at t[0..m), with "bcast"
+ * (t is reordered: each run's relay comes first).
+ */
 static void
-bcast_to(struct node *n, const int *t, int m)
+bcast_to(struct node *n, int *t, int m)
 {
 	cJSON *wire = mstate_to_wire(&n->st);
 	int i, j, k, per;
@@ -535,6 +538,18 @@ bcast_to(struct node *n, const int *t, int m)
 	for (i = 0; i < m; i += per) {
 		char *fwd = xmalloc((size_t)per * 21 + 1), *p = fwd;
 
+		/*
+		 * An Up member relays, not one that is going (a leaving node
+		 * that relays the Exiting version sends its exit notices too)
+		 */
+		for (j = i; j < i + per && j < m; j++)
+			if (n->st.m[t[j]].status == MS_UP) {
+				int x = t[i];
+
+				t[i] = t[j];
+				t[j] = x;
+				break;
+			}
 		*p = '\0';
 		for (j = i + 1; j < i + per && j < m; j++)
 			p += snprintf(p, 22, "%s%llu", p == fwd ? "" : " ",

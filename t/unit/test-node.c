@@ -1604,7 +1604,8 @@ bcast_exits(void)
 
 	/*
 	 * Above bcast_direct members it goes through relays: n2 sends to two
-	 * (of the four), each with a "fwd" of one uid, which each sends on.
+	 * (of the four), each with a "fwd" of one uid, which each sends on;
+	 * the relays are Up members.
 	 */
 	fresh_seeded(all);
 	CHECK(until(all_up, N, 5000) >= 0);
@@ -1629,6 +1630,8 @@ bcast_exits(void)
 			uint64_t u;
 
 			bc++;
+			/* n3 is leaving: n4 relays for the run of n3 and n4 */
+			CHECK(caps[k].dest != 3);
 			CHECK((fw = json_str(caps[k].msg, "fwd")) != NULL);
 			CHECK(fw != NULL && sscanf(fw, "%" SCNu64, &u) == 1 &&
 			    mstate_find(&nodes[2].st, u) >= 0 && u != nodes[caps[k].dest].self.uid);
