@@ -502,8 +502,7 @@ reply_gossip(struct node *n, const struct member *to, msec_t now)
 static int
 bcast_due(const struct node *n)
 {
-	return n->bcast_mine && n->exit_digest != n->pushed_exit && n->st.n <= BCAST_MAX &&
-	    n->st.seen.n == 1 && n->st.seen.v[0] == n->self.uid;
+	return n->bcast_mine && n->exit_digest != n->pushed_exit && n->st.n <= BCAST_MAX;
 }
 
 /* The smallest k with k * k >= m. */
@@ -565,8 +564,12 @@ bcast(struct node *n, msec_t now)
 {
 	int *t = xreallocarray(NULL, (size_t)n->st.n + 1, sizeof(*t)), i, m = 0;
 
+	/*
+	 * Those that have not seen it: on the leader, statuses of the version
+	 * before, come in meanwhile, got it in the answer (reply_gossip)
+	 */
 	for (i = 0; i < n->st.n; i++)
-		if (valid_target(n, &n->st.m[i]))
+		if (valid_target(n, &n->st.m[i]) && !u64set_has(&n->st.seen, n->st.m[i].uid))
 			t[m++] = i;
 	/* paid like the push it replaces: what credit there is */
 	if (m > 0 && !push_pay(n, (double)m * n->st.n, now)) {
