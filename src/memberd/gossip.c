@@ -213,7 +213,7 @@ send_state_b(struct node *n, const struct member *to, const cJSON *wire, enum st
 	n->ss.sent[why]++;
 	if (bcast)
 		cJSON_AddTrueToObject(m, "bcast");
-	if (fwd != NULL)
+	if (fwd != NULL && fwd[0] != '\0')
 		cJSON_AddStringToObject(m, "fwd", fwd);
 
 	cJSON_AddItemToObject(m, "state",
@@ -563,6 +563,7 @@ static void
 bcast(struct node *n, msec_t now)
 {
 	int *t = xreallocarray(NULL, (size_t)n->st.n + 1, sizeof(*t)), i, m = 0;
+	int li = mstate_leader_for(&n->st, NULL, n->self.uid);
 
 	/*
 	 * Those that have not seen it: on the leader, statuses of the version
@@ -576,10 +577,25 @@ bcast(struct node *n, msec_t now)
 		n->push_credit = 0;
 		n->pushes_unpaid++;
 	}
-	if (m > 0)
-		bcast_to(n, t, m);
 	log_debug("broadcast: our version to %d members%s", m,
 	    m > n->bcast_direct ? ", through relays" : "");
+	/*
+	 * The leader first, from us, whatever the relays: every member tells
+	 * it at once that it has the version, and a status of a version the
+	 * leader has not got yet costs it a round trip for the state (our
+	 * status, their full state back) for each of them.
+	 */
+	if (m > n->bcast_direct && li >= 0)
+		for (i = 0; i < m; i++)
+			if (t[i] == li) {
+				bcast_to(n, &t[i], 1);
+				/* the rest in member order: runs of neighbours */
+				memmove(&t[i], &t[i + 1], (size_t)(m - i - 1) * sizeof(*t));
+				m--;
+				break;
+			}
+	if (m > 0)
+		bcast_to(n, t, m);
 	free(t);
 	n->bcasts_sent++;
 }
