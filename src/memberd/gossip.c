@@ -598,6 +598,7 @@ bcast(struct node *n, msec_t now)
 		bcast_to(n, t, m);
 	free(t);
 	n->bcasts_sent++;
+	n->bcast_version = 1;
 }
 
 /*
@@ -850,6 +851,7 @@ on_gossip(struct node *n, const cJSON *msg, struct from *f, msec_t now)
 			n->push_quiet = 1;
 			n->push_quiet_from = f->uid;
 			n->bcasts_taken++;
+			n->bcast_version = 1;
 			log_debug("broadcast from %s taken, %d to forward: not pushed on",
 			    f->name, nfwd);
 			/*
@@ -924,7 +926,9 @@ on_status(struct node *n, const cJSON *msg, const struct from *f, msec_t now)
 			n->dropped.malformed++;
 		else if (r > 0)
 			n->dropped.stale++;
-		else if (unite_seen(n, &seen, 1))
+		else if (unite_seen(n, &seen, 1) && !(n->bcast_version &&
+		    mstate_leader_for(&n->st, NULL, n->self.uid) >= 0 &&
+		    n->st.m[mstate_leader_for(&n->st, NULL, n->self.uid)].uid == n->self.uid))
 			send_status(n, &n->st.m[f->mi]);
 		break;
 	case VC_BEFORE:

@@ -293,6 +293,7 @@ changed(struct node *n, msec_t now)
 	n->exit_digest = mstate_exit_digest(&n->st);
 	n->push_quiet = 0;	/* a broadcast's version, if any, is not ours to keep quiet about */
 	n->bcast_mine = 0;	/* taken or merged: not ours to broadcast (local_change) */
+	n->bcast_version = 0;	/* a new version: not a broadcast's until sent or taken as one */
 	update_ring(n, now);
 	node_memory_update(n);
 	/* a push waiting for credit is not for a leave, down or removal: gossip.c */

@@ -238,6 +238,7 @@ struct node {
 	uint64_t bcasts_sent, bcasts_forwarded, bcasts_taken;
 	int bcast_direct;
 	int bcast_mine;		/* st is a version we made (local_change), not one taken or merged */
+	int bcast_version;	/* st's version came by a broadcast, ours or one we took */
 	int push_quiet;
 	uint64_t push_quiet_from;
 	struct state_stats ss;	/* full states sent and read (gossip.c) */
