@@ -785,7 +785,7 @@ on_gossip(struct node *n, const cJSON *msg, struct from *f, msec_t now)
 	struct mstate remote, merged;
 	enum vc_order cmp;
 	uint64_t *fwd = NULL;
-	int remote_had_self_seen, nfwd = 0;
+	int remote_had_self_seen, nfwd = 0, member = f->mi >= 0;
 
 	mstate_init(&remote);
 	/* a "fwd" only in a broadcast ("bcast" true) */
@@ -880,8 +880,11 @@ on_gossip(struct node *n, const cJSON *msg, struct from *f, msec_t now)
 		break;
 	}
 	cvs_learn(n, msg, head.uid, head.n);	/* the bitmap is over the sender's table */
-	/* our version is the broadcast's or newer: it goes on to our share */
-	if (nfwd > 0 && n->phase == PHASE_MEMBER)
+	/*
+	 * Our version is the broadcast's or newer: it goes on to our share
+	 * (asked by a member: nobody else makes us send full states)
+	 */
+	if (nfwd > 0 && member && n->phase == PHASE_MEMBER)
 		bcast_forward(n, fwd, nfwd);
 out:
 	free(fwd);

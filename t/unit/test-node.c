@@ -1601,6 +1601,27 @@ bcast_exits(void)
 	cJSON_Delete(m);
 	route();
 	CHECK_INT(nodes[0].dropped.malformed, before.malformed + 8);
+	/* a member's "fwd" is followed, a stranger's not */
+	for (k = 0; k < 2; k++) {
+		uint64_t fw0 = nodes[0].bcasts_forwarded;
+		char uid[24];
+
+		m = envelope(&nodes[1], MSG_GOSSIP, nodes[0].self.uid);
+		if (k == 1) {
+			cJSON *from = cJSON_GetObjectItemCaseSensitive(m, "from");
+
+			cJSON_DeleteItemFromObjectCaseSensitive(from, "uid");
+			json_add_u64(from, "uid", 424242);
+		}
+		cJSON_AddItemToObject(m, "state", mstate_to_wire(&nodes[1].st));
+		cJSON_AddTrueToObject(m, "bcast");
+		snprintf(uid, sizeof(uid), "%llu", (unsigned long long)nodes[4].self.uid);
+		cJSON_AddStringToObject(m, "fwd", uid);
+		node_receive(&nodes[0], m, now);
+		cJSON_Delete(m);
+		route();
+		CHECK(nodes[0].bcasts_forwarded == fw0 + (k == 0));
+	}
 
 	/*
 	 * Above bcast_direct members it goes through relays, the leader
