@@ -849,7 +849,6 @@ on_gossip(struct node *n, const cJSON *msg, struct from *f, msec_t now)
 
 			/* every member has it from the sender: no push (push_tick) */
 			n->push_quiet = 1;
-			n->push_quiet_from = f->uid;
 			n->bcasts_taken++;
 			n->bcast_version = 1;
 			log_debug("broadcast from %s taken, %d to forward: not pushed on",

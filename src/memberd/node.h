@@ -233,14 +233,13 @@ struct node {
 	 * push_tick): how many we sent, forwarded as a relay and took; up to
 	 * how many members it goes to each at once (more: through relays);
 	 * and the version we took from one, which we do not push on (quiet,
-	 * until the state changes again; quiet_from: its sender).
+	 * until the state changes again).
 	 */
 	uint64_t bcasts_sent, bcasts_forwarded, bcasts_taken;
 	int bcast_direct;
 	int bcast_mine;		/* st is a version we made (local_change), not one taken or merged */
 	int bcast_version;	/* st's version came by a broadcast, ours or one we took */
 	int push_quiet;
-	uint64_t push_quiet_from;
 	struct state_stats ss;	/* full states sent and read (gossip.c) */
 	uint64_t digest_seq, vhash, shash;	/* digests of st.vc and st.seen at digest_seq */
 	struct u64set compact_peers;	/* uids that announced CPT_VERSION: compact digests, short forms */
