@@ -456,6 +456,19 @@ link_learn(struct link *l, uint64_t uid, const char *member_address, const cJSON
 	ping(l, p, now);
 }
 
+uint64_t
+link_peer_sid(const struct link *l, uint64_t uid)
+{
+	int i;
+
+	if (l == NULL)
+		return 0;
+	for (i = 0; i < l->np; i++)
+		if (l->p[i].uid == uid)
+			return l->p[i].sid;
+	return 0;
+}
+
 int
 link_up(const struct link *l, uint64_t uid, msec_t now)
 {
