@@ -37,7 +37,9 @@ on_link(void *arg, uint64_t uid, cJSON *body)
 	ssize_t len = -1;
 	uint64_t rid;
 
-	if (m == NULL || json_u64(body, "rid", &rid) < 0 || uid != d->px.target ||
+	/* any master's answer counts, an old one's too: it was committed before it went */
+	(void)uid;
+	if (m == NULL || json_u64(body, "rid", &rid) < 0 ||
 	    (strcmp(m, PXM_RSP) != 0 && strcmp(m, PXM_ERROR) != 0) ||
 	    (strcmp(m, PXM_RSP) == 0 && (b64 == NULL || (len = from_b64(b64, &buf)) < 0))) {
 		d->ml_dropped++;
