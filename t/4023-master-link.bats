@@ -5,7 +5,8 @@
 # hellos in memberd's relay, instead of through the oldest's singletond and
 # its socket to the master; the proxy link and the relay stay the fallback.
 # Real nodes under a keyring: the path counted at both ends, the master's
-# link port taken (the old path carries, then the link comes), kill -9 of
+# link port taken (the old path carries, then the link comes), the port
+# blocked (new requests take the proxy link meanwhile), kill -9 of
 # the master's node under submits, and forged frames at the port.
 
 load lib/akc
@@ -119,6 +120,30 @@ s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(1); time.sleep(600)' "$port" 3
 	[ "$(ml n1 .requests)" -ge 20 ]
 	[ "$(queue_field n1 accepted)" = 41 ]
 	[ "$(sg n2 .proxy.accepted)" = "$(sg n2 .proxy.answered)" ]
+}
+
+@test "the master's link port blocked: new requests take the proxy link, each answered once; unblocked, the master link carries again" {
+	command -v nft >/dev/null || skip "this test needs nftables"
+	link_cluster 3
+	submit_n n2 warm 1
+	wait_until 20 mlink_up n2
+	submit_n n2 before 10
+	block_port "$(ml n1 .port)"
+	wait_until 20 eval '! mlink_up n2'
+	local r0 p0
+	r0=$(ml n1 .requests)
+	p0=$(sg n1 .link.received)
+	submit_n n2 during 20
+	# none over the master link while it is down: the oldest's singletond took them
+	[ "$(ml n1 .requests)" = "$r0" ]
+	[ "$(sg n1 .link.received)" -ge $((p0 + 20)) ]
+	unblock_port
+	wait_until 30 mlink_up n2
+	submit_n n2 after 10
+	[ "$(ml n1 .requests)" -ge $((r0 + 10)) ]
+	[ "$(queue_field n1 accepted)" = 41 ]
+	[ "$(sg n2 .proxy.accepted)" = "$(sg n2 .proxy.answered)" ]
+	[ "$(sg n2 .proxy.buffered)" = 0 ]
 }
 
 # submitter NODE PREFIX COUNT: submits one at a time; acked ids to PREFIX.ids, failures listed.
