@@ -1707,6 +1707,8 @@ master_run(struct master *m, const char *dir)
 		}
 		if (m->r.recovered || m->r.failed)
 			continue;
+		/* the turn's answers to other nodes' proxies: one message each */
+		mlink_flush(m->ml);
 		loop_poll(m->loop, next_deadline(m, now));
 	}
 }

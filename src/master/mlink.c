@@ -25,7 +25,8 @@
 #define ML_DONE		512	/* answers kept for a request sent again (serve.c's DONE_KEEP) */
 #define ML_INF		4096	/* requests worked on at once, at most */
 #define ML_INF_TTL	120000	/* ms a request may go unanswered before it is forgotten */
-#define ML_BATCH	64	/* requests in one "reqs" (singletond's SEND_BATCH) */
+#define ML_BATCH	64	/* requests in one "reqs" (singletond's SEND_BATCH), answers in one "rsps" */
+#define ML_BATCH_BYTES	(512 * 1024)	/* base64 in one "rsps" */
 
 static const unsigned char mark[4] = { 0x20, 'm', 'l', 'k' };
 
@@ -36,8 +37,16 @@ struct mreq {			/* a request worked on, or answered (with its answer) */
 	msec_t at;
 };
 
+struct pend {			/* the answers of this turn to one proxy: one "rsps" */
+	uint64_t uid;
+	cJSON *msg, *arr;
+	size_t bytes;
+};
+
 struct mlink {
 	struct loop *loop;
+	struct pend pend[ML_PEERS];
+	int npend;
 	struct link *lk;
 	struct svc svc;
 	mlink_req_cb cb;
@@ -114,32 +123,82 @@ find_inf(struct mlink *ml, uint64_t uid, uint64_t rid)
 	return -1;
 }
 
-/* {"m":"rsp"|"error","rid","body"} to the proxy of member uid; -1 when the link is down. */
-static int
-send_answer(struct mlink *ml, uint64_t uid, uint64_t rid, const char *txt, size_t len)
+/* Sends message b (freed) holding n answers to the proxy of member uid. */
+static void
+send_msg(struct mlink *ml, uint64_t uid, cJSON *b, int n)
 {
-	cJSON *b = cJSON_CreateObject();
-	char *out, *b64;
-	int rc;
+	char *out = json_print(b);
 
-	json_add_u64(b, "rid", rid);
-	if (len <= PROXY_MAX_BODY) {
-		cJSON_AddStringToObject(b, "m", PXM_RSP);
-		b64 = b64_encode(txt, len);
-		cJSON_AddStringToObject(b, "body", b64);
-		free(b64);
-	} else {
-		log_warnx("master link: an answer of %zu bytes (at most %d): refused", len,
-		    PROXY_MAX_BODY);
-		cJSON_AddStringToObject(b, "m", PXM_ERROR);
-	}
-	out = json_print(b);
-	rc = link_send(ml->lk, uid, out, strlen(out), clock_mono_ms());
+	if (link_send(ml->lk, uid, out, strlen(out), clock_mono_ms()) < 0)
+		ml->unsendable += (uint64_t)n;	/* kept: the proxy sends again and gets them */
 	cJSON_free(out);
 	cJSON_Delete(b);
-	if (rc < 0)
-		ml->unsendable++;	/* kept: the proxy sends the request again and gets it */
-	return rc;
+}
+
+/* The answers of this turn, one "rsps" per proxy (mlink_flush at the turn's end). */
+void
+mlink_flush(struct mlink *ml)
+{
+	int i;
+
+	if (ml == NULL)
+		return;
+	for (i = 0; i < ml->npend; i++)
+		send_msg(ml, ml->pend[i].uid, ml->pend[i].msg,
+		    cJSON_GetArraySize(ml->pend[i].arr));
+	ml->npend = 0;
+}
+
+/*
+ * The answer to rid for the proxy of member uid: {"rid","body"} added to
+ * this turn's "rsps" for it; one over 2 MiB goes at once as
+ * {"m":"error","rid"}.
+ */
+static void
+send_answer(struct mlink *ml, uint64_t uid, uint64_t rid, const char *txt, size_t len)
+{
+	struct pend *p;
+	cJSON *b;
+	char *b64;
+	int i;
+
+	if (len > PROXY_MAX_BODY) {
+		log_warnx("master link: an answer of %zu bytes (at most %d): refused", len,
+		    PROXY_MAX_BODY);
+		b = cJSON_CreateObject();
+		cJSON_AddStringToObject(b, "m", PXM_ERROR);
+		json_add_u64(b, "rid", rid);
+		send_msg(ml, uid, b, 1);
+		return;
+	}
+	b64 = b64_encode(txt, len);
+	for (i = 0; i < ml->npend && ml->pend[i].uid != uid; i++)
+		;
+	if (i < ml->npend && (ml->pend[i].bytes + strlen(b64) > ML_BATCH_BYTES ||
+	    cJSON_GetArraySize(ml->pend[i].arr) >= ML_BATCH)) {
+		send_msg(ml, uid, ml->pend[i].msg, cJSON_GetArraySize(ml->pend[i].arr));
+		ml->pend[i] = ml->pend[--ml->npend];
+		i = ml->npend;
+	}
+	if (i == ml->npend && ml->npend == ML_PEERS) {
+		mlink_flush(ml);
+		i = 0;
+	}
+	p = &ml->pend[i];
+	if (i == ml->npend) {
+		ml->npend++;
+		p->uid = uid;
+		p->msg = cJSON_CreateObject();
+		cJSON_AddStringToObject(p->msg, "m", PXM_RSPS);
+		p->arr = cJSON_AddArrayToObject(p->msg, PXM_RSPS);
+		p->bytes = 0;
+	}
+	b = cJSON_CreateObject();
+	json_add_u64(b, "rid", rid);
+	cJSON_AddStringToObject(b, "body", b64);
+	cJSON_AddItemToArray(p->arr, b);
+	p->bytes += strlen(b64);
+	free(b64);
 }
 
 /* One request {"rid","body"} of member uid's proxy. */
@@ -281,6 +340,7 @@ mlink_free(struct mlink *ml)
 
 	if (ml == NULL)
 		return;
+	mlink_flush(ml);
 	loop_unwatch(ml->loop, svc_fd(&ml->svc));
 	svc_close(&ml->svc);
 	link_free(ml->lk);

@@ -44,9 +44,11 @@ struct mlink *mlink_open(struct loop *, const struct akc_config *, const char *s
 void mlink_free(struct mlink *);
 /* Whether hdr is one of ours (a socket's request with such a header is dropped). */
 int mlink_hdr(const unsigned char *hdr, size_t hdrlen);
-/* The answer (txt, len) to the request of hdr: back over the link, and kept. */
+/* The answer (txt, len) to the request of hdr: kept, and back over the link (mlink_flush). */
 void mlink_answer(struct mlink *, const unsigned char *hdr, size_t hdrlen, const char *txt,
     size_t len);
+/* Sends the answers of this turn: one "rsps" per proxy. Call before the loop waits. */
+void mlink_flush(struct mlink *);
 void mlink_tick(struct mlink *, msec_t now);
 msec_t mlink_deadline(const struct mlink *);
 /* Its counters for akc-queue --json ("mlink"); false when off. */

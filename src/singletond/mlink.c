@@ -27,28 +27,44 @@
 #define ML_HELLO	2000	/* a hello this often while the proxy is used */
 #define ML_IDLE		10000	/* no client request this long: no more hellos */
 
-/* {"m":"rsp"|"error","rid","body"} from the master over the link. */
-static void
-on_link(void *arg, uint64_t uid, cJSON *body)
+/* One answer {"rid","body"} (ok) or {"rid"} (an error) from the master: 0, or -1 malformed. */
+static int
+answer(struct sgd *d, const cJSON *b, int ok)
 {
-	struct sgd *d = arg;
-	const char *m = json_str(body, "m"), *b64 = json_str(body, "body");
+	const char *b64 = json_str(b, "body");
 	unsigned char *buf = NULL;
 	ssize_t len = -1;
 	uint64_t rid;
 
-	/* any master's answer counts, an old one's too: it was committed before it went */
-	(void)uid;
-	if (m == NULL || json_u64(body, "rid", &rid) < 0 ||
-	    (strcmp(m, PXM_RSP) != 0 && strcmp(m, PXM_ERROR) != 0) ||
-	    (strcmp(m, PXM_RSP) == 0 && (b64 == NULL || (len = from_b64(b64, &buf)) < 0))) {
-		d->ml_dropped++;
-		cJSON_Delete(body);
-		return;
-	}
+	if (json_u64(b, "rid", &rid) < 0 || (ok && (b64 == NULL || (len = from_b64(b64, &buf)) < 0)))
+		return -1;
 	d->ml_in++;
 	on_answer(d, rid, buf, len);
 	free(buf);
+	return 0;
+}
+
+/*
+ * {"m":"rsps","rsps":[{"rid","body"},...]} or {"m":"error","rid"} from a
+ * master over the link; any master's answer counts, an old one's too (it
+ * was committed before it went).
+ */
+static void
+on_link(void *arg, uint64_t uid, cJSON *body)
+{
+	struct sgd *d = arg;
+	const char *m = json_str(body, "m");
+	const cJSON *a, *r;
+
+	(void)uid;
+	if (m != NULL && strcmp(m, PXM_RSPS) == 0 &&
+	    cJSON_IsArray(a = cJSON_GetObjectItemCaseSensitive(body, PXM_RSPS))) {
+		cJSON_ArrayForEach(r, a)
+			if (answer(d, r, 1) < 0)
+				d->ml_dropped++;
+	} else if (m == NULL || (strcmp(m, PXM_RSP) != 0 && strcmp(m, PXM_ERROR) != 0) ||
+	    answer(d, body, strcmp(m, PXM_RSP) == 0) < 0)
+		d->ml_dropped++;
 	cJSON_Delete(body);
 }
 
