@@ -465,20 +465,56 @@ out_open(struct wire *w, struct out *o, msec_t now)
 	return 0;
 }
 
+static void out_flush(struct wire *, struct out *, msec_t);
+
+/*
+ * Before slot o goes to another peer: what it has queued is written now, as
+ * far as the socket takes it (a connection still opening is asked with a
+ * zero poll whether it has opened). A turn that sends to more peers than
+ * there are slots queues (corks) a frame for each, and freeing the first
+ * ones' queues lost those frames unsent; the kernel delivers what was
+ * written after the close.
+ */
+static void
+out_drain_now(struct wire *w, struct out *o, msec_t now)
+{
+	struct pollfd p = { .fd = o->fd, .events = POLLOUT };
+	int err = 0;
+	socklen_t elen = sizeof(err);
+
+	if (o->fd < 0 || o->qn == 0)
+		return;
+	if (o->connecting) {
+		if (poll(&p, 1, 0) != 1 || !(p.revents & POLLOUT) ||
+		    getsockopt(o->fd, SOL_SOCKET, SO_ERROR, &err, &elen) < 0 || err != 0)
+			return;
+		o->connecting = 0;
+		o->fails = 0;
+	}
+	w->st.drained++;
+	out_flush(w, o, now);
+}
+
 static struct out *
 get_out(struct wire *w, const char *address, msec_t now)
 {
 	struct out *o;
-	int k, lru = 0;
+	int k, lru = -1;
 
 	if ((k = find_out(w, address)) >= 0) {
 		w->o[k]->used = now;
 		return w->o[k];
 	}
 	if (w->no == w->max_out) {
-		for (k = 1; k < w->no; k++)
-			if (w->o[k]->used < w->o[lru]->used)
+		/* the least recently used with nothing queued, else the least recently used */
+		for (k = 0; k < w->no; k++)
+			if (w->o[k]->qn == 0 && (lru < 0 || w->o[k]->used < w->o[lru]->used))
 				lru = k;
+		if (lru < 0)
+			for (lru = 0, k = 1; k < w->no; k++)
+				if (w->o[k]->used < w->o[lru]->used)
+					lru = k;
+		out_drain_now(w, w->o[lru], now);
 		out_free(w, lru);
 	}
 	o = xcalloc(1, sizeof(*o));

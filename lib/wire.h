@@ -47,6 +47,7 @@ struct wire_stats {
 	uint64_t emfile;	/* accept failed for want of descriptors */
 	uint64_t connects, connect_failed;	/* outbound */
 	uint64_t unsent;	/* outbound frames dropped: queue full, expired, or too large to wait */
+	uint64_t drained;	/* slots written out at once to be taken for another peer */
 	uint64_t frames_out, writes;	/* frames written whole, and the sendmsg calls that wrote them */
 	uint64_t frames_in, reads;	/* frames handed to the callback, and the recv calls that read them */
 	int in, out;		/* open now */

@@ -231,6 +231,8 @@ status(const struct node *n, msec_t now)
 		cJSON_AddNumberToObject(d, "fd_exhausted", (double)w->emfile);
 		cJSON_AddNumberToObject(d, "connects", (double)w->connects);
 		cJSON_AddNumberToObject(d, "connect_failed", (double)w->connect_failed);
+		cJSON_AddNumberToObject(d, "unsent", (double)w->unsent);
+		cJSON_AddNumberToObject(d, "drained", (double)w->drained);
 		/* frames per system call: what batching saves */
 		cJSON_AddNumberToObject(d, "frames_out", (double)w->frames_out);
 		cJSON_AddNumberToObject(d, "writes", (double)w->writes);
