@@ -28,7 +28,8 @@ teardown() {
 	# On the code before issue 9's fixes (152bfda^) it fails: h1 forms a
 	# cluster of its own, two witnesses and two masters for 2 minutes, no
 	# liveness. (It replaced seed 11839 over 90 s: the same opening, as
-	# many moves of the singletons, every kind of fault, 30 s less.)
+	# many moves of the singletons, every kind of fault, in 60 s of faults
+	# instead of 90.)
 	# read by t/lib/campaign.bash
 	# shellcheck disable=SC2034
 	CAMPAIGN_GAP_MIN=3 CAMPAIGN_GAP_MAX=10 CAMPAIGN_DOWN_MIN=5 CAMPAIGN_DOWN_MAX=20 CAMPAIGN_LIVENESS=120
