@@ -9,6 +9,8 @@
 # memberd RSS, how many leaderds waited on a slow memberd or lost it, and
 # the sampled leaderds' state reads (rounds, and those memberd answered
 # "unchanged"). AKC_BIN picks the build (another checkout's, to compare).
+# The join's messages count n1 (a seed and the leader: several times a
+# member's) apart from the other sampled, and estimate all N's from both.
 # Then, from every memberd's log (its timestamped event lines): the time all
 # nodes saw all N Up, idle bytes sent per memberd (its own counters, over
 # the hold), and DOWNS nodes killed in turn (kill -9 -> UnreachableMember
@@ -26,6 +28,8 @@
 # every joiner of this build gets a partial welcome).
 # LEADER_V=1 runs n1's daemons (the leader) with -v: their debug lines
 # (leaderd's rounds, exit notices) in its logs.
+# STARTS_OUT=FILE writes when each node started (ms after the first), for
+# akc-sim --starts: under load the loop's forks fall behind SPREAD.
 # KEEP=1 keeps the nodes' directory (configs, logs) for a look afterwards;
 # it is kept anyway when a core was dumped.
 set -u
@@ -101,12 +105,21 @@ for ((i = 1; i <= N; i++)); do
 	cd "$OLDPWD" || exit 1
 	PIDS+=($!)
 	LPID[i]=$!
+	TSTART[i]=${EPOCHREALTIME/./}	# us: forks slow down as the load grows
 	# evenly over SPREAD seconds
 	target=$(( t0 + i * SPREAD * 1000000000 / N ))
 	now=$(date +%s%N)
 	(( target > now )) && sleep "$(( (target - now) / 1000000 ))e-3"
 done
 t_last=$(date +%s%N)
+# the starts as they were: under load the loop's forks fall behind SPREAD
+# (200 nodes over 10 s took 30 s here), and akc-sim's --window should be this
+# STARTS_OUT=FILE: each node's start, ms after the first, for akc-sim --starts
+if [ -n "${STARTS_OUT:-}" ]; then
+	for ((i = 1; i <= N; i++)); do echo $(( (TSTART[i] - TSTART[1]) / 1000 )); done > "$STARTS_OUT"
+fi
+started=$(awk -v a="${TSTART[1]}" -v h="${TSTART[$(( (N + 1) / 2 ))]}" -v z="${TSTART[N]}" \
+    'BEGIN { printf "%.1f s (half of them by %.1f s)", (z - a) / 1e6, (h - a) / 1e6 }')
 # CPU seconds (user + system) of all memberds and leaderds, from /proc:
 # "all memberds leaderds" (a process that died counts no more)
 cpu_all() {
@@ -300,6 +313,7 @@ for ((k = 0; k < LEAVES && ${#live[@]} > 5; k++)); do
 	    "$v" "$(mm <<< "$a")" "$(mm <<< "$b")" "$(mm <<< "$c")" "$v" "$(mm <<< "$x")" "$(mm <<< "$e")" "$(mm <<< "$f")")"$'\n'
 done
 
+printf 'started over %s, asked %d s\n' "$started" "$SPREAD"
 printf 'memberd alive: %d/%d   leaderd alive: %d/%d\n' "$alive_m" "$N" "$alive_l" "$N"
 printf 'nodes seeing all %d Up: %d of %d sampled\n' "$N" "$allup" "$sampled"
 printf 'all sampled nodes saw all %d Up: %s s after the last start\n' "$N" "$up_s"
@@ -317,10 +331,19 @@ printf 'memberd context switches until then (all %d): %s\n' "$N" "$ctxt_join"
 jq -rs 'length as $n | select($n > 0) | def avg(f): (map(f // 0) | add) / $n | floor;
     "the join, per sampled memberd (\($n)): sent \(avg(.traffic.sent_messages)) messages (gossip \(avg(.traffic.by_type.gossip.sent_messages)), heartbeat \(avg(.traffic.by_type.heartbeat.sent_messages)), other \(avg(.traffic.by_type.other.sent_messages))) in \(avg(.connections.writes)) writes; received \(avg(.traffic.received_messages)) in \(avg(.connections.reads)) reads; \(avg(.traffic.sent_bytes)) bytes sent"' \
     "$D/status.join" 2>/dev/null
+# n1, the first sampled, is a seed and the leader: it sends several times what a member does
+# (akc-sim: 20% of a 100-node join's messages), so the others' mean stands for the other N-1
+jq -rs --arg n "$N" 'length as $k | select($k > 1) | (.[0].traffic.sent_messages // 0) as $l |
+    ((.[1:] | map(.traffic.sent_messages // 0) | add) / ($k - 1)) as $o |
+    "the join: n1 (seed, leader) sent \($l) messages, the other sampled \($o | floor) each: \(($l + $o * (($n | tonumber) - 1)) / ($n | tonumber) | floor) per node"' \
+    "$D/status.join" 2>/dev/null
 # the join's memberd CPU per message: the messages vary from run to run (timing), the cost per message less
-jq -rs --arg cpu "$cpu_join_m" --arg n "$N" 'length as $k | select($k > 0) |
-    ((map(.traffic.sent_messages // 0) | add) / $k * ($n | tonumber)) as $m | select($m > 0) |
-    "memberd CPU per message sent in the join: \(($cpu | tonumber) * 1e6 / $m | floor) us (\($m | floor) messages, estimated from the sampled)"' \
+jq -rs --arg cpu "$cpu_join_m" --arg n "$N" 'length as $k | select($k > 1) |
+    ((.[0].traffic.sent_messages // 0) + (.[1:] | map(.traffic.sent_messages // 0) | add) / ($k - 1) *
+    (($n | tonumber) - 1)) as $m | select($m > 0) |
+    ((.[0].traffic.received_messages // 0) + (.[1:] | map(.traffic.received_messages // 0) | add) / ($k - 1) *
+    (($n | tonumber) - 1)) as $r |
+    "memberd CPU per message sent in the join: \(($cpu | tonumber) * 1e6 / $m | floor) us; per message sent or received \(($cpu | tonumber) * 1e6 / ($m + $r) | floor) us (\($m | floor) sent, \($r | floor) received: n1 and the other sampled times N-1)"' \
     "$D/status.join" 2>/dev/null
 awk -v b0="$bytes0" -v b1="$bytes1" -v n="$nb1" -v t0="$t_b0" -v t1="$t_b1" 'BEGIN {
 	if (n > 0 && t1 > t0) printf "idle bytes sent per memberd (own counters, %d sampled, %.0f s): %.0f B/s\n",

@@ -24,6 +24,9 @@
 /* singletond's proxy link (src/singletond/plink.c on lib/link.c) */
 #define FRAME_PLINK_PLAIN	's'
 #define FRAME_PLINK_SEALED	'S'
+/* the master link: proxies' requests straight to the serving master (src/master/mlink.c) */
+#define FRAME_MLINK_PLAIN	'm'
+#define FRAME_MLINK_SEALED	'M'
 
 struct keyring {
 	int n;			/* 0: no keyring, frames are plain */

@@ -35,6 +35,7 @@
 #define LISTEN_RETRY	5000	/* ms between tries to listen, while the port is taken */
 #define KEYS_CHECK	1000	/* ms between looks at the key-file */
 #define BAD_SAY		10000	/* ms between two logs of frames that failed authentication */
+#define RETIRED		64	/* forgotten peers whose highest counter is remembered */
 
 struct peer {
 	uint64_t uid, sid;
@@ -45,8 +46,15 @@ struct peer {
 	int up;				/* as last logged */
 };
 
+/* A forgotten peer's process and the highest counter taken from it. */
+struct retired {
+	uint64_t sid, hi;
+};
+
 struct link {
 	struct loop *loop;
+	struct retired ret[RETIRED];
+	int retpos;
 	struct wire *w;
 	const struct akc_config *cfg;
 	struct keyring keys;
@@ -408,6 +416,12 @@ forget(struct link *l, struct peer *p)
 		log_notice("%s to %s is gone: the relay through memberd carries", l->o.what,
 		    p->addr);
 	wire_reset(l->w, p->addr);
+	if (p->hi != 0) {
+		/* the same process may be learned again: its counter goes on from here */
+		l->ret[l->retpos].sid = p->sid;
+		l->ret[l->retpos].hi = p->hi;
+		l->retpos = (l->retpos + 1) % RETIRED;
+	}
 	*p = l->p[--l->np];
 }
 
@@ -453,7 +467,32 @@ link_learn(struct link *l, uint64_t uid, const char *member_address, const cJSON
 	p->sid = sid;
 	snprintf(p->addr, sizeof(p->addr), "%s", addr);
 	p->learned = now;
+	for (i = 0; i < RETIRED; i++)
+		if (l->ret[i].sid == sid) {
+			/*
+			 * learned again after it was forgotten (unheard, evicted):
+			 * every counter up to the highest taken then stays seen, so
+			 * its frames captured before are not taken a second time
+			 */
+			p->hi = l->ret[i].hi;
+			p->win = ~0ULL;
+			l->ret[i].sid = 0;
+			break;
+		}
 	ping(l, p, now);
+}
+
+uint64_t
+link_peer_sid(const struct link *l, uint64_t uid)
+{
+	int i;
+
+	if (l == NULL)
+		return 0;
+	for (i = 0; i < l->np; i++)
+		if (l->p[i].uid == uid)
+			return l->p[i].sid;
+	return 0;
 }
 
 int

@@ -82,6 +82,8 @@ void link_learn(struct link *, uint64_t uid, const char *member_address, const c
     msec_t now);
 /* Sends txt to member uid over the link if it is up: 0, else -1 (use the relay). */
 int link_send(struct link *, uint64_t uid, const char *txt, size_t len, msec_t now);
+/* The process id (sid) learned for member uid's link; 0: none. */
+uint64_t link_peer_sid(const struct link *, uint64_t uid);
 /* Whether the link to uid is up now. */
 int link_up(const struct link *, uint64_t uid, msec_t now);
 /* Pings, the transport's timers, the keyring, forgetting: call at least every LINK_PING. */

@@ -68,6 +68,14 @@
  */
 #define SVC_SINGLETON_PREFIX	"singleton."
 #define SVC_JOURNAL_PREFIX	"journal."
+/*
+ * SVC_MLINK_PREFIX + NAME: the master link's hellos between a proxy's
+ * singletond and the serving master (src/master/mlink.c,
+ * src/singletond/mlink.c; doc/PROTOCOL.md, "The master link").
+ */
+#define SVC_MLINK_PREFIX	"mlink."
+#define MLM_HELLO		"hello"		/* proxy -> master: my link ("lk") */
+#define MLM_WELCOME		"welcome"	/* master -> proxy: mine */
 
 /*
  * singletond's messages between nodes ("m" of a relay body): its proxy's

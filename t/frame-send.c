@@ -2,12 +2,12 @@
  * frame-send: sends node-to-node frames to a memberd's TCP port, as a peer
  * (or a stranger) would: the tests' hostile and foreign sender.
  *
- *   frame-send [-k KEYFILE] [-C CLUSTER] [-r] [-L | -P] [-n COUNT] [-i MS] ADDRESS (-D DATA | -F FILE)...
+ *   frame-send [-k KEYFILE] [-C CLUSTER] [-r] [-L | -P | -M] [-n COUNT] [-i MS] ADDRESS (-D DATA | -F FILE)...
  *
  * Each DATA (or FILE's content) is sealed as a frame of CLUSTER (default
  * akc), under KEYFILE's first key if given; -r sends them as frames
  * themselves (no header, no seal); -L seals them as the master's journal
- * link does (frame kinds of their own), -P as singletond's proxy link does. The frames go in order, the whole
+ * link does (frame kinds of their own), -P as singletond's proxy link does, -M as the master link does. The frames go in order, the whole
  * sequence COUNT times (default 1), MS apart (default 50), on one
  * connection; exits 0 once written, 1 if the connection fails at once.
  */
@@ -97,15 +97,16 @@ main(int argc, char **argv)
 	unsigned char *frame[MAXP], hdr[4];
 	char *buf[MAXP];
 	size_t len[MAXP], flen[MAXP];
-	int c, raw = 0, link = 0, plink = 0, count = 1, ms = 50, fd, i, k, np = 0;
+	int c, raw = 0, link = 0, plink = 0, mlink = 0, count = 1, ms = 50, fd, i, k, np = 0;
 
-	while ((c = getopt(argc, argv, "k:C:rLPn:i:D:F:")) != -1)
+	while ((c = getopt(argc, argv, "k:C:rLPMn:i:D:F:")) != -1)
 		switch (c) {
 		case 'k': keyfile = optarg; break;
 		case 'C': cluster = optarg; break;
 		case 'r': raw = 1; break;
 		case 'L': link = 1; break;
 		case 'P': plink = 1; break;
+		case 'M': mlink = 1; break;
 		case 'n': count = atoi(optarg); break;
 		case 'i': ms = atoi(optarg); break;
 		case 'D':
@@ -129,7 +130,10 @@ main(int argc, char **argv)
 		if (raw) {
 			frame[k] = (unsigned char *)buf[k];
 			flen[k] = len[k];
-		} else if (plink)
+		} else if (mlink)
+			flen[k] = frame_seal_as(&kr, FRAME_MLINK_PLAIN, FRAME_MLINK_SEALED, cluster,
+			    buf[k], len[k], &frame[k]);
+		else if (plink)
 			flen[k] = frame_seal_as(&kr, FRAME_PLINK_PLAIN, FRAME_PLINK_SEALED, cluster,
 			    buf[k], len[k], &frame[k]);
 		else if (link)
@@ -170,7 +174,7 @@ main(int argc, char **argv)
 	close(fd);
 	return 0;
 usage:
-	fprintf(stderr, "usage: frame-send [-k KEYFILE] [-C CLUSTER] [-r] [-L | -P] [-n COUNT] [-i MS] "
+	fprintf(stderr, "usage: frame-send [-k KEYFILE] [-C CLUSTER] [-r] [-L | -P | -M] [-n COUNT] [-i MS] "
 	    "ADDRESS (-D DATA | -F FILE)...\n");
 	return 2;
 }

@@ -25,6 +25,7 @@
 #include "clock.h"
 #include "daemon.h"
 #include "journal.h"
+#include "mlink.h"
 #include "json.h"
 #include "log.h"
 #include "loop.h"
@@ -99,6 +100,7 @@ struct master {
 	int direct;		/* SOCK_MASTER_DIRECT, or -1 (see open_direct) */
 	char direct_path[CONF_PATH_MAX + 32];
 	uint64_t direct_requests;
+	struct mlink *ml;	/* other nodes' proxies straight to us (mlink.h), or NULL */
 	struct work w;
 	struct journal j;
 	struct repl r;
@@ -167,6 +169,13 @@ send_now(struct master *m, const unsigned char *hdr, size_t hdrlen, cJSON *body)
 	unsigned char h[SOCK_HDR_MAX];
 	int s = m->s;
 
+	if (mlink_hdr(hdr, hdrlen)) {
+		/* a request that came over the master link: its answer goes back there */
+		mlink_answer(m->ml, hdr, hdrlen, txt, strlen(txt));
+		cJSON_free(txt);
+		cJSON_Delete(body);
+		return;
+	}
 	if (hdrlen > 0 && (hdr[0] & DIRECT_MARK) && m->direct >= 0 && hdrlen <= sizeof(h)) {
 		memcpy(h, hdr, hdrlen);
 		h[0] &= (unsigned char)~DIRECT_MARK;
@@ -773,6 +782,8 @@ op_queue(struct master *m, const unsigned char *hdr, size_t hdrlen, msec_t now)
 	cJSON_AddNumberToObject(r, "replica_set", m->r.c.nset);
 	cJSON_AddNumberToObject(r, "quorum", m->r.c.nset ? m->r.c.quorum : 0);
 	cJSON_AddItemToObject(r, "link", repl_link_json(&m->r, now));
+	/* other nodes' proxies straight to us (false: off) */
+	cJSON_AddItemToObject(r, "mlink", mlink_json(m->ml, now));
 	run = cJSON_AddArrayToObject(r, "running");
 	for (jb = m->w.run_head; jb != NULL; jb = jb->next) {
 		cJSON *o = cJSON_CreateObject();
@@ -1165,7 +1176,8 @@ recv_requests(struct master *m, int s, int direct)
 		hdrlen = sizeof(hdr);
 		if ((n = sock_recv_raw(s, &buf, hdr, &hdrlen)) < 0)
 			break;
-		if ((hdr[0] & DIRECT_MARK) && (direct || m->direct >= 0)) {
+		if (((hdr[0] & DIRECT_MARK) && (direct || m->direct >= 0)) ||
+		    mlink_hdr(hdr, hdrlen)) {
 			nn_freemsg(buf);	/* its answer would go to the wrong socket */
 			continue;
 		}
@@ -1189,6 +1201,19 @@ on_request(int fd, short ev, void *arg)
 	(void)fd;
 	(void)ev;
 	recv_requests(m, m->s, 0);
+}
+
+/* A request of another node's proxy over the master link: as one through the proxy. */
+static void
+on_mlink_req(void *arg, const unsigned char *hdr, size_t hdrlen, const void *buf, size_t len)
+{
+	struct master *m = arg;
+	msec_t now = clock_mono_ms();
+
+	if (m->r.recovering)
+		hold(m, hdr, hdrlen, buf, len, now);
+	else
+		handle(m, hdr, hdrlen, buf, len, now);
 }
 
 /* A local client's request on the direct socket: as one through the proxy. */
@@ -1611,6 +1636,10 @@ master_start(struct master *m, const char *dir, const char *sgname, const char *
 		return 1;
 	loop_watch(m->loop, sock_rcvfd(m->s), POLLIN, on_request, m);
 	open_direct(m, sgname);
+	/* other nodes' proxies straight to us, as singletond's master (doc/PROTOCOL.md) */
+	if (getenv("AKC_SINGLETON_ENDPOINT") != NULL && strcmp(sgname, "master") == 0 &&
+	    strcmp(listen, getenv("AKC_SINGLETON_ENDPOINT")) == 0)
+		m->ml = mlink_open(m->loop, &m->cfg, sgname, on_mlink_req, m);
 	loop_watch(m->loop, repl_fd(&m->r), POLLIN, on_repl, m);
 	if (repl_recover(&m->r, clock_mono_ms(), err, sizeof(err)) < 0) {
 		log_errx("%s", err);
@@ -1628,6 +1657,8 @@ next_deadline(struct master *m, msec_t now)
 	int64_t ready = work_next_ready_at(&m->w);
 
 	if (wd >= 0 && (d < 0 || wd < d))
+		d = wd;
+	if ((wd = mlink_deadline(m->ml)) >= 0 && (d < 0 || wd < d))
 		d = wd;
 	if (d < 0 || d > t)
 		d = t;
@@ -1666,6 +1697,7 @@ master_run(struct master *m, const char *dir)
 			m->next_tick = now + TICK;
 		}
 		held_tick(m, now);
+		mlink_tick(m->ml, now);
 		if (!m->r.recovering)
 			dispatch(m);
 		commit_and_answer(m, now);
@@ -1675,6 +1707,8 @@ master_run(struct master *m, const char *dir)
 		}
 		if (m->r.recovered || m->r.failed)
 			continue;
+		/* the turn's answers to other nodes' proxies: one message each */
+		mlink_flush(m->ml);
 		loop_poll(m->loop, next_deadline(m, now));
 	}
 }
@@ -1690,6 +1724,8 @@ master_finish(struct master *m)
 	policy_free(&m->p);
 	work_free(&m->w);
 	close_direct(m);
+	mlink_free(m->ml);
+	m->ml = NULL;
 	sock_close(m->s);
 }
 

@@ -1,4 +1,6 @@
 /* gossip.c: memberd's core: gossip, the eager push, merging states. */
+#include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -10,6 +12,10 @@
 #include "xmalloc.h"
 
 #define PUSH_FANOUT	3	/* peers told at once of a new version */
+#ifndef BCAST_MAX
+#define BCAST_MAX	400	/* members up to which a leave's, down's or removal's version is broadcast */
+#endif
+#define FWD_MAX		4096	/* uids a broadcast's relay may be asked to forward to */
 #ifndef PUSH_BUDGET
 #define PUSH_BUDGET	4000	/* member records per second the eager push may send */
 #endif
@@ -193,19 +199,34 @@ cvs_learn(struct node *n, const cJSON *msg, const uint64_t *uids, int nuids)
 	n->cvs_peers = n->compact_peers.n;
 }
 
-/* Our state to a member; wire: our state already encoded (a copy is sent), or NULL. */
+/*
+ * Our state to a member; wire: our state already encoded (a copy is sent),
+ * or NULL; bcast: a broadcast's (push_tick), which the receiver need not
+ * push on, and fwd (or NULL) the uids it forwards it to.
+ */
 static void
-send_state(struct node *n, const struct member *to, const cJSON *wire, enum state_why why)
+send_state_b(struct node *n, const struct member *to, const cJSON *wire, enum state_why why,
+    int bcast, const char *fwd)
 {
 	cJSON *m = envelope(n, MSG_GOSSIP, to->uid);
 
 	n->ss.sent[why]++;
+	if (bcast)
+		cJSON_AddTrueToObject(m, "bcast");
+	if (fwd != NULL && fwd[0] != '\0')
+		cJSON_AddStringToObject(m, "fwd", fwd);
 
 	cJSON_AddItemToObject(m, "state",
 	    wire ? cJSON_Duplicate(wire, 1) : mstate_to_wire(&n->st));
 	cJSON_AddNumberToObject(m, "cv", CPT_VERSION);	/* we read the compact forms */
 	cJSON_AddStringToObject(m, "cvs", cvs_get(n));
 	send_to(n, to->address, m);
+}
+
+static void
+send_state(struct node *n, const struct member *to, const cJSON *wire, enum state_why why)
+{
+	send_state_b(n, to, wire, why, 0, NULL);
 }
 
 void
@@ -459,17 +480,210 @@ reply_gossip(struct node *n, const struct member *to, msec_t now)
 		n->push_at = now + 2;
 }
 
+/*
+ * A version we made (a local change; not a merge, which several members
+ * may make of the same versions at once in a rolling restart) that
+ * moves members out: a leave's, a down's, the leader's Exiting and
+ * Removed. Each of them is one convergence the leader waits for, and a
+ * convergence waits for the last member: the push wave of fan-out 3
+ * reaches most members in a few hops, but on 200 real nodes the last
+ * ones took it from a gossip round a third of a second later (the
+ * members no push aimed at), and every hop is a process waiting for its
+ * turn on a loaded machine. So it is broadcast, in two hops: to every
+ * member at once up to bcast_direct of them; above, in a tree of about
+ * sqrt(M) relays, each told ("fwd") the uids of its share of the others
+ * (sending to all at once churned the connections past peer-sockets, 128,
+ * whose eviction loses what is queued). Nobody pushes it on ("bcast"):
+ * the receivers' pushes were 3 of N full states each, mostly to members
+ * that had it. N - 1 full states in all where the wave sent about 3N;
+ * the gossip rounds stay the repair path. Up to BCAST_MAX members; above
+ * (a relay's share of a larger state grows as N^1.5 bytes), the wave.
+ */
+static int
+bcast_due(const struct node *n)
+{
+	return n->bcast_mine && n->exit_digest != n->pushed_exit && n->st.n <= BCAST_MAX;
+}
+
+/* The smallest k with k * k >= m. */
+static int
+isqrt_up(int m)
+{
+	int k = 1;
+
+	while (k * k < m)
+		k++;
+	return k;
+}
+
+/*
+ * Sends our state, encoded once, to the members at t[0..m), with "bcast"
+ * (t is reordered: each run's relay comes first).
+ */
+static void
+bcast_to(struct node *n, int *t, int m)
+{
+	cJSON *wire = mstate_to_wire(&n->st);
+	int i, j, k, per;
+
+	if (m <= n->bcast_direct) {
+		for (i = 0; i < m; i++)
+			send_state_b(n, &n->st.m[t[i]], wire, SW_PUSH, 1, NULL);
+		cJSON_Delete(wire);
+		return;
+	}
+	k = isqrt_up(m);
+	per = (m + k - 1) / k;
+	for (i = 0; i < m; i += per) {
+		char *fwd = xmalloc((size_t)per * 21 + 1), *p = fwd;
+
+		/*
+		 * An Up member relays, not one that is going (a leaving node
+		 * that relays the Exiting version sends its exit notices too)
+		 */
+		for (j = i; j < i + per && j < m; j++)
+			if (n->st.m[t[j]].status == MS_UP) {
+				int x = t[i];
+
+				t[i] = t[j];
+				t[j] = x;
+				break;
+			}
+		*p = '\0';
+		for (j = i + 1; j < i + per && j < m; j++)
+			p += snprintf(p, 22, "%s%llu", p == fwd ? "" : " ",
+			    (unsigned long long)n->st.m[t[j]].uid);
+		send_state_b(n, &n->st.m[t[i]], wire, SW_PUSH, 1, fwd);
+		free(fwd);
+	}
+	cJSON_Delete(wire);
+}
+
+static void
+bcast(struct node *n, msec_t now)
+{
+	int *t = xreallocarray(NULL, (size_t)n->st.n + 1, sizeof(*t)), i, m = 0;
+	int li = mstate_leader_for(&n->st, NULL, n->self.uid);
+
+	/*
+	 * Those that have not seen it: on the leader, statuses of the version
+	 * before, come in meanwhile, got it in the answer (reply_gossip)
+	 */
+	for (i = 0; i < n->st.n; i++)
+		if (valid_target(n, &n->st.m[i]) && !u64set_has(&n->st.seen, n->st.m[i].uid))
+			t[m++] = i;
+	/* paid like the push it replaces: what credit there is */
+	if (m > 0 && !push_pay(n, (double)m * n->st.n, now)) {
+		n->push_credit = 0;
+		n->pushes_unpaid++;
+	}
+	log_debug("broadcast: our version to %d members%s", m,
+	    m > n->bcast_direct ? ", through relays" : "");
+	/*
+	 * The leader first, from us, whatever the relays: every member tells
+	 * it at once that it has the version, and a status of a version the
+	 * leader has not got yet costs it a round trip for the state (our
+	 * status, their full state back) for each of them.
+	 */
+	if (m > n->bcast_direct && li >= 0)
+		for (i = 0; i < m; i++)
+			if (t[i] == li) {
+				bcast_to(n, &t[i], 1);
+				/* the rest in member order: runs of neighbours */
+				memmove(&t[i], &t[i + 1], (size_t)(m - i - 1) * sizeof(*t));
+				m--;
+				break;
+			}
+	if (m > 0)
+		bcast_to(n, t, m);
+	free(t);
+	n->bcasts_sent++;
+	n->bcast_version = 1;
+}
+
+/*
+ * A relay of a broadcast: our state (the broadcast's version, or a newer
+ * one) to the uids it was asked to forward to, those we know and reach.
+ */
+static void
+bcast_forward(struct node *n, const uint64_t *fwd, int nfwd)
+{
+	int *t = xreallocarray(NULL, (size_t)nfwd + 1, sizeof(*t)), i, m = 0, mi;
+
+	for (i = 0; i < nfwd; i++)
+		if ((mi = mstate_find(&n->st, fwd[i])) >= 0 && valid_target(n, &n->st.m[mi]))
+			t[m++] = mi;
+	if (m > 0) {
+		int keep = n->bcast_direct;
+
+		n->bcast_direct = m;	/* one hop: to them, not to relays of theirs */
+		bcast_to(n, t, m);
+		n->bcast_direct = keep;
+		n->bcasts_forwarded++;
+	}
+	free(t);
+}
+
+/*
+ * A broadcast's "fwd": blank-separated decimal uids, at most FWD_MAX;
+ * -1 if it is not that. *out is allocated (free it) when the count is > 0.
+ */
+static int
+fwd_parse(const cJSON *o, uint64_t **out)
+{
+	const char *s;
+	char *end;
+	int k = 0;
+
+	*out = NULL;
+	if (o == NULL)
+		return 0;
+	if (!cJSON_IsString(o))
+		return -1;
+	for (s = o->valuestring; *s != '\0'; ) {
+		unsigned long long u;
+
+		if (*s < '0' || *s > '9' || k == FWD_MAX)
+			goto bad;
+		errno = 0;
+		u = strtoull(s, &end, 10);
+		if (errno != 0 || u == 0 || (*end != ' ' && *end != '\0') ||
+		    (*end == ' ' && end[1] == '\0'))
+			goto bad;
+		*out = xreallocarray(*out, (size_t)k + 1, sizeof(**out));
+		(*out)[k++] = u;
+		s = *end == ' ' ? end + 1 : end;
+	}
+	return k;
+bad:
+	free(*out);
+	*out = NULL;
+	return -1;
+}
+
 void
 push_tick(struct node *n, msec_t now)
 {
-	int t[PUSH_FANOUT], k, i, li;
+	int t[PUSH_FANOUT], k, i, li, quiet = n->push_quiet;
 
 	if (n->push_at < 0 || now < n->push_at)
 		return;
 	n->push_at = -1;
+	/* quiet for this push only: a later one stands in for skipped answers */
+	n->push_quiet = 0;
 	if (n->phase != PHASE_MEMBER)
 		return;
-	k = pick_targets(n, t, PUSH_FANOUT, 1);
+	if (bcast_due(n)) {
+		n->pushed_seq = n->state_seq;
+		n->pushed_exit = n->exit_digest;
+		bcast(n, now);	/* the leader among them */
+		return;
+	}
+	/*
+	 * A version taken from a broadcast: every member has it from its
+	 * sender; the leader still needs to hear that we have seen it.
+	 */
+	k = quiet ? 0 : pick_targets(n, t, PUSH_FANOUT, 1);
 	if (k > 0 && n->pushed_seq == n->state_seq && n->push_credit_at >= 0) {
 		/*
 		 * Nothing new since our last push: this one stands in for skipped
@@ -507,7 +721,8 @@ push_tick(struct node *n, msec_t now)
 		cJSON_Delete(wire);
 	}
 	li = mstate_leader_for(&n->st, NULL, n->self.uid);
-	if (li >= 0 && valid_target(n, &n->st.m[li])) {
+	/* a broadcast's sender and the leader had our status when we took it (on_gossip) */
+	if (li >= 0 && valid_target(n, &n->st.m[li]) && !quiet) {
 		for (i = 0; i < k; i++)
 			if (t[i] == li)
 				break;
@@ -565,14 +780,20 @@ void
 on_gossip(struct node *n, const cJSON *msg, struct from *f, msec_t now)
 {
 	const cJSON *state = cJSON_GetObjectItemCaseSensitive(msg, "state");
+	const cJSON *bc = cJSON_GetObjectItemCaseSensitive(msg, "bcast");
 	struct wire_head head = { 0 };
 	struct mstate remote, merged;
 	enum vc_order cmp;
-	int remote_had_self_seen;
+	uint64_t *fwd = NULL;
+	int remote_had_self_seen, nfwd = 0, member = f->mi >= 0;
 
 	mstate_init(&remote);
-	if (wire_head_parse(state, &head) < 0) {
+	/* a "fwd" only in a broadcast ("bcast" true) */
+	if ((bc != NULL && !cJSON_IsBool(bc)) ||
+	    (nfwd = fwd_parse(cJSON_GetObjectItemCaseSensitive(msg, "fwd"), &fwd)) < 0 ||
+	    (nfwd > 0 && !cJSON_IsTrue(bc)) || wire_head_parse(state, &head) < 0) {
 		n->dropped.malformed++;
+		free(fwd);
 		return;
 	}
 	n->ss.heads++;
@@ -623,6 +844,23 @@ on_gossip(struct node *n, const cJSON *msg, struct from *f, msec_t now)
 		mstate_init(&remote);
 		u64set_add(&n->st.seen, n->self.uid);
 		changed(n, now);
+		if (cJSON_IsTrue(bc)) {
+			int li = mstate_leader_for(&n->st, NULL, n->self.uid);
+
+			/* every member has it from the sender: no push (push_tick) */
+			n->push_quiet = 1;
+			n->bcasts_taken++;
+			n->bcast_version = 1;
+			log_debug("broadcast from %s taken, %d to forward: not pushed on",
+			    f->name, nfwd);
+			/*
+			 * The leader waits for every member's word: now, not
+			 * in the push a loop turn later (a wake-up more per
+			 * member on the convergence's path); the sender's below.
+			 */
+			if (li >= 0 && n->st.m[li].uid != f->uid && valid_target(n, &n->st.m[li]))
+				send_status(n, &n->st.m[li]);
+		}
 		if (!remote_had_self_seen && (f->mi = mstate_find(&n->st, f->uid)) >= 0)
 			send_status(n, &n->st.m[f->mi]);
 		check_self(n, now);
@@ -641,7 +879,14 @@ on_gossip(struct node *n, const cJSON *msg, struct from *f, msec_t now)
 		break;
 	}
 	cvs_learn(n, msg, head.uid, head.n);	/* the bitmap is over the sender's table */
+	/*
+	 * Our version is the broadcast's or newer: it goes on to our share
+	 * (asked by a member: nobody else makes us send full states)
+	 */
+	if (nfwd > 0 && member && n->phase == PHASE_MEMBER)
+		bcast_forward(n, fwd, nfwd);
 out:
+	free(fwd);
 	wire_head_free(&head);
 	mstate_free(&remote);
 }
@@ -683,7 +928,9 @@ on_status(struct node *n, const cJSON *msg, const struct from *f, msec_t now)
 			n->dropped.malformed++;
 		else if (r > 0)
 			n->dropped.stale++;
-		else if (unite_seen(n, &seen, 1))
+		else if (unite_seen(n, &seen, 1) && !(n->bcast_version &&
+		    mstate_leader_for(&n->st, NULL, n->self.uid) >= 0 &&
+		    n->st.m[mstate_leader_for(&n->st, NULL, n->self.uid)].uid == n->self.uid))
 			send_status(n, &n->st.m[f->mi]);
 		break;
 	case VC_BEFORE:

@@ -241,6 +241,7 @@ node_init(struct node *n, const struct akc_config *cfg, uint64_t uid, msec_t now
 	n->next_gossip = now + jitter(n, cfg->gossip_interval);
 	n->next_hb = now;
 	n->push_at = -1;
+	n->bcast_direct = BCAST_DIRECT;
 	n->push_credit_at = -1;
 	n->welcome_credit_at = -1;
 	n->join_next = -1;
@@ -290,6 +291,9 @@ changed(struct node *n, msec_t now)
 {
 	n->state_seq++;
 	n->exit_digest = mstate_exit_digest(&n->st);
+	n->push_quiet = 0;	/* a broadcast's version, if any, is not ours to keep quiet about */
+	n->bcast_mine = 0;	/* taken or merged: not ours to broadcast (local_change) */
+	n->bcast_version = 0;	/* a new version: not a broadcast's until sent or taken as one */
 	update_ring(n, now);
 	node_memory_update(n);
 	/* a push waiting for credit is not for a leave, down or removal: gossip.c */
@@ -306,6 +310,7 @@ local_change(struct node *n, msec_t now)
 	u64set_clear(&n->st.seen);
 	u64set_add(&n->st.seen, n->self.uid);
 	changed(n, now);
+	n->bcast_mine = 1;
 }
 
 void

@@ -36,6 +36,7 @@ enum node_phase {
  */
 #define EXIT_HOLD_MAX		600000
 #define EXIT_RESEND(n)		(3 * (n)->cfg->gossip_interval)	/* the exit notice, again */
+#define BCAST_DIRECT		32	/* a broadcast (gossip.c) to at most this many members goes to each at once */
 
 /* Node-to-node traffic by kind of message ("t"), counted by the shell. */
 enum traffic_kind {
@@ -227,6 +228,18 @@ struct node {
 	uint64_t exit_digest;	/* mstate_exit_digest(&st), kept by changed() */
 	uint64_t pushed_exit;	/* exit_digest of our last push */
 	uint64_t pushes_unpaid;	/* pushes of a leave, down or removal sent without credit */
+	/*
+	 * The broadcast of a version that moves members out (gossip.c,
+	 * push_tick): how many we sent, forwarded as a relay and took; up to
+	 * how many members it goes to each at once (more: through relays);
+	 * and the version we took from one, which we do not push on (quiet,
+	 * until the state changes again).
+	 */
+	uint64_t bcasts_sent, bcasts_forwarded, bcasts_taken;
+	int bcast_direct;
+	int bcast_mine;		/* st is a version we made (local_change), not one taken or merged */
+	int bcast_version;	/* st's version came by a broadcast, ours or one we took */
+	int push_quiet;
 	struct state_stats ss;	/* full states sent and read (gossip.c) */
 	uint64_t digest_seq, vhash, shash;	/* digests of st.vc and st.seen at digest_seq */
 	struct u64set compact_peers;	/* uids that announced CPT_VERSION: compact digests, short forms */

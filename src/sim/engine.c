@@ -110,7 +110,9 @@ sim_init(struct sim *s, int n, uint64_t seed, const struct akc_config *cfg)
 		s->nodes[i].lnext = -1;
 		s->nodes[i].wake = -1;
 		s->nodes[i].ever_paused = -1;
+		s->nodes[i].left_at = s->nodes[i].exiting_at = s->nodes[i].gone_at = -1;
 	}
+	s->turn = -1;
 	while (s->uidcap < 4 * (size_t)n + 1024)
 		uid_grow(s);
 	/* what memberd's frame adds to each message, keys or not */
@@ -120,6 +122,21 @@ sim_init(struct sim *s, int n, uint64_t seed, const struct akc_config *cfg)
 	s->m.all_up = -1;
 	s->m.killed_at = s->m.down_at = s->m.heal_at = -1;
 	s->m.idle_from = s->m.idle_to = -1;
+	s->m.leave_at = -1;
+	s->m.join_at = -1;
+}
+
+static void
+msvec_free(struct msvec *v)
+{
+	free(v->v);
+}
+
+void
+msvec_add(struct msvec *v, msec_t t)
+{
+	GROW(v->v, v->n, v->cap);
+	v->v[v->n++] = t;
 }
 
 void
@@ -128,11 +145,27 @@ sim_free(struct sim *s)
 	int i;
 
 	for (i = 0; i < s->n; i++) {
-		if (s->nodes[i].ever_started)
-			node_free(&s->nodes[i].node);
-		free(s->nodes[i].down);
-		free(s->nodes[i].fifo);
+		struct simnode *sn = &s->nodes[i];
+		int k;
+
+		if (sn->ever_started)
+			node_free(&sn->node);
+		free(sn->down);
+		free(sn->fifo);
+		for (k = 0; k < sn->ninbox; k++)
+			free(sn->inbox[k].txt);
+		free(sn->inbox);
+		for (k = 0; k < sn->nheld; k++)
+			free(sn->held[k].txt);
+		free(sn->held);
 	}
+	machine_free(&s->mach);
+	msvec_free(&s->m.lv_removed);
+	msvec_free(&s->m.lv_left);
+	msvec_free(&s->m.lv_exiting);
+	msvec_free(&s->m.lv_self);
+	msvec_free(&s->m.lv_dec_exiting);
+	msvec_free(&s->m.lv_dec_removed);
 	free(s->nodes);
 	evheap_free(&s->q);
 	free(s->uidk);
@@ -226,7 +259,46 @@ lap(struct sim *s, enum sim_phase ph, double *t)
 	*t = now;
 }
 
-/* What flush_outbox does, with the simulated network in place of wire_send. */
+/*
+ * Puts a message on the simulated network from node i to dst now: its
+ * arrival after the link's delay, in order behind what it carries already,
+ * or lost. With --cores the link keeps us and the event carries them.
+ */
+static void
+post(struct sim *s, int i, int dst, char *txt, size_t len, size_t plen)
+{
+	struct simnode *sn = &s->nodes[i];
+	struct event ev;
+	msec_t at;
+
+	at = dst < 0 ? -1 : simnet_delay(&s->net, sn->group, s->nodes[dst].group, s->now);
+	if (at < 0) {
+		s->m.lost++;
+		cJSON_free(txt);
+		return;
+	}
+	memset(&ev, 0, sizeof(ev));
+	if (s->mach.cores > 0) {
+		usec_t us = fifo(sn, dst, s->now_us + (at - s->now) * 1000, s->now_us);
+
+		ev.at = us / 1000;
+		ev.uat = (int)(us % 1000);
+	} else
+		ev.at = fifo(sn, dst, at, s->now);
+	ev.kind = EV_MSG;
+	ev.node = dst;
+	ev.src = i;
+	ev.txt = txt;
+	ev.len = len;
+	ev.plen = plen;
+	evheap_push(&s->q, &ev);
+}
+
+/*
+ * What flush_outbox does, with the simulated network in place of
+ * wire_send. During a node's turn on a modeled core its sends are held
+ * until the turn ends (memberd corks them) and charged to the turn.
+ */
 static void
 flush(struct sim *s, int i)
 {
@@ -245,10 +317,8 @@ flush(struct sim *s, int i)
 		cJSON_Delete(r[k]);
 	out = node_outbox(n, &count);
 	for (k = 0; k < count; k++) {
-		struct event ev;
 		char *txt;
 		size_t len, plen;
-		msec_t at;
 		const char *type;
 		double t0;
 
@@ -303,21 +373,18 @@ flush(struct sim *s, int i)
 		s->m.total_bytes += len;
 		cJSON_Delete(out[k].msg);
 		dst = addr_index(s, out[k].address);
-		at = dst < 0 ? -1 : simnet_delay(&s->net, sn->group, s->nodes[dst].group, s->now);
-		if (at < 0) {
-			s->m.lost++;
-			cJSON_free(txt);
+		if (s->turn == i && dst >= 0) {
+			GROW(sn->held, sn->nheld, sn->heldcap);
+			sn->held[sn->nheld].dst = dst;
+			sn->held[sn->nheld].txt = txt;
+			sn->held[sn->nheld].len = len;
+			sn->held[sn->nheld].plen = plen;
+			sn->nheld++;
+			sn->turn_msgs++;
+			sn->turn_bytes += len;
 			continue;
 		}
-		memset(&ev, 0, sizeof(ev));
-		ev.at = fifo(sn, dst, at, s->now);
-		ev.kind = EV_MSG;
-		ev.node = dst;
-		ev.src = i;
-		ev.txt = txt;
-		ev.len = len;
-		ev.plen = plen;
-		evheap_push(&s->q, &ev);
+		post(s, i, dst, txt, len, plen);
 	}
 }
 
@@ -345,6 +412,35 @@ current(const struct sim *s, const struct mstate *st)
 	return 1;
 }
 
+/*
+ * The leave scenario: when this node saw the leaver Leaving (or later),
+ * Exiting, and gone; the leaver itself, when it saw itself Exiting (the
+ * log line bench/nodes.sh reads, "this node is Exiting").
+ */
+static void
+observe_leave(struct sim *s, struct simnode *sn)
+{
+	const struct mstate *st = &sn->node.st;
+	int k = mstate_find(st, s->m.leaver);
+
+	if (sn->node.self.uid == s->m.leaver) {
+		if (sn->exiting_at < 0 && k >= 0 && st->m[k].status == MS_EXITING)
+			sn->exiting_at = s->now;
+		return;
+	}
+	if (sn->node.phase != PHASE_MEMBER)
+		return;
+	if (k < 0) {
+		if (sn->gone_at < 0)
+			sn->gone_at = s->now;
+		return;
+	}
+	if (sn->left_at < 0 && (st->m[k].status == MS_LEAVING || st->m[k].status == MS_EXITING))
+		sn->left_at = s->now;
+	if (sn->exiting_at < 0 && st->m[k].status == MS_EXITING)
+		sn->exiting_at = s->now;
+}
+
 /* Notes what node i's view shows, when it changed: the run's outcomes. */
 static void
 observe(struct sim *s, int i)
@@ -356,6 +452,8 @@ observe(struct sim *s, int i)
 	if (sn->obs_seq == sn->node.state_seq)
 		return;
 	sn->obs_seq = sn->node.state_seq;
+	if (s->m.leave_at >= 0)
+		observe_leave(s, sn);
 	sn->nup = 0;
 	if (sn->node.phase != PHASE_MEMBER)
 		return;
@@ -490,14 +588,13 @@ out:
 	lap(s, PH_LEADER, &t0);
 }
 
-/* After anything ran on node i: send, tell leaderd, measure, stop if it exits, sleep. */
+/* After node i sent: tell leaderd, measure, stop if it exits, sleep. */
 static void
-after(struct sim *s, int i)
+settle(struct sim *s, int i)
 {
 	struct simnode *sn = &s->nodes[i];
 	double t0;
 
-	flush(s, i);
 	if (sn->node.state_seq != sn->pub_seq) {
 		sn->pub_seq = sn->node.state_seq;
 		if (sn->lnext < 0 || sn->lnext > s->now + LEADERD_LAG)
@@ -513,6 +610,17 @@ after(struct sim *s, int i)
 	reschedule(s, i);
 }
 
+/* After anything ran on node i: send, then the rest. */
+static void
+after(struct sim *s, int i)
+{
+	flush(s, i);
+	settle(s, i);
+}
+
+static void proc_wake(struct sim *, int);
+static void dispatch(struct sim *);
+
 static void
 on_wake(struct sim *s, int i)
 {
@@ -520,6 +628,14 @@ on_wake(struct sim *s, int i)
 
 	double t0 = sim_clock();
 
+	if (s->mach.cores > 0) {
+		/* the loop's poll returns: a turn when a core is free */
+		sn->wake = -1;
+		sn->timer_due = 1;
+		proc_wake(s, i);
+		dispatch(s);
+		return;
+	}
 	sn->wake = -1;
 	sn->node.wall = SIM_WALL0 + s->now;
 	node_tick(&sn->node, s->now);
@@ -531,8 +647,9 @@ on_wake(struct sim *s, int i)
 	after(s, i);
 }
 
+/* memberd's on_frame: one message handed to the core (its answers in the outbox). */
 static void
-on_msg(struct sim *s, struct event *ev)
+receive(struct sim *s, struct event *ev)
 {
 	struct simnode *sn = &s->nodes[ev->node];
 	struct node *n = &sn->node;
@@ -542,16 +659,6 @@ on_msg(struct sim *s, struct event *ev)
 	double t0;
 	enum sim_phase ph = PH_OTHER;
 
-	if (!sn->alive) {
-		s->m.to_dead++;
-		free(ev->txt);
-		return;
-	}
-	if (sn->paused_until > s->now) {
-		ev->at = sn->paused_until;	/* waits in the socket */
-		evheap_push(&s->q, ev);
-		return;
-	}
 	n->wall = SIM_WALL0 + s->now;
 	n->recv_msgs++;
 	n->recv_bytes += ev->len;
@@ -561,9 +668,6 @@ on_msg(struct sim *s, struct event *ev)
 		node_receive_compact(n, (const unsigned char *)ev->txt, plen, s->now);
 		free(ev->txt);
 		lap(s, PH_HEARTBEAT, &t0);
-		node_tick(n, s->now);
-		lap(s, PH_TICK, &t0);
-		after(s, ev->node);
 		return;
 	}
 	msg = json_parse(ev->txt, plen);
@@ -589,9 +693,162 @@ on_msg(struct sim *s, struct event *ev)
 	cJSON_Delete(msg);
 	free(ev->txt);
 	lap(s, ph, &t0);
-	node_tick(n, s->now);
+}
+
+static void
+on_msg(struct sim *s, struct event *ev)
+{
+	struct simnode *sn = &s->nodes[ev->node];
+	double t0;
+
+	if (!sn->alive) {
+		s->m.to_dead++;
+		free(ev->txt);
+		return;
+	}
+	if (sn->paused_until > s->now) {
+		ev->at = sn->paused_until;	/* waits in the socket */
+		ev->uat = 0;
+		evheap_push(&s->q, ev);
+		return;
+	}
+	if (s->mach.cores > 0) {
+		/* in its socket until its turn */
+		GROW(sn->inbox, sn->ninbox, sn->inboxcap);
+		sn->inbox[sn->ninbox++] = *ev;
+		proc_wake(s, ev->node);
+		dispatch(s);
+		return;
+	}
+	receive(s, ev);
+	t0 = sim_clock();
+	node_tick(&sn->node, s->now);
 	lap(s, PH_TICK, &t0);
 	after(s, ev->node);
+}
+
+/* ---- the machine model (--cores; machine.c has the queue) ---- */
+
+/* An operator's command, in node i's control socket until its turn. */
+static void
+command(struct sim *s, int i, int cmd, uint64_t arg)
+{
+	struct simnode *sn = &s->nodes[i];
+	struct event ev;
+
+	memset(&ev, 0, sizeof(ev));
+	ev.kind = EV_STEP;
+	ev.node = i;
+	ev.src = cmd;
+	ev.gen = arg;
+	GROW(sn->inbox, sn->ninbox, sn->inboxcap);
+	sn->inbox[sn->ninbox++] = ev;
+	proc_wake(s, i);
+	dispatch(s);
+}
+
+static void do_command(struct sim *, int i, int cmd, uint64_t arg);
+
+/* Node i has work: to the run queue, unless it is there or on a core (it looks at the end). */
+static void
+proc_wake(struct sim *s, int i)
+{
+	struct simnode *sn = &s->nodes[i];
+
+	if (sn->queued || sn->running)
+		return;
+	sn->queued = 1;
+	machine_ready(&s->mach, i, s->now_us);
+}
+
+/*
+ * One turn of node i, as memberd's loop: every frame waiting (each handed
+ * to the core and its answers flushed, as on_frame does), then the timers
+ * (node_tick, leaderd's round when due) and their sends. What it sends is
+ * held and charged; the turn ends, and the sends leave, at now + its cost.
+ */
+static void
+turn(struct sim *s, int i)
+{
+	struct simnode *sn = &s->nodes[i];
+	struct event ev;
+	double t0;
+	int k;
+
+	sn->running = 1;
+	sn->turn_msgs = sn->turn_bytes = 0;
+	s->turn = i;
+	for (k = 0; k < sn->ninbox; k++) {
+		struct event *e = &sn->inbox[k];
+
+		if (e->kind == EV_STEP) {
+			do_command(s, i, e->src, e->gen);
+			continue;
+		}
+		sn->turn_msgs++;
+		sn->turn_bytes += e->len;
+		receive(s, e);
+		flush(s, i);
+	}
+	sn->ninbox = 0;
+	sn->timer_due = 0;
+	t0 = sim_clock();
+	sn->node.wall = SIM_WALL0 + s->now;
+	node_tick(&sn->node, s->now);
+	lap(s, PH_TICK, &t0);
+	if (sn->lnext >= 0 && s->now >= sn->lnext) {
+		flush(s, i);
+		leader_round(s, sn);
+	}
+	flush(s, i);
+	s->turn = -1;
+	sn->turn_cost = machine_cost(&s->mach, sn->turn_msgs, sn->turn_bytes);
+	memset(&ev, 0, sizeof(ev));
+	ev.at = (s->now_us + sn->turn_cost) / 1000;
+	ev.uat = (int)((s->now_us + sn->turn_cost) % 1000);
+	ev.kind = EV_CPU;
+	ev.node = i;
+	ev.gen = sn->cpu_gen;
+	evheap_push(&s->q, &ev);
+}
+
+/* Free cores take the nodes that waited longest. */
+static void
+dispatch(struct sim *s)
+{
+	usec_t ready;
+	int i;
+
+	while ((i = machine_next(&s->mach, s->now_us, &ready)) >= 0) {
+		s->nodes[i].queued = 0;
+		if (!s->nodes[i].alive) {
+			machine_done(&s->mach, s->now_us, -1);
+			continue;
+		}
+		turn(s, i);
+	}
+}
+
+/* Node i's turn ends: its core is free, its sends leave, it sleeps or queues again. */
+static void
+on_cpu(struct sim *s, struct event *ev)
+{
+	struct simnode *sn = &s->nodes[ev->node];
+	int k;
+
+	machine_done(&s->mach, s->now_us, sn->turn_cost);
+	sn->running = 0;
+	if (ev->gen == sn->cpu_gen && sn->alive) {
+		for (k = 0; k < sn->nheld; k++)
+			post(s, ev->node, sn->held[k].dst, sn->held[k].txt, sn->held[k].len,
+			    sn->held[k].plen);
+		sn->nheld = 0;
+		settle(s, ev->node);
+		if (sn->alive && (sn->ninbox > 0 || sn->timer_due))
+			proc_wake(s, ev->node);
+	} else if (sn->alive && (sn->ninbox > 0 || sn->timer_due))
+		proc_wake(s, ev->node);	/* a new incarnation's work came meanwhile */
+	dispatch(s);
 }
 
 /* Adds b's counters to a's. */
@@ -673,9 +930,24 @@ sim_start_node(struct sim *s, int i)
 void
 sim_kill_node(struct sim *s, int i)
 {
-	s->nodes[i].alive = 0;
-	s->nodes[i].gen++;
-	s->nodes[i].wake = -1;
+	struct simnode *sn = &s->nodes[i];
+	int k;
+
+	sn->alive = 0;
+	sn->gen++;
+	sn->wake = -1;
+	/* the model: what waited in its sockets and what its turn would send die with it */
+	sn->cpu_gen++;
+	for (k = 0; k < sn->ninbox; k++) {
+		if (sn->inbox[k].kind == EV_MSG)
+			s->m.to_dead++;
+		free(sn->inbox[k].txt);
+	}
+	sn->ninbox = 0;
+	for (k = 0; k < sn->nheld; k++)
+		free(sn->held[k].txt);
+	sn->nheld = 0;
+	sn->timer_due = 0;
 }
 
 void
@@ -687,18 +959,51 @@ sim_pause_node(struct sim *s, int i, msec_t until)
 	reschedule(s, i);
 }
 
+enum { CMD_DOWN = 1, CMD_LEAVE };
+
+/* An operator's command on node i, in its turn (the model) or at once. */
+static void
+do_command(struct sim *s, int i, int cmd, uint64_t arg)
+{
+	char key[32], err[256];
+
+	s->nodes[i].node.wall = SIM_WALL0 + s->now;
+	if (cmd == CMD_DOWN) {
+		snprintf(key, sizeof(key), "uid:%llu", (unsigned long long)arg);
+		if (node_cmd_down(&s->nodes[i].node, key, s->now, err, sizeof(err)) < 0)
+			log_warnx("akc-down on n%d: %s", i, err);
+	} else if (node_cmd_leave(&s->nodes[i].node, NULL, s->now, err, sizeof(err)) < 0)
+		log_warnx("akc-leave on n%d: %s", i, err);
+}
+
 int
 sim_down(struct sim *s, int i, uint64_t victim)
 {
 	char key[32], err[256];
 	int rc;
 
+	if (s->mach.cores > 0) {
+		command(s, i, CMD_DOWN, victim);
+		return 0;
+	}
 	snprintf(key, sizeof(key), "uid:%llu", (unsigned long long)victim);
 	s->nodes[i].node.wall = SIM_WALL0 + s->now;
 	if ((rc = node_cmd_down(&s->nodes[i].node, key, s->now, err, sizeof(err))) < 0)
 		log_warnx("akc-down on n%d: %s", i, err);
 	after(s, i);
 	return rc;
+}
+
+int
+sim_leave(struct sim *s, int i)
+{
+	if (s->mach.cores > 0)
+		command(s, i, CMD_LEAVE, 0);
+	else {
+		do_command(s, i, CMD_LEAVE, 0);
+		after(s, i);
+	}
+	return 0;
 }
 
 int
@@ -726,6 +1031,7 @@ sim_run(struct sim *s, void (*step)(struct sim *, int))
 			break;
 		}
 		s->now = ev.at;
+		s->now_us = ev.at * 1000 + ev.uat;
 		switch (ev.kind) {
 		case EV_WAKE:
 			if (s->nodes[ev.node].alive && ev.gen == s->nodes[ev.node].gen)
@@ -736,6 +1042,9 @@ sim_run(struct sim *s, void (*step)(struct sim *, int))
 			break;
 		case EV_STEP:
 			step(s, ev.node);
+			break;
+		case EV_CPU:
+			on_cpu(s, &ev);
 			break;
 		case EV_SAMPLE:
 			sim_sample(s);
@@ -860,7 +1169,9 @@ sim_sample(struct sim *s)
 		s->m.idle_bytes0 = sum_bytes;
 		s->m.idle_msgs0 = sum_msgs;
 		s->m.idle_nodes = alive;
+		s->m.idle_cpu0 = s->mach.cpu;
 	} else if (s->now == s->m.idle_to && s->m.idle_nodes == alive) {
+		s->m.idle_cpu = s->mach.cpu - s->m.idle_cpu0;
 		s->m.idle_bytes = sum_bytes - s->m.idle_bytes0;
 		s->m.idle_msgs = sum_msgs - s->m.idle_msgs0;
 	}
@@ -869,9 +1180,20 @@ sim_sample(struct sim *s)
 		    "view %d, %d see all Up, %llu bytes in the last second\n",
 		    (long long)(s->now / 1000), alive, members, up_min < 0 ? 0 : up_min, see_all,
 		    (unsigned long long)bytes);
-	if (s->csv != NULL)
-		fprintf(s->csv, "%lld,%d,%d,%d,%d,%llu,%llu,%llu,%llu,%llu\n",
-		    (long long)(s->now / 1000), alive, members, up_min < 0 ? 0 : up_min, see_all,
-		    (unsigned long long)msgs, (unsigned long long)bytes,
-		    (unsigned long long)gossip, (unsigned long long)hb, (unsigned long long)peak);
+	if (s->csv == NULL)
+		return;
+	fprintf(s->csv, "%lld,%d,%d,%d,%d,%llu,%llu,%llu,%llu,%llu",
+	    (long long)(s->now / 1000), alive, members, up_min < 0 ? 0 : up_min, see_all,
+	    (unsigned long long)msgs, (unsigned long long)bytes,
+	    (unsigned long long)gossip, (unsigned long long)hb, (unsigned long long)peak);
+	if (s->mach.cores > 0) {
+		/* the model: mean runnable nodes over the second, the CPU of the turns that ended in it */
+		double area = machine_load(&s->mach, s->now_us) * (double)s->now_us;
+
+		fprintf(s->csv, ",%.1f,%.3f", (area - s->csv_area) / 1e6,
+		    (s->mach.cpu - s->csv_cpu) / 1e6);
+		s->csv_area = area;
+		s->csv_cpu = s->mach.cpu;
+	}
+	fputc('\n', s->csv);
 }

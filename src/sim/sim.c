@@ -22,23 +22,37 @@
 	"               [--scenario NAME] [options] [--json] [--csv FILE] [--plot DIR]"
 
 enum scenario { SC_KILL, SC_START, SC_IDLE, SC_RACK, SC_PARTITION, SC_ONEWAY, SC_RESTART,
-	SC_PAUSE, SC_ADD };
+	SC_PAUSE, SC_ADD, SC_LEAVE };
 static const char *scenario_names[] = { "kill", "start", "idle", "rack", "partition",
-	"one-way", "restart", "pause", "add", NULL };
+	"one-way", "restart", "pause", "add", "leave", NULL };
+
+/*
+ * The machine model's defaults (--msg-cost, --byte-cost), calibrated once,
+ * at 100 nodes (bench/README.md, "akc-sim against real nodes, with a
+ * machine"): in bench/nodes.sh 100 10 30 the memberds spent 9.4 core-s
+ * (kernel included) on ~140,000 messages sent and as many received in the
+ * join, 33.5 us per message handled, ~650 bytes each. A byte's share is
+ * what akc-sim itself spends printing and parsing JSON, 3.4 ns a byte
+ * handled, and the kernel's copies: 5 ns; 650 bytes of it leave 30 us.
+ */
+#define MSG_COST_US	30.0
+#define BYTE_COST_US	0.005
 
 struct opts {
-	int n, seeds, k, add, json;
+	int n, seeds, k, add, json, cores;
+	double msg_cost, byte_cost;
 	uint64_t seed;
 	enum scenario sc;
 	msec_t window, settle, duration, hold, pause, down_after, gap, latency, jitter;
 	double loss;
-	const char *conf, *csv, *plot;
+	const char *conf, *csv, *plot, *starts;
+	msec_t *start_at;	/* --starts: each node's start, ms from the first */
 	char *sets;		/* "[section]\nkey = value\n" each */
 	size_t setslen;
 };
 
 enum action { A_START, A_WAIT_UP, A_EVENT, A_DOWN, A_WAIT_REMOVED, A_HEAL, A_RESTART,
-	A_UNPAUSE, A_IDLE_END };
+	A_UNPAUSE, A_IDLE_END, A_LEAVE, A_WAIT_LEFT };
 
 struct step {
 	msec_t at;
@@ -79,6 +93,8 @@ help(void)
 "             --gap (2s); each comes back as a new incarnation\n"
 "  pause      stops --kill K nodes' processes for --pause (5s), a GC pause\n"
 "  add        starts --add K more nodes at once in the running cluster\n"
+"  leave      --kill K nodes (default 1) run akc-leave one after another: each\n"
+"             once the one before is removed everywhere, after --gap (2s)\n"
 "  idle       nothing: traffic while idle\n"
 "  start      the cold start only: stops once every node sees all N Up\n\n"
 "Options:\n"
@@ -89,10 +105,16 @@ help(void)
 "      --set S.K=V      one setting, e.g. failure-detector.heartbeat-interval=500ms\n"
 "      --seeds K        seed nodes: the first K (default 3)\n"
 "      --window DUR     --settle DUR  --duration DUR (after the event, 60s)\n"
+"      --starts FILE    each node's start, ms after the first, one a line (in\n"
+"                       place of --window's even spread; bench/nodes.sh writes it)\n"
 "      --kill K  --add K  --hold DUR  --pause DUR  --gap DUR  --down-after DUR\n"
 "      --latency DUR    one-way latency base (default 1ms)\n"
 "      --jitter DUR     plus uniform 0..DUR (default 2ms)\n"
 "      --loss P         probability a message is lost (default 0)\n"
+"      --cores C        the machine model: C cores serve the nodes' processes,\n"
+"                       each turn charged --msg-cost US per message received or\n"
+"                       sent (default 30) and --byte-cost US per byte (0.005);\n"
+"                       0 (default): every node runs at once on a free CPU\n"
 "      --json           print the summary as one JSON object\n"
 "      --csv FILE       time series, one row per simulated second\n"
 "      --plot DIR       the series and gnuplot plots (PNG) of convergence and traffic\n"
@@ -116,6 +138,61 @@ num(const char *s, const char *what, long min, long max)
 	v = strtol(s, &end, 10);
 	if (*s == '\0' || *end != '\0' || errno != 0 || v < min || v > max) {
 		snprintf(why, sizeof(why), "bad %s '%s' (expected %ld to %ld)", what, s, min, max);
+		usage(why);
+	}
+	return v;
+}
+
+/*
+ * --starts FILE: when each node starts, ms after the first, one a line in
+ * node order, in any order of time (bench/nodes.sh's STARTS_OUT writes them
+ * as its loop started the real nodes): to replay a real start instead of
+ * --window's even one.
+ */
+static void
+load_starts(void)
+{
+	FILE *f = fopen(o.starts, "r");
+	char line[64], *end;
+	long long v;
+	int i = 0, ln = 0;
+
+	if (f == NULL) {
+		log_err("cannot open '%s'", o.starts);
+		exit(1);
+	}
+	o.start_at = xcalloc((size_t)o.n, sizeof(*o.start_at));
+	while (i < o.n && fgets(line, sizeof(line), f) != NULL) {
+		ln++;
+		line[strcspn(line, "\r\n")] = '\0';
+		errno = 0;
+		v = strtoll(line, &end, 10);
+		if (line[0] == '\0' || *end != '\0' || errno != 0 || v < 0 || v > 86400000) {
+			log_errx("%s:%d: expected ms after the first start (0 to 86400000), not '%s'",
+			    o.starts, ln, line);
+			exit(1);
+		}
+		o.start_at[i++] = v;
+	}
+	fclose(f);
+	if (i < o.n) {
+		log_errx("%s: %d starts for %d nodes", o.starts, i, o.n);
+		exit(1);
+	}
+}
+
+/* A cost in us: a number from 0 to 1e6. */
+static double
+cost(const char *s, const char *what)
+{
+	char *end, why[160];
+	double v;
+
+	errno = 0;
+	v = strtod(s, &end);
+	if (*s == '\0' || *end != '\0' || errno != 0 || !(v >= 0 && v <= 1e6)) {
+		snprintf(why, sizeof(why), "bad %s '%s' (expected microseconds from 0 to 1000000)",
+		    what, s);
 		usage(why);
 	}
 	return v;
@@ -337,6 +414,11 @@ event(struct sim *s)
 			sim_schedule(s, EV_STEP, nsteps - 1, s->now + i * o.gap);
 		}
 		break;
+	case SC_LEAVE:
+		s->m.killed_at = -1;
+		add_step(s->now, A_LEAVE, 0);
+		sim_schedule(s, EV_STEP, nsteps - 1, s->now);
+		break;
 	case SC_ADD:
 		s->m.killed_at = -1;
 		s->m.goal = o.n + o.add;
@@ -352,6 +434,110 @@ event(struct sim *s)
 	default:
 		break;
 	}
+}
+
+/* The machine model's figures at the cold start's all Up (bench/nodes.sh's join). */
+static void
+join_measure(struct sim *s)
+{
+	uint64_t sum;
+	int i, k, step;
+	if (s->mach.cores == 0 || s->m.join_at >= 0)
+		return;
+	s->m.join_at = s->now_us;
+	s->m.join_cpu = s->mach.cpu;
+	s->m.join_msgs = s->m.total_msgs;
+	/* bench/nodes.sh samples every N/10th node from the first (n1, a seed and the leader) */
+	step = o.n / 10 > 0 ? o.n / 10 : 1;
+	for (i = 0, k = 0, sum = 0; i < o.n; i += step, k++)
+		sum += s->nodes[i].node.sent_msgs;
+	s->m.join_sampled = k > 0 ? (double)sum / k : 0;
+	s->m.join_area = machine_load(&s->mach, s->now_us) * (double)s->now_us;
+}
+
+/* akc-leave on the next leaver (the steps' arg), as bench/nodes.sh's LEAVES. */
+static void
+leave(struct sim *s, int k)
+{
+	struct simnode *sn = &s->nodes[victims_ix[steps[k].arg]];
+	int i;
+
+	if (!sn->alive || sn->node.phase != PHASE_MEMBER) {
+		s->end = s->now + 1;
+		return;
+	}
+	s->m.leaver = sn->node.self.uid;
+	s->m.leave_at = s->now;
+	for (i = 0; i < s->n; i++) {
+		s->nodes[i].left_at = s->nodes[i].exiting_at = s->nodes[i].gone_at = -1;
+		s->nodes[i].obs_seq = (uint64_t)-1;
+	}
+	sim_leave(s, victims_ix[steps[k].arg]);
+	add_step(s->now + 10, A_WAIT_LEFT, steps[k].arg);
+	sim_schedule(s, EV_STEP, nsteps - 1, s->now + 10);
+}
+
+/* Whether every other live member has the leaver gone from its view. */
+static int
+left_everywhere(const struct sim *s)
+{
+	int i;
+
+	for (i = 0; i < s->n; i++) {
+		const struct simnode *sn = &s->nodes[i];
+
+		if (sn->alive && sn->node.phase == PHASE_MEMBER && sn->node.self.uid != s->m.leaver &&
+		    sn->gone_at < 0)
+			return 0;
+	}
+	return 1;
+}
+
+/*
+ * One leave's delays, per other member, into the pooled figures: Leaving,
+ * Exiting and gone seen; the leader's decisions are the first member to
+ * hold Exiting and to drop the leaver (the leader changes them, the others
+ * learn them from it); the leaver's own Exiting.
+ */
+static void
+leave_record(struct sim *s)
+{
+	msec_t t0 = s->m.leave_at, dex = -1, drm = -1;
+	int i;
+
+	s->m.leaves++;
+	for (i = 0; i < s->n; i++) {
+		const struct simnode *sn = &s->nodes[i];
+
+		if (sn->node.self.uid == s->m.leaver && sn->ever_started) {
+			if (sn->exiting_at >= 0)
+				msvec_add(&s->m.lv_self, sn->exiting_at - t0);
+			continue;
+		}
+		if (!sn->alive || sn->node.phase != PHASE_MEMBER)
+			continue;
+		if (sn->gone_at >= 0)
+			msvec_add(&s->m.lv_removed, sn->gone_at - t0);
+		else
+			s->m.lv_removed.missed++;
+		if (sn->left_at >= 0)
+			msvec_add(&s->m.lv_left, sn->left_at - t0);
+		else
+			s->m.lv_left.missed++;
+		if (sn->exiting_at >= 0)
+			msvec_add(&s->m.lv_exiting, sn->exiting_at - t0);
+		else
+			s->m.lv_exiting.missed++;
+		if (sn->exiting_at >= 0 && (dex < 0 || sn->exiting_at < dex))
+			dex = sn->exiting_at;
+		if (sn->gone_at >= 0 && (drm < 0 || sn->gone_at < drm))
+			drm = sn->gone_at;
+	}
+	if (dex >= 0)
+		msvec_add(&s->m.lv_dec_exiting, dex - t0);
+	if (drm >= 0)
+		msvec_add(&s->m.lv_dec_removed, drm - t0);
+	s->m.leave_at = -1;
 }
 
 static void
@@ -371,6 +557,8 @@ run_step(struct sim *s, int k)
 			break;
 		if ((t = max_at(s, 2)) >= 0) {
 			s->m.all_up = t;
+			if (st->arg == 0)
+				join_measure(s);
 			if (o.sc == SC_START || st->arg == 1)
 				s->end = s->now;
 			break;
@@ -432,6 +620,21 @@ run_step(struct sim *s, int k)
 	case A_IDLE_END:
 		s->end = s->now;
 		break;
+	case A_LEAVE:
+		leave(s, k);
+		break;
+	case A_WAIT_LEFT:
+		if (!left_everywhere(s) && s->now - s->m.leave_at < o.duration) {
+			again(s, k, 10);
+			break;
+		}
+		leave_record(s);
+		if (st->arg + 1 < nvix) {
+			add_step(s->now + o.gap, A_LEAVE, st->arg + 1);
+			sim_schedule(s, EV_STEP, nsteps - 1, s->now + o.gap);
+		} else
+			s->end = s->now + 1;
+		break;
 	default:
 		break;
 	}
@@ -445,10 +648,11 @@ plan(struct sim *s)
 	int i;
 
 	for (i = 0; i < o.n; i++) {
-		msec_t at = o.n > 1 ? o.window * i / (o.n - 1) : 0;
+		msec_t at = o.start_at != NULL ? o.start_at[i] : o.n > 1 ? o.window * i / (o.n - 1) : 0;
 
 		add_step(at, A_START, i);
-		last = at;
+		if (at > last)
+			last = at;
 	}
 	s->m.last_start = last;
 	s->m.goal = o.n;
@@ -574,8 +778,94 @@ full_states(const struct sim *s, cJSON *r)
 		cJSON_AddNumberToObject(t, ph[i], round(s->m.phase_s[i] * 1000) / 1000);
 }
 
+/* min/median/max (s) of pooled delays, how many, and the observers that never saw it. */
 static cJSON *
-summary(const struct sim *s, double wall)
+pooled(const struct msvec *pv)
+{
+	cJSON *r = cJSON_CreateObject();
+	msec_t *v = xcalloc((size_t)pv->n + 1, sizeof(*v));
+	int n = pv->n;
+
+	memcpy(v, pv->v, (size_t)n * sizeof(*v));
+	qsort(v, (size_t)n, sizeof(*v), mscmp);
+	add_secs(r, "min", n ? v[0] : -1);
+	add_secs(r, "median", n ? v[n / 2] : -1);
+	add_secs(r, "max", n && !pv->missed ? v[n - 1] : -1);
+	cJSON_AddNumberToObject(r, "n", n);
+	cJSON_AddNumberToObject(r, "missed", pv->missed);
+	free(v);
+	return r;
+}
+
+/*
+ * The leave scenario: akc-leave -> gone from every other member's view,
+ * pooled over the leaves and observers as bench/nodes.sh pools them, and
+ * the phases it prints (each from the akc-leave).
+ */
+static void
+leave_summary(const struct sim *s, cJSON *r)
+{
+	cJSON *t;
+
+	cJSON_AddNumberToObject(r, "leaves", s->m.leaves);
+	cJSON_AddItemToObject(r, "leave_s", pooled(&s->m.lv_removed));
+	t = cJSON_AddObjectToObject(r, "leave_phases_s");
+	cJSON_AddItemToObject(t, "leaving_everywhere", pooled(&s->m.lv_left));
+	cJSON_AddItemToObject(t, "leader_exiting", pooled(&s->m.lv_dec_exiting));
+	cJSON_AddItemToObject(t, "exiting_everywhere", pooled(&s->m.lv_exiting));
+	cJSON_AddItemToObject(t, "leaver_exiting", pooled(&s->m.lv_self));
+	cJSON_AddItemToObject(t, "leader_removed", pooled(&s->m.lv_dec_removed));
+	cJSON_AddItemToObject(t, "removed_everywhere", pooled(&s->m.lv_removed));
+}
+
+/*
+ * The machine model's figures: its settings, the CPU it charged (all, and
+ * in the cold start until all Up, per 100 nodes, as bench/nodes.sh's
+ * "join CPU"), the join's messages per node, the load (runnable nodes:
+ * mean over the run and over the join, the peak), and the turns.
+ */
+static void
+machine_summary(struct sim *s, cJSON *r)
+{
+	struct machine *m = &s->mach;
+	cJSON *t = cJSON_AddObjectToObject(r, "machine");
+	double ju = s->m.join_at > 0 ? (double)s->m.join_at : 0;
+
+	cJSON_AddNumberToObject(t, "cores", m->cores);
+	cJSON_AddNumberToObject(t, "msg_cost_us", m->msg_cost);
+	cJSON_AddNumberToObject(t, "byte_cost_us", m->byte_cost);
+	cJSON_AddNumberToObject(t, "cpu_s", round(m->cpu / 1e3) / 1e3);
+	if (s->m.join_at >= 0) {
+		cJSON_AddNumberToObject(t, "join_cpu_per_100_nodes_s",
+		    round(s->m.join_cpu / 1e4 / o.n * 1000) / 1000);
+		cJSON_AddNumberToObject(t, "join_msgs_per_node", round((double)s->m.join_msgs / o.n));
+		cJSON_AddNumberToObject(t, "join_msgs_sampled", round(s->m.join_sampled));
+		cJSON_AddNumberToObject(t, "join_load", ju > 0 ? round(s->m.join_area / ju * 10) / 10 : 0);
+	} else {
+		cJSON_AddNullToObject(t, "join_cpu_per_100_nodes_s");
+		cJSON_AddNullToObject(t, "join_msgs_per_node");
+		cJSON_AddNullToObject(t, "join_msgs_sampled");
+		cJSON_AddNullToObject(t, "join_load");
+	}
+	if (s->m.idle_nodes > 0 && s->m.idle_to > s->m.idle_from && s->m.idle_cpu > 0)
+		cJSON_AddNumberToObject(t, "idle_cpu_pct_per_node", round(s->m.idle_cpu /
+		    ((double)(s->m.idle_to - s->m.idle_from) * 1000) / s->m.idle_nodes * 1e4) / 100);
+	else
+		cJSON_AddNullToObject(t, "idle_cpu_pct_per_node");
+	cJSON_AddNumberToObject(t, "load", round(machine_load(m, s->now_us) * 10) / 10);
+	cJSON_AddNumberToObject(t, "load_peak", m->peak);
+	cJSON_AddNumberToObject(t, "busy", round(m->cpu / (s->now_us > 0 ? (double)s->now_us : 1) /
+	    m->cores * 1000) / 1000);
+	cJSON_AddNumberToObject(t, "turns", (double)m->turns);
+	cJSON_AddNumberToObject(t, "turn_us_mean", m->turns ? round(m->cpu / (double)m->turns) : 0);
+	cJSON_AddNumberToObject(t, "turn_us_max", (double)m->longest);
+	cJSON_AddNumberToObject(t, "wait_ms_mean", m->turns ?
+	    round((double)m->waited / (double)m->turns) / 1000 : 0);
+	cJSON_AddNumberToObject(t, "wait_ms_max", (double)m->longest_wait / 1000);
+}
+
+static cJSON *
+summary(struct sim *s, double wall)
 {
 	static const char *kinds[TK_N] = { "gossip", "heartbeat", "relay", "other" };
 	cJSON *r = cJSON_CreateObject(), *t, *k;
@@ -644,6 +934,10 @@ summary(const struct sim *s, double wall)
 	    round((double)(rss - s->m.rss0_kib) / s->n * 10) / 10);
 	cJSON_AddNumberToObject(r, "wall_s", round(wall * 1000) / 1000);
 	full_states(s, r);
+	if (o.sc == SC_LEAVE)
+		leave_summary(s, r);
+	if (s->mach.cores > 0)
+		machine_summary(s, r);
 	return r;
 }
 
@@ -671,6 +965,16 @@ print_text(const cJSON *r)
 	if (cJSON_IsObject(d))
 		printf("detection: min %.3f median %.3f max %.3f s\n", json_num(d, "min", -1),
 		    json_num(d, "median", -1), json_num(d, "max", -1));
+	d = cJSON_GetObjectItemCaseSensitive(r, "leave_s");
+	if (cJSON_IsObject(d))
+		printf("leave -> removed everywhere: min %.3f median %.3f max %.3f s\n",
+		    json_num(d, "min", -1), json_num(d, "median", -1), json_num(d, "max", -1));
+	d = cJSON_GetObjectItemCaseSensitive(r, "machine");
+	if (cJSON_IsObject(d))
+		printf("machine: %d cores, join CPU %.2f core-s per 100 nodes, %.0f messages per "
+		    "node, load %.1f\n", (int)json_num(d, "cores", 0),
+		    json_num(d, "join_cpu_per_100_nodes_s", -1), json_num(d, "join_msgs_per_node", -1),
+		    json_num(d, "join_load", -1));
 	printf("idle: %.1f bytes/s per node; peak %.0f bytes/s per node; "
 	    "false unreachable %d\n", json_num(r, "idle_bytes_per_node_s", -1),
 	    json_num(r, "peak_bytes_per_node_s", 0), (int)json_num(r, "false_unreachable", 0));
@@ -750,6 +1054,8 @@ main(int argc, char **argv)
 		{ "gap", required_argument, NULL, 9 }, { "down-after", required_argument, NULL, 10 },
 		{ "latency", required_argument, NULL, 11 }, { "jitter", required_argument, NULL, 12 },
 		{ "loss", required_argument, NULL, 13 }, { "help", no_argument, NULL, 'h' },
+		{ "cores", required_argument, NULL, 14 }, { "msg-cost", required_argument, NULL, 15 },
+		{ "byte-cost", required_argument, NULL, 16 }, { "starts", required_argument, NULL, 17 },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -774,6 +1080,8 @@ main(int argc, char **argv)
 	o.latency = 1;
 	o.jitter = 2;
 	o.add = 20;
+	o.msg_cost = MSG_COST_US;
+	o.byte_cost = BYTE_COST_US;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":n:s:c:S:jhv", lo, NULL)) != -1) {
 		char why[256];
@@ -794,7 +1102,7 @@ main(int argc, char **argv)
 					break;
 			if (scenario_names[i] == NULL) {
 				snprintf(why, sizeof(why), "unknown scenario '%s' (kill, rack, partition, "
-				    "one-way, restart, pause, add, idle, start)", optarg);
+				    "one-way, restart, pause, add, leave, idle, start)", optarg);
 				usage(why);
 			}
 			o.sc = (enum scenario)i;
@@ -823,6 +1131,10 @@ main(int argc, char **argv)
 			if (*optarg == '\0' || *end != '\0' || errno != 0 || !(o.loss >= 0 && o.loss < 1))
 				usage("bad --loss (expected a probability from 0 to below 1)");
 			break;
+		case 14: o.cores = (int)num(optarg, "--cores", 0, 1024); break;
+		case 15: o.msg_cost = cost(optarg, "--msg-cost"); break;
+		case 16: o.byte_cost = cost(optarg, "--byte-cost"); break;
+		case 17: o.starts = optarg; break;
 		case ':':
 			snprintf(why, sizeof(why), "option '%s' needs a value", argv[optind - 1]);
 			usage(why);
@@ -846,6 +1158,8 @@ main(int argc, char **argv)
 	if (verbose > 0)
 		log_setlevel(verbose > 1 ? LOG_INFO : LOG_WARNING);
 	load_config(&cfg);
+	if (o.starts != NULL)
+		load_starts();
 	if (o.plot != NULL) {
 		if (mkdir(o.plot, 0777) < 0 && errno != EEXIST) {
 			log_err("cannot create '%s'", o.plot);
@@ -864,13 +1178,15 @@ main(int argc, char **argv)
 	s.net.jitter = o.jitter;
 	s.net.loss = o.loss;
 	s.verbose = verbose;
+	machine_init(&s.mach, o.cores, o.msg_cost, o.byte_cost);
 	if (o.csv != NULL) {
 		if ((s.csv = fopen(o.csv, "w")) == NULL) {
 			log_err("cannot write '%s'", o.csv);
 			return 1;
 		}
 		fprintf(s.csv, "t_s,alive,members,up_min,nodes_seeing_all_up,msgs,bytes,"
-		    "gossip_bytes,heartbeat_bytes,peak_node_bytes\n");
+		    "gossip_bytes,heartbeat_bytes,peak_node_bytes%s\n",
+		    o.cores > 0 ? ",runnable,cpu_s" : "");
 	}
 	plan(&s);
 	sim_run(&s, run_step);
@@ -898,6 +1214,7 @@ main(int argc, char **argv)
 	free(steps);
 	free(victims_ix);
 	free(o.sets);
+	free(o.start_at);
 	if (fflush(stdout) != 0 || ferror(stdout)) {
 		log_err("cannot write the summary");
 		return 1;

@@ -12,6 +12,7 @@
 
 #include "config.h"
 #include "downing.h"
+#include "machine.h"
 #include "node.h"
 #include "simnet.h"
 
@@ -45,9 +46,26 @@ struct simnode {
 	uint64_t last_bytes;	/* sent_bytes at the last sample */
 	uint64_t welcome_bytes, last_welcome;	/* welcomes sent, and at the last sample */
 	uint64_t state_bytes, last_state;	/* gossip and status sent (welcomes apart) */
-	/* FIFO per link, as TCP: the last arrival time scheduled to each peer */
+	/* the leave scenario: when it saw the leaver Leaving, Exiting, gone (itself: Exiting) */
+	msec_t left_at, exiting_at, gone_at;
+	/* FIFO per link, as TCP: the last arrival time scheduled to each peer (us with --cores) */
 	struct { int dst; msec_t at; } *fifo;
 	int nfifo, fifocap;
+	/* the machine model (--cores): what waits in its sockets, what its turn sends */
+	struct event *inbox;
+	int ninbox, inboxcap;
+	struct held { int dst; char *txt; size_t len, plen; } *held;
+	int nheld, heldcap;
+	int queued, running, timer_due;
+	uint64_t cpu_gen;	/* a kill or restart orphans the turn on a core */
+	uint64_t turn_msgs, turn_bytes;
+	usec_t turn_cost;
+};
+
+/* Delays pooled over events and observers (ms), for min/median/max. */
+struct msvec {
+	msec_t *v;
+	int n, cap, missed;
 };
 
 /*
@@ -85,6 +103,17 @@ struct sim_measure {
 	double phase_s[PH_N];
 	struct state_stats ss;	/* of incarnations gone (restarts); the live ones' are in node */
 	uint64_t welcomes, welcome_bytes, full_sent_bytes;	/* full states sent: welcomes, all */
+	/* the leave scenario: the leaver now, when akc-leave ran, each phase's delays */
+	uint64_t leaver;
+	msec_t leave_at;
+	int leaves;
+	struct msvec lv_removed, lv_left, lv_exiting, lv_self, lv_dec_exiting, lv_dec_removed;
+	/* the machine model at the cold start's all Up: CPU (us), messages, runnable area */
+	double join_cpu, join_area;
+	double idle_cpu0, idle_cpu;	/* the model's CPU (us) at the idle window's start, in it */
+	uint64_t join_msgs;
+	double join_sampled;	/* sent per node, over bench/nodes.sh's sampled nodes */
+	usec_t join_at;
 };
 
 struct sim {
@@ -100,7 +129,11 @@ struct sim {
 	struct sim_measure m;
 	FILE *csv;
 	uint64_t csv_msgs, csv_bytes, csv_gossip, csv_hb;	/* totals at the last row */
+	double csv_area, csv_cpu;	/* the machine model's, at the last row */
 	int verbose;
+	struct machine mach;	/* --cores: cores = 0, no model */
+	usec_t now_us;		/* now in us (the model's turns are shorter than a ms) */
+	int turn;		/* the node whose turn is running (its sends are held), or -1 */
 	/* uid -> node index */
 	uint64_t *uidk;
 	int *uidv;
@@ -121,6 +154,9 @@ void sim_run(struct sim *, void (*step)(struct sim *, int arg));
 int sim_node_of_uid(const struct sim *, uint64_t uid);
 /* akc-down TARGET on node i (an operator's command). */
 int sim_down(struct sim *, int i, uint64_t victim);
+/* akc-leave on node i (it leaves itself). */
+int sim_leave(struct sim *, int i);
+void msvec_add(struct msvec *, msec_t);
 /* The first live member, the one an operator's tools talk to. */
 int sim_operator(const struct sim *);
 void sim_sample(struct sim *);

@@ -27,7 +27,11 @@ sim_rand01(uint64_t *s)
 static int
 before(const struct event *a, const struct event *b)
 {
-	return a->at < b->at || (a->at == b->at && a->seq < b->seq);
+	if (a->at != b->at)
+		return a->at < b->at;
+	if (a->uat != b->uat)
+		return a->uat < b->uat;
+	return a->seq < b->seq;
 }
 
 void

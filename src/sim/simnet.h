@@ -21,12 +21,14 @@ enum ev_kind {
 	EV_WAKE,	/* a node's timers and its leaderd's round */
 	EV_MSG,		/* a message arrives at node */
 	EV_STEP,	/* the scenario's next step */
-	EV_SAMPLE	/* one row of the time series */
+	EV_SAMPLE,	/* one row of the time series */
+	EV_CPU		/* --cores: node's turn on a core ends (machine.c) */
 };
 
 struct event {
 	msec_t at;
-	uint64_t seq;		/* ties at the same ms: first scheduled, first run */
+	int uat;		/* microseconds within the ms: only the machine model (--cores) sets it */
+	uint64_t seq;		/* ties at the same time: first scheduled, first run */
 	enum ev_kind kind;
 	int node, src;
 	uint64_t gen;		/* EV_WAKE: stale unless it matches the node's */

@@ -62,8 +62,10 @@ proxy_target(struct proxy *p, uint64_t target, msec_t now)
 	p->target = target;
 	p->ready = 0;
 	p->probe_at = now;
-	for (i = 0; i < p->n; i++)
+	for (i = 0; i < p->n; i++) {
 		p->q[i].sent_at = 0;
+		p->q[i].path = PATH_NONE;	/* at least once across a failover, as before */
+	}
 }
 
 static void
@@ -99,6 +101,20 @@ proxy_requeue(struct proxy *p, uint64_t to)
 		if (p->q[i].sent_at != 0 && p->q[i].sent_to == to) {
 			p->q[i].sent_at = 0;
 			p->q[i].again = 1;
+		}
+}
+
+void
+proxy_repath(struct proxy *p, uint64_t sid)
+{
+	int i;
+
+	for (i = 0; i < p->n; i++)
+		if (p->q[i].path == PATH_MLINK && p->q[i].pin != sid) {
+			p->q[i].path = PATH_NONE;
+			if (p->q[i].sent_at != 0)
+				p->q[i].again = 1;
+			p->q[i].sent_at = 0;
 		}
 }
 
@@ -156,6 +172,7 @@ proxy_due(struct proxy *p, msec_t now, struct psend *out, int max)
 		out[k].rid = r->rid;
 		out[k].body = r->body;
 		out[k].len = r->len;
+		out[k].req = r;
 		k++;
 		inflight++;
 	}

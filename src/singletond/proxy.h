@@ -30,7 +30,19 @@ struct preq {
 	msec_t sent_at;		/* 0: waits to be sent */
 	uint64_t sent_to;
 	int again;		/* requeued (proxy_requeue): its next send is a resend */
+	/*
+	 * The way its first send took to sent_to, kept for its resends, so
+	 * that the one who keeps the duplicates sees every copy: PATH_NONE
+	 * (not sent yet), PATH_PEER (the oldest's singletond), PATH_MLINK
+	 * (the master link to the master process whose link id is pin).
+	 */
+	int path;
+	uint64_t pin;
 };
+
+#define PATH_NONE	0
+#define PATH_PEER	1
+#define PATH_MLINK	2
 
 struct proxy {
 	int cap;		/* buffer-size */
@@ -50,6 +62,7 @@ struct psend {
 	const char *body;	/* valid until the next call */
 	size_t len;
 	int again;		/* sent before without an answer (a resend) */
+	struct preq *req;	/* the request (its path), valid until the next call */
 };
 
 void proxy_init(struct proxy *, int cap, msec_t timeout, uint64_t rid_base);
@@ -66,6 +79,11 @@ int proxy_answered(struct proxy *, uint64_t rid, struct preq *out);
  * down): what is in flight to it is due again now, as a resend.
  */
 void proxy_requeue(struct proxy *, uint64_t to);
+/*
+ * The master link's process at the target is now sid (0: none): requests
+ * sent over the link to another one choose their way again, at once.
+ */
+void proxy_repath(struct proxy *, uint64_t sid);
 /* rid cannot be served by `from` now: kept, and sent again later. */
 void proxy_nack(struct proxy *, uint64_t from, uint64_t rid, msec_t now);
 /* Requests to send now (at most max); returns how many. */

@@ -431,7 +431,10 @@ proxy_run(struct sgd *d, msec_t now)
 	struct psend s[SEND_BATCH];
 	struct preq r;
 	struct batch bt = { .m = PXM_REQS };
-	int i, n;
+	cJSON *mreqs = NULL, *e;
+	uint64_t msid = 0;
+	int i, n, nm = 0;
+	size_t mbytes = 0;
 
 	while (proxy_expired(&d->px, now, &r) == 0) {
 		client_error(d, r.hdr, r.hdrlen, "singleton %s: no answer within request-timeout (%llds)%s",
@@ -449,7 +452,39 @@ proxy_run(struct sgd *d, msec_t now)
 			serve(d, d->self, s[i].rid, s[i].body, s[i].len, 0, now);
 			continue;
 		}
+		if (s[i].req->path == PATH_NONE) {
+			/* its first send chooses the way its copies take (proxy.h) */
+			if (mlink_usable(d, s[i].to, now)) {
+				s[i].req->path = PATH_MLINK;
+				s[i].req->pin = d->ml_sid;
+			} else
+				s[i].req->path = PATH_PEER;
+		}
 		b64 = to_b64(s[i].body, s[i].len);
+		if (s[i].req->path == PATH_MLINK) {
+			/* straight to the master: one "reqs" for what is due */
+			if (mreqs != NULL && (s[i].req->pin != msid ||
+			    mbytes + strlen(b64) > BATCH_BYTES)) {
+				(void)mlink_send(d, s[i].to, msid, mreqs, nm);
+				mreqs = NULL;
+			}
+			if (mreqs == NULL) {
+				mreqs = cJSON_CreateObject();
+				cJSON_AddStringToObject(mreqs, "m", PXM_REQS);
+				cJSON_AddArrayToObject(mreqs, PXM_REQS);
+				msid = s[i].req->pin;
+				nm = 0;
+				mbytes = 0;
+			}
+			mbytes += strlen(b64);
+			e = cJSON_CreateObject();
+			json_add_u64(e, "rid", s[i].rid);
+			cJSON_AddStringToObject(e, "body", b64);
+			cJSON_AddItemToArray(cJSON_GetObjectItemCaseSensitive(mreqs, PXM_REQS), e);
+			nm++;
+			free(b64);
+			continue;
+		}
 		/* a resend goes alone, as every singletond takes it */
 		if (s[i].to == d->batch_peer && !s[i].again && strlen(b64) <= BATCH_BYTES) {
 			/* it takes "reqs": one message for what is due */
@@ -468,6 +503,9 @@ proxy_run(struct sgd *d, msec_t now)
 		peer_send(d, s[i].to, b);
 	}
 	batch_flush(d, &bt);
+	/* not sent (the link went down): due again after the resend time, the same way */
+	if (mreqs != NULL)
+		(void)mlink_send(d, d->px.target, msid, mreqs, nm);
 }
 
 /* ---- messages from other singletonds ---- */
@@ -611,6 +649,7 @@ on_ctl(int fd, short ev, void *arg)
 			cJSON_AddNumberToObject(p, "expired", (double)d->px.expired);
 			cJSON_AddNumberToObject(p, "resent", (double)d->px.resent);
 			cJSON_AddItemToObject(r, "link", plink_json(d, clock_mono_ms()));
+			cJSON_AddItemToObject(r, "mlink", mlink_json(d, clock_mono_ms()));
 			cJSON_AddNumberToObject(r, "dropped", (double)d->dropped);
 		}
 		txt = json_print(r);
@@ -726,6 +765,7 @@ sgd_start(struct sgd *d)
 		return -1;
 	d->mctl = acall_new(d->loop, &d->cfg, SOCK_MEMBERD_CTL);
 	plink_start(d);
+	mlink_start(d);
 	sg_init(&d->sm, &d->sc, sg_margin(&d->cfg, 1));
 	if (getrandom(&rid_base, sizeof(rid_base), 0) != sizeof(rid_base))
 		rid_base = (uint64_t)clock_wall_ms() << 20;
@@ -787,6 +827,7 @@ next_deadline(struct sgd *d, msec_t now)
 	/* with a call out, its answer (an fd) or its deadline wakes us */
 	earliest(&deadline, acall_deadline(d->mctl));
 	earliest(&deadline, plink_deadline(d));
+	earliest(&deadline, mlink_deadline(d));
 	if (d->dirty && !d->fetching)
 		deadline = now;
 	return deadline;
@@ -823,6 +864,7 @@ sgd_run(struct sgd *d)
 			send_msg(d, out[i].to, out[i].m);
 		hold_exit(d, now);
 		plink_tick(d, now);
+		mlink_tick(d, now);
 		proxy_run(d, now);
 		ask_where(d, now);
 		/* the child's requests that never came back */
@@ -852,6 +894,7 @@ main(int argc, char **argv)
 	release_hold(&d);
 	acall_free(d.mctl);
 	plink_stop(&d);
+	mlink_stop(&d);
 	log_info("singleton %s: done (%s)", d.sc.name, d.exit_code == 0 ? "stopped" : "memberd gone");
 	proxy_free(&d.px);
 	sg_free(&d.sm);

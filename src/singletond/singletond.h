@@ -83,6 +83,14 @@ struct sgd {
 	uint64_t plink_out[2], plink_in[2];	/* proxy messages: [0] relay, [1] link */
 	uint64_t plink_target;	/* the oldest, as plink_tick last saw it */
 	int plink_up;		/* and whether the link to it was up */
+
+	struct link *ml;	/* the master link (mlink.c); NULL: off */
+	struct svc msvc;	/* its hellos, as "mlink.NAME" */
+	uint64_t ml_sid;	/* the master process at the oldest, as its link says */
+	msec_t ml_hello, ml_used;	/* the next hello; the proxy's last client */
+	int ml_active;		/* hellos are due (the proxy is used, the oldest elsewhere) */
+	uint64_t ml_accepted;	/* the proxy's accepted count, as last seen */
+	uint64_t ml_out, ml_in, ml_hellos, ml_welcomes, ml_dropped;
 };
 
 /* One "reqs" or "rsps" under way to one peer (batch_add). */
@@ -107,6 +115,16 @@ void peer_send(struct sgd *, uint64_t to, cJSON *body);
 void plink_tick(struct sgd *, msec_t now);
 msec_t plink_deadline(const struct sgd *);
 cJSON *plink_json(const struct sgd *, msec_t now);
+
+/* mlink.c: the master link */
+void mlink_start(struct sgd *);
+void mlink_stop(struct sgd *);
+void mlink_repath(struct sgd *);
+int mlink_usable(struct sgd *, uint64_t to, msec_t now);
+int mlink_send(struct sgd *, uint64_t to, uint64_t sid, cJSON *reqs, int n);
+void mlink_tick(struct sgd *, msec_t now);
+msec_t mlink_deadline(const struct sgd *);
+cJSON *mlink_json(const struct sgd *, msec_t now);
 
 /* keeper.c: the child's and the standby's processes */
 void reap(struct sgd *, msec_t now);

@@ -3,6 +3,8 @@
  * whose messages are delivered by a router, with leader actions applied the
  * way leaderd does, on a simulated clock.
  */
+#include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -28,6 +30,7 @@ static int capture_any = -1;		/* the router copies all that node's messages */
 /* what the router copied: JSON, or a compact heartbeat's payload */
 struct cap {
 	int dest;
+	msec_t at;
 	cJSON *msg;
 	unsigned char bin[CPT_MAX];
 	size_t blen;
@@ -93,6 +96,7 @@ capture(int dest, const struct outmsg *o)
 	if (ncaps == CAP_MAX)
 		return;
 	caps[ncaps].dest = dest;
+	caps[ncaps].at = now;
 	caps[ncaps].msg = o->msg != NULL ? cJSON_Duplicate(o->msg, 1) : NULL;
 	memcpy(caps[ncaps].bin, o->bin, o->blen);
 	caps[ncaps].blen = o->blen;
@@ -385,15 +389,16 @@ gone_everywhere(int unused)
 	return 1;
 }
 
+/* Down on every live node, or already removed after it (the leader is quick) */
 static int
-down_everywhere(int unused)
+down_or_gone(int unused)
 {
 	int i, k;
 
 	(void)unused;
 	for (i = 0; i < N; i++)
-		if (alive[i] && ((k = mstate_find(&nodes[i].st, nodes[victim].self.uid)) < 0 ||
-		    nodes[i].st.m[k].status != MS_DOWN))
+		if (alive[i] && (k = mstate_find(&nodes[i].st, nodes[victim].self.uid)) >= 0 &&
+		    nodes[i].st.m[k].status != MS_DOWN)
 			return 0;
 	return 1;
 }
@@ -425,7 +430,7 @@ crash_detect_down(void)
 		unpaid += nodes[i].pushes_unpaid;
 	}
 	CHECK(node_cmd_down(&nodes[2], "n4", now, err, sizeof(err)) == 0);
-	CHECK(until(down_everywhere, 0, 15) >= 0);
+	CHECK(until(down_or_gone, 0, 15) >= 0);
 	for (i = 0; i < N; i++)
 		unpaid -= nodes[i].pushes_unpaid;
 	CHECK(unpaid < 0);
@@ -1471,6 +1476,208 @@ partial_guarded(void)
 	CHECK_INT(nodes[4].st.n, N);
 }
 
+/*
+ * A version that moves members out, made here (a leave, a down, the
+ * leader's Exiting and Removed), goes to every member at once with
+ * "bcast", and whoever takes it pushes it to nobody: each only tells the
+ * sender and the leader that it has seen it (the wave's missed members
+ * waited for a gossip round at 200 real nodes). A "bcast" that is not a
+ * bool: the whole gossip is malformed.
+ */
+static int
+left_everywhere(int unused)
+{
+	(void)unused;
+	return gone_everywhere(0) && nodes[victim].phase == PHASE_SHUTDOWN;
+}
+
+static void
+bcast_exits(void)
+{
+	int all[N] = { 1, 1, 1, 1, 1 }, i, k, bc = 0, to[N] = { 0 };
+	uint64_t pushes[N], taken = 0;
+	struct dropped before;
+	char err[256];
+	cJSON *m;
+
+	fresh_seeded(all);
+	CHECK(until(all_up, N, 5000) >= 0);
+	step(3000);	/* the join's pushes done */
+	CHECK_STR(nodes[0].st.m[mstate_leader(&nodes[0].st, NULL)].name, "n0");
+	for (i = 0; i < N; i++)
+		pushes[i] = nodes[i].ss.sent[SW_PUSH];
+	/* n2 says n3 leaves: the Leaving version goes from n2 to all four */
+	victim = 3;
+	ncaps = 0;
+	capture_any = 2;
+	CHECK(node_cmd_leave(&nodes[2], "n3", now, err, sizeof(err)) == 0);
+	now += 5;
+	node_tick(&nodes[2], now);
+	route();
+	capture_any = -1;
+	for (k = 0; k < ncaps; k++) {
+		const char *t = json_str(caps[k].msg, "t");
+
+		if (caps[k].msg != NULL && t != NULL && strcmp(t, MSG_GOSSIP) == 0 &&
+		    cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(caps[k].msg, "bcast"))) {
+			bc++;
+			to[caps[k].dest]++;
+		}
+	}
+	free_caps();
+	CHECK_INT(bc, N - 1);
+	for (i = 0; i < N; i++)
+		CHECK_INT(to[i], i == 2 ? 0 : 1);
+	/* each took it, and has the Leaving version */
+	for (i = 0; i < N; i++) {
+		k = mstate_find(&nodes[i].st, nodes[3].self.uid);
+		CHECK(k >= 0 && nodes[i].st.m[k].status == MS_LEAVING);
+	}
+	/*
+	 * Exiting and Removed come from the leader, n0, the same way. n3's
+	 * exit notice goes to the leader alone first, the others a turn later.
+	 */
+	capture_any = 3;
+	CHECK(until(left_everywhere, 0, 3000) >= 0);
+	capture_any = -1;
+	{
+		msec_t first = -1;
+		int others = 0;
+
+		for (k = 0; k < ncaps; k++) {
+			const char *t = json_str(caps[k].msg, "t");
+
+			if (caps[k].msg == NULL || t == NULL || strcmp(t, MSG_EXITING) != 0)
+				continue;
+			if (first < 0) {
+				CHECK_INT(caps[k].dest, 0);
+				first = caps[k].at;
+			} else if (caps[k].dest != 0) {
+				CHECK(caps[k].at > first);
+				others++;
+			}
+		}
+		CHECK(first >= 0);
+		/* none when the leader removed it before the next turn */
+		CHECK(others == 0 || others == N - 2);
+	}
+	free_caps();
+	for (i = 0; i < N; i++)
+		taken += nodes[i].bcasts_taken;
+	CHECK(nodes[2].bcasts_sent == 1 && nodes[0].bcasts_sent == 2);
+	CHECK(taken >= 3 * (N - 1) - 2);	/* n3 takes two of the three, n2 and n0 miss their own */
+	/* n1 and n4 pushed none of the three versions on */
+	CHECK(nodes[1].ss.sent[SW_PUSH] == pushes[1] && nodes[4].ss.sent[SW_PUSH] == pushes[4]);
+	alive[3] = 0;
+	CHECK(until(all_up, N - 1, 2000) >= 0);
+
+	/* "bcast" must be a bool, "fwd" a list of uids in a broadcast */
+	before = nodes[0].dropped;
+	for (k = 0; k < 6; k++) {
+		static const char *fwds[] = { NULL, "12 x", "12  13", "12 ", "0", "99999999999999999999" };
+
+		m = envelope(&nodes[1], MSG_GOSSIP, nodes[0].self.uid);
+		cJSON_AddItemToObject(m, "state", mstate_to_wire(&nodes[1].st));
+		if (k == 0)
+			cJSON_AddStringToObject(m, "bcast", "yes");
+		else
+			cJSON_AddTrueToObject(m, "bcast");
+		if (k > 0)
+			cJSON_AddStringToObject(m, "fwd", fwds[k]);
+		node_receive(&nodes[0], m, now);
+		cJSON_Delete(m);
+	}
+	/* a "fwd" that is not a string, and one outside a broadcast */
+	m = envelope(&nodes[1], MSG_GOSSIP, nodes[0].self.uid);
+	cJSON_AddItemToObject(m, "state", mstate_to_wire(&nodes[1].st));
+	cJSON_AddTrueToObject(m, "bcast");
+	cJSON_AddNumberToObject(m, "fwd", 12);
+	node_receive(&nodes[0], m, now);
+	cJSON_Delete(m);
+	m = envelope(&nodes[1], MSG_GOSSIP, nodes[0].self.uid);
+	cJSON_AddItemToObject(m, "state", mstate_to_wire(&nodes[1].st));
+	json_add_u64(m, "fwd", nodes[2].self.uid);
+	node_receive(&nodes[0], m, now);
+	cJSON_Delete(m);
+	route();
+	CHECK_INT(nodes[0].dropped.malformed, before.malformed + 8);
+	/* a member's "fwd" is followed, a stranger's not */
+	for (k = 0; k < 2; k++) {
+		uint64_t fw0 = nodes[0].bcasts_forwarded;
+		char uid[24];
+
+		m = envelope(&nodes[1], MSG_GOSSIP, nodes[0].self.uid);
+		if (k == 1) {
+			cJSON *from = cJSON_GetObjectItemCaseSensitive(m, "from");
+
+			cJSON_DeleteItemFromObjectCaseSensitive(from, "uid");
+			json_add_u64(from, "uid", 424242);
+		}
+		cJSON_AddItemToObject(m, "state", mstate_to_wire(&nodes[1].st));
+		cJSON_AddTrueToObject(m, "bcast");
+		snprintf(uid, sizeof(uid), "%llu", (unsigned long long)nodes[4].self.uid);
+		cJSON_AddStringToObject(m, "fwd", uid);
+		node_receive(&nodes[0], m, now);
+		cJSON_Delete(m);
+		route();
+		CHECK(nodes[0].bcasts_forwarded == fw0 + (k == 0));
+	}
+
+	/*
+	 * Above bcast_direct members it goes through relays, the leader
+	 * first and directly: n2 sends to n0 (the leader), and n1, n3, n4 in
+	 * two runs, n1 with a "fwd" of n3's uid (n3 is leaving: it relays
+	 * nothing), and n4 alone.
+	 */
+	fresh_seeded(all);
+	CHECK(until(all_up, N, 5000) >= 0);
+	step(3000);
+	for (i = 0; i < N; i++) {
+		nodes[i].bcast_direct = 2;
+		pushes[i] = nodes[i].ss.sent[SW_PUSH];
+		to[i] = 0;
+	}
+	ncaps = 0;
+	bc = 0;
+	capture_any = 2;
+	CHECK(node_cmd_leave(&nodes[2], "n3", now, err, sizeof(err)) == 0);
+	now += 5;
+	node_tick(&nodes[2], now);
+	route();
+	capture_any = -1;
+	for (k = 0; k < ncaps; k++) {
+		const char *t = json_str(caps[k].msg, "t"), *fw;
+
+		if (caps[k].msg != NULL && t != NULL && strcmp(t, MSG_GOSSIP) == 0 &&
+		    cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(caps[k].msg, "bcast"))) {
+			uint64_t u;
+
+			to[caps[k].dest]++;
+			if ((fw = json_str(caps[k].msg, "fwd")) == NULL)
+				continue;
+			bc++;
+			CHECK_INT(caps[k].dest, 1);
+			CHECK(sscanf(fw, "%" SCNu64, &u) == 1 && u == nodes[3].self.uid);
+		}
+	}
+	free_caps();
+	CHECK_INT(bc, 1);
+	CHECK(to[0] == 1 && to[1] == 1 && to[2] == 0 && to[3] == 0 && to[4] == 1);
+	for (i = 0, k = 0; i < N; i++) {
+		int j = mstate_find(&nodes[i].st, nodes[3].self.uid);
+
+		CHECK(j >= 0 && nodes[i].st.m[j].status == MS_LEAVING);
+		k += (int)nodes[i].bcasts_forwarded;
+	}
+	CHECK_INT(k, 1);
+	CHECK(until(left_everywhere, 0, 3000) >= 0);
+	for (i = 0; i < N; i++)
+		if (i != 0 && i != 2 && i != 3)
+			CHECK(nodes[i].ss.sent[SW_PUSH] == pushes[i] + (uint64_t)nodes[i].bcasts_forwarded);
+	alive[3] = 0;
+	CHECK(until(all_up, N - 1, 2000) >= 0);
+}
+
 int
 main(void)
 {
@@ -1499,6 +1706,7 @@ main(void)
 	RUN(partial_welcomes);
 	RUN(partial_old_joiner);
 	RUN(partial_guarded);
+	RUN(bcast_exits);
 	for (i = 0; i < N; i++)
 		node_free(&nodes[i]);
 	return unit_done();

@@ -182,6 +182,51 @@ proxy_window_after_answer(void)
 }
 
 /* A link under the requests went down: what was in flight to it goes again now, as a resend. */
+/*
+ * The way a request's first send took is kept for its resends (the shell
+ * sets path and pin); a new master process at the target (proxy_repath)
+ * frees those sent over the master link to the old one, a new target all.
+ */
+static void
+proxy_paths_kept(void)
+{
+	struct proxy p;
+
+	proxy_init(&p, 8, 60000, RID);
+	padd(&p, "a", 1000);
+	proxy_target(&p, 7, 1000);
+	CHECK_STR(pdue(&p, 1000), "1001>7");
+	CHECK_INT(sent[0].req->path, PATH_NONE);
+	sent[0].req->path = PATH_MLINK;
+	sent[0].req->pin = 55;
+	answer(&p, RID + 1);				/* ready */
+	padd(&p, "b", 1100);
+	padd(&p, "c", 1100);
+	CHECK_STR(pdue(&p, 1100), "1002>7 1003>7");
+	sent[0].req->path = PATH_MLINK;
+	sent[0].req->pin = 55;
+	sent[1].req->path = PATH_PEER;
+	/* sent again after the resend time: each on its first way */
+	CHECK_STR(pdue(&p, 1100 + PROXY_RESEND), "1002>7 1003>7");
+	CHECK(sent[0].again && sent[0].req->path == PATH_MLINK && sent[0].req->pin == 55);
+	CHECK(sent[1].again && sent[1].req->path == PATH_PEER);
+	/* the same master process: nothing moves */
+	proxy_repath(&p, 55);
+	CHECK_STR(pdue(&p, 1100 + PROXY_RESEND), "");
+	/* another one: the link's request chooses again, at once, as a resend */
+	proxy_repath(&p, 56);
+	CHECK_STR(pdue(&p, 1100 + PROXY_RESEND), "1002>7");
+	CHECK(sent[0].again && sent[0].req->path == PATH_NONE);
+	sent[0].req->path = PATH_MLINK;
+	sent[0].req->pin = 56;
+	/* a new target: every request chooses again */
+	proxy_target(&p, 8, 5000);
+	CHECK_STR(pdue(&p, 5000), "1002>8");		/* not ready there: one probes */
+	CHECK_INT(sent[0].req->path, PATH_NONE);
+	CHECK_INT(p.q[1].path, PATH_NONE);
+	proxy_free(&p);
+}
+
 static void
 proxy_requeue_lost(void)
 {
@@ -366,6 +411,7 @@ main(void)
 	RUN(proxy_window_after_answer);
 	RUN(proxy_target_change);
 	RUN(proxy_requeue_lost);
+	RUN(proxy_paths_kept);
 	RUN(proxy_expiry);
 	RUN(proxy_random);
 	return unit_done();
