@@ -621,6 +621,21 @@ after(struct sim *s, int i)
 static void proc_wake(struct sim *, int);
 static void dispatch(struct sim *);
 
+/* Node i's timers, as memberd's loop runs them after its frames: the core's tick, leaderd's round when due. */
+static void
+timers(struct sim *s, int i, double *t0)
+{
+	struct simnode *sn = &s->nodes[i];
+
+	sn->node.wall = SIM_WALL0 + s->now;
+	node_tick(&sn->node, s->now);
+	lap(s, PH_TICK, t0);
+	if (sn->lnext >= 0 && s->now >= sn->lnext) {
+		flush(s, i);
+		leader_round(s, sn);
+	}
+}
+
 static void
 on_wake(struct sim *s, int i)
 {
@@ -637,13 +652,7 @@ on_wake(struct sim *s, int i)
 		return;
 	}
 	sn->wake = -1;
-	sn->node.wall = SIM_WALL0 + s->now;
-	node_tick(&sn->node, s->now);
-	lap(s, PH_TICK, &t0);
-	if (sn->lnext >= 0 && s->now >= sn->lnext) {
-		flush(s, i);
-		leader_round(s, sn);
-	}
+	timers(s, i, &t0);
 	after(s, i);
 }
 
@@ -793,13 +802,7 @@ turn(struct sim *s, int i)
 	sn->ninbox = 0;
 	sn->timer_due = 0;
 	t0 = sim_clock();
-	sn->node.wall = SIM_WALL0 + s->now;
-	node_tick(&sn->node, s->now);
-	lap(s, PH_TICK, &t0);
-	if (sn->lnext >= 0 && s->now >= sn->lnext) {
-		flush(s, i);
-		leader_round(s, sn);
-	}
+	timers(s, i, &t0);
 	flush(s, i);
 	s->turn = -1;
 	sn->turn_cost = machine_cost(&s->mach, sn->turn_msgs, sn->turn_bytes);
