@@ -142,7 +142,13 @@ mlink_repath(struct sgd *d)
 {
 	uint64_t sid = link_peer_sid(d->ml, d->px.target);
 
-	if (sid == d->ml_sid)
+	/*
+	 * Only another master process re-chooses: a link that forgot its peer
+	 * (0: unheard for a while, e.g. a cut) may still lead to the process
+	 * that holds these requests, and the other way's keeper of duplicates
+	 * has never seen them: they would run twice.
+	 */
+	if (sid == d->ml_sid || sid == 0)
 		return;
 	d->ml_sid = sid;
 	proxy_repath(&d->px, sid);
