@@ -35,7 +35,7 @@
 #define LISTEN_RETRY	5000	/* ms between tries to listen, while the port is taken */
 #define KEYS_CHECK	1000	/* ms between looks at the key-file */
 #define BAD_SAY		10000	/* ms between two logs of frames that failed authentication */
-#define RETIRED		64	/* forgotten peers whose highest counter is remembered */
+#define RETIRED		1024	/* forgotten peer processes whose highest counter is remembered (16 KiB) */
 
 struct peer {
 	uint64_t uid, sid;
@@ -417,10 +417,24 @@ forget(struct link *l, struct peer *p)
 		    p->addr);
 	wire_reset(l->w, p->addr);
 	if (p->hi != 0) {
-		/* the same process may be learned again: its counter goes on from here */
-		l->ret[l->retpos].sid = p->sid;
-		l->ret[l->retpos].hi = p->hi;
-		l->retpos = (l->retpos + 1) % RETIRED;
+		/*
+		 * the same process may be learned again: its counter goes on
+		 * from here. One entry per process, updated each time it is
+		 * forgotten, so that peers forgotten and learned again over and
+		 * over (more proxies than peers) do not push the others out.
+		 */
+		int i;
+
+		for (i = 0; i < RETIRED && l->ret[i].sid != p->sid; i++)
+			;
+		if (i == RETIRED) {
+			i = l->retpos;
+			l->retpos = (l->retpos + 1) % RETIRED;
+			l->ret[i].sid = p->sid;
+			l->ret[i].hi = 0;
+		}
+		if (p->hi > l->ret[i].hi)
+			l->ret[i].hi = p->hi;
 	}
 	*p = l->p[--l->np];
 }
@@ -476,7 +490,6 @@ link_learn(struct link *l, uint64_t uid, const char *member_address, const cJSON
 			 */
 			p->hi = l->ret[i].hi;
 			p->win = ~0ULL;
-			l->ret[i].sid = 0;
 			break;
 		}
 	ping(l, p, now);
