@@ -606,13 +606,29 @@ bcast(struct node *n, msec_t now)
  * one) to the uids it was asked to forward to, those we know and reach.
  */
 static void
-bcast_forward(struct node *n, const uint64_t *fwd, int nfwd)
+bcast_forward(struct node *n, const uint64_t *fwd, int nfwd, msec_t now)
 {
-	int *t = xreallocarray(NULL, (size_t)nfwd + 1, sizeof(*t)), i, m = 0, mi;
+	int *t, i, m = 0, mi;
+	unsigned char *taken;
 
+	/* a sender of another BCAST_MAX (or a bad member) does not make us send past ours */
+	if (n->st.n > BCAST_MAX)
+		return;
+	/* each member once: a "fwd" that repeats a uid is not a way to multiply our sends */
+	t = xreallocarray(NULL, (size_t)n->st.n + 1, sizeof(*t));
+	taken = xcalloc((size_t)n->st.n + 1, 1);
 	for (i = 0; i < nfwd; i++)
-		if ((mi = mstate_find(&n->st, fwd[i])) >= 0 && valid_target(n, &n->st.m[mi]))
+		if ((mi = mstate_find(&n->st, fwd[i])) >= 0 && !taken[mi] &&
+		    valid_target(n, &n->st.m[mi])) {
+			taken[mi] = 1;
 			t[m++] = mi;
+		}
+	free(taken);
+	/* paid like the broadcast it carries on: what credit there is */
+	if (m > 0 && !push_pay(n, (double)m * n->st.n, now)) {
+		n->push_credit = 0;
+		n->pushes_unpaid++;
+	}
 	if (m > 0) {
 		int keep = n->bcast_direct;
 
@@ -791,7 +807,8 @@ on_gossip(struct node *n, const cJSON *msg, struct from *f, msec_t now)
 	/* a "fwd" only in a broadcast ("bcast" true) */
 	if ((bc != NULL && !cJSON_IsBool(bc)) ||
 	    (nfwd = fwd_parse(cJSON_GetObjectItemCaseSensitive(msg, "fwd"), &fwd)) < 0 ||
-	    (nfwd > 0 && !cJSON_IsTrue(bc)) || wire_head_parse(state, &head) < 0) {
+	    (cJSON_GetObjectItemCaseSensitive(msg, "fwd") != NULL && !cJSON_IsTrue(bc)) ||
+	    wire_head_parse(state, &head) < 0) {
 		n->dropped.malformed++;
 		free(fwd);
 		return;
@@ -884,7 +901,7 @@ on_gossip(struct node *n, const cJSON *msg, struct from *f, msec_t now)
 	 * (asked by a member: nobody else makes us send full states)
 	 */
 	if (nfwd > 0 && member && n->phase == PHASE_MEMBER)
-		bcast_forward(n, fwd, nfwd);
+		bcast_forward(n, fwd, nfwd, now);
 out:
 	free(fwd);
 	wire_head_free(&head);

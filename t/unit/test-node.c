@@ -1599,8 +1599,13 @@ bcast_exits(void)
 	json_add_u64(m, "fwd", nodes[2].self.uid);
 	node_receive(&nodes[0], m, now);
 	cJSON_Delete(m);
+	m = envelope(&nodes[1], MSG_GOSSIP, nodes[0].self.uid);
+	cJSON_AddItemToObject(m, "state", mstate_to_wire(&nodes[1].st));
+	cJSON_AddStringToObject(m, "fwd", "");	/* even empty */
+	node_receive(&nodes[0], m, now);
+	cJSON_Delete(m);
 	route();
-	CHECK_INT(nodes[0].dropped.malformed, before.malformed + 8);
+	CHECK_INT(nodes[0].dropped.malformed, before.malformed + 9);
 	/* a member's "fwd" is followed, a stranger's not */
 	for (k = 0; k < 2; k++) {
 		uint64_t fw0 = nodes[0].bcasts_forwarded;
@@ -1621,6 +1626,22 @@ bcast_exits(void)
 		cJSON_Delete(m);
 		route();
 		CHECK(nodes[0].bcasts_forwarded == fw0 + (k == 0));
+	}
+	/* a "fwd" that repeats a uid sends it one state, not one per mention */
+	{
+		uint64_t push0 = nodes[0].ss.sent[SW_PUSH];
+		char fw[128];
+		unsigned long long u4 = (unsigned long long)nodes[4].self.uid;
+
+		snprintf(fw, sizeof(fw), "%llu %llu %llu %llu", u4, u4, u4, u4);
+		m = envelope(&nodes[1], MSG_GOSSIP, nodes[0].self.uid);
+		cJSON_AddItemToObject(m, "state", mstate_to_wire(&nodes[1].st));
+		cJSON_AddTrueToObject(m, "bcast");
+		cJSON_AddStringToObject(m, "fwd", fw);
+		node_receive(&nodes[0], m, now);
+		cJSON_Delete(m);
+		CHECK_INT(nodes[0].ss.sent[SW_PUSH], push0 + 1);
+		route();
 	}
 
 	/*
