@@ -260,14 +260,17 @@ metric() {
 	[ "$(metric "$where" 'akc_master_workers{state="idle"}')" = 1 ]
 	[ "$(metric "$where" akc_master_journal_bytes)" -gt 0 ]
 	[ -n "$(metric "$where" "akc_master_replication_lag_events{standby=\"$([ "$where" = n1 ] && echo n2 || echo n1)\"}")" ]
-	# a node without the master sends its requests over the proxy link, and says so
+	# a node without the master sends its requests over a link, the master
+	# link or the proxy link (not the relay), and says which
 	local other sent0
 	other=$([ "$where" = n2 ] && echo n3 || echo n2)
 	wait_until 20 eval '[ "$(metric "$other" akc_singleton_link_peers_up{singleton=\"master\"})" -ge 1 ]'
-	sent0=$(metric "$other" 'akc_singleton_link_sent_total{singleton="master",path="link"}')
+	sent0=$(( $(metric "$other" 'akc_singleton_link_sent_total{singleton="master",path="link"}') +
+	    $(metric "$other" 'akc_singleton_link_sent_total{singleton="master",path="master"}') ))
 	hget "$other" '/jobs?id=over-link' -X POST --data-binary 'linked' -H "$(auth)" >/dev/null
 	[ "$(code)" = 200 ]
-	[ "$(metric "$other" 'akc_singleton_link_sent_total{singleton="master",path="link"}')" -gt "$sent0" ]
+	[ $(( $(metric "$other" 'akc_singleton_link_sent_total{singleton="master",path="link"}') +
+	    $(metric "$other" 'akc_singleton_link_sent_total{singleton="master",path="master"}') )) -gt "$sent0" ]
 	[ -n "$(metric "$other" 'akc_singleton_link_received_total{singleton="master",path="relay"}')" ]
 	[ "$(metric "$other" 'akc_singleton_link_dropped_total{singleton="master",reason="unauthenticated"}')" = 0 ]
 }

@@ -312,12 +312,14 @@ singleton_links(const struct metrics_in *in, struct buf *b)
 	static const char *reasons[] = { "unauthenticated", "malformed", "cluster", "replayed",
 	    "stale", "unknown", "oversized", "preauth_timeout", "unsent" };
 	static const struct {
-		const char *name, *key, *help;
+		const char *name, *key, *help, *mkey;
 	} dirs[] = {
 		{ "akc_singleton_link_sent_total", "sent",
-		    "Messages the singleton's proxy link sent, by path (link: direct; relay: through memberd)." },
+		    "Messages the singleton's proxy sent, by path (link: the proxy link; relay: through memberd; master: the master link).",
+		    "requests_sent" },
 		{ "akc_singleton_link_received_total", "received",
-		    "Messages the singleton's proxy link received, by path (link: direct; relay: through memberd)." },
+		    "Messages the singleton's proxy received, by path (link: the proxy link; relay: through memberd; master: the master link).",
+		    "answers" },
 	};
 	const cJSON *lk, *p;
 	int i, on, up, any = 0;
@@ -335,6 +337,9 @@ singleton_links(const struct metrics_in *in, struct buf *b)
 				    num(lk, dirs[k].key));
 				sample(b, dirs[k].name, "singleton", in->sg[i].name, "path", "relay",
 				    num(obj(lk, "relay"), dirs[k].key));
+				/* the master link's requests and answers (0 while it is off) */
+				sample(b, dirs[k].name, "singleton", in->sg[i].name, "path", "master",
+				    num(obj(in->sg[i].st, "mlink"), dirs[k].mkey));
 			}
 	}
 	family(b, "akc_singleton_link_peers_up", "gauge",
