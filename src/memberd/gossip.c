@@ -445,6 +445,20 @@ push_pay(struct node *n, double cost, msec_t now)
 	return 1;
 }
 
+/*
+ * Pays what credit there is for a send that goes whatever the budget (a
+ * change that moves members out, a broadcast and its relays): the credit
+ * spent to nothing when short, counted.
+ */
+static void
+push_pay_all(struct node *n, double cost, msec_t now)
+{
+	if (cost > 0 && !push_pay(n, cost, now)) {
+		n->push_credit = 0;
+		n->pushes_unpaid++;
+	}
+}
+
 static int
 push_afford(struct node *n, int k, msec_t now)
 {
@@ -517,16 +531,17 @@ isqrt_up(int m)
 }
 
 /*
- * Sends our state, encoded once, to the members at t[0..m), with "bcast"
- * (t is reordered: each run's relay comes first).
+ * Sends our state, encoded once, to the members at t[0..m), with "bcast":
+ * to each directly up to direct of them, else through relays (t is
+ * reordered: each run's relay comes first).
  */
 static void
-bcast_to(struct node *n, int *t, int m)
+bcast_to(struct node *n, int *t, int m, int direct)
 {
 	cJSON *wire = mstate_to_wire(&n->st);
 	int i, j, k, per;
 
-	if (m <= n->bcast_direct) {
+	if (m <= direct) {
 		for (i = 0; i < m; i++)
 			send_state_b(n, &n->st.m[t[i]], wire, SW_PUSH, 1, NULL);
 		cJSON_Delete(wire);
@@ -572,11 +587,7 @@ bcast(struct node *n, msec_t now)
 	for (i = 0; i < n->st.n; i++)
 		if (valid_target(n, &n->st.m[i]) && !u64set_has(&n->st.seen, n->st.m[i].uid))
 			t[m++] = i;
-	/* paid like the push it replaces: what credit there is */
-	if (m > 0 && !push_pay(n, (double)m * n->st.n, now)) {
-		n->push_credit = 0;
-		n->pushes_unpaid++;
-	}
+	push_pay_all(n, (double)m * n->st.n, now);	/* like the push it replaces */
 	log_debug("broadcast: our version to %d members%s", m,
 	    m > n->bcast_direct ? ", through relays" : "");
 	/*
@@ -588,14 +599,14 @@ bcast(struct node *n, msec_t now)
 	if (m > n->bcast_direct && li >= 0)
 		for (i = 0; i < m; i++)
 			if (t[i] == li) {
-				bcast_to(n, &t[i], 1);
+				bcast_to(n, &t[i], 1, 1);
 				/* the rest in member order: runs of neighbours */
 				memmove(&t[i], &t[i + 1], (size_t)(m - i - 1) * sizeof(*t));
 				m--;
 				break;
 			}
 	if (m > 0)
-		bcast_to(n, t, m);
+		bcast_to(n, t, m, n->bcast_direct);
 	free(t);
 	n->bcasts_sent++;
 	n->bcast_version = 1;
@@ -624,17 +635,9 @@ bcast_forward(struct node *n, const uint64_t *fwd, int nfwd, msec_t now)
 			t[m++] = mi;
 		}
 	free(taken);
-	/* paid like the broadcast it carries on: what credit there is */
-	if (m > 0 && !push_pay(n, (double)m * n->st.n, now)) {
-		n->push_credit = 0;
-		n->pushes_unpaid++;
-	}
+	push_pay_all(n, (double)m * n->st.n, now);	/* like the broadcast it carries on */
 	if (m > 0) {
-		int keep = n->bcast_direct;
-
-		n->bcast_direct = m;	/* one hop: to them, not to relays of theirs */
-		bcast_to(n, t, m);
-		n->bcast_direct = keep;
+		bcast_to(n, t, m, m);	/* one hop: to them, not to relays of theirs */
 		n->bcasts_forwarded++;
 	}
 	free(t);
@@ -721,10 +724,7 @@ push_tick(struct node *n, msec_t now)
 		 * four pushes and refills one in 1.8 s) cost that wait at every
 		 * hop. One push a node per such change, whatever N.
 		 */
-		if (k > 0 && !push_pay(n, (double)k * n->st.n, now)) {
-			n->push_credit = 0;
-			n->pushes_unpaid++;
-		}
+		push_pay_all(n, (double)k * n->st.n, now);
 	} else if (k > 0 && !push_afford(n, k, now))
 		return;		/* push_at says when */
 	n->pushed_seq = n->state_seq;
@@ -797,6 +797,7 @@ on_gossip(struct node *n, const cJSON *msg, struct from *f, msec_t now)
 {
 	const cJSON *state = cJSON_GetObjectItemCaseSensitive(msg, "state");
 	const cJSON *bc = cJSON_GetObjectItemCaseSensitive(msg, "bcast");
+	const cJSON *fw = cJSON_GetObjectItemCaseSensitive(msg, "fwd");
 	struct wire_head head = { 0 };
 	struct mstate remote, merged;
 	enum vc_order cmp;
@@ -806,8 +807,7 @@ on_gossip(struct node *n, const cJSON *msg, struct from *f, msec_t now)
 	mstate_init(&remote);
 	/* a "fwd" only in a broadcast ("bcast" true) */
 	if ((bc != NULL && !cJSON_IsBool(bc)) ||
-	    (nfwd = fwd_parse(cJSON_GetObjectItemCaseSensitive(msg, "fwd"), &fwd)) < 0 ||
-	    (cJSON_GetObjectItemCaseSensitive(msg, "fwd") != NULL && !cJSON_IsTrue(bc)) ||
+	    (nfwd = fwd_parse(fw, &fwd)) < 0 || (fw != NULL && !cJSON_IsTrue(bc)) ||
 	    wire_head_parse(state, &head) < 0) {
 		n->dropped.malformed++;
 		free(fwd);
