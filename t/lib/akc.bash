@@ -245,12 +245,25 @@ start_cluster() {
 
 pid_of() { cat "$AKC_DIR/$1.$2.pid"; }
 
-# kill_node NAME: kill -9 every daemon of NAME.
+# kill_node NAME: kill -9 every daemon of NAME, and wait until they are dead:
+# a process dies a little after its SIGKILL, holding its ports until then,
+# and a daemon started on them at once found them in use (as a supervisor
+# does, the next start waits for the exit).
 kill_node() {
-	local f
+	local f pids=()
 	for f in "$AKC_DIR/$1".*.pid; do
-		kill -9 "$(cat "$f")" 2>/dev/null || true
+		pids+=("$(cat "$f")")
 	done
+	kill -9 "${pids[@]}" 2>/dev/null || true
+	for f in "${pids[@]}"; do
+		wait_until 10 process_dead "$f" >/dev/null
+	done
+}
+
+# process_dead PID: PID is gone or a zombie (its sockets are closed).
+process_dead() {
+	kill -0 "$1" 2>/dev/null || return 0
+	[ "$(sed -E 's/^.*\) ([A-Z]).*/\1/' "/proc/$1/stat" 2>/dev/null)" = Z ]
 }
 
 # wait_until SECONDS CMD...: polls CMD every 0.1 s until it succeeds or time runs out.
