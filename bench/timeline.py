@@ -8,6 +8,9 @@
 # SENT: paced's "id sent_ms acked_ms" (wall ms); SEEN: the reader's
 # "epoch_s line" (line JSON with "id"); LOG: the nodes' logs (trace lines).
 # Prints, per stage, the median and p90 over the jobs seen whole, in ms.
+# A job handed to its worker before its events commit (lat3) makes
+# "accepted committed -> completed journaled" negative; the row after it
+# counts from the accepted event's journaling instead.
 import json
 import re
 import sys
