@@ -46,7 +46,6 @@
 #define TIMEOUT_GRACE	1000		/* past an attempt's timeout before it is retried */
 #define REQ_MAX		(8 * 1024 * 1024)
 #define STALL_ANSWER	5000		/* an answer waits this long for replication, then says why */
-#define SYNC_DEFER	2		/* ms: a sync waits at most this for the acks before it */
 
 struct reply {				/* an answer that waits for the sync */
 	unsigned char hdr[SOCK_HDR_MAX];
@@ -1519,25 +1518,21 @@ answer_committed(struct master *m)
  * submitter's answer) wait 0.4-0.5 ms more at the median (bench/README.md,
  * lat3). So while events durable here wait for a standby's ack (the
  * commit point below our durable end), the next sync waits for it, at
- * most SYNC_DEFER ms after the first turn that put it off; the batch
+ * most RC_SYNC_WAIT ms after the first turn that put it off; the batch
  * went to the standbys already when the window allowed. Nothing is
  * answered earlier for it: answers still wait for their commit.
  */
 static int
 defer_sync(struct master *m, msec_t now)
 {
-	if (!m->defer || m->j.nbatch == 0 || repl_commit_point(&m->r) >= m->j.durable) {
-		m->defer_until = 0;
+	int started, wait;
+
+	if (!m->defer)
 		return 0;
-	}
-	if (m->defer_until == 0) {
-		m->defer_until = now + SYNC_DEFER;
-		m->deferred++;
-	}
-	if (now < m->defer_until)
-		return 1;
-	m->defer_until = 0;
-	return 0;
+	wait = rc_sync_wait(m->j.nbatch, repl_commit_point(&m->r), m->j.durable, now,
+	    &m->defer_until, &started);
+	m->deferred += (uint64_t)started;
+	return wait;
 }
 
 static void
