@@ -8,6 +8,9 @@
 # SENT: paced's "id sent_ms acked_ms" (wall ms); SEEN: the reader's
 # "epoch_s line" (line JSON with "id"); LOG: the nodes' logs (trace lines).
 # Prints, per stage, the median and p90 over the jobs seen whole, in ms.
+# A job handed to its worker before its events commit (lat3) makes
+# "accepted committed -> completed journaled" negative; the row after it
+# counts from the accepted event's journaling instead.
 import json
 import re
 import sys
@@ -71,6 +74,7 @@ def main():
         "  journaled -> committed (standby ack in, answers out)",
         "committed -> the submitter has its ack",
         "accepted committed -> completed journaled (job to worker, run, done back)",
+        "accepted journaled -> completed journaled (the same from the journal: lat3)",
         "  completed journaled -> committed",
         "completed committed -> the reader printed the line (push)",
         "submit sent -> ack",
@@ -88,7 +92,7 @@ def main():
         vals = [a["put"] - t0, a["sent"] if a["sent"] >= 0 else None,
                 s[0] - a["put"] if s else None, s[0] + s[1] - a["put"] if s else None,
                 a["durable"], a["sync"], s[2] if s else None, a["committed"],
-                acked[i] - ac, c["put"] - ac, c["committed"], seen[i] - cc,
+                acked[i] - ac, c["put"] - ac, c["put"] - a["put"], c["committed"], seen[i] - cc,
                 acked[i] - t0, seen[i] - t0]
         for k, v in zip(names, vals):
             if v is not None:

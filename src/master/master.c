@@ -69,6 +69,7 @@ struct parked {				/* a worker's long poll */
 	char worker[WORKER_ID_MAX + 1];
 	msec_t until;
 	int max;			/* jobs it takes at most ("jobs"); 0: one, as "job" */
+	uint64_t need;			/* its request's own events (a report's) end here */
 };
 
 struct batches {			/* akc-queue's "batches": several jobs or results a message */
@@ -121,6 +122,10 @@ struct master {
 	uint64_t epoch_seq;		/* our epoch marker: nothing is woken before it is committed */
 	uint64_t wake_seen;		/* result lines up to here were looked at for waiters */
 	msec_t t0;			/* when it started: the recovery's time is logged */
+	int early;			/* jobs go before their own events commit (jobs_need) */
+	int defer;			/* a sync waits for the acks of the one before (defer_sync) */
+	msec_t defer_until;		/* ... until then, at most (0: not waiting) */
+	uint64_t deferred;		/* syncs put off so (queue: syncs_deferred) */
 };
 
 /* ---- answers ---- */
@@ -398,6 +403,28 @@ no_job(struct master *m, const char *worker, int batch)
 	return with_kills(m, r, worker);
 }
 
+/*
+ * An answer that hands jobs to a worker goes once the events of its own
+ * request (a report's results, and what was journaled before it came:
+ * own) are committed, not the jobs' own accepted and started events: so
+ * a job reaches its worker while those are still being replicated and
+ * synced, and its run overlaps their commit (issue 12: one commit less on
+ * a job's way). What may come of it is what a lost answer or a worker's
+ * crash brings already: a master that dies before they commit leaves a
+ * job that ran and was never acknowledged to its submitter (who sends it
+ * again: at least once), or one a successor runs again; its result is
+ * told to no one before its completed event, which comes after them in
+ * the log, is committed. Never before our epoch marker is committed
+ * (send_at), nor with a cancel list (cancels rest on their events).
+ * AKC_EARLY_JOBS=0 waits for the jobs' events too, as before.
+ */
+static void
+send_jobs(struct master *m, const unsigned char *hdr, size_t hdrlen, cJSON *body, uint64_t own)
+{
+	send_at(m, hdr, hdrlen, body, policy_jobs_need(m->early, own, m->epoch_seq, m->j.seq,
+	    cJSON_GetObjectItemCaseSensitive(body, "cancel") != NULL));
+}
+
 /* Ready work to parked long polls, oldest first; an ask of several takes what is ready of them. */
 static void
 dispatch(struct master *m)
@@ -413,8 +440,8 @@ dispatch(struct master *m)
 			break;
 		memmove(&m->park[0], &m->park[1], (size_t)(m->npark - 1) * sizeof(*m->park));
 		m->npark--;
-		send_later(m, p.hdr, p.hdrlen, p.max > 0 ? jobs_answer(m, jobs, n, p.worker) :
-		    job_answer(m, jobs[0], p.worker));
+		send_jobs(m, p.hdr, p.hdrlen, p.max > 0 ? jobs_answer(m, jobs, n, p.worker) :
+		    job_answer(m, jobs[0], p.worker), p.need);
 	}
 }
 
@@ -737,6 +764,7 @@ op_queue(struct master *m, const unsigned char *hdr, size_t hdrlen, msec_t now)
 	cJSON_AddNumberToObject(r, "bad_requests", (double)m->bad);
 	cJSON_AddNumberToObject(r, "bad_version", (double)m->bad_version);
 	cJSON_AddNumberToObject(r, "reports_next", (double)m->reports_next);
+	cJSON_AddNumberToObject(r, "syncs_deferred", (double)m->deferred);
 	{
 		cJSON *o = cJSON_AddObjectToObject(r, "batches");
 
@@ -824,6 +852,7 @@ park_ask(struct master *m, const char *w, long wait, int batch, const unsigned c
 	snprintf(m->park[m->npark].worker, sizeof(m->park[0].worker), "%s", w);
 	m->park[m->npark].until = now + wait;
 	m->park[m->npark].max = batch;
+	m->park[m->npark].need = m->j.seq;
 	m->npark++;
 }
 
@@ -832,6 +861,7 @@ op_request(struct master *m, const struct request *rq, const unsigned char *hdr,
     msec_t now)
 {
 	const char *w = rq->worker;
+	uint64_t own = m->j.seq;
 	struct job *jb;
 
 	policy_seen(&m->p, w, now);
@@ -841,13 +871,13 @@ op_request(struct master *m, const struct request *rq, const unsigned char *hdr,
 		int n = policy_next_batch(&m->p, w, clock_wall_ms(), jobs, rq->batch);
 
 		if (n > 0)
-			send_later(m, hdr, hdrlen, jobs_answer(m, jobs, n, w));
+			send_jobs(m, hdr, hdrlen, jobs_answer(m, jobs, n, w), own);
 		else
 			park_ask(m, w, rq->wait, rq->batch, hdr, hdrlen, now);
 		return;
 	}
 	if ((jb = policy_next(&m->p, w, clock_wall_ms())) != NULL) {
-		send_later(m, hdr, hdrlen, job_answer(m, jb, w));
+		send_jobs(m, hdr, hdrlen, job_answer(m, jb, w), own);
 		return;
 	}
 	park_ask(m, w, rq->wait, 0, hdr, hdrlen, now);
@@ -864,6 +894,7 @@ op_done(struct master *m, const struct request *rq, const unsigned char *hdr, si
 	const char *rkey = NULL, *result = NULL;
 	size_t len;
 	struct job *jb = NULL;
+	uint64_t own;
 	int rc;
 
 	policy_seen(&m->p, w, now);
@@ -881,8 +912,12 @@ op_done(struct master *m, const struct request *rq, const unsigned char *hdr, si
 			result = canon = b64_encode(bin, len);
 		}
 	}
-	rc = policy_report_next(&m->p, w, rq->id, rq->attempt, rq->op == OP_DONE, rkey, result,
-	    rq->why, rq->errtail, clock_wall_ms(), rq->next ? &jb : NULL, err, sizeof(err));
+	/* policy_report_next's two steps, the seq between them marking the report's own events */
+	rc = policy_report(&m->p, w, rq->id, rq->attempt, rq->op == OP_DONE, rkey, result,
+	    rq->why, rq->errtail, clock_wall_ms(), err, sizeof(err));
+	own = m->j.seq;
+	if (rc == 0 && rq->next)
+		jb = policy_next(&m->p, w, clock_wall_ms());
 	free(bin);
 	free(canon);
 	if (rc != 0 || !rq->next) {
@@ -892,7 +927,7 @@ op_done(struct master *m, const struct request *rq, const unsigned char *hdr, si
 	/* the report carried the next request: its answer is a request's (ok, "job") */
 	m->reports_next++;
 	if (jb != NULL)
-		send_later(m, hdr, hdrlen, job_answer(m, jb, w));
+		send_jobs(m, hdr, hdrlen, job_answer(m, jb, w), own);
 	else
 		park_ask(m, w, rq->wait, 0, hdr, hdrlen, now);
 }
@@ -949,11 +984,16 @@ op_report(struct master *m, const struct request *rq, const unsigned char *hdr, 
 	char **canon = xcalloc((size_t)n, sizeof(*canon));
 	struct job *jobs[REQ_BATCH_MAX];
 	cJSON *r, *refused = NULL;
+	uint64_t own;
 
 	policy_seen(&m->p, w, now);
 	for (i = 0; i < n; i++)
 		report_item(cJSON_GetArrayItem(rq->reports, i), &pr[i], &bin[i], &canon[i]);
-	taken = policy_reports(&m->p, w, pr, n, clock_wall_ms(), jobs, rq->batch, &nnext);
+	/* policy_reports' two steps, the seq between them marking the results' own events */
+	taken = policy_reports(&m->p, w, pr, n, clock_wall_ms(), jobs, 0, &nnext);
+	own = m->j.seq;
+	if (rq->batch > 0)
+		nnext = policy_next_batch(&m->p, w, clock_wall_ms(), jobs, rq->batch);
 	m->bt.reports++;
 	m->bt.results += (uint64_t)n;
 	if (n > m->bt.max_results)
@@ -986,7 +1026,7 @@ op_report(struct master *m, const struct request *rq, const unsigned char *hdr, 
 	r = rq->batch > 0 ? jobs_answer(m, jobs, nnext, w) : with_kills(m, ok(), w);
 	if (refused != NULL)
 		cJSON_AddItemToObject(r, "refused", refused);
-	send_later(m, hdr, hdrlen, r);
+	send_jobs(m, hdr, hdrlen, r, own);
 }
 
 static void
@@ -1442,12 +1482,65 @@ crash_point(struct master *m)
 	raise(SIGKILL);
 }
 
+/*
+ * Before our own sync: the answers whose events are committed already (a
+ * job's, which waits only for its request's own events: send_jobs; one
+ * that waited for an earlier batch) go now, the master link's with them,
+ * instead of after a sync that is not theirs. The batch went to the
+ * standbys first, so their syncs start before these sends.
+ */
+static void
+answer_committed(struct master *m)
+{
+	uint64_t cp;
+	int i, k, sent = 0;
+
+	if (m->nrep == 0)
+		return;
+	cp = repl_commit_point(&m->r);
+	for (i = k = 0; i < m->nrep; i++)
+		if (m->rep[i].need <= cp) {
+			send_now(m, m->rep[i].hdr, m->rep[i].hdrlen, m->rep[i].body);
+			sent++;
+		} else
+			m->rep[k++] = m->rep[i];
+	m->nrep = k;
+	if (sent > 0)
+		mlink_flush(m->ml);
+}
+
+/*
+ * Whether this turn's sync waits: the master's sync blocks its loop (one
+ * thread, LevelDB), so a batch synced while the acks of the batch before
+ * are on their way holds those acks, and every answer they release, for
+ * the whole sync: a job's completed event journaled just after its
+ * accepted one was synced here made the accepted's ack (and the
+ * submitter's answer) wait 0.4-0.5 ms more at the median (bench/README.md,
+ * lat3). So while events durable here wait for a standby's ack (the
+ * commit point below our durable end), the next sync waits for it, at
+ * most RC_SYNC_WAIT ms after the first turn that put it off; the batch
+ * went to the standbys already when the window allowed. Nothing is
+ * answered earlier for it: answers still wait for their commit.
+ */
+static int
+defer_sync(struct master *m, msec_t now)
+{
+	int started, wait;
+
+	if (!m->defer)
+		return 0;
+	wait = rc_sync_wait(m->j.nbatch, repl_commit_point(&m->r), m->j.durable, now,
+	    &m->defer_until, &started);
+	m->deferred += (uint64_t)started;
+	return wait;
+}
+
 static void
 commit_and_answer(struct master *m, msec_t now)
 {
 	char err[512];
 	uint64_t cp;
-	int i, k;
+	int i, k, defer = 0;
 
 	repl_trace_batch(&m->r);
 	/*
@@ -1459,9 +1552,13 @@ commit_and_answer(struct master *m, msec_t now)
 	 */
 	if (!m->r.recovering && !m->r.serial) {
 		repl_pump(&m->r, now);
-		crash_point(m);
+		answer_committed(m);
+		/* the acks before it come first; the loop wakes at defer_until */
+		defer = defer_sync(m, now);
+		if (!defer)
+			crash_point(m);
 	}
-	if (journal_commit(&m->j, err, sizeof(err)) < 0)
+	if (!defer && journal_commit(&m->j, err, sizeof(err)) < 0)
 		fatalx("%s: stopping without answering (nothing unsynced was acknowledged)", err);
 	repl_trace_synced(&m->r);
 	/* what waited for this disk (salvage acks, a recovery's next step), and a serial send */
@@ -1485,7 +1582,8 @@ commit_and_answer(struct master *m, msec_t now)
 	m->nrep = k;
 	if (m->r.recovering)
 		return;
-	if (m->w.seq - m->j.snap_seq >= (uint64_t)m->cfg.snapshot_every) {
+	/* not over a batch whose sync was put off: the snapshot covers only what is stored */
+	if (m->j.nbatch == 0 && m->w.seq - m->j.snap_seq >= (uint64_t)m->cfg.snapshot_every) {
 		cJSON *snap = work_snapshot(&m->w);
 
 		json_add_u64(snap, "ep", journal_epoch_of(&m->j, m->w.seq));
@@ -1604,6 +1702,13 @@ master_start(struct master *m, const char *dir, const char *sgname, const char *
 	if (sodium_init() < 0)
 		fatalx("libsodium cannot start");
 	m->t0 = clock_mono_ms();
+	/* jobs to workers before their own events commit (send_jobs); =0: after, as before */
+	m->early = getenv("AKC_EARLY_JOBS") == NULL || strcmp(getenv("AKC_EARLY_JOBS"), "0") != 0;
+	if (!m->early)
+		log_info("AKC_EARLY_JOBS=0: jobs go to workers once their events are committed");
+	m->defer = getenv("AKC_SYNC_DEFER") == NULL || strcmp(getenv("AKC_SYNC_DEFER"), "0") != 0;
+	if (!m->defer)
+		log_info("AKC_SYNC_DEFER=0: a sync does not wait for the acks of the one before");
 	work_init(&m->w);
 	if (journal_open(&m->j, dir, err, sizeof(err)) < 0 ||
 	    journal_replay(&m->j, on_snapshot, on_event, m, err, sizeof(err)) < 0) {
@@ -1660,6 +1765,8 @@ next_deadline(struct master *m, msec_t now)
 		d = wd;
 	if ((wd = mlink_deadline(m->ml)) >= 0 && (d < 0 || wd < d))
 		d = wd;
+	if (m->defer_until > 0 && (d < 0 || m->defer_until < d))
+		d = m->defer_until;
 	if (d < 0 || d > t)
 		d = t;
 	/* a delayed job due before then goes to a parked worker on time */
@@ -1717,6 +1824,7 @@ master_run(struct master *m, const char *dir)
 static void
 master_finish(struct master *m)
 {
+	m->defer = 0;		/* a clean stop syncs what is journaled, now */
 	if (!m->r.recovering)
 		commit_and_answer(m, clock_mono_ms());
 	journal_close(&m->j);

@@ -244,6 +244,17 @@ policy_next(struct policy *p, const char *worker, int64_t wall)
 	return jb;
 }
 
+uint64_t
+policy_jobs_need(int early, uint64_t own, uint64_t epoch_seq, uint64_t seq, int cancels)
+{
+	uint64_t need;
+
+	if (!early || cancels)
+		return seq;
+	need = own > epoch_seq ? own : epoch_seq;
+	return need < seq ? need : seq;
+}
+
 int
 policy_report(struct policy *p, const char *worker, const char *id, long attempt, int success,
     const char *rkey, const char *result, const char *why, const char *errtail, int64_t wall,

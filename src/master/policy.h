@@ -98,6 +98,18 @@ struct job *policy_next(struct policy *, const char *worker, int64_t wall);
 int64_t policy_timeout(const struct policy *, const struct job *);
 
 /*
+ * The event an answer handing jobs to a worker waits for (is committed up
+ * to) before it goes: own, the end of its request's own events (a
+ * report's results) and of what came before it, at least our epoch marker
+ * (epoch_seq), but not the jobs' accepted and started events that came
+ * after: the job runs while they commit. seq (the journal's end, all of
+ * them) instead when early is off or the answer tells cancels (cancels
+ * rest on their events). Never beyond seq.
+ */
+uint64_t policy_jobs_need(int early, uint64_t own, uint64_t epoch_seq, uint64_t seq,
+    int cancels);
+
+/*
  * A worker's report on attempt number attempt of job id: done with a
  * result (rkey "result" or "result_base64", result its text), or failed
  * (why, errtail: the tail of its stderr, or NULL). Returns 0 (answer ok),

@@ -553,10 +553,16 @@ repl_trace_batch(struct repl *r)
 	struct journal *j = r->j;
 	struct repl_trace *t;
 	size_t len = 0, cap = 256;
+	int64_t sent = 0;
 	int i;
 
 	if (!r->trace || j->nbatch == 0 || j->seq <= j->durable)
 		return;
+	/* a batch whose sync was put off (master.c, defer_sync) and grew since: traced again */
+	if (r->ntr > 0 && r->tr[r->ntr - 1].synced_us == 0 && r->tr[r->ntr - 1].lo == j->durable + 1) {
+		sent = r->tr[r->ntr - 1].sent_us;
+		free(r->tr[--r->ntr].ids);
+	}
 	if (r->ntr == REPL_TRACE) {		/* never committed: forgotten */
 		free(r->tr[0].ids);
 		memmove(&r->tr[0], &r->tr[1], (REPL_TRACE - 1) * sizeof(r->tr[0]));
@@ -567,6 +573,7 @@ repl_trace_batch(struct repl *r)
 	t->lo = j->durable + 1;
 	t->hi = j->seq;
 	t->put_us = j->batch_us;
+	t->sent_us = sent;
 	t->ids = xmalloc(cap);
 	t->ids[0] = '\0';
 	for (i = 0; i < j->npend; i++) {

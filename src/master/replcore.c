@@ -350,6 +350,24 @@ need_standbys(const struct rcore *c)
 	return c->replicas < c->nsb ? c->replicas : c->nsb;
 }
 
+int
+rc_sync_wait(int nbatch, uint64_t cp, uint64_t durable, msec_t now, msec_t *until, int *started)
+{
+	*started = 0;
+	if (nbatch == 0 || cp >= durable) {
+		*until = 0;
+		return 0;
+	}
+	if (*until == 0) {
+		*until = now + RC_SYNC_WAIT;
+		*started = 1;
+	}
+	if (now < *until)
+		return 1;
+	*until = 0;
+	return 0;
+}
+
 uint64_t
 rc_commit_point(struct rcore *c, const struct rc_log *lg)
 {

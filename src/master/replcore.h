@@ -184,6 +184,18 @@ void rc_own_merged(struct rcore *, uint64_t upto, uint64_t need);
  */
 uint64_t rc_commit_point(struct rcore *, const struct rc_log *);
 /*
+ * Whether the master puts its sync of a batch of nbatch events off: while
+ * events durable here (up to durable) wait for a standby's ack (the commit
+ * point cp below durable), a sync, which blocks the master's loop, would
+ * hold that ack and the answers it releases; so it waits for it, until
+ * *until (set to now + RC_SYNC_WAIT at the first turn that puts it off,
+ * 0 when it does not wait). Returns 1 to put the sync off (*started is
+ * set when this turn began a wait: the master counts them).
+ */
+#define RC_SYNC_WAIT	2	/* ms */
+int rc_sync_wait(int nbatch, uint64_t cp, uint64_t durable, msec_t now, msec_t *until,
+    int *started);
+/*
  * What the master waits for, in one line (into buf), when it does: a
  * recovery, or a commit point that has not moved for RC_STALL while the log
  * is ahead of it. Returns 0 when it waits for nothing.

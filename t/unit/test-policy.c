@@ -741,6 +741,43 @@ batch_fields(void)
 	cJSON_Delete(req);
 }
 
+/*
+ * The event an answer handing out jobs waits for (policy_jobs_need): a
+ * report's own events and what came before, not the jobs' accepted and
+ * started events after them; all of them when early is off or the answer
+ * tells cancels; never before the epoch marker.
+ */
+static void
+jobs_need(void)
+{
+	struct job *jb = NULL;
+	char err[256];
+	uint64_t own;
+
+	start(NULL);
+	CHECK_INT(submit("a", "eA==", 1024, 0, 0, 1000), 0);
+	CHECK(policy_next(&P, "w", 1000) != NULL);
+	CHECK_INT(submit("b", "eA==", 1024, 0, 0, 1000), 0);
+	/* a's done with the next request: its completed event, then b's started */
+	CHECK_INT(policy_report(&P, "w", "a", 1, 1, "result", "x", NULL, NULL, 1001, err,
+	    sizeof(err)), 0);
+	own = W.seq;
+	CHECK((jb = policy_next(&P, "w", 1001)) != NULL);
+	CHECK_STR(jb->id, "b");
+	CHECK(W.seq == own + 1);
+	CHECK_STR(evlog, "accepted started accepted completed started");
+	/* b's accepted (event 3) and started (5) are not waited for; a's completed (4) is */
+	CHECK(policy_jobs_need(1, own, 0, W.seq, 0) == 4);
+	CHECK(policy_jobs_need(0, own, 0, W.seq, 0) == 5);
+	CHECK(policy_jobs_need(1, own, 0, W.seq, 1) == 5);
+	/* never before the epoch marker, never beyond the journal's end */
+	CHECK(policy_jobs_need(1, own, 5, W.seq, 0) == 5);
+	CHECK(policy_jobs_need(1, 9, 0, 5, 0) == 5);
+	/* a parked ask's own events end where it was parked: here, before any job */
+	CHECK(policy_jobs_need(1, 0, 0, W.seq, 0) == 0);
+	stop();
+}
+
 int
 main(void)
 {
@@ -758,6 +795,7 @@ main(void)
 	RUN(prefetched_jobs_of_a_lost_worker);
 	RUN(next_field);
 	RUN(batch_requests);
+	RUN(jobs_need);
 	RUN(batch_reports);
 	RUN(batch_fields);
 	return unit_done();

@@ -725,6 +725,40 @@ overlap(void)
 	epochs_free(&tc.eps);
 }
 
+/*
+ * The master's sync put off while what is durable here waits for a
+ * standby's ack (rc_sync_wait): at most RC_SYNC_WAIT ms from the turn that
+ * began the wait, never with nothing to sync or nothing waiting, and the
+ * wait starts again for the next batch after the acks came.
+ */
+static void
+sync_wait(void)
+{
+	msec_t until = 0;
+	int started;
+
+	/* all durable here is committed: sync now */
+	CHECK_INT(rc_sync_wait(3, 10, 10, 1000, &until, &started), 0);
+	CHECK(until == 0 && started == 0);
+	/* nothing to sync */
+	CHECK_INT(rc_sync_wait(0, 8, 10, 1000, &until, &started), 0);
+	/* events 9-10 durable here wait for an ack: put off, a wait begun */
+	CHECK_INT(rc_sync_wait(2, 8, 10, 1000, &until, &started), 1);
+	CHECK(until == 1000 + RC_SYNC_WAIT && started == 1);
+	CHECK_INT(rc_sync_wait(3, 8, 10, 1001, &until, &started), 1);
+	CHECK(started == 0);
+	/* the bound: then the sync goes, the ack or not */
+	CHECK_INT(rc_sync_wait(3, 8, 10, 1000 + RC_SYNC_WAIT, &until, &started), 0);
+	CHECK(until == 0);
+	/* the ack came within it: sync at once */
+	CHECK_INT(rc_sync_wait(1, 9, 10, 2000, &until, &started), 1);
+	CHECK_INT(rc_sync_wait(1, 10, 10, 2001, &until, &started), 0);
+	CHECK(until == 0 && started == 0);
+	/* a later batch waits again */
+	CHECK_INT(rc_sync_wait(1, 10, 12, 3000, &until, &started), 1);
+	CHECK(until == 3000 + RC_SYNC_WAIT && started == 1);
+}
+
 int
 main(void)
 {
@@ -736,5 +770,6 @@ main(void)
 	RUN(stall);
 	RUN(standby);
 	RUN(overlap);
+	RUN(sync_wait);
 	return unit_done();
 }
