@@ -288,10 +288,18 @@ perf_pid=""
 if [ -n "${PERF_OUT:-}" ]; then
 	mkdir -p "$PERF_OUT"
 	mid=$(( N / 2 ))
-	perf record -q -F 999 -g -o "$PERF_OUT/leader.data" -p "${MPID[1]},${LPID[1]}" 2>/dev/null &
+	perf record -q -F 4999 --call-graph dwarf,8192 -o "$PERF_OUT/leader.data" -p "${MPID[1]},${LPID[1]}" 2>/dev/null &
 	perf_pid="$! "
-	perf record -q -F 999 -g -o "$PERF_OUT/follower.data" -p "${MPID[mid]}" 2>/dev/null &
+	perf record -q -F 4999 --call-graph dwarf,8192 -o "$PERF_OUT/follower.data" -p "${MPID[mid]}" 2>/dev/null &
 	perf_pid+="$!"
+	# the versions each published (events_diff runs once a version): a uprobe,
+	# when one is set (perf probe -x "$AKC_BIN/memberd" --add events_diff)
+	if perf probe -l 2>/dev/null | grep -q 'probe_memberd:events_diff'; then
+		perf stat -x, -e probe_memberd:events_diff -o "$PERF_OUT/leader.versions" -p "${MPID[1]}" 2>/dev/null &
+		perf_pid+=" $!"
+		perf stat -x, -e probe_memberd:events_diff -o "$PERF_OUT/follower.versions" -p "${MPID[mid]}" 2>/dev/null &
+		perf_pid+=" $!"
+	fi
 fi
 for ((k = 0; k < DOWNS && ${#live[@]} > 5; k++)); do
 	v=$(( N - k ))
