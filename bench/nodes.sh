@@ -30,6 +30,13 @@
 # (leaderd's rounds, exit notices) in its logs.
 # STARTS_OUT=FILE writes when each node started (ms after the first), for
 # akc-sim --starts: under load the loop's forks fall behind SPREAD.
+# Over the removals (the downs and leaves) it prints the CPU of n1's memberd
+# and leaderd and the other memberds' and leaderds' mean, and the messages
+# the sampled memberds handled then (what a version costs outside its
+# messages: akc-sim's --version-cost and --state-cost). PERF_OUT=DIR also
+# records n1's memberd and leaderd and the middle node's memberd with perf
+# (DWARF call graphs) over them, and with a uprobe on events_diff (perf probe
+# -x "$AKC_BIN/memberd" --add events_diff) counts the versions each published.
 # KEEP=1 keeps the nodes' directory (configs, logs) for a look afterwards;
 # it is kept anyway when a core was dumped.
 set -u
