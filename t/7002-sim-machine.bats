@@ -58,7 +58,8 @@ stable() { jq -cS 'del(.wall_s, .mem_per_node_kib, .phase_s)'; }
 		and .detection_s.observers == 39 and .detection_s.missed == 0 and .detection_s.max < 6
 		and .removal_s.missed == 0 and .removal_s.max < 2 and .end.leaders == 1
 		and .end.members == 39 and .false_unreachable == 0
-		and (.machine | .cores == 2 and .msg_cost_us == 30 and .byte_cost_us == 0.005
+		and (.machine | .cores == 2 and .msg_cost_us == 30 and .byte_cost_us == 0.014
+		    and .version_cost_us == 0.6 and .state_cost_us == 10 and .start_cost_us == 14000
 		    and .join_cpu_per_100_nodes_s > 0 and .join_msgs_per_node > 0
 		    and .cpu_s * 100 / 40 >= .join_cpu_per_100_nodes_s
 		    and .idle_cpu_pct_per_node > 0 and .load > 0 and .load_peak >= 1
@@ -80,7 +81,7 @@ stable() { jq -cS 'del(.wall_s, .mem_per_node_kib, .phase_s)'; }
 
 @test "--cores: a dearer message costs more CPU and makes the nodes wait longer" {
 	free='--version-cost 0 --state-cost 0 --start-cost 0'
-	run akc-sim -n 30 --scenario start --cores 2 $free --json
+	run akc-sim -n 30 --scenario start --cores 2 --msg-cost 30 --byte-cost 0.005 $free --json
 	assert_success
 	cheap=$output
 	run akc-sim -n 30 --scenario start --cores 1 --msg-cost 200 --byte-cost 0.05 $free --json

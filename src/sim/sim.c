@@ -27,16 +27,20 @@ static const char *scenario_names[] = { "kill", "start", "idle", "rack", "partit
 	"one-way", "restart", "pause", "add", "leave", NULL };
 
 /*
- * The machine model's defaults (--msg-cost, --byte-cost), calibrated once,
- * at 100 nodes (bench/README.md, "akc-sim against real nodes, with a
- * machine"): in bench/nodes.sh 100 10 30 the memberds spent 9.4 core-s
- * (kernel included) on ~140,000 messages sent and as many received in the
- * join, 33.5 us per message handled, ~650 bytes each. A byte's share is
- * what akc-sim itself spends printing and parsing JSON, 3.4 ns a byte
- * handled, and the kernel's copies: 5 ns; 650 bytes of it leave 30 us.
+ * The machine model's defaults (--msg-cost, --byte-cost). The message's,
+ * calibrated once at 100 nodes (bench/README.md, "akc-sim against real
+ * nodes, with a machine"): in bench/nodes.sh 100 10 30 the memberds spent
+ * 9.4 core-s (kernel included) on ~140,000 messages sent and as many
+ * received in the join, 33.5 us per message handled, ~650 bytes each,
+ * 30 us of it the message's. The byte's, measured over the removals of
+ * four real runs at 100 and 200 ("akc-sim against 200 real nodes after the
+ * broadcast"): the members' memberd CPU less the idle rate, their versions
+ * and 30 us a message, over the bytes they handled: 10 to 18 ns, 14 on
+ * the mean (simcpu's 5 ns was akc-sim's own JSON work and the kernel's
+ * copies, too cheap for the full states of a removal).
  */
 #define MSG_COST_US	30.0
-#define BYTE_COST_US	0.005
+#define BYTE_COST_US	0.014
 /*
  * The costs outside the messages (--version-cost, --state-cost,
  * --start-cost; machine.h), measured on real daemons (bench/README.md,
@@ -128,7 +132,7 @@ help(void)
 "      --loss P         probability a message is lost (default 0)\n"
 "      --cores C        the machine model: C cores serve the nodes' processes,\n"
 "                       each turn charged --msg-cost US per message received or\n"
-"                       sent (default 30) and --byte-cost US per byte (0.005);\n"
+"                       sent (default 30) and --byte-cost US per byte (0.014);\n"
 "                       --version-cost US per member for a version a node takes\n"
 "                       or makes (0.6), --state-cost US per member for the\n"
 "                       leader's state read (10), --start-cost US for a node's\n"
