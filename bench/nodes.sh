@@ -30,6 +30,13 @@
 # (leaderd's rounds, exit notices) in its logs.
 # STARTS_OUT=FILE writes when each node started (ms after the first), for
 # akc-sim --starts: under load the loop's forks fall behind SPREAD.
+# Over the removals (the downs and leaves) it prints the CPU of n1's memberd
+# and leaderd and the other memberds' and leaderds' mean, and the messages
+# the sampled memberds handled then (what a version costs outside its
+# messages: akc-sim's --version-cost and --state-cost). PERF_OUT=DIR also
+# records n1's memberd and leaderd and the middle node's memberd with perf
+# (DWARF call graphs) over them, and with a uprobe on events_diff (perf probe
+# -x "$AKC_BIN/memberd" --add events_diff) counts the versions each published.
 # KEEP=1 keeps the nodes' directory (configs, logs) for a look afterwards;
 # it is kept anyway when a core was dumped.
 set -u
@@ -261,6 +268,46 @@ ph_down="" ph_down_rm="" ph_left="" ph_exiting="" ph_exited="" ph_removed="" row
 mm() { sort -n | awk '{ v[NR] = $1 } END { if (!NR) { printf "n/a"; exit }
 	m = NR % 2 ? v[(NR + 1) / 2] : int((v[NR / 2] + v[NR / 2 + 1]) / 2)
 	if (NR == 1) printf "%d", v[1]; else printf "%d/%d", m, v[NR] }'; }
+# the removals' CPU, per process: what a version costs outside its messages
+# (akc-sim's --version-cost, --state-cost); PERF_OUT=DIR also records n1's
+# memberd and leaderd and a follower's memberd (the middle node) with perf
+cpu_each() {
+	local i hz
+	for ((i = 1; i <= N; i++)); do
+		st=(0 0 0 0 0 0 0 0 0 0 0 0 0 0 0)
+		{ read -r -a st < "/proc/${MPID[i]}/stat"; } 2>/dev/null
+		lt=(0 0 0 0 0 0 0 0 0 0 0 0 0 0 0)
+		{ read -r -a lt < "/proc/${LPID[i]}/stat"; } 2>/dev/null
+		echo "$i $((st[13] + st[14])) $((lt[13] + lt[14]))"
+	done
+}
+rm_msgs() {
+	local i
+	for ((i = 1; i <= N; i += step)); do
+		timeout 10 akc-status -c "$D/n$i.conf" --json 2>/dev/null |
+		    jq -r --arg i "$i" '"\($i) \(.traffic.sent_messages) \(.traffic.received_messages) \(.traffic.sent_bytes) \(.traffic.received_bytes)"'
+	done
+}
+rm_msgs > "$D/rm.msgs0"
+cpu_each > "$D/rm.cpu0"
+t_rm0=$(date +%s%N)
+perf_pid=""
+if [ -n "${PERF_OUT:-}" ]; then
+	mkdir -p "$PERF_OUT"
+	mid=$(( N / 2 ))
+	perf record -q -F 4999 --call-graph dwarf,8192 -o "$PERF_OUT/leader.data" -p "${MPID[1]},${LPID[1]}" 2>/dev/null &
+	perf_pid="$! "
+	perf record -q -F 4999 --call-graph dwarf,8192 -o "$PERF_OUT/follower.data" -p "${MPID[mid]}" 2>/dev/null &
+	perf_pid+="$!"
+	# the versions each published (events_diff runs once a version): a uprobe,
+	# when one is set (perf probe -x "$AKC_BIN/memberd" --add events_diff)
+	if perf probe -l 2>/dev/null | grep -q 'probe_memberd:events_diff'; then
+		perf stat -x, -e probe_memberd:events_diff -o "$PERF_OUT/leader.versions" -p "${MPID[1]}" 2>/dev/null &
+		perf_pid+=" $!"
+		perf stat -x, -e probe_memberd:events_diff -o "$PERF_OUT/follower.versions" -p "${MPID[mid]}" 2>/dev/null &
+		perf_pid+=" $!"
+	fi
+fi
 for ((k = 0; k < DOWNS && ${#live[@]} > 5; k++)); do
 	v=$(( N - k ))
 	kill -0 "${MPID[v]}" 2>/dev/null || continue
@@ -313,6 +360,10 @@ for ((k = 0; k < LEAVES && ${#live[@]} > 5; k++)); do
 	    "$v" "$(mm <<< "$a")" "$(mm <<< "$b")" "$(mm <<< "$c")" "$v" "$(mm <<< "$x")" "$(mm <<< "$e")" "$(mm <<< "$f")")"$'\n'
 done
 
+[ -n "$perf_pid" ] && { kill -INT $perf_pid; wait $perf_pid; } 2>/dev/null
+t_rm1=$(date +%s%N)
+cpu_each > "$D/rm.cpu1"
+rm_msgs > "$D/rm.msgs1"
 printf 'started over %s, asked %d s\n' "$started" "$SPREAD"
 printf 'memberd alive: %d/%d   leaderd alive: %d/%d\n' "$alive_m" "$N" "$alive_l" "$N"
 printf 'nodes seeing all %d Up: %d of %d sampled\n' "$N" "$allup" "$sampled"
@@ -362,6 +413,17 @@ printf '    Exiting on every other node %s\n' "$(grep . <<< "$ph_exited" | stats
 printf '    leader: Exiting -> Removed %s\n' "$(grep . <<< "$ph_removed" | stats3)"
 echo "each one, ms after the command (median/max over the other nodes):"
 printf '%s' "$rows"
+# the removals (downs and leaves): CPU over the window, n1 apart, and the
+# sampled memberds' messages handled in it (the idle rate is in it too)
+join -j1 "$D/rm.cpu0" "$D/rm.cpu1" | awk -v hz="$(getconf CLK_TCK)" -v dt="$(( (t_rm1 - t_rm0) / 1000000 ))" '
+	$1 == 1 { m1 = ($4 - $2) / hz; l1 = ($5 - $3) / hz; next }
+	$4 > 0 { n++; m += ($4 - $2) / hz; l += ($5 - $3) / hz }
+	END { printf "the removals (%.1f s): n1 memberd %.3f, leaderd %.3f core-s; the other %d memberds %.4f, leaderds %.4f core-s each\n",
+	    dt / 1000, m1, l1, n, m / n, l / n }'
+join -j1 "$D/rm.msgs0" "$D/rm.msgs1" | awk '
+	$1 == 1 { printf "  n1 handled %d messages (%d bytes) in them", $6 - $2 + $7 - $3, $8 - $4 + $9 - $5; next }
+	{ k++; s += $6 - $2 + $7 - $3; b += $8 - $4 + $9 - $5 }
+	END { if (k) printf ", the other sampled %.0f each (%.0f bytes)", s / k, b / k; printf "\n" }'
 printf 'load average at the end: %s\n' "$(cut -d' ' -f1-3 /proc/loadavg)"
 [ -n "$conns" ] && printf 'connections over the whole run: %s\n' "$conns"
 [ -n "$rounds" ] && printf 'sampled leaderds over the whole run: %s\n' "$rounds"

@@ -58,7 +58,8 @@ stable() { jq -cS 'del(.wall_s, .mem_per_node_kib, .phase_s)'; }
 		and .detection_s.observers == 39 and .detection_s.missed == 0 and .detection_s.max < 6
 		and .removal_s.missed == 0 and .removal_s.max < 2 and .end.leaders == 1
 		and .end.members == 39 and .false_unreachable == 0
-		and (.machine | .cores == 2 and .msg_cost_us == 30 and .byte_cost_us == 0.005
+		and (.machine | .cores == 2 and .msg_cost_us == 30 and .byte_cost_us == 0.014
+		    and .version_cost_us == 0.6 and .state_cost_us == 10 and .start_cost_us == 14000
 		    and .join_cpu_per_100_nodes_s > 0 and .join_msgs_per_node > 0
 		    and .cpu_s * 100 / 40 >= .join_cpu_per_100_nodes_s
 		    and .idle_cpu_pct_per_node > 0 and .load > 0 and .load_peak >= 1
@@ -79,10 +80,11 @@ stable() { jq -cS 'del(.wall_s, .mem_per_node_kib, .phase_s)'; }
 }
 
 @test "--cores: a dearer message costs more CPU and makes the nodes wait longer" {
-	run akc-sim -n 30 --scenario start --cores 2 --json
+	free='--version-cost 0 --state-cost 0 --start-cost 0'
+	run akc-sim -n 30 --scenario start --cores 2 --msg-cost 30 --byte-cost 0.005 $free --json
 	assert_success
 	cheap=$output
-	run akc-sim -n 30 --scenario start --cores 1 --msg-cost 200 --byte-cost 0.05 --json
+	run akc-sim -n 30 --scenario start --cores 1 --msg-cost 200 --byte-cost 0.05 $free --json
 	assert_success
 	dear=$output
 	jq -e --argjson c "$cheap" '.machine.join_cpu_per_100_nodes_s > 5 * $c.machine.join_cpu_per_100_nodes_s
@@ -90,9 +92,50 @@ stable() { jq -cS 'del(.wall_s, .mem_per_node_kib, .phase_s)'; }
 		and .machine.join_load > $c.machine.join_load
 		and .end.members == 30 and .end.leaders == 1' <<<"$dear"
 	# free messages: the model charges nothing, the protocol still runs
-	run akc-sim -n 20 --scenario start --cores 2 --msg-cost 0 --byte-cost 0 --json
+	run akc-sim -n 20 --scenario start --cores 2 --msg-cost 0 --byte-cost 0 \
+	    --version-cost 0 --state-cost 0 --start-cost 0 --json
 	assert_success
 	jq -e '.machine.cpu_s == 0 and .machine.wait_ms_max == 0 and .end.members == 20' <<<"$output"
+}
+
+@test "--cores: a version, the leader's state read and a start are charged apart, and slow what follows them" {
+	free='--version-cost 0 --state-cost 0 --start-cost 0'
+	# a leave at 30 nodes, seed 3: the same run but for these three costs
+	run akc-sim -n 30 --seed 3 --scenario leave --settle 15s --cores 2 $free --json
+	assert_success
+	cheap=$output
+	jq -e '.machine | .versions == 0 and .state_reads == 0 and .version_cpu_s == 0
+		and .state_cpu_s == 0 and .start_cpu_s == 0' <<<"$cheap"
+	run akc-sim -n 30 --seed 3 --scenario leave --settle 15s --cores 2 \
+	    --version-cost 40 --state-cost 0 --start-cost 0 --json
+	assert_success
+	ver=$output
+	# every version a node takes costs 40 us a member: up to 1,200 us at 30 (fewer
+	# members while nodes join); the leave's versions spread more slowly
+	jq -e --argjson c "$cheap" '.machine.versions > 30 * 3
+		and .machine.version_cpu_s <= .machine.versions * 0.00121
+		and .machine.version_cpu_s > .machine.versions * 0.0006
+		and .machine.cpu_s > $c.machine.cpu_s + .machine.version_cpu_s * 0.9
+		and .leave_phases_s.exiting_everywhere.median > $c.leave_phases_s.exiting_everywhere.median
+		and .leave_s.median > $c.leave_s.median and .end.members == 29' <<<"$ver"
+	run akc-sim -n 30 --seed 3 --scenario leave --settle 15s --cores 2 \
+	    --version-cost 0 --state-cost 300 --start-cost 0 --json
+	assert_success
+	st=$output
+	# only the leader reads the state (up to 9 ms at 30 members): its decisions come later
+	jq -e --argjson c "$cheap" '.machine.state_reads > 0 and .machine.versions == 0
+		and .machine.state_cpu_s <= .machine.state_reads * 0.00901 and .machine.state_cpu_s > 0.1
+		and .leave_phases_s.leader_exiting.median >= $c.leave_phases_s.leader_exiting.median + 0.008
+		and .end.members == 29' <<<"$st"
+	# a start of 50 ms: charged once a node, and the last joiner is Up later
+	run akc-sim -n 30 --seed 3 --scenario start --cores 2 $free --json
+	assert_success
+	cheap=$output
+	run akc-sim -n 30 --seed 3 --scenario start --cores 2 --version-cost 0 --state-cost 0 \
+	    --start-cost 50000 --json
+	assert_success
+	jq -e --argjson c "$cheap" '.machine.start_cpu_s == 1.5 and .all_up_s > $c.all_up_s
+		and .end.members == 30 and .end.leaders == 1' <<<"$output"
 }
 
 @test "--cores 0 is the simulator without the model: the same summary, no machine figures" {
@@ -143,6 +186,15 @@ stable() { jq -cS 'del(.wall_s, .mem_per_node_kib, .phase_s)'; }
 	assert_line --index 0 --partial "akc-sim: bad --byte-cost '1e9'"
 	run akc-sim --byte-cost nan
 	assert_failure 2
+	run akc-sim --version-cost -1
+	assert_failure 2
+	assert_line --index 0 "akc-sim: bad --version-cost '-1' (expected microseconds from 0 to 1000000)"
+	run akc-sim --state-cost x
+	assert_failure 2
+	assert_line --index 0 "akc-sim: bad --state-cost 'x' (expected microseconds from 0 to 1000000)"
+	run akc-sim --start-cost 2e6
+	assert_failure 2
+	assert_line --index 0 "akc-sim: bad --start-cost '2e6' (expected microseconds from 0 to 1000000)"
 	run akc-sim -n 5 --scenario leave --kill 5
 	assert_failure 2
 	run akc-sim --help

@@ -25,6 +25,12 @@
 #define LEADERD_FULL	10000	/* leaderd.c's FULL_EVERY */
 #define MEMBERD_IDLE	1000	/* memberd's loop wakes at least this often */
 
+/*
+ * A command in a node's control socket: an operator's (akc-down,
+ * akc-leave), or with the model a node's start and leaderd's decisions.
+ */
+enum { CMD_DOWN = 1, CMD_LEAVE, CMD_START, CMD_ACTIONS };
+
 void
 sim_addr(int i, char *buf, size_t len)
 {
@@ -155,6 +161,7 @@ sim_free(struct sim *s)
 		for (k = 0; k < sn->ninbox; k++)
 			free(sn->inbox[k].txt);
 		free(sn->inbox);
+		cJSON_Delete(sn->acts);
 		for (k = 0; k < sn->nheld; k++)
 			free(sn->held[k].txt);
 		free(sn->held);
@@ -524,9 +531,40 @@ send_actions(struct sim *s, struct simnode *sn, cJSON *acts, int weakly_up)
 	if (weakly_up)
 		cJSON_AddBoolToObject(req, "weakly_up", 1);
 	cJSON_AddItemToObject(req, "actions", acts);
+	if (s->turn >= 0 && &s->nodes[s->turn] == sn) {
+		/* the model: to memberd's control socket, applied in its next turn */
+		struct event ev;
+
+		sn->applied_seq = sn->node.state_seq;
+		sn->acts = req;
+		memset(&ev, 0, sizeof(ev));
+		ev.kind = EV_STEP;
+		ev.node = s->turn;
+		ev.src = CMD_ACTIONS;
+		GROW(sn->inbox, sn->ninbox, sn->inboxcap);
+		sn->inbox[sn->ninbox++] = ev;
+		return;
+	}
 	if (node_cmd_leader_actions(&sn->node, req, s->now, err, sizeof(err)) == 0)
 		sn->applied_seq = sn->node.state_seq;
 	cJSON_Delete(req);
+}
+
+/* The model: memberd applies the leader's decisions it was sent (refused if the state moved since). */
+static void
+apply_actions(struct sim *s, struct simnode *sn)
+{
+	char err[256];
+	uint64_t seq = 0;
+
+	if (sn->acts == NULL)
+		return;
+	(void)json_u64(sn->acts, "state_seq", &seq);
+	if (node_cmd_leader_actions(&sn->node, sn->acts, s->now, err, sizeof(err)) < 0)
+		sn->applied_seq = 0;	/* stale: decide again on the new state */
+	cJSON_Delete(sn->acts);
+	sn->acts = NULL;
+	(void)seq;
 }
 
 /* leaderd.c's round_once and the scheduling around it, on the node's state itself. */
@@ -562,16 +600,28 @@ leader_round(struct sim *s, struct simnode *sn)
 		goto out;
 	}
 	conv = node_convergence(n);
+	/*
+	 * The model: leaderd reads a state it has not read (memberd prints it,
+	 * leaderd parses it), when memberd tells it of one: the leader hears of
+	 * every version but those that follow one without convergence
+	 * (memberd.c's publish_changes holds those notices).
+	 */
+	if (s->turn >= 0 && &s->nodes[s->turn] == sn && seq != sn->read_seq &&
+	    (conv || sn->read_conv)) {
+		sn->read_seq = seq;
+		sn->read_conv = conv;
+		sn->turn_extra += machine_state_read(&s->mach, n->st.n);
+	}
 	if (!conv) {
 		if (sn->stuck_since < 0)
 			sn->stuck_since = s->now;
 		if (s->cfg.allow_weakly_up > 0 && s->now - sn->stuck_since >= s->cfg.allow_weakly_up &&
-		    seq != sn->applied_seq)
+		    seq != sn->applied_seq && sn->acts == NULL)
 			send_actions(s, sn, leader_weakly_up(&n->st, self, s->cfg.min_nr_of_members), 1);
 		goto out;
 	}
 	sn->stuck_since = -1;
-	if (seq != sn->applied_seq)
+	if (seq != sn->applied_seq && sn->acts == NULL)
 		send_actions(s, sn, leader_actions(&n->st, self, conv, &n->exiting_confirmed,
 		    s->cfg.min_nr_of_members), 0);
 	sn->settled = n->state_seq == seq;	/* nothing applied: nothing to look at again */
@@ -621,6 +671,21 @@ after(struct sim *s, int i)
 static void proc_wake(struct sim *, int);
 static void dispatch(struct sim *);
 
+/* The model: whether leaderd's round now reads a state (the leader's, on a notice: leader_round's rule). */
+static int
+must_read(const struct sim *s, const struct simnode *sn)
+{
+	const struct node *n = &sn->node;
+	int li;
+
+	if (s->mach.cores == 0 || n->phase != PHASE_MEMBER || n->state_seq == sn->read_seq)
+		return 0;
+	li = mstate_leader_for(&n->st, NULL, n->self.uid);
+	if (li < 0 || n->st.m[li].uid != n->self.uid)
+		return 0;
+	return sn->read_conv || node_convergence(n);
+}
+
 /* Node i's timers, as memberd's loop runs them after its frames: the core's tick, leaderd's round when due. */
 static void
 timers(struct sim *s, int i, double *t0)
@@ -632,6 +697,13 @@ timers(struct sim *s, int i, double *t0)
 	lap(s, PH_TICK, t0);
 	if (sn->lnext >= 0 && s->now >= sn->lnext) {
 		flush(s, i);
+		if (s->turn == i && !sn->round_ready && must_read(s, sn)) {
+			/* the model: leaderd wakes on memberd's notice and reads in a turn of its own */
+			sn->round_ready = 1;
+			sn->timer_due = 1;
+			return;
+		}
+		sn->round_ready = 0;
 		leader_round(s, sn);
 	}
 }
@@ -784,8 +856,11 @@ turn(struct sim *s, int i)
 	double t0;
 	int k;
 
+	uint64_t seq0 = sn->node.state_seq;
+
 	sn->running = 1;
 	sn->turn_msgs = sn->turn_bytes = 0;
+	sn->turn_extra = 0;
 	s->turn = i;
 	for (k = 0; k < sn->ninbox; k++) {
 		struct event *e = &sn->inbox[k];
@@ -805,7 +880,9 @@ turn(struct sim *s, int i)
 	timers(s, i, &t0);
 	flush(s, i);
 	s->turn = -1;
-	sn->turn_cost = machine_cost(&s->mach, sn->turn_msgs, sn->turn_bytes);
+	sn->turn_cost = machine_cost(&s->mach, sn->turn_msgs, sn->turn_bytes) + sn->turn_extra;
+	/* a version taken or made: memberd publishes it once its sends have left */
+	sn->turn_tail = sn->node.state_seq != seq0 ? machine_version(&s->mach, sn->node.st.n) : 0;
 	memset(&ev, 0, sizeof(ev));
 	ev.at = (s->now_us + sn->turn_cost) / 1000;
 	ev.uat = (int)((s->now_us + sn->turn_cost) % 1000);
@@ -832,25 +909,38 @@ dispatch(struct sim *s)
 	}
 }
 
-/* Node i's turn ends: its core is free, its sends leave, it sleeps or queues again. */
+/*
+ * Node i's turn ends: its sends leave; then, after a version's cost if the
+ * turn took one (ev->src 1: that tail ends), its core is free and it
+ * sleeps or queues again.
+ */
 static void
 on_cpu(struct sim *s, struct event *ev)
 {
 	struct simnode *sn = &s->nodes[ev->node];
 	int k;
 
-	machine_done(&s->mach, s->now_us, sn->turn_cost);
-	sn->running = 0;
-	if (ev->gen == sn->cpu_gen && sn->alive) {
+	if (ev->src == 0 && ev->gen == sn->cpu_gen && sn->alive) {
 		for (k = 0; k < sn->nheld; k++)
 			post(s, ev->node, sn->held[k].dst, sn->held[k].txt, sn->held[k].len,
 			    sn->held[k].plen);
 		sn->nheld = 0;
 		settle(s, ev->node);
-		if (sn->alive && (sn->ninbox > 0 || sn->timer_due))
-			proc_wake(s, ev->node);
-	} else if (sn->alive && (sn->ninbox > 0 || sn->timer_due))
-		proc_wake(s, ev->node);	/* a new incarnation's work came meanwhile */
+		if (sn->alive && sn->turn_tail > 0) {
+			struct event t = *ev;
+			usec_t end = s->now_us + sn->turn_tail;
+
+			t.at = end / 1000;
+			t.uat = (int)(end % 1000);
+			t.src = 1;
+			evheap_push(&s->q, &t);
+			return;
+		}
+	}
+	machine_done(&s->mach, s->now_us, sn->turn_cost + (ev->src == 1 ? sn->turn_tail : 0));
+	sn->running = 0;
+	if (sn->alive && (sn->ninbox > 0 || sn->timer_due))
+		proc_wake(s, ev->node);	/* more work, or a new incarnation's */
 	dispatch(s);
 }
 
@@ -926,6 +1016,16 @@ sim_start_node(struct sim *s, int i)
 	sn->last_bytes = 0;
 	sn->nfifo = 0;
 	sn->wake = -1;
+	sn->read_seq = 0;
+	sn->read_conv = 1;
+	sn->round_ready = 0;
+	cJSON_Delete(sn->acts);
+	sn->acts = NULL;
+	if (s->mach.cores > 0 && s->mach.start_cost > 0) {
+		/* the model: memberd and leaderd start (exec, sockets) in a turn, before their first sends */
+		command(s, i, CMD_START, 0);
+		return;
+	}
 	node_start(&sn->node, s->now);
 	after(s, i);
 }
@@ -951,6 +1051,9 @@ sim_kill_node(struct sim *s, int i)
 		free(sn->held[k].txt);
 	sn->nheld = 0;
 	sn->timer_due = 0;
+	sn->round_ready = 0;
+	cJSON_Delete(sn->acts);
+	sn->acts = NULL;
 }
 
 void
@@ -962,16 +1065,21 @@ sim_pause_node(struct sim *s, int i, msec_t until)
 	reschedule(s, i);
 }
 
-enum { CMD_DOWN = 1, CMD_LEAVE };
-
-/* An operator's command on node i, in its turn (the model) or at once. */
+/* An operator's command on node i, in its turn (the model) or at once; or, with the model, its start. */
 static void
 do_command(struct sim *s, int i, int cmd, uint64_t arg)
 {
 	char key[32], err[256];
 
 	s->nodes[i].node.wall = SIM_WALL0 + s->now;
-	if (cmd == CMD_DOWN) {
+	if (cmd == CMD_ACTIONS) {
+		apply_actions(s, &s->nodes[i]);
+		return;
+	}
+	if (cmd == CMD_START) {
+		s->nodes[i].turn_extra += machine_start(&s->mach);
+		node_start(&s->nodes[i].node, s->now);
+	} else if (cmd == CMD_DOWN) {
 		snprintf(key, sizeof(key), "uid:%llu", (unsigned long long)arg);
 		if (node_cmd_down(&s->nodes[i].node, key, s->now, err, sizeof(err)) < 0)
 			log_warnx("akc-down on n%d: %s", i, err);

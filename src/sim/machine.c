@@ -36,6 +36,42 @@ machine_cost(const struct machine *m, uint64_t msgs, uint64_t bytes)
 	return (usec_t)llround((double)msgs * m->msg_cost + (double)bytes * m->byte_cost);
 }
 
+usec_t
+machine_version(struct machine *m, int members)
+{
+	usec_t us = (usec_t)llround(m->version_cost * (members > 0 ? members : 0));
+
+	if (us > 0) {
+		m->version_cpu += (double)us;
+		m->versions++;
+	}
+	return us;
+}
+
+usec_t
+machine_state_read(struct machine *m, int members)
+{
+	usec_t us = (usec_t)llround(m->state_cost * (members > 0 ? members : 0));
+
+	if (us > 0) {
+		m->state_cpu += (double)us;
+		m->state_reads++;
+	}
+	return us;
+}
+
+usec_t
+machine_start(struct machine *m)
+{
+	usec_t us = (usec_t)llround(m->start_cost);
+
+	if (us > 0) {
+		m->start_cpu += (double)us;
+		m->starts++;
+	}
+	return us;
+}
+
 int
 machine_runnable(const struct machine *m)
 {

@@ -5,8 +5,17 @@
  * and runs one turn of it to the end: everything queued for it, then its
  * timers, its sends held until the turn ends, as memberd's corked loop.
  * A turn costs what it handles: a cost per message received or sent and
- * one per byte, charged (not measured), so one seed gives one run. Pure
- * code: no clock, no I/O; engine.c drives it, t/unit/test-machine checks it.
+ * one per byte, charged (not measured), so one seed gives one run. Three
+ * costs outside the messages (measured on real daemons, bench/README.md
+ * "akc-sim against 200 real nodes after the broadcast"): a version the
+ * node took or made in the turn (memberd's event diff, the copy it keeps
+ * of the published state, its notices; per member of the state), charged
+ * after the turn's sends have left, as memberd publishes after its flush;
+ * the leader's state read (memberd prints the state, leaderd parses it;
+ * per member), charged before the decision's sends; and a node's start
+ * (the exec of memberd and leaderd, their sockets), charged before its
+ * first sends. Pure code: no clock, no I/O; engine.c drives it,
+ * t/unit/test-machine checks it.
  */
 #ifndef SIM_MACHINE_H
 #define SIM_MACHINE_H
@@ -20,6 +29,9 @@ struct machine {
 	int busy;		/* cores running a turn */
 	double msg_cost;	/* us per message received or sent */
 	double byte_cost;	/* us per byte received or sent */
+	double version_cost;	/* us per member, a version taken or made (after the sends) */
+	double state_cost;	/* us per member, the leader's state read (before its decision) */
+	double start_cost;	/* us, a node's start (before its first sends) */
 	struct { int node; usec_t at; } *q;	/* the run queue, a ring: who, since when */
 	int qhead, qn, qcap;
 	/* measures */
@@ -27,6 +39,8 @@ struct machine {
 	double area;		/* runnable nodes x us, integrated */
 	int peak;		/* most runnable nodes at once */
 	double cpu;		/* us charged, all turns */
+	double version_cpu, state_cpu, start_cpu;	/* of it, the costs outside the messages */
+	uint64_t versions, state_reads, starts;
 	uint64_t turns;
 	usec_t longest;		/* the longest turn */
 	usec_t waited;		/* us from runnable to on a core, summed */
@@ -37,6 +51,14 @@ void machine_init(struct machine *, int cores, double msg_cost, double byte_cost
 void machine_free(struct machine *);
 /* What a turn that handled msgs messages of bytes bytes (in and out) costs, in us. */
 usec_t machine_cost(const struct machine *, uint64_t msgs, uint64_t bytes);
+/*
+ * The costs outside the messages, in us, each counted in the measures as
+ * charged: a version over a state of members members; the leader's read
+ * of such a state; a start.
+ */
+usec_t machine_version(struct machine *, int members);
+usec_t machine_state_read(struct machine *, int members);
+usec_t machine_start(struct machine *);
 /* Runnable nodes now: queued and on a core. */
 int machine_runnable(const struct machine *);
 /* Node joins the run queue's tail at now (the caller keeps it there once). */

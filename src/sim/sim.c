@@ -27,20 +27,39 @@ static const char *scenario_names[] = { "kill", "start", "idle", "rack", "partit
 	"one-way", "restart", "pause", "add", "leave", NULL };
 
 /*
- * The machine model's defaults (--msg-cost, --byte-cost), calibrated once,
- * at 100 nodes (bench/README.md, "akc-sim against real nodes, with a
- * machine"): in bench/nodes.sh 100 10 30 the memberds spent 9.4 core-s
- * (kernel included) on ~140,000 messages sent and as many received in the
- * join, 33.5 us per message handled, ~650 bytes each. A byte's share is
- * what akc-sim itself spends printing and parsing JSON, 3.4 ns a byte
- * handled, and the kernel's copies: 5 ns; 650 bytes of it leave 30 us.
+ * The machine model's defaults (--msg-cost, --byte-cost). The message's,
+ * calibrated once at 100 nodes (bench/README.md, "akc-sim against real
+ * nodes, with a machine"): in bench/nodes.sh 100 10 30 the memberds spent
+ * 9.4 core-s (kernel included) on ~140,000 messages sent and as many
+ * received in the join, 33.5 us per message handled, ~650 bytes each,
+ * 30 us of it the message's. The byte's, measured over the removals of
+ * four real runs at 100 and 200 ("akc-sim against 200 real nodes after the
+ * broadcast"): the members' memberd CPU less the idle rate, their versions
+ * and 30 us a message, over the bytes they handled: 10 to 18 ns, 14 on
+ * the mean (simcpu's 5 ns was akc-sim's own JSON work and the kernel's
+ * copies, too cheap for the full states of a removal).
  */
 #define MSG_COST_US	30.0
-#define BYTE_COST_US	0.005
+#define BYTE_COST_US	0.014
+/*
+ * The costs outside the messages (--version-cost, --state-cost,
+ * --start-cost; machine.h), measured on real daemons (bench/README.md,
+ * "akc-sim against 200 real nodes after the broadcast"): perf over 6
+ * removals at 200 nodes put memberd's publish (event diff, the copy of the
+ * published state, notices), its membership memory's update and write at
+ * 108-131 us a version published (a uprobe on events_diff counted them):
+ * 0.6 us a member. The leader's state reads, memberd's answer and all of
+ * leaderd: 2 ms a read at 200, 10 us a member. A start: memberd and
+ * leaderd 5.7 ms (schedstat, bench/startcost.sh), the bench's loop around
+ * them 8.4 ms: 14 ms.
+ */
+#define VERSION_COST_US	0.6
+#define STATE_COST_US	10.0
+#define START_COST_US	14000.0
 
 struct opts {
 	int n, seeds, k, add, json, cores;
-	double msg_cost, byte_cost;
+	double msg_cost, byte_cost, version_cost, state_cost, start_cost;
 	uint64_t seed;
 	enum scenario sc;
 	msec_t window, settle, duration, hold, pause, down_after, gap, latency, jitter;
@@ -113,7 +132,11 @@ help(void)
 "      --loss P         probability a message is lost (default 0)\n"
 "      --cores C        the machine model: C cores serve the nodes' processes,\n"
 "                       each turn charged --msg-cost US per message received or\n"
-"                       sent (default 30) and --byte-cost US per byte (0.005);\n"
+"                       sent (default 30) and --byte-cost US per byte (0.014);\n"
+"                       --version-cost US per member for a version a node takes\n"
+"                       or makes (0.6), --state-cost US per member for the\n"
+"                       leader's state read (10), --start-cost US for a node's\n"
+"                       start (14000)\n"
 "                       0 (default): every node runs at once on a free CPU\n"
 "      --json           print the summary as one JSON object\n"
 "      --csv FILE       time series, one row per simulated second\n"
@@ -834,7 +857,16 @@ machine_summary(struct sim *s, cJSON *r)
 	cJSON_AddNumberToObject(t, "cores", m->cores);
 	cJSON_AddNumberToObject(t, "msg_cost_us", m->msg_cost);
 	cJSON_AddNumberToObject(t, "byte_cost_us", m->byte_cost);
+	cJSON_AddNumberToObject(t, "version_cost_us", m->version_cost);
+	cJSON_AddNumberToObject(t, "state_cost_us", m->state_cost);
+	cJSON_AddNumberToObject(t, "start_cost_us", m->start_cost);
 	cJSON_AddNumberToObject(t, "cpu_s", round(m->cpu / 1e3) / 1e3);
+	/* of it, outside the messages: versions, the leader's state reads, starts (charged, count) */
+	cJSON_AddNumberToObject(t, "version_cpu_s", round(m->version_cpu / 1e3) / 1e3);
+	cJSON_AddNumberToObject(t, "versions", (double)m->versions);
+	cJSON_AddNumberToObject(t, "state_cpu_s", round(m->state_cpu / 1e3) / 1e3);
+	cJSON_AddNumberToObject(t, "state_reads", (double)m->state_reads);
+	cJSON_AddNumberToObject(t, "start_cpu_s", round(m->start_cpu / 1e3) / 1e3);
 	if (s->m.join_at >= 0) {
 		cJSON_AddNumberToObject(t, "join_cpu_per_100_nodes_s",
 		    round(s->m.join_cpu / 1e4 / o.n * 1000) / 1000);
@@ -1056,6 +1088,9 @@ main(int argc, char **argv)
 		{ "loss", required_argument, NULL, 13 }, { "help", no_argument, NULL, 'h' },
 		{ "cores", required_argument, NULL, 14 }, { "msg-cost", required_argument, NULL, 15 },
 		{ "byte-cost", required_argument, NULL, 16 }, { "starts", required_argument, NULL, 17 },
+		{ "version-cost", required_argument, NULL, 18 },
+		{ "state-cost", required_argument, NULL, 19 },
+		{ "start-cost", required_argument, NULL, 20 },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -1082,6 +1117,9 @@ main(int argc, char **argv)
 	o.add = 20;
 	o.msg_cost = MSG_COST_US;
 	o.byte_cost = BYTE_COST_US;
+	o.version_cost = VERSION_COST_US;
+	o.state_cost = STATE_COST_US;
+	o.start_cost = START_COST_US;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":n:s:c:S:jhv", lo, NULL)) != -1) {
 		char why[256];
@@ -1135,6 +1173,9 @@ main(int argc, char **argv)
 		case 15: o.msg_cost = cost(optarg, "--msg-cost"); break;
 		case 16: o.byte_cost = cost(optarg, "--byte-cost"); break;
 		case 17: o.starts = optarg; break;
+		case 18: o.version_cost = cost(optarg, "--version-cost"); break;
+		case 19: o.state_cost = cost(optarg, "--state-cost"); break;
+		case 20: o.start_cost = cost(optarg, "--start-cost"); break;
 		case ':':
 			snprintf(why, sizeof(why), "option '%s' needs a value", argv[optind - 1]);
 			usage(why);
@@ -1179,6 +1220,9 @@ main(int argc, char **argv)
 	s.net.loss = o.loss;
 	s.verbose = verbose;
 	machine_init(&s.mach, o.cores, o.msg_cost, o.byte_cost);
+	s.mach.version_cost = o.version_cost;
+	s.mach.state_cost = o.state_cost;
+	s.mach.start_cost = o.start_cost;
 	if (o.csv != NULL) {
 		if ((s.csv = fopen(o.csv, "w")) == NULL) {
 			log_err("cannot write '%s'", o.csv);

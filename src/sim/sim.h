@@ -60,6 +60,19 @@ struct simnode {
 	uint64_t cpu_gen;	/* a kill or restart orphans the turn on a core */
 	uint64_t turn_msgs, turn_bytes;
 	usec_t turn_cost;
+	usec_t turn_extra;	/* the turn's costs before its sends: a start, the leader's state read */
+	usec_t turn_tail;	/* and after them: a version's (machine.h) */
+	uint64_t read_seq;	/* the state the leader's leaderd last read (its state cost) */
+	int read_conv;		/* and whether it had convergence */
+	/*
+	 * The model: the leader's leaderd is a process of its own. Its round on
+	 * a state it must read waits for a turn (round_ready: the next turn runs
+	 * it), and memberd applies its decisions in a turn after that (acts:
+	 * the request, in the inbox as a command), as the real pair does over
+	 * memberd's control socket.
+	 */
+	int round_ready;
+	struct cJSON *acts;
 };
 
 /* Delays pooled over events and observers (ms), for min/median/max. */

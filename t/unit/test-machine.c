@@ -90,6 +90,40 @@ cost(void)
 	CHECK_INT(machine_cost(&m, 1000, 1000000), 0);
 }
 
+/*
+ * The costs outside the messages: a version and the leader's state read
+ * per member of the state, a start once; each counted as charged, and
+ * nothing counted at a cost of 0 (the model as it was).
+ */
+static void
+outside_costs(void)
+{
+	struct machine m;
+
+	machine_init(&m, 2, 30, 0.005);
+	CHECK_INT(machine_version(&m, 200), 0);
+	CHECK_INT(machine_state_read(&m, 200), 0);
+	CHECK_INT(machine_start(&m), 0);
+	CHECK_INT(m.versions + m.state_reads + m.starts, 0);
+	m.version_cost = 0.35;
+	m.state_cost = 1.5;
+	m.start_cost = 2500;
+	CHECK_INT(machine_version(&m, 200), 70);
+	CHECK_INT(machine_version(&m, 100), 35);
+	CHECK_INT(machine_version(&m, 0), 0);
+	CHECK_INT(m.versions, 2);
+	CHECK_INT((long long)m.version_cpu, 105);
+	CHECK_INT(machine_state_read(&m, 199), 299);	/* 298.5, rounded */
+	CHECK_INT(m.state_reads, 1);
+	CHECK_INT((long long)m.state_cpu, 299);
+	CHECK_INT(machine_start(&m), 2500);
+	CHECK_INT(m.starts, 1);
+	CHECK_INT((long long)m.start_cpu, 2500);
+	/* the turns' CPU is machine_done's: these only say what they add */
+	CHECK_INT((long long)m.cpu, 0);
+	machine_free(&m);
+}
+
 /* The load is the mean of runnable nodes over time: queued and running alike. */
 static void
 load(void)
@@ -144,6 +178,7 @@ main(void)
 	RUN(fifo_cores);
 	RUN(ring_growth);
 	RUN(cost);
+	RUN(outside_costs);
 	RUN(load);
 	RUN(heap_us);
 	return unit_done();
