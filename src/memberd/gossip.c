@@ -236,10 +236,11 @@ send_gossip(struct node *n, const struct member *to)
 }
 
 static void
-send_status(struct node *n, const struct member *to)
+send_status(struct node *n, const struct member *to, enum status_why why)
 {
 	cJSON *m = envelope(n, MSG_STATUS, to->uid);
 
+	n->ss.status_sent[why]++;
 	status_to_wire(m, &n->st);
 	cJSON_AddNumberToObject(m, "cv", CPT_VERSION);
 	send_to(n, to->address, m);
@@ -315,7 +316,7 @@ on_digest(struct node *n, uint64_t from, uint64_t vh, uint64_t sh, msec_t now)
 	}
 	digests(n);
 	if (vh != n->vhash || sh != n->shash)
-		send_status(n, &n->st.m[mi]);
+		send_status(n, &n->st.m[mi], STW_DIGEST);
 }
 
 static int
@@ -490,6 +491,7 @@ reply_gossip(struct node *n, const struct member *to, msec_t now)
 		return;
 	}
 	n->gossip_deferred++;
+	n->ss.deferred++;
 	if (n->push_at < 0)
 		n->push_at = now + 2;
 }
@@ -743,8 +745,43 @@ push_tick(struct node *n, msec_t now)
 			if (t[i] == li)
 				break;
 		if (i == k)
-			send_status(n, &n->st.m[li]);
+			send_status(n, &n->st.m[li], STW_LEADER);
 	}
+}
+
+/*
+ * What the gossip sent, by why (akc-status's "gossip", akc-sim's
+ * "full_states"): full states and statuses, each count divided by per.
+ */
+static double
+per_of(uint64_t v, double per)
+{
+	return (double)(int64_t)((double)v / per * 100 + 0.5) / 100;
+}
+
+cJSON *
+node_gossip_json(const struct state_stats *ss, double per)
+{
+	static const char *sw[SW_N] = { "push", "answer", "round", "other" };
+	static const char *stw[STW_N] = { "leader", "bcast_leader", "gossip_gap", "status_gap",
+	    "ahead", "digest", "taken" };
+	cJSON *r = cJSON_CreateObject(), *o;
+	int i;
+
+	if (per <= 0)
+		per = 1;
+	o = cJSON_AddObjectToObject(r, "states_sent");
+	for (i = 0; i < SW_N; i++)
+		cJSON_AddNumberToObject(o, sw[i], per_of(ss->sent[i], per));
+	o = cJSON_AddObjectToObject(r, "statuses_sent");
+	for (i = 0; i < STW_N; i++)
+		cJSON_AddNumberToObject(o, stw[i], per_of(ss->status_sent[i], per));
+	cJSON_AddNumberToObject(r, "answers_deferred", per_of(ss->deferred, per));
+	cJSON_AddNumberToObject(r, "heads", per_of(ss->heads, per));
+	cJSON_AddNumberToObject(r, "adopted", per_of(ss->adopted, per));
+	cJSON_AddNumberToObject(r, "merged", per_of(ss->merged, per));
+	cJSON_AddNumberToObject(r, "made", per_of(ss->made, per));
+	return r;
 }
 
 /* ---- receiving ---- */
@@ -847,7 +884,7 @@ on_gossip(struct node *n, const cJSON *msg, struct from *f, msec_t now)
 	switch (cmp) {
 	case VC_SAME:
 		if (unite_seen(n, &head.seen, 0) && f->mi >= 0)
-			send_status(n, &n->st.m[f->mi]);
+			send_status(n, &n->st.m[f->mi], STW_GOSSIP_GAP);
 		break;
 	case VC_BEFORE:
 		/* we are newer: the sender needs our state */
@@ -876,10 +913,10 @@ on_gossip(struct node *n, const cJSON *msg, struct from *f, msec_t now)
 			 * member on the convergence's path); the sender's below.
 			 */
 			if (li >= 0 && n->st.m[li].uid != f->uid && valid_target(n, &n->st.m[li]))
-				send_status(n, &n->st.m[li]);
+				send_status(n, &n->st.m[li], STW_BCAST);
 		}
 		if (!remote_had_self_seen && (f->mi = mstate_find(&n->st, f->uid)) >= 0)
-			send_status(n, &n->st.m[f->mi]);
+			send_status(n, &n->st.m[f->mi], STW_TAKEN);
 		check_self(n, now);
 		break;
 	case VC_CONCURRENT:
@@ -948,7 +985,7 @@ on_status(struct node *n, const cJSON *msg, const struct from *f, msec_t now)
 		else if (unite_seen(n, &seen, 1) && !(n->bcast_version &&
 		    mstate_leader_for(&n->st, NULL, n->self.uid) >= 0 &&
 		    n->st.m[mstate_leader_for(&n->st, NULL, n->self.uid)].uid == n->self.uid))
-			send_status(n, &n->st.m[f->mi]);
+			send_status(n, &n->st.m[f->mi], STW_STATUS_GAP);
 		break;
 	case VC_BEFORE:
 	case VC_CONCURRENT:
@@ -956,7 +993,7 @@ on_status(struct node *n, const cJSON *msg, const struct from *f, msec_t now)
 		break;
 	case VC_AFTER:
 		/* they are ahead: our status makes them send their state */
-		send_status(n, &n->st.m[f->mi]);
+		send_status(n, &n->st.m[f->mi], STW_AHEAD);
 		break;
 	}
 out:

@@ -62,8 +62,20 @@ struct traffic {
  */
 enum state_why { SW_PUSH, SW_ANSWER, SW_ROUND, SW_OTHER, SW_N };
 
+/*
+ * Statuses sent, by why: to the leader after a push (push_tick), to the
+ * leader on a broadcast taken, an answer to a gossip or a status of our
+ * version whose seen set lacked some of ours, to a member ahead of us (for
+ * its state), an answer to digests that differ, and to the sender of a
+ * state we took that did not list us as having seen it.
+ */
+enum status_why { STW_LEADER, STW_BCAST, STW_GOSSIP_GAP, STW_STATUS_GAP, STW_AHEAD, STW_DIGEST,
+	STW_TAKEN, STW_N };
+
 struct state_stats {
 	uint64_t sent[SW_N];
+	uint64_t status_sent[STW_N];
+	uint64_t deferred;	/* answers skipped for want of budget (reply_gossip) */
 	uint64_t heads, full_reads, records;
 	uint64_t made, adopted, merged;
 };
@@ -334,6 +346,7 @@ uint64_t node_receive_bind(struct node *, const unsigned char *payload, size_t l
 uint64_t node_bind_uid(const struct node *, const char *address);
 /* The "compact" object of akc-status --json: the counters above. */
 cJSON *node_compact_json(const struct node *);
+cJSON *node_gossip_json(const struct state_stats *ss, double per);
 /* Handles one authenticated compact payload; counts and drops bad ones. */
 void node_receive_compact(struct node *, const unsigned char *payload, size_t len, msec_t now);
 /* The message type of an outbox message or a compact payload, for the traffic counters. */

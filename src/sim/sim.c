@@ -773,6 +773,8 @@ full_states(const struct sim *s, cJSON *r)
 	cJSON_AddNumberToObject(t, "made_per_node", round(ss.made / nn * 100) / 100);
 	cJSON_AddNumberToObject(t, "adopted_per_node", round(ss.adopted / nn * 100) / 100);
 	cJSON_AddNumberToObject(t, "merged_per_node", round(ss.merged / nn * 100) / 100);
+	/* the same counters as akc-status's "gossip", per node */
+	cJSON_AddItemToObject(t, "gossip_per_node", node_gossip_json(&ss, nn));
 	t = cJSON_AddObjectToObject(r, "phase_s");
 	for (i = 0; i < PH_N; i++)
 		cJSON_AddNumberToObject(t, ph[i], round(s->m.phase_s[i] * 1000) / 1000);
