@@ -750,7 +750,7 @@ spread(const struct sim *s, int which, msec_t t0)
 static void
 full_states(const struct sim *s, cJSON *r)
 {
-	static const char *why[SW_N] = { "push", "answer", "round", "other" };
+	static const char *why[SW_N] = { "push", "answer", "round", "other", "catchup" };
 	static const char *ph[PH_N] = { "parse", "gossip", "status", "welcome", "join",
 	    "heartbeat", "other", "print", "tick", "leader", "observe" };
 	struct state_stats ss = s->m.ss;
