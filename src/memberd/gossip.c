@@ -829,6 +829,8 @@ void
 seen_grew(struct node *n, msec_t now)
 {
 	n->seen_grew_at = now;
+	if (!n->leads)
+		return;		/* no wake-up 30 ms after every version on every member */
 	n->catchup_at = now + CATCHUP_QUIET;
 	if (n->catchup_at < n->catchup_next)
 		n->catchup_at = n->catchup_next;

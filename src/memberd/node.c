@@ -290,8 +290,11 @@ node_free(struct node *n)
 void
 changed(struct node *n, msec_t now)
 {
+	int li = mstate_leader_for(&n->st, NULL, n->self.uid);
+
 	n->state_seq++;
 	n->version_seq++;
+	n->leads = li >= 0 && n->st.m[li].uid == n->self.uid;
 	seen_grew(n, now);
 	n->exit_digest = mstate_exit_digest(&n->st);
 	n->push_quiet = 0;	/* a broadcast's version, if any, is not ours to keep quiet about */

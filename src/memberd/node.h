@@ -244,6 +244,7 @@ struct node {
 	msec_t catchup_at;	/* the leader's next catch-up check (catchup_tick), or -1 */
 	msec_t catchup_next;	/* and the earliest catch-up after the last one */
 	uint64_t announced;	/* version_seq of our last convergence announced (catchup_tick) */
+	int leads;		/* we were the leader at the last changed(): seen_grew() */
 	uint64_t exit_digest;	/* mstate_exit_digest(&st), kept by changed() */
 	uint64_t pushed_exit;	/* exit_digest of our last push */
 	uint64_t pushes_unpaid;	/* pushes of a leave, down or removal sent without credit */
