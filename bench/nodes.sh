@@ -388,6 +388,13 @@ jq -rs --arg n "$N" 'length as $k | select($k > 1) | (.[0].traffic.sent_messages
     ((.[1:] | map(.traffic.sent_messages // 0) | add) / ($k - 1)) as $o |
     "the join: n1 (seed, leader) sent \($l) messages, the other sampled \($o | floor) each: \(($l + $o * (($n | tonumber) - 1)) / ($n | tonumber) | floor) per node"' \
     "$D/status.join" 2>/dev/null
+# the join's full states and statuses by why (akc-status "gossip"; akc-sim's full_states.gossip_per_node)
+jq -rs 'length as $k | select($k > 1 and .[0].gossip != null) |
+    def fmt(o): o | to_entries | map("\(.key) \(.value | floor)") | join(", ");
+    def mean(f): (.[1:] | map(f) | add) / ($k - 1);
+    "the join, n1: states sent \(fmt(.[0].gossip.states_sent)); statuses \(fmt(.[0].gossip.statuses_sent)); answers deferred \(.[0].gossip.answers_deferred), adopted \(.[0].gossip.adopted), merged \(.[0].gossip.merged)",
+    "the join, other sampled (mean): states sent \(fmt(reduce (.[1:][] | .gossip.states_sent | to_entries[]) as $e ({}; .[$e.key] += $e.value / ($k - 1)))); statuses \(fmt(reduce (.[1:][] | .gossip.statuses_sent | to_entries[]) as $e ({}; .[$e.key] += $e.value / ($k - 1)))); answers deferred \(mean(.gossip.answers_deferred) | floor), adopted \(mean(.gossip.adopted) | floor), merged \(mean(.gossip.merged) | floor)"' \
+    "$D/status.join" 2>/dev/null
 # the join's memberd CPU per message: the messages vary from run to run (timing), the cost per message less
 jq -rs --arg cpu "$cpu_join_m" --arg n "$N" 'length as $k | select($k > 1) |
     ((.[0].traffic.sent_messages // 0) + (.[1:] | map(.traffic.sent_messages // 0) | add) / ($k - 1) *

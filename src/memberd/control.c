@@ -212,6 +212,8 @@ status(const struct node *n, msec_t now)
 	cJSON_AddNumberToObject(d, "relay_refused", (double)n->relay_refused);
 	add_traffic(d, n);
 	cJSON_AddItemToObject(r, "compact", node_compact_json(n));
+	/* the gossip's full states and statuses sent, by why (gossip.c) */
+	cJSON_AddItemToObject(r, "gossip", node_gossip_json(&n->ss, 1));
 	/* doc/PROTOCOL.md, "Partial welcomes": what this node let in, and whether it waits */
 	d = cJSON_AddObjectToObject(r, "welcomes");
 	cJSON_AddNumberToObject(d, "full", (double)n->welcomes_full);

@@ -55,6 +55,8 @@ void cvs_learn(struct node *n, const cJSON *msg, const uint64_t *uids, int nuids
 int pick_targets(struct node *n, int *out, int k, int unseen_only);
 void gossip_tick(struct node *n, msec_t now);
 void push_tick(struct node *n, msec_t now);
+void catchup_tick(struct node *n, msec_t now);
+void seen_grew(struct node *n, msec_t now);
 void on_gossip(struct node *n, const cJSON *msg, struct from *f, msec_t now);
 void on_status(struct node *n, const cJSON *msg, const struct from *f, msec_t now);
 void on_digest(struct node *n, uint64_t from, uint64_t vh, uint64_t sh, msec_t now);

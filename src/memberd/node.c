@@ -241,6 +241,7 @@ node_init(struct node *n, const struct akc_config *cfg, uint64_t uid, msec_t now
 	n->next_gossip = now + jitter(n, cfg->gossip_interval);
 	n->next_hb = now;
 	n->push_at = -1;
+	n->catchup_at = -1;
 	n->bcast_direct = BCAST_DIRECT;
 	n->push_credit_at = -1;
 	n->welcome_credit_at = -1;
@@ -289,7 +290,12 @@ node_free(struct node *n)
 void
 changed(struct node *n, msec_t now)
 {
+	int li = mstate_leader_for(&n->st, NULL, n->self.uid);
+
 	n->state_seq++;
+	n->version_seq++;
+	n->leads = li >= 0 && n->st.m[li].uid == n->self.uid;
+	seen_grew(n, now);
 	n->exit_digest = mstate_exit_digest(&n->st);
 	n->push_quiet = 0;	/* a broadcast's version, if any, is not ours to keep quiet about */
 	n->bcast_mine = 0;	/* taken or merged: not ours to broadcast (local_change) */
@@ -341,6 +347,7 @@ node_tick(struct node *n, msec_t now)
 	if (heartbeat_tick(n, now) && n->next_gossip - now <= n->cfg->gossip_interval / 4)
 		n->next_gossip = now;
 	push_tick(n, now);
+	catchup_tick(n, now);
 	gossip_tick(n, now);
 	check_exit_holds(n, now);
 	if (n->phase == PHASE_MEMBER && n->exit_confirmed_at > 0 && now >= n->exit_resend_at)
@@ -372,6 +379,7 @@ node_next_deadline(const struct node *n)
 	earliest(&d, n->next_hb);
 	earliest(&d, n->next_gossip);
 	earliest(&d, n->push_at);
+	earliest(&d, n->catchup_at);
 	for (i = 0; i < n->nmon; i++) {
 		const struct monitor *mo = &n->mon[i];
 

@@ -60,10 +60,23 @@ struct traffic {
  * one), full reads and the member records in them; the versions we made
  * (local_change), took whole (newer) and merged (concurrent).
  */
-enum state_why { SW_PUSH, SW_ANSWER, SW_ROUND, SW_OTHER, SW_N };
+enum state_why { SW_PUSH, SW_ANSWER, SW_ROUND, SW_OTHER, SW_CATCHUP, SW_N };
+
+/*
+ * Statuses sent, by why: to the leader after a push (push_tick), to the
+ * leader on a broadcast taken, an answer to a gossip or a status of our
+ * version whose seen set lacked some of ours, to a member ahead of us (for
+ * its state), an answer to digests that differ, to the sender of a
+ * broadcast we took that did not list us as having seen it, and the
+ * leader's to every member once a version converged (catchup_tick).
+ */
+enum status_why { STW_LEADER, STW_BCAST, STW_GOSSIP_GAP, STW_STATUS_GAP, STW_AHEAD, STW_DIGEST,
+	STW_TAKEN, STW_CONVERGED, STW_N };
 
 struct state_stats {
 	uint64_t sent[SW_N];
+	uint64_t status_sent[STW_N];
+	uint64_t deferred;	/* answers skipped for want of budget (reply_gossip) */
 	uint64_t heads, full_reads, records;
 	uint64_t made, adopted, merged;
 };
@@ -225,6 +238,13 @@ struct node {
 	msec_t push_credit_at;	/* when push_credit was last topped up (-1: never) */
 	uint64_t gossip_deferred;	/* full-state replies skipped for want of budget */
 	uint64_t pushed_seq;	/* state_seq of our last push */
+	uint64_t version_seq;	/* bumped on every new version (changed()) */
+	uint64_t told_leader;	/* version_seq of our last status to the leader */
+	msec_t seen_grew_at;	/* our version or its seen set last changed */
+	msec_t catchup_at;	/* the leader's next catch-up check (catchup_tick), or -1 */
+	msec_t catchup_next;	/* and the earliest catch-up after the last one */
+	uint64_t announced;	/* version_seq of our last convergence announced (catchup_tick) */
+	int leads;		/* we were the leader at the last changed(): seen_grew() */
 	uint64_t exit_digest;	/* mstate_exit_digest(&st), kept by changed() */
 	uint64_t pushed_exit;	/* exit_digest of our last push */
 	uint64_t pushes_unpaid;	/* pushes of a leave, down or removal sent without credit */
@@ -334,6 +354,7 @@ uint64_t node_receive_bind(struct node *, const unsigned char *payload, size_t l
 uint64_t node_bind_uid(const struct node *, const char *address);
 /* The "compact" object of akc-status --json: the counters above. */
 cJSON *node_compact_json(const struct node *);
+cJSON *node_gossip_json(const struct state_stats *ss, double per);
 /* Handles one authenticated compact payload; counts and drops bad ones. */
 void node_receive_compact(struct node *, const unsigned char *payload, size_t len, msec_t now);
 /* The message type of an outbox message or a compact payload, for the traffic counters. */

@@ -952,6 +952,9 @@ sim_ss_add(struct state_stats *a, const struct state_stats *b)
 
 	for (k = 0; k < SW_N; k++)
 		a->sent[k] += b->sent[k];
+	for (k = 0; k < STW_N; k++)
+		a->status_sent[k] += b->status_sent[k];
+	a->deferred += b->deferred;
 	a->heads += b->heads;
 	a->full_reads += b->full_reads;
 	a->records += b->records;

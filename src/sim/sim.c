@@ -773,7 +773,7 @@ spread(const struct sim *s, int which, msec_t t0)
 static void
 full_states(const struct sim *s, cJSON *r)
 {
-	static const char *why[SW_N] = { "push", "answer", "round", "other" };
+	static const char *why[SW_N] = { "push", "answer", "round", "other", "catchup" };
 	static const char *ph[PH_N] = { "parse", "gossip", "status", "welcome", "join",
 	    "heartbeat", "other", "print", "tick", "leader", "observe" };
 	struct state_stats ss = s->m.ss;
@@ -796,6 +796,8 @@ full_states(const struct sim *s, cJSON *r)
 	cJSON_AddNumberToObject(t, "made_per_node", round(ss.made / nn * 100) / 100);
 	cJSON_AddNumberToObject(t, "adopted_per_node", round(ss.adopted / nn * 100) / 100);
 	cJSON_AddNumberToObject(t, "merged_per_node", round(ss.merged / nn * 100) / 100);
+	/* the same counters as akc-status's "gossip", per node */
+	cJSON_AddItemToObject(t, "gossip_per_node", node_gossip_json(&ss, nn));
 	t = cJSON_AddObjectToObject(r, "phase_s");
 	for (i = 0; i < PH_N; i++)
 		cJSON_AddNumberToObject(t, ph[i], round(s->m.phase_s[i] * 1000) / 1000);

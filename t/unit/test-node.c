@@ -1699,6 +1699,143 @@ bcast_exits(void)
 	CHECK(until(all_up, N - 1, 2000) >= 0);
 }
 
+/*
+ * A status (gossip 0) or a full state (gossip 1) of i's version, whose
+ * seen set is the nodes in seen_of, handed to j: how many statuses j
+ * answers i with. i's own state is left as it was.
+ */
+static int
+gap_answers(int i, int j, int gossip, const int *seen_of, int nseen)
+{
+	struct u64set keep = nodes[i].st.seen, s = { 0 };
+	struct outmsg *out;
+	cJSON *m;
+	int count, k, c = 0;
+
+	for (k = 0; k < nseen; k++)
+		u64set_add(&s, nodes[seen_of[k]].self.uid);
+	nodes[i].st.seen = s;
+	m = envelope(&nodes[i], gossip ? MSG_GOSSIP : MSG_STATUS, nodes[j].self.uid);
+	if (gossip)
+		cJSON_AddItemToObject(m, "state", mstate_to_wire(&nodes[i].st));
+	else
+		status_to_wire(m, &nodes[i].st);
+	cJSON_AddNumberToObject(m, "cv", CPT_VERSION);
+	nodes[i].st.seen = keep;
+	u64set_free(&s);
+	node_receive(&nodes[j], m, now);
+	cJSON_Delete(m);
+	out = node_outbox(&nodes[j], &count);
+	for (k = 0; k < count; k++) {
+		const char *t = node_out_type(&out[k]);
+
+		if (t != NULL && strcmp(t, MSG_STATUS) == 0 && by_address(out[k].address) == i)
+			c++;
+		cJSON_Delete(out[k].msg);
+	}
+	return c;
+}
+
+/* What node i has in its outbox: full states to j, statuses (to anyone). */
+static void
+outbox_of(int i, int j, int *states_to_j, int *statuses)
+{
+	struct outmsg *out;
+	int count, k;
+
+	*states_to_j = *statuses = 0;
+	out = node_outbox(&nodes[i], &count);
+	for (k = 0; k < count; k++) {
+		const char *t = node_out_type(&out[k]);
+
+		if (t != NULL && strcmp(t, MSG_GOSSIP) == 0 && by_address(out[k].address) == j)
+			(*states_to_j)++;
+		if (t != NULL && strcmp(t, MSG_STATUS) == 0 &&
+		    cJSON_GetObjectItemCaseSensitive(out[k].msg, "vh") == NULL)
+			(*statuses)++;
+		cJSON_Delete(out[k].msg);
+	}
+}
+
+/*
+ * doc/PROTOCOL.md, "Seen gaps": a status or a full state of our version
+ * is answered with our status only when it does not list us (and never by
+ * the leader, to a status); the leader sends its state to the members
+ * missing from its seen set once it stopped growing, and its seen set to
+ * every member once a version converged and stayed.
+ */
+static void
+seen_gaps(void)
+{
+	int all[N] = { 1, 1, 1, 1, 1 }, i, states, statuses;
+	int s12[] = { 1, 2 }, s1[] = { 1 };
+	uint64_t caught, announced;
+
+	fresh_seeded(all);
+	CHECK(until(all_up, N, 5000) >= 0);
+	step(3000);
+	CHECK_STR(nodes[0].st.m[mstate_leader(&nodes[0].st, NULL)].name, "n0");
+	for (i = 0; i < N; i++)
+		CHECK_INT(nodes[i].st.seen.n, N);
+	/* n1's seen set lacks n0, n3, n4, which n2 has; not n2: no answer */
+	CHECK_INT(gap_answers(1, 2, 0, s12, 2), 0);
+	CHECK_INT(gap_answers(1, 2, 1, s12, 2), 0);
+	/* it lacks n2: n2 says it has the version */
+	CHECK_INT(gap_answers(1, 2, 0, s1, 1), 1);
+	CHECK_INT(gap_answers(1, 2, 1, s1, 1), 1);
+	/* the leader takes a status as a report: no answer, even lacking it */
+	CHECK_INT(gap_answers(1, 0, 0, s1, 1), 0);
+	/* to a full state lacking it, it does answer (a round aimed at it) */
+	CHECK_INT(gap_answers(1, 0, 1, s1, 1), 1);
+
+	/* the leader's catch-up: n3 missing from n0's seen set */
+	nodes[0].next_gossip = now + 100000;	/* no round to n3 meanwhile */
+	caught = nodes[0].ss.sent[SW_CATCHUP];
+	u64set_del(&nodes[0].st.seen, nodes[3].self.uid);
+	nodes[0].state_seq++;
+	seen_grew(&nodes[0], now);
+	now += 20;
+	node_tick(&nodes[0], now);
+	outbox_of(0, 3, &states, &statuses);
+	CHECK_INT(states, 0);		/* not yet: the set may still grow */
+	now += 15;
+	node_tick(&nodes[0], now);
+	outbox_of(0, 3, &states, &statuses);
+	CHECK_INT(states, 1);
+	CHECK(nodes[0].ss.sent[SW_CATCHUP] == caught + 1);
+	now += 30;
+	node_tick(&nodes[0], now);
+	outbox_of(0, 3, &states, &statuses);
+	CHECK_INT(states, 0);		/* again no sooner than 200 ms later */
+	now += 200;
+	node_tick(&nodes[0], now);
+	outbox_of(0, 3, &states, &statuses);
+	CHECK_INT(states, 1);		/* n3 still missing: again */
+
+	/* n3 says it has it: converged; the seen set goes to all 100 ms later */
+	announced = nodes[0].ss.status_sent[STW_CONVERGED];
+	nodes[0].announced = 0;
+	u64set_add(&nodes[0].st.seen, nodes[3].self.uid);
+	nodes[0].state_seq++;
+	seen_grew(&nodes[0], now);
+	now += 50;
+	node_tick(&nodes[0], now);
+	outbox_of(0, 3, &states, &statuses);
+	CHECK_INT(states, 0);
+	CHECK(nodes[0].ss.status_sent[STW_CONVERGED] == announced);
+	now += 200;
+	node_tick(&nodes[0], now);
+	outbox_of(0, 3, &states, &statuses);
+	CHECK(nodes[0].ss.status_sent[STW_CONVERGED] == announced + N - 1);
+	CHECK(statuses >= N - 1);
+	now += 300;
+	node_tick(&nodes[0], now);
+	CHECK(nodes[0].ss.status_sent[STW_CONVERGED] == announced + N - 1);	/* once */
+	outbox_of(0, 3, &states, &statuses);
+	step(100);
+	CHECK(all_up(N));
+}
+
 int
 main(void)
 {
@@ -1728,6 +1865,7 @@ main(void)
 	RUN(partial_old_joiner);
 	RUN(partial_guarded);
 	RUN(bcast_exits);
+	RUN(seen_gaps);
 	for (i = 0; i < N; i++)
 		node_free(&nodes[i]);
 	return unit_done();
