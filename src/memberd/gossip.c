@@ -433,13 +433,20 @@ credit_topup(double *credit, msec_t *at, double per_s, double cap, msec_t now)
 	*at = now;
 }
 
+/* The most credit the push budget holds: a burst of four pushes of full states. */
+static double
+push_cap(const struct node *n)
+{
+	double burst = 4.0 * PUSH_FANOUT * n->st.n;
+
+	return burst > PUSH_BUDGET / 2 ? burst : PUSH_BUDGET / 2;
+}
+
 /* Pays cost member records from the budget; 0 if it cannot yet (nothing paid). */
 static int
 push_pay(struct node *n, double cost, msec_t now)
 {
-	double burst = 4.0 * PUSH_FANOUT * n->st.n, cap = burst > PUSH_BUDGET / 2 ? burst : PUSH_BUDGET / 2;
-
-	credit_topup(&n->push_credit, &n->push_credit_at, PUSH_BUDGET, cap, now);
+	credit_topup(&n->push_credit, &n->push_credit_at, PUSH_BUDGET, push_cap(n), now);
 	if (n->push_credit < cost)
 		return 0;
 	n->push_credit -= cost;
@@ -822,7 +829,13 @@ node_gossip_json(const struct state_stats *ss, double per)
  * its seen set growing, it sends its state to the members missing from
  * it, at most CATCHUP_MAX of them (more: the wave is still under way, or
  * something else holds it, and the rounds are there), then again no
- * sooner than CATCHUP_AGAIN. Paid from the push budget; not for a
+ * sooner than CATCHUP_AGAIN, CATCHUP_TRIES times a version at most (a
+ * member that takes none of them is the rounds' to reach). Only members
+ * convergence waits for, and none while a member that is not Down or
+ * Exiting is unreachable in the state: convergence cannot come then, and
+ * the catch-ups would go on for as long as the partition (a new version
+ * looks again). No more members at once than the budget can ever pay
+ * for. Paid from the push budget; not for a
  * broadcast's version, which every member got from its sender, nor above
  * BCAST_MAX members, where the seen sets spread as before (seen_answers())
  * and 16 full states at once from the leader were the 1,000-node start's
@@ -861,8 +874,21 @@ catchup_tick(struct node *n, msec_t now)
 	if (n->phase != PHASE_MEMBER || n->bcast_version || li < 0 || n->st.m[li].uid != n->self.uid ||
 	    seen_answers(n))
 		return;
+	for (i = 0; i < n->st.n; i++) {
+		const struct member *x = &n->st.m[i];
+
+		if (x->uid != n->self.uid && x->status != MS_DOWN && x->status != MS_EXITING &&
+		    !mstate_reachable(&n->st, x->uid))
+			return;	/* no convergence until that changes: a new version */
+	}
+	if (n->catchup_seq != n->version_seq) {
+		n->catchup_seq = n->version_seq;
+		n->catchup_tries = 0;
+	}
 	cap = n->st.n / 8;
 	cap = cap < 3 ? 3 : cap > CATCHUP_MAX ? CATCHUP_MAX : cap;
+	if (cap > (int)(push_cap(n) / (n->st.n > 0 ? n->st.n : 1)))
+		cap = (int)(push_cap(n) / (n->st.n > 0 ? n->st.n : 1));	/* one it can pay for */
 	t = xreallocarray(NULL, (size_t)n->st.n + 1, sizeof(*t));
 	seenf = xcalloc((size_t)n->st.n + 1, 1);
 	for (i = 0; i < n->st.seen.n; i++) {
@@ -871,11 +897,19 @@ catchup_tick(struct node *n, msec_t now)
 		if (mi >= 0)
 			seenf[mi] = 1;
 	}
-	for (i = 0; i < n->st.n && m <= cap; i++)
-		if (!seenf[i] && valid_target(n, &n->st.m[i]))
+	for (i = 0; i < n->st.n && m <= cap; i++) {
+		enum mstatus s = n->st.m[i].status;
+
+		if (!seenf[i] && s != MS_DOWN && s != MS_EXITING && valid_target(n, &n->st.m[i]))
 			t[m++] = i;
+	}
 	free(seenf);
-	if (m > 0 && m <= cap && push_pay(n, (double)m * n->st.n, now)) {
+	if (m > cap)
+		;	/* the wave is under way: its growth of the seen set looks again */
+	else if (m > 0 && n->catchup_tries >= CATCHUP_TRIES)
+		;	/* the rounds' now */
+	else if (m > 0 && push_pay(n, (double)m * n->st.n, now)) {
+		n->catchup_tries++;
 		wire = mstate_to_wire(&n->st);
 		for (i = 0; i < m; i++)
 			send_state(n, &n->st.m[t[i]], wire, SW_CATCHUP);
@@ -883,8 +917,8 @@ catchup_tick(struct node *n, msec_t now)
 		n->catchup_next = now + CATCHUP_AGAIN;
 		n->catchup_at = n->catchup_next;	/* and again, until they all have it */
 	} else if (m > 0)
-		n->catchup_at = now + CATCHUP_QUIET;	/* the wave, or the budget: later */
-	else if (n->announced != n->version_seq && n->st.n <= BCAST_MAX) {
+		n->catchup_at = now + CATCHUP_QUIET;	/* the credit: it refills (cap) */
+	else if (n->announced != n->version_seq && n->st.n <= BCAST_MAX && node_convergence(n)) {
 		/*
 		 * Converged, and no new version for a while: the members' own
 		 * views, which no ping-pong of statuses completes any more

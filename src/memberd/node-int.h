@@ -56,6 +56,7 @@ int pick_targets(struct node *n, int *out, int k, int unseen_only);
 void gossip_tick(struct node *n, msec_t now);
 void push_tick(struct node *n, msec_t now);
 void catchup_tick(struct node *n, msec_t now);
+#define CATCHUP_TRIES	5	/* the leader's catch-ups of one version, at most */
 void seen_grew(struct node *n, msec_t now);
 void on_gossip(struct node *n, const cJSON *msg, struct from *f, msec_t now);
 void on_status(struct node *n, const cJSON *msg, const struct from *f, msec_t now);

@@ -244,6 +244,8 @@ struct node {
 	msec_t catchup_at;	/* the leader's next catch-up check (catchup_tick), or -1 */
 	msec_t catchup_next;	/* and the earliest catch-up after the last one */
 	uint64_t announced;	/* version_seq of our last convergence announced (catchup_tick) */
+	uint64_t catchup_seq;	/* version_seq catchup_tries counts for */
+	int catchup_tries;	/* catch-up attempts of that version (CATCHUP_TRIES at most) */
 	int leads;		/* we were the leader at the last changed(): seen_grew() */
 	uint64_t exit_digest;	/* mstate_exit_digest(&st), kept by changed() */
 	uint64_t pushed_exit;	/* exit_digest of our last push */
