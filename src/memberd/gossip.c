@@ -326,6 +326,22 @@ valid_target(const struct node *n, const struct member *m)
 	    reach_observer_says(&n->st.reach, n->self.uid, m->uid) == RS_REACHABLE;
 }
 
+/* A flag per member of our state: it has seen our version (by the seen set's uids: no search per member). */
+static unsigned char *
+seen_flags(const struct node *n)
+{
+	unsigned char *f = xcalloc((size_t)n->st.n + 1, 1);
+	int i;
+
+	for (i = 0; i < n->st.seen.n; i++) {
+		int mi = mstate_find(&n->st, n->st.seen.v[i]);
+
+		if (mi >= 0)
+			f[mi] = 1;
+	}
+	return f;
+}
+
 /* Picks up to k distinct random targets, preferring those that have not seen our version. */
 int
 pick_targets(struct node *n, int *out, int k, int unseen_only)
@@ -334,14 +350,7 @@ pick_targets(struct node *n, int *out, int k, int unseen_only)
 	unsigned char *seenf;
 
 	cand = xreallocarray(NULL, (size_t)n->st.n + 1, sizeof(*cand));
-	/* who has seen our version, by the seen set's uids: no search per member */
-	seenf = xcalloc((size_t)n->st.n + 1, 1);
-	for (i = 0; i < n->st.seen.n; i++) {
-		int mi = mstate_find(&n->st, n->st.seen.v[i]);
-
-		if (mi >= 0)
-			seenf[mi] = 1;
-	}
+	seenf = seen_flags(n);
 	for (pass = 0; pass < 2 && picked < k; pass++) {
 		nc = 0;
 		for (i = 0; i < n->st.n; i++) {
@@ -863,7 +872,7 @@ seen_grew(struct node *n, msec_t now)
 void
 catchup_tick(struct node *n, msec_t now)
 {
-	int *t, i, m = 0, li, cap;
+	int *t, i, m = 0, li, cap, afford;
 	unsigned char *seenf;
 	cJSON *wire;
 
@@ -887,16 +896,11 @@ catchup_tick(struct node *n, msec_t now)
 	}
 	cap = n->st.n / 8;
 	cap = cap < 3 ? 3 : cap > CATCHUP_MAX ? CATCHUP_MAX : cap;
-	if (cap > (int)(push_cap(n) / (n->st.n > 0 ? n->st.n : 1)))
-		cap = (int)(push_cap(n) / (n->st.n > 0 ? n->st.n : 1));	/* one it can pay for */
+	afford = (int)(push_cap(n) / (n->st.n > 0 ? n->st.n : 1));
+	if (cap > afford)
+		cap = afford;	/* a catch-up the budget's credit can hold */
 	t = xreallocarray(NULL, (size_t)n->st.n + 1, sizeof(*t));
-	seenf = xcalloc((size_t)n->st.n + 1, 1);
-	for (i = 0; i < n->st.seen.n; i++) {
-		int mi = mstate_find(&n->st, n->st.seen.v[i]);
-
-		if (mi >= 0)
-			seenf[mi] = 1;
-	}
+	seenf = seen_flags(n);
 	for (i = 0; i < n->st.n && m <= cap; i++) {
 		enum mstatus s = n->st.m[i].status;
 
