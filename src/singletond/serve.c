@@ -26,17 +26,19 @@ to_b64(const void *buf, size_t len)
 	return b64_encode(buf, len);
 }
 
-/* Decodes into a malloc'd buffer; -1 if not base64 or too long. */
+/* Decodes into a malloc'd buffer; -1 if not base64 or too long (*out NULL then). */
 ssize_t
 from_b64(const char *s, unsigned char **out)
 {
 	size_t slen = strlen(s), len;
 
+	*out = NULL;
 	if (B64_DECODED_MAX(slen) > MAX_BODY + 6)
 		return -1;
 	*out = xmalloc(B64_DECODED_MAX(slen));
 	if (b64_decode(*out, B64_DECODED_MAX(slen), s, slen, &len) < 0) {
 		free(*out);
+		*out = NULL;
 		return -1;
 	}
 	return (ssize_t)len;
