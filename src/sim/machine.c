@@ -36,28 +36,29 @@ machine_cost(const struct machine *m, uint64_t msgs, uint64_t bytes)
 	return (usec_t)llround((double)msgs * m->msg_cost + (double)bytes * m->byte_cost);
 }
 
-usec_t
-machine_version(struct machine *m, int members)
+/* cost a member for members members, added to *cpu and counted in *count when any. */
+static usec_t
+per_member(double cost, int members, double *cpu, uint64_t *count)
 {
-	usec_t us = (usec_t)llround(m->version_cost * (members > 0 ? members : 0));
+	usec_t us = (usec_t)llround(cost * (members > 0 ? members : 0));
 
 	if (us > 0) {
-		m->version_cpu += (double)us;
-		m->versions++;
+		*cpu += (double)us;
+		(*count)++;
 	}
 	return us;
 }
 
 usec_t
+machine_version(struct machine *m, int members)
+{
+	return per_member(m->version_cost, members, &m->version_cpu, &m->versions);
+}
+
+usec_t
 machine_state_read(struct machine *m, int members)
 {
-	usec_t us = (usec_t)llround(m->state_cost * (members > 0 ? members : 0));
-
-	if (us > 0) {
-		m->state_cpu += (double)us;
-		m->state_reads++;
-	}
-	return us;
+	return per_member(m->state_cost, members, &m->state_cpu, &m->state_reads);
 }
 
 usec_t
