@@ -161,19 +161,6 @@ pdropped_over() { [ "$(pdropped "$1" "$2")" -gt "$3" ]; }
 	[ "$(proxy_field n2 .buffered)" = 0 ]
 }
 
-# submitter NODE PREFIX COUNT: submits one at a time; acked ids to PREFIX.ids, errors counted.
-submitter() {
-	local i out
-	for ((i = 0; i < $3; i++)); do
-		if out=$(akc-submit -c "$(conf_of "$1")" --call-timeout 20s --id "$2-$i" "p$i" 2>>"$AKC_DIR/$2.err"); then
-			echo "$out" >> "$AKC_DIR/$2.ids"
-		else
-			echo "$2-$i" >> "$AKC_DIR/$2.failed"
-		fi
-	done
-}
-
-lines_at_least() { [ "$(wc -l < "$1")" -ge "$2" ]; }
 
 @test "the oldest's node killed -9 while submits run over the link: no acknowledged job lost, one answer each" {
 	link_cluster 3

@@ -22,21 +22,6 @@ submit_range() {
 	done
 }
 
-# all_done NODE FILE: every id in FILE has a done result, seen through NODE.
-all_done() {
-	local want got
-	want=$(sort -u "$2" | wc -l)
-	got=$(akc-results -c "$(conf_of "$1")" | jq -r 'select(.status == "done") | .id' |
-	    sort -u | comm -12 - <(sort -u "$2") | wc -l)
-	[ "$got" = "$want" ]
-}
-
-# serving NODE: the master answers through NODE, recovered (master_answers
-# also passes on an empty or proxy answer: its jq sees no field).
-serving() {
-	akc-queue -c "$(conf_of "$1")" --json 2>/dev/null | jq -e '.epoch != null and .recovering != true' >/dev/null
-}
-
 # master_pid NODE: the pid of the master singletond runs on NODE.
 master_pid() {
 	akc-status -c "$(conf_of "$1")" --json | jq -r '.singletons[] | select(.name == "master") | .pid'

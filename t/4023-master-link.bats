@@ -37,19 +37,6 @@ ml() { akc-queue -c "$(conf_of "$1")" --json | jq -r ".mlink | $2"; }
 mlink_up() { [ "$(sg "$1" '[.mlink.peers[] | select(.up)] | length')" -ge 1 ]; }
 # mdropped_over NODE REASON N: the master's count of link frames dropped for REASON is over N.
 mdropped_over() { [ "$(ml "$1" ".dropped.$2")" -gt "$3" ]; }
-serving() {
-	akc-queue -c "$(conf_of "$1")" --json 2>/dev/null | jq -e '.epoch != null and .recovering != true' >/dev/null
-}
-
-# all_done NODE FILE: every id in FILE has a done result, seen through NODE.
-all_done() {
-	local want got
-	want=$(sort -u "$2" | wc -l)
-	got=$(akc-results -c "$(conf_of "$1")" | jq -r 'select(.status == "done") | .id' |
-	    sort -u | comm -12 - <(sort -u "$2") | wc -l)
-	[ "$got" = "$want" ]
-}
-
 @test "requests from another node go straight to the master over its link, counted at both ends" {
 	link_cluster 3
 	[ "$(oldest_with n1 backend)" = n1 ]
@@ -148,18 +135,6 @@ s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(1); time.sleep(600)' "$port" 3
 	[ "$(sg n2 .proxy.buffered)" = 0 ]
 }
 
-# submitter NODE PREFIX COUNT: submits one at a time; acked ids to PREFIX.ids, failures listed.
-submitter() {
-	local i out
-	for ((i = 0; i < $3; i++)); do
-		if out=$(akc-submit -c "$(conf_of "$1")" --call-timeout 20s --id "$2-$i" "p$i" 2>>"$AKC_DIR/$2.err"); then
-			echo "$out" >> "$AKC_DIR/$2.ids"
-		else
-			echo "$2-$i" >> "$AKC_DIR/$2.failed"
-		fi
-	done
-}
-lines_at_least() { [ -f "$1" ] && [ "$(wc -l < "$1")" -ge "$2" ]; }
 
 @test "the master's node killed -9 under submits over the link: every acknowledged job done, results reach the other nodes' clients" {
 	link_cluster 3

@@ -1,6 +1,6 @@
 # t/lib/link.bash: a keyed work cluster, submits, and attacks on a direct
-# link's port (lib/link.c), shared by the journal link's test (t/4012) and
-# the proxy link's (t/4013).
+# link's port (lib/link.c), shared by the journal link's test (t/4012), the
+# proxy link's (t/4013) and the master link's (t/4023).
 # shellcheck shell=bash
 
 # link_cluster N [conf args...]: work_cluster N (t/lib/work.bash) under a keyring,
@@ -18,6 +18,23 @@ submit_n() {
 		akc-submit -c "$(conf_of "$1")" --id "$2-$i" "payload of $2-$i" >> "$AKC_DIR/acked" || return 1
 	done
 }
+
+# submitter NODE PREFIX COUNT: submits through NODE one at a time, ids
+# PREFIX-0...; acknowledged ids to $AKC_DIR/PREFIX.ids, failed ones to
+# PREFIX.failed, their errors to PREFIX.err.
+submitter() {
+	local i out
+	for ((i = 0; i < $3; i++)); do
+		if out=$(akc-submit -c "$(conf_of "$1")" --call-timeout 20s --id "$2-$i" "p$i" 2>>"$AKC_DIR/$2.err"); then
+			echo "$out" >> "$AKC_DIR/$2.ids"
+		else
+			echo "$2-$i" >> "$AKC_DIR/$2.failed"
+		fi
+	done
+}
+
+# lines_at_least FILE N: FILE exists and has N lines or more.
+lines_at_least() { [ -f "$1" ] && [ "$(wc -l < "$1")" -ge "$2" ]; }
 
 # link_attacks ADDR KIND WRONG OVER NODE: sends ADDR the frames every link
 # refuses, under KIND (frame-send's -L or -P), and waits for each to be
