@@ -31,16 +31,9 @@
 static int
 answer(struct sgd *d, const cJSON *b, int ok)
 {
-	const char *b64 = json_str(b, "body");
-	unsigned char *buf = NULL;
-	ssize_t len = -1;
-	uint64_t rid;
-
-	if (json_u64(b, "rid", &rid) < 0 || (ok && (b64 == NULL || (len = from_b64(b64, &buf)) < 0)))
+	if (answer_msg(d, b, ok, 1) < 0)
 		return -1;
 	d->ml_in++;
-	on_answer(d, rid, buf, len);
-	free(buf);
 	return 0;
 }
 

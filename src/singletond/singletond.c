@@ -394,9 +394,14 @@ on_answer(struct sgd *d, uint64_t rid, const void *body, ssize_t len)
 	free(r.body);
 }
 
-/* {"m":"rsp","rid","body"} or {"m":"error","rid"} from the node that served it. */
-static void
-on_relayed_answer(struct sgd *d, const cJSON *b, int ok)
+/*
+ * One answer {"rid","body"} (ok) or {"rid"} (an error) to our proxy's
+ * request: 0, or -1 malformed (nothing answered): no rid, or with
+ * need_body an ok answer without a body that decodes (the master link's
+ * rule; the relay's and the proxy link's answer such a one as an error).
+ */
+int
+answer_msg(struct sgd *d, const cJSON *b, int ok, int need_body)
 {
 	const char *b64 = json_str(b, "body");
 	unsigned char *body = NULL;
@@ -404,11 +409,21 @@ on_relayed_answer(struct sgd *d, const cJSON *b, int ok)
 	uint64_t rid;
 
 	if (json_u64(b, "rid", &rid) < 0)
-		return;
+		return -1;
 	if (ok && b64 != NULL)
 		len = from_b64(b64, &body);
+	if (need_body && ok && len < 0)
+		return -1;
 	on_answer(d, rid, body, len);
 	free(body);
+	return 0;
+}
+
+/* {"m":"rsp","rid","body"} or {"m":"error","rid"} from the node that served it. */
+static void
+on_relayed_answer(struct sgd *d, const cJSON *b, int ok)
+{
+	(void)answer_msg(d, b, ok, 0);
 }
 
 /* {"m":"rsps","rsps":[{"rid","body"}, ...]} */
