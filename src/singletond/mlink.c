@@ -49,7 +49,8 @@ on_link(void *arg, uint64_t uid, cJSON *body)
 	const char *m = json_str(body, "m");
 	const cJSON *a, *r;
 
-	(void)uid;
+	if (m != NULL && (strcmp(m, PXM_RSPS) == 0 || strcmp(m, PXM_RSP) == 0))
+		heard_running(d, uid, clock_mono_ms());
 	if (m != NULL && strcmp(m, PXM_RSPS) == 0 &&
 	    cJSON_IsArray(a = cJSON_GetObjectItemCaseSensitive(body, PXM_RSPS))) {
 		cJSON_ArrayForEach(r, a)
@@ -82,6 +83,7 @@ on_svc(int fd, short ev, void *arg)
 			/* memberd vouches for who sent it: the master's link, under its node */
 			link_learn(d->ml, f.uid, f.address, b, now);
 			d->ml_welcomes++;
+			heard_running(d, f.uid, now);
 			mlink_repath(d);
 		} else if (strcmp(m, MLM_HELLO) != 0)
 			d->ml_dropped++;	/* a hello is for the master on this node */

@@ -80,6 +80,20 @@ set_running_on(struct sgd *d, uint64_t uid, const char *name)
 }
 
 /*
+ * The master's answer or its link's welcome came from member uid: when that
+ * is the oldest, the singleton runs there (only its running child answers
+ * or welcomes), so this node knows it before its next "where" (WHERE_EVERY).
+ */
+void
+heard_running(struct sgd *d, uint64_t uid, msec_t now)
+{
+	if (uid == 0 || uid == d->self || uid != d->sm.oldest.uid || d->sm.oldest.name == NULL)
+		return;
+	d->last_here = now;
+	set_running_on(d, uid, d->sm.oldest.name);
+}
+
+/*
  * A forced stop's SIGKILL wait follows the margin (sg_forced_stop). With
  * stable-after and the margin auto it is the design and logged as info;
  * set by hand they keep stop-timeout unless it would let the child outlive
@@ -579,10 +593,13 @@ on_peer(struct sgd *d, uint64_t uid, const char *name, const cJSON *b, msec_t no
 		serve_relayed(d, uid, b, 0, now);
 	else if (strcmp(m, PXM_REQS) == 0)
 		serve_batch(d, uid, b, now);
-	else if (strcmp(m, PXM_RSP) == 0)
+	else if (strcmp(m, PXM_RSP) == 0) {
+		heard_running(d, uid, now);
 		on_relayed_answer(d, b, 1);
-	else if (strcmp(m, PXM_RSPS) == 0)
+	} else if (strcmp(m, PXM_RSPS) == 0) {
+		heard_running(d, uid, now);
 		on_relayed_answers(d, b);
+	}
 	else if (strcmp(m, PXM_ERROR) == 0)
 		on_relayed_answer(d, b, 0);
 	else if (strcmp(m, PXM_NACK) == 0) {

@@ -106,6 +106,7 @@ void relay_send(struct sgd *, uint64_t to, cJSON *body);
 void publish(struct sgd *, const char *type, const char *node);
 void on_answer(struct sgd *, uint64_t rid, const void *body, ssize_t len);
 int answer_msg(struct sgd *, const cJSON *b, int ok, int need_body);
+void heard_running(struct sgd *, uint64_t uid, msec_t now);
 /* A message of member uid's singletond: name its node's (relay), or NULL (the proxy link). */
 void on_peer(struct sgd *, uint64_t uid, const char *name, const cJSON *b, msec_t now);
 
