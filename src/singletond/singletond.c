@@ -80,9 +80,11 @@ set_running_on(struct sgd *d, uint64_t uid, const char *name)
 }
 
 /*
- * The master's answer or its link's welcome came from member uid: when that
- * is the oldest, the singleton runs there (only its running child answers
- * or welcomes), so this node knows it before its next "where" (WHERE_EVERY).
+ * The master process at member uid answered over its link or welcomed us:
+ * when uid is the oldest, the singleton runs there (the process is the
+ * singleton), so this node knows it before its next "where" (WHERE_EVERY).
+ * Not from the oldest's singletond: it answers a request sent again from
+ * what it kept even after its child stopped.
  */
 void
 heard_running(struct sgd *d, uint64_t uid, msec_t now)
@@ -593,13 +595,10 @@ on_peer(struct sgd *d, uint64_t uid, const char *name, const cJSON *b, msec_t no
 		serve_relayed(d, uid, b, 0, now);
 	else if (strcmp(m, PXM_REQS) == 0)
 		serve_batch(d, uid, b, now);
-	else if (strcmp(m, PXM_RSP) == 0) {
-		heard_running(d, uid, now);
+	else if (strcmp(m, PXM_RSP) == 0)
 		on_relayed_answer(d, b, 1);
-	} else if (strcmp(m, PXM_RSPS) == 0) {
-		heard_running(d, uid, now);
+	else if (strcmp(m, PXM_RSPS) == 0)
 		on_relayed_answers(d, b);
-	}
 	else if (strcmp(m, PXM_ERROR) == 0)
 		on_relayed_answer(d, b, 0);
 	else if (strcmp(m, PXM_NACK) == 0) {
