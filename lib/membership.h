@@ -109,6 +109,15 @@ struct mstate {
 	unsigned ixmask;
 	const struct member *ixm;
 	int ixn;
+	/*
+	 * The member table as the wire form prints it (struct wtab in
+	 * membership.c), another cache: tagged with a hash of the members
+	 * (uid, string pointers, status, up-number) it was printed from and
+	 * reprinted when they differ. mstate_to_wire copies it, and a wire
+	 * state read against this state (mstate_from_wire_known,
+	 * wire_head_parse_known) matches its records byte for byte.
+	 */
+	struct wtab *wt;
 };
 
 /* members: the references to the strings (fields NULL: none held) */
@@ -228,6 +237,8 @@ struct wire_head {
 	struct u64set seen;
 };
 int wire_head_parse(const cJSON *, struct wire_head *);
+/* The same, the records that are known's own (byte for byte) read as known's. */
+int wire_head_parse_known(const cJSON *, struct wire_head *, const struct mstate *known);
 int wire_head_has(const struct wire_head *, uint64_t uid);
 void wire_head_free(struct wire_head *);
 /*

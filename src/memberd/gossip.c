@@ -1047,7 +1047,7 @@ on_gossip(struct node *n, const cJSON *msg, struct from *f, msec_t now)
 	/* a "fwd" only in a broadcast ("bcast" true) */
 	if ((bc != NULL && !cJSON_IsBool(bc)) ||
 	    (nfwd = fwd_parse(fw, &fwd)) < 0 || (fw != NULL && !cJSON_IsTrue(bc)) ||
-	    wire_head_parse(state, &head) < 0) {
+	    wire_head_parse_known(state, &head, &n->st) < 0) {
 		n->dropped.malformed++;
 		free(fwd);
 		return;
