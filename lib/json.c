@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,6 +59,25 @@ bad_string(const struct span *key, int depth, int is_key, const char *what, char
 	return -1;
 }
 
+/*
+ * Whether the 8 bytes at p are all plain string bytes: ASCII, not NUL, not
+ * '"' and not a backslash (a word at a time: a gossip's member table is
+ * tens of kilobytes of them, and a byte at a time this scan was 9-12% of
+ * akc-sim's CPU). A word with any other byte is read byte by byte below.
+ */
+static int
+plain8(const unsigned char *p)
+{
+	const uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
+	uint64_t w, q, b;
+
+	memcpy(&w, p, 8);
+	q = w ^ (ones * '"');
+	b = w ^ (ones * '\\');
+	/* (v - ones) & ~v has a high bit set where v has a zero byte, or after one */
+	return ((w | ((w - ones) & ~w) | ((q - ones) & ~q) | ((b - ones) & ~b)) & highs) == 0;
+}
+
 static int
 scan_strings(const char *buf, size_t len, char *why, size_t whylen)
 {
@@ -86,6 +106,10 @@ scan_strings(const char *buf, size_t len, char *why, size_t whylen)
 		s.p = buf + i;
 		bad = NULL;
 		while (i < len && p[i] != '"') {
+			if (i + 8 <= len && plain8(p + i)) {
+				i += 8;
+				continue;
+			}
 			/* ASCII, the bulk of a gossip: no call a byte (akc-sim: 11% of its CPU) */
 			if (p[i] > 0 && p[i] < 0x80 && p[i] != '\\') {
 				i++;

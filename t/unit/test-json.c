@@ -96,6 +96,50 @@ invalid_utf8(void)
 	CHECK(strstr(why, "\xc3\xa9'") != NULL);	/* 40 bytes: 20 characters, none cut */
 }
 
+/*
+ * scan_strings reads plain text a word (8 bytes) at a time: a NUL, a
+ * byte that is not UTF-8, an escape or the closing quote at every offset
+ * of a long string, in every word position, is still found.
+ */
+static void
+long_strings(void)
+{
+	static const struct { const char *bad; size_t len; const char *want; } cases[] = {
+		{ "\0", 1, "contains a NUL" },
+		{ "\\u0000", 6, "contains a NUL" },
+		{ "\xff", 1, "is not valid UTF-8" },
+		{ "\xc3", 1, "is not valid UTF-8" },
+	};
+	char buf[128];
+	size_t c, at, n;
+	cJSON *j;
+
+	for (c = 0; c < sizeof(cases) / sizeof(cases[0]); c++)
+		for (at = 0; at < 40; at++) {
+			n = (size_t)snprintf(buf, sizeof(buf), "{\"members\":\"");
+			memset(buf + n, 'a', at);
+			n += at;
+			memcpy(buf + n, cases[c].bad, cases[c].len);
+			n += cases[c].len;
+			memset(buf + n, 'b', 40 - at);
+			n += 40 - at;
+			memcpy(buf + n, "\"}", 2);
+			n += 2;
+			j = json_parse_why(buf, n, why, sizeof(why));
+			CHECK(j == NULL && strstr(why, cases[c].want) != NULL);
+			cJSON_Delete(j);
+		}
+	/* and a good long string, with an é at every offset, and escapes */
+	for (at = 0; at < 40; at++) {
+		n = (size_t)snprintf(buf, sizeof(buf), "{\"m\":\"%.*s\xc3\xa9\\\"x\\\\%.*s\",\"k\":1}",
+		    (int)at, "0123456789012345678901234567890123456789", (int)(40 - at),
+		    "0123456789012345678901234567890123456789");
+		j = json_parse(buf, n);
+		CHECK(j != NULL && strlen(json_str(j, "m")) == 40 + 2 + 3);
+		cJSON_Delete(j);
+	}
+}
+
 static void
 not_json(void)
 {
@@ -126,6 +170,7 @@ main(void)
 	RUN(good_strings);
 	RUN(nul_in_strings);
 	RUN(invalid_utf8);
+	RUN(long_strings);
 	RUN(not_json);
 	RUN(stored);
 	return unit_done();
