@@ -1553,12 +1553,23 @@ sb_member(struct sbuf *b, const struct member *m, int blank)
  */
 #define WT_NOMATCH	0x80000000u	/* in rec[i]: not to be matched (2 above) */
 
+/*
+ * text holds the whole state as JSON once mstate_wire_text asked for it
+ * (full), else only its start: WT_HEAD, then the records (names,
+ * addresses and roles need no escape in JSON: valid_token).
+ */
+#define WT_HEAD		"{\"members\":\""
+#define WT_OFF		(sizeof(WT_HEAD) - 1)
+
 struct wtab {
-	char *text;		/* the records, blank-separated, NUL-terminated */
-	size_t len, cap;
-	uint32_t *rec;		/* record i starts at rec[i] & ~WT_NOMATCH; rec[n]: len + 1 */
+	char *text;
+	size_t len, cap;	/* len: of the records alone, from WT_OFF */
+	uint32_t *rec;		/* record i starts at text + (rec[i] & ~WT_NOMATCH); rec[n]: its end + 1 */
 	int n;
 	uint64_t h;		/* members_hash of what it was printed from */
+	int full;		/* text is the whole state, printed from what hashes to sh */
+	uint64_t sh;
+	size_t flen;
 };
 
 static void
@@ -1623,14 +1634,16 @@ wtab_sync(const struct mstate *cst)
 		t = st->wt = xcalloc(1, sizeof(*t));
 	/* about what the last print took: room once, little slack kept */
 	want = t->n > 0 ? t->len + t->len / 16 + 256 : (size_t)st->n * 64 + 64;
+	want += WT_OFF;
 	if (want < (size_t)st->n * 16 + 64)
 		want = (size_t)st->n * 16 + 64;
 	if (t->cap < want) {
 		t->text = xreallocarray(t->text, want, 1);
 		t->cap = want;
 	}
-	b = (struct sbuf){ t->text, 0, t->cap };
-	b.p[0] = '\0';
+	b = (struct sbuf){ t->text, WT_OFF, t->cap };
+	memcpy(b.p, WT_HEAD, WT_OFF + 1);
+	t->full = 0;
 	t->rec = xreallocarray(t->rec, (size_t)st->n + 1, sizeof(*t->rec));
 	for (i = 0; i < st->n; i++) {
 		t->rec[i] = (uint32_t)(b.n + (i > 0));
@@ -1639,13 +1652,14 @@ wtab_sync(const struct mstate *cst)
 			t->rec[i] |= WT_NOMATCH;
 	}
 	t->rec[st->n] = (uint32_t)(b.n + 1);
-	if (b.cap > b.n + b.n / 8 + 512) {
-		b.p = xreallocarray(b.p, b.n + b.n / 16 + 256, 1);
-		b.cap = b.n + b.n / 16 + 256;
+	if (b.cap > 2 * b.n + 1024) {
+		/* a table that shrank a lot: the rest of the state (mstate_wire_text) is smaller than it */
+		b.p = xreallocarray(b.p, b.n + b.n / 4 + 256, 1);
+		b.cap = b.n + b.n / 4 + 256;
 	}
 	t->text = b.p;
 	t->cap = b.cap;
-	t->len = b.n;
+	t->len = b.n - WT_OFF;
 	t->n = st->n;
 	t->h = h;
 	return t;
@@ -1740,25 +1754,15 @@ sb_clock_seen(cJSON *o, struct sbuf *b, const struct mstate *st, const struct ui
 		sb_add(o, "seen_x", b);
 }
 
-cJSON *
-mstate_to_wire(const struct mstate *st)
+/* What the wire form holds after its table: "version" to "tombstones". */
+static void
+wire_rest(cJSON *o, const struct mstate *st)
 {
-	cJSON *o = cJSON_CreateObject();
 	struct sbuf b = { 0 };
 	struct uidx x;
 	int i;
 
 	uid_index(&x, st->m, st->n);
-	if (st->n > 0) {
-		/* the table as printed for this state before, if it was */
-		const struct wtab *t = wtab_sync(st);
-
-		b.cap = t->len + 1;
-		b.p = xmalloc(b.cap);
-		memcpy(b.p, t->text, t->len + 1);
-		b.n = t->len;
-	}
-	sb_add(o, "members", &b);
 	sb_clock_seen(o, &b, st, &x, &x);
 	for (i = 0; i < st->reach.nv; i++) {
 		if (i > 0)
@@ -1792,7 +1796,90 @@ mstate_to_wire(const struct mstate *st)
 	}
 	sb_add(o, "tombstones", &b);
 	uidx_free(&x);
+}
+
+cJSON *
+mstate_to_wire(const struct mstate *st)
+{
+	cJSON *o = cJSON_CreateObject();
+	struct sbuf b = { 0 };
+
+	if (st->n > 0) {
+		/* the table as printed for this state before, if it was */
+		const struct wtab *t = wtab_sync(st);
+
+		b.cap = t->len + 1;
+		b.p = xmalloc(b.cap);
+		memcpy(b.p, t->text + WT_OFF, t->len);
+		b.p[t->len] = '\0';
+		b.n = t->len;
+	}
+	sb_add(o, "members", &b);
+	wire_rest(o, st);
 	return o;
+}
+
+/* A hash of what wire_rest prints (with the table's, all the wire form is printed from). */
+static uint64_t
+rest_hash(const struct mstate *st)
+{
+	uint64_t h = hash_word(0x6a09e667f3bcc908ULL, (uint64_t)st->vc.n);
+	int i;
+
+	for (i = 0; i < st->vc.n; i++)
+		h = hash_word(hash_word(h, st->vc.e[i].node), st->vc.e[i].count);
+	h = hash_word(h, (uint64_t)st->seen.n);
+	for (i = 0; i < st->seen.n; i++)
+		h = hash_word(h, st->seen.v[i]);
+	h = hash_word(h, (uint64_t)st->reach.nv);
+	for (i = 0; i < st->reach.nv; i++)
+		h = hash_word(hash_word(h, st->reach.v[i].observer), st->reach.v[i].version);
+	h = hash_word(h, (uint64_t)st->reach.n);
+	for (i = 0; i < st->reach.n; i++) {
+		const struct reach_record *r = &st->reach.r[i];
+
+		h = hash_word(hash_word(h, r->observer), r->subject);
+		h = hash_word(hash_word(h, (uint64_t)r->status), r->version);
+	}
+	h = hash_word(h, (uint64_t)st->nt);
+	for (i = 0; i < st->nt; i++) {
+		h = hash_word(hash_word(h, st->t[i].uid), (uint64_t)st->t[i].time);
+		h = hash_word(h, (uint64_t)st->t[i].exited);
+	}
+	return h;
+}
+
+const char *
+mstate_wire_text(const struct mstate *st, size_t *lenp)
+{
+	struct wtab *t = (struct wtab *)wtab_sync(st);
+	uint64_t sh = rest_hash(st);
+
+	if (!t->full || t->sh != sh) {
+		cJSON *o = cJSON_CreateObject();
+		size_t at = WT_OFF + t->len, tl;
+		char *tail;
+
+		wire_rest(o, st);
+		tail = json_print(o);	/* {"version":...}: short beside the table */
+		cJSON_Delete(o);
+		tl = strlen(tail);
+		if (t->cap < at + 2 + tl) {
+			t->cap = at + 2 + tl + tl / 4 + 64;
+			t->text = xreallocarray(t->text, t->cap, 1);
+		}
+		/* the table's string closed, then the rest's members after its "{" */
+		t->text[at] = '"';
+		t->text[at + 1] = ',';
+		memcpy(t->text + at + 2, tail + 1, tl);
+		t->flen = at + 1 + tl;
+		free(tail);
+		t->full = 1;
+		t->sh = sh;
+	}
+	if (lenp != NULL)
+		*lenp = t->flen;
+	return t->text;
 }
 
 /* A field of a record: [s, s + l), not NUL-terminated. */

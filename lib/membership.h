@@ -222,6 +222,12 @@ int u64set_from_json(const cJSON *, struct u64set *, int max);
 #define WIRE_MAX_MEMBERS	65536
 #define WIRE_MAX_TOMBS		16384	/* removals in 24 hours (each is looked up) */
 cJSON *mstate_to_wire(const struct mstate *);
+/*
+ * The same printed (cJSON_PrintUnformatted's bytes), kept with st's
+ * printed table and printed again only when st changed: valid until st
+ * changes or goes. For a raw item of a message (cJSON_CreateRaw copies it).
+ */
+const char *mstate_wire_text(const struct mstate *, size_t *len);
 int mstate_from_wire(const cJSON *, struct mstate *);
 /*
  * The same, reading a member whose uid and strings are those of a member

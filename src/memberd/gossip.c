@@ -200,13 +200,12 @@ cvs_learn(struct node *n, const cJSON *msg, const uint64_t *uids, int nuids)
 }
 
 /*
- * Our state to a member; wire: our state already encoded (a copy is sent),
- * or NULL; bcast: a broadcast's (push_tick), which the receiver need not
- * push on, and fwd (or NULL) the uids it forwards it to.
+ * Our state to a member; bcast: a broadcast's (push_tick), which the
+ * receiver need not push on, and fwd (or NULL) the uids it forwards it to.
  */
 static void
-send_state_b(struct node *n, const struct member *to, const cJSON *wire, enum state_why why,
-    int bcast, const char *fwd)
+send_state_b(struct node *n, const struct member *to, enum state_why why, int bcast,
+    const char *fwd)
 {
 	cJSON *m = envelope(n, MSG_GOSSIP, to->uid);
 
@@ -216,23 +215,26 @@ send_state_b(struct node *n, const struct member *to, const cJSON *wire, enum st
 	if (fwd != NULL && fwd[0] != '\0')
 		cJSON_AddStringToObject(m, "fwd", fwd);
 
-	cJSON_AddItemToObject(m, "state",
-	    wire ? cJSON_Duplicate(wire, 1) : mstate_to_wire(&n->st));
+	/*
+	 * Our state as printed for this version before, if it was: a push,
+	 * its answers and rounds send the same bytes (mstate_wire_text)
+	 */
+	cJSON_AddItemToObject(m, "state", cJSON_CreateRaw(mstate_wire_text(&n->st, NULL)));
 	cJSON_AddNumberToObject(m, "cv", CPT_VERSION);	/* we read the compact forms */
 	cJSON_AddStringToObject(m, "cvs", cvs_get(n));
 	send_to(n, to->address, m);
 }
 
 static void
-send_state(struct node *n, const struct member *to, const cJSON *wire, enum state_why why)
+send_state(struct node *n, const struct member *to, enum state_why why)
 {
-	send_state_b(n, to, wire, why, 0, NULL);
+	send_state_b(n, to, why, 0, NULL);
 }
 
 void
 send_gossip(struct node *n, const struct member *to)
 {
-	send_state(n, to, NULL, SW_OTHER);
+	send_state(n, to, SW_OTHER);
 }
 
 static void
@@ -394,7 +396,7 @@ gossip_tick(struct node *n, msec_t now)
 		if (u64set_has(&n->st.seen, n->st.m[t].uid))
 			send_digest(n, &n->st.m[t]);
 		else
-			send_state(n, &n->st.m[t], NULL, SW_ROUND);
+			send_state(n, &n->st.m[t], SW_ROUND);
 	}
 }
 
@@ -503,7 +505,7 @@ reply_gossip(struct node *n, const struct member *to, msec_t now)
 	/* one push stays in reserve: the next version must not wait for answers */
 	(void)push_pay(n, 0, now);
 	if (n->push_credit >= reserve + n->st.n && push_pay(n, n->st.n, now)) {
-		send_state(n, to, NULL, SW_ANSWER);
+		send_state(n, to, SW_ANSWER);
 		return;
 	}
 	n->gossip_deferred++;
@@ -556,13 +558,11 @@ isqrt_up(int m)
 static void
 bcast_to(struct node *n, int *t, int m, int direct)
 {
-	cJSON *wire = mstate_to_wire(&n->st);
 	int i, j, k, per;
 
 	if (m <= direct) {
 		for (i = 0; i < m; i++)
-			send_state_b(n, &n->st.m[t[i]], wire, SW_PUSH, 1, NULL);
-		cJSON_Delete(wire);
+			send_state_b(n, &n->st.m[t[i]], SW_PUSH, 1, NULL);
 		return;
 	}
 	k = isqrt_up(m);
@@ -586,10 +586,9 @@ bcast_to(struct node *n, int *t, int m, int direct)
 		for (j = i + 1; j < i + per && j < m; j++)
 			p += snprintf(p, 22, "%s%llu", p == fwd ? "" : " ",
 			    (unsigned long long)n->st.m[t[j]].uid);
-		send_state_b(n, &n->st.m[t[i]], wire, SW_PUSH, 1, fwd);
+		send_state_b(n, &n->st.m[t[i]], SW_PUSH, 1, fwd);
 		free(fwd);
 	}
-	cJSON_Delete(wire);
 }
 
 static void
@@ -780,13 +779,8 @@ push_tick(struct node *n, msec_t now)
 	}
 	n->pushed_seq = n->state_seq;
 	n->pushed_exit = n->exit_digest;
-	if (k > 0) {
-		cJSON *wire = mstate_to_wire(&n->st);	/* encoded once for the k */
-
-		for (i = 0; i < k; i++)
-			send_state(n, &n->st.m[t[i]], wire, SW_PUSH);
-		cJSON_Delete(wire);
-	}
+	for (i = 0; i < k; i++)
+		send_state(n, &n->st.m[t[i]], SW_PUSH);	/* printed once for the k */
 	/* a broadcast's sender and the leader had our status when we took it (on_gossip) */
 	if (!quiet)
 		tell_leader(n, t, k);
@@ -874,7 +868,6 @@ catchup_tick(struct node *n, msec_t now)
 {
 	int *t, i, m = 0, li, cap, afford;
 	unsigned char *seenf;
-	cJSON *wire;
 
 	if (n->catchup_at < 0 || now < n->catchup_at)
 		return;
@@ -914,10 +907,8 @@ catchup_tick(struct node *n, msec_t now)
 		;	/* the rounds' now */
 	else if (m > 0 && push_pay(n, (double)m * n->st.n, now)) {
 		n->catchup_tries++;
-		wire = mstate_to_wire(&n->st);
 		for (i = 0; i < m; i++)
-			send_state(n, &n->st.m[t[i]], wire, SW_CATCHUP);
-		cJSON_Delete(wire);
+			send_state(n, &n->st.m[t[i]], SW_CATCHUP);
 		n->catchup_next = now + CATCHUP_AGAIN;
 		n->catchup_at = n->catchup_next;	/* and again, until they all have it */
 	} else if (m > 0)
