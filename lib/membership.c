@@ -1665,6 +1665,35 @@ wtab_sync(const struct mstate *cst)
 	return t;
 }
 
+/*
+ * Makes the table text (len bytes, records starting at ro[0..st->n)) st's
+ * printed table: it is what wtab_sync would print for st's members.
+ */
+static void
+wtab_adopt(struct mstate *st, const char *text, size_t len, const uint32_t *ro)
+{
+	struct wtab *t = st->wt;
+	int i;
+
+	if (t == NULL)
+		t = st->wt = xcalloc(1, sizeof(*t));
+	/* room for the rest of the state too (mstate_wire_text) */
+	t->cap = WT_OFF + len + len / 8 + 256;
+	free(t->text);
+	t->text = xmalloc(t->cap);
+	memcpy(t->text, WT_HEAD, WT_OFF);
+	memcpy(t->text + WT_OFF, text, len);
+	t->text[WT_OFF + len] = '\0';
+	t->rec = xreallocarray(t->rec, (size_t)st->n + 1, sizeof(*t->rec));
+	for (i = 0; i < st->n; i++)
+		t->rec[i] = (uint32_t)(ro[i] + WT_OFF) | (wire_valid(&st->m[i]) ? 0 : WT_NOMATCH);
+	t->rec[st->n] = (uint32_t)(WT_OFF + len + 1);
+	t->len = len;
+	t->n = st->n;
+	t->h = members_hash(st->m, st->n);
+	t->full = 0;
+}
+
 /* Adds b as the string key of o, and empties b. */
 static void
 sb_add(cJSON *o, const char *key, struct sbuf *b)
@@ -2192,8 +2221,9 @@ wire_members(const cJSON *o, struct mstate *st, const struct mstate *known, uint
 	unsigned char *took = NULL;
 	struct tok f[6];
 	uint64_t *uids = NULL, uid;
+	uint32_t *ro = NULL;	/* where each record starts: the read state's printed table */
 	int *fresh = NULL, nf = 0, fcap = 0;
-	int n = 0, cap = 0, i, k, d, bad = 0, kc = 0, prev = -1, more;
+	int n = 0, cap = 0, i, k, d, bad = 0, kc = 0, prev = -1, more, canon;
 	const struct member *like;
 
 	if (s == NULL)
@@ -2216,9 +2246,18 @@ wire_members(const cJSON *o, struct mstate *st, const struct mstate *known, uint
 	uids = xreallocarray(NULL, (size_t)cap + 1, sizeof(*uids));
 	if (st != NULL)
 		RESERVE(st->m, cap, st->cap);
+	/*
+	 * A state read against known is usually taken: its table as received
+	 * is its printed table too, when every record is as we would print it
+	 * (matched ones are), so it need not be printed again (wtab)
+	 */
+	canon = st != NULL && kt != NULL && (size_t)(end - s) < WT_NOMATCH / 2;
+	if (canon)
+		ro = xreallocarray(NULL, (size_t)cap + 1, sizeof(*ro));
 	while (more && !bad) {
 		size_t l = 0;
 		int mi = -1;
+		const char *rs = p;
 
 		if (n >= WIRE_MAX_MEMBERS) {
 			bad = 1;
@@ -2227,7 +2266,11 @@ wire_members(const cJSON *o, struct mstate *st, const struct mstate *known, uint
 		if (n >= cap) {
 			cap += cap / 8 + 8;
 			uids = xreallocarray(uids, (size_t)cap + 1, sizeof(*uids));
+			if (canon)
+				ro = xreallocarray(ro, (size_t)cap + 1, sizeof(*ro));
 		}
+		if (canon)
+			ro[n] = (uint32_t)(rs - s);
 		if (st != NULL && st->n >= st->cap)
 			RESERVE(st->m, st->cap + st->cap / 8 + 8, st->cap);
 		for (d = 0; kt != NULL && d < 4 && kc + d < kt->n; d++)
@@ -2289,6 +2332,15 @@ wire_members(const cJSON *o, struct mstate *st, const struct mstate *known, uint
 			if (member_from_fields(f, &st->m[st->n], like) < 0 ||
 			    (st->n > 0 && member_compare(&st->m[st->n - 1], &st->m[st->n]) >= 0))
 				bad = 1;
+			else if (canon) {
+				/* as we print it? (a uid with a leading zero, say, is not) */
+				struct sbuf pb = { 0 };
+				size_t rl = (size_t)(p - rs) - (size_t)more;
+
+				sb_member(&pb, &st->m[st->n], 0);
+				canon = pb.n == rl && memcmp(pb.p, rs, rl) == 0;
+				free(pb.p);
+			}
 			uids[n++] = st->m[st->n++].uid;
 		} else if (tok_u64(&f[0], &uids[n++]) < 0 || uids[n - 1] == 0)
 			bad = 1;
@@ -2297,6 +2349,9 @@ wire_members(const cJSON *o, struct mstate *st, const struct mstate *known, uint
 		bad = uids_repeat(uids, n, fresh, nf, kt != NULL ? known : NULL, took);
 	free(took);
 	free(fresh);
+	if (!bad && canon)
+		wtab_adopt(st, s, (size_t)(end - s), ro);
+	free(ro);
 	if (bad) {
 		free(uids);
 		return -1;
