@@ -1,4 +1,5 @@
 /* membership.c: the membership state lattice, merged and judged without I/O. */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -24,8 +25,8 @@ static const unsigned char allowed[MS_NSTATUS][MS_NSTATUS] = {
 	[MS_REMOVED]  = { 0, 0, 0, 0, 0, 0, 0 },
 };
 
-struct wtab;
-static void wtab_free(struct wtab *);
+struct wcache;
+static void wtab_free(struct wcache *);
 
 /* merge priority: the status "furthest along" wins */
 static const int priority[MS_NSTATUS] = {
@@ -1554,32 +1555,115 @@ sb_member(struct sbuf *b, const struct member *m, int blank)
 #define WT_NOMATCH	0x80000000u	/* in rec[i]: not to be matched (2 above) */
 
 /*
- * text holds the whole state as JSON once mstate_wire_text asked for it
- * (full), else only its start: WT_HEAD, then the records (names,
- * addresses and roles need no escape in JSON: valid_token).
+ * 4. A printed table is shared by every state of the process whose
+ *    members hash alike (akc-sim holds N states, and most of them hold
+ *    one of a few tables at any time: a node's own copy was +30% of its
+ *    memory at 1,000 nodes), reference-counted, immutable once made, in
+ *    a map under a mutex (akc-sim may run nodes on two threads). What
+ *    differs per state, the rest of the wire form (clock, seen set,
+ *    reachability, tombstones), is kept printed with the state (struct
+ *    wcache). Weak point: a hash collision between two tables (64 bits,
+ *    of interned strings' addresses among the rest) would share one.
+ *
+ * text: '"', the records (names, addresses and roles need no escape in
+ * JSON: valid_token), '"': the table as a JSON string.
  */
-#define WT_HEAD		"{\"members\":\""
-#define WT_OFF		(sizeof(WT_HEAD) - 1)
+#define WT_OFF		1
+#define WT_BUCKETS	4096
 
 struct wtab {
 	char *text;
-	size_t len, cap;	/* len: of the records alone, from WT_OFF */
+	size_t len;		/* of the records alone, from WT_OFF */
 	uint32_t *rec;		/* record i starts at text + (rec[i] & ~WT_NOMATCH); rec[n]: its end + 1 */
 	int n;
 	uint64_t h;		/* members_hash of what it was printed from */
-	int full;		/* text is the whole state, printed from what hashes to sh */
-	uint64_t sh;
-	size_t flen;
+	int refs;
+	struct wtab *next;	/* in its bucket of the map */
 };
 
+struct wcache {
+	struct wtab *t;		/* a reference, or NULL */
+	char *rest;		/* ,"version":...} as printed from what hashes to sh */
+	size_t restlen;
+	uint64_t sh;
+};
+
+static struct wtab *wt_map[WT_BUCKETS];
+static pthread_mutex_t wt_lock = PTHREAD_MUTEX_INITIALIZER;
+
 static void
-wtab_free(struct wtab *t)
+wtab_unref(struct wtab *t)
 {
+	struct wtab **pp;
+
 	if (t == NULL)
 		return;
+	pthread_mutex_lock(&wt_lock);
+	if (--t->refs > 0) {
+		pthread_mutex_unlock(&wt_lock);
+		return;
+	}
+	for (pp = &wt_map[t->h % WT_BUCKETS]; *pp != NULL; pp = &(*pp)->next)
+		if (*pp == t) {
+			*pp = t->next;
+			break;
+		}
+	pthread_mutex_unlock(&wt_lock);
 	free(t->text);
 	free(t->rec);
 	free(t);
+}
+
+/* The shared table of hash h and n records, one reference more; NULL if none. */
+static struct wtab *
+wtab_find(uint64_t h, int n)
+{
+	struct wtab *t;
+
+	pthread_mutex_lock(&wt_lock);
+	for (t = wt_map[h % WT_BUCKETS]; t != NULL; t = t->next)
+		if (t->h == h && t->n == n) {
+			t->refs++;
+			break;
+		}
+	pthread_mutex_unlock(&wt_lock);
+	return t;
+}
+
+/* Shares t (one reference, the caller's); a table made meanwhile by another thread wins. */
+static struct wtab *
+wtab_share(struct wtab *t)
+{
+	struct wtab *o;
+
+	pthread_mutex_lock(&wt_lock);
+	for (o = wt_map[t->h % WT_BUCKETS]; o != NULL; o = o->next)
+		if (o->h == t->h && o->n == t->n)
+			break;
+	if (o != NULL)
+		o->refs++;
+	else {
+		t->refs = 1;
+		t->next = wt_map[t->h % WT_BUCKETS];
+		wt_map[t->h % WT_BUCKETS] = t;
+	}
+	pthread_mutex_unlock(&wt_lock);
+	if (o == NULL)
+		return t;
+	free(t->text);
+	free(t->rec);
+	free(t);
+	return o;
+}
+
+static void
+wtab_free(struct wcache *c)
+{
+	if (c == NULL)
+		return;
+	wtab_unref(c->t);
+	free(c->rest);
+	free(c);
 }
 
 static uint64_t
@@ -1617,51 +1701,59 @@ wire_valid(const struct member *m)
 
 static void sb_member(struct sbuf *, const struct member *, int);
 
-/* st's printed table, printed again if st's members are not what it was printed from. */
+static struct wcache *
+wcache_of(struct mstate *st)
+{
+	if (st->wt == NULL)
+		st->wt = xcalloc(1, sizeof(*st->wt));
+	return st->wt;
+}
+
+/* Makes t st's table (the reference passes to st); what was printed after it is stale. */
+static void
+wcache_set(struct mstate *st, struct wtab *t)
+{
+	struct wcache *c = wcache_of(st);
+
+	wtab_unref(c->t);
+	c->t = t;
+	free(c->rest);
+	c->rest = NULL;
+}
+
+/* st's printed table: shared, or printed now if no state holds it. */
 static const struct wtab *
 wtab_sync(const struct mstate *cst)
 {
 	struct mstate *st = (struct mstate *)cst;	/* a cache, like the find index */
-	struct wtab *t = st->wt;
 	uint64_t h = members_hash(st->m, st->n);
+	struct wtab *t;
 	struct sbuf b;
-	size_t want;
 	int i;
 
-	if (t != NULL && t->n == st->n && t->h == h)
-		return t;
-	if (t == NULL)
-		t = st->wt = xcalloc(1, sizeof(*t));
-	/* about what the last print took: room once, little slack kept */
-	want = t->n > 0 ? t->len + t->len / 16 + 256 : (size_t)st->n * 64 + 64;
-	want += WT_OFF;
-	if (want < (size_t)st->n * 16 + 64)
-		want = (size_t)st->n * 16 + 64;
-	if (t->cap < want) {
-		t->text = xreallocarray(t->text, want, 1);
-		t->cap = want;
+	if (st->wt != NULL && st->wt->t != NULL && st->wt->t->n == st->n && st->wt->t->h == h)
+		return st->wt->t;
+	if ((t = wtab_find(h, st->n)) == NULL) {
+		t = xcalloc(1, sizeof(*t));
+		b = (struct sbuf){ xmalloc((size_t)st->n * 64 + 64), WT_OFF, (size_t)st->n * 64 + 64 };
+		b.p[0] = '"';
+		b.p[1] = '\0';
+		t->rec = xreallocarray(NULL, (size_t)st->n + 1, sizeof(*t->rec));
+		for (i = 0; i < st->n; i++) {
+			t->rec[i] = (uint32_t)(b.n + (i > 0));
+			sb_member(&b, &st->m[i], i > 0);
+			if (!wire_valid(&st->m[i]))
+				t->rec[i] |= WT_NOMATCH;
+		}
+		t->rec[st->n] = (uint32_t)(b.n + 1);
+		sb_chr(&b, '"');
+		t->text = xreallocarray(b.p, b.n + 1, 1);	/* kept: no slack */
+		t->len = b.n - WT_OFF - 1;
+		t->n = st->n;
+		t->h = h;
+		t = wtab_share(t);
 	}
-	b = (struct sbuf){ t->text, WT_OFF, t->cap };
-	memcpy(b.p, WT_HEAD, WT_OFF + 1);
-	t->full = 0;
-	t->rec = xreallocarray(t->rec, (size_t)st->n + 1, sizeof(*t->rec));
-	for (i = 0; i < st->n; i++) {
-		t->rec[i] = (uint32_t)(b.n + (i > 0));
-		sb_member(&b, &st->m[i], i > 0);
-		if (!wire_valid(&st->m[i]))
-			t->rec[i] |= WT_NOMATCH;
-	}
-	t->rec[st->n] = (uint32_t)(b.n + 1);
-	if (b.cap > 2 * b.n + 1024) {
-		/* a table that shrank a lot: the rest of the state (mstate_wire_text) is smaller than it */
-		b.p = xreallocarray(b.p, b.n + b.n / 4 + 256, 1);
-		b.cap = b.n + b.n / 4 + 256;
-	}
-	t->text = b.p;
-	t->cap = b.cap;
-	t->len = b.n - WT_OFF;
-	t->n = st->n;
-	t->h = h;
+	wcache_set(st, t);
 	return t;
 }
 
@@ -1672,26 +1764,27 @@ wtab_sync(const struct mstate *cst)
 static void
 wtab_adopt(struct mstate *st, const char *text, size_t len, const uint32_t *ro)
 {
-	struct wtab *t = st->wt;
+	uint64_t h = members_hash(st->m, st->n);
+	struct wtab *t;
 	int i;
 
-	if (t == NULL)
-		t = st->wt = xcalloc(1, sizeof(*t));
-	/* room for the rest of the state too (mstate_wire_text) */
-	t->cap = WT_OFF + len + len / 8 + 256;
-	free(t->text);
-	t->text = xmalloc(t->cap);
-	memcpy(t->text, WT_HEAD, WT_OFF);
-	memcpy(t->text + WT_OFF, text, len);
-	t->text[WT_OFF + len] = '\0';
-	t->rec = xreallocarray(t->rec, (size_t)st->n + 1, sizeof(*t->rec));
-	for (i = 0; i < st->n; i++)
-		t->rec[i] = (uint32_t)(ro[i] + WT_OFF) | (wire_valid(&st->m[i]) ? 0 : WT_NOMATCH);
-	t->rec[st->n] = (uint32_t)(WT_OFF + len + 1);
-	t->len = len;
-	t->n = st->n;
-	t->h = members_hash(st->m, st->n);
-	t->full = 0;
+	if ((t = wtab_find(h, st->n)) == NULL) {
+		t = xcalloc(1, sizeof(*t));
+		t->text = xmalloc(len + 3);
+		t->text[0] = '"';
+		memcpy(t->text + WT_OFF, text, len);
+		t->text[WT_OFF + len] = '"';
+		t->text[WT_OFF + len + 1] = '\0';
+		t->rec = xreallocarray(NULL, (size_t)st->n + 1, sizeof(*t->rec));
+		for (i = 0; i < st->n; i++)
+			t->rec[i] = (uint32_t)(ro[i] + WT_OFF) | (wire_valid(&st->m[i]) ? 0 : WT_NOMATCH);
+		t->rec[st->n] = (uint32_t)(WT_OFF + len + 1);
+		t->len = len;
+		t->n = st->n;
+		t->h = h;
+		t = wtab_share(t);
+	}
+	wcache_set(st, t);
 }
 
 /* Adds b as the string key of o, and empties b. */
@@ -1878,37 +1971,41 @@ rest_hash(const struct mstate *st)
 	return h;
 }
 
-const char *
-mstate_wire_text(const struct mstate *st, size_t *lenp)
+cJSON *
+mstate_wire_raw(const struct mstate *cst)
 {
-	struct wtab *t = (struct wtab *)wtab_sync(st);
+	struct mstate *st = (struct mstate *)cst;
+	const struct wtab *t = wtab_sync(st);
+	struct wcache *c = st->wt;
 	uint64_t sh = rest_hash(st);
+	size_t tl = t->len + 2, len;
+	cJSON *r;
+	char *p;
 
-	if (!t->full || t->sh != sh) {
+	if (c->rest == NULL || c->sh != sh) {
 		cJSON *o = cJSON_CreateObject();
-		size_t at = WT_OFF + t->len, tl;
-		char *tail;
+		char *rest;
 
 		wire_rest(o, st);
-		tail = json_print(o);	/* {"version":...}: short beside the table */
+		rest = json_print(o);	/* {"version":...}: short beside the table */
 		cJSON_Delete(o);
-		tl = strlen(tail);
-		if (t->cap < at + 2 + tl) {
-			t->cap = at + 2 + tl + tl / 4 + 64;
-			t->text = xreallocarray(t->text, t->cap, 1);
-		}
-		/* the table's string closed, then the rest's members after its "{" */
-		t->text[at] = '"';
-		t->text[at + 1] = ',';
-		memcpy(t->text + at + 2, tail + 1, tl);
-		t->flen = at + 1 + tl;
-		free(tail);
-		t->full = 1;
-		t->sh = sh;
+		free(c->rest);
+		c->restlen = strlen(rest);
+		c->rest = rest;
+		c->rest[0] = ',';	/* what follows the table */
+		c->sh = sh;
 	}
-	if (lenp != NULL)
-		*lenp = t->flen;
-	return t->text;
+	/* {"members":"<the table>","version":...}, in the message's own buffer */
+	len = strlen("{\"members\":") + tl + c->restlen;
+	p = xmalloc(len + 1);
+	memcpy(p, "{\"members\":", strlen("{\"members\":"));
+	memcpy(p + strlen("{\"members\":"), t->text, tl);
+	memcpy(p + strlen("{\"members\":") + tl, c->rest, c->restlen + 1);
+	if ((r = cJSON_CreateNull()) == NULL)
+		fatalx("out of memory");
+	r->type = cJSON_Raw;
+	r->valuestring = p;
+	return r;
 }
 
 /* A field of a record: [s, s + l), not NUL-terminated. */

@@ -111,13 +111,15 @@ struct mstate {
 	int ixn;
 	/*
 	 * The member table as the wire form prints it (struct wtab in
-	 * membership.c), another cache: tagged with a hash of the members
+	 * membership.c, shared by the states of a process that hold the
+	 * same table), another cache: tagged with a hash of the members
 	 * (uid, string pointers, status, up-number) it was printed from and
-	 * reprinted when they differ. mstate_to_wire copies it, and a wire
-	 * state read against this state (mstate_from_wire_known,
-	 * wire_head_parse_known) matches its records byte for byte.
+	 * printed again when they differ. mstate_to_wire and mstate_wire_raw
+	 * copy it, and a wire state read against this state
+	 * (mstate_from_wire_known, wire_head_parse_known) matches its
+	 * records byte for byte.
 	 */
-	struct wtab *wt;
+	struct wcache *wt;
 };
 
 /* members: the references to the strings (fields NULL: none held) */
@@ -223,11 +225,12 @@ int u64set_from_json(const cJSON *, struct u64set *, int max);
 #define WIRE_MAX_TOMBS		16384	/* removals in 24 hours (each is looked up) */
 cJSON *mstate_to_wire(const struct mstate *);
 /*
- * The same printed (cJSON_PrintUnformatted's bytes), kept with st's
- * printed table and printed again only when st changed: valid until st
- * changes or goes. For a raw item of a message (cJSON_CreateRaw copies it).
+ * The same as a raw item (cJSON_PrintUnformatted's bytes of it, in a
+ * buffer of the item's own), from st's printed table and the rest of it
+ * as printed when st last changed: a full state is sent for every push,
+ * answer and round, and printed again only when st changed.
  */
-const char *mstate_wire_text(const struct mstate *, size_t *len);
+cJSON *mstate_wire_raw(const struct mstate *);
 int mstate_from_wire(const cJSON *, struct mstate *);
 /*
  * The same, reading a member whose uid and strings are those of a member

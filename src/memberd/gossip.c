@@ -217,9 +217,9 @@ send_state_b(struct node *n, const struct member *to, enum state_why why, int bc
 
 	/*
 	 * Our state as printed for this version before, if it was: a push,
-	 * its answers and rounds send the same bytes (mstate_wire_text)
+	 * its answers and rounds send the same bytes (mstate_wire_raw)
 	 */
-	cJSON_AddItemToObject(m, "state", cJSON_CreateRaw(mstate_wire_text(&n->st, NULL)));
+	cJSON_AddItemToObject(m, "state", mstate_wire_raw(&n->st));
 	cJSON_AddNumberToObject(m, "cv", CPT_VERSION);	/* we read the compact forms */
 	cJSON_AddStringToObject(m, "cvs", cvs_get(n));
 	send_to(n, to->address, m);

@@ -82,7 +82,7 @@ by_address(const char *a)
 
 /*
  * Hands n a message as memberd does: printed and parsed (a full state is
- * a raw item, its text printed once a version: mstate_wire_text), or a
+ * a raw item, its text printed once a version: mstate_wire_raw), or a
  * compact payload.
  */
 static void
