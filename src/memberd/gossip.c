@@ -200,12 +200,14 @@ cvs_learn(struct node *n, const cJSON *msg, const uint64_t *uids, int nuids)
 }
 
 /*
- * Our state to a member; bcast: a broadcast's (push_tick), which the
- * receiver need not push on, and fwd (or NULL) the uids it forwards it to.
+ * Our state to a member; raw: our state as mstate_wire_raw made it a
+ * moment ago (a copy is sent: the k targets of a push, say), or NULL;
+ * bcast: a broadcast's (push_tick), which the receiver need not push on,
+ * and fwd (or NULL) the uids it forwards it to.
  */
 static void
-send_state_b(struct node *n, const struct member *to, enum state_why why, int bcast,
-    const char *fwd)
+send_state_b(struct node *n, const struct member *to, const cJSON *raw, enum state_why why,
+    int bcast, const char *fwd)
 {
 	cJSON *m = envelope(n, MSG_GOSSIP, to->uid);
 
@@ -219,22 +221,22 @@ send_state_b(struct node *n, const struct member *to, enum state_why why, int bc
 	 * Our state as printed for this version before, if it was: a push,
 	 * its answers and rounds send the same bytes (mstate_wire_raw)
 	 */
-	cJSON_AddItemToObject(m, "state", mstate_wire_raw(&n->st));
+	cJSON_AddItemToObject(m, "state", raw ? cJSON_Duplicate(raw, 1) : mstate_wire_raw(&n->st));
 	cJSON_AddNumberToObject(m, "cv", CPT_VERSION);	/* we read the compact forms */
 	cJSON_AddStringToObject(m, "cvs", cvs_get(n));
 	send_to(n, to->address, m);
 }
 
 static void
-send_state(struct node *n, const struct member *to, enum state_why why)
+send_state(struct node *n, const struct member *to, const cJSON *raw, enum state_why why)
 {
-	send_state_b(n, to, why, 0, NULL);
+	send_state_b(n, to, raw, why, 0, NULL);
 }
 
 void
 send_gossip(struct node *n, const struct member *to)
 {
-	send_state(n, to, SW_OTHER);
+	send_state(n, to, NULL, SW_OTHER);
 }
 
 static void
@@ -396,7 +398,7 @@ gossip_tick(struct node *n, msec_t now)
 		if (u64set_has(&n->st.seen, n->st.m[t].uid))
 			send_digest(n, &n->st.m[t]);
 		else
-			send_state(n, &n->st.m[t], SW_ROUND);
+			send_state(n, &n->st.m[t], NULL, SW_ROUND);
 	}
 }
 
@@ -505,7 +507,7 @@ reply_gossip(struct node *n, const struct member *to, msec_t now)
 	/* one push stays in reserve: the next version must not wait for answers */
 	(void)push_pay(n, 0, now);
 	if (n->push_credit >= reserve + n->st.n && push_pay(n, n->st.n, now)) {
-		send_state(n, to, SW_ANSWER);
+		send_state(n, to, NULL, SW_ANSWER);
 		return;
 	}
 	n->gossip_deferred++;
@@ -558,11 +560,13 @@ isqrt_up(int m)
 static void
 bcast_to(struct node *n, int *t, int m, int direct)
 {
+	cJSON *raw = mstate_wire_raw(&n->st);	/* checked and made once for the m */
 	int i, j, k, per;
 
 	if (m <= direct) {
 		for (i = 0; i < m; i++)
-			send_state_b(n, &n->st.m[t[i]], SW_PUSH, 1, NULL);
+			send_state_b(n, &n->st.m[t[i]], raw, SW_PUSH, 1, NULL);
+		cJSON_Delete(raw);
 		return;
 	}
 	k = isqrt_up(m);
@@ -586,9 +590,10 @@ bcast_to(struct node *n, int *t, int m, int direct)
 		for (j = i + 1; j < i + per && j < m; j++)
 			p += snprintf(p, 22, "%s%llu", p == fwd ? "" : " ",
 			    (unsigned long long)n->st.m[t[j]].uid);
-		send_state_b(n, &n->st.m[t[i]], SW_PUSH, 1, fwd);
+		send_state_b(n, &n->st.m[t[i]], raw, SW_PUSH, 1, fwd);
 		free(fwd);
 	}
+	cJSON_Delete(raw);
 }
 
 static void
@@ -779,8 +784,13 @@ push_tick(struct node *n, msec_t now)
 	}
 	n->pushed_seq = n->state_seq;
 	n->pushed_exit = n->exit_digest;
-	for (i = 0; i < k; i++)
-		send_state(n, &n->st.m[t[i]], SW_PUSH);	/* printed once for the k */
+	if (k > 0) {
+		cJSON *raw = mstate_wire_raw(&n->st);	/* checked and made once for the k */
+
+		for (i = 0; i < k; i++)
+			send_state(n, &n->st.m[t[i]], raw, SW_PUSH);
+		cJSON_Delete(raw);
+	}
 	/* a broadcast's sender and the leader had our status when we took it (on_gossip) */
 	if (!quiet)
 		tell_leader(n, t, k);
@@ -868,6 +878,7 @@ catchup_tick(struct node *n, msec_t now)
 {
 	int *t, i, m = 0, li, cap, afford;
 	unsigned char *seenf;
+	cJSON *raw;
 
 	if (n->catchup_at < 0 || now < n->catchup_at)
 		return;
@@ -907,8 +918,10 @@ catchup_tick(struct node *n, msec_t now)
 		;	/* the rounds' now */
 	else if (m > 0 && push_pay(n, (double)m * n->st.n, now)) {
 		n->catchup_tries++;
+		raw = mstate_wire_raw(&n->st);
 		for (i = 0; i < m; i++)
-			send_state(n, &n->st.m[t[i]], SW_CATCHUP);
+			send_state(n, &n->st.m[t[i]], raw, SW_CATCHUP);
+		cJSON_Delete(raw);
 		n->catchup_next = now + CATCHUP_AGAIN;
 		n->catchup_at = n->catchup_next;	/* and again, until they all have it */
 	} else if (m > 0)
