@@ -1,4 +1,5 @@
 /* membership.c: the membership state lattice, merged and judged without I/O. */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -23,6 +24,9 @@ static const unsigned char allowed[MS_NSTATUS][MS_NSTATUS] = {
 	[MS_DOWN]     = { 0, 0, 0, 0, 0, 0, 1 },
 	[MS_REMOVED]  = { 0, 0, 0, 0, 0, 0, 0 },
 };
+
+struct wcache;
+static void wtab_free(struct wcache *);
 
 /* merge priority: the status "furthest along" wins */
 static const int priority[MS_NSTATUS] = {
@@ -569,6 +573,7 @@ mstate_free(struct mstate *st)
 	reach_free(&st->reach);
 	free(st->t);
 	free(st->ix);
+	wtab_free(st->wt);
 	memset(st, 0, sizeof(*st));
 }
 
@@ -1515,6 +1520,273 @@ sb_member(struct sbuf *b, const struct member *m, int blank)
 	b->n = (size_t)(p - b->p);
 }
 
+/*
+ * ---- the printed table (struct mstate's wt) ----
+ *
+ * Why: a node sends and reads its own member table over and over. A
+ * full state of N members is printed for every push, answer and round,
+ * and every gossip a node receives is read record by record, although in
+ * a join storm nearly every record of it is, byte for byte, one of the
+ * receiver's own (the versions differ by a join or a move Up). Printed
+ * once per table, the records are copied into every state sent, and a
+ * record received is first compared with the receiver's own records at
+ * its cursor (memcmp): a match is that member, no field split, number
+ * read, string compared or looked up (akc-sim at 1,000 nodes spent a
+ * third of its CPU reading records).
+ *
+ * 1. The cache is tagged with a hash of what the records are printed from
+ *    (each member's uid, status, up-number and the addresses of its
+ *    interned strings), computed again at every use: a table changed in
+ *    place (a status set by a command, say) is reprinted, whoever
+ *    changed it. Weak point: a string freed and another interned at the
+ *    same address for the same uid would look unchanged; a uid's strings
+ *    do not change (a member is its uid), so only a peer that sends two
+ *    names for one uid could meet it, and what it would get is our own
+ *    name for that uid, not a crash.
+ * 2. Only records that the field-by-field read would accept are
+ *    matched (a status other than Removed, an up-number in range, a
+ *    tcp:// address); the strings are the receiver's own, which that
+ *    read trusts too (mstate_from_wire_known took them before).
+ * 3. The table is in member order, so records matched at increasing
+ *    positions of it are in order and distinct: only the records read
+ *    field by field are compared with their neighbours and checked for
+ *    a uid seen twice.
+ */
+#define WT_NOMATCH	0x80000000u	/* in rec[i]: not to be matched (2 above) */
+
+/*
+ * 4. A printed table is shared by every state of the process whose
+ *    members hash alike (akc-sim holds N states, and most of them hold
+ *    one of a few tables at any time: a node's own copy was +30% of its
+ *    memory at 1,000 nodes), reference-counted, immutable once made, in
+ *    a map under a mutex (akc-sim may run nodes on two threads). What
+ *    differs per state, the rest of the wire form (clock, seen set,
+ *    reachability, tombstones), is kept printed with the state (struct
+ *    wcache). Weak point: a hash collision between two tables (64 bits,
+ *    of interned strings' addresses among the rest) would share one.
+ *
+ * text: '"', the records (names, addresses and roles need no escape in
+ * JSON: valid_token), '"': the table as a JSON string.
+ */
+#define WT_OFF		1
+#define WT_BUCKETS	4096
+
+struct wtab {
+	char *text;
+	size_t len;		/* of the records alone, from WT_OFF */
+	uint32_t *rec;		/* record i starts at text + (rec[i] & ~WT_NOMATCH); rec[n]: its end + 1 */
+	int n;
+	uint64_t h;		/* members_hash of what it was printed from */
+	int refs;
+	struct wtab *next;	/* in its bucket of the map */
+};
+
+struct wcache {
+	struct wtab *t;		/* a reference, or NULL */
+	char *rest;		/* ,"version":...} as printed from what hashes to sh */
+	size_t restlen;
+	uint64_t sh;
+};
+
+static struct wtab *wt_map[WT_BUCKETS];
+static pthread_mutex_t wt_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void
+wtab_unref(struct wtab *t)
+{
+	struct wtab **pp;
+
+	if (t == NULL)
+		return;
+	pthread_mutex_lock(&wt_lock);
+	if (--t->refs > 0) {
+		pthread_mutex_unlock(&wt_lock);
+		return;
+	}
+	for (pp = &wt_map[t->h % WT_BUCKETS]; *pp != NULL; pp = &(*pp)->next)
+		if (*pp == t) {
+			*pp = t->next;
+			break;
+		}
+	pthread_mutex_unlock(&wt_lock);
+	free(t->text);
+	free(t->rec);
+	free(t);
+}
+
+/* The shared table of hash h and n records, one reference more; NULL if none. */
+static struct wtab *
+wtab_find(uint64_t h, int n)
+{
+	struct wtab *t;
+
+	pthread_mutex_lock(&wt_lock);
+	for (t = wt_map[h % WT_BUCKETS]; t != NULL; t = t->next)
+		if (t->h == h && t->n == n) {
+			t->refs++;
+			break;
+		}
+	pthread_mutex_unlock(&wt_lock);
+	return t;
+}
+
+/* Shares t (one reference, the caller's); a table made meanwhile by another thread wins. */
+static struct wtab *
+wtab_share(struct wtab *t)
+{
+	struct wtab *o;
+
+	pthread_mutex_lock(&wt_lock);
+	for (o = wt_map[t->h % WT_BUCKETS]; o != NULL; o = o->next)
+		if (o->h == t->h && o->n == t->n)
+			break;
+	if (o != NULL)
+		o->refs++;
+	else {
+		t->refs = 1;
+		t->next = wt_map[t->h % WT_BUCKETS];
+		wt_map[t->h % WT_BUCKETS] = t;
+	}
+	pthread_mutex_unlock(&wt_lock);
+	if (o == NULL)
+		return t;
+	free(t->text);
+	free(t->rec);
+	free(t);
+	return o;
+}
+
+static void
+wtab_free(struct wcache *c)
+{
+	if (c == NULL)
+		return;
+	wtab_unref(c->t);
+	free(c->rest);
+	free(c);
+}
+
+static uint64_t
+hash_word(uint64_t h, uint64_t w)
+{
+	h = (h ^ w) * 0xff51afd7ed558ccdULL;
+	return h ^ (h >> 32);
+}
+
+static uint64_t
+members_hash(const struct member *m, int n)
+{
+	uint64_t h = 0x9e3779b97f4a7c15ULL + (uint64_t)n;
+	int i;
+
+	for (i = 0; i < n; i++) {
+		h = hash_word(h, m[i].uid);
+		h = hash_word(h, (uint64_t)(uintptr_t)m[i].name);
+		h = hash_word(h, (uint64_t)(uintptr_t)m[i].address);
+		h = hash_word(h, (uint64_t)(uintptr_t)m[i].roles);
+		h = hash_word(h, ((uint64_t)m[i].status << 32) | (uint32_t)m[i].up_number);
+	}
+	return h;
+}
+
+/* Whether the field-by-field read (member_from_fields) would give m back from its record. */
+static int
+wire_valid(const struct member *m)
+{
+	return m->uid != 0 && m->status < MS_REMOVED &&
+	    (m->up_number == UPNUM_NONE || (m->up_number >= 1 && m->up_number < INT_MAX)) &&
+	    m->name != NULL && m->address != NULL && m->roles != NULL &&
+	    strncmp(m->address, "tcp://", 6) == 0;
+}
+
+static void sb_member(struct sbuf *, const struct member *, int);
+
+static struct wcache *
+wcache_of(struct mstate *st)
+{
+	if (st->wt == NULL)
+		st->wt = xcalloc(1, sizeof(*st->wt));
+	return st->wt;
+}
+
+/* Makes t st's table (the reference passes to st); what was printed after it is stale. */
+static void
+wcache_set(struct mstate *st, struct wtab *t)
+{
+	struct wcache *c = wcache_of(st);
+
+	wtab_unref(c->t);
+	c->t = t;
+	free(c->rest);
+	c->rest = NULL;
+}
+
+/* st's printed table: shared, or printed now if no state holds it. */
+static const struct wtab *
+wtab_sync(const struct mstate *cst)
+{
+	struct mstate *st = (struct mstate *)cst;	/* a cache, like the find index */
+	uint64_t h = members_hash(st->m, st->n);
+	struct wtab *t;
+	struct sbuf b;
+	int i;
+
+	if (st->wt != NULL && st->wt->t != NULL && st->wt->t->n == st->n && st->wt->t->h == h)
+		return st->wt->t;
+	if ((t = wtab_find(h, st->n)) == NULL) {
+		t = xcalloc(1, sizeof(*t));
+		b = (struct sbuf){ xmalloc((size_t)st->n * 64 + 64), WT_OFF, (size_t)st->n * 64 + 64 };
+		b.p[0] = '"';
+		b.p[1] = '\0';
+		t->rec = xreallocarray(NULL, (size_t)st->n + 1, sizeof(*t->rec));
+		for (i = 0; i < st->n; i++) {
+			t->rec[i] = (uint32_t)(b.n + (i > 0));
+			sb_member(&b, &st->m[i], i > 0);
+			if (!wire_valid(&st->m[i]))
+				t->rec[i] |= WT_NOMATCH;
+		}
+		t->rec[st->n] = (uint32_t)(b.n + 1);
+		sb_chr(&b, '"');
+		t->text = xreallocarray(b.p, b.n + 1, 1);	/* kept: no slack */
+		t->len = b.n - WT_OFF - 1;
+		t->n = st->n;
+		t->h = h;
+		t = wtab_share(t);
+	}
+	wcache_set(st, t);
+	return t;
+}
+
+/*
+ * Makes the table text (len bytes, records starting at ro[0..st->n)) st's
+ * printed table: it is what wtab_sync would print for st's members.
+ */
+static void
+wtab_adopt(struct mstate *st, const char *text, size_t len, const uint32_t *ro)
+{
+	uint64_t h = members_hash(st->m, st->n);
+	struct wtab *t;
+	int i;
+
+	if ((t = wtab_find(h, st->n)) == NULL) {
+		t = xcalloc(1, sizeof(*t));
+		t->text = xmalloc(len + 3);
+		t->text[0] = '"';
+		memcpy(t->text + WT_OFF, text, len);
+		t->text[WT_OFF + len] = '"';
+		t->text[WT_OFF + len + 1] = '\0';
+		t->rec = xreallocarray(NULL, (size_t)st->n + 1, sizeof(*t->rec));
+		for (i = 0; i < st->n; i++)
+			t->rec[i] = (uint32_t)(ro[i] + WT_OFF) | (wire_valid(&st->m[i]) ? 0 : WT_NOMATCH);
+		t->rec[st->n] = (uint32_t)(WT_OFF + len + 1);
+		t->len = len;
+		t->n = st->n;
+		t->h = h;
+		t = wtab_share(t);
+	}
+	wcache_set(st, t);
+}
+
 /* Adds b as the string key of o, and empties b. */
 static void
 sb_add(cJSON *o, const char *key, struct sbuf *b)
@@ -1604,24 +1876,15 @@ sb_clock_seen(cJSON *o, struct sbuf *b, const struct mstate *st, const struct ui
 		sb_add(o, "seen_x", b);
 }
 
-cJSON *
-mstate_to_wire(const struct mstate *st)
+/* What the wire form holds after its table: "version" to "tombstones". */
+static void
+wire_rest(cJSON *o, const struct mstate *st)
 {
-	cJSON *o = cJSON_CreateObject();
 	struct sbuf b = { 0 };
 	struct uidx x;
 	int i;
 
 	uid_index(&x, st->m, st->n);
-	if (st->n > 0) {
-		/* most records fit in 64 bytes: one allocation, not a doubling series */
-		b.cap = (size_t)st->n * 64;
-		b.p = xmalloc(b.cap);
-		b.p[0] = '\0';
-	}
-	for (i = 0; i < st->n; i++)
-		sb_member(&b, &st->m[i], i > 0);
-	sb_add(o, "members", &b);
 	sb_clock_seen(o, &b, st, &x, &x);
 	for (i = 0; i < st->reach.nv; i++) {
 		if (i > 0)
@@ -1655,7 +1918,94 @@ mstate_to_wire(const struct mstate *st)
 	}
 	sb_add(o, "tombstones", &b);
 	uidx_free(&x);
+}
+
+cJSON *
+mstate_to_wire(const struct mstate *st)
+{
+	cJSON *o = cJSON_CreateObject();
+	struct sbuf b = { 0 };
+
+	if (st->n > 0) {
+		/* the table as printed for this state before, if it was */
+		const struct wtab *t = wtab_sync(st);
+
+		b.cap = t->len + 1;
+		b.p = xmalloc(b.cap);
+		memcpy(b.p, t->text + WT_OFF, t->len);
+		b.p[t->len] = '\0';
+		b.n = t->len;
+	}
+	sb_add(o, "members", &b);
+	wire_rest(o, st);
 	return o;
+}
+
+/* A hash of what wire_rest prints (with the table's, all the wire form is printed from). */
+static uint64_t
+rest_hash(const struct mstate *st)
+{
+	uint64_t h = hash_word(0x6a09e667f3bcc908ULL, (uint64_t)st->vc.n);
+	int i;
+
+	for (i = 0; i < st->vc.n; i++)
+		h = hash_word(hash_word(h, st->vc.e[i].node), st->vc.e[i].count);
+	h = hash_word(h, (uint64_t)st->seen.n);
+	for (i = 0; i < st->seen.n; i++)
+		h = hash_word(h, st->seen.v[i]);
+	h = hash_word(h, (uint64_t)st->reach.nv);
+	for (i = 0; i < st->reach.nv; i++)
+		h = hash_word(hash_word(h, st->reach.v[i].observer), st->reach.v[i].version);
+	h = hash_word(h, (uint64_t)st->reach.n);
+	for (i = 0; i < st->reach.n; i++) {
+		const struct reach_record *r = &st->reach.r[i];
+
+		h = hash_word(hash_word(h, r->observer), r->subject);
+		h = hash_word(hash_word(h, (uint64_t)r->status), r->version);
+	}
+	h = hash_word(h, (uint64_t)st->nt);
+	for (i = 0; i < st->nt; i++) {
+		h = hash_word(hash_word(h, st->t[i].uid), (uint64_t)st->t[i].time);
+		h = hash_word(h, (uint64_t)st->t[i].exited);
+	}
+	return h;
+}
+
+cJSON *
+mstate_wire_raw(const struct mstate *cst)
+{
+	struct mstate *st = (struct mstate *)cst;
+	const struct wtab *t = wtab_sync(st);
+	struct wcache *c = st->wt;
+	uint64_t sh = rest_hash(st);
+	size_t tl = t->len + 2, len;
+	cJSON *r;
+	char *p;
+
+	if (c->rest == NULL || c->sh != sh) {
+		cJSON *o = cJSON_CreateObject();
+		char *rest;
+
+		wire_rest(o, st);
+		rest = json_print(o);	/* {"version":...}: short beside the table */
+		cJSON_Delete(o);
+		free(c->rest);
+		c->restlen = strlen(rest);
+		c->rest = rest;
+		c->rest[0] = ',';	/* what follows the table */
+		c->sh = sh;
+	}
+	/* {"members":"<the table>","version":...}, in the message's own buffer */
+	len = strlen("{\"members\":") + tl + c->restlen;
+	p = xmalloc(len + 1);
+	memcpy(p, "{\"members\":", strlen("{\"members\":"));
+	memcpy(p + strlen("{\"members\":"), t->text, tl);
+	memcpy(p + strlen("{\"members\":") + tl, c->rest, c->restlen + 1);
+	if ((r = cJSON_CreateNull()) == NULL)
+		fatalx("out of memory");
+	r->type = cJSON_Raw;
+	r->valuestring = p;
+	return r;
 }
 
 /* A field of a record: [s, s + l), not NUL-terminated. */
@@ -1878,45 +2228,189 @@ hexval(char c)
 	return -1;
 }
 
+/* The six fields of the record at *pp (one blank between fields); -1 if it has fewer. */
+static int
+rec_split(const char **pp, const char *end, struct tok *f, int *more)
+{
+	const char *p = *pp, *e;
+	int k;
+
+	/* a byte loop: fields are a few bytes, and strchr's call a field was 5% of akc-sim */
+	for (k = 0; k < 6; k++) {
+		for (e = p; e < end && *e != ' '; e++)
+			;
+		f[k] = (struct tok){ p, (size_t)(e - p) };
+		if (e == end) {
+			if (k < 5)
+				return -1;
+			*more = 0;
+			*pp = e;
+			return 0;
+		}
+		p = e + 1;
+	}
+	*more = 1;		/* a blank after a record: another must follow */
+	*pp = p;
+	return 0;
+}
+
+/*
+ * The record at p is, byte for byte, record i of the printed table t:
+ * its length, else 0.
+ */
+static size_t
+wtab_match(const struct wtab *t, int i, const char *p, const char *end)
+{
+	uint32_t r = t->rec[i];
+	size_t l;
+
+	if (r & WT_NOMATCH)
+		return 0;
+	l = (t->rec[i + 1] & ~WT_NOMATCH) - 1 - r;
+	if ((size_t)(end - p) < l || (p + l != end && p[l] != ' ') || memcmp(p, t->text + r, l) != 0)
+		return 0;
+	return l;
+}
+
+/* Whether a uid comes twice among uids[0..n): fresh[0..nf) those not matched, took known's matched. */
+static int
+uids_repeat(const uint64_t *uids, int n, const int *fresh, int nf, const struct mstate *known,
+    const unsigned char *took)
+{
+	struct uidx x;
+	int i, j, bad = 0;
+
+	if (known != NULL && nf <= 64) {
+		/* the matched are distinct members of known: a repeat involves a fresh one */
+		for (i = 0; i < nf; i++) {
+			j = mstate_find(known, uids[fresh[i]]);
+			if (j >= 0 && (took[j / 8] & (1 << (j % 8))))
+				return 1;
+			for (j = 0; j < i; j++)
+				if (uids[fresh[j]] == uids[fresh[i]])
+					return 1;
+		}
+		return 0;
+	}
+	/* not n searches: n can be thousands */
+	uidx_init(&x, n);
+	for (i = 0; i < n && !bad; i++)
+		if (uidx_put(&x, uids[i], i) < 0)
+			bad = 1;
+	uidx_free(&x);
+	return bad;
+}
+
 /*
  * The member table of a wire state: the members in table order (m), or
  * only their uids (uids) when m is NULL. Checks every field it reads, that
- * no uid comes twice, and that the table is in member order.
+ * no uid comes twice, and that the table is in member order. With known,
+ * a record that is one of known's printed records (at known's cursor or a
+ * few after it) is that member, read no further (wtab above); the rest are
+ * read field by field, lending known's strings when they are the same.
  */
 static int
 wire_members(const cJSON *o, struct mstate *st, const struct mstate *known, uint64_t **uidsp,
     int *np)
 {
-	const char *p = tok_start(json_str(o, "members"));
+	const char *s = json_str(o, "members"), *p, *end;
+	const struct wtab *kt = NULL;
+	unsigned char *took = NULL;
 	struct tok f[6];
 	uint64_t *uids = NULL, uid;
-	int n = 0, cap = 0, i, k, bad = 0, kc = 0;
+	uint32_t *ro = NULL;	/* where each record starts: the read state's printed table */
+	int *fresh = NULL, nf = 0, fcap = 0;
+	int n = 0, cap = 0, i, k, d, bad = 0, kc = 0, prev = -1, more, canon;
 	const struct member *like;
 
-	const char *q;
-
-	if (json_str(o, "members") == NULL)
+	if (s == NULL)
 		return -1;
-	/* six fields a member: room for all at once, not a realloc a doubling */
-	for (q = p, k = 0; q != NULL && *q != '\0'; q++)
-		k += *q == ' ';
-	if (p != NULL && (k + 1) / 6 <= WIRE_MAX_MEMBERS) {
-		cap = (k + 1) / 6;
-		uids = xreallocarray(NULL, (size_t)cap + 1, sizeof(*uids));
-		if (st != NULL)
-			RESERVE(st->m, cap, st->cap);
+	end = s + strlen(s);
+	more = *s != '\0';
+	p = s;
+	if (known != NULL && known->n > 0) {
+		kt = wtab_sync(known);
+		took = xcalloc((size_t)known->n / 8 + 1, 1);
+		cap = known->n + 8;
+	} else {
+		/* six fields a member: room for all at once, not a realloc a doubling */
+		const char *q;
+
+		for (q = p, k = 0; q < end; q++)
+			k += *q == ' ';
+		cap = (k + 1) / 6 <= WIRE_MAX_MEMBERS ? (k + 1) / 6 : 0;
 	}
-	while (!bad) {
-		for (k = 0; k < 6; k++)
-			if (!next_tok(&p, ' ', &f[k]))
-				break;
-		if (k == 0)
-			break;
-		if (k < 6 || n >= WIRE_MAX_MEMBERS) {
+	uids = xreallocarray(NULL, (size_t)cap + 1, sizeof(*uids));
+	if (st != NULL)
+		RESERVE(st->m, cap, st->cap);
+	/*
+	 * A state read against known is usually taken: its table as received
+	 * is its printed table too, when every record is as we would print it
+	 * (matched ones are), so it need not be printed again (wtab)
+	 */
+	canon = st != NULL && kt != NULL && (size_t)(end - s) < WT_NOMATCH / 2;
+	if (canon)
+		ro = xreallocarray(NULL, (size_t)cap + 1, sizeof(*ro));
+	while (more && !bad) {
+		size_t l = 0;
+		int mi = -1;
+		const char *rs = p;
+
+		if (n >= WIRE_MAX_MEMBERS) {
 			bad = 1;
 			break;
 		}
-		GROW(uids, n, cap);
+		if (n >= cap) {
+			cap += cap / 8 + 8;
+			uids = xreallocarray(uids, (size_t)cap + 1, sizeof(*uids));
+			if (canon)
+				ro = xreallocarray(ro, (size_t)cap + 1, sizeof(*ro));
+		}
+		if (canon)
+			ro[n] = (uint32_t)(rs - s);
+		if (st != NULL && st->n >= st->cap)
+			RESERVE(st->m, st->cap + st->cap / 8 + 8, st->cap);
+		for (d = 0; kt != NULL && d < 4 && kc + d < kt->n; d++)
+			if ((l = wtab_match(kt, kc + d, p, end)) > 0) {
+				mi = kc + d;
+				break;
+			}
+		if (mi >= 0) {
+			const struct member *km = &known->m[mi];
+
+			p += l;
+			more = p < end;
+			p += more;
+			kc = mi + 1;
+			took[mi / 8] |= (unsigned char)(1 << (mi % 8));
+			uids[n++] = km->uid;
+			if (st != NULL) {
+				struct member *m = &st->m[st->n];
+
+				*m = *km;
+				(void)intern_ref(m->name);
+				(void)intern_ref(m->address);
+				(void)intern_ref(m->roles);
+				/* after a matched one (3 above) it is in order */
+				if (st->n > 0 && prev < 0 && member_compare(&st->m[st->n - 1], m) >= 0)
+					bad = 1;
+				st->n++;
+			}
+			prev = mi;
+			continue;
+		}
+		prev = -1;
+		if (rec_split(&p, end, f, &more) < 0) {
+			bad = 1;
+			break;
+		}
+		if (kt != NULL) {
+			if (nf >= fcap) {
+				fcap = fcap * 2 + 8;
+				fresh = xreallocarray(fresh, (size_t)fcap, sizeof(*fresh));
+			}
+			fresh[nf++] = n;
+		}
 		if (st != NULL) {
 			/*
 			 * Both tables are in member order and mostly the same
@@ -1932,23 +2426,29 @@ wire_members(const cJSON *o, struct mstate *st, const struct mstate *known, uint
 						kc = i + 1;
 						break;
 					}
-			GROW(st->m, st->n, st->cap);
 			if (member_from_fields(f, &st->m[st->n], like) < 0 ||
 			    (st->n > 0 && member_compare(&st->m[st->n - 1], &st->m[st->n]) >= 0))
 				bad = 1;
+			else if (canon) {
+				/* as we print it? (a uid with a leading zero, say, is not) */
+				struct sbuf pb = { 0 };
+				size_t rl = (size_t)(p - rs) - (size_t)more;
+
+				sb_member(&pb, &st->m[st->n], 0);
+				canon = pb.n == rl && memcmp(pb.p, rs, rl) == 0;
+				free(pb.p);
+			}
 			uids[n++] = st->m[st->n++].uid;
 		} else if (tok_u64(&f[0], &uids[n++]) < 0 || uids[n - 1] == 0)
 			bad = 1;
 	}
-	if (!bad) {
-		struct uidx x;	/* a uid twice? (not n searches: n can be thousands) */
-
-		uidx_init(&x, n);
-		for (i = 0; i < n && !bad; i++)
-			if (uidx_put(&x, uids[i], i) < 0)
-				bad = 1;
-		uidx_free(&x);
-	}
+	if (!bad && (kt == NULL || nf > 0))
+		bad = uids_repeat(uids, n, fresh, nf, kt != NULL ? known : NULL, took);
+	free(took);
+	free(fresh);
+	if (!bad && canon)
+		wtab_adopt(st, s, (size_t)(end - s), ro);
+	free(ro);
 	if (bad) {
 		free(uids);
 		return -1;
@@ -2108,8 +2608,14 @@ bad:
 int
 wire_head_parse(const cJSON *o, struct wire_head *h)
 {
+	return wire_head_parse_known(o, h, NULL);
+}
+
+int
+wire_head_parse_known(const cJSON *o, struct wire_head *h, const struct mstate *known)
+{
 	wire_head_free(h);
-	if (!cJSON_IsObject(o) || wire_members(o, NULL, NULL, &h->uid, &h->n) < 0 ||
+	if (!cJSON_IsObject(o) || wire_members(o, NULL, known, &h->uid, &h->n) < 0 ||
 	    wire_version(o, h->uid, h->n, &h->vc) < 0 || wire_seen(o, h->uid, h->n, &h->seen) < 0) {
 		wire_head_free(h);
 		return -1;

@@ -109,6 +109,17 @@ struct mstate {
 	unsigned ixmask;
 	const struct member *ixm;
 	int ixn;
+	/*
+	 * The member table as the wire form prints it (struct wtab in
+	 * membership.c, shared by the states of a process that hold the
+	 * same table), another cache: tagged with a hash of the members
+	 * (uid, string pointers, status, up-number) it was printed from and
+	 * printed again when they differ. mstate_to_wire and mstate_wire_raw
+	 * copy it, and a wire state read against this state
+	 * (mstate_from_wire_known, wire_head_parse_known) matches its
+	 * records byte for byte.
+	 */
+	struct wcache *wt;
 };
 
 /* members: the references to the strings (fields NULL: none held) */
@@ -213,6 +224,13 @@ int u64set_from_json(const cJSON *, struct u64set *, int max);
 #define WIRE_MAX_MEMBERS	65536
 #define WIRE_MAX_TOMBS		16384	/* removals in 24 hours (each is looked up) */
 cJSON *mstate_to_wire(const struct mstate *);
+/*
+ * The same as a raw item (cJSON_PrintUnformatted's bytes of it, in a
+ * buffer of the item's own), from st's printed table and the rest of it
+ * as printed when st last changed: a full state is sent for every push,
+ * answer and round, and printed again only when st changed.
+ */
+cJSON *mstate_wire_raw(const struct mstate *);
 int mstate_from_wire(const cJSON *, struct mstate *);
 /*
  * The same, reading a member whose uid and strings are those of a member
@@ -228,6 +246,8 @@ struct wire_head {
 	struct u64set seen;
 };
 int wire_head_parse(const cJSON *, struct wire_head *);
+/* The same, the records that are known's own (byte for byte) read as known's. */
+int wire_head_parse_known(const cJSON *, struct wire_head *, const struct mstate *known);
 int wire_head_has(const struct wire_head *, uint64_t uid);
 void wire_head_free(struct wire_head *);
 /*

@@ -200,12 +200,13 @@ cvs_learn(struct node *n, const cJSON *msg, const uint64_t *uids, int nuids)
 }
 
 /*
- * Our state to a member; wire: our state already encoded (a copy is sent),
- * or NULL; bcast: a broadcast's (push_tick), which the receiver need not
- * push on, and fwd (or NULL) the uids it forwards it to.
+ * Our state to a member; raw: our state as mstate_wire_raw made it a
+ * moment ago (a copy is sent: the k targets of a push, say), or NULL;
+ * bcast: a broadcast's (push_tick), which the receiver need not push on,
+ * and fwd (or NULL) the uids it forwards it to.
  */
 static void
-send_state_b(struct node *n, const struct member *to, const cJSON *wire, enum state_why why,
+send_state_b(struct node *n, const struct member *to, const cJSON *raw, enum state_why why,
     int bcast, const char *fwd)
 {
 	cJSON *m = envelope(n, MSG_GOSSIP, to->uid);
@@ -216,17 +217,20 @@ send_state_b(struct node *n, const struct member *to, const cJSON *wire, enum st
 	if (fwd != NULL && fwd[0] != '\0')
 		cJSON_AddStringToObject(m, "fwd", fwd);
 
-	cJSON_AddItemToObject(m, "state",
-	    wire ? cJSON_Duplicate(wire, 1) : mstate_to_wire(&n->st));
+	/*
+	 * Our state as printed for this version before, if it was: a push,
+	 * its answers and rounds send the same bytes (mstate_wire_raw)
+	 */
+	cJSON_AddItemToObject(m, "state", raw ? cJSON_Duplicate(raw, 1) : mstate_wire_raw(&n->st));
 	cJSON_AddNumberToObject(m, "cv", CPT_VERSION);	/* we read the compact forms */
 	cJSON_AddStringToObject(m, "cvs", cvs_get(n));
 	send_to(n, to->address, m);
 }
 
 static void
-send_state(struct node *n, const struct member *to, const cJSON *wire, enum state_why why)
+send_state(struct node *n, const struct member *to, const cJSON *raw, enum state_why why)
 {
-	send_state_b(n, to, wire, why, 0, NULL);
+	send_state_b(n, to, raw, why, 0, NULL);
 }
 
 void
@@ -556,13 +560,13 @@ isqrt_up(int m)
 static void
 bcast_to(struct node *n, int *t, int m, int direct)
 {
-	cJSON *wire = mstate_to_wire(&n->st);
+	cJSON *raw = mstate_wire_raw(&n->st);	/* checked and made once for the m */
 	int i, j, k, per;
 
 	if (m <= direct) {
 		for (i = 0; i < m; i++)
-			send_state_b(n, &n->st.m[t[i]], wire, SW_PUSH, 1, NULL);
-		cJSON_Delete(wire);
+			send_state_b(n, &n->st.m[t[i]], raw, SW_PUSH, 1, NULL);
+		cJSON_Delete(raw);
 		return;
 	}
 	k = isqrt_up(m);
@@ -586,10 +590,10 @@ bcast_to(struct node *n, int *t, int m, int direct)
 		for (j = i + 1; j < i + per && j < m; j++)
 			p += snprintf(p, 22, "%s%llu", p == fwd ? "" : " ",
 			    (unsigned long long)n->st.m[t[j]].uid);
-		send_state_b(n, &n->st.m[t[i]], wire, SW_PUSH, 1, fwd);
+		send_state_b(n, &n->st.m[t[i]], raw, SW_PUSH, 1, fwd);
 		free(fwd);
 	}
-	cJSON_Delete(wire);
+	cJSON_Delete(raw);
 }
 
 static void
@@ -781,11 +785,11 @@ push_tick(struct node *n, msec_t now)
 	n->pushed_seq = n->state_seq;
 	n->pushed_exit = n->exit_digest;
 	if (k > 0) {
-		cJSON *wire = mstate_to_wire(&n->st);	/* encoded once for the k */
+		cJSON *raw = mstate_wire_raw(&n->st);	/* checked and made once for the k */
 
 		for (i = 0; i < k; i++)
-			send_state(n, &n->st.m[t[i]], wire, SW_PUSH);
-		cJSON_Delete(wire);
+			send_state(n, &n->st.m[t[i]], raw, SW_PUSH);
+		cJSON_Delete(raw);
 	}
 	/* a broadcast's sender and the leader had our status when we took it (on_gossip) */
 	if (!quiet)
@@ -874,7 +878,7 @@ catchup_tick(struct node *n, msec_t now)
 {
 	int *t, i, m = 0, li, cap, afford;
 	unsigned char *seenf;
-	cJSON *wire;
+	cJSON *raw;
 
 	if (n->catchup_at < 0 || now < n->catchup_at)
 		return;
@@ -914,10 +918,10 @@ catchup_tick(struct node *n, msec_t now)
 		;	/* the rounds' now */
 	else if (m > 0 && push_pay(n, (double)m * n->st.n, now)) {
 		n->catchup_tries++;
-		wire = mstate_to_wire(&n->st);
+		raw = mstate_wire_raw(&n->st);
 		for (i = 0; i < m; i++)
-			send_state(n, &n->st.m[t[i]], wire, SW_CATCHUP);
-		cJSON_Delete(wire);
+			send_state(n, &n->st.m[t[i]], raw, SW_CATCHUP);
+		cJSON_Delete(raw);
 		n->catchup_next = now + CATCHUP_AGAIN;
 		n->catchup_at = n->catchup_next;	/* and again, until they all have it */
 	} else if (m > 0)
@@ -1047,7 +1051,7 @@ on_gossip(struct node *n, const cJSON *msg, struct from *f, msec_t now)
 	/* a "fwd" only in a broadcast ("bcast" true) */
 	if ((bc != NULL && !cJSON_IsBool(bc)) ||
 	    (nfwd = fwd_parse(fw, &fwd)) < 0 || (fw != NULL && !cJSON_IsTrue(bc)) ||
-	    wire_head_parse(state, &head) < 0) {
+	    wire_head_parse_known(state, &head, &n->st) < 0) {
 		n->dropped.malformed++;
 		free(fwd);
 		return;

@@ -440,7 +440,7 @@ on_join(struct node *n, const cJSON *msg, const struct from *f, msec_t now)
 		log_debug("partial welcome to %s (%s): the welcome budget is spent", m.name,
 		    m.address);
 	} else {
-		cJSON_AddItemToObject(w, "state", mstate_to_wire(&n->st));
+		cJSON_AddItemToObject(w, "state", mstate_wire_raw(&n->st));
 		cJSON_AddStringToObject(w, "cvs", cvs_get(n));	/* gossip.c */
 		welcome_pay(n);
 	}

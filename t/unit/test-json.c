@@ -3,6 +3,7 @@
  * with a NUL or invalid UTF-8 are refused, naming the field, never cut
  * short or passed on.
  */
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -96,6 +97,149 @@ invalid_utf8(void)
 	CHECK(strstr(why, "\xc3\xa9'") != NULL);	/* 40 bytes: 20 characters, none cut */
 }
 
+/*
+ * scan_strings reads plain text a word (8 bytes) at a time: a NUL, a
+ * byte that is not UTF-8, an escape or the closing quote at every offset
+ * of a long string, in every word position, is still found.
+ */
+static void
+long_strings(void)
+{
+	static const struct { const char *bad; size_t len; const char *want; } cases[] = {
+		{ "\0", 1, "contains a NUL" },
+		{ "\\u0000", 6, "contains a NUL" },
+		{ "\xff", 1, "is not valid UTF-8" },
+		{ "\xc3", 1, "is not valid UTF-8" },
+	};
+	char buf[128];
+	size_t c, at, n;
+	cJSON *j;
+
+	for (c = 0; c < sizeof(cases) / sizeof(cases[0]); c++)
+		for (at = 0; at < 40; at++) {
+			n = (size_t)snprintf(buf, sizeof(buf), "{\"members\":\"");
+			memset(buf + n, 'a', at);
+			n += at;
+			memcpy(buf + n, cases[c].bad, cases[c].len);
+			n += cases[c].len;
+			memset(buf + n, 'b', 40 - at);
+			n += 40 - at;
+			memcpy(buf + n, "\"}", 2);
+			n += 2;
+			j = json_parse_why(buf, n, why, sizeof(why));
+			CHECK(j == NULL && strstr(why, cases[c].want) != NULL);
+			cJSON_Delete(j);
+		}
+	/* and a good long string, with an é at every offset, and escapes */
+	for (at = 0; at < 40; at++) {
+		n = (size_t)snprintf(buf, sizeof(buf), "{\"m\":\"%.*s\xc3\xa9\\\"x\\\\%.*s\",\"k\":1}",
+		    (int)at, "0123456789012345678901234567890123456789", (int)(40 - at),
+		    "0123456789012345678901234567890123456789");
+		j = json_parse(buf, n);
+		CHECK(j != NULL && strlen(json_str(j, "m")) == 40 + 2 + 3);
+		cJSON_Delete(j);
+	}
+}
+
+/* What json_parse_stored was before its fast path: cJSON, then only blanks or NULs. */
+static cJSON *
+cjson_only(const char *buf, size_t len)
+{
+	const char *end = NULL;
+	cJSON *j = cJSON_ParseWithLengthOpts(buf, len, &end, 0);
+
+	for (; j != NULL && end < buf + len; end++)
+		if (!isspace((unsigned char)*end) && *end != '\0') {
+			cJSON_Delete(j);
+			return NULL;
+		}
+	return j;
+}
+
+/* The same tree, node by node: type, key, string, number (bit for bit), children in order. */
+static int
+tree_same(const cJSON *a, const cJSON *b)
+{
+	for (; a != NULL && b != NULL; a = a->next, b = b->next) {
+		if (a->type != b->type || (a->string == NULL) != (b->string == NULL) ||
+		    (a->string != NULL && strcmp(a->string, b->string) != 0) ||
+		    (a->valuestring == NULL) != (b->valuestring == NULL) ||
+		    (a->valuestring != NULL && strcmp(a->valuestring, b->valuestring) != 0) ||
+		    memcmp(&a->valuedouble, &b->valuedouble, sizeof(double)) != 0 ||
+		    a->valueint != b->valueint || !tree_same(a->child, b->child))
+			return 0;
+	}
+	return a == NULL && b == NULL;
+}
+
+/* Whether the fast path and cJSON agree on buf: both refuse it, or read the same tree. */
+static int
+same_as_cjson(const char *buf, size_t len)
+{
+	cJSON *a = json_parse_stored(buf, len), *b = cjson_only(buf, len);
+	int ok = (a == NULL && b == NULL) || (a != NULL && b != NULL && tree_same(a, b));
+
+	if (!ok)
+		printf("  differs from cJSON: %.*s\n", (int)(len > 200 ? 200 : len), buf);
+	cJSON_Delete(a);
+	cJSON_Delete(b);
+	return ok;
+}
+
+/*
+ * json_parse's fast path (strict JSON, strings without escapes) reads
+ * what cJSON reads, to the same tree, and leaves the rest to cJSON: the
+ * same answer on valid messages, on each kind of value, and on 30,000
+ * mutations of a gossip-like message (a byte changed, inserted or the
+ * message cut short).
+ */
+static void
+fast_path(void)
+{
+	static const char *const good[] = {
+		"{\"v\":2,\"t\":\"gossip\",\"from\":{\"node\":\"a\",\"uid\":\"12\"},\"state\":{\"members\":\"1 a tcp://x:1 U  1\",\"seen\":\"1\"},\"cv\":1,\"bcast\":true,\"fwd\":null}",
+		" [ 1 , -0 , 0.5 , -12.25e+3 , 1E-2 , 2147483648 , -2147483649 , 1e400 , 123456789012345678901234567890 ] ",
+		"{\"a\":1,\"a\":2,\"\":\"\",\"b\":[],\"c\":{},\"d\":[{}],\"e\":false}",
+		"\"top\"", "3", "null", "true", "{\"x\":\"caf\xc3\xa9\"}", "{\"x\":\"a\\\"b\\u00e9\\n\"}",
+		"\xef\xbb\xbf{}", "{\"a\":01}", "{\"a\":1.}", "{\"a\":.5}", "{\"a\":+1}", "{\"a\":1,}",
+		"[1 2]", "{\"a\" 1}", "{\"a\":tru}", "{\"a\":\"x\"}\0\0", "{\"a\":\"x\"} x", "\x01{}",
+		"{\"a\":\"\x01\x1f\"}", "{\"a\":\"x\0y\"}", "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]",
+		NULL
+	};
+	static const char fill[] = "\"\\{}[],: \t\n0-e.atnfu\x80\x1f\xff";
+	char buf[512];
+	size_t len, base, at;
+	unsigned r = 12345;
+	int i, k, bad = 0;
+
+	for (i = 0; good[i] != NULL; i++)
+		CHECK(same_as_cjson(good[i], strlen(good[i]) + (strstr(good[i], "\"x\"}\0") ? 2 : 0)));
+	base = strlen(good[0]);
+	for (i = 0; i < 30000; i++) {
+		memcpy(buf, good[0], base);
+		len = base;
+		for (k = 0; k < 1 + i % 3; k++) {
+			r = r * 1103515245 + 12345;
+			at = (r >> 8) % len;
+			r = r * 1103515245 + 12345;
+			switch ((r >> 8) % 3) {
+			case 0:
+				buf[at] = fill[(r >> 12) % (sizeof(fill) - 1)];
+				break;
+			case 1:
+				memmove(buf + at + 1, buf + at, len - at);
+				buf[at] = fill[(r >> 12) % (sizeof(fill) - 1)];
+				len++;
+				break;
+			default:
+				len = at + 1;
+			}
+		}
+		bad += !same_as_cjson(buf, len);
+	}
+	CHECK_INT(bad, 0);
+}
+
 static void
 not_json(void)
 {
@@ -126,6 +270,8 @@ main(void)
 	RUN(good_strings);
 	RUN(nul_in_strings);
 	RUN(invalid_utf8);
+	RUN(long_strings);
+	RUN(fast_path);
 	RUN(not_json);
 	RUN(stored);
 	return unit_done();

@@ -767,6 +767,251 @@ wire_known(void)
 	mstate_free(&st);
 }
 
+/* Whether the head read of j gives the uids of st's table, in order. */
+static int
+head_is(const cJSON *j, const struct mstate *known, const struct mstate *st)
+{
+	struct wire_head h = { 0 };
+	int i, ok;
+
+	if (wire_head_parse_known(j, &h, known) < 0)
+		return 0;
+	ok = h.n == st->n;
+	for (i = 0; ok && i < h.n; i++)
+		ok = h.uid[i] == st->m[i].uid;
+	wire_head_free(&h);
+	return ok;
+}
+
+/* The wire form's member table of st, printed here, record by record (doc/PROTOCOL.md). */
+static char *
+table_by_hand(const struct mstate *st)
+{
+	size_t cap = (size_t)st->n * 800 + 1, at = 0;
+	char *p = malloc(cap), up[16];
+	int i;
+
+	p[0] = '\0';
+	for (i = 0; i < st->n; i++) {
+		const struct member *m = &st->m[i];
+
+		if (m->up_number == UPNUM_NONE)
+			strcpy(up, "-");
+		else
+			snprintf(up, sizeof(up), "%d", m->up_number);
+		at += (size_t)snprintf(p + at, cap - at, "%s%llu %s %s %c %s %s", i ? " " : "",
+		    (unsigned long long)m->uid, m->name, m->address, "JWULEDR"[m->status], m->roles, up);
+	}
+	return p;
+}
+
+/*
+ * Whether mstate_wire_raw is what cJSON prints of mstate_to_wire, and its
+ * member table what the records are, printed here (the printed tables are
+ * shared: a copy of st would get the same).
+ */
+static int
+text_is_print(const struct mstate *st)
+{
+	cJSON *j = mstate_to_wire(st), *r = mstate_wire_raw(st);
+	char *p = json_print(j), *hand = table_by_hand(st);
+	int ok = strcmp(p, r->valuestring) == 0 && strcmp(json_str(j, "members"), hand) == 0;
+
+	if (!ok)
+		printf("  raw: %.120s\n  print: %.120s\n  by hand: %.120s\n", r->valuestring, p, hand);
+	free(p);
+	free(hand);
+	cJSON_Delete(j);
+	cJSON_Delete(r);
+	return ok;
+}
+
+/*
+ * The printed table (membership.c, struct wtab): records that are the
+ * receiver's own byte for byte are taken as its members; the state and
+ * the head read are the same as read field by field, whatever the
+ * receiver holds, also when its table changed in place since it was
+ * printed; a uid twice or a table out of order is still refused when
+ * some of it matches; and the kept text of a state is what cJSON prints.
+ */
+static void
+wire_matched(void)
+{
+	struct mstate st, known, a, b, e;
+	struct member m;
+	cJSON *j;
+	char name[16], *bad;
+	const char *tab;
+	int i, round;
+
+	mstate_init(&st);
+	mstate_init(&e);
+	CHECK(text_is_print(&e));
+	mstate_free(&e);
+	for (i = 0; i < 300; i++) {
+		snprintf(name, sizeof(name), "n%d", i);
+		m = mk(1000 + (uint64_t)i, name, 20000 + i, i % 7 ? MS_UP : MS_JOINING,
+		    i % 7 ? i + 1 : UPNUM_NONE, i % 2 ? "backend" : "");
+		mstate_add(&st, &m);
+	}
+	vclock_inc(&st.vc, 1000);
+	u64set_add(&st.seen, 1000);
+	CHECK(text_is_print(&st));
+	j = mstate_to_wire(&st);
+	for (round = 0; round < 6; round++) {
+		mstate_init(&known);
+		mstate_copy(&known, &st);
+		for (i = 0; i < known.n; i++) {
+			/* the receiver: a few missing, a few in another status */
+			if (round > 0 && i % (round * 7 + 3) == 0)
+				known.m[i].status = MS_LEAVING;
+		}
+		if (round >= 2)
+			for (i = known.n - 1; i >= 0; i -= round * 5)
+				mstate_remove(&known, known.m[i].uid, 0);
+		if (round >= 3) {
+			m = mk(9000 + (uint64_t)round, "extra", 20150, MS_UP, 1, "");
+			mstate_add(&known, &m);
+		}
+		cJSON_Delete(mstate_wire_raw(&known));	/* printed... */
+		if (round >= 4) {
+			/* ...and changed in place after: its print must not be trusted */
+			known.m[10].status = st.m[10].status == MS_UP ? MS_DOWN : MS_UP;
+			known.m[11].up_number = 77;
+			if (round == 5)
+				known.n -= 1;
+		}
+		mstate_init(&a);
+		mstate_init(&b);
+		CHECK(mstate_from_wire(j, &a) == 0);
+		CHECK(mstate_from_wire_known(j, &b, &known) == 0);
+		CHECK(same_members(&a, &st));
+		CHECK(same_members(&b, &st));
+		CHECK(text_is_print(&b));	/* its table as received, kept */
+		CHECK(head_is(j, &known, &st));
+		CHECK(head_is(j, NULL, &st));
+		CHECK(text_is_print(&known));
+		if (round == 5)
+			known.n += 1;
+		mstate_free(&a);
+		mstate_free(&b);
+		mstate_free(&known);
+	}
+	/* hostile tables, most of whose records match: refused as without a known state */
+	tab = json_str(j, "members");
+	bad = malloc(strlen(tab) * 2 + 64);
+	{
+		const char *r5 = tab, *r6;
+		int k;
+		cJSON *h;
+
+		for (k = 0; k < 30; k++)	/* record 5 starts after 30 blanks */
+			r5 = strchr(r5, ' ') + 1;
+		r6 = r5;
+		for (k = 0; k < 6; k++)
+			r6 = strchr(r6, ' ') + 1;
+		/* record 5 twice (a matched record repeated) */
+		snprintf(bad, strlen(tab) * 2 + 64, "%.*s%.*s%s", (int)(r6 - tab), tab,
+		    (int)(r6 - r5), r5, r6);
+		h = cJSON_Duplicate(j, 1);
+		cJSON_ReplaceItemInObject(h, "members", cJSON_CreateString(bad));
+		cJSON_ReplaceItemInObject(h, "seen", cJSON_CreateString(""));
+		mstate_init(&a);
+		CHECK(mstate_from_wire(h, &a) < 0);
+		CHECK(mstate_from_wire_known(h, &a, &st) < 0);
+		CHECK(!head_is(h, &st, &st) && !head_is(h, NULL, &st));
+		{
+			struct wire_head hh = { 0 };
+
+			CHECK(wire_head_parse_known(h, &hh, &st) < 0);
+			CHECK(wire_head_parse(h, &hh) < 0);
+		}
+		/* record 5 with another status, then record 5 as it is: a uid twice, one fresh */
+		snprintf(bad, strlen(tab) * 2 + 64, "%.*s%.*s%s", (int)(r5 - tab), tab,
+		    (int)(r6 - r5), r5, r5);
+		{
+			char *st5 = bad + (r5 - tab);
+			int blanks = 0;
+
+			while (blanks < 3)	/* the status letter of the copy */
+				blanks += *st5++ == ' ';
+			*st5 = *st5 == 'U' ? 'L' : 'U';
+		}
+		cJSON_ReplaceItemInObject(h, "members", cJSON_CreateString(bad));
+		CHECK(mstate_from_wire(h, &a) < 0);
+		CHECK(mstate_from_wire_known(h, &a, &st) < 0);
+		{
+			struct wire_head hh = { 0 };
+
+			CHECK(wire_head_parse_known(h, &hh, &st) < 0);
+		}
+		/* records 5 and 6 swapped: out of order, each matched at some cursor */
+		{
+			const char *r7 = r6;
+
+			for (k = 0; k < 6; k++)
+				r7 = strchr(r7, ' ') + 1;
+			snprintf(bad, strlen(tab) * 2 + 64, "%.*s%.*s%.*s%s", (int)(r5 - tab), tab,
+			    (int)(r7 - r6), r6, (int)(r6 - r5), r5, r7);
+		}
+		cJSON_ReplaceItemInObject(h, "members", cJSON_CreateString(bad));
+		cJSON_ReplaceItemInObject(h, "seen", cJSON_CreateString(json_str(j, "seen")));
+		CHECK(mstate_from_wire(h, &a) < 0);
+		CHECK(mstate_from_wire_known(h, &a, &st) < 0);
+		mstate_free(&a);
+		cJSON_Delete(h);
+	}
+	free(bad);
+	/* a record not as we print it (a uid with a leading zero): read, its text not kept */
+	{
+		cJSON *h = cJSON_Duplicate(j, 1);
+		char *z = malloc(strlen(tab) + 2);
+
+		mstate_init(&a);
+		mstate_init(&known);
+		mstate_copy(&known, &st);
+		mstate_remove(&known, st.m[0].uid, 0);	/* record 0 is read field by field */
+		z[0] = '0';
+		strcpy(z + 1, tab);
+		{
+			/* and record 1 Down: a table no state holds yet */
+			char *q = z;
+			int blanks = 0;
+
+			while (blanks < 9)
+				blanks += *q++ == ' ';
+			*q = 'D';
+		}
+		cJSON_ReplaceItemInObject(h, "members", cJSON_CreateString(z));
+		CHECK(mstate_from_wire_known(h, &a, &known) == 0);
+		CHECK(a.n == st.n && a.m[0].uid == st.m[0].uid && a.m[1].status == MS_DOWN);
+		CHECK(text_is_print(&a));
+		mstate_free(&a);
+		mstate_free(&known);
+		cJSON_Delete(h);
+		free(z);
+	}
+	/* the kept text follows every change of the state */
+	CHECK(text_is_print(&st));
+	u64set_add(&st.seen, 1001);
+	CHECK(text_is_print(&st));
+	vclock_inc(&st.vc, 1002);
+	CHECK(text_is_print(&st));
+	reach_set(&st.reach, 1003, 1004, RS_UNREACHABLE);
+	CHECK(text_is_print(&st));
+	st.m[3].status = MS_DOWN;
+	CHECK(text_is_print(&st));
+	mstate_remove(&st, st.m[7].uid, 12345);
+	CHECK(text_is_print(&st));
+	mstate_tomb_exited(&st, 1007);
+	CHECK(text_is_print(&st));
+	while (st.n > 0)
+		mstate_remove(&st, st.m[0].uid, 1);
+	CHECK(text_is_print(&st));
+	cJSON_Delete(j);
+	mstate_free(&st);
+}
+
 /*
  * A merge where one member's two records disagree on its address (a
  * hostile or broken sender): the result is still in member order.
@@ -960,6 +1205,7 @@ main(void)
 	RUN(roles);
 	RUN(exit_digest);
 	RUN(wire_known);
+	RUN(wire_matched);
 	RUN(merge_order);
 	RUN(find_index);
 	RUN(wire_status_many);

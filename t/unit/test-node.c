@@ -80,12 +80,31 @@ by_address(const char *a)
 	return -1;
 }
 
-/* Hands n a message as memberd does: JSON parsed, or a compact payload. */
+/*
+ * Hands n a message as memberd does: printed and parsed (a full state is
+ * a raw item, its text printed once a version: mstate_wire_raw), or a
+ * compact payload.
+ */
+static void
+receive_json(struct node *n, const cJSON *msg)
+{
+	char *txt = json_print(msg);
+	cJSON *m = json_parse(txt, strlen(txt));
+
+	if (m == NULL) {
+		printf("  a message sent does not parse: %.200s\n", txt);
+		abort();
+	}
+	node_receive(n, m, now);
+	cJSON_Delete(m);
+	free(txt);
+}
+
 static void
 receive(struct node *n, const struct outmsg *o)
 {
 	if (o->msg != NULL)
-		node_receive(n, o->msg, now);
+		receive_json(n, o->msg);
 	else
 		node_receive_compact(n, o->bin, o->blen, now);
 }
@@ -107,7 +126,7 @@ static void
 replay_cap(struct node *n, const struct cap *c)
 {
 	if (c->msg != NULL)
-		node_receive(n, c->msg, now);
+		receive_json(n, c->msg);
 	else
 		node_receive_compact(n, c->bin, c->blen, now);
 }
