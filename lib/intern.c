@@ -5,21 +5,28 @@
  * before its bytes, so a reference is a plain const char * that reads as
  * any string, and intern_ref/intern_unref find the header from it.
  *
- * Shared by threads (akc-sim's, after intern_threads(1)):
+ * Shared by threads (akc-sim's, between intern_threads(1) and (0)):
  *
- * 1. The table (lookups, inserts, removals, the counts) is under one mutex.
- * 2. A count is atomic. A reference taken from one already held
- *    (intern_ref) never meets a free, so it is a plain atomic add.
- * 3. The last reference is dropped under the mutex, and intern_mem adds
- *    one under it too: a string found in the table is never one being
- *    freed. intern_unref drops a count above one with a compare-and-swap,
- *    without the lock; at one it takes the lock, then drops it, and frees
- *    the string only if that made it 0.
+ * 1. No string is freed, and no count kept: intern_ref and intern_unref
+ *    do nothing. Counting would write, at every copy of a state, to the
+ *    line that holds the string's bytes, which every thread reads: the
+ *    threads would pass each line back and forth (measured: akc-sim at
+ *    300 nodes spent more than its second thread gained). What is kept
+ *    is the strings ever interned, bounded by the distinct names,
+ *    addresses and roles met (akc-sim: about two a node).
+ * 2. A lookup reads the table without the lock: strings are not freed,
+ *    a bucket's head and a string's next are published with release
+ *    stores after the string is whole, and a table outgrown is kept (a
+ *    reader may still walk it) until the threads stop. Growing relinks
+ *    the strings into the new table, so a reader on the old one may miss
+ *    a string that is there: a miss takes the lock and looks again before
+ *    it inserts.
+ * 3. Inserts and growth are under one mutex.
+ * 4. intern_threads(0) pins every string (its count can no longer be
+ *    known): they stay until the process ends.
  *
- * Weak points: every lookup takes the one lock (a message's members are
- * interned one by one), and the counts of strings every state holds are
- * one cache line the threads pass back and forth. Without intern_threads
- * (the daemons, one thread) none of this runs: plain counts, no lock.
+ * One thread (the daemons; akc-sim outside its threads): plain counts, a
+ * string freed with its last reference, no lock, no atomics.
  */
 #include <pthread.h>
 #include <stdint.h>
@@ -38,30 +45,18 @@ struct istr {
 	char s[];
 };
 
-static struct istr **tab;
-static size_t nbucket, nstr, nbytes;
-static int shared;		/* intern_threads(1): locks and atomic counts */
+struct table {
+	size_t nbucket;
+	struct table *retired;	/* tables outgrown while threads share them (2.) */
+	struct istr *b[];
+};
+
+#define PINNED	((size_t)1 << (sizeof(size_t) * 8 - 2))	/* a count no unref reaches 0 from */
+
+static struct table *tab;
+static size_t nstr, nbytes;
+static int shared;		/* intern_threads(1) */
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
-
-void
-intern_threads(int on)
-{
-	shared = on != 0;
-}
-
-static void
-lock(void)
-{
-	if (shared && pthread_mutex_lock(&mu) != 0)
-		fatalx("intern: cannot lock the table");
-}
-
-static void
-unlock(void)
-{
-	if (shared)
-		pthread_mutex_unlock(&mu);
-}
 
 static uint32_t
 hash(const char *s, size_t len)
@@ -80,21 +75,53 @@ head(const char *p)
 	return (struct istr *)(void *)(p - offsetof(struct istr, s));
 }
 
+static struct istr *
+load(struct istr **p)
+{
+	return __atomic_load_n(p, __ATOMIC_ACQUIRE);
+}
+
+static void
+store(struct istr **p, struct istr *e)
+{
+	__atomic_store_n(p, e, __ATOMIC_RELEASE);
+}
+
 static void
 grow(void)
 {
-	size_t n = nbucket ? 2 * nbucket : 256, i;
-	struct istr **t = xcalloc(n, sizeof(*t)), *e, *next;
+	size_t n = tab != NULL ? 2 * tab->nbucket : 256, i;
+	struct table *t = xcalloc(1, sizeof(*t) + n * sizeof(t->b[0]));
+	struct istr *e, *next;
 
-	for (i = 0; i < nbucket; i++)
-		for (e = tab[i]; e != NULL; e = next) {
-			next = e->next;
-			e->next = t[e->hash & (n - 1)];
-			t[e->hash & (n - 1)] = e;
+	t->nbucket = n;
+	for (i = 0; tab != NULL && i < tab->nbucket; i++)
+		for (e = load(&tab->b[i]); e != NULL; e = next) {
+			next = load(&e->next);
+			store(&e->next, t->b[e->hash & (n - 1)]);
+			store(&t->b[e->hash & (n - 1)], e);
 		}
-	free(tab);
-	tab = t;
-	nbucket = n;
+	if (tab != NULL && shared) {
+		t->retired = tab;	/* a reader may be on it (2.) */
+	} else if (tab != NULL) {
+		t->retired = tab->retired;
+		free(tab);
+	}
+	__atomic_store_n(&tab, t, __ATOMIC_RELEASE);
+}
+
+/* The string's entry, or NULL. */
+static struct istr *
+find(const struct table *t, uint32_t h, const char *s, size_t len)
+{
+	struct istr *e;
+
+	if (t == NULL)
+		return NULL;
+	for (e = load((struct istr **)&t->b[h & (t->nbucket - 1)]); e != NULL; e = load(&e->next))
+		if (e->hash == h && e->len == len && memcmp(e->s, s, len) == 0)
+			return e;
+	return NULL;
 }
 
 const char *
@@ -105,18 +132,19 @@ intern_mem(const char *s, size_t len)
 
 	if (len > UINT32_MAX)
 		fatalx("intern: a string of %zu bytes", len);
-	lock();
-	if (nbucket > 0)
-		for (e = tab[h & (nbucket - 1)]; e != NULL; e = e->next)
-			if (e->hash == h && e->len == len && memcmp(e->s, s, len) == 0) {
-				if (shared)
-					__atomic_add_fetch(&e->refs, 1, __ATOMIC_RELAXED);
-				else
-					e->refs++;
-				unlock();
-				return e->s;
-			}
-	if (nstr >= nbucket)
+	if (shared) {
+		if ((e = find(__atomic_load_n(&tab, __ATOMIC_ACQUIRE), h, s, len)) != NULL)
+			return e->s;
+		pthread_mutex_lock(&mu);
+		if ((e = find(tab, h, s, len)) != NULL) {
+			pthread_mutex_unlock(&mu);
+			return e->s;
+		}
+	} else if ((e = find(tab, h, s, len)) != NULL) {
+		e->refs++;
+		return e->s;
+	}
+	if (tab == NULL || nstr >= tab->nbucket)
 		grow();
 	e = xmalloc(sizeof(*e) + len + 1);
 	e->refs = 1;
@@ -124,11 +152,12 @@ intern_mem(const char *s, size_t len)
 	e->len = (uint32_t)len;
 	memcpy(e->s, s, len);
 	e->s[len] = '\0';
-	e->next = tab[h & (nbucket - 1)];
-	tab[h & (nbucket - 1)] = e;
+	e->next = tab->b[h & (tab->nbucket - 1)];
+	store(&tab->b[h & (tab->nbucket - 1)], e);	/* whole before it is seen (2.) */
 	nstr++;
 	nbytes += sizeof(*e) + len + 1;
-	unlock();
+	if (shared)
+		pthread_mutex_unlock(&mu);
 	return e->s;
 }
 
@@ -141,11 +170,7 @@ intern(const char *s)
 const char *
 intern_ref(const char *p)
 {
-	if (p == NULL)
-		return p;
-	if (shared)
-		__atomic_add_fetch(&head(p)->refs, 1, __ATOMIC_RELAXED);
-	else
+	if (p != NULL && !shared)
 		head(p)->refs++;
 	return p;
 }
@@ -161,39 +186,46 @@ intern_unref(const char *p)
 {
 	struct istr *e, **pp;
 
-	size_t r;
-
-	if (p == NULL)
+	if (p == NULL || shared)
 		return;
 	e = head(p);
-	if (shared) {
-		/* above one: drop it without the lock (3.) */
-		r = __atomic_load_n(&e->refs, __ATOMIC_RELAXED);
-		while (r > 1)
-			if (__atomic_compare_exchange_n(&e->refs, &r, r - 1, 0, __ATOMIC_RELEASE,
-			    __ATOMIC_RELAXED))
-				return;
-	}
-	lock();
-	r = shared ? __atomic_load_n(&e->refs, __ATOMIC_ACQUIRE) : e->refs;
-	if (r == 0)
+	if (e->refs == 0)
 		fatalx("intern: \"%s\" released more often than taken", p);
-	if (shared)
-		r = __atomic_sub_fetch(&e->refs, 1, __ATOMIC_ACQ_REL);
-	else
-		r = --e->refs;
-	if (r > 0) {
-		unlock();
+	if (--e->refs > 0)
 		return;
-	}
-	for (pp = &tab[e->hash & (nbucket - 1)]; *pp != e; pp = &(*pp)->next)
+	for (pp = &tab->b[e->hash & (tab->nbucket - 1)]; *pp != e; pp = &(*pp)->next)
 		if (*pp == NULL)
 			fatalx("intern: \"%s\" is not in the table", p);
 	*pp = e->next;
 	nstr--;
 	nbytes -= sizeof(*e) + e->len + 1;
-	unlock();
 	free(e);
+}
+
+void
+intern_threads(int on)
+{
+	struct table *r, *next;
+	struct istr *e;
+	size_t i;
+
+	if (on) {
+		shared = 1;
+		return;
+	}
+	if (!shared)
+		return;
+	shared = 0;
+	if (tab == NULL)
+		return;
+	for (r = tab->retired; r != NULL; r = next) {
+		next = r->retired;
+		free(r);
+	}
+	tab->retired = NULL;
+	for (i = 0; i < tab->nbucket; i++)
+		for (e = tab->b[i]; e != NULL; e = e->next)
+			e->refs = PINNED;	/* 4. */
 }
 
 size_t
@@ -201,9 +233,11 @@ intern_count(void)
 {
 	size_t n;
 
-	lock();
+	if (shared)
+		pthread_mutex_lock(&mu);
 	n = nstr;
-	unlock();
+	if (shared)
+		pthread_mutex_unlock(&mu);
 	return n;
 }
 
@@ -212,8 +246,10 @@ intern_bytes(void)
 {
 	size_t n;
 
-	lock();
-	n = nbytes + nbucket * sizeof(*tab);
-	unlock();
+	if (shared)
+		pthread_mutex_lock(&mu);
+	n = nbytes + (tab != NULL ? sizeof(*tab) + tab->nbucket * sizeof(tab->b[0]) : 0);
+	if (shared)
+		pthread_mutex_unlock(&mu);
 	return n;
 }
