@@ -6,14 +6,44 @@
  * (printed to JSON, counted by kind), and run leaderd's round when the
  * state changed or its timer is due. Time is virtual: events run in order
  * of (time, scheduling order), so one seed gives one run.
+ *
+ * On threads, in windows (sim_run; the same rules on one thread):
+ *
+ * 1. Every message takes at least 1 ms (--latency, at least 1) and a
+ *    node's timers are due 1 ms after now at the earliest, so the nodes'
+ *    events of one millisecond are independent: none of them schedules
+ *    anything in that millisecond. A window is the run of node events
+ *    (EV_WAKE, EV_MSG) at one ms between two scenario events; its nodes
+ *    run in parallel, each its own events in the queue's order.
+ * 2. What a node's events schedule (its sends, its next wake) waits in
+ *    its own list; after the window the lists are pushed into the queue
+ *    node by node, in the order the nodes first had an event in the
+ *    window. The queue's order (time, then push order) is then the same
+ *    whatever thread ran what, and so is everything after.
+ * 3. The network's draws are each sender's own stream (sn->rng); counters
+ *    are per thread (struct simctr), added up before a scenario step or a
+ *    sample reads them; a node's exit is seen by the others (sn->live)
+ *    from the next window on.
+ * 4. The scenario's steps and samples run alone, between windows.
+ *
+ * Weak points: a window is one ms, not --latency (a larger latency would
+ * allow longer windows and fewer hand-overs); a window's work is as
+ * uneven as its nodes' (one node's full state can be most of it); the
+ * machine model (--cores) makes a node's turn start others' at once, and
+ * a latency of 0 delivers within the ms: both run the old way, one event
+ * at a time, on one thread.
  */
+#include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "actions.h"
 #include "auth.h"
+#include "intern.h"
 #include "json.h"
 #include "log.h"
 #include "proto.h"
@@ -30,6 +60,54 @@
  * akc-leave), or with the model a node's start and leaderd's decisions.
  */
 enum { CMD_DOWN = 1, CMD_LEAVE, CMD_START, CMD_ACTIONS };
+
+/* The windows' threads and the window they share (sim_run). */
+struct simpar {
+	int nthreads;
+	pthread_t *tid;
+	struct event *ev;	/* the window's events, in the queue's order */
+	int *next;		/* the same node's next event in ev, or -1 */
+	int nev, evcap;
+	struct wnode { int node, first, last; size_t cost; } *wn;	/* its nodes, in order of first event */
+	int nwn, wncap;
+	int *ord;		/* wn's indexes, costliest first: the order the threads take them */
+	int ordcap;
+	uint64_t wid;
+	uint64_t shared, nodes;	/* windows run on the threads, and nodes in all windows */
+	/* the hand-over: gen says a window is up, take hands out its nodes */
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	pthread_cond_t cv_done;	/* the main thread, asleep until the workers are done */
+	unsigned gen;
+	int take, done, sleepers, quit, waiting;
+	struct sim *s;
+};
+
+/* The counters of the thread that runs this code (sim_threads sets each thread's). */
+static __thread struct simctr *tctr;
+
+static struct simctr *
+ctr(struct sim *s)
+{
+	return tctr != NULL ? tctr : &s->ctr[0];
+}
+
+/*
+ * Schedules ev for node i, whose event runs now: in the queue, or in a
+ * window in the node's own list until the window ends (1., 2.).
+ */
+static void
+push(struct sim *s, int i, struct event *ev)
+{
+	struct simnode *sn = &s->nodes[i];
+
+	if (!s->in_window) {
+		evheap_push(&s->q, ev);
+		return;
+	}
+	GROW(sn->pend, sn->npend, sn->pendcap);
+	sn->pend[sn->npend++] = *ev;
+}
 
 void
 sim_addr(int i, char *buf, size_t len)
@@ -110,15 +188,20 @@ sim_init(struct sim *s, int n, uint64_t seed, const struct akc_config *cfg)
 	s->seed = seed;
 	s->cfg = *cfg;
 	s->rng = seed ^ 0x5151515151515151ULL;
-	s->net.rng = seed ^ 0xa5a5a5a5a5a5a5a5ULL;
 	s->nodes = xcalloc((size_t)n, sizeof(*s->nodes));
 	for (i = 0; i < n; i++) {
+		/* each node's stream starts where a draw from the seed and its index says */
+		uint64_t st = (seed ^ 0xa5a5a5a5a5a5a5a5ULL) + (uint64_t)i * 0xd1b54a32d192ed03ULL;
+
+		s->nodes[i].rng = sim_rand(&st);
 		s->nodes[i].lnext = -1;
 		s->nodes[i].wake = -1;
 		s->nodes[i].ever_paused = -1;
 		s->nodes[i].left_at = s->nodes[i].exiting_at = s->nodes[i].gone_at = -1;
 	}
 	s->turn = -1;
+	s->threads = 1;
+	s->ctr = xcalloc(1, sizeof(*s->ctr));
 	while (s->uidcap < 4 * (size_t)n + 1024)
 		uid_grow(s);
 	/* what memberd's frame adds to each message, keys or not */
@@ -131,6 +214,8 @@ sim_init(struct sim *s, int n, uint64_t seed, const struct akc_config *cfg)
 	s->m.leave_at = -1;
 	s->m.join_at = -1;
 }
+
+static void par_free(struct sim *);
 
 static void
 msvec_free(struct msvec *v)
@@ -165,7 +250,12 @@ sim_free(struct sim *s)
 		for (k = 0; k < sn->nheld; k++)
 			free(sn->held[k].txt);
 		free(sn->held);
+		for (k = 0; k < sn->npend; k++)
+			free(sn->pend[k].txt);
+		free(sn->pend);
 	}
+	par_free(s);
+	free(s->ctr);
 	machine_free(&s->mach);
 	msvec_free(&s->m.lv_removed);
 	msvec_free(&s->m.lv_left);
@@ -218,7 +308,7 @@ reschedule(struct sim *s, int i)
 	ev.node = i;
 	ev.gen = ++sn->gen;
 	sn->wake = d;
-	evheap_push(&s->q, &ev);
+	push(s, i, &ev);
 }
 
 /* ---- memberd's shell ---- */
@@ -262,7 +352,7 @@ lap(struct sim *s, enum sim_phase ph, double *t)
 {
 	double now = sim_clock();
 
-	s->m.phase_s[ph] += now - *t;
+	ctr(s)->phase_s[ph] += now - *t;
 	*t = now;
 }
 
@@ -278,9 +368,9 @@ post(struct sim *s, int i, int dst, char *txt, size_t len, size_t plen)
 	struct event ev;
 	msec_t at;
 
-	at = dst < 0 ? -1 : simnet_delay(&s->net, sn->group, s->nodes[dst].group, s->now);
+	at = dst < 0 ? -1 : simnet_delay(&s->net, &sn->rng, sn->group, s->nodes[dst].group, s->now);
 	if (at < 0) {
-		s->m.lost++;
+		ctr(s)->lost++;
 		cJSON_free(txt);
 		return;
 	}
@@ -298,7 +388,7 @@ post(struct sim *s, int i, int dst, char *txt, size_t len, size_t plen)
 	ev.txt = txt;
 	ev.len = len;
 	ev.plen = plen;
-	evheap_push(&s->q, &ev);
+	push(s, i, &ev);
 }
 
 /*
@@ -311,6 +401,7 @@ flush(struct sim *s, int i)
 {
 	struct simnode *sn = &s->nodes[i];
 	struct node *n = &sn->node;
+	struct simctr *c = ctr(s);
 	struct outmsg *out;
 	cJSON **r;
 	int k, count, dst;
@@ -364,20 +455,20 @@ flush(struct sim *s, int i)
 		n->sent_bytes += len;
 		type = node_out_type(&out[k]);
 		if (type != NULL && strcmp(type, MSG_WELCOME) == 0) {
-			s->m.welcomes++;
-			s->m.welcome_bytes += len;
-			s->m.full_sent_bytes += len;
+			c->welcomes++;
+			c->welcome_bytes += len;
+			c->full_sent_bytes += len;
 		} else if (type != NULL && strcmp(type, MSG_GOSSIP) == 0)
-			s->m.full_sent_bytes += len;
+			c->full_sent_bytes += len;
 		node_count_traffic(n->sent_by, type, len);
-		node_count_traffic(s->m.by, node_out_type(&out[k]), len);
+		node_count_traffic(c->by, node_out_type(&out[k]), len);
 		if (node_out_type(&out[k]) != NULL && strcmp(node_out_type(&out[k]), MSG_WELCOME) == 0)
 			sn->welcome_bytes += len;
 		else if (node_traffic_kind(node_out_type(&out[k])) == TK_GOSSIP)
 			sn->state_bytes += len;
-		sizehist_add(&s->m.sizes, len);
-		s->m.total_msgs++;
-		s->m.total_bytes += len;
+		sizehist_add(&c->sizes, len);
+		c->total_msgs++;
+		c->total_bytes += len;
 		cJSON_Delete(out[k].msg);
 		dst = addr_index(s, out[k].address);
 		if (s->turn == i && dst >= 0) {
@@ -406,14 +497,17 @@ is_victim(const struct sim *s, uint64_t uid)
 	return 0;
 }
 
-/* Whether every member in st is a running node's live incarnation (not one restarted since). */
+/*
+ * Whether every member in st is a running node's live incarnation (not one
+ * restarted since): as the window began (another node's exit in it is seen after).
+ */
 static int
 current(const struct sim *s, const struct mstate *st)
 {
 	int k, j;
 
 	for (k = 0; k < st->n; k++)
-		if ((j = sim_node_of_uid(s, st->m[k].uid)) < 0 || !s->nodes[j].alive ||
+		if ((j = sim_node_of_uid(s, st->m[k].uid)) < 0 || !s->nodes[j].live ||
 		    s->nodes[j].node.self.uid != st->m[k].uid)
 			return 0;
 	return 1;
@@ -572,7 +666,7 @@ static void
 leader_round(struct sim *s, struct simnode *sn)
 {
 	struct node *n = &sn->node;
-	static struct verdict v;
+	static __thread struct verdict v;	/* 33 KB: not on the stack, one a thread */
 	uint64_t self = n->self.uid, seq = n->state_seq;
 	int li, k, timed = 0, conv;
 	char key[32], err[256];
@@ -655,6 +749,8 @@ settle(struct sim *s, int i)
 	lap(s, PH_OBSERVE, &t0);
 	if (sn->node.phase == PHASE_SHUTDOWN && s->now >= sn->node.exit_at) {
 		sn->alive = 0;	/* memberd exits; leaderd follows it */
+		if (!s->in_window)
+			sn->live = 0;	/* else once the window ends */
 		return;
 	}
 	reschedule(s, i);
@@ -783,14 +879,14 @@ on_msg(struct sim *s, struct event *ev)
 	double t0;
 
 	if (!sn->alive) {
-		s->m.to_dead++;
+		ctr(s)->to_dead++;
 		free(ev->txt);
 		return;
 	}
 	if (sn->paused_until > s->now) {
 		ev->at = sn->paused_until;	/* waits in the socket */
 		ev->uat = 0;
-		evheap_push(&s->q, ev);
+		push(s, ev->node, ev);
 		return;
 	}
 	if (s->mach.cores > 0) {
@@ -1007,7 +1103,7 @@ sim_start_node(struct sim *s, int i)
 			sn->down = xmalloc(sizeof(*sn->down));
 		downing_init(sn->down, &s->cfg);
 	}
-	sn->alive = 1;
+	sn->alive = sn->live = 1;
 	sn->ever_started = 1;
 	sn->pub_seq = 0;
 	sn->lnext = s->now + LEADERD_LAG;
@@ -1039,14 +1135,14 @@ sim_kill_node(struct sim *s, int i)
 	struct simnode *sn = &s->nodes[i];
 	int k;
 
-	sn->alive = 0;
+	sn->alive = sn->live = 0;
 	sn->gen++;
 	sn->wake = -1;
 	/* the model: what waited in its sockets and what its turn would send die with it */
 	sn->cpu_gen++;
 	for (k = 0; k < sn->ninbox; k++) {
 		if (sn->inbox[k].kind == EV_MSG)
-			s->m.to_dead++;
+			ctr(s)->to_dead++;
 		free(sn->inbox[k].txt);
 	}
 	sn->ninbox = 0;
@@ -1135,6 +1231,340 @@ sim_operator(const struct sim *s)
 /* ---- the run ---- */
 
 void
+sim_fold(struct sim *s)
+{
+	struct sim_measure *m = &s->m;
+	int t, k;
+
+	for (t = 0; t < s->threads; t++) {
+		struct simctr *c = &s->ctr[t];
+
+		m->lost += c->lost;
+		m->to_dead += c->to_dead;
+		m->total_msgs += c->total_msgs;
+		m->total_bytes += c->total_bytes;
+		m->welcomes += c->welcomes;
+		m->welcome_bytes += c->welcome_bytes;
+		m->full_sent_bytes += c->full_sent_bytes;
+		for (k = 0; k < TK_N; k++) {
+			m->by[k].msgs += c->by[k].msgs;
+			m->by[k].bytes += c->by[k].bytes;
+		}
+		sizehist_merge(&m->sizes, &c->sizes);
+		for (k = 0; k < PH_N; k++)
+			m->phase_s[k] += c->phase_s[k];
+		memset(c, 0, sizeof(*c));
+	}
+}
+
+static int
+node_event(const struct event *ev)
+{
+	return ev->kind == EV_WAKE || ev->kind == EV_MSG;
+}
+
+/* One of the window's events, to its node's list. */
+static void
+window_add(struct sim *s, const struct event *ev)
+{
+	struct simpar *p = s->par;
+	struct simnode *sn = &s->nodes[ev->node];
+	int e = p->nev;
+
+	if (p->nev == p->evcap) {
+		p->evcap = p->evcap ? 2 * p->evcap : 1024;
+		p->ev = xreallocarray(p->ev, (size_t)p->evcap, sizeof(*p->ev));
+		p->next = xreallocarray(p->next, (size_t)p->evcap, sizeof(*p->next));
+	}
+	p->ev[e] = *ev;
+	p->next[e] = -1;
+	p->nev++;
+	if (sn->wmark != p->wid) {
+		sn->wmark = p->wid;
+		sn->wslot = p->nwn;
+		GROW(p->wn, p->nwn, p->wncap);
+		p->wn[p->nwn].node = ev->node;
+		p->wn[p->nwn].first = p->wn[p->nwn].last = e;
+		p->wn[p->nwn].cost = ev->plen;
+		p->nwn++;
+		return;
+	}
+	p->next[p->wn[sn->wslot].last] = e;
+	p->wn[sn->wslot].last = e;
+	p->wn[sn->wslot].cost += ev->plen;
+}
+
+/* A window's node: its events, in order (what the old loop did with each). */
+static void
+window_node(struct sim *s, int k)
+{
+	struct simpar *p = s->par;
+	int e;
+
+	for (e = p->wn[k].first; e >= 0; e = p->next[e]) {
+		struct event *ev = &p->ev[e];
+
+		if (ev->kind == EV_MSG)
+			on_msg(s, ev);
+		else if (s->nodes[ev->node].alive && ev->gen == s->nodes[ev->node].gen)
+			on_wake(s, ev->node);
+	}
+}
+
+static struct simpar *sort_par;
+
+static int
+costlier(const void *a, const void *b)
+{
+	const struct wnode *x = &sort_par->wn[*(const int *)a], *y = &sort_par->wn[*(const int *)b];
+
+	if (x->cost != y->cost)
+		return x->cost < y->cost ? 1 : -1;
+	return *(const int *)a - *(const int *)b;
+}
+
+/*
+ * The order the threads take the window's nodes in: the most bytes to
+ * read first (a full state costs the most), so that the last taken are
+ * short and the threads end together. It changes who runs what, not
+ * what is pushed after (2.).
+ */
+static void
+order(struct simpar *p)
+{
+	int k;
+
+	if (p->nwn > p->ordcap) {
+		p->ordcap = p->nwn * 2;
+		p->ord = xreallocarray(p->ord, (size_t)p->ordcap, sizeof(*p->ord));
+	}
+	for (k = 0; k < p->nwn; k++)
+		p->ord[k] = k;
+	sort_par = p;
+	qsort(p->ord, (size_t)p->nwn, sizeof(*p->ord), costlier);
+}
+
+/* Takes the window's nodes one at a time until none is left. */
+static void
+window_share(struct sim *s)
+{
+	struct simpar *p = s->par;
+	int k;
+
+	while ((k = __atomic_fetch_add(&p->take, 1, __ATOMIC_RELAXED)) < p->nwn)
+		window_node(s, p->ord[k]);
+}
+
+static void
+relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#endif
+}
+
+#define SPIN	2000	/* pauses (~34 ns here) before a thread sleeps: a hand-over, not a window */
+
+/* A worker thread (arg: its counters' index): waits for a window, takes a share of its nodes. */
+static void *
+worker(void *arg)
+{
+	struct simpar *p = arg;
+	struct sim *s = p->s;
+	unsigned seen = 0, g;
+	int spins, me;
+
+	me = __atomic_add_fetch(&p->done, 1, __ATOMIC_SEQ_CST);	/* 1 to nthreads - 1 */
+	tctr = &s->ctr[me];
+	for (;;) {
+		for (spins = 0; (g = __atomic_load_n(&p->gen, __ATOMIC_ACQUIRE)) == seen; ) {
+			if (++spins < SPIN) {
+				relax();
+				continue;
+			}
+			pthread_mutex_lock(&p->mu);
+			p->sleepers++;
+			while (__atomic_load_n(&p->gen, __ATOMIC_SEQ_CST) == seen &&
+			    !__atomic_load_n(&p->quit, __ATOMIC_SEQ_CST))
+				pthread_cond_wait(&p->cv, &p->mu);
+			p->sleepers--;
+			pthread_mutex_unlock(&p->mu);
+			if (__atomic_load_n(&p->quit, __ATOMIC_SEQ_CST))
+				return NULL;
+		}
+		seen = g;
+		if (__atomic_load_n(&p->quit, __ATOMIC_ACQUIRE))
+			return NULL;
+		window_share(s);
+		if (__atomic_add_fetch(&p->done, 1, __ATOMIC_SEQ_CST) == p->nthreads - 1 &&
+		    __atomic_load_n(&p->waiting, __ATOMIC_SEQ_CST)) {
+			pthread_mutex_lock(&p->mu);
+			pthread_cond_signal(&p->cv_done);
+			pthread_mutex_unlock(&p->mu);
+		}
+	}
+}
+
+/*
+ * The main thread waits for the workers to finish the window: a few
+ * pauses, then asleep (a busy wait would take a core from whatever else
+ * runs, for as long as the window's costliest node).
+ */
+static void
+window_wait(struct simpar *p)
+{
+	int k;
+
+	for (k = 0; k < SPIN; k++) {
+		if (__atomic_load_n(&p->done, __ATOMIC_ACQUIRE) == p->nthreads - 1)
+			return;
+		relax();
+	}
+	pthread_mutex_lock(&p->mu);
+	__atomic_store_n(&p->waiting, 1, __ATOMIC_SEQ_CST);
+	while (__atomic_load_n(&p->done, __ATOMIC_SEQ_CST) < p->nthreads - 1)
+		pthread_cond_wait(&p->cv_done, &p->mu);
+	__atomic_store_n(&p->waiting, 0, __ATOMIC_SEQ_CST);
+	pthread_mutex_unlock(&p->mu);
+}
+
+/* Wakes the workers: a window is up (gen), or it is time to go (quit). */
+static void
+window_post(struct simpar *p)
+{
+	int sleepers;
+
+	__atomic_add_fetch(&p->gen, 1, __ATOMIC_SEQ_CST);
+	pthread_mutex_lock(&p->mu);
+	sleepers = p->sleepers;
+	if (sleepers > 0)
+		pthread_cond_broadcast(&p->cv);
+	pthread_mutex_unlock(&p->mu);
+}
+
+/*
+ * Runs the window that starts with first: it and every node event of the
+ * same ms before the next scenario event, on the threads (1.); then what
+ * they scheduled, node by node (2.).
+ */
+static void
+window(struct sim *s, const struct event *first)
+{
+	struct simpar *p = s->par;
+	const struct event *top;
+	struct event ev;
+	int k, j;
+
+	p->wid++;
+	p->nev = p->nwn = 0;
+	window_add(s, first);
+	while ((top = evheap_top(&s->q)) != NULL && top->at == first->at && node_event(top)) {
+		evheap_pop(&s->q, &ev);
+		window_add(s, &ev);
+	}
+	s->in_window = 1;
+	p->nodes += (uint64_t)p->nwn;
+	if (p->nthreads > 1 && p->nwn > 1) {
+		p->shared++;
+		order(p);
+		p->take = 0;
+		__atomic_store_n(&p->done, 0, __ATOMIC_SEQ_CST);
+		window_post(p);
+		window_share(s);
+		window_wait(p);
+	} else
+		for (k = 0; k < p->nwn; k++)
+			window_node(s, k);
+	s->in_window = 0;
+	for (k = 0; k < p->nwn; k++) {
+		struct simnode *sn = &s->nodes[p->wn[k].node];
+
+		for (j = 0; j < sn->npend; j++)
+			evheap_push(&s->q, &sn->pend[j]);
+		sn->npend = 0;
+		sn->live = sn->alive;
+	}
+}
+
+int
+sim_threads(struct sim *s, int threads, msec_t latency, const char **why)
+{
+	struct simpar *p;
+	long cores;
+	int k;
+
+	*why = NULL;
+	if (threads <= 0) {
+		cores = sysconf(_SC_NPROCESSORS_ONLN);
+		threads = cores < 1 ? 1 : cores > SIM_MAX_THREADS ? SIM_MAX_THREADS : (int)cores;
+	}
+	if (s->mach.cores > 0) {
+		*why = "the machine model (--cores) runs the nodes' turns one after another";
+		threads = 1;
+	} else if (latency < 1) {
+		*why = "a latency under 1 ms leaves no window";
+		threads = 1;
+	} else
+		s->windowed = 1;
+	s->threads = threads;
+	s->ctr = xreallocarray(s->ctr, (size_t)threads, sizeof(*s->ctr));
+	memset(s->ctr, 0, (size_t)threads * sizeof(*s->ctr));
+	tctr = &s->ctr[0];
+	if (!s->windowed)
+		return threads;
+	p = s->par = xcalloc(1, sizeof(*p));
+	p->s = s;
+	p->nthreads = threads;
+	pthread_mutex_init(&p->mu, NULL);
+	pthread_cond_init(&p->cv, NULL);
+	pthread_cond_init(&p->cv_done, NULL);
+	if (threads == 1)
+		return 1;
+	intern_threads(1);
+	p->tid = xcalloc((size_t)threads, sizeof(*p->tid));
+	for (k = 1; k < threads; k++)
+		if (pthread_create(&p->tid[k], NULL, worker, p) != 0)
+			fatalx("cannot start the simulation's thread %d", k);
+	/* each took its counters (done counts them in); then done counts windows' ends */
+	while (__atomic_load_n(&p->done, __ATOMIC_ACQUIRE) < threads - 1)
+		sched_yield();
+	return threads;
+}
+
+/* Stops the workers and frees the window. */
+static void
+par_free(struct sim *s)
+{
+	struct simpar *p = s->par;
+	int k;
+
+	if (p == NULL)
+		return;
+	if (s->verbose)
+		fprintf(stderr, "akc-sim: %llu windows, %.1f nodes a window, %llu of them on %d threads\n",
+		    (unsigned long long)p->wid, p->wid ? (double)p->nodes / (double)p->wid : 0,
+		    (unsigned long long)p->shared, p->nthreads);
+	if (p->nthreads > 1) {
+		__atomic_store_n(&p->quit, 1, __ATOMIC_SEQ_CST);
+		window_post(p);
+		for (k = 1; k < p->nthreads; k++)
+			pthread_join(p->tid[k], NULL);
+		intern_threads(0);
+	}
+	pthread_mutex_destroy(&p->mu);
+	pthread_cond_destroy(&p->cv);
+	pthread_cond_destroy(&p->cv_done);
+	free(p->tid);
+	free(p->ev);
+	free(p->next);
+	free(p->wn);
+	free(p->ord);
+	free(p);
+	s->par = NULL;
+	tctr = NULL;
+}
+
+void
 sim_run(struct sim *s, void (*step)(struct sim *, int))
 {
 	struct event ev;
@@ -1146,6 +1576,10 @@ sim_run(struct sim *s, void (*step)(struct sim *, int))
 		}
 		s->now = ev.at;
 		s->now_us = ev.at * 1000 + ev.uat;
+		if (s->windowed && node_event(&ev)) {
+			window(s, &ev);
+			continue;
+		}
 		switch (ev.kind) {
 		case EV_WAKE:
 			if (s->nodes[ev.node].alive && ev.gen == s->nodes[ev.node].gen)
@@ -1155,18 +1589,21 @@ sim_run(struct sim *s, void (*step)(struct sim *, int))
 			on_msg(s, &ev);
 			break;
 		case EV_STEP:
+			sim_fold(s);
 			step(s, ev.node);
 			break;
 		case EV_CPU:
 			on_cpu(s, &ev);
 			break;
 		case EV_SAMPLE:
+			sim_fold(s);
 			sim_sample(s);
 			if (s->now + 1000 <= s->end)
 				sim_schedule(s, EV_SAMPLE, 0, s->now + 1000);
 			break;
 		}
 	}
+	sim_fold(s);
 }
 
 long

@@ -58,7 +58,7 @@ static const char *scenario_names[] = { "kill", "start", "idle", "rack", "partit
 #define START_COST_US	14000.0
 
 struct opts {
-	int n, seeds, k, add, json, cores;
+	int n, seeds, k, add, json, cores, threads;
 	double msg_cost, byte_cost, version_cost, state_cost, start_cost;
 	uint64_t seed;
 	enum scenario sc;
@@ -138,6 +138,9 @@ help(void)
 "                       leader's state read (10), --start-cost US for a node's\n"
 "                       start (14000)\n"
 "                       0 (default): every node runs at once on a free CPU\n"
+"      --threads T      run the nodes on T threads (default: the machine's\n"
+"                       cores); the run is the same whatever T. One thread with\n"
+"                       --cores or a latency under 1ms (-v says so)\n"
 "      --json           print the summary as one JSON object\n"
 "      --csv FILE       time series, one row per simulated second\n"
 "      --plot DIR       the series and gnuplot plots (PNG) of convergence and traffic\n"
@@ -1093,6 +1096,7 @@ main(int argc, char **argv)
 		{ "version-cost", required_argument, NULL, 18 },
 		{ "state-cost", required_argument, NULL, 19 },
 		{ "start-cost", required_argument, NULL, 20 },
+		{ "threads", required_argument, NULL, 21 },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -1178,6 +1182,7 @@ main(int argc, char **argv)
 		case 18: o.version_cost = cost(optarg, "--version-cost"); break;
 		case 19: o.state_cost = cost(optarg, "--state-cost"); break;
 		case 20: o.start_cost = cost(optarg, "--start-cost"); break;
+		case 21: o.threads = (int)num(optarg, "--threads", 1, SIM_MAX_THREADS); break;
 		case ':':
 			snprintf(why, sizeof(why), "option '%s' needs a value", argv[optind - 1]);
 			usage(why);
@@ -1225,6 +1230,14 @@ main(int argc, char **argv)
 	s.mach.version_cost = o.version_cost;
 	s.mach.state_cost = o.state_cost;
 	s.mach.start_cost = o.start_cost;
+	{
+		const char *why;
+		int t = sim_threads(&s, o.threads, o.latency, &why);
+
+		if (verbose > 0)
+			fprintf(stderr, "akc-sim: %d thread%s%s%s\n", t, t == 1 ? "" : "s",
+			    why != NULL ? ": " : "", why != NULL ? why : "");
+	}
 	if (o.csv != NULL) {
 		if ((s.csv = fopen(o.csv, "w")) == NULL) {
 			log_err("cannot write '%s'", o.csv);

@@ -20,11 +20,19 @@
 #define SIM_PORT	2552
 #define SIM_MAX_NODES	60000
 #define SIM_MAX_VICTIMS	1024
+#define SIM_MAX_THREADS	64
 
 struct simnode {
 	struct node node;
 	struct downing *down;	/* leaderd's policy state (NULL without a strategy) */
 	int alive;		/* its processes run */
+	int live;		/* alive as the other nodes see it: set between windows */
+	uint64_t rng;		/* the delays of what it sends (simnet_delay) */
+	/* what its events in a window scheduled, pushed in order after it (engine.c) */
+	struct event *pend;
+	int npend, pendcap;
+	uint64_t wmark;		/* the window it has events in, and its slot there */
+	int wslot;
 	int ever_started;
 	int incarnation;
 	int group;		/* for partitions */
@@ -92,6 +100,21 @@ enum sim_phase {
 	PH_PRINT, PH_TICK, PH_LEADER, PH_OBSERVE, PH_N
 };
 
+/*
+ * What the nodes' events add up as they run: each thread counts in its
+ * own, and the run's (struct sim_measure) gets the sums before anything
+ * reads them (sim_fold).
+ */
+struct simctr {
+	uint64_t lost, to_dead, total_msgs, total_bytes;
+	uint64_t welcomes, welcome_bytes, full_sent_bytes;
+	struct traffic by[TK_N];
+	struct sizehist sizes;
+	double phase_s[PH_N];
+};
+
+struct simpar;
+
 struct sim_measure {
 	msec_t last_start;
 	int goal;		/* members every node should see Up */
@@ -151,10 +174,24 @@ struct sim {
 	uint64_t *uidk;
 	int *uidv;
 	size_t uidcap, nuid;
+	/* the windows (engine.c): threads, and whether the run can use them */
+	int threads;		/* what it runs on (1 when windows cannot be used) */
+	int windowed;		/* events of one ms run as a window, pushed after it */
+	int in_window;		/* a window's nodes are running: pushes wait (node's pend) */
+	struct simctr *ctr;	/* one a thread */
+	struct simpar *par;
 };
 
 /* engine.c */
 void sim_init(struct sim *, int n, uint64_t seed, const struct akc_config *);
+/*
+ * Runs on threads threads (0: the machine's cores) where the windows can
+ * be used (no machine model, a latency of at least 1 ms), else on one;
+ * returns the threads it will use and why not more in *why (or NULL).
+ */
+int sim_threads(struct sim *, int threads, msec_t latency, const char **why);
+/* Adds the threads' counters to s->m (done before every scenario step and sample). */
+void sim_fold(struct sim *);
 void sim_free(struct sim *);
 void sim_addr(int i, char *buf, size_t len);
 void sim_start_node(struct sim *, int i);

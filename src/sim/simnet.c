@@ -79,6 +79,12 @@ evheap_pop(struct evheap *h, struct event *out)
 	return 1;
 }
 
+const struct event *
+evheap_top(const struct evheap *h)
+{
+	return h->n > 0 ? &h->e[0] : NULL;
+}
+
 void
 evheap_free(struct evheap *h)
 {
@@ -93,16 +99,16 @@ evheap_free(struct evheap *h)
 /* ---- the network ---- */
 
 msec_t
-simnet_delay(struct simnet *net, int a, int b, msec_t now)
+simnet_delay(const struct simnet *net, uint64_t *rng, int a, int b, msec_t now)
 {
 	msec_t d = net->base;
 
 	if (a < 0 || a >= SIM_GROUPS || b < 0 || b >= SIM_GROUPS || net->cut[a][b])
 		return -1;
-	if (net->loss > 0 && sim_rand01(&net->rng) < net->loss)
+	if (net->loss > 0 && sim_rand01(rng) < net->loss)
 		return -1;
 	if (net->jitter > 0)
-		d += (msec_t)(sim_rand(&net->rng) % (uint64_t)(net->jitter + 1));
+		d += (msec_t)(sim_rand(rng) % (uint64_t)(net->jitter + 1));
 	return now + d;
 }
 
@@ -173,4 +179,16 @@ sizehist_quantile(const struct sizehist *h, double q)
 		}
 	}
 	return h->max;
+}
+
+void
+sizehist_merge(struct sizehist *a, const struct sizehist *b)
+{
+	int i;
+
+	for (i = 0; i < HIST_BUCKETS; i++)
+		a->count[i] += b->count[i];
+	a->n += b->n;
+	if (b->max > a->max)
+		a->max = b->max;
 }

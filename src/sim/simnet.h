@@ -60,17 +60,21 @@ struct simnet {
 	msec_t base, jitter;
 	double loss;
 	unsigned char cut[SIM_GROUPS][SIM_GROUPS];
-	uint64_t rng;
 };
 
 /*
  * When a message sent at now from group a to group b arrives, or -1 when
- * the network loses it.
+ * the network loses it. The draws come from rng, the sender's own stream
+ * (akc-sim gives each node one), so what one node sends never moves the
+ * delays of another's messages, whatever order the nodes run in.
  */
-msec_t simnet_delay(struct simnet *, int a, int b, msec_t now);
+msec_t simnet_delay(const struct simnet *, uint64_t *rng, int a, int b, msec_t now);
 /* Cuts (on = 1) or heals the links from group a to group b. */
 void simnet_cut(struct simnet *, int a, int b, int on);
 void simnet_heal_all(struct simnet *);
+
+/* The earliest event, left in the heap (NULL if it is empty). */
+const struct event *evheap_top(const struct evheap *);
 
 /*
  * Message sizes, to 1/16 of an octave: enough for a median and a peak
@@ -87,5 +91,7 @@ struct sizehist {
 void sizehist_add(struct sizehist *, size_t len);
 /* The size under which a fraction q of the messages fall (upper bound of its bucket). */
 size_t sizehist_quantile(const struct sizehist *, double q);
+/* Adds b's counts to a's (the threads' histograms into the run's). */
+void sizehist_merge(struct sizehist *a, const struct sizehist *b);
 
 #endif

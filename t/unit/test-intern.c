@@ -3,6 +3,8 @@
  * operation gives back what it takes (the table is empty again after), so
  * no message can leave strings behind once its members are gone.
  */
+#include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -62,6 +64,83 @@ many(void)
 	CHECK(intern_bytes() >= base);	/* the buckets stay; the strings do not */
 	CHECK(intern_bytes() < base + 20000 * sizeof(void *) * 2 + 4096);
 	free(v);
+}
+
+/*
+ * akc-sim's threads share the table: two threads intern, take and drop
+ * the same few strings at once, and new ones as they go (the table grows
+ * under them). Each sees one copy of each string, and none is freed while
+ * they share it; after, the strings stay (pinned). Without intern_threads
+ * the counts and the chains tear (a string freed while another finds it).
+ */
+#define RACE_ROUNDS	200000
+#define RACE_NEW	4000	/* RACE_ROUNDS / RACE_NEW: a whole number */
+
+static const char *held;
+
+struct racer {
+	int id, ok;
+	const char *seen[8];
+};
+
+static void *
+racer(void *arg)
+{
+	struct racer *r = arg;
+	int i, ok = 1;
+	char s[16];
+
+	for (i = 0; i < RACE_ROUNDS; i++) {
+		const char *a, *b;
+
+		snprintf(s, sizeof(s), "n%d", (i + r->id) % 8);
+		a = intern(s);
+		b = intern_ref(a);
+		ok &= strcmp(b, s) == 0 && intern_len(a) == strlen(s);
+		if (r->seen[(i + r->id) % 8] == NULL)
+			r->seen[(i + r->id) % 8] = a;
+		ok &= r->seen[(i + r->id) % 8] == a;
+		intern_unref(a);
+		intern_unref(intern_ref(held));
+		intern_unref(b);
+		if (i % (RACE_ROUNDS / RACE_NEW) == 0) {
+			/* the same new strings from both threads, in the same order */
+			snprintf(s, sizeof(s), "m%d", i / (RACE_ROUNDS / RACE_NEW));
+			a = intern(s);
+			ok &= strcmp(a, s) == 0;
+			intern_unref(a);
+		}
+	}
+	r->ok = ok;
+	return NULL;
+}
+
+static void
+threads(void)
+{
+	struct racer r[2];
+	pthread_t t[2];
+	int k, j;
+
+	memset(r, 0, sizeof(r));
+	r[1].id = 3;
+	intern_threads(1);
+	held = intern("tcp://10.0.0.9:2552");
+	for (k = 0; k < 2; k++)
+		CHECK_INT(pthread_create(&t[k], NULL, racer, &r[k]), 0);
+	for (k = 0; k < 2; k++)
+		CHECK_INT(pthread_join(t[k], NULL), 0);
+	CHECK(r[0].ok && r[1].ok);
+	for (j = 0; j < 8; j++)
+		CHECK(r[0].seen[j] == r[1].seen[j] && r[0].seen[j] != NULL);
+	/* 8 names, the held one, the new ones: each once, none freed */
+	CHECK_INT(intern_count(), 9 + RACE_NEW);
+	CHECK(intern("n1") == r[0].seen[1]);
+	intern_threads(0);
+	intern_unref(held);
+	intern_unref(r[0].seen[1]);
+	CHECK_INT(intern_count(), 9 + RACE_NEW);	/* pinned */
+	CHECK_STR(held, "tcp://10.0.0.9:2552");
 }
 
 static void
@@ -166,5 +245,6 @@ main(void)
 	RUN(many);
 	RUN(balanced);
 	RUN(hostile);
+	RUN(threads);	/* last: it leaves its strings pinned */
 	return unit_done();
 }
