@@ -35,7 +35,7 @@
 #define RC_EPOCH_TAG_BITS	20
 #define RC_WHO_MAX		(CONF_NAME_MAX + CONF_ROLE_MAX + 24)
 #define RC_DUTY_QUIET		10	/* ms: a standby on sync duty with an append unanswered this long loses it */
-#define RC_LAZY_SYNC		5	/* ms: a lazy standby syncs what it wrote at most this long after */
+#define RC_LAZY_SYNC		20	/* ms: a lazy standby syncs what it wrote at most this long after */
 #define RC_LAZY_MAX		4096	/* events: a lazy standby holding more unsynced syncs at once */
 
 /* What the shell tells the core about the local journal, at every call. */
