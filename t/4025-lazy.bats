@@ -60,23 +60,27 @@ acked_count() { [ -f "$AKC_DIR/$1.acked" ] && [ "$(wc -l < "$AKC_DIR/$1.acked")"
 
 # syncs NODE: the standby syncs on NODE (AKC_TRACE's lines in its singletond's log).
 syncs() { grep -c "trace standby sync" "$AKC_DIR/$1.singletond.log" || true; }
+# commits: the master's committed batches on n1 (AKC_TRACE).
+commits() { grep -c "trace commit" "$AKC_DIR/n1.singletond.log" || true; }
 
 # max_gap_ms FILE: the longest time between two acknowledgements in FILE, in ms.
 max_gap_ms() { awk 'NR > 1 && $1 - p > m { m = $1 - p } { p = $1 } END { printf "%d\n", m / 1000 }' "$1"; }
 
 # batch_syncs: 300 jobs from one akc-submit --batch, a line every 2 ms or
 # so (a batch each, mostly) on a new 3-node cluster; prints "ON_DUTY SYNCS
-# LAZY SYNCS" (the standbys' syncs meanwhile; with both on duty, the first
-# is "on duty") once both acknowledged everything.
+# LAZY SYNCS BATCHES" (the standbys' syncs meanwhile, as the duty was at the
+# start: with both on duty, the first is "on duty"; the master's batches)
+# once both acknowledged everything.
 batch_syncs() {
 	export AKC_TRACE=1
 	work_cluster 3
 	wait_until 20 some_on_duty n1
-	local duty lazy d0 l0 i
+	local duty lazy d0 l0 c0 i
 	duty=$(on_duty n1 | cut -d, -f1)
 	if [ "$duty" = n2 ]; then lazy=n3; else lazy=n2; fi
 	d0=$(syncs "$duty")
 	l0=$(syncs "$lazy")
+	c0=$(commits)
 	for ((i = 1; i <= 300; i++)); do
 		echo "job $i"
 		sleep 0.002
@@ -84,16 +88,18 @@ batch_syncs() {
 	[ "$(wc -l < "$AKC_DIR/ids")" = 300 ] || return 1
 	wait_until 20 standby_caught_up n1 "$lazy"
 	wait_until 20 standby_caught_up n1 "$duty"
-	echo "$duty $(($(syncs "$duty") - d0)) $lazy $(($(syncs "$lazy") - l0))"
+	echo "$duty $(($(syncs "$duty") - d0)) $lazy $(($(syncs "$lazy") - l0)) $(($(commits) - c0))"
 }
 
 @test "one standby syncs every batch, the other lazily, and answers at once what it wrote" {
-	local r duty ds lazy ls written
+	local r duty ds lazy ls b written
 	r=$(batch_syncs)
-	read -r duty ds lazy ls <<<"$r"
-	echo "syncs: $duty (on duty) $ds, $lazy (lazy) $ls"
-	[ "$ds" -ge 100 ]
-	[ "$ls" -lt $((ds / 2)) ]
+	read -r duty ds lazy ls b <<<"$r"
+	echo "syncs: $duty (on duty) $ds, $lazy (lazy) $ls; batches $b; duty moves $(queue_field n1 duty_moves)"
+	[ "$b" -ge 100 ]
+	# each batch synced by the one on duty, a few by the other (the duty may
+	# move on a busy machine: an ack 10 ms late)
+	[ $((ds + ls)) -lt $((b * 3 / 2)) ]
 	# the master knows what the lazy one wrote, and counts what it synced
 	written=$(akc-queue -c "$(conf_of n1)" --json | jq -r --arg s "$lazy" '.standbys[] | select(.node == $s) | .written')
 	[ "$written" -ge "$(queue_field n1 seq)" ]
@@ -105,12 +111,12 @@ batch_syncs() {
 
 @test "AKC_REPL_LAZY=0: both standbys sync every batch" {
 	export AKC_REPL_LAZY=0
-	local r duty ds lazy ls
+	local r duty ds lazy ls b
 	r=$(batch_syncs)
-	read -r duty ds lazy ls <<<"$r"
-	echo "syncs: $duty $ds, $lazy $ls"
-	[ "$ds" -ge 100 ]
-	[ "$ls" -ge $((ds / 2)) ]
+	read -r duty ds lazy ls b <<<"$r"
+	echo "syncs: $duty $ds, $lazy $ls; batches $b"
+	[ "$b" -ge 100 ]
+	[ $((ds + ls)) -ge $((b * 3 / 2)) ]
 }
 
 @test "the standby on duty killed -9: the duty moves at once, commits stall briefly, nothing acknowledged is lost" {
