@@ -65,7 +65,7 @@ one() {
 	for i in 1 2 3; do start_node "n$i" master || return 1; done
 	wait_for 60 all_up_everywhere || { say "$tag: not all Up"; return 1; }
 	wait_for 60 caught_up || { say "$tag: the standbys do not follow"; return 1; }
-	"$SUBMIT" "ipc://$D/n1/singleton.master" k "$SUBMITS" 1 100 "$D/acks" > "$D/submit.out" &
+	"$SUBMIT" submit "ipc://$D/n1/singleton.master" k "$SUBMITS" 1 100 "$D/acks" > "$D/submit.out" &
 	LIVE[$!]=submit
 	sb=$!
 	disown $!
