@@ -134,6 +134,12 @@ repl_open(struct repl *r, const struct akc_config *cfg, const char *name, struct
 	r->serial = getenv("AKC_REPL_OVERLAP") != NULL && strcmp(getenv("AKC_REPL_OVERLAP"), "0") == 0;
 	/* AKC_REPL_LAZY=0: every standby syncs every append (to measure the lazy ones) */
 	r->c.lazy = !(getenv("AKC_REPL_LAZY") != NULL && strcmp(getenv("AKC_REPL_LAZY"), "0") == 0);
+	/* AKC_REPL_LAZY_SEND=MS: a lazy standby's appends wait up to MS (to measure) */
+	if (getenv("AKC_REPL_LAZY_SEND") != NULL) {
+		int ms = atoi(getenv("AKC_REPL_LAZY_SEND"));
+
+		r->c.lazy_send = ms < 0 ? 0 : ms > RC_LAZY_SYNC ? RC_LAZY_SYNC : ms;
+	}
 	if (svc_open(&r->svc, cfg, SVC_JOURNAL_PREFIX, name) < 0) {
 		snprintf(err, errlen, "cannot reach memberd's relay in %s", cfg->run_dir);
 		return -1;

@@ -679,6 +679,18 @@ append_tick(struct rcore *c, const struct rc_log *lg, struct rc_standby *s, msec
 	if (s->snext > lg->seq && s->srnext > lg->seq && !s->poke)
 		return;
 	/*
+	 * Off duty, with AKC_REPL_LAZY_SEND: its append waits up to lazy_send
+	 * ms and takes what came meanwhile (fewer wake-ups of a process the
+	 * commit does not wait for; to measure, off by default).
+	 */
+	if (!s->duty && c->lazy && c->lazy_send > 0 && !s->trunc_set && s->snext > lg->snap_seq) {
+		if (s->hold_since == 0)
+			s->hold_since = now;
+		if (now - s->hold_since < c->lazy_send)
+			return;
+	}
+	s->hold_since = 0;
+	/*
 	 * A standby behind our snapshot empties its log when the snapshot
 	 * arrives, result lines included: send them all again with it, or
 	 * those it had are gone from its copy (and from akc-results, once it
@@ -1069,6 +1081,9 @@ rc_next_deadline(const struct rcore *c)
 				if (!c->sb[i].quiet && c->lazy)
 					EARLIER(c->sb[i].fl[0].at + RC_DUTY_QUIET);
 			}
+		for (i = 0; i < c->nsb; i++)
+			if (c->sb[i].hold_since != 0 && !c->sb[i].duty)
+				EARLIER(c->sb[i].hold_since + c->lazy_send);
 		if (c->stall_at != 0)
 			EARLIER(c->stall_at);	/* to say it then; once said, no more wake-ups */
 		break;

@@ -97,6 +97,7 @@ struct rc_standby {
 	int quiet;			/* on duty, an append unanswered RC_DUTY_QUIET: ranked last */
 	int poke;			/* newly on duty with events written, not synced: an append goes */
 	int lazy_seen;			/* it answered a lazy append "written" (it speaks lazy) */
+	msec_t hold_since;		/* off duty: its next append waits since (lazy_send) */
 	struct rc_flight fl[RC_WINDOW];	/* appends in flight, oldest first */
 	int nfl;
 	uint64_t trunc;			/* its log parts from ours after this seq ... */
@@ -135,6 +136,7 @@ struct rcore {
 	int nset, quorum, self_in_set, replicas;
 	int window;			/* appends in flight per standby, 1..RC_WINDOW (1 by default) */
 	int lazy;			/* standbys off duty sync lazily (1 by default; AKC_REPL_LAZY=0) */
+	int lazy_send;			/* ms an append to a standby off duty may wait (0: none; to measure) */
 	uint64_t rng;			/* the epoch tags */
 	/* master */
 	enum rc_phase phase;

@@ -871,13 +871,39 @@ lazy(void)
 		CHECK_INT(a->flag, 0);
 	}
 	rc_clear(&c);
-	/* AKC_REPL_LAZY=0: every standby syncs */
+	/* AKC_REPL_LAZY_SEND=5: the lazy one's append waits 5 ms, then takes all */
 	c.replicas = 1;
-	c.lazy = 0;
-	ack(&c, &t, 2, 13, 2101 + RC_RESEND);
-	ack(&c, &t, 3, 13, 2101 + RC_RESEND);
+	c.lazy_send = 5;
 	tlog_put(&t, 14, c.epoch);
-	rc_tick(&c, &t.lg, 2102 + RC_RESEND);
+	ack(&c, &t, 2, 13, 2101 + RC_RESEND);
+	ack(&c, &t, 3, 14, 2101 + RC_RESEND);	/* n3 ahead: the duty is its */
+	rc_tick(&c, &t.lg, 2110 + RC_RESEND);
+	CHECK_INT(c.sb[0].duty, 0);
+	CHECK_INT(c.sb[1].duty, 1);
+	CHECK_INT(count(&c, RC_APPEND, 2, NULL), 0);
+	CHECK(rc_next_deadline(&c) == 2115 + RC_RESEND);
+	rc_clear(&c);
+	tlog_put(&t, 15, c.epoch);
+	rc_tick(&c, &t.lg, 2114 + RC_RESEND);
+	CHECK_INT(count(&c, RC_APPEND, 3, NULL), 1);	/* on duty: at once */
+	CHECK_INT(count(&c, RC_APPEND, 2, NULL), 0);
+	rc_clear(&c);
+	rc_sent(&c, 3, 15, 15, 0, 2114 + RC_RESEND);
+	rc_tick(&c, &t.lg, 2115 + RC_RESEND);
+	CHECK_INT(count(&c, RC_APPEND, 2, &a), 1);
+	CHECK_INT(a->from, 14);
+	CHECK_INT(a->flag, 1);
+	rc_clear(&c);
+	rc_sent(&c, 2, 15, 15, 0, 2115 + RC_RESEND);
+	ack(&c, &t, 3, 15, 2115 + RC_RESEND);
+	wack(&c, &t, 2, 13, 15, 2116 + RC_RESEND);
+	c.lazy_send = 0;
+	/* AKC_REPL_LAZY=0: every standby syncs */
+	c.lazy = 0;
+	ack(&c, &t, 2, 15, 2120 + RC_RESEND);
+	ack(&c, &t, 3, 15, 2120 + RC_RESEND);
+	tlog_put(&t, 16, c.epoch);
+	rc_tick(&c, &t.lg, 2121 + RC_RESEND);
 	CHECK_INT(count(&c, RC_APPEND, 2, &a), 1);
 	CHECK_INT(a->flag, 0);
 	CHECK_INT(count(&c, RC_APPEND, 3, &a), 1);
