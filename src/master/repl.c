@@ -134,7 +134,8 @@ repl_open(struct repl *r, const struct akc_config *cfg, const char *name, struct
 	r->serial = getenv("AKC_REPL_OVERLAP") != NULL && strcmp(getenv("AKC_REPL_OVERLAP"), "0") == 0;
 	/* AKC_REPL_LAZY=0: every standby syncs every append (to measure the lazy ones) */
 	r->c.lazy = !(getenv("AKC_REPL_LAZY") != NULL && strcmp(getenv("AKC_REPL_LAZY"), "0") == 0);
-	/* AKC_REPL_LAZY_SEND=MS: a lazy standby's appends wait up to MS (to measure) */
+	/* a lazy standby's appends wait up to RC_LAZY_SEND ms; AKC_REPL_LAZY_SEND=MS (0: at once) */
+	r->c.lazy_send = RC_LAZY_SEND;
 	if (getenv("AKC_REPL_LAZY_SEND") != NULL) {
 		int ms = atoi(getenv("AKC_REPL_LAZY_SEND"));
 

@@ -36,6 +36,7 @@
 #define RC_WHO_MAX		(CONF_NAME_MAX + CONF_ROLE_MAX + 24)
 #define RC_DUTY_QUIET		10	/* ms: a standby on sync duty with an append unanswered this long loses it */
 #define RC_LAZY_SYNC		20	/* ms: a lazy standby syncs what it wrote at most this long after */
+#define RC_LAZY_SEND		5	/* ms: an append to a standby off duty waits up to this, taking what comes (repl.c) */
 #define RC_LAZY_MAX		4096	/* events: a lazy standby holding more unsynced syncs at once */
 
 /* What the shell tells the core about the local journal, at every call. */
@@ -136,7 +137,7 @@ struct rcore {
 	int nset, quorum, self_in_set, replicas;
 	int window;			/* appends in flight per standby, 1..RC_WINDOW (1 by default) */
 	int lazy;			/* standbys off duty sync lazily (1 by default; AKC_REPL_LAZY=0) */
-	int lazy_send;			/* ms an append to a standby off duty may wait (0: none; to measure) */
+	int lazy_send;			/* ms an append to a standby off duty may wait (0: none) */
 	uint64_t rng;			/* the epoch tags */
 	/* master */
 	enum rc_phase phase;
