@@ -798,6 +798,9 @@ op_queue(struct master *m, const unsigned char *hdr, size_t hdrlen, msec_t now)
 		cJSON_AddBoolToObject(o, "replica", sb->in_set);
 		cJSON_AddNumberToObject(o, "lag",
 		    m->j.seq > sb->acked ? (double)(m->j.seq - sb->acked) : 0);
+		/* on sync duty (the commit counts on it), or lazy; what it wrote, synced or not */
+		cJSON_AddBoolToObject(o, "sync", sb->duty);
+		cJSON_AddNumberToObject(o, "written", (double)(sb->next - 1));
 		if (sb->heard != 0)
 			cJSON_AddNumberToObject(o, "heard_ms", (double)(now - sb->heard));
 		else
@@ -806,6 +809,7 @@ op_queue(struct master *m, const unsigned char *hdr, size_t hdrlen, msec_t now)
 	}
 	add_stats(m, r);
 	cJSON_AddNumberToObject(r, "epoch", (double)m->r.c.epoch);
+	cJSON_AddNumberToObject(r, "duty_moves", (double)m->r.c.duty_moves);
 	cJSON_AddNumberToObject(r, "committed", (double)repl_commit_point(&m->r));
 	cJSON_AddNumberToObject(r, "replica_set", m->r.c.nset);
 	cJSON_AddNumberToObject(r, "quorum", m->r.c.nset ? m->r.c.quorum : 0);

@@ -132,6 +132,14 @@ repl_open(struct repl *r, const struct akc_config *cfg, const char *name, struct
 	}
 	r->trace = getenv("AKC_TRACE") != NULL && *getenv("AKC_TRACE") != '\0';
 	r->serial = getenv("AKC_REPL_OVERLAP") != NULL && strcmp(getenv("AKC_REPL_OVERLAP"), "0") == 0;
+	/* AKC_REPL_LAZY=0: every standby syncs every append (to measure the lazy ones) */
+	r->c.lazy = !(getenv("AKC_REPL_LAZY") != NULL && strcmp(getenv("AKC_REPL_LAZY"), "0") == 0);
+	/* AKC_REPL_LAZY_SEND=MS: a lazy standby's appends wait up to MS (to measure) */
+	if (getenv("AKC_REPL_LAZY_SEND") != NULL) {
+		int ms = atoi(getenv("AKC_REPL_LAZY_SEND"));
+
+		r->c.lazy_send = ms < 0 ? 0 : ms > RC_LAZY_SYNC ? RC_LAZY_SYNC : ms;
+	}
 	if (svc_open(&r->svc, cfg, SVC_JOURNAL_PREFIX, name) < 0) {
 		snprintf(err, errlen, "cannot reach memberd's relay in %s", cfg->run_dir);
 		return -1;
@@ -451,6 +459,8 @@ master_act(struct repl *r, msec_t now)
 			json_add_u64(m, "prev_ep", a->prev_ep);
 			if (a->has_trunc)
 				json_add_u64(m, "trunc", a->trunc);
+			if (a->flag)
+				cJSON_AddTrueToObject(m, "lazy");
 			journal_read(r->j, a->from, a->rfrom, BATCH_BYTES, a->snap_off, m);
 			json_u64(m, "last", &last);
 			json_u64(m, "rlast", &rlast);
@@ -757,16 +767,21 @@ repl_link_json(const struct repl *r, msec_t now)
 
 /* ---- the standby ---- */
 
-/* Makes what was stored durable, then sends the acks that waited for it. */
+/*
+ * Makes what was stored durable, then sends the acks that waited for it:
+ * when an ack waits, or always with force (before a promise, a fetch's
+ * answer or the end); what lazy appends wrote waits otherwise for its
+ * own time (rc_standby_tick).
+ */
 static int
-standby_sync(struct repl *r)
+standby_sync(struct repl *r, int force)
 {
 	char err[512];
 	int i;
 
 	uint64_t lo = r->j->durable + 1, hi = r->j->seq;
 	int64_t put = r->j->batch_us;
-	int n = r->j->nbatch;
+	int n = r->nacks > 0 || force ? r->j->nbatch : 0;
 
 	if (n > 0 && journal_commit(r->j, err, sizeof(err)) < 0) {
 		log_warnx("standby: %s", err);
@@ -781,12 +796,32 @@ standby_sync(struct repl *r)
 	for (i = 0; i < r->nacks; i++) {
 		cJSON *a = rc_msg(JMSG_ACK);
 
-		json_add_u64(a, "last", r->j->seq);
-		json_add_u64(a, "rlast", r->acks[i].resend ? r->j->seq : r->acks[i].rlast);
+		r->dlast = r->j->seq;
+		r->drlast = r->acks[i].resend ? r->j->seq : r->acks[i].rlast;
+		json_add_u64(a, "last", r->dlast);
+		json_add_u64(a, "rlast", r->drlast);
 		relay(r, r->acks[i].to, a);
 	}
 	r->nacks = 0;
 	return 0;
+}
+
+/*
+ * A lazy append's answer, at once and unsynced: written up to the log's
+ * end (wlast) and rlast (wrlast); durable ("last", "rlast") as the last
+ * durable ack said, so that a master counts nothing more for it.
+ */
+static void
+standby_written(struct repl *r, uint64_t to, uint64_t rlast)
+{
+	cJSON *a = rc_msg(JMSG_ACK);
+
+	json_add_u64(a, "last", r->dlast < r->j->durable ? r->dlast : r->j->durable);
+	json_add_u64(a, "rlast", r->drlast);
+	json_add_u64(a, "wlast", r->j->seq);
+	json_add_u64(a, "wrlast", rlast);
+	relay(r, to, a);
+	r->written_acks++;
 }
 
 /* Carries out a standby's actions; stops at a failed write. */
@@ -803,7 +838,7 @@ standby_act(struct repl *r)
 		cJSON *m, *items;
 
 		/* anything but storing and acking starts from a synced log */
-		if (a->type != RC_STORE && a->type != RC_ACK && standby_sync(r) < 0)
+		if (a->type != RC_STORE && a->type != RC_ACK && standby_sync(r, 1) < 0)
 			break;
 		switch (a->type) {
 		case RC_SEND:
@@ -838,11 +873,16 @@ standby_act(struct repl *r)
 				struct rc_log lg = facts(r);
 
 				/* its answer joins the outbox, after the actions taken so far */
-				rc_standby_stored(&r->c, &lg, a->to, rc, r->asm_len, rlast);
+				rc_standby_stored(&r->c, &lg, a->to, rc, r->asm_len, rlast, a->flag,
+				    clock_mono_ms());
 			}
 			break;
 		case RC_ACK:
-			if (r->nacks == REPL_ACKS && standby_sync(r) < 0)
+			if (a->flag) {
+				standby_written(r, a->to, a->rlast);
+				break;
+			}
+			if (r->nacks == REPL_ACKS && standby_sync(r, 1) < 0)
 				goto stop;
 			r->acks[r->nacks++] = (struct repl_ack){ a->to, a->rlast, a->has_trunc };
 			break;
@@ -940,7 +980,7 @@ repl_standby_main(const struct akc_config *cfg, const char *name, const char *di
 		msec_t now, d;
 
 		/* what the last wake-up stored, by either path, in one sync; then its acks */
-		standby_sync(&r);
+		standby_sync(&r, 0);
 		sigs = loop_signals(l);
 		if (sigs & ((1UL << SIGTERM) | (1UL << SIGINT)))
 			break;
@@ -949,15 +989,20 @@ repl_standby_main(const struct akc_config *cfg, const char *name, const char *di
 		lg = facts(&r);
 		rc_standby_tick(&r.c, &lg, now);
 		standby_act(&r);
-		standby_sync(&r);
+		standby_sync(&r, 0);
 		d = link_deadline(r.link);
 		if (d < 0 || d > now + STANDBY_TICK)
 			d = now + STANDBY_TICK;
+		if (rc_standby_deadline(&r.c) >= 0 && rc_standby_deadline(&r.c) < d)
+			d = rc_standby_deadline(&r.c);
 		loop_poll(l, d);
 	}
+	/* what lazy appends wrote is not left behind by a clean stop (a hand-over) */
+	standby_sync(&r, 1);
 	link_summary(r.link, err, sizeof(err));
-	log_info("standby of %s: stopping at event %llu (%s; relay: %llu messages sent, "
-	    "%llu received)", name, (unsigned long long)j.seq, err,
+	log_info("standby of %s: stopping at event %llu (%llu syncs, %llu appends written lazily; "
+	    "%s; relay: %llu messages sent, %llu received)", name, (unsigned long long)j.seq,
+	    (unsigned long long)j.commits, (unsigned long long)r.written_acks, err,
 	    (unsigned long long)r.relay_sent, (unsigned long long)r.relay_received);
 	repl_close(&r);
 	loop_free(l);

@@ -77,6 +77,8 @@ struct repl {
 	/* standby: acks that wait for the sync of what they acknowledge */
 	struct repl_ack acks[REPL_ACKS];
 	int nacks;
+	uint64_t dlast, drlast;		/* standby: the last durable ack sent (a written one repeats it) */
+	uint64_t written_acks;		/* standby: lazy appends answered "written", unsynced */
 	/* AKC_TRACE set: every commit's stages are logged (bench/latency.sh TRACE=1) */
 	int trace;
 	int serial;			/* AKC_REPL_OVERLAP=0: sync, then send (to measure the overlap) */

@@ -130,6 +130,7 @@ rc_init(struct rcore *c, const char *self_addr, const char *sgname, const char *
 	 * where the round trip is long against the CPU (hosts apart), more pay.
 	 */
 	c->window = 1;
+	c->lazy = 1;
 	c->rng = seed ? seed : 0x9e3779b97f4a7c15ULL;
 	c->phase = RC_SERVING;
 	c->best = -1;
@@ -559,6 +560,104 @@ rc_own_merged(struct rcore *c, uint64_t upto, uint64_t need)
 	c->own_need = need;
 }
 
+/* ---- the sync duty ---- */
+
+/* Whether standby s ranks before t for the sync duty (see assign_duty). */
+static int
+ranks_before(const struct rc_standby *s, const struct rc_standby *t)
+{
+	if (s->quiet != t->quiet)
+		return t->quiet;
+	if (s->in_set != t->in_set)
+		return s->in_set;
+	if (s->duty != t->duty)
+		return s->duty;
+	return s->acked > t->acked;
+}
+
+/*
+ * Which standbys must sync each batch (duty), and why the others may not:
+ *
+ * 1. The commit point counts durable acks only: `replicas` standbys and a
+ *    majority of the replica set (this node by its own disk). So only that
+ *    many standbys need to sync a batch before it can be answered; the
+ *    others (with `replicas = 1` and three nodes, one of two) write it,
+ *    answer "written" at once (which keeps the append window moving) and
+ *    sync on their own at most RC_LAZY_SYNC ms later, then answer durable.
+ *    Fewer processes sync one disk at once, and each sync is shorter (on
+ *    the test machine three at once cost 2.5x one: bench/README.md).
+ * 2. The duty goes to the best-ranked standbys: not quiet, in the replica
+ *    set (it counts for both rules), already on duty (so that it does not
+ *    move back and forth), then the most acknowledged. A standby on duty
+ *    that leaves an append unanswered RC_DUTY_QUIET ms is quiet: it ranks
+ *    last, its duty goes to the next at once, and a standby that takes the
+ *    duty with events written but not synced gets an append at once (empty
+ *    if need be) that it must sync: a commit waits about RC_DUTY_QUIET for
+ *    a standby killed on duty, not the membership's seconds.
+ * 3. Nothing an answer waits for changes: a lazy standby's unsynced events
+ *    count for nothing until its durable ack. It syncs before it promises,
+ *    answers a fetch or stops, so a recovery reads only what is on its disk
+ *    or made so first; killed, it loses at most RC_LAZY_SYNC ms of events
+ *    no answer counted on, and tells the next append where it stands (need).
+ * 4. Weak points: with too few live standbys every one is on duty, as
+ *    before; a duty that moves costs the new one a sync of what it held;
+ *    a standby of before ignores "lazy" and syncs everything (no harm).
+ */
+static void
+assign_duty(struct rcore *c, msec_t now)
+{
+	int order[RC_MAX_STANDBYS], i, k, t, n = c->nsb, need = need_standbys(c);
+	int setneed = c->nset > 0 ? c->quorum - c->self_in_set : 0, have = 0, haveset = 0;
+	int duty[RC_MAX_STANDBYS];
+
+	for (i = 0; i < n; i++) {
+		struct rc_standby *s = &c->sb[i];
+
+		s->quiet = s->heard == 0 || (s->nfl > 0 && now - s->fl[0].at >= RC_DUTY_QUIET);
+		order[i] = i;
+		duty[i] = !c->lazy;
+	}
+	/* by rank, best first (insertion: a few standbys) */
+	for (i = 1; i < n; i++)
+		for (k = i; k > 0 && ranks_before(&c->sb[order[k]], &c->sb[order[k - 1]]); k--) {
+			t = order[k];
+			order[k] = order[k - 1];
+			order[k - 1] = t;
+		}
+	/* the set's majority first, one standby an address, then `replicas` of any */
+	for (i = 0; i < n && haveset < setneed; i++) {
+		struct rc_standby *s = &c->sb[order[i]];
+
+		for (k = 0; k < i; k++)
+			if (duty[order[k]] && c->sb[order[k]].in_set && strcmp(c->sb[order[k]].addr, s->addr) == 0)
+				break;
+		if (!s->in_set || k < i)
+			continue;
+		duty[order[i]] = 1;
+		haveset++;
+		have++;
+	}
+	for (i = 0; i < n && have < need; i++)
+		if (!duty[order[i]]) {
+			duty[order[i]] = 1;
+			have++;
+		}
+	for (i = 0, k = 0; i < n; i++)
+		k += c->sb[i].duty && !duty[i];		/* lost it */
+	for (i = 0; i < n; i++) {
+		struct rc_standby *s = &c->sb[i];
+
+		if (duty[i] && !s->duty) {
+			/* what it holds unsynced is what the commit may wait for now */
+			if (s->lazy_seen && s->next - 1 > s->acked && c->lazy)
+				s->poke = 1;
+			if (k > 0)
+				c->duty_moves++;
+		}
+		s->duty = duty[i];
+	}
+}
+
 /* ---- serving ---- */
 
 static void
@@ -577,8 +676,20 @@ append_tick(struct rcore *c, const struct rc_log *lg, struct rc_standby *s, msec
 	 * own; the commit point still waits for this node's disk (why that is
 	 * safe: doc/PROTOCOL.md, "Journal replication").
 	 */
-	if (s->snext > lg->seq && s->srnext > lg->seq)
+	if (s->snext > lg->seq && s->srnext > lg->seq && !s->poke)
 		return;
+	/*
+	 * Off duty, with AKC_REPL_LAZY_SEND: its append waits up to lazy_send
+	 * ms and takes what came meanwhile (fewer wake-ups of a process the
+	 * commit does not wait for; to measure, off by default).
+	 */
+	if (!s->duty && c->lazy && c->lazy_send > 0 && !s->trunc_set && s->snext > lg->snap_seq) {
+		if (s->hold_since == 0)
+			s->hold_since = now;
+		if (now - s->hold_since < c->lazy_send)
+			return;
+	}
+	s->hold_since = 0;
 	/*
 	 * A standby behind our snapshot empties its log when the snapshot
 	 * arrives, result lines included: send them all again with it, or
@@ -596,6 +707,10 @@ append_tick(struct rcore *c, const struct rc_log *lg, struct rc_standby *s, msec
 		a->has_trunc = 1;
 		a->trunc = s->trunc;
 	}
+	/* off duty, it may sync later; a snapshot or a cut is synced there anyway */
+	a->flag = !s->duty && !a->has_trunc && s->snext > lg->snap_seq;
+	if (s->duty)
+		s->poke = 0;
 }
 
 void
@@ -649,6 +764,7 @@ rc_tick(struct rcore *c, const struct rc_log *lg, msec_t now)
 	}
 	c->stall_at = c->behind_since != 0 && now < c->behind_since + RC_STALL ?
 	    c->behind_since + RC_STALL : 0;
+	assign_duty(c, now);
 	for (i = 0; i < c->nsb; i++) {
 		struct rc_standby *s = &c->sb[i];
 
@@ -672,7 +788,7 @@ rc_tick(struct rcore *c, const struct rc_log *lg, msec_t now)
 static void
 on_ack(struct rcore *c, struct rc_standby *s, const cJSON *b)
 {
-	uint64_t last, rlast, so;
+	uint64_t last, rlast, so, wl, wrl;
 	int i, k;
 
 	if (json_u64(b, "last", &last) < 0 || json_u64(b, "rlast", &rlast) < 0) {
@@ -685,9 +801,15 @@ on_ack(struct rcore *c, struct rc_standby *s, const cJSON *b)
 		return;
 	}
 	s->snap_off = 0;
+	s->acked = last < rlast ? last : rlast;
+	/* a lazy append's answer: written up to wlast and wrlast, durable as above */
+	if (json_u64(b, "wlast", &wl) == 0 && json_u64(b, "wrlast", &wrl) == 0 && wl >= s->acked) {
+		last = wl;
+		rlast = wrl;
+		s->lazy_seen = 1;
+	}
 	s->next = last + 1;
 	s->rnext = rlast + 1;
-	s->acked = last < rlast ? last : rlast;
 	s->trunc_set = 0;
 	for (i = k = 0; i < s->nfl; i++)
 		if (s->fl[i].last > last || s->fl[i].rlast > rlast)
@@ -953,8 +1075,15 @@ rc_next_deadline(const struct rcore *c)
 		break;
 	case RC_SERVING:
 		for (i = 0; i < c->nsb; i++)
-			if (c->sb[i].nfl > 0)
+			if (c->sb[i].nfl > 0) {
 				EARLIER(c->sb[i].fl[0].at + RC_RESEND);
+				/* a standby that goes quiet loses its duty then */
+				if (!c->sb[i].quiet && c->lazy)
+					EARLIER(c->sb[i].fl[0].at + RC_DUTY_QUIET);
+			}
+		for (i = 0; i < c->nsb; i++)
+			if (c->sb[i].hold_since != 0 && !c->sb[i].duty)
+				EARLIER(c->sb[i].hold_since + c->lazy_send);
 		if (c->stall_at != 0)
 			EARLIER(c->stall_at);	/* to say it then; once said, no more wake-ups */
 		break;
@@ -1028,14 +1157,17 @@ standby_append(struct rcore *c, const struct rc_log *lg, uint64_t from, const cJ
 		need(c, lg, from, "diverged");
 		return 0;
 	}
-	push(c, RC_STORE, from)->body = (cJSON *)b;
+	a = push(c, RC_STORE, from);
+	a->body = (cJSON *)b;
+	a->flag = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(b, "lazy")) && !snapc;
 	return 0;
 }
 
 void
 rc_standby_stored(struct rcore *c, const struct rc_log *lg, uint64_t to, int rc,
-    uint64_t snap_len, uint64_t rlast)
+    uint64_t snap_len, uint64_t rlast, int lazy, msec_t now)
 {
+	struct rc_action *w;
 	cJSON *a;
 
 	if (rc < 0) {
@@ -1046,8 +1178,20 @@ rc_standby_stored(struct rcore *c, const struct rc_log *lg, uint64_t to, int rc,
 		json_add_u64(a, "rlast", 0);
 		json_add_u64(a, "snap_off", snap_len);
 		send(c, to, a);
-	} else
+	} else if (lazy && lg->seq - lg->durable < RC_LAZY_MAX) {
+		/* written: said at once; durable once synced, RC_LAZY_SYNC at the latest */
+		w = push(c, RC_ACK, to);
+		w->rlast = rlast;
+		w->flag = 1;
+		if (c->lazy_since == 0)
+			c->lazy_since = now;
+		c->owed_to = to;
+		c->owed_rlast = rlast;
+	} else {
+		/* synced in this wake-up, and what was written lazily with it */
 		push(c, RC_ACK, to)->rlast = rlast;
+		c->lazy_since = 0;
+	}
 }
 
 int
@@ -1106,9 +1250,20 @@ rc_standby_msg(struct rcore *c, const struct rc_log *lg, uint64_t from, const cJ
 	return 0;
 }
 
+msec_t
+rc_standby_deadline(const struct rcore *c)
+{
+	return c->lazy_since != 0 ? c->lazy_since + RC_LAZY_SYNC : -1;
+}
+
 void
 rc_standby_tick(struct rcore *c, const struct rc_log *lg, msec_t now)
 {
+	if (c->lazy_since != 0 && now >= c->lazy_since + RC_LAZY_SYNC) {
+		/* the lazy sync: what was written, then the durable ack it owes */
+		push(c, RC_ACK, c->owed_to)->rlast = c->owed_rlast;
+		c->lazy_since = 0;
+	}
 	if (!lg->has_salvage || c->master == 0 ||
 	    (c->salv_sent != 0 && now - c->salv_sent < RC_SALVAGE_RESEND))
 		return;

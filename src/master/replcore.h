@@ -34,6 +34,9 @@
 #define RC_FETCH_MAX		300000	/* a recovery's copy of a log taking longer starts again */
 #define RC_EPOCH_TAG_BITS	20
 #define RC_WHO_MAX		(CONF_NAME_MAX + CONF_ROLE_MAX + 24)
+#define RC_DUTY_QUIET		10	/* ms: a standby on sync duty with an append unanswered this long loses it */
+#define RC_LAZY_SYNC		20	/* ms: a lazy standby syncs what it wrote at most this long after */
+#define RC_LAZY_MAX		4096	/* events: a lazy standby holding more unsynced syncs at once */
 
 /* What the shell tells the core about the local journal, at every call. */
 struct rc_log {
@@ -49,13 +52,17 @@ struct rc_log {
 enum rc_act_type {
 	RC_SEND,		/* body to `to` (the shell adds "ep" and "jv") */
 	RC_APPEND,		/* an append to `to`: the log from `from`/`rfrom` (snapshot at
-				   snap_off), prev_ep, trunc when has_trunc; then rc_sent() */
+				   snap_off), prev_ep, trunc when has_trunc, "lazy" when flag
+				   (the standby may sync it later); then rc_sent() */
 	RC_BATCH,		/* standby: a "batch" to `to`, the log from `from`/`rfrom`/snap_off */
 	RC_PROMISE,		/* write the promise of epoch `ep`, synced; stop if it fails */
 	RC_KEEP_ASIDE,		/* move the log after `seq` aside (salvage), synced; stop if it fails */
-	RC_STORE,		/* store `body` (an append or a fetch answer) into the journal */
+	RC_STORE,		/* store `body` (an append or a fetch answer) into the journal;
+				   flag: a lazy append (rc_standby_stored is told so) */
 	RC_ACK,			/* standby: once what was stored is synced, "ack" to `to` with
-				   rlast (rlast = the log's end when has_trunc, a resend) */
+				   rlast (rlast = the log's end when has_trunc, a resend); with
+				   flag, at once and unsynced: "written" up to the log's end and
+				   rlast, durable as before (a lazy append) */
 	RC_SALVAGE_SEND,	/* standby: the next salvage piece to `to` */
 	RC_SALVAGE_DROP,	/* drop the salvage up to key `seq`, synced */
 	RC_MERGE,		/* merge the salvaged events `body` ("evs") of standby `to` */
@@ -86,6 +93,11 @@ struct rc_standby {
 	uint64_t snext, srnext;		/* what to send next (beyond what is in flight) */
 	uint64_t snap_off;		/* of the snapshot, when it is behind it */
 	uint64_t acked;			/* durable there up to here (events and results) */
+	int duty;			/* it must sync what it gets: the commit point counts on it */
+	int quiet;			/* on duty, an append unanswered RC_DUTY_QUIET: ranked last */
+	int poke;			/* newly on duty with events written, not synced: an append goes */
+	int lazy_seen;			/* it answered a lazy append "written" (it speaks lazy) */
+	msec_t hold_since;		/* off duty: its next append waits since (lazy_send) */
 	struct rc_flight fl[RC_WINDOW];	/* appends in flight, oldest first */
 	int nfl;
 	uint64_t trunc;			/* its log parts from ours after this seq ... */
@@ -123,6 +135,8 @@ struct rcore {
 	char set_who[CONF_MAX_SEEDS][RC_WHO_MAX];	/* who is at each address, for the logs */
 	int nset, quorum, self_in_set, replicas;
 	int window;			/* appends in flight per standby, 1..RC_WINDOW (1 by default) */
+	int lazy;			/* standbys off duty sync lazily (1 by default; AKC_REPL_LAZY=0) */
+	int lazy_send;			/* ms an append to a standby off duty may wait (0: none; to measure) */
 	uint64_t rng;			/* the epoch tags */
 	/* master */
 	enum rc_phase phase;
@@ -139,10 +153,13 @@ struct rcore {
 	uint64_t fetch_snap_off;	/* fetching: of its snapshot, when it comes in pieces */
 	msec_t fetch_sent;
 	uint64_t own_upto, own_need;	/* our own salvage merged up to here, dropped once committed */
+	uint64_t duty_moves;		/* the sync duty went to another standby (a quiet one's) */
 	/* standby */
 	uint64_t promised_to;		/* the master it promised its epoch to */
 	uint64_t master;		/* the master it follows (its salvage goes there) */
 	msec_t salv_sent;		/* a salvage piece in flight since */
+	msec_t lazy_since;		/* written, not synced, since (0: nothing owed) ... */
+	uint64_t owed_to, owed_rlast;	/* ... and the durable ack that waits for the sync */
 	/* both */
 	uint64_t dropped;		/* messages dropped: malformed, unexpected */
 	struct rc_action out[RC_OUTBOX];
@@ -217,9 +234,11 @@ int rc_standby_msg(struct rcore *, const struct rc_log *, uint64_t from, const c
  * for, snap_len bytes in), or refused (-1: the master is told where we stand).
  */
 void rc_standby_stored(struct rcore *, const struct rc_log *, uint64_t to, int rc,
-    uint64_t snap_len, uint64_t rlast);
-/* A salvage piece to send (or not yet). */
+    uint64_t snap_len, uint64_t rlast, int lazy, msec_t now);
+/* A salvage piece to send (or not yet); a lazy sync that is due (an RC_ACK). */
 void rc_standby_tick(struct rcore *, const struct rc_log *, msec_t now);
+/* When the standby's next lazy sync is due (-1: nothing written waits). */
+msec_t rc_standby_deadline(const struct rcore *);
 
 /* A message body {"m": m} (caller or outbox owns it). */
 cJSON *rc_msg(const char *m);

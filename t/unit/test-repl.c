@@ -471,7 +471,7 @@ standby(void)
 	CHECK_INT(count(&c, RC_STORE, 1, NULL), 1);
 	rc_clear(&c);
 	tlog_grow(&t, 3, 100);
-	rc_standby_stored(&c, &t.lg, 1, 0, 0, 3);
+	rc_standby_stored(&c, &t.lg, 1, 0, 0, 3, 0, 0);
 	CHECK_INT(count(&c, RC_ACK, 1, &a), 1);
 	CHECK_INT(a->rlast, 3);
 	rc_clear(&c);
@@ -759,6 +759,223 @@ sync_wait(void)
 	CHECK(until == 3000 + RC_SYNC_WAIT && started == 1);
 }
 
+/* A written ack of a lazy append: written up to w, durable up to d. */
+static void
+wack(struct rcore *c, struct tlog *t, uint64_t from, uint64_t d, uint64_t w, msec_t now)
+{
+	cJSON *b = from_sb(c, "ack", NULL);
+
+	json_add_u64(b, "last", d);
+	json_add_u64(b, "rlast", d);
+	json_add_u64(b, "wlast", w);
+	json_add_u64(b, "wrlast", w);
+	deliver(c, t, from, b, now);
+}
+
+/*
+ * A standby the commit point does not need syncs lazily: the master gives
+ * the sync duty to as many as the commit needs (one of two with replicas
+ * 1 and three in the set), moves it when the one on duty goes quiet, and
+ * the lazy standby answers written at once, durable RC_LAZY_SYNC later.
+ */
+static void
+lazy(void)
+{
+	struct rcore c;
+	struct tlog t, sbl;
+	const struct rc_action *a = NULL;
+	cJSON *m;
+	int i;
+
+	tlog_init(&t, 0, 0);
+	recovered_master(&c, &t, 1);
+	CHECK_INT(c.lazy, 1);
+	ack(&c, &t, 3, 0, 1000);		/* n3 heard: both live */
+	tlog_put(&t, 5, c.epoch);
+	rc_tick(&c, &t.lg, 2000);
+	/* one on duty (n2: ranked first), one lazy */
+	CHECK_INT(count(&c, RC_APPEND, 2, &a), 1);
+	CHECK_INT(a->flag, 0);
+	CHECK_INT(count(&c, RC_APPEND, 3, &a), 1);
+	CHECK_INT(a->flag, 1);
+	CHECK_INT(c.sb[0].duty, 1);
+	CHECK_INT(c.sb[1].duty, 0);
+	rc_clear(&c);
+	rc_sent(&c, 2, 5, 5, 0, 2000);
+	rc_sent(&c, 3, 5, 5, 0, 2000);
+	t.lg.durable = 5;
+	/* n3 wrote it: its window moves on, the commit point does not */
+	wack(&c, &t, 3, 0, 5, 2001);
+	CHECK_INT(c.sb[1].nfl, 0);
+	CHECK_INT(c.sb[1].next, 6);
+	CHECK_INT(c.sb[1].acked, 0);
+	CHECK_INT(rc_commit_point(&c, &t.lg), 0);
+	/* n2's durable ack commits it */
+	ack(&c, &t, 2, 5, 2002);
+	CHECK_INT(rc_commit_point(&c, &t.lg), 5);
+	/* the next batch: n2 is killed on duty and never answers */
+	tlog_put(&t, 10, c.epoch);
+	rc_tick(&c, &t.lg, 2010);
+	CHECK_INT(count(&c, RC_APPEND, 2, &a), 1);
+	CHECK_INT(a->flag, 0);
+	CHECK_INT(count(&c, RC_APPEND, 3, &a), 1);
+	CHECK_INT(a->flag, 1);
+	rc_clear(&c);
+	rc_sent(&c, 2, 10, 10, 0, 2010);
+	rc_sent(&c, 3, 10, 10, 0, 2010);
+	t.lg.durable = 10;
+	wack(&c, &t, 3, 0, 10, 2011);
+	/* the master wakes when n2 would be quiet, not a second later */
+	CHECK(rc_next_deadline(&c) == 2010 + RC_DUTY_QUIET);
+	rc_tick(&c, &t.lg, 2010 + RC_DUTY_QUIET - 1);
+	CHECK_INT(c.nout, 0);
+	CHECK_INT(c.sb[0].duty, 1);
+	/* quiet: the duty goes to n3, which is asked at once to sync what it wrote */
+	rc_tick(&c, &t.lg, 2010 + RC_DUTY_QUIET);
+	CHECK_INT(c.sb[0].duty, 0);
+	CHECK_INT(c.sb[1].duty, 1);
+	CHECK_INT(c.duty_moves, 1);
+	CHECK_INT(count(&c, RC_APPEND, 3, &a), 1);
+	CHECK_INT(a->flag, 0);
+	CHECK_INT(a->from, 11);			/* nothing new: a sync of what it holds */
+	rc_clear(&c);
+	rc_sent(&c, 3, 10, 10, 0, 2020);
+	CHECK_INT(rc_commit_point(&c, &t.lg), 5);
+	ack(&c, &t, 3, 10, 2021);
+	CHECK_INT(rc_commit_point(&c, &t.lg), 10);
+	/* from now on n3 syncs, and n2 (resent to after RC_RESEND) is lazy */
+	tlog_put(&t, 12, c.epoch);
+	rc_tick(&c, &t.lg, 2010 + RC_RESEND);
+	CHECK_INT(count(&c, RC_APPEND, 3, &a), 1);
+	CHECK_INT(a->flag, 0);
+	CHECK_INT(count(&c, RC_APPEND, 2, &a), 1);
+	CHECK_INT(a->flag, 1);
+	CHECK_INT(a->from, 6);
+	rc_clear(&c);
+	rc_sent(&c, 2, 12, 12, 0, 2010 + RC_RESEND);
+	rc_sent(&c, 3, 12, 12, 0, 2010 + RC_RESEND);
+	/* n2 back: the duty stays where it is */
+	wack(&c, &t, 2, 5, 12, 2011 + RC_RESEND);
+	ack(&c, &t, 3, 12, 2011 + RC_RESEND);
+	rc_tick(&c, &t.lg, 2012 + RC_RESEND);
+	CHECK_INT(c.sb[1].duty, 1);
+	CHECK_INT(c.sb[0].duty, 0);
+	CHECK_INT(c.duty_moves, 1);
+	rc_clear(&c);
+	/* replicas = 2: both are needed, neither is lazy */
+	c.replicas = 2;
+	tlog_put(&t, 13, c.epoch);
+	rc_tick(&c, &t.lg, 2100 + RC_RESEND);
+	for (i = 2; i <= 3; i++) {
+		CHECK_INT(count(&c, RC_APPEND, (uint64_t)i, &a), 1);
+		CHECK_INT(a->flag, 0);
+	}
+	rc_clear(&c);
+	/* AKC_REPL_LAZY_SEND=5: the lazy one's append waits 5 ms, then takes all */
+	c.replicas = 1;
+	c.lazy_send = 5;
+	tlog_put(&t, 14, c.epoch);
+	ack(&c, &t, 2, 13, 2101 + RC_RESEND);
+	ack(&c, &t, 3, 14, 2101 + RC_RESEND);	/* n3 ahead: the duty is its */
+	rc_tick(&c, &t.lg, 2110 + RC_RESEND);
+	CHECK_INT(c.sb[0].duty, 0);
+	CHECK_INT(c.sb[1].duty, 1);
+	CHECK_INT(count(&c, RC_APPEND, 2, NULL), 0);
+	CHECK(rc_next_deadline(&c) == 2115 + RC_RESEND);
+	rc_clear(&c);
+	tlog_put(&t, 15, c.epoch);
+	rc_tick(&c, &t.lg, 2114 + RC_RESEND);
+	CHECK_INT(count(&c, RC_APPEND, 3, NULL), 1);	/* on duty: at once */
+	CHECK_INT(count(&c, RC_APPEND, 2, NULL), 0);
+	rc_clear(&c);
+	rc_sent(&c, 3, 15, 15, 0, 2114 + RC_RESEND);
+	rc_tick(&c, &t.lg, 2115 + RC_RESEND);
+	CHECK_INT(count(&c, RC_APPEND, 2, &a), 1);
+	CHECK_INT(a->from, 14);
+	CHECK_INT(a->flag, 1);
+	rc_clear(&c);
+	rc_sent(&c, 2, 15, 15, 0, 2115 + RC_RESEND);
+	ack(&c, &t, 3, 15, 2115 + RC_RESEND);
+	wack(&c, &t, 2, 13, 15, 2116 + RC_RESEND);
+	c.lazy_send = 0;
+	/* AKC_REPL_LAZY=0: every standby syncs */
+	c.lazy = 0;
+	ack(&c, &t, 2, 15, 2120 + RC_RESEND);
+	ack(&c, &t, 3, 15, 2120 + RC_RESEND);
+	tlog_put(&t, 16, c.epoch);
+	rc_tick(&c, &t.lg, 2121 + RC_RESEND);
+	CHECK_INT(count(&c, RC_APPEND, 2, &a), 1);
+	CHECK_INT(a->flag, 0);
+	CHECK_INT(count(&c, RC_APPEND, 3, &a), 1);
+	CHECK_INT(a->flag, 0);
+	rc_clear(&c);
+	epochs_free(&t.eps);
+
+	/* the standby's side */
+	tlog_init(&sbl, 0, 0);
+	rc_init(&c, B, "master", "backend", set3, 3, 1, 1);
+	sbl.lg.promised = 100;
+	m = rc_msg("append");
+	json_add_u64(m, "ep", 100);
+	json_add_u64(m, "prev", 0);
+	json_add_u64(m, "prev_ep", 0);
+	cJSON_AddTrueToObject(m, "lazy");
+	rc_standby_msg(&c, &sbl.lg, 1, m, 0);
+	CHECK_INT(count(&c, RC_STORE, 1, &a), 1);
+	CHECK_INT(a->flag, 1);
+	rc_clear(&c);
+	cJSON_Delete(m);
+	tlog_put(&sbl, 3, 100);			/* stored, not synced */
+	rc_standby_stored(&c, &sbl.lg, 1, 0, 0, 3, 1, 100);
+	CHECK_INT(count(&c, RC_ACK, 1, &a), 1);
+	CHECK_INT(a->flag, 1);			/* written: said at once, unsynced */
+	CHECK_INT(a->rlast, 3);
+	rc_clear(&c);
+	CHECK(rc_standby_deadline(&c) == 100 + RC_LAZY_SYNC);
+	tlog_put(&sbl, 5, 100);
+	rc_standby_stored(&c, &sbl.lg, 1, 0, 0, 5, 1, 102);
+	CHECK(rc_standby_deadline(&c) == 100 + RC_LAZY_SYNC);	/* from the first unsynced */
+	rc_clear(&c);
+	rc_standby_tick(&c, &sbl.lg, 100 + RC_LAZY_SYNC - 1);
+	CHECK_INT(c.nout, 0);
+	/* its time: synced, and acked durable up to the last append's results */
+	rc_standby_tick(&c, &sbl.lg, 100 + RC_LAZY_SYNC);
+	CHECK_INT(count(&c, RC_ACK, 1, &a), 1);
+	CHECK_INT(a->flag, 0);
+	CHECK_INT(a->rlast, 5);
+	CHECK(rc_standby_deadline(&c) < 0);
+	rc_clear(&c);
+	sbl.lg.durable = 5;
+	/* an append on duty after a lazy one: one sync for both, nothing owed after */
+	tlog_put(&sbl, 6, 100);
+	rc_standby_stored(&c, &sbl.lg, 1, 0, 0, 6, 1, 200);
+	rc_clear(&c);
+	tlog_put(&sbl, 7, 100);
+	rc_standby_stored(&c, &sbl.lg, 1, 0, 0, 7, 0, 201);
+	CHECK_INT(count(&c, RC_ACK, 1, &a), 1);
+	CHECK_INT(a->flag, 0);
+	CHECK(rc_standby_deadline(&c) < 0);
+	rc_clear(&c);
+	sbl.lg.durable = 7;
+	/* too much unsynced: synced at once */
+	tlog_put(&sbl, 7 + RC_LAZY_MAX, 100);
+	rc_standby_stored(&c, &sbl.lg, 1, 0, 0, 7 + RC_LAZY_MAX, 1, 300);
+	CHECK_INT(count(&c, RC_ACK, 1, &a), 1);
+	CHECK_INT(a->flag, 0);
+	rc_clear(&c);
+	/* an append without "lazy" (a master of before): stored to sync */
+	m = rc_msg("append");
+	json_add_u64(m, "ep", 100);
+	json_add_u64(m, "prev", sbl.lg.seq);
+	json_add_u64(m, "prev_ep", 100);
+	rc_standby_msg(&c, &sbl.lg, 1, m, 400);
+	CHECK_INT(count(&c, RC_STORE, 1, &a), 1);
+	CHECK_INT(a->flag, 0);
+	rc_clear(&c);
+	cJSON_Delete(m);
+	epochs_free(&sbl.eps);
+}
+
 int
 main(void)
 {
@@ -771,5 +988,6 @@ main(void)
 	RUN(standby);
 	RUN(overlap);
 	RUN(sync_wait);
+	RUN(lazy);
 	return unit_done();
 }
