@@ -717,6 +717,22 @@ same_members(const struct mstate *a, const struct mstate *b)
  * when the uid and every string match; the state read is the same as
  * without them, whatever the receiver holds.
  */
+/* 300 members: every seventh Joining, every other one with a role (the wire tests' table). */
+static void
+add_mixed300(struct mstate *st)
+{
+	struct member m;
+	char name[16];
+	int i;
+
+	for (i = 0; i < 300; i++) {
+		snprintf(name, sizeof(name), "n%d", i);
+		m = mk(1000 + (uint64_t)i, name, 20000 + i, i % 7 ? MS_UP : MS_JOINING,
+		    i % 7 ? i + 1 : UPNUM_NONE, i % 2 ? "backend" : "");
+		mstate_add(st, &m);
+	}
+}
+
 static void
 wire_known(void)
 {
@@ -727,12 +743,7 @@ wire_known(void)
 	int i, round;
 
 	mstate_init(&st);
-	for (i = 0; i < 300; i++) {
-		snprintf(name, sizeof(name), "n%d", i);
-		m = mk(1000 + (uint64_t)i, name, 20000 + i, i % 7 ? MS_UP : MS_JOINING,
-		    i % 7 ? i + 1 : UPNUM_NONE, i % 2 ? "backend" : "");
-		mstate_add(&st, &m);
-	}
+	add_mixed300(&st);
 	j = mstate_to_wire(&st);
 	for (round = 0; round < 5; round++) {
 		mstate_init(&known);
@@ -840,7 +851,7 @@ wire_matched(void)
 	struct mstate st, known, a, b, e;
 	struct member m;
 	cJSON *j;
-	char name[16], *bad;
+	char *bad;
 	const char *tab;
 	int i, round;
 
@@ -848,12 +859,7 @@ wire_matched(void)
 	mstate_init(&e);
 	CHECK(text_is_print(&e));
 	mstate_free(&e);
-	for (i = 0; i < 300; i++) {
-		snprintf(name, sizeof(name), "n%d", i);
-		m = mk(1000 + (uint64_t)i, name, 20000 + i, i % 7 ? MS_UP : MS_JOINING,
-		    i % 7 ? i + 1 : UPNUM_NONE, i % 2 ? "backend" : "");
-		mstate_add(&st, &m);
-	}
+	add_mixed300(&st);
 	vclock_inc(&st.vc, 1000);
 	u64set_add(&st.seen, 1000);
 	CHECK(text_is_print(&st));
