@@ -11,6 +11,7 @@
 #define AKC_INTERN_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 /* The shared copy of s (len bytes, no NUL among them), one reference more. */
 const char *intern_mem(const char *s, size_t len);
@@ -26,6 +27,13 @@ void intern_unref(const char *);
  * counts); call it before a second thread starts. 0 (the default): one thread.
  */
 void intern_threads(int on);
+/*
+ * How many strings were freed so far: while it stays the same, an address
+ * an interned string had still holds the same bytes (a cache keyed by the
+ * addresses, like membership.c's printed tables, checks it). It does not
+ * move while threads share the table (nothing is freed then).
+ */
+uint64_t intern_frees(void);
 /* Strings held, and the bytes they take with their headers. */
 size_t intern_count(void);
 size_t intern_bytes(void);

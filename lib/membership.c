@@ -1538,11 +1538,13 @@ sb_member(struct sbuf *b, const struct member *m, int blank)
  *    (each member's uid, status, up-number and the addresses of its
  *    interned strings), computed again at every use: a table changed in
  *    place (a status set by a command, say) is reprinted, whoever
- *    changed it. Weak point: a string freed and another interned at the
- *    same address for the same uid would look unchanged; a uid's strings
- *    do not change (a member is its uid), so only a peer that sends two
- *    names for one uid could meet it, and what it would get is our own
- *    name for that uid, not a crash.
+ *    changed it. A string freed and another interned at the same address
+ *    (malloc gives a freed block back at once) would look unchanged: a
+ *    peer that sends two names for one uid could make us gossip the
+ *    first one, so a table also notes how many strings were freed when
+ *    it was printed (intern_frees) and is neither used nor shared once
+ *    another was (5. below; strings are freed rarely: when no state of
+ *    the process holds a member any more, and never on threads).
  * 2. Only records that the field-by-field read would accept are
  *    matched (a status other than Removed, an up-number in range, a
  *    tcp:// address); the strings are the receiver's own, which that
@@ -1564,6 +1566,10 @@ sb_member(struct sbuf *b, const struct member *m, int blank)
  *    reachability, tombstones), is kept printed with the state (struct
  *    wcache). Weak point: a hash collision between two tables (64 bits,
  *    of interned strings' addresses among the rest) would share one.
+ * 5. The addresses stand for the strings only while none is freed: a
+ *    table printed before intern_frees() last moved is not used (its
+ *    state prints again) and not found in the map (tables of the same
+ *    hash and a later count are other tables).
  *
  * text: '"', the records (names, addresses and roles need no escape in
  * JSON: valid_token), '"': the table as a JSON string.
@@ -1577,6 +1583,7 @@ struct wtab {
 	uint32_t *rec;		/* record i starts at text + (rec[i] & ~WT_NOMATCH); rec[n]: its end + 1 */
 	int n;
 	uint64_t h;		/* members_hash of what it was printed from */
+	uint64_t frees;		/* intern_frees() then: h names those strings while it holds */
 	int refs;
 	struct wtab *next;	/* in its bucket of the map */
 };
@@ -1614,15 +1621,18 @@ wtab_unref(struct wtab *t)
 	free(t);
 }
 
-/* The shared table of hash h and n records, one reference more; NULL if none. */
+/*
+ * The shared table of hash h and n records printed since the last string
+ * was freed (frees), one reference more; NULL if none.
+ */
 static struct wtab *
-wtab_find(uint64_t h, int n)
+wtab_find(uint64_t h, int n, uint64_t frees)
 {
 	struct wtab *t;
 
 	pthread_mutex_lock(&wt_lock);
 	for (t = wt_map[h % WT_BUCKETS]; t != NULL; t = t->next)
-		if (t->h == h && t->n == n) {
+		if (t->h == h && t->n == n && t->frees == frees) {
 			t->refs++;
 			break;
 		}
@@ -1638,7 +1648,7 @@ wtab_share(struct wtab *t)
 
 	pthread_mutex_lock(&wt_lock);
 	for (o = wt_map[t->h % WT_BUCKETS]; o != NULL; o = o->next)
-		if (o->h == t->h && o->n == t->n)
+		if (o->h == t->h && o->n == t->n && o->frees == t->frees)
 			break;
 	if (o != NULL)
 		o->refs++;
@@ -1726,14 +1736,16 @@ static const struct wtab *
 wtab_sync(const struct mstate *cst)
 {
 	struct mstate *st = (struct mstate *)cst;	/* a cache, like the find index */
-	uint64_t h = members_hash(st->m, st->n);
+	uint64_t h = members_hash(st->m, st->n), frees = intern_frees();
 	struct wtab *t;
 	struct sbuf b;
 	int i;
 
-	if (st->wt != NULL && st->wt->t != NULL && st->wt->t->n == st->n && st->wt->t->h == h)
+	/* a string freed since it was printed: its address may hold another now (5. above) */
+	if (st->wt != NULL && st->wt->t != NULL && st->wt->t->n == st->n && st->wt->t->h == h &&
+	    st->wt->t->frees == frees)
 		return st->wt->t;
-	if ((t = wtab_find(h, st->n)) == NULL) {
+	if ((t = wtab_find(h, st->n, frees)) == NULL) {
 		t = xcalloc(1, sizeof(*t));
 		b = (struct sbuf){ xmalloc((size_t)st->n * 64 + 64), WT_OFF, (size_t)st->n * 64 + 64 };
 		b.p[0] = '"';
@@ -1751,6 +1763,7 @@ wtab_sync(const struct mstate *cst)
 		t->len = b.n - WT_OFF - 1;
 		t->n = st->n;
 		t->h = h;
+		t->frees = frees;
 		t = wtab_share(t);
 	}
 	wcache_set(st, t);
@@ -1764,11 +1777,11 @@ wtab_sync(const struct mstate *cst)
 static void
 wtab_adopt(struct mstate *st, const char *text, size_t len, const uint32_t *ro)
 {
-	uint64_t h = members_hash(st->m, st->n);
+	uint64_t h = members_hash(st->m, st->n), frees = intern_frees();
 	struct wtab *t;
 	int i;
 
-	if ((t = wtab_find(h, st->n)) == NULL) {
+	if ((t = wtab_find(h, st->n, frees)) == NULL) {
 		t = xcalloc(1, sizeof(*t));
 		t->text = xmalloc(len + 3);
 		t->text[0] = '"';
@@ -1782,6 +1795,7 @@ wtab_adopt(struct mstate *st, const char *text, size_t len, const uint32_t *ro)
 		t->len = len;
 		t->n = st->n;
 		t->h = h;
+		t->frees = frees;
 		t = wtab_share(t);
 	}
 	wcache_set(st, t);

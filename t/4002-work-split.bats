@@ -50,15 +50,6 @@ submit_all() {
 	done
 }
 
-# descendants PID: every process below PID.
-descendants() {
-	local p
-	for p in $(ps -o pid= --ppid "$1"); do
-		echo "$p"
-		descendants "$p"
-	done
-}
-
 # stop_singleton NODE: kill -9 of NODE's singletond; waits until what ran
 # under it (master or standby) is gone too, so its journal is free.
 stop_singleton() {

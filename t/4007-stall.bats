@@ -31,15 +31,6 @@ start_all() {
 	start_singleton n3 master
 }
 
-# descendants PID: every process below PID.
-descendants() {
-	local p
-	for p in $(pgrep -P "$1"); do
-		echo "$p"
-		descendants "$p"
-	done
-}
-
 # cpu_ticks PID: user + system time of PID, in clock ticks.
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 

@@ -12,15 +12,6 @@ load lib/work
 setup() { akc_setup; }
 teardown() { akc_teardown; }
 
-# descendants PID: every process below PID.
-descendants() {
-	local p
-	for p in $(pgrep -P "$1"); do
-		echo "$p"
-		descendants "$p"
-	done
-}
-
 # standby_pid NODE: the `master --standby` process under NODE's singletond.
 standby_pid() {
 	local p

@@ -654,6 +654,13 @@ assign_duty(struct rcore *c, msec_t now)
 			if (k > 0)
 				c->duty_moves++;
 		}
+		/*
+		 * Off duty, nothing of its is waited for: a poke not sent yet
+		 * (its append was in flight) is dropped, or append_tick would
+		 * send it an empty append after every answer
+		 */
+		if (!duty[i])
+			s->poke = 0;
 		s->duty = duty[i];
 	}
 }

@@ -6,7 +6,6 @@
  * parsed both ways and the two trees compared node by node; a difference
  * aborts. json_parse (with its string checks) runs on it too.
  */
-#include <ctype.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -15,41 +14,9 @@
 #include <cjson/cJSON.h>
 
 #include "json.h"
+#include "jsoncmp.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-/* What json_parse_stored is without its fast path. */
-static cJSON *
-cjson_only(const char *buf, size_t len)
-{
-	const char *end = NULL;
-	cJSON *j;
-
-	if (len == 0)
-		return NULL;
-	j = cJSON_ParseWithLengthOpts(buf, len, &end, 0);
-	for (; j != NULL && end < buf + len; end++)
-		if (!isspace((unsigned char)*end) && *end != '\0') {
-			cJSON_Delete(j);
-			return NULL;
-		}
-	return j;
-}
-
-static int
-tree_same(const cJSON *a, const cJSON *b)
-{
-	for (; a != NULL && b != NULL; a = a->next, b = b->next) {
-		if (a->type != b->type || (a->string == NULL) != (b->string == NULL) ||
-		    (a->string != NULL && strcmp(a->string, b->string) != 0) ||
-		    (a->valuestring == NULL) != (b->valuestring == NULL) ||
-		    (a->valuestring != NULL && strcmp(a->valuestring, b->valuestring) != 0) ||
-		    memcmp(&a->valuedouble, &b->valuedouble, sizeof(double)) != 0 ||
-		    a->valueint != b->valueint || !tree_same(a->child, b->child))
-			return 0;
-	}
-	return a == NULL && b == NULL;
-}
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -97,3 +97,12 @@ n3_copy_only() {
 	fi
 	start_singleton n2 master
 }
+
+# descendants PID: every process below PID (t/4002, 4007 and 4025 each had a copy).
+descendants() {
+	local p
+	for p in $(pgrep -P "$1"); do
+		echo "$p"
+		descendants "$p"
+	done
+}

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "json.h"
+#include "../fuzz/jsoncmp.h"
 #include "log.h"
 #include "unit.h"
 
@@ -139,37 +140,6 @@ long_strings(void)
 		CHECK(j != NULL && strlen(json_str(j, "m")) == 40 + 2 + 3);
 		cJSON_Delete(j);
 	}
-}
-
-/* What json_parse_stored was before its fast path: cJSON, then only blanks or NULs. */
-static cJSON *
-cjson_only(const char *buf, size_t len)
-{
-	const char *end = NULL;
-	cJSON *j = cJSON_ParseWithLengthOpts(buf, len, &end, 0);
-
-	for (; j != NULL && end < buf + len; end++)
-		if (!isspace((unsigned char)*end) && *end != '\0') {
-			cJSON_Delete(j);
-			return NULL;
-		}
-	return j;
-}
-
-/* The same tree, node by node: type, key, string, number (bit for bit), children in order. */
-static int
-tree_same(const cJSON *a, const cJSON *b)
-{
-	for (; a != NULL && b != NULL; a = a->next, b = b->next) {
-		if (a->type != b->type || (a->string == NULL) != (b->string == NULL) ||
-		    (a->string != NULL && strcmp(a->string, b->string) != 0) ||
-		    (a->valuestring == NULL) != (b->valuestring == NULL) ||
-		    (a->valuestring != NULL && strcmp(a->valuestring, b->valuestring) != 0) ||
-		    memcmp(&a->valuedouble, &b->valuedouble, sizeof(double)) != 0 ||
-		    a->valueint != b->valueint || !tree_same(a->child, b->child))
-			return 0;
-	}
-	return a == NULL && b == NULL;
 }
 
 /* Whether the fast path and cJSON agree on buf: both refuse it, or read the same tree. */

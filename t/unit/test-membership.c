@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "events.h"
+#include "intern.h"
 #include "json.h"
 #include "membership.h"
 #include "unit.h"
@@ -717,6 +718,22 @@ same_members(const struct mstate *a, const struct mstate *b)
  * when the uid and every string match; the state read is the same as
  * without them, whatever the receiver holds.
  */
+/* 300 members: every seventh Joining, every other one with a role (the wire tests' table). */
+static void
+add_mixed300(struct mstate *st)
+{
+	struct member m;
+	char name[16];
+	int i;
+
+	for (i = 0; i < 300; i++) {
+		snprintf(name, sizeof(name), "n%d", i);
+		m = mk(1000 + (uint64_t)i, name, 20000 + i, i % 7 ? MS_UP : MS_JOINING,
+		    i % 7 ? i + 1 : UPNUM_NONE, i % 2 ? "backend" : "");
+		mstate_add(st, &m);
+	}
+}
+
 static void
 wire_known(void)
 {
@@ -727,12 +744,7 @@ wire_known(void)
 	int i, round;
 
 	mstate_init(&st);
-	for (i = 0; i < 300; i++) {
-		snprintf(name, sizeof(name), "n%d", i);
-		m = mk(1000 + (uint64_t)i, name, 20000 + i, i % 7 ? MS_UP : MS_JOINING,
-		    i % 7 ? i + 1 : UPNUM_NONE, i % 2 ? "backend" : "");
-		mstate_add(&st, &m);
-	}
+	add_mixed300(&st);
 	j = mstate_to_wire(&st);
 	for (round = 0; round < 5; round++) {
 		mstate_init(&known);
@@ -840,7 +852,7 @@ wire_matched(void)
 	struct mstate st, known, a, b, e;
 	struct member m;
 	cJSON *j;
-	char name[16], *bad;
+	char *bad;
 	const char *tab;
 	int i, round;
 
@@ -848,12 +860,7 @@ wire_matched(void)
 	mstate_init(&e);
 	CHECK(text_is_print(&e));
 	mstate_free(&e);
-	for (i = 0; i < 300; i++) {
-		snprintf(name, sizeof(name), "n%d", i);
-		m = mk(1000 + (uint64_t)i, name, 20000 + i, i % 7 ? MS_UP : MS_JOINING,
-		    i % 7 ? i + 1 : UPNUM_NONE, i % 2 ? "backend" : "");
-		mstate_add(&st, &m);
-	}
+	add_mixed300(&st);
 	vclock_inc(&st.vc, 1000);
 	u64set_add(&st.seen, 1000);
 	CHECK(text_is_print(&st));
@@ -1185,6 +1192,48 @@ wire_status_many(void)
 	mstate_free(&st);
 }
 
+/*
+ * A member's name freed and another interned at the same address (malloc
+ * gives the block back at once): the members hash alike, but the printed
+ * table is not the one printed before the free (a peer that sends two
+ * names for one uid would have us gossip the first). The premise needs a
+ * plain malloc (ASan's quarantine does not hand the block back): checked,
+ * and said when it does not hold.
+ */
+static void
+wire_reused(void)
+{
+	struct mstate st;
+	struct member m;
+	const char *old, *nb;
+	cJSON *r;
+
+	mstate_init(&st);
+	memset(&m, 0, sizeof(m));
+	m.uid = 77;
+	m.name = intern("aa");
+	m.address = intern("tcp://127.0.0.1:7");
+	m.roles = intern("");
+	m.status = MS_UP;
+	m.up_number = 1;
+	mstate_add(&st, &m);
+	intern_unref(m.name);		/* the state holds the name's only reference */
+	CHECK(text_is_print(&st));	/* printed, and kept: "aa" */
+	old = st.m[0].name;
+	intern_unref(st.m[0].name);	/* freed */
+	nb = intern("bb");
+	st.m[0].name = nb;
+	if (nb != old)
+		printf("  (premise not met: \"bb\" interned elsewhere; nothing shown)\n");
+	CHECK(text_is_print(&st));
+	r = mstate_wire_raw(&st);
+	CHECK(strstr(r->valuestring, "\"77 bb tcp://") != NULL);
+	cJSON_Delete(r);
+	mstate_free(&st);
+	intern_unref(m.address);
+	intern_unref(m.roles);
+}
+
 int
 main(void)
 {
@@ -1206,6 +1255,7 @@ main(void)
 	RUN(exit_digest);
 	RUN(wire_known);
 	RUN(wire_matched);
+	RUN(wire_reused);
 	RUN(merge_order);
 	RUN(find_index);
 	RUN(wire_status_many);

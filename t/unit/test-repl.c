@@ -976,6 +976,76 @@ lazy(void)
 	epochs_free(&sbl.eps);
 }
 
+/*
+ * A standby given the duty while its append is in flight waits to be poked
+ * (asked to sync what it wrote); if it loses the duty again before that
+ * append is answered, the poke is moot: the master must not go on sending
+ * it empty appends, one per answer, for as long as it is off duty.
+ */
+static void
+lazy_poke_lost(void)
+{
+	struct rcore c;
+	struct tlog t;
+	const struct rc_action *a = NULL;
+	int round;
+
+	tlog_init(&t, 0, 0);
+	recovered_master(&c, &t, 1);
+	ack(&c, &t, 3, 0, 1000);		/* n3 heard: both live */
+	tlog_put(&t, 5, c.epoch);
+	rc_tick(&c, &t.lg, 2000);
+	CHECK_INT(c.sb[0].duty, 1);
+	rc_clear(&c);
+	rc_sent(&c, 2, 5, 5, 0, 2000);
+	rc_sent(&c, 3, 5, 5, 0, 2000);
+	t.lg.durable = 5;
+	wack(&c, &t, 3, 0, 5, 2001);		/* n3 wrote 1-5, synced none */
+	ack(&c, &t, 2, 5, 2002);
+	/* n2 gets 6-10 and goes silent; n3 writes them, then gets 11 at 2015 */
+	tlog_put(&t, 10, c.epoch);
+	rc_tick(&c, &t.lg, 2010);
+	rc_clear(&c);
+	rc_sent(&c, 2, 10, 10, 0, 2010);
+	rc_sent(&c, 3, 10, 10, 0, 2010);
+	t.lg.durable = 10;
+	wack(&c, &t, 3, 0, 10, 2011);
+	tlog_put(&t, 11, c.epoch);
+	rc_tick(&c, &t.lg, 2015);
+	CHECK_INT(count(&c, RC_APPEND, 3, NULL), 1);
+	rc_clear(&c);
+	rc_sent(&c, 3, 11, 11, 0, 2015);
+	/* n2 quiet: the duty goes to n3, whose append is still in flight */
+	rc_tick(&c, &t.lg, 2010 + RC_DUTY_QUIET);
+	CHECK_INT(c.sb[1].duty, 1);
+	CHECK_INT(count(&c, RC_APPEND, 3, NULL), 0);
+	rc_clear(&c);
+	/* n2 answers, n3 goes quiet in turn: the duty goes back to n2 */
+	ack(&c, &t, 2, 10, 2021);
+	rc_tick(&c, &t.lg, 2015 + RC_DUTY_QUIET);
+	CHECK_INT(c.sb[0].duty, 1);
+	CHECK_INT(c.sb[1].duty, 0);
+	if (count(&c, RC_APPEND, 2, &a) == 1)
+		rc_sent(&c, 2, 11, 11, 0, 2015 + RC_DUTY_QUIET);
+	rc_clear(&c);
+	t.lg.durable = 11;
+	ack(&c, &t, 2, 11, 2026);
+	/* n3 answers (written): nothing is new, so nothing more goes to it */
+	wack(&c, &t, 3, 0, 11, 2027);
+	for (round = 0; round < 3; round++) {
+		rc_tick(&c, &t.lg, 2028 + round * 2);
+		CHECK_INT(count(&c, RC_APPEND, 3, &a), 0);
+		if (count(&c, RC_APPEND, 3, &a) == 1) {
+			rc_sent(&c, 3, 11, 11, 0, 2028 + round * 2);
+			rc_clear(&c);
+			wack(&c, &t, 3, 0, 11, 2029 + round * 2);
+		} else
+			rc_clear(&c);
+	}
+	CHECK_INT(rc_commit_point(&c, &t.lg), 11);
+	epochs_free(&t.eps);
+}
+
 int
 main(void)
 {
@@ -989,5 +1059,6 @@ main(void)
 	RUN(overlap);
 	RUN(sync_wait);
 	RUN(lazy);
+	RUN(lazy_poke_lost);
 	return unit_done();
 }
