@@ -104,25 +104,23 @@ publish(cJSON *ev, void *arg)
 
 static void broken(const char *what);
 
+static void check_msg(const struct node *, const cJSON *m);
+
 /*
  * A message the core sends must pass the checks of the node receiving it:
- * one that a peer would drop as malformed is a bug of the sender.
+ * one that a peer would drop as malformed is a bug of the sender. A JSON
+ * message is checked as its receiver gets it, printed and parsed (a full
+ * state is a raw item in the outbox: its text printed once a version).
  */
 static void
 check_out(const struct node *n, const struct outmsg *o)
 {
-	const cJSON *m = o->msg, *from = cJSON_GetObjectItemCaseSensitive(m, "from");
-	const char *t = json_str(m, "t");
-	struct mstate st;
-	struct member mb;
-	struct vclock vc = { 0 };
-	struct u64set seen = { 0 };
-	uint64_t u;
-	long v;
+	char *text;
+	cJSON *m;
 
 	if (strncmp(o->address, "tcp://", 6) != 0)
 		broken("a message to an address that is not tcp://");
-	if (m == NULL) {
+	if (o->msg == NULL) {
 		struct compact c;
 
 		if (!node_payload_compact(o->bin, o->blen) || node_compact_type(o->bin, o->blen) == NULL ||
@@ -131,6 +129,26 @@ check_out(const struct node *n, const struct outmsg *o)
 			broken("a compact payload its receiver refuses");
 		return;
 	}
+	text = json_print(o->msg);
+	if ((m = json_parse(text, strlen(text))) == NULL)
+		broken("a message its receiver cannot parse");
+	check_msg(n, m);
+	cJSON_Delete(m);
+	cJSON_free(text);
+}
+
+static void
+check_msg(const struct node *n, const cJSON *m)
+{
+	const cJSON *from = cJSON_GetObjectItemCaseSensitive(m, "from");
+	const char *t = json_str(m, "t");
+	struct mstate st;
+	struct member mb;
+	struct vclock vc = { 0 };
+	struct u64set seen = { 0 };
+	uint64_t u;
+	long v;
+
 	if (!cJSON_IsObject(m) || json_int(m, "v", 0, 1000000, &v) < 0 || v != PROTO_VERSION ||
 	    t == NULL || json_str(from, "node") == NULL || json_str(from, "address") == NULL ||
 	    json_u64(from, "uid", &u) < 0 || u == 0 ||
@@ -171,7 +189,6 @@ fixture_drain(struct node *n)
 {
 	struct outmsg *out;
 	cJSON **rel;
-	char *text;
 	int i, k;
 
 	/* memberd publishes the events of every change of the state */
@@ -182,12 +199,8 @@ fixture_drain(struct node *n)
 	}
 	out = node_outbox(n, &k);
 	for (i = 0; i < k; i++) {
+		/* what the shell does with them: print, send (checked as received), free */
 		check_out(n, &out[i]);
-		/* what the shell does with them: print, send, free */
-		if (out[i].msg != NULL) {
-			text = json_print(out[i].msg);
-			cJSON_free(text);
-		}
 		cJSON_Delete(out[i].msg);
 	}
 	rel = node_relays(n, &k);
