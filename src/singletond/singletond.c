@@ -82,14 +82,18 @@ set_running_on(struct sgd *d, uint64_t uid, const char *name)
 /*
  * The master process at member uid answered over its link or welcomed us:
  * when uid is the oldest, the singleton runs there (the process is the
- * singleton), so this node knows it before its next "where" (WHERE_EVERY).
+ * singleton), so this node knows it before its next "where" (WHERE_EVERY),
+ * while that oldest is Up (a Leaving one hands over: its last answers may
+ * come after its singletond said it no longer runs it).
  * Not from the oldest's singletond: it answers a request sent again from
  * what it kept even after its child stopped.
  */
 void
 heard_running(struct sgd *d, uint64_t uid, msec_t now)
 {
-	if (uid == 0 || uid == d->self || uid != d->sm.oldest.uid || d->sm.oldest.name == NULL)
+	/* Up only: a Leaving oldest's master may answer late while it hands over */
+	if (uid == 0 || uid == d->self || uid != d->sm.oldest.uid || d->sm.oldest.name == NULL ||
+	    d->sm.oldest.status != MS_UP)
 		return;
 	d->last_here = now;
 	set_running_on(d, uid, d->sm.oldest.name);
