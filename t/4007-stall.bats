@@ -34,16 +34,6 @@ start_all() {
 # cpu_ticks PID: user + system time of PID, in clock ticks.
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 
-# standby_pid NODE: the `master --standby` process under NODE's singletond
-# (under the oldest's, the master itself).
-standby_pid() {
-	local p
-	for p in $(descendants "$(pid_of "$1" singletond)"); do
-		[ "$(cat "/proc/$p/comm" 2>/dev/null)" = master ] && echo "$p"
-	done
-	return 0
-}
-
 waiting_of() { akc-queue -c "$(conf_of "$1")" --json --timeout 5s | jq -r .waiting; }
 waiting_matches() { waiting_of "$1" | grep -q -- "$2"; }
 not_waiting() { [ "$(waiting_of "$1")" = null ]; }

@@ -15,17 +15,6 @@ load lib/work
 setup() { akc_setup; }
 teardown() { akc_teardown; }
 
-# standby_pid NODE: the `master --standby` process under NODE's singletond.
-standby_pid() {
-	local p c
-	for p in $(pgrep -P "$(pid_of "$1" singletond)"); do
-		for c in $p $(pgrep -P "$p"); do
-			[ "$(cat "/proc/$c/comm" 2>/dev/null)" = master ] && echo "$c"
-		done
-	done
-	return 0
-}
-
 ran() { [ -e "$AKC_DIR/ran.$1" ]; }
 
 @test "a job runs while its events are not yet committed; its ack and its result wait for the commit" {

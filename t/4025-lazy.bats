@@ -12,15 +12,6 @@ load lib/work
 setup() { akc_setup; }
 teardown() { akc_teardown; }
 
-# standby_pid NODE: the `master --standby` process under NODE's singletond.
-standby_pid() {
-	local p
-	for p in $(descendants "$(pid_of "$1" singletond)"); do
-		[ "$(cat "/proc/$p/comm" 2>/dev/null)" = master ] && echo "$p"
-	done
-	return 0
-}
-
 # on_duty NODE: the standby the master (asked through NODE) has on sync duty, one name.
 on_duty() { akc-queue -c "$(conf_of "$1")" --json | jq -r '[.standbys[] | select(.sync) | .node] | join(",")'; }
 one_on_duty() { [[ "$(on_duty "$1")" =~ ^n[0-9]$ ]]; }

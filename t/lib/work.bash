@@ -106,3 +106,13 @@ descendants() {
 		descendants "$p"
 	done
 }
+
+# standby_pid NODE: the `master --standby` process under NODE's singletond
+# (under the oldest's, the master itself).
+standby_pid() {
+	local p
+	for p in $(descendants "$(pid_of "$1" singletond)"); do
+		[ "$(cat "/proc/$p/comm" 2>/dev/null)" = master ] && echo "$p"
+	done
+	return 0
+}
