@@ -1897,6 +1897,72 @@ catchup_partition(void)
 	CHECK(until(all_up, N, 10000) >= 0);
 }
 
+/*
+ * doc/PROTOCOL.md, "Eager push": a version that changes neither who is
+ * leaving nor who is unreachable (a join, a move to Up) goes to one member
+ * that has not seen it; one that changes reachability, or moves a member
+ * out, to three. Without the rule every version went to three.
+ */
+static void
+push_fanout(void)
+{
+	int all[N] = { 1, 1, 1, 1, 1 }, i, k, pushed;
+	struct outmsg *out;
+	int count;
+	uint64_t p0;
+
+	fresh_seeded(all);
+	CHECK(until(all_up, N, 5000) >= 0);
+	step(3000);
+	for (i = 0; i < N; i++)
+		nodes[i].next_gossip = now + 100000;	/* no rounds meanwhile */
+	/* n2 makes a version that moves nobody out and changes no reachability */
+	p0 = nodes[2].ss.sent[SW_PUSH];
+	local_change(&nodes[2], now);
+	now += 5;
+	push_tick(&nodes[2], now);
+	out = node_outbox(&nodes[2], &count);
+	for (k = 0, pushed = 0; k < count; k++) {
+		const char *t = node_out_type(&out[k]);
+
+		pushed += t != NULL && strcmp(t, MSG_GOSSIP) == 0;
+		cJSON_Delete(out[k].msg);
+	}
+	CHECK_INT(pushed, 1);
+	CHECK(nodes[2].ss.sent[SW_PUSH] == p0 + 1);
+	/* n2 says it cannot reach n4: three members that have not seen it */
+	p0 = nodes[2].ss.sent[SW_PUSH];
+	reach_set(&nodes[2].st.reach, nodes[2].self.uid, nodes[4].self.uid, RS_UNREACHABLE);
+	local_change(&nodes[2], now);
+	now += 5;
+	push_tick(&nodes[2], now);
+	out = node_outbox(&nodes[2], &count);
+	for (k = 0, pushed = 0; k < count; k++) {
+		const char *t = node_out_type(&out[k]);
+
+		pushed += t != NULL && strcmp(t, MSG_GOSSIP) == 0;
+		cJSON_Delete(out[k].msg);
+	}
+	CHECK_INT(pushed, 3);	/* n0, n1, n3: not n4, which n2 cannot reach */
+	CHECK(nodes[2].ss.sent[SW_PUSH] == p0 + 3);
+	/* and reachable again: three */
+	reach_set(&nodes[2].st.reach, nodes[2].self.uid, nodes[4].self.uid, RS_REACHABLE);
+	local_change(&nodes[2], now);
+	now += 5;
+	push_tick(&nodes[2], now);
+	out = node_outbox(&nodes[2], &count);
+	for (k = 0, pushed = 0; k < count; k++) {
+		const char *t = node_out_type(&out[k]);
+
+		pushed += t != NULL && strcmp(t, MSG_GOSSIP) == 0;
+		cJSON_Delete(out[k].msg);
+	}
+	CHECK_INT(pushed, 3);
+	for (i = 0; i < N; i++)
+		nodes[i].next_gossip = now;
+	CHECK(until(all_up, N, 5000) >= 0);
+}
+
 int
 main(void)
 {
@@ -1928,6 +1994,7 @@ main(void)
 	RUN(bcast_exits);
 	RUN(seen_gaps);
 	RUN(catchup_partition);
+	RUN(push_fanout);
 	for (i = 0; i < N; i++)
 		node_free(&nodes[i]);
 	return unit_done();
