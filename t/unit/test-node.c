@@ -1897,6 +1897,25 @@ catchup_partition(void)
 	CHECK(until(all_up, N, 10000) >= 0);
 }
 
+/* Node i's push 5 ms on: the full states it sends (its outbox emptied). */
+static int
+push_now(int i)
+{
+	struct outmsg *out;
+	int count, k, pushed = 0;
+
+	now += 5;
+	push_tick(&nodes[i], now);
+	out = node_outbox(&nodes[i], &count);
+	for (k = 0; k < count; k++) {
+		const char *t = node_out_type(&out[k]);
+
+		pushed += t != NULL && strcmp(t, MSG_GOSSIP) == 0;
+		cJSON_Delete(out[k].msg);
+	}
+	return pushed;
+}
+
 /*
  * doc/PROTOCOL.md, "Eager push": a version that changes neither who is
  * leaving nor who is unreachable (a join, a move to Up) goes to one member
@@ -1906,9 +1925,7 @@ catchup_partition(void)
 static void
 push_fanout(void)
 {
-	int all[N] = { 1, 1, 1, 1, 1 }, i, k, pushed;
-	struct outmsg *out;
-	int count;
+	int all[N] = { 1, 1, 1, 1, 1 }, i, pushed;
 	uint64_t p0;
 
 	fresh_seeded(all);
@@ -1919,44 +1936,20 @@ push_fanout(void)
 	/* n2 makes a version that moves nobody out and changes no reachability */
 	p0 = nodes[2].ss.sent[SW_PUSH];
 	local_change(&nodes[2], now);
-	now += 5;
-	push_tick(&nodes[2], now);
-	out = node_outbox(&nodes[2], &count);
-	for (k = 0, pushed = 0; k < count; k++) {
-		const char *t = node_out_type(&out[k]);
-
-		pushed += t != NULL && strcmp(t, MSG_GOSSIP) == 0;
-		cJSON_Delete(out[k].msg);
-	}
+	pushed = push_now(2);
 	CHECK_INT(pushed, 1);
 	CHECK(nodes[2].ss.sent[SW_PUSH] == p0 + 1);
 	/* n2 says it cannot reach n4: three members that have not seen it */
 	p0 = nodes[2].ss.sent[SW_PUSH];
 	reach_set(&nodes[2].st.reach, nodes[2].self.uid, nodes[4].self.uid, RS_UNREACHABLE);
 	local_change(&nodes[2], now);
-	now += 5;
-	push_tick(&nodes[2], now);
-	out = node_outbox(&nodes[2], &count);
-	for (k = 0, pushed = 0; k < count; k++) {
-		const char *t = node_out_type(&out[k]);
-
-		pushed += t != NULL && strcmp(t, MSG_GOSSIP) == 0;
-		cJSON_Delete(out[k].msg);
-	}
+	pushed = push_now(2);
 	CHECK_INT(pushed, 3);	/* n0, n1, n3: not n4, which n2 cannot reach */
 	CHECK(nodes[2].ss.sent[SW_PUSH] == p0 + 3);
 	/* and reachable again: three */
 	reach_set(&nodes[2].st.reach, nodes[2].self.uid, nodes[4].self.uid, RS_REACHABLE);
 	local_change(&nodes[2], now);
-	now += 5;
-	push_tick(&nodes[2], now);
-	out = node_outbox(&nodes[2], &count);
-	for (k = 0, pushed = 0; k < count; k++) {
-		const char *t = node_out_type(&out[k]);
-
-		pushed += t != NULL && strcmp(t, MSG_GOSSIP) == 0;
-		cJSON_Delete(out[k].msg);
-	}
+	pushed = push_now(2);
 	CHECK_INT(pushed, 3);
 	for (i = 0; i < N; i++)
 		nodes[i].next_gossip = now;
