@@ -14,6 +14,10 @@
  *   over     pwrite(2) into a file written and synced before (no size or
  *            block change), then fdatasync(2)
  *   dsync    pwritev2(2) with RWF_DSYNC into such a file: one syscall
+ *   range    pwrite(2) into such a file, sync_file_range(2) of its bytes
+ *            (data only: no inode write for the new mtime), then
+ *            fdatasync(2) of a clean file beside it: the device's cache
+ *            flushed, nothing else written
  * Prints, per mode, the p50 / p90 / p99 of one write + sync in ms, over
  * every process's writes. Figures, not assertions.
  */
@@ -52,7 +56,7 @@ static int
 one(const char *mode, const char *dir, int id, int n, int gap, pthread_barrier_t *bar, double *out)
 {
 	char path[4096], rec[REC];
-	int fd, i, append = strcmp(mode, "append") == 0;
+	int fd, ffd = -1, i, append = strcmp(mode, "append") == 0;
 	off_t size = (off_t)n * REC + 4096;
 
 	snprintf(path, sizeof(path), "%s/synccost.%d", dir, id);
@@ -63,6 +67,14 @@ one(const char *mode, const char *dir, int id, int n, int gap, pthread_barrier_t
 		return -1;
 	}
 	memset(rec, 'x', sizeof(rec));
+	if (strcmp(mode, "range") == 0) {
+		snprintf(path, sizeof(path), "%s/synccost.%d.flush", dir, id);
+		if ((ffd = open(path, O_WRONLY | O_CREAT, 0600)) < 0 || fsync(ffd) < 0) {
+			perror(path);
+			return -1;
+		}
+		unlink(path);
+	}
 	if (!append) {
 		/* written and synced once: later writes change no block or size */
 		char *z = calloc(1, (size_t)size);
@@ -83,6 +95,10 @@ one(const char *mode, const char *dir, int id, int n, int gap, pthread_barrier_t
 			rc = write(fd, rec, REC) == REC && fdatasync(fd) == 0;
 		else if (strcmp(mode, "over") == 0)
 			rc = pwrite(fd, rec, REC, (off_t)i * REC) == REC && fdatasync(fd) == 0;
+		else if (ffd >= 0)
+			rc = pwrite(fd, rec, REC, (off_t)i * REC) == REC &&
+			    sync_file_range(fd, (off_t)i * REC, REC, SYNC_FILE_RANGE_WAIT_BEFORE |
+			    SYNC_FILE_RANGE_WRITE | SYNC_FILE_RANGE_WAIT_AFTER) == 0 && fdatasync(ffd) == 0;
 		else {
 			struct iovec iov = { rec, REC };
 
@@ -111,7 +127,7 @@ main(int argc, char **argv)
 	size_t tot;
 
 	if (argc != 6) {
-		fprintf(stderr, "usage: synccost append|over|dsync DIR N PROCS GAP_US\n");
+		fprintf(stderr, "usage: synccost append|over|dsync|range DIR N PROCS GAP_US\n");
 		return 2;
 	}
 	n = atoi(argv[3]);
