@@ -27,8 +27,9 @@
  *      on a file system that does not order data before size (ext4 without
  *      a journal, as on the bench machine) can leave garbage at the log's
  *      end, which LevelDB's paranoid checks refuse at open: the journal
- *      then does not open (no acknowledged event is lost, the WAL holds
- *      them, but the node needs `leveldb repair` by hand). Not handled.
+ *      then does not open. No acknowledged event is lost (this file
+ *      holds them): `master --repair`, then the replay, gets them back;
+ *      not done by itself.
  */
 #ifndef MASTER_WAL_H
 #define MASTER_WAL_H
