@@ -143,6 +143,9 @@ journal_open(struct journal *j, const char *dir, char *err, size_t errlen)
 			memset(j, 0, sizeof(*j));
 			return -1;
 		}
+		if (j->wal.replayed > 0)
+			log_info("journal %s: %llu records of the write-ahead file replayed", dir,
+			    (unsigned long long)j->wal.replayed);
 	}
 	j->ro = leveldb_readoptions_create();
 	leveldb_readoptions_set_verify_checksums(j->ro, 1);
