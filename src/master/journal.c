@@ -11,6 +11,7 @@
 #include "json.h"
 #include "journal.h"
 #include "log.h"
+#include "wal.h"
 #include "xmalloc.h"
 
 static void
@@ -127,6 +128,25 @@ journal_open(struct journal *j, const char *dir, char *err, size_t errlen)
 	}
 	j->wsync = leveldb_writeoptions_create();
 	leveldb_writeoptions_set_sync(j->wsync, 1);
+	j->wnosync = leveldb_writeoptions_create();
+	/* the write-ahead file (wal.h); AKC_JOURNAL_WAL=0: every commit a synced LevelDB write */
+	{
+		const char *e = getenv("AKC_JOURNAL_WAL");
+
+		if (wal_open(&j->wal, j->db, dir, e == NULL || strcmp(e, "0") != 0, err, errlen) < 0) {
+			wal_close(&j->wal);
+			leveldb_close(j->db);
+			j->db = NULL;
+			leveldb_writeoptions_destroy(j->wsync);
+			leveldb_writeoptions_destroy(j->wnosync);
+			leveldb_options_destroy(j->opt);
+			memset(j, 0, sizeof(*j));
+			return -1;
+		}
+		if (j->wal.replayed > 0)
+			log_info("journal %s: %llu records of the write-ahead file replayed", dir,
+			    (unsigned long long)j->wal.replayed);
+	}
 	j->ro = leveldb_readoptions_create();
 	leveldb_readoptions_set_verify_checksums(j->ro, 1);
 	j->batch = leveldb_writebatch_create();
@@ -157,6 +177,9 @@ journal_close(struct journal *j)
 		leveldb_readoptions_destroy(j->ro);
 	if (j->wsync)
 		leveldb_writeoptions_destroy(j->wsync);
+	if (j->wnosync)
+		leveldb_writeoptions_destroy(j->wnosync);
+	wal_close(&j->wal);
 	if (j->db)
 		leveldb_close(j->db);
 	if (j->opt)
@@ -283,11 +306,20 @@ journal_commit(struct journal *j, char *err, size_t errlen)
 {
 	char *lerr = NULL;
 	int64_t t0;
+	int rc;
 
 	if (j->nbatch == 0)
 		return 0;
 	t0 = clock_mono_us();
-	leveldb_write(j->db, j->wsync, j->batch, &lerr);
+	if (j->wal.fd < 0 || (rc = wal_append(&j->wal, j->batch, err, errlen)) > 0) {
+		/* no write-ahead file, or no room in it: LevelDB's synced write */
+		leveldb_write(j->db, j->wsync, j->batch, &lerr);
+		if (lerr == NULL && wal_checkpoint(&j->wal, j->db, err, errlen) < 0)
+			return -1;
+	} else if (rc < 0)
+		return -1;
+	else	/* durable in the write-ahead file; LevelDB's copy needs no sync */
+		leveldb_write(j->db, j->wnosync, j->batch, &lerr);
 	if (lerr != NULL)
 		return fail(&lerr, err, errlen, "cannot write", j->path);
 	j->sync_us = clock_mono_us() - t0;
@@ -333,6 +365,10 @@ journal_snapshot(struct journal *j, uint64_t seq, cJSON *snap, char *err, size_t
 	cJSON_free(txt);
 	/* the events it covers go in the same write */
 	batch_delete(j, b, 'e', 0, seq);
+	if (wal_checkpoint(&j->wal, j->db, err, errlen) < 0) {
+		leveldb_writebatch_destroy(b);
+		return -1;
+	}
 	leveldb_write(j->db, j->wsync, b, &lerr);
 	leveldb_writebatch_destroy(b);
 	if (lerr != NULL)
@@ -426,6 +462,8 @@ journal_promise(struct journal *j, uint64_t epoch, char *err, size_t errlen)
 	char *lerr = NULL, buf[24];
 
 	u64_to_str(epoch, buf);
+	if (wal_checkpoint(&j->wal, j->db, err, errlen) < 0)
+		return -1;
 	leveldb_put(j->db, j->wsync, "p", 1, buf, strlen(buf), &lerr);
 	if (lerr != NULL)
 		return fail(&lerr, err, errlen, "cannot write the epoch", j->path);
@@ -502,6 +540,10 @@ journal_truncate(struct journal *j, uint64_t seq, char *err, size_t errlen)
 
 	batch_delete(j, b, 'e', seq + 1, UINT64_MAX);
 	batch_delete(j, b, 'r', seq + 1, UINT64_MAX);
+	if (wal_checkpoint(&j->wal, j->db, err, errlen) < 0) {
+		leveldb_writebatch_destroy(b);
+		return -1;
+	}
 	leveldb_write(j->db, j->wsync, b, &lerr);
 	leveldb_writebatch_destroy(b);
 	if (lerr != NULL)
@@ -540,6 +582,10 @@ journal_wipe(struct journal *j, char *err, size_t errlen)
 			leveldb_writebatch_delete(b, ik, klen);
 	}
 	leveldb_iter_destroy(it);
+	if (wal_checkpoint(&j->wal, j->db, err, errlen) < 0) {
+		leveldb_writebatch_destroy(b);
+		return -1;
+	}
 	leveldb_write(j->db, j->wsync, b, &lerr);
 	leveldb_writebatch_destroy(b);
 	if (lerr != NULL)
@@ -743,6 +789,10 @@ journal_salvage(struct journal *j, uint64_t after,
 	leveldb_iter_destroy(it);
 	if (whole)
 		leveldb_writebatch_delete(b, "s", 1);
+	if (wal_checkpoint(&j->wal, j->db, err, errlen) < 0) {
+		leveldb_writebatch_destroy(b);
+		return -1;
+	}
 	leveldb_write(j->db, j->wsync, b, &lerr);
 	leveldb_writebatch_destroy(b);
 	if (lerr != NULL) {
@@ -802,6 +852,10 @@ journal_salvage_drop(struct journal *j, uint64_t upto, char *err, size_t errlen)
 	for (s = j->o_first; s <= upto; s++) {
 		key(k, 'o', s);
 		leveldb_writebatch_delete(b, k, 9);
+	}
+	if (wal_checkpoint(&j->wal, j->db, err, errlen) < 0) {
+		leveldb_writebatch_destroy(b);
+		return -1;
 	}
 	leveldb_write(j->db, j->wsync, b, &lerr);
 	leveldb_writebatch_destroy(b);

@@ -22,12 +22,15 @@
 #include <leveldb/c.h>
 
 #include "epochs.h"
+#include "wal.h"
 
 struct journal {
 	char path[512];
 	leveldb_t *db;
 	leveldb_options_t *opt;
 	leveldb_writeoptions_t *wsync;
+	leveldb_writeoptions_t *wnosync;	/* a commit's LevelDB write when the WAL holds it */
+	struct wal wal;			/* the write-ahead file (wal.h); fd -1: off */
 	leveldb_readoptions_t *ro;
 	leveldb_writebatch_t *batch;
 	int nbatch;			/* events in the batch */

@@ -5,10 +5,18 @@
  * doc/PROTOCOL.md "Journal replication"), in order after the stored log,
  * result lines with it, within the size bound; a commit changes nothing in
  * what is read; a journal reopened without the commit has the stored log only.
+ * The write-ahead file (src/master/wal.c): a commit is a record in it, the
+ * file never grows; a LevelDB that lost every unsynced write gets the
+ * committed batches back from it, up to a damaged record; a direct write
+ * (truncation) voids the records first, so they do not come back over it;
+ * a batch bigger than the file is LevelDB's synced write; AKC_JOURNAL_WAL=0
+ * replays a file found and removes it.
  */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "journal.h"
@@ -127,6 +135,155 @@ unsynced(void)
 	journal_close(&j);
 }
 
+static void sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static void
+sh(const char *fmt, ...)
+{
+	char cmd[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	CHECK_INT(system(cmd), 0);
+}
+
+static long long
+file_size(const char *d)
+{
+	char p[128];
+	struct stat st;
+
+	snprintf(p, sizeof(p), "%s/%s", d, WAL_NAME);
+	return stat(p, &st) == 0 ? (long long)st.st_size : -1;
+}
+
+static void
+wal_replay(void)
+{
+	struct journal j;
+	char err[256], got[512], wd[80], lost[80];
+	uint64_t last = 0, rlast = 0;
+	FILE *f;
+	int c;
+
+	snprintf(wd, sizeof(wd), "%s/w", dir);
+	snprintf(lost, sizeof(lost), "%s/lost", dir);
+	unsetenv("AKC_JOURNAL_WAL");
+	CHECK_INT(journal_open(&j, wd, err, sizeof(err)), 0);
+	CHECK(j.wal.fd >= 0);
+	CHECK_INT(file_size(wd), WAL_BYTES);
+	append(&j, "accepted", "a", 0);
+	append(&j, "completed", "a", 1);
+	CHECK_INT(journal_commit(&j, err, sizeof(err)), 0);
+	append(&j, "accepted", "b", 0);
+	append(&j, "completed", "b", 1);
+	CHECK_INT(journal_commit(&j, err, sizeof(err)), 0);
+	CHECK_INT(j.wal.records, 2);
+	CHECK_INT(file_size(wd), WAL_BYTES);	/* written into, never grown */
+	/* a LevelDB that lost every unsynced write: a new one beside the file */
+	sh("mkdir -p '%s' && cp '%s/" WAL_NAME "' '%s/'", lost, wd, lost);
+	journal_close(&j);
+	CHECK_INT(journal_open(&j, lost, err, sizeof(err)), 0);
+	CHECK_INT(j.wal.replayed, 2);
+	CHECK_INT(journal_scan(&j, err, sizeof(err)), 0);
+	CHECK_INT(j.seq, 4);
+	read_seqs(&j, 1, 1, 1 << 20, got, sizeof(got), &last, &rlast);
+	CHECK_STR(got, "e1 e2 e3 e4 r2 r4");
+	CHECK(!wal_dirty(&j.wal));		/* replayed, synced, emptied */
+	journal_close(&j);
+	/* once more from the same copy, its second record's last byte damaged */
+	sh("rm -rf '%s' && mkdir -p '%s'", lost, lost);
+	sh("cp '%s/" WAL_NAME "' '%s/'", wd, lost);
+	snprintf(got, sizeof(got), "%s/%s", lost, WAL_NAME);
+	f = fopen(got, "r+b");
+	CHECK(f != NULL);
+	if (f != NULL) {
+		long off = 512;
+		unsigned char h[24];
+		int i;
+
+		/* skip the first record; damage the second's last payload byte */
+		for (i = 0; i < 2; i++) {
+			fseek(f, off, SEEK_SET);
+			CHECK_INT(fread(h, 1, 24, f), 24);
+			off += 24 + (long)(h[4] | h[5] << 8 | h[6] << 16 | (unsigned long)h[7] << 24);
+		}
+		fseek(f, off - 1, SEEK_SET);
+		c = fgetc(f);
+		fseek(f, off - 1, SEEK_SET);
+		fputc(c ^ 0xff, f);
+		fclose(f);
+	}
+	CHECK_INT(journal_open(&j, lost, err, sizeof(err)), 0);
+	CHECK_INT(j.wal.replayed, 1);
+	CHECK_INT(journal_scan(&j, err, sizeof(err)), 0);
+	CHECK_INT(j.seq, 2);
+	journal_close(&j);
+	/* AKC_JOURNAL_WAL=0: a file found is replayed, then removed */
+	sh("rm -rf '%s' && mkdir -p '%s'", lost, lost);
+	sh("cp '%s/" WAL_NAME "' '%s/'", wd, lost);
+	setenv("AKC_JOURNAL_WAL", "0", 1);
+	CHECK_INT(journal_open(&j, lost, err, sizeof(err)), 0);
+	CHECK(j.wal.fd < 0);
+	CHECK_INT(file_size(lost), -1);
+	CHECK_INT(journal_scan(&j, err, sizeof(err)), 0);
+	CHECK_INT(j.seq, 4);
+	append(&j, "accepted", "c", 0);
+	CHECK_INT(journal_commit(&j, err, sizeof(err)), 0);
+	CHECK_INT(file_size(lost), -1);
+	journal_close(&j);
+	unsetenv("AKC_JOURNAL_WAL");
+}
+
+static void
+wal_direct(void)
+{
+	struct journal j;
+	char err[256], wd[80];
+	cJSON *ev;
+	char *big;
+
+	snprintf(wd, sizeof(wd), "%s/d", dir);
+	CHECK_INT(journal_open(&j, wd, err, sizeof(err)), 0);
+	append(&j, "accepted", "a", 0);
+	CHECK_INT(journal_commit(&j, err, sizeof(err)), 0);
+	append(&j, "accepted", "b", 0);
+	append(&j, "accepted", "c", 0);
+	CHECK_INT(journal_commit(&j, err, sizeof(err)), 0);
+	CHECK(wal_dirty(&j.wal));
+	/* a truncation (a standby parting from the master's log) voids the records first */
+	CHECK_INT(journal_truncate(&j, 1, err, sizeof(err)), 0);
+	CHECK(!wal_dirty(&j.wal));
+	CHECK_INT(j.wal.checkpoints, 1);
+	journal_close(&j);
+	CHECK_INT(journal_open(&j, wd, err, sizeof(err)), 0);
+	CHECK_INT(j.wal.replayed, 0);
+	CHECK_INT(journal_scan(&j, err, sizeof(err)), 0);
+	CHECK_INT(j.seq, 1);			/* e2, e3 do not come back */
+	/* a batch bigger than the file: LevelDB's synced write, then a checkpoint */
+	big = malloc(WAL_BYTES + 100);
+	memset(big, 'x', WAL_BYTES + 99);
+	big[WAL_BYTES + 99] = '\0';
+	ev = event("accepted", big);
+	journal_append(&j, ev);
+	cJSON_Delete(ev);
+	free(big);
+	append(&j, "accepted", "e", 0);
+	CHECK_INT(journal_commit(&j, err, sizeof(err)), 0);
+	CHECK_INT(j.wal.records, 0);
+	CHECK(!wal_dirty(&j.wal));
+	append(&j, "accepted", "f", 0);
+	CHECK_INT(journal_commit(&j, err, sizeof(err)), 0);
+	CHECK_INT(j.wal.records, 1);
+	journal_close(&j);
+	CHECK_INT(journal_open(&j, wd, err, sizeof(err)), 0);
+	CHECK_INT(journal_scan(&j, err, sizeof(err)), 0);
+	CHECK_INT(j.seq, 4);
+	journal_close(&j);
+}
+
 int
 main(void)
 {
@@ -138,6 +295,8 @@ main(void)
 	if (mkdtemp(dir) == NULL)
 		return 2;
 	RUN(unsynced);
+	RUN(wal_replay);
+	RUN(wal_direct);
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	if (system(cmd) != 0)
 		return 2;
