@@ -412,7 +412,7 @@ on_join(struct node *n, const cJSON *msg, const struct from *f, msec_t now)
 				log_notice("%s (%s) restarted with a new uid: downing the old incarnation",
 				    n->st.m[j].name, m.address);
 				reach_set(&n->st.reach, n->self.uid, n->st.m[j].uid, RS_TERMINATED);
-				n->st.m[j].status = MS_DOWN;
+				mstate_wm(&n->st, j)->status = MS_DOWN;
 				u64set_del(&n->st.seen, n->st.m[j].uid);
 				local_change(n, now);
 			}
