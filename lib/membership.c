@@ -603,6 +603,7 @@ struct mindex {
 
 struct mtab {
 	atomic_int refs;
+	uint64_t id;			/* mstate_table_id: new with every write */
 	int n, cap;
 	struct member *m;
 	_Atomic(struct mtext *) tx;	/* printed (2.), or NULL */
@@ -616,6 +617,7 @@ struct mtab {
 static void mtext_free(struct mtext *);
 static void map_remove(struct mtab *);
 static pthread_mutex_t mt_lock = PTHREAD_MUTEX_INITIALIZER;
+static atomic_uint_fast64_t mt_ids;
 
 static struct mtab *
 mtab_new(int cap)
@@ -623,6 +625,7 @@ mtab_new(int cap)
 	struct mtab *mt = xcalloc(1, sizeof(*mt));
 
 	atomic_init(&mt->refs, 1);
+	mt->id = atomic_fetch_add_explicit(&mt_ids, 1, memory_order_relaxed) + 1;
 	mt->cap = cap > 8 ? cap : 8;
 	mt->m = xreallocarray(NULL, (size_t)mt->cap, sizeof(*mt->m));
 	return mt;
@@ -693,9 +696,10 @@ mstate_own(struct mstate *st, int need)
 			pthread_mutex_unlock(&mt_lock);
 		}
 	}
-	if (alone)
+	if (alone) {
 		mtab_forget(mt);
-	else {
+		mt->id = atomic_fetch_add_explicit(&mt_ids, 1, memory_order_relaxed) + 1;
+	} else {
 		c = mtab_new(need > st->n ? need : st->n);
 		if (st->n > 0)
 			memcpy(c->m, st->m, (size_t)st->n * sizeof(*c->m));
@@ -719,6 +723,12 @@ mstate_wm(struct mstate *st, int i)
 	if (i < 0 || i >= st->n)
 		fatalx("mstate_wm: member %d of %d", i, st->n);
 	return &mstate_own(st, st->n)->m[i];
+}
+
+uint64_t
+mstate_table_id(const struct mstate *st)
+{
+	return st->mt != NULL ? st->mt->id : 0;
 }
 
 int

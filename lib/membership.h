@@ -179,6 +179,12 @@ void mstate_copy(struct mstate *dst, const struct mstate *src);
 struct member *mstate_wm(struct mstate *, int i);
 /* Whether a and b hold the same member table (the one block, shared). */
 int mstate_same_table(const struct mstate *a, const struct mstate *b);
+/*
+ * Which member table st holds: an id that no other table of the process
+ * had or will have (0: none). The same id is the same members: a table
+ * written to gets a new one.
+ */
+uint64_t mstate_table_id(const struct mstate *);
 int mstate_find(const struct mstate *, uint64_t uid);
 int mstate_find_name(const struct mstate *, const char *name);
 int mstate_find_address(const struct mstate *, const char *address);

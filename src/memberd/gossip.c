@@ -1060,7 +1060,7 @@ on_gossip(struct node *n, const cJSON *msg, struct from *f, msec_t now)
 	if (!wire_head_has(&head, n->self.uid)) {
 		n->ss.full_reads++;
 		n->ss.records += (uint64_t)head.n;
-		if (mstate_from_wire(state, &remote) < 0)
+		if (mstate_from_wire_head(state, &remote, &head) < 0)
 			n->dropped.malformed++;
 		else if (mstate_is_tombstoned(&remote, n->self.uid) && f->mi >= 0)
 			self_removed(n, now);
@@ -1082,7 +1082,7 @@ on_gossip(struct node *n, const cJSON *msg, struct from *f, msec_t now)
 	if (cmp == VC_AFTER || cmp == VC_CONCURRENT) {
 		n->ss.full_reads++;
 		n->ss.records += (uint64_t)head.n;
-		if (mstate_from_wire_known(state, &remote, &n->st) < 0) {
+		if (mstate_from_wire_head(state, &remote, &head) < 0) {
 			n->dropped.malformed++;
 			goto out;
 		}
