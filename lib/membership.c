@@ -129,14 +129,57 @@ address_compare(const char *a, const char *b)
 	return pa < pb ? -1 : (pa > pb ? 1 : 0);
 }
 
+/* The port of address a (len bytes), if it ends in ':' and 1-9 digits, at *colon; else -1. */
+static long
+addr_port(const char *a, size_t len, size_t *colon)
+{
+	size_t i = len, k;
+	long p = 0;
+
+	while (i > 0 && len - i < 10 && a[i - 1] >= '0' && a[i - 1] <= '9')
+		i--;
+	if (i == len || i == 0 || a[i - 1] != ':' || len - i > 9 || i - 1 < 6)
+		return -1;
+	for (k = i; k < len; k++)
+		p = p * 10 + (a[k] - '0');
+	*colon = i - 1;
+	return p;
+}
+
+/*
+ * address_compare of two interned addresses, the same order: their
+ * lengths are known, so the port is found from the end and read as
+ * digits (strrchr and strtol were 5% of a 2,000-node start, in merges and
+ * the check of a table's order); anything else is address_compare's.
+ */
+static int
+iaddress_compare(const char *a, const char *b)
+{
+	size_t la = intern_len(a), lb = intern_len(b), ca, cb;
+	long pa = addr_port(a, la, &ca), pb = addr_port(b, lb, &cb);
+	int c;
+
+	if (pa < 0 || pb < 0)
+		return address_compare(a, b);
+	if ((c = memcmp(a, b, ca < cb ? ca : cb)) != 0)
+		return c;
+	if (ca != cb)
+		return ca < cb ? -1 : 1;
+	return pa < pb ? -1 : (pa > pb ? 1 : 0);
+}
+
 int
 member_compare(const struct member *a, const struct member *b)
 {
 	int c = 0;
 
 	/* interned: the same address is the same pointer; NULL (none known) sorts as "" */
-	if (a->address != b->address)
-		c = address_compare(a->address ? a->address : "", b->address ? b->address : "");
+	if (a->address != b->address) {
+		if (a->address != NULL && b->address != NULL)
+			c = iaddress_compare(a->address, b->address);
+		else
+			c = address_compare(a->address ? a->address : "", b->address ? b->address : "");
+	}
 
 	if (c != 0)
 		return c;
@@ -596,6 +639,11 @@ members_clear(struct member *m, int n)
  */
 struct mtext;
 
+struct uidpos {
+	uint64_t uid;
+	int i;			/* its index in the table */
+};
+
 struct mindex {
 	unsigned mask;
 	int slot[];		/* index into m; -1: empty */
@@ -605,10 +653,11 @@ struct mtab {
 	atomic_int refs;
 	uint64_t id;			/* mstate_table_id: new with every write */
 	int n, cap;
+	int ordered;			/* known in member order, of distinct uids */
 	struct member *m;
 	_Atomic(struct mtext *) tx;	/* printed (2.), or NULL */
 	_Atomic(struct mindex *) ix;	/* find index (2.), or NULL */
-	_Atomic(int *) byuid;		/* indexes in uid order (2.), or NULL */
+	_Atomic(struct uidpos *) byuid;	/* the members in uid order (2.), or NULL */
 	_Atomic uint64_t mh;		/* mstate_table_hash, once mhok */
 	atomic_int mhok;
 	int inmap;			/* in mt_map (3.); under mt_lock */
@@ -701,6 +750,7 @@ mstate_own(struct mstate *st, int need)
 	}
 	if (alone) {
 		mtab_forget(mt);
+		mt->ordered = 0;	/* (a copy's is the default) */
 		mt->id = atomic_fetch_add_explicit(&mt_ids, 1, memory_order_relaxed) + 1;
 	} else {
 		c = mtab_new(need > st->n ? need : st->n);
@@ -820,31 +870,35 @@ mtab_index(const struct mtab *cmt)
 }
 
 static int
-by_uid(const void *a, const void *b, void *m)
+by_uid(const void *a, const void *b)
 {
-	uint64_t x = ((const struct member *)m)[*(const int *)a].uid;
-	uint64_t y = ((const struct member *)m)[*(const int *)b].uid;
+	const struct uidpos *p = a, *q = b;
 
-	return x < y ? -1 : x > y;
+	/* a uid twice (no valid table): the first of them, as the find index */
+	if (p->uid != q->uid)
+		return p->uid < q->uid ? -1 : 1;
+	return p->i < q->i ? -1 : p->i > q->i;
 }
 
 /*
- * mt's member indexes in ascending uid order, built on first use (2.
- * above): a seen bitmap over the table read in this order is a sorted set
- * (a sort per status message was 5% of a 1,000-node start).
+ * mt's members' uids in ascending order with their indexes, built on first
+ * use (2. above): a seen bitmap over the table read in this order is a
+ * sorted set (a sort per status message was 5% of a 1,000-node start), and
+ * a sorted set (seen, a clock) is found in the table by one merge pass.
  */
-static const int *
+static const struct uidpos *
 mtab_order(const struct mtab *cmt)
 {
 	struct mtab *mt = (struct mtab *)cmt;
-	int *o = atomic_load_explicit(&mt->byuid, memory_order_acquire), *none = NULL, i;
+	struct uidpos *o = atomic_load_explicit(&mt->byuid, memory_order_acquire), *none = NULL;
+	int i;
 
 	if (o != NULL)
 		return o;
 	o = xreallocarray(NULL, (size_t)mt->n + 1, sizeof(*o));
 	for (i = 0; i < mt->n; i++)
-		o[i] = i;
-	qsort_r(o, (size_t)mt->n, sizeof(*o), by_uid, mt->m);
+		o[i] = (struct uidpos){ mt->m[i].uid, i };
+	qsort(o, (size_t)mt->n, sizeof(*o), by_uid);
 	if (!atomic_compare_exchange_strong_explicit(&mt->byuid, &none, o, memory_order_acq_rel,
 	    memory_order_acquire)) {
 		free(o);
@@ -1202,6 +1256,7 @@ mstate_merge(struct mstate *out, const struct mstate *a, const struct mstate *b)
 		}
 	}
 	merge_sorted(mt->m, na, mt->n);
+	mt->ordered = 1;	/* sorted, and a uid at most once (rule 2) */
 	st_sync(&r);
 	vclock_copy(&r.vc, &a->vc);
 	vclock_merge(&r.vc, &b->vc);
@@ -1262,10 +1317,43 @@ mstate_leader(const struct mstate *st, const char *role)
 	return mstate_leader_for(st, role, 0);
 }
 
+/*
+ * The last leader_for of all members asked on this thread, and what it
+ * read: the table (its id), self and the reachability records (a copy,
+ * compared record by record). A node asks it several times a message
+ * (changed(), gaps, pushes, leaderd's round), and it costs a pass over N
+ * members with a reachability lookup each.
+ */
+#define LEAD_REACH	16	/* more records than this: not kept */
+
+static __thread struct {
+	uint64_t id, self;
+	struct reach_record r[LEAD_REACH];
+	int n, best;
+} lead;
+
+static int
+lead_cached(const struct mstate *st, uint64_t self)
+{
+	int i;
+
+	if (st->mt == NULL || lead.id != st->mt->id || lead.self != self || lead.n != st->reach.n)
+		return 0;
+	for (i = 0; i < st->reach.n; i++)
+		if (lead.r[i].observer != st->reach.r[i].observer ||
+		    lead.r[i].subject != st->reach.r[i].subject ||
+		    lead.r[i].status != st->reach.r[i].status)
+			return 0;
+	return 1;
+}
+
 int
 mstate_leader_for(const struct mstate *st, const char *role, uint64_t self)
 {
 	int i, best = -1;
+
+	if (role == NULL && lead_cached(st, self))
+		return lead.best;
 
 	for (i = 0; i < st->n; i++) {
 		const struct member *m = &st->m[i];
@@ -1277,6 +1365,15 @@ mstate_leader_for(const struct mstate *st, const char *role, uint64_t self)
 		if (best < 0 || leader_rank(m->status) < leader_rank(st->m[best].status))
 			best = i;
 	}
+	if (role == NULL && st->mt != NULL && st->reach.n <= LEAD_REACH) {
+		lead.id = st->mt->id;
+		lead.self = self;
+		if (st->reach.n > 0)
+			memcpy(lead.r, st->reach.r, (size_t)st->reach.n * sizeof(*lead.r));
+		lead.n = st->reach.n;
+		lead.best = best;
+	} else if (role == NULL)
+		lead.id = 0;
 	return best;
 }
 
@@ -1955,7 +2052,7 @@ mtab_text(const struct mtab *cmt)
 	x->len = b.n - WT_OFF - 1;
 	x->h = text_hash(x->text + WT_OFF, x->len);
 	x->ok = ok && mt->n <= WIRE_MAX_MEMBERS && b.n < WT_NOMATCH / 2 &&
-	    members_wire_order(mt->m, mt->n);
+	    (mt->ordered || members_wire_order(mt->m, mt->n));
 	if (!atomic_compare_exchange_strong_explicit(&mt->tx, &none, x, memory_order_acq_rel,
 	    memory_order_acquire)) {
 		mtext_free(x);
@@ -2008,12 +2105,44 @@ st_lookup(const struct mstate *x, uint64_t uid)
 	return x == NULL || uid == 0 ? -1 : mstate_find(x, uid);
 }
 
-/* A member as its index in the table, or as "u<uid>" when not in it. */
-static void
-sb_ref(struct sbuf *b, const struct mstate *x, uint64_t uid)
-{
-	int i = st_lookup(x, uid);
+/*
+ * Finds ascending uids in a table by one pass over its uid order (mtab_order):
+ * a clock and a seen set are sorted, and a hash probe per uid was a cache
+ * miss per member of every status and state printed. Gives st_lookup's
+ * answers (a uid out of order starts the pass again).
+ */
+struct walk {
+	const struct uidpos *o;
+	int n, j;
+	uint64_t last;
+};
 
+static void
+walk_start(struct walk *w, const struct mstate *x)
+{
+	w->o = x != NULL && x->mt != NULL ? mtab_order(x->mt) : NULL;
+	w->n = w->o != NULL ? x->n : 0;
+	w->j = 0;
+	w->last = 0;
+}
+
+static int
+walk_find(struct walk *w, uint64_t uid)
+{
+	if (w->o == NULL || uid == 0)
+		return -1;
+	if (uid < w->last)
+		w->j = 0;
+	w->last = uid;
+	while (w->j < w->n && w->o[w->j].uid < uid)
+		w->j++;
+	return w->j < w->n && w->o[w->j].uid == uid ? w->o[w->j].i : -1;
+}
+
+/* A member as its index i in the table, or as "u<uid>" when not in it (i < 0). */
+static void
+sb_ref_at(struct sbuf *b, int i, uint64_t uid)
+{
 	if (i >= 0)
 		sb_u64(b, (uint64_t)i);
 	else {
@@ -2022,49 +2151,57 @@ sb_ref(struct sbuf *b, const struct mstate *x, uint64_t uid)
 	}
 }
 
-static const char rstatus_letter[] = { 'r', 'u', 't' };	/* by enum rstatus */
-
-/* The seen set as hex digits, each for four members of the table (bit j: member 4k+j). */
+/* A member as its index in the table x, or as "u<uid>" when not in it. */
 static void
-sb_bitmap(struct sbuf *b, int n, const struct u64set *seen, const struct mstate *x)
+sb_ref(struct sbuf *b, const struct mstate *x, uint64_t uid)
 {
-	static const char hex[] = "0123456789abcdef";
-	unsigned char *d;
-	int k, i;
-
-	/* by the seen set's uids through the table's index: no search per member */
-	d = xcalloc((size_t)n / 4 + 1, 1);
-	for (k = 0; k < seen->n; k++)
-		if ((i = st_lookup(x, seen->v[k])) >= 0)
-			d[i / 4] |= (unsigned char)(1 << (i % 4));
-	for (k = 0; k * 4 < n; k++)
-		sb_chr(b, hex[d[k]]);
-	free(d);
+	sb_ref_at(b, st_lookup(x, uid), uid);
 }
+
+static const char rstatus_letter[] = { 'r', 'u', 't' };	/* by enum rstatus */
 
 /*
  * The vector clock as "version" (its members by index in refs, u<uid>
  * without refs or outside them), the seen set as a bitmap over the table
- * as "seen", and the seen uids outside the table (x) as "seen_x".
+ * as "seen" (hex digits, each for four members of the table: bit j is
+ * member 4k+j), and the seen uids outside the table (x) as "seen_x".
  */
 static void
 sb_clock_seen(cJSON *o, struct sbuf *b, const struct mstate *st, const struct mstate *refs,
     const struct mstate *x)
 {
-	int i;
+	static const char hex[] = "0123456789abcdef";
+	struct walk w;
+	unsigned char *d;
+	int i, k, nx = 0;
 
+	walk_start(&w, refs);
 	for (i = 0; i < st->vc.n; i++) {
 		if (i > 0)
 			sb_chr(b, ' ');
-		sb_ref(b, refs, st->vc.e[i].node);
+		sb_ref_at(b, walk_find(&w, st->vc.e[i].node), st->vc.e[i].node);
 		sb_chr(b, ':');
 		sb_u64(b, st->vc.e[i].count);
 	}
 	sb_add(o, "version", b);
-	sb_bitmap(b, st->n, &st->seen, x);
+	d = xcalloc((size_t)st->n / 4 + 1, 1);
+	walk_start(&w, x);
+	for (k = 0; k < st->seen.n; k++)
+		if ((i = walk_find(&w, st->seen.v[k])) >= 0)
+			d[i / 4] |= (unsigned char)(1 << (i % 4));
+		else
+			nx++;
+	sb_need(b, (size_t)st->n / 4 + 1);
+	for (k = 0; k * 4 < st->n; k++)
+		b->p[b->n++] = hex[d[k]];
+	b->p[b->n] = '\0';
+	free(d);
 	sb_add(o, "seen", b);
+	if (nx == 0)
+		return;
+	walk_start(&w, x);
 	for (i = 0; i < st->seen.n; i++)
-		if (st_lookup(x, st->seen.v[i]) < 0) {
+		if (walk_find(&w, st->seen.v[i]) < 0) {
 			if (b->n > 0)
 				sb_chr(b, ' ');
 			sb_u64(b, st->seen.v[i]);
@@ -2622,13 +2759,13 @@ table_parse(const char *s, size_t len, uint64_t th, const struct mstate *known)
 		if (mt->n > 1 && member_compare(&mt->m[mt->n - 2], &mt->m[mt->n - 1]) >= 0)
 			bad = 1;
 		else if (canon) {
-			/* as we print it? (a uid with a leading zero, say, is not) */
-			struct sbuf pb = { 0 };
-			size_t rl = (size_t)(p - rs) - (size_t)more;
-
-			sb_member(&pb, &mt->m[mt->n - 1], 0);
-			canon = pb.n == rl && memcmp(pb.p, rs, rl) == 0;
-			free(pb.p);
+			/*
+			 * As we print it? The fields read are copied as they
+			 * are, one blank apart, but for the numbers: a uid or
+			 * up-number with a leading zero is not.
+			 */
+			canon = (f[0].l == 1 || f[0].s[0] != '0') &&
+			    (f[5].l == 1 || f[5].s[0] != '0');
 		}
 		uids[n++] = mt->m[mt->n - 1].uid;
 	}
@@ -2662,6 +2799,7 @@ table_parse(const char *s, size_t len, uint64_t th, const struct mstate *known)
 	x->len = len;
 	x->h = th;
 	x->ok = 1;		/* read: valid, in order, distinct (1 above) */
+	mt->ordered = 1;
 	atomic_store_explicit(&mt->tx, x, memory_order_release);
 	map_put(mt);
 	return mt;
@@ -2726,7 +2864,8 @@ wire_version(const cJSON *o, const uint64_t *uids, int n, struct vclock *vc)
  * already, and only the uids outside the table need a sort.
  */
 static int
-wire_seen(const cJSON *o, const uint64_t *uids, int n, const int *order, struct u64set *seen)
+wire_seen(const cJSON *o, const uint64_t *uids, int n, const struct uidpos *order,
+    struct u64set *seen)
 {
 	const char *bits = json_str(o, "seen"), *p = tok_start(json_str(o, "seen_x"));
 	const cJSON *x = cJSON_GetObjectItemCaseSensitive(o, "seen_x");
@@ -2759,10 +2898,10 @@ wire_seen(const cJSON *o, const uint64_t *uids, int n, const int *order, struct 
 	if (d != NULL) {
 		/* in uid order, a sorted set (a uid twice is refused, as below) */
 		for (k = 0, r = 0; k < n; k++)
-			if (d[order[k] / 4] & (1 << (order[k] % 4))) {
-				if (nv > 0 && v[nv - 1] == uids[order[k]])
+			if (d[order[k].i / 4] & (1 << (order[k].i % 4))) {
+				if (nv > 0 && v[nv - 1] == order[k].uid)
 					r = -1;
-				v[nv++] = uids[order[k]];
+				v[nv++] = order[k].uid;
 			}
 		free(d);
 		if (r < 0) {
