@@ -1200,6 +1200,71 @@ merge_sorted(struct member *m, int na, int n)
 }
 
 /*
+ * m[0..na) and m[na..n) each in member order, of distinct uids between
+ * them: the second part's members go into the first by binary search when
+ * they are few (a merge's side-only members are a handful: the linear
+ * merge and its check were 2n comparisons of addresses), else by a merge.
+ */
+static void
+merge_ordered(struct member *m, int na, int n)
+{
+	struct member *t;
+	int i = 0, j, k = 0, lo, hi;
+
+	if (na == 0 || na == n)
+		return;
+	t = xreallocarray(NULL, (size_t)n, sizeof(*t));
+	for (j = na; j < n; j++) {
+		if ((n - na) * 16 < na) {
+			/* where m[j] goes among m[i..na) */
+			for (lo = i, hi = na; lo < hi; ) {
+				int mid = lo + (hi - lo) / 2;
+
+				if (member_compare(&m[mid], &m[j]) < 0)
+					lo = mid + 1;
+				else
+					hi = mid;
+			}
+		} else
+			for (lo = i; lo < na && member_compare(&m[lo], &m[j]) < 0; lo++)
+				;
+		memcpy(&t[k], &m[i], (size_t)(lo - i) * sizeof(*t));
+		k += lo - i;
+		i = lo;
+		t[k++] = m[j];
+	}
+	memcpy(&t[k], &m[i], (size_t)(na - i) * sizeof(*t));
+	memcpy(m, t, (size_t)n * sizeof(*m));
+	free(t);
+}
+
+/*
+ * Each member of a's match in b (ab) and of b's in a (ba), -1 for none, by
+ * one pass over both tables' uid orders; both tables of distinct uids.
+ */
+static void
+match_uids(const struct mstate *a, const struct mstate *b, int *ab, int *ba)
+{
+	const struct uidpos *oa = a->n > 0 ? mtab_order(a->mt) : NULL;
+	const struct uidpos *ob = b->n > 0 ? mtab_order(b->mt) : NULL;
+	int i = 0, j = 0;
+
+	memset(ab, 0xff, (size_t)a->n * sizeof(*ab));
+	memset(ba, 0xff, (size_t)b->n * sizeof(*ba));
+	while (i < a->n && j < b->n)
+		if (oa[i].uid < ob[j].uid)
+			i++;
+		else if (oa[i].uid > ob[j].uid)
+			j++;
+		else {
+			ab[oa[i].i] = ob[j].i;
+			ba[ob[j].i] = oa[i].i;
+			i++;
+			j++;
+		}
+}
+
+/*
  * Merge of two concurrent states:
  * 1. tombstones are united; a tombstoned uid never comes back;
  * 2. a member on both sides takes the status furthest along (the older
@@ -1208,9 +1273,12 @@ merge_sorted(struct member *m, int na, int n)
  * 3. clocks take the pointwise max, without tombstoned nodes;
  * 4. reachability rows are taken whole from the side with the newer row;
  * 5. nobody has seen the result yet, so seen is empty.
- * Members are looked up by hash and sorted once: a join storm merges
+ * Members are matched by uid and sorted once: a join storm merges
  * thousands of members many times a second (akc-sim at 2,400: a linear
- * search per member made merging most of the CPU).
+ * search per member made merging most of the CPU). When both tables are
+ * known in order and of distinct uids (read from the wire, or merged),
+ * they are matched by one pass over their uid orders, and the result is
+ * in order but for the few members of b's side only, put in their place.
  */
 void
 mstate_merge(struct mstate *out, const struct mstate *a, const struct mstate *b)
@@ -1218,7 +1286,8 @@ mstate_merge(struct mstate *out, const struct mstate *a, const struct mstate *b)
 	struct mstate r;
 	struct mtab *mt;
 	struct uidx xt;
-	int i, j, na;
+	int i, j, na, *ab = NULL, *ba = NULL;
+	int known = (a->n == 0 || a->mt->ordered) && (b->n == 0 || b->mt->ordered);
 
 	mstate_init(&r);
 	for (i = 0; i < a->nt; i++)
@@ -1228,17 +1297,25 @@ mstate_merge(struct mstate *out, const struct mstate *a, const struct mstate *b)
 	uidx_init(&xt, r.nt);
 	for (i = 0; i < r.nt; i++)
 		(void)uidx_put(&xt, r.t[i].uid, i);
+	if (known) {
+		ab = xreallocarray(NULL, (size_t)a->n + 1, sizeof(*ab));
+		ba = xreallocarray(NULL, (size_t)b->n + 1, sizeof(*ba));
+		match_uids(a, b, ab, ba);
+	}
 	r.mt = mt = mtab_new(a->n + b->n);
 	/* a's members, then b's own after them: each part in its side's order */
 	for (i = 0; i < a->n; i++) {
-		const struct member *ma = &a->m[i];
+		const struct member *ma = &a->m[i], *pick;
 
 		if (uid_lookup(&xt, ma->uid) >= 0)
 			continue;
-		j = mstate_find(b, ma->uid);
-		if (j >= 0)
-			mt->m[mt->n++] = *highest_priority(ma, &b->m[j]);
-		else if (ma->status != MS_DOWN && ma->status != MS_EXITING)
+		j = known ? ab[i] : mstate_find(b, ma->uid);
+		if (j >= 0) {
+			pick = highest_priority(ma, &b->m[j]);
+			if (pick->address != ma->address)
+				known = 0;	/* one uid at two addresses: its place may differ */
+			mt->m[mt->n++] = *pick;
+		} else if (ma->status != MS_DOWN && ma->status != MS_EXITING)
 			mt->m[mt->n++] = *ma;
 		else
 			continue;
@@ -1248,14 +1325,19 @@ mstate_merge(struct mstate *out, const struct mstate *a, const struct mstate *b)
 	for (i = 0; i < b->n; i++) {
 		const struct member *mb = &b->m[i];
 
-		if (uid_lookup(&xt, mb->uid) >= 0 || mstate_find(a, mb->uid) >= 0)
+		if (uid_lookup(&xt, mb->uid) >= 0 || (ba != NULL ? ba[i] : mstate_find(a, mb->uid)) >= 0)
 			continue;
 		if (mb->status != MS_DOWN && mb->status != MS_EXITING) {
 			mt->m[mt->n++] = *mb;
 			member_take(&mt->m[mt->n - 1]);
 		}
 	}
-	merge_sorted(mt->m, na, mt->n);
+	free(ab);
+	free(ba);
+	if (known)
+		merge_ordered(mt->m, na, mt->n);
+	else
+		merge_sorted(mt->m, na, mt->n);
 	mt->ordered = 1;	/* sorted, and a uid at most once (rule 2) */
 	st_sync(&r);
 	vclock_copy(&r.vc, &a->vc);
@@ -1318,32 +1400,39 @@ mstate_leader(const struct mstate *st, const char *role)
 }
 
 /*
- * The last leader_for of all members asked on this thread, and what it
- * read: the table (its id), self and the reachability records (a copy,
- * compared record by record). A node asks it several times a message
- * (changed(), gaps, pushes, leaderd's round), and it costs a pass over N
- * members with a reachability lookup each.
+ * The leader of all members as self sees it, kept with the state (struct
+ * wcache) with what it read: the table (its id), self and the
+ * reachability records (a copy, compared record by record). A node asks
+ * it several times a message (changed(), gaps, pushes, leaderd's round),
+ * and it costs a pass over N members with a reachability lookup each.
  */
 #define LEAD_REACH	16	/* more records than this: not kept */
 
-static __thread struct {
+struct lead {
 	uint64_t id, self;
 	struct reach_record r[LEAD_REACH];
 	int n, best;
-} lead;
+};
 
+static struct lead *st_lead(const struct mstate *);
+static struct lead *st_lead_make(const struct mstate *);
+
+/* Whether st's kept leader is for what st holds now: then *best. */
 static int
-lead_cached(const struct mstate *st, uint64_t self)
+lead_cached(const struct mstate *st, uint64_t self, int *best)
 {
+	const struct lead *l = st_lead(st);
 	int i;
 
-	if (st->mt == NULL || lead.id != st->mt->id || lead.self != self || lead.n != st->reach.n)
+	if (l == NULL || st->mt == NULL || l->id != st->mt->id || l->self != self ||
+	    l->n != st->reach.n)
 		return 0;
 	for (i = 0; i < st->reach.n; i++)
-		if (lead.r[i].observer != st->reach.r[i].observer ||
-		    lead.r[i].subject != st->reach.r[i].subject ||
-		    lead.r[i].status != st->reach.r[i].status)
+		if (l->r[i].observer != st->reach.r[i].observer ||
+		    l->r[i].subject != st->reach.r[i].subject ||
+		    l->r[i].status != st->reach.r[i].status)
 			return 0;
+	*best = l->best;
 	return 1;
 }
 
@@ -1352,8 +1441,8 @@ mstate_leader_for(const struct mstate *st, const char *role, uint64_t self)
 {
 	int i, best = -1;
 
-	if (role == NULL && lead_cached(st, self))
-		return lead.best;
+	if (role == NULL && lead_cached(st, self, &best))
+		return best;
 
 	for (i = 0; i < st->n; i++) {
 		const struct member *m = &st->m[i];
@@ -1366,14 +1455,15 @@ mstate_leader_for(const struct mstate *st, const char *role, uint64_t self)
 			best = i;
 	}
 	if (role == NULL && st->mt != NULL && st->reach.n <= LEAD_REACH) {
-		lead.id = st->mt->id;
-		lead.self = self;
+		struct lead *l = st_lead_make(st);
+
+		l->id = st->mt->id;
+		l->self = self;
 		if (st->reach.n > 0)
-			memcpy(lead.r, st->reach.r, (size_t)st->reach.n * sizeof(*lead.r));
-		lead.n = st->reach.n;
-		lead.best = best;
-	} else if (role == NULL)
-		lead.id = 0;
+			memcpy(l->r, st->reach.r, (size_t)st->reach.n * sizeof(*l->r));
+		l->n = st->reach.n;
+		l->best = best;
+	}
 	return best;
 }
 
@@ -1863,7 +1953,27 @@ struct wcache {
 	char *rest;		/* ,"version":...} as printed from what hashes to sh */
 	size_t restlen;
 	uint64_t sh;
+	struct lead *lead;	/* mstate_leader_for's, or NULL */
 };
+
+static struct lead *
+st_lead(const struct mstate *st)
+{
+	return st->wt != NULL ? st->wt->lead : NULL;
+}
+
+/* st's kept leader, made if it has none (a cache: a const state keeps one). */
+static struct lead *
+st_lead_make(const struct mstate *cst)
+{
+	struct mstate *st = (struct mstate *)cst;
+
+	if (st->wt == NULL)
+		st->wt = xcalloc(1, sizeof(*st->wt));
+	if (st->wt->lead == NULL)
+		st->wt->lead = xcalloc(1, sizeof(*st->wt->lead));
+	return st->wt->lead;
+}
 
 static struct mtab *mt_map[MT_BUCKETS];
 
@@ -1884,6 +1994,7 @@ wcache_free(struct wcache *c)
 	if (c == NULL)
 		return;
 	free(c->rest);
+	free(c->lead);
 	free(c);
 }
 
