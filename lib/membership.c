@@ -2980,52 +2980,40 @@ wire_seen(const cJSON *o, const uint64_t *uids, int n, const struct uidpos *orde
 {
 	const char *bits = json_str(o, "seen"), *p = tok_start(json_str(o, "seen_x"));
 	const cJSON *x = cJSON_GetObjectItemCaseSensitive(o, "seen_x");
-	unsigned char *d = NULL;
 	uint64_t *v;
 	struct tok t;
 	int nv = 0, cap, k, j, r;
 
 	if (bits == NULL || strlen(bits) != (size_t)(n + 3) / 4 || (x != NULL && !cJSON_IsString(x)))
 		return -1;
-	cap = n + 8;
-	v = xreallocarray(NULL, (size_t)cap, sizeof(*v));
-	if (order != NULL && p == NULL)
-		d = xmalloc((size_t)n / 4 + 1);
 	for (k = 0; k * 4 < n; k++) {
 		int dv = hexval(bits[k]);
 
-		if (dv < 0 || (k * 4 + 4 > n && (dv >> (n - k * 4)) != 0)) {
-			free(v);
-			free(d);
+		if (dv < 0 || (k * 4 + 4 > n && (dv >> (n - k * 4)) != 0))
 			return -1;	/* not hex, or a bit past the table */
-		}
-		if (d != NULL)
-			d[k] = (unsigned char)dv;
-		else
-			for (j = 0; j < 4; j++)
-				if (dv & (1 << j))
-					v[nv++] = uids[k * 4 + j];
 	}
-	if (d != NULL) {
-		/* in uid order, a sorted set (a uid twice is refused, as below) */
-		for (k = 0, r = 0; k < n; k++)
-			if (d[order[k].i / 4] & (1 << (order[k].i % 4))) {
-				if (nv > 0 && v[nv - 1] == order[k].uid)
-					r = -1;
-				v[nv++] = order[k].uid;
-			}
-		free(d);
-		if (r < 0) {
-			free(v);
-			return -1;
-		}
+	if (order != NULL && p == NULL) {
+		/* in uid order, a sorted set, read into the set itself (a uid twice is refused) */
 		seen->n = 0;
-		RESERVE(seen->v, nv, seen->cap);
-		if (nv > 0)
-			memcpy(seen->v, v, (size_t)nv * sizeof(*v));
-		seen->n = nv;
-		free(v);
+		RESERVE(seen->v, n, seen->cap);
+		for (k = 0; k < n; k++)
+			if (hexval(bits[order[k].i / 4]) & (1 << (order[k].i % 4))) {
+				if (seen->n > 0 && seen->v[seen->n - 1] == order[k].uid) {
+					seen->n = 0;
+					return -1;
+				}
+				seen->v[seen->n++] = order[k].uid;
+			}
 		return 0;
+	}
+	cap = n + 8;
+	v = xreallocarray(NULL, (size_t)cap, sizeof(*v));
+	for (k = 0; k * 4 < n; k++) {
+		int dv = hexval(bits[k]);
+
+		for (j = 0; j < 4; j++)
+			if (dv & (1 << j))
+				v[nv++] = uids[k * 4 + j];
 	}
 	while (next_tok(&p, ' ', &t)) {
 		if (nv >= WIRE_MAX_MEMBERS * 2) {

@@ -1232,6 +1232,97 @@ wire_reused(void)
 	intern_unref(m.roles);
 }
 
+/*
+ * Member tables shared between states (membership.c, struct mtab): a copy,
+ * a wire state read against a state that holds its table, and one read
+ * without it (found by its printed bytes) share the one table; a write to
+ * a member of one (status, up-number, an add, a removal, a merge's result)
+ * shows in that state only, and each state's lookups and print follow its
+ * own members.
+ */
+static void
+cow_shared(void)
+{
+	struct mstate st, c, r, w, before;
+	struct member m;
+	cJSON *j;
+	uint64_t id;
+	int i;
+
+	mstate_init(&st);
+	mstate_init(&c);
+	mstate_init(&r);
+	mstate_init(&w);
+	mstate_init(&before);
+	add_mixed300(&st);
+	vclock_inc(&st.vc, 1000);
+	/* a copy shares the table */
+	mstate_copy(&c, &st);
+	mstate_copy(&before, &st);
+	CHECK(mstate_same_table(&c, &st));
+	CHECK(c.m == st.m);
+	id = mstate_table_id(&st);
+	CHECK(id != 0 && mstate_table_id(&c) == id);
+	/* a write to the copy: the original keeps its members */
+	i = mstate_find(&c, 1010);
+	CHECK(i == 10);
+	mstate_wm(&c, i)->status = MS_DOWN;
+	mstate_wm(&c, i + 1)->up_number = 77;
+	CHECK(!mstate_same_table(&c, &st));
+	CHECK(mstate_table_id(&st) == id && mstate_table_id(&c) != id);
+	CHECK(c.m[i].status == MS_DOWN && st.m[i].status == MS_UP);
+	CHECK(c.m[i + 1].up_number == 77 && st.m[i + 1].up_number == 12);
+	CHECK(same_members(&st, &before));
+	/* an add and a removal to the copy: not in the original */
+	m = mk(999999, "late", 29999, MS_JOINING, UPNUM_NONE, "");
+	mstate_copy(&c, &st);
+	mstate_add(&c, &m);
+	mstate_remove(&c, 1020, 0);
+	CHECK(c.n == 300 && st.n == 300);
+	CHECK(mstate_find(&c, 999999) >= 0 && mstate_find(&st, 999999) < 0);
+	CHECK(mstate_find(&c, 1020) < 0 && mstate_find(&st, 1020) == 20);
+	CHECK(same_members(&st, &before));
+	/* the wire: read against st, the same bytes take st's table */
+	j = mstate_to_wire(&st);
+	CHECK(mstate_from_wire_known(j, &r, &st) == 0);
+	CHECK(mstate_same_table(&r, &st));
+	/* and read without it, found by its printed bytes */
+	CHECK(mstate_from_wire(j, &w) == 0);
+	CHECK(mstate_same_table(&w, &st));
+	/* a write to the one read: neither the sender's table nor the other read's */
+	mstate_wm(&r, 0)->status = MS_LEAVING;
+	CHECK(r.m[0].status == MS_LEAVING && st.m[0].status == MS_JOINING &&
+	    w.m[0].status == MS_JOINING);
+	CHECK(same_members(&st, &before) && same_members(&w, &before));
+	CHECK(text_is_print(&r) && text_is_print(&st) && text_is_print(&w));
+	/* a write to the original: the reads keep theirs */
+	mstate_wm(&st, 299)->status = MS_EXITING;
+	CHECK(w.m[299].status == MS_UP && before.m[299].status == MS_UP);
+	CHECK(text_is_print(&st) && text_is_print(&w));
+	/* a state written alone, in place: its print and index follow */
+	mstate_free(&c);
+	mstate_init(&c);
+	mstate_copy(&c, &w);
+	mstate_free(&w);
+	mstate_init(&w);
+	id = mstate_table_id(&c);
+	mstate_wm(&c, 5)->status = MS_DOWN;
+	CHECK(mstate_table_id(&c) != id);
+	CHECK(text_is_print(&c));
+	CHECK(strstr(json_str(j, "members"), "1005 n5 tcp://127.0.0.1:20005 U") != NULL);
+	/* a merge: a new table, the sides unchanged */
+	mstate_merge(&w, &c, &before);
+	CHECK(!mstate_same_table(&w, &c) && !mstate_same_table(&w, &before));
+	CHECK(w.m[5].status == MS_DOWN && before.m[5].status == MS_UP);
+	CHECK(same_members(&before, &r) == 0 && before.m[0].status == MS_JOINING);
+	cJSON_Delete(j);
+	mstate_free(&st);
+	mstate_free(&c);
+	mstate_free(&r);
+	mstate_free(&w);
+	mstate_free(&before);
+}
+
 int
 main(void)
 {
@@ -1257,5 +1348,6 @@ main(void)
 	RUN(merge_order);
 	RUN(find_index);
 	RUN(wire_status_many);
+	RUN(cow_shared);
 	return unit_done();
 }
