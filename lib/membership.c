@@ -2778,7 +2778,9 @@ table_parse(const char *s, size_t len, uint64_t th, const struct mstate *known)
 	int n = 0, cap, i, k, d, bad = 0, kc = 0, prev = -1, more = *s != '\0', canon;
 	const struct member *like;
 
-	if (known != NULL && known->n > 0 && (kt = st_text(known))->ok) {
+	/* its records matched only when printed already (table_read) */
+	if (known != NULL && known->n > 0 &&
+	    (kt = atomic_load_explicit(&known->mt->tx, memory_order_acquire)) != NULL && kt->ok) {
 		took = xcalloc((size_t)known->n / 8 + 1, 1);
 		cap = known->n + 8;
 	} else {
@@ -2925,6 +2927,7 @@ table_parse(const char *s, size_t len, uint64_t th, const struct mstate *known)
 static struct mtab *
 table_read(const cJSON *o, const struct mstate *known)
 {
+	const struct mtext *kt;
 	const char *s = json_str(o, "members");
 	struct mtab *mt;
 	uint64_t h;
@@ -2933,12 +2936,14 @@ table_read(const cJSON *o, const struct mstate *known)
 	if (s == NULL)
 		return NULL;
 	len = strlen(s);
-	if (known != NULL && known->mt != NULL) {
-		const struct mtext *kt = mtab_text(known->mt);
-
-		if (kt->ok && kt->len == len && memcmp(kt->text + WT_OFF, s, len) == 0)
-			return mtab_ref(known->mt);
-	}
+	/*
+	 * Not printed just for this: a state merged or changed since it was
+	 * sent is often replaced by the one received (a print of N members)
+	 */
+	if (known != NULL && known->mt != NULL &&
+	    (kt = atomic_load_explicit(&known->mt->tx, memory_order_acquire)) != NULL &&
+	    kt->ok && kt->len == len && memcmp(kt->text + WT_OFF, s, len) == 0)
+		return mtab_ref(known->mt);
 	h = text_hash(s, len);
 	if ((mt = map_find(h, s, len)) != NULL)
 		return mt;

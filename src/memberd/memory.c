@@ -231,11 +231,13 @@ node_memory_update(struct node *n)
 			changed = 1;
 		}
 	}
-	ix_free(&x);
-	if (np > 0)
+	if (np > 0) {
+		/* the memory's indexes moved */
+		ix_free(&x);
 		memo_merge(n, p, np);
+		ix_build(&x, n, 0);
+	}
 	free(p);
-	ix_build(&x, n, 0);
 	/* which remembered incarnations the view still holds (any status) */
 	present = xcalloc((size_t)n->nmemo + 1, 1);
 	for (i = 0; i < n->st.n; i++) {
