@@ -1316,6 +1316,21 @@ cow_shared(void)
 	CHECK(w.m[5].status == MS_DOWN && before.m[5].status == MS_UP);
 	CHECK(same_members(&before, &r) == 0 && before.m[0].status == MS_JOINING);
 	cJSON_Delete(j);
+	/* uids bunched at one end of their range (the uid order's buckets): seen read back whole */
+	mstate_free(&st);
+	mstate_init(&st);
+	for (i = 0; i < 200; i++) {
+		m = mk(i < 199 ? 5000 + (uint64_t)(i * 7919 % 199) : (uint64_t)1 << 60, "b",
+		    21000 + i, MS_UP, i + 1, "");
+		mstate_add(&st, &m);
+		if (i % 3 != 1)
+			u64set_add(&st.seen, m.uid);
+	}
+	j = mstate_to_wire(&st);
+	CHECK(mstate_from_wire(j, &r) == 0);
+	CHECK(r.seen.n == st.seen.n && r.seen.n > 0 &&
+	    memcmp(r.seen.v, st.seen.v, (size_t)st.seen.n * sizeof(*st.seen.v)) == 0);
+	cJSON_Delete(j);
 	mstate_free(&st);
 	mstate_free(&c);
 	mstate_free(&r);
