@@ -3219,6 +3219,12 @@ bad:
 }
 
 int
+wire_head_is_table(const struct wire_head *h, const struct mstate *st)
+{
+	return h->mt != NULL && h->mt == st->mt;
+}
+
+int
 wire_head_has(const struct wire_head *h, uint64_t uid)
 {
 	struct mstate t = { 0 };

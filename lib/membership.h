@@ -262,6 +262,8 @@ struct wire_head {
 int wire_head_parse(const cJSON *, struct wire_head *);
 /* The same, the records that are known's own (byte for byte) read as known's. */
 int wire_head_parse_known(const cJSON *, struct wire_head *, const struct mstate *known);
+/* Whether h's table is st's: the one shared table (1), or not known to be (0). */
+int wire_head_is_table(const struct wire_head *h, const struct mstate *st);
 /* The whole state whose head h is (h from the same o): the table read once. */
 int mstate_from_wire_head(const cJSON *o, struct mstate *, const struct wire_head *h);
 int wire_head_has(const struct wire_head *, uint64_t uid);

@@ -491,7 +491,7 @@ on_welcome(struct node *n, const cJSON *msg, const struct from *f, msec_t now)
 	uids = xreallocarray(NULL, (size_t)n->st.n + 1, sizeof(*uids));
 	for (i = 0; i < n->st.n; i++)
 		uids[i] = n->st.m[i].uid;
-	cvs_learn(n, msg, uids, n->st.n);
+	cvs_learn(n, msg, uids, n->st.n, 1);	/* the welcome's table is now ours */
 	free(uids);
 	if (cJSON_IsTrue(partial)) {
 		/* the cluster's state follows by gossip: partial_tick says when, or that it waits */
