@@ -51,6 +51,16 @@ config_default_path(void)
 	return (env != NULL && *env != '\0') ? env : CONF_DEFAULT_PATH;
 }
 
+int
+env_flag(const char *name, int dflt)
+{
+	const char *v = getenv(name);
+
+	if (v == NULL || *v == '\0')
+		return dflt;
+	return strcmp(v, "0") != 0;
+}
+
 msec_t
 config_parse_duration(const char *s)
 {

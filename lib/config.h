@@ -138,6 +138,11 @@ int config_load(const char *path, struct akc_config *cfg);
 int config_read(FILE *fp, const char *path, struct akc_config *cfg);
 /* The path a program uses when no -c is given: $AKC_CONF or the default. */
 const char *config_default_path(void);
+/*
+ * A switch of the environment (AKC_MASTER_DIRECT, AKC_WORKER_FORK, ...):
+ * dflt when unset or empty, 0 for "0", 1 for anything else.
+ */
+int env_flag(const char *name, int dflt);
 int config_has_role(const struct akc_config *cfg, const char *role);
 /*
  * The settings of singleton name: its [singleton.NAME] section, or the

@@ -1,5 +1,6 @@
 /* membership.c: the membership state lattice, merged and judged without I/O. */
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -26,7 +27,7 @@ static const unsigned char allowed[MS_NSTATUS][MS_NSTATUS] = {
 };
 
 struct wcache;
-static void wtab_free(struct wcache *);
+static void wcache_free(struct wcache *);
 
 /* merge priority: the status "furthest along" wins */
 static const int priority[MS_NSTATUS] = {
@@ -128,14 +129,57 @@ address_compare(const char *a, const char *b)
 	return pa < pb ? -1 : (pa > pb ? 1 : 0);
 }
 
+/* The port of address a (len bytes), if it ends in ':' and 1-9 digits, at *colon; else -1. */
+static long
+addr_port(const char *a, size_t len, size_t *colon)
+{
+	size_t i = len, k;
+	long p = 0;
+
+	while (i > 0 && len - i < 10 && a[i - 1] >= '0' && a[i - 1] <= '9')
+		i--;
+	if (i == len || i == 0 || a[i - 1] != ':' || len - i > 9 || i - 1 < 6)
+		return -1;
+	for (k = i; k < len; k++)
+		p = p * 10 + (a[k] - '0');
+	*colon = i - 1;
+	return p;
+}
+
+/*
+ * address_compare of two interned addresses, the same order: their
+ * lengths are known, so the port is found from the end and read as
+ * digits (strrchr and strtol were 5% of a 2,000-node start, in merges and
+ * the check of a table's order); anything else is address_compare's.
+ */
+static int
+iaddress_compare(const char *a, const char *b)
+{
+	size_t la = intern_len(a), lb = intern_len(b), ca, cb;
+	long pa = addr_port(a, la, &ca), pb = addr_port(b, lb, &cb);
+	int c;
+
+	if (pa < 0 || pb < 0)
+		return address_compare(a, b);
+	if ((c = memcmp(a, b, ca < cb ? ca : cb)) != 0)
+		return c;
+	if (ca != cb)
+		return ca < cb ? -1 : 1;
+	return pa < pb ? -1 : (pa > pb ? 1 : 0);
+}
+
 int
 member_compare(const struct member *a, const struct member *b)
 {
 	int c = 0;
 
 	/* interned: the same address is the same pointer; NULL (none known) sorts as "" */
-	if (a->address != b->address)
-		c = address_compare(a->address ? a->address : "", b->address ? b->address : "");
+	if (a->address != b->address) {
+		if (a->address != NULL && b->address != NULL)
+			c = iaddress_compare(a->address, b->address);
+		else
+			c = address_compare(a->address ? a->address : "", b->address ? b->address : "");
+	}
 
 	if (c != 0)
 		return c;
@@ -555,6 +599,197 @@ members_clear(struct member *m, int n)
 		member_clear(&m[i]);
 }
 
+/*
+ * ---- member tables shared between states (struct mtab) ----
+ *
+ * Why: akc-sim holds N states of N members, and in a join storm most of
+ * them hold one of a few tables at a time; a daemon holds a few copies of
+ * its own. Each state had its own array: a copy of a state took a
+ * reference to each member's three strings, a wire state was read into a
+ * new array (a member a record, its strings looked up or referenced, an
+ * index built), though it was most often, byte for byte, a table the
+ * process held already. Now a table is a block shared by the states that
+ * hold it, copy-on-write:
+ *
+ * 1. A block is reference-counted (atomics: akc-sim's threads share
+ *    blocks) and immutable while more than one state holds it. A write
+ *    (mstate_wm, mstate_add, mstate_remove; a merge makes a new block)
+ *    goes to a block the state holds alone: copied first if shared.
+ * 2. What is derived from the members is built once a block, on first
+ *    use, and published with a release store (a thread that built it too
+ *    drops its own): the uid index (mstate_find), the printed table
+ *    (struct mtext: the records as the wire form prints them, where each
+ *    starts, the uids in order) and the table hash of status messages.
+ *    A block written in place (held alone) drops them first.
+ * 3. A block whose printed records are all valid, in member order and of
+ *    distinct uids (what the wire read checks) is in a map keyed by a
+ *    hash of its printed bytes. A wire state whose table is the
+ *    receiver's own table (memcmp) or one in the map (the hash, then
+ *    memcmp: never the hash alone) takes that block: no record read, no
+ *    string looked up or referenced, no array allocated. The map holds no
+ *    reference: a block leaves it with its last reference, or when its
+ *    only holder writes to it; a lookup takes a reference, under the
+ *    map's lock, only from a count above zero.
+ * 4. The printed bytes stand for the members because the block holds the
+ *    references to their strings: no string a printed table names can be
+ *    freed, and its address given to another, while the table lives (the
+ *    weak point of the cache before, keyed by the strings' addresses).
+ *    Weak point: a state's members are read through st->m, which the
+ *    compiler keeps read-only; a cast could still write a shared block.
+ */
+struct mtext;
+
+struct uidpos {
+	uint64_t uid;
+	int i;			/* its index in the table */
+};
+
+struct mindex {
+	unsigned mask;
+	int slot[];		/* index into m; -1: empty */
+};
+
+struct mtab {
+	atomic_int refs;
+	uint64_t id;			/* mstate_table_id: new with every write */
+	int n, cap;
+	int ordered;			/* known in member order, of distinct uids */
+	struct member *m;
+	_Atomic(struct mtext *) tx;	/* printed (2.), or NULL */
+	_Atomic(struct mindex *) ix;	/* find index (2.), or NULL */
+	_Atomic(struct uidpos *) byuid;	/* the members in uid order (2.), or NULL */
+	_Atomic uint64_t mh;		/* mstate_table_hash, once mhok */
+	atomic_int mhok;
+	int inmap;			/* in mt_map (3.); under mt_lock */
+	struct mtab *next;		/* in its bucket */
+};
+
+static void mtext_free(struct mtext *);
+static void map_remove(struct mtab *);
+static pthread_mutex_t mt_lock = PTHREAD_MUTEX_INITIALIZER;
+static atomic_uint_fast64_t mt_ids;
+
+static struct mtab *
+mtab_new(int cap)
+{
+	struct mtab *mt = xcalloc(1, sizeof(*mt));
+
+	atomic_init(&mt->refs, 1);
+	mt->id = atomic_fetch_add_explicit(&mt_ids, 1, memory_order_relaxed) + 1;
+	mt->cap = cap > 8 ? cap : 8;
+	mt->m = xreallocarray(NULL, (size_t)mt->cap, sizeof(*mt->m));
+	return mt;
+}
+
+static struct mtab *
+mtab_ref(struct mtab *mt)
+{
+	if (mt != NULL)
+		atomic_fetch_add_explicit(&mt->refs, 1, memory_order_relaxed);
+	return mt;
+}
+
+/* Drops what was derived from mt's members: its one holder is about to write them. */
+static void
+mtab_forget(struct mtab *mt)
+{
+	mtext_free(atomic_load_explicit(&mt->tx, memory_order_relaxed));
+	atomic_store_explicit(&mt->tx, NULL, memory_order_relaxed);
+	free(atomic_load_explicit(&mt->ix, memory_order_relaxed));
+	atomic_store_explicit(&mt->ix, NULL, memory_order_relaxed);
+	free(atomic_load_explicit(&mt->byuid, memory_order_relaxed));
+	atomic_store_explicit(&mt->byuid, NULL, memory_order_relaxed);
+	atomic_store_explicit(&mt->mhok, 0, memory_order_relaxed);
+}
+
+static void
+mtab_unref(struct mtab *mt)
+{
+	if (mt == NULL || atomic_fetch_sub_explicit(&mt->refs, 1, memory_order_acq_rel) != 1)
+		return;
+	/* no holder left: only the map can still reach it, and takes no reference from 0 */
+	if (mt->inmap) {
+		pthread_mutex_lock(&mt_lock);
+		map_remove(mt);
+		pthread_mutex_unlock(&mt_lock);
+	}
+	members_clear(mt->m, mt->n);
+	free(mt->m);
+	mtab_forget(mt);
+	free(mt);
+}
+
+static void
+st_sync(struct mstate *st)
+{
+	st->m = st->mt != NULL ? st->mt->m : NULL;
+	st->n = st->mt != NULL ? st->mt->n : 0;
+}
+
+/*
+ * st's table to write, with room for need members: a block st holds alone
+ * (1. above), out of the map, its derived forms dropped.
+ */
+static struct mtab *
+mstate_own(struct mstate *st, int need)
+{
+	struct mtab *mt = st->mt, *c;
+	int alone = 0, i;
+
+	if (mt != NULL && atomic_load_explicit(&mt->refs, memory_order_acquire) == 1) {
+		alone = 1;
+		if (mt->inmap) {
+			/* a lookup may take a reference until it is out of the map */
+			pthread_mutex_lock(&mt_lock);
+			if (atomic_load_explicit(&mt->refs, memory_order_acquire) == 1)
+				map_remove(mt);
+			else
+				alone = 0;
+			pthread_mutex_unlock(&mt_lock);
+		}
+	}
+	if (alone) {
+		mtab_forget(mt);
+		mt->ordered = 0;	/* (a copy's is the default) */
+		mt->id = atomic_fetch_add_explicit(&mt_ids, 1, memory_order_relaxed) + 1;
+	} else {
+		c = mtab_new(need > st->n ? need : st->n);
+		if (st->n > 0)
+			memcpy(c->m, st->m, (size_t)st->n * sizeof(*c->m));
+		for (i = 0; i < st->n; i++)
+			member_take(&c->m[i]);
+		c->n = st->n;
+		mtab_unref(mt);
+		st->mt = mt = c;
+	}
+	if (need > mt->cap) {
+		mt->cap = need > 2 * mt->cap ? need : 2 * mt->cap;
+		mt->m = xreallocarray(mt->m, (size_t)mt->cap, sizeof(*mt->m));
+	}
+	st_sync(st);
+	return mt;
+}
+
+struct member *
+mstate_wm(struct mstate *st, int i)
+{
+	if (i < 0 || i >= st->n)
+		fatalx("mstate_wm: member %d of %d", i, st->n);
+	return &mstate_own(st, st->n)->m[i];
+}
+
+uint64_t
+mstate_table_id(const struct mstate *st)
+{
+	return st->mt != NULL ? st->mt->id : 0;
+}
+
+int
+mstate_same_table(const struct mstate *a, const struct mstate *b)
+{
+	return a->mt == b->mt || (a->n == 0 && b->n == 0);
+}
+
 /* ---- state ---- */
 
 void
@@ -566,30 +801,23 @@ mstate_init(struct mstate *st)
 void
 mstate_free(struct mstate *st)
 {
-	members_clear(st->m, st->n);
-	free(st->m);
+	mtab_unref(st->mt);
 	vclock_free(&st->vc);
 	u64set_free(&st->seen);
 	reach_free(&st->reach);
 	free(st->t);
-	free(st->ix);
-	wtab_free(st->wt);
+	wcache_free(st->wt);
 	memset(st, 0, sizeof(*st));
 }
 
 void
 mstate_copy(struct mstate *d, const struct mstate *s)
 {
-	int i;
+	struct mtab *mt = mtab_ref(s->mt);
 
-	/* take the new references before giving the old: most are the same strings */
-	for (i = 0; i < s->n; i++)
-		member_take(&s->m[i]);
-	members_clear(d->m, d->n);
-	RESERVE(d->m, s->n, d->cap);
-	if (s->n > 0)
-		memcpy(d->m, s->m, (size_t)s->n * sizeof(*d->m));
-	d->n = s->n;
+	mtab_unref(d->mt);
+	d->mt = mt;
+	st_sync(d);
 	vclock_copy(&d->vc, &s->vc);
 	u64set_copy(&d->seen, &s->seen);
 	reach_copy(&d->reach, &s->reach);
@@ -612,58 +840,151 @@ find_scan(const struct mstate *st, uint64_t uid)
 
 static unsigned uid_slot(uint64_t uid, unsigned mask);
 
-/* (Re)builds st's find index for its table as it is. */
-static void
-find_index(struct mstate *st)
+/* mt's find index, built on first use (2. above). */
+static const struct mindex *
+mtab_index(const struct mtab *cmt)
 {
+	struct mtab *mt = (struct mtab *)cmt;
+	struct mindex *x = atomic_load_explicit(&mt->ix, memory_order_acquire), *none = NULL;
 	unsigned size = 16, h;
 	int i;
 
-	while (size < 2u * (unsigned)st->n)
+	if (x != NULL)
+		return x;
+	while (size < 2u * (unsigned)mt->n)
 		size *= 2;
-	if (st->ix == NULL || st->ixmask + 1 != size) {
-		free(st->ix);
-		st->ix = xreallocarray(NULL, size, sizeof(*st->ix));
-		st->ixmask = size - 1;
-	}
-	memset(st->ix, 0xff, size * sizeof(*st->ix));
-	for (i = 0; i < st->n; i++) {
-		for (h = uid_slot(st->m[i].uid, st->ixmask); st->ix[h] >= 0; h = (h + 1) & st->ixmask)
+	x = xmalloc(sizeof(*x) + size * sizeof(x->slot[0]));
+	x->mask = size - 1;
+	memset(x->slot, 0xff, size * sizeof(x->slot[0]));
+	for (i = 0; i < mt->n; i++) {
+		for (h = uid_slot(mt->m[i].uid, x->mask); x->slot[h] >= 0; h = (h + 1) & x->mask)
 			;
-		st->ix[h] = i;
+		x->slot[h] = i;
 	}
-	st->ixm = st->m;
-	st->ixn = st->n;
+	if (!atomic_compare_exchange_strong_explicit(&mt->ix, &none, x, memory_order_acq_rel,
+	    memory_order_acquire)) {
+		free(x);
+		return none;
+	}
+	return x;
+}
+
+static int
+by_uid(const void *a, const void *b)
+{
+	const struct uidpos *p = a, *q = b;
+
+	/* a uid twice (no valid table): the first of them, as the find index */
+	if (p->uid != q->uid)
+		return p->uid < q->uid ? -1 : 1;
+	return p->i < q->i ? -1 : p->i > q->i;
+}
+
+/*
+ * Sorts o[0..n) by uid (then index): uids are spread over their range
+ * (memberd draws them at random), so a pass into n buckets by value and a
+ * sort of each small bucket is about linear; a bucket that is not small
+ * (uids bunched: a test's, a peer's) is sorted by qsort. A qsort of every
+ * new table's uids was 6% of a 2,000-node start.
+ */
+static void
+uidpos_sort(struct uidpos *o, int n)
+{
+	struct uidpos *t, x;
+	uint64_t lo, hi, w;
+	int *at, i, j, b;
+
+	if (n < 64) {
+		qsort(o, (size_t)n, sizeof(*o), by_uid);
+		return;
+	}
+	lo = hi = o[0].uid;
+	for (i = 1; i < n; i++) {
+		if (o[i].uid < lo)
+			lo = o[i].uid;
+		if (o[i].uid > hi)
+			hi = o[i].uid;
+	}
+	w = (hi - lo) / (uint64_t)n + 1;	/* bucket width: (hi - lo) / w < n */
+	at = xcalloc((size_t)n + 1, sizeof(*at));
+	t = xreallocarray(NULL, (size_t)n, sizeof(*t));
+	for (i = 0; i < n; i++)
+		at[(o[i].uid - lo) / w + 1]++;
+	for (b = 0; b < n; b++)
+		at[b + 1] += at[b];
+	for (i = 0; i < n; i++)	/* at[b]: the next place of bucket b (its start + those placed) */
+		t[at[(o[i].uid - lo) / w]++] = o[i];
+	/* now at[b] is the end of bucket b, and the start of b + 1 */
+	for (b = 0, i = 0; b < n; i = at[b++]) {
+		if (at[b] - i > 32) {
+			qsort(&t[i], (size_t)(at[b] - i), sizeof(*t), by_uid);
+			continue;
+		}
+		for (j = i + 1; j < at[b]; j++) {
+			int k = j;
+
+			x = t[j];
+			while (k > i && by_uid(&t[k - 1], &x) > 0) {
+				t[k] = t[k - 1];
+				k--;
+			}
+			t[k] = x;
+		}
+	}
+	memcpy(o, t, (size_t)n * sizeof(*o));
+	free(t);
+	free(at);
+}
+
+/*
+ * mt's members' uids in ascending order with their indexes, built on first
+ * use (2. above): a seen bitmap over the table read in this order is a
+ * sorted set (a sort per status message was 5% of a 1,000-node start), and
+ * a sorted set (seen, a clock) is found in the table by one merge pass.
+ */
+static const struct uidpos *
+mtab_order(const struct mtab *cmt)
+{
+	struct mtab *mt = (struct mtab *)cmt;
+	struct uidpos *o = atomic_load_explicit(&mt->byuid, memory_order_acquire), *none = NULL;
+	int i;
+
+	if (o != NULL)
+		return o;
+	o = xreallocarray(NULL, (size_t)mt->n + 1, sizeof(*o));
+	for (i = 0; i < mt->n; i++)
+		o[i] = (struct uidpos){ mt->m[i].uid, i };
+	uidpos_sort(o, mt->n);
+	if (!atomic_compare_exchange_strong_explicit(&mt->byuid, &none, o, memory_order_acq_rel,
+	    memory_order_acquire)) {
+		free(o);
+		return none;
+	}
+	return o;
 }
 
 /*
  * A linear search was fine at 50 members; at 10,000 it was a scan of
  * 400 KB for every message a node received (receive.c looks its sender up).
- * Above FIND_INDEX_MIN a hash index over the table, rebuilt when the table
- * moved or changed size, and never trusted: a hit is the member of that
- * uid, a miss is confirmed by the scan (a member changed in place since;
- * the index is then rebuilt), so a stale index costs time, never a wrong
- * answer. The index is a cache, so a const state may build it.
+ * Above FIND_INDEX_MIN a hash index over the table, kept with the table
+ * (shared, 2. above) and dropped when the table is written.
  */
 #define FIND_INDEX_MIN	64
 
 int
-mstate_find(const struct mstate *cst, uint64_t uid)
+mstate_find(const struct mstate *st, uint64_t uid)
 {
-	struct mstate *st = (struct mstate *)cst;
+	const struct mindex *x;
 	unsigned h;
 	int i;
 
 	if (st->n < FIND_INDEX_MIN)
 		return find_scan(st, uid);
-	if (st->ix == NULL || st->ixm != st->m || st->ixn != st->n)
-		find_index(st);
-	for (h = uid_slot(uid, st->ixmask); (i = st->ix[h]) >= 0; h = (h + 1) & st->ixmask)
-		if (i < st->n && st->m[i].uid == uid)
+	x = mtab_index(st->mt);
+	for (h = uid_slot(uid, x->mask); (i = x->slot[h]) >= 0; h = (h + 1) & x->mask)
+		if (st->m[i].uid == uid)
 			return i;
-	if ((i = find_scan(st, uid)) >= 0)
-		find_index(st);
-	return i;
+	return -1;
 }
 
 int
@@ -717,14 +1038,15 @@ mstate_tomb(const struct mstate *st, uint64_t uid)
 void
 mstate_add(struct mstate *st, const struct member *m)
 {
+	struct mtab *mt = mstate_own(st, st->n + 1);
 	int i;
 
-	GROW(st->m, st->n, st->cap);
-	for (i = st->n; i > 0 && member_compare(&st->m[i - 1], m) > 0; i--)
-		st->m[i] = st->m[i - 1];
-	st->m[i] = *m;
-	member_take(&st->m[i]);
-	st->n++;
+	for (i = mt->n; i > 0 && member_compare(&mt->m[i - 1], m) > 0; i--)
+		mt->m[i] = mt->m[i - 1];
+	mt->m[i] = *m;
+	member_take(&mt->m[i]);
+	mt->n++;
+	st_sync(st);
 }
 
 /* Unites: the later time; exited if any remover had the exit confirmation. */
@@ -758,9 +1080,12 @@ mstate_remove(struct mstate *st, uint64_t uid, int64_t now_wall)
 	int i = mstate_find(st, uid);
 
 	if (i >= 0) {
-		member_clear(&st->m[i]);
-		memmove(&st->m[i], &st->m[i + 1], (size_t)(st->n - i - 1) * sizeof(*st->m));
-		st->n--;
+		struct mtab *mt = mstate_own(st, st->n);
+
+		member_clear(&mt->m[i]);
+		memmove(&mt->m[i], &mt->m[i + 1], (size_t)(mt->n - i - 1) * sizeof(*mt->m));
+		mt->n--;
+		st_sync(st);
 	}
 	u64set_del(&st->seen, uid);
 	reach_drop(&st->reach, uid);
@@ -835,16 +1160,6 @@ uidx_free(struct uidx *x)
 	free(x->v);
 }
 
-static void
-uid_index(struct uidx *x, const struct member *m, int n)
-{
-	int i;
-
-	uidx_init(x, n);
-	for (i = 0; i < n; i++)
-		(void)uidx_put(x, m[i].uid, i);
-}
-
 static int
 uid_lookup(const struct uidx *x, uint64_t uid)
 {
@@ -868,7 +1183,7 @@ highest_priority(const struct member *a, const struct member *b)
 
 static void
 merge_rows(struct reach *out, const struct reach *a, const struct reach *b,
-    const struct uidx *members)
+    const struct mstate *members)
 {
 	int i;
 
@@ -880,11 +1195,11 @@ merge_rows(struct reach *out, const struct reach *a, const struct reach *b,
 		const struct reach *src = va >= vb ? a : b;
 		int j;
 
-		if (uid_lookup(members, obs) < 0)
+		if (mstate_find(members, obs) < 0)
 			continue;
 		reach_version_set(out, obs, va >= vb ? va : vb);
 		for (j = 0; j < src->n; j++)
-			if (src->r[j].observer == obs && uid_lookup(members, src->r[j].subject) >= 0) {
+			if (src->r[j].observer == obs && mstate_find(members, src->r[j].subject) >= 0) {
 				GROW(out->r, out->n, out->cap);
 				out->r[out->n++] = src->r[j];
 			}
@@ -893,11 +1208,11 @@ merge_rows(struct reach *out, const struct reach *a, const struct reach *b,
 		uint64_t obs = b->v[i].observer;
 		int j;
 
-		if (reach_version_of(a, obs) != 0 || uid_lookup(members, obs) < 0)
+		if (reach_version_of(a, obs) != 0 || mstate_find(members, obs) < 0)
 			continue;
 		reach_version_set(out, obs, b->v[i].version);
 		for (j = 0; j < b->n; j++)
-			if (b->r[j].observer == obs && uid_lookup(members, b->r[j].subject) >= 0) {
+			if (b->r[j].observer == obs && mstate_find(members, b->r[j].subject) >= 0) {
 				GROW(out->r, out->n, out->cap);
 				out->r[out->n++] = b->r[j];
 			}
@@ -941,6 +1256,71 @@ merge_sorted(struct member *m, int na, int n)
 }
 
 /*
+ * m[0..na) and m[na..n) each in member order, of distinct uids between
+ * them: the second part's members go into the first by binary search when
+ * they are few (a merge's side-only members are a handful: the linear
+ * merge and its check were 2n comparisons of addresses), else by a merge.
+ */
+static void
+merge_ordered(struct member *m, int na, int n)
+{
+	struct member *t;
+	int i = 0, j, k = 0, lo, hi;
+
+	if (na == 0 || na == n)
+		return;
+	t = xreallocarray(NULL, (size_t)n, sizeof(*t));
+	for (j = na; j < n; j++) {
+		if ((n - na) * 16 < na) {
+			/* where m[j] goes among m[i..na) */
+			for (lo = i, hi = na; lo < hi; ) {
+				int mid = lo + (hi - lo) / 2;
+
+				if (member_compare(&m[mid], &m[j]) < 0)
+					lo = mid + 1;
+				else
+					hi = mid;
+			}
+		} else
+			for (lo = i; lo < na && member_compare(&m[lo], &m[j]) < 0; lo++)
+				;
+		memcpy(&t[k], &m[i], (size_t)(lo - i) * sizeof(*t));
+		k += lo - i;
+		i = lo;
+		t[k++] = m[j];
+	}
+	memcpy(&t[k], &m[i], (size_t)(na - i) * sizeof(*t));
+	memcpy(m, t, (size_t)n * sizeof(*m));
+	free(t);
+}
+
+/*
+ * Each member of a's match in b (ab) and of b's in a (ba), -1 for none, by
+ * one pass over both tables' uid orders; both tables of distinct uids.
+ */
+static void
+match_uids(const struct mstate *a, const struct mstate *b, int *ab, int *ba)
+{
+	const struct uidpos *oa = a->n > 0 ? mtab_order(a->mt) : NULL;
+	const struct uidpos *ob = b->n > 0 ? mtab_order(b->mt) : NULL;
+	int i = 0, j = 0;
+
+	memset(ab, 0xff, (size_t)a->n * sizeof(*ab));
+	memset(ba, 0xff, (size_t)b->n * sizeof(*ba));
+	while (i < a->n && j < b->n)
+		if (oa[i].uid < ob[j].uid)
+			i++;
+		else if (oa[i].uid > ob[j].uid)
+			j++;
+		else {
+			ab[oa[i].i] = ob[j].i;
+			ba[ob[j].i] = oa[i].i;
+			i++;
+			j++;
+		}
+}
+
+/*
  * Merge of two concurrent states:
  * 1. tombstones are united; a tombstoned uid never comes back;
  * 2. a member on both sides takes the status furthest along (the older
@@ -949,16 +1329,21 @@ merge_sorted(struct member *m, int na, int n)
  * 3. clocks take the pointwise max, without tombstoned nodes;
  * 4. reachability rows are taken whole from the side with the newer row;
  * 5. nobody has seen the result yet, so seen is empty.
- * Members are looked up by hash and sorted once: a join storm merges
+ * Members are matched by uid and sorted once: a join storm merges
  * thousands of members many times a second (akc-sim at 2,400: a linear
- * search per member made merging most of the CPU).
+ * search per member made merging most of the CPU). When both tables are
+ * known in order and of distinct uids (read from the wire, or merged),
+ * they are matched by one pass over their uid orders, and the result is
+ * in order but for the few members of b's side only, put in their place.
  */
 void
 mstate_merge(struct mstate *out, const struct mstate *a, const struct mstate *b)
 {
 	struct mstate r;
-	struct uidx xa, xb, xt, xr;
-	int i, j, na;
+	struct mtab *mt;
+	struct uidx xt;
+	int i, j, na, *ab = NULL, *ba = NULL;
+	int known = (a->n == 0 || a->mt->ordered) && (b->n == 0 || b->mt->ordered);
 
 	mstate_init(&r);
 	for (i = 0; i < a->nt; i++)
@@ -968,46 +1353,55 @@ mstate_merge(struct mstate *out, const struct mstate *a, const struct mstate *b)
 	uidx_init(&xt, r.nt);
 	for (i = 0; i < r.nt; i++)
 		(void)uidx_put(&xt, r.t[i].uid, i);
-	uid_index(&xa, a->m, a->n);
-	uid_index(&xb, b->m, b->n);
-	RESERVE(r.m, a->n + b->n, r.cap);
+	if (known) {
+		ab = xreallocarray(NULL, (size_t)a->n + 1, sizeof(*ab));
+		ba = xreallocarray(NULL, (size_t)b->n + 1, sizeof(*ba));
+		match_uids(a, b, ab, ba);
+	}
+	r.mt = mt = mtab_new(a->n + b->n);
 	/* a's members, then b's own after them: each part in its side's order */
 	for (i = 0; i < a->n; i++) {
-		const struct member *ma = &a->m[i];
+		const struct member *ma = &a->m[i], *pick;
 
 		if (uid_lookup(&xt, ma->uid) >= 0)
 			continue;
-		j = uid_lookup(&xb, ma->uid);
-		if (j >= 0)
-			r.m[r.n++] = *highest_priority(ma, &b->m[j]);
-		else if (ma->status != MS_DOWN && ma->status != MS_EXITING)
-			r.m[r.n++] = *ma;
+		j = known ? ab[i] : mstate_find(b, ma->uid);
+		if (j >= 0) {
+			pick = highest_priority(ma, &b->m[j]);
+			if (pick->address != ma->address)
+				known = 0;	/* one uid at two addresses: its place may differ */
+			mt->m[mt->n++] = *pick;
+		} else if (ma->status != MS_DOWN && ma->status != MS_EXITING)
+			mt->m[mt->n++] = *ma;
 		else
 			continue;
-		member_take(&r.m[r.n - 1]);
+		member_take(&mt->m[mt->n - 1]);
 	}
-	na = r.n;
+	na = mt->n;
 	for (i = 0; i < b->n; i++) {
 		const struct member *mb = &b->m[i];
 
-		if (uid_lookup(&xt, mb->uid) >= 0 || uid_lookup(&xa, mb->uid) >= 0)
+		if (uid_lookup(&xt, mb->uid) >= 0 || (ba != NULL ? ba[i] : mstate_find(a, mb->uid)) >= 0)
 			continue;
 		if (mb->status != MS_DOWN && mb->status != MS_EXITING) {
-			r.m[r.n++] = *mb;
-			member_take(&r.m[r.n - 1]);
+			mt->m[mt->n++] = *mb;
+			member_take(&mt->m[mt->n - 1]);
 		}
 	}
-	merge_sorted(r.m, na, r.n);
+	free(ab);
+	free(ba);
+	if (known)
+		merge_ordered(mt->m, na, mt->n);
+	else
+		merge_sorted(mt->m, na, mt->n);
+	mt->ordered = 1;	/* sorted, and a uid at most once (rule 2) */
+	st_sync(&r);
 	vclock_copy(&r.vc, &a->vc);
 	vclock_merge(&r.vc, &b->vc);
 	for (i = 0; i < r.nt; i++)
 		vclock_prune(&r.vc, r.t[i].uid);
-	uid_index(&xr, r.m, r.n);
-	merge_rows(&r.reach, &a->reach, &b->reach, &xr);
-	uidx_free(&xa);
-	uidx_free(&xb);
+	merge_rows(&r.reach, &a->reach, &b->reach, &r);
 	uidx_free(&xt);
-	uidx_free(&xr);
 	mstate_free(out);
 	*out = r;
 }
@@ -1061,10 +1455,50 @@ mstate_leader(const struct mstate *st, const char *role)
 	return mstate_leader_for(st, role, 0);
 }
 
+/*
+ * The leader of all members as self sees it, kept with the state (struct
+ * wcache) with what it read: the table (its id), self and the
+ * reachability records (a copy, compared record by record). A node asks
+ * it several times a message (changed(), gaps, pushes, leaderd's round),
+ * and it costs a pass over N members with a reachability lookup each.
+ */
+#define LEAD_REACH	16	/* more records than this: not kept */
+
+struct lead {
+	uint64_t id, self;
+	struct reach_record r[LEAD_REACH];
+	int n, best;
+};
+
+static struct lead *st_lead(const struct mstate *);
+static struct lead *st_lead_make(const struct mstate *);
+
+/* Whether st's kept leader is for what st holds now: then *best. */
+static int
+lead_cached(const struct mstate *st, uint64_t self, int *best)
+{
+	const struct lead *l = st_lead(st);
+	int i;
+
+	if (l == NULL || st->mt == NULL || l->id != st->mt->id || l->self != self ||
+	    l->n != st->reach.n)
+		return 0;
+	for (i = 0; i < st->reach.n; i++)
+		if (l->r[i].observer != st->reach.r[i].observer ||
+		    l->r[i].subject != st->reach.r[i].subject ||
+		    l->r[i].status != st->reach.r[i].status)
+			return 0;
+	*best = l->best;
+	return 1;
+}
+
 int
 mstate_leader_for(const struct mstate *st, const char *role, uint64_t self)
 {
 	int i, best = -1;
+
+	if (role == NULL && lead_cached(st, self, &best))
+		return best;
 
 	for (i = 0; i < st->n; i++) {
 		const struct member *m = &st->m[i];
@@ -1075,6 +1509,16 @@ mstate_leader_for(const struct mstate *st, const char *role, uint64_t self)
 		/* members are in address order: the first of the best rank wins */
 		if (best < 0 || leader_rank(m->status) < leader_rank(st->m[best].status))
 			best = i;
+	}
+	if (role == NULL && st->mt != NULL && st->reach.n <= LEAD_REACH) {
+		struct lead *l = st_lead_make(st);
+
+		l->id = st->mt->id;
+		l->self = self;
+		if (st->reach.n > 0)
+			memcpy(l->r, st->reach.r, (size_t)st->reach.n * sizeof(*l->r));
+		l->n = st->reach.n;
+		l->best = best;
 	}
 	return best;
 }
@@ -1521,12 +1965,13 @@ sb_member(struct sbuf *b, const struct member *m, int blank)
 }
 
 /*
- * ---- the printed table (struct mstate's wt) ----
+ * ---- the printed table (struct mtext, a block's: 2. and 3. above) ----
  *
  * Why: a node sends and reads its own member table over and over. A
  * full state of N members is printed for every push, answer and round,
- * and every gossip a node receives is read record by record, although in
- * a join storm nearly every record of it is, byte for byte, one of the
+ * and every gossip a node receives is read, although in a join storm
+ * nearly every table received is one the process holds (3. above) and
+ * nearly every record of the others is, byte for byte, one of the
  * receiver's own (the versions differ by a join or a move Up). Printed
  * once per table, the records are copied into every state sent, and a
  * record received is first compared with the receiver's own records at
@@ -1534,169 +1979,180 @@ sb_member(struct sbuf *b, const struct member *m, int blank)
  * read, string compared or looked up (akc-sim at 1,000 nodes spent a
  * third of its CPU reading records).
  *
- * 1. The cache is tagged with a hash of what the records are printed from
- *    (each member's uid, status, up-number and the addresses of its
- *    interned strings), computed again at every use: a table changed in
- *    place (a status set by a command, say) is reprinted, whoever
- *    changed it. A string freed and another interned at the same address
- *    (malloc gives a freed block back at once) would look unchanged: a
- *    peer that sends two names for one uid could make us gossip the
- *    first one, so a table also notes how many strings were freed when
- *    it was printed (intern_frees) and is neither used nor shared once
- *    another was (5. below; strings are freed rarely: when no state of
- *    the process holds a member any more, and never on threads).
- * 2. Only records that the field-by-field read would accept are
- *    matched (a status other than Removed, an up-number in range, a
- *    tcp:// address); the strings are the receiver's own, which that
- *    read trusts too (mstate_from_wire_known took them before).
- * 3. The table is in member order, so records matched at increasing
+ * 1. Only a table whose records the field-by-field read would accept
+ *    (a status other than Removed, an up-number in range, a tcp://
+ *    address), in member order and of distinct uids, is matched against
+ *    or found (ok); the strings are the receiver's own, which that read
+ *    trusts too.
+ * 2. The table is in member order, so records matched at increasing
  *    positions of it are in order and distinct: only the records read
  *    field by field are compared with their neighbours and checked for
  *    a uid seen twice.
- */
-#define WT_NOMATCH	0x80000000u	/* in rec[i]: not to be matched (2 above) */
-
-/*
- * 4. A printed table is shared by every state of the process whose
- *    members hash alike (akc-sim holds N states, and most of them hold
- *    one of a few tables at any time: a node's own copy was +30% of its
- *    memory at 1,000 nodes), reference-counted, immutable once made, in
- *    a map under a mutex (akc-sim may run nodes on two threads). What
- *    differs per state, the rest of the wire form (clock, seen set,
- *    reachability, tombstones), is kept printed with the state (struct
- *    wcache). Weak point: a hash collision between two tables (64 bits,
- *    of interned strings' addresses among the rest) would share one.
- * 5. The addresses stand for the strings only while none is freed: a
- *    table printed before intern_frees() last moved is not used (its
- *    state prints again) and not found in the map (tables of the same
- *    hash and a later count are other tables).
  *
  * text: '"', the records (names, addresses and roles need no escape in
  * JSON: valid_token), '"': the table as a JSON string.
  */
+#define WT_NOMATCH	0x80000000u	/* in rec[i]: not to be matched (1 above) */
 #define WT_OFF		1
-#define WT_BUCKETS	4096
+#define MT_BUCKETS	65536
 
-struct wtab {
+struct mtext {
 	char *text;
 	size_t len;		/* of the records alone, from WT_OFF */
 	uint32_t *rec;		/* record i starts at text + (rec[i] & ~WT_NOMATCH); rec[n]: its end + 1 */
-	int n;
-	uint64_t h;		/* members_hash of what it was printed from */
-	uint64_t frees;		/* intern_frees() then: h names those strings while it holds */
-	int refs;
-	struct wtab *next;	/* in its bucket of the map */
+	uint64_t *uids;		/* in table order */
+	uint64_t h;		/* text_hash of the records */
+	int ok;			/* 1 above: matched against, and in the map */
 };
 
 struct wcache {
-	struct wtab *t;		/* a reference, or NULL */
 	char *rest;		/* ,"version":...} as printed from what hashes to sh */
 	size_t restlen;
 	uint64_t sh;
+	struct lead *lead;	/* mstate_leader_for's, or NULL */
 };
 
-static struct wtab *wt_map[WT_BUCKETS];
-static pthread_mutex_t wt_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct lead *
+st_lead(const struct mstate *st)
+{
+	return st->wt != NULL ? st->wt->lead : NULL;
+}
+
+/* st's kept leader, made if it has none (a cache: a const state keeps one). */
+static struct lead *
+st_lead_make(const struct mstate *cst)
+{
+	struct mstate *st = (struct mstate *)cst;
+
+	if (st->wt == NULL)
+		st->wt = xcalloc(1, sizeof(*st->wt));
+	if (st->wt->lead == NULL)
+		st->wt->lead = xcalloc(1, sizeof(*st->wt->lead));
+	return st->wt->lead;
+}
+
+static struct mtab *mt_map[MT_BUCKETS];
 
 static void
-wtab_unref(struct wtab *t)
+mtext_free(struct mtext *x)
 {
-	struct wtab **pp;
-
-	if (t == NULL)
+	if (x == NULL)
 		return;
-	pthread_mutex_lock(&wt_lock);
-	if (--t->refs > 0) {
-		pthread_mutex_unlock(&wt_lock);
-		return;
-	}
-	for (pp = &wt_map[t->h % WT_BUCKETS]; *pp != NULL; pp = &(*pp)->next)
-		if (*pp == t) {
-			*pp = t->next;
-			break;
-		}
-	pthread_mutex_unlock(&wt_lock);
-	free(t->text);
-	free(t->rec);
-	free(t);
-}
-
-/*
- * The shared table of hash h and n records printed since the last string
- * was freed (frees), one reference more; NULL if none.
- */
-static struct wtab *
-wtab_find(uint64_t h, int n, uint64_t frees)
-{
-	struct wtab *t;
-
-	pthread_mutex_lock(&wt_lock);
-	for (t = wt_map[h % WT_BUCKETS]; t != NULL; t = t->next)
-		if (t->h == h && t->n == n && t->frees == frees) {
-			t->refs++;
-			break;
-		}
-	pthread_mutex_unlock(&wt_lock);
-	return t;
-}
-
-/* Shares t (one reference, the caller's); a table made meanwhile by another thread wins. */
-static struct wtab *
-wtab_share(struct wtab *t)
-{
-	struct wtab *o;
-
-	pthread_mutex_lock(&wt_lock);
-	for (o = wt_map[t->h % WT_BUCKETS]; o != NULL; o = o->next)
-		if (o->h == t->h && o->n == t->n && o->frees == t->frees)
-			break;
-	if (o != NULL)
-		o->refs++;
-	else {
-		t->refs = 1;
-		t->next = wt_map[t->h % WT_BUCKETS];
-		wt_map[t->h % WT_BUCKETS] = t;
-	}
-	pthread_mutex_unlock(&wt_lock);
-	if (o == NULL)
-		return t;
-	free(t->text);
-	free(t->rec);
-	free(t);
-	return o;
+	free(x->text);
+	free(x->rec);
+	free(x->uids);
+	free(x);
 }
 
 static void
-wtab_free(struct wcache *c)
+wcache_free(struct wcache *c)
 {
 	if (c == NULL)
 		return;
-	wtab_unref(c->t);
 	free(c->rest);
+	free(c->lead);
 	free(c);
 }
 
+/* A hash of the bytes of a printed table: four lanes of eight bytes (a table can be 500 KB). */
 static uint64_t
-hash_word(uint64_t h, uint64_t w)
+text_hash(const char *s, size_t len)
 {
-	h = (h ^ w) * 0xff51afd7ed558ccdULL;
-	return h ^ (h >> 32);
+	uint64_t h[4] = { 0x9e3779b97f4a7c15ULL, 0xbf58476d1ce4e5b9ULL, 0x94d049bb133111ebULL,
+	    0x6a09e667f3bcc908ULL }, w, r;
+	size_t i = 0;
+	int k;
+
+	for (; i + 32 <= len; i += 32)
+		for (k = 0; k < 4; k++) {
+			memcpy(&w, s + i + 8 * k, 8);
+			h[k] = (h[k] ^ w) * 0xff51afd7ed558ccdULL;
+			h[k] ^= h[k] >> 29;
+		}
+	r = (uint64_t)len;
+	for (; i < len; i += 8) {
+		w = 0;
+		memcpy(&w, s + i, len - i < 8 ? len - i : 8);
+		r = mix64(r ^ w);
+	}
+	for (k = 0; k < 4; k++)
+		r = mix64(r ^ h[k]);
+	return r;
 }
 
-static uint64_t
-members_hash(const struct member *m, int n)
+/* Under mt_lock. */
+static void
+map_remove(struct mtab *mt)
 {
-	uint64_t h = 0x9e3779b97f4a7c15ULL + (uint64_t)n;
-	int i;
+	struct mtext *x = atomic_load_explicit(&mt->tx, memory_order_relaxed);
+	struct mtab **pp;
 
-	for (i = 0; i < n; i++) {
-		h = hash_word(h, m[i].uid);
-		h = hash_word(h, (uint64_t)(uintptr_t)m[i].name);
-		h = hash_word(h, (uint64_t)(uintptr_t)m[i].address);
-		h = hash_word(h, (uint64_t)(uintptr_t)m[i].roles);
-		h = hash_word(h, ((uint64_t)m[i].status << 32) | (uint32_t)m[i].up_number);
+	if (!mt->inmap)
+		return;
+	for (pp = &mt_map[x->h % MT_BUCKETS]; *pp != NULL; pp = &(*pp)->next)
+		if (*pp == mt) {
+			*pp = mt->next;
+			break;
+		}
+	mt->inmap = 0;
+	mt->next = NULL;
+}
+
+/* Puts mt (its text ok) in the map, unless a table of the same hash and length is there. */
+static void
+map_put(struct mtab *mt)
+{
+	struct mtext *x = atomic_load_explicit(&mt->tx, memory_order_relaxed), *ox;
+	struct mtab *o;
+
+	pthread_mutex_lock(&mt_lock);
+	for (o = mt_map[x->h % MT_BUCKETS]; o != NULL; o = o->next) {
+		ox = atomic_load_explicit(&o->tx, memory_order_relaxed);
+		if (ox->h == x->h && ox->len == x->len)
+			break;
 	}
-	return h;
+	if (o == NULL && !mt->inmap) {
+		mt->next = mt_map[x->h % MT_BUCKETS];
+		mt_map[x->h % MT_BUCKETS] = mt;
+		mt->inmap = 1;
+	}
+	pthread_mutex_unlock(&mt_lock);
+}
+
+/*
+ * The block whose printed records are the len bytes at s, one reference
+ * more (the caller's), or NULL. The hash finds it, memcmp decides.
+ */
+static struct mtab *
+map_find(uint64_t h, const char *s, size_t len)
+{
+	struct mtab *mt, *got = NULL;
+	struct mtext *x;
+
+	pthread_mutex_lock(&mt_lock);
+	for (mt = mt_map[h % MT_BUCKETS]; mt != NULL; mt = mt->next) {
+		int r = atomic_load_explicit(&mt->refs, memory_order_relaxed);
+
+		x = atomic_load_explicit(&mt->tx, memory_order_relaxed);
+		if (x->h != h || x->len != len)
+			continue;
+		/* a count at 0 is a block on its way out (3. above) */
+		while (r > 0 && !atomic_compare_exchange_weak_explicit(&mt->refs, &r, r + 1,
+		    memory_order_acq_rel, memory_order_relaxed))
+			;
+		if (r > 0)
+			got = mt;
+		break;
+	}
+	pthread_mutex_unlock(&mt_lock);
+	if (got == NULL)
+		return NULL;
+	x = atomic_load_explicit(&got->tx, memory_order_acquire);
+	if (memcmp(x->text + WT_OFF, s, len) != 0) {
+		mtab_unref(got);	/* the same hash, other bytes */
+		return NULL;
+	}
+	return got;
 }
 
 /* Whether the field-by-field read (member_from_fields) would give m back from its record. */
@@ -1709,96 +2165,80 @@ wire_valid(const struct member *m)
 	    strncmp(m->address, "tcp://", 6) == 0;
 }
 
+/* Whether m[0..n) are in member order and of distinct uids, as a wire table must be. */
+static int
+members_wire_order(const struct member *m, int n)
+{
+	struct uidx x;
+	int i, r = 1;
+
+	for (i = 1; i < n && r; i++)
+		if (member_compare(&m[i - 1], &m[i]) >= 0)
+			r = 0;
+	if (!r || n < 2)
+		return r;
+	uidx_init(&x, n);
+	for (i = 0; i < n && r; i++)
+		if (uidx_put(&x, m[i].uid, i) < 0)
+			r = 0;
+	uidx_free(&x);
+	return r;
+}
+
 static void sb_member(struct sbuf *, const struct member *, int);
 
-static struct wcache *
-wcache_of(struct mstate *st)
+/* mt's printed table, printed on first use (2. above). */
+static const struct mtext *
+mtab_text(const struct mtab *cmt)
 {
-	if (st->wt == NULL)
-		st->wt = xcalloc(1, sizeof(*st->wt));
-	return st->wt;
-}
-
-/* Makes t st's table (the reference passes to st); what was printed after it is stale. */
-static void
-wcache_set(struct mstate *st, struct wtab *t)
-{
-	struct wcache *c = wcache_of(st);
-
-	wtab_unref(c->t);
-	c->t = t;
-	free(c->rest);
-	c->rest = NULL;
-}
-
-/* st's printed table: shared, or printed now if no state holds it. */
-static const struct wtab *
-wtab_sync(const struct mstate *cst)
-{
-	struct mstate *st = (struct mstate *)cst;	/* a cache, like the find index */
-	uint64_t h = members_hash(st->m, st->n), frees = intern_frees();
-	struct wtab *t;
+	struct mtab *mt = (struct mtab *)cmt;
+	struct mtext *x = atomic_load_explicit(&mt->tx, memory_order_acquire), *none = NULL;
 	struct sbuf b;
-	int i;
+	int i, ok = 1;
 
-	/* a string freed since it was printed: its address may hold another now (5. above) */
-	if (st->wt != NULL && st->wt->t != NULL && st->wt->t->n == st->n && st->wt->t->h == h &&
-	    st->wt->t->frees == frees)
-		return st->wt->t;
-	if ((t = wtab_find(h, st->n, frees)) == NULL) {
-		t = xcalloc(1, sizeof(*t));
-		b = (struct sbuf){ xmalloc((size_t)st->n * 64 + 64), WT_OFF, (size_t)st->n * 64 + 64 };
-		b.p[0] = '"';
-		b.p[1] = '\0';
-		t->rec = xreallocarray(NULL, (size_t)st->n + 1, sizeof(*t->rec));
-		for (i = 0; i < st->n; i++) {
-			t->rec[i] = (uint32_t)(b.n + (i > 0));
-			sb_member(&b, &st->m[i], i > 0);
-			if (!wire_valid(&st->m[i]))
-				t->rec[i] |= WT_NOMATCH;
+	if (x != NULL)
+		return x;
+	x = xcalloc(1, sizeof(*x));
+	b = (struct sbuf){ xmalloc((size_t)mt->n * 64 + 64), WT_OFF, (size_t)mt->n * 64 + 64 };
+	b.p[0] = '"';
+	b.p[1] = '\0';
+	x->rec = xreallocarray(NULL, (size_t)mt->n + 1, sizeof(*x->rec));
+	x->uids = xreallocarray(NULL, (size_t)mt->n + 1, sizeof(*x->uids));
+	for (i = 0; i < mt->n; i++) {
+		x->rec[i] = (uint32_t)(b.n + (i > 0));
+		x->uids[i] = mt->m[i].uid;
+		sb_member(&b, &mt->m[i], i > 0);
+		if (!wire_valid(&mt->m[i])) {
+			x->rec[i] |= WT_NOMATCH;
+			ok = 0;
 		}
-		t->rec[st->n] = (uint32_t)(b.n + 1);
-		sb_chr(&b, '"');
-		t->text = xreallocarray(b.p, b.n + 1, 1);	/* kept: no slack */
-		t->len = b.n - WT_OFF - 1;
-		t->n = st->n;
-		t->h = h;
-		t->frees = frees;
-		t = wtab_share(t);
 	}
-	wcache_set(st, t);
-	return t;
+	x->rec[mt->n] = (uint32_t)(b.n + 1);
+	sb_chr(&b, '"');
+	x->text = xreallocarray(b.p, b.n + 1, 1);	/* kept: no slack */
+	x->len = b.n - WT_OFF - 1;
+	x->h = text_hash(x->text + WT_OFF, x->len);
+	x->ok = ok && mt->n <= WIRE_MAX_MEMBERS && b.n < WT_NOMATCH / 2 &&
+	    (mt->ordered || members_wire_order(mt->m, mt->n));
+	if (!atomic_compare_exchange_strong_explicit(&mt->tx, &none, x, memory_order_acq_rel,
+	    memory_order_acquire)) {
+		mtext_free(x);
+		return none;
+	}
+	if (x->ok)
+		map_put(mt);
+	return x;
 }
 
-/*
- * Makes the table text (len bytes, records starting at ro[0..st->n)) st's
- * printed table: it is what wtab_sync would print for st's members.
- */
-static void
-wtab_adopt(struct mstate *st, const char *text, size_t len, const uint32_t *ro)
+/* The printed table of st (of no members when it holds none). */
+static const struct mtext *
+st_text(const struct mstate *st)
 {
-	uint64_t h = members_hash(st->m, st->n), frees = intern_frees();
-	struct wtab *t;
-	int i;
+	static char text0[] = "\"\"";
+	static uint32_t rec0[1] = { WT_OFF + 1 };
+	static struct mtext none = { text0, 0, rec0, NULL, 0, 1 };
 
-	if ((t = wtab_find(h, st->n, frees)) == NULL) {
-		t = xcalloc(1, sizeof(*t));
-		t->text = xmalloc(len + 3);
-		t->text[0] = '"';
-		memcpy(t->text + WT_OFF, text, len);
-		t->text[WT_OFF + len] = '"';
-		t->text[WT_OFF + len + 1] = '\0';
-		t->rec = xreallocarray(NULL, (size_t)st->n + 1, sizeof(*t->rec));
-		for (i = 0; i < st->n; i++)
-			t->rec[i] = (uint32_t)(ro[i] + WT_OFF) | (wire_valid(&st->m[i]) ? 0 : WT_NOMATCH);
-		t->rec[st->n] = (uint32_t)(WT_OFF + len + 1);
-		t->len = len;
-		t->n = st->n;
-		t->h = h;
-		t->frees = frees;
-		t = wtab_share(t);
-	}
-	wcache_set(st, t);
+	return st->mt != NULL ? mtab_text(st->mt) : &none;
 }
 
 /* Adds b as the string key of o, and empties b. */
@@ -1825,12 +2265,51 @@ sb_add(cJSON *o, const char *key, struct sbuf *b)
 	memset(b, 0, sizeof(*b));
 }
 
-/* A member as its index in the table, or as "u<uid>" when not in it. */
-static void
-sb_ref(struct sbuf *b, const struct uidx *x, uint64_t uid)
+/* The index of uid in x's table (the shared index), -1 if none or no x. */
+static int
+st_lookup(const struct mstate *x, uint64_t uid)
 {
-	int i = uid_lookup(x, uid);
+	return x == NULL || uid == 0 ? -1 : mstate_find(x, uid);
+}
 
+/*
+ * Finds ascending uids in a table by one pass over its uid order (mtab_order):
+ * a clock and a seen set are sorted, and a hash probe per uid was a cache
+ * miss per member of every status and state printed. Gives st_lookup's
+ * answers (a uid out of order starts the pass again).
+ */
+struct walk {
+	const struct uidpos *o;
+	int n, j;
+	uint64_t last;
+};
+
+static void
+walk_start(struct walk *w, const struct mstate *x)
+{
+	w->o = x != NULL && x->mt != NULL ? mtab_order(x->mt) : NULL;
+	w->n = w->o != NULL ? x->n : 0;
+	w->j = 0;
+	w->last = 0;
+}
+
+static int
+walk_find(struct walk *w, uint64_t uid)
+{
+	if (w->o == NULL || uid == 0)
+		return -1;
+	if (uid < w->last)
+		w->j = 0;
+	w->last = uid;
+	while (w->j < w->n && w->o[w->j].uid < uid)
+		w->j++;
+	return w->j < w->n && w->o[w->j].uid == uid ? w->o[w->j].i : -1;
+}
+
+/* A member as its index i in the table, or as "u<uid>" when not in it (i < 0). */
+static void
+sb_ref_at(struct sbuf *b, int i, uint64_t uid)
+{
 	if (i >= 0)
 		sb_u64(b, (uint64_t)i);
 	else {
@@ -1839,49 +2318,57 @@ sb_ref(struct sbuf *b, const struct uidx *x, uint64_t uid)
 	}
 }
 
-static const char rstatus_letter[] = { 'r', 'u', 't' };	/* by enum rstatus */
-
-/* The seen set as hex digits, each for four members of the table (bit j: member 4k+j). */
+/* A member as its index in the table x, or as "u<uid>" when not in it. */
 static void
-sb_bitmap(struct sbuf *b, int n, const struct u64set *seen, const struct uidx *x)
+sb_ref(struct sbuf *b, const struct mstate *x, uint64_t uid)
 {
-	static const char hex[] = "0123456789abcdef";
-	unsigned char *d;
-	int k, i;
-
-	/* by the seen set's uids through the table's index: no search per member */
-	d = xcalloc((size_t)n / 4 + 1, 1);
-	for (k = 0; k < seen->n; k++)
-		if ((i = uid_lookup(x, seen->v[k])) >= 0)
-			d[i / 4] |= (unsigned char)(1 << (i % 4));
-	for (k = 0; k * 4 < n; k++)
-		sb_chr(b, hex[d[k]]);
-	free(d);
+	sb_ref_at(b, st_lookup(x, uid), uid);
 }
+
+static const char rstatus_letter[] = { 'r', 'u', 't' };	/* by enum rstatus */
 
 /*
  * The vector clock as "version" (its members by index in refs, u<uid>
  * without refs or outside them), the seen set as a bitmap over the table
- * as "seen", and the seen uids outside the table (x) as "seen_x".
+ * as "seen" (hex digits, each for four members of the table: bit j is
+ * member 4k+j), and the seen uids outside the table (x) as "seen_x".
  */
 static void
-sb_clock_seen(cJSON *o, struct sbuf *b, const struct mstate *st, const struct uidx *refs,
-    const struct uidx *x)
+sb_clock_seen(cJSON *o, struct sbuf *b, const struct mstate *st, const struct mstate *refs,
+    const struct mstate *x)
 {
-	int i;
+	static const char hex[] = "0123456789abcdef";
+	struct walk w;
+	unsigned char *d;
+	int i, k, nx = 0;
 
+	walk_start(&w, refs);
 	for (i = 0; i < st->vc.n; i++) {
 		if (i > 0)
 			sb_chr(b, ' ');
-		sb_ref(b, refs, st->vc.e[i].node);
+		sb_ref_at(b, walk_find(&w, st->vc.e[i].node), st->vc.e[i].node);
 		sb_chr(b, ':');
 		sb_u64(b, st->vc.e[i].count);
 	}
 	sb_add(o, "version", b);
-	sb_bitmap(b, st->n, &st->seen, x);
+	d = xcalloc((size_t)st->n / 4 + 1, 1);
+	walk_start(&w, x);
+	for (k = 0; k < st->seen.n; k++)
+		if ((i = walk_find(&w, st->seen.v[k])) >= 0)
+			d[i / 4] |= (unsigned char)(1 << (i % 4));
+		else
+			nx++;
+	sb_need(b, (size_t)st->n / 4 + 1);
+	for (k = 0; k * 4 < st->n; k++)
+		b->p[b->n++] = hex[d[k]];
+	b->p[b->n] = '\0';
+	free(d);
 	sb_add(o, "seen", b);
+	if (nx == 0)
+		return;
+	walk_start(&w, x);
 	for (i = 0; i < st->seen.n; i++)
-		if (uid_lookup(x, st->seen.v[i]) < 0) {
+		if (walk_find(&w, st->seen.v[i]) < 0) {
 			if (b->n > 0)
 				sb_chr(b, ' ');
 			sb_u64(b, st->seen.v[i]);
@@ -1895,15 +2382,13 @@ static void
 wire_rest(cJSON *o, const struct mstate *st)
 {
 	struct sbuf b = { 0 };
-	struct uidx x;
 	int i;
 
-	uid_index(&x, st->m, st->n);
-	sb_clock_seen(o, &b, st, &x, &x);
+	sb_clock_seen(o, &b, st, st, st);
 	for (i = 0; i < st->reach.nv; i++) {
 		if (i > 0)
 			sb_chr(&b, ' ');
-		sb_ref(&b, &x, st->reach.v[i].observer);
+		sb_ref(&b, st, st->reach.v[i].observer);
 		sb_chr(&b, ':');
 		sb_u64(&b, st->reach.v[i].version);
 	}
@@ -1913,9 +2398,9 @@ wire_rest(cJSON *o, const struct mstate *st)
 
 		if (i > 0)
 			sb_chr(&b, ' ');
-		sb_ref(&b, &x, r->observer);
+		sb_ref(&b, st, r->observer);
 		sb_chr(&b, ':');
-		sb_ref(&b, &x, r->subject);
+		sb_ref(&b, st, r->subject);
 		sb_chr(&b, ':');
 		sb_chr(&b, rstatus_letter[r->status]);
 		sb_chr(&b, ':');
@@ -1931,7 +2416,6 @@ wire_rest(cJSON *o, const struct mstate *st)
 		sb_str(&b, st->t[i].exited ? ":1" : ":0");
 	}
 	sb_add(o, "tombstones", &b);
-	uidx_free(&x);
 }
 
 cJSON *
@@ -1941,8 +2425,8 @@ mstate_to_wire(const struct mstate *st)
 	struct sbuf b = { 0 };
 
 	if (st->n > 0) {
-		/* the table as printed for this state before, if it was */
-		const struct wtab *t = wtab_sync(st);
+		/* the table as printed once for every state that holds it */
+		const struct mtext *t = st_text(st);
 
 		b.cap = t->len + 1;
 		b.p = xmalloc(b.cap);
@@ -1953,6 +2437,13 @@ mstate_to_wire(const struct mstate *st)
 	sb_add(o, "members", &b);
 	wire_rest(o, st);
 	return o;
+}
+
+static uint64_t
+hash_word(uint64_t h, uint64_t w)
+{
+	h = (h ^ w) * 0xff51afd7ed558ccdULL;
+	return h ^ (h >> 32);
 }
 
 /* A hash of what wire_rest prints (with the table's, all the wire form is printed from). */
@@ -1988,14 +2479,17 @@ rest_hash(const struct mstate *st)
 cJSON *
 mstate_wire_raw(const struct mstate *cst)
 {
-	struct mstate *st = (struct mstate *)cst;
-	const struct wtab *t = wtab_sync(st);
-	struct wcache *c = st->wt;
+	struct mstate *st = (struct mstate *)cst;	/* its wcache is a cache */
+	const struct mtext *t = st_text(st);
+	struct wcache *c;
 	uint64_t sh = rest_hash(st);
 	size_t tl = t->len + 2, len;
 	cJSON *r;
 	char *p;
 
+	if (st->wt == NULL)
+		st->wt = xcalloc(1, sizeof(*st->wt));
+	c = st->wt;
 	if (c->rest == NULL || c->sh != sh) {
 		cJSON *o = cJSON_CreateObject();
 		char *rest;
@@ -2273,7 +2767,7 @@ rec_split(const char **pp, const char *end, struct tok *f, int *more)
  * its length, else 0.
  */
 static size_t
-wtab_match(const struct wtab *t, int i, const char *p, const char *end)
+wtab_match(const struct mtext *t, int i, const char *p, const char *end)
 {
 	uint32_t r = t->rec[i];
 	size_t l;
@@ -2316,55 +2810,50 @@ uids_repeat(const uint64_t *uids, int n, const int *fresh, int nf, const struct 
 }
 
 /*
- * The member table of a wire state: the members in table order (m), or
- * only their uids (uids) when m is NULL. Checks every field it reads, that
- * no uid comes twice, and that the table is in member order. With known,
- * a record that is one of known's printed records (at known's cursor or a
- * few after it) is that member, read no further (wtab above); the rest are
- * read field by field, lending known's strings when they are the same.
+ * Reads the member table s (len bytes, hash th) into a new block, one
+ * reference the caller's. Checks every field it reads, that no uid comes
+ * twice, and that the table is in member order. With known, a record
+ * that is one of known's printed records (at known's cursor or a few
+ * after it) is that member, read no further (the printed table above);
+ * the rest are read field by field, lending known's strings when they are
+ * the same. A table received as we print it keeps its bytes as its
+ * printed form, and goes in the map. NULL if malformed.
  */
-static int
-wire_members(const cJSON *o, struct mstate *st, const struct mstate *known, uint64_t **uidsp,
-    int *np)
+static struct mtab *
+table_parse(const char *s, size_t len, uint64_t th, const struct mstate *known)
 {
-	const char *s = json_str(o, "members"), *p, *end;
-	const struct wtab *kt = NULL;
+	const char *p = s, *end = s + len;
+	const struct mtext *kt = NULL;
 	unsigned char *took = NULL;
 	struct tok f[6];
-	uint64_t *uids = NULL, uid;
-	uint32_t *ro = NULL;	/* where each record starts: the read state's printed table */
+	struct mtab *mt;
+	struct mtext *x;
+	uint64_t *uids, uid;
+	uint32_t *ro;		/* where each record starts: the block's printed table */
 	int *fresh = NULL, nf = 0, fcap = 0;
-	int n = 0, cap = 0, i, k, d, bad = 0, kc = 0, prev = -1, more, canon;
+	int n = 0, cap, i, k, d, bad = 0, kc = 0, prev = -1, more = *s != '\0', canon;
 	const struct member *like;
 
-	if (s == NULL)
-		return -1;
-	end = s + strlen(s);
-	more = *s != '\0';
-	p = s;
-	if (known != NULL && known->n > 0) {
-		kt = wtab_sync(known);
+	/* its records matched only when printed already (table_read) */
+	if (known != NULL && known->n > 0 &&
+	    (kt = atomic_load_explicit(&known->mt->tx, memory_order_acquire)) != NULL && kt->ok) {
 		took = xcalloc((size_t)known->n / 8 + 1, 1);
 		cap = known->n + 8;
 	} else {
 		/* six fields a member: room for all at once, not a realloc a doubling */
 		const char *q;
 
+		kt = NULL;
 		for (q = p, k = 0; q < end; q++)
 			k += *q == ' ';
 		cap = (k + 1) / 6 <= WIRE_MAX_MEMBERS ? (k + 1) / 6 : 0;
 	}
+	mt = mtab_new(cap);
+	cap = mt->cap;
 	uids = xreallocarray(NULL, (size_t)cap + 1, sizeof(*uids));
-	if (st != NULL)
-		RESERVE(st->m, cap, st->cap);
-	/*
-	 * A state read against known is usually taken: its table as received
-	 * is its printed table too, when every record is as we would print it
-	 * (matched ones are), so it need not be printed again (wtab)
-	 */
-	canon = st != NULL && kt != NULL && (size_t)(end - s) < WT_NOMATCH / 2;
-	if (canon)
-		ro = xreallocarray(NULL, (size_t)cap + 1, sizeof(*ro));
+	ro = xreallocarray(NULL, (size_t)cap + 1, sizeof(*ro));
+	/* a table as we would print it (matched records are) keeps its bytes */
+	canon = len < WT_NOMATCH / 2;
 	while (more && !bad) {
 		size_t l = 0;
 		int mi = -1;
@@ -2377,39 +2866,31 @@ wire_members(const cJSON *o, struct mstate *st, const struct mstate *known, uint
 		if (n >= cap) {
 			cap += cap / 8 + 8;
 			uids = xreallocarray(uids, (size_t)cap + 1, sizeof(*uids));
-			if (canon)
-				ro = xreallocarray(ro, (size_t)cap + 1, sizeof(*ro));
+			ro = xreallocarray(ro, (size_t)cap + 1, sizeof(*ro));
+			mt->m = xreallocarray(mt->m, (size_t)cap, sizeof(*mt->m));
+			mt->cap = cap;
 		}
-		if (canon)
-			ro[n] = (uint32_t)(rs - s);
-		if (st != NULL && st->n >= st->cap)
-			RESERVE(st->m, st->cap + st->cap / 8 + 8, st->cap);
-		for (d = 0; kt != NULL && d < 4 && kc + d < kt->n; d++)
+		ro[n] = (uint32_t)(rs - s);
+		for (d = 0; kt != NULL && d < 4 && kc + d < known->n; d++)
 			if ((l = wtab_match(kt, kc + d, p, end)) > 0) {
 				mi = kc + d;
 				break;
 			}
 		if (mi >= 0) {
-			const struct member *km = &known->m[mi];
+			struct member *m = &mt->m[mt->n];
 
 			p += l;
 			more = p < end;
 			p += more;
 			kc = mi + 1;
 			took[mi / 8] |= (unsigned char)(1 << (mi % 8));
-			uids[n++] = km->uid;
-			if (st != NULL) {
-				struct member *m = &st->m[st->n];
-
-				*m = *km;
-				(void)intern_ref(m->name);
-				(void)intern_ref(m->address);
-				(void)intern_ref(m->roles);
-				/* after a matched one (3 above) it is in order */
-				if (st->n > 0 && prev < 0 && member_compare(&st->m[st->n - 1], m) >= 0)
-					bad = 1;
-				st->n++;
-			}
+			*m = known->m[mi];
+			member_take(m);
+			/* after a matched one (2 above) it is in order */
+			if (mt->n > 0 && prev < 0 && member_compare(&mt->m[mt->n - 1], m) >= 0)
+				bad = 1;
+			mt->n++;
+			uids[n++] = m->uid;
 			prev = mi;
 			continue;
 		}
@@ -2425,51 +2906,104 @@ wire_members(const cJSON *o, struct mstate *st, const struct mstate *known, uint
 			}
 			fresh[nf++] = n;
 		}
-		if (st != NULL) {
-			/*
-			 * Both tables are in member order and mostly the same
-			 * members: the one the receiver has for this uid is at
-			 * its cursor, or a few after it (a member it has that
-			 * the record's table lacks); else it has none.
-			 */
-			like = NULL;
-			if (known != NULL && tok_u64(&f[0], &uid) == 0)
-				for (i = kc; i < known->n && i < kc + 4; i++)
-					if (known->m[i].uid == uid) {
-						like = &known->m[i];
-						kc = i + 1;
-						break;
-					}
-			if (member_from_fields(f, &st->m[st->n], like) < 0 ||
-			    (st->n > 0 && member_compare(&st->m[st->n - 1], &st->m[st->n]) >= 0))
-				bad = 1;
-			else if (canon) {
-				/* as we print it? (a uid with a leading zero, say, is not) */
-				struct sbuf pb = { 0 };
-				size_t rl = (size_t)(p - rs) - (size_t)more;
-
-				sb_member(&pb, &st->m[st->n], 0);
-				canon = pb.n == rl && memcmp(pb.p, rs, rl) == 0;
-				free(pb.p);
-			}
-			uids[n++] = st->m[st->n++].uid;
-		} else if (tok_u64(&f[0], &uids[n++]) < 0 || uids[n - 1] == 0)
+		/*
+		 * Both tables are in member order and mostly the same members:
+		 * the one the receiver has for this uid is at its cursor, or a
+		 * few after it (a member it has that the record's table
+		 * lacks); else it has none.
+		 */
+		like = NULL;
+		if (known != NULL && tok_u64(&f[0], &uid) == 0)
+			for (i = kc; i < known->n && i < kc + 4; i++)
+				if (known->m[i].uid == uid) {
+					like = &known->m[i];
+					kc = i + 1;
+					break;
+				}
+		if (member_from_fields(f, &mt->m[mt->n], like) < 0) {
 			bad = 1;
+			break;
+		}
+		mt->n++;
+		if (mt->n > 1 && member_compare(&mt->m[mt->n - 2], &mt->m[mt->n - 1]) >= 0)
+			bad = 1;
+		else if (canon) {
+			/*
+			 * As we print it? The fields read are copied as they
+			 * are, one blank apart, but for the numbers: a uid or
+			 * up-number with a leading zero is not.
+			 */
+			canon = (f[0].l == 1 || f[0].s[0] != '0') &&
+			    (f[5].l == 1 || f[5].s[0] != '0');
+		}
+		uids[n++] = mt->m[mt->n - 1].uid;
 	}
 	if (!bad && (kt == NULL || nf > 0))
 		bad = uids_repeat(uids, n, fresh, nf, kt != NULL ? known : NULL, took);
 	free(took);
 	free(fresh);
-	if (!bad && canon)
-		wtab_adopt(st, s, (size_t)(end - s), ro);
-	free(ro);
 	if (bad) {
 		free(uids);
-		return -1;
+		free(ro);
+		mtab_unref(mt);
+		return NULL;
 	}
-	*uidsp = uids;
-	*np = n;
-	return 0;
+	if (!canon) {
+		/* printed on first use, as we print it */
+		free(uids);
+		free(ro);
+		return mt;
+	}
+	x = xcalloc(1, sizeof(*x));
+	x->text = xmalloc(len + 3);
+	x->text[0] = '"';
+	memcpy(x->text + WT_OFF, s, len);
+	x->text[WT_OFF + len] = '"';
+	x->text[WT_OFF + len + 1] = '\0';
+	for (i = 0; i < n; i++)
+		ro[i] += WT_OFF;
+	ro[n] = (uint32_t)(WT_OFF + len + 1);
+	x->rec = ro;
+	x->uids = uids;
+	x->len = len;
+	x->h = th;
+	x->ok = 1;		/* read: valid, in order, distinct (1 above) */
+	mt->ordered = 1;
+	atomic_store_explicit(&mt->tx, x, memory_order_release);
+	map_put(mt);
+	return mt;
+}
+
+/*
+ * The member table of the wire state o as a block, one reference the
+ * caller's: known's own when its bytes are known's printed table, a block
+ * of the process when they are one's (3. of the shared tables), else read
+ * (table_parse). NULL if malformed.
+ */
+static struct mtab *
+table_read(const cJSON *o, const struct mstate *known)
+{
+	const struct mtext *kt;
+	const char *s = json_str(o, "members");
+	struct mtab *mt;
+	uint64_t h;
+	size_t len;
+
+	if (s == NULL)
+		return NULL;
+	len = strlen(s);
+	/*
+	 * Not printed just for this: a state merged or changed since it was
+	 * sent is often replaced by the one received (a print of N members)
+	 */
+	if (known != NULL && known->mt != NULL &&
+	    (kt = atomic_load_explicit(&known->mt->tx, memory_order_acquire)) != NULL &&
+	    kt->ok && kt->len == len && memcmp(kt->text + WT_OFF, s, len) == 0)
+		return mtab_ref(known->mt);
+	h = text_hash(s, len);
+	if ((mt = map_find(h, s, len)) != NULL)
+		return mt;
+	return table_parse(s, len, h, known);
 }
 
 static int
@@ -2495,8 +3029,15 @@ wire_version(const cJSON *o, const uint64_t *uids, int n, struct vclock *vc)
 	return 0;
 }
 
+/*
+ * The seen set of a state whose table's uids are uids[0..n): a bitmap over
+ * the table, and "seen_x", the uids outside it. order (NULL: none) lists
+ * the table's indexes in uid order: the bitmap read in it is sorted
+ * already, and only the uids outside the table need a sort.
+ */
 static int
-wire_seen(const cJSON *o, const uint64_t *uids, int n, struct u64set *seen)
+wire_seen(const cJSON *o, const uint64_t *uids, int n, const struct uidpos *order,
+    struct u64set *seen)
 {
 	const char *bits = json_str(o, "seen"), *p = tok_start(json_str(o, "seen_x"));
 	const cJSON *x = cJSON_GetObjectItemCaseSensitive(o, "seen_x");
@@ -2506,17 +3047,33 @@ wire_seen(const cJSON *o, const uint64_t *uids, int n, struct u64set *seen)
 
 	if (bits == NULL || strlen(bits) != (size_t)(n + 3) / 4 || (x != NULL && !cJSON_IsString(x)))
 		return -1;
+	for (k = 0; k * 4 < n; k++) {
+		int dv = hexval(bits[k]);
+
+		if (dv < 0 || (k * 4 + 4 > n && (dv >> (n - k * 4)) != 0))
+			return -1;	/* not hex, or a bit past the table */
+	}
+	if (order != NULL && p == NULL) {
+		/* in uid order, a sorted set, read into the set itself (a uid twice is refused) */
+		seen->n = 0;
+		RESERVE(seen->v, n, seen->cap);
+		for (k = 0; k < n; k++)
+			if (hexval(bits[order[k].i / 4]) & (1 << (order[k].i % 4))) {
+				if (seen->n > 0 && seen->v[seen->n - 1] == order[k].uid) {
+					seen->n = 0;
+					return -1;
+				}
+				seen->v[seen->n++] = order[k].uid;
+			}
+		return 0;
+	}
 	cap = n + 8;
 	v = xreallocarray(NULL, (size_t)cap, sizeof(*v));
 	for (k = 0; k * 4 < n; k++) {
-		int d = hexval(bits[k]);
+		int dv = hexval(bits[k]);
 
-		if (d < 0 || (k * 4 + 4 > n && (d >> (n - k * 4)) != 0)) {
-			free(v);
-			return -1;	/* not hex, or a bit past the table */
-		}
 		for (j = 0; j < 4; j++)
-			if (d & (1 << j))
+			if (dv & (1 << j))
 				v[nv++] = uids[k * 4 + j];
 	}
 	while (next_tok(&p, ' ', &t)) {
@@ -2602,19 +3159,38 @@ mstate_from_wire(const cJSON *o, struct mstate *st)
 int
 mstate_from_wire_known(const cJSON *o, struct mstate *st, const struct mstate *known)
 {
-	uint64_t *uids = NULL;
-	int n;
+	const struct mtext *x;
 
 	mstate_free(st);
-	if (!cJSON_IsObject(o) || wire_members(o, st, known, &uids, &n) < 0)
+	if (!cJSON_IsObject(o) || (st->mt = table_read(o, known)) == NULL)
 		goto bad;
-	if (wire_version(o, uids, n, &st->vc) < 0 || wire_seen(o, uids, n, &st->seen) < 0 ||
-	    wire_reach(o, uids, n, &st->reach) < 0 || wire_tombs(o, st) < 0)
+	st_sync(st);
+	x = mtab_text(st->mt);
+	if (wire_version(o, x->uids, st->n, &st->vc) < 0 ||
+	    wire_seen(o, x->uids, st->n, mtab_order(st->mt), &st->seen) < 0 ||
+	    wire_reach(o, x->uids, st->n, &st->reach) < 0 || wire_tombs(o, st) < 0)
 		goto bad;
-	free(uids);
 	return 0;
 bad:
-	free(uids);
+	mstate_free(st);
+	return -1;
+}
+
+int
+mstate_from_wire_head(const cJSON *o, struct mstate *st, const struct wire_head *h)
+{
+	mstate_free(st);
+	if (!cJSON_IsObject(o) || h->mt == NULL)
+		goto bad;
+	/* the table, clock and seen set as the head read them */
+	st->mt = mtab_ref(h->mt);
+	st_sync(st);
+	vclock_copy(&st->vc, &h->vc);
+	u64set_copy(&st->seen, &h->seen);
+	if (wire_reach(o, h->uid, st->n, &st->reach) < 0 || wire_tombs(o, st) < 0)
+		goto bad;
+	return 0;
+bad:
 	mstate_free(st);
 	return -1;
 }
@@ -2629,45 +3205,75 @@ int
 wire_head_parse_known(const cJSON *o, struct wire_head *h, const struct mstate *known)
 {
 	wire_head_free(h);
-	if (!cJSON_IsObject(o) || wire_members(o, NULL, known, &h->uid, &h->n) < 0 ||
-	    wire_version(o, h->uid, h->n, &h->vc) < 0 || wire_seen(o, h->uid, h->n, &h->seen) < 0) {
-		wire_head_free(h);
-		return -1;
-	}
+	if (!cJSON_IsObject(o) || (h->mt = table_read(o, known)) == NULL)
+		goto bad;
+	h->uid = mtab_text(h->mt)->uids;
+	h->n = h->mt->n;
+	if (wire_version(o, h->uid, h->n, &h->vc) < 0 ||
+	    wire_seen(o, h->uid, h->n, mtab_order(h->mt), &h->seen) < 0)
+		goto bad;
 	return 0;
+bad:
+	wire_head_free(h);
+	return -1;
+}
+
+int
+wire_head_is_table(const struct wire_head *h, const struct mstate *st)
+{
+	return h->mt != NULL && h->mt == st->mt;
 }
 
 int
 wire_head_has(const struct wire_head *h, uint64_t uid)
 {
-	int i;
+	struct mstate t = { 0 };
 
-	for (i = 0; i < h->n; i++)
-		if (h->uid[i] == uid)
-			return 1;
-	return 0;
+	if (h->mt == NULL)
+		return 0;
+	/* the table's own index: no scan */
+	t.mt = h->mt;
+	st_sync(&t);
+	return mstate_find(&t, uid) >= 0;
 }
 
 void
 wire_head_free(struct wire_head *h)
 {
-	free(h->uid);
+	mtab_unref(h->mt);
 	vclock_free(&h->vc);
 	u64set_free(&h->seen);
 	memset(h, 0, sizeof(*h));
 }
 
-uint64_t
-mstate_table_hash(const struct mstate *st)
+static uint64_t
+table_hash_of(const struct member *m, int n)
 {
 	uint64_t h = 0xcbf29ce484222325ULL;
 	int i, k;
 
-	for (i = 0; i < st->n; i++)
+	for (i = 0; i < n; i++)
 		for (k = 0; k < 8; k++) {
-			h ^= (st->m[i].uid >> (k * 8)) & 0xff;
+			h ^= (m[i].uid >> (k * 8)) & 0xff;
 			h *= 0x100000001b3ULL;
 		}
+	return h;
+}
+
+uint64_t
+mstate_table_hash(const struct mstate *st)
+{
+	struct mtab *mt = st->mt;
+	uint64_t h;
+
+	if (mt == NULL)
+		return table_hash_of(NULL, 0);
+	/* once a table (2. of the shared tables) */
+	if (atomic_load_explicit(&mt->mhok, memory_order_acquire))
+		return atomic_load_explicit(&mt->mh, memory_order_relaxed);
+	h = table_hash_of(mt->m, mt->n);
+	atomic_store_explicit(&mt->mh, h, memory_order_relaxed);
+	atomic_store_explicit(&mt->mhok, 1, memory_order_release);
 	return h;
 }
 
@@ -2705,12 +3311,9 @@ void
 status_to_wire(cJSON *msg, const struct mstate *st)
 {
 	struct sbuf b = { 0 };
-	struct uidx x;
 
-	uid_index(&x, st->m, st->n);
-	sb_clock_seen(msg, &b, st, NULL, &x);
+	sb_clock_seen(msg, &b, st, NULL, st);
 	json_add_u64(msg, "mh", mstate_table_hash(st));
-	uidx_free(&x);
 }
 
 int
@@ -2722,17 +3325,13 @@ status_version_from_wire(const cJSON *msg, struct vclock *vc)
 int
 status_seen_from_wire(const cJSON *msg, const struct mstate *st, struct u64set *seen)
 {
-	uint64_t mh, *uids;
-	int i, r;
+	uint64_t mh;
 
 	if (json_u64(msg, "mh", &mh) < 0)
 		return -1;
 	if (mh != mstate_table_hash(st))
 		return 1;
-	uids = xreallocarray(NULL, (size_t)st->n + 1, sizeof(*uids));
-	for (i = 0; i < st->n; i++)
-		uids[i] = st->m[i].uid;
-	r = wire_seen(msg, uids, st->n, seen);
-	free(uids);
-	return r;
+	/* the table's uids in order: its printed form has them */
+	return wire_seen(msg, st_text(st)->uids, st->n, st->mt != NULL ? mtab_order(st->mt) : NULL,
+	    seen);
 }

@@ -91,33 +91,32 @@ struct tomb {
 					   exit confirmation (it had handed over) */
 };
 
+struct mtab;
+
 struct mstate {
-	struct member *m;		/* sorted by address, then uid */
-	int n, cap;
+	/*
+	 * The member table, sorted by address, then uid: m is mt's members
+	 * and n their count, read only. The table (struct mtab in
+	 * membership.c) is reference-counted and shared by the states of
+	 * the process that hold the same members (mstate_copy takes a
+	 * reference; a wire state whose table is, byte for byte, one the
+	 * process holds takes that one), so a write goes through
+	 * mstate_wm, which makes it this state's own first. m and mt may be
+	 * NULL when n is 0.
+	 */
+	const struct member *m;
+	int n;
+	struct mtab *mt;
 	struct vclock vc;
 	struct u64set seen;
 	struct reach reach;
 	struct tomb *t;
 	int nt, tcap;
 	/*
-	 * mstate_find's index (uid -> index into m), a cache and not part of
-	 * the state: built for m and n as they were (ixm, ixn), every hit
-	 * checked against m, a miss confirmed by a scan. Only above
-	 * FIND_INDEX_MIN members.
-	 */
-	int *ix;
-	unsigned ixmask;
-	const struct member *ixm;
-	int ixn;
-	/*
-	 * The member table as the wire form prints it (struct wtab in
-	 * membership.c, shared by the states of a process that hold the
-	 * same table), another cache: tagged with a hash of the members
-	 * (uid, string pointers, status, up-number) it was printed from and
-	 * printed again when they differ. mstate_to_wire and mstate_wire_raw
-	 * copy it, and a wire state read against this state
-	 * (mstate_from_wire_known, wire_head_parse_known) matches its
-	 * records byte for byte.
+	 * The rest of the wire form (clock, seen set, reachability,
+	 * tombstones) as printed, tagged with a hash of what it was printed
+	 * from: a cache (struct wcache in membership.c). The table's printed
+	 * form is its mtab's, shared like it.
 	 */
 	struct wcache *wt;
 };
@@ -171,7 +170,21 @@ int mstate_reachable(const struct mstate *st, uint64_t subject);
 /* state */
 void mstate_init(struct mstate *);
 void mstate_free(struct mstate *);
+/* dst shares src's member table (one reference); the rest is copied. */
 void mstate_copy(struct mstate *dst, const struct mstate *src);
+/*
+ * Member i of st to write: st's table made its own first (copied when
+ * another state shares it). Valid until st's table next changes.
+ */
+struct member *mstate_wm(struct mstate *, int i);
+/* Whether a and b hold the same member table (the one block, shared). */
+int mstate_same_table(const struct mstate *a, const struct mstate *b);
+/*
+ * Which member table st holds: an id that no other table of the process
+ * had or will have (0: none). The same id is the same members: a table
+ * written to gets a new one.
+ */
+uint64_t mstate_table_id(const struct mstate *);
 int mstate_find(const struct mstate *, uint64_t uid);
 int mstate_find_name(const struct mstate *, const char *name);
 int mstate_find_address(const struct mstate *, const char *address);
@@ -240,14 +253,19 @@ int mstate_from_wire(const cJSON *, struct mstate *);
 int mstate_from_wire_known(const cJSON *, struct mstate *, const struct mstate *known);
 /* Just what decides what to do with a wire state: its table's uids, version, seen set. */
 struct wire_head {
-	uint64_t *uid;		/* in table order */
+	const uint64_t *uid;	/* in table order: mt's */
 	int n;
+	struct mtab *mt;	/* the table, a reference: a full read takes it */
 	struct vclock vc;
 	struct u64set seen;
 };
 int wire_head_parse(const cJSON *, struct wire_head *);
 /* The same, the records that are known's own (byte for byte) read as known's. */
 int wire_head_parse_known(const cJSON *, struct wire_head *, const struct mstate *known);
+/* Whether h's table is st's: the one shared table (1), or not known to be (0). */
+int wire_head_is_table(const struct wire_head *h, const struct mstate *st);
+/* The whole state whose head h is (h from the same o): the table read once. */
+int mstate_from_wire_head(const cJSON *o, struct mstate *, const struct wire_head *h);
 int wire_head_has(const struct wire_head *, uint64_t uid);
 void wire_head_free(struct wire_head *);
 /*

@@ -111,9 +111,7 @@ bind_ipc(int s, const char *addr)
 static int
 native(const char *addr)
 {
-	const char *e = getenv("AKC_SOCK_NANOMSG");
-
-	return strncmp(addr, "ipc://", 6) == 0 && (e == NULL || strcmp(e, "1") != 0);
+	return strncmp(addr, "ipc://", 6) == 0 && !env_flag("AKC_SOCK_NANOMSG", 0);
 }
 
 static int

@@ -66,10 +66,9 @@ wc_open(struct workcall *w, struct tool *t, msec_t timeout)
 void
 wc_prefer(struct workcall *w, struct spc *c)
 {
-	const char *e = getenv("AKC_MASTER_DIRECT");
 	char direct[CONF_PATH_MAX + 32];
 
-	if (e != NULL && strcmp(e, "0") == 0)
+	if (!env_flag("AKC_MASTER_DIRECT", 1))
 		return;
 	config_ipc_path(&w->t->cfg, SOCK_MASTER_DIRECT, direct, sizeof(direct));
 	(void)spc_prefer(c, direct);	/* too long: the proxy's path alone */

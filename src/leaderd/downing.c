@@ -301,7 +301,7 @@ down_indirect(struct downing *d, const struct mstate *st, uint64_t self, msec_t 
 		else
 			add_down(v, ic[k]);
 		if ((i = mstate_find(&rest, ic[k])) >= 0)
-			rest.m[i].status = MS_DOWN;	/* as good as gone */
+			mstate_wm(&rest, i)->status = MS_DOWN;	/* as good as gone: a copy of our own */
 	}
 	for (i = 0; i < rest.reach.n; ) {
 		int oi = mstate_find(&rest, rest.reach.r[i].observer);

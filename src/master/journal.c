@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "clock.h"
+#include "config.h"
 #include "json.h"
 #include "journal.h"
 #include "log.h"
@@ -130,23 +131,19 @@ journal_open(struct journal *j, const char *dir, char *err, size_t errlen)
 	leveldb_writeoptions_set_sync(j->wsync, 1);
 	j->wnosync = leveldb_writeoptions_create();
 	/* the write-ahead file (wal.h); AKC_JOURNAL_WAL=0: every commit a synced LevelDB write */
-	{
-		const char *e = getenv("AKC_JOURNAL_WAL");
-
-		if (wal_open(&j->wal, j->db, dir, e == NULL || strcmp(e, "0") != 0, err, errlen) < 0) {
-			wal_close(&j->wal);
-			leveldb_close(j->db);
-			j->db = NULL;
-			leveldb_writeoptions_destroy(j->wsync);
-			leveldb_writeoptions_destroy(j->wnosync);
-			leveldb_options_destroy(j->opt);
-			memset(j, 0, sizeof(*j));
-			return -1;
-		}
-		if (j->wal.replayed > 0)
-			log_info("journal %s: %llu records of the write-ahead file replayed", dir,
-			    (unsigned long long)j->wal.replayed);
+	if (wal_open(&j->wal, j->db, dir, env_flag("AKC_JOURNAL_WAL", 1), err, errlen) < 0) {
+		wal_close(&j->wal);
+		leveldb_close(j->db);
+		j->db = NULL;
+		leveldb_writeoptions_destroy(j->wsync);
+		leveldb_writeoptions_destroy(j->wnosync);
+		leveldb_options_destroy(j->opt);
+		memset(j, 0, sizeof(*j));
+		return -1;
 	}
+	if (j->wal.replayed > 0)
+		log_info("journal %s: %llu records of the write-ahead file replayed", dir,
+		    (unsigned long long)j->wal.replayed);
 	j->ro = leveldb_readoptions_create();
 	leveldb_readoptions_set_verify_checksums(j->ro, 1);
 	j->batch = leveldb_writebatch_create();

@@ -1283,11 +1283,9 @@ on_direct(int fd, short ev, void *arg)
 static void
 open_direct(struct master *m, const char *sgname)
 {
-	const char *e = getenv("AKC_MASTER_DIRECT");
-
 	m->direct = -1;
 	if (getenv("AKC_SINGLETON_ENDPOINT") == NULL || strcmp(sgname, "master") != 0 ||
-	    !sock_native(m->s) || (e != NULL && strcmp(e, "0") == 0))
+	    !sock_native(m->s) || !env_flag("AKC_MASTER_DIRECT", 1))
 		return;
 	config_ipc_path(&m->cfg, SOCK_MASTER_DIRECT, m->direct_path, sizeof(m->direct_path));
 	if ((m->direct = sock_bind_raw(NN_REP, m->direct_path, REQ_MAX)) < 0 ||
@@ -1707,10 +1705,10 @@ master_start(struct master *m, const char *dir, const char *sgname, const char *
 		fatalx("libsodium cannot start");
 	m->t0 = clock_mono_ms();
 	/* jobs to workers before their own events commit (send_jobs); =0: after, as before */
-	m->early = getenv("AKC_EARLY_JOBS") == NULL || strcmp(getenv("AKC_EARLY_JOBS"), "0") != 0;
+	m->early = env_flag("AKC_EARLY_JOBS", 1);
 	if (!m->early)
 		log_info("AKC_EARLY_JOBS=0: jobs go to workers once their events are committed");
-	m->defer = getenv("AKC_SYNC_DEFER") == NULL || strcmp(getenv("AKC_SYNC_DEFER"), "0") != 0;
+	m->defer = env_flag("AKC_SYNC_DEFER", 1);
 	if (!m->defer)
 		log_info("AKC_SYNC_DEFER=0: a sync does not wait for the acks of the one before");
 	work_init(&m->w);

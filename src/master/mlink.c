@@ -304,10 +304,10 @@ mlink_open(struct loop *lp, const struct akc_config *cfg, const char *sgname,
     mlink_req_cb cb, void *arg)
 {
 	struct link_opts o = { "master link", 0, FRAME_MLINK_PLAIN, FRAME_MLINK_SEALED, ML_PEERS };
-	const char *e = getenv("AKC_MASTER_LINK");
+	const char *e;
 	struct mlink *ml;
 
-	if (e != NULL && strcmp(e, "0") == 0) {
+	if (!env_flag("AKC_MASTER_LINK", 1)) {
 		log_info("master link off (AKC_MASTER_LINK=0): other nodes' proxies go through "
 		    "the oldest's singletond");
 		return NULL;

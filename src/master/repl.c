@@ -131,9 +131,9 @@ repl_open(struct repl *r, const struct akc_config *cfg, const char *name, struct
 		r->c.window = w < 1 ? 1 : w > RC_WINDOW ? RC_WINDOW : w;
 	}
 	r->trace = getenv("AKC_TRACE") != NULL && *getenv("AKC_TRACE") != '\0';
-	r->serial = getenv("AKC_REPL_OVERLAP") != NULL && strcmp(getenv("AKC_REPL_OVERLAP"), "0") == 0;
+	r->serial = !env_flag("AKC_REPL_OVERLAP", 1);
 	/* AKC_REPL_LAZY=0: every standby syncs every append (to measure the lazy ones) */
-	r->c.lazy = !(getenv("AKC_REPL_LAZY") != NULL && strcmp(getenv("AKC_REPL_LAZY"), "0") == 0);
+	r->c.lazy = env_flag("AKC_REPL_LAZY", 1);
 	/* a lazy standby's appends wait up to RC_LAZY_SEND ms; AKC_REPL_LAZY_SEND=MS (0: at once) */
 	r->c.lazy_send = RC_LAZY_SEND;
 	if (getenv("AKC_REPL_LAZY_SEND") != NULL) {

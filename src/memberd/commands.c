@@ -43,7 +43,7 @@ int
 node_cmd_leave(struct node *n, const char *target, msec_t now, char *err, size_t len)
 {
 	int i;
-	struct member *m;
+	const struct member *m;
 
 	if (need_member(n, err, len) < 0)
 		return -1;
@@ -60,7 +60,7 @@ node_cmd_leave(struct node *n, const char *target, msec_t now, char *err, size_t
 		return -1;
 	}
 	log_info("%s (%s) is leaving", m->name, m->address);
-	m->status = MS_LEAVING;
+	mstate_wm(&n->st, i)->status = MS_LEAVING;
 	local_change(n, now);
 	return 0;
 }
@@ -69,7 +69,7 @@ int
 node_cmd_down(struct node *n, const char *target, msec_t now, char *err, size_t len)
 {
 	int i;
-	struct member *m;
+	const struct member *m;
 
 	if (need_member(n, err, len) < 0)
 		return -1;
@@ -81,7 +81,8 @@ node_cmd_down(struct node *n, const char *target, msec_t now, char *err, size_t 
 	if (m->status == MS_DOWN)
 		return 0;
 	log_warnx("downing %s (%s), which is %s", m->name, m->address, mstatus_name(m->status));
-	m->status = MS_DOWN;
+	mstate_wm(&n->st, i)->status = MS_DOWN;
+	m = &n->st.m[i];	/* the table was copied if another state shared it */
 	u64set_del(&n->st.seen, m->uid);
 	local_change(n, now);
 	if (m->uid != n->self.uid)
@@ -163,9 +164,9 @@ node_cmd_leader_actions(struct node *n, const cJSON *req, msec_t now, char *err,
 		} else {
 			if (to == MS_UP) {
 				json_int(a, "up_number", 1, INT_MAX - 1, &up);
-				n->st.m[i].up_number = (int)up;
+				mstate_wm(&n->st, i)->up_number = (int)up;
 			}
-			n->st.m[i].status = to;
+			mstate_wm(&n->st, i)->status = to;
 		}
 		count++;
 	}

@@ -150,7 +150,7 @@ cvs_hexval(char c)
  * the string and a hash of both tables.
  */
 void
-cvs_learn(struct node *n, const cJSON *msg, const uint64_t *uids, int nuids)
+cvs_learn(struct node *n, const cJSON *msg, const uint64_t *uids, int nuids, int mine)
 {
 	const cJSON *o = cJSON_GetObjectItemCaseSensitive(msg, "cvs");
 	const char *s;
@@ -178,9 +178,11 @@ cvs_learn(struct node *n, const cJSON *msg, const uint64_t *uids, int nuids)
 	 * left; its members tell us soon enough in a state of the table we
 	 * then share.
 	 */
-	th = cvs_current(n) ? n->cvs_th : table_hash(NULL, n->st.m, n->st.n);
-	if (nuids != n->st.n || table_hash(uids, NULL, nuids) != th)
-		return;
+	if (!mine) {
+		th = cvs_current(n) ? n->cvs_th : table_hash(NULL, n->st.m, n->st.n);
+		if (nuids != n->st.n || table_hash(uids, NULL, nuids) != th)
+			return;
+	}
 	cvs_refresh(n);
 	if (n->cvs_missing == 0)
 		return;		/* we know it of every member: the usual case once idle */
@@ -1082,7 +1084,7 @@ on_gossip(struct node *n, const cJSON *msg, struct from *f, msec_t now)
 	if (!wire_head_has(&head, n->self.uid)) {
 		n->ss.full_reads++;
 		n->ss.records += (uint64_t)head.n;
-		if (mstate_from_wire(state, &remote) < 0)
+		if (mstate_from_wire_head(state, &remote, &head) < 0)
 			n->dropped.malformed++;
 		else if (mstate_is_tombstoned(&remote, n->self.uid) && f->mi >= 0)
 			self_removed(n, now);
@@ -1104,7 +1106,7 @@ on_gossip(struct node *n, const cJSON *msg, struct from *f, msec_t now)
 	if (cmp == VC_AFTER || cmp == VC_CONCURRENT) {
 		n->ss.full_reads++;
 		n->ss.records += (uint64_t)head.n;
-		if (mstate_from_wire_known(state, &remote, &n->st) < 0) {
+		if (mstate_from_wire_head(state, &remote, &head) < 0) {
 			n->dropped.malformed++;
 			goto out;
 		}
@@ -1174,7 +1176,8 @@ on_gossip(struct node *n, const cJSON *msg, struct from *f, msec_t now)
 		check_self(n, now);
 		break;
 	}
-	cvs_learn(n, msg, head.uid, head.n);	/* the bitmap is over the sender's table */
+	/* the bitmap is over the sender's table: ours when it is the one we hold (shared) */
+	cvs_learn(n, msg, head.uid, head.n, wire_head_is_table(&head, &n->st));
 	/*
 	 * Our version is the broadcast's or newer: it goes on to our share
 	 * (asked by a member: nobody else makes us send full states)

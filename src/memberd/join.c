@@ -412,7 +412,7 @@ on_join(struct node *n, const cJSON *msg, const struct from *f, msec_t now)
 				log_notice("%s (%s) restarted with a new uid: downing the old incarnation",
 				    n->st.m[j].name, m.address);
 				reach_set(&n->st.reach, n->self.uid, n->st.m[j].uid, RS_TERMINATED);
-				n->st.m[j].status = MS_DOWN;
+				mstate_wm(&n->st, j)->status = MS_DOWN;
 				u64set_del(&n->st.seen, n->st.m[j].uid);
 				local_change(n, now);
 			}
@@ -491,7 +491,7 @@ on_welcome(struct node *n, const cJSON *msg, const struct from *f, msec_t now)
 	uids = xreallocarray(NULL, (size_t)n->st.n + 1, sizeof(*uids));
 	for (i = 0; i < n->st.n; i++)
 		uids[i] = n->st.m[i].uid;
-	cvs_learn(n, msg, uids, n->st.n);
+	cvs_learn(n, msg, uids, n->st.n, 1);	/* the welcome's table is now ours */
 	free(uids);
 	if (cJSON_IsTrue(partial)) {
 		/* the cluster's state follows by gossip: partial_tick says when, or that it waits */
@@ -531,6 +531,19 @@ in_view(const struct node *n, const char *address)
 	return 0;
 }
 
+/* The reachability records (who says what of whom). */
+static uint64_t
+reach_digest(const struct mstate *st)
+{
+	uint64_t d = (uint64_t)st->reach.n;
+	int i;
+
+	for (i = 0; i < st->reach.n; i++)
+		d += mix64(st->reach.r[i].observer ^ mix64(st->reach.r[i].subject ^
+		    (uint64_t)st->reach.r[i].status));
+	return d;
+}
+
 void
 probe_tick(struct node *n, msec_t now)
 {
@@ -543,7 +556,17 @@ probe_tick(struct node *n, msec_t now)
 	 */
 	if (n->phase == PHASE_MEMBER && (n->majority_nmemo != n->nmemo || n->majority_seq == 0 ||
 	    (n->majority_seq != n->state_seq && now - n->majority_at >= MAJORITY_EVERY))) {
-		n->majority_ok = node_majority(n, &have, &of);
+		uint64_t rd = reach_digest(&n->st);
+
+		/* what it reads unchanged (most changes are of the seen set): the same answer */
+		if (n->majority_seq == 0 || n->majority_mt == 0 ||
+		    mstate_table_id(&n->st) != n->majority_mt || n->majority_reach != rd ||
+		    n->majority_gen != n->memo_gen) {
+			n->majority_ok = node_majority(n, &have, &of);
+			n->majority_mt = mstate_table_id(&n->st);
+			n->majority_reach = rd;
+			n->majority_gen = n->memo_gen;
+		}
 		n->majority_seq = n->state_seq;
 		n->majority_nmemo = n->nmemo;
 		n->majority_at = now;

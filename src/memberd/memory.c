@@ -68,6 +68,7 @@ memo_add(struct node *n, const char *address, uint64_t uid)
 
 	if (memo_search(n, address, &at) >= 0)
 		return NULL;
+	n->memo_gen++;
 	GROW(n->memo, n->nmemo, n->memocap);
 	memmove(&n->memo[at + 1], &n->memo[at], (size_t)(n->nmemo - at) * sizeof(*n->memo));
 	n->nmemo++;
@@ -161,6 +162,30 @@ memo_merge(struct node *n, struct memo *p, int np)
 	n->nmemo += np;
 }
 
+/* What of the tombstones an update reads (which are there, which exited). */
+static uint64_t
+tombs_digest(const struct mstate *st)
+{
+	uint64_t d = (uint64_t)st->nt;
+	int i;
+
+	for (i = 0; i < st->nt; i++)
+		d += mix64(st->t[i].uid ^ (uint64_t)st->t[i].exited);
+	return d;
+}
+
+/*
+ * Follows the view (the memory above). Every state change calls it, and a
+ * join storm changes the seen set hundreds of times a second with the
+ * same member table: an update that reads the same table (the same
+ * mstate_table_id), tombstones and memory, in the same
+ * minute and before any member out of view may be forgotten, would change
+ * nothing but the seen times of the members in view, which are kept to the
+ * minute for this (saved when the minute changes): it is skipped. Weak
+ * point: a member's seen time is then up to a minute older than the last
+ * view that held it, so one that leaves the view is forgotten (after a
+ * day) up to a minute sooner.
+ */
 void
 node_memory_update(struct node *n)
 {
@@ -169,8 +194,14 @@ node_memory_update(struct node *n)
 	struct memo *p = NULL;
 	char *present;
 	int i, k, np = 0, pcap = 0, changed = 0;
+	uint64_t td;
 
 	if (n->phase != PHASE_MEMBER)
+		return;
+	td = tombs_digest(&n->st);
+	if (n->memo_mt != 0 && mstate_table_id(&n->st) == n->memo_mt && n->memo_tombs == td &&
+	    n->memo_n == n->nmemo && n->memo_minute == n->wall / 60000 &&
+	    n->wall <= n->memo_forget_at)
 		return;
 	/* members new to the memory wait in a list, added at once and sorted once */
 	ix_build(&x, n, n->st.n);
@@ -200,11 +231,13 @@ node_memory_update(struct node *n)
 			changed = 1;
 		}
 	}
-	ix_free(&x);
-	if (np > 0)
+	if (np > 0) {
+		/* the memory's indexes moved */
+		ix_free(&x);
 		memo_merge(n, p, np);
+		ix_build(&x, n, 0);
+	}
 	free(p);
-	ix_build(&x, n, 0);
 	/* which remembered incarnations the view still holds (any status) */
 	present = xcalloc((size_t)n->nmemo + 1, 1);
 	for (i = 0; i < n->st.n; i++) {
@@ -236,10 +269,14 @@ node_memory_update(struct node *n)
 		if ((t != NULL && t->exited) || (e->seen > 0 && n->wall - e->seen > MEMORY_FORGET))
 			e->uid = 0;	/* forgotten: compacted below */
 	}
+	n->memo_forget_at = INT64_MAX;
 	for (i = k = 0; k < n->nmemo; k++)
-		if (n->memo[k].uid != 0)
+		if (n->memo[k].uid != 0) {
+			if (!present[k] && n->memo[k].seen > 0 &&
+			    n->memo[k].seen + MEMORY_FORGET < n->memo_forget_at)
+				n->memo_forget_at = n->memo[k].seen + MEMORY_FORGET;
 			n->memo[i++] = n->memo[k];
-		else
+		} else
 			intern_unref(n->memo[k].address);
 	if (i != n->nmemo) {
 		n->nmemo = i;
@@ -248,6 +285,11 @@ node_memory_update(struct node *n)
 	free(present);
 	if (changed)
 		n->memo_seq++;
+	n->memo_gen++;
+	n->memo_mt = mstate_table_id(&n->st);
+	n->memo_tombs = td;
+	n->memo_n = n->nmemo;
+	n->memo_minute = n->wall / 60000;
 }
 
 int
@@ -374,6 +416,8 @@ node_memory_clear(struct node *n)
 	for (k = 0; k < n->nmemo; k++)
 		intern_unref(n->memo[k].address);
 	n->nmemo = 0;
+	n->memo_gen++;
+	n->memo_mt = 0;
 }
 
 void

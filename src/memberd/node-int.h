@@ -51,7 +51,7 @@ void send_compact_digest(struct node *n, const struct member *to, uint64_t vh, u
 void send_gossip(struct node *n, const struct member *to);
 void credit_topup(double *credit, msec_t *at, double per_s, double cap, msec_t now);
 const char *cvs_get(struct node *n);
-void cvs_learn(struct node *n, const cJSON *msg, const uint64_t *uids, int nuids);
+void cvs_learn(struct node *n, const cJSON *msg, const uint64_t *uids, int nuids, int mine);
 int pick_targets(struct node *n, int *out, int k, int unseen_only);
 void gossip_tick(struct node *n, msec_t now);
 void push_tick(struct node *n, msec_t now);

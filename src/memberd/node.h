@@ -225,11 +225,20 @@ struct node {
 	struct memo *memo;
 	int nmemo, memocap;
 	uint64_t memo_seq;	/* bumped on every change worth saving */
+	uint64_t memo_mt;	/* the table of the last update (its id), and what else */
+	uint64_t memo_tombs;	/* it read: tombstones, memory size, minute, and when */
+	int memo_n;		/* the first remembered member not in view may be */
+	int64_t memo_minute;	/* forgotten (memory.c: an update they would all */
+	int64_t memo_forget_at;	/* leave the same is skipped) */
 	msec_t minority_since;	/* a member without the majority since (-1: has it) */
 	uint64_t majority_seq;	/* state_seq and memo size of majority_ok: the */
 	int majority_nmemo;	/* probe asks every tick, and the answer costs */
 	int majority_ok;	/* N lookups, so it is kept until either changes */
 	msec_t majority_at;	/* (and MAJORITY_EVERY has passed) */
+	uint64_t majority_mt;	/* and what majority_ok was read from: the */
+	uint64_t majority_reach;	/* table (its id), reachability and memory */
+	uint64_t majority_gen;		/* (memo_gen): the same give the same */
+	uint64_t memo_gen;	/* bumped whenever the memory may have changed */
 	msec_t next_probe;	/* then: ask the remembered members outside our view */
 
 	/* gossip */

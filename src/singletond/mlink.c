@@ -95,11 +95,9 @@ void
 mlink_start(struct sgd *d)
 {
 	struct link_opts o = { "master link", 0, FRAME_MLINK_PLAIN, FRAME_MLINK_SEALED, 4 };
-	const char *e = getenv("AKC_MASTER_LINK");
-
 	if (strcmp(d->sc.name, "master") != 0)
 		return;
-	if (e != NULL && strcmp(e, "0") == 0) {
+	if (!env_flag("AKC_MASTER_LINK", 1)) {
 		log_info("singleton %s: master link off (AKC_MASTER_LINK=0)", d->sc.name);
 		return;
 	}

@@ -660,7 +660,7 @@ sock_open(struct worker *w)
 	w->fd = sock_rcvfd(w->s);
 	w->resets = sock_resets(w->s);
 	/* the master's own socket first when it runs here (AKC_MASTER_DIRECT=0: not) */
-	if (getenv("AKC_MASTER_DIRECT") == NULL || strcmp(getenv("AKC_MASTER_DIRECT"), "0") != 0) {
+	if (env_flag("AKC_MASTER_DIRECT", 1)) {
 		char direct[CONF_PATH_MAX + 32];
 
 		config_ipc_path(&w->cfg, SOCK_MASTER_DIRECT, direct, sizeof(direct));
@@ -1340,15 +1340,15 @@ setup(struct worker *w, int argc, char **argv)
 		if (w->cfg.worker_pipe[0] != '\0')
 			w->pipe = w->cfg.worker_pipe;
 	}
-	if (getenv("AKC_WORKER_FORK") != NULL && strcmp(getenv("AKC_WORKER_FORK"), "1") == 0)
+	if (env_flag("AKC_WORKER_FORK", 0))
 		spawn_use_fork(1);	/* for bench/: fork+exec instead of vfork */
-	if (getenv("AKC_WORKER_PREFETCH") != NULL && strcmp(getenv("AKC_WORKER_PREFETCH"), "0") == 0)
+	if (!env_flag("AKC_WORKER_PREFETCH", 1))
 		w->no_prefetch = 1;	/* for bench/: no request for a busy slot */
-	if (getenv("AKC_WORKER_NEXT") != NULL && strcmp(getenv("AKC_WORKER_NEXT"), "0") == 0)
+	if (!env_flag("AKC_WORKER_NEXT", 1))
 		w->next_old = 1;	/* for bench/: reports without "next" */
-	if (getenv("AKC_WORKER_BATCH") != NULL && strcmp(getenv("AKC_WORKER_BATCH"), "0") == 0)
+	if (!env_flag("AKC_WORKER_BATCH", 1))
 		w->batch_old = w->report_old = 1;	/* for bench/: one job, one result a message */
-	if (getenv("AKC_WORKER_SHELL") != NULL && strcmp(getenv("AKC_WORKER_SHELL"), "1") == 0)
+	if (env_flag("AKC_WORKER_SHELL", 0))
 		spawn_use_shell(1);	/* for bench/: /bin/sh -c even for a plain command */
 }
 

@@ -225,7 +225,7 @@ fixture_check(const struct node *n)
 
 	if (n->phase < PHASE_IDLE || n->phase > PHASE_SHUTDOWN)
 		broken("phase");
-	if (st->n < 0 || (st->n > 0 && st->n > st->cap))
+	if (st->n < 0 || (st->n > 0 && (st->m == NULL || mstate_table_id(st) == 0)))
 		broken("member count");
 	for (i = 0; i < st->n; i++) {
 		if (st->m[i].status < MS_JOINING || st->m[i].status >= MS_REMOVED)

@@ -381,6 +381,25 @@ http_section(void)
 	CHECK(errors_contain("needs both 'tls-cert-file' and 'tls-key-file'"));
 }
 
+/* env_flag: the environment's switches (AKC_MASTER_DIRECT=0, AKC_WORKER_FORK=1, ...) */
+static void
+env_flags(void)
+{
+	unsetenv("AKC_TEST_FLAG");
+	CHECK_INT(env_flag("AKC_TEST_FLAG", 1), 1);
+	CHECK_INT(env_flag("AKC_TEST_FLAG", 0), 0);
+	setenv("AKC_TEST_FLAG", "", 1);
+	CHECK_INT(env_flag("AKC_TEST_FLAG", 1), 1);
+	CHECK_INT(env_flag("AKC_TEST_FLAG", 0), 0);
+	setenv("AKC_TEST_FLAG", "0", 1);
+	CHECK_INT(env_flag("AKC_TEST_FLAG", 1), 0);
+	setenv("AKC_TEST_FLAG", "1", 1);
+	CHECK_INT(env_flag("AKC_TEST_FLAG", 0), 1);
+	setenv("AKC_TEST_FLAG", "yes", 1);
+	CHECK_INT(env_flag("AKC_TEST_FLAG", 0), 1);
+	unsetenv("AKC_TEST_FLAG");
+}
+
 int
 main(void)
 {
@@ -393,6 +412,7 @@ main(void)
 	close(fd);
 	snprintf(errpath, sizeof(errpath), "%s.err", path);
 	RUN(full_file);
+	RUN(env_flags);
 	RUN(worker_section);
 	RUN(singleton_settings);
 	RUN(replica_nodes);

@@ -36,7 +36,7 @@ set_status(struct mstate *st, uint64_t uid, enum mstatus status)
 	int i = mstate_find(st, uid);
 
 	if (i >= 0)
-		st->m[i].status = status;
+		mstate_wm(st, i)->status = status;
 }
 
 /* A, B, C Up with the role among others, D Up without it, youngest */
