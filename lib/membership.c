@@ -3156,24 +3156,19 @@ mstate_from_wire(const cJSON *o, struct mstate *st)
 	return mstate_from_wire_known(o, st, NULL);
 }
 
+/* The head (table, clock, seen set), then the rest: one reading of a wire state. */
 int
 mstate_from_wire_known(const cJSON *o, struct mstate *st, const struct mstate *known)
 {
-	const struct mtext *x;
+	struct wire_head h;
+	int r;
 
-	mstate_free(st);
-	if (!cJSON_IsObject(o) || (st->mt = table_read(o, known)) == NULL)
-		goto bad;
-	st_sync(st);
-	x = mtab_text(st->mt);
-	if (wire_version(o, x->uids, st->n, &st->vc) < 0 ||
-	    wire_seen(o, x->uids, st->n, mtab_order(st->mt), &st->seen) < 0 ||
-	    wire_reach(o, x->uids, st->n, &st->reach) < 0 || wire_tombs(o, st) < 0)
-		goto bad;
-	return 0;
-bad:
-	mstate_free(st);
-	return -1;
+	memset(&h, 0, sizeof(h));
+	r = wire_head_parse_known(o, &h, known) < 0 ? -1 : mstate_from_wire_head(o, st, &h);
+	wire_head_free(&h);
+	if (r < 0)
+		mstate_free(st);
+	return r;
 }
 
 int
