@@ -433,9 +433,6 @@ gossip_tick(struct node *n, msec_t now)
  *    100-node join sent 0.4x the messages at 0.53x the CPU, all Up 0.1 s
  *    later (bench/README.md, "One push for a join's version"). A change of
  *    reachability keeps three: detection everywhere is the target there.
- *    A push standing in for skipped answers (nothing new since the last)
- *    keeps that push's fan-out: compared with the push it repeats, every
- *    version looks like a join's.
  * Tried for a start at thousands of members and left out (bench/README.md,
  * "Full states per node"): above 400 members, rounds paid from the budget
  * (the status sent instead), a burst of one push, no reserve, the refill
@@ -757,7 +754,6 @@ push_tick(struct node *n, msec_t now)
 		n->pushed_seq = n->state_seq;
 		n->pushed_exit = n->exit_digest;
 		n->pushed_reach = n->reach_digest;
-		n->pushed_fan = PUSH_FANOUT;
 		bcast(n, now);	/* the leader among them */
 		return;
 	}
@@ -765,11 +761,8 @@ push_tick(struct node *n, msec_t now)
 	 * A version taken from a broadcast: every member has it from its
 	 * sender; the leader still needs to hear that we have seen it.
 	 */
-	if (n->pushed_seq == n->state_seq)	/* a stand-in (below): the version's own fan-out */
-		fan = n->pushed_fan > 0 ? n->pushed_fan : PUSH_FANOUT;
-	else
-		fan = n->exit_digest != n->pushed_exit || n->reach_digest != n->pushed_reach ?
-		    PUSH_FANOUT : PUSH_FANOUT_JOIN;
+	fan = n->exit_digest != n->pushed_exit || n->reach_digest != n->pushed_reach ?
+	    PUSH_FANOUT : PUSH_FANOUT_JOIN;
 	k = quiet ? 0 : pick_targets(n, t, fan, 1);
 	if (k > 0 && n->pushed_seq == n->state_seq && n->push_credit_at >= 0) {
 		/*
@@ -807,7 +800,6 @@ push_tick(struct node *n, msec_t now)
 	n->pushed_seq = n->state_seq;
 	n->pushed_exit = n->exit_digest;
 	n->pushed_reach = n->reach_digest;
-	n->pushed_fan = fan;
 	if (k > 0) {
 		cJSON *raw = mstate_wire_raw(&n->st);	/* checked and made once for the k */
 

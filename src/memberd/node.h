@@ -260,7 +260,6 @@ struct node {
 	uint64_t pushed_exit;	/* exit_digest of our last push */
 	uint64_t reach_digest;	/* reach_digest(&st.reach), kept by changed() */
 	uint64_t pushed_reach;	/* reach_digest of our last push */
-	int pushed_fan;		/* its fan-out, kept by a push standing in for skipped answers */
 	uint64_t pushes_unpaid;	/* pushes of a leave, down or removal sent without credit */
 	/*
 	 * The broadcast of a version that moves members out (gossip.c,
