@@ -2009,6 +2009,7 @@ struct wcache {
 	char *rest;		/* ,"version":...} as printed from what hashes to sh */
 	size_t restlen;
 	uint64_t sh;
+	uint64_t tid;		/* over the table of this mstate_table_id (its indexes) */
 	struct lead *lead;	/* mstate_leader_for's, or NULL */
 };
 
@@ -2490,7 +2491,7 @@ mstate_wire_raw(const struct mstate *cst)
 	if (st->wt == NULL)
 		st->wt = xcalloc(1, sizeof(*st->wt));
 	c = st->wt;
-	if (c->rest == NULL || c->sh != sh) {
+	if (c->rest == NULL || c->sh != sh || c->tid != mstate_table_id(st)) {
 		cJSON *o = cJSON_CreateObject();
 		char *rest;
 
@@ -2502,6 +2503,7 @@ mstate_wire_raw(const struct mstate *cst)
 		c->rest = rest;
 		c->rest[0] = ',';	/* what follows the table */
 		c->sh = sh;
+		c->tid = mstate_table_id(st);
 	}
 	/* {"members":"<the table>","version":...}, in the message's own buffer */
 	len = strlen("{\"members\":") + tl + c->restlen;
