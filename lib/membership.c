@@ -2009,6 +2009,7 @@ struct wcache {
 	char *rest;		/* ,"version":...} as printed from what hashes to sh */
 	size_t restlen;
 	uint64_t sh;
+	uint64_t tid;		/* over the table of this mstate_table_id (its indexes) */
 	struct lead *lead;	/* mstate_leader_for's, or NULL */
 };
 
@@ -2490,7 +2491,7 @@ mstate_wire_raw(const struct mstate *cst)
 	if (st->wt == NULL)
 		st->wt = xcalloc(1, sizeof(*st->wt));
 	c = st->wt;
-	if (c->rest == NULL || c->sh != sh) {
+	if (c->rest == NULL || c->sh != sh || c->tid != mstate_table_id(st)) {
 		cJSON *o = cJSON_CreateObject();
 		char *rest;
 
@@ -2502,6 +2503,7 @@ mstate_wire_raw(const struct mstate *cst)
 		c->rest = rest;
 		c->rest[0] = ',';	/* what follows the table */
 		c->sh = sh;
+		c->tid = mstate_table_id(st);
 	}
 	/* {"members":"<the table>","version":...}, in the message's own buffer */
 	len = strlen("{\"members\":") + tl + c->restlen;
@@ -3156,24 +3158,19 @@ mstate_from_wire(const cJSON *o, struct mstate *st)
 	return mstate_from_wire_known(o, st, NULL);
 }
 
+/* The head (table, clock, seen set), then the rest: one reading of a wire state. */
 int
 mstate_from_wire_known(const cJSON *o, struct mstate *st, const struct mstate *known)
 {
-	const struct mtext *x;
+	struct wire_head h;
+	int r;
 
-	mstate_free(st);
-	if (!cJSON_IsObject(o) || (st->mt = table_read(o, known)) == NULL)
-		goto bad;
-	st_sync(st);
-	x = mtab_text(st->mt);
-	if (wire_version(o, x->uids, st->n, &st->vc) < 0 ||
-	    wire_seen(o, x->uids, st->n, mtab_order(st->mt), &st->seen) < 0 ||
-	    wire_reach(o, x->uids, st->n, &st->reach) < 0 || wire_tombs(o, st) < 0)
-		goto bad;
-	return 0;
-bad:
-	mstate_free(st);
-	return -1;
+	memset(&h, 0, sizeof(h));
+	r = wire_head_parse_known(o, &h, known) < 0 ? -1 : mstate_from_wire_head(o, st, &h);
+	wire_head_free(&h);
+	if (r < 0)
+		mstate_free(st);
+	return r;
 }
 
 int

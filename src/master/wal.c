@@ -353,6 +353,8 @@ wal_append(struct wal *w, leveldb_writebatch_t *b, char *err, size_t errlen)
 	struct iovec iov;
 	ssize_t r;
 
+	if (w->failed)
+		return failx(err, errlen, w, "a checkpoint failed before: the journal must be opened again");
 	w->len = 0;
 	grow(w, REC_HEAD);
 	w->len = REC_HEAD;
@@ -422,8 +424,12 @@ wal_checkpoint(struct wal *w, leveldb_t *db, char *err, size_t errlen)
 	leveldb_writebatch_t *b;
 	char *lerr = NULL;
 
+	if (w->failed)
+		return failx(err, errlen, w, "a checkpoint failed before: the journal must be opened again");
 	if (!wal_dirty(w))
 		return 0;
+	/* from here a failure is for good (wal.h, point 4) */
+	w->failed = 1;
 	/* an empty synced write syncs the current log; then the older ones */
 	ws = leveldb_writeoptions_create();
 	leveldb_writeoptions_set_sync(ws, 1);
@@ -440,6 +446,7 @@ wal_checkpoint(struct wal *w, leveldb_t *db, char *err, size_t errlen)
 		return failerr(err, errlen, w, "cannot sync LevelDB's logs");
 	if (write_header(w, w->gen + 1) < 0)
 		return failerr(err, errlen, w, "cannot write the header");
+	w->failed = 0;
 	w->checkpoints++;
 	return 0;
 }

@@ -30,6 +30,13 @@
  *      then does not open. No acknowledged event is lost (this file
  *      holds them): `master --repair`, then the replay, gets them back;
  *      not done by itself.
+ *   4. A checkpoint that fails (LevelDB's logs or the header not synced:
+ *      EIO, a full disk) leaves the file refusing every later append and
+ *      checkpoint, so the process stops and the records replay when it
+ *      opens again. Trying again is not safe: after a failed fdatasync
+ *      Linux marks the pages clean whether or not they reached the disk,
+ *      so a second sync succeeds without writing them, and the checkpoint
+ *      after it would void the records that are their only durable copy.
  */
 #ifndef MASTER_WAL_H
 #define MASTER_WAL_H
@@ -43,6 +50,7 @@
 struct wal {
 	int fd;				/* -1: no WAL (off) */
 	int plain;			/* pwritev2 RWF_DSYNC refused: pwrite + fdatasync */
+	int failed;			/* a checkpoint failed: nothing more (point 4) */
 	char dir[512];
 	uint64_t gen;			/* the header's generation: records of others are void */
 	off_t off;			/* where the next record goes */
@@ -68,7 +76,10 @@ void wal_close(struct wal *);
  * checkpoints); -1 with the reason.
  */
 int wal_append(struct wal *, leveldb_writebatch_t *b, char *err, size_t errlen);
-/* Point 2: LevelDB's logs synced, the records void; 0 or -1 with the reason. */
+/*
+ * Point 2: LevelDB's logs synced, the records void; 0 or -1 with the
+ * reason, after which every append and checkpoint fails (point 4).
+ */
 int wal_checkpoint(struct wal *, leveldb_t *db, char *err, size_t errlen);
 /* Records since the last checkpoint: a direct write must checkpoint first. */
 int wal_dirty(const struct wal *);

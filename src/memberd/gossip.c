@@ -433,6 +433,10 @@ gossip_tick(struct node *n, msec_t now)
  *    100-node join sent 0.4x the messages at 0.53x the CPU, all Up 0.1 s
  *    later (bench/README.md, "One push for a join's version"). A change of
  *    reachability keeps three: detection everywhere is the target there.
+ *    A version pushed already (a push standing in for skipped answers)
+ *    matches the last push and goes to one: three for those of
+ *    reachability changes measured no better (bench/README.md, "Review of
+ *    the session's second merge").
  * Tried for a start at thousands of members and left out (bench/README.md,
  * "Full states per node"): above 400 members, rounds paid from the budget
  * (the status sent instead), a burst of one push, no reserve, the refill

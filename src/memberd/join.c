@@ -531,19 +531,6 @@ in_view(const struct node *n, const char *address)
 	return 0;
 }
 
-/* The reachability records (who says what of whom). */
-static uint64_t
-reach_digest(const struct mstate *st)
-{
-	uint64_t d = (uint64_t)st->reach.n;
-	int i;
-
-	for (i = 0; i < st->reach.n; i++)
-		d += mix64(st->reach.r[i].observer ^ mix64(st->reach.r[i].subject ^
-		    (uint64_t)st->reach.r[i].status));
-	return d;
-}
-
 void
 probe_tick(struct node *n, msec_t now)
 {
@@ -556,15 +543,17 @@ probe_tick(struct node *n, msec_t now)
 	 */
 	if (n->phase == PHASE_MEMBER && (n->majority_nmemo != n->nmemo || n->majority_seq == 0 ||
 	    (n->majority_seq != n->state_seq && now - n->majority_at >= MAJORITY_EVERY))) {
-		uint64_t rd = reach_digest(&n->st);
-
-		/* what it reads unchanged (most changes are of the seen set): the same answer */
+		/*
+		 * what it reads unchanged (most changes are of the seen set): the
+		 * same answer; reach_digest is changed()'s, which every write of
+		 * the reachability records goes through
+		 */
 		if (n->majority_seq == 0 || n->majority_mt == 0 ||
-		    mstate_table_id(&n->st) != n->majority_mt || n->majority_reach != rd ||
+		    mstate_table_id(&n->st) != n->majority_mt || n->majority_reach != n->reach_digest ||
 		    n->majority_gen != n->memo_gen) {
 			n->majority_ok = node_majority(n, &have, &of);
 			n->majority_mt = mstate_table_id(&n->st);
-			n->majority_reach = rd;
+			n->majority_reach = n->reach_digest;
 			n->majority_gen = n->memo_gen;
 		}
 		n->majority_seq = n->state_seq;

@@ -1233,6 +1233,29 @@ wire_reused(void)
 }
 
 /*
+ * The rest of the wire form (clock, seen bitmap, reachability: indexes into
+ * the table) is kept printed with the state, tagged with a hash of what it
+ * prints from; the table is part of that: a member added in front moves
+ * every index, with the clock and seen set unchanged. Before the shared
+ * tables a new table dropped the kept rest; after them it was kept.
+ */
+static void
+wire_rest_table(void)
+{
+	struct mstate st;
+	struct member m;
+
+	three_up(&st);
+	u64set_add(&st.seen, 2);		/* b: bit 1 of a, b, c */
+	reach_set(&st.reach, 1, 3, RS_UNREACHABLE);
+	CHECK(text_is_print(&st));		/* the rest printed and kept */
+	m = mk(4, "d", 8, MS_JOINING, UPNUM_NONE, "");
+	mstate_add(&st, &m);			/* port 8: first, the others move up one */
+	CHECK(text_is_print(&st));
+	mstate_free(&st);
+}
+
+/*
  * Member tables shared between states (membership.c, struct mtab): a copy,
  * a wire state read against a state that holds its table, and one read
  * without it (found by its printed bytes) share the one table; a write to
@@ -1364,5 +1387,6 @@ main(void)
 	RUN(find_index);
 	RUN(wire_status_many);
 	RUN(cow_shared);
+	RUN(wire_rest_table);
 	return unit_done();
 }
