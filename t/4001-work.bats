@@ -34,7 +34,7 @@ teardown() { akc_teardown; }
 @test "akc-submit --wait prints the result; the same id twice is one job" {
 	work_cluster 1
 	start_worker n1 >/dev/null
-	run akc-submit -c "$(conf_of n1)" --id same-1 --wait "hello"
+	run --separate-stderr akc-submit -c "$(conf_of n1)" --id same-1 --wait "hello"
 	assert_success
 	# the id once accepted, then the result line
 	[ "${lines[0]}" = same-1 ]
@@ -58,13 +58,13 @@ teardown() { akc_teardown; }
 @test "keep-finished: finished jobs leave the state, their results stay; a forgotten id is a new job; replays agree" {
 	work_cluster 1 keep-finished=2s snapshot-every=100
 	start_worker n1 >/dev/null
-	run akc-submit -c "$(conf_of n1)" --id old-1 --wait "first"
+	run --separate-stderr akc-submit -c "$(conf_of n1)" --id old-1 --wait "first"
 	assert_success
 	[ "$(jq -r .result <<<"${lines[1]}")" = first ]
 	wait_until 20 eval '[ "$(queue_field n1 forgotten)" = 1 ]'
 	grep -q "forgot 1 finished job" "$AKC_DIR/n1.singletond.log"
 	# the id is free again: a new job, and both results are in the journal
-	run akc-submit -c "$(conf_of n1)" --id old-1 --wait "second"
+	run --separate-stderr akc-submit -c "$(conf_of n1)" --id old-1 --wait "second"
 	assert_success
 	[ "$(jq -r .result <<<"${lines[1]}")" = second ]
 	[ "$(akc-results -c "$(conf_of n1)" | jq -r 'select(.id == "old-1") | .result' | tr '\n' ' ')" = "first second " ]
@@ -110,7 +110,7 @@ teardown() { akc_teardown; }
 @test "a failing command is retried, then failed; a job over work-timeout is killed and retried" {
 	work_cluster 1
 	start_worker n1 --exec 'case "$(cat)" in fail) echo "no disk" >&2; exit 3;; slow) sleep 30;; *) echo ok;; esac' >/dev/null
-	run akc-submit -c "$(conf_of n1)" --id f1 --wait fail
+	run --separate-stderr akc-submit -c "$(conf_of n1)" --id f1 --wait fail
 	[ "$status" = 1 ]
 	[ "$(jq -r .status <<<"${lines[1]}")" = failed ]
 	[ "$(jq -r .attempts <<<"${lines[1]}")" = 3 ]

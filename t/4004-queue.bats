@@ -82,7 +82,7 @@ RFC3339='^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}Z$'
 	start_worker n2 --exec 'sleep 30' >/dev/null
 	local t0 t1
 	t0=$(date +%s)
-	run akc-submit -c "$(conf_of n1)" --id t-1 --timeout 1s --wait x
+	run --separate-stderr akc-submit -c "$(conf_of n1)" --id t-1 --timeout 1s --wait x
 	t1=$(date +%s)
 	[ "$status" = 1 ]
 	[ "$(jq -r .status <<<"${lines[1]}")" = failed ]
