@@ -55,7 +55,6 @@ struct table {
 
 static struct table *tab;
 static size_t nstr, nbytes;
-static uint64_t nfreed;		/* strings freed so far (intern_frees) */
 static int shared;		/* intern_threads(1) */
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 
@@ -201,7 +200,6 @@ intern_unref(const char *p)
 	nstr--;
 	nbytes -= sizeof(*e) + e->len + 1;
 	free(e);
-	nfreed++;
 }
 
 void
@@ -228,12 +226,6 @@ intern_threads(int on)
 	for (i = 0; i < tab->nbucket; i++)
 		for (e = tab->b[i]; e != NULL; e = e->next)
 			e->refs = PINNED;	/* 4. */
-}
-
-uint64_t
-intern_frees(void)
-{
-	return nfreed;		/* only a single thread frees (1. above) */
 }
 
 size_t

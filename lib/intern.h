@@ -27,13 +27,6 @@ void intern_unref(const char *);
  * counts); call it before a second thread starts. 0 (the default): one thread.
  */
 void intern_threads(int on);
-/*
- * How many strings were freed so far: while it stays the same, an address
- * an interned string had still holds the same bytes (a cache keyed by the
- * addresses, like membership.c's printed tables, checks it). It does not
- * move while threads share the table (nothing is freed then).
- */
-uint64_t intern_frees(void);
 /* Strings held, and the bytes they take with their headers. */
 size_t intern_count(void);
 size_t intern_bytes(void);
