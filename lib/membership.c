@@ -3304,6 +3304,18 @@ mstate_exit_digest(const struct mstate *st)
 	return d;
 }
 
+uint64_t
+mstate_reach_digest(const struct mstate *st)
+{
+	const struct reach_record *r = st->reach.r;
+	uint64_t d = 0;
+	int i;
+
+	for (i = 0; i < st->reach.n; i++)
+		d += mix64(mix64(r[i].observer) ^ r[i].subject ^ ((uint64_t)r[i].status << 62));
+	return d;
+}
+
 void
 status_to_wire(cJSON *msg, const struct mstate *st)
 {

@@ -285,6 +285,13 @@ uint64_t mstate_table_hash(const struct mstate *);
  * first (doc/PROTOCOL.md "Eager push"); 0 when there is none of them.
  */
 uint64_t mstate_exit_digest(const struct mstate *);
+/*
+ * A digest of the reachability records' verdicts (observer, subject,
+ * status; not their versions), order aside: a version that changes it is
+ * one the eager push sends to three members, not one (doc/PROTOCOL.md
+ * "Eager push"); 0 when there are none.
+ */
+uint64_t mstate_reach_digest(const struct mstate *);
 /* splitmix64's finaliser: a bijection that spreads neighbouring words apart. */
 uint64_t mix64(uint64_t);
 

@@ -286,22 +286,6 @@ node_free(struct node *n)
 	u64set_free(&n->compact_peers);
 }
 
-/*
- * A digest of the reachability records' verdicts (observer, subject,
- * status; not their versions), order aside: a version that changes it
- * is pushed to PUSH_FANOUT members, not one (gossip.c, push_tick).
- */
-static uint64_t
-reach_digest(const struct reach *r)
-{
-	uint64_t d = 0;
-	int i;
-
-	for (i = 0; i < r->n; i++)
-		d += mix64(mix64(r->r[i].observer) ^ r->r[i].subject ^ ((uint64_t)r->r[i].status << 62));
-	return d;
-}
-
 /* Bookkeeping after st changed: new local seq, ring, eager push. */
 void
 changed(struct node *n, msec_t now)
@@ -313,7 +297,7 @@ changed(struct node *n, msec_t now)
 	n->leads = li >= 0 && n->st.m[li].uid == n->self.uid;
 	seen_grew(n, now);
 	n->exit_digest = mstate_exit_digest(&n->st);
-	n->reach_digest = reach_digest(&n->st.reach);
+	n->reach_digest = mstate_reach_digest(&n->st);
 	n->push_quiet = 0;	/* a broadcast's version, if any, is not ours to keep quiet about */
 	n->bcast_mine = 0;	/* taken or merged: not ours to broadcast (local_change) */
 	n->bcast_version = 0;	/* a new version: not a broadcast's until sent or taken as one */

@@ -258,7 +258,7 @@ struct node {
 	int leads;		/* we were the leader at the last changed(): seen_grew() */
 	uint64_t exit_digest;	/* mstate_exit_digest(&st), kept by changed() */
 	uint64_t pushed_exit;	/* exit_digest of our last push */
-	uint64_t reach_digest;	/* reach_digest(&st.reach), kept by changed() */
+	uint64_t reach_digest;	/* mstate_reach_digest(&st), kept by changed() */
 	uint64_t pushed_reach;	/* reach_digest of our last push */
 	uint64_t pushes_unpaid;	/* pushes of a leave, down or removal sent without credit */
 	/*
