@@ -48,6 +48,9 @@
 #    run, its submit rate printed beside its jobs/s. CPU per job of akc's
 #    own processes (not the workers). AKC_BEFORE=DIR: the same rows for
 #    another build's daemons in the same run (DRAIN_BEFORE_FIRST=1: first).
+#  one: the one-submitter row alone, ONE_ROUNDS rounds alternating
+#    beanstalkd, akc (lib/spc's client) and akc through a nanomsg REQ
+#    client on one cluster; each round's ratios and the medians.
 #  hold: a steady cluster to profile by hand, until $TOP/stop exists.
 #  replay: bench/replay.c, the master's journal.c and work.c on LevelDB:
 #    EVENTS events (accepted/started/completed cycles) then journal_replay
@@ -656,6 +659,8 @@ part_queue() {
 		run_bg "$TOP/q.akc$r" "$SUB" submit "$(client_of "$old")" "tp$r" "$SUBMITS" "$r" "$BYTES"
 		run_bg "$TOP/q.akcv$r" "$SUB" submit "$(client_of "$via")" "tpv$r" "$SUBMITS" "$r" "$BYTES"
 	done
+	# the same one submitter through a nanomsg REQ socket (its library thread)
+	SUBMIT_CLIENT=nn run_bg "$TOP/q.akcn1" "$SUB" submit "$(client_of "$old")" tpn1 "$SUBMITS" 1 "$BYTES"
 	rate() { awk '{ printf "%.0f", $1 / $3 }' "$1"; }
 	# one akc-submit process per job: its CPU from start to exit, and the rate
 	ps=$("$SUB" cpu "${SUBMIT_RUNS:-200}" akc-submit -c "$D/$old.conf" \
@@ -707,6 +712,8 @@ part_queue() {
 	qrow "durable submits/s, 1 submitter, via the master's node" "$(rate "$TOP/q.bs1")" "$(rate "$TOP/q.akc1")" \
 	    "$(ratio "$(rate "$TOP/q.akc1")" "$(rate "$TOP/q.bs1")")"
 	qrow "  via another node" "" "$(rate "$TOP/q.akcv1")" "$(ratio "$(rate "$TOP/q.akcv1")" "$(rate "$TOP/q.bs1")")"
+	qrow "  the master's node, a nanomsg REQ client" "" "$(rate "$TOP/q.akcn1")" \
+	    "$(ratio "$(rate "$TOP/q.akcn1")" "$(rate "$TOP/q.bs1")")"
 	qrow "  one akc-submit process per job (in a row)" "" \
 	    "$(awk '{ printf "%.0f", 1000 / $4 }' <<<"$ps")" \
 	    "$(ratio "$(awk '{ printf "%.0f", 1000 / $4 }' <<<"$ps")" "$(rate "$TOP/q.bs1")")"
@@ -892,6 +899,39 @@ part_drain() {
 	cleanup
 }
 
+# one: issue 12's one-submitter row alone, ONE_ROUNDS (default 5) rounds on
+# one cluster and one beanstalkd, each round beanstalkd, akc (lib/spc's
+# client, as akc-submit), akc through a nanomsg REQ client, one right after
+# the other, SUBMITS each, a request at a time through the master's node;
+# each round's rates and ratios, then the medians
+part_one() {
+	local old r bs a n
+	say "one: beanstalkd and $N nodes, ${ONE_ROUNDS:-5} rounds"
+	bs_start || return 1
+	build one || return 1
+	read -r old _ < <(nth_oldest 0)
+	run_bg "$TOP/o.warm" "$SUB" submit "$(client_of "$old")" warm 200 1 "$BYTES" || say "warm-up: some submits failed"
+	echo
+	echo "== one submitter, a request at a time, $SUBMITS submits of $BYTES bytes a run, through the master's node ($old)"
+	printf '%-8s %12s %12s %12s %8s %8s\n' round beanstalkd "akc (spc)" "akc (nn)" spc/bs nn/bs
+	for ((r = 1; r <= ${ONE_ROUNDS:-5}; r++)); do
+		run_bg "$TOP/o.bs$r" "$BS" put "$BS_PORT" "o$r" "o$r" "$SUBMITS" 1 "$BYTES"
+		run_bg "$TOP/o.akc$r" "$SUB" submit "$(client_of "$old")" "o$r" "$SUBMITS" 1 "$BYTES"
+		SUBMIT_CLIENT=nn run_bg "$TOP/o.nn$r" "$SUB" submit "$(client_of "$old")" "on$r" "$SUBMITS" 1 "$BYTES"
+		bs=$(awk '{ printf "%.0f", $1 / $3 }' "$TOP/o.bs$r")
+		a=$(awk '{ printf "%.0f", $1 / $3 }' "$TOP/o.akc$r")
+		n=$(awk '{ printf "%.0f", $1 / $3 }' "$TOP/o.nn$r")
+		printf '%-8s %12s %12s %12s %8s %8s\n' "$r" "$bs" "$a" "$n" "$(ratio "$a" "$bs")" "$(ratio "$n" "$bs")" |
+		    tee -a "$TOP/o.rows"
+	done
+	awk '{ b[NR] = $2; a[NR] = $3; n[NR] = $4; x[NR] = $5; y[NR] = $6 }
+	    function med(v, k,  i, j, t) { for (i = 1; i <= k; i++) for (j = i + 1; j <= k; j++)
+	        if (v[j] < v[i]) { t = v[i]; v[i] = v[j]; v[j] = t }
+	        return k % 2 ? v[(k + 1) / 2] : (v[k / 2] + v[k / 2 + 1]) / 2 }
+	    END { printf "%-8s %12s %12s %12s %8.2f %8.2f\n", "median", med(b, NR), med(a, NR), med(n, NR), med(x, NR), med(y, NR) }' "$TOP/o.rows"
+	cleanup
+}
+
 # hold: a steady cluster for profiling by hand (perf, strace) until
 # $TOP/stop exists; its configs are $TOP/hold/nN.conf
 part_hold() {
@@ -909,8 +949,9 @@ for part in $PARTS; do
 	replay) part_replay || say "replay failed" ;;
 	queue) part_queue || say "queue failed" ;;
 	drain) part_drain || say "drain failed" ;;
+	one) part_one || say "one failed" ;;
 	hold) part_hold ;;
-	*) say "unknown part '$part' (throughput e2e failover replay queue drain)" ;;
+	*) say "unknown part '$part' (throughput e2e failover replay queue drain one hold)" ;;
 	esac
 	cleanup
 done
