@@ -71,14 +71,38 @@ check_text(const char *text)
 	}
 }
 
+/* A worker's result as the master decodes it (done, or a report's entry). */
+static void
+check_result(const char *b64)
+{
+	unsigned char *bin;
+	size_t len;
+	char err[256];
+
+	err[0] = '\0';
+	if ((bin = request_result(b64, &len, err, sizeof(err))) == NULL) {
+		refused(2, err);
+		return;
+	}
+	/* the master keeps it as text only when lib/utf8.c says it is: cross-check */
+	if (len > REQ_RESULT_MAX)
+		abort();
+	if (utf8_text(bin, len)) {
+		if (strlen((const char *)bin) != len)
+			abort();
+		check_text((const char *)bin);
+	}
+	free(bin);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	cJSON *req = json_parse((const char *)data, size);
 	struct request r;
 	char err[256];
-	unsigned char *bin;
-	size_t len;
+	const cJSON *item;
+	struct report_item it;
 	int code, bad;
 
 	err[0] = '\0';
@@ -105,19 +129,23 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	case OP_DONE:
 		if (r.worker == NULL || r.id == NULL || r.result == NULL || r.attempt < 1)
 			abort();
-		err[0] = '\0';
-		if ((bin = request_result(r.result, &len, err, sizeof(err))) == NULL)
-			refused(2, err);
-		else {
-			/* the master keeps it as text only when lib/utf8.c says it is: cross-check */
-			if (len > REQ_RESULT_MAX)
-				abort();
-			if (utf8_text(bin, len)) {
-				if (strlen((const char *)bin) != len)
-					abort();
-				check_text((const char *)bin);
+		check_result(r.result);
+		break;
+	case OP_REPORT:
+		if (r.worker == NULL || !cJSON_IsArray(r.reports) || r.batch < 0 ||
+		    r.batch > REQ_BATCH_MAX || cJSON_GetArraySize(r.reports) < 1 ||
+		    cJSON_GetArraySize(r.reports) > REQ_BATCH_MAX)
+			abort();
+		cJSON_ArrayForEach(item, r.reports) {
+			err[0] = '\0';
+			if ((code = request_report_item(item, &it, err, sizeof(err))) != 0) {
+				refused(code, err);
+				continue;
 			}
-			free(bin);
+			if (it.id == NULL || it.attempt < 1 || (it.success && it.result == NULL))
+				abort();
+			if (it.success)
+				check_result(it.result);
 		}
 		break;
 	case OP_FAILED:
