@@ -370,6 +370,7 @@ store(struct repl *r, const cJSON *b, char *err, size_t errlen)
 		}
 		/* what the batch holds goes first: the wipe is a write of its own */
 		if (journal_commit(j, err, errlen) < 0 || journal_wipe(j, err, errlen) < 0) {
+			fail(r, err);	/* a failed write is final (standby_act stops) */
 			cJSON_Delete(snap);
 			return -1;
 		}
@@ -784,8 +785,11 @@ standby_sync(struct repl *r, int force)
 	int64_t put = r->j->batch_us;
 	int n = r->nacks > 0 || force ? r->j->nbatch : 0;
 
+	if (r->failed)
+		return -1;
 	if (n > 0 && journal_commit(r->j, err, sizeof(err)) < 0) {
-		log_warnx("standby: %s", err);
+		/* final: acked on a sync that failed would be a lie; the loop stops */
+		fail(r, err);
 		r->nacks = 0;
 		return -1;
 	}
@@ -853,13 +857,13 @@ standby_act(struct repl *r)
 			break;
 		case RC_PROMISE:
 			if (journal_promise(r->j, a->ep, err, sizeof(err)) < 0) {
-				log_warnx("%s", err);
+				fail(r, err);
 				goto stop;
 			}
 			break;
 		case RC_KEEP_ASIDE:
 			if ((n = journal_salvage(r->j, a->seq, expand, err, sizeof(err))) < 0) {
-				log_warnx("standby: %s", err);
+				fail(r, err);
 				goto stop;
 			}
 			log_notice("standby: events %llu-%llu (epoch %llu) are not in the master's log: "
@@ -868,7 +872,9 @@ standby_act(struct repl *r)
 			break;
 		case RC_STORE:
 			json_u64(a->body, "rlast", &rlast);
-			if ((rc = store(r, a->body, err, sizeof(err))) < 0)
+			if ((rc = store(r, a->body, err, sizeof(err))) < 0 && r->failed)
+				goto stop;
+			if (rc < 0)
 				log_warnx("standby: %s", err);
 			{
 				struct rc_log lg = facts(r);
@@ -941,7 +947,7 @@ standby_receive(int fd, short ev, void *arg)
 
 	(void)fd;
 	(void)ev;
-	while ((b = next_msg(r, &whole, &from)) != NULL) {
+	while (!r->failed && (b = next_msg(r, &whole, &from)) != NULL) {
 		standby_msg(r, from, b);
 		cJSON_Delete(whole);
 	}
@@ -983,20 +989,34 @@ repl_standby_main(const struct akc_config *cfg, const char *name, const char *di
 		/* what the last wake-up stored, by either path, in one sync; then its acks */
 		standby_sync(&r, 0);
 		sigs = loop_signals(l);
-		if (sigs & ((1UL << SIGTERM) | (1UL << SIGINT)))
+		if (r.failed || (sigs & ((1UL << SIGTERM) | (1UL << SIGINT))))
 			break;
 		now = clock_mono_ms();
 		link_tick(r.link, now);
 		lg = facts(&r);
 		rc_standby_tick(&r.c, &lg, now);
 		standby_act(&r);
-		standby_sync(&r, 0);
+		if (standby_sync(&r, 0) < 0)
+			break;
 		d = link_deadline(r.link);
 		if (d < 0 || d > now + STANDBY_TICK)
 			d = now + STANDBY_TICK;
 		if (rc_standby_deadline(&r.c) >= 0 && rc_standby_deadline(&r.c) < d)
 			d = rc_standby_deadline(&r.c);
 		loop_poll(l, d);
+	}
+	/*
+	 * A failed sync, promise or salvage write is final (after a failed
+	 * fdatasync Linux marks the pages clean: a retry would "succeed"):
+	 * stop, unacked; singletond starts the standby again, whose open
+	 * replays what its write-ahead file holds (master(8), RECOVERY).
+	 */
+	if (r.failed) {
+		log_errx("standby: %s: stopping (nothing it failed to sync was acknowledged)", r.err);
+		repl_close(&r);
+		loop_free(l);
+		journal_close(&j);
+		return 1;
 	}
 	/* what lazy appends wrote is not left behind by a clean stop (a hand-over) */
 	standby_sync(&r, 1);

@@ -1,0 +1,105 @@
+#!/usr/bin/env bats
+# 4027: a standby whose journal write fails (here: its disk full) stops,
+# saying why, instead of running on without acknowledging anything;
+# singletond starts it again (with its backoff), and once there is room the
+# standby recovers and the job the master journaled meanwhile is committed
+# and acknowledged: nothing lost, nothing acknowledged that was not synced.
+# Before the fix the standby logged a warning and kept running, unable to
+# write and never acking again: the master waited for it for good.
+
+load lib/akc
+load lib/work
+
+setup() {
+	akc_setup
+	[ "$(id -u)" = 0 ] || skip "mounts a small tmpfs: needs root"
+	MNT=""
+}
+teardown() {
+	akc_teardown_keep_mount
+}
+
+# the processes first (they hold files on the mount), then the mount
+akc_teardown_keep_mount() {
+	local m=${MNT:-}
+	if [ -n "$m" ]; then
+		if [ -f "$AKC_DIR/pids" ]; then
+			while read -r pid; do kill -9 "$pid" 2>/dev/null || true; done < "$AKC_DIR/pids"
+			# the standby (singletond's child) holds files on the mount too
+			for p in /proc/[0-9]*; do
+				ls -l "$p/fd" 2>/dev/null | grep -q -F "$m/" && kill -9 "${p#/proc/}" 2>/dev/null
+			done
+		fi
+		for _ in 1 2 3 4 5 6 7 8 9 10; do umount "$m" 2>/dev/null && break; sleep 0.2; done
+	fi
+	akc_teardown
+}
+
+standby_stopped() { grep -q "standby: .*: stopping (nothing it failed to sync was acknowledged)" "$AKC_DIR/n2.singletond.log"; }
+standby_opens() { grep -c "master: standby of master: journal" "$AKC_DIR/n2.singletond.log" || true; }
+standby_restarts() { [ "$(standby_opens)" -ge "$1" ]; }
+
+@test "a standby whose disk fills stops saying why; with room again it comes back and the job is acknowledged" {
+	# the nodes, then n2's journal directory on a 3 MiB tmpfs, then the singletons
+	start_cluster 2 roles=backend "[singleton.master]=" role=backend \
+	    "command=exec $AKC_BIN/master" "standby-command=exec $AKC_BIN/master --standby" \
+	    stop-timeout=5s "[downing]=" strategy=keep-majority stable-after=2s \
+	    "[master]=" work-timeout=3s max-attempts=3
+	set_replicas n1 n2
+	wait_until 30 all_up_everywhere 2 n1 n2
+	MNT=$AKC_DIR/n2.state/master
+	mkdir -p "$MNT"
+	mount -t tmpfs -o size=3m akc-test "$MNT"
+	start_singleton n1 master
+	start_singleton n2 master
+	wait_until 20 master_answers n1
+	run akc-submit -c "$(conf_of n1)" --id before "before the disk filled"
+	[ "$status" = 0 ]
+	wait_until 20 standby_caught_up n1 n2
+
+	# fill it: the standby's first write that needs a new page fails (the
+	# records before it fit in pages its files hold already)
+	dd if=/dev/zero of="$MNT/filler" bs=64k 2>/dev/null || true
+	local i=0 failed=""
+	while [ $i -lt 300 ] && [ -z "$failed" ]; do
+		i=$((i + 1))
+		timeout 20 akc-submit -c "$(conf_of n1)" --call-timeout 3s --id "during-$i" \
+		    "job $i while the disk is full" > /dev/null 2>&1 || failed=during-$i
+	done
+	echo "the first submit not acknowledged: ${failed:-none of $i}"
+	[ -n "$failed" ]
+	wait_until 20 standby_stopped
+	grep "standby: .*stopping" "$AKC_DIR/n2.singletond.log"
+	# not acknowledged meanwhile: the master says what it waits for
+	run akc-queue -c "$(conf_of n1)" --json
+	echo "$output" | jq -c '{waiting, standbys}'
+	[ "$(echo "$output" | jq -r '.waiting')" != null ]
+
+	# room again: singletond's next start of the standby recovers it
+	rm -f "$MNT/filler"
+	wait_until 45 standby_caught_up n1 n2
+	run akc-submit -c "$(conf_of n1)" --id "$failed" "job $i while the disk is full"
+	echo "$output"
+	[ "$status" = 0 ]
+	[ "$output" = "$failed" ]
+	run akc-submit -c "$(conf_of n1)" --id after "after"
+	[ "$status" = 0 ]
+	# and its journal opens again: killed, the standby is started again
+	# and catches up (with the old code, which wrote on after the failed
+	# write, LevelDB's log had a torn record inside and the open refused it)
+	local sb r0 l0
+	sb=$(standby_pid n2)
+	r0=$(standby_opens)
+	l0=$(wc -l < "$AKC_DIR/n2.singletond.log")
+	kill -9 "$sb"
+	# (singletond's backoff has not started afresh: up to 16 s)
+	wait_until 40 standby_restarts $((r0 + 1))
+	run akc-submit -c "$(conf_of n1)" --id "after-kill" "after the standby's kill"
+	[ "$status" = 0 ]
+	wait_until 20 standby_caught_up n1 n2
+	! tail -n +"$l0" "$AKC_DIR/n2.singletond.log" | grep -n "refuses to start"
+	i=$((i + 1))
+	# every job there, once: before, during-1..i, after, after-kill
+	run akc-queue -c "$(conf_of n1)" --json
+	[ "$(echo "$output" | jq -r '.accepted')" = $((i + 2)) ]
+}
