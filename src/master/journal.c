@@ -46,6 +46,22 @@ fail(char **lerr, char *err, size_t errlen, const char *what, const char *path)
 	return -1;
 }
 
+/*
+ * A failed LevelDB write (a full disk, EIO): LevelDB's log may now end in a
+ * torn record, and a write after it would put that record inside the log,
+ * where the next open finds it corrupt and refuses the journal. So it is
+ * final, as a failed checkpoint is (wal.h, point 4): every later commit and
+ * direct write is refused, the process stops, and the next open sees the
+ * torn record at the end, where LevelDB drops it (what it held was not
+ * acknowledged; the write-ahead file replays what was).
+ */
+static int
+write_failed(struct journal *j, char **lerr, char *err, size_t errlen, const char *what)
+{
+	j->wal.failed = 1;
+	return fail(lerr, err, errlen, what, j->path);
+}
+
 /* The salvage keys held, [o_first, o_next); none: both 1. */
 static void
 salvage_range(struct journal *j)
@@ -307,6 +323,11 @@ journal_commit(struct journal *j, char *err, size_t errlen)
 
 	if (j->nbatch == 0)
 		return 0;
+	if (j->wal.failed) {	/* also without the write-ahead file (write_failed) */
+		snprintf(err, errlen, "journal %s: a write or checkpoint failed before: the journal "
+		    "must be opened again", j->path);
+		return -1;
+	}
 	t0 = clock_mono_us();
 	if (j->wal.fd < 0 || (rc = wal_append(&j->wal, j->batch, err, errlen)) > 0) {
 		/* no write-ahead file, or no room in it: LevelDB's synced write */
@@ -318,7 +339,7 @@ journal_commit(struct journal *j, char *err, size_t errlen)
 	else	/* durable in the write-ahead file; LevelDB's copy needs no sync */
 		leveldb_write(j->db, j->wnosync, j->batch, &lerr);
 	if (lerr != NULL)
-		return fail(&lerr, err, errlen, "cannot write", j->path);
+		return write_failed(j, &lerr, err, errlen, "cannot write");
 	j->sync_us = clock_mono_us() - t0;
 	leveldb_writebatch_clear(j->batch);
 	pend_clear(j);
@@ -369,7 +390,7 @@ journal_snapshot(struct journal *j, uint64_t seq, cJSON *snap, char *err, size_t
 	leveldb_write(j->db, j->wsync, b, &lerr);
 	leveldb_writebatch_destroy(b);
 	if (lerr != NULL)
-		return fail(&lerr, err, errlen, "cannot write a snapshot", j->path);
+		return write_failed(j, &lerr, err, errlen, "cannot write a snapshot");
 	j->snap_seq = seq;
 	return 0;
 }
@@ -463,7 +484,7 @@ journal_promise(struct journal *j, uint64_t epoch, char *err, size_t errlen)
 		return -1;
 	leveldb_put(j->db, j->wsync, "p", 1, buf, strlen(buf), &lerr);
 	if (lerr != NULL)
-		return fail(&lerr, err, errlen, "cannot write the epoch", j->path);
+		return write_failed(j, &lerr, err, errlen, "cannot write the epoch");
 	return 0;
 }
 
@@ -544,7 +565,7 @@ journal_truncate(struct journal *j, uint64_t seq, char *err, size_t errlen)
 	leveldb_write(j->db, j->wsync, b, &lerr);
 	leveldb_writebatch_destroy(b);
 	if (lerr != NULL)
-		return fail(&lerr, err, errlen, "cannot truncate", j->path);
+		return write_failed(j, &lerr, err, errlen, "cannot truncate");
 	j->seq = j->durable = seq;
 	epochs_cut(&j->eps, seq);
 	j->last_ep = journal_epoch_of(j, seq);
@@ -586,7 +607,7 @@ journal_wipe(struct journal *j, char *err, size_t errlen)
 	leveldb_write(j->db, j->wsync, b, &lerr);
 	leveldb_writebatch_destroy(b);
 	if (lerr != NULL)
-		return fail(&lerr, err, errlen, "cannot wipe", j->path);
+		return write_failed(j, &lerr, err, errlen, "cannot wipe");
 	j->seq = j->durable = j->snap_seq = j->last_ep = 0;
 	epochs_clear(&j->eps, 1);
 	return 0;
@@ -794,7 +815,7 @@ journal_salvage(struct journal *j, uint64_t after,
 	leveldb_writebatch_destroy(b);
 	if (lerr != NULL) {
 		j->o_next = o_next;
-		return fail(&lerr, err, errlen, "cannot keep events aside", j->path);
+		return write_failed(j, &lerr, err, errlen, "cannot keep events aside");
 	}
 	if (whole) {
 		j->seq = j->durable = j->snap_seq = j->last_ep = 0;
@@ -857,7 +878,7 @@ journal_salvage_drop(struct journal *j, uint64_t upto, char *err, size_t errlen)
 	leveldb_write(j->db, j->wsync, b, &lerr);
 	leveldb_writebatch_destroy(b);
 	if (lerr != NULL)
-		return fail(&lerr, err, errlen, "cannot drop merged salvage", j->path);
+		return write_failed(j, &lerr, err, errlen, "cannot drop merged salvage");
 	if (upto >= j->o_first)
 		j->o_first = upto + 1;
 	return 0;

@@ -354,7 +354,7 @@ wal_append(struct wal *w, leveldb_writebatch_t *b, char *err, size_t errlen)
 	ssize_t r;
 
 	if (w->failed)
-		return failx(err, errlen, w, "a checkpoint failed before: the journal must be opened again");
+		return failx(err, errlen, w, "a write or checkpoint failed before: the journal must be opened again");
 	w->len = 0;
 	grow(w, REC_HEAD);
 	w->len = REC_HEAD;
@@ -425,7 +425,7 @@ wal_checkpoint(struct wal *w, leveldb_t *db, char *err, size_t errlen)
 	char *lerr = NULL;
 
 	if (w->failed)
-		return failx(err, errlen, w, "a checkpoint failed before: the journal must be opened again");
+		return failx(err, errlen, w, "a write or checkpoint failed before: the journal must be opened again");
 	if (!wal_dirty(w))
 		return 0;
 	/* from here a failure is for good (wal.h, point 4) */

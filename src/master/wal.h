@@ -37,6 +37,9 @@
  *      Linux marks the pages clean whether or not they reached the disk,
  *      so a second sync succeeds without writing them, and the checkpoint
  *      after it would void the records that are their only durable copy.
+ *      A failed LevelDB write of the journal (journal.c, write_failed) sets
+ *      it too: LevelDB's log may end in a torn record, which a later write
+ *      would put inside the log, where the next open refuses it as corrupt.
  */
 #ifndef MASTER_WAL_H
 #define MASTER_WAL_H
@@ -50,7 +53,8 @@
 struct wal {
 	int fd;				/* -1: no WAL (off) */
 	int plain;			/* pwritev2 RWF_DSYNC refused: pwrite + fdatasync */
-	int failed;			/* a checkpoint failed: nothing more (point 4) */
+	int failed;			/* a checkpoint, or a LevelDB write of the journal,
+					   failed: nothing more (point 4; journal.c) */
 	char dir[512];
 	uint64_t gen;			/* the header's generation: records of others are void */
 	off_t off;			/* where the next record goes */

@@ -13,12 +13,17 @@
  * replays a file found and removes it. A checkpoint whose sync failed is
  * not tried again (wal.h, point 4): the records stay, and come back at the
  * next open even if what LevelDB's failed sync held never reached the disk.
+ * A failed LevelDB write (a full disk; here RLIMIT_FSIZE) is final too: a
+ * write after it would put its torn record inside LevelDB's log, which the
+ * next open refuses as corrupt; refused, the journal opens again whole.
  */
 #include <dirent.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -345,7 +350,7 @@ wal_failed_sync(void)
 	CHECK_INT(unlink(link), 0);
 	/* the sync would succeed now: it must not be believed */
 	CHECK_INT(journal_promise(&j, 8, err, sizeof(err)), -1);
-	CHECK(strstr(err, "a checkpoint failed before") != NULL);
+	CHECK(strstr(err, "a write or checkpoint failed before") != NULL);
 	append(&j, "accepted", "b", 0);
 	CHECK_INT(journal_commit(&j, err, sizeof(err)), -1);
 	CHECK(wal_dirty(&j.wal));
@@ -357,6 +362,99 @@ wal_failed_sync(void)
 	CHECK_INT(journal_scan(&j, err, sizeof(err)), 0);
 	CHECK_INT(j.seq, 1);			/* a, acknowledged, is back */
 	journal_close(&j);
+}
+
+/* The size of LevelDB's newest log in wd. */
+static off_t
+log_size(const char *wd)
+{
+	char log[400];
+	struct stat st;
+
+	if (newest_log(wd, log, sizeof(log)) < 0 || stat(log, &st) < 0)
+		return -1;
+	return st.st_size;
+}
+
+/*
+ * Commits until LevelDB's write fails at a file size limit just above its
+ * log (with the write-ahead file: its records wrapped to the file's start
+ * first, so that LevelDB's log is the file the limit stops); with room
+ * again, the next commit must be refused, and the journal must open again
+ * with every event acknowledged before the failure.
+ */
+static void
+write_failed_in(const char *sub, int use_wal)
+{
+	struct journal j;
+	char err[256], wd[80], id[32];
+	struct rlimit rl0, rl;
+	int i, acked = 0, failed = 0;
+
+	snprintf(wd, sizeof(wd), "%s/%s", dir, sub);
+	if (use_wal)
+		unsetenv("AKC_JOURNAL_WAL");
+	else
+		setenv("AKC_JOURNAL_WAL", "0", 1);
+	CHECK_INT(journal_open(&j, wd, err, sizeof(err)), 0);
+	/* with the file: past its size, so its records start again near its head */
+	for (i = 0; i < (use_wal ? 250 : 1); i++) {
+		int k;
+
+		for (k = 0; k < 100; k++) {
+			snprintf(id, sizeof(id), "pre-%d-%d", i, k);
+			append(&j, "accepted", id, 0);
+		}
+		CHECK_INT(journal_commit(&j, err, sizeof(err)), 0);
+		acked += 100;
+	}
+	if (use_wal)
+		CHECK(log_size(wd) > (off_t)1 << 20);
+	CHECK_INT(getrlimit(RLIMIT_FSIZE, &rl0), 0);
+	signal(SIGXFSZ, SIG_IGN);
+	rl = rl0;
+	rl.rlim_cur = (rlim_t)log_size(wd) + 3000;
+	CHECK_INT(setrlimit(RLIMIT_FSIZE, &rl), 0);
+	for (i = 0; i < 200 && !failed; i++) {
+		snprintf(id, sizeof(id), "late-%d", i);
+		append(&j, "accepted", id, 0);
+		err[0] = '\0';
+		if (journal_commit(&j, err, sizeof(err)) < 0)
+			failed = 1;
+		else
+			acked++;
+	}
+	CHECK_INT(setrlimit(RLIMIT_FSIZE, &rl0), 0);
+	CHECK_INT(failed, 1);
+	CHECK(strstr(err, "cannot write") != NULL);
+	/* room again: still refused (it would write after the torn record) */
+	CHECK_INT(journal_commit(&j, err, sizeof(err)), -1);
+	CHECK(strstr(err, "failed before") != NULL);
+	append(&j, "accepted", "after", 0);
+	CHECK_INT(journal_commit(&j, err, sizeof(err)), -1);
+	CHECK_INT(journal_promise(&j, 9, err, sizeof(err)), -1);
+	journal_close(&j);
+	/* opened again: whole, with every acknowledged event */
+	err[0] = '\0';
+	if (journal_open(&j, wd, err, sizeof(err)) < 0) {
+		fprintf(stderr, "the journal does not open again: %s\n", err);
+		CHECK(0);
+		unsetenv("AKC_JOURNAL_WAL");
+		return;
+	}
+	CHECK_INT(journal_scan(&j, err, sizeof(err)), 0);
+	CHECK((long long)j.seq >= acked);
+	append(&j, "accepted", "reopened", 0);
+	CHECK_INT(journal_commit(&j, err, sizeof(err)), 0);
+	journal_close(&j);
+	unsetenv("AKC_JOURNAL_WAL");
+}
+
+static void
+write_failed(void)
+{
+	write_failed_in("g", 0);
+	write_failed_in("h", 1);
 }
 
 int
@@ -373,6 +471,7 @@ main(void)
 	RUN(wal_replay);
 	RUN(wal_direct);
 	RUN(wal_failed_sync);
+	RUN(write_failed);
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	if (system(cmd) != 0)
 		return 2;
