@@ -463,45 +463,18 @@ json_add_u64(cJSON *obj, const char *key, uint64_t v)
 	return cJSON_AddStringToObject(obj, key, buf);
 }
 
-/* About how long o prints: its strings, raw items and keys, and room for the rest. */
-static size_t
-print_estimate(const cJSON *o)
-{
-	size_t n = 0;
-
-	for (; o != NULL; o = o->next) {
-		n += 40 + (o->string != NULL ? strlen(o->string) : 0);
-		if ((cJSON_IsString(o) || cJSON_IsRaw(o)) && o->valuestring != NULL)
-			n += strlen(o->valuestring);
-		if (o->child != NULL)
-			n += print_estimate(o->child);
-	}
-	return n;
-}
-
 /*
- * cJSON prints into a buffer of 256 bytes that it doubles as it goes: a
- * full state of 500 KB was a dozen reallocs and copies. The length is
- * estimated first (a string to escape can print longer than estimated:
- * then cJSON's own way), and the buffer shrunk to what it holds.
+ * Unformatted, as cJSON_PrintUnformatted prints it (lib/jprint.c: the same
+ * text without cJSON's sprintf and sscanf of every number); a tree it does
+ * not take (an invalid item, nested deeper than any parsed one) goes to
+ * cJSON's printer.
  */
 char *
 json_print(const cJSON *obj)
 {
-	size_t est = print_estimate(obj) + 64, len;
-	char *s;
+	char *s = json_print_fast(obj, 256);
 
-	if (est >= 4096 && est <= INT_MAX / 2) {
-		s = xmalloc(est);
-		if (cJSON_PrintPreallocated((cJSON *)obj, s, (int)est, 0)) {
-			len = strlen(s);
-			if (len + 1 < est)
-				s = xreallocarray(s, len + 1, 1);
-			return s;
-		}
-		free(s);
-	}
-	if ((s = cJSON_PrintUnformatted(obj)) == NULL)
+	if (s == NULL && (s = cJSON_PrintUnformatted(obj)) == NULL)
 		fatalx("out of memory printing JSON");
 	return s;
 }

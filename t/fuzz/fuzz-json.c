@@ -4,7 +4,9 @@
  * (strict JSON, strings without escapes) must read exactly what cJSON
  * reads, to the same tree, and refuse what cJSON refuses: each input is
  * parsed both ways and the two trees compared node by node; a difference
- * aborts. json_parse (with its string checks) runs on it too.
+ * aborts. json_parse (with its string checks) runs on it too. What parses
+ * is printed back both ways, json_print (lib/jprint.c) and cJSON's, which
+ * must give the same text.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -26,6 +28,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if ((a == NULL) != (b == NULL) || (a != NULL && !tree_same(a, b)))
 		abort();
+	if (a != NULL) {
+		char *p = json_print_fast(a, 0), *q = cJSON_PrintUnformatted(a);
+
+		if ((p == NULL) != (q == NULL) || (p != NULL && strcmp(p, q) != 0))
+			abort();
+		free(p);
+		cJSON_free(q);
+	}
 	cJSON_Delete(a);
 	cJSON_Delete(b);
 	cJSON_Delete(json_parse(buf, size));

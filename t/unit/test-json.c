@@ -233,6 +233,94 @@ stored(void)
 	CHECK(json_parse_stored("{\"a\":", 5) == NULL);
 }
 
+/* json_print (lib/jprint.c) prints what cJSON_PrintUnformatted prints. */
+static int
+prints_as_cjson(const cJSON *t)
+{
+	char *a = json_print_fast(t, 16), *b = cJSON_PrintUnformatted(t);
+	int ok = a != NULL && b != NULL && strcmp(a, b) == 0;
+
+	if (!ok)
+		fprintf(stderr, "printed '%s', cJSON '%s'\n", a ? a : "(null)", b ? b : "(null)");
+	free(a);
+	cJSON_free(b);
+	return ok;
+}
+
+static void
+print_same(void)
+{
+	static const double nums[] = { 0, -0.0, 1, -1, 7, 10, 99, 100, 2147483647.0, 2147483648.0,
+	    -2147483649.0, 1765112345678.0, 999999999999999.0, -999999999999999.0, 1e15, -1e15,
+	    1e15 + 2, 9007199254740992.0, 9007199254740993.0, 1e16, 1e17, 1e300, -1e300, 0.1, 0.5,
+	    1.5, -3.25, 1.0 / 3, 2.0 / 3, 1e-7, 5e-324, 1.7976931348623157e308, 123.456, 1e21,
+	    18446744073709551615.0, -9.5, 4503599627370496.5, 0.000001, 1234567.125 };
+	static const char *strs[] = { "", "a", "a\"b", "back\\slash", "\b\f\n\r\t",
+	    "\x01\x1f\x7f", "caf\xc3\xa9", "\xff\xfe", "/", "\x1b[0m", "tab\there" };
+	cJSON *o, *a;
+	size_t i;
+	char *s;
+	uint32_t r = 7;
+
+	for (i = 0; i < sizeof(nums) / sizeof(nums[0]); i++) {
+		cJSON *n = cJSON_CreateNumber(nums[i]);
+
+		CHECK(prints_as_cjson(n));
+		cJSON_Delete(n);
+	}
+	/* random doubles and integers of every size */
+	for (i = 0; i < 20000; i++) {
+		cJSON *n;
+		double d;
+		uint64_t bits;
+
+		r = r * 1103515245u + 12345u;
+		bits = ((uint64_t)r << 32) ^ (r * 2654435761u);
+		switch (i % 4) {
+		case 0: memcpy(&d, &bits, sizeof(d)); break;
+		case 1: d = (double)(int64_t)(bits >> (r % 64)); break;
+		case 2: d = (double)(int64_t)(bits >> (r % 64)) / 1000.0; break;
+		default: d = -(double)(bits >> 11) * 1e-3;
+		}
+		n = cJSON_CreateNumber(d);
+		CHECK(prints_as_cjson(n));
+		cJSON_Delete(n);
+	}
+	for (i = 0; i < sizeof(strs) / sizeof(strs[0]); i++) {
+		cJSON *n = cJSON_CreateString(strs[i]);
+
+		CHECK(prints_as_cjson(n));
+		cJSON_Delete(n);
+	}
+	/* nesting, empty containers, keys that need escapes, raw, true/false/null */
+	o = cJSON_CreateObject();
+	cJSON_AddItemToObject(o, "e", cJSON_CreateArray());
+	cJSON_AddItemToObject(o, "o", cJSON_CreateObject());
+	cJSON_AddItemToObject(o, "k\"\n", cJSON_CreateTrue());
+	cJSON_AddItemToObject(o, "f", cJSON_CreateFalse());
+	cJSON_AddItemToObject(o, "n", cJSON_CreateNull());
+	cJSON_AddItemToObject(o, "raw", cJSON_CreateRaw("{\"x\":[1,2]}"));
+	a = cJSON_AddArrayToObject(o, "a");
+	cJSON_AddItemToArray(a, cJSON_CreateNumber(1765112345678.0));
+	cJSON_AddItemToArray(a, cJSON_CreateString("s"));
+	cJSON_AddItemToArray(a, cJSON_CreateArray());
+	CHECK(prints_as_cjson(o));
+	s = json_print(o);
+	CHECK_STR(s, "{\"e\":[],\"o\":{},\"k\\\"\\n\":true,\"f\":false,\"n\":null,"
+	    "\"raw\":{\"x\":[1,2]},\"a\":[1765112345678,\"s\",[]]}");
+	cJSON_free(s);
+	cJSON_Delete(o);
+	/* what cJSON will not print, neither does it */
+	o = cJSON_CreateObject();
+	a = cJSON_CreateRaw("x");
+	free(a->valuestring);
+	a->valuestring = NULL;
+	cJSON_AddItemToObject(o, "r", a);
+	CHECK(json_print_fast(o, 0) == NULL);
+	CHECK(cJSON_PrintUnformatted(o) == NULL);
+	cJSON_Delete(o);
+}
+
 int
 main(void)
 {
@@ -244,5 +332,6 @@ main(void)
 	RUN(fast_path);
 	RUN(not_json);
 	RUN(stored);
+	RUN(print_same);
 	return unit_done();
 }

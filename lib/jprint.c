@@ -1,0 +1,207 @@
+/*
+ * jprint.c: cJSON trees printed unformatted, byte for byte as libcjson's
+ * cJSON_PrintUnformatted prints them (1.7.15, the version Debian 12 ships:
+ * t/unit/test-json and the json fuzz target compare the two), without its
+ * cost per number.
+ *
+ * Why: cJSON prints every number with sprintf("%1.15g") and reads it back
+ * with sscanf to see whether 15 digits were enough; a profile of the master
+ * under one submitter had that (vfprintf, __printf_fp, strtod) at ~15 us of
+ * its ~220 us of CPU per submit, on its critical path: events, appends and
+ * acks are JSON full of sequence numbers and millisecond times. Here an
+ * integral number under 10^15 in magnitude, which "%1.15g" prints as its
+ * digits, is printed by integer division; every other number goes the way
+ * cJSON goes (the same formats and the same round-trip check), so the text
+ * stays the same.
+ */
+#include <float.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "json.h"
+#include "xmalloc.h"
+
+struct pbuf {
+	char *s;
+	size_t len, cap;
+};
+
+static void
+room(struct pbuf *b, size_t n)
+{
+	if (b->len + n + 1 <= b->cap)
+		return;
+	while (b->len + n + 1 > b->cap)
+		b->cap = b->cap < 64 ? 64 : b->cap * 2;
+	b->s = xreallocarray(b->s, b->cap, 1);
+}
+
+static void
+put(struct pbuf *b, const char *p, size_t n)
+{
+	room(b, n);
+	memcpy(b->s + b->len, p, n);
+	b->len += n;
+}
+
+static void
+putc1(struct pbuf *b, char c)
+{
+	room(b, 1);
+	b->s[b->len++] = c;
+}
+
+/* cJSON's: equal within the larger magnitude's epsilon. */
+static int
+same_double(double a, double b)
+{
+	double m = fabs(a) > fabs(b) ? fabs(a) : fabs(b);
+
+	return fabs(a - b) <= m * DBL_EPSILON;
+}
+
+static void
+put_number(struct pbuf *b, double d)
+{
+	char t[32];
+	int n;
+	double back;
+
+	if (isnan(d) || isinf(d)) {
+		put(b, "null", 4);
+		return;
+	}
+	if (d > -1e15 && d < 1e15 && d == (double)(long long)d && !(d == 0 && signbit(d))) {
+		long long v = (long long)d;
+		unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
+		char *e = t + sizeof(t), *p = e;
+
+		do
+			*--p = (char)('0' + u % 10);
+		while ((u /= 10) != 0);
+		if (v < 0)
+			*--p = '-';
+		put(b, p, (size_t)(e - p));
+		return;
+	}
+	n = snprintf(t, sizeof(t), "%1.15g", d);
+	if (sscanf(t, "%lg", &back) != 1 || !same_double(back, d))
+		n = snprintf(t, sizeof(t), "%1.17g", d);
+	if (n > 0 && (size_t)n < sizeof(t))
+		put(b, t, (size_t)n);
+}
+
+/* cJSON's escapes: the quote, the backslash, \b \f \n \r \t, other bytes under 32 as \u00xx. */
+static void
+put_string(struct pbuf *b, const char *str)
+{
+	const unsigned char *p = (const unsigned char *)str, *run;
+	static const char hex[] = "0123456789abcdef";
+
+	putc1(b, '"');
+	if (p == NULL) {
+		putc1(b, '"');
+		return;
+	}
+	for (;;) {
+		run = p;
+		while (*p > 31 && *p != '"' && *p != '\\')
+			p++;
+		if (p > run)
+			put(b, (const char *)run, (size_t)(p - run));
+		if (*p == '\0')
+			break;
+		switch (*p) {
+		case '"': put(b, "\\\"", 2); break;
+		case '\\': put(b, "\\\\", 2); break;
+		case '\b': put(b, "\\b", 2); break;
+		case '\f': put(b, "\\f", 2); break;
+		case '\n': put(b, "\\n", 2); break;
+		case '\r': put(b, "\\r", 2); break;
+		case '\t': put(b, "\\t", 2); break;
+		default: {
+			char u[6] = { '\\', 'u', '0', '0', hex[*p >> 4], hex[*p & 15] };
+
+			put(b, u, 6);
+		}
+		}
+		p++;
+	}
+	putc1(b, '"');
+}
+
+static int
+put_value(struct pbuf *b, const cJSON *v, int depth)
+{
+	const cJSON *c;
+
+	if (depth > 1000)	/* deeper than cJSON parses: left to cJSON's printer */
+		return -1;
+	switch (v->type & 0xff) {
+	case cJSON_NULL:
+		put(b, "null", 4);
+		return 0;
+	case cJSON_False:
+		put(b, "false", 5);
+		return 0;
+	case cJSON_True:
+		put(b, "true", 4);
+		return 0;
+	case cJSON_Number:
+		put_number(b, v->valuedouble);
+		return 0;
+	case cJSON_Raw:
+		if (v->valuestring == NULL)
+			return -1;
+		put(b, v->valuestring, strlen(v->valuestring));
+		return 0;
+	case cJSON_String:
+		put_string(b, v->valuestring);
+		return 0;
+	case cJSON_Array:
+		putc1(b, '[');
+		for (c = v->child; c != NULL; c = c->next) {
+			if (put_value(b, c, depth + 1) < 0)
+				return -1;
+			if (c->next != NULL)
+				putc1(b, ',');
+		}
+		putc1(b, ']');
+		return 0;
+	case cJSON_Object:
+		putc1(b, '{');
+		for (c = v->child; c != NULL; c = c->next) {
+			put_string(b, c->string);
+			putc1(b, ':');
+			if (put_value(b, c, depth + 1) < 0)
+				return -1;
+			if (c->next != NULL)
+				putc1(b, ',');
+		}
+		putc1(b, '}');
+		return 0;
+	default:
+		return -1;
+	}
+}
+
+char *
+json_print_fast(const cJSON *obj, size_t hint)
+{
+	struct pbuf b = { NULL, 0, 0 };
+
+	if (obj == NULL)
+		return NULL;
+	room(&b, hint);
+	if (put_value(&b, obj, 0) < 0) {
+		free(b.s);
+		return NULL;
+	}
+	b.s[b.len] = '\0';
+	/* a big text may be kept (printed tables): not with up to half of it spare */
+	if (b.len >= 4096 && b.cap - b.len > b.len / 4)
+		b.s = xreallocarray(b.s, b.len + 1, 1);
+	return b.s;
+}
