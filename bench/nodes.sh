@@ -37,6 +37,14 @@
 # records n1's memberd and leaderd and the middle node's memberd with perf
 # (DWARF call graphs) over them, and with a uprobe on events_diff (perf probe
 # -x "$AKC_BIN/memberd" --add events_diff) counts the versions each published.
+# NODES_DIR=DIR puts the nodes' directory (run-dirs, state-dirs, logs) in DIR
+# (default /tmp). On a file system without a journal (ext4 here: /tmp, /run)
+# every file made checks the inodes deleted in the last minute or more
+# (ext4's recently_deleted), so a run started soon after another's cleanup
+# paid for the previous run's ~15 files a node at each of its own: up to
+# 0.35 core-s per 100 nodes more at 100, more at 200, the second run of a
+# back-to-back pair charged. NODES_DIR=/dev/shm (a tmpfs, as /run is on a
+# systemd host) has no such cost; compare builds on the same one.
 # KEEP=1 keeps the nodes' directory (configs, logs) for a look afterwards;
 # it is kept anyway when a core was dumped.
 set -u
@@ -51,7 +59,7 @@ export PATH="$AKC_BIN:$PATH"
 [ -x "$AKC_BIN/memberd" ] || { echo "bench: build first (bin/akc-bootstrap)" >&2; exit 1; }
 . bench/lib.sh
 
-D=$(mktemp -d /tmp/akc-nodes.XXXXXX)
+D=$(mktemp -d "${NODES_DIR:-/tmp}/akc-nodes.XXXXXX") || exit 1
 PIDS=()
 MPID=() LPID=()
 cleanup() {
@@ -97,7 +105,7 @@ ${PEER_SOCKETS:+peer-sockets = $PEER_SOCKETS}
 ${WELCOME_BUDGET:+welcome-budget = $WELCOME_BUDGET}
 CONF
 done
-echo "akc nodes benchmark, $(date -u +%FT%RZ), $(nproc) cores, build $AKC_BIN"
+echo "akc nodes benchmark, $(date -u +%FT%RZ), $(nproc) cores, build $AKC_BIN, in $D ($(stat -f -c %T "$D"))"
 echo "$N nodes (memberd + leaderd) started over ${SPREAD}s, held ${HOLD}s"
 t0=$(date +%s%N)
 for ((i = 1; i <= N; i++)); do
@@ -162,6 +170,9 @@ read -r cpu_join cpu_join_m cpu_join_l cpu_join_ms <<< "$(cpu_all)"
 ctxt_join=$(for ((i = 1; i <= N; i++)); do cat /proc/"${MPID[i]}"/task/*/status 2>/dev/null; done |
     awk '/^voluntary_ctxt_switches/ { v += $2 } /^nonvoluntary_ctxt_switches/ { n += $2 }
     END { printf "%d voluntary, %d involuntary", v, n }')
+# and their minor page faults (memory the heap took from the kernel, or gave back and took again)
+flt_join=$(for ((i = 1; i <= N; i++)); do cat /proc/"${MPID[i]}"/stat 2>/dev/null; done |
+    awk '{ f += $10 } END { printf "%d", f }')
 t_join=$(date +%s%N)
 # bytes sent by the sampled memberds (their own counters), over the idle rest of the hold;
 # their status answers are kept in FILE (the join's messages and system calls, below)
@@ -377,7 +388,7 @@ awk -v j="$cpu_join" -v e="$cpu_end" -v n="$N" -v s="$idle_s" -v jm="$cpu_join_m
 	if (s > 0) printf "idle CPU after: %.2f %% of a core per node (over %.0f s; memberds %.1f, leaderds %.1f core-s)\n", (e - j) * 100000 / s / n, s / 1000, em - jm, el - jl }'
 printf '%s\n' "${rss[@]}" | sort -n | awk '{v[NR]=$1; s+=$1} END {
 	printf "memberd RSS: mean %.2f MiB, max %.2f MiB\n", s/NR/1024, v[NR]/1024 }'
-printf 'memberd context switches until then (all %d): %s\n' "$N" "$ctxt_join"
+printf 'memberd context switches until then (all %d): %s; minor page faults %d\n' "$N" "$ctxt_join" "$flt_join"
 # from start to all Up, per sampled memberd: messages by kind, and the system calls that carried them
 jq -rs 'length as $n | select($n > 0) | def avg(f): (map(f // 0) | add) / $n | floor;
     "the join, per sampled memberd (\($n)): sent \(avg(.traffic.sent_messages)) messages (gossip \(avg(.traffic.by_type.gossip.sent_messages)), heartbeat \(avg(.traffic.by_type.heartbeat.sent_messages)), other \(avg(.traffic.by_type.other.sent_messages))) in \(avg(.connections.writes)) writes; received \(avg(.traffic.received_messages)) in \(avg(.connections.reads)) reads; \(avg(.traffic.sent_bytes)) bytes sent"' \
