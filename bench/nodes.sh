@@ -37,6 +37,14 @@
 # records n1's memberd and leaderd and the middle node's memberd with perf
 # (DWARF call graphs) over them, and with a uprobe on events_diff (perf probe
 # -x "$AKC_BIN/memberd" --add events_diff) counts the versions each published.
+# NODES_DIR=DIR puts the nodes' directory (run-dirs, state-dirs, logs) in DIR
+# (default /tmp). On a file system without a journal (ext4 here: /tmp, /run)
+# every file made checks the inodes deleted in the last minute or more
+# (ext4's recently_deleted), so a run started soon after another's cleanup
+# paid for the previous run's ~15 files a node at each of its own: up to
+# 0.35 core-s per 100 nodes more at 100, more at 200, the second run of a
+# back-to-back pair charged. NODES_DIR=/dev/shm (a tmpfs, as /run is on a
+# systemd host) has no such cost; compare builds on the same one.
 # KEEP=1 keeps the nodes' directory (configs, logs) for a look afterwards;
 # it is kept anyway when a core was dumped.
 set -u
@@ -51,7 +59,7 @@ export PATH="$AKC_BIN:$PATH"
 [ -x "$AKC_BIN/memberd" ] || { echo "bench: build first (bin/akc-bootstrap)" >&2; exit 1; }
 . bench/lib.sh
 
-D=$(mktemp -d /tmp/akc-nodes.XXXXXX)
+D=$(mktemp -d "${NODES_DIR:-/tmp}/akc-nodes.XXXXXX") || exit 1
 PIDS=()
 MPID=() LPID=()
 cleanup() {
@@ -97,7 +105,7 @@ ${PEER_SOCKETS:+peer-sockets = $PEER_SOCKETS}
 ${WELCOME_BUDGET:+welcome-budget = $WELCOME_BUDGET}
 CONF
 done
-echo "akc nodes benchmark, $(date -u +%FT%RZ), $(nproc) cores, build $AKC_BIN"
+echo "akc nodes benchmark, $(date -u +%FT%RZ), $(nproc) cores, build $AKC_BIN, in $D ($(stat -f -c %T "$D"))"
 echo "$N nodes (memberd + leaderd) started over ${SPREAD}s, held ${HOLD}s"
 t0=$(date +%s%N)
 for ((i = 1; i <= N; i++)); do
@@ -128,17 +136,31 @@ fi
 started=$(awk -v a="${TSTART[1]}" -v h="${TSTART[$(( (N + 1) / 2 ))]}" -v z="${TSTART[N]}" \
     'BEGIN { printf "%.1f s (half of them by %.1f s)", (z - a) / 1e6, (h - a) / 1e6 }')
 # CPU seconds (user + system) of all memberds and leaderds, from /proc:
-# "all memberds leaderds" (a process that died counts no more)
+# "all memberds leaderds memberds-kernel memberds-schedstat leaderds-schedstat"
+# (a process that died counts no more). /proc/PID/stat's times are in clock
+# ticks, sampled: a process charged only when it runs at a tick, which a
+# daemon woken for 50 us at a time mostly is not (100 memberds in a join:
+# 3.7 core-s by the ticks, 4.9 by schedstat); each thread's schedstat
+# (/proc/PID/task/TID: nanomsg's worker threads too) has its time on a CPU
+# in ns, exact. The tick figures are kept (the user/kernel split, the
+# figures before)
 cpu_all() {
-	local i t m=0 l=0 ms=0 hz
+	local i t m=0 l=0 ms=0 hz sm=0 sl=0 x
 	hz=$(getconf CLK_TCK)
 	for ((i = 1; i <= N; i++)); do
 		{ read -r -a st < "/proc/${MPID[i]}/stat"; } 2>/dev/null &&
 		    m=$((m + st[13] + st[14])) ms=$((ms + st[14]))
 		{ read -r -a st < "/proc/${LPID[i]}/stat"; } 2>/dev/null && l=$((l + st[13] + st[14]))
+		for t in /proc/"${MPID[i]}"/task/*/schedstat; do
+			{ read -r x _ < "$t"; } 2>/dev/null && sm=$((sm + x))
+		done
+		for t in /proc/"${LPID[i]}"/task/*/schedstat; do
+			{ read -r x _ < "$t"; } 2>/dev/null && sl=$((sl + x))
+		done
 	done
-	# all, memberds, leaderds, and the memberds' system (kernel) time
-	echo "$m $l $hz $ms" | awk '{ printf "%.1f %.1f %.1f %.1f", ($1 + $2) / $3, $1 / $3, $2 / $3, $4 / $3 }'
+	# all, memberds, leaderds, the memberds' system (kernel) time, and schedstat's
+	echo "$m $l $hz $ms $sm $sl" | awk '{ printf "%.1f %.1f %.1f %.1f %.3f %.3f", ($1 + $2) / $3,
+	    $1 / $3, $2 / $3, $4 / $3, $5 / 1e9, $6 / 1e9 }'
 }
 # every 2 s until HOLD: do the sampled nodes all see N Up yet?
 step=$(( N / 10 > 0 ? N / 10 : 1 ))
@@ -157,11 +179,14 @@ while (( $(date +%s%N) - t_last < HOLD * 1000000000 )); do
 	fi
 	sleep 1
 done
-read -r cpu_join cpu_join_m cpu_join_l cpu_join_ms <<< "$(cpu_all)"
+read -r cpu_join cpu_join_m cpu_join_l cpu_join_ms cpu_join_sm cpu_join_sl <<< "$(cpu_all)"
 # context switches of the memberds (every thread) until then: their wake-ups
 ctxt_join=$(for ((i = 1; i <= N; i++)); do cat /proc/"${MPID[i]}"/task/*/status 2>/dev/null; done |
     awk '/^voluntary_ctxt_switches/ { v += $2 } /^nonvoluntary_ctxt_switches/ { n += $2 }
     END { printf "%d voluntary, %d involuntary", v, n }')
+# and their minor page faults (memory the heap took from the kernel, or gave back and took again)
+flt_join=$(for ((i = 1; i <= N; i++)); do cat /proc/"${MPID[i]}"/stat 2>/dev/null; done |
+    awk '{ f += $10 } END { printf "%d", f }')
 t_join=$(date +%s%N)
 # bytes sent by the sampled memberds (their own counters), over the idle rest of the hold;
 # their status answers are kept in FILE (the join's messages and system calls, below)
@@ -371,13 +396,15 @@ printf 'all sampled nodes saw all %d Up: %s s after the last start\n' "$N" "$up_
 printf 'all %d Up, per node from its log (%d of %d nodes logged all): %s\n' "$N" "$nup" "$N" \
     "$(grep . <<< "$upall" | stats3)"
 awk -v j="$cpu_join" -v e="$cpu_end" -v n="$N" -v s="$idle_s" -v jm="$cpu_join_m" \
-    -v jl="$cpu_join_l" -v jms="$cpu_join_ms" -v em="$cpu_end_m" -v el="$cpu_end_l" 'BEGIN {
+    -v jl="$cpu_join_l" -v jms="$cpu_join_ms" -v em="$cpu_end_m" -v el="$cpu_end_l" \
+    -v sm="$cpu_join_sm" -v sl="$cpu_join_sl" 'BEGIN {
 	printf "CPU (memberd+leaderd) until then: %.1f core-s (%.2f per 100 nodes)\n", j, j * 100 / n
 	printf "  of which memberds %.1f (%.1f of it in the kernel), leaderds %.1f core-s\n", jm, jms, jl
+	printf "  by schedstat (exact): %.3f core-s (%.2f per 100 nodes): memberds %.3f, leaderds %.3f\n", sm + sl, (sm + sl) * 100 / n, sm, sl
 	if (s > 0) printf "idle CPU after: %.2f %% of a core per node (over %.0f s; memberds %.1f, leaderds %.1f core-s)\n", (e - j) * 100000 / s / n, s / 1000, em - jm, el - jl }'
 printf '%s\n' "${rss[@]}" | sort -n | awk '{v[NR]=$1; s+=$1} END {
 	printf "memberd RSS: mean %.2f MiB, max %.2f MiB\n", s/NR/1024, v[NR]/1024 }'
-printf 'memberd context switches until then (all %d): %s\n' "$N" "$ctxt_join"
+printf 'memberd context switches until then (all %d): %s; minor page faults %d\n' "$N" "$ctxt_join" "$flt_join"
 # from start to all Up, per sampled memberd: messages by kind, and the system calls that carried them
 jq -rs 'length as $n | select($n > 0) | def avg(f): (map(f // 0) | add) / $n | floor;
     "the join, per sampled memberd (\($n)): sent \(avg(.traffic.sent_messages)) messages (gossip \(avg(.traffic.by_type.gossip.sent_messages)), heartbeat \(avg(.traffic.by_type.heartbeat.sent_messages)), other \(avg(.traffic.by_type.other.sent_messages))) in \(avg(.connections.writes)) writes; received \(avg(.traffic.received_messages)) in \(avg(.connections.reads)) reads; \(avg(.traffic.sent_bytes)) bytes sent"' \

@@ -85,3 +85,31 @@ errors() { awk -v n="$2" '$NF == n { print (NF == 6 ? $5 : 0); f = 1 } END { if 
 	[ "$e" -le $(( s / 4 )) ]
 	[ "$re" -le $(( r / 4 )) ]
 }
+
+# skipped NODE: the state changes of NODE's memberd that could change no event
+skipped() { status_json "$1" | jq '.state_notices.events_skipped'; }
+
+@test "a state change of the seen set alone compares no members for events, and every event still comes once" {
+	start_cluster 3
+	wait_until 30 all_up_everywhere 3 n1 n2 n3
+	node_conf n4
+	start_node n4
+	wait_until 30 all_up_everywhere 4 n1 n2 n3 n4
+	# each member's report of a version to the leader grows its seen set only
+	wait_until 10 eval '[ "$(skipped n1)" -gt 0 ]'
+	local n m
+	for n in n1 n2 n3 n4; do
+		for m in n1 n2 n3 n4; do
+			[ "$(grep -c "memberd: event MemberUp: $m (" "$AKC_DIR/$n.memberd.log")" = 1 ]
+			[ "$(grep -c "memberd: event MemberJoined: $m (" "$AKC_DIR/$n.memberd.log")" -le 1 ]
+		done
+	done
+	# a change of the members after skipped ones is still seen: a leave, on every other node
+	akc-leave -c "$(conf_of n4)"
+	for n in n1 n2 n3; do
+		wait_until 20 grep -q "memberd: event MemberRemoved: n4 (" "$AKC_DIR/$n.memberd.log"
+	done
+	# and an unreachable member after skipped ones too
+	kill_node n3
+	wait_until 20 grep -q "memberd: event UnreachableMember: n3 (" "$AKC_DIR/n1.memberd.log"
+}

@@ -66,6 +66,7 @@ struct memberd {
 	int noticed_leader, noticed_conv, noticed_shut;
 	uint64_t notices_sent, notices_held;
 	uint64_t event_seq;
+	uint64_t events_skipped;	/* versions with nothing for events_diff (same_for_events) */
 	char memory[CONF_PATH_MAX];	/* state-dir/memberd.cluster: the members we remember */
 	char memory_new[CONF_PATH_MAX + 8];	/* its spare: the next version is written there */
 	uint64_t memory_saved;		/* node.memo_seq when last written */
@@ -382,6 +383,21 @@ publish(cJSON *ev, void *arg)
 	cJSON_Delete(ev);
 }
 
+/*
+ * Whether a and b differ in nothing an event reports: the same member
+ * table (a shared block, written only through a copy, so the same block
+ * is the same members) and the same reachability records, byte for byte.
+ * Most versions of a join storm change only the seen set: events_diff
+ * then indexed both tables and compared every member to find nothing.
+ */
+static int
+same_for_events(const struct mstate *a, const struct mstate *b)
+{
+	return a->n > 0 && mstate_same_table(a, b) && a->reach.n == b->reach.n &&
+	    (a->reach.n == 0 ||
+	    memcmp(a->reach.r, b->reach.r, (size_t)a->reach.n * sizeof(*a->reach.r)) == 0);
+}
+
 /* Publishes events for what changed since the last call, and a state notice. */
 static void
 publish_changes(struct memberd *d)
@@ -392,8 +408,11 @@ publish_changes(struct memberd *d)
 
 	if (d->node.state_seq == d->published_seq)
 		return;
-	events_diff(&d->published, &d->node.st, d->node.self.uid, publish, d);
-	mstate_copy(&d->published, &d->node.st);
+	if (!same_for_events(&d->published, &d->node.st)) {
+		events_diff(&d->published, &d->node.st, d->node.self.uid, publish, d);
+		mstate_copy(&d->published, &d->node.st);
+	} else
+		d->events_skipped++;
 	d->published_seq = d->node.state_seq;
 	li = mstate_leader_for(&d->node.st, NULL, d->node.self.uid);
 	leader = li >= 0 && d->node.st.m[li].uid == d->node.self.uid;
@@ -875,6 +894,7 @@ notice_counts(const struct memberd *d, const cJSON *req, cJSON *rsp)
 	o = cJSON_AddObjectToObject(rsp, "state_notices");
 	cJSON_AddNumberToObject(o, "sent", (double)d->notices_sent);
 	cJSON_AddNumberToObject(o, "held", (double)d->notices_held);
+	cJSON_AddNumberToObject(o, "events_skipped", (double)d->events_skipped);
 }
 
 static void
