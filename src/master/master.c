@@ -1590,9 +1590,18 @@ commit_and_answer(struct master *m, msec_t now)
 
 		json_add_u64(snap, "ep", journal_epoch_of(&m->j, m->w.seq));
 
-		if (journal_snapshot(&m->j, m->w.seq, snap, err, sizeof(err)) < 0)
+		/*
+		 * A failed write is final (journal.c, write_failed): every later
+		 * one is refused, so an idle master would run on as the master,
+		 * unable to write, and log the refusal at every turn. It stops
+		 * now, as a failed commit stops it; singletond starts it again
+		 * and the open drops the torn record at the log's end.
+		 */
+		if (journal_snapshot(&m->j, m->w.seq, snap, err, sizeof(err)) < 0) {
+			if (m->j.wal.failed)
+				fatalx("%s: stopping (a failed write of the journal is final)", err);
 			log_warnx("%s", err);
-		else
+		} else
 			log_debug("snapshot at event %llu", (unsigned long long)m->w.seq);
 		cJSON_Delete(snap);
 	}
