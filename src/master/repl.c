@@ -492,9 +492,12 @@ master_act(struct repl *r, msec_t now)
 			rc_merged(&r->c, a->to, r->j->seq);
 			break;
 		case RC_SALVAGE_DROP:
-			if (journal_salvage_drop(r->j, a->seq, err, sizeof(err)) < 0)
-				log_warnx("%s", err);
-			else
+			if (journal_salvage_drop(r->j, a->seq, err, sizeof(err)) < 0) {
+				if (r->j->wal.failed)
+					fail(r, err);	/* final (journal.c, write_failed): it stops */
+				else
+					log_warnx("%s", err);
+			} else
 				log_info("journal: the merge of what this log kept aside is committed: dropped it");
 			break;
 		case RC_RECOVERED:
@@ -904,9 +907,13 @@ standby_act(struct repl *r)
 			relay(r, a->to, m);
 			break;
 		case RC_SALVAGE_DROP:
-			if (journal_salvage_drop(r->j, a->seq, err, sizeof(err)) < 0)
+			if (journal_salvage_drop(r->j, a->seq, err, sizeof(err)) < 0) {
+				if (r->j->wal.failed) {
+					fail(r, err);	/* final (journal.c, write_failed) */
+					goto stop;
+				}
 				log_warnx("standby: %s", err);
-			else if (r->j->o_first >= r->j->o_next)
+			} else if (r->j->o_first >= r->j->o_next)
 				log_info("standby: the master merged everything this log kept aside");
 			break;
 		case RC_APPEND:
@@ -1006,6 +1013,13 @@ repl_standby_main(const struct akc_config *cfg, const char *name, const char *di
 		loop_poll(l, d);
 	}
 	/*
+	 * What lazy appends wrote is not left behind by a clean stop (a
+	 * hand-over); a failed sync there is a failure as any other: said,
+	 * and exit 1 (it was dropped unsaid, exit 0).
+	 */
+	if (!r.failed)
+		standby_sync(&r, 1);
+	/*
 	 * A failed sync, promise or salvage write is final (after a failed
 	 * fdatasync Linux marks the pages clean: a retry would "succeed"):
 	 * stop, unacked; singletond starts the standby again, whose open
@@ -1018,8 +1032,6 @@ repl_standby_main(const struct akc_config *cfg, const char *name, const char *di
 		journal_close(&j);
 		return 1;
 	}
-	/* what lazy appends wrote is not left behind by a clean stop (a hand-over) */
-	standby_sync(&r, 1);
 	link_summary(r.link, err, sizeof(err));
 	log_info("standby of %s: stopping at event %llu (%llu syncs, %llu appends written lazily; "
 	    "%s; relay: %llu messages sent, %llu received)", name, (unsigned long long)j.seq,
