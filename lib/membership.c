@@ -1320,6 +1320,74 @@ match_uids(const struct mstate *a, const struct mstate *b, int *ab, int *ba)
 		}
 }
 
+static int mtab_wire_ok(const struct mtab *);
+static struct mtab *map_find_other(const struct mtab *);
+
+/* Whether blocks x and y hold the same members (strings are interned: one address each). */
+static int
+mtab_same(const struct mtab *x, const struct mtab *y)
+{
+	int i;
+
+	if (x->n != y->n)
+		return 0;
+	for (i = 0; i < x->n; i++) {
+		const struct member *p = &x->m[i], *q = &y->m[i];
+
+		if (p->uid != q->uid || p->status != q->status || p->up_number != q->up_number ||
+		    p->name != q->name || p->address != q->address || p->roles != q->roles)
+			return 0;
+	}
+	return 1;
+}
+
+/*
+ * The block a merge's result mt (held alone, just made) is kept as: a
+ * block of the process with the same members, when there is one, else mt.
+ * Why: after a kill (or any news that moves no member) the states of a
+ * cluster differ in their reachability and their clocks, not in their
+ * members, so every merge made a table of its own, and at N nodes the
+ * process held N tables of N members (~130 bytes a member with what is
+ * derived from them): 13 GB at 10,000 nodes. Now:
+ * 1. a result whose members are a's or b's, member for member, is that
+ *    side's block (the common case: a compare of 2N words);
+ * 2. else it is printed (the reply that follows a merge prints it
+ *    anyway), and a block of the map with the same printed bytes (the
+ *    hash finds, memcmp decides) is taken in its place: two nodes that
+ *    merge the same two tables hold one result.
+ * A block with mt's members is, like mt, in member order and of distinct
+ * uids, though it may not be known to be (its ordered flag: written in
+ * place since): a later merge with it then matches by the find index, to
+ * the same result.
+ * Weak point: the table id (mstate_table_id) of the state after a merge
+ * may be one it held before the merge; the id stands for the members,
+ * which are the same, and what is kept by id (memberd's memory update,
+ * the leader) was read from those members.
+ */
+static struct mtab *
+merged_shared(struct mtab *mt, const struct mstate *a, const struct mstate *b)
+{
+	const struct mstate *side[2] = { a, b };
+	struct mtab *o;
+	int k;
+
+	for (k = 0; k < 2; k++) {
+		o = side[k]->mt;
+		if (o != NULL && mtab_same(mt, o)) {
+			mtab_unref(mt);
+			return mtab_ref(o);
+		}
+	}
+	if (mt->n == 0 || !mtab_wire_ok(mt) || (o = map_find_other(mt)) == NULL)
+		return mt;
+	if (!mtab_same(mt, o)) {
+		mtab_unref(o);
+		return mt;
+	}
+	mtab_unref(mt);
+	return o;
+}
+
 /*
  * Merge of two concurrent states:
  * 1. tombstones are united; a tombstoned uid never comes back;
@@ -1395,6 +1463,7 @@ mstate_merge(struct mstate *out, const struct mstate *a, const struct mstate *b)
 	else
 		merge_sorted(mt->m, na, mt->n);
 	mt->ordered = 1;	/* sorted, and a uid at most once (rule 2) */
+	r.mt = mt = merged_shared(mt, a, b);
 	st_sync(&r);
 	vclock_copy(&r.vc, &a->vc);
 	vclock_merge(&r.vc, &b->vc);
@@ -2156,6 +2225,41 @@ map_find(uint64_t h, const char *s, size_t len)
 	return got;
 }
 
+/*
+ * A block other than mt (printed, ok) whose printed records are mt's,
+ * one reference more (the caller's), or NULL.
+ */
+static struct mtab *
+map_find_other(const struct mtab *mt)
+{
+	const struct mtext *x = atomic_load_explicit(&mt->tx, memory_order_acquire), *ox;
+	struct mtab *o, *got = NULL;
+
+	pthread_mutex_lock(&mt_lock);
+	for (o = mt_map[x->h % MT_BUCKETS]; o != NULL; o = o->next) {
+		int r = atomic_load_explicit(&o->refs, memory_order_relaxed);
+
+		ox = atomic_load_explicit(&o->tx, memory_order_relaxed);
+		if (o == mt || ox->h != x->h || ox->len != x->len)
+			continue;
+		while (r > 0 && !atomic_compare_exchange_weak_explicit(&o->refs, &r, r + 1,
+		    memory_order_acq_rel, memory_order_relaxed))
+			;
+		if (r > 0)
+			got = o;
+		break;
+	}
+	pthread_mutex_unlock(&mt_lock);
+	if (got == NULL)
+		return NULL;
+	ox = atomic_load_explicit(&got->tx, memory_order_acquire);
+	if (memcmp(ox->text + WT_OFF, x->text + WT_OFF, x->len) != 0) {
+		mtab_unref(got);	/* the same hash, other bytes */
+		return NULL;
+	}
+	return got;
+}
+
 /* Whether the field-by-field read (member_from_fields) would give m back from its record. */
 static int
 wire_valid(const struct member *m)
@@ -2229,6 +2333,13 @@ mtab_text(const struct mtab *cmt)
 	if (x->ok)
 		map_put(mt);
 	return x;
+}
+
+/* Whether mt, printed (now, if it was not), is in member order, valid and in the map's reach. */
+static int
+mtab_wire_ok(const struct mtab *mt)
+{
+	return mtab_text(mt)->ok;
 }
 
 /* The printed table of st (of no members when it holds none). */

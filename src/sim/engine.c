@@ -34,6 +34,7 @@
  * at a time, on one thread.
  */
 #include <pthread.h>
+#include <stdatomic.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -49,6 +50,9 @@
 #include "proto.h"
 #include "sim.h"
 #include "xmalloc.h"
+
+struct seg;
+static void ev_txt_free(struct event *);
 
 #define LEADERD_LAG	1	/* ms from memberd's state notice to leaderd's round */
 #define LEADERD_TICK	1000	/* leaderd.c's TICK */
@@ -233,6 +237,7 @@ msvec_add(struct msvec *v, msec_t t)
 void
 sim_free(struct sim *s)
 {
+	size_t q;
 	int i;
 
 	for (i = 0; i < s->n; i++) {
@@ -244,14 +249,14 @@ sim_free(struct sim *s)
 		free(sn->down);
 		free(sn->fifo);
 		for (k = 0; k < sn->ninbox; k++)
-			free(sn->inbox[k].txt);
+			ev_txt_free(&sn->inbox[k]);
 		free(sn->inbox);
 		cJSON_Delete(sn->acts);
 		for (k = 0; k < sn->nheld; k++)
 			free(sn->held[k].txt);
 		free(sn->held);
 		for (k = 0; k < sn->npend; k++)
-			free(sn->pend[k].txt);
+			ev_txt_free(&sn->pend[k]);
 		free(sn->pend);
 	}
 	par_free(s);
@@ -264,6 +269,8 @@ sim_free(struct sim *s)
 	msvec_free(&s->m.lv_dec_exiting);
 	msvec_free(&s->m.lv_dec_removed);
 	free(s->nodes);
+	for (q = 0; q < s->q.n; q++)
+		ev_txt_free(&s->q.e[q]);
 	evheap_free(&s->q);
 	free(s->uidk);
 	free(s->uidv);
@@ -357,6 +364,185 @@ lap(struct sim *s, enum sim_phase ph, double *t)
 }
 
 /*
+ * ---- member tables of the messages in flight, shared (struct seg) ----
+ *
+ * Why: a full state (gossip, welcome) carries its member table, ~52 bytes
+ * a member; after a kill every node pushes its news of reachability to
+ * three members at once, and at 1,500 nodes the states in flight took the
+ * process from 307 to 531 MB for a second (at 10,000: some 15 GB), though
+ * nearly all of them carry one table. So:
+ * 1. a payload of SEG_MIN bytes or more that holds a "members" string
+ *    leaves that string's bytes in a segment shared by every message in
+ *    flight that holds the same bytes (a hash finds it, memcmp decides),
+ *    and keeps the rest (the envelope, the clock, the seen set);
+ * 2. the payload is put together again, byte for byte, when it arrives:
+ *    what a node reads and what is counted are what they were;
+ * 3. a segment is counted (atomics: the threads post and receive); a
+ *    lookup takes a reference, under seg_lock, only from a count above
+ *    zero, and the last reference takes it out of the table.
+ * Weak point: it is a simulator's storage, not the protocol's: the cut is
+ * by bytes, so a "members" string in another place of a payload is only
+ * shared by mistake of no consequence (the bytes come back the same).
+ */
+#define SEG_MIN		4096
+#define SEG_BUCKETS	4096
+
+struct seg {
+	atomic_int refs;
+	uint64_t h;
+	size_t len;
+	struct seg *next;	/* in its bucket; under seg_lock */
+	char text[];
+};
+
+static pthread_mutex_t seg_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct seg *seg_tab[SEG_BUCKETS];
+
+static uint64_t
+seg_hash(const char *p, size_t len)
+{
+	uint64_t h[4] = { 0x9e3779b97f4a7c15ULL, 0xbf58476d1ce4e5b9ULL, 0x94d049bb133111ebULL,
+	    0x6a09e667f3bcc908ULL }, w, r = len;
+	size_t i = 0;
+	int k;
+
+	for (; i + 32 <= len; i += 32)
+		for (k = 0; k < 4; k++) {
+			memcpy(&w, p + i + 8 * k, 8);
+			h[k] = (h[k] ^ w) * 0xff51afd7ed558ccdULL;
+			h[k] ^= h[k] >> 29;
+		}
+	for (; i < len; i++)
+		r = mix64(r ^ (unsigned char)p[i]);
+	for (k = 0; k < 4; k++)
+		r = mix64(r ^ h[k]);
+	return r;
+}
+
+static void
+seg_unref(struct seg *g)
+{
+	struct seg **pp;
+
+	if (g == NULL || atomic_fetch_sub_explicit(&g->refs, 1, memory_order_acq_rel) != 1)
+		return;
+	pthread_mutex_lock(&seg_lock);
+	for (pp = &seg_tab[g->h % SEG_BUCKETS]; *pp != NULL; pp = &(*pp)->next)
+		if (*pp == g) {
+			*pp = g->next;
+			break;
+		}
+	pthread_mutex_unlock(&seg_lock);
+	free(g);
+}
+
+/*
+ * The segment of the len bytes at p, one reference the caller's: found or
+ * new. The compare and the copy are made outside the lock.
+ */
+static struct seg *
+seg_get(const char *p, size_t len)
+{
+	uint64_t h = seg_hash(p, len);
+	struct seg *g, *got = NULL;
+
+	pthread_mutex_lock(&seg_lock);
+	for (g = seg_tab[h % SEG_BUCKETS]; g != NULL; g = g->next) {
+		int r = atomic_load_explicit(&g->refs, memory_order_relaxed);
+
+		if (g->h != h || g->len != len)
+			continue;
+		while (r > 0 && !atomic_compare_exchange_weak_explicit(&g->refs, &r, r + 1,
+		    memory_order_acq_rel, memory_order_relaxed))
+			;
+		if (r > 0) {
+			got = g;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&seg_lock);
+	if (got != NULL) {
+		if (memcmp(got->text, p, len) == 0)
+			return got;
+		seg_unref(got);		/* the same hash, other bytes: one of its own */
+	}
+	got = xmalloc(sizeof(*got) + len);
+	atomic_init(&got->refs, 1);
+	got->h = h;
+	got->len = len;
+	memcpy(got->text, p, len);
+	pthread_mutex_lock(&seg_lock);
+	got->next = seg_tab[h % SEG_BUCKETS];
+	seg_tab[h % SEG_BUCKETS] = got;
+	pthread_mutex_unlock(&seg_lock);
+	return got;
+}
+
+/* ev's payload with its member table cut out into a shared segment (1. above), if it has one. */
+static void
+seg_cut(struct event *ev)
+{
+	static const char key[] = "\"members\":\"";
+	const char *a, *b, *end = ev->txt + ev->plen;
+	size_t at, len;
+	char *rest;
+
+	if (ev->plen < SEG_MIN || (a = memmem(ev->txt, ev->plen, key, sizeof(key) - 1)) == NULL)
+		return;
+	a += sizeof(key) - 1;
+	/* the string's end: the first quote after an even run of backslashes */
+	for (b = a; (b = memchr(b, '"', (size_t)(end - b))) != NULL; b++) {
+		const char *q = b;
+
+		while (q > a && q[-1] == '\\')
+			q--;
+		if ((b - q) % 2 == 0)
+			break;
+	}
+	if (b == NULL || b - a < SEG_MIN / 2)
+		return;
+	at = (size_t)(a - ev->txt);
+	len = (size_t)(b - a);
+	ev->seg = seg_get(a, len);
+	rest = xmalloc(ev->plen - len + 1);
+	memcpy(rest, ev->txt, at);
+	memcpy(rest + at, b, ev->plen - at - len + 1);	/* with the NUL */
+	free(ev->txt);
+	ev->txt = rest;
+	ev->segat = at;
+}
+
+/* ev's payload whole again (2. above). */
+static void
+seg_join(struct event *ev)
+{
+	char *t;
+	size_t len;
+
+	if (ev->seg == NULL)
+		return;
+	len = ev->seg->len;
+	t = xmalloc(ev->plen + 1);
+	memcpy(t, ev->txt, ev->segat);
+	memcpy(t + ev->segat, ev->seg->text, len);
+	memcpy(t + ev->segat + len, ev->txt + ev->segat, ev->plen - ev->segat - len + 1);
+	free(ev->txt);
+	ev->txt = t;
+	seg_unref(ev->seg);
+	ev->seg = NULL;
+}
+
+/* Gives back what a message event in flight holds. */
+static void
+ev_txt_free(struct event *ev)
+{
+	free(ev->txt);
+	ev->txt = NULL;
+	seg_unref(ev->seg);
+	ev->seg = NULL;
+}
+
+/*
  * Puts a message on the simulated network from node i to dst now: its
  * arrival after the link's delay, in order behind what it carries already,
  * or lost. With --cores the link keeps us and the event carries them.
@@ -388,6 +574,7 @@ post(struct sim *s, int i, int dst, char *txt, size_t len, size_t plen)
 	ev.txt = txt;
 	ev.len = len;
 	ev.plen = plen;
+	seg_cut(&ev);
 	push(s, i, &ev);
 }
 
@@ -836,6 +1023,7 @@ receive(struct sim *s, struct event *ev)
 	double t0;
 	enum sim_phase ph = PH_OTHER;
 
+	seg_join(ev);
 	n->wall = SIM_WALL0 + s->now;
 	n->recv_msgs++;
 	n->recv_bytes += ev->len;
@@ -880,7 +1068,7 @@ on_msg(struct sim *s, struct event *ev)
 
 	if (!sn->alive) {
 		ctr(s)->to_dead++;
-		free(ev->txt);
+		ev_txt_free(ev);
 		return;
 	}
 	if (sn->paused_until > s->now) {
@@ -1143,7 +1331,7 @@ sim_kill_node(struct sim *s, int i)
 	for (k = 0; k < sn->ninbox; k++) {
 		if (sn->inbox[k].kind == EV_MSG)
 			ctr(s)->to_dead++;
-		free(sn->inbox[k].txt);
+		ev_txt_free(&sn->inbox[k]);
 	}
 	sn->ninbox = 0;
 	for (k = 0; k < sn->nheld; k++)
@@ -1571,7 +1759,7 @@ sim_run(struct sim *s, void (*step)(struct sim *, int))
 
 	while (evheap_pop(&s->q, &ev)) {
 		if (ev.at > s->end) {
-			free(ev.txt);
+			ev_txt_free(&ev);
 			break;
 		}
 		s->now = ev.at;

@@ -34,7 +34,14 @@ struct event {
 	uint64_t gen;		/* EV_WAKE: stale unless it matches the node's */
 	char *txt;		/* EV_MSG: the payload, JSON or compact (owned) */
 	size_t len;		/* EV_MSG: bytes on the wire */
-	size_t plen;		/* EV_MSG: bytes of txt (a compact payload's long form) */
+	size_t plen;		/* EV_MSG: bytes of the payload (a compact payload's long form) */
+	/*
+	 * EV_MSG in flight: the payload's member table, shared with the other
+	 * messages that carry it (engine.c's struct seg, a reference), cut
+	 * out of txt at segat; NULL: txt is the whole payload.
+	 */
+	struct seg *seg;
+	size_t segat;
 };
 
 struct evheap {

@@ -1333,9 +1333,9 @@ cow_shared(void)
 	CHECK(mstate_table_id(&c) != id);
 	CHECK(text_is_print(&c));
 	CHECK(strstr(json_str(j, "members"), "1005 n5 tcp://127.0.0.1:20005 U") != NULL);
-	/* a merge: a new table, the sides unchanged */
+	/* a merge to c's members: c's table (merge_shared), the sides unchanged */
 	mstate_merge(&w, &c, &before);
-	CHECK(!mstate_same_table(&w, &c) && !mstate_same_table(&w, &before));
+	CHECK(mstate_same_table(&w, &c) && !mstate_same_table(&w, &before));
 	CHECK(w.m[5].status == MS_DOWN && before.m[5].status == MS_UP);
 	CHECK(same_members(&before, &r) == 0 && before.m[0].status == MS_JOINING);
 	cJSON_Delete(j);
@@ -1359,6 +1359,107 @@ cow_shared(void)
 	mstate_free(&r);
 	mstate_free(&w);
 	mstate_free(&before);
+}
+
+/*
+ * A merge's result kept as a table the process holds (membership.c,
+ * merged_shared): members the same as one side's take that side's table;
+ * two merges of the same two tables, in other states and either order,
+ * hold one table; a write to a state holding a merged table shows in
+ * that state only, never in the others that share it.
+ */
+static void
+merge_shared(void)
+{
+	struct mstate x, y, z, a, b, c, r1, r2, r3, before, b2, c2;
+	cJSON *jx, *jy, *jz;
+
+	mstate_init(&x);
+	mstate_init(&y);
+	mstate_init(&z);
+	mstate_init(&a);
+	mstate_init(&b);
+	mstate_init(&c);
+	mstate_init(&r1);
+	mstate_init(&r2);
+	mstate_init(&r3);
+	mstate_init(&before);
+	mstate_init(&b2);
+	mstate_init(&c2);
+	add_mixed300(&x);
+	mstate_copy(&y, &x);
+	mstate_copy(&z, &x);
+	mstate_wm(&y, 5)->status = MS_LEAVING;
+	mstate_wm(&z, 9)->status = MS_LEAVING;
+	vclock_inc(&x.vc, 1000);
+	vclock_inc(&y.vc, 1001);
+	vclock_inc(&z.vc, 1002);
+	jx = mstate_to_wire(&x);
+	jy = mstate_to_wire(&y);
+	jz = mstate_to_wire(&z);
+	/* 1. two states of one table, their reachability and clocks apart */
+	CHECK(mstate_from_wire(jx, &a) == 0);
+	CHECK(mstate_from_wire(jx, &b) == 0);
+	CHECK(mstate_same_table(&a, &b));
+	reach_set(&b.reach, 1001, 1002, RS_UNREACHABLE);
+	vclock_inc(&b.vc, 1001);
+	mstate_merge(&r1, &a, &b);
+	CHECK(mstate_same_table(&r1, &a) && mstate_same_table(&r1, &b));
+	CHECK(r1.reach.n == 1 && vclock_get(&r1.vc, 1001) == 1);
+	/* a merge with one side's members, the other's behind: the first side's table */
+	mstate_merge(&r2, &y, &a);
+	CHECK(mstate_same_table(&r2, &y) && r2.m[5].status == MS_LEAVING);
+	/* the same with a table never printed (not in the map: found as a side's) */
+	mstate_free(&z);
+	mstate_init(&z);
+	add_mixed300(&z);
+	mstate_wm(&z, 3)->status = MS_LEAVING;
+	mstate_copy(&c, &z);
+	reach_set(&c.reach, 1002, 1003, RS_UNREACHABLE);
+	vclock_inc(&c.vc, 1002);
+	mstate_merge(&r3, &c, &z);
+	CHECK(mstate_same_table(&r3, &z) && mstate_same_table(&r3, &c));
+	mstate_wm(&r3, 3)->status = MS_EXITING;
+	CHECK(z.m[3].status == MS_LEAVING && c.m[3].status == MS_LEAVING);
+	/* a write through the merged state: in it alone */
+	mstate_copy(&before, &a);
+	mstate_wm(&r1, 8)->status = MS_DOWN;
+	CHECK(!mstate_same_table(&r1, &a) && r1.m[8].status == MS_DOWN);
+	CHECK(a.m[8].status == MS_UP && b.m[8].status == MS_UP && x.m[8].status == MS_UP);
+	CHECK(same_members(&a, &before) && same_members(&b, &before));
+	mstate_wm(&r2, 11)->up_number = 777;
+	CHECK(y.m[11].up_number == 12 && r2.m[11].up_number == 777);
+	CHECK(text_is_print(&a) && text_is_print(&y) && text_is_print(&r1) && text_is_print(&r2));
+	/* 2. the same two tables merged by two states, in either order: one table */
+	CHECK(mstate_from_wire(jy, &b2) == 0 && mstate_from_wire(jz, &c2) == 0);
+	CHECK(mstate_from_wire(jy, &b) == 0 && mstate_from_wire(jz, &c) == 0);
+	mstate_merge(&r1, &b, &c);
+	CHECK(!mstate_same_table(&r1, &b) && !mstate_same_table(&r1, &c));
+	CHECK(r1.m[5].status == MS_LEAVING && r1.m[9].status == MS_LEAVING);
+	mstate_merge(&r3, &c2, &b2);
+	CHECK(mstate_same_table(&r3, &r1));
+	/* a write through either: not through the other */
+	mstate_wm(&r3, 5)->status = MS_EXITING;
+	CHECK(r3.m[5].status == MS_EXITING && r1.m[5].status == MS_LEAVING);
+	CHECK(b.m[5].status == MS_LEAVING && c.m[5].status == MS_UP);
+	mstate_wm(&r1, 9)->status = MS_EXITING;
+	CHECK(r1.m[9].status == MS_EXITING && r3.m[9].status == MS_LEAVING);
+	CHECK(text_is_print(&r1) && text_is_print(&r3) && text_is_print(&b) && text_is_print(&c));
+	cJSON_Delete(jx);
+	cJSON_Delete(jy);
+	cJSON_Delete(jz);
+	mstate_free(&x);
+	mstate_free(&y);
+	mstate_free(&z);
+	mstate_free(&a);
+	mstate_free(&b);
+	mstate_free(&c);
+	mstate_free(&r1);
+	mstate_free(&r2);
+	mstate_free(&r3);
+	mstate_free(&before);
+	mstate_free(&b2);
+	mstate_free(&c2);
 }
 
 int
@@ -1387,6 +1488,7 @@ main(void)
 	RUN(find_index);
 	RUN(wire_status_many);
 	RUN(cow_shared);
+	RUN(merge_shared);
 	RUN(wire_rest_table);
 	return unit_done();
 }
