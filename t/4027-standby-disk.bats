@@ -14,15 +14,17 @@ setup() {
 	akc_setup
 	[ "$(id -u)" = 0 ] || skip "mounts a small tmpfs: needs root"
 	MNT=""
+	MORE_MNTS=""
 }
 teardown() {
 	akc_teardown_keep_mount
 }
 
-# the processes first (they hold files on the mount), then the mount
+# the processes first (they hold files on the mounts), then the mounts
+# (MNT and MORE_MNTS); one still busy after 2 s is detached (umount -l)
 akc_teardown_keep_mount() {
-	local m=${MNT:-}
-	if [ -n "$m" ]; then
+	local m
+	for m in ${MNT:-} ${MORE_MNTS:-}; do
 		if [ -f "$AKC_DIR/pids" ]; then
 			while read -r pid; do kill -9 "$pid" 2>/dev/null || true; done < "$AKC_DIR/pids"
 			# the standby (singletond's child) holds files on the mount too
@@ -31,7 +33,8 @@ akc_teardown_keep_mount() {
 			done
 		fi
 		for _ in 1 2 3 4 5 6 7 8 9 10; do umount "$m" 2>/dev/null && break; sleep 0.2; done
-	fi
+		! mountpoint -q "$m" || umount -l "$m" || true
+	done
 	akc_teardown
 }
 
@@ -102,4 +105,57 @@ standby_restarts() { [ "$(standby_opens)" -ge "$1" ]; }
 	# every job there, once: before, during-1..i, after, after-kill
 	run akc-queue -c "$(conf_of n1)" --json
 	[ "$(echo "$output" | jq -r '.accepted')" = $((i + 2)) ]
+}
+
+# on_duty NODE: the standby the master (asked through NODE) has on sync duty (t/4025).
+on_duty() { akc-queue -c "$(conf_of "$1")" --json | jq -r '[.standbys[] | select(.sync) | .node] | join(",")'; }
+one_on_duty() { [[ "$(on_duty "$1")" =~ ^n[0-9]$ ]]; }
+# standby_exited NODE LINE: NODE's singletond saw its standby exit after line LINE of its log
+standby_exited() { tail -n +"$2" "$AKC_DIR/$1.singletond.log" | grep -q "standby of master (pid [0-9]*) exited with status"; }
+
+@test "a lazy standby whose last sync, at a clean stop, fails says so and exits 1" {
+	command -v gdb > /dev/null || skip "needs gdb (to hold the standby where a SIGTERM finds it with unsynced appends)"
+	start_cluster 3 roles=backend "[singleton.master]=" role=backend \
+	    "command=exec $AKC_BIN/master" "standby-command=exec $AKC_BIN/master --standby" \
+	    stop-timeout=5s "[downing]=" strategy=keep-majority stable-after=2s \
+	    "[master]=" work-timeout=3s max-attempts=3
+	set_replicas n1 n2 n3
+	wait_until 30 all_up_everywhere 3 n1 n2 n3
+	# both standbys' journals on a tmpfs: which one is lazy is the master's choice
+	local n lazy duty sb l0
+	for n in n2 n3; do
+		mkdir -p "$AKC_DIR/$n.state/master"
+		mount -t tmpfs -o size=8m akc-test "$AKC_DIR/$n.state/master"
+		MORE_MNTS="$MORE_MNTS $AKC_DIR/$n.state/master"
+	done
+	for n in n1 n2 n3; do start_singleton "$n" master; done
+	wait_until 20 master_answers n1
+	run akc-submit -c "$(conf_of n1)" --id before "before"
+	[ "$status" = 0 ]
+	wait_until 20 one_on_duty n1
+	duty=$(on_duty n1)
+	if [ "$duty" = n2 ]; then lazy=n3; else lazy=n2; fi
+	wait_until 20 standby_caught_up n1 "$lazy"
+	sb=$(standby_pid "$lazy")
+	[[ "$sb" =~ ^[0-9]+$ ]]
+	l0=$(wc -l < "$AKC_DIR/$lazy.singletond.log")
+	dd if=/dev/zero of="$AKC_DIR/$lazy.state/master/filler" bs=64k 2>/dev/null || true
+	# the lazy standby held as it stores the next event; a SIGTERM then, and
+	# it stops with that event written lazily, unsynced: its last sync fails
+	gdb -p "$sb" -batch -ex 'handle SIGTERM nostop noprint pass' -ex 'break journal_store' \
+	    -ex 'echo READY\n' -ex continue -ex delete -ex "shell kill -TERM $sb" -ex detach \
+	    > "$AKC_DIR/gdb.out" 2>&1 3>&- &
+	echo $! >> "$AKC_DIR/pids"
+	wait_until 30 grep -q READY "$AKC_DIR/gdb.out"
+	head -c 65536 /dev/zero | tr '\0' x > "$AKC_DIR/big"
+	run akc-submit -c "$(conf_of n1)" --id big "$(cat "$AKC_DIR/big")"
+	[ "$status" = 0 ]
+	wait_until 30 standby_exited "$lazy" "$l0"
+	grep -i "breakpoint 1," "$AKC_DIR/gdb.out" || { cat "$AKC_DIR/gdb.out"; false; }
+	tail -n +"$l0" "$AKC_DIR/$lazy.singletond.log" | grep "standby" | head -n 4
+	# before the fix: "stopping at event", exit 0, the failed sync unsaid
+	tail -n +"$l0" "$AKC_DIR/$lazy.singletond.log" | grep -m 1 "standby of master (pid [0-9]*) exited with status" |
+	    grep -q "exited with status 1"
+	tail -n +"$l0" "$AKC_DIR/$lazy.singletond.log" |
+	    grep -q "standby: .*cannot write.*: stopping (nothing it failed to sync was acknowledged)"
 }
