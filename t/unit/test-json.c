@@ -4,6 +4,7 @@
  * short or passed on.
  */
 #include <ctype.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -310,6 +311,47 @@ print_same(void)
 	    "\"raw\":{\"x\":[1,2]},\"a\":[1765112345678,\"s\",[]]}");
 	cJSON_free(s);
 	cJSON_Delete(o);
+	/* NaN and infinities (null), a stale valueint (cJSON 1.7.15 reads valuedouble alone) */
+	{
+		const double odd[] = { NAN, -NAN, INFINITY, -INFINITY, -0.0, 1e15 - 0.5, 1e23 };
+		char b3[4] = { 'a', 0, 'b', 0 };
+		int c;
+
+		for (i = 0; i < sizeof(odd) / sizeof(odd[0]); i++) {
+			cJSON *n = cJSON_CreateNumber(odd[i]);
+
+			CHECK(prints_as_cjson(n));
+			n->valueint = 5;
+			CHECK(prints_as_cjson(n));
+			cJSON_Delete(n);
+		}
+		/* every byte in a string */
+		for (c = 1; c < 256; c++) {
+			cJSON *n;
+
+			b3[1] = (char)c;
+			n = cJSON_CreateString(b3);
+			CHECK(prints_as_cjson(n));
+			cJSON_Delete(n);
+		}
+	}
+	/* references, a const key, a NULL string, an object item without a key */
+	o = cJSON_CreateObject();
+	a = cJSON_CreateString("v");
+	cJSON_AddItemReferenceToObject(o, "ref", a);
+	cJSON_AddItemToObject(o, "sr", cJSON_CreateStringReference("const"));
+	cJSON_AddItemToObjectCS(o, "cs", cJSON_CreateNull());
+	cJSON_AddItemToArray(o, cJSON_CreateNumber(1));
+	{
+		cJSON *ns = cJSON_CreateString("x");
+
+		free(ns->valuestring);
+		ns->valuestring = NULL;
+		cJSON_AddItemToObject(o, "ns", ns);
+	}
+	CHECK(prints_as_cjson(o));
+	cJSON_Delete(o);
+	cJSON_Delete(a);
 	/* what cJSON will not print, neither does it */
 	o = cJSON_CreateObject();
 	a = cJSON_CreateRaw("x");
