@@ -10,7 +10,17 @@ load lib/akc
 load lib/work
 
 setup() { akc_setup; }
-teardown() { akc_teardown; }
+teardown() {
+	# a standby run under gdb (test 4) outlives a killed tracer: its processes by their AKC_CONF
+	local p
+	if [ -n "${UNDER_GDB:-}" ]; then
+		for p in /proc/[0-9]*; do
+			tr '\0' '\n' 2>/dev/null < "$p/environ" | grep -q -x -F "AKC_CONF=$AKC_DIR/n1.conf" &&
+			    kill -9 "${p#/proc/}" 2>/dev/null
+		done
+	fi
+	akc_teardown
+}
 
 # split_cluster: n1, n2, n3 with role backend, all three seeds, so that the
 # replica set (by default the seeds) is all three; no downing strategy (the
@@ -217,4 +227,51 @@ every_acked_once() {
 	echo "$output"
 	[ "$status" = 0 ]
 	[ "$(wc -l < "$AKC_DIR/acked")" = 90 ]
+}
+
+@test "a standby whose drop of merged salvage fails stops saying why, not at its next write" {
+	command -v gdb > /dev/null || skip "needs gdb (to fail the drop's LevelDB write)"
+	split_cluster
+	submit_all n2 a 5
+	stop_singleton n2
+	stop_singleton n3
+	local i
+	for i in 1 2 3; do
+		run akc-submit -c "$(conf_of n1)" --call-timeout 2s --id "x-$i" "payload of x-$i"
+		[ "$status" -ne 0 ] && [ "$status" -lt 128 ]
+	done
+	down_gone n1
+	start_singleton n2 master
+	start_singleton n3 master
+	wait_until 30 master_answers n2
+	submit_all n3 y 3
+	# n1 back as a standby under gdb, which fails the LevelDB write of its
+	# drop of what it kept aside once the master merged it (as a full disk
+	# would): the journal then refuses every write, so the standby must stop
+	local line off
+	line=$(grep -n 'cannot drop merged salvage' "$BATS_TEST_DIRNAME/../src/master/journal.c" | cut -d: -f1)
+	line=$((line - 1))
+	sed -n "${line}p" "$BATS_TEST_DIRNAME/../src/master/journal.c" | grep -q 'if (lerr != NULL)'
+	cat > "$AKC_DIR/drop.gdb" <<-GDB
+		set pagination off
+		set confirm off
+		handle SIGPIPE nostop noprint pass
+		handle SIGTERM nostop noprint pass
+		break journal.c:$line
+		run
+		set var lerr = (char *)strdup("IO error: injected")
+		delete
+		continue
+	GDB
+	UNDER_GDB=1
+	sed -i "s|^standby-command = .*|standby-command = exec gdb -q -batch -x $AKC_DIR/drop.gdb --args $AKC_BIN/master --standby|" \
+	    "$(conf_of n1)"
+	off=$(log_from n1)
+	start_node n1
+	wait_until 30 all_up_everywhere 3 n1 n2 n3
+	start_singleton n1 master
+	wait_until 60 logged n1 "$off" "kept aside to merge"
+	wait_until 60 logged n1 "$off" "cannot drop merged salvage: IO error: injected"
+	# before the fix: a warning, and the standby ran on, unable to write
+	wait_until 20 logged n1 "$off" "standby: .*injected: stopping \(nothing it failed to sync was acknowledged\)"
 }
