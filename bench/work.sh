@@ -905,30 +905,37 @@ part_drain() {
 # the other, SUBMITS each, a request at a time through the master's node;
 # each round's rates and ratios, then the medians
 part_one() {
-	local old r bs a n
+	local old r bs a n mp
 	say "one: beanstalkd and $N nodes, ${ONE_ROUNDS:-5} rounds"
 	bs_start || return 1
 	build one || return 1
 	read -r old _ < <(nth_oldest 0)
 	run_bg "$TOP/o.warm" "$SUB" submit "$(client_of "$old")" warm 200 1 "$BYTES" || say "warm-up: some submits failed"
+	mp=$(master_pid "$old")
 	echo
 	echo "== one submitter, a request at a time, $SUBMITS submits of $BYTES bytes a run, through the master's node ($old)"
-	printf '%-8s %12s %12s %12s %8s %8s\n' round beanstalkd "akc (spc)" "akc (nn)" spc/bs nn/bs
+	echo "   (master us: the master process's CPU per submit in the spc run, its threads' schedstat)"
+	printf '%-8s %12s %12s %12s %8s %8s %10s\n' round beanstalkd "akc (spc)" "akc (nn)" spc/bs nn/bs "master us"
 	for ((r = 1; r <= ${ONE_ROUNDS:-5}; r++)); do
+		local c0 c1
 		run_bg "$TOP/o.bs$r" "$BS" put "$BS_PORT" "o$r" "o$r" "$SUBMITS" 1 "$BYTES"
+		c0=$(cat /proc/"$mp"/task/*/schedstat 2>/dev/null | awk '{ t += $1 } END { print t + 0 }')
 		run_bg "$TOP/o.akc$r" "$SUB" submit "$(client_of "$old")" "o$r" "$SUBMITS" 1 "$BYTES"
+		c1=$(cat /proc/"$mp"/task/*/schedstat 2>/dev/null | awk '{ t += $1 } END { print t + 0 }')
 		SUBMIT_CLIENT=nn run_bg "$TOP/o.nn$r" "$SUB" submit "$(client_of "$old")" "on$r" "$SUBMITS" 1 "$BYTES"
 		bs=$(awk '{ printf "%.0f", $1 / $3 }' "$TOP/o.bs$r")
 		a=$(awk '{ printf "%.0f", $1 / $3 }' "$TOP/o.akc$r")
 		n=$(awk '{ printf "%.0f", $1 / $3 }' "$TOP/o.nn$r")
-		printf '%-8s %12s %12s %12s %8s %8s\n' "$r" "$bs" "$a" "$n" "$(ratio "$a" "$bs")" "$(ratio "$n" "$bs")" |
+		printf '%-8s %12s %12s %12s %8s %8s %10s\n' "$r" "$bs" "$a" "$n" "$(ratio "$a" "$bs")" "$(ratio "$n" "$bs")" \
+		    "$(awk -v a="${c0:-0}" -v b="${c1:-0}" -v n="$SUBMITS" 'BEGIN { printf "%.0f", (b - a) / 1e3 / n }')" |
 		    tee -a "$TOP/o.rows"
 	done
-	awk '{ b[NR] = $2; a[NR] = $3; n[NR] = $4; x[NR] = $5; y[NR] = $6 }
+	awk '{ b[NR] = $2; a[NR] = $3; n[NR] = $4; x[NR] = $5; y[NR] = $6; c[NR] = $7 }
 	    function med(v, k,  i, j, t) { for (i = 1; i <= k; i++) for (j = i + 1; j <= k; j++)
 	        if (v[j] < v[i]) { t = v[i]; v[i] = v[j]; v[j] = t }
 	        return k % 2 ? v[(k + 1) / 2] : (v[k / 2] + v[k / 2 + 1]) / 2 }
-	    END { printf "%-8s %12s %12s %12s %8.2f %8.2f\n", "median", med(b, NR), med(a, NR), med(n, NR), med(x, NR), med(y, NR) }' "$TOP/o.rows"
+	    END { printf "%-8s %12s %12s %12s %8.2f %8.2f %10s\n", "median", med(b, NR), med(a, NR), med(n, NR),
+	        med(x, NR), med(y, NR), med(c, NR) }' "$TOP/o.rows"
 	cleanup
 }
 
