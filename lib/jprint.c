@@ -20,37 +20,20 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "buf.h"
 #include "json.h"
 #include "xmalloc.h"
 
-struct pbuf {
-	char *s;
-	size_t len, cap;
-};
-
 static void
-room(struct pbuf *b, size_t n)
+put(struct buf *b, const char *p, size_t n)
 {
-	if (b->len + n + 1 <= b->cap)
-		return;
-	while (b->len + n + 1 > b->cap)
-		b->cap = b->cap < 64 ? 64 : b->cap * 2;
-	b->s = xreallocarray(b->s, b->cap, 1);
+	buf_add(b, p, n);
 }
 
 static void
-put(struct pbuf *b, const char *p, size_t n)
+putc1(struct buf *b, char c)
 {
-	room(b, n);
-	memcpy(b->s + b->len, p, n);
-	b->len += n;
-}
-
-static void
-putc1(struct pbuf *b, char c)
-{
-	room(b, 1);
-	b->s[b->len++] = c;
+	buf_add(b, &c, 1);
 }
 
 /* cJSON's: equal within the larger magnitude's epsilon. */
@@ -63,7 +46,7 @@ same_double(double a, double b)
 }
 
 static void
-put_number(struct pbuf *b, double d)
+put_number(struct buf *b, double d)
 {
 	char t[32];
 	int n;
@@ -95,7 +78,7 @@ put_number(struct pbuf *b, double d)
 
 /* cJSON's escapes: the quote, the backslash, \b \f \n \r \t, other bytes under 32 as \u00xx. */
 static void
-put_string(struct pbuf *b, const char *str)
+put_string(struct buf *b, const char *str)
 {
 	const unsigned char *p = (const unsigned char *)str, *run;
 	static const char hex[] = "0123456789abcdef";
@@ -133,7 +116,7 @@ put_string(struct pbuf *b, const char *str)
 }
 
 static int
-put_value(struct pbuf *b, const cJSON *v, int depth)
+put_value(struct buf *b, const cJSON *v, int depth)
 {
 	const cJSON *c;
 
@@ -188,20 +171,19 @@ put_value(struct pbuf *b, const cJSON *v, int depth)
 }
 
 char *
-json_print_fast(const cJSON *obj, size_t hint)
+json_print_fast(const cJSON *obj)
 {
-	struct pbuf b = { NULL, 0, 0 };
+	struct buf b = { NULL, 0, 0, 0 };
 
 	if (obj == NULL)
 		return NULL;
-	room(&b, hint);
+	buf_add(&b, "", 0);	/* the text of an empty tree is "" */
 	if (put_value(&b, obj, 0) < 0) {
-		free(b.s);
+		buf_free(&b);
 		return NULL;
 	}
-	b.s[b.len] = '\0';
 	/* a big text may be kept (printed tables): not with up to half of it spare */
 	if (b.len >= 4096 && b.cap - b.len > b.len / 4)
-		b.s = xreallocarray(b.s, b.len + 1, 1);
-	return b.s;
+		b.p = xreallocarray(b.p, b.len + 1, 1);
+	return b.p;
 }

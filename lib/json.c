@@ -472,7 +472,7 @@ json_add_u64(cJSON *obj, const char *key, uint64_t v)
 char *
 json_print(const cJSON *obj)
 {
-	char *s = json_print_fast(obj, 256);
+	char *s = json_print_fast(obj);
 
 	if (s == NULL && (s = cJSON_PrintUnformatted(obj)) == NULL)
 		fatalx("out of memory printing JSON");

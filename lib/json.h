@@ -33,10 +33,10 @@ cJSON *json_add_u64(cJSON *obj, const char *key, uint64_t v);
 /* cJSON_PrintUnformatted, or fatal on allocation failure; free with cJSON_free. */
 char *json_print(const cJSON *obj);
 /*
- * The same text (lib/jprint.c), malloc'd, hint bytes reserved first; NULL
- * for a tree it does not print (an invalid item, deeper than 1000 levels).
+ * The same text (lib/jprint.c), malloc'd; NULL for a tree it does not
+ * print (an invalid item, deeper than 1000 levels).
  */
-char *json_print_fast(const cJSON *obj, size_t hint);
+char *json_print_fast(const cJSON *obj);
 void u64_to_str(uint64_t v, char buf[24]);
 int str_to_u64(const char *s, uint64_t *out);
 

@@ -29,7 +29,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if ((a == NULL) != (b == NULL) || (a != NULL && !tree_same(a, b)))
 		abort();
 	if (a != NULL) {
-		char *p = json_print_fast(a, 0), *q = cJSON_PrintUnformatted(a);
+		char *p = json_print_fast(a), *q = cJSON_PrintUnformatted(a);
 
 		if ((p == NULL) != (q == NULL) || (p != NULL && strcmp(p, q) != 0))
 			abort();

@@ -238,7 +238,7 @@ stored(void)
 static int
 prints_as_cjson(const cJSON *t)
 {
-	char *a = json_print_fast(t, 16), *b = cJSON_PrintUnformatted(t);
+	char *a = json_print_fast(t), *b = cJSON_PrintUnformatted(t);
 	int ok = a != NULL && b != NULL && strcmp(a, b) == 0;
 
 	if (!ok)
@@ -358,7 +358,7 @@ print_same(void)
 	free(a->valuestring);
 	a->valuestring = NULL;
 	cJSON_AddItemToObject(o, "r", a);
-	CHECK(json_print_fast(o, 0) == NULL);
+	CHECK(json_print_fast(o) == NULL);
 	CHECK(cJSON_PrintUnformatted(o) == NULL);
 	cJSON_Delete(o);
 }

@@ -1,6 +1,6 @@
-/* buf.h: a growable byte buffer for akc-httpd's responses and event frames. */
-#ifndef HTTPD_BUF_H
-#define HTTPD_BUF_H
+/* buf.h: a growable byte buffer (akc-httpd's responses and event frames, json_print's text). */
+#ifndef AKC_BUF_H
+#define AKC_BUF_H
 
 #include <stddef.h>
 
