@@ -393,9 +393,19 @@ publish(cJSON *ev, void *arg)
 static int
 same_for_events(const struct mstate *a, const struct mstate *b)
 {
-	return a->n > 0 && mstate_same_table(a, b) && a->reach.n == b->reach.n &&
-	    (a->reach.n == 0 ||
-	    memcmp(a->reach.r, b->reach.r, (size_t)a->reach.n * sizeof(*a->reach.r)) == 0);
+	int i;
+
+	if (a->n == 0 || !mstate_same_table(a, b) || a->reach.n != b->reach.n)
+		return 0;
+	/* field by field: a record's padding is not initialized (memcmp read it: valgrind, t/9004) */
+	for (i = 0; i < a->reach.n; i++) {
+		const struct reach_record *x = &a->reach.r[i], *y = &b->reach.r[i];
+
+		if (x->observer != y->observer || x->subject != y->subject ||
+		    x->status != y->status || x->version != y->version)
+			return 0;
+	}
+	return 1;
 }
 
 /* Publishes events for what changed since the last call, and a state notice. */
