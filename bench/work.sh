@@ -923,13 +923,19 @@ part_one() {
 		run_bg "$TOP/o.akc$r" "$SUB" submit "$(client_of "$old")" "o$r" "$SUBMITS" 1 "$BYTES"
 		c1=$(cat /proc/"$mp"/task/*/schedstat 2>/dev/null | awk '{ t += $1 } END { print t + 0 }')
 		SUBMIT_CLIENT=nn run_bg "$TOP/o.nn$r" "$SUB" submit "$(client_of "$old")" "on$r" "$SUBMITS" 1 "$BYTES"
-		bs=$(awk '{ printf "%.0f", $1 / $3 }' "$TOP/o.bs$r")
-		a=$(awk '{ printf "%.0f", $1 / $3 }' "$TOP/o.akc$r")
-		n=$(awk '{ printf "%.0f", $1 / $3 }' "$TOP/o.nn$r")
+		# a run that failed (no "N_OK N_ERR SECONDS" line) is "-", and its round left out of the medians
+		bs=$(awk '$3 > 0 { printf "%.0f", $1 / $3 }' "$TOP/o.bs$r" 2>/dev/null)
+		a=$(awk '$3 > 0 { printf "%.0f", $1 / $3 }' "$TOP/o.akc$r" 2>/dev/null)
+		n=$(awk '$3 > 0 { printf "%.0f", $1 / $3 }' "$TOP/o.nn$r" 2>/dev/null)
+		if [ -z "$bs" ] || [ -z "$a" ] || [ -z "$n" ]; then
+			printf '%-8s %12s %12s %12s   (a run failed: left out of the medians)\n' "$r" "${bs:--}" "${a:--}" "${n:--}"
+			continue
+		fi
 		printf '%-8s %12s %12s %12s %8s %8s %10s\n' "$r" "$bs" "$a" "$n" "$(ratio "$a" "$bs")" "$(ratio "$n" "$bs")" \
 		    "$(awk -v a="${c0:-0}" -v b="${c1:-0}" -v n="$SUBMITS" 'BEGIN { printf "%.0f", (b - a) / 1e3 / n }')" |
 		    tee -a "$TOP/o.rows"
 	done
+	[ -s "$TOP/o.rows" ] || { say "one: no round completed"; cleanup; return 1; }
 	awk '{ b[NR] = $2; a[NR] = $3; n[NR] = $4; x[NR] = $5; y[NR] = $6; c[NR] = $7 }
 	    function med(v, k,  i, j, t) { for (i = 1; i <= k; i++) for (j = i + 1; j <= k; j++)
 	        if (v[j] < v[i]) { t = v[i]; v[i] = v[j]; v[j] = t }
