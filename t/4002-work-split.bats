@@ -247,17 +247,21 @@ every_acked_once() {
 	submit_all n3 y 3
 	# n1 back as a standby under gdb, which fails the LevelDB write of its
 	# drop of what it kept aside once the master merged it (as a full disk
-	# would): the journal then refuses every write, so the standby must stop
+	# would): the journal then refuses every write, so the standby must stop.
+	# The break: where journal.c's direct_write reads LevelDB's error, for
+	# the drop's write alone
 	local line off
-	line=$(grep -n 'cannot drop merged salvage' "$BATS_TEST_DIRNAME/../src/master/journal.c" | cut -d: -f1)
+	line=$(grep -n 'return write_failed(j, &lerr, err, errlen, what);' \
+	    "$BATS_TEST_DIRNAME/../src/master/journal.c" | cut -d: -f1)
 	line=$((line - 1))
 	sed -n "${line}p" "$BATS_TEST_DIRNAME/../src/master/journal.c" | grep -q 'if (lerr != NULL)'
+	grep -q 'direct_write(j, b, "cannot drop merged salvage"' "$BATS_TEST_DIRNAME/../src/master/journal.c"
 	cat > "$AKC_DIR/drop.gdb" <<-GDB
 		set pagination off
 		set confirm off
 		handle SIGPIPE nostop noprint pass
 		handle SIGTERM nostop noprint pass
-		break journal.c:$line
+		break journal.c:$line if \$_streq(what, "cannot drop merged salvage")
 		run
 		set var lerr = (char *)strdup("IO error: injected")
 		delete

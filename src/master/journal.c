@@ -62,6 +62,28 @@ write_failed(struct journal *j, char **lerr, char *err, size_t errlen, const cha
 	return fail(lerr, err, errlen, what, j->path);
 }
 
+/*
+ * A direct write (a snapshot, a promise, a truncation, a wipe, a salvage):
+ * the write-ahead file checkpointed first, so that its records do not come
+ * back over it at the next open (wal.h), then b synced. b is destroyed.
+ */
+static int
+direct_write(struct journal *j, leveldb_writebatch_t *b, const char *what, char *err,
+    size_t errlen)
+{
+	char *lerr = NULL;
+
+	if (wal_checkpoint(&j->wal, j->db, err, errlen) < 0) {
+		leveldb_writebatch_destroy(b);
+		return -1;
+	}
+	leveldb_write(j->db, j->wsync, b, &lerr);
+	leveldb_writebatch_destroy(b);
+	if (lerr != NULL)
+		return write_failed(j, &lerr, err, errlen, what);
+	return 0;
+}
+
 /* The salvage keys held, [o_first, o_next); none: both 1. */
 static void
 salvage_range(struct journal *j)
@@ -372,7 +394,7 @@ batch_delete(struct journal *j, leveldb_writebatch_t *b, char kind, uint64_t fro
 int
 journal_snapshot(struct journal *j, uint64_t seq, cJSON *snap, char *err, size_t errlen)
 {
-	char *lerr = NULL, *txt;
+	char *txt;
 	leveldb_writebatch_t *b = leveldb_writebatch_create();
 
 	/* the epochs of the events it covers: a common prefix is found below it too */
@@ -383,14 +405,8 @@ journal_snapshot(struct journal *j, uint64_t seq, cJSON *snap, char *err, size_t
 	cJSON_free(txt);
 	/* the events it covers go in the same write */
 	batch_delete(j, b, 'e', 0, seq);
-	if (wal_checkpoint(&j->wal, j->db, err, errlen) < 0) {
-		leveldb_writebatch_destroy(b);
+	if (direct_write(j, b, "cannot write a snapshot", err, errlen) < 0)
 		return -1;
-	}
-	leveldb_write(j->db, j->wsync, b, &lerr);
-	leveldb_writebatch_destroy(b);
-	if (lerr != NULL)
-		return write_failed(j, &lerr, err, errlen, "cannot write a snapshot");
 	j->snap_seq = seq;
 	return 0;
 }
@@ -477,15 +493,12 @@ journal_promised(struct journal *j)
 int
 journal_promise(struct journal *j, uint64_t epoch, char *err, size_t errlen)
 {
-	char *lerr = NULL, buf[24];
+	leveldb_writebatch_t *b = leveldb_writebatch_create();
+	char buf[24];
 
 	u64_to_str(epoch, buf);
-	if (wal_checkpoint(&j->wal, j->db, err, errlen) < 0)
-		return -1;
-	leveldb_put(j->db, j->wsync, "p", 1, buf, strlen(buf), &lerr);
-	if (lerr != NULL)
-		return write_failed(j, &lerr, err, errlen, "cannot write the epoch");
-	return 0;
+	leveldb_writebatch_put(b, "p", 1, buf, strlen(buf));
+	return direct_write(j, b, "cannot write the epoch", err, errlen);
 }
 
 
@@ -553,19 +566,12 @@ journal_store(struct journal *j, uint64_t seq, const cJSON *ev)
 int
 journal_truncate(struct journal *j, uint64_t seq, char *err, size_t errlen)
 {
-	char *lerr = NULL;
 	leveldb_writebatch_t *b = leveldb_writebatch_create();
 
 	batch_delete(j, b, 'e', seq + 1, UINT64_MAX);
 	batch_delete(j, b, 'r', seq + 1, UINT64_MAX);
-	if (wal_checkpoint(&j->wal, j->db, err, errlen) < 0) {
-		leveldb_writebatch_destroy(b);
+	if (direct_write(j, b, "cannot truncate", err, errlen) < 0)
 		return -1;
-	}
-	leveldb_write(j->db, j->wsync, b, &lerr);
-	leveldb_writebatch_destroy(b);
-	if (lerr != NULL)
-		return write_failed(j, &lerr, err, errlen, "cannot truncate");
 	j->seq = j->durable = seq;
 	epochs_cut(&j->eps, seq);
 	j->last_ep = journal_epoch_of(j, seq);
@@ -588,7 +594,6 @@ journal_store_snapshot(struct journal *j, uint64_t seq, const cJSON *snap)
 int
 journal_wipe(struct journal *j, char *err, size_t errlen)
 {
-	char *lerr = NULL;
 	size_t klen;
 	leveldb_writebatch_t *b = leveldb_writebatch_create();
 	leveldb_iterator_t *it = leveldb_create_iterator(j->db, j->ro);
@@ -600,14 +605,8 @@ journal_wipe(struct journal *j, char *err, size_t errlen)
 			leveldb_writebatch_delete(b, ik, klen);
 	}
 	leveldb_iter_destroy(it);
-	if (wal_checkpoint(&j->wal, j->db, err, errlen) < 0) {
-		leveldb_writebatch_destroy(b);
+	if (direct_write(j, b, "cannot wipe", err, errlen) < 0)
 		return -1;
-	}
-	leveldb_write(j->db, j->wsync, b, &lerr);
-	leveldb_writebatch_destroy(b);
-	if (lerr != NULL)
-		return write_failed(j, &lerr, err, errlen, "cannot wipe");
 	j->seq = j->durable = j->snap_seq = j->last_ep = 0;
 	epochs_clear(&j->eps, 1);
 	return 0;
@@ -750,7 +749,7 @@ long
 journal_salvage(struct journal *j, uint64_t after,
     cJSON *(*expand)(const cJSON *snap, struct journal *), char *err, size_t errlen)
 {
-	char *lerr = NULL, k[9];
+	char k[9];
 	size_t klen, vlen;
 	leveldb_writebatch_t *b;
 	leveldb_iterator_t *it;
@@ -807,15 +806,9 @@ journal_salvage(struct journal *j, uint64_t after,
 	leveldb_iter_destroy(it);
 	if (whole)
 		leveldb_writebatch_delete(b, "s", 1);
-	if (wal_checkpoint(&j->wal, j->db, err, errlen) < 0) {
-		leveldb_writebatch_destroy(b);
-		return -1;
-	}
-	leveldb_write(j->db, j->wsync, b, &lerr);
-	leveldb_writebatch_destroy(b);
-	if (lerr != NULL) {
+	if (direct_write(j, b, "cannot keep events aside", err, errlen) < 0) {
 		j->o_next = o_next;
-		return write_failed(j, &lerr, err, errlen, "cannot keep events aside");
+		return -1;
 	}
 	if (whole) {
 		j->seq = j->durable = j->snap_seq = j->last_ep = 0;
@@ -861,7 +854,7 @@ journal_salvage_read(struct journal *j, uint64_t from, size_t maxbytes, cJSON *a
 int
 journal_salvage_drop(struct journal *j, uint64_t upto, char *err, size_t errlen)
 {
-	char *lerr = NULL, k[9];
+	char k[9];
 	leveldb_writebatch_t *b = leveldb_writebatch_create();
 	uint64_t s;
 
@@ -871,14 +864,8 @@ journal_salvage_drop(struct journal *j, uint64_t upto, char *err, size_t errlen)
 		key(k, 'o', s);
 		leveldb_writebatch_delete(b, k, 9);
 	}
-	if (wal_checkpoint(&j->wal, j->db, err, errlen) < 0) {
-		leveldb_writebatch_destroy(b);
+	if (direct_write(j, b, "cannot drop merged salvage", err, errlen) < 0)
 		return -1;
-	}
-	leveldb_write(j->db, j->wsync, b, &lerr);
-	leveldb_writebatch_destroy(b);
-	if (lerr != NULL)
-		return write_failed(j, &lerr, err, errlen, "cannot drop merged salvage");
 	if (upto >= j->o_first)
 		j->o_first = upto + 1;
 	return 0;
