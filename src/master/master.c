@@ -1597,11 +1597,9 @@ commit_and_answer(struct master *m, msec_t now)
 		 * now, as a failed commit stops it; singletond starts it again
 		 * and the open drops the torn record at the log's end.
 		 */
-		if (journal_snapshot(&m->j, m->w.seq, snap, err, sizeof(err)) < 0) {
-			if (m->j.wal.failed)
-				fatalx("%s: stopping (a failed write of the journal is final)", err);
-			log_warnx("%s", err);
-		} else
+		if (journal_snapshot(&m->j, m->w.seq, snap, err, sizeof(err)) < 0)
+			fatalx("%s: stopping (a failed write of the journal is final)", err);
+		else
 			log_debug("snapshot at event %llu", (unsigned long long)m->w.seq);
 		cJSON_Delete(snap);
 	}

@@ -492,12 +492,9 @@ master_act(struct repl *r, msec_t now)
 			rc_merged(&r->c, a->to, r->j->seq);
 			break;
 		case RC_SALVAGE_DROP:
-			if (journal_salvage_drop(r->j, a->seq, err, sizeof(err)) < 0) {
-				if (r->j->wal.failed)
-					fail(r, err);	/* final (journal.c, write_failed): it stops */
-				else
-					log_warnx("%s", err);
-			} else
+			if (journal_salvage_drop(r->j, a->seq, err, sizeof(err)) < 0)
+				fail(r, err);	/* a failed write is final (journal.c, write_failed) */
+			else
 				log_info("journal: the merge of what this log kept aside is committed: dropped it");
 			break;
 		case RC_RECOVERED:
@@ -908,11 +905,8 @@ standby_act(struct repl *r)
 			break;
 		case RC_SALVAGE_DROP:
 			if (journal_salvage_drop(r->j, a->seq, err, sizeof(err)) < 0) {
-				if (r->j->wal.failed) {
-					fail(r, err);	/* final (journal.c, write_failed) */
-					goto stop;
-				}
-				log_warnx("standby: %s", err);
+				fail(r, err);	/* a failed write is final (journal.c, write_failed) */
+				goto stop;
 			} else if (r->j->o_first >= r->j->o_next)
 				log_info("standby: the master merged everything this log kept aside");
 			break;
