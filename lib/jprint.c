@@ -25,12 +25,6 @@
 #include "xmalloc.h"
 
 static void
-put(struct buf *b, const char *p, size_t n)
-{
-	buf_add(b, p, n);
-}
-
-static void
 putc1(struct buf *b, char c)
 {
 	buf_add(b, &c, 1);
@@ -53,7 +47,7 @@ put_number(struct buf *b, double d)
 	double back;
 
 	if (isnan(d) || isinf(d)) {
-		put(b, "null", 4);
+		buf_add(b, "null", 4);
 		return;
 	}
 	if (d > -1e15 && d < 1e15 && d == (double)(long long)d && !(d == 0 && signbit(d))) {
@@ -66,14 +60,14 @@ put_number(struct buf *b, double d)
 		while ((u /= 10) != 0);
 		if (v < 0)
 			*--p = '-';
-		put(b, p, (size_t)(e - p));
+		buf_add(b, p, (size_t)(e - p));
 		return;
 	}
 	n = snprintf(t, sizeof(t), "%1.15g", d);
 	if (sscanf(t, "%lg", &back) != 1 || !same_double(back, d))
 		n = snprintf(t, sizeof(t), "%1.17g", d);
 	if (n > 0 && (size_t)n < sizeof(t))
-		put(b, t, (size_t)n);
+		buf_add(b, t, (size_t)n);
 }
 
 /* cJSON's escapes: the quote, the backslash, \b \f \n \r \t, other bytes under 32 as \u00xx. */
@@ -93,21 +87,21 @@ put_string(struct buf *b, const char *str)
 		while (*p > 31 && *p != '"' && *p != '\\')
 			p++;
 		if (p > run)
-			put(b, (const char *)run, (size_t)(p - run));
+			buf_add(b, (const char *)run, (size_t)(p - run));
 		if (*p == '\0')
 			break;
 		switch (*p) {
-		case '"': put(b, "\\\"", 2); break;
-		case '\\': put(b, "\\\\", 2); break;
-		case '\b': put(b, "\\b", 2); break;
-		case '\f': put(b, "\\f", 2); break;
-		case '\n': put(b, "\\n", 2); break;
-		case '\r': put(b, "\\r", 2); break;
-		case '\t': put(b, "\\t", 2); break;
+		case '"': buf_add(b, "\\\"", 2); break;
+		case '\\': buf_add(b, "\\\\", 2); break;
+		case '\b': buf_add(b, "\\b", 2); break;
+		case '\f': buf_add(b, "\\f", 2); break;
+		case '\n': buf_add(b, "\\n", 2); break;
+		case '\r': buf_add(b, "\\r", 2); break;
+		case '\t': buf_add(b, "\\t", 2); break;
 		default: {
 			char u[6] = { '\\', 'u', '0', '0', hex[*p >> 4], hex[*p & 15] };
 
-			put(b, u, 6);
+			buf_add(b, u, 6);
 		}
 		}
 		p++;
@@ -124,13 +118,13 @@ put_value(struct buf *b, const cJSON *v, int depth)
 		return -1;
 	switch (v->type & 0xff) {
 	case cJSON_NULL:
-		put(b, "null", 4);
+		buf_add(b, "null", 4);
 		return 0;
 	case cJSON_False:
-		put(b, "false", 5);
+		buf_add(b, "false", 5);
 		return 0;
 	case cJSON_True:
-		put(b, "true", 4);
+		buf_add(b, "true", 4);
 		return 0;
 	case cJSON_Number:
 		put_number(b, v->valuedouble);
@@ -138,33 +132,29 @@ put_value(struct buf *b, const cJSON *v, int depth)
 	case cJSON_Raw:
 		if (v->valuestring == NULL)
 			return -1;
-		put(b, v->valuestring, strlen(v->valuestring));
+		buf_add(b, v->valuestring, strlen(v->valuestring));
 		return 0;
 	case cJSON_String:
 		put_string(b, v->valuestring);
 		return 0;
 	case cJSON_Array:
-		putc1(b, '[');
+	case cJSON_Object: {
+		int obj = (v->type & 0xff) == cJSON_Object;
+
+		putc1(b, obj ? '{' : '[');
 		for (c = v->child; c != NULL; c = c->next) {
+			if (obj) {
+				put_string(b, c->string);
+				putc1(b, ':');
+			}
 			if (put_value(b, c, depth + 1) < 0)
 				return -1;
 			if (c->next != NULL)
 				putc1(b, ',');
 		}
-		putc1(b, ']');
+		putc1(b, obj ? '}' : ']');
 		return 0;
-	case cJSON_Object:
-		putc1(b, '{');
-		for (c = v->child; c != NULL; c = c->next) {
-			put_string(b, c->string);
-			putc1(b, ':');
-			if (put_value(b, c, depth + 1) < 0)
-				return -1;
-			if (c->next != NULL)
-				putc1(b, ',');
-		}
-		putc1(b, '}');
-		return 0;
+	}
 	default:
 		return -1;
 	}
@@ -177,7 +167,7 @@ json_print_fast(const cJSON *obj)
 
 	if (obj == NULL)
 		return NULL;
-	buf_add(&b, "", 0);	/* the text of an empty tree is "" */
+	buf_add(&b, "", 0);	/* allocated and NUL-terminated from the start */
 	if (put_value(&b, obj, 0) < 0) {
 		buf_free(&b);
 		return NULL;
