@@ -2070,7 +2070,7 @@ struct mtext {
 	size_t len;		/* of the records alone, from WT_OFF */
 	uint32_t *rec;		/* record i starts at text + (rec[i] & ~WT_NOMATCH); rec[n]: its end + 1 */
 	uint64_t *uids;		/* in table order */
-	uint64_t h;		/* text_hash of the records */
+	uint64_t h;		/* bytes_hash of the records */
 	int ok;			/* 1 above: matched against, and in the map */
 };
 
@@ -2124,9 +2124,9 @@ wcache_free(struct wcache *c)
 	free(c);
 }
 
-/* A hash of the bytes of a printed table: four lanes of eight bytes (a table can be 500 KB). */
-static uint64_t
-text_hash(const char *s, size_t len)
+/* A hash of len bytes (a printed table: four lanes of eight bytes, as a table can be 500 KB). */
+uint64_t
+bytes_hash(const char *s, size_t len)
 {
 	uint64_t h[4] = { 0x9e3779b97f4a7c15ULL, 0xbf58476d1ce4e5b9ULL, 0x94d049bb133111ebULL,
 	    0x6a09e667f3bcc908ULL }, w, r;
@@ -2322,7 +2322,7 @@ mtab_text(const struct mtab *cmt)
 	sb_chr(&b, '"');
 	x->text = xreallocarray(b.p, b.n + 1, 1);	/* kept: no slack */
 	x->len = b.n - WT_OFF - 1;
-	x->h = text_hash(x->text + WT_OFF, x->len);
+	x->h = bytes_hash(x->text + WT_OFF, x->len);
 	x->ok = ok && mt->n <= WIRE_MAX_MEMBERS && b.n < WT_NOMATCH / 2 &&
 	    (mt->ordered || members_wire_order(mt->m, mt->n));
 	if (!atomic_compare_exchange_strong_explicit(&mt->tx, &none, x, memory_order_acq_rel,
@@ -3113,7 +3113,7 @@ table_read(const cJSON *o, const struct mstate *known)
 	    (kt = atomic_load_explicit(&known->mt->tx, memory_order_acquire)) != NULL &&
 	    kt->ok && kt->len == len && memcmp(kt->text + WT_OFF, s, len) == 0)
 		return mtab_ref(known->mt);
-	h = text_hash(s, len);
+	h = bytes_hash(s, len);
 	if ((mt = map_find(h, s, len)) != NULL)
 		return mt;
 	return table_parse(s, len, h, known);

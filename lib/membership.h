@@ -294,5 +294,7 @@ uint64_t mstate_exit_digest(const struct mstate *);
 uint64_t mstate_reach_digest(const struct mstate *);
 /* splitmix64's finaliser: a bijection that spreads neighbouring words apart. */
 uint64_t mix64(uint64_t);
+/* A 64-bit hash of len bytes, fast on long runs (printed member tables). */
+uint64_t bytes_hash(const char *, size_t len);
 
 #endif

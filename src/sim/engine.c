@@ -398,27 +398,6 @@ struct seg {
 static pthread_mutex_t seg_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct seg *seg_tab[SEG_BUCKETS];
 
-static uint64_t
-seg_hash(const char *p, size_t len)
-{
-	uint64_t h[4] = { 0x9e3779b97f4a7c15ULL, 0xbf58476d1ce4e5b9ULL, 0x94d049bb133111ebULL,
-	    0x6a09e667f3bcc908ULL }, w, r = len;
-	size_t i = 0;
-	int k;
-
-	for (; i + 32 <= len; i += 32)
-		for (k = 0; k < 4; k++) {
-			memcpy(&w, p + i + 8 * k, 8);
-			h[k] = (h[k] ^ w) * 0xff51afd7ed558ccdULL;
-			h[k] ^= h[k] >> 29;
-		}
-	for (; i < len; i++)
-		r = mix64(r ^ (unsigned char)p[i]);
-	for (k = 0; k < 4; k++)
-		r = mix64(r ^ h[k]);
-	return r;
-}
-
 static void
 seg_unref(struct seg *g)
 {
@@ -443,7 +422,7 @@ seg_unref(struct seg *g)
 static struct seg *
 seg_get(const char *p, size_t len)
 {
-	uint64_t h = seg_hash(p, len);
+	uint64_t h = bytes_hash(p, len);
 	struct seg *g, *got = NULL;
 
 	pthread_mutex_lock(&seg_lock);
