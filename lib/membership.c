@@ -2190,11 +2190,12 @@ map_put(struct mtab *mt)
 }
 
 /*
- * The block whose printed records are the len bytes at s, one reference
- * more (the caller's), or NULL. The hash finds it, memcmp decides.
+ * The block whose printed records are the len bytes at s, other than skip
+ * (NULL: any), one reference more (the caller's), or NULL. The hash finds
+ * it, memcmp decides.
  */
 static struct mtab *
-map_find(uint64_t h, const char *s, size_t len)
+map_find(uint64_t h, const char *s, size_t len, const struct mtab *skip)
 {
 	struct mtab *mt, *got = NULL;
 	struct mtext *x;
@@ -2204,7 +2205,7 @@ map_find(uint64_t h, const char *s, size_t len)
 		int r = atomic_load_explicit(&mt->refs, memory_order_relaxed);
 
 		x = atomic_load_explicit(&mt->tx, memory_order_relaxed);
-		if (x->h != h || x->len != len)
+		if (mt == skip || x->h != h || x->len != len)
 			continue;
 		/* a count at 0 is a block on its way out (3. above) */
 		while (r > 0 && !atomic_compare_exchange_weak_explicit(&mt->refs, &r, r + 1,
@@ -2232,32 +2233,9 @@ map_find(uint64_t h, const char *s, size_t len)
 static struct mtab *
 map_find_other(const struct mtab *mt)
 {
-	const struct mtext *x = atomic_load_explicit(&mt->tx, memory_order_acquire), *ox;
-	struct mtab *o, *got = NULL;
+	const struct mtext *x = atomic_load_explicit(&mt->tx, memory_order_acquire);
 
-	pthread_mutex_lock(&mt_lock);
-	for (o = mt_map[x->h % MT_BUCKETS]; o != NULL; o = o->next) {
-		int r = atomic_load_explicit(&o->refs, memory_order_relaxed);
-
-		ox = atomic_load_explicit(&o->tx, memory_order_relaxed);
-		if (o == mt || ox->h != x->h || ox->len != x->len)
-			continue;
-		while (r > 0 && !atomic_compare_exchange_weak_explicit(&o->refs, &r, r + 1,
-		    memory_order_acq_rel, memory_order_relaxed))
-			;
-		if (r > 0)
-			got = o;
-		break;
-	}
-	pthread_mutex_unlock(&mt_lock);
-	if (got == NULL)
-		return NULL;
-	ox = atomic_load_explicit(&got->tx, memory_order_acquire);
-	if (memcmp(ox->text + WT_OFF, x->text + WT_OFF, x->len) != 0) {
-		mtab_unref(got);	/* the same hash, other bytes */
-		return NULL;
-	}
-	return got;
+	return map_find(x->h, x->text + WT_OFF, x->len, mt);
 }
 
 /* Whether the field-by-field read (member_from_fields) would give m back from its record. */
@@ -3114,7 +3092,7 @@ table_read(const cJSON *o, const struct mstate *known)
 	    kt->ok && kt->len == len && memcmp(kt->text + WT_OFF, s, len) == 0)
 		return mtab_ref(known->mt);
 	h = bytes_hash(s, len);
-	if ((mt = map_find(h, s, len)) != NULL)
+	if ((mt = map_find(h, s, len, NULL)) != NULL)
 		return mt;
 	return table_parse(s, len, h, known);
 }
