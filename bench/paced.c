@@ -4,9 +4,8 @@
  * each a request at a time on its own REQ socket to a node's proxy; a job
  * whose process is still waiting for an earlier answer goes late). Logs
  * "id sent_ms acked_ms" per acknowledged submit (epoch ms) to LOG.k, k the
- * process; prints "N_OK N_ERR SECONDS". The sockets are lib/spc's raw REQ,
- * as akc-submit's; SUBMIT_CLIENT=nn: nanomsg REQ sockets (a library thread
- * each).
+ * process; prints "N_OK N_ERR SECONDS". The sockets: bench/client.c (lib/spc's
+ * raw REQ, or nanomsg's with SUBMIT_CLIENT=nn).
  *
  *   paced ADDR PREFIX N RATE CONC LOG
  */
@@ -20,12 +19,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <nanomsg/nn.h>
-#include <nanomsg/reqrep.h>
-
-#include "clock.h"
+#include "client.h"
 #include "proto.h"
-#include "spc.h"
 #include "util.h"
 
 /* Process k of conc: jobs k, k + conc, ...; returns the errors in its exit status (capped). */
@@ -33,23 +28,20 @@ static int
 child(const char *addr, const char *prefix, long n, double rate, int k, int conc, const char *logp,
     double t0)
 {
-	char req[256], path[512], *buf, why[160];
-	const char *how = getenv("SUBMIT_CLIENT");
+	char req[256], path[512], *buf;
 	double due, sent;
 	long i, err = 0;
-	int s = -1, to = 10000, nb, nn = how != NULL && strcmp(how, "nn") == 0;
-	struct spc c;
+	ssize_t nb;
+	struct cl *c;
 	FILE *log;
 	struct timespec ts;
 
 	snprintf(path, sizeof(path), "%s.%d", logp, k);
-	if ((log = fopen(path, "w")) == NULL || (nn && ((s = nn_socket(AF_SP, NN_REQ)) < 0 ||
-	    nn_connect(s, addr) < 0)) || (!nn && spc_init(&c, addr, 1 << 20) < 0)) {
+	if ((log = fopen(path, "w")) == NULL) {
 		perror("paced");
 		return 255;
 	}
-	if (nn)
-		nn_setsockopt(s, NN_SOL_SOCKET, NN_RCVTIMEO, &to, sizeof(to));
+	c = cl_open(addr);
 	for (i = k; i < n; i += conc) {
 		due = t0 + (double)i * 1000.0 / rate;
 		while (mono_ms() < due) {
@@ -63,13 +55,7 @@ child(const char *addr, const char *prefix, long n, double rate, int k, int conc
 		snprintf(req, sizeof(req), "{\"v\":%d,\"op\":\"submit\",\"id\":\"%s-%ld\","
 		    "\"payload\":\"eA==\"}", WORK_PROTO_VERSION, prefix, i);
 		sent = wall_ms();
-		if (!nn) {
-			if ((nb = (int)spc_call(&c, req, strlen(req), &buf, clock_mono_ms() + to, why,
-			    sizeof(why))) < 0) {
-				err++;
-				continue;
-			}
-		} else if (nn_send(s, req, strlen(req), 0) < 0 || (nb = nn_recv(s, &buf, NN_MSG, 0)) < 0) {
+		if ((nb = cl_call(c, req, 10000, &buf)) < 0) {
 			err++;
 			continue;
 		}
@@ -77,13 +63,9 @@ child(const char *addr, const char *prefix, long n, double rate, int k, int conc
 			fprintf(log, "%s-%ld %.3f %.3f\n", prefix, i, sent, wall_ms());
 		else
 			err++;
-		if (nn)
-			nn_freemsg(buf);
-		else
-			free(buf);
+		free(buf);
 	}
-	if (!nn)
-		spc_close(&c);
+	cl_close(c);
 	fclose(log);
 	return err > 254 ? 254 : (int)err;
 }

@@ -2,10 +2,8 @@
  * bench/submit.c: the clients of bench/work.sh, speaking the work protocol
  * (doc/PROTOCOL.md "Work") on a REQ socket to a node's singleton proxy,
  * ipc://RUN/singleton.master (or the master's own socket beside it: work.sh's
- * client_of), without a process start per request. The socket is lib/spc's
- * raw REQ, the client akc-submit and the worker use (no library thread);
- * SUBMIT_CLIENT=nn uses a nanomsg REQ socket instead (its worker thread costs
- * the client 3-4 wake-ups a request: bench/README.md, "The client's socket").
+ * client_of), without a process start per request (bench/client.c: lib/spc's
+ * raw REQ, or nanomsg's with SUBMIT_CLIENT=nn).
  *
  *   submit ADDR PREFIX N CONC BYTES [LOG]
  *	N submits in all by CONC processes (one REQ socket each, N/CONC
@@ -43,86 +41,22 @@
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
-#include <nanomsg/nn.h>
-#include <nanomsg/reqrep.h>
 
 #include "b64.h"
-#include "clock.h"
+#include "client.h"
 #include "proto.h"
-#include "spc.h"
 #include "util.h"
-
-/* A client socket: lib/spc's raw REQ, or nanomsg's (SUBMIT_CLIENT=nn). */
-struct cl {
-	int nn;			/* the nanomsg socket, or -1 */
-	struct spc c;
-};
-
-static struct cl *
-req_socket(const char *addr)
-{
-	struct cl *k = calloc(1, sizeof(*k));
-	const char *how = getenv("SUBMIT_CLIENT");
-	int v;
-
-	k->nn = -1;
-	if (how == NULL || strcmp(how, "nn") != 0) {
-		if (spc_init(&k->c, addr, (size_t)64 << 20) < 0) {
-			fprintf(stderr, "submit: %s: path too long\n", addr);
-			exit(2);
-		}
-		return k;
-	}
-	if ((k->nn = nn_socket(AF_SP, NN_REQ)) < 0) {
-		fprintf(stderr, "submit: nn_socket: %s\n", nn_strerror(nn_errno()));
-		exit(2);
-	}
-	v = 24 * 3600 * 1000;		/* no REQ resends: the proxy does that */
-	nn_setsockopt(k->nn, NN_REQ, NN_REQ_RESEND_IVL, &v, sizeof(v));
-	v = -1;
-	nn_setsockopt(k->nn, NN_SOL_SOCKET, NN_RCVMAXSIZE, &v, sizeof(v));
-	if (nn_connect(k->nn, addr) < 0) {
-		fprintf(stderr, "submit: connect %s: %s\n", addr, nn_strerror(nn_errno()));
-		exit(2);
-	}
-	return k;
-}
-
-static void
-req_close(struct cl *k)
-{
-	if (k->nn >= 0)
-		nn_close(k->nn);
-	else
-		spc_close(&k->c);
-	free(k);
-}
 
 /* One request; 1 for {"ok":true}, 0 for another answer, -1 for none in time. */
 static int
 call(struct cl *k, const char *req, int timeout_ms, char **answer)
 {
-	char *buf = NULL, err[160];
-	void *nbuf = NULL;
+	char *buf;
 	ssize_t n;
 	int ok;
 
-	if (k->nn < 0) {
-		if ((n = spc_call(&k->c, req, strlen(req), &buf, clock_mono_ms() + timeout_ms, err,
-		    sizeof(err))) < 0)
-			return -1;
-	} else {
-		nn_setsockopt(k->nn, NN_SOL_SOCKET, NN_SNDTIMEO, &timeout_ms, sizeof(timeout_ms));
-		nn_setsockopt(k->nn, NN_SOL_SOCKET, NN_RCVTIMEO, &timeout_ms, sizeof(timeout_ms));
-		if (nn_send(k->nn, req, strlen(req), 0) < 0)
-			return -1;
-		if ((n = nn_recv(k->nn, &nbuf, NN_MSG, 0)) < 0)
-			return -1;
-		buf = malloc((size_t)n + 1);
-		memcpy(buf, nbuf, (size_t)n);
-		buf[n] = '\0';
-		nn_freemsg(nbuf);
-	}
+	if ((n = cl_call(k, req, timeout_ms, &buf)) < 0)
+		return -1;
 	ok = memmem(buf, (size_t)n, "\"ok\":true", 9) != NULL;
 	if (answer != NULL)
 		*answer = buf;
@@ -135,7 +69,7 @@ static int
 submitter(const char *addr, const char *prefix, int k, long n, int bytes, int start_fd, int logfd,
     int res_fd)
 {
-	struct cl *s = req_socket(addr);
+	struct cl *s = cl_open(addr);
 	int errs = 0, oks = 0;
 	long gap_ms = getenv("SUBMIT_GAP_MS") ? atol(getenv("SUBMIT_GAP_MS")) : 0;
 	long i;
@@ -179,7 +113,7 @@ submitter(const char *addr, const char *prefix, int k, long n, int bytes, int st
 	m = snprintf(c2, sizeof(c2), "%d %d\n", oks, errs);
 	if (write(res_fd, c2, (size_t)m) != m)
 		return 2;
-	req_close(s);
+	cl_close(s);
 	return errs > 0 ? 1 : 0;
 }
 
@@ -254,7 +188,7 @@ cmd_follow(int argc, char **argv)
 		perror(argv[5]);
 		return 2;
 	}
-	s = req_socket(addr);
+	s = cl_open(addr);
 	while (got < n && mono_ms() < deadline) {
 		char req[128], *ans = NULL;
 		cJSON *a, *arr, *r, *nx;
@@ -301,7 +235,7 @@ cmd_follow(int argc, char **argv)
 			usleep(10 * 1000);
 	}
 	fclose(log);
-	req_close(s);
+	cl_close(s);
 	printf("%ld\n", got);
 	return got >= n ? 0 : 1;
 }
@@ -319,7 +253,7 @@ cmd_probe(int argc, char **argv)
 	addr = argv[2];
 	prefix = argv[3];
 	deadline = mono_ms() + atof(argv[4]) * 1e3;
-	s = req_socket(addr);
+	s = cl_open(addr);
 	while ((left = deadline - mono_ms()) > 0) {
 		char req[256];
 		int r;
