@@ -84,7 +84,6 @@ bench() {
 	local before_unreach
 	before_unreach=$(cat "${files[@]}" | grep -c '"type":"UnreachableMember"')
 	declare -A cpu0 w0 s0
-	cpu_ns() { local s=0 t; for t in /proc/$1/task/*/schedstat; do s=$((s + $(cut -d' ' -f1 "$t"))); done; echo $s; }
 	for ((i = 1; i <= n; i++)); do
 		mp=$(cat "$D/n$i.mpid")
 		cpu0[$i]=$(cpu_ns "$mp")

@@ -50,6 +50,16 @@ gone() {
 }
 # our_child PID: PID is (still) a process this shell started, not a reused pid
 our_child() { [ "$(awk '{ print $4 }' "/proc/$1/stat" 2>/dev/null)" = "$$" ]; }
+# cpu_ns PID: the ns its threads have spent on a CPU (/proc/PID/task/*/schedstat:
+# exact, where /proc/PID/stat's clock ticks miss short wake-ups); 0 when gone
+cpu_ns() {
+	local s=0 t x
+	for t in /proc/"$1"/task/*/schedstat; do
+		{ read -r x _ < "$t"; } 2>/dev/null && s=$((s + x))
+	done
+	echo "$s"
+}
+
 # descendants PID...: every process below them (singletond's keeper and
 # master, a worker's jobs, the submitters' children), from one ps listing
 descendants() {

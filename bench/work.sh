@@ -919,9 +919,9 @@ part_one() {
 	for ((r = 1; r <= ${ONE_ROUNDS:-5}; r++)); do
 		local c0 c1
 		run_bg "$TOP/o.bs$r" "$BS" put "$BS_PORT" "o$r" "o$r" "$SUBMITS" 1 "$BYTES"
-		c0=$(cat /proc/"$mp"/task/*/schedstat 2>/dev/null | awk '{ t += $1 } END { print t + 0 }')
+		c0=$(cpu_ns "$mp")
 		run_bg "$TOP/o.akc$r" "$SUB" submit "$(client_of "$old")" "o$r" "$SUBMITS" 1 "$BYTES"
-		c1=$(cat /proc/"$mp"/task/*/schedstat 2>/dev/null | awk '{ t += $1 } END { print t + 0 }')
+		c1=$(cpu_ns "$mp")
 		SUBMIT_CLIENT=nn run_bg "$TOP/o.nn$r" "$SUB" submit "$(client_of "$old")" "on$r" "$SUBMITS" 1 "$BYTES"
 		# a run that failed (no "N_OK N_ERR SECONDS" line) is "-", and its round left out of the medians
 		bs=$(awk '$3 > 0 { printf "%.0f", $1 / $3 }' "$TOP/o.bs$r" 2>/dev/null)
