@@ -18,7 +18,6 @@ teardown() { akc_teardown; }
 master_pid() {
 	akc-status -c "$(conf_of n1)" --json | jq -r '.singletons[] | select(.name == "master") | .pid'
 }
-gone() { ! kill -0 "$1" 2>/dev/null; }
 snapshot_failed() { grep -q "cannot write a snapshot" "$AKC_DIR/n1.singletond.log"; }
 
 @test "a master whose snapshot write fails stops saying why; started again, it has every job" {
@@ -41,7 +40,7 @@ snapshot_failed() { grep -q "cannot write a snapshot" "$AKC_DIR/n1.singletond.lo
 	wait_until 20 snapshot_failed
 	grep -n "cannot write a snapshot" "$AKC_DIR/n1.singletond.log" | cut -c1-200
 	# no more submits: the master stops on its own, not at the next write
-	wait_until 20 gone "$pid"
+	wait_until 20 process_exited "$pid"
 	[ "$(grep -c "cannot write a snapshot: .*: stopping (a failed write of the journal is final)" "$AKC_DIR/n1.singletond.log")" = 1 ]
 	# started again (singletond's backoff), the torn record dropped: every acknowledged job there
 	wait_until 40 master_answers n1
