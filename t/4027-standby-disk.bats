@@ -4,8 +4,9 @@
 # singletond starts it again (with its backoff), and once there is room the
 # standby recovers and the job the master journaled meanwhile is committed
 # and acknowledged: nothing lost, nothing acknowledged that was not synced.
-# Before the fix the standby logged a warning and kept running, unable to
-# write and never acking again: the master waited for it for good.
+# Before the fix the standby logged a warning and wrote on after the failed
+# write, which left a torn record inside LevelDB's log: once the disk had
+# room it ran, but its next start refused the journal as corrupt for good.
 
 load lib/akc
 load lib/work
@@ -24,14 +25,14 @@ teardown() {
 # (MNT and MORE_MNTS); one still busy after 2 s is detached (umount -l)
 akc_teardown_keep_mount() {
 	local m
+	if [ -n "${MNT:-}${MORE_MNTS:-}" ] && [ -f "$AKC_DIR/pids" ]; then
+		while read -r pid; do kill -9 "$pid" 2>/dev/null || true; done < "$AKC_DIR/pids"
+	fi
 	for m in ${MNT:-} ${MORE_MNTS:-}; do
-		if [ -f "$AKC_DIR/pids" ]; then
-			while read -r pid; do kill -9 "$pid" 2>/dev/null || true; done < "$AKC_DIR/pids"
-			# the standby (singletond's child) holds files on the mount too
-			for p in /proc/[0-9]*; do
-				ls -l "$p/fd" 2>/dev/null | grep -q -F "$m/" && kill -9 "${p#/proc/}" 2>/dev/null
-			done
-		fi
+		# the standby (singletond's child) holds files on the mount too
+		for p in /proc/[0-9]*; do
+			ls -l "$p/fd" 2>/dev/null | grep -q -F "$m/" && kill -9 "${p#/proc/}" 2>/dev/null
+		done
 		for _ in 1 2 3 4 5 6 7 8 9 10; do umount "$m" 2>/dev/null && break; sleep 0.2; done
 		! mountpoint -q "$m" || umount -l "$m" || true
 	done
