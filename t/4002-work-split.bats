@@ -60,35 +60,10 @@ submit_all() {
 	done
 }
 
-# stop_singleton NODE: kill -9 of NODE's singletond; waits until what ran
-# under it (master or standby) is gone too, so its journal is free.
-stop_singleton() {
-	local sgd p kids
-	sgd=$(pid_of "$1" singletond)
-	kids=$(descendants "$sgd")
-	kill -9 "$sgd"
-	wait_until 10 process_exited "$sgd"
-	for p in $kids; do
-		wait_until 10 process_exited "$p"
-	done
-}
-
-# log_from NODE: the size of NODE's singletond log (where to read it from).
-log_from() { stat -c %s "$AKC_DIR/$1.singletond.log"; }
-# logged NODE OFFSET REGEX: NODE's singletond logged REGEX after OFFSET.
-logged() { tail -c "+$(($2 + 1))" "$AKC_DIR/$1.singletond.log" | grep -E "$3"; }
 # logged_either OFF2 OFF3 REGEX: n2 or n3 logged REGEX (after OFF2, OFF3): the
 # next master after n1 is whichever of the two is the oldest, which depends on
 # the order they joined in.
 logged_either() { logged n2 "$1" "$3" || logged n3 "$2" "$3"; }
-
-# down_gone NODE: NODE is killed, downed from n2 and removed everywhere else.
-down_gone() {
-	kill_node "$1"
-	wait_until 10 process_exited "$(pid_of "$1" singletond)"
-	akc-down -c "$(conf_of n2)" "$1"
-	wait_until 30 is_absent n2 "$1"
-}
 
 # every_acked_once NODE: every acknowledged id has exactly one result line.
 every_acked_once() {

@@ -810,6 +810,8 @@ op_queue(struct master *m, const unsigned char *hdr, size_t hdrlen, msec_t now)
 	add_stats(m, r);
 	cJSON_AddNumberToObject(r, "epoch", (double)m->r.c.epoch);
 	cJSON_AddNumberToObject(r, "duty_moves", (double)m->r.c.duty_moves);
+	/* journal link and relay messages dropped: malformed, of another epoch, or late */
+	cJSON_AddNumberToObject(r, "journal_dropped", (double)m->r.c.dropped);
 	cJSON_AddNumberToObject(r, "committed", (double)repl_commit_point(&m->r));
 	cJSON_AddNumberToObject(r, "replica_set", m->r.c.nset);
 	cJSON_AddNumberToObject(r, "quorum", m->r.c.nset ? m->r.c.quorum : 0);

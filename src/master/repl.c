@@ -321,70 +321,94 @@ expand(const cJSON *snap, struct journal *j)
 	return work_snapshot_events(snap, result_line, j);
 }
 
+/* The snapshot being put together from pieces is dropped. */
+static void
+asm_reset(struct repl *r)
+{
+	free(r->asm_buf);
+	r->asm_buf = NULL;
+	r->asm_len = 0;
+}
+
 /*
  * Puts a batch (an append, or a fetch answer) into the journal's batch,
  * unsynced: 0 done, 1 a snapshot piece was kept and more are to come, -1
- * with the reason. A whole snapshot empties the log first (synced).
+ * with the reason. The whole message is checked before any of it is
+ * written: one that does not follow the log (malformed, or a late answer
+ * to a fetch sent again whose first answer was stored) leaves the journal
+ * as it was, and r->failed is set only by a failed write. A whole snapshot
+ * empties the log first (synced).
  */
 static int
 store(struct repl *r, const cJSON *b, char *err, size_t errlen)
 {
 	struct journal *j = r->j;
 	const cJSON *sc = cJSON_GetObjectItemCaseSensitive(b, "snapc"), *o;
-	uint64_t seq, off, total;
+	const cJSON *evs = cJSON_GetObjectItemCaseSensitive(b, "events");
+	uint64_t seq = 0, off, total, next = j->seq + 1, sseq = 0;
+	cJSON *snap = NULL;
 
 	if (sc != NULL) {
 		const char *data = json_str(sc, "data");
 		size_t n;
-		cJSON *snap;
 
-		if (data == NULL || json_u64(sc, "seq", &seq) < 0 || json_u64(sc, "off", &off) < 0 ||
+		if (data == NULL || json_u64(sc, "seq", &sseq) < 0 || json_u64(sc, "off", &off) < 0 ||
 		    json_u64(sc, "total", &total) < 0 || total > 1ULL << 34) {
 			snprintf(err, errlen, "a malformed snapshot piece");
 			return -1;
 		}
 		n = strlen(data);
-		if (off == 0) {
-			free(r->asm_buf);
-			r->asm_buf = xmalloc(total + 1);
-			r->asm_len = 0;
-			r->asm_total = total;
-			r->asm_seq = seq;
-		}
-		if (r->asm_buf == NULL || seq != r->asm_seq || off != r->asm_len ||
-		    total != r->asm_total || r->asm_len + n > total) {
-			snprintf(err, errlen, "a snapshot piece out of order");
+		if (off == 0 ? n > total : r->asm_buf == NULL || sseq != r->asm_seq ||
+		    off != r->asm_len || total != r->asm_total || r->asm_len + n > total) {
+			/* a late piece, or one of a snapshot we are not putting together */
+			snprintf(err, errlen, "a snapshot piece out of order (at %llu, %zu bytes in)",
+			    (unsigned long long)off, r->asm_len);
 			return -1;
+		}
+		if (off == 0) {
+			asm_reset(r);
+			r->asm_buf = xmalloc(total + 1);
+			r->asm_total = total;
+			r->asm_seq = sseq;
 		}
 		memcpy(r->asm_buf + r->asm_len, data, n);
 		r->asm_len += n;
 		if (r->asm_len < r->asm_total)
 			return 1;
 		snap = json_parse(r->asm_buf, r->asm_len);
-		free(r->asm_buf);
-		r->asm_buf = NULL;
-		r->asm_len = 0;
+		asm_reset(r);	/* whole: taken now, or refused and fetched again from 0 */
 		if (snap == NULL) {
 			snprintf(err, errlen, "a snapshot that does not parse");
 			return -1;
 		}
+		next = sseq + 1;
+	}
+	cJSON_ArrayForEach(o, evs) {
+		if (json_u64(o, "seq", &seq) < 0 || seq != next ||
+		    !cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(o, "ev"))) {
+			if (o == evs->child && seq < next && seq > 0)
+				snprintf(err, errlen, "events from %llu, which the log holds up to %llu "
+				    "(a late answer)", (unsigned long long)seq, (unsigned long long)next - 1);
+			else
+				snprintf(err, errlen, "a replicated event out of order");
+			cJSON_Delete(snap);
+			return -1;
+		}
+		next++;
+	}
+	if (snap != NULL) {
 		/* what the batch holds goes first: the wipe is a write of its own */
 		if (journal_commit(j, err, errlen) < 0 || journal_wipe(j, err, errlen) < 0) {
 			fail(r, err);	/* a failed write is final (standby_act stops) */
 			cJSON_Delete(snap);
 			return -1;
 		}
-		journal_store_snapshot(j, seq, snap);
+		journal_store_snapshot(j, sseq, snap);
 		cJSON_Delete(snap);
 	}
-	cJSON_ArrayForEach(o, cJSON_GetObjectItemCaseSensitive(b, "events")) {
-		const cJSON *ev = cJSON_GetObjectItemCaseSensitive(o, "ev");
-
-		if (json_u64(o, "seq", &seq) < 0 || !cJSON_IsObject(ev) || seq != j->seq + 1) {
-			snprintf(err, errlen, "a replicated event out of order");
-			return -1;
-		}
-		journal_store(j, seq, ev);
+	cJSON_ArrayForEach(o, evs) {
+		json_u64(o, "seq", &seq);
+		journal_store(j, seq, cJSON_GetObjectItemCaseSensitive(o, "ev"));
 	}
 	cJSON_ArrayForEach(o, cJSON_GetObjectItemCaseSensitive(b, "results")) {
 		const cJSON *line = cJSON_GetObjectItemCaseSensitive(o, "line");
@@ -479,9 +503,15 @@ master_act(struct repl *r, msec_t now)
 				fail(r, err);
 			break;
 		case RC_STORE:
-			if (json_u64(a->body, "rlast", &rlast) < 0 ||
-			    (rc = store(r, a->body, err, sizeof(err))) < 0 ||
-			    (rc == 0 && journal_commit(r->j, err, sizeof(err)) < 0)) {
+			json_u64(a->body, "rlast", &rlast);	/* rc_master_msg checked it */
+			if ((rc = store(r, a->body, err, sizeof(err))) < 0 && !r->failed) {
+				/* not a write that failed: the answer is dropped, asked again */
+				r->c.dropped++;
+				log_warnx("journal: dropped an answer of %s to a fetch: %s", whose, err);
+				rc_fetch_dropped(&r->c, r->asm_len);
+				break;
+			}
+			if (rc < 0 || (rc == 0 && journal_commit(r->j, err, sizeof(err)) < 0)) {
 				fail(r, err);
 				break;
 			}

@@ -554,6 +554,13 @@ rc_fetched(struct rcore *c, int rc, uint64_t rlast, uint64_t snap_len)
 }
 
 void
+rc_fetch_dropped(struct rcore *c, uint64_t snap_len)
+{
+	/* fetch_sent stays: a peer that answers only with what is dropped is asked once a resend */
+	c->fetch_snap_off = snap_len;
+}
+
+void
 rc_own_merged(struct rcore *c, uint64_t upto, uint64_t need)
 {
 	c->own_upto = upto;

@@ -192,6 +192,8 @@ void rc_tick(struct rcore *, const struct rc_log *, msec_t now);
 void rc_sent(struct rcore *, uint64_t to, uint64_t last, uint64_t rlast, int snap_piece, msec_t now);
 /* A fetched batch was stored (rc 0: results up to rlast), or a snapshot piece kept (1: snap_len bytes in). */
 void rc_fetched(struct rcore *, int rc, uint64_t rlast, uint64_t snap_len);
+/* A fetched batch was dropped (malformed, or late): asked again in time, from snap_len bytes of a snapshot in. */
+void rc_fetch_dropped(struct rcore *, uint64_t snap_len);
 /* The salvage of standby from was merged (RC_MERGE): the log now ends at seq. */
 void rc_merged(struct rcore *, uint64_t from, uint64_t seq);
 /* Our own salvage was merged up to key upto, by events up to need. */
