@@ -11,14 +11,8 @@ load lib/work
 
 setup() { akc_setup; }
 teardown() {
-	# a standby run under gdb (test 4) outlives a killed tracer: its processes by their AKC_CONF
-	local p
-	if [ -n "${UNDER_GDB:-}" ]; then
-		for p in /proc/[0-9]*; do
-			tr '\0' '\n' 2>/dev/null < "$p/environ" | grep -q -x -F "AKC_CONF=$AKC_DIR/n1.conf" &&
-			    kill -9 "${p#/proc/}" 2>/dev/null
-		done
-	fi
+	# test 4's standby under gdb
+	[ -z "${UNDER_GDB:-}" ] || kill_by_conf "$AKC_DIR/n1.conf"
 	akc_teardown
 }
 

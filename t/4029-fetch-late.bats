@@ -10,14 +10,7 @@ load lib/work
 
 setup() { akc_setup; }
 teardown() {
-	# a standby run under gdb outlives a killed tracer: its processes by their AKC_CONF
-	local p
-	if [ -n "${GDB_CONF:-}" ]; then
-		for p in /proc/[0-9]*; do
-			tr '\0' '\n' 2>/dev/null < "$p/environ" | grep -q -x -F "AKC_CONF=$GDB_CONF" &&
-			    kill -9 "${p#/proc/}" 2>/dev/null
-		done
-	fi
+	[ -z "${GDB_CONF:-}" ] || kill_by_conf "$GDB_CONF"
 	akc_teardown
 }
 

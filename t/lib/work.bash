@@ -142,3 +142,15 @@ down_gone() {
 	akc-down -c "$(conf_of n2)" "$1"
 	wait_until 30 is_absent n2 "$1"
 }
+
+# kill_by_conf CONF: kill -9 of every process whose environment names CONF as
+# AKC_CONF (what singletond gives its child): a standby run under gdb outlives
+# a killed tracer, and is not among the pids the test recorded.
+kill_by_conf() {
+	local p
+	for p in /proc/[0-9]*; do
+		tr '\0' '\n' 2>/dev/null < "$p/environ" | grep -q -x -F "AKC_CONF=$1" &&
+		    kill -9 "${p#/proc/}" 2>/dev/null
+	done
+	return 0
+}
