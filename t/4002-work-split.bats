@@ -244,7 +244,12 @@ every_acked_once() {
 	wait_until 30 all_up_everywhere 3 n1 n2 n3
 	start_singleton n1 master
 	wait_until 60 logged n1 "$off" "kept aside to merge"
-	wait_until 60 logged n1 "$off" "cannot drop merged salvage: IO error: injected"
+	wait_until 60 logged n1 "$off" "cannot drop merged salvage: IO error: injected" || {
+		# a build whose optimizer left gdb no `what` or `lerr` at that line
+		! logged n1 "$off" "optimized out|No symbol|Error in testing" ||
+		    skip "gdb cannot read what or set lerr at journal.c:$line in this build"
+		false
+	}
 	# before the fix: a warning, and the standby ran on, unable to write
 	wait_until 20 logged n1 "$off" "standby: .*injected: stopping \(nothing it failed to sync was acknowledged\)"
 }
