@@ -70,6 +70,7 @@ struct parked {				/* a worker's long poll */
 	msec_t until;
 	int max;			/* jobs it takes at most ("jobs"); 0: one, as "job" */
 	uint64_t need;			/* its request's own events (a report's) end here */
+	uint32_t ask;			/* the worker's token of the ask; 0: none */
 };
 
 struct batches {			/* akc-queue's "batches": several jobs or results a message */
@@ -115,6 +116,7 @@ struct master {
 	uint64_t requests, bad;		/* requests, and malformed ones (queue: bad_requests) */
 	uint64_t bad_version;		/* of them, of another work protocol version */
 	uint64_t reports_next;		/* done/failed that carried the next request ("next") */
+	uint64_t asks_again;		/* jobs given again to an ask sent again (its answer lost) */
 	struct batches bt;
 	msec_t next_tick;
 	struct latency lat;
@@ -425,18 +427,40 @@ send_jobs(struct master *m, const unsigned char *hdr, size_t hdrlen, cJSON *body
 	    cJSON_GetObjectItemCaseSensitive(body, "cancel") != NULL));
 }
 
+/*
+ * The jobs for worker's ask (at most max): those an earlier copy of the
+ * same ask was given, if its answer was lost with a connection and the
+ * worker sent it again (the same token), else the next ready ones, which
+ * then remember the token.
+ */
+static int
+jobs_for(struct master *m, const char *worker, uint32_t ask, struct job **jobs, int max)
+{
+	int n = policy_asked(&m->p, worker, ask, jobs, max), i;
+
+	if (n > 0) {
+		m->asks_again += (uint64_t)n;
+		log_info("jobs %s%s given again to worker %s: its ask came again (its answer was "
+		    "lost with a connection)", jobs[0]->id, n > 1 ? " and others" : "", worker);
+		return n;
+	}
+	n = policy_next_batch(&m->p, worker, clock_wall_ms(), jobs, max);
+	for (i = 0; i < n; i++)
+		jobs[i]->ask = ask;
+	return n;
+}
+
 /* Ready work to parked long polls, oldest first; an ask of several takes what is ready of them. */
 static void
 dispatch(struct master *m)
 {
 	struct job *jobs[REQ_BATCH_MAX];
-	int64_t wall = clock_wall_ms();
 	int n;
 
 	while (m->npark > 0) {
 		struct parked p = m->park[0];
 
-		if ((n = policy_next_batch(&m->p, p.worker, wall, jobs, p.max > 0 ? p.max : 1)) == 0)
+		if ((n = jobs_for(m, p.worker, p.ask, jobs, p.max > 0 ? p.max : 1)) == 0)
 			break;
 		memmove(&m->park[0], &m->park[1], (size_t)(m->npark - 1) * sizeof(*m->park));
 		m->npark--;
@@ -764,6 +788,7 @@ op_queue(struct master *m, const unsigned char *hdr, size_t hdrlen, msec_t now)
 	cJSON_AddNumberToObject(r, "bad_requests", (double)m->bad);
 	cJSON_AddNumberToObject(r, "bad_version", (double)m->bad_version);
 	cJSON_AddNumberToObject(r, "reports_next", (double)m->reports_next);
+	cJSON_AddNumberToObject(r, "asks_again", (double)m->asks_again);
 	cJSON_AddNumberToObject(r, "syncs_deferred", (double)m->deferred);
 	{
 		cJSON *o = cJSON_AddObjectToObject(r, "batches");
@@ -841,14 +866,24 @@ op_queue(struct master *m, const unsigned char *hdr, size_t hdrlen, msec_t now)
  * cancel to tell), else parked as a long poll that dispatch() answers.
  */
 static void
-park_ask(struct master *m, const char *w, long wait, int batch, const unsigned char *hdr,
-    size_t hdrlen, msec_t now)
+park_ask(struct master *m, const char *w, long wait, int batch, uint32_t ask,
+    const unsigned char *hdr, size_t hdrlen, msec_t now)
 {
+	int i;
+
 	/* a cancel to tell goes now, not after the long poll */
 	if (wait <= 0 || policy_kills_for(&m->p, w)) {
 		send_later(m, hdr, hdrlen, no_job(m, w, batch));
 		return;
 	}
+	/* a copy of an ask still parked: its answer would go to a lost connection */
+	for (i = 0; ask != 0 && i < m->npark; i++)
+		if (m->park[i].ask == ask && strcmp(m->park[i].worker, w) == 0) {
+			memmove(&m->park[i], &m->park[i + 1],
+			    (size_t)(m->npark - i - 1) * sizeof(*m->park));
+			m->npark--;
+			break;
+		}
 	if (m->npark == m->cappark) {
 		m->cappark = m->cappark ? 2 * m->cappark : 16;
 		m->park = xreallocarray(m->park, m->cappark, sizeof(*m->park));
@@ -859,6 +894,7 @@ park_ask(struct master *m, const char *w, long wait, int batch, const unsigned c
 	m->park[m->npark].until = now + wait;
 	m->park[m->npark].max = batch;
 	m->park[m->npark].need = m->j.seq;
+	m->park[m->npark].ask = ask;
 	m->npark++;
 }
 
@@ -874,19 +910,19 @@ op_request(struct master *m, const struct request *rq, const unsigned char *hdr,
 	if (rq->batch > 0) {
 		/* several at once ("max"): what is ready of them, or a long poll for the first */
 		struct job *jobs[REQ_BATCH_MAX];
-		int n = policy_next_batch(&m->p, w, clock_wall_ms(), jobs, rq->batch);
+		int n = jobs_for(m, w, rq->ask, jobs, rq->batch);
 
 		if (n > 0)
 			send_jobs(m, hdr, hdrlen, jobs_answer(m, jobs, n, w), own);
 		else
-			park_ask(m, w, rq->wait, rq->batch, hdr, hdrlen, now);
+			park_ask(m, w, rq->wait, rq->batch, rq->ask, hdr, hdrlen, now);
 		return;
 	}
-	if ((jb = policy_next(&m->p, w, clock_wall_ms())) != NULL) {
+	if (jobs_for(m, w, rq->ask, &jb, 1) > 0) {
 		send_jobs(m, hdr, hdrlen, job_answer(m, jb, w), own);
 		return;
 	}
-	park_ask(m, w, rq->wait, 0, hdr, hdrlen, now);
+	park_ask(m, w, rq->wait, 0, rq->ask, hdr, hdrlen, now);
 }
 
 static void
@@ -922,8 +958,8 @@ op_done(struct master *m, const struct request *rq, const unsigned char *hdr, si
 	rc = policy_report(&m->p, w, rq->id, rq->attempt, rq->op == OP_DONE, rkey, result,
 	    rq->why, rq->errtail, clock_wall_ms(), err, sizeof(err));
 	own = m->j.seq;
-	if (rc == 0 && rq->next)
-		jb = policy_next(&m->p, w, clock_wall_ms());
+	if (rc == 0 && rq->next && jobs_for(m, w, rq->ask, &jb, 1) == 0)
+		jb = NULL;
 	free(bin);
 	free(canon);
 	if (rc != 0 || !rq->next) {
@@ -935,7 +971,7 @@ op_done(struct master *m, const struct request *rq, const unsigned char *hdr, si
 	if (jb != NULL)
 		send_jobs(m, hdr, hdrlen, job_answer(m, jb, w), own);
 	else
-		park_ask(m, w, rq->wait, 0, hdr, hdrlen, now);
+		park_ask(m, w, rq->wait, 0, rq->ask, hdr, hdrlen, now);
 }
 
 /* A report's result as the policy takes it: its result decoded into *bin (freed by the caller). */
@@ -999,7 +1035,7 @@ op_report(struct master *m, const struct request *rq, const unsigned char *hdr, 
 	taken = policy_reports(&m->p, w, pr, n, clock_wall_ms(), jobs, 0, &nnext);
 	own = m->j.seq;
 	if (rq->batch > 0)
-		nnext = policy_next_batch(&m->p, w, clock_wall_ms(), jobs, rq->batch);
+		nnext = jobs_for(m, w, rq->ask, jobs, rq->batch);
 	m->bt.reports++;
 	m->bt.results += (uint64_t)n;
 	if (n > m->bt.max_results)
@@ -1026,7 +1062,7 @@ op_report(struct master *m, const struct request *rq, const unsigned char *hdr, 
 	if (rq->batch > 0 && nnext == 0 && rq->wait > 0 && refused == NULL &&
 	    !policy_kills_for(&m->p, w)) {
 		/* nothing ready: parked as a request's long poll (its answer carries no refusals) */
-		park_ask(m, w, rq->wait, rq->batch, hdr, hdrlen, now);
+		park_ask(m, w, rq->wait, rq->batch, rq->ask, hdr, hdrlen, now);
 		return;
 	}
 	r = rq->batch > 0 ? jobs_answer(m, jobs, nnext, w) : with_kills(m, ok(), w);

@@ -311,6 +311,20 @@ policy_next_batch(struct policy *p, const char *worker, int64_t wall, struct job
 }
 
 int
+policy_asked(const struct policy *p, const char *worker, uint32_t ask, struct job **jobs, int max)
+{
+	struct job *jb;
+	int n = 0;
+
+	if (ask == 0)
+		return 0;
+	for (jb = p->w->run_head; jb != NULL && n < max; jb = jb->next)
+		if (jb->status == JOB_RUNNING && jb->ask == ask && strcmp(jb->worker, worker) == 0)
+			jobs[n++] = jb;
+	return n;
+}
+
+int
 policy_reports(struct policy *p, const char *worker, struct preport *r, int n, int64_t wall,
     struct job **next, int max, int *nnext)
 {

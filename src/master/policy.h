@@ -180,6 +180,14 @@ int policy_cancel(struct policy *, const char *id, int64_t wall, char *err, size
 cJSON *policy_kills(struct policy *, const char *worker);
 /* Whether there are cancels to tell worker of. */
 int policy_kills_for(const struct policy *, const char *worker);
+/*
+ * The jobs running on worker that were given to its ask with this token
+ * (at most max): an ask sent again after its answer was lost with a
+ * connection gets them again, rather than new ones while they wait for
+ * work-timeout. 0 for token 0.
+ */
+int policy_asked(const struct policy *, const char *worker, uint32_t ask, struct job **jobs,
+    int max);
 
 /*
  * Time passes: attempts past their timeout are retried, silent workers

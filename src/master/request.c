@@ -177,6 +177,14 @@ request_parse(const cJSON *req, struct request *r, int *bad, char *err, size_t e
 		*bad = REQ_BAD;
 		return refusal(2, err, errlen, "unknown op '%.40s'", op);
 	}
+	/* an ask's token (a request for work, or a report's next): a bad one is none */
+	if ((r->op == OP_REQUEST || r->batch > 0 || r->next) &&
+	    cJSON_GetObjectItemCaseSensitive(req, "ask") != NULL) {
+		long ask;
+
+		if (json_int(req, "ask", 1, 0xffffffffL, &ask) == 0)
+			r->ask = (uint32_t)ask;
+	}
 	return 0;
 }
 

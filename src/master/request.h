@@ -39,6 +39,9 @@ struct request {
 				   jobs asked for with it; 0: not given (request: one, as "job") */
 	const cJSON *reports;	/* report: its "reports", an array of 1..REQ_BATCH_MAX objects,
 				   each checked by request_report_item */
+	uint32_t ask;		/* request, and report/done/failed with next: the worker's token
+				   of this ask, the same when it sends it again after a lost
+				   connection ("ask"); 0: none */
 };
 
 /* One result of a report (op "report"): a done or a failed attempt. */

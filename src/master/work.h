@@ -89,6 +89,8 @@ struct job {
 	size_t hidx;			/* its index in that heap */
 	int64_t accepted_at;		/* not state: the shell's monotonic ms of its
 					   acceptance by this process, 0 if replayed */
+	uint32_t ask;			/* not state: the worker's token of the ask this
+					   attempt was given to (0: none, or replayed) */
 	struct job *hnext;		/* hash chain */
 	struct job *prev, *next;	/* running list, or finished list */
 };

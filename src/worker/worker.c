@@ -26,9 +26,9 @@
  *    off). An answer that does not come within ANSWER_WITHIN (the proxy
  *    holds requests while the master moves, up to its request-timeout)
  *    frees its channel, its id forgotten; the message is sent again after
- *    a backoff (reports) or dropped (a request for work: the master gives
- *    the job of a lost answer again after work-timeout). So is an answer
- *    from the proxy instead of the master. One warning per outage.
+ *    a backoff (reports) or dropped (a request for work: its token goes
+ *    with the next ask, 11.). So is an answer from the proxy instead of
+ *    the master. One warning per outage.
  * 4. Reports are sent until the master answers ok, or refuses them (code 1,
  *    a stale attempt: another worker has it now). A report can thus arrive
  *    twice; the master answers ok again. Delivery is at-least-once.
@@ -70,10 +70,16 @@
  *    on; one that refuses "report" (code 2: an unknown op) gets the
  *    reports one by one, as done and failed. The master takes each result
  *    of a report on its own and says which it refused.
+ * 11. Every ask (a request for work, a report's next) carries a token
+ *    ("ask"). An ask whose answer was lost (3.: with the connection, or
+ *    past ANSWER_WITHIN) gives its token to the next ask, and the master
+ *    answers that one with the jobs it gave the lost answer, which still
+ *    run on us in its view, instead of leaving them to its work-timeout;
+ *    it also drops a copy of the ask still parked (a long poll whose
+ *    answer would go to the lost connection). A master that does not
+ *    know "ask" ignores it: the jobs then wait for work-timeout.
  *
- * Weak points: a job whose answer was lost (3: in the proxy, or with the
- * connection) runs nowhere until the
- * master's work-timeout; a prefetched job (6) waits for as long as the job
+ * Weak points: a prefetched job (6) waits for as long as the job
  * before it runs, should that one be much longer than the average; a
  * job's background processes that leave its process group (setsid)
  * outlive it; if the worker is killed with SIGKILL its jobs' shells get
@@ -154,6 +160,7 @@ struct chan {
 	int nreps;
 	int asked;		/* jobs its message asks for (a request, or a report with next: 9.) */
 	int several;		/* it asked with "max" or a report's "next": "jobs" answer (10.) */
+	uint32_t ask;		/* the token of the ask it carries (11.); 0: none */
 	msec_t sent, not_before;
 };
 
@@ -185,6 +192,9 @@ struct worker {
 	uint32_t rid;		/* the last request id given */
 	unsigned long resets;	/* the socket's connections lost, as last seen */
 	unsigned long resent;	/* requests sent again after a lost connection */
+	uint32_t ask_seq;	/* 11. the last ask token made */
+	uint32_t lost[CHAN_MAX];	/* 11. tokens of asks whose answers were lost, to use again */
+	int nlost;
 	struct report *reports, *reports_tail;
 	msec_t backoff, last_heard;
 	int outage;		/* warned that the master cannot be reached */
@@ -270,7 +280,7 @@ drop_report(struct worker *w, struct report *r)
  * the text.
  */
 static char *
-report_text(struct worker *w, const struct report *r, int next)
+report_text(struct worker *w, const struct report *r, int next, uint32_t ask)
 {
 	int done = cJSON_GetObjectItemCaseSensitive(r->item, "result") != NULL;
 	cJSON *req = request(w, done ? WORK_OP_DONE : WORK_OP_FAILED), *f;
@@ -281,6 +291,7 @@ report_text(struct worker *w, const struct report *r, int next)
 	if (next) {
 		cJSON_AddBoolToObject(req, "next", 1);
 		cJSON_AddNumberToObject(req, "wait", ASK_WAIT);
+		cJSON_AddNumberToObject(req, "ask", ask);
 	}
 	txt = json_print(req);
 	cJSON_Delete(req);
@@ -730,6 +741,25 @@ chan_idle(struct chan *c)
 	c->busy = 0;
 	c->asked = 0;
 	c->several = 0;
+	c->ask = 0;
+}
+
+/* 11. The token for an ask: one whose answer was lost, else a new one. */
+static uint32_t
+ask_take(struct worker *w)
+{
+	if (w->nlost > 0)
+		return w->lost[--w->nlost];
+	w->ask_seq = w->ask_seq % 0xfffffffeu + 1;
+	return w->ask_seq;
+}
+
+/* 11. An ask's token back for the next ask: not sent, or its answer lost. */
+static void
+ask_give_back(struct worker *w, uint32_t ask)
+{
+	if (ask != 0 && w->nlost < CHAN_MAX)
+		w->lost[w->nlost++] = ask;
 }
 
 /* Sends txt on c; the reports it carries (reps, n) are out until it is answered. */
@@ -842,6 +872,7 @@ static void
 send_op(struct worker *w, struct chan *c, enum chan_kind kind, const char *op, int max, msec_t now)
 {
 	cJSON *req = request(w, op);
+	uint32_t ask = kind == CH_ASK ? ask_take(w) : 0;
 	char *txt;
 
 	if (kind == CH_ASK) {
@@ -849,6 +880,7 @@ send_op(struct worker *w, struct chan *c, enum chan_kind kind, const char *op, i
 		cJSON_AddNumberToObject(req, "wait", ASK_WAIT);
 		if (max > 0)
 			cJSON_AddNumberToObject(req, "max", max);
+		cJSON_AddNumberToObject(req, "ask", ask);
 	}
 	txt = json_print(req);
 	chan_send(w, c, kind, NULL, 0, txt, now);
@@ -857,7 +889,9 @@ send_op(struct worker *w, struct chan *c, enum chan_kind kind, const char *op, i
 	if (c->busy && kind == CH_ASK) {
 		c->asked = max > 0 ? max : 1;
 		c->several = max > 0;
-	}
+		c->ask = ask;
+	} else
+		ask_give_back(w, ask);
 }
 
 /*
@@ -871,6 +905,7 @@ send_reports(struct worker *w, struct chan *c, int next, msec_t now)
 	struct report *r, *reps[REPORT_MAX];
 	cJSON *req = request(w, WORK_OP_REPORT), *a = cJSON_AddArrayToObject(req, "reports");
 	size_t len = 256;
+	uint32_t ask = 0;
 	char *txt;
 	int n = 0;
 
@@ -885,8 +920,10 @@ send_reports(struct worker *w, struct chan *c, int next, msec_t now)
 		cJSON_AddItemReferenceToArray(a, r->item);
 	}
 	if (next > 0) {
+		ask = ask_take(w);
 		cJSON_AddNumberToObject(req, "next", next);
 		cJSON_AddNumberToObject(req, "wait", ASK_WAIT);
+		cJSON_AddNumberToObject(req, "ask", ask);
 	}
 	txt = json_print(req);
 	if (n > 1 || next > 1)
@@ -895,10 +932,13 @@ send_reports(struct worker *w, struct chan *c, int next, msec_t now)
 	chan_send(w, c, CH_BATCH, reps, n, txt, now);
 	cJSON_free(txt);
 	cJSON_Delete(req);
-	if (!c->busy)
+	if (!c->busy) {
+		ask_give_back(w, ask);
 		return 0;
+	}
 	c->asked = next;
 	c->several = next > 0;
+	c->ask = ask;
 	return next;
 }
 
@@ -957,16 +997,19 @@ chans_dispatch(struct worker *w, msec_t now)
 			asking += send_reports(w, c, to_ask(w, want, asking, now), now);
 		} else if (r != NULL && !w->next_old && want > asking) {
 			/* 9. the report asks for the next job too */
-			char *txt = report_text(w, r, 1);
+			uint32_t ask = ask_take(w);
+			char *txt = report_text(w, r, 1, ask);
 
 			chan_send(w, c, CH_REPORT, &r, 1, txt, now);
 			cJSON_free(txt);
 			if (c->busy) {
 				c->asked = 1;
+				c->ask = ask;
 				asking++;
-			}
+			} else
+				ask_give_back(w, ask);
 		} else if (r != NULL) {
-			char *txt = report_text(w, r, 0);
+			char *txt = report_text(w, r, 0, 0);
 
 			chan_send(w, c, CH_REPORT, &r, 1, txt, now);
 			cJSON_free(txt);
@@ -999,7 +1042,8 @@ chans_tick(struct worker *w, msec_t now)
 
 		if (!c->busy || now - c->sent < ANSWER_WITHIN)
 			continue;
-		/* 3. its id forgotten: a late answer is dropped */
+		/* 3. its id forgotten: a late answer is dropped (11.: its ask goes again) */
+		ask_give_back(w, c->ask);
 		chan_idle(c);
 		snprintf(why, sizeof(why), "no answer within %ds", ANSWER_WITHIN / 1000);
 		outage(w, c, why, now);
@@ -1250,6 +1294,7 @@ check_resets(struct worker *w)
 		if (w->ch[i].busy) {
 			if (w->ch[i].kind == CH_UNREGISTER && w->unregistered == 1)
 				w->unregistered = 0;	/* 8. it goes again too */
+			ask_give_back(w, w->ch[i].ask);	/* 11. */
 			chan_idle(&w->ch[i]);
 			w->ch[i].not_before = 0;
 			n++;

@@ -778,6 +778,42 @@ jobs_need(void)
 	stop();
 }
 
+/* The jobs an ask was given, found again by its token: running on that worker, nothing else. */
+static void
+asked_again(void)
+{
+	struct job *jobs[4], *jb;
+	char err[256];
+
+	start(NULL);
+	CHECK_INT(submit("a", "eA==", 1024, 0, 0, 1000), 0);
+	CHECK_INT(submit("b", "eA==", 1024, 0, 0, 1000), 0);
+	CHECK_INT(submit("c", "eA==", 1024, 0, 0, 1000), 0);
+	CHECK_INT(submit("d", "eA==", 1024, 0, 0, 1000), 0);
+	CHECK_INT(policy_next_batch(&P, "w1", 1001, jobs, 2), 2);
+	jobs[0]->ask = jobs[1]->ask = 7;		/* a and b, to w1's ask 7 */
+	CHECK((jb = policy_next(&P, "w2", 1002)) != NULL);
+	jb->ask = 7;					/* c, to w2's ask of the same number */
+	CHECK((jb = policy_next(&P, "w1", 1003)) != NULL);
+	jb->ask = 8;					/* d, to w1's ask 8 */
+	CHECK_INT(policy_asked(&P, "w1", 0, jobs, 4), 0);
+	CHECK_INT(policy_asked(&P, "w1", 9, jobs, 4), 0);
+	CHECK_INT(policy_asked(&P, "w1", 7, jobs, 4), 2);
+	CHECK((!strcmp(jobs[0]->id, "a") && !strcmp(jobs[1]->id, "b")) ||
+	    (!strcmp(jobs[0]->id, "b") && !strcmp(jobs[1]->id, "a")));
+	CHECK_INT(policy_asked(&P, "w1", 7, jobs, 1), 1);	/* at most max */
+	CHECK_INT(policy_asked(&P, "w2", 7, jobs, 4), 1);
+	CHECK_STR(jobs[0]->id, "c");
+	CHECK_INT(policy_asked(&P, "w1", 8, jobs, 4), 1);
+	CHECK_STR(jobs[0]->id, "d");
+	/* a done job is not given again */
+	CHECK_INT(policy_report(&P, "w1", "a", 1, 1, "result", "x", NULL, NULL, 1100, err,
+	    sizeof(err)), 0);
+	CHECK_INT(policy_asked(&P, "w1", 7, jobs, 4), 1);
+	CHECK_STR(jobs[0]->id, "b");
+	stop();
+}
+
 int
 main(void)
 {
@@ -796,6 +832,7 @@ main(void)
 	RUN(next_field);
 	RUN(batch_requests);
 	RUN(jobs_need);
+	RUN(asked_again);
 	RUN(batch_reports);
 	RUN(batch_fields);
 	return unit_done();
