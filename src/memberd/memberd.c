@@ -245,7 +245,10 @@ memory_save(struct memberd *d, msec_t now, int force)
 	if (memory_write(d, txt, strlen(txt)) < 0)
 		log_warn("cannot write '%s'", d->memory);
 	else
-		log_debug("wrote the membership memory: %d members", d->node.nmemo);
+		/* when it began: the spacing is kept between beginnings (memory_due), and a
+		   slow fsync of one write would make the next look early */
+		log_debug("wrote the membership memory: %d members (begun %lld ms ago)",
+		    d->node.nmemo, (long long)(clock_mono_ms() - now));
 	free(txt);
 }
 
