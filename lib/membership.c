@@ -987,6 +987,35 @@ mstate_find(const struct mstate *st, uint64_t uid)
 	return -1;
 }
 
+/*
+ * f[i] = 1 for each member i whose uid is in s, as mstate_find would find
+ * it (a uid twice in a table: the first of them). One merge of s with the
+ * table's uid order: a lookup per uid of a set of N (a seen set, the
+ * compact peers) was a random read of the index and of the table each, at
+ * 1,000 members 2-3% of akc-sim's CPU in the pushes' and rounds' picks.
+ */
+void
+mstate_mark(const struct mstate *st, const struct u64set *s, unsigned char *f)
+{
+	const struct uidpos *o;
+	int i = 0, j = 0;
+
+	if (st->n == 0 || s->n == 0)
+		return;
+	o = mtab_order(st->mt);
+	while (i < st->n && j < s->n)
+		if (o[i].uid < s->v[j])
+			i++;
+		else if (o[i].uid > s->v[j])
+			j++;
+		else {
+			f[o[i].i] = 1;
+			for (i++; i < st->n && o[i].uid == s->v[j]; i++)
+				;
+			j++;
+		}
+}
+
 int
 mstate_find_name(const struct mstate *st, const char *name)
 {

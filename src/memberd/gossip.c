@@ -94,9 +94,7 @@ cvs_refresh(struct node *n)
 	n->cvs = xmalloc((size_t)(n->st.n + 3) / 4 + 1);
 	/* by the peers' uids through the table's index: no search per member */
 	is = xcalloc((size_t)n->st.n + 1, 1);
-	for (k = 0; k < n->compact_peers.n; k++)
-		if ((j = mstate_find(&n->st, n->compact_peers.v[k])) >= 0)
-			is[j] = 1;
+	mstate_mark(&n->st, &n->compact_peers, is);
 	if ((j = mstate_find(&n->st, n->self.uid)) >= 0)
 		is[j] = 1;
 	n->cvs_missing = 0;
@@ -338,14 +336,8 @@ static unsigned char *
 seen_flags(const struct node *n)
 {
 	unsigned char *f = xcalloc((size_t)n->st.n + 1, 1);
-	int i;
 
-	for (i = 0; i < n->st.seen.n; i++) {
-		int mi = mstate_find(&n->st, n->st.seen.v[i]);
-
-		if (mi >= 0)
-			f[mi] = 1;
-	}
+	mstate_mark(&n->st, &n->st.seen, f);
 	return f;
 }
 

@@ -1155,6 +1155,54 @@ find_index(void)
 	mstate_free(&st);
 }
 
+/* mstate_mark flags the members of a set as mstate_find finds them, a uid twice included. */
+static void
+mark_set(void)
+{
+	static const int sizes[] = { 5, 300 };
+	struct mstate st;
+	struct u64set s = { 0 };
+	struct member m;
+	unsigned char f[400], want[400];
+	char name[16];
+	int z, i, j, n, bad;
+
+	for (z = 0; z < 2; z++) {
+		n = sizes[z];
+		mstate_init(&st);
+		for (i = 0; i < n; i++) {
+			snprintf(name, sizeof(name), "n%d", i);
+			/* uids not in member (address) order */
+			m = mk(7000 + (uint64_t)((i * 37) % n) * 13, name, 20000 + i, MS_UP, i + 1, "");
+			mstate_add(&st, &m);
+		}
+		for (j = 0; j < 3; j++) {
+			u64set_clear(&s);
+			if (j > 0)
+				for (i = 0; i < n; i += j)
+					u64set_add(&s, st.m[i].uid);
+			u64set_add(&s, 1);			/* below every member */
+			u64set_add(&s, 7000 + 13 * 400 + 5);	/* above */
+			u64set_add(&s, 7000 + 13 * 2 + 1);	/* between two */
+			if (j == 2)
+				mstate_wm(&st, n - 1)->uid = st.m[0].uid;	/* a uid twice */
+			memset(f, 0, sizeof(f));
+			memset(want, 0, sizeof(want));
+			mstate_mark(&st, &s, f);
+			for (i = 0; i < s.n; i++)
+				if (mstate_find(&st, s.v[i]) >= 0)
+					want[mstate_find(&st, s.v[i])] = 1;
+			for (i = 0, bad = 0; i < n; i++)
+				bad += f[i] != want[i];
+			CHECK_INT(bad, 0);
+			if (j == 2)
+				CHECK(f[0] && !f[n - 1]);
+		}
+		mstate_free(&st);
+	}
+	u64set_free(&s);
+}
+
 /* The seen bitmap of a status over a table of 300, read back: the same set. */
 static void
 wire_status_many(void)
@@ -1466,6 +1514,7 @@ int
 main(void)
 {
 	RUN(vclocks);
+	RUN(mark_set);
 	RUN(reachability);
 	RUN(merge);
 	RUN(convergence);
