@@ -287,6 +287,11 @@ struct node {
 	struct phi_conf phic;
 	struct monitor *mon;
 	int nmon;
+	/* what the ring was last made from (heartbeat.c, ring_same): */
+	uint64_t ring_mt;		/* the table's id (0: never made), */
+	int ring_phase;			/* the phase, */
+	struct reach_record *ring_r;	/* and the reachability records */
+	int ring_nr, ring_rcap;
 	uint64_t hb_seq;
 	msec_t next_hb;
 

@@ -318,6 +318,40 @@ ring_ok(int i)
 	return 1;
 }
 
+/* The uid k places after node i's own on its ring (k >= 1), by sorting as ring_ok. */
+static uint64_t
+ring_after(int i, int k)
+{
+	const struct node *nd = &nodes[i];
+	uint64_t h[N + 1], u[N + 1], t;
+	int a, j, c = 0, self = 0;
+
+	for (a = 0; a < nd->st.n; a++) {
+		h[c] = splitmix(nd->st.m[a].uid);
+		u[c++] = nd->st.m[a].uid;
+	}
+	for (a = 1; a < c; a++)
+		for (j = a; j > 0 && h[j - 1] > h[j]; j--) {
+			t = h[j], h[j] = h[j - 1], h[j - 1] = t;
+			t = u[j], u[j] = u[j - 1], u[j - 1] = t;
+		}
+	for (a = 0; a < c; a++)
+		if (u[a] == nd->self.uid)
+			self = a;
+	return u[(self + k) % c];
+}
+
+static int
+watches(int i, uint64_t uid)
+{
+	int k;
+
+	for (k = 0; k < nodes[i].nmon; k++)
+		if (nodes[i].mon[k].uid == uid)
+			return 1;
+	return 0;
+}
+
 static int
 all_up(int n)
 {
@@ -457,6 +491,50 @@ crash_detect_down(void)
 		nodes[i].push_credit_at = -1;	/* full again: the other tests' pace */
 	CHECK(until(gone_everywhere, 0, 2000) >= 0);
 	CHECK(until(all_up, N - 1, 2000) >= 0);
+}
+
+/*
+ * The ring is made again only when what it reads changed (heartbeat.c,
+ * ring_same): a change of reachability alone (the same table), and a
+ * write of the table alone (the same records), must each move it.
+ */
+static void
+ring_cache(void)
+{
+	struct node *n = &nodes[0];
+	uint64_t self = n->self.uid, r1 = ring_after(0, 1), r2 = ring_after(0, 2),
+	    r3 = ring_after(0, 3), x = ring_after(0, 4);
+	uint64_t mt = mstate_table_id(&n->st);
+	int xi = mstate_find(&n->st, x);
+
+	CHECK(ring_ok(0) && watches(0, r1) && watches(0, r2) && !watches(0, r3));
+	/* the same members: a version of clocks and seen sets only keeps the ring */
+	changed(n, now);
+	CHECK(mstate_table_id(&n->st) == mt && ring_ok(0));
+	/* we find r1 unreachable: still watched, and r3 too, to keep two reachable */
+	reach_set(&n->st.reach, self, r1, RS_UNREACHABLE);
+	changed(n, now);
+	CHECK(mstate_table_id(&n->st) == mt);
+	CHECK(n->nmon == 3 && watches(0, r1) && watches(0, r2) && watches(0, r3));
+	reach_set(&n->st.reach, self, r1, RS_REACHABLE);
+	changed(n, now);
+	CHECK(ring_ok(0) && !watches(0, r3));
+	/* x finds r1 unreachable: r1 is no longer one of the two, r3 is */
+	reach_set(&n->st.reach, x, r1, RS_UNREACHABLE);
+	changed(n, now);
+	CHECK(n->nmon == 3 && watches(0, r3));
+	/* x is Down (a write of the table, the records as they were): its word no longer counts */
+	CHECK(xi >= 0);
+	mstate_wm(&n->st, xi)->status = MS_DOWN;
+	changed(n, now);
+	CHECK(mstate_table_id(&n->st) != mt);
+	CHECK(n->nmon == 2 && ring_ok(0));
+	/* as it was */
+	mstate_wm(&n->st, xi)->status = MS_UP;
+	reach_set(&n->st.reach, x, r1, RS_REACHABLE);
+	changed(n, now);
+	CHECK(n->st.reach.n == 0 && ring_ok(0));
+	CHECK(until(all_up, N, 2000) >= 0);
 }
 
 /* 1 if uid was removed on its own exit confirmation, 0 if otherwise, -1 if not removed */
@@ -1965,6 +2043,7 @@ main(void)
 	if (getenv("UNIT_VERBOSE") == NULL)
 		freopen("/dev/null", "w", stderr);	/* the cores log as they go */
 	RUN(form);
+	RUN(ring_cache);
 	RUN(crash_detect_down);
 	RUN(leave);
 	RUN(stale_decisions_refused);
