@@ -83,13 +83,17 @@ cvs_refresh(struct node *n)
 		 */
 		if (n->cvs_seq == n->state_seq)
 			return;
-		th = table_hash(NULL, n->st.m, n->st.n);
 		n->cvs_seq = n->state_seq;
+		if (n->cvs_mt != 0 && n->cvs_mt == mstate_table_id(&n->st))
+			return;		/* the same block: the same uids, no hash of them */
+		th = table_hash(NULL, n->st.m, n->st.n);
+		n->cvs_mt = mstate_table_id(&n->st);
 		if (th == n->cvs_th)
 			return;
 	} else
 		th = table_hash(NULL, n->st.m, n->st.n);
 	n->cvs_th = th;
+	n->cvs_mt = mstate_table_id(&n->st);
 	free(n->cvs);
 	n->cvs = xmalloc((size_t)(n->st.n + 3) / 4 + 1);
 	/* by the peers' uids through the table's index: no search per member */
@@ -177,7 +181,8 @@ cvs_learn(struct node *n, const cJSON *msg, const uint64_t *uids, int nuids, int
 	 * then share.
 	 */
 	if (!mine) {
-		th = cvs_current(n) ? n->cvs_th : table_hash(NULL, n->st.m, n->st.n);
+		th = cvs_current(n) || (n->cvs_mt != 0 && n->cvs_mt == mstate_table_id(&n->st)) ?
+		    n->cvs_th : table_hash(NULL, n->st.m, n->st.n);
 		if (nuids != n->st.n || table_hash(uids, NULL, nuids) != th)
 			return;
 	}

@@ -280,6 +280,7 @@ struct node {
 	char *cvs;		/* our "cvs" (gossip.c) for st and compact_peers as they were at: */
 	uint64_t cvs_seq, cvs_learned;	/* state_seq, compact.learned, */
 	uint64_t cvs_th;		/* the table's hash (uids in order), */
+	uint64_t cvs_mt;		/* a table (its id) of those uids, */
 	int cvs_peers, cvs_n;		/* compact_peers.n, st.n; */
 	int cvs_missing;		/* members (not us) not in compact_peers then */
 

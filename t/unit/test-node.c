@@ -537,6 +537,44 @@ ring_cache(void)
 	CHECK(until(all_up, N, 2000) >= 0);
 }
 
+static int
+cvs_bit(const char *cvs, int i)
+{
+	char c = cvs[i / 4];
+	int d = c >= 'a' ? c - 'a' + 10 : c - '0';
+
+	return (d >> (i % 4)) & 1;
+}
+
+/*
+ * Our "cvs" is made again for a new table of other uids, though the peers
+ * are the same (gossip.c, cvs_refresh: a version of the same table, its
+ * id, skips the hash of its uids).
+ */
+static void
+cvs_cache(void)
+{
+	struct node *n = &nodes[0];
+	int xi = mstate_find(&n->st, ring_after(0, 1));
+	uint64_t old;
+	char before[16];
+
+	CHECK(xi >= 0);
+	old = n->st.m[xi].uid;
+	snprintf(before, sizeof(before), "%s", cvs_get(n));
+	CHECK(cvs_bit(before, xi));
+	changed(n, now);
+	CHECK_STR(cvs_get(n), before);
+	/* a uid that never said it reads the compact forms, at xi's place */
+	mstate_wm(&n->st, xi)->uid = 999999;
+	changed(n, now);
+	CHECK(!cvs_bit(cvs_get(n), xi));
+	mstate_wm(&n->st, xi)->uid = old;
+	changed(n, now);
+	CHECK_STR(cvs_get(n), before);
+	CHECK(until(all_up, N, 2000) >= 0);
+}
+
 /* 1 if uid was removed on its own exit confirmation, 0 if otherwise, -1 if not removed */
 static int
 tomb_exited(const struct node *n, uint64_t uid)
@@ -2044,6 +2082,7 @@ main(void)
 		freopen("/dev/null", "w", stderr);	/* the cores log as they go */
 	RUN(form);
 	RUN(ring_cache);
+	RUN(cvs_cache);
 	RUN(crash_detect_down);
 	RUN(leave);
 	RUN(stale_decisions_refused);
