@@ -3220,11 +3220,19 @@ wire_reach(const cJSON *o, const uint64_t *uids, int n, struct reach *rr)
 	uint64_t u1, u2, ver;
 	const char *c;
 	struct uidx seen;	/* observers so far: one row version each */
-	int bad = 0;
+	int bad = 0, nrec = 1;
 
 	if (json_str(o, "reach_versions") == NULL || json_str(o, "reach") == NULL)
 		return -1;
-	uidx_init(&seen, n + 16);
+	/*
+	 * Room for the records there are (a blank between two), not for
+	 * n + 16 of them: a healthy cluster's state has none, and an index
+	 * of 2N slots zeroed for each full state read was 256 KB at 10,000
+	 * members. The bound below is the same.
+	 */
+	for (c = json_str(o, "reach_versions"); *c != '\0' && nrec < n + 16; c++)
+		nrec += *c == ' ';
+	uidx_init(&seen, nrec);
 	while (!bad && next_tok(&p, ' ', &rec)) {
 		if (rr->nv >= n + 16 || split_rec(&rec, f, 2) < 0 ||
 		    tok_ref(&f[0], uids, n, &u1) < 0 || tok_u64(&f[1], &ver) < 0 ||

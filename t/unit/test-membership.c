@@ -1,5 +1,6 @@
 /* test-membership.c: vector clocks, reachability, merge, convergence, leader, JSON, events. */
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "events.h"
@@ -7,6 +8,7 @@
 #include "json.h"
 #include "membership.h"
 #include "unit.h"
+#include "xmalloc.h"
 
 static struct member
 mk(uint64_t uid, const char *name, int port, enum mstatus st, int up, const char *roles)
@@ -1203,6 +1205,50 @@ mark_set(void)
 	u64set_free(&s);
 }
 
+/*
+ * Reachability rows of many observers read back (wire_reach sizes its
+ * index of observers by the records there are), and one observer's row
+ * version twice refused, with few records and with many.
+ */
+static void
+wire_reach_many(void)
+{
+	struct mstate st, back;
+	struct member m;
+	char name[16], *rv;
+	cJSON *w;
+	int i, k;
+
+	for (k = 1; k <= 60; k += 59) {
+		mstate_init(&st);
+		for (i = 0; i < 100; i++) {
+			snprintf(name, sizeof(name), "n%d", i);
+			m = mk(900 + (uint64_t)i * 11, name, 20000 + i, MS_UP, i + 1, "");
+			mstate_add(&st, &m);
+		}
+		for (i = 0; i < k; i++)
+			reach_set(&st.reach, 900 + (uint64_t)i * 11, 900 + (uint64_t)(i + 1) * 11,
+			    RS_UNREACHABLE);
+		w = mstate_to_wire(&st);
+		mstate_init(&back);
+		CHECK_INT(mstate_from_wire(w, &back), 0);
+		CHECK_INT(back.reach.n, k);
+		CHECK_INT(back.reach.nv, k);
+		mstate_free(&back);
+		/* the first row's version again at the end */
+		rv = xmalloc(2 * strlen(json_str(w, "reach_versions")) + 2);
+		sprintf(rv, "%s %.*s", json_str(w, "reach_versions"),
+		    (int)strcspn(json_str(w, "reach_versions"), " "), json_str(w, "reach_versions"));
+		cJSON_ReplaceItemInObject(w, "reach_versions", cJSON_CreateString(rv));
+		free(rv);
+		mstate_init(&back);
+		CHECK_INT(mstate_from_wire(w, &back), -1);
+		mstate_free(&back);
+		cJSON_Delete(w);
+		mstate_free(&st);
+	}
+}
+
 /* The seen bitmap of a status over a table of 300, read back: the same set. */
 static void
 wire_status_many(void)
@@ -1515,6 +1561,7 @@ main(void)
 {
 	RUN(vclocks);
 	RUN(mark_set);
+	RUN(wire_reach_many);
 	RUN(reachability);
 	RUN(merge);
 	RUN(convergence);
