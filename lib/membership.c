@@ -660,6 +660,7 @@ struct mtab {
 	_Atomic(struct uidpos *) byuid;	/* the members in uid order (2.), or NULL */
 	_Atomic uint64_t mh;		/* mstate_table_hash, once mhok */
 	atomic_int mhok;
+	atomic_int lead0;		/* the leader with no reachability records, + 2; 0: not yet */
 	int inmap;			/* in mt_map (3.); under mt_lock */
 	struct mtab *next;		/* in its bucket */
 };
@@ -700,6 +701,7 @@ mtab_forget(struct mtab *mt)
 	free(atomic_load_explicit(&mt->byuid, memory_order_relaxed));
 	atomic_store_explicit(&mt->byuid, NULL, memory_order_relaxed);
 	atomic_store_explicit(&mt->mhok, 0, memory_order_relaxed);
+	atomic_store_explicit(&mt->lead0, 0, memory_order_relaxed);
 }
 
 static void
@@ -1593,8 +1595,19 @@ lead_cached(const struct mstate *st, uint64_t self, int *best)
 int
 mstate_leader_for(const struct mstate *st, const char *role, uint64_t self)
 {
-	int i, best = -1;
+	int i, best = -1, c;
 
+	/*
+	 * With no reachability records every member is reachable, and the
+	 * leader is the table's alone, whoever asks: kept with the block
+	 * (2. of the shared tables), for every state that holds it. A state
+	 * taken from the wire is new each time, and its own kept leader
+	 * (lead_cached) is empty: at 10,000 members this was a pass over the
+	 * table for every version a node took.
+	 */
+	if (role == NULL && st->reach.n == 0 && st->mt != NULL &&
+	    (c = atomic_load_explicit(&st->mt->lead0, memory_order_relaxed)) != 0)
+		return c - 2;
 	if (role == NULL && lead_cached(st, self, &best))
 		return best;
 
@@ -1608,6 +1621,8 @@ mstate_leader_for(const struct mstate *st, const char *role, uint64_t self)
 		if (best < 0 || leader_rank(m->status) < leader_rank(st->m[best].status))
 			best = i;
 	}
+	if (role == NULL && st->mt != NULL && st->reach.n == 0)
+		atomic_store_explicit(&st->mt->lead0, best + 2, memory_order_relaxed);
 	if (role == NULL && st->mt != NULL && st->reach.n <= LEAD_REACH) {
 		struct lead *l = st_lead_make(st);
 

@@ -211,6 +211,19 @@ leader(void)
 	/* but a node always counts itself reachable */
 	CHECK_STR(st.m[mstate_leader_for(&st, NULL, 1)].name, "a");
 	reach_set(&st.reach, 2, 1, RS_REACHABLE);
+	/* a state sharing the table, with a record: not the table's kept leader, nor does it keep one */
+	{
+		struct mstate cp;
+
+		mstate_init(&cp);
+		mstate_copy(&cp, &st);
+		CHECK(mstate_same_table(&cp, &st));
+		CHECK_STR(cp.m[mstate_leader(&cp, NULL)].name, "a");
+		reach_set(&cp.reach, 2, 1, RS_UNREACHABLE);
+		CHECK_STR(cp.m[mstate_leader(&cp, NULL)].name, "b");
+		CHECK_STR(st.m[mstate_leader(&st, NULL)].name, "a");
+		mstate_free(&cp);
+	}
 	mstate_wm(&st, 0)->status = MS_DOWN;
 	CHECK_STR(st.m[mstate_leader(&st, NULL)].name, "b");
 	mstate_wm(&st, 1)->status = MS_JOINING;
