@@ -1452,6 +1452,23 @@ mstate_merge(struct mstate *out, const struct mstate *a, const struct mstate *b)
 	uidx_init(&xt, r.nt);
 	for (i = 0; i < r.nt; i++)
 		(void)uidx_put(&xt, r.t[i].uid, i);
+	if (a->mt != NULL && a->mt == b->mt && a->mt->ordered) {
+		/*
+		 * One block on both sides (states that differ in their clocks,
+		 * seen sets and reachability only: after a kill, every
+		 * observer's news), known in order and of distinct uids: every
+		 * member is on both sides, the same, so kept (rule 2) in its
+		 * place; unless one is tombstoned (1), the result is the block
+		 * itself, as the merge below finds it (merged_shared's 1.)
+		 * after a copy of every member and a compare.
+		 */
+		for (i = 0; i < r.nt && mstate_find(a, r.t[i].uid) < 0; i++)
+			;
+		if (i == r.nt) {
+			r.mt = mtab_ref(a->mt);
+			goto rest;
+		}
+	}
 	if (known) {
 		ab = xreallocarray(NULL, (size_t)a->n + 1, sizeof(*ab));
 		ba = xreallocarray(NULL, (size_t)b->n + 1, sizeof(*ba));
@@ -1495,6 +1512,7 @@ mstate_merge(struct mstate *out, const struct mstate *a, const struct mstate *b)
 		merge_sorted(mt->m, na, mt->n);
 	mt->ordered = 1;	/* sorted, and a uid at most once (rule 2) */
 	r.mt = mt = merged_shared(mt, a, b);
+rest:
 	st_sync(&r);
 	vclock_copy(&r.vc, &a->vc);
 	vclock_merge(&r.vc, &b->vc);

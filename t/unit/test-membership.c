@@ -1070,6 +1070,59 @@ merge_order(void)
 	mstate_free(&out);
 }
 
+/*
+ * Two states of one block merge to that block (mstate_merge's first
+ * case), their clocks and rows merged; a tombstone on either side for a
+ * member of it still takes the member out.
+ */
+static void
+merge_same_block(void)
+{
+	struct mstate a, b, c, out;
+	struct member m;
+	char name[16], tomb[64];
+	cJSON *w;
+	int i;
+
+	mstate_init(&a);
+	mstate_init(&b);
+	mstate_init(&c);
+	mstate_init(&out);
+	for (i = 0; i < 10; i++) {
+		snprintf(name, sizeof(name), "n%d", i);
+		m = mk(300 + (uint64_t)i, name, 7000 + i, MS_UP, i + 1, "");
+		mstate_add(&a, &m);
+	}
+	/* read from the wire: a block known in order (b shares it) */
+	w = mstate_to_wire(&a);
+	mstate_free(&a);
+	CHECK_INT(mstate_from_wire(w, &a), 0);
+	mstate_copy(&b, &a);
+	CHECK(mstate_same_table(&a, &b));
+	vclock_inc(&a.vc, 300);
+	vclock_inc(&b.vc, 301);
+	reach_set(&b.reach, 301, 305, RS_UNREACHABLE);
+	mstate_merge(&out, &a, &b);
+	CHECK(mstate_same_table(&out, &a));
+	CHECK_INT(out.vc.n, 2);
+	CHECK_INT(out.reach.n, 1);
+	/* the same bytes with a tombstone for n4: the same block, and n4 taken out */
+	snprintf(tomb, sizeof(tomb), "304:1000:0");
+	cJSON_ReplaceItemInObject(w, "tombstones", cJSON_CreateString(tomb));
+	CHECK_INT(mstate_from_wire(w, &c), 0);
+	CHECK(mstate_same_table(&c, &a));
+	CHECK_INT(c.nt, 1);
+	mstate_merge(&out, &a, &c);
+	CHECK_INT(out.n, 9);
+	CHECK_INT(mstate_find(&out, 304), -1);
+	CHECK(!mstate_same_table(&out, &a));
+	cJSON_Delete(w);
+	mstate_free(&a);
+	mstate_free(&b);
+	mstate_free(&c);
+	mstate_free(&out);
+}
+
 /* mstate_exit_digest: leaves, downs and removals change it; joins, moves Up and order do not */
 static void
 exit_digest(void)
@@ -1575,6 +1628,7 @@ main(void)
 	RUN(vclocks);
 	RUN(mark_set);
 	RUN(wire_reach_many);
+	RUN(merge_same_block);
 	RUN(reachability);
 	RUN(merge);
 	RUN(convergence);
