@@ -226,6 +226,7 @@ struct node {
 	int nmemo, memocap;
 	uint64_t memo_seq;	/* bumped on every change worth saving */
 	uint64_t memo_mt;	/* the table of the last update (its id), and what else */
+	uint64_t memo_view;	/* (its view_digest, which another table may share) */
 	uint64_t memo_tombs;	/* it read: tombstones, memory size, minute, and when */
 	int memo_n;		/* the first remembered member not in view may be */
 	int64_t memo_minute;	/* forgotten (memory.c: an update they would all */

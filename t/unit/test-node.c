@@ -575,6 +575,53 @@ cvs_cache(void)
 	CHECK(until(all_up, N, 2000) >= 0);
 }
 
+/* The uid the memory holds at address a, or 0. */
+static uint64_t
+memo_uid(const struct node *n, const char *a)
+{
+	int k;
+
+	for (k = 0; k < n->nmemo; k++)
+		if (strcmp(n->memo[k].address, a) == 0)
+			return n->memo[k].uid;
+	return 0;
+}
+
+/*
+ * The membership memory follows a new table that differs from the last
+ * one in what it reads (memory.c: a table of the same view digest is
+ * skipped): a new uid at an address (incarnation), and a move out of
+ * the statuses that count; a move between counted statuses (the skip)
+ * leaves it as it was.
+ */
+static void
+memory_view(void)
+{
+	struct node *n = &nodes[0];
+	int xi = mstate_find(&n->st, ring_after(0, 1));
+	uint64_t old, seq;
+	char addr[CONF_ADDR_MAX];
+
+	CHECK(xi >= 0 && n->nmemo == N);
+	old = n->st.m[xi].uid;
+	snprintf(addr, sizeof(addr), "%s", n->st.m[xi].address);
+	CHECK(memo_uid(n, addr) == old);
+	/* Up to Leaving: the same view (a new table): nothing new to remember */
+	seq = n->memo_seq;
+	mstate_wm(&n->st, xi)->status = MS_LEAVING;
+	changed(n, now);
+	CHECK(memo_uid(n, addr) == old && n->memo_seq == seq);
+	/* a new incarnation at that address, still Leaving */
+	mstate_wm(&n->st, xi)->uid = 888888;
+	changed(n, now);
+	CHECK(memo_uid(n, addr) == 888888 && n->memo_seq != seq);
+	mstate_wm(&n->st, xi)->uid = old;
+	mstate_wm(&n->st, xi)->status = MS_UP;
+	changed(n, now);
+	CHECK(memo_uid(n, addr) == old);
+	CHECK(until(all_up, N, 2000) >= 0);
+}
+
 /* 1 if uid was removed on its own exit confirmation, 0 if otherwise, -1 if not removed */
 static int
 tomb_exited(const struct node *n, uint64_t uid)
@@ -2083,6 +2130,7 @@ main(void)
 	RUN(form);
 	RUN(ring_cache);
 	RUN(cvs_cache);
+	RUN(memory_view);
 	RUN(crash_detect_down);
 	RUN(leave);
 	RUN(stale_decisions_refused);
