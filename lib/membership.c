@@ -663,6 +663,8 @@ struct mtab {
 	atomic_int lead0;		/* the leader with no reachability records, + 2; 0: not yet */
 	int inmap;			/* in mt_map (3.); under mt_lock */
 	struct mtab *next;		/* in its bucket */
+	uint64_t wh;			/* words_hash, once in the map */
+	struct mtab *next2;		/* in its bucket of mt_words */
 };
 
 static void mtext_free(struct mtext *);
@@ -1353,6 +1355,7 @@ match_uids(const struct mstate *a, const struct mstate *b, int *ab, int *ba)
 
 static int mtab_wire_ok(const struct mtab *);
 static struct mtab *map_find_other(const struct mtab *);
+static struct mtab *map_find_words(const struct mtab *);
 
 /* Whether blocks x and y hold the same members (strings are interned: one address each). */
 static int
@@ -1408,6 +1411,11 @@ merged_shared(struct mtab *mt, const struct mstate *a, const struct mstate *b)
 			mtab_unref(mt);
 			return mtab_ref(o);
 		}
+	}
+	/* a block with these members is in the map under its words too: no print to find it */
+	if (mt->n > 0 && (o = map_find_words(mt)) != NULL) {
+		mtab_unref(mt);
+		return o;
 	}
 	if (mt->n == 0 || !mtab_wire_ok(mt) || (o = map_find_other(mt)) == NULL)
 		return mt;
@@ -2164,6 +2172,30 @@ st_lead_make(const struct mstate *cst)
 }
 
 static struct mtab *mt_map[MT_BUCKETS];
+/*
+ * The same blocks by a hash of their members' words (uid, status,
+ * up-number and the interned strings' addresses: what mtab_same
+ * compares), for merged_shared: a merge's result found without printing
+ * it first.
+ */
+static struct mtab *mt_words[MT_BUCKETS];
+
+static uint64_t
+words_hash(const struct mtab *mt)
+{
+	uint64_t h = (uint64_t)mt->n;
+	int i;
+
+	for (i = 0; i < mt->n; i++) {
+		const struct member *m = &mt->m[i];
+
+		h = mix64(h ^ m->uid);
+		h += ((uint64_t)m->status << 32 | (uint32_t)m->up_number) ^
+		    (uint64_t)(uintptr_t)m->name ^ ((uint64_t)(uintptr_t)m->address << 1) ^
+		    ((uint64_t)(uintptr_t)m->roles << 2);
+	}
+	return mix64(h);
+}
 
 static void
 mtext_free(struct mtext *x)
@@ -2226,8 +2258,13 @@ map_remove(struct mtab *mt)
 			*pp = mt->next;
 			break;
 		}
+	for (pp = &mt_words[mt->wh % MT_BUCKETS]; *pp != NULL; pp = &(*pp)->next2)
+		if (*pp == mt) {
+			*pp = mt->next2;
+			break;
+		}
 	mt->inmap = 0;
-	mt->next = NULL;
+	mt->next = mt->next2 = NULL;
 }
 
 /* Puts mt (its text ok) in the map, unless a table of the same hash and length is there. */
@@ -2236,6 +2273,7 @@ map_put(struct mtab *mt)
 {
 	struct mtext *x = atomic_load_explicit(&mt->tx, memory_order_relaxed), *ox;
 	struct mtab *o;
+	uint64_t wh = words_hash(mt);
 
 	pthread_mutex_lock(&mt_lock);
 	for (o = mt_map[x->h % MT_BUCKETS]; o != NULL; o = o->next) {
@@ -2246,6 +2284,9 @@ map_put(struct mtab *mt)
 	if (o == NULL && !mt->inmap) {
 		mt->next = mt_map[x->h % MT_BUCKETS];
 		mt_map[x->h % MT_BUCKETS] = mt;
+		mt->wh = wh;
+		mt->next2 = mt_words[wh % MT_BUCKETS];
+		mt_words[wh % MT_BUCKETS] = mt;
 		mt->inmap = 1;
 	}
 	pthread_mutex_unlock(&mt_lock);
@@ -2292,6 +2333,38 @@ map_find(uint64_t h, const char *s, size_t len, const struct mtab *skip)
  * A block other than mt (printed, ok) whose printed records are mt's,
  * one reference more (the caller's), or NULL.
  */
+/*
+ * A block of the map with mt's members (words_hash finds, mtab_same
+ * decides), one reference the caller's; mt itself passed over. NULL if
+ * none.
+ */
+static struct mtab *
+map_find_words(const struct mtab *mt)
+{
+	uint64_t wh = words_hash(mt);
+	struct mtab *o, *got = NULL;
+
+	pthread_mutex_lock(&mt_lock);
+	for (o = mt_words[wh % MT_BUCKETS]; o != NULL; o = o->next2) {
+		int r = atomic_load_explicit(&o->refs, memory_order_relaxed);
+
+		if (o == mt || o->wh != wh || o->n != mt->n)
+			continue;
+		while (r > 0 && !atomic_compare_exchange_weak_explicit(&o->refs, &r, r + 1,
+		    memory_order_acq_rel, memory_order_relaxed))
+			;
+		if (r > 0)
+			got = o;
+		break;
+	}
+	pthread_mutex_unlock(&mt_lock);
+	if (got != NULL && !mtab_same(mt, got)) {
+		mtab_unref(got);
+		got = NULL;
+	}
+	return got;
+}
+
 static struct mtab *
 map_find_other(const struct mtab *mt)
 {

@@ -1123,6 +1123,58 @@ merge_same_block(void)
 	mstate_free(&out);
 }
 
+/*
+ * A merge whose result has the members of a block the process holds (not
+ * either side's) takes that block, found by its members' words; one
+ * member's status apart, it does not.
+ */
+static void
+merge_finds_block(void)
+{
+	struct mstate t, a, b, out;
+	struct member m;
+	char name[16];
+	cJSON *w;
+	int i, k;
+
+	mstate_init(&t);
+	for (i = 0; i < 10; i++) {
+		snprintf(name, sizeof(name), "n%d", i);
+		m = mk(600 + (uint64_t)i, name, 7200 + i, MS_UP, i + 1, "x");
+		mstate_add(&t, &m);
+	}
+	/* t's table read from the wire: a block in the map */
+	w = mstate_to_wire(&t);
+	mstate_free(&t);
+	CHECK_INT(mstate_from_wire(w, &t), 0);
+	cJSON_Delete(w);
+	for (k = 0; k < 2; k++) {
+		mstate_init(&a);
+		mstate_init(&b);
+		mstate_init(&out);
+		for (i = 0; i < 10; i++) {
+			snprintf(name, sizeof(name), "n%d", i);
+			m = mk(600 + (uint64_t)i, name, 7200 + i, k == 1 && i == 7 ? MS_LEAVING : MS_UP,
+			    i + 1, "x");
+			mstate_add(i == 5 ? &b : &a, &m);
+		}
+		vclock_inc(&a.vc, 600);
+		vclock_inc(&b.vc, 605);
+		mstate_merge(&out, &a, &b);
+		CHECK_INT(out.n, 10);
+		if (k == 0)
+			CHECK(mstate_same_table(&out, &t));
+		else {
+			CHECK(!mstate_same_table(&out, &t));
+			CHECK(out.m[mstate_find(&out, 607)].status == MS_LEAVING);
+		}
+		mstate_free(&a);
+		mstate_free(&b);
+		mstate_free(&out);
+	}
+	mstate_free(&t);
+}
+
 /* mstate_exit_digest: leaves, downs and removals change it; joins, moves Up and order do not */
 static void
 exit_digest(void)
@@ -1629,6 +1681,7 @@ main(void)
 	RUN(mark_set);
 	RUN(wire_reach_many);
 	RUN(merge_same_block);
+	RUN(merge_finds_block);
 	RUN(reachability);
 	RUN(merge);
 	RUN(convergence);
