@@ -3271,28 +3271,39 @@ wire_seen(const cJSON *o, const uint64_t *uids, int n, const struct uidpos *orde
 	struct tok t;
 	int nv = 0, cap, k, j, r;
 
+	unsigned char *dq;
+
 	if (bits == NULL || strlen(bits) != (size_t)(n + 3) / 4 || (x != NULL && !cJSON_IsString(x)))
 		return -1;
+	/* the digits read once: a flag a member, for the walk in uid order below */
+	dq = xmalloc((size_t)n + 4);
 	for (k = 0; k * 4 < n; k++) {
 		int dv = hexval(bits[k]);
 
-		if (dv < 0 || (k * 4 + 4 > n && (dv >> (n - k * 4)) != 0))
+		if (dv < 0 || (k * 4 + 4 > n && (dv >> (n - k * 4)) != 0)) {
+			free(dq);
 			return -1;	/* not hex, or a bit past the table */
+		}
+		for (j = 0; j < 4; j++)
+			dq[k * 4 + j] = (unsigned char)((dv >> j) & 1);
 	}
 	if (order != NULL && p == NULL) {
 		/* in uid order, a sorted set, read into the set itself (a uid twice is refused) */
 		seen->n = 0;
 		RESERVE(seen->v, n, seen->cap);
 		for (k = 0; k < n; k++)
-			if (hexval(bits[order[k].i / 4]) & (1 << (order[k].i % 4))) {
+			if (dq[order[k].i]) {
 				if (seen->n > 0 && seen->v[seen->n - 1] == order[k].uid) {
 					seen->n = 0;
+					free(dq);
 					return -1;
 				}
 				seen->v[seen->n++] = order[k].uid;
 			}
+		free(dq);
 		return 0;
 	}
+	free(dq);
 	cap = n + 8;
 	v = xreallocarray(NULL, (size_t)cap, sizeof(*v));
 	for (k = 0; k * 4 < n; k++) {
