@@ -155,11 +155,31 @@ memo_merge(struct node *n, struct memo *p, int np)
 		n->memocap = n->memocap ? 2 * n->memocap : 8;
 	n->memo = xreallocarray(n->memo, (size_t)n->memocap, sizeof(*n->memo));
 	qsort(p, (size_t)np, sizeof(*p), memo_cmp);
-	while (j >= 0)
-		if (i >= 0 && memo_cmp(&n->memo[i], &p[j]) > 0)
-			n->memo[w--] = n->memo[i--];
-		else
-			n->memo[w--] = p[j--];
+	while (j >= 0) {
+		/*
+		 * Where p[j] goes: found by halving, then the entries after it
+		 * moved at once. A join adds one member: one compare of
+		 * addresses per entry after it was 1.4% of a 3,000-node
+		 * akc-sim kill. (No address is twice: those in p are not in
+		 * the memory.)
+		 */
+		int lo = 0, hi = i + 1, c;
+
+		while (lo < hi) {
+			int mid = lo + (hi - lo) / 2;
+
+			if (memo_cmp(&n->memo[mid], &p[j]) > 0)
+				hi = mid;
+			else
+				lo = mid + 1;
+		}
+		c = i + 1 - lo;		/* entries after p[j]'s place */
+		if (c > 0)
+			memmove(&n->memo[w - c + 1], &n->memo[lo], (size_t)c * sizeof(*n->memo));
+		w -= c;
+		i -= c;
+		n->memo[w--] = p[j--];
+	}
 	n->nmemo += np;
 }
 

@@ -598,11 +598,21 @@ static void
 memory_view(void)
 {
 	struct node *n = &nodes[0];
-	int xi = mstate_find(&n->st, ring_after(0, 1));
+	int xi = mstate_find(&n->st, ring_after(0, 1)), k;
 	uint64_t old, seq;
 	char addr[CONF_ADDR_MAX];
 
 	CHECK(xi >= 0 && n->nmemo == N);
+	/* every node's memory in address order (memory.c's merge of new members) and whole */
+	for (k = 0; k < N; k++) {
+		int j;
+
+		CHECK_INT(nodes[k].nmemo, N);
+		for (j = 1; j < nodes[k].nmemo; j++)
+			CHECK(strcmp(nodes[k].memo[j - 1].address, nodes[k].memo[j].address) < 0);
+		for (j = 0; j < N; j++)
+			CHECK(memo_uid(&nodes[k], nodes[j].self.address) == nodes[j].self.uid);
+	}
 	old = n->st.m[xi].uid;
 	snprintf(addr, sizeof(addr), "%s", n->st.m[xi].address);
 	CHECK(memo_uid(n, addr) == old);
