@@ -239,7 +239,7 @@ node_memory_update(struct node *n)
 	struct memo *p = NULL;
 	char *present;
 	int i, k, np = 0, pcap = 0, changed = 0;
-	uint64_t td;
+	uint64_t td, vd = 0;
 
 	if (n->phase != PHASE_MEMBER)
 		return;
@@ -249,7 +249,7 @@ node_memory_update(struct node *n)
 	    n->wall <= n->memo_forget_at) {
 		if (mstate_table_id(&n->st) == n->memo_mt)
 			return;
-		if (view_digest(&n->st) == n->memo_view) {
+		if ((vd = view_digest(&n->st)) == n->memo_view) {
 			n->memo_mt = mstate_table_id(&n->st);
 			return;
 		}
@@ -338,7 +338,7 @@ node_memory_update(struct node *n)
 		n->memo_seq++;
 	n->memo_gen++;
 	n->memo_mt = mstate_table_id(&n->st);
-	n->memo_view = view_digest(&n->st);
+	n->memo_view = vd != 0 ? vd : view_digest(&n->st);	/* st is as it was */
 	n->memo_tombs = td;
 	n->memo_n = n->nmemo;
 	n->memo_minute = n->wall / 60000;
