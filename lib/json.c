@@ -40,6 +40,28 @@ struct span {
 	size_t n;
 };
 
+/*
+ * Whether the 32 bytes at p are all plain string bytes, as plain8 says of
+ * 8: two 16-byte vectors (GNU C's vector extension: SSE2 on x86-64), a
+ * compare each for a byte that is NUL or not ASCII (signed: at most 0),
+ * '"' or a backslash. A full state's member table at 10,000 members is
+ * 520 KB of plain bytes; plain8 read it at about a byte a cycle.
+ */
+typedef signed char sv16 __attribute__((vector_size(16)));
+
+static int
+plain32(const unsigned char *p)
+{
+	sv16 a, b, bad;
+	uint64_t w[2];
+
+	memcpy(&a, p, 16);
+	memcpy(&b, p + 16, 16);
+	bad = (a <= 0) | (a == '"') | (a == '\\') | (b <= 0) | (b == '"') | (b == '\\');
+	memcpy(w, &bad, 16);
+	return (w[0] | w[1]) == 0;
+}
+
 static int
 bad_string(const struct span *key, int depth, int is_key, const char *what, char *why, size_t whylen)
 {
@@ -108,6 +130,10 @@ scan_strings(const char *buf, size_t len, char *why, size_t whylen)
 		s.p = buf + i;
 		bad = NULL;
 		while (i < len && p[i] != '"') {
+			if (i + 32 <= len && plain32(p + i)) {
+				i += 32;
+				continue;
+			}
 			if (i + 8 <= len && plain8(p + i)) {
 				i += 8;
 				continue;

@@ -660,8 +660,11 @@ struct mtab {
 	_Atomic(struct uidpos *) byuid;	/* the members in uid order (2.), or NULL */
 	_Atomic uint64_t mh;		/* mstate_table_hash, once mhok */
 	atomic_int mhok;
+	atomic_int lead0;		/* the leader with no reachability records, + 2; 0: not yet */
 	int inmap;			/* in mt_map (3.); under mt_lock */
 	struct mtab *next;		/* in its bucket */
+	uint64_t wh;			/* words_hash, once in the map */
+	struct mtab *next2;		/* in its bucket of mt_words */
 };
 
 static void mtext_free(struct mtext *);
@@ -700,6 +703,7 @@ mtab_forget(struct mtab *mt)
 	free(atomic_load_explicit(&mt->byuid, memory_order_relaxed));
 	atomic_store_explicit(&mt->byuid, NULL, memory_order_relaxed);
 	atomic_store_explicit(&mt->mhok, 0, memory_order_relaxed);
+	atomic_store_explicit(&mt->lead0, 0, memory_order_relaxed);
 }
 
 static void
@@ -985,6 +989,35 @@ mstate_find(const struct mstate *st, uint64_t uid)
 		if (st->m[i].uid == uid)
 			return i;
 	return -1;
+}
+
+/*
+ * f[i] = 1 for each member i whose uid is in s, as mstate_find would find
+ * it (a uid twice in a table: the first of them). One merge of s with the
+ * table's uid order: a lookup per uid of a set of N (a seen set, the
+ * compact peers) was a random read of the index and of the table each, at
+ * 1,000 members 2-3% of akc-sim's CPU in the pushes' and rounds' picks.
+ */
+void
+mstate_mark(const struct mstate *st, const struct u64set *s, unsigned char *f)
+{
+	const struct uidpos *o;
+	int i = 0, j = 0;
+
+	if (st->n == 0 || s->n == 0)
+		return;
+	o = mtab_order(st->mt);
+	while (i < st->n && j < s->n)
+		if (o[i].uid < s->v[j])
+			i++;
+		else if (o[i].uid > s->v[j])
+			j++;
+		else {
+			f[o[i].i] = 1;
+			for (i++; i < st->n && o[i].uid == s->v[j]; i++)
+				;
+			j++;
+		}
 }
 
 int
@@ -1322,6 +1355,7 @@ match_uids(const struct mstate *a, const struct mstate *b, int *ab, int *ba)
 
 static int mtab_wire_ok(const struct mtab *);
 static struct mtab *map_find_other(const struct mtab *);
+static struct mtab *map_find_words(const struct mtab *);
 
 /* Whether blocks x and y hold the same members (strings are interned: one address each). */
 static int
@@ -1378,6 +1412,11 @@ merged_shared(struct mtab *mt, const struct mstate *a, const struct mstate *b)
 			return mtab_ref(o);
 		}
 	}
+	/* a block with these members is in the map under its words too: no print to find it */
+	if (mt->n > 0 && (o = map_find_words(mt)) != NULL) {
+		mtab_unref(mt);
+		return o;
+	}
 	if (mt->n == 0 || !mtab_wire_ok(mt) || (o = map_find_other(mt)) == NULL)
 		return mt;
 	if (!mtab_same(mt, o)) {
@@ -1421,6 +1460,23 @@ mstate_merge(struct mstate *out, const struct mstate *a, const struct mstate *b)
 	uidx_init(&xt, r.nt);
 	for (i = 0; i < r.nt; i++)
 		(void)uidx_put(&xt, r.t[i].uid, i);
+	if (a->mt != NULL && a->mt == b->mt && a->mt->ordered) {
+		/*
+		 * One block on both sides (states that differ in their clocks,
+		 * seen sets and reachability only: after a kill, every
+		 * observer's news), known in order and of distinct uids: every
+		 * member is on both sides, the same, so kept (rule 2) in its
+		 * place; unless one is tombstoned (1), the result is the block
+		 * itself, as the merge below finds it (merged_shared's 1.)
+		 * after a copy of every member and a compare.
+		 */
+		for (i = 0; i < r.nt && mstate_find(a, r.t[i].uid) < 0; i++)
+			;
+		if (i == r.nt) {
+			r.mt = mtab_ref(a->mt);
+			goto rest;
+		}
+	}
 	if (known) {
 		ab = xreallocarray(NULL, (size_t)a->n + 1, sizeof(*ab));
 		ba = xreallocarray(NULL, (size_t)b->n + 1, sizeof(*ba));
@@ -1464,6 +1520,7 @@ mstate_merge(struct mstate *out, const struct mstate *a, const struct mstate *b)
 		merge_sorted(mt->m, na, mt->n);
 	mt->ordered = 1;	/* sorted, and a uid at most once (rule 2) */
 	r.mt = mt = merged_shared(mt, a, b);
+rest:
 	st_sync(&r);
 	vclock_copy(&r.vc, &a->vc);
 	vclock_merge(&r.vc, &b->vc);
@@ -1564,8 +1621,19 @@ lead_cached(const struct mstate *st, uint64_t self, int *best)
 int
 mstate_leader_for(const struct mstate *st, const char *role, uint64_t self)
 {
-	int i, best = -1;
+	int i, best = -1, c;
 
+	/*
+	 * With no reachability records every member is reachable, and the
+	 * leader is the table's alone, whoever asks: kept with the block
+	 * (2. of the shared tables), for every state that holds it. A state
+	 * taken from the wire is new each time, and its own kept leader
+	 * (lead_cached) is empty: at 10,000 members this was a pass over the
+	 * table for every version a node took.
+	 */
+	if (role == NULL && st->reach.n == 0 && st->mt != NULL &&
+	    (c = atomic_load_explicit(&st->mt->lead0, memory_order_relaxed)) != 0)
+		return c - 2;
 	if (role == NULL && lead_cached(st, self, &best))
 		return best;
 
@@ -1579,6 +1647,8 @@ mstate_leader_for(const struct mstate *st, const char *role, uint64_t self)
 		if (best < 0 || leader_rank(m->status) < leader_rank(st->m[best].status))
 			best = i;
 	}
+	if (role == NULL && st->mt != NULL && st->reach.n == 0)
+		atomic_store_explicit(&st->mt->lead0, best + 2, memory_order_relaxed);
 	if (role == NULL && st->mt != NULL && st->reach.n <= LEAD_REACH) {
 		struct lead *l = st_lead_make(st);
 
@@ -2102,6 +2172,30 @@ st_lead_make(const struct mstate *cst)
 }
 
 static struct mtab *mt_map[MT_BUCKETS];
+/*
+ * The same blocks by a hash of their members' words (uid, status,
+ * up-number and the interned strings' addresses: what mtab_same
+ * compares), for merged_shared: a merge's result found without printing
+ * it first.
+ */
+static struct mtab *mt_words[MT_BUCKETS];
+
+static uint64_t
+words_hash(const struct mtab *mt)
+{
+	uint64_t h = (uint64_t)mt->n;
+	int i;
+
+	for (i = 0; i < mt->n; i++) {
+		const struct member *m = &mt->m[i];
+
+		h = mix64(h ^ m->uid);
+		h += ((uint64_t)m->status << 32 | (uint32_t)m->up_number) ^
+		    (uint64_t)(uintptr_t)m->name ^ ((uint64_t)(uintptr_t)m->address << 1) ^
+		    ((uint64_t)(uintptr_t)m->roles << 2);
+	}
+	return mix64(h);
+}
 
 static void
 mtext_free(struct mtext *x)
@@ -2164,8 +2258,13 @@ map_remove(struct mtab *mt)
 			*pp = mt->next;
 			break;
 		}
+	for (pp = &mt_words[mt->wh % MT_BUCKETS]; *pp != NULL; pp = &(*pp)->next2)
+		if (*pp == mt) {
+			*pp = mt->next2;
+			break;
+		}
 	mt->inmap = 0;
-	mt->next = NULL;
+	mt->next = mt->next2 = NULL;
 }
 
 /* Puts mt (its text ok) in the map, unless a table of the same hash and length is there. */
@@ -2174,6 +2273,7 @@ map_put(struct mtab *mt)
 {
 	struct mtext *x = atomic_load_explicit(&mt->tx, memory_order_relaxed), *ox;
 	struct mtab *o;
+	uint64_t wh = words_hash(mt);
 
 	pthread_mutex_lock(&mt_lock);
 	for (o = mt_map[x->h % MT_BUCKETS]; o != NULL; o = o->next) {
@@ -2184,6 +2284,9 @@ map_put(struct mtab *mt)
 	if (o == NULL && !mt->inmap) {
 		mt->next = mt_map[x->h % MT_BUCKETS];
 		mt_map[x->h % MT_BUCKETS] = mt;
+		mt->wh = wh;
+		mt->next2 = mt_words[wh % MT_BUCKETS];
+		mt_words[wh % MT_BUCKETS] = mt;
 		mt->inmap = 1;
 	}
 	pthread_mutex_unlock(&mt_lock);
@@ -2230,6 +2333,38 @@ map_find(uint64_t h, const char *s, size_t len, const struct mtab *skip)
  * A block other than mt (printed, ok) whose printed records are mt's,
  * one reference more (the caller's), or NULL.
  */
+/*
+ * A block of the map with mt's members (words_hash finds, mtab_same
+ * decides), one reference the caller's; mt itself passed over. NULL if
+ * none.
+ */
+static struct mtab *
+map_find_words(const struct mtab *mt)
+{
+	uint64_t wh = words_hash(mt);
+	struct mtab *o, *got = NULL;
+
+	pthread_mutex_lock(&mt_lock);
+	for (o = mt_words[wh % MT_BUCKETS]; o != NULL; o = o->next2) {
+		int r = atomic_load_explicit(&o->refs, memory_order_relaxed);
+
+		if (o == mt || o->wh != wh || o->n != mt->n)
+			continue;
+		while (r > 0 && !atomic_compare_exchange_weak_explicit(&o->refs, &r, r + 1,
+		    memory_order_acq_rel, memory_order_relaxed))
+			;
+		if (r > 0)
+			got = o;
+		break;
+	}
+	pthread_mutex_unlock(&mt_lock);
+	if (got != NULL && !mtab_same(mt, got)) {
+		mtab_unref(got);
+		got = NULL;
+	}
+	return got;
+}
+
 static struct mtab *
 map_find_other(const struct mtab *mt)
 {
@@ -3136,28 +3271,39 @@ wire_seen(const cJSON *o, const uint64_t *uids, int n, const struct uidpos *orde
 	struct tok t;
 	int nv = 0, cap, k, j, r;
 
+	unsigned char *dq;
+
 	if (bits == NULL || strlen(bits) != (size_t)(n + 3) / 4 || (x != NULL && !cJSON_IsString(x)))
 		return -1;
+	/* the digits read once: a flag a member, for the walk in uid order below */
+	dq = xmalloc((size_t)n + 4);
 	for (k = 0; k * 4 < n; k++) {
 		int dv = hexval(bits[k]);
 
-		if (dv < 0 || (k * 4 + 4 > n && (dv >> (n - k * 4)) != 0))
+		if (dv < 0 || (k * 4 + 4 > n && (dv >> (n - k * 4)) != 0)) {
+			free(dq);
 			return -1;	/* not hex, or a bit past the table */
+		}
+		for (j = 0; j < 4; j++)
+			dq[k * 4 + j] = (unsigned char)((dv >> j) & 1);
 	}
 	if (order != NULL && p == NULL) {
 		/* in uid order, a sorted set, read into the set itself (a uid twice is refused) */
 		seen->n = 0;
 		RESERVE(seen->v, n, seen->cap);
 		for (k = 0; k < n; k++)
-			if (hexval(bits[order[k].i / 4]) & (1 << (order[k].i % 4))) {
+			if (dq[order[k].i]) {
 				if (seen->n > 0 && seen->v[seen->n - 1] == order[k].uid) {
 					seen->n = 0;
+					free(dq);
 					return -1;
 				}
 				seen->v[seen->n++] = order[k].uid;
 			}
+		free(dq);
 		return 0;
 	}
+	free(dq);
 	cap = n + 8;
 	v = xreallocarray(NULL, (size_t)cap, sizeof(*v));
 	for (k = 0; k * 4 < n; k++) {
@@ -3191,11 +3337,19 @@ wire_reach(const cJSON *o, const uint64_t *uids, int n, struct reach *rr)
 	uint64_t u1, u2, ver;
 	const char *c;
 	struct uidx seen;	/* observers so far: one row version each */
-	int bad = 0;
+	int bad = 0, nrec = 1;
 
 	if (json_str(o, "reach_versions") == NULL || json_str(o, "reach") == NULL)
 		return -1;
-	uidx_init(&seen, n + 16);
+	/*
+	 * Room for the records there are (a blank between two), not for
+	 * n + 16 of them: a healthy cluster's state has none, and an index
+	 * of 2N slots zeroed for each full state read was 256 KB at 10,000
+	 * members. The bound below is the same.
+	 */
+	for (c = json_str(o, "reach_versions"); *c != '\0' && nrec < n + 16; c++)
+		nrec += *c == ' ';
+	uidx_init(&seen, nrec);
 	while (!bad && next_tok(&p, ' ', &rec)) {
 		if (rr->nv >= n + 16 || split_rec(&rec, f, 2) < 0 ||
 		    tok_ref(&f[0], uids, n, &u1) < 0 || tok_u64(&f[1], &ver) < 0 ||

@@ -186,6 +186,7 @@ int mstate_same_table(const struct mstate *a, const struct mstate *b);
  */
 uint64_t mstate_table_id(const struct mstate *);
 int mstate_find(const struct mstate *, uint64_t uid);
+void mstate_mark(const struct mstate *, const struct u64set *, unsigned char *);
 int mstate_find_name(const struct mstate *, const char *name);
 int mstate_find_address(const struct mstate *, const char *address);
 int mstate_is_tombstoned(const struct mstate *, uint64_t uid);

@@ -83,20 +83,22 @@ cvs_refresh(struct node *n)
 		 */
 		if (n->cvs_seq == n->state_seq)
 			return;
-		th = table_hash(NULL, n->st.m, n->st.n);
 		n->cvs_seq = n->state_seq;
+		if (n->cvs_mt != 0 && n->cvs_mt == mstate_table_id(&n->st))
+			return;		/* the same block: the same uids, no hash of them */
+		th = table_hash(NULL, n->st.m, n->st.n);
+		n->cvs_mt = mstate_table_id(&n->st);
 		if (th == n->cvs_th)
 			return;
 	} else
 		th = table_hash(NULL, n->st.m, n->st.n);
 	n->cvs_th = th;
+	n->cvs_mt = mstate_table_id(&n->st);
 	free(n->cvs);
 	n->cvs = xmalloc((size_t)(n->st.n + 3) / 4 + 1);
 	/* by the peers' uids through the table's index: no search per member */
 	is = xcalloc((size_t)n->st.n + 1, 1);
-	for (k = 0; k < n->compact_peers.n; k++)
-		if ((j = mstate_find(&n->st, n->compact_peers.v[k])) >= 0)
-			is[j] = 1;
+	mstate_mark(&n->st, &n->compact_peers, is);
 	if ((j = mstate_find(&n->st, n->self.uid)) >= 0)
 		is[j] = 1;
 	n->cvs_missing = 0;
@@ -179,7 +181,8 @@ cvs_learn(struct node *n, const cJSON *msg, const uint64_t *uids, int nuids, int
 	 * then share.
 	 */
 	if (!mine) {
-		th = cvs_current(n) ? n->cvs_th : table_hash(NULL, n->st.m, n->st.n);
+		th = cvs_current(n) || (n->cvs_mt != 0 && n->cvs_mt == mstate_table_id(&n->st)) ?
+		    n->cvs_th : table_hash(NULL, n->st.m, n->st.n);
 		if (nuids != n->st.n || table_hash(uids, NULL, nuids) != th)
 			return;
 	}
@@ -338,14 +341,8 @@ static unsigned char *
 seen_flags(const struct node *n)
 {
 	unsigned char *f = xcalloc((size_t)n->st.n + 1, 1);
-	int i;
 
-	for (i = 0; i < n->st.seen.n; i++) {
-		int mi = mstate_find(&n->st, n->st.seen.v[i]);
-
-		if (mi >= 0)
-			f[mi] = 1;
-	}
+	mstate_mark(&n->st, &n->st.seen, f);
 	return f;
 }
 

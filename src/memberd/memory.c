@@ -33,6 +33,7 @@
 #include "intern.h"
 #include "json.h"
 #include "log.h"
+#include "membership.h"
 #include "node.h"
 #include "xmalloc.h"
 
@@ -154,11 +155,31 @@ memo_merge(struct node *n, struct memo *p, int np)
 		n->memocap = n->memocap ? 2 * n->memocap : 8;
 	n->memo = xreallocarray(n->memo, (size_t)n->memocap, sizeof(*n->memo));
 	qsort(p, (size_t)np, sizeof(*p), memo_cmp);
-	while (j >= 0)
-		if (i >= 0 && memo_cmp(&n->memo[i], &p[j]) > 0)
-			n->memo[w--] = n->memo[i--];
-		else
-			n->memo[w--] = p[j--];
+	while (j >= 0) {
+		/*
+		 * Where p[j] goes: found by halving, then the entries after it
+		 * moved at once. A join adds one member: one compare of
+		 * addresses per entry after it was 1.4% of a 3,000-node
+		 * akc-sim kill. (No address is twice: those in p are not in
+		 * the memory.)
+		 */
+		int lo = 0, hi = i + 1, c;
+
+		while (lo < hi) {
+			int mid = lo + (hi - lo) / 2;
+
+			if (memo_cmp(&n->memo[mid], &p[j]) > 0)
+				hi = mid;
+			else
+				lo = mid + 1;
+		}
+		c = i + 1 - lo;		/* entries after p[j]'s place */
+		if (c > 0)
+			memmove(&n->memo[w - c + 1], &n->memo[lo], (size_t)c * sizeof(*n->memo));
+		w -= c;
+		i -= c;
+		n->memo[w--] = p[j--];
+	}
 	n->nmemo += np;
 }
 
@@ -186,6 +207,30 @@ tombs_digest(const struct mstate *st)
  * view that held it, so one that leaves the view is forgotten (after a
  * day) up to a minute sooner.
  */
+/*
+ * What of the view an update reads, as a digest: each member's uid, its
+ * address (an interned string: its one address) and whether it counts as
+ * a member. Another table with the same digest (most versions that write
+ * the table move a status the memory does not tell apart: Joining to Up,
+ * or are a merge's new block of the same members) would change only the
+ * seen times, as the same table would (the skip below). A pass over the
+ * members' words, against the index and the lookups of an update (7.6% of
+ * a 3,000-node akc-sim kill). Weak point: two views of one digest (a
+ * 64-bit collision) would leave the second one's change unread until the
+ * next view.
+ */
+static uint64_t
+view_digest(const struct mstate *st)
+{
+	uint64_t d = (uint64_t)st->n;
+	int i;
+
+	for (i = 0; i < st->n; i++)
+		d += mix64(mix64(st->m[i].uid) ^ (uint64_t)(uintptr_t)st->m[i].address ^
+		    (uint64_t)counts_as_member(st->m[i].status));
+	return d;
+}
+
 void
 node_memory_update(struct node *n)
 {
@@ -194,15 +239,21 @@ node_memory_update(struct node *n)
 	struct memo *p = NULL;
 	char *present;
 	int i, k, np = 0, pcap = 0, changed = 0;
-	uint64_t td;
+	uint64_t td, vd = 0;
 
 	if (n->phase != PHASE_MEMBER)
 		return;
 	td = tombs_digest(&n->st);
-	if (n->memo_mt != 0 && mstate_table_id(&n->st) == n->memo_mt && n->memo_tombs == td &&
+	if (n->memo_mt != 0 && n->memo_tombs == td &&
 	    n->memo_n == n->nmemo && n->memo_minute == n->wall / 60000 &&
-	    n->wall <= n->memo_forget_at)
-		return;
+	    n->wall <= n->memo_forget_at) {
+		if (mstate_table_id(&n->st) == n->memo_mt)
+			return;
+		if ((vd = view_digest(&n->st)) == n->memo_view) {
+			n->memo_mt = mstate_table_id(&n->st);
+			return;
+		}
+	}
 	/* members new to the memory wait in a list, added at once and sorted once */
 	ix_build(&x, n, n->st.n);
 	for (i = 0; i < n->st.n; i++) {
@@ -287,6 +338,7 @@ node_memory_update(struct node *n)
 		n->memo_seq++;
 	n->memo_gen++;
 	n->memo_mt = mstate_table_id(&n->st);
+	n->memo_view = vd != 0 ? vd : view_digest(&n->st);	/* st is as it was */
 	n->memo_tombs = td;
 	n->memo_n = n->nmemo;
 	n->memo_minute = n->wall / 60000;

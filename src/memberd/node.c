@@ -262,6 +262,7 @@ node_free(struct node *n)
 	for (i = 0; i < n->nmon; i++)
 		phi_free(&n->mon[i].fd);
 	free(n->mon);
+	free(n->ring_r);
 	for (i = 0; i < n->nout; i++)
 		cJSON_Delete(n->out[i].msg);
 	free(n->out);

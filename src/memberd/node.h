@@ -226,6 +226,7 @@ struct node {
 	int nmemo, memocap;
 	uint64_t memo_seq;	/* bumped on every change worth saving */
 	uint64_t memo_mt;	/* the table of the last update (its id), and what else */
+	uint64_t memo_view;	/* (its view_digest, which another table may share) */
 	uint64_t memo_tombs;	/* it read: tombstones, memory size, minute, and when */
 	int memo_n;		/* the first remembered member not in view may be */
 	int64_t memo_minute;	/* forgotten (memory.c: an update they would all */
@@ -280,6 +281,7 @@ struct node {
 	char *cvs;		/* our "cvs" (gossip.c) for st and compact_peers as they were at: */
 	uint64_t cvs_seq, cvs_learned;	/* state_seq, compact.learned, */
 	uint64_t cvs_th;		/* the table's hash (uids in order), */
+	uint64_t cvs_mt;		/* a table (its id) of those uids, */
 	int cvs_peers, cvs_n;		/* compact_peers.n, st.n; */
 	int cvs_missing;		/* members (not us) not in compact_peers then */
 
@@ -287,6 +289,11 @@ struct node {
 	struct phi_conf phic;
 	struct monitor *mon;
 	int nmon;
+	/* what the ring was last made from (heartbeat.c, ring_same): */
+	uint64_t ring_mt;		/* the table's id (0: never made), */
+	int ring_phase;			/* the phase, */
+	struct reach_record *ring_r;	/* and the reachability records */
+	int ring_nr, ring_rcap;
 	uint64_t hb_seq;
 	msec_t next_hb;
 

@@ -100,9 +100,10 @@ invalid_utf8(void)
 }
 
 /*
- * scan_strings reads plain text a word (8 bytes) at a time: a NUL, a
- * byte that is not UTF-8, an escape or the closing quote at every offset
- * of a long string, in every word position, is still found.
+ * scan_strings reads plain text 32 bytes, then a word (8 bytes) at a
+ * time: a NUL, a byte that is not UTF-8, an escape or the closing quote
+ * at every offset of a long string, in every block and word position
+ * (three blocks of 32 and more), is still found.
  */
 static void
 long_strings(void)
@@ -113,19 +114,22 @@ long_strings(void)
 		{ "\xff", 1, "is not valid UTF-8" },
 		{ "\xc3", 1, "is not valid UTF-8" },
 	};
-	char buf[128];
+	static const char digits[] = "0123456789012345678901234567890123456789"
+	    "0123456789012345678901234567890123456789012345678901234567890123456789";
+	enum { L = 110 };
+	char buf[256];
 	size_t c, at, n;
 	cJSON *j;
 
 	for (c = 0; c < sizeof(cases) / sizeof(cases[0]); c++)
-		for (at = 0; at < 40; at++) {
+		for (at = 0; at < L; at++) {
 			n = (size_t)snprintf(buf, sizeof(buf), "{\"members\":\"");
 			memset(buf + n, 'a', at);
 			n += at;
 			memcpy(buf + n, cases[c].bad, cases[c].len);
 			n += cases[c].len;
-			memset(buf + n, 'b', 40 - at);
-			n += 40 - at;
+			memset(buf + n, 'b', L - at);
+			n += L - at;
 			memcpy(buf + n, "\"}", 2);
 			n += 2;
 			j = json_parse_why(buf, n, why, sizeof(why));
@@ -133,12 +137,11 @@ long_strings(void)
 			cJSON_Delete(j);
 		}
 	/* and a good long string, with an é at every offset, and escapes */
-	for (at = 0; at < 40; at++) {
+	for (at = 0; at < L; at++) {
 		n = (size_t)snprintf(buf, sizeof(buf), "{\"m\":\"%.*s\xc3\xa9\\\"x\\\\%.*s\",\"k\":1}",
-		    (int)at, "0123456789012345678901234567890123456789", (int)(40 - at),
-		    "0123456789012345678901234567890123456789");
+		    (int)at, digits, (int)(L - at), digits);
 		j = json_parse(buf, n);
-		CHECK(j != NULL && strlen(json_str(j, "m")) == 40 + 2 + 3);
+		CHECK(j != NULL && strlen(json_str(j, "m")) == L + 2 + 3);
 		cJSON_Delete(j);
 	}
 }

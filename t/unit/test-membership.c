@@ -1,5 +1,6 @@
 /* test-membership.c: vector clocks, reachability, merge, convergence, leader, JSON, events. */
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "events.h"
@@ -7,6 +8,7 @@
 #include "json.h"
 #include "membership.h"
 #include "unit.h"
+#include "xmalloc.h"
 
 static struct member
 mk(uint64_t uid, const char *name, int port, enum mstatus st, int up, const char *roles)
@@ -209,6 +211,19 @@ leader(void)
 	/* but a node always counts itself reachable */
 	CHECK_STR(st.m[mstate_leader_for(&st, NULL, 1)].name, "a");
 	reach_set(&st.reach, 2, 1, RS_REACHABLE);
+	/* a state sharing the table, with a record: not the table's kept leader, nor does it keep one */
+	{
+		struct mstate cp;
+
+		mstate_init(&cp);
+		mstate_copy(&cp, &st);
+		CHECK(mstate_same_table(&cp, &st));
+		CHECK_STR(cp.m[mstate_leader(&cp, NULL)].name, "a");
+		reach_set(&cp.reach, 2, 1, RS_UNREACHABLE);
+		CHECK_STR(cp.m[mstate_leader(&cp, NULL)].name, "b");
+		CHECK_STR(st.m[mstate_leader(&st, NULL)].name, "a");
+		mstate_free(&cp);
+	}
 	mstate_wm(&st, 0)->status = MS_DOWN;
 	CHECK_STR(st.m[mstate_leader(&st, NULL)].name, "b");
 	mstate_wm(&st, 1)->status = MS_JOINING;
@@ -1055,6 +1070,111 @@ merge_order(void)
 	mstate_free(&out);
 }
 
+/*
+ * Two states of one block merge to that block (mstate_merge's first
+ * case), their clocks and rows merged; a tombstone on either side for a
+ * member of it still takes the member out.
+ */
+static void
+merge_same_block(void)
+{
+	struct mstate a, b, c, out;
+	struct member m;
+	char name[16], tomb[64];
+	cJSON *w;
+	int i;
+
+	mstate_init(&a);
+	mstate_init(&b);
+	mstate_init(&c);
+	mstate_init(&out);
+	for (i = 0; i < 10; i++) {
+		snprintf(name, sizeof(name), "n%d", i);
+		m = mk(300 + (uint64_t)i, name, 7000 + i, MS_UP, i + 1, "");
+		mstate_add(&a, &m);
+	}
+	/* read from the wire: a block known in order (b shares it) */
+	w = mstate_to_wire(&a);
+	mstate_free(&a);
+	CHECK_INT(mstate_from_wire(w, &a), 0);
+	mstate_copy(&b, &a);
+	CHECK(mstate_same_table(&a, &b));
+	vclock_inc(&a.vc, 300);
+	vclock_inc(&b.vc, 301);
+	reach_set(&b.reach, 301, 305, RS_UNREACHABLE);
+	mstate_merge(&out, &a, &b);
+	CHECK(mstate_same_table(&out, &a));
+	CHECK_INT(out.vc.n, 2);
+	CHECK_INT(out.reach.n, 1);
+	/* the same bytes with a tombstone for n4: the same block, and n4 taken out */
+	snprintf(tomb, sizeof(tomb), "304:1000:0");
+	cJSON_ReplaceItemInObject(w, "tombstones", cJSON_CreateString(tomb));
+	CHECK_INT(mstate_from_wire(w, &c), 0);
+	CHECK(mstate_same_table(&c, &a));
+	CHECK_INT(c.nt, 1);
+	mstate_merge(&out, &a, &c);
+	CHECK_INT(out.n, 9);
+	CHECK_INT(mstate_find(&out, 304), -1);
+	CHECK(!mstate_same_table(&out, &a));
+	cJSON_Delete(w);
+	mstate_free(&a);
+	mstate_free(&b);
+	mstate_free(&c);
+	mstate_free(&out);
+}
+
+/*
+ * A merge whose result has the members of a block the process holds (not
+ * either side's) takes that block, found by its members' words; one
+ * member's status apart, it does not.
+ */
+static void
+merge_finds_block(void)
+{
+	struct mstate t, a, b, out;
+	struct member m;
+	char name[16];
+	cJSON *w;
+	int i, k;
+
+	mstate_init(&t);
+	for (i = 0; i < 10; i++) {
+		snprintf(name, sizeof(name), "n%d", i);
+		m = mk(600 + (uint64_t)i, name, 7200 + i, MS_UP, i + 1, "x");
+		mstate_add(&t, &m);
+	}
+	/* t's table read from the wire: a block in the map */
+	w = mstate_to_wire(&t);
+	mstate_free(&t);
+	CHECK_INT(mstate_from_wire(w, &t), 0);
+	cJSON_Delete(w);
+	for (k = 0; k < 2; k++) {
+		mstate_init(&a);
+		mstate_init(&b);
+		mstate_init(&out);
+		for (i = 0; i < 10; i++) {
+			snprintf(name, sizeof(name), "n%d", i);
+			m = mk(600 + (uint64_t)i, name, 7200 + i, k == 1 && i == 7 ? MS_LEAVING : MS_UP,
+			    i + 1, "x");
+			mstate_add(i == 5 ? &b : &a, &m);
+		}
+		vclock_inc(&a.vc, 600);
+		vclock_inc(&b.vc, 605);
+		mstate_merge(&out, &a, &b);
+		CHECK_INT(out.n, 10);
+		if (k == 0)
+			CHECK(mstate_same_table(&out, &t));
+		else {
+			CHECK(!mstate_same_table(&out, &t));
+			CHECK(out.m[mstate_find(&out, 607)].status == MS_LEAVING);
+		}
+		mstate_free(&a);
+		mstate_free(&b);
+		mstate_free(&out);
+	}
+	mstate_free(&t);
+}
+
 /* mstate_exit_digest: leaves, downs and removals change it; joins, moves Up and order do not */
 static void
 exit_digest(void)
@@ -1153,6 +1273,98 @@ find_index(void)
 	CHECK_INT(mstate_find(&st, 123456) >= 0, 1);
 	mstate_free(&cp);
 	mstate_free(&st);
+}
+
+/* mstate_mark flags the members of a set as mstate_find finds them, a uid twice included. */
+static void
+mark_set(void)
+{
+	static const int sizes[] = { 5, 300 };
+	struct mstate st;
+	struct u64set s = { 0 };
+	struct member m;
+	unsigned char f[400], want[400];
+	char name[16];
+	int z, i, j, n, bad;
+
+	for (z = 0; z < 2; z++) {
+		n = sizes[z];
+		mstate_init(&st);
+		for (i = 0; i < n; i++) {
+			snprintf(name, sizeof(name), "n%d", i);
+			/* uids not in member (address) order */
+			m = mk(7000 + (uint64_t)((i * 37) % n) * 13, name, 20000 + i, MS_UP, i + 1, "");
+			mstate_add(&st, &m);
+		}
+		for (j = 0; j < 3; j++) {
+			u64set_clear(&s);
+			if (j > 0)
+				for (i = 0; i < n; i += j)
+					u64set_add(&s, st.m[i].uid);
+			u64set_add(&s, 1);			/* below every member */
+			u64set_add(&s, 7000 + 13 * 400 + 5);	/* above */
+			u64set_add(&s, 7000 + 13 * 2 + 1);	/* between two */
+			if (j == 2)
+				mstate_wm(&st, n - 1)->uid = st.m[0].uid;	/* a uid twice */
+			memset(f, 0, sizeof(f));
+			memset(want, 0, sizeof(want));
+			mstate_mark(&st, &s, f);
+			for (i = 0; i < s.n; i++)
+				if (mstate_find(&st, s.v[i]) >= 0)
+					want[mstate_find(&st, s.v[i])] = 1;
+			for (i = 0, bad = 0; i < n; i++)
+				bad += f[i] != want[i];
+			CHECK_INT(bad, 0);
+			if (j == 2)
+				CHECK(f[0] && !f[n - 1]);
+		}
+		mstate_free(&st);
+	}
+	u64set_free(&s);
+}
+
+/*
+ * Reachability rows of many observers read back (wire_reach sizes its
+ * index of observers by the records there are), and one observer's row
+ * version twice refused, with few records and with many.
+ */
+static void
+wire_reach_many(void)
+{
+	struct mstate st, back;
+	struct member m;
+	char name[16], *rv;
+	cJSON *w;
+	int i, k;
+
+	for (k = 1; k <= 60; k += 59) {
+		mstate_init(&st);
+		for (i = 0; i < 100; i++) {
+			snprintf(name, sizeof(name), "n%d", i);
+			m = mk(900 + (uint64_t)i * 11, name, 20000 + i, MS_UP, i + 1, "");
+			mstate_add(&st, &m);
+		}
+		for (i = 0; i < k; i++)
+			reach_set(&st.reach, 900 + (uint64_t)i * 11, 900 + (uint64_t)(i + 1) * 11,
+			    RS_UNREACHABLE);
+		w = mstate_to_wire(&st);
+		mstate_init(&back);
+		CHECK_INT(mstate_from_wire(w, &back), 0);
+		CHECK_INT(back.reach.n, k);
+		CHECK_INT(back.reach.nv, k);
+		mstate_free(&back);
+		/* the first row's version again at the end */
+		rv = xmalloc(2 * strlen(json_str(w, "reach_versions")) + 2);
+		sprintf(rv, "%s %.*s", json_str(w, "reach_versions"),
+		    (int)strcspn(json_str(w, "reach_versions"), " "), json_str(w, "reach_versions"));
+		cJSON_ReplaceItemInObject(w, "reach_versions", cJSON_CreateString(rv));
+		free(rv);
+		mstate_init(&back);
+		CHECK_INT(mstate_from_wire(w, &back), -1);
+		mstate_free(&back);
+		cJSON_Delete(w);
+		mstate_free(&st);
+	}
 }
 
 /* The seen bitmap of a status over a table of 300, read back: the same set. */
@@ -1466,6 +1678,10 @@ int
 main(void)
 {
 	RUN(vclocks);
+	RUN(mark_set);
+	RUN(wire_reach_many);
+	RUN(merge_same_block);
+	RUN(merge_finds_block);
 	RUN(reachability);
 	RUN(merge);
 	RUN(convergence);

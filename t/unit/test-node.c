@@ -318,6 +318,40 @@ ring_ok(int i)
 	return 1;
 }
 
+/* The uid k places after node i's own on its ring (k >= 1), by sorting as ring_ok. */
+static uint64_t
+ring_after(int i, int k)
+{
+	const struct node *nd = &nodes[i];
+	uint64_t h[N + 1], u[N + 1], t;
+	int a, j, c = 0, self = 0;
+
+	for (a = 0; a < nd->st.n; a++) {
+		h[c] = splitmix(nd->st.m[a].uid);
+		u[c++] = nd->st.m[a].uid;
+	}
+	for (a = 1; a < c; a++)
+		for (j = a; j > 0 && h[j - 1] > h[j]; j--) {
+			t = h[j], h[j] = h[j - 1], h[j - 1] = t;
+			t = u[j], u[j] = u[j - 1], u[j - 1] = t;
+		}
+	for (a = 0; a < c; a++)
+		if (u[a] == nd->self.uid)
+			self = a;
+	return u[(self + k) % c];
+}
+
+static int
+watches(int i, uint64_t uid)
+{
+	int k;
+
+	for (k = 0; k < nodes[i].nmon; k++)
+		if (nodes[i].mon[k].uid == uid)
+			return 1;
+	return 0;
+}
+
 static int
 all_up(int n)
 {
@@ -457,6 +491,145 @@ crash_detect_down(void)
 		nodes[i].push_credit_at = -1;	/* full again: the other tests' pace */
 	CHECK(until(gone_everywhere, 0, 2000) >= 0);
 	CHECK(until(all_up, N - 1, 2000) >= 0);
+}
+
+/*
+ * The ring is made again only when what it reads changed (heartbeat.c,
+ * ring_same): a change of reachability alone (the same table), and a
+ * write of the table alone (the same records), must each move it.
+ */
+static void
+ring_cache(void)
+{
+	struct node *n = &nodes[0];
+	uint64_t self = n->self.uid, r1 = ring_after(0, 1), r2 = ring_after(0, 2),
+	    r3 = ring_after(0, 3), x = ring_after(0, 4);
+	uint64_t mt = mstate_table_id(&n->st);
+	int xi = mstate_find(&n->st, x);
+
+	CHECK(ring_ok(0) && watches(0, r1) && watches(0, r2) && !watches(0, r3));
+	/* the same members: a version of clocks and seen sets only keeps the ring */
+	changed(n, now);
+	CHECK(mstate_table_id(&n->st) == mt && ring_ok(0));
+	/* we find r1 unreachable: still watched, and r3 too, to keep two reachable */
+	reach_set(&n->st.reach, self, r1, RS_UNREACHABLE);
+	changed(n, now);
+	CHECK(mstate_table_id(&n->st) == mt);
+	CHECK(n->nmon == 3 && watches(0, r1) && watches(0, r2) && watches(0, r3));
+	reach_set(&n->st.reach, self, r1, RS_REACHABLE);
+	changed(n, now);
+	CHECK(ring_ok(0) && !watches(0, r3));
+	/* x finds r1 unreachable: r1 is no longer one of the two, r3 is */
+	reach_set(&n->st.reach, x, r1, RS_UNREACHABLE);
+	changed(n, now);
+	CHECK(n->nmon == 3 && watches(0, r3));
+	/* x is Down (a write of the table, the records as they were): its word no longer counts */
+	CHECK(xi >= 0);
+	mstate_wm(&n->st, xi)->status = MS_DOWN;
+	changed(n, now);
+	CHECK(mstate_table_id(&n->st) != mt);
+	CHECK(n->nmon == 2 && ring_ok(0));
+	/* as it was */
+	mstate_wm(&n->st, xi)->status = MS_UP;
+	reach_set(&n->st.reach, x, r1, RS_REACHABLE);
+	changed(n, now);
+	CHECK(n->st.reach.n == 0 && ring_ok(0));
+	CHECK(until(all_up, N, 2000) >= 0);
+}
+
+static int
+cvs_bit(const char *cvs, int i)
+{
+	char c = cvs[i / 4];
+	int d = c >= 'a' ? c - 'a' + 10 : c - '0';
+
+	return (d >> (i % 4)) & 1;
+}
+
+/*
+ * Our "cvs" is made again for a new table of other uids, though the peers
+ * are the same (gossip.c, cvs_refresh: a version of the same table, its
+ * id, skips the hash of its uids).
+ */
+static void
+cvs_cache(void)
+{
+	struct node *n = &nodes[0];
+	int xi = mstate_find(&n->st, ring_after(0, 1));
+	uint64_t old;
+	char before[16];
+
+	CHECK(xi >= 0);
+	old = n->st.m[xi].uid;
+	snprintf(before, sizeof(before), "%s", cvs_get(n));
+	CHECK(cvs_bit(before, xi));
+	changed(n, now);
+	CHECK_STR(cvs_get(n), before);
+	/* a uid that never said it reads the compact forms, at xi's place */
+	mstate_wm(&n->st, xi)->uid = 999999;
+	changed(n, now);
+	CHECK(!cvs_bit(cvs_get(n), xi));
+	mstate_wm(&n->st, xi)->uid = old;
+	changed(n, now);
+	CHECK_STR(cvs_get(n), before);
+	CHECK(until(all_up, N, 2000) >= 0);
+}
+
+/* The uid the memory holds at address a, or 0. */
+static uint64_t
+memo_uid(const struct node *n, const char *a)
+{
+	int k;
+
+	for (k = 0; k < n->nmemo; k++)
+		if (strcmp(n->memo[k].address, a) == 0)
+			return n->memo[k].uid;
+	return 0;
+}
+
+/*
+ * The membership memory follows a new table that differs from the last
+ * one in what it reads (memory.c: a table of the same view digest is
+ * skipped): a new uid at an address (incarnation), and a move out of
+ * the statuses that count; a move between counted statuses (the skip)
+ * leaves it as it was.
+ */
+static void
+memory_view(void)
+{
+	struct node *n = &nodes[0];
+	int xi = mstate_find(&n->st, ring_after(0, 1)), k;
+	uint64_t old, seq;
+	char addr[CONF_ADDR_MAX];
+
+	CHECK(xi >= 0 && n->nmemo == N);
+	/* every node's memory in address order (memory.c's merge of new members) and whole */
+	for (k = 0; k < N; k++) {
+		int j;
+
+		CHECK_INT(nodes[k].nmemo, N);
+		for (j = 1; j < nodes[k].nmemo; j++)
+			CHECK(strcmp(nodes[k].memo[j - 1].address, nodes[k].memo[j].address) < 0);
+		for (j = 0; j < N; j++)
+			CHECK(memo_uid(&nodes[k], nodes[j].self.address) == nodes[j].self.uid);
+	}
+	old = n->st.m[xi].uid;
+	snprintf(addr, sizeof(addr), "%s", n->st.m[xi].address);
+	CHECK(memo_uid(n, addr) == old);
+	/* Up to Leaving: the same view (a new table): nothing new to remember */
+	seq = n->memo_seq;
+	mstate_wm(&n->st, xi)->status = MS_LEAVING;
+	changed(n, now);
+	CHECK(memo_uid(n, addr) == old && n->memo_seq == seq);
+	/* a new incarnation at that address, still Leaving */
+	mstate_wm(&n->st, xi)->uid = 888888;
+	changed(n, now);
+	CHECK(memo_uid(n, addr) == 888888 && n->memo_seq != seq);
+	mstate_wm(&n->st, xi)->uid = old;
+	mstate_wm(&n->st, xi)->status = MS_UP;
+	changed(n, now);
+	CHECK(memo_uid(n, addr) == old);
+	CHECK(until(all_up, N, 2000) >= 0);
 }
 
 /* 1 if uid was removed on its own exit confirmation, 0 if otherwise, -1 if not removed */
@@ -1965,6 +2138,9 @@ main(void)
 	if (getenv("UNIT_VERBOSE") == NULL)
 		freopen("/dev/null", "w", stderr);	/* the cores log as they go */
 	RUN(form);
+	RUN(ring_cache);
+	RUN(cvs_cache);
+	RUN(memory_view);
 	RUN(crash_detect_down);
 	RUN(leave);
 	RUN(stale_decisions_refused);
