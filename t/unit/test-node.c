@@ -760,6 +760,95 @@ memory_skip_random(void)
 	mstate_free(&v);
 }
 
+/*
+ * The ring's skip (heartbeat.c, ring_same) against the ring made every
+ * time, on random changes: node a updates as memberd does, node b's every
+ * update remakes the ring (its kept table id cleared first). After each
+ * change (a status moved, a member added or removed, a reachability
+ * record set by any observer about any subject with any status, a write
+ * of the same, the phase left and taken again, nothing) both must watch
+ * the same members at the same addresses.
+ */
+static int
+mon_same(const struct node *x, const struct node *y)
+{
+	int i, j;
+
+	if (x->nmon != y->nmon)
+		return 0;
+	for (i = 0; i < x->nmon; i++) {
+		for (j = 0; j < y->nmon && y->mon[j].uid != x->mon[i].uid; j++)
+			;
+		if (j == y->nmon || strcmp(x->mon[i].address, y->mon[j].address) != 0)
+			return 0;
+	}
+	return 1;
+}
+
+static void
+ring_skip_random(void)
+{
+	static const enum mstatus ms[] = { MS_JOINING, MS_WEAKLY_UP, MS_UP, MS_LEAVING,
+	    MS_EXITING, MS_DOWN };
+	static const enum rstatus rs[] = { RS_REACHABLE, RS_UNREACHABLE, RS_TERMINATED };
+	static struct node a, b;
+	struct mstate v;
+	struct member m;
+	uint64_t s = 0x853c49e6748fea9bULL, next_uid = 5000, self = 4999;
+	char name[32];
+	int step_, k, skipped = 0, moved = 0;
+
+	mstate_init(&v);
+	node_init(&a, &cfg[0], self, now);
+	node_init(&b, &cfg[0], self, now);
+	a.phase = b.phase = PHASE_MEMBER;
+	m = mk_member(self, "self", 31999, MS_UP);
+	mstate_add(&v, &m);
+	for (k = 0; k < 10; k++) {
+		snprintf(name, sizeof(name), "m%d", k);
+		m = mk_member(next_uid++, name, 32000 + k, MS_UP);
+		mstate_add(&v, &m);
+	}
+	for (step_ = 0; step_ < 3000; step_++) {
+		int op = (int)(xs(&s) % 8), i = (int)(xs(&s) % (uint64_t)v.n);
+		int nmon = a.nmon;
+		uint64_t was = a.ring_mt;
+
+		if (op == 0 && v.m[i].uid != self)
+			mstate_wm(&v, i)->status = ms[xs(&s) % 6];
+		else if (op == 1 && v.n < 24) {
+			snprintf(name, sizeof(name), "m%d", (int)next_uid);
+			m = mk_member(next_uid++, name, 32000 + (int)(xs(&s) % 60), MS_UP);
+			if (mstate_find_address(&v, m.address) < 0)
+				mstate_add(&v, &m);
+		} else if (op == 2 && v.n > 3 && v.m[i].uid != self)
+			mstate_remove(&v, v.m[i].uid, 1700000000000LL);
+		else if (op == 3 || op == 4)
+			reach_set(&v.reach, op == 3 ? self : v.m[xs(&s) % (uint64_t)v.n].uid,
+			    v.m[i].uid, rs[xs(&s) % 3]);
+		else if (op == 5)
+			*mstate_wm(&v, i) = v.m[i];
+		else if (op == 6) {
+			a.phase = b.phase = a.phase == PHASE_MEMBER ? PHASE_JOINING : PHASE_MEMBER;
+		}
+		mstate_copy(&a.st, &v);
+		mstate_copy(&b.st, &v);
+		update_ring(&a, now);
+		skipped += a.ring_mt == was;
+		moved += a.nmon != nmon;
+		b.ring_mt = 0;
+		update_ring(&b, now);
+		if (!mon_same(&a, &b)) {
+			CHECK_INT(step_, -1);	/* the step where they part */
+			break;
+		}
+	}
+	CHECK(skipped > 300 && moved > 100);
+	node_free(&a);
+	node_free(&b);
+	mstate_free(&v);
+}
+
 /* 1 if uid was removed on its own exit confirmation, 0 if otherwise, -1 if not removed */
 static int
 tomb_exited(const struct node *n, uint64_t uid)
@@ -2270,6 +2359,7 @@ main(void)
 	RUN(cvs_cache);
 	RUN(memory_view);
 	RUN(memory_skip_random);
+	RUN(ring_skip_random);
 	RUN(crash_detect_down);
 	RUN(leave);
 	RUN(stale_decisions_refused);
