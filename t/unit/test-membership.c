@@ -1261,6 +1261,88 @@ merge_same_block_random(void)
 }
 
 /*
+ * The leader kept with a block (mstate_leader_for's lead0) against the
+ * leader found by a pass, on random states: states sharing blocks (copies,
+ * wire reads of one table), written in place or copied on write, with and
+ * without reachability records, asked by different members. The reference
+ * asks a twin of the state on a block of its own, made just then (nothing
+ * kept).
+ */
+static void
+leader_kept_random(void)
+{
+	static const enum mstatus ms[] = { MS_JOINING, MS_WEAKLY_UP, MS_UP, MS_LEAVING,
+	    MS_EXITING, MS_DOWN };
+	static const enum rstatus rs[] = { RS_REACHABLE, RS_UNREACHABLE, RS_TERMINATED };
+	struct mstate st[4], twin;
+	struct member m;
+	uint64_t s = 0xd1b54a32d192ed03ULL;
+	char name[16];
+	int step_, i, k, kept = 0;
+
+	for (k = 0; k < 4; k++)
+		mstate_init(&st[k]);
+	mstate_init(&twin);
+	for (i = 0; i < 12; i++) {
+		snprintf(name, sizeof(name), "l%d", i);
+		m = mk(700 + (uint64_t)i, name, 21000 + i * 13, MS_UP, i + 1, "");
+		mstate_add(&st[0], &m);
+	}
+	for (step_ = 0; step_ < 4000; step_++) {
+		struct mstate *x = &st[rnd(&s) % 4], *y = &st[rnd(&s) % 4];
+		int op = (int)(rnd(&s) % 7), self, want, got;
+
+		if (x->n == 0)
+			mstate_copy(x, &st[0]);
+		i = (int)(rnd(&s) % (uint64_t)x->n);
+		if (op == 0) {
+			enum mstatus t = ms[rnd(&s) % 6];
+			struct member *w = mstate_wm(x, i);
+
+			w->status = t;
+			w->up_number = t == MS_JOINING || t == MS_WEAKLY_UP ? UPNUM_NONE : 1 + (int)(rnd(&s) % 20);
+		} else if (op == 1 && x != y && y->n > 0)
+			mstate_copy(x, y);	/* shares y's block */
+		else if (op == 2)
+			reach_set(&x->reach, x->m[rnd(&s) % (uint64_t)x->n].uid, x->m[i].uid,
+			    rs[rnd(&s) % 3]);
+		else if (op == 3) {
+			/* the records dropped: every member reachable */
+			x->reach.n = 0;
+			x->reach.nv = 0;
+		} else if (op == 4) {
+			cJSON *w = mstate_to_wire(x);
+			struct mstate r;
+
+			mstate_init(&r);
+			if (mstate_from_wire(w, &r) == 0) {
+				mstate_free(y);
+				*y = r;
+			} else
+				mstate_free(&r);
+			cJSON_Delete(w);
+		}
+		self = (int)(rnd(&s) % 3) == 0 ? -1 : (int)(rnd(&s) % (uint64_t)x->n);
+		mstate_copy(&twin, x);
+		if (twin.n > 0)
+			*mstate_wm(&twin, 0) = twin.m[0];	/* a block of its own */
+		want = mstate_leader_for(&twin, NULL, self < 0 ? 1 : x->m[self].uid);
+		got = mstate_leader_for(x, NULL, self < 0 ? 1 : x->m[self].uid);
+		kept += x->reach.n == 0;
+		if (got != want) {
+			CHECK_INT(step_, -1);	/* the step where they part */
+			break;
+		}
+		/* and again, now that it may be kept */
+		CHECK_INT(mstate_leader_for(x, NULL, self < 0 ? 1 : x->m[self].uid), want);
+	}
+	CHECK(kept > 500);
+	for (k = 0; k < 4; k++)
+		mstate_free(&st[k]);
+	mstate_free(&twin);
+}
+
+/*
  * A merge whose result has the members of a block the process holds (not
  * either side's) takes that block, found by its members' words; one
  * member's status apart, it does not.
@@ -1819,6 +1901,7 @@ main(void)
 	RUN(wire_reach_many);
 	RUN(merge_same_block);
 	RUN(merge_same_block_random);
+	RUN(leader_kept_random);
 	RUN(merge_finds_block);
 	RUN(reachability);
 	RUN(merge);
