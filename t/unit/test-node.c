@@ -849,6 +849,77 @@ ring_skip_random(void)
 	mstate_free(&v);
 }
 
+/*
+ * Our "cvs" (gossip.c, kept by table id since k10b 9d0cf77) against the
+ * one made afresh, on random changes: node a asks as memberd does, node
+ * b's every answer is made again (its cvs dropped first). Changes: a
+ * status moved, a member added or removed, a new incarnation written over
+ * a uid, a write of the same, a peer learnt to read the compact forms,
+ * nothing; each a new state (state_seq).
+ */
+static void
+cvs_skip_random(void)
+{
+	static const enum mstatus ms[] = { MS_JOINING, MS_UP, MS_LEAVING, MS_DOWN };
+	static struct node a, b;
+	struct mstate v;
+	struct member m;
+	uint64_t s = 0x6a09e667f3bcc909ULL, next_uid = 8000, self = 7999;
+	char name[32];
+	int step_, k;
+
+	mstate_init(&v);
+	node_init(&a, &cfg[0], self, now);
+	node_init(&b, &cfg[0], self, now);
+	a.phase = b.phase = PHASE_MEMBER;
+	m = mk_member(self, "self", 33999, MS_UP);
+	mstate_add(&v, &m);
+	for (k = 0; k < 9; k++) {
+		snprintf(name, sizeof(name), "m%d", k);
+		m = mk_member(next_uid++, name, 34000 + k, MS_UP);
+		mstate_add(&v, &m);
+	}
+	for (step_ = 0; step_ < 3000; step_++) {
+		int op = (int)(xs(&s) % 8), i = (int)(xs(&s) % (uint64_t)v.n);
+
+		if (op == 0)
+			mstate_wm(&v, i)->status = ms[xs(&s) % 4];
+		else if (op == 1 && v.n < 30) {
+			snprintf(name, sizeof(name), "m%d", (int)next_uid);
+			m = mk_member(next_uid++, name, 34000 + (int)(xs(&s) % 60), MS_UP);
+			if (mstate_find_address(&v, m.address) < 0)
+				mstate_add(&v, &m);
+		} else if (op == 2 && v.n > 3 && v.m[i].uid != self)
+			mstate_remove(&v, v.m[i].uid, 1700000000000LL);
+		else if (op == 3 && v.m[i].uid != self)
+			mstate_wm(&v, i)->uid = next_uid++;
+		else if (op == 4)
+			*mstate_wm(&v, i) = v.m[i];
+		else if (op == 5) {
+			uint64_t u = v.m[i].uid;
+
+			compact_peer_note(&a, u);
+			compact_peer_note(&b, u);
+		}
+		if (op != 5 || xs(&s) % 2) {
+			mstate_copy(&a.st, &v);
+			mstate_copy(&b.st, &v);
+			a.state_seq++;
+			b.state_seq++;
+		}
+		free(b.cvs);
+		b.cvs = NULL;
+		if (strcmp(cvs_get(&a), cvs_get(&b)) != 0) {
+			CHECK_INT(step_, -1);	/* the step where they part */
+			break;
+		}
+	}
+	CHECK(a.compact_peers.n > 5);
+	node_free(&a);
+	node_free(&b);
+	mstate_free(&v);
+}
+
 /* 1 if uid was removed on its own exit confirmation, 0 if otherwise, -1 if not removed */
 static int
 tomb_exited(const struct node *n, uint64_t uid)
@@ -2360,6 +2431,7 @@ main(void)
 	RUN(memory_view);
 	RUN(memory_skip_random);
 	RUN(ring_skip_random);
+	RUN(cvs_skip_random);
 	RUN(crash_detect_down);
 	RUN(leave);
 	RUN(stale_decisions_refused);
