@@ -1124,6 +1124,225 @@ merge_same_block(void)
 }
 
 /*
+ * The merge of two states of one block (mstate_merge's shortcut) against
+ * the full merge, on random states: a and b read from the wire share a
+ * block (random members and statuses, tombstones naming members or not),
+ * with random clocks, reachability and seen sets. The reference merges a
+ * with b's twin whose table is its own copy (written in place: not known
+ * in order, another block), which takes the full path. Both results must
+ * print the same wire state; either side first. It fails (trials with a
+ * tombstone naming a member) with the shortcut's tombstone check left out.
+ */
+static uint64_t
+rnd(uint64_t *s)
+{
+	*s ^= *s << 13;
+	*s ^= *s >> 7;
+	*s ^= *s << 17;
+	return *s;
+}
+
+static void
+tombs_text(char *buf, size_t len, uint64_t *s, const uint64_t *uids, int n)
+{
+	size_t o = 0;
+	int k, nt = (int)(rnd(s) % 4);
+
+	buf[0] = '\0';
+	for (k = 0; k < nt && o + 64 < len; k++) {
+		/* half of them name a member of the table */
+		uint64_t u = rnd(s) % 2 ? uids[(k + (int)(rnd(s) % 10) * 4) % n] : 200000 + (uint64_t)k;
+
+		o += (size_t)snprintf(buf + o, len - o, "%s%llu:%llu:%d", o ? " " : "",
+		    (unsigned long long)u, (unsigned long long)(1000 + rnd(s) % 9), (int)(rnd(s) % 2));
+	}
+}
+
+static void
+decorate(struct mstate *st, uint64_t *s, const uint64_t *uids, int n)
+{
+	static const enum rstatus rs[] = { RS_REACHABLE, RS_UNREACHABLE, RS_TERMINATED };
+	int k, c;
+
+	for (k = 0, c = (int)(rnd(s) % 5); k < c; k++)
+		vclock_inc(&st->vc, uids[rnd(s) % (uint64_t)n]);
+	for (k = 0, c = (int)(rnd(s) % 4); k < c; k++)
+		reach_set(&st->reach, uids[rnd(s) % (uint64_t)n], uids[rnd(s) % (uint64_t)n],
+		    rs[rnd(s) % 3]);
+	for (k = 0, c = (int)(rnd(s) % (uint64_t)(n + 1)); k < c; k++)
+		u64set_add(&st->seen, uids[rnd(s) % (uint64_t)n]);
+}
+
+static void
+merge_same_block_random(void)
+{
+	static const enum mstatus ms[] = { MS_JOINING, MS_WEAKLY_UP, MS_UP, MS_LEAVING,
+	    MS_EXITING, MS_DOWN };
+	uint64_t s = 0x9e3779b97f4a7c15ULL, uids[40];
+	int trial, shortcut = 0, tombed = 0;
+
+	for (trial = 0; trial < 400; trial++) {
+		struct mstate t, a, b, b2, o1, o2;
+		struct member m;
+		char name[16], ta[512], tb[512];
+		cJSON *w, *wa, *wb, *p1, *p2;
+		char *s1, *s2;
+		int i, n = 1 + (int)(rnd(&s) % 40), side;
+
+		mstate_init(&t);
+		mstate_init(&a);
+		mstate_init(&b);
+		mstate_init(&b2);
+		mstate_init(&o1);
+		mstate_init(&o2);
+		for (i = 0; i < n; i++) {
+			enum mstatus st = ms[rnd(&s) % 6];
+
+			uids[i] = 1 + rnd(&s) % 100000;
+			snprintf(name, sizeof(name), "r%d", i);
+			m = mk(uids[i], name, 20000 + (int)(rnd(&s) % 30000), st,
+			    st == MS_JOINING || st == MS_WEAKLY_UP ? UPNUM_NONE : 1 + (int)(rnd(&s) % 50),
+			    rnd(&s) % 3 ? "" : "x,y");
+			if (mstate_find(&t, uids[i]) < 0 && mstate_find_address(&t, m.address) < 0)
+				mstate_add(&t, &m);
+		}
+		n = t.n;
+		for (i = 0; i < n; i++)
+			uids[i] = t.m[i].uid;
+		w = mstate_to_wire(&t);
+		mstate_free(&t);	/* a's read makes the block (known in order), b's finds it */
+		tombs_text(ta, sizeof(ta), &s, uids, n);
+		tombs_text(tb, sizeof(tb), &s, uids, n);
+		wa = cJSON_Duplicate(w, 1);
+		wb = cJSON_Duplicate(w, 1);
+		cJSON_ReplaceItemInObject(wa, "tombstones", cJSON_CreateString(ta));
+		cJSON_ReplaceItemInObject(wb, "tombstones", cJSON_CreateString(tb));
+		CHECK_INT(mstate_from_wire(wa, &a), 0);
+		CHECK_INT(mstate_from_wire(wb, &b), 0);
+		CHECK(mstate_same_table(&a, &b));
+		decorate(&a, &s, uids, n);
+		decorate(&b, &s, uids, n);
+		/* b's twin on a block of its own: the full merge */
+		mstate_copy(&b2, &b);
+		(void)mstate_wm(&b2, 0);
+		CHECK(!mstate_same_table(&b2, &b));
+		side = (int)(rnd(&s) % 2);
+		mstate_merge(&o1, side ? &b : &a, side ? &a : &b);
+		mstate_merge(&o2, side ? &b2 : &a, side ? &a : &b2);
+		shortcut += mstate_same_table(&o1, &a);
+		tombed += o1.n < n;
+		p1 = mstate_to_wire(&o1);
+		p2 = mstate_to_wire(&o2);
+		s1 = cJSON_PrintUnformatted(p1);
+		s2 = cJSON_PrintUnformatted(p2);
+		CHECK_STR(s1, s2);
+		CHECK_INT(o1.n, o2.n);
+		for (i = 0; i < o1.n && i < o2.n; i++)
+			CHECK(o1.m[i].uid == o2.m[i].uid && o1.m[i].status == o2.m[i].status &&
+			    o1.m[i].up_number == o2.m[i].up_number &&
+			    o1.m[i].address == o2.m[i].address);
+		free(s1);
+		free(s2);
+		cJSON_Delete(p1);
+		cJSON_Delete(p2);
+		cJSON_Delete(w);
+		cJSON_Delete(wa);
+		cJSON_Delete(wb);
+		mstate_free(&t);
+		mstate_free(&a);
+		mstate_free(&b);
+		mstate_free(&b2);
+		mstate_free(&o1);
+		mstate_free(&o2);
+	}
+	/* both cases were met */
+	CHECK(shortcut > 50);
+	CHECK(tombed > 50);
+}
+
+/*
+ * The leader kept with a block (mstate_leader_for's lead0) against the
+ * leader found by a pass, on random states: states sharing blocks (copies,
+ * wire reads of one table), written in place or copied on write, with and
+ * without reachability records, asked by different members. The reference
+ * asks a twin of the state on a block of its own, made just then (nothing
+ * kept).
+ */
+static void
+leader_kept_random(void)
+{
+	static const enum mstatus ms[] = { MS_JOINING, MS_WEAKLY_UP, MS_UP, MS_LEAVING,
+	    MS_EXITING, MS_DOWN };
+	static const enum rstatus rs[] = { RS_REACHABLE, RS_UNREACHABLE, RS_TERMINATED };
+	struct mstate st[4], twin;
+	struct member m;
+	uint64_t s = 0xd1b54a32d192ed03ULL;
+	char name[16];
+	int step_, i, k, kept = 0;
+
+	for (k = 0; k < 4; k++)
+		mstate_init(&st[k]);
+	mstate_init(&twin);
+	for (i = 0; i < 12; i++) {
+		snprintf(name, sizeof(name), "l%d", i);
+		m = mk(700 + (uint64_t)i, name, 21000 + i * 13, MS_UP, i + 1, "");
+		mstate_add(&st[0], &m);
+	}
+	for (step_ = 0; step_ < 4000; step_++) {
+		struct mstate *x = &st[rnd(&s) % 4], *y = &st[rnd(&s) % 4];
+		int op = (int)(rnd(&s) % 7), self, want, got;
+
+		if (x->n == 0)
+			mstate_copy(x, &st[0]);
+		i = (int)(rnd(&s) % (uint64_t)x->n);
+		if (op == 0) {
+			enum mstatus t = ms[rnd(&s) % 6];
+			struct member *w = mstate_wm(x, i);
+
+			w->status = t;
+			w->up_number = t == MS_JOINING || t == MS_WEAKLY_UP ? UPNUM_NONE : 1 + (int)(rnd(&s) % 20);
+		} else if (op == 1 && x != y && y->n > 0)
+			mstate_copy(x, y);	/* shares y's block */
+		else if (op == 2)
+			reach_set(&x->reach, x->m[rnd(&s) % (uint64_t)x->n].uid, x->m[i].uid,
+			    rs[rnd(&s) % 3]);
+		else if (op == 3) {
+			/* the records dropped: every member reachable */
+			x->reach.n = 0;
+			x->reach.nv = 0;
+		} else if (op == 4) {
+			cJSON *w = mstate_to_wire(x);
+			struct mstate r;
+
+			mstate_init(&r);
+			if (mstate_from_wire(w, &r) == 0) {
+				mstate_free(y);
+				*y = r;
+			} else
+				mstate_free(&r);
+			cJSON_Delete(w);
+		}
+		self = (int)(rnd(&s) % 3) == 0 ? -1 : (int)(rnd(&s) % (uint64_t)x->n);
+		mstate_copy(&twin, x);
+		if (twin.n > 0)
+			*mstate_wm(&twin, 0) = twin.m[0];	/* a block of its own */
+		want = mstate_leader_for(&twin, NULL, self < 0 ? 1 : x->m[self].uid);
+		got = mstate_leader_for(x, NULL, self < 0 ? 1 : x->m[self].uid);
+		kept += x->reach.n == 0;
+		if (got != want) {
+			CHECK_INT(step_, -1);	/* the step where they part */
+			break;
+		}
+		/* and again, now that it may be kept */
+		CHECK_INT(mstate_leader_for(x, NULL, self < 0 ? 1 : x->m[self].uid), want);
+	}
+	CHECK(kept > 500);
+	for (k = 0; k < 4; k++)
+		mstate_free(&st[k]);
+	mstate_free(&twin);
+}
+
+/*
  * A merge whose result has the members of a block the process holds (not
  * either side's) takes that block, found by its members' words; one
  * member's status apart, it does not.
@@ -1681,6 +1900,8 @@ main(void)
 	RUN(mark_set);
 	RUN(wire_reach_many);
 	RUN(merge_same_block);
+	RUN(merge_same_block_random);
+	RUN(leader_kept_random);
 	RUN(merge_finds_block);
 	RUN(reachability);
 	RUN(merge);

@@ -632,6 +632,294 @@ memory_view(void)
 	CHECK(until(all_up, N, 2000) >= 0);
 }
 
+static uint64_t
+xs(uint64_t *s)
+{
+	*s ^= *s << 13;
+	*s ^= *s >> 7;
+	*s ^= *s << 17;
+	return *s;
+}
+
+static struct member
+mk_member(uint64_t uid, const char *name, int port, enum mstatus st)
+{
+	struct member m;
+	char addr[64];
+
+	memset(&m, 0, sizeof(m));
+	m.uid = uid;
+	snprintf(addr, sizeof(addr), "tcp://127.0.0.1:%d", port);
+	member_set(&m, name, addr, "");	/* the test's reference, never given back */
+	m.status = st;
+	m.up_number = st == MS_JOINING || st == MS_WEAKLY_UP ? UPNUM_NONE : (int)(uid % 100) + 1;
+	return m;
+}
+
+/*
+ * The memory's skips (memory.c: the same table, or one of the same view
+ * digest) against the full update, on random views: node a updates as
+ * memberd does, node b's every update is the full one (its kept table id
+ * cleared first). After each change of the view (a status moved, a new
+ * incarnation at an address, a member added at a new address or beside an
+ * older incarnation, one removed as downed or as exited, a write that
+ * changes nothing, the wall clock moved by up to 90 s or by a day) both
+ * memories must hold the same addresses and uids and the same seen
+ * minutes, and a's change of them must be counted as worth saving. (Not
+ * compared: how often each counts one. Two counted incarnations at one
+ * address make every full update count a change, the later one's uid
+ * written over the earlier's: b counts where a skips.)
+ */
+static uint64_t
+memo_hash(const struct node *n)
+{
+	uint64_t h = (uint64_t)n->nmemo;
+	int k;
+
+	for (k = 0; k < n->nmemo; k++)
+		h = (h ^ (uint64_t)(uintptr_t)n->memo[k].address ^ n->memo[k].uid) *
+		    0x9e3779b97f4a7c15ULL;
+	return h;
+}
+
+static void
+memory_skip_random(void)
+{
+	static const enum mstatus ms[] = { MS_JOINING, MS_WEAKLY_UP, MS_UP, MS_LEAVING,
+	    MS_EXITING, MS_DOWN };
+	static struct node a, b;
+	struct mstate v;
+	struct member m;
+	uint64_t s = 0x2545f4914f6cdd1dULL, next_uid = 1000, a0, h0;
+	char name[32];
+	int step_, k, skipped = 0;
+
+	mstate_init(&v);
+	node_init(&a, &cfg[0], 999001, now);
+	node_init(&b, &cfg[0], 999001, now);
+	a.phase = b.phase = PHASE_MEMBER;
+	a.wall = b.wall = 1700000000000LL;
+	for (k = 0; k < 12; k++) {
+		snprintf(name, sizeof(name), "m%d", k);
+		m = mk_member(next_uid++, name, 30000 + k, MS_UP);
+		mstate_add(&v, &m);
+	}
+	for (step_ = 0; step_ < 3000; step_++) {
+		int op = (int)(xs(&s) % 9), i = v.n > 0 ? (int)(xs(&s) % (uint64_t)v.n) : -1;
+		uint64_t id;
+
+		if (op == 0 && i >= 0)
+			mstate_wm(&v, i)->status = ms[xs(&s) % 6];
+		else if (op == 1 && i >= 0)
+			mstate_wm(&v, i)->uid = next_uid++;
+		else if (op == 2 || op == 3) {
+			/* op 3: beside an older incarnation at a member's address */
+			int port = op == 3 && i >= 0 ? -1 : 30000 + (int)(xs(&s) % 40);
+
+			snprintf(name, sizeof(name), "m%d", (int)next_uid);
+			m = mk_member(next_uid++, name, port < 0 ? 0 : port, ms[xs(&s) % 6]);
+			if (port < 0)
+				member_set(&m, name, v.m[i].address, "");
+			if (mstate_find_address(&v, m.address) < 0 || op == 3)
+				mstate_add(&v, &m);
+		} else if (op == 4 && i >= 0 && v.n > 2) {
+			uint64_t u = v.m[i].uid;
+
+			mstate_remove(&v, u, a.wall);
+			if (xs(&s) % 2)
+				mstate_tomb_exited(&v, u);
+		} else if (op == 5 && i >= 0)
+			*mstate_wm(&v, i) = v.m[i];	/* a write of the same: a new table id */
+		else if (op == 6)
+			a.wall = b.wall = a.wall + (int64_t)(xs(&s) % 90000);
+		else if (op == 7 && xs(&s) % 20 == 0)
+			a.wall = b.wall = a.wall + 25LL * 3600 * 1000;
+		mstate_copy(&a.st, &v);
+		mstate_copy(&b.st, &v);
+		a0 = a.memo_seq;
+		h0 = memo_hash(&a);
+		id = a.memo_gen;
+		node_memory_update(&a);
+		skipped += a.memo_gen == id;
+		b.memo_mt = 0;
+		node_memory_update(&b);
+		/* a change of what is remembered is one worth saving */
+		CHECK(memo_hash(&a) == h0 || a.memo_seq != a0);
+		CHECK_INT(a.nmemo, b.nmemo);
+		for (k = 0; k < a.nmemo && k < b.nmemo; k++)
+			if (strcmp(a.memo[k].address, b.memo[k].address) != 0 ||
+			    a.memo[k].uid != b.memo[k].uid ||
+			    a.memo[k].seen / 60000 != b.memo[k].seen / 60000) {
+				CHECK_INT(step_, -1);	/* the step where they part */
+				break;
+			}
+	}
+	CHECK(skipped > 300);
+	node_free(&a);
+	node_free(&b);
+	mstate_free(&v);
+}
+
+/*
+ * The ring's skip (heartbeat.c, ring_same) against the ring made every
+ * time, on random changes: node a updates as memberd does, node b's every
+ * update remakes the ring (its kept table id cleared first). After each
+ * change (a status moved, a member added or removed, a reachability
+ * record set by any observer about any subject with any status, a write
+ * of the same, the phase left and taken again, nothing) both must watch
+ * the same members at the same addresses.
+ */
+static int
+mon_same(const struct node *x, const struct node *y)
+{
+	int i, j;
+
+	if (x->nmon != y->nmon)
+		return 0;
+	for (i = 0; i < x->nmon; i++) {
+		for (j = 0; j < y->nmon && y->mon[j].uid != x->mon[i].uid; j++)
+			;
+		if (j == y->nmon || strcmp(x->mon[i].address, y->mon[j].address) != 0)
+			return 0;
+	}
+	return 1;
+}
+
+static void
+ring_skip_random(void)
+{
+	static const enum mstatus ms[] = { MS_JOINING, MS_WEAKLY_UP, MS_UP, MS_LEAVING,
+	    MS_EXITING, MS_DOWN };
+	static const enum rstatus rs[] = { RS_REACHABLE, RS_UNREACHABLE, RS_TERMINATED };
+	static struct node a, b;
+	struct mstate v;
+	struct member m;
+	uint64_t s = 0x853c49e6748fea9bULL, next_uid = 5000, self = 4999;
+	char name[32];
+	int step_, k, skipped = 0, moved = 0;
+
+	mstate_init(&v);
+	node_init(&a, &cfg[0], self, now);
+	node_init(&b, &cfg[0], self, now);
+	a.phase = b.phase = PHASE_MEMBER;
+	m = mk_member(self, "self", 31999, MS_UP);
+	mstate_add(&v, &m);
+	for (k = 0; k < 10; k++) {
+		snprintf(name, sizeof(name), "m%d", k);
+		m = mk_member(next_uid++, name, 32000 + k, MS_UP);
+		mstate_add(&v, &m);
+	}
+	for (step_ = 0; step_ < 3000; step_++) {
+		int op = (int)(xs(&s) % 8), i = (int)(xs(&s) % (uint64_t)v.n);
+		int nmon = a.nmon;
+		uint64_t was = a.ring_mt;
+
+		if (op == 0 && v.m[i].uid != self)
+			mstate_wm(&v, i)->status = ms[xs(&s) % 6];
+		else if (op == 1 && v.n < 24) {
+			snprintf(name, sizeof(name), "m%d", (int)next_uid);
+			m = mk_member(next_uid++, name, 32000 + (int)(xs(&s) % 60), MS_UP);
+			if (mstate_find_address(&v, m.address) < 0)
+				mstate_add(&v, &m);
+		} else if (op == 2 && v.n > 3 && v.m[i].uid != self)
+			mstate_remove(&v, v.m[i].uid, 1700000000000LL);
+		else if (op == 3 || op == 4)
+			reach_set(&v.reach, op == 3 ? self : v.m[xs(&s) % (uint64_t)v.n].uid,
+			    v.m[i].uid, rs[xs(&s) % 3]);
+		else if (op == 5)
+			*mstate_wm(&v, i) = v.m[i];
+		else if (op == 6) {
+			a.phase = b.phase = a.phase == PHASE_MEMBER ? PHASE_JOINING : PHASE_MEMBER;
+		}
+		mstate_copy(&a.st, &v);
+		mstate_copy(&b.st, &v);
+		update_ring(&a, now);
+		skipped += a.ring_mt == was;
+		moved += a.nmon != nmon;
+		b.ring_mt = 0;
+		update_ring(&b, now);
+		if (!mon_same(&a, &b)) {
+			CHECK_INT(step_, -1);	/* the step where they part */
+			break;
+		}
+	}
+	CHECK(skipped > 300 && moved > 100);
+	node_free(&a);
+	node_free(&b);
+	mstate_free(&v);
+}
+
+/*
+ * Our "cvs" (gossip.c, kept by table id since k10b 9d0cf77) against the
+ * one made afresh, on random changes: node a asks as memberd does, node
+ * b's every answer is made again (its cvs dropped first). Changes: a
+ * status moved, a member added or removed, a new incarnation written over
+ * a uid, a write of the same, a peer learnt to read the compact forms,
+ * nothing; each a new state (state_seq).
+ */
+static void
+cvs_skip_random(void)
+{
+	static const enum mstatus ms[] = { MS_JOINING, MS_UP, MS_LEAVING, MS_DOWN };
+	static struct node a, b;
+	struct mstate v;
+	struct member m;
+	uint64_t s = 0x6a09e667f3bcc909ULL, next_uid = 8000, self = 7999;
+	char name[32];
+	int step_, k;
+
+	mstate_init(&v);
+	node_init(&a, &cfg[0], self, now);
+	node_init(&b, &cfg[0], self, now);
+	a.phase = b.phase = PHASE_MEMBER;
+	m = mk_member(self, "self", 33999, MS_UP);
+	mstate_add(&v, &m);
+	for (k = 0; k < 9; k++) {
+		snprintf(name, sizeof(name), "m%d", k);
+		m = mk_member(next_uid++, name, 34000 + k, MS_UP);
+		mstate_add(&v, &m);
+	}
+	for (step_ = 0; step_ < 3000; step_++) {
+		int op = (int)(xs(&s) % 8), i = (int)(xs(&s) % (uint64_t)v.n);
+
+		if (op == 0)
+			mstate_wm(&v, i)->status = ms[xs(&s) % 4];
+		else if (op == 1 && v.n < 30) {
+			snprintf(name, sizeof(name), "m%d", (int)next_uid);
+			m = mk_member(next_uid++, name, 34000 + (int)(xs(&s) % 60), MS_UP);
+			if (mstate_find_address(&v, m.address) < 0)
+				mstate_add(&v, &m);
+		} else if (op == 2 && v.n > 3 && v.m[i].uid != self)
+			mstate_remove(&v, v.m[i].uid, 1700000000000LL);
+		else if (op == 3 && v.m[i].uid != self)
+			mstate_wm(&v, i)->uid = next_uid++;
+		else if (op == 4)
+			*mstate_wm(&v, i) = v.m[i];
+		else if (op == 5) {
+			uint64_t u = v.m[i].uid;
+
+			compact_peer_note(&a, u);
+			compact_peer_note(&b, u);
+		}
+		if (op != 5 || xs(&s) % 2) {
+			mstate_copy(&a.st, &v);
+			mstate_copy(&b.st, &v);
+			a.state_seq++;
+			b.state_seq++;
+		}
+		free(b.cvs);
+		b.cvs = NULL;
+		if (strcmp(cvs_get(&a), cvs_get(&b)) != 0) {
+			CHECK_INT(step_, -1);	/* the step where they part */
+			break;
+		}
+	}
+	CHECK(a.compact_peers.n > 5);
+	node_free(&a);
+	node_free(&b);
+	mstate_free(&v);
+}
+
 /* 1 if uid was removed on its own exit confirmation, 0 if otherwise, -1 if not removed */
 static int
 tomb_exited(const struct node *n, uint64_t uid)
@@ -2141,6 +2429,9 @@ main(void)
 	RUN(ring_cache);
 	RUN(cvs_cache);
 	RUN(memory_view);
+	RUN(memory_skip_random);
+	RUN(ring_skip_random);
+	RUN(cvs_skip_random);
 	RUN(crash_detect_down);
 	RUN(leave);
 	RUN(stale_decisions_refused);
