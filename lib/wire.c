@@ -60,6 +60,7 @@ struct out {
 	struct in *via, *rd;
 	short watched;		/* the events lib/loop has for fd (0: none) */
 	int dirty;		/* on the list of those with frames queued while corked */
+	int fresh;		/* via: nothing queued on it yet */
 	uint64_t hash;		/* of address: its slot in the wire's table */
 	struct wire *w;
 };
@@ -457,6 +458,9 @@ out_hello(struct wire *w, struct out *o, msec_t now)
 	w->opening = o;
 	len = w->hello_to != NULL ? w->hello_to(w->arg, o->address, &h) : w->hello(w->arg, &h);
 	w->opening = NULL;
+	/* what the peer writes back comes from the uid our hello bound the connection to */
+	if (o->rd != NULL)
+		o->rd->tag = o->bound;
 	/* short forms queued for another binding (an earlier connection's) cannot go on this one */
 	for (k = 0; k < o->qn; )
 		if (o->q[k].bound != 0 && o->q[k].bound != o->bound)
@@ -583,8 +587,16 @@ out_borrow(struct wire *w, struct out *o, msec_t now)
 	o->fails = 0;
 	o->opened = o->progress = now;
 	o->watched = POLLIN;	/* the reader's watch, as it stands */
+	/*
+	 * No hello of ours: the opener bound its reader to the uid its own
+	 * bind frame named, which is ours (we took the mark only after that
+	 * bind passed), so our short forms are for the uid that bind came
+	 * from. A first frame too large for a reader that has not seen an
+	 * authentic frame yet goes after a hello (out_send).
+	 */
+	o->bound = o->via->tag;
+	o->fresh = 1;
 	w->st.borrowed++;
-	out_hello(w, o, now);	/* our side of it opens as our own would */
 	return 1;
 }
 
@@ -773,6 +785,9 @@ out_send(struct wire *w, struct out *o, const void *frame, size_t len, uint64_t 
 		w->st.unsent++;
 		return;
 	}
+	if (o->via != NULL && o->fresh && len > WIRE_PREAUTH_MAX - 4 && o->qn == 0)
+		out_hello(w, o, now);	/* the peer's reader takes it after an authentic frame */
+	o->fresh = 0;
 	enqueue(o, frame, len, now);
 	o->q[o->qn - 1].bound = bound;
 	if (o->fd < 0)
