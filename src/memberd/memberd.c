@@ -734,8 +734,8 @@ on_compact(struct memberd *d, const unsigned char *p, size_t len, msec_t now)
 			d->node.dropped.malformed++;
 		else if (*tag == 0)
 			d->node.dropped.stale++;	/* its bind frame was not for us */
-		else
-			(void)wire_back(d->wire, uid_address(d, *tag));
+		else if (wire_back(d->wire, uid_address(d, *tag)) < 0)
+			d->node.dropped.malformed++;	/* on a connection we opened */
 		return;
 	}
 	if ((k == 2 || p[0] == CPT_BIND) && (d->keys.n > 0 || tag == NULL)) {
