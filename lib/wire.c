@@ -597,6 +597,12 @@ out_borrow(struct wire *w, struct out *o, msec_t now)
 	o->bound = o->via->tag;
 	o->fresh = 1;
 	w->st.borrowed++;
+	/* frames that waited for a connection: the first of them may be one of those */
+	if (o->qn > 0) {
+		o->fresh = 0;
+		if (o->q[0].len - 4 > WIRE_PREAUTH_MAX)
+			out_hello(w, o, now);
+	}
 	return 1;
 }
 
@@ -785,7 +791,7 @@ out_send(struct wire *w, struct out *o, const void *frame, size_t len, uint64_t 
 		w->st.unsent++;
 		return;
 	}
-	if (o->via != NULL && o->fresh && len > WIRE_PREAUTH_MAX - 4 && o->qn == 0)
+	if (o->via != NULL && o->fresh && len > WIRE_PREAUTH_MAX && o->qn == 0)
 		out_hello(w, o, now);	/* the peer's reader takes it after an authentic frame */
 	o->fresh = 0;
 	enqueue(o, frame, len, now);
