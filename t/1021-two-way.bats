@@ -110,5 +110,6 @@ pair() {
 	[ "$(conn n2 borrowed)" = 0 ]
 	no_drops n1
 	# what an earlier build makes of the mark after n1's bind frames: unknown, nothing more
+	[ "$(status_json n2 | jq .dropped.unknown)" -ge 1 ]
 	[ "$(status_json n2 | jq '.dropped | .malformed + .stale + .unauthenticated')" = 0 ]
 }

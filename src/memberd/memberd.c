@@ -699,12 +699,6 @@ hello_frame(void *arg, const char *address, unsigned char **frame)
 	return len;
 }
 
-/*
- * A compact payload. A bind frame binds the connection it came on to its
- * sender (wire_tag); a short form on it is its long form with the uids
- * the bind frame gave. Neither is taken in sealed frames, whose seal
- * covers the uids of a long form but not a connection's binding.
- */
 /* The address of member uid in our state; NULL if it is not there. */
 static const char *
 uid_address(const struct memberd *d, uint64_t uid)
@@ -717,6 +711,12 @@ uid_address(const struct memberd *d, uint64_t uid)
 	return NULL;
 }
 
+/*
+ * A compact payload. A bind frame binds the connection it came on to its
+ * sender (wire_tag); a short form on it is its long form with the uids
+ * the bind frame gave. Neither is taken in sealed frames, whose seal
+ * covers the uids of a long form but not a connection's binding.
+ */
 static void
 on_compact(struct memberd *d, const unsigned char *p, size_t len, msec_t now)
 {
