@@ -107,6 +107,10 @@ CONF
 done
 echo "akc nodes benchmark, $(date -u +%FT%RZ), $(nproc) cores, build $AKC_BIN, in $D ($(stat -f -c %T "$D"))"
 echo "$N nodes (memberd + leaderd) started over ${SPREAD}s, held ${HOLD}s"
+# TCP connections opened on the machine (every process's, not only ours: a quiet machine's figure)
+tcp_opens() { awk '/^Tcp:/ { if (h) { print $6; exit } h = 1 }' /proc/net/snmp; }
+tcp_segs() { awk '/^Tcp:/ { if (h) { print $12; exit } h = 1 }' /proc/net/snmp; }
+opens0=$(tcp_opens) segs0=$(tcp_segs)
 t0=$(date +%s%N)
 for ((i = 1; i <= N; i++)); do
 	mkdir -p "$D/cores/n$i"
@@ -180,6 +184,7 @@ while (( $(date +%s%N) - t_last < HOLD * 1000000000 )); do
 	sleep 1
 done
 read -r cpu_join cpu_join_m cpu_join_l cpu_join_ms cpu_join_sm cpu_join_sl <<< "$(cpu_all)"
+opens_join=$(tcp_opens) segs_join=$(tcp_segs)
 # context switches of the memberds (every thread) until then: their wake-ups
 ctxt_join=$(for ((i = 1; i <= N; i++)); do cat /proc/"${MPID[i]}"/task/*/status 2>/dev/null; done |
     awk '/^voluntary_ctxt_switches/ { v += $2 } /^nonvoluntary_ctxt_switches/ { n += $2 }
@@ -460,6 +465,8 @@ join -j1 "$D/rm.msgs0" "$D/rm.msgs1" | awk '
 	END { if (k) printf ", the other sampled %.0f each (%.0f bytes)", s / k, b / k; printf "\n" }'
 printf 'load average at the end: %s\n' "$(cut -d' ' -f1-3 /proc/loadavg)"
 [ -n "$conns" ] && printf 'connections over the whole run: %s\n' "$conns"
+printf 'TCP connections opened on the machine (TcpActiveOpens): %d in the join, %d over the whole run; segments sent in the join (OutSegs) %d\n' \
+    $((opens_join - opens0)) $(($(tcp_opens) - opens0)) $((segs_join - segs0))
 [ -n "$rounds" ] && printf 'sampled leaderds over the whole run: %s\n' "$rounds"
 died=$(grep -l -E "Assertion|assert|abort|Aborted|corrupted|double free|invalid pointer|stack smashing" "$D"/*.log 2>/dev/null | wc -l)
 printf 'leaderds that waited on a slow memberd: %d; that lost it: %d\n' \

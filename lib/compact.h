@@ -20,6 +20,7 @@
 #define CPT_HB_RSP	0xa2	/* "hb-rsp": rest = seq (LEB128) */
 #define CPT_DIGEST	0xa3	/* "status" with vh, sh: rest = vh (8) | sh (8) | n (LEB128) */
 #define CPT_BIND	0xb0	/* opens a connection: from | to, nothing after */
+#define CPT_READS_BACK	0xb4	/* after a bind frame: its opener reads the connection; nothing after */
 #define CPT_BOUND	0x10	/* a short form's kind is its long form's plus this */
 #define CPT_UIDS	17	/* kind and the two uids */
 #define CPT_MAX		43	/* the longest: a digest with a 10-byte n */

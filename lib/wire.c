@@ -52,8 +52,15 @@ struct out {
 	int qn;
 	size_t qbytes, off;	/* bytes of q[0] already written */
 	uint64_t bound;		/* what its hello bound the connection to (wire_set_bound; 0: none) */
+	/*
+	 * Two-way connections (wire_read_back, wire_back). via: a peer's
+	 * connection to us that we write on instead of opening one of our own
+	 * (fd is its fd then); rd: what the peer writes back on our own one.
+	 */
+	struct in *via, *rd;
 	short watched;		/* the events lib/loop has for fd (0: none) */
 	int dirty;		/* on the list of those with frames queued while corked */
+	int fresh;		/* via: nothing queued on it yet */
 	uint64_t hash;		/* of address: its slot in the wire's table */
 	struct wire *w;
 };
@@ -63,6 +70,12 @@ struct in {
 	char from[INET6_ADDRSTRLEN];
 	int trusted;
 	uint64_t tag;		/* the receiver's note on the connection (wire_tag) */
+	int back;		/* its opener reads what we write on it (wire_back) */
+	char addr[CONF_ADDR_MAX];	/* back: the opener's address ("": not known yet) */
+	uint64_t ahash;		/* of addr */
+	struct out *wr;		/* back: the connection slot that writes on it now */
+	struct out *owner;	/* not inbound: the reader of owner's own connection */
+	int dead;		/* a reader closed while its frame was being handled */
 	msec_t opened, last;
 	unsigned char *buf;
 	size_t cap, start, end;
@@ -94,6 +107,9 @@ struct wire {
 	int ni, max_in;
 	int corked;		/* wire_cork: sends wait for wire_uncork */
 	int cork_reads;		/* wire_cork_reads: on_in corks what its frames send */
+	int read_back;		/* wire_read_back: our own connections are read too */
+	unsigned char *also;	/* wire_hello_also: a frame to follow the hello being made */
+	size_t alsolen;
 	struct out *opening;	/* the connection whose hello is being made */
 	struct in *cur;		/* the connection whose frame is being handled */
 	/*
@@ -109,6 +125,8 @@ struct wire {
 static void on_out(int fd, short ev, void *arg);
 static void on_in(int fd, short ev, void *arg);
 static void on_accept(int fd, short ev, void *arg);
+static void in_read(int fd, struct in *c);
+static void reader_free(struct wire *w, struct in *c);
 
 static uint32_t
 get_be32(const unsigned char *p)
@@ -329,10 +347,26 @@ out_close(struct wire *w, struct out *o, msec_t now)
 {
 	int delay = RETRY_AFTER << (o->fails < 4 ? o->fails : 4);
 
-	if (o->fd >= 0) {
+	if (o->via != NULL) {
+		/* a peer's connection: given back to its reader, never closed here */
+		struct in *c = o->via;
+
+		c->wr = NULL;
+		o->via = NULL;
+		loop_watch(w->loop, c->fd, POLLIN, on_in, c);
+		delay = 0;
+		o->fails = -1;
+	} else if (o->fd >= 0) {
 		loop_unwatch(w->loop, o->fd);
 		close(o->fd);
 		w->st.out--;
+	}
+	if (o->rd != NULL) {
+		if (w->cur == o->rd)
+			o->rd->dead = 1;	/* in_read frees it once its frame is handled */
+		else
+			reader_free(w, o->rd);
+		o->rd = NULL;
 	}
 	o->fd = -1;
 	o->watched = 0;
@@ -396,6 +430,58 @@ enqueue(struct out *o, const void *frame, size_t len, msec_t now)
 	o->qbytes += f->len;
 }
 
+/* Moves queued frame k (the last queued) to position at. */
+static void
+queue_move(struct out *o, int at)
+{
+	struct frame f = o->q[o->qn - 1];
+
+	memmove(o->q + at + 1, o->q + at, (size_t)(o->qn - 1 - at) * sizeof(*o->q));
+	o->q[at] = f;
+}
+
+/*
+ * Puts the connection's hello (and what the callback asked to follow it)
+ * first in o's queue: what opens each of our connections, and each of a
+ * peer's that we start writing on.
+ */
+static void
+out_hello(struct wire *w, struct out *o, msec_t now)
+{
+	unsigned char *h;
+	size_t len;
+	int k;
+
+	if (w->hello == NULL && w->hello_to == NULL)
+		return;
+	o->bound = 0;
+	w->opening = o;
+	len = w->hello_to != NULL ? w->hello_to(w->arg, o->address, &h) : w->hello(w->arg, &h);
+	w->opening = NULL;
+	/* what the peer writes back comes from the uid our hello bound the connection to */
+	if (o->rd != NULL)
+		o->rd->tag = o->bound;
+	/* short forms queued for another binding (an earlier connection's) cannot go on this one */
+	for (k = 0; k < o->qn; )
+		if (o->q[k].bound != 0 && o->q[k].bound != o->bound)
+			lose_at(o, k);
+		else
+			k++;
+	while (o->qn > QUEUE_MAX - 2)
+		lose_at(o, o->qn - 1);
+	enqueue(o, h, len, now);
+	o->q[o->qn - 1].hello = 1;
+	queue_move(o, 0);
+	free(h);
+	if (w->also != NULL) {
+		enqueue(o, w->also, w->alsolen, now);
+		o->q[o->qn - 1].hello = 1;
+		queue_move(o, 1);
+		free(w->also);
+		w->also = NULL;
+	}
+}
+
 static int
 out_open(struct wire *w, struct out *o, msec_t now)
 {
@@ -436,36 +522,89 @@ out_open(struct wire *w, struct out *o, msec_t now)
 	w->st.out++;
 	loop_watch(w->loop, fd, POLLOUT, on_out, o);
 	o->watched = POLLOUT;
-	if (w->hello != NULL || w->hello_to != NULL) {
-		unsigned char *h;
-		size_t len;
-		struct frame hf;
-		int k;
+	if (w->read_back) {
+		struct in *c = xcalloc(1, sizeof(*c));
 
-		o->bound = 0;
-		w->opening = o;
-		len = w->hello_to != NULL ? w->hello_to(w->arg, o->address, &h) : w->hello(w->arg, &h);
-		w->opening = NULL;
-		/* short forms queued for another binding (an earlier connection's) cannot go on this one */
-		for (k = 0; k < o->qn; )
-			if (o->q[k].bound != 0 && o->q[k].bound != o->bound)
-				lose_at(o, k);
-			else
-				k++;
-
-		if (o->qn == QUEUE_MAX)
-			lose_at(o, QUEUE_MAX - 1);
-		enqueue(o, h, len, now);
-		hf = o->q[o->qn - 1];
-		hf.hello = 1;
-		memmove(o->q + 1, o->q, (size_t)(o->qn - 1) * sizeof(*o->q));
-		o->q[0] = hf;
-		free(h);
+		c->fd = fd;
+		c->w = w;
+		c->owner = o;
+		c->opened = c->last = now;
+		snprintf(c->from, sizeof(c->from), "%s", "peer");
+		o->rd = c;
 	}
+	out_hello(w, o, now);
 	return 0;
 }
 
 static void out_flush(struct wire *, struct out *, msec_t);
+
+/*
+ * What o's open connection is watched for: room to write while frames
+ * wait, and reading: what the peer writes back (rd, or a peer's connection
+ * we write on), else readable means closed. Told only when it changes: an
+ * epoll_ctl per send was a third of memberd's system calls.
+ */
+static void
+out_watch(struct wire *w, struct out *o)
+{
+	short ev = o->qn > 0 ? POLLOUT : POLLIN;
+
+	if (o->via != NULL || o->rd != NULL)
+		ev |= POLLIN;
+	if (o->watched == ev)
+		return;
+	o->watched = ev;
+	if (o->via != NULL)
+		loop_watch(w->loop, o->fd, ev, on_in, o->via);
+	else
+		loop_watch(w->loop, o->fd, ev, on_out, o);
+}
+
+/*
+ * A peer's connection to address whose opener reads what we write on it
+ * (wire_back), taken for o when we have no connection of our own there:
+ * one connection carries both ways, instead of each side opening one.
+ * Returns 1 if o now writes on one.
+ */
+static int
+out_borrow(struct wire *w, struct out *o, msec_t now)
+{
+	int k;
+
+	for (k = 0; k < w->ni; k++) {
+		struct in *c = w->i[k];
+
+		if (c->back && c->wr == NULL && c->ahash == o->hash &&
+		    strcmp(c->addr, o->address) == 0)
+			break;
+	}
+	if (k == w->ni)
+		return 0;
+	o->via = w->i[k];
+	o->via->wr = o;
+	o->fd = o->via->fd;
+	o->connecting = 0;
+	o->fails = 0;
+	o->opened = o->progress = now;
+	o->watched = POLLIN;	/* the reader's watch, as it stands */
+	/*
+	 * No hello of ours: the opener bound its reader to the uid its own
+	 * bind frame named, which is ours (we took the mark only after that
+	 * bind passed), so our short forms are for the uid that bind came
+	 * from. A first frame too large for a reader that has not seen an
+	 * authentic frame yet goes after a hello (out_send).
+	 */
+	o->bound = o->via->tag;
+	o->fresh = 1;
+	w->st.borrowed++;
+	/* frames that waited for a connection: the first of them may be one of those */
+	if (o->qn > 0) {
+		o->fresh = 0;
+		if (o->q[0].len - 4 > WIRE_PREAUTH_MAX)
+			out_hello(w, o, now);
+	}
+	return 1;
+}
 
 /*
  * Before slot o goes to another peer: what it has queued is written now, as
@@ -563,6 +702,8 @@ out_flush(struct wire *w, struct out *o, msec_t now)
 		if ((n = sendmsg(o->fd, &mh, MSG_NOSIGNAL)) < 0) {
 			if (errno == EAGAIN || errno == EINTR)
 				break;
+			if (o->via != NULL)
+				o->via->back = 0;	/* broken: not to be written on again */
 			out_close(w, o, now);
 			return;
 		}
@@ -580,11 +721,7 @@ out_flush(struct wire *w, struct out *o, msec_t now)
 			break;		/* the socket is full */
 		}
 	}
-	/* told only when it changes: an epoll_ctl per send was a third of memberd's system calls */
-	if (o->watched != (o->qn > 0 ? POLLOUT : POLLIN)) {
-		o->watched = o->qn > 0 ? POLLOUT : POLLIN;
-		loop_watch(w->loop, o->fd, o->watched, on_out, o);
-	}
+	out_watch(w, o);
 }
 
 static void
@@ -605,8 +742,22 @@ on_out(int fd, short ev, void *arg)
 		}
 		o->connecting = 0;
 		o->fails = 0;
+	} else if (o->rd != NULL && (ev & (POLLIN | POLLHUP | POLLERR))) {
+		/* what the peer writes back; handled last: its callback may free o */
+		struct in *rd = o->rd;
+
+		if ((ev & POLLOUT) && o->qn > 0)
+			out_flush(w, o, now);
+		if (o->rd != rd)
+			return;
+		if (w->cork_reads)
+			wire_cork(w);
+		in_read(fd, rd);
+		if (w->cork_reads)
+			wire_uncork(w, clock_mono_ms());
+		return;
 	} else if (ev & (POLLIN | POLLHUP | POLLERR)) {
-		/* peers never write back on this connection: readable means closed */
+		/* a peer that does not write back on this connection: readable means closed */
 		if (recv(fd, &c, 1, MSG_DONTWAIT) != 0 &&
 		    (errno == EAGAIN || errno == EINTR) && !(ev & (POLLHUP | POLLERR)))
 			return;
@@ -621,7 +772,7 @@ static void
 out_send(struct wire *w, struct out *o, const void *frame, size_t len, uint64_t bound,
     msec_t now)
 {
-	if (o->fd < 0 && now >= o->retry_at)
+	if (o->fd < 0 && !out_borrow(w, o, now) && now >= o->retry_at)
 		(void)out_open(w, o, now);	/* if it fails, the frame waits for the retry */
 	/* corked (a loop turn's frames leave together): a full queue is written, not cut */
 	if (w->corked && o->fd >= 0 && !o->connecting && o->qn > kept(o) &&
@@ -640,6 +791,9 @@ out_send(struct wire *w, struct out *o, const void *frame, size_t len, uint64_t 
 		w->st.unsent++;
 		return;
 	}
+	if (o->via != NULL && o->fresh && len > WIRE_PREAUTH_MAX && o->qn == 0)
+		out_hello(w, o, now);	/* the peer's reader takes it after an authentic frame */
+	o->fresh = 0;
 	enqueue(o, frame, len, now);
 	o->q[o->qn - 1].bound = bound;
 	if (o->fd < 0)
@@ -665,16 +819,21 @@ wire_bound(struct wire *w, const char *address, msec_t now)
 {
 	struct out *o = get_out(w, address, now);
 
-	if (o->fd < 0 && now >= o->retry_at)
+	if (o->fd < 0 && !out_borrow(w, o, now) && now >= o->retry_at)
 		(void)out_open(w, o, now);
 	return o->fd >= 0 ? o->bound : 0;
 }
 
+/*
+ * In place: a new hello on the open connection binds it anew (a receiver
+ * takes a bind frame at any point of a connection). Closing it and opening
+ * another, as before, cost a connection per member first met in JSON, and
+ * would end what the peer writes back on it.
+ */
 int
 wire_rebind(struct wire *w, const char *address)
 {
 	int k;
-
 	struct out *o;
 
 	if ((k = find_out(w, address)) < 0)
@@ -682,7 +841,8 @@ wire_rebind(struct wire *w, const char *address)
 	o = w->o[k];
 	if (o->fd < 0 || o->connecting || o->qn > 0)
 		return 0;
-	out_free(w, k);
+	out_hello(w, o, clock_mono_ms());
+	w->st.rebound++;
 	return 1;
 }
 
@@ -739,17 +899,77 @@ wire_reset(struct wire *w, const char *address)
 {
 	int k;
 
-	if ((k = find_out(w, address)) >= 0)
+	if ((k = find_out(w, address)) >= 0) {
+		if (w->o[k]->via != NULL)
+			w->o[k]->via->back = 0;	/* a fresh connection: not that one again */
 		out_free(w, k);
+	}
+}
+
+void
+wire_read_back(struct wire *w, int on)
+{
+	w->read_back = on;
+}
+
+int
+wire_hello_also(struct wire *w, const void *frame, size_t len)
+{
+	/* not on a peer's connection: what we write there, its opener reads anyway */
+	if (w->opening == NULL || w->opening->via != NULL || w->also != NULL)
+		return 0;
+	w->also = xmalloc(len);
+	memcpy(w->also, frame, len);
+	w->alsolen = len;
+	return 1;
+}
+
+int
+wire_back(struct wire *w, const char *address)
+{
+	struct in *c = w->cur;
+
+	if (c == NULL || c->owner != NULL)
+		return -1;	/* only a peer's connection to us */
+	if (!c->back)
+		w->st.back_marked++;
+	c->back = 1;
+	if (address != NULL && c->addr[0] == '\0' && strlen(address) < sizeof(c->addr)) {
+		strcpy(c->addr, address);
+		c->ahash = addr_hash(c->addr);
+	}
+	return 0;
+}
+
+int
+wire_back_unnamed(const struct wire *w)
+{
+	return w->cur != NULL && w->cur->back && w->cur->addr[0] == '\0';
 }
 
 /* Inbound. */
+
+/* A reader of our own connection (its owner closed it, or is closing it). */
+static void
+reader_free(struct wire *w, struct in *c)
+{
+	(void)w;
+	free(c->buf);
+	free(c);
+}
 
 static void
 in_free(struct wire *w, int k)
 {
 	struct in *c = w->i[k];
 
+	if (c->wr != NULL) {
+		/* the slot writing on it waits for a connection of its own, or another's */
+		struct out *o = c->wr;
+
+		c->back = 0;
+		out_close(w, o, clock_mono_ms());
+	}
 	loop_unwatch(w->loop, c->fd);
 	close(c->fd);
 	free(c->buf);
@@ -763,6 +983,11 @@ in_close(struct wire *w, struct in *c)
 {
 	int k;
 
+	if (c->owner != NULL) {
+		/* what our own connection's peer wrote: its end is the connection's */
+		out_close(w, c->owner, clock_mono_ms());
+		return;
+	}
 	for (k = 0; k < w->ni; k++)
 		if (w->i[k] == c) {
 			in_free(w, k);
@@ -884,6 +1109,10 @@ in_read(int fd, struct in *c)
 				w->cur = c;
 				v = w->cb(w->arg, c->from, c->buf + c->start + 4, len);
 				w->cur = NULL;
+				if (c->dead) {
+					reader_free(w, c);	/* its connection closed meanwhile */
+					return;
+				}
 				if (v == WIRE_BAD) {
 					in_close(w, c);
 					return;
@@ -956,7 +1185,10 @@ on_in(int fd, short ev, void *arg)
 {
 	struct wire *w = ((struct in *)arg)->w;
 
-	(void)ev;
+	if ((ev & POLLOUT) && ((struct in *)arg)->wr != NULL)
+		out_flush(w, ((struct in *)arg)->wr, clock_mono_ms());
+	if (!(ev & (POLLIN | POLLHUP | POLLERR)))
+		return;
 	if (!w->cork_reads) {
 		in_read(fd, arg);
 		return;
@@ -1018,6 +1250,8 @@ wire_expire(struct wire *w, msec_t now)
 		    o->qn > 0 && now - o->progress > STALL_TIMEOUT) {
 			if (o->connecting)
 				w->st.connect_failed++;
+			if (o->via != NULL)
+				o->via->back = 0;
 			out_close(w, o, now);
 			continue;
 		}
@@ -1069,5 +1303,6 @@ wire_free(struct wire *w)
 	free(w->dirty);
 	free(w->ht);
 	free(w->i);
+	free(w->also);
 	free(w);
 }

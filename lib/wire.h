@@ -50,6 +50,9 @@ struct wire_stats {
 	uint64_t drained;	/* slots written out at once to be taken for another peer */
 	uint64_t frames_out, writes;	/* frames written whole, and the sendmsg calls that wrote them */
 	uint64_t frames_in, reads;	/* frames handed to the callback, and the recv calls that read them */
+	uint64_t borrowed;	/* sends that took a peer's connection to us instead of opening one */
+	uint64_t back_marked;	/* peers' connections whose opener reads what we write on them */
+	uint64_t rebound;	/* connections bound anew in place (wire_rebind) */
 	int in, out;		/* open now */
 };
 
@@ -88,8 +91,8 @@ void wire_send(struct wire *, const char *address, const void *frame, size_t len
 uint64_t wire_bound(struct wire *, const char *address, msec_t now);
 void wire_set_bound(struct wire *, uint64_t bound);
 /*
- * Closes the connection to address if it is open with nothing waiting, so
- * that the next send opens one whose hello binds it anew: 1 if it did.
+ * Sends a new hello on the connection to address if it is open with
+ * nothing waiting, which binds it anew (wire_set_bound): 1 if it did.
  */
 int wire_rebind(struct wire *, const char *address);
 void wire_send_bound(struct wire *, const char *address, const void *frame, size_t len,
@@ -109,6 +112,25 @@ void wire_uncork(struct wire *, msec_t now);
  * fsync, would hold its answer behind it).
  */
 void wire_cork_reads(struct wire *, int on);
+/*
+ * Two-way connections (doc/PROTOCOL.md, "Answers on the opener's
+ * connection"). wire_read_back(w, 1): our own connections are read as well,
+ * their frames handed to the callback as an inbound connection's (wire_tag
+ * is then the reader's own note); the peer may write back on them. During
+ * the frame callback, wire_back says that the current connection, a peer's
+ * to us, is read by its opener, which is at address (NULL: not known yet;
+ * a later call names it): sends to that address then go on it while we
+ * have no connection of our own there, after our own hello. -1 if the
+ * frame came on one of our own connections. wire_back_unnamed: the
+ * current connection is one that still wants its address. The hello
+ * callback may call wire_hello_also to have a second frame follow the
+ * hello (memberd's "reads back" mark): 1 if it will, 0 if not (the hello
+ * opens our side of a peer's connection).
+ */
+void wire_read_back(struct wire *, int on);
+int wire_back(struct wire *, const char *address);
+int wire_back_unnamed(const struct wire *);
+int wire_hello_also(struct wire *, const void *frame, size_t len);
 /* Closes the connection to address (if any): the next send opens a new one. */
 void wire_reset(struct wire *, const char *address);
 /* Timers: connect and stall timeouts, expiring frames, idle and unauthenticated connections. */

@@ -235,6 +235,10 @@ status(const struct node *n, msec_t now)
 		cJSON_AddNumberToObject(d, "connect_failed", (double)w->connect_failed);
 		cJSON_AddNumberToObject(d, "unsent", (double)w->unsent);
 		cJSON_AddNumberToObject(d, "drained", (double)w->drained);
+		/* answers on the opener's connection (doc/PROTOCOL.md) */
+		cJSON_AddNumberToObject(d, "borrowed", (double)w->borrowed);
+		cJSON_AddNumberToObject(d, "read_back", (double)w->back_marked);
+		cJSON_AddNumberToObject(d, "rebound", (double)w->rebound);
 		/* frames per system call: what batching saves */
 		cJSON_AddNumberToObject(d, "frames_out", (double)w->frames_out);
 		cJSON_AddNumberToObject(d, "writes", (double)w->writes);

@@ -71,6 +71,13 @@ struct memberd {
 	char memory_new[CONF_PATH_MAX + 8];	/* its spare: the next version is written there */
 	uint64_t memory_saved;		/* node.memo_seq when last written */
 	msec_t memory_saved_at;		/* and when (0: never) */
+	/*
+	 * Our connections are one-way, as before protocol 2's "reads back":
+	 * no mark, no reading of our own connections, marks ignored. Only
+	 * for tests (AKC_TEST_ONE_WAY=1 in the environment): a node of an
+	 * earlier build, in the same cluster as new ones.
+	 */
+	int one_way;
 };
 
 #define MEMORY_FILE	"memberd.cluster"
@@ -308,8 +315,8 @@ flush_outbox(struct memberd *d, msec_t now)
 
 			/*
 			 * Opened before we knew it reads them (a JSON hello), or
-			 * bound to an earlier incarnation there: a new connection,
-			 * once, binds it to the member we now know at that address.
+			 * bound to an earlier incarnation there: a bind frame on
+			 * it, once, binds it to the member we now know there.
 			 */
 			if (b != out[i].bind_to &&
 			    node_bind_uid(&d->node, out[i].address) == out[i].bind_to &&
@@ -665,9 +672,25 @@ hello_frame(void *arg, const char *address, unsigned char **frame)
 		    compact_encode(p, &c), frame);
 		wire_set_bound(d->wire, to);
 		d->node.compact.binds_sent++;
+		if (!d->one_way) {
+			/* and we read what comes back on it: the mark follows the bind frame */
+			unsigned char mark = CPT_READS_BACK, *mf;
+			size_t ml = frame_seal(&d->keys, d->cfg.cluster_name, (const char *)&mark, 1, &mf);
+
+			if (wire_hello_also(d->wire, mf, ml)) {
+				d->node.sent_msgs++;
+				d->node.sent_bytes += ml;
+				node_count_traffic(d->node.sent_by, MSG_HELLO, ml);
+			}
+			free(mf);
+		}
 	} else {
 		cJSON *m = node_hello(&d->node);
-		char *txt = json_print(m);
+		char *txt;
+
+		if (!d->one_way)
+			cJSON_AddTrueToObject(m, "rb");	/* we read what comes back on it */
+		txt = json_print(m);
 
 		len = frame_seal(&d->keys, d->cfg.cluster_name, txt, strlen(txt), frame);
 		cJSON_free(txt);
@@ -677,6 +700,18 @@ hello_frame(void *arg, const char *address, unsigned char **frame)
 	d->node.sent_bytes += len;
 	node_count_traffic(d->node.sent_by, MSG_HELLO, len);
 	return len;
+}
+
+/* The address of member uid in our state; NULL if it is not there. */
+static const char *
+uid_address(const struct memberd *d, uint64_t uid)
+{
+	int i;
+
+	for (i = 0; i < d->node.st.n; i++)
+		if (d->node.st.m[i].uid == uid)
+			return d->node.st.m[i].address;
+	return NULL;
 }
 
 /*
@@ -693,6 +728,19 @@ on_compact(struct memberd *d, const unsigned char *p, size_t len, msec_t now)
 	size_t flen;
 	int k = compact_kind_known(p[0]);
 
+	if (p[0] == CPT_READS_BACK && !d->one_way) {
+		/*
+		 * The opener reads this connection: answers to it may go on it.
+		 * Plain frames only, after a bind frame, which names the opener.
+		 */
+		if (len != 1 || d->keys.n > 0 || tag == NULL)
+			d->node.dropped.malformed++;
+		else if (*tag == 0)
+			d->node.dropped.stale++;	/* its bind frame was not for us */
+		else if (wire_back(d->wire, uid_address(d, *tag)) < 0)
+			d->node.dropped.malformed++;	/* on a connection we opened */
+		return;
+	}
 	if ((k == 2 || p[0] == CPT_BIND) && (d->keys.n > 0 || tag == NULL)) {
 		d->node.dropped.malformed++;
 		return;
@@ -706,6 +754,8 @@ on_compact(struct memberd *d, const unsigned char *p, size_t len, msec_t now)
 			d->node.dropped.stale++;	/* not bound to us (an earlier incarnation) */
 			return;
 		}
+		if (wire_back_unnamed(d->wire))
+			(void)wire_back(d->wire, uid_address(d, *tag));
 		if ((flen = compact_expand(p, len, *tag, d->node.self.uid, full)) == 0) {
 			d->node.dropped.malformed++;
 			return;
@@ -733,6 +783,27 @@ announce(struct memberd *d, const cJSON *msg, msec_t now)
 
 	if (address != NULL && strcmp(address, d->node.self.address) != 0)
 		(void)wire_bound(d->wire, address, now);
+}
+
+/*
+ * A message that passed the core's checks, on a peer's connection to us: a
+ * hello with "rb" says that its opener reads the connection; any message
+ * names the opener's address if the connection still needs it (a bind
+ * frame's opener that was not in our state yet).
+ */
+static void
+reads_back(struct memberd *d, const cJSON *msg)
+{
+	const char *address = json_str(cJSON_GetObjectItemCaseSensitive(msg, "from"), "address");
+	const char *t = json_str(msg, "t");
+
+	if (address == NULL)
+		return;
+	if (t != NULL && strcmp(t, MSG_HELLO) == 0 &&
+	    cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(msg, "rb")))
+		(void)wire_back(d->wire, address);
+	else if (wire_back_unnamed(d->wire))
+		(void)wire_back(d->wire, address);
 }
 
 /*
@@ -790,8 +861,12 @@ on_frame(void *arg, const char *from, const unsigned char *frame, size_t len)
 		v = WIRE_DROP;
 	} else {
 		uint64_t learned = d->node.compact.learned;
+		struct dropped was = d->node.dropped;
 
 		node_receive(&d->node, msg, now);
+		/* first: what answers and announce send may go on this connection */
+		if (!d->one_way && memcmp(&was, &d->node.dropped, sizeof(was)) == 0)
+			reads_back(d, msg);
 		if (d->node.compact.learned > learned)
 			announce(d, msg, now);
 		serve_keys(d);
@@ -961,6 +1036,8 @@ open_sockets(struct memberd *d)
 	    2 * RELAY_MAX_MSG, on_frame, NULL, d);
 	wire_hello_to(d->wire, hello_frame);
 	wire_cork_reads(d->wire, 1);	/* memberd_run says why */
+	d->one_way = getenv("AKC_TEST_ONE_WAY") != NULL && strcmp(getenv("AKC_TEST_ONE_WAY"), "1") == 0;
+	wire_read_back(d->wire, !d->one_way);
 	if (wire_listen(d->wire, d->cfg.address) < 0)
 		return -1;
 	config_ipc_path(&d->cfg, SOCK_MEMBERD_CTL, addr, sizeof(addr));

@@ -2,7 +2,9 @@
  * test-wire.c: lib/wire.c over real loopback TCP in this process: frames
  * reach their listeners; a corked turn that sends to more peers than the
  * wire has outbound slots loses none of them (the slot taken for a new
- * peer is written out first, not dropped with its queue).
+ * peer is written out first, not dropped with its queue); a peer's
+ * connection whose opener reads it back carries our frames to it, without
+ * a connection of ours, a large first one after our hello.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -16,19 +18,39 @@
 
 struct sink {
 	struct wire *w;
-	int frames;
+	int frames, hellos;
+	size_t longest;
 	char last[64];
 };
 
+/* "rb ADDRESS": the connection's opener, at ADDRESS, reads it back; "hello" is counted apart */
 static enum wire_verdict
 on_frame(void *arg, const char *from, const unsigned char *frame, size_t len)
 {
 	struct sink *s = arg;
 
 	(void)from;
+	if (len == 5 && memcmp(frame, "hello", 5) == 0) {
+		s->hellos++;
+		return WIRE_OK;
+	}
 	s->frames++;
+	if (len > s->longest)
+		s->longest = len;
 	snprintf(s->last, sizeof(s->last), "%.*s", (int)len, (const char *)frame);
+	if (len > 3 && memcmp(frame, "rb ", 3) == 0 && s->w != NULL)
+		CHECK_INT(wire_back(s->w, s->last + 3), 0);
 	return WIRE_OK;
+}
+
+static size_t
+hello(void *arg, const char *address, unsigned char **frame)
+{
+	(void)arg;
+	(void)address;
+	*frame = malloc(5);
+	memcpy(*frame, "hello", 5);
+	return 5;
 }
 
 /* Runs the loop until every sink has want frames or 3 s pass. */
@@ -102,9 +124,92 @@ corked_turn_past_the_slots(void)
 	loop_free(l);
 }
 
+/* Runs the loop until s has want frames or 3 s pass. */
+static void
+run_one(struct loop *l, struct sink *s, int want)
+{
+	run_until(l, s, 1, want);
+}
+
+static void
+answers_on_the_openers_connection(void)
+{
+	struct loop *l = loop_new();
+	struct sink a, b, c;
+	char aaddr[64], baddr[64], caddr[64], rb[80];
+	size_t big = 100 * 1024;
+	unsigned char *frame = calloc(1, big);
+
+	CHECK(listen_sink(l, &a, aaddr, sizeof(aaddr)) == 0);
+	CHECK(listen_sink(l, &b, baddr, sizeof(baddr)) == 0);
+	CHECK(listen_sink(l, &c, caddr, sizeof(caddr)) == 0);
+	wire_hello_to(a.w, hello);
+	wire_hello_to(b.w, hello);
+	wire_hello_to(c.w, hello);
+	wire_read_back(a.w, 1);
+	snprintf(rb, sizeof(rb), "rb %s", aaddr);
+
+	/* a opens to b and says it reads back; b answers on that connection */
+	wire_send(a.w, baddr, rb, strlen(rb), clock_mono_ms());
+	run_one(l, &b, 1);
+	CHECK_INT(b.frames, 1);
+	CHECK_INT(b.hellos, 1);
+	wire_send(b.w, aaddr, "answer", 6, clock_mono_ms());
+	run_one(l, &a, 1);
+	CHECK_INT(a.frames, 1);
+	CHECK_STR(a.last, "answer");
+	CHECK_INT(a.hellos, 0);		/* small: no hello needed before it */
+	CHECK_INT(wire_stats(b.w)->connects, 0);
+	CHECK_INT(wire_stats(b.w)->borrowed, 1);
+	CHECK_INT(wire_stats(a.w)->accepted, 0);
+	/* both ways go on, on the same connection */
+	wire_send(a.w, baddr, "more", 4, clock_mono_ms());
+	wire_send(b.w, aaddr, "again", 5, clock_mono_ms());
+	run_one(l, &b, 2);
+	run_one(l, &a, 2);
+	CHECK_STR(b.last, "more");
+	CHECK_STR(a.last, "again");
+	CHECK_INT(wire_stats(a.w)->connects, 1);
+	CHECK_INT(wire_stats(b.w)->connects, 0);
+
+	/* a first frame larger than an unauthenticated connection takes goes after a hello */
+	wire_send(a.w, caddr, rb, strlen(rb), clock_mono_ms());
+	run_one(l, &c, 1);
+	memset(frame, 'x', big);
+	wire_send(c.w, aaddr, frame, big, clock_mono_ms());
+	run_one(l, &a, 3);
+	CHECK_INT(a.frames, 3);
+	CHECK_INT(a.longest, big);
+	CHECK_INT(a.hellos, 1);
+	CHECK_INT(wire_stats(a.w)->oversized, 0);
+	CHECK_INT(wire_stats(c.w)->connects, 0);
+
+	/* a's connection to b goes (b reads its end): b's next frame to a opens one of b's own */
+	wire_reset(a.w, baddr);
+	{
+		msec_t end = clock_mono_ms() + 3000;
+
+		while (wire_stats(b.w)->in > 0 && clock_mono_ms() < end)
+			loop_poll(l, clock_mono_ms() + 20);
+	}
+	wire_send(b.w, aaddr, "own", 3, clock_mono_ms());
+	run_one(l, &a, 4);
+	CHECK_INT(a.frames, 4);
+	CHECK_STR(a.last, "own");
+	CHECK_INT(wire_stats(b.w)->connects, 1);
+	CHECK_INT(wire_stats(a.w)->accepted, 1);
+
+	free(frame);
+	wire_free(a.w);
+	wire_free(b.w);
+	wire_free(c.w);
+	loop_free(l);
+}
+
 int
 main(void)
 {
 	RUN(corked_turn_past_the_slots);
+	RUN(answers_on_the_openers_connection);
 	return unit_done();
 }
