@@ -71,6 +71,7 @@ struct in {
 	int trusted;
 	uint64_t tag;		/* the receiver's note on the connection (wire_tag) */
 	int back;		/* its opener reads what we write on it (wire_back) */
+	int proved;		/* a fresh frame bound to us came on it (wire_back_fresh) */
 	char addr[CONF_ADDR_MAX];	/* back: the opener's address ("": not known yet) */
 	uint64_t ahash;		/* of addr */
 	struct out *wr;		/* back: the connection slot that writes on it now */
@@ -112,6 +113,7 @@ struct wire {
 	size_t alsolen;
 	struct out *opening;	/* the connection whose hello is being made */
 	struct in *cur;		/* the connection whose frame is being handled */
+	char self[CONF_ADDR_MAX];	/* the address we listen on (wire_listen; "": none) */
 	/*
 	 * wire_expire walks every connection at most every SCAN_EVERY ms, or
 	 * sooner when a closed one with frames waiting is due a retry (no
@@ -304,6 +306,12 @@ wire_listen(struct wire *w, const char *address)
 	w->lfd = fd;
 	loop_watch(w->loop, fd, POLLIN, on_accept, w);
 	w->lwatched = 1;
+	/* as peers name it (a port the kernel picked: that port) */
+	if (strlen(address) > 2 && strcmp(address + strlen(address) - 2, ":0") == 0)
+		snprintf(w->self, sizeof(w->self), "%.*s:%d", (int)(strlen(address) - 2), address,
+		    wire_port(w));
+	else
+		snprintf(w->self, sizeof(w->self), "%s", address);
 	return 0;
 }
 
@@ -574,7 +582,14 @@ out_borrow(struct wire *w, struct out *o, msec_t now)
 	for (k = 0; k < w->ni; k++) {
 		struct in *c = w->i[k];
 
-		if (c->back && c->wr == NULL && c->ahash == o->hash &&
+		/*
+		 * Only one that carried a fresh frame bound to us: a hello
+		 * ("rb") names no receiver, so one sent to another member,
+		 * or by an earlier incarnation, replays (it passes the
+		 * counter's window there) and would take what we send to
+		 * that address, the join's answers included.
+		 */
+		if (c->back && c->proved && c->wr == NULL && c->ahash == o->hash &&
 		    strcmp(c->addr, o->address) == 0)
 			break;
 	}
@@ -931,6 +946,33 @@ wire_back(struct wire *w, const char *address)
 	if (address != NULL && c->addr[0] == '\0' && strlen(address) < sizeof(c->addr)) {
 		strcpy(c->addr, address);
 		c->ahash = addr_hash(c->addr);
+	}
+	return 0;
+}
+
+int
+wire_back_fresh(struct wire *w, msec_t now)
+{
+	struct in *c = w->cur;
+	int k;
+
+	if (c == NULL || c->owner != NULL)
+		return -1;
+	c->proved = 1;
+	if (!c->back || c->wr != NULL || c->addr[0] == '\0' || (k = find_out(w, c->addr)) < 0)
+		return 0;
+	/*
+	 * A connection of our own there, opened before this one proved itself
+	 * (the answer to a join, which comes before any message bound to us):
+	 * closed while nothing waits on it, so that the pair goes back to one
+	 * connection, this one. By the higher address only: the peer may be
+	 * doing the same with ours at the same moment, and both would close.
+	 */
+	if (w->self[0] != '\0' && strcmp(w->self, c->addr) > 0 &&
+	    w->o[k]->via == NULL && w->o[k]->fd >= 0 && !w->o[k]->connecting && w->o[k]->qn == 0) {
+		out_close(w, w->o[k], now);
+		w->o[k]->fails = 0;
+		w->o[k]->retry_at = now;
 	}
 	return 0;
 }

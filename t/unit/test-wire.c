@@ -38,8 +38,16 @@ on_frame(void *arg, const char *from, const unsigned char *frame, size_t len)
 	if (len > s->longest)
 		s->longest = len;
 	snprintf(s->last, sizeof(s->last), "%.*s", (int)len, (const char *)frame);
-	if (len > 3 && memcmp(frame, "rb ", 3) == 0 && s->w != NULL)
+	if (len > 3 && memcmp(frame, "rb ", 3) == 0 && s->w != NULL) {
 		CHECK_INT(wire_back(s->w, s->last + 3), 0);
+		CHECK_INT(wire_back_fresh(s->w, clock_mono_ms()), 0);
+	}
+	/* "said ADDRESS": the opener's word alone (a hello, which a replay passes) */
+	if (len > 5 && memcmp(frame, "said ", 5) == 0 && s->w != NULL)
+		CHECK_INT(wire_back(s->w, s->last + 5), 0);
+	/* "fresh": a frame bound to us that passed the replay checks */
+	if (len == 5 && memcmp(frame, "fresh", 5) == 0 && s->w != NULL)
+		CHECK_INT(wire_back_fresh(s->w, clock_mono_ms()), 0);
 	return WIRE_OK;
 }
 
@@ -206,10 +214,91 @@ answers_on_the_openers_connection(void)
 	loop_free(l);
 }
 
+/* Runs the loop until s's last frame is want or 3 s pass. */
+static void
+run_last(struct loop *l, struct sink *s, const char *want)
+{
+	msec_t end = clock_mono_ms() + 3000;
+
+	while (strcmp(s->last, want) != 0 && clock_mono_ms() < end)
+		loop_poll(l, clock_mono_ms() + 20);
+}
+
+/*
+ * The opener's word alone (its hello, which names no receiver: a replayed
+ * one passes) does not make its connection ours to write on; a fresh
+ * frame bound to us does, and then our own connection there goes.
+ */
+static void
+written_on_only_once_proved(void)
+{
+	struct loop *l = loop_new();
+	struct sink s[2], *ap, *bp;
+	char addr[2][64], *aaddr, *baddr, said[80];
+	int hi;
+
+	CHECK(listen_sink(l, &s[0], addr[0], sizeof(addr[0])) == 0);
+	CHECK(listen_sink(l, &s[1], addr[1], sizeof(addr[1])) == 0);
+	/* b the higher address: the one of a pair that gives up its own connection */
+	hi = strcmp(addr[1], addr[0]) > 0;
+	bp = &s[hi];
+	ap = &s[!hi];
+	baddr = addr[hi];
+	aaddr = addr[!hi];
+#define a (*ap)
+#define b (*bp)
+	wire_hello_to(a.w, hello);
+	wire_hello_to(b.w, hello);
+	wire_read_back(a.w, 1);
+	snprintf(said, sizeof(said), "said %s", aaddr);
+
+	wire_send(a.w, baddr, said, strlen(said), clock_mono_ms());
+	run_one(l, &b, 1);
+	wire_send(b.w, aaddr, "one", 3, clock_mono_ms());
+	run_last(l, &a, "one");
+	CHECK_STR(a.last, "one");
+	CHECK_INT(wire_stats(b.w)->borrowed, 0);	/* without the check: 1 */
+	CHECK_INT(wire_stats(b.w)->connects, 1);
+	CHECK_INT(wire_stats(a.w)->accepted, 1);
+
+	/* proved: b's own connection goes, and its next frame takes a's */
+	wire_send(a.w, baddr, "fresh", 5, clock_mono_ms());
+	run_last(l, &b, "fresh");
+	CHECK_INT(wire_stats(b.w)->out, 0);
+	wire_send(b.w, aaddr, "two", 3, clock_mono_ms());
+	run_last(l, &a, "two");
+	CHECK_STR(a.last, "two");
+	CHECK_INT(wire_stats(b.w)->borrowed, 1);
+	CHECK_INT(wire_stats(b.w)->connects, 1);
+
+	/* the lower address keeps its own: b's "fresh" on it changes nothing */
+	snprintf(said, sizeof(said), "said %s", baddr);
+	wire_read_back(b.w, 1);
+	wire_reset(b.w, aaddr);
+	wire_send(b.w, aaddr, said, strlen(said), clock_mono_ms());
+	run_last(l, &a, said);
+	wire_send(a.w, baddr, "three", 5, clock_mono_ms());
+	run_last(l, &b, "three");
+	wire_send(b.w, aaddr, "fresh", 5, clock_mono_ms());
+	run_last(l, &a, "fresh");
+	CHECK_INT(wire_stats(a.w)->out, 1);
+	wire_send(a.w, baddr, "four", 4, clock_mono_ms());
+	run_last(l, &b, "four");
+	CHECK_STR(b.last, "four");
+	CHECK_INT(wire_stats(a.w)->borrowed, 0);
+#undef a
+#undef b
+
+	wire_free(s[0].w);
+	wire_free(s[1].w);
+	loop_free(l);
+}
+
 int
 main(void)
 {
 	RUN(corked_turn_past_the_slots);
 	RUN(answers_on_the_openers_connection);
+	RUN(written_on_only_once_proved);
 	return unit_done();
 }
