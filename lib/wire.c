@@ -361,6 +361,13 @@ out_close(struct wire *w, struct out *o, msec_t now)
 
 		c->wr = NULL;
 		o->via = NULL;
+		/*
+		 * A frame of ours cut in the middle on it (the slot taken for
+		 * another peer, o->off > 0): its opener would read our next
+		 * frame there as the rest of this one. Not written on again.
+		 */
+		if (o->off > 0)
+			c->back = 0;
 		loop_watch(w->loop, c->fd, POLLIN, on_in, c);
 		delay = 0;
 		o->fails = -1;

@@ -294,11 +294,62 @@ written_on_only_once_proved(void)
 	loop_free(l);
 }
 
+/*
+ * A peer's connection given up with a frame of ours cut in the middle (its
+ * slot taken for another peer while the opener read slowly) is not
+ * written on again: the opener would read our next frame as the rest of
+ * the cut one, and nothing after it.
+ */
+static void
+cut_frame_ends_the_borrowing(void)
+{
+	struct loop *l = loop_new();
+	struct sink a, b, d;
+	char aaddr[64], baddr[64], daddr[64], rb[80];
+	size_t big = 900 * 1024;
+	unsigned char *frame = malloc(big);
+	int k;
+
+	CHECK(listen_sink(l, &a, aaddr, sizeof(aaddr)) == 0);
+	CHECK(listen_sink(l, &d, daddr, sizeof(daddr)) == 0);
+	memset(&b, 0, sizeof(b));
+	b.w = wire_new(l, 1, 16, 1 << 20, on_frame, NULL, &b);	/* one outbound slot */
+	CHECK(b.w != NULL && wire_listen(b.w, "tcp://127.0.0.1:0") == 0);
+	snprintf(baddr, sizeof(baddr), "tcp://127.0.0.1:%d", wire_port(b.w));
+	wire_hello_to(a.w, hello);
+	wire_hello_to(b.w, hello);
+	wire_read_back(a.w, 1);
+	snprintf(rb, sizeof(rb), "rb %s", aaddr);
+
+	wire_send(a.w, baddr, rb, strlen(rb), clock_mono_ms());
+	run_one(l, &b, 1);
+	wire_send(b.w, aaddr, "answer", 6, clock_mono_ms());
+	run_last(l, &a, "answer");
+	CHECK_INT(wire_stats(b.w)->borrowed, 1);
+	/* more than the sockets take while a does not read: the last written is cut */
+	memset(frame, 'x', big);
+	for (k = 0; k < 8; k++)
+		wire_send(b.w, aaddr, frame, big, clock_mono_ms());
+	wire_send(b.w, daddr, "elsewhere", 9, clock_mono_ms());	/* takes a's slot */
+	wire_send(b.w, aaddr, "next", 4, clock_mono_ms());
+	run_last(l, &a, "next");
+	CHECK_STR(a.last, "next");	/* without the fix: a's reader waits out the cut frame */
+	CHECK_INT(wire_stats(b.w)->borrowed, 1);
+	CHECK(wire_stats(b.w)->connects >= 1);
+
+	free(frame);
+	wire_free(a.w);
+	wire_free(b.w);
+	wire_free(d.w);
+	loop_free(l);
+}
+
 int
 main(void)
 {
 	RUN(corked_turn_past_the_slots);
 	RUN(answers_on_the_openers_connection);
 	RUN(written_on_only_once_proved);
+	RUN(cut_frame_ends_the_borrowing);
 	return unit_done();
 }
