@@ -985,6 +985,12 @@ wire_back_fresh(struct wire *w, msec_t now)
 }
 
 int
+wire_back_pending(const struct wire *w)
+{
+	return w->cur != NULL && w->cur->back && !w->cur->proved;
+}
+
+int
 wire_back_unnamed(const struct wire *w)
 {
 	return w->cur != NULL && w->cur->back && w->cur->addr[0] == '\0';

@@ -141,6 +141,8 @@ int wire_back(struct wire *, const char *address);
  * takes). -1 if the frame came on one of our own connections.
  */
 int wire_back_fresh(struct wire *, msec_t now);
+/* The current connection's opener said it reads back, and it is not proved yet. */
+int wire_back_pending(const struct wire *);
 int wire_back_unnamed(const struct wire *);
 int wire_hello_also(struct wire *, const void *frame, size_t len);
 /* Closes the connection to address (if any): the next send opens a new one. */

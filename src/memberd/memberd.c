@@ -778,6 +778,13 @@ announce(struct memberd *d, const cJSON *msg, msec_t now)
 {
 	const char *address = json_str(cJSON_GetObjectItemCaseSensitive(msg, "from"), "address");
 
+	/*
+	 * Not on an "rb" hello's connection before a fresh frame proved it:
+	 * that frame (the next, bound to us) makes it ours to write on, and a
+	 * connection opened now would be one more for the pair.
+	 */
+	if (wire_back_pending(d->wire))
+		return;
 	if (address != NULL && strcmp(address, d->node.self.address) != 0)
 		(void)wire_bound(d->wire, address, now);
 }
