@@ -61,6 +61,7 @@ struct out {
 	short watched;		/* the events lib/loop has for fd (0: none) */
 	int dirty;		/* on the list of those with frames queued while corked */
 	int fresh;		/* via: nothing queued on it yet */
+	int provisional;	/* via: not proved; only answers to its own frames go on it */
 	uint64_t hash;		/* of address: its slot in the wire's table */
 	struct wire *w;
 };
@@ -361,6 +362,7 @@ out_close(struct wire *w, struct out *o, msec_t now)
 
 		c->wr = NULL;
 		o->via = NULL;
+		o->provisional = 0;
 		/*
 		 * A frame of ours cut in the middle on it (the slot taken for
 		 * another peer, o->off > 0): its opener would read our next
@@ -585,10 +587,10 @@ static int
 out_borrow(struct wire *w, struct out *o, msec_t now)
 {
 	int k;
+	struct in *c = NULL;
 
 	for (k = 0; k < w->ni; k++) {
-		struct in *c = w->i[k];
-
+		c = w->i[k];
 		/*
 		 * Only one that carried a fresh frame bound to us: a hello
 		 * ("rb") names no receiver, so one sent to another member,
@@ -600,9 +602,20 @@ out_borrow(struct wire *w, struct out *o, msec_t now)
 		    strcmp(c->addr, o->address) == 0)
 			break;
 	}
-	if (k == w->ni)
-		return 0;
-	o->via = w->i[k];
+	/*
+	 * Else the connection whose frame is being handled, for the answers
+	 * to it (to init-join and join, which nothing bound to us precedes):
+	 * its sender gets them, as a replayed init-join costs an answer, and
+	 * the slot lets go of it before anything else goes there (out_send).
+	 */
+	if (k == w->ni) {
+		c = w->cur;
+		if (c == NULL || c->owner != NULL || !c->back || c->wr != NULL ||
+		    c->ahash != o->hash || strcmp(c->addr, o->address) != 0)
+			return 0;
+	}
+	o->provisional = !c->proved;
+	o->via = c;
 	o->via->wr = o;
 	o->fd = o->via->fd;
 	o->connecting = 0;
@@ -784,10 +797,32 @@ on_out(int fd, short ev, void *arg)
 }
 
 /* Queues frame on o (bound: for the binding of o's connection, 0: any) and writes what it can. */
+/*
+ * A send that is no answer to the unproved connection o writes on (out_borrow):
+ * o lets go of it first. -1 if it cannot yet (the answers are still being
+ * written): the send must not go there, behind them.
+ */
+static int
+let_go(struct wire *w, struct out *o, msec_t now)
+{
+	if (o->via == NULL || !o->provisional || w->cur == o->via)
+		return 0;
+	if (o->qn > 0 || o->off > 0)
+		return -1;
+	out_close(w, o, now);
+	o->fails = 0;
+	o->retry_at = now;
+	return 0;
+}
+
 static void
 out_send(struct wire *w, struct out *o, const void *frame, size_t len, uint64_t bound,
     msec_t now)
 {
+	if (let_go(w, o, now) < 0) {
+		w->st.unsent++;	/* never behind what went there */
+		return;
+	}
 	if (o->fd < 0 && !out_borrow(w, o, now) && now >= o->retry_at)
 		(void)out_open(w, o, now);	/* if it fails, the frame waits for the retry */
 	/* corked (a loop turn's frames leave together): a full queue is written, not cut */
@@ -835,6 +870,8 @@ wire_bound(struct wire *w, const char *address, msec_t now)
 {
 	struct out *o = get_out(w, address, now);
 
+	if (let_go(w, o, now) < 0)
+		return 0;
 	if (o->fd < 0 && !out_borrow(w, o, now) && now >= o->retry_at)
 		(void)out_open(w, o, now);
 	return o->fd >= 0 ? o->bound : 0;
@@ -966,6 +1003,8 @@ wire_back_fresh(struct wire *w, msec_t now)
 	if (c == NULL || c->owner != NULL)
 		return -1;
 	c->proved = 1;
+	if (c->wr != NULL)
+		c->wr->provisional = 0;
 	if (!c->back || c->wr != NULL || c->addr[0] == '\0' || (k = find_out(w, c->addr)) < 0)
 		return 0;
 	/*

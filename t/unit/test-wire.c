@@ -45,6 +45,11 @@ on_frame(void *arg, const char *from, const unsigned char *frame, size_t len)
 	/* "said ADDRESS": the opener's word alone (a hello, which a replay passes) */
 	if (len > 5 && memcmp(frame, "said ", 5) == 0 && s->w != NULL)
 		CHECK_INT(wire_back(s->w, s->last + 5), 0);
+	/* "ask ADDRESS": the opener's word, and a question answered at once */
+	if (len > 4 && memcmp(frame, "ask ", 4) == 0 && s->w != NULL) {
+		CHECK_INT(wire_back(s->w, s->last + 4), 0);
+		wire_send(s->w, s->last + 4, "reply", 5, clock_mono_ms());
+	}
 	/* "fresh": a frame bound to us that passed the replay checks */
 	if (len == 5 && memcmp(frame, "fresh", 5) == 0 && s->w != NULL)
 		CHECK_INT(wire_back_fresh(s->w, clock_mono_ms()), 0);
@@ -261,6 +266,28 @@ written_on_only_once_proved(void)
 	CHECK_INT(wire_stats(b.w)->connects, 1);
 	CHECK_INT(wire_stats(a.w)->accepted, 1);
 
+	/* an answer to a frame on a's connection goes on it, nothing after it */
+	wire_reset(b.w, aaddr);
+	wire_reset(a.w, baddr);
+	{
+		msec_t end = clock_mono_ms() + 3000;
+
+		while ((wire_stats(b.w)->in > 0 || wire_stats(a.w)->in > 0) && clock_mono_ms() < end)
+			loop_poll(l, clock_mono_ms() + 20);
+	}
+	snprintf(said, sizeof(said), "ask %s", aaddr);
+	wire_send(a.w, baddr, said, strlen(said), clock_mono_ms());
+	run_last(l, &a, "reply");
+	CHECK_STR(a.last, "reply");
+	CHECK_INT(wire_stats(b.w)->borrowed, 1);
+	CHECK_INT(wire_stats(b.w)->connects, 1);	/* the one before: none for the answer */
+	wire_send(b.w, aaddr, "later", 5, clock_mono_ms());
+	run_last(l, &a, "later");
+	CHECK_STR(a.last, "later");
+	CHECK_INT(wire_stats(b.w)->connects, 2);	/* not on a's connection: one of b's own */
+	CHECK_INT(wire_stats(a.w)->accepted, 2);
+	CHECK_INT(wire_stats(b.w)->out, 1);
+
 	/* proved: b's own connection goes, and its next frame takes a's */
 	wire_send(a.w, baddr, "fresh", 5, clock_mono_ms());
 	run_last(l, &b, "fresh");
@@ -268,8 +295,8 @@ written_on_only_once_proved(void)
 	wire_send(b.w, aaddr, "two", 3, clock_mono_ms());
 	run_last(l, &a, "two");
 	CHECK_STR(a.last, "two");
-	CHECK_INT(wire_stats(b.w)->borrowed, 1);
-	CHECK_INT(wire_stats(b.w)->connects, 1);
+	CHECK_INT(wire_stats(b.w)->borrowed, 2);
+	CHECK_INT(wire_stats(b.w)->connects, 2);
 
 	/* the lower address keeps its own: b's "fresh" on it changes nothing */
 	snprintf(said, sizeof(said), "said %s", baddr);
