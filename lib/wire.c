@@ -61,6 +61,7 @@ struct out {
 	short watched;		/* the events lib/loop has for fd (0: none) */
 	int dirty;		/* on the list of those with frames queued while corked */
 	int fresh;		/* via: nothing queued on it yet */
+	int provisional;	/* via: not proved; only answers to its own frames go on it */
 	uint64_t hash;		/* of address: its slot in the wire's table */
 	struct wire *w;
 };
@@ -71,6 +72,7 @@ struct in {
 	int trusted;
 	uint64_t tag;		/* the receiver's note on the connection (wire_tag) */
 	int back;		/* its opener reads what we write on it (wire_back) */
+	int proved;		/* a fresh frame bound to us came on it (wire_back_fresh) */
 	char addr[CONF_ADDR_MAX];	/* back: the opener's address ("": not known yet) */
 	uint64_t ahash;		/* of addr */
 	struct out *wr;		/* back: the connection slot that writes on it now */
@@ -112,6 +114,7 @@ struct wire {
 	size_t alsolen;
 	struct out *opening;	/* the connection whose hello is being made */
 	struct in *cur;		/* the connection whose frame is being handled */
+	char self[CONF_ADDR_MAX];	/* the address we listen on (wire_listen; "": none) */
 	/*
 	 * wire_expire walks every connection at most every SCAN_EVERY ms, or
 	 * sooner when a closed one with frames waiting is due a retry (no
@@ -304,6 +307,12 @@ wire_listen(struct wire *w, const char *address)
 	w->lfd = fd;
 	loop_watch(w->loop, fd, POLLIN, on_accept, w);
 	w->lwatched = 1;
+	/* as peers name it (a port the kernel picked: that port) */
+	if (strlen(address) > 2 && strcmp(address + strlen(address) - 2, ":0") == 0)
+		snprintf(w->self, sizeof(w->self), "%.*s:%d", (int)(strlen(address) - 2), address,
+		    wire_port(w));
+	else
+		snprintf(w->self, sizeof(w->self), "%s", address);
 	return 0;
 }
 
@@ -353,6 +362,14 @@ out_close(struct wire *w, struct out *o, msec_t now)
 
 		c->wr = NULL;
 		o->via = NULL;
+		o->provisional = 0;
+		/*
+		 * A frame of ours cut in the middle on it (the slot taken for
+		 * another peer, o->off > 0): its opener would read our next
+		 * frame there as the rest of this one. Not written on again.
+		 */
+		if (o->off > 0)
+			c->back = 0;
 		loop_watch(w->loop, c->fd, POLLIN, on_in, c);
 		delay = 0;
 		o->fails = -1;
@@ -570,17 +587,35 @@ static int
 out_borrow(struct wire *w, struct out *o, msec_t now)
 {
 	int k;
+	struct in *c = NULL;
 
 	for (k = 0; k < w->ni; k++) {
-		struct in *c = w->i[k];
-
-		if (c->back && c->wr == NULL && c->ahash == o->hash &&
+		c = w->i[k];
+		/*
+		 * Only one that carried a fresh frame bound to us: a hello
+		 * ("rb") names no receiver, so one sent to another member,
+		 * or by an earlier incarnation, replays (it passes the
+		 * counter's window there) and would take what we send to
+		 * that address, the join's answers included.
+		 */
+		if (c->back && c->proved && c->wr == NULL && c->ahash == o->hash &&
 		    strcmp(c->addr, o->address) == 0)
 			break;
 	}
-	if (k == w->ni)
-		return 0;
-	o->via = w->i[k];
+	/*
+	 * Else the connection whose frame is being handled, for the answers
+	 * to it (to init-join and join, which nothing bound to us precedes):
+	 * its sender gets them, as a replayed init-join costs an answer, and
+	 * the slot lets go of it before anything else goes there (out_send).
+	 */
+	if (k == w->ni) {
+		c = w->cur;
+		if (c == NULL || c->owner != NULL || !c->back || c->wr != NULL ||
+		    c->ahash != o->hash || strcmp(c->addr, o->address) != 0)
+			return 0;
+	}
+	o->provisional = !c->proved;
+	o->via = c;
 	o->via->wr = o;
 	o->fd = o->via->fd;
 	o->connecting = 0;
@@ -768,10 +803,32 @@ on_out(int fd, short ev, void *arg)
 }
 
 /* Queues frame on o (bound: for the binding of o's connection, 0: any) and writes what it can. */
+/*
+ * A send that is no answer to the unproved connection o writes on (out_borrow):
+ * o lets go of it first. -1 if it cannot yet (the answers are still being
+ * written): the send must not go there, behind them.
+ */
+static int
+let_go(struct wire *w, struct out *o, msec_t now)
+{
+	if (o->via == NULL || !o->provisional || w->cur == o->via)
+		return 0;
+	if (o->qn > 0 || o->off > 0)
+		return -1;
+	out_close(w, o, now);
+	o->fails = 0;
+	o->retry_at = now;
+	return 0;
+}
+
 static void
 out_send(struct wire *w, struct out *o, const void *frame, size_t len, uint64_t bound,
     msec_t now)
 {
+	if (let_go(w, o, now) < 0) {
+		w->st.unsent++;	/* never behind what went there */
+		return;
+	}
 	if (o->fd < 0 && !out_borrow(w, o, now) && now >= o->retry_at)
 		(void)out_open(w, o, now);	/* if it fails, the frame waits for the retry */
 	/* corked (a loop turn's frames leave together): a full queue is written, not cut */
@@ -819,6 +876,8 @@ wire_bound(struct wire *w, const char *address, msec_t now)
 {
 	struct out *o = get_out(w, address, now);
 
+	if (let_go(w, o, now) < 0)
+		return 0;
 	if (o->fd < 0 && !out_borrow(w, o, now) && now >= o->retry_at)
 		(void)out_open(w, o, now);
 	return o->fd >= 0 ? o->bound : 0;
@@ -939,6 +998,41 @@ wire_back(struct wire *w, const char *address)
 		c->ahash = addr_hash(c->addr);
 	}
 	return 0;
+}
+
+int
+wire_back_fresh(struct wire *w, msec_t now)
+{
+	struct in *c = w->cur;
+	int k;
+
+	if (c == NULL || c->owner != NULL)
+		return -1;
+	c->proved = 1;
+	if (c->wr != NULL)
+		c->wr->provisional = 0;
+	if (!c->back || c->wr != NULL || c->addr[0] == '\0' || (k = find_out(w, c->addr)) < 0)
+		return 0;
+	/*
+	 * A connection of our own there, opened before this one proved itself
+	 * (the answer to a join, which comes before any message bound to us):
+	 * closed while nothing waits on it, so that the pair goes back to one
+	 * connection, this one. By the higher address only: the peer may be
+	 * doing the same with ours at the same moment, and both would close.
+	 */
+	if (w->self[0] != '\0' && strcmp(w->self, c->addr) > 0 &&
+	    w->o[k]->via == NULL && w->o[k]->fd >= 0 && !w->o[k]->connecting && w->o[k]->qn == 0) {
+		out_close(w, w->o[k], now);
+		w->o[k]->fails = 0;
+		w->o[k]->retry_at = now;
+	}
+	return 0;
+}
+
+int
+wire_back_pending(const struct wire *w)
+{
+	return w->cur != NULL && w->cur->back && !w->cur->proved;
 }
 
 int

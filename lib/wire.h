@@ -129,6 +129,20 @@ void wire_cork_reads(struct wire *, int on);
  */
 void wire_read_back(struct wire *, int on);
 int wire_back(struct wire *, const char *address);
+/*
+ * During the frame callback: the current connection, a peer's to us,
+ * carried a frame bound to our incarnation that passed the replay checks
+ * (a message with our uid as "to" and a fresh counter). Only such a
+ * connection is written on (wire_back alone does not suffice: the hello
+ * that says "rb" names no receiver, so a replayed one passes). If we have
+ * a connection of our own to its opener with nothing waiting and our
+ * address (wire_listen's) is the higher, it is closed: the pair's next
+ * frames take this one (the lower keeps its own, which the peer then
+ * takes). -1 if the frame came on one of our own connections.
+ */
+int wire_back_fresh(struct wire *, msec_t now);
+/* The current connection's opener said it reads back, and it is not proved yet. */
+int wire_back_pending(const struct wire *);
 int wire_back_unnamed(const struct wire *);
 int wire_hello_also(struct wire *, const void *frame, size_t len);
 /* Closes the connection to address (if any): the next send opens a new one. */

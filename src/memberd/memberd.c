@@ -781,6 +781,13 @@ announce(struct memberd *d, const cJSON *msg, msec_t now)
 {
 	const char *address = json_str(cJSON_GetObjectItemCaseSensitive(msg, "from"), "address");
 
+	/*
+	 * Not on an "rb" hello's connection before a fresh frame proved it:
+	 * that frame (the next, bound to us) makes it ours to write on, and a
+	 * connection opened now would be one more for the pair.
+	 */
+	if (wire_back_pending(d->wire))
+		return;
 	if (address != NULL && strcmp(address, d->node.self.address) != 0)
 		(void)wire_bound(d->wire, address, now);
 }
@@ -841,8 +848,20 @@ on_frame(void *arg, const char *from, const unsigned char *frame, size_t len)
 		if (fr == FRAME_OTHER_CLUSTER) {
 			d->node.dropped.cluster++;
 			v = WIRE_DROP;
-		} else
+		} else {
+			struct dropped was = d->node.dropped;
+
 			on_compact(d, (const unsigned char *)payload, plen, now);
+			/*
+			 * Bound to us and fresh (a compact form's to and its
+			 * seq, window or n): the connection may carry answers.
+			 * Not a bind frame or the mark: neither has a counter.
+			 */
+			if (!d->one_way && payload[0] != (char)CPT_BIND &&
+			    payload[0] != (char)CPT_READS_BACK &&
+			    memcmp(&was, &d->node.dropped, sizeof(was)) == 0)
+				(void)wire_back_fresh(d->wire, now);
+		}
 		free(payload);
 		flush_outbox(d, now);
 		return v;
@@ -865,8 +884,12 @@ on_frame(void *arg, const char *from, const unsigned char *frame, size_t len)
 
 		node_receive(&d->node, msg, now);
 		/* first: what answers and announce send may go on this connection */
-		if (!d->one_way && memcmp(&was, &d->node.dropped, sizeof(was)) == 0)
+		if (!d->one_way && memcmp(&was, &d->node.dropped, sizeof(was)) == 0) {
 			reads_back(d, msg);
+			/* with "to" (our uid) and a fresh counter: no replay */
+			if (cJSON_GetObjectItemCaseSensitive(msg, "to") != NULL)
+				(void)wire_back_fresh(d->wire, now);
+		}
 		if (d->node.compact.learned > learned)
 			announce(d, msg, now);
 		serve_keys(d);
