@@ -1385,7 +1385,10 @@ mtab_same(const struct mtab *x, const struct mtab *y)
  * derived from them): 13 GB at 10,000 nodes. Now:
  * 1. a result whose members are a's or b's, member for member, is that
  *    side's block (the common case: a compare of 2N words);
- * 2. else it is printed (the reply that follows a merge prints it
+ * 2. else a block of the map with the same members' words (uid, status,
+ *    up number, interned strings: map_find_words, mtab_same decides) is
+ *    taken, with no print;
+ * 3. else it is printed (the reply that follows a merge prints it
  *    anyway), and a block of the map with the same printed bytes (the
  *    hash finds, memcmp decides) is taken in its place: two nodes that
  *    merge the same two tables hold one result.
