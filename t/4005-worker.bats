@@ -299,6 +299,24 @@ reports_of() { grep -c "\"op\":\"\(done\|failed\)\".*\"id\":\"$1\"" "$AKC_DIR/fa
 	none pgrep -f "sleep 60" -P "$w"
 }
 
+@test "an ask answered by the proxy instead of the master (past its request-timeout: the master may have served it) gives its token to the next ask (a fake master)" {
+	[ -x "$AKC_BIN/t/fake-master" ] || skip "build the check programs first (make check TESTS=)"
+	fake_master
+	local w ask
+	w=$(start_worker n1 --exec 'sleep 60')
+	wait_until 20 grep -q '"op":"request".*"ask":' "$AKC_DIR/fake.log"
+	: > "$AKC_DIR/fake/proxy"
+	wait_until 20 [ -s "$AKC_DIR/fake/proxy.ask" ]
+	ask=$(cat "$AKC_DIR/fake/proxy.ask")
+	[ "$ask" -gt 0 ]
+	# the worker tells the outage, and asks again with the same token: the
+	# jobs the master gave the lost answer come to it, not after work-timeout
+	wait_until 10 grep -q "the proxy answered\|request-timeout" "$AKC_DIR/n1.worker.log"
+	wait_until 10 eval '[ "$(grep -c "\"op\":\"request\".*\"ask\":$ask[,}]" "$AKC_DIR/fake.log")" -ge 2 ]'
+	kill -TERM "$w"
+	wait_until 5 process_exited "$w"
+}
+
 @test "--pipe: a job's timeout kills the command and starts it again; SIGTERM kills the slots' commands and unregisters (a fake master)" {
 	[ -x "$AKC_BIN/t/fake-master" ] || skip "build the check programs first (make check TESTS=)"
 	fake_master

@@ -9,6 +9,10 @@
  *   DIR/job     a job object: the answer to the next "request" is
  *               {"ok":true,"job":JOB}, once; then the file is renamed job.given
  *   DIR/cancel  a JSON array: every answer carries "cancel": ARRAY
+ *   DIR/proxy   the next "request" gets, instead of the master's answer, the
+ *               proxy's error (as singletond's past request-timeout: the
+ *               master may have served it), once; then the file is renamed
+ *               proxy.given and the request's "ask" written to DIR/proxy.ask
  *
  * It is a master of before "next", "max" and "report": an op that master did
  * not know (as "report") is refused as it refused it, {"ok":false,"code":2,
@@ -73,7 +77,7 @@ main(int argc, char **argv)
 	cJSON *req, *rsp, *job, *cancel;
 	const cJSON *op;
 	FILE *log;
-	int s, n;
+	int s, n, proxied;
 
 	if (argc != 4) {
 		fprintf(stderr, "usage: fake-master ENDPOINT LOG DIR\n");
@@ -100,7 +104,26 @@ main(int argc, char **argv)
 			cJSON_AddNumberToObject(rsp, "code", 2);
 		} else
 			cJSON_AddBoolToObject(rsp, "ok", 1);
-		if (cJSON_IsString(op) && strcmp(op->valuestring, "request") == 0) {
+		snprintf(from, sizeof(from), "%s/proxy", argv[3]);
+		proxied = 0;
+		if (cJSON_IsString(op) && strcmp(op->valuestring, "request") == 0 &&
+		    rename(from, (snprintf(to, sizeof(to), "%s/proxy.given", argv[3]), to)) == 0) {
+			const cJSON *ask = cJSON_GetObjectItemCaseSensitive(req, "ask");
+			FILE *f;
+
+			snprintf(to, sizeof(to), "%s/proxy.ask", argv[3]);
+			if ((f = fopen(to, "w")) != NULL) {
+				fprintf(f, "%.0f\n", cJSON_IsNumber(ask) ? ask->valuedouble : 0.0);
+				fclose(f);
+			}
+			cJSON_Delete(rsp);
+			rsp = cJSON_CreateObject();
+			cJSON_AddStringToObject(rsp, "error",
+			    "singleton master: no answer within request-timeout (2s)");
+			cJSON_AddStringToObject(rsp, "singleton", "master");
+			cJSON_AddBoolToObject(rsp, "proxy", 1);
+			proxied = 1;
+		} else if (cJSON_IsString(op) && strcmp(op->valuestring, "request") == 0) {
 			if ((job = from_file(argv[3], "job")) != NULL) {
 				snprintf(from, sizeof(from), "%s/job", argv[3]);
 				snprintf(to, sizeof(to), "%s/job.given", argv[3]);
@@ -109,7 +132,7 @@ main(int argc, char **argv)
 			} else
 				cJSON_AddNullToObject(rsp, "job");
 		}
-		if ((cancel = from_file(argv[3], "cancel")) != NULL)
+		if (!proxied && (cancel = from_file(argv[3], "cancel")) != NULL)
 			cJSON_AddItemToObject(rsp, "cancel", cancel);
 		txt = cJSON_PrintUnformatted(rsp);
 		nn_send(s, txt, strlen(txt), 0);

@@ -870,7 +870,8 @@ rc_master_msg(struct rcore *c, const struct rc_log *lg, uint64_t from, const cJS
 {
 	struct rc_standby *s = find_sb(c, from);
 	const char *m = json_str(b, "m");
-	uint64_t ep = 0, v;
+	const cJSON *sc;
+	uint64_t ep = 0, v, sv;
 	int has_ep = json_u64(b, "ep", &ep) == 0;
 
 	if (m == NULL) {
@@ -912,11 +913,25 @@ rc_master_msg(struct rcore *c, const struct rc_log *lg, uint64_t from, const cJS
 			c->dropped++;
 		return;
 	case RC_FETCHING:
-		if (strcmp(m, JMSG_BATCH) == 0 && c->best >= 0 && &c->sb[c->best] == s &&
-		    json_u64(b, "rlast", &v) == 0 && json_u64(b, "last", &v) == 0 &&
-		    (cJSON_GetObjectItemCaseSensitive(b, "snapc") != NULL || v >= lg->seq))
-			push(c, RC_STORE, from)->body = (cJSON *)b;
-		return;		/* the rest waits for the end of the copy */
+		if (strcmp(m, JMSG_BATCH) != 0 || c->best < 0 || &c->sb[c->best] != s ||
+		    json_u64(b, "rlast", &v) < 0 || json_u64(b, "last", &v) < 0)
+			return;		/* the rest waits for the end of the copy */
+		if ((sc = cJSON_GetObjectItemCaseSensitive(b, "snapc")) != NULL) {
+			/*
+			 * A snapshot is sent for a fetch from at most its seq, and
+			 * a fetch goes from the end of our log: one at or below
+			 * that end is a late answer to a fetch sent again whose
+			 * first answer was stored (as a whole piece it would wipe
+			 * what was copied since, and the copy start over from it).
+			 */
+			if (json_u64(sc, "seq", &sv) < 0 || sv <= lg->seq) {
+				c->dropped++;
+				return;
+			}
+		} else if (v < lg->seq)
+			return;
+		push(c, RC_STORE, from)->body = (cJSON *)b;
+		return;
 	case RC_SERVING:
 		if (strcmp(m, JMSG_ACK) == 0)
 			on_ack(c, s, b);

@@ -1191,6 +1191,8 @@ answered(struct worker *w, struct chan *c, cJSON *rsp, msec_t now)
 			outage(w, c, err ? err : "the proxy answered", now);
 		else
 			outage(w, c, "bad answer (no \"ok\")", now);
+		/* 11. the master's answer, if it served the ask, is lost: its token goes again */
+		ask_give_back(w, c->ask);
 		chan_idle(c);
 		return;
 	}
@@ -1332,6 +1334,7 @@ on_answer(int fd, short ev, void *arg)
 		rsp = json_parse(buf, (size_t)n);
 		nn_freemsg(buf);
 		if (!cJSON_IsObject(rsp)) {
+			ask_give_back(w, c->ask);	/* 11. as a lost answer */
 			chan_idle(c);
 			outage(w, c, "bad answer (not a JSON object)", now);
 		} else

@@ -282,6 +282,73 @@ best_log(void)
 	epochs_free(&sb.eps);
 }
 
+/*
+ * A late answer to a fetch sent again, carrying a whole snapshot the copy
+ * already stored: dropped, not stored again (that wiped what was copied
+ * after it, and the copy started over). A snapshot above our log is taken.
+ */
+static void
+late_snapshot(void)
+{
+	struct rcore c;
+	struct tlog t, sb;
+	cJSON *batch, *sc;
+	uint64_t dropped;
+
+	tlog_init(&t, 3, 1);
+	tlog_init(&sb, 3, 1);
+	tlog_grow(&sb, 20, 2);		/* its log goes on in epoch 2, to 20 */
+	rc_init(&c, A, "master", "backend", set3, 3, 1, 7);
+	view2(&c, 0);
+	rc_recover(&c, &t.lg, 0);
+	rc_tick(&c, &t.lg, 0);
+	rc_clear(&c);
+	deliver(&c, &t, 2, from_sb(&c, "promise", &sb), 10);
+	deliver(&c, &t, 3, from_sb(&c, "promise", &t), 10);
+	rc_tick(&c, &t.lg, 20);
+	CHECK_INT(c.phase, RC_FETCHING);
+	rc_clear(&c);
+	rc_tick(&c, &t.lg, 30);
+	CHECK_INT(sent(&c, 2, "fetch"), 1);
+	rc_clear(&c);
+	/* its answer: a whole snapshot at 8, then events 9..10 */
+	batch = from_sb(&c, "batch", NULL);
+	json_add_u64(batch, "last", 10);
+	json_add_u64(batch, "rlast", 10);
+	sc = cJSON_AddObjectToObject(batch, "snapc");
+	json_add_u64(sc, "seq", 8);
+	json_add_u64(sc, "off", 0);
+	json_add_u64(sc, "total", 2);
+	cJSON_AddStringToObject(sc, "data", "{}");
+	rc_master_msg(&c, &t.lg, 2, batch, 40);
+	CHECK_INT(count(&c, RC_STORE, 2, NULL), 1);
+	rc_clear(&c);
+	tlog_grow(&t, 10, 2);		/* the shell stored it */
+	rc_fetched(&c, 0, 10, 0);
+	rc_tick(&c, &t.lg, 50);
+	CHECK_INT(sent(&c, 2, "fetch"), 1);	/* from 11 */
+	rc_clear(&c);
+	/* the same answer again, late: dropped and counted */
+	dropped = c.dropped;
+	rc_master_msg(&c, &t.lg, 2, batch, 60);
+	CHECK_INT(count(&c, RC_STORE, 0, NULL), 0);
+	CHECK_INT(c.dropped, dropped + 1);
+	CHECK_INT(c.phase, RC_FETCHING);
+	/* a snapshot above our log (it took one since) is stored */
+	cJSON_DeleteItemFromObjectCaseSensitive(sc, "seq");
+	json_add_u64(sc, "seq", 15);
+	rc_master_msg(&c, &t.lg, 2, batch, 70);
+	CHECK_INT(count(&c, RC_STORE, 2, NULL), 1);
+	rc_clear(&c);
+	/* and one at our log's end, once stored, is late too */
+	tlog_grow(&t, 15, 2);
+	rc_master_msg(&c, &t.lg, 2, batch, 80);
+	CHECK_INT(count(&c, RC_STORE, 0, NULL), 0);
+	cJSON_Delete(batch);
+	epochs_free(&t.eps);
+	epochs_free(&sb.eps);
+}
+
 static void
 window(void)
 {
@@ -1053,6 +1120,7 @@ main(void)
 	log_setlevel(LOG_ERR);
 	RUN(recovery);
 	RUN(best_log);
+	RUN(late_snapshot);
 	RUN(window);
 	RUN(stall);
 	RUN(standby);
