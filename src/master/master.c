@@ -1140,6 +1140,20 @@ handle(struct master *m, const unsigned char *hdr, size_t hdrlen, const char *bu
 }
 
 /*
+ * Whether requests are handled now, not held: the recovery is over and
+ * recovered() has set the work state up. The recovery ends inside
+ * loop_poll (the journal link's or relay's message that completes it),
+ * and recovered() runs at the top of the next turn: a request read by a
+ * later callback of the same poll was handled before the policy existed
+ * (a NULL work table: the master crashed, and singletond restarted it).
+ */
+static int
+serving(const struct master *m)
+{
+	return !m->r.recovering && !m->r.recovered;
+}
+
+/*
  * A request during the recovery: akc-queue is answered at once (with what
  * the recovery waits for); the rest waits for the recovery's end, and at
  * most STALL_ANSWER, then is answered with what it waits for (held_tick).
@@ -1186,7 +1200,7 @@ held_tick(struct master *m, msec_t now)
 	for (i = k = 0; i < m->nheld; i++) {
 		struct held *h = &m->held[i];
 
-		if (!m->r.recovering)
+		if (serving(m))
 			handle(m, h->hdr, h->hdrlen, h->buf, h->len, now);
 		else if (now - h->at >= STALL_ANSWER) {
 			repl_waiting(&m->r, now, why, sizeof(why));
@@ -1267,7 +1281,7 @@ recv_requests(struct master *m, int s, int direct)
 			hdr[0] |= DIRECT_MARK;
 			m->direct_requests++;
 		}
-		if (m->r.recovering)
+		if (!serving(m))
 			hold(m, hdr, hdrlen, buf, (size_t)n, now);
 		else
 			handle(m, hdr, hdrlen, buf, (size_t)n, now);
@@ -1292,7 +1306,7 @@ on_mlink_req(void *arg, const unsigned char *hdr, size_t hdrlen, const void *buf
 	struct master *m = arg;
 	msec_t now = clock_mono_ms();
 
-	if (m->r.recovering)
+	if (!serving(m))
 		hold(m, hdr, hdrlen, buf, len, now);
 	else
 		handle(m, hdr, hdrlen, buf, len, now);
