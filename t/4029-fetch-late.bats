@@ -82,7 +82,12 @@ teardown() {
 	done
 	# the late answer came in every run alone, but in one of a loaded -j2 suite's
 	# none came (no resent fetch reached the held standby): say so, do not fail
-	logged "$next" "$off" "journal: dropped an answer of .*$slow.* to a fetch: events from [0-9]+, which the log holds up to [0-9]+ \(a late answer\)" ||
-	    skip "no late answer came in this run (no fetch sent again reached the held standby)"
+	if ! logged "$next" "$off" "journal: dropped an answer of .*$slow.* to a fetch: events from [0-9]+, which the log holds up to [0-9]+ \(a late answer\)"; then
+		# for the post-mortem: what the two memberds dropped
+		for i in "$next" "$slow"; do
+			echo "# $i memberd dropped: $(status_json "$i" | jq -c .dropped)" >&3
+		done
+		skip "no late answer came in this run (no fetch sent again reached the held standby)"
+	fi
 	[ "$(queue_field "$next" journal_dropped)" -ge 1 ]
 }
