@@ -64,6 +64,16 @@ pair() {
 	wait_until 20 all_up_everywhere 2 n1 n2
 }
 
+# one_connection_only: n1 and n2 come to hold one connection between them,
+# the one n2 opened (n1 opened at most one, given up since)
+one_connection_only() {
+	wait_until 10 one_connection n1 n2
+	echo "n1: $(status_json n1 | jq -c .connections)"
+	echo "n2: $(status_json n2 | jq -c .connections)"
+	[ "$(conn n1 connects)" -le 1 ]
+	[ "$(conn n2 connects)" = 1 ]
+}
+
 @test "plain frames: one connection carries a pair's traffic both ways, short forms included; a restarted peer is taken anew" {
 	pair
 	local base
@@ -77,11 +87,7 @@ pair() {
 	# has proved it yet), and writes on it once proved; had n1 opened one
 	# of its own meanwhile (an answer sent later, from a timer), the higher
 	# address of the two gives its own up once each proved the other's
-	wait_until 10 one_connection n1 n2
-	echo "n1: $(status_json n1 | jq -c .connections)"
-	echo "n2: $(status_json n2 | jq -c .connections)"
-	[ "$(conn n1 connects)" -le 1 ]
-	[ "$(conn n2 connects)" = 1 ]
+	one_connection_only
 	[ "$(conn n1 read_back)" -ge 1 ]
 	no_drops n1 n2
 
@@ -101,11 +107,7 @@ pair() {
 	pair "[security]=" "key-file=$AKC_DIR/cluster.key"
 	still_reachable 3 n1 n2
 	still_reachable 1 n2 n1
-	wait_until 10 one_connection n1 n2
-	echo "n1: $(status_json n1 | jq -c .connections)"
-	echo "n2: $(status_json n2 | jq -c .connections)"
-	[ "$(conn n1 connects)" -le 1 ]
-	[ "$(conn n2 connects)" = 1 ]
+	one_connection_only
 	no_drops n1 n2
 }
 
