@@ -147,7 +147,7 @@ cmd_write(const char *dir, uint64_t events, uint64_t snap_at)
 		b64[n] = '\0';
 		record(&x, ev_accepted(id, (char *)b64));
 		jb = work_find(&x.w, id);
-		record(&x, ev_started(jb, worker, 1763800000000LL + (int64_t)k));
+		record(&x, ev_started(jb, worker, 0, 1763800000000LL + (int64_t)k));
 		text[64] = '\0';
 		record(&x, ev_completed(jb, worker, text));
 	}

@@ -436,7 +436,7 @@ send_jobs(struct master *m, const unsigned char *hdr, size_t hdrlen, cJSON *body
 static int
 jobs_for(struct master *m, const char *worker, uint32_t ask, struct job **jobs, int max)
 {
-	int n = policy_asked(&m->p, worker, ask, jobs, max), i;
+	int n = policy_asked(&m->p, worker, ask, jobs, max);
 
 	if (n > 0) {
 		m->asks_again += (uint64_t)n;
@@ -444,10 +444,7 @@ jobs_for(struct master *m, const char *worker, uint32_t ask, struct job **jobs, 
 		    "lost with a connection)", jobs[0]->id, n > 1 ? " and others" : "", worker);
 		return n;
 	}
-	n = policy_next_batch(&m->p, worker, clock_wall_ms(), jobs, max);
-	for (i = 0; i < n; i++)
-		jobs[i]->ask = ask;
-	return n;
+	return policy_next_batch(&m->p, worker, ask, clock_wall_ms(), jobs, max);
 }
 
 /* Ready work to parked long polls, oldest first; an ask of several takes what is ready of them. */

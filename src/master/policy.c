@@ -234,13 +234,13 @@ policy_submit(struct policy *p, const char *id, const char *payload, const struc
 }
 
 struct job *
-policy_next(struct policy *p, const char *worker, int64_t wall)
+policy_next(struct policy *p, const char *worker, uint32_t ask, int64_t wall)
 {
 	struct job *jb;
 
 	if ((jb = work_next(p->w, wall)) == NULL)
 		return NULL;
-	p->emit(p->arg, ev_at(ev_started(jb, worker, wall), wall));
+	p->emit(p->arg, ev_at(ev_started(jb, worker, ask, wall), wall));
 	return jb;
 }
 
@@ -296,16 +296,17 @@ policy_report_next(struct policy *p, const char *worker, const char *id, long at
 	rc = policy_report(p, worker, id, attempt, success, rkey, result, why, errtail, wall, err,
 	    errlen);
 	if (rc == 0 && next != NULL)
-		*next = policy_next(p, worker, wall);
+		*next = policy_next(p, worker, 0, wall);
 	return rc;
 }
 
 int
-policy_next_batch(struct policy *p, const char *worker, int64_t wall, struct job **jobs, int max)
+policy_next_batch(struct policy *p, const char *worker, uint32_t ask, int64_t wall,
+    struct job **jobs, int max)
 {
 	int n = 0;
 
-	while (n < max && (jobs[n] = policy_next(p, worker, wall)) != NULL)
+	while (n < max && (jobs[n] = policy_next(p, worker, ask, wall)) != NULL)
 		n++;
 	return n;
 }
@@ -338,7 +339,7 @@ policy_reports(struct policy *p, const char *worker, struct preport *r, int n, i
 		if (r[i].rc == 0)
 			taken++;
 	}
-	*nnext = max > 0 ? policy_next_batch(p, worker, wall, next, max) : 0;
+	*nnext = max > 0 ? policy_next_batch(p, worker, 0, wall, next, max) : 0;
 	return taken;
 }
 

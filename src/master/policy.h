@@ -92,8 +92,13 @@ int policy_submit(struct policy *, const char *id, const char *payload,
     const struct job_opts *, int64_t wall, int *isnew, uint64_t *since, char *err,
     size_t errlen);
 
-/* The next job for worker (started for it, by an event), or NULL if none is ready. */
-struct job *policy_next(struct policy *, const char *worker, int64_t wall);
+/*
+ * The next job for worker (started for it, by an event), or NULL if none is
+ * ready. ask is the worker's token of the ask it answers (0: none), kept with
+ * the job in its started event: an ask sent again with it gets the same jobs
+ * (policy_asked), from this master or, after a fail-over, from its successor.
+ */
+struct job *policy_next(struct policy *, const char *worker, uint32_t ask, int64_t wall);
 /* The timeout of j's attempts, ms. */
 int64_t policy_timeout(const struct policy *, const struct job *);
 
@@ -143,8 +148,8 @@ int policy_report_next(struct policy *, const char *worker, const char *id, long
  * its other jobs if it is lost or stops, cancelled like a running one).
  * Returns how many were ready, stored in jobs[0 .. n).
  */
-int policy_next_batch(struct policy *, const char *worker, int64_t wall, struct job **jobs,
-    int max);
+int policy_next_batch(struct policy *, const char *worker, uint32_t ask, int64_t wall,
+    struct job **jobs, int max);
 
 /* One result of a report that carries several (op "report"). */
 struct preport {

@@ -378,13 +378,15 @@ ev_cancelled(const struct job *j)
 }
 
 cJSON *
-ev_started(const struct job *j, const char *worker, int64_t wall)
+ev_started(const struct job *j, const char *worker, uint32_t ask, int64_t wall)
 {
 	cJSON *e = event(EV_STARTED, j->id);
 
 	cJSON_AddStringToObject(e, "worker", worker);
 	cJSON_AddNumberToObject(e, "attempt", j->attempts + 1);
 	cJSON_AddNumberToObject(e, "at", (double)wall);
+	if (ask != 0)
+		cJSON_AddNumberToObject(e, "ask", (double)ask);
 	return e;
 }
 
@@ -634,7 +636,7 @@ work_apply(struct work *w, uint64_t seq, const cJSON *ev, char *err, size_t errl
 {
 	const char *e = json_str(ev, "e"), *id = json_str(ev, "id"), *s;
 	struct job *j;
-	long num, at;
+	long num, at, ask;
 
 	if (seq != w->seq + 1) {
 		snprintf(err, errlen, "event %llu follows %llu", (unsigned long long)seq,
@@ -683,14 +685,17 @@ work_apply(struct work *w, uint64_t seq, const cJSON *ev, char *err, size_t errl
 		enqueue(w, j, seq);
 		hist_add(j, e, at, 0, NULL, NULL);
 	} else if (strcmp(e, EV_STARTED) == 0) {
+		ask = 0;
 		if (j == NULL || j->status != JOB_PENDING || (s = json_str(ev, "worker")) == NULL ||
-		    strlen(s) > WORKER_ID_MAX || json_int(ev, "at", 0, 1L << 53, &num) < 0)
+		    strlen(s) > WORKER_ID_MAX || json_int(ev, "at", 0, 1L << 53, &num) < 0 ||
+		    opt_num(ev, "ask", 0, UINT32_MAX, &ask) < 0)
 			goto bad;
 		unlink_job(w, j);
 		run(w, j);
 		j->attempts++;
 		snprintf(j->worker, sizeof(j->worker), "%s", s);
 		j->started = (int64_t)num;
+		j->ask = (uint32_t)ask;
 		hist_add(j, e, at, j->attempts, s, NULL);
 	} else if (strcmp(e, EV_COMPLETED) == 0) {
 		if (j == NULL || j->status != JOB_RUNNING || work_result_key(ev) == NULL ||
@@ -775,6 +780,8 @@ job_json(const struct job *j)
 		cJSON_AddStringToObject(o, "payload", j->payload);
 	if (j->status == JOB_RUNNING)
 		cJSON_AddNumberToObject(o, "at", (double)j->started);
+	if (j->status == JOB_RUNNING && j->ask != 0)
+		cJSON_AddNumberToObject(o, "ask", (double)j->ask);
 	if (j->seq)
 		json_add_u64(o, "seq", j->seq);
 	if (j->status == JOB_PENDING)
@@ -906,7 +913,7 @@ work_restore(struct work *w, const cJSON *snap, char *err, size_t errlen)
 			    *wk = json_str(o, "worker"), *pl = json_str(o, "payload"),
 			    *ph = json_str(o, "phash");
 			long attempts, at, pri = WORK_PRIORITY_DEFAULT, ready = 0, tmo = 0, sub = 0,
-			    sta = 0, fin_at = 0, dropped = 0;
+			    sta = 0, fin_at = 0, dropped = 0, ask = 0;
 			uint64_t order = ++pos;
 			struct job *j;
 
@@ -920,6 +927,7 @@ work_restore(struct work *w, const cJSON *snap, char *err, size_t errlen)
 			    opt_num(o, "started", 0, 1L << 53, &sta) < 0 ||
 			    opt_num(o, "finished", 0, 1L << 53, &fin_at) < 0 ||
 			    opt_num(o, "hist_dropped", 0, 1L << 30, &dropped) < 0 ||
+			    opt_num(o, "ask", 0, UINT32_MAX, &ask) < 0 ||
 			    (cJSON_GetObjectItemCaseSensitive(o, "order") != NULL &&
 			    json_u64(o, "order", &order) < 0)) {
 				snprintf(err, errlen, "snapshot: a malformed job");
@@ -961,6 +969,7 @@ work_restore(struct work *w, const cJSON *snap, char *err, size_t errlen)
 						goto out;
 					}
 					j->started = (int64_t)at;
+					j->ask = (uint32_t)ask;
 					run(w, j);
 				}
 			} else if ((strcmp(st, "done") == 0 || strcmp(st, "failed") == 0 ||
@@ -1116,7 +1125,7 @@ merge_one(const struct work *w, struct work *o, const cJSON *ev, int64_t wall, c
 		if (j == NULL || (j->status != JOB_PENDING && j->status != JOB_RUNNING))
 			return MERGE_SKIPPED;
 		if (j->status == JOB_PENDING)
-			cJSON_AddItemToArray(out, ev_started(j, wk, wall));
+			cJSON_AddItemToArray(out, ev_started(j, wk, 0, wall));
 		cJSON_AddItemToArray(out, keep_at(completed(j->id, wk, rk, json_str(ev, rk)), ev));
 		merged(o, id, JOB_DONE);
 		return MERGE_FINISHED;

@@ -89,8 +89,9 @@ struct job {
 	size_t hidx;			/* its index in that heap */
 	int64_t accepted_at;		/* not state: the shell's monotonic ms of its
 					   acceptance by this process, 0 if replayed */
-	uint32_t ask;			/* not state: the worker's token of the ask this
-					   attempt was given to (0: none, or replayed) */
+	uint32_t ask;			/* the worker's token of the ask this attempt was
+					   given to (0: none); journaled in the started
+					   event, so a successor master has it too */
 	struct job *hnext;		/* hash chain */
 	struct job *prev, *next;	/* running list, or finished list */
 };
@@ -148,7 +149,7 @@ const char *work_status_at(const struct job *, int64_t now);
 cJSON *work_history_json(const struct job *);
 /* A wall ms as RFC 3339 UTC with ms into a JSON value, or null when 0 (unknown). */
 cJSON *work_time_json(int64_t wall);
-cJSON *ev_started(const struct job *, const char *worker, int64_t wall);
+cJSON *ev_started(const struct job *, const char *worker, uint32_t ask, int64_t wall);
 cJSON *ev_completed(const struct job *, const char *worker, const char *result);
 /* The same for a result that is not text (not UTF-8, or with a NUL): its bytes in base64. */
 cJSON *ev_completed_b64(const struct job *, const char *worker, const char *result_b64);

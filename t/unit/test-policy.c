@@ -70,7 +70,7 @@ submit(const char *id, const char *payload, long pri, long delay, long timeout, 
 static const char *
 next_id(const char *worker, int64_t wall)
 {
-	struct job *j = policy_next(&P, worker, wall);
+	struct job *j = policy_next(&P, worker, 0, wall);
 
 	return j ? j->id : "-";
 }
@@ -324,7 +324,7 @@ replay_keeps_order(void)
 	CHECK_STR(work_next(&w2, 100)->id, "c");
 	for (i = 0; i < 3; i++) {
 		struct job *j = work_next(&w2, 6000);
-		cJSON *ev = ev_at(ev_started(j, "w", 6000), 6000);
+		cJSON *ev = ev_at(ev_started(j, "w", 0, 6000), 6000);
 
 		CHECK_STR(j->id, want[i]);
 		CHECK_INT(work_apply(&w2, w2.seq + 1, ev, err, sizeof(err)), 0);
@@ -490,7 +490,7 @@ batch_requests(void)
 	submit("urgent", "eA==", 1, 0, 0, 0);
 	evlog[0] = '\0';
 	policy_seen(&P, "w1", 11000);
-	CHECK_INT(policy_next_batch(&P, "w1", 11000, jobs, 4), 4);
+	CHECK_INT(policy_next_batch(&P, "w1", 0, 11000, jobs, 4), 4);
 	CHECK_STR(ids_of(jobs, 4, buf, sizeof(buf)), "urgent b0 b1 b2");
 	CHECK_STR(evlog, "started started started started");
 	for (i = 0; i < 4; i++) {
@@ -512,9 +512,9 @@ batch_requests(void)
 	CHECK_INT(policy_report(&P, "w1", "b1", 1, 1, "result", "x", NULL, NULL, 11060, err,
 	    sizeof(err)), 1);
 	/* fewer ready than asked: what there is */
-	CHECK_INT(policy_next_batch(&P, "w2", 11100, jobs, 8), 3);
+	CHECK_INT(policy_next_batch(&P, "w2", 0, 11100, jobs, 8), 3);
 	CHECK_STR(ids_of(jobs, 3, buf, sizeof(buf)), "b3 b4 b5");
-	CHECK_INT(policy_next_batch(&P, "w2", 11100, jobs, 8), 0);
+	CHECK_INT(policy_next_batch(&P, "w2", 0, 11100, jobs, 8), 0);
 	/* w1 killed holding urgent, b0, b2: dropped after worker_gone, all three retried */
 	policy_seen(&P, "w2", 14000);
 	policy_tick(&P, 15000, 12000);
@@ -523,13 +523,13 @@ batch_requests(void)
 	CHECK_INT(work_find(&W, "b0")->status, JOB_PENDING);
 	CHECK_INT(work_find(&W, "b2")->status, JOB_PENDING);
 	CHECK_INT(W.nrunning, 3);			/* w2's */
-	CHECK_INT(policy_next_batch(&P, "w3", 12100, jobs, 4), 3);
+	CHECK_INT(policy_next_batch(&P, "w3", 0, 12100, jobs, 4), 3);
 	CHECK_STR(ids_of(jobs, 3, buf, sizeof(buf)), "urgent b2 b0");	/* in the order dropped */
 	CHECK_INT(jobs[0]->attempts, 2);
 	/* w2 stops holding its batch: every job of it retried at once */
 	CHECK_INT(policy_unregister(&P, "w2", 12200), 3);
 	CHECK_INT(W.npending, 3);
-	CHECK_INT(policy_next_batch(&P, "w3", 12300, jobs, 4), 3);
+	CHECK_INT(policy_next_batch(&P, "w3", 0, 12300, jobs, 4), 3);
 	CHECK_STR(ids_of(jobs, 3, buf, sizeof(buf)), "b5 b4 b3");
 	stop();
 }
@@ -554,7 +554,7 @@ batch_reports(void)
 	submit("d", "eA==", 1024, 0, 0, 0);
 	submit("e", "eA==", 1024, 0, 0, 0);
 	submit("f", "eA==", 1024, 0, 0, 0);
-	CHECK_INT(policy_next_batch(&P, "w1", 100, jobs, 3), 3);	/* a b c */
+	CHECK_INT(policy_next_batch(&P, "w1", 0, 100, jobs, 3), 3);	/* a b c */
 	evlog[0] = '\0';
 	/* a done, b failed (attempt 1 of 2: again), c reported with a wrong attempt, x unknown */
 	preport(&r[0], "a", 1, NULL);
@@ -756,13 +756,13 @@ jobs_need(void)
 
 	start(NULL);
 	CHECK_INT(submit("a", "eA==", 1024, 0, 0, 1000), 0);
-	CHECK(policy_next(&P, "w", 1000) != NULL);
+	CHECK(policy_next(&P, "w", 0, 1000) != NULL);
 	CHECK_INT(submit("b", "eA==", 1024, 0, 0, 1000), 0);
 	/* a's done with the next request: its completed event, then b's started */
 	CHECK_INT(policy_report(&P, "w", "a", 1, 1, "result", "x", NULL, NULL, 1001, err,
 	    sizeof(err)), 0);
 	own = W.seq;
-	CHECK((jb = policy_next(&P, "w", 1001)) != NULL);
+	CHECK((jb = policy_next(&P, "w", 0, 1001)) != NULL);
 	CHECK_STR(jb->id, "b");
 	CHECK(W.seq == own + 1);
 	CHECK_STR(evlog, "accepted started accepted completed started");
@@ -783,19 +783,20 @@ static void
 asked_again(void)
 {
 	struct job *jobs[4], *jb;
+	struct work w2;
 	char err[256];
+	cJSON *snap;
 
 	start(NULL);
 	CHECK_INT(submit("a", "eA==", 1024, 0, 0, 1000), 0);
 	CHECK_INT(submit("b", "eA==", 1024, 0, 0, 1000), 0);
 	CHECK_INT(submit("c", "eA==", 1024, 0, 0, 1000), 0);
 	CHECK_INT(submit("d", "eA==", 1024, 0, 0, 1000), 0);
-	CHECK_INT(policy_next_batch(&P, "w1", 1001, jobs, 2), 2);
-	jobs[0]->ask = jobs[1]->ask = 7;		/* a and b, to w1's ask 7 */
-	CHECK((jb = policy_next(&P, "w2", 1002)) != NULL);
-	jb->ask = 7;					/* c, to w2's ask of the same number */
-	CHECK((jb = policy_next(&P, "w1", 1003)) != NULL);
-	jb->ask = 8;					/* d, to w1's ask 8 */
+	CHECK_INT(submit("e", "eA==", 1024, 0, 0, 1000), 0);
+	CHECK_INT(policy_next_batch(&P, "w1", 7, 1001, jobs, 2), 2);	/* a and b, to w1's ask 7 */
+	CHECK((jb = policy_next(&P, "w2", 7, 1002)) != NULL);		/* c, to w2's ask 7 */
+	CHECK((jb = policy_next(&P, "w1", 8, 1003)) != NULL);		/* d, to w1's ask 8 */
+	CHECK((jb = policy_next(&P, "w1", 0, 1004)) != NULL);		/* e, an ask without one */
 	CHECK_INT(policy_asked(&P, "w1", 0, jobs, 4), 0);
 	CHECK_INT(policy_asked(&P, "w1", 9, jobs, 4), 0);
 	CHECK_INT(policy_asked(&P, "w1", 7, jobs, 4), 2);
@@ -811,7 +812,64 @@ asked_again(void)
 	    sizeof(err)), 0);
 	CHECK_INT(policy_asked(&P, "w1", 7, jobs, 4), 1);
 	CHECK_STR(jobs[0]->id, "b");
+	/*
+	 * The tokens are in the started events, so a successor master (a
+	 * standby that applied them, or one restored from a snapshot) has them
+	 */
+	snap = work_snapshot(&W);
+	work_init(&w2);
+	CHECK_INT(work_restore(&w2, snap, err, sizeof(err)), 0);
+	CHECK_INT(work_find(&w2, "b")->ask, 7);
+	CHECK_INT(work_find(&w2, "c")->ask, 7);
+	CHECK_INT(work_find(&w2, "d")->ask, 8);
+	CHECK_INT(work_find(&w2, "e")->ask, 0);
+	work_free(&w2);
+	cJSON_Delete(snap);
+	CHECK(strstr(evlog, "started") != NULL);
 	stop();
+}
+
+/* A started event's ask: kept by a replay, 0 without one, refused if it is not a token. */
+static void
+ask_in_events(void)
+{
+	struct work w2;
+	char err[256];
+	cJSON *ev;
+	struct job *j;
+	const char *bad[] = { "-1", "4294967296", "\"7\"", "1.5" };
+	size_t i;
+
+	work_init(&w2);
+	ev = ev_at(ev_accepted("a", "eA=="), 10);
+	CHECK_INT(work_apply(&w2, 1, ev, err, sizeof(err)), 0);
+	cJSON_Delete(ev);
+	ev = ev_at(ev_accepted("b", "eA=="), 10);
+	CHECK_INT(work_apply(&w2, 2, ev, err, sizeof(err)), 0);
+	cJSON_Delete(ev);
+	j = work_find(&w2, "a");
+	ev = ev_at(ev_started(j, "w1", 4294967295u, 20), 20);
+	CHECK_INT(work_apply(&w2, 3, ev, err, sizeof(err)), 0);
+	cJSON_Delete(ev);
+	CHECK(work_find(&w2, "a")->ask == 4294967295u);
+	for (i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
+		char text[160];
+		cJSON *o;
+
+		snprintf(text, sizeof(text), "{\"e\":\"started\",\"id\":\"b\",\"worker\":\"w1\","
+		    "\"attempt\":1,\"at\":20,\"ask\":%s}", bad[i]);
+		CHECK((o = cJSON_Parse(text)) != NULL);
+		CHECK(work_apply(&w2, 4, o, err, sizeof(err)) < 0);
+		CHECK_INT(work_find(&w2, "b")->status, JOB_PENDING);
+		cJSON_Delete(o);
+	}
+	j = work_find(&w2, "b");
+	ev = ev_at(ev_started(j, "w1", 0, 20), 20);
+	CHECK(cJSON_GetObjectItemCaseSensitive(ev, "ask") == NULL);
+	CHECK_INT(work_apply(&w2, 4, ev, err, sizeof(err)), 0);
+	cJSON_Delete(ev);
+	CHECK_INT(work_find(&w2, "b")->ask, 0);
+	work_free(&w2);
 }
 
 int
@@ -833,6 +891,7 @@ main(void)
 	RUN(batch_requests);
 	RUN(jobs_need);
 	RUN(asked_again);
+	RUN(ask_in_events);
 	RUN(batch_reports);
 	RUN(batch_fields);
 	return unit_done();

@@ -36,7 +36,7 @@ lifecycle(void)
 	CHECK_INT(w.npending, 2);
 	CHECK_STR(work_next(&w, 0)->id, "a");		/* first in, first out */
 	j = work_find(&w, "a");
-	CHECK_INT(apply(&w, ev_started(j, "w1", 1000)), 0);
+	CHECK_INT(apply(&w, ev_started(j, "w1", 0, 1000)), 0);
 	CHECK_INT(j->status, JOB_RUNNING);
 	CHECK_INT(j->attempts, 1);
 	CHECK_STR(work_next(&w, 0)->id, "b");
@@ -46,8 +46,8 @@ lifecycle(void)
 	CHECK_INT(apply(&w, ev_attempt_failed(j, "w1", "exit 1")), 0);
 	CHECK_INT(j->status, JOB_PENDING);
 	CHECK_STR(work_next(&w, 0)->id, "b");
-	CHECK_INT(apply(&w, ev_started(work_find(&w, "b"), "w2", 1100)), 0);
-	CHECK_INT(apply(&w, ev_started(j, "w1", 1200)), 0);
+	CHECK_INT(apply(&w, ev_started(work_find(&w, "b"), "w2", 0, 1100)), 0);
+	CHECK_INT(apply(&w, ev_started(j, "w1", 0, 1200)), 0);
 	CHECK_INT(j->attempts, 2);
 	CHECK_INT(apply(&w, ev_completed(j, "w1", "result")), 0);
 	CHECK_INT(j->status, JOB_DONE);
@@ -74,8 +74,8 @@ bad_events(void)
 	CHECK_INT(apply(&w, ev_accepted("a", "cA==")), -1);
 	ev = cJSON_Parse("{\"e\":\"started\",\"id\":\"nope\",\"worker\":\"w\",\"at\":1}");
 	CHECK_INT(apply(&w, ev), -1);
-	CHECK_INT(apply(&w, ev_started(work_find(&w, "a"), "w", 5)), 0);
-	CHECK_INT(apply(&w, ev_started(work_find(&w, "a"), "w", 5)), -1);
+	CHECK_INT(apply(&w, ev_started(work_find(&w, "a"), "w", 0, 5)), 0);
+	CHECK_INT(apply(&w, ev_started(work_find(&w, "a"), "w", 0, 5)), -1);
 	ev = cJSON_Parse("{\"e\":\"completed\",\"id\":\"a\",\"worker\":\"w\",\"result\":\"r\"}");
 	CHECK_INT(work_apply(&w, w.seq + 2, ev, err, sizeof(err)), -1);	/* a gap */
 	cJSON_Delete(ev);
@@ -113,7 +113,7 @@ snapshot_round_trip(void)
 	}
 	for (i = 0; i < 1000; i++) {
 		snprintf(name, sizeof(name), "j%d", i);
-		apply(&w, ev_started(work_find(&w, name), "w", 10));
+		apply(&w, ev_started(work_find(&w, name), "w", 0, 10));
 		if (i % 2)
 			apply(&w, ev_completed(work_find(&w, name), "w", "ok"));
 	}
@@ -171,7 +171,7 @@ restore_unfinished(void)
 
 	apply(&w, ev_accepted("a", "cA=="));
 	apply(&w, ev_accepted("b", "cA=="));
-	apply(&w, ev_started(work_find(&w, "a"), "w1", 10));
+	apply(&w, ev_started(work_find(&w, "a"), "w1", 0, 10));
 	snap = work_snapshot(&w);
 	work_init(&r);
 	CHECK_INT(work_restore(&r, snap, err, sizeof(err)), 0);
@@ -198,7 +198,7 @@ finish_jobs(struct work *w, int from, int n, uint64_t *after)
 	for (i = from; i < from + n; i++) {
 		snprintf(name, sizeof(name), "j%d", i);
 		apply(w, ev_accepted(name, "cA=="));
-		apply(w, ev_started(work_find(w, name), "w", 10));
+		apply(w, ev_started(work_find(w, name), "w", 0, 10));
 		if (i % 2)
 			apply(w, ev_failed(work_find(w, name), "no"));
 		else
@@ -219,7 +219,7 @@ forget_finished(void)
 	finish_jobs(&w, 0, 20, after);
 	apply(&w, ev_accepted("p", "cA=="));		/* pending: never forgotten */
 	apply(&w, ev_accepted("q", "cA=="));
-	apply(&w, ev_started(work_find(&w, "q"), "w", 10));	/* running: neither */
+	apply(&w, ev_started(work_find(&w, "q"), "w", 0, 10));	/* running: neither */
 	CHECK(work_forgettable(&w, after[9]));
 	CHECK(!work_forgettable(&w, after[0] - 1));
 	CHECK_INT(apply(&w, ev_forget(after[9])), 0);
@@ -344,7 +344,7 @@ two_sides(struct work *m, struct work *s, cJSON *slog)
 		log_apply(w, log, 1, ev_accepted("a", "YQ=="));
 		log_apply(w, log, 1, ev_accepted("b", "Yg=="));
 		log_apply(w, log, 1, ev_accepted("c", "Yw=="));
-		log_apply(w, log, 1, ev_started(work_find(w, "a"), "w1", 5));
+		log_apply(w, log, 1, ev_started(work_find(w, "a"), "w1", 0, 5));
 	}
 	cJSON_Delete(cJSON_DetachItemFromArray(slog, 0));	/* the salvage starts where they part */
 	cJSON_Delete(cJSON_DetachItemFromArray(slog, 0));
@@ -353,16 +353,16 @@ two_sides(struct work *m, struct work *s, cJSON *slog)
 	/* the master's side: a done, d accepted, b running */
 	log_apply(m, mlog, 2, ev_completed(work_find(m, "a"), "w1", "a here"));
 	log_apply(m, mlog, 2, ev_accepted("d", "ZA=="));
-	log_apply(m, mlog, 2, ev_started(work_find(m, "b"), "w2", 6));
+	log_apply(m, mlog, 2, ev_started(work_find(m, "b"), "w2", 0, 6));
 	/* the other side: a done otherwise, e accepted and done, f accepted, c failed, b done */
 	log_apply(s, slog, 3, ev_completed(work_find(s, "a"), "w9", "a there"));
 	log_apply(s, slog, 3, ev_accepted("e", "ZQ=="));
-	log_apply(s, slog, 3, ev_started(work_find(s, "e"), "w9", 7));
+	log_apply(s, slog, 3, ev_started(work_find(s, "e"), "w9", 0, 7));
 	log_apply(s, slog, 3, ev_completed(work_find(s, "e"), "w9", "e there"));
 	log_apply(s, slog, 3, ev_accepted("f", "Zg=="));
-	log_apply(s, slog, 3, ev_started(work_find(s, "f"), "w9", 8));
+	log_apply(s, slog, 3, ev_started(work_find(s, "f"), "w9", 0, 8));
 	log_apply(s, slog, 3, ev_failed(work_find(s, "c"), "gave up there"));
-	log_apply(s, slog, 3, ev_started(work_find(s, "b"), "w9", 9));
+	log_apply(s, slog, 3, ev_started(work_find(s, "b"), "w9", 0, 9));
 	log_apply(s, slog, 3, ev_completed(work_find(s, "b"), "w9", "b there"));
 	cJSON_Delete(mlog);
 }
@@ -574,7 +574,7 @@ binary_result(void)
 
 	work_init(&w);
 	apply(&w, ev_accepted("a", "cA=="));
-	apply(&w, ev_started(work_find(&w, "a"), "w1", 10));
+	apply(&w, ev_started(work_find(&w, "a"), "w1", 0, 10));
 	ev = ev_completed_b64(work_find(&w, "a"), "w1", "wIA=");
 	CHECK_STR(json_str(ev, "result_base64"), "wIA=");
 	CHECK(cJSON_GetObjectItemCaseSensitive(ev, "result") == NULL);
@@ -583,7 +583,7 @@ binary_result(void)
 	CHECK_INT(work_find(&w, "a")->status, JOB_DONE);
 	/* a completed event with neither is malformed */
 	apply(&w, ev_accepted("b", "cA=="));
-	apply(&w, ev_started(work_find(&w, "b"), "w1", 10));
+	apply(&w, ev_started(work_find(&w, "b"), "w1", 0, 10));
 	ev = cJSON_Parse("{\"e\":\"completed\",\"id\":\"b\",\"worker\":\"w1\"}");
 	CHECK_INT(apply(&w, ev), -1);
 
