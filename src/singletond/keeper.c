@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -45,21 +46,40 @@ put_env(char ***env, int *n, const char *key, const char *val)
  * no singleton outlives its singletond. If the keeper dies, the kernel kills
  * the command (its own PR_SET_PDEATHSIG) and singletond, reaping the keeper,
  * kills what is left of the group.
+ *
+ * A singleton's keeper also holds its lease (lease_ms > 0; sg_lease): when
+ * singletond has not renewed it for that long (SIGUSR1 from singletond,
+ * sigqueue'd with the next lease, ms), the keeper kills the whole group,
+ * itself with it. singletond renews it from its loop; a singletond that is
+ * stopped (SIGSTOP), starved or blocked (a log write to a full pipe) could
+ * not stop the child in time if this node lost the majority or was downed
+ * meanwhile, and the other side would start the singleton beside it.
  */
 #define KEEPER_GRACE	5	/* seconds */
 
+static int64_t
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);	/* async-signal-safe */
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 static void __attribute__((noreturn))
-keeper(pid_t parent, int devnull, char **argv, char **env, int search)
+keeper(pid_t parent, int devnull, char **argv, char **env, int search, int lease_ms)
 {
 	sigset_t set, none;
 	siginfo_t si;
-	struct timespec grace = { KEEPER_GRACE, 0 };
+	struct timespec grace = { KEEPER_GRACE, 0 }, left;
 	pid_t c, p;
-	int st, main_st = 0, main_done = 0, sig;
+	int st, main_st = 0, main_done = 0, sig, r;
+	int64_t lease_end = mono_ms() + lease_ms, now;
 
 	setpgid(0, 0);
 	sigemptyset(&none);
 	sigemptyset(&set);
+	sigaddset(&set, SIGUSR1);
 	sigaddset(&set, SIGUSR2);
 	sigaddset(&set, SIGCHLD);
 	sigaddset(&set, SIGTERM);
@@ -91,9 +111,27 @@ keeper(pid_t parent, int devnull, char **argv, char **env, int search)
 		_exit(127);
 	}
 	for (;;) {
-		if ((main_done ? sigtimedwait(&set, &si, &grace) : sigwaitinfo(&set, &si)) < 0) {
+		if (main_done)
+			r = sigtimedwait(&set, &si, &grace);
+		else if (lease_ms > 0) {
+			if ((now = mono_ms()) >= lease_end)
+				kill(0, SIGKILL);	/* the lease ran out: the group, and us */
+			left.tv_sec = (time_t)((lease_end - now) / 1000);
+			left.tv_nsec = (long)((lease_end - now) % 1000) * 1000000;
+			r = sigtimedwait(&set, &si, &left);
+		} else
+			r = sigwaitinfo(&set, &si);
+		if (r < 0) {
 			if (main_done)
 				kill(0, SIGKILL);	/* its leftovers had their grace */
+			continue;
+		}
+		if (si.si_signo == SIGUSR1) {
+			/* a renewal, from singletond only: the lease runs from now */
+			if (si.si_code == SI_QUEUE && si.si_pid == parent && si.si_value.sival_int > 0) {
+				lease_ms = si.si_value.sival_int;
+				lease_end = mono_ms() + lease_ms;
+			}
 			continue;
 		}
 		if (si.si_signo == SIGUSR2) {
@@ -170,7 +208,7 @@ spawn(struct sgd *d, int standby)
 	pid = fork();
 	if (pid == 0)
 		keeper(parent, devnull, d->cmd != NULL && !standby ? d->cmd : shargv, env,
-		    d->cmd != NULL && !standby);
+		    d->cmd != NULL && !standby, standby ? 0 : (int)d->lease);
 	sigprocmask(SIG_SETMASK, &old, NULL);
 	close(devnull);
 	for (i = 0; i < n; i++)
@@ -183,9 +221,45 @@ spawn(struct sgd *d, int standby)
 	setpgid(pid, pid);	/* also here: no race with our first kill */
 	if (standby)
 		d->standby = pid;
-	else
+	else {
 		d->child = pid;
+		d->renewed = clock_mono_ms();
+	}
 	return 0;
+}
+
+/*
+ * The singleton's lease, renewed a quarter of it after the last renewal:
+ * the lease, or while the child stops, the time left until its SIGKILL
+ * (a singletond stopped in a forced stop must not give it longer than
+ * that). A renewal later than the lease itself means that this process did
+ * not run for that long: the keeper has killed the singleton, or is about
+ * to; said once, as a warning.
+ */
+void
+lease_renew(struct sgd *d, msec_t now)
+{
+	union sigval v;
+	msec_t lease = d->lease;
+
+	if (d->child <= 0 || d->lease <= 0 || now - d->renewed < d->lease / 4)
+		return;
+	if (now - d->renewed > d->lease)
+		log_warnx("singletond did not run for %lldms, longer than singleton %s's lease "
+		    "(%lldms): its keeper kills the singleton's process group (it would run "
+		    "unwatched), and it is started again after a backoff if this node still "
+		    "runs it", (long long)(now - d->renewed), d->sc.name, (long long)d->lease);
+	if (d->sm.child.state == PROC_STOPPING && d->sm.child.kill_at - now < lease)
+		lease = d->sm.child.kill_at - now > 0 ? d->sm.child.kill_at - now : 1;
+	v.sival_int = (int)lease;
+	(void)sigqueue(d->child, SIGUSR1, v);
+	d->renewed = now;
+}
+
+msec_t
+lease_deadline(const struct sgd *d)
+{
+	return d->child > 0 && d->lease > 0 ? d->renewed + d->lease / 4 : -1;
 }
 
 void

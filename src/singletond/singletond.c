@@ -108,9 +108,14 @@ heard_running(struct sgd *d, uint64_t uid, msec_t now)
 static void
 forced_stop_set(struct sgd *d, int n)
 {
-	msec_t k = sg_forced_stop(&d->cfg, d->sc.stop_timeout, n);
+	msec_t k = sg_forced_stop(&d->cfg, d->sc.stop_timeout, n), lease = sg_lease(&d->cfg, n);
 	int set = d->cfg.stable_after != STABLE_AFTER_AUTO || d->cfg.down_removal_margin > 0;
 
+	if (lease != d->lease)
+		log_info("singleton %s: its lease is %lldms (%d members): its keeper kills it when "
+		    "singletond has not run for that long%s", d->sc.name, (long long)lease, n,
+		    lease > 0 ? "" : " (none: no downing strategy and a short margin)");
+	d->lease = lease;
 	if (k == d->sm.forced_stop && d->forced_said)
 		return;
 	if (k < d->sc.stop_timeout && set && !d->forced_said)
@@ -863,6 +868,7 @@ next_deadline(struct sgd *d, msec_t now)
 	earliest(&deadline, acall_deadline(d->mctl));
 	earliest(&deadline, plink_deadline(d));
 	earliest(&deadline, mlink_deadline(d));
+	earliest(&deadline, lease_deadline(d));
 	if (d->dirty && !d->fetching)
 		deadline = now;
 	return deadline;
@@ -886,6 +892,7 @@ sgd_run(struct sgd *d)
 			d->stopping = 1;
 			sg_lost(&d->sm, "singletond stopping", 0, now);
 		}
+		lease_renew(d, now);	/* first: a stall is said before its child's exit */
 		reap(d, now);
 		acall_tick(d->mctl, now);
 		if ((d->dirty || now >= d->next_fetch) && !d->memberd_gone && !d->stopping &&
@@ -894,6 +901,7 @@ sgd_run(struct sgd *d)
 		sg_tick(&d->sm, now);
 		log_moves(d, &was_state);
 		child_actions(d, now);
+		lease_renew(d, now);	/* a child just started or stopping: its lease now */
 		out = sg_outbox(&d->sm, &n);
 		for (i = 0; i < n; i++)
 			send_msg(d, out[i].to, out[i].m);

@@ -56,8 +56,10 @@ struct sgd {
 	char endpoint[CONF_PATH_MAX + 32], child_endpoint[CONF_PATH_MAX + 32];
 	char **cmd;		/* -- CMD ARGS, or NULL: /bin/sh -c command */
 
-	pid_t child;
+	pid_t child;		/* the singleton's keeper, or 0 */
 	pid_t standby;		/* the standby command's keeper, or 0 */
+	msec_t lease;		/* the singleton's lease (sg_lease), 0: none */
+	msec_t renewed;		/* when it was last renewed (keeper.c) */
 	uint32_t next_cid;
 	struct inflight *inf;
 	int ninf, capinf;
@@ -131,6 +133,9 @@ cJSON *mlink_json(const struct sgd *, msec_t now);
 /* keeper.c: the child's and the standby's processes */
 void reap(struct sgd *, msec_t now);
 void child_actions(struct sgd *, msec_t now);
+/* The singleton's lease: renewed when due (a quarter of it), and when that is. */
+void lease_renew(struct sgd *, msec_t now);
+msec_t lease_deadline(const struct sgd *);
 
 /* serve.c: requests to our child, and their answers */
 char *to_b64(const void *, size_t);

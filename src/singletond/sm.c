@@ -54,6 +54,20 @@ sg_forced_stop(const struct akc_config *cfg, msec_t stop_timeout, int n)
 	return k < stop_timeout ? k : stop_timeout;
 }
 
+msec_t
+sg_lease(const struct akc_config *cfg, int n)
+{
+	msec_t k;
+
+	if (cfg->strategy == DOWNING_NONE) {
+		k = cfg->down_removal_margin - cfg->heartbeat_interval - SG_FORCED_SLACK;
+		return k < SG_LEASE_MIN ? 0 : k;
+	}
+	k = config_stable_after(cfg, n) + sg_margin(cfg, n) - cfg->heartbeat_interval -
+	    SG_FORCED_SLACK;
+	return k < SG_LEASE_MIN ? SG_LEASE_MIN : k;
+}
+
 void
 sg_init(struct singleton *s, const struct conf_singleton *c, msec_t margin)
 {

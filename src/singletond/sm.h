@@ -43,6 +43,7 @@
  */
 #define SG_FORCED_MIN		500
 #define SG_FORCED_SLACK		2000
+#define SG_LEASE_MIN		1000
 
 enum sg_state {
 	SG_START,		/* no membership view yet */
@@ -131,6 +132,19 @@ msec_t sg_margin(const struct akc_config *, int n);
  * nothing is decided on a timer and it is stop_timeout.
  */
 msec_t sg_forced_stop(const struct akc_config *, msec_t stop_timeout, int n);
+/*
+ * The singleton's lease (ms): its keeper kills the singleton's process group
+ * when singletond has not renewed the lease for this long (singletond
+ * stopped, starved or blocked: then nothing would stop the child in time
+ * if this node lost the majority or was downed meanwhile). With n members as
+ * for sg_margin: the bound sg_forced_stop has without stop_timeout
+ * (stable-after + margin - heartbeat-interval - SG_FORCED_SLACK: the other
+ * side starts the singleton no sooner than stable-after + margin after its
+ * leader saw the split), at least SG_LEASE_MIN. Without a downing strategy
+ * (an operator downs members): margin - heartbeat-interval -
+ * SG_FORCED_SLACK, or 0 (no lease) when that is under SG_LEASE_MIN.
+ */
+msec_t sg_lease(const struct akc_config *, int n);
 /*
  * A new membership view: self is our uid, st memberd's state; wall (ms) dates
  * tombstones, for members removed before we started.

@@ -1151,6 +1151,41 @@ forced_stop_from_config(void)
 }
 
 /*
+ * The singleton's lease: the forced stop's bound without stop-timeout, at
+ * least SG_LEASE_MIN; without a downing strategy from the margin alone, or
+ * none.
+ */
+static void
+lease_from_config(void)
+{
+	struct akc_config cfg;
+
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.strategy = DOWNING_KEEP_MAJORITY;
+	cfg.stable_after = STABLE_AFTER_AUTO;
+	cfg.heartbeat_interval = 1000;
+	cfg.gossip_interval = 1000;
+	/* the defaults: as sg_forced_stop's, never capped by stop-timeout */
+	CHECK_INT(sg_lease(&cfg, 3), 1000);
+	CHECK_INT(sg_lease(&cfg, 5), 3000);
+	CHECK_INT(sg_lease(&cfg, 1000), sg_forced_stop(&cfg, 1000000, 1000));
+	CHECK(sg_lease(&cfg, 1000) > 10000);
+	CHECK_INT(sg_lease(&cfg, 1), SG_LEASE_MIN);	/* 1 s + 1 s - 1 s - 2 s */
+	/* the campaign's timings: 2 s + 8 s - 0.2 s - 2 s */
+	cfg.stable_after = 2000;
+	cfg.down_removal_margin = 8000;
+	cfg.heartbeat_interval = 200;
+	CHECK_INT(sg_lease(&cfg, 5), 7800);
+	/* no downing strategy: an operator downs; the margin alone, or no lease */
+	cfg.strategy = DOWNING_NONE;
+	CHECK_INT(sg_lease(&cfg, 5), 8000 - 200 - SG_FORCED_SLACK);
+	cfg.down_removal_margin = 3000;
+	CHECK_INT(sg_lease(&cfg, 5), 0);
+	cfg.down_removal_margin = 0;
+	CHECK_INT(sg_lease(&cfg, 5), 0);
+}
+
+/*
  * The oldest loses the majority (the losing side of a split): SIGKILL after
  * the forced wait, not stop-timeout; so too when this node is Down in its
  * view or lost its memberd. A hand-over keeps stop-timeout, and is brought
@@ -1585,6 +1620,7 @@ main(void)
 	RUN(tombstones_at_first_view);
 	RUN(margin_from_config);
 	RUN(forced_stop_from_config);
+	RUN(lease_from_config);
 	RUN(forced_stop_kills_by_bound);
 	RUN(random_departures);
 	return unit_done();

@@ -1,0 +1,99 @@
+#!/usr/bin/env bats
+# 9005: a singleton's lease. singletond stops its child when its node loses
+# the majority or is downed, in time for the other side's wait; but a
+# singletond that does not run (stopped, starved, blocked on a full log
+# pipe) stops nothing, and the other side would start the singleton beside
+# the one it left running. singletond renews a lease to the child's keeper
+# from its loop; the keeper kills the child's process group when the lease
+# runs out (sg_lease: the forced stop's bound).
+
+load lib/akc
+load lib/netns
+
+setup() {
+	akc_setup
+	net_require
+	export WITNESS_LOG="$AKC_DIR/witness.log"
+	: > "$WITNESS_LOG"
+}
+teardown() {
+	local p
+	for p in ${STOPPED:-}; do
+		kill -CONT "$p" 2>/dev/null || true
+	done
+	net_teardown
+	akc_teardown
+}
+
+runs_on() {
+	[ "$(awk -v n="$1" '$2 == n { last = $3 } END { print last }' "$WITNESS_LOG")" = start ]
+}
+# witness_pid HOST: the pid of the witness's last start on HOST.
+witness_pid() { awk -v n="$1" '$2 == n && $3 == "start" { p = $4 } END { print p }' "$WITNESS_LOG"; }
+now_ms() { echo $(( ${EPOCHREALTIME/[.,]/} / 1000 )); }
+
+# lease_cluster: three hosts with singletond w (the witness), keep-majority
+# with stable-after 2 s; waits until the witness runs on the oldest ($old),
+# and prints its lease as its singletond logged it ($lease, ms).
+lease_cluster() {
+	local h
+	net_setup 3
+	host_cluster "[singleton.w]=" "command=$AKC_BIN/t/witness" stop-timeout=2s \
+	    "[downing]=" strategy=keep-majority stable-after=2s
+	for h in "${NET_HOSTS[@]}"; do
+		host_singleton "$h" w
+	done
+	wait_until 30 all_up_everywhere 3 h1 h2 h3
+	old=$(oldest_with h1 "")
+	wait_until 20 runs_on "$old"
+	wait_until 10 grep -q "singleton w: its lease is [0-9]*ms" "$AKC_DIR/$old.singletond.log"
+	lease=$(grep -o "its lease is [0-9]*ms" "$AKC_DIR/$old.singletond.log" | tail -1 | tr -dc 0-9)
+	echo "the witness runs on $old, lease ${lease}ms"
+	[ "$lease" -ge 1000 ]
+}
+
+@test "a singleton whose singletond stops running is killed when its lease runs out, and runs again after" {
+	local old lease sgd wpid t0 t1
+	lease_cluster
+	sgd=$(pid_of "$old" singletond)
+	wpid=$(witness_pid "$old")
+	kill -STOP "$sgd"
+	STOPPED=$sgd
+	t0=$(now_ms)
+	# before: nothing stopped the witness while its singletond was stopped
+	wait_until 15 process_dead "$wpid"
+	t1=$(now_ms)
+	echo "killed $((t1 - t0)) ms after singletond stopped (lease ${lease}ms)"
+	# by the lease, not sooner: its last renewal was at most a quarter of it before
+	[ $((t1 - t0)) -ge $((lease / 2)) ]
+	echo "$(date +%s.%3N) $old killed $wpid" >> "$WITNESS_LOG"
+	kill -CONT "$sgd"
+	STOPPED=
+	# singletond says why, and starts it again: this node is still the oldest
+	wait_until 20 grep -q "singletond did not run for [0-9]*ms, longer than singleton w's lease" \
+	    "$AKC_DIR/$old.singletond.log"
+	wait_until 30 eval '[ "$(witness_starts "$WITNESS_LOG" "$old")" = 2 ] && runs_on "$old"'
+	[ "$(grep -c start "$WITNESS_LOG")" = 2 ]
+	witness_check "$WITNESS_LOG"
+}
+
+@test "the oldest cut off with its singletond stopped: the keeper kills the singleton before the majority starts one" {
+	local old lease sgd wpid minority majority next
+	lease_cluster
+	split_around "$old" 1 h1 h2 h3
+	sgd=$(pid_of "$old" singletond)
+	wpid=$(witness_pid "$old")
+	kill -STOP "$sgd"
+	STOPPED=$sgd
+	net_cut "$minority" "$majority"
+	# the old one's keeper ends it when the lease runs out (before: it ran
+	# on, and the majority's started beside it: OVERLAP in the witness log)
+	wait_until 15 process_dead "$wpid"
+	echo "$(date +%s.%3N) $old killed $wpid" >> "$WITNESS_LOG"
+	wait_until 30 runs_on "$next"
+	cat "$WITNESS_LOG"
+	awk -v o="$old" -v n="$next" '$2 == o && $3 == "killed" { k = $1 } $2 == n && $3 == "start" { t = $1 }
+	     END { printf "killed %.3f, started %.3f, gap %.3f s\n", k, t, t - k; exit !(k > 0 && t > k) }' \
+	    "$WITNESS_LOG"
+	witness_check "$WITNESS_LOG"
+}
