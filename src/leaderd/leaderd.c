@@ -30,6 +30,7 @@
 #define ROUND_GAP_MAX	1000	/* rounds on notices are spaced by the last one's time, at most this */
 #define STUCK_LOG	10000	/* no convergence this long: say why */
 #define FULL_EVERY	10000	/* a round at least this often, notices or not */
+#define PING_QUIET	5000	/* memberd's connection up and an answer this recent: no ping */
 
 struct leaderd {
 	struct akc_config cfg;
@@ -64,6 +65,8 @@ struct leaderd {
 	int exit_code, done;
 	uint64_t applied_seq;
 	unsigned long sub_connects;	/* the subscription's connections so far (sock_connects) */
+	int sub_up;			/* ...one was up at the last turn */
+	unsigned long pings, pings_skipped;	/* ticks that asked memberd, and that did not need to */
 };
 
 static void
@@ -153,6 +156,9 @@ on_ctl(int fd, short ev, void *arg)
 		cJSON_AddNumberToObject(r, "notices_skipped", (double)l->skipped);
 		cJSON_AddNumberToObject(r, "notices_before_convergence", (double)l->waited);
 		cJSON_AddNumberToObject(r, "actions_refused", (double)l->refused);
+		/* the ticks that asked memberd whether it is there, and those its connection answered */
+		cJSON_AddNumberToObject(r, "pings", (double)l->pings);
+		cJSON_AddNumberToObject(r, "pings_skipped", (double)l->pings_skipped);
 		if (l->slow_since != 0)
 			cJSON_AddNumberToObject(r, "memberd_silent_ms", (double)(clock_mono_ms() -
 			    l->slow_since));
@@ -582,6 +588,17 @@ leaderd_run(struct leaderd *l)
 			l->dirty = 1;
 		}
 		/*
+		 * The subscription's connection closed: memberd was alive
+		 * until now (LOST_AFTER counts from here), and is asked at
+		 * once whether it still is.
+		 */
+		if (l->sub_up && !sock_connected(l->sub)) {
+			if (l->slow_since == 0)
+				l->last_ok = now;
+			l->next_tick = now;
+		}
+		l->sub_up = sock_connected(l->sub);
+		/*
 		 * A round reads memberd's state: do it when memberd says the
 		 * state changed (not sooner than next_round), every tick while
 		 * something time-driven may be due (no convergence yet), and
@@ -603,7 +620,19 @@ leaderd_run(struct leaderd *l)
 			round_once(l, now);
 		} else if (now >= l->next_tick) {
 			l->next_tick = now + TICK;
-			check_memberd(l, now);
+			/*
+			 * Is memberd still there? While the subscription's
+			 * connection is up it is (its end closes when it
+			 * dies: above): asked only every PING_QUIET, for a
+			 * memberd alive but silent. With nanomsg's sockets
+			 * (AKC_SOCK_NANOMSG=1) nothing says: every tick.
+			 */
+			if (sock_connected(l->sub) && now - l->last_ok < PING_QUIET)
+				l->pings_skipped++;
+			else {
+				l->pings++;
+				check_memberd(l, now);
+			}
 		}
 		if (l->done)
 			break;
