@@ -683,6 +683,132 @@ pull_nanomsg(void)
 	unlink(path);
 }
 
+/* A unix socket connected to path, or -1. */
+static int
+dial_path(void)
+{
+	struct sockaddr_un sun;
+	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	strcpy(sun.sun_path, path);
+	if (fd >= 0 && connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/*
+ * Hostile local peers: 300 connections each writing random bytes (some
+ * behind a valid header of the right protocol, some with frames of random
+ * type and size) into a PULL, a PUB and a REP; none crashes them (ASan's
+ * twin), each is closed or its junk dropped, and a good peer is served
+ * after.
+ */
+static void
+random_peers(void)
+{
+	static const int kinds[3] = { NN_PULL, NN_PUB, NN_REP };
+	static const unsigned char right[3] = { 80, 33, 48 };	/* PUSH, SUB, REQ */
+	unsigned char junk[512];
+	unsigned int seed = 1234;
+	int t, i, k, fd, s;
+	void *buf;
+
+	for (t = 0; t < 3; t++) {
+		unlink(path);
+		s = kinds[t] == NN_REP ? sock_bind_raw(NN_REP, addr, 1024) : sock_bind(kinds[t], addr, 1024);
+		CHECK(sock_native(s));
+		for (i = 0; i < 100; i++) {
+			size_t n = (size_t)(rand_r(&seed) % sizeof(junk));
+
+			for (k = 0; k < (int)n; k++)
+				junk[k] = (unsigned char)rand_r(&seed);
+			if (i % 2 == 0 && n >= 8) {	/* a good header, then junk */
+				memcpy(junk, "\0SP\0\0", 5);
+				junk[5] = right[t];
+				junk[6] = junk[7] = 0;
+				if (i % 4 == 0 && n >= 17)	/* a frame of random size */
+					junk[8] = 1;
+			}
+			if ((fd = dial_path()) < 0) {
+				CHECK(fd >= 0);
+				break;
+			}
+			(void)!write(fd, junk, n);
+			/* the daemon's loop takes what is ready */
+			ready(sock_rcvfd(s), 2);
+			if (kinds[t] == NN_PUB)
+				sock_service(s);
+			else {
+				unsigned char hdr[SOCK_HDR_MAX];
+				size_t hl = sizeof(hdr);
+
+				while ((kinds[t] == NN_REP ? sock_recv_raw(s, &buf, hdr, &hl) :
+				    sock_recv(s, &buf)) >= 0) {
+					nn_freemsg(buf);
+					hl = sizeof(hdr);
+				}
+			}
+			close(fd);
+		}
+		/* still serving: a good peer gets through */
+		if (kinds[t] == NN_PULL) {
+			int push = nn_socket(AF_SP, NN_PUSH), got = 0;
+
+			nn_connect(push, addr);
+			for (i = 0; i < 200 && !got; i++) {
+				(void)nn_send(push, "ok", 2, NN_DONTWAIT);
+				ready(sock_rcvfd(s), 10);
+				while (sock_recv(s, &buf) >= 0) {
+					got = 1;
+					nn_freemsg(buf);
+				}
+			}
+			CHECK(got);
+			nn_close(push);
+		} else if (kinds[t] == NN_PUB) {
+			int sub = sock_connect_sub(addr, 1024, 100), got = 0;
+
+			for (i = 0; i < 200 && !got; i++) {
+				sock_service(s);
+				sock_send(s, "ok", 2);
+				ready(sock_rcvfd(sub), 10);
+				while (sock_recv(sub, &buf) >= 0) {
+					got = 1;
+					nn_freemsg(buf);
+				}
+			}
+			CHECK(got);
+			sock_close(sub);
+		} else {
+			struct spc c;
+			char *rsp = NULL, err[128];
+			ssize_t n;
+			pid_t p;
+
+			if ((p = fork()) == 0) {
+				if (spc_init(&c, addr, 1024) < 0)
+					_exit(2);
+				n = spc_call(&c, "hi", 2, &rsp, clock_mono_ms() + 3000, err, sizeof(err));
+				_exit(n == 2 && memcmp(rsp, "ok", 2) == 0 ? 0 : 3);
+			}
+			answer_one(s, 2, "ok", 3000);
+			{
+				int st = -1;
+
+				waitpid(p, &st, 0);
+				CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+			}
+		}
+		CHECK(sock_dropped(s) > 0);
+		sock_close(s);
+	}
+	unlink(path);
+}
+
 int
 main(void)
 {
@@ -709,6 +835,7 @@ main(void)
 	RUN(pub_sub_nanomsg);
 	RUN(pub_sub_native);
 	RUN(pull_nanomsg);
+	RUN(random_peers);
 	unlink(path);
 	rmdir(dir);
 	return unit_done();
