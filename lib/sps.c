@@ -693,8 +693,12 @@ sps_publish(int h, const void *buf, size_t len)
 	for (k = s->nc - 1; k >= 0; k--) {
 		struct conn *c = &s->c[k];
 
-		/* a subscriber that does not read misses messages, as nanomsg's PUB does */
-		if (c->outlen - c->outoff + sizeof(head) + len > SPS_PUB_BACKLOG) {
+		/*
+		 * A subscriber that does not read misses messages, as nanomsg's
+		 * PUB does: past SPS_PUB_BACKLOG bytes already waiting (a
+		 * message may be larger than that: memberd.svc's relayed pieces)
+		 */
+		if (c->outlen - c->outoff >= SPS_PUB_BACKLOG) {
 			s->dropped++;
 			continue;
 		}
