@@ -9,6 +9,7 @@
 #include <nanomsg/reqrep.h>
 
 #include "acall.h"
+#include "bytes.h"
 #include "json.h"
 #include "log.h"
 #include "proto.h"
@@ -30,9 +31,11 @@ struct acall {
 	const struct akc_config *cfg;
 	char sockname[64];
 	char addr[CONF_PATH_MAX + 16];
-	int s;			/* the REQ socket, -1 until the first send */
+	int s;			/* the raw REQ socket, -1 until the first send */
 	struct call *head, *tail;
 	int sent;		/* head is in flight */
+	uint32_t id;		/* ...with this request id */
+	unsigned long resets;	/* the socket's connections lost when it was sent */
 	msec_t retry_at;	/* head could not be sent yet: try again then */
 };
 
@@ -108,9 +111,15 @@ static int
 send_head(struct acall *a, msec_t now)
 {
 	char err[512], *txt;
+	unsigned char hdr[4];
 	int n;
 
-	if ((n = sock_ipc_access(a->cfg, a->sockname, err, sizeof(err))) != 0) {
+	/*
+	 * A connection still up says the daemon runs (a dead one's is closed):
+	 * no probe then, which would cost the daemon an accept and a close.
+	 */
+	if ((a->s < 0 || !sock_connected(a->s)) &&
+	    (n = sock_ipc_access(a->cfg, a->sockname, err, sizeof(err))) != 0) {
 		char why[700];
 
 		if (n == SOCK_DENIED)
@@ -120,21 +129,29 @@ send_head(struct acall *a, msec_t now)
 		end_head(a, NULL, why, now);
 		return -1;
 	}
+	/*
+	 * A raw REQ (lib/sps.c's on ipc://: no nanomsg thread between us and
+	 * the daemon): the request id is ours to set and check, and a request
+	 * whose connection broke is ours to send again (acall_tick).
+	 */
 	if (a->s < 0) {
-		if ((a->s = sock_connect(NN_REQ, a->addr, CTL_MAX_MSG, 1000)) < 0) {
+		if ((a->s = sock_connect_raw(NN_REQ, a->addr, CTL_MAX_MSG, 1000)) < 0) {
 			end_head(a, NULL, "cannot create a control socket", now);
 			return -1;
 		}
 		loop_watch(a->loop, sock_rcvfd(a->s), POLLIN, on_answer, a);
 	}
+	a->id = (a->id + 1) & 0x7fffffffu;
+	be32_put(hdr, a->id | 0x80000000u);
 	txt = json_print(a->head->req);
-	n = nn_send(a->s, txt, strlen(txt), NN_DONTWAIT);
+	n = sock_send_raw(a->s, hdr, sizeof(hdr), txt, strlen(txt));
 	cJSON_free(txt);
 	if (n < 0) {
 		a->retry_at = now + RETRY;	/* not connected yet */
 		return 0;
 	}
 	a->sent = 1;
+	a->resets = sock_resets(a->s);
 	a->retry_at = 0;
 	return 0;
 }
@@ -144,6 +161,9 @@ acall_tick(struct acall *a, msec_t now)
 {
 	char why[700];
 
+	/* the connection broke with our request on it: it will not be answered */
+	if (a->sent && a->s >= 0 && sock_resets(a->s) != a->resets)
+		a->sent = 0;
 	while (a->head != NULL) {
 		if (now >= a->head->deadline) {
 			snprintf(why, sizeof(why), "no answer from '%s' in time", a->sockname);
@@ -185,13 +205,16 @@ on_answer(int fd, short ev, void *arg)
 	msec_t now = clock_mono_ms();
 	void *buf;
 	cJSON *rsp;
+	unsigned char hdr[SOCK_HDR_MAX];
+	size_t hdrlen = sizeof(hdr);
 	long v;
-	int n;
+	ssize_t n;
 
 	(void)fd;
 	(void)ev;
-	while ((n = nn_recv(a->s, &buf, NN_MSG, NN_DONTWAIT)) >= 0) {
-		if (a->head == NULL || !a->sent) {
+	for (; (n = sock_recv_raw(a->s, &buf, hdr, &hdrlen)) >= 0; hdrlen = sizeof(hdr)) {
+		if (a->head == NULL || !a->sent || hdrlen != 4 ||
+		    be32_get(hdr) != (a->id | 0x80000000u)) {
 			nn_freemsg(buf);	/* the answer to a call that timed out */
 			continue;
 		}

@@ -12,6 +12,8 @@
 #include <unistd.h>
 
 #include <nanomsg/nn.h>
+#include <nanomsg/pipeline.h>
+#include <nanomsg/pubsub.h>
 #include <nanomsg/reqrep.h>
 #include <nanomsg/tcp.h>
 
@@ -115,10 +117,17 @@ native(const char *addr)
 }
 
 static int
-native_bind(const char *addr, int rcvmax)
+native_bind(int type, const char *addr, int rcvmax)
 {
 	mode_t old = umask(0177);
-	int h = sps_bind_rep(addr + 6, (size_t)rcvmax), r;
+	int h, r;
+
+	if (type == NN_PUB)
+		h = sps_bind_pub(addr + 6);
+	else if (type == NN_PULL)
+		h = sps_bind_pull(addr + 6, (size_t)rcvmax);
+	else
+		h = sps_bind_rep(addr + 6, (size_t)rcvmax);
 
 	umask(old);
 	if (h < 0) {
@@ -156,9 +165,12 @@ bind_domain(int domain, int type, const char *addr, int rcvmax)
 	return s;
 }
 
+/* PUB and PULL on ipc:// are lib/sps.c's too (memberd's); REP is, raw (sock_bind_raw). */
 int
 sock_bind(int type, const char *addr, int rcvmax)
 {
+	if ((type == NN_PUB || type == NN_PULL) && native(addr))
+		return native_bind(type, addr, rcvmax);
 	return bind_domain(AF_SP, type, addr, rcvmax);
 }
 
@@ -166,7 +178,7 @@ int
 sock_bind_raw(int type, const char *addr, int rcvmax)
 {
 	if (type == NN_REP && native(addr))
-		return native_bind(addr, rcvmax);
+		return native_bind(type, addr, rcvmax);
 	return bind_domain(AF_SP_RAW, type, addr, rcvmax);
 }
 
@@ -209,6 +221,65 @@ sock_connect_raw(int type, const char *addr, int rcvmax, int reconnect_max_ms)
 }
 
 int
+sock_connect_sub(const char *addr, int rcvmax, int reconnect_max_ms)
+{
+	int s;
+
+	if (native(addr)) {
+		if ((s = sps_connect_sub(addr + 6, (size_t)rcvmax, reconnect_max_ms)) < 0) {
+			log_warn("cannot connect to '%s'", addr);
+			return -1;
+		}
+		return s + SOCK_NATIVE;
+	}
+	if ((s = connect_domain(AF_SP, NN_SUB, addr, rcvmax, reconnect_max_ms)) < 0)
+		return -1;
+	if (nn_setsockopt(s, NN_SUB, NN_SUB_SUBSCRIBE, "", 0) < 0) {
+		log_warnx("cannot subscribe to '%s': %s", addr, nn_strerror(nn_errno()));
+		nn_close(s);
+		return -1;
+	}
+	return s;
+}
+
+int
+sock_sub_tick(int s, msec_t now)
+{
+	return s >= SOCK_NATIVE ? sps_sub_tick(s - SOCK_NATIVE, now) : 1;
+}
+
+msec_t
+sock_retry_at(int s)
+{
+	return s >= SOCK_NATIVE ? sps_retry_at(s - SOCK_NATIVE) : 0;
+}
+
+unsigned long
+sock_connects(int s)
+{
+	return s >= SOCK_NATIVE ? (unsigned long)sps_connects(s - SOCK_NATIVE) : 0;
+}
+
+int
+sock_connected(int s)
+{
+	return s >= SOCK_NATIVE && sps_connected(s - SOCK_NATIVE);
+}
+
+void
+sock_service(int s)
+{
+	if (s >= SOCK_NATIVE)
+		sps_service(s - SOCK_NATIVE);
+}
+
+unsigned long
+sock_dropped(int s)
+{
+	return s >= SOCK_NATIVE ? (unsigned long)sps_dropped(s - SOCK_NATIVE) : 0;
+}
+
+int
 sock_rcvfd(int s)
 {
 	int fd;
@@ -241,8 +312,13 @@ sock_recv(int s, void **buf)
 {
 	int n;
 
-	if (s >= SOCK_NATIVE)
-		return -1;	/* raw only */
+	if (s >= SOCK_NATIVE) {
+		/* a SUB's or a PULL's: no header */
+		unsigned char hdr[SOCK_HDR_MAX];
+		size_t hdrlen = 0;
+
+		return sps_recv(s - SOCK_NATIVE, buf, hdr, &hdrlen);
+	}
 	n = nn_recv(s, buf, NN_MSG, NN_DONTWAIT);
 
 	return n < 0 ? -1 : n;
@@ -252,7 +328,7 @@ int
 sock_send(int s, const void *buf, size_t len)
 {
 	if (s >= SOCK_NATIVE)
-		return -1;	/* raw only */
+		return sps_publish(s - SOCK_NATIVE, buf, len);	/* a PUB's */
 	return nn_send(s, buf, len, NN_DONTWAIT) < 0 ? -1 : 0;
 }
 

@@ -17,6 +17,22 @@ int sock_connect(int type, const char *addr, int rcvmax, int reconnect_max_ms);
 /* The same with AF_SP_RAW (a REP or REQ that handles many requests at once). */
 int sock_bind_raw(int type, const char *addr, int rcvmax);
 int sock_connect_raw(int type, const char *addr, int rcvmax, int reconnect_max_ms);
+/*
+ * A SUB taking every message (lib/sps.c's on ipc://): sock_sub_tick
+ * (re)connects a native one when due (no sooner than sock_retry_at, 0 when
+ * connected), sock_connects counts its connections (messages published in
+ * a gap are lost: look again). A native PUB's or PULL's fd readable:
+ * sock_service (accepts, closes). nanomsg's sockets do this on their own:
+ * these are no-ops for them (sock_sub_tick 1).
+ */
+int sock_connect_sub(const char *addr, int rcvmax, int reconnect_max_ms);
+int sock_sub_tick(int s, msec_t now);
+msec_t sock_retry_at(int s);
+unsigned long sock_connects(int s);
+void sock_service(int s);
+/* A native REQ's or SUB's connection is up (0 for nanomsg's: not known). */
+int sock_connected(int s);
+unsigned long sock_dropped(int s);
 int sock_rcvfd(int s);
 int sock_sndfd(int s);
 /* Receives without blocking into an nn-allocated *buf; -1 when nothing waits. */

@@ -1,4 +1,4 @@
-/* sps.c: raw REQ/REP over plain unix sockets, without nanomsg's threads (see sps.h). */
+/* sps.c: raw REQ/REP, PUB/SUB and PULL over plain unix sockets, without nanomsg's threads (see sps.h). */
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -20,8 +20,12 @@
 #include "sps.h"
 #include "xmalloc.h"
 
+#define SP_PUB		32
+#define SP_SUB		33
 #define SP_REQ		48
 #define SP_REP		49
+#define SP_PUSH		80
+#define SP_PULL		81
 #define SP_MSG_NORMAL	1
 #define SPS_MAX		64		/* such sockets in one process (akc-httpd: up to 48 channels) */
 #define ID_LISTEN	0xffffffffu	/* epoll data of the listener */
@@ -52,6 +56,7 @@ struct msg {
 
 struct sps {
 	int used, rep;
+	int kind;			/* SP_REQ, SP_REP, SP_PUB, SP_SUB or SP_PULL */
 	int ep, ev, lfd;
 	int evset;
 	size_t rcvmax;
@@ -66,10 +71,32 @@ struct sps {
 	msec_t retry_at;
 	int ivl, ivl_max;
 	uint64_t dropped;
-	uint64_t resets;		/* REQ: connections lost (their requests with them) */
+	uint64_t resets;		/* REQ, SUB: connections lost (their requests with them) */
+	uint64_t connects;		/* REQ, SUB: connections made */
 };
 
+/* The protocol a peer of ours must speak. */
+static int
+peer_kind(int kind)
+{
+	switch (kind) {
+	case SP_REQ:
+		return SP_REP;
+	case SP_REP:
+		return SP_REQ;
+	case SP_PUB:
+		return SP_SUB;
+	case SP_SUB:
+		return SP_PUB;
+	default:
+		return SP_PUSH;
+	}
+}
+
 static struct sps tab[SPS_MAX];
+
+static int send_frame(struct sps *s, struct conn *c, const unsigned char *head,
+    const unsigned char *trace, size_t tlen, const void *buf, size_t len);
 
 static struct sps *
 get(int h)
@@ -151,7 +178,7 @@ conn_close(struct sps *s, int i)
 		nn_freemsg(c->in);
 	free(c->out);
 	s->c[i] = s->c[--s->nc];
-	if (!s->rep)
+	if (s->kind == SP_REQ || s->kind == SP_SUB)
 		s->resets++;
 }
 
@@ -170,6 +197,8 @@ conn_find(struct sps *s, uint32_t id)
 static int
 conn_queue(struct conn *c, const void *p, size_t n)
 {
+	if (n == 0)
+		return 0;
 	if (c->outlen - c->outoff + n > SPS_OUT_MAX)
 		return -1;
 	if (c->outoff > 0 && c->outoff == c->outlen)
@@ -218,7 +247,7 @@ conn_flush(struct sps *s, struct conn *c)
 static int
 conn_add(struct sps *s, int fd)
 {
-	const unsigned char mine[8] = { 0, 'S', 'P', 0, 0, s->rep ? SP_REP : SP_REQ, 0, 0 };
+	const unsigned char mine[8] = { 0, 'S', 'P', 0, 0, (unsigned char)s->kind, 0, 0 };
 	struct conn *c;
 
 	if (s->nc == s->capc) {
@@ -253,7 +282,9 @@ take(struct sps *s, struct conn *c)
 	struct msg *m;
 
 	c->in = NULL;
-	if (s->rep) {
+	if (s->kind == SP_SUB || s->kind == SP_PULL) {
+		k = 0;		/* no backtrace: the payload is the message */
+	} else if (s->rep) {
 		/* words up to the one with its top bit set: the request id */
 		while (k + 4 <= n && k + 8 <= SOCK_HDR_MAX && !(p[k] & 0x80))
 			k += 4;
@@ -315,10 +346,12 @@ conn_feed(struct sps *s, struct conn *c, const unsigned char *p, size_t n)
 		if (c->peerhave < sizeof(c->peer)) {
 			if (fill(c->peer, &c->peerhave, sizeof(c->peer), &p, &n) &&
 			    (memcmp(c->peer, "\0SP\0", 4) != 0 || c->peer[4] != 0 ||
-			    c->peer[5] != (s->rep ? SP_REQ : SP_REP)))
+			    c->peer[5] != peer_kind(s->kind)))
 				return -1;
 			continue;
 		}
+		if (s->kind == SP_PUB)
+			return -1;	/* a subscriber sends nothing after its header */
 		if (c->headhave < sizeof(c->head)) {
 			if (!fill(c->head, &c->headhave, sizeof(c->head), &p, &n))
 				continue;
@@ -470,14 +503,15 @@ release(struct sps *s)
 	memset(s, 0, sizeof(*s));
 }
 
-int
-sps_bind_rep(const char *path, size_t rcvmax)
+static int
+bind_kind(int kind, const char *path, size_t rcvmax)
 {
 	int h = slot(), e;
 
 	if (h < 0)
 		return -1;
-	tab[h].rep = 1;
+	tab[h].kind = kind;
+	tab[h].rep = kind == SP_REP;
 	if (open_common(&tab[h], rcvmax) < 0 || bind_path(&tab[h], path) < 0) {
 		e = errno;
 		release(&tab[h]);
@@ -488,7 +522,25 @@ sps_bind_rep(const char *path, size_t rcvmax)
 }
 
 int
-sps_connect_req(const char *path, size_t rcvmax, int reconnect_max_ms)
+sps_bind_rep(const char *path, size_t rcvmax)
+{
+	return bind_kind(SP_REP, path, rcvmax);
+}
+
+int
+sps_bind_pub(const char *path)
+{
+	return bind_kind(SP_PUB, path, 0);
+}
+
+int
+sps_bind_pull(const char *path, size_t rcvmax)
+{
+	return bind_kind(SP_PULL, path, rcvmax);
+}
+
+static int
+connect_kind(int kind, const char *path, size_t rcvmax, int reconnect_max_ms)
 {
 	int h = slot(), e;
 
@@ -498,6 +550,7 @@ sps_connect_req(const char *path, size_t rcvmax, int reconnect_max_ms)
 		errno = ENAMETOOLONG;
 		return -1;
 	}
+	tab[h].kind = kind;
 	if (open_common(&tab[h], rcvmax) < 0) {
 		e = errno;
 		release(&tab[h]);
@@ -508,6 +561,12 @@ sps_connect_req(const char *path, size_t rcvmax, int reconnect_max_ms)
 	tab[h].ivl = 100;
 	tab[h].ivl_max = reconnect_max_ms > 100 ? reconnect_max_ms : 100;
 	return h;
+}
+
+int
+sps_connect_req(const char *path, size_t rcvmax, int reconnect_max_ms)
+{
+	return connect_kind(SP_REQ, path, rcvmax, reconnect_max_ms);
 }
 
 /* A connected unix socket to path, or -1. */
@@ -558,7 +617,97 @@ req_conn(struct sps *s)
 	}
 	if (conn_add(s, fd) < 0)
 		return NULL;
+	s->connects++;
 	return &s->c[0];
+}
+
+int
+sps_connect_sub(const char *path, size_t rcvmax, int reconnect_max_ms)
+{
+	int h = connect_kind(SP_SUB, path, rcvmax, reconnect_max_ms);
+
+	if (h >= 0)
+		(void)req_conn(&tab[h]);	/* at once when the publisher is there */
+	return h;
+}
+
+int
+sps_sub_tick(int h, msec_t now)
+{
+	struct sps *s = get(h);
+
+	if (s == NULL || s->kind != SP_SUB)
+		return -1;
+	if (s->nc == 0 && now >= s->retry_at)
+		(void)req_conn(s);
+	return s->nc > 0;
+}
+
+msec_t
+sps_retry_at(int h)
+{
+	struct sps *s = get(h);
+
+	return s != NULL && s->nc == 0 ? s->retry_at : 0;
+}
+
+int
+sps_connected(int h)
+{
+	struct sps *s = get(h);
+
+	return s != NULL && (s->kind == SP_REQ || s->kind == SP_SUB) && s->nc > 0;
+}
+
+uint64_t
+sps_connects(int h)
+{
+	struct sps *s = get(h);
+
+	return s != NULL ? s->connects : 0;
+}
+
+void
+sps_service(int h)
+{
+	struct sps *s = get(h);
+
+	if (s != NULL)
+		pump(s);
+}
+
+int
+sps_publish(int h, const void *buf, size_t len)
+{
+	struct sps *s = get(h);
+	unsigned char head[9];
+	int k;
+
+	if (s == NULL || s->kind != SP_PUB) {
+		errno = EINVAL;
+		return -1;
+	}
+	head[0] = SP_MSG_NORMAL;
+	be64_put(head + 1, (uint64_t)len);
+	/* backwards: a closed connection takes the last one's place */
+	for (k = s->nc - 1; k >= 0; k--) {
+		struct conn *c = &s->c[k];
+
+		/*
+		 * A subscriber that does not read misses messages, as nanomsg's
+		 * PUB does: past SPS_PUB_BACKLOG bytes already waiting (a
+		 * message may be larger than that: memberd.svc's relayed pieces)
+		 */
+		if (c->outlen - c->outoff >= SPS_PUB_BACKLOG) {
+			s->dropped++;
+			continue;
+		}
+		if (send_frame(s, c, head, NULL, 0, buf, len) < 0) {
+			conn_close(s, k);
+			s->dropped++;
+		}
+	}
+	return 0;
 }
 
 int
@@ -566,7 +715,7 @@ sps_req_prefer(int h, const char *path)
 {
 	struct sps *s = get(h);
 
-	if (s == NULL || s->rep || strlen(path) >= sizeof(s->prefer)) {
+	if (s == NULL || s->kind != SP_REQ || strlen(path) >= sizeof(s->prefer)) {
 		errno = EINVAL;
 		return -1;
 	}
@@ -681,6 +830,10 @@ sps_send(int h, const unsigned char *hdr, size_t hdrlen, const void *buf, size_t
 
 	if (s == NULL)
 		return -1;
+	if (s->kind != SP_REQ && s->kind != SP_REP) {
+		errno = EINVAL;
+		return -1;
+	}
 	if (s->rep) {
 		uint32_t id;
 

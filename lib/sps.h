@@ -41,12 +41,47 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "clock.h"
+
 #define SPS_OUT_MAX	(16 << 20)	/* bytes queued for one peer */
 #define SPS_QUEUE_MAX	1024		/* messages received, not yet taken */
 
 /* Handles are small numbers of their own; lib/sock.c offsets them. */
 int sps_bind_rep(const char *path, size_t rcvmax);
 int sps_connect_req(const char *path, size_t rcvmax, int reconnect_max_ms);
+/*
+ * PUB, SUB and PULL (memberd's notices and relay socket, leaderd's
+ * subscription; peers: nanomsg's SUB, PUB and PUSH, or ours). The wire is
+ * the same as REQ/REP's with the protocols PUB 32, SUB 33, PUSH 80, PULL 81,
+ * and no backtrace: a message's payload is the message. nanomsg's SUB
+ * filters by topic on its own side and sends nothing after its header (a
+ * PUB closes a peer that does); our SUB takes every message.
+ *
+ * sps_publish sends to every subscriber connected, at once where its
+ * socket takes it; one with SPS_PUB_BACKLOG bytes or more already waiting
+ * misses the message (counted in sps_dropped), as nanomsg's PUB drops for a
+ * subscriber that does not read. A message may be larger than that (a
+ * relayed piece on memberd.svc, up to RELAY_MAX_MSG). A PUB must be served (sps_service) when
+ * its fd is readable: that accepts subscribers and closes those gone.
+ *
+ * A SUB connects at once if the publisher is there, else at sps_sub_tick
+ * (no sooner than sps_retry_at, backing off up to reconnect_max_ms), and
+ * again after its connection is lost; messages published while it was not
+ * connected are not seen: sps_connects counts its connections, for a
+ * caller that must look at the publisher's state again after a gap.
+ */
+#define SPS_PUB_BACKLOG	(256 << 10)
+int sps_bind_pub(const char *path);
+int sps_bind_pull(const char *path, size_t rcvmax);
+int sps_connect_sub(const char *path, size_t rcvmax, int reconnect_max_ms);
+int sps_publish(int h, const void *buf, size_t len);
+void sps_service(int h);
+/* 1 connected, 0 not (yet), -1 not a SUB. */
+int sps_sub_tick(int h, msec_t now);
+msec_t sps_retry_at(int h);
+uint64_t sps_connects(int h);
+/* A REQ's or SUB's connection is up (the peer accepted it and has not closed it). */
+int sps_connected(int h);
 /* The fd to poll for POLLIN: ready while a message may be taken. */
 int sps_fd(int h);
 /* As sock_recv_raw: *buf from nn_allocmsg (freed with nn_freemsg). */

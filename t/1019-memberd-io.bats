@@ -113,3 +113,40 @@ skipped() { status_json "$1" | jq '.state_notices.events_skipped'; }
 	kill_node n3
 	wait_until 20 grep -q "memberd: event UnreachableMember: n3 (" "$AKC_DIR/n1.memberd.log"
 }
+
+# threads PID: how many threads the process runs
+threads() { ls "/proc/$1/task" | wc -l; }
+# subscribers NODE SOCKET: connections accepted on NODE's SOCKET (memberd.leader...) now
+subscribers() {
+	ss -xH state connected 2>/dev/null | awk -v p="$AKC_DIR/$1/$2" '$5 == p' | wc -l
+}
+
+@test "memberd and leaderd run one thread each (no nanomsg thread); nanomsg's clients and subscribers are served, and leaderd subscribes again after memberd restarts" {
+	command -v ss >/dev/null || skip "no ss"
+	start_cluster 2
+	wait_until 30 all_up_everywhere 2 n1 n2
+	local m l
+	m=$(pid_of n1 memberd) l=$(pid_of n1 leaderd)
+	# before: nanomsg's worker thread in each (2 threads)
+	[ "$(threads "$m")" -eq 1 ]
+	[ "$(threads "$l")" -eq 1 ]
+	# a nanomsg REQ (nanocat) gets memberd's answer; akc-status (lib/spc.c) leaderd's
+	run nanocat --req --connect "ipc://$AKC_DIR/n1/memberd.ctl" --data '{"v":2,"cmd":"status"}' \
+	    --recv-timeout 2 -A
+	[[ "$output" == *'"self"'* ]]
+	[ "$(status_json n1 | jq .daemons.leaderd)" = true ]
+	# a nanomsg SUB (akc-events) gets memberd's events
+	run timeout 5 akc-events -c "$(conf_of n1)" --type MemberUp
+	[[ "$output" == *MemberUp* ]]
+	# leaderd's subscription to memberd's notices is up
+	wait_until 10 eval '[ "$(subscribers n1 memberd.leader)" -ge 1 ]'
+	# memberd restarts (a supervisor's quick restart): leaderd stays and subscribes again
+	kill -9 "$m"
+	wait_until 10 process_dead "$m"
+	[ "$(subscribers n1 memberd.leader)" -eq 0 ]
+	start_daemon n1 memberd
+	wait_until 20 eval '[ "$(subscribers n1 memberd.leader)" -ge 1 ]'
+	kill -0 "$l"
+	wait_until 30 all_up_everywhere 2 n1 n2
+	[ "$(threads "$(pid_of n1 memberd)")" -eq 1 ]
+}

@@ -96,7 +96,7 @@ leader_on() { status_json "$1" | jq -r .leader; }
 	m=$(pid_of n1 memberd)
 	kill -STOP "$m"
 	t0=$(date +%s%N)
-	# leaderd calls memberd at least every second and gives each call 2 s:
+	# leaderd calls memberd at least every 5 s and gives each call 2 s:
 	# a call that blocked its loop would leave most of these unanswered
 	ok=$(asks_answered "$AKC_DIR/n1/leaderd.ctl" '"ok":true')
 	kill -CONT "$m"
@@ -218,4 +218,26 @@ full_reads() {
 		[ "$(full_reads "$n")" -gt 0 ]
 		[ "$(leaderd_status "$n" | jq '.rounds_not_leader + .notices_skipped')" = 0 ]
 	done
+}
+
+@test "an idle leaderd asks memberd whether it is there only every 5 s while its subscription is up, and at once when it drops" {
+	start_cluster 1
+	wait_until 20 all_up_everywhere 1 n1
+	local a b
+	a=$(leaderd_status n1)
+	sleep 6	# the interval under test: leaderd's ticks over 6 s
+	b=$(leaderd_status n1)
+	echo "# before: $(jq -c '{pings, pings_skipped}' <<<"$a"), after 6 s: $(jq -c '{pings, pings_skipped}' <<<"$b")" >&3
+	# before: a ping every tick (1 s), no such counters
+	[ "$(jq -n --argjson a "$a" --argjson b "$b" '$b.pings - $a.pings <= 2 and $b.pings_skipped - $a.pings_skipped >= 3')" = true ]
+	# memberd gone: its end of the subscription closes, leaderd asks at once and
+	# leaves LOST_AFTER (5 s) later, as when it asked every second
+	local l t0
+	l=$(pid_of n1 leaderd)
+	t0=$(date +%s%N)
+	kill -9 "$(pid_of n1 memberd)"
+	wait_until 15 process_exited "$l"
+	[ "$(exit_status_of "$l")" = 1 ]
+	echo "# leaderd left $(( ($(date +%s%N) - t0) / 1000000 )) ms after memberd's kill" >&3
+	[ $(( ($(date +%s%N) - t0) / 1000000 )) -ge 4000 ]
 }

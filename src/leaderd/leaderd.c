@@ -30,6 +30,7 @@
 #define ROUND_GAP_MAX	1000	/* rounds on notices are spaced by the last one's time, at most this */
 #define STUCK_LOG	10000	/* no convergence this long: say why */
 #define FULL_EVERY	10000	/* a round at least this often, notices or not */
+#define PING_QUIET	5000	/* memberd's connection up and an answer this recent: no ping */
 
 struct leaderd {
 	struct akc_config cfg;
@@ -63,6 +64,9 @@ struct leaderd {
 	int was_leader;
 	int exit_code, done;
 	uint64_t applied_seq;
+	unsigned long sub_connects;	/* the subscription's connections so far (sock_connects) */
+	int sub_up;			/* ...one was up at the last turn */
+	unsigned long pings, pings_skipped;	/* ticks that asked memberd, and that did not need to */
 };
 
 static void
@@ -74,7 +78,7 @@ on_state(int fd, short ev, void *arg)
 
 	(void)fd;
 	(void)ev;
-	while ((n = nn_recv(l->sub, &buf, NN_MSG, NN_DONTWAIT)) >= 0) {
+	while ((n = (int)sock_recv(l->sub, &buf)) >= 0) {
 		cJSON *j = json_parse(buf, (size_t)n);
 		int shut = 0, leader = 1, conv = 1;
 		long code = EXIT_DAEMON_OK;
@@ -127,13 +131,14 @@ on_ctl(int fd, short ev, void *arg)
 {
 	struct leaderd *l = arg;
 	void *buf;
-	int n;
+	unsigned char hdr[SOCK_HDR_MAX];
+	size_t hdrlen = sizeof(hdr);
 	cJSON *r;
 	char *txt;
 
 	(void)fd;
 	(void)ev;
-	while ((n = nn_recv(l->ctl, &buf, NN_MSG, NN_DONTWAIT)) >= 0) {
+	while (sock_recv_raw(l->ctl, &buf, hdr, &hdrlen) >= 0) {
 		nn_freemsg(buf);
 		r = cJSON_CreateObject();
 		cJSON_AddNumberToObject(r, "v", PROTO_VERSION);
@@ -151,13 +156,17 @@ on_ctl(int fd, short ev, void *arg)
 		cJSON_AddNumberToObject(r, "notices_skipped", (double)l->skipped);
 		cJSON_AddNumberToObject(r, "notices_before_convergence", (double)l->waited);
 		cJSON_AddNumberToObject(r, "actions_refused", (double)l->refused);
+		/* the ticks that asked memberd whether it is there, and those its connection answered */
+		cJSON_AddNumberToObject(r, "pings", (double)l->pings);
+		cJSON_AddNumberToObject(r, "pings_skipped", (double)l->pings_skipped);
 		if (l->slow_since != 0)
 			cJSON_AddNumberToObject(r, "memberd_silent_ms", (double)(clock_mono_ms() -
 			    l->slow_since));
 		txt = json_print(r);
-		(void)nn_send(l->ctl, txt, strlen(txt), NN_DONTWAIT);
+		(void)sock_send_raw(l->ctl, hdr, hdrlen, txt, strlen(txt));
 		cJSON_free(txt);
 		cJSON_Delete(r);
+		hdrlen = sizeof(hdr);
 	}
 }
 
@@ -521,13 +530,17 @@ leaderd_start(struct leaderd *l)
 	loop_catch(l->loop, SIGTERM);
 	loop_catch(l->loop, SIGINT);
 	loop_catch(l->loop, SIGHUP);	/* as memberd: no reload, but no death either */
-	/* the notices it needs, not all of them (memberd.c, struct memberd) */
+	/*
+	 * The notices it needs, not all of them (memberd.c, struct memberd).
+	 * The sockets are lib/sps.c's, as memberd's (no nanomsg thread here);
+	 * the subscription is made again by leaderd_run when lost.
+	 */
 	config_ipc_path(&l->cfg, SOCK_MEMBERD_LEADER, addr, sizeof(addr));
-	if ((l->sub = sock_connect(NN_SUB, addr, 4096, 1000)) < 0 ||
-	    nn_setsockopt(l->sub, NN_SUB, NN_SUB_SUBSCRIBE, "", 0) < 0)
+	if ((l->sub = sock_connect_sub(addr, 4096, 1000)) < 0)
 		return -1;
+	l->sub_connects = sock_connects(l->sub);
 	config_ipc_path(&l->cfg, SOCK_LEADERD_CTL, addr, sizeof(addr));
-	if ((l->ctl = sock_bind(NN_REP, addr, 4096)) < 0)
+	if ((l->ctl = sock_bind_raw(NN_REP, addr, 4096)) < 0)
 		return -1;
 	loop_watch(l->loop, sock_rcvfd(l->sub), POLLIN, on_state, l);
 	loop_watch(l->loop, sock_rcvfd(l->ctl), POLLIN, on_ctl, l);
@@ -555,7 +568,7 @@ static void
 leaderd_run(struct leaderd *l)
 {
 	unsigned long sigs;
-	msec_t now;
+	msec_t now, wake;
 
 	while (!l->done) {
 		sigs = loop_signals(l->loop);
@@ -565,6 +578,26 @@ leaderd_run(struct leaderd *l)
 		}
 		now = clock_mono_ms();
 		acall_tick(l->mctl, now);
+		/*
+		 * The subscription (re)connected: notices sent while it was
+		 * not may be lost, so the state is read again.
+		 */
+		(void)sock_sub_tick(l->sub, now);
+		if (sock_connects(l->sub) != l->sub_connects) {
+			l->sub_connects = sock_connects(l->sub);
+			l->dirty = 1;
+		}
+		/*
+		 * The subscription's connection closed: memberd was alive
+		 * until now (LOST_AFTER counts from here), and is asked at
+		 * once whether it still is.
+		 */
+		if (l->sub_up && !sock_connected(l->sub)) {
+			if (l->slow_since == 0)
+				l->last_ok = now;
+			l->next_tick = now;
+		}
+		l->sub_up = sock_connected(l->sub);
 		/*
 		 * A round reads memberd's state: do it when memberd says the
 		 * state changed (not sooner than next_round), every tick while
@@ -587,16 +620,32 @@ leaderd_run(struct leaderd *l)
 			round_once(l, now);
 		} else if (now >= l->next_tick) {
 			l->next_tick = now + TICK;
-			check_memberd(l, now);
+			/*
+			 * Is memberd still there? While the subscription's
+			 * connection is up it is (its end closes when it
+			 * dies: above): asked only every PING_QUIET, for a
+			 * memberd alive but silent. With nanomsg's sockets
+			 * (AKC_SOCK_NANOMSG=1) nothing says: every tick.
+			 */
+			if (sock_connected(l->sub) && now - l->last_ok < PING_QUIET)
+				l->pings_skipped++;
+			else {
+				l->pings++;
+				check_memberd(l, now);
+			}
 		}
 		if (l->done)
 			break;
 		/* with a call out, its answer (an fd) or its deadline wakes us */
 		if (acall_pending(l->mctl) > 0)
-			loop_poll(l->loop, acall_deadline(l->mctl));
+			wake = acall_deadline(l->mctl);
 		else
-			loop_poll(l->loop, l->dirty && (l->urgent || l->next_round < l->next_tick) ?
-			    (l->next_round > now && !l->urgent ? l->next_round : now) : l->next_tick);
+			wake = l->dirty && (l->urgent || l->next_round < l->next_tick) ?
+			    (l->next_round > now && !l->urgent ? l->next_round : now) : l->next_tick;
+		/* not subscribed: try again when due */
+		if (sock_retry_at(l->sub) != 0 && (wake < 0 || sock_retry_at(l->sub) < wake))
+			wake = sock_retry_at(l->sub) > now ? sock_retry_at(l->sub) : now;
+		loop_poll(l->loop, wake);
 	}
 }
 

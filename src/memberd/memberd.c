@@ -276,7 +276,7 @@ flush_relays(struct memberd *d)
 		memcpy(frame, svc, sl);
 		frame[sl] = '\n';
 		memcpy(frame + sl + 1, txt, tl);
-		(void)nn_send(d->svcpub, frame, sl + 1 + tl, NN_DONTWAIT);
+		(void)sock_send(d->svcpub, frame, sl + 1 + tl);
 		free(frame);
 		cJSON_free(txt);
 		cJSON_Delete(r[i]);
@@ -388,7 +388,7 @@ publish(cJSON *ev, void *arg)
 		log_msg(event_level(ev), "event %s: %s", type,
 		    json_str(ev, "leader") ? json_str(ev, "leader") : "none");
 	txt = json_print(ev);
-	(void)nn_send(d->pub, txt, strlen(txt), NN_DONTWAIT);
+	(void)sock_send(d->pub, txt, strlen(txt));
 	cJSON_free(txt);
 	cJSON_Delete(ev);
 }
@@ -447,7 +447,7 @@ publish_changes(struct memberd *d)
 	cJSON_AddNumberToObject(n, "exit_code", d->node.exit_code);
 	txt = json_print(n);
 	/* every notice for singletond (the oldest member, the majority...) */
-	(void)nn_send(d->statepub, txt, strlen(txt), NN_DONTWAIT);
+	(void)sock_send(d->statepub, txt, strlen(txt));
 	/* leaderd's: a follower needs leading or stopping; the leader convergence too */
 	if (d->notice_if_leader && d->noticed && leader == d->noticed_leader &&
 	    shut == d->noticed_shut && (!leader || (!conv && !d->noticed_conv)))
@@ -458,7 +458,7 @@ publish_changes(struct memberd *d)
 		d->noticed_conv = conv;
 		d->noticed_shut = shut;
 		d->notices_sent++;
-		(void)nn_send(d->leaderpub, txt, strlen(txt), NN_DONTWAIT);
+		(void)sock_send(d->leaderpub, txt, strlen(txt));
 	}
 	cJSON_free(txt);
 	cJSON_Delete(n);
@@ -1016,11 +1016,13 @@ on_ctl(int fd, short ev, void *arg)
 	ssize_t len;
 	cJSON *req, *rsp;
 	char *txt, why[160];
+	unsigned char hdr[SOCK_HDR_MAX];
+	size_t hdrlen = sizeof(hdr);
 	long v;
 
 	(void)fd;
 	(void)ev;
-	while ((len = sock_recv(d->ctl, &buf)) >= 0) {
+	while ((len = sock_recv_raw(d->ctl, &buf, hdr, &hdrlen)) >= 0) {
 		d->node.wall = clock_wall_ms();
 		req = json_parse_why(buf, (size_t)len, why, sizeof(why));
 		nn_freemsg(buf);
@@ -1039,11 +1041,29 @@ on_ctl(int fd, short ev, void *arg)
 		}
 		cJSON_Delete(req);
 		txt = json_print(rsp);
-		if (nn_send(d->ctl, txt, strlen(txt), NN_DONTWAIT) < 0)
-			log_warnx("cannot answer a control request: %s", nn_strerror(nn_errno()));
+		if (sock_send_raw(d->ctl, hdr, hdrlen, txt, strlen(txt)) < 0)
+			log_warnx("cannot answer a control request");
 		cJSON_free(txt);
 		cJSON_Delete(rsp);
+		hdrlen = sizeof(hdr);
 	}
+}
+
+/* A PUB of ours (lib/sps.c): subscribers come and go. */
+static void
+on_pub(int fd, short ev, void *arg)
+{
+	(void)fd;
+	(void)ev;
+	sock_service(*(int *)arg);
+}
+
+static int
+watch_pub(struct memberd *d, int *s)
+{
+	if (sock_native(*s))
+		loop_watch(d->loop, sock_rcvfd(*s), POLLIN, on_pub, s);
+	return 0;
 }
 
 static int
@@ -1064,7 +1084,12 @@ open_sockets(struct memberd *d)
 	if (wire_listen(d->wire, d->cfg.address) < 0)
 		return -1;
 	config_ipc_path(&d->cfg, SOCK_MEMBERD_CTL, addr, sizeof(addr));
-	if ((d->ctl = sock_bind(NN_REP, addr, CTL_MAX_MSG)) < 0)
+	/*
+	 * The local sockets are lib/sps.c's (raw, in this thread: no nanomsg
+	 * thread starts, and nothing crosses one per message): the same wire
+	 * as nanomsg's, so its clients and subscribers are served as before.
+	 */
+	if ((d->ctl = sock_bind_raw(NN_REP, addr, CTL_MAX_MSG)) < 0)
 		return -1;
 	config_ipc_path(&d->cfg, SOCK_MEMBERD_EVENTS, addr, sizeof(addr));
 	if ((d->pub = sock_bind(NN_PUB, addr, 1024)) < 0)
@@ -1081,6 +1106,10 @@ open_sockets(struct memberd *d)
 	config_ipc_path(&d->cfg, SOCK_MEMBERD_SVC, addr, sizeof(addr));
 	if ((d->svcpub = sock_bind(NN_PUB, addr, 1024)) < 0)
 		return -1;
+	watch_pub(d, &d->pub);
+	watch_pub(d, &d->statepub);
+	watch_pub(d, &d->leaderpub);
+	watch_pub(d, &d->svcpub);
 	loop_watch(d->loop, sock_rcvfd(d->relay), POLLIN, on_relay, d);
 	loop_watch(d->loop, sock_rcvfd(d->ctl), POLLIN, on_ctl, d);
 	return 0;

@@ -8,6 +8,11 @@
  * connects once its server appears and again after it restarts, counting
  * each connection it lost (sock_resets: a caller resends what was out); a
  * REQ that prefers another path while it has a listener (sock_req_prefer).
+ * PUB, SUB and PULL (memberd's and leaderd's): nanomsg's SUB and PUSH against
+ * ours and our SUB against nanomsg's PUB; a subscriber that does not read
+ * misses messages past the backlog, counted, not closed; wrong protocols
+ * and a subscriber that sends closed, counted; a SUB that connects at a tick
+ * once its publisher appears, and again after it restarts.
  */
 #include <errno.h>
 #include <poll.h>
@@ -20,6 +25,8 @@
 #include <unistd.h>
 
 #include <nanomsg/nn.h>
+#include <nanomsg/pipeline.h>
+#include <nanomsg/pubsub.h>
 #include <nanomsg/reqrep.h>
 
 #include "bytes.h"
@@ -29,6 +36,7 @@
 #include "spc.h"
 #include "sps.h"
 #include "unit.h"
+#include "xmalloc.h"
 
 static char dir[64], path[128], addr[160];
 
@@ -433,6 +441,401 @@ nanomsg_server(void)
 	waitpid(p, NULL, 0);
 }
 
+/* Polls a native PUB until cond or ms pass (it accepts in sock_service). */
+#define SERVE_UNTIL(pub, cond, ms) do {						\
+	msec_t end_ = clock_mono_ms() + (ms);					\
+	while (!(cond) && clock_mono_ms() < end_) {				\
+		ready(sock_rcvfd(pub), 20);					\
+		sock_service(pub);						\
+	}									\
+} while (0)
+
+/* A nanomsg SUB receives what our PUB publishes; our SUB what nanomsg's PUB does. */
+static void
+pub_sub_nanomsg(void)
+{
+	int pub, sub, to = 100, got = 0, i;
+	char *m = NULL;
+	int n = -1;
+	void *buf;
+	ssize_t k;
+
+	unlink(path);
+	pub = sock_bind(NN_PUB, addr, 1024);
+	CHECK(sock_native(pub));
+	sub = nn_socket(AF_SP, NN_SUB);
+	nn_setsockopt(sub, NN_SUB, NN_SUB_SUBSCRIBE, "", 0);
+	nn_setsockopt(sub, NN_SOL_SOCKET, NN_RCVTIMEO, &to, sizeof(to));
+	CHECK(nn_connect(sub, addr) >= 0);
+	/* nanomsg connects in its thread: publish until one arrives */
+	for (i = 0; i < 50 && n < 0; i++) {
+		SERVE_UNTIL(pub, 0, 20);
+		CHECK_INT(sock_send(pub, "hello", 5), 0);
+		n = nn_recv(sub, &m, NN_MSG, 0);
+	}
+	CHECK_INT(n, 5);
+	if (n == 5) {
+		CHECK(memcmp(m, "hello", 5) == 0);
+		nn_freemsg(m);
+	}
+	/* a second publish, bigger: whole and in order */
+	{
+		static char big[100000];
+
+		memset(big, 'x', sizeof(big));
+		CHECK_INT(sock_send(pub, big, sizeof(big)), 0);
+		CHECK_INT(sock_send(pub, "after", 5), 0);
+		for (i = 0; i < 50 && got < 2; i++) {
+			SERVE_UNTIL(pub, 0, 5);
+			if ((n = nn_recv(sub, &m, NN_MSG, 0)) < 0)
+				continue;
+			CHECK_INT(n, got == 0 ? (int)sizeof(big) : 5);
+			got++;
+			nn_freemsg(m);
+		}
+		CHECK_INT(got, 2);
+	}
+	nn_close(sub);
+	SERVE_UNTIL(pub, 0, 50);
+	sock_close(pub);
+	unlink(path);
+
+	/* our SUB against nanomsg's PUB */
+	pub = nn_socket(AF_SP, NN_PUB);
+	CHECK(nn_bind(pub, addr) >= 0);
+	sub = sock_connect_sub(addr, 1024, 100);
+	CHECK(sock_native(sub));
+	n = -1;
+	for (i = 0; i < 100 && n < 0; i++) {
+		sock_sub_tick(sub, clock_mono_ms());
+		nn_send(pub, "notice", 6, 0);
+		ready(sock_rcvfd(sub), 20);
+		if ((k = sock_recv(sub, &buf)) >= 0) {
+			n = (int)k;
+			CHECK(memcmp(buf, "notice", 6) == 0);
+			nn_freemsg(buf);
+		}
+	}
+	CHECK_INT(n, 6);
+	CHECK(sock_connects(sub) >= 1);
+	sock_close(sub);
+	nn_close(pub);
+	unlink(path);
+}
+
+/*
+ * Our PUB and SUB: a SUB made before its publisher connects at a tick, and
+ * again after the publisher restarts (sock_connects counts both); a
+ * subscriber that does not read misses messages past the backlog, counted,
+ * and is not closed; a peer of the wrong protocol is closed and counted; a
+ * subscriber that sends a frame is closed.
+ */
+static void
+pub_sub_native(void)
+{
+	int pub, sub, lazy, i, fd, got = 0;
+	unsigned long before;
+	struct sockaddr_un sun;
+	const unsigned char req_hdr[8] = { 0, 'S', 'P', 0, 0, 48, 0, 0 };
+	const unsigned char sub_hdr[8] = { 0, 'S', 'P', 0, 0, 33, 0, 0 };
+	unsigned char junk[16] = { 1, 0, 0, 0, 0, 0, 0, 0, 1, 'x' };
+	static char chunk[32768];
+	void *buf;
+	ssize_t k;
+
+	unlink(path);
+	sub = sock_connect_sub(addr, 4 * SPS_PUB_BACKLOG, 200);
+	CHECK(sock_native(sub));
+	CHECK_INT(sock_sub_tick(sub, clock_mono_ms()), 0);	/* nobody there yet */
+	CHECK(sock_retry_at(sub) > 0);
+	pub = sock_bind(NN_PUB, addr, 1024);
+	CHECK(pub >= 0);
+	/* the tick connects once the pause is over */
+	{
+		msec_t end = clock_mono_ms() + 2000;
+
+		while (sock_sub_tick(sub, clock_mono_ms()) != 1 && clock_mono_ms() < end)
+			usleep(10000);
+	}
+	CHECK_INT(sock_sub_tick(sub, clock_mono_ms()), 1);
+	CHECK_INT((int)sock_connects(sub), 1);
+	SERVE_UNTIL(pub, 0, 50);
+	CHECK_INT(sock_send(pub, "one", 3), 0);
+	for (i = 0; i < 50 && got == 0; i++) {
+		ready(sock_rcvfd(sub), 20);
+		if ((k = sock_recv(sub, &buf)) >= 0) {
+			CHECK_INT(k, 3);
+			got = 1;
+			nn_freemsg(buf);
+		}
+	}
+	CHECK_INT(got, 1);
+	/* a message larger than the backlog bound (memberd.svc's relayed pieces) gets through whole */
+	{
+		size_t big = 3 * SPS_PUB_BACKLOG;
+		char *m = xmalloc(big);
+
+		memset(m, 'b', big);
+		CHECK_INT(sock_send(pub, m, big), 0);
+		/* while most of it waits, the next message is missed (counted) */
+		before = sock_dropped(pub);
+		CHECK_INT(sock_send(pub, "lost", 4), 0);
+		CHECK_INT((int)(sock_dropped(pub) - before), 1);
+		got = 0;
+		for (i = 0; i < 500 && got < 2; i++) {
+			ready(sock_rcvfd(sub), 5);
+			sock_service(pub);	/* writes the rest when the socket takes it */
+			while ((k = sock_recv(sub, &buf)) >= 0) {
+				CHECK_INT(k, got == 0 ? (ssize_t)big : 3);
+				got++;
+				nn_freemsg(buf);
+				if (got == 1)	/* all of it taken: the next one goes */
+					CHECK_INT(sock_send(pub, "two", 3), 0);
+			}
+		}
+		CHECK_INT(got, 2);
+		free(m);
+	}
+
+	/* a lazy subscriber: never reads */
+	lazy = socket(AF_UNIX, SOCK_STREAM, 0);
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	strcpy(sun.sun_path, path);
+	CHECK(connect(lazy, (struct sockaddr *)&sun, sizeof(sun)) == 0);
+	CHECK(write(lazy, sub_hdr, 8) == 8);
+	SERVE_UNTIL(pub, 0, 50);
+	before = sock_dropped(pub);
+	memset(chunk, 'y', sizeof(chunk));
+	for (i = 0; i < 64; i++) {	/* 2 MiB: past the socket's buffer and the backlog */
+		CHECK_INT(sock_send(pub, chunk, sizeof(chunk)), 0);
+		/* our own SUB keeps reading */
+		while (sock_recv(sub, &buf) >= 0)
+			nn_freemsg(buf);
+		ready(sock_rcvfd(sub), 5);
+		while (sock_recv(sub, &buf) >= 0)
+			nn_freemsg(buf);
+	}
+	CHECK(sock_dropped(pub) > before);
+	/* the lazy one is still connected: it reads what was kept, whole frames */
+	{
+		unsigned char h[9 + 8];
+
+		CHECK(read(lazy, h, 8) == 8 && memcmp(h, "\0SP\0\0\x20\0\0", 8) == 0);
+	}
+	close(lazy);
+
+	/* a REQ where a SUB should be: closed, counted */
+	fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	CHECK(connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0);
+	CHECK(write(fd, req_hdr, 8) == 8);
+	before = sock_dropped(pub);
+	SERVE_UNTIL(pub, sock_dropped(pub) > before, 1000);
+	CHECK(sock_dropped(pub) > before);
+	close(fd);
+	/* a SUB that sends a frame after its header: closed, counted */
+	fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	CHECK(connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0);
+	CHECK(write(fd, sub_hdr, 8) == 8 && write(fd, junk, 10) == 10);
+	before = sock_dropped(pub);
+	SERVE_UNTIL(pub, sock_dropped(pub) > before, 1000);
+	CHECK(sock_dropped(pub) > before);
+	close(fd);
+
+	/* the publisher restarts: the SUB sees its connection go and makes another */
+	sock_close(pub);
+	unlink(path);
+	for (i = 0; i < 50 && sock_resets(sub) == 0; i++) {
+		ready(sock_rcvfd(sub), 20);
+		while (sock_recv(sub, &buf) >= 0)
+			nn_freemsg(buf);
+	}
+	CHECK_INT((int)sock_resets(sub), 1);
+	CHECK_INT(sock_sub_tick(sub, clock_mono_ms()), 0);
+	pub = sock_bind(NN_PUB, addr, 1024);
+	CHECK(pub >= 0);
+	{
+		msec_t end = clock_mono_ms() + 2000;
+
+		while (sock_sub_tick(sub, clock_mono_ms()) != 1 && clock_mono_ms() < end)
+			usleep(10000);
+	}
+	CHECK_INT((int)sock_connects(sub), 2);
+	sock_close(sub);
+	sock_close(pub);
+	unlink(path);
+}
+
+/* A nanomsg PUSH (lib/svc.c's) into our PULL; an oversized message closes its connection. */
+static void
+pull_nanomsg(void)
+{
+	int pull, push, i, n = -1;
+	void *buf;
+	ssize_t k;
+	static char big[3000];
+
+	unlink(path);
+	pull = sock_bind(NN_PULL, addr, 1024);
+	CHECK(sock_native(pull));
+	push = nn_socket(AF_SP, NN_PUSH);
+	CHECK(nn_connect(push, addr) >= 0);
+	/* nanomsg's PUSH sends once the pipe is up: our PULL accepts when pumped */
+	for (i = 0; i < 100 && nn_send(push, "relay", 5, NN_DONTWAIT) != 5; i++) {
+		ready(sock_rcvfd(pull), 20);
+		if (sock_recv(pull, &buf) >= 0)
+			nn_freemsg(buf);
+	}
+	CHECK(i < 100);
+	for (i = 0; i < 100 && n < 0; i++) {
+		ready(sock_rcvfd(pull), 20);
+		if ((k = sock_recv(pull, &buf)) >= 0) {
+			n = (int)k;
+			CHECK(memcmp(buf, "relay", 5) == 0);
+			nn_freemsg(buf);
+		}
+	}
+	CHECK_INT(n, 5);
+	/* over rcvmax: dropped and the connection closed, counted */
+	memset(big, 'z', sizeof(big));
+	nn_send(push, big, sizeof(big), 0);
+	for (i = 0; i < 100 && sock_dropped(pull) == 0; i++) {
+		ready(sock_rcvfd(pull), 20);
+		if (sock_recv(pull, &buf) >= 0)
+			nn_freemsg(buf);
+	}
+	CHECK_INT((int)sock_dropped(pull), 1);
+	nn_close(push);
+	sock_close(pull);
+	unlink(path);
+}
+
+/* A unix socket connected to path, or -1. */
+static int
+dial_path(void)
+{
+	struct sockaddr_un sun;
+	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	strcpy(sun.sun_path, path);
+	if (fd >= 0 && connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/*
+ * Hostile local peers: 300 connections each writing random bytes (some
+ * behind a valid header of the right protocol, some with frames of random
+ * type and size) into a PULL, a PUB and a REP; none crashes them (ASan's
+ * twin), each is closed or its junk dropped, and a good peer is served
+ * after.
+ */
+static void
+random_peers(void)
+{
+	static const int kinds[3] = { NN_PULL, NN_PUB, NN_REP };
+	static const unsigned char right[3] = { 80, 33, 48 };	/* PUSH, SUB, REQ */
+	unsigned char junk[512];
+	unsigned int seed = 1234;
+	int t, i, k, fd, s;
+	void *buf;
+
+	for (t = 0; t < 3; t++) {
+		unlink(path);
+		s = kinds[t] == NN_REP ? sock_bind_raw(NN_REP, addr, 1024) : sock_bind(kinds[t], addr, 1024);
+		CHECK(sock_native(s));
+		for (i = 0; i < 100; i++) {
+			size_t n = (size_t)(rand_r(&seed) % sizeof(junk));
+
+			for (k = 0; k < (int)n; k++)
+				junk[k] = (unsigned char)rand_r(&seed);
+			if (i % 2 == 0 && n >= 8) {	/* a good header, then junk */
+				memcpy(junk, "\0SP\0\0", 5);
+				junk[5] = right[t];
+				junk[6] = junk[7] = 0;
+				if (i % 4 == 0 && n >= 17)	/* a frame of random size */
+					junk[8] = 1;
+			}
+			if ((fd = dial_path()) < 0) {
+				CHECK(fd >= 0);
+				break;
+			}
+			(void)!write(fd, junk, n);
+			/* the daemon's loop takes what is ready */
+			ready(sock_rcvfd(s), 2);
+			if (kinds[t] == NN_PUB)
+				sock_service(s);
+			else {
+				unsigned char hdr[SOCK_HDR_MAX];
+				size_t hl = sizeof(hdr);
+
+				while ((kinds[t] == NN_REP ? sock_recv_raw(s, &buf, hdr, &hl) :
+				    sock_recv(s, &buf)) >= 0) {
+					nn_freemsg(buf);
+					hl = sizeof(hdr);
+				}
+			}
+			close(fd);
+		}
+		/* still serving: a good peer gets through */
+		if (kinds[t] == NN_PULL) {
+			int push = nn_socket(AF_SP, NN_PUSH), got = 0;
+
+			nn_connect(push, addr);
+			for (i = 0; i < 200 && !got; i++) {
+				(void)nn_send(push, "ok", 2, NN_DONTWAIT);
+				ready(sock_rcvfd(s), 10);
+				while (sock_recv(s, &buf) >= 0) {
+					got = 1;
+					nn_freemsg(buf);
+				}
+			}
+			CHECK(got);
+			nn_close(push);
+		} else if (kinds[t] == NN_PUB) {
+			int sub = sock_connect_sub(addr, 1024, 100), got = 0;
+
+			for (i = 0; i < 200 && !got; i++) {
+				sock_service(s);
+				sock_send(s, "ok", 2);
+				ready(sock_rcvfd(sub), 10);
+				while (sock_recv(sub, &buf) >= 0) {
+					got = 1;
+					nn_freemsg(buf);
+				}
+			}
+			CHECK(got);
+			sock_close(sub);
+		} else {
+			struct spc c;
+			char *rsp = NULL, err[128];
+			ssize_t n;
+			pid_t p;
+
+			if ((p = fork()) == 0) {
+				if (spc_init(&c, addr, 1024) < 0)
+					_exit(2);
+				n = spc_call(&c, "hi", 2, &rsp, clock_mono_ms() + 3000, err, sizeof(err));
+				_exit(n == 2 && memcmp(rsp, "ok", 2) == 0 ? 0 : 3);
+			}
+			answer_one(s, 2, "ok", 3000);
+			{
+				int st = -1;
+
+				waitpid(p, &st, 0);
+				CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+			}
+		}
+		CHECK(sock_dropped(s) > 0);
+		sock_close(s);
+	}
+	unlink(path);
+}
+
 int
 main(void)
 {
@@ -455,6 +858,11 @@ main(void)
 	RUN(prefer);
 	unlink(path);
 	RUN(nanomsg_server);
+	unlink(path);
+	RUN(pub_sub_nanomsg);
+	RUN(pub_sub_native);
+	RUN(pull_nanomsg);
+	RUN(random_peers);
 	unlink(path);
 	rmdir(dir);
 	return unit_done();
