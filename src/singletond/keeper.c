@@ -53,9 +53,12 @@ put_env(char ***env, int *n, const char *key, const char *val)
  * itself with it. singletond renews it from its loop; a singletond that is
  * stopped (SIGSTOP), starved or blocked (a log write to a full pipe) could
  * not stop the child in time if this node lost the majority or was downed
- * meanwhile, and the other side would start the singleton beside it.
+ * meanwhile, and the other side would start the singleton beside it. The
+ * lease holds after the command exits too, while its leftovers have their
+ * grace, and that grace is one deadline, which renewals (or any other
+ * signal) do not push back; EINTR (a stop and SIGCONT) is no timeout.
  */
-#define KEEPER_GRACE	5	/* seconds */
+#define KEEPER_GRACE	5000	/* ms */
 
 static int64_t
 mono_ms(void)
@@ -66,15 +69,23 @@ mono_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* SIGKILL to the group, the keeper with it. */
+static void __attribute__((noreturn))
+kill_group(void)
+{
+	kill(0, SIGKILL);
+	_exit(137);
+}
+
 static void __attribute__((noreturn))
 keeper(pid_t parent, int devnull, char **argv, char **env, int search, int lease_ms)
 {
 	sigset_t set, none;
 	siginfo_t si;
-	struct timespec grace = { KEEPER_GRACE, 0 }, left;
+	struct timespec left;
 	pid_t c, p;
 	int st, main_st = 0, main_done = 0, sig, r;
-	int64_t lease_end = mono_ms() + lease_ms, now;
+	int64_t lease_end = mono_ms() + lease_ms, now, end, grace_end = 0;
 
 	setpgid(0, 0);
 	sigemptyset(&none);
@@ -111,21 +122,24 @@ keeper(pid_t parent, int devnull, char **argv, char **env, int search, int lease
 		_exit(127);
 	}
 	for (;;) {
-		if (main_done)
-			r = sigtimedwait(&set, &si, &grace);
-		else if (lease_ms > 0) {
-			if ((now = mono_ms()) >= lease_end)
-				kill(0, SIGKILL);	/* the lease ran out: the group, and us */
-			left.tv_sec = (time_t)((lease_end - now) / 1000);
-			left.tv_nsec = (long)((lease_end - now) % 1000) * 1000000;
-			r = sigtimedwait(&set, &si, &left);
-		} else
+		/* the lease's end, or the leftovers' grace: whichever comes first */
+		now = mono_ms();
+		if (lease_ms > 0 && now >= lease_end)
+			kill_group();	/* the lease ran out */
+		if (main_done && now >= grace_end)
+			kill_group();	/* its leftovers had their grace */
+		end = lease_ms > 0 ? lease_end : -1;
+		if (main_done && (end < 0 || grace_end < end))
+			end = grace_end;
+		if (end < 0)
 			r = sigwaitinfo(&set, &si);
-		if (r < 0) {
-			if (main_done)
-				kill(0, SIGKILL);	/* its leftovers had their grace */
-			continue;
+		else {
+			left.tv_sec = (time_t)((end - now) / 1000);
+			left.tv_nsec = (long)((end - now) % 1000) * 1000000;
+			r = sigtimedwait(&set, &si, &left);
 		}
+		if (r < 0)
+			continue;	/* a timeout, or EINTR: the deadlines decide above */
 		if (si.si_signo == SIGUSR1) {
 			/* a renewal, from singletond only: the lease runs from now */
 			if (si.si_code == SI_QUEUE && si.si_pid == parent && si.si_value.sival_int > 0) {
@@ -144,6 +158,7 @@ keeper(pid_t parent, int devnull, char **argv, char **env, int search, int lease
 			if (p == c) {
 				main_st = st;
 				main_done = 1;
+				grace_end = mono_ms() + KEEPER_GRACE;
 				kill(0, SIGTERM);	/* we block it: only the others get it */
 			}
 		if (p < 0 && main_done)
