@@ -47,15 +47,31 @@ put_env(char ***env, int *n, const char *key, const char *val)
  * the command (its own PR_SET_PDEATHSIG) and singletond, reaping the keeper,
  * kills what is left of the group.
  *
- * A singleton's keeper also holds its lease (lease_ms > 0; sg_lease): when
- * singletond has not renewed it for that long (SIGUSR1 from singletond,
- * sigqueue'd with the next lease, ms), the keeper kills the whole group,
+ * A singleton's keeper also holds its lease (lease_end > 0; sg_lease): when
+ * singletond has not renewed it in time (SIGUSR1 from singletond,
+ * sigqueue'd with the next deadline), the keeper kills the whole group,
  * itself with it. singletond renews it from its loop; a singletond that is
  * stopped (SIGSTOP), starved or blocked (a log write to a full pipe) could
  * not stop the child in time if this node lost the majority or was downed
  * meanwhile, and the other side would start the singleton beside it.
+ *
+ * 1. A renewal carries its deadline, not a length: the low 32 bits of a
+ *    CLOCK_MONOTONIC ms (both processes read the same clock), which the
+ *    keeper completes from its own reading (the deadline is within 2^31 ms
+ *    of it: SG_LEASE_MAX). So the lease runs from singletond's renewal, not
+ *    from when the keeper got to take it: a keeper that was runnable but
+ *    not run when a renewal came does not extend the lease by its delay.
+ *    (A stopped keeper is no test of this: SIGCONT ends its sigtimedwait
+ *    with EINTR, and it checks its deadline before it takes the renewal.)
+ * 2. The lease holds after the command exits too, while its leftovers have
+ *    their grace: that grace is one deadline, which renewals (or any other
+ *    signal) do not push back; EINTR (a stop and SIGCONT) is no timeout.
+ * 3. SIGUSR1 is not a queued signal: a renewal sent while one is pending is
+ *    lost. The pending one is the older, its deadline the sooner: a keeper
+ *    that took no renewal for a quarter of the lease may miss the shorter
+ *    deadline of a stop begun meanwhile, and holds the one before.
  */
-#define KEEPER_GRACE	5	/* seconds */
+#define KEEPER_GRACE	5000	/* ms */
 
 static int64_t
 mono_ms(void)
@@ -66,15 +82,23 @@ mono_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* SIGKILL to the group, the keeper with it. */
 static void __attribute__((noreturn))
-keeper(pid_t parent, int devnull, char **argv, char **env, int search, int lease_ms)
+kill_group(void)
+{
+	kill(0, SIGKILL);
+	_exit(137);
+}
+
+static void __attribute__((noreturn))
+keeper(pid_t parent, int devnull, char **argv, char **env, int search, int64_t lease_end)
 {
 	sigset_t set, none;
 	siginfo_t si;
-	struct timespec grace = { KEEPER_GRACE, 0 }, left;
+	struct timespec left;
 	pid_t c, p;
 	int st, main_st = 0, main_done = 0, sig, r;
-	int64_t lease_end = mono_ms() + lease_ms, now;
+	int64_t now, end, grace_end = 0;
 
 	setpgid(0, 0);
 	sigemptyset(&none);
@@ -111,27 +135,29 @@ keeper(pid_t parent, int devnull, char **argv, char **env, int search, int lease
 		_exit(127);
 	}
 	for (;;) {
-		if (main_done)
-			r = sigtimedwait(&set, &si, &grace);
-		else if (lease_ms > 0) {
-			if ((now = mono_ms()) >= lease_end)
-				kill(0, SIGKILL);	/* the lease ran out: the group, and us */
-			left.tv_sec = (time_t)((lease_end - now) / 1000);
-			left.tv_nsec = (long)((lease_end - now) % 1000) * 1000000;
-			r = sigtimedwait(&set, &si, &left);
-		} else
+		/* the lease's end, or the leftovers' grace: whichever comes first */
+		now = mono_ms();
+		if (lease_end > 0 && now >= lease_end)
+			kill_group();	/* the lease ran out */
+		if (main_done && now >= grace_end)
+			kill_group();	/* its leftovers had their grace */
+		end = lease_end > 0 ? lease_end : -1;
+		if (main_done && (end < 0 || grace_end < end))
+			end = grace_end;
+		if (end < 0)
 			r = sigwaitinfo(&set, &si);
-		if (r < 0) {
-			if (main_done)
-				kill(0, SIGKILL);	/* its leftovers had their grace */
-			continue;
+		else {
+			left.tv_sec = (time_t)((end - now) / 1000);
+			left.tv_nsec = (long)((end - now) % 1000) * 1000000;
+			r = sigtimedwait(&set, &si, &left);
 		}
+		if (r < 0)
+			continue;	/* a timeout, or EINTR: the deadlines decide above */
 		if (si.si_signo == SIGUSR1) {
-			/* a renewal, from singletond only: the lease runs from now */
-			if (si.si_code == SI_QUEUE && si.si_pid == parent && si.si_value.sival_int > 0) {
-				lease_ms = si.si_value.sival_int;
-				lease_end = mono_ms() + lease_ms;
-			}
+			/* a renewal, from singletond only: its deadline (1.) */
+			if (si.si_code == SI_QUEUE && si.si_pid == parent)
+				lease_end = sg_lease_deadline_of((uint32_t)si.si_value.sival_int,
+				    mono_ms());
 			continue;
 		}
 		if (si.si_signo == SIGUSR2) {
@@ -144,6 +170,7 @@ keeper(pid_t parent, int devnull, char **argv, char **env, int search, int lease
 			if (p == c) {
 				main_st = st;
 				main_done = 1;
+				grace_end = mono_ms() + KEEPER_GRACE;
 				kill(0, SIGTERM);	/* we block it: only the others get it */
 			}
 		if (p < 0 && main_done)
@@ -173,6 +200,7 @@ spawn(struct sgd *d, int standby)
 	sigset_t all, old;
 	int n = 0, i, devnull;
 	pid_t pid, parent = getpid();
+	msec_t now;
 	const char *skip[] = { "AKC_SINGLETON=", "AKC_NODE=", "AKC_SINGLETON_ENDPOINT=", "AKC_CONF=",
 	    "AKC_STANDBY=", "NOTIFY_SOCKET=", NULL };
 
@@ -205,10 +233,13 @@ spawn(struct sgd *d, int standby)
 	/* no signal of ours may run in the keeper before it resets them */
 	sigfillset(&all);
 	sigprocmask(SIG_BLOCK, &all, &old);
+	/* its first lease runs from here, as singletond's renewals do (1.) */
+	now = clock_mono_ms();
 	pid = fork();
 	if (pid == 0)
 		keeper(parent, devnull, d->cmd != NULL && !standby ? d->cmd : shargv, env,
-		    d->cmd != NULL && !standby, standby ? 0 : (int)d->lease);
+		    d->cmd != NULL && !standby, standby || d->lease <= 0 ? 0 :
+		    now + (d->lease < SG_LEASE_MAX ? d->lease : SG_LEASE_MAX));
 	sigprocmask(SIG_SETMASK, &old, NULL);
 	close(devnull);
 	for (i = 0; i < n; i++)
@@ -223,43 +254,57 @@ spawn(struct sgd *d, int standby)
 		d->standby = pid;
 	else {
 		d->child = pid;
-		d->renewed = clock_mono_ms();
+		d->renewed = now;
+		d->lapsed = 0;
+		d->expires = d->granted = d->lease > 0 ?
+		    now + (d->lease < SG_LEASE_MAX ? d->lease : SG_LEASE_MAX) : -1;
 	}
 	return 0;
 }
 
 /*
- * The singleton's lease, renewed a quarter of it after the last renewal:
- * the lease, or while the child stops, the time left until its SIGKILL
- * (a singletond stopped in a forced stop must not give it longer than
- * that). A renewal later than the lease itself means that this process did
- * not run for that long: the keeper has killed the singleton, or is about
- * to; said once, as a warning.
+ * The singleton's lease, renewed when sg_lease_grant says (a quarter of it
+ * after the last renewal; at once when the keeper holds a later deadline
+ * than it would be given now: while the child stops, the time of its
+ * SIGKILL). A lease that ran out is not renewed: this process did not run
+ * for that long, so its view of the cluster is that old too, and the other
+ * side may be starting the singleton. The keeper has killed the group, or
+ * is about to (it may not have run either); we kill it too, and say so once.
  */
 void
 lease_renew(struct sgd *d, msec_t now)
 {
 	union sigval v;
-	msec_t lease = d->lease;
+	msec_t want;
 
-	if (d->child <= 0 || d->lease <= 0 || now - d->renewed < d->lease / 4)
+	if (d->child <= 0 || d->lapsed)
 		return;
-	if (now - d->renewed > d->lease)
+	want = sg_lease_grant(d->lease, now, d->renewed, d->expires, d->granted,
+	    d->sm.child.state == PROC_STOPPING ? d->sm.child.kill_at : -1);
+	if (want == SG_LEASE_LAPSED) {
 		log_warnx("singletond did not run for %lldms, longer than singleton %s's lease "
-		    "(%lldms): its keeper kills the singleton's process group (it would run "
-		    "unwatched), and it is started again after a backoff if this node still "
-		    "runs it", (long long)(now - d->renewed), d->sc.name, (long long)d->lease);
-	if (d->sm.child.state == PROC_STOPPING && d->sm.child.kill_at - now < lease)
-		lease = d->sm.child.kill_at - now > 0 ? d->sm.child.kill_at - now : 1;
-	v.sival_int = (int)lease;
+		    "(%lldms): its process group is killed (it would run unwatched), and it is "
+		    "started again after a backoff if this node still runs it",
+		    (long long)(now - d->renewed), d->sc.name, (long long)(d->expires - d->renewed));
+		d->lapsed = 1;
+		kill(-d->child, SIGKILL);
+		return;
+	}
+	if (want < 0)
+		return;
+	v.sival_int = (int)(uint32_t)want;	/* its low 32 bits (1.) */
 	(void)sigqueue(d->child, SIGUSR1, v);
 	d->renewed = now;
+	d->granted = want;
+	d->expires = now + (d->lease < SG_LEASE_MAX ? d->lease : SG_LEASE_MAX);
 }
 
 msec_t
 lease_deadline(const struct sgd *d)
 {
-	return d->child > 0 && d->lease > 0 ? d->renewed + d->lease / 4 : -1;
+	if (d->child <= 0 || d->lease <= 0 || d->lapsed)
+		return -1;
+	return d->renewed + d->lease / 4;
 }
 
 void

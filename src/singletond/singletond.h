@@ -60,6 +60,9 @@ struct sgd {
 	pid_t standby;		/* the standby command's keeper, or 0 */
 	msec_t lease;		/* the singleton's lease (sg_lease), 0: none */
 	msec_t renewed;		/* when it was last renewed (keeper.c) */
+	msec_t expires;		/* the lease as last renewed runs out then */
+	msec_t granted;		/* the keeper's deadline: expires, or the stop's SIGKILL */
+	int lapsed;		/* it ran out: the group is killed, no more renewals */
 	uint32_t next_cid;
 	struct inflight *inf;
 	int ninf, capinf;

@@ -68,6 +68,30 @@ sg_lease(const struct akc_config *cfg, int n)
 	return k < SG_LEASE_MIN ? SG_LEASE_MIN : k;
 }
 
+msec_t
+sg_lease_grant(msec_t lease, msec_t now, msec_t renewed, msec_t expires, msec_t granted,
+    msec_t stop_at)
+{
+	msec_t want;
+
+	if (expires >= 0 && now >= expires)
+		return SG_LEASE_LAPSED;
+	if (lease <= 0)
+		return -1;
+	want = now + (lease < SG_LEASE_MAX ? lease : SG_LEASE_MAX);
+	if (stop_at >= 0 && stop_at < want)
+		want = stop_at;
+	if (now - renewed >= lease / 4 || want < granted)
+		return want;
+	return -1;
+}
+
+msec_t
+sg_lease_deadline_of(uint32_t low, msec_t now)
+{
+	return now + (int32_t)(low - (uint32_t)now);
+}
+
 void
 sg_init(struct singleton *s, const struct conf_singleton *c, msec_t margin)
 {

@@ -44,6 +44,7 @@
 #define SG_FORCED_MIN		500
 #define SG_FORCED_SLACK		2000
 #define SG_LEASE_MIN		1000
+#define SG_LEASE_MAX		(1L << 30)	/* a deadline's distance fits 31 bits */
 
 enum sg_state {
 	SG_START,		/* no membership view yet */
@@ -145,6 +146,31 @@ msec_t sg_forced_stop(const struct akc_config *, msec_t stop_timeout, int n);
  * SG_FORCED_SLACK, or 0 (no lease) when that is under SG_LEASE_MIN.
  */
 msec_t sg_lease(const struct akc_config *, int n);
+/*
+ * The renewal singletond owes its keeper at now: the new deadline (ms, on
+ * CLOCK_MONOTONIC, which both processes read), or -1 when none is due.
+ * lease is sg_lease's (0: none); renewed, when singletond last renewed it;
+ * granted, the deadline the keeper holds; stop_at, while the singleton
+ * stops, its planned SIGKILL (-1: not stopping). The deadline is now +
+ * lease, or stop_at if sooner. Due a quarter of the lease after the last
+ * renewal, and at once when the keeper holds a later deadline than that (the
+ * lease shrank with the member count, or a stop began with a shorter wait):
+ * the keeper never holds more than singletond would grant now. expires is
+ * when the lease as last renewed runs out (-1: none yet): from then on it
+ * is SG_LEASE_LAPSED, never a renewal. singletond did not run for the whole
+ * lease, so what it knows of the cluster is that old, and the keeper may not
+ * have run either (a whole node stalled): renewing it then would let a
+ * keeper that runs after singletond take that renewal instead of killing.
+ */
+#define SG_LEASE_LAPSED		(-2)
+msec_t sg_lease_grant(msec_t lease, msec_t now, msec_t renewed, msec_t expires, msec_t granted,
+    msec_t stop_at);
+/*
+ * A renewal's deadline, which travels as its low 32 bits (a sigval's int),
+ * completed from now on the same clock: right while it is within 2^31 ms of
+ * now (SG_LEASE_MAX). Async-signal-safe: the keeper calls it.
+ */
+msec_t sg_lease_deadline_of(uint32_t low, msec_t now);
 /*
  * A new membership view: self is our uid, st memberd's state; wall (ms) dates
  * tombstones, for members removed before we started.

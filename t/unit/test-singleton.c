@@ -1186,6 +1186,70 @@ lease_from_config(void)
 }
 
 /*
+ * The lease's renewals (sg_lease_grant): a quarter of it after the last one,
+ * with the deadline now + lease; at once, and never later than that, when
+ * the keeper holds a later deadline than singletond would grant now: the
+ * lease shrank (fewer members), or a stop began whose SIGKILL comes sooner.
+ * Before, a shorter lease or a stop's SIGKILL reached the keeper only at the
+ * next quarter, and a singletond stopped meanwhile left it the longer one.
+ * A lease that ran out is never renewed (before, singletond renewed it when
+ * it ran again, and a keeper that had not run either took that renewal).
+ */
+static void
+lease_grants(void)
+{
+	/* 1 s lease, renewed at 10000 (the keeper holds 11000) */
+	CHECK_INT(sg_lease_grant(1000, 10100, 10000, 11000, 11000, -1), -1);
+	CHECK_INT(sg_lease_grant(1000, 10249, 10000, 11000, 11000, -1), -1);
+	CHECK_INT(sg_lease_grant(1000, 10250, 10000, 11000, 11000, -1), 11250);
+	/* no lease: never */
+	CHECK_INT(sg_lease_grant(0, 20000, 10000, -1, -1, -1), -1);
+	/* the lease shrinks from 3 s to 1 s (members left): at once, 1 s from now */
+	CHECK_INT(sg_lease_grant(1000, 10100, 10000, 13000, 13000, -1), 11100);
+	/* and once: the keeper now holds that */
+	CHECK_INT(sg_lease_grant(1000, 10101, 10100, 11100, 11100, -1), -1);
+	/* it grows: at the next quarter only (the keeper holding less is safe) */
+	CHECK_INT(sg_lease_grant(3000, 10500, 10000, 11000, 11000, -1), -1);
+	CHECK_INT(sg_lease_grant(3000, 10750, 10000, 11000, 11000, -1), 13750);
+	/* a stop begins at 10100 with its SIGKILL at 10600: the keeper gets 10600 now */
+	CHECK_INT(sg_lease_grant(1000, 10100, 10000, 11000, 11000, 10600), 10600);
+	CHECK_INT(sg_lease_grant(1000, 10200, 10100, 11100, 10600, 10600), -1);
+	/* a later SIGKILL than the lease: the lease */
+	CHECK_INT(sg_lease_grant(1000, 10250, 10000, 11000, 11000, 60000), 11250);
+	/* the SIGKILL is due (or past): that, not a fresh lease */
+	CHECK_INT(sg_lease_grant(1000, 10700, 10100, 11100, 10600, 10600), 10600);
+	/* a lease beyond 31 bits of ms: capped (its deadline travels as 32 bits) */
+	CHECK_INT(sg_lease_grant(1L << 40, 0, -(1L << 40), 1L << 41, 1L << 41, -1), SG_LEASE_MAX);
+	/* singletond did not run for the whole lease: lapsed, not renewed */
+	CHECK_INT(sg_lease_grant(1000, 11000, 10000, 11000, 11000, -1), SG_LEASE_LAPSED);
+	CHECK_INT(sg_lease_grant(1000, 13500, 10000, 11000, 11000, -1), SG_LEASE_LAPSED);
+	/* the keeper's deadline was a stop's SIGKILL: that passing is no lapse */
+	CHECK_INT(sg_lease_grant(1000, 10700, 10100, 11100, 10600, 10600), 10600);
+}
+
+/*
+ * A renewal's deadline travels as its low 32 bits, completed by the keeper
+ * from its own clock: the deadline singletond set, whenever the keeper
+ * takes it (before, a renewal carried a length, and the lease ran from when
+ * the keeper got to it: a keeper scheduled 600 ms late took a renewal due
+ * at 11900 as 12500 + lease), and across a 2^32 wrap either way.
+ */
+static void
+lease_deadlines(void)
+{
+	msec_t base = 5000000000LL;	/* past 2^32 ms */
+
+	CHECK_INT(sg_lease_deadline_of((uint32_t)11900, 11000), 11900);
+	CHECK_INT(sg_lease_deadline_of((uint32_t)11900, 12500), 11900);
+	CHECK_INT(sg_lease_deadline_of((uint32_t)(base + 1900), base), base + 1900);
+	CHECK_INT(sg_lease_deadline_of((uint32_t)(base - 100), base), base - 100);
+	/* a deadline just past a wrap of the low bits, taken just before it */
+	CHECK_INT(sg_lease_deadline_of((uint32_t)(4294967296LL + 500), 4294967296LL - 500),
+	    4294967296LL + 500);
+	CHECK_INT(sg_lease_deadline_of((uint32_t)(base + SG_LEASE_MAX), base), base + SG_LEASE_MAX);
+}
+
+/*
  * The oldest loses the majority (the losing side of a split): SIGKILL after
  * the forced wait, not stop-timeout; so too when this node is Down in its
  * view or lost its memberd. A hand-over keeps stop-timeout, and is brought
@@ -1621,6 +1685,8 @@ main(void)
 	RUN(margin_from_config);
 	RUN(forced_stop_from_config);
 	RUN(lease_from_config);
+	RUN(lease_grants);
+	RUN(lease_deadlines);
 	RUN(forced_stop_kills_by_bound);
 	RUN(random_departures);
 	return unit_done();

@@ -1,0 +1,59 @@
+#!/usr/bin/env bats
+# 3002: the singleton's lease on one node (t/9005 has the partitions and
+# the stalls): the keeper's grace for what its command left behind, with
+# singletond's renewals coming meanwhile. keep-majority, so that there is a
+# lease: stable-after 2 s gives 1.9 s at the suite's timings.
+
+load lib/akc
+
+setup() {
+	akc_setup
+	export WITNESS_LOG="$AKC_DIR/witness.log"
+	: > "$WITNESS_LOG"
+}
+teardown() { akc_teardown; }
+
+runs_on() {
+	[ "$(awk -v n="$1" '$2 == n { last = $3 } END { print last }' "$WITNESS_LOG")" = start ]
+}
+witness_pid() { awk -v n="$1" '$2 == n && $3 == "start" { p = $4 } END { print p }' "$WITNESS_LOG"; }
+started_times() { [ "$(witness_starts "$WITNESS_LOG" "$1")" -ge "$2" ]; }
+
+# one_node STABLE-AFTER [CMD...]: node n1 with singletond w, the witness
+# unless CMD; waits until it runs and singletond has logged its lease ($lease).
+one_node() {
+	local stable=$1; shift
+	node_conf n1 roles=backend "[singleton.w]=" role=backend stop-timeout=2s \
+	    "[downing]=" strategy=keep-majority stable-after="$stable"
+	start_node n1
+	wait_until 20 all_up n1 1
+	start_singleton n1 w "$@"
+	wait_until 20 runs_on n1
+	wait_until 10 grep -q "singleton w: its lease is [0-9]*ms" "$AKC_DIR/n1.singletond.log"
+	lease=$(grep -o "its lease is [0-9]*ms" "$AKC_DIR/n1.singletond.log" | tail -1 | tr -dc 0-9)
+	echo "lease ${lease}ms"
+}
+
+@test "a command that exits leaving a process that ignores SIGTERM: killed after the grace, and it runs again" {
+	local lease wpid
+	# the shell exits once the witness it left (which ignores SIGTERM) runs
+	cat > "$AKC_DIR/leave-one" <<-EOS
+		#!/bin/sh
+		n=\$(grep -c start "$WITNESS_LOG")
+		"$AKC_BIN/t/witness" --ignore-term &
+		while [ "\$(grep -c start "$WITNESS_LOG")" = "\$n" ]; do sleep 0.05; done
+		exit 0
+	EOS
+	chmod +x "$AKC_DIR/leave-one"
+	one_node 2s "$AKC_DIR/leave-one"
+	wpid=$(witness_pid n1)
+	# the keeper's 5 s grace, then SIGKILL (before: each renewal, every
+	# quarter of the lease, began the grace again, so the witness ran on
+	# and singletond, its keeper alive, never started the command again)
+	wait_until 15 process_dead "$wpid"
+	echo "$(date +%s.%3N) n1 killed $wpid" >> "$WITNESS_LOG"
+	wait_until 20 started_times n1 2
+	grep -q "singleton w (pid [0-9]*) killed by signal 9: restarting it after a backoff" \
+	    "$AKC_DIR/n1.singletond.log"
+	witness_check "$WITNESS_LOG"
+}
