@@ -693,8 +693,14 @@ sps_publish(int h, const void *buf, size_t len)
 	for (k = s->nc - 1; k >= 0; k--) {
 		struct conn *c = &s->c[k];
 
-		/* a subscriber that does not read misses messages, as nanomsg's PUB does */
-		if (c->outlen - c->outoff + sizeof(head) + len > SPS_PUB_BACKLOG) {
+		/*
+		 * A subscriber that does not read misses messages, as nanomsg's
+		 * PUB does, once SPS_PUB_BACKLOG bytes wait for it; until then it
+		 * takes any message, however large (a relayed journal batch is
+		 * up to 512 KiB), and the one after it: its memory is the
+		 * backlog plus one message.
+		 */
+		if (c->outlen - c->outoff >= SPS_PUB_BACKLOG) {
 			s->dropped++;
 			continue;
 		}

@@ -58,9 +58,10 @@ int sps_connect_req(const char *path, size_t rcvmax, int reconnect_max_ms);
  * PUB closes a peer that does); our SUB takes every message.
  *
  * sps_publish sends to every subscriber connected, at once where its
- * socket takes it; one with more than SPS_PUB_BACKLOG bytes waiting misses
+ * socket takes it; one with SPS_PUB_BACKLOG bytes or more waiting misses
  * the message (counted in sps_dropped), as nanomsg's PUB drops for a
- * subscriber that does not read. A PUB must be served (sps_service) when
+ * subscriber that does not read; one with less waiting takes any message,
+ * however large (its memory: the backlog and one message). A PUB must be served (sps_service) when
  * its fd is readable: that accepts subscribers and closes those gone.
  *
  * A SUB connects at once if the publisher is there, else at sps_sub_tick

@@ -639,6 +639,60 @@ pub_sub_native(void)
 	unlink(path);
 }
 
+/*
+ * A message larger than the backlog reaches an idle subscriber whole, as
+ * nanomsg's PUB sends whatever it is given to a pipe with nothing queued:
+ * memberd's svc PUB carries relayed messages up to RELAY_MAX_MSG (journal
+ * batches of 512 KiB), and one over SPS_PUB_BACKLOG was dropped for
+ * every subscriber, however idle.
+ */
+static void
+pub_large(void)
+{
+	int pub, sub, i, got = 0, rcvmax = 8 << 20, to = 100;
+	size_t big = 600 * 1024;
+	char *msg = malloc(big), *m;
+	int n;
+
+	unlink(path);
+	pub = sock_bind(NN_PUB, addr, 1024);
+	CHECK(sock_native(pub));
+	sub = nn_socket(AF_SP, NN_SUB);
+	nn_setsockopt(sub, NN_SUB, NN_SUB_SUBSCRIBE, "", 0);
+	nn_setsockopt(sub, NN_SOL_SOCKET, NN_RCVMAXSIZE, &rcvmax, sizeof(rcvmax));
+	nn_setsockopt(sub, NN_SOL_SOCKET, NN_RCVTIMEO, &to, sizeof(to));
+	CHECK(nn_connect(sub, addr) >= 0);
+	/* nanomsg connects in its thread: publish a small one until it arrives */
+	for (i = 0, n = -1; i < 50 && n < 0; i++) {
+		SERVE_UNTIL(pub, 0, 20);
+		CHECK_INT(sock_send(pub, "hello", 5), 0);
+		if ((n = nn_recv(sub, &m, NN_MSG, 0)) >= 0)
+			nn_freemsg(m);
+	}
+	CHECK_INT(n, 5);
+	memset(msg, 'L', big);
+	CHECK_INT(sock_send(pub, msg, big), 0);
+	for (i = 0; i < 200 && got < 2; i++) {
+		SERVE_UNTIL(pub, 0, 5);
+		if ((n = nn_recv(sub, &m, NN_MSG, 0)) < 0)
+			continue;
+		CHECK_INT(n, got == 0 ? (int)big : 5);
+		if (got == 0 && n == (int)big)
+			CHECK(m[0] == 'L' && m[big - 1] == 'L');
+		/* the next once it has been read */
+		if (got++ == 0)
+			CHECK_INT(sock_send(pub, "after", 5), 0);
+		nn_freemsg(m);
+	}
+	CHECK_INT(got, 2);
+	CHECK_INT((int)sock_dropped(pub), 0);
+	nn_close(sub);
+	SERVE_UNTIL(pub, 0, 50);
+	sock_close(pub);
+	unlink(path);
+	free(msg);
+}
+
 /* A nanomsg PUSH (lib/svc.c's) into our PULL; an oversized message closes its connection. */
 static void
 pull_nanomsg(void)
@@ -708,6 +762,7 @@ main(void)
 	unlink(path);
 	RUN(pub_sub_nanomsg);
 	RUN(pub_sub_native);
+	RUN(pub_large);
 	RUN(pull_nanomsg);
 	unlink(path);
 	rmdir(dir);
