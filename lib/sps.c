@@ -1,5 +1,6 @@
 /* sps.c: raw REQ/REP, PUB/SUB and PULL over plain unix sockets, without nanomsg's threads (see sps.h). */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -58,6 +59,7 @@ struct sps {
 	int used, rep;
 	int kind;			/* SP_REQ, SP_REP, SP_PUB, SP_SUB or SP_PULL */
 	int ep, ev, lfd;
+	int lrest;			/* the listener is out of the epoll set (accept_all) */
 	int evset;
 	size_t rcvmax;
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
@@ -167,6 +169,34 @@ sync_event(struct sps *s)
 	}
 }
 
+/*
+ * A descriptor held for accept_all to give up when there are no more: a
+ * connection left waiting in the backlog keeps the listener ready, and a
+ * level-triggered loop would wake for it for ever (memberd at 100% of a
+ * core, its peers refused as well: wire.c rests its own listener instead).
+ */
+static int spare = -1;
+
+static void
+spare_take(void)
+{
+	if (spare < 0)
+		spare = open("/dev/null", O_RDONLY | O_CLOEXEC);
+}
+
+/* Out of descriptors with no spare: the listener rests until one of ours closes. */
+static void
+listen_rest(struct sps *s, int rest)
+{
+	if (s->lfd < 0 || s->lrest == rest)
+		return;
+	if (rest)
+		epoll_ctl(s->ep, EPOLL_CTL_DEL, s->lfd, NULL);
+	else if (watch(s, EPOLL_CTL_ADD, s->lfd, EPOLLIN, ID_LISTEN) < 0)
+		return;
+	s->lrest = rest;
+}
+
 static void
 conn_close(struct sps *s, int i)
 {
@@ -180,6 +210,10 @@ conn_close(struct sps *s, int i)
 	s->c[i] = s->c[--s->nc];
 	if (s->kind == SP_REQ || s->kind == SP_SUB)
 		s->resets++;
+	if (s->lrest) {		/* a descriptor is back: the spare, then the listener */
+		spare_take();
+		listen_rest(s, 0);
+	}
 }
 
 static int
@@ -407,9 +441,32 @@ accept_all(struct sps *s)
 {
 	int fd;
 
-	while ((fd = accept4(s->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0)
-		if (conn_add(s, fd) < 0)
+	for (;;) {
+		if ((fd = accept4(s->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0) {
+			if (conn_add(s, fd) < 0)
+				s->dropped++;
+			continue;
+		}
+		if (errno == EINTR || errno == ECONNABORTED)
+			continue;
+		if (errno != EMFILE && errno != ENFILE)
+			return;
+		if (spare < 0) {
+			listen_rest(s, 1);
+			return;
+		}
+		/* the spare makes room for one: taken and closed, counted */
+		close(spare);
+		spare = -1;
+		fd = accept4(s->lfd, NULL, NULL, SOCK_CLOEXEC);
+		if (fd >= 0) {
+			close(fd);
 			s->dropped++;
+		}
+		spare_take();
+		if (fd < 0)
+			return;
+	}
 }
 
 /* Everything the epoll set says is ready, without waiting. */
@@ -479,6 +536,7 @@ bind_path(struct sps *s, const char *path)
 	}
 	if (listen(s->lfd, 128) < 0 || watch(s, EPOLL_CTL_ADD, s->lfd, EPOLLIN, ID_LISTEN) < 0)
 		return -1;
+	spare_take();
 	return 0;
 }
 

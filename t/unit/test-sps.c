@@ -19,6 +19,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -693,6 +694,54 @@ pub_large(void)
 	free(msg);
 }
 
+/*
+ * Out of descriptors: connections waiting to be accepted are taken and
+ * closed, counted, so that the listener is not left ready (a level-triggered
+ * poll would wake the daemon's loop for ever: memberd at 100% of a core,
+ * its peers' connections refused too); once descriptors are back, the next
+ * subscriber is served.
+ */
+static void
+accept_emfile(void)
+{
+	int pub, c[3], i, probe;
+	unsigned long before;
+	struct rlimit old, low;
+	char b[16];
+
+	unlink(path);
+	pub = sock_bind(NN_PUB, addr, 1024);
+	CHECK(sock_native(pub));
+	for (i = 0; i < 3; i++)
+		CHECK((c[i] = raw_connect()) >= 0);
+	/* no descriptor left below the limit: accept4 fails with EMFILE */
+	probe = dup(0);
+	close(probe);
+	CHECK(getrlimit(RLIMIT_NOFILE, &old) == 0);
+	low = old;
+	low.rlim_cur = (rlim_t)probe;
+	CHECK(setrlimit(RLIMIT_NOFILE, &low) == 0);
+	before = sock_dropped(pub);
+	CHECK(ready(sock_rcvfd(pub), 1000));
+	sock_service(pub);
+	/* the listener is not left ready, the three were closed and counted */
+	CHECK(!ready(sock_rcvfd(pub), 0));
+	CHECK_INT((int)(sock_dropped(pub) - before), 3);
+	CHECK(setrlimit(RLIMIT_NOFILE, &old) == 0);
+	for (i = 0; i < 3; i++) {
+		CHECK(ready(c[i], 1000) && read(c[i], b, sizeof(b)) == 0);
+		close(c[i]);
+	}
+	/* descriptors are back: a subscriber is accepted and gets the PUB's header */
+	CHECK((c[0] = raw_connect()) >= 0);
+	CHECK(ready(sock_rcvfd(pub), 1000));
+	sock_service(pub);
+	CHECK(ready(c[0], 1000) && read(c[0], b, 8) == 8 && memcmp(b, "\0SP\0\0\x20\0\0", 8) == 0);
+	close(c[0]);
+	sock_close(pub);
+	unlink(path);
+}
+
 /* A nanomsg PUSH (lib/svc.c's) into our PULL; an oversized message closes its connection. */
 static void
 pull_nanomsg(void)
@@ -763,6 +812,7 @@ main(void)
 	RUN(pub_sub_nanomsg);
 	RUN(pub_sub_native);
 	RUN(pub_large);
+	RUN(accept_emfile);
 	RUN(pull_nanomsg);
 	unlink(path);
 	rmdir(dir);
