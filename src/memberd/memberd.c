@@ -993,7 +993,7 @@ notice_needs(struct memberd *d, const cJSON *req)
 	d->notice_if_leader = if_leader;
 }
 
-/* The notices sent and held back, and the local sockets' drops, in the answers to state and status. */
+/* The notices sent and held back in the answers to state and status; the local sockets' drops in status. */
 static void
 notice_counts(const struct memberd *d, const cJSON *req, cJSON *rsp)
 {
@@ -1010,7 +1010,10 @@ notice_counts(const struct memberd *d, const cJSON *req, cJSON *rsp)
 	 * What the local sockets (lib/sps.c's) dropped: on a PUB, a message a
 	 * subscriber that did not read missed; on any, a local peer closed
 	 * for a broken rule or for want of descriptors. 0 with nanomsg's.
+	 * In status only: leaderd's state reads (many in a join) need none.
 	 */
+	if (strcmp(cmd, CTL_STATUS) != 0)
+		return;
 	o = cJSON_AddObjectToObject(rsp, "local_dropped");
 	cJSON_AddNumberToObject(o, "events", (double)sock_dropped(d->pub));
 	cJSON_AddNumberToObject(o, "state", (double)sock_dropped(d->statepub));
