@@ -8,6 +8,7 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/uio.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -59,6 +60,8 @@ struct sps {
 	int used, rep;
 	int kind;			/* SP_REQ, SP_REP, SP_PUB, SP_SUB or SP_PULL */
 	int ep, ev, lfd;
+	dev_t ldev;			/* the file bound (lfd), removed by release if still it */
+	ino_t lino;
 	int lrest;			/* the listener is out of the epoll set (accept_all) */
 	int evset;
 	size_t rcvmax;
@@ -508,6 +511,7 @@ static int
 bind_path(struct sps *s, const char *path)
 {
 	struct sockaddr_un sun;
+	struct stat st;
 	int probe;
 
 	memset(&sun, 0, sizeof(sun));
@@ -536,6 +540,10 @@ bind_path(struct sps *s, const char *path)
 	}
 	if (listen(s->lfd, 128) < 0 || watch(s, EPOLL_CTL_ADD, s->lfd, EPOLLIN, ID_LISTEN) < 0)
 		return -1;
+	if (stat(path, &st) == 0) {
+		s->ldev = st.st_dev;
+		s->lino = st.st_ino;
+	}
 	spare_take();
 	return 0;
 }
@@ -552,8 +560,20 @@ release(struct sps *s)
 		s->qh = m->next;
 		free_msg(m);
 	}
-	if (s->lfd >= 0)
+	/*
+	 * The file goes with the listener, as nanomsg's ipc:// did (tools then
+	 * say the daemon is not running, not that its socket is stale): while
+	 * lfd still listens nobody else can have bound the path, but a file of
+	 * another inode is someone else's (ours was removed and bound again).
+	 */
+	if (s->lfd >= 0) {
+		struct stat st;
+
+		if (s->lino != 0 && stat(s->path, &st) == 0 && st.st_dev == s->ldev &&
+		    st.st_ino == s->lino)
+			(void)unlink(s->path);
 		close(s->lfd);
+	}
 	if (s->ev >= 0)
 		close(s->ev);
 	if (s->ep >= 0)
@@ -934,6 +954,16 @@ sps_close(int h)
 
 	if (s != NULL)
 		release(s);
+}
+
+void
+sps_term(void)
+{
+	int h;
+
+	for (h = 0; h < SPS_MAX; h++)
+		if (tab[h].used)
+			release(&tab[h]);
 }
 
 uint64_t

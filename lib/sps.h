@@ -88,7 +88,10 @@ int sps_fd(int h);
 ssize_t sps_recv(int h, void **buf, unsigned char *hdr, size_t *hdrlen);
 /* As sock_send_raw: 0 sent (or dropped for a peer gone), -1 would block. */
 int sps_send(int h, const unsigned char *hdr, size_t hdrlen, const void *buf, size_t len);
+/* Closes it; a bound one removes its file (if still the one it bound). */
 void sps_close(int h);
+/* Closes every one (a daemon's exit, as nn_term). */
+void sps_term(void);
 uint64_t sps_dropped(int h);
 /*
  * A REQ's connections lost so far (closed by the peer, broken, or closed

@@ -1280,7 +1280,7 @@ memberd_finish(struct memberd *d)
 	wire_free(d->wire);
 	node_free(&d->node);
 	mstate_free(&d->published);
-	nn_term();
+	sock_term();	/* removes the socket files, as nanomsg did */
 	return d->node.phase == PHASE_SHUTDOWN ? d->node.exit_code : 0;
 }
 

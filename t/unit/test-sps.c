@@ -742,6 +742,33 @@ accept_emfile(void)
 	unlink(path);
 }
 
+/*
+ * A bound socket's file goes when it is closed, as nanomsg's ipc:// did (the
+ * tools then say "not running", not "stale socket"), but not a file that is
+ * another's by then (ours removed and the path bound again).
+ */
+static void
+close_removes_file(void)
+{
+	int a, b;
+
+	unlink(path);
+	a = sock_bind(NN_PUB, addr, 1024);
+	CHECK(sock_native(a));
+	CHECK(access(path, F_OK) == 0);
+	sock_close(a);
+	CHECK(access(path, F_OK) < 0 && errno == ENOENT);
+	a = sock_bind_raw(NN_REP, addr, 4096);
+	CHECK(sock_native(a));
+	CHECK(unlink(path) == 0);
+	b = sock_bind(NN_PULL, addr, 4096);
+	CHECK(sock_native(b));
+	sock_close(a);
+	CHECK(access(path, F_OK) == 0);	/* b's */
+	sock_close(b);
+	CHECK(access(path, F_OK) < 0 && errno == ENOENT);
+}
+
 /* A nanomsg PUSH (lib/svc.c's) into our PULL; an oversized message closes its connection. */
 static void
 pull_nanomsg(void)
@@ -813,6 +840,7 @@ main(void)
 	RUN(pub_sub_native);
 	RUN(pub_large);
 	RUN(accept_emfile);
+	RUN(close_removes_file);
 	RUN(pull_nanomsg);
 	unlink(path);
 	rmdir(dir);
