@@ -775,8 +775,8 @@ sps_publish(int h, const void *buf, size_t len)
 		 * A subscriber that does not read misses messages, as nanomsg's
 		 * PUB does, once SPS_PUB_BACKLOG bytes wait for it; until then it
 		 * takes any message, however large (a relayed journal batch is
-		 * up to 512 KiB), and the one after it: its memory is the
-		 * backlog plus one message.
+		 * up to 512 KiB), as nanomsg's pipe with nothing in flight does:
+		 * its memory is the backlog plus one message.
 		 */
 		if (c->outlen - c->outoff >= SPS_PUB_BACKLOG) {
 			s->dropped++;
