@@ -62,7 +62,6 @@ struct sps {
 	int ep, ev, lfd;
 	dev_t ldev;			/* the file bound (lfd), removed by release if still it */
 	ino_t lino;
-	int lrest;			/* the listener is out of the epoll set (accept_all) */
 	int evset;
 	size_t rcvmax;
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
@@ -187,19 +186,6 @@ spare_take(void)
 		spare = open("/dev/null", O_RDONLY | O_CLOEXEC);
 }
 
-/* Out of descriptors with no spare: the listener rests until one of ours closes. */
-static void
-listen_rest(struct sps *s, int rest)
-{
-	if (s->lfd < 0 || s->lrest == rest)
-		return;
-	if (rest)
-		epoll_ctl(s->ep, EPOLL_CTL_DEL, s->lfd, NULL);
-	else if (watch(s, EPOLL_CTL_ADD, s->lfd, EPOLLIN, ID_LISTEN) < 0)
-		return;
-	s->lrest = rest;
-}
-
 static void
 conn_close(struct sps *s, int i)
 {
@@ -213,10 +199,6 @@ conn_close(struct sps *s, int i)
 	s->c[i] = s->c[--s->nc];
 	if (s->kind == SP_REQ || s->kind == SP_SUB)
 		s->resets++;
-	if (s->lrest) {		/* a descriptor is back: the spare, then the listener */
-		spare_take();
-		listen_rest(s, 0);
-	}
 }
 
 static int
@@ -454,10 +436,17 @@ accept_all(struct sps *s)
 			continue;
 		if (errno != EMFILE && errno != ENFILE)
 			return;
-		if (spare < 0) {
-			listen_rest(s, 1);
+		/*
+		 * Without a spare (none could be opened since), the connection
+		 * stays in the backlog and the listener ready: the loop comes
+		 * back at once, spinning until a descriptor is free. Resting
+		 * the listener would need a timer to wake it, which this file
+		 * does not have; one that waited for a connection of its own to
+		 * close could wait for ever.
+		 */
+		spare_take();
+		if (spare < 0)
 			return;
-		}
 		/* the spare makes room for one: taken and closed, counted */
 		close(spare);
 		spare = -1;
