@@ -420,6 +420,14 @@ sock_close(int s)
 		nn_close(s);
 }
 
+/* At exit: every socket closed, and the files of those bound removed (nanomsg's too). */
+void
+sock_term(void)
+{
+	sps_term();
+	nn_term();
+}
+
 int
 sock_native(int s)
 {

@@ -58,6 +58,8 @@ void sock_close(int s);
 unsigned long sock_resets(int s);
 /* Whether s is one of lib/sps.c's (headers it makes: a connection id with bit 31 clear). */
 int sock_native(int s);
+/* A daemon's exit: closes every socket (removing bound ipc:// files) and calls nn_term. */
+void sock_term(void);
 /*
  * A raw REQ of lib/sps.c's (sock_connect_raw) connects to addr first, and
  * to its own address when addr has no listener (sps_req_prefer). -1 for

@@ -1,5 +1,6 @@
 /* sps.c: raw REQ/REP, PUB/SUB and PULL over plain unix sockets, without nanomsg's threads (see sps.h). */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -7,6 +8,7 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/uio.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -58,6 +60,8 @@ struct sps {
 	int used, rep;
 	int kind;			/* SP_REQ, SP_REP, SP_PUB, SP_SUB or SP_PULL */
 	int ep, ev, lfd;
+	dev_t ldev;			/* the file bound (lfd), removed by release if still it */
+	ino_t lino;
 	int evset;
 	size_t rcvmax;
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
@@ -165,6 +169,21 @@ sync_event(struct sps *s)
 		if (read(s->ev, &v, sizeof(v)) == sizeof(v) || errno == EAGAIN)
 			s->evset = 0;
 	}
+}
+
+/*
+ * A descriptor held for accept_all to give up when there are no more: a
+ * connection left waiting in the backlog keeps the listener ready, and a
+ * level-triggered loop would wake for it for ever (memberd at 100% of a
+ * core, its peers refused as well: wire.c rests its own listener instead).
+ */
+static int spare = -1;
+
+static void
+spare_take(void)
+{
+	if (spare < 0)
+		spare = open("/dev/null", O_RDONLY | O_CLOEXEC);
 }
 
 static void
@@ -407,9 +426,39 @@ accept_all(struct sps *s)
 {
 	int fd;
 
-	while ((fd = accept4(s->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0)
-		if (conn_add(s, fd) < 0)
+	for (;;) {
+		if ((fd = accept4(s->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0) {
+			if (conn_add(s, fd) < 0)
+				s->dropped++;
+			continue;
+		}
+		if (errno == EINTR || errno == ECONNABORTED)
+			continue;
+		if (errno != EMFILE && errno != ENFILE)
+			return;
+		/*
+		 * Without a spare (none could be opened since), the connection
+		 * stays in the backlog and the listener ready: the loop comes
+		 * back at once, spinning until a descriptor is free. Resting
+		 * the listener would need a timer to wake it, which this file
+		 * does not have; one that waited for a connection of its own to
+		 * close could wait for ever.
+		 */
+		spare_take();
+		if (spare < 0)
+			return;
+		/* the spare makes room for one: taken and closed, counted */
+		close(spare);
+		spare = -1;
+		fd = accept4(s->lfd, NULL, NULL, SOCK_CLOEXEC);
+		if (fd >= 0) {
+			close(fd);
 			s->dropped++;
+		}
+		spare_take();
+		if (fd < 0)
+			return;
+	}
 }
 
 /* Everything the epoll set says is ready, without waiting. */
@@ -451,6 +500,7 @@ static int
 bind_path(struct sps *s, const char *path)
 {
 	struct sockaddr_un sun;
+	struct stat st;
 	int probe;
 
 	memset(&sun, 0, sizeof(sun));
@@ -479,6 +529,11 @@ bind_path(struct sps *s, const char *path)
 	}
 	if (listen(s->lfd, 128) < 0 || watch(s, EPOLL_CTL_ADD, s->lfd, EPOLLIN, ID_LISTEN) < 0)
 		return -1;
+	if (stat(path, &st) == 0) {
+		s->ldev = st.st_dev;
+		s->lino = st.st_ino;
+	}
+	spare_take();
 	return 0;
 }
 
@@ -494,8 +549,20 @@ release(struct sps *s)
 		s->qh = m->next;
 		free_msg(m);
 	}
-	if (s->lfd >= 0)
+	/*
+	 * The file goes with the listener, as nanomsg's ipc:// did (tools then
+	 * say the daemon is not running, not that its socket is stale): while
+	 * lfd still listens nobody else can have bound the path, but a file of
+	 * another inode is someone else's (ours was removed and bound again).
+	 */
+	if (s->lfd >= 0) {
+		struct stat st;
+
+		if (s->lino != 0 && stat(s->path, &st) == 0 && st.st_dev == s->ldev &&
+		    st.st_ino == s->lino)
+			(void)unlink(s->path);
 		close(s->lfd);
+	}
 	if (s->ev >= 0)
 		close(s->ev);
 	if (s->ep >= 0)
@@ -695,8 +762,10 @@ sps_publish(int h, const void *buf, size_t len)
 
 		/*
 		 * A subscriber that does not read misses messages, as nanomsg's
-		 * PUB does: past SPS_PUB_BACKLOG bytes already waiting (a
-		 * message may be larger than that: memberd.svc's relayed pieces)
+		 * PUB does, once SPS_PUB_BACKLOG bytes wait for it; until then it
+		 * takes any message, however large (a relayed journal batch is
+		 * up to 512 KiB), as nanomsg's pipe with nothing in flight does:
+		 * its memory is the backlog plus one message.
 		 */
 		if (c->outlen - c->outoff >= SPS_PUB_BACKLOG) {
 			s->dropped++;
@@ -874,6 +943,16 @@ sps_close(int h)
 
 	if (s != NULL)
 		release(s);
+}
+
+void
+sps_term(void)
+{
+	int h;
+
+	for (h = 0; h < SPS_MAX; h++)
+		if (tab[h].used)
+			release(&tab[h]);
 }
 
 uint64_t

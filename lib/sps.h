@@ -58,10 +58,10 @@ int sps_connect_req(const char *path, size_t rcvmax, int reconnect_max_ms);
  * PUB closes a peer that does); our SUB takes every message.
  *
  * sps_publish sends to every subscriber connected, at once where its
- * socket takes it; one with SPS_PUB_BACKLOG bytes or more already waiting
- * misses the message (counted in sps_dropped), as nanomsg's PUB drops for a
- * subscriber that does not read. A message may be larger than that (a
- * relayed piece on memberd.svc, up to RELAY_MAX_MSG). A PUB must be served (sps_service) when
+ * socket takes it; one with SPS_PUB_BACKLOG bytes or more waiting misses
+ * the message (counted in sps_dropped), as nanomsg's PUB drops for a
+ * subscriber that does not read; one with less waiting takes any message,
+ * however large (its memory: the backlog and one message). A PUB must be served (sps_service) when
  * its fd is readable: that accepts subscribers and closes those gone.
  *
  * A SUB connects at once if the publisher is there, else at sps_sub_tick
@@ -88,7 +88,10 @@ int sps_fd(int h);
 ssize_t sps_recv(int h, void **buf, unsigned char *hdr, size_t *hdrlen);
 /* As sock_send_raw: 0 sent (or dropped for a peer gone), -1 would block. */
 int sps_send(int h, const unsigned char *hdr, size_t hdrlen, const void *buf, size_t len);
+/* Closes it; a bound one removes its file (if still the one it bound). */
 void sps_close(int h);
+/* Closes every one (a daemon's exit, as nn_term). */
+void sps_term(void);
 uint64_t sps_dropped(int h);
 /*
  * A REQ's connections lost so far (closed by the peer, broken, or closed

@@ -150,3 +150,63 @@ subscribers() {
 	wait_until 30 all_up_everywhere 2 n1 n2
 	[ "$(threads "$(pid_of n1 memberd)")" -eq 1 ]
 }
+
+# whole_pads FILE LEN: how many "pad":"A...A" of exactly LEN letters FILE holds
+whole_pads() { grep -ao '"pad":"A*"' "$1" | awk -v n="$2" 'length($0) == n + 8' | wc -l; }
+
+@test "a relayed message larger than the PUB's backlog (256 KiB) reaches a nanomsg SUB on memberd.svc whole, and the next one too" {
+	command -v nanocat >/dev/null || skip "no nanocat"
+	start_cluster 2
+	wait_until 30 all_up_everywhere 2 n1 n2
+	local uid pad
+	uid=$(members_json n1 | jq -r '.[] | select(.node == "n1") | .uid')
+	# a service on n1 listens on memberd's svc PUB (as lib/svc.c does, topic "SVC\n")
+	nanocat --sub --connect "ipc://$AKC_DIR/n1/memberd.svc" --subscribe $'t.big\n' --raw \
+	    >"$AKC_DIR/svc.out" 2>"$AKC_DIR/svc.err" 3>&- &
+	echo $! >>"$AKC_DIR/pids"
+	# 400 KiB of body (a journal batch is up to 512 KiB), sent from n2 through its relay
+	pad=$(head -c 300000 /dev/zero | base64 -w0)
+	printf '{"v":2,"relay":{"to":"%s","svc":"t.big","body":{"pad":"%s"}}}' "$uid" "$pad" \
+	    >"$AKC_DIR/big.json"
+	[ "$(stat -c %s "$AKC_DIR/big.json")" -gt 300000 ]
+	# nanocat's PUSH may exit before its message leaves (NN_LINGER): it sends every 0.5 s
+	nanocat --push --connect "ipc://$AKC_DIR/n2/memberd.relay" -F "$AKC_DIR/big.json" -i 0.5 \
+	    >/dev/null 2>&1 3>&- &
+	echo $! >>"$AKC_DIR/pids"
+	# whole: the body's pad (all "A") arrives with its every byte, twice
+	wait_until 20 eval '[ "$(whole_pads "$AKC_DIR/svc.out" "${#pad}")" -ge 2 ]'
+}
+
+# rss_kib PID: the process's resident memory, KiB
+rss_kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
+
+@test "a subscriber that stops reading (kill -STOP) blocks nothing: memberd keeps answering, its memory stays bounded, and what the subscriber missed is counted (local_dropped)" {
+	command -v nanocat >/dev/null || skip "no nanocat"
+	start_cluster 1
+	wait_until 30 all_up_everywhere 1 n1
+	local uid pad m stuck rss0 rss1
+	m=$(pid_of n1 memberd)
+	uid=$(members_json n1 | jq -r '.[0].uid')
+	[ "$(status_json n1 | jq .local_dropped.svc)" = 0 ]
+	nanocat --sub --connect "ipc://$AKC_DIR/n1/memberd.svc" --raw >/dev/null 2>&1 3>&- &
+	stuck=$!
+	echo "$stuck" >>"$AKC_DIR/pids"
+	wait_until 10 eval '[ "$(ss -xH state connected 2>/dev/null | awk -v p="$AKC_DIR/n1/memberd.svc" "\$5 == p" | wc -l)" -ge 1 ]'
+	kill -STOP "$stuck"
+	rss0=$(rss_kib "$m")
+	# 200 KiB relays to this node's own service, 20 a second: 4 MiB/s for the stuck one
+	pad=$(head -c 150000 /dev/zero | base64 -w0)
+	printf '{"v":2,"relay":{"to":"%s","svc":"t.flood","body":{"pad":"%s"}}}' "$uid" "$pad" \
+	    >"$AKC_DIR/flood.json"
+	nanocat --push --connect "ipc://$AKC_DIR/n1/memberd.relay" -F "$AKC_DIR/flood.json" -i 0.05 \
+	    >/dev/null 2>&1 3>&- &
+	echo $! >>"$AKC_DIR/pids"
+	wait_until 20 eval '[ "$(status_json n1 | jq .local_dropped.svc)" -ge 20 ]'
+	# memberd answers at once, and holds no more than the backlog and a message or two for it
+	run timeout 2 akc-status -c "$(conf_of n1)" --json
+	[ "$status" -eq 0 ]
+	rss1=$(rss_kib "$m")
+	echo "memberd RSS ${rss0} KiB -> ${rss1} KiB" >&3
+	[ $((rss1 - rss0)) -lt 8192 ]
+	kill -0 "$stuck"
+}

@@ -662,6 +662,6 @@ main(int argc, char **argv)
 	acall_free(l.mctl);
 	mstate_free(&l.st);
 	daemon_notify("STOPPING=1");
-	nn_term();
+	sock_term();	/* removes the socket files, as nanomsg did */
 	return l.exit_code;
 }

@@ -993,7 +993,7 @@ notice_needs(struct memberd *d, const cJSON *req)
 	d->notice_if_leader = if_leader;
 }
 
-/* The notices sent and held back, in the answers to state and status. */
+/* The notices sent and held back in the answers to state and status; the local sockets' drops in status. */
 static void
 notice_counts(const struct memberd *d, const cJSON *req, cJSON *rsp)
 {
@@ -1006,6 +1006,21 @@ notice_counts(const struct memberd *d, const cJSON *req, cJSON *rsp)
 	cJSON_AddNumberToObject(o, "sent", (double)d->notices_sent);
 	cJSON_AddNumberToObject(o, "held", (double)d->notices_held);
 	cJSON_AddNumberToObject(o, "events_skipped", (double)d->events_skipped);
+	/*
+	 * What the local sockets (lib/sps.c's) dropped: on a PUB, a message a
+	 * subscriber that did not read missed; on any, a local peer closed
+	 * for a broken rule or for want of descriptors. 0 with nanomsg's.
+	 * In status only: leaderd's state reads (many in a join) need none.
+	 */
+	if (strcmp(cmd, CTL_STATUS) != 0)
+		return;
+	o = cJSON_AddObjectToObject(rsp, "local_dropped");
+	cJSON_AddNumberToObject(o, "events", (double)sock_dropped(d->pub));
+	cJSON_AddNumberToObject(o, "state", (double)sock_dropped(d->statepub));
+	cJSON_AddNumberToObject(o, "leader", (double)sock_dropped(d->leaderpub));
+	cJSON_AddNumberToObject(o, "svc", (double)sock_dropped(d->svcpub));
+	cJSON_AddNumberToObject(o, "relay", (double)sock_dropped(d->relay));
+	cJSON_AddNumberToObject(o, "control", (double)sock_dropped(d->ctl));
 }
 
 static void
@@ -1265,7 +1280,7 @@ memberd_finish(struct memberd *d)
 	wire_free(d->wire);
 	node_free(&d->node);
 	mstate_free(&d->published);
-	nn_term();
+	sock_term();	/* removes the socket files, as nanomsg did */
 	return d->node.phase == PHASE_SHUTDOWN ? d->node.exit_code : 0;
 }
 

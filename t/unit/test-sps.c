@@ -19,6 +19,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -666,6 +667,135 @@ pub_sub_native(void)
 	unlink(path);
 }
 
+/*
+ * A message larger than the backlog reaches an idle subscriber whole, as
+ * nanomsg's PUB sends whatever it is given to a pipe with nothing queued:
+ * memberd's svc PUB carries relayed messages up to RELAY_MAX_MSG (journal
+ * batches of 512 KiB), and one over SPS_PUB_BACKLOG was dropped for
+ * every subscriber, however idle.
+ */
+static void
+pub_large(void)
+{
+	int pub, sub, i, got = 0, rcvmax = 8 << 20, to = 100;
+	size_t big = 600 * 1024;
+	char *msg = malloc(big), *m;
+	int n;
+
+	unlink(path);
+	pub = sock_bind(NN_PUB, addr, 1024);
+	CHECK(sock_native(pub));
+	sub = nn_socket(AF_SP, NN_SUB);
+	nn_setsockopt(sub, NN_SUB, NN_SUB_SUBSCRIBE, "", 0);
+	nn_setsockopt(sub, NN_SOL_SOCKET, NN_RCVMAXSIZE, &rcvmax, sizeof(rcvmax));
+	nn_setsockopt(sub, NN_SOL_SOCKET, NN_RCVTIMEO, &to, sizeof(to));
+	CHECK(nn_connect(sub, addr) >= 0);
+	/* nanomsg connects in its thread: publish a small one until it arrives */
+	for (i = 0, n = -1; i < 50 && n < 0; i++) {
+		SERVE_UNTIL(pub, 0, 20);
+		CHECK_INT(sock_send(pub, "hello", 5), 0);
+		if ((n = nn_recv(sub, &m, NN_MSG, 0)) >= 0)
+			nn_freemsg(m);
+	}
+	CHECK_INT(n, 5);
+	memset(msg, 'L', big);
+	CHECK_INT(sock_send(pub, msg, big), 0);
+	for (i = 0; i < 200 && got < 2; i++) {
+		SERVE_UNTIL(pub, 0, 5);
+		if ((n = nn_recv(sub, &m, NN_MSG, 0)) < 0)
+			continue;
+		CHECK_INT(n, got == 0 ? (int)big : 5);
+		if (got == 0 && n == (int)big)
+			CHECK(m[0] == 'L' && m[big - 1] == 'L');
+		/* the next once it has been read */
+		if (got++ == 0)
+			CHECK_INT(sock_send(pub, "after", 5), 0);
+		nn_freemsg(m);
+	}
+	CHECK_INT(got, 2);
+	CHECK_INT((int)sock_dropped(pub), 0);
+	nn_close(sub);
+	SERVE_UNTIL(pub, 0, 50);
+	sock_close(pub);
+	unlink(path);
+	free(msg);
+}
+
+/*
+ * Out of descriptors: connections waiting to be accepted are taken and
+ * closed, counted, so that the listener is not left ready (a level-triggered
+ * poll would wake the daemon's loop for ever: memberd at 100% of a core,
+ * its peers' connections refused too); once descriptors are back, the next
+ * subscriber is served.
+ */
+static void
+accept_emfile(void)
+{
+	int pub, c[3], i, probe;
+	unsigned long before;
+	struct rlimit old, low;
+	char b[16];
+
+	unlink(path);
+	pub = sock_bind(NN_PUB, addr, 1024);
+	CHECK(sock_native(pub));
+	for (i = 0; i < 3; i++)
+		CHECK((c[i] = raw_connect()) >= 0);
+	/* no descriptor left below the limit: accept4 fails with EMFILE */
+	probe = dup(0);
+	close(probe);
+	CHECK(getrlimit(RLIMIT_NOFILE, &old) == 0);
+	low = old;
+	low.rlim_cur = (rlim_t)probe;
+	CHECK(setrlimit(RLIMIT_NOFILE, &low) == 0);
+	before = sock_dropped(pub);
+	CHECK(ready(sock_rcvfd(pub), 1000));
+	sock_service(pub);
+	/* the listener is not left ready, the three were closed and counted */
+	CHECK(!ready(sock_rcvfd(pub), 0));
+	CHECK_INT((int)(sock_dropped(pub) - before), 3);
+	CHECK(setrlimit(RLIMIT_NOFILE, &old) == 0);
+	for (i = 0; i < 3; i++) {
+		CHECK(ready(c[i], 1000) && read(c[i], b, sizeof(b)) == 0);
+		close(c[i]);
+	}
+	/* descriptors are back: a subscriber is accepted and gets the PUB's header */
+	CHECK((c[0] = raw_connect()) >= 0);
+	CHECK(ready(sock_rcvfd(pub), 1000));
+	sock_service(pub);
+	CHECK(ready(c[0], 1000) && read(c[0], b, 8) == 8 && memcmp(b, "\0SP\0\0\x20\0\0", 8) == 0);
+	close(c[0]);
+	sock_close(pub);
+	unlink(path);
+}
+
+/*
+ * A bound socket's file goes when it is closed, as nanomsg's ipc:// did (the
+ * tools then say "not running", not "stale socket"), but not a file that is
+ * another's by then (ours removed and the path bound again).
+ */
+static void
+close_removes_file(void)
+{
+	int a, b;
+
+	unlink(path);
+	a = sock_bind(NN_PUB, addr, 1024);
+	CHECK(sock_native(a));
+	CHECK(access(path, F_OK) == 0);
+	sock_close(a);
+	CHECK(access(path, F_OK) < 0 && errno == ENOENT);
+	a = sock_bind_raw(NN_REP, addr, 4096);
+	CHECK(sock_native(a));
+	CHECK(unlink(path) == 0);
+	b = sock_bind(NN_PULL, addr, 4096);
+	CHECK(sock_native(b));
+	sock_close(a);
+	CHECK(access(path, F_OK) == 0);	/* b's */
+	sock_close(b);
+	CHECK(access(path, F_OK) < 0 && errno == ENOENT);
+}
+
 /* A nanomsg PUSH (lib/svc.c's) into our PULL; an oversized message closes its connection. */
 static void
 pull_nanomsg(void)
@@ -861,6 +991,9 @@ main(void)
 	unlink(path);
 	RUN(pub_sub_nanomsg);
 	RUN(pub_sub_native);
+	RUN(pub_large);
+	RUN(accept_emfile);
+	RUN(close_removes_file);
 	RUN(pull_nanomsg);
 	RUN(random_peers);
 	unlink(path);
