@@ -12,11 +12,7 @@ teardown() { akc_teardown; }
 	work_cluster 3
 	local i
 	for i in 1 2 3; do start_worker "n$i" >/dev/null; done
-	for ((i = 0; i < 1000; i++)); do
-		echo "job-$i"
-	done | while read -r p; do
-		akc-submit -c "$(conf_of n2)" --id "$p" "payload of $p" >/dev/null || exit 1
-	done
+	submit_each n2 job 1000
 	wait_until 120 finished n3 1000
 	akc-results -c "$(conf_of n3)" > "$AKC_DIR/results"
 	[ "$(jq -r .id "$AKC_DIR/results" | sort -u | wc -l)" = 1000 ]
@@ -180,9 +176,9 @@ teardown() { akc_teardown; }
 	WORK_STRATEGY=none WORK_EXTRA=n3 work_cluster 2 snapshot-every=100
 	local i big ids=()
 	big=$(head -c 1500 /dev/zero | tr '\0' y)
-	for ((i = 0; i < 400; i++)); do
-		ids+=("$(akc-submit -c "$(conf_of n2)" "$big$i")")
-	done
+	# four at a time (submit_each), the ids it prints kept
+	ids=($(seq 0 399 | xargs -P 4 -I{} akc-submit -c "$(conf_of n2)" "$big{}"))
+	[ "${#ids[@]}" = 400 ]
 	# the third node joins: its standby needs the whole log, compacted into a
 	# snapshot of about 1 MiB (more than one relay piece)
 	sed -i "s|^seed-nodes = .*|seed-nodes = $(addr_of n1)|" "$(conf_of n3)"

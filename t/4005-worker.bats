@@ -12,12 +12,7 @@ teardown() { akc_teardown; }
 ECHO_JQ="jq -c --unbuffered '{id, result: .payload}'"
 
 # submit_many NODE N PREFIX: jobs PREFIX-0 .. PREFIX-(N-1), payload "payload of ID".
-submit_many() {
-	local i
-	for ((i = 0; i < $2; i++)); do
-		akc-submit -c "$(conf_of "$1")" --id "$3-$i" "payload of $3-$i" >/dev/null || return 1
-	done
-}
+submit_many() { submit_each "$1" "$3" "$2"; }
 
 # results_right NODE PREFIX N: N results for PREFIX-*, each done with its own payload.
 results_right() {
