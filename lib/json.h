@@ -37,6 +37,7 @@ char *json_print(const cJSON *obj);
  * print (an invalid item, deeper than 1000 levels).
  */
 char *json_print_fast(const cJSON *obj);
+char *json_print_cut(const cJSON *obj, const cJSON *raw, size_t from, size_t len, size_t *at);
 void u64_to_str(uint64_t v, char buf[24]);
 int str_to_u64(const char *s, uint64_t *out);
 
