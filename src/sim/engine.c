@@ -263,6 +263,7 @@ sim_free(struct sim *s)
 		free(sn->pend);
 	}
 	par_free(s);
+	mstate_scratch_free();
 	free(s->ctr);
 	machine_free(&s->mach);
 	msvec_free(&s->m.lv_removed);
@@ -1201,8 +1202,13 @@ receive(struct sim *s, struct event *ev)
 		n->dropped.malformed++;
 	else if (plen > PROTO_MAX_MSG && (t == NULL || strcmp(t, MSG_RELAY) != 0))
 		n->dropped.oversized++;
-	else
+	else {
+		/* a segment's text read in place: its length and hash are known (lib/membership.c) */
+		if (ev->seg != NULL)
+			mstate_wire_text_known(ev->seg->text, ev->seg->len, ev->seg->h);
 		node_receive(n, msg, s->now);
+		mstate_wire_text_known(NULL, 0, 0);
+	}
 	cJSON_Delete(msg);
 	free(ev->txt);
 	seg_unref(ev->seg);	/* after the tree that pointed at it */
@@ -1730,11 +1736,11 @@ worker(void *arg)
 			p->sleepers--;
 			pthread_mutex_unlock(&p->mu);
 			if (__atomic_load_n(&p->quit, __ATOMIC_SEQ_CST))
-				return NULL;
+				break;
 		}
 		seen = g;
 		if (__atomic_load_n(&p->quit, __ATOMIC_ACQUIRE))
-			return NULL;
+			break;
 		window_share(s);
 		if (__atomic_add_fetch(&p->done, 1, __ATOMIC_SEQ_CST) == p->nthreads - 1 &&
 		    __atomic_load_n(&p->waiting, __ATOMIC_SEQ_CST)) {
@@ -1743,6 +1749,8 @@ worker(void *arg)
 			pthread_mutex_unlock(&p->mu);
 		}
 	}
+	mstate_scratch_free();	/* the node cores' scratch arrays of this thread */
+	return NULL;
 }
 
 /*
