@@ -390,8 +390,8 @@ lap(struct sim *s, enum sim_phase ph, double *t)
  *    a push's k targets, which share one text (gossip.c's state_ref),
  *    find it once a flush, by its address;
  * 5. and not copied back: a payload cut so (segref), whose segment's
- *    bytes are printable ASCII without a backslash (clean: no parser
- *    changes or refuses them), is parsed with its hole (an empty string)
+ *    bytes are plain (json_text_plain: printable ASCII, no backslash;
+ *    no parser changes or refuses them), is parsed with its hole (an empty string)
  *    and the "members" item then points at the segment's text, which the
  *    tree does not own (cJSON_IsReference), alive until the tree is
  *    freed. Both parsers read such a string's bytes as they are, so the
@@ -438,34 +438,6 @@ seg_unref(struct seg *g)
 }
 
 /*
- * Whether the len bytes at p are printable ASCII without a backslash: a
- * JSON string's text that no parser changes or refuses (5. above). 16
- * bytes at a time (GNU C vectors, as json.c's plain32).
- */
-typedef signed char seg_v16 __attribute__((vector_size(16)));
-
-static int
-seg_clean(const char *p, size_t len)
-{
-	size_t i = 0;
-
-	for (; i + 16 <= len; i += 16) {
-		seg_v16 a, bad;
-		uint64_t w[2];
-
-		memcpy(&a, p + i, 16);
-		bad = (a < ' ') | (a == '\\');
-		memcpy(w, &bad, 16);
-		if ((w[0] | w[1]) != 0)
-			return 0;
-	}
-	for (; i < len; i++)
-		if ((signed char)p[i] < ' ' || p[i] == '\\')
-			return 0;
-	return 1;
-}
-
-/*
  * The segment of the len bytes at p, one reference the caller's: found or
  * new. The compare and the copy are made outside the lock.
  */
@@ -501,7 +473,7 @@ seg_get(const char *p, size_t len)
 	got->len = len;
 	memcpy(got->text, p, len);
 	got->text[len] = '\0';
-	got->clean = seg_clean(p, len);
+	got->clean = json_text_plain(p, len);
 	pthread_mutex_lock(&seg_lock);
 	got->next = seg_tab[h % SEG_BUCKETS];
 	seg_tab[h % SEG_BUCKETS] = got;
@@ -1131,28 +1103,17 @@ on_wake(struct sim *s, int i)
 
 /*
  * A payload cut at its "state"'s table (segref) parsed in place (5. of the
- * segments): its text with the hole, then the "members" item pointed at the
- * segment's bytes. NULL: not so (the caller reads it whole).
+ * segments: lib/json.c's json_parse_hole); NULL: not so (read it whole).
  */
 static cJSON *
 parse_ref(struct event *ev)
 {
 	const struct seg *g = ev->seg;
-	cJSON *msg, *st, *m;
 
-	if (!ev->segref || !g->clean || (msg = json_parse(ev->txt, ev->plen - g->len)) == NULL)
+	if (!ev->segref)
 		return NULL;
-	st = cJSON_GetObjectItemCaseSensitive(msg, "state");
-	m = cJSON_IsObject(st) ? st->child : NULL;
-	if (m == NULL || m->string == NULL || strcmp(m->string, "members") != 0 ||
-	    m->type != cJSON_String || m->valuestring == NULL || m->valuestring[0] != '\0') {
-		cJSON_Delete(msg);
-		return NULL;
-	}
-	free(m->valuestring);
-	m->valuestring = (char *)g->text;
-	m->type |= cJSON_IsReference;
-	return msg;
+	return json_parse_hole(ev->txt, ev->plen - g->len, "state", "members", g->text, g->len,
+	    g->clean);
 }
 
 /* memberd's on_frame: one message handed to the core (its answers in the outbox). */
