@@ -1042,6 +1042,28 @@ unite_seen(struct node *n, const struct u64set *seen, int members_only, msec_t n
 	struct u64set u = { 0 };
 	int i = 0, j = 0, grew = 0, lacks = 0;
 
+	/*
+	 * Most seen sets add nothing to ours (a status of our version from a
+	 * member that took it after us): a pass without the union, whose
+	 * array of up to 2N uids was made and dropped per status
+	 */
+	while (i < ours->n || j < seen->n) {
+		if (j == seen->n || (i < ours->n && ours->v[i] < seen->v[j])) {
+			lacks = 1;
+			i++;
+		} else if (i == ours->n || seen->v[j] < ours->v[i]) {
+			if (!members_only || mstate_find(&n->st, seen->v[j]) >= 0)
+				grew = 1;
+			j++;
+		} else {
+			i++;
+			j++;
+		}
+	}
+	if (!grew)
+		return lacks;
+	i = j = 0;
+	lacks = 0;
 	/* both sorted: one merge, not an insertion (a memmove) per uid new to us */
 	u.cap = ours->n + seen->n;
 	u.v = xreallocarray(NULL, (size_t)u.cap + 1, sizeof(*u.v));
