@@ -606,7 +606,7 @@ print_state(const cJSON *msg, struct cuts *cc, size_t *plen, struct seg **g, siz
 {
 	static const char key[] = "{\"members\":\"";
 	const cJSON *st = cJSON_GetObjectItemCaseSensitive(msg, "state");
-	const char *a, *b = NULL, *end;
+	const char *a, *b = NULL;
 	size_t len;
 	char *txt;
 	int k;
@@ -628,9 +628,8 @@ print_state(const cJSON *msg, struct cuts *cc, size_t *plen, struct seg **g, siz
 		}
 	if (*g == NULL) {
 		a = st->valuestring + sizeof(key) - 1;
-		end = a + strlen(a);
 		/* the string's end: the first quote after an even run of backslashes */
-		for (b = a; (b = memchr(b, '"', (size_t)(end - b))) != NULL; b++) {
+		for (b = a; (b = strchr(b, '"')) != NULL; b++) {
 			const char *q = b;
 
 			while (q > a && q[-1] == '\\')
