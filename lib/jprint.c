@@ -109,8 +109,15 @@ put_string(struct buf *b, const char *str)
 	putc1(b, '"');
 }
 
+/* json_print_cut's hole: [from, from + len) of item's raw text left out, where it went (at). */
+struct cut {
+	const cJSON *item;
+	size_t from, len, at;
+	int done;
+};
+
 static int
-put_value(struct buf *b, const cJSON *v, int depth)
+put_value(struct buf *b, const cJSON *v, int depth, struct cut *cut)
 {
 	const cJSON *c;
 
@@ -132,6 +139,17 @@ put_value(struct buf *b, const cJSON *v, int depth)
 	case cJSON_Raw:
 		if (v->valuestring == NULL)
 			return -1;
+		if (cut != NULL && v == cut->item && !cut->done) {
+			size_t l = strlen(v->valuestring);
+
+			if (cut->from + cut->len > l)
+				return -1;
+			buf_add(b, v->valuestring, cut->from);
+			cut->at = b->len;
+			cut->done = 1;
+			buf_add(b, v->valuestring + cut->from + cut->len, l - cut->from - cut->len);
+			return 0;
+		}
 		buf_add(b, v->valuestring, strlen(v->valuestring));
 		return 0;
 	case cJSON_String:
@@ -147,7 +165,7 @@ put_value(struct buf *b, const cJSON *v, int depth)
 				put_string(b, c->string);
 				putc1(b, ':');
 			}
-			if (put_value(b, c, depth + 1) < 0)
+			if (put_value(b, c, depth + 1, cut) < 0)
 				return -1;
 			if (c->next != NULL)
 				putc1(b, ',');
@@ -160,15 +178,15 @@ put_value(struct buf *b, const cJSON *v, int depth)
 	}
 }
 
-char *
-json_print_fast(const cJSON *obj)
+static char *
+print_cut(const cJSON *obj, struct cut *cut)
 {
 	struct buf b = { NULL, 0, 0, 0 };
 
 	if (obj == NULL)
 		return NULL;
 	buf_add(&b, "", 0);	/* allocated and NUL-terminated from the start */
-	if (put_value(&b, obj, 0) < 0) {
+	if (put_value(&b, obj, 0, cut) < 0) {
 		buf_free(&b);
 		return NULL;
 	}
@@ -176,4 +194,28 @@ json_print_fast(const cJSON *obj)
 	if (b.len >= 4096 && b.cap - b.len > b.len / 4)
 		b.p = xreallocarray(b.p, b.len + 1, 1);
 	return b.p;
+}
+
+char *
+json_print_fast(const cJSON *obj)
+{
+	return print_cut(obj, NULL);
+}
+
+/*
+ * obj printed as json_print prints it, less the bytes [from, from + len)
+ * of the raw item's text; *at: where they would be in the text, or
+ * (size_t)-1 when the item is not in obj (printed whole). akc-sim keeps a
+ * full state's member table apart from the message that carries it
+ * (engine.c's struct seg) without printing it. NULL: as json_print_fast
+ * (or the span is past the item's text).
+ */
+char *
+json_print_cut(const cJSON *obj, const cJSON *raw, size_t from, size_t len, size_t *at)
+{
+	struct cut c = { raw, from, len, (size_t)-1, 0 };
+	char *s = print_cut(obj, &c);
+
+	*at = c.at;
+	return s;
 }

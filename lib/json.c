@@ -418,6 +418,67 @@ json_parse_stored(const char *buf, size_t len)
 	return parse_one(buf, len);
 }
 
+/*
+ * Whether the len bytes at p are printable ASCII (32 to 127) without a
+ * backslash or a quote: a JSON string's text that both parsers (the fast
+ * path and cJSON) copy as it is, and scan_strings passes. 32 bytes at a
+ * time, as plain32.
+ */
+int
+json_text_plain(const char *p, size_t len)
+{
+	size_t i = 0;
+
+	for (; i + 16 <= len; i += 16) {
+		sv16 a, bad;
+		uint64_t w[2];
+
+		memcpy(&a, p + i, 16);
+		bad = (a < ' ') | (a == '"') | (a == '\\');
+		memcpy(w, &bad, 16);
+		if ((w[0] | w[1]) != 0)
+			return 0;
+	}
+	for (; i < len; i++)
+		if ((signed char)p[i] < ' ' || p[i] == '"' || p[i] == '\\')
+			return 0;
+	return 1;
+}
+
+/*
+ * A payload with a hole, parsed: buf (len bytes) is the payload with the
+ * string at the hole left empty, the hole being the first member of its
+ * first top-level item obj (an object), keyed key; text (tlen bytes and a
+ * NUL, plain: json_text_plain said so) is what the string holds. The tree
+ * is json_parse's of the whole payload, but for the hole's item, which
+ * points at text (cJSON_IsReference: text must outlive the tree). Why the
+ * same: both parsers copy a plain string's bytes as they are and neither
+ * refuses one, so the whole payload parses, or fails, as buf does. NULL:
+ * buf does not parse, the hole is not there (not an empty string), or text
+ * is not plain: the caller parses the whole payload. akc-sim reads a full
+ * state's member table so, in place (src/sim/engine.c, struct seg).
+ */
+cJSON *
+json_parse_hole(const char *buf, size_t len, const char *obj, const char *key, const char *text,
+    size_t tlen, int plain)
+{
+	cJSON *msg, *o, *m;
+
+	if (!plain || text[tlen] != '\0' || (msg = json_parse(buf, len)) == NULL)
+		return NULL;
+	o = cJSON_GetObjectItemCaseSensitive(msg, obj);
+	m = cJSON_IsObject(o) ? o->child : NULL;
+	if (m == NULL || m->string == NULL || strcmp(m->string, key) != 0 ||
+	    m->type != cJSON_String || m->valuestring == NULL || m->valuestring[0] != '\0') {
+		cJSON_Delete(msg);
+		return NULL;
+	}
+	free(m->valuestring);
+	m->valuestring = (char *)text;
+	m->type |= cJSON_IsReference;
+	return msg;
+}
+
 const char *
 json_str(const cJSON *obj, const char *key)
 {

@@ -37,6 +37,10 @@ char *json_print(const cJSON *obj);
  * print (an invalid item, deeper than 1000 levels).
  */
 char *json_print_fast(const cJSON *obj);
+int json_text_plain(const char *p, size_t len);
+cJSON *json_parse_hole(const char *buf, size_t len, const char *obj, const char *key, const char *text,
+    size_t tlen, int plain);
+char *json_print_cut(const cJSON *obj, const cJSON *raw, size_t from, size_t len, size_t *at);
 void u64_to_str(uint64_t v, char buf[24]);
 int str_to_u64(const char *s, uint64_t *out);
 

@@ -2579,7 +2579,8 @@ sb_clock_seen(cJSON *o, struct sbuf *b, const struct mstate *st, const struct ms
 		sb_u64(b, st->vc.e[i].count);
 	}
 	sb_add(o, "version", b);
-	d = xcalloc((size_t)st->n / 4 + 1, 1);
+	d = mstate_scratch(SCRATCH_PRINT, (size_t)st->n / 4 + 1);
+	memset(d, 0, (size_t)st->n / 4 + 1);
 	walk_start(&w, x);
 	for (k = 0; k < st->seen.n; k++)
 		if ((i = walk_find(&w, st->seen.v[k])) >= 0)
@@ -2590,7 +2591,6 @@ sb_clock_seen(cJSON *o, struct sbuf *b, const struct mstate *st, const struct ms
 	for (k = 0; k * 4 < st->n; k++)
 		b->p[b->n++] = hex[d[k]];
 	b->p[b->n] = '\0';
-	free(d);
 	sb_add(o, "seen", b);
 	if (nx == 0)
 		return;
@@ -3204,6 +3204,74 @@ table_parse(const char *s, size_t len, uint64_t th, const struct mstate *known)
 }
 
 /*
+ * Scratch arrays for the passes over a table (wire_seen's digits, a
+ * printed seen set's, gossip.c's target choice), kept by the thread from
+ * one call to the next: each was an allocation of up to N words per
+ * message or round, and every allocation of 1 KB or more makes glibc's
+ * malloc consolidate its small free chunks first (malloc was 13-17% of
+ * akc-sim's time; bench/README.md, "10,000 simulated nodes, part three").
+ * Memory only: nothing a call leaves in it is read by the next.
+ * mstate_scratch_free gives a thread's back (akc-sim's threads, as they end).
+ */
+#define SCRATCH_SLOTS	3
+
+static __thread struct {
+	void *p;
+	size_t cap;
+} scratch[SCRATCH_SLOTS];
+
+void *
+mstate_scratch(int slot, size_t size)
+{
+	if (slot < 0 || slot >= SCRATCH_SLOTS)
+		fatalx("mstate_scratch: slot %d", slot);
+	if (size > scratch[slot].cap) {
+		size_t cap = scratch[slot].cap ? scratch[slot].cap : 256;
+
+		while (cap < size)
+			cap *= 2;
+		free(scratch[slot].p);
+		scratch[slot].p = xmalloc(cap);
+		scratch[slot].cap = cap;
+	}
+	return scratch[slot].p;
+}
+
+void
+mstate_scratch_free(void)
+{
+	int i;
+
+	for (i = 0; i < SCRATCH_SLOTS; i++) {
+		free(scratch[i].p);
+		scratch[i].p = NULL;
+		scratch[i].cap = 0;
+	}
+}
+
+/*
+ * A wire table's text whose length and bytes_hash a caller knows already
+ * (akc-sim: its segment's, struct seg), for this thread's reads of that
+ * very address (mstate_wire_text_known): the text is not read for them
+ * again, and a known table whose hash differs is not compared byte by byte.
+ * A cache of what the bytes give, never a reason to take other bytes: a
+ * wrong hint only finds no block (the map compares the bytes).
+ */
+static __thread struct {
+	const char *s;
+	size_t len;
+	uint64_t h;
+} wt_known;
+
+void
+mstate_wire_text_known(const char *s, size_t len, uint64_t h)
+{
+	wt_known.s = s;
+	wt_known.len = len;
+	wt_known.h = h;
+}
+
+/*
  * The member table of the wire state o as a block, one reference the
  * caller's: known's own when its bytes are known's printed table, a block
  * of the process when they are one's (3. of the shared tables), else read
@@ -3215,21 +3283,29 @@ table_read(const cJSON *o, const struct mstate *known)
 	const struct mtext *kt;
 	const char *s = json_str(o, "members");
 	struct mtab *mt;
-	uint64_t h;
+	uint64_t h = 0;
 	size_t len;
+	int hk = 0;
 
 	if (s == NULL)
 		return NULL;
-	len = strlen(s);
+	if (s == wt_known.s) {
+		len = wt_known.len;
+		h = wt_known.h;
+		hk = 1;
+	} else
+		len = strlen(s);
 	/*
 	 * Not printed just for this: a state merged or changed since it was
 	 * sent is often replaced by the one received (a print of N members)
 	 */
 	if (known != NULL && known->mt != NULL &&
 	    (kt = atomic_load_explicit(&known->mt->tx, memory_order_acquire)) != NULL &&
-	    kt->ok && kt->len == len && memcmp(kt->text + WT_OFF, s, len) == 0)
+	    kt->ok && kt->len == len && (!hk || kt->h == h) &&
+	    memcmp(kt->text + WT_OFF, s, len) == 0)
 		return mtab_ref(known->mt);
-	h = bytes_hash(s, len);
+	if (!hk)
+		h = bytes_hash(s, len);
 	if ((mt = map_find(h, s, len, NULL)) != NULL)
 		return mt;
 	return table_parse(s, len, h, known);
@@ -3279,14 +3355,12 @@ wire_seen(const cJSON *o, const uint64_t *uids, int n, const struct uidpos *orde
 	if (bits == NULL || strlen(bits) != (size_t)(n + 3) / 4 || (x != NULL && !cJSON_IsString(x)))
 		return -1;
 	/* the digits read once: a flag a member, for the walk in uid order below */
-	dq = xmalloc((size_t)n + 4);
+	dq = mstate_scratch(SCRATCH_READ, (size_t)n + 4);
 	for (k = 0; k * 4 < n; k++) {
 		int dv = hexval(bits[k]);
 
-		if (dv < 0 || (k * 4 + 4 > n && (dv >> (n - k * 4)) != 0)) {
-			free(dq);
+		if (dv < 0 || (k * 4 + 4 > n && (dv >> (n - k * 4)) != 0))
 			return -1;	/* not hex, or a bit past the table */
-		}
 		for (j = 0; j < 4; j++)
 			dq[k * 4 + j] = (unsigned char)((dv >> j) & 1);
 	}
@@ -3298,15 +3372,12 @@ wire_seen(const cJSON *o, const uint64_t *uids, int n, const struct uidpos *orde
 			if (dq[order[k].i]) {
 				if (seen->n > 0 && seen->v[seen->n - 1] == order[k].uid) {
 					seen->n = 0;
-					free(dq);
 					return -1;
 				}
 				seen->v[seen->n++] = order[k].uid;
 			}
-		free(dq);
 		return 0;
 	}
-	free(dq);
 	cap = n + 8;
 	v = xreallocarray(NULL, (size_t)cap, sizeof(*v));
 	for (k = 0; k * 4 < n; k++) {

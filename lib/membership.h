@@ -297,5 +297,15 @@ uint64_t mstate_reach_digest(const struct mstate *);
 uint64_t mix64(uint64_t);
 /* A 64-bit hash of len bytes, fast on long runs (printed member tables). */
 uint64_t bytes_hash(const char *, size_t len);
+/*
+ * A scratch array of size bytes for slot (SCRATCH_*), the thread's own,
+ * valid until its next call for that slot; mstate_scratch_free: give the
+ * thread's back.
+ */
+enum { SCRATCH_READ, SCRATCH_PRINT, SCRATCH_TARGETS };
+void *mstate_scratch(int slot, size_t size);
+void mstate_scratch_free(void);
+/* The wire table text at s is len bytes, of bytes_hash h (for this thread's reads of s; NULL: none). */
+void mstate_wire_text_known(const char *s, size_t len, uint64_t h);
 
 #endif

@@ -206,13 +206,34 @@ cvs_learn(struct node *n, const cJSON *msg, const uint64_t *uids, int nuids, int
 }
 
 /*
+ * A reference to raw's text (a Raw item cJSON_Delete leaves the text of):
+ * the k targets of a push, a broadcast's m, send one text, owned by the
+ * last of their messages, which the shells send and free in order
+ * (node_outbox). A copy each was a full state's bytes copied k times more
+ * (bench/README.md, "10,000 simulated nodes, part three"); what is
+ * printed is the same.
+ */
+static cJSON *
+state_ref(const cJSON *raw)
+{
+	cJSON *r = cJSON_CreateNull();
+
+	if (r == NULL)
+		fatalx("out of memory");
+	r->type = cJSON_Raw | cJSON_IsReference;
+	r->valuestring = raw->valuestring;
+	return r;
+}
+
+/*
  * Our state to a member; raw: our state as mstate_wire_raw made it a
- * moment ago (a copy is sent: the k targets of a push, say), or NULL;
- * bcast: a broadcast's (push_tick), which the receiver need not push on,
- * and fwd (or NULL) the uids it forwards it to.
+ * moment ago, for several members (the k targets of a push, say), whose
+ * last message (last) takes it, or NULL; bcast: a broadcast's
+ * (push_tick), which the receiver need not push on, and fwd (or NULL) the
+ * uids it forwards it to.
  */
 static void
-send_state_b(struct node *n, const struct member *to, const cJSON *raw, enum state_why why,
+send_state_b(struct node *n, const struct member *to, cJSON *raw, int last, enum state_why why,
     int bcast, const char *fwd)
 {
 	cJSON *m = envelope(n, MSG_GOSSIP, to->uid);
@@ -227,22 +248,23 @@ send_state_b(struct node *n, const struct member *to, const cJSON *raw, enum sta
 	 * Our state as printed for this version before, if it was: a push,
 	 * its answers and rounds send the same bytes (mstate_wire_raw)
 	 */
-	cJSON_AddItemToObject(m, "state", raw ? cJSON_Duplicate(raw, 1) : mstate_wire_raw(&n->st));
+	cJSON_AddItemToObject(m, "state", raw == NULL ? mstate_wire_raw(&n->st) :
+	    last ? raw : state_ref(raw));
 	cJSON_AddNumberToObject(m, "cv", CPT_VERSION);	/* we read the compact forms */
 	cJSON_AddStringToObject(m, "cvs", cvs_get(n));
 	send_to(n, to->address, m);
 }
 
 static void
-send_state(struct node *n, const struct member *to, const cJSON *raw, enum state_why why)
+send_state(struct node *n, const struct member *to, cJSON *raw, int last, enum state_why why)
 {
-	send_state_b(n, to, raw, why, 0, NULL);
+	send_state_b(n, to, raw, last, why, 0, NULL);
 }
 
 void
 send_gossip(struct node *n, const struct member *to)
 {
-	send_state(n, to, NULL, SW_OTHER);
+	send_state(n, to, NULL, 0, SW_OTHER);
 }
 
 static void
@@ -346,15 +368,22 @@ seen_flags(const struct node *n)
 	return f;
 }
 
-/* Picks up to k distinct random targets, preferring those that have not seen our version. */
+/*
+ * Picks up to k distinct random targets, preferring those that have not
+ * seen our version. Its two arrays of a member each are the thread's
+ * scratch (mstate_scratch): two allocations per round and push were a
+ * good share of akc-sim's malloc time at 10,000 members.
+ */
 int
 pick_targets(struct node *n, int *out, int k, int unseen_only)
 {
 	int *cand, nc = 0, i, picked = 0, pass;
 	unsigned char *seenf;
 
-	cand = xreallocarray(NULL, (size_t)n->st.n + 1, sizeof(*cand));
-	seenf = seen_flags(n);
+	cand = mstate_scratch(SCRATCH_TARGETS, ((size_t)n->st.n + 1) * (sizeof(*cand) + 1));
+	seenf = (unsigned char *)(cand + n->st.n + 1);
+	memset(seenf, 0, (size_t)n->st.n + 1);
+	mstate_mark(&n->st, &n->st.seen, seenf);
 	for (pass = 0; pass < 2 && picked < k; pass++) {
 		nc = 0;
 		for (i = 0; i < n->st.n; i++) {
@@ -378,8 +407,6 @@ pick_targets(struct node *n, int *out, int k, int unseen_only)
 		if (unseen_only)
 			break;
 	}
-	free(seenf);
-	free(cand);
 	return picked;
 }
 
@@ -398,7 +425,7 @@ gossip_tick(struct node *n, msec_t now)
 		if (u64set_has(&n->st.seen, n->st.m[t].uid))
 			send_digest(n, &n->st.m[t]);
 		else
-			send_state(n, &n->st.m[t], NULL, SW_ROUND);
+			send_state(n, &n->st.m[t], NULL, 0, SW_ROUND);
 	}
 }
 
@@ -520,7 +547,7 @@ reply_gossip(struct node *n, const struct member *to, msec_t now)
 	/* one push stays in reserve: the next version must not wait for answers */
 	(void)push_pay(n, 0, now);
 	if (n->push_credit >= reserve + n->st.n && push_pay(n, n->st.n, now)) {
-		send_state(n, to, NULL, SW_ANSWER);
+		send_state(n, to, NULL, 0, SW_ANSWER);
 		return;
 	}
 	n->gossip_deferred++;
@@ -573,13 +600,15 @@ isqrt_up(int m)
 static void
 bcast_to(struct node *n, int *t, int m, int direct)
 {
-	cJSON *raw = mstate_wire_raw(&n->st);	/* checked and made once for the m */
+	cJSON *raw;
 	int i, j, k, per;
 
+	if (m <= 0)
+		return;
+	raw = mstate_wire_raw(&n->st);	/* checked and made once for the m */
 	if (m <= direct) {
 		for (i = 0; i < m; i++)
-			send_state_b(n, &n->st.m[t[i]], raw, SW_PUSH, 1, NULL);
-		cJSON_Delete(raw);
+			send_state_b(n, &n->st.m[t[i]], raw, i == m - 1, SW_PUSH, 1, NULL);
 		return;
 	}
 	k = isqrt_up(m);
@@ -603,10 +632,9 @@ bcast_to(struct node *n, int *t, int m, int direct)
 		for (j = i + 1; j < i + per && j < m; j++)
 			p += snprintf(p, 22, "%s%llu", p == fwd ? "" : " ",
 			    (unsigned long long)n->st.m[t[j]].uid);
-		send_state_b(n, &n->st.m[t[i]], raw, SW_PUSH, 1, fwd);
+		send_state_b(n, &n->st.m[t[i]], raw, i + per >= m, SW_PUSH, 1, fwd);
 		free(fwd);
 	}
-	cJSON_Delete(raw);
 }
 
 static void
@@ -805,8 +833,7 @@ push_tick(struct node *n, msec_t now)
 		cJSON *raw = mstate_wire_raw(&n->st);	/* checked and made once for the k */
 
 		for (i = 0; i < k; i++)
-			send_state(n, &n->st.m[t[i]], raw, SW_PUSH);
-		cJSON_Delete(raw);
+			send_state(n, &n->st.m[t[i]], raw, i == k - 1, SW_PUSH);
 	}
 	/* a broadcast's sender and the leader had our status when we took it (on_gossip) */
 	if (!quiet)
@@ -937,8 +964,7 @@ catchup_tick(struct node *n, msec_t now)
 		n->catchup_tries++;
 		raw = mstate_wire_raw(&n->st);
 		for (i = 0; i < m; i++)
-			send_state(n, &n->st.m[t[i]], raw, SW_CATCHUP);
-		cJSON_Delete(raw);
+			send_state(n, &n->st.m[t[i]], raw, i == m - 1, SW_CATCHUP);
 		n->catchup_next = now + CATCHUP_AGAIN;
 		n->catchup_at = n->catchup_next;	/* and again, until they all have it */
 	} else if (m > 0)
@@ -1016,6 +1042,28 @@ unite_seen(struct node *n, const struct u64set *seen, int members_only, msec_t n
 	struct u64set u = { 0 };
 	int i = 0, j = 0, grew = 0, lacks = 0;
 
+	/*
+	 * Most seen sets add nothing to ours (a status of our version from a
+	 * member that took it after us): a pass without the union, whose
+	 * array of up to 2N uids was made and dropped per status
+	 */
+	while (i < ours->n || j < seen->n) {
+		if (j == seen->n || (i < ours->n && ours->v[i] < seen->v[j])) {
+			lacks = 1;
+			i++;
+		} else if (i == ours->n || seen->v[j] < ours->v[i]) {
+			if (!members_only || mstate_find(&n->st, seen->v[j]) >= 0)
+				grew = 1;
+			j++;
+		} else {
+			i++;
+			j++;
+		}
+	}
+	if (!grew)
+		return lacks;
+	i = j = 0;
+	lacks = 0;
 	/* both sorted: one merge, not an insertion (a memmove) per uid new to us */
 	u.cap = ours->n + seen->n;
 	u.v = xreallocarray(NULL, (size_t)u.cap + 1, sizeof(*u.v));

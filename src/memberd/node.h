@@ -408,7 +408,11 @@ void node_hold_exit(struct node *, const char *svc, msec_t until, int pid, msec_
 /* Hold i's process died without releasing it: the hold ends, the exit is forced. */
 void node_hold_orphaned(struct node *, int i, msec_t now);
 int relay_svc_valid(const char *svc);
-/* Takes the outbox: the caller sends and frees the messages. */
+/*
+ * Takes the outbox: the caller sends and frees the messages, in order (a
+ * full state sent to several members is one text, which the last of their
+ * messages owns: gossip.c's state_ref).
+ */
 struct outmsg *node_outbox(struct node *, int *n);
 /*
  * akc-keys: asks every other member (not Down) to apply op (list, install,

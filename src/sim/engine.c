@@ -53,6 +53,7 @@
 
 struct seg;
 static void ev_txt_free(struct event *);
+static void seg_unref(struct seg *);
 
 #define LEADERD_LAG	1	/* ms from memberd's state notice to leaderd's round */
 #define LEADERD_TICK	1000	/* leaderd.c's TICK */
@@ -252,14 +253,17 @@ sim_free(struct sim *s)
 			ev_txt_free(&sn->inbox[k]);
 		free(sn->inbox);
 		cJSON_Delete(sn->acts);
-		for (k = 0; k < sn->nheld; k++)
+		for (k = 0; k < sn->nheld; k++) {
 			free(sn->held[k].txt);
+			seg_unref(sn->held[k].seg);
+		}
 		free(sn->held);
 		for (k = 0; k < sn->npend; k++)
 			ev_txt_free(&sn->pend[k]);
 		free(sn->pend);
 	}
 	par_free(s);
+	mstate_scratch_free();
 	free(s->ctr);
 	machine_free(&s->mach);
 	msvec_free(&s->m.lv_removed);
@@ -380,9 +384,26 @@ lap(struct sim *s, enum sim_phase ph, double *t)
  * 3. a segment is counted (atomics: the threads post and receive); a
  *    lookup takes a reference, under seg_lock, only from a count above
  *    zero, and the last reference takes it out of the table.
- * Weak point: it is a simulator's storage, not the protocol's: the cut is
- * by bytes, so a "members" string in another place of a payload is only
- * shared by mistake of no consequence (the bytes come back the same).
+ * 4. a full state's table is not printed at all (print_state): the
+ *    message is printed with a hole where its "state"'s "members" string
+ *    goes (json_print_cut), the segment found from the raw state's text;
+ *    a push's k targets, which share one text (gossip.c's state_ref),
+ *    find it once a flush, by its address;
+ * 5. and not copied back: a payload cut so (segref), whose segment's
+ *    bytes are plain (json_text_plain: printable ASCII, no backslash;
+ *    no parser changes or refuses them), is parsed with its hole (an empty string)
+ *    and the "members" item then points at the segment's text, which the
+ *    tree does not own (cJSON_IsReference), alive until the tree is
+ *    freed. Both parsers read such a string's bytes as they are, so the
+ *    tree is the one the whole payload gives, and so is its refusal
+ *    (scan_strings: only the other strings can fail it); any other
+ *    payload is put together and parsed whole (2.).
+ * Before, a full state's table was copied some ten times between its
+ * print and its parse (bench/README.md, "10,000 simulated nodes, part
+ * three"). Weak point: it is a simulator's storage, not the protocol's:
+ * the generic cut (1.) is by bytes, so a "members" string in another place
+ * of a payload is only shared by mistake of no consequence (the bytes come
+ * back the same).
  */
 #define SEG_MIN		4096
 #define SEG_BUCKETS	4096
@@ -391,8 +412,9 @@ struct seg {
 	atomic_int refs;
 	uint64_t h;
 	size_t len;
+	int clean;		/* 5. below: the bytes read the same in place */
 	struct seg *next;	/* in its bucket; under seg_lock */
-	char text[];
+	char text[];		/* len bytes and a NUL */
 };
 
 static pthread_mutex_t seg_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -445,11 +467,13 @@ seg_get(const char *p, size_t len)
 			return got;
 		seg_unref(got);		/* the same hash, other bytes: one of its own */
 	}
-	got = xmalloc(sizeof(*got) + len);
+	got = xmalloc(sizeof(*got) + len + 1);
 	atomic_init(&got->refs, 1);
 	got->h = h;
 	got->len = len;
 	memcpy(got->text, p, len);
+	got->text[len] = '\0';
+	got->clean = json_text_plain(p, len);
 	pthread_mutex_lock(&seg_lock);
 	got->next = seg_tab[h % SEG_BUCKETS];
 	seg_tab[h % SEG_BUCKETS] = got;
@@ -527,7 +551,7 @@ ev_txt_free(struct event *ev)
  * or lost. With --cores the link keeps us and the event carries them.
  */
 static void
-post(struct sim *s, int i, int dst, char *txt, size_t len, size_t plen)
+post(struct sim *s, int i, int dst, char *txt, size_t len, size_t plen, struct seg *g, size_t segat)
 {
 	struct simnode *sn = &s->nodes[i];
 	struct event ev;
@@ -537,6 +561,7 @@ post(struct sim *s, int i, int dst, char *txt, size_t len, size_t plen)
 	if (at < 0) {
 		ctr(s)->lost++;
 		cJSON_free(txt);
+		seg_unref(g);
 		return;
 	}
 	memset(&ev, 0, sizeof(ev));
@@ -553,8 +578,88 @@ post(struct sim *s, int i, int dst, char *txt, size_t len, size_t plen)
 	ev.txt = txt;
 	ev.len = len;
 	ev.plen = plen;
-	seg_cut(&ev);
+	if (g != NULL) {
+		ev.seg = g;
+		ev.segat = segat;
+		ev.segref = 1;
+	} else
+		seg_cut(&ev);
 	push(s, i, &ev);
+}
+
+/* A flush's raw states (by the address of their text) and their segments. */
+#define CUTS_MAX	8
+
+struct cuts {
+	const char *raw[CUTS_MAX];
+	struct seg *g[CUTS_MAX];
+	int n;
+};
+
+/*
+ * msg printed (4. above): the text, *plen the payload's bytes, *g the
+ * segment cut out at *segat (one reference the caller's) or NULL (the
+ * whole payload printed).
+ */
+static char *
+print_state(const cJSON *msg, struct cuts *cc, size_t *plen, struct seg **g, size_t *segat)
+{
+	static const char key[] = "{\"members\":\"";
+	const cJSON *st = cJSON_GetObjectItemCaseSensitive(msg, "state");
+	const char *a, *b = NULL;
+	size_t len;
+	char *txt;
+	int k;
+
+	*g = NULL;
+	if (st == NULL || (st->type & 0xff) != cJSON_Raw || st->valuestring == NULL ||
+	    strncmp(st->valuestring, key, sizeof(key) - 1) != 0)
+		goto whole;
+	/*
+	 * Every raw text of an outbox was made before its flush, and one is
+	 * freed only with the last message that refers to it (gossip.c's
+	 * state_ref): within a flush, an address is one text.
+	 */
+	for (k = 0; k < cc->n; k++)
+		if (cc->raw[k] == st->valuestring) {
+			*g = cc->g[k];
+			atomic_fetch_add_explicit(&(*g)->refs, 1, memory_order_relaxed);
+			break;
+		}
+	if (*g == NULL) {
+		a = st->valuestring + sizeof(key) - 1;
+		/* the string's end: the first quote after an even run of backslashes */
+		for (b = a; (b = strchr(b, '"')) != NULL; b++) {
+			const char *q = b;
+
+			while (q > a && q[-1] == '\\')
+				q--;
+			if ((b - q) % 2 == 0)
+				break;
+		}
+		if (b == NULL || b - a < SEG_MIN / 2)
+			goto whole;
+		*g = seg_get(a, (size_t)(b - a));
+		if (cc->n < CUTS_MAX) {
+			atomic_fetch_add_explicit(&(*g)->refs, 1, memory_order_relaxed);
+			cc->raw[cc->n] = st->valuestring;
+			cc->g[cc->n++] = *g;
+		}
+	}
+	len = (*g)->len;
+	txt = json_print_cut(msg, st, sizeof(key) - 1, len, segat);
+	if (txt == NULL || *segat == (size_t)-1) {
+		free(txt);
+		seg_unref(*g);
+		*g = NULL;
+		goto whole;
+	}
+	*plen = strlen(txt) + len;
+	return txt;
+whole:
+	txt = json_print(msg);
+	*plen = strlen(txt);
+	return txt;
 }
 
 /*
@@ -569,6 +674,7 @@ flush(struct sim *s, int i)
 	struct node *n = &sn->node;
 	struct simctr *c = ctr(s);
 	struct outmsg *out;
+	struct cuts cc = { .n = 0 };
 	cJSON **r;
 	int k, count, dst;
 
@@ -582,7 +688,8 @@ flush(struct sim *s, int i)
 	out = node_outbox(n, &count);
 	for (k = 0; k < count; k++) {
 		char *txt;
-		size_t len, plen;
+		size_t len, plen, segat = 0;
+		struct seg *g = NULL;
 		const char *type;
 		double t0;
 
@@ -593,8 +700,7 @@ flush(struct sim *s, int i)
 		/* a compact heartbeat is its own payload, as in memberd's flush_outbox */
 		if (out[k].msg != NULL) {
 			t0 = sim_clock();
-			txt = json_print(out[k].msg);
-			plen = strlen(txt);
+			txt = print_state(out[k].msg, &cc, &plen, &g, &segat);
 			len = plen + s->frame_overhead;
 			lap(s, PH_PRINT, &t0);
 		} else {
@@ -643,13 +749,17 @@ flush(struct sim *s, int i)
 			sn->held[sn->nheld].txt = txt;
 			sn->held[sn->nheld].len = len;
 			sn->held[sn->nheld].plen = plen;
+			sn->held[sn->nheld].seg = g;
+			sn->held[sn->nheld].segat = segat;
 			sn->nheld++;
 			sn->turn_msgs++;
 			sn->turn_bytes += len;
 			continue;
 		}
-		post(s, i, dst, txt, len, plen);
+		post(s, i, dst, txt, len, plen, g, segat);
 	}
+	for (k = 0; k < cc.n; k++)
+		seg_unref(cc.g[k]);
 }
 
 static int
@@ -990,6 +1100,21 @@ on_wake(struct sim *s, int i)
 	after(s, i);
 }
 
+/*
+ * A payload cut at its "state"'s table (segref) parsed in place (5. of the
+ * segments: lib/json.c's json_parse_hole); NULL: not so (read it whole).
+ */
+static cJSON *
+parse_ref(struct event *ev)
+{
+	const struct seg *g = ev->seg;
+
+	if (!ev->segref)
+		return NULL;
+	return json_parse_hole(ev->txt, ev->plen - g->len, "state", "members", g->text, g->len,
+	    g->clean);
+}
+
 /* memberd's on_frame: one message handed to the core (its answers in the outbox). */
 static void
 receive(struct sim *s, struct event *ev)
@@ -1002,7 +1127,8 @@ receive(struct sim *s, struct event *ev)
 	double t0;
 	enum sim_phase ph = PH_OTHER;
 
-	seg_join(ev);
+	if (ev->seg != NULL && !(ev->segref && ev->seg->clean))
+		seg_join(ev);
 	n->wall = SIM_WALL0 + s->now;
 	n->recv_msgs++;
 	n->recv_bytes += ev->len;
@@ -1014,7 +1140,11 @@ receive(struct sim *s, struct event *ev)
 		lap(s, PH_HEARTBEAT, &t0);
 		return;
 	}
-	msg = json_parse(ev->txt, plen);
+	msg = NULL;
+	if (ev->seg != NULL && (msg = parse_ref(ev)) == NULL)
+		seg_join(ev);	/* 5. above: not in place, read whole */
+	if (msg == NULL)
+		msg = json_parse(ev->txt, plen);
 	t = msg != NULL ? json_str(msg, "t") : NULL;
 	node_count_traffic(n->recv_by, t, ev->len);
 	lap(s, PH_PARSE, &t0);
@@ -1032,10 +1162,17 @@ receive(struct sim *s, struct event *ev)
 		n->dropped.malformed++;
 	else if (plen > PROTO_MAX_MSG && (t == NULL || strcmp(t, MSG_RELAY) != 0))
 		n->dropped.oversized++;
-	else
+	else {
+		/* a segment's text read in place: its length and hash are known (lib/membership.c) */
+		if (ev->seg != NULL)
+			mstate_wire_text_known(ev->seg->text, ev->seg->len, ev->seg->h);
 		node_receive(n, msg, s->now);
+		mstate_wire_text_known(NULL, 0, 0);
+	}
 	cJSON_Delete(msg);
 	free(ev->txt);
+	seg_unref(ev->seg);	/* after the tree that pointed at it */
+	ev->seg = NULL;
 	lap(s, ph, &t0);
 }
 
@@ -1186,7 +1323,7 @@ on_cpu(struct sim *s, struct event *ev)
 	if (ev->src == 0 && ev->gen == sn->cpu_gen && sn->alive) {
 		for (k = 0; k < sn->nheld; k++)
 			post(s, ev->node, sn->held[k].dst, sn->held[k].txt, sn->held[k].len,
-			    sn->held[k].plen);
+			    sn->held[k].plen, sn->held[k].seg, sn->held[k].segat);
 		sn->nheld = 0;
 		settle(s, ev->node);
 		if (sn->alive && sn->turn_tail > 0) {
@@ -1313,8 +1450,10 @@ sim_kill_node(struct sim *s, int i)
 		ev_txt_free(&sn->inbox[k]);
 	}
 	sn->ninbox = 0;
-	for (k = 0; k < sn->nheld; k++)
+	for (k = 0; k < sn->nheld; k++) {
 		free(sn->held[k].txt);
+		seg_unref(sn->held[k].seg);
+	}
 	sn->nheld = 0;
 	sn->timer_due = 0;
 	sn->round_ready = 0;
@@ -1557,11 +1696,11 @@ worker(void *arg)
 			p->sleepers--;
 			pthread_mutex_unlock(&p->mu);
 			if (__atomic_load_n(&p->quit, __ATOMIC_SEQ_CST))
-				return NULL;
+				break;
 		}
 		seen = g;
 		if (__atomic_load_n(&p->quit, __ATOMIC_ACQUIRE))
-			return NULL;
+			break;
 		window_share(s);
 		if (__atomic_add_fetch(&p->done, 1, __ATOMIC_SEQ_CST) == p->nthreads - 1 &&
 		    __atomic_load_n(&p->waiting, __ATOMIC_SEQ_CST)) {
@@ -1570,6 +1709,8 @@ worker(void *arg)
 			pthread_mutex_unlock(&p->mu);
 		}
 	}
+	mstate_scratch_free();	/* the node cores' scratch arrays of this thread */
+	return NULL;
 }
 
 /*

@@ -62,7 +62,7 @@ struct simnode {
 	/* the machine model (--cores): what waits in its sockets, what its turn sends */
 	struct event *inbox;
 	int ninbox, inboxcap;
-	struct held { int dst; char *txt; size_t len, plen; } *held;
+	struct held { int dst; char *txt; size_t len, plen; struct seg *seg; size_t segat; } *held;
 	int nheld, heldcap;
 	int queued, running, timer_due;
 	uint64_t cpu_gen;	/* a kill or restart orphans the turn on a core */

@@ -42,6 +42,11 @@ struct event {
 	 */
 	struct seg *seg;
 	size_t segat;
+	/*
+	 * The cut is the table of the payload's "state" (engine.c's
+	 * print_state): the receiver may read it in place (parse_ref).
+	 */
+	int segref;
 };
 
 struct evheap {

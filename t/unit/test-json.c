@@ -366,6 +366,140 @@ print_same(void)
 	cJSON_Delete(o);
 }
 
+/*
+ * json_print_cut: the text json_print gives, less the span, which was at
+ * *at; an item not in the tree leaves the text whole (at -1); a span past
+ * the item's text is refused.
+ */
+static void
+print_cut(void)
+{
+	static const char raw[] = "{\"members\":\"n1 a b:1;n2 c d:2\",\"version\":\"0:1\"}";
+	cJSON *o = cJSON_CreateObject(), *r, *other = cJSON_CreateRaw("{}");
+	size_t at, len = strlen("n1 a b:1;n2 c d:2");
+	char *whole, *cut, *t;
+
+	cJSON_AddNumberToObject(o, "v", 2);
+	cJSON_AddStringToObject(o, "t", "gossip");
+	r = cJSON_CreateRaw(raw);
+	cJSON_AddItemToObject(o, "state", r);
+	cJSON_AddStringToObject(o, "cvs", "f");
+	whole = json_print(o);
+	cut = json_print_cut(o, r, 12, len, &at);
+	CHECK(cut != NULL);
+	CHECK(at != (size_t)-1 && at + len <= strlen(whole));
+	if (cut != NULL && at != (size_t)-1 && at + len <= strlen(whole)) {
+		CHECK(strncmp(whole + at, "n1 a b:1;n2 c d:2", len) == 0);
+		t = malloc(strlen(whole) + 1);
+		memcpy(t, whole, at);
+		strcpy(t + at, whole + at + len);
+		CHECK_STR(cut, t);
+		CHECK(strstr(cut, "\"members\":\"\",\"version\"") != NULL);
+		free(t);
+	}
+	free(cut);
+	cut = json_print_cut(o, other, 0, 1, &at);
+	CHECK(cut != NULL && strcmp(cut, whole) == 0);
+	CHECK(at == (size_t)-1);
+	free(cut);
+	CHECK(json_print_cut(o, r, 12, strlen(raw), &at) == NULL);
+	free(whole);
+	cJSON_Delete(other);
+	cJSON_Delete(o);
+}
+
+/*
+ * json_text_plain: printable ASCII without a quote or a backslash, each
+ * bad byte found at every offset (the 16-byte steps and the tail);
+ * json_parse_hole: the tree of the whole payload for a plain text, with
+ * the hole's item pointing at the text, and NULL (read it whole) when the
+ * text is not plain or the hole is not the first member of "state". A
+ * text the parsers change (an escape) or refuse (bad UTF-8) read in
+ * place would give another tree than the whole payload's, which the
+ * check below catches.
+ */
+static void
+parse_hole(void)
+{
+	static const char *texts[] = {
+		"n1 127.0.0.1:7001 - U 1:5;n2 127.0.0.1:7002 - U 2:6",
+		"a\\\"b", "caf\xc3\xa9", "e\\u00e9", "x\x01y", "\xff", "", "plain but long enough "
+		"to take the sixteen-byte steps of the scan, and then a tail",
+	};
+	/* what each text gives read in place: 1, another tree than the whole payload's */
+	static const int differs[] = { 0, 1, 0, 1, 0, 1, 0, 0 };
+	const unsigned char bad[] = { '"', '\\', 0x1f, 0x80, 0xff, '\n' };
+	char buf[64], full[512], rest[512];
+	size_t i, k, b;
+
+	for (i = 0; i < 40; i++)
+		buf[i] = (char)(i % 3 == 0 ? ' ' + i % 2 : 'a' + i % 26);	/* blanks, '!', letters */
+	CHECK(json_text_plain(buf, 40) == 1);
+	CHECK(json_text_plain("~ !", 3) == 1);
+	for (b = 0; b < sizeof(bad); b++)
+		for (k = 0; k < 40; k++) {
+			char c = buf[k];
+
+			buf[k] = (char)bad[b];
+			if (json_text_plain(buf, 40) != 0) {
+				printf("  byte %#x at %zu taken as plain\n", bad[b], k);
+				CHECK(0);
+			}
+			buf[k] = c;
+		}
+	for (i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
+		const char *tx = texts[i];
+		size_t tl = strlen(tx);
+		int plain = json_text_plain(tx, tl);
+		cJSON *w, *h;
+
+		snprintf(full, sizeof(full), "{\"v\":2,\"t\":\"gossip\",\"state\":{\"members\":\"%s\","
+		    "\"version\":\"0:1\"},\"cv\":2}", tx);
+		snprintf(rest, sizeof(rest), "{\"v\":2,\"t\":\"gossip\",\"state\":{\"members\":\"\","
+		    "\"version\":\"0:1\"},\"cv\":2}");
+		w = json_parse(full, strlen(full));
+		/* what akc-sim would do with the text if it did not ask json_text_plain */
+		h = json_parse_hole(rest, strlen(rest), "state", "members", tx, tl, 1);
+		if (h != NULL) {
+			cJSON *m = cJSON_GetObjectItemCaseSensitive(h, "state")->child;
+
+			CHECK(m->valuestring == tx && (m->type & cJSON_IsReference));
+			m->type &= ~cJSON_IsReference;
+			/* in place, an escape or bad UTF-8 gives another tree; plain is never one */
+			if ((w != NULL && tree_same(w, h)) == differs[i] || (plain && differs[i])) {
+				printf("  text %zu: plain %d, the same tree %d\n", i, plain,
+				    w != NULL && tree_same(w, h));
+				CHECK(0);
+			}
+			m->type |= cJSON_IsReference;
+			cJSON_Delete(h);
+		}
+		h = json_parse_hole(rest, strlen(rest), "state", "members", tx, tl, plain);
+		CHECK((h != NULL) == plain);
+		if (h != NULL) {
+			cJSON *m = cJSON_GetObjectItemCaseSensitive(h, "state")->child;
+
+			m->type &= ~cJSON_IsReference;
+			CHECK(w != NULL && tree_same(w, h));
+			m->type |= cJSON_IsReference;
+		}
+		cJSON_Delete(h);
+		cJSON_Delete(w);
+	}
+	/* the hole elsewhere, not empty, or a payload that does not parse: read it whole */
+	{
+		static const char *no[] = {
+			"{\"state\":{\"version\":\"\",\"members\":\"\"}}",
+			"{\"state\":{\"members\":\"y\"}}",
+			"{\"state\":{\"members\":\"\"}",
+			"{\"state\":[\"\"]}",
+		};
+
+		for (i = 0; i < sizeof(no) / sizeof(no[0]); i++)
+			CHECK(json_parse_hole(no[i], strlen(no[i]), "state", "members", "x", 1, 1) == NULL);
+	}
+}
+
 int
 main(void)
 {
@@ -378,5 +512,7 @@ main(void)
 	RUN(not_json);
 	RUN(stored);
 	RUN(print_same);
+	RUN(print_cut);
+	RUN(parse_hole);
 	return unit_done();
 }

@@ -2417,6 +2417,60 @@ push_fanout(void)
 	CHECK(until(all_up, N, 5000) >= 0);
 }
 
+/*
+ * A push to three members sends one text (gossip.c's state_ref): the last
+ * of the three messages owns the raw state, the two before point at its
+ * text, and all print the state as mstate_wire_raw prints it. Freed in
+ * order, as the shells do: no copy lost, none freed twice (the asan build
+ * says so).
+ */
+static void
+push_one_text(void)
+{
+	int all[N] = { 1, 1, 1, 1, 1 }, i, count, k, nst = 0;
+	const cJSON *st[3] = { NULL, NULL, NULL };
+	struct outmsg *out;
+	cJSON *raw;
+
+	fresh_seeded(all);
+	CHECK(until(all_up, N, 5000) >= 0);
+	step(3000);
+	for (i = 0; i < N; i++)
+		nodes[i].next_gossip = now + 100000;
+	reach_set(&nodes[2].st.reach, nodes[2].self.uid, nodes[4].self.uid, RS_UNREACHABLE);
+	local_change(&nodes[2], now);
+	now += 5;
+	push_tick(&nodes[2], now);
+	raw = mstate_wire_raw(&nodes[2].st);
+	out = node_outbox(&nodes[2], &count);
+	for (k = 0; k < count; k++) {
+		const char *t = node_out_type(&out[k]);
+
+		if (t != NULL && strcmp(t, MSG_GOSSIP) == 0 && nst < 3)
+			st[nst++] = cJSON_GetObjectItemCaseSensitive(out[k].msg, "state");
+	}
+	CHECK_INT(nst, 3);
+	for (k = 0; k < nst; k++) {
+		CHECK(st[k] != NULL && (st[k]->type & 0xff) == cJSON_Raw);
+		CHECK(st[k] != NULL && strcmp(st[k]->valuestring, raw->valuestring) == 0);
+		/* the last owns the text; the others refer to that very text */
+		CHECK(st[k] != NULL && ((st[k]->type & cJSON_IsReference) != 0) == (k < nst - 1));
+		CHECK(st[k] != NULL && st[k]->valuestring == st[nst - 1]->valuestring);
+	}
+	for (k = 0; k < count; k++) {
+		char *txt = out[k].msg != NULL ? json_print(out[k].msg) : NULL;
+
+		CHECK(txt == NULL || strstr(txt, raw->valuestring) != NULL ||
+		    strcmp(node_out_type(&out[k]), MSG_GOSSIP) != 0);
+		free(txt);
+		cJSON_Delete(out[k].msg);
+	}
+	cJSON_Delete(raw);
+	for (i = 0; i < N; i++)
+		nodes[i].next_gossip = now;
+	CHECK(until(all_up, N, 5000) >= 0);
+}
+
 int
 main(void)
 {
@@ -2455,6 +2509,7 @@ main(void)
 	RUN(seen_gaps);
 	RUN(catchup_partition);
 	RUN(push_fanout);
+	RUN(push_one_text);
 	for (i = 0; i < N; i++)
 		node_free(&nodes[i]);
 	return unit_done();
