@@ -3255,7 +3255,13 @@ mstate_scratch_free(void)
  * very address (mstate_wire_text_known): the text is not read for them
  * again, and a known table whose hash differs is not compared byte by byte.
  * A cache of what the bytes give, never a reason to take other bytes: a
- * wrong hint only finds no block (the map compares the bytes).
+ * wrong hash only finds no block (the map compares the bytes), and a
+ * length that does not end the text where its NUL is (a hint for other
+ * bytes once at that address) is not taken: it would read a table cut
+ * short (a valid one of fewer members, when the cut falls between two
+ * records). Weak point: a length past the text's end cannot be told
+ * without the strlen the hint saves; the caller's contract (akc-sim's
+ * segments are the text itself, len bytes and a NUL).
  */
 static __thread struct {
 	const char *s;
@@ -3289,7 +3295,7 @@ table_read(const cJSON *o, const struct mstate *known)
 
 	if (s == NULL)
 		return NULL;
-	if (s == wt_known.s) {
+	if (s == wt_known.s && s[wt_known.len] == '\0') {
 		len = wt_known.len;
 		h = wt_known.h;
 		hk = 1;
