@@ -481,6 +481,21 @@ seg_get(const char *p, size_t len)
 	return got;
 }
 
+/* The end of a JSON string's text that begins at a (before end): its closing quote, the first after an even run of backslashes; NULL if none. */
+static const char *
+string_end(const char *a, const char *end)
+{
+	const char *b, *q;
+
+	for (b = a; (b = memchr(b, '"', (size_t)(end - b))) != NULL; b++) {
+		for (q = b; q > a && q[-1] == '\\'; q--)
+			;
+		if ((b - q) % 2 == 0)
+			return b;
+	}
+	return NULL;
+}
+
 /* ev's payload with its member table cut out into a shared segment (1. above), if it has one. */
 static void
 seg_cut(struct event *ev)
@@ -493,15 +508,7 @@ seg_cut(struct event *ev)
 	if (ev->plen < SEG_MIN || (a = memmem(ev->txt, ev->plen, key, sizeof(key) - 1)) == NULL)
 		return;
 	a += sizeof(key) - 1;
-	/* the string's end: the first quote after an even run of backslashes */
-	for (b = a; (b = memchr(b, '"', (size_t)(end - b))) != NULL; b++) {
-		const char *q = b;
-
-		while (q > a && q[-1] == '\\')
-			q--;
-		if ((b - q) % 2 == 0)
-			break;
-	}
+	b = string_end(a, end);
 	if (b == NULL || b - a < SEG_MIN / 2)
 		return;
 	at = (size_t)(a - ev->txt);
@@ -628,15 +635,7 @@ print_state(const cJSON *msg, struct cuts *cc, size_t *plen, struct seg **g, siz
 		}
 	if (*g == NULL) {
 		a = st->valuestring + sizeof(key) - 1;
-		/* the string's end: the first quote after an even run of backslashes */
-		for (b = a; (b = strchr(b, '"')) != NULL; b++) {
-			const char *q = b;
-
-			while (q > a && q[-1] == '\\')
-				q--;
-			if ((b - q) % 2 == 0)
-				break;
-		}
+		b = string_end(a, a + strlen(a));
 		if (b == NULL || b - a < SEG_MIN / 2)
 			goto whole;
 		*g = seg_get(a, (size_t)(b - a));
