@@ -40,10 +40,6 @@ dead() {
 	! kill -0 "$1" 2>/dev/null || [ "$(sed -n 's/.*) \(.\).*/\1/p' "/proc/$1/stat" 2>/dev/null)" = Z ]
 }
 
-runs_on() {
-	[ "$(awk -v n="$1" '$2 == n { last = $3 } END { print last }' "$WITNESS_LOG")" = start ]
-}
-
 # stable_after_is NODE MS MEMBERS: akc-status --json shows the value in force.
 stable_after_is() {
 	status_json "$1" | jq -e --argjson ms "$2" --argjson n "$3" \

@@ -33,11 +33,6 @@ cluster() {
 	done
 }
 
-# runs_on NODE: the witness runs on NODE (its last line there is a start).
-runs_on() {
-	[ "$(awk -v n="$1" '$2 == n { last = $3 } END { print last }' "$WITNESS_LOG")" = start ]
-}
-
 group_gone() { ! pgrep -g "$1" >/dev/null; }
 started_times() { [ "$(witness_starts "$WITNESS_LOG" "$1")" = "$2" ]; }
 crashed_at_least() { [ "$(grep -c crash "$WITNESS_LOG")" -ge "$1" ]; }

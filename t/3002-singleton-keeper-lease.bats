@@ -13,10 +13,6 @@ setup() {
 }
 teardown() { akc_teardown; }
 
-runs_on() {
-	[ "$(awk -v n="$1" '$2 == n { last = $3 } END { print last }' "$WITNESS_LOG")" = start ]
-}
-witness_pid() { awk -v n="$1" '$2 == n && $3 == "start" { p = $4 } END { print p }' "$WITNESS_LOG"; }
 started_times() { [ "$(witness_starts "$WITNESS_LOG" "$1")" -ge "$2" ]; }
 
 # one_node STABLE-AFTER [CMD...]: node n1 with singletond w, the witness

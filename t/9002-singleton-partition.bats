@@ -17,10 +17,6 @@ teardown() {
 	akc_teardown
 }
 
-runs_on() {
-	[ "$(awk -v n="$1" '$2 == n { last = $3 } END { print last }' "$WITNESS_LOG")" = start ]
-}
-
 # singleton_cluster [conf args...]: a node and singletond w on every host.
 singleton_cluster() {
 	local h

@@ -25,11 +25,6 @@ teardown() {
 	akc_teardown
 }
 
-runs_on() {
-	[ "$(awk -v n="$1" '$2 == n { last = $3 } END { print last }' "$WITNESS_LOG")" = start ]
-}
-# witness_pid HOST: the pid of the witness's last start on HOST.
-witness_pid() { awk -v n="$1" '$2 == n && $3 == "start" { p = $4 } END { print p }' "$WITNESS_LOG"; }
 now_ms() { echo $(( ${EPOCHREALTIME/[.,]/} / 1000 )); }
 
 # lease_cluster: three hosts with singletond w (the witness), keep-majority

@@ -182,6 +182,14 @@ witness_check() {
 # witness_starts LOG NODE: how many times the witness started on NODE.
 witness_starts() { awk -v n="$2" '$2 == n && $3 == "start"' "$1" | wc -l; }
 
+# runs_on NODE: the witness runs on NODE ($WITNESS_LOG's last line of NODE is a start).
+runs_on() {
+	[ "$(awk -v n="$1" '$2 == n { last = $3 } END { print last }' "$WITNESS_LOG")" = start ]
+}
+
+# witness_pid NODE: the pid of the witness's last start on NODE ($WITNESS_LOG).
+witness_pid() { awk -v n="$1" '$2 == n && $3 == "start" { p = $4 } END { print p }' "$WITNESS_LOG"; }
+
 # oldest_with NODE ROLE: the oldest Up member with ROLE in NODE's view.
 oldest_with() {
 	members_json "$1" | jq -r --arg r "$2" '[.[] | select(.status == "Up" and
