@@ -33,22 +33,29 @@ sg_margin(const struct akc_config *cfg, int n)
 	return config_stable_after(cfg, n);
 }
 
+/*
+ * The loser's guard stops the child at most a heartbeat interval after the
+ * winner's leader saw the split (D_A); the winner starts it no sooner than
+ * D_A + stable-after + margin. The room the loser's child has, with
+ * SG_FORCED_SLACK to spare (doc/ARCHITECTURE.md, "stable-after = auto"):
+ * the bound of both the forced stop and the lease.
+ */
+static msec_t
+guard_room(const struct akc_config *cfg, int n)
+{
+	return config_stable_after(cfg, n) + sg_margin(cfg, n) - cfg->heartbeat_interval -
+	    SG_FORCED_SLACK;
+}
+
 msec_t
 sg_forced_stop(const struct akc_config *cfg, msec_t stop_timeout, int n)
 {
 	msec_t k;
 
-	/*
-	 * The loser's guard stops the child at most a heartbeat interval
-	 * after the winner's leader saw the split (D_A); the winner starts it
-	 * no sooner than D_A + stable-after + margin. Kill it with
-	 * SG_FORCED_SLACK to spare (doc/ARCHITECTURE.md, "stable-after =
-	 * auto"). No downing strategy: only an operator removes a member.
-	 */
+	/* No downing strategy: only an operator removes a member. */
 	if (cfg->strategy == DOWNING_NONE)
 		return stop_timeout;
-	k = config_stable_after(cfg, n) + sg_margin(cfg, n) - cfg->heartbeat_interval -
-	    SG_FORCED_SLACK;
+	k = guard_room(cfg, n);
 	if (k < SG_FORCED_MIN)
 		k = SG_FORCED_MIN;
 	return k < stop_timeout ? k : stop_timeout;
@@ -63,8 +70,7 @@ sg_lease(const struct akc_config *cfg, int n)
 		k = cfg->down_removal_margin - cfg->heartbeat_interval - SG_FORCED_SLACK;
 		return k < SG_LEASE_MIN ? 0 : k;
 	}
-	k = config_stable_after(cfg, n) + sg_margin(cfg, n) - cfg->heartbeat_interval -
-	    SG_FORCED_SLACK;
+	k = guard_room(cfg, n);
 	return k < SG_LEASE_MIN ? SG_LEASE_MIN : k;
 }
 

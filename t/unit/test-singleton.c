@@ -1110,6 +1110,17 @@ margin_from_config(void)
 	CHECK_INT(sg_margin(&cfg, 3), 0);
 }
 
+/* The defaults that matter here: keep-majority, stable-after auto, 1 s intervals. */
+static void
+defaults_config(struct akc_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->strategy = DOWNING_KEEP_MAJORITY;
+	cfg->stable_after = STABLE_AFTER_AUTO;
+	cfg->heartbeat_interval = 1000;
+	cfg->gossip_interval = 1000;
+}
+
 /*
  * Issue 13's gap: the SIGKILL wait of a forced stop follows stable-after and
  * the margin in force (stable-after + margin - heartbeat-interval - slack),
@@ -1120,11 +1131,7 @@ forced_stop_from_config(void)
 {
 	struct akc_config cfg;
 
-	memset(&cfg, 0, sizeof(cfg));
-	cfg.strategy = DOWNING_KEEP_MAJORITY;
-	cfg.stable_after = STABLE_AFTER_AUTO;
-	cfg.heartbeat_interval = 1000;
-	cfg.gossip_interval = 1000;
+	defaults_config(&cfg);
 	/* the defaults: 2 s + 2 s - 1 s - 2 s at 3 members, 3 s + 3 s - 3 s at 5 */
 	CHECK_INT(sg_forced_stop(&cfg, 10000, 3), 1000);
 	CHECK_INT(sg_forced_stop(&cfg, 10000, 5), 3000);
@@ -1160,11 +1167,7 @@ lease_from_config(void)
 {
 	struct akc_config cfg;
 
-	memset(&cfg, 0, sizeof(cfg));
-	cfg.strategy = DOWNING_KEEP_MAJORITY;
-	cfg.stable_after = STABLE_AFTER_AUTO;
-	cfg.heartbeat_interval = 1000;
-	cfg.gossip_interval = 1000;
+	defaults_config(&cfg);
 	/* the defaults: as sg_forced_stop's, never capped by stop-timeout */
 	CHECK_INT(sg_lease(&cfg, 3), 1000);
 	CHECK_INT(sg_lease(&cfg, 5), 3000);
