@@ -27,14 +27,17 @@ teardown() {
 
 now_ms() { echo $(( ${EPOCHREALTIME/[.,]/} / 1000 )); }
 
-# lease_cluster: three hosts with singletond w (the witness), keep-majority
-# with stable-after 2 s; waits until the witness runs on the oldest ($old),
-# and prints its lease as its singletond logged it ($lease, ms).
+# lease_cluster [COMMAND [STOP-TIMEOUT [KEY=VALUE...]]]: three hosts with
+# singletond w (COMMAND, by default the witness), keep-majority with
+# stable-after 2 s (and [downing] KEY=VALUEs); waits until the witness runs on
+# the oldest ($old), and prints its lease as its singletond logged it
+# ($lease, ms).
 lease_cluster() {
-	local h
+	local h cmd=${1:-$AKC_BIN/t/witness} stop=${2:-2s}
+	shift 2 || shift $#
 	net_setup 3
-	host_cluster "[singleton.w]=" "command=$AKC_BIN/t/witness" stop-timeout=2s \
-	    "[downing]=" strategy=keep-majority stable-after=2s
+	host_cluster "[singleton.w]=" "command=$cmd" stop-timeout="$stop" \
+	    "[downing]=" strategy=keep-majority stable-after=2s "$@"
 	for h in "${NET_HOSTS[@]}"; do
 		host_singleton "$h" w
 	done
@@ -84,6 +87,42 @@ lease_cluster() {
 	# the old one's keeper ends it when the lease runs out (before: it ran
 	# on, and the majority's started beside it: OVERLAP in the witness log)
 	wait_until 15 process_dead "$wpid"
+	echo "$(date +%s.%3N) $old killed $wpid" >> "$WITNESS_LOG"
+	wait_until 30 runs_on "$next"
+	cat "$WITNESS_LOG"
+	awk -v o="$old" -v n="$next" '$2 == o && $3 == "killed" { k = $1 } $2 == n && $3 == "start" { t = $1 }
+	     END { printf "killed %.3f, started %.3f, gap %.3f s\n", k, t, t - k; exit !(k > 0 && t > k) }' \
+	    "$WITNESS_LOG"
+	witness_check "$WITNESS_LOG"
+}
+
+@test "the oldest cut off while its singletond stalls for longer than a heartbeat + 2 s: the lease runs from memberd's last view with a majority, so the keeper kills the singleton before the majority starts one" {
+	local old lease sgd wpid minority majority next p
+	# a margin of 8 s makes the lease (7.9 s) longer than heartbeat-interval +
+	# 2 s; the witness ignores SIGTERM, and is the keeper's child (exec: no
+	# shell whose end would start the leftovers' grace), so only a SIGKILL
+	# at the stop's or the lease's end ends it
+	lease_cluster "exec $AKC_BIN/t/witness --ignore-term" 10s down-removal-margin=8s
+	[ "$lease" -gt 5000 ]
+	split_around "$old" 1 h1 h2 h3
+	sgd=$(pid_of "$old" singletond)
+	wpid=$(witness_pid "$old")
+	kill -STOP "$sgd"
+	STOPPED=$sgd
+	net_cut "$minority" "$majority"
+	echo "$(date +%s.%3N) cut off, $old's singletond stopped"
+	# stalled for 0.6 of the lease: under what the keeper holds (its last
+	# renewal was at most a quarter of the lease before the stop), so no
+	# lapse; longer than the majority's detection and heartbeat-interval + 2 s
+	p=$((lease * 6 / 10))
+	sleep "$((p / 1000)).$(printf %03d $((p % 1000)))"	# the stall itself, not an assertion
+	kill -CONT "$sgd"
+	STOPPED=
+	# before: singletond renewed from when it ran again, then began its forced
+	# stop with the SIGKILL a whole lease after that: the witness ran on past
+	# the majority's start (OVERLAP). Now the lease is dated from memberd's
+	# last view that showed a majority, from before the cut.
+	wait_until 20 process_dead "$wpid"
 	echo "$(date +%s.%3N) $old killed $wpid" >> "$WITNESS_LOG"
 	wait_until 30 runs_on "$next"
 	cat "$WITNESS_LOG"

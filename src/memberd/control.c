@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "clock.h"
 #include "control.h"
 #include "events.h"
 #include "json.h"
@@ -61,17 +62,25 @@ add_leader(cJSON *o, const char *key, const struct node *n, const char *role)
 
 /*
  * The singleton guard's input (memory.c): whether this node sees a majority
- * of the members it remembers as reachable members of its cluster.
+ * of the members it remembers as reachable members of its cluster, and
+ * `at`, the CLOCK_MONOTONIC ms up to which that view is current: now, or
+ * the tick the loop planned if it is late (node.h, view_until). singletond
+ * dates its lease from the last view that showed a majority, not from when
+ * it got to read it.
  */
 static void
 add_majority(cJSON *r, const struct node *n)
 {
 	int have, of, ok = node_majority(n, &have, &of);
 	cJSON *q = cJSON_AddObjectToObject(r, "majority");
+	msec_t at = clock_mono_ms();
 
 	cJSON_AddBoolToObject(q, "ok", ok);
 	cJSON_AddNumberToObject(q, "reachable", have);
 	cJSON_AddNumberToObject(q, "remembered", of);
+	if (n->view_until > 0 && n->view_until < at)
+		at = n->view_until;
+	cJSON_AddNumberToObject(q, "at", (double)at);
 }
 
 /*

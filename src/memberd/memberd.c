@@ -1265,6 +1265,7 @@ memberd_run(struct memberd *d)
 		deadline = sooner(deadline, wire_deadline(d->wire));
 		if (deadline < 0 || deadline > now + 1000)
 			deadline = now + 1000;
+		d->node.view_until = deadline;
 		loop_poll(d->loop, deadline);
 	}
 	daemon_notify("STOPPING=1");

@@ -196,6 +196,14 @@ struct node {
 	cJSON **keys_in;	/* members' key requests, for the shell */
 	int nkeys_in, keys_incap;
 	int64_t wall;		/* wall ms, set by the caller: tombstone times only */
+	/*
+	 * The shell's next planned tick (its loop's poll deadline), 0: unknown.
+	 * Reachability changes only at a tick (detector_tick), so the view is
+	 * current up to min(now, view_until): later, the loop is late (stalled,
+	 * starved) and the view is only as new as that. control.c dates the
+	 * majority it answers with it (singletond's lease runs from it).
+	 */
+	msec_t view_until;
 
 	/* joining */
 	int self_seed;		/* our index in the seed list, -1: not a seed (never forms) */

@@ -239,7 +239,7 @@ spawn(struct sgd *d, int standby)
 	if (pid == 0)
 		keeper(parent, devnull, d->cmd != NULL && !standby ? d->cmd : shargv, env,
 		    d->cmd != NULL && !standby, standby || d->lease <= 0 ? 0 :
-		    now + (d->lease < SG_LEASE_MAX ? d->lease : SG_LEASE_MAX));
+		    sg_lease_since(now, d->view_ok) + (d->lease < SG_LEASE_MAX ? d->lease : SG_LEASE_MAX));
 	sigprocmask(SIG_SETMASK, &old, NULL);
 	close(devnull);
 	for (i = 0; i < n; i++)
@@ -256,8 +256,8 @@ spawn(struct sgd *d, int standby)
 		d->child = pid;
 		d->renewed = now;
 		d->lapsed = 0;
-		d->expires = d->granted = d->lease > 0 ?
-		    now + (d->lease < SG_LEASE_MAX ? d->lease : SG_LEASE_MAX) : -1;
+		d->expires = d->granted = d->lease > 0 ? sg_lease_since(now, d->view_ok) +
+		    (d->lease < SG_LEASE_MAX ? d->lease : SG_LEASE_MAX) : -1;
 	}
 	return 0;
 }
@@ -275,17 +275,26 @@ void
 lease_renew(struct sgd *d, msec_t now)
 {
 	union sigval v;
-	msec_t want;
+	msec_t want, since;
 
 	if (d->child <= 0 || d->lapsed)
 		return;
-	want = sg_lease_grant(d->lease, now, d->renewed, d->expires, d->granted,
+	since = sg_lease_since(now, d->view_ok);
+	want = sg_lease_grant(d->lease, now, since, d->renewed, d->expires, d->granted,
 	    d->sm.child.state == PROC_STOPPING ? d->sm.child.kill_at : -1);
 	if (want == SG_LEASE_LAPSED) {
-		log_warnx("singletond did not run for %lldms, longer than singleton %s's lease "
-		    "(%lldms): its process group is killed (it would run unwatched), and it is "
-		    "started again after a backoff if this node still runs it",
-		    (long long)(now - d->renewed), d->sc.name, (long long)(d->expires - d->renewed));
+		if (now - d->renewed >= d->lease)
+			log_warnx("singletond did not run for %lldms, longer than singleton %s's lease "
+			    "(%lldms): its process group is killed (it would run unwatched), and it "
+			    "is started again after a backoff if this node still runs it",
+			    (long long)(now - d->renewed), d->sc.name, (long long)d->lease);
+		else
+			log_warnx("memberd's last view with a majority is %lldms old, longer than "
+			    "singleton %s's lease (%lldms) and singletond's %dms reaction: its "
+			    "process group is killed (it would run unwatched), and it is started "
+			    "again after a backoff if this node still runs it",
+			    (long long)(now - d->view_ok), d->sc.name, (long long)d->lease,
+			    SG_REACTION);
 		d->lapsed = 1;
 		kill(-d->child, SIGKILL);
 		return;
@@ -296,7 +305,7 @@ lease_renew(struct sgd *d, msec_t now)
 	(void)sigqueue(d->child, SIGUSR1, v);
 	d->renewed = now;
 	d->granted = want;
-	d->expires = now + (d->lease < SG_LEASE_MAX ? d->lease : SG_LEASE_MAX);
+	d->expires = since + (d->lease < SG_LEASE_MAX ? d->lease : SG_LEASE_MAX);
 }
 
 msec_t

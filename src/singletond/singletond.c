@@ -6,6 +6,7 @@
  * clients (raw REP) and to other singletonds, and runs the loop. The
  * processes are keeper.c's, the child's side of requests serve.c's.
  */
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -33,7 +34,7 @@
 #include "sock.h"
 
 #define USAGE		"singletond [-nqv] [-c FILE] -s NAME [-- CMD [ARG...]]"
-#define FETCH_EVERY	1000	/* memberd's state at least this often */
+#define FETCH_EVERY	SG_REACTION	/* memberd's state at least this often */
 #define LOST_FIRST	5000	/* memberd not there at start this long: give up */
 #define LOST_AFTER	2000	/* memberd silent this long: the child stops, we go */
 #define WHERE_EVERY	2000	/* ask the oldest whether it runs the singleton */
@@ -134,6 +135,24 @@ forced_stop_set(struct sgd *d, int n)
 }
 
 /*
+ * A view that forces no stop moves the time the lease runs from
+ * (sg_lease_since) to memberd's `at` for it: when memberd last ticked
+ * before it answered, at most now. Without `at` (an older memberd), now.
+ */
+static void
+view_dated(struct sgd *d, const cJSON *majority, msec_t now)
+{
+	long at = -1;
+
+	if (sg_stop_forced(&d->sm))
+		return;
+	if (majority == NULL || json_int(majority, "at", 0, LONG_MAX, &at) < 0 || at > now)
+		at = now;
+	if (at > d->view_ok)
+		d->view_ok = at;
+}
+
+/*
  * memberd's answer to fetch_state's "state" call, or err. Silence is timed
  * from when the calls were made, as when they blocked: a call made more than
  * LOST_AFTER after the last answered one, unanswered in its second, ends us.
@@ -227,6 +246,7 @@ on_state_answer(void *arg, const cJSON *rsp, const char *err, msec_t now)
 		d->sm.margin = margin;
 		forced_stop_set(d, st.n > (int)of ? st.n : (int)of);
 		sg_view(&d->sm, &st, self, clock_wall_ms(), now);
+		view_dated(d, q, now);
 		if (d->sm.minority_wait && now >= d->minority_said) {
 			log_warnx("singleton %s: this node is the oldest but does not see a majority "
 			    "of its cluster (%ld of the %ld members it remembers reachable): it does "
@@ -811,6 +831,7 @@ sgd_start(struct sgd *d)
 		rid_base = (uint64_t)clock_wall_ms() << 20;
 	proxy_init(&d->px, d->sc.buffer_size, d->sc.request_timeout, (rid_base & 0xffffffffffULL) << 12);
 	d->last_ok = clock_mono_ms();
+	d->view_ok = -1;
 	d->dirty = 1;
 	log_info("singleton %s on %s: role %s, removal margin %lldms, clients at %s",
 	    d->sc.name, d->cfg.name, d->sc.role[0] ? d->sc.role : "(any)", (long long)d->sm.margin,

@@ -75,8 +75,16 @@ sg_lease(const struct akc_config *cfg, int n)
 }
 
 msec_t
-sg_lease_grant(msec_t lease, msec_t now, msec_t renewed, msec_t expires, msec_t granted,
-    msec_t stop_at)
+sg_lease_since(msec_t now, msec_t view_ok)
+{
+	if (view_ok < 0 || view_ok + SG_REACTION >= now)
+		return now;
+	return view_ok + SG_REACTION;
+}
+
+msec_t
+sg_lease_grant(msec_t lease, msec_t now, msec_t since, msec_t renewed, msec_t expires,
+    msec_t granted, msec_t stop_at)
 {
 	msec_t want;
 
@@ -84,7 +92,9 @@ sg_lease_grant(msec_t lease, msec_t now, msec_t renewed, msec_t expires, msec_t 
 		return SG_LEASE_LAPSED;
 	if (lease <= 0)
 		return -1;
-	want = now + (lease < SG_LEASE_MAX ? lease : SG_LEASE_MAX);
+	want = since + (lease < SG_LEASE_MAX ? lease : SG_LEASE_MAX);
+	if (want <= now)
+		return SG_LEASE_LAPSED;
 	if (stop_at >= 0 && stop_at < want)
 		want = stop_at;
 	if (now - renewed >= lease / 4 || want < granted)

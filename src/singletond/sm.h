@@ -147,24 +147,41 @@ msec_t sg_forced_stop(const struct akc_config *, msec_t stop_timeout, int n);
  */
 msec_t sg_lease(const struct akc_config *, int n);
 /*
+ * When the lease runs from, at now: the view it rests on, not singletond's
+ * loop. view_ok is `at` of the last memberd state that did not force a stop
+ * (memberd's CLOCK_MONOTONIC ms up to which that view was current: a
+ * majority in sight, this node a member and not Down; -1: none dated, an
+ * older memberd). The guard would force a stop at most SG_REACTION after
+ * a view shows the loss (singletond reads memberd's state at least that
+ * often), so the lease may run from view_ok + SG_REACTION, and from now
+ * when that is later: while views come, as from the loop; when they stop
+ * coming (singletond or memberd stalled, a split's first views unread) it
+ * does not move. Without a dated view, now.
+ */
+#define SG_REACTION		1000
+msec_t sg_lease_since(msec_t now, msec_t view_ok);
+/*
  * The renewal singletond owes its keeper at now: the new deadline (ms, on
  * CLOCK_MONOTONIC, which both processes read), or -1 when none is due.
- * lease is sg_lease's (0: none); renewed, when singletond last renewed it;
- * granted, the deadline the keeper holds; stop_at, while the singleton
- * stops, its planned SIGKILL (-1: not stopping). The deadline is now +
- * lease, or stop_at if sooner. Due a quarter of the lease after the last
- * renewal, and at once when the keeper holds a later deadline than that (the
- * lease shrank with the member count, or a stop began with a shorter wait):
- * the keeper never holds more than singletond would grant now. expires is
- * when the lease as last renewed runs out (-1: none yet): from then on it
- * is SG_LEASE_LAPSED, never a renewal. singletond did not run for the whole
- * lease, so what it knows of the cluster is that old, and the keeper may not
- * have run either (a whole node stalled): renewing it then would let a
- * keeper that runs after singletond take that renewal instead of killing.
+ * lease is sg_lease's (0: none); since, sg_lease_since's; renewed, when
+ * singletond last renewed it; granted, the deadline the keeper holds;
+ * stop_at, while the singleton stops, its planned SIGKILL (-1: not
+ * stopping). The deadline is since + lease, or stop_at if sooner. Due a
+ * quarter of the lease after the last renewal, and at once when the keeper
+ * holds a later deadline than that (the lease shrank with the member count,
+ * or a stop began with a shorter wait): the keeper never holds more than
+ * singletond would grant now. expires is when the lease as last renewed
+ * runs out (-1: none yet): from then on, and when since + lease is not
+ * after now (the view it rests on is older than the lease), it is
+ * SG_LEASE_LAPSED, never a renewal. singletond (or memberd) did not run
+ * for the whole lease, so what it knows of the cluster is that old, and
+ * the keeper may not have run either (a whole node stalled): renewing it
+ * then would let a keeper that runs after singletond take that renewal
+ * instead of killing.
  */
 #define SG_LEASE_LAPSED		(-2)
-msec_t sg_lease_grant(msec_t lease, msec_t now, msec_t renewed, msec_t expires, msec_t granted,
-    msec_t stop_at);
+msec_t sg_lease_grant(msec_t lease, msec_t now, msec_t since, msec_t renewed, msec_t expires,
+    msec_t granted, msec_t stop_at);
 /*
  * A renewal's deadline, which travels as its low 32 bits (a sigval's int),
  * completed from now on the same clock: right while it is within 2^31 ms of

@@ -1202,32 +1202,71 @@ static void
 lease_grants(void)
 {
 	/* 1 s lease, renewed at 10000 (the keeper holds 11000) */
-	CHECK_INT(sg_lease_grant(1000, 10100, 10000, 11000, 11000, -1), -1);
-	CHECK_INT(sg_lease_grant(1000, 10249, 10000, 11000, 11000, -1), -1);
-	CHECK_INT(sg_lease_grant(1000, 10250, 10000, 11000, 11000, -1), 11250);
+	CHECK_INT(sg_lease_grant(1000, 10100, 10100, 10000, 11000, 11000, -1), -1);
+	CHECK_INT(sg_lease_grant(1000, 10249, 10249, 10000, 11000, 11000, -1), -1);
+	CHECK_INT(sg_lease_grant(1000, 10250, 10250, 10000, 11000, 11000, -1), 11250);
 	/* no lease: never */
-	CHECK_INT(sg_lease_grant(0, 20000, 10000, -1, -1, -1), -1);
+	CHECK_INT(sg_lease_grant(0, 20000, 20000, 10000, -1, -1, -1), -1);
 	/* the lease shrinks from 3 s to 1 s (members left): at once, 1 s from now */
-	CHECK_INT(sg_lease_grant(1000, 10100, 10000, 13000, 13000, -1), 11100);
+	CHECK_INT(sg_lease_grant(1000, 10100, 10100, 10000, 13000, 13000, -1), 11100);
 	/* and once: the keeper now holds that */
-	CHECK_INT(sg_lease_grant(1000, 10101, 10100, 11100, 11100, -1), -1);
+	CHECK_INT(sg_lease_grant(1000, 10101, 10101, 10100, 11100, 11100, -1), -1);
 	/* it grows: at the next quarter only (the keeper holding less is safe) */
-	CHECK_INT(sg_lease_grant(3000, 10500, 10000, 11000, 11000, -1), -1);
-	CHECK_INT(sg_lease_grant(3000, 10750, 10000, 11000, 11000, -1), 13750);
+	CHECK_INT(sg_lease_grant(3000, 10500, 10500, 10000, 11000, 11000, -1), -1);
+	CHECK_INT(sg_lease_grant(3000, 10750, 10750, 10000, 11000, 11000, -1), 13750);
 	/* a stop begins at 10100 with its SIGKILL at 10600: the keeper gets 10600 now */
-	CHECK_INT(sg_lease_grant(1000, 10100, 10000, 11000, 11000, 10600), 10600);
-	CHECK_INT(sg_lease_grant(1000, 10200, 10100, 11100, 10600, 10600), -1);
+	CHECK_INT(sg_lease_grant(1000, 10100, 10100, 10000, 11000, 11000, 10600), 10600);
+	CHECK_INT(sg_lease_grant(1000, 10200, 10200, 10100, 11100, 10600, 10600), -1);
 	/* a later SIGKILL than the lease: the lease */
-	CHECK_INT(sg_lease_grant(1000, 10250, 10000, 11000, 11000, 60000), 11250);
+	CHECK_INT(sg_lease_grant(1000, 10250, 10250, 10000, 11000, 11000, 60000), 11250);
 	/* the SIGKILL is due (or past): that, not a fresh lease */
-	CHECK_INT(sg_lease_grant(1000, 10700, 10100, 11100, 10600, 10600), 10600);
+	CHECK_INT(sg_lease_grant(1000, 10700, 10700, 10100, 11100, 10600, 10600), 10600);
 	/* a lease beyond 31 bits of ms: capped (its deadline travels as 32 bits) */
-	CHECK_INT(sg_lease_grant(1L << 40, 0, -(1L << 40), 1L << 41, 1L << 41, -1), SG_LEASE_MAX);
+	CHECK_INT(sg_lease_grant(1L << 40, 0, 0, -(1L << 40), 1L << 41, 1L << 41, -1), SG_LEASE_MAX);
 	/* singletond did not run for the whole lease: lapsed, not renewed */
-	CHECK_INT(sg_lease_grant(1000, 11000, 10000, 11000, 11000, -1), SG_LEASE_LAPSED);
-	CHECK_INT(sg_lease_grant(1000, 13500, 10000, 11000, 11000, -1), SG_LEASE_LAPSED);
+	CHECK_INT(sg_lease_grant(1000, 11000, 11000, 10000, 11000, 11000, -1), SG_LEASE_LAPSED);
+	CHECK_INT(sg_lease_grant(1000, 13500, 13500, 10000, 11000, 11000, -1), SG_LEASE_LAPSED);
 	/* the keeper's deadline was a stop's SIGKILL: that passing is no lapse */
-	CHECK_INT(sg_lease_grant(1000, 10700, 10100, 11100, 10600, 10600), 10600);
+	CHECK_INT(sg_lease_grant(1000, 10700, 10700, 10100, 11100, 10600, 10600), 10600);
+}
+
+/*
+ * The lease runs from the view it rests on (sg_lease_since): memberd's `at`
+ * of the last view that forced no stop, plus singletond's reaction, or now
+ * when that is later. Before, every renewal ran from now: a singletond that
+ * stalled as a split began renewed, when it ran again, from the end of its
+ * stall, and the keeper let the singleton run past the other side's start
+ * (doc/ARCHITECTURE.md, "The singleton's lease").
+ */
+static void
+lease_from_view(void)
+{
+	/* no dated view (an older memberd): from now, as before */
+	CHECK_INT(sg_lease_since(10000, -1), 10000);
+	/* a view within the reaction: from now */
+	CHECK_INT(sg_lease_since(10000, 9500), 10000);
+	CHECK_INT(sg_lease_since(10000, 9000), 10000);
+	/* older: from the view plus the reaction, however late singletond runs */
+	CHECK_INT(sg_lease_since(10000, 8999), 9999);
+	CHECK_INT(sg_lease_since(60000, 8000), 9000);
+	/*
+	 * lease 7.9 s; the split at 8000, singletond stopped from then to 13000
+	 * (its last renewal at 7500, the keeper holding 15400): when it runs
+	 * again the lease is the view's, 9000 + 7900, not 13000 + 7900
+	 */
+	CHECK_INT(sg_lease_grant(7900, 13000, sg_lease_since(13000, 8000), 7500, 15400, 15400, -1),
+	    16900);
+	/* and its forced stop's SIGKILL, planned at 13000 + 7900, does not move that */
+	CHECK_INT(sg_lease_grant(7900, 13001, sg_lease_since(13001, 8000), 13000, 16900, 16900,
+	    20900), -1);
+	/* the view is older than the lease and the reaction: lapsed, not renewed */
+	CHECK_INT(sg_lease_grant(1000, 10300, sg_lease_since(10300, 8300), 10000, 11000, 11000, -1),
+	    SG_LEASE_LAPSED);
+	/* a view 1.9 s old, renewed at 10000 from it: the keeper holds 10301 */
+	CHECK_INT(sg_lease_grant(1000, 10200, sg_lease_since(10200, 8301), 10000, 10301, 10301, -1),
+	    -1);
+	CHECK_INT(sg_lease_grant(1000, 10250, sg_lease_since(10250, 8301), 10000, 10301, 10301, -1),
+	    10301);
 }
 
 /*
@@ -1689,6 +1728,7 @@ main(void)
 	RUN(forced_stop_from_config);
 	RUN(lease_from_config);
 	RUN(lease_grants);
+	RUN(lease_from_view);
 	RUN(lease_deadlines);
 	RUN(forced_stop_kills_by_bound);
 	RUN(random_departures);
