@@ -155,7 +155,11 @@ split_ignoring_term() {
 	    "after the cut, the majority's started $((started - cut)) ms after it" >&3
 	grep -F "stopping singleton w (pid" "$AKC_DIR/$old.singletond.log" |
 	    grep -F "SIGKILL after ${k}ms (a forced stop"
-	grep -F "did not stop in time: SIGKILL" "$AKC_DIR/$old.singletond.log"
+	# singletond's SIGKILL, or its keeper's at the lease's end a little before
+	# it (the lease runs from the last view with a majority, the stop from
+	# when singletond read the first without)
+	grep -E "singleton w \(pid [0-9]+\) (did not stop in time: SIGKILL|killed by signal 9)" \
+	    "$AKC_DIR/$old.singletond.log"
 	(( gone < started ))
 	# detection (~4.5 s) + stable-after + margin, as the crash fail-over
 	(( started - cut <= 13000 ))
