@@ -12,7 +12,8 @@
 # at about 15/s through all five nodes, each id again until akc-submit
 # acknowledges it, and faults come every 5-20 s, drawn from the seed: 2|3 and
 # 1|4 partitions, heals, kill -9 of a whole host (supervisors included) and
-# its restart 5-30 s later, SIGSTOP of a memberd for 1-8 s, one-way cuts,
+# its restart 5-30 s later, SIGSTOP of a memberd for 1-8 s, SIGSTOP of a
+# singletond (of the witness or of the master) for 1-8 s, one-way cuts,
 # 10-30% loss on a host, kill -9 and immediate restart of the first seed.
 # Then every link is healed, every host started, and the checker waits
 # (CAMPAIGN_LIVENESS, default 120 s) for all 5 Up in every view, one master,

@@ -11,7 +11,13 @@ setup() {
 	export WITNESS_LOG="$AKC_DIR/witness.log"
 	: > "$WITNESS_LOG"
 }
-teardown() { akc_teardown; }
+teardown() {
+	local p
+	for p in ${STOPPED:-}; do
+		kill -CONT "$p" 2>/dev/null || true
+	done
+	akc_teardown
+}
 
 started_times() { [ "$(witness_starts "$WITNESS_LOG" "$1")" -ge "$2" ]; }
 
@@ -51,5 +57,41 @@ one_node() {
 	wait_until 20 started_times n1 2
 	grep -q "singleton w (pid [0-9]*) killed by signal 9: restarting it after a backoff" \
 	    "$AKC_DIR/n1.singletond.log"
+	witness_check "$WITNESS_LOG"
+}
+
+now_ms() { echo $(( ${EPOCHREALTIME/[.,]/} / 1000 )); }
+
+@test "a keeper that did not run for a while takes every renewal sent meanwhile, the newest last" {
+	local lease sgd keeper wpid ts t1 k
+	one_node 2s "$AKC_BIN/t/witness"
+	sgd=$(pid_of n1 singletond)
+	keeper=$(pgrep -P "$sgd" | head -1)
+	wpid=$(witness_pid n1)
+	[ -n "$keeper" ] && [ -n "$wpid" ]
+	# the keeper stopped for 0.6 of the lease: singletond renews every
+	# quarter of it meanwhile (its deadline is still 0.15 of the lease off)
+	kill -STOP "$keeper"
+	STOPPED="$keeper"
+	k=$((lease * 6 / 10))
+	sleep "$((k / 1000)).$(printf %03d $((k % 1000)))"	# the keeper's stall, not an assertion
+	# then singletond stops renewing: the keeper holds the last renewal it got
+	ts=$(now_ms)
+	kill -STOP "$sgd"
+	STOPPED="$keeper $sgd"
+	kill -CONT "$keeper"
+	STOPPED="$sgd"
+	wait_until 15 process_dead "$wpid"
+	t1=$(now_ms)
+	kill -CONT "$sgd"
+	STOPPED=
+	echo "$(date +%s.%3N) n1 killed $wpid" >> "$WITNESS_LOG"
+	echo "killed $((t1 - ts)) ms after singletond stopped (lease ${lease}ms)"
+	# the newest renewal was at most a quarter of the lease before singletond
+	# stopped: the kill comes at least 3/4 of a lease after. Before, the
+	# renewals were SIGUSR1, not queued: the keeper took only the first sent
+	# while it was stopped (0.6 of a lease before), and killed at most 0.65 of
+	# a lease after singletond stopped
+	[ $((t1 - ts)) -ge $((lease * 7 / 10)) ]
 	witness_check "$WITNESS_LOG"
 }

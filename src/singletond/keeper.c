@@ -48,7 +48,7 @@ put_env(char ***env, int *n, const char *key, const char *val)
  * kills what is left of the group.
  *
  * A singleton's keeper also holds its lease (lease_end > 0; sg_lease): when
- * singletond has not renewed it in time (SIGUSR1 from singletond,
+ * singletond has not renewed it in time (SG_LEASE_SIGNAL from singletond,
  * sigqueue'd with the next deadline), the keeper kills the whole group,
  * itself with it. singletond renews it from its loop; a singletond that is
  * stopped (SIGSTOP), starved or blocked (a log write to a full pipe) could
@@ -66,12 +66,16 @@ put_env(char ***env, int *n, const char *key, const char *val)
  * 2. The lease holds after the command exits too, while its leftovers have
  *    their grace: that grace is one deadline, which renewals (or any other
  *    signal) do not push back; EINTR (a stop and SIGCONT) is no timeout.
- * 3. SIGUSR1 is not a queued signal: a renewal sent while one is pending is
- *    lost. The pending one is the older, its deadline the sooner: a keeper
- *    that took no renewal for a quarter of the lease may miss the shorter
- *    deadline of a stop begun meanwhile, and holds the one before.
+ * 3. The renewals travel as a real-time signal, which the kernel queues in
+ *    order, so a keeper that did not run for a while takes every renewal
+ *    sent meanwhile, the newest last. (Until 2026-12-07 they were SIGUSR1,
+ *    which is not queued: a renewal sent while another was pending was lost,
+ *    and a keeper that took none for a quarter of the lease kept the older
+ *    deadline: too soon a kill of a singleton whose singletond was well, or
+ *    too late one when the lost renewal was a stop's sooner SIGKILL.)
  */
 #define KEEPER_GRACE	5000	/* ms */
+#define SG_LEASE_SIGNAL	SIGRTMIN	/* a renewal (3.) */
 
 static int64_t
 mono_ms(void)
@@ -103,7 +107,7 @@ keeper(pid_t parent, int devnull, char **argv, char **env, int search, int64_t l
 	setpgid(0, 0);
 	sigemptyset(&none);
 	sigemptyset(&set);
-	sigaddset(&set, SIGUSR1);
+	sigaddset(&set, SG_LEASE_SIGNAL);
 	sigaddset(&set, SIGUSR2);
 	sigaddset(&set, SIGCHLD);
 	sigaddset(&set, SIGTERM);
@@ -153,7 +157,7 @@ keeper(pid_t parent, int devnull, char **argv, char **env, int search, int64_t l
 		}
 		if (r < 0)
 			continue;	/* a timeout, or EINTR: the deadlines decide above */
-		if (si.si_signo == SIGUSR1) {
+		if (si.si_signo == SG_LEASE_SIGNAL) {
 			/* a renewal, from singletond only: its deadline (1.) */
 			if (si.si_code == SI_QUEUE && si.si_pid == parent)
 				lease_end = sg_lease_deadline_of((uint32_t)si.si_value.sival_int,
@@ -302,7 +306,7 @@ lease_renew(struct sgd *d, msec_t now)
 	if (want < 0)
 		return;
 	v.sival_int = (int)(uint32_t)want;	/* its low 32 bits (1.) */
-	(void)sigqueue(d->child, SIGUSR1, v);
+	(void)sigqueue(d->child, SG_LEASE_SIGNAL, v);
 	d->renewed = now;
 	d->granted = want;
 	d->expires = since + (d->lease < SG_LEASE_MAX ? d->lease : SG_LEASE_MAX);

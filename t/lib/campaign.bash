@@ -39,13 +39,13 @@
 : "${CAMPAIGN_GAP_MAX:=20}"
 : "${CAMPAIGN_DOWN_MIN:=5}"		# seconds a killed host stays down
 : "${CAMPAIGN_DOWN_MAX:=30}"
-: "${CAMPAIGN_PAUSE_MIN:=1}"		# seconds a memberd stays SIGSTOPped
+: "${CAMPAIGN_PAUSE_MIN:=1}"		# seconds a memberd (or a singletond) stays SIGSTOPped
 : "${CAMPAIGN_PAUSE_MAX:=8}"
 : "${CAMPAIGN_RATE:=15}"		# jobs acknowledged per second, at most (all lanes)
 : "${CAMPAIGN_LANES:=5}"		# submitters at once, each with its own ids
 : "${CAMPAIGN_LIVENESS:=120}"		# seconds after the end for everything to be well again
 # Weights of the faults the plan draws (each fault is one of these).
-: "${CAMPAIGN_WEIGHTS:=cut23:3 cut14:2 heal:4 kill:2 pause:3 oneway:2 lossy:2 seedrestart:1}"
+: "${CAMPAIGN_WEIGHTS:=cut23:3 cut14:2 heal:4 kill:2 pause:3 sgpause:2 oneway:2 lossy:2 seedrestart:1}"
 
 CAMPAIGN_PROGS="memberd leaderd singletond-w singletond-master worker"
 
@@ -68,6 +68,7 @@ campaign_setup() {
 	: > "$AKC_DIR/acks"
 	: > "$AKC_DIR/samples"
 	: > "$AKC_DIR/stopped"
+	: > "$AKC_DIR/sgstopped"
 	: > "$AKC_DIR/campaign.pids"
 	rm -f "$AKC_DIR/submit.stop" "$AKC_DIR/sampler.stop"
 	net_setup 5
@@ -340,7 +341,8 @@ _campaign_pick() {
 # campaign_plan SEED DURATION FILE: the fault plan, "SECONDS ACTION ARGS" lines in
 # time order. Drawn from RANDOM=SEED alone (not from what happens), so a seed
 # always gives the same plan. Actions: cut A,B C,D,E | heal | kill H | restart H
-# | stop H | cont H | oneway FROM TO | lossy H PERCENT | seedrestart h1.
+# | stop H | cont H | sgstop H w|master | sgcont H w|master | oneway FROM TO |
+# lossy H PERCENT | seedrestart h1.
 campaign_plan() {
 	local seed=$1 dur=$2 out=$3 t=0 total=0 r w kind h a b d i
 	local -a kinds=() weights=() ev=() up hs
@@ -364,7 +366,7 @@ campaign_plan() {
 		for h in "${NET_HOSTS[@]}"; do
 			(( ${back[$h]:-0} <= t )) && up+=("$h")
 		done
-		[ ${#up[@]} -eq 0 ] && case $kind in kill|pause) kind=heal ;; esac
+		[ ${#up[@]} -eq 0 ] && case $kind in kill|pause|sgpause) kind=heal ;; esac
 		case $kind in
 		cut23|cut14)
 			hs=("${NET_HOSTS[@]}")
@@ -391,6 +393,14 @@ campaign_plan() {
 			_campaign_pick "${up[@]}"; h=$PICK
 			d=$(( CAMPAIGN_PAUSE_MIN + RANDOM % (CAMPAIGN_PAUSE_MAX - CAMPAIGN_PAUSE_MIN + 1) ))
 			ev+=("$t stop $h" "$((t + d)) cont $h") ;;
+		sgpause)
+			# a singletond stalled: only the singleton's lease (its keeper)
+			# can stop the singleton on time if the node is cut off or
+			# downed meanwhile
+			_campaign_pick "${up[@]}"; h=$PICK
+			_campaign_pick w master; a=$PICK
+			d=$(( CAMPAIGN_PAUSE_MIN + RANDOM % (CAMPAIGN_PAUSE_MAX - CAMPAIGN_PAUSE_MIN + 1) ))
+			ev+=("$t sgstop $h $a" "$((t + d)) sgcont $h $a") ;;
 		oneway)
 			_campaign_pick "${NET_HOSTS[@]}"; a=$PICK
 			_campaign_pick "${NET_HOSTS[@]}"; b=$PICK
@@ -450,6 +460,21 @@ campaign_execute() {
 			else
 				b="(no memberd running)"
 			fi ;;
+		sgstop)
+			pid=$(cat "$AKC_DIR/$a.singletond-$b.pid" 2>/dev/null)
+			if [ -n "$pid" ] && [ "$(ip netns identify "$pid" 2>/dev/null)" = "$(ns_of "$a")" ] &&
+			    kill -STOP "$pid" 2>/dev/null; then
+				echo "$a $pid $b" >> "$AKC_DIR/sgstopped"
+				b="$b $pid"
+			else
+				b="$b (no singletond running)"
+			fi ;;
+		sgcont)
+			pid=$(awk -v h="$a" -v w="$b" '$1 == h && $3 == w { p = $2 } END { print p }' \
+			    "$AKC_DIR/sgstopped" 2>/dev/null)
+			[ -n "$pid" ] && [ "$(ip netns identify "$pid" 2>/dev/null)" = "$(ns_of "$a")" ] &&
+			    kill -CONT "$pid" 2>/dev/null
+			b="$b $pid" ;;
 		cont)
 			pid=$(awk -v h="$a" '$1 == h { p = $2 } END { print p }' "$AKC_DIR/stopped")
 			# only while it is still that host's (it may have been killed since)
@@ -477,6 +502,9 @@ campaign_end() {
 	while read -r h pid; do
 		[ "$(ip netns identify "$pid" 2>/dev/null)" = "$(ns_of "$h")" ] && kill -CONT "$pid" 2>/dev/null
 	done < "$AKC_DIR/stopped"
+	while read -r h pid _; do
+		[ "$(ip netns identify "$pid" 2>/dev/null)" = "$(ns_of "$h")" ] && kill -CONT "$pid" 2>/dev/null
+	done < <(cat "$AKC_DIR/sgstopped" 2>/dev/null)
 	for h in "${NET_HOSTS[@]}"; do
 		if [ "${CAMPAIGN_DOWN[$h]}" = 1 ]; then
 			campaign_host_start "$h"
@@ -573,9 +601,13 @@ _campaign_runs() {
 
 # _campaign_witness_log: the witness's bad starts: one that found the lock
 # held by another (OVERLAP), or a start while another start is open (closed
-# by stop, crash or our "killed" line). One line each; the status is how many.
+# by stop, crash or our "killed" line). A witness its keeper killed (the
+# singleton's lease ran out: its singletond was stalled) logs no stop; a
+# start that took the lock closes the runs before it (the kernel frees a
+# flock only when its holder is gone). One line each; the status is how many.
 _campaign_witness_log() {
 	awk '$3 == "OVERLAP" { lock[$4] = 1 }
+	     $3 == "start" && !($4 in lock) { for (p in run) { delete run[p]; open-- } }
 	     $3 == "start" { if (open > 0 || ($4 in lock)) {
 	                         printf "witness started while another runs%s:", ($4 in lock) ? " (the lock was held)" : ""
 	                         for (p in run) printf " [%s]", run[p]; print " -> " $0; n++ }
@@ -601,7 +633,7 @@ _campaign_count() { awk -v k="$1" '$3 == k' "$AKC_DIR/faults.log" | wc -l; }
 
 _campaign_check() {	# SEED DURATION: see campaign_check
 	local seed=$1 dur=$2 d=$AKC_DIR bad=0 nf wst mst acked lost dup failed wrong wov mov wsov crashes nres
-	nf=$(awk '$3 ~ /^(cut|heal|kill|stop|oneway|lossy|seedrestart)$/' "$d/faults.log" | wc -l)
+	nf=$(awk '$3 ~ /^(cut|heal|kill|stop|sgstop|oneway|lossy|seedrestart)$/' "$d/faults.log" | wc -l)
 
 	# never two singletons: the witness's lock and log, and the samples of /proc
 	wst=$(awk '$3 == "start"' "$WITNESS_LOG" | wc -l)
@@ -654,7 +686,8 @@ _campaign_check() {	# SEED DURATION: see campaign_check
 	[ "$crashes" = 0 ] || bad=1
 	[ "${CAMPAIGN_LIVE:-}" = ok ] || bad=1
 	echo "campaign seed=$seed duration=${dur}s faults=$nf (kills=$(_campaign_count kill)" \
-	    "partitions=$(_campaign_count cut) pauses=$(_campaign_count stop) oneway=$(_campaign_count oneway)" \
+	    "partitions=$(_campaign_count cut) pauses=$(_campaign_count stop)" \
+	    "singletond-pauses=$(_campaign_count sgstop) oneway=$(_campaign_count oneway)" \
 	    "lossy=$(_campaign_count lossy) seed-restarts=$(_campaign_count seedrestart) heals=$(_campaign_count heal))" \
 	    "starts: witness=$wst master=$mst acknowledged=$acked lost=$lost duplicated=$dup" \
 	    "overlaps=$((wov + mov)) crashes=$crashes liveness=${CAMPAIGN_LIVE:-FAILED}"
