@@ -432,3 +432,25 @@ standby_crashes() { [ "$(grep -c " $1 crash" "$AKC_DIR/standby.log")" -ge "$2" ]
 	wait_until 10 bash -c "akc-status -c $(conf_of n1) --json | jq -e '.singletons[0].running_here == true'"
 	witness_check "$WITNESS_LOG"
 }
+
+@test "singletond removes its socket files and its program's endpoint when it stops" {
+	node_conf n1 roles=backend
+	start_node n1
+	wait_until 20 all_up n1 1
+	export WITNESS_LOG="$AKC_DIR/witness.log"
+	: > "$WITNESS_LOG"
+	start_singleton n1 adhoc "$AKC_BIN/t/witness"
+	local s
+	s=$(pid_of n1 singletond)
+	wait_until 20 runs_on n1
+	wait_until 10 eval "akc-status -c $(conf_of n1) --json | jq -e '[.singletons[].name] | index(\"adhoc\")'"
+	ls "$AKC_DIR/n1"
+	kill -TERM "$s"
+	wait_until 20 process_dead "$s"
+	ls "$AKC_DIR/n1"
+	# before: singleton.adhoc (its clients' socket) stayed, and so did the
+	# child's endpoint (the witness exits without nn_close); only the control
+	# socket's file went (nanomsg's), by which the tools find singletons
+	[ -z "$(find "$AKC_DIR/n1" -name 'singleton.adhoc*')" ]
+	akc-status -c "$(conf_of n1)" --json | jq -e '[.singletons[].name] | index("adhoc") | not'
+}

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <nanomsg/nn.h>
@@ -962,6 +963,19 @@ main(int argc, char **argv)
 	log_info("singleton %s: done (%s)", d.sc.name, d.exit_code == 0 ? "stopped" : "memberd gone");
 	proxy_free(&d.px);
 	sg_free(&d.sm);
-	nn_term();
+	/*
+	 * The child's endpoint is ours to name, and nothing of ours runs any
+	 * more: a program that did not close its socket (killed, or exiting
+	 * without nn_close) leaves its file. Then every socket of ours, their
+	 * files with them (the clients' raw REP is lib/sps.c's: nn_term alone
+	 * left it).
+	 */
+	{
+		struct stat st;
+
+		if (lstat(d.child_endpoint + 6, &st) == 0 && S_ISSOCK(st.st_mode))
+			(void)unlink(d.child_endpoint + 6);
+	}
+	sock_term();
 	return d.stopping ? 0 : d.exit_code;
 }
