@@ -442,6 +442,12 @@ sock_req_prefer(int s, const char *addr)
 	return sps_req_prefer(s - SOCK_NATIVE, addr + 6);
 }
 
+int
+sock_req_on_prefer(int s)
+{
+	return s >= SOCK_NATIVE && sps_req_on_prefer(s - SOCK_NATIVE);
+}
+
 unsigned long
 sock_resets(int s)
 {

@@ -66,6 +66,8 @@ void sock_term(void);
  * nanomsg's sockets, which keep their one address.
  */
 int sock_req_prefer(int s, const char *addr);
+/* Whether a raw REQ is connected to the address sock_req_prefer gave now. */
+int sock_req_on_prefer(int s);
 /*
  * From now on, the run-dir sockets the akc-* tools use are bound mode 0660
  * with group gid ([node] socket-group); the others, and all of them before

@@ -351,7 +351,11 @@ reports_of() { grep -c "\"op\":\"\(done\|failed\)\".*\"id\":\"$1\"" "$AKC_DIR/fa
 	results_right n1 nx 300
 	# with work queued, each report asks for its slot's next job: one message per job
 	(( $(queue_field n1 reports_next) >= 250 ))
-	(( $(grep -c "came with the answer to the report on job nx-" "$AKC_DIR/n1.worker.log") >= 250 ))
+	# in the worker's log, fewer under load: a slot busy long enough asks for
+	# its next job ahead (prefetch, 6.), and two results ready together go in
+	# one report that asks only for the slot without a job (224-232 of 300
+	# seen on a loaded machine, ~290 on a quiet one)
+	(( $(grep -c "came with the answer to the report on job nx-" "$AKC_DIR/n1.worker.log") >= 200 ))
 	none grep -q 'does not answer "next"' "$AKC_DIR/n1.worker.log"
 }
 

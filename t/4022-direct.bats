@@ -121,3 +121,29 @@ master_pid() {
 	grep -q 'connection lost (to the proxy or the master.s own socket): [1-9][0-9]* request(s) go again at once' \
 	    "$AKC_DIR/n1.worker.log"
 }
+
+@test "a worker on the proxy moves to the master's own socket when the master comes to its node" {
+	work_cluster 3
+	start_worker n2 >/dev/null
+	start_worker n3 >/dev/null
+	submit_range n1 a 1 5 > "$AKC_DIR/acked"
+	wait_until 30 all_done n1 "$AKC_DIR/acked"
+	# n1 leaves: the master is handed over to the oldest of the other two
+	akc-leave -c "$(conf_of n1)"
+	wait_until 60 eval '[ -S "$AKC_DIR/n2/singleton.master.direct" ] || [ -S "$AKC_DIR/n3/singleton.master.direct" ]'
+	local m=n2 o=n3 d0
+	if [ ! -S "$AKC_DIR/n2/singleton.master.direct" ]; then
+		m=n3 o=n2
+	fi
+	wait_until 30 serving $m
+	# before: its worker stayed on the proxy (the direct socket was tried only
+	# at a connect, and the proxy's connection never broke)
+	wait_until 20 grep -q "the master runs on this node now: its own socket instead of the proxy" \
+	    "$AKC_DIR/$m.worker.log"
+	! grep -q "the master runs on this node now" "$AKC_DIR/$o.worker.log"
+	# its asks and reports now come on the direct socket
+	d0=$(direct_of $m)
+	submit_range $o b 1 10 >> "$AKC_DIR/acked"
+	wait_until 60 all_done $o "$AKC_DIR/acked"
+	[ "$(direct_of $m)" -gt $((d0 + 1)) ]
+}

@@ -78,6 +78,11 @@
  *    it also drops a copy of the ask still parked (a long poll whose
  *    answer would go to the lost connection). A master that does not
  *    know "ask" ignores it: the jobs then wait for work-timeout.
+ * 12. The master's own socket is tried only at a connect (1.): a master
+ *    that moves to this node while we are on the proxy is found every
+ *    DIRECT_EVERY, once its socket answers (not a file a killed master
+ *    left), and we connect again; what was out goes again at once, as
+ *    after any lost connection (3., 11.).
  *
  * Weak points: a prefetched job (6) waits for as long as the job
  * before it runs, should that one be much longer than the average; a
@@ -122,6 +127,7 @@
 #define BACKOFF_MIN	100
 #define BACKOFF_MAX	2000
 #define KEEPALIVE	1000		/* the master drops workers silent for a few seconds */
+#define DIRECT_EVERY	2000		/* ms: 12. */
 #define STOP_UNREGISTER	2000		/* ms after a stop signal: unregister, reports sent or not */
 #define STOP_GRACE	3000		/* ms after a stop signal: exit, whatever is left */
 #define PREFETCH_BELOW	250		/* ms: jobs shorter than this on average are prefetched */
@@ -192,6 +198,7 @@ struct worker {
 	uint32_t rid;		/* the last request id given */
 	unsigned long resets;	/* the socket's connections lost, as last seen */
 	unsigned long resent;	/* requests sent again after a lost connection */
+	msec_t next_direct;	/* 12. when to look for the master's own socket again */
 	uint32_t ask_seq;	/* 11. the last ask token made */
 	uint32_t lost[CHAN_MAX];	/* 11. tokens of asks whose answers were lost, to use again */
 	int nlost;
@@ -659,6 +666,7 @@ cancels(struct worker *w, const cJSON *rsp, msec_t now)
 
 static void on_answer(int fd, short ev, void *arg);
 static void check_resets(struct worker *w);
+static int requests_lost(struct worker *w);
 
 /* The socket all channels share (1.): opened once; it connects on a send. */
 static int
@@ -1030,6 +1038,28 @@ chans_dispatch(struct worker *w, msec_t now)
 	}
 }
 
+/* 12. The master now runs on this node: its own socket instead of the proxy. */
+static void
+direct_check(struct worker *w, msec_t now)
+{
+	char err[256];
+	int n;
+
+	if (now < w->next_direct)
+		return;
+	w->next_direct = now + DIRECT_EVERY;
+	if (w->s < 0 || w->stopping || !sock_connected(w->s) || sock_req_on_prefer(w->s) ||
+	    !env_flag("AKC_MASTER_DIRECT", 1) ||
+	    sock_ipc_access(&w->cfg, SOCK_MASTER_DIRECT, err, sizeof(err)) != 0)
+		return;
+	sock_shut(w);
+	n = requests_lost(w);
+	log_info("the master runs on this node now: its own socket instead of the proxy (%d "
+	    "request(s) go again on it)", n);
+	if (sock_open(w) < 0)
+		log_warnx("cannot open a socket to the master");
+}
+
 static void
 chans_tick(struct worker *w, msec_t now)
 {
@@ -1037,6 +1067,7 @@ chans_tick(struct worker *w, msec_t now)
 	int i;
 
 	check_resets(w);	/* a send that broke the connection */
+	direct_check(w, now);
 	for (i = 0; i < w->nch; i++) {
 		struct chan *c = &w->ch[i];
 
@@ -1283,15 +1314,12 @@ chan_of(struct worker *w, const unsigned char *hdr, size_t hdrlen)
  * on it: their channels are free at once, so that the loop sends them
  * again (reports, requests for work) on a new connection.
  */
-static void
-check_resets(struct worker *w)
+/* Every request out goes again at once (its connection is gone); how many. */
+static int
+requests_lost(struct worker *w)
 {
-	unsigned long r;
 	int i, n = 0;
 
-	if (w->s < 0 || (r = sock_resets(w->s)) == w->resets)
-		return;
-	w->resets = r;
 	for (i = 0; i < w->nch; i++)
 		if (w->ch[i].busy) {
 			if (w->ch[i].kind == CH_UNREGISTER && w->unregistered == 1)
@@ -1302,6 +1330,19 @@ check_resets(struct worker *w)
 			n++;
 		}
 	w->resent += (unsigned long)n;
+	return n;
+}
+
+static void
+check_resets(struct worker *w)
+{
+	unsigned long r;
+	int n;
+
+	if (w->s < 0 || (r = sock_resets(w->s)) == w->resets)
+		return;
+	w->resets = r;
+	n = requests_lost(w);
 	if (n > 0)
 		log_info("connection lost (to the proxy or the master's own socket): %d request(s) "
 		    "go again at once (%lu so far)", n, w->resent);
