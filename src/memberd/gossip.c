@@ -273,7 +273,7 @@ send_status(struct node *n, const struct member *to, enum status_why why)
 	cJSON *m = envelope(n, MSG_STATUS, to->uid);
 
 	n->ss.status_sent[why]++;
-	status_to_wire(m, &n->st);
+	status_to_wire_bits(m, &n->st, mstate_seen_bits(&n->st, &n->seen_bits, n->state_seq));
 	cJSON_AddNumberToObject(m, "cv", CPT_VERSION);
 	send_to(n, to->address, m);
 }
@@ -1022,16 +1022,22 @@ seen_answers(const struct node *n)
  * of its messages in a join).
  */
 static int
-seen_gap(const struct node *n, const struct u64set *seen)
+seen_gap_self(const struct node *n, int has_self)
 {
 	int li;
 
 	if (seen_answers(n))
 		return 1;
-	if (u64set_has(seen, n->self.uid))
+	if (has_self)
 		return 0;
 	li = mstate_leader_for(&n->st, NULL, n->self.uid);
 	return li < 0 || n->st.m[li].uid != n->self.uid;
+}
+
+static int
+seen_gap(const struct node *n, const struct u64set *seen)
+{
+	return seen_gap_self(n, u64set_has(seen, n->self.uid));
 }
 
 /* Unites a seen set of our version into ours; whether the sender lacks some of ours. */
@@ -1090,6 +1096,67 @@ unite_seen(struct node *n, const struct u64set *seen, int members_only, msec_t n
 	} else
 		u64set_free(&u);
 	return lacks;
+}
+
+static int
+uid_cmp(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * A status of our version read against our seen set's bitmap (mstate_seen_bits):
+ * what status_seen_from_wire, unite_seen and seen_gap do, without
+ * reading the bitmap into a set of up to N uids and merging it with ours
+ * per status (the leader reads one from every member a version: at
+ * thousands of members, most of its time). The members it adds, if any,
+ * are merged in as unite_seen does. 0 done; 2 not so: read it whole.
+ */
+static int
+on_status_same(struct node *n, const cJSON *msg, const struct from *f, msec_t now)
+{
+	const struct seen_bits *c = mstate_seen_bits(&n->st, &n->seen_bits, n->state_seq);
+	struct seen_cmp r;
+	struct u64set u = { 0 };
+	uint64_t *add;
+	int i, j, k, rc;
+
+	rc = status_seen_compare(msg, &n->st, c, mstate_find(&n->st, n->self.uid), &r);
+	if (rc == 2)
+		return 2;
+	if (rc < 0) {
+		n->dropped.malformed++;
+		return 0;
+	}
+	if (rc > 0) {
+		n->dropped.stale++;
+		return 0;
+	}
+	if (r.nadd > 0) {
+		/* both sorted: one merge (unite_seen's) */
+		add = xreallocarray(NULL, (size_t)r.nadd, sizeof(*add));
+		for (k = 0; k < r.nadd; k++)
+			add[k] = n->st.m[r.add[k]].uid;
+		qsort(add, (size_t)r.nadd, sizeof(*add), uid_cmp);
+		u.cap = n->st.seen.n + r.nadd;
+		u.v = xreallocarray(NULL, (size_t)u.cap + 1, sizeof(*u.v));
+		for (i = j = 0; i < n->st.seen.n || j < r.nadd; )
+			if (j == r.nadd || (i < n->st.seen.n && n->st.seen.v[i] < add[j]))
+				u.v[u.n++] = n->st.seen.v[i++];
+			else
+				u.v[u.n++] = add[j++];
+		free(add);
+		u64set_free(&n->st.seen);
+		n->st.seen = u;
+		n->state_seq++;
+		seen_bits_took(&n->seen_bits, &n->st, &r, n->state_seq);
+		seen_grew(n, now);
+	}
+	if (r.lacks && seen_gap_self(n, r.has_self))
+		send_status(n, &n->st.m[f->mi], STW_STATUS_GAP);
+	return 0;
 }
 
 /*
@@ -1264,6 +1331,8 @@ on_status(struct node *n, const cJSON *msg, const struct from *f, msec_t now)
 		 * The seen bitmap is over the sender's member table, which is
 		 * ours when the versions are the same; "mh" checks that it is.
 		 */
+		if (on_status_same(n, msg, f, now) == 0)
+			break;
 		if ((r = status_seen_from_wire(msg, &n->st, &seen)) < 0)
 			n->dropped.malformed++;
 		else if (r > 0)
