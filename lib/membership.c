@@ -3713,11 +3713,47 @@ mstate_seen_bits(const struct mstate *st, struct seen_bits *c, uint64_t seq)
 	c->nx = seen_nibbles(st, st, c->d);
 	o = st->mt != NULL ? mtab_order(st->mt) : NULL;
 	c->distinct = o != NULL;
-	for (i = 1; c->distinct && i < st->n; i++)
+	for (i = 1; c->distinct && !st->mt->ordered && i < st->n; i++)
 		if (o[i].uid == o[i - 1].uid)
 			c->distinct = 0;
 	seen_bits_tag(c, st, seq);
 	return c;
+}
+
+void
+mstate_seen_bits_wire(const struct mstate *st, const cJSON *o, int self_i, struct seen_bits *c,
+    uint64_t seq)
+{
+	const char *bits = json_str(o, "seen");
+	const struct uidpos *o2;
+	int k, n = st->n, count = 0, dv;
+
+	c->seq = 0;	/* not made unless all below holds: mstate_seen_bits makes it */
+	if (bits == NULL || st->mt == NULL || tok_start(json_str(o, "seen_x")) != NULL ||
+	    strlen(bits) != (size_t)(n + 3) / 4 || self_i < 0 || self_i >= n)
+		return;
+	if (!st->mt->ordered) {
+		o2 = mtab_order(st->mt);
+		for (k = 1; k < n; k++)
+			if (o2[k].uid == o2[k - 1].uid)
+				return;
+	}
+	RESERVE(c->d, (size_t)n / 4 + 1, c->cap);
+	memset(c->d, 0, (size_t)n / 4 + 1);
+	for (k = 0; k * 4 < n; k++) {
+		if ((dv = hexval(bits[k])) < 0 || (k * 4 + 4 > n && (dv >> (n - k * 4)) != 0))
+			return;
+		c->d[k] = (unsigned char)dv;
+	}
+	c->d[self_i / 4] |= (unsigned char)(1 << (self_i % 4));
+	for (k = 0; k * 4 < n; k++)
+		count += (c->d[k] & 1) + ((c->d[k] >> 1) & 1) + ((c->d[k] >> 2) & 1) + (c->d[k] >> 3);
+	/* the seen set is the bitmap's members: as many (a cheap check of the contract) */
+	if (count != st->seen.n)
+		return;
+	c->nx = 0;
+	c->distinct = 1;
+	seen_bits_tag(c, st, seq);
 }
 
 void

@@ -295,6 +295,15 @@ struct seen_bits {
 	size_t cap;
 };
 const struct seen_bits *mstate_seen_bits(const struct mstate *, struct seen_bits *, uint64_t seq);
+/*
+ * c made for st (tagged seq) from the wire state o whose seen set, plus
+ * member self_i, st's seen set is (a state taken whole: its bitmap read
+ * as it is, not st's seen set walked); left to mstate_seen_bits when o
+ * has uids outside the table, the table may hold a uid twice, or the
+ * counts differ.
+ */
+void mstate_seen_bits_wire(const struct mstate *st, const cJSON *o, int self_i,
+    struct seen_bits *c, uint64_t seq);
 void seen_bits_free(struct seen_bits *);
 /* status_to_wire with the seen set's bitmap from c (mstate_seen_bits of st). */
 void status_to_wire_bits(cJSON *msg, const struct mstate *st, const struct seen_bits *c);

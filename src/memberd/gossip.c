@@ -1242,6 +1242,9 @@ on_gossip(struct node *n, const cJSON *msg, struct from *f, msec_t now)
 		mstate_init(&remote);
 		u64set_add(&n->st.seen, n->self.uid);
 		changed(n, now);
+		/* the status we send the leader prints this bitmap: the one we read */
+		mstate_seen_bits_wire(&n->st, state, mstate_find(&n->st, n->self.uid), &n->seen_bits,
+		    n->state_seq);
 		if (cJSON_IsTrue(bc)) {
 			int li = mstate_leader_for(&n->st, NULL, n->self.uid);
 

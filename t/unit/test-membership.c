@@ -2158,6 +2158,65 @@ seen_bits_tagged(void)
 	mstate_free(&st);
 }
 
+
+/*
+ * A state taken whole from the wire, plus ourselves in its seen set: the
+ * bitmap made from its "seen" digits (mstate_seen_bits_wire) is the one
+ * mstate_seen_bits walks, and prints the same status; a seen set that is
+ * not the wire's plus ourselves (a count that differs) is not made so.
+ */
+static void
+seen_bits_from_wire(void)
+{
+	struct mstate a, b;
+	struct member m;
+	struct seen_bits c = { 0 }, f = { 0 };
+	cJSON *w, *x, *y;
+	char name[16];
+	int i, round, self_i;
+
+	for (round = 0; round < 20; round++) {
+		mstate_init(&a);
+		for (i = 0; i < 90; i++) {
+			snprintf(name, sizeof(name), "n%d", i);
+			m = mk(3000 + (uint64_t)((i * 31) % 90), name, 23000 + i, MS_UP, i + 1, "");
+			mstate_add(&a, &m);
+			if ((i * 7 + round) % 5 < round % 5)
+				u64set_add(&a.seen, m.uid);
+		}
+		w = mstate_to_wire(&a);
+		mstate_init(&b);
+		CHECK_INT(mstate_from_wire(w, &b), 0);
+		self_i = (round * 13) % 90;
+		u64set_add(&b.seen, b.m[self_i].uid);
+		mstate_seen_bits_wire(&b, w, self_i, &c, 7);
+		CHECK(c.seq == 7);
+		mstate_seen_bits(&b, &f, 1);
+		CHECK(c.nx == 0 && f.nx == 0);
+		for (i = 0; i * 4 < b.n; i++)
+			CHECK_INT(c.d[i], f.d[i]);
+		x = cJSON_CreateObject();
+		y = cJSON_CreateObject();
+		status_to_wire(x, &b);
+		CHECK(mstate_seen_bits(&b, &c, 7) == &c);
+		status_to_wire_bits(y, &b, &c);
+		CHECK_STR(json_str(y, "seen"), json_str(x, "seen"));
+		cJSON_Delete(x);
+		cJSON_Delete(y);
+		/* another member in the seen set besides ourselves: not made from the wire */
+		u64set_add(&b.seen, b.m[(self_i + 1) % 90].uid);
+		if (!u64set_has(&a.seen, b.m[(self_i + 1) % 90].uid)) {
+			mstate_seen_bits_wire(&b, w, self_i, &c, 8);
+			CHECK(c.seq == 0);
+		}
+		cJSON_Delete(w);
+		mstate_free(&a);
+		mstate_free(&b);
+	}
+	seen_bits_free(&c);
+	seen_bits_free(&f);
+}
+
 int
 main(void)
 {
@@ -2196,5 +2255,6 @@ main(void)
 	RUN(wire_rest_table);
 	RUN(seen_compare_random);
 	RUN(seen_bits_tagged);
+	RUN(seen_bits_from_wire);
 	return unit_done();
 }
