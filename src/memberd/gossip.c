@@ -377,20 +377,24 @@ seen_flags(const struct node *n)
 int
 pick_targets(struct node *n, int *out, int k, int unseen_only)
 {
-	int *cand, nc = 0, i, picked = 0, pass;
+	int *cand, nc = 0, i, picked = 0, pass, rows = 0;
 	unsigned char *seenf;
 
 	cand = mstate_scratch(SCRATCH_TARGETS, ((size_t)n->st.n + 1) * (sizeof(*cand) + 1));
 	seenf = (unsigned char *)(cand + n->st.n + 1);
 	memset(seenf, 0, (size_t)n->st.n + 1);
 	mstate_mark(&n->st, &n->st.seen, seenf);
+	/* no record of ours: every member but us is a valid target, no lookup a member */
+	for (i = 0; i < n->st.reach.n && !rows; i++)
+		rows = n->st.reach.r[i].observer == n->self.uid;
 	for (pass = 0; pass < 2 && picked < k; pass++) {
 		nc = 0;
 		for (i = 0; i < n->st.n; i++) {
 			const struct member *m = &n->st.m[i];
 			int seen = seenf[i], j, dup = 0;
 
-			if (!valid_target(n, m) || (pass == 0 && seen) || (pass == 1 && !seen))
+			if ((pass == 0 && seen) || (pass == 1 && !seen) || m->uid == n->self.uid ||
+			    (rows && !valid_target(n, m)))
 				continue;
 			for (j = 0; j < picked; j++)
 				if (out[j] == i)
