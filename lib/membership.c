@@ -3241,7 +3241,7 @@ table_parse(const char *s, size_t len, uint64_t th, const struct mstate *known)
  * Memory only: nothing a call leaves in it is read by the next.
  * mstate_scratch_free gives a thread's back (akc-sim's threads, as they end).
  */
-#define SCRATCH_SLOTS	3
+#define SCRATCH_SLOTS	4
 
 static __thread struct {
 	void *p;
@@ -3772,6 +3772,46 @@ status_to_wire_bits(cJSON *msg, const struct mstate *st, const struct seen_bits 
 	json_add_u64(msg, "mh", mstate_table_hash(st));
 }
 
+static int
+u64_order(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * The uids of st's members add[0..nadd) in ascending order: a sort of a
+ * few, or a pass over the table in uid order when they are many (a
+ * member's status after a while away can add most of the table).
+ */
+static const uint64_t *
+seen_add_sorted(const struct mstate *st, const int *add, int nadd)
+{
+	uint64_t *u = mstate_scratch(SCRATCH_ADD, ((size_t)nadd + 1) * sizeof(*u));
+	unsigned char *f;
+	const struct uidpos *o;
+	int k, j = 0;
+
+	if (nadd == 0)
+		return u;
+	if ((size_t)nadd * 16 < (size_t)st->n) {
+		for (k = 0; k < nadd; k++)
+			u[k] = st->m[add[k]].uid;
+		qsort(u, (size_t)nadd, sizeof(*u), u64_order);
+		return u;
+	}
+	f = mstate_scratch(SCRATCH_PRINT, (size_t)st->n + 1);
+	memset(f, 0, (size_t)st->n + 1);
+	for (k = 0; k < nadd; k++)
+		f[add[k]] = 1;
+	o = mtab_order(st->mt);
+	for (k = 0; k < st->n; k++)
+		if (f[o[k].i])
+			u[j++] = o[k].uid;
+	return u;
+}
+
 int
 status_seen_compare(const cJSON *msg, const struct mstate *st, const struct seen_bits *c,
     int self_i, struct seen_cmp *r)
@@ -3806,6 +3846,7 @@ status_seen_compare(const cJSON *msg, const struct mstate *st, const struct seen
 			r->has_self = 1;
 	}
 	r->add = add;
+	r->uids = seen_add_sorted(st, add, r->nadd);
 	return 0;
 }
 

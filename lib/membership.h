@@ -309,8 +309,8 @@ void seen_bits_free(struct seen_bits *);
 void status_to_wire_bits(cJSON *msg, const struct mstate *st, const struct seen_bits *c);
 /*
  * A status's seen set against ours (c, st's): 0 read, and *r says whether
- * it has members ours lacks (r->add: their indexes in st's table, r->nadd,
- * the thread's scratch until its next read), whether ours has members it
+ * it has members ours lacks (r->add: their indexes in st's table, r->uids
+ * their uids in order, r->nadd; the thread's scratch until its next read), whether ours has members it
  * lacks, and whether it has member self_i; 1 and -1 as
  * status_seen_from_wire; 2 not read so (a "seen_x", ours has uids outside
  * the table, or the table a uid twice): read it with status_seen_from_wire.
@@ -318,6 +318,7 @@ void status_to_wire_bits(cJSON *msg, const struct mstate *st, const struct seen_
 struct seen_cmp {
 	int lacks, has_self, nadd;
 	const int *add;
+	const uint64_t *uids;		/* their uids, sorted (scratch too) */
 };
 int status_seen_compare(const cJSON *msg, const struct mstate *st, const struct seen_bits *c,
     int self_i, struct seen_cmp *r);
@@ -347,7 +348,7 @@ uint64_t bytes_hash(const char *, size_t len);
  * valid until its next call for that slot; mstate_scratch_free: give the
  * thread's back.
  */
-enum { SCRATCH_READ, SCRATCH_PRINT, SCRATCH_TARGETS };
+enum { SCRATCH_READ, SCRATCH_PRINT, SCRATCH_TARGETS, SCRATCH_ADD };
 void *mstate_scratch(int slot, size_t size);
 void mstate_scratch_free(void);
 /* The wire table text at s is len bytes, of bytes_hash h (for this thread's reads of s; NULL: none). */

@@ -1102,14 +1102,6 @@ unite_seen(struct node *n, const struct u64set *seen, int members_only, msec_t n
 	return lacks;
 }
 
-static int
-uid_cmp(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-
-	return x < y ? -1 : x > y;
-}
-
 /*
  * A status of our version read against our seen set's bitmap (mstate_seen_bits):
  * what status_seen_from_wire, unite_seen and seen_gap do, without
@@ -1123,8 +1115,6 @@ on_status_same(struct node *n, const cJSON *msg, const struct from *f, msec_t no
 {
 	const struct seen_bits *c = mstate_seen_bits(&n->st, &n->seen_bits, n->state_seq);
 	struct seen_cmp r;
-	struct u64set u = { 0 };
-	uint64_t *add;
 	int i, j, k, rc;
 
 	rc = status_seen_compare(msg, &n->st, c, mstate_find(&n->st, n->self.uid), &r);
@@ -1139,21 +1129,22 @@ on_status_same(struct node *n, const cJSON *msg, const struct from *f, msec_t no
 		return 0;
 	}
 	if (r.nadd > 0) {
-		/* both sorted: one merge (unite_seen's) */
-		add = xreallocarray(NULL, (size_t)r.nadd, sizeof(*add));
-		for (k = 0; k < r.nadd; k++)
-			add[k] = n->st.m[r.add[k]].uid;
-		qsort(add, (size_t)r.nadd, sizeof(*add), uid_cmp);
-		u.cap = n->st.seen.n + r.nadd;
-		u.v = xreallocarray(NULL, (size_t)u.cap + 1, sizeof(*u.v));
-		for (i = j = 0; i < n->st.seen.n || j < r.nadd; )
-			if (j == r.nadd || (i < n->st.seen.n && n->st.seen.v[i] < add[j]))
-				u.v[u.n++] = n->st.seen.v[i++];
-			else
-				u.v[u.n++] = add[j++];
-		free(add);
-		u64set_free(&n->st.seen);
-		n->st.seen = u;
+		struct u64set *u = &n->st.seen;
+
+		/*
+		 * Both sorted and disjoint: merged from the back, in place (a
+		 * new array of N uids per status that adds one was the most
+		 * of the leader's time here)
+		 */
+		if (u->cap < u->n + r.nadd) {
+			u->cap = u->n + r.nadd > 2 * u->cap ? u->n + r.nadd : 2 * u->cap;
+			u->v = xreallocarray(u->v, (size_t)u->cap, sizeof(*u->v));
+		}
+		i = u->n - 1;
+		j = r.nadd - 1;
+		for (k = u->n + r.nadd - 1; j >= 0; k--)
+			u->v[k] = i >= 0 && u->v[i] > r.uids[j] ? u->v[i--] : r.uids[j--];
+		u->n += r.nadd;
 		n->state_seq++;
 		seen_bits_took(&n->seen_bits, &n->st, &r, n->state_seq);
 		seen_grew(n, now);

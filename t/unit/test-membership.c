@@ -2018,7 +2018,7 @@ seen_compare_random(void)
 	cJSON *msg, *bad;
 	char name[16], *bits;
 	unsigned rnd = 12345;
-	int i, k, round, slow, fast, self_i;
+	int i, k, round, slow, fast, self_i, nsmall = 0, nmany = 0;
 
 	mstate_init(&a);
 	for (i = 0; i < 150; i++) {
@@ -2068,6 +2068,12 @@ seen_compare_random(void)
 		for (k = 0; k < r.nadd; k++)
 			CHECK(u64set_has(&theirs, b.m[r.add[k]].uid) &&
 			    !u64set_has(&b.seen, b.m[r.add[k]].uid));
+		/* their uids in order, by a sort (a few) or the table's uid order (many) */
+		for (k = 0; k < r.nadd; k++)
+			CHECK(u64set_has(&theirs, r.uids[k]) && !u64set_has(&b.seen, r.uids[k]) &&
+			    (k == 0 || r.uids[k - 1] < r.uids[k]));
+		nsmall += r.nadd > 0 && r.nadd * 16 < 150;
+		nmany += r.nadd * 16 >= 150;
 		/* the same bytes, printed from the bitmap */
 		bad = cJSON_CreateObject();
 		status_to_wire_bits(bad, &a, mstate_seen_bits(&a, &c, 1000 + (uint64_t)round));
@@ -2102,6 +2108,7 @@ seen_compare_random(void)
 		cJSON_Delete(bad);
 		cJSON_Delete(msg);
 	}
+	CHECK(nsmall > 0 && nmany > 0);	/* both ways of ordering them */
 	seen_bits_free(&c);
 	u64set_free(&theirs);
 	mstate_free(&a);
