@@ -2561,14 +2561,34 @@ static const char rstatus_letter[] = { 'r', 'u', 't' };	/* by enum rstatus */
  * as "seen" (hex digits, each for four members of the table: bit j is
  * member 4k+j), and the seen uids outside the table (x) as "seen_x".
  */
+/*
+ * st's seen set as a bitmap over x's table: d, (x's n) / 4 + 1 nibbles
+ * (bit j of d[k] is member 4k+j); the count of seen uids outside it.
+ */
+static int
+seen_nibbles(const struct mstate *st, const struct mstate *x, unsigned char *d)
+{
+	struct walk w;
+	int i, k, nx = 0;
+
+	memset(d, 0, (size_t)st->n / 4 + 1);
+	walk_start(&w, x);
+	for (k = 0; k < st->seen.n; k++)
+		if ((i = walk_find(&w, st->seen.v[k])) >= 0)
+			d[i / 4] |= (unsigned char)(1 << (i % 4));
+		else
+			nx++;
+	return nx;
+}
+
 static void
-sb_clock_seen(cJSON *o, struct sbuf *b, const struct mstate *st, const struct mstate *refs,
-    const struct mstate *x)
+sb_clock_seen_bits(cJSON *o, struct sbuf *b, const struct mstate *st, const struct mstate *refs,
+    const struct mstate *x, const struct seen_bits *c)
 {
 	static const char hex[] = "0123456789abcdef";
 	struct walk w;
-	unsigned char *d;
-	int i, k, nx = 0;
+	const unsigned char *d;
+	int i, k, nx;
 
 	walk_start(&w, refs);
 	for (i = 0; i < st->vc.n; i++) {
@@ -2579,14 +2599,15 @@ sb_clock_seen(cJSON *o, struct sbuf *b, const struct mstate *st, const struct ms
 		sb_u64(b, st->vc.e[i].count);
 	}
 	sb_add(o, "version", b);
-	d = mstate_scratch(SCRATCH_PRINT, (size_t)st->n / 4 + 1);
-	memset(d, 0, (size_t)st->n / 4 + 1);
-	walk_start(&w, x);
-	for (k = 0; k < st->seen.n; k++)
-		if ((i = walk_find(&w, st->seen.v[k])) >= 0)
-			d[i / 4] |= (unsigned char)(1 << (i % 4));
-		else
-			nx++;
+	if (c != NULL) {
+		d = c->d;
+		nx = c->nx;
+	} else {
+		unsigned char *s = mstate_scratch(SCRATCH_PRINT, (size_t)st->n / 4 + 1);
+
+		nx = seen_nibbles(st, x, s);
+		d = s;
+	}
 	sb_need(b, (size_t)st->n / 4 + 1);
 	for (k = 0; k * 4 < st->n; k++)
 		b->p[b->n++] = hex[d[k]];
@@ -2603,6 +2624,13 @@ sb_clock_seen(cJSON *o, struct sbuf *b, const struct mstate *st, const struct ms
 		}
 	if (b->n > 0)
 		sb_add(o, "seen_x", b);
+}
+
+static void
+sb_clock_seen(cJSON *o, struct sbuf *b, const struct mstate *st, const struct mstate *refs,
+    const struct mstate *x)
+{
+	sb_clock_seen_bits(o, b, st, refs, x, NULL);
 }
 
 /* What the wire form holds after its table: "version" to "tombstones". */
@@ -3213,7 +3241,7 @@ table_parse(const char *s, size_t len, uint64_t th, const struct mstate *known)
  * Memory only: nothing a call leaves in it is read by the next.
  * mstate_scratch_free gives a thread's back (akc-sim's threads, as they end).
  */
-#define SCRATCH_SLOTS	3
+#define SCRATCH_SLOTS	4
 
 static __thread struct {
 	void *p;
@@ -3646,6 +3674,190 @@ status_to_wire(cJSON *msg, const struct mstate *st)
 
 	sb_clock_seen(msg, &b, st, NULL, st);
 	json_add_u64(msg, "mh", mstate_table_hash(st));
+}
+
+/*
+ * Whether c is st's bitmap as the holder tagged it seq: the tag, and what
+ * a change of the table or the seen set changes besides (its id, sizes,
+ * array and ends), so a tag left unbumped shows in most cases too.
+ */
+static int
+seen_bits_valid(const struct seen_bits *c, const struct mstate *st, uint64_t seq)
+{
+	return c->d != NULL && seq != 0 && c->seq == seq && c->tid == mstate_table_id(st) &&
+	    c->n == st->n && c->seen_n == st->seen.n && c->sv == st->seen.v &&
+	    (st->seen.n == 0 || (c->first == st->seen.v[0] && c->last == st->seen.v[st->seen.n - 1]));
+}
+
+static void
+seen_bits_tag(struct seen_bits *c, const struct mstate *st, uint64_t seq)
+{
+	c->seq = seq;
+	c->tid = mstate_table_id(st);
+	c->n = st->n;
+	c->seen_n = st->seen.n;
+	c->sv = st->seen.v;
+	c->first = st->seen.n > 0 ? st->seen.v[0] : 0;
+	c->last = st->seen.n > 0 ? st->seen.v[st->seen.n - 1] : 0;
+}
+
+const struct seen_bits *
+mstate_seen_bits(const struct mstate *st, struct seen_bits *c, uint64_t seq)
+{
+	const struct uidpos *o;
+	int i;
+
+	if (seen_bits_valid(c, st, seq))
+		return c;
+	RESERVE(c->d, (size_t)st->n / 4 + 1, c->cap);
+	c->nx = seen_nibbles(st, st, c->d);
+	o = st->mt != NULL ? mtab_order(st->mt) : NULL;
+	c->distinct = o != NULL;
+	for (i = 1; c->distinct && !st->mt->ordered && i < st->n; i++)
+		if (o[i].uid == o[i - 1].uid)
+			c->distinct = 0;
+	seen_bits_tag(c, st, seq);
+	return c;
+}
+
+void
+mstate_seen_bits_wire(const struct mstate *st, const cJSON *o, int self_i, struct seen_bits *c,
+    uint64_t seq)
+{
+	const char *bits = json_str(o, "seen");
+	const struct uidpos *o2;
+	int k, n = st->n, count = 0, dv;
+
+	c->seq = 0;	/* not made unless all below holds: mstate_seen_bits makes it */
+	if (bits == NULL || st->mt == NULL || tok_start(json_str(o, "seen_x")) != NULL ||
+	    strlen(bits) != (size_t)(n + 3) / 4 || self_i < 0 || self_i >= n)
+		return;
+	if (!st->mt->ordered) {
+		o2 = mtab_order(st->mt);
+		for (k = 1; k < n; k++)
+			if (o2[k].uid == o2[k - 1].uid)
+				return;
+	}
+	RESERVE(c->d, (size_t)n / 4 + 1, c->cap);
+	memset(c->d, 0, (size_t)n / 4 + 1);
+	for (k = 0; k * 4 < n; k++) {
+		if ((dv = hexval(bits[k])) < 0 || (k * 4 + 4 > n && (dv >> (n - k * 4)) != 0))
+			return;
+		c->d[k] = (unsigned char)dv;
+	}
+	c->d[self_i / 4] |= (unsigned char)(1 << (self_i % 4));
+	for (k = 0; k * 4 < n; k++)
+		count += (c->d[k] & 1) + ((c->d[k] >> 1) & 1) + ((c->d[k] >> 2) & 1) + (c->d[k] >> 3);
+	/* the seen set is the bitmap's members: as many (a cheap check of the contract) */
+	if (count != st->seen.n)
+		return;
+	c->nx = 0;
+	c->distinct = 1;
+	seen_bits_tag(c, st, seq);
+}
+
+void
+seen_bits_free(struct seen_bits *c)
+{
+	free(c->d);
+	memset(c, 0, sizeof(*c));
+}
+
+void
+status_to_wire_bits(cJSON *msg, const struct mstate *st, const struct seen_bits *c)
+{
+	struct sbuf b = { 0 };
+
+	sb_clock_seen_bits(msg, &b, st, NULL, st, c);
+	json_add_u64(msg, "mh", mstate_table_hash(st));
+}
+
+static int
+u64_order(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * The uids of st's members add[0..nadd) in ascending order: a sort of a
+ * few, or a pass over the table in uid order when they are many (a
+ * member's status after a while away can add most of the table).
+ */
+static const uint64_t *
+seen_add_sorted(const struct mstate *st, const int *add, int nadd)
+{
+	uint64_t *u = mstate_scratch(SCRATCH_ADD, ((size_t)nadd + 1) * sizeof(*u));
+	unsigned char *f;
+	const struct uidpos *o;
+	int k, j = 0;
+
+	if (nadd == 0)
+		return u;
+	if ((size_t)nadd * 16 < (size_t)st->n) {
+		for (k = 0; k < nadd; k++)
+			u[k] = st->m[add[k]].uid;
+		qsort(u, (size_t)nadd, sizeof(*u), u64_order);
+		return u;
+	}
+	f = mstate_scratch(SCRATCH_PRINT, (size_t)st->n + 1);
+	memset(f, 0, (size_t)st->n + 1);
+	for (k = 0; k < nadd; k++)
+		f[add[k]] = 1;
+	o = mtab_order(st->mt);
+	for (k = 0; k < st->n; k++)
+		if (f[o[k].i])
+			u[j++] = o[k].uid;
+	return u;
+}
+
+int
+status_seen_compare(const cJSON *msg, const struct mstate *st, const struct seen_bits *c,
+    int self_i, struct seen_cmp *r)
+{
+	const char *bits = json_str(msg, "seen");
+	uint64_t mh;
+	int *add, k, n = st->n;
+
+	memset(r, 0, sizeof(*r));
+	/* the checks of status_seen_from_wire and wire_seen, in their order */
+	if (json_u64(msg, "mh", &mh) < 0)
+		return -1;
+	if (mh != mstate_table_hash(st))
+		return 1;
+	if (c->nx != 0 || !c->distinct || cJSON_GetObjectItemCaseSensitive(msg, "seen_x") != NULL)
+		return 2;
+	if (bits == NULL || strlen(bits) != (size_t)(n + 3) / 4)
+		return -1;
+	add = mstate_scratch(SCRATCH_READ, ((size_t)n + 1) * sizeof(*add));
+	for (k = 0; k * 4 < n; k++) {
+		int dv = hexval(bits[k]), j, more;
+
+		if (dv < 0 || (k * 4 + 4 > n && (dv >> (n - k * 4)) != 0))
+			return -1;	/* not hex, or a bit past the table */
+		if ((c->d[k] & ~dv) != 0)
+			r->lacks = 1;
+		if ((more = dv & ~c->d[k]) != 0)
+			for (j = 0; j < 4; j++)
+				if (more & (1 << j))
+					add[r->nadd++] = k * 4 + j;
+		if (self_i >= 0 && self_i / 4 == k && (dv & (1 << (self_i % 4))))
+			r->has_self = 1;
+	}
+	r->add = add;
+	r->uids = seen_add_sorted(st, add, r->nadd);
+	return 0;
+}
+
+void
+seen_bits_took(struct seen_bits *c, const struct mstate *st, const struct seen_cmp *r, uint64_t seq)
+{
+	int k;
+
+	for (k = 0; k < r->nadd; k++)
+		c->d[r->add[k] / 4] |= (unsigned char)(1 << (r->add[k] % 4));
+	seen_bits_tag(c, st, seq);
 }
 
 int

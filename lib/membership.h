@@ -280,6 +280,52 @@ int status_version_from_wire(const cJSON *msg, struct vclock *);
 int status_seen_from_wire(const cJSON *msg, const struct mstate *st, struct u64set *);
 uint64_t mstate_table_hash(const struct mstate *);
 /*
+ * A state's seen set as the bitmap over its table that a status prints
+ * ("seen"), kept by the state's holder while it tags the state with the
+ * same seq (memberd's state_seq; 0: never kept): statuses are printed from
+ * it, and a status of our version is compared with it digit by digit
+ * (status_seen_compare) instead of being read into a set and united.
+ */
+struct seen_bits {
+	uint64_t seq, tid;		/* the holder's tag; the table's id */
+	const uint64_t *sv;		/* the seen set's array, count, ends */
+	int n, seen_n, nx, distinct;	/* table size; seen uids outside it; no uid twice */
+	uint64_t first, last;
+	unsigned char *d;		/* (n + 3) / 4 nibbles: bit j of d[k] is member 4k+j */
+	size_t cap;
+};
+const struct seen_bits *mstate_seen_bits(const struct mstate *, struct seen_bits *, uint64_t seq);
+/*
+ * c made for st (tagged seq) from the wire state o whose seen set, plus
+ * member self_i, st's seen set is (a state taken whole: its bitmap read
+ * as it is, not st's seen set walked); left to mstate_seen_bits when o
+ * has uids outside the table, the table may hold a uid twice, or the
+ * counts differ.
+ */
+void mstate_seen_bits_wire(const struct mstate *st, const cJSON *o, int self_i,
+    struct seen_bits *c, uint64_t seq);
+void seen_bits_free(struct seen_bits *);
+/* status_to_wire with the seen set's bitmap from c (mstate_seen_bits of st). */
+void status_to_wire_bits(cJSON *msg, const struct mstate *st, const struct seen_bits *c);
+/*
+ * A status's seen set against ours (c, st's): 0 read, and *r says whether
+ * it has members ours lacks (r->add: their indexes in st's table, r->uids
+ * their uids in order, r->nadd; the thread's scratch until its next read), whether ours has members it
+ * lacks, and whether it has member self_i; 1 and -1 as
+ * status_seen_from_wire; 2 not read so (a "seen_x", ours has uids outside
+ * the table, or the table a uid twice): read it with status_seen_from_wire.
+ */
+struct seen_cmp {
+	int lacks, has_self, nadd;
+	const int *add;
+	const uint64_t *uids;		/* their uids, sorted (scratch too) */
+};
+int status_seen_compare(const cJSON *msg, const struct mstate *st, const struct seen_bits *c,
+    int self_i, struct seen_cmp *r);
+/* c after the caller added r's members to st's seen set and tagged st seq. */
+void seen_bits_took(struct seen_bits *c, const struct mstate *st, const struct seen_cmp *r,
+    uint64_t seq);
+/*
  * A digest of what moves members out of the cluster: the uid and status of
  * every Leaving, Exiting or Down member and every tombstone's uid (order
  * does not matter). A version that changes it is one the eager push serves
@@ -302,7 +348,7 @@ uint64_t bytes_hash(const char *, size_t len);
  * valid until its next call for that slot; mstate_scratch_free: give the
  * thread's back.
  */
-enum { SCRATCH_READ, SCRATCH_PRINT, SCRATCH_TARGETS };
+enum { SCRATCH_READ, SCRATCH_PRINT, SCRATCH_TARGETS, SCRATCH_ADD };
 void *mstate_scratch(int slot, size_t size);
 void mstate_scratch_free(void);
 /* The wire table text at s is len bytes, of bytes_hash h (for this thread's reads of s; NULL: none). */

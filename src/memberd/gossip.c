@@ -273,7 +273,7 @@ send_status(struct node *n, const struct member *to, enum status_why why)
 	cJSON *m = envelope(n, MSG_STATUS, to->uid);
 
 	n->ss.status_sent[why]++;
-	status_to_wire(m, &n->st);
+	status_to_wire_bits(m, &n->st, mstate_seen_bits(&n->st, &n->seen_bits, n->state_seq));
 	cJSON_AddNumberToObject(m, "cv", CPT_VERSION);
 	send_to(n, to->address, m);
 }
@@ -377,20 +377,24 @@ seen_flags(const struct node *n)
 int
 pick_targets(struct node *n, int *out, int k, int unseen_only)
 {
-	int *cand, nc = 0, i, picked = 0, pass;
+	int *cand, nc = 0, i, picked = 0, pass, rows = 0;
 	unsigned char *seenf;
 
 	cand = mstate_scratch(SCRATCH_TARGETS, ((size_t)n->st.n + 1) * (sizeof(*cand) + 1));
 	seenf = (unsigned char *)(cand + n->st.n + 1);
 	memset(seenf, 0, (size_t)n->st.n + 1);
 	mstate_mark(&n->st, &n->st.seen, seenf);
+	/* no record of ours: every member but us is a valid target, no lookup a member */
+	for (i = 0; i < n->st.reach.n && !rows; i++)
+		rows = n->st.reach.r[i].observer == n->self.uid;
 	for (pass = 0; pass < 2 && picked < k; pass++) {
 		nc = 0;
 		for (i = 0; i < n->st.n; i++) {
 			const struct member *m = &n->st.m[i];
 			int seen = seenf[i], j, dup = 0;
 
-			if (!valid_target(n, m) || (pass == 0 && seen) || (pass == 1 && !seen))
+			if ((pass == 0 && seen) || (pass == 1 && !seen) || m->uid == n->self.uid ||
+			    (rows && !valid_target(n, m)))
 				continue;
 			for (j = 0; j < picked; j++)
 				if (out[j] == i)
@@ -1022,16 +1026,22 @@ seen_answers(const struct node *n)
  * of its messages in a join).
  */
 static int
-seen_gap(const struct node *n, const struct u64set *seen)
+seen_gap_self(const struct node *n, int has_self)
 {
 	int li;
 
 	if (seen_answers(n))
 		return 1;
-	if (u64set_has(seen, n->self.uid))
+	if (has_self)
 		return 0;
 	li = mstate_leader_for(&n->st, NULL, n->self.uid);
 	return li < 0 || n->st.m[li].uid != n->self.uid;
+}
+
+static int
+seen_gap(const struct node *n, const struct u64set *seen)
+{
+	return seen_gap_self(n, u64set_has(seen, n->self.uid));
 }
 
 /* Unites a seen set of our version into ours; whether the sender lacks some of ours. */
@@ -1090,6 +1100,58 @@ unite_seen(struct node *n, const struct u64set *seen, int members_only, msec_t n
 	} else
 		u64set_free(&u);
 	return lacks;
+}
+
+/*
+ * A status of our version read against our seen set's bitmap (mstate_seen_bits):
+ * what status_seen_from_wire, unite_seen and seen_gap do, without
+ * reading the bitmap into a set of up to N uids and merging it with ours
+ * per status (the leader reads one from every member a version: at
+ * thousands of members, most of its time). The members it adds, if any,
+ * are merged in as unite_seen does. 0 done; 2 not so: read it whole.
+ */
+static int
+on_status_same(struct node *n, const cJSON *msg, const struct from *f, msec_t now)
+{
+	const struct seen_bits *c = mstate_seen_bits(&n->st, &n->seen_bits, n->state_seq);
+	struct seen_cmp r;
+	int i, j, k, rc;
+
+	rc = status_seen_compare(msg, &n->st, c, mstate_find(&n->st, n->self.uid), &r);
+	if (rc == 2)
+		return 2;
+	if (rc < 0) {
+		n->dropped.malformed++;
+		return 0;
+	}
+	if (rc > 0) {
+		n->dropped.stale++;
+		return 0;
+	}
+	if (r.nadd > 0) {
+		struct u64set *u = &n->st.seen;
+
+		/*
+		 * Both sorted and disjoint: merged from the back, in place (a
+		 * new array of N uids per status that adds one was the most
+		 * of the leader's time here)
+		 */
+		if (u->cap < u->n + r.nadd) {
+			u->cap = u->n + r.nadd > 2 * u->cap ? u->n + r.nadd : 2 * u->cap;
+			u->v = xreallocarray(u->v, (size_t)u->cap, sizeof(*u->v));
+		}
+		i = u->n - 1;
+		j = r.nadd - 1;
+		for (k = u->n + r.nadd - 1; j >= 0; k--)
+			u->v[k] = i >= 0 && u->v[i] > r.uids[j] ? u->v[i--] : r.uids[j--];
+		u->n += r.nadd;
+		n->state_seq++;
+		seen_bits_took(&n->seen_bits, &n->st, &r, n->state_seq);
+		seen_grew(n, now);
+	}
+	if (r.lacks && seen_gap_self(n, r.has_self))
+		send_status(n, &n->st.m[f->mi], STW_STATUS_GAP);
+	return 0;
 }
 
 /*
@@ -1175,6 +1237,9 @@ on_gossip(struct node *n, const cJSON *msg, struct from *f, msec_t now)
 		mstate_init(&remote);
 		u64set_add(&n->st.seen, n->self.uid);
 		changed(n, now);
+		/* the status we send the leader prints this bitmap: the one we read */
+		mstate_seen_bits_wire(&n->st, state, mstate_find(&n->st, n->self.uid), &n->seen_bits,
+		    n->state_seq);
 		if (cJSON_IsTrue(bc)) {
 			int li = mstate_leader_for(&n->st, NULL, n->self.uid);
 
@@ -1264,6 +1329,8 @@ on_status(struct node *n, const cJSON *msg, const struct from *f, msec_t now)
 		 * The seen bitmap is over the sender's member table, which is
 		 * ours when the versions are the same; "mh" checks that it is.
 		 */
+		if (on_status_same(n, msg, f, now) == 0)
+			break;
 		if ((r = status_seen_from_wire(msg, &n->st, &seen)) < 0)
 			n->dropped.malformed++;
 		else if (r > 0)

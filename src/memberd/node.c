@@ -281,6 +281,7 @@ node_free(struct node *n)
 		cJSON_Delete(n->relay_in[i]);
 	free(n->relay_in);
 	mstate_free(&n->st);
+	seen_bits_free(&n->seen_bits);
 	member_clear(&n->self);
 	u64set_free(&n->exiting_confirmed);
 	u64set_free(&n->exit_forced);

@@ -179,6 +179,7 @@ struct node {
 	struct mstate st;
 	enum node_phase phase;
 	uint64_t state_seq;	/* bumped on every change of st: tags leader decisions */
+	struct seen_bits seen_bits;	/* st's seen set as statuses print it (gossip.c) */
 	struct u64set exiting_confirmed;
 	struct u64set exit_forced;	/* their notice said forced: not a clean hand-over */
 	struct dropped dropped;

@@ -1998,6 +1998,232 @@ merge_shared(void)
 	mstate_free(&c2);
 }
 
+
+/*
+ * A status of our version compared with our seen set's bitmap
+ * (status_seen_compare) says what reading it into a set and uniting it
+ * with ours says (status_seen_from_wire, then the set operations): random
+ * seen sets over a 150-member table, each sent to a receiver with another
+ * random seen set; a corrupted digit, a bit past the table, a short
+ * bitmap, another table's hash and a "seen_x" each as the slow read says.
+ */
+static void
+seen_compare_random(void)
+{
+	struct mstate a, b;
+	struct member m;
+	struct seen_bits c = { 0 };
+	struct seen_cmp r;
+	struct u64set theirs = { 0 };
+	cJSON *msg, *bad;
+	char name[16], *bits;
+	unsigned rnd = 12345;
+	int i, k, round, slow, fast, self_i, nsmall = 0, nmany = 0;
+
+	mstate_init(&a);
+	for (i = 0; i < 150; i++) {
+		snprintf(name, sizeof(name), "n%d", i);
+		/* uids not in table order: the bitmap's order is the table's */
+		m = mk(1000 + (uint64_t)((i * 37) % 150) * 3, name, 21000 + i, MS_UP, i + 1, "");
+		mstate_add(&a, &m);
+	}
+	mstate_init(&b);
+	mstate_copy(&b, &a);
+	for (round = 0; round < 200; round++) {
+		int lacks = 0, nadd = 0, has_self;
+
+		u64set_clear(&a.seen);
+		u64set_clear(&b.seen);
+		for (i = 0; i < 150; i++) {
+			rnd = rnd * 1103515245 + 12345;
+			if ((rnd >> 16) % 4 < (unsigned)(round % 4))
+				u64set_add(&a.seen, a.m[i].uid);
+			rnd = rnd * 1103515245 + 12345;
+			if ((rnd >> 16) % 4 < (unsigned)((round / 4) % 4))
+				u64set_add(&b.seen, b.m[i].uid);
+		}
+		if (round % 5 == 4) {
+			/* one member short of ours: the lack in one digit only */
+			u64set_add(&b.seen, b.m[(round * 7) % 150].uid);
+			u64set_clear(&a.seen);
+			for (i = 0; i < b.seen.n; i++)
+				if (b.seen.v[i] != b.m[(round * 7) % 150].uid)
+					u64set_add(&a.seen, b.seen.v[i]);
+		}
+		self_i = round % 150;
+		msg = cJSON_CreateObject();
+		status_to_wire(msg, &a);
+		CHECK_INT(status_seen_from_wire(msg, &b, &theirs), 0);
+		for (i = 0; i < b.seen.n; i++)
+			lacks |= !u64set_has(&theirs, b.seen.v[i]);
+		for (i = 0; i < theirs.n; i++)
+			nadd += !u64set_has(&b.seen, theirs.v[i]);
+		has_self = u64set_has(&theirs, b.m[self_i].uid);
+		/* a new tag each round: the bitmap made again */
+		CHECK_INT(status_seen_compare(msg, &b, mstate_seen_bits(&b, &c, (uint64_t)round + 1),
+		    self_i, &r), 0);
+		CHECK_INT(r.lacks, lacks);
+		CHECK_INT(r.nadd, nadd);
+		CHECK_INT(r.has_self, has_self);
+		for (k = 0; k < r.nadd; k++)
+			CHECK(u64set_has(&theirs, b.m[r.add[k]].uid) &&
+			    !u64set_has(&b.seen, b.m[r.add[k]].uid));
+		/* their uids in order, by a sort (a few) or the table's uid order (many) */
+		for (k = 0; k < r.nadd; k++)
+			CHECK(u64set_has(&theirs, r.uids[k]) && !u64set_has(&b.seen, r.uids[k]) &&
+			    (k == 0 || r.uids[k - 1] < r.uids[k]));
+		nsmall += r.nadd > 0 && r.nadd * 16 < 150;
+		nmany += r.nadd * 16 >= 150;
+		/* the same bytes, printed from the bitmap */
+		bad = cJSON_CreateObject();
+		status_to_wire_bits(bad, &a, mstate_seen_bits(&a, &c, 1000 + (uint64_t)round));
+		CHECK_STR(json_str(bad, "seen"), json_str(msg, "seen"));
+		cJSON_Delete(bad);
+		/* malformed and other tables: as the slow read */
+		bits = strdup(json_str(msg, "seen"));
+		for (k = 0; k < 4; k++) {
+			char *t = strdup(bits);
+
+			bad = cJSON_Duplicate(msg, 1);
+			if (k == 0)
+				t[round % strlen(t)] = 'g';
+			else if (k == 1)
+				t[strlen(t) - 1] = 'f';	/* 150 members: bits past the table */
+			else if (k == 2)
+				t[strlen(t) - 1] = '\0';
+			cJSON_ReplaceItemInObjectCaseSensitive(bad, "seen", cJSON_CreateString(t));
+			if (k == 3)
+				cJSON_ReplaceItemInObjectCaseSensitive(bad, "mh", cJSON_CreateString("17"));
+			slow = status_seen_from_wire(bad, &b, &theirs);
+			fast = status_seen_compare(bad, &b, mstate_seen_bits(&b, &c, 5000), self_i, &r);
+			CHECK_INT(fast, slow);
+			CHECK(slow != 0);
+			cJSON_Delete(bad);
+			free(t);
+		}
+		free(bits);
+		bad = cJSON_Duplicate(msg, 1);
+		cJSON_AddStringToObject(bad, "seen_x", "7");
+		CHECK_INT(status_seen_compare(bad, &b, mstate_seen_bits(&b, &c, 5001), self_i, &r), 2);
+		cJSON_Delete(bad);
+		cJSON_Delete(msg);
+	}
+	CHECK(nsmall > 0 && nmany > 0);	/* both ways of ordering them */
+	seen_bits_free(&c);
+	u64set_free(&theirs);
+	mstate_free(&a);
+	mstate_free(&b);
+}
+
+/*
+ * The bitmap kept for a tag is the seen set's of that tag: a seen set
+ * changed in place (the same array, size and ends) under a new tag is
+ * printed anew; under the same tag the kept one is taken (the holder's
+ * contract, memberd's state_seq). Fails if the tag is not checked.
+ */
+static void
+seen_bits_tagged(void)
+{
+	struct mstate st;
+	struct member m;
+	struct seen_bits c = { 0 };
+	const struct seen_bits *p;
+	cJSON *x, *y;
+	char name[16];
+	int i;
+
+	mstate_init(&st);
+	for (i = 0; i < 20; i++) {
+		snprintf(name, sizeof(name), "n%d", i);
+		m = mk(100 + (uint64_t)i, name, 22000 + i, MS_UP, i + 1, "");
+		mstate_add(&st, &m);
+	}
+	u64set_add(&st.seen, 100);
+	u64set_add(&st.seen, 105);
+	u64set_add(&st.seen, 119);
+	p = mstate_seen_bits(&st, &c, 1);
+	CHECK_INT(p->nx, 0);
+	CHECK_INT(p->d[1], 2);		/* member 5: bit 1 of digit 1 */
+	st.seen.v[1] = 106;		/* in place: the same array, size and ends */
+	CHECK(mstate_seen_bits(&st, &c, 1) == &c);
+	CHECK_INT(c.d[1], 2);		/* the holder's tag: taken as kept */
+	mstate_seen_bits(&st, &c, 2);
+	CHECK_INT(c.d[1], 4);		/* a new tag: made again */
+	u64set_add(&st.seen, 110);	/* a size changed under the same tag: made again */
+	mstate_seen_bits(&st, &c, 2);
+	CHECK_INT(c.d[2], 4);
+	x = cJSON_CreateObject();
+	y = cJSON_CreateObject();
+	status_to_wire(x, &st);
+	status_to_wire_bits(y, &st, mstate_seen_bits(&st, &c, 2));
+	CHECK_STR(json_str(y, "seen"), json_str(x, "seen"));
+	CHECK_STR(json_str(y, "version"), json_str(x, "version"));
+	CHECK_STR(json_str(y, "mh"), json_str(x, "mh"));
+	cJSON_Delete(x);
+	cJSON_Delete(y);
+	seen_bits_free(&c);
+	mstate_free(&st);
+}
+
+
+/*
+ * A state taken whole from the wire, plus ourselves in its seen set: the
+ * bitmap made from its "seen" digits (mstate_seen_bits_wire) is the one
+ * mstate_seen_bits walks, and prints the same status; a seen set that is
+ * not the wire's plus ourselves (a count that differs) is not made so.
+ */
+static void
+seen_bits_from_wire(void)
+{
+	struct mstate a, b;
+	struct member m;
+	struct seen_bits c = { 0 }, f = { 0 };
+	cJSON *w, *x, *y;
+	char name[16];
+	int i, round, self_i;
+
+	for (round = 0; round < 20; round++) {
+		mstate_init(&a);
+		for (i = 0; i < 90; i++) {
+			snprintf(name, sizeof(name), "n%d", i);
+			m = mk(3000 + (uint64_t)((i * 31) % 90), name, 23000 + i, MS_UP, i + 1, "");
+			mstate_add(&a, &m);
+			if ((i * 7 + round) % 5 < round % 5)
+				u64set_add(&a.seen, m.uid);
+		}
+		w = mstate_to_wire(&a);
+		mstate_init(&b);
+		CHECK_INT(mstate_from_wire(w, &b), 0);
+		self_i = (round * 13) % 90;
+		u64set_add(&b.seen, b.m[self_i].uid);
+		mstate_seen_bits_wire(&b, w, self_i, &c, 7);
+		CHECK(c.seq == 7);
+		mstate_seen_bits(&b, &f, 1);
+		CHECK(c.nx == 0 && f.nx == 0);
+		for (i = 0; i * 4 < b.n; i++)
+			CHECK_INT(c.d[i], f.d[i]);
+		x = cJSON_CreateObject();
+		y = cJSON_CreateObject();
+		status_to_wire(x, &b);
+		CHECK(mstate_seen_bits(&b, &c, 7) == &c);
+		status_to_wire_bits(y, &b, &c);
+		CHECK_STR(json_str(y, "seen"), json_str(x, "seen"));
+		cJSON_Delete(x);
+		cJSON_Delete(y);
+		/* another member in the seen set besides ourselves: not made from the wire */
+		u64set_add(&b.seen, b.m[(self_i + 1) % 90].uid);
+		if (!u64set_has(&a.seen, b.m[(self_i + 1) % 90].uid)) {
+			mstate_seen_bits_wire(&b, w, self_i, &c, 8);
+			CHECK(c.seq == 0);
+		}
+		cJSON_Delete(w);
+		mstate_free(&a);
+		mstate_free(&b);
+	}
+	seen_bits_free(&c);
+	seen_bits_free(&f);
+}
+
 int
 main(void)
 {
@@ -2034,5 +2260,8 @@ main(void)
 	RUN(cow_shared);
 	RUN(merge_shared);
 	RUN(wire_rest_table);
+	RUN(seen_compare_random);
+	RUN(seen_bits_tagged);
+	RUN(seen_bits_from_wire);
 	return unit_done();
 }
