@@ -233,7 +233,9 @@ start_node() {
 	local name=$1
 	start_daemon "$name" memberd
 	start_daemon "$name" leaderd
-	wait_until "$([ -n "${AKC_WRAP:-}" ] && echo 60 || echo 10)" \
+	# memberd answers some 10-50 ms after its start: polled every 0.1 s,
+	# each start took 0.1 s or more (0.5 s of a 5-node cluster's start)
+	WAIT_STEP=0.02 wait_until "$([ -n "${AKC_WRAP:-}" ] && echo 60 || echo 10)" \
 	    akc-status -c "$AKC_DIR/$name.conf" >/dev/null
 }
 
@@ -290,8 +292,9 @@ kill_node() {
 		pids+=("$p")
 	done
 	kill -9 "${pids[@]}" 2>/dev/null || true
-	# one wait for all (one after the other, each paid a poll's 0.1 s)
-	wait_until 10 all_dead "${pids[@]}" >/dev/null
+	# one wait for all, in short steps: dead within milliseconds of the
+	# signal, they each paid a poll's 0.1 s one after the other
+	WAIT_STEP=0.02 wait_until 10 all_dead "${pids[@]}" >/dev/null
 }
 
 # process_dead PID: PID is gone or a zombie (its sockets are closed).
@@ -307,8 +310,8 @@ all_dead() {
 	done
 }
 
-# wait_until SECONDS CMD...: polls CMD every 0.1 s until it succeeds or time runs out
-# (the clock from bash's EPOCHREALTIME: no fork of date(1) per poll).
+# wait_until SECONDS CMD...: polls CMD every 0.1 s (WAIT_STEP) until it succeeds or time
+# runs out (the clock from bash's EPOCHREALTIME: no fork of date(1) per poll).
 wait_until() {
 	local secs=$1; shift
 	local t=${EPOCHREALTIME/[.,]/}
@@ -325,7 +328,7 @@ wait_until() {
 			sed 's/^/  last output: /' "$out" >&2
 			return 1
 		fi
-		sleep 0.1
+		sleep "${WAIT_STEP:-0.1}"
 	done
 }
 
@@ -375,7 +378,7 @@ watch_events() {
 		echo $! >> "$AKC_DIR/pids"
 	done
 	for n in "$@"; do
-		wait_until 10 grep -q LeaderChanged "$AKC_DIR/$n.events"
+		WAIT_STEP=0.02 wait_until 10 grep -q LeaderChanged "$AKC_DIR/$n.events"
 	done
 }
 
