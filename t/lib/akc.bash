@@ -16,6 +16,7 @@ AKC_ASSERT_FNS="fail assert refute assert_equal assert_not_equal assert_success 
 akc_load_assert() {
 	local f
 	for f in $AKC_ASSERT_FNS; do unset -f "$f"; done
+	# shellcheck disable=SC2317	# called by the libraries' load.bash files
 	dirname() {
 		local p=${1%/*}
 		[ "$p" = "$1" ] && p=.
