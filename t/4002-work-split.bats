@@ -59,6 +59,27 @@ submit_all() {
 # the order they joined in.
 logged_either() { logged n2 "$1" "$3" || logged n3 "$2" "$3"; }
 
+# unacked_x N: akc-submit of x-1..x-N through n1, whose master cannot
+# replicate, each with 2 s to be acknowledged: none is (each exits non-zero,
+# not killed, without printing its id). Started together: each waits its own
+# 2 s (one after the other they took 2 s a submit); each is journaled alone
+# on n1 all the same, which the merges below count.
+unacked_x() {
+	local i rc pids=()
+	for ((i = 1; i <= $1; i++)); do
+		akc-submit -c "$(conf_of n1)" --call-timeout 2s --id "x-$i" "payload of x-$i" \
+		    > "$AKC_DIR/x-$i.out" 2>&1 3>&- &
+		pids+=($!)
+	done
+	for ((i = 1; i <= $1; i++)); do
+		rc=0
+		wait "${pids[i - 1]}" || rc=$?
+		cat "$AKC_DIR/x-$i.out"
+		[ "$rc" -ne 0 ] && [ "$rc" -lt 128 ] || return 1
+		! grep -qxF "x-$i" "$AKC_DIR/x-$i.out" || return 1
+	done
+}
+
 # every_acked_once NODE: every acknowledged id has exactly one result line.
 every_acked_once() {
 	akc-results -c "$(conf_of "$1")" | jq -r .id | sort > "$AKC_DIR/got"
@@ -141,12 +162,7 @@ every_acked_once() {
 	# the standbys gone: the master journals, but cannot acknowledge
 	stop_singleton n2
 	stop_singleton n3
-	local i
-	for i in 1 2 3 4 5 6; do
-		run akc-submit -c "$(conf_of n1)" --call-timeout 2s --id "x-$i" "payload of x-$i"
-		[ "$status" -ne 0 ] && [ "$status" -lt 128 ]
-		refute_line "x-$i"
-	done
+	unacked_x 6
 	# nor anything else: every answer waits for what was journaled before,
 	# but akc-queue, which says what the master waits for (no silent stall)
 	run akc-queue -c "$(conf_of n1)" --json --timeout 2s
@@ -204,11 +220,7 @@ every_acked_once() {
 	submit_all n2 a 5
 	stop_singleton n2
 	stop_singleton n3
-	local i
-	for i in 1 2 3; do
-		run akc-submit -c "$(conf_of n1)" --call-timeout 2s --id "x-$i" "payload of x-$i"
-		[ "$status" -ne 0 ] && [ "$status" -lt 128 ]
-	done
+	unacked_x 3
 	down_gone n1
 	start_singleton n2 master
 	start_singleton n3 master

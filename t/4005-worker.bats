@@ -340,10 +340,7 @@ reports_of() { grep -c "\"op\":\"\(done\|failed\)\".*\"id\":\"$1\"" "$AKC_DIR/fa
 @test "--pipe: a report carries the next request (\"next\"): with jobs queued they come in the answers to done, counted in reports_next" {
 	[ -x "$AKC_BIN/etc/examples/echo-worker" ] || skip "build the check programs first (make check TESTS=)"
 	work_cluster 1 "[worker]=" concurrency=2
-	local i
-	for ((i = 0; i < 300; i++)); do
-		printf 'nx-%d\tpayload of nx-%d\n' "$i" "$i"
-	done > "$AKC_DIR/nx"
+	seq 0 299 | awk '{ printf "nx-%d\tpayload of nx-%d\n", $1, $1 }' > "$AKC_DIR/nx"
 	akc-submit -c "$(conf_of n1)" --batch --with-ids < "$AKC_DIR/nx" >/dev/null
 	[ "$(queue_field n1 pending)" = 300 ]
 	start_worker n1 -v --pipe "$AKC_BIN/etc/examples/echo-worker" >/dev/null

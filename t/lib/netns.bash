@@ -100,7 +100,7 @@ host_start() {
 		echo $! >> "$AKC_DIR/pids"
 		echo $! > "$AKC_DIR/$h.$prog.pid"
 	done
-	wait_until 10 akc-status -c "$AKC_DIR/$h.conf" >/dev/null
+	WAIT_STEP=0.02 wait_until 10 akc-status -c "$AKC_DIR/$h.conf" >/dev/null
 }
 
 # host_singleton HOST NAME [CMD ARGS...]: singletond -s NAME of HOST inside its namespace.

@@ -128,15 +128,16 @@ standby_pid() {
 }
 
 # stop_singleton NODE: kill -9 of NODE's singletond; waits until what ran
-# under it (master or standby) is gone too, so its journal is free.
+# under it (master or standby) is gone too, so its journal is free (polled
+# in short steps, as kill_node: they go within milliseconds).
 stop_singleton() {
 	local sgd p kids
 	sgd=$(pid_of "$1" singletond)
 	kids=$(descendants "$sgd")
 	kill -9 "$sgd"
-	wait_until 10 process_exited "$sgd"
+	WAIT_STEP=0.02 wait_until 10 process_exited "$sgd"
 	for p in $kids; do
-		wait_until 10 process_exited "$p"
+		WAIT_STEP=0.02 wait_until 10 process_exited "$p"
 	done
 }
 
@@ -148,7 +149,7 @@ logged() { tail -c "+$(($2 + 1))" "$AKC_DIR/$1.singletond.log" | grep -E "$3"; }
 # down_gone NODE: NODE is killed, downed from n2 and removed everywhere else.
 down_gone() {
 	kill_node "$1"
-	wait_until 10 process_exited "$(pid_of "$1" singletond)"
+	WAIT_STEP=0.02 wait_until 10 process_exited "$(pid_of "$1" singletond)"
 	akc-down -c "$(conf_of n2)" "$1"
 	wait_until 30 is_absent n2 "$1"
 }
