@@ -2174,14 +2174,45 @@ st_lead_make(const struct mstate *cst)
 	return st->wt->lead;
 }
 
-static struct mtab *mt_map[MT_BUCKETS];
+/*
+ * The map's buckets, allocated at the first table: MT_BUCKETS (akc-sim's
+ * thousands of nodes in one process), or what mstate_map_buckets asked
+ * for before. A daemon holds a few blocks at a time, and 2 x 512 KiB of
+ * buckets touched at random cost it a page fault each (a memberd's 100-node
+ * join: ~200 of its ~510 faults, ~2% of its CPU).
+ */
+static size_t mt_nb = MT_BUCKETS;
+static struct mtab **mt_map;
 /*
  * The same blocks by a hash of their members' words (uid, status,
  * up-number and the interned strings' addresses: what mtab_same
  * compares), for merged_shared: a merge's result found without printing
  * it first.
  */
-static struct mtab *mt_words[MT_BUCKETS];
+static struct mtab **mt_words;
+
+size_t
+mstate_map_buckets(size_t n)
+{
+	size_t nb;
+
+	pthread_mutex_lock(&mt_lock);
+	if (mt_map == NULL && n > 0)
+		mt_nb = n;
+	nb = mt_nb;
+	pthread_mutex_unlock(&mt_lock);
+	return nb;
+}
+
+/* Under mt_lock. */
+static void
+map_alloc(void)
+{
+	if (mt_map == NULL) {
+		mt_map = xcalloc(mt_nb, sizeof(*mt_map));
+		mt_words = xcalloc(mt_nb, sizeof(*mt_words));
+	}
+}
 
 static uint64_t
 words_hash(const struct mtab *mt)
@@ -2256,12 +2287,12 @@ map_remove(struct mtab *mt)
 
 	if (!mt->inmap)
 		return;
-	for (pp = &mt_map[x->h % MT_BUCKETS]; *pp != NULL; pp = &(*pp)->next)
+	for (pp = &mt_map[x->h % mt_nb]; *pp != NULL; pp = &(*pp)->next)
 		if (*pp == mt) {
 			*pp = mt->next;
 			break;
 		}
-	for (pp = &mt_words[mt->wh % MT_BUCKETS]; *pp != NULL; pp = &(*pp)->next2)
+	for (pp = &mt_words[mt->wh % mt_nb]; *pp != NULL; pp = &(*pp)->next2)
 		if (*pp == mt) {
 			*pp = mt->next2;
 			break;
@@ -2279,17 +2310,18 @@ map_put(struct mtab *mt)
 	uint64_t wh = words_hash(mt);
 
 	pthread_mutex_lock(&mt_lock);
-	for (o = mt_map[x->h % MT_BUCKETS]; o != NULL; o = o->next) {
+	map_alloc();
+	for (o = mt_map[x->h % mt_nb]; o != NULL; o = o->next) {
 		ox = atomic_load_explicit(&o->tx, memory_order_relaxed);
 		if (ox->h == x->h && ox->len == x->len)
 			break;
 	}
 	if (o == NULL && !mt->inmap) {
-		mt->next = mt_map[x->h % MT_BUCKETS];
-		mt_map[x->h % MT_BUCKETS] = mt;
+		mt->next = mt_map[x->h % mt_nb];
+		mt_map[x->h % mt_nb] = mt;
 		mt->wh = wh;
-		mt->next2 = mt_words[wh % MT_BUCKETS];
-		mt_words[wh % MT_BUCKETS] = mt;
+		mt->next2 = mt_words[wh % mt_nb];
+		mt_words[wh % mt_nb] = mt;
 		mt->inmap = 1;
 	}
 	pthread_mutex_unlock(&mt_lock);
@@ -2307,7 +2339,8 @@ map_find(uint64_t h, const char *s, size_t len, const struct mtab *skip)
 	struct mtext *x;
 
 	pthread_mutex_lock(&mt_lock);
-	for (mt = mt_map[h % MT_BUCKETS]; mt != NULL; mt = mt->next) {
+	map_alloc();
+	for (mt = mt_map[h % mt_nb]; mt != NULL; mt = mt->next) {
 		int r = atomic_load_explicit(&mt->refs, memory_order_relaxed);
 
 		x = atomic_load_explicit(&mt->tx, memory_order_relaxed);
@@ -2348,7 +2381,8 @@ map_find_words(const struct mtab *mt)
 	struct mtab *o, *got = NULL;
 
 	pthread_mutex_lock(&mt_lock);
-	for (o = mt_words[wh % MT_BUCKETS]; o != NULL; o = o->next2) {
+	map_alloc();
+	for (o = mt_words[wh % mt_nb]; o != NULL; o = o->next2) {
 		int r = atomic_load_explicit(&o->refs, memory_order_relaxed);
 
 		if (o == mt || o->wh != wh || o->n != mt->n)

@@ -185,6 +185,15 @@ int mstate_same_table(const struct mstate *a, const struct mstate *b);
  * written to gets a new one.
  */
 uint64_t mstate_table_id(const struct mstate *);
+/*
+ * Sets the buckets of the process's map of member tables (found by their
+ * bytes or members) to n if called before the first table (n > 0), and
+ * returns the count in effect: 65536 by default (akc-sim's thousands of
+ * nodes); a daemon's few tables want a few hundred, each bucket page
+ * touched being a page fault.
+ */
+size_t mstate_map_buckets(size_t n);
+#define DAEMON_MAP_BUCKETS	512
 int mstate_find(const struct mstate *, uint64_t uid);
 void mstate_mark(const struct mstate *, const struct u64set *, unsigned char *);
 int mstate_find_name(const struct mstate *, const char *name);

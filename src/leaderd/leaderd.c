@@ -655,6 +655,8 @@ main(int argc, char **argv)
 	static struct leaderd l;
 	struct daemon_opts o;
 
+	/* the tables of a state read, a few at a time (memberd.c's main) */
+	mstate_map_buckets(DAEMON_MAP_BUCKETS);
 	daemon_setup(argc, argv, "leaderd", USAGE, 0, &o, &l.cfg);
 	if (leaderd_start(&l) < 0)
 		return 1;

@@ -1293,6 +1293,8 @@ main(int argc, char **argv)
 
 	/* one arena: nanomsg's worker thread would otherwise get its own 64 MiB heap */
 	mallopt(M_ARENA_MAX, 1);
+	/* a few tables at a time: 512 buckets, a page, instead of 512 KiB touched at random */
+	mstate_map_buckets(DAEMON_MAP_BUCKETS);
 	daemon_setup(argc, argv, "memberd", USAGE, 0, &o, &d.cfg);
 	if (memberd_start(&d) < 0)
 		return 1;

@@ -2,6 +2,8 @@
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "events.h"
 #include "intern.h"
@@ -1499,6 +1501,38 @@ merge_finds_block(void)
 	mstate_free(&t);
 }
 
+/*
+ * mstate_map_buckets (the first test: no table made yet): in a child, one
+ * bucket for the map: every table chained in it, found by its bytes and by
+ * its members as with 65536; a call after the first table changes nothing.
+ */
+static void
+map_buckets(void)
+{
+	int st;
+	pid_t pid;
+
+	CHECK_INT(mstate_map_buckets(0), 65536);
+	fflush(stdout);
+	if ((pid = fork()) == 0) {
+		int before = unit_fail;
+
+		if (mstate_map_buckets(1) != 1)
+			_exit(3);
+		merge_finds_block();
+		merge_same_block();
+		wire_text_known();
+		if (mstate_map_buckets(64) != 1)
+			_exit(4);
+		fflush(stdout);
+		_exit(unit_fail == before ? 0 : 2);
+	}
+	CHECK(pid > 0);
+	CHECK(waitpid(pid, &st, 0) == pid);
+	CHECK(WIFEXITED(st));
+	CHECK_INT(WEXITSTATUS(st), 0);
+}
+
 /* mstate_exit_digest: leaves, downs and removals change it; joins, moves Up and order do not */
 static void
 exit_digest(void)
@@ -2227,6 +2261,7 @@ seen_bits_from_wire(void)
 int
 main(void)
 {
+	RUN(map_buckets);	/* first: before any table */
 	RUN(vclocks);
 	RUN(mark_set);
 	RUN(wire_reach_many);
