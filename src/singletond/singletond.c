@@ -904,6 +904,9 @@ next_deadline(struct sgd *d, msec_t now)
 	earliest(&deadline, plink_deadline(d));
 	earliest(&deadline, mlink_deadline(d));
 	earliest(&deadline, lease_deadline(d));
+	/* the next state read on time: the lease runs from the views' dates */
+	if (!d->fetching && !d->memberd_gone)
+		earliest(&deadline, d->next_fetch);
 	if (d->dirty && !d->fetching)
 		deadline = now;
 	return deadline;

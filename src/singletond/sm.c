@@ -92,12 +92,17 @@ sg_lease_grant(msec_t lease, msec_t now, msec_t since, msec_t renewed, msec_t ex
 		return SG_LEASE_LAPSED;
 	if (lease <= 0)
 		return -1;
-	want = since + (lease < SG_LEASE_MAX ? lease : SG_LEASE_MAX);
+	if (lease > SG_LEASE_MAX)
+		lease = SG_LEASE_MAX;
+	want = since + lease;
 	if (want <= now)
 		return SG_LEASE_LAPSED;
 	if (stop_at >= 0 && stop_at < want)
 		want = stop_at;
 	if (now - renewed >= lease / 4 || want < granted)
+		return want;
+	/* a fresher view (or a longer lease) for a keeper holding less than 3/4 of one */
+	if (want > granted && granted - now < lease - lease / 4)
 		return want;
 	return -1;
 }

@@ -169,7 +169,10 @@ msec_t sg_lease_since(msec_t now, msec_t view_ok);
  * stopping). The deadline is since + lease, or stop_at if sooner. Due a
  * quarter of the lease after the last renewal, and at once when the keeper
  * holds a later deadline than that (the lease shrank with the member count,
- * or a stop began with a shorter wait): the keeper never holds more than
+ * or a stop began with a shorter wait), or when it holds less than 3/4 of
+ * a lease and this one is later (a fresher view came after views stopped
+ * moving since: waiting for the quarter could let the keeper's deadline,
+ * the old view's, pass first; or the lease grew): the keeper never holds more than
  * singletond would grant now. expires is when the lease as last renewed
  * runs out (-1: none yet): from then on, and when since + lease is not
  * after now (the view it rests on is older than the lease), it is
