@@ -129,3 +129,19 @@ now_ms() { echo $(( ${EPOCHREALTIME/[.,]/} / 1000 )); }
 	! grep -q "longer than singleton w's lease" "$AKC_DIR/n1.singletond.log"
 	[ "$(exit_status_of "$sgd")" = 0 ]
 }
+
+@test "a renewal the kernel cannot queue (RLIMIT_SIGPENDING) is said, not silent" {
+	# the keeper inherits a limit of 0 queued signals: no renewal reaches it,
+	# and it kills the witness at its first deadline. Before, singletond
+	# ignored sigqueue's EAGAIN: the log said only "killed by signal 9"
+	node_conf n1 roles=backend "[singleton.w]=" role=backend stop-timeout=2s \
+	    "[downing]=" strategy=keep-majority stable-after=2s
+	start_node n1
+	wait_until 20 all_up n1 1
+	AKC_WRAP="prlimit --sigpending=0" start_singleton n1 w "$AKC_BIN/t/witness"
+	wait_until 20 grep -q "a renewal of its lease could not be queued to its keeper" \
+	    "$AKC_DIR/n1.singletond.log"
+	wait_until 20 grep -q "singleton w (pid [0-9]*) killed by signal 9: restarting it after a backoff" \
+	    "$AKC_DIR/n1.singletond.log"
+	grep -c "could not be queued" "$AKC_DIR/n1.singletond.log"
+}
