@@ -136,20 +136,22 @@ forced_stop_set(struct sgd *d, int n)
 
 /*
  * A view that forces no stop moves the time the lease runs from
- * (sg_lease_since) to memberd's `at` for it: when memberd last ticked
- * before it answered, at most now. Without `at` (an older memberd), now.
+ * (sg_lease_since) to its date (sg_view_at): memberd's `at` for it, or
+ * without one (an older memberd) when we asked for it.
  */
 static void
 view_dated(struct sgd *d, const cJSON *majority, msec_t now)
 {
 	long at = -1;
+	msec_t v;
 
 	if (sg_stop_forced(&d->sm))
 		return;
-	if (majority == NULL || json_int(majority, "at", 0, LONG_MAX, &at) < 0 || at > now)
-		at = now;
-	if (at > d->view_ok)
-		d->view_ok = at;
+	if (majority == NULL || json_int(majority, "at", 0, LONG_MAX, &at) < 0)
+		at = -1;
+	v = sg_view_at(at, d->fetch_at, now);
+	if (v > d->view_ok)
+		d->view_ok = v;
 }
 
 /*

@@ -75,6 +75,14 @@ sg_lease(const struct akc_config *cfg, int n)
 }
 
 msec_t
+sg_view_at(msec_t at, msec_t asked, msec_t now)
+{
+	if (at < 0 || at > now)
+		return asked;
+	return at;
+}
+
+msec_t
 sg_lease_since(msec_t now, msec_t view_ok)
 {
 	if (view_ok < 0 || view_ok + SG_REACTION >= now)

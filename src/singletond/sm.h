@@ -161,6 +161,16 @@ msec_t sg_lease(const struct akc_config *, int n);
 #define SG_REACTION		1000
 msec_t sg_lease_since(msec_t now, msec_t view_ok);
 /*
+ * The date of a memberd state answered at now to a call made at asked: its
+ * `at` (-1: none, an older memberd), or asked when it has none or one
+ * later than now (not memberd's clock). memberd made the view after it got
+ * the call, so asked is never later than the view; now may be much later
+ * (singletond stalled before it read the answer), and a view dated now
+ * would lengthen the lease by that stall, as before the lease ran from the
+ * view.
+ */
+msec_t sg_view_at(msec_t at, msec_t asked, msec_t now);
+/*
  * The renewal singletond owes its keeper at now: the new deadline (ms, on
  * CLOCK_MONOTONIC, which both processes read), or -1 when none is due.
  * lease is sg_lease's (0: none); since, sg_lease_since's; renewed, when

@@ -1243,6 +1243,14 @@ lease_grants(void)
 static void
 lease_from_view(void)
 {
+	/*
+	 * a view's date: memberd's at; without one (an older memberd), when
+	 * singletond asked, not when it read the answer: asked at 9000,
+	 * stalled, read at 14000. Before, 14000: the stall lengthened the lease
+	 */
+	CHECK_INT(sg_view_at(8800, 9000, 14000), 8800);
+	CHECK_INT(sg_view_at(-1, 9000, 14000), 9000);
+	CHECK_INT(sg_view_at(15000, 9000, 14000), 9000);
 	/* no dated view (an older memberd): from now, as before */
 	CHECK_INT(sg_lease_since(10000, -1), 10000);
 	/* a view within the reaction: from now */
