@@ -95,3 +95,53 @@ now_ms() { echo $(( ${EPOCHREALTIME/[.,]/} / 1000 )); }
 	[ $((t1 - ts)) -ge $((lease * 7 / 10)) ]
 	witness_check "$WITNESS_LOG"
 }
+
+@test "singletond stopped by SIGTERM gives its command the whole stop-timeout: its lease still runs from memberd's views" {
+	local sgd t0 t1
+	# a command that takes 4 s to stop (longer than lease + 1 s of
+	# reaction) and says when it is done
+	cat > "$AKC_DIR/slow-stop" <<-EOS
+		#!/bin/sh
+		echo "\$(date +%s.%3N) n1 start \$\$" >> "$WITNESS_LOG"
+		trap 'sleep 4; echo "\$(date +%s.%3N) n1 stop \$\$" >> "$WITNESS_LOG"; exit 0' TERM
+		while :; do sleep 0.05; done
+	EOS
+	chmod +x "$AKC_DIR/slow-stop"
+	node_conf n1 roles=backend "[singleton.w]=" role=backend stop-timeout=10s \
+	    "[downing]=" strategy=keep-majority stable-after=2s
+	start_node n1
+	wait_until 20 all_up n1 1
+	start_singleton n1 w "$AKC_DIR/slow-stop"
+	wait_until 20 runs_on n1
+	wait_until 10 grep -q "singleton w: its lease is [0-9]*ms" "$AKC_DIR/n1.singletond.log"
+	grep -o "its lease is [0-9]*ms" "$AKC_DIR/n1.singletond.log" | tail -1
+	sgd=$(pid_of n1 singletond)
+	t0=$(now_ms)
+	kill -TERM "$sgd"
+	wait_until 20 process_exited "$sgd"
+	t1=$(now_ms)
+	echo "singletond exited $((t1 - t0)) ms after SIGTERM"
+	cat "$WITNESS_LOG"
+	# the command stopped on its own, in its stop-timeout (before: singletond
+	# read no view while it stopped, so the lease ran out 1.9-2.9 s after
+	# the SIGTERM and the keeper killed the command in its clean-up)
+	grep -q " n1 stop " "$WITNESS_LOG"
+	! grep -q "longer than singleton w's lease" "$AKC_DIR/n1.singletond.log"
+	[ "$(exit_status_of "$sgd")" = 0 ]
+}
+
+@test "a renewal the kernel cannot queue (RLIMIT_SIGPENDING) is said, not silent" {
+	# the keeper inherits a limit of 0 queued signals: no renewal reaches it,
+	# and it kills the witness at its first deadline. Before, singletond
+	# ignored sigqueue's EAGAIN: the log said only "killed by signal 9"
+	node_conf n1 roles=backend "[singleton.w]=" role=backend stop-timeout=2s \
+	    "[downing]=" strategy=keep-majority stable-after=2s
+	start_node n1
+	wait_until 20 all_up n1 1
+	AKC_WRAP="prlimit --sigpending=0" start_singleton n1 w "$AKC_BIN/t/witness"
+	wait_until 20 grep -q "a renewal of its lease could not be queued to its keeper" \
+	    "$AKC_DIR/n1.singletond.log"
+	wait_until 20 grep -q "singleton w (pid [0-9]*) killed by signal 9: restarting it after a backoff" \
+	    "$AKC_DIR/n1.singletond.log"
+	grep -c "could not be queued" "$AKC_DIR/n1.singletond.log"
+}

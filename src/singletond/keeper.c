@@ -5,6 +5,7 @@
  * (and the backoff after a crash) is sm.c's decision, through proc.c; this
  * file only carries it out and tells sm.c when one exits.
  */
+#include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -306,7 +307,19 @@ lease_renew(struct sgd *d, msec_t now)
 	if (want < 0)
 		return;
 	v.sival_int = (int)(uint32_t)want;	/* its low 32 bits (1.) */
-	(void)sigqueue(d->child, SG_LEASE_SIGNAL, v);
+	if (sigqueue(d->child, SG_LEASE_SIGNAL, v) < 0 && errno == EAGAIN && now >= d->queue_said) {
+		/*
+		 * A real-time signal takes a slot of the user's RLIMIT_SIGPENDING
+		 * until it is taken: a keeper (or any process of this user)
+		 * stopped for hours with renewals queued to it fills them, and
+		 * then no renewal reaches any keeper of this user. Not silent.
+		 */
+		log_warnx("singleton %s: a renewal of its lease could not be queued to its keeper "
+		    "(pid %d): this user's queued signals are at RLIMIT_SIGPENDING (processes "
+		    "stopped with signals queued to them?); the keeper kills the singleton at the "
+		    "last deadline it took", d->sc.name, (int)d->child);
+		d->queue_said = now + 10000;
+	}
 	d->renewed = now;
 	d->granted = want;
 	d->expires = since + (d->lease < SG_LEASE_MAX ? d->lease : SG_LEASE_MAX);

@@ -137,20 +137,22 @@ forced_stop_set(struct sgd *d, int n)
 
 /*
  * A view that forces no stop moves the time the lease runs from
- * (sg_lease_since) to memberd's `at` for it: when memberd last ticked
- * before it answered, at most now. Without `at` (an older memberd), now.
+ * (sg_lease_since) to its date (sg_view_at): memberd's `at` for it, or
+ * without one (an older memberd) when we asked for it.
  */
 static void
 view_dated(struct sgd *d, const cJSON *majority, msec_t now)
 {
 	long at = -1;
+	msec_t v;
 
 	if (sg_stop_forced(&d->sm))
 		return;
-	if (majority == NULL || json_int(majority, "at", 0, LONG_MAX, &at) < 0 || at > now)
-		at = now;
-	if (at > d->view_ok)
-		d->view_ok = at;
+	if (majority == NULL || json_int(majority, "at", 0, LONG_MAX, &at) < 0)
+		at = -1;
+	v = sg_view_at(at, d->fetch_at, now);
+	if (v > d->view_ok)
+		d->view_ok = v;
 }
 
 /*
@@ -178,8 +180,17 @@ on_state_answer(void *arg, const cJSON *rsp, const char *err, msec_t now)
 		}
 		return;
 	}
-	if (d->memberd_gone || d->stopping)
-		return;		/* answered after we gave up on it, or while we stop */
+	/*
+	 * While we stop on a signal the views still count (a graceful stop
+	 * has stop-timeout): the majority forces it if lost, and a view that
+	 * forces no stop dates the lease (view_dated); without them the lease
+	 * would run out L + SG_REACTION after the SIGTERM, in the middle of
+	 * the child's stop-timeout. A view that would have ended a running
+	 * singleton (another incarnation, shutdown, Down, not a member) dates
+	 * nothing, whatever the state.
+	 */
+	if (d->memberd_gone)
+		return;		/* answered after we gave up on it */
 	d->last_ok = d->fetch_at;
 	d->contacted = 1;
 	mstate_init(&st);
@@ -188,21 +199,25 @@ on_state_answer(void *arg, const cJSON *rsp, const char *err, msec_t now)
 		log_warnx("bad state from memberd");
 		goto out;
 	}
-	if (d->self != 0 && self != d->self && d->sm.state != SG_STOPPING) {
-		log_warnx("memberd restarted as a new incarnation: this one ends");
-		d->exit_code = EXIT_DAEMON_FAIL;
-		d->memberd_gone = 1;
-		sg_lost(&d->sm, "memberd restarted", 1, now);
+	if (d->self != 0 && self != d->self) {
+		if (d->sm.state != SG_STOPPING) {
+			log_warnx("memberd restarted as a new incarnation: this one ends");
+			d->exit_code = EXIT_DAEMON_FAIL;
+			d->memberd_gone = 1;
+			sg_lost(&d->sm, "memberd restarted", 1, now);
+		}
 		goto out;
 	}
 	d->self = self;
-	if (json_bool(rsp, "shutdown", &shut) == 0 && shut && d->sm.state != SG_STOPPING) {
-		/* memberd is going (downed: 3, left: 0): we stop the child and follow */
-		json_int(rsp, "exit_code", 0, 255, &code);
-		d->exit_code = (int)code;
-		d->memberd_gone = 1;
-		sg_lost(&d->sm, code == EXIT_DAEMON_DOWNED ? "this node was downed" :
-		    "this node left the cluster", code != 0, now);
+	if (json_bool(rsp, "shutdown", &shut) == 0 && shut) {
+		if (d->sm.state != SG_STOPPING) {
+			/* memberd is going (downed: 3, left: 0): we stop the child and follow */
+			json_int(rsp, "exit_code", 0, 255, &code);
+			d->exit_code = (int)code;
+			d->memberd_gone = 1;
+			sg_lost(&d->sm, code == EXIT_DAEMON_DOWNED ? "this node was downed" :
+			    "this node left the cluster", code != 0, now);
+		}
 		goto out;
 	}
 	if (!member) {
@@ -211,12 +226,13 @@ on_state_answer(void *arg, const cJSON *rsp, const char *err, msec_t now)
 			sg_lost(&d->sm, "this node is no longer a member", 1, now);
 		goto out;
 	}
-	if ((i = mstate_find(&st, self)) >= 0 && st.m[i].status == MS_DOWN &&
-	    d->sm.state != SG_STOPPING) {
-		/* memberd is about to exit 3: we stop the child and follow */
-		d->exit_code = EXIT_DAEMON_DOWNED;
-		d->memberd_gone = 1;
-		sg_lost(&d->sm, "this node was downed", 1, now);
+	if ((i = mstate_find(&st, self)) >= 0 && st.m[i].status == MS_DOWN) {
+		if (d->sm.state != SG_STOPPING) {
+			/* memberd is about to exit 3: we stop the child and follow */
+			d->exit_code = EXIT_DAEMON_DOWNED;
+			d->memberd_gone = 1;
+			sg_lost(&d->sm, "this node was downed", 1, now);
+		}
 		goto out;
 	}
 	{
@@ -891,6 +907,9 @@ next_deadline(struct sgd *d, msec_t now)
 	earliest(&deadline, plink_deadline(d));
 	earliest(&deadline, mlink_deadline(d));
 	earliest(&deadline, lease_deadline(d));
+	/* the next state read on time: the lease runs from the views' dates */
+	if (!d->fetching && !d->memberd_gone)
+		earliest(&deadline, d->next_fetch);
 	if (d->dirty && !d->fetching)
 		deadline = now;
 	return deadline;
@@ -917,8 +936,7 @@ sgd_run(struct sgd *d)
 		lease_renew(d, now);	/* first: a stall is said before its child's exit */
 		reap(d, now);
 		acall_tick(d->mctl, now);
-		if ((d->dirty || now >= d->next_fetch) && !d->memberd_gone && !d->stopping &&
-		    !d->fetching)
+		if ((d->dirty || now >= d->next_fetch) && !d->memberd_gone && !d->fetching)
 			fetch_state(d, now);
 		sg_tick(&d->sm, now);
 		log_moves(d, &was_state);

@@ -75,6 +75,14 @@ sg_lease(const struct akc_config *cfg, int n)
 }
 
 msec_t
+sg_view_at(msec_t at, msec_t asked, msec_t now)
+{
+	if (at < 0 || at > now)
+		return asked;
+	return at;
+}
+
+msec_t
 sg_lease_since(msec_t now, msec_t view_ok)
 {
 	if (view_ok < 0 || view_ok + SG_REACTION >= now)
@@ -92,12 +100,17 @@ sg_lease_grant(msec_t lease, msec_t now, msec_t since, msec_t renewed, msec_t ex
 		return SG_LEASE_LAPSED;
 	if (lease <= 0)
 		return -1;
-	want = since + (lease < SG_LEASE_MAX ? lease : SG_LEASE_MAX);
+	if (lease > SG_LEASE_MAX)
+		lease = SG_LEASE_MAX;
+	want = since + lease;
 	if (want <= now)
 		return SG_LEASE_LAPSED;
 	if (stop_at >= 0 && stop_at < want)
 		want = stop_at;
 	if (now - renewed >= lease / 4 || want < granted)
+		return want;
+	/* a fresher view (or a longer lease) for a keeper holding less than 3/4 of one */
+	if (want > granted && granted - now < lease - lease / 4)
 		return want;
 	return -1;
 }

@@ -161,6 +161,16 @@ msec_t sg_lease(const struct akc_config *, int n);
 #define SG_REACTION		1000
 msec_t sg_lease_since(msec_t now, msec_t view_ok);
 /*
+ * The date of a memberd state answered at now to a call made at asked: its
+ * `at` (-1: none, an older memberd), or asked when it has none or one
+ * later than now (not memberd's clock). memberd made the view after it got
+ * the call, so asked is never later than the view; now may be much later
+ * (singletond stalled before it read the answer), and a view dated now
+ * would lengthen the lease by that stall, as before the lease ran from the
+ * view.
+ */
+msec_t sg_view_at(msec_t at, msec_t asked, msec_t now);
+/*
  * The renewal singletond owes its keeper at now: the new deadline (ms, on
  * CLOCK_MONOTONIC, which both processes read), or -1 when none is due.
  * lease is sg_lease's (0: none); since, sg_lease_since's; renewed, when
@@ -169,7 +179,10 @@ msec_t sg_lease_since(msec_t now, msec_t view_ok);
  * stopping). The deadline is since + lease, or stop_at if sooner. Due a
  * quarter of the lease after the last renewal, and at once when the keeper
  * holds a later deadline than that (the lease shrank with the member count,
- * or a stop began with a shorter wait): the keeper never holds more than
+ * or a stop began with a shorter wait), or when it holds less than 3/4 of
+ * a lease and this one is later (a fresher view came after views stopped
+ * moving since: waiting for the quarter could let the keeper's deadline,
+ * the old view's, pass first; or the lease grew): the keeper never holds more than
  * singletond would grant now. expires is when the lease as last renewed
  * runs out (-1: none yet): from then on, and when since + lease is not
  * after now (the view it rests on is older than the lease), it is

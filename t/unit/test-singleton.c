@@ -1211,9 +1211,11 @@ lease_grants(void)
 	CHECK_INT(sg_lease_grant(1000, 10100, 10100, 10000, 13000, 13000, -1), 11100);
 	/* and once: the keeper now holds that */
 	CHECK_INT(sg_lease_grant(1000, 10101, 10101, 10100, 11100, 11100, -1), -1);
-	/* it grows: at the next quarter only (the keeper holding less is safe) */
-	CHECK_INT(sg_lease_grant(3000, 10500, 10500, 10000, 11000, 11000, -1), -1);
-	CHECK_INT(sg_lease_grant(3000, 10750, 10750, 10000, 11000, 11000, -1), 13750);
+	/* it grows: at once, the keeper holding less than 3/4 of the new one */
+	CHECK_INT(sg_lease_grant(3000, 10500, 10500, 10000, 11000, 11000, -1), 13500);
+	/* at the next quarter when it holds more */
+	CHECK_INT(sg_lease_grant(3000, 10100, 10100, 10000, 13000, 13000, -1), -1);
+	CHECK_INT(sg_lease_grant(3000, 10750, 10750, 10000, 13000, 13000, -1), 13750);
 	/* a stop begins at 10100 with its SIGKILL at 10600: the keeper gets 10600 now */
 	CHECK_INT(sg_lease_grant(1000, 10100, 10100, 10000, 11000, 11000, 10600), 10600);
 	CHECK_INT(sg_lease_grant(1000, 10200, 10200, 10100, 11100, 10600, 10600), -1);
@@ -1241,6 +1243,14 @@ lease_grants(void)
 static void
 lease_from_view(void)
 {
+	/*
+	 * a view's date: memberd's at; without one (an older memberd), when
+	 * singletond asked, not when it read the answer: asked at 9000,
+	 * stalled, read at 14000. Before, 14000: the stall lengthened the lease
+	 */
+	CHECK_INT(sg_view_at(8800, 9000, 14000), 8800);
+	CHECK_INT(sg_view_at(-1, 9000, 14000), 9000);
+	CHECK_INT(sg_view_at(15000, 9000, 14000), 9000);
 	/* no dated view (an older memberd): from now, as before */
 	CHECK_INT(sg_lease_since(10000, -1), 10000);
 	/* a view within the reaction: from now */
@@ -1267,6 +1277,22 @@ lease_from_view(void)
 	    -1);
 	CHECK_INT(sg_lease_grant(1000, 10250, sg_lease_since(10250, 8301), 10000, 10301, 10301, -1),
 	    10301);
+	/*
+	 * renewed at 10100 from that old view (the keeper holds 10301, the next
+	 * quarter is 10350); at 10200 a fresh view (dated 10190) comes: it goes
+	 * to the keeper at once. Before, it waited for the quarter, and the
+	 * keeper killed a singleton whose views had come back at 10301
+	 */
+	CHECK_INT(sg_lease_grant(1000, 10200, sg_lease_since(10200, 10190), 10100, 10301, 10301, -1),
+	    11200);
+	/* a view that moves nothing (the same since): nothing before the quarter */
+	CHECK_INT(sg_lease_grant(1000, 10200, sg_lease_since(10200, 8301), 10100, 10301, 10301, -1),
+	    -1);
+	/* in step, views every second: the quarter as before, no more signals */
+	CHECK_INT(sg_lease_grant(1000, 10249, sg_lease_since(10249, 10000), 10000, 11000, 11000, -1),
+	    -1);
+	CHECK_INT(sg_lease_grant(1000, 10250, sg_lease_since(10250, 10000), 10000, 11000, 11000, -1),
+	    11250);
 }
 
 /*
