@@ -2471,6 +2471,309 @@ push_one_text(void)
 	CHECK(until(all_up, N, 5000) >= 0);
 }
 
+/*
+ * The bitmap of its seen set a node keeps (n->seen_bits, tagged with its
+ * state_seq: k10d) is the one made afresh from its state, and statuses
+ * printed from it are the bytes status_to_wire prints.
+ */
+static void
+seen_cache_same(int i)
+{
+	struct node *n = &nodes[i];
+	struct seen_bits f = { 0 };
+	const struct seen_bits *c;
+	cJSON *a, *b;
+
+	if (n->st.n == 0)
+		return;
+	c = mstate_seen_bits(&n->st, &n->seen_bits, n->state_seq);
+	mstate_seen_bits(&n->st, &f, UINT64_MAX);
+	CHECK_INT(c->nx, f.nx);
+	CHECK_INT(c->distinct, f.distinct);
+	CHECK(memcmp(c->d, f.d, (size_t)(n->st.n + 3) / 4) == 0);
+	a = cJSON_CreateObject();
+	b = cJSON_CreateObject();
+	status_to_wire(a, &n->st);
+	status_to_wire_bits(b, &n->st, c);
+	CHECK_STR(json_str(b, "seen"), json_str(a, "seen"));
+	CHECK((json_str(a, "seen_x") == NULL) == (json_str(b, "seen_x") == NULL));
+	if (json_str(a, "seen_x") != NULL && json_str(b, "seen_x") != NULL)
+		CHECK_STR(json_str(b, "seen_x"), json_str(a, "seen_x"));
+	cJSON_Delete(a);
+	cJSON_Delete(b);
+	seen_bits_free(&f);
+}
+
+static void
+drain_all(void)
+{
+	struct outmsg *out;
+	int i, k, count;
+
+	for (i = 0; i < N; i++) {
+		out = node_outbox(&nodes[i], &count);
+		for (k = 0; k < count; k++)
+			cJSON_Delete(out[k].msg);
+	}
+}
+
+/* Statuses node j sent to node i (not digests), taken from j's outbox; the rest dropped. */
+static int
+statuses_to(int j, int i)
+{
+	struct outmsg *out;
+	int count, k, c = 0;
+
+	out = node_outbox(&nodes[j], &count);
+	for (k = 0; k < count; k++) {
+		const char *t = node_out_type(&out[k]);
+
+		if (t != NULL && strcmp(t, MSG_STATUS) == 0 && by_address(out[k].address) == i &&
+		    cJSON_GetObjectItemCaseSensitive(out[k].msg, "vh") == NULL)
+			c++;
+		cJSON_Delete(out[k].msg);
+	}
+	return c;
+}
+
+static void
+set_copy(struct u64set *d, const struct u64set *s)
+{
+	int k;
+
+	u64set_clear(d);
+	for (k = 0; k < s->n; k++)
+		u64set_add(d, s->v[k]);
+}
+
+static int
+same_set(const struct u64set *a, const struct u64set *b)
+{
+	return a->n == b->n && (a->n == 0 || memcmp(a->v, b->v, (size_t)a->n * sizeof(*a->v)) == 0);
+}
+
+/* A random seen set over st's table (p in 16ths), with a uid outside it now and then. */
+static void
+random_seen(struct u64set *s, const struct mstate *st, uint64_t *r)
+{
+	unsigned p = (unsigned)(xs(r) % 17);
+	int k;
+
+	u64set_clear(s);
+	for (k = 0; k < st->n; k++)
+		if (xs(r) % 16 < p)
+			u64set_add(s, st->m[k].uid);
+	if (xs(r) % 8 == 0)
+		u64set_add(s, 900000 + xs(r) % 50);
+}
+
+/*
+ * A status of i's own version from j (seen set s), corrupted one way or
+ * another now and then, against what the read before k10d did with it
+ * (status_seen_from_wire, unite_seen over members only, seen_gap): the
+ * same seen set after, the same drops, the same answer, and the kept
+ * bitmap still the seen set's.
+ */
+static int sd_stats[8];
+
+static void
+status_differential(int i, int j, const struct u64set *s, int how)
+{
+	struct node *n = &nodes[i];
+	struct mstate t;
+	struct u64set theirs = { 0 }, want = { 0 };
+	struct dropped before = n->dropped;
+	int before_n = n->st.seen.n;
+	cJSON *m;
+	char *bits;
+	int rc, k, lacks = 0, answer, li;
+
+	mstate_init(&t);
+	mstate_copy(&t, &n->st);
+	set_copy(&t.seen, s);
+	m = envelope(&nodes[j], MSG_STATUS, n->self.uid);
+	status_to_wire(m, &t);
+	cJSON_AddNumberToObject(m, "cv", CPT_VERSION);
+	mstate_free(&t);
+	bits = strdup(json_str(m, "seen"));
+	switch (how) {
+	case 1:	/* an upper-case digit: not ours (lower case) */
+		for (k = 0; bits[k] != '\0'; k++)
+			if (bits[k] >= 'a' && bits[k] <= 'f')
+				bits[k] = (char)(bits[k] - 'a' + 'A');
+		break;
+	case 2:
+		bits[0] = 'g';
+		break;
+	case 3:	/* a digit short */
+		bits[strlen(bits) - 1] = '\0';
+		break;
+	case 4:	/* a bit past the table, if it has room; else a digit more */
+		if (n->st.n % 4 != 0)
+			bits[strlen(bits) - 1] = 'f';
+		else {
+			char *b2 = malloc(strlen(bits) + 2);
+
+			sprintf(b2, "%s1", bits);
+			free(bits);
+			bits = b2;
+		}
+		break;
+	case 5:
+		cJSON_AddStringToObject(m, "seen_x", "");
+		break;
+	case 6:
+		cJSON_AddNumberToObject(m, "seen_x", 7);
+		break;
+	case 7:	/* a member of the table named outside it too */
+		cJSON_DeleteItemFromObjectCaseSensitive(m, "seen_x");
+		json_add_u64(m, "seen_x", n->st.m[0].uid);
+		break;
+	case 8:
+		cJSON_ReplaceItemInObjectCaseSensitive(m, "mh", cJSON_CreateString("17"));
+		break;
+	case 9:
+		cJSON_DeleteItemFromObjectCaseSensitive(m, "mh");
+		break;
+	case 10:
+		bits[0] = '\0';
+		break;
+	}
+	cJSON_ReplaceItemInObjectCaseSensitive(m, "seen", cJSON_CreateString(bits));
+	free(bits);
+	/* the read before k10d */
+	rc = status_seen_from_wire(m, &n->st, &theirs);
+	set_copy(&want, &n->st.seen);
+	for (k = 0; rc == 0 && k < n->st.seen.n; k++)
+		lacks |= !u64set_has(&theirs, n->st.seen.v[k]);
+	for (k = 0; rc == 0 && k < theirs.n; k++)
+		if (mstate_find(&n->st, theirs.v[k]) >= 0)
+			u64set_add(&want, theirs.v[k]);
+	li = mstate_leader_for(&n->st, NULL, n->self.uid);
+	answer = rc == 0 && lacks && (n->st.n > 400 /* gossip.c's BCAST_MAX */ || (!u64set_has(&theirs, n->self.uid) &&
+	    (li < 0 || n->st.m[li].uid != n->self.uid)));
+	drain_all();
+	node_receive(n, m, now);
+	cJSON_Delete(m);
+	CHECK_INT(n->dropped.malformed, before.malformed + (rc < 0));
+	CHECK_INT(n->dropped.stale, before.stale + (rc > 0));
+	CHECK(same_set(&n->st.seen, &want));
+	CHECK_INT(statuses_to(i, j), answer);
+	sd_stats[rc < 0 ? 0 : rc > 0 ? 1 : 2]++;
+	sd_stats[3] += rc == 0 && n->st.seen.n > before_n;
+	sd_stats[4] += answer;
+	seen_cache_same(i);
+	u64set_free(&theirs);
+	u64set_free(&want);
+}
+
+/*
+ * A gossip to i from j of i's version (same: 1) or a newer one of j's
+ * (with up to 30 members more): the seen set after is the union (any
+ * uid), or the state's plus i; the kept bitmap still the seen set's.
+ */
+static void
+gossip_differential(int i, int j, const struct u64set *s, int same, uint64_t *r)
+{
+	struct node *n = &nodes[i];
+	struct mstate t;
+	struct u64set want = { 0 };
+	cJSON *m;
+	char name[16];
+	int k, extra;
+
+	mstate_init(&t);
+	mstate_copy(&t, &n->st);
+	if (!same) {
+		extra = t.n < 60 ? (int)(xs(r) % 31) : 0;
+		for (k = 0; k < extra; k++) {
+			uint64_t uid = 700000 + xs(r) % 100000;
+			struct member mm;
+
+			snprintf(name, sizeof(name), "f%" PRIu64, uid);
+			mm = mk_member(uid, name, 20000 + (int)(uid % 40000), MS_UP);
+			if (mstate_find(&t, uid) < 0 && mstate_find_address(&t, mm.address) < 0)
+				mstate_add(&t, &mm);
+		}
+		vclock_inc(&t.vc, nodes[j].self.uid);
+		random_seen(&t.seen, &t, r);
+		u64set_add(&t.seen, nodes[j].self.uid);
+	} else
+		set_copy(&t.seen, s);
+	m = envelope(&nodes[j], MSG_GOSSIP, n->self.uid);
+	cJSON_AddItemToObject(m, "state", mstate_to_wire(&t));
+	cJSON_AddNumberToObject(m, "cv", CPT_VERSION);
+	if (same) {
+		set_copy(&want, &n->st.seen);
+		for (k = 0; k < t.seen.n; k++)
+			u64set_add(&want, t.seen.v[k]);
+	} else {
+		set_copy(&want, &t.seen);
+		u64set_add(&want, n->self.uid);
+	}
+	mstate_free(&t);
+	drain_all();
+	receive_json(n, m);
+	cJSON_Delete(m);
+	CHECK(same_set(&n->st.seen, &want));
+	seen_cache_same(i);
+	drain_all();
+	u64set_free(&want);
+}
+
+/*
+ * k10d's kept seen bitmap and its reads of a status digit by digit,
+ * against the reads before it, on random seen sets and statuses (some
+ * malformed, some with uids outside the table), interleaved with what
+ * changes a node's state: its own changes, states of its version with
+ * uids outside the table, newer states (some with more members), and
+ * the cluster's own traffic.
+ */
+static void
+seen_bits_random(void)
+{
+	int all[N] = { 1, 1, 1, 1, 1 }, round, i, j;
+	uint64_t r = 0x9e3779b97f4a7c15ULL;
+	struct u64set s = { 0 };
+
+	fresh_seeded(all);
+	CHECK(until(all_up, N, 5000) >= 0);
+	step(1000);
+	for (round = 0; round < 4000; round++) {
+		unsigned what = (unsigned)(xs(&r) % 100);
+
+		i = (int)(xs(&r) % N);
+		j = (int)((i + 1 + xs(&r) % (N - 1)) % N);
+		if (nodes[i].phase != PHASE_MEMBER || mstate_find(&nodes[i].st, nodes[j].self.uid) < 0 ||
+		    reach_observer_says(&nodes[i].st.reach, nodes[i].self.uid, nodes[j].self.uid) !=
+		    RS_REACHABLE)
+			continue;
+		random_seen(&s, &nodes[i].st, &r);
+		if (what < 60)
+			status_differential(i, j, &s, xs(&r) % 3 == 0 ? (int)(xs(&r) % 11) : 0);
+		else if (what < 72)
+			gossip_differential(i, j, &s, 1, &r);
+		else if (what < 80)
+			gossip_differential(i, j, &s, 0, &r);
+		else if (what < 92) {
+			drain_all();
+			local_change(&nodes[i], now);
+			seen_cache_same(i);
+			drain_all();
+		} else {
+			step(20);
+			for (i = 0; i < N; i++)
+				if (alive[i])
+					seen_cache_same(i);
+		}
+	}
+	u64set_free(&s);
+	drain_all();
+	/* every way was taken: malformed, another table, read, grown, answered */
+	for (i = 0; i < 5; i++)
+		CHECK(sd_stats[i] > 0);
+}
+
 int
 main(void)
 {
@@ -2510,6 +2813,7 @@ main(void)
 	RUN(catchup_partition);
 	RUN(push_fanout);
 	RUN(push_one_text);
+	RUN(seen_bits_random);
 	for (i = 0; i < N; i++)
 		node_free(&nodes[i]);
 	return unit_done();
