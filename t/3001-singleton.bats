@@ -272,16 +272,6 @@ ms_of_start() {
 
 is_exiting() { [ "$(member_status "$1" "$2")" = Exiting ]; }
 
-# stays_false SECONDS CMD...: CMD keeps failing for that long (a bounded window).
-stays_false() {
-	local secs=$1; shift
-	local end=$(( $(date +%s%N) / 1000000 + secs * 1000 ))
-	while (( $(date +%s%N) / 1000000 < end )); do
-		"$@" && return 1
-		sleep 0.2
-	done
-	return 0
-}
 
 @test "a hung singletond holds its node's exit: no second child starts until it hands over" {
 	cluster "n1:backend n2:backend n3:backend"

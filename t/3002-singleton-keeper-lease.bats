@@ -126,7 +126,7 @@ now_ms() { echo $(( ${EPOCHREALTIME/[.,]/} / 1000 )); }
 	# read no view while it stopped, so the lease ran out 1.9-2.9 s after
 	# the SIGTERM and the keeper killed the command in its clean-up)
 	grep -q " n1 stop " "$WITNESS_LOG"
-	! grep -q "longer than singleton w's lease" "$AKC_DIR/n1.singletond.log"
+	if grep -q "longer than singleton w's lease" "$AKC_DIR/n1.singletond.log"; then false; fi
 	[ "$(exit_status_of "$sgd")" = 0 ]
 }
 
@@ -144,4 +144,41 @@ now_ms() { echo $(( ${EPOCHREALTIME/[.,]/} / 1000 )); }
 	wait_until 20 grep -q "singleton w (pid [0-9]*) killed by signal 9: restarting it after a backoff" \
 	    "$AKC_DIR/n1.singletond.log"
 	grep -c "could not be queued" "$AKC_DIR/n1.singletond.log"
+}
+
+@test "a start due after singletond stalled through the crash backoff waits for a fresh view: the program is not killed at once" {
+	local sgd wpid
+	# the command crashes twice, then runs the witness
+	cat > "$AKC_DIR/crash-twice" <<-EOS
+		#!/bin/sh
+		n=\$(cat "$AKC_DIR/crashes" 2>/dev/null || echo 0)
+		if [ "\$n" -lt 2 ]; then echo \$((n + 1)) > "$AKC_DIR/crashes"; exit 1; fi
+		exec "$AKC_BIN/t/witness"
+	EOS
+	chmod +x "$AKC_DIR/crash-twice"
+	node_conf n1 roles=backend "[singleton.w]=" role=backend stop-timeout=2s \
+	    "[downing]=" strategy=keep-majority stable-after=2s
+	start_node n1
+	wait_until 20 all_up n1 1
+	start_singleton n1 w "$AKC_DIR/crash-twice"
+	sgd=$(pid_of n1 singletond)
+	# stopped in the second crash's backoff (2 s), for longer than that and
+	# than the lease (1.9 s) and singletond's reaction (1 s) together
+	wait_until 20 eval '[ "$(grep -c "exited with status 1: restarting it after a backoff" \
+	    "$AKC_DIR/n1.singletond.log")" = 2 ]'
+	kill -STOP "$sgd"
+	STOPPED=$sgd
+	sleep 4	# the stall itself, not an assertion
+	kill -CONT "$sgd"
+	STOPPED=
+	wait_until 20 runs_on n1
+	wpid=$(witness_pid n1)
+	# before: started at once from the view of before the stall, whose lease
+	# had run out: the keeper killed it at once, singletond said the lease
+	# lapsed, and the next start came after a doubled backoff
+	stays_false 3 process_dead "$wpid"
+	[ "$(witness_starts "$WITNESS_LOG" n1)" = 1 ]
+	run grep -E "longer than singleton w's lease" "$AKC_DIR/n1.singletond.log"
+	[ "$status" = 1 ]
+	witness_check "$WITNESS_LOG"
 }

@@ -140,7 +140,8 @@ master_pid() {
 	# at a connect, and the proxy's connection never broke)
 	wait_until 20 grep -q "the master runs on this node now: its own socket instead of the proxy" \
 	    "$AKC_DIR/$m.worker.log"
-	! grep -q "the master runs on this node now" "$AKC_DIR/$o.worker.log"
+	run grep -q "the master runs on this node now" "$AKC_DIR/$o.worker.log"
+	[ "$status" = 1 ]
 	# its asks and reports now come on the direct socket
 	d0=$(direct_of $m)
 	submit_range $o b 1 10 >> "$AKC_DIR/acked"

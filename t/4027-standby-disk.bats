@@ -106,7 +106,7 @@ standby_restarts() { [ "$(standby_opens)" -ge "$1" ]; }
 	run akc-submit -c "$(conf_of n1)" --id "after-kill" "after the standby's kill"
 	[ "$status" = 0 ]
 	wait_until 20 standby_caught_up n1 n2
-	! tail -n +"$l0" "$AKC_DIR/n2.singletond.log" | grep -n "refuses to start"
+	if tail -n +"$l0" "$AKC_DIR/n2.singletond.log" | grep -n "refuses to start"; then false; fi
 	i=$((i + 1))
 	# every job there, once: before, during-1..i, after, after-kill
 	run akc-queue -c "$(conf_of n1)" --json

@@ -50,6 +50,20 @@ lease_cluster() {
 	[ "$lease" -ge 1000 ]
 }
 
+# killed_before_next WPID SECONDS: the old witness WPID (on $old) dies within
+# SECONDS ("killed" in the witness log), then the witness runs on $next,
+# started after that kill; never two at once.
+killed_before_next() {
+	wait_until "$2" process_dead "$1"
+	echo "$(date +%s.%3N) $old killed $1" >> "$WITNESS_LOG"
+	wait_until 30 runs_on "$next"
+	cat "$WITNESS_LOG"
+	awk -v o="$old" -v n="$next" '$2 == o && $3 == "killed" { k = $1 } $2 == n && $3 == "start" { t = $1 }
+	     END { printf "killed %.3f, started %.3f, gap %.3f s\n", k, t, t - k; exit !(k > 0 && t > k) }' \
+	    "$WITNESS_LOG"
+	witness_check "$WITNESS_LOG"
+}
+
 @test "a singleton whose singletond stops running is killed when its lease runs out, and runs again after" {
 	local old lease sgd wpid t0 t1
 	lease_cluster
@@ -86,14 +100,7 @@ lease_cluster() {
 	net_cut "$minority" "$majority"
 	# the old one's keeper ends it when the lease runs out (before: it ran
 	# on, and the majority's started beside it: OVERLAP in the witness log)
-	wait_until 15 process_dead "$wpid"
-	echo "$(date +%s.%3N) $old killed $wpid" >> "$WITNESS_LOG"
-	wait_until 30 runs_on "$next"
-	cat "$WITNESS_LOG"
-	awk -v o="$old" -v n="$next" '$2 == o && $3 == "killed" { k = $1 } $2 == n && $3 == "start" { t = $1 }
-	     END { printf "killed %.3f, started %.3f, gap %.3f s\n", k, t, t - k; exit !(k > 0 && t > k) }' \
-	    "$WITNESS_LOG"
-	witness_check "$WITNESS_LOG"
+	killed_before_next "$wpid" 15
 }
 
 @test "the oldest cut off while its singletond stalls for longer than a heartbeat + 2 s: the lease runs from memberd's last view with a majority, so the keeper kills the singleton before the majority starts one" {
@@ -122,12 +129,5 @@ lease_cluster() {
 	# stop with the SIGKILL a whole lease after that: the witness ran on past
 	# the majority's start (OVERLAP). Now the lease is dated from memberd's
 	# last view that showed a majority, from before the cut.
-	wait_until 20 process_dead "$wpid"
-	echo "$(date +%s.%3N) $old killed $wpid" >> "$WITNESS_LOG"
-	wait_until 30 runs_on "$next"
-	cat "$WITNESS_LOG"
-	awk -v o="$old" -v n="$next" '$2 == o && $3 == "killed" { k = $1 } $2 == n && $3 == "start" { t = $1 }
-	     END { printf "killed %.3f, started %.3f, gap %.3f s\n", k, t, t - k; exit !(k > 0 && t > k) }' \
-	    "$WITNESS_LOG"
-	witness_check "$WITNESS_LOG"
+	killed_before_next "$wpid" 20
 }

@@ -407,6 +407,20 @@ void
 child_actions(struct sgd *d, msec_t now)
 {
 	standby_actions(d, now);
+	/*
+	 * A start rests on a fresh view: after a stall (singletond stopped
+	 * through the crash backoff) the view the lease would run from is old,
+	 * and the keeper would kill the child at once, the backoff growing. The
+	 * state is read first, and the start waits for it (sg_lease_since: a
+	 * view no older than singletond's reaction).
+	 */
+	d->start_waits = d->lease > 0 && sg_child_start_due(&d->sm, now) &&
+	    sg_lease_since(now, d->view_ok) < now;
+	if (d->start_waits) {
+		if (!d->fetching)
+			d->dirty = 1;
+		return;
+	}
 	switch (sg_child_action(&d->sm, now)) {
 	case ACT_START:
 		if (spawn(d, 0) < 0) {

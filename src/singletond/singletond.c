@@ -912,6 +912,9 @@ next_deadline(struct sgd *d, msec_t now)
 		earliest(&deadline, d->next_fetch);
 	if (d->dirty && !d->fetching)
 		deadline = now;
+	/* a start waiting for the state's answer (its fd wakes us): no spin on its due time */
+	else if (d->start_waits && deadline <= now)
+		deadline = now + 10;
 	return deadline;
 }
 

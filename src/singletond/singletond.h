@@ -65,6 +65,7 @@ struct sgd {
 	int lapsed;		/* it ran out: the group is killed, no more renewals */
 	msec_t queue_said;	/* a renewal not queued (EAGAIN) was logged: not again before */
 	msec_t view_ok;		/* memberd's `at` of the last view that forced no stop, -1: none */
+	int start_waits;	/* a start is due and waits for a fresh view (keeper.c) */
 	uint32_t next_cid;
 	struct inflight *inf;
 	int ninf, capinf;

@@ -549,6 +549,12 @@ sg_child_stop_wait(const struct singleton *s)
 	return s->child.stop_timeout;
 }
 
+int
+sg_child_start_due(const struct singleton *s, msec_t now)
+{
+	return s->child.state == PROC_IDLE && child_wanted(s) && now >= s->child.restart_at;
+}
+
 enum proc_action
 sg_child_action(struct singleton *s, msec_t now)
 {

@@ -229,6 +229,8 @@ int sg_stop_forced(const struct singleton *);
 msec_t sg_child_stop_wait(const struct singleton *);
 /* What to do with the child now; the core assumes it is done. */
 enum proc_action sg_child_action(struct singleton *, msec_t now);
+/* Whether sg_child_action would start the child now (nothing changes). */
+int sg_child_start_due(const struct singleton *, msec_t now);
 /* The child exited (or could not be started). */
 void sg_child_exited(struct singleton *, msec_t now);
 /* What to do with the standby now (call before sg_child_action); assumed done. */

@@ -311,6 +311,17 @@ all_dead() {
 	done
 }
 
+# stays_false SECONDS CMD...: CMD keeps failing for that long (a bounded window).
+stays_false() {
+	local secs=$1; shift
+	local end=$(( $(date +%s%N) / 1000000 + secs * 1000 ))
+	while (( $(date +%s%N) / 1000000 < end )); do
+		"$@" && return 1
+		sleep 0.2
+	done
+	return 0
+}
+
 # wait_until SECONDS CMD...: polls CMD every 0.1 s (WAIT_STEP) until it succeeds or time
 # runs out (the clock from bash's EPOCHREALTIME: no fork of date(1) per poll).
 wait_until() {
