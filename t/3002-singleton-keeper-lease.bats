@@ -21,15 +21,22 @@ teardown() {
 
 started_times() { [ "$(witness_starts "$WITNESS_LOG" "$1")" -ge "$2" ]; }
 
-# one_node STABLE-AFTER [CMD...]: node n1 with singletond w, the witness
-# unless CMD; waits until it runs and singletond has logged its lease ($lease).
-one_node() {
-	local stable=$1; shift
-	node_conf n1 roles=backend "[singleton.w]=" role=backend stop-timeout=2s \
-	    "[downing]=" strategy=keep-majority stable-after="$stable"
+# start_one STOP-TIMEOUT [CMD...]: node n1 with singletond w (the witness
+# unless CMD), keep-majority with stable-after 2 s; returns once singletond is
+# started.
+start_one() {
+	local stop=$1; shift
+	node_conf n1 roles=backend "[singleton.w]=" role=backend stop-timeout="$stop" \
+	    "[downing]=" strategy=keep-majority stable-after=2s
 	start_node n1
 	wait_until 20 all_up n1 1
 	start_singleton n1 w "$@"
+}
+
+# one_node [CMD...]: start_one with stop-timeout 2 s; waits until it runs and
+# singletond has logged its lease ($lease).
+one_node() {
+	start_one 2s "$@"
 	wait_until 20 runs_on n1
 	wait_until 10 grep -q "singleton w: its lease is [0-9]*ms" "$AKC_DIR/n1.singletond.log"
 	lease=$(grep -o "its lease is [0-9]*ms" "$AKC_DIR/n1.singletond.log" | tail -1 | tr -dc 0-9)
@@ -47,7 +54,7 @@ one_node() {
 		exit 0
 	EOS
 	chmod +x "$AKC_DIR/leave-one"
-	one_node 2s "$AKC_DIR/leave-one"
+	one_node "$AKC_DIR/leave-one"
 	wpid=$(witness_pid n1)
 	# the keeper's 5 s grace, then SIGKILL (before: each renewal, every
 	# quarter of the lease, began the grace again, so the witness ran on
@@ -64,7 +71,7 @@ now_ms() { echo $(( ${EPOCHREALTIME/[.,]/} / 1000 )); }
 
 @test "a keeper that did not run for a while takes every renewal sent meanwhile, the newest last" {
 	local lease sgd keeper wpid ts t1 k
-	one_node 2s "$AKC_BIN/t/witness"
+	one_node "$AKC_BIN/t/witness"
 	sgd=$(pid_of n1 singletond)
 	keeper=$(pgrep -P "$sgd" | head -1)
 	wpid=$(witness_pid n1)
@@ -107,11 +114,7 @@ now_ms() { echo $(( ${EPOCHREALTIME/[.,]/} / 1000 )); }
 		while :; do sleep 0.05; done
 	EOS
 	chmod +x "$AKC_DIR/slow-stop"
-	node_conf n1 roles=backend "[singleton.w]=" role=backend stop-timeout=10s \
-	    "[downing]=" strategy=keep-majority stable-after=2s
-	start_node n1
-	wait_until 20 all_up n1 1
-	start_singleton n1 w "$AKC_DIR/slow-stop"
+	start_one 10s "$AKC_DIR/slow-stop"
 	wait_until 20 runs_on n1
 	wait_until 10 grep -q "singleton w: its lease is [0-9]*ms" "$AKC_DIR/n1.singletond.log"
 	grep -o "its lease is [0-9]*ms" "$AKC_DIR/n1.singletond.log" | tail -1
@@ -134,6 +137,7 @@ now_ms() { echo $(( ${EPOCHREALTIME/[.,]/} / 1000 )); }
 	# the keeper inherits a limit of 0 queued signals: no renewal reaches it,
 	# and it kills the witness at its first deadline. Before, singletond
 	# ignored sigqueue's EAGAIN: the log said only "killed by signal 9"
+	# (memberd and leaderd without the limit)
 	node_conf n1 roles=backend "[singleton.w]=" role=backend stop-timeout=2s \
 	    "[downing]=" strategy=keep-majority stable-after=2s
 	start_node n1
@@ -156,11 +160,7 @@ now_ms() { echo $(( ${EPOCHREALTIME/[.,]/} / 1000 )); }
 		exec "$AKC_BIN/t/witness"
 	EOS
 	chmod +x "$AKC_DIR/crash-twice"
-	node_conf n1 roles=backend "[singleton.w]=" role=backend stop-timeout=2s \
-	    "[downing]=" strategy=keep-majority stable-after=2s
-	start_node n1
-	wait_until 20 all_up n1 1
-	start_singleton n1 w "$AKC_DIR/crash-twice"
+	start_one 2s "$AKC_DIR/crash-twice"
 	sgd=$(pid_of n1 singletond)
 	# stopped in the second crash's backoff (2 s), for longer than that and
 	# than the lease (1.9 s) and singletond's reaction (1 s) together

@@ -50,6 +50,17 @@ lease_cluster() {
 	[ "$lease" -ge 1000 ]
 }
 
+# stopped_and_cut: $old's singletond stopped ($sgd, its witness $wpid) and
+# $old cut off from the other two ($minority, $majority, $next: split_around).
+stopped_and_cut() {
+	split_around "$old" 1 h1 h2 h3
+	sgd=$(pid_of "$old" singletond)
+	wpid=$(witness_pid "$old")
+	kill -STOP "$sgd"
+	STOPPED=$sgd
+	net_cut "$minority" "$majority"
+}
+
 # killed_before_next WPID SECONDS: the old witness WPID (on $old) dies within
 # SECONDS ("killed" in the witness log), then the witness runs on $next,
 # started after that kill; never two at once.
@@ -92,12 +103,7 @@ killed_before_next() {
 @test "the oldest cut off with its singletond stopped: the keeper kills the singleton before the majority starts one" {
 	local old lease sgd wpid minority majority next
 	lease_cluster
-	split_around "$old" 1 h1 h2 h3
-	sgd=$(pid_of "$old" singletond)
-	wpid=$(witness_pid "$old")
-	kill -STOP "$sgd"
-	STOPPED=$sgd
-	net_cut "$minority" "$majority"
+	stopped_and_cut
 	# the old one's keeper ends it when the lease runs out (before: it ran
 	# on, and the majority's started beside it: OVERLAP in the witness log)
 	killed_before_next "$wpid" 15
@@ -111,12 +117,7 @@ killed_before_next() {
 	# at the stop's or the lease's end ends it
 	lease_cluster "exec $AKC_BIN/t/witness --ignore-term" 10s down-removal-margin=8s
 	[ "$lease" -gt 5000 ]
-	split_around "$old" 1 h1 h2 h3
-	sgd=$(pid_of "$old" singletond)
-	wpid=$(witness_pid "$old")
-	kill -STOP "$sgd"
-	STOPPED=$sgd
-	net_cut "$minority" "$majority"
+	stopped_and_cut
 	echo "$(date +%s.%3N) cut off, $old's singletond stopped"
 	# stalled for 0.6 of the lease: under what the keeper holds (its last
 	# renewal was at most a quarter of the lease before the stop), so no
