@@ -205,7 +205,7 @@ spawn(struct sgd *d, int standby)
 	sigset_t all, old;
 	int n = 0, i, devnull;
 	pid_t pid, parent = getpid();
-	msec_t now;
+	msec_t now, end;
 	const char *skip[] = { "AKC_SINGLETON=", "AKC_NODE=", "AKC_SINGLETON_ENDPOINT=", "AKC_CONF=",
 	    "AKC_STANDBY=", "NOTIFY_SOCKET=", NULL };
 
@@ -238,13 +238,13 @@ spawn(struct sgd *d, int standby)
 	/* no signal of ours may run in the keeper before it resets them */
 	sigfillset(&all);
 	sigprocmask(SIG_BLOCK, &all, &old);
-	/* its first lease runs from here, as singletond's renewals do (1.) */
+	/* its first lease runs from here (or its view), as singletond's renewals do (1.) */
 	now = clock_mono_ms();
+	end = d->lease > 0 ? sg_lease_end(sg_lease_since(now, d->view_ok), d->lease) : -1;
 	pid = fork();
 	if (pid == 0)
 		keeper(parent, devnull, d->cmd != NULL && !standby ? d->cmd : shargv, env,
-		    d->cmd != NULL && !standby, standby || d->lease <= 0 ? 0 :
-		    sg_lease_since(now, d->view_ok) + (d->lease < SG_LEASE_MAX ? d->lease : SG_LEASE_MAX));
+		    d->cmd != NULL && !standby, standby || end < 0 ? 0 : end);
 	sigprocmask(SIG_SETMASK, &old, NULL);
 	close(devnull);
 	for (i = 0; i < n; i++)
@@ -261,8 +261,7 @@ spawn(struct sgd *d, int standby)
 		d->child = pid;
 		d->renewed = now;
 		d->lapsed = 0;
-		d->expires = d->granted = d->lease > 0 ? sg_lease_since(now, d->view_ok) +
-		    (d->lease < SG_LEASE_MAX ? d->lease : SG_LEASE_MAX) : -1;
+		d->expires = d->granted = end;
 	}
 	return 0;
 }
@@ -322,7 +321,7 @@ lease_renew(struct sgd *d, msec_t now)
 	}
 	d->renewed = now;
 	d->granted = want;
-	d->expires = since + (d->lease < SG_LEASE_MAX ? d->lease : SG_LEASE_MAX);
+	d->expires = sg_lease_end(since, d->lease);
 }
 
 msec_t

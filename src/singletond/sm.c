@@ -91,6 +91,12 @@ sg_lease_since(msec_t now, msec_t view_ok)
 }
 
 msec_t
+sg_lease_end(msec_t since, msec_t lease)
+{
+	return since + (lease < SG_LEASE_MAX ? lease : SG_LEASE_MAX);
+}
+
+msec_t
 sg_lease_grant(msec_t lease, msec_t now, msec_t since, msec_t renewed, msec_t expires,
     msec_t granted, msec_t stop_at)
 {
@@ -102,7 +108,7 @@ sg_lease_grant(msec_t lease, msec_t now, msec_t since, msec_t renewed, msec_t ex
 		return -1;
 	if (lease > SG_LEASE_MAX)
 		lease = SG_LEASE_MAX;
-	want = since + lease;
+	want = sg_lease_end(since, lease);
 	if (want <= now)
 		return SG_LEASE_LAPSED;
 	if (stop_at >= 0 && stop_at < want)

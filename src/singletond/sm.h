@@ -160,6 +160,8 @@ msec_t sg_lease(const struct akc_config *, int n);
  */
 #define SG_REACTION		1000
 msec_t sg_lease_since(msec_t now, msec_t view_ok);
+/* The end of a lease of that length from since (at most SG_LEASE_MAX: it travels in 31 bits). */
+msec_t sg_lease_end(msec_t since, msec_t lease);
 /*
  * The date of a memberd state answered at now to a call made at asked: its
  * `at` (-1: none, an older memberd), or asked when it has none or one
