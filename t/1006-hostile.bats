@@ -111,7 +111,7 @@ dropped_total() {
 }
 
 @test "relays: from non-members, malformed, to unknown members or garbage bodies are dropped and counted" {
-	export WITNESS_LOG="$AKC_DIR/witness.log"
+	witness_log
 	start_cluster 2 "[singleton.w]=" "command=$AKC_BIN/t/witness"
 	wait_until 20 all_up_everywhere 2 n1 n2
 	start_singleton n1 w

@@ -15,8 +15,7 @@ AKC_PAUSE=3s
 
 setup() {
 	akc_setup
-	export WITNESS_LOG="$AKC_DIR/witness.log"
-	: > "$WITNESS_LOG"
+	witness_log
 }
 teardown() {
 	net_teardown

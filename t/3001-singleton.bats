@@ -7,8 +7,7 @@ load lib/akc
 
 setup() {
 	akc_setup
-	export WITNESS_LOG="$AKC_DIR/witness.log"
-	: > "$WITNESS_LOG"
+	witness_log
 }
 teardown() { akc_teardown; }
 
@@ -427,8 +426,6 @@ standby_crashes() { [ "$(grep -c " $1 crash" "$AKC_DIR/standby.log")" -ge "$2" ]
 	node_conf n1 roles=backend
 	start_node n1
 	wait_until 20 all_up n1 1
-	export WITNESS_LOG="$AKC_DIR/witness.log"
-	: > "$WITNESS_LOG"
 	start_singleton n1 adhoc "$AKC_BIN/t/witness"
 	local s
 	s=$(pid_of n1 singletond)

@@ -8,14 +8,10 @@ load lib/akc
 
 setup() {
 	akc_setup
-	export WITNESS_LOG="$AKC_DIR/witness.log"
-	: > "$WITNESS_LOG"
+	witness_log
 }
 teardown() {
-	local p
-	for p in ${STOPPED:-}; do
-		kill -CONT "$p" 2>/dev/null || true
-	done
+	cont_stopped
 	akc_teardown
 }
 

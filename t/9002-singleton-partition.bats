@@ -9,8 +9,7 @@ load lib/netns
 setup() {
 	akc_setup
 	net_require
-	export WITNESS_LOG="$AKC_DIR/witness.log"
-	: > "$WITNESS_LOG"
+	witness_log
 }
 teardown() {
 	net_teardown

@@ -13,14 +13,10 @@ load lib/netns
 setup() {
 	akc_setup
 	net_require
-	export WITNESS_LOG="$AKC_DIR/witness.log"
-	: > "$WITNESS_LOG"
+	witness_log
 }
 teardown() {
-	local p
-	for p in ${STOPPED:-}; do
-		kill -CONT "$p" 2>/dev/null || true
-	done
+	cont_stopped
 	net_teardown
 	akc_teardown
 }

@@ -185,6 +185,22 @@ start_singleton() {
 	echo "$pid" > "$AKC_DIR/$name.singletond.pid"
 }
 
+# witness_log: the witness's log, $AKC_DIR/witness.log, exported (the
+# witness finds it in its environment) and empty.
+witness_log() {
+	export WITNESS_LOG="$AKC_DIR/witness.log"
+	: > "$WITNESS_LOG"
+}
+
+# cont_stopped: SIGCONT to the pids a test left in $STOPPED (it stopped them
+# with SIGSTOP and failed before it continued them), for its teardown.
+cont_stopped() {
+	local p
+	for p in ${STOPPED:-}; do
+		kill -CONT "$p" 2>/dev/null || true
+	done
+}
+
 # witness_check LOG: the witness singleton never ran twice at once: no
 # OVERLAP (it could not take the shared lock) and no start while another
 # start is open (closed by stop, crash, or a "killed" line the test wrote).

@@ -62,8 +62,7 @@ campaign_setup() {
 	# read by node_conf (t/lib/akc.bash)
 	# shellcheck disable=SC2034
 	AKC_GOSSIP=200ms AKC_HB=200ms AKC_PAUSE=1s
-	export WITNESS_LOG="$AKC_DIR/witness.log"
-	: > "$WITNESS_LOG"
+	witness_log
 	: > "$AKC_DIR/faults.log"
 	: > "$AKC_DIR/acks"
 	: > "$AKC_DIR/samples"
