@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -48,35 +49,40 @@ put_env(char ***env, int *n, const char *key, const char *val)
  * the command (its own PR_SET_PDEATHSIG) and singletond, reaping the keeper,
  * kills what is left of the group.
  *
- * A singleton's keeper also holds its lease (lease_end > 0; sg_lease): when
- * singletond has not renewed it in time (SG_LEASE_SIGNAL from singletond,
- * sigqueue'd with the next deadline), the keeper kills the whole group,
+ * A singleton's keeper also holds its lease (a lease word; sg_lease): when
+ * singletond has not renewed it in time, the keeper kills the whole group,
  * itself with it. singletond renews it from its loop; a singletond that is
  * stopped (SIGSTOP), starved or blocked (a log write to a full pipe) could
  * not stop the child in time if this node lost the majority or was downed
  * meanwhile, and the other side would start the singleton beside it.
  *
- * 1. A renewal carries its deadline, not a length: the low 32 bits of a
- *    CLOCK_MONOTONIC ms (both processes read the same clock), which the
- *    keeper completes from its own reading (the deadline is within 2^31 ms
- *    of it: SG_LEASE_MAX). So the lease runs from singletond's renewal, not
- *    from when the keeper got to take it: a keeper that was runnable but
- *    not run when a renewal came does not extend the lease by its delay.
- *    (A stopped keeper is no test of this: SIGCONT ends its sigtimedwait
- *    with EINTR, and it checks its deadline before it takes the renewal.)
- * 2. The lease holds after the command exits too, while its leftovers have
+ * 1. A renewal is a deadline, not a length: a CLOCK_MONOTONIC ms (both
+ *    processes read the same clock) that singletond stores in a word of a
+ *    page the two share (MAP_SHARED, mapped before the fork; the command's
+ *    exec drops it). So the lease runs from singletond's renewal, not from
+ *    when the keeper got to read it: a keeper that was runnable but not run
+ *    when a renewal came does not extend the lease by its delay.
+ * 2. The keeper reads the word each time it wakes, before it checks the
+ *    deadline: it always holds singletond's newest grant, however long it
+ *    did not run. singletond never grants after its last grant ran out (a
+ *    lapsed lease is not renewed), so the newest grant is always one the
+ *    keeper may take. A later deadline needs no wake-up (the keeper finds it
+ *    when it wakes for the older one); a sooner one (a stop's SIGKILL) is
+ *    followed by SIGUSR1, which only wakes the keeper to read the word.
+ * 3. The lease holds after the command exits too, while its leftovers have
  *    their grace: that grace is one deadline, which renewals (or any other
  *    signal) do not push back; EINTR (a stop and SIGCONT) is no timeout.
- * 3. The renewals travel as a real-time signal, which the kernel queues in
- *    order, so a keeper that did not run for a while takes every renewal
- *    sent meanwhile, the newest last. (Until 2026-12-07 they were SIGUSR1,
- *    which is not queued: a renewal sent while another was pending was lost,
- *    and a keeper that took none for a quarter of the lease kept the older
- *    deadline: too soon a kill of a singleton whose singletond was well, or
- *    too late one when the lost renewal was a stop's sooner SIGKILL.)
+ * 4. Until 2026-12-07 the renewals were SIGUSR1 carrying the deadline, which
+ *    the kernel does not queue: a renewal sent while another was pending was
+ *    lost (too soon a kill of a well singleton, or too late one when the lost
+ *    renewal was a stop's sooner SIGKILL). Then, to 2026-12-08, a real-time
+ *    signal (queued, in order): each took one of the user's RLIMIT_SIGPENDING
+ *    slots until the keeper ran, so a keeper stopped for hours (or processes
+ *    of the same user stopped with signals queued) left none, and no renewal
+ *    reached any keeper. A shared word takes no slot and keeps only the newest.
  */
 #define KEEPER_GRACE	5000	/* ms */
-#define SG_LEASE_SIGNAL	SIGRTMIN	/* a renewal (3.) */
+#define SG_LEASE_WAKE	SIGUSR1	/* read the lease word again: a sooner deadline (2.) */
 
 static int64_t
 mono_ms(void)
@@ -96,19 +102,19 @@ kill_group(void)
 }
 
 static void __attribute__((noreturn))
-keeper(pid_t parent, int devnull, char **argv, char **env, int search, int64_t lease_end)
+keeper(pid_t parent, int devnull, char **argv, char **env, int search, const int64_t *lease_word)
 {
 	sigset_t set, none;
 	siginfo_t si;
 	struct timespec left;
 	pid_t c, p;
 	int st, main_st = 0, main_done = 0, sig, r;
-	int64_t now, end, grace_end = 0;
+	int64_t now, end, grace_end = 0, lease_end = 0;
 
 	setpgid(0, 0);
 	sigemptyset(&none);
 	sigemptyset(&set);
-	sigaddset(&set, SG_LEASE_SIGNAL);
+	sigaddset(&set, SG_LEASE_WAKE);
 	sigaddset(&set, SIGUSR2);
 	sigaddset(&set, SIGCHLD);
 	sigaddset(&set, SIGTERM);
@@ -140,7 +146,10 @@ keeper(pid_t parent, int devnull, char **argv, char **env, int search, int64_t l
 		_exit(127);
 	}
 	for (;;) {
-		/* the lease's end, or the leftovers' grace: whichever comes first */
+		/* singletond's newest grant (2.), then the lease's end or the
+		 * leftovers' grace: whichever comes first */
+		if (lease_word != NULL)
+			lease_end = __atomic_load_n(lease_word, __ATOMIC_SEQ_CST);
 		now = mono_ms();
 		if (lease_end > 0 && now >= lease_end)
 			kill_group();	/* the lease ran out */
@@ -158,13 +167,8 @@ keeper(pid_t parent, int devnull, char **argv, char **env, int search, int64_t l
 		}
 		if (r < 0)
 			continue;	/* a timeout, or EINTR: the deadlines decide above */
-		if (si.si_signo == SG_LEASE_SIGNAL) {
-			/* a renewal, from singletond only: its deadline (1.) */
-			if (si.si_code == SI_QUEUE && si.si_pid == parent)
-				lease_end = sg_lease_deadline_of((uint32_t)si.si_value.sival_int,
-				    mono_ms());
-			continue;
-		}
+		if (si.si_signo == SG_LEASE_WAKE)
+			continue;	/* the word is read above (2.) */
 		if (si.si_signo == SIGUSR2) {
 			kill(0, SIGKILL);	/* singletond is gone: so is the group */
 			_exit(137);
@@ -235,16 +239,33 @@ spawn(struct sgd *d, int standby)
 	shargv[3] = NULL;
 	if ((devnull = open("/dev/null", O_RDONLY | O_CLOEXEC)) < 0)
 		fatal("/dev/null");
+	/* the page singletond shares with the singleton's keepers (1.) */
+	if (!standby && d->lease_word == NULL) {
+		void *w = mmap(NULL, sizeof(*d->lease_word), PROT_READ | PROT_WRITE,
+		    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+
+		if (w == MAP_FAILED) {
+			log_warn("cannot map the lease's page for singleton %s", d->sc.name);
+			close(devnull);
+			for (i = 0; i < n; i++)
+				free(env[i]);
+			free(env);
+			return -1;
+		}
+		d->lease_word = w;
+	}
 	/* no signal of ours may run in the keeper before it resets them */
 	sigfillset(&all);
 	sigprocmask(SIG_BLOCK, &all, &old);
 	/* its first lease runs from here (or its view), as singletond's renewals do (1.) */
 	now = clock_mono_ms();
 	end = d->lease > 0 ? sg_lease_end(sg_lease_since(now, d->view_ok), d->lease) : -1;
+	if (!standby)	/* 0: no lease (yet) */
+		__atomic_store_n(d->lease_word, end > 0 ? end : 0, __ATOMIC_SEQ_CST);
 	pid = fork();
 	if (pid == 0)
 		keeper(parent, devnull, d->cmd != NULL && !standby ? d->cmd : shargv, env,
-		    d->cmd != NULL && !standby, standby || end < 0 ? 0 : end);
+		    d->cmd != NULL && !standby, standby ? NULL : d->lease_word);
 	sigprocmask(SIG_SETMASK, &old, NULL);
 	close(devnull);
 	for (i = 0; i < n; i++)
@@ -278,10 +299,9 @@ spawn(struct sgd *d, int standby)
 void
 lease_renew(struct sgd *d, msec_t now)
 {
-	union sigval v;
 	msec_t want, since;
 
-	if (d->child <= 0 || d->lapsed)
+	if (d->child <= 0 || d->lapsed || d->lease_word == NULL)
 		return;
 	since = sg_lease_since(now, d->view_ok);
 	want = sg_lease_grant(d->lease, now, since, d->renewed, d->expires, d->granted,
@@ -305,20 +325,10 @@ lease_renew(struct sgd *d, msec_t now)
 	}
 	if (want < 0)
 		return;
-	v.sival_int = (int)(uint32_t)want;	/* its low 32 bits (1.) */
-	if (sigqueue(d->child, SG_LEASE_SIGNAL, v) < 0 && errno == EAGAIN && now >= d->queue_said) {
-		/*
-		 * A real-time signal takes a slot of the user's RLIMIT_SIGPENDING
-		 * until it is taken: a keeper (or any process of this user)
-		 * stopped for hours with renewals queued to it fills them, and
-		 * then no renewal reaches any keeper of this user. Not silent.
-		 */
-		log_warnx("singleton %s: a renewal of its lease could not be queued to its keeper "
-		    "(pid %d): this user's queued signals are at RLIMIT_SIGPENDING (processes "
-		    "stopped with signals queued to them?); the keeper kills the singleton at the "
-		    "last deadline it took", d->sc.name, (int)d->child);
-		d->queue_said = now + 10000;
-	}
+	/* the newest grant, read by the keeper whenever it wakes; a sooner one wakes it (2.) */
+	__atomic_store_n(d->lease_word, want, __ATOMIC_SEQ_CST);
+	if (want < d->granted || d->granted <= 0)	/* sooner, or its first */
+		kill(d->child, SG_LEASE_WAKE);
 	d->renewed = now;
 	d->granted = want;
 	d->expires = sg_lease_end(since, d->lease);

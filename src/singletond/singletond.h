@@ -63,7 +63,7 @@ struct sgd {
 	msec_t expires;		/* the lease as last renewed runs out then */
 	msec_t granted;		/* the keeper's deadline: expires, or the stop's SIGKILL */
 	int lapsed;		/* it ran out: the group is killed, no more renewals */
-	msec_t queue_said;	/* a renewal not queued (EAGAIN) was logged: not again before */
+	int64_t *lease_word;	/* the keeper's deadline, in a page we share with it (keeper.c) */
 	msec_t view_ok;		/* memberd's `at` of the last view that forced no stop, -1: none */
 	int start_waits;	/* a start is due and waits for a fresh view (keeper.c) */
 	uint32_t next_cid;

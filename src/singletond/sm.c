@@ -121,12 +121,6 @@ sg_lease_grant(msec_t lease, msec_t now, msec_t since, msec_t renewed, msec_t ex
 	return -1;
 }
 
-msec_t
-sg_lease_deadline_of(uint32_t low, msec_t now)
-{
-	return now + (int32_t)(low - (uint32_t)now);
-}
-
 void
 sg_init(struct singleton *s, const struct conf_singleton *c, msec_t margin)
 {

@@ -44,7 +44,7 @@
 #define SG_FORCED_MIN		500
 #define SG_FORCED_SLACK		2000
 #define SG_LEASE_MIN		1000
-#define SG_LEASE_MAX		(1L << 30)	/* a deadline's distance fits 31 bits */
+#define SG_LEASE_MAX		(1L << 30)	/* ~12 days: a bound on the sum of the settings */
 
 enum sg_state {
 	SG_START,		/* no membership view yet */
@@ -160,7 +160,7 @@ msec_t sg_lease(const struct akc_config *, int n);
  */
 #define SG_REACTION		1000
 msec_t sg_lease_since(msec_t now, msec_t view_ok);
-/* The end of a lease of that length from since (at most SG_LEASE_MAX: it travels in 31 bits). */
+/* The end of a lease of that length from since (at most SG_LEASE_MAX). */
 msec_t sg_lease_end(msec_t since, msec_t lease);
 /*
  * The date of a memberd state answered at now to a call made at asked: its
@@ -197,12 +197,6 @@ msec_t sg_view_at(msec_t at, msec_t asked, msec_t now);
 #define SG_LEASE_LAPSED		(-2)
 msec_t sg_lease_grant(msec_t lease, msec_t now, msec_t since, msec_t renewed, msec_t expires,
     msec_t granted, msec_t stop_at);
-/*
- * A renewal's deadline, which travels as its low 32 bits (a sigval's int),
- * completed from now on the same clock: right while it is within 2^31 ms of
- * now (SG_LEASE_MAX). Async-signal-safe: the keeper calls it.
- */
-msec_t sg_lease_deadline_of(uint32_t low, msec_t now);
 /*
  * A new membership view: self is our uid, st memberd's state; wall (ms) dates
  * tombstones, for members removed before we started.

@@ -1295,27 +1295,6 @@ lease_from_view(void)
 	    11250);
 }
 
-/*
- * A renewal's deadline travels as its low 32 bits, completed by the keeper
- * from its own clock: the deadline singletond set, whenever the keeper
- * takes it (before, a renewal carried a length, and the lease ran from when
- * the keeper got to it: a keeper scheduled 600 ms late took a renewal due
- * at 11900 as 12500 + lease), and across a 2^32 wrap either way.
- */
-static void
-lease_deadlines(void)
-{
-	msec_t base = 5000000000LL;	/* past 2^32 ms */
-
-	CHECK_INT(sg_lease_deadline_of((uint32_t)11900, 11000), 11900);
-	CHECK_INT(sg_lease_deadline_of((uint32_t)11900, 12500), 11900);
-	CHECK_INT(sg_lease_deadline_of((uint32_t)(base + 1900), base), base + 1900);
-	CHECK_INT(sg_lease_deadline_of((uint32_t)(base - 100), base), base - 100);
-	/* a deadline just past a wrap of the low bits, taken just before it */
-	CHECK_INT(sg_lease_deadline_of((uint32_t)(4294967296LL + 500), 4294967296LL - 500),
-	    4294967296LL + 500);
-	CHECK_INT(sg_lease_deadline_of((uint32_t)(base + SG_LEASE_MAX), base), base + SG_LEASE_MAX);
-}
 
 /*
  * The oldest loses the majority (the losing side of a split): SIGKILL after
@@ -1755,7 +1734,6 @@ main(void)
 	RUN(lease_from_config);
 	RUN(lease_grants);
 	RUN(lease_from_view);
-	RUN(lease_deadlines);
 	RUN(forced_stop_kills_by_bound);
 	RUN(random_departures);
 	return unit_done();
