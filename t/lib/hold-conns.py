@@ -10,7 +10,8 @@
 # MODE is what each one sends: "none" (nothing: a peer that never
 # handshakes), "half" (a REQ header and half a frame), "hello" (a REQ header
 # only, then idle, as a client between requests). It returns once every
-# connection is closed, or at SECONDS, or when the file OUT.stop appears.
+# connection is closed, or at SECONDS, or when the file OUT.stop appears;
+# OUT.ready appears once all N have connected.
 import json
 import os
 import select
@@ -39,6 +40,7 @@ for _ in range(n):
     elif mode == "hello":
         s.sendall(REQ_HDR)
     conns[s.fileno()] = [s, time.monotonic(), b""]
+open(out + ".ready", "w").close()	# all connected (or refused by connect)
 poller = select.poll()
 for fd in conns:
     poller.register(fd, select.POLLIN)
