@@ -38,14 +38,14 @@ leaderd_pings() {
 @test "peers that never send a header, or stop inside a frame, are closed at the deadline and counted, while akc-status answers; idle clients between frames are kept" {
 	start_cluster 1
 	wait_until 30 all_up_everywhere 1 n1
-	local ctl="$AKC_DIR/n1/memberd.ctl" i
+	local ctl="$AKC_DIR/n1/memberd.ctl"
 	[ "$(ctl_conns timed_out)" = 0 ]
 	hold "$ctl" 40 none 40 "$AKC_DIR/none.out"
 	hold "$ctl" 20 half 40 "$AKC_DIR/half.out"
 	hold "$ctl" 10 hello 40 "$AKC_DIR/hello.out"
 	wait_until 10 test -f "$AKC_DIR/none.out.ready" -a -f "$AKC_DIR/half.out.ready" -a -f "$AKC_DIR/hello.out.ready"
 	# memberd answers its clients meanwhile, at once
-	for i in 1 2 3; do
+	for _ in 1 2 3; do
 		run timeout 2 akc-status -c "$(conf_of n1)" --json
 		[ "$status" -eq 0 ]
 	done
@@ -79,6 +79,7 @@ leaderd_pings() {
 	local ctl="$AKC_DIR/n1/memberd.ctl" p0 open0
 	open0=$(ctl_conns open)
 	wait_until 10 eval '[ -n "$(leaderd_pings)" ]'
+	# shellcheck disable=SC2034	# read by the eval below
 	p0=$(leaderd_pings)
 	hold "$ctl" 530 hello 60 "$AKC_DIR/many.out"
 	# every one not taken is refused at once (not left waiting in the backlog)
