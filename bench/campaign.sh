@@ -13,8 +13,10 @@
 # acknowledges it, and faults come every 5-20 s, drawn from the seed: 2|3 and
 # 1|4 partitions, heals, kill -9 of a whole host (supervisors included) and
 # its restart 5-30 s later, SIGSTOP of a memberd for 1-8 s, SIGSTOP of a
-# singletond (of the witness or of the master) for 1-8 s, one-way cuts,
-# 10-30% loss on a host, kill -9 and immediate restart of the first seed.
+# singletond (of the witness or of the master) for 1-8 s, SIGSTOP of a whole
+# host (every process of it: its daemons, the singletons and their keepers,
+# the standby, the worker and its jobs) for 1-8 s, one-way cuts, 10-30% loss
+# on a host, kill -9 and immediate restart of the first seed.
 # Then every link is healed, every host started, and the checker waits
 # (CAMPAIGN_LIVENESS, default 120 s) for all 5 Up in every view, one master,
 # one witness, every acknowledged job in the results, and checks:
@@ -30,7 +32,9 @@
 # Environment: AKC_BIN (the built tree, default this one), and the
 # CAMPAIGN_* settings at the top of t/lib/campaign.bash (CAMPAIGN_SEED_TIMEOUT
 # default 30s, CAMPAIGN_GAP_MIN/MAX, CAMPAIGN_DOWN_MIN/MAX, CAMPAIGN_PAUSE_MIN/MAX,
-# CAMPAIGN_RATE, CAMPAIGN_LANES, CAMPAIGN_LIVENESS, CAMPAIGN_WEIGHTS).
+# CAMPAIGN_RATE, CAMPAIGN_LANES, CAMPAIGN_LIVENESS, CAMPAIGN_WEIGHTS; the
+# bench's default weights add nodepause:2 to the library's, which t/9003's
+# fixed seed keeps).
 # Every process it starts is killed at exit (everything in its namespaces).
 set -u
 cd "$(dirname "$0")/.." || exit 1
@@ -72,6 +76,7 @@ done
 bats_require_minimum_version() { :; }
 bats_load_library() { :; }
 BATS_TEST_DIRNAME=$PWD/t
+: "${CAMPAIGN_WEIGHTS:=cut23:3 cut14:2 heal:4 kill:2 pause:3 sgpause:2 nodepause:2 oneway:2 lossy:2 seedrestart:1}"
 . t/lib/akc.bash
 . t/lib/netns.bash
 . t/lib/campaign.bash
@@ -92,7 +97,8 @@ echo "akc fault campaign, $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, seed $SEE
 echo "settings: 5 hosts (seeds h1 h2 h3), heartbeat-interval 200ms, acceptable-heartbeat-pause 1s," \
     "gossip-interval 200ms, seed-node-timeout $CAMPAIGN_SEED_TIMEOUT; keep-majority stable-after 2s," \
     "down-removal-margin 8s; [master] replicas 1; faults every ${CAMPAIGN_GAP_MIN}-${CAMPAIGN_GAP_MAX}s," \
-    "hosts down ${CAMPAIGN_DOWN_MIN}-${CAMPAIGN_DOWN_MAX}s; ~${CAMPAIGN_RATE} jobs/s; liveness deadline ${CAMPAIGN_LIVENESS}s"
+    "hosts down ${CAMPAIGN_DOWN_MIN}-${CAMPAIGN_DOWN_MAX}s; ~${CAMPAIGN_RATE} jobs/s; liveness deadline ${CAMPAIGN_LIVENESS}s;" \
+    "fault weights: $CAMPAIGN_WEIGHTS"
 
 akc_setup
 rc=0

@@ -279,6 +279,21 @@ sock_dropped(int s)
 	return s >= SOCK_NATIVE ? (unsigned long)sps_dropped(s - SOCK_NATIVE) : 0;
 }
 
+cJSON *
+sock_conns_json(int s)
+{
+	struct sps_conn_stats st;
+	cJSON *o = cJSON_CreateObject();
+
+	memset(&st, 0, sizeof(st));
+	if (s >= SOCK_NATIVE)
+		sps_conn_stats(s - SOCK_NATIVE, &st);
+	cJSON_AddNumberToObject(o, "open", st.open);
+	cJSON_AddNumberToObject(o, "timed_out", (double)st.timed_out);
+	cJSON_AddNumberToObject(o, "refused", (double)st.refused);
+	return o;
+}
+
 int
 sock_rcvfd(int s)
 {

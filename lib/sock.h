@@ -33,6 +33,12 @@ void sock_service(int s);
 /* A native REQ's or SUB's connection is up (0 for nanomsg's: not known). */
 int sock_connected(int s);
 unsigned long sock_dropped(int s);
+/*
+ * A bound native socket's connections as JSON, {"open", "timed_out",
+ * "refused"} (lib/sps.h: the cap and the deadlines); all 0 for nanomsg's,
+ * which hide them.
+ */
+cJSON *sock_conns_json(int s);
 int sock_rcvfd(int s);
 int sock_sndfd(int s);
 /* Receives without blocking into an nn-allocated *buf; -1 when nothing waits. */

@@ -9,6 +9,7 @@
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/timerfd.h>
 #include <sys/uio.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -32,6 +33,7 @@
 #define SPS_MAX		64		/* such sockets in one process (akc-httpd: up to 48 channels) */
 #define ID_LISTEN	0xffffffffu	/* epoll data of the listener */
 #define ID_EVENT	0xfffffffeu	/* epoll data of the eventfd */
+#define ID_TIMER	0xfffffffdu	/* epoll data of the deadlines' timerfd */
 #define READ_MAX	(256 << 10)	/* bytes read from one peer per call */
 
 struct conn {
@@ -46,6 +48,8 @@ struct conn {
 	unsigned char *out;		/* bytes not yet written */
 	size_t outlen, outoff, outcap;
 	int pollout;
+	int accepted;			/* by our listener: the deadline applies */
+	msec_t due;			/* its header or the frame begun must be whole by then (0: none) */
 };
 
 struct msg {
@@ -77,6 +81,13 @@ struct sps {
 	uint64_t dropped;
 	uint64_t resets;		/* REQ, SUB: connections lost (their requests with them) */
 	uint64_t connects;		/* REQ, SUB: connections made */
+	/* a bound socket's connections: sps_limits */
+	int tfd;			/* timerfd, armed for the earliest due (or -1) */
+	msec_t armed;			/* when it fires (0: disarmed) */
+	int conn_max, deadline_ms;
+	uint64_t timed_out, refused;	/* closed at their deadline; refused over conn_max */
+	uint64_t said_timed_out, said_refused;
+	msec_t said_at;			/* the last log line about them */
 };
 
 /* The protocol a peer of ours must speak. */
@@ -118,7 +129,9 @@ slot(void)
 	for (h = 0; h < SPS_MAX; h++)
 		if (!tab[h].used) {
 			memset(&tab[h], 0, sizeof(tab[h]));
-			tab[h].ep = tab[h].ev = tab[h].lfd = -1;
+			tab[h].ep = tab[h].ev = tab[h].lfd = tab[h].tfd = -1;
+			tab[h].conn_max = SPS_CONN_MAX;
+			tab[h].deadline_ms = SPS_DEADLINE_MS;
 			return h;
 		}
 	errno = EMFILE;
@@ -263,8 +276,138 @@ conn_flush(struct sps *s, struct conn *c)
 	return 0;
 }
 
+/*
+ * Deadlines and the cap of a bound socket's connections (why: a local peer
+ * that connected and sent nothing, or half a frame, kept its descriptor and
+ * its buffer for ever, and a socket took any number of them):
+ *
+ * 1. An accepted connection must send its 8-byte header within deadline_ms
+ *    of being accepted, and a frame, once begun, must be whole within
+ *    deadline_ms of the read that began it. Between frames a connection may
+ *    idle for ever: clients keep theirs open (workers, akc-httpd, akc-top,
+ *    leaderd), and the cap bounds how many do.
+ * 2. Past conn_max connections at once, a new one is accepted and closed at
+ *    once (refused): left in the backlog it would keep the listener ready
+ *    and the loop spinning, and its peer's connect(2) hanging.
+ * 3. Both are counted (timed_out, refused; and in dropped, which counts
+ *    everything closed) and said in one log line per socket at most every
+ *    SPS_SAY_MS.
+ * 4. A timerfd in the socket's epoll set, armed for the earliest due, makes
+ *    the socket's fd readable then: the daemon's loop serves it as it serves
+ *    a message, with no timer of its own. A due that passed without a frame
+ *    begun is not cleared from the timer: it fires once for nothing. The
+ *    usual request costs nothing: its frame is whole in the read that began
+ *    it, so no due is set.
+ *
+ * Weak points: a frame a peer was writing when the whole node was stopped
+ * (SIGSTOP) can be cut at SIGCONT if the sweep runs before the peer writes
+ * the rest (the sweep first reads what waits, so only a frame larger than
+ * the socket's buffer); a REQ peer then sends its request again. A frame
+ * not read because our own queue is full (SPS_QUEUE_MAX) is not the peer's
+ * fault: its due moves on. A peer that sends whole frames, however slowly,
+ * is never closed: only the cap bounds it.
+ */
+static void
+arm(struct sps *s, msec_t due)
+{
+	struct itimerspec its;
+
+	if (s->tfd < 0 || (s->armed != 0 && s->armed <= due))
+		return;
+	memset(&its, 0, sizeof(its));
+	its.it_value.tv_sec = due / 1000;
+	its.it_value.tv_nsec = (long)(due % 1000) * 1000000L;
+	if (timerfd_settime(s->tfd, TFD_TIMER_ABSTIME, &its, NULL) == 0)
+		s->armed = due;
+}
+
+/* One line about the connections timed out and refused since the last, at most every SPS_SAY_MS. */
+static void
+say(struct sps *s, msec_t now)
+{
+	uint64_t t = s->timed_out - s->said_timed_out, r = s->refused - s->said_refused;
+
+	if (t == 0 && r == 0)
+		return;
+	if (s->said_at != 0 && now - s->said_at < SPS_SAY_MS) {
+		arm(s, s->said_at + SPS_SAY_MS);	/* said when it is time */
+		return;
+	}
+	if (r > 0)
+		log_warnx("refused %llu connection%s to '%s': %d open, the most it takes",
+		    (unsigned long long)r, r == 1 ? "" : "s", s->path, s->conn_max);
+	if (t > 0)
+		log_warnx("closed %llu connection%s to '%s' that sent no whole header or frame "
+		    "within %d ms", (unsigned long long)t, t == 1 ? "" : "s", s->path, s->deadline_ms);
+	s->said_timed_out = s->timed_out;
+	s->said_refused = s->refused;
+	s->said_at = now;
+}
+
+/* After a read: an accepted connection owes a due while its header or a frame is not whole. */
+static void
+conn_due(struct sps *s, struct conn *c)
+{
+	if (!c->accepted || s->deadline_ms <= 0)
+		return;
+	if (c->peerhave == sizeof(c->peer) && c->headhave == 0)
+		c->due = 0;
+	else if (c->due == 0) {
+		c->due = clock_mono_ms() + s->deadline_ms;
+		arm(s, c->due);
+	}
+}
+
+enum { READ_BAD = -2, READ_EOF = -1 };
+
+static int conn_read(struct sps *s, struct conn *c);
+
+/* The timer fired: connections past their due are read a last time, then closed and counted. */
+static void
+sweep(struct sps *s)
+{
+	msec_t now = clock_mono_ms(), next = 0;
+	int i, r;
+
+	s->armed = 0;
+	for (i = s->nc - 1; i >= 0; i--) {
+		struct conn *c = &s->c[i];
+
+		if (c->due == 0)
+			continue;
+		if (now >= c->due && s->nq < SPS_QUEUE_MAX) {
+			/* what it sent meanwhile first (the node may have been stopped whole) */
+			if ((r = conn_read(s, c)) < 0) {
+				if (r == READ_BAD || c->in != NULL)
+					s->dropped++;
+				conn_close(s, i);
+				continue;
+			}
+			if (c->peerhave == sizeof(c->peer) && c->headhave == 0) {
+				c->due = 0;
+				continue;
+			}
+		}
+		if (now >= c->due) {
+			if (s->nq >= SPS_QUEUE_MAX) {
+				c->due = now + s->deadline_ms;	/* we did not read it */
+			} else {
+				s->timed_out++;
+				s->dropped++;
+				conn_close(s, i);
+				continue;
+			}
+		}
+		if (next == 0 || c->due < next)
+			next = c->due;
+	}
+	if (next != 0)
+		arm(s, next);
+	say(s, now);
+}
+
 static int
-conn_add(struct sps *s, int fd)
+conn_add(struct sps *s, int fd, int accepted)
 {
 	const unsigned char mine[8] = { 0, 'S', 'P', 0, 0, (unsigned char)s->kind, 0, 0 };
 	struct conn *c;
@@ -276,6 +419,7 @@ conn_add(struct sps *s, int fd)
 	c = &s->c[s->nc];
 	memset(c, 0, sizeof(*c));
 	c->fd = fd;
+	c->accepted = accepted;
 	do
 		c->id = ++s->next_id & 0x7fffffff;
 	while (c->id == 0 || conn_find(s, c->id) >= 0);
@@ -289,6 +433,7 @@ conn_add(struct sps *s, int fd)
 		conn_close(s, s->nc - 1);
 		return -1;
 	}
+	conn_due(s, c);		/* its header is owed */
 	return 0;
 }
 
@@ -391,8 +536,6 @@ conn_feed(struct sps *s, struct conn *c, const unsigned char *p, size_t n)
 	return 0;
 }
 
-enum { READ_BAD = -2, READ_EOF = -1 };
-
 /* Reads what the peer sent (up to READ_MAX); < 0 when it must be closed. */
 static int
 conn_read(struct sps *s, struct conn *c)
@@ -428,7 +571,12 @@ accept_all(struct sps *s)
 
 	for (;;) {
 		if ((fd = accept4(s->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0) {
-			if (conn_add(s, fd) < 0)
+			if (s->conn_max > 0 && s->nc >= s->conn_max) {
+				close(fd);	/* refused: its peer reads the end */
+				s->refused++;
+				s->dropped++;
+				say(s, clock_mono_ms());
+			} else if (conn_add(s, fd, 1) < 0)
 				s->dropped++;
 			continue;
 		}
@@ -466,7 +614,8 @@ static void
 pump(struct sps *s)
 {
 	struct epoll_event ev[32];
-	int n, i, k, r;
+	int n, i, k, r, timer = 0;
+	uint64_t v;
 
 	if ((n = epoll_wait(s->ep, ev, 32, 0)) <= 0)
 		return;
@@ -475,6 +624,11 @@ pump(struct sps *s)
 
 		if (id == ID_EVENT)
 			continue;
+		if (id == ID_TIMER) {
+			(void)!read(s->tfd, &v, sizeof(v));
+			timer = 1;	/* swept last: what is ready is read first */
+			continue;
+		}
 		if (id == ID_LISTEN) {
 			accept_all(s);
 			continue;
@@ -491,8 +645,11 @@ pump(struct sps *s)
 			if (r == READ_BAD || s->c[k].in != NULL)
 				s->dropped++;
 			conn_close(s, k);
-		}
+		} else
+			conn_due(s, &s->c[k]);
 	}
+	if (timer)
+		sweep(s);
 }
 
 /* Binds path, taking it over from a dead owner (nothing accepts there). */
@@ -528,6 +685,9 @@ bind_path(struct sps *s, const char *path)
 			return -1;
 	}
 	if (listen(s->lfd, 128) < 0 || watch(s, EPOLL_CTL_ADD, s->lfd, EPOLLIN, ID_LISTEN) < 0)
+		return -1;
+	if ((s->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC)) < 0 ||
+	    watch(s, EPOLL_CTL_ADD, s->tfd, EPOLLIN, ID_TIMER) < 0)
 		return -1;
 	if (stat(path, &st) == 0) {
 		s->ldev = st.st_dev;
@@ -565,6 +725,8 @@ release(struct sps *s)
 	}
 	if (s->ev >= 0)
 		close(s->ev);
+	if (s->tfd >= 0)
+		close(s->tfd);
 	if (s->ep >= 0)
 		close(s->ep);
 	memset(s, 0, sizeof(*s));
@@ -682,7 +844,7 @@ req_conn(struct sps *s)
 		s->ivl = 100;
 		s->on_prefer = 0;
 	}
-	if (conn_add(s, fd) < 0)
+	if (conn_add(s, fd, 0) < 0)
 		return NULL;
 	s->connects++;
 	return &s->c[0];
@@ -969,4 +1131,36 @@ sps_dropped(int h)
 	struct sps *s = get(h);
 
 	return s != NULL ? s->dropped : 0;
+}
+
+int
+sps_limits(int h, int conn_max, int deadline_ms)
+{
+	struct sps *s = get(h);
+	int i;
+
+	if (s == NULL || s->lfd < 0 || conn_max < 0 || deadline_ms < 0) {
+		errno = EINVAL;
+		return -1;
+	}
+	s->conn_max = conn_max;
+	s->deadline_ms = deadline_ms;
+	for (i = 0; i < s->nc; i++) {
+		s->c[i].due = 0;
+		conn_due(s, &s->c[i]);
+	}
+	return 0;
+}
+
+void
+sps_conn_stats(int h, struct sps_conn_stats *st)
+{
+	struct sps *s = get(h);
+
+	memset(st, 0, sizeof(*st));
+	if (s == NULL)
+		return;
+	st->open = s->nc;
+	st->timed_out = s->timed_out;
+	st->refused = s->refused;
 }

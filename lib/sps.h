@@ -31,7 +31,9 @@
  * Limits: a message over rcvmax closes its connection (as nanomsg does); a
  * peer whose header is not the expected protocol is closed; replies queued
  * for a peer that does not read are bounded (SPS_OUT_MAX), past that the
- * peer is closed; a REP reads no more while SPS_QUEUE_MAX messages wait.
+ * peer is closed; a REP reads no more while SPS_QUEUE_MAX messages wait;
+ * a bound socket takes at most SPS_CONN_MAX connections, and closes one
+ * that does not send its header, or the rest of a frame, in time (below).
  * Everything closed or dropped is counted (sps_dropped).
  */
 #ifndef AKC_SPS_H
@@ -45,6 +47,27 @@
 
 #define SPS_OUT_MAX	(16 << 20)	/* bytes queued for one peer */
 #define SPS_QUEUE_MAX	1024		/* messages received, not yet taken */
+
+/*
+ * A bound socket's connections (REP, PUB, PULL): at most SPS_CONN_MAX at
+ * once (one more is accepted and closed at once: refused), and each must
+ * send its header within SPS_DEADLINE_MS of being accepted, and each frame
+ * within SPS_DEADLINE_MS of its first byte, or be closed (timed out); both
+ * counted and logged at most every SPS_SAY_MS per socket. Idle connections
+ * between frames are kept. The rules, their weak points: sps.c, "Deadlines
+ * and the cap". sps_limits sets other values for one socket (0: no cap, no
+ * deadline); -1 if h is not a bound socket.
+ */
+#define SPS_CONN_MAX	512
+#define SPS_DEADLINE_MS	5000
+#define SPS_SAY_MS	5000
+struct sps_conn_stats {
+	int open;			/* connections now */
+	uint64_t timed_out;		/* closed at their deadline */
+	uint64_t refused;		/* over the cap */
+};
+int sps_limits(int h, int conn_max, int deadline_ms);
+void sps_conn_stats(int h, struct sps_conn_stats *st);
 
 /* Handles are small numbers of their own; lib/sock.c offsets them. */
 int sps_bind_rep(const char *path, size_t rcvmax);

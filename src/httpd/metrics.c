@@ -180,6 +180,25 @@ traffic(const cJSON *st, struct buf *b)
 				sample(b, "akc_dropped_messages_total", "reason", t->string, NULL, NULL,
 				    t->valuedouble);
 	}
+	if ((d = obj(st, "local_connections")) != NULL) {
+		/* memberd's local sockets: lib/sps.h's cap and deadlines */
+		static const struct { const char *name, *type, *key, *help; } lc[] = {
+			{ "akc_local_connections", "gauge", "open",
+			  "Connections open on memberd's local sockets, by socket." },
+			{ "akc_local_connections_timed_out_total", "counter", "timed_out",
+			  "Local connections closed for sending no whole header or frame within 5 s." },
+			{ "akc_local_connections_refused_total", "counter", "refused",
+			  "Local connections refused: the socket had 512 open." },
+		};
+
+		for (i = 0; i < sizeof(lc) / sizeof(lc[0]); i++) {
+			family(b, lc[i].name, lc[i].type, lc[i].help);
+			cJSON_ArrayForEach(t, d)
+				if (cJSON_IsObject(t))
+					sample(b, lc[i].name, "socket", t->string, NULL, NULL,
+					    num(t, lc[i].key));
+		}
+	}
 	if ((d = obj(st, "traffic")) != NULL) {
 		family(b, "akc_relayed_messages_total", "counter",
 		    "Messages of local services (singletons, the journal) relayed to or from peers.");

@@ -159,6 +159,8 @@ on_ctl(int fd, short ev, void *arg)
 		/* the ticks that asked memberd whether it is there, and those its connection answered */
 		cJSON_AddNumberToObject(r, "pings", (double)l->pings);
 		cJSON_AddNumberToObject(r, "pings_skipped", (double)l->pings_skipped);
+		/* leaderd.ctl's connections (lib/sps.h: the cap and the deadlines) */
+		cJSON_AddItemToObject(r, "local_connections", sock_conns_json(l->ctl));
 		if (l->slow_since != 0)
 			cJSON_AddNumberToObject(r, "memberd_silent_ms", (double)(clock_mono_ms() -
 			    l->slow_since));

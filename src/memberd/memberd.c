@@ -1021,6 +1021,14 @@ notice_counts(const struct memberd *d, const cJSON *req, cJSON *rsp)
 	cJSON_AddNumberToObject(o, "svc", (double)sock_dropped(d->svcpub));
 	cJSON_AddNumberToObject(o, "relay", (double)sock_dropped(d->relay));
 	cJSON_AddNumberToObject(o, "control", (double)sock_dropped(d->ctl));
+	/* their connections: open, closed at the deadline, refused over the cap (lib/sps.h) */
+	o = cJSON_AddObjectToObject(rsp, "local_connections");
+	cJSON_AddItemToObject(o, "events", sock_conns_json(d->pub));
+	cJSON_AddItemToObject(o, "state", sock_conns_json(d->statepub));
+	cJSON_AddItemToObject(o, "leader", sock_conns_json(d->leaderpub));
+	cJSON_AddItemToObject(o, "svc", sock_conns_json(d->svcpub));
+	cJSON_AddItemToObject(o, "relay", sock_conns_json(d->relay));
+	cJSON_AddItemToObject(o, "control", sock_conns_json(d->ctl));
 }
 
 static void

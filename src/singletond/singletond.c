@@ -725,6 +725,8 @@ on_ctl(int fd, short ev, void *arg)
 			cJSON_AddNumberToObject(p, "refused", (double)d->px.refused);
 			cJSON_AddNumberToObject(p, "expired", (double)d->px.expired);
 			cJSON_AddNumberToObject(p, "resent", (double)d->px.resent);
+			/* the proxy socket's connections (lib/sps.h: the cap and the deadlines) */
+			cJSON_AddItemToObject(p, "connections", sock_conns_json(d->front));
 			cJSON_AddItemToObject(r, "link", plink_json(d, clock_mono_ms()));
 			cJSON_AddItemToObject(r, "mlink", mlink_json(d, clock_mono_ms()));
 			cJSON_AddNumberToObject(r, "dropped", (double)d->dropped);

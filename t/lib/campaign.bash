@@ -39,12 +39,15 @@
 : "${CAMPAIGN_GAP_MAX:=20}"
 : "${CAMPAIGN_DOWN_MIN:=5}"		# seconds a killed host stays down
 : "${CAMPAIGN_DOWN_MAX:=30}"
-: "${CAMPAIGN_PAUSE_MIN:=1}"		# seconds a memberd (or a singletond) stays SIGSTOPped
+: "${CAMPAIGN_PAUSE_MIN:=1}"		# seconds a memberd (a singletond, a whole host) stays SIGSTOPped
 : "${CAMPAIGN_PAUSE_MAX:=8}"
 : "${CAMPAIGN_RATE:=15}"		# jobs acknowledged per second, at most (all lanes)
 : "${CAMPAIGN_LANES:=5}"		# submitters at once, each with its own ids
 : "${CAMPAIGN_LIVENESS:=120}"		# seconds after the end for everything to be well again
-# Weights of the faults the plan draws (each fault is one of these).
+# Weights of the faults the plan draws (each fault is one of these). A kind
+# added here changes every seed's plan (t/9003's fixed seed was chosen for
+# its plan): nodepause (a whole host stopped) is drawn only when named,
+# as bench/campaign.sh does.
 : "${CAMPAIGN_WEIGHTS:=cut23:3 cut14:2 heal:4 kill:2 pause:3 sgpause:2 oneway:2 lossy:2 seedrestart:1}"
 
 CAMPAIGN_PROGS="memberd leaderd singletond-w singletond-master worker"
@@ -68,6 +71,7 @@ campaign_setup() {
 	: > "$AKC_DIR/samples"
 	: > "$AKC_DIR/stopped"
 	: > "$AKC_DIR/sgstopped"
+	: > "$AKC_DIR/nstopped"
 	: > "$AKC_DIR/campaign.pids"
 	rm -f "$AKC_DIR/submit.stop" "$AKC_DIR/sampler.stop"
 	net_setup 5
@@ -182,6 +186,46 @@ campaign_host_kill() {
 		echo "$now $h killed $p" >> "$WITNESS_LOG"
 	done
 	CAMPAIGN_DOWN[$h]=1
+}
+
+# campaign_host_stop HOST: SIGSTOP of every process of HOST (its daemons,
+# the singletons and their keepers, the standby, the worker and its jobs, the
+# supervisors), all in one kill(1); their pids in AKC_DIR/nstopped ("HOST
+# PID..."). Prints how many, or why none.
+campaign_host_stop() {
+	local h=$1 pids
+	pids=$(ip netns pids "$(ns_of "$h")" 2>/dev/null | tr '\n' ' ')
+	if [ -z "${pids// /}" ]; then
+		echo "(nothing runs)"
+		return 0
+	fi
+	# shellcheck disable=SC2086
+	kill -STOP $pids 2>/dev/null
+	echo "$h $pids" >> "$AKC_DIR/nstopped"
+	echo "$(wc -w <<<"$pids") processes"
+}
+
+# campaign_host_cont HOST: SIGCONT, all in one kill(1), of the processes
+# campaign_host_stop stopped on HOST that are still there (a kill -9 of the
+# host may have come meanwhile, and a pid been reused); prints how many.
+campaign_host_cont() {
+	local h=$1 ns line p pids="" n=0
+	ns=$(ns_of "$h")
+	while read -r line; do
+		# shellcheck disable=SC2086
+		set -- $line
+		[ "$1" = "$h" ] || continue
+		shift
+		for p in "$@"; do
+			[ "$(ip netns identify "$p" 2>/dev/null)" = "$ns" ] && pids+=" $p" n=$((n + 1))
+		done
+	done < "$AKC_DIR/nstopped"
+	# shellcheck disable=SC2086
+	[ -n "$pids" ] && kill -CONT $pids 2>/dev/null
+	# once continued, not again (the end continues what is still listed)
+	awk -v h="$h" '$1 != h' "$AKC_DIR/nstopped" > "$AKC_DIR/nstopped.new" &&
+	    mv "$AKC_DIR/nstopped.new" "$AKC_DIR/nstopped"
+	echo "$n processes"
 }
 
 # _campaign_census DIR WITNESS_LOG: "masters=HOSTS witnesses=HOSTS", the hosts
@@ -340,8 +384,8 @@ _campaign_pick() {
 # campaign_plan SEED DURATION FILE: the fault plan, "SECONDS ACTION ARGS" lines in
 # time order. Drawn from RANDOM=SEED alone (not from what happens), so a seed
 # always gives the same plan. Actions: cut A,B C,D,E | heal | kill H | restart H
-# | stop H | cont H | sgstop H w|master | sgcont H w|master | oneway FROM TO |
-# lossy H PERCENT | seedrestart h1.
+# | stop H | cont H | sgstop H w|master | sgcont H w|master | nstop H | ncont H
+# | oneway FROM TO | lossy H PERCENT | seedrestart h1.
 campaign_plan() {
 	local seed=$1 dur=$2 out=$3 t=0 total=0 r w kind h a b d i
 	local -a kinds=() weights=() ev=() up hs
@@ -365,7 +409,7 @@ campaign_plan() {
 		for h in "${NET_HOSTS[@]}"; do
 			(( ${back[$h]:-0} <= t )) && up+=("$h")
 		done
-		[ ${#up[@]} -eq 0 ] && case $kind in kill|pause|sgpause) kind=heal ;; esac
+		[ ${#up[@]} -eq 0 ] && case $kind in kill|pause|sgpause|nodepause) kind=heal ;; esac
 		case $kind in
 		cut23|cut14)
 			hs=("${NET_HOSTS[@]}")
@@ -400,6 +444,14 @@ campaign_plan() {
 			_campaign_pick w master; a=$PICK
 			d=$(( CAMPAIGN_PAUSE_MIN + RANDOM % (CAMPAIGN_PAUSE_MAX - CAMPAIGN_PAUSE_MIN + 1) ))
 			ev+=("$t sgstop $h $a" "$((t + d)) sgcont $h $a") ;;
+		nodepause)
+			# a whole host stalled (a VM paused, a machine swapping):
+			# every process of it, the singletons' keepers too, so no
+			# lease can act before the SIGCONT; only the down-removal
+			# margin keeps the others from starting a second singleton
+			_campaign_pick "${up[@]}"; h=$PICK
+			d=$(( CAMPAIGN_PAUSE_MIN + RANDOM % (CAMPAIGN_PAUSE_MAX - CAMPAIGN_PAUSE_MIN + 1) ))
+			ev+=("$t nstop $h" "$((t + d)) ncont $h") ;;
 		oneway)
 			_campaign_pick "${NET_HOSTS[@]}"; a=$PICK
 			_campaign_pick "${NET_HOSTS[@]}"; b=$PICK
@@ -474,6 +526,10 @@ campaign_execute() {
 			[ -n "$pid" ] && [ "$(ip netns identify "$pid" 2>/dev/null)" = "$(ns_of "$a")" ] &&
 			    kill -CONT "$pid" 2>/dev/null
 			b="$b $pid" ;;
+		nstop)
+			b=$(campaign_host_stop "$a") ;;
+		ncont)
+			b=$(campaign_host_cont "$a") ;;
 		cont)
 			pid=$(awk -v h="$a" '$1 == h { p = $2 } END { print p }' "$AKC_DIR/stopped")
 			# only while it is still that host's (it may have been killed since)
@@ -504,6 +560,9 @@ campaign_end() {
 	while read -r h pid _; do
 		[ "$(ip netns identify "$pid" 2>/dev/null)" = "$(ns_of "$h")" ] && kill -CONT "$pid" 2>/dev/null
 	done < <(cat "$AKC_DIR/sgstopped" 2>/dev/null)
+	for h in "${NET_HOSTS[@]}"; do
+		campaign_host_cont "$h" >/dev/null
+	done
 	for h in "${NET_HOSTS[@]}"; do
 		if [ "${CAMPAIGN_DOWN[$h]}" = 1 ]; then
 			campaign_host_start "$h"
@@ -632,7 +691,7 @@ _campaign_count() { awk -v k="$1" '$3 == k' "$AKC_DIR/faults.log" | wc -l; }
 
 _campaign_check() {	# SEED DURATION: see campaign_check
 	local seed=$1 dur=$2 d=$AKC_DIR bad=0 nf wst mst acked lost dup failed wrong wov mov wsov crashes nres
-	nf=$(awk '$3 ~ /^(cut|heal|kill|stop|sgstop|oneway|lossy|seedrestart)$/' "$d/faults.log" | wc -l)
+	nf=$(awk '$3 ~ /^(cut|heal|kill|stop|sgstop|nstop|oneway|lossy|seedrestart)$/' "$d/faults.log" | wc -l)
 
 	# never two singletons: the witness's lock and log, and the samples of /proc
 	wst=$(awk '$3 == "start"' "$WITNESS_LOG" | wc -l)
@@ -686,7 +745,8 @@ _campaign_check() {	# SEED DURATION: see campaign_check
 	[ "${CAMPAIGN_LIVE:-}" = ok ] || bad=1
 	echo "campaign seed=$seed duration=${dur}s faults=$nf (kills=$(_campaign_count kill)" \
 	    "partitions=$(_campaign_count cut) pauses=$(_campaign_count stop)" \
-	    "singletond-pauses=$(_campaign_count sgstop) oneway=$(_campaign_count oneway)" \
+	    "singletond-pauses=$(_campaign_count sgstop) node-pauses=$(_campaign_count nstop)" \
+	    "oneway=$(_campaign_count oneway)" \
 	    "lossy=$(_campaign_count lossy) seed-restarts=$(_campaign_count seedrestart) heals=$(_campaign_count heal))" \
 	    "starts: witness=$wst master=$mst acknowledged=$acked lost=$lost duplicated=$dup" \
 	    "overlaps=$((wov + mov)) crashes=$crashes liveness=${CAMPAIGN_LIVE:-FAILED}"

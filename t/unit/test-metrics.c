@@ -19,6 +19,8 @@ static const char *status_json =
     "{\"node\":\"c\",\"status\":\"Down\"}],"
     "\"unreachable\":[{\"node\":\"c\",\"observed_by\":[\"a\"]}],"
     "\"dropped\":{\"malformed\":2,\"stale\":1},"
+    "\"local_connections\":{\"control\":{\"open\":3,\"timed_out\":4,\"refused\":5},"
+    "\"events\":{\"open\":1,\"timed_out\":0,\"refused\":0}},"
     "\"welcomes\":{\"full\":5,\"partial\":9,\"waiting_for_state\":true},"
     "\"traffic\":{\"sent_messages\":10,\"relayed_out\":3,\"relayed_in\":4,\"relay_refused\":0,"
     "\"by_type\":{\"gossip\":{\"sent_messages\":7,\"sent_bytes\":700,\"received_messages\":6,"
@@ -106,6 +108,11 @@ test_node(void)
 	CHECK(has_line(b.p, "akc_messages_sent_total{type=\"gossip\"} 7"));
 	CHECK(has_line(b.p, "akc_received_bytes_total{type=\"heartbeat\"} 90"));
 	CHECK(has_line(b.p, "akc_dropped_messages_total{reason=\"malformed\"} 2"));
+	CHECK(has_line(b.p, "akc_local_connections{socket=\"control\"} 3"));
+	CHECK(has_line(b.p, "akc_local_connections{socket=\"events\"} 1"));
+	CHECK(has_line(b.p, "akc_local_connections_timed_out_total{socket=\"control\"} 4"));
+	CHECK(has_line(b.p, "akc_local_connections_refused_total{socket=\"control\"} 5"));
+	CHECK_INT(types_of(b.p, "akc_local_connections_refused_total"), 1);
 	CHECK(has_line(b.p, "akc_welcomes_sent_total{kind=\"full\"} 5"));
 	CHECK(has_line(b.p, "akc_welcomes_sent_total{kind=\"partial\"} 9"));
 	CHECK(has_line(b.p, "akc_waiting_for_state 1"));

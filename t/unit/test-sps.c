@@ -12,7 +12,9 @@
  * ours and our SUB against nanomsg's PUB; a subscriber that does not read
  * misses messages past the backlog, counted, not closed; wrong protocols
  * and a subscriber that sends closed, counted; a SUB that connects at a tick
- * once its publisher appears, and again after it restarts.
+ * once its publisher appears, and again after it restarts. A bound socket's
+ * deadline (a peer that sends no header, or half a frame, is closed in
+ * time; idle ones between frames are kept) and its cap on connections.
  */
 #include <errno.h>
 #include <poll.h>
@@ -966,6 +968,209 @@ random_peers(void)
 	unlink(path);
 }
 
+/* Whether the server closed fd within ms (after its 8-byte header, if it sent one). */
+static int
+closed_within(int fd, int ms)
+{
+	msec_t end = clock_mono_ms() + ms;
+	char b[64];
+	ssize_t r;
+
+	for (;;) {
+		if (!ready(fd, (int)(end - clock_mono_ms() > 0 ? end - clock_mono_ms() : 0)))
+			return 0;
+		if ((r = recv(fd, b, sizeof(b), MSG_DONTWAIT)) == 0)
+			return 1;
+		if (r < 0 && errno != EAGAIN)
+			return 1;
+		if (clock_mono_ms() >= end)
+			return 0;
+	}
+}
+
+/* Serves rep (takes and answers what comes) for ms. */
+static void
+serve_for(int rep, int ms)
+{
+	msec_t end = clock_mono_ms() + ms;
+	unsigned char hdr[SOCK_HDR_MAX];
+	size_t hl;
+	void *buf;
+
+	while (clock_mono_ms() < end) {
+		ready(sock_rcvfd(rep), 20);
+		hl = sizeof(hdr);
+		while (sock_recv_raw(rep, &buf, hdr, &hl) >= 0) {
+			CHECK_INT(sock_send_raw(rep, hdr, hl, "ok", 2), 0);
+			nn_freemsg(buf);
+			hl = sizeof(hdr);
+		}
+	}
+}
+
+/*
+ * The deadline (sps_limits): a peer that sends no header, or half a
+ * header, or a header and half a frame, is closed at it and counted; one
+ * that idles between whole frames, and one whose frame is whole before its
+ * due, are kept. The socket's fd wakes the loop for it, with no traffic.
+ */
+static void
+conn_deadline(void)
+{
+	static const unsigned char req_hdr[8] = { 0, 'S', 'P', 0, 0, 48, 0, 0 };
+	unsigned char frame[9 + 8];
+	struct sps_conn_stats st;
+	int rep, h, none, half, halfframe, idle, slow;
+	msec_t t0;
+
+	unlink(path);
+	rep = sock_bind_raw(NN_REP, addr, 1000);
+	h = rep - (1 << 20);
+	CHECK_INT(sps_limits(h, 0, 1000), 0);
+	CHECK((none = raw_connect()) >= 0);
+	CHECK((half = raw_connect()) >= 0);
+	CHECK(write(half, req_hdr, 5) == 5);
+	CHECK((halfframe = raw_connect()) >= 0);
+	frame[0] = 1;
+	be64_put(frame + 1, 8);
+	memcpy(frame + 9, "\x80\0\0\1", 4);	/* the request id, then 4 of the 4 bytes missing */
+	CHECK(write(halfframe, req_hdr, 8) == 8 && write(halfframe, frame, 13) == 13);
+	CHECK((idle = raw_connect()) >= 0);
+	CHECK(write(idle, req_hdr, 8) == 8);
+	CHECK((slow = raw_connect()) >= 0);
+	CHECK(write(slow, req_hdr, 8) == 8 && write(slow, frame, 13) == 13);
+	t0 = clock_mono_ms();
+	serve_for(rep, 150);
+	sps_conn_stats(h, &st);
+	CHECK_INT(st.open, 5);
+	CHECK_INT(st.timed_out, 0);
+	/* slow's frame is whole before its due: answered, kept */
+	CHECK(write(slow, "abcd", 4) == 4);
+	serve_for(rep, 100);
+	/* nothing else comes: the timer alone wakes the socket's fd */
+	CHECK(ready(sock_rcvfd(rep), 2000));
+	CHECK(clock_mono_ms() - t0 >= 900);
+	serve_for(rep, 100);
+	sps_conn_stats(h, &st);
+	CHECK_INT(st.timed_out, 3);
+	CHECK_INT(st.open, 2);
+	CHECK_INT(st.refused, 0);
+	CHECK_INT(sps_dropped(h), 3);
+	CHECK(closed_within(none, 100));
+	CHECK(closed_within(half, 100));
+	CHECK(closed_within(halfframe, 100));
+	CHECK(!closed_within(idle, 100));
+	CHECK(!closed_within(slow, 100));
+	/* the idle one is served long after: idle between frames is allowed */
+	CHECK(write(idle, frame, 13) == 13 && write(idle, "abcd", 4) == 4);
+	serve_for(rep, 100);
+	{
+		unsigned char b[32];
+
+		CHECK(ready(idle, 500) && recv(idle, b, sizeof(b), MSG_DONTWAIT) == 9 + 4 + 2);
+	}
+	/* the timer is not left ready: the fd is quiet once served */
+	serve_for(rep, 50);
+	CHECK(!ready(sock_rcvfd(rep), 100));
+	close(none);
+	close(half);
+	close(halfframe);
+	close(idle);
+	close(slow);
+	sock_close(rep);
+	unlink(path);
+}
+
+/*
+ * The cap: past conn_max connections at once, a new one is accepted and
+ * closed at once (its peer reads the end, not the server's header) and
+ * counted; the ones in are served; once one goes, another gets in. PUB
+ * and PULL alike. The default deadline and cap are the daemons'.
+ */
+static void
+conn_cap(void)
+{
+	static const unsigned char req_hdr[8] = { 0, 'S', 'P', 0, 0, 48, 0, 0 };
+	unsigned char frame[9 + 6], b[64];
+	struct sps_conn_stats st;
+	int rep, h, c[4], extra, i;
+	struct spc sc;
+	char *rsp = NULL, err[128];
+	pid_t p;
+
+	unlink(path);
+	rep = sock_bind_raw(NN_REP, addr, 1000);
+	h = rep - (1 << 20);
+	CHECK(sps_limits(h + 1000, 3, 0) < 0);
+	CHECK_INT(sps_limits(h, 3, 0), 0);
+	for (i = 0; i < 3; i++) {
+		CHECK((c[i] = raw_connect()) >= 0);
+		CHECK(write(c[i], req_hdr, 8) == 8);
+	}
+	serve_for(rep, 100);
+	CHECK((extra = raw_connect()) >= 0);
+	serve_for(rep, 100);
+	sps_conn_stats(h, &st);
+	CHECK_INT(st.open, 3);
+	CHECK_INT(st.refused, 1);
+	CHECK(ready(extra, 500) && read(extra, b, sizeof(b)) == 0);
+	close(extra);
+	/* the three are served */
+	frame[0] = 1;
+	be64_put(frame + 1, 6);
+	memcpy(frame + 9, "\x80\0\0\7hi", 6);
+	for (i = 0; i < 3; i++)
+		CHECK(write(c[i], frame, 15) == 15);
+	serve_for(rep, 100);
+	for (i = 0; i < 3; i++)
+		CHECK(ready(c[i], 500) && recv(c[i], b, sizeof(b), MSG_DONTWAIT) == 8 + 9 + 4 + 2);
+	/* one goes: a client gets in (spc, as the tools) */
+	close(c[0]);
+	serve_for(rep, 50);
+	if ((p = fork()) == 0) {
+		if (spc_init(&sc, addr, 1024) < 0)
+			_exit(2);
+		_exit(spc_call(&sc, "x", 1, &rsp, clock_mono_ms() + 3000, err, sizeof(err)) == 2 ? 0 : 3);
+	}
+	serve_for(rep, 300);
+	{
+		int stt = -1;
+
+		waitpid(p, &stt, 0);
+		CHECK(WIFEXITED(stt) && WEXITSTATUS(stt) == 0);
+	}
+	sps_conn_stats(h, &st);
+	CHECK_INT(st.refused, 1);
+	for (i = 1; i < 3; i++)
+		close(c[i]);
+	sock_close(rep);
+	/* a PUB and a PULL: the same cap, and the defaults */
+	for (i = 0; i < 2; i++) {
+		int s = i == 0 ? sock_bind(NN_PUB, addr, 1024) : sock_bind(NN_PULL, addr, 1024);
+		int a, bb;
+		cJSON *j;
+
+		h = s - (1 << 20);
+		j = sock_conns_json(s);
+		CHECK(j != NULL && cJSON_GetObjectItem(j, "open") != NULL);
+		cJSON_Delete(j);
+		CHECK_INT(sps_limits(h, 1, SPS_DEADLINE_MS), 0);
+		CHECK((a = raw_connect()) >= 0);
+		CHECK((bb = raw_connect()) >= 0);
+		ready(sock_rcvfd(s), 200);
+		sock_service(s);
+		CHECK(ready(bb, 500) && read(bb, b, sizeof(b)) == 0);
+		sps_conn_stats(h, &st);
+		CHECK_INT(st.open, 1);
+		CHECK_INT(st.refused, 1);
+		close(a);
+		close(bb);
+		sock_close(s);
+		unlink(path);
+	}
+	CHECK(SPS_CONN_MAX >= 64 && SPS_DEADLINE_MS >= 2000);
+}
+
 int
 main(void)
 {
@@ -997,6 +1202,8 @@ main(void)
 	RUN(pull_nanomsg);
 	RUN(random_peers);
 	unlink(path);
+	RUN(conn_deadline);
+	RUN(conn_cap);
 	rmdir(dir);
 	return unit_done();
 }
