@@ -907,6 +907,112 @@ memory_majority_random(void)
 }
 
 /*
+ * pick_targets (gossip.c: ourselves marked from the table's uid order,
+ * members read only when a record of ours may rule one out) against the
+ * pass before it, which read every member's uid, with the same random
+ * draws: random tables (ourselves in them once, twice or not at all),
+ * seen sets, reachability records by us or by others, k of 1 to 4, and
+ * unseen_only; the same targets in the same order, and the same draws
+ * taken (the generator's state after).
+ */
+static int
+pick_ref(struct node *n, int *out, int k, int unseen_only)
+{
+	int *cand = calloc((size_t)n->st.n + 1, sizeof(*cand)), nc, i, picked = 0, pass, rows = 0;
+	unsigned char *seenf = calloc((size_t)n->st.n + 1, 1);
+
+	mstate_mark(&n->st, &n->st.seen, seenf);
+	for (i = 0; i < n->st.reach.n && !rows; i++)
+		rows = n->st.reach.r[i].observer == n->self.uid;
+	for (pass = 0; pass < 2 && picked < k; pass++) {
+		nc = 0;
+		for (i = 0; i < n->st.n; i++) {
+			const struct member *m = &n->st.m[i];
+			int seen = seenf[i], j, dup = 0;
+
+			if ((pass == 0 && seen) || (pass == 1 && !seen) || m->uid == n->self.uid ||
+			    (rows && reach_observer_says(&n->st.reach, n->self.uid, m->uid) !=
+			    RS_REACHABLE))
+				continue;
+			for (j = 0; j < picked; j++)
+				if (out[j] == i)
+					dup = 1;
+			if (!dup)
+				cand[nc++] = i;
+		}
+		while (nc > 0 && picked < k) {
+			int r = (int)(rnd(n) % (uint64_t)nc);
+
+			out[picked++] = cand[r];
+			cand[r] = cand[--nc];
+		}
+		if (unseen_only)
+			break;
+	}
+	free(cand);
+	free(seenf);
+	return picked;
+}
+
+static void
+pick_targets_random(void)
+{
+	static const enum rstatus rs[] = { RS_REACHABLE, RS_UNREACHABLE, RS_TERMINATED };
+	static struct node a;
+	struct mstate v;
+	struct member m;
+	uint64_t s = 0x13198a2e03707344ULL, self = 777, rng;
+	char name[32];
+	int trial, k, bad = 0, rowsn = 0, twice = 0;
+
+	node_init(&a, &cfg[0], self, now);
+	for (trial = 0; trial < 3000 && !bad; trial++) {
+		int nm = 1 + (int)(xs(&s) % 40), out1[4], out2[4], p1, p2, kk = 1 + (int)(xs(&s) % 4),
+		    uo = (int)(xs(&s) % 3 == 0), selfs = (int)(xs(&s) % 4);
+
+		mstate_init(&v);
+		for (k = 0; k < nm; k++) {
+			/* small uids: some twice, and ours among them */
+			uint64_t u = xs(&s) % 5 == 0 ? self : 700 + xs(&s) % 60;
+
+			if (u == self && selfs == 0)
+				u = 701;
+			snprintf(name, sizeof(name), "m%d", k);
+			m = mk_member(u, name, 33000 + k, MS_UP);
+			mstate_add(&v, &m);
+		}
+		for (k = 0; k < v.n; k++)
+			if (xs(&s) % 2)
+				u64set_add(&v.seen, v.m[k].uid);
+		for (k = (int)(xs(&s) % 4); k > 0 && v.n > 0; k--)
+			reach_set(&v.reach, xs(&s) % 2 ? self : v.m[xs(&s) % (uint64_t)v.n].uid,
+			    v.m[xs(&s) % (uint64_t)v.n].uid, rs[xs(&s) % 3]);
+		mstate_copy(&a.st, &v);
+		for (p1 = k = 0; k < a.st.n; k++)
+			p1 += a.st.m[k].uid == self;
+		twice += p1 > 1;
+		for (k = 0; k < a.st.reach.n; k++)
+			if (a.st.reach.r[k].observer == self) {
+				rowsn++;
+				break;
+			}
+		rng = a.rng = xs(&s) | 1;
+		p1 = pick_targets(&a, out1, kk, uo);
+		rng ^= a.rng;
+		a.rng ^= rng;	/* back to the draws' start; rng: where pick_targets left it */
+		rng ^= a.rng;
+		p2 = pick_ref(&a, out2, kk, uo);
+		if (p1 != p2 || memcmp(out1, out2, (size_t)p1 * sizeof(*out1)) != 0 || rng != a.rng)
+			bad = 1;
+		if (bad)
+			CHECK_INT(trial, -1);	/* the trial where they part */
+		mstate_free(&v);
+	}
+	CHECK(rowsn > 300 && twice > 100);
+	node_free(&a);
+}
+
+/*
  * The ring's skip (heartbeat.c, ring_same) against the ring made every
  * time, on random changes: node a updates as memberd does, node b's every
  * update remakes the ring (its kept table id cleared first). After each
@@ -2961,6 +3067,7 @@ main(void)
 	RUN(push_one_text);
 	RUN(seen_bits_random);
 	RUN(memory_majority_random);
+	RUN(pick_targets_random);
 	for (i = 0; i < N; i++)
 		node_free(&nodes[i]);
 	return unit_done();
