@@ -1020,6 +1020,27 @@ mstate_mark(const struct mstate *st, const struct u64set *s, unsigned char *f)
 		}
 }
 
+void
+mstate_mark_uid(const struct mstate *st, uint64_t u, unsigned char *f, unsigned char v)
+{
+	const struct uidpos *o;
+	int lo = 0, hi = st->n;
+
+	if (st->n == 0)
+		return;
+	o = mtab_order(st->mt);
+	while (lo < hi) {
+		int mid = lo + (hi - lo) / 2;
+
+		if (o[mid].uid < u)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (; lo < st->n && o[lo].uid == u; lo++)
+		f[o[lo].i] |= v;
+}
+
 int
 mstate_find_name(const struct mstate *st, const char *name)
 {

@@ -196,6 +196,8 @@ size_t mstate_map_buckets(size_t n);
 #define DAEMON_MAP_BUCKETS	512
 int mstate_find(const struct mstate *, uint64_t uid);
 void mstate_mark(const struct mstate *, const struct u64set *, unsigned char *);
+/* f[i] |= v for every member i of uid u (all of them, should u be there twice). */
+void mstate_mark_uid(const struct mstate *, uint64_t u, unsigned char *f, unsigned char v);
 int mstate_find_name(const struct mstate *, const char *name);
 int mstate_find_address(const struct mstate *, const char *address);
 int mstate_is_tombstoned(const struct mstate *, uint64_t uid);

@@ -384,17 +384,22 @@ pick_targets(struct node *n, int *out, int k, int unseen_only)
 	seenf = (unsigned char *)(cand + n->st.n + 1);
 	memset(seenf, 0, (size_t)n->st.n + 1);
 	mstate_mark(&n->st, &n->st.seen, seenf);
+	/*
+	 * and ourselves (2): the pass below then reads a member only when a
+	 * record of ours may rule it out; reading each one's uid was most of
+	 * pick_targets' 3.4% of a 4,000-node akc-sim start (a cache line a member)
+	 */
+	mstate_mark_uid(&n->st, n->self.uid, seenf, 2);
 	/* no record of ours: every member but us is a valid target, no lookup a member */
 	for (i = 0; i < n->st.reach.n && !rows; i++)
 		rows = n->st.reach.r[i].observer == n->self.uid;
 	for (pass = 0; pass < 2 && picked < k; pass++) {
 		nc = 0;
 		for (i = 0; i < n->st.n; i++) {
-			const struct member *m = &n->st.m[i];
-			int seen = seenf[i], j, dup = 0;
+			int seen = seenf[i] & 1, j, dup = 0;
 
-			if ((pass == 0 && seen) || (pass == 1 && !seen) || m->uid == n->self.uid ||
-			    (rows && !valid_target(n, m)))
+			if ((pass == 0 && seen) || (pass == 1 && !seen) || (seenf[i] & 2) ||
+			    (rows && !valid_target(n, &n->st.m[i])))
 				continue;
 			for (j = 0; j < picked; j++)
 				if (out[j] == i)

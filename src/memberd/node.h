@@ -171,6 +171,14 @@ struct memo {
 	uint64_t uid;		/* the incarnation last seen there */
 	int64_t seen;		/* wall ms it was last a member in our view */
 	msec_t nack_at;		/* answered our init-join as a non-member then */
+	/*
+	 * Where the last full update (memory.c) found it: the view's first
+	 * member at its address that counts as a member (an index into the
+	 * table of id memo_vix_mt), or -1; node_majority reads it instead of
+	 * looking each member up. present: that update's mark, 0 between.
+	 */
+	int vix;
+	char present;
 };
 
 struct node {
@@ -249,6 +257,7 @@ struct node {
 	uint64_t majority_reach;	/* table (its id), reachability and memory */
 	uint64_t majority_gen;		/* (memo_gen): the same give the same */
 	uint64_t memo_gen;	/* bumped whenever the memory may have changed */
+	uint64_t memo_vix_mt;	/* the table the memo[].vix index (0: none valid) */
 	msec_t next_probe;	/* then: ask the remembered members outside our view */
 
 	/* gossip */

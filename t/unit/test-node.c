@@ -815,6 +815,258 @@ memory_skip_random(void)
 }
 
 /*
+ * node_majority read from the last update's marks (memory.c: memo[].vix,
+ * kept for the table of id memo_vix_mt) against its lookups (the marks'
+ * table id cleared first), and the memory's merge of new members (a
+ * natural merge sort of the new ones, then a merge from the back by one
+ * compare per entry or by halving) against its rules: in strcmp order,
+ * every member that counts at its address with the last such uid. Random
+ * views whose addresses' strcmp and address_compare orders differ (hosts
+ * of 1 to 3 digits, ports of 3 to 5), on random changes: a status moved,
+ * a new incarnation, 1 or up to 60 members added at once, one beside an
+ * older incarnation at a member's address (two that count at one
+ * address), one removed as downed or exited, a reachability record, a
+ * write of the same, the wall clock moved.
+ */
+static struct member
+mk_member_at(uint64_t uid, uint64_t r, enum mstatus st)
+{
+	static const int ports[] = { 2552, 999, 25520 };
+	struct member m;
+	char addr[64], name[32];
+
+	memset(&m, 0, sizeof(m));
+	m.uid = uid;
+	snprintf(addr, sizeof(addr), "tcp://10.0.%d.%d:%d", (int)(r % 7),
+	    (int)((r >> 8) % 256), ports[(r >> 16) % 3]);
+	snprintf(name, sizeof(name), "m%llu", (unsigned long long)uid);
+	member_set(&m, name, addr, "");	/* the test's reference, never given back */
+	m.status = st;
+	m.up_number = st == MS_JOINING || st == MS_WEAKLY_UP ? UPNUM_NONE : (int)(uid % 100) + 1;
+	return m;
+}
+
+static void
+memory_majority_random(void)
+{
+	static const enum mstatus ms[] = { MS_JOINING, MS_WEAKLY_UP, MS_UP, MS_LEAVING,
+	    MS_EXITING, MS_DOWN };
+	static const enum rstatus rs[] = { RS_REACHABLE, RS_UNREACHABLE, RS_TERMINATED };
+	static struct node a;
+	struct mstate v;
+	struct member m;
+	uint64_t s = 0x243f6a8885a308d3ULL, next_uid = 20000, self = 19999, keep;
+	int step_, k, i, marked = 0, big = 0, dups = 0, bad = 0, dup;
+
+	mstate_init(&v);
+	node_init(&a, &cfg[0], self, now);
+	a.phase = PHASE_MEMBER;
+	a.wall = 1700000000000LL;
+	m = mk_member_at(self, 0, MS_UP);
+	mstate_add(&v, &m);
+	for (step_ = 0; step_ < 2500 && !bad; step_++) {
+		int op = (int)(xs(&s) % 10), have1, of1, have2, of2, r1, r2;
+
+		i = (int)(xs(&s) % (uint64_t)v.n);
+		if (op == 0 && v.m[i].uid != self)
+			mstate_wm(&v, i)->status = ms[xs(&s) % 6];
+		else if (op == 1 && v.m[i].uid != self)
+			mstate_wm(&v, i)->uid = next_uid++;
+		else if (op == 2 || op == 3) {
+			int add = op == 3 && v.n < 300 ? 1 + (int)(xs(&s) % 60) : 1;
+
+			big += add > 20;
+			for (k = 0; k < add; k++) {
+				m = mk_member_at(next_uid++, xs(&s), ms[xs(&s) % 6]);
+				if (mstate_find_address(&v, m.address) < 0)
+					mstate_add(&v, &m);
+			}
+		} else if (op == 4 && xs(&s) % 4 == 0) {
+			/* beside an older incarnation at a member's address */
+			m = mk_member_at(next_uid++, 0, ms[xs(&s) % 4]);
+			member_set(&m, m.name, v.m[i].address, "");
+			mstate_add(&v, &m);
+		} else if (op == 5 || op == 4) {
+			/* one to twenty removed, as downed or as exited */
+			int c = 1 + (int)(xs(&s) % 20);
+
+			for (k = 0; k < c && v.n > 3; k++) {
+				uint64_t u = v.m[xs(&s) % (uint64_t)v.n].uid;
+				int j;
+
+				/* or an incarnation beside another (in address order: next to it) */
+				for (j = 1; j < v.n && k == 0 && op == 5; j++)
+					if (v.m[j].address == v.m[j - 1].address)
+						u = v.m[j - (int)(xs(&s) % 2)].uid;
+
+				if (u == self)
+					continue;
+				mstate_remove(&v, u, a.wall);
+				if (xs(&s) % 2)
+					mstate_tomb_exited(&v, u);
+			}
+		} else if (op == 6 || op == 7)
+			reach_set(&v.reach, v.m[xs(&s) % (uint64_t)v.n].uid, v.m[i].uid,
+			    rs[xs(&s) % 3]);
+		else if (op == 8)
+			*mstate_wm(&v, i) = v.m[i];
+		else
+			a.wall += (int64_t)(xs(&s) % 90000);
+		mstate_copy(&a.st, &v);
+		node_memory_update(&a);
+		/* the memory: in strcmp order, no marks left, each counted member's last uid */
+		for (k = 1; k < a.nmemo; k++)
+			if (strcmp(a.memo[k - 1].address, a.memo[k].address) >= 0)
+				bad = 1;
+		for (k = 0; k < a.nmemo; k++)
+			if (a.memo[k].present)
+				bad = 2;
+		for (dup = k = 0; k < v.n; k++) {
+			int j, c = 0;
+			uint64_t last = 0;
+
+			for (j = 0; j < v.n; j++)
+				if (v.m[j].address == v.m[k].address &&
+				    (v.m[j].status == MS_JOINING || v.m[j].status == MS_WEAKLY_UP ||
+				    v.m[j].status == MS_UP || v.m[j].status == MS_LEAVING ||
+				    v.m[j].status == MS_EXITING)) {
+					last = v.m[j].uid;
+					c++;
+				}
+			dup |= c > 1;
+			if (c > 0 && memo_uid(&a, v.m[k].address) != last)
+				bad = 3;
+			/* held in view (any status): seen this minute */
+			for (j = 0; j < a.nmemo; j++)
+				if (a.memo[j].address == v.m[k].address && a.memo[j].uid == v.m[k].uid &&
+				    a.memo[j].seen / 60000 != a.wall / 60000)
+					bad = 5;
+		}
+		dups += dup;
+		/* the marks' answer is the lookups' */
+		marked += a.memo_vix_mt != 0 && a.memo_vix_mt == mstate_table_id(&a.st);
+		r1 = node_majority(&a, &have1, &of1);
+		keep = a.memo_vix_mt;
+		a.memo_vix_mt = 0;
+		r2 = node_majority(&a, &have2, &of2);
+		a.memo_vix_mt = keep;
+		if (r1 != r2 || have1 != have2 || of1 != of2)
+			bad = 4;
+		if (bad)
+			CHECK_INT(step_ * 10 + bad, -1);	/* the step where it fails, and how */
+	}
+	CHECK(marked > 1000 && big > 20 && dups > 100);
+	node_free(&a);
+	mstate_free(&v);
+}
+
+/*
+ * pick_targets (gossip.c: ourselves marked from the table's uid order,
+ * members read only when a record of ours may rule one out) against the
+ * pass before it, which read every member's uid, with the same random
+ * draws: random tables (ourselves in them once, twice or not at all),
+ * seen sets, reachability records by us or by others, k of 1 to 4, and
+ * unseen_only; the same targets in the same order, and the same draws
+ * taken (the generator's state after).
+ */
+static int
+pick_ref(struct node *n, int *out, int k, int unseen_only)
+{
+	int *cand = calloc((size_t)n->st.n + 1, sizeof(*cand)), nc, i, picked = 0, pass, rows = 0;
+	unsigned char *seenf = calloc((size_t)n->st.n + 1, 1);
+
+	mstate_mark(&n->st, &n->st.seen, seenf);
+	for (i = 0; i < n->st.reach.n && !rows; i++)
+		rows = n->st.reach.r[i].observer == n->self.uid;
+	for (pass = 0; pass < 2 && picked < k; pass++) {
+		nc = 0;
+		for (i = 0; i < n->st.n; i++) {
+			const struct member *m = &n->st.m[i];
+			int seen = seenf[i], j, dup = 0;
+
+			if ((pass == 0 && seen) || (pass == 1 && !seen) || m->uid == n->self.uid ||
+			    (rows && reach_observer_says(&n->st.reach, n->self.uid, m->uid) !=
+			    RS_REACHABLE))
+				continue;
+			for (j = 0; j < picked; j++)
+				if (out[j] == i)
+					dup = 1;
+			if (!dup)
+				cand[nc++] = i;
+		}
+		while (nc > 0 && picked < k) {
+			int r = (int)(rnd(n) % (uint64_t)nc);
+
+			out[picked++] = cand[r];
+			cand[r] = cand[--nc];
+		}
+		if (unseen_only)
+			break;
+	}
+	free(cand);
+	free(seenf);
+	return picked;
+}
+
+static void
+pick_targets_random(void)
+{
+	static const enum rstatus rs[] = { RS_REACHABLE, RS_UNREACHABLE, RS_TERMINATED };
+	static struct node a;
+	struct mstate v;
+	struct member m;
+	uint64_t s = 0x13198a2e03707344ULL, self = 777, rng;
+	char name[32];
+	int trial, k, bad = 0, rowsn = 0, twice = 0;
+
+	node_init(&a, &cfg[0], self, now);
+	for (trial = 0; trial < 3000 && !bad; trial++) {
+		int nm = 1 + (int)(xs(&s) % 40), out1[4], out2[4], p1, p2, kk = 1 + (int)(xs(&s) % 4),
+		    uo = (int)(xs(&s) % 3 == 0), selfs = (int)(xs(&s) % 4);
+
+		mstate_init(&v);
+		for (k = 0; k < nm; k++) {
+			/* small uids: some twice, and ours among them */
+			uint64_t u = xs(&s) % 5 == 0 ? self : 700 + xs(&s) % 60;
+
+			if (u == self && selfs == 0)
+				u = 701;
+			snprintf(name, sizeof(name), "m%d", k);
+			m = mk_member(u, name, 33000 + k, MS_UP);
+			mstate_add(&v, &m);
+		}
+		for (k = 0; k < v.n; k++)
+			if (xs(&s) % 2)
+				u64set_add(&v.seen, v.m[k].uid);
+		for (k = (int)(xs(&s) % 4); k > 0 && v.n > 0; k--)
+			reach_set(&v.reach, xs(&s) % 2 ? self : v.m[xs(&s) % (uint64_t)v.n].uid,
+			    v.m[xs(&s) % (uint64_t)v.n].uid, rs[xs(&s) % 3]);
+		mstate_copy(&a.st, &v);
+		for (p1 = k = 0; k < a.st.n; k++)
+			p1 += a.st.m[k].uid == self;
+		twice += p1 > 1;
+		for (k = 0; k < a.st.reach.n; k++)
+			if (a.st.reach.r[k].observer == self) {
+				rowsn++;
+				break;
+			}
+		rng = a.rng = xs(&s) | 1;
+		p1 = pick_targets(&a, out1, kk, uo);
+		rng ^= a.rng;
+		a.rng ^= rng;	/* back to the draws' start; rng: where pick_targets left it */
+		rng ^= a.rng;
+		p2 = pick_ref(&a, out2, kk, uo);
+		if (p1 != p2 || memcmp(out1, out2, (size_t)p1 * sizeof(*out1)) != 0 || rng != a.rng)
+			bad = 1;
+		if (bad)
+			CHECK_INT(trial, -1);	/* the trial where they part */
+		mstate_free(&v);
+	}
+	CHECK(rowsn > 300 && twice > 100);
+	node_free(&a);
+}
+
+/*
  * The ring's skip (heartbeat.c, ring_same) against the ring made every
  * time, on random changes: node a updates as memberd does, node b's every
  * update remakes the ring (its kept table id cleared first). After each
@@ -2868,6 +3120,8 @@ main(void)
 	RUN_NODE(push_fanout);
 	RUN_NODE(push_one_text);
 	RUN_NODE(seen_bits_random);
+	RUN_NODE(memory_majority_random);
+	RUN_NODE(pick_targets_random);
 	for (i = 0; i < N; i++)
 		node_free(&nodes[i]);
 	if (getenv("UNIT_ROUTE_STATS") != NULL)
