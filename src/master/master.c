@@ -1634,7 +1634,8 @@ commit_and_answer(struct master *m, msec_t now)
 	if (m->r.recovering)
 		return;
 	/* not over a batch whose sync was put off: the snapshot covers only what is stored */
-	if (m->j.nbatch == 0 && m->w.seq - m->j.snap_seq >= (uint64_t)m->cfg.snapshot_every) {
+	if (m->j.nbatch == 0 && policy_snapshot_due(m->w.seq - m->j.snap_seq, (long)m->w.n,
+	    m->cfg.snapshot_every)) {
 		cJSON *snap = work_snapshot(&m->w);
 
 		json_add_u64(snap, "ep", journal_epoch_of(&m->j, m->w.seq));

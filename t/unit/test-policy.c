@@ -872,6 +872,32 @@ ask_in_events(void)
 	work_free(&w2);
 }
 
+/* Snapshots: every snapshot-every events, but never before as many events as jobs held. */
+static void
+snapshot_due(void)
+{
+	CHECK(!policy_snapshot_due(9999, 10, 10000));
+	CHECK(policy_snapshot_due(10000, 10, 10000));
+	CHECK(policy_snapshot_due(10000, 10000, 10000));
+	/* 40,000 jobs waiting: a snapshot of all of them once per 40,000 events */
+	CHECK(!policy_snapshot_due(10000, 40000, 10000));
+	CHECK(!policy_snapshot_due(39999, 40000, 10000));
+	CHECK(policy_snapshot_due(40000, 40000, 10000));
+	/* the jobs written per event stay bounded (at most one) whatever the state holds */
+	{
+		long jobs;
+
+		for (jobs = 0; jobs <= 1000000; jobs += 12345) {
+			uint64_t since = 0;
+
+			while (!policy_snapshot_due(since, jobs, 100))
+				since++;
+			CHECK((double)jobs / (double)since <= 1.0);
+			CHECK(since <= (uint64_t)(jobs > 100 ? jobs : 100));
+		}
+	}
+}
+
 int
 main(void)
 {
@@ -894,5 +920,6 @@ main(void)
 	RUN(ask_in_events);
 	RUN(batch_reports);
 	RUN(batch_fields);
+	RUN(snapshot_due);
 	return unit_done();
 }
