@@ -245,9 +245,9 @@ policy_next(struct policy *p, const char *worker, uint32_t ask, int64_t wall)
 }
 
 int
-policy_snapshot_due(uint64_t since, long jobs, long every)
+policy_snapshot_due(uint64_t since, long snap_jobs, long every)
 {
-	return since >= (uint64_t)(jobs > every ? jobs : every);
+	return since >= (uint64_t)(snap_jobs > every ? snap_jobs : every);
 }
 
 uint64_t
