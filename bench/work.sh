@@ -51,6 +51,9 @@
 #  one: the one-submitter row alone, ONE_ROUNDS rounds alternating
 #    beanstalkd, akc (lib/spc's client) and akc through a nanomsg REQ
 #    client on one cluster; each round's ratios and the medians.
+#  grow: one submitter's rounds on one cluster with no workers (every job
+#    stays pending): per round the rate, the master's and the standbys' CPU
+#    per submit, pending jobs; whether a submit's cost grows with them.
 #  hold: a steady cluster to profile by hand, until $TOP/stop exists.
 #  replay: bench/replay.c, the master's journal.c and work.c on LevelDB:
 #    EVENTS events (accepted/started/completed cycles) then journal_replay
@@ -945,6 +948,38 @@ part_one() {
 	cleanup
 }
 
+# grow: whether a submit's cost grows with the jobs held (q12): GROW_ROUNDS
+# (default 10) rounds of GROW_SUBMITS (default 4000) submits, one submitter
+# through the master's node, on one cluster with no workers (every job stays
+# pending); each round's rate, the master's and the standbys' CPU per submit
+# (their threads' schedstat), the disk's fdatasync of a 128-byte append
+# just before, and the jobs pending after it
+part_grow() {
+	local old r mp sps s c0 c1 s0 s1 fs a p n=${GROW_SUBMITS:-4000}
+	say "grow: $N nodes, ${GROW_ROUNDS:-10} rounds of $n submits"
+	build grow || return 1
+	read -r old _ < <(nth_oldest 0)
+	mp=$(master_pid "$old")
+	sps=$(for s in $(others "$old"); do master_pid "$s" standby; done)
+	run_bg "$TOP/g.warm" "$SUB" submit "$(client_of "$old")" warm 200 1 "$BYTES" || say "warm-up: some submits failed"
+	echo
+	echo "== one submitter, a request at a time, $n submits of $BYTES bytes a round, no workers, through the master's node ($old)"
+	printf '%-6s %10s %10s %12s %12s %10s\n' round submits/s pending "master us" "standbys us" "fsync ms"
+	for ((r = 1; r <= ${GROW_ROUNDS:-10}; r++)); do
+		fs=$("$SUB" fsync "$D" 300 | cut -d' ' -f1)
+		c0=$(cpu_ns "$mp"); s0=0
+		for s in $sps; do s0=$((s0 + $(cpu_ns "$s"))); done
+		run_bg "$TOP/g.$r" "$SUB" submit "$(client_of "$old")" "g$r" "$n" 1 "$BYTES"
+		c1=$(cpu_ns "$mp"); s1=0
+		for s in $sps; do s1=$((s1 + $(cpu_ns "$s"))); done
+		a=$(awk '$3 > 0 { printf "%.0f", $1 / $3 }' "$TOP/g.$r" 2>/dev/null)
+		p=$(akc-queue -c "$D/$old.conf" --json 2>/dev/null | jq -r '.pending // "-"')
+		printf '%-6s %10s %10s %12s %12s %10s\n' "$r" "${a:--}" "$p" \
+		    "$(( (c1 - c0) / 1000 / n ))" "$(( (s1 - s0) / 1000 / n ))" "$fs"
+	done
+	cleanup
+}
+
 # hold: a steady cluster for profiling by hand (perf, strace) until
 # $TOP/stop exists; its configs are $TOP/hold/nN.conf
 part_hold() {
@@ -963,8 +998,9 @@ for part in $PARTS; do
 	queue) part_queue || say "queue failed" ;;
 	drain) part_drain || say "drain failed" ;;
 	one) part_one || say "one failed" ;;
+	grow) part_grow || say "grow failed" ;;
 	hold) part_hold ;;
-	*) say "unknown part '$part' (throughput e2e failover replay queue drain one hold)" ;;
+	*) say "unknown part '$part' (throughput e2e failover replay queue drain one grow hold)" ;;
 	esac
 	cleanup
 done

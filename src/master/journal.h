@@ -49,6 +49,8 @@ struct journal {
 	 */
 	struct jpend *pend;
 	int npend, pendcap;
+	uint64_t promised;		/* "p" as stored (read at open, set by journal_promise) */
+	uint64_t db_reads;		/* LevelDB gets and iterators of journal_read and the promise */
 	int64_t batch_us;		/* when the batch's first event was put (clock_mono_us) */
 	int64_t sync_us;		/* how long the last commit's synced write took */
 };

@@ -128,6 +128,7 @@ struct master {
 	int defer;			/* a sync waits for the acks of the one before (defer_sync) */
 	msec_t defer_until;		/* ... until then, at most (0: not waiting) */
 	uint64_t deferred;		/* syncs put off so (queue: syncs_deferred) */
+	long snap_jobs;			/* jobs in the last snapshot (policy_snapshot_due) */
 };
 
 /* ---- answers ---- */
@@ -1634,7 +1635,8 @@ commit_and_answer(struct master *m, msec_t now)
 	if (m->r.recovering)
 		return;
 	/* not over a batch whose sync was put off: the snapshot covers only what is stored */
-	if (m->j.nbatch == 0 && m->w.seq - m->j.snap_seq >= (uint64_t)m->cfg.snapshot_every) {
+	if (m->j.nbatch == 0 && policy_snapshot_due(m->w.seq - m->j.snap_seq, m->snap_jobs,
+	    m->cfg.snapshot_every)) {
 		cJSON *snap = work_snapshot(&m->w);
 
 		json_add_u64(snap, "ep", journal_epoch_of(&m->j, m->w.seq));
@@ -1650,6 +1652,7 @@ commit_and_answer(struct master *m, msec_t now)
 			fatalx("%s: stopping (a failed write of the journal is final)", err);
 		else
 			log_debug("snapshot at event %llu", (unsigned long long)m->w.seq);
+		m->snap_jobs = (long)m->w.n;
 		cJSON_Delete(snap);
 	}
 }
@@ -1661,7 +1664,10 @@ on_snapshot(const cJSON *snap, void *arg, char *err, size_t errlen)
 {
 	struct master *m = arg;
 
-	return work_restore(&m->w, snap, err, errlen);
+	if (work_restore(&m->w, snap, err, errlen) < 0)
+		return -1;
+	m->snap_jobs = (long)m->w.n;
+	return 0;
 }
 
 static int
@@ -1713,6 +1719,7 @@ recovered(struct master *m, const char *dir, msec_t t0)
 	if (m->r.changed || m->j.seq != m->w.seq) {
 		work_free(&m->w);
 		work_init(&m->w);
+		m->snap_jobs = 0;
 		if (journal_replay(&m->j, on_snapshot, on_event, m, err, sizeof(err)) < 0) {
 			log_errx("%s", err);
 			log_errx("refusing to start rather than lose events; see master(8), RECOVERY");
@@ -1768,6 +1775,7 @@ master_start(struct master *m, const char *dir, const char *sgname, const char *
 	if (!m->defer)
 		log_info("AKC_SYNC_DEFER=0: a sync does not wait for the acks of the one before");
 	work_init(&m->w);
+	m->snap_jobs = 0;
 	if (journal_open(&m->j, dir, err, sizeof(err)) < 0 ||
 	    journal_replay(&m->j, on_snapshot, on_event, m, err, sizeof(err)) < 0) {
 		log_errx("%s", err);

@@ -244,6 +244,12 @@ policy_next(struct policy *p, const char *worker, uint32_t ask, int64_t wall)
 	return jb;
 }
 
+int
+policy_snapshot_due(uint64_t since, long snap_jobs, long every)
+{
+	return since >= (uint64_t)(snap_jobs > every ? snap_jobs : every);
+}
+
 uint64_t
 policy_jobs_need(int early, uint64_t own, uint64_t epoch_seq, uint64_t seq, int cancels)
 {

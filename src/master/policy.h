@@ -111,6 +111,19 @@ int64_t policy_timeout(const struct policy *, const struct job *);
  * them) instead when early is off or the answer tells cancels (cancels
  * rest on their events). Never beyond seq.
  */
+/*
+ * Whether a snapshot is due, since events after the last one, which held
+ * snap_jobs jobs: after every events at the least, and never before as many
+ * events as that snapshot held jobs (a log rewritten once it has grown by
+ * the size of its base). A snapshot writes every job, and the state gains
+ * at most a job an event, so each snapshot is paid for by at least as many
+ * events as half the jobs it writes: at most two jobs written per event,
+ * however many wait, where a fixed interval made each submit pay a share
+ * that grew with them (bench/README.md, q12). Replay reads at most
+ * max(every, jobs) events after the snapshot: its time stays in proportion
+ * to the state.
+ */
+int policy_snapshot_due(uint64_t since, long snap_jobs, long every);
 uint64_t policy_jobs_need(int early, uint64_t own, uint64_t epoch_seq, uint64_t seq,
     int cancels);
 

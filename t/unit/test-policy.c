@@ -872,6 +872,42 @@ ask_in_events(void)
 	work_free(&w2);
 }
 
+/*
+ * Snapshots: every snapshot-every events, but never before as many events
+ * as the last snapshot held jobs. With a job an event (submits, no worker)
+ * they still come (each twice as far as the one before), and the jobs they
+ * write stay within two per event, however many pile up.
+ */
+static void
+snapshot_due(void)
+{
+	uint64_t ev, since = 0, written = 0;
+	long jobs = 0, snap_jobs = 0, snaps = 0;
+
+	CHECK(!policy_snapshot_due(9999, 10, 10000));
+	CHECK(policy_snapshot_due(10000, 10, 10000));
+	CHECK(policy_snapshot_due(10000, 10000, 10000));
+	CHECK(!policy_snapshot_due(10000, 40000, 10000));
+	CHECK(!policy_snapshot_due(39999, 40000, 10000));
+	CHECK(policy_snapshot_due(40000, 40000, 10000));
+	for (ev = 1; ev <= 2000000; ev++) {
+		jobs++;
+		since++;
+		if (policy_snapshot_due(since, snap_jobs, 10000)) {
+			written += (uint64_t)jobs;
+			snap_jobs = jobs;
+			since = 0;
+			snaps++;
+		}
+		/* replay reads at most this many events after the snapshot */
+		CHECK(since <= (uint64_t)(jobs > 10000 ? jobs : 10000));
+	}
+	CHECK((double)written / 2000000.0 <= 2.0);
+	CHECK(snaps >= 7);	/* at 10k, 20k, 40k, ... 1.28M */
+	/* a steady state (jobs finish and are forgotten): every snapshot-every events */
+	CHECK(policy_snapshot_due(10000, 5000, 10000));
+}
+
 int
 main(void)
 {
@@ -894,5 +930,6 @@ main(void)
 	RUN(ask_in_events);
 	RUN(batch_reports);
 	RUN(batch_fields);
+	RUN(snapshot_due);
 	return unit_done();
 }
