@@ -465,6 +465,24 @@ gossip_tick(struct node *n, msec_t now)
  *    matches the last push and goes to one: three for those of
  *    reachability changes measured no better (bench/README.md, "Review of
  *    the session's second merge").
+ * 7. the status to the leader of such a join's version (6) rides the
+ *    push: a member whose push goes on to a member that has not seen the
+ *    version sends none, since the pushed state carries its seen set, ours
+ *    among it, and every member down the chain adds its own. The member
+ *    a chain ends at tells the leader: the one with no target left (the
+ *    seen set it holds is everyone's), and one a push reaches that has the
+ *    version already (its seen set grew by the pusher's: STW_CHAIN, again
+ *    per such push). The leader used to hear from every member for every
+ *    version, ~37 of a member's ~280 messages in a real 100-node join and
+ *    ~3,700 into the leader; in akc-sim's 100-node start 38 a member
+ *    become 17 (about half the pushes of a join's version meet a member
+ *    that has it), all Up as soon (bench/README.md, "The join at 2
+ *    core-seconds, part five"). A push waiting for the budget still tells
+ *    the leader at once (below), and the versions of (5) and broadcasts
+ *    as before. Weak point: a chain's tail the leader has not heard of
+ *    when a push is lost or a member dies on it; the leader's seen set
+ *    then stops growing, and its catch-up (catchup_tick) or the gossip
+ *    rounds reach the tail, as for a lost status before.
  * Tried for a start at thousands of members and left out (bench/README.md,
  * "Full states per node"): above 400 members, rounds paid from the budget
  * (the status sent instead), a burst of one push, no reserve, the refill
@@ -750,6 +768,23 @@ bad:
 static int seen_answers(const struct node *n);
 
 /*
+ * A push of our version met us (rule 7 above): its seen set, united into
+ * ours, grew it, and the chain that carried our word to the leader ends
+ * here, or the pusher's does. The leader hears of both: our status.
+ */
+static void
+chain_met(struct node *n, const struct from *f)
+{
+	int li = mstate_leader_for(&n->st, NULL, n->self.uid);
+
+	if (li < 0 || n->st.m[li].uid == n->self.uid || n->st.m[li].uid == f->uid ||
+	    !valid_target(n, &n->st.m[li]))
+		return;
+	n->told_leader = n->version_seq;
+	send_status(n, &n->st.m[li], STW_CHAIN);
+}
+
+/*
  * Our status to the leader, that we have our version, once a version:
  * unless it is among the push's targets t[0..k), which get the state.
  * Its convergence waits for every member's word, and no other member's
@@ -840,8 +875,13 @@ push_tick(struct node *n, msec_t now)
 			send_state(n, &n->st.m[t[i]], raw, i == k - 1, SW_PUSH);
 	}
 	/* a broadcast's sender and the leader had our status when we took it (on_gossip) */
-	if (!quiet)
-		tell_leader(n, t, k);
+	if (quiet)
+		return;
+	if (fan == PUSH_FANOUT_JOIN && k > 0 && !seen_answers(n)) {
+		n->chained = n->version_seq;	/* (7): the chain carries our word on */
+		return;
+	}
+	tell_leader(n, t, k);
 }
 
 /*
@@ -859,7 +899,7 @@ node_gossip_json(const struct state_stats *ss, double per)
 {
 	static const char *sw[SW_N] = { "push", "answer", "round", "other", "catchup" };
 	static const char *stw[STW_N] = { "leader", "bcast_leader", "gossip_gap", "status_gap",
-	    "ahead", "digest", "taken", "converged" };
+	    "ahead", "digest", "taken", "converged", "chain" };
 	cJSON *r = cJSON_CreateObject(), *o;
 	int i;
 
@@ -886,7 +926,8 @@ node_gossip_json(const struct state_stats *ss, double per)
  * while anyone joins, else every second), and the leader's convergence
  * waits for the last of them. Members know little of who has seen what
  * (seen_gap(): their statuses do not ping-pong), but the leader hears
- * every member's word (tell_leader()): once CATCHUP_QUIET passes without
+ * every member's word (tell_leader(), or a push chain's end for a join's
+ * version: push_tick's rule 7): once CATCHUP_QUIET passes without
  * its seen set growing, it sends its state to the members missing from
  * it, at most CATCHUP_MAX of them (more: the wave is still under way, or
  * something else holds it, and the rounds are there), then again no
@@ -1013,8 +1054,9 @@ seen_answers(const struct node *n)
  * Whether a status of our version with this seen set (already united into
  * ours) is worth our own status back (the sender lacks some of ours). Only when it does not list us: the
  * sender would aim its pushes and rounds at us. A seen set that lacks
- * only others' entries is not: every member tells the leader itself when
- * it takes a version (push_tick), so the leader's convergence does not
+ * only others' entries is not: every member's word reaches the leader when
+ * it takes a version (push_tick: its status, or the push chain it is on,
+ * whose end tells the leader), so the leader's convergence does not
  * wait for them, and a member's view of who has seen what converges by
  * its gossip rounds (which go to members it does not know to have seen
  * its version, and are answered here) and idle digests. Answering every
@@ -1172,7 +1214,7 @@ on_gossip(struct node *n, const cJSON *msg, struct from *f, msec_t now)
 	struct mstate remote, merged;
 	enum vc_order cmp;
 	uint64_t *fwd = NULL;
-	int remote_had_self_seen, nfwd = 0, member = f->mi >= 0;
+	int remote_had_self_seen, nfwd = 0, member = f->mi >= 0, seen_n;
 
 	mstate_init(&remote);
 	/* a "fwd" only in a broadcast ("bcast" true) */
@@ -1221,9 +1263,13 @@ on_gossip(struct node *n, const cJSON *msg, struct from *f, msec_t now)
 		 * its version: it would aim its pushes and rounds at us. The
 		 * rest of our seen set is not worth a message (seen_gap()).
 		 */
+		seen_n = n->st.seen.n;
 		if (unite_seen(n, &head.seen, 0, now) && (!remote_had_self_seen || seen_answers(n)) &&
 		    f->mi >= 0)
 			send_status(n, &n->st.m[f->mi], STW_GOSSIP_GAP);
+		/* our word rode a push chain: the leader hears what this one adds */
+		if (n->chained == n->version_seq && n->st.seen.n > seen_n && f->mi >= 0)
+			chain_met(n, f);
 		break;
 	case VC_BEFORE:
 		/* we are newer: the sender needs our state */
