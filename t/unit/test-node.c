@@ -2182,10 +2182,10 @@ bcast_exits(void)
 /*
  * A status (gossip 0) or a full state (gossip 1) of i's version, whose
  * seen set is the nodes in seen_of, handed to j: how many statuses j
- * answers i with. i's own state is left as it was.
+ * sends node to (gap_answers: i, the sender). i's own state is left as it was.
  */
 static int
-gap_answers(int i, int j, int gossip, const int *seen_of, int nseen)
+gap_statuses(int i, int j, int gossip, const int *seen_of, int nseen, int to)
 {
 	struct u64set keep = nodes[i].st.seen, s = { 0 };
 	struct outmsg *out;
@@ -2209,11 +2209,17 @@ gap_answers(int i, int j, int gossip, const int *seen_of, int nseen)
 	for (k = 0; k < count; k++) {
 		const char *t = node_out_type(&out[k]);
 
-		if (t != NULL && strcmp(t, MSG_STATUS) == 0 && by_address(out[k].address) == i)
+		if (t != NULL && strcmp(t, MSG_STATUS) == 0 && by_address(out[k].address) == to)
 			c++;
 		cJSON_Delete(out[k].msg);
 	}
 	return c;
+}
+
+static int
+gap_answers(int i, int j, int gossip, const int *seen_of, int nseen)
+{
+	return gap_statuses(i, j, gossip, seen_of, nseen, i);
 }
 
 /* What node i has in its outbox: full states to j, statuses (to anyone). */
@@ -2412,6 +2418,72 @@ push_fanout(void)
 	local_change(&nodes[2], now);
 	pushed = push_now(2);
 	CHECK_INT(pushed, 3);
+	for (i = 0; i < N; i++)
+		nodes[i].next_gossip = now;
+	CHECK(until(all_up, N, 5000) >= 0);
+}
+
+/*
+ * doc/PROTOCOL.md, "Eager push", the push chain: a member whose push of a
+ * join's version goes on to a member that has not seen it sends the leader
+ * no status (the pushed seen set carries its word); the chain's end does,
+ * and so does a member a push of its version meets with members it had
+ * not heard of. Without the rule each member of the chain told the leader.
+ */
+static void
+push_chain(void)
+{
+	int all[N] = { 1, 1, 1, 1, 1 }, i, c = -1, s = -1, told = 0, met = 0;
+	int sc2[4], nsc2 = 0;
+	uint64_t l0[N], c0[N];
+
+	fresh_seeded(all);
+	CHECK(until(all_up, N, 5000) >= 0);
+	step(3000);
+	CHECK_STR(nodes[0].st.m[mstate_leader(&nodes[0].st, NULL)].name, "n0");
+	for (i = 0; i < N; i++) {
+		nodes[i].next_gossip = now + 100000;	/* no rounds meanwhile */
+		l0[i] = nodes[i].ss.status_sent[STW_LEADER];
+		c0[i] = nodes[i].ss.status_sent[STW_CHAIN];
+	}
+	/* n2 makes a join's version; the leader marked as having it: n1, n3, n4 in a chain */
+	local_change(&nodes[2], now);
+	u64set_add(&nodes[2].st.seen, nodes[0].self.uid);
+	step(100);
+	for (i = 1; i < N; i++) {
+		told += (int)(nodes[i].ss.status_sent[STW_LEADER] - l0[i]);
+		met += (int)(nodes[i].ss.status_sent[STW_CHAIN] - c0[i]);
+		CHECK(vclock_compare(&nodes[i].st.vc, &nodes[2].st.vc) == VC_SAME);
+		if (i != 2 && nodes[i].chained == nodes[i].version_seq)
+			c = i;		/* pushed it on to another */
+	}
+	CHECK_INT(told, 1);	/* the end of n2 -> x -> y -> z: all four without the rule */
+	CHECK_INT(met, 0);
+	CHECK(vclock_compare(&nodes[0].st.vc, &nodes[2].st.vc) == VC_SAME);
+	CHECK_INT(nodes[0].st.seen.n, N);	/* the leader has everyone's word */
+	CHECK(c > 0);
+	if (c < 0)
+		return;
+	/* a push meets c, whose seen set has only itself and n2: c tells the leader */
+	for (i = 1; i < N; i++)
+		if (i != c && i != 2 && s < 0)
+			s = i;
+	sc2[nsc2++] = s;
+	sc2[nsc2++] = c;
+	sc2[nsc2++] = 2;
+	u64set_clear(&nodes[c].st.seen);
+	u64set_add(&nodes[c].st.seen, nodes[c].self.uid);
+	u64set_add(&nodes[c].st.seen, nodes[2].self.uid);
+	nodes[c].state_seq++;
+	CHECK_INT(gap_statuses(s, c, 1, sc2, nsc2, 0), 1);
+	CHECK(nodes[c].ss.status_sent[STW_CHAIN] == c0[c] + 1);
+	/* the same again adds nobody: nothing to tell */
+	CHECK_INT(gap_statuses(s, c, 1, sc2, nsc2, 0), 0);
+	/* nor does a member whose word did not ride a chain (it told the leader itself) */
+	u64set_del(&nodes[c].st.seen, nodes[s].self.uid);
+	nodes[c].state_seq++;
+	nodes[c].chained = 0;
+	CHECK_INT(gap_statuses(s, c, 1, sc2, nsc2, 0), 0);
 	for (i = 0; i < N; i++)
 		nodes[i].next_gossip = now;
 	CHECK(until(all_up, N, 5000) >= 0);
@@ -2812,6 +2884,7 @@ main(void)
 	RUN(seen_gaps);
 	RUN(catchup_partition);
 	RUN(push_fanout);
+	RUN(push_chain);
 	RUN(push_one_text);
 	RUN(seen_bits_random);
 	for (i = 0; i < N; i++)
