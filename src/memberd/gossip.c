@@ -472,11 +472,15 @@ gossip_tick(struct node *n, msec_t now)
  *    a chain ends at tells the leader: the one with no target left (the
  *    seen set it holds is everyone's), and one a push reaches that has the
  *    version already (its seen set grew by the pusher's: STW_CHAIN, again
- *    per such push). The leader used to hear from every member for every
+ *    per such push), and that one tells the leader only, not the pusher
+ *    as well (a status the pusher's rounds would use to skip us: ~18 of
+ *    the ~21 answers a member sent to gossips of its version in akc-sim's
+ *    100-node start were these). The leader used to hear from every member for every
  *    version, ~37 of a member's ~280 messages in a real 100-node join and
- *    ~3,700 into the leader; in akc-sim's 100-node start 38 a member
- *    become 17 (about half the pushes of a join's version meet a member
- *    that has it), all Up as soon (bench/README.md, "The join at 2
+ *    ~3,700 into the leader; in akc-sim's 100-node start 38 statuses to
+ *    the leader a member become 17 (about half the pushes of a join's
+ *    version meet a member that has it) and the answers 21 become 3.5:
+ *    20% fewer messages, all Up as soon (bench/README.md, "The join at 2
  *    core-seconds, part five"). A push waiting for the budget still tells
  *    the leader at once (below), and the versions of (5) and broadcasts
  *    as before. Weak point: a chain's tail the leader has not heard of
@@ -1214,7 +1218,7 @@ on_gossip(struct node *n, const cJSON *msg, struct from *f, msec_t now)
 	struct mstate remote, merged;
 	enum vc_order cmp;
 	uint64_t *fwd = NULL;
-	int remote_had_self_seen, nfwd = 0, member = f->mi >= 0, seen_n;
+	int remote_had_self_seen, nfwd = 0, member = f->mi >= 0, seen_n, gap;
 
 	mstate_init(&remote);
 	/* a "fwd" only in a broadcast ("bcast" true) */
@@ -1262,14 +1266,16 @@ on_gossip(struct node *n, const cJSON *msg, struct from *f, msec_t now)
 		 * Our status only when the sender does not know that we have
 		 * its version: it would aim its pushes and rounds at us. The
 		 * rest of our seen set is not worth a message (seen_gap()).
+		 * Not when our word rode a push chain and this gossip adds to
+		 * our seen set (push_tick's rule 7): two chains met, and the
+		 * leader hears what the meeting adds instead of the sender.
 		 */
 		seen_n = n->st.seen.n;
-		if (unite_seen(n, &head.seen, 0, now) && (!remote_had_self_seen || seen_answers(n)) &&
-		    f->mi >= 0)
-			send_status(n, &n->st.m[f->mi], STW_GOSSIP_GAP);
-		/* our word rode a push chain: the leader hears what this one adds */
+		gap = unite_seen(n, &head.seen, 0, now);
 		if (n->chained == n->version_seq && n->st.seen.n > seen_n && f->mi >= 0)
 			chain_met(n, f);
+		else if (gap && (!remote_had_self_seen || seen_answers(n)) && f->mi >= 0)
+			send_status(n, &n->st.m[f->mi], STW_GOSSIP_GAP);
 		break;
 	case VC_BEFORE:
 		/* we are newer: the sender needs our state */

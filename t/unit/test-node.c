@@ -2182,10 +2182,10 @@ bcast_exits(void)
 /*
  * A status (gossip 0) or a full state (gossip 1) of i's version, whose
  * seen set is the nodes in seen_of, handed to j: how many statuses j
- * sends node to (gap_answers: i, the sender). i's own state is left as it was.
+ * answers i with, and (to0 not NULL) sends n0. i's own state is left as it was.
  */
 static int
-gap_statuses(int i, int j, int gossip, const int *seen_of, int nseen, int to)
+gap_statuses(int i, int j, int gossip, const int *seen_of, int nseen, int *to0)
 {
 	struct u64set keep = nodes[i].st.seen, s = { 0 };
 	struct outmsg *out;
@@ -2209,8 +2209,11 @@ gap_statuses(int i, int j, int gossip, const int *seen_of, int nseen, int to)
 	for (k = 0; k < count; k++) {
 		const char *t = node_out_type(&out[k]);
 
-		if (t != NULL && strcmp(t, MSG_STATUS) == 0 && by_address(out[k].address) == to)
+		if (t != NULL && strcmp(t, MSG_STATUS) == 0 && by_address(out[k].address) == i)
 			c++;
+		if (to0 != NULL && t != NULL && strcmp(t, MSG_STATUS) == 0 &&
+		    by_address(out[k].address) == 0)
+			(*to0)++;
 		cJSON_Delete(out[k].msg);
 	}
 	return c;
@@ -2219,7 +2222,7 @@ gap_statuses(int i, int j, int gossip, const int *seen_of, int nseen, int to)
 static int
 gap_answers(int i, int j, int gossip, const int *seen_of, int nseen)
 {
-	return gap_statuses(i, j, gossip, seen_of, nseen, i);
+	return gap_statuses(i, j, gossip, seen_of, nseen, NULL);
 }
 
 /* What node i has in its outbox: full states to j, statuses (to anyone). */
@@ -2428,13 +2431,14 @@ push_fanout(void)
  * join's version goes on to a member that has not seen it sends the leader
  * no status (the pushed seen set carries its word); the chain's end does,
  * and so does a member a push of its version meets with members it had
- * not heard of. Without the rule each member of the chain told the leader.
+ * not heard of, to the leader only (not the pusher as well). Without the
+ * rule each member of the chain told the leader.
  */
 static void
 push_chain(void)
 {
-	int all[N] = { 1, 1, 1, 1, 1 }, i, c = -1, s = -1, told = 0, met = 0;
-	int sc2[4], nsc2 = 0;
+	int all[N] = { 1, 1, 1, 1, 1 }, i, c = -1, s = -1, told = 0, met = 0, to0;
+	int s2[2], sc2[3];
 	uint64_t l0[N], c0[N];
 
 	fresh_seeded(all);
@@ -2464,26 +2468,35 @@ push_chain(void)
 	CHECK(c > 0);
 	if (c < 0)
 		return;
-	/* a push meets c, whose seen set has only itself and n2: c tells the leader */
+	/*
+	 * Another chain's push (s's, of s and n2) meets c, whose seen set has
+	 * only itself and n2: c tells the leader, not s, whose seen set lacks c
+	 */
 	for (i = 1; i < N; i++)
 		if (i != c && i != 2 && s < 0)
 			s = i;
-	sc2[nsc2++] = s;
-	sc2[nsc2++] = c;
-	sc2[nsc2++] = 2;
+	s2[0] = sc2[0] = s;
+	s2[1] = sc2[1] = 2;
+	sc2[2] = c;
 	u64set_clear(&nodes[c].st.seen);
 	u64set_add(&nodes[c].st.seen, nodes[c].self.uid);
 	u64set_add(&nodes[c].st.seen, nodes[2].self.uid);
 	nodes[c].state_seq++;
-	CHECK_INT(gap_statuses(s, c, 1, sc2, nsc2, 0), 1);
+	to0 = 0;
+	CHECK_INT(gap_statuses(s, c, 1, s2, 2, &to0), 0);
+	CHECK_INT(to0, 1);
 	CHECK(nodes[c].ss.status_sent[STW_CHAIN] == c0[c] + 1);
-	/* the same again adds nobody: nothing to tell */
-	CHECK_INT(gap_statuses(s, c, 1, sc2, nsc2, 0), 0);
-	/* nor does a member whose word did not ride a chain (it told the leader itself) */
+	/* the same again adds nothing: no word to the leader; s, lacking c, hears from c */
+	to0 = 0;
+	CHECK_INT(gap_statuses(s, c, 1, s2, 2, &to0), 1);
+	CHECK_INT(to0, 0);
+	/* nor does a member whose word did not ride a chain tell the leader (it told it itself) */
 	u64set_del(&nodes[c].st.seen, nodes[s].self.uid);
 	nodes[c].state_seq++;
 	nodes[c].chained = 0;
-	CHECK_INT(gap_statuses(s, c, 1, sc2, nsc2, 0), 0);
+	to0 = 0;
+	CHECK_INT(gap_statuses(s, c, 1, sc2, 3, &to0), 0);
+	CHECK_INT(to0, 0);
 	for (i = 0; i < N; i++)
 		nodes[i].next_gossip = now;
 	CHECK(until(all_up, N, 5000) >= 0);
