@@ -70,10 +70,12 @@ enum state_why { SW_PUSH, SW_ANSWER, SW_ROUND, SW_OTHER, SW_CATCHUP, SW_N };
  * broadcast we took that did not list us as having seen it, the
  * leader's to every member once a version converged (catchup_tick), and
  * to the leader when a push of our version met us and told us of more
- * members that have it (a push chain's end: push_tick).
+ * members that have it (a push chain's end: push_tick), and the leader's
+ * to the members missing from its seen set when too many are for a
+ * catch-up (catchup_tick).
  */
 enum status_why { STW_LEADER, STW_BCAST, STW_GOSSIP_GAP, STW_STATUS_GAP, STW_AHEAD, STW_DIGEST,
-	STW_TAKEN, STW_CONVERGED, STW_CHAIN, STW_N };
+	STW_TAKEN, STW_CONVERGED, STW_CHAIN, STW_PROBE, STW_N };
 
 struct state_stats {
 	uint64_t sent[SW_N];

@@ -2503,6 +2503,54 @@ push_chain(void)
 }
 
 /*
+ * doc/PROTOCOL.md, "Seen gaps", the probe: more members missing from the
+ * leader's seen set than a catch-up sends to (here 4 of 5, its cap 3),
+ * their push chains unheard: 150 ms after it stopped growing (not at the
+ * catch-up's 30) the leader sends them its status, and their answers fill
+ * its seen set. Without it nothing was sent until the rounds.
+ */
+static void
+probe_unheard(void)
+{
+	int all[N] = { 1, 1, 1, 1, 1 }, i, states, statuses;
+	uint64_t p0;
+
+	fresh_seeded(all);
+	CHECK(until(all_up, N, 5000) >= 0);
+	step(3000);
+	CHECK_STR(nodes[0].st.m[mstate_leader(&nodes[0].st, NULL)].name, "n0");
+	for (i = 0; i < N; i++)
+		nodes[i].next_gossip = now + 100000;	/* no rounds meanwhile */
+	p0 = nodes[0].ss.status_sent[STW_PROBE];
+	for (i = 1; i < N; i++)
+		u64set_del(&nodes[0].st.seen, nodes[i].self.uid);
+	nodes[0].state_seq++;
+	seen_grew(&nodes[0], now);
+	now += 100;
+	node_tick(&nodes[0], now);
+	outbox_of(0, 1, &states, &statuses);
+	CHECK_INT(statuses, 0);		/* not yet: chains may still be running */
+	CHECK(nodes[0].ss.status_sent[STW_PROBE] == p0);
+	now += 55;
+	node_tick(&nodes[0], now);
+	outbox_of(0, 1, &states, &statuses);
+	CHECK_INT(states, 0);
+	CHECK_INT(statuses, N - 1);
+	CHECK(nodes[0].ss.status_sent[STW_PROBE] == p0 + N - 1);
+	/* again, delivered: the answers fill the seen set */
+	for (i = 1; i < N; i++)
+		u64set_del(&nodes[0].st.seen, nodes[i].self.uid);
+	nodes[0].state_seq++;
+	nodes[0].catchup_next = now;
+	seen_grew(&nodes[0], now);
+	step(400);
+	CHECK_INT(nodes[0].st.seen.n, N);
+	for (i = 0; i < N; i++)
+		nodes[i].next_gossip = now;
+	CHECK(until(all_up, N, 5000) >= 0);
+}
+
+/*
  * A push to three members sends one text (gossip.c's state_ref): the last
  * of the three messages owns the raw state, the two before point at its
  * text, and all print the state as mstate_wire_raw prints it. Freed in
@@ -2898,6 +2946,7 @@ main(void)
 	RUN(catchup_partition);
 	RUN(push_fanout);
 	RUN(push_chain);
+	RUN(probe_unheard);
 	RUN(push_one_text);
 	RUN(seen_bits_random);
 	for (i = 0; i < N; i++)
