@@ -484,9 +484,10 @@ gossip_tick(struct node *n, msec_t now)
  *    core-seconds, part five"). A push waiting for the budget still tells
  *    the leader at once (below), and the versions of (5) and broadcasts
  *    as before. Weak point: a chain's tail the leader has not heard of
- *    when a push is lost or a member dies on it; the leader's seen set
- *    then stops growing, and its catch-up (catchup_tick) or the gossip
- *    rounds reach the tail, as for a lost status before.
+ *    when a push is lost, or runs into a member with a newer or concurrent
+ *    version; the leader's seen set then stops growing, and its catch-up
+ *    or, for more members than that sends to, its probe 150 ms later
+ *    (catchup_tick) reaches the tail; the rounds remain the repair.
  * Tried for a start at thousands of members and left out (bench/README.md,
  * "Full states per node"): above 400 members, rounds paid from the budget
  * (the status sent instead), a burst of one push, no reserve, the refill
