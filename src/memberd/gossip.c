@@ -775,15 +775,17 @@ static int seen_answers(const struct node *n);
 /*
  * A push of our version met us (rule 7 above): its seen set, united into
  * ours, grew it, and the chain that carried our word to the leader ends
- * here, or the pusher's does. The leader hears of both: our status.
+ * here, or the pusher's does. The leader hears of both: our status, also
+ * when the gossip is the leader's own (a catch-up or a round: it has not
+ * heard of our chain, or it would list us).
  */
 static void
 chain_met(struct node *n, const struct from *f)
 {
 	int li = mstate_leader_for(&n->st, NULL, n->self.uid);
 
-	if (li < 0 || n->st.m[li].uid == n->self.uid || n->st.m[li].uid == f->uid ||
-	    !valid_target(n, &n->st.m[li]))
+	(void)f;
+	if (li < 0 || n->st.m[li].uid == n->self.uid || !valid_target(n, &n->st.m[li]))
 		return;
 	n->told_leader = n->version_seq;
 	send_status(n, &n->st.m[li], STW_CHAIN);
