@@ -470,6 +470,29 @@ gossip_tick(struct node *n, msec_t now)
  *    matches the last push and goes to one: three for those of
  *    reachability changes measured no better (bench/README.md, "Review of
  *    the session's second merge").
+ * 7. the status to the leader of such a join's version (6) rides the
+ *    push: a member whose push goes on to a member that has not seen the
+ *    version sends none, since the pushed state carries its seen set, ours
+ *    among it, and every member down the chain adds its own. The member
+ *    a chain ends at tells the leader: the one with no target left (the
+ *    seen set it holds is everyone's), and one a push reaches that has the
+ *    version already (its seen set grew by the pusher's: STW_CHAIN, again
+ *    per such push), and that one tells the leader only, not the pusher
+ *    as well (a status the pusher's rounds would use to skip us: ~18 of
+ *    the ~21 answers a member sent to gossips of its version in akc-sim's
+ *    100-node start were these). The leader used to hear from every member for every
+ *    version, ~37 of a member's ~280 messages in a real 100-node join and
+ *    ~3,700 into the leader; in akc-sim's 100-node start 38 statuses to
+ *    the leader a member become 17 (about half the pushes of a join's
+ *    version meet a member that has it) and the answers 21 become 3.5:
+ *    20% fewer messages, all Up as soon (bench/README.md, "The join at 2
+ *    core-seconds, part five"). A push waiting for the budget still tells
+ *    the leader at once (below), and the versions of (5) and broadcasts
+ *    as before. Weak point: a chain's tail the leader has not heard of
+ *    when a push is lost, or runs into a member with a newer or concurrent
+ *    version; the leader's seen set then stops growing, and its catch-up
+ *    or, for more members than that sends to, its probe 150 ms later
+ *    (catchup_tick) reaches the tail; the rounds remain the repair.
  * Tried for a start at thousands of members and left out (bench/README.md,
  * "Full states per node"): above 400 members, rounds paid from the budget
  * (the status sent instead), a burst of one push, no reserve, the refill
@@ -755,6 +778,25 @@ bad:
 static int seen_answers(const struct node *n);
 
 /*
+ * A push of our version met us (rule 7 above): its seen set, united into
+ * ours, grew it, and the chain that carried our word to the leader ends
+ * here, or the pusher's does. The leader hears of both: our status, also
+ * when the gossip is the leader's own (a catch-up or a round: it has not
+ * heard of our chain, or it would list us).
+ */
+static void
+chain_met(struct node *n, const struct from *f)
+{
+	int li = mstate_leader_for(&n->st, NULL, n->self.uid);
+
+	(void)f;
+	if (li < 0 || n->st.m[li].uid == n->self.uid || !valid_target(n, &n->st.m[li]))
+		return;
+	n->told_leader = n->version_seq;
+	send_status(n, &n->st.m[li], STW_CHAIN);
+}
+
+/*
  * Our status to the leader, that we have our version, once a version:
  * unless it is among the push's targets t[0..k), which get the state.
  * Its convergence waits for every member's word, and no other member's
@@ -845,8 +887,13 @@ push_tick(struct node *n, msec_t now)
 			send_state(n, &n->st.m[t[i]], raw, i == k - 1, SW_PUSH);
 	}
 	/* a broadcast's sender and the leader had our status when we took it (on_gossip) */
-	if (!quiet)
-		tell_leader(n, t, k);
+	if (quiet)
+		return;
+	if (fan == PUSH_FANOUT_JOIN && k > 0 && !seen_answers(n)) {
+		n->chained = n->version_seq;	/* (7): the chain carries our word on */
+		return;
+	}
+	tell_leader(n, t, k);
 }
 
 /*
@@ -864,7 +911,7 @@ node_gossip_json(const struct state_stats *ss, double per)
 {
 	static const char *sw[SW_N] = { "push", "answer", "round", "other", "catchup" };
 	static const char *stw[STW_N] = { "leader", "bcast_leader", "gossip_gap", "status_gap",
-	    "ahead", "digest", "taken", "converged" };
+	    "ahead", "digest", "taken", "converged", "chain", "probe" };
 	cJSON *r = cJSON_CreateObject(), *o;
 	int i;
 
@@ -891,10 +938,10 @@ node_gossip_json(const struct state_stats *ss, double per)
  * while anyone joins, else every second), and the leader's convergence
  * waits for the last of them. Members know little of who has seen what
  * (seen_gap(): their statuses do not ping-pong), but the leader hears
- * every member's word (tell_leader()): once CATCHUP_QUIET passes without
+ * every member's word (tell_leader(), or a push chain's end for a join's
+ * version: push_tick's rule 7): once CATCHUP_QUIET passes without
  * its seen set growing, it sends its state to the members missing from
- * it, at most CATCHUP_MAX of them (more: the wave is still under way, or
- * something else holds it, and the rounds are there), then again no
+ * it, at most CATCHUP_MAX of them, then again no
  * sooner than CATCHUP_AGAIN, CATCHUP_TRIES times a version at most (a
  * member that takes none of them is the rounds' to reach). Only members
  * convergence waits for, and none while a member that is not Down or
@@ -906,8 +953,22 @@ node_gossip_json(const struct state_stats *ss, double per)
  * BCAST_MAX members, where the seen sets spread as before (seen_answers())
  * and 16 full states at once from the leader were the 1,000-node start's
  * peak (1.10 MB/s against 0.94).
+ * More members missing: the wave is still under way, or its push chains
+ * ended unheard (rule 7: a chain's word reaches us only at its end, and a
+ * chain that runs into a member with a newer or concurrent version, or a
+ * lost push, has none). Once PROBE_QUIET passes without growth the leader
+ * asks them all with its status (its seen set, which does not list
+ * them): a member that has the version answers with its own (seen_gap()),
+ * one behind asks for the state (STW_AHEAD), as a catch-up try. Before
+ * it, the rounds alone (333 ms) reached the tail: 20 nodes added at once
+ * to 200 in akc-sim took 1.45 s to all Up against 1.05 before rule 7,
+ * 1.05 with the probe; 150 ms, not 30: a chain that is running reports
+ * only at its end, and a probe each 30 ms cost a 100-node start 20% more
+ * messages (at 150 ms, 1%; bench/README.md, "The join at 2 core-seconds,
+ * part five").
  */
 #define CATCHUP_QUIET	30	/* ms without the seen set growing */
+#define PROBE_QUIET	150	/* the same, with more than a catch-up's members missing */
 #define CATCHUP_AGAIN	200	/* ms between two catch-ups */
 #define CATCHUP_MAX	16	/* members, at most, one catch-up sends to */
 #ifndef ANNOUNCE_QUIET
@@ -958,15 +1019,23 @@ catchup_tick(struct node *n, msec_t now)
 		cap = afford;	/* a catch-up the budget's credit can hold */
 	t = xreallocarray(NULL, (size_t)n->st.n + 1, sizeof(*t));
 	seenf = seen_flags(n);
-	for (i = 0; i < n->st.n && m <= cap; i++) {
+	for (i = 0; i < n->st.n; i++) {
 		enum mstatus s = n->st.m[i].status;
 
 		if (!seenf[i] && s != MS_DOWN && s != MS_EXITING && valid_target(n, &n->st.m[i]))
 			t[m++] = i;
 	}
 	free(seenf);
-	if (m > cap)
-		;	/* the wave is under way: its growth of the seen set looks again */
+	if (m > cap && now < n->seen_grew_at + PROBE_QUIET)
+		n->catchup_at = n->seen_grew_at + PROBE_QUIET;	/* under way, or unheard */
+	else if (m > cap && n->catchup_tries < CATCHUP_TRIES) {
+		n->catchup_tries++;
+		for (i = 0; i < m; i++)
+			send_status(n, &n->st.m[t[i]], STW_PROBE);
+		n->catchup_next = now + CATCHUP_AGAIN;
+		n->catchup_at = n->catchup_next;
+	} else if (m > cap)
+		;	/* the rounds' now */
 	else if (m > 0 && n->catchup_tries >= CATCHUP_TRIES)
 		;	/* the rounds' now */
 	else if (m > 0 && push_pay(n, (double)m * n->st.n, now)) {
@@ -1018,8 +1087,9 @@ seen_answers(const struct node *n)
  * Whether a status of our version with this seen set (already united into
  * ours) is worth our own status back (the sender lacks some of ours). Only when it does not list us: the
  * sender would aim its pushes and rounds at us. A seen set that lacks
- * only others' entries is not: every member tells the leader itself when
- * it takes a version (push_tick), so the leader's convergence does not
+ * only others' entries is not: every member's word reaches the leader when
+ * it takes a version (push_tick: its status, or the push chain it is on,
+ * whose end tells the leader), so the leader's convergence does not
  * wait for them, and a member's view of who has seen what converges by
  * its gossip rounds (which go to members it does not know to have seen
  * its version, and are answered here) and idle digests. Answering every
@@ -1177,7 +1247,7 @@ on_gossip(struct node *n, const cJSON *msg, struct from *f, msec_t now)
 	struct mstate remote, merged;
 	enum vc_order cmp;
 	uint64_t *fwd = NULL;
-	int remote_had_self_seen, nfwd = 0, member = f->mi >= 0;
+	int remote_had_self_seen, nfwd = 0, member = f->mi >= 0, seen_n, gap;
 
 	mstate_init(&remote);
 	/* a "fwd" only in a broadcast ("bcast" true) */
@@ -1225,9 +1295,15 @@ on_gossip(struct node *n, const cJSON *msg, struct from *f, msec_t now)
 		 * Our status only when the sender does not know that we have
 		 * its version: it would aim its pushes and rounds at us. The
 		 * rest of our seen set is not worth a message (seen_gap()).
+		 * Not when our word rode a push chain and this gossip adds to
+		 * our seen set (push_tick's rule 7): two chains met, and the
+		 * leader hears what the meeting adds instead of the sender.
 		 */
-		if (unite_seen(n, &head.seen, 0, now) && (!remote_had_self_seen || seen_answers(n)) &&
-		    f->mi >= 0)
+		seen_n = n->st.seen.n;
+		gap = unite_seen(n, &head.seen, 0, now);
+		if (n->chained == n->version_seq && n->st.seen.n > seen_n && f->mi >= 0)
+			chain_met(n, f);
+		else if (gap && (!remote_had_self_seen || seen_answers(n)) && f->mi >= 0)
 			send_status(n, &n->st.m[f->mi], STW_GOSSIP_GAP);
 		break;
 	case VC_BEFORE:

@@ -67,11 +67,15 @@ enum state_why { SW_PUSH, SW_ANSWER, SW_ROUND, SW_OTHER, SW_CATCHUP, SW_N };
  * leader on a broadcast taken, an answer to a gossip or a status of our
  * version whose seen set lacked some of ours, to a member ahead of us (for
  * its state), an answer to digests that differ, to the sender of a
- * broadcast we took that did not list us as having seen it, and the
- * leader's to every member once a version converged (catchup_tick).
+ * broadcast we took that did not list us as having seen it, the
+ * leader's to every member once a version converged (catchup_tick), and
+ * to the leader when a push of our version met us and told us of more
+ * members that have it (a push chain's end: push_tick), and the leader's
+ * to the members missing from its seen set when too many are for a
+ * catch-up (catchup_tick).
  */
 enum status_why { STW_LEADER, STW_BCAST, STW_GOSSIP_GAP, STW_STATUS_GAP, STW_AHEAD, STW_DIGEST,
-	STW_TAKEN, STW_CONVERGED, STW_N };
+	STW_TAKEN, STW_CONVERGED, STW_CHAIN, STW_PROBE, STW_N };
 
 struct state_stats {
 	uint64_t sent[SW_N];
@@ -268,6 +272,8 @@ struct node {
 	uint64_t pushed_seq;	/* state_seq of our last push */
 	uint64_t version_seq;	/* bumped on every new version (changed()) */
 	uint64_t told_leader;	/* version_seq of our last status to the leader */
+	uint64_t chained;	/* version_seq whose status the push chain carries (push_tick) */
+	uint64_t stepped_seq;	/* version_seq whose status to the leader waited for a step (gossip.c) */
 	msec_t seen_grew_at;	/* our version or its seen set last changed */
 	msec_t catchup_at;	/* the leader's next catch-up check (catchup_tick), or -1 */
 	msec_t catchup_next;	/* and the earliest catch-up after the last one */

@@ -2488,10 +2488,10 @@ bcast_exits(void)
 /*
  * A status (gossip 0) or a full state (gossip 1) of i's version, whose
  * seen set is the nodes in seen_of, handed to j: how many statuses j
- * answers i with. i's own state is left as it was.
+ * answers i with, and (to0 not NULL) sends n0. i's own state is left as it was.
  */
 static int
-gap_answers(int i, int j, int gossip, const int *seen_of, int nseen)
+gap_statuses(int i, int j, int gossip, const int *seen_of, int nseen, int *to0)
 {
 	struct u64set keep = nodes[i].st.seen, s = { 0 };
 	struct outmsg *out;
@@ -2517,9 +2517,18 @@ gap_answers(int i, int j, int gossip, const int *seen_of, int nseen)
 
 		if (t != NULL && strcmp(t, MSG_STATUS) == 0 && by_address(out[k].address) == i)
 			c++;
+		if (to0 != NULL && t != NULL && strcmp(t, MSG_STATUS) == 0 &&
+		    by_address(out[k].address) == 0)
+			(*to0)++;
 		cJSON_Delete(out[k].msg);
 	}
 	return c;
+}
+
+static int
+gap_answers(int i, int j, int gossip, const int *seen_of, int nseen)
+{
+	return gap_statuses(i, j, gossip, seen_of, nseen, NULL);
 }
 
 /* What node i has in its outbox: full states to j, statuses (to anyone). */
@@ -2718,6 +2727,139 @@ push_fanout(void)
 	local_change(&nodes[2], now);
 	pushed = push_now(2);
 	CHECK_INT(pushed, 3);
+	for (i = 0; i < N; i++)
+		nodes[i].next_gossip = now;
+	CHECK(until(all_up, N, 5000) >= 0);
+}
+
+/*
+ * doc/PROTOCOL.md, "Eager push", the push chain: a member whose push of a
+ * join's version goes on to a member that has not seen it sends the leader
+ * no status (the pushed seen set carries its word); the chain's end does,
+ * and so does a member a push of its version meets with members it had
+ * not heard of, to the leader only (not the pusher as well). Without the
+ * rule each member of the chain told the leader.
+ */
+static void
+push_chain(void)
+{
+	int all[N] = { 1, 1, 1, 1, 1 }, i, c = -1, s = -1, told = 0, met = 0, to0;
+	int s2[2], sc2[3];
+	uint64_t l0[N], c0[N];
+
+	fresh_seeded(all);
+	CHECK(until(all_up, N, 5000) >= 0);
+	step(3000);
+	CHECK_STR(nodes[0].st.m[mstate_leader(&nodes[0].st, NULL)].name, "n0");
+	for (i = 0; i < N; i++) {
+		nodes[i].next_gossip = now + 100000;	/* no rounds meanwhile */
+		l0[i] = nodes[i].ss.status_sent[STW_LEADER];
+		c0[i] = nodes[i].ss.status_sent[STW_CHAIN];
+	}
+	/* n2 makes a join's version; the leader marked as having it: n1, n3, n4 in a chain */
+	local_change(&nodes[2], now);
+	u64set_add(&nodes[2].st.seen, nodes[0].self.uid);
+	step(100);
+	for (i = 1; i < N; i++) {
+		told += (int)(nodes[i].ss.status_sent[STW_LEADER] - l0[i]);
+		met += (int)(nodes[i].ss.status_sent[STW_CHAIN] - c0[i]);
+		CHECK(vclock_compare(&nodes[i].st.vc, &nodes[2].st.vc) == VC_SAME);
+		if (i != 2 && nodes[i].chained == nodes[i].version_seq)
+			c = i;		/* pushed it on to another */
+	}
+	CHECK_INT(told, 1);	/* the end of n2 -> x -> y -> z: all four without the rule */
+	CHECK_INT(met, 0);
+	CHECK(vclock_compare(&nodes[0].st.vc, &nodes[2].st.vc) == VC_SAME);
+	CHECK_INT(nodes[0].st.seen.n, N);	/* the leader has everyone's word */
+	CHECK(c > 0);
+	if (c < 0)
+		return;
+	/*
+	 * Another chain's push (s's, of s and n2) meets c, whose seen set has
+	 * only itself and n2: c tells the leader, not s, whose seen set lacks c
+	 */
+	for (i = 1; i < N; i++)
+		if (i != c && i != 2 && s < 0)
+			s = i;
+	s2[0] = sc2[0] = s;
+	s2[1] = sc2[1] = 2;
+	sc2[2] = c;
+	u64set_clear(&nodes[c].st.seen);
+	u64set_add(&nodes[c].st.seen, nodes[c].self.uid);
+	u64set_add(&nodes[c].st.seen, nodes[2].self.uid);
+	nodes[c].state_seq++;
+	to0 = 0;
+	CHECK_INT(gap_statuses(s, c, 1, s2, 2, &to0), 0);
+	CHECK_INT(to0, 1);
+	CHECK(nodes[c].ss.status_sent[STW_CHAIN] == c0[c] + 1);
+	/* the same again adds nothing: no word to the leader; s, lacking c, hears from c */
+	to0 = 0;
+	CHECK_INT(gap_statuses(s, c, 1, s2, 2, &to0), 1);
+	CHECK_INT(to0, 0);
+	/* the leader's own gossip (a catch-up) that adds to c's seen set: c answers it */
+	u64set_del(&nodes[c].st.seen, nodes[s].self.uid);
+	nodes[c].state_seq++;
+	s2[0] = 0;
+	to0 = 0;
+	CHECK_INT(gap_statuses(0, c, 1, s2, 2, &to0), 1);
+	CHECK_INT(to0, 1);
+	s2[0] = s;
+	/* nor does a member whose word did not ride a chain tell the leader (it told it itself) */
+	u64set_add(&nodes[c].st.seen, nodes[s].self.uid);
+	u64set_del(&nodes[c].st.seen, nodes[s].self.uid);
+	nodes[c].state_seq++;
+	nodes[c].chained = 0;
+	to0 = 0;
+	CHECK_INT(gap_statuses(s, c, 1, sc2, 3, &to0), 0);
+	CHECK_INT(to0, 0);
+	for (i = 0; i < N; i++)
+		nodes[i].next_gossip = now;
+	CHECK(until(all_up, N, 5000) >= 0);
+}
+
+/*
+ * doc/PROTOCOL.md, "Seen gaps", the probe: more members missing from the
+ * leader's seen set than a catch-up sends to (here 4 of 5, its cap 3),
+ * their push chains unheard: 150 ms after it stopped growing (not at the
+ * catch-up's 30) the leader sends them its status, and their answers fill
+ * its seen set. Without it nothing was sent until the rounds.
+ */
+static void
+probe_unheard(void)
+{
+	int all[N] = { 1, 1, 1, 1, 1 }, i, states, statuses;
+	uint64_t p0;
+
+	fresh_seeded(all);
+	CHECK(until(all_up, N, 5000) >= 0);
+	step(3000);
+	CHECK_STR(nodes[0].st.m[mstate_leader(&nodes[0].st, NULL)].name, "n0");
+	for (i = 0; i < N; i++)
+		nodes[i].next_gossip = now + 100000;	/* no rounds meanwhile */
+	p0 = nodes[0].ss.status_sent[STW_PROBE];
+	for (i = 1; i < N; i++)
+		u64set_del(&nodes[0].st.seen, nodes[i].self.uid);
+	nodes[0].state_seq++;
+	seen_grew(&nodes[0], now);
+	now += 100;
+	node_tick(&nodes[0], now);
+	outbox_of(0, 1, &states, &statuses);
+	CHECK_INT(statuses, 0);		/* not yet: chains may still be running */
+	CHECK(nodes[0].ss.status_sent[STW_PROBE] == p0);
+	now += 55;
+	node_tick(&nodes[0], now);
+	outbox_of(0, 1, &states, &statuses);
+	CHECK_INT(states, 0);
+	CHECK_INT(statuses, N - 1);
+	CHECK(nodes[0].ss.status_sent[STW_PROBE] == p0 + N - 1);
+	/* again, delivered: the answers fill the seen set */
+	for (i = 1; i < N; i++)
+		u64set_del(&nodes[0].st.seen, nodes[i].self.uid);
+	nodes[0].state_seq++;
+	nodes[0].catchup_next = now;
+	seen_grew(&nodes[0], now);
+	step(400);
+	CHECK_INT(nodes[0].st.seen.n, N);
 	for (i = 0; i < N; i++)
 		nodes[i].next_gossip = now;
 	CHECK(until(all_up, N, 5000) >= 0);
@@ -3122,6 +3264,8 @@ main(void)
 	RUN_NODE(seen_bits_random);
 	RUN_NODE(memory_majority_random);
 	RUN_NODE(pick_targets_random);
+	RUN_NODE(push_chain);
+	RUN_NODE(probe_unheard);
 	for (i = 0; i < N; i++)
 		node_free(&nodes[i]);
 	if (getenv("UNIT_ROUTE_STATS") != NULL)
