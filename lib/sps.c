@@ -283,7 +283,10 @@ conn_flush(struct sps *s, struct conn *c)
  *
  * 1. An accepted connection must send its 8-byte header within deadline_ms
  *    of being accepted, and a frame, once begun, must be whole within
- *    deadline_ms of the read that began it. Between frames a connection may
+ *    deadline_ms of the read that began it (each frame its own: a peer
+ *    streaming whole frames, every read ending inside the next one, owes
+ *    no more than that next one; until 2026-12-08 the first due stood
+ *    until a read ended between two frames, and such a stream was closed). Between frames a connection may
  *    idle for ever: clients keep theirs open (workers, akc-httpd, akc-top,
  *    leaderd), and the cap bounds how many do.
  * 2. Past conn_max connections at once, a new one is accepted and closed at
@@ -383,10 +386,9 @@ sweep(struct sps *s)
 				conn_close(s, i);
 				continue;
 			}
-			if (c->peerhave == sizeof(c->peer) && c->headhave == 0) {
-				c->due = 0;
+			conn_due(s, c);	/* a frame whole, another begun: its own due */
+			if (c->due == 0)
 				continue;
-			}
 		}
 		if (now >= c->due) {
 			if (s->nq >= SPS_QUEUE_MAX) {
@@ -508,10 +510,12 @@ conn_feed(struct sps *s, struct conn *c, const unsigned char *p, size_t n)
 
 	while (n > 0) {
 		if (c->peerhave < sizeof(c->peer)) {
-			if (fill(c->peer, &c->peerhave, sizeof(c->peer), &p, &n) &&
-			    (memcmp(c->peer, "\0SP\0", 4) != 0 || c->peer[4] != 0 ||
-			    c->peer[5] != peer_kind(s->kind)))
-				return -1;
+			if (fill(c->peer, &c->peerhave, sizeof(c->peer), &p, &n)) {
+				if (memcmp(c->peer, "\0SP\0", 4) != 0 || c->peer[4] != 0 ||
+				    c->peer[5] != peer_kind(s->kind))
+					return -1;
+				c->due = 0;	/* paid: a frame begun here owes its own (conn_due) */
+			}
 			continue;
 		}
 		if (s->kind == SP_PUB)
@@ -531,6 +535,7 @@ conn_feed(struct sps *s, struct conn *c, const unsigned char *p, size_t n)
 		if (fill(c->in, &c->inhave, c->inlen, &p, &n)) {
 			take(s, c);
 			c->headhave = 0;
+			c->due = 0;	/* paid: the next frame, if begun, owes its own (1.) */
 		}
 	}
 	return 0;

@@ -1082,6 +1082,57 @@ conn_deadline(void)
 }
 
 /*
+ * A busy peer is no slow one: frames whole one after the other, each write
+ * the rest of one and the start of the next, so that every read ends inside
+ * a frame. Each frame is whole well within the deadline; the connection
+ * must be kept for as long as the stream lasts (several deadlines), and
+ * every request answered. (Until 2026-12-08 the due was set by the first
+ * read that ended inside a frame and cleared only by a read that ended
+ * between two: such a stream was closed at its first due.)
+ */
+static void
+conn_stream(void)
+{
+	static const unsigned char req_hdr[8] = { 0, 'S', 'P', 0, 0, 48, 0, 0 };
+	unsigned char frame[9 + 8], w[17], b[4096];
+	struct sps_conn_stats st;
+	int rep, h, fd, i, n = 40, got = 0;
+	ssize_t r;
+
+	unlink(path);
+	rep = sock_bind_raw(NN_REP, addr, 1000);
+	h = rep - (1 << 20);
+	CHECK_INT(sps_limits(h, 0, 300), 0);
+	CHECK((fd = raw_connect()) >= 0);
+	frame[0] = 1;
+	be64_put(frame + 1, 8);
+	memcpy(frame + 9, "\x80\0\0\1abcd", 8);
+	/* the header and the first 10 bytes of the first frame */
+	memcpy(w, req_hdr, 8);
+	memcpy(w + 8, frame, 9);
+	CHECK(write(fd, w, 17) == 17 && write(fd, frame + 9, 1) == 1);
+	for (i = 0; i < n; i++) {
+		serve_for(rep, 40);	/* 40 requests over 1.6 s: five deadlines */
+		/* the rest of frame i (7 bytes), the start of frame i + 1 (10) */
+		memcpy(w, frame + 10, 7);
+		memcpy(w + 7, frame, 10);
+		CHECK(write(fd, w, i + 1 < n ? 17 : 7) == (i + 1 < n ? 17 : 7));
+		while ((r = recv(fd, b, sizeof(b), MSG_DONTWAIT)) > 0)
+			got += (int)r;
+	}
+	serve_for(rep, 100);
+	while (ready(fd, 200) && (r = recv(fd, b, sizeof(b), MSG_DONTWAIT)) > 0)
+		got += (int)r;
+	sps_conn_stats(h, &st);
+	CHECK_INT(st.timed_out, 0);
+	CHECK_INT(st.open, 1);
+	CHECK_INT(got, 8 + n * (9 + 4 + 2));	/* its header, then every answer */
+	close(fd);
+	sock_close(rep);
+	unlink(path);
+}
+
+/*
  * The cap: past conn_max connections at once, a new one is accepted and
  * closed at once (its peer reads the end, not the server's header) and
  * counted; the ones in are served; once one goes, another gets in. PUB
@@ -1203,6 +1254,7 @@ main(void)
 	RUN(random_peers);
 	unlink(path);
 	RUN(conn_deadline);
+	RUN(conn_stream);
 	RUN(conn_cap);
 	rmdir(dir);
 	return unit_done();
