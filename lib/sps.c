@@ -302,14 +302,22 @@ conn_flush(struct sps *s, struct conn *c)
  *    usual request costs nothing: its frame is whole in the read that began
  *    it, so no due is set.
  *
- * Weak points: a frame a peer was writing when the whole node was stopped
- * (SIGSTOP) can be cut at SIGCONT if the sweep runs before the peer writes
- * the rest (the sweep first reads what waits, so only a frame larger than
- * the socket's buffer); a REQ peer then sends its request again. A frame
- * not read because our own queue is full (SPS_QUEUE_MAX) is not the peer's
- * fault: its due moves on. A peer that sends whole frames, however slowly,
- * is never closed: only the cap bounds it.
+ * 5. A due that passed while we did not serve the socket is our delay, not
+ *    the peer's: a sweep that runs SPS_LATE_MS (or half the deadline) or
+ *    more after a due (this process stopped, its loop blocked, or the whole
+ *    node stopped and continued) gives that connection a new due instead
+ *    of closing it, since a peer writing a frame larger than the socket's
+ *    buffer was blocked by us and has not run since we read again. Until
+ *    2026-12-08 the late sweep read what waited and closed it inside the
+ *    frame. Likewise a frame not read because our own queue is full
+ *    (SPS_QUEUE_MAX): its due moves on.
+ *
+ * Weak points: a process whose every sweep is late (a loop that takes a
+ * second or more per turn) closes nobody at its deadline: only the cap
+ * bounds its connections then. A peer that sends whole frames, however
+ * slowly, is never closed: only the cap bounds it.
  */
+#define SPS_LATE_MS	1000
 static void
 arm(struct sps *s, msec_t due)
 {
@@ -370,6 +378,7 @@ static void
 sweep(struct sps *s)
 {
 	msec_t now = clock_mono_ms(), next = 0;
+	msec_t late = s->deadline_ms / 2 > SPS_LATE_MS ? s->deadline_ms / 2 : SPS_LATE_MS;
 	int i, r;
 
 	s->armed = 0;
@@ -391,8 +400,9 @@ sweep(struct sps *s)
 				continue;
 		}
 		if (now >= c->due) {
-			if (s->nq >= SPS_QUEUE_MAX) {
-				c->due = now + s->deadline_ms;	/* we did not read it */
+			if (s->nq >= SPS_QUEUE_MAX || now - c->due >= late) {
+				/* we did not read it, or did not run: no fault of its own (5.) */
+				c->due = now + s->deadline_ms;
 			} else {
 				s->timed_out++;
 				s->dropped++;
