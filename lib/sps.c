@@ -283,7 +283,10 @@ conn_flush(struct sps *s, struct conn *c)
  *
  * 1. An accepted connection must send its 8-byte header within deadline_ms
  *    of being accepted, and a frame, once begun, must be whole within
- *    deadline_ms of the read that began it. Between frames a connection may
+ *    deadline_ms of the read that began it (each frame its own: a peer
+ *    streaming whole frames, every read ending inside the next one, owes
+ *    no more than that next one; until 2026-12-08 the first due stood
+ *    until a read ended between two frames, and such a stream was closed). Between frames a connection may
  *    idle for ever: clients keep theirs open (workers, akc-httpd, akc-top,
  *    leaderd), and the cap bounds how many do.
  * 2. Past conn_max connections at once, a new one is accepted and closed at
@@ -299,14 +302,22 @@ conn_flush(struct sps *s, struct conn *c)
  *    usual request costs nothing: its frame is whole in the read that began
  *    it, so no due is set.
  *
- * Weak points: a frame a peer was writing when the whole node was stopped
- * (SIGSTOP) can be cut at SIGCONT if the sweep runs before the peer writes
- * the rest (the sweep first reads what waits, so only a frame larger than
- * the socket's buffer); a REQ peer then sends its request again. A frame
- * not read because our own queue is full (SPS_QUEUE_MAX) is not the peer's
- * fault: its due moves on. A peer that sends whole frames, however slowly,
- * is never closed: only the cap bounds it.
+ * 5. A due that passed while we did not serve the socket is our delay, not
+ *    the peer's: a sweep that runs SPS_LATE_MS (or half the deadline) or
+ *    more after a due (this process stopped, its loop blocked, or the whole
+ *    node stopped and continued) gives that connection a new due instead
+ *    of closing it, since a peer writing a frame larger than the socket's
+ *    buffer was blocked by us and has not run since we read again. Until
+ *    2026-12-08 the late sweep read what waited and closed it inside the
+ *    frame. Likewise a frame not read because our own queue is full
+ *    (SPS_QUEUE_MAX): its due moves on.
+ *
+ * Weak points: a process whose every sweep is late (a loop that takes a
+ * second or more per turn) closes nobody at its deadline: only the cap
+ * bounds its connections then. A peer that sends whole frames, however
+ * slowly, is never closed: only the cap bounds it.
  */
+#define SPS_LATE_MS	1000
 static void
 arm(struct sps *s, msec_t due)
 {
@@ -367,6 +378,7 @@ static void
 sweep(struct sps *s)
 {
 	msec_t now = clock_mono_ms(), next = 0;
+	msec_t late = s->deadline_ms / 2 > SPS_LATE_MS ? s->deadline_ms / 2 : SPS_LATE_MS;
 	int i, r;
 
 	s->armed = 0;
@@ -383,14 +395,14 @@ sweep(struct sps *s)
 				conn_close(s, i);
 				continue;
 			}
-			if (c->peerhave == sizeof(c->peer) && c->headhave == 0) {
-				c->due = 0;
+			conn_due(s, c);	/* a frame whole, another begun: its own due */
+			if (c->due == 0)
 				continue;
-			}
 		}
 		if (now >= c->due) {
-			if (s->nq >= SPS_QUEUE_MAX) {
-				c->due = now + s->deadline_ms;	/* we did not read it */
+			if (s->nq >= SPS_QUEUE_MAX || now - c->due >= late) {
+				/* we did not read it, or did not run: no fault of its own (5.) */
+				c->due = now + s->deadline_ms;
 			} else {
 				s->timed_out++;
 				s->dropped++;
@@ -508,10 +520,12 @@ conn_feed(struct sps *s, struct conn *c, const unsigned char *p, size_t n)
 
 	while (n > 0) {
 		if (c->peerhave < sizeof(c->peer)) {
-			if (fill(c->peer, &c->peerhave, sizeof(c->peer), &p, &n) &&
-			    (memcmp(c->peer, "\0SP\0", 4) != 0 || c->peer[4] != 0 ||
-			    c->peer[5] != peer_kind(s->kind)))
-				return -1;
+			if (fill(c->peer, &c->peerhave, sizeof(c->peer), &p, &n)) {
+				if (memcmp(c->peer, "\0SP\0", 4) != 0 || c->peer[4] != 0 ||
+				    c->peer[5] != peer_kind(s->kind))
+					return -1;
+				c->due = 0;	/* paid: a frame begun here owes its own (conn_due) */
+			}
 			continue;
 		}
 		if (s->kind == SP_PUB)
@@ -531,6 +545,7 @@ conn_feed(struct sps *s, struct conn *c, const unsigned char *p, size_t n)
 		if (fill(c->in, &c->inhave, c->inlen, &p, &n)) {
 			take(s, c);
 			c->headhave = 0;
+			c->due = 0;	/* paid: the next frame, if begun, owes its own (1.) */
 		}
 	}
 	return 0;

@@ -54,7 +54,9 @@
  * send its header within SPS_DEADLINE_MS of being accepted, and each frame
  * within SPS_DEADLINE_MS of its first byte, or be closed (timed out); both
  * counted and logged at most every SPS_SAY_MS per socket. Idle connections
- * between frames are kept. The rules, their weak points: sps.c, "Deadlines
+ * between frames are kept; a due that passed while this process did not
+ * serve the socket (seen 1 s or more late) is not the peer's: it gets a
+ * new one. The rules, their weak points: sps.c, "Deadlines
  * and the cap". sps_limits sets other values for one socket (0: no cap, no
  * deadline); -1 if h is not a bound socket.
  */

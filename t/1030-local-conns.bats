@@ -72,6 +72,21 @@ leaderd_pings() {
 	kill -0 "$(pid_of n1 memberd)"
 }
 
+@test "a client streaming requests back to back, every write ending inside the next one, is kept past the deadline and answered" {
+	start_cluster 1
+	wait_until 30 all_up_everywhere 1 n1
+	local ctl="$AKC_DIR/n1/memberd.ctl"
+	# two clients, 8 s each (the deadline is 5 s), a request whole every 0.1 s.
+	# Until 2026-12-08 the due set by the first write that ended inside a
+	# frame stood until a read ended between two: both were closed at 5 s
+	hold "$ctl" 2 stream 8 "$AKC_DIR/stream.out"
+	wait_until 20 test -f "$AKC_DIR/stream.out"
+	cat "$AKC_DIR/stream.out"
+	[ "$(jq '.opened == 2 and .open == 2 and (.closed | length) == 0' "$AKC_DIR/stream.out")" = true ]
+	[ "$(ctl_conns timed_out)" = 0 ]
+	if grep -q "that sent no whole header or frame" "$AKC_DIR/n1.memberd.log"; then false; fi
+}
+
 @test "past 512 connections at once a new one is refused and counted, while memberd's clients are served; once they go, new clients get in" {
 	command -v nanocat >/dev/null || skip "no nanocat"
 	start_cluster 1
