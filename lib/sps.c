@@ -35,6 +35,7 @@
 #define ID_EVENT	0xfffffffeu	/* epoll data of the eventfd */
 #define ID_TIMER	0xfffffffdu	/* epoll data of the deadlines' timerfd */
 #define READ_MAX	(256 << 10)	/* bytes read from one peer per call */
+#define SPS_IN_FIRST	(64 << 10)	/* a frame's first buffer; it doubles as it fills */
 
 struct conn {
 	int fd;
@@ -43,8 +44,8 @@ struct conn {
 	size_t peerhave;
 	unsigned char head[9];		/* the frame being read: type, size */
 	size_t headhave;
-	unsigned char *in;		/* its payload (nn_allocmsg) */
-	size_t inlen, inhave;
+	unsigned char *in;		/* its payload (nn_allocmsg), incap bytes of inlen so far */
+	size_t inlen, inhave, incap;
 	unsigned char *out;		/* bytes not yet written */
 	size_t outlen, outoff, outcap;
 	int pollout;
@@ -539,10 +540,27 @@ conn_feed(struct sps *s, struct conn *c, const unsigned char *p, size_t n)
 				return -1;
 			c->inlen = (size_t)size;
 			c->inhave = 0;
-			if ((c->in = nn_allocmsg(c->inlen > 0 ? c->inlen : 1, 0)) == NULL)
+			/*
+			 * The size is the peer's word: memory follows the bytes
+			 * that came, not the size announced (512 connections
+			 * each announcing rcvmax and sending nothing more held
+			 * 512 x rcvmax). The buffer doubles as it fills.
+			 */
+			c->incap = c->inlen < SPS_IN_FIRST ? c->inlen : SPS_IN_FIRST;
+			if ((c->in = nn_allocmsg(c->incap > 0 ? c->incap : 1, 0)) == NULL)
 				return -1;
 		}
-		if (fill(c->in, &c->inhave, c->inlen, &p, &n)) {
+		if (c->inhave == c->incap && c->incap < c->inlen) {
+			size_t cap = c->incap <= c->inlen / 2 ? c->incap * 2 : c->inlen;
+			void *m = nn_reallocmsg(c->in, cap);
+
+			if (m == NULL)
+				return -1;
+			c->in = m;
+			c->incap = cap;
+		}
+		fill(c->in, &c->inhave, c->incap, &p, &n);
+		if (c->inhave == c->inlen) {
 			take(s, c);
 			c->headhave = 0;
 			c->due = 0;	/* paid: the next frame, if begun, owes its own (1.) */

@@ -17,6 +17,7 @@
  * time; idle ones between frames are kept) and its cap on connections.
  */
 #include <errno.h>
+#include <malloc.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -1210,6 +1211,99 @@ conn_late_sweep(void)
 	unlink(path);
 }
 
+/* Bytes malloc has handed out and not taken back (heap and mmap). */
+static long long
+in_use(void)
+{
+	struct mallinfo2 mi = mallinfo2();
+
+	return (long long)mi.uordblks + (long long)mi.hblkhd;
+}
+
+/*
+ * Memory follows the bytes a peer sent, not the size its frame announced:
+ * 16 connections each announcing a 16 MiB frame and sending 4 bytes of it
+ * hold under 4 MiB together (before: a buffer of the announced size each,
+ * 256 MiB); a 3 MiB frame, many times the first buffer, sent whole by a
+ * child arrives intact through the buffer's growth.
+ */
+static void
+conn_announced(void)
+{
+	static const unsigned char req_hdr[8] = { 0, 'S', 'P', 0, 0, 48, 0, 0 };
+	unsigned char head[9 + 4], hdr[SOCK_HDR_MAX], *got;
+	size_t len = 3 << 20, hl = sizeof(hdr), i, bad = 0;
+	long long before, held;
+	int rep, fds[16], k, stt = -1;
+	void *buf;
+	ssize_t n;
+	pid_t p;
+
+	unlink(path);
+	rep = sock_bind_raw(NN_REP, addr, 32 << 20);
+	head[0] = 1;
+	be64_put(head + 1, 16 << 20);
+	memcpy(head + 9, "\x80\0\0\1", 4);
+	before = in_use();
+	for (k = 0; k < 16; k++) {
+		CHECK((fds[k] = raw_connect()) >= 0);
+		CHECK(write(fds[k], req_hdr, 8) == 8 && write(fds[k], head, 13) == 13);
+	}
+	serve_for(rep, 300);
+	held = in_use() - before;
+	printf("# 16 frames of 16 MiB announced, 4 bytes each sent: %lld KiB held\n", held >> 10);
+	CHECK(held < (4 << 20));
+	for (k = 0; k < 16; k++)
+		close(fds[k]);
+	serve_for(rep, 100);
+	if ((p = fork()) == 0) {
+		unsigned char *f = malloc(9 + len), b[64];
+		int fd = raw_connect();
+		size_t off;
+		ssize_t w;
+
+		if (f == NULL || fd < 0)
+			_exit(2);
+		f[0] = 1;
+		be64_put(f + 1, len);
+		memcpy(f + 9, "\x80\0\0\2", 4);
+		for (i = 4; i < len; i++)
+			f[9 + i] = (unsigned char)(i * 7 + (i >> 11));
+		if (write(fd, req_hdr, 8) != 8)
+			_exit(3);
+		for (off = 0; off < 9 + len; off += (size_t)w)
+			if ((w = write(fd, f + off, 9 + len - off)) <= 0)
+				_exit(4);
+		for (off = 0; off < 8 + 9 + 4 + 2; off += (size_t)w)
+			if ((w = read(fd, b + off, sizeof(b) - off)) <= 0)
+				_exit(5);
+		_exit(0);
+	}
+	n = recv_within(rep, &buf, hdr, &hl, 10000);
+	CHECK_INT(n, (ssize_t)(len - 4));
+	if (n == (ssize_t)(len - 4)) {
+		got = buf;
+		for (i = 4; i < len; i++)
+			bad += got[i - 4] != (unsigned char)(i * 7 + (i >> 11));
+		CHECK_INT(bad, 0);
+		nn_freemsg(buf);
+		CHECK_INT(sock_send_raw(rep, hdr, hl, "ok", 2), 0);
+	}
+	{
+		msec_t end = clock_mono_ms() + 10000;
+
+		while (waitpid(p, &stt, WNOHANG) == 0 && clock_mono_ms() < end)
+			serve_for(rep, 50);
+		if (clock_mono_ms() >= end) {	/* never answered: no hang */
+			kill(p, SIGKILL);
+			waitpid(p, &stt, 0);
+		}
+	}
+	CHECK(WIFEXITED(stt) && WEXITSTATUS(stt) == 0);
+	sock_close(rep);
+	unlink(path);
+}
+
 /*
  * The cap: past conn_max connections at once, a new one is accepted and
  * closed at once (its peer reads the end, not the server's header) and
@@ -1335,6 +1429,7 @@ main(void)
 	RUN(conn_stream);
 	RUN(conn_late_sweep);
 	RUN(conn_cap);
+	RUN(conn_announced);
 	rmdir(dir);
 	return unit_done();
 }
