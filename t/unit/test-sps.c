@@ -1136,6 +1136,49 @@ conn_stream(void)
 	unlink(path);
 }
 
+/* Serves rep until child p exits (SIGKILLed after 10 s: no hang); whether it exited 0. */
+static int
+served_child(int rep, pid_t p)
+{
+	msec_t end = clock_mono_ms() + 10000;
+	int stt = -1;
+
+	while (waitpid(p, &stt, WNOHANG) == 0 && clock_mono_ms() < end)
+		serve_for(rep, 50);
+	if (clock_mono_ms() >= end) {
+		kill(p, SIGKILL);
+		waitpid(p, &stt, 0);
+	}
+	return WIFEXITED(stt) && WEXITSTATUS(stt) == 0;
+}
+
+/* A child's blocking write of all of p; -1 on failure. */
+static int
+write_all(int fd, const unsigned char *p, size_t len)
+{
+	size_t off;
+	ssize_t w;
+
+	for (off = 0; off < len; off += (size_t)w)
+		if ((w = write(fd, p + off, len - off)) <= 0)
+			return -1;
+	return 0;
+}
+
+/* A child's read of the server's header and a 2-byte answer ("ok"); -1 on failure. */
+static int
+read_answer(int fd)
+{
+	unsigned char b[64];
+	size_t off;
+	ssize_t r;
+
+	for (off = 0; off < 8 + 9 + 4 + 2; off += (size_t)r)
+		if ((r = read(fd, b + off, sizeof(b) - off)) <= 0)
+			return -1;
+	return 0;
+}
+
 /*
  * A due that passed while we did not serve the socket (the daemon stopped,
  * or its loop blocked: a log write to a full pipe) is our delay, not the
@@ -1151,7 +1194,7 @@ conn_late_sweep(void)
 	static const unsigned char req_hdr[8] = { 0, 'S', 'P', 0, 0, 48, 0, 0 };
 	size_t len = 1 << 20;
 	struct sps_conn_stats st;
-	int rep, h, go[2], stt = -1;
+	int rep, h, go[2];
 	pid_t p;
 
 	unlink(path);
@@ -1160,10 +1203,8 @@ conn_late_sweep(void)
 	CHECK_INT(sps_limits(h, 0, 300), 0);
 	CHECK(pipe(go) == 0);
 	if ((p = fork()) == 0) {
-		unsigned char *f = calloc(1, 9 + len), b[64];
+		unsigned char *f = calloc(1, 9 + len);
 		int fd = raw_connect();
-		size_t off;
-		ssize_t w;
 		char c;
 
 		if (f == NULL || fd < 0)
@@ -1177,14 +1218,9 @@ conn_late_sweep(void)
 		if (read(go[0], &c, 1) != 1)
 			_exit(4);
 		/* the rest, blocking while the server does not read */
-		for (off = 100; off < 9 + len; off += (size_t)w)
-			if ((w = write(fd, f + off, 9 + len - off)) <= 0)
-				_exit(5);
-		/* its header, then the answer */
-		for (off = 0; off < 8 + 9 + 4 + 2; off += (size_t)w)
-			if ((w = read(fd, b + off, sizeof(b) - off)) <= 0)
-				_exit(6);
-		_exit(0);
+		if (write_all(fd, f + 100, 9 + len - 100) < 0)
+			_exit(5);
+		_exit(read_answer(fd) < 0 ? 6 : 0);
 	}
 	close(go[0]);
 	serve_for(rep, 200);	/* the header, and the frame's first bytes: its due */
@@ -1193,17 +1229,7 @@ conn_late_sweep(void)
 	/* the child writes the rest; we do not read for 1.5 s (five deadlines) */
 	CHECK(write(go[1], "x", 1) == 1);
 	usleep(1500 * 1000);
-	{
-		msec_t end = clock_mono_ms() + 10000;
-
-		while (waitpid(p, &stt, WNOHANG) == 0 && clock_mono_ms() < end)
-			serve_for(rep, 50);
-		if (clock_mono_ms() >= end) {	/* never answered: no hang */
-			kill(p, SIGKILL);
-			waitpid(p, &stt, 0);
-		}
-	}
-	CHECK(WIFEXITED(stt) && WEXITSTATUS(stt) == 0);
+	CHECK(served_child(rep, p));
 	sps_conn_stats(h, &st);
 	CHECK_INT(st.timed_out, 0);
 	close(go[1]);
@@ -1234,7 +1260,7 @@ conn_announced(void)
 	unsigned char head[9 + 4], hdr[SOCK_HDR_MAX], *got;
 	size_t len = 3 << 20, hl = sizeof(hdr), i, bad = 0;
 	long long before, held;
-	int rep, fds[16], k, stt = -1;
+	int rep, fds[16], k;
 	void *buf;
 	ssize_t n;
 	pid_t p;
@@ -1257,10 +1283,8 @@ conn_announced(void)
 		close(fds[k]);
 	serve_for(rep, 100);
 	if ((p = fork()) == 0) {
-		unsigned char *f = malloc(9 + len), b[64];
+		unsigned char *f = malloc(9 + len);
 		int fd = raw_connect();
-		size_t off;
-		ssize_t w;
 
 		if (f == NULL || fd < 0)
 			_exit(2);
@@ -1269,15 +1293,9 @@ conn_announced(void)
 		memcpy(f + 9, "\x80\0\0\2", 4);
 		for (i = 4; i < len; i++)
 			f[9 + i] = (unsigned char)(i * 7 + (i >> 11));
-		if (write(fd, req_hdr, 8) != 8)
+		if (write(fd, req_hdr, 8) != 8 || write_all(fd, f, 9 + len) < 0)
 			_exit(3);
-		for (off = 0; off < 9 + len; off += (size_t)w)
-			if ((w = write(fd, f + off, 9 + len - off)) <= 0)
-				_exit(4);
-		for (off = 0; off < 8 + 9 + 4 + 2; off += (size_t)w)
-			if ((w = read(fd, b + off, sizeof(b) - off)) <= 0)
-				_exit(5);
-		_exit(0);
+		_exit(read_answer(fd) < 0 ? 5 : 0);
 	}
 	n = recv_within(rep, &buf, hdr, &hl, 10000);
 	CHECK_INT(n, (ssize_t)(len - 4));
@@ -1289,17 +1307,7 @@ conn_announced(void)
 		nn_freemsg(buf);
 		CHECK_INT(sock_send_raw(rep, hdr, hl, "ok", 2), 0);
 	}
-	{
-		msec_t end = clock_mono_ms() + 10000;
-
-		while (waitpid(p, &stt, WNOHANG) == 0 && clock_mono_ms() < end)
-			serve_for(rep, 50);
-		if (clock_mono_ms() >= end) {	/* never answered: no hang */
-			kill(p, SIGKILL);
-			waitpid(p, &stt, 0);
-		}
-	}
-	CHECK(WIFEXITED(stt) && WEXITSTATUS(stt) == 0);
+	CHECK(served_child(rep, p));
 	sock_close(rep);
 	unlink(path);
 }
