@@ -2693,6 +2693,33 @@ push_now(int i)
 }
 
 /*
+ * The push tests' set-up: all five formed and settled, then no gossip rounds
+ * (only pushes and the rules under test send); rounds_again ends them.
+ */
+static void
+formed_without_rounds(void)
+{
+	int all[N] = { 1, 1, 1, 1, 1 }, i;
+
+	fresh_seeded(all);
+	CHECK(until(all_up, N, 5000) >= 0);
+	step(3000);
+	for (i = 0; i < N; i++)
+		nodes[i].next_gossip = now + 100000;	/* no rounds meanwhile */
+}
+
+/* Rounds as usual again: all five Up everywhere. */
+static void
+rounds_again(void)
+{
+	int i;
+
+	for (i = 0; i < N; i++)
+		nodes[i].next_gossip = now;
+	CHECK(until(all_up, N, 5000) >= 0);
+}
+
+/*
  * doc/PROTOCOL.md, "Eager push": a version that changes neither who is
  * leaving nor who is unreachable (a join, a move to Up) goes to one member
  * that has not seen it; one that changes reachability, or moves a member
@@ -2701,14 +2728,10 @@ push_now(int i)
 static void
 push_fanout(void)
 {
-	int all[N] = { 1, 1, 1, 1, 1 }, i, pushed;
+	int pushed;
 	uint64_t p0;
 
-	fresh_seeded(all);
-	CHECK(until(all_up, N, 5000) >= 0);
-	step(3000);
-	for (i = 0; i < N; i++)
-		nodes[i].next_gossip = now + 100000;	/* no rounds meanwhile */
+	formed_without_rounds();
 	/* n2 makes a version that moves nobody out and changes no reachability */
 	p0 = nodes[2].ss.sent[SW_PUSH];
 	local_change(&nodes[2], now);
@@ -2727,9 +2750,7 @@ push_fanout(void)
 	local_change(&nodes[2], now);
 	pushed = push_now(2);
 	CHECK_INT(pushed, 3);
-	for (i = 0; i < N; i++)
-		nodes[i].next_gossip = now;
-	CHECK(until(all_up, N, 5000) >= 0);
+	rounds_again();
 }
 
 /*
@@ -2743,16 +2764,13 @@ push_fanout(void)
 static void
 push_chain(void)
 {
-	int all[N] = { 1, 1, 1, 1, 1 }, i, c = -1, s = -1, told = 0, met = 0, to0;
+	int i, c = -1, s = -1, told = 0, met = 0, to0;
 	int s2[2], sc2[3];
 	uint64_t l0[N], c0[N];
 
-	fresh_seeded(all);
-	CHECK(until(all_up, N, 5000) >= 0);
-	step(3000);
+	formed_without_rounds();
 	CHECK_STR(nodes[0].st.m[mstate_leader(&nodes[0].st, NULL)].name, "n0");
 	for (i = 0; i < N; i++) {
-		nodes[i].next_gossip = now + 100000;	/* no rounds meanwhile */
 		l0[i] = nodes[i].ss.status_sent[STW_LEADER];
 		c0[i] = nodes[i].ss.status_sent[STW_CHAIN];
 	}
@@ -2812,9 +2830,7 @@ push_chain(void)
 	to0 = 0;
 	CHECK_INT(gap_statuses(s, c, 1, sc2, 3, &to0), 0);
 	CHECK_INT(to0, 0);
-	for (i = 0; i < N; i++)
-		nodes[i].next_gossip = now;
-	CHECK(until(all_up, N, 5000) >= 0);
+	rounds_again();
 }
 
 /*
@@ -2827,15 +2843,11 @@ push_chain(void)
 static void
 probe_unheard(void)
 {
-	int all[N] = { 1, 1, 1, 1, 1 }, i, states, statuses;
+	int i, states, statuses;
 	uint64_t p0;
 
-	fresh_seeded(all);
-	CHECK(until(all_up, N, 5000) >= 0);
-	step(3000);
+	formed_without_rounds();
 	CHECK_STR(nodes[0].st.m[mstate_leader(&nodes[0].st, NULL)].name, "n0");
-	for (i = 0; i < N; i++)
-		nodes[i].next_gossip = now + 100000;	/* no rounds meanwhile */
 	p0 = nodes[0].ss.status_sent[STW_PROBE];
 	for (i = 1; i < N; i++)
 		u64set_del(&nodes[0].st.seen, nodes[i].self.uid);
@@ -2860,9 +2872,7 @@ probe_unheard(void)
 	seen_grew(&nodes[0], now);
 	step(400);
 	CHECK_INT(nodes[0].st.seen.n, N);
-	for (i = 0; i < N; i++)
-		nodes[i].next_gossip = now;
-	CHECK(until(all_up, N, 5000) >= 0);
+	rounds_again();
 }
 
 /*
@@ -2875,16 +2885,12 @@ probe_unheard(void)
 static void
 push_one_text(void)
 {
-	int all[N] = { 1, 1, 1, 1, 1 }, i, count, k, nst = 0;
+	int count, k, nst = 0;
 	const cJSON *st[3] = { NULL, NULL, NULL };
 	struct outmsg *out;
 	cJSON *raw;
 
-	fresh_seeded(all);
-	CHECK(until(all_up, N, 5000) >= 0);
-	step(3000);
-	for (i = 0; i < N; i++)
-		nodes[i].next_gossip = now + 100000;
+	formed_without_rounds();
 	reach_set(&nodes[2].st.reach, nodes[2].self.uid, nodes[4].self.uid, RS_UNREACHABLE);
 	local_change(&nodes[2], now);
 	now += 5;
@@ -2914,9 +2920,7 @@ push_one_text(void)
 		cJSON_Delete(out[k].msg);
 	}
 	cJSON_Delete(raw);
-	for (i = 0; i < N; i++)
-		nodes[i].next_gossip = now;
-	CHECK(until(all_up, N, 5000) >= 0);
+	rounds_again();
 }
 
 /*
