@@ -5,7 +5,6 @@
  * (and the backoff after a crash) is sm.c's decision, through proc.c; this
  * file only carries it out and tells sm.c when one exits.
  */
-#include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -213,6 +212,17 @@ spawn(struct sgd *d, int standby)
 	const char *skip[] = { "AKC_SINGLETON=", "AKC_NODE=", "AKC_SINGLETON_ENDPOINT=", "AKC_CONF=",
 	    "AKC_STANDBY=", "NOTIFY_SOCKET=", NULL };
 
+	/* the page singletond shares with the singleton's keepers (1.) */
+	if (!standby && d->lease_word == NULL) {
+		void *w = mmap(NULL, sizeof(*d->lease_word), PROT_READ | PROT_WRITE,
+		    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+
+		if (w == MAP_FAILED) {
+			log_warn("cannot map the lease's page for singleton %s", d->sc.name);
+			return -1;
+		}
+		d->lease_word = w;
+	}
 	/* everything the child needs is built before fork: only exec after */
 	for (i = 0; environ[i] != NULL; i++) {
 		int k, keep = 1;
@@ -239,21 +249,6 @@ spawn(struct sgd *d, int standby)
 	shargv[3] = NULL;
 	if ((devnull = open("/dev/null", O_RDONLY | O_CLOEXEC)) < 0)
 		fatal("/dev/null");
-	/* the page singletond shares with the singleton's keepers (1.) */
-	if (!standby && d->lease_word == NULL) {
-		void *w = mmap(NULL, sizeof(*d->lease_word), PROT_READ | PROT_WRITE,
-		    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-
-		if (w == MAP_FAILED) {
-			log_warn("cannot map the lease's page for singleton %s", d->sc.name);
-			close(devnull);
-			for (i = 0; i < n; i++)
-				free(env[i]);
-			free(env);
-			return -1;
-		}
-		d->lease_word = w;
-	}
 	/* no signal of ours may run in the keeper before it resets them */
 	sigfillset(&all);
 	sigprocmask(SIG_BLOCK, &all, &old);
