@@ -374,6 +374,15 @@ enum { READ_BAD = -2, READ_EOF = -1 };
 
 static int conn_read(struct sps *s, struct conn *c);
 
+/* Closes connection i after conn_read said r (< 0): a broken rule, or a message cut off by the close, is counted. */
+static void
+conn_ended(struct sps *s, int i, int r)
+{
+	if (r == READ_BAD || s->c[i].in != NULL)
+		s->dropped++;
+	conn_close(s, i);
+}
+
 /* The timer fired: connections past their due are read a last time, then closed and counted. */
 static void
 sweep(struct sps *s)
@@ -391,9 +400,7 @@ sweep(struct sps *s)
 		if (now >= c->due && s->nq < SPS_QUEUE_MAX) {
 			/* what it sent meanwhile first (the node may have been stopped whole) */
 			if ((r = conn_read(s, c)) < 0) {
-				if (r == READ_BAD || c->in != NULL)
-					s->dropped++;
-				conn_close(s, i);
+				conn_ended(s, i, r);
 				continue;
 			}
 			conn_due(s, c);	/* a frame whole, another begun: its own due */
@@ -674,10 +681,7 @@ pump(struct sps *s)
 		}
 		if ((ev[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR)) && s->nq < SPS_QUEUE_MAX &&
 		    (r = conn_read(s, &s->c[k])) < 0) {
-			/* a broken rule, or a message cut off by the close */
-			if (r == READ_BAD || s->c[k].in != NULL)
-				s->dropped++;
-			conn_close(s, k);
+			conn_ended(s, k, r);
 		} else
 			conn_due(s, &s->c[k]);
 	}
